@@ -1,0 +1,416 @@
+//! One function per command; each calls the manager (or runs it, for `serve`) and prints the result.
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use hyperagent_manager::config::{default_config_file, Config};
+use hyperagent_proto::v1 as pb;
+use pb::client_service_client::ClientServiceClient;
+use tonic::transport::Channel;
+
+use crate::client::{connect, socket_path, Failure};
+use crate::output::{self, state_name};
+use crate::{Cli, Command, ConfigCommand};
+
+type Client = ClientServiceClient<Channel>;
+
+fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    match &cli.config {
+        Some(p) => Ok(Config::load(p, true)?),
+        None => match default_config_file() {
+            Some(p) => Ok(Config::load(&p, false)?),
+            None => Ok(Config::default()),
+        },
+    }
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+/// Runs the command; returns the exit code.
+pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let cfg = load_config(&cli)?;
+    if let Command::Serve { agents_dir, no_agents } = &cli.command {
+        return serve(cfg, cli.socket.clone(), agents_dir.clone(), *no_agents).await;
+    }
+    if let Command::Config {
+        command: ConfigCommand::Show,
+    } = &cli.command
+    {
+        print!("{}", cfg.effective_toml()?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let socket = socket_path(cli.socket.as_deref(), &cfg);
+    let mut c = connect(&socket, cfg.server.max_message_bytes as usize).await?;
+    let json = cli.json;
+    match cli.command {
+        Command::Serve { .. } | Command::Config { .. } => unreachable!("handled above"),
+        Command::Agents => agents(&mut c, json).await,
+        Command::Types => types(&mut c, json).await,
+        Command::Submit {
+            task_type,
+            payload,
+            payload_file,
+            idempotency_key,
+            agent,
+            timeout,
+            max_attempts,
+            wait,
+        } => {
+            let payload = match (payload, payload_file) {
+                (Some(p), _) => p,
+                (None, Some(f)) => read_payload(&f)?,
+                (None, None) => "{}".to_string(),
+            };
+            let req = pb::SubmitTaskRequest {
+                task_type,
+                payload_json: payload,
+                idempotency_key: idempotency_key.unwrap_or_default(),
+                pin_agent: agent.unwrap_or_default(),
+                timeout_secs: timeout.unwrap_or(0),
+                max_attempts: max_attempts.unwrap_or(0),
+            };
+            submit(&mut c, req, wait, json).await
+        }
+        Command::Tasks { state, task_type, limit } => tasks(&mut c, state, task_type, limit, json).await,
+        Command::Task { id } => {
+            let t = c.get_task(pb::GetTaskRequest { task_id: id }).await?.into_inner();
+            if json {
+                print_json(&output::task_json(&t));
+            } else {
+                print!("{}", output::task_text(&t));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Logs { id, follow } => logs(&mut c, id, follow, json).await,
+        Command::Cancel { id, reason } => {
+            let t = c.cancel_task(pb::CancelTaskRequest { task_id: id, reason }).await?.into_inner();
+            if json {
+                print_json(&output::task_json(&t));
+            } else {
+                println!("task {} {}: {}", t.id, state_name(t.state), t.status_reason);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Events { after, task, no_logs } => events(&mut c, after, task, no_logs, json).await,
+    }
+}
+
+fn read_payload(f: &PathBuf) -> Result<String, Failure> {
+    let mut s = String::new();
+    if f.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Failure::new(1, format!("reading the payload from stdin: {e}")))?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(f).map_err(|e| Failure::new(5, format!("reading payload file {}: {e}", f.display())))
+}
+
+async fn serve(
+    mut cfg: Config,
+    socket: Option<PathBuf>,
+    agents_dir: Vec<PathBuf>,
+    no_agents: bool,
+) -> Result<ExitCode, Failure> {
+    if socket.is_some() {
+        cfg.server.socket = socket;
+    }
+    cfg.supervisor.agent_dirs.extend(agents_dir);
+    if no_agents {
+        cfg.supervisor.enabled = false;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HYPERAGENT_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let shutdown = async {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch SIGTERM");
+                return std::future::pending().await;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+    };
+    hyperagent_manager::server::run(cfg, shutdown, |ready, _| {
+        let tcp = ready.tcp.map(|a| format!(", tcp {a} (bearer token in the discovery file)")).unwrap_or_default();
+        tracing::info!("hyperagent manager ready on {}{tcp}", ready.socket.display());
+        // One machine-readable line on stdout, for scripts and tests that start the manager.
+        println!(
+            "{}",
+            serde_json::json!({"ready": true, "socket": ready.socket, "discovery": ready.discovery, "pid": std::process::id()})
+        );
+        let _ = std::io::stdout().flush();
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn agents(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
+    let list = c.list_agents(pb::ListAgentsRequest {}).await?.into_inner().agents;
+    if json {
+        print_json(&serde_json::Value::Array(list.iter().map(output::agent_json).collect()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if list.is_empty() {
+        println!("no agents have registered yet");
+    }
+    for a in &list {
+        let online = a.status == pb::AgentStatus::Online as i32;
+        println!(
+            "{:<20} {:<8} load {:>3.0}% tasks {}/{} ok {} failed {} restarts {}  {}",
+            a.id,
+            if online { "online" } else { "offline" },
+            a.load * 100.0,
+            a.running_task_ids.len(),
+            a.max_concurrency,
+            a.tasks_succeeded,
+            a.tasks_failed,
+            a.restarts,
+            a.capabilities.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+        );
+        if !online && !a.status_reason.is_empty() {
+            println!("{:<20} ({})", "", a.status_reason);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn types(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
+    let list = c.list_task_types(pb::ListTaskTypesRequest {}).await?.into_inner().task_types;
+    if json {
+        let v: Vec<serde_json::Value> = list
+            .iter()
+            .map(|t| {
+                let tt = t.task_type.clone().unwrap_or_default();
+                serde_json::json!({
+                    "name": tt.name,
+                    "description": tt.description,
+                    "payload_schema": serde_json::from_str::<serde_json::Value>(&tt.payload_schema_json).unwrap_or_default(),
+                    "agent_ids": t.agent_ids,
+                    "available": t.available,
+                })
+            })
+            .collect();
+        print_json(&serde_json::Value::Array(v));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for t in &list {
+        let tt = t.task_type.clone().unwrap_or_default();
+        println!(
+            "{:<24} {:<12} {}  (agents: {})",
+            tt.name,
+            if t.available { "available" } else { "unavailable" },
+            tt.description,
+            t.agent_ids.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn submit(c: &mut Client, req: pb::SubmitTaskRequest, wait: bool, json: bool) -> Result<ExitCode, Failure> {
+    let resp = c.submit_task(req).await?.into_inner();
+    let task = resp.task.unwrap_or_default();
+    if !wait {
+        if json {
+            let mut v = output::task_json(&task);
+            v["created"] = serde_json::json!(resp.created);
+            print_json(&v);
+        } else if resp.created {
+            println!("{}", task.id);
+        } else {
+            println!("{} (already submitted with this idempotency key)", task.id);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let end = wait_for(c, &task.id, json).await?;
+    if json {
+        print_json(&output::task_json(&end));
+    } else {
+        print!("{}", output::task_text(&end));
+    }
+    Ok(if end.state == pb::TaskState::Completed as i32 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(6)
+    })
+}
+
+fn is_terminal_state(v: i32) -> bool {
+    use pb::TaskState as S;
+    [S::Completed, S::Failed, S::Canceled, S::DeadLettered]
+        .iter()
+        .any(|s| *s as i32 == v)
+}
+
+/// Follows a task's events until it ends, drawing progress on a terminal; returns the final task.
+async fn wait_for(c: &mut Client, id: &str, quiet: bool) -> Result<pb::Task, Failure> {
+    let mut feed = c
+        .subscribe(pb::SubscribeRequest {
+            after_seq: Some(0),
+            task_id: id.to_string(),
+            exclude_logs: true,
+        })
+        .await?
+        .into_inner();
+    let tty = std::io::stderr().is_terminal() && !quiet;
+    let (mut state, mut pct, mut step) = (String::from("queued"), 0.0f64, String::new());
+    while let Some(ev) = feed.message().await? {
+        match ev.body {
+            Some(pb::event::Body::TaskState(t)) => {
+                state = state_name(t.to);
+                if is_terminal_state(t.to) {
+                    break;
+                }
+            }
+            Some(pb::event::Body::TaskProgress(p)) => {
+                let pr = p.progress.unwrap_or_default();
+                pct = pr.fraction;
+                step = pr.step;
+            }
+            _ => {}
+        }
+        if tty {
+            let bar = if pct >= 0.0 { format!("{:>3.0}%", pct * 100.0) } else { " ...".into() };
+            eprint!("\r\x1b[2K{id} {state:<16} {bar} {step}");
+        }
+    }
+    if tty {
+        eprintln!();
+    }
+    Ok(c.get_task(pb::GetTaskRequest { task_id: id.to_string() }).await?.into_inner())
+}
+
+async fn tasks(
+    c: &mut Client,
+    state: Vec<String>,
+    task_type: Option<String>,
+    limit: u32,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let mut states = Vec::new();
+    for s in state {
+        let st = hyperagent_manager::model::TaskState::parse(&s).ok_or_else(|| {
+            let all: Vec<&str> = hyperagent_manager::model::TaskState::ALL.iter().map(|s| s.as_str()).collect();
+            Failure::new(5, format!("--state {s}: not a task state; use one of {}", all.join(", ")))
+        })?;
+        states.push(hyperagent_manager::grpc::convert::state(st) as i32);
+    }
+    let list = c
+        .list_tasks(pb::ListTasksRequest {
+            states,
+            task_type: task_type.unwrap_or_default(),
+            limit,
+            page_token: String::new(),
+        })
+        .await?
+        .into_inner()
+        .tasks;
+    if json {
+        print_json(&serde_json::Value::Array(list.iter().map(output::task_json).collect()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for t in &list {
+        println!(
+            "{}  {:<16} {:<16} {:<12} {}",
+            t.id,
+            t.task_type,
+            state_name(t.state),
+            t.agent_id,
+            t.status_reason
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn logs(c: &mut Client, id: String, follow: bool, json: bool) -> Result<ExitCode, Failure> {
+    let print = |l: &pb::LogLine| {
+        if json {
+            println!("{}", output::log_json(&id, l));
+        } else {
+            println!("{}", output::log_text(l));
+        }
+    };
+    if !follow {
+        let mut after = 0;
+        loop {
+            let page = c
+                .get_logs(pb::GetLogsRequest {
+                    task_id: id.clone(),
+                    after_seq: after,
+                    limit: 0,
+                })
+                .await?
+                .into_inner();
+            for l in &page.lines {
+                print(l);
+                after = l.seq;
+            }
+            if page.complete || page.lines.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
+    // Follow: the task's events from the start, printing log lines until it ends.
+    let mut feed = c
+        .subscribe(pb::SubscribeRequest {
+            after_seq: Some(0),
+            task_id: id.clone(),
+            exclude_logs: false,
+        })
+        .await?
+        .into_inner();
+    let mut last = 0;
+    while let Some(ev) = feed.message().await? {
+        match ev.body {
+            Some(pb::event::Body::TaskLog(l)) => {
+                if let Some(line) = l.line.filter(|x| x.seq > last) {
+                    last = line.seq;
+                    print(&line);
+                }
+            }
+            Some(pb::event::Body::TaskState(t)) if is_terminal_state(t.to) => break,
+            _ => {}
+        }
+    }
+    let _ = std::io::stdout().flush();
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn events(
+    c: &mut Client,
+    after: Option<u64>,
+    task: Option<String>,
+    no_logs: bool,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let mut feed = c
+        .subscribe(pb::SubscribeRequest {
+            after_seq: after,
+            task_id: task.unwrap_or_default(),
+            exclude_logs: no_logs,
+        })
+        .await?
+        .into_inner();
+    let mut out = std::io::stdout().lock();
+    while let Some(ev) = feed.message().await? {
+        let line = if json {
+            output::event_json(&ev).to_string()
+        } else {
+            output::event_text(&ev)
+        };
+        if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+            break; // stdout closed (e.g. piped into head)
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,155 @@
+//! `hyperagent`: the headless manager (`serve`) and the command-line client. `main` only parses
+//! arguments and starts the chosen command.
+mod client;
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure not covered below (e.g. the database or a file could not be used)
+  2  wrong command-line usage
+  3  the manager cannot be reached (not running, or wrong --socket)
+  4  no such task or agent
+  5  the request was refused (invalid payload, unknown task type, bad config, task already ended, ...)
+  6  --wait: the task ended but did not complete (failed, canceled, dead-lettered)
+  7  serve: another manager already serves this socket";
+
+/// HyperAgent: a local manager that runs a team of agents for you.
+#[derive(Parser, Debug)]
+#[command(name = "hyperagent", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// The manager's Unix socket (default: from the discovery file, else the configured socket).
+    #[arg(long, global = true, env = "HYPERAGENT_SOCKET")]
+    socket: Option<PathBuf>,
+    /// Config file (default: $XDG_CONFIG_HOME/hyperagent/config.toml).
+    #[arg(long, global = true, env = "HYPERAGENT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the manager in the foreground until SIGINT/SIGTERM.
+    Serve {
+        /// Start the agents whose manifests are in this folder (`<dir>/<name>/agent.toml`); repeatable.
+        #[arg(long = "agents-dir")]
+        agents_dir: Vec<PathBuf>,
+        /// Start no agents, even those configured.
+        #[arg(long)]
+        no_agents: bool,
+    },
+    /// List agents with status, load and capabilities.
+    Agents,
+    /// List task types with their payload schemas.
+    Types,
+    /// Submit a task.
+    Submit {
+        /// Task type, e.g. echo.sleep.
+        task_type: String,
+        /// Payload as JSON (default {}).
+        #[arg(long, conflicts_with = "payload_file")]
+        payload: Option<String>,
+        /// Read the payload from a file ("-" for stdin).
+        #[arg(long)]
+        payload_file: Option<PathBuf>,
+        /// Submitting again with the same key returns the first task instead of a new one.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        /// Run only on this agent.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Seconds one attempt may take (default: configured).
+        #[arg(long)]
+        timeout: Option<u32>,
+        /// Attempts before giving up (default: configured).
+        #[arg(long)]
+        max_attempts: Option<u32>,
+        /// Wait until the task ends, showing progress.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// List tasks, newest first.
+    Tasks {
+        /// Only tasks in this state (queued, running, completed, failed, ...); repeatable.
+        #[arg(long)]
+        state: Vec<String>,
+        /// Only this task type.
+        #[arg(long = "type")]
+        task_type: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show one task with its attempts and result.
+    Task {
+        /// Task id.
+        id: String,
+    },
+    /// Print a task's log lines.
+    Logs {
+        /// Task id.
+        id: String,
+        /// Keep printing new lines until the task ends.
+        #[arg(long, short)]
+        follow: bool,
+    },
+    /// Cancel a task.
+    Cancel {
+        /// Task id.
+        id: String,
+        /// Why (recorded with the task).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Print the event feed.
+    Events {
+        /// Start after this sequence number (0 = from the oldest); default: only new events.
+        #[arg(long)]
+        after: Option<u64>,
+        /// Only events about this task.
+        #[arg(long)]
+        task: Option<String>,
+        /// Leave out log lines.
+        #[arg(long)]
+        no_logs: bool,
+    },
+    /// Configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Print the effective configuration (defaults, file and paths resolved).
+    Show,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hyperagent: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hyperagent: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

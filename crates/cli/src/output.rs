@@ -1,0 +1,210 @@
+//! How the CLI prints things: text for people, JSON (`--json`) for programs.
+use std::time::{Duration, UNIX_EPOCH};
+
+use hyperagent_proto::v1 as pb;
+use prost_types::Timestamp;
+use serde_json::{json, Value};
+
+/// RFC 3339 with milliseconds, or "" when unset.
+pub fn time(t: Option<&Timestamp>) -> String {
+    match t {
+        Some(t) if t.seconds > 0 => {
+            let at = UNIX_EPOCH + Duration::new(t.seconds as u64, t.nanos.max(0) as u32);
+            humantime::format_rfc3339_millis(at).to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+/// A task state's CLI name.
+pub fn state_name(v: i32) -> String {
+    pb::TaskState::try_from(v)
+        .map(|s| s.as_str_name().trim_start_matches("TASK_STATE_").to_lowercase())
+        .unwrap_or_else(|_| format!("unknown({v})"))
+}
+
+fn level_name(v: i32) -> &'static str {
+    match pb::LogLevel::try_from(v).unwrap_or(pb::LogLevel::Info) {
+        pb::LogLevel::Trace => "TRACE",
+        pb::LogLevel::Debug => "DEBUG",
+        pb::LogLevel::Unspecified | pb::LogLevel::Info => "INFO",
+        pb::LogLevel::Warn => "WARN",
+        pb::LogLevel::Error => "ERROR",
+    }
+}
+
+fn result_status(v: i32) -> String {
+    pb::ResultStatus::try_from(v)
+        .map(|s| s.as_str_name().trim_start_matches("RESULT_STATUS_").to_lowercase())
+        .unwrap_or_default()
+}
+
+/// A task as JSON.
+pub fn task_json(t: &pb::Task) -> Value {
+    json!({
+        "id": t.id,
+        "task_type": t.task_type,
+        "state": state_name(t.state),
+        "status_reason": t.status_reason,
+        "payload": serde_json::from_str::<Value>(&t.payload_json).unwrap_or(Value::String(t.payload_json.clone())),
+        "agent_id": t.agent_id,
+        "pin_agent": t.pin_agent,
+        "idempotency_key": t.idempotency_key,
+        "max_attempts": t.max_attempts,
+        "timeout_secs": t.timeout_secs,
+        "workspace": t.workspace,
+        "cancel_requested": t.cancel_requested,
+        "created_at": time(t.created_at.as_ref()),
+        "updated_at": time(t.updated_at.as_ref()),
+        "not_before": time(t.not_before.as_ref()),
+        "progress": t.progress.as_ref().map(|p| json!({"fraction": p.fraction, "step": p.step})),
+        "attempts": t.attempts.iter().map(|a| json!({
+            "number": a.number,
+            "agent_id": a.agent_id,
+            "started_at": time(a.started_at.as_ref()),
+            "ended_at": time(a.ended_at.as_ref()),
+            "error": a.error,
+        })).collect::<Vec<_>>(),
+        "result": t.result.as_ref().map(|r| json!({
+            "status": result_status(r.status),
+            "exit_code": r.exit_code,
+            "summary": r.summary,
+            "error": r.error,
+            "output": serde_json::from_str::<Value>(&r.output_json).unwrap_or(Value::Null),
+            "artifacts": r.artifacts.iter().map(|a| json!({
+                "name": a.name, "kind": a.kind, "location": a.location, "description": a.description,
+            })).collect::<Vec<_>>(),
+        })),
+    })
+}
+
+/// An agent as JSON.
+pub fn agent_json(a: &pb::Agent) -> Value {
+    json!({
+        "id": a.id,
+        "version": a.version,
+        "status": if a.status == pb::AgentStatus::Online as i32 { "online" } else { "offline" },
+        "status_reason": a.status_reason,
+        "capabilities": a.capabilities.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+        "max_concurrency": a.max_concurrency,
+        "running_task_ids": a.running_task_ids,
+        "load": a.load,
+        "last_heartbeat": time(a.last_heartbeat.as_ref()),
+        "registered_at": time(a.registered_at.as_ref()),
+        "restarts": a.restarts,
+        "tasks_succeeded": a.tasks_succeeded,
+        "tasks_failed": a.tasks_failed,
+        "cost": a.cost,
+        "pid": a.pid,
+        "supervised": a.supervised,
+    })
+}
+
+/// A log line as JSON.
+pub fn log_json(task_id: &str, l: &pb::LogLine) -> Value {
+    json!({
+        "task_id": task_id,
+        "seq": l.seq,
+        "time": time(l.time.as_ref()),
+        "level": level_name(l.level).to_lowercase(),
+        "message": l.message,
+        "fields": l.fields,
+    })
+}
+
+/// A log line as text: `time LEVEL message key=value ...`.
+pub fn log_text(l: &pb::LogLine) -> String {
+    let mut fields: Vec<(&String, &String)> = l.fields.iter().collect();
+    fields.sort();
+    let mut s = format!("{} {:<5} {}", time(l.time.as_ref()), level_name(l.level), l.message);
+    for (k, v) in fields {
+        s.push_str(&format!(" {k}={v}"));
+    }
+    s
+}
+
+/// An event as JSON.
+pub fn event_json(e: &pb::Event) -> Value {
+    use pb::event::Body;
+    let body = match &e.body {
+        Some(Body::AgentStatus(a)) => json!({"kind": "agent_status", "agent_id": a.agent_id,
+            "status": if a.status == pb::AgentStatus::Online as i32 { "online" } else { "offline" }, "reason": a.reason}),
+        Some(Body::TaskState(t)) => json!({"kind": "task_state", "task_id": t.task_id, "task_type": t.task_type,
+            "from": state_name(t.from), "to": state_name(t.to), "reason": t.reason, "agent_id": t.agent_id, "attempt": t.attempt}),
+        Some(Body::TaskProgress(p)) => json!({"kind": "task_progress", "task_id": p.task_id,
+            "fraction": p.progress.as_ref().map(|p| p.fraction), "step": p.progress.as_ref().map(|p| p.step.clone())}),
+        Some(Body::TaskLog(l)) => {
+            let mut v = l.line.as_ref().map(|x| log_json(&l.task_id, x)).unwrap_or(Value::Null);
+            v["kind"] = json!("task_log");
+            v
+        }
+        Some(Body::AgentOutput(o)) => json!({"kind": "agent_output", "agent_id": o.agent_id, "stream": o.stream, "line": o.line}),
+        None => json!({"kind": "unknown"}),
+    };
+    json!({"seq": e.seq, "time": time(e.time.as_ref()), "event": body})
+}
+
+/// An event as one line of text.
+pub fn event_text(e: &pb::Event) -> String {
+    use pb::event::Body;
+    let what = match &e.body {
+        Some(Body::AgentStatus(a)) => format!(
+            "agent {} {} ({})",
+            a.agent_id,
+            if a.status == pb::AgentStatus::Online as i32 { "online" } else { "offline" },
+            a.reason
+        ),
+        Some(Body::TaskState(t)) => format!(
+            "task {} {} -> {} ({})",
+            t.task_id,
+            if t.from == 0 { "new".to_string() } else { state_name(t.from) },
+            state_name(t.to),
+            t.reason
+        ),
+        Some(Body::TaskProgress(p)) => {
+            let pr = p.progress.clone().unwrap_or_default();
+            format!("task {} progress {:.0}% {}", p.task_id, pr.fraction * 100.0, pr.step)
+        }
+        Some(Body::TaskLog(l)) => format!("task {} log {}", l.task_id, l.line.as_ref().map(log_text).unwrap_or_default()),
+        Some(Body::AgentOutput(o)) => format!("agent {} {}: {}", o.agent_id, o.stream, o.line),
+        None => "unknown event".into(),
+    };
+    format!("#{} {} {}", e.seq, time(e.time.as_ref()), what)
+}
+
+/// A task as a few lines of text.
+pub fn task_text(t: &pb::Task) -> String {
+    let mut s = format!(
+        "task {}\n  type:     {}\n  state:    {} ({})\n  created:  {}\n  workspace: {}\n  payload:  {}\n",
+        t.id,
+        t.task_type,
+        state_name(t.state),
+        t.status_reason,
+        time(t.created_at.as_ref()),
+        t.workspace,
+        t.payload_json
+    );
+    if let Some(p) = &t.progress {
+        s.push_str(&format!("  progress: {:.0}% {}\n", p.fraction.max(0.0) * 100.0, p.step));
+    }
+    for a in &t.attempts {
+        s.push_str(&format!(
+            "  attempt {} on {}: {} .. {} {}\n",
+            a.number,
+            a.agent_id,
+            time(a.started_at.as_ref()),
+            time(a.ended_at.as_ref()),
+            a.error
+        ));
+    }
+    if let Some(r) = &t.result {
+        s.push_str(&format!("  result:   {} (exit {}) {}\n", result_status(r.status), r.exit_code, r.summary));
+        if !r.error.is_empty() {
+            s.push_str(&format!("  error:    {}\n", r.error));
+        }
+        for a in &r.artifacts {
+            s.push_str(&format!("  artifact: {} ({}) {}\n", a.name, a.kind, a.location));
+        }
+    }
+    s
+}

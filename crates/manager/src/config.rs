@@ -1,0 +1,475 @@
+//! Every tunable of the manager, with its documented default, and nowhere else. Loaded from one TOML
+//! file (`$XDG_CONFIG_HOME/hyperagent/config.toml` unless `--config` says otherwise); every key is
+//! optional, unknown keys are refused. `hyperagent config show` prints the effective configuration.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where things live on disk.
+    pub paths: Paths,
+    /// Listeners and wire limits.
+    pub server: Server,
+    /// Agent sessions and liveness.
+    pub agents: Agents,
+    /// Task defaults, retries and timeouts.
+    pub tasks: Tasks,
+    /// Child agent processes.
+    pub supervisor: Supervisor,
+    /// The database.
+    pub store: Store,
+    /// The event feed.
+    pub feed: Feed,
+}
+
+/// Where things live. Unset paths take XDG defaults (see [`Config::resolve`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Paths {
+    /// Database and workspaces. Default: `$XDG_DATA_HOME/hyperagent` (`~/.local/share/hyperagent`).
+    pub data_dir: Option<PathBuf>,
+    /// Socket, lock and discovery file. Default: `$XDG_RUNTIME_DIR/hyperagent`, or
+    /// `/tmp/hyperagent-<uid>` when XDG_RUNTIME_DIR is unset.
+    pub runtime_dir: Option<PathBuf>,
+    /// Root of task workspaces. Default: `<data_dir>/workspaces`.
+    pub workspace_root: Option<PathBuf>,
+}
+
+/// Listeners and wire limits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    /// The Unix socket (mode 0600). Default: `<runtime_dir>/manager.sock`.
+    pub socket: Option<PathBuf>,
+    /// Optional TCP listener, e.g. "127.0.0.1:7077". Every call on it needs `authorization: Bearer <token>`.
+    pub tcp: Option<SocketAddr>,
+    /// Allow a TCP address that is not loopback (off by default: the API is for this machine).
+    pub tcp_allow_remote: bool,
+    /// The TCP bearer token; a random one per start when unset (written to the 0600 discovery file).
+    pub tcp_token: Option<String>,
+    /// Largest gRPC message accepted or sent, in bytes.
+    pub max_message_bytes: u32,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            socket: None,
+            tcp: None,
+            tcp_allow_remote: false,
+            tcp_token: None,
+            max_message_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Agent sessions and liveness.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Agents {
+    /// How often agents heartbeat.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// An agent silent this long goes offline and its tasks are re-queued.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_timeout: Duration,
+    /// An agent that neither accepts nor rejects a task this long loses it to another agent.
+    #[serde(with = "humantime_serde")]
+    pub answer_timeout: Duration,
+    /// Longest log line kept, in bytes; longer lines are cut and marked `truncated`.
+    pub max_log_line_bytes: u32,
+    /// Most log lines in one PushLogs call.
+    pub max_log_batch_lines: u32,
+}
+
+impl Default for Agents {
+    fn default() -> Self {
+        Agents {
+            heartbeat_interval: Duration::from_secs(1),
+            heartbeat_timeout: Duration::from_secs(5),
+            answer_timeout: Duration::from_secs(10),
+            max_log_line_bytes: 16 * 1024,
+            max_log_batch_lines: 10_000,
+        }
+    }
+}
+
+/// What happens to tasks that were running when the manager stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestartPolicy {
+    /// Queue them again (counts as an attempt; dead-lettered when none are left).
+    Requeue,
+    /// Fail them with the reason.
+    Fail,
+}
+
+/// Task defaults, retries and timeouts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tasks {
+    /// Time allowed for one attempt when the submitter gives none.
+    #[serde(with = "humantime_serde")]
+    pub default_timeout: Duration,
+    /// Attempts allowed when the submitter gives none.
+    pub default_max_attempts: u32,
+    /// Largest attempts a submitter may ask for.
+    pub max_attempts_limit: u32,
+    /// First retry waits this long; each further retry twice as long.
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff_base: Duration,
+    /// Longest wait between retries.
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff_max: Duration,
+    /// After a cancel, time the agent has to stop before the task is marked canceled regardless
+    /// (and a supervised agent's process is killed and restarted).
+    #[serde(with = "humantime_serde")]
+    pub cancel_grace: Duration,
+    /// Tasks running when the manager stopped: `requeue` or `fail`.
+    pub on_manager_restart: RestartPolicy,
+    /// Largest payload accepted, in bytes.
+    pub max_payload_bytes: u32,
+    /// Default and largest page of ListTasks.
+    pub list_page_size: u32,
+    /// Default and largest page of GetLogs.
+    pub log_page_size: u32,
+    /// How often timeouts, backoffs and liveness are checked.
+    #[serde(with = "humantime_serde")]
+    pub tick_interval: Duration,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Tasks {
+            default_timeout: Duration::from_secs(3600),
+            default_max_attempts: 3,
+            max_attempts_limit: 20,
+            retry_backoff_base: Duration::from_millis(500),
+            retry_backoff_max: Duration::from_secs(60),
+            cancel_grace: Duration::from_secs(5),
+            on_manager_restart: RestartPolicy::Requeue,
+            max_payload_bytes: 1024 * 1024,
+            list_page_size: 200,
+            log_page_size: 5_000,
+            tick_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Child agent processes started from manifests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Supervisor {
+    /// Start the agents found in `agent_dirs`.
+    pub enabled: bool,
+    /// Folders holding one sub-folder per agent with an `agent.toml` manifest.
+    pub agent_dirs: Vec<PathBuf>,
+    /// First restart of a crashed agent waits this long; each further one twice as long.
+    #[serde(with = "humantime_serde")]
+    pub restart_backoff_base: Duration,
+    /// Longest wait before a restart.
+    #[serde(with = "humantime_serde")]
+    pub restart_backoff_max: Duration,
+    /// An agent that ran this long without crashing starts over at the base backoff.
+    #[serde(with = "humantime_serde")]
+    pub stable_after: Duration,
+    /// On stop, time between SIGTERM and SIGKILL.
+    #[serde(with = "humantime_serde")]
+    pub stop_grace: Duration,
+    /// Longest captured stdout/stderr line, in bytes.
+    pub max_output_line_bytes: u32,
+}
+
+impl Default for Supervisor {
+    fn default() -> Self {
+        Supervisor {
+            enabled: true,
+            agent_dirs: Vec::new(),
+            restart_backoff_base: Duration::from_millis(500),
+            restart_backoff_max: Duration::from_secs(30),
+            stable_after: Duration::from_secs(60),
+            stop_grace: Duration::from_secs(5),
+            max_output_line_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// The database.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Store {
+    /// Log lines older than this are deleted (task states, results and audit entries are kept).
+    #[serde(with = "humantime_serde")]
+    pub log_retention: Duration,
+    /// How often old log lines are swept.
+    #[serde(with = "humantime_serde")]
+    pub retention_sweep_interval: Duration,
+    /// Most rows written in one transaction.
+    pub write_batch_rows: u32,
+    /// How long a statement waits for a locked database.
+    #[serde(with = "humantime_serde")]
+    pub busy_timeout: Duration,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            log_retention: Duration::from_secs(30 * 24 * 3600),
+            retention_sweep_interval: Duration::from_secs(3600),
+            write_batch_rows: 20_000,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The event feed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Feed {
+    /// Live events buffered for subscribers; one that falls further behind catches up from the database.
+    pub live_buffer: u32,
+    /// Events read from the database per page when a subscriber catches up.
+    pub replay_page: u32,
+    /// Events queued per subscriber stream.
+    pub subscriber_buffer: u32,
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        Feed {
+            live_buffer: 65_536,
+            replay_page: 5_000,
+            subscriber_buffer: 4_096,
+        }
+    }
+}
+
+/// Paths after defaults were applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedPaths {
+    /// Database and workspaces.
+    pub data_dir: PathBuf,
+    /// Socket, lock, discovery file.
+    pub runtime_dir: PathBuf,
+    /// Root of task workspaces.
+    pub workspace_root: PathBuf,
+    /// The Unix socket.
+    pub socket: PathBuf,
+    /// The discovery file.
+    pub discovery: PathBuf,
+    /// The database file.
+    pub database: PathBuf,
+}
+
+/// `$XDG_RUNTIME_DIR/hyperagent`, or `/tmp/hyperagent-<uid>` when unset: where the socket and
+/// discovery file live by default. Clients look here too.
+pub fn default_runtime_dir() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("hyperagent"),
+        // SAFETY: getuid cannot fail.
+        None => PathBuf::from(format!("/tmp/hyperagent-{}", unsafe { libc::getuid() })),
+    }
+}
+
+/// The default config file: `$XDG_CONFIG_HOME/hyperagent/config.toml`.
+pub fn default_config_file() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("hyperagent").join("config.toml"))
+}
+
+impl Config {
+    /// Reads and checks a config file. A missing file at the default location means all defaults; a
+    /// missing file named explicitly is an error.
+    pub fn load(path: &Path, explicit: bool) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(Config::default()),
+            Err(e) => {
+                return Err(Error::Config {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config> {
+        let cfg: Config = toml::from_str(text).map_err(|e| Error::Config {
+            path: origin.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        cfg.check().map_err(|message| Error::Config {
+            path: origin.to_string(),
+            message,
+        })?;
+        Ok(cfg)
+    }
+
+    /// Relations between values that TOML types cannot express.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let a = &self.agents;
+        if a.heartbeat_interval.is_zero() {
+            return Err("agents.heartbeat_interval must be more than 0".into());
+        }
+        if a.heartbeat_timeout <= a.heartbeat_interval {
+            return Err(format!(
+                "agents.heartbeat_timeout ({}) must be longer than agents.heartbeat_interval ({})",
+                humantime::format_duration(a.heartbeat_timeout),
+                humantime::format_duration(a.heartbeat_interval)
+            ));
+        }
+        if a.max_log_line_bytes < 64 {
+            return Err("agents.max_log_line_bytes must be at least 64".into());
+        }
+        let t = &self.tasks;
+        if t.default_max_attempts == 0 || t.default_max_attempts > t.max_attempts_limit {
+            return Err(format!(
+                "tasks.default_max_attempts must be between 1 and tasks.max_attempts_limit ({})",
+                t.max_attempts_limit
+            ));
+        }
+        if t.tick_interval.is_zero() {
+            return Err("tasks.tick_interval must be more than 0".into());
+        }
+        if t.list_page_size == 0 || t.log_page_size == 0 {
+            return Err("tasks.list_page_size and tasks.log_page_size must be more than 0".into());
+        }
+        if self.server.max_message_bytes < 64 * 1024 {
+            return Err("server.max_message_bytes must be at least 65536".into());
+        }
+        if let Some(addr) = self.server.tcp {
+            if !addr.ip().is_loopback() && !self.server.tcp_allow_remote {
+                return Err(format!(
+                    "server.tcp = \"{addr}\" is not a loopback address; use 127.0.0.1 or ::1, or set server.tcp_allow_remote = true"
+                ));
+            }
+        }
+        if self.feed.live_buffer == 0 || self.feed.replay_page == 0 || self.feed.subscriber_buffer == 0 {
+            return Err("feed.live_buffer, feed.replay_page and feed.subscriber_buffer must be more than 0".into());
+        }
+        if self.store.write_batch_rows == 0 {
+            return Err("store.write_batch_rows must be more than 0".into());
+        }
+        Ok(())
+    }
+
+    /// Applies the defaults of unset paths.
+    pub fn resolve(&self) -> Result<ResolvedPaths> {
+        let data_dir = match &self.paths.data_dir {
+            Some(d) => d.clone(),
+            None => dirs::data_dir()
+                .ok_or_else(|| Error::Config {
+                    path: "paths.data_dir".into(),
+                    message: "no XDG data directory (HOME unset?); set paths.data_dir".into(),
+                })?
+                .join("hyperagent"),
+        };
+        let runtime_dir = self.paths.runtime_dir.clone().unwrap_or_else(default_runtime_dir);
+        let workspace_root = self
+            .paths
+            .workspace_root
+            .clone()
+            .unwrap_or_else(|| data_dir.join("workspaces"));
+        let socket = self
+            .server
+            .socket
+            .clone()
+            .unwrap_or_else(|| runtime_dir.join("manager.sock"));
+        Ok(ResolvedPaths {
+            discovery: runtime_dir.join("manager.json"),
+            database: data_dir.join("hyperagent.db"),
+            data_dir,
+            runtime_dir,
+            workspace_root,
+            socket,
+        })
+    }
+
+    /// The configuration with every path resolved, as TOML: what `config show` prints.
+    pub fn effective_toml(&self) -> Result<String> {
+        let p = self.resolve()?;
+        let mut shown = self.clone();
+        shown.paths.data_dir = Some(p.data_dir);
+        shown.paths.runtime_dir = Some(p.runtime_dir);
+        shown.paths.workspace_root = Some(p.workspace_root);
+        shown.server.socket = Some(p.socket);
+        if shown.server.tcp_token.is_some() {
+            shown.server.tcp_token = Some("(set; not shown)".into());
+        }
+        toml::to_string_pretty(&shown).map_err(|e| Error::Config {
+            path: "(effective)".into(),
+            message: e.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_all_defaults() {
+        assert_eq!(Config::parse("", "x").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn durations_are_human_readable() {
+        let c = Config::parse("[agents]\nheartbeat_interval = \"250ms\"\nheartbeat_timeout = \"2s\"\n", "x").unwrap();
+        assert_eq!(c.agents.heartbeat_interval, Duration::from_millis(250));
+        assert_eq!(c.agents.heartbeat_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name_and_place() {
+        let err = Config::parse("[agents]\nheartbeat_intervall = \"1s\"\n", "cfg.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("config cfg.toml: "), "{err}");
+        assert!(err.contains("heartbeat_intervall"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("heartbeat_interval"), "names the allowed keys: {err}");
+    }
+
+    #[test]
+    fn a_timeout_not_longer_than_the_interval_is_refused() {
+        let err = Config::parse("[agents]\nheartbeat_interval = \"5s\"\nheartbeat_timeout = \"5s\"\n", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be longer than agents.heartbeat_interval"), "{err}");
+    }
+
+    #[test]
+    fn tcp_must_be_loopback_unless_allowed() {
+        let err = Config::parse("[server]\ntcp = \"0.0.0.0:7077\"\n", "x").unwrap_err().to_string();
+        assert!(err.contains("not a loopback address"), "{err}");
+        assert!(Config::parse("[server]\ntcp = \"127.0.0.1:7077\"\n", "x").is_ok());
+    }
+
+    #[test]
+    fn the_effective_config_parses_back_to_itself() {
+        let mut c = Config::default();
+        c.paths.data_dir = Some("/d".into());
+        c.paths.runtime_dir = Some("/r".into());
+        let shown = c.effective_toml().unwrap();
+        let back = Config::parse(&shown, "shown").unwrap();
+        assert_eq!(back.paths.workspace_root, Some(PathBuf::from("/d/workspaces")));
+        assert_eq!(back.server.socket, Some(PathBuf::from("/r/manager.sock")));
+        assert_eq!(back.agents, c.agents);
+        assert_eq!(back.tasks, c.tasks);
+    }
+
+    #[test]
+    fn the_documented_example_is_exactly_the_defaults() {
+        let doc = include_str!("../../../docs/config.example.toml");
+        let parsed = Config::parse(doc, "docs/config.example.toml").unwrap();
+        assert_eq!(parsed, Config::default(), "docs/config.example.toml drifted from the defaults");
+    }
+}

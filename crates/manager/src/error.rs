@@ -1,0 +1,98 @@
+//! The one error type of the manager core. Each variant says what was wrong and, where it helps, what
+//! is allowed; `grpc` maps variants onto status codes.
+use crate::model::TaskState;
+
+/// Everything the manager core can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input from a client or an agent that breaks a rule; the message names the field and the rule.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// A task id that is not known.
+    #[error("no task with id `{0}`")]
+    TaskNotFound(String),
+    /// An agent id that is not known.
+    #[error("no agent with id `{0}`")]
+    AgentNotFound(String),
+    /// An idempotency key reused for a different request.
+    #[error("idempotency key `{key}` was already used for task {task_id} with a different request; use a new key")]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+        /// The task it belongs to.
+        task_id: String,
+    },
+    /// A state change the task state machine does not allow.
+    #[error("task {task_id} cannot go from {from} to {to}")]
+    IllegalTransition {
+        /// The task.
+        task_id: String,
+        /// Its current state.
+        from: TaskState,
+        /// The state asked for.
+        to: TaskState,
+    },
+    /// The request is valid but does not apply to the current state (e.g. cancel of an ended task).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A missing, forged or expired session or capability token.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A valid token used for something it does not cover.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// Another manager already serves this socket.
+    #[error("another HyperAgent manager (pid {pid}) is already serving {socket}; stop it first, or start this one with another --socket")]
+    AlreadyRunning {
+        /// The other manager's pid, when known (0 otherwise).
+        pid: u32,
+        /// The socket path.
+        socket: String,
+    },
+    /// A configuration file that cannot be used.
+    #[error("config {path}: {message}")]
+    Config {
+        /// The file.
+        path: String,
+        /// What is wrong in it.
+        message: String,
+    },
+    /// An agent manifest (`agent.toml`) that cannot be used.
+    #[error("agent manifest {path}: {message}")]
+    Manifest {
+        /// The file.
+        path: String,
+        /// What is wrong in it.
+        message: String,
+    },
+    /// The database failed.
+    #[error("database: {0}")]
+    Store(#[from] sqlx::Error),
+    /// A database migration failed.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A file or socket operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, with the path.
+        context: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The manager is shutting down and takes no more work.
+    #[error("the manager is shutting down")]
+    ShuttingDown,
+}
+
+impl Error {
+    /// An [`Error::Io`] with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,361 @@
+//! Conversions between domain types and generated proto types, and error -> status mapping.
+use std::collections::BTreeMap;
+
+use hyperagent_proto::v1 as pb;
+use prost_types::Timestamp;
+use tonic::{Code, Status};
+
+use crate::error::Error;
+use crate::manager::{AgentInfo, TaskTypeInfo};
+use crate::model::{
+    Artifact, Attempt, Event, EventBody, LogLevel, LogLine, Progress, ResultStatus, Task, TaskResult, TaskState, TaskType,
+};
+use crate::registry::Command;
+
+/// Maps a core error onto a gRPC status with the same message.
+pub fn status(e: Error) -> Status {
+    let code = match &e {
+        Error::InvalidInput(_) | Error::Config { .. } | Error::Manifest { .. } => Code::InvalidArgument,
+        Error::TaskNotFound(_) | Error::AgentNotFound(_) => Code::NotFound,
+        Error::IdempotencyConflict { .. } => Code::AlreadyExists,
+        Error::IllegalTransition { .. } | Error::FailedPrecondition(_) => Code::FailedPrecondition,
+        Error::Unauthenticated(_) => Code::Unauthenticated,
+        Error::PermissionDenied(_) => Code::PermissionDenied,
+        Error::AlreadyRunning { .. } => Code::AlreadyExists,
+        Error::ShuttingDown => Code::Unavailable,
+        Error::Store(_) | Error::Migrate(_) | Error::Io { .. } => Code::Internal,
+    };
+    Status::new(code, e.to_string())
+}
+
+/// µs -> Timestamp.
+pub fn ts(us: i64) -> Timestamp {
+    Timestamp {
+        seconds: us.div_euclid(1_000_000),
+        nanos: (us.rem_euclid(1_000_000) * 1000) as i32,
+    }
+}
+
+/// Timestamp -> µs (0 when absent).
+pub fn from_ts(t: Option<Timestamp>) -> i64 {
+    t.map(|t| t.seconds * 1_000_000 + i64::from(t.nanos) / 1000).unwrap_or(0)
+}
+
+/// Domain state -> proto.
+pub fn state(s: TaskState) -> pb::TaskState {
+    match s {
+        TaskState::Queued => pb::TaskState::Queued,
+        TaskState::Assigned => pb::TaskState::Assigned,
+        TaskState::Running => pb::TaskState::Running,
+        TaskState::AwaitingConsent => pb::TaskState::AwaitingConsent,
+        TaskState::Completed => pb::TaskState::Completed,
+        TaskState::Failed => pb::TaskState::Failed,
+        TaskState::Canceled => pb::TaskState::Canceled,
+        TaskState::Interrupted => pb::TaskState::Interrupted,
+        TaskState::DeadLettered => pb::TaskState::DeadLettered,
+    }
+}
+
+/// Proto state -> domain (None for UNSPECIFIED or unknown numbers).
+pub fn state_from(v: i32) -> Option<TaskState> {
+    Some(match pb::TaskState::try_from(v).ok()? {
+        pb::TaskState::Unspecified => return None,
+        pb::TaskState::Queued => TaskState::Queued,
+        pb::TaskState::Assigned => TaskState::Assigned,
+        pb::TaskState::Running => TaskState::Running,
+        pb::TaskState::AwaitingConsent => TaskState::AwaitingConsent,
+        pb::TaskState::Completed => TaskState::Completed,
+        pb::TaskState::Failed => TaskState::Failed,
+        pb::TaskState::Canceled => TaskState::Canceled,
+        pb::TaskState::Interrupted => TaskState::Interrupted,
+        pb::TaskState::DeadLettered => TaskState::DeadLettered,
+    })
+}
+
+fn level(l: LogLevel) -> pb::LogLevel {
+    match l {
+        LogLevel::Trace => pb::LogLevel::Trace,
+        LogLevel::Debug => pb::LogLevel::Debug,
+        LogLevel::Info => pb::LogLevel::Info,
+        LogLevel::Warn => pb::LogLevel::Warn,
+        LogLevel::Error => pb::LogLevel::Error,
+    }
+}
+
+fn level_from(v: i32) -> LogLevel {
+    match pb::LogLevel::try_from(v).unwrap_or(pb::LogLevel::Info) {
+        pb::LogLevel::Trace => LogLevel::Trace,
+        pb::LogLevel::Debug => LogLevel::Debug,
+        pb::LogLevel::Unspecified | pb::LogLevel::Info => LogLevel::Info,
+        pb::LogLevel::Warn => LogLevel::Warn,
+        pb::LogLevel::Error => LogLevel::Error,
+    }
+}
+
+/// Proto log line -> domain.
+pub fn log_line_from(l: pb::LogLine) -> LogLine {
+    LogLine {
+        seq: l.seq,
+        time_us: from_ts(l.time),
+        level: level_from(l.level),
+        message: l.message,
+        fields: l.fields.into_iter().collect::<BTreeMap<_, _>>(),
+    }
+}
+
+/// Domain log line -> proto.
+pub fn log_line(l: &LogLine) -> pb::LogLine {
+    pb::LogLine {
+        seq: l.seq,
+        time: Some(ts(l.time_us)),
+        level: level(l.level) as i32,
+        message: l.message.clone(),
+        fields: l.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    }
+}
+
+/// Proto task type -> domain.
+pub fn task_type_from(t: pb::TaskType) -> TaskType {
+    TaskType {
+        name: t.name,
+        description: t.description,
+        payload_schema_json: t.payload_schema_json,
+    }
+}
+
+/// Domain task type -> proto.
+pub fn task_type(t: &TaskType) -> pb::TaskType {
+    pb::TaskType {
+        name: t.name.clone(),
+        description: t.description.clone(),
+        payload_schema_json: t.payload_schema_json.clone(),
+    }
+}
+
+fn progress(p: &Progress) -> pb::Progress {
+    pb::Progress {
+        fraction: p.fraction,
+        step: p.step.clone(),
+    }
+}
+
+/// Proto progress -> domain.
+pub fn progress_from(p: Option<pb::Progress>) -> Progress {
+    let p = p.unwrap_or_default();
+    Progress {
+        fraction: p.fraction,
+        step: p.step,
+    }
+}
+
+/// Proto result -> domain; the status must be set.
+pub fn result_from(r: Option<pb::TaskResult>) -> Result<TaskResult, Status> {
+    let r = r.ok_or_else(|| Status::invalid_argument("result is missing"))?;
+    let status = match pb::ResultStatus::try_from(r.status) {
+        Ok(pb::ResultStatus::Succeeded) => ResultStatus::Succeeded,
+        Ok(pb::ResultStatus::Failed) => ResultStatus::Failed,
+        Ok(pb::ResultStatus::Canceled) => ResultStatus::Canceled,
+        _ => {
+            return Err(Status::invalid_argument(format!(
+                "result.status {} is not allowed; use SUCCEEDED (1), FAILED (2) or CANCELED (3)",
+                r.status
+            )))
+        }
+    };
+    Ok(TaskResult {
+        status,
+        exit_code: r.exit_code,
+        summary: r.summary,
+        artifacts: r
+            .artifacts
+            .into_iter()
+            .map(|a| Artifact {
+                name: a.name,
+                kind: a.kind,
+                location: a.location,
+                description: a.description,
+            })
+            .collect(),
+        output_json: r.output_json,
+        error: r.error,
+    })
+}
+
+fn result(r: &TaskResult) -> pb::TaskResult {
+    pb::TaskResult {
+        status: match r.status {
+            ResultStatus::Succeeded => pb::ResultStatus::Succeeded,
+            ResultStatus::Failed => pb::ResultStatus::Failed,
+            ResultStatus::Canceled => pb::ResultStatus::Canceled,
+        } as i32,
+        exit_code: r.exit_code,
+        summary: r.summary.clone(),
+        artifacts: r
+            .artifacts
+            .iter()
+            .map(|a| pb::Artifact {
+                name: a.name.clone(),
+                kind: a.kind.clone(),
+                location: a.location.clone(),
+                description: a.description.clone(),
+            })
+            .collect(),
+        output_json: r.output_json.clone(),
+        error: r.error.clone(),
+    }
+}
+
+fn attempt(a: &Attempt) -> pb::Attempt {
+    pb::Attempt {
+        number: a.number,
+        agent_id: a.agent_id.clone(),
+        started_at: Some(ts(a.started_us)),
+        ended_at: a.ended_us.map(ts),
+        error: a.error.clone(),
+    }
+}
+
+/// Domain task -> proto.
+pub fn task(t: &Task) -> pb::Task {
+    pb::Task {
+        id: t.id.clone(),
+        task_type: t.task_type.clone(),
+        payload_json: t.payload_json.clone(),
+        state: state(t.state) as i32,
+        agent_id: t.agent_id.clone().unwrap_or_default(),
+        pin_agent: t.pin_agent.clone().unwrap_or_default(),
+        idempotency_key: t.idempotency_key.clone().unwrap_or_default(),
+        attempts: t.attempts.iter().map(attempt).collect(),
+        max_attempts: t.max_attempts,
+        timeout_secs: t.timeout_secs,
+        progress: t.progress.as_ref().map(progress),
+        result: t.result.as_ref().map(result),
+        status_reason: t.status_reason.clone(),
+        workspace: t.workspace.clone(),
+        created_at: Some(ts(t.created_us)),
+        updated_at: Some(ts(t.updated_us)),
+        not_before: t.not_before_us.map(ts),
+        cancel_requested: t.cancel_requested,
+    }
+}
+
+/// Domain agent -> proto.
+pub fn agent(a: &AgentInfo) -> pb::Agent {
+    pb::Agent {
+        id: a.row.id.clone(),
+        version: a.row.version.clone(),
+        status: if a.online { pb::AgentStatus::Online } else { pb::AgentStatus::Offline } as i32,
+        capabilities: a.row.capabilities.iter().map(task_type).collect(),
+        max_concurrency: a.row.max_concurrency,
+        running_task_ids: a.running_task_ids.clone(),
+        load: a.load,
+        last_heartbeat: Some(ts(a.row.last_seen_us)),
+        registered_at: Some(ts(a.row.registered_us)),
+        restarts: a.row.restarts,
+        tasks_succeeded: a.row.successes,
+        tasks_failed: a.row.failures,
+        cost: a.row.cost,
+        pid: a.pid,
+        supervised: a.supervised,
+        status_reason: a.status_reason.clone(),
+    }
+}
+
+/// Domain task type info -> proto.
+pub fn task_type_info(t: &TaskTypeInfo) -> pb::TaskTypeInfo {
+    pb::TaskTypeInfo {
+        task_type: Some(task_type(&t.task_type)),
+        agent_ids: t.agent_ids.clone(),
+        available: t.available,
+    }
+}
+
+/// Domain event -> proto.
+pub fn event(e: &Event) -> pb::Event {
+    use pb::event::Body;
+    let body = match &e.body {
+        EventBody::AgentStatus { agent_id, online, reason } => Body::AgentStatus(pb::AgentStatusChanged {
+            agent_id: agent_id.clone(),
+            status: if *online { pb::AgentStatus::Online } else { pb::AgentStatus::Offline } as i32,
+            reason: reason.clone(),
+        }),
+        EventBody::TaskState { task_id, task_type, from, to, reason, agent_id, attempt } => {
+            Body::TaskState(pb::TaskStateChanged {
+                task_id: task_id.clone(),
+                from: from.map(|s| state(s) as i32).unwrap_or(0),
+                to: state(*to) as i32,
+                reason: reason.clone(),
+                agent_id: agent_id.clone().unwrap_or_default(),
+                attempt: *attempt,
+                task_type: task_type.clone(),
+            })
+        }
+        EventBody::TaskProgress { task_id, progress: p } => Body::TaskProgress(pb::TaskProgress {
+            task_id: task_id.clone(),
+            progress: Some(progress(p)),
+        }),
+        EventBody::TaskLog { task_id, line } => Body::TaskLog(pb::TaskLog {
+            task_id: task_id.clone(),
+            line: Some(log_line(line)),
+        }),
+        EventBody::AgentOutput { agent_id, stream, line } => Body::AgentOutput(pb::AgentOutput {
+            agent_id: agent_id.clone(),
+            stream: stream.clone(),
+            line: line.clone(),
+        }),
+    };
+    pb::Event {
+        seq: e.seq,
+        time: Some(ts(e.time_us)),
+        body: Some(body),
+    }
+}
+
+/// Domain command -> proto work item.
+pub fn work_item(c: Command) -> pb::WorkItem {
+    use pb::work_item::Item;
+    pb::WorkItem {
+        item: Some(match c {
+            Command::Start(s) => Item::Start(pb::StartTask {
+                task_id: s.task_id,
+                task_type: s.task_type,
+                payload_json: s.payload_json,
+                workspace: s.workspace,
+                capability_token: s.capability_token,
+                deadline: Some(ts(s.deadline_us)),
+                attempt: s.attempt,
+            }),
+            Command::Stop { task_id, reason } => Item::Stop(pb::StopTask { task_id, reason }),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_including_before_1970() {
+        for us in [0, 1, 1_700_000_000_123_456, -1, -1_500_000] {
+            assert_eq!(from_ts(Some(ts(us))), us);
+        }
+    }
+
+    #[test]
+    fn every_state_maps_both_ways() {
+        for s in TaskState::ALL {
+            assert_eq!(state_from(state(s) as i32), Some(s));
+        }
+        assert_eq!(state_from(0), None);
+        assert_eq!(state_from(99), None);
+    }
+
+    #[test]
+    fn errors_map_to_the_documented_codes() {
+        assert_eq!(status(Error::TaskNotFound("x".into())).code(), Code::NotFound);
+        assert_eq!(status(Error::InvalidInput("x".into())).code(), Code::InvalidArgument);
+        assert_eq!(status(Error::Unauthenticated("x".into())).code(), Code::Unauthenticated);
+        let s = status(Error::TaskNotFound("t9".into()));
+        assert_eq!(s.message(), "no task with id `t9`");
+    }
+}

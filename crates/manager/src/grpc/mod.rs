@@ -1,0 +1,253 @@
+//! The gRPC services: thin handlers that convert proto <-> domain and call the manager. The only
+//! module (with `convert`) that touches generated types. No decisions are made here.
+pub mod convert;
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use hyperagent_proto::v1 as pb;
+use pb::agent_service_server::AgentService;
+use pb::client_service_server::ClientService;
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use crate::manager::{Manager, Registration, Submission, WorkGuard};
+use crate::registry::Command;
+use crate::store::{EventFilter, TaskQuery};
+use convert::status;
+
+/// Implements both services over one manager.
+#[derive(Clone)]
+pub struct Services {
+    manager: Manager,
+}
+
+impl Services {
+    /// Services over `manager`.
+    pub fn new(manager: Manager) -> Services {
+        Services { manager }
+    }
+}
+
+fn opt(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// The Work stream: commands for one agent; dropping it (the agent hung up) takes the agent offline.
+pub struct WorkStream {
+    rx: mpsc::UnboundedReceiver<Command>,
+    _guard: WorkGuard,
+}
+
+impl Stream for WorkStream {
+    type Item = Result<pb::WorkItem, Status>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx).map(|c| c.map(|c| Ok(convert::work_item(c))))
+    }
+}
+
+/// The event feed stream of one subscriber.
+pub struct EventStream {
+    rx: mpsc::Receiver<crate::error::Result<std::sync::Arc<crate::model::Event>>>,
+}
+
+impl Stream for EventStream {
+    type Item = Result<pb::Event, Status>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|e| e.map(|e| e.map(|e| convert::event(&e)).map_err(status)))
+    }
+}
+
+#[tonic::async_trait]
+impl AgentService for Services {
+    async fn register(&self, req: Request<pb::RegisterRequest>) -> Result<Response<pb::RegisterResponse>, Status> {
+        let r = req.into_inner();
+        let reg = Registration {
+            name: r.name,
+            version: r.version,
+            capabilities: r.capabilities.into_iter().map(convert::task_type_from).collect(),
+            max_concurrency: r.max_concurrency,
+            running_task_ids: r.running_task_ids,
+            cost: r.cost,
+            pid: r.pid,
+        };
+        let out = self.manager.register(reg).await.map_err(status)?;
+        let cfg = self.manager.config();
+        Ok(Response::new(pb::RegisterResponse {
+            agent_id: out.agent_id,
+            session_token: out.session_token,
+            heartbeat_interval_ms: cfg.agents.heartbeat_interval.as_millis() as u32,
+            stop_task_ids: out.stop_task_ids,
+            max_log_line_bytes: cfg.agents.max_log_line_bytes,
+            max_message_bytes: cfg.server.max_message_bytes,
+        }))
+    }
+
+    async fn heartbeat(&self, req: Request<pb::HeartbeatRequest>) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        let r = req.into_inner();
+        let stop = self
+            .manager
+            .heartbeat(&r.session_token, r.load, &r.running_task_ids)
+            .map_err(status)?;
+        Ok(Response::new(pb::HeartbeatResponse { stop_task_ids: stop }))
+    }
+
+    type WorkStream = WorkStream;
+
+    async fn work(&self, req: Request<pb::WorkRequest>) -> Result<Response<WorkStream>, Status> {
+        let (rx, guard) = self.manager.open_work(&req.into_inner().session_token).map_err(status)?;
+        Ok(Response::new(WorkStream { rx, _guard: guard }))
+    }
+
+    async fn answer_task(&self, req: Request<pb::AnswerTaskRequest>) -> Result<Response<pb::AnswerTaskResponse>, Status> {
+        let r = req.into_inner();
+        self.manager
+            .answer(&r.task_id, &r.capability_token, r.accepted, &r.reason)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::AnswerTaskResponse {}))
+    }
+
+    async fn push_logs(&self, req: Request<pb::PushLogsRequest>) -> Result<Response<pb::PushLogsResponse>, Status> {
+        let r = req.into_inner();
+        let lines = r.lines.into_iter().map(convert::log_line_from).collect();
+        let stored = self
+            .manager
+            .push_logs(&r.task_id, &r.capability_token, lines)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::PushLogsResponse { stored_seq: stored }))
+    }
+
+    async fn report_progress(
+        &self,
+        req: Request<pb::ReportProgressRequest>,
+    ) -> Result<Response<pb::ReportProgressResponse>, Status> {
+        let r = req.into_inner();
+        self.manager
+            .report_progress(&r.task_id, &r.capability_token, convert::progress_from(r.progress))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ReportProgressResponse {}))
+    }
+
+    async fn finish_task(&self, req: Request<pb::FinishTaskRequest>) -> Result<Response<pb::FinishTaskResponse>, Status> {
+        let r = req.into_inner();
+        let result = convert::result_from(r.result)?;
+        let end = self
+            .manager
+            .finish(&r.task_id, &r.capability_token, result)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::FinishTaskResponse {
+            state: convert::state(end) as i32,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl ClientService for Services {
+    async fn submit_task(&self, req: Request<pb::SubmitTaskRequest>) -> Result<Response<pb::SubmitTaskResponse>, Status> {
+        let r = req.into_inner();
+        let (task, created) = self
+            .manager
+            .submit(Submission {
+                task_type: r.task_type,
+                payload_json: r.payload_json,
+                idempotency_key: opt(r.idempotency_key),
+                pin_agent: opt(r.pin_agent),
+                timeout_secs: r.timeout_secs,
+                max_attempts: r.max_attempts,
+            })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::SubmitTaskResponse {
+            task: Some(convert::task(&task)),
+            created,
+        }))
+    }
+
+    async fn get_task(&self, req: Request<pb::GetTaskRequest>) -> Result<Response<pb::Task>, Status> {
+        let t = self.manager.get_task(&req.into_inner().task_id).await.map_err(status)?;
+        Ok(Response::new(convert::task(&t)))
+    }
+
+    async fn list_tasks(&self, req: Request<pb::ListTasksRequest>) -> Result<Response<pb::ListTasksResponse>, Status> {
+        let r = req.into_inner();
+        let mut states = Vec::new();
+        for s in r.states {
+            states.push(convert::state_from(s).ok_or_else(|| {
+                Status::invalid_argument(format!("states: {s} is not a task state; use 1 (QUEUED) to 9 (DEAD_LETTERED)"))
+            })?);
+        }
+        let (tasks, next) = self
+            .manager
+            .list_tasks(TaskQuery {
+                states,
+                task_type: opt(r.task_type),
+                before_id: opt(r.page_token),
+                limit: r.limit,
+            })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListTasksResponse {
+            tasks: tasks.iter().map(convert::task).collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn cancel_task(&self, req: Request<pb::CancelTaskRequest>) -> Result<Response<pb::Task>, Status> {
+        let r = req.into_inner();
+        let t = self.manager.cancel(&r.task_id, &r.reason).await.map_err(status)?;
+        Ok(Response::new(convert::task(&t)))
+    }
+
+    async fn list_agents(&self, _req: Request<pb::ListAgentsRequest>) -> Result<Response<pb::ListAgentsResponse>, Status> {
+        Ok(Response::new(pb::ListAgentsResponse {
+            agents: self.manager.list_agents().iter().map(convert::agent).collect(),
+        }))
+    }
+
+    async fn list_task_types(
+        &self,
+        _req: Request<pb::ListTaskTypesRequest>,
+    ) -> Result<Response<pb::ListTaskTypesResponse>, Status> {
+        Ok(Response::new(pb::ListTaskTypesResponse {
+            task_types: self.manager.list_task_types().iter().map(convert::task_type_info).collect(),
+        }))
+    }
+
+    async fn get_logs(&self, req: Request<pb::GetLogsRequest>) -> Result<Response<pb::GetLogsResponse>, Status> {
+        let r = req.into_inner();
+        let (lines, complete) = self
+            .manager
+            .get_logs(&r.task_id, r.after_seq, r.limit)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetLogsResponse {
+            lines: lines.iter().map(convert::log_line).collect(),
+            complete,
+        }))
+    }
+
+    type SubscribeStream = EventStream;
+
+    async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<Response<EventStream>, Status> {
+        let r = req.into_inner();
+        let rx = self
+            .manager
+            .subscribe(
+                r.after_seq,
+                EventFilter {
+                    task_id: opt(r.task_id),
+                    exclude_logs: r.exclude_logs,
+                },
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(EventStream { rx }))
+    }
+}

@@ -1,0 +1,29 @@
+//! The HyperAgent manager core: everything the always-on manager does, with no UI and no Tauri.
+//!
+//! How data flows: agents and clients call the gRPC services in [`grpc`], thin handlers that
+//! convert wire types and call [`manager::Manager`]. The manager keeps the [`registry`] (agents) and
+//! the active tasks behind one lock, changes task states only through [`tasks`] (the state machine),
+//! asks the pure [`scheduler`] where queued work goes, and queues every change to the [`store`]'s
+//! single writer, which commits in groups and then publishes events on the [`feed`]. Nothing is
+//! acknowledged before it is committed. [`supervisor`] runs agent processes from manifests;
+//! [`server`] wires sockets, discovery, health and reflection; [`config`] holds every tunable.
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod feed;
+pub mod grpc;
+pub mod manager;
+pub mod model;
+pub mod registry;
+pub mod scheduler;
+pub mod schema;
+pub mod server;
+pub mod store;
+pub mod supervisor;
+pub mod tasks;
+pub mod token;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use manager::Manager;

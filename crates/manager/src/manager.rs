@@ -1,0 +1,1367 @@
+//! The manager: holds the registry and the active tasks behind one lock, applies every change through
+//! the task state machine, persists it through the writer (in the order it was made), asks the
+//! scheduler where work goes, and runs the housekeeping loop (liveness, timeouts, backoffs).
+//!
+//! Rule for every operation: change the in-memory state and queue the writes while holding the lock,
+//! then release it and wait for the commit before acknowledging anything.
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch, Notify};
+
+use crate::config::{Config, ResolvedPaths, RestartPolicy};
+use crate::error::{Error, Result};
+use crate::feed::Feed;
+use crate::model::{now_us, Attempt, EventBody, LogLine, Progress, ResultStatus, Task, TaskResult, TaskState, TaskType};
+use crate::registry::{AgentRecord, Command, Registry, StartCommand};
+use crate::scheduler::{self, TaskView};
+use crate::store::{AgentRow, EventFilter, Pending, Store, TaskQuery, Write, Writer};
+use crate::token::{random_secret, Claims, TokenKey};
+use crate::{schema, tasks};
+
+/// What an agent declares when it registers.
+#[derive(Clone, Debug, Default)]
+pub struct Registration {
+    /// Unique name (becomes its id).
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Task types with payload schemas.
+    pub capabilities: Vec<TaskType>,
+    /// Tasks at once.
+    pub max_concurrency: u32,
+    /// Tasks it is still running.
+    pub running_task_ids: Vec<String>,
+    /// Relative cost.
+    pub cost: f64,
+    /// Its process id.
+    pub pid: u32,
+}
+
+/// The answer to a registration.
+#[derive(Clone, Debug)]
+pub struct Registered {
+    /// The agent id.
+    pub agent_id: String,
+    /// The session token for later calls.
+    pub session_token: String,
+    /// Tasks it reported that it must stop.
+    pub stop_task_ids: Vec<String>,
+}
+
+/// A task submission.
+#[derive(Clone, Debug, Default)]
+pub struct Submission {
+    /// Task type.
+    pub task_type: String,
+    /// JSON payload.
+    pub payload_json: String,
+    /// Optional idempotency key.
+    pub idempotency_key: Option<String>,
+    /// Optional pinned agent.
+    pub pin_agent: Option<String>,
+    /// 0 = default.
+    pub timeout_secs: u32,
+    /// 0 = default.
+    pub max_attempts: u32,
+}
+
+/// An agent as clients see it.
+#[derive(Clone, Debug)]
+pub struct AgentInfo {
+    /// Stored facts.
+    pub row: AgentRow,
+    /// Online now.
+    pub online: bool,
+    /// Why offline / how online.
+    pub status_reason: String,
+    /// Tasks it holds.
+    pub running_task_ids: Vec<String>,
+    /// Reported load.
+    pub load: f64,
+    /// Declared pid.
+    pub pid: u32,
+    /// Started by the supervisor.
+    pub supervised: bool,
+}
+
+/// A task type as clients see it.
+#[derive(Clone, Debug)]
+pub struct TaskTypeInfo {
+    /// The type and schema.
+    pub task_type: TaskType,
+    /// Agents offering it.
+    pub agent_ids: Vec<String>,
+    /// One of them is online.
+    pub available: bool,
+}
+
+/// A task the manager is working on, with its timers.
+struct Active {
+    task: Task,
+    /// Highest log seq stored.
+    log_seq: u64,
+    /// Assigned: the agent must answer by then.
+    answer_by_us: Option<i64>,
+    /// Running: the attempt must end by then.
+    deadline_us: Option<i64>,
+    /// Cancel requested: the agent must stop by then.
+    cancel_by_us: Option<i64>,
+}
+
+#[derive(Default)]
+struct State {
+    registry: Registry,
+    tasks: HashMap<String, Active>,
+    idempotency: HashMap<String, String>,
+    schemas: HashMap<String, schema::Compiled>,
+    /// Agents started by the supervisor: name -> pid.
+    supervised: HashMap<String, u32>,
+    paused: bool,
+}
+
+/// A request from the manager to the supervisor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SupervisorRequest {
+    /// Kill this agent's process tree (it is restarted per its policy).
+    Kill {
+        /// The agent.
+        agent_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+struct Inner {
+    cfg: Config,
+    paths: ResolvedPaths,
+    state: Mutex<State>,
+    store: Store,
+    writer: Writer,
+    feed: Feed,
+    tokens: TokenKey,
+    wake: Notify,
+    shutdown: watch::Sender<bool>,
+    supervisor: Mutex<Option<mpsc::UnboundedSender<SupervisorRequest>>>,
+}
+
+/// The manager core. Cheap to clone.
+#[derive(Clone)]
+pub struct Manager {
+    inner: Arc<Inner>,
+}
+
+fn us(d: Duration) -> i64 {
+    d.as_micros().min(i64::MAX as u128) as i64
+}
+
+impl Manager {
+    /// Loads the stored state, applies the restart policy to tasks that were running, and starts the
+    /// writer and the housekeeping loop.
+    pub async fn start(cfg: Config, paths: ResolvedPaths, store: Store) -> Result<Manager> {
+        let last_seq = store.max_seq().await?;
+        let feed = Feed::new(
+            store.clone(),
+            last_seq,
+            cfg.feed.live_buffer as usize,
+            cfg.feed.replay_page,
+            cfg.feed.subscriber_buffer as usize,
+        );
+        let (writer, _writer_task) = Writer::spawn(store.clone(), last_seq + 1, feed.clone(), cfg.store.write_batch_rows as usize);
+        let mut st = State::default();
+        for row in store.load_agents().await? {
+            for c in &row.capabilities {
+                if let Ok(compiled) = schema::Compiled::new(&c.payload_schema_json) {
+                    st.schemas.insert(c.name.clone(), compiled);
+                }
+            }
+            st.registry.insert(AgentRecord::from_row(row, "not connected since the manager started"));
+        }
+        let now = now_us();
+        let mut writes = Vec::new();
+        let active = store.load_active_tasks().await?;
+        let (shutdown, _) = watch::channel(false);
+        let m = Manager {
+            inner: Arc::new(Inner {
+                cfg,
+                paths,
+                state: Mutex::new(State::default()),
+                store: store.clone(),
+                writer,
+                feed,
+                tokens: TokenKey::random()?,
+                wake: Notify::new(),
+                shutdown,
+                supervisor: Mutex::new(None),
+            }),
+        };
+        for task in active {
+            let log_seq = store.last_log_seq(&task.id).await?;
+            if let Some(k) = &task.idempotency_key {
+                st.idempotency.insert(k.clone(), task.id.clone());
+            }
+            let id = task.id.clone();
+            st.tasks.insert(
+                id.clone(),
+                Active {
+                    task,
+                    log_seq,
+                    answer_by_us: None,
+                    deadline_us: None,
+                    cancel_by_us: None,
+                },
+            );
+            let a = st.tasks.get_mut(&id).expect("just inserted");
+            if a.task.state.holds_slot() {
+                let ev = tasks::transition(&mut a.task, TaskState::Interrupted, "the manager restarted while it ran", now)?;
+                push_task(&mut writes, &a.task, ev, now);
+            }
+            if a.task.state == TaskState::Interrupted {
+                m.after_interruption(&mut st, &id, "the manager restarted while it ran", now, &mut writes)?;
+            }
+        }
+        *m.state() = st;
+        m.inner.writer.submit(writes).wait().await?;
+        m.forget_ended();
+        tokio::spawn(m.clone().housekeeping());
+        Ok(m)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock is a bug; keep serving rather than poisoning every call.
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.cfg
+    }
+
+    /// The resolved paths.
+    pub fn paths(&self) -> &ResolvedPaths {
+        &self.inner.paths
+    }
+
+    /// The event feed.
+    pub fn feed(&self) -> &Feed {
+        &self.inner.feed
+    }
+
+    /// Connects the supervisor, which then receives kill requests for stuck agents.
+    pub fn attach_supervisor(&self, tx: mpsc::UnboundedSender<SupervisorRequest>) {
+        *self.inner.supervisor.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    }
+
+    /// Stops dispatching, lets queued writes commit, and stops the background loops.
+    pub async fn shutdown(&self) {
+        let _ = self.inner.shutdown.send(true);
+        let pending = self.inner.writer.submit(Vec::new());
+        self.inner.writer.stop();
+        let _ = pending.wait().await;
+    }
+
+    /// Pauses or resumes dispatching new work.
+    pub fn set_paused(&self, paused: bool) {
+        self.state().paused = paused;
+        self.inner.wake.notify_one();
+    }
+
+    // ----- supervisor-facing -------------------------------------------------------------------
+
+    /// The supervisor started (or restarted) `agent_id`'s process.
+    pub fn agent_process_started(&self, agent_id: &str, pid: u32, restarted: bool) -> Pending {
+        let mut st = self.state();
+        st.supervised.insert(agent_id.to_string(), pid);
+        let mut writes = Vec::new();
+        if restarted {
+            if let Some(rec) = st.registry.get_mut(agent_id) {
+                rec.row.restarts += 1;
+                writes.push(Write::Agent(Box::new(rec.row.clone())));
+            }
+        }
+        self.inner.writer.submit(writes)
+    }
+
+    /// A line an agent process wrote to stdout or stderr.
+    pub fn agent_output(&self, agent_id: &str, stream: &str, line: String) -> Pending {
+        self.inner.writer.submit(vec![Write::Event {
+            time_us: now_us(),
+            body: EventBody::AgentOutput {
+                agent_id: agent_id.to_string(),
+                stream: stream.to_string(),
+                line,
+            },
+        }])
+    }
+
+    // ----- agent-facing ------------------------------------------------------------------------
+
+    /// Registers an agent (or re-registers it, replacing its old session).
+    pub async fn register(&self, reg: Registration) -> Result<Registered> {
+        check_name("agent name", &reg.name, 64)?;
+        if reg.max_concurrency == 0 || reg.max_concurrency > 1024 {
+            return Err(Error::InvalidInput(format!(
+                "max_concurrency must be between 1 and 1024 (got {})",
+                reg.max_concurrency
+            )));
+        }
+        if !reg.cost.is_finite() || reg.cost < 0.0 {
+            return Err(Error::InvalidInput(format!("cost must be a finite number >= 0 (got {})", reg.cost)));
+        }
+        if reg.capabilities.is_empty() {
+            return Err(Error::InvalidInput("an agent must offer at least one task type".into()));
+        }
+        let mut compiled = Vec::new();
+        for c in &reg.capabilities {
+            check_name("task type name", &c.name, 128)?;
+            if compiled.iter().any(|(n, _): &(String, _)| *n == c.name) {
+                return Err(Error::InvalidInput(format!("task type `{}` is listed twice", c.name)));
+            }
+            let s = schema::Compiled::new(&c.payload_schema_json)
+                .map_err(|e| Error::InvalidInput(format!("task type `{}`: {e}", c.name)))?;
+            compiled.push((c.name.clone(), s));
+        }
+        let token = random_secret()?;
+        let now = now_us();
+        let mut writes = Vec::new();
+        let mut stop = Vec::new();
+        let pending = {
+            let mut st = self.state();
+            for (name, s) in &compiled {
+                let clash = st.registry.iter().find(|a| {
+                    a.online
+                        && a.row.id != reg.name
+                        && a.row.capabilities.iter().any(|c| c.name == *name && c.payload_schema_json != s.source)
+                });
+                if let Some(other) = clash {
+                    return Err(Error::InvalidInput(format!(
+                        "task type `{name}` is already offered by online agent `{}` with a different payload schema; \
+                         give the type a new name or stop that agent first",
+                        other.row.id
+                    )));
+                }
+            }
+            let existing = st.registry.get(&reg.name).map(|r| (r.row.clone(), r.holding.clone(), r.online));
+            let (mut row, holding, was_online) = match existing {
+                Some(e) => e,
+                None => (
+                    AgentRow {
+                        id: reg.name.clone(),
+                        version: String::new(),
+                        capabilities: Vec::new(),
+                        max_concurrency: 1,
+                        cost: 0.0,
+                        registered_us: now,
+                        last_seen_us: now,
+                        restarts: 0,
+                        successes: 0,
+                        failures: 0,
+                    },
+                    Default::default(),
+                    false,
+                ),
+            };
+            row.version = reg.version.clone();
+            row.capabilities = reg.capabilities.clone();
+            row.max_concurrency = reg.max_concurrency;
+            row.cost = reg.cost;
+            row.last_seen_us = now;
+            let reason = if was_online { "registered again (new session)" } else { "registered" };
+            let mut rec = AgentRecord::from_row(row, reason);
+            rec.online = true;
+            rec.pid = reg.pid;
+            rec.holding = holding.clone();
+            // Replace the record (keeping the session map consistent), then open a fresh session.
+            st.registry.close_session(&reg.name);
+            st.registry.insert(rec);
+            st.registry.open_session(&reg.name, token.clone(), Instant::now());
+            for (name, s) in compiled {
+                st.schemas.insert(name, s);
+            }
+            // Tasks it still runs that are no longer its own: stop them. Tasks it holds but did not
+            // report: lost with the old process.
+            for t in &reg.running_task_ids {
+                if !holding.contains(t) {
+                    stop.push(t.clone());
+                }
+            }
+            for t in holding.iter().filter(|t| !reg.running_task_ids.contains(t)) {
+                self.lose_attempt(&mut st, t, &format!("agent `{}` restarted without it", reg.name), now, &mut writes)?;
+            }
+            let rec = st.registry.get(&reg.name).expect("just inserted");
+            writes.push(Write::Agent(Box::new(rec.row.clone())));
+            writes.push(Write::Event {
+                time_us: now,
+                body: EventBody::AgentStatus {
+                    agent_id: reg.name.clone(),
+                    online: true,
+                    reason: reason.to_string(),
+                },
+            });
+            self.inner.writer.submit(writes)
+        };
+        pending.wait().await?;
+        self.forget_ended();
+        self.inner.wake.notify_one();
+        Ok(Registered {
+            agent_id: reg.name,
+            session_token: token,
+            stop_task_ids: stop,
+        })
+    }
+
+    fn session_agent(st: &State, token: &str) -> Result<String> {
+        if token.is_empty() {
+            return Err(Error::Unauthenticated("missing session token: call Register first".into()));
+        }
+        st.registry.agent_of_session(token).map(str::to_string).ok_or_else(|| {
+            Error::FailedPrecondition(
+                "unknown or replaced session (the manager restarted or the agent registered again); register again".into(),
+            )
+        })
+    }
+
+    /// A heartbeat: returns the tasks the agent must stop.
+    pub fn heartbeat(&self, token: &str, load: f64, running: &[String]) -> Result<Vec<String>> {
+        let mut st = self.state();
+        let id = Self::session_agent(&st, token)?;
+        let rec = st.registry.get_mut(&id).expect("session maps to an agent");
+        if let Some(s) = rec.session.as_mut() {
+            s.last_seen = Instant::now();
+        }
+        rec.load = if load.is_finite() { load.clamp(0.0, 1.0) } else { 0.0 };
+        rec.row.last_seen_us = now_us();
+        let holding = rec.holding.clone();
+        let mut stop: Vec<String> = running.iter().filter(|t| !holding.contains(*t)).cloned().collect();
+        stop.extend(
+            holding
+                .iter()
+                .filter(|t| st.tasks.get(*t).is_some_and(|a| a.task.cancel_requested))
+                .cloned(),
+        );
+        Ok(stop)
+    }
+
+    /// Opens the agent's command stream. Dropping the returned guard (the agent hung up) takes the
+    /// agent offline at once.
+    pub fn open_work(&self, token: &str) -> Result<(mpsc::UnboundedReceiver<Command>, WorkGuard)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut st = self.state();
+        let id = Self::session_agent(&st, token)?;
+        let rec = st.registry.get_mut(&id).expect("session maps to an agent");
+        let session = rec.session.as_mut().expect("a mapped session exists");
+        session.work = Some(tx);
+        let guard = WorkGuard {
+            manager: self.clone(),
+            agent_id: id,
+            session_id: session.id,
+        };
+        drop(st);
+        self.inner.wake.notify_one();
+        Ok((rx, guard))
+    }
+
+    fn work_closed(&self, agent_id: &str, session_id: u64) {
+        let now = now_us();
+        let mut writes = Vec::new();
+        let pending = {
+            let mut st = self.state();
+            let current = st
+                .registry
+                .get(agent_id)
+                .and_then(|r| r.session.as_ref())
+                .is_some_and(|s| s.id == session_id);
+            if !current {
+                return;
+            }
+            if let Err(e) = self.go_offline(&mut st, agent_id, "its connection closed", now, &mut writes) {
+                tracing::error!(agent = agent_id, error = %e, "taking agent offline failed");
+            }
+            self.inner.writer.submit(writes)
+        };
+        let m = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = pending.wait().await {
+                tracing::error!(error = %e, "storing an agent going offline failed");
+            }
+            m.forget_ended();
+            m.inner.wake.notify_one();
+        });
+    }
+
+    /// Checks a capability token for a call about `task_id` and returns its claims.
+    fn authorize(&self, st: &State, task_id: &str, token: &str) -> Result<Claims> {
+        let claims = self.inner.tokens.verify(token, now_us())?;
+        if claims.task_id != task_id {
+            return Err(Error::PermissionDenied(format!(
+                "the capability token is for task {}, not task {task_id}",
+                claims.task_id
+            )));
+        }
+        let a = st.tasks.get(task_id).ok_or_else(|| {
+            Error::FailedPrecondition(format!("task {task_id} has ended or is not known; stop working on it"))
+        })?;
+        if a.task.agent_id.as_deref() != Some(claims.agent_id.as_str())
+            || a.task.attempts.len() as u32 != claims.attempt
+            || !a.task.state.holds_slot()
+        {
+            return Err(Error::FailedPrecondition(format!(
+                "task {task_id} is no longer assigned to agent `{}` (attempt {}); stop working on it",
+                claims.agent_id, claims.attempt
+            )));
+        }
+        Ok(claims)
+    }
+
+    /// The agent accepts or rejects a task it was sent.
+    pub async fn answer(&self, task_id: &str, token: &str, accepted: bool, reason: &str) -> Result<()> {
+        let now = now_us();
+        let mut writes = Vec::new();
+        let pending = {
+            let mut st = self.state();
+            let claims = self.authorize(&st, task_id, token)?;
+            let a = st.tasks.get_mut(task_id).expect("authorized");
+            match (a.task.state, accepted) {
+                (TaskState::Assigned, true) => {
+                    a.answer_by_us = None;
+                    a.deadline_us = Some(now + i64::from(a.task.timeout_secs) * 1_000_000);
+                    let ev = tasks::transition(&mut a.task, TaskState::Running, format!("accepted by agent `{}`", claims.agent_id), now)?;
+                    push_task(&mut writes, &a.task, ev, now);
+                }
+                (TaskState::Assigned, false) => {
+                    let why = if reason.is_empty() { "no reason given" } else { reason };
+                    self.lose_attempt(&mut st, task_id, &format!("rejected by agent `{}`: {why}", claims.agent_id), now, &mut writes)?;
+                }
+                (_, true) => return Ok(()),
+                (s, false) => {
+                    return Err(Error::FailedPrecondition(format!(
+                        "task {task_id} is {s}; only an assigned task can be rejected"
+                    )))
+                }
+            }
+            self.inner.writer.submit(writes)
+        };
+        pending.wait().await?;
+        self.forget_ended();
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// Stores a batch of a task's log lines; returns the highest seq stored.
+    pub async fn push_logs(&self, task_id: &str, token: &str, lines: Vec<LogLine>) -> Result<u64> {
+        let max_lines = self.inner.cfg.agents.max_log_batch_lines as usize;
+        if lines.len() > max_lines {
+            return Err(Error::InvalidInput(format!(
+                "{} log lines in one batch; at most {max_lines} (agents.max_log_batch_lines) are allowed",
+                lines.len()
+            )));
+        }
+        let max_bytes = self.inner.cfg.agents.max_log_line_bytes as usize;
+        let now = now_us();
+        let (pending, before, after) = {
+            let mut st = self.state();
+            self.authorize(&st, task_id, token)?;
+            let a = st.tasks.get_mut(task_id).expect("authorized");
+            let before = a.log_seq;
+            let mut last = before;
+            let mut writes = Vec::with_capacity(lines.len());
+            for mut line in lines {
+                if line.seq <= last {
+                    if line.seq == 0 {
+                        return Err(Error::InvalidInput("log line seq must start at 1".into()));
+                    }
+                    continue; // already stored: a resent batch
+                }
+                last = line.seq;
+                truncate(&mut line.message, max_bytes);
+                for v in line.fields.values_mut() {
+                    truncate(v, max_bytes);
+                }
+                if line.time_us <= 0 {
+                    line.time_us = now;
+                }
+                writes.push(Write::Event {
+                    time_us: line.time_us,
+                    body: EventBody::TaskLog {
+                        task_id: task_id.to_string(),
+                        line,
+                    },
+                });
+            }
+            a.log_seq = last;
+            (self.inner.writer.submit(writes), before, last)
+        };
+        if let Err(e) = pending.wait().await {
+            // Let the agent's retry store these lines instead of skipping them as duplicates.
+            if let Some(a) = self.state().tasks.get_mut(task_id) {
+                if a.log_seq == after {
+                    a.log_seq = before;
+                }
+            }
+            return Err(e);
+        }
+        Ok(after)
+    }
+
+    /// Records a task's progress.
+    pub async fn report_progress(&self, task_id: &str, token: &str, progress: Progress) -> Result<()> {
+        if !progress.fraction.is_finite() || progress.fraction > 1.0 {
+            return Err(Error::InvalidInput(format!(
+                "progress fraction must be between 0 and 1 (or negative for unknown), got {}",
+                progress.fraction
+            )));
+        }
+        let now = now_us();
+        let pending = {
+            let mut st = self.state();
+            self.authorize(&st, task_id, token)?;
+            let a = st.tasks.get_mut(task_id).expect("authorized");
+            a.task.progress = Some(progress.clone());
+            self.inner.writer.submit(vec![Write::Event {
+                time_us: now,
+                body: EventBody::TaskProgress {
+                    task_id: task_id.to_string(),
+                    progress,
+                },
+            }])
+        };
+        pending.wait().await
+    }
+
+    /// The agent's final result; returns the state the task ended in.
+    pub async fn finish(&self, task_id: &str, token: &str, result: TaskResult) -> Result<TaskState> {
+        let now = now_us();
+        let mut writes = Vec::new();
+        let (pending, end) = {
+            let mut st = self.state();
+            let claims = self.authorize(&st, task_id, token)?;
+            let a = st.tasks.get_mut(task_id).expect("authorized");
+            if a.task.state == TaskState::Assigned {
+                let ev = tasks::transition(&mut a.task, TaskState::Running, "accepted (implicitly, by finishing)", now)?;
+                writes.push(Write::Event { time_us: now, body: ev });
+            }
+            let (end, reason) = match result.status {
+                ResultStatus::Succeeded => (TaskState::Completed, format!("completed by agent `{}`", claims.agent_id)),
+                ResultStatus::Failed => (TaskState::Failed, format!("failed on agent `{}`: {}", claims.agent_id, result.error)),
+                ResultStatus::Canceled if a.task.cancel_requested => (TaskState::Canceled, a.task.status_reason.clone()),
+                ResultStatus::Canceled => (
+                    TaskState::Failed,
+                    format!("agent `{}` stopped it without being asked: {}", claims.agent_id, result.error),
+                ),
+            };
+            if let Some(att) = a.task.attempts.last_mut() {
+                att.ended_us = Some(now);
+                if end != TaskState::Completed {
+                    att.error = reason.clone();
+                }
+            }
+            a.task.result = Some(result);
+            let ev = tasks::transition(&mut a.task, end, reason, now)?;
+            push_task(&mut writes, &a.task, ev, now);
+            if let Some(rec) = st.registry.get_mut(&claims.agent_id) {
+                rec.holding.remove(task_id);
+                match end {
+                    TaskState::Completed => rec.row.successes += 1,
+                    TaskState::Failed => rec.row.failures += 1,
+                    _ => {}
+                }
+                writes.push(Write::Agent(Box::new(rec.row.clone())));
+            }
+            (self.inner.writer.submit(writes), end)
+        };
+        pending.wait().await?;
+        self.forget_ended();
+        self.inner.wake.notify_one();
+        Ok(end)
+    }
+
+    // ----- client-facing -----------------------------------------------------------------------
+
+    /// Queues a task; returns it and whether it was created (false: an idempotent repeat).
+    pub async fn submit(&self, sub: Submission) -> Result<(Task, bool)> {
+        let cfg = &self.inner.cfg.tasks;
+        if sub.payload_json.len() > cfg.max_payload_bytes as usize {
+            return Err(Error::InvalidInput(format!(
+                "payload is {} bytes; at most {} (tasks.max_payload_bytes) are allowed",
+                sub.payload_json.len(),
+                cfg.max_payload_bytes
+            )));
+        }
+        let payload = schema::parse_payload(&sub.payload_json)?;
+        let max_attempts = match sub.max_attempts {
+            0 => cfg.default_max_attempts,
+            n if n > cfg.max_attempts_limit => {
+                return Err(Error::InvalidInput(format!(
+                    "max_attempts {n} is more than the allowed {} (tasks.max_attempts_limit)",
+                    cfg.max_attempts_limit
+                )))
+            }
+            n => n,
+        };
+        let timeout_secs = match sub.timeout_secs {
+            0 => cfg.default_timeout.as_secs().clamp(1, u64::from(u32::MAX)) as u32,
+            n => n,
+        };
+        if let Some(k) = &sub.idempotency_key {
+            if k.is_empty() || k.len() > 256 {
+                return Err(Error::InvalidInput("idempotency key must be 1 to 256 bytes".into()));
+            }
+            if let Some(t) = self.inner.store.task_by_idempotency_key(k).await? {
+                return same_request(&t, &sub, k).map(|()| (t, false));
+            }
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let workspace = self.inner.paths.workspace_root.join(&id);
+        let now = now_us();
+        let pending;
+        let task;
+        {
+            let mut st = self.state();
+            let known: Vec<&String> = {
+                let mut v: Vec<&String> = st.schemas.keys().collect();
+                v.sort();
+                v
+            };
+            let compiled = st.schemas.get(&sub.task_type).ok_or_else(|| {
+                Error::InvalidInput(if known.is_empty() {
+                    format!("unknown task type `{}`: no agent has offered any task type yet", sub.task_type)
+                } else {
+                    format!(
+                        "unknown task type `{}`; known task types: {}",
+                        sub.task_type,
+                        known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    )
+                })
+            })?;
+            compiled.validate(&sub.task_type, &payload)?;
+            if let Some(p) = &sub.pin_agent {
+                let rec = st.registry.get(p).ok_or_else(|| Error::AgentNotFound(p.clone()))?;
+                if !rec.offers(&sub.task_type) {
+                    return Err(Error::InvalidInput(format!(
+                        "pinned agent `{p}` does not offer task type `{}`",
+                        sub.task_type
+                    )));
+                }
+            }
+            if let Some(k) = &sub.idempotency_key {
+                if let Some(tid) = st.idempotency.get(k) {
+                    let t = st.tasks.get(tid).map(|a| a.task.clone()).expect("index points at active task");
+                    return same_request(&t, &sub, k).map(|()| (t, false));
+                }
+                st.idempotency.insert(k.clone(), id.clone());
+            }
+            let t = Task {
+                id: id.clone(),
+                task_type: sub.task_type.clone(),
+                payload_json: sub.payload_json.clone(),
+                state: TaskState::Queued,
+                agent_id: None,
+                pin_agent: sub.pin_agent.clone(),
+                idempotency_key: sub.idempotency_key.clone(),
+                attempts: Vec::new(),
+                max_attempts,
+                timeout_secs,
+                progress: None,
+                result: None,
+                status_reason: "submitted".into(),
+                workspace: workspace.display().to_string(),
+                created_us: now,
+                updated_us: now,
+                not_before_us: None,
+                cancel_requested: false,
+            };
+            let mut writes = Vec::new();
+            push_task(&mut writes, &t, tasks::submitted(&t), now);
+            st.tasks.insert(
+                id.clone(),
+                Active {
+                    task: t.clone(),
+                    log_seq: 0,
+                    answer_by_us: None,
+                    deadline_us: None,
+                    cancel_by_us: None,
+                },
+            );
+            task = t;
+            pending = self.inner.writer.submit(writes);
+        }
+        tokio::fs::create_dir_all(&workspace)
+            .await
+            .map_err(|e| Error::io(format!("creating workspace {}", workspace.display()), e))?;
+        pending.wait().await?;
+        self.inner.wake.notify_one();
+        Ok((task, true))
+    }
+
+    /// One task, active or historic.
+    pub async fn get_task(&self, id: &str) -> Result<Task> {
+        if let Some(a) = self.state().tasks.get(id) {
+            return Ok(a.task.clone());
+        }
+        self.inner
+            .store
+            .get_task(id)
+            .await?
+            .ok_or_else(|| Error::TaskNotFound(id.to_string()))
+    }
+
+    /// Tasks, newest first; returns them and the next page token.
+    pub async fn list_tasks(&self, mut q: TaskQuery) -> Result<(Vec<Task>, Option<String>)> {
+        let max = self.inner.cfg.tasks.list_page_size;
+        q.limit = if q.limit == 0 { max } else { q.limit.min(max) };
+        let mut tasks = self.inner.store.list_tasks(&q).await?;
+        // Active tasks change in memory before their rows are rewritten: show the live version.
+        {
+            let st = self.state();
+            for t in &mut tasks {
+                if let Some(a) = st.tasks.get(&t.id) {
+                    *t = a.task.clone();
+                }
+            }
+        }
+        let next = (tasks.len() as u32 == q.limit).then(|| tasks.last().map(|t| t.id.clone())).flatten();
+        Ok((tasks, next))
+    }
+
+    /// Cancels a task: at once when it is not running, else by telling its agent to stop.
+    pub async fn cancel(&self, id: &str, reason: &str) -> Result<Task> {
+        let now = now_us();
+        let reason = if reason.is_empty() { "canceled by request".to_string() } else { format!("canceled: {reason}") };
+        let mut writes = Vec::new();
+        let active = self.state().tasks.contains_key(id);
+        if !active {
+            let t = self.get_task(id).await?;
+            return Err(Error::FailedPrecondition(format!(
+                "task {id} already ended ({}); there is nothing to cancel",
+                t.state
+            )));
+        }
+        let (pending, task) = {
+            let mut st = self.state();
+            let Some(a) = st.tasks.get_mut(id) else {
+                return Err(Error::FailedPrecondition(format!("task {id} ended meanwhile; there is nothing to cancel")));
+            };
+            if a.task.cancel_requested {
+                return Ok(a.task.clone());
+            }
+            a.task.cancel_requested = true;
+            match a.task.state {
+                TaskState::Running | TaskState::AwaitingConsent => {
+                    a.cancel_by_us = Some(now + us(self.inner.cfg.tasks.cancel_grace));
+                    a.task.status_reason = reason.clone();
+                    a.task.updated_us = now;
+                    writes.push(Write::Task(Box::new(a.task.clone())));
+                    let agent = a.task.agent_id.clone().unwrap_or_default();
+                    if let Some(rec) = st.registry.get(&agent) {
+                        rec.send(Command::Stop {
+                            task_id: id.to_string(),
+                            reason: reason.clone(),
+                        });
+                    }
+                }
+                TaskState::Assigned => {
+                    let agent = a.task.agent_id.clone().unwrap_or_default();
+                    if let Some(att) = a.task.attempts.last_mut() {
+                        att.ended_us = Some(now);
+                        att.error = reason.clone();
+                    }
+                    let ev = tasks::transition(&mut a.task, TaskState::Canceled, reason.clone(), now)?;
+                    push_task(&mut writes, &a.task, ev, now);
+                    if let Some(rec) = st.registry.get_mut(&agent) {
+                        rec.holding.remove(id);
+                        rec.send(Command::Stop {
+                            task_id: id.to_string(),
+                            reason: reason.clone(),
+                        });
+                    }
+                }
+                _ => {
+                    let ev = tasks::transition(&mut a.task, TaskState::Canceled, reason.clone(), now)?;
+                    push_task(&mut writes, &a.task, ev, now);
+                }
+            }
+            let task = st.tasks.get(id).expect("present").task.clone();
+            (self.inner.writer.submit(writes), task)
+        };
+        pending.wait().await?;
+        self.forget_ended();
+        Ok(task)
+    }
+
+    /// Every known agent.
+    pub fn list_agents(&self) -> Vec<AgentInfo> {
+        let st = self.state();
+        st.registry
+            .iter()
+            .map(|r| AgentInfo {
+                row: r.row.clone(),
+                online: r.online,
+                status_reason: r.status_reason.clone(),
+                running_task_ids: r.holding.iter().cloned().collect(),
+                load: r.load,
+                pid: if r.online { r.pid } else { 0 },
+                supervised: st.supervised.contains_key(&r.row.id),
+            })
+            .collect()
+    }
+
+    /// Every task type some agent has offered.
+    pub fn list_task_types(&self) -> Vec<TaskTypeInfo> {
+        let st = self.state();
+        let mut out: BTreeMap<String, TaskTypeInfo> = BTreeMap::new();
+        for r in st.registry.iter() {
+            for c in &r.row.capabilities {
+                let e = out.entry(c.name.clone()).or_insert_with(|| TaskTypeInfo {
+                    task_type: c.clone(),
+                    agent_ids: Vec::new(),
+                    available: false,
+                });
+                // The schema in force is the one the manager validates with (the latest registered).
+                if let Some(s) = st.schemas.get(&c.name) {
+                    e.task_type.payload_schema_json = s.source.clone();
+                }
+                e.agent_ids.push(r.row.id.clone());
+                e.available |= r.online;
+            }
+        }
+        out.into_values().collect()
+    }
+
+    /// A page of a task's stored log lines and whether it is the last.
+    pub async fn get_logs(&self, task_id: &str, after: u64, limit: u32) -> Result<(Vec<LogLine>, bool)> {
+        let task = self.get_task(task_id).await?;
+        let max = self.inner.cfg.tasks.log_page_size;
+        let limit = if limit == 0 { max } else { limit.min(max) };
+        let lines = self.inner.store.task_logs(task_id, after, limit).await?;
+        let complete = task.state.is_terminal() && (lines.len() as u32) < limit;
+        Ok((lines, complete))
+    }
+
+    /// Subscribes to the event feed (see [`Feed::subscribe`]). Checks that a filtered task exists.
+    pub async fn subscribe(
+        &self,
+        after: Option<u64>,
+        filter: EventFilter,
+    ) -> Result<mpsc::Receiver<Result<Arc<crate::model::Event>>>> {
+        if let Some(t) = &filter.task_id {
+            self.get_task(t).await?;
+        }
+        Ok(self.inner.feed.subscribe(after, filter))
+    }
+
+    // ----- internals ---------------------------------------------------------------------------
+
+    /// Ends the current attempt of `task_id` with `error`, frees its agent's slot, and re-queues the
+    /// task with backoff or dead-letters it (or cancels it, when a cancel was pending).
+    fn lose_attempt(&self, st: &mut State, task_id: &str, error: &str, now: i64, writes: &mut Vec<Write>) -> Result<()> {
+        let Some(a) = st.tasks.get_mut(task_id) else { return Ok(()) };
+        if let Some(att) = a.task.attempts.last_mut() {
+            if att.ended_us.is_none() {
+                att.ended_us = Some(now);
+                att.error = error.to_string();
+            }
+        }
+        a.answer_by_us = None;
+        a.deadline_us = None;
+        a.cancel_by_us = None;
+        let agent = a.task.agent_id.clone().unwrap_or_default();
+        if let Some(rec) = st.registry.get_mut(&agent) {
+            rec.holding.remove(task_id);
+            rec.row.failures += 1;
+            writes.push(Write::Agent(Box::new(rec.row.clone())));
+        }
+        let a = st.tasks.get_mut(task_id).expect("present");
+        let cfg = &self.inner.cfg.tasks;
+        let tried = a.task.attempts.len() as u32;
+        let (to, reason) = if a.task.cancel_requested {
+            (TaskState::Canceled, format!("canceled; its attempt ended: {error}"))
+        } else if tried < a.task.max_attempts {
+            let wait = scheduler::backoff(tried, cfg.retry_backoff_base, cfg.retry_backoff_max);
+            a.task.not_before_us = Some(now + us(wait));
+            (
+                TaskState::Queued,
+                format!(
+                    "attempt {tried} of {} failed ({error}); retrying in {}",
+                    a.task.max_attempts,
+                    humantime::format_duration(Duration::from_millis(wait.as_millis() as u64))
+                ),
+            )
+        } else {
+            let all: Vec<String> = a
+                .task
+                .attempts
+                .iter()
+                .map(|x| format!("{}) on `{}`: {}", x.number, x.agent_id, x.error))
+                .collect();
+            (TaskState::DeadLettered, format!("gave up after {tried} attempts: {}", all.join("; ")))
+        };
+        let nb = a.task.not_before_us;
+        let ev = tasks::transition(&mut a.task, to, reason, now)?;
+        if to == TaskState::Queued {
+            a.task.not_before_us = nb;
+        }
+        push_task(writes, &a.task, ev, now);
+        Ok(())
+    }
+
+    /// A task just became interrupted: apply the restart policy or retry.
+    fn after_interruption(&self, st: &mut State, task_id: &str, why: &str, now: i64, writes: &mut Vec<Write>) -> Result<()> {
+        if self.inner.cfg.tasks.on_manager_restart == RestartPolicy::Fail && why.contains("manager restarted") {
+            let a = st.tasks.get_mut(task_id).expect("present");
+            if let Some(att) = a.task.attempts.last_mut() {
+                att.ended_us.get_or_insert(now);
+                att.error = why.to_string();
+            }
+            let ev = tasks::transition(
+                &mut a.task,
+                TaskState::Failed,
+                format!("{why} (tasks.on_manager_restart = \"fail\")"),
+                now,
+            )?;
+            push_task(writes, &a.task, ev, now);
+            return Ok(());
+        }
+        self.lose_attempt(st, task_id, why, now, writes)
+    }
+
+    /// Takes an agent offline and re-queues what it held.
+    fn go_offline(&self, st: &mut State, agent_id: &str, why: &str, now: i64, writes: &mut Vec<Write>) -> Result<()> {
+        let held: Vec<String> = match st.registry.get_mut(agent_id) {
+            Some(rec) if rec.online => {
+                rec.online = false;
+                rec.status_reason = why.to_string();
+                rec.load = 0.0;
+                rec.holding.iter().cloned().collect()
+            }
+            _ => return Ok(()),
+        };
+        st.registry.close_session(agent_id);
+        let reason = format!("agent `{agent_id}` went offline: {why}");
+        for t in held {
+            if let Some(a) = st.tasks.get_mut(&t) {
+                let ev = tasks::transition(&mut a.task, TaskState::Interrupted, reason.clone(), now)?;
+                push_task(writes, &a.task, ev, now);
+                self.lose_attempt(st, &t, &reason, now, writes)?;
+            }
+        }
+        let rec = st.registry.get(agent_id).expect("present");
+        writes.push(Write::Agent(Box::new(rec.row.clone())));
+        writes.push(Write::Event {
+            time_us: now,
+            body: EventBody::AgentStatus {
+                agent_id: agent_id.to_string(),
+                online: false,
+                reason: why.to_string(),
+            },
+        });
+        Ok(())
+    }
+
+    /// Drops ended tasks from memory once their final state is committed.
+    fn forget_ended(&self) {
+        let mut st = self.state();
+        let ended: Vec<String> = st
+            .tasks
+            .iter()
+            .filter(|(_, a)| a.task.state.is_terminal())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ended {
+            if let Some(a) = st.tasks.remove(&id) {
+                if let Some(k) = a.task.idempotency_key {
+                    st.idempotency.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// Assigns queued tasks to agents as the scheduler decides.
+    fn dispatch(&self) -> Option<Pending> {
+        let now = now_us();
+        let mut st = self.state();
+        if st.paused {
+            return None;
+        }
+        let mut queue: Vec<&Active> = st.tasks.values().filter(|a| a.task.state == TaskState::Queued).collect();
+        if queue.is_empty() {
+            return None;
+        }
+        queue.sort_by(|x, y| x.task.id.cmp(&y.task.id));
+        let views: Vec<TaskView> = queue
+            .iter()
+            .map(|a| TaskView {
+                id: a.task.id.clone(),
+                task_type: a.task.task_type.clone(),
+                pin_agent: a.task.pin_agent.clone(),
+                not_before_us: a.task.not_before_us,
+                tried: a.task.attempts.iter().map(|x| x.agent_id.clone()).collect(),
+            })
+            .collect();
+        let agents = st.registry.views();
+        let (assigned, waiting) = scheduler::plan(&views, &agents, now);
+        for (i, w) in waiting {
+            let reason = w.describe(&views[i]);
+            if let Some(a) = st.tasks.get_mut(&views[i].id) {
+                if !matches!(w, scheduler::Wait::Backoff { .. }) {
+                    a.task.status_reason = reason;
+                }
+            }
+        }
+        let mut writes = Vec::new();
+        for asg in assigned {
+            let task_id = &views[asg.task].id;
+            let agent_id = &agents[asg.agent].id;
+            if let Err(e) = self.assign(&mut st, task_id, agent_id, now, &mut writes) {
+                tracing::error!(task = %task_id, agent = %agent_id, error = %e, "assignment failed");
+            }
+        }
+        Some(self.inner.writer.submit(writes))
+    }
+
+    fn assign(&self, st: &mut State, task_id: &str, agent_id: &str, now: i64, writes: &mut Vec<Write>) -> Result<()> {
+        let answer_timeout = us(self.inner.cfg.agents.answer_timeout);
+        let a = st.tasks.get_mut(task_id).expect("queued task exists");
+        let number = a.task.attempts.len() as u32 + 1;
+        let deadline_us = now + answer_timeout + i64::from(a.task.timeout_secs) * 1_000_000;
+        a.task.agent_id = Some(agent_id.to_string());
+        a.task.attempts.push(Attempt {
+            number,
+            agent_id: agent_id.to_string(),
+            started_us: now,
+            ended_us: None,
+            error: String::new(),
+        });
+        a.answer_by_us = Some(now + answer_timeout);
+        let ev = tasks::transition(&mut a.task, TaskState::Assigned, format!("sent to agent `{agent_id}` (attempt {number})"), now)?;
+        push_task(writes, &a.task, ev, now);
+        let token = self.inner.tokens.sign(&Claims {
+            task_id: task_id.to_string(),
+            agent_id: agent_id.to_string(),
+            attempt: number,
+            expires_us: deadline_us + us(self.inner.cfg.tasks.cancel_grace),
+        });
+        let cmd = Command::Start(StartCommand {
+            task_id: task_id.to_string(),
+            task_type: a.task.task_type.clone(),
+            payload_json: a.task.payload_json.clone(),
+            workspace: a.task.workspace.clone(),
+            capability_token: token,
+            deadline_us,
+            attempt: number,
+        });
+        let rec = st.registry.get_mut(agent_id).expect("scheduler picked a known agent");
+        rec.holding.insert(task_id.to_string());
+        if !rec.send(cmd) {
+            self.lose_attempt(st, task_id, &format!("agent `{agent_id}` has no open command stream"), now, writes)?;
+        }
+        Ok(())
+    }
+
+    /// Liveness, answer timeouts, run deadlines and cancel grace periods.
+    fn tick(&self) -> Option<Pending> {
+        let now = now_us();
+        let timeout = self.inner.cfg.agents.heartbeat_timeout;
+        let mut writes = Vec::new();
+        let mut kill = Vec::new();
+        let mut st = self.state();
+        let silent: Vec<String> = st
+            .registry
+            .iter()
+            .filter(|r| r.online && r.session.as_ref().is_some_and(|s| s.last_seen.elapsed() > timeout))
+            .map(|r| r.row.id.clone())
+            .collect();
+        for id in silent {
+            let why = format!("no heartbeat for {}", humantime::format_duration(timeout));
+            if let Err(e) = self.go_offline(&mut st, &id, &why, now, &mut writes) {
+                tracing::error!(agent = %id, error = %e, "taking agent offline failed");
+            }
+        }
+        enum Due {
+            Answer,
+            Deadline,
+            Cancel,
+        }
+        let due: Vec<(String, Due)> = st
+            .tasks
+            .values()
+            .filter_map(|a| {
+                let id = a.task.id.clone();
+                if a.task.state == TaskState::Assigned && a.answer_by_us.is_some_and(|t| t <= now) {
+                    Some((id, Due::Answer))
+                } else if a.task.cancel_requested && a.cancel_by_us.is_some_and(|t| t <= now) {
+                    Some((id, Due::Cancel))
+                } else if a.task.state.holds_slot() && a.deadline_us.is_some_and(|t| t <= now) {
+                    Some((id, Due::Deadline))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        for (id, due) in due {
+            let a = st.tasks.get(&id).expect("present");
+            let agent = a.task.agent_id.clone().unwrap_or_default();
+            let timeout_secs = a.task.timeout_secs;
+            let err = match due {
+                Due::Answer => format!(
+                    "agent `{agent}` did not answer within {}",
+                    humantime::format_duration(self.inner.cfg.agents.answer_timeout)
+                ),
+                Due::Deadline => format!("timed out after {timeout_secs}s on agent `{agent}`"),
+                Due::Cancel => {
+                    kill.push(agent.clone());
+                    format!(
+                        "agent `{agent}` did not stop within {} of the cancel",
+                        humantime::format_duration(self.inner.cfg.tasks.cancel_grace)
+                    )
+                }
+            };
+            if let Some(rec) = st.registry.get(&agent) {
+                rec.send(Command::Stop {
+                    task_id: id.clone(),
+                    reason: err.clone(),
+                });
+            }
+            if let Err(e) = self.lose_attempt(&mut st, &id, &err, now, &mut writes) {
+                tracing::error!(task = %id, error = %e, "ending an attempt failed");
+            }
+        }
+        let supervised: Vec<String> = kill.into_iter().filter(|a| st.supervised.contains_key(a)).collect();
+        drop(st);
+        if !supervised.is_empty() {
+            if let Some(tx) = self.inner.supervisor.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                for agent_id in supervised {
+                    let _ = tx.send(SupervisorRequest::Kill {
+                        agent_id,
+                        reason: "it did not stop a canceled task in time".into(),
+                    });
+                }
+            }
+        }
+        (!writes.is_empty()).then(|| self.inner.writer.submit(writes))
+    }
+
+    async fn housekeeping(self) {
+        let mut shutdown = self.inner.shutdown.subscribe();
+        let mut tick = tokio::time::interval(self.inner.cfg.tasks.tick_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let sweep_every = self.inner.cfg.store.retention_sweep_interval;
+        let mut last_sweep: Option<Instant> = None;
+        loop {
+            let ticked = tokio::select! {
+                _ = self.inner.wake.notified() => false,
+                _ = tick.tick() => true,
+                _ = shutdown.changed() => return,
+            };
+            let mut pendings = Vec::new();
+            if ticked {
+                pendings.extend(self.tick());
+                if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
+                    last_sweep = Some(Instant::now());
+                    let store = self.inner.store.clone();
+                    let before = now_us() - us(self.inner.cfg.store.log_retention);
+                    tokio::spawn(async move {
+                        match store.delete_logs_before(before).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(lines = n, "deleted log lines past their retention"),
+                            Err(e) => tracing::error!(error = %e, "log retention sweep failed"),
+                        }
+                    });
+                }
+            }
+            pendings.extend(self.dispatch());
+            for p in pendings {
+                if let Err(e) = p.wait().await {
+                    tracing::error!(error = %e, "storing a scheduling decision failed");
+                }
+            }
+            self.forget_ended();
+        }
+    }
+}
+
+/// Held by an agent's open Work stream; dropping it takes the agent offline.
+pub struct WorkGuard {
+    manager: Manager,
+    agent_id: String,
+    session_id: u64,
+}
+
+impl Drop for WorkGuard {
+    fn drop(&mut self) {
+        self.manager.work_closed(&self.agent_id, self.session_id);
+    }
+}
+
+fn push_task(writes: &mut Vec<Write>, task: &Task, ev: EventBody, now: i64) {
+    writes.push(Write::Task(Box::new(task.clone())));
+    writes.push(Write::Event { time_us: now, body: ev });
+}
+
+fn same_request(t: &Task, sub: &Submission, key: &str) -> Result<()> {
+    let same_payload = serde_json::from_str::<serde_json::Value>(&t.payload_json).ok()
+        == serde_json::from_str::<serde_json::Value>(&sub.payload_json).ok();
+    if t.task_type == sub.task_type && same_payload && t.pin_agent == sub.pin_agent {
+        Ok(())
+    } else {
+        Err(Error::IdempotencyConflict {
+            key: key.to_string(),
+            task_id: t.id.clone(),
+        })
+    }
+}
+
+/// Names: a lowercase letter, then lowercase letters, digits, `.`, `_` or `-`.
+fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
+    let mut chars = name.chars();
+    let ok = name.len() <= max
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "{what} `{name}` is not allowed: use a lowercase letter, then lowercase letters, digits, '.', '_' or '-', at most {max} characters"
+        )))
+    }
+}
+
+/// Cuts `s` to at most `max` bytes at a character boundary, marking the cut.
+fn truncate(s: &mut String, max: usize) {
+    if s.len() <= max {
+        return;
+    }
+    let total = s.len();
+    let marker = format!(" … [truncated, {total} bytes]");
+    let mut cut = max.saturating_sub(marker.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s.push_str(&marker);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_documented_rule() {
+        assert!(check_name("agent name", "echo-1.a_b", 64).is_ok());
+        for bad in ["", "Echo", "1echo", "echo agent", "échо", &"a".repeat(65)] {
+            let err = check_name("agent name", bad, 64).unwrap_err().to_string();
+            assert!(err.contains("is not allowed"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn truncation_keeps_utf8_valid_and_says_so() {
+        let mut s = "é".repeat(100);
+        truncate(&mut s, 64);
+        assert!(s.len() <= 64, "{}", s.len());
+        assert!(s.ends_with("[truncated, 200 bytes]"), "{s}");
+        let mut short = "ok".to_string();
+        truncate(&mut short, 64);
+        assert_eq!(short, "ok");
+    }
+}

@@ -1,0 +1,341 @@
+//! Domain types of the manager: tasks, agents' task types, log lines, results and feed events.
+//! They are independent of the wire format (`grpc::convert` maps them) and of SQL (`store` maps them).
+//! Times are microseconds since the Unix epoch.
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The current wall-clock time in microseconds since the Unix epoch.
+pub fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// Where a task is in its life; see `tasks` for the legal transitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Waiting for an agent (or for its retry backoff).
+    Queued,
+    /// Sent to an agent that has not answered yet.
+    Assigned,
+    /// Accepted and running.
+    Running,
+    /// Paused until a person answers a permission request.
+    AwaitingConsent,
+    /// Ended well.
+    Completed,
+    /// The agent ran it and reported a failure.
+    Failed,
+    /// Canceled by a person.
+    Canceled,
+    /// Its agent went away or the manager restarted while it ran.
+    Interrupted,
+    /// Every attempt failed.
+    DeadLettered,
+}
+
+impl TaskState {
+    /// Every state, in life order.
+    pub const ALL: [TaskState; 9] = [
+        TaskState::Queued,
+        TaskState::Assigned,
+        TaskState::Running,
+        TaskState::AwaitingConsent,
+        TaskState::Completed,
+        TaskState::Failed,
+        TaskState::Canceled,
+        TaskState::Interrupted,
+        TaskState::DeadLettered,
+    ];
+
+    /// The snake_case name used in the database, the CLI and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Queued => "queued",
+            TaskState::Assigned => "assigned",
+            TaskState::Running => "running",
+            TaskState::AwaitingConsent => "awaiting_consent",
+            TaskState::Completed => "completed",
+            TaskState::Failed => "failed",
+            TaskState::Canceled => "canceled",
+            TaskState::Interrupted => "interrupted",
+            TaskState::DeadLettered => "dead_lettered",
+        }
+    }
+
+    /// Parses [`TaskState::as_str`] (also accepting `-` for `_`).
+    pub fn parse(s: &str) -> Option<TaskState> {
+        let s = s.replace('-', "_");
+        TaskState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// No transition leaves a terminal state.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TaskState::Completed | TaskState::Failed | TaskState::Canceled | TaskState::DeadLettered
+        )
+    }
+
+    /// The task holds a slot on its agent.
+    pub fn holds_slot(self) -> bool {
+        matches!(
+            self,
+            TaskState::Assigned | TaskState::Running | TaskState::AwaitingConsent
+        )
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Severity of a log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Finest detail.
+    Trace,
+    /// Detail for debugging.
+    Debug,
+    /// Normal progress.
+    Info,
+    /// Something unexpected that did not stop the work.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+/// One log line of a task. `seq` is per task, from 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Per-task sequence number.
+    pub seq: u64,
+    /// When the agent wrote it.
+    pub time_us: i64,
+    /// Severity.
+    pub level: LogLevel,
+    /// The text.
+    pub message: String,
+    /// Structured fields.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// How far a task has got.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// 0.0 ..= 1.0, or negative when unknown.
+    pub fraction: f64,
+    /// The current step's name.
+    pub step: String,
+}
+
+/// Something a task produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// Short name.
+    pub name: String,
+    /// "file", "directory", "url", ...
+    pub kind: String,
+    /// Absolute path or URL.
+    pub location: String,
+    /// What it is.
+    pub description: String,
+}
+
+/// How the agent says a task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultStatus {
+    /// It did what was asked.
+    Succeeded,
+    /// It failed.
+    Failed,
+    /// It stopped because it was asked to.
+    Canceled,
+}
+
+/// The final result an agent reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskResult {
+    /// How it ended.
+    pub status: ResultStatus,
+    /// A process-style exit code (0 = success).
+    pub exit_code: i32,
+    /// One line for people.
+    pub summary: String,
+    /// What it produced.
+    pub artifacts: Vec<Artifact>,
+    /// Structured output as JSON, or "".
+    pub output_json: String,
+    /// Why it failed or stopped.
+    pub error: String,
+}
+
+/// A task type an agent offers, with the JSON Schema of its payload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskType {
+    /// Name, e.g. `echo.sleep`.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// The JSON Schema document of its payload.
+    pub payload_schema_json: String,
+}
+
+/// One try at running a task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1 for the first.
+    pub number: u32,
+    /// The agent it was sent to.
+    pub agent_id: String,
+    /// When it was sent.
+    pub started_us: i64,
+    /// When it ended, if it has.
+    pub ended_us: Option<i64>,
+    /// Why it failed ("" while running or on success).
+    pub error: String,
+}
+
+/// A task and everything known about it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// Unique, time-ordered id.
+    pub id: String,
+    /// Its task type.
+    pub task_type: String,
+    /// The payload (valid against the type's schema when submitted).
+    pub payload_json: String,
+    /// Current state.
+    pub state: TaskState,
+    /// The agent it runs (or last ran) on.
+    pub agent_id: Option<String>,
+    /// Run only on this agent.
+    pub pin_agent: Option<String>,
+    /// Client-chosen key that makes submission idempotent.
+    pub idempotency_key: Option<String>,
+    /// Every try so far.
+    pub attempts: Vec<Attempt>,
+    /// Tries allowed before dead-lettering.
+    pub max_attempts: u32,
+    /// Time allowed for one attempt.
+    pub timeout_secs: u32,
+    /// Last reported progress.
+    pub progress: Option<Progress>,
+    /// The final result, once ended by its agent.
+    pub result: Option<TaskResult>,
+    /// Why it is in its state, in words.
+    pub status_reason: String,
+    /// The directory it works in.
+    pub workspace: String,
+    /// Creation time.
+    pub created_us: i64,
+    /// Time of the last change.
+    pub updated_us: i64,
+    /// Not dispatched before this time.
+    pub not_before_us: Option<i64>,
+    /// A person asked to cancel it; its agent was told to stop.
+    pub cancel_requested: bool,
+}
+
+/// What happened; the body of a feed event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventBody {
+    /// An agent came online or went offline.
+    AgentStatus {
+        /// The agent.
+        agent_id: String,
+        /// Online now?
+        online: bool,
+        /// Why.
+        reason: String,
+    },
+    /// A task changed state.
+    TaskState {
+        /// The task.
+        task_id: String,
+        /// Its type.
+        task_type: String,
+        /// The state before (None on submission).
+        from: Option<TaskState>,
+        /// The state now.
+        to: TaskState,
+        /// Why.
+        reason: String,
+        /// Its agent, if any.
+        agent_id: Option<String>,
+        /// Attempt number (0 before the first).
+        attempt: u32,
+    },
+    /// A task reported progress.
+    TaskProgress {
+        /// The task.
+        task_id: String,
+        /// Its progress.
+        progress: Progress,
+    },
+    /// A task logged a line.
+    TaskLog {
+        /// The task.
+        task_id: String,
+        /// The line.
+        line: LogLine,
+    },
+    /// An agent process wrote a line to stdout or stderr.
+    AgentOutput {
+        /// The agent.
+        agent_id: String,
+        /// "stdout" or "stderr".
+        stream: String,
+        /// The line.
+        line: String,
+    },
+}
+
+impl EventBody {
+    /// The stored kind name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::AgentStatus { .. } => "agent_status",
+            EventBody::TaskState { .. } => "task_state",
+            EventBody::TaskProgress { .. } => "task_progress",
+            EventBody::TaskLog { .. } => "task_log",
+            EventBody::AgentOutput { .. } => "agent_output",
+        }
+    }
+
+    /// The task it is about, if any.
+    pub fn task_id(&self) -> Option<&str> {
+        match self {
+            EventBody::TaskState { task_id, .. }
+            | EventBody::TaskProgress { task_id, .. }
+            | EventBody::TaskLog { task_id, .. } => Some(task_id),
+            _ => None,
+        }
+    }
+
+    /// Is it a log line (task log or agent output)?
+    pub fn is_log(&self) -> bool {
+        matches!(self, EventBody::TaskLog { .. } | EventBody::AgentOutput { .. })
+    }
+}
+
+/// A stored feed event. `seq` is the resume cursor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Position in the feed.
+    pub seq: u64,
+    /// When it happened.
+    pub time_us: i64,
+    /// What happened.
+    pub body: EventBody,
+}

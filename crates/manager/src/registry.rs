@@ -1,0 +1,183 @@
+//! Agent records: what each agent declared, whether it is online, which tasks it holds. Data only:
+//! the registry records what agents said and what the manager decided, and never infers either.
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use crate::scheduler::AgentView;
+use crate::store::AgentRow;
+
+/// A command for an agent, sent on its Work stream.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Run a task.
+    Start(StartCommand),
+    /// Stop a task.
+    Stop {
+        /// The task.
+        task_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What an agent needs to run a task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartCommand {
+    /// The task.
+    pub task_id: String,
+    /// Its type.
+    pub task_type: String,
+    /// Its payload.
+    pub payload_json: String,
+    /// Where it may work.
+    pub workspace: String,
+    /// Its capability token.
+    pub capability_token: String,
+    /// When it must have ended (µs).
+    pub deadline_us: i64,
+    /// Attempt number.
+    pub attempt: u32,
+}
+
+/// A live connection of an agent.
+#[derive(Debug)]
+pub struct Session {
+    /// Distinguishes sessions of one agent over time.
+    pub id: u64,
+    /// The token the agent presents.
+    pub token: String,
+    /// Last heartbeat or registration.
+    pub last_seen: Instant,
+    /// Its Work stream, once opened.
+    pub work: Option<mpsc::UnboundedSender<Command>>,
+}
+
+/// One agent.
+#[derive(Debug)]
+pub struct AgentRecord {
+    /// The persisted part.
+    pub row: AgentRow,
+    /// Online now.
+    pub online: bool,
+    /// Why it is offline (or how it came online).
+    pub status_reason: String,
+    /// Its process id as it declared.
+    pub pid: u32,
+    /// Load it last reported.
+    pub load: f64,
+    /// The live session, when online.
+    pub session: Option<Session>,
+    /// Tasks the manager gave it that have not ended.
+    pub holding: BTreeSet<String>,
+}
+
+impl AgentRecord {
+    /// A record for a stored agent, offline until it registers.
+    pub fn from_row(row: AgentRow, reason: &str) -> AgentRecord {
+        AgentRecord {
+            row,
+            online: false,
+            status_reason: reason.to_string(),
+            pid: 0,
+            load: 0.0,
+            session: None,
+            holding: BTreeSet::new(),
+        }
+    }
+
+    /// Offers this task type.
+    pub fn offers(&self, task_type: &str) -> bool {
+        self.row.capabilities.iter().any(|c| c.name == task_type)
+    }
+
+    /// Sends a command on the Work stream; false when none is open.
+    pub fn send(&self, cmd: Command) -> bool {
+        match self.session.as_ref().and_then(|s| s.work.as_ref()) {
+            Some(w) => w.send(cmd).is_ok(),
+            None => false,
+        }
+    }
+
+    /// What the scheduler sees.
+    pub fn view(&self) -> AgentView {
+        AgentView {
+            id: self.row.id.clone(),
+            available: self.online && self.session.as_ref().is_some_and(|s| s.work.is_some()),
+            task_types: self.row.capabilities.iter().map(|c| c.name.clone()).collect(),
+            running: self.holding.len() as u32,
+            max_concurrency: self.row.max_concurrency,
+            successes: self.row.successes,
+            failures: self.row.failures,
+            cost: self.row.cost,
+        }
+    }
+}
+
+/// Every agent the manager knows, by id, and the session tokens that identify them.
+#[derive(Debug, Default)]
+pub struct Registry {
+    agents: BTreeMap<String, AgentRecord>,
+    sessions: HashMap<String, String>,
+    next_session: u64,
+}
+
+impl Registry {
+    /// Adds or replaces a record.
+    pub fn insert(&mut self, rec: AgentRecord) {
+        self.agents.insert(rec.row.id.clone(), rec);
+    }
+
+    /// One agent.
+    pub fn get(&self, id: &str) -> Option<&AgentRecord> {
+        self.agents.get(id)
+    }
+
+    /// One agent, to change.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut AgentRecord> {
+        self.agents.get_mut(id)
+    }
+
+    /// All agents, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &AgentRecord> {
+        self.agents.values()
+    }
+
+    /// The agent a session token belongs to.
+    pub fn agent_of_session(&self, token: &str) -> Option<&str> {
+        self.sessions.get(token).map(String::as_str)
+    }
+
+    /// Starts a new session for `id` (replacing any old one) and returns its token.
+    pub fn open_session(&mut self, id: &str, token: String, now: Instant) -> Option<u64> {
+        self.next_session += 1;
+        let sid = self.next_session;
+        let rec = self.agents.get_mut(id)?;
+        if let Some(old) = rec.session.take() {
+            self.sessions.remove(&old.token);
+        }
+        self.sessions.insert(token.clone(), id.to_string());
+        rec.session = Some(Session {
+            id: sid,
+            token,
+            last_seen: now,
+            work: None,
+        });
+        Some(sid)
+    }
+
+    /// Ends `id`'s session (its Work stream closes).
+    pub fn close_session(&mut self, id: &str) {
+        if let Some(rec) = self.agents.get_mut(id) {
+            if let Some(old) = rec.session.take() {
+                self.sessions.remove(&old.token);
+            }
+        }
+    }
+
+    /// Views of every agent for the scheduler, in id order.
+    pub fn views(&self) -> Vec<AgentView> {
+        self.agents.values().map(AgentRecord::view).collect()
+    }
+}

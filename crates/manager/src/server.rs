@@ -1,0 +1,289 @@
+//! Brings the manager up and down: the single-instance lock, the database, the Unix socket (and the
+//! optional token-guarded TCP listener), health and reflection, the discovery file, the supervisor.
+use std::future::Future;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use hyperagent_proto::v1 as pb;
+use serde::{Deserialize, Serialize};
+use tokio::net::{TcpListener, UnixListener};
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tonic::service::InterceptorLayer;
+use tonic::transport::Server;
+use tonic::{Request, Status};
+
+use crate::config::{Config, ResolvedPaths};
+use crate::error::{Error, Result};
+use crate::grpc::Services;
+use crate::manager::Manager;
+use crate::store::Store;
+use crate::supervisor::{Manifest, Supervisor};
+use crate::token::random_secret;
+
+/// What the discovery file says: where the manager is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Discovery {
+    /// The Unix socket.
+    pub socket: PathBuf,
+    /// The manager's pid.
+    pub pid: u32,
+    /// Its version.
+    pub version: String,
+    /// When it started (µs since the epoch).
+    pub started_us: i64,
+    /// The TCP listener, when enabled.
+    pub tcp: Option<TcpInfo>,
+}
+
+/// The TCP listener and its bearer token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TcpInfo {
+    /// Address, e.g. 127.0.0.1:7077.
+    pub address: String,
+    /// Send `authorization: Bearer <token>`.
+    pub token: String,
+}
+
+impl Discovery {
+    /// Reads a discovery file.
+    pub fn read(path: &Path) -> Result<Discovery> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        serde_json::from_str(&text).map_err(|e| Error::InvalidInput(format!("{} is not a discovery file: {e}", path.display())))
+    }
+}
+
+/// The manager's single-instance lock for one socket path: held for the process's lifetime.
+pub struct InstanceLock {
+    _file: std::fs::File,
+}
+
+impl InstanceLock {
+    /// Takes the lock next to `socket`, or says which manager holds it.
+    pub fn acquire(socket: &Path, discovery: &Path) -> Result<InstanceLock> {
+        let path = PathBuf::from(format!("{}.lock", socket.display()));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening lock file {}", path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(InstanceLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = Discovery::read(discovery)
+                    .ok()
+                    .filter(|d| d.socket == socket)
+                    .map(|d| d.pid)
+                    .unwrap_or(0);
+                Err(Error::AlreadyRunning {
+                    pid,
+                    socket: socket.display().to_string(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
+        }
+    }
+}
+
+/// Creates a directory (and parents) readable only by the user.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
+    f.write_all(bytes).map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(format!("renaming {} to {}", tmp.display(), path.display()), e))
+}
+
+/// What `run` reports once it is serving.
+#[derive(Clone, Debug)]
+pub struct Ready {
+    /// The socket.
+    pub socket: PathBuf,
+    /// The TCP address, if any.
+    pub tcp: Option<std::net::SocketAddr>,
+    /// The discovery file.
+    pub discovery: PathBuf,
+}
+
+/// Runs the manager until `shutdown` resolves, then stops agents, flushes the database and removes
+/// the socket and discovery file. `on_ready` is called once everything is listening.
+pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>, on_ready: impl FnOnce(&Ready, &Manager)) -> Result<()> {
+    let paths: ResolvedPaths = cfg.resolve()?;
+    private_dir(&paths.runtime_dir)?;
+    if let Some(parent) = paths.socket.parent() {
+        private_dir(parent)?;
+    }
+    private_dir(&paths.data_dir)?;
+    private_dir(&paths.workspace_root)?;
+    let _lock = InstanceLock::acquire(&paths.socket, &paths.discovery)?;
+
+    let store = Store::open(&paths.database, cfg.store.busy_timeout).await?;
+    let manager = Manager::start(cfg.clone(), paths.clone(), store.clone()).await?;
+
+    // We hold the lock, so a socket file left here is stale.
+    match std::fs::remove_file(&paths.socket) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(format!("removing stale socket {}", paths.socket.display()), e)),
+    }
+    let uds = UnixListener::bind(&paths.socket).map_err(|e| Error::io(format!("binding {}", paths.socket.display()), e))?;
+    // The parent folder is 0700 already, so there is no window in which others could connect.
+    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io(format!("chmod {}", paths.socket.display()), e))?;
+
+    let tcp = match cfg.server.tcp {
+        Some(addr) => {
+            let l = TcpListener::bind(addr).await.map_err(|e| Error::io(format!("binding TCP {addr}"), e))?;
+            let token = match &cfg.server.tcp_token {
+                Some(t) if !t.is_empty() => t.clone(),
+                _ => random_secret()?,
+            };
+            Some((l, token))
+        }
+        None => None,
+    };
+    let tcp_addr = tcp.as_ref().and_then(|(l, _)| l.local_addr().ok());
+
+    let discovery = Discovery {
+        socket: paths.socket.clone(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_us: crate::model::now_us(),
+        tcp: tcp.as_ref().map(|(l, t)| TcpInfo {
+            address: l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            token: t.clone(),
+        }),
+    };
+    let discovery_json = serde_json::to_vec_pretty(&discovery).map_err(|e| Error::InvalidInput(e.to_string()))?;
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let services = Services::new(manager.clone());
+    let max = cfg.server.max_message_bytes as usize;
+
+    let uds_server = {
+        let mut rx = shutdown_rx.clone();
+        let router = routes(Server::builder(), &services, max).await?;
+        tokio::spawn(router.serve_with_incoming_shutdown(UnixListenerStream::new(uds), async move {
+            let _ = rx.changed().await;
+        }))
+    };
+    let tcp_server = match tcp {
+        Some((listener, token)) => {
+            let mut rx = shutdown_rx.clone();
+            let expected = format!("Bearer {token}");
+            let check = move |req: Request<()>| -> Result<Request<()>, Status> {
+                match req.metadata().get("authorization").and_then(|v| v.to_str().ok()) {
+                    Some(v) if v == expected => Ok(req),
+                    Some(_) => Err(Status::unauthenticated("wrong bearer token for the TCP listener")),
+                    None => Err(Status::unauthenticated(
+                        "the TCP listener needs `authorization: Bearer <token>` (the token is in the discovery file)",
+                    )),
+                }
+            };
+            let builder = Server::builder().layer(InterceptorLayer::new(check));
+            let router = routes(builder, &services, max).await?;
+            Some(tokio::spawn(router.serve_with_incoming_shutdown(
+                TcpListenerStream::new(listener),
+                async move {
+                    let _ = rx.changed().await;
+                },
+            )))
+        }
+        None => None,
+    };
+
+    write_private(&paths.discovery, &discovery_json)?;
+
+    let supervisor = if cfg.supervisor.enabled && !cfg.supervisor.agent_dirs.is_empty() {
+        let (manifests, errors) = Manifest::discover(&cfg.supervisor.agent_dirs);
+        for e in errors {
+            tracing::error!(error = %e, "agent manifest skipped");
+        }
+        Some(Supervisor::start(manager.clone(), manifests, paths.socket.clone()))
+    } else {
+        None
+    };
+
+    on_ready(
+        &Ready {
+            socket: paths.socket.clone(),
+            tcp: tcp_addr,
+            discovery: paths.discovery.clone(),
+        },
+        &manager,
+    );
+    shutdown.await;
+    tracing::info!("shutting down");
+    if let Some(s) = supervisor {
+        s.stop().await;
+    }
+    let _ = shutdown_tx.send(true);
+    if let Ok(Err(e)) = uds_server.await {
+        tracing::error!(error = %e, "unix socket server failed");
+    }
+    if let Some(t) = tcp_server {
+        if let Ok(Err(e)) = t.await {
+            tracing::error!(error = %e, "tcp server failed");
+        }
+    }
+    manager.shutdown().await;
+    store.close().await;
+    // Only remove what is still ours.
+    if Discovery::read(&paths.discovery).is_ok_and(|d| d.pid == std::process::id()) {
+        let _ = std::fs::remove_file(&paths.discovery);
+    }
+    let _ = std::fs::remove_file(&paths.socket);
+    Ok(())
+}
+
+async fn routes<L>(mut builder: Server<L>, services: &Services, max: usize) -> Result<tonic::transport::server::Router<L>>
+where
+    L: Clone,
+{
+    use pb::agent_service_server::AgentServiceServer;
+    use pb::client_service_server::ClientServiceServer;
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<AgentServiceServer<Services>>().await;
+    health_reporter.set_serving::<ClientServiceServer<Services>>().await;
+    let reflection_err = |e: tonic_reflection::server::Error| Error::InvalidInput(format!("reflection: {e}"));
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(reflection_err)?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(reflection_err)?;
+    Ok(builder
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(reflection_alpha)
+        .add_service(
+            AgentServiceServer::new(services.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(
+            ClientServiceServer::new(services.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        ))
+}

@@ -1,0 +1,220 @@
+//! The single writer: group commit, sequence numbers, publish after commit.
+use std::sync::Arc;
+
+use sqlx::{QueryBuilder, Sqlite};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{AgentRow, Store};
+use crate::error::{Error, Result};
+use crate::model::{Event, EventBody, Task};
+
+/// One row to write.
+#[derive(Debug)]
+pub enum Write {
+    /// Insert or replace a task.
+    Task(Box<Task>),
+    /// Insert or replace an agent.
+    Agent(Box<AgentRow>),
+    /// Append a feed event (it gets the next sequence number).
+    Event {
+        /// When it happened.
+        time_us: i64,
+        /// What happened.
+        body: EventBody,
+    },
+}
+
+struct Batch {
+    writes: Vec<Write>,
+    reply: Option<oneshot::Sender<Result<(), String>>>,
+    stop: bool,
+}
+
+/// A handle on queued writes: resolves once they are committed (and their events published).
+pub struct Pending(oneshot::Receiver<Result<(), String>>);
+
+impl Pending {
+    /// Waits for the commit.
+    pub async fn wait(self) -> Result<()> {
+        match self.0.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::Store(sqlx::Error::Protocol(e))),
+            Err(_) => Err(Error::ShuttingDown),
+        }
+    }
+}
+
+/// Queues writes for the writer task. Cheap to clone; `submit` never blocks, so it may be called
+/// while holding the manager's state lock (which keeps writes in the order the changes were made).
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::UnboundedSender<Batch>,
+}
+
+impl Writer {
+    /// Starts the writer task. `next_seq` is one more than the highest stored sequence number.
+    pub fn spawn(
+        store: Store,
+        next_seq: u64,
+        feed: crate::feed::Feed,
+        batch_rows: usize,
+    ) -> (Writer, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = tokio::spawn(run(store, next_seq, feed, batch_rows, rx));
+        (Writer { tx }, handle)
+    }
+
+    /// Queues `writes` as one unit; they commit together with whatever else is queued.
+    pub fn submit(&self, writes: Vec<Write>) -> Pending {
+        let (reply, rx) = oneshot::channel();
+        // A send error means the writer has stopped: the Pending then reports ShuttingDown.
+        let _ = self.tx.send(Batch {
+            writes,
+            reply: Some(reply),
+            stop: false,
+        });
+        Pending(rx)
+    }
+
+    /// Lets the writer finish everything queued so far, then stop.
+    pub fn stop(&self) {
+        let _ = self.tx.send(Batch {
+            writes: Vec::new(),
+            reply: None,
+            stop: true,
+        });
+    }
+}
+
+async fn run(
+    store: Store,
+    mut next_seq: u64,
+    feed: crate::feed::Feed,
+    batch_rows: usize,
+    mut rx: mpsc::UnboundedReceiver<Batch>,
+) {
+    let mut stopping = false;
+    while !stopping {
+        let Some(first) = rx.recv().await else { break };
+        let mut rows = first.writes.len();
+        let mut batches = vec![first];
+        while rows < batch_rows {
+            match rx.try_recv() {
+                Ok(b) => {
+                    rows += b.writes.len();
+                    batches.push(b);
+                }
+                Err(_) => break,
+            }
+        }
+        stopping = batches.iter().any(|b| b.stop);
+        let start_seq = next_seq;
+        let result = commit(&store, &batches, &mut next_seq).await;
+        match result {
+            Ok(events) => {
+                let live = feed.sender();
+                for e in events {
+                    // No subscriber is fine: the event is stored.
+                    let _ = live.send(e);
+                }
+                feed.mark_published(next_seq - 1);
+                for b in batches {
+                    if let Some(r) = b.reply {
+                        let _ = r.send(Ok(()));
+                    }
+                }
+            }
+            Err(e) => {
+                next_seq = start_seq;
+                tracing::error!(error = %e, "database write failed");
+                let msg = e.to_string();
+                for b in batches {
+                    if let Some(r) = b.reply {
+                        let _ = r.send(Err(msg.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
+const EVENT_ROWS_PER_STATEMENT: usize = 500;
+
+async fn commit(store: &Store, batches: &[Batch], next_seq: &mut u64) -> Result<Vec<Arc<Event>>> {
+    let mut tx = store.pool().begin().await?;
+    let mut events: Vec<Arc<Event>> = Vec::new();
+    let mut pending_rows: Vec<(Arc<Event>, String)> = Vec::new();
+    for w in batches.iter().flat_map(|b| b.writes.iter()) {
+        match w {
+            Write::Task(t) => {
+                flush_events(&mut tx, &mut pending_rows).await?;
+                sqlx::query(
+                    "INSERT OR REPLACE INTO tasks (id, task_type, state, idempotency_key, created_us, data) VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&t.id)
+                .bind(&t.task_type)
+                .bind(t.state.as_str())
+                .bind(&t.idempotency_key)
+                .bind(t.created_us)
+                .bind(serde_json::to_string(t).map_err(encode_err)?)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Write::Agent(a) => {
+                flush_events(&mut tx, &mut pending_rows).await?;
+                sqlx::query("INSERT OR REPLACE INTO agents (id, data) VALUES (?, ?)")
+                    .bind(&a.id)
+                    .bind(serde_json::to_string(a).map_err(encode_err)?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Write::Event { time_us, body } => {
+                let ev = Arc::new(Event {
+                    seq: *next_seq,
+                    time_us: *time_us,
+                    body: body.clone(),
+                });
+                *next_seq += 1;
+                let json = serde_json::to_string(body).map_err(encode_err)?;
+                events.push(ev.clone());
+                pending_rows.push((ev, json));
+                if pending_rows.len() >= EVENT_ROWS_PER_STATEMENT {
+                    flush_events(&mut tx, &mut pending_rows).await?;
+                }
+            }
+        }
+    }
+    flush_events(&mut tx, &mut pending_rows).await?;
+    tx.commit().await?;
+    Ok(events)
+}
+
+async fn flush_events(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    rows: &mut Vec<(Arc<Event>, String)>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO events (seq, time_us, kind, task_id, log_seq, body) ");
+    b.push_values(rows.iter(), |mut r, (ev, json)| {
+        let log_seq = match &ev.body {
+            EventBody::TaskLog { line, .. } => Some(line.seq as i64),
+            _ => None,
+        };
+        r.push_bind(ev.seq as i64)
+            .push_bind(ev.time_us)
+            .push_bind(ev.body.kind())
+            .push_bind(ev.body.task_id().map(str::to_string))
+            .push_bind(log_seq)
+            .push_bind(json.clone());
+    });
+    b.build().execute(&mut **tx).await?;
+    rows.clear();
+    Ok(())
+}
+
+fn encode_err(e: serde_json::Error) -> Error {
+    Error::Store(sqlx::Error::Encode(Box::new(e)))
+}
