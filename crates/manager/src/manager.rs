@@ -372,6 +372,7 @@ impl Manager {
             rec.online = true;
             rec.pid = reg.pid;
             rec.holding = holding.clone();
+            rec.stopping = reg.running_task_ids.iter().filter(|t| !holding.contains(*t)).cloned().collect();
             // Replace the record (keeping the session map consistent), then open a fresh session.
             st.registry.close_session(&reg.name);
             st.registry.insert(rec);
@@ -434,6 +435,7 @@ impl Manager {
         rec.row.last_seen_us = now_us();
         let holding = rec.holding.clone();
         let mut stop: Vec<String> = running.iter().filter(|t| !holding.contains(*t)).cloned().collect();
+        rec.stopping = stop.iter().cloned().collect();
         stop.extend(
             holding
                 .iter()
@@ -1096,6 +1098,12 @@ impl Manager {
                 pin_agent: a.task.pin_agent.clone(),
                 not_before_us: a.task.not_before_us,
                 tried: a.task.attempts.iter().map(|x| x.agent_id.clone()).collect(),
+                excluded: st
+                    .registry
+                    .iter()
+                    .filter(|r| r.stopping.contains(&a.task.id))
+                    .map(|r| r.row.id.clone())
+                    .collect(),
             })
             .collect();
         let agents = st.registry.views();

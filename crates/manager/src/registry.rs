@@ -71,6 +71,9 @@ pub struct AgentRecord {
     pub session: Option<Session>,
     /// Tasks the manager gave it that have not ended.
     pub holding: BTreeSet<String>,
+    /// Tasks it still reports running that are not its own any more (it was told to stop them);
+    /// it gets none of them again until it stops reporting them.
+    pub stopping: BTreeSet<String>,
 }
 
 impl AgentRecord {
@@ -84,6 +87,7 @@ impl AgentRecord {
             load: 0.0,
             session: None,
             holding: BTreeSet::new(),
+            stopping: BTreeSet::new(),
         }
     }
 

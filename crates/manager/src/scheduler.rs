@@ -51,6 +51,8 @@ pub struct TaskView {
     pub not_before_us: Option<i64>,
     /// Agents earlier attempts ran on; others are preferred.
     pub tried: Vec<String>,
+    /// Agents that must not get it now (e.g. one still stopping an old run of it).
+    pub excluded: Vec<String>,
 }
 
 /// Why a task waits.
@@ -100,7 +102,10 @@ pub fn pick(task: &TaskView, agents: &[AgentView], now_us: i64) -> Result<usize,
         return Err(Wait::Backoff { until_us });
     }
     let capable = |a: &AgentView| {
-        a.available && a.offers(&task.task_type) && task.pin_agent.as_ref().is_none_or(|p| *p == a.id)
+        a.available
+            && a.offers(&task.task_type)
+            && task.pin_agent.as_ref().is_none_or(|p| *p == a.id)
+            && !task.excluded.contains(&a.id)
     };
     let mut best: Option<usize> = None;
     let mut any_capable = false;
@@ -200,6 +205,7 @@ mod tests {
             pin_agent: None,
             not_before_us: None,
             tried: vec![],
+            excluded: vec![],
         }
     }
 
@@ -255,6 +261,14 @@ mod tests {
         assert_eq!(picked(&t, &[agent("a", 0, 4), agent("b", 3, 4)]), "b");
         assert_eq!(pick(&t, &[agent("a", 0, 4)], 0), Err(Wait::PinnedUnavailable));
         assert_eq!(pick(&t, &[agent("b", 4, 4)], 0), Err(Wait::AllBusy));
+    }
+
+    #[test]
+    fn an_excluded_agent_is_skipped_even_when_it_is_the_best() {
+        let mut t = task();
+        t.excluded = vec!["a".into()];
+        assert_eq!(picked(&t, &[agent("a", 0, 4), agent("b", 3, 4)]), "b");
+        assert_eq!(pick(&t, &[agent("a", 0, 4)], 0), Err(Wait::AllBusy));
     }
 
     #[test]

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Formatting, lints and type checks for Rust and Python, and the generated-stub freshness check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+say "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -q -- -D warnings
+say "python stubs are up to date"
+bash scripts/gen-python-stubs.sh --check
+say "ruff"
+.venv/bin/ruff check agents tests scripts
+.venv/bin/ruff format --check agents tests
+say "mypy --strict"
+.venv/bin/mypy

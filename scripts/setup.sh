@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything HyperAgent needs on Debian 12, idempotently: system packages, the Python venv
+# with the agent SDK and dev tools, and the Rust dependencies. Run as root (or with sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+APT_PACKAGES=(
+  build-essential pkg-config git ca-certificates
+  protobuf-compiler libprotobuf-dev      # protoc + well-known types for the Rust gRPC codegen
+  python3 python3-venv python3-dev       # agents and the SDK
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "HyperAgent needs a Rust toolchain (1.89 or newer) with cargo on PATH; install it with rustup." >&2
+  exit 1
+fi
+
+# The Python venv: Debian's interpreter, pinned tools, the SDK and agents installed editable.
+PY=/usr/bin/python3
+stamp=.venv/.hyperagent-setup
+want=$(cat requirements-dev.txt agents/*/pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "preparing the Python venv (.venv)"
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt \
+    -e agents/sdk -e agents/echo
+  echo "$want" > "$stamp"
+fi
+
+say "fetching Rust crates"
+cargo fetch --locked -q
+
+say "setup done ($ROOT)"

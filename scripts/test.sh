@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust unit tests, Python SDK and agent tests, and the end-to-end tests that
+# start the real manager binary with real agent processes over real sockets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+bash scripts/setup.sh
+
+say "cargo test"
+cargo test --workspace --locked
+cargo build --locked -p hyperagent
+target_dir=$(cargo metadata --format-version 1 --no-deps | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+export HYPERAGENT_BIN="$target_dir/debug/hyperagent"
+
+# Agents started by the manager find the venv's python3 first.
+export PATH="$PWD/.venv/bin:$PATH"
+say "pytest: SDK, agents, end to end"
+.venv/bin/pytest -q agents/sdk/tests agents/echo/tests tests/e2e

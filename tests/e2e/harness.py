@@ -1,0 +1,298 @@
+"""Starts the real `hyperagent` binary and real agent processes, and talks to them over real sockets.
+
+Nothing here is a stand-in: the manager is the built binary, agents are Python processes on the SDK,
+the database is a SQLite file in a temp dir, every call is gRPC over the manager's Unix socket.
+Waits are on events (the manager's feed, a process's output) with a deadline that only turns a hang
+into a failure; no test sleeps to synchronise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from hyperagent.v1 import client_pb2, client_pb2_grpc, common_pb2
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("HYPERAGENT_BIN", REPO / "target" / "debug" / "hyperagent"))
+# A hang fails the test after this long; no test relies on it to pass.
+DEADLINE = float(os.environ.get("HYPERAGENT_TEST_DEADLINE", "60"))
+
+# Short intervals so liveness, retries and restarts happen quickly; tests still wait on events.
+FAST_CONFIG: dict[str, dict[str, Any]] = {
+    "agents": {
+        "heartbeat_interval": "100ms",
+        "heartbeat_timeout": "800ms",
+        "answer_timeout": "3s",
+    },
+    "tasks": {
+        "retry_backoff_base": "50ms",
+        "retry_backoff_max": "200ms",
+        "cancel_grace": "3s",
+        "tick_interval": "20ms",
+    },
+    "supervisor": {
+        "restart_backoff_base": "50ms",
+        "restart_backoff_max": "200ms",
+        "stop_grace": "3s",
+    },
+}
+
+TERMINAL = {
+    common_pb2.TASK_STATE_COMPLETED,
+    common_pb2.TASK_STATE_FAILED,
+    common_pb2.TASK_STATE_CANCELED,
+    common_pb2.TASK_STATE_DEAD_LETTERED,
+}
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return json.dumps(str(v))
+
+
+def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> None:
+    lines: list[str] = []
+    for name, values in sections.items():
+        lines.append(f"[{name}]")
+        lines.extend(f"{k} = {toml_value(v)}" for k, v in values.items())
+        lines.append("")
+    path.write_text("\n".join(lines))
+
+
+def merge(base: dict[str, dict[str, Any]], extra: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out = {k: dict(v) for k, v in base.items()}
+    for k, v in extra.items():
+        out.setdefault(k, {}).update(v)
+    return out
+
+
+def read_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    """The next line of a process's stdout, or a failure naming what it said on stderr."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        raise AssertionError(f"process {proc.args!r} printed nothing within {timeout}s")
+    line = proc.stdout.readline()
+    if not line:
+        raise AssertionError(f"process {proc.args!r} exited ({proc.wait()}) before printing")
+    return line
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def channel(socket: Path) -> grpc.Channel:
+    return grpc.insecure_channel(
+        f"unix://{socket}",
+        options=[("grpc.default_authority", "localhost"), ("grpc.max_receive_message_length", 64 << 20)],
+    )
+
+
+@dataclass
+class Manager:
+    """One `hyperagent serve` process with its own data, runtime and config in a temp dir."""
+
+    root: Path
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    agents_dir: Path | None = None
+    proc: subprocess.Popen[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.config = self.root / "config.toml"
+        self.socket = self.root / "run" / "manager.sock"
+        self.log = self.root / "manager.log"
+        sections = merge(FAST_CONFIG, self.extra)
+        sections = merge(
+            sections,
+            {"paths": {"data_dir": str(self.root / "data"), "runtime_dir": str(self.root / "run")}},
+        )
+        write_config(self.config, sections)
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["HYPERAGENT_LOG"] = env.get("HYPERAGENT_LOG", "info")
+        env.pop("HYPERAGENT_SOCKET", None)
+        return env
+
+    def start(self) -> Manager:
+        args = [str(BIN), "--config", str(self.config), "serve"]
+        if self.agents_dir is not None:
+            args += ["--agents-dir", str(self.agents_dir)]
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True, env=self.env())
+        ready = json.loads(read_line(self.proc, DEADLINE))
+        assert ready["ready"] is True
+        assert Path(ready["socket"]) == self.socket
+        self._channel = channel(self.socket)
+        self.client = client_pb2_grpc.ClientServiceStub(self._channel)
+        return self
+
+    def stop(self) -> int:
+        """SIGTERM and wait for a clean exit; returns the exit code."""
+        assert self.proc is not None
+        self._channel.close()
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=DEADLINE)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self._channel.close()
+        self.proc.kill()
+        self.proc.wait(timeout=DEADLINE)
+
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN), "--config", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            input=stdin,
+            timeout=DEADLINE,
+            env=self.env(),
+        )
+
+    # ----- client helpers -----
+
+    def submit(self, task_type: str, payload: dict[str, Any] | str, **kw: Any) -> client_pb2.Task:
+        body = payload if isinstance(payload, str) else json.dumps(payload)
+        resp = self.client.SubmitTask(
+            client_pb2.SubmitTaskRequest(task_type=task_type, payload_json=body, **kw), timeout=DEADLINE
+        )
+        return resp.task
+
+    def task(self, task_id: str) -> client_pb2.Task:
+        return self.client.GetTask(client_pb2.GetTaskRequest(task_id=task_id), timeout=DEADLINE)
+
+    def agents(self) -> dict[str, client_pb2.Agent]:
+        resp = self.client.ListAgents(client_pb2.ListAgentsRequest(), timeout=DEADLINE)
+        return {a.id: a for a in resp.agents}
+
+    def events(self, after: int | None = 0, task_id: str = "", exclude_logs: bool = False) -> Iterator[Any]:
+        req = client_pb2.SubscribeRequest(task_id=task_id, exclude_logs=exclude_logs)
+        if after is not None:
+            req.after_seq = after
+        return self.client.Subscribe(req, timeout=DEADLINE)  # type: ignore[no-any-return]
+
+    def wait_event(self, pred: Callable[[Any], bool], after: int | None = 0, task_id: str = "") -> Any:
+        """The first feed event (from `after`) that satisfies `pred`."""
+        stream = self.events(after=after, task_id=task_id)
+        try:
+            for ev in stream:
+                if pred(ev):
+                    return ev
+        finally:
+            stream.cancel()
+        raise AssertionError("event feed ended before the expected event")
+
+    def wait_state(self, task_id: str, *states: int) -> client_pb2.Task:
+        """Waits until the task's feed shows one of `states` (terminal states by default)."""
+        want = set(states) or TERMINAL
+        self.wait_event(
+            lambda e: e.HasField("task_state") and e.task_state.to in want,
+            task_id=task_id,
+        )
+        return self.task(task_id)
+
+    def wait_agent(self, agent_id: str, online: bool, after: int = 0) -> Any:
+        status = common_pb2.AGENT_STATUS_ONLINE if online else common_pb2.AGENT_STATUS_OFFLINE
+        return self.wait_event(
+            lambda e: e.HasField("agent_status") and e.agent_status.agent_id == agent_id
+            and e.agent_status.status == status,
+            after=after,
+        )
+
+
+@dataclass
+class AgentProc:
+    """An agent process started by the test (not by the supervisor)."""
+
+    name: str
+    socket: Path
+    module: str = "hyperagent_echo"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> AgentProc:
+        env = dict(os.environ)
+        env.update(
+            {
+                "HYPERAGENT_SOCKET": str(self.socket),
+                "HYPERAGENT_AGENT_NAME": self.name,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", self.module],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def wait_until(cond: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
+    """Polls a condition on real state (a process table, a listing) until it holds."""
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for: {what}")
+        time.sleep(0.01)
+
+
+def pids_running(*argv: str) -> list[int]:
+    """Live processes whose command line starts with `argv`."""
+    want = [a.encode() for a in argv]
+    out = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # it exited meanwhile
+        if cmd[: len(want)] == want and pid_alive(int(p.name)):
+            out.append(int(p.name))
+    return out

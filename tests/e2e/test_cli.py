@@ -1,0 +1,116 @@
+"""The `hyperagent` command: each subcommand against a real manager, its output and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from harness import BIN
+import subprocess
+
+
+@pytest.fixture
+def echo(manager, start_agent):
+    start_agent(manager.socket, name="echo")
+    manager.wait_agent("echo", online=True)
+    return manager
+
+
+def test_submit_wait_prints_the_finished_task_and_exits_0(echo):
+    r = echo.cli("--json", "submit", "echo.echo", "--payload", '{"message": "hello"}', "--wait")
+    assert r.returncode == 0, r.stderr
+    task = json.loads(r.stdout)
+    assert task["state"] == "completed"
+    assert task["result"]["output"]["message"] == "hello"
+    r = echo.cli("--json", "task", task["id"])
+    assert r.returncode == 0 and json.loads(r.stdout)["id"] == task["id"]
+
+
+def test_a_task_that_fails_exits_6_and_bad_input_exits_5(echo):
+    r = echo.cli("submit", "echo.fail", "--payload", '{"message": "nope"}', "--wait")
+    assert r.returncode == 6
+    assert "state:    failed" in r.stdout
+    r = echo.cli("submit", "echo.nope")
+    assert r.returncode == 5
+    assert r.stderr.strip() == (
+        "hyperagent: unknown task type `echo.nope`; known task types: echo.echo, echo.fail, echo.sleep, echo.spam"
+    )
+    r = echo.cli("submit", "echo.sleep", "--payload", "{oops")
+    assert r.returncode == 5 and "payload is not valid JSON" in r.stderr
+    r = echo.cli("tasks", "--state", "finished")
+    assert r.returncode == 5 and "use one of queued, assigned, running" in r.stderr
+    r = echo.cli("task", "missing")
+    assert r.returncode == 4 and r.stderr.strip() == "hyperagent: no task with id `missing`"
+
+
+def test_payload_from_stdin_idempotency_and_listing(echo):
+    args = ["submit", "echo.echo", "--payload-file", "-", "--idempotency-key", "cli-1"]
+    a = echo.cli(*args, stdin='{"message": "from stdin"}')
+    b = echo.cli(*args, stdin='{"message": "from stdin"}')
+    assert a.returncode == b.returncode == 0
+    tid = a.stdout.strip()
+    assert b.stdout.strip() == f"{tid} (already submitted with this idempotency key)"
+    echo.wait_state(tid)
+    r = echo.cli("--json", "tasks", "--type", "echo.echo")
+    assert tid in [t["id"] for t in json.loads(r.stdout)]
+
+
+def test_logs_and_logs_follow_print_every_line_in_order(echo):
+    tid = echo.cli("submit", "echo.spam", "--payload", '{"lines": 3000, "size": 20}').stdout.strip()
+    follow = echo.cli("--json", "logs", tid, "--follow")
+    assert follow.returncode == 0, follow.stderr
+    seqs = [json.loads(line)["seq"] for line in follow.stdout.splitlines()]
+    assert seqs == list(range(1, 3001))
+    plain = echo.cli("logs", tid)
+    assert len(plain.stdout.splitlines()) == 3000
+    assert " INFO  line 1 " in plain.stdout.splitlines()[0]
+
+
+def test_cancel_and_agents(echo):
+    tid = echo.cli("submit", "echo.sleep", "--payload", '{"seconds": 600}').stdout.strip()
+    echo.wait_state(tid, 3)  # running
+    r = echo.cli("cancel", tid, "--reason", "changed my mind")
+    assert r.returncode == 0, r.stderr
+    assert echo.wait_state(tid).status_reason == "canceled: changed my mind"
+    r = echo.cli("--json", "agents")
+    agents = json.loads(r.stdout)
+    assert [a["id"] for a in agents] == ["echo"] and agents[0]["status"] == "online"
+
+
+def test_config_show_prints_the_effective_config(manager):
+    r = manager.cli("config", "show")
+    assert r.returncode == 0
+    assert f'data_dir = "{manager.root / "data"}"' in r.stdout
+    assert 'heartbeat_interval = "100ms"' in r.stdout
+
+
+def test_a_bad_config_file_is_refused_with_the_key_and_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[agents]\nheartbeat = 3\n")
+    r = subprocess.run([str(BIN), "--config", str(bad), "config", "show"], capture_output=True, text=True)
+    assert r.returncode == 5
+    assert f"config {bad}:" in r.stderr and "unknown field `heartbeat`" in r.stderr and "line 2" in r.stderr
+
+
+def test_an_unreachable_manager_exits_3(tmp_path):
+    r = subprocess.run(
+        [str(BIN), "--socket", str(tmp_path / "none.sock"), "agents"], capture_output=True, text=True
+    )
+    assert r.returncode == 3
+    assert "cannot reach the manager" in r.stderr and "hyperagent serve" in r.stderr
+
+
+def test_a_second_manager_on_the_same_socket_refuses_to_start(manager):
+    r = manager.cli("serve")
+    assert r.returncode == 7
+    assert r.stderr.strip().endswith(
+        f"another HyperAgent manager (pid {manager.proc.pid}) is already serving {manager.socket}; "
+        "stop it first, or start this one with another --socket"
+    )
+    # The first one is unaffected.
+    assert manager.cli("agents").returncode == 0
+
+
+def test_help_documents_the_exit_codes():
+    r = subprocess.run([str(BIN), "--help"], capture_output=True, text=True)
+    assert "Exit codes:" in r.stdout and "6  --wait" in r.stdout

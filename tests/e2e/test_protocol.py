@@ -1,0 +1,130 @@
+"""The agent protocol spoken directly over gRPC by a protocol-level agent written in the test: tokens,
+duplicates, and the errors a misbehaving agent gets."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+
+import grpc
+import pytest
+from harness import channel
+from hyperagent.v1 import agent_pb2, agent_pb2_grpc, client_pb2, common_pb2
+
+SCHEMA = json.dumps({"type": "object", "properties": {"n": {"type": "integer"}}, "additionalProperties": False})
+
+
+class RawAgent:
+    def __init__(self, socket, name="raw", schema=SCHEMA):
+        self.ch = channel(socket)
+        self.stub = agent_pb2_grpc.AgentServiceStub(self.ch)
+        self.reg = self.stub.Register(
+            agent_pb2.RegisterRequest(
+                name=name,
+                version="1",
+                capabilities=[common_pb2.TaskType(name="raw.job", payload_schema_json=schema)],
+                max_concurrency=2,
+            ),
+            timeout=30,
+        )
+        self.items: queue.Queue = queue.Queue()
+        self.work = self.stub.Work(agent_pb2.WorkRequest(session_token=self.reg.session_token))
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        try:
+            for item in self.work:
+                self.items.put(item)
+        except grpc.RpcError:
+            pass
+
+    def next_start(self):
+        while True:
+            item = self.items.get(timeout=30)
+            if item.HasField("start"):
+                return item.start
+
+    def close(self):
+        self.work.cancel()
+        self.ch.close()
+
+
+def line(seq):
+    return common_pb2.LogLine(seq=seq, level=common_pb2.LOG_LEVEL_INFO, message=f"line {seq}")
+
+
+def code_of(fn, req):
+    with pytest.raises(grpc.RpcError) as e:
+        fn(req, timeout=30)
+    return e.value.code(), e.value.details()
+
+
+def test_tokens_scope_every_call_to_one_task_and_resent_logs_are_not_duplicated(manager):
+    raw = RawAgent(manager.socket)
+    a = manager.submit("raw.job", {"n": 1})
+    b = manager.submit("raw.job", {"n": 2})
+    starts = {s.task_id: s for s in (raw.next_start(), raw.next_start())}
+    ta, tb = starts[a.id].capability_token, starts[b.id].capability_token
+    assert starts[a.id].workspace.endswith(a.id)
+
+    code, msg = code_of(raw.stub.PushLogs, agent_pb2.PushLogsRequest(task_id=a.id, lines=[line(1)]))
+    assert code == grpc.StatusCode.UNAUTHENTICATED and msg.startswith("missing capability token")
+    forged = ta[:-4] + ("AAAA" if not ta.endswith("AAAA") else "BBBB")
+    code, msg = code_of(raw.stub.PushLogs, agent_pb2.PushLogsRequest(task_id=a.id, capability_token=forged, lines=[line(1)]))
+    assert code == grpc.StatusCode.UNAUTHENTICATED and "signature is wrong" in msg
+    code, msg = code_of(raw.stub.PushLogs, agent_pb2.PushLogsRequest(task_id=a.id, capability_token=tb, lines=[line(1)]))
+    assert (code, msg) == (grpc.StatusCode.PERMISSION_DENIED, f"the capability token is for task {b.id}, not task {a.id}")
+
+    raw.stub.AnswerTask(agent_pb2.AnswerTaskRequest(task_id=a.id, capability_token=ta, accepted=True), timeout=30)
+    r1 = raw.stub.PushLogs(agent_pb2.PushLogsRequest(task_id=a.id, capability_token=ta, lines=[line(i) for i in (1, 2, 3)]), timeout=30)
+    # The ack was "lost": the agent resends an overlapping batch.
+    r2 = raw.stub.PushLogs(agent_pb2.PushLogsRequest(task_id=a.id, capability_token=ta, lines=[line(i) for i in (2, 3, 4)]), timeout=30)
+    assert (r1.stored_seq, r2.stored_seq) == (3, 4)
+    done = raw.stub.FinishTask(
+        agent_pb2.FinishTaskRequest(
+            task_id=a.id, capability_token=ta, result=common_pb2.TaskResult(status=common_pb2.RESULT_STATUS_SUCCEEDED, summary="ok")
+        ),
+        timeout=30,
+    )
+    assert done.state == common_pb2.TASK_STATE_COMPLETED
+    logs = manager.client.GetLogs(client_pb2.GetLogsRequest(task_id=a.id), timeout=30)
+    assert [x.message for x in logs.lines] == ["line 1", "line 2", "line 3", "line 4"] and logs.complete
+    code, msg = code_of(
+        raw.stub.FinishTask,
+        agent_pb2.FinishTaskRequest(task_id=a.id, capability_token=ta, result=common_pb2.TaskResult(status=1)),
+    )
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "has ended" in msg
+
+    # A rejected task goes back to the queue with the reason recorded.
+    raw.stub.AnswerTask(agent_pb2.AnswerTaskRequest(task_id=b.id, capability_token=tb, accepted=False, reason="busy"), timeout=30)
+    again = raw.next_start()
+    assert again.task_id == b.id and again.attempt == 2
+    assert manager.task(b.id).attempts[0].error == "rejected by agent `raw`: busy"
+    code, _ = code_of(
+        raw.stub.PushLogs, agent_pb2.PushLogsRequest(task_id=b.id, capability_token=tb, lines=[line(1)])
+    )
+    assert code == grpc.StatusCode.FAILED_PRECONDITION, "attempt 1's token no longer works"
+    raw.close()
+
+
+def test_bad_registrations_and_sessions_are_refused(manager):
+    ch = channel(manager.socket)
+    stub = agent_pb2_grpc.AgentServiceStub(ch)
+    tt = common_pb2.TaskType(name="raw.job", payload_schema_json=SCHEMA)
+    code, msg = code_of(stub.Register, agent_pb2.RegisterRequest(name="Bad Name", capabilities=[tt], max_concurrency=1))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "agent name `Bad Name` is not allowed" in msg
+    code, msg = code_of(stub.Register, agent_pb2.RegisterRequest(name="raw", capabilities=[tt], max_concurrency=0))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "max_concurrency must be between 1 and 1024" in msg
+    broken = common_pb2.TaskType(name="raw.job", payload_schema_json='{"type": 5}')
+    code, msg = code_of(stub.Register, agent_pb2.RegisterRequest(name="raw", capabilities=[broken], max_concurrency=1))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and msg.startswith("task type `raw.job`: payload schema is not a valid JSON Schema")
+    code, msg = code_of(stub.Heartbeat, agent_pb2.HeartbeatRequest(session_token="stale"))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "register again" in msg
+    first = RawAgent(manager.socket, name="raw-a")
+    other = common_pb2.TaskType(name="raw.job", payload_schema_json='{"type": "object"}')
+    code, msg = code_of(stub.Register, agent_pb2.RegisterRequest(name="raw-b", capabilities=[other], max_concurrency=1))
+    assert code == grpc.StatusCode.ALREADY_EXISTS or code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "already offered by online agent `raw-a` with a different payload schema" in msg
+    first.close()
+    ch.close()

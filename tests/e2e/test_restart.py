@@ -1,0 +1,56 @@
+"""A manager killed with SIGKILL loses nothing it acknowledged, and handles interrupted tasks per policy."""
+
+from __future__ import annotations
+
+from hyperagent.v1 import client_pb2, common_pb2
+
+RUNNING = common_pb2.TASK_STATE_RUNNING
+
+
+def running_event(m, task_id):
+    return m.wait_event(lambda e: e.HasField("task_state") and e.task_state.to == RUNNING, task_id=task_id)
+
+
+def test_after_kill_9_history_is_intact_tasks_are_requeued_and_agents_reconnect(make_manager, start_agent):
+    m = make_manager().start()
+    start_agent(m.socket, name="echo-ext")
+    m.wait_agent("echo-ext", online=True)
+    done = m.submit("echo.spam", {"lines": 1_000, "size": 30})
+    assert m.wait_state(done.id).state == common_pb2.TASK_STATE_COMPLETED
+    t = m.submit("echo.sleep", {"seconds": 1.5, "steps": 15}, max_attempts=5)
+    before = running_event(m, t.id)
+
+    m.kill9()
+    m.start()
+
+    # History is intact: the finished task, its result and every acknowledged log line.
+    old = m.task(done.id)
+    assert old.state == common_pb2.TASK_STATE_COMPLETED
+    lines = m.client.GetLogs(client_pb2.GetLogsRequest(task_id=done.id, limit=5_000), timeout=30).lines
+    assert [x.seq for x in lines] == list(range(1, 1_001))
+    # The agent reconnects by itself and the interrupted task runs again to completion.
+    m.wait_agent("echo-ext", online=True, after=before.seq)
+    final = m.wait_state(t.id)
+    assert final.state == common_pb2.TASK_STATE_COMPLETED, final.status_reason
+    assert final.attempts[0].error == "the manager restarted while it ran"
+    history = []
+    for e in m.events(after=0, task_id=t.id, exclude_logs=True):
+        if e.HasField("task_state"):
+            history.append(e.task_state.to)
+            if e.task_state.to == common_pb2.TASK_STATE_COMPLETED:
+                break
+    assert common_pb2.TASK_STATE_INTERRUPTED in history
+    assert history.index(common_pb2.TASK_STATE_INTERRUPTED) < history.index(common_pb2.TASK_STATE_COMPLETED)
+
+
+def test_with_the_fail_policy_interrupted_tasks_fail_with_the_reason(make_manager, start_agent):
+    m = make_manager({"tasks": {"on_manager_restart": "fail"}}).start()
+    start_agent(m.socket, name="echo-ext")
+    m.wait_agent("echo-ext", online=True)
+    t = m.submit("echo.sleep", {"seconds": 30, "steps": 300})
+    running_event(m, t.id)
+    m.kill9()
+    m.start()
+    final = m.task(t.id)
+    assert final.state == common_pb2.TASK_STATE_FAILED
+    assert final.status_reason == 'the manager restarted while it ran (tasks.on_manager_restart = "fail")'
