@@ -14,4 +14,4 @@ say "ruff"
 .venv/bin/ruff check agents tests scripts
 .venv/bin/ruff format --check agents tests
 say "mypy --strict"
-.venv/bin/mypy
+.venv/bin/mypy --config-file agents/sdk/pyproject.toml

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from harness import AgentProc, Manager
 
 
@@ -15,7 +14,9 @@ from harness import AgentProc, Manager
 def make_manager(tmp_path: Path) -> Iterator[Callable[..., Manager]]:
     started: list[Manager] = []
 
-    def make(extra: dict[str, dict[str, Any]] | None = None, agents_dir: Path | None = None) -> Manager:
+    def make(
+        extra: dict[str, dict[str, Any]] | None = None, agents_dir: Path | None = None
+    ) -> Manager:
         m = Manager(root=tmp_path, extra=extra or {}, agents_dir=agents_dir)
         started.append(m)
         return m
@@ -35,7 +36,9 @@ def manager(make_manager: Callable[..., Manager]) -> Manager:
 def start_agent() -> Iterator[Callable[..., AgentProc]]:
     agents: list[AgentProc] = []
 
-    def start(socket: Path, name: str = "echo", module: str = "hyperagent_echo", **env: str) -> AgentProc:
+    def start(
+        socket: Path, name: str = "echo", module: str = "hyperagent_echo", **env: str
+    ) -> AgentProc:
         a = AgentProc(name=name, socket=socket, module=module, extra_env=env).start()
         agents.append(a)
         return a

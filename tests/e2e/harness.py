@@ -1,4 +1,4 @@
-"""Starts the real `hyperagent` binary and real agent processes, and talks to them over real sockets.
+"""Starts the real `hyperagent` binary and real agent processes; talks to them over real sockets.
 
 Nothing here is a stand-in: the manager is the built binary, agents are Python processes on the SDK,
 the database is a SQLite file in a temp dir, every call is gRPC over the manager's Unix socket.
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+
 from hyperagent.v1 import client_pb2, client_pb2_grpc, common_pb2
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,7 +76,9 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> None:
     path.write_text("\n".join(lines))
 
 
-def merge(base: dict[str, dict[str, Any]], extra: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def merge(
+    base: dict[str, dict[str, Any]], extra: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
     out = {k: dict(v) for k, v in base.items()}
     for k, v in extra.items():
         out.setdefault(k, {}).update(v)
@@ -106,7 +109,10 @@ def pid_alive(pid: int) -> bool:
 def channel(socket: Path) -> grpc.Channel:
     return grpc.insecure_channel(
         f"unix://{socket}",
-        options=[("grpc.default_authority", "localhost"), ("grpc.max_receive_message_length", 64 << 20)],
+        options=[
+            ("grpc.default_authority", "localhost"),
+            ("grpc.max_receive_message_length", 64 << 20),
+        ],
     )
 
 
@@ -141,7 +147,9 @@ class Manager:
         if self.agents_dir is not None:
             args += ["--agents-dir", str(self.agents_dir)]
         with open(self.log, "a") as log:
-            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True, env=self.env())
+            self.proc = subprocess.Popen(
+                args, stdout=subprocess.PIPE, stderr=log, text=True, env=self.env()
+            )
         ready = json.loads(read_line(self.proc, DEADLINE))
         assert ready["ready"] is True
         assert Path(ready["socket"]) == self.socket
@@ -177,7 +185,8 @@ class Manager:
     def submit(self, task_type: str, payload: dict[str, Any] | str, **kw: Any) -> client_pb2.Task:
         body = payload if isinstance(payload, str) else json.dumps(payload)
         resp = self.client.SubmitTask(
-            client_pb2.SubmitTaskRequest(task_type=task_type, payload_json=body, **kw), timeout=DEADLINE
+            client_pb2.SubmitTaskRequest(task_type=task_type, payload_json=body, **kw),
+            timeout=DEADLINE,
         )
         return resp.task
 
@@ -188,13 +197,17 @@ class Manager:
         resp = self.client.ListAgents(client_pb2.ListAgentsRequest(), timeout=DEADLINE)
         return {a.id: a for a in resp.agents}
 
-    def events(self, after: int | None = 0, task_id: str = "", exclude_logs: bool = False) -> Iterator[Any]:
+    def events(
+        self, after: int | None = 0, task_id: str = "", exclude_logs: bool = False
+    ) -> Iterator[Any]:
         req = client_pb2.SubscribeRequest(task_id=task_id, exclude_logs=exclude_logs)
         if after is not None:
             req.after_seq = after
         return self.client.Subscribe(req, timeout=DEADLINE)  # type: ignore[no-any-return]
 
-    def wait_event(self, pred: Callable[[Any], bool], after: int | None = 0, task_id: str = "") -> Any:
+    def wait_event(
+        self, pred: Callable[[Any], bool], after: int | None = 0, task_id: str = ""
+    ) -> Any:
         """The first feed event (from `after`) that satisfies `pred`."""
         stream = self.events(after=after, task_id=task_id)
         try:
@@ -217,8 +230,11 @@ class Manager:
     def wait_agent(self, agent_id: str, online: bool, after: int = 0) -> Any:
         status = common_pb2.AGENT_STATUS_ONLINE if online else common_pb2.AGENT_STATUS_OFFLINE
         return self.wait_event(
-            lambda e: e.HasField("agent_status") and e.agent_status.agent_id == agent_id
-            and e.agent_status.status == status,
+            lambda e: (
+                e.HasField("agent_status")
+                and e.agent_status.agent_id == agent_id
+                and e.agent_status.status == status
+            ),
             after=after,
         )
 

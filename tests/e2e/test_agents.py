@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 from harness import TERMINAL, pid_alive, pids_running, wait_until
+
 from hyperagent.v1 import client_pb2, common_pb2
 
 HERE = Path(__file__).parent
@@ -19,12 +20,22 @@ def test_an_agent_registers_with_its_capabilities_and_heartbeats(manager, start_
     a = manager.agents()["echo"]
     assert a.status == common_pb2.AGENT_STATUS_ONLINE
     assert a.pid == agent.pid
-    assert sorted(c.name for c in a.capabilities) == ["echo.echo", "echo.fail", "echo.sleep", "echo.spam"]
-    schema = json.loads(next(c for c in a.capabilities if c.name == "echo.sleep").payload_schema_json)
+    assert sorted(c.name for c in a.capabilities) == [
+        "echo.echo",
+        "echo.fail",
+        "echo.sleep",
+        "echo.spam",
+    ]
+    schema = json.loads(
+        next(c for c in a.capabilities if c.name == "echo.sleep").payload_schema_json
+    )
     assert schema["required"] == ["seconds"]
     first = a.last_heartbeat.ToMicroseconds()
     # Heartbeats keep arriving: the recorded time moves on while the agent stays online.
-    wait_until(lambda: manager.agents()["echo"].last_heartbeat.ToMicroseconds() > first, "a later heartbeat")
+    wait_until(
+        lambda: manager.agents()["echo"].last_heartbeat.ToMicroseconds() > first,
+        "a later heartbeat",
+    )
     assert manager.agents()["echo"].status == common_pb2.AGENT_STATUS_ONLINE
 
 
@@ -52,7 +63,9 @@ def test_a_task_waits_in_the_queue_until_a_capable_agent_comes(manager, start_ag
     os.kill(ag.pid, signal.SIGTERM)
     manager.wait_agent("echo", online=False)
     t = manager.submit("echo.echo", {"message": "later"})
-    wait_until(lambda: "waiting for an online agent" in manager.task(t.id).status_reason, "a queued reason")
+    wait_until(
+        lambda: "waiting for an online agent" in manager.task(t.id).status_reason, "a queued reason"
+    )
     assert manager.task(t.id).state == common_pb2.TASK_STATE_QUEUED
     start_agent(manager.socket, name="echo")
     assert manager.wait_state(t.id).state == common_pb2.TASK_STATE_COMPLETED
@@ -80,7 +93,9 @@ def test_a_killed_agent_goes_offline_and_its_task_completes_on_another(manager, 
 def test_a_frozen_agent_misses_heartbeats_and_is_told_to_stop_when_it_wakes(manager, start_agent):
     a = start_agent(manager.socket, name="echo-a")
     manager.wait_agent("echo-a", online=True)
-    t = manager.submit("echo.sleep", {"seconds": 2, "steps": 20}, pin_agent="echo-a", max_attempts=3)
+    t = manager.submit(
+        "echo.sleep", {"seconds": 2, "steps": 20}, pin_agent="echo-a", max_attempts=3
+    )
     manager.wait_state(t.id, common_pb2.TASK_STATE_RUNNING)
     a.signal(signal.SIGSTOP)  # the process lives and its socket stays open, but it is silent
     off = manager.wait_agent("echo-a", online=False)
@@ -96,7 +111,9 @@ def test_a_frozen_agent_misses_heartbeats_and_is_told_to_stop_when_it_wakes(mana
     assert done.attempts[1].agent_id == "echo-a"
 
 
-def test_retries_are_spent_then_the_task_is_dead_lettered_with_every_error(make_manager, start_agent):
+def test_retries_are_spent_then_the_task_is_dead_lettered_with_every_error(
+    make_manager, start_agent
+):
     m = make_manager({"agents": {"answer_timeout": "300ms"}}).start()
     a = start_agent(m.socket, name="echo-a")
     m.wait_agent("echo-a", online=True)
@@ -122,7 +139,9 @@ def test_cancel_of_a_running_task_ends_it_and_kills_its_children(manager, start_
     assert pid_alive(child)
     grandchildren = pids_running("sleep", "987.654")
     assert grandchildren, "the child shell started a grandchild sleep"
-    canceled = manager.client.CancelTask(client_pb2.CancelTaskRequest(task_id=t.id, reason="test"), timeout=30)
+    canceled = manager.client.CancelTask(
+        client_pb2.CancelTaskRequest(task_id=t.id, reason="test"), timeout=30
+    )
     assert canceled.cancel_requested
     done = manager.wait_state(t.id)
     assert done.state == common_pb2.TASK_STATE_CANCELED

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from harness import BIN
-import subprocess
 
 
 @pytest.fixture
@@ -23,7 +23,8 @@ def test_submit_wait_prints_the_finished_task_and_exits_0(echo):
     assert task["state"] == "completed"
     assert task["result"]["output"]["message"] == "hello"
     r = echo.cli("--json", "task", task["id"])
-    assert r.returncode == 0 and json.loads(r.stdout)["id"] == task["id"]
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["id"] == task["id"]
 
 
 def test_a_task_that_fails_exits_6_and_bad_input_exits_5(echo):
@@ -33,14 +34,18 @@ def test_a_task_that_fails_exits_6_and_bad_input_exits_5(echo):
     r = echo.cli("submit", "echo.nope")
     assert r.returncode == 5
     assert r.stderr.strip() == (
-        "hyperagent: unknown task type `echo.nope`; known task types: echo.echo, echo.fail, echo.sleep, echo.spam"
+        "hyperagent: unknown task type `echo.nope`; "
+        "known task types: echo.echo, echo.fail, echo.sleep, echo.spam"
     )
     r = echo.cli("submit", "echo.sleep", "--payload", "{oops")
-    assert r.returncode == 5 and "payload is not valid JSON" in r.stderr
+    assert r.returncode == 5
+    assert "payload is not valid JSON" in r.stderr
     r = echo.cli("tasks", "--state", "finished")
-    assert r.returncode == 5 and "use one of queued, assigned, running" in r.stderr
+    assert r.returncode == 5
+    assert "use one of queued, assigned, running" in r.stderr
     r = echo.cli("task", "missing")
-    assert r.returncode == 4 and r.stderr.strip() == "hyperagent: no task with id `missing`"
+    assert r.returncode == 4
+    assert r.stderr.strip() == "hyperagent: no task with id `missing`"
 
 
 def test_payload_from_stdin_idempotency_and_listing(echo):
@@ -74,7 +79,8 @@ def test_cancel_and_agents(echo):
     assert echo.wait_state(tid).status_reason == "canceled: changed my mind"
     r = echo.cli("--json", "agents")
     agents = json.loads(r.stdout)
-    assert [a["id"] for a in agents] == ["echo"] and agents[0]["status"] == "online"
+    assert [a["id"] for a in agents] == ["echo"]
+    assert agents[0]["status"] == "online"
 
 
 def test_config_show_prints_the_effective_config(manager):
@@ -87,17 +93,24 @@ def test_config_show_prints_the_effective_config(manager):
 def test_a_bad_config_file_is_refused_with_the_key_and_line(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[agents]\nheartbeat = 3\n")
-    r = subprocess.run([str(BIN), "--config", str(bad), "config", "show"], capture_output=True, text=True)
+    r = subprocess.run(
+        [str(BIN), "--config", str(bad), "config", "show"], capture_output=True, text=True
+    )
     assert r.returncode == 5
-    assert f"config {bad}:" in r.stderr and "unknown field `heartbeat`" in r.stderr and "line 2" in r.stderr
+    assert f"config {bad}:" in r.stderr
+    assert "unknown field `heartbeat`" in r.stderr
+    assert "line 2" in r.stderr
 
 
 def test_an_unreachable_manager_exits_3(tmp_path):
     r = subprocess.run(
-        [str(BIN), "--socket", str(tmp_path / "none.sock"), "agents"], capture_output=True, text=True
+        [str(BIN), "--socket", str(tmp_path / "none.sock"), "agents"],
+        capture_output=True,
+        text=True,
     )
     assert r.returncode == 3
-    assert "cannot reach the manager" in r.stderr and "hyperagent serve" in r.stderr
+    assert "cannot reach the manager" in r.stderr
+    assert "hyperagent serve" in r.stderr
 
 
 def test_a_second_manager_on_the_same_socket_refuses_to_start(manager):
@@ -113,4 +126,5 @@ def test_a_second_manager_on_the_same_socket_refuses_to_start(manager):
 
 def test_help_documents_the_exit_codes():
     r = subprocess.run([str(BIN), "--help"], capture_output=True, text=True)
-    assert "Exit codes:" in r.stdout and "6  --wait" in r.stdout
+    assert "Exit codes:" in r.stdout
+    assert "6  --wait" in r.stdout

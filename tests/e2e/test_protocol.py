@@ -1,5 +1,5 @@
-"""The agent protocol spoken directly over gRPC by a protocol-level agent written in the test: tokens,
-duplicates, and the errors a misbehaving agent gets."""
+"""The agent protocol spoken directly over gRPC by a protocol-level agent written in the test:
+tokens, duplicates, and the errors a misbehaving agent gets."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import threading
 import grpc
 import pytest
 from harness import channel
+
 from hyperagent.v1 import agent_pb2, agent_pb2_grpc, client_pb2, common_pb2
 
-SCHEMA = json.dumps({"type": "object", "properties": {"n": {"type": "integer"}}, "additionalProperties": False})
+SCHEMA = json.dumps(
+    {"type": "object", "properties": {"n": {"type": "integer"}}, "additionalProperties": False}
+)
 
 
 class RawAgent:
@@ -69,40 +72,81 @@ def test_tokens_scope_every_call_to_one_task_and_resent_logs_are_not_duplicated(
     assert starts[a.id].workspace.endswith(a.id)
 
     code, msg = code_of(raw.stub.PushLogs, agent_pb2.PushLogsRequest(task_id=a.id, lines=[line(1)]))
-    assert code == grpc.StatusCode.UNAUTHENTICATED and msg.startswith("missing capability token")
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+    assert msg.startswith("missing capability token")
     forged = ta[:-4] + ("AAAA" if not ta.endswith("AAAA") else "BBBB")
-    code, msg = code_of(raw.stub.PushLogs, agent_pb2.PushLogsRequest(task_id=a.id, capability_token=forged, lines=[line(1)]))
-    assert code == grpc.StatusCode.UNAUTHENTICATED and "signature is wrong" in msg
-    code, msg = code_of(raw.stub.PushLogs, agent_pb2.PushLogsRequest(task_id=a.id, capability_token=tb, lines=[line(1)]))
-    assert (code, msg) == (grpc.StatusCode.PERMISSION_DENIED, f"the capability token is for task {b.id}, not task {a.id}")
+    code, msg = code_of(
+        raw.stub.PushLogs,
+        agent_pb2.PushLogsRequest(task_id=a.id, capability_token=forged, lines=[line(1)]),
+    )
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+    assert "signature is wrong" in msg
+    code, msg = code_of(
+        raw.stub.PushLogs,
+        agent_pb2.PushLogsRequest(task_id=a.id, capability_token=tb, lines=[line(1)]),
+    )
+    assert (code, msg) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        f"the capability token is for task {b.id}, not task {a.id}",
+    )
 
-    raw.stub.AnswerTask(agent_pb2.AnswerTaskRequest(task_id=a.id, capability_token=ta, accepted=True), timeout=30)
-    r1 = raw.stub.PushLogs(agent_pb2.PushLogsRequest(task_id=a.id, capability_token=ta, lines=[line(i) for i in (1, 2, 3)]), timeout=30)
+    raw.stub.AnswerTask(
+        agent_pb2.AnswerTaskRequest(task_id=a.id, capability_token=ta, accepted=True), timeout=30
+    )
+    r1 = raw.stub.PushLogs(
+        agent_pb2.PushLogsRequest(
+            task_id=a.id, capability_token=ta, lines=[line(i) for i in (1, 2, 3)]
+        ),
+        timeout=30,
+    )
     # The ack was "lost": the agent resends an overlapping batch.
-    r2 = raw.stub.PushLogs(agent_pb2.PushLogsRequest(task_id=a.id, capability_token=ta, lines=[line(i) for i in (2, 3, 4)]), timeout=30)
+    r2 = raw.stub.PushLogs(
+        agent_pb2.PushLogsRequest(
+            task_id=a.id, capability_token=ta, lines=[line(i) for i in (2, 3, 4)]
+        ),
+        timeout=30,
+    )
     assert (r1.stored_seq, r2.stored_seq) == (3, 4)
     done = raw.stub.FinishTask(
         agent_pb2.FinishTaskRequest(
-            task_id=a.id, capability_token=ta, result=common_pb2.TaskResult(status=common_pb2.RESULT_STATUS_SUCCEEDED, summary="ok")
+            task_id=a.id,
+            capability_token=ta,
+            result=common_pb2.TaskResult(status=common_pb2.RESULT_STATUS_SUCCEEDED, summary="ok"),
         ),
         timeout=30,
     )
     assert done.state == common_pb2.TASK_STATE_COMPLETED
     logs = manager.client.GetLogs(client_pb2.GetLogsRequest(task_id=a.id), timeout=30)
-    assert [x.message for x in logs.lines] == ["line 1", "line 2", "line 3", "line 4"] and logs.complete
+    assert [x.message for x in logs.lines] == [
+        "line 1",
+        "line 2",
+        "line 3",
+        "line 4",
+    ]
+    assert logs.complete
     code, msg = code_of(
         raw.stub.FinishTask,
-        agent_pb2.FinishTaskRequest(task_id=a.id, capability_token=ta, result=common_pb2.TaskResult(status=1)),
+        agent_pb2.FinishTaskRequest(
+            task_id=a.id, capability_token=ta, result=common_pb2.TaskResult(status=1)
+        ),
     )
-    assert code == grpc.StatusCode.FAILED_PRECONDITION and "has ended" in msg
+    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    assert "has ended" in msg
 
     # A rejected task goes back to the queue with the reason recorded.
-    raw.stub.AnswerTask(agent_pb2.AnswerTaskRequest(task_id=b.id, capability_token=tb, accepted=False, reason="busy"), timeout=30)
+    raw.stub.AnswerTask(
+        agent_pb2.AnswerTaskRequest(
+            task_id=b.id, capability_token=tb, accepted=False, reason="busy"
+        ),
+        timeout=30,
+    )
     again = raw.next_start()
-    assert again.task_id == b.id and again.attempt == 2
+    assert again.task_id == b.id
+    assert again.attempt == 2
     assert manager.task(b.id).attempts[0].error == "rejected by agent `raw`: busy"
     code, _ = code_of(
-        raw.stub.PushLogs, agent_pb2.PushLogsRequest(task_id=b.id, capability_token=tb, lines=[line(1)])
+        raw.stub.PushLogs,
+        agent_pb2.PushLogsRequest(task_id=b.id, capability_token=tb, lines=[line(1)]),
     )
     assert code == grpc.StatusCode.FAILED_PRECONDITION, "attempt 1's token no longer works"
     raw.close()
@@ -112,19 +156,34 @@ def test_bad_registrations_and_sessions_are_refused(manager):
     ch = channel(manager.socket)
     stub = agent_pb2_grpc.AgentServiceStub(ch)
     tt = common_pb2.TaskType(name="raw.job", payload_schema_json=SCHEMA)
-    code, msg = code_of(stub.Register, agent_pb2.RegisterRequest(name="Bad Name", capabilities=[tt], max_concurrency=1))
-    assert code == grpc.StatusCode.INVALID_ARGUMENT and "agent name `Bad Name` is not allowed" in msg
-    code, msg = code_of(stub.Register, agent_pb2.RegisterRequest(name="raw", capabilities=[tt], max_concurrency=0))
-    assert code == grpc.StatusCode.INVALID_ARGUMENT and "max_concurrency must be between 1 and 1024" in msg
+    code, msg = code_of(
+        stub.Register,
+        agent_pb2.RegisterRequest(name="Bad Name", capabilities=[tt], max_concurrency=1),
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "agent name `Bad Name` is not allowed" in msg
+    code, msg = code_of(
+        stub.Register, agent_pb2.RegisterRequest(name="raw", capabilities=[tt], max_concurrency=0)
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "max_concurrency must be between 1 and 1024" in msg
     broken = common_pb2.TaskType(name="raw.job", payload_schema_json='{"type": 5}')
-    code, msg = code_of(stub.Register, agent_pb2.RegisterRequest(name="raw", capabilities=[broken], max_concurrency=1))
-    assert code == grpc.StatusCode.INVALID_ARGUMENT and msg.startswith("task type `raw.job`: payload schema is not a valid JSON Schema")
+    code, msg = code_of(
+        stub.Register,
+        agent_pb2.RegisterRequest(name="raw", capabilities=[broken], max_concurrency=1),
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert msg.startswith("task type `raw.job`: payload schema is not a valid JSON Schema")
     code, msg = code_of(stub.Heartbeat, agent_pb2.HeartbeatRequest(session_token="stale"))
-    assert code == grpc.StatusCode.FAILED_PRECONDITION and "register again" in msg
+    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    assert "register again" in msg
     first = RawAgent(manager.socket, name="raw-a")
     other = common_pb2.TaskType(name="raw.job", payload_schema_json='{"type": "object"}')
-    code, msg = code_of(stub.Register, agent_pb2.RegisterRequest(name="raw-b", capabilities=[other], max_concurrency=1))
-    assert code == grpc.StatusCode.ALREADY_EXISTS or code == grpc.StatusCode.INVALID_ARGUMENT
+    code, msg = code_of(
+        stub.Register,
+        agent_pb2.RegisterRequest(name="raw-b", capabilities=[other], max_concurrency=1),
+    )
+    assert code in (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.INVALID_ARGUMENT)
     assert "already offered by online agent `raw-a` with a different payload schema" in msg
     first.close()
     ch.close()

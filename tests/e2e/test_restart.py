@@ -1,4 +1,4 @@
-"""A manager killed with SIGKILL loses nothing it acknowledged, and handles interrupted tasks per policy."""
+"""A manager killed by SIGKILL loses nothing it acknowledged; interrupted tasks obey the policy."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ RUNNING = common_pb2.TASK_STATE_RUNNING
 
 
 def running_event(m, task_id):
-    return m.wait_event(lambda e: e.HasField("task_state") and e.task_state.to == RUNNING, task_id=task_id)
+    return m.wait_event(
+        lambda e: e.HasField("task_state") and e.task_state.to == RUNNING, task_id=task_id
+    )
 
 
-def test_after_kill_9_history_is_intact_tasks_are_requeued_and_agents_reconnect(make_manager, start_agent):
+def test_after_kill_9_history_is_intact_tasks_are_requeued_and_agents_reconnect(
+    make_manager, start_agent
+):
     m = make_manager().start()
     start_agent(m.socket, name="echo-ext")
     m.wait_agent("echo-ext", online=True)
@@ -26,7 +30,9 @@ def test_after_kill_9_history_is_intact_tasks_are_requeued_and_agents_reconnect(
     # History is intact: the finished task, its result and every acknowledged log line.
     old = m.task(done.id)
     assert old.state == common_pb2.TASK_STATE_COMPLETED
-    lines = m.client.GetLogs(client_pb2.GetLogsRequest(task_id=done.id, limit=5_000), timeout=30).lines
+    lines = m.client.GetLogs(
+        client_pb2.GetLogsRequest(task_id=done.id, limit=5_000), timeout=30
+    ).lines
     assert [x.seq for x in lines] == list(range(1, 1_001))
     # The agent reconnects by itself and the interrupted task runs again to completion.
     m.wait_agent("echo-ext", online=True, after=before.seq)
@@ -40,7 +46,9 @@ def test_after_kill_9_history_is_intact_tasks_are_requeued_and_agents_reconnect(
             if e.task_state.to == common_pb2.TASK_STATE_COMPLETED:
                 break
     assert common_pb2.TASK_STATE_INTERRUPTED in history
-    assert history.index(common_pb2.TASK_STATE_INTERRUPTED) < history.index(common_pb2.TASK_STATE_COMPLETED)
+    assert history.index(common_pb2.TASK_STATE_INTERRUPTED) < history.index(
+        common_pb2.TASK_STATE_COMPLETED
+    )
 
 
 def test_with_the_fail_policy_interrupted_tasks_fail_with_the_reason(make_manager, start_agent):
@@ -53,4 +61,7 @@ def test_with_the_fail_policy_interrupted_tasks_fail_with_the_reason(make_manage
     m.start()
     final = m.task(t.id)
     assert final.state == common_pb2.TASK_STATE_FAILED
-    assert final.status_reason == 'the manager restarted while it ran (tasks.on_manager_restart = "fail")'
+    assert (
+        final.status_reason
+        == 'the manager restarted while it ran (tasks.on_manager_restart = "fail")'
+    )

@@ -1,5 +1,5 @@
-"""The supervisor starts agents from manifests, captures their output, restarts them when they crash,
-and on shutdown leaves no process behind, even a task's grandchildren."""
+"""The supervisor starts agents from manifests, captures their output, restarts them when they
+crash, and on shutdown leaves no process behind, even a task's grandchildren."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import signal
 
 from harness import REPO, pid_alive, pids_running, wait_until
+
 from hyperagent.v1 import common_pb2
 
 
@@ -14,7 +15,9 @@ def test_supervised_agents_start_restart_and_stop_leaving_no_process(make_manage
     m = make_manager(agents_dir=REPO / "agents").start()
     first = m.wait_agent("echo", online=True)
     a = m.agents()["echo"]
-    assert a.supervised and a.pid > 0 and a.restarts == 0
+    assert a.supervised
+    assert a.pid > 0
+    assert a.restarts == 0
 
     # Its stderr is captured into the feed.
     m.wait_event(lambda e: e.HasField("agent_output") and e.agent_output.agent_id == "echo")
@@ -24,11 +27,14 @@ def test_supervised_agents_start_restart_and_stop_leaving_no_process(make_manage
     off = m.wait_agent("echo", online=False, after=first.seq)
     m.wait_agent("echo", online=True, after=off.seq)
     b = m.agents()["echo"]
-    assert b.pid != a.pid and b.restarts == 1
+    assert b.pid != a.pid
+    assert b.restarts == 1
 
     # A task with a child shell and a grandchild sleep, then a clean manager shutdown.
     t = m.submit("echo.sleep", {"seconds": 876.543, "child": True})
-    ev = m.wait_event(lambda e: e.HasField("task_log") and "child_pid" in e.task_log.line.fields, task_id=t.id)
+    ev = m.wait_event(
+        lambda e: e.HasField("task_log") and "child_pid" in e.task_log.line.fields, task_id=t.id
+    )
     child = int(ev.task_log.line.fields["child_pid"])
     assert m.task(t.id).state == common_pb2.TASK_STATE_RUNNING
     assert m.stop() == 0

@@ -6,7 +6,10 @@ import json
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from harness import channel
+
 from hyperagent.v1 import client_pb2, client_pb2_grpc, common_pb2
 
 
@@ -21,7 +24,9 @@ def log_lines(m, task_id, after=0):
     """Every log line of a finished task via GetLogs, page by page."""
     out = []
     while True:
-        page = m.client.GetLogs(client_pb2.GetLogsRequest(task_id=task_id, after_seq=after, limit=1000), timeout=30)
+        page = m.client.GetLogs(
+            client_pb2.GetLogsRequest(task_id=task_id, after_seq=after, limit=1000), timeout=30
+        )
         out.extend(page.lines)
         if page.lines:
             after = page.lines[-1].seq
@@ -67,7 +72,8 @@ def test_a_subscriber_that_reconnects_from_its_cursor_misses_nothing(echo):
         if ev.HasField("task_state") and ev.task_state.to == common_pb2.TASK_STATE_COMPLETED:
             break
     assert seen == full, "the resumed stream has a gap or a duplicate"
-    assert len(set(full)) == len(full) and full == sorted(full)
+    assert len(set(full)) == len(full)
+    assert full == sorted(full)
 
 
 def test_the_feed_from_now_shows_only_new_events(echo):
@@ -77,27 +83,35 @@ def test_the_feed_from_now_shows_only_new_events(echo):
     new = echo.submit("echo.echo", {"message": "new"})
     for ev in stream:
         assert not (ev.HasField("task_state") and ev.task_state.task_id == old.id)
-        if ev.HasField("task_state") and ev.task_state.task_id == new.id and ev.task_state.to in (
-            common_pb2.TASK_STATE_COMPLETED,
+        if (
+            ev.HasField("task_state")
+            and ev.task_state.task_id == new.id
+            and ev.task_state.to in (common_pb2.TASK_STATE_COMPLETED,)
         ):
             break
     stream.cancel()
 
 
 def test_submitting_twice_with_one_idempotency_key_gives_one_task(echo):
-    req = client_pb2.SubmitTaskRequest(task_type="echo.echo", payload_json='{"message": "once"}', idempotency_key="k-1")
+    req = client_pb2.SubmitTaskRequest(
+        task_type="echo.echo", payload_json='{"message": "once"}', idempotency_key="k-1"
+    )
     a = echo.client.SubmitTask(req, timeout=30)
     b = echo.client.SubmitTask(req, timeout=30)
-    assert a.created and not b.created
+    assert a.created
+    assert not b.created
     assert a.task.id == b.task.id
     echo.wait_state(a.task.id)
     c = echo.client.SubmitTask(req, timeout=30)  # still the same after it ended
-    assert c.task.id == a.task.id and not c.created
+    assert c.task.id == a.task.id
+    assert not c.created
     tasks = echo.client.ListTasks(client_pb2.ListTasksRequest(), timeout=30).tasks
     assert [t.id for t in tasks if t.idempotency_key == "k-1"] == [a.task.id]
     with pytest.raises(grpc.RpcError) as err:
         echo.client.SubmitTask(
-            client_pb2.SubmitTaskRequest(task_type="echo.echo", payload_json='{"message": "other"}', idempotency_key="k-1"),
+            client_pb2.SubmitTaskRequest(
+                task_type="echo.echo", payload_json='{"message": "other"}', idempotency_key="k-1"
+            ),
             timeout=30,
         )
     assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
@@ -112,32 +126,56 @@ def rpc_error(fn, *args, **kw):
 
 def test_bad_inputs_get_clear_errors_and_break_nothing(echo):
     c = echo.client
-    code, msg = rpc_error(c.SubmitTask, client_pb2.SubmitTaskRequest(task_type="echo.nope", payload_json="{}"))
+    code, msg = rpc_error(
+        c.SubmitTask, client_pb2.SubmitTaskRequest(task_type="echo.nope", payload_json="{}")
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
-    assert msg == "unknown task type `echo.nope`; known task types: echo.echo, echo.fail, echo.sleep, echo.spam"
+    assert (
+        msg == "unknown task type `echo.nope`; known task types: echo.echo, echo.fail, echo.sleep, "
+        "echo.spam"
+    )
 
-    code, msg = rpc_error(c.SubmitTask, client_pb2.SubmitTaskRequest(task_type="echo.sleep", payload_json='{"seconds": -1}'))
+    code, msg = rpc_error(
+        c.SubmitTask,
+        client_pb2.SubmitTaskRequest(task_type="echo.sleep", payload_json='{"seconds": -1}'),
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
-    assert msg.startswith("payload for task type `echo.sleep` does not match its schema: /seconds: ")
+    assert msg.startswith(
+        "payload for task type `echo.sleep` does not match its schema: /seconds: "
+    )
 
-    code, msg = rpc_error(c.SubmitTask, client_pb2.SubmitTaskRequest(task_type="echo.sleep", payload_json='{"seconds": 1, "x": 2}'))
-    assert code == grpc.StatusCode.INVALID_ARGUMENT and "Additional properties" in msg
-
-    code, msg = rpc_error(c.SubmitTask, client_pb2.SubmitTaskRequest(task_type="echo.echo", payload_json='{"message": '))
+    code, msg = rpc_error(
+        c.SubmitTask,
+        client_pb2.SubmitTaskRequest(task_type="echo.sleep", payload_json='{"seconds": 1, "x": 2}'),
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
-    assert msg.startswith("payload is not valid JSON: ") and "line 1" in msg
+    assert "Additional properties" in msg
+
+    code, msg = rpc_error(
+        c.SubmitTask,
+        client_pb2.SubmitTaskRequest(task_type="echo.echo", payload_json='{"message": '),
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert msg.startswith("payload is not valid JSON: ")
+    assert "line 1" in msg
 
     # Larger than server.max_message_bytes (4 MiB): refused by the transport, the manager stays up.
     big = json.dumps({"message": "x" * (5 << 20)})
-    code, msg = rpc_error(c.SubmitTask, client_pb2.SubmitTaskRequest(task_type="echo.echo", payload_json=big))
+    code, msg = rpc_error(
+        c.SubmitTask, client_pb2.SubmitTaskRequest(task_type="echo.echo", payload_json=big)
+    )
     # (tonic reports it as OUT_OF_RANGE, other servers as RESOURCE_EXHAUSTED)
     assert code in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.OUT_OF_RANGE), msg
-    assert "message length too large" in msg and "4194304" in msg
+    assert "message length too large" in msg
+    assert "4194304" in msg
 
     # Larger than tasks.max_payload_bytes (1 MiB) but within the message limit.
     mid = json.dumps({"message": "x" * (2 << 20)})
-    code, msg = rpc_error(c.SubmitTask, client_pb2.SubmitTaskRequest(task_type="echo.echo", payload_json=mid))
-    assert code == grpc.StatusCode.INVALID_ARGUMENT and "tasks.max_payload_bytes" in msg
+    code, msg = rpc_error(
+        c.SubmitTask, client_pb2.SubmitTaskRequest(task_type="echo.echo", payload_json=mid)
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "tasks.max_payload_bytes" in msg
 
     code, msg = rpc_error(c.GetTask, client_pb2.GetTaskRequest(task_id="no-such-task"))
     assert (code, msg) == (grpc.StatusCode.NOT_FOUND, "no task with id `no-such-task`")
@@ -146,11 +184,15 @@ def test_bad_inputs_get_clear_errors_and_break_nothing(echo):
     code, _ = rpc_error(c.GetLogs, client_pb2.GetLogsRequest(task_id="no-such-task"))
     assert code == grpc.StatusCode.NOT_FOUND
     code, msg = rpc_error(
-        c.SubmitTask, client_pb2.SubmitTaskRequest(task_type="echo.echo", payload_json='{"message": "x"}', pin_agent="ghost")
+        c.SubmitTask,
+        client_pb2.SubmitTaskRequest(
+            task_type="echo.echo", payload_json='{"message": "x"}', pin_agent="ghost"
+        ),
     )
     assert (code, msg) == (grpc.StatusCode.NOT_FOUND, "no agent with id `ghost`")
     code, msg = rpc_error(c.ListTasks, client_pb2.ListTasksRequest(states=[42]))
-    assert code == grpc.StatusCode.INVALID_ARGUMENT and "not a task state" in msg
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a task state" in msg
 
     # Nothing else was affected: a normal task still runs to completion.
     t = echo.submit("echo.echo", {"message": "still fine"})
@@ -181,26 +223,40 @@ def test_the_tcp_listener_needs_the_bearer_token(make_manager):
     ch = grpc.insecure_channel(addr)
     stub = client_pb2_grpc.ClientServiceStub(ch)
     code, msg = rpc_error(stub.ListAgents, client_pb2.ListAgentsRequest())
-    assert code == grpc.StatusCode.UNAUTHENTICATED and "Bearer" in msg
-    code, msg = rpc_error(stub.ListAgents, client_pb2.ListAgentsRequest(), metadata=[("authorization", "Bearer nope")])
-    assert (code, msg) == (grpc.StatusCode.UNAUTHENTICATED, "wrong bearer token for the TCP listener")
-    ok = stub.ListAgents(client_pb2.ListAgentsRequest(), metadata=[("authorization", f"Bearer {token}")], timeout=30)
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+    assert "Bearer" in msg
+    code, msg = rpc_error(
+        stub.ListAgents, client_pb2.ListAgentsRequest(), metadata=[("authorization", "Bearer nope")]
+    )
+    assert (code, msg) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "wrong bearer token for the TCP listener",
+    )
+    ok = stub.ListAgents(
+        client_pb2.ListAgentsRequest(), metadata=[("authorization", f"Bearer {token}")], timeout=30
+    )
     assert list(ok.agents) == []
     ch.close()
 
 
 def test_health_and_reflection_answer_stock_clients(manager):
-    from grpc_health.v1 import health_pb2, health_pb2_grpc  # type: ignore[import-untyped]
-
     ch = channel(manager.socket)
     health = health_pb2_grpc.HealthStub(ch)
     for svc in ("", "hyperagent.v1.ClientService", "hyperagent.v1.AgentService"):
         resp = health.Check(health_pb2.HealthCheckRequest(service=svc), timeout=30)
         assert resp.status == health_pb2.HealthCheckResponse.SERVING, svc
-    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc  # type: ignore[import-untyped]
-
     refl = reflection_pb2_grpc.ServerReflectionStub(ch)
-    resp = next(iter(refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=30)))
+    resp = next(
+        iter(
+            refl.ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=30
+            )
+        )
+    )
     names = {s.name for s in resp.list_services_response.service}
-    assert {"hyperagent.v1.ClientService", "hyperagent.v1.AgentService", "grpc.health.v1.Health"} <= names
+    assert {
+        "hyperagent.v1.ClientService",
+        "hyperagent.v1.AgentService",
+        "grpc.health.v1.Health",
+    } <= names
     ch.close()

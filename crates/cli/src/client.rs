@@ -1,12 +1,10 @@
 //! Connecting to the manager over its Unix socket, and turning gRPC errors into exit codes.
 use std::path::{Path, PathBuf};
 
-use hyper_util::rt::TokioIo;
 use hyperagent_manager::config::{default_runtime_dir, Config};
 use hyperagent_manager::server::Discovery;
 use hyperagent_proto::v1::client_service_client::ClientServiceClient;
-use tokio::net::UnixStream;
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::Channel;
 use tonic::Code;
 
 /// A failure with its exit code.
@@ -32,7 +30,10 @@ impl From<tonic::Status> for Failure {
     fn from(s: tonic::Status) -> Failure {
         let code = match s.code() {
             Code::NotFound => 4,
-            Code::InvalidArgument | Code::AlreadyExists | Code::FailedPrecondition | Code::OutOfRange => 5,
+            Code::InvalidArgument
+            | Code::AlreadyExists
+            | Code::FailedPrecondition
+            | Code::OutOfRange => 5,
             Code::ResourceExhausted => 5,
             Code::Unavailable => 3,
             _ => 1,
@@ -58,7 +59,11 @@ pub fn socket_path(explicit: Option<&Path>, cfg: &Config) -> PathBuf {
     if let Some(p) = explicit {
         return p.to_path_buf();
     }
-    let runtime = cfg.paths.runtime_dir.clone().unwrap_or_else(default_runtime_dir);
+    let runtime = cfg
+        .paths
+        .runtime_dir
+        .clone()
+        .unwrap_or_else(default_runtime_dir);
     if let Ok(d) = Discovery::read(&runtime.join("manager.json")) {
         return d.socket;
     }
@@ -68,15 +73,11 @@ pub fn socket_path(explicit: Option<&Path>, cfg: &Config) -> PathBuf {
 }
 
 /// A client of the manager's client API over the Unix socket at `path`.
-pub async fn connect(path: &Path, max_message_bytes: usize) -> Result<ClientServiceClient<Channel>, Failure> {
-    let p = path.to_path_buf();
-    // The URI is a placeholder that must parse; the connector below decides where we connect.
-    let channel = Endpoint::try_from("http://localhost")
-        .map_err(|e| Failure::new(1, e.to_string()))?
-        .connect_with_connector(tower::service_fn(move |_: Uri| {
-            let p = p.clone();
-            async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(p).await?)) }
-        }))
+pub async fn connect(
+    path: &Path,
+    max_message_bytes: usize,
+) -> Result<ClientServiceClient<Channel>, Failure> {
+    let channel = hyperagent_manager::transport::connect_unix(path)
         .await
         .map_err(|e| {
             let cause = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.to_string());

@@ -31,7 +31,11 @@ fn print_json(v: &serde_json::Value) {
 /// Runs the command; returns the exit code.
 pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let cfg = load_config(&cli)?;
-    if let Command::Serve { agents_dir, no_agents } = &cli.command {
+    if let Command::Serve {
+        agents_dir,
+        no_agents,
+    } = &cli.command
+    {
         return serve(cfg, cli.socket.clone(), agents_dir.clone(), *no_agents).await;
     }
     if let Command::Config {
@@ -73,9 +77,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             };
             submit(&mut c, req, wait, json).await
         }
-        Command::Tasks { state, task_type, limit } => tasks(&mut c, state, task_type, limit, json).await,
+        Command::Tasks {
+            state,
+            task_type,
+            limit,
+        } => tasks(&mut c, state, task_type, limit, json).await,
         Command::Task { id } => {
-            let t = c.get_task(pb::GetTaskRequest { task_id: id }).await?.into_inner();
+            let t = c
+                .get_task(pb::GetTaskRequest { task_id: id })
+                .await?
+                .into_inner();
             if json {
                 print_json(&output::task_json(&t));
             } else {
@@ -85,7 +96,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Logs { id, follow } => logs(&mut c, id, follow, json).await,
         Command::Cancel { id, reason } => {
-            let t = c.cancel_task(pb::CancelTaskRequest { task_id: id, reason }).await?.into_inner();
+            let t = c
+                .cancel_task(pb::CancelTaskRequest {
+                    task_id: id,
+                    reason,
+                })
+                .await?
+                .into_inner();
             if json {
                 print_json(&output::task_json(&t));
             } else {
@@ -93,7 +110,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Events { after, task, no_logs } => events(&mut c, after, task, no_logs, json).await,
+        Command::Events {
+            after,
+            task,
+            no_logs,
+        } => events(&mut c, after, task, no_logs, json).await,
     }
 }
 
@@ -105,7 +126,8 @@ fn read_payload(f: &PathBuf) -> Result<String, Failure> {
             .map_err(|e| Failure::new(1, format!("reading the payload from stdin: {e}")))?;
         return Ok(s);
     }
-    std::fs::read_to_string(f).map_err(|e| Failure::new(5, format!("reading payload file {}: {e}", f.display())))
+    std::fs::read_to_string(f)
+        .map_err(|e| Failure::new(5, format!("reading payload file {}: {e}", f.display())))
 }
 
 async fn serve(
@@ -123,19 +145,21 @@ async fn serve(
     }
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HYPERAGENT_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("HYPERAGENT_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let shutdown = async {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot watch SIGTERM");
-                return std::future::pending().await;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot watch SIGTERM");
+                    return std::future::pending().await;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {},
             _ = term.recv() => {},
@@ -156,9 +180,15 @@ async fn serve(
 }
 
 async fn agents(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
-    let list = c.list_agents(pb::ListAgentsRequest {}).await?.into_inner().agents;
+    let list = c
+        .list_agents(pb::ListAgentsRequest {})
+        .await?
+        .into_inner()
+        .agents;
     if json {
-        print_json(&serde_json::Value::Array(list.iter().map(output::agent_json).collect()));
+        print_json(&serde_json::Value::Array(
+            list.iter().map(output::agent_json).collect(),
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     if list.is_empty() {
@@ -176,7 +206,11 @@ async fn agents(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
             a.tasks_succeeded,
             a.tasks_failed,
             a.restarts,
-            a.capabilities.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            a.capabilities
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         if !online && !a.status_reason.is_empty() {
             println!("{:<20} ({})", "", a.status_reason);
@@ -186,7 +220,11 @@ async fn agents(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
 }
 
 async fn types(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
-    let list = c.list_task_types(pb::ListTaskTypesRequest {}).await?.into_inner().task_types;
+    let list = c
+        .list_task_types(pb::ListTaskTypesRequest {})
+        .await?
+        .into_inner()
+        .task_types;
     if json {
         let v: Vec<serde_json::Value> = list
             .iter()
@@ -209,7 +247,11 @@ async fn types(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
         println!(
             "{:<24} {:<12} {}  (agents: {})",
             tt.name,
-            if t.available { "available" } else { "unavailable" },
+            if t.available {
+                "available"
+            } else {
+                "unavailable"
+            },
             tt.description,
             t.agent_ids.join(", ")
         );
@@ -217,7 +259,12 @@ async fn types(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn submit(c: &mut Client, req: pb::SubmitTaskRequest, wait: bool, json: bool) -> Result<ExitCode, Failure> {
+async fn submit(
+    c: &mut Client,
+    req: pb::SubmitTaskRequest,
+    wait: bool,
+    json: bool,
+) -> Result<ExitCode, Failure> {
     let resp = c.submit_task(req).await?.into_inner();
     let task = resp.task.unwrap_or_default();
     if !wait {
@@ -280,14 +327,22 @@ async fn wait_for(c: &mut Client, id: &str, quiet: bool) -> Result<pb::Task, Fai
             _ => {}
         }
         if tty {
-            let bar = if pct >= 0.0 { format!("{:>3.0}%", pct * 100.0) } else { " ...".into() };
+            let bar = if pct >= 0.0 {
+                format!("{:>3.0}%", pct * 100.0)
+            } else {
+                " ...".into()
+            };
             eprint!("\r\x1b[2K{id} {state:<16} {bar} {step}");
         }
     }
     if tty {
         eprintln!();
     }
-    Ok(c.get_task(pb::GetTaskRequest { task_id: id.to_string() }).await?.into_inner())
+    Ok(c.get_task(pb::GetTaskRequest {
+        task_id: id.to_string(),
+    })
+    .await?
+    .into_inner())
 }
 
 async fn tasks(
@@ -300,8 +355,17 @@ async fn tasks(
     let mut states = Vec::new();
     for s in state {
         let st = hyperagent_manager::model::TaskState::parse(&s).ok_or_else(|| {
-            let all: Vec<&str> = hyperagent_manager::model::TaskState::ALL.iter().map(|s| s.as_str()).collect();
-            Failure::new(5, format!("--state {s}: not a task state; use one of {}", all.join(", ")))
+            let all: Vec<&str> = hyperagent_manager::model::TaskState::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
+            Failure::new(
+                5,
+                format!(
+                    "--state {s}: not a task state; use one of {}",
+                    all.join(", ")
+                ),
+            )
         })?;
         states.push(hyperagent_manager::grpc::convert::state(st) as i32);
     }
@@ -316,7 +380,9 @@ async fn tasks(
         .into_inner()
         .tasks;
     if json {
-        print_json(&serde_json::Value::Array(list.iter().map(output::task_json).collect()));
+        print_json(&serde_json::Value::Array(
+            list.iter().map(output::task_json).collect(),
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     for t in &list {

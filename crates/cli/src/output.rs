@@ -19,7 +19,11 @@ pub fn time(t: Option<&Timestamp>) -> String {
 /// A task state's CLI name.
 pub fn state_name(v: i32) -> String {
     pb::TaskState::try_from(v)
-        .map(|s| s.as_str_name().trim_start_matches("TASK_STATE_").to_lowercase())
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("TASK_STATE_")
+                .to_lowercase()
+        })
         .unwrap_or_else(|_| format!("unknown({v})"))
 }
 
@@ -35,7 +39,11 @@ fn level_name(v: i32) -> &'static str {
 
 fn result_status(v: i32) -> String {
     pb::ResultStatus::try_from(v)
-        .map(|s| s.as_str_name().trim_start_matches("RESULT_STATUS_").to_lowercase())
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("RESULT_STATUS_")
+                .to_lowercase()
+        })
         .unwrap_or_default()
 }
 
@@ -116,7 +124,12 @@ pub fn log_json(task_id: &str, l: &pb::LogLine) -> Value {
 pub fn log_text(l: &pb::LogLine) -> String {
     let mut fields: Vec<(&String, &String)> = l.fields.iter().collect();
     fields.sort();
-    let mut s = format!("{} {:<5} {}", time(l.time.as_ref()), level_name(l.level), l.message);
+    let mut s = format!(
+        "{} {:<5} {}",
+        time(l.time.as_ref()),
+        level_name(l.level),
+        l.message
+    );
     for (k, v) in fields {
         s.push_str(&format!(" {k}={v}"));
     }
@@ -129,16 +142,24 @@ pub fn event_json(e: &pb::Event) -> Value {
     let body = match &e.body {
         Some(Body::AgentStatus(a)) => json!({"kind": "agent_status", "agent_id": a.agent_id,
             "status": if a.status == pb::AgentStatus::Online as i32 { "online" } else { "offline" }, "reason": a.reason}),
-        Some(Body::TaskState(t)) => json!({"kind": "task_state", "task_id": t.task_id, "task_type": t.task_type,
-            "from": state_name(t.from), "to": state_name(t.to), "reason": t.reason, "agent_id": t.agent_id, "attempt": t.attempt}),
+        Some(Body::TaskState(t)) => {
+            json!({"kind": "task_state", "task_id": t.task_id, "task_type": t.task_type,
+            "from": state_name(t.from), "to": state_name(t.to), "reason": t.reason, "agent_id": t.agent_id, "attempt": t.attempt})
+        }
         Some(Body::TaskProgress(p)) => json!({"kind": "task_progress", "task_id": p.task_id,
             "fraction": p.progress.as_ref().map(|p| p.fraction), "step": p.progress.as_ref().map(|p| p.step.clone())}),
         Some(Body::TaskLog(l)) => {
-            let mut v = l.line.as_ref().map(|x| log_json(&l.task_id, x)).unwrap_or(Value::Null);
+            let mut v = l
+                .line
+                .as_ref()
+                .map(|x| log_json(&l.task_id, x))
+                .unwrap_or(Value::Null);
             v["kind"] = json!("task_log");
             v
         }
-        Some(Body::AgentOutput(o)) => json!({"kind": "agent_output", "agent_id": o.agent_id, "stream": o.stream, "line": o.line}),
+        Some(Body::AgentOutput(o)) => {
+            json!({"kind": "agent_output", "agent_id": o.agent_id, "stream": o.stream, "line": o.line})
+        }
         None => json!({"kind": "unknown"}),
     };
     json!({"seq": e.seq, "time": time(e.time.as_ref()), "event": body})
@@ -151,21 +172,38 @@ pub fn event_text(e: &pb::Event) -> String {
         Some(Body::AgentStatus(a)) => format!(
             "agent {} {} ({})",
             a.agent_id,
-            if a.status == pb::AgentStatus::Online as i32 { "online" } else { "offline" },
+            if a.status == pb::AgentStatus::Online as i32 {
+                "online"
+            } else {
+                "offline"
+            },
             a.reason
         ),
         Some(Body::TaskState(t)) => format!(
             "task {} {} -> {} ({})",
             t.task_id,
-            if t.from == 0 { "new".to_string() } else { state_name(t.from) },
+            if t.from == 0 {
+                "new".to_string()
+            } else {
+                state_name(t.from)
+            },
             state_name(t.to),
             t.reason
         ),
         Some(Body::TaskProgress(p)) => {
             let pr = p.progress.clone().unwrap_or_default();
-            format!("task {} progress {:.0}% {}", p.task_id, pr.fraction * 100.0, pr.step)
+            format!(
+                "task {} progress {:.0}% {}",
+                p.task_id,
+                pr.fraction * 100.0,
+                pr.step
+            )
         }
-        Some(Body::TaskLog(l)) => format!("task {} log {}", l.task_id, l.line.as_ref().map(log_text).unwrap_or_default()),
+        Some(Body::TaskLog(l)) => format!(
+            "task {} log {}",
+            l.task_id,
+            l.line.as_ref().map(log_text).unwrap_or_default()
+        ),
         Some(Body::AgentOutput(o)) => format!("agent {} {}: {}", o.agent_id, o.stream, o.line),
         None => "unknown event".into(),
     };
@@ -185,7 +223,11 @@ pub fn task_text(t: &pb::Task) -> String {
         t.payload_json
     );
     if let Some(p) = &t.progress {
-        s.push_str(&format!("  progress: {:.0}% {}\n", p.fraction.max(0.0) * 100.0, p.step));
+        s.push_str(&format!(
+            "  progress: {:.0}% {}\n",
+            p.fraction.max(0.0) * 100.0,
+            p.step
+        ));
     }
     for a in &t.attempts {
         s.push_str(&format!(
@@ -198,12 +240,20 @@ pub fn task_text(t: &pb::Task) -> String {
         ));
     }
     if let Some(r) = &t.result {
-        s.push_str(&format!("  result:   {} (exit {}) {}\n", result_status(r.status), r.exit_code, r.summary));
+        s.push_str(&format!(
+            "  result:   {} (exit {}) {}\n",
+            result_status(r.status),
+            r.exit_code,
+            r.summary
+        ));
         if !r.error.is_empty() {
             s.push_str(&format!("  error:    {}\n", r.error));
         }
         for a in &r.artifacts {
-            s.push_str(&format!("  artifact: {} ({}) {}\n", a.name, a.kind, a.location));
+            s.push_str(&format!(
+                "  artifact: {} ({}) {}\n",
+                a.name, a.kind, a.location
+            ));
         }
     }
     s

@@ -289,7 +289,9 @@ impl Config {
     pub fn load(path: &Path, explicit: bool) -> Result<Config> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(Config::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                return Ok(Config::default())
+            }
             Err(e) => {
                 return Err(Error::Config {
                     path: path.display().to_string(),
@@ -352,8 +354,14 @@ impl Config {
                 ));
             }
         }
-        if self.feed.live_buffer == 0 || self.feed.replay_page == 0 || self.feed.subscriber_buffer == 0 {
-            return Err("feed.live_buffer, feed.replay_page and feed.subscriber_buffer must be more than 0".into());
+        if self.feed.live_buffer == 0
+            || self.feed.replay_page == 0
+            || self.feed.subscriber_buffer == 0
+        {
+            return Err(
+                "feed.live_buffer, feed.replay_page and feed.subscriber_buffer must be more than 0"
+                    .into(),
+            );
         }
         if self.store.write_batch_rows == 0 {
             return Err("store.write_batch_rows must be more than 0".into());
@@ -372,7 +380,11 @@ impl Config {
                 })?
                 .join("hyperagent"),
         };
-        let runtime_dir = self.paths.runtime_dir.clone().unwrap_or_else(default_runtime_dir);
+        let runtime_dir = self
+            .paths
+            .runtime_dir
+            .clone()
+            .unwrap_or_else(default_runtime_dir);
         let workspace_root = self
             .paths
             .workspace_root
@@ -422,7 +434,11 @@ mod tests {
 
     #[test]
     fn durations_are_human_readable() {
-        let c = Config::parse("[agents]\nheartbeat_interval = \"250ms\"\nheartbeat_timeout = \"2s\"\n", "x").unwrap();
+        let c = Config::parse(
+            "[agents]\nheartbeat_interval = \"250ms\"\nheartbeat_timeout = \"2s\"\n",
+            "x",
+        )
+        .unwrap();
         assert_eq!(c.agents.heartbeat_interval, Duration::from_millis(250));
         assert_eq!(c.agents.heartbeat_timeout, Duration::from_secs(2));
     }
@@ -435,20 +451,31 @@ mod tests {
         assert!(err.starts_with("config cfg.toml: "), "{err}");
         assert!(err.contains("heartbeat_intervall"), "{err}");
         assert!(err.contains("line 2"), "{err}");
-        assert!(err.contains("heartbeat_interval"), "names the allowed keys: {err}");
+        assert!(
+            err.contains("heartbeat_interval"),
+            "names the allowed keys: {err}"
+        );
     }
 
     #[test]
     fn a_timeout_not_longer_than_the_interval_is_refused() {
-        let err = Config::parse("[agents]\nheartbeat_interval = \"5s\"\nheartbeat_timeout = \"5s\"\n", "x")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("must be longer than agents.heartbeat_interval"), "{err}");
+        let err = Config::parse(
+            "[agents]\nheartbeat_interval = \"5s\"\nheartbeat_timeout = \"5s\"\n",
+            "x",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("must be longer than agents.heartbeat_interval"),
+            "{err}"
+        );
     }
 
     #[test]
     fn tcp_must_be_loopback_unless_allowed() {
-        let err = Config::parse("[server]\ntcp = \"0.0.0.0:7077\"\n", "x").unwrap_err().to_string();
+        let err = Config::parse("[server]\ntcp = \"0.0.0.0:7077\"\n", "x")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a loopback address"), "{err}");
         assert!(Config::parse("[server]\ntcp = \"127.0.0.1:7077\"\n", "x").is_ok());
     }
@@ -460,7 +487,10 @@ mod tests {
         c.paths.runtime_dir = Some("/r".into());
         let shown = c.effective_toml().unwrap();
         let back = Config::parse(&shown, "shown").unwrap();
-        assert_eq!(back.paths.workspace_root, Some(PathBuf::from("/d/workspaces")));
+        assert_eq!(
+            back.paths.workspace_root,
+            Some(PathBuf::from("/d/workspaces"))
+        );
         assert_eq!(back.server.socket, Some(PathBuf::from("/r/manager.sock")));
         assert_eq!(back.agents, c.agents);
         assert_eq!(back.tasks, c.tasks);
@@ -470,6 +500,10 @@ mod tests {
     fn the_documented_example_is_exactly_the_defaults() {
         let doc = include_str!("../../../docs/config.example.toml");
         let parsed = Config::parse(doc, "docs/config.example.toml").unwrap();
-        assert_eq!(parsed, Config::default(), "docs/config.example.toml drifted from the defaults");
+        assert_eq!(
+            parsed,
+            Config::default(),
+            "docs/config.example.toml drifted from the defaults"
+        );
     }
 }

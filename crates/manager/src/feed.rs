@@ -21,7 +21,13 @@ pub struct Feed {
 
 impl Feed {
     /// A feed over `store`; `last_seq` is the highest stored sequence number.
-    pub fn new(store: Store, last_seq: u64, live_buffer: usize, replay_page: u32, subscriber_buffer: usize) -> Feed {
+    pub fn new(
+        store: Store,
+        last_seq: u64,
+        live_buffer: usize,
+        replay_page: u32,
+        subscriber_buffer: usize,
+    ) -> Feed {
         let (live, _) = broadcast::channel(live_buffer);
         Feed {
             live,
@@ -48,7 +54,11 @@ impl Feed {
     }
 
     /// Events after `after` (or from now when `None`) that pass `filter`, until the receiver is dropped.
-    pub fn subscribe(&self, after: Option<u64>, filter: EventFilter) -> mpsc::Receiver<Result<Arc<Event>>> {
+    pub fn subscribe(
+        &self,
+        after: Option<u64>,
+        filter: EventFilter,
+    ) -> mpsc::Receiver<Result<Arc<Event>>> {
         // Subscribe to live events before reading the store, so nothing published meanwhile is missed.
         let live = self.live.subscribe();
         let cursor = after.unwrap_or_else(|| self.last_seq());
@@ -72,7 +82,10 @@ impl Feed {
         loop {
             // Catch up from the database.
             loop {
-                let page = self.store.events_after(cursor, &filter, self.replay_page).await?;
+                let page = self
+                    .store
+                    .events_after(cursor, &filter, self.replay_page)
+                    .await?;
                 let full = page.len() as u32 == self.replay_page;
                 for e in page {
                     cursor = e.seq;

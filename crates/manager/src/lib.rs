@@ -23,6 +23,7 @@ pub mod store;
 pub mod supervisor;
 pub mod tasks;
 pub mod token;
+pub mod transport;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -13,7 +13,10 @@ use tokio::sync::{mpsc, watch, Notify};
 use crate::config::{Config, ResolvedPaths, RestartPolicy};
 use crate::error::{Error, Result};
 use crate::feed::Feed;
-use crate::model::{now_us, Attempt, EventBody, LogLine, Progress, ResultStatus, Task, TaskResult, TaskState, TaskType};
+use crate::model::{
+    now_us, Attempt, EventBody, LogLine, Progress, ResultStatus, Task, TaskResult, TaskState,
+    TaskType,
+};
 use crate::registry::{AgentRecord, Command, Registry, StartCommand};
 use crate::scheduler::{self, TaskView};
 use crate::store::{AgentRow, EventFilter, Pending, Store, TaskQuery, Write, Writer};
@@ -168,7 +171,12 @@ impl Manager {
             cfg.feed.replay_page,
             cfg.feed.subscriber_buffer as usize,
         );
-        let (writer, _writer_task) = Writer::spawn(store.clone(), last_seq + 1, feed.clone(), cfg.store.write_batch_rows as usize);
+        let (writer, _writer_task) = Writer::spawn(
+            store.clone(),
+            last_seq + 1,
+            feed.clone(),
+            cfg.store.write_batch_rows as usize,
+        );
         let mut st = State::default();
         for row in store.load_agents().await? {
             for c in &row.capabilities {
@@ -176,7 +184,10 @@ impl Manager {
                     st.schemas.insert(c.name.clone(), compiled);
                 }
             }
-            st.registry.insert(AgentRecord::from_row(row, "not connected since the manager started"));
+            st.registry.insert(AgentRecord::from_row(
+                row,
+                "not connected since the manager started",
+            ));
         }
         let now = now_us();
         let mut writes = Vec::new();
@@ -214,11 +225,22 @@ impl Manager {
             );
             let a = st.tasks.get_mut(&id).expect("just inserted");
             if a.task.state.holds_slot() {
-                let ev = tasks::transition(&mut a.task, TaskState::Interrupted, "the manager restarted while it ran", now)?;
+                let ev = tasks::transition(
+                    &mut a.task,
+                    TaskState::Interrupted,
+                    "the manager restarted while it ran",
+                    now,
+                )?;
                 push_task(&mut writes, &a.task, ev, now);
             }
             if a.task.state == TaskState::Interrupted {
-                m.after_interruption(&mut st, &id, "the manager restarted while it ran", now, &mut writes)?;
+                m.after_interruption(
+                    &mut st,
+                    &id,
+                    "the manager restarted while it ran",
+                    now,
+                    &mut writes,
+                )?;
             }
         }
         *m.state() = st;
@@ -250,7 +272,11 @@ impl Manager {
 
     /// Connects the supervisor, which then receives kill requests for stuck agents.
     pub fn attach_supervisor(&self, tx: mpsc::UnboundedSender<SupervisorRequest>) {
-        *self.inner.supervisor.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        *self
+            .inner
+            .supervisor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(tx);
     }
 
     /// Stops dispatching, lets queued writes commit, and stops the background loops.
@@ -307,16 +333,24 @@ impl Manager {
             )));
         }
         if !reg.cost.is_finite() || reg.cost < 0.0 {
-            return Err(Error::InvalidInput(format!("cost must be a finite number >= 0 (got {})", reg.cost)));
+            return Err(Error::InvalidInput(format!(
+                "cost must be a finite number >= 0 (got {})",
+                reg.cost
+            )));
         }
         if reg.capabilities.is_empty() {
-            return Err(Error::InvalidInput("an agent must offer at least one task type".into()));
+            return Err(Error::InvalidInput(
+                "an agent must offer at least one task type".into(),
+            ));
         }
         let mut compiled = Vec::new();
         for c in &reg.capabilities {
             check_name("task type name", &c.name, 128)?;
             if compiled.iter().any(|(n, _): &(String, _)| *n == c.name) {
-                return Err(Error::InvalidInput(format!("task type `{}` is listed twice", c.name)));
+                return Err(Error::InvalidInput(format!(
+                    "task type `{}` is listed twice",
+                    c.name
+                )));
             }
             let s = schema::Compiled::new(&c.payload_schema_json)
                 .map_err(|e| Error::InvalidInput(format!("task type `{}`: {e}", c.name)))?;
@@ -332,7 +366,10 @@ impl Manager {
                 let clash = st.registry.iter().find(|a| {
                     a.online
                         && a.row.id != reg.name
-                        && a.row.capabilities.iter().any(|c| c.name == *name && c.payload_schema_json != s.source)
+                        && a.row
+                            .capabilities
+                            .iter()
+                            .any(|c| c.name == *name && c.payload_schema_json != s.source)
                 });
                 if let Some(other) = clash {
                     return Err(Error::InvalidInput(format!(
@@ -342,7 +379,10 @@ impl Manager {
                     )));
                 }
             }
-            let existing = st.registry.get(&reg.name).map(|r| (r.row.clone(), r.holding.clone(), r.online));
+            let existing = st
+                .registry
+                .get(&reg.name)
+                .map(|r| (r.row.clone(), r.holding.clone(), r.online));
             let (mut row, holding, was_online) = match existing {
                 Some(e) => e,
                 None => (
@@ -367,16 +407,26 @@ impl Manager {
             row.max_concurrency = reg.max_concurrency;
             row.cost = reg.cost;
             row.last_seen_us = now;
-            let reason = if was_online { "registered again (new session)" } else { "registered" };
+            // Online once its Work stream opens (see `open_work`): only then can it get work.
+            let reason = if was_online {
+                "registered again; waiting for its command stream"
+            } else {
+                "registered; waiting for its command stream"
+            };
             let mut rec = AgentRecord::from_row(row, reason);
-            rec.online = true;
             rec.pid = reg.pid;
             rec.holding = holding.clone();
-            rec.stopping = reg.running_task_ids.iter().filter(|t| !holding.contains(*t)).cloned().collect();
+            rec.stopping = reg
+                .running_task_ids
+                .iter()
+                .filter(|t| !holding.contains(*t))
+                .cloned()
+                .collect();
             // Replace the record (keeping the session map consistent), then open a fresh session.
             st.registry.close_session(&reg.name);
             st.registry.insert(rec);
-            st.registry.open_session(&reg.name, token.clone(), Instant::now());
+            st.registry
+                .open_session(&reg.name, token.clone(), Instant::now());
             for (name, s) in compiled {
                 st.schemas.insert(name, s);
             }
@@ -388,18 +438,16 @@ impl Manager {
                 }
             }
             for t in holding.iter().filter(|t| !reg.running_task_ids.contains(t)) {
-                self.lose_attempt(&mut st, t, &format!("agent `{}` restarted without it", reg.name), now, &mut writes)?;
+                self.lose_attempt(
+                    &mut st,
+                    t,
+                    &format!("agent `{}` restarted without it", reg.name),
+                    now,
+                    &mut writes,
+                )?;
             }
             let rec = st.registry.get(&reg.name).expect("just inserted");
             writes.push(Write::Agent(Box::new(rec.row.clone())));
-            writes.push(Write::Event {
-                time_us: now,
-                body: EventBody::AgentStatus {
-                    agent_id: reg.name.clone(),
-                    online: true,
-                    reason: reason.to_string(),
-                },
-            });
             self.inner.writer.submit(writes)
         };
         pending.wait().await?;
@@ -414,7 +462,9 @@ impl Manager {
 
     fn session_agent(st: &State, token: &str) -> Result<String> {
         if token.is_empty() {
-            return Err(Error::Unauthenticated("missing session token: call Register first".into()));
+            return Err(Error::Unauthenticated(
+                "missing session token: call Register first".into(),
+            ));
         }
         st.registry.agent_of_session(token).map(str::to_string).ok_or_else(|| {
             Error::FailedPrecondition(
@@ -431,10 +481,18 @@ impl Manager {
         if let Some(s) = rec.session.as_mut() {
             s.last_seen = Instant::now();
         }
-        rec.load = if load.is_finite() { load.clamp(0.0, 1.0) } else { 0.0 };
+        rec.load = if load.is_finite() {
+            load.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         rec.row.last_seen_us = now_us();
         let holding = rec.holding.clone();
-        let mut stop: Vec<String> = running.iter().filter(|t| !holding.contains(*t)).cloned().collect();
+        let mut stop: Vec<String> = running
+            .iter()
+            .filter(|t| !holding.contains(*t))
+            .cloned()
+            .collect();
         rec.stopping = stop.iter().cloned().collect();
         stop.extend(
             holding
@@ -454,10 +512,25 @@ impl Manager {
         let rec = st.registry.get_mut(&id).expect("session maps to an agent");
         let session = rec.session.as_mut().expect("a mapped session exists");
         session.work = Some(tx);
+        let session_id = session.id;
+        rec.online = true;
+        rec.status_reason = "connected".into();
+        // Nothing is acknowledged here, so the caller need not wait for this to be stored.
+        let _ = self.inner.writer.submit(vec![
+            Write::Agent(Box::new(rec.row.clone())),
+            Write::Event {
+                time_us: now_us(),
+                body: EventBody::AgentStatus {
+                    agent_id: id.clone(),
+                    online: true,
+                    reason: "connected".into(),
+                },
+            },
+        ]);
         let guard = WorkGuard {
             manager: self.clone(),
             agent_id: id,
-            session_id: session.id,
+            session_id,
         };
         drop(st);
         self.inner.wake.notify_one();
@@ -477,7 +550,9 @@ impl Manager {
             if !current {
                 return;
             }
-            if let Err(e) = self.go_offline(&mut st, agent_id, "its connection closed", now, &mut writes) {
+            if let Err(e) =
+                self.go_offline(&mut st, agent_id, "its connection closed", now, &mut writes)
+            {
                 tracing::error!(agent = agent_id, error = %e, "taking agent offline failed");
             }
             self.inner.writer.submit(writes)
@@ -502,7 +577,9 @@ impl Manager {
             )));
         }
         let a = st.tasks.get(task_id).ok_or_else(|| {
-            Error::FailedPrecondition(format!("task {task_id} has ended or is not known; stop working on it"))
+            Error::FailedPrecondition(format!(
+                "task {task_id} has ended or is not known; stop working on it"
+            ))
         })?;
         if a.task.agent_id.as_deref() != Some(claims.agent_id.as_str())
             || a.task.attempts.len() as u32 != claims.attempt
@@ -517,7 +594,13 @@ impl Manager {
     }
 
     /// The agent accepts or rejects a task it was sent.
-    pub async fn answer(&self, task_id: &str, token: &str, accepted: bool, reason: &str) -> Result<()> {
+    pub async fn answer(
+        &self,
+        task_id: &str,
+        token: &str,
+        accepted: bool,
+        reason: &str,
+    ) -> Result<()> {
         let now = now_us();
         let mut writes = Vec::new();
         let pending = {
@@ -528,12 +611,27 @@ impl Manager {
                 (TaskState::Assigned, true) => {
                     a.answer_by_us = None;
                     a.deadline_us = Some(now + i64::from(a.task.timeout_secs) * 1_000_000);
-                    let ev = tasks::transition(&mut a.task, TaskState::Running, format!("accepted by agent `{}`", claims.agent_id), now)?;
+                    let ev = tasks::transition(
+                        &mut a.task,
+                        TaskState::Running,
+                        format!("accepted by agent `{}`", claims.agent_id),
+                        now,
+                    )?;
                     push_task(&mut writes, &a.task, ev, now);
                 }
                 (TaskState::Assigned, false) => {
-                    let why = if reason.is_empty() { "no reason given" } else { reason };
-                    self.lose_attempt(&mut st, task_id, &format!("rejected by agent `{}`: {why}", claims.agent_id), now, &mut writes)?;
+                    let why = if reason.is_empty() {
+                        "no reason given"
+                    } else {
+                        reason
+                    };
+                    self.lose_attempt(
+                        &mut st,
+                        task_id,
+                        &format!("rejected by agent `{}`: {why}", claims.agent_id),
+                        now,
+                        &mut writes,
+                    )?;
                 }
                 (_, true) => return Ok(()),
                 (s, false) => {
@@ -607,7 +705,12 @@ impl Manager {
     }
 
     /// Records a task's progress.
-    pub async fn report_progress(&self, task_id: &str, token: &str, progress: Progress) -> Result<()> {
+    pub async fn report_progress(
+        &self,
+        task_id: &str,
+        token: &str,
+        progress: Progress,
+    ) -> Result<()> {
         if !progress.fraction.is_finite() || progress.fraction > 1.0 {
             return Err(Error::InvalidInput(format!(
                 "progress fraction must be between 0 and 1 (or negative for unknown), got {}",
@@ -632,7 +735,12 @@ impl Manager {
     }
 
     /// The agent's final result; returns the state the task ended in.
-    pub async fn finish(&self, task_id: &str, token: &str, result: TaskResult) -> Result<TaskState> {
+    pub async fn finish(
+        &self,
+        task_id: &str,
+        token: &str,
+        result: TaskResult,
+    ) -> Result<TaskState> {
         let now = now_us();
         let mut writes = Vec::new();
         let (pending, end) = {
@@ -640,16 +748,35 @@ impl Manager {
             let claims = self.authorize(&st, task_id, token)?;
             let a = st.tasks.get_mut(task_id).expect("authorized");
             if a.task.state == TaskState::Assigned {
-                let ev = tasks::transition(&mut a.task, TaskState::Running, "accepted (implicitly, by finishing)", now)?;
-                writes.push(Write::Event { time_us: now, body: ev });
+                let ev = tasks::transition(
+                    &mut a.task,
+                    TaskState::Running,
+                    "accepted (implicitly, by finishing)",
+                    now,
+                )?;
+                writes.push(Write::Event {
+                    time_us: now,
+                    body: ev,
+                });
             }
             let (end, reason) = match result.status {
-                ResultStatus::Succeeded => (TaskState::Completed, format!("completed by agent `{}`", claims.agent_id)),
-                ResultStatus::Failed => (TaskState::Failed, format!("failed on agent `{}`: {}", claims.agent_id, result.error)),
-                ResultStatus::Canceled if a.task.cancel_requested => (TaskState::Canceled, a.task.status_reason.clone()),
+                ResultStatus::Succeeded => (
+                    TaskState::Completed,
+                    format!("completed by agent `{}`", claims.agent_id),
+                ),
+                ResultStatus::Failed => (
+                    TaskState::Failed,
+                    format!("failed on agent `{}`: {}", claims.agent_id, result.error),
+                ),
+                ResultStatus::Canceled if a.task.cancel_requested => {
+                    (TaskState::Canceled, a.task.status_reason.clone())
+                }
                 ResultStatus::Canceled => (
                     TaskState::Failed,
-                    format!("agent `{}` stopped it without being asked: {}", claims.agent_id, result.error),
+                    format!(
+                        "agent `{}` stopped it without being asked: {}",
+                        claims.agent_id, result.error
+                    ),
                 ),
             };
             if let Some(att) = a.task.attempts.last_mut() {
@@ -707,7 +834,9 @@ impl Manager {
         };
         if let Some(k) = &sub.idempotency_key {
             if k.is_empty() || k.len() > 256 {
-                return Err(Error::InvalidInput("idempotency key must be 1 to 256 bytes".into()));
+                return Err(Error::InvalidInput(
+                    "idempotency key must be 1 to 256 bytes".into(),
+                ));
             }
             if let Some(t) = self.inner.store.task_by_idempotency_key(k).await? {
                 return same_request(&t, &sub, k).map(|()| (t, false));
@@ -727,18 +856,28 @@ impl Manager {
             };
             let compiled = st.schemas.get(&sub.task_type).ok_or_else(|| {
                 Error::InvalidInput(if known.is_empty() {
-                    format!("unknown task type `{}`: no agent has offered any task type yet", sub.task_type)
+                    format!(
+                        "unknown task type `{}`: no agent has offered any task type yet",
+                        sub.task_type
+                    )
                 } else {
                     format!(
                         "unknown task type `{}`; known task types: {}",
                         sub.task_type,
-                        known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        known
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 })
             })?;
             compiled.validate(&sub.task_type, &payload)?;
             if let Some(p) = &sub.pin_agent {
-                let rec = st.registry.get(p).ok_or_else(|| Error::AgentNotFound(p.clone()))?;
+                let rec = st
+                    .registry
+                    .get(p)
+                    .ok_or_else(|| Error::AgentNotFound(p.clone()))?;
                 if !rec.offers(&sub.task_type) {
                     return Err(Error::InvalidInput(format!(
                         "pinned agent `{p}` does not offer task type `{}`",
@@ -748,7 +887,11 @@ impl Manager {
             }
             if let Some(k) = &sub.idempotency_key {
                 if let Some(tid) = st.idempotency.get(k) {
-                    let t = st.tasks.get(tid).map(|a| a.task.clone()).expect("index points at active task");
+                    let t = st
+                        .tasks
+                        .get(tid)
+                        .map(|a| a.task.clone())
+                        .expect("index points at active task");
                     return same_request(&t, &sub, k).map(|()| (t, false));
                 }
                 st.idempotency.insert(k.clone(), id.clone());
@@ -822,14 +965,20 @@ impl Manager {
                 }
             }
         }
-        let next = (tasks.len() as u32 == q.limit).then(|| tasks.last().map(|t| t.id.clone())).flatten();
+        let next = (tasks.len() as u32 == q.limit)
+            .then(|| tasks.last().map(|t| t.id.clone()))
+            .flatten();
         Ok((tasks, next))
     }
 
     /// Cancels a task: at once when it is not running, else by telling its agent to stop.
     pub async fn cancel(&self, id: &str, reason: &str) -> Result<Task> {
         let now = now_us();
-        let reason = if reason.is_empty() { "canceled by request".to_string() } else { format!("canceled: {reason}") };
+        let reason = if reason.is_empty() {
+            "canceled by request".to_string()
+        } else {
+            format!("canceled: {reason}")
+        };
         let mut writes = Vec::new();
         let active = self.state().tasks.contains_key(id);
         if !active {
@@ -842,7 +991,9 @@ impl Manager {
         let (pending, task) = {
             let mut st = self.state();
             let Some(a) = st.tasks.get_mut(id) else {
-                return Err(Error::FailedPrecondition(format!("task {id} ended meanwhile; there is nothing to cancel")));
+                return Err(Error::FailedPrecondition(format!(
+                    "task {id} ended meanwhile; there is nothing to cancel"
+                )));
             };
             if a.task.cancel_requested {
                 return Ok(a.task.clone());
@@ -868,7 +1019,8 @@ impl Manager {
                         att.ended_us = Some(now);
                         att.error = reason.clone();
                     }
-                    let ev = tasks::transition(&mut a.task, TaskState::Canceled, reason.clone(), now)?;
+                    let ev =
+                        tasks::transition(&mut a.task, TaskState::Canceled, reason.clone(), now)?;
                     push_task(&mut writes, &a.task, ev, now);
                     if let Some(rec) = st.registry.get_mut(&agent) {
                         rec.holding.remove(id);
@@ -879,7 +1031,8 @@ impl Manager {
                     }
                 }
                 _ => {
-                    let ev = tasks::transition(&mut a.task, TaskState::Canceled, reason.clone(), now)?;
+                    let ev =
+                        tasks::transition(&mut a.task, TaskState::Canceled, reason.clone(), now)?;
                     push_task(&mut writes, &a.task, ev, now);
                 }
             }
@@ -931,7 +1084,12 @@ impl Manager {
     }
 
     /// A page of a task's stored log lines and whether it is the last.
-    pub async fn get_logs(&self, task_id: &str, after: u64, limit: u32) -> Result<(Vec<LogLine>, bool)> {
+    pub async fn get_logs(
+        &self,
+        task_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<LogLine>, bool)> {
         let task = self.get_task(task_id).await?;
         let max = self.inner.cfg.tasks.log_page_size;
         let limit = if limit == 0 { max } else { limit.min(max) };
@@ -956,8 +1114,17 @@ impl Manager {
 
     /// Ends the current attempt of `task_id` with `error`, frees its agent's slot, and re-queues the
     /// task with backoff or dead-letters it (or cancels it, when a cancel was pending).
-    fn lose_attempt(&self, st: &mut State, task_id: &str, error: &str, now: i64, writes: &mut Vec<Write>) -> Result<()> {
-        let Some(a) = st.tasks.get_mut(task_id) else { return Ok(()) };
+    fn lose_attempt(
+        &self,
+        st: &mut State,
+        task_id: &str,
+        error: &str,
+        now: i64,
+        writes: &mut Vec<Write>,
+    ) -> Result<()> {
+        let Some(a) = st.tasks.get_mut(task_id) else {
+            return Ok(());
+        };
         if let Some(att) = a.task.attempts.last_mut() {
             if att.ended_us.is_none() {
                 att.ended_us = Some(now);
@@ -977,7 +1144,10 @@ impl Manager {
         let cfg = &self.inner.cfg.tasks;
         let tried = a.task.attempts.len() as u32;
         let (to, reason) = if a.task.cancel_requested {
-            (TaskState::Canceled, format!("canceled; its attempt ended: {error}"))
+            (
+                TaskState::Canceled,
+                format!("canceled; its attempt ended: {error}"),
+            )
         } else if tried < a.task.max_attempts {
             let wait = scheduler::backoff(tried, cfg.retry_backoff_base, cfg.retry_backoff_max);
             a.task.not_before_us = Some(now + us(wait));
@@ -996,7 +1166,10 @@ impl Manager {
                 .iter()
                 .map(|x| format!("{}) on `{}`: {}", x.number, x.agent_id, x.error))
                 .collect();
-            (TaskState::DeadLettered, format!("gave up after {tried} attempts: {}", all.join("; ")))
+            (
+                TaskState::DeadLettered,
+                format!("gave up after {tried} attempts: {}", all.join("; ")),
+            )
         };
         let nb = a.task.not_before_us;
         let ev = tasks::transition(&mut a.task, to, reason, now)?;
@@ -1008,8 +1181,17 @@ impl Manager {
     }
 
     /// A task just became interrupted: apply the restart policy or retry.
-    fn after_interruption(&self, st: &mut State, task_id: &str, why: &str, now: i64, writes: &mut Vec<Write>) -> Result<()> {
-        if self.inner.cfg.tasks.on_manager_restart == RestartPolicy::Fail && why.contains("manager restarted") {
+    fn after_interruption(
+        &self,
+        st: &mut State,
+        task_id: &str,
+        why: &str,
+        now: i64,
+        writes: &mut Vec<Write>,
+    ) -> Result<()> {
+        if self.inner.cfg.tasks.on_manager_restart == RestartPolicy::Fail
+            && why.contains("manager restarted")
+        {
             let a = st.tasks.get_mut(task_id).expect("present");
             if let Some(att) = a.task.attempts.last_mut() {
                 att.ended_us.get_or_insert(now);
@@ -1028,13 +1210,21 @@ impl Manager {
     }
 
     /// Takes an agent offline and re-queues what it held.
-    fn go_offline(&self, st: &mut State, agent_id: &str, why: &str, now: i64, writes: &mut Vec<Write>) -> Result<()> {
-        let held: Vec<String> = match st.registry.get_mut(agent_id) {
-            Some(rec) if rec.online => {
+    fn go_offline(
+        &self,
+        st: &mut State,
+        agent_id: &str,
+        why: &str,
+        now: i64,
+        writes: &mut Vec<Write>,
+    ) -> Result<()> {
+        let (held, was_online): (Vec<String>, bool) = match st.registry.get_mut(agent_id) {
+            Some(rec) if rec.online || rec.session.is_some() => {
+                let was = rec.online;
                 rec.online = false;
                 rec.status_reason = why.to_string();
                 rec.load = 0.0;
-                rec.holding.iter().cloned().collect()
+                (rec.holding.iter().cloned().collect(), was)
             }
             _ => return Ok(()),
         };
@@ -1042,21 +1232,24 @@ impl Manager {
         let reason = format!("agent `{agent_id}` went offline: {why}");
         for t in held {
             if let Some(a) = st.tasks.get_mut(&t) {
-                let ev = tasks::transition(&mut a.task, TaskState::Interrupted, reason.clone(), now)?;
+                let ev =
+                    tasks::transition(&mut a.task, TaskState::Interrupted, reason.clone(), now)?;
                 push_task(writes, &a.task, ev, now);
                 self.lose_attempt(st, &t, &reason, now, writes)?;
             }
         }
         let rec = st.registry.get(agent_id).expect("present");
         writes.push(Write::Agent(Box::new(rec.row.clone())));
-        writes.push(Write::Event {
-            time_us: now,
-            body: EventBody::AgentStatus {
-                agent_id: agent_id.to_string(),
-                online: false,
-                reason: why.to_string(),
-            },
-        });
+        if was_online {
+            writes.push(Write::Event {
+                time_us: now,
+                body: EventBody::AgentStatus {
+                    agent_id: agent_id.to_string(),
+                    online: false,
+                    reason: why.to_string(),
+                },
+            });
+        }
         Ok(())
     }
 
@@ -1085,7 +1278,11 @@ impl Manager {
         if st.paused {
             return None;
         }
-        let mut queue: Vec<&Active> = st.tasks.values().filter(|a| a.task.state == TaskState::Queued).collect();
+        let mut queue: Vec<&Active> = st
+            .tasks
+            .values()
+            .filter(|a| a.task.state == TaskState::Queued)
+            .collect();
         if queue.is_empty() {
             return None;
         }
@@ -1127,7 +1324,14 @@ impl Manager {
         Some(self.inner.writer.submit(writes))
     }
 
-    fn assign(&self, st: &mut State, task_id: &str, agent_id: &str, now: i64, writes: &mut Vec<Write>) -> Result<()> {
+    fn assign(
+        &self,
+        st: &mut State,
+        task_id: &str,
+        agent_id: &str,
+        now: i64,
+        writes: &mut Vec<Write>,
+    ) -> Result<()> {
         let answer_timeout = us(self.inner.cfg.agents.answer_timeout);
         let a = st.tasks.get_mut(task_id).expect("queued task exists");
         let number = a.task.attempts.len() as u32 + 1;
@@ -1141,7 +1345,12 @@ impl Manager {
             error: String::new(),
         });
         a.answer_by_us = Some(now + answer_timeout);
-        let ev = tasks::transition(&mut a.task, TaskState::Assigned, format!("sent to agent `{agent_id}` (attempt {number})"), now)?;
+        let ev = tasks::transition(
+            &mut a.task,
+            TaskState::Assigned,
+            format!("sent to agent `{agent_id}` (attempt {number})"),
+            now,
+        )?;
         push_task(writes, &a.task, ev, now);
         let token = self.inner.tokens.sign(&Claims {
             task_id: task_id.to_string(),
@@ -1158,10 +1367,19 @@ impl Manager {
             deadline_us,
             attempt: number,
         });
-        let rec = st.registry.get_mut(agent_id).expect("scheduler picked a known agent");
+        let rec = st
+            .registry
+            .get_mut(agent_id)
+            .expect("scheduler picked a known agent");
         rec.holding.insert(task_id.to_string());
         if !rec.send(cmd) {
-            self.lose_attempt(st, task_id, &format!("agent `{agent_id}` has no open command stream"), now, writes)?;
+            self.lose_attempt(
+                st,
+                task_id,
+                &format!("agent `{agent_id}` has no open command stream"),
+                now,
+                writes,
+            )?;
         }
         Ok(())
     }
@@ -1176,7 +1394,11 @@ impl Manager {
         let silent: Vec<String> = st
             .registry
             .iter()
-            .filter(|r| r.online && r.session.as_ref().is_some_and(|s| s.last_seen.elapsed() > timeout))
+            .filter(|r| {
+                r.session
+                    .as_ref()
+                    .is_some_and(|s| s.last_seen.elapsed() > timeout)
+            })
             .map(|r| r.row.id.clone())
             .collect();
         for id in silent {
@@ -1234,10 +1456,19 @@ impl Manager {
                 tracing::error!(task = %id, error = %e, "ending an attempt failed");
             }
         }
-        let supervised: Vec<String> = kill.into_iter().filter(|a| st.supervised.contains_key(a)).collect();
+        let supervised: Vec<String> = kill
+            .into_iter()
+            .filter(|a| st.supervised.contains_key(a))
+            .collect();
         drop(st);
         if !supervised.is_empty() {
-            if let Some(tx) = self.inner.supervisor.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if let Some(tx) = self
+                .inner
+                .supervisor
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
                 for agent_id in supervised {
                     let _ = tx.send(SupervisorRequest::Kill {
                         agent_id,
@@ -1271,7 +1502,9 @@ impl Manager {
                     tokio::spawn(async move {
                         match store.delete_logs_before(before).await {
                             Ok(0) => {}
-                            Ok(n) => tracing::info!(lines = n, "deleted log lines past their retention"),
+                            Ok(n) => {
+                                tracing::info!(lines = n, "deleted log lines past their retention")
+                            }
                             Err(e) => tracing::error!(error = %e, "log retention sweep failed"),
                         }
                     });
@@ -1303,7 +1536,10 @@ impl Drop for WorkGuard {
 
 fn push_task(writes: &mut Vec<Write>, task: &Task, ev: EventBody, now: i64) {
     writes.push(Write::Task(Box::new(task.clone())));
-    writes.push(Write::Event { time_us: now, body: ev });
+    writes.push(Write::Event {
+        time_us: now,
+        body: ev,
+    });
 }
 
 fn same_request(t: &Task, sub: &Submission, key: &str) -> Result<()> {
@@ -1324,7 +1560,8 @@ fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
     let mut chars = name.chars();
     let ok = name.len() <= max
         && chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {

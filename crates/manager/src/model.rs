@@ -77,7 +77,10 @@ impl TaskState {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            TaskState::Completed | TaskState::Failed | TaskState::Canceled | TaskState::DeadLettered
+            TaskState::Completed
+                | TaskState::Failed
+                | TaskState::Canceled
+                | TaskState::DeadLettered
         )
     }
 
@@ -325,7 +328,10 @@ impl EventBody {
 
     /// Is it a log line (task log or agent output)?
     pub fn is_log(&self) -> bool {
-        matches!(self, EventBody::TaskLog { .. } | EventBody::AgentOutput { .. })
+        matches!(
+            self,
+            EventBody::TaskLog { .. } | EventBody::AgentOutput { .. }
+        )
     }
 }
 

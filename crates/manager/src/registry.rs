@@ -109,7 +109,12 @@ impl AgentRecord {
         AgentView {
             id: self.row.id.clone(),
             available: self.online && self.session.as_ref().is_some_and(|s| s.work.is_some()),
-            task_types: self.row.capabilities.iter().map(|c| c.name.clone()).collect(),
+            task_types: self
+                .row
+                .capabilities
+                .iter()
+                .map(|c| c.name.clone())
+                .collect(),
             running: self.holding.len() as u32,
             max_concurrency: self.row.max_concurrency,
             successes: self.row.successes,

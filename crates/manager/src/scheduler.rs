@@ -82,7 +82,10 @@ impl Wait {
                 task.pin_agent.as_deref().unwrap_or_default(),
                 task.task_type
             ),
-            Wait::AllBusy => format!("waiting for a free slot on an agent offering `{}`", task.task_type),
+            Wait::AllBusy => format!(
+                "waiting for a free slot on an agent offering `{}`",
+                task.task_type
+            ),
         }
     }
 }
@@ -105,7 +108,6 @@ pub fn pick(task: &TaskView, agents: &[AgentView], now_us: i64) -> Result<usize,
         a.available
             && a.offers(&task.task_type)
             && task.pin_agent.as_ref().is_none_or(|p| *p == a.id)
-            && !task.excluded.contains(&a.id)
     };
     let mut best: Option<usize> = None;
     let mut any_capable = false;
@@ -114,7 +116,8 @@ pub fn pick(task: &TaskView, agents: &[AgentView], now_us: i64) -> Result<usize,
             continue;
         }
         any_capable = true;
-        if !a.has_slot() {
+        // An excluded agent could take it, just not now: the task waits as if it were busy.
+        if !a.has_slot() || task.excluded.contains(&a.id) {
             continue;
         }
         best = match best {
@@ -159,7 +162,11 @@ pub struct Assignment {
 
 /// Assigns as many of `queue` (in order: earlier tasks first) as the free slots allow. Returns the
 /// assignments and, for each task left waiting, why.
-pub fn plan(queue: &[TaskView], agents: &[AgentView], now_us: i64) -> (Vec<Assignment>, Vec<(usize, Wait)>) {
+pub fn plan(
+    queue: &[TaskView],
+    agents: &[AgentView],
+    now_us: i64,
+) -> (Vec<Assignment>, Vec<(usize, Wait)>) {
     let mut agents = agents.to_vec();
     let mut assigned = Vec::new();
     let mut waiting = Vec::new();
@@ -167,7 +174,10 @@ pub fn plan(queue: &[TaskView], agents: &[AgentView], now_us: i64) -> (Vec<Assig
         match pick(task, &agents, now_us) {
             Ok(ai) => {
                 agents[ai].running += 1;
-                assigned.push(Assignment { task: ti, agent: ai });
+                assigned.push(Assignment {
+                    task: ti,
+                    agent: ai,
+                });
             }
             Err(w) => waiting.push((ti, w)),
         }
@@ -177,7 +187,9 @@ pub fn plan(queue: &[TaskView], agents: &[AgentView], now_us: i64) -> (Vec<Assig
 
 /// The wait before retry number `attempt` (1 = the first retry): `base * 2^(attempt-1)`, at most `max`.
 pub fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
-    let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+    let factor = 1u32
+        .checked_shl(attempt.saturating_sub(1))
+        .unwrap_or(u32::MAX);
     base.checked_mul(factor).unwrap_or(max).min(max)
 }
 
@@ -225,7 +237,10 @@ mod tests {
     fn an_unavailable_agent_is_never_given_work() {
         let mut dead = agent("a", 0, 4);
         dead.available = false;
-        assert_eq!(pick(&task(), std::slice::from_ref(&dead), 0), Err(Wait::NoAgent));
+        assert_eq!(
+            pick(&task(), std::slice::from_ref(&dead), 0),
+            Err(Wait::NoAgent)
+        );
         assert_eq!(picked(&task(), &[dead, agent("b", 2, 4)]), "b");
     }
 
@@ -259,7 +274,10 @@ mod tests {
         let mut t = task();
         t.pin_agent = Some("b".into());
         assert_eq!(picked(&t, &[agent("a", 0, 4), agent("b", 3, 4)]), "b");
-        assert_eq!(pick(&t, &[agent("a", 0, 4)], 0), Err(Wait::PinnedUnavailable));
+        assert_eq!(
+            pick(&t, &[agent("a", 0, 4)], 0),
+            Err(Wait::PinnedUnavailable)
+        );
         assert_eq!(pick(&t, &[agent("b", 4, 4)], 0), Err(Wait::AllBusy));
     }
 
@@ -280,7 +298,10 @@ mod tests {
     fn backoff_holds_a_task_until_its_time() {
         let mut t = task();
         t.not_before_us = Some(100);
-        assert_eq!(pick(&t, &[agent("a", 0, 4)], 99), Err(Wait::Backoff { until_us: 100 }));
+        assert_eq!(
+            pick(&t, &[agent("a", 0, 4)], 99),
+            Err(Wait::Backoff { until_us: 100 })
+        );
         assert_eq!(pick(&t, &[agent("a", 0, 4)], 100), Ok(0));
     }
 

@@ -19,17 +19,19 @@ pub struct Compiled {
 
 impl std::fmt::Debug for Compiled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Compiled").field("source", &self.source).finish()
+        f.debug_struct("Compiled")
+            .field("source", &self.source)
+            .finish()
     }
 }
 
 impl Compiled {
     /// Parses and compiles a schema; the error says why it is not a usable JSON Schema.
     pub fn new(source: &str) -> std::result::Result<Compiled, String> {
-        let doc: Value =
-            serde_json::from_str(source).map_err(|e| format!("payload schema is not valid JSON: {e}"))?;
-        let validator =
-            jsonschema::validator_for(&doc).map_err(|e| format!("payload schema is not a valid JSON Schema: {e}"))?;
+        let doc: Value = serde_json::from_str(source)
+            .map_err(|e| format!("payload schema is not valid JSON: {e}"))?;
+        let validator = jsonschema::validator_for(&doc)
+            .map_err(|e| format!("payload schema is not a valid JSON Schema: {e}"))?;
         Ok(Compiled {
             source: source.to_string(),
             validator: Arc::new(validator),
@@ -63,7 +65,8 @@ pub fn parse_payload(json: &str) -> Result<Value> {
     if json.trim().is_empty() {
         return Ok(Value::Object(Default::default()));
     }
-    serde_json::from_str(json).map_err(|e| Error::InvalidInput(format!("payload is not valid JSON: {e}")))
+    serde_json::from_str(json)
+        .map_err(|e| Error::InvalidInput(format!("payload is not valid JSON: {e}")))
 }
 
 #[cfg(test)]
@@ -75,25 +78,42 @@ mod tests {
     #[test]
     fn a_valid_payload_passes() {
         let c = Compiled::new(SCHEMA).unwrap();
-        c.validate("echo.sleep", &serde_json::json!({"seconds": 1})).unwrap();
+        c.validate("echo.sleep", &serde_json::json!({"seconds": 1}))
+            .unwrap();
     }
 
     #[test]
     fn violations_name_the_place_and_the_rule() {
         let c = Compiled::new(SCHEMA).unwrap();
-        let err = c.validate("echo.sleep", &serde_json::json!({"seconds": -1})).unwrap_err().to_string();
-        assert!(err.starts_with("payload for task type `echo.sleep` does not match its schema: /seconds: "), "{err}");
+        let err = c
+            .validate("echo.sleep", &serde_json::json!({"seconds": -1}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "payload for task type `echo.sleep` does not match its schema: /seconds: "
+            ),
+            "{err}"
+        );
         assert!(err.contains("minimum of 0"), "{err}");
-        let err = c.validate("echo.sleep", &serde_json::json!({"sec": 1})).unwrap_err().to_string();
+        let err = c
+            .validate("echo.sleep", &serde_json::json!({"sec": 1}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"seconds\" is a required property"), "{err}");
     }
 
     #[test]
     fn broken_schemas_and_payloads_are_explained() {
         assert!(Compiled::new("{").unwrap_err().contains("not valid JSON"));
-        assert!(Compiled::new(r#"{"type": 12}"#).unwrap_err().contains("not a valid JSON Schema"));
+        assert!(Compiled::new(r#"{"type": 12}"#)
+            .unwrap_err()
+            .contains("not a valid JSON Schema"));
         let err = parse_payload("{\"a\": }").unwrap_err().to_string();
-        assert!(err.contains("payload is not valid JSON") && err.contains("line 1 column 7"), "{err}");
+        assert!(
+            err.contains("payload is not valid JSON") && err.contains("line 1 column 7"),
+            "{err}"
+        );
         assert_eq!(parse_payload("  ").unwrap(), serde_json::json!({}));
     }
 }

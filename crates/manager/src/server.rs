@@ -47,8 +47,11 @@ pub struct TcpInfo {
 impl Discovery {
     /// Reads a discovery file.
     pub fn read(path: &Path) -> Result<Discovery> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        serde_json::from_str(&text).map_err(|e| Error::InvalidInput(format!("{} is not a discovery file: {e}", path.display())))
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::InvalidInput(format!("{} is not a discovery file: {e}", path.display()))
+        })
     }
 }
 
@@ -81,7 +84,24 @@ impl InstanceLock {
                     socket: socket.display().to_string(),
                 })
             }
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(Error::io(format!("locking {}", path.display()), e))
+            }
+        }
+    }
+}
+
+/// Every agent holds a connection: lift the soft open-files limit to the hard one, as servers do.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain rlimit calls on a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
 }
@@ -106,8 +126,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         .mode(0o600)
         .open(&tmp)
         .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
-    f.write_all(bytes).map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(format!("renaming {} to {}", tmp.display(), path.display()), e))
+    f.write_all(bytes)
+        .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        Error::io(
+            format!("renaming {} to {}", tmp.display(), path.display()),
+            e,
+        )
+    })
 }
 
 /// What `run` reports once it is serving.
@@ -123,8 +149,13 @@ pub struct Ready {
 
 /// Runs the manager until `shutdown` resolves, then stops agents, flushes the database and removes
 /// the socket and discovery file. `on_ready` is called once everything is listening.
-pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>, on_ready: impl FnOnce(&Ready, &Manager)) -> Result<()> {
+pub async fn run(
+    cfg: Config,
+    shutdown: impl Future<Output = ()>,
+    on_ready: impl FnOnce(&Ready, &Manager),
+) -> Result<()> {
     let paths: ResolvedPaths = cfg.resolve()?;
+    raise_fd_limit();
     private_dir(&paths.runtime_dir)?;
     if let Some(parent) = paths.socket.parent() {
         private_dir(parent)?;
@@ -140,16 +171,24 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>, on_ready: impl
     match std::fs::remove_file(&paths.socket) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io(format!("removing stale socket {}", paths.socket.display()), e)),
+        Err(e) => {
+            return Err(Error::io(
+                format!("removing stale socket {}", paths.socket.display()),
+                e,
+            ))
+        }
     }
-    let uds = UnixListener::bind(&paths.socket).map_err(|e| Error::io(format!("binding {}", paths.socket.display()), e))?;
+    let uds = UnixListener::bind(&paths.socket)
+        .map_err(|e| Error::io(format!("binding {}", paths.socket.display()), e))?;
     // The parent folder is 0700 already, so there is no window in which others could connect.
     std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io(format!("chmod {}", paths.socket.display()), e))?;
 
     let tcp = match cfg.server.tcp {
         Some(addr) => {
-            let l = TcpListener::bind(addr).await.map_err(|e| Error::io(format!("binding TCP {addr}"), e))?;
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error::io(format!("binding TCP {addr}"), e))?;
             let token = match &cfg.server.tcp_token {
                 Some(t) if !t.is_empty() => t.clone(),
                 _ => random_secret()?,
@@ -170,7 +209,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>, on_ready: impl
             token: t.clone(),
         }),
     };
-    let discovery_json = serde_json::to_vec_pretty(&discovery).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let discovery_json =
+        serde_json::to_vec_pretty(&discovery).map_err(|e| Error::InvalidInput(e.to_string()))?;
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let services = Services::new(manager.clone());
@@ -179,9 +219,12 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>, on_ready: impl
     let uds_server = {
         let mut rx = shutdown_rx.clone();
         let router = routes(Server::builder(), &services, max).await?;
-        tokio::spawn(router.serve_with_incoming_shutdown(UnixListenerStream::new(uds), async move {
-            let _ = rx.changed().await;
-        }))
+        tokio::spawn(router.serve_with_incoming_shutdown(
+            UnixListenerStream::new(uds),
+            async move {
+                let _ = rx.changed().await;
+            },
+        ))
     };
     let tcp_server = match tcp {
         Some((listener, token)) => {
@@ -215,7 +258,11 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>, on_ready: impl
         for e in errors {
             tracing::error!(error = %e, "agent manifest skipped");
         }
-        Some(Supervisor::start(manager.clone(), manifests, paths.socket.clone()))
+        Some(Supervisor::start(
+            manager.clone(),
+            manifests,
+            paths.socket.clone(),
+        ))
     } else {
         None
     };
@@ -252,16 +299,25 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>, on_ready: impl
     Ok(())
 }
 
-async fn routes<L>(mut builder: Server<L>, services: &Services, max: usize) -> Result<tonic::transport::server::Router<L>>
+async fn routes<L>(
+    mut builder: Server<L>,
+    services: &Services,
+    max: usize,
+) -> Result<tonic::transport::server::Router<L>>
 where
     L: Clone,
 {
     use pb::agent_service_server::AgentServiceServer;
     use pb::client_service_server::ClientServiceServer;
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<AgentServiceServer<Services>>().await;
-    health_reporter.set_serving::<ClientServiceServer<Services>>().await;
-    let reflection_err = |e: tonic_reflection::server::Error| Error::InvalidInput(format!("reflection: {e}"));
+    health_reporter
+        .set_serving::<AgentServiceServer<Services>>()
+        .await;
+    health_reporter
+        .set_serving::<ClientServiceServer<Services>>()
+        .await;
+    let reflection_err =
+        |e: tonic_reflection::server::Error| Error::InvalidInput(format!("reflection: {e}"));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

@@ -74,9 +74,13 @@ impl Manifest {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let mut m: Manifest = toml::from_str(&text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+        let mut m: Manifest =
+            toml::from_str(&text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
         if m.command.is_empty() || m.command[0].is_empty() {
-            return Err(err("`command` must name a program, e.g. command = [\"python3\", \"-m\", \"my_agent\"]".into()));
+            return Err(err(
+                "`command` must name a program, e.g. command = [\"python3\", \"-m\", \"my_agent\"]"
+                    .into(),
+            ));
         }
         if m.name.is_empty() {
             return Err(err("`name` must not be empty".into()));
@@ -94,7 +98,10 @@ impl Manifest {
             let entries = match std::fs::read_dir(d) {
                 Ok(e) => e,
                 Err(e) => {
-                    errors.push(Error::io(format!("reading agent folder {}", d.display()), e));
+                    errors.push(Error::io(
+                        format!("reading agent folder {}", d.display()),
+                        e,
+                    ));
                     continue;
                 }
             };
@@ -204,7 +211,11 @@ impl AgentRun {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(agent = %name, error = %e, "cannot start agent");
-                    let _ = self.manager.agent_output(&name, "stderr", format!("hyperagent: cannot start agent: {e}"));
+                    let _ = self.manager.agent_output(
+                        &name,
+                        "stderr",
+                        format!("hyperagent: cannot start agent: {e}"),
+                    );
                     failures += 1;
                     if !self.wait_backoff(failures).await {
                         return;
@@ -240,7 +251,11 @@ impl AgentRun {
                 }
                 Ended::Exited(s) => {
                     tracing::warn!(agent = %name, status = %s, "agent exited");
-                    let _ = self.manager.agent_output(&name, "stderr", format!("hyperagent: agent process exited: {s}"));
+                    let _ = self.manager.agent_output(
+                        &name,
+                        "stderr",
+                        format!("hyperagent: agent process exited: {s}"),
+                    );
                     match self.manifest.restart.policy {
                         Restart::Always => true,
                         Restart::OnFailure => !s.success(),
@@ -251,7 +266,11 @@ impl AgentRun {
             if !again {
                 return;
             }
-            failures = if started.elapsed() >= self.cfg.stable_after { 1 } else { failures + 1 };
+            failures = if started.elapsed() >= self.cfg.stable_after {
+                1
+            } else {
+                failures + 1
+            };
             restarted = true;
             if !self.wait_backoff(failures).await {
                 return;
@@ -261,7 +280,11 @@ impl AgentRun {
 
     /// Waits the restart backoff; false when shutting down meanwhile.
     async fn wait_backoff(&mut self, failures: u32) -> bool {
-        let wait = backoff(failures, self.cfg.restart_backoff_base, self.cfg.restart_backoff_max);
+        let wait = backoff(
+            failures,
+            self.cfg.restart_backoff_base,
+            self.cfg.restart_backoff_max,
+        );
         tokio::select! {
             _ = tokio::time::sleep(wait) => true,
             _ = self.shutdown.changed() => false,
@@ -306,16 +329,34 @@ impl AgentRun {
         let max = self.cfg.max_output_line_bytes as usize;
         let mut out = Vec::new();
         if let Some(s) = child.stdout.take() {
-            out.push(tokio::spawn(pump(self.manager.clone(), self.manifest.name.clone(), "stdout", s, max)));
+            out.push(tokio::spawn(pump(
+                self.manager.clone(),
+                self.manifest.name.clone(),
+                "stdout",
+                s,
+                max,
+            )));
         }
         if let Some(s) = child.stderr.take() {
-            out.push(tokio::spawn(pump(self.manager.clone(), self.manifest.name.clone(), "stderr", s, max)));
+            out.push(tokio::spawn(pump(
+                self.manager.clone(),
+                self.manifest.name.clone(),
+                "stderr",
+                s,
+                max,
+            )));
         }
         out
     }
 }
 
-async fn pump(manager: Manager, agent: String, stream: &'static str, src: impl AsyncRead + Unpin, max: usize) {
+async fn pump(
+    manager: Manager,
+    agent: String,
+    stream: &'static str,
+    src: impl AsyncRead + Unpin,
+    max: usize,
+) {
     let mut reader = BufReader::new(src);
     let mut buf = Vec::new();
     loop {
@@ -345,7 +386,10 @@ async fn stop_tree(child: &mut Child, pid: u32, grace: Duration) {
     let exited = tokio::time::timeout(grace, child.wait()).await.is_ok();
     tree.extend(descendants(pid));
     if !exited {
-        tracing::warn!(pid, "agent did not stop within the grace period; killing it");
+        tracing::warn!(
+            pid,
+            "agent did not stop within the grace period; killing it"
+        );
     }
     signal_all(pid, &tree, libc::SIGKILL);
     let _ = child.wait().await;
@@ -379,12 +423,20 @@ fn descendants(root: u32) -> HashSet<u32> {
 /// pid -> parent pid for every process, from /proc. (No crate reads this more simply.)
 fn parent_map() -> HashMap<u32, u32> {
     let mut map = HashMap::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else { return map };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return map;
+    };
     for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
         // The command name may contain spaces and parentheses: fields start after the last ')'.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
         if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok()) {
             map.insert(pid, ppid);
         }

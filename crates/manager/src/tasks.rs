@@ -17,10 +17,19 @@ pub fn allowed(from: TaskState, to: TaskState) -> bool {
     matches!(
         (from, to),
         (Queued, Assigned | Canceled)
-            | (Assigned, Running | Queued | Interrupted | Canceled | DeadLettered)
+            | (
+                Assigned,
+                Running | Queued | Interrupted | Canceled | DeadLettered
+            )
             | (
                 Running,
-                Completed | Failed | Canceled | AwaitingConsent | Interrupted | Queued | DeadLettered
+                Completed
+                    | Failed
+                    | Canceled
+                    | AwaitingConsent
+                    | Interrupted
+                    | Queued
+                    | DeadLettered
             )
             | (AwaitingConsent, Running | Failed | Canceled | Interrupted)
             | (Interrupted, Queued | Failed | Canceled | DeadLettered)
@@ -29,7 +38,12 @@ pub fn allowed(from: TaskState, to: TaskState) -> bool {
 
 /// Moves `task` to `to`, stamping the time and reason, and returns the event that records it.
 /// Refuses (and changes nothing) when the transition is not [`allowed`].
-pub fn transition(task: &mut Task, to: TaskState, reason: impl Into<String>, now_us: i64) -> Result<EventBody> {
+pub fn transition(
+    task: &mut Task,
+    to: TaskState,
+    reason: impl Into<String>,
+    now_us: i64,
+) -> Result<EventBody> {
     let from = task.state;
     if !allowed(from, to) {
         return Err(Error::IllegalTransition {
@@ -108,8 +122,14 @@ mod tests {
     #[test]
     fn every_non_terminal_state_can_be_canceled_or_left() {
         for from in TaskState::ALL.into_iter().filter(|s| !s.is_terminal()) {
-            assert!(TaskState::ALL.into_iter().any(|to| allowed(from, to)), "{from} is a dead end");
-            assert!(allowed(from, TaskState::Canceled), "{from} cannot be canceled");
+            assert!(
+                TaskState::ALL.into_iter().any(|to| allowed(from, to)),
+                "{from} is a dead end"
+            );
+            assert!(
+                allowed(from, TaskState::Canceled),
+                "{from} cannot be canceled"
+            );
         }
     }
 
@@ -117,8 +137,15 @@ mod tests {
     fn a_queued_task_cannot_complete_without_running() {
         let mut t = task(TaskState::Queued);
         let err = transition(&mut t, TaskState::Completed, "x", 10).unwrap_err();
-        assert_eq!(err.to_string(), "task t1 cannot go from queued to completed");
-        assert_eq!(t.state, TaskState::Queued, "a refused transition changes nothing");
+        assert_eq!(
+            err.to_string(),
+            "task t1 cannot go from queued to completed"
+        );
+        assert_eq!(
+            t.state,
+            TaskState::Queued,
+            "a refused transition changes nothing"
+        );
         assert_eq!(t.updated_us, 0);
     }
 
@@ -130,7 +157,9 @@ mod tests {
         assert_eq!(t.updated_us, 42);
         assert_eq!(t.not_before_us, None);
         match ev {
-            EventBody::TaskState { from, to, reason, .. } => {
+            EventBody::TaskState {
+                from, to, reason, ..
+            } => {
                 assert_eq!(from, Some(TaskState::Queued));
                 assert_eq!(to, TaskState::Assigned);
                 assert_eq!(reason, "sent to echo");
@@ -144,7 +173,10 @@ mod tests {
         for s in TaskState::ALL {
             assert_eq!(TaskState::parse(s.as_str()), Some(s));
         }
-        assert_eq!(TaskState::parse("dead-lettered"), Some(TaskState::DeadLettered));
+        assert_eq!(
+            TaskState::parse("dead-lettered"),
+            Some(TaskState::DeadLettered)
+        );
         assert_eq!(TaskState::parse("done"), None);
     }
 }

@@ -39,7 +39,8 @@ impl TokenKey {
     /// A fresh random key.
     pub fn random() -> Result<TokenKey> {
         let mut key = [0u8; 32];
-        getrandom::fill(&mut key).map_err(|e| Error::io("reading random bytes", std::io::Error::other(e.to_string())))?;
+        getrandom::fill(&mut key)
+            .map_err(|e| Error::io("reading random bytes", std::io::Error::other(e.to_string())))?;
         Ok(TokenKey { key })
     }
 
@@ -64,7 +65,9 @@ impl TokenKey {
                 "missing capability token: every call about a task must carry the token from its StartTask".into(),
             ));
         }
-        let forged = || Error::Unauthenticated("capability token is malformed or its signature is wrong".into());
+        let forged = || {
+            Error::Unauthenticated("capability token is malformed or its signature is wrong".into())
+        };
         let (body, sig) = token.split_once('.').ok_or_else(forged)?;
         let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| forged())?;
         let mut mac = self.mac();
@@ -88,7 +91,8 @@ impl TokenKey {
 /// A random opaque secret (hex), for session tokens and the TCP bearer token.
 pub fn random_secret() -> Result<String> {
     let mut b = [0u8; 24];
-    getrandom::fill(&mut b).map_err(|e| Error::io("reading random bytes", std::io::Error::other(e.to_string())))?;
+    getrandom::fill(&mut b)
+        .map_err(|e| Error::io("reading random bytes", std::io::Error::other(e.to_string())))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
@@ -127,9 +131,15 @@ mod tests {
         c.task_id = "t2".into();
         let forged_body = k.sign(&c).split_once('.').unwrap().0.to_string();
         let real_sig = k.sign(&claims()).split_once('.').unwrap().1.to_string();
-        let err = k.verify(&format!("{forged_body}.{real_sig}"), 0).unwrap_err();
+        let err = k
+            .verify(&format!("{forged_body}.{real_sig}"), 0)
+            .unwrap_err();
         assert!(err.to_string().contains("signature is wrong"), "{err}");
-        assert!(k.verify("", 0).unwrap_err().to_string().starts_with("missing capability token"));
+        assert!(k
+            .verify("", 0)
+            .unwrap_err()
+            .to_string()
+            .starts_with("missing capability token"));
         assert!(k.verify("garbage", 0).is_err());
     }
 }

@@ -7,5 +7,6 @@ pub mod v1 {
     tonic::include_proto!("hyperagent.v1");
 
     /// The encoded descriptor set of every file, for server reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("hyperagent_descriptor");
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("hyperagent_descriptor");
 }

@@ -8,14 +8,17 @@ use tonic::{Code, Status};
 use crate::error::Error;
 use crate::manager::{AgentInfo, TaskTypeInfo};
 use crate::model::{
-    Artifact, Attempt, Event, EventBody, LogLevel, LogLine, Progress, ResultStatus, Task, TaskResult, TaskState, TaskType,
+    Artifact, Attempt, Event, EventBody, LogLevel, LogLine, Progress, ResultStatus, Task,
+    TaskResult, TaskState, TaskType,
 };
 use crate::registry::Command;
 
 /// Maps a core error onto a gRPC status with the same message.
 pub fn status(e: Error) -> Status {
     let code = match &e {
-        Error::InvalidInput(_) | Error::Config { .. } | Error::Manifest { .. } => Code::InvalidArgument,
+        Error::InvalidInput(_) | Error::Config { .. } | Error::Manifest { .. } => {
+            Code::InvalidArgument
+        }
         Error::TaskNotFound(_) | Error::AgentNotFound(_) => Code::NotFound,
         Error::IdempotencyConflict { .. } => Code::AlreadyExists,
         Error::IllegalTransition { .. } | Error::FailedPrecondition(_) => Code::FailedPrecondition,
@@ -38,7 +41,8 @@ pub fn ts(us: i64) -> Timestamp {
 
 /// Timestamp -> µs (0 when absent).
 pub fn from_ts(t: Option<Timestamp>) -> i64 {
-    t.map(|t| t.seconds * 1_000_000 + i64::from(t.nanos) / 1000).unwrap_or(0)
+    t.map(|t| t.seconds * 1_000_000 + i64::from(t.nanos) / 1000)
+        .unwrap_or(0)
 }
 
 /// Domain state -> proto.
@@ -110,7 +114,11 @@ pub fn log_line(l: &LogLine) -> pb::LogLine {
         time: Some(ts(l.time_us)),
         level: level(l.level) as i32,
         message: l.message.clone(),
-        fields: l.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        fields: l
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 
@@ -244,7 +252,11 @@ pub fn agent(a: &AgentInfo) -> pb::Agent {
     pb::Agent {
         id: a.row.id.clone(),
         version: a.row.version.clone(),
-        status: if a.online { pb::AgentStatus::Online } else { pb::AgentStatus::Offline } as i32,
+        status: if a.online {
+            pb::AgentStatus::Online
+        } else {
+            pb::AgentStatus::Offline
+        } as i32,
         capabilities: a.row.capabilities.iter().map(task_type).collect(),
         max_concurrency: a.row.max_concurrency,
         running_task_ids: a.running_task_ids.clone(),
@@ -274,23 +286,40 @@ pub fn task_type_info(t: &TaskTypeInfo) -> pb::TaskTypeInfo {
 pub fn event(e: &Event) -> pb::Event {
     use pb::event::Body;
     let body = match &e.body {
-        EventBody::AgentStatus { agent_id, online, reason } => Body::AgentStatus(pb::AgentStatusChanged {
+        EventBody::AgentStatus {
+            agent_id,
+            online,
+            reason,
+        } => Body::AgentStatus(pb::AgentStatusChanged {
             agent_id: agent_id.clone(),
-            status: if *online { pb::AgentStatus::Online } else { pb::AgentStatus::Offline } as i32,
+            status: if *online {
+                pb::AgentStatus::Online
+            } else {
+                pb::AgentStatus::Offline
+            } as i32,
             reason: reason.clone(),
         }),
-        EventBody::TaskState { task_id, task_type, from, to, reason, agent_id, attempt } => {
-            Body::TaskState(pb::TaskStateChanged {
-                task_id: task_id.clone(),
-                from: from.map(|s| state(s) as i32).unwrap_or(0),
-                to: state(*to) as i32,
-                reason: reason.clone(),
-                agent_id: agent_id.clone().unwrap_or_default(),
-                attempt: *attempt,
-                task_type: task_type.clone(),
-            })
-        }
-        EventBody::TaskProgress { task_id, progress: p } => Body::TaskProgress(pb::TaskProgress {
+        EventBody::TaskState {
+            task_id,
+            task_type,
+            from,
+            to,
+            reason,
+            agent_id,
+            attempt,
+        } => Body::TaskState(pb::TaskStateChanged {
+            task_id: task_id.clone(),
+            from: from.map(|s| state(s) as i32).unwrap_or(0),
+            to: state(*to) as i32,
+            reason: reason.clone(),
+            agent_id: agent_id.clone().unwrap_or_default(),
+            attempt: *attempt,
+            task_type: task_type.clone(),
+        }),
+        EventBody::TaskProgress {
+            task_id,
+            progress: p,
+        } => Body::TaskProgress(pb::TaskProgress {
             task_id: task_id.clone(),
             progress: Some(progress(p)),
         }),
@@ -298,7 +327,11 @@ pub fn event(e: &Event) -> pb::Event {
             task_id: task_id.clone(),
             line: Some(log_line(line)),
         }),
-        EventBody::AgentOutput { agent_id, stream, line } => Body::AgentOutput(pb::AgentOutput {
+        EventBody::AgentOutput {
+            agent_id,
+            stream,
+            line,
+        } => Body::AgentOutput(pb::AgentOutput {
             agent_id: agent_id.clone(),
             stream: stream.clone(),
             line: line.clone(),
@@ -352,9 +385,18 @@ mod tests {
 
     #[test]
     fn errors_map_to_the_documented_codes() {
-        assert_eq!(status(Error::TaskNotFound("x".into())).code(), Code::NotFound);
-        assert_eq!(status(Error::InvalidInput("x".into())).code(), Code::InvalidArgument);
-        assert_eq!(status(Error::Unauthenticated("x".into())).code(), Code::Unauthenticated);
+        assert_eq!(
+            status(Error::TaskNotFound("x".into())).code(),
+            Code::NotFound
+        );
+        assert_eq!(
+            status(Error::InvalidInput("x".into())).code(),
+            Code::InvalidArgument
+        );
+        assert_eq!(
+            status(Error::Unauthenticated("x".into())).code(),
+            Code::Unauthenticated
+        );
         let s = status(Error::TaskNotFound("t9".into()));
         assert_eq!(s.message(), "no task with id `t9`");
     }

@@ -43,7 +43,9 @@ pub struct WorkStream {
 impl Stream for WorkStream {
     type Item = Result<pb::WorkItem, Status>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx).map(|c| c.map(|c| Ok(convert::work_item(c))))
+        self.rx
+            .poll_recv(cx)
+            .map(|c| c.map(|c| Ok(convert::work_item(c))))
     }
 }
 
@@ -63,12 +65,19 @@ impl Stream for EventStream {
 
 #[tonic::async_trait]
 impl AgentService for Services {
-    async fn register(&self, req: Request<pb::RegisterRequest>) -> Result<Response<pb::RegisterResponse>, Status> {
+    async fn register(
+        &self,
+        req: Request<pb::RegisterRequest>,
+    ) -> Result<Response<pb::RegisterResponse>, Status> {
         let r = req.into_inner();
         let reg = Registration {
             name: r.name,
             version: r.version,
-            capabilities: r.capabilities.into_iter().map(convert::task_type_from).collect(),
+            capabilities: r
+                .capabilities
+                .into_iter()
+                .map(convert::task_type_from)
+                .collect(),
             max_concurrency: r.max_concurrency,
             running_task_ids: r.running_task_ids,
             cost: r.cost,
@@ -83,26 +92,38 @@ impl AgentService for Services {
             stop_task_ids: out.stop_task_ids,
             max_log_line_bytes: cfg.agents.max_log_line_bytes,
             max_message_bytes: cfg.server.max_message_bytes,
+            max_log_batch_lines: cfg.agents.max_log_batch_lines,
         }))
     }
 
-    async fn heartbeat(&self, req: Request<pb::HeartbeatRequest>) -> Result<Response<pb::HeartbeatResponse>, Status> {
+    async fn heartbeat(
+        &self,
+        req: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::HeartbeatResponse>, Status> {
         let r = req.into_inner();
         let stop = self
             .manager
             .heartbeat(&r.session_token, r.load, &r.running_task_ids)
             .map_err(status)?;
-        Ok(Response::new(pb::HeartbeatResponse { stop_task_ids: stop }))
+        Ok(Response::new(pb::HeartbeatResponse {
+            stop_task_ids: stop,
+        }))
     }
 
     type WorkStream = WorkStream;
 
     async fn work(&self, req: Request<pb::WorkRequest>) -> Result<Response<WorkStream>, Status> {
-        let (rx, guard) = self.manager.open_work(&req.into_inner().session_token).map_err(status)?;
+        let (rx, guard) = self
+            .manager
+            .open_work(&req.into_inner().session_token)
+            .map_err(status)?;
         Ok(Response::new(WorkStream { rx, _guard: guard }))
     }
 
-    async fn answer_task(&self, req: Request<pb::AnswerTaskRequest>) -> Result<Response<pb::AnswerTaskResponse>, Status> {
+    async fn answer_task(
+        &self,
+        req: Request<pb::AnswerTaskRequest>,
+    ) -> Result<Response<pb::AnswerTaskResponse>, Status> {
         let r = req.into_inner();
         self.manager
             .answer(&r.task_id, &r.capability_token, r.accepted, &r.reason)
@@ -111,7 +132,10 @@ impl AgentService for Services {
         Ok(Response::new(pb::AnswerTaskResponse {}))
     }
 
-    async fn push_logs(&self, req: Request<pb::PushLogsRequest>) -> Result<Response<pb::PushLogsResponse>, Status> {
+    async fn push_logs(
+        &self,
+        req: Request<pb::PushLogsRequest>,
+    ) -> Result<Response<pb::PushLogsResponse>, Status> {
         let r = req.into_inner();
         let lines = r.lines.into_iter().map(convert::log_line_from).collect();
         let stored = self
@@ -128,13 +152,20 @@ impl AgentService for Services {
     ) -> Result<Response<pb::ReportProgressResponse>, Status> {
         let r = req.into_inner();
         self.manager
-            .report_progress(&r.task_id, &r.capability_token, convert::progress_from(r.progress))
+            .report_progress(
+                &r.task_id,
+                &r.capability_token,
+                convert::progress_from(r.progress),
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ReportProgressResponse {}))
     }
 
-    async fn finish_task(&self, req: Request<pb::FinishTaskRequest>) -> Result<Response<pb::FinishTaskResponse>, Status> {
+    async fn finish_task(
+        &self,
+        req: Request<pb::FinishTaskRequest>,
+    ) -> Result<Response<pb::FinishTaskResponse>, Status> {
         let r = req.into_inner();
         let result = convert::result_from(r.result)?;
         let end = self
@@ -150,7 +181,10 @@ impl AgentService for Services {
 
 #[tonic::async_trait]
 impl ClientService for Services {
-    async fn submit_task(&self, req: Request<pb::SubmitTaskRequest>) -> Result<Response<pb::SubmitTaskResponse>, Status> {
+    async fn submit_task(
+        &self,
+        req: Request<pb::SubmitTaskRequest>,
+    ) -> Result<Response<pb::SubmitTaskResponse>, Status> {
         let r = req.into_inner();
         let (task, created) = self
             .manager
@@ -170,17 +204,29 @@ impl ClientService for Services {
         }))
     }
 
-    async fn get_task(&self, req: Request<pb::GetTaskRequest>) -> Result<Response<pb::Task>, Status> {
-        let t = self.manager.get_task(&req.into_inner().task_id).await.map_err(status)?;
+    async fn get_task(
+        &self,
+        req: Request<pb::GetTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let t = self
+            .manager
+            .get_task(&req.into_inner().task_id)
+            .await
+            .map_err(status)?;
         Ok(Response::new(convert::task(&t)))
     }
 
-    async fn list_tasks(&self, req: Request<pb::ListTasksRequest>) -> Result<Response<pb::ListTasksResponse>, Status> {
+    async fn list_tasks(
+        &self,
+        req: Request<pb::ListTasksRequest>,
+    ) -> Result<Response<pb::ListTasksResponse>, Status> {
         let r = req.into_inner();
         let mut states = Vec::new();
         for s in r.states {
             states.push(convert::state_from(s).ok_or_else(|| {
-                Status::invalid_argument(format!("states: {s} is not a task state; use 1 (QUEUED) to 9 (DEAD_LETTERED)"))
+                Status::invalid_argument(format!(
+                    "states: {s} is not a task state; use 1 (QUEUED) to 9 (DEAD_LETTERED)"
+                ))
             })?);
         }
         let (tasks, next) = self
@@ -199,15 +245,30 @@ impl ClientService for Services {
         }))
     }
 
-    async fn cancel_task(&self, req: Request<pb::CancelTaskRequest>) -> Result<Response<pb::Task>, Status> {
+    async fn cancel_task(
+        &self,
+        req: Request<pb::CancelTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
         let r = req.into_inner();
-        let t = self.manager.cancel(&r.task_id, &r.reason).await.map_err(status)?;
+        let t = self
+            .manager
+            .cancel(&r.task_id, &r.reason)
+            .await
+            .map_err(status)?;
         Ok(Response::new(convert::task(&t)))
     }
 
-    async fn list_agents(&self, _req: Request<pb::ListAgentsRequest>) -> Result<Response<pb::ListAgentsResponse>, Status> {
+    async fn list_agents(
+        &self,
+        _req: Request<pb::ListAgentsRequest>,
+    ) -> Result<Response<pb::ListAgentsResponse>, Status> {
         Ok(Response::new(pb::ListAgentsResponse {
-            agents: self.manager.list_agents().iter().map(convert::agent).collect(),
+            agents: self
+                .manager
+                .list_agents()
+                .iter()
+                .map(convert::agent)
+                .collect(),
         }))
     }
 
@@ -216,11 +277,19 @@ impl ClientService for Services {
         _req: Request<pb::ListTaskTypesRequest>,
     ) -> Result<Response<pb::ListTaskTypesResponse>, Status> {
         Ok(Response::new(pb::ListTaskTypesResponse {
-            task_types: self.manager.list_task_types().iter().map(convert::task_type_info).collect(),
+            task_types: self
+                .manager
+                .list_task_types()
+                .iter()
+                .map(convert::task_type_info)
+                .collect(),
         }))
     }
 
-    async fn get_logs(&self, req: Request<pb::GetLogsRequest>) -> Result<Response<pb::GetLogsResponse>, Status> {
+    async fn get_logs(
+        &self,
+        req: Request<pb::GetLogsRequest>,
+    ) -> Result<Response<pb::GetLogsResponse>, Status> {
         let r = req.into_inner();
         let (lines, complete) = self
             .manager
@@ -235,7 +304,10 @@ impl ClientService for Services {
 
     type SubscribeStream = EventStream;
 
-    async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<Response<EventStream>, Status> {
+    async fn subscribe(
+        &self,
+        req: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<EventStream>, Status> {
         let r = req.into_inner();
         let rx = self
             .manager

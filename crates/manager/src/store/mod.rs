@@ -16,8 +16,8 @@ use sqlx::{Row, SqlitePool};
 pub use writer::{Pending, Write, Writer};
 
 use crate::error::{Error, Result};
-use crate::model::{EventBody, LogLine, Task, TaskState};
 use crate::model::Event;
+use crate::model::{EventBody, LogLine, Task, TaskState};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -97,20 +97,27 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(busy_timeout);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Store { pool })
     }
 
     /// The highest feed sequence number stored (0 when empty).
     pub async fn max_seq(&self) -> Result<u64> {
-        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&self.pool).await?;
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(v.unwrap_or(0) as u64)
     }
 
     /// Every stored agent.
     pub async fn load_agents(&self) -> Result<Vec<AgentRow>> {
-        let rows = sqlx::query("SELECT data FROM agents ORDER BY id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT data FROM agents ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
     }
 
@@ -159,7 +166,8 @@ impl Store {
         if let Some(before) = &q.before_id {
             b.push(" AND id < ").push_bind(before);
         }
-        b.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(q.limit));
+        b.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(q.limit));
         let rows = b.build().fetch_all(&self.pool).await?;
         rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
     }
@@ -177,23 +185,32 @@ impl Store {
         rows.iter()
             .map(|r| match decode::<EventBody>(r.get::<&str, _>(0))? {
                 EventBody::TaskLog { line, .. } => Ok(line),
-                other => Err(Error::InvalidInput(format!("stored log row holds a {} event", other.kind()))),
+                other => Err(Error::InvalidInput(format!(
+                    "stored log row holds a {} event",
+                    other.kind()
+                ))),
             })
             .collect()
     }
 
     /// The highest log seq stored for a task (0 when none).
     pub async fn last_log_seq(&self, task_id: &str) -> Result<u64> {
-        let v: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(log_seq) FROM events WHERE task_id = ? AND log_seq IS NOT NULL")
-                .bind(task_id)
-                .fetch_one(&self.pool)
-                .await?;
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(log_seq) FROM events WHERE task_id = ? AND log_seq IS NOT NULL",
+        )
+        .bind(task_id)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(v.unwrap_or(0) as u64)
     }
 
     /// Stored events with `seq > after` that pass `filter`, in order, at most `limit`.
-    pub async fn events_after(&self, after: u64, filter: &EventFilter, limit: u32) -> Result<Vec<Event>> {
+    pub async fn events_after(
+        &self,
+        after: u64,
+        filter: &EventFilter,
+        limit: u32,
+    ) -> Result<Vec<Event>> {
         let mut b = sqlx::QueryBuilder::new("SELECT seq, time_us, body FROM events WHERE seq > ");
         b.push_bind(after as i64);
         if let Some(t) = &filter.task_id {
@@ -217,10 +234,12 @@ impl Store {
 
     /// Deletes log lines and agent output older than `before_us`; returns how many.
     pub async fn delete_logs_before(&self, before_us: i64) -> Result<u64> {
-        let r = sqlx::query("DELETE FROM events WHERE kind IN ('task_log', 'agent_output') AND time_us < ?")
-            .bind(before_us)
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "DELETE FROM events WHERE kind IN ('task_log', 'agent_output') AND time_us < ?",
+        )
+        .bind(before_us)
+        .execute(&self.pool)
+        .await?;
         Ok(r.rows_affected())
     }
 

@@ -197,7 +197,8 @@ async fn flush_events(
     if rows.is_empty() {
         return Ok(());
     }
-    let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO events (seq, time_us, kind, task_id, log_seq, body) ");
+    let mut b: QueryBuilder<Sqlite> =
+        QueryBuilder::new("INSERT INTO events (seq, time_us, kind, task_id, log_seq, body) ");
     b.push_values(rows.iter(), |mut r, (ev, json)| {
         let log_seq = match &ev.body {
             EventBody::TaskLog { line, .. } => Some(line.seq as i64),

@@ -1,0 +1,1 @@
+"""Generated HyperAgent protocol packages; do not edit (scripts/gen-python-stubs.sh)."""

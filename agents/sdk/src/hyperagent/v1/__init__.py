@@ -1,0 +1,1 @@
+"""Generated from proto/hyperagent/v1 by scripts/gen-python-stubs.sh; do not edit."""

@@ -1,0 +1,165 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from hyperagent.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RegisterRequest(_message.Message):
+    __slots__ = ("name", "version", "capabilities", "max_concurrency", "running_task_ids", "cost", "pid")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    capabilities: _containers.RepeatedCompositeFieldContainer[_common_pb2.TaskType]
+    max_concurrency: int
+    running_task_ids: _containers.RepeatedScalarFieldContainer[str]
+    cost: float
+    pid: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[_common_pb2.TaskType, _Mapping]]] = ..., max_concurrency: _Optional[int] = ..., running_task_ids: _Optional[_Iterable[str]] = ..., cost: _Optional[float] = ..., pid: _Optional[int] = ...) -> None: ...
+
+class RegisterResponse(_message.Message):
+    __slots__ = ("agent_id", "session_token", "heartbeat_interval_ms", "stop_task_ids", "max_log_line_bytes", "max_message_bytes", "max_log_batch_lines")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    STOP_TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_LOG_LINE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_LOG_BATCH_LINES_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    session_token: str
+    heartbeat_interval_ms: int
+    stop_task_ids: _containers.RepeatedScalarFieldContainer[str]
+    max_log_line_bytes: int
+    max_message_bytes: int
+    max_log_batch_lines: int
+    def __init__(self, agent_id: _Optional[str] = ..., session_token: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., stop_task_ids: _Optional[_Iterable[str]] = ..., max_log_line_bytes: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_log_batch_lines: _Optional[int] = ...) -> None: ...
+
+class HeartbeatRequest(_message.Message):
+    __slots__ = ("session_token", "load", "running_task_ids")
+    SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    session_token: str
+    load: float
+    running_task_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session_token: _Optional[str] = ..., load: _Optional[float] = ..., running_task_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class HeartbeatResponse(_message.Message):
+    __slots__ = ("stop_task_ids",)
+    STOP_TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    stop_task_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, stop_task_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WorkRequest(_message.Message):
+    __slots__ = ("session_token",)
+    SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    session_token: str
+    def __init__(self, session_token: _Optional[str] = ...) -> None: ...
+
+class WorkItem(_message.Message):
+    __slots__ = ("start", "stop")
+    START_FIELD_NUMBER: _ClassVar[int]
+    STOP_FIELD_NUMBER: _ClassVar[int]
+    start: StartTask
+    stop: StopTask
+    def __init__(self, start: _Optional[_Union[StartTask, _Mapping]] = ..., stop: _Optional[_Union[StopTask, _Mapping]] = ...) -> None: ...
+
+class StartTask(_message.Message):
+    __slots__ = ("task_id", "task_type", "payload_json", "workspace", "capability_token", "deadline", "attempt")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    task_type: str
+    payload_json: str
+    workspace: str
+    capability_token: str
+    deadline: _timestamp_pb2.Timestamp
+    attempt: int
+    def __init__(self, task_id: _Optional[str] = ..., task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., workspace: _Optional[str] = ..., capability_token: _Optional[str] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ...) -> None: ...
+
+class StopTask(_message.Message):
+    __slots__ = ("task_id", "reason")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    reason: str
+    def __init__(self, task_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AnswerTaskRequest(_message.Message):
+    __slots__ = ("task_id", "capability_token", "accepted", "reason")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    capability_token: str
+    accepted: bool
+    reason: str
+    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., accepted: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AnswerTaskResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PushLogsRequest(_message.Message):
+    __slots__ = ("task_id", "capability_token", "lines")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    capability_token: str
+    lines: _containers.RepeatedCompositeFieldContainer[_common_pb2.LogLine]
+    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_common_pb2.LogLine, _Mapping]]] = ...) -> None: ...
+
+class PushLogsResponse(_message.Message):
+    __slots__ = ("stored_seq",)
+    STORED_SEQ_FIELD_NUMBER: _ClassVar[int]
+    stored_seq: int
+    def __init__(self, stored_seq: _Optional[int] = ...) -> None: ...
+
+class ReportProgressRequest(_message.Message):
+    __slots__ = ("task_id", "capability_token", "progress")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    capability_token: str
+    progress: _common_pb2.Progress
+    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ...) -> None: ...
+
+class ReportProgressResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class FinishTaskRequest(_message.Message):
+    __slots__ = ("task_id", "capability_token", "result")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    capability_token: str
+    result: _common_pb2.TaskResult
+    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., result: _Optional[_Union[_common_pb2.TaskResult, _Mapping]] = ...) -> None: ...
+
+class FinishTaskResponse(_message.Message):
+    __slots__ = ("state",)
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    state: _common_pb2.TaskState
+    def __init__(self, state: _Optional[_Union[_common_pb2.TaskState, str]] = ...) -> None: ...

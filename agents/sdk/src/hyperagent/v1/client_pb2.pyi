@@ -1,0 +1,288 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from hyperagent.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class SubmitTaskRequest(_message.Message):
+    __slots__ = ("task_type", "payload_json", "idempotency_key", "pin_agent", "timeout_secs", "max_attempts")
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    PIN_AGENT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    task_type: str
+    payload_json: str
+    idempotency_key: str
+    pin_agent: str
+    timeout_secs: int
+    max_attempts: int
+    def __init__(self, task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., pin_agent: _Optional[str] = ..., timeout_secs: _Optional[int] = ..., max_attempts: _Optional[int] = ...) -> None: ...
+
+class SubmitTaskResponse(_message.Message):
+    __slots__ = ("task", "created")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    task: Task
+    created: bool
+    def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class Attempt(_message.Message):
+    __slots__ = ("number", "agent_id", "started_at", "ended_at", "error")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    agent_id: str
+    started_at: _timestamp_pb2.Timestamp
+    ended_at: _timestamp_pb2.Timestamp
+    error: str
+    def __init__(self, number: _Optional[int] = ..., agent_id: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class Task(_message.Message):
+    __slots__ = ("id", "task_type", "payload_json", "state", "agent_id", "pin_agent", "idempotency_key", "attempts", "max_attempts", "timeout_secs", "progress", "result", "status_reason", "workspace", "created_at", "updated_at", "not_before", "cancel_requested")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PIN_AGENT_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECS_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    task_type: str
+    payload_json: str
+    state: _common_pb2.TaskState
+    agent_id: str
+    pin_agent: str
+    idempotency_key: str
+    attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
+    max_attempts: int
+    timeout_secs: int
+    progress: _common_pb2.Progress
+    result: _common_pb2.TaskResult
+    status_reason: str
+    workspace: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    not_before: _timestamp_pb2.Timestamp
+    cancel_requested: bool
+    def __init__(self, id: _Optional[str] = ..., task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., pin_agent: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., max_attempts: _Optional[int] = ..., timeout_secs: _Optional[int] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., result: _Optional[_Union[_common_pb2.TaskResult, _Mapping]] = ..., status_reason: _Optional[str] = ..., workspace: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_requested: _Optional[bool] = ...) -> None: ...
+
+class GetTaskRequest(_message.Message):
+    __slots__ = ("task_id",)
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    def __init__(self, task_id: _Optional[str] = ...) -> None: ...
+
+class ListTasksRequest(_message.Message):
+    __slots__ = ("states", "task_type", "limit", "page_token")
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    states: _containers.RepeatedScalarFieldContainer[_common_pb2.TaskState]
+    task_type: str
+    limit: int
+    page_token: str
+    def __init__(self, states: _Optional[_Iterable[_Union[_common_pb2.TaskState, str]]] = ..., task_type: _Optional[str] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListTasksResponse(_message.Message):
+    __slots__ = ("tasks", "next_page_token")
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[Task]
+    next_page_token: str
+    def __init__(self, tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelTaskRequest(_message.Message):
+    __slots__ = ("task_id", "reason")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    reason: str
+    def __init__(self, task_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Agent(_message.Message):
+    __slots__ = ("id", "version", "status", "capabilities", "max_concurrency", "running_task_ids", "load", "last_heartbeat", "registered_at", "restarts", "tasks_succeeded", "tasks_failed", "cost", "pid", "supervised", "status_reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FAILED_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    SUPERVISED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    version: str
+    status: _common_pb2.AgentStatus
+    capabilities: _containers.RepeatedCompositeFieldContainer[_common_pb2.TaskType]
+    max_concurrency: int
+    running_task_ids: _containers.RepeatedScalarFieldContainer[str]
+    load: float
+    last_heartbeat: _timestamp_pb2.Timestamp
+    registered_at: _timestamp_pb2.Timestamp
+    restarts: int
+    tasks_succeeded: int
+    tasks_failed: int
+    cost: float
+    pid: int
+    supervised: bool
+    status_reason: str
+    def __init__(self, id: _Optional[str] = ..., version: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.AgentStatus, str]] = ..., capabilities: _Optional[_Iterable[_Union[_common_pb2.TaskType, _Mapping]]] = ..., max_concurrency: _Optional[int] = ..., running_task_ids: _Optional[_Iterable[str]] = ..., load: _Optional[float] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., restarts: _Optional[int] = ..., tasks_succeeded: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., cost: _Optional[float] = ..., pid: _Optional[int] = ..., supervised: _Optional[bool] = ..., status_reason: _Optional[str] = ...) -> None: ...
+
+class ListAgentsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListAgentsResponse(_message.Message):
+    __slots__ = ("agents",)
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    agents: _containers.RepeatedCompositeFieldContainer[Agent]
+    def __init__(self, agents: _Optional[_Iterable[_Union[Agent, _Mapping]]] = ...) -> None: ...
+
+class TaskTypeInfo(_message.Message):
+    __slots__ = ("task_type", "agent_ids", "available")
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    AGENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    task_type: _common_pb2.TaskType
+    agent_ids: _containers.RepeatedScalarFieldContainer[str]
+    available: bool
+    def __init__(self, task_type: _Optional[_Union[_common_pb2.TaskType, _Mapping]] = ..., agent_ids: _Optional[_Iterable[str]] = ..., available: _Optional[bool] = ...) -> None: ...
+
+class ListTaskTypesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListTaskTypesResponse(_message.Message):
+    __slots__ = ("task_types",)
+    TASK_TYPES_FIELD_NUMBER: _ClassVar[int]
+    task_types: _containers.RepeatedCompositeFieldContainer[TaskTypeInfo]
+    def __init__(self, task_types: _Optional[_Iterable[_Union[TaskTypeInfo, _Mapping]]] = ...) -> None: ...
+
+class GetLogsRequest(_message.Message):
+    __slots__ = ("task_id", "after_seq", "limit")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    after_seq: int
+    limit: int
+    def __init__(self, task_id: _Optional[str] = ..., after_seq: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class GetLogsResponse(_message.Message):
+    __slots__ = ("lines", "complete")
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    lines: _containers.RepeatedCompositeFieldContainer[_common_pb2.LogLine]
+    complete: bool
+    def __init__(self, lines: _Optional[_Iterable[_Union[_common_pb2.LogLine, _Mapping]]] = ..., complete: _Optional[bool] = ...) -> None: ...
+
+class SubscribeRequest(_message.Message):
+    __slots__ = ("after_seq", "task_id", "exclude_logs")
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_LOGS_FIELD_NUMBER: _ClassVar[int]
+    after_seq: int
+    task_id: str
+    exclude_logs: bool
+    def __init__(self, after_seq: _Optional[int] = ..., task_id: _Optional[str] = ..., exclude_logs: _Optional[bool] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    AGENT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATE_FIELD_NUMBER: _ClassVar[int]
+    TASK_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    TASK_LOG_FIELD_NUMBER: _ClassVar[int]
+    AGENT_OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    time: _timestamp_pb2.Timestamp
+    agent_status: AgentStatusChanged
+    task_state: TaskStateChanged
+    task_progress: TaskProgress
+    task_log: TaskLog
+    agent_output: AgentOutput
+    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ...) -> None: ...
+
+class AgentStatusChanged(_message.Message):
+    __slots__ = ("agent_id", "status", "reason")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    status: _common_pb2.AgentStatus
+    reason: str
+    def __init__(self, agent_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.AgentStatus, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class TaskStateChanged(_message.Message):
+    __slots__ = ("task_id", "to", "reason", "agent_id", "attempt", "task_type")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    to: _common_pb2.TaskState
+    reason: str
+    agent_id: str
+    attempt: int
+    task_type: str
+    def __init__(self, task_id: _Optional[str] = ..., to: _Optional[_Union[_common_pb2.TaskState, str]] = ..., reason: _Optional[str] = ..., agent_id: _Optional[str] = ..., attempt: _Optional[int] = ..., task_type: _Optional[str] = ..., **kwargs) -> None: ...
+
+class TaskProgress(_message.Message):
+    __slots__ = ("task_id", "progress")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    progress: _common_pb2.Progress
+    def __init__(self, task_id: _Optional[str] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ...) -> None: ...
+
+class TaskLog(_message.Message):
+    __slots__ = ("task_id", "line")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    line: _common_pb2.LogLine
+    def __init__(self, task_id: _Optional[str] = ..., line: _Optional[_Union[_common_pb2.LogLine, _Mapping]] = ...) -> None: ...
+
+class AgentOutput(_message.Message):
+    __slots__ = ("agent_id", "stream", "line")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    stream: str
+    line: str
+    def __init__(self, agent_id: _Optional[str] = ..., stream: _Optional[str] = ..., line: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,43 @@
+"""HyperAgent agent SDK: write an agent whose tasks the HyperAgent manager runs.
+
+.. code-block:: python
+
+    from hyperagent_sdk import Agent, TaskContext
+
+    agent = Agent(name="echo", version="0.1.0", max_concurrency=4)
+
+    @agent.task("echo.echo", schema={"type": "object"}, description="Echo a message.")
+    def echo(ctx: TaskContext, payload: dict) -> dict:
+        ctx.log.info("echoing", length=len(payload["message"]))
+        return {"message": payload["message"], "summary": "echoed"}
+
+    if __name__ == "__main__":
+        agent.run()  # until SIGTERM/SIGINT
+
+:mod:`hyperagent_sdk.testing` runs a handler in memory, for an agent's own tests.
+"""
+
+from .agent import Agent, TaskDefinition
+from .cancel import CancellationToken
+from .context import TaskContext, TaskLogger
+from .errors import DiscoveryError, TaskCancelled, TaskFailed
+from .outcome import Artifact, Outcome
+from .runner import Handler, HandlerResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Agent",
+    "Artifact",
+    "CancellationToken",
+    "DiscoveryError",
+    "Handler",
+    "HandlerResult",
+    "Outcome",
+    "TaskCancelled",
+    "TaskContext",
+    "TaskDefinition",
+    "TaskFailed",
+    "TaskLogger",
+    "__version__",
+]

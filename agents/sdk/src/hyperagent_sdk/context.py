@@ -1,0 +1,142 @@
+"""What a handler gets: the task, its cancellation token, its log, progress and ``run``."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hyperagent.v1 import common_pb2
+
+from .cancel import CancellationToken
+from .process import ChildRegistry, LineSink, run_command
+
+#: ``report(fraction, step)``: where progress goes.
+ProgressSink = Callable[[float, str], None]
+
+_NO_FIELDS: Mapping[str, str] = {}
+
+
+class TaskLogger:
+    """The task's log. Lines go to the manager, in order, numbered per task.
+
+    Each method takes a message and optional fields (``ctx.log.info("copied", files=3)``); field
+    values are converted with ``str``. Calls are cheap: they only queue the line.
+    """
+
+    __slots__ = ("_emit",)
+
+    def __init__(self, emit: LineSink) -> None:
+        self._emit = emit
+
+    def _log(self, level: int, message: str, fields: dict[str, Any]) -> None:
+        self._emit(
+            level,
+            message,
+            {key: str(value) for key, value in fields.items()} if fields else _NO_FIELDS,
+        )
+
+    def trace(self, message: str, **fields: Any) -> None:
+        self._log(common_pb2.LOG_LEVEL_TRACE, message, fields)
+
+    def debug(self, message: str, **fields: Any) -> None:
+        self._log(common_pb2.LOG_LEVEL_DEBUG, message, fields)
+
+    def info(self, message: str, **fields: Any) -> None:
+        self._log(common_pb2.LOG_LEVEL_INFO, message, fields)
+
+    def warn(self, message: str, **fields: Any) -> None:
+        self._log(common_pb2.LOG_LEVEL_WARN, message, fields)
+
+    warning = warn
+
+    def error(self, message: str, **fields: Any) -> None:
+        self._log(common_pb2.LOG_LEVEL_ERROR, message, fields)
+
+
+class TaskContext:
+    """Everything a handler knows about its task and can do with it."""
+
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        task_type: str,
+        payload: dict[str, Any],
+        workspace: Path,
+        cancelled: CancellationToken,
+        emit: LineSink,
+        report_progress: ProgressSink,
+        children: ChildRegistry,
+        attempt: int = 1,
+        deadline: datetime | None = None,
+        kill_grace: float = 2.0,
+    ) -> None:
+        self.task_id = task_id
+        self.task_type = task_type
+        #: The payload, already checked by the manager against the task type's schema.
+        self.payload = payload
+        #: The directory the task may work in.
+        self.workspace = workspace
+        #: 1 for the first try, 2 for the first retry, ...
+        self.attempt = attempt
+        #: When the task must have ended (timezone-aware, UTC), or None.
+        self.deadline = deadline
+        #: Set when the task should stop; see :class:`CancellationToken`.
+        self.cancelled = cancelled
+        self.log = TaskLogger(emit)
+        self._emit = emit
+        self._report_progress = report_progress
+        self._children = children
+        self._kill_grace = kill_grace
+
+    def progress(self, fraction: float, step: str = "") -> None:
+        """Report how far the task is: ``fraction`` in 0..1 (negative: unknown), and the step.
+
+        Only the latest value is sent when several are reported faster than they can be.
+        """
+        if math.isnan(fraction):
+            fraction = -1.0
+        self._report_progress(min(fraction, 1.0), step)
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+        on_start: Callable[[int], None] | None = None,
+    ) -> int:
+        """Run a command to its end, its output going to the task log; return its exit code.
+
+        - The command runs in its own process group (a new session), without standard input, in
+          ``cwd`` (default: the task's workspace if it exists). ``env`` adds to (and overrides)
+          this process's environment.
+        - Each line it writes to stdout is logged at INFO, each line to stderr at WARN, with the
+          field ``stream`` = ``stdout`` or ``stderr``.
+        - ``on_start(pid)`` is called once it runs.
+        - When the task is cancelled (or ``timeout`` seconds pass), its whole process group gets
+          SIGTERM, then SIGKILL after the kill grace (2 s by default); ``run`` waits for it and
+          raises :class:`TaskCancelled` (:class:`TaskFailed` on timeout). Processes the command
+          leaves behind in its group when it exits are ended the same way.
+        - A non-zero exit code raises :class:`TaskFailed` (message, exit_code) when ``check``.
+        """
+        if cwd is None and self.workspace.is_dir():
+            cwd = self.workspace
+        return run_command(
+            argv,
+            token=self.cancelled,
+            emit=self._emit,
+            children=self._children,
+            kill_grace=self._kill_grace,
+            cwd=cwd,
+            env=env,
+            check=check,
+            timeout=timeout,
+            on_start=on_start,
+        )

@@ -1,0 +1,33 @@
+"""Exceptions that a task handler raises to end its task, and the SDK's own errors."""
+
+from __future__ import annotations
+
+
+class TaskCancelled(Exception):  # noqa: N818 - the name reads as what happened to the task
+    """The task was cancelled; raising it from a handler ends the task as CANCELED.
+
+    :meth:`CancellationToken.raise_if_cancelled` and :meth:`TaskContext.run` raise it. A handler may
+    also raise it itself; the task's error is then the cancellation reason if there is one, else the
+    exception's message.
+    """
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TaskFailed(Exception):  # noqa: N818 - the name reads as what happened to the task
+    """The task failed in a way the handler understands; the task ends FAILED.
+
+    Its ``message`` becomes the task's error as is (no exception type prefix, no traceback) and
+    ``exit_code`` its exit code.
+    """
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+class DiscoveryError(Exception):
+    """The manager's socket could not be found (no discovery file, or an unreadable one)."""

@@ -1,0 +1,294 @@
+"""Task log lines: numbered, buffered, batched and shipped to the manager without loss.
+
+``append`` is what ``ctx.log`` calls: it numbers the line (seq 1, 2, 3, ... per task) and appends it
+to the task's queue under a lock, nothing more. One shipper thread sends a task's pending lines with
+``PushLogs`` once ``batch_lines`` are pending or ``linger`` seconds passed since the oldest pending
+line, splitting a batch so no request exceeds ``max_request_bytes`` (nor the manager's
+``max_message_bytes``). A batch is resent with the same seqs until the manager acknowledges it,
+across reconnects; lines are sent in seq order. Lines longer than the manager's
+``max_log_line_bytes`` are cut at a UTF-8 character boundary and marked ``truncated="true"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
+
+from hyperagent.v1 import agent_pb2, common_pb2
+
+from .connection import Link, LinkClosed, Rejected, Session
+
+logger = logging.getLogger("hyperagent_sdk")
+
+TRUNCATED_SUFFIX = " … [truncated]"
+_SUFFIX_BYTES = TRUNCATED_SUFFIX.encode("utf-8")
+
+#: Room kept in a request for the task id, the capability token and framing.
+_REQUEST_OVERHEAD = 1024
+#: Framing of one repeated ``lines`` entry: a tag byte and a length varint (at most 5 bytes).
+_LINE_FRAMING = 6
+
+#: ``(seq, time_ns, level, message, fields)``: a line as ``append`` stores it.
+_Entry = tuple[int, int, int, str, Mapping[str, str]]
+
+
+def truncate_utf8(text: str, max_bytes: int) -> tuple[str, bool]:
+    """``text`` cut to at most ``max_bytes`` UTF-8 bytes, suffix included; and whether it was cut.
+
+    The cut never splits a character. ``max_bytes <= 0`` means no limit.
+    """
+    if max_bytes <= 0 or len(text) * 4 <= max_bytes:  # no character is longer than 4 bytes
+        return text, False
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text, False
+    suffix = _SUFFIX_BYTES if len(_SUFFIX_BYTES) <= max_bytes else b""
+    # The prefix is valid UTF-8 except perhaps a split last character, which "ignore" drops.
+    kept = data[: max_bytes - len(suffix)].decode("utf-8", errors="ignore")
+    return kept + suffix.decode("utf-8"), True
+
+
+def add_log_line(
+    lines: RepeatedCompositeFieldContainer[common_pb2.LogLine], entry: _Entry, max_line_bytes: int
+) -> common_pb2.LogLine:
+    """Append the wire form of a stored line, message and field values truncated to the limit."""
+    seq, time_ns, level, message, fields = entry
+    message, cut = truncate_utf8(message, max_line_bytes)
+    if max_line_bytes > 0 and fields:
+        truncated = {key: truncate_utf8(value, max_line_bytes) for key, value in fields.items()}
+        if any(value_cut for _, value_cut in truncated.values()) or cut:
+            fields = {key: value for key, (value, _) in truncated.items()}
+            cut = True
+    if cut:
+        fields = {**fields, "truncated": "true"}
+    line = lines.add(seq=seq, level=level, message=message, fields=fields)
+    line.time.FromNanoseconds(time_ns)
+    return line
+
+
+class _TaskLog:
+    """One task's lines: the pending queue and how far the manager has acknowledged."""
+
+    __slots__ = (
+        "acked_seq",
+        "capability_token",
+        "dropped",
+        "flushers",
+        "next_seq",
+        "pending",
+        "pending_since",
+        "task_id",
+    )
+
+    def __init__(self, task_id: str, capability_token: str) -> None:
+        self.task_id = task_id
+        self.capability_token = capability_token
+        self.next_seq = 1
+        self.pending: deque[_Entry] = deque()
+        self.pending_since = 0.0
+        self.acked_seq = 0
+        self.dropped = False
+        self.flushers = 0
+
+    @property
+    def settled(self) -> bool:
+        """Every line appended so far is acknowledged (or dropped)."""
+        return self.dropped or self.acked_seq >= self.next_seq - 1
+
+
+class LogShipper:
+    """Buffers the log lines of every running task and ships them in batches (one thread)."""
+
+    def __init__(
+        self,
+        link: Link,
+        *,
+        batch_lines: int = 1000,
+        linger: float = 0.02,
+        max_request_bytes: int = 1024 * 1024,
+    ) -> None:
+        if batch_lines < 1 or linger < 0 or max_request_bytes < 4096:
+            raise ValueError("batch_lines >= 1, linger >= 0 and max_request_bytes >= 4096")
+        self._link = link
+        self._batch_lines = batch_lines
+        self._linger = linger
+        self._max_request_bytes = max_request_bytes
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)  # the shipper waits for lines here
+        self._acked = threading.Condition(self._lock)  # flushers wait for acknowledgements here
+        self._tasks: dict[str, _TaskLog] = {}
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="hyperagent-logs", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop shipping; whoever waits in :meth:`flush` returns False."""
+        with self._lock:
+            self._stopped = True
+            self._work.notify_all()
+            self._acked.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def open(self, task_id: str, capability_token: str) -> None:
+        """Start collecting lines for a task (a no-op if it is already open)."""
+        with self._lock:
+            self._tasks.setdefault(task_id, _TaskLog(task_id, capability_token))
+
+    def close(self, task_id: str) -> None:
+        """Forget a task and whatever of it is still pending (call after :meth:`flush`)."""
+        with self._lock:
+            self._tasks.pop(task_id, None)
+
+    # -- the handlers' side --------------------------------------------------------------------
+
+    def append(self, task_id: str, level: int, message: str, fields: Mapping[str, str]) -> None:
+        """Queue one line of a task; cheap, never blocks on the network.
+
+        ``fields`` is kept as given: callers must not change it afterwards.
+        """
+        now = time.time_ns()
+        with self._lock:
+            log = self._tasks.get(task_id)
+            if log is None or log.dropped:
+                return
+            seq = log.next_seq
+            log.next_seq = seq + 1
+            pending = log.pending
+            pending.append((seq, now, level, message, fields))
+            size = len(pending)
+            if size == 1:
+                log.pending_since = time.monotonic()
+                self._work.notify()
+            elif size == self._batch_lines:
+                self._work.notify()
+
+    def flush(self, task_id: str, timeout: float | None = None) -> bool:
+        """Send a task's pending lines now and wait until all are acknowledged (or dropped).
+
+        Returns False if that did not happen within ``timeout`` or the shipper stopped.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            log = self._tasks.get(task_id)
+            if log is None:
+                return True
+            log.flushers += 1
+            self._work.notify()
+            try:
+                while not log.settled:
+                    if self._stopped:
+                        return False
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    self._acked.wait(remaining)
+                return True
+            finally:
+                log.flushers -= 1
+
+    def stats(self, task_id: str) -> tuple[int, int, int]:
+        """``(lines appended, lines acknowledged, lines pending)`` of a task (for diagnostics)."""
+        with self._lock:
+            log = self._tasks.get(task_id)
+            if log is None:
+                return 0, 0, 0
+            return log.next_seq - 1, log.acked_seq, len(log.pending)
+
+    # -- the shipper thread --------------------------------------------------------------------
+
+    def _take_due(self) -> list[tuple[_TaskLog, list[_Entry]]] | None:
+        """Wait until some task has lines due, and take them; None once stopped."""
+        with self._lock:
+            while not self._stopped:
+                now = time.monotonic()
+                due: list[tuple[_TaskLog, list[_Entry]]] = []
+                wait: float | None = None
+                for log in self._tasks.values():
+                    pending = log.pending
+                    if not pending or log.dropped:
+                        continue
+                    ready_at = log.pending_since + self._linger
+                    if len(pending) >= self._batch_lines or log.flushers or ready_at <= now:
+                        count = min(len(pending), self._batch_lines)
+                        due.append((log, [pending.popleft() for _ in range(count)]))
+                        log.pending_since = now
+                    else:
+                        wait = ready_at - now if wait is None else min(wait, ready_at - now)
+                if due:
+                    return due
+                self._work.wait(wait)
+            return None
+
+    def _run(self) -> None:
+        try:
+            while (due := self._take_due()) is not None:
+                for log, entries in due:
+                    self._ship(log, entries)
+        except LinkClosed:
+            logger.debug("log shipper stopped: the agent is shutting down")
+
+    def _ship(self, log: _TaskLog, entries: list[_Entry]) -> None:
+        """Send ``entries`` of one task in requests of bounded size, each until acknowledged."""
+        self._link.wait_session()  # the session's limits apply to the conversion
+        max_line, max_message = self._link.limits()
+        budget = min(self._max_request_bytes, max_message) - _REQUEST_OVERHEAD
+        budget -= len(log.task_id) + len(log.capability_token)
+        max_lines = self._link.max_batch_lines() or len(entries)
+
+        def new_request() -> agent_pb2.PushLogsRequest:
+            return agent_pb2.PushLogsRequest(
+                task_id=log.task_id, capability_token=log.capability_token
+            )
+
+        request = new_request()
+        size = 0
+        for entry in entries:
+            line_size = add_log_line(request.lines, entry, max_line).ByteSize() + _LINE_FRAMING
+            full = size + line_size > budget or len(request.lines) > max_lines
+            if full and len(request.lines) > 1:
+                del request.lines[-1]  # it goes first in the next request
+                if not self._push(log, request):
+                    return
+                request = new_request()
+                add_log_line(request.lines, entry, max_line)
+                size = 0
+            size += line_size
+        if request.lines:
+            self._push(log, request)
+
+    def _push(self, log: _TaskLog, request: agent_pb2.PushLogsRequest) -> bool:
+        """Send one request until acknowledged; False if the task's lines were dropped."""
+        lines = request.lines
+
+        def send(session: Session) -> agent_pb2.PushLogsResponse:
+            return session.stub.PushLogs(request, timeout=self._link.rpc_timeout)
+
+        try:
+            self._link.call(f"PushLogs for task {log.task_id}", send)
+        except Rejected as err:
+            with self._lock:
+                logger.warning(
+                    "dropping %d log lines of task %s: the manager refused them (%s)",
+                    len(log.pending) + len(lines),
+                    log.task_id,
+                    err,
+                )
+                log.dropped = True
+                log.pending.clear()
+                self._acked.notify_all()
+            return False
+        with self._lock:
+            log.acked_seq = max(log.acked_seq, lines[-1].seq)
+            self._acked.notify_all()
+        return True

@@ -1,0 +1,415 @@
+"""The running agent: connection loop, heartbeats, work dispatch, task threads and shutdown.
+
+Threads:
+
+- ``hyperagent-connection``: discovers the manager, registers, reads the Work stream and
+  dispatches StartTask / StopTask; reconnects with backoff whenever the session is lost.
+- ``hyperagent-heartbeat``: one per session, every ``heartbeat_interval_ms``.
+- ``hyperagent-logs`` and ``hyperagent-progress``: ship log lines and progress.
+- ``task-<id>``: one per accepted task: answers, runs the handler, flushes logs, finishes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import grpc
+
+from hyperagent.v1 import agent_pb2, common_pb2
+
+from .cancel import CancellationToken
+from .connection import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    SESSION_LOST_CODES,
+    Backoff,
+    Link,
+    LinkClosed,
+    Rejected,
+    Session,
+    make_stub,
+    open_channel,
+)
+from .context import TaskContext
+from .discovery import resolve_socket_path
+from .errors import DiscoveryError
+from .logship import LogShipper
+from .process import ChildRegistry
+from .progress import ProgressReporter
+from .runner import execute
+
+if TYPE_CHECKING:
+    from .agent import Agent, TaskDefinition
+
+logger = logging.getLogger("hyperagent_sdk")
+
+SHUTDOWN_REASON = "agent shutting down"
+
+
+class _Task:
+    """A task this process has taken on, from its StartTask until its result is delivered."""
+
+    def __init__(self, start: agent_pb2.StartTask, definition: TaskDefinition) -> None:
+        self.task_id = start.task_id
+        self.start = start
+        self.definition = definition
+        self.token = CancellationToken()
+        self.handler_running = True
+
+
+def _failed(error: str) -> common_pb2.TaskResult:
+    return common_pb2.TaskResult(status=common_pb2.RESULT_STATUS_FAILED, error=error, exit_code=1)
+
+
+class Runtime:
+    """Runs an :class:`~hyperagent_sdk.Agent` against the manager (see :meth:`Agent.run`)."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.definitions = agent.tasks
+        self.link = Link(
+            backoff_initial=agent.backoff_initial,
+            backoff_max=agent.backoff_max,
+            rpc_timeout=agent.rpc_timeout,
+        )
+        self.shipper = LogShipper(
+            self.link,
+            batch_lines=agent.log_batch_lines,
+            linger=agent.log_linger,
+            max_request_bytes=agent.log_max_request_bytes,
+        )
+        self.progress = ProgressReporter(self.link)
+        self.children = ChildRegistry()
+        self._cond = threading.Condition()
+        self._tasks: dict[str, _Task] = {}
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.shipper.start()
+        self.progress.start()
+        self._thread = threading.Thread(
+            target=self._connection_loop, name="hyperagent-connection", daemon=True
+        )
+        self._thread.start()
+
+    def running_task_ids(self) -> list[str]:
+        with self._cond:
+            return sorted(self._tasks)
+
+    def shutdown(self) -> None:
+        """Cancel every task, let handlers end, deliver what can be delivered in time, stop."""
+        agent = self.agent
+        with self._cond:
+            self._stopping = True
+            tasks = list(self._tasks.values())
+        for task in tasks:
+            task.token.cancel(SHUTDOWN_REASON)
+        with self._cond:
+            self._cond.wait_for(
+                lambda: not any(t.handler_running for t in self._tasks.values()),
+                agent.kill_grace + 1.0,
+            )
+            stuck = [t.task_id for t in self._tasks.values() if t.handler_running]
+        killed = self.children.kill_all()
+        if killed:
+            logger.warning("killed %d command process groups still running", killed)
+        if stuck:
+            logger.warning("handlers of tasks %s did not end; abandoning them", ", ".join(stuck))
+        # Logs and results of the tasks that ended: delivered by their threads, in bounded time.
+        self.link.close_at(time.monotonic() + agent.shutdown_timeout)
+        with self._cond:
+            # Done when the only tasks left are those whose handler never ended.
+            delivered = self._cond.wait_for(
+                lambda: all(t.handler_running for t in self._tasks.values()),
+                agent.shutdown_timeout + 0.5,
+            )
+        if not delivered:
+            logger.warning("could not deliver every log line and result before exiting")
+        self.link.shut()
+        self.shipper.stop()
+        self.progress.stop()
+        if self._thread is not None:
+            self._thread.join(1.0)
+
+    # -- connection ----------------------------------------------------------------------------
+
+    def _connection_loop(self) -> None:
+        backoff = Backoff(self.agent.backoff_initial, self.agent.backoff_max)
+        max_message = DEFAULT_MAX_MESSAGE_BYTES
+        last_problem = ""
+        try:
+            while not self.link.is_shut:
+                try:
+                    session = self._register(max_message)
+                except (DiscoveryError, grpc.RpcError) as err:
+                    problem = (
+                        f"{err.code().name}: {err.details()}"
+                        if isinstance(err, grpc.RpcError)
+                        else str(err)
+                    )
+                    if problem != last_problem:
+                        logger.warning("cannot register with the manager (%s); retrying", problem)
+                        last_problem = problem
+                    self.link.pause(backoff.next())
+                    continue
+                last_problem = ""
+                max_message = session.max_message_bytes
+                self._serve(session, backoff)
+                if not self.link.is_shut:
+                    self.link.pause(backoff.next())
+        except LinkClosed:
+            pass
+        except Exception:  # a bug here must be visible, not a silent dead agent
+            logger.exception("connection loop failed")
+            raise
+
+    def _register(self, max_message: int) -> Session:
+        socket_path = resolve_socket_path(self.agent.env)
+        channel = open_channel(socket_path, max_message)
+        running = self.running_task_ids()
+        request = agent_pb2.RegisterRequest(
+            name=self.agent.name,
+            version=self.agent.version,
+            capabilities=[d.to_proto() for d in self.definitions.values()],
+            max_concurrency=self.agent.max_concurrency,
+            running_task_ids=running,
+            cost=self.agent.cost,
+            pid=os.getpid(),
+        )
+        try:
+            response = make_stub(channel).Register(request, timeout=self.agent.rpc_timeout)
+        except BaseException:
+            channel.close()
+            raise
+        limit = response.max_message_bytes or DEFAULT_MAX_MESSAGE_BYTES
+        if limit != max_message:  # message size limits are fixed when a channel is made
+            channel.close()
+            channel = open_channel(socket_path, limit)
+        logger.info(
+            "registered with the manager at %s as %s (agent id %s, %d tasks still running)",
+            socket_path,
+            self.agent.name,
+            response.agent_id,
+            len(running),
+        )
+        self._stop_tasks(response.stop_task_ids, "the manager no longer assigns it to this agent")
+        return Session(
+            stub=make_stub(channel),
+            channel=channel,
+            token=response.session_token,
+            agent_id=response.agent_id,
+            heartbeat_interval=(response.heartbeat_interval_ms or 5000) / 1000,
+            max_log_line_bytes=response.max_log_line_bytes,
+            max_log_batch_lines=response.max_log_batch_lines,
+            max_message_bytes=limit,
+        )
+
+    def _serve(self, session: Session, backoff: Backoff) -> None:
+        """Read the session's Work stream until it ends or the session is lost."""
+        work = session.stub.Work(agent_pb2.WorkRequest(session_token=session.token))
+        session.on_retire = work.cancel
+        self.link.publish(session)
+        if self.link.is_shut:
+            self.link.retire(session)
+        heartbeat = threading.Thread(
+            target=self._heartbeat_loop,
+            args=(session, backoff),
+            name="hyperagent-heartbeat",
+            daemon=True,
+        )
+        heartbeat.start()
+        reason = "the manager ended the work stream"
+        try:
+            for item in work:
+                self._dispatch(item)
+        except grpc.RpcError as err:
+            reason = f"work stream: {err.code().name}: {err.details()}"
+        self.link.retire(session, "" if session.retired.is_set() else reason)
+        if session.channel is not None:
+            session.channel.close()  # ends calls still in flight on it: they retry on the next
+        heartbeat.join()
+
+    def _heartbeat_loop(self, session: Session, backoff: Backoff) -> None:
+        first = True
+        while not session.retired.wait(session.heartbeat_interval):
+            with self._cond:
+                running = sorted(self._tasks)
+                busy = sum(t.handler_running for t in self._tasks.values())
+            request = agent_pb2.HeartbeatRequest(
+                session_token=session.token,
+                load=min(busy / self.agent.max_concurrency, 1.0),
+                running_task_ids=running,
+            )
+            try:
+                response = session.stub.Heartbeat(request, timeout=self.agent.rpc_timeout)
+            except grpc.RpcError as err:
+                code = err.code()
+                if code in SESSION_LOST_CODES:
+                    self.link.retire(session, f"heartbeat: {code.name}: {err.details()}")
+                    return
+                logger.warning("heartbeat failed (%s): %s", code.name, err.details())
+                continue
+            except ValueError:  # the channel was closed under us: the session is over
+                return
+            if first:  # the session works: the next reconnect starts from the shortest delay
+                backoff.reset()
+                first = False
+            self._stop_tasks(response.stop_task_ids, "stopped by the manager")
+
+    # -- work ----------------------------------------------------------------------------------
+
+    def _dispatch(self, item: agent_pb2.WorkItem) -> None:
+        kind = item.WhichOneof("item")
+        if kind == "start":
+            self._on_start(item.start)
+        elif kind == "stop":
+            self._stop_tasks([item.stop.task_id], item.stop.reason or "stopped by the manager")
+        else:
+            logger.warning("ignoring a work item of unknown kind %r", kind)
+
+    def _stop_tasks(self, task_ids: Iterable[str], reason: str) -> None:
+        with self._cond:
+            tasks = [self._tasks[i] for i in task_ids if i in self._tasks]
+        for task in tasks:
+            if task.token.cancel(reason):
+                logger.info("cancelling task %s: %s", task.task_id, reason)
+
+    def _on_start(self, start: agent_pb2.StartTask) -> None:
+        definition = self.definitions.get(start.task_type)
+        capacity = self.agent.max_concurrency
+        with self._cond:
+            if self._stopping:
+                reason = SHUTDOWN_REASON
+            elif definition is None:
+                reason = f"unknown task type {start.task_type!r}"
+            elif start.task_id in self._tasks:
+                reason = f"task {start.task_id} is already running on this agent"
+            elif sum(t.handler_running for t in self._tasks.values()) >= capacity:
+                # Tasks whose handler ended (only their result is still being delivered) do not
+                # count: the manager frees the slot once it has stored the result.
+                reason = f"at capacity ({capacity} of {capacity} tasks running)"
+            else:
+                reason = ""
+                task = _Task(start, definition)
+                self._tasks[task.task_id] = task
+        if reason:
+            logger.info("rejecting task %s: %s", start.task_id, reason)
+            threading.Thread(
+                target=self._answer,
+                args=(start, False, reason),
+                name=f"answer-{start.task_id}",
+                daemon=True,
+            ).start()
+            return
+        threading.Thread(
+            target=self._run_task, args=(task,), name=f"task-{task.task_id}", daemon=True
+        ).start()
+
+    def _answer(self, start: agent_pb2.StartTask, accepted: bool, reason: str) -> bool:
+        request = agent_pb2.AnswerTaskRequest(
+            task_id=start.task_id,
+            capability_token=start.capability_token,
+            accepted=accepted,
+            reason=reason,
+        )
+        try:
+            self.link.call(
+                f"AnswerTask for task {start.task_id}",
+                lambda s: s.stub.AnswerTask(request, timeout=self.agent.rpc_timeout),
+            )
+        except Rejected as err:
+            logger.warning("the manager refused the answer for task %s: %s", start.task_id, err)
+            return False
+        except LinkClosed:
+            return False
+        return True
+
+    def _run_task(self, task: _Task) -> None:
+        task_id = task.task_id
+        token = task.start.capability_token
+        try:
+            if not self._answer(task.start, True, ""):
+                return
+            self.shipper.open(task_id, token)
+            self.progress.open(task_id, token)
+            logger.info("task %s (%s) started", task_id, task.start.task_type)
+            try:
+                result = self._execute(task)
+            finally:
+                with self._cond:
+                    task.handler_running = False
+                    self._cond.notify_all()
+            self._finish(task, result)
+        except Exception:
+            logger.exception("task %s: internal error", task_id)
+        finally:
+            self.shipper.close(task_id)
+            self.progress.forget(task_id)
+            with self._cond:
+                task.handler_running = False
+                del self._tasks[task_id]
+                self._cond.notify_all()
+
+    def _execute(self, task: _Task) -> common_pb2.TaskResult:
+        start = task.start
+        try:
+            payload = json.loads(start.payload_json) if start.payload_json else {}
+        except json.JSONDecodeError as err:
+            return _failed(f"the payload is not JSON: {err}")
+        if not isinstance(payload, dict):
+            return _failed("the payload is not a JSON object")
+        workspace = Path(start.workspace) if start.workspace else Path.cwd()
+        ctx = TaskContext(
+            task_id=start.task_id,
+            task_type=start.task_type,
+            payload=payload,
+            workspace=workspace,
+            attempt=start.attempt or 1,
+            deadline=(
+                start.deadline.ToDatetime(tzinfo=UTC) if start.HasField("deadline") else None
+            ),
+            cancelled=task.token,
+            emit=partial(self.shipper.append, start.task_id),
+            report_progress=partial(self.progress.report, start.task_id),
+            children=self.children,
+            kill_grace=self.agent.kill_grace,
+        )
+        return execute(task.definition.handler, ctx)
+
+    def _finish(self, task: _Task, result: common_pb2.TaskResult) -> None:
+        task_id = task.task_id
+        self.progress.flush(task_id)
+        if not self.shipper.flush(task_id):
+            logger.warning("task %s: not every log line was delivered", task_id)
+        request = agent_pb2.FinishTaskRequest(
+            task_id=task_id, capability_token=task.start.capability_token, result=result
+        )
+        status = common_pb2.ResultStatus.Name(result.status).removeprefix("RESULT_STATUS_")
+        try:
+            response = self.link.call(
+                f"FinishTask for task {task_id}",
+                lambda s: s.stub.FinishTask(request, timeout=self.agent.rpc_timeout),
+            )
+        except Rejected as err:
+            logger.warning("the manager refused the result of task %s: %s", task_id, err)
+            return
+        except LinkClosed:
+            logger.warning("could not deliver the result of task %s before exiting", task_id)
+            return
+        logger.info(
+            "task %s finished: %s (the manager recorded %s)",
+            task_id,
+            status,
+            common_pb2.TaskState.Name(response.state).removeprefix("TASK_STATE_"),
+        )

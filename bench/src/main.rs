@@ -1,0 +1,684 @@
+//! HyperAgent benchmarks. Starts the real (release) manager binary as a separate process, drives it
+//! with simulated agents that speak the real agent protocol over the real Unix socket, and measures
+//! each figure beside the bare transport measured in the same run (an empty tonic round trip on the
+//! same server: the standard health check; a raw byte stream over a Unix socket). Prints Markdown.
+//!
+//! Bounded by count and time; talks only to the local socket.
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use hyperagent_manager::transport::connect_unix;
+use hyperagent_proto::v1 as pb;
+use pb::agent_service_client::AgentServiceClient;
+use pb::client_service_client::ClientServiceClient;
+use tonic::transport::Channel;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+struct ManagerProc {
+    child: Child,
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ManagerProc {
+    fn start(bin: &Path) -> Result<ManagerProc> {
+        let dir = tempfile::tempdir()?;
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[paths]\ndata_dir = {:?}\nruntime_dir = {:?}\n",
+                dir.path().join("data"),
+                dir.path().join("run")
+            ),
+        )?;
+        let mut child = Command::new(bin)
+            .args([
+                "--config",
+                cfg.to_str().unwrap_or_default(),
+                "serve",
+                "--no-agents",
+            ])
+            .env("HYPERAGENT_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+        if !line.contains("\"ready\":true") {
+            bail!("manager did not become ready: {line:?}");
+        }
+        Ok(ManagerProc {
+            child,
+            socket: dir.path().join("run/manager.sock"),
+            _dir: dir,
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ManagerProc {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// (user+system CPU seconds, RSS bytes) of a process.
+fn cpu_and_rss(pid: u32) -> Result<(f64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).context("stat")?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After ')': state(0) ppid(1) ... utime(11) stime(12)
+    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let rss_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .context("VmRSS")?;
+    Ok((ticks / hz, rss_kb * 1024))
+}
+
+async fn health(ch: Channel) -> Result<()> {
+    HealthClient::new(ch)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Sequential empty round trips: the bare tonic figure.
+async fn bare_rtt(socket: &Path, n: usize) -> Result<Vec<Duration>> {
+    let ch = connect_unix(socket).await?;
+    let mut lat = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        health(ch.clone()).await?;
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    Ok(lat)
+}
+
+/// When each task's StartTask reached a simulated agent, and a signal for every arrival.
+#[derive(Default)]
+struct Arrivals {
+    at: Mutex<HashMap<String, Instant>>,
+    notify: tokio::sync::Notify,
+}
+
+impl Arrivals {
+    async fn wait(&self, id: &str) -> Instant {
+        loop {
+            let n = self.notify.notified();
+            tokio::pin!(n);
+            n.as_mut().enable();
+            if let Some(t) = self.at.lock().unwrap().remove(id) {
+                return t;
+            }
+            n.await;
+        }
+    }
+}
+
+type Waiters = Arc<Arrivals>;
+
+/// Heartbeats for a simulated agent every second, as a real agent would, until the process ends.
+fn keep_alive(mut a: AgentServiceClient<Channel>, session_token: String) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let hb = pb::HeartbeatRequest {
+                session_token: session_token.clone(),
+                load: 0.0,
+                running_task_ids: vec![],
+            };
+            if a.heartbeat(hb).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// A simulated agent: accepts every task, reports the instant StartTask arrived, finishes it.
+async fn sim_agent(
+    socket: PathBuf,
+    name: String,
+    task_type: &'static str,
+    waiters: Waiters,
+) -> Result<()> {
+    let ch = connect_unix(&socket).await?;
+    let mut a = AgentServiceClient::new(ch);
+    let reg = a
+        .register(pb::RegisterRequest {
+            name,
+            version: "bench".into(),
+            capabilities: vec![pb::TaskType {
+                name: task_type.into(),
+                description: String::new(),
+                payload_schema_json: "{}".into(),
+            }],
+            max_concurrency: 256,
+            running_task_ids: vec![],
+            cost: 1.0,
+            pid: std::process::id(),
+        })
+        .await?
+        .into_inner();
+    keep_alive(a.clone(), reg.session_token.clone());
+    let mut work = a
+        .work(pb::WorkRequest {
+            session_token: reg.session_token.clone(),
+        })
+        .await?
+        .into_inner();
+    while let Some(item) = work.message().await? {
+        let Some(pb::work_item::Item::Start(s)) = item.item else {
+            continue;
+        };
+        waiters
+            .at
+            .lock()
+            .unwrap()
+            .insert(s.task_id.clone(), Instant::now());
+        waiters.notify.notify_waiters();
+        let mut a = a.clone();
+        tokio::spawn(async move {
+            let tok = s.capability_token.clone();
+            a.answer_task(pb::AnswerTaskRequest {
+                task_id: s.task_id.clone(),
+                capability_token: tok.clone(),
+                accepted: true,
+                reason: String::new(),
+            })
+            .await?;
+            a.finish_task(pb::FinishTaskRequest {
+                task_id: s.task_id,
+                capability_token: tok,
+                result: Some(pb::TaskResult {
+                    status: pb::ResultStatus::Succeeded as i32,
+                    ..Default::default()
+                }),
+            })
+            .await?;
+            anyhow::Ok(())
+        });
+    }
+    Ok(())
+}
+
+async fn wait_online(c: &mut ClientServiceClient<Channel>, n: usize) -> Result<()> {
+    let mut feed = c
+        .subscribe(pb::SubscribeRequest {
+            after_seq: Some(0),
+            task_id: String::new(),
+            exclude_logs: true,
+        })
+        .await?
+        .into_inner();
+    let mut online = std::collections::HashSet::new();
+    while online.len() < n {
+        let ev = feed.message().await?.context("feed ended")?;
+        if let Some(pb::event::Body::AgentStatus(s)) = ev.body {
+            if s.status == pb::AgentStatus::Online as i32 {
+                online.insert(s.agent_id);
+            }
+        }
+    }
+    Ok(())
+}
+
+struct DispatchFigures {
+    submit: Vec<Duration>,
+    dispatch: Vec<Duration>,
+    throughput: f64,
+}
+
+async fn dispatch_bench(
+    bin: &Path,
+    agents: usize,
+    n_latency: usize,
+    n_throughput: usize,
+) -> Result<DispatchFigures> {
+    let m = ManagerProc::start(bin)?;
+    let waiters: Waiters = Arc::default();
+    for i in 0..agents {
+        tokio::spawn(sim_agent(
+            m.socket.clone(),
+            format!("sim-{i}"),
+            "bench.noop",
+            waiters.clone(),
+        ));
+    }
+    let mut c = ClientServiceClient::new(connect_unix(&m.socket).await?);
+    wait_online(&mut c, agents).await?;
+    let req = || pb::SubmitTaskRequest {
+        task_type: "bench.noop".into(),
+        payload_json: "{}".into(),
+        ..Default::default()
+    };
+    // Latency: one task at a time; submit call and submit-to-StartTask-at-the-agent.
+    let (mut submit, mut dispatch) = (Vec::new(), Vec::new());
+    for i in 0..n_latency + 200 {
+        let t0 = Instant::now();
+        let resp = c.submit_task(req()).await?.into_inner();
+        let t1 = Instant::now();
+        let id = resp.task.context("task")?.id;
+        let got = waiters.wait(&id).await;
+        if i >= 200 {
+            // past the warm-up
+            submit.push(t1 - t0);
+            dispatch.push(got.saturating_duration_since(t0));
+        }
+    }
+    submit.sort();
+    dispatch.sort();
+    waiters.at.lock().unwrap().clear();
+    // Throughput: many in flight, counted as completions on the feed.
+    let mut feed = c
+        .subscribe(pb::SubscribeRequest {
+            after_seq: None,
+            task_id: String::new(),
+            exclude_logs: true,
+        })
+        .await?
+        .into_inner();
+    let start = Instant::now();
+    let submitter = {
+        let mut c = c.clone();
+        tokio::spawn(async move {
+            let mut inflight = tokio::task::JoinSet::new();
+            for _ in 0..n_throughput {
+                if inflight.len() >= 64 {
+                    inflight.join_next().await;
+                }
+                let mut c = c.clone();
+                let r = req();
+                inflight.spawn(async move { c.submit_task(r).await.map(|_| ()) });
+            }
+            while inflight.join_next().await.is_some() {}
+            let _ = &mut c;
+        })
+    };
+    let mut done = 0;
+    while done < n_throughput {
+        let ev = feed.message().await?.context("feed ended")?;
+        if let Some(pb::event::Body::TaskState(s)) = ev.body {
+            if s.to == pb::TaskState::Completed as i32 {
+                done += 1;
+            }
+        }
+    }
+    let throughput = n_throughput as f64 / start.elapsed().as_secs_f64();
+    submitter.await?;
+    Ok(DispatchFigures {
+        submit,
+        dispatch,
+        throughput,
+    })
+}
+
+/// Log lines/s agent -> manager -> SQLite -> subscriber, counting every line.
+async fn log_bench(bin: &Path, lines: u64, batch: u64) -> Result<(f64, u64)> {
+    let m = ManagerProc::start(bin)?;
+    let ch = connect_unix(&m.socket).await?;
+    let mut a = AgentServiceClient::new(ch.clone());
+    let mut c = ClientServiceClient::new(ch);
+    let reg = a
+        .register(pb::RegisterRequest {
+            name: "sim-logs".into(),
+            version: "bench".into(),
+            capabilities: vec![pb::TaskType {
+                name: "bench.logs".into(),
+                description: String::new(),
+                payload_schema_json: "{}".into(),
+            }],
+            max_concurrency: 1,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    keep_alive(a.clone(), reg.session_token.clone());
+    let mut work = a
+        .work(pb::WorkRequest {
+            session_token: reg.session_token,
+        })
+        .await?
+        .into_inner();
+    let task = c
+        .submit_task(pb::SubmitTaskRequest {
+            task_type: "bench.logs".into(),
+            payload_json: "{}".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .task
+        .context("task")?;
+    let start = loop {
+        if let Some(pb::work_item::Item::Start(s)) = work.message().await?.context("work")?.item {
+            break s;
+        }
+    };
+    let token = start.capability_token.clone();
+    a.answer_task(pb::AnswerTaskRequest {
+        task_id: task.id.clone(),
+        capability_token: token.clone(),
+        accepted: true,
+        reason: String::new(),
+    })
+    .await?;
+    let mut feed = c
+        .subscribe(pb::SubscribeRequest {
+            after_seq: Some(0),
+            task_id: task.id.clone(),
+            exclude_logs: false,
+        })
+        .await?
+        .into_inner();
+    let t0 = Instant::now();
+    let producer = {
+        let mut a = a.clone();
+        let id = task.id.clone();
+        tokio::spawn(async move {
+            let mut seq = 0;
+            let msg = "x".repeat(60);
+            while seq < lines {
+                let n = batch.min(lines - seq);
+                let batch: Vec<pb::LogLine> = (seq + 1..=seq + n)
+                    .map(|s| pb::LogLine {
+                        seq: s,
+                        time: None,
+                        level: pb::LogLevel::Info as i32,
+                        message: format!("line {s} {msg}"),
+                        fields: Default::default(),
+                    })
+                    .collect();
+                a.push_logs(pb::PushLogsRequest {
+                    task_id: id.clone(),
+                    capability_token: token.clone(),
+                    lines: batch,
+                })
+                .await?;
+                seq += n;
+            }
+            anyhow::Ok(())
+        })
+    };
+    let mut expect = 1;
+    let mut producer = producer;
+    let mut produced = false;
+    while expect <= lines {
+        let ev = tokio::select! {
+            ev = feed.message() => ev?.context("feed ended")?,
+            r = &mut producer, if !produced => {
+                r??;
+                produced = true;
+                continue;
+            }
+        };
+        if let Some(pb::event::Body::TaskLog(l)) = ev.body {
+            let s = l.line.context("line")?.seq;
+            if s != expect {
+                bail!("log line {expect} expected, got {s}: lines were lost or reordered");
+            }
+            expect += 1;
+        }
+    }
+    let rate = lines as f64 / t0.elapsed().as_secs_f64();
+    if !produced {
+        producer.await??;
+    }
+    Ok((rate, expect - 1))
+}
+
+/// The same bytes as the log benchmark, written over a raw Unix socket with a 64 KiB buffer.
+fn raw_stream_bench(lines: u64) -> Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("raw.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path)?;
+    let reader = std::thread::spawn(move || -> Result<u64> {
+        let (s, _) = listener.accept()?;
+        let mut r = BufReader::with_capacity(64 * 1024, s);
+        let mut buf = [0u8; 64 * 1024];
+        let mut count = 0;
+        loop {
+            let n = r.read(&mut buf)?;
+            if n == 0 {
+                return Ok(count);
+            }
+            count += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        }
+    });
+    let t0 = Instant::now();
+    let mut w = std::io::BufWriter::with_capacity(
+        64 * 1024,
+        std::os::unix::net::UnixStream::connect(&path)?,
+    );
+    let msg = "x".repeat(60);
+    for s in 1..=lines {
+        writeln!(w, "line {s} {msg}")?;
+    }
+    drop(w);
+    let got = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reader panicked"))??;
+    if got != lines {
+        bail!("raw stream lost lines");
+    }
+    Ok(lines as f64 / t0.elapsed().as_secs_f64())
+}
+
+/// Manager CPU (% of one core) and RSS with `n` clients calling once a second: simulated agents
+/// heartbeating, or (bare) health checks.
+async fn many_clients(bin: &Path, n: usize, window: Duration, agents: bool) -> Result<(f64, u64)> {
+    let m = ManagerProc::start(bin)?;
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let socket = m.socket.clone();
+        let stop = stop.clone();
+        set.spawn(async move {
+            let ch = connect_unix(&socket).await?;
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            if agents {
+                let mut a = AgentServiceClient::new(ch);
+                let reg = a
+                    .register(pb::RegisterRequest {
+                        name: format!("sim-{i}"),
+                        version: "bench".into(),
+                        capabilities: vec![pb::TaskType {
+                            name: "bench.noop".into(),
+                            description: String::new(),
+                            payload_schema_json: "{}".into(),
+                        }],
+                        max_concurrency: 1,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                let _work = a
+                    .work(pb::WorkRequest {
+                        session_token: reg.session_token.clone(),
+                    })
+                    .await?;
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {
+                            a.heartbeat(pb::HeartbeatRequest { session_token: reg.session_token.clone(), load: 0.0, running_task_ids: vec![] }).await?;
+                        }
+                        _ = stop.notified() => return anyhow::Ok(()),
+                    }
+                }
+            } else {
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => health(ch.clone()).await?,
+                        _ = stop.notified() => return anyhow::Ok(()),
+                    }
+                }
+            }
+        });
+    }
+    if agents {
+        let mut c = ClientServiceClient::new(connect_unix(&m.socket).await?);
+        wait_online(&mut c, n).await?;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await; // let every client settle into its 1 s rhythm
+    let (cpu0, _) = cpu_and_rss(m.pid())?;
+    let t0 = Instant::now();
+    tokio::time::sleep(window).await;
+    let (cpu1, rss) = cpu_and_rss(m.pid())?;
+    let used = (cpu1 - cpu0) / t0.elapsed().as_secs_f64() * 100.0;
+    stop.notify_waiters();
+    set.abort_all();
+    Ok((used, rss))
+}
+
+async fn cold_start(bin: &Path) -> Result<Duration> {
+    let t0 = Instant::now();
+    let m = ManagerProc::start(bin)?;
+    health(connect_unix(&m.socket).await?).await?;
+    Ok(t0.elapsed())
+}
+
+/// 1,000 agents need more than the usual 1,024 open files, here and in the manager (which inherits it).
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain rlimit calls on a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let bin = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .context("usage: hyperagent-bench PATH/TO/hyperagent")?,
+    );
+    let quick = std::env::var_os("BENCH_QUICK").is_some();
+    raise_fd_limit();
+    let scale = |n: usize| if quick { n / 10 } else { n };
+    // BENCH_ONLY=logs|dispatch|agents|start runs one section (for profiling).
+    let only = std::env::var("BENCH_ONLY").ok();
+    let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    println!("| figure | HyperAgent | bare transport (same run) | ratio |");
+    println!("|---|---|---|---|");
+
+    // Idle RSS and cold start first, on fresh managers.
+    if run("start") {
+        let mut starts = Vec::new();
+        for _ in 0..5 {
+            starts.push(cold_start(&bin).await?);
+        }
+        starts.sort();
+        let idle = {
+            let m = ManagerProc::start(&bin)?;
+            health(connect_unix(&m.socket).await?).await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            cpu_and_rss(m.pid())?.1
+        };
+        println!("| manager idle RSS | {:.1} MB | – | – |", idle as f64 / 1e6);
+        println!(
+            "| cold start to healthy (median of 5) | {:.0} ms | – | – |",
+            starts[2].as_secs_f64() * 1e3
+        );
+    }
+
+    if run("dispatch") {
+        let rtt = {
+            let m = ManagerProc::start(&bin)?;
+            bare_rtt(&m.socket, scale(5_000)).await?
+        };
+        for agents in [1usize, 8] {
+            let f = dispatch_bench(&bin, agents, scale(2_000), scale(5_000)).await?;
+            for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
+                let (s, d, b) = (pct(&f.submit, p), pct(&f.dispatch, p), pct(&rtt, p));
+                println!(
+                "| {agents} agent(s): submit call {name} | {:.0} µs | {:.0} µs (empty call) | {:.2}x |",
+                us(s),
+                us(b),
+                us(s) / us(b)
+            );
+                println!(
+                "| {agents} agent(s): submit -> StartTask at agent {name} | {:.0} µs | {:.0} µs (empty call) | {:.2}x |",
+                us(d),
+                us(b),
+                us(d) / us(b)
+            );
+            }
+            let bare_rate = rtt.len() as f64 / rtt.iter().map(|d| d.as_secs_f64()).sum::<f64>();
+            println!(
+            "| {agents} agent(s): no-op tasks completed/s (64 in flight) | {:.0} | {:.0} empty calls/s (sequential) | {:.2}x |",
+            f.throughput,
+            bare_rate,
+            f.throughput / bare_rate
+        );
+        }
+    }
+    if run("logs") {
+        let lines = scale(1_000_000) as u64;
+        let (rate, got) = log_bench(&bin, lines, 5_000).await?;
+        let raw = raw_stream_bench(lines)?;
+        println!(
+        "| log lines/s agent -> manager -> SQLite -> subscriber ({got} of {lines} arrived, in order) | {:.0} | {:.0} (raw Unix socket stream) | {:.2}x |",
+        rate,
+        raw,
+        rate / raw
+    );
+    }
+    if run("agents") {
+        let n = scale(1_000);
+        let window = Duration::from_secs(if quick { 3 } else { 10 });
+        let (cpu, rss) = many_clients(&bin, n, window, true).await?;
+        let (bcpu, brss) = many_clients(&bin, n, window, false).await?;
+        println!(
+        "| {n} agents heartbeating every second: manager CPU | {cpu:.2}% of one core | {bcpu:.2}% ({n} clients, one empty call a second) | {:.2}x |",
+        cpu / bcpu.max(0.01)
+    );
+        println!(
+            "| {n} agents heartbeating every second: manager RSS | {:.1} MB | {:.1} MB | {:.2}x |",
+            rss as f64 / 1e6,
+            brss as f64 / 1e6,
+            rss as f64 / brss as f64
+        );
+    }
+    Ok(())
+}
