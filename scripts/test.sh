@@ -8,8 +8,9 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 bash scripts/setup.sh
 
 say "cargo test"
+# One build of the whole workspace (same features as the tests), so the binary is not rebuilt.
+cargo build --workspace --locked
 cargo test --workspace --locked
-cargo build --locked -p hyperagent
 target_dir=$(cargo metadata --format-version 1 --no-deps | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export HYPERAGENT_BIN="$target_dir/debug/hyperagent"
 

@@ -347,6 +347,9 @@ async fn dispatch_bench(
     })
 }
 
+/// Log batches a simulated agent keeps in flight.
+const PIPELINE: usize = 4;
+
 /// Log lines/s agent -> manager -> SQLite -> subscriber, counting every line.
 async fn log_bench(bin: &Path, lines: u64, batch: u64) -> Result<(f64, u64)> {
     let m = ManagerProc::start(bin)?;
@@ -407,12 +410,17 @@ async fn log_bench(bin: &Path, lines: u64, batch: u64) -> Result<(f64, u64)> {
         .into_inner();
     let t0 = Instant::now();
     let producer = {
-        let mut a = a.clone();
+        let a = a.clone();
         let id = task.id.clone();
         tokio::spawn(async move {
             let mut seq = 0;
             let msg = "x".repeat(60);
+            // Up to PIPELINE batches in flight; the manager keeps them in order.
+            let mut inflight = tokio::task::JoinSet::new();
             while seq < lines {
+                if inflight.len() >= PIPELINE {
+                    inflight.join_next().await.context("push")???;
+                }
                 let n = batch.min(lines - seq);
                 let batch: Vec<pb::LogLine> = (seq + 1..=seq + n)
                     .map(|s| pb::LogLine {
@@ -423,13 +431,17 @@ async fn log_bench(bin: &Path, lines: u64, batch: u64) -> Result<(f64, u64)> {
                         fields: Default::default(),
                     })
                     .collect();
-                a.push_logs(pb::PushLogsRequest {
+                let mut a = a.clone();
+                let req = pb::PushLogsRequest {
                     task_id: id.clone(),
                     capability_token: token.clone(),
                     lines: batch,
-                })
-                .await?;
+                };
+                inflight.spawn(async move { a.push_logs(req).await.map(|_| ()) });
                 seq += n;
+            }
+            while let Some(r) = inflight.join_next().await {
+                r??;
             }
             anyhow::Ok(())
         })

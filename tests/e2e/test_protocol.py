@@ -187,3 +187,28 @@ def test_bad_registrations_and_sessions_are_refused(manager):
     assert "already offered by online agent `raw-a` with a different payload schema" in msg
     first.close()
     ch.close()
+
+
+def test_a_log_batch_that_overtakes_its_predecessor_waits_for_it(manager):
+    raw = RawAgent(manager.socket)
+    t = manager.submit("raw.job", {"n": 1})
+    start = raw.next_start()
+    tok = start.capability_token
+    raw.stub.AnswerTask(
+        agent_pb2.AnswerTaskRequest(task_id=t.id, capability_token=tok, accepted=True), timeout=30
+    )
+    later = raw.stub.PushLogs.future(
+        agent_pb2.PushLogsRequest(task_id=t.id, capability_token=tok, lines=[line(4), line(5)]),
+        timeout=30,
+    )
+    first = raw.stub.PushLogs(
+        agent_pb2.PushLogsRequest(
+            task_id=t.id, capability_token=tok, lines=[line(1), line(2), line(3)]
+        ),
+        timeout=30,
+    )
+    assert first.stored_seq == 3
+    assert later.result().stored_seq == 5
+    logs = manager.client.GetLogs(client_pb2.GetLogsRequest(task_id=t.id), timeout=30)
+    assert [x.seq for x in logs.lines] == [1, 2, 3, 4, 5]
+    raw.close()

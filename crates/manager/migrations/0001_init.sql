@@ -16,13 +16,17 @@ CREATE TABLE tasks (
 CREATE INDEX tasks_state ON tasks(state);
 
 -- The event feed: every state change, progress report, log line and agent output, in order.
--- `seq` is the resume cursor. Log lines also carry their per-task `log_seq`.
+-- `seq` is the resume cursor. A task log line keeps its per-task `log_seq`, its `level`
+-- (1 trace .. 5 error), its message in `body` and its fields as JSON in `fields` (NULL when none);
+-- every other event keeps the JSON of its body in `body`.
 CREATE TABLE events (
     seq     INTEGER PRIMARY KEY NOT NULL,
     time_us INTEGER NOT NULL,
     kind    TEXT NOT NULL,
     task_id TEXT,
     log_seq INTEGER,
-    body    TEXT NOT NULL
+    level   INTEGER,
+    body    TEXT NOT NULL,
+    fields  TEXT
 );
 CREATE INDEX events_task ON events(task_id, log_seq) WHERE task_id IS NOT NULL;

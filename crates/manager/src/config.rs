@@ -87,6 +87,9 @@ pub struct Agents {
     pub max_log_line_bytes: u32,
     /// Most log lines in one PushLogs call.
     pub max_log_batch_lines: u32,
+    /// A log batch that arrives before the batch preceding it waits this long for it.
+    #[serde(with = "humantime_serde")]
+    pub log_order_wait: Duration,
 }
 
 impl Default for Agents {
@@ -97,6 +100,7 @@ impl Default for Agents {
             answer_timeout: Duration::from_secs(10),
             max_log_line_bytes: 16 * 1024,
             max_log_batch_lines: 10_000,
+            log_order_wait: Duration::from_secs(5),
         }
     }
 }
@@ -216,6 +220,10 @@ pub struct Store {
     /// How long a statement waits for a locked database.
     #[serde(with = "humantime_serde")]
     pub busy_timeout: Duration,
+    /// How often committed pages are copied from the write-ahead log into the database (in the
+    /// background, so commits never wait for it).
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_interval: Duration,
 }
 
 impl Default for Store {
@@ -225,6 +233,7 @@ impl Default for Store {
             retention_sweep_interval: Duration::from_secs(3600),
             write_batch_rows: 20_000,
             busy_timeout: Duration::from_secs(5),
+            checkpoint_interval: Duration::from_secs(1),
         }
     }
 }
@@ -362,6 +371,9 @@ impl Config {
                 "feed.live_buffer, feed.replay_page and feed.subscriber_buffer must be more than 0"
                     .into(),
             );
+        }
+        if self.store.checkpoint_interval.is_zero() {
+            return Err("store.checkpoint_interval must be more than 0".into());
         }
         if self.store.write_batch_rows == 0 {
             return Err("store.write_batch_rows must be more than 0".into());

@@ -103,8 +103,10 @@ pub struct TaskTypeInfo {
 /// A task the manager is working on, with its timers.
 struct Active {
     task: Task,
-    /// Highest log seq stored.
+    /// Highest log seq accepted (stored, or queued to be stored).
     log_seq: u64,
+    /// Woken whenever `log_seq` moves, for batches that arrived ahead of their predecessor.
+    log_moved: Arc<Notify>,
     /// Assigned: the agent must answer by then.
     answer_by_us: Option<i64>,
     /// Running: the attempt must end by then.
@@ -218,6 +220,7 @@ impl Manager {
                 Active {
                     task,
                     log_seq,
+                    log_moved: Arc::default(),
                     answer_by_us: None,
                     deadline_us: None,
                     cancel_by_us: None,
@@ -658,6 +661,12 @@ impl Manager {
             )));
         }
         let max_bytes = self.inner.cfg.agents.max_log_line_bytes as usize;
+        // An agent may send a task's batches without waiting for each acknowledgement; keep them
+        // in order by holding a batch that arrived before its predecessor until that one is in.
+        if let Some(first) = lines.first().map(|l| l.seq) {
+            self.wait_for_log_seq(task_id, token, first.saturating_sub(1))
+                .await?;
+        }
         let now = now_us();
         let (pending, before, after) = {
             let mut st = self.state();
@@ -690,6 +699,7 @@ impl Manager {
                 });
             }
             a.log_seq = last;
+            a.log_moved.notify_waiters();
             (self.inner.writer.submit(writes), before, last)
         };
         if let Err(e) = pending.wait().await {
@@ -702,6 +712,38 @@ impl Manager {
             return Err(e);
         }
         Ok(after)
+    }
+
+    /// Waits (at most `agents.log_order_wait`) until a task's accepted log lines reach `seq`.
+    async fn wait_for_log_seq(&self, task_id: &str, token: &str, seq: u64) -> Result<()> {
+        let give_up = tokio::time::Instant::now() + self.inner.cfg.agents.log_order_wait;
+        loop {
+            let moved = {
+                let st = self.state();
+                self.authorize(&st, task_id, token)?;
+                let a = st.tasks.get(task_id).expect("authorized");
+                if a.log_seq >= seq {
+                    return Ok(());
+                }
+                a.log_moved.clone()
+            };
+            let notified = moved.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // Checked again now that a wake-up cannot be missed.
+            if self
+                .state()
+                .tasks
+                .get(task_id)
+                .is_none_or(|a| a.log_seq >= seq)
+            {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(give_up, notified).await.is_err() {
+                // The earlier lines never came: store these anyway; the gap is the agent's loss.
+                return Ok(());
+            }
+        }
     }
 
     /// Records a task's progress.
@@ -894,6 +936,13 @@ impl Manager {
                         .expect("index points at active task");
                     return same_request(&t, &sub, k).map(|()| (t, false));
                 }
+            }
+            // Once the input is valid and before the task exists, so no task lacks its folder
+            // and no refused one leaves one behind. Two syscalls: cheaper inline than a hop to
+            // the blocking pool.
+            std::fs::create_dir_all(&workspace)
+                .map_err(|e| Error::io(format!("creating workspace {}", workspace.display()), e))?;
+            if let Some(k) = &sub.idempotency_key {
                 st.idempotency.insert(k.clone(), id.clone());
             }
             let t = Task {
@@ -923,6 +972,7 @@ impl Manager {
                 Active {
                     task: t.clone(),
                     log_seq: 0,
+                    log_moved: Arc::default(),
                     answer_by_us: None,
                     deadline_us: None,
                     cancel_by_us: None,
@@ -931,9 +981,6 @@ impl Manager {
             task = t;
             pending = self.inner.writer.submit(writes);
         }
-        tokio::fs::create_dir_all(&workspace)
-            .await
-            .map_err(|e| Error::io(format!("creating workspace {}", workspace.display()), e))?;
         pending.wait().await?;
         self.inner.wake.notify_one();
         Ok((task, true))
@@ -1486,6 +1533,25 @@ impl Manager {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let sweep_every = self.inner.cfg.store.retention_sweep_interval;
         let mut last_sweep: Option<Instant> = None;
+        {
+            let store = self.inner.store.clone();
+            let every = self.inner.cfg.store.checkpoint_interval;
+            let mut stop = self.inner.shutdown.subscribe();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {
+                            if let Err(e) = store.checkpoint(false).await {
+                                tracing::warn!(error = %e, "checkpoint failed");
+                            }
+                        }
+                        _ = stop.changed() => return,
+                    }
+                }
+            });
+        }
         loop {
             let ticked = tokio::select! {
                 _ = self.inner.wake.notified() => false,

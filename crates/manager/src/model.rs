@@ -104,15 +104,28 @@ impl fmt::Display for TaskState {
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     /// Finest detail.
-    Trace,
+    Trace = 1,
     /// Detail for debugging.
-    Debug,
+    Debug = 2,
     /// Normal progress.
-    Info,
+    Info = 3,
     /// Something unexpected that did not stop the work.
-    Warn,
+    Warn = 4,
     /// Something failed.
-    Error,
+    Error = 5,
+}
+
+impl LogLevel {
+    /// The level with this number (1 trace .. 5 error); anything else is `Info`.
+    pub fn from_number(n: i64) -> LogLevel {
+        match n {
+            1 => LogLevel::Trace,
+            2 => LogLevel::Debug,
+            4 => LogLevel::Warn,
+            5 => LogLevel::Error,
+            _ => LogLevel::Info,
+        }
+    }
 }
 
 /// One log line of a task. `seq` is per task, from 1.

@@ -17,7 +17,7 @@ pub use writer::{Pending, Write, Writer};
 
 use crate::error::{Error, Result};
 use crate::model::Event;
-use crate::model::{EventBody, LogLine, Task, TaskState};
+use crate::model::{EventBody, LogLevel, LogLine, Task, TaskState};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -96,13 +96,27 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(busy_timeout);
+            .busy_timeout(busy_timeout)
+            // Checkpoints (which fsync) run from `checkpoint`, off the commit path, so a commit
+            // never waits for one.
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(opts)
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Store { pool })
+    }
+
+    /// Copies committed pages from the WAL into the database without blocking the writer
+    /// (`PASSIVE`), or fully and truncating the WAL when `truncate` (at shutdown).
+    pub async fn checkpoint(&self, truncate: bool) -> Result<()> {
+        let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
+        sqlx::query(&format!("PRAGMA wal_checkpoint({mode})"))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The highest feed sequence number stored (0 when empty).
@@ -175,7 +189,8 @@ impl Store {
     /// A task's log lines with `seq > after`, in order, at most `limit`.
     pub async fn task_logs(&self, task_id: &str, after: u64, limit: u32) -> Result<Vec<LogLine>> {
         let rows = sqlx::query(
-            "SELECT body FROM events WHERE task_id = ? AND log_seq > ? AND kind = 'task_log' ORDER BY log_seq LIMIT ?",
+            "SELECT seq, time_us, kind, task_id, log_seq, level, body, fields FROM events \
+             WHERE task_id = ? AND log_seq > ? AND kind = 'task_log' ORDER BY log_seq LIMIT ?",
         )
         .bind(task_id)
         .bind(after as i64)
@@ -183,7 +198,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| match decode::<EventBody>(r.get::<&str, _>(0))? {
+            .map(|r| match decode_event(r)?.body {
                 EventBody::TaskLog { line, .. } => Ok(line),
                 other => Err(Error::InvalidInput(format!(
                     "stored log row holds a {} event",
@@ -211,7 +226,9 @@ impl Store {
         filter: &EventFilter,
         limit: u32,
     ) -> Result<Vec<Event>> {
-        let mut b = sqlx::QueryBuilder::new("SELECT seq, time_us, body FROM events WHERE seq > ");
+        let mut b = sqlx::QueryBuilder::new(
+            "SELECT seq, time_us, kind, task_id, log_seq, level, body, fields FROM events WHERE seq > ",
+        );
         b.push_bind(after as i64);
         if let Some(t) = &filter.task_id {
             b.push(" AND task_id = ").push_bind(t);
@@ -221,15 +238,7 @@ impl Store {
         }
         b.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
         let rows = b.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Event {
-                    seq: r.get::<i64, _>(0) as u64,
-                    time_us: r.get(1),
-                    body: decode(r.get::<&str, _>(2))?,
-                })
-            })
-            .collect()
+        rows.iter().map(decode_event).collect()
     }
 
     /// Deletes log lines and agent output older than `before_us`; returns how many.
@@ -243,14 +252,39 @@ impl Store {
         Ok(r.rows_affected())
     }
 
-    /// Closes the pool (after the writer has finished).
+    /// Checkpoints and closes the pool (after the writer has finished).
     pub async fn close(&self) {
+        if let Err(e) = self.checkpoint(true).await {
+            tracing::warn!(error = %e, "final checkpoint failed");
+        }
         self.pool.close().await;
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// An `events` row (columns: seq, time_us, kind, task_id, log_seq, level, body, fields) as an event.
+fn decode_event(r: &sqlx::sqlite::SqliteRow) -> Result<Event> {
+    let seq = r.get::<i64, _>(0) as u64;
+    let time_us: i64 = r.get(1);
+    let body = if r.get::<&str, _>(2) == "task_log" {
+        let fields: Option<&str> = r.get(7);
+        EventBody::TaskLog {
+            task_id: r.get::<Option<String>, _>(3).unwrap_or_default(),
+            line: LogLine {
+                seq: r.get::<Option<i64>, _>(4).unwrap_or(0) as u64,
+                time_us,
+                level: LogLevel::from_number(r.get::<Option<i64>, _>(5).unwrap_or(3)),
+                message: r.get(6),
+                fields: fields.map(decode).transpose()?.unwrap_or_default(),
+            },
+        }
+    } else {
+        decode(r.get::<&str, _>(6))?
+    };
+    Ok(Event { seq, time_us, body })
 }
 
 fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {

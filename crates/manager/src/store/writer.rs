@@ -93,6 +93,14 @@ async fn run(
     batch_rows: usize,
     mut rx: mpsc::UnboundedReceiver<Batch>,
 ) {
+    // One connection for the writer's whole life: no pool hand-off per commit.
+    let mut conn = match store.pool().acquire().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "the database writer cannot get a connection");
+            return;
+        }
+    };
     let mut stopping = false;
     while !stopping {
         let Some(first) = rx.recv().await else { break };
@@ -109,7 +117,7 @@ async fn run(
         }
         stopping = batches.iter().any(|b| b.stop);
         let start_seq = next_seq;
-        let result = commit(&store, &batches, &mut next_seq).await;
+        let result = commit(&mut conn, &mut batches, &mut next_seq).await;
         match result {
             Ok(events) => {
                 let live = feed.sender();
@@ -141,14 +149,18 @@ async fn run(
 /// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
 const EVENT_ROWS_PER_STATEMENT: usize = 500;
 
-async fn commit(store: &Store, batches: &[Batch], next_seq: &mut u64) -> Result<Vec<Arc<Event>>> {
-    let mut tx = store.pool().begin().await?;
+async fn commit(
+    conn: &mut sqlx::pool::PoolConnection<Sqlite>,
+    batches: &mut [Batch],
+    next_seq: &mut u64,
+) -> Result<Vec<Arc<Event>>> {
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
     let mut events: Vec<Arc<Event>> = Vec::new();
-    let mut pending_rows: Vec<(Arc<Event>, String)> = Vec::new();
-    for w in batches.iter().flat_map(|b| b.writes.iter()) {
+    let mut rows: Vec<EventRow> = Vec::new();
+    for w in batches.iter_mut().flat_map(|b| b.writes.drain(..)) {
         match w {
             Write::Task(t) => {
-                flush_events(&mut tx, &mut pending_rows).await?;
+                flush_events(&mut tx, &mut rows).await?;
                 sqlx::query(
                     "INSERT OR REPLACE INTO tasks (id, task_type, state, idempotency_key, created_us, data) VALUES (?, ?, ?, ?, ?, ?)",
                 )
@@ -157,61 +169,98 @@ async fn commit(store: &Store, batches: &[Batch], next_seq: &mut u64) -> Result<
                 .bind(t.state.as_str())
                 .bind(&t.idempotency_key)
                 .bind(t.created_us)
-                .bind(serde_json::to_string(t).map_err(encode_err)?)
+                .bind(serde_json::to_string(&t).map_err(encode_err)?)
                 .execute(&mut *tx)
                 .await?;
             }
             Write::Agent(a) => {
-                flush_events(&mut tx, &mut pending_rows).await?;
+                flush_events(&mut tx, &mut rows).await?;
                 sqlx::query("INSERT OR REPLACE INTO agents (id, data) VALUES (?, ?)")
                     .bind(&a.id)
-                    .bind(serde_json::to_string(a).map_err(encode_err)?)
+                    .bind(serde_json::to_string(&a).map_err(encode_err)?)
                     .execute(&mut *tx)
                     .await?;
             }
             Write::Event { time_us, body } => {
                 let ev = Arc::new(Event {
                     seq: *next_seq,
-                    time_us: *time_us,
-                    body: body.clone(),
+                    time_us,
+                    body,
                 });
                 *next_seq += 1;
-                let json = serde_json::to_string(body).map_err(encode_err)?;
-                events.push(ev.clone());
-                pending_rows.push((ev, json));
-                if pending_rows.len() >= EVENT_ROWS_PER_STATEMENT {
-                    flush_events(&mut tx, &mut pending_rows).await?;
+                rows.push(EventRow::new(ev.clone())?);
+                events.push(ev);
+                if rows.len() >= EVENT_ROWS_PER_STATEMENT {
+                    flush_events(&mut tx, &mut rows).await?;
                 }
             }
         }
     }
-    flush_events(&mut tx, &mut pending_rows).await?;
+    flush_events(&mut tx, &mut rows).await?;
     tx.commit().await?;
     Ok(events)
 }
 
+/// One `events` row. Log lines are stored in columns (message in `body`, `fields` as JSON when
+/// there are any), everything else as the JSON of its body: logs are most rows, so they stay small.
+struct EventRow {
+    ev: Arc<Event>,
+    json: Option<String>,
+    fields: Option<String>,
+}
+
+impl EventRow {
+    fn new(ev: Arc<Event>) -> Result<EventRow> {
+        let (json, fields) = match &ev.body {
+            EventBody::TaskLog { line, .. } => {
+                let fields = if line.fields.is_empty() {
+                    None
+                } else {
+                    Some(serde_json::to_string(&line.fields).map_err(encode_err)?)
+                };
+                (None, fields)
+            }
+            other => (
+                Some(serde_json::to_string(other).map_err(encode_err)?),
+                None,
+            ),
+        };
+        Ok(EventRow { ev, json, fields })
+    }
+}
+
 async fn flush_events(
     tx: &mut sqlx::Transaction<'_, Sqlite>,
-    rows: &mut Vec<(Arc<Event>, String)>,
+    rows: &mut Vec<EventRow>,
 ) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let mut b: QueryBuilder<Sqlite> =
-        QueryBuilder::new("INSERT INTO events (seq, time_us, kind, task_id, log_seq, body) ");
-    b.push_values(rows.iter(), |mut r, (ev, json)| {
-        let log_seq = match &ev.body {
-            EventBody::TaskLog { line, .. } => Some(line.seq as i64),
-            _ => None,
-        };
-        r.push_bind(ev.seq as i64)
-            .push_bind(ev.time_us)
-            .push_bind(ev.body.kind())
-            .push_bind(ev.body.task_id().map(str::to_string))
-            .push_bind(log_seq)
-            .push_bind(json.clone());
-    });
-    b.build().execute(&mut **tx).await?;
+    {
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO events (seq, time_us, kind, task_id, log_seq, level, body, fields) ",
+        );
+        b.push_values(rows.iter(), |mut r, row| {
+            let ev = &row.ev;
+            let (log_seq, level, body) = match &ev.body {
+                EventBody::TaskLog { line, .. } => (
+                    Some(line.seq as i64),
+                    Some(line.level as i64),
+                    line.message.as_str(),
+                ),
+                _ => (None, None, row.json.as_deref().unwrap_or_default()),
+            };
+            r.push_bind(ev.seq as i64)
+                .push_bind(ev.time_us)
+                .push_bind(ev.body.kind())
+                .push_bind(ev.body.task_id())
+                .push_bind(log_seq)
+                .push_bind(level)
+                .push_bind(body)
+                .push_bind(row.fields.as_deref());
+        });
+        b.build().execute(&mut **tx).await?;
+    }
     rows.clear();
     Ok(())
 }
