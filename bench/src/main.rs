@@ -151,6 +151,23 @@ impl Arrivals {
 
 type Waiters = Arc<Arrivals>;
 
+/// What a simulated agent declares: one task type that takes any payload.
+fn sim_registration(name: String, task_type: &str, max_concurrency: u32) -> pb::RegisterRequest {
+    pb::RegisterRequest {
+        name,
+        version: "bench".into(),
+        capabilities: vec![pb::TaskType {
+            name: task_type.into(),
+            description: String::new(),
+            payload_schema_json: "{}".into(),
+        }],
+        max_concurrency,
+        running_task_ids: vec![],
+        cost: 1.0,
+        pid: std::process::id(),
+    }
+}
+
 /// Heartbeats for a simulated agent every second, as a real agent would, until the process ends.
 fn keep_alive(mut a: AgentServiceClient<Channel>, session_token: String) {
     tokio::spawn(async move {
@@ -179,19 +196,7 @@ async fn sim_agent(
     let ch = connect_unix(&socket).await?;
     let mut a = AgentServiceClient::new(ch);
     let reg = a
-        .register(pb::RegisterRequest {
-            name,
-            version: "bench".into(),
-            capabilities: vec![pb::TaskType {
-                name: task_type.into(),
-                description: String::new(),
-                payload_schema_json: "{}".into(),
-            }],
-            max_concurrency: 256,
-            running_task_ids: vec![],
-            cost: 1.0,
-            pid: std::process::id(),
-        })
+        .register(sim_registration(name, task_type, 256))
         .await?
         .into_inner();
     keep_alive(a.clone(), reg.session_token.clone());
@@ -357,17 +362,7 @@ async fn log_bench(bin: &Path, lines: u64, batch: u64) -> Result<(f64, u64)> {
     let mut a = AgentServiceClient::new(ch.clone());
     let mut c = ClientServiceClient::new(ch);
     let reg = a
-        .register(pb::RegisterRequest {
-            name: "sim-logs".into(),
-            version: "bench".into(),
-            capabilities: vec![pb::TaskType {
-                name: "bench.logs".into(),
-                description: String::new(),
-                payload_schema_json: "{}".into(),
-            }],
-            max_concurrency: 1,
-            ..Default::default()
-        })
+        .register(sim_registration("sim-logs".into(), "bench.logs", 1))
         .await?
         .into_inner();
     keep_alive(a.clone(), reg.session_token.clone());
@@ -525,17 +520,7 @@ async fn many_clients(bin: &Path, n: usize, window: Duration, agents: bool) -> R
             if agents {
                 let mut a = AgentServiceClient::new(ch);
                 let reg = a
-                    .register(pb::RegisterRequest {
-                        name: format!("sim-{i}"),
-                        version: "bench".into(),
-                        capabilities: vec![pb::TaskType {
-                            name: "bench.noop".into(),
-                            description: String::new(),
-                            payload_schema_json: "{}".into(),
-                        }],
-                        max_concurrency: 1,
-                        ..Default::default()
-                    })
+                    .register(sim_registration(format!("sim-{i}"), "bench.noop", 1))
                     .await?
                     .into_inner();
                 let _work = a
