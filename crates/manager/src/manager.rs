@@ -1405,7 +1405,7 @@ impl Manager {
             attempt: number,
             expires_us: deadline_us + us(self.inner.cfg.tasks.cancel_grace),
         });
-        let cmd = Command::Start(StartCommand {
+        let cmd = Command::Start(Box::new(StartCommand {
             task_id: task_id.to_string(),
             task_type: a.task.task_type.clone(),
             payload_json: a.task.payload_json.clone(),
@@ -1413,7 +1413,7 @@ impl Manager {
             capability_token: token,
             deadline_us,
             attempt: number,
-        });
+        }));
         let rec = st
             .registry
             .get_mut(agent_id)

@@ -12,7 +12,7 @@ use crate::store::AgentRow;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// Run a task.
-    Start(StartCommand),
+    Start(Box<StartCommand>),
     /// Stop a task.
     Stop {
         /// The task.

@@ -106,6 +106,17 @@ fn raise_fd_limit() {
     }
 }
 
+/// glibc gives each thread that allocates its own arena (up to 8 per core); with many agents'
+/// connections served from a few tokio threads, that mostly grows RSS. Two arenas serve the manager's
+/// two-level workload (network threads + the SQLite worker) without lock contention that shows.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before the servers start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 /// Creates a directory (and parents) readable only by the user.
 pub fn private_dir(dir: &Path) -> Result<()> {
     std::fs::DirBuilder::new()
@@ -156,6 +167,7 @@ pub async fn run(
 ) -> Result<()> {
     let paths: ResolvedPaths = cfg.resolve()?;
     raise_fd_limit();
+    limit_malloc_arenas();
     private_dir(&paths.runtime_dir)?;
     if let Some(parent) = paths.socket.parent() {
         private_dir(parent)?;

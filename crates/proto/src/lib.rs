@@ -2,6 +2,53 @@
 //! `proto/hyperagent/v1/*.proto` and rebuild. Only the manager's `grpc` module and clients use these.
 #![allow(missing_docs, clippy::all)]
 
+/// The protobuf codec every generated service and client uses: prost's, with a small initial
+/// encode buffer. The manager holds one long-lived response stream per agent (its Work stream);
+/// prost's default 8 KiB encode buffer per stream would cost 8 MB for 1,000 idle agents. Buffers
+/// still grow on demand; decoding keeps the default (requests are short-lived, log batches large).
+pub mod codec {
+    use std::marker::PhantomData;
+
+    use tonic::codec::{BufferSettings, Codec};
+    use tonic_prost::ProstCodec;
+
+    /// Initial encode buffer of a stream.
+    const ENCODE_BUFFER: usize = 1024;
+    /// Initial decode buffer (tonic's default).
+    const DECODE_BUFFER: usize = 8 * 1024;
+    /// Bytes encoded before a stream yields to others (tonic's default).
+    const YIELD_THRESHOLD: usize = 32 * 1024;
+
+    /// Prost's codec with a small initial encode buffer.
+    #[derive(Debug, Clone, Copy)]
+    pub struct LeanCodec<T, U>(PhantomData<(T, U)>);
+
+    impl<T, U> Default for LeanCodec<T, U> {
+        fn default() -> Self {
+            LeanCodec(PhantomData)
+        }
+    }
+
+    impl<T, U> Codec for LeanCodec<T, U>
+    where
+        T: prost::Message + Send + 'static,
+        U: prost::Message + Default + Send + 'static,
+    {
+        type Encode = T;
+        type Decode = U;
+        type Encoder = <ProstCodec<T, U> as Codec>::Encoder;
+        type Decoder = <ProstCodec<T, U> as Codec>::Decoder;
+
+        fn encoder(&mut self) -> Self::Encoder {
+            ProstCodec::<T, U>::raw_encoder(BufferSettings::new(ENCODE_BUFFER, YIELD_THRESHOLD))
+        }
+
+        fn decoder(&mut self) -> Self::Decoder {
+            ProstCodec::<T, U>::raw_decoder(BufferSettings::new(DECODE_BUFFER, YIELD_THRESHOLD))
+        }
+    }
+}
+
 /// `hyperagent.v1`: messages and services.
 pub mod v1 {
     tonic::include_proto!("hyperagent.v1");
