@@ -1334,6 +1334,16 @@ impl Manager {
             return None;
         }
         queue.sort_by(|x, y| x.task.id.cmp(&y.task.id));
+        // Agents still stopping an old run of a task (usually none), by task.
+        let mut stopping: HashMap<&str, Vec<String>> = HashMap::new();
+        for r in st.registry.iter() {
+            for t in &r.stopping {
+                stopping
+                    .entry(t.as_str())
+                    .or_default()
+                    .push(r.row.id.clone());
+            }
+        }
         let views: Vec<TaskView> = queue
             .iter()
             .map(|a| TaskView {
@@ -1342,12 +1352,10 @@ impl Manager {
                 pin_agent: a.task.pin_agent.clone(),
                 not_before_us: a.task.not_before_us,
                 tried: a.task.attempts.iter().map(|x| x.agent_id.clone()).collect(),
-                excluded: st
-                    .registry
-                    .iter()
-                    .filter(|r| r.stopping.contains(&a.task.id))
-                    .map(|r| r.row.id.clone())
-                    .collect(),
+                excluded: stopping
+                    .get(a.task.id.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
             })
             .collect();
         let agents = st.registry.views();
