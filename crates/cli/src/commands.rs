@@ -10,7 +10,7 @@ use tonic::transport::Channel;
 
 use crate::client::{connect, socket_path, Failure};
 use crate::output::{self, state_name};
-use crate::{Cli, Command, ConfigCommand};
+use crate::{AuditCommand, Cli, Command, ConfigCommand};
 
 type Client = ClientServiceClient<Channel>;
 
@@ -115,6 +115,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             task,
             no_logs,
         } => events(&mut c, after, task, no_logs, json).await,
+        Command::Audit { command } => audit(&mut c, command, json).await,
     }
 }
 
@@ -476,6 +477,65 @@ async fn events(
         };
         if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
             break; // stdout closed (e.g. piped into head)
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit(c: &mut Client, cmd: AuditCommand, json: bool) -> Result<ExitCode, Failure> {
+    let (task, as_jsonl) = match cmd {
+        AuditCommand::Verify => {
+            let r = c
+                .verify_audit(pb::VerifyAuditRequest {})
+                .await?
+                .into_inner();
+            if json {
+                print_json(&serde_json::json!({
+                    "intact": r.intact, "entries_checked": r.entries_checked, "problems": r.problems,
+                }));
+            } else if r.intact {
+                println!(
+                    "audit log intact: {} entries, every hash checks out",
+                    r.entries_checked
+                );
+            } else {
+                println!("audit log ALTERED ({} entries checked):", r.entries_checked);
+                for p in &r.problems {
+                    println!("  {p}");
+                }
+            }
+            return Ok(if r.intact {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(8)
+            });
+        }
+        AuditCommand::List { task } => (task, json),
+        AuditCommand::Export { .. } => (None, true),
+    };
+    let mut after = 0;
+    let mut out = std::io::stdout().lock();
+    loop {
+        let page = c
+            .list_audit(pb::ListAuditRequest {
+                task_id: task.clone().unwrap_or_default(),
+                after_id: after,
+                limit: 0,
+            })
+            .await?
+            .into_inner()
+            .entries;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for e in &page {
+            let line = if as_jsonl {
+                output::audit_json(e).to_string()
+            } else {
+                output::audit_text(e)
+            };
+            if writeln!(out, "{line}").is_err() {
+                return Ok(ExitCode::SUCCESS); // stdout closed
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -18,7 +18,8 @@ Exit codes:
   4  no such task or agent
   5  the request was refused (invalid payload, unknown task type, bad config, task already ended, ...)
   6  --wait: the task ended but did not complete (failed, canceled, dead-lettered)
-  7  serve: another manager already serves this socket";
+  7  serve: another manager already serves this socket
+  8  audit verify: the audit log was altered";
 
 /// HyperAgent: a local manager that runs a team of agents for you.
 #[derive(Parser, Debug)]
@@ -123,10 +124,33 @@ enum Command {
         #[arg(long)]
         no_logs: bool,
     },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Configuration.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// List entries, oldest first.
+    List {
+        /// Only this task's entries.
+        #[arg(long)]
+        task: Option<String>,
+    },
+    /// Check the hash chain; name every entry that was edited, deleted or moved (exit 8 if any).
+    Verify,
+    /// Print every entry as one JSON object per line.
+    Export {
+        /// JSON Lines (the only format; the flag makes scripts say what they expect).
+        #[arg(long)]
+        jsonl: bool,
     },
 }
 

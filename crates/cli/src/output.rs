@@ -258,3 +258,30 @@ pub fn task_text(t: &pb::Task) -> String {
     }
     s
 }
+
+/// An audit entry as JSON.
+pub fn audit_json(e: &pb::AuditEntry) -> Value {
+    json!({
+        "id": e.id,
+        "time": time(e.time.as_ref()),
+        "actor": e.actor,
+        "action": e.action,
+        "task_id": e.task_id,
+        "detail": serde_json::from_str::<Value>(&e.detail_json).unwrap_or(Value::String(e.detail_json.clone())),
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+    })
+}
+
+/// An audit entry as one line of text.
+pub fn audit_text(e: &pb::AuditEntry) -> String {
+    format!(
+        "#{:<5} {} {:<22} {:<12} {} {}",
+        e.id,
+        time(e.time.as_ref()),
+        e.action,
+        e.actor,
+        e.task_id,
+        e.detail_json
+    )
+}

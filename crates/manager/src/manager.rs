@@ -165,17 +165,17 @@ impl Manager {
     /// Loads the stored state, applies the restart policy to tasks that were running, and starts the
     /// writer and the housekeeping loop.
     pub async fn start(cfg: Config, paths: ResolvedPaths, store: Store) -> Result<Manager> {
-        let last_seq = store.max_seq().await?;
+        let cursors = store.cursors().await?;
         let feed = Feed::new(
             store.clone(),
-            last_seq,
+            cursors.next_seq - 1,
             cfg.feed.live_buffer as usize,
             cfg.feed.replay_page,
             cfg.feed.subscriber_buffer as usize,
         );
         let (writer, _writer_task) = Writer::spawn(
             store.clone(),
-            last_seq + 1,
+            cursors,
             feed.clone(),
             cfg.store.write_batch_rows as usize,
         );
@@ -1052,6 +1052,13 @@ impl Manager {
                     a.task.status_reason = reason.clone();
                     a.task.updated_us = now;
                     writes.push(Write::Task(Box::new(a.task.clone())));
+                    writes.push(Write::Audit {
+                        time_us: now,
+                        actor: "client".into(),
+                        action: "task.cancel_requested".into(),
+                        task_id: Some(id.to_string()),
+                        detail: serde_json::json!({ "reason": reason }).to_string(),
+                    });
                     let agent = a.task.agent_id.clone().unwrap_or_default();
                     if let Some(rec) = st.registry.get(&agent) {
                         rec.send(Command::Stop {
@@ -1143,6 +1150,23 @@ impl Manager {
         let lines = self.inner.store.task_logs(task_id, after, limit).await?;
         let complete = task.state.is_terminal() && (lines.len() as u32) < limit;
         Ok((lines, complete))
+    }
+
+    /// A page of the audit log (only `task_id`'s entries when given).
+    pub async fn list_audit(
+        &self,
+        task_id: Option<&str>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<crate::model::AuditEntry>> {
+        let max = self.inner.cfg.tasks.log_page_size;
+        let limit = if limit == 0 { max } else { limit.min(max) };
+        self.inner.store.audit_entries(task_id, after, limit).await
+    }
+
+    /// Checks the audit chain: entries read and the problems found.
+    pub async fn verify_audit(&self) -> Result<(u64, Vec<String>)> {
+        self.inner.store.verify_audit().await
     }
 
     /// Subscribes to the event feed (see [`Feed::subscribe`]). Checks that a filtered task exists.
@@ -1610,10 +1634,55 @@ impl Drop for WorkGuard {
 
 fn push_task(writes: &mut Vec<Write>, task: &Task, ev: EventBody, now: i64) {
     writes.push(Write::Task(Box::new(task.clone())));
+    if let Some(a) = audit_of(task, &ev, now) {
+        writes.push(a);
+    }
     writes.push(Write::Event {
         time_us: now,
         body: ev,
     });
+}
+
+/// The audit entry a task transition leaves: submission, start and every way a task ends or is
+/// interrupted (queueing and assignment are in the event feed only). In the same commit as the
+/// change it records.
+fn audit_of(task: &Task, ev: &EventBody, now: i64) -> Option<Write> {
+    let EventBody::TaskState {
+        from,
+        to,
+        reason,
+        agent_id,
+        attempt,
+        ..
+    } = ev
+    else {
+        return None;
+    };
+    let agent = agent_id.clone().unwrap_or_default();
+    let (action, actor) = match (from, to) {
+        (None, _) => ("task.submitted", "client".to_string()),
+        (_, TaskState::Running) => ("task.started", agent.clone()),
+        (_, TaskState::Completed) => ("task.completed", agent.clone()),
+        (_, TaskState::Failed) if task.result.is_some() => ("task.failed", agent.clone()),
+        (_, TaskState::Failed) => ("task.failed", "manager".to_string()),
+        (_, TaskState::Canceled) => ("task.canceled", "client".to_string()),
+        (_, TaskState::Interrupted) => ("task.interrupted", "manager".to_string()),
+        (_, TaskState::DeadLettered) => ("task.dead_lettered", "manager".to_string()),
+        _ => return None,
+    };
+    let detail = serde_json::json!({
+        "task_type": task.task_type,
+        "agent_id": agent,
+        "attempt": attempt,
+        "reason": reason,
+    });
+    Some(Write::Audit {
+        time_us: now,
+        actor,
+        action: action.to_string(),
+        task_id: Some(task.id.clone()),
+        detail: detail.to_string(),
+    })
 }
 
 fn same_request(t: &Task, sub: &Submission, key: &str) -> Result<()> {

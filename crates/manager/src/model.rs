@@ -358,3 +358,24 @@ pub struct Event {
     /// What happened.
     pub body: EventBody,
 }
+
+/// One audit log entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Position in the log, from 1, without gaps.
+    pub id: u64,
+    /// When it happened.
+    pub time_us: i64,
+    /// Who did it: "client", "manager", or an agent id.
+    pub actor: String,
+    /// What, e.g. `task.submitted`, `task.started`, `task.completed`.
+    pub action: String,
+    /// The task it concerns.
+    pub task_id: Option<String>,
+    /// Details as a JSON object.
+    pub detail: String,
+    /// The previous entry's hash.
+    pub prev_hash: String,
+    /// This entry's hash.
+    pub hash: String,
+}

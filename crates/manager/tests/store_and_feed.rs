@@ -27,9 +27,9 @@ async fn open(dir: &tempfile::TempDir, live_buffer: usize) -> (Store, Feed, Writ
     let store = Store::open(&dir.path().join("db.sqlite"), Duration::from_secs(5))
         .await
         .unwrap();
-    let last = store.max_seq().await.unwrap();
-    let feed = Feed::new(store.clone(), last, live_buffer, 100, 16);
-    let (writer, _) = Writer::spawn(store.clone(), last + 1, feed.clone(), 10_000);
+    let cursors = store.cursors().await.unwrap();
+    let feed = Feed::new(store.clone(), cursors.next_seq - 1, live_buffer, 100, 16);
+    let (writer, _) = Writer::spawn(store.clone(), cursors, feed.clone(), 10_000);
     (store, feed, writer)
 }
 

@@ -344,6 +344,20 @@ pub fn event(e: &Event) -> pb::Event {
     }
 }
 
+/// Domain audit entry -> proto.
+pub fn audit_entry(e: &crate::model::AuditEntry) -> pb::AuditEntry {
+    pb::AuditEntry {
+        id: e.id,
+        time: Some(ts(e.time_us)),
+        actor: e.actor.clone(),
+        action: e.action.clone(),
+        task_id: e.task_id.clone().unwrap_or_default(),
+        detail_json: e.detail.clone(),
+        prev_hash: e.prev_hash.clone(),
+        hash: e.hash.clone(),
+    }
+}
+
 /// Domain command -> proto work item.
 pub fn work_item(c: Command) -> pb::WorkItem {
     use pb::work_item::Item;

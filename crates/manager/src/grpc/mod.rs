@@ -302,6 +302,34 @@ impl ClientService for Services {
         }))
     }
 
+    async fn list_audit(
+        &self,
+        req: Request<pb::ListAuditRequest>,
+    ) -> Result<Response<pb::ListAuditResponse>, Status> {
+        let r = req.into_inner();
+        let task = opt(r.task_id);
+        let entries = self
+            .manager
+            .list_audit(task.as_deref(), r.after_id, r.limit)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListAuditResponse {
+            entries: entries.iter().map(convert::audit_entry).collect(),
+        }))
+    }
+
+    async fn verify_audit(
+        &self,
+        _req: Request<pb::VerifyAuditRequest>,
+    ) -> Result<Response<pb::VerifyAuditResponse>, Status> {
+        let (checked, problems) = self.manager.verify_audit().await.map_err(status)?;
+        Ok(Response::new(pb::VerifyAuditResponse {
+            intact: problems.is_empty(),
+            entries_checked: checked,
+            problems,
+        }))
+    }
+
     type SubscribeStream = EventStream;
 
     async fn subscribe(

@@ -5,6 +5,7 @@
 //! events and answers the callers. So anything acknowledged is in the database, and the feed never
 //! shows an event that a crash could take back. `synchronous=NORMAL` in WAL mode survives a killed
 //! process (not a power cut) without an fsync per commit.
+pub mod audit;
 mod writer;
 
 use std::str::FromStr;
@@ -13,11 +14,11 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-pub use writer::{Pending, Write, Writer};
+pub use writer::{Cursors, Pending, Write, Writer};
 
 use crate::error::{Error, Result};
 use crate::model::Event;
-use crate::model::{EventBody, LogLevel, LogLine, Task, TaskState};
+use crate::model::{AuditEntry, EventBody, LogLevel, LogLine, Task, TaskState};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -125,6 +126,51 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(v.unwrap_or(0) as u64)
+    }
+
+    /// Where the writer continues: next feed seq, last audit id and hash.
+    pub async fn cursors(&self) -> Result<Cursors> {
+        let next_seq = self.max_seq().await? + 1;
+        let row = sqlx::query("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        let (audit_id, audit_hash) = match row {
+            Some(r) => (r.get::<i64, _>(0) as u64, r.get::<String, _>(1)),
+            None => (0, audit::GENESIS.to_string()),
+        };
+        Ok(Cursors {
+            next_seq,
+            audit_id,
+            audit_hash,
+        })
+    }
+
+    /// Audit entries with `id > after` (only this task's when given), in order, at most `limit`.
+    pub async fn audit_entries(
+        &self,
+        task_id: Option<&str>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        let mut b = sqlx::QueryBuilder::new(
+            "SELECT id, time_us, actor, action, task_id, detail, prev_hash, hash FROM audit WHERE id > ",
+        );
+        b.push_bind(after as i64);
+        if let Some(t) = task_id {
+            b.push(" AND task_id = ").push_bind(t);
+        }
+        b.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+        let rows = b.build().fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(audit_row).collect())
+    }
+
+    /// Checks the whole audit chain; returns how many entries were read and every problem found.
+    pub async fn verify_audit(&self) -> Result<(u64, Vec<String>)> {
+        let rows = sqlx::query("SELECT id, time_us, actor, action, task_id, detail, prev_hash, hash FROM audit ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        let entries: Vec<AuditEntry> = rows.iter().map(audit_row).collect();
+        Ok((entries.len() as u64, audit::verify(&entries)))
     }
 
     /// Every stored agent.
@@ -262,6 +308,20 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+}
+
+/// An `audit` row (columns: id, time_us, actor, action, task_id, detail, prev_hash, hash).
+fn audit_row(r: &sqlx::sqlite::SqliteRow) -> AuditEntry {
+    AuditEntry {
+        id: r.get::<i64, _>(0) as u64,
+        time_us: r.get(1),
+        actor: r.get(2),
+        action: r.get(3),
+        task_id: r.get(4),
+        detail: r.get(5),
+        prev_hash: r.get(6),
+        hash: r.get(7),
     }
 }
 

@@ -6,7 +6,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{AgentRow, Store};
 use crate::error::{Error, Result};
-use crate::model::{Event, EventBody, Task};
+use crate::model::{AuditEntry, Event, EventBody, Task};
 
 /// One row to write.
 #[derive(Debug)]
@@ -22,6 +22,30 @@ pub enum Write {
         /// What happened.
         body: EventBody,
     },
+    /// Append an audit entry (it gets the next id and is chained to the previous entry).
+    Audit {
+        /// When it happened.
+        time_us: i64,
+        /// Who did it.
+        actor: String,
+        /// What.
+        action: String,
+        /// The task it concerns.
+        task_id: Option<String>,
+        /// Details as a JSON object.
+        detail: String,
+    },
+}
+
+/// Where the next event and audit entry go.
+#[derive(Clone)]
+pub struct Cursors {
+    /// One more than the highest stored feed sequence number.
+    pub next_seq: u64,
+    /// The highest stored audit entry id (0 when none).
+    pub audit_id: u64,
+    /// Its hash (the genesis hash when none).
+    pub audit_hash: String,
 }
 
 struct Batch {
@@ -52,15 +76,15 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task. `next_seq` is one more than the highest stored sequence number.
+    /// Starts the writer task at `cursors` (read from the store).
     pub fn spawn(
         store: Store,
-        next_seq: u64,
+        cursors: Cursors,
         feed: crate::feed::Feed,
         batch_rows: usize,
     ) -> (Writer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let handle = tokio::spawn(run(store, next_seq, feed, batch_rows, rx));
+        let handle = tokio::spawn(run(store, cursors, feed, batch_rows, rx));
         (Writer { tx }, handle)
     }
 
@@ -88,7 +112,7 @@ impl Writer {
 
 async fn run(
     store: Store,
-    mut next_seq: u64,
+    mut cursors: Cursors,
     feed: crate::feed::Feed,
     batch_rows: usize,
     mut rx: mpsc::UnboundedReceiver<Batch>,
@@ -116,8 +140,8 @@ async fn run(
             }
         }
         stopping = batches.iter().any(|b| b.stop);
-        let start_seq = next_seq;
-        let result = commit(&mut conn, &mut batches, &mut next_seq).await;
+        let before = cursors.clone();
+        let result = commit(&mut conn, &mut batches, &mut cursors).await;
         match result {
             Ok(events) => {
                 let live = feed.sender();
@@ -125,7 +149,7 @@ async fn run(
                     // No subscriber is fine: the event is stored.
                     let _ = live.send(e);
                 }
-                feed.mark_published(next_seq - 1);
+                feed.mark_published(cursors.next_seq - 1);
                 for b in batches {
                     if let Some(r) = b.reply {
                         let _ = r.send(Ok(()));
@@ -133,7 +157,7 @@ async fn run(
                 }
             }
             Err(e) => {
-                next_seq = start_seq;
+                cursors = before;
                 tracing::error!(error = %e, "database write failed");
                 let msg = e.to_string();
                 for b in batches {
@@ -152,7 +176,7 @@ const EVENT_ROWS_PER_STATEMENT: usize = 500;
 async fn commit(
     conn: &mut sqlx::pool::PoolConnection<Sqlite>,
     batches: &mut [Batch],
-    next_seq: &mut u64,
+    cursors: &mut Cursors,
 ) -> Result<Vec<Arc<Event>>> {
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
     let mut events: Vec<Arc<Event>> = Vec::new();
@@ -181,13 +205,47 @@ async fn commit(
                     .execute(&mut *tx)
                     .await?;
             }
+            Write::Audit {
+                time_us,
+                actor,
+                action,
+                task_id,
+                detail,
+            } => {
+                let mut e = AuditEntry {
+                    id: cursors.audit_id + 1,
+                    time_us,
+                    actor,
+                    action,
+                    task_id,
+                    detail,
+                    prev_hash: cursors.audit_hash.clone(),
+                    hash: String::new(),
+                };
+                e.hash = super::audit::entry_hash(&e.prev_hash, &e);
+                sqlx::query(
+                    "INSERT INTO audit (id, time_us, actor, action, task_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(e.id as i64)
+                .bind(e.time_us)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.task_id)
+                .bind(&e.detail)
+                .bind(&e.prev_hash)
+                .bind(&e.hash)
+                .execute(&mut *tx)
+                .await?;
+                cursors.audit_id = e.id;
+                cursors.audit_hash = e.hash;
+            }
             Write::Event { time_us, body } => {
                 let ev = Arc::new(Event {
-                    seq: *next_seq,
+                    seq: cursors.next_seq,
                     time_us,
                     body,
                 });
-                *next_seq += 1;
+                cursors.next_seq += 1;
                 rows.push(EventRow::new(ev.clone())?);
                 events.push(ev);
                 if rows.len() >= EVENT_ROWS_PER_STATEMENT {

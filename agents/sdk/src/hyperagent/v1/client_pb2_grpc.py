@@ -74,6 +74,16 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.SubscribeRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.Event.FromString,
                 _registered_method=True)
+        self.ListAudit = channel.unary_unary(
+                '/hyperagent.v1.ClientService/ListAudit',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListAuditResponse.FromString,
+                _registered_method=True)
+        self.VerifyAudit = channel.unary_unary(
+                '/hyperagent.v1.ClientService/VerifyAudit',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.VerifyAuditRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.VerifyAuditResponse.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -132,6 +142,20 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAudit(self, request, context):
+        """The audit log, oldest first, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyAudit(self, request, context):
+        """Checks the audit log's hash chain and names every entry that was edited, deleted or moved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -174,6 +198,16 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.Subscribe,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.SubscribeRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.Event.SerializeToString,
+            ),
+            'ListAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudit,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListAuditRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ListAuditResponse.SerializeToString,
+            ),
+            'VerifyAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyAudit,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.VerifyAuditRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.VerifyAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -392,6 +426,60 @@ class ClientService:
             '/hyperagent.v1.ClientService/Subscribe',
             hyperagent_dot_v1_dot_client__pb2.SubscribeRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/ListAudit',
+            hyperagent_dot_v1_dot_client__pb2.ListAuditRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ListAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/VerifyAudit',
+            hyperagent_dot_v1_dot_client__pb2.VerifyAuditRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.VerifyAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,147 @@
+//! The hash chain of the audit log: how an entry's hash is computed, and how the chain is checked.
+use sha2::{Digest, Sha256};
+
+use crate::model::AuditEntry;
+
+/// The `prev_hash` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// SHA-256 (hex) over the previous hash and every field of the entry, each length-prefixed so no
+/// two different entries serialise alike.
+pub fn entry_hash(prev_hash: &str, e: &AuditEntry) -> String {
+    let mut h = Sha256::new();
+    let id = e.id.to_string();
+    let time = e.time_us.to_string();
+    for part in [
+        prev_hash,
+        id.as_str(),
+        time.as_str(),
+        e.actor.as_str(),
+        e.action.as_str(),
+        e.task_id.as_deref().unwrap_or(""),
+        e.detail.as_str(),
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks a chain read in `id` order; returns one line per problem, naming the entry.
+pub fn verify(entries: &[AuditEntry]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut prev_hash = GENESIS.to_string();
+    let mut prev_id = 0u64;
+    for e in entries {
+        if e.id != prev_id + 1 {
+            if e.id > prev_id + 1 {
+                problems.push(format!(
+                    "entries {} to {} are missing (deleted)",
+                    prev_id + 1,
+                    e.id - 1
+                ));
+            } else {
+                problems.push(format!(
+                    "entry {} is out of order (after entry {prev_id})",
+                    e.id
+                ));
+            }
+        }
+        if e.prev_hash != prev_hash {
+            problems.push(format!(
+                "entry {}: its previous-hash does not match the entry before it (an entry was deleted, inserted or reordered)",
+                e.id
+            ));
+        }
+        if entry_hash(&e.prev_hash, e) != e.hash {
+            problems.push(format!(
+                "entry {}: its content does not match its hash (edited)",
+                e.id
+            ));
+        }
+        prev_hash = e.hash.clone();
+        prev_id = e.id;
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: u64) -> Vec<AuditEntry> {
+        let mut out: Vec<AuditEntry> = Vec::new();
+        let mut prev = GENESIS.to_string();
+        for id in 1..=n {
+            let mut e = AuditEntry {
+                id,
+                time_us: id as i64 * 10,
+                actor: "client".into(),
+                action: "task.submitted".into(),
+                task_id: Some(format!("t{id}")),
+                detail: "{}".into(),
+                prev_hash: prev.clone(),
+                hash: String::new(),
+            };
+            e.hash = entry_hash(&prev, &e);
+            prev = e.hash.clone();
+            out.push(e);
+        }
+        out
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        assert!(verify(&chain(5)).is_empty());
+    }
+
+    #[test]
+    fn an_edited_entry_is_named() {
+        let mut c = chain(5);
+        c[2].detail = r#"{"x":1}"#.into();
+        assert_eq!(
+            verify(&c),
+            vec!["entry 3: its content does not match its hash (edited)"]
+        );
+    }
+
+    #[test]
+    fn a_deleted_entry_is_named() {
+        let mut c = chain(5);
+        c.remove(1);
+        let p = verify(&c);
+        assert_eq!(p[0], "entries 2 to 2 are missing (deleted)");
+        assert!(
+            p[1].starts_with("entry 3: its previous-hash does not match"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn reordered_entries_are_named() {
+        let mut c = chain(5);
+        c.swap(1, 2);
+        let p = verify(&c);
+        assert!(
+            p.iter()
+                .any(|x| x.starts_with("entry 3: its previous-hash")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|x| x == "entry 2 is out of order (after entry 3)"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn a_changed_hash_breaks_the_next_link() {
+        let mut c = chain(3);
+        c[0].hash = GENESIS.into();
+        let p = verify(&c);
+        assert!(p.contains(&"entry 1: its content does not match its hash (edited)".to_string()));
+        assert!(p
+            .iter()
+            .any(|x| x.starts_with("entry 2: its previous-hash")));
+    }
+}

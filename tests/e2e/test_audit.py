@@ -1,0 +1,62 @@
+"""The audit log: a real run leaves a hash-chained record that `audit verify` checks, and an entry
+altered in the database behind the manager's back is found and named."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+
+import pytest
+
+from hyperagent.v1 import common_pb2
+
+
+@pytest.fixture
+def echo(manager, start_agent):
+    start_agent(manager.socket, name="echo")
+    manager.wait_agent("echo", online=True)
+    return manager
+
+
+def test_a_run_is_audited_and_an_edited_entry_is_named(echo):
+    t = echo.submit("echo.echo", {"message": "audited"})
+    assert echo.wait_state(t.id).state == common_pb2.TASK_STATE_COMPLETED
+    s = echo.submit("echo.sleep", {"seconds": 600})
+    echo.wait_state(s.id, common_pb2.TASK_STATE_RUNNING)
+    assert echo.cli("cancel", s.id).returncode == 0
+    echo.wait_state(s.id)
+
+    listed = echo.cli("--json", "audit", "list", "--task", t.id)
+    entries = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(e["action"], e["actor"]) for e in entries] == [
+        ("task.submitted", "client"),
+        ("task.started", "echo"),
+        ("task.completed", "echo"),
+    ]
+    assert entries[0]["detail"]["task_type"] == "echo.echo"
+    canceled = echo.cli("--json", "audit", "list", "--task", s.id).stdout.splitlines()
+    assert [json.loads(x)["action"] for x in canceled][-2:] == [
+        "task.cancel_requested",
+        "task.canceled",
+    ]
+
+    ok = echo.cli("audit", "verify")
+    assert ok.returncode == 0, ok.stdout
+    assert ok.stdout.startswith("audit log intact: ")
+    export = [json.loads(x) for x in echo.cli("audit", "export", "--jsonl").stdout.splitlines()]
+    ids = [e["id"] for e in export]
+    assert ids == list(range(1, len(ids) + 1))
+    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(export))
+
+    # Someone edits the database directly: the triggers stop plain edits, so they drop them first.
+    db = sqlite3.connect(echo.root / "data" / "hyperagent.db", timeout=30)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("DELETE FROM audit WHERE id = 1")
+    db.execute("DROP TRIGGER audit_no_update")
+    db.execute("UPDATE audit SET detail = '{}' WHERE id = 2")
+    db.commit()
+    db.close()
+    bad = echo.cli("audit", "verify")
+    assert bad.returncode == 8
+    assert "entry 2: its content does not match its hash (edited)" in bad.stdout
