@@ -93,6 +93,11 @@ def test_tokens_scope_every_call_to_one_task_and_resent_logs_are_not_duplicated(
     raw.stub.AnswerTask(
         agent_pb2.AnswerTaskRequest(task_id=a.id, capability_token=ta, accepted=True), timeout=30
     )
+    # The three refusals are in the audit log (committed before the answer above was).
+    audit = manager.client.ListAudit(client_pb2.ListAuditRequest(task_id=a.id), timeout=30)
+    refused = [e for e in audit.entries if e.action == "token.refused"]
+    assert len(refused) == 3
+    assert "signature is wrong" in json.loads(refused[1].detail_json)["reason"]
     r1 = raw.stub.PushLogs(
         agent_pb2.PushLogsRequest(
             task_id=a.id, capability_token=ta, lines=[line(i) for i in (1, 2, 3)]

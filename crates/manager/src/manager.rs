@@ -571,7 +571,23 @@ impl Manager {
     }
 
     /// Checks a capability token for a call about `task_id` and returns its claims.
+    /// Like [`Manager::check_token`], and every refused or forged token is audited.
     fn authorize(&self, st: &State, task_id: &str, token: &str) -> Result<Claims> {
+        let checked = self.check_token(st, task_id, token);
+        if let Err(e @ (Error::Unauthenticated(_) | Error::PermissionDenied(_))) = &checked {
+            // Nothing waits on this entry; it commits with whatever the writer does next.
+            let _ = self.inner.writer.submit(vec![Write::Audit {
+                time_us: now_us(),
+                actor: "unknown".into(),
+                action: "token.refused".into(),
+                task_id: Some(task_id.to_string()),
+                detail: serde_json::json!({ "reason": e.to_string() }).to_string(),
+            }]);
+        }
+        checked
+    }
+
+    fn check_token(&self, st: &State, task_id: &str, token: &str) -> Result<Claims> {
         let claims = self.inner.tokens.verify(token, now_us())?;
         if claims.task_id != task_id {
             return Err(Error::PermissionDenied(format!(
