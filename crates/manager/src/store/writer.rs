@@ -1,4 +1,5 @@
 //! The single writer: group commit, sequence numbers, publish after commit.
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use sqlx::{QueryBuilder, Sqlite};
@@ -170,41 +171,41 @@ async fn run(
     }
 }
 
-/// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
-const EVENT_ROWS_PER_STATEMENT: usize = 500;
+/// Rows per multi-row INSERT: 8 columns at most, well under SQLite's bound-parameter limit.
+const ROWS_PER_STATEMENT: usize = 500;
 
 async fn commit(
     conn: &mut sqlx::pool::PoolConnection<Sqlite>,
     batches: &mut [Batch],
     cursors: &mut Cursors,
 ) -> Result<Vec<Arc<Event>>> {
-    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    // Rows are grouped per table into multi-row statements: every statement is a round trip to
+    // SQLite's worker thread, so a group commit of many changes costs a handful of them.
+    // Tables do not depend on each other, and within a table rows keep their order.
+    let mut tasks: Vec<Box<Task>> = Vec::new();
+    let mut task_index: HashMap<String, usize> = HashMap::new();
+    let mut agents: Vec<Box<AgentRow>> = Vec::new();
+    let mut agent_index: HashMap<String, usize> = HashMap::new();
+    let mut audit: Vec<AuditEntry> = Vec::new();
     let mut events: Vec<Arc<Event>> = Vec::new();
     let mut rows: Vec<EventRow> = Vec::new();
     for w in batches.iter_mut().flat_map(|b| b.writes.drain(..)) {
         match w {
-            Write::Task(t) => {
-                flush_events(&mut tx, &mut rows).await?;
-                sqlx::query(
-                    "INSERT OR REPLACE INTO tasks (id, task_type, state, idempotency_key, created_us, data) VALUES (?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&t.id)
-                .bind(&t.task_type)
-                .bind(t.state.as_str())
-                .bind(&t.idempotency_key)
-                .bind(t.created_us)
-                .bind(serde_json::to_string(&t).map_err(encode_err)?)
-                .execute(&mut *tx)
-                .await?;
-            }
-            Write::Agent(a) => {
-                flush_events(&mut tx, &mut rows).await?;
-                sqlx::query("INSERT OR REPLACE INTO agents (id, data) VALUES (?, ?)")
-                    .bind(&a.id)
-                    .bind(serde_json::to_string(&a).map_err(encode_err)?)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            // Only the last snapshot of a task or agent in a commit matters.
+            Write::Task(t) => match task_index.get(&t.id) {
+                Some(&i) => tasks[i] = t,
+                None => {
+                    task_index.insert(t.id.clone(), tasks.len());
+                    tasks.push(t);
+                }
+            },
+            Write::Agent(a) => match agent_index.get(&a.id) {
+                Some(&i) => agents[i] = a,
+                None => {
+                    agent_index.insert(a.id.clone(), agents.len());
+                    agents.push(a);
+                }
+            },
             Write::Audit {
                 time_us,
                 actor,
@@ -223,21 +224,9 @@ async fn commit(
                     hash: String::new(),
                 };
                 e.hash = super::audit::entry_hash(&e.prev_hash, &e);
-                sqlx::query(
-                    "INSERT INTO audit (id, time_us, actor, action, task_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(e.id as i64)
-                .bind(e.time_us)
-                .bind(&e.actor)
-                .bind(&e.action)
-                .bind(&e.task_id)
-                .bind(&e.detail)
-                .bind(&e.prev_hash)
-                .bind(&e.hash)
-                .execute(&mut *tx)
-                .await?;
                 cursors.audit_id = e.id;
-                cursors.audit_hash = e.hash;
+                cursors.audit_hash = e.hash.clone();
+                audit.push(e);
             }
             Write::Event { time_us, body } => {
                 let ev = Arc::new(Event {
@@ -248,13 +237,61 @@ async fn commit(
                 cursors.next_seq += 1;
                 rows.push(EventRow::new(ev.clone())?);
                 events.push(ev);
-                if rows.len() >= EVENT_ROWS_PER_STATEMENT {
-                    flush_events(&mut tx, &mut rows).await?;
-                }
             }
         }
     }
-    flush_events(&mut tx, &mut rows).await?;
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    for chunk in tasks.chunks(ROWS_PER_STATEMENT) {
+        let json: Vec<String> = chunk
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()
+            .map_err(encode_err)?;
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT OR REPLACE INTO tasks (id, task_type, state, idempotency_key, created_us, data) ",
+        );
+        b.push_values(chunk.iter().zip(&json), |mut r, (t, json)| {
+            r.push_bind(&t.id)
+                .push_bind(&t.task_type)
+                .push_bind(t.state.as_str())
+                .push_bind(&t.idempotency_key)
+                .push_bind(t.created_us)
+                .push_bind(json);
+        });
+        b.build().execute(&mut *tx).await?;
+    }
+    for chunk in agents.chunks(ROWS_PER_STATEMENT) {
+        let json: Vec<String> = chunk
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()
+            .map_err(encode_err)?;
+        let mut b: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT OR REPLACE INTO agents (id, data) ");
+        b.push_values(chunk.iter().zip(&json), |mut r, (a, json)| {
+            r.push_bind(&a.id).push_bind(json);
+        });
+        b.build().execute(&mut *tx).await?;
+    }
+    for chunk in audit.chunks(ROWS_PER_STATEMENT) {
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO audit (id, time_us, actor, action, task_id, detail, prev_hash, hash) ",
+        );
+        b.push_values(chunk, |mut r, e| {
+            r.push_bind(e.id as i64)
+                .push_bind(e.time_us)
+                .push_bind(&e.actor)
+                .push_bind(&e.action)
+                .push_bind(&e.task_id)
+                .push_bind(&e.detail)
+                .push_bind(&e.prev_hash)
+                .push_bind(&e.hash);
+        });
+        b.build().execute(&mut *tx).await?;
+    }
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        insert_events(&mut tx, chunk).await?;
+    }
     tx.commit().await?;
     Ok(events)
 }
@@ -287,39 +324,30 @@ impl EventRow {
     }
 }
 
-async fn flush_events(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
-    rows: &mut Vec<EventRow>,
-) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    {
-        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO events (seq, time_us, kind, task_id, log_seq, level, body, fields) ",
-        );
-        b.push_values(rows.iter(), |mut r, row| {
-            let ev = &row.ev;
-            let (log_seq, level, body) = match &ev.body {
-                EventBody::TaskLog { line, .. } => (
-                    Some(line.seq as i64),
-                    Some(line.level as i64),
-                    line.message.as_str(),
-                ),
-                _ => (None, None, row.json.as_deref().unwrap_or_default()),
-            };
-            r.push_bind(ev.seq as i64)
-                .push_bind(ev.time_us)
-                .push_bind(ev.body.kind())
-                .push_bind(ev.body.task_id())
-                .push_bind(log_seq)
-                .push_bind(level)
-                .push_bind(body)
-                .push_bind(row.fields.as_deref());
-        });
-        b.build().execute(&mut **tx).await?;
-    }
-    rows.clear();
+async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, rows: &[EventRow]) -> Result<()> {
+    let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO events (seq, time_us, kind, task_id, log_seq, level, body, fields) ",
+    );
+    b.push_values(rows, |mut r, row| {
+        let ev = &row.ev;
+        let (log_seq, level, body) = match &ev.body {
+            EventBody::TaskLog { line, .. } => (
+                Some(line.seq as i64),
+                Some(line.level as i64),
+                line.message.as_str(),
+            ),
+            _ => (None, None, row.json.as_deref().unwrap_or_default()),
+        };
+        r.push_bind(ev.seq as i64)
+            .push_bind(ev.time_us)
+            .push_bind(ev.body.kind())
+            .push_bind(ev.body.task_id())
+            .push_bind(log_seq)
+            .push_bind(level)
+            .push_bind(body)
+            .push_bind(row.fields.as_deref());
+    });
+    b.build().execute(&mut **tx).await?;
     Ok(())
 }
 
