@@ -28,6 +28,11 @@ struct ManagerProc {
 
 impl ManagerProc {
     fn start(bin: &Path) -> Result<ManagerProc> {
+        ManagerProc::start_with(bin, None)
+    }
+
+    /// A manager that also runs the agents of `agents_dir` (`--agents-dir`).
+    fn start_with(bin: &Path, agents_dir: Option<&Path>) -> Result<ManagerProc> {
         let dir = tempfile::tempdir()?;
         let cfg = dir.path().join("config.toml");
         std::fs::write(
@@ -38,13 +43,17 @@ impl ManagerProc {
                 dir.path().join("run")
             ),
         )?;
+        let mut args = vec![
+            "--config".to_string(),
+            cfg.display().to_string(),
+            "serve".to_string(),
+        ];
+        match agents_dir {
+            Some(d) => args.extend(["--agents-dir".to_string(), d.display().to_string()]),
+            None => args.push("--no-agents".to_string()),
+        }
         let mut child = Command::new(bin)
-            .args([
-                "--config",
-                cfg.to_str().unwrap_or_default(),
-                "serve",
-                "--no-agents",
-            ])
+            .args(&args)
             .env("HYPERAGENT_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -356,7 +365,7 @@ async fn dispatch_bench(
 const PIPELINE: usize = 4;
 
 /// Log lines/s agent -> manager -> SQLite -> subscriber, counting every line.
-async fn log_bench(bin: &Path, lines: u64, batch: u64) -> Result<(f64, u64)> {
+async fn log_bench(bin: &Path, lines: u64, batch: u64, pipeline: usize) -> Result<(f64, u64)> {
     let m = ManagerProc::start(bin)?;
     let ch = connect_unix(&m.socket).await?;
     let mut a = AgentServiceClient::new(ch.clone());
@@ -413,7 +422,7 @@ async fn log_bench(bin: &Path, lines: u64, batch: u64) -> Result<(f64, u64)> {
             // Up to PIPELINE batches in flight; the manager keeps them in order.
             let mut inflight = tokio::task::JoinSet::new();
             while seq < lines {
-                if inflight.len() >= PIPELINE {
+                if inflight.len() >= pipeline {
                     inflight.join_next().await.context("push")???;
                 }
                 let n = batch.min(lines - seq);
@@ -466,6 +475,51 @@ async fn log_bench(bin: &Path, lines: u64, batch: u64) -> Result<(f64, u64)> {
         producer.await??;
     }
     Ok((rate, expect - 1))
+}
+
+/// Log lines/s from a real Python agent on the SDK (the echo agent's `echo.spam`, started by the
+/// manager's supervisor) to a subscriber, counting every line.
+async fn sdk_log_bench(bin: &Path, agents_dir: &Path, lines: u64) -> Result<(f64, u64)> {
+    let m = ManagerProc::start_with(bin, Some(agents_dir))?;
+    let mut c = ClientServiceClient::new(connect_unix(&m.socket).await?);
+    wait_online(&mut c, 1).await?;
+    let task = c
+        .submit_task(pb::SubmitTaskRequest {
+            task_type: "echo.spam".into(),
+            payload_json: format!("{{\"lines\": {lines}, \"size\": 60}}"),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .task
+        .context("task")?;
+    let t0 = Instant::now();
+    let mut feed = c
+        .subscribe(pb::SubscribeRequest {
+            after_seq: Some(0),
+            task_id: task.id,
+            exclude_logs: false,
+        })
+        .await?
+        .into_inner();
+    let mut got = 0;
+    while let Some(ev) = feed.message().await? {
+        match ev.body {
+            Some(pb::event::Body::TaskLog(l)) => {
+                let s = l.line.context("line")?.seq;
+                if s != got + 1 {
+                    bail!("SDK log line {} expected, got {s}", got + 1);
+                }
+                got = s;
+            }
+            Some(pb::event::Body::TaskState(s)) if s.to == pb::TaskState::Completed as i32 => break,
+            Some(pb::event::Body::TaskState(s)) if s.to == pb::TaskState::Failed as i32 => {
+                bail!("echo.spam failed: {}", s.reason)
+            }
+            _ => {}
+        }
+    }
+    Ok((lines as f64 / t0.elapsed().as_secs_f64(), got))
 }
 
 /// The same bytes as the log benchmark, written over a raw Unix socket with a 64 KiB buffer.
@@ -652,7 +706,7 @@ async fn main() -> Result<()> {
     }
     if run("logs") {
         let lines = scale(1_000_000) as u64;
-        let (rate, got) = log_bench(&bin, lines, 5_000).await?;
+        let (rate, got) = log_bench(&bin, lines, 5_000, PIPELINE).await?;
         let raw = raw_stream_bench(lines)?;
         println!(
         "| log lines/s agent -> manager -> SQLite -> subscriber ({got} of {lines} arrived, in order) | {:.0} | {:.0} (raw Unix socket stream) | {:.2}x |",
@@ -660,6 +714,17 @@ async fn main() -> Result<()> {
         raw,
         rate / raw
     );
+    }
+    // BENCH_AGENTS_DIR (e.g. agents/, with the venv's python3 on PATH): the same path from a real
+    // Python agent, beside the simulated agent's figure from the same run.
+    if let (true, Some(dir)) = (run("sdk"), std::env::var_os("BENCH_AGENTS_DIR")) {
+        let lines = scale(200_000) as u64;
+        let (sim, _) = log_bench(&bin, lines, 1_000, 1).await?;
+        let (rate, got) = sdk_log_bench(&bin, Path::new(&dir), lines).await?;
+        println!(
+            "| log lines/s from a Python agent on the SDK ({got} of {lines} arrived, in order) | {rate:.0} | {sim:.0} (simulated Rust agent, same batches of 1,000, one in flight) | {:.2}x |",
+            rate / sim
+        );
     }
     if run("agents") {
         let n = scale(1_000);
