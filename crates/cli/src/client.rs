@@ -1,7 +1,7 @@
 //! Connecting to the manager over its Unix socket, and turning gRPC errors into exit codes.
 use std::path::{Path, PathBuf};
 
-use hyperagent_manager::config::{default_runtime_dir, Config};
+use hyperagent_manager::config::Config;
 use hyperagent_manager::server::Discovery;
 use hyperagent_proto::v1::client_service_client::ClientServiceClient;
 use tonic::transport::Channel;
@@ -59,17 +59,10 @@ pub fn socket_path(explicit: Option<&Path>, cfg: &Config) -> PathBuf {
     if let Some(p) = explicit {
         return p.to_path_buf();
     }
-    let runtime = cfg
-        .paths
-        .runtime_dir
-        .clone()
-        .unwrap_or_else(default_runtime_dir);
-    if let Ok(d) = Discovery::read(&runtime.join("manager.json")) {
-        return d.socket;
-    }
-    cfg.resolve()
-        .map(|p| p.socket)
-        .unwrap_or_else(|_| runtime.join("manager.sock"))
+    let (_, socket, discovery) = cfg.runtime_paths();
+    Discovery::read(&discovery)
+        .map(|d| d.socket)
+        .unwrap_or(socket)
 }
 
 /// A client of the manager's client API over the Unix socket at `path`.

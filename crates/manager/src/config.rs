@@ -392,29 +392,37 @@ impl Config {
                 })?
                 .join("hyperagent"),
         };
-        let runtime_dir = self
-            .paths
-            .runtime_dir
-            .clone()
-            .unwrap_or_else(default_runtime_dir);
+        let (runtime_dir, socket, discovery) = self.runtime_paths();
         let workspace_root = self
             .paths
             .workspace_root
             .clone()
             .unwrap_or_else(|| data_dir.join("workspaces"));
-        let socket = self
-            .server
-            .socket
-            .clone()
-            .unwrap_or_else(|| runtime_dir.join("manager.sock"));
         Ok(ResolvedPaths {
-            discovery: runtime_dir.join("manager.json"),
+            discovery,
             database: data_dir.join("hyperagent.db"),
             data_dir,
             runtime_dir,
             workspace_root,
             socket,
         })
+    }
+
+    /// The runtime dir, the socket and the discovery file: what a client needs to find the
+    /// manager. Unlike [`Config::resolve`], this needs no data directory, so it cannot fail.
+    pub fn runtime_paths(&self) -> (PathBuf, PathBuf, PathBuf) {
+        let runtime_dir = self
+            .paths
+            .runtime_dir
+            .clone()
+            .unwrap_or_else(default_runtime_dir);
+        let socket = self
+            .server
+            .socket
+            .clone()
+            .unwrap_or_else(|| runtime_dir.join("manager.sock"));
+        let discovery = runtime_dir.join("manager.json");
+        (runtime_dir, socket, discovery)
     }
 
     /// The configuration with every path resolved, as TOML: what `config show` prints.
