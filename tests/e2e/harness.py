@@ -47,6 +47,9 @@ FAST_CONFIG: dict[str, dict[str, Any]] = {
         "restart_backoff_max": "200ms",
         "stop_grace": "3s",
     },
+    # Most tests start agents themselves (AgentProc) to control them; the manager cannot confine
+    # those. Supervised agents (started from manifests) are confined regardless.
+    "sandbox": {"allow_unsupervised_agents": True},
 }
 
 TERMINAL = {

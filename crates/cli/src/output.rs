@@ -105,6 +105,7 @@ pub fn agent_json(a: &pb::Agent) -> Value {
         "cost": a.cost,
         "pid": a.pid,
         "supervised": a.supervised,
+        "confined": a.confined,
     })
 }
 

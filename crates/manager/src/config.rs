@@ -23,6 +23,8 @@ pub struct Config {
     pub tasks: Tasks,
     /// Child agent processes.
     pub supervisor: Supervisor,
+    /// Kernel confinement of agents and their tasks.
+    pub sandbox: Sandbox,
     /// The database.
     pub store: Store,
     /// The event feed.
@@ -205,6 +207,77 @@ impl Default for Supervisor {
     }
 }
 
+/// What happens when this machine cannot confine agents (no Landlock ABI 6, no user namespaces).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenUnconfinable {
+    /// Start no agent; say why.
+    Refuse,
+    /// Start them unconfined, with a loud warning at every start.
+    RunUnconfined,
+}
+
+/// Kernel confinement of the processes the manager starts (see `sandbox.rs` and SECURITY.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sandbox {
+    /// When the kernel cannot confine: refuse to start agents, or run them unconfined.
+    pub when_unavailable: WhenUnconfinable,
+    /// Accept agents that connect on their own (not started by this manager from a manifest).
+    /// They cannot be confined, so they are refused unless this is set (e.g. while developing one).
+    pub allow_unsupervised_agents: bool,
+    /// Read-only for every confined process: system libraries, interpreters, certificates, and the
+    /// few files of `/etc` programs need. Missing paths are skipped. Nothing else of the machine
+    /// is readable: not the home folder, not the manager's data.
+    pub read_paths: Vec<PathBuf>,
+    /// Read-write device files every confined process gets.
+    pub device_paths: Vec<PathBuf>,
+    /// Largest file a task may write (the kernel's RLIMIT_FSIZE), in bytes.
+    pub max_file_bytes: u64,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        let paths = |v: &[&str]| v.iter().map(PathBuf::from).collect();
+        Sandbox {
+            when_unavailable: WhenUnconfinable::Refuse,
+            allow_unsupervised_agents: false,
+            read_paths: paths(&[
+                "/usr",
+                "/bin",
+                "/sbin",
+                "/lib",
+                "/lib32",
+                "/lib64",
+                "/etc/alternatives",
+                "/etc/ca-certificates",
+                "/etc/ssl",
+                "/etc/gitconfig",
+                "/etc/group",
+                "/etc/host.conf",
+                "/etc/hosts",
+                "/etc/ld.so.cache",
+                "/etc/ld.so.conf",
+                "/etc/ld.so.conf.d",
+                "/etc/localtime",
+                "/etc/mime.types",
+                "/etc/nsswitch.conf",
+                "/etc/os-release",
+                "/etc/passwd",
+                "/etc/python3",
+                "/etc/python3.11",
+                "/etc/resolv.conf",
+                "/proc",
+                "/sys/devices/system/cpu",
+                "/dev/random",
+                "/dev/urandom",
+            ]),
+            device_paths: paths(&["/dev/null", "/dev/zero", "/dev/full"]),
+            max_file_bytes: 1024 * 1024 * 1024,
+        }
+    }
+}
+
 /// The database.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -352,6 +425,21 @@ impl Config {
         }
         if t.list_page_size == 0 || t.log_page_size == 0 {
             return Err("tasks.list_page_size and tasks.log_page_size must be more than 0".into());
+        }
+        if self.sandbox.max_file_bytes < 1024 * 1024 {
+            return Err("sandbox.max_file_bytes must be at least 1048576 (1 MiB)".into());
+        }
+        if let Some(p) = self
+            .sandbox
+            .read_paths
+            .iter()
+            .chain(&self.sandbox.device_paths)
+            .find(|p| !p.is_absolute())
+        {
+            return Err(format!(
+                "sandbox paths must be absolute; `{}` is not",
+                p.display()
+            ));
         }
         if self.server.max_message_bytes < 64 * 1024 {
             return Err("server.max_message_bytes must be at least 65536".into());

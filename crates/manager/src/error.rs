@@ -57,6 +57,9 @@ pub enum Error {
         /// What is wrong in it.
         message: String,
     },
+    /// The kernel sandbox cannot be set up.
+    #[error("sandbox: {0}")]
+    Sandbox(String),
     /// An agent manifest (`agent.toml`) that cannot be used.
     #[error("agent manifest {path}: {message}")]
     Manifest {

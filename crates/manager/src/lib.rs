@@ -6,6 +6,7 @@
 //! asks the pure [`scheduler`] where queued work goes, and queues every change to the [`store`]'s
 //! single writer, which commits in groups and then publishes events on the [`feed`]. Nothing is
 //! acknowledged before it is committed. [`supervisor`] runs agent processes from manifests;
+//! [`sandbox`] confines every process it starts (Landlock, user and network namespaces);
 //! [`server`] wires sockets, discovery, health and reflection; [`config`] holds every tunable.
 #![deny(missing_docs)]
 
@@ -16,6 +17,7 @@ pub mod grpc;
 pub mod manager;
 pub mod model;
 pub mod registry;
+pub mod sandbox;
 pub mod scheduler;
 pub mod schema;
 pub mod server;

@@ -40,6 +40,9 @@ pub struct Registration {
     pub cost: f64,
     /// Its process id.
     pub pid: u32,
+    /// The process id of the caller, as the kernel reports it for a Unix socket peer (none over
+    /// TCP). What identifies a supervised agent: its name alone proves nothing.
+    pub peer_pid: Option<u32>,
 }
 
 /// The answer to a registration.
@@ -87,6 +90,8 @@ pub struct AgentInfo {
     pub pid: u32,
     /// Started by the supervisor.
     pub supervised: bool,
+    /// Runs confined by the kernel (its tasks in confined task processes).
+    pub confined: bool,
 }
 
 /// A task type as clients see it.
@@ -121,9 +126,19 @@ struct State {
     tasks: HashMap<String, Active>,
     idempotency: HashMap<String, String>,
     schemas: HashMap<String, schema::Compiled>,
-    /// Agents started by the supervisor: name -> pid.
-    supervised: HashMap<String, u32>,
+    /// Agents started by the supervisor, by name.
+    supervised: HashMap<String, SupervisedProcess>,
     paused: bool,
+}
+
+/// The process the supervisor started for an agent.
+#[derive(Clone, Debug)]
+pub struct SupervisedProcess {
+    /// Its pid: only a registration from this process may use the agent's name.
+    pub pid: u32,
+    /// Where its task commands go when it is confined (its tasks run in task processes); `None`
+    /// when it runs unconfined and gets its tasks on its Work stream.
+    pub task_runner: Option<mpsc::UnboundedSender<Command>>,
 }
 
 /// A request from the manager to the supervisor.
@@ -299,9 +314,14 @@ impl Manager {
     // ----- supervisor-facing -------------------------------------------------------------------
 
     /// The supervisor started (or restarted) `agent_id`'s process.
-    pub fn agent_process_started(&self, agent_id: &str, pid: u32, restarted: bool) -> Pending {
+    pub fn agent_process_started(
+        &self,
+        agent_id: &str,
+        process: SupervisedProcess,
+        restarted: bool,
+    ) -> Pending {
         let mut st = self.state();
-        st.supervised.insert(agent_id.to_string(), pid);
+        st.supervised.insert(agent_id.to_string(), process);
         let mut writes = Vec::new();
         if restarted {
             if let Some(rec) = st.registry.get_mut(agent_id) {
@@ -310,6 +330,37 @@ impl Manager {
             }
         }
         self.inner.writer.submit(writes)
+    }
+
+    /// A task process the supervisor started for `agent_id` has exited. If the attempt it ran has
+    /// not ended (no result was reported), it is lost: retried, or canceled when a cancel was asked.
+    pub fn task_process_exited(&self, agent_id: &str, task_id: &str, attempt: u32, how: &str) {
+        let now = now_us();
+        let mut writes = Vec::new();
+        let pending = {
+            let mut st = self.state();
+            let current = st.tasks.get(task_id).is_some_and(|a| {
+                a.task.agent_id.as_deref() == Some(agent_id)
+                    && a.task.attempts.len() as u32 == attempt
+                    && a.task.state.holds_slot()
+            });
+            if !current {
+                return;
+            }
+            let err = format!("its task process exited ({how}) before reporting a result");
+            if let Err(e) = self.lose_attempt(&mut st, task_id, &err, now, &mut writes) {
+                tracing::error!(task = task_id, error = %e, "ending an attempt failed");
+            }
+            self.inner.writer.submit(writes)
+        };
+        let m = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = pending.wait().await {
+                tracing::error!(error = %e, "storing a lost attempt failed");
+            }
+            m.forget_ended();
+            m.inner.wake.notify_one();
+        });
     }
 
     /// A line an agent process wrote to stdout or stderr.
@@ -382,6 +433,7 @@ impl Manager {
                     )));
                 }
             }
+            let task_runner = self.identify(&st, &reg)?;
             let existing = st
                 .registry
                 .get(&reg.name)
@@ -418,6 +470,7 @@ impl Manager {
             };
             let mut rec = AgentRecord::from_row(row, reason);
             rec.pid = reg.pid;
+            rec.task_runner = task_runner;
             rec.holding = holding.clone();
             rec.stopping = reg
                 .running_task_ids
@@ -461,6 +514,44 @@ impl Manager {
             session_token: token,
             stop_task_ids: stop,
         })
+    }
+
+    /// Checks that a registering process may use its name, and returns where its task commands
+    /// go when it is confined. A supervised agent's name is taken only by the process the
+    /// supervisor started (the kernel's peer credentials say who called); other agents are
+    /// accepted only when `sandbox.allow_unsupervised_agents` is set, since nothing confines them.
+    /// Refusals are audited.
+    fn identify(
+        &self,
+        st: &State,
+        reg: &Registration,
+    ) -> Result<Option<mpsc::UnboundedSender<Command>>> {
+        let refused = match st.supervised.get(&reg.name) {
+            Some(p) if reg.peer_pid == Some(p.pid) => return Ok(p.task_runner.clone()),
+            Some(p) => format!(
+                "agent name `{}` belongs to the agent this manager started (pid {}); the caller ({}) \
+                 is not that process",
+                reg.name,
+                p.pid,
+                reg.peer_pid
+                    .map_or("a TCP peer".to_string(), |pid| format!("pid {pid}"))
+            ),
+            None if self.inner.cfg.sandbox.allow_unsupervised_agents => return Ok(None),
+            None => format!(
+                "agent `{}` was not started by this manager, so nothing confines it; start it from \
+                 a manifest in an agent folder (serve --agents-dir), or set \
+                 sandbox.allow_unsupervised_agents = true to accept unconfined agents",
+                reg.name
+            ),
+        };
+        let _ = self.inner.writer.submit(vec![Write::Audit {
+            time_us: now_us(),
+            actor: format!("pid:{}", reg.peer_pid.unwrap_or(0)),
+            action: "agent.refused".into(),
+            task_id: None,
+            detail: serde_json::json!({ "agent": reg.name, "reason": refused }).to_string(),
+        }]);
+        Err(Error::PermissionDenied(refused))
     }
 
     fn session_agent(st: &State, token: &str) -> Result<String> {
@@ -1130,6 +1221,7 @@ impl Manager {
                 load: r.load,
                 pid: if r.online { r.pid } else { 0 },
                 supervised: st.supervised.contains_key(&r.row.id),
+                confined: r.task_runner.is_some(),
             })
             .collect()
     }

@@ -74,6 +74,9 @@ pub struct AgentRecord {
     /// Tasks it still reports running that are not its own any more (it was told to stop them);
     /// it gets none of them again until it stops reporting them.
     pub stopping: BTreeSet<String>,
+    /// Set for a confined agent: its tasks run in task processes the supervisor starts, so task
+    /// commands go here instead of on the Work stream.
+    pub task_runner: Option<mpsc::UnboundedSender<Command>>,
 }
 
 impl AgentRecord {
@@ -88,6 +91,7 @@ impl AgentRecord {
             session: None,
             holding: BTreeSet::new(),
             stopping: BTreeSet::new(),
+            task_runner: None,
         }
     }
 
@@ -96,10 +100,14 @@ impl AgentRecord {
         self.row.capabilities.iter().any(|c| c.name == task_type)
     }
 
-    /// Sends a command on the Work stream; false when none is open.
+    /// Sends a command to the agent (on its Work stream, or to its task runner when it is
+    /// confined); false when the agent has no open Work stream (it is not online).
     pub fn send(&self, cmd: Command) -> bool {
         match self.session.as_ref().and_then(|s| s.work.as_ref()) {
-            Some(w) => w.send(cmd).is_ok(),
+            Some(w) => match &self.task_runner {
+                Some(r) => r.send(cmd).is_ok(),
+                None => w.send(cmd).is_ok(),
+            },
             None => false,
         }
     }

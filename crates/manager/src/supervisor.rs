@@ -3,21 +3,37 @@
 //! ones with backoff; and stops them (SIGTERM, then SIGKILL after a grace period) leaving no process
 //! behind. The manager is a child subreaper, so descendants that outlive their agent (e.g. a task's
 //! `setsid` children) are re-parented to it and killed too.
+//!
+//! Every process it starts is confined by the kernel ([`crate::sandbox`]): an agent's own process
+//! reads the system, its code and its folder, and writes only its state folder
+//! (`<data_dir>/agents/<name>`, also its HOME and TMPDIR). Its tasks do not run in it: each task
+//! runs in a fresh **task process** (the same command, told by `HYPERAGENT_TASK_STDIN=1` to read one
+//! task as JSON on stdin) confined to that task's workspace plus the agent's state folder, started
+//! here when the manager assigns the task and stopped here when it is canceled. The environment is
+//! not inherited beyond a short list (PATH, locale), so secrets in the manager's environment do not
+//! leak into agents.
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
 
-use crate::config;
+use crate::config::{self, WhenUnconfinable};
 use crate::error::{Error, Result};
-use crate::manager::{Manager, SupervisorRequest};
+use crate::manager::{Manager, SupervisedProcess, SupervisorRequest};
+use crate::registry::{Command as AgentCommand, StartCommand};
+use crate::sandbox::Confinement;
 use crate::scheduler::backoff;
+
+/// Environment variables passed from the manager to agents; everything else is dropped.
+const PASSED_ENV: &[&str] = &["PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ"];
 
 /// When a stopped agent process is started again.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -41,6 +57,15 @@ pub struct RestartSection {
     pub policy: Restart,
 }
 
+/// `[sandbox]` of a manifest: what the agent needs beyond the defaults.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestSandbox {
+    /// Extra read-only paths (relative ones are relative to the manifest's folder).
+    #[serde(default)]
+    pub read: Vec<PathBuf>,
+}
+
 /// An agent manifest (`agent.toml`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +86,9 @@ pub struct Manifest {
     /// Extra environment.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Extra confinement settings.
+    #[serde(default)]
+    pub sandbox: ManifestSandbox,
     /// The folder it was read from (set by the loader).
     #[serde(skip)]
     pub dir: PathBuf,
@@ -133,22 +161,49 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    /// Starts every manifest's agent, pointing it at `socket`.
+    /// Starts every manifest's agent, pointing it at `socket`; confined when the kernel can
+    /// confine, else as `sandbox.when_unavailable` says.
     pub fn start(manager: Manager, manifests: Vec<Manifest>, socket: PathBuf) -> Supervisor {
         become_subreaper();
         let cfg = manager.config().supervisor.clone();
+        let sandbox = manager.config().sandbox.clone();
+        let mode = match crate::sandbox::probe() {
+            Ok(()) => Mode::Confined,
+            Err(why) => match sandbox.when_unavailable {
+                WhenUnconfinable::Refuse => {
+                    tracing::error!(
+                        reason = %why,
+                        "THIS MACHINE CANNOT CONFINE AGENTS; none is started \
+                         (sandbox.when_unavailable = \"refuse\")"
+                    );
+                    Mode::Refused(why)
+                }
+                WhenUnconfinable::RunUnconfined => {
+                    tracing::warn!(
+                        reason = %why,
+                        "THIS MACHINE CANNOT CONFINE AGENTS; they run UNCONFINED \
+                         (sandbox.when_unavailable = \"run_unconfined\")"
+                    );
+                    Mode::Unconfined
+                }
+            },
+        };
         let (shutdown, _) = watch::channel(false);
         let mut kills: HashMap<String, mpsc::UnboundedSender<String>> = HashMap::new();
         let mut runs = Vec::new();
         let live = Live::default();
+        let data_dir = manager.paths().data_dir.clone();
         for m in manifests {
             let (ktx, krx) = mpsc::unbounded_channel();
             kills.insert(m.name.clone(), ktx);
             let run = AgentRun {
                 manager: manager.clone(),
+                state_dir: data_dir.join("agents").join(&m.name),
                 manifest: m,
                 socket: socket.clone(),
                 cfg: cfg.clone(),
+                sandbox: sandbox.clone(),
+                mode: mode.clone(),
                 shutdown: shutdown.subscribe(),
                 kill: krx,
                 live: live.clone(),
@@ -184,14 +239,34 @@ impl Supervisor {
     }
 }
 
+/// Whether the processes started here are confined.
+#[derive(Clone, Debug)]
+enum Mode {
+    Confined,
+    Unconfined,
+    /// The kernel cannot confine and the policy says not to run agents; why.
+    Refused(String),
+}
+
 struct AgentRun {
     manager: Manager,
     manifest: Manifest,
+    /// `<data_dir>/agents/<name>`: the only folder the agent's own process may write.
+    state_dir: PathBuf,
     socket: PathBuf,
     cfg: config::Supervisor,
+    sandbox: config::Sandbox,
+    mode: Mode,
     shutdown: watch::Receiver<bool>,
     kill: mpsc::UnboundedReceiver<String>,
     live: Live,
+}
+
+/// The task processes of one agent process, by task id.
+#[derive(Default)]
+struct TaskProcesses {
+    stops: HashMap<String, oneshot::Sender<String>>,
+    running: JoinSet<String>,
 }
 
 enum Ended {
@@ -203,6 +278,17 @@ enum Ended {
 impl AgentRun {
     async fn run(mut self) {
         let name = self.manifest.name.clone();
+        if let Mode::Refused(why) = &self.mode {
+            let _ = self.manager.agent_output(
+                &name,
+                "stderr",
+                format!(
+                    "hyperagent: not started: this machine cannot confine agents ({why}) and \
+                     sandbox.when_unavailable is \"refuse\""
+                ),
+            );
+            return;
+        }
         let mut failures: u32 = 0;
         let mut restarted = false;
         loop {
@@ -224,17 +310,36 @@ impl AgentRun {
                 }
             };
             let pid = child.id().unwrap_or(0);
-            let _ = self.manager.agent_process_started(&name, pid, restarted);
+            let (runner, mut commands) = mpsc::unbounded_channel();
+            let process = SupervisedProcess {
+                pid,
+                task_runner: matches!(self.mode, Mode::Confined).then_some(runner),
+            };
+            let _ = self
+                .manager
+                .agent_process_started(&name, process, restarted);
             tracing::info!(agent = %name, pid, "agent started");
             let readers = self.capture(&mut child);
-            let ended = tokio::select! {
-                s = child.wait() => match s {
-                    Ok(s) => Ended::Exited(s),
-                    Err(e) => Ended::Killed(format!("waiting for it failed: {e}")),
-                },
-                Some(reason) = self.kill.recv() => Ended::Killed(reason),
-                _ = self.shutdown.changed() => Ended::Shutdown,
+            let mut tasks = TaskProcesses::default();
+            let ended = loop {
+                tokio::select! {
+                    s = child.wait() => break match s {
+                        Ok(s) => Ended::Exited(s),
+                        Err(e) => Ended::Killed(format!("waiting for it failed: {e}")),
+                    },
+                    Some(reason) = self.kill.recv() => break Ended::Killed(reason),
+                    _ = self.shutdown.changed() => break Ended::Shutdown,
+                    Some(cmd) = commands.recv() => self.task_command(cmd, &mut tasks),
+                    Some(Ok(done)) = tasks.running.join_next() => {
+                        tasks.stops.remove(&done);
+                    }
+                }
             };
+            // Its task processes go with it.
+            for (_, stop) in tasks.stops.drain() {
+                let _ = stop.send("its agent process ended".into());
+            }
+            while tasks.running.join_next().await.is_some() {}
             if !matches!(ended, Ended::Exited(_)) {
                 stop_tree(&mut child, pid, self.cfg.stop_grace).await;
             }
@@ -278,6 +383,46 @@ impl AgentRun {
         }
     }
 
+    /// Starts or stops a task process.
+    fn task_command(&self, cmd: AgentCommand, tasks: &mut TaskProcesses) {
+        match cmd {
+            AgentCommand::Start(start) => {
+                let task_id = start.task_id.clone();
+                let (stop, stopped) = oneshot::channel();
+                let tmp = self.task_tmp(&start);
+                match self.spawn_task(&start) {
+                    Ok(child) => {
+                        tasks.stops.insert(task_id, stop);
+                        tasks.running.spawn(run_task(TaskProcess {
+                            manager: self.manager.clone(),
+                            agent: self.manifest.name.clone(),
+                            start: *start,
+                            child,
+                            tmp,
+                            stopped,
+                            cfg: self.cfg.clone(),
+                            live: self.live.clone(),
+                        }));
+                    }
+                    Err(e) => {
+                        tracing::error!(task = %task_id, error = %e, "cannot start task process");
+                        self.manager.task_process_exited(
+                            &self.manifest.name,
+                            &task_id,
+                            start.attempt,
+                            &format!("it could not be started: {e}"),
+                        );
+                    }
+                }
+            }
+            AgentCommand::Stop { task_id, reason } => {
+                if let Some(stop) = tasks.stops.remove(&task_id) {
+                    let _ = stop.send(reason);
+                }
+            }
+        }
+    }
+
     /// Waits the restart backoff; false when shutting down meanwhile.
     async fn wait_backoff(&mut self, failures: u32) -> bool {
         let wait = backoff(
@@ -291,34 +436,109 @@ impl AgentRun {
         }
     }
 
-    fn spawn(&self) -> std::io::Result<Child> {
+    /// The agent's program: a path with a `/` is relative to the manifest's folder, else it is
+    /// looked up in PATH.
+    fn program(&self) -> PathBuf {
         let m = &self.manifest;
-        let program = if m.command[0].contains('/') {
+        if m.command[0].contains('/') {
             m.dir.join(&m.command[0])
         } else {
             PathBuf::from(&m.command[0])
-        };
-        let mut cmd = Command::new(program);
+        }
+    }
+
+    /// What a process of this agent may touch; `extra_write` adds a task's workspace.
+    fn confinement(&self, extra_write: &[PathBuf]) -> Confinement {
+        let m = &self.manifest;
+        let mut read = self.sandbox.read_paths.clone();
+        read.push(m.dir.clone());
+        // The folder of agents, for code they share (the SDK).
+        read.extend(m.dir.parent().map(Path::to_path_buf));
+        read.extend(virtualenv_of(&self.program()));
+        read.extend(m.sandbox.read.iter().map(|p| m.dir.join(p)));
+        let mut write = self.sandbox.device_paths.clone();
+        write.push(self.state_dir.clone());
+        write.extend(extra_write.iter().cloned());
+        Confinement {
+            read,
+            write,
+            max_file_bytes: self.sandbox.max_file_bytes,
+        }
+    }
+
+    /// The agent's command with its environment, output pipes, process group and confinement.
+    fn command(&self, cwd: &Path, tmp: &Path, extra_write: &[PathBuf]) -> std::io::Result<Command> {
+        let m = &self.manifest;
+        for d in [&self.state_dir, tmp] {
+            std::fs::create_dir_all(d)?;
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))?;
+        }
+        let mut cmd = Command::new(self.program());
         cmd.args(&m.command[1..])
-            .current_dir(&m.dir)
+            .current_dir(cwd)
+            .env_clear()
+            .envs(
+                PASSED_ENV
+                    .iter()
+                    .filter_map(|k| Some((*k, std::env::var_os(k)?))),
+            )
+            .env("HOME", &self.state_dir)
+            .env("TMPDIR", tmp)
+            .env("XDG_CACHE_HOME", self.state_dir.join("cache"))
             .envs(&m.env)
             .env("HYPERAGENT_SOCKET", &self.socket)
             .env("HYPERAGENT_AGENT_NAME", &m.name)
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        // SAFETY: prctl is async-signal-safe and allocates nothing. The agent gets SIGTERM if the
-        // manager dies (even by SIGKILL), so a restarted manager never finds stale agents.
+        let mut confined = match self.mode {
+            Mode::Confined => Some(
+                self.confinement(extra_write)
+                    .prepare()
+                    .map_err(|e| std::io::Error::other(e.to_string()))?,
+            ),
+            _ => None,
+        };
+        // SAFETY: prctl and the sandbox's syscalls are async-signal-safe and allocate nothing.
+        // The process gets SIGTERM if the manager dies (even by SIGKILL), so a restarted manager
+        // never finds stale agents.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                     return Err(std::io::Error::last_os_error());
+                }
+                if let Some(c) = confined.as_mut() {
+                    c.apply()?;
                 }
                 Ok(())
             });
         }
+        Ok(cmd)
+    }
+
+    fn spawn(&self) -> std::io::Result<Child> {
+        let mut cmd = self.command(&self.manifest.dir, &self.state_dir.join("tmp"), &[])?;
+        cmd.stdin(Stdio::null());
+        let mut live = lock(&self.live);
+        let child = cmd.spawn()?;
+        live.insert(child.id().unwrap_or(0));
+        Ok(child)
+    }
+
+    /// A task process's private TMPDIR, removed when it exits.
+    fn task_tmp(&self, start: &StartCommand) -> PathBuf {
+        self.state_dir
+            .join("tmp")
+            .join(format!("task-{}", start.task_id))
+    }
+
+    /// Starts the process for one task, confined to its workspace, with the task on its stdin.
+    fn spawn_task(&self, start: &StartCommand) -> std::io::Result<Child> {
+        let workspace = PathBuf::from(&start.workspace);
+        let tmp = self.task_tmp(start);
+        let mut cmd = self.command(&workspace, &tmp, std::slice::from_ref(&workspace))?;
+        cmd.stdin(Stdio::piped()).env("HYPERAGENT_TASK_STDIN", "1");
         let mut live = lock(&self.live);
         let child = cmd.spawn()?;
         live.insert(child.id().unwrap_or(0));
@@ -333,6 +553,7 @@ impl AgentRun {
                 self.manager.clone(),
                 self.manifest.name.clone(),
                 "stdout",
+                String::new(),
                 s,
                 max,
             )));
@@ -342,6 +563,7 @@ impl AgentRun {
                 self.manager.clone(),
                 self.manifest.name.clone(),
                 "stderr",
+                String::new(),
                 s,
                 max,
             )));
@@ -350,10 +572,114 @@ impl AgentRun {
     }
 }
 
+/// One running task process and what it needs to be fed, watched and stopped.
+struct TaskProcess {
+    manager: Manager,
+    agent: String,
+    start: StartCommand,
+    child: Child,
+    /// Its private TMPDIR, removed when it exits.
+    tmp: PathBuf,
+    /// Fires (with the reason) when it must stop.
+    stopped: oneshot::Receiver<String>,
+    cfg: config::Supervisor,
+    live: Live,
+}
+
+/// Feeds a task process its task, relays its output, stops it when asked, and tells the manager
+/// when it has exited. Returns the task id.
+async fn run_task(p: TaskProcess) -> String {
+    let TaskProcess {
+        manager,
+        agent,
+        start,
+        mut child,
+        tmp,
+        stopped,
+        cfg,
+        live,
+    } = p;
+    let pid = child.id().unwrap_or(0);
+    let task = serde_json::json!({
+        "task_id": start.task_id,
+        "task_type": start.task_type,
+        "payload_json": start.payload_json,
+        "workspace": start.workspace,
+        "capability_token": start.capability_token,
+        "deadline_unix_ms": start.deadline_us / 1000,
+        "attempt": start.attempt,
+    });
+    if let Some(mut stdin) = child.stdin.take() {
+        // A process that dies before reading its task shows up below as an exit.
+        let _ = stdin.write_all(task.to_string().as_bytes()).await;
+    }
+    let prefix = format!("task {}: ", start.task_id);
+    let mut readers = Vec::new();
+    let max = cfg.max_output_line_bytes as usize;
+    if let Some(s) = child.stdout.take() {
+        readers.push(tokio::spawn(pump(
+            manager.clone(),
+            agent.clone(),
+            "stdout",
+            prefix.clone(),
+            s,
+            max,
+        )));
+    }
+    if let Some(s) = child.stderr.take() {
+        readers.push(tokio::spawn(pump(
+            manager.clone(),
+            agent.clone(),
+            "stderr",
+            prefix,
+            s,
+            max,
+        )));
+    }
+    let how = tokio::select! {
+        s = child.wait() => match s {
+            Ok(s) => s.to_string(),
+            Err(e) => format!("waiting for it failed: {e}"),
+        },
+        reason = stopped => {
+            let reason = reason.unwrap_or_else(|_| "its agent stopped".into());
+            stop_tree(&mut child, pid, cfg.stop_grace).await;
+            format!("stopped: {reason}")
+        }
+    };
+    lock(&live).remove(&pid);
+    for r in readers {
+        let _ = r.await;
+    }
+    // Its private temporary folder goes with it.
+    let _ = std::fs::remove_dir_all(&tmp);
+    manager.task_process_exited(&agent, &start.task_id, start.attempt, &how);
+    start.task_id
+}
+
+/// `<venv>` when `program` (looked up in PATH when it has no `/`) lives in `<venv>/bin` of a
+/// Python virtual environment, whose packages the agent must be able to read.
+fn virtualenv_of(program: &Path) -> Option<PathBuf> {
+    let found = if program.components().count() > 1 {
+        Some(program.to_path_buf())
+    } else {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(program))
+                .find(|p| p.is_file())
+        })
+    }?;
+    let root = found.parent()?.parent()?;
+    root.join("pyvenv.cfg")
+        .is_file()
+        .then(|| root.to_path_buf())
+}
+
 async fn pump(
     manager: Manager,
     agent: String,
     stream: &'static str,
+    prefix: String,
     src: impl AsyncRead + Unpin,
     max: usize,
 ) {
@@ -368,7 +694,7 @@ async fn pump(
                     buf.pop();
                 }
                 buf.truncate(max);
-                let line = String::from_utf8_lossy(&buf).into_owned();
+                let line = format!("{prefix}{}", String::from_utf8_lossy(&buf));
                 let _ = manager.agent_output(&agent, stream, line);
             }
         }

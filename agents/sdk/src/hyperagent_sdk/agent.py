@@ -22,6 +22,12 @@ from .runner import Handler
 
 logger = logging.getLogger("hyperagent_sdk")
 
+#: Set by the manager on a task process: run the one task given as JSON on stdin, then exit.
+TASK_STDIN_ENV = "HYPERAGENT_TASK_STDIN"
+
+#: Why a task process's task is cancelled when the process is told to stop.
+TASK_STOP_REASON = "stopped by the manager"
+
 #: What the manager accepts as an agent name.
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9._-]{0,63}")
 
@@ -209,11 +215,18 @@ class Agent:
                 self._stop.wakeup_fd, warn_on_full_buffer=False
             )
         runtime = Runtime(self)
+        task_process = self.env.get(TASK_STDIN_ENV) == "1"
         try:
-            runtime.start()
-            self._stop.wait()
-            logger.info("agent %s shutting down", self.name)
-            runtime.shutdown()
+            if task_process:
+                # SIGTERM cancels the task; the process ends once its result is delivered.
+                runtime.start_task_process(json.loads(sys.stdin.read()), self._stop.set)
+                self._stop.wait()
+                runtime.shutdown(TASK_STOP_REASON)
+            else:
+                runtime.start()
+                self._stop.wait()
+                logger.info("agent %s shutting down", self.name)
+                runtime.shutdown()
         finally:
             if previous_wakeup_fd is not None:
                 signal.set_wakeup_fd(previous_wakeup_fd)

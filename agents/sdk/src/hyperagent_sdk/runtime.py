@@ -7,6 +7,11 @@ Threads:
 - ``hyperagent-heartbeat``: one per session, every ``heartbeat_interval_ms``.
 - ``hyperagent-logs`` and ``hyperagent-progress``: ship log lines and progress.
 - ``task-<id>``: one per accepted task: answers, runs the handler, flushes logs, finishes.
+
+A confined agent does not run tasks in its own process: the manager starts a *task process* (the
+same program, with ``HYPERAGENT_TASK_STDIN=1``) for each task, confined to that task's workspace,
+and writes the task to its stdin as JSON. :meth:`Runtime.start_task_process` runs that one task
+(no registration, no Work stream) with the same answer/log/progress/finish path.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC
 from functools import partial
 from pathlib import Path
@@ -103,18 +108,69 @@ class Runtime:
         )
         self._thread.start()
 
+    def start_task_process(self, task: dict[str, object], on_done: Callable[[], None]) -> None:
+        """Run the one task of a task process (see the module docs); ``on_done`` when it ended."""
+        start = agent_pb2.StartTask(
+            task_id=str(task["task_id"]),
+            task_type=str(task["task_type"]),
+            payload_json=str(task.get("payload_json", "")),
+            workspace=str(task.get("workspace", "")),
+            capability_token=str(task["capability_token"]),
+            attempt=int(str(task.get("attempt", 1))),
+        )
+        deadline_ms = task.get("deadline_unix_ms")
+        if isinstance(deadline_ms, int) and deadline_ms > 0:
+            start.deadline.FromMilliseconds(deadline_ms)
+        socket_path = resolve_socket_path(self.agent.env)
+        channel = open_channel(socket_path)
+        self._publish_direct(channel)
+        self.shipper.start()
+        self.progress.start()
+        definition = self.definitions.get(start.task_type)
+        if definition is None:
+            reason = f"unknown task type {start.task_type!r}"
+            logger.error("task process: %s", reason)
+            self._answer(start, False, reason)
+            on_done()
+            return
+        task_state = _Task(start, definition)
+        with self._cond:
+            self._tasks[start.task_id] = task_state
+
+        def run() -> None:
+            try:
+                self._run_task(task_state)
+            finally:
+                on_done()
+
+        threading.Thread(target=run, name=f"task-{start.task_id}", daemon=True).start()
+
+    def _publish_direct(self, channel: grpc.Channel) -> None:
+        """A session without registration (a task process's calls carry the task's token); when
+        the connection drops, a new one is published after a pause and calls are retried on it."""
+        backoff = Backoff(self.agent.backoff_initial, self.agent.backoff_max)
+
+        def publish() -> None:
+            if self.link.is_shut:
+                return
+            session = Session(stub=make_stub(channel), channel=channel, token="")
+            session.on_retire = lambda: threading.Timer(backoff.next(), publish).start()
+            self.link.publish(session)
+
+        publish()
+
     def running_task_ids(self) -> list[str]:
         with self._cond:
             return sorted(self._tasks)
 
-    def shutdown(self) -> None:
+    def shutdown(self, reason: str = SHUTDOWN_REASON) -> None:
         """Cancel every task, let handlers end, deliver what can be delivered in time, stop."""
         agent = self.agent
         with self._cond:
             self._stopping = True
             tasks = list(self._tasks.values())
         for task in tasks:
-            task.token.cancel(SHUTDOWN_REASON)
+            task.token.cancel(reason)
         with self._cond:
             self._cond.wait_for(
                 lambda: not any(t.handler_running for t in self._tasks.values()),

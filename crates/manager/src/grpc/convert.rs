@@ -26,7 +26,9 @@ pub fn status(e: Error) -> Status {
         Error::PermissionDenied(_) => Code::PermissionDenied,
         Error::AlreadyRunning { .. } => Code::AlreadyExists,
         Error::ShuttingDown => Code::Unavailable,
-        Error::Store(_) | Error::Migrate(_) | Error::Io { .. } => Code::Internal,
+        Error::Store(_) | Error::Migrate(_) | Error::Io { .. } | Error::Sandbox(_) => {
+            Code::Internal
+        }
     };
     Status::new(code, e.to_string())
 }
@@ -269,6 +271,7 @@ pub fn agent(a: &AgentInfo) -> pb::Agent {
         cost: a.row.cost,
         pid: a.pid,
         supervised: a.supervised,
+        confined: a.confined,
         status_reason: a.status_reason.clone(),
     }
 }

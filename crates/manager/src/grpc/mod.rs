@@ -69,8 +69,15 @@ impl AgentService for Services {
         &self,
         req: Request<pb::RegisterRequest>,
     ) -> Result<Response<pb::RegisterResponse>, Status> {
+        let peer_pid = req
+            .extensions()
+            .get::<tonic::transport::server::UdsConnectInfo>()
+            .and_then(|i| i.peer_cred)
+            .and_then(|c| c.pid())
+            .and_then(|p| u32::try_from(p).ok());
         let r = req.into_inner();
         let reg = Registration {
+            peer_pid,
             name: r.name,
             version: r.version,
             capabilities: r

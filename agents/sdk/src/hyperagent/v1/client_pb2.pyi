@@ -123,7 +123,7 @@ class CancelTaskRequest(_message.Message):
     def __init__(self, task_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Agent(_message.Message):
-    __slots__ = ("id", "version", "status", "capabilities", "max_concurrency", "running_task_ids", "load", "last_heartbeat", "registered_at", "restarts", "tasks_succeeded", "tasks_failed", "cost", "pid", "supervised", "status_reason")
+    __slots__ = ("id", "version", "status", "capabilities", "max_concurrency", "running_task_ids", "load", "last_heartbeat", "registered_at", "restarts", "tasks_succeeded", "tasks_failed", "cost", "pid", "supervised", "status_reason", "confined")
     ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -140,6 +140,7 @@ class Agent(_message.Message):
     PID_FIELD_NUMBER: _ClassVar[int]
     SUPERVISED_FIELD_NUMBER: _ClassVar[int]
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    CONFINED_FIELD_NUMBER: _ClassVar[int]
     id: str
     version: str
     status: _common_pb2.AgentStatus
@@ -156,7 +157,8 @@ class Agent(_message.Message):
     pid: int
     supervised: bool
     status_reason: str
-    def __init__(self, id: _Optional[str] = ..., version: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.AgentStatus, str]] = ..., capabilities: _Optional[_Iterable[_Union[_common_pb2.TaskType, _Mapping]]] = ..., max_concurrency: _Optional[int] = ..., running_task_ids: _Optional[_Iterable[str]] = ..., load: _Optional[float] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., restarts: _Optional[int] = ..., tasks_succeeded: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., cost: _Optional[float] = ..., pid: _Optional[int] = ..., supervised: _Optional[bool] = ..., status_reason: _Optional[str] = ...) -> None: ...
+    confined: bool
+    def __init__(self, id: _Optional[str] = ..., version: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.AgentStatus, str]] = ..., capabilities: _Optional[_Iterable[_Union[_common_pb2.TaskType, _Mapping]]] = ..., max_concurrency: _Optional[int] = ..., running_task_ids: _Optional[_Iterable[str]] = ..., load: _Optional[float] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., restarts: _Optional[int] = ..., tasks_succeeded: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., cost: _Optional[float] = ..., pid: _Optional[int] = ..., supervised: _Optional[bool] = ..., status_reason: _Optional[str] = ..., confined: _Optional[bool] = ...) -> None: ...
 
 class ListAgentsRequest(_message.Message):
     __slots__ = ()

@@ -1,0 +1,280 @@
+//! Kernel-enforced confinement of the processes the manager starts (agents and their task
+//! processes). Nothing here relies on the confined program's good will:
+//!
+//! - a **user namespace** (the process keeps its own uid, mapped onto itself) owning a fresh
+//!   **network namespace** with only a loopback interface: there is no route out at all, UDP and
+//!   DNS included. The manager's Unix socket is a file, so it stays reachable.
+//! - **Landlock** (ABI 6 or later): read-only access beneath the system paths it needs, full access
+//!   beneath the few folders it may write (its workspace, its own state folder), nothing else; TCP
+//!   bind/connect handled and denied as a second wall should the namespace ever be missing;
+//!   signals and abstract Unix sockets scoped to its own domain, so it cannot signal or reach the
+//!   manager or another agent. Landlock also forbids ptrace of processes outside the domain and
+//!   any mount change, and sets `no_new_privs`, so setuid programs cannot elevate inside.
+//! - `RLIMIT_FSIZE`: no file it writes grows past the workspace quota.
+//!
+//! Everything that allocates (opening the allowed paths, building the ruleset, formatting the uid
+//! maps) happens in the parent, in [`Confinement::prepare`]; the child only makes syscalls between
+//! fork and exec ([`Prepared::apply`]). Children inherit all of it, so a grandchild is as confined
+//! as its parent, and a confined process can only narrow, never widen, what its children get.
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+use landlock::{
+    path_beneath_rules, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr,
+    RulesetCreated, RulesetCreatedAttr, Scope, ABI,
+};
+
+use crate::error::{Error, Result};
+
+/// The Landlock ABI whose features the sandbox needs (scoped signals and abstract sockets).
+const REQUIRED_ABI: ABI = ABI::V6;
+
+/// What one confined process may touch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Confinement {
+    /// Read and execute beneath these (missing ones are skipped).
+    pub read: Vec<PathBuf>,
+    /// Full access beneath these (missing ones are skipped).
+    pub write: Vec<PathBuf>,
+    /// Largest file the process may write, in bytes.
+    pub max_file_bytes: u64,
+}
+
+/// Whether this machine can confine processes, and if not, why.
+pub fn probe() -> std::result::Result<(), String> {
+    ruleset()
+        .map(|_| ())
+        .map_err(|e| format!("Landlock ABI {} is not available: {e}", REQUIRED_ABI as i32))?;
+    userns_probe()
+}
+
+fn ruleset() -> std::result::Result<RulesetCreated, landlock::RulesetError> {
+    Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_all(REQUIRED_ABI))?
+        .handle_access(AccessNet::from_all(REQUIRED_ABI))?
+        .scope(Scope::from_all(REQUIRED_ABI))?
+        .create()
+}
+
+/// Forks a throwaway child that creates the namespaces, so a missing feature shows at start-up
+/// with a reason instead of as agents that never start.
+fn userns_probe() -> std::result::Result<(), String> {
+    // SAFETY: the child only calls unshare and _exit, both async-signal-safe.
+    unsafe {
+        let pid = libc::fork();
+        if pid < 0 {
+            return Err(format!("fork failed: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            let rc = libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET);
+            libc::_exit(if rc == 0 { 0 } else { 1 });
+        }
+        let mut status = 0;
+        libc::waitpid(pid, &mut status, 0);
+        if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+            Ok(())
+        } else {
+            Err(
+                "cannot create a user and network namespace (are unprivileged user namespaces \
+                 disabled? see sysctl kernel.unprivileged_userns_clone)"
+                    .into(),
+            )
+        }
+    }
+}
+
+impl Confinement {
+    /// Opens the allowed paths and builds the ruleset, in the parent.
+    pub fn prepare(&self) -> Result<Prepared> {
+        let fail = |e: landlock::RulesetError| Error::Sandbox(e.to_string());
+        let read = existing(&self.read);
+        let write = existing(&self.write);
+        let ruleset = ruleset()
+            .map_err(fail)?
+            .add_rules(path_beneath_rules(&read, AccessFs::from_read(REQUIRED_ABI)))
+            .map_err(fail)?
+            .add_rules(path_beneath_rules(&write, AccessFs::from_all(REQUIRED_ABI)))
+            .map_err(fail)?;
+        // SAFETY: getuid/getgid cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        Ok(Prepared {
+            ruleset: Some(ruleset),
+            uid_map: format!("{uid} {uid} 1\n").into_bytes(),
+            gid_map: format!("{gid} {gid} 1\n").into_bytes(),
+            max_file_bytes: self.max_file_bytes,
+            paths: [
+                c"/proc/self/setgroups".into(),
+                c"/proc/self/uid_map".into(),
+                c"/proc/self/gid_map".into(),
+            ],
+        })
+    }
+}
+
+/// Paths that exist; a rule for a missing path would fail the whole ruleset.
+fn existing(paths: &[PathBuf]) -> Vec<&Path> {
+    paths
+        .iter()
+        .map(PathBuf::as_path)
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// A confinement ready to be applied in a forked child.
+pub struct Prepared {
+    ruleset: Option<RulesetCreated>,
+    uid_map: Vec<u8>,
+    gid_map: Vec<u8>,
+    max_file_bytes: u64,
+    paths: [CString; 3],
+}
+
+impl Prepared {
+    /// Confines the calling process. Only for a freshly forked, single-threaded child before exec
+    /// (a `pre_exec` hook): it makes syscalls and allocates nothing.
+    pub fn apply(&mut self) -> std::io::Result<()> {
+        // SAFETY: plain syscalls on buffers prepared by the parent.
+        unsafe {
+            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            write_file(&self.paths[0], b"deny\n")?;
+            write_file(&self.paths[1], &self.uid_map)?;
+            write_file(&self.paths[2], &self.gid_map)?;
+            loopback_up()?;
+            let lim = libc::rlimit {
+                rlim_cur: self.max_file_bytes,
+                rlim_max: self.max_file_bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        let ruleset = self
+            .ruleset
+            .take()
+            .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+        ruleset
+            .restrict_self()
+            .map_err(|_| std::io::Error::from_raw_os_error(libc::EPERM))?;
+        Ok(())
+    }
+}
+
+unsafe fn write_file(path: &CString, data: &[u8]) -> std::io::Result<()> {
+    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let n = libc::write(fd, data.as_ptr().cast(), data.len());
+    let err = std::io::Error::last_os_error();
+    libc::close(fd);
+    if n != data.len() as isize {
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// Brings up `lo` in the new network namespace, so a task can run and probe a local server.
+unsafe fn loopback_up() -> std::io::Result<()> {
+    let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut req: libc::ifreq = std::mem::zeroed();
+    for (i, b) in b"lo\0".iter().enumerate() {
+        req.ifr_name[i] = *b as libc::c_char;
+    }
+    let mut rc = libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req);
+    if rc == 0 {
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        rc = libc::ioctl(fd, libc::SIOCSIFFLAGS, &req);
+    }
+    let err = std::io::Error::last_os_error();
+    libc::close(fd);
+    if rc != 0 {
+        return Err(err);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+    use std::process::Command;
+
+    fn run_confined(c: &Confinement, script: &str) -> std::process::Output {
+        let mut prepared = c.prepare().expect("prepare");
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(script);
+        // SAFETY: apply only makes syscalls.
+        unsafe {
+            cmd.pre_exec(move || prepared.apply());
+        }
+        cmd.output().expect("spawn")
+    }
+
+    fn system() -> Vec<PathBuf> {
+        ["/usr", "/bin", "/lib", "/lib64", "/etc", "/dev", "/proc"]
+            .iter()
+            .map(PathBuf::from)
+            .collect()
+    }
+
+    #[test]
+    fn writes_only_beneath_allowed_folders() {
+        probe().expect("this machine must confine: the sandbox is required");
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("ok");
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(&ok).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        let c = Confinement {
+            read: system(),
+            write: vec![ok.clone()],
+            max_file_bytes: 1 << 20,
+        };
+        let out = run_confined(
+            &c,
+            &format!(
+                "echo a > {0}/f && echo done-ok; echo b > {1}/f || echo denied-other",
+                ok.display(),
+                other.display()
+            ),
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("done-ok"), "{text}");
+        assert!(text.contains("denied-other"), "{text}");
+        assert!(ok.join("f").exists());
+        assert!(!other.join("f").exists());
+    }
+
+    #[test]
+    fn the_network_namespace_has_only_loopback_and_files_are_capped() {
+        probe().expect("this machine must confine: the sandbox is required");
+        let dir = tempfile::tempdir().unwrap();
+        let c = Confinement {
+            read: system(),
+            write: vec![dir.path().to_path_buf()],
+            max_file_bytes: 4096,
+        };
+        let out = run_confined(
+            &c,
+            &format!(
+                "ls /sys/class/net 2>/dev/null; cat /proc/net/dev | tail -n +3 | cut -d: -f1; \
+                 head -c 8192 /dev/zero > {0}/big; echo size=$(stat -c %s {0}/big)",
+                dir.path().display()
+            ),
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let ifaces: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("size="))
+            .collect();
+        assert_eq!(ifaces, vec!["lo"], "{text}");
+        assert!(text.contains("size=4096"), "{text}");
+    }
+}
