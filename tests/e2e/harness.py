@@ -127,6 +127,8 @@ class Manager:
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     agents_dir: Path | None = None
     proc: subprocess.Popen[str] | None = None
+    #: The HOME the manager runs with (a stand-in for the person's home folder).
+    home: Path | None = None
 
     def __post_init__(self) -> None:
         self.config = self.root / "config.toml"
@@ -143,6 +145,8 @@ class Manager:
         env = dict(os.environ)
         env["HYPERAGENT_LOG"] = env.get("HYPERAGENT_LOG", "info")
         env.pop("HYPERAGENT_SOCKET", None)
+        if self.home is not None:
+            env["HOME"] = str(self.home)
         return env
 
     def start(self) -> Manager:

@@ -31,10 +31,13 @@ def test_a_run_is_audited_and_an_edited_entry_is_named(echo):
     entries = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [(e["action"], e["actor"]) for e in entries] == [
         ("task.submitted", "client"),
+        ("task.confined", "manager"),
         ("task.started", "echo"),
         ("task.completed", "echo"),
     ]
     assert entries[0]["detail"]["task_type"] == "echo.echo"
+    # This agent was started by the test, not the manager: the record says it ran unconfined.
+    assert entries[1]["detail"]["confined"] is False
     canceled = echo.cli("--json", "audit", "list", "--task", s.id).stdout.splitlines()
     assert [json.loads(x)["action"] for x in canceled][-2:] == [
         "task.cancel_requested",

@@ -10,7 +10,7 @@ use tonic::transport::Channel;
 
 use crate::client::{connect, socket_path, Failure};
 use crate::output::{self, state_name};
-use crate::{AuditCommand, Cli, Command, ConfigCommand};
+use crate::{AuditCommand, Cli, Command, ConfigCommand, PolicyCommand, RuleArgs};
 
 type Client = ClientServiceClient<Channel>;
 
@@ -116,7 +116,70 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             no_logs,
         } => events(&mut c, after, task, no_logs, json).await,
         Command::Audit { command } => audit(&mut c, command, json).await,
+        Command::Policy { command } => policy(&mut c, command, json).await,
     }
+}
+
+async fn policy(c: &mut Client, cmd: PolicyCommand, json: bool) -> Result<ExitCode, Failure> {
+    let show = |r: &pb::PolicyRule| {
+        if json {
+            print_json(&output::rule_json(r));
+        } else {
+            println!("{}", output::rule_text(r));
+        }
+    };
+    match cmd {
+        PolicyCommand::List { all } => {
+            let rules = c
+                .list_policy_rules(pb::ListPolicyRulesRequest {
+                    include_revoked: all,
+                })
+                .await?
+                .into_inner()
+                .rules;
+            if json {
+                print_json(&serde_json::Value::Array(
+                    rules.iter().map(output::rule_json).collect(),
+                ));
+            } else if rules.is_empty() {
+                println!("no permission rules: agents reach only their task's workspace");
+            } else {
+                for r in &rules {
+                    println!("{}", output::rule_text(r));
+                }
+            }
+        }
+        PolicyCommand::Allow(a) => show(&add_rule(c, a, pb::PolicyDecision::Allow).await?),
+        PolicyCommand::Deny(a) => show(&add_rule(c, a, pb::PolicyDecision::Deny).await?),
+        PolicyCommand::Revoke { id } => show(
+            &c.revoke_policy_rule(pb::RevokePolicyRuleRequest { id })
+                .await?
+                .into_inner(),
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn add_rule(
+    c: &mut Client,
+    a: RuleArgs,
+    decision: pb::PolicyDecision,
+) -> Result<pb::PolicyRule, Failure> {
+    let p = a.permission;
+    let (kind, target) = match (p.read, p.write, p.connect) {
+        (Some(p), _, _) => ("read", p),
+        (_, Some(p), _) => ("write", p),
+        (_, _, Some(t)) => ("connect", t),
+        _ => unreachable!("clap requires one of --read, --write, --connect"),
+    };
+    Ok(c.add_policy_rule(pb::AddPolicyRuleRequest {
+        agent: a.agent.unwrap_or_default(),
+        kind: kind.into(),
+        target,
+        decision: decision as i32,
+    })
+    .await?
+    .into_inner())
 }
 
 fn read_payload(f: &PathBuf) -> Result<String, Failure> {

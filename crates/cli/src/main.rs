@@ -129,6 +129,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Permission rules: what agents may touch beyond their task's workspace (deny wins).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Configuration.
     Config {
         #[command(subcommand)]
@@ -152,6 +157,50 @@ enum AuditCommand {
         #[arg(long)]
         jsonl: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// List the rules in force (and revoked ones with --all).
+    List {
+        /// Include revoked rules.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Allow a permission (to every agent unless --agent is given).
+    Allow(RuleArgs),
+    /// Deny a permission; a deny wins over every allow it overlaps.
+    Deny(RuleArgs),
+    /// Revoke a rule by id.
+    Revoke {
+        /// Rule id (from `policy list`).
+        id: String,
+    },
+}
+
+/// A rule: one permission, for one agent or all.
+#[derive(clap::Args, Debug)]
+pub struct RuleArgs {
+    #[command(flatten)]
+    permission: Permission,
+    /// Only for this agent.
+    #[arg(long)]
+    agent: Option<String>,
+}
+
+/// Exactly one of --read, --write, --connect.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct Permission {
+    /// Read access beneath this absolute path.
+    #[arg(long)]
+    read: Option<String>,
+    /// Read and write access beneath this absolute path.
+    #[arg(long)]
+    write: Option<String>,
+    /// Connections to HOST:PORT through the egress proxy.
+    #[arg(long)]
+    connect: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

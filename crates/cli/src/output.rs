@@ -286,3 +286,47 @@ pub fn audit_text(e: &pb::AuditEntry) -> String {
         e.detail_json
     )
 }
+
+/// A permission rule as JSON.
+pub fn rule_json(r: &pb::PolicyRule) -> Value {
+    json!({
+        "id": r.id,
+        "agent": if r.agent.is_empty() { Value::Null } else { Value::String(r.agent.clone()) },
+        "kind": r.kind,
+        "target": r.target,
+        "decision": decision_name(r.decision),
+        "origin": r.origin,
+        "created_at": time(r.created_at.as_ref()),
+        "revoked_at": r.revoked_at.as_ref().map(|t| time(Some(t))),
+    })
+}
+
+/// A permission rule as one line of text.
+pub fn rule_text(r: &pb::PolicyRule) -> String {
+    let agent = if r.agent.is_empty() {
+        "every agent".to_string()
+    } else {
+        format!("agent `{}`", r.agent)
+    };
+    let revoked = r
+        .revoked_at
+        .as_ref()
+        .map(|t| format!(" (revoked {})", time(Some(t))))
+        .unwrap_or_default();
+    format!(
+        "{}  {} {} {} for {agent}, by {}{revoked}",
+        r.id,
+        decision_name(r.decision),
+        r.kind,
+        r.target,
+        r.origin
+    )
+}
+
+fn decision_name(d: i32) -> &'static str {
+    match pb::PolicyDecision::try_from(d) {
+        Ok(pb::PolicyDecision::Allow) => "allow",
+        Ok(pb::PolicyDecision::Deny) => "deny",
+        _ => "?",
+    }
+}

@@ -234,6 +234,11 @@ pub struct Sandbox {
     pub device_paths: Vec<PathBuf>,
     /// Largest file a task may write (the kernel's RLIMIT_FSIZE), in bytes.
     pub max_file_bytes: u64,
+    /// First TCP port a confined process may bind and connect to on its own loopback (its network
+    /// namespace has nothing else), e.g. for a project's dev server.
+    pub local_port_first: u16,
+    /// How many ports, from `local_port_first`.
+    pub local_port_count: u16,
 }
 
 impl Default for Sandbox {
@@ -274,6 +279,8 @@ impl Default for Sandbox {
             ]),
             device_paths: paths(&["/dev/null", "/dev/zero", "/dev/full"]),
             max_file_bytes: 1024 * 1024 * 1024,
+            local_port_first: 8000,
+            local_port_count: 100,
         }
     }
 }
@@ -425,6 +432,15 @@ impl Config {
         }
         if t.list_page_size == 0 || t.log_page_size == 0 {
             return Err("tasks.list_page_size and tasks.log_page_size must be more than 0".into());
+        }
+        if u32::from(self.sandbox.local_port_first) + u32::from(self.sandbox.local_port_count)
+            > 65536
+            || self.sandbox.local_port_first == 0
+        {
+            return Err(
+                "sandbox.local_port_first must be 1 or more, and the range must end by 65535"
+                    .into(),
+            );
         }
         if self.sandbox.max_file_bytes < 1024 * 1024 {
             return Err("sandbox.max_file_bytes must be at least 1048576 (1 MiB)".into());

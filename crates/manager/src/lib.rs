@@ -16,6 +16,7 @@ pub mod feed;
 pub mod grpc;
 pub mod manager;
 pub mod model;
+pub mod policy;
 pub mod registry;
 pub mod sandbox;
 pub mod scheduler;

@@ -21,7 +21,7 @@ use crate::registry::{AgentRecord, Command, Registry, StartCommand};
 use crate::scheduler::{self, TaskView};
 use crate::store::{AgentRow, EventFilter, Pending, Store, TaskQuery, Write, Writer};
 use crate::token::{random_secret, Claims, TokenKey};
-use crate::{schema, tasks};
+use crate::{policy, schema, tasks};
 
 /// What an agent declares when it registers.
 #[derive(Clone, Debug, Default)]
@@ -128,6 +128,8 @@ struct State {
     schemas: HashMap<String, schema::Compiled>,
     /// Agents started by the supervisor, by name.
     supervised: HashMap<String, SupervisedProcess>,
+    /// Every permission rule, revoked ones too, oldest first.
+    rules: Vec<policy::Rule>,
     paused: bool,
 }
 
@@ -206,6 +208,7 @@ impl Manager {
                 "not connected since the manager started",
             ));
         }
+        st.rules = store.load_rules().await?;
         let now = now_us();
         let mut writes = Vec::new();
         let active = store.load_active_tasks().await?;
@@ -1208,6 +1211,90 @@ impl Manager {
         Ok(task)
     }
 
+    /// Adds a permission rule (audited). Tasks assigned from now on get what it grants.
+    pub async fn add_rule(
+        &self,
+        agent: Option<String>,
+        kind: &str,
+        target: &str,
+        decision: policy::Decision,
+        origin: &str,
+    ) -> Result<policy::Rule> {
+        if let Some(a) = &agent {
+            check_name("agent name", a, 64)?;
+        }
+        let permission = policy::parse(kind, target)?;
+        let now = now_us();
+        let rule = policy::Rule {
+            id: uuid::Uuid::now_v7().to_string(),
+            created_us: now,
+            agent,
+            permission,
+            decision,
+            origin: origin.to_string(),
+            revoked_us: None,
+        };
+        let pending = {
+            let mut st = self.state();
+            st.rules.push(rule.clone());
+            self.inner.writer.submit(vec![
+                Write::Rule(Box::new(rule.clone())),
+                Write::Audit {
+                    time_us: now,
+                    actor: origin.to_string(),
+                    action: "policy.rule_added".into(),
+                    task_id: None,
+                    detail: serde_json::to_string(&rule).unwrap_or_default(),
+                },
+            ])
+        };
+        pending.wait().await?;
+        Ok(rule)
+    }
+
+    /// Revokes a rule (audited); it stays listed as revoked.
+    pub async fn revoke_rule(&self, id: &str, actor: &str) -> Result<policy::Rule> {
+        let now = now_us();
+        let (pending, rule) = {
+            let mut st = self.state();
+            let rule = st.rules.iter_mut().find(|r| r.id == id).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "no permission rule with id `{id}`; `hyperagent policy list` shows them"
+                ))
+            })?;
+            if rule.revoked_us.is_some() {
+                return Err(Error::FailedPrecondition(format!(
+                    "rule {id} is already revoked"
+                )));
+            }
+            rule.revoked_us = Some(now);
+            let rule = rule.clone();
+            let pending = self.inner.writer.submit(vec![
+                Write::Rule(Box::new(rule.clone())),
+                Write::Audit {
+                    time_us: now,
+                    actor: actor.to_string(),
+                    action: "policy.rule_revoked".into(),
+                    task_id: None,
+                    detail: serde_json::to_string(&rule).unwrap_or_default(),
+                },
+            ]);
+            (pending, rule)
+        };
+        pending.wait().await?;
+        Ok(rule)
+    }
+
+    /// Every rule, oldest first; revoked ones only when asked.
+    pub fn list_rules(&self, include_revoked: bool) -> Vec<policy::Rule> {
+        self.state()
+            .rules
+            .iter()
+            .filter(|r| include_revoked || r.revoked_us.is_none())
+            .cloned()
+            .collect()
+    }
+
     /// Every known agent.
     pub fn list_agents(&self) -> Vec<AgentInfo> {
         let st = self.state();
@@ -1548,6 +1635,8 @@ impl Manager {
             attempt: number,
             expires_us: deadline_us + us(self.inner.cfg.tasks.cancel_grace),
         });
+        let grants = policy::grants(&st.rules, agent_id);
+        let a = st.tasks.get_mut(task_id).expect("queued task exists");
         let cmd = Command::Start(Box::new(StartCommand {
             task_id: task_id.to_string(),
             task_type: a.task.task_type.clone(),
@@ -1556,11 +1645,29 @@ impl Manager {
             capability_token: token,
             deadline_us,
             attempt: number,
+            grants: grants.clone(),
         }));
         let rec = st
             .registry
             .get_mut(agent_id)
             .expect("scheduler picked a known agent");
+        // What the task process may touch, so the audit log alone tells what it could have done.
+        writes.push(Write::Audit {
+            time_us: now,
+            actor: "manager".into(),
+            action: "task.confined".into(),
+            task_id: Some(task_id.to_string()),
+            detail: serde_json::json!({
+                "agent": agent_id,
+                "attempt": number,
+                "confined": rec.task_runner.is_some(),
+                "workspace": a.task.workspace,
+                "read": grants.read,
+                "write": grants.write,
+                "connect": grants.connect.iter().map(|(h, p)| format!("{h}:{p}")).collect::<Vec<_>>(),
+            })
+            .to_string(),
+        });
         rec.holding.insert(task_id.to_string());
         if !rec.send(cmd) {
             self.lose_attempt(

@@ -39,6 +39,8 @@ pub struct StartCommand {
     pub deadline_us: i64,
     /// Attempt number.
     pub attempt: u32,
+    /// What the rules in force grant its task process beyond the workspace.
+    pub grants: crate::policy::Grants,
 }
 
 /// A live connection of an agent.

@@ -6,7 +6,8 @@
 //!   DNS included. The manager's Unix socket is a file, so it stays reachable.
 //! - **Landlock** (ABI 6 or later): read-only access beneath the system paths it needs, full access
 //!   beneath the few folders it may write (its workspace, its own state folder), nothing else; TCP
-//!   bind/connect handled and denied as a second wall should the namespace ever be missing;
+//!   bind/connect allowed only on a small range of local ports (a dev server), a second wall
+//!   should the namespace ever be missing;
 //!   signals and abstract Unix sockets scoped to its own domain, so it cannot signal or reach the
 //!   manager or another agent. Landlock also forbids ptrace of processes outside the domain and
 //!   any mount change, and sets `no_new_privs`, so setuid programs cannot elevate inside.
@@ -20,8 +21,8 @@ use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    path_beneath_rules, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr,
-    RulesetCreated, RulesetCreatedAttr, Scope, ABI,
+    path_beneath_rules, Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, Ruleset,
+    RulesetAttr, RulesetCreated, RulesetCreatedAttr, Scope, ABI,
 };
 
 use crate::error::{Error, Result};
@@ -38,6 +39,9 @@ pub struct Confinement {
     pub write: Vec<PathBuf>,
     /// Largest file the process may write, in bytes.
     pub max_file_bytes: u64,
+    /// TCP ports it may bind and connect to (inside its own network namespace, where only its
+    /// loopback exists): for a dev server and the probe of it.
+    pub local_ports: std::ops::Range<u16>,
 }
 
 /// Whether this machine can confine processes, and if not, why.
@@ -95,6 +99,12 @@ impl Confinement {
             .add_rules(path_beneath_rules(&read, AccessFs::from_read(REQUIRED_ABI)))
             .map_err(fail)?
             .add_rules(path_beneath_rules(&write, AccessFs::from_all(REQUIRED_ABI)))
+            .map_err(fail)?
+            .add_rules(
+                self.local_ports
+                    .clone()
+                    .map(|p| Ok(NetPort::new(p, AccessNet::from_all(REQUIRED_ABI)))),
+            )
             .map_err(fail)?;
         // SAFETY: getuid/getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
@@ -235,6 +245,7 @@ mod tests {
             read: system(),
             write: vec![ok.clone()],
             max_file_bytes: 1 << 20,
+            local_ports: 0..0,
         };
         let out = run_confined(
             &c,
@@ -259,6 +270,7 @@ mod tests {
             read: system(),
             write: vec![dir.path().to_path_buf()],
             max_file_bytes: 4096,
+            local_ports: 0..0,
         };
         let out = run_confined(
             &c,

@@ -447,27 +447,40 @@ impl AgentRun {
         }
     }
 
-    /// What a process of this agent may touch; `extra_write` adds a task's workspace.
-    fn confinement(&self, extra_write: &[PathBuf]) -> Confinement {
+    /// What a process of this agent may touch; the extras add a task's workspace and grants.
+    fn confinement(&self, extra_read: &[PathBuf], extra_write: &[PathBuf]) -> Confinement {
         let m = &self.manifest;
         let mut read = self.sandbox.read_paths.clone();
         read.push(m.dir.clone());
         // The folder of agents, for code they share (the SDK).
         read.extend(m.dir.parent().map(Path::to_path_buf));
-        read.extend(virtualenv_of(&self.program()));
+        if let Some(venv) = virtualenv_of(&self.program()) {
+            // Packages installed in development mode live where their `.pth` files point.
+            read.extend(pth_paths(&venv));
+            read.push(venv);
+        }
         read.extend(m.sandbox.read.iter().map(|p| m.dir.join(p)));
+        read.extend(extra_read.iter().cloned());
         let mut write = self.sandbox.device_paths.clone();
         write.push(self.state_dir.clone());
         write.extend(extra_write.iter().cloned());
+        let first = self.sandbox.local_port_first;
         Confinement {
             read,
             write,
             max_file_bytes: self.sandbox.max_file_bytes,
+            local_ports: first..first.saturating_add(self.sandbox.local_port_count),
         }
     }
 
     /// The agent's command with its environment, output pipes, process group and confinement.
-    fn command(&self, cwd: &Path, tmp: &Path, extra_write: &[PathBuf]) -> std::io::Result<Command> {
+    fn command(
+        &self,
+        cwd: &Path,
+        tmp: &Path,
+        extra_read: &[PathBuf],
+        extra_write: &[PathBuf],
+    ) -> std::io::Result<Command> {
         let m = &self.manifest;
         for d in [&self.state_dir, tmp] {
             std::fs::create_dir_all(d)?;
@@ -494,7 +507,7 @@ impl AgentRun {
             .kill_on_drop(true);
         let mut confined = match self.mode {
             Mode::Confined => Some(
-                self.confinement(extra_write)
+                self.confinement(extra_read, extra_write)
                     .prepare()
                     .map_err(|e| std::io::Error::other(e.to_string()))?,
             ),
@@ -518,7 +531,7 @@ impl AgentRun {
     }
 
     fn spawn(&self) -> std::io::Result<Child> {
-        let mut cmd = self.command(&self.manifest.dir, &self.state_dir.join("tmp"), &[])?;
+        let mut cmd = self.command(&self.manifest.dir, &self.state_dir.join("tmp"), &[], &[])?;
         cmd.stdin(Stdio::null());
         let mut live = lock(&self.live);
         let child = cmd.spawn()?;
@@ -537,7 +550,9 @@ impl AgentRun {
     fn spawn_task(&self, start: &StartCommand) -> std::io::Result<Child> {
         let workspace = PathBuf::from(&start.workspace);
         let tmp = self.task_tmp(start);
-        let mut cmd = self.command(&workspace, &tmp, std::slice::from_ref(&workspace))?;
+        let mut write = vec![workspace.clone()];
+        write.extend(start.grants.write.iter().cloned());
+        let mut cmd = self.command(&workspace, &tmp, &start.grants.read, &write)?;
         cmd.stdin(Stdio::piped()).env("HYPERAGENT_TASK_STDIN", "1");
         let mut live = lock(&self.live);
         let child = cmd.spawn()?;
@@ -657,22 +672,75 @@ async fn run_task(p: TaskProcess) -> String {
     start.task_id
 }
 
-/// `<venv>` when `program` (looked up in PATH when it has no `/`) lives in `<venv>/bin` of a
-/// Python virtual environment, whose packages the agent must be able to read.
+/// `<venv>` when `program` (looked up in PATH when it has no `/`), or the interpreter its `#!`
+/// line names, lives in `<venv>/bin` of a Python virtual environment, whose packages the agent
+/// must be able to read.
 fn virtualenv_of(program: &Path) -> Option<PathBuf> {
-    let found = if program.components().count() > 1 {
-        Some(program.to_path_buf())
+    let found = which(program)?;
+    let venv = |p: &Path| {
+        let root = p.parent()?.parent()?;
+        root.join("pyvenv.cfg")
+            .is_file()
+            .then(|| root.to_path_buf())
+    };
+    venv(&found).or_else(|| venv(&which(&interpreter_of(&found)?)?))
+}
+
+/// The folders that a virtual environment's `.pth` files add to Python's path (where packages
+/// installed in development mode live). Lines that run code (`import ...`) are not paths.
+fn pth_paths(venv: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(libs) = std::fs::read_dir(venv.join("lib")) else {
+        return out;
+    };
+    for lib in libs.flatten() {
+        let Ok(files) = std::fs::read_dir(lib.path().join("site-packages")) else {
+            continue;
+        };
+        for f in files.flatten() {
+            if f.path().extension().is_none_or(|e| e != "pth") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(f.path()) else {
+                continue;
+            };
+            out.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with('/'))
+                    .map(PathBuf::from),
+            );
+        }
+    }
+    out
+}
+
+/// `program` itself when it has a `/`, else the first match in PATH.
+fn which(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return Some(program.to_path_buf());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The interpreter of a script's `#!` line (`#!/usr/bin/env python3` gives `python3`).
+fn interpreter_of(script: &Path) -> Option<PathBuf> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(script).ok()?.read(&mut head).ok()?;
+    let line = std::str::from_utf8(&head[..n]).ok()?.lines().next()?;
+    let mut words = line.strip_prefix("#!")?.split_whitespace();
+    let first = words.next()?;
+    let interp = if first.ends_with("/env") {
+        words.find(|w| !w.starts_with('-'))?
     } else {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join(program))
-                .find(|p| p.is_file())
-        })
-    }?;
-    let root = found.parent()?.parent()?;
-    root.join("pyvenv.cfg")
-        .is_file()
-        .then(|| root.to_path_buf())
+        first
+    };
+    Some(PathBuf::from(interp))
 }
 
 async fn pump(

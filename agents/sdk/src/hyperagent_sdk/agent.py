@@ -218,6 +218,9 @@ class Agent:
         task_process = self.env.get(TASK_STDIN_ENV) == "1"
         try:
             if task_process:
+                # A write past the sandbox's file size limit then fails with EFBIG (an error the
+                # handler can report) instead of killing the process.
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
                 # SIGTERM cancels the task; the process ends once its result is delivered.
                 runtime.start_task_process(json.loads(sys.stdin.read()), self._stop.set)
                 self._stop.wait()

@@ -380,6 +380,40 @@ pub fn work_item(c: Command) -> pb::WorkItem {
     }
 }
 
+/// A permission rule on the wire.
+pub fn rule(r: &crate::policy::Rule) -> pb::PolicyRule {
+    use crate::policy::{Decision, Permission};
+    let (kind, target) = match &r.permission {
+        Permission::Read(p) => ("read", p.display().to_string()),
+        Permission::Write(p) => ("write", p.display().to_string()),
+        Permission::Connect { host, port } => ("connect", format!("{host}:{port}")),
+    };
+    pb::PolicyRule {
+        id: r.id.clone(),
+        agent: r.agent.clone().unwrap_or_default(),
+        kind: kind.into(),
+        target,
+        decision: match r.decision {
+            Decision::Allow => pb::PolicyDecision::Allow,
+            Decision::Deny => pb::PolicyDecision::Deny,
+        } as i32,
+        origin: r.origin.clone(),
+        created_at: Some(ts(r.created_us)),
+        revoked_at: r.revoked_us.map(ts),
+    }
+}
+
+/// A decision from the wire.
+pub fn decision_from(d: i32) -> Result<crate::policy::Decision, Error> {
+    match pb::PolicyDecision::try_from(d) {
+        Ok(pb::PolicyDecision::Allow) => Ok(crate::policy::Decision::Allow),
+        Ok(pb::PolicyDecision::Deny) => Ok(crate::policy::Decision::Deny),
+        _ => Err(Error::InvalidInput(
+            "decision must be POLICY_DECISION_ALLOW or POLICY_DECISION_DENY".into(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

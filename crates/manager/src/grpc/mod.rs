@@ -337,6 +337,43 @@ impl ClientService for Services {
         }))
     }
 
+    async fn add_policy_rule(
+        &self,
+        req: Request<pb::AddPolicyRuleRequest>,
+    ) -> Result<Response<pb::PolicyRule>, Status> {
+        let r = req.into_inner();
+        let decision = convert::decision_from(r.decision).map_err(status)?;
+        let agent = (!r.agent.is_empty()).then_some(r.agent);
+        let rule = self
+            .manager
+            .add_rule(agent, &r.kind, &r.target, decision, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::rule(&rule)))
+    }
+
+    async fn list_policy_rules(
+        &self,
+        req: Request<pb::ListPolicyRulesRequest>,
+    ) -> Result<Response<pb::ListPolicyRulesResponse>, Status> {
+        let rules = self.manager.list_rules(req.into_inner().include_revoked);
+        Ok(Response::new(pb::ListPolicyRulesResponse {
+            rules: rules.iter().map(convert::rule).collect(),
+        }))
+    }
+
+    async fn revoke_policy_rule(
+        &self,
+        req: Request<pb::RevokePolicyRuleRequest>,
+    ) -> Result<Response<pb::PolicyRule>, Status> {
+        let rule = self
+            .manager
+            .revoke_rule(&req.into_inner().id, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::rule(&rule)))
+    }
+
     type SubscribeStream = EventStream;
 
     async fn subscribe(

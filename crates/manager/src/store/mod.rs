@@ -181,6 +181,14 @@ impl Store {
         rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
     }
 
+    /// Every permission rule, revoked ones too, oldest first.
+    pub async fn load_rules(&self) -> Result<Vec<crate::policy::Rule>> {
+        let rows = sqlx::query("SELECT data FROM policy_rules ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
+    }
+
     /// Tasks that have not ended, oldest first.
     pub async fn load_active_tasks(&self) -> Result<Vec<Task>> {
         let rows = sqlx::query(

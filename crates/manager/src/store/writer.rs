@@ -23,6 +23,8 @@ pub enum Write {
         /// What happened.
         body: EventBody,
     },
+    /// Insert or replace a permission rule.
+    Rule(Box<crate::policy::Rule>),
     /// Append an audit entry (it gets the next id and is chained to the previous entry).
     Audit {
         /// When it happened.
@@ -187,6 +189,7 @@ async fn commit(
     let mut agents: Vec<Box<AgentRow>> = Vec::new();
     let mut agent_index: HashMap<String, usize> = HashMap::new();
     let mut audit: Vec<AuditEntry> = Vec::new();
+    let mut rules: Vec<Box<crate::policy::Rule>> = Vec::new();
     let mut events: Vec<Arc<Event>> = Vec::new();
     let mut rows: Vec<EventRow> = Vec::new();
     for w in batches.iter_mut().flat_map(|b| b.writes.drain(..)) {
@@ -206,6 +209,7 @@ async fn commit(
                     agents.push(a);
                 }
             },
+            Write::Rule(r) => rules.push(r),
             Write::Audit {
                 time_us,
                 actor,
@@ -272,6 +276,14 @@ async fn commit(
             r.push_bind(&a.id).push_bind(json);
         });
         b.build().execute(&mut *tx).await?;
+    }
+    for r in &rules {
+        let json = serde_json::to_string(r).map_err(encode_err)?;
+        sqlx::query("INSERT OR REPLACE INTO policy_rules (id, data) VALUES (?, ?)")
+            .bind(&r.id)
+            .bind(json)
+            .execute(&mut *tx)
+            .await?;
     }
     for chunk in audit.chunks(ROWS_PER_STATEMENT) {
         let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(

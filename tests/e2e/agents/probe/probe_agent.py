@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""A hostile agent for the escape tests. ``probe.try`` performs one ``action`` and returns
+``{"ok": bool, "error": str, ...}``; a refused attempt is also logged at warning level with the
+errno, which the manager stores with the task (the record the tests look for).
+
+It runs as a real confined agent: the manager starts it from its manifest and runs each task in a
+confined task process, exactly like a shipped agent.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+from hyperagent_sdk import Agent, TaskContext
+from hyperagent_sdk.connection import make_stub, open_channel
+
+from hyperagent.v1 import agent_pb2, common_pb2
+
+agent = Agent(name="probe", version="0.1.0", max_concurrency=8)
+
+Action = Callable[[TaskContext, dict[str, Any]], dict[str, Any]]
+ACTIONS: dict[str, Action] = {}
+
+
+def action(name: str) -> Callable[[Action], Action]:
+    def register(fn: Action) -> Action:
+        ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+@action("read")
+def read(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    data = Path(p["path"]).read_bytes()
+    return {"bytes": len(data), "head": data[:64].decode(errors="replace")}
+
+
+@action("list")
+def list_dir(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    return {"entries": sorted(os.listdir(p["path"]))[:50]}
+
+
+@action("write")
+def write(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    Path(p["path"]).write_text(p.get("data", "pwned"))
+    return {}
+
+
+@action("symlink_read")
+def symlink_read(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    link = ctx.workspace / "link"
+    link.symlink_to(p["path"])
+    return {"bytes": len(link.read_bytes())}
+
+
+@action("symlink_write")
+def symlink_write(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    link = ctx.workspace / "link-w"
+    link.symlink_to(p["path"])
+    link.write_text("pwned")
+    return {}
+
+
+@action("hardlink")
+def hardlink(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    target = ctx.workspace / "hard"
+    os.link(p["path"], target)
+    return {"bytes": len(target.read_bytes())}
+
+
+@action("rename_in")
+def rename_in(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    os.rename(p["path"], ctx.workspace / "moved")
+    return {}
+
+
+@action("tcp")
+def tcp(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    with socket.create_connection((p["host"], int(p["port"])), timeout=5) as s:
+        s.sendall(b"hello\n")
+    return {}
+
+
+@action("tcp_bind")
+def tcp_bind(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("0.0.0.0", int(p["port"])))
+        s.listen()
+    return {}
+
+
+@action("udp")
+def udp(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(b"hello", (p["host"], int(p["port"])))
+    return {}
+
+
+@action("dns")
+def dns(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    return {"addresses": [a[4][0] for a in socket.getaddrinfo(p["name"], 443)]}
+
+
+@action("loopback_server")
+def loopback_server(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """A server and client on the sandbox's own loopback, on one of its local ports."""
+    port = int(p["port"])
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as srv:
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            conn, _ = srv.accept()
+            c.sendall(b"ping")
+            got = conn.recv(4)
+            conn.close()
+    return {"echo": got.decode()}
+
+
+@action("signal")
+def send_signal(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    os.kill(int(p["pid"]), int(p.get("signal", signal.SIGTERM)))
+    return {}
+
+
+@action("ptrace")
+def ptrace(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    libc = ctypes.CDLL(None, use_errno=True)
+    ptrace_attach = 16
+    if libc.ptrace(ptrace_attach, int(p["pid"]), None, None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return {}
+
+
+@action("proc_environ")
+def proc_environ(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    data = Path(f"/proc/{int(p['pid'])}/environ").read_bytes()
+    return {"bytes": len(data)}
+
+
+@action("grandchild_write")
+def grandchild_write(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    # A shell whose own child (not the shell) writes, detached into a new session.
+    script = f'setsid sh -c \'echo pwned > "{p["path"]}"\'; echo rc=$?'
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
+    if not Path(p["path"]).exists():
+        raise PermissionError(errno.EACCES, f"grandchild could not write: {out.stderr.strip()}")
+    return {}
+
+
+@action("fill")
+def fill(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    chunk = b"\0" * (1 << 20)
+    target = ctx.workspace / "fill.bin"
+    # The SDK ignores SIGXFSZ in task processes, so writes past the limit fail with EFBIG.
+    written = 0
+    with open(target, "wb") as f:
+        while written < int(p["bytes"]):
+            written += f.write(chunk)
+            f.flush()
+    return {"written": written}
+
+
+@action("setuid_root")
+def setuid_root(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
+    """Try to gain privileges: no_new_privs keeps setuid programs from elevating."""
+    out = subprocess.run(
+        ["sh", "-c", "mount -t tmpfs none /mnt 2>&1; echo rc=$?"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    if "rc=0" not in out.stdout:
+        raise PermissionError(errno.EPERM, out.stdout.strip())
+    return {}
+
+
+@action("token")
+def use_token(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Push a log line about ``task_id`` ("self": this task) with a token: "own" (this task's),
+    "own-tampered" (this task's with its signature altered), or any other text (a forgery)."""
+    own = str(OWN_TASK.get("capability_token", ""))
+    token = {"own": own, "own-tampered": own[:-2] + ("AA" if own[-2:] != "AA" else "BB")}.get(
+        p["capability_token"], p["capability_token"]
+    )
+    task_id = ctx.task_id if p["task_id"] == "self" else p["task_id"]
+    channel = open_channel(os.environ["HYPERAGENT_SOCKET"])
+    request = agent_pb2.PushLogsRequest(
+        task_id=task_id,
+        capability_token=token,
+        lines=[common_pb2.LogLine(seq=1_000_000, message="injected by probe")],
+    )
+    try:
+        make_stub(channel).PushLogs(request, timeout=10)
+    except grpc.RpcError as err:
+        code = err.code()
+        assert code is not None
+        raise PermissionError(errno.EACCES, f"{code.name}: {err.details()}") from None
+    finally:
+        channel.close()
+    return {}
+
+
+#: The task this process was started for, as the manager wrote it on stdin (read before the SDK
+#: reads it, so the token actions can misuse the token).
+OWN_TASK: dict[str, Any] = {}
+
+
+@agent.task("probe.try", description="Attempt one action and report whether the sandbox allowed it.")
+def probe(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
+    name = payload["action"]
+    try:
+        out = ACTIONS[name](ctx, payload)
+    except OSError as err:
+        code = errno.errorcode.get(err.errno or 0, str(err.errno))
+        ctx.log.warning(f"probe {name} refused: {err}", action=name, errno=code)
+        return {"ok": False, "errno": code, "error": str(err), "summary": f"{name}: {code}"}
+    ctx.log.info(f"probe {name} succeeded", action=name)
+    return {"ok": True, **out, "summary": f"{name}: succeeded"}
+
+
+if __name__ == "__main__":
+    if os.environ.get("HYPERAGENT_TASK_STDIN") == "1":
+        raw = sys.stdin.read()
+        OWN_TASK.update(json.loads(raw))
+        sys.stdin = io.StringIO(raw)
+    agent.run()

@@ -1,0 +1,421 @@
+"""Escape attempts by a real confined agent.
+
+The manager starts the hostile ``probe`` agent (tests/e2e/agents/probe) from its manifest, exactly
+like a shipped agent, and runs each of its tasks in a confined task process. Every attempt below
+must fail, and be on record: the probe's refused attempt is stored as a warning log line of its
+task, and attempts the manager itself sees (foreign or forged tokens) are in the audit log. The
+same kinds of attempt, granted by a permission rule or aimed inside the workspace, must succeed,
+so the suite cannot pass by breaking everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import REPO, Manager
+
+from hyperagent.v1 import client_pb2, common_pb2
+
+PROBE_DIR = REPO / "tests" / "e2e" / "agents"
+MAX_FILE = 2 * 1024 * 1024
+
+
+@dataclass
+class World:
+    m: Manager
+    home: Path
+    ssh_key: Path
+    data: Path
+    tcp_port: int
+    udp: socket.socket
+    tcp: socket.socket
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("sandbox")
+    home = root / "home"
+    (home / ".ssh").mkdir(parents=True)
+    key = home / ".ssh" / "id_ed25519"
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY----- not a real key\n")
+    (home / ".bashrc").write_text("# the person's shell settings\n")
+    # Real listeners on the host's loopback that the sandbox must not reach.
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.bind(("127.0.0.1", 0))
+    tcp.listen()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.setblocking(False)
+    m = Manager(
+        root=root,
+        home=home,
+        agents_dir=REPO / "agents",
+        extra={
+            "supervisor": {"agent_dirs": [str(PROBE_DIR)]},
+            "sandbox": {"allow_unsupervised_agents": False, "max_file_bytes": MAX_FILE},
+            "server": {"tcp": f"127.0.0.1:{free_port()}"},
+        },
+    ).start()
+    m.wait_agent("probe", online=True)
+    m.wait_agent("echo", online=True)
+    yield World(m, home, key, root / "data", tcp.getsockname()[1], udp, tcp)
+    m.stop()
+    tcp.close()
+    udp.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def attempt(w: World, action: str, **args: Any) -> tuple[dict[str, Any], client_pb2.Task]:
+    t = w.m.submit("probe.try", {"action": action, **args})
+    done = w.m.wait_state(t.id)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    return json.loads(done.result.output_json), done
+
+
+def refused(w: World, action: str, **args: Any) -> dict[str, Any]:
+    """The attempt failed, and its refusal is on record with the task."""
+    out, task = attempt(w, action, **args)
+    assert out["ok"] is False, f"{action} {args} was allowed: {out}"
+    logs = w.m.client.GetLogs(client_pb2.GetLogsRequest(task_id=task.id), timeout=30).lines
+    assert any(
+        line.level == common_pb2.LOG_LEVEL_WARN
+        and line.fields.get("action") == action
+        and line.fields.get("errno") == out["errno"]
+        for line in logs
+    ), f"no record of the refused {action}"
+    return out
+
+
+def allowed(w: World, action: str, **args: Any) -> dict[str, Any]:
+    out, _ = attempt(w, action, **args)
+    assert out["ok"] is True, f"{action} {args} was refused: {out}"
+    return out
+
+
+def pid_of(w: World, agent: str) -> int:
+    return int(w.m.agents()[agent].pid)
+
+
+# ----- files -------------------------------------------------------------------------------------
+
+
+def test_agents_run_confined(world: World) -> None:
+    agents = world.m.agents()
+    assert agents["probe"].confined and agents["echo"].confined
+
+
+def test_read_a_system_secret(world: World) -> None:
+    refused(world, "read", path="/etc/shadow")
+
+
+def test_read_the_users_ssh_key(world: World) -> None:
+    assert refused(world, "read", path=str(world.ssh_key))["errno"] == "EACCES"
+
+
+def test_list_the_users_home(world: World) -> None:
+    refused(world, "list", path=str(world.home))
+
+
+def test_write_the_users_shell_settings(world: World) -> None:
+    refused(world, "write", path=str(world.home / ".bashrc"))
+    assert (world.home / ".bashrc").read_text() == "# the person's shell settings\n"
+
+
+def test_read_the_managers_database(world: World) -> None:
+    refused(world, "read", path=str(world.data / "hyperagent.db"))
+
+
+def test_read_the_discovery_file_with_the_tcp_token(world: World) -> None:
+    refused(world, "read", path=str(world.m.root / "run" / "manager.json"))
+
+
+def test_climb_out_of_the_workspace_with_dotdot(world: World) -> None:
+    # Relative to the task's workspace (its working directory): <data>/workspaces/<id>/../../
+    refused(world, "read", path="../../hyperagent.db")
+
+
+def test_read_through_proc_self_root(world: World) -> None:
+    refused(world, "read", path=f"/proc/self/root{world.ssh_key}")
+
+
+def test_read_through_a_symlink(world: World) -> None:
+    refused(world, "symlink_read", path=str(world.ssh_key))
+
+
+def test_write_through_a_symlink(world: World) -> None:
+    refused(world, "symlink_write", path=str(world.home / ".bashrc"))
+    assert (world.home / ".bashrc").read_text() == "# the person's shell settings\n"
+
+
+def test_hard_link_a_secret_into_the_workspace(world: World) -> None:
+    refused(world, "hardlink", path=str(world.ssh_key))
+
+
+def test_move_a_secret_into_the_workspace(world: World) -> None:
+    refused(world, "rename_in", path=str(world.ssh_key))
+    assert world.ssh_key.exists()
+
+
+def test_write_into_another_tasks_workspace(world: World) -> None:
+    other = world.m.submit("echo.echo", {"message": "neighbour"})
+    world.m.wait_state(other.id)
+    target = Path(other.workspace) / "planted"
+    refused(world, "write", path=str(target))
+    assert not target.exists()
+
+
+def test_write_into_the_agents_own_code(world: World) -> None:
+    target = PROBE_DIR / "probe" / "planted.py"
+    refused(world, "write", path=str(target))
+    assert not target.exists()
+
+
+def test_write_to_the_shared_tmp(world: World) -> None:
+    refused(world, "write", path="/tmp/hyperagent-escape-test")
+    assert not Path("/tmp/hyperagent-escape-test").exists()
+
+
+def test_escape_through_a_detached_grandchild(world: World) -> None:
+    target = world.home / "from-grandchild"
+    refused(world, "grandchild_write", path=str(target))
+    assert not target.exists()
+
+
+def test_fill_the_disk_past_the_quota(world: World) -> None:
+    out = refused(world, "fill", bytes=4 * MAX_FILE)
+    assert out["errno"] == "EFBIG"
+
+
+def test_gain_privileges_to_mount(world: World) -> None:
+    refused(world, "setuid_root")
+
+
+# ----- network -----------------------------------------------------------------------------------
+
+
+def test_tcp_to_a_server_on_the_hosts_loopback(world: World) -> None:
+    refused(world, "tcp", host="127.0.0.1", port=world.tcp_port)
+
+
+def test_tcp_to_the_internet(world: World) -> None:
+    refused(world, "tcp", host="1.1.1.1", port=443)
+
+
+def test_tcp_to_the_managers_port(world: World) -> None:
+    port = int(world.m.cli("config", "show").stdout.split("tcp = \"127.0.0.1:")[1].split('"')[0])
+    refused(world, "tcp", host="127.0.0.1", port=port)
+
+
+def test_udp_to_the_internet(world: World) -> None:
+    refused(world, "udp", host="1.1.1.1", port=53)
+
+
+def test_udp_to_the_host_never_arrives(world: World) -> None:
+    # Inside its own namespace 127.0.0.1 is its own loopback: the send "works", nothing arrives.
+    attempt(world, "udp", host="127.0.0.1", port=world.udp.getsockname()[1])
+    with pytest.raises(BlockingIOError):
+        world.udp.recv(64)
+
+
+def test_dns(world: World) -> None:
+    refused(world, "dns", name="pypi.org")
+
+
+def test_bind_a_port_outside_the_local_range(world: World) -> None:
+    refused(world, "tcp_bind", port=7)
+
+
+# ----- other processes ---------------------------------------------------------------------------
+
+
+def test_signal_the_manager(world: World) -> None:
+    refused(world, "signal", pid=world.m.proc.pid if world.m.proc else 0)
+    assert world.m.proc is not None and world.m.proc.poll() is None
+
+
+def test_signal_another_agent(world: World) -> None:
+    echo = pid_of(world, "echo")
+    refused(world, "signal", pid=echo)
+    assert world.m.agents()["echo"].pid == echo
+
+
+def test_signal_its_own_agent_process(world: World) -> None:
+    refused(world, "signal", pid=pid_of(world, "probe"))
+
+
+def test_ptrace_the_manager(world: World) -> None:
+    refused(world, "ptrace", pid=world.m.proc.pid if world.m.proc else 0)
+
+
+def test_ptrace_another_agent(world: World) -> None:
+    refused(world, "ptrace", pid=pid_of(world, "echo"))
+
+
+def test_read_the_managers_environment(world: World) -> None:
+    refused(world, "proc_environ", pid=world.m.proc.pid if world.m.proc else 0)
+
+
+# ----- tokens: refused by the manager, and audited by it -----------------------------------------
+
+
+def audit_actions(w: World, task_id: str) -> list[dict[str, Any]]:
+    out = w.m.cli("--json", "audit", "list", "--task", task_id).stdout.splitlines()
+    return [json.loads(x) for x in out]
+
+
+def test_act_on_another_task_with_its_own_token(world: World) -> None:
+    victim = world.m.submit("echo.sleep", {"seconds": 60})
+    world.m.wait_state(victim.id, common_pb2.TASK_STATE_RUNNING)
+    out = refused(world, "token", task_id=victim.id, capability_token="own")
+    assert "PERMISSION_DENIED" in out["error"]
+    assert any(e["action"] == "token.refused" for e in audit_actions(world, victim.id))
+    world.m.client.CancelTask(client_pb2.CancelTaskRequest(task_id=victim.id), timeout=30)
+
+
+def test_a_forged_token(world: World) -> None:
+    victim = world.m.submit("echo.sleep", {"seconds": 60})
+    world.m.wait_state(victim.id, common_pb2.TASK_STATE_RUNNING)
+    out = refused(world, "token", task_id=victim.id, capability_token="forged.token")
+    assert "UNAUTHENTICATED" in out["error"]
+    assert any(e["action"] == "token.refused" for e in audit_actions(world, victim.id))
+    world.m.client.CancelTask(client_pb2.CancelTaskRequest(task_id=victim.id), timeout=30)
+
+
+def test_its_own_token_altered(world: World) -> None:
+    out = refused(world, "token", task_id="self", capability_token="own-tampered")
+    assert "UNAUTHENTICATED" in out["error"]
+
+
+# ----- the same kinds of attempt, inside the workspace or granted, succeed -----------------------
+
+
+def test_inside_the_workspace_everything_works(world: World) -> None:
+    allowed(world, "write", path="inside.txt")
+    allowed(world, "read", path="/etc/os-release")
+    # Its own loopback, on a port of the configured local range (8000..8100 by default).
+    assert allowed(world, "loopback_server", port=8042)["echo"] == "ping"
+    refused(world, "loopback_server", port=7999)
+    assert allowed(world, "fill", bytes=MAX_FILE // 2)["written"] >= MAX_FILE // 2
+    allowed(world, "token", task_id="self", capability_token="own")
+
+
+@pytest.fixture
+def rule(world: World) -> Iterator[Any]:
+    made: list[str] = []
+
+    def add(decision: str, *args: str) -> dict[str, Any]:
+        r = world.m.cli("--json", "policy", decision, *args)
+        assert r.returncode == 0, r.stderr
+        rule = json.loads(r.stdout)
+        made.append(rule["id"])
+        return rule
+
+    yield add
+    for rid in made:
+        world.m.cli("policy", "revoke", rid)
+
+
+def test_a_granted_read_works_and_revoking_it_closes_it_again(world: World, rule: Any) -> None:
+    r = rule("allow", "--read", str(world.ssh_key.parent), "--agent", "probe")
+    assert allowed(world, "read", path=str(world.ssh_key))["bytes"] > 0
+    allowed(world, "symlink_read", path=str(world.ssh_key))
+    assert world.m.cli("policy", "revoke", r["id"]).returncode == 0
+    refused(world, "read", path=str(world.ssh_key))
+
+
+def test_a_granted_write_works_but_deny_wins(world: World, rule: Any) -> None:
+    target = world.home / "notes"
+    target.mkdir(exist_ok=True)
+    rule("allow", "--write", str(target))
+    allowed(world, "write", path=str(target / "a.txt"))
+    allowed(world, "grandchild_write", path=str(target / "b.txt"))
+    assert (target / "a.txt").read_text() == "pwned"
+    rule("deny", "--read", str(target / "private"))
+    refused(world, "write", path=str(target / "c.txt"))
+
+
+def test_a_grant_for_another_agent_grants_nothing(world: World, rule: Any) -> None:
+    rule("allow", "--read", str(world.ssh_key.parent), "--agent", "echo")
+    refused(world, "read", path=str(world.ssh_key))
+
+
+def test_grants_are_audited_with_each_task(world: World, rule: Any) -> None:
+    rule("allow", "--read", str(world.ssh_key.parent), "--agent", "probe")
+    _, task = attempt(world, "read", path=str(world.ssh_key))
+    confined = [e for e in audit_actions(world, task.id) if e["action"] == "task.confined"]
+    assert confined and confined[0]["detail"]["read"] == [str(world.ssh_key.parent)]
+    added = [
+        json.loads(x)
+        for x in world.m.cli("audit", "export", "--jsonl").stdout.splitlines()
+        if '"policy.rule_added"' in x
+    ]
+    assert added, "rule changes are audited"
+
+
+def test_policy_input_errors_are_specific(world: World) -> None:
+    r = world.m.cli("policy", "allow", "--read", "relative/path")
+    assert r.returncode != 0 and "must be absolute" in r.stderr
+    r = world.m.cli("policy", "allow", "--connect", "pypi.org")
+    assert r.returncode != 0 and "HOST:PORT" in r.stderr
+
+
+def test_an_agent_the_manager_did_not_start_is_refused(world: World) -> None:
+    env = dict(os.environ, HYPERAGENT_SOCKET=str(world.m.socket), HYPERAGENT_AGENT_NAME="rogue")
+    env.pop("HYPERAGENT_TASK_STDIN", None)
+    proc = subprocess.Popen(
+        [shutil.which("python3") or "python3", "-m", "hyperagent_echo"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "cannot register" in line:
+                assert "was not started by this manager" in line
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    assert "rogue" not in world.m.agents()
+
+
+def test_an_impostor_cannot_take_a_supervised_agents_name(world: World) -> None:
+    env = dict(os.environ, HYPERAGENT_SOCKET=str(world.m.socket), HYPERAGENT_AGENT_NAME="echo")
+    proc = subprocess.Popen(
+        [shutil.which("python3") or "python3", "-m", "hyperagent_echo"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "cannot register" in line:
+                assert "is not that process" in line
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    refusals = [
+        json.loads(x)
+        for x in world.m.cli("audit", "export", "--jsonl").stdout.splitlines()
+        if '"agent.refused"' in x
+    ]
+    assert any(r["detail"]["agent"] == "echo" for r in refusals)
