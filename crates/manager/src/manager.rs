@@ -118,6 +118,8 @@ struct Active {
     deadline_us: Option<i64>,
     /// Cancel requested: the agent must stop by then.
     cancel_by_us: Option<i64>,
+    /// Permissions the person granted for this task only (consent answered "task").
+    task_grants: Vec<policy::Permission>,
 }
 
 #[derive(Default)]
@@ -242,6 +244,7 @@ impl Manager {
                     answer_by_us: None,
                     deadline_us: None,
                     cancel_by_us: None,
+                    task_grants: Vec::new(),
                 },
             );
             let a = st.tasks.get_mut(&id).expect("just inserted");
@@ -1089,6 +1092,7 @@ impl Manager {
                     answer_by_us: None,
                     deadline_us: None,
                     cancel_by_us: None,
+                    task_grants: Vec::new(),
                 },
             );
             task = t;
@@ -1635,7 +1639,12 @@ impl Manager {
             attempt: number,
             expires_us: deadline_us + us(self.inner.cfg.tasks.cancel_grace),
         });
-        let grants = policy::grants(&st.rules, agent_id);
+        let task_grants = st
+            .tasks
+            .get(task_id)
+            .map(|a| a.task_grants.clone())
+            .unwrap_or_default();
+        let grants = policy::grants(&st.rules, &task_grants, agent_id);
         let a = st.tasks.get_mut(task_id).expect("queued task exists");
         let cmd = Command::Start(Box::new(StartCommand {
             task_id: task_id.to_string(),

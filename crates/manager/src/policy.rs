@@ -26,6 +26,62 @@ pub enum Permission {
         /// Port.
         port: u16,
     },
+    /// Open a path in the editor (outside a workspace).
+    Open(PathBuf),
+    /// Receive a secret from the keychain, by name.
+    Secret(String),
+    /// A destructive action (overwrite or delete of what existed before the task), described.
+    Destructive(String),
+}
+
+impl Permission {
+    /// The kind as the API and CLI name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Permission::Read(_) => "read",
+            Permission::Write(_) => "write",
+            Permission::Connect { .. } => "connect",
+            Permission::Open(_) => "open",
+            Permission::Secret(_) => "secret",
+            Permission::Destructive(_) => "destructive",
+        }
+    }
+
+    /// The target as the API and CLI show it.
+    pub fn target(&self) -> String {
+        match self {
+            Permission::Read(p) | Permission::Write(p) | Permission::Open(p) => {
+                p.display().to_string()
+            }
+            Permission::Connect { host, port } => format!("{host}:{port}"),
+            Permission::Secret(s) | Permission::Destructive(s) => s.clone(),
+        }
+    }
+
+    /// Having `self` includes having `asked` (a folder covers what is beneath it; write
+    /// includes read).
+    pub fn covers(&self, asked: &Permission) -> bool {
+        use Permission::*;
+        match (self, asked) {
+            (Read(g), Read(a)) | (Write(g), Read(a) | Write(a)) | (Open(g), Open(a)) => {
+                a.starts_with(g)
+            }
+            (Connect { .. }, Connect { .. })
+            | (Secret(_), Secret(_))
+            | (Destructive(_), Destructive(_)) => self == asked,
+            _ => false,
+        }
+    }
+
+    /// A deny of `self` refuses `asked`: like [`Permission::covers`], but a denied path also
+    /// refuses any folder that holds it (deny wins).
+    fn refuses(&self, asked: &Permission) -> bool {
+        use Permission::*;
+        match (self, asked) {
+            (Read(d) | Write(d), Read(a) | Write(a)) | (Open(d), Open(a)) => overlaps(a, d),
+            _ => self.covers(asked),
+        }
+    }
 }
 
 /// Allow or deny.
@@ -114,8 +170,30 @@ pub fn parse(kind: &str, target: &str) -> Result<Permission> {
                 port,
             })
         }
+        "open" => Ok(Permission::Open(clean_path(target)?)),
+        "secret" => {
+            let ok = !target.is_empty()
+                && target.len() <= 128
+                && target
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if !ok {
+                return Err(Error::InvalidInput(format!(
+                    "secret name `{target}` must be 1-128 letters, digits, `_`, `-` or `.`"
+                )));
+            }
+            Ok(Permission::Secret(target.to_string()))
+        }
+        "destructive" => {
+            if target.trim().is_empty() || target.len() > 1024 {
+                return Err(Error::InvalidInput(
+                    "a destructive action needs a description of 1-1024 characters".into(),
+                ));
+            }
+            Ok(Permission::Destructive(target.to_string()))
+        }
         other => Err(Error::InvalidInput(format!(
-            "permission kind `{other}` is not known; use read, write or connect"
+            "permission kind `{other}` is not known; use read, write, connect, open, secret or destructive"
         ))),
     }
 }
@@ -154,15 +232,53 @@ fn overlaps(a: &Path, b: &Path) -> bool {
     a.starts_with(b) || b.starts_with(a)
 }
 
-/// What the rules in force grant `agent`, deny winning.
-pub fn grants(rules: &[Rule], agent: &str) -> Grants {
-    let live: Vec<&Rule> = rules.iter().filter(|r| r.applies_to(agent)).collect();
+/// What the rules in force say of `asked` for `agent`, with the rule that decided: a deny
+/// that refuses it wins; else an allow (or one of the task's own grants, `task_grants`) that
+/// covers it; else `None`: the person must be asked.
+pub fn decide<'a>(
+    rules: &'a [Rule],
+    task_grants: &[Permission],
+    agent: &str,
+    asked: &Permission,
+) -> Option<(Decision, Option<&'a Rule>)> {
+    let live = || rules.iter().filter(|r| r.applies_to(agent));
+    if let Some(r) = live().find(|r| r.decision == Decision::Deny && r.permission.refuses(asked)) {
+        return Some((Decision::Deny, Some(r)));
+    }
+    if let Some(r) = live().find(|r| r.decision == Decision::Allow && r.permission.covers(asked)) {
+        return Some((Decision::Allow, Some(r)));
+    }
+    task_grants
+        .iter()
+        .any(|g| g.covers(asked))
+        .then_some((Decision::Allow, None))
+}
+
+/// What the rules in force, plus the task's own grants, give `agent`'s task process; deny wins.
+pub fn grants(rules: &[Rule], task_grants: &[Permission], agent: &str) -> Grants {
+    let task_rules: Vec<Rule> = task_grants
+        .iter()
+        .map(|p| Rule {
+            id: String::new(),
+            created_us: 0,
+            agent: None,
+            permission: p.clone(),
+            decision: Decision::Allow,
+            origin: "task".into(),
+            revoked_us: None,
+        })
+        .collect();
+    let live: Vec<&Rule> = rules
+        .iter()
+        .filter(|r| r.applies_to(agent))
+        .chain(&task_rules)
+        .collect();
     let denied_paths: Vec<&Path> = live
         .iter()
         .filter(|r| r.decision == Decision::Deny)
         .filter_map(|r| match &r.permission {
             Permission::Read(p) | Permission::Write(p) => Some(p.as_path()),
-            Permission::Connect { .. } => None,
+            _ => None,
         })
         .collect();
     let denied_hosts: Vec<(&str, u16)> = live
@@ -185,6 +301,7 @@ pub fn grants(rules: &[Rule], agent: &str) -> Grants {
                     g.connect.push((host.clone(), *port));
                 }
             }
+            Permission::Open(_) | Permission::Secret(_) | Permission::Destructive(_) => {}
         }
     }
     for v in [&mut g.read, &mut g.write] {
@@ -225,7 +342,7 @@ mod tests {
         assert!(parse("delete", "/x")
             .unwrap_err()
             .to_string()
-            .contains("read, write or connect"));
+            .contains("read, write, connect"));
     }
 
     #[test]
@@ -251,7 +368,7 @@ mod tests {
             rule(None, "write", "/data/shared", Decision::Allow),
             rule(Some("b"), "read", "/data/b", Decision::Allow),
         ];
-        let g = grants(&rules, "a");
+        let g = grants(&rules, &[], "a");
         assert_eq!(g.read, vec![PathBuf::from("/data/a")]);
         assert_eq!(g.write, vec![PathBuf::from("/data/shared")]);
     }
@@ -266,7 +383,7 @@ mod tests {
             rule(None, "connect", "pypi.org:443", Decision::Deny),
             rule(None, "connect", "github.com:443", Decision::Allow),
         ];
-        let g = grants(&rules, "a");
+        let g = grants(&rules, &[], "a");
         assert!(
             g.read.is_empty(),
             "an allowed folder holding a denied one grants nothing"
@@ -279,6 +396,29 @@ mod tests {
     fn revoked_rules_do_nothing() {
         let mut r = rule(None, "read", "/x", Decision::Allow);
         r.revoked_us = Some(1);
-        assert!(grants(&[r], "a").is_empty());
+        assert!(grants(&[r], &[], "a").is_empty());
+    }
+
+    #[test]
+    fn decisions_deny_first_then_allow_then_ask() {
+        let rules = vec![
+            rule(None, "read", "/home/u", Decision::Allow),
+            rule(Some("a"), "read", "/home/u/.ssh", Decision::Deny),
+            rule(None, "connect", "pypi.org:443", Decision::Allow),
+        ];
+        let ask = |k: &str, t: &str| parse(k, t).unwrap();
+        let d = |asked: &Permission, agent: &str| decide(&rules, &[], agent, asked).map(|x| x.0);
+        assert_eq!(d(&ask("read", "/home/u/notes"), "a"), Some(Decision::Allow));
+        assert_eq!(d(&ask("read", "/home/u/.ssh/id"), "a"), Some(Decision::Deny));
+        assert_eq!(d(&ask("read", "/home/u/.ssh/id"), "b"), Some(Decision::Allow));
+        assert_eq!(d(&ask("write", "/home/u/notes"), "a"), None, "read does not cover write");
+        assert_eq!(d(&ask("connect", "pypi.org:443"), "a"), Some(Decision::Allow));
+        assert_eq!(d(&ask("connect", "pypi.org:80"), "a"), None);
+        let task = [ask("write", "/srv")];
+        assert_eq!(
+            decide(&rules, &task, "a", &ask("read", "/srv/x")).map(|x| x.0),
+            Some(Decision::Allow)
+        );
+        assert_eq!(d(&ask("secret", "GITHUB_TOKEN"), "a"), None);
     }
 }

@@ -382,17 +382,12 @@ pub fn work_item(c: Command) -> pb::WorkItem {
 
 /// A permission rule on the wire.
 pub fn rule(r: &crate::policy::Rule) -> pb::PolicyRule {
-    use crate::policy::{Decision, Permission};
-    let (kind, target) = match &r.permission {
-        Permission::Read(p) => ("read", p.display().to_string()),
-        Permission::Write(p) => ("write", p.display().to_string()),
-        Permission::Connect { host, port } => ("connect", format!("{host}:{port}")),
-    };
+    use crate::policy::Decision;
     pb::PolicyRule {
         id: r.id.clone(),
         agent: r.agent.clone().unwrap_or_default(),
-        kind: kind.into(),
-        target,
+        kind: r.permission.kind().into(),
+        target: r.permission.target(),
         decision: match r.decision {
             Decision::Allow => pb::PolicyDecision::Allow,
             Decision::Deny => pb::PolicyDecision::Deny,
