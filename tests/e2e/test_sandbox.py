@@ -115,7 +115,8 @@ def pid_of(w: World, agent: str) -> int:
 
 def test_agents_run_confined(world: World) -> None:
     agents = world.m.agents()
-    assert agents["probe"].confined and agents["echo"].confined
+    assert agents["probe"].confined
+    assert agents["echo"].confined
 
 
 def test_read_a_system_secret(world: World) -> None:
@@ -216,7 +217,7 @@ def test_tcp_to_the_internet(world: World) -> None:
 
 
 def test_tcp_to_the_managers_port(world: World) -> None:
-    port = int(world.m.cli("config", "show").stdout.split("tcp = \"127.0.0.1:")[1].split('"')[0])
+    port = int(world.m.cli("config", "show").stdout.split('tcp = "127.0.0.1:')[1].split('"')[0])
     refused(world, "tcp", host="127.0.0.1", port=port)
 
 
@@ -244,7 +245,8 @@ def test_bind_a_port_outside_the_local_range(world: World) -> None:
 
 def test_signal_the_manager(world: World) -> None:
     refused(world, "signal", pid=world.m.proc.pid if world.m.proc else 0)
-    assert world.m.proc is not None and world.m.proc.poll() is None
+    assert world.m.proc is not None
+    assert world.m.proc.poll() is None
 
 
 def test_signal_another_agent(world: World) -> None:
@@ -357,7 +359,8 @@ def test_grants_are_audited_with_each_task(world: World, rule: Any) -> None:
     rule("allow", "--read", str(world.ssh_key.parent), "--agent", "probe")
     _, task = attempt(world, "read", path=str(world.ssh_key))
     confined = [e for e in audit_actions(world, task.id) if e["action"] == "task.confined"]
-    assert confined and confined[0]["detail"]["read"] == [str(world.ssh_key.parent)]
+    assert confined
+    assert confined[0]["detail"]["read"] == [str(world.ssh_key.parent)]
     added = [
         json.loads(x)
         for x in world.m.cli("audit", "export", "--jsonl").stdout.splitlines()
@@ -368,9 +371,11 @@ def test_grants_are_audited_with_each_task(world: World, rule: Any) -> None:
 
 def test_policy_input_errors_are_specific(world: World) -> None:
     r = world.m.cli("policy", "allow", "--read", "relative/path")
-    assert r.returncode != 0 and "must be absolute" in r.stderr
+    assert r.returncode != 0
+    assert "must be absolute" in r.stderr
     r = world.m.cli("policy", "allow", "--connect", "pypi.org")
-    assert r.returncode != 0 and "HOST:PORT" in r.stderr
+    assert r.returncode != 0
+    assert "HOST:PORT" in r.stderr
 
 
 def test_an_agent_the_manager_did_not_start_is_refused(world: World) -> None:

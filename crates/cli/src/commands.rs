@@ -10,7 +10,9 @@ use tonic::transport::Channel;
 
 use crate::client::{connect, socket_path, Failure};
 use crate::output::{self, state_name};
-use crate::{AuditCommand, Cli, Command, ConfigCommand, PolicyCommand, RuleArgs};
+use crate::{
+    AuditCommand, Cli, Command, ConfigCommand, ConsentCommand, GrantScope, PolicyCommand, RuleArgs,
+};
 
 type Client = ClientServiceClient<Channel>;
 
@@ -117,7 +119,55 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => events(&mut c, after, task, no_logs, json).await,
         Command::Audit { command } => audit(&mut c, command, json).await,
         Command::Policy { command } => policy(&mut c, command, json).await,
+        Command::Consent { command } => consent(&mut c, command, json).await,
     }
+}
+
+async fn consent(c: &mut Client, cmd: ConsentCommand, json: bool) -> Result<ExitCode, Failure> {
+    let answer = |id: String, a: pb::ConsentAnswer| pb::AnswerConsentRequest {
+        id,
+        answer: a as i32,
+    };
+    let done = match cmd {
+        ConsentCommand::List => {
+            let list = c
+                .list_consents(pb::ListConsentsRequest {})
+                .await?
+                .into_inner()
+                .consents;
+            if json {
+                print_json(&serde_json::Value::Array(
+                    list.iter().map(output::consent_json).collect(),
+                ));
+            } else if list.is_empty() {
+                println!("no permission requests are waiting");
+            } else {
+                for x in &list {
+                    println!("{}", output::consent_text(x));
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        ConsentCommand::Grant { id, scope } => {
+            let a = match scope {
+                GrantScope::Once => pb::ConsentAnswer::Once,
+                GrantScope::Task => pb::ConsentAnswer::Task,
+                GrantScope::Agent => pb::ConsentAnswer::Agent,
+                GrantScope::Always => pb::ConsentAnswer::Always,
+            };
+            c.answer_consent(answer(id, a)).await?.into_inner()
+        }
+        ConsentCommand::Deny { id } => c
+            .answer_consent(answer(id, pb::ConsentAnswer::Deny))
+            .await?
+            .into_inner(),
+    };
+    if json {
+        print_json(&output::consent_json(&done));
+    } else {
+        println!("{}", output::consent_text(&done));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn policy(c: &mut Client, cmd: PolicyCommand, json: bool) -> Result<ExitCode, Failure> {

@@ -129,6 +129,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Permission requests waiting for your answer.
+    Consent {
+        #[command(subcommand)]
+        command: ConsentCommand,
+    },
     /// Permission rules: what agents may touch beyond their task's workspace (deny wins).
     Policy {
         #[command(subcommand)]
@@ -157,6 +162,39 @@ enum AuditCommand {
         #[arg(long)]
         jsonl: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConsentCommand {
+    /// List the pending requests.
+    List,
+    /// Grant a request.
+    Grant {
+        /// Request id (from `consent list`).
+        id: String,
+        /// How far the yes reaches: this request only, the rest of its task, its agent from now
+        /// on, or every agent from now on (the last two are rules `policy revoke` undoes).
+        #[arg(long, value_enum, default_value_t = GrantScope::Once)]
+        scope: GrantScope,
+    },
+    /// Deny a request.
+    Deny {
+        /// Request id.
+        id: String,
+    },
+}
+
+/// How far a grant reaches.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum GrantScope {
+    /// This request only.
+    Once,
+    /// The rest of its task.
+    Task,
+    /// Its agent, from now on.
+    Agent,
+    /// Every agent, from now on.
+    Always,
 }
 
 #[derive(Subcommand, Debug)]

@@ -161,6 +161,11 @@ pub fn event_json(e: &pb::Event) -> Value {
         Some(Body::AgentOutput(o)) => {
             json!({"kind": "agent_output", "agent_id": o.agent_id, "stream": o.stream, "line": o.line})
         }
+        Some(Body::Consent(c)) => {
+            let mut v = consent_json(c);
+            v["kind"] = json!("consent");
+            v
+        }
         None => json!({"kind": "unknown"}),
     };
     json!({"seq": e.seq, "time": time(e.time.as_ref()), "event": body})
@@ -191,6 +196,7 @@ pub fn event_text(e: &pb::Event) -> String {
             state_name(t.to),
             t.reason
         ),
+        Some(Body::Consent(c)) => format!("consent {}", consent_text(c)),
         Some(Body::TaskProgress(p)) => {
             let pr = p.progress.clone().unwrap_or_default();
             format!(
@@ -328,5 +334,71 @@ fn decision_name(d: i32) -> &'static str {
         Ok(pb::PolicyDecision::Allow) => "allow",
         Ok(pb::PolicyDecision::Deny) => "deny",
         _ => "?",
+    }
+}
+
+/// A consent request as JSON.
+pub fn consent_json(c: &pb::Consent) -> Value {
+    json!({
+        "id": c.id,
+        "task_id": c.task_id,
+        "agent_id": c.agent_id,
+        "kind": c.kind,
+        "target": c.target,
+        "reason": c.reason,
+        "created_at": time(c.created_at.as_ref()),
+        "expires_at": time(c.expires_at.as_ref()),
+        "status": consent_status(c.status),
+        "answer": answer_name(c.answer),
+        "answered_by": c.answered_by,
+        "answer_reason": c.answer_reason,
+    })
+}
+
+/// A consent request as one line of text.
+pub fn consent_text(c: &pb::Consent) -> String {
+    let mut s = format!(
+        "{} {}: agent `{}` asks to {} {} for task {}",
+        c.id,
+        consent_status(c.status),
+        c.agent_id,
+        c.kind,
+        c.target,
+        c.task_id
+    );
+    if !c.reason.is_empty() {
+        s.push_str(&format!(" ({})", c.reason));
+    }
+    if c.status == pb::ConsentStatus::Pending as i32 {
+        s.push_str(&format!(
+            "; denied unless answered by {}",
+            time(c.expires_at.as_ref())
+        ));
+    } else {
+        s.push_str(&format!("; {} by {}", answer_name(c.answer), c.answered_by));
+        if !c.answer_reason.is_empty() {
+            s.push_str(&format!(": {}", c.answer_reason));
+        }
+    }
+    s
+}
+
+fn consent_status(s: i32) -> &'static str {
+    match pb::ConsentStatus::try_from(s) {
+        Ok(pb::ConsentStatus::Pending) => "pending",
+        Ok(pb::ConsentStatus::Granted) => "granted",
+        Ok(pb::ConsentStatus::Denied) => "denied",
+        _ => "?",
+    }
+}
+
+fn answer_name(a: i32) -> &'static str {
+    match pb::ConsentAnswer::try_from(a) {
+        Ok(pb::ConsentAnswer::Once) => "once",
+        Ok(pb::ConsentAnswer::Task) => "for this task",
+        Ok(pb::ConsentAnswer::Agent) => "for this agent",
+        Ok(pb::ConsentAnswer::Always) => "always",
+        Ok(pb::ConsentAnswer::Deny) => "deny",
+        _ => "",
     }
 }

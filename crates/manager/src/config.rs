@@ -25,6 +25,8 @@ pub struct Config {
     pub supervisor: Supervisor,
     /// Kernel confinement of agents and their tasks.
     pub sandbox: Sandbox,
+    /// Asking the person for permissions.
+    pub consent: Consent,
     /// The database.
     pub store: Store,
     /// The event feed.
@@ -203,6 +205,23 @@ impl Default for Supervisor {
             stable_after: Duration::from_secs(60),
             stop_grace: Duration::from_secs(5),
             max_output_line_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// Asking the person for permissions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Consent {
+    /// A request nobody answers within this is denied.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for Consent {
+    fn default() -> Self {
+        Consent {
+            timeout: Duration::from_secs(300),
         }
     }
 }
@@ -441,6 +460,9 @@ impl Config {
                 "sandbox.local_port_first must be 1 or more, and the range must end by 65535"
                     .into(),
             );
+        }
+        if self.consent.timeout.is_zero() {
+            return Err("consent.timeout must be more than 0".into());
         }
         if self.sandbox.max_file_bytes < 1024 * 1024 {
             return Err("sandbox.max_file_bytes must be at least 1048576 (1 MiB)".into());

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod consent;
 pub mod error;
 pub mod feed;
 pub mod grpc;

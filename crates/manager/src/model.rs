@@ -315,6 +315,11 @@ pub enum EventBody {
         /// The line.
         line: String,
     },
+    /// A permission was asked for (pending until answered) or was answered.
+    Consent {
+        /// The request as it stands.
+        consent: crate::consent::Consent,
+    },
 }
 
 impl EventBody {
@@ -326,6 +331,7 @@ impl EventBody {
             EventBody::TaskProgress { .. } => "task_progress",
             EventBody::TaskLog { .. } => "task_log",
             EventBody::AgentOutput { .. } => "agent_output",
+            EventBody::Consent { .. } => "consent",
         }
     }
 
@@ -335,6 +341,7 @@ impl EventBody {
             EventBody::TaskState { task_id, .. }
             | EventBody::TaskProgress { task_id, .. }
             | EventBody::TaskLog { task_id, .. } => Some(task_id),
+            EventBody::Consent { consent } => Some(&consent.task_id),
             _ => None,
         }
     }

@@ -409,10 +409,23 @@ mod tests {
         let ask = |k: &str, t: &str| parse(k, t).unwrap();
         let d = |asked: &Permission, agent: &str| decide(&rules, &[], agent, asked).map(|x| x.0);
         assert_eq!(d(&ask("read", "/home/u/notes"), "a"), Some(Decision::Allow));
-        assert_eq!(d(&ask("read", "/home/u/.ssh/id"), "a"), Some(Decision::Deny));
-        assert_eq!(d(&ask("read", "/home/u/.ssh/id"), "b"), Some(Decision::Allow));
-        assert_eq!(d(&ask("write", "/home/u/notes"), "a"), None, "read does not cover write");
-        assert_eq!(d(&ask("connect", "pypi.org:443"), "a"), Some(Decision::Allow));
+        assert_eq!(
+            d(&ask("read", "/home/u/.ssh/id"), "a"),
+            Some(Decision::Deny)
+        );
+        assert_eq!(
+            d(&ask("read", "/home/u/.ssh/id"), "b"),
+            Some(Decision::Allow)
+        );
+        assert_eq!(
+            d(&ask("write", "/home/u/notes"), "a"),
+            None,
+            "read does not cover write"
+        );
+        assert_eq!(
+            d(&ask("connect", "pypi.org:443"), "a"),
+            Some(Decision::Allow)
+        );
         assert_eq!(d(&ask("connect", "pypi.org:80"), "a"), None);
         let task = [ask("write", "/srv")];
         assert_eq!(

@@ -31,7 +31,10 @@ pub fn allowed(from: TaskState, to: TaskState) -> bool {
                     | Queued
                     | DeadLettered
             )
-            | (AwaitingConsent, Running | Failed | Canceled | Interrupted)
+            | (
+                AwaitingConsent,
+                Running | Completed | Failed | Canceled | Interrupted | Queued | DeadLettered
+            )
             | (Interrupted, Queued | Failed | Canceled | DeadLettered)
     )
 }

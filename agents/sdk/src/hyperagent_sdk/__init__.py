@@ -20,7 +20,7 @@
 from .agent import Agent, TaskDefinition
 from .cancel import CancellationToken
 from .context import TaskContext, TaskLogger
-from .errors import DiscoveryError, TaskCancelled, TaskFailed
+from .errors import DiscoveryError, PermissionRefused, TaskCancelled, TaskFailed
 from .outcome import Artifact, Outcome
 from .runner import Handler, HandlerResult
 
@@ -34,6 +34,7 @@ __all__ = [
     "Handler",
     "HandlerResult",
     "Outcome",
+    "PermissionRefused",
     "TaskCancelled",
     "TaskContext",
     "TaskDefinition",

@@ -67,6 +67,9 @@ class AgentStub(Protocol):
     FinishTask: grpc.UnaryUnaryMultiCallable[
         agent_pb2.FinishTaskRequest, agent_pb2.FinishTaskResponse
     ]
+    RequestConsent: grpc.UnaryUnaryMultiCallable[
+        agent_pb2.RequestConsentRequest, agent_pb2.RequestConsentResponse
+    ]
 
 
 def open_channel(

@@ -16,6 +16,8 @@ from .process import ChildRegistry, LineSink, run_command
 
 #: ``report(fraction, step)``: where progress goes.
 ProgressSink = Callable[[float, str], None]
+#: Asks for a permission: (kind, target, reason) -> request id; raises PermissionRefused.
+ConsentSink = Callable[[str, str, str], str]
 
 _NO_FIELDS: Mapping[str, str] = {}
 
@@ -74,6 +76,7 @@ class TaskContext:
         attempt: int = 1,
         deadline: datetime | None = None,
         kill_grace: float = 2.0,
+        ask: ConsentSink | None = None,
     ) -> None:
         self.task_id = task_id
         self.task_type = task_type
@@ -92,6 +95,22 @@ class TaskContext:
         self._report_progress = report_progress
         self._children = children
         self._kill_grace = kill_grace
+        self._ask = ask
+
+    def request_permission(self, kind: str, target: str, reason: str) -> str:
+        """Ask the person for a permission beyond the workspace, and wait for the answer.
+
+        ``kind`` is ``read`` or ``write`` (an absolute path), ``connect`` (``HOST:PORT``),
+        ``open`` (a path for the editor), ``secret`` (a name) or ``destructive`` (a description
+        of what would be overwritten or deleted); ``reason`` is shown to the person. A rule or an
+        earlier grant may answer at once; otherwise the task shows as awaiting consent until
+        the person answers or the manager's consent timeout passes. Returns the request id when
+        granted; raises :class:`PermissionRefused` when refused. A granted path applies to task
+        processes started after the grant; a granted host applies at once.
+        """
+        if self._ask is None:
+            raise RuntimeError("this context cannot ask for permissions (no manager connection)")
+        return self._ask(kind, target, reason)
 
     def progress(self, fraction: float, step: str = "") -> None:
         """Report how far the task is: ``fraction`` in 0..1 (negative: unknown), and the step.

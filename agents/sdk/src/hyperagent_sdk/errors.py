@@ -29,5 +29,18 @@ class TaskFailed(Exception):  # noqa: N818 - the name reads as what happened to 
         self.exit_code = exit_code
 
 
+class PermissionRefused(TaskFailed):
+    """The person (or a rule, or the clock) refused a permission the task asked for with
+    :meth:`TaskContext.request_permission`. Unhandled, the task fails with the reason."""
+
+    def __init__(self, kind: str, target: str, answered_by: str, reason: str) -> None:
+        why = f": {reason}" if reason else ""
+        super().__init__(f"permission refused ({answered_by}{why}): {kind} {target}")
+        self.kind = kind
+        self.target = target
+        self.answered_by = answered_by
+        self.reason = reason
+
+
 class DiscoveryError(Exception):
     """The manager's socket could not be found (no discovery file, or an unreadable one)."""

@@ -45,7 +45,7 @@ from .connection import (
 )
 from .context import TaskContext
 from .discovery import resolve_socket_path
-from .errors import DiscoveryError
+from .errors import DiscoveryError, PermissionRefused
 from .logship import LogShipper
 from .process import ChildRegistry
 from .progress import ProgressReporter
@@ -440,8 +440,33 @@ class Runtime:
             report_progress=partial(self.progress.report, start.task_id),
             children=self.children,
             kill_grace=self.agent.kill_grace,
+            ask=partial(self._request_consent, start.task_id, start.capability_token),
         )
         return execute(task.definition.handler, ctx)
+
+    def _request_consent(
+        self, task_id: str, token: str, kind: str, target: str, reason: str
+    ) -> str:
+        """Ask the manager (and through it the person); wait as long as the manager takes."""
+        request = agent_pb2.RequestConsentRequest(
+            task_id=task_id, capability_token=token, kind=kind, target=target, reason=reason
+        )
+        logger.info("task %s asks for permission: %s %s", task_id, kind, target)
+        try:
+            # No deadline: the manager answers by its consent timeout, or when the task ends.
+            response = self.link.call(
+                f"RequestConsent for task {task_id}",
+                lambda s: s.stub.RequestConsent(request),
+            )
+        except Rejected as err:
+            if err.code == grpc.StatusCode.INVALID_ARGUMENT:
+                raise ValueError(err.details) from None
+            raise PermissionRefused(kind, target, "the manager", err.details) from None
+        except LinkClosed:
+            raise PermissionRefused(kind, target, "nobody", "the agent is shutting down") from None
+        if not response.granted:
+            raise PermissionRefused(kind, target, response.answered_by, response.reason)
+        return response.consent_id
 
     def _finish(self, task: _Task, result: common_pb2.TaskResult) -> None:
         task_id = task.task_id

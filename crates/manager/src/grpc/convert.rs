@@ -339,6 +339,7 @@ pub fn event(e: &Event) -> pb::Event {
             stream: stream.clone(),
             line: line.clone(),
         }),
+        EventBody::Consent { consent: c } => Body::Consent(consent(c)),
     };
     pb::Event {
         seq: e.seq,
@@ -405,6 +406,51 @@ pub fn decision_from(d: i32) -> Result<crate::policy::Decision, Error> {
         Ok(pb::PolicyDecision::Deny) => Ok(crate::policy::Decision::Deny),
         _ => Err(Error::InvalidInput(
             "decision must be POLICY_DECISION_ALLOW or POLICY_DECISION_DENY".into(),
+        )),
+    }
+}
+
+/// A consent request on the wire.
+pub fn consent(c: &crate::consent::Consent) -> pb::Consent {
+    use crate::consent::{Scope, Status};
+    pb::Consent {
+        id: c.id.clone(),
+        task_id: c.task_id.clone(),
+        agent_id: c.agent_id.clone(),
+        kind: c.permission.kind().into(),
+        target: c.permission.target(),
+        reason: c.reason.clone(),
+        created_at: Some(ts(c.created_us)),
+        expires_at: Some(ts(c.expires_us)),
+        status: match c.status {
+            Status::Pending => pb::ConsentStatus::Pending,
+            Status::Granted => pb::ConsentStatus::Granted,
+            Status::Denied => pb::ConsentStatus::Denied,
+        } as i32,
+        answer: match (c.status, c.scope) {
+            (Status::Denied, _) => pb::ConsentAnswer::Deny,
+            (_, Some(Scope::Once)) => pb::ConsentAnswer::Once,
+            (_, Some(Scope::Task)) => pb::ConsentAnswer::Task,
+            (_, Some(Scope::Agent)) => pb::ConsentAnswer::Agent,
+            (_, Some(Scope::Always)) => pb::ConsentAnswer::Always,
+            (_, None) => pb::ConsentAnswer::Unspecified,
+        } as i32,
+        answered_by: c.answered_by.clone(),
+        answer_reason: c.answer_reason.clone(),
+    }
+}
+
+/// An answer from the wire: `Some(scope)` grants, `None` denies.
+pub fn answer_from(a: i32) -> Result<Option<crate::consent::Scope>, Error> {
+    use crate::consent::Scope;
+    match pb::ConsentAnswer::try_from(a) {
+        Ok(pb::ConsentAnswer::Once) => Ok(Some(Scope::Once)),
+        Ok(pb::ConsentAnswer::Task) => Ok(Some(Scope::Task)),
+        Ok(pb::ConsentAnswer::Agent) => Ok(Some(Scope::Agent)),
+        Ok(pb::ConsentAnswer::Always) => Ok(Some(Scope::Always)),
+        Ok(pb::ConsentAnswer::Deny) => Ok(None),
+        _ => Err(Error::InvalidInput(
+            "answer must be ONCE, TASK, AGENT, ALWAYS or DENY".into(),
         )),
     }
 }

@@ -184,6 +184,30 @@ impl AgentService for Services {
             state: convert::state(end) as i32,
         }))
     }
+
+    async fn request_consent(
+        &self,
+        req: Request<pb::RequestConsentRequest>,
+    ) -> Result<Response<pb::RequestConsentResponse>, Status> {
+        let r = req.into_inner();
+        let c = self
+            .manager
+            .request_consent(
+                &r.task_id,
+                &r.capability_token,
+                &r.kind,
+                &r.target,
+                &r.reason,
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::RequestConsentResponse {
+            granted: c.status == crate::consent::Status::Granted,
+            consent_id: c.id,
+            answered_by: c.answered_by,
+            reason: c.answer_reason,
+        }))
+    }
 }
 
 #[tonic::async_trait]
@@ -372,6 +396,34 @@ impl ClientService for Services {
             .await
             .map_err(status)?;
         Ok(Response::new(convert::rule(&rule)))
+    }
+
+    async fn list_consents(
+        &self,
+        _req: Request<pb::ListConsentsRequest>,
+    ) -> Result<Response<pb::ListConsentsResponse>, Status> {
+        Ok(Response::new(pb::ListConsentsResponse {
+            consents: self
+                .manager
+                .list_consents()
+                .iter()
+                .map(convert::consent)
+                .collect(),
+        }))
+    }
+
+    async fn answer_consent(
+        &self,
+        req: Request<pb::AnswerConsentRequest>,
+    ) -> Result<Response<pb::Consent>, Status> {
+        let r = req.into_inner();
+        let scope = convert::answer_from(r.answer).map_err(status)?;
+        let c = self
+            .manager
+            .answer_consent(&r.id, scope, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::consent(&c)))
     }
 
     type SubscribeStream = EventStream;

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from hyperagent_sdk import Agent, TaskContext
-from hyperagent_sdk.connection import make_stub, open_channel
 
 from hyperagent.v1 import agent_pb2, common_pb2
+from hyperagent_sdk import Agent, TaskContext
+from hyperagent_sdk.connection import make_stub, open_channel
 
 agent = Agent(name="probe", version="0.1.0", max_concurrency=8)
 
@@ -97,7 +97,7 @@ def tcp(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
 @action("tcp_bind")
 def tcp_bind(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("0.0.0.0", int(p["port"])))
+        s.bind(("0.0.0.0", int(p["port"])))  # noqa: S104 - the point of the attempt
         s.listen()
     return {}
 
@@ -155,7 +155,7 @@ def proc_environ(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
 @action("grandchild_write")
 def grandchild_write(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     # A shell whose own child (not the shell) writes, detached into a new session.
-    script = f'setsid sh -c \'echo pwned > "{p["path"]}"\'; echo rc=$?'
+    script = f"setsid sh -c 'echo pwned > \"{p['path']}\"'; echo rc=$?"
     out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
     if not Path(p["path"]).exists():
         raise PermissionError(errno.EACCES, f"grandchild could not write: {out.stderr.strip()}")
@@ -215,12 +215,19 @@ def use_token(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@action("ask")
+def ask(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Ask for a permission; a refusal propagates (the task fails with its reason)."""
+    consent = ctx.request_permission(p["kind"], p["target"], p.get("reason", "the probe asks"))
+    return {"consent": consent}
+
+
 #: The task this process was started for, as the manager wrote it on stdin (read before the SDK
 #: reads it, so the token actions can misuse the token).
 OWN_TASK: dict[str, Any] = {}
 
 
-@agent.task("probe.try", description="Attempt one action and report whether the sandbox allowed it.")
+@agent.task("probe.try", description="Attempt one action; report whether the sandbox allowed it.")
 def probe(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     name = payload["action"]
     try:

@@ -163,3 +163,29 @@ class FinishTaskResponse(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     state: _common_pb2.TaskState
     def __init__(self, state: _Optional[_Union[_common_pb2.TaskState, str]] = ...) -> None: ...
+
+class RequestConsentRequest(_message.Message):
+    __slots__ = ("task_id", "capability_token", "kind", "target", "reason")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    capability_token: str
+    kind: str
+    target: str
+    reason: str
+    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., kind: _Optional[str] = ..., target: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RequestConsentResponse(_message.Message):
+    __slots__ = ("granted", "consent_id", "answered_by", "reason")
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    granted: bool
+    consent_id: str
+    answered_by: str
+    reason: str
+    def __init__(self, granted: _Optional[bool] = ..., consent_id: _Optional[str] = ..., answered_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...

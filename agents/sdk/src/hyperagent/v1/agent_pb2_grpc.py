@@ -82,6 +82,11 @@ class AgentServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_agent__pb2.FinishTaskRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_agent__pb2.FinishTaskResponse.FromString,
                 _registered_method=True)
+        self.RequestConsent = channel.unary_unary(
+                '/hyperagent.v1.AgentService/RequestConsent',
+                request_serializer=hyperagent_dot_v1_dot_agent__pb2.RequestConsentRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_agent__pb2.RequestConsentResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -151,6 +156,16 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestConsent(self, request, context):
+        """Ask the person for a permission the task lacks. Answered at once when a rule or an earlier
+        grant decides; otherwise the task is AWAITING_CONSENT until the person answers or the
+        configured time runs out (a denial). A grant of a path applies to task processes started
+        after it; a grant of a host applies at once (the egress proxy checks every connection).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -188,6 +203,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.FinishTask,
                     request_deserializer=hyperagent_dot_v1_dot_agent__pb2.FinishTaskRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_agent__pb2.FinishTaskResponse.SerializeToString,
+            ),
+            'RequestConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestConsent,
+                    request_deserializer=hyperagent_dot_v1_dot_agent__pb2.RequestConsentRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_agent__pb2.RequestConsentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -392,6 +412,33 @@ class AgentService:
             '/hyperagent.v1.AgentService/FinishTask',
             hyperagent_dot_v1_dot_agent__pb2.FinishTaskRequest.SerializeToString,
             hyperagent_dot_v1_dot_agent__pb2.FinishTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.AgentService/RequestConsent',
+            hyperagent_dot_v1_dot_agent__pb2.RequestConsentRequest.SerializeToString,
+            hyperagent_dot_v1_dot_agent__pb2.RequestConsentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,12 +3,48 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from hyperagent.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class PolicyDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    POLICY_DECISION_UNSPECIFIED: _ClassVar[PolicyDecision]
+    POLICY_DECISION_ALLOW: _ClassVar[PolicyDecision]
+    POLICY_DECISION_DENY: _ClassVar[PolicyDecision]
+
+class ConsentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONSENT_STATUS_UNSPECIFIED: _ClassVar[ConsentStatus]
+    CONSENT_STATUS_PENDING: _ClassVar[ConsentStatus]
+    CONSENT_STATUS_GRANTED: _ClassVar[ConsentStatus]
+    CONSENT_STATUS_DENIED: _ClassVar[ConsentStatus]
+
+class ConsentAnswer(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONSENT_ANSWER_UNSPECIFIED: _ClassVar[ConsentAnswer]
+    CONSENT_ANSWER_ONCE: _ClassVar[ConsentAnswer]
+    CONSENT_ANSWER_TASK: _ClassVar[ConsentAnswer]
+    CONSENT_ANSWER_AGENT: _ClassVar[ConsentAnswer]
+    CONSENT_ANSWER_ALWAYS: _ClassVar[ConsentAnswer]
+    CONSENT_ANSWER_DENY: _ClassVar[ConsentAnswer]
+POLICY_DECISION_UNSPECIFIED: PolicyDecision
+POLICY_DECISION_ALLOW: PolicyDecision
+POLICY_DECISION_DENY: PolicyDecision
+CONSENT_STATUS_UNSPECIFIED: ConsentStatus
+CONSENT_STATUS_PENDING: ConsentStatus
+CONSENT_STATUS_GRANTED: ConsentStatus
+CONSENT_STATUS_DENIED: ConsentStatus
+CONSENT_ANSWER_UNSPECIFIED: ConsentAnswer
+CONSENT_ANSWER_ONCE: ConsentAnswer
+CONSENT_ANSWER_TASK: ConsentAnswer
+CONSENT_ANSWER_AGENT: ConsentAnswer
+CONSENT_ANSWER_ALWAYS: ConsentAnswer
+CONSENT_ANSWER_DENY: ConsentAnswer
 
 class SubmitTaskRequest(_message.Message):
     __slots__ = ("task_type", "payload_json", "idempotency_key", "pin_agent", "timeout_secs", "max_attempts")
@@ -219,7 +255,7 @@ class SubscribeRequest(_message.Message):
     def __init__(self, after_seq: _Optional[int] = ..., task_id: _Optional[str] = ..., exclude_logs: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output")
+    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     AGENT_STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -227,6 +263,7 @@ class Event(_message.Message):
     TASK_PROGRESS_FIELD_NUMBER: _ClassVar[int]
     TASK_LOG_FIELD_NUMBER: _ClassVar[int]
     AGENT_OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_FIELD_NUMBER: _ClassVar[int]
     seq: int
     time: _timestamp_pb2.Timestamp
     agent_status: AgentStatusChanged
@@ -234,7 +271,8 @@ class Event(_message.Message):
     task_progress: TaskProgress
     task_log: TaskLog
     agent_output: AgentOutput
-    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ...) -> None: ...
+    consent: Consent
+    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ...) -> None: ...
 
 class AgentStatusChanged(_message.Message):
     __slots__ = ("agent_id", "status", "reason")
@@ -338,3 +376,99 @@ class VerifyAuditResponse(_message.Message):
     entries_checked: int
     problems: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, intact: _Optional[bool] = ..., entries_checked: _Optional[int] = ..., problems: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PolicyRule(_message.Message):
+    __slots__ = ("id", "agent", "kind", "target", "decision", "origin", "created_at", "revoked_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    agent: str
+    kind: str
+    target: str
+    decision: PolicyDecision
+    origin: str
+    created_at: _timestamp_pb2.Timestamp
+    revoked_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., agent: _Optional[str] = ..., kind: _Optional[str] = ..., target: _Optional[str] = ..., decision: _Optional[_Union[PolicyDecision, str]] = ..., origin: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AddPolicyRuleRequest(_message.Message):
+    __slots__ = ("agent", "kind", "target", "decision")
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    agent: str
+    kind: str
+    target: str
+    decision: PolicyDecision
+    def __init__(self, agent: _Optional[str] = ..., kind: _Optional[str] = ..., target: _Optional[str] = ..., decision: _Optional[_Union[PolicyDecision, str]] = ...) -> None: ...
+
+class ListPolicyRulesRequest(_message.Message):
+    __slots__ = ("include_revoked",)
+    INCLUDE_REVOKED_FIELD_NUMBER: _ClassVar[int]
+    include_revoked: bool
+    def __init__(self, include_revoked: _Optional[bool] = ...) -> None: ...
+
+class ListPolicyRulesResponse(_message.Message):
+    __slots__ = ("rules",)
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    rules: _containers.RepeatedCompositeFieldContainer[PolicyRule]
+    def __init__(self, rules: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ...) -> None: ...
+
+class RevokePolicyRuleRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class Consent(_message.Message):
+    __slots__ = ("id", "task_id", "agent_id", "kind", "target", "reason", "created_at", "expires_at", "status", "answer", "answered_by", "answer_reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_BY_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    task_id: str
+    agent_id: str
+    kind: str
+    target: str
+    reason: str
+    created_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    status: ConsentStatus
+    answer: ConsentAnswer
+    answered_by: str
+    answer_reason: str
+    def __init__(self, id: _Optional[str] = ..., task_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., kind: _Optional[str] = ..., target: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[ConsentStatus, str]] = ..., answer: _Optional[_Union[ConsentAnswer, str]] = ..., answered_by: _Optional[str] = ..., answer_reason: _Optional[str] = ...) -> None: ...
+
+class ListConsentsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListConsentsResponse(_message.Message):
+    __slots__ = ("consents",)
+    CONSENTS_FIELD_NUMBER: _ClassVar[int]
+    consents: _containers.RepeatedCompositeFieldContainer[Consent]
+    def __init__(self, consents: _Optional[_Iterable[_Union[Consent, _Mapping]]] = ...) -> None: ...
+
+class AnswerConsentRequest(_message.Message):
+    __slots__ = ("id", "answer")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    answer: ConsentAnswer
+    def __init__(self, id: _Optional[str] = ..., answer: _Optional[_Union[ConsentAnswer, str]] = ...) -> None: ...

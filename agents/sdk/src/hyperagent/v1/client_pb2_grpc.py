@@ -84,6 +84,31 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.VerifyAuditRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.VerifyAuditResponse.FromString,
                 _registered_method=True)
+        self.AddPolicyRule = channel.unary_unary(
+                '/hyperagent.v1.ClientService/AddPolicyRule',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.AddPolicyRuleRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.PolicyRule.FromString,
+                _registered_method=True)
+        self.ListPolicyRules = channel.unary_unary(
+                '/hyperagent.v1.ClientService/ListPolicyRules',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.ListPolicyRulesRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListPolicyRulesResponse.FromString,
+                _registered_method=True)
+        self.RevokePolicyRule = channel.unary_unary(
+                '/hyperagent.v1.ClientService/RevokePolicyRule',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.RevokePolicyRuleRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.PolicyRule.FromString,
+                _registered_method=True)
+        self.ListConsents = channel.unary_unary(
+                '/hyperagent.v1.ClientService/ListConsents',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.ListConsentsRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListConsentsResponse.FromString,
+                _registered_method=True)
+        self.AnswerConsent = channel.unary_unary(
+                '/hyperagent.v1.ClientService/AnswerConsent',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.AnswerConsentRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.Consent.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -156,6 +181,39 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddPolicyRule(self, request, context):
+        """Permission rules: what agents' task processes may touch beyond their workspace. Deny wins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPolicyRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokePolicyRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConsents(self, request, context):
+        """Consent requests waiting for an answer, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnswerConsent(self, request, context):
+        """Grant (once, for the task, for the agent, always) or deny a pending request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -208,6 +266,31 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.VerifyAudit,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.VerifyAuditRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.VerifyAuditResponse.SerializeToString,
+            ),
+            'AddPolicyRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddPolicyRule,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.AddPolicyRuleRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.PolicyRule.SerializeToString,
+            ),
+            'ListPolicyRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPolicyRules,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListPolicyRulesRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ListPolicyRulesResponse.SerializeToString,
+            ),
+            'RevokePolicyRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokePolicyRule,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.RevokePolicyRuleRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.PolicyRule.SerializeToString,
+            ),
+            'ListConsents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConsents,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListConsentsRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ListConsentsResponse.SerializeToString,
+            ),
+            'AnswerConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerConsent,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.AnswerConsentRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.Consent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -480,6 +563,141 @@ class ClientService:
             '/hyperagent.v1.ClientService/VerifyAudit',
             hyperagent_dot_v1_dot_client__pb2.VerifyAuditRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.VerifyAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddPolicyRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/AddPolicyRule',
+            hyperagent_dot_v1_dot_client__pb2.AddPolicyRuleRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.PolicyRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPolicyRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/ListPolicyRules',
+            hyperagent_dot_v1_dot_client__pb2.ListPolicyRulesRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ListPolicyRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokePolicyRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/RevokePolicyRule',
+            hyperagent_dot_v1_dot_client__pb2.RevokePolicyRuleRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.PolicyRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConsents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/ListConsents',
+            hyperagent_dot_v1_dot_client__pb2.ListConsentsRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ListConsentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/AnswerConsent',
+            hyperagent_dot_v1_dot_client__pb2.AnswerConsentRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.Consent.FromString,
             options,
             channel_credentials,
             insecure,

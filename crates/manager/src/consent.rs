@@ -1,0 +1,60 @@
+//! Consent requests: an agent (or the manager on its behalf) asks the person for a permission its
+//! task lacks. Data only; the manager holds the pending ones and the policy decides first
+//! ([`crate::policy::decide`]): a deny rule refuses at once, an allow rule or a grant already given
+//! to the task allows at once, and only what neither covers reaches the person.
+use serde::{Deserialize, Serialize};
+
+use crate::policy::Permission;
+
+/// How far a "yes" reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// This request only.
+    Once,
+    /// Every later request of the same task that it covers.
+    Task,
+    /// This agent, from now on (a persisted rule).
+    Agent,
+    /// Every agent, from now on (a persisted rule).
+    Always,
+}
+
+/// Where a request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting for the person.
+    Pending,
+    /// Granted (by the person, or by a rule or an earlier grant).
+    Granted,
+    /// Denied (by the person, by a rule, by timeout, or because the task ended).
+    Denied,
+}
+
+/// One request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    /// Its id.
+    pub id: String,
+    /// The task it is for.
+    pub task_id: String,
+    /// The agent asking.
+    pub agent_id: String,
+    /// What is asked.
+    pub permission: Permission,
+    /// Why, in the agent's words.
+    pub reason: String,
+    /// When it was asked (µs).
+    pub created_us: i64,
+    /// Unanswered by then, it is denied (µs).
+    pub expires_us: i64,
+    /// Where it stands.
+    pub status: Status,
+    /// For a grant: how far it reaches.
+    pub scope: Option<Scope>,
+    /// Who or what answered ("client", "rule <id>", "task grant", "timeout", "task ended").
+    pub answered_by: String,
+    /// Why, for a denial.
+    pub answer_reason: String,
+}
