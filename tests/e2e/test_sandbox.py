@@ -15,13 +15,14 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import REPO, Manager
+from harness import REPO, Manager, wait_until
 
 from hyperagent.v1 import client_pb2, common_pb2
 
@@ -62,6 +63,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         extra={
             "supervisor": {"agent_dirs": [str(PROBE_DIR)]},
             "sandbox": {"allow_unsupervised_agents": False, "max_file_bytes": MAX_FILE},
+            # Connections nobody grants are asked about, then denied when unanswered.
+            "consent": {"timeout": "2s"},
             "server": {"tcp": f"127.0.0.1:{free_port()}"},
         },
     ).start()
@@ -234,6 +237,74 @@ def test_udp_to_the_host_never_arrives(world: World) -> None:
 
 def test_dns(world: World) -> None:
     refused(world, "dns", name="pypi.org")
+
+
+@pytest.fixture(scope="module")
+def echo_server() -> Iterator[int]:
+    """A TCP echo server on the host's loopback: a stand-in for a package index."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                data = conn.recv(4096)
+                conn.sendall(b"echo: " + data)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield int(srv.getsockname()[1])
+    srv.close()
+
+
+def audit_of(w: World, task_id: str) -> list[dict[str, Any]]:
+    out = w.m.cli("--json", "audit", "list", "--task", task_id).stdout.splitlines()
+    return [json.loads(x) for x in out]
+
+
+def test_through_the_proxy_without_a_grant(world: World, echo_server: int) -> None:
+    out, task = attempt(world, "proxy", host="127.0.0.1", port=echo_server)
+    assert out["ok"] is False
+    assert "403" in out["error"]
+    assert "no answer within 2s" in out["error"]
+    entries = audit_of(world, task.id)
+    asked = [e for e in entries if e["action"] == "consent.requested"]
+    assert asked, "the manager asked the person on the task's behalf"
+    assert asked[0]["actor"] == "manager"
+    assert any(e["action"] == "net.refused" and e["detail"]["port"] == echo_server for e in entries)
+
+
+def test_through_the_proxy_with_a_grant_to_another_host(
+    world: World, echo_server: int, rule: Any
+) -> None:
+    rule("allow", "--connect", f"127.0.0.1:{free_port()}", "--agent", "probe")
+    out, task = attempt(world, "proxy", host="127.0.0.1", port=echo_server)
+    assert out["ok"] is False
+    assert any(e["action"] == "net.refused" for e in audit_of(world, task.id))
+
+
+def test_a_granted_host_is_reached_through_the_proxy_and_recorded(
+    world: World, echo_server: int, rule: Any
+) -> None:
+    rule("allow", "--connect", f"127.0.0.1:{echo_server}", "--agent", "probe")
+    out = allowed(world, "proxy", host="127.0.0.1", port=echo_server)
+    assert out["reply"] == "echo: hello through the proxy\n"
+    # The grant is for the proxy only: the direct route stays closed.
+    refused(world, "tcp", host="127.0.0.1", port=echo_server)
+    _, task = attempt(world, "proxy", host="127.0.0.1", port=echo_server)
+    # The proxy records the connection when it opens, and its byte counts when it closes.
+    wait_until(
+        lambda: any(e["action"] == "net.closed" for e in audit_of(world, task.id)),
+        "the closed connection is audited",
+    )
+    entries = {e["action"]: e["detail"] for e in audit_of(world, task.id)}
+    assert entries["net.connected"]["agent"] == "probe"
+    assert entries["net.closed"]["bytes_sent"] == len("hello through the proxy\n")
+    assert entries["net.closed"]["bytes_received"] == len("echo: hello through the proxy\n")
 
 
 def test_bind_a_port_outside_the_local_range(world: World) -> None:

@@ -27,6 +27,8 @@ pub struct Config {
     pub sandbox: Sandbox,
     /// Asking the person for permissions.
     pub consent: Consent,
+    /// The egress proxy: the only network path out of a sandbox.
+    pub egress: Egress,
     /// The database.
     pub store: Store,
     /// The event feed.
@@ -209,6 +211,23 @@ impl Default for Supervisor {
     }
 }
 
+/// The egress proxy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Egress {
+    /// Resolving and connecting to a granted host gives up after this long.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+}
+
+impl Default for Egress {
+    fn default() -> Self {
+        Egress {
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 /// Asking the person for permissions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -258,6 +277,8 @@ pub struct Sandbox {
     pub local_port_first: u16,
     /// How many ports, from `local_port_first`.
     pub local_port_count: u16,
+    /// The port of the egress relay inside each task's sandbox (`https_proxy` points there).
+    pub proxy_port: u16,
 }
 
 impl Default for Sandbox {
@@ -300,6 +321,7 @@ impl Default for Sandbox {
             max_file_bytes: 1024 * 1024 * 1024,
             local_port_first: 8000,
             local_port_count: 100,
+            proxy_port: 3128,
         }
     }
 }
@@ -372,6 +394,8 @@ pub struct ResolvedPaths {
     pub socket: PathBuf,
     /// The discovery file.
     pub discovery: PathBuf,
+    /// The egress proxy's socket.
+    pub egress_socket: PathBuf,
     /// The database file.
     pub database: PathBuf,
 }
@@ -525,6 +549,7 @@ impl Config {
             .clone()
             .unwrap_or_else(|| data_dir.join("workspaces"));
         Ok(ResolvedPaths {
+            egress_socket: runtime_dir.join("egress.sock"),
             discovery,
             database: data_dir.join("hyperagent.db"),
             data_dir,

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod consent;
+pub mod egress;
 pub mod error;
 pub mod feed;
 pub mod grpc;

@@ -1320,6 +1320,75 @@ impl Manager {
         reason: &str,
     ) -> Result<Consent> {
         let permission = policy::parse(kind, target)?;
+        let claims = self.authorize(&self.state(), task_id, token)?;
+        self.consent_for(
+            task_id,
+            &claims.agent_id,
+            permission,
+            reason,
+            &claims.agent_id,
+        )
+        .await
+    }
+
+    /// The egress proxy asks whether a task may connect to `host:port` (asking the person on the
+    /// task's behalf when no rule or grant decides). Returns the agent when it may.
+    pub async fn egress_check(
+        &self,
+        task_id: &str,
+        token: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<String> {
+        let permission = policy::parse("connect", &format!("{host}:{port}"))?;
+        let claims = self.authorize(&self.state(), task_id, token)?;
+        let c = self
+            .consent_for(
+                task_id,
+                &claims.agent_id,
+                permission,
+                &format!("a connection to {host}:{port} through the egress proxy"),
+                "manager",
+            )
+            .await?;
+        if c.status == Status::Granted {
+            Ok(claims.agent_id)
+        } else {
+            Err(Error::PermissionDenied(format!(
+                "connection to {host}:{port} refused ({}{}{})",
+                c.answered_by,
+                if c.answer_reason.is_empty() { "" } else { ": " },
+                c.answer_reason
+            )))
+        }
+    }
+
+    /// Appends an audit entry about a task's network use (the egress proxy's record).
+    pub fn audit_network(
+        &self,
+        task_id: &str,
+        actor: &str,
+        action: &str,
+        detail: serde_json::Value,
+    ) {
+        let _ = self.inner.writer.submit(vec![Write::Audit {
+            time_us: now_us(),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            task_id: Some(task_id.to_string()),
+            detail: detail.to_string(),
+        }]);
+    }
+
+    /// Decides a permission for a task by the rules and its grants, or asks the person.
+    async fn consent_for(
+        &self,
+        task_id: &str,
+        agent_id: &str,
+        permission: policy::Permission,
+        reason: &str,
+        asker: &str,
+    ) -> Result<Consent> {
         let mut reason = reason.trim().to_string();
         truncate(&mut reason, 2000);
         let now = now_us();
@@ -1329,12 +1398,17 @@ impl Manager {
         }
         let (pending, outcome) = {
             let mut st = self.state();
-            let claims = self.authorize(&st, task_id, token)?;
-            let a = st.tasks.get(task_id).expect("authorized tasks are active");
+            let a = st
+                .tasks
+                .get(task_id)
+                .filter(|a| a.task.state.holds_slot())
+                .ok_or_else(|| {
+                    Error::FailedPrecondition(format!("task {task_id} is not running any more"))
+                })?;
             let mut c = Consent {
                 id: uuid::Uuid::now_v7().to_string(),
                 task_id: task_id.to_string(),
-                agent_id: claims.agent_id.clone(),
+                agent_id: agent_id.to_string(),
                 permission,
                 reason,
                 created_us: now,
@@ -1345,7 +1419,7 @@ impl Manager {
                 answer_reason: String::new(),
             };
             let mut writes = Vec::new();
-            match policy::decide(&st.rules, &a.task_grants, &claims.agent_id, &c.permission) {
+            match policy::decide(&st.rules, &a.task_grants, agent_id, &c.permission) {
                 Some((decision, rule)) => {
                     c.answered_by = rule.map_or("an earlier grant to this task".into(), |r| {
                         format!("rule {}", r.id)
@@ -1360,7 +1434,7 @@ impl Manager {
                     (self.inner.writer.submit(writes), Outcome::Decided(c))
                 }
                 None => {
-                    consent_writes(&mut writes, &c, "consent.requested", &c.agent_id, now);
+                    consent_writes(&mut writes, &c, "consent.requested", asker, now);
                     let a = st.tasks.get_mut(task_id).expect("present");
                     if a.task.state == TaskState::Running {
                         let ev = tasks::transition(

@@ -41,7 +41,7 @@ pub struct Confinement {
     pub max_file_bytes: u64,
     /// TCP ports it may bind and connect to (inside its own network namespace, where only its
     /// loopback exists): for a dev server and the probe of it.
-    pub local_ports: std::ops::Range<u16>,
+    pub local_ports: Vec<u16>,
 }
 
 /// Whether this machine can confine processes, and if not, why.
@@ -102,8 +102,8 @@ impl Confinement {
             .map_err(fail)?
             .add_rules(
                 self.local_ports
-                    .clone()
-                    .map(|p| Ok(NetPort::new(p, AccessNet::from_all(REQUIRED_ABI)))),
+                    .iter()
+                    .map(|p| Ok(NetPort::new(*p, AccessNet::from_all(REQUIRED_ABI)))),
             )
             .map_err(fail)?;
         // SAFETY: getuid/getgid cannot fail.
@@ -245,7 +245,7 @@ mod tests {
             read: system(),
             write: vec![ok.clone()],
             max_file_bytes: 1 << 20,
-            local_ports: 0..0,
+            local_ports: Vec::new(),
         };
         let out = run_confined(
             &c,
@@ -270,7 +270,7 @@ mod tests {
             read: system(),
             write: vec![dir.path().to_path_buf()],
             max_file_bytes: 4096,
-            local_ports: 0..0,
+            local_ports: Vec::new(),
         };
         let out = run_confined(
             &c,

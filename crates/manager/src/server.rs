@@ -179,22 +179,8 @@ pub async fn run(
     let store = Store::open(&paths.database, cfg.store.busy_timeout).await?;
     let manager = Manager::start(cfg.clone(), paths.clone(), store.clone()).await?;
 
-    // We hold the lock, so a socket file left here is stale.
-    match std::fs::remove_file(&paths.socket) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(Error::io(
-                format!("removing stale socket {}", paths.socket.display()),
-                e,
-            ))
-        }
-    }
-    let uds = UnixListener::bind(&paths.socket)
-        .map_err(|e| Error::io(format!("binding {}", paths.socket.display()), e))?;
-    // The parent folder is 0700 already, so there is no window in which others could connect.
-    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::io(format!("chmod {}", paths.socket.display()), e))?;
+    let uds = bind_private(&paths.socket)?;
+    let egress = bind_private(&paths.egress_socket)?;
 
     let tcp = match cfg.server.tcp {
         Some(addr) => {
@@ -228,6 +214,11 @@ pub async fn run(
     let services = Services::new(manager.clone());
     let max = cfg.server.max_message_bytes as usize;
 
+    let egress_server = tokio::spawn(crate::egress::serve(
+        manager.clone(),
+        egress,
+        shutdown_rx.clone(),
+    ));
     let uds_server = {
         let mut rx = shutdown_rx.clone();
         let router = routes(Server::builder(), &services, max).await?;
@@ -307,8 +298,30 @@ pub async fn run(
     if Discovery::read(&paths.discovery).is_ok_and(|d| d.pid == std::process::id()) {
         let _ = std::fs::remove_file(&paths.discovery);
     }
+    let _ = egress_server.await;
     let _ = std::fs::remove_file(&paths.socket);
+    let _ = std::fs::remove_file(&paths.egress_socket);
     Ok(())
+}
+
+/// Binds a Unix socket (a file left from an earlier run is stale: we hold the lock) and makes it
+/// 0600. The parent folder is 0700 already, so there is no window in which others could connect.
+fn bind_private(path: &std::path::Path) -> Result<UnixListener> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(Error::io(
+                format!("removing stale socket {}", path.display()),
+                e,
+            ))
+        }
+    }
+    let l = UnixListener::bind(path)
+        .map_err(|e| Error::io(format!("binding {}", path.display()), e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io(format!("chmod {}", path.display()), e))?;
+    Ok(l)
 }
 
 async fn routes<L>(

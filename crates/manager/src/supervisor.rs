@@ -201,6 +201,7 @@ impl Supervisor {
                 state_dir: data_dir.join("agents").join(&m.name),
                 manifest: m,
                 socket: socket.clone(),
+                egress_socket: manager.paths().egress_socket.clone(),
                 cfg: cfg.clone(),
                 sandbox: sandbox.clone(),
                 mode: mode.clone(),
@@ -254,6 +255,7 @@ struct AgentRun {
     /// `<data_dir>/agents/<name>`: the only folder the agent's own process may write.
     state_dir: PathBuf,
     socket: PathBuf,
+    egress_socket: PathBuf,
     cfg: config::Supervisor,
     sandbox: config::Sandbox,
     mode: Mode,
@@ -465,11 +467,14 @@ impl AgentRun {
         write.push(self.state_dir.clone());
         write.extend(extra_write.iter().cloned());
         let first = self.sandbox.local_port_first;
+        let mut local_ports: Vec<u16> =
+            (first..first.saturating_add(self.sandbox.local_port_count)).collect();
+        local_ports.push(self.sandbox.proxy_port);
         Confinement {
             read,
             write,
             max_file_bytes: self.sandbox.max_file_bytes,
-            local_ports: first..first.saturating_add(self.sandbox.local_port_count),
+            local_ports,
         }
     }
 
@@ -554,6 +559,22 @@ impl AgentRun {
         write.extend(start.grants.write.iter().cloned());
         let mut cmd = self.command(&workspace, &tmp, &start.grants.read, &write)?;
         cmd.stdin(Stdio::piped()).env("HYPERAGENT_TASK_STDIN", "1");
+        // Its only way out: the SDK's relay on this port, to the manager's egress proxy.
+        let proxy = format!("http://127.0.0.1:{}", self.sandbox.proxy_port);
+        cmd.env("HYPERAGENT_EGRESS_SOCKET", &self.egress_socket)
+            .env("HYPERAGENT_PROXY_PORT", self.sandbox.proxy_port.to_string());
+        for k in [
+            "https_proxy",
+            "HTTPS_PROXY",
+            "http_proxy",
+            "HTTP_PROXY",
+            "all_proxy",
+            "ALL_PROXY",
+        ] {
+            cmd.env(k, &proxy);
+        }
+        cmd.env("no_proxy", "localhost,127.0.0.1,::1")
+            .env("NO_PROXY", "localhost,127.0.0.1,::1");
         let mut live = lock(&self.live);
         let child = cmd.spawn()?;
         live.insert(child.id().unwrap_or(0));

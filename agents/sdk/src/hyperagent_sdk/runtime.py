@@ -45,6 +45,7 @@ from .connection import (
 )
 from .context import TaskContext
 from .discovery import resolve_socket_path
+from .egress import EgressRelay
 from .errors import DiscoveryError, PermissionRefused
 from .logship import LogShipper
 from .process import ChildRegistry
@@ -124,6 +125,12 @@ class Runtime:
         socket_path = resolve_socket_path(self.agent.env)
         channel = open_channel(socket_path)
         self._publish_direct(channel)
+        proxy_socket = self.agent.env.get("HYPERAGENT_EGRESS_SOCKET")
+        proxy_port = self.agent.env.get("HYPERAGENT_PROXY_PORT")
+        if proxy_socket and proxy_port:
+            EgressRelay(
+                int(proxy_port), proxy_socket, start.task_id, start.capability_token
+            ).start()
         self.shipper.start()
         self.progress.start()
         definition = self.definitions.get(start.task_type)

@@ -94,6 +94,28 @@ def tcp(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@action("proxy")
+def via_proxy(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Reach host:port the sanctioned way: HTTP CONNECT through the sandbox's egress relay."""
+    proxy = os.environ["https_proxy"].removeprefix("http://")
+    host, port = proxy.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(f"CONNECT {p['host']}:{p['port']} HTTP/1.1\r\nHost: {p['host']}\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        status = head.split(b"\r\n", 1)[0].decode(errors="replace")
+        if " 200 " not in status + " ":
+            body = head.split(b"\r\n\r\n", 1)[-1].decode(errors="replace").strip()
+            raise PermissionError(errno.EACCES, f"{status}: {body}")
+        s.sendall(b"hello through the proxy\n")
+        reply = s.recv(4096).decode(errors="replace")
+    return {"reply": reply}
+
+
 @action("tcp_bind")
 def tcp_bind(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
