@@ -33,12 +33,17 @@ impl ManagerProc {
 
     /// A manager that also runs the agents of `agents_dir` (`--agents-dir`).
     fn start_with(bin: &Path, agents_dir: Option<&Path>) -> Result<ManagerProc> {
+        ManagerProc::start_configured(bin, agents_dir, "")
+    }
+
+    /// The same, with extra config text.
+    fn start_configured(bin: &Path, agents_dir: Option<&Path>, extra: &str) -> Result<ManagerProc> {
         let dir = tempfile::tempdir()?;
         let cfg = dir.path().join("config.toml");
         std::fs::write(
             &cfg,
             format!(
-                "[paths]\ndata_dir = {:?}\nruntime_dir = {:?}\n",
+                "[paths]\ndata_dir = {:?}\nruntime_dir = {:?}\n{extra}",
                 dir.path().join("data"),
                 dir.path().join("run")
             ),
@@ -522,6 +527,60 @@ async fn sdk_log_bench(bin: &Path, agents_dir: &Path, lines: u64) -> Result<(f64
     Ok((lines as f64 / t0.elapsed().as_secs_f64(), got))
 }
 
+/// The cost of confinement with the real echo agent: supervisor start to agent online, and
+/// submit to completed for `n` sequential `echo.echo` tasks (confined: each in a fresh confined
+/// task process; unconfined: in the agent's own process). Returns (start, task p50, task p99).
+async fn sandbox_bench(
+    bin: &Path,
+    agents_dir: &Path,
+    confined: bool,
+    n: usize,
+) -> Result<(Duration, Duration, Duration)> {
+    let extra = format!("[sandbox]\nenabled = {confined}\n");
+    let t0 = Instant::now();
+    let m = ManagerProc::start_configured(bin, Some(agents_dir), &extra)?;
+    let mut c = ClientServiceClient::new(connect_unix(&m.socket).await?);
+    wait_online(&mut c, 1).await?;
+    let start = t0.elapsed();
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let task = c
+            .submit_task(pb::SubmitTaskRequest {
+                task_type: "echo.echo".into(),
+                payload_json: "{\"message\": \"bench\"}".into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .task
+            .context("task")?;
+        let mut feed = c
+            .subscribe(pb::SubscribeRequest {
+                after_seq: Some(0),
+                task_id: task.id.clone(),
+                exclude_logs: true,
+            })
+            .await?
+            .into_inner();
+        while let Some(ev) = feed.message().await? {
+            if let Some(pb::event::Body::TaskState(s)) = ev.body {
+                if s.to == pb::TaskState::Completed as i32 {
+                    break;
+                }
+                if s.to == pb::TaskState::Failed as i32
+                    || s.to == pb::TaskState::DeadLettered as i32
+                {
+                    bail!("echo.echo ended {}: {}", s.to, s.reason);
+                }
+            }
+        }
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok((start, pct(&times, 0.5), pct(&times, 0.99)))
+}
+
 /// The same bytes as the log benchmark, written over a raw Unix socket with a 64 KiB buffer.
 fn raw_stream_bench(lines: u64) -> Result<f64> {
     let dir = tempfile::tempdir()?;
@@ -725,6 +784,22 @@ async fn main() -> Result<()> {
             "| log lines/s from a Python agent on the SDK ({got} of {lines} arrived, in order) | {rate:.0} | {sim:.0} (simulated Rust agent, same batches of 1,000, one in flight) | {:.2}x |",
             rate / sim
         );
+    }
+    if let (true, Some(dir)) = (run("sandbox"), std::env::var_os("BENCH_AGENTS_DIR")) {
+        let n = scale(100).max(10);
+        let (cs, c50, c99) = sandbox_bench(&bin, Path::new(&dir), true, n).await?;
+        let (us_, u50, u99) = sandbox_bench(&bin, Path::new(&dir), false, n).await?;
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "| echo agent: manager start to agent online | {:.0} ms confined | {:.0} ms unconfined | {:.2}x |",
+            ms(cs), ms(us_), ms(cs) / ms(us_)
+        );
+        for (name, c, u) in [("p50", c50, u50), ("p99", c99, u99)] {
+            println!(
+                "| echo.echo submit -> completed {name} ({n} in a row) | {:.1} ms (fresh confined task process) | {:.1} ms (unconfined, in the agent process) | {:.2}x |",
+                ms(c), ms(u), ms(c) / ms(u)
+            );
+        }
     }
     if run("agents") {
         let n = scale(1_000);

@@ -8,6 +8,7 @@ into a failure; no test sleeps to synchronise.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import select
@@ -88,6 +89,13 @@ def merge(
     return out
 
 
+def die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the test process dies, however it dies, so an
+    interrupted run leaves no manager behind."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def read_line(proc: subprocess.Popen[str], timeout: float) -> str:
     """The next line of a process's stdout, or a failure naming what it said on stderr."""
     assert proc.stdout is not None
@@ -155,7 +163,12 @@ class Manager:
             args += ["--agents-dir", str(self.agents_dir)]
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(
-                args, stdout=subprocess.PIPE, stderr=log, text=True, env=self.env()
+                args,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env=self.env(),
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - it only calls prctl
             )
         ready = json.loads(read_line(self.proc, DEADLINE))
         assert ready["ready"] is True

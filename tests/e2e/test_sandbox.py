@@ -28,6 +28,7 @@ from hyperagent.v1 import client_pb2, common_pb2
 
 PROBE_DIR = REPO / "tests" / "e2e" / "agents"
 MAX_FILE = 2 * 1024 * 1024
+QUOTA = 8 * 1024 * 1024
 
 
 @dataclass
@@ -62,7 +63,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         agents_dir=REPO / "agents",
         extra={
             "supervisor": {"agent_dirs": [str(PROBE_DIR)]},
-            "sandbox": {"allow_unsupervised_agents": False, "max_file_bytes": MAX_FILE},
+            "sandbox": {
+                "allow_unsupervised_agents": False,
+                "max_file_bytes": MAX_FILE,
+                "workspace_quota_bytes": QUOTA,
+                "quota_check_interval": "50ms",
+            },
             # Connections nobody grants are asked about, then denied when unanswered.
             "consent": {"timeout": "2s"},
             "server": {"tcp": f"127.0.0.1:{free_port()}"},
@@ -202,6 +208,16 @@ def test_escape_through_a_detached_grandchild(world: World) -> None:
 def test_fill_the_disk_past_the_quota(world: World) -> None:
     out = refused(world, "fill", bytes=4 * MAX_FILE)
     assert out["errno"] == "EFBIG"
+
+
+def test_fill_the_disk_with_many_small_files(world: World) -> None:
+    t = world.m.submit("probe.try", {"action": "fill_many", "bytes": 256 * 1024 * 1024})
+    done = world.m.wait_state(t.id)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert "outgrew the quota" in done.status_reason
+    assert len(done.attempts) == 1, "a task over its quota is not retried"
+    entries = audit_actions(world, t.id)
+    assert any(e["action"] == "sandbox.quota_exceeded" for e in entries)
 
 
 def test_gain_privileges_to_mount(world: World) -> None:

@@ -259,6 +259,9 @@ pub enum WhenUnconfinable {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Sandbox {
+    /// Confine agents and their tasks. Off, every agent runs unconfined, with its tasks on its own
+    /// process, and a warning at every start (for debugging an agent; never for real work).
+    pub enabled: bool,
     /// When the kernel cannot confine: refuse to start agents, or run them unconfined.
     pub when_unavailable: WhenUnconfinable,
     /// Accept agents that connect on their own (not started by this manager from a manifest).
@@ -272,6 +275,12 @@ pub struct Sandbox {
     pub device_paths: Vec<PathBuf>,
     /// Largest file a task may write (the kernel's RLIMIT_FSIZE), in bytes.
     pub max_file_bytes: u64,
+    /// Most bytes a task's workspace may hold while it runs (0: no limit); a task over it is
+    /// stopped and fails.
+    pub workspace_quota_bytes: u64,
+    /// How often a running task's workspace is measured against the quota.
+    #[serde(with = "humantime_serde")]
+    pub quota_check_interval: Duration,
     /// First TCP port a confined process may bind and connect to on its own loopback (its network
     /// namespace has nothing else), e.g. for a project's dev server.
     pub local_port_first: u16,
@@ -285,6 +294,7 @@ impl Default for Sandbox {
     fn default() -> Self {
         let paths = |v: &[&str]| v.iter().map(PathBuf::from).collect();
         Sandbox {
+            enabled: true,
             when_unavailable: WhenUnconfinable::Refuse,
             allow_unsupervised_agents: false,
             read_paths: paths(&[
@@ -319,6 +329,8 @@ impl Default for Sandbox {
             ]),
             device_paths: paths(&["/dev/null", "/dev/zero", "/dev/full"]),
             max_file_bytes: 1024 * 1024 * 1024,
+            workspace_quota_bytes: 10 * 1024 * 1024 * 1024,
+            quota_check_interval: Duration::from_secs(2),
             local_port_first: 8000,
             local_port_count: 100,
             proxy_port: 3128,
@@ -484,6 +496,9 @@ impl Config {
                 "sandbox.local_port_first must be 1 or more, and the range must end by 65535"
                     .into(),
             );
+        }
+        if self.sandbox.quota_check_interval.is_zero() {
+            return Err("sandbox.quota_check_interval must be more than 0".into());
         }
         if self.consent.timeout.is_zero() {
             return Err("consent.timeout must be more than 0".into());

@@ -368,10 +368,61 @@ impl Manager {
             }
             self.inner.writer.submit(writes)
         };
+        self.settle_later(pending, "storing a lost attempt failed");
+    }
+
+    /// A task process's workspace outgrew the quota (the supervisor stops it next): the task
+    /// fails (no retry: it would outgrow it again), and the audit log says so.
+    pub fn task_over_quota(&self, agent_id: &str, task_id: &str, attempt: u32, used: u64) {
+        let now = now_us();
+        let mut writes = Vec::new();
+        let pending = {
+            let mut st = self.state();
+            let Some(a) = st.tasks.get_mut(task_id).filter(|a| {
+                a.task.agent_id.as_deref() == Some(agent_id)
+                    && a.task.attempts.len() as u32 == attempt
+                    && matches!(
+                        a.task.state,
+                        TaskState::Running | TaskState::AwaitingConsent
+                    )
+            }) else {
+                return;
+            };
+            let quota = self.inner.cfg.sandbox.workspace_quota_bytes;
+            let why = format!("its workspace outgrew the quota ({used} bytes > {quota})");
+            if let Some(att) = a.task.attempts.last_mut() {
+                att.ended_us = Some(now);
+                att.error = why.clone();
+            }
+            a.deadline_us = None;
+            a.cancel_by_us = None;
+            match tasks::transition(&mut a.task, TaskState::Failed, why, now) {
+                Ok(ev) => push_task(&mut writes, &a.task, ev, now),
+                Err(e) => tracing::error!(task = task_id, error = %e, "failing a task failed"),
+            }
+            writes.push(Write::Audit {
+                time_us: now,
+                actor: "manager".into(),
+                action: "sandbox.quota_exceeded".into(),
+                task_id: Some(task_id.to_string()),
+                detail: serde_json::json!({ "agent": agent_id, "bytes": used, "quota": quota })
+                    .to_string(),
+            });
+            if let Some(rec) = st.registry.get_mut(agent_id) {
+                rec.holding.remove(task_id);
+            }
+            self.inner.writer.submit(writes)
+        };
+        self.settle_later(pending, "storing a failed task failed");
+    }
+
+    /// Once `pending` is stored, forgets ended tasks and wakes the dispatcher, in the background
+    /// (for changes nobody waits on); a failure to store is logged as `what`.
+    fn settle_later(&self, pending: Pending, what: &'static str) {
         let m = self.clone();
         tokio::spawn(async move {
             if let Err(e) = pending.wait().await {
-                tracing::error!(error = %e, "storing a lost attempt failed");
+                tracing::error!(error = %e, "{what}");
             }
             m.forget_ended();
             m.inner.wake.notify_one();
@@ -666,14 +717,7 @@ impl Manager {
             }
             self.inner.writer.submit(writes)
         };
-        let m = self.clone();
-        tokio::spawn(async move {
-            if let Err(e) = pending.wait().await {
-                tracing::error!(error = %e, "storing an agent going offline failed");
-            }
-            m.forget_ended();
-            m.inner.wake.notify_one();
-        });
+        self.settle_later(pending, "storing an agent going offline failed");
     }
 
     /// [`Manager::check_token`], auditing every refused or forged token.

@@ -4,7 +4,7 @@
 //! - a **user namespace** (the process keeps its own uid, mapped onto itself) owning a fresh
 //!   **network namespace** with only a loopback interface: there is no route out at all, UDP and
 //!   DNS included. The manager's Unix socket is a file, so it stays reachable.
-//! - **Landlock** (ABI 6 or later): read-only access beneath the system paths it needs, full access
+//! - **Landlock** (the newest ABI the kernel has; ABI 6 for everything below): read-only access beneath the system paths it needs, full access
 //!   beneath the few folders it may write (its workspace, its own state folder), nothing else; TCP
 //!   bind/connect allowed only on a small range of local ports (a dev server), a second wall
 //!   should the namespace ever be missing;
@@ -27,8 +27,8 @@ use landlock::{
 
 use crate::error::{Error, Result};
 
-/// The Landlock ABI whose features the sandbox needs (scoped signals and abstract sockets).
-const REQUIRED_ABI: ABI = ABI::V6;
+/// The Landlock ABI with every feature the sandbox uses (scoped signals and abstract sockets).
+const FULL_ABI: ABI = ABI::V6;
 
 /// What one confined process may touch.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -40,25 +40,68 @@ pub struct Confinement {
     /// Largest file the process may write, in bytes.
     pub max_file_bytes: u64,
     /// TCP ports it may bind and connect to (inside its own network namespace, where only its
-    /// loopback exists): for a dev server and the probe of it.
+    /// loopback exists): a dev server, and the egress relay.
     pub local_ports: Vec<u16>,
 }
 
-/// Whether this machine can confine processes, and if not, why.
-pub fn probe() -> std::result::Result<(), String> {
-    ruleset()
-        .map(|_| ())
-        .map_err(|e| format!("Landlock ABI {} is not available: {e}", REQUIRED_ABI as i32))?;
-    userns_probe()
+/// What this machine's kernel lets the sandbox enforce.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Support {
+    /// The Landlock ABI in use (1 or more).
+    pub abi: i32,
+    /// What is not enforced on this kernel, in words (empty with ABI 6 or later).
+    pub missing: Vec<&'static str>,
 }
 
-fn ruleset() -> std::result::Result<RulesetCreated, landlock::RulesetError> {
-    Ruleset::default()
+/// Whether this machine can confine processes, and how fully; `Err` (why) when not at all.
+pub fn probe() -> std::result::Result<Support, String> {
+    let abi = best_abi().ok_or_else(|| {
+        "Landlock is not available (kernel without it, or not enabled at boot)".to_string()
+    })?;
+    userns_probe()?;
+    let mut missing = Vec::new();
+    if abi < ABI::V2 {
+        missing.push("moving files between folders (ABI 2)");
+    }
+    if abi < ABI::V3 {
+        missing.push("truncating files (ABI 3)");
+    }
+    if abi < ABI::V4 {
+        missing.push("TCP port rules (ABI 4; the network namespace still cuts the network)");
+    }
+    if abi < ABI::V6 {
+        missing.push(
+            "scoping signals and abstract sockets (ABI 6): an agent could signal the manager",
+        );
+    }
+    Ok(Support {
+        abi: abi as i32,
+        missing,
+    })
+}
+
+/// The newest Landlock ABI this kernel supports, once.
+fn best_abi() -> Option<ABI> {
+    static BEST: std::sync::OnceLock<Option<ABI>> = std::sync::OnceLock::new();
+    *BEST.get_or_init(|| {
+        [ABI::V6, ABI::V5, ABI::V4, ABI::V3, ABI::V2, ABI::V1]
+            .into_iter()
+            .find(|abi| ruleset(*abi).is_ok())
+    })
+}
+
+/// A ruleset handling everything `abi` knows of, refusing to pretend on an older kernel.
+fn ruleset(abi: ABI) -> std::result::Result<RulesetCreated, landlock::RulesetError> {
+    let mut r = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
-        .handle_access(AccessFs::from_all(REQUIRED_ABI))?
-        .handle_access(AccessNet::from_all(REQUIRED_ABI))?
-        .scope(Scope::from_all(REQUIRED_ABI))?
-        .create()
+        .handle_access(AccessFs::from_all(abi))?;
+    if abi >= ABI::V4 {
+        r = r.handle_access(AccessNet::from_all(abi))?;
+    }
+    if abi >= FULL_ABI {
+        r = r.scope(Scope::from_all(abi))?;
+    }
+    r.create()
 }
 
 /// Forks a throwaway child that creates the namespaces, so a missing feature shows at start-up
@@ -92,20 +135,24 @@ impl Confinement {
     /// Opens the allowed paths and builds the ruleset, in the parent.
     pub fn prepare(&self) -> Result<Prepared> {
         let fail = |e: landlock::RulesetError| Error::Sandbox(e.to_string());
+        let abi = best_abi().ok_or_else(|| Error::Sandbox("Landlock is not available".into()))?;
         let read = existing(&self.read);
         let write = existing(&self.write);
-        let ruleset = ruleset()
+        let mut ruleset = ruleset(abi)
             .map_err(fail)?
-            .add_rules(path_beneath_rules(&read, AccessFs::from_read(REQUIRED_ABI)))
+            .add_rules(path_beneath_rules(&read, AccessFs::from_read(abi)))
             .map_err(fail)?
-            .add_rules(path_beneath_rules(&write, AccessFs::from_all(REQUIRED_ABI)))
-            .map_err(fail)?
-            .add_rules(
-                self.local_ports
-                    .iter()
-                    .map(|p| Ok(NetPort::new(*p, AccessNet::from_all(REQUIRED_ABI)))),
-            )
+            .add_rules(path_beneath_rules(&write, AccessFs::from_all(abi)))
             .map_err(fail)?;
+        if abi >= ABI::V4 {
+            ruleset = ruleset
+                .add_rules(
+                    self.local_ports
+                        .iter()
+                        .map(|p| Ok(NetPort::new(*p, AccessNet::from_all(abi)))),
+                )
+                .map_err(fail)?;
+        }
         // SAFETY: getuid/getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         Ok(Prepared {

@@ -167,8 +167,28 @@ impl Supervisor {
         become_subreaper();
         let cfg = manager.config().supervisor.clone();
         let sandbox = manager.config().sandbox.clone();
-        let mode = match crate::sandbox::probe() {
-            Ok(()) => Mode::Confined,
+        let probed = if sandbox.enabled {
+            crate::sandbox::probe()
+        } else {
+            Err("sandbox.enabled = false".to_string())
+        };
+        let mode = match probed {
+            Ok(support) => {
+                if support.missing.is_empty() {
+                    tracing::info!(landlock_abi = support.abi, "agents run confined");
+                } else {
+                    tracing::warn!(
+                        landlock_abi = support.abi,
+                        "agents run confined, but this kernel cannot enforce: {}",
+                        support.missing.join("; ")
+                    );
+                }
+                Mode::Confined
+            }
+            Err(why) if !sandbox.enabled => {
+                tracing::warn!(reason = %why, "AGENTS RUN UNCONFINED: the sandbox is switched off");
+                Mode::Unconfined
+            }
             Err(why) => match sandbox.when_unavailable {
                 WhenUnconfinable::Refuse => {
                     tracing::error!(
@@ -403,6 +423,7 @@ impl AgentRun {
                             tmp,
                             stopped,
                             cfg: self.cfg.clone(),
+                            sandbox: self.sandbox.clone(),
                             live: self.live.clone(),
                         }));
                     }
@@ -619,6 +640,7 @@ struct TaskProcess {
     /// Fires (with the reason) when it must stop.
     stopped: oneshot::Receiver<String>,
     cfg: config::Supervisor,
+    sandbox: config::Sandbox,
     live: Live,
 }
 
@@ -633,6 +655,7 @@ async fn run_task(p: TaskProcess) -> String {
         tmp,
         stopped,
         cfg,
+        sandbox,
         live,
     } = p;
     let pid = child.id().unwrap_or(0);
@@ -672,15 +695,35 @@ async fn run_task(p: TaskProcess) -> String {
             max,
         )));
     }
-    let how = tokio::select! {
-        s = child.wait() => match s {
-            Ok(s) => s.to_string(),
-            Err(e) => format!("waiting for it failed: {e}"),
-        },
-        reason = stopped => {
-            let reason = reason.unwrap_or_else(|_| "its agent stopped".into());
-            stop_tree(&mut child, pid, cfg.stop_grace).await;
-            format!("stopped: {reason}")
+    let workspace = PathBuf::from(&start.workspace);
+    let mut check = tokio::time::interval(sandbox.quota_check_interval);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut over_quota = None;
+    tokio::pin!(stopped);
+    let how = loop {
+        tokio::select! {
+            s = child.wait() => break match s {
+                Ok(s) => s.to_string(),
+                Err(e) => format!("waiting for it failed: {e}"),
+            },
+            reason = &mut stopped => {
+                let reason = reason.unwrap_or_else(|_| "its agent stopped".into());
+                stop_tree(&mut child, pid, cfg.stop_grace).await;
+                break format!("stopped: {reason}");
+            }
+            _ = check.tick(), if sandbox.workspace_quota_bytes > 0 => {
+                let dir = workspace.clone();
+                let used = tokio::task::spawn_blocking(move || disk_usage(&dir))
+                    .await
+                    .unwrap_or(0);
+                if used > sandbox.workspace_quota_bytes {
+                    // Fail the task first, so nothing the process reports while it stops counts.
+                    manager.task_over_quota(&agent, &start.task_id, start.attempt, used);
+                    over_quota = Some(used);
+                    stop_tree(&mut child, pid, cfg.stop_grace).await;
+                    break format!("stopped: its workspace outgrew the quota ({used} bytes)");
+                }
+            }
         }
     };
     lock(&live).remove(&pid);
@@ -689,7 +732,9 @@ async fn run_task(p: TaskProcess) -> String {
     }
     // Its private temporary folder goes with it.
     let _ = std::fs::remove_dir_all(&tmp);
-    manager.task_process_exited(&agent, &start.task_id, start.attempt, &how);
+    if over_quota.is_none() {
+        manager.task_process_exited(&agent, &start.task_id, start.attempt, &how);
+    }
     start.task_id
 }
 
@@ -705,6 +750,30 @@ fn virtualenv_of(program: &Path) -> Option<PathBuf> {
             .then(|| root.to_path_buf())
     };
     venv(&found).or_else(|| venv(&which(&interpreter_of(&found)?)?))
+}
+
+/// Bytes a folder takes on disk (allocated blocks, so sparse files count as what they use),
+/// without following symbolic links. Written by hand: a recursive walk with `symlink_metadata` is
+/// all `du` does, and no crate would make it shorter.
+fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(m) = e.path().symlink_metadata() else {
+                continue;
+            };
+            total += m.blocks() * 512;
+            if m.is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    total
 }
 
 /// The folders that a virtual environment's `.pth` files add to Python's path (where packages

@@ -197,6 +197,19 @@ def fill(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"written": written}
 
 
+@action("fill_many")
+def fill_many(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Write small files until stopped (or up to ``bytes``): only the workspace quota stops it."""
+    chunk = b"\0" * (256 * 1024)
+    written = 0
+    n = 0
+    while written < int(p["bytes"]) and not ctx.cancelled.is_set():
+        (ctx.workspace / f"part-{n}.bin").write_bytes(chunk)
+        written += len(chunk)
+        n += 1
+    return {"written": written}
+
+
 @action("setuid_root")
 def setuid_root(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     """Try to gain privileges: no_new_privs keeps setuid programs from elevating."""
