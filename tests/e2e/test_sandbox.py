@@ -511,3 +511,71 @@ def test_an_impostor_cannot_take_a_supervised_agents_name(world: World) -> None:
         if '"agent.refused"' in x
     ]
     assert any(r["detail"]["agent"] == "echo" for r in refusals)
+
+
+# ----- destructive actions: consent, snapshot, rollback ------------------------------------------
+
+
+def grant_pending(w: World, task_id: str) -> None:
+    w.m.wait_state(task_id, common_pb2.TASK_STATE_AWAITING_CONSENT)
+    pending = json.loads(w.m.cli("--json", "consent", "list").stdout)
+    mine = [c for c in pending if c["task_id"] == task_id]
+    assert mine, pending
+    assert mine[0]["kind"] == "destructive"
+    r = w.m.cli("consent", "grant", mine[0]["id"])
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_destructive_action_is_snapshotted_and_rolled_back(world: World, rule: Any) -> None:
+    proj = world.home / "project"
+    proj.mkdir()
+    (proj / "keep.txt").write_text("original")
+    (proj / "gone.txt").write_text("deleted by the task")
+    rule("allow", "--write", str(proj), "--agent", "probe")
+    t = world.m.submit(
+        "probe.try",
+        {
+            "action": "overwrite",
+            "path": str(proj / "keep.txt"),
+            "delete": str(proj / "gone.txt"),
+            "create": str(proj / "new.txt"),
+            "description": "replace the project's files",
+        },
+    )
+    grant_pending(world, t.id)
+    done = world.m.wait_state(t.id)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    action = json.loads(done.result.output_json)["action"]
+    assert (proj / "keep.txt").read_text() == "overwritten by the probe"
+    assert not (proj / "gone.txt").exists()
+
+    listed = json.loads(world.m.cli("--json", "rollback", "--list").stdout)
+    assert [a["id"] for a in listed][:1] == [action]
+    assert [p["existed"] for p in listed[0]["paths"]] == [True, True, False]
+    r = world.m.cli("rollback", action)
+    assert r.returncode == 0, r.stderr
+    assert (proj / "keep.txt").read_text() == "original"
+    assert (proj / "gone.txt").read_text() == "deleted by the task"
+    assert not (proj / "new.txt").exists()
+    again = world.m.cli("rollback", action)
+    assert again.returncode != 0
+    assert "already rolled back" in again.stderr
+    actions = [e["action"] for e in audit_actions(world, t.id)]
+    assert "action.snapshotted" in actions
+    assert "action.rolled_back" in actions
+
+
+def test_a_destructive_action_outside_what_the_task_may_write_is_refused(world: World) -> None:
+    t = world.m.submit(
+        "probe.try",
+        {
+            "action": "overwrite",
+            "path": str(world.home / ".bashrc"),
+            "delete": str(world.home / ".bashrc"),
+            "create": str(world.home / "x"),
+        },
+    )
+    done = world.m.wait_state(t.id)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert "outside what task" in done.result.error
+    assert (world.home / ".bashrc").read_text() == "# the person's shell settings\n"

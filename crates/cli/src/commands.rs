@@ -120,7 +120,43 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Audit { command } => audit(&mut c, command, json).await,
         Command::Policy { command } => policy(&mut c, command, json).await,
         Command::Consent { command } => consent(&mut c, command, json).await,
+        Command::Rollback { action, list } => rollback(&mut c, action, list, json).await,
     }
+}
+
+async fn rollback(
+    c: &mut Client,
+    action: Option<String>,
+    list: bool,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let shown = match (list, action) {
+        (false, Some(id)) => vec![c
+            .rollback_action(pb::RollbackActionRequest { id })
+            .await?
+            .into_inner()],
+        _ => {
+            c.list_actions(pb::ListActionsRequest {})
+                .await?
+                .into_inner()
+                .actions
+        }
+    };
+    if json {
+        let v: Vec<_> = shown.iter().map(output::action_json).collect();
+        print_json(&if list {
+            serde_json::Value::Array(v)
+        } else {
+            v[0].clone()
+        });
+    } else if shown.is_empty() {
+        println!("no destructive actions recorded");
+    } else {
+        for a in &shown {
+            println!("{}", output::action_text(a));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn consent(c: &mut Client, cmd: ConsentCommand, json: bool) -> Result<ExitCode, Failure> {

@@ -129,6 +129,15 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Restore the files a destructive action changed, exactly as they were before it.
+    Rollback {
+        /// The action id (tasks name it in their log; `--list` shows them all).
+        #[arg(required_unless_present = "list")]
+        action: Option<String>,
+        /// List the destructive actions that can be rolled back, newest first.
+        #[arg(long)]
+        list: bool,
+    },
     /// Permission requests waiting for your answer.
     Consent {
         #[command(subcommand)]

@@ -402,3 +402,37 @@ fn answer_name(a: i32) -> &'static str {
         _ => "",
     }
 }
+
+/// A destructive action as JSON.
+pub fn action_json(a: &pb::Action) -> Value {
+    json!({
+        "id": a.id,
+        "task_id": a.task_id,
+        "agent_id": a.agent_id,
+        "description": a.description,
+        "paths": a.paths.iter().map(|p| json!({"path": p.path, "existed": p.existed})).collect::<Vec<_>>(),
+        "files": a.files,
+        "bytes": a.bytes,
+        "created_at": time(a.created_at.as_ref()),
+        "rolled_back_at": a.rolled_back_at.as_ref().map(|t| time(Some(t))),
+    })
+}
+
+/// A destructive action as one line of text.
+pub fn action_text(a: &pb::Action) -> String {
+    let state = match &a.rolled_back_at {
+        Some(t) => format!("rolled back {}", time(Some(t))),
+        None => "can be rolled back".into(),
+    };
+    format!(
+        "{}  {}  task {} by `{}`: {} ({} paths, {} files, {} bytes snapshotted; {state})",
+        a.id,
+        time(a.created_at.as_ref()),
+        a.task_id,
+        a.agent_id,
+        a.description,
+        a.paths.len(),
+        a.files,
+        a.bytes
+    )
+}

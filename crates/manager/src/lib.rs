@@ -20,6 +20,7 @@ pub mod manager;
 pub mod model;
 pub mod policy;
 pub mod registry;
+pub mod rollback;
 pub mod sandbox;
 pub mod scheduler;
 pub mod schema;

@@ -22,7 +22,7 @@ use crate::registry::{AgentRecord, Command, Registry, StartCommand};
 use crate::scheduler::{self, TaskView};
 use crate::store::{AgentRow, EventFilter, Pending, Store, TaskQuery, Write, Writer};
 use crate::token::{random_secret, Claims, TokenKey};
-use crate::{policy, schema, tasks};
+use crate::{policy, rollback, schema, tasks};
 
 /// What an agent declares when it registers.
 #[derive(Clone, Debug, Default)]
@@ -1536,6 +1536,164 @@ impl Manager {
         pending.wait().await?;
         let _ = reply.send(c.clone());
         Ok(c)
+    }
+
+    /// A task announces a destructive action on `paths` (overwrite or delete). The paths must be
+    /// where the task may write; the person (or a rule) must agree; then what exists at them is
+    /// snapshotted so `rollback` can restore it. Returns the action (its id is the rollback handle).
+    pub async fn prepare_destructive(
+        &self,
+        task_id: &str,
+        token: &str,
+        description: &str,
+        paths: &[String],
+    ) -> Result<rollback::Action> {
+        let permission = policy::parse("destructive", description)?;
+        if paths.is_empty() || paths.len() > 1000 {
+            return Err(Error::InvalidInput(format!(
+                "a destructive action names 1 to 1000 paths (got {})",
+                paths.len()
+            )));
+        }
+        let (claims, workspace, grants) = {
+            let st = self.state();
+            let claims = self.authorize(&st, task_id, token)?;
+            let a = st.tasks.get(task_id).expect("authorized tasks are active");
+            let grants = policy::grants(&st.rules, &a.task_grants, &claims.agent_id);
+            (claims, std::path::PathBuf::from(&a.task.workspace), grants)
+        };
+        let mut clean = Vec::with_capacity(paths.len());
+        for p in paths {
+            let policy::Permission::Write(c) = policy::parse("write", p)? else {
+                unreachable!("parse(\"write\") gives a write permission")
+            };
+            if !c.starts_with(&workspace) && !grants.write.iter().any(|g| c.starts_with(g)) {
+                return Err(Error::PermissionDenied(format!(
+                    "{} is outside what task {task_id} may write (its workspace {} and its write grants)",
+                    c.display(),
+                    workspace.display()
+                )));
+            }
+            clean.push(c);
+        }
+        let reason = format!(
+            "{description} ({} path(s); what exists there now is snapshotted first, so it can be rolled back)",
+            clean.len()
+        );
+        let c = self
+            .consent_for(
+                task_id,
+                &claims.agent_id,
+                permission,
+                &reason,
+                &claims.agent_id,
+            )
+            .await?;
+        if c.status != Status::Granted {
+            return Err(Error::PermissionDenied(format!(
+                "destructive action refused ({}{}{}): {description}",
+                c.answered_by,
+                if c.answer_reason.is_empty() { "" } else { ": " },
+                c.answer_reason
+            )));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let dir = self.snapshot_dir(&id);
+        let to_copy = clean.clone();
+        let (entries, copied) =
+            tokio::task::spawn_blocking(move || rollback::snapshot(&to_copy, &dir))
+                .await
+                .map_err(|e| Error::Sandbox(format!("snapshot task failed: {e}")))?
+                .map_err(|e| Error::io(format!("snapshotting for action {id}"), e))?;
+        let now = now_us();
+        let action = rollback::Action {
+            id,
+            task_id: task_id.to_string(),
+            agent_id: claims.agent_id.clone(),
+            description: description.to_string(),
+            entries,
+            files: copied.files,
+            bytes: copied.bytes,
+            created_us: now,
+            rolled_back_us: None,
+        };
+        self.inner
+            .writer
+            .submit(vec![
+                Write::Action(Box::new(action.clone())),
+                Write::Audit {
+                    time_us: now,
+                    actor: claims.agent_id,
+                    action: "action.snapshotted".into(),
+                    task_id: Some(task_id.to_string()),
+                    detail: serde_json::json!({
+                        "action": action.id, "description": description, "consent": c.id,
+                        "paths": action.entries, "files": copied.files, "bytes": copied.bytes,
+                    })
+                    .to_string(),
+                },
+            ])
+            .wait()
+            .await?;
+        Ok(action)
+    }
+
+    /// Restores the files of a destructive action exactly as they were before it (audited).
+    pub async fn rollback(&self, id: &str, actor: &str) -> Result<rollback::Action> {
+        let mut action = self.inner.store.get_action(id).await?.ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "no destructive action `{id}`; `hyperagent rollback --list` shows them"
+            ))
+        })?;
+        if action.rolled_back_us.is_some() {
+            return Err(Error::FailedPrecondition(format!(
+                "action {id} was already rolled back"
+            )));
+        }
+        if self.state().tasks.contains_key(&action.task_id) {
+            return Err(Error::FailedPrecondition(format!(
+                "task {} that took action {id} is still running; cancel it or let it end first",
+                action.task_id
+            )));
+        }
+        let dir = self.snapshot_dir(id);
+        let entries = action.entries.clone();
+        tokio::task::spawn_blocking(move || rollback::restore(&entries, &dir))
+            .await
+            .map_err(|e| Error::Sandbox(format!("restore task failed: {e}")))?
+            .map_err(|e| Error::io(format!("rolling back action {id}"), e))?;
+        let now = now_us();
+        action.rolled_back_us = Some(now);
+        self.inner
+            .writer
+            .submit(vec![
+                Write::Action(Box::new(action.clone())),
+                Write::Audit {
+                    time_us: now,
+                    actor: actor.to_string(),
+                    action: "action.rolled_back".into(),
+                    task_id: Some(action.task_id.clone()),
+                    detail: serde_json::json!({
+                        "action": id, "description": action.description, "paths": action.entries,
+                    })
+                    .to_string(),
+                },
+            ])
+            .wait()
+            .await?;
+        Ok(action)
+    }
+
+    /// Destructive actions, newest first.
+    pub async fn list_actions(&self) -> Result<Vec<rollback::Action>> {
+        self.inner
+            .store
+            .list_actions(self.inner.cfg.tasks.list_page_size)
+            .await
+    }
+
+    fn snapshot_dir(&self, id: &str) -> std::path::PathBuf {
+        self.inner.paths.data_dir.join("snapshots").join(id)
     }
 
     /// Pending consent requests, oldest first.

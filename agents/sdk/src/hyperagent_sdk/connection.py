@@ -70,6 +70,9 @@ class AgentStub(Protocol):
     RequestConsent: grpc.UnaryUnaryMultiCallable[
         agent_pb2.RequestConsentRequest, agent_pb2.RequestConsentResponse
     ]
+    PrepareDestructive: grpc.UnaryUnaryMultiCallable[
+        agent_pb2.PrepareDestructiveRequest, agent_pb2.PrepareDestructiveResponse
+    ]
 
 
 def open_channel(

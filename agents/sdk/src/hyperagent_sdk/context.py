@@ -18,6 +18,8 @@ from .process import ChildRegistry, LineSink, run_command
 ProgressSink = Callable[[float, str], None]
 #: Asks for a permission: (kind, target, reason) -> request id; raises PermissionRefused.
 ConsentSink = Callable[[str, str, str], str]
+#: Announces a destructive action: (description, paths) -> action id; raises PermissionRefused.
+DestructiveSink = Callable[[str, Sequence[str]], str]
 
 _NO_FIELDS: Mapping[str, str] = {}
 
@@ -77,6 +79,7 @@ class TaskContext:
         deadline: datetime | None = None,
         kill_grace: float = 2.0,
         ask: ConsentSink | None = None,
+        destructive: DestructiveSink | None = None,
     ) -> None:
         self.task_id = task_id
         self.task_type = task_type
@@ -96,6 +99,7 @@ class TaskContext:
         self._children = children
         self._kill_grace = kill_grace
         self._ask = ask
+        self._destructive = destructive
 
     def request_permission(self, kind: str, target: str, reason: str) -> str:
         """Ask the person for a permission beyond the workspace, and wait for the answer.
@@ -111,6 +115,19 @@ class TaskContext:
         if self._ask is None:
             raise RuntimeError("this context cannot ask for permissions (no manager connection)")
         return self._ask(kind, target, reason)
+
+    def prepare_destructive(self, description: str, paths: Sequence[str | Path]) -> str:
+        """Before overwriting or deleting what existed before the task: name the paths (absolute,
+        inside the workspace or a write grant) and what will happen to them.
+
+        The person is asked (unless a rule answers); once granted, the manager snapshots what
+        exists at those paths, and ``hyperagent rollback <id>`` later restores it exactly
+        (removing what did not exist). Returns the action id; raises
+        :class:`PermissionRefused` when refused.
+        """
+        if self._destructive is None:
+            raise RuntimeError("this context cannot announce destructive actions")
+        return self._destructive(description, [str(p) for p in paths])
 
     def progress(self, fraction: float, step: str = "") -> None:
         """Report how far the task is: ``fraction`` in 0..1 (negative: unknown), and the step.

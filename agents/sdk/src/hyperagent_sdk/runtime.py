@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC
 from functools import partial
 from pathlib import Path
@@ -448,8 +448,40 @@ class Runtime:
             children=self.children,
             kill_grace=self.agent.kill_grace,
             ask=partial(self._request_consent, start.task_id, start.capability_token),
+            destructive=partial(self._prepare_destructive, start.task_id, start.capability_token),
         )
         return execute(task.definition.handler, ctx)
+
+    def _prepare_destructive(
+        self, task_id: str, token: str, description: str, paths: Sequence[str]
+    ) -> str:
+        """Announce a destructive action; wait for consent and the snapshot."""
+        request = agent_pb2.PrepareDestructiveRequest(
+            task_id=task_id, capability_token=token, description=description, paths=list(paths)
+        )
+        try:
+            response = self.link.call(
+                f"PrepareDestructive for task {task_id}",
+                lambda s: s.stub.PrepareDestructive(request),
+            )
+        except Rejected as err:
+            if err.code == grpc.StatusCode.INVALID_ARGUMENT:
+                raise ValueError(err.details) from None
+            raise PermissionRefused(
+                "destructive", description, "the manager", err.details
+            ) from None
+        except LinkClosed:
+            raise PermissionRefused(
+                "destructive", description, "nobody", "the agent is shutting down"
+            ) from None
+        logger.info(
+            "task %s: snapshot %s taken (%d files) before: %s",
+            task_id,
+            response.action_id,
+            response.files,
+            description,
+        )
+        return response.action_id
 
     def _request_consent(
         self, task_id: str, token: str, kind: str, target: str, reason: str

@@ -455,6 +455,28 @@ pub fn answer_from(a: i32) -> Result<Option<crate::consent::Scope>, Error> {
     }
 }
 
+/// A destructive action on the wire.
+pub fn action(a: &crate::rollback::Action) -> pb::Action {
+    pb::Action {
+        id: a.id.clone(),
+        task_id: a.task_id.clone(),
+        agent_id: a.agent_id.clone(),
+        description: a.description.clone(),
+        paths: a
+            .entries
+            .iter()
+            .map(|e| pb::ActionPath {
+                path: e.path.display().to_string(),
+                existed: e.existed,
+            })
+            .collect(),
+        files: a.files,
+        bytes: a.bytes,
+        created_at: Some(ts(a.created_us)),
+        rolled_back_at: a.rolled_back_us.map(ts),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -185,6 +185,23 @@ impl AgentService for Services {
         }))
     }
 
+    async fn prepare_destructive(
+        &self,
+        req: Request<pb::PrepareDestructiveRequest>,
+    ) -> Result<Response<pb::PrepareDestructiveResponse>, Status> {
+        let r = req.into_inner();
+        let a = self
+            .manager
+            .prepare_destructive(&r.task_id, &r.capability_token, &r.description, &r.paths)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::PrepareDestructiveResponse {
+            action_id: a.id,
+            files: a.files,
+            bytes: a.bytes,
+        }))
+    }
+
     async fn request_consent(
         &self,
         req: Request<pb::RequestConsentRequest>,
@@ -424,6 +441,28 @@ impl ClientService for Services {
             .await
             .map_err(status)?;
         Ok(Response::new(convert::consent(&c)))
+    }
+
+    async fn list_actions(
+        &self,
+        _req: Request<pb::ListActionsRequest>,
+    ) -> Result<Response<pb::ListActionsResponse>, Status> {
+        let list = self.manager.list_actions().await.map_err(status)?;
+        Ok(Response::new(pb::ListActionsResponse {
+            actions: list.iter().map(convert::action).collect(),
+        }))
+    }
+
+    async fn rollback_action(
+        &self,
+        req: Request<pb::RollbackActionRequest>,
+    ) -> Result<Response<pb::Action>, Status> {
+        let a = self
+            .manager
+            .rollback(&req.into_inner().id, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::action(&a)))
     }
 
     type SubscribeStream = EventStream;

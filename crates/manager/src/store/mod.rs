@@ -189,6 +189,24 @@ impl Store {
         rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
     }
 
+    /// One destructive action.
+    pub async fn get_action(&self, id: &str) -> Result<Option<crate::rollback::Action>> {
+        let row = sqlx::query("SELECT data FROM actions WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| decode(r.get::<&str, _>(0))).transpose()
+    }
+
+    /// Destructive actions, newest first, at most `limit`.
+    pub async fn list_actions(&self, limit: u32) -> Result<Vec<crate::rollback::Action>> {
+        let rows = sqlx::query("SELECT data FROM actions ORDER BY id DESC LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
+    }
+
     /// Tasks that have not ended, oldest first.
     pub async fn load_active_tasks(&self) -> Result<Vec<Task>> {
         let rows = sqlx::query(

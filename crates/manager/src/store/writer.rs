@@ -25,6 +25,8 @@ pub enum Write {
     },
     /// Insert or replace a permission rule.
     Rule(Box<crate::policy::Rule>),
+    /// Insert or replace a destructive action's record.
+    Action(Box<crate::rollback::Action>),
     /// Append an audit entry (it gets the next id and is chained to the previous entry).
     Audit {
         /// When it happened.
@@ -190,6 +192,7 @@ async fn commit(
     let mut agent_index: HashMap<String, usize> = HashMap::new();
     let mut audit: Vec<AuditEntry> = Vec::new();
     let mut rules: Vec<Box<crate::policy::Rule>> = Vec::new();
+    let mut actions: Vec<Box<crate::rollback::Action>> = Vec::new();
     let mut events: Vec<Arc<Event>> = Vec::new();
     let mut rows: Vec<EventRow> = Vec::new();
     for w in batches.iter_mut().flat_map(|b| b.writes.drain(..)) {
@@ -210,6 +213,7 @@ async fn commit(
                 }
             },
             Write::Rule(r) => rules.push(r),
+            Write::Action(a) => actions.push(a),
             Write::Audit {
                 time_us,
                 actor,
@@ -281,6 +285,14 @@ async fn commit(
         let json = serde_json::to_string(r).map_err(encode_err)?;
         sqlx::query("INSERT OR REPLACE INTO policy_rules (id, data) VALUES (?, ?)")
             .bind(&r.id)
+            .bind(json)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for a in &actions {
+        let json = serde_json::to_string(a).map_err(encode_err)?;
+        sqlx::query("INSERT OR REPLACE INTO actions (id, data) VALUES (?, ?)")
+            .bind(&a.id)
             .bind(json)
             .execute(&mut *tx)
             .await?;

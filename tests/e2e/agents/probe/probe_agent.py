@@ -257,6 +257,17 @@ def ask(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"consent": consent}
 
 
+@action("overwrite")
+def overwrite(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Announce, then overwrite ``path``, delete ``delete`` and create ``create``."""
+    paths = [p["path"], p["delete"], p["create"]]
+    action_id = ctx.prepare_destructive(p.get("description", "overwrite the probe's files"), paths)
+    Path(p["path"]).write_text("overwritten by the probe")
+    Path(p["delete"]).unlink()
+    Path(p["create"]).write_text("created by the probe")
+    return {"action": action_id}
+
+
 #: The task this process was started for, as the manager wrote it on stdin (read before the SDK
 #: reads it, so the token actions can misuse the token).
 OWN_TASK: dict[str, Any] = {}

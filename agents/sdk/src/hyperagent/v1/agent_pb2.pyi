@@ -189,3 +189,25 @@ class RequestConsentResponse(_message.Message):
     answered_by: str
     reason: str
     def __init__(self, granted: _Optional[bool] = ..., consent_id: _Optional[str] = ..., answered_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class PrepareDestructiveRequest(_message.Message):
+    __slots__ = ("task_id", "capability_token", "description", "paths")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    capability_token: str
+    description: str
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., description: _Optional[str] = ..., paths: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PrepareDestructiveResponse(_message.Message):
+    __slots__ = ("action_id", "files", "bytes")
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    action_id: str
+    files: int
+    bytes: int
+    def __init__(self, action_id: _Optional[str] = ..., files: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...

@@ -87,6 +87,11 @@ class AgentServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_agent__pb2.RequestConsentRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_agent__pb2.RequestConsentResponse.FromString,
                 _registered_method=True)
+        self.PrepareDestructive = channel.unary_unary(
+                '/hyperagent.v1.AgentService/PrepareDestructive',
+                request_serializer=hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -166,6 +171,16 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PrepareDestructive(self, request, context):
+        """Before overwriting or deleting files that existed before the task: names the paths (inside
+        the workspace or a write grant), asks consent for the action (kind "destructive"), and once
+        granted snapshots what exists there, so `hyperagent rollback ACTION` can restore it.
+        PERMISSION_DENIED when refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -208,6 +223,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.RequestConsent,
                     request_deserializer=hyperagent_dot_v1_dot_agent__pb2.RequestConsentRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_agent__pb2.RequestConsentResponse.SerializeToString,
+            ),
+            'PrepareDestructive': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrepareDestructive,
+                    request_deserializer=hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -439,6 +459,33 @@ class AgentService:
             '/hyperagent.v1.AgentService/RequestConsent',
             hyperagent_dot_v1_dot_agent__pb2.RequestConsentRequest.SerializeToString,
             hyperagent_dot_v1_dot_agent__pb2.RequestConsentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrepareDestructive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.AgentService/PrepareDestructive',
+            hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveRequest.SerializeToString,
+            hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -472,3 +472,49 @@ class AnswerConsentRequest(_message.Message):
     id: str
     answer: ConsentAnswer
     def __init__(self, id: _Optional[str] = ..., answer: _Optional[_Union[ConsentAnswer, str]] = ...) -> None: ...
+
+class ActionPath(_message.Message):
+    __slots__ = ("path", "existed")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    EXISTED_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    existed: bool
+    def __init__(self, path: _Optional[str] = ..., existed: _Optional[bool] = ...) -> None: ...
+
+class Action(_message.Message):
+    __slots__ = ("id", "task_id", "agent_id", "description", "paths", "files", "bytes", "created_at", "rolled_back_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ROLLED_BACK_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    task_id: str
+    agent_id: str
+    description: str
+    paths: _containers.RepeatedCompositeFieldContainer[ActionPath]
+    files: int
+    bytes: int
+    created_at: _timestamp_pb2.Timestamp
+    rolled_back_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., task_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., description: _Optional[str] = ..., paths: _Optional[_Iterable[_Union[ActionPath, _Mapping]]] = ..., files: _Optional[int] = ..., bytes: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rolled_back_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListActionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListActionsResponse(_message.Message):
+    __slots__ = ("actions",)
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    actions: _containers.RepeatedCompositeFieldContainer[Action]
+    def __init__(self, actions: _Optional[_Iterable[_Union[Action, _Mapping]]] = ...) -> None: ...
+
+class RollbackActionRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...

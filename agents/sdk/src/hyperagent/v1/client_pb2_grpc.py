@@ -109,6 +109,16 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.AnswerConsentRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.Consent.FromString,
                 _registered_method=True)
+        self.ListActions = channel.unary_unary(
+                '/hyperagent.v1.ClientService/ListActions',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.ListActionsRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListActionsResponse.FromString,
+                _registered_method=True)
+        self.RollbackAction = channel.unary_unary(
+                '/hyperagent.v1.ClientService/RollbackAction',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.RollbackActionRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.Action.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -214,6 +224,20 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListActions(self, request, context):
+        """Destructive actions with a snapshot, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackAction(self, request, context):
+        """Restores the files of a destructive action exactly as they were before it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -291,6 +315,16 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.AnswerConsent,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.AnswerConsentRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.Consent.SerializeToString,
+            ),
+            'ListActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListActions,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListActionsRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ListActionsResponse.SerializeToString,
+            ),
+            'RollbackAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackAction,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.RollbackActionRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.Action.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -698,6 +732,60 @@ class ClientService:
             '/hyperagent.v1.ClientService/AnswerConsent',
             hyperagent_dot_v1_dot_client__pb2.AnswerConsentRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.Consent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/ListActions',
+            hyperagent_dot_v1_dot_client__pb2.ListActionsRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ListActionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/RollbackAction',
+            hyperagent_dot_v1_dot_client__pb2.RollbackActionRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.Action.FromString,
             options,
             channel_credentials,
             insecure,
