@@ -579,3 +579,56 @@ def test_a_destructive_action_outside_what_the_task_may_write_is_refused(world: 
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert "outside what task" in done.result.error
     assert (world.home / ".bashrc").read_text() == "# the person's shell settings\n"
+
+
+# ----- secrets ---------------------------------------------------------------------------------
+
+
+def test_a_secret_reaches_only_a_granted_task_and_leaves_no_trace(world: World) -> None:
+    value = f"hyperagent-test-secret-{os.getpid()}-Zq9"
+    r = world.m.cli("secret", "set", "PROBE_TOKEN", stdin=value + "\n")
+    assert r.returncode == 0, r.stderr
+    assert value not in r.stdout + r.stderr
+    listed = json.loads(world.m.cli("--json", "secret", "list").stdout)
+    assert [s["name"] for s in listed] == ["PROBE_TOKEN"]
+
+    # Undeclared by the manifest: refused without asking anyone.
+    other = world.m.submit("probe.try", {"action": "secret", "name": "OTHER_TOKEN"})
+    refused_task = world.m.wait_state(other.id)
+    assert refused_task.state == common_pb2.TASK_STATE_FAILED
+    assert "does not declare secret `OTHER_TOKEN`" in refused_task.result.error
+
+    # Declared; the person says yes once.
+    t = world.m.submit("probe.try", {"action": "secret", "name": "PROBE_TOKEN"})
+    world.m.wait_state(t.id, common_pb2.TASK_STATE_AWAITING_CONSENT)
+    pending = json.loads(world.m.cli("--json", "consent", "list").stdout)
+    ask = next(c for c in pending if c["task_id"] == t.id)
+    assert ask["kind"] == "secret"
+    assert world.m.cli("consent", "grant", ask["id"]).returncode == 0
+    done = world.m.wait_state(t.id)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    result = json.loads(done.result.output_json)
+    assert result["length"] == len(value), "the task really had the value"
+    assert result["leaked"] == "[redacted PROBE_TOKEN]"
+    logs = world.m.cli("logs", t.id).stdout
+    assert "[redacted PROBE_TOKEN]" in logs
+
+    # Nowhere on disk, in any log or in the audit export.
+    # Its stderr (captured by the supervisor) arrives redacted; wait for it, then for the
+    # stdout line too, so everything the task wrote is on the feed.
+    for stream in ("stderr", "stdout"):
+        world.m.wait_event(
+            lambda e, s=stream: (
+                e.HasField("agent_output")
+                and e.agent_output.line.endswith(f"{s}: [redacted PROBE_TOKEN]")
+            )
+        )
+    export = world.m.cli("audit", "export", "--jsonl").stdout
+    assert "secret.read" in export
+    everything = [export, logs]
+    for path in world.m.root.rglob("*"):
+        if path.is_file():
+            everything.append(path.read_bytes().decode("latin-1"))
+    assert not [x for x in everything if value in x], "the secret's value was found"
+    assert world.m.cli("secret", "delete", "PROBE_TOKEN").returncode == 0
+    assert json.loads(world.m.cli("--json", "secret", "list").stdout) == []

@@ -12,6 +12,7 @@ use crate::client::{connect, socket_path, Failure};
 use crate::output::{self, state_name};
 use crate::{
     AuditCommand, Cli, Command, ConfigCommand, ConsentCommand, GrantScope, PolicyCommand, RuleArgs,
+    SecretCommand,
 };
 
 type Client = ClientServiceClient<Channel>;
@@ -121,6 +122,116 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Policy { command } => policy(&mut c, command, json).await,
         Command::Consent { command } => consent(&mut c, command, json).await,
         Command::Rollback { action, list } => rollback(&mut c, action, list, json).await,
+        Command::Secret { command } => secret(&mut c, command, json).await,
+    }
+}
+
+async fn secret(c: &mut Client, cmd: SecretCommand, json: bool) -> Result<ExitCode, Failure> {
+    match cmd {
+        SecretCommand::Set { name } => {
+            let value = read_secret_value(&name)?;
+            c.set_secret(pb::SetSecretRequest {
+                name: name.clone(),
+                value,
+            })
+            .await?;
+            if json {
+                print_json(&serde_json::json!({ "name": name, "stored": true }));
+            } else {
+                println!("secret `{name}` stored in the keychain");
+            }
+        }
+        SecretCommand::Delete { name } => {
+            c.delete_secret(pb::DeleteSecretRequest { name: name.clone() })
+                .await?;
+            if json {
+                print_json(&serde_json::json!({ "name": name, "deleted": true }));
+            } else {
+                println!("secret `{name}` deleted");
+            }
+        }
+        SecretCommand::List => {
+            let list = c
+                .list_secrets(pb::ListSecretsRequest {})
+                .await?
+                .into_inner()
+                .secrets;
+            if json {
+                print_json(&serde_json::Value::Array(
+                    list.iter()
+                        .map(|s| serde_json::json!({"name": s.name, "updated_at": output::time(s.updated_at.as_ref())}))
+                        .collect(),
+                ));
+            } else if list.is_empty() {
+                println!("no secrets stored");
+            } else {
+                for s in &list {
+                    println!("{:<32} set {}", s.name, output::time(s.updated_at.as_ref()));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A secret's value from stdin: on a terminal, asked for with echo off; otherwise the whole of
+/// stdin without its final newline.
+fn read_secret_value(name: &str) -> Result<String, Failure> {
+    let stdin = std::io::stdin();
+    let value = if stdin.is_terminal() {
+        eprint!("value of {name} (not shown): ");
+        let _echo = EchoOff::new();
+        let mut line = String::new();
+        stdin
+            .read_line(&mut line)
+            .map_err(|e| Failure::new(2, format!("reading the value: {e}")))?;
+        eprintln!();
+        line
+    } else {
+        let mut all = String::new();
+        stdin
+            .lock()
+            .read_to_string(&mut all)
+            .map_err(|e| Failure::new(2, format!("reading the value from stdin: {e}")))?;
+        all
+    };
+    let value = value.strip_suffix('\n').unwrap_or(&value);
+    let value = value.strip_suffix('\r').unwrap_or(value).to_string();
+    if value.is_empty() {
+        return Err(Failure::new(2, format!(
+            "no value given for secret `{name}`; type it, or pipe it: printf %s VALUE | hyperagent secret set {name}"
+        )));
+    }
+    Ok(value)
+}
+
+/// Turns terminal echo off until dropped. By hand with termios: two libc calls, no crate needed.
+struct EchoOff(Option<libc::termios>);
+
+impl EchoOff {
+    fn new() -> EchoOff {
+        // SAFETY: termios calls on stdin with a zeroed struct the kernel fills in.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut t) != 0 {
+                return EchoOff(None);
+            }
+            let saved = t;
+            t.c_lflag &= !libc::ECHO;
+            libc::tcsetattr(0, libc::TCSANOW, &t);
+            EchoOff(Some(saved))
+        }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if let Some(t) = self.0 {
+            // SAFETY: restores the settings read in `new`.
+            unsafe {
+                libc::tcsetattr(0, libc::TCSANOW, &t);
+            }
+        }
     }
 }
 

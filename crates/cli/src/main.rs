@@ -138,6 +138,11 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// Secrets in the OS keychain, for agents that declare them (with your consent).
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
     /// Permission requests waiting for your answer.
     Consent {
         #[command(subcommand)]
@@ -170,6 +175,23 @@ enum AuditCommand {
         /// JSON Lines (the only format; the flag makes scripts say what they expect).
         #[arg(long)]
         jsonl: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SecretCommand {
+    /// Store a secret; the value is read from stdin (typed without echo on a terminal), never
+    /// from the command line.
+    Set {
+        /// Its name, e.g. GITHUB_TOKEN.
+        name: String,
+    },
+    /// List the names of the stored secrets (values are never shown).
+    List,
+    /// Delete a secret.
+    Delete {
+        /// Its name.
+        name: String,
     },
 }
 
@@ -258,6 +280,10 @@ enum ConfigCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve { .. }) {
+        // Before the runtime's threads exist, so they all share it.
+        hyperagent_manager::secrets::join_session_keyring();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -57,6 +57,9 @@ pub enum Error {
         /// What is wrong in it.
         message: String,
     },
+    /// The keychain failed (the message never contains a secret's value).
+    #[error("{0}")]
+    Secret(String),
     /// The kernel sandbox cannot be set up.
     #[error("sandbox: {0}")]
     Sandbox(String),

@@ -24,6 +24,7 @@ pub mod rollback;
 pub mod sandbox;
 pub mod scheduler;
 pub mod schema;
+pub mod secrets;
 pub mod server;
 pub mod store;
 pub mod supervisor;

@@ -121,6 +121,8 @@ struct Active {
     cancel_by_us: Option<i64>,
     /// Permissions the person granted for this task only (consent answered "task").
     task_grants: Vec<policy::Permission>,
+    /// Secrets this task was given (name, value): redacted from what it reports.
+    secrets: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -152,6 +154,8 @@ pub struct SupervisedProcess {
     /// Where its task commands go when it is confined (its tasks run in task processes); `None`
     /// when it runs unconfined and gets its tasks on its Work stream.
     pub task_runner: Option<mpsc::UnboundedSender<Command>>,
+    /// The secrets its manifest declares: the only ones its tasks may ask for.
+    pub secrets: Vec<String>,
 }
 
 /// A request from the manager to the supervisor.
@@ -254,6 +258,7 @@ impl Manager {
                     deadline_us: None,
                     cancel_by_us: None,
                     task_grants: Vec::new(),
+                    secrets: Vec::new(),
                 },
             );
             let a = st.tasks.get_mut(&id).expect("just inserted");
@@ -849,8 +854,10 @@ impl Manager {
                     continue; // already stored: a resent batch
                 }
                 last = line.seq;
+                redact_in(&mut line.message, &a.secrets);
                 truncate(&mut line.message, max_bytes);
                 for v in line.fields.values_mut() {
+                    redact_in(v, &a.secrets);
                     truncate(v, max_bytes);
                 }
                 if line.time_us <= 0 {
@@ -920,7 +927,7 @@ impl Manager {
         &self,
         task_id: &str,
         token: &str,
-        progress: Progress,
+        mut progress: Progress,
     ) -> Result<()> {
         if !progress.fraction.is_finite() || progress.fraction > 1.0 {
             return Err(Error::InvalidInput(format!(
@@ -933,6 +940,7 @@ impl Manager {
             let mut st = self.state();
             self.authorize(&st, task_id, token)?;
             let a = st.tasks.get_mut(task_id).expect("authorized");
+            redact_in(&mut progress.step, &a.secrets);
             a.task.progress = Some(progress.clone());
             self.inner.writer.submit(vec![Write::Event {
                 time_us: now,
@@ -950,7 +958,7 @@ impl Manager {
         &self,
         task_id: &str,
         token: &str,
-        result: TaskResult,
+        mut result: TaskResult,
     ) -> Result<TaskState> {
         let now = now_us();
         let mut writes = Vec::new();
@@ -958,6 +966,13 @@ impl Manager {
             let mut st = self.state();
             let claims = self.authorize(&st, task_id, token)?;
             let a = st.tasks.get_mut(task_id).expect("authorized");
+            for s in [
+                &mut result.summary,
+                &mut result.error,
+                &mut result.output_json,
+            ] {
+                redact_in(s, &a.secrets);
+            }
             if a.task.state == TaskState::Assigned {
                 let ev = tasks::transition(
                     &mut a.task,
@@ -1146,6 +1161,7 @@ impl Manager {
                     deadline_us: None,
                     cancel_by_us: None,
                     task_grants: Vec::new(),
+                    secrets: Vec::new(),
                 },
             );
             task = t;
@@ -1694,6 +1710,132 @@ impl Manager {
 
     fn snapshot_dir(&self, id: &str) -> std::path::PathBuf {
         self.inner.paths.data_dir.join("snapshots").join(id)
+    }
+
+    /// Stores a secret in the keychain (audited by name; the value goes nowhere else).
+    pub async fn set_secret(&self, name: &str, value: &str, actor: &str) -> Result<()> {
+        crate::secrets::store(name, value)?;
+        let now = now_us();
+        self.inner
+            .writer
+            .submit(vec![
+                Write::SecretName {
+                    name: name.to_string(),
+                    present: true,
+                    time_us: now,
+                },
+                Write::Audit {
+                    time_us: now,
+                    actor: actor.to_string(),
+                    action: "secret.set".into(),
+                    task_id: None,
+                    detail: serde_json::json!({ "name": name }).to_string(),
+                },
+            ])
+            .wait()
+            .await
+    }
+
+    /// Deletes a secret from the keychain (audited).
+    pub async fn delete_secret(&self, name: &str, actor: &str) -> Result<()> {
+        crate::secrets::delete(name)?;
+        let now = now_us();
+        self.inner
+            .writer
+            .submit(vec![
+                Write::SecretName {
+                    name: name.to_string(),
+                    present: false,
+                    time_us: now,
+                },
+                Write::Audit {
+                    time_us: now,
+                    actor: actor.to_string(),
+                    action: "secret.deleted".into(),
+                    task_id: None,
+                    detail: serde_json::json!({ "name": name }).to_string(),
+                },
+            ])
+            .wait()
+            .await
+    }
+
+    /// The names of the stored secrets, with when each was last set (µs).
+    pub async fn list_secrets(&self) -> Result<Vec<(String, i64)>> {
+        self.inner.store.secret_names().await
+    }
+
+    /// A task asks for a secret: its agent's manifest must declare it, and the person (or a
+    /// rule) must grant it. The value is handed over once, kept in memory to redact it from
+    /// what the task reports, and its reading is audited (by name).
+    pub async fn secret_for_task(&self, task_id: &str, token: &str, name: &str) -> Result<String> {
+        let permission = policy::parse("secret", name)?;
+        let claims = {
+            let st = self.state();
+            let claims = self.authorize(&st, task_id, token)?;
+            let declared = st
+                .supervised
+                .get(&claims.agent_id)
+                .is_some_and(|p| p.secrets.iter().any(|s| s == name));
+            if !declared {
+                return Err(Error::PermissionDenied(format!(
+                    "agent `{}` does not declare secret `{name}` in its manifest \
+                     (secrets = [\"{name}\"] in agent.toml); it cannot ask for it",
+                    claims.agent_id
+                )));
+            }
+            claims
+        };
+        let c = self
+            .consent_for(
+                task_id,
+                &claims.agent_id,
+                permission,
+                &format!("the task asks for secret `{name}`"),
+                &claims.agent_id,
+            )
+            .await?;
+        if c.status != Status::Granted {
+            return Err(Error::PermissionDenied(format!(
+                "secret `{name}` refused ({}{}{})",
+                c.answered_by,
+                if c.answer_reason.is_empty() { "" } else { ": " },
+                c.answer_reason
+            )));
+        }
+        let value = crate::secrets::load(name)?;
+        let pending = {
+            let mut st = self.state();
+            let a = st.tasks.get_mut(task_id).ok_or_else(|| {
+                Error::FailedPrecondition(format!("task {task_id} ended meanwhile"))
+            })?;
+            a.secrets.push((name.to_string(), value.clone()));
+            self.inner.writer.submit(vec![Write::Audit {
+                time_us: now_us(),
+                actor: claims.agent_id.clone(),
+                action: "secret.read".into(),
+                task_id: Some(task_id.to_string()),
+                detail: serde_json::json!({ "name": name, "consent": c.id }).to_string(),
+            }])
+        };
+        pending.wait().await?;
+        Ok(value)
+    }
+
+    /// A line a task process wrote to stdout or stderr, with its task's secrets redacted.
+    pub fn task_output(
+        &self,
+        agent_id: &str,
+        task_id: &str,
+        stream: &str,
+        mut line: String,
+        max_bytes: usize,
+    ) {
+        if let Some(a) = self.state().tasks.get(task_id) {
+            redact_in(&mut line, &a.secrets);
+        }
+        truncate(&mut line, max_bytes);
+        let _ = self.agent_output(agent_id, stream, format!("task {task_id}: {line}"));
     }
 
     /// Pending consent requests, oldest first.
@@ -2394,6 +2536,16 @@ pub struct WorkGuard {
 impl Drop for WorkGuard {
     fn drop(&mut self) {
         self.manager.work_closed(&self.agent_id, self.session_id);
+    }
+}
+
+/// Replaces any of `secrets`' values in `s`.
+fn redact_in(s: &mut String, secrets: &[(String, String)]) {
+    if secrets.is_empty() {
+        return;
+    }
+    if let Some(r) = crate::secrets::redact(s, secrets) {
+        *s = r;
     }
 }
 

@@ -89,6 +89,9 @@ pub struct Manifest {
     /// Extra confinement settings.
     #[serde(default)]
     pub sandbox: ManifestSandbox,
+    /// Secrets its tasks may ask for (each still needs the person's consent).
+    #[serde(default)]
+    pub secrets: Vec<String>,
     /// The folder it was read from (set by the loader).
     #[serde(skip)]
     pub dir: PathBuf,
@@ -336,6 +339,7 @@ impl AgentRun {
             let process = SupervisedProcess {
                 pid,
                 task_runner: matches!(self.mode, Mode::Confined).then_some(runner),
+                secrets: self.manifest.secrets.clone(),
             };
             let _ = self
                 .manager
@@ -610,7 +614,7 @@ impl AgentRun {
                 self.manager.clone(),
                 self.manifest.name.clone(),
                 "stdout",
-                String::new(),
+                None,
                 s,
                 max,
             )));
@@ -620,7 +624,7 @@ impl AgentRun {
                 self.manager.clone(),
                 self.manifest.name.clone(),
                 "stderr",
-                String::new(),
+                None,
                 s,
                 max,
             )));
@@ -672,7 +676,7 @@ async fn run_task(p: TaskProcess) -> String {
         // A process that dies before reading its task shows up below as an exit.
         let _ = stdin.write_all(task.to_string().as_bytes()).await;
     }
-    let prefix = format!("task {}: ", start.task_id);
+    let prefix = Some(start.task_id.clone());
     let mut readers = Vec::new();
     let max = cfg.max_output_line_bytes as usize;
     if let Some(s) = child.stdout.take() {
@@ -837,7 +841,7 @@ async fn pump(
     manager: Manager,
     agent: String,
     stream: &'static str,
-    prefix: String,
+    task: Option<String>,
     src: impl AsyncRead + Unpin,
     max: usize,
 ) {
@@ -851,9 +855,21 @@ async fn pump(
                 while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                     buf.pop();
                 }
-                buf.truncate(max);
-                let line = format!("{prefix}{}", String::from_utf8_lossy(&buf));
-                let _ = manager.agent_output(&agent, stream, line);
+                match &task {
+                    // Redacted before it is cut, so no part of a secret survives the cut.
+                    Some(t) => manager.task_output(
+                        &agent,
+                        t,
+                        stream,
+                        String::from_utf8_lossy(&buf).into_owned(),
+                        max,
+                    ),
+                    None => {
+                        buf.truncate(max);
+                        let line = String::from_utf8_lossy(&buf).into_owned();
+                        let _ = manager.agent_output(&agent, stream, line);
+                    }
+                }
             }
         }
     }

@@ -73,6 +73,7 @@ class AgentStub(Protocol):
     PrepareDestructive: grpc.UnaryUnaryMultiCallable[
         agent_pb2.PrepareDestructiveRequest, agent_pb2.PrepareDestructiveResponse
     ]
+    GetSecret: grpc.UnaryUnaryMultiCallable[agent_pb2.GetSecretRequest, agent_pb2.GetSecretResponse]
 
 
 def open_channel(

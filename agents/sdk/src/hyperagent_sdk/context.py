@@ -18,6 +18,8 @@ from .process import ChildRegistry, LineSink, run_command
 ProgressSink = Callable[[float, str], None]
 #: Asks for a permission: (kind, target, reason) -> request id; raises PermissionRefused.
 ConsentSink = Callable[[str, str, str], str]
+#: Fetches a secret by name; raises PermissionRefused.
+SecretSink = Callable[[str], str]
 #: Announces a destructive action: (description, paths) -> action id; raises PermissionRefused.
 DestructiveSink = Callable[[str, Sequence[str]], str]
 
@@ -80,6 +82,7 @@ class TaskContext:
         kill_grace: float = 2.0,
         ask: ConsentSink | None = None,
         destructive: DestructiveSink | None = None,
+        secret: SecretSink | None = None,
     ) -> None:
         self.task_id = task_id
         self.task_type = task_type
@@ -100,6 +103,7 @@ class TaskContext:
         self._kill_grace = kill_grace
         self._ask = ask
         self._destructive = destructive
+        self._secret = secret
 
     def request_permission(self, kind: str, target: str, reason: str) -> str:
         """Ask the person for a permission beyond the workspace, and wait for the answer.
@@ -115,6 +119,18 @@ class TaskContext:
         if self._ask is None:
             raise RuntimeError("this context cannot ask for permissions (no manager connection)")
         return self._ask(kind, target, reason)
+
+    def secret(self, name: str) -> str:
+        """A secret from the keychain, for this task only.
+
+        The agent's manifest must declare it (``secrets = ["NAME"]`` in agent.toml), and the
+        person must grant it (asked now, unless a rule answers). The value is never written
+        anywhere by the manager, and it is redacted from this task's logs, output and result.
+        Raises :class:`PermissionRefused` when refused.
+        """
+        if self._secret is None:
+            raise RuntimeError("this context cannot fetch secrets")
+        return self._secret(name)
 
     def prepare_destructive(self, description: str, paths: Sequence[str | Path]) -> str:
         """Before overwriting or deleting what existed before the task: name the paths (absolute,

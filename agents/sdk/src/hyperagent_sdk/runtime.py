@@ -449,8 +449,26 @@ class Runtime:
             kill_grace=self.agent.kill_grace,
             ask=partial(self._request_consent, start.task_id, start.capability_token),
             destructive=partial(self._prepare_destructive, start.task_id, start.capability_token),
+            secret=partial(self._get_secret, start.task_id, start.capability_token),
         )
         return execute(task.definition.handler, ctx)
+
+    def _get_secret(self, task_id: str, token: str, name: str) -> str:
+        """Fetch a secret (the manager may ask the person first)."""
+        request = agent_pb2.GetSecretRequest(task_id=task_id, capability_token=token, name=name)
+        try:
+            response = self.link.call(
+                f"GetSecret for task {task_id}", lambda s: s.stub.GetSecret(request)
+            )
+        except Rejected as err:
+            if err.code == grpc.StatusCode.INVALID_ARGUMENT:
+                raise ValueError(err.details) from None
+            raise PermissionRefused("secret", name, "the manager", err.details) from None
+        except LinkClosed:
+            raise PermissionRefused(
+                "secret", name, "nobody", "the agent is shutting down"
+            ) from None
+        return response.value
 
     def _prepare_destructive(
         self, task_id: str, token: str, description: str, paths: Sequence[str]

@@ -26,6 +26,7 @@ pub fn status(e: Error) -> Status {
         Error::PermissionDenied(_) => Code::PermissionDenied,
         Error::AlreadyRunning { .. } => Code::AlreadyExists,
         Error::ShuttingDown => Code::Unavailable,
+        Error::Secret(_) => Code::FailedPrecondition,
         Error::Store(_) | Error::Migrate(_) | Error::Io { .. } | Error::Sandbox(_) => {
             Code::Internal
         }

@@ -202,6 +202,19 @@ impl AgentService for Services {
         }))
     }
 
+    async fn get_secret(
+        &self,
+        req: Request<pb::GetSecretRequest>,
+    ) -> Result<Response<pb::GetSecretResponse>, Status> {
+        let r = req.into_inner();
+        let value = self
+            .manager
+            .secret_for_task(&r.task_id, &r.capability_token, &r.name)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetSecretResponse { value }))
+    }
+
     async fn request_consent(
         &self,
         req: Request<pb::RequestConsentRequest>,
@@ -463,6 +476,45 @@ impl ClientService for Services {
             .await
             .map_err(status)?;
         Ok(Response::new(convert::action(&a)))
+    }
+
+    async fn set_secret(
+        &self,
+        req: Request<pb::SetSecretRequest>,
+    ) -> Result<Response<pb::SetSecretResponse>, Status> {
+        let r = req.into_inner();
+        self.manager
+            .set_secret(&r.name, &r.value, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::SetSecretResponse {}))
+    }
+
+    async fn list_secrets(
+        &self,
+        _req: Request<pb::ListSecretsRequest>,
+    ) -> Result<Response<pb::ListSecretsResponse>, Status> {
+        let list = self.manager.list_secrets().await.map_err(status)?;
+        Ok(Response::new(pb::ListSecretsResponse {
+            secrets: list
+                .into_iter()
+                .map(|(name, t)| pb::SecretInfo {
+                    name,
+                    updated_at: Some(convert::ts(t)),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn delete_secret(
+        &self,
+        req: Request<pb::DeleteSecretRequest>,
+    ) -> Result<Response<pb::DeleteSecretResponse>, Status> {
+        self.manager
+            .delete_secret(&req.into_inner().name, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::DeleteSecretResponse {}))
     }
 
     type SubscribeStream = EventStream;

@@ -189,6 +189,14 @@ impl Store {
         rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
     }
 
+    /// The names of the stored secrets with when each was last set (µs), by name.
+    pub async fn secret_names(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT name, updated_us FROM secrets ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// One destructive action.
     pub async fn get_action(&self, id: &str) -> Result<Option<crate::rollback::Action>> {
         let row = sqlx::query("SELECT data FROM actions WHERE id = ?")

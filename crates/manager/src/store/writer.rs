@@ -25,6 +25,15 @@ pub enum Write {
     },
     /// Insert or replace a permission rule.
     Rule(Box<crate::policy::Rule>),
+    /// Record that a secret of this name is (or, `present: false`, is no longer) in the keychain.
+    SecretName {
+        /// Its name.
+        name: String,
+        /// Set or deleted.
+        present: bool,
+        /// When.
+        time_us: i64,
+    },
     /// Insert or replace a destructive action's record.
     Action(Box<crate::rollback::Action>),
     /// Append an audit entry (it gets the next id and is chained to the previous entry).
@@ -193,6 +202,7 @@ async fn commit(
     let mut audit: Vec<AuditEntry> = Vec::new();
     let mut rules: Vec<Box<crate::policy::Rule>> = Vec::new();
     let mut actions: Vec<Box<crate::rollback::Action>> = Vec::new();
+    let mut secret_names: Vec<(String, bool, i64)> = Vec::new();
     let mut events: Vec<Arc<Event>> = Vec::new();
     let mut rows: Vec<EventRow> = Vec::new();
     for w in batches.iter_mut().flat_map(|b| b.writes.drain(..)) {
@@ -214,6 +224,11 @@ async fn commit(
             },
             Write::Rule(r) => rules.push(r),
             Write::Action(a) => actions.push(a),
+            Write::SecretName {
+                name,
+                present,
+                time_us,
+            } => secret_names.push((name, present, time_us)),
             Write::Audit {
                 time_us,
                 actor,
@@ -288,6 +303,16 @@ async fn commit(
             .bind(json)
             .execute(&mut *tx)
             .await?;
+    }
+    for (name, present, time_us) in &secret_names {
+        let q = if *present {
+            sqlx::query("INSERT OR REPLACE INTO secrets (name, updated_us) VALUES (?, ?)")
+                .bind(name)
+                .bind(time_us)
+        } else {
+            sqlx::query("DELETE FROM secrets WHERE name = ?").bind(name)
+        };
+        q.execute(&mut *tx).await?;
     }
     for a in &actions {
         let json = serde_json::to_string(a).map_err(encode_err)?;

@@ -268,6 +268,17 @@ def overwrite(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"action": action_id}
 
 
+@action("secret")
+def use_secret(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Fetch a secret and leak it every way a careless agent could: log, stdout, stderr, result."""
+    value = ctx.secret(p["name"])
+    ctx.log.info(f"the secret is {value}", value=value)
+    print(f"stdout: {value}", flush=True)
+    print(f"stderr: {value}", file=sys.stderr, flush=True)
+    ctx.progress(0.5, f"using {value}")
+    return {"leaked": value, "length": len(value)}
+
+
 #: The task this process was started for, as the manager wrote it on stdin (read before the SDK
 #: reads it, so the token actions can misuse the token).
 OWN_TASK: dict[str, Any] = {}

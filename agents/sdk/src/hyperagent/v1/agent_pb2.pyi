@@ -211,3 +211,19 @@ class PrepareDestructiveResponse(_message.Message):
     files: int
     bytes: int
     def __init__(self, action_id: _Optional[str] = ..., files: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
+
+class GetSecretRequest(_message.Message):
+    __slots__ = ("task_id", "capability_token", "name")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    capability_token: str
+    name: str
+    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class GetSecretResponse(_message.Message):
+    __slots__ = ("value",)
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    def __init__(self, value: _Optional[str] = ...) -> None: ...

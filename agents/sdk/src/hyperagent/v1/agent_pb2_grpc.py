@@ -92,6 +92,11 @@ class AgentServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveResponse.FromString,
                 _registered_method=True)
+        self.GetSecret = channel.unary_unary(
+                '/hyperagent.v1.AgentService/GetSecret',
+                request_serializer=hyperagent_dot_v1_dot_agent__pb2.GetSecretRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_agent__pb2.GetSecretResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -181,6 +186,14 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSecret(self, request, context):
+        """A secret from the keychain: only one the agent's manifest declares, and only once the person
+        (or a rule) granted it. The manager redacts its value from everything the task reports.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -228,6 +241,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.PrepareDestructive,
                     request_deserializer=hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveResponse.SerializeToString,
+            ),
+            'GetSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSecret,
+                    request_deserializer=hyperagent_dot_v1_dot_agent__pb2.GetSecretRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_agent__pb2.GetSecretResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -486,6 +504,33 @@ class AgentService:
             '/hyperagent.v1.AgentService/PrepareDestructive',
             hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveRequest.SerializeToString,
             hyperagent_dot_v1_dot_agent__pb2.PrepareDestructiveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.AgentService/GetSecret',
+            hyperagent_dot_v1_dot_agent__pb2.GetSecretRequest.SerializeToString,
+            hyperagent_dot_v1_dot_agent__pb2.GetSecretResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -119,6 +119,21 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.RollbackActionRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.Action.FromString,
                 _registered_method=True)
+        self.SetSecret = channel.unary_unary(
+                '/hyperagent.v1.ClientService/SetSecret',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.SetSecretRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.SetSecretResponse.FromString,
+                _registered_method=True)
+        self.ListSecrets = channel.unary_unary(
+                '/hyperagent.v1.ClientService/ListSecrets',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.ListSecretsRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListSecretsResponse.FromString,
+                _registered_method=True)
+        self.DeleteSecret = channel.unary_unary(
+                '/hyperagent.v1.ClientService/DeleteSecret',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.DeleteSecretRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.DeleteSecretResponse.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -238,6 +253,25 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetSecret(self, request, context):
+        """Secrets in the OS keychain. Values go in, never out: clients see names only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSecrets(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -325,6 +359,21 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.RollbackAction,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.RollbackActionRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.Action.SerializeToString,
+            ),
+            'SetSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSecret,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.SetSecretRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.SetSecretResponse.SerializeToString,
+            ),
+            'ListSecrets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSecrets,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListSecretsRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ListSecretsResponse.SerializeToString,
+            ),
+            'DeleteSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSecret,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.DeleteSecretRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.DeleteSecretResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -786,6 +835,87 @@ class ClientService:
             '/hyperagent.v1.ClientService/RollbackAction',
             hyperagent_dot_v1_dot_client__pb2.RollbackActionRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.Action.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/SetSecret',
+            hyperagent_dot_v1_dot_client__pb2.SetSecretRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.SetSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSecrets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/ListSecrets',
+            hyperagent_dot_v1_dot_client__pb2.ListSecretsRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ListSecretsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/DeleteSecret',
+            hyperagent_dot_v1_dot_client__pb2.DeleteSecretRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.DeleteSecretResponse.FromString,
             options,
             channel_credentials,
             insecure,
