@@ -8,10 +8,10 @@ into a failure; no test sleeps to synchronise.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -89,11 +89,10 @@ def merge(
     return out
 
 
-def die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the test process dies, however it dies, so an
-    interrupted run leaves no manager behind."""
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+#: Runs a command so it gets SIGTERM when the test process dies, however it dies, so an
+#: interrupted run leaves no manager behind (util-linux's setpriv; a Python preexec_fn is unsafe
+#: in a process with gRPC's threads).
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
 
 
 def read_line(proc: subprocess.Popen[str], timeout: float) -> str:
@@ -158,7 +157,7 @@ class Manager:
         return env
 
     def start(self) -> Manager:
-        args = [str(BIN), "--config", str(self.config), "serve"]
+        args = [*DIE_WITH_PARENT, str(BIN), "--config", str(self.config), "serve"]
         if self.agents_dir is not None:
             args += ["--agents-dir", str(self.agents_dir)]
         with open(self.log, "a") as log:
@@ -168,7 +167,6 @@ class Manager:
                 stderr=log,
                 text=True,
                 env=self.env(),
-                preexec_fn=die_with_parent,  # noqa: PLW1509 - it only calls prctl
             )
         ready = json.loads(read_line(self.proc, DEADLINE))
         assert ready["ready"] is True

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from harness import REPO, Manager, wait_until
 
-from hyperagent.v1 import client_pb2, common_pb2
+from hyperagent.v1 import agent_pb2, agent_pb2_grpc, client_pb2, common_pb2
 
 PROBE_DIR = REPO / "tests" / "e2e" / "agents"
 MAX_FILE = 2 * 1024 * 1024
@@ -382,6 +383,26 @@ def test_a_forged_token(world: World) -> None:
     assert "UNAUTHENTICATED" in out["error"]
     assert any(e["action"] == "token.refused" for e in audit_actions(world, victim.id))
     world.m.client.CancelTask(client_pb2.CancelTaskRequest(task_id=victim.id), timeout=30)
+
+
+def test_an_expired_token(world: World) -> None:
+    # A token lives until its attempt's deadline plus the cancel grace: here about 7 s.
+    first = world.m.submit("probe.try", {"action": "reveal_token"}, timeout_secs=1)
+    done = world.m.wait_state(first.id)
+    token = json.loads(done.result.output_json)["token"]
+
+    def expired() -> bool:
+        request = agent_pb2.PushLogsRequest(task_id=first.id, capability_token=token)
+        try:
+            agent_pb2_grpc.AgentServiceStub(world.m._channel).PushLogs(request, timeout=10)
+        except grpc.RpcError as err:
+            return "expired" in (err.details() or "")
+        return False
+
+    wait_until(expired, "the token expired")
+    out = refused(world, "token", task_id=first.id, capability_token=token)
+    assert "expired" in out["error"]
+    assert any(e["action"] == "token.refused" for e in audit_actions(world, first.id))
 
 
 def test_its_own_token_altered(world: World) -> None:

@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UnixListener, UnixStream};
 use tokio::sync::watch;
 
@@ -43,6 +43,17 @@ struct Head {
     token: String,
     host: String,
     port: u16,
+}
+
+/// Without the token: a capability token never goes into logs or panic messages.
+impl std::fmt::Debug for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Head")
+            .field("task_id", &self.task_id)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
 }
 
 async fn handle(manager: Manager, conn: UnixStream) {
@@ -188,8 +199,6 @@ async fn read_limited_line(
     Ok(())
 }
 
-use tokio::io::AsyncReadExt;
-
 /// Resolves and connects, refusing a name that resolves to a loopback or unspecified address.
 async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, String> {
     let literal: Option<IpAddr> = host.parse().ok();
@@ -237,4 +246,44 @@ async fn reply(conn: &mut BufReader<UnixStream>, code: u16, why: &str) -> std::i
     );
     conn.get_mut().write_all(msg.as_bytes()).await?;
     conn.get_mut().shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn head_of(sent: &str) -> Result<Head, (u16, String)> {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        a.write_all(sent.as_bytes()).await.unwrap();
+        a.shutdown().await.unwrap();
+        read_head(&mut BufReader::new(b)).await
+    }
+
+    #[tokio::test]
+    async fn a_relayed_connect_is_parsed() {
+        let h = head_of(
+            "HYPERAGENT-TASK t1 tok\r\nCONNECT PyPI.org:443 HTTP/1.1\r\nHost: pypi.org\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        assert_eq!((h.task_id.as_str(), h.token.as_str()), ("t1", "tok"));
+        assert_eq!((h.host.as_str(), h.port), ("pypi.org", 443));
+        let v6 = head_of("HYPERAGENT-TASK t1 tok\r\nCONNECT [::1]:8080 HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!((v6.host.as_str(), v6.port), ("::1", 8080));
+    }
+
+    #[tokio::test]
+    async fn anything_else_gets_a_specific_status() {
+        let no_preamble = head_of("CONNECT pypi.org:443 HTTP/1.1\r\n\r\n").await;
+        assert_eq!(no_preamble.unwrap_err().0, 407);
+        let plain_http =
+            head_of("HYPERAGENT-TASK t tok\r\nGET http://pypi.org/ HTTP/1.1\r\n\r\n").await;
+        let (code, why) = plain_http.unwrap_err();
+        assert_eq!(code, 405);
+        assert!(why.contains("only CONNECT"), "{why}");
+        let no_port = head_of("HYPERAGENT-TASK t tok\r\nCONNECT pypi.org HTTP/1.1\r\n\r\n").await;
+        assert_eq!(no_port.unwrap_err().0, 400);
+    }
 }

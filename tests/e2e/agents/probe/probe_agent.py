@@ -250,6 +250,12 @@ def use_token(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@action("reveal_token")
+def reveal_token(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
+    """Hand this task's token to the test (which keeps it until it has expired)."""
+    return {"token": OWN_TASK.get("capability_token", "")}
+
+
 @action("ask")
 def ask(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     """Ask for a permission; a refusal propagates (the task fails with its reason)."""
