@@ -405,6 +405,20 @@ def test_an_expired_token(world: World) -> None:
     assert any(e["action"] == "token.refused" for e in audit_actions(world, first.id))
 
 
+def test_use_the_persons_client_api(world: World) -> None:
+    for call in ("add_rule", "list_tasks"):
+        out = refused(world, "client_call", call=call)
+        assert "PERMISSION_DENIED" in out["error"]
+        assert "inside an agent's sandbox" in out["error"]
+    assert json.loads(world.m.cli("--json", "policy", "list").stdout) == []
+    refusals = [
+        json.loads(x)
+        for x in world.m.cli("audit", "export", "--jsonl").stdout.splitlines()
+        if '"client.refused"' in x
+    ]
+    assert len(refusals) >= 2
+
+
 def test_its_own_token_altered(world: World) -> None:
     out = refused(world, "token", task_id="self", capability_token="own-tampered")
     assert "UNAUTHENTICATED" in out["error"]

@@ -1423,6 +1423,17 @@ impl Manager {
         }
     }
 
+    /// Appends an audit entry that concerns no task.
+    pub fn audit_event(&self, actor: &str, action: &str, detail: serde_json::Value) {
+        let _ = self.inner.writer.submit(vec![Write::Audit {
+            time_us: now_us(),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            task_id: None,
+            detail: detail.to_string(),
+        }]);
+    }
+
     /// Appends an audit entry about a task's network use (the egress proxy's record).
     pub fn audit_network(
         &self,

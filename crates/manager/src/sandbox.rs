@@ -169,6 +169,17 @@ impl Confinement {
     }
 }
 
+/// True unless `pid` is known to share this process's user namespace: every confined process
+/// has one of its own, so this tells a sandboxed caller from a client of the person's. A process
+/// that cannot be looked up (gone already) counts as confined: fail closed.
+pub fn in_other_user_namespace(pid: u32) -> bool {
+    let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/user")).ok();
+    match (ns("self"), ns(&pid.to_string())) {
+        (Some(mine), Some(theirs)) => mine != theirs,
+        _ => true,
+    }
+}
+
 /// Paths that exist; a rule for a missing path would fail the whole ruleset.
 fn existing(paths: &[PathBuf]) -> Vec<&Path> {
     paths

@@ -324,6 +324,37 @@ fn bind_private(path: &std::path::Path) -> Result<UnixListener> {
     Ok(l)
 }
 
+/// Refuses client calls made from inside a sandbox (a process in another user namespace than the
+/// manager's): through the client API an agent could answer its own consent requests, add rules
+/// or read other tasks. Audited. Calls without Unix peer credentials (TCP, which needs its bearer
+/// token and cannot be reached from a sandbox) pass.
+fn client_guard(manager: Manager) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
+    move |req: Request<()>| {
+        let pid = req
+            .extensions()
+            .get::<tonic::transport::server::UdsConnectInfo>()
+            .and_then(|i| i.peer_cred)
+            .and_then(|c| c.pid())
+            .and_then(|p| u32::try_from(p).ok());
+        match pid {
+            Some(pid) if crate::sandbox::in_other_user_namespace(pid) => {
+                manager.audit_event(
+                    &format!("pid:{pid}"),
+                    "client.refused",
+                    serde_json::json!({
+                        "reason": "a client call from inside a sandbox",
+                        "pid": pid,
+                    }),
+                );
+                Err(Status::permission_denied(
+                    "the client API cannot be used from inside an agent's sandbox",
+                ))
+            }
+            _ => Ok(req),
+        }
+    }
+}
+
 async fn routes<L>(
     mut builder: Server<L>,
     services: &Services,
@@ -362,9 +393,10 @@ where
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
         )
-        .add_service(
+        .add_service(tonic::service::interceptor::InterceptedService::new(
             ClientServiceServer::new(services.clone())
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
-        ))
+            client_guard(services.manager().clone()),
+        )))
 }

@@ -24,6 +24,11 @@ pub struct Services {
 }
 
 impl Services {
+    /// The manager they serve.
+    pub fn manager(&self) -> &Manager {
+        &self.manager
+    }
+
     /// Services over `manager`.
     pub fn new(manager: Manager) -> Services {
         Services { manager }

@@ -24,7 +24,7 @@ from typing import Any
 
 import grpc
 
-from hyperagent.v1 import agent_pb2, common_pb2
+from hyperagent.v1 import agent_pb2, client_pb2, client_pb2_grpc, common_pb2
 from hyperagent_sdk import Agent, TaskContext
 from hyperagent_sdk.connection import make_stub, open_channel
 
@@ -241,6 +241,30 @@ def use_token(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     )
     try:
         make_stub(channel).PushLogs(request, timeout=10)
+    except grpc.RpcError as err:
+        code = err.code()
+        assert code is not None
+        raise PermissionError(errno.EACCES, f"{code.name}: {err.details()}") from None
+    finally:
+        channel.close()
+    return {}
+
+
+@action("client_call")
+def client_call(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Use the person's client API from inside the sandbox: grant itself a rule, or list tasks."""
+    channel = open_channel(os.environ["HYPERAGENT_SOCKET"])
+    stub = client_pb2_grpc.ClientServiceStub(channel)
+    try:
+        if p["call"] == "add_rule":
+            stub.AddPolicyRule(
+                client_pb2.AddPolicyRuleRequest(
+                    kind="read", target="/", decision=client_pb2.POLICY_DECISION_ALLOW
+                ),
+                timeout=10,
+            )
+        else:
+            stub.ListTasks(client_pb2.ListTasksRequest(), timeout=10)
     except grpc.RpcError as err:
         code = err.code()
         assert code is not None
