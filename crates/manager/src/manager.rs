@@ -1627,6 +1627,14 @@ impl Manager {
         let id = uuid::Uuid::now_v7().to_string();
         let dir = self.snapshot_dir(&id);
         let to_copy = clean.clone();
+        let roots: Vec<std::path::PathBuf> = std::iter::once(&workspace)
+            .chain(&grants.write)
+            .filter_map(|p| p.canonicalize().ok())
+            .collect();
+        for p in &clean {
+            rollback::check_inside(p, &roots)
+                .map_err(|e| Error::PermissionDenied(e.to_string()))?;
+        }
         let (entries, copied) =
             tokio::task::spawn_blocking(move || rollback::snapshot(&to_copy, &dir))
                 .await
@@ -1639,6 +1647,7 @@ impl Manager {
             agent_id: claims.agent_id.clone(),
             description: description.to_string(),
             entries,
+            roots,
             files: copied.files,
             bytes: copied.bytes,
             created_us: now,
@@ -1685,10 +1694,16 @@ impl Manager {
         }
         let dir = self.snapshot_dir(id);
         let entries = action.entries.clone();
-        tokio::task::spawn_blocking(move || rollback::restore(&entries, &dir))
+        let roots = action.roots.clone();
+        tokio::task::spawn_blocking(move || rollback::restore(&entries, &dir, &roots))
             .await
             .map_err(|e| Error::Sandbox(format!("restore task failed: {e}")))?
-            .map_err(|e| Error::io(format!("rolling back action {id}"), e))?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::PermissionDenied => {
+                    Error::PermissionDenied(format!("rollback of action {id} refused: {e}"))
+                }
+                _ => Error::io(format!("rolling back action {id}"), e),
+            })?;
         let now = now_us();
         action.rolled_back_us = Some(now);
         self.inner

@@ -38,6 +38,10 @@ pub struct Action {
     pub description: String,
     /// The paths, as they were before.
     pub entries: Vec<Entry>,
+    /// The folders (symlinks resolved) every path had to be in: the task's workspace and write
+    /// grants. Checked again before a rollback touches anything.
+    #[serde(default)]
+    pub roots: Vec<PathBuf>,
     /// Files copied into the snapshot.
     pub files: u64,
     /// Bytes copied into the snapshot.
@@ -55,6 +59,33 @@ pub struct Copied {
     pub files: u64,
     /// Bytes.
     pub bytes: u64,
+}
+
+/// Refuses a path whose folder, with every symlink resolved, is not inside one of `roots`
+/// (canonical paths). The manager is not confined, so without this a task could point a
+/// snapshot or a rollback through a symlink it planted at files it may not touch.
+pub fn check_inside(path: &Path, roots: &[PathBuf]) -> io::Result<()> {
+    // The nearest folder that exists (a path to be created may have missing parents).
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if d.exists() {
+            break;
+        }
+        dir = d.parent();
+    }
+    let real = dir.unwrap_or(Path::new("/")).canonicalize()?;
+    if roots.iter().any(|r| real.starts_with(r)) {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} leads outside the task's workspace and write grants (to {})",
+                path.display(),
+                real.display()
+            ),
+        ))
+    }
 }
 
 /// Copies what exists at each of `paths` into `dir` (`dir/<index>`), and says which existed.
@@ -76,8 +107,12 @@ pub fn snapshot(paths: &[PathBuf], dir: &Path) -> io::Result<(Vec<Entry>, Copied
     Ok((entries, copied))
 }
 
-/// Puts every entry back as the snapshot in `dir` has it.
-pub fn restore(entries: &[Entry], dir: &Path) -> io::Result<()> {
+/// Puts every entry back as the snapshot in `dir` has it, after checking every path is still
+/// inside `roots` (nothing is touched when one is not).
+pub fn restore(entries: &[Entry], dir: &Path, roots: &[PathBuf]) -> io::Result<()> {
+    for e in entries {
+        check_inside(&e.path, roots)?;
+    }
     for (i, e) in entries.iter().enumerate() {
         remove_any(&e.path)?;
         if e.existed {
@@ -157,7 +192,8 @@ mod tests {
         fs::remove_dir_all(w.join("src")).unwrap();
         fs::write(w.join("new.txt"), "created").unwrap();
 
-        restore(&entries, &root.path().join("snap")).unwrap();
+        let roots = vec![w.canonicalize().unwrap()];
+        restore(&entries, &root.path().join("snap"), &roots).unwrap();
         assert_eq!(
             fs::read_to_string(w.join("README.md")).unwrap(),
             "original readme"
@@ -177,5 +213,29 @@ mod tests {
             Path::new("a.py")
         );
         assert!(!w.join("new.txt").exists());
+    }
+
+    #[test]
+    fn a_planted_symlink_cannot_lead_a_rollback_outside() {
+        let root = tempfile::tempdir().unwrap();
+        let w = root.path().join("w");
+        let outside = root.path().join("outside");
+        fs::create_dir_all(&w).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("precious"), "keep me").unwrap();
+        let roots = vec![w.canonicalize().unwrap()];
+        assert!(check_inside(&w.join("a/b/new.txt"), &roots).is_ok());
+        symlink(&outside, w.join("link")).unwrap();
+        let e = check_inside(&w.join("link/precious"), &roots).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        let entries = vec![Entry {
+            path: w.join("link/precious"),
+            existed: false,
+        }];
+        assert!(restore(&entries, &root.path().join("snap"), &roots).is_err());
+        assert_eq!(
+            fs::read_to_string(outside.join("precious")).unwrap(),
+            "keep me"
+        );
     }
 }
