@@ -11,6 +11,8 @@ APT_PACKAGES=(
   build-essential pkg-config git ca-certificates
   protobuf-compiler libprotobuf-dev      # protoc + well-known types for the Rust gRPC codegen
   python3 python3-venv python3-dev       # agents and the SDK
+  libdbus-1-dev                          # the desktop keychain (Secret Service) client
+  dbus gnome-keyring                     # a real Secret Service for the secrets tests
 )
 
 missing=()

@@ -136,6 +136,8 @@ class Manager:
     proc: subprocess.Popen[str] | None = None
     #: The HOME the manager runs with (a stand-in for the person's home folder).
     home: Path | None = None
+    #: More environment for the manager (e.g. a D-Bus session bus address).
+    env_extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.config = self.root / "config.toml"
@@ -154,6 +156,7 @@ class Manager:
         env.pop("HYPERAGENT_SOCKET", None)
         if self.home is not None:
             env["HOME"] = str(self.home)
+        env.update(self.env_extra)
         return env
 
     def start(self) -> Manager:

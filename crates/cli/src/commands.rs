@@ -151,20 +151,27 @@ async fn secret(c: &mut Client, cmd: SecretCommand, json: bool) -> Result<ExitCo
             }
         }
         SecretCommand::List => {
-            let list = c
+            let r = c
                 .list_secrets(pb::ListSecretsRequest {})
                 .await?
-                .into_inner()
-                .secrets;
+                .into_inner();
+            let list = r.secrets;
             if json {
                 print_json(&serde_json::Value::Array(
                     list.iter()
                         .map(|s| serde_json::json!({"name": s.name, "updated_at": output::time(s.updated_at.as_ref())}))
                         .collect(),
                 ));
-            } else if list.is_empty() {
-                println!("no secrets stored");
             } else {
+                let store = match r.store.as_str() {
+                    "secret-service" => "the desktop keychain (Secret Service)".to_string(),
+                    "keyutils" => "the kernel key store (forgets them on reboot)".to_string(),
+                    other => other.to_string(),
+                };
+                println!("secrets are kept in {store}");
+                if list.is_empty() {
+                    println!("no secrets stored");
+                }
                 for s in &list {
                     println!("{:<32} set {}", s.name, output::time(s.updated_at.as_ref()));
                 }

@@ -283,6 +283,7 @@ fn main() -> ExitCode {
     if matches!(cli.command, Command::Serve { .. }) {
         // Before the runtime's threads exist, so they all share it.
         hyperagent_manager::secrets::join_session_keyring();
+        hyperagent_manager::secrets::choose_store();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1740,7 +1740,8 @@ impl Manager {
 
     /// Stores a secret in the keychain (audited by name; the value goes nowhere else).
     pub async fn set_secret(&self, name: &str, value: &str, actor: &str) -> Result<()> {
-        crate::secrets::store(name, value)?;
+        let (n, v) = (name.to_string(), value.to_string());
+        blocking(move || crate::secrets::store(&n, &v)).await?;
         let now = now_us();
         self.inner
             .writer
@@ -1764,7 +1765,8 @@ impl Manager {
 
     /// Deletes a secret from the keychain (audited).
     pub async fn delete_secret(&self, name: &str, actor: &str) -> Result<()> {
-        crate::secrets::delete(name)?;
+        let n = name.to_string();
+        blocking(move || crate::secrets::delete(&n)).await?;
         let now = now_us();
         self.inner
             .writer
@@ -1829,7 +1831,8 @@ impl Manager {
                 c.answer_reason
             )));
         }
-        let value = crate::secrets::load(name)?;
+        let n = name.to_string();
+        let value = blocking(move || crate::secrets::load(&n)).await?;
         let pending = {
             let mut st = self.state();
             let a = st.tasks.get_mut(task_id).ok_or_else(|| {
@@ -2563,6 +2566,13 @@ impl Drop for WorkGuard {
     fn drop(&mut self) {
         self.manager.work_closed(&self.agent_id, self.session_id);
     }
+}
+
+/// Runs a keychain call (D-Bus or a syscall, both blocking) off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Secret(format!("keychain call failed: {e}")))?
 }
 
 /// Replaces any of `secrets`' values in `s`.

@@ -2,12 +2,13 @@
 //!
 //! Values live only in the keychain and, while a task that was given one runs, in the manager's
 //! memory (to redact them): never in SQLite, logs, audit entries, config or crash output. The
-//! database keeps only names. Backend: the kernel's key store (keyutils, through the `keyring`
-//! crate): it needs no desktop session or D-Bus, so it works for the headless manager; keys sit in
-//! the user's persistent keyring, which outlives manager restarts and logouts (for
-//! `/proc/sys/kernel/keys/persistent_keyring_expiry`, 3 days by default, renewed on each use) but
-//! not a reboot. The desktop's Secret Service (durable) is the choice once the desktop app runs
-//! the manager inside a session.
+//! database keeps only names. Backend, chosen once at start ([`choose_store`]):
+//! - the desktop keychain (**Secret Service**: GNOME Keyring, KWallet) when the manager runs in a
+//!   session with a D-Bus session bus and a keychain answers on it: durable and encrypted at rest;
+//! - else the kernel's key store (**keyutils**): it needs no desktop session or D-Bus, so it works
+//!   for a headless manager; keys sit in the user's persistent keyring, which outlives manager
+//!   restarts and logouts (for `/proc/sys/kernel/keys/persistent_keyring_expiry`, 3 days by
+//!   default, renewed on each use) but not a reboot.
 use crate::error::{Error, Result};
 
 /// The keychain "service" all of HyperAgent's secrets are filed under.
@@ -36,6 +37,35 @@ pub fn join_session_keyring() {
     }
 }
 
+static STORE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Picks the key store (see the module docs) and says which: "secret-service" or "keyutils".
+/// Call once, before secrets are used; later calls return the first choice.
+pub fn choose_store() -> &'static str {
+    STORE.get_or_init(|| {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty()) {
+            keyring::set_default_credential_builder(
+                keyring::secret_service::default_credential_builder(),
+            );
+            match keyring::Entry::new(SERVICE, "store-probe").and_then(|e| e.get_password()) {
+                Ok(_) | Err(keyring::Error::NoEntry) => return "secret-service",
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "the desktop keychain (Secret Service) does not answer; secrets go to the \
+                     kernel key store, which forgets them on reboot"
+                ),
+            }
+        }
+        keyring::set_default_credential_builder(keyring::keyutils::default_credential_builder());
+        "keyutils"
+    })
+}
+
+/// The key store in use ("secret-service" or "keyutils").
+pub fn store_name() -> &'static str {
+    choose_store()
+}
+
 /// Checks a secret's name: 1-128 letters, digits, `_`, `-`, `.`.
 pub fn check_name(name: &str) -> Result<()> {
     crate::policy::parse("secret", name).map(|_| ())
@@ -43,6 +73,7 @@ pub fn check_name(name: &str) -> Result<()> {
 
 fn entry(name: &str) -> Result<keyring::Entry> {
     check_name(name)?;
+    choose_store();
     keyring::Entry::new(SERVICE, name).map_err(|e| Error::Secret(format!("keychain: {e}")))
 }
 

@@ -508,6 +508,7 @@ impl ClientService for Services {
                     updated_at: Some(convert::ts(t)),
                 })
                 .collect(),
+            store: crate::secrets::store_name().into(),
         }))
     }
 

@@ -544,10 +544,12 @@ class ListSecretsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ListSecretsResponse(_message.Message):
-    __slots__ = ("secrets",)
+    __slots__ = ("secrets", "store")
     SECRETS_FIELD_NUMBER: _ClassVar[int]
+    STORE_FIELD_NUMBER: _ClassVar[int]
     secrets: _containers.RepeatedCompositeFieldContainer[SecretInfo]
-    def __init__(self, secrets: _Optional[_Iterable[_Union[SecretInfo, _Mapping]]] = ...) -> None: ...
+    store: str
+    def __init__(self, secrets: _Optional[_Iterable[_Union[SecretInfo, _Mapping]]] = ..., store: _Optional[str] = ...) -> None: ...
 
 class DeleteSecretRequest(_message.Message):
     __slots__ = ("name",)
