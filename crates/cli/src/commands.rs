@@ -465,9 +465,10 @@ async fn agents(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
     for a in &list {
         let online = a.status == pb::AgentStatus::Online as i32;
         println!(
-            "{:<20} {:<8} load {:>3.0}% tasks {}/{} ok {} failed {} restarts {}  {}",
+            "{:<20} {:<8} {:<10} load {:>3.0}% tasks {}/{} ok {} failed {} restarts {}  {}",
             a.id,
             if online { "online" } else { "offline" },
+            if a.confined { "confined" } else { "UNCONFINED" },
             a.load * 100.0,
             a.running_task_ids.len(),
             a.max_concurrency,
