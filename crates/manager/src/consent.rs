@@ -4,6 +4,7 @@
 //! to the task allows at once, and only what neither covers reaches the person.
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
 use crate::policy::Permission;
 
 /// How far a "yes" reaches.
@@ -57,4 +58,22 @@ pub struct Consent {
     pub answered_by: String,
     /// Why, for a denial.
     pub answer_reason: String,
+}
+
+impl Consent {
+    /// `Ok` when granted; else the refusal, naming `what` was refused, who decided and why.
+    pub fn granted(&self, what: &str) -> Result<()> {
+        if self.status == Status::Granted {
+            return Ok(());
+        }
+        let why = if self.answer_reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", self.answer_reason)
+        };
+        Err(Error::PermissionDenied(format!(
+            "{what} refused ({}{why})",
+            self.answered_by
+        )))
+    }
 }

@@ -74,10 +74,10 @@ async fn handle(manager: Manager, conn: UnixStream) {
     let agent = match manager.egress_check(&task_id, &token, &host, port).await {
         Ok(a) => a,
         Err(e) => {
-            manager.audit_network(
-                &task_id,
+            manager.audit(
                 "egress",
                 "net.refused",
+                Some(&task_id),
                 json!({ "host": host, "port": port, "reason": e.to_string() }),
             );
             let _ = reply(&mut conn, 403, &e.to_string()).await;
@@ -88,10 +88,10 @@ async fn handle(manager: Manager, conn: UnixStream) {
     let upstream = match connect(&host, port, timeout).await {
         Ok(s) => s,
         Err(why) => {
-            manager.audit_network(
-                &task_id,
+            manager.audit(
                 "egress",
                 "net.failed",
+                Some(&task_id),
                 json!({ "host": host, "port": port, "agent": agent, "reason": why }),
             );
             let _ = reply(&mut conn, 502, &why).await;
@@ -102,10 +102,10 @@ async fn handle(manager: Manager, conn: UnixStream) {
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    manager.audit_network(
-        &task_id,
+    manager.audit(
         "egress",
         "net.connected",
+        Some(&task_id),
         json!({ "host": host, "port": port, "address": address, "agent": agent }),
     );
     if conn
@@ -121,10 +121,10 @@ async fn handle(manager: Manager, conn: UnixStream) {
     let (sent, received) = tokio::io::copy_bidirectional(&mut conn, &mut upstream)
         .await
         .unwrap_or((0, 0));
-    manager.audit_network(
-        &task_id,
+    manager.audit(
         "egress",
         "net.closed",
+        Some(&task_id),
         json!({
             "host": host, "port": port, "address": address, "agent": agent,
             "bytes_sent": sent, "bytes_received": received,

@@ -405,14 +405,13 @@ impl Manager {
                 Ok(ev) => push_task(&mut writes, &a.task, ev, now),
                 Err(e) => tracing::error!(task = task_id, error = %e, "failing a task failed"),
             }
-            writes.push(Write::Audit {
-                time_us: now,
-                actor: "manager".into(),
-                action: "sandbox.quota_exceeded".into(),
-                task_id: Some(task_id.to_string()),
-                detail: serde_json::json!({ "agent": agent_id, "bytes": used, "quota": quota })
-                    .to_string(),
-            });
+            writes.push(Write::audit(
+                now,
+                "manager",
+                "sandbox.quota_exceeded",
+                Some(task_id),
+                serde_json::json!({ "agent": agent_id, "bytes": used, "quota": quota }),
+            ));
             if let Some(rec) = st.registry.get_mut(agent_id) {
                 rec.holding.remove(task_id);
             }
@@ -615,13 +614,12 @@ impl Manager {
                 reg.name
             ),
         };
-        let _ = self.inner.writer.submit(vec![Write::Audit {
-            time_us: now_us(),
-            actor: format!("pid:{}", reg.peer_pid.unwrap_or(0)),
-            action: "agent.refused".into(),
-            task_id: None,
-            detail: serde_json::json!({ "agent": reg.name, "reason": refused }).to_string(),
-        }]);
+        self.audit(
+            &format!("pid:{}", reg.peer_pid.unwrap_or(0)),
+            "agent.refused",
+            None,
+            serde_json::json!({ "agent": reg.name, "reason": refused }),
+        );
         Err(Error::PermissionDenied(refused))
     }
 
@@ -730,13 +728,12 @@ impl Manager {
         let checked = self.check_token(st, task_id, token);
         if let Err(e @ (Error::Unauthenticated(_) | Error::PermissionDenied(_))) = &checked {
             // Nothing waits on this entry; it commits with whatever the writer does next.
-            let _ = self.inner.writer.submit(vec![Write::Audit {
-                time_us: now_us(),
-                actor: "unknown".into(),
-                action: "token.refused".into(),
-                task_id: Some(task_id.to_string()),
-                detail: serde_json::json!({ "reason": e.to_string() }).to_string(),
-            }]);
+            self.audit(
+                "unknown",
+                "token.refused",
+                Some(task_id),
+                serde_json::json!({ "reason": e.to_string() }),
+            );
         }
         checked
     }
@@ -1238,13 +1235,13 @@ impl Manager {
                     a.task.status_reason = reason.clone();
                     a.task.updated_us = now;
                     writes.push(Write::Task(Box::new(a.task.clone())));
-                    writes.push(Write::Audit {
-                        time_us: now,
-                        actor: "client".into(),
-                        action: "task.cancel_requested".into(),
-                        task_id: Some(id.to_string()),
-                        detail: serde_json::json!({ "reason": reason }).to_string(),
-                    });
+                    writes.push(Write::audit(
+                        now,
+                        "client",
+                        "task.cancel_requested",
+                        Some(id),
+                        serde_json::json!({ "reason": reason }),
+                    ));
                     let agent = a.task.agent_id.clone().unwrap_or_default();
                     if let Some(rec) = st.registry.get(&agent) {
                         rec.send(Command::Stop {
@@ -1297,29 +1294,11 @@ impl Manager {
             check_name("agent name", a, 64)?;
         }
         let permission = policy::parse(kind, target)?;
-        let now = now_us();
-        let rule = policy::Rule {
-            id: uuid::Uuid::now_v7().to_string(),
-            created_us: now,
-            agent,
-            permission,
-            decision,
-            origin: origin.to_string(),
-            revoked_us: None,
-        };
+        let rule = new_rule(agent, permission, decision, origin.to_string(), now_us());
         let pending = {
-            let mut st = self.state();
-            st.rules.push(rule.clone());
-            self.inner.writer.submit(vec![
-                Write::Rule(Box::new(rule.clone())),
-                Write::Audit {
-                    time_us: now,
-                    actor: origin.to_string(),
-                    action: "policy.rule_added".into(),
-                    task_id: None,
-                    detail: serde_json::to_string(&rule).unwrap_or_default(),
-                },
-            ])
+            let mut writes = Vec::new();
+            put_rule(&mut self.state(), rule.clone(), origin, None, &mut writes);
+            self.inner.writer.submit(writes)
         };
         pending.wait().await?;
         Ok(rule)
@@ -1344,13 +1323,7 @@ impl Manager {
             let rule = rule.clone();
             let pending = self.inner.writer.submit(vec![
                 Write::Rule(Box::new(rule.clone())),
-                Write::Audit {
-                    time_us: now,
-                    actor: actor.to_string(),
-                    action: "policy.rule_revoked".into(),
-                    task_id: None,
-                    detail: serde_json::to_string(&rule).unwrap_or_default(),
-                },
+                Write::audit(now, actor, "policy.rule_revoked", None, &rule),
             ]);
             (pending, rule)
         };
@@ -1411,44 +1384,22 @@ impl Manager {
                 "manager",
             )
             .await?;
-        if c.status == Status::Granted {
-            Ok(claims.agent_id)
-        } else {
-            Err(Error::PermissionDenied(format!(
-                "connection to {host}:{port} refused ({}{}{})",
-                c.answered_by,
-                if c.answer_reason.is_empty() { "" } else { ": " },
-                c.answer_reason
-            )))
-        }
+        c.granted(&format!("connection to {host}:{port}"))?;
+        Ok(claims.agent_id)
     }
 
-    /// Appends an audit entry that concerns no task.
-    pub fn audit_event(&self, actor: &str, action: &str, detail: serde_json::Value) {
-        let _ = self.inner.writer.submit(vec![Write::Audit {
-            time_us: now_us(),
-            actor: actor.to_string(),
-            action: action.to_string(),
-            task_id: None,
-            detail: detail.to_string(),
-        }]);
-    }
-
-    /// Appends an audit entry about a task's network use (the egress proxy's record).
-    pub fn audit_network(
+    /// Appends an audit entry that nothing waits on (it commits with the writer's next group).
+    pub fn audit(
         &self,
-        task_id: &str,
         actor: &str,
         action: &str,
+        task_id: Option<&str>,
         detail: serde_json::Value,
     ) {
-        let _ = self.inner.writer.submit(vec![Write::Audit {
-            time_us: now_us(),
-            actor: actor.to_string(),
-            action: action.to_string(),
-            task_id: Some(task_id.to_string()),
-            detail: detail.to_string(),
-        }]);
+        let _ =
+            self.inner
+                .writer
+                .submit(vec![Write::audit(now_us(), actor, action, task_id, detail)]);
     }
 
     /// Decides a permission for a task by the rules and its grants, or asks the person.
@@ -1616,14 +1567,7 @@ impl Manager {
                 &claims.agent_id,
             )
             .await?;
-        if c.status != Status::Granted {
-            return Err(Error::PermissionDenied(format!(
-                "destructive action refused ({}{}{}): {description}",
-                c.answered_by,
-                if c.answer_reason.is_empty() { "" } else { ": " },
-                c.answer_reason
-            )));
-        }
+        c.granted(&format!("destructive action \"{description}\""))?;
         let id = uuid::Uuid::now_v7().to_string();
         let dir = self.snapshot_dir(&id);
         let to_copy = clean.clone();
@@ -1635,11 +1579,12 @@ impl Manager {
             rollback::check_inside(p, &roots)
                 .map_err(|e| Error::PermissionDenied(e.to_string()))?;
         }
-        let (entries, copied) =
-            tokio::task::spawn_blocking(move || rollback::snapshot(&to_copy, &dir))
-                .await
-                .map_err(|e| Error::Sandbox(format!("snapshot task failed: {e}")))?
-                .map_err(|e| Error::io(format!("snapshotting for action {id}"), e))?;
+        let what = id.clone();
+        let (entries, copied) = blocking(move || {
+            rollback::snapshot(&to_copy, &dir)
+                .map_err(|e| Error::io(format!("snapshotting for action {what}"), e))
+        })
+        .await?;
         let now = now_us();
         let action = rollback::Action {
             id,
@@ -1657,17 +1602,16 @@ impl Manager {
             .writer
             .submit(vec![
                 Write::Action(Box::new(action.clone())),
-                Write::Audit {
-                    time_us: now,
-                    actor: claims.agent_id,
-                    action: "action.snapshotted".into(),
-                    task_id: Some(task_id.to_string()),
-                    detail: serde_json::json!({
+                Write::audit(
+                    now,
+                    claims.agent_id,
+                    "action.snapshotted",
+                    Some(task_id),
+                    serde_json::json!({
                         "action": action.id, "description": description, "consent": c.id,
                         "paths": action.entries, "files": copied.files, "bytes": copied.bytes,
-                    })
-                    .to_string(),
-                },
+                    }),
+                ),
             ])
             .wait()
             .await?;
@@ -1695,31 +1639,31 @@ impl Manager {
         let dir = self.snapshot_dir(id);
         let entries = action.entries.clone();
         let roots = action.roots.clone();
-        tokio::task::spawn_blocking(move || rollback::restore(&entries, &dir, &roots))
-            .await
-            .map_err(|e| Error::Sandbox(format!("restore task failed: {e}")))?
-            .map_err(|e| match e.kind() {
+        let what = id.to_string();
+        blocking(move || {
+            rollback::restore(&entries, &dir, &roots).map_err(|e| match e.kind() {
                 std::io::ErrorKind::PermissionDenied => {
-                    Error::PermissionDenied(format!("rollback of action {id} refused: {e}"))
+                    Error::PermissionDenied(format!("rollback of action {what} refused: {e}"))
                 }
-                _ => Error::io(format!("rolling back action {id}"), e),
-            })?;
+                _ => Error::io(format!("rolling back action {what}"), e),
+            })
+        })
+        .await?;
         let now = now_us();
         action.rolled_back_us = Some(now);
         self.inner
             .writer
             .submit(vec![
                 Write::Action(Box::new(action.clone())),
-                Write::Audit {
-                    time_us: now,
-                    actor: actor.to_string(),
-                    action: "action.rolled_back".into(),
-                    task_id: Some(action.task_id.clone()),
-                    detail: serde_json::json!({
+                Write::audit(
+                    now,
+                    actor,
+                    "action.rolled_back",
+                    Some(&action.task_id),
+                    serde_json::json!({
                         "action": id, "description": action.description, "paths": action.entries,
-                    })
-                    .to_string(),
-                },
+                    }),
+                ),
             ])
             .wait()
             .await?;
@@ -1742,47 +1686,39 @@ impl Manager {
     pub async fn set_secret(&self, name: &str, value: &str, actor: &str) -> Result<()> {
         let (n, v) = (name.to_string(), value.to_string());
         blocking(move || crate::secrets::store(&n, &v)).await?;
-        let now = now_us();
-        self.inner
-            .writer
-            .submit(vec![
-                Write::SecretName {
-                    name: name.to_string(),
-                    present: true,
-                    time_us: now,
-                },
-                Write::Audit {
-                    time_us: now,
-                    actor: actor.to_string(),
-                    action: "secret.set".into(),
-                    task_id: None,
-                    detail: serde_json::json!({ "name": name }).to_string(),
-                },
-            ])
-            .wait()
-            .await
+        self.record_secret(name, true, actor).await
     }
 
     /// Deletes a secret from the keychain (audited).
     pub async fn delete_secret(&self, name: &str, actor: &str) -> Result<()> {
         let n = name.to_string();
         blocking(move || crate::secrets::delete(&n)).await?;
+        self.record_secret(name, false, actor).await
+    }
+
+    /// Stores that a secret of this name is (or is no longer) in the keychain, and audits it.
+    async fn record_secret(&self, name: &str, present: bool, actor: &str) -> Result<()> {
         let now = now_us();
+        let action = if present {
+            "secret.set"
+        } else {
+            "secret.deleted"
+        };
         self.inner
             .writer
             .submit(vec![
                 Write::SecretName {
                     name: name.to_string(),
-                    present: false,
+                    present,
                     time_us: now,
                 },
-                Write::Audit {
-                    time_us: now,
-                    actor: actor.to_string(),
-                    action: "secret.deleted".into(),
-                    task_id: None,
-                    detail: serde_json::json!({ "name": name }).to_string(),
-                },
+                Write::audit(
+                    now,
+                    actor,
+                    action,
+                    None,
+                    serde_json::json!({ "name": name }),
+                ),
             ])
             .wait()
             .await
@@ -1823,14 +1759,7 @@ impl Manager {
                 &claims.agent_id,
             )
             .await?;
-        if c.status != Status::Granted {
-            return Err(Error::PermissionDenied(format!(
-                "secret `{name}` refused ({}{}{})",
-                c.answered_by,
-                if c.answer_reason.is_empty() { "" } else { ": " },
-                c.answer_reason
-            )));
-        }
+        c.granted(&format!("secret `{name}`"))?;
         let n = name.to_string();
         let value = blocking(move || crate::secrets::load(&n)).await?;
         let pending = {
@@ -1839,13 +1768,13 @@ impl Manager {
                 Error::FailedPrecondition(format!("task {task_id} ended meanwhile"))
             })?;
             a.secrets.push((name.to_string(), value.clone()));
-            self.inner.writer.submit(vec![Write::Audit {
-                time_us: now_us(),
-                actor: claims.agent_id.clone(),
-                action: "secret.read".into(),
-                task_id: Some(task_id.to_string()),
-                detail: serde_json::json!({ "name": name, "consent": c.id }).to_string(),
-            }])
+            self.inner.writer.submit(vec![Write::audit(
+                now_us(),
+                claims.agent_id.clone(),
+                "secret.read",
+                Some(task_id),
+                serde_json::json!({ "name": name, "consent": c.id }),
+            )])
         };
         pending.wait().await?;
         Ok(value)
@@ -1908,24 +1837,14 @@ impl Manager {
                 }
             }
             Some(s @ (Scope::Agent | Scope::Always)) => {
-                let rule = policy::Rule {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    created_us: now,
-                    agent: (s == Scope::Agent).then(|| c.agent_id.clone()),
-                    permission: c.permission.clone(),
-                    decision: policy::Decision::Allow,
-                    origin: format!("consent {}", c.id),
-                    revoked_us: None,
-                };
-                writes.push(Write::Audit {
-                    time_us: now,
-                    actor: actor.to_string(),
-                    action: "policy.rule_added".into(),
-                    task_id: Some(c.task_id.clone()),
-                    detail: serde_json::to_string(&rule).unwrap_or_default(),
-                });
-                writes.push(Write::Rule(Box::new(rule.clone())));
-                st.rules.push(rule);
+                let rule = new_rule(
+                    (s == Scope::Agent).then(|| c.agent_id.clone()),
+                    c.permission.clone(),
+                    policy::Decision::Allow,
+                    format!("consent {}", c.id),
+                    now,
+                );
+                put_rule(st, rule, actor, Some(&c.task_id), writes);
             }
             Some(Scope::Once) | None => {}
         }
@@ -2369,12 +2288,7 @@ impl Manager {
             .get_mut(agent_id)
             .expect("scheduler picked a known agent");
         // What the task process may touch, so the audit log alone tells what it could have done.
-        writes.push(Write::Audit {
-            time_us: now,
-            actor: "manager".into(),
-            action: "task.confined".into(),
-            task_id: Some(task_id.to_string()),
-            detail: serde_json::json!({
+        writes.push(Write::audit(now, "manager", "task.confined", Some(task_id), serde_json::json!({
                 "agent": agent_id,
                 "attempt": number,
                 "confined": rec.task_runner.is_some(),
@@ -2382,9 +2296,7 @@ impl Manager {
                 "read": grants.read,
                 "write": grants.write,
                 "connect": grants.connect.iter().map(|(h, p)| format!("{h}:{p}")).collect::<Vec<_>>(),
-            })
-            .to_string(),
-        });
+            })));
         rec.holding.insert(task_id.to_string());
         if !rec.send(cmd) {
             self.lose_attempt(
@@ -2568,11 +2480,11 @@ impl Drop for WorkGuard {
     }
 }
 
-/// Runs a keychain call (D-Bus or a syscall, both blocking) off the async threads.
+/// Runs blocking work (keychain calls, copying a snapshot) off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Error::Secret(format!("keychain call failed: {e}")))?
+        .map_err(|e| Error::io("a blocking task", std::io::Error::other(e)))?
 }
 
 /// Replaces any of `secrets`' values in `s`.
@@ -2585,19 +2497,51 @@ fn redact_in(s: &mut String, secrets: &[(String, String)]) {
     }
 }
 
+/// A new rule in force from `now_us`, with a fresh id.
+fn new_rule(
+    agent: Option<String>,
+    permission: policy::Permission,
+    decision: policy::Decision,
+    origin: String,
+    now_us: i64,
+) -> policy::Rule {
+    policy::Rule {
+        id: uuid::Uuid::now_v7().to_string(),
+        created_us: now_us,
+        agent,
+        permission,
+        decision,
+        origin,
+        revoked_us: None,
+    }
+}
+
+/// Puts a new rule in force and queues its row and its audit entry.
+fn put_rule(
+    st: &mut State,
+    rule: policy::Rule,
+    actor: &str,
+    task_id: Option<&str>,
+    writes: &mut Vec<Write>,
+) {
+    writes.push(Write::Rule(Box::new(rule.clone())));
+    writes.push(Write::audit(
+        rule.created_us,
+        actor,
+        "policy.rule_added",
+        task_id,
+        &rule,
+    ));
+    st.rules.push(rule);
+}
+
 /// The feed event and the audit entry of a consent request as it now stands.
 fn consent_writes(writes: &mut Vec<Write>, c: &Consent, action: &str, actor: &str, now: i64) {
     writes.push(Write::Event {
         time_us: now,
         body: EventBody::Consent { consent: c.clone() },
     });
-    writes.push(Write::Audit {
-        time_us: now,
-        actor: actor.to_string(),
-        action: action.into(),
-        task_id: Some(c.task_id.clone()),
-        detail: serde_json::to_string(c).unwrap_or_default(),
-    });
+    writes.push(Write::audit(now, actor, action, Some(&c.task_id), c));
 }
 
 fn push_task(writes: &mut Vec<Write>, task: &Task, ev: EventBody, now: i64) {

@@ -173,9 +173,10 @@ impl Confinement {
 /// has one of its own, so this tells a sandboxed caller from a client of the person's. A process
 /// that cannot be looked up (gone already) counts as confined: fail closed.
 pub fn in_other_user_namespace(pid: u32) -> bool {
+    static MINE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/user")).ok();
-    match (ns("self"), ns(&pid.to_string())) {
-        (Some(mine), Some(theirs)) => mine != theirs,
+    match (MINE.get_or_init(|| ns("self")), ns(&pid.to_string())) {
+        (Some(mine), Some(theirs)) => *mine != theirs,
         _ => true,
     }
 }

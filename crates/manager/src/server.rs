@@ -329,29 +329,22 @@ fn bind_private(path: &std::path::Path) -> Result<UnixListener> {
 /// or read other tasks. Audited. Calls without Unix peer credentials (TCP, which needs its bearer
 /// token and cannot be reached from a sandbox) pass.
 fn client_guard(manager: Manager) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
-    move |req: Request<()>| {
-        let pid = req
-            .extensions()
-            .get::<tonic::transport::server::UdsConnectInfo>()
-            .and_then(|i| i.peer_cred)
-            .and_then(|c| c.pid())
-            .and_then(|p| u32::try_from(p).ok());
-        match pid {
-            Some(pid) if crate::sandbox::in_other_user_namespace(pid) => {
-                manager.audit_event(
-                    &format!("pid:{pid}"),
-                    "client.refused",
-                    serde_json::json!({
-                        "reason": "a client call from inside a sandbox",
-                        "pid": pid,
-                    }),
-                );
-                Err(Status::permission_denied(
-                    "the client API cannot be used from inside an agent's sandbox",
-                ))
-            }
-            _ => Ok(req),
+    move |req: Request<()>| match crate::grpc::peer_pid(&req) {
+        Some(pid) if crate::sandbox::in_other_user_namespace(pid) => {
+            manager.audit(
+                &format!("pid:{pid}"),
+                "client.refused",
+                None,
+                serde_json::json!({
+                    "reason": "a client call from inside a sandbox",
+                    "pid": pid,
+                }),
+            );
+            Err(Status::permission_denied(
+                "the client API cannot be used from inside an agent's sandbox",
+            ))
         }
+        _ => Ok(req),
     }
 }
 

@@ -23,6 +23,15 @@ pub struct Services {
     manager: Manager,
 }
 
+/// The process id of the caller, as the kernel reports it for a Unix socket peer (none over TCP).
+pub fn peer_pid<T>(req: &Request<T>) -> Option<u32> {
+    req.extensions()
+        .get::<tonic::transport::server::UdsConnectInfo>()
+        .and_then(|i| i.peer_cred)
+        .and_then(|c| c.pid())
+        .and_then(|p| u32::try_from(p).ok())
+}
+
 impl Services {
     /// The manager they serve.
     pub fn manager(&self) -> &Manager {
@@ -74,12 +83,7 @@ impl AgentService for Services {
         &self,
         req: Request<pb::RegisterRequest>,
     ) -> Result<Response<pb::RegisterResponse>, Status> {
-        let peer_pid = req
-            .extensions()
-            .get::<tonic::transport::server::UdsConnectInfo>()
-            .and_then(|i| i.peer_cred)
-            .and_then(|c| c.pid())
-            .and_then(|p| u32::try_from(p).ok());
+        let peer_pid = peer_pid(&req);
         let r = req.into_inner();
         let reg = Registration {
             peer_pid,

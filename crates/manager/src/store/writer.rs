@@ -51,6 +51,26 @@ pub enum Write {
     },
 }
 
+impl Write {
+    /// An audit entry: who did what, about which task, with details (any serialisable value,
+    /// stored as its JSON).
+    pub fn audit(
+        time_us: i64,
+        actor: impl Into<String>,
+        action: &str,
+        task_id: Option<&str>,
+        detail: impl serde::Serialize,
+    ) -> Write {
+        Write::Audit {
+            time_us,
+            actor: actor.into(),
+            action: action.to_string(),
+            task_id: task_id.map(str::to_string),
+            detail: serde_json::to_string(&detail).unwrap_or_default(),
+        }
+    }
+}
+
 /// Where the next event and audit entry go.
 #[derive(Clone)]
 pub struct Cursors {
