@@ -222,6 +222,7 @@ impl Supervisor {
             let run = AgentRun {
                 manager: manager.clone(),
                 state_dir: data_dir.join("agents").join(&m.name),
+                agent_read: agent_read_paths(&m, &sandbox),
                 manifest: m,
                 socket: socket.clone(),
                 egress_socket: manager.paths().egress_socket.clone(),
@@ -277,6 +278,8 @@ struct AgentRun {
     manifest: Manifest,
     /// `<data_dir>/agents/<name>`: the only folder the agent's own process may write.
     state_dir: PathBuf,
+    /// What every process of the agent may read ([`agent_read_paths`]).
+    agent_read: Vec<PathBuf>,
     socket: PathBuf,
     egress_socket: PathBuf,
     cfg: config::Supervisor,
@@ -463,30 +466,9 @@ impl AgentRun {
         }
     }
 
-    /// The agent's program: a path with a `/` is relative to the manifest's folder, else it is
-    /// looked up in PATH.
-    fn program(&self) -> PathBuf {
-        let m = &self.manifest;
-        if m.command[0].contains('/') {
-            m.dir.join(&m.command[0])
-        } else {
-            PathBuf::from(&m.command[0])
-        }
-    }
-
     /// What a process of this agent may touch; the extras add a task's workspace and grants.
     fn confinement(&self, extra_read: &[PathBuf], extra_write: &[PathBuf]) -> Confinement {
-        let m = &self.manifest;
-        let mut read = self.sandbox.read_paths.clone();
-        read.push(m.dir.clone());
-        // The folder of agents, for code they share (the SDK).
-        read.extend(m.dir.parent().map(Path::to_path_buf));
-        if let Some(venv) = virtualenv_of(&self.program()) {
-            // Packages installed in development mode live where their `.pth` files point.
-            read.extend(pth_paths(&venv));
-            read.push(venv);
-        }
-        read.extend(m.sandbox.read.iter().map(|p| m.dir.join(p)));
+        let mut read = self.agent_read.clone();
         read.extend(extra_read.iter().cloned());
         let mut write = self.sandbox.device_paths.clone();
         write.push(self.state_dir.clone());
@@ -516,7 +498,7 @@ impl AgentRun {
             std::fs::create_dir_all(d)?;
             std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))?;
         }
-        let mut cmd = Command::new(self.program());
+        let mut cmd = Command::new(program(&self.manifest));
         cmd.args(&m.command[1..])
             .current_dir(cwd)
             .env_clear()
@@ -607,30 +589,73 @@ impl AgentRun {
     }
 
     fn capture(&self, child: &mut Child) -> Vec<JoinHandle<()>> {
-        let max = self.cfg.max_output_line_bytes as usize;
-        let mut out = Vec::new();
-        if let Some(s) = child.stdout.take() {
-            out.push(tokio::spawn(pump(
-                self.manager.clone(),
-                self.manifest.name.clone(),
-                "stdout",
-                None,
-                s,
-                max,
-            )));
-        }
-        if let Some(s) = child.stderr.take() {
-            out.push(tokio::spawn(pump(
-                self.manager.clone(),
-                self.manifest.name.clone(),
-                "stderr",
-                None,
-                s,
-                max,
-            )));
-        }
-        out
+        capture(
+            &self.manager,
+            &self.manifest.name,
+            None,
+            child,
+            self.cfg.max_output_line_bytes as usize,
+        )
     }
+}
+
+/// The agent's program: a path with a `/` is relative to the manifest's folder, else it is
+/// looked up in PATH.
+fn program(m: &Manifest) -> PathBuf {
+    if m.command[0].contains('/') {
+        m.dir.join(&m.command[0])
+    } else {
+        PathBuf::from(&m.command[0])
+    }
+}
+
+/// What every process of an agent may read: the system paths, its code and the folder of agents
+/// (for code they share, the SDK), its Python environment with the folders its `.pth` files name
+/// (packages installed in development mode), and its manifest's extras. Worked out once per
+/// agent: it reads files, and task processes start often.
+fn agent_read_paths(m: &Manifest, sandbox: &config::Sandbox) -> Vec<PathBuf> {
+    let mut read = sandbox.read_paths.clone();
+    read.push(m.dir.clone());
+    read.extend(m.dir.parent().map(Path::to_path_buf));
+    if let Some(venv) = virtualenv_of(&program(m)) {
+        read.extend(pth_paths(&venv));
+        read.push(venv);
+    }
+    read.extend(m.sandbox.read.iter().map(|p| m.dir.join(p)));
+    read
+}
+
+/// Relays a child's stdout and stderr line by line to the feed: as the agent's output, or, for a
+/// task process, as its task's output (redacted). The handles end when the pipes close.
+fn capture(
+    manager: &Manager,
+    agent: &str,
+    task: Option<&str>,
+    child: &mut Child,
+    max: usize,
+) -> Vec<JoinHandle<()>> {
+    let mut out = Vec::new();
+    if let Some(s) = child.stdout.take() {
+        out.push(tokio::spawn(pump(
+            manager.clone(),
+            agent.to_string(),
+            "stdout",
+            task.map(str::to_string),
+            s,
+            max,
+        )));
+    }
+    if let Some(s) = child.stderr.take() {
+        out.push(tokio::spawn(pump(
+            manager.clone(),
+            agent.to_string(),
+            "stderr",
+            task.map(str::to_string),
+            s,
+            max,
+        )));
+    }
+    out
 }
 
 /// One running task process and what it needs to be fed, watched and stopped.
@@ -676,29 +701,13 @@ async fn run_task(p: TaskProcess) -> String {
         // A process that dies before reading its task shows up below as an exit.
         let _ = stdin.write_all(task.to_string().as_bytes()).await;
     }
-    let prefix = Some(start.task_id.clone());
-    let mut readers = Vec::new();
-    let max = cfg.max_output_line_bytes as usize;
-    if let Some(s) = child.stdout.take() {
-        readers.push(tokio::spawn(pump(
-            manager.clone(),
-            agent.clone(),
-            "stdout",
-            prefix.clone(),
-            s,
-            max,
-        )));
-    }
-    if let Some(s) = child.stderr.take() {
-        readers.push(tokio::spawn(pump(
-            manager.clone(),
-            agent.clone(),
-            "stderr",
-            prefix,
-            s,
-            max,
-        )));
-    }
+    let readers = capture(
+        &manager,
+        &agent,
+        Some(&start.task_id),
+        &mut child,
+        cfg.max_output_line_bytes as usize,
+    );
     let workspace = PathBuf::from(&start.workspace);
     let mut check = tokio::time::interval(sandbox.quota_check_interval);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

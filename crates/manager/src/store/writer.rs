@@ -220,8 +220,8 @@ async fn commit(
     let mut agents: Vec<Box<AgentRow>> = Vec::new();
     let mut agent_index: HashMap<String, usize> = HashMap::new();
     let mut audit: Vec<AuditEntry> = Vec::new();
-    let mut rules: Vec<Box<crate::policy::Rule>> = Vec::new();
-    let mut actions: Vec<Box<crate::rollback::Action>> = Vec::new();
+    // Rows stored as (id, JSON) in a table of their own: the statement, the id, the JSON.
+    let mut documents: Vec<(&'static str, String, String)> = Vec::new();
     let mut secret_names: Vec<(String, bool, i64)> = Vec::new();
     let mut events: Vec<Arc<Event>> = Vec::new();
     let mut rows: Vec<EventRow> = Vec::new();
@@ -242,8 +242,16 @@ async fn commit(
                     agents.push(a);
                 }
             },
-            Write::Rule(r) => rules.push(r),
-            Write::Action(a) => actions.push(a),
+            Write::Rule(r) => documents.push((
+                "INSERT OR REPLACE INTO policy_rules (id, data) VALUES (?, ?)",
+                r.id.clone(),
+                serde_json::to_string(&r).map_err(encode_err)?,
+            )),
+            Write::Action(a) => documents.push((
+                "INSERT OR REPLACE INTO actions (id, data) VALUES (?, ?)",
+                a.id.clone(),
+                serde_json::to_string(&a).map_err(encode_err)?,
+            )),
             Write::SecretName {
                 name,
                 present,
@@ -316,10 +324,9 @@ async fn commit(
         });
         b.build().execute(&mut *tx).await?;
     }
-    for r in &rules {
-        let json = serde_json::to_string(r).map_err(encode_err)?;
-        sqlx::query("INSERT OR REPLACE INTO policy_rules (id, data) VALUES (?, ?)")
-            .bind(&r.id)
+    for (sql, id, json) in &documents {
+        sqlx::query(sql)
+            .bind(id)
             .bind(json)
             .execute(&mut *tx)
             .await?;
@@ -333,14 +340,6 @@ async fn commit(
             sqlx::query("DELETE FROM secrets WHERE name = ?").bind(name)
         };
         q.execute(&mut *tx).await?;
-    }
-    for a in &actions {
-        let json = serde_json::to_string(a).map_err(encode_err)?;
-        sqlx::query("INSERT OR REPLACE INTO actions (id, data) VALUES (?, ?)")
-            .bind(&a.id)
-            .bind(json)
-            .execute(&mut *tx)
-            .await?;
     }
     for chunk in audit.chunks(ROWS_PER_STATEMENT) {
         let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
