@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import grpc
 
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
     from .agent import Agent, TaskDefinition
 
 logger = logging.getLogger("hyperagent_sdk")
+
+T = TypeVar("T")
 
 SHUTDOWN_REASON = "agent shutting down"
 
@@ -453,21 +455,25 @@ class Runtime:
         )
         return execute(task.definition.handler, ctx)
 
-    def _get_secret(self, task_id: str, token: str, name: str) -> str:
-        """Fetch a secret (the manager may ask the person first)."""
-        request = agent_pb2.GetSecretRequest(task_id=task_id, capability_token=token, name=name)
+    def _ask(self, what: str, kind: str, target: str, call: Callable[[Session], T]) -> T:
+        """A call that needs the person's (or a rule's) yes, waiting as long as the manager takes
+        (it answers by its consent timeout, or when the task ends): a refusal raises
+        :class:`PermissionRefused`, bad input :class:`ValueError`."""
         try:
-            response = self.link.call(
-                f"GetSecret for task {task_id}", lambda s: s.stub.GetSecret(request)
-            )
+            return self.link.call(what, call)
         except Rejected as err:
             if err.code == grpc.StatusCode.INVALID_ARGUMENT:
                 raise ValueError(err.details) from None
-            raise PermissionRefused("secret", name, "the manager", err.details) from None
+            raise PermissionRefused(kind, target, "the manager", err.details) from None
         except LinkClosed:
-            raise PermissionRefused(
-                "secret", name, "nobody", "the agent is shutting down"
-            ) from None
+            raise PermissionRefused(kind, target, "nobody", "the agent is shutting down") from None
+
+    def _get_secret(self, task_id: str, token: str, name: str) -> str:
+        """Fetch a secret (the manager may ask the person first)."""
+        request = agent_pb2.GetSecretRequest(task_id=task_id, capability_token=token, name=name)
+        response = self._ask(
+            f"GetSecret for task {task_id}", "secret", name, lambda s: s.stub.GetSecret(request)
+        )
         return response.value
 
     def _prepare_destructive(
@@ -477,21 +483,12 @@ class Runtime:
         request = agent_pb2.PrepareDestructiveRequest(
             task_id=task_id, capability_token=token, description=description, paths=list(paths)
         )
-        try:
-            response = self.link.call(
-                f"PrepareDestructive for task {task_id}",
-                lambda s: s.stub.PrepareDestructive(request),
-            )
-        except Rejected as err:
-            if err.code == grpc.StatusCode.INVALID_ARGUMENT:
-                raise ValueError(err.details) from None
-            raise PermissionRefused(
-                "destructive", description, "the manager", err.details
-            ) from None
-        except LinkClosed:
-            raise PermissionRefused(
-                "destructive", description, "nobody", "the agent is shutting down"
-            ) from None
+        response = self._ask(
+            f"PrepareDestructive for task {task_id}",
+            "destructive",
+            description,
+            lambda s: s.stub.PrepareDestructive(request),
+        )
         logger.info(
             "task %s: snapshot %s taken (%d files) before: %s",
             task_id,
@@ -504,23 +501,17 @@ class Runtime:
     def _request_consent(
         self, task_id: str, token: str, kind: str, target: str, reason: str
     ) -> str:
-        """Ask the manager (and through it the person); wait as long as the manager takes."""
+        """Ask the manager (and through it the person)."""
         request = agent_pb2.RequestConsentRequest(
             task_id=task_id, capability_token=token, kind=kind, target=target, reason=reason
         )
         logger.info("task %s asks for permission: %s %s", task_id, kind, target)
-        try:
-            # No deadline: the manager answers by its consent timeout, or when the task ends.
-            response = self.link.call(
-                f"RequestConsent for task {task_id}",
-                lambda s: s.stub.RequestConsent(request),
-            )
-        except Rejected as err:
-            if err.code == grpc.StatusCode.INVALID_ARGUMENT:
-                raise ValueError(err.details) from None
-            raise PermissionRefused(kind, target, "the manager", err.details) from None
-        except LinkClosed:
-            raise PermissionRefused(kind, target, "nobody", "the agent is shutting down") from None
+        response = self._ask(
+            f"RequestConsent for task {task_id}",
+            kind,
+            target,
+            lambda s: s.stub.RequestConsent(request),
+        )
         if not response.granted:
             raise PermissionRefused(kind, target, response.answered_by, response.reason)
         return response.consent_id
