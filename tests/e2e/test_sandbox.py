@@ -500,8 +500,10 @@ def test_policy_input_errors_are_specific(world: World) -> None:
     assert "HOST:PORT" in r.stderr
 
 
-def test_an_agent_the_manager_did_not_start_is_refused(world: World) -> None:
-    env = dict(os.environ, HYPERAGENT_SOCKET=str(world.m.socket), HYPERAGENT_AGENT_NAME="rogue")
+def registration_refusal(w: World, name: str) -> str:
+    """Starts the echo agent by hand under `name` and returns the line in which it says the
+    manager refused its registration."""
+    env = dict(os.environ, HYPERAGENT_SOCKET=str(w.m.socket), HYPERAGENT_AGENT_NAME=name)
     env.pop("HYPERAGENT_TASK_STDIN", None)
     proc = subprocess.Popen(
         [shutil.which("python3") or "python3", "-m", "hyperagent_echo"],
@@ -514,32 +516,20 @@ def test_an_agent_the_manager_did_not_start_is_refused(world: World) -> None:
         assert proc.stderr is not None
         for line in proc.stderr:
             if "cannot register" in line:
-                assert "was not started by this manager" in line
-                break
+                return line
     finally:
         proc.kill()
         proc.wait()
+    raise AssertionError(f"agent {name} never reported a refused registration")
+
+
+def test_an_agent_the_manager_did_not_start_is_refused(world: World) -> None:
+    assert "was not started by this manager" in registration_refusal(world, "rogue")
     assert "rogue" not in world.m.agents()
 
 
 def test_an_impostor_cannot_take_a_supervised_agents_name(world: World) -> None:
-    env = dict(os.environ, HYPERAGENT_SOCKET=str(world.m.socket), HYPERAGENT_AGENT_NAME="echo")
-    proc = subprocess.Popen(
-        [shutil.which("python3") or "python3", "-m", "hyperagent_echo"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            if "cannot register" in line:
-                assert "is not that process" in line
-                break
-    finally:
-        proc.kill()
-        proc.wait()
+    assert "is not that process" in registration_refusal(world, "echo")
     refusals = [
         json.loads(x)
         for x in world.m.cli("audit", "export", "--jsonl").stdout.splitlines()

@@ -224,6 +224,13 @@ def setuid_root(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def refusal(err: grpc.RpcError) -> PermissionError:
+    """The manager's refusal of a call, as the PermissionError the probe reports."""
+    code = err.code()
+    assert code is not None
+    return PermissionError(errno.EACCES, f"{code.name}: {err.details()}")
+
+
 @action("token")
 def use_token(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     """Push a log line about ``task_id`` ("self": this task) with a token: "own" (this task's),
@@ -242,9 +249,7 @@ def use_token(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     try:
         make_stub(channel).PushLogs(request, timeout=10)
     except grpc.RpcError as err:
-        code = err.code()
-        assert code is not None
-        raise PermissionError(errno.EACCES, f"{code.name}: {err.details()}") from None
+        raise refusal(err) from None
     finally:
         channel.close()
     return {}
@@ -266,9 +271,7 @@ def client_call(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
         else:
             stub.ListTasks(client_pb2.ListTasksRequest(), timeout=10)
     except grpc.RpcError as err:
-        code = err.code()
-        assert code is not None
-        raise PermissionError(errno.EACCES, f"{code.name}: {err.details()}") from None
+        raise refusal(err) from None
     finally:
         channel.close()
     return {}
