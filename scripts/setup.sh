@@ -13,6 +13,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-dev       # agents and the SDK
   libdbus-1-dev                          # the desktop keychain (Secret Service) client
   dbus gnome-keyring                     # a real Secret Service for the secrets tests
+  postgresql                             # the Postgres variants of the templates are tested on it
 )
 
 missing=()
@@ -39,9 +40,13 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   say "preparing the Python venv (.venv)"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt \
-    -e agents/sdk -e agents/echo
+    -e agents/sdk -e agents/echo -e agents/bootstrapper
   echo "$want" > "$stamp"
 fi
+
+# The wheels every template variant installs, for the bootstrapper's offline mode in the tests
+# and benchmarks (kept outside the clone when /var/cache is writable, so it stays warm).
+.venv/bin/python scripts/wheelhouse.py "$(bash scripts/wheelhouse-dir.sh)"
 
 say "fetching Rust crates"
 cargo fetch --locked -q

@@ -16,5 +16,5 @@ export HYPERAGENT_BIN="$target_dir/debug/hyperagent"
 
 # Agents started by the manager find the venv's python3 first.
 export PATH="$PWD/.venv/bin:$PATH"
-say "pytest: SDK, agents, end to end"
-.venv/bin/pytest -q agents/sdk/tests agents/echo/tests tests/e2e
+say "pytest: SDK, agents, templates, end to end"
+.venv/bin/pytest -q agents/sdk/tests agents/echo/tests agents/bootstrapper/tests tests/templates tests/e2e

@@ -22,6 +22,7 @@ from .cancel import CancellationToken
 from .context import TaskContext, TaskLogger
 from .errors import DiscoveryError, PermissionRefused, TaskCancelled, TaskFailed
 from .outcome import Artifact, Outcome
+from .process import Child
 from .runner import Handler, HandlerResult
 
 __version__ = "0.1.0"
@@ -30,6 +31,7 @@ __all__ = [
     "Agent",
     "Artifact",
     "CancellationToken",
+    "Child",
     "DiscoveryError",
     "Handler",
     "HandlerResult",

@@ -12,7 +12,7 @@ from typing import Any
 from hyperagent.v1 import common_pb2
 
 from .cancel import CancellationToken
-from .process import ChildRegistry, LineSink, run_command
+from .process import Child, ChildRegistry, LineSink, run_command
 
 #: ``report(fraction, step)``: where progress goes.
 ProgressSink = Callable[[float, str], None]
@@ -163,6 +163,7 @@ class TaskContext:
         check: bool = True,
         timeout: float | None = None,
         on_start: Callable[[int], None] | None = None,
+        on_line: Callable[[str], None] | None = None,
     ) -> int:
         """Run a command to its end, its output going to the task log; return its exit code.
 
@@ -177,13 +178,14 @@ class TaskContext:
           raises :class:`TaskCancelled` (:class:`TaskFailed` on timeout). Processes the command
           leaves behind in its group when it exits are ended the same way.
         - A non-zero exit code raises :class:`TaskFailed` (message, exit_code) when ``check``.
+        - ``on_line(line)`` also sees each output line (to pick a summary out of it, say).
         """
         if cwd is None and self.workspace.is_dir():
             cwd = self.workspace
         return run_command(
             argv,
             token=self.cancelled,
-            emit=self._emit,
+            emit=self._line_sink(on_line),
             children=self._children,
             kill_grace=self._kill_grace,
             cwd=cwd,
@@ -192,3 +194,42 @@ class TaskContext:
             timeout=timeout,
             on_start=on_start,
         )
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        on_start: Callable[[int], None] | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> Child:
+        """Start a command that runs beside the handler (a dev server, say); return at once.
+
+        Same as :meth:`run` for its process group, output and cancellation: when the task is
+        cancelled its whole group is ended. ``child.stop()`` ends it (SIGTERM, SIGKILL after the
+        grace) and waits; ``child.poll()`` tells whether it still runs. Use it as a context
+        manager so it is stopped however the block ends.
+        """
+        if cwd is None and self.workspace.is_dir():
+            cwd = self.workspace
+        return Child(
+            argv,
+            token=self.cancelled,
+            emit=self._line_sink(on_line),
+            children=self._children,
+            kill_grace=self._kill_grace,
+            cwd=cwd,
+            env=env,
+            on_start=on_start,
+        )
+
+    def _line_sink(self, on_line: Callable[[str], None] | None) -> LineSink:
+        if on_line is None:
+            return self._emit
+
+        def emit(level: int, message: str, fields: Mapping[str, str]) -> None:
+            self._emit(level, message, fields)
+            on_line(message)
+
+        return emit

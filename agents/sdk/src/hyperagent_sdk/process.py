@@ -147,6 +147,112 @@ def _pump(stream: IO[bytes], emit: LineSink, level: int, name: str) -> None:
             emit(level, line, {"stream": name})
 
 
+class Child:
+    """A started command: its own process group, output lines going to the task log, and ended
+    whole (SIGTERM, then SIGKILL after the grace) when the task is cancelled or :meth:`stop`
+    is called. See :meth:`hyperagent_sdk.TaskContext.start`."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        token: CancellationToken,
+        emit: LineSink,
+        children: ChildRegistry,
+        kill_grace: float,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        on_start: Callable[[int], None] | None = None,
+    ) -> None:
+        token.raise_if_cancelled()
+        self.argv = list(argv)
+        self._token = token
+        self._children = children
+        child_env = None if env is None else {**os.environ, **env}
+        self._proc = subprocess.Popen(
+            self.argv,
+            cwd=cwd,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        #: The command's pid (also its process group's id).
+        self.pid = self._proc.pid
+        self._group = ProcessGroup(self._proc.pid)
+        children.add(self._group)
+        self._terminator = _Terminator(self._group, kill_grace)
+        assert self._proc.stdout is not None  # noqa: S101 - PIPE was asked for
+        assert self._proc.stderr is not None  # noqa: S101
+        self._readers = [
+            threading.Thread(
+                target=_pump,
+                args=(self._proc.stdout, emit, common_pb2.LOG_LEVEL_INFO, "stdout"),
+                name=f"stdout-{self.pid}",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=_pump,
+                args=(self._proc.stderr, emit, common_pb2.LOG_LEVEL_WARN, "stderr"),
+                name=f"stderr-{self.pid}",
+                daemon=True,
+            ),
+        ]
+        self._remove_callback = token.add_callback(lambda _reason: self._terminator.start())
+        self._closed = False
+        try:
+            if on_start is not None:
+                on_start(self.pid)  # before any output is read, so what it logs comes first
+            for reader in self._readers:
+                reader.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def poll(self) -> int | None:
+        """Its exit code, or None while it runs."""
+        return self._proc.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for it to exit (``subprocess.TimeoutExpired`` after ``timeout``); its exit code."""
+        return self._proc.wait(timeout=timeout)
+
+    def stop(self) -> int:
+        """End it and whatever it left in its group (SIGTERM, SIGKILL after the grace); wait for
+        that, and return its exit code. Safe to call more than once."""
+        if self._proc.poll() is None:
+            self._terminator.start()
+            self._proc.wait()
+        return self._close()
+
+    def _close(self) -> int:
+        returncode = self._proc.wait()
+        if self._closed:
+            return returncode
+        self._closed = True
+        self._remove_callback()
+        if self._terminator.started or self._group.alive():
+            # Stopped, cancelled, timed out, or the command left processes behind in its group.
+            self._terminator.finish()
+        self._children.discard(self._group)
+        for reader in self._readers:
+            if reader.ident is not None:  # started (not if on_start raised)
+                reader.join(timeout=1.0)
+        if self._readers[0].ident is None:
+            assert self._proc.stdout is not None  # noqa: S101
+            assert self._proc.stderr is not None  # noqa: S101
+            self._proc.stdout.close()
+            self._proc.stderr.close()
+        return returncode
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
 def run_command(
     argv: Sequence[str],
     *,
@@ -164,64 +270,25 @@ def run_command(
 
     See :meth:`hyperagent_sdk.TaskContext.run` for the behaviour.
     """
-    token.raise_if_cancelled()
-    child_env = None if env is None else {**os.environ, **env}
-    proc = subprocess.Popen(
-        list(argv),
+    child = Child(
+        argv,
+        token=token,
+        emit=emit,
+        children=children,
+        kill_grace=kill_grace,
         cwd=cwd,
-        env=child_env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
+        env=env,
+        on_start=on_start,
     )
-    group = ProcessGroup(proc.pid)
-    children.add(group)
-    terminator = _Terminator(group, kill_grace)
-    assert proc.stdout is not None  # noqa: S101 - PIPE was asked for
-    assert proc.stderr is not None  # noqa: S101
-    readers = [
-        threading.Thread(
-            target=_pump,
-            args=(proc.stdout, emit, common_pb2.LOG_LEVEL_INFO, "stdout"),
-            name=f"stdout-{proc.pid}",
-            daemon=True,
-        ),
-        threading.Thread(
-            target=_pump,
-            args=(proc.stderr, emit, common_pb2.LOG_LEVEL_WARN, "stderr"),
-            name=f"stderr-{proc.pid}",
-            daemon=True,
-        ),
-    ]
-    remove_callback = token.add_callback(lambda _reason: terminator.start())
     timed_out = False
     try:
-        if on_start is not None:
-            on_start(proc.pid)  # before any output is read, so what it logs comes first
-        for reader in readers:
-            reader.start()
         try:
-            returncode = proc.wait(timeout=timeout)
+            returncode = child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            terminator.start()
-            returncode = proc.wait()
+            returncode = child.stop()
     finally:
-        remove_callback()
-        if proc.poll() is None:  # on_start raised, or we were interrupted: do not leave it behind
-            terminator.start()
-            proc.wait()
-        if terminator.started or group.alive():
-            # Cancelled, timed out, or the command left processes behind in its group.
-            terminator.finish()
-        children.discard(group)
-        for reader in readers:
-            if reader.ident is not None:  # started (not if on_start raised)
-                reader.join(timeout=1.0)
-        if readers[0].ident is None:
-            proc.stdout.close()
-            proc.stderr.close()
+        returncode = child.stop()
     if token.is_set():
         raise TaskCancelled(token.reason)
     if timed_out:

@@ -1,0 +1,357 @@
+"""The bootstrapper agent: ``bootstrap.project`` makes a project from a template.
+
+Steps, each reported as progress with its log lines: validate the answers -> render (in memory,
+then into a hidden staging folder) -> move into place -> ``git init`` and a first commit ->
+post-check (install, tests, dev server health) -> the result (path, files, checks, how to start
+it). Cancelled or failed before the end, the folder is left as it was found.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from hyperagent_sdk import Agent, Outcome, PermissionRefused, TaskCancelled, TaskContext, TaskFailed
+
+from . import render as rendering
+from .place import Placement, existing_entries, leftovers
+from .postcheck import Plan, PostCheck, Report, Settings
+from .template import Template, TemplateError, load
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+agent = Agent(name="bootstrapper", version="0.1.0", max_concurrency=2, cost=1.0)
+
+BOOTSTRAP_SCHEMA: dict[str, Any] = {
+    "$schema": DRAFT,
+    "title": "bootstrap.project payload",
+    "type": "object",
+    "properties": {
+        "template": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 4096,
+            "description": (
+                "A template from the catalogue (`hyperagent templates`), an absolute path to a"
+                " copier template, or an https git URL (asks before connecting)."
+            ),
+        },
+        "answers": {
+            "type": "object",
+            "description": (
+                "Answers to the template's questions"
+                " (their schema: `hyperagent templates show NAME`)."
+            ),
+            "default": {},
+        },
+        "dry_run": {
+            "type": "boolean",
+            "default": False,
+            "description": (
+                "Render and return the files and their diff against the folder; write nothing."
+            ),
+        },
+        "overwrite": {
+            "type": "boolean",
+            "default": False,
+            "description": (
+                "Allow a folder that is not empty: you are asked first, and what is replaced is"
+                " snapshotted."
+            ),
+        },
+        "checks": {
+            "type": "boolean",
+            "default": True,
+            "description": "Install the project, run its tests and start it once.",
+        },
+        "git": {
+            "type": "boolean",
+            "default": True,
+            "description": "git init (when not a repository yet) and commit the new files.",
+        },
+    },
+    "required": ["template"],
+    "additionalProperties": False,
+}
+
+#: Largest text shown per file in a dry run's diff.
+DIFF_BYTES = 64 * 1024
+
+
+class Steps:
+    """Progress in named steps, with the fraction of the whole each step starts at."""
+
+    def __init__(self, ctx: TaskContext) -> None:
+        self.ctx = ctx
+        self.fractions = {
+            "validating": 0.0,
+            "rendering": 0.05,
+            "moving into place": 0.1,
+            "committing": 0.15,
+            "creating the environment": 0.2,
+            "installing packages": 0.35,
+            "running the project's tests": 0.6,
+            "starting the dev server": 0.8,
+            "building the Docker image": 0.9,
+        }
+
+    def __call__(self, step: str) -> None:
+        self.ctx.log.info(step)
+        self.ctx.progress(self.fractions.get(step, -1.0), step)
+
+
+def _template_dirs() -> list[Path]:
+    raw = os.environ.get("HYPERAGENT_TEMPLATE_DIRS", "")
+    return [Path(p) for p in raw.split(os.pathsep) if p]
+
+
+def _from_catalogue(name: str) -> Path:
+    dirs = _template_dirs()
+    for d in dirs:
+        if (d / name / "copier.yml").is_file() or (d / name / "copier.yaml").is_file():
+            return d / name
+    known = sorted({p.parent.name for d in dirs if d.is_dir() for p in d.glob("*/copier.y*ml")})
+    raise TaskFailed(
+        f"no template named {name!r}; the catalogue has: {', '.join(known) or 'nothing'}"
+        " (a local template can be given by its absolute path)"
+    )
+
+
+def _fetch_git(ctx: TaskContext, url: str) -> tuple[Path, str]:
+    """Clone an https git template (after asking to connect); (folder, commit description)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise TaskFailed(
+            f"template URL {url!r}: only https:// git URLs are supported (ssh cannot go"
+            " through HyperAgent's egress proxy)"
+        )
+    host = f"{parts.hostname}:{parts.port or 443}"
+    try:
+        ctx.request_permission("connect", host, f"download the template {url}")
+    except PermissionRefused as err:
+        raise TaskFailed(f"the template {url} was not downloaded: {err}") from err
+    dest = Path.home() / "template-cache" / hashlib.sha256(url.encode()).hexdigest()[:16]
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    ctx.run(["git", "clone", "--quiet", "--depth", "1", url, str(dest)], cwd=dest.parent)
+    lines: list[str] = []
+    ctx.run(["git", "-C", str(dest), "describe", "--tags", "--always"], on_line=lines.append)
+    return dest, (lines[-1].strip() if lines else "")
+
+
+def _load(ctx: TaskContext, source: str) -> tuple[Template, str, str | None]:
+    """The template, what the answers file records as its origin, and its commit."""
+    commit: str | None = None
+    if source.startswith(("https://", "http://", "git@", "ssh://", "git://")):
+        root, commit = _fetch_git(ctx, source)
+        origin = source
+    elif source.startswith("/"):
+        root = Path(source)
+        origin = source
+        try:
+            os.listdir(root)
+        except PermissionError as err:
+            raise TaskFailed(
+                f"the template {source} cannot be read from inside the sandbox; add its folder to"
+                " the catalogue (`serve --templates-dir`) or allow reading it"
+                f" (`hyperagent policy allow --read {source} --agent bootstrapper`)"
+                " and submit again"
+            ) from err
+        except FileNotFoundError as err:
+            raise TaskFailed(f"the template {source} does not exist") from err
+    else:
+        root = _from_catalogue(source)
+        origin = str(root)
+    try:
+        return load(root), origin, commit
+    except TemplateError as err:
+        raise TaskFailed(f"template {source!r} is broken: {err}") from err
+
+
+def _diff(target: Path, rendered: rendering.Rendered) -> tuple[list[dict[str, Any]], str]:
+    files: list[dict[str, Any]] = []
+    chunks: list[str] = []
+    for f in rendered.files:
+        old_path = target / f.path
+        exists = old_path.is_file()
+        old = old_path.read_bytes() if exists else b""
+        state = "new" if not exists else ("unchanged" if old == f.content else "changed")
+        files.append({"path": f.path, "size": len(f.content), "state": state})
+        if state == "unchanged":
+            continue
+        try:
+            new_text = f.content[:DIFF_BYTES].decode()
+            old_text = old[:DIFF_BYTES].decode()
+        except UnicodeDecodeError:
+            chunks.append(f"Binary file {f.path} ({len(f.content)} bytes)\n")
+            continue
+        chunks.extend(
+            difflib.unified_diff(
+                old_text.splitlines(keepends=True),
+                new_text.splitlines(keepends=True),
+                fromfile=f"a/{f.path}" if exists else "/dev/null",
+                tofile=f"b/{f.path}",
+            )
+        )
+        if chunks and not chunks[-1].endswith("\n"):
+            chunks.append("\n\\ No newline at end of file\n")
+    return files, "".join(chunks)
+
+
+def _git(ctx: TaskContext, target: Path, files: list[str], template: str, existed: bool) -> str:
+    name = os.environ.get("GIT_AUTHOR_NAME", "HyperAgent")
+    email = os.environ.get("GIT_AUTHOR_EMAIL", "hyperagent@localhost")
+    git = ["git", "-c", f"user.name={name}", "-c", f"user.email={email}"]
+    if not existed:
+        ctx.run([*git, "init", "--quiet", "--initial-branch=main"], cwd=target)
+        ctx.run([*git, "add", "--all"], cwd=target)
+    else:
+        ctx.run([*git, "add", "--", *files], cwd=target)
+    message = f"Create {target.name} from the {template} template (HyperAgent)"
+    ctx.run([*git, "commit", "--quiet", "--no-verify", "-m", message], cwd=target)
+    lines: list[str] = []
+    ctx.run(["git", "rev-parse", "HEAD"], cwd=target, on_line=lines.append)
+    return lines[-1].strip() if lines else ""
+
+
+def _plan(template: Template, answers: rendering.Answers, target: Path) -> Plan | None:
+    pc = template.postcheck
+    if pc is None:
+        return None
+    context = {**rendering.base_context(template, target.name), **answers.values}
+
+    def r(s: str) -> str:
+        return rendering.render_string(template, s, context, "hyperagent.yml")
+
+    return Plan(
+        python=r(pc.python),
+        install=[r(a) for a in pc.install],
+        test=[r(a) for a in pc.test],
+        serve=[r(a) for a in pc.serve],
+        health=r(pc.health),
+    )
+
+
+def _answers(ctx: TaskContext, template: Template, given: dict[str, Any]) -> rendering.Answers:
+    names = template.postcheck.names if template.postcheck else {}
+    try:
+        return rendering.resolve(template, given, names=names, dst_name=ctx.workspace.name)
+    except rendering.AnswersError as err:
+        raise TaskFailed(f"answers for template {template.name!r} are not valid: {err}") from err
+    except TemplateError as err:
+        raise TaskFailed(f"template {template.name!r} is broken: {err}") from err
+
+
+def _check_folder(ctx: TaskContext, payload: dict[str, Any]) -> list[str]:
+    """What the folder holds; refuses a folder that is not empty unless told to overwrite."""
+    target = ctx.workspace
+    if target.is_symlink() or not target.is_dir():
+        raise TaskFailed(f"the project folder {target} must be a real folder, not a link")
+    before = existing_entries(target)
+    if before and not payload.get("dry_run", False) and not payload.get("overwrite", False):
+        shown = ", ".join(before[:5]) + (", ..." if len(before) > 5 else "")
+        raise TaskFailed(
+            f"the project folder {target} is not empty ({len(before)} entries: {shown}); submit"
+            " with overwrite: true to write the template's files over it (you will be asked, and"
+            " what is replaced is snapshotted for rollback)"
+        )
+    stale = leftovers(target)
+    if stale:
+        ctx.log.warn("an interrupted bootstrap left staging folders here", folders=", ".join(stale))
+    return before
+
+
+def _render_hint(template: Template, answers: rendering.Answers, source: str, where: str) -> str:
+    if not source:
+        return ""
+    context = {**rendering.base_context(template, "project"), **answers.values}
+    return rendering.render_string(template, source, context, where)
+
+
+@agent.task(
+    "bootstrap.project",
+    schema=BOOTSTRAP_SCHEMA,
+    description="Make a project from a copier template in the task's folder; commit and check it.",
+)
+def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
+    step = Steps(ctx)
+    step("validating")
+    template, origin, commit = _load(ctx, payload["template"])
+    for warning in template.warnings:
+        ctx.log.warn(f"template {template.name}: {warning}")
+    answers = _answers(ctx, template, payload.get("answers", {}))
+    before = _check_folder(ctx, payload)
+    target = ctx.workspace
+
+    step("rendering")
+    started = time.monotonic()
+    try:
+        rendered = rendering.render(template, answers, target.name, src_path=origin, commit=commit)
+    except TemplateError as err:
+        raise TaskFailed(f"template {template.name!r} is broken: {err}") from err
+    files = [f.path for f in rendered.files]
+    ctx.log.info("rendered", files=len(files), ms=round((time.monotonic() - started) * 1000, 1))
+
+    if payload.get("dry_run", False):
+        listing, diff = _diff(target, rendered)
+        return Outcome(
+            summary=f"dry run: {len(files)} files from {template.name}, nothing written",
+            output={"dry_run": True, "path": str(target), "files": listing, "diff": diff},
+        )
+    if before:
+        try:
+            ctx.prepare_destructive(
+                f"write the {template.name} template's {len(files)} files over {target}",
+                [str(target / p) for p in files],
+            )
+        except PermissionRefused as err:
+            raise TaskFailed(f"the folder {target} was left as it was: {err}") from err
+
+    placement = Placement(target, ctx.task_id[:12])
+    try:
+        step("moving into place")
+        placement.stage(rendered)
+        placement.move_in(rendered)
+        sha = ""
+        if payload.get("git", True):
+            step("committing")
+            sha = _git(ctx, target, files, template.name, ".git" in before)
+        plan = _plan(template, answers, target)
+        report = Report()
+        if payload.get("checks", True) and plan is not None:
+            report = PostCheck(ctx, target, plan, Settings.from_env(os.environ), step).run()
+    except (TaskCancelled, Exception):
+        ctx.log.info("putting the folder back as it was")
+        placement.undo()
+        raise
+    placement.finish()
+
+    if report.failed:
+        what = "; ".join(f"{c.name}: {c.detail}" for c in report.failed)
+        raise TaskFailed(f"the project is at {target}, but its post-check failed: {what}")
+    checks = report.as_json()
+    passed = sum(1 for c in checks if c["status"] == "passed")
+    checked = f"{passed}/{len(checks)} checks passed" if checks else "not checked"
+    hint = template.postcheck.start_hint if template.postcheck else ""
+    return Outcome(
+        summary=f"{template.name} project at {target}: {len(files)} files, {checked}",
+        output={
+            "path": str(target),
+            "template": template.name,
+            "answers": answers.remembered,
+            "files": sorted(files),
+            "commit": sha,
+            "checks": checks,
+            "start": _render_hint(template, answers, hint, "hyperagent.yml"),
+            "message": _render_hint(
+                template, answers, template.message_after_copy, "_message_after_copy"
+            ),
+        },
+    )

@@ -1,0 +1,339 @@
+"""The post-check: does the new project install, pass its own tests, and start?
+
+Each check ends as ``passed``, ``failed`` or ``skipped`` with the reason, so the result says
+exactly what was and was not proven. The steps are the template's (``hyperagent.yml``):
+create ``.venv`` with uv (or ``python -m venv`` + pip when uv is missing), install, run the
+tests, start the dev server on a free local port and GET its health URL, stop it; build the
+Docker image only where Docker is installed.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from hyperagent_sdk import PermissionRefused, TaskContext, TaskFailed
+
+PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
+
+
+@dataclass
+class Settings:
+    """The bootstrapper's settings, from its manifest's ``[env]`` (see agent.toml)."""
+
+    #: A folder of wheels: install from it alone (offline), no network.
+    wheelhouse: str = ""
+    #: A package index to use instead of PyPI (a local mirror, say).
+    index_url: str = ""
+    #: How long the dev server may take to answer its health URL.
+    serve_timeout: float = 30.0
+    #: How often the health URL is tried while the server starts.
+    probe_interval: float = 0.05
+    #: Ports the dev server may listen on (inside the sandbox's own network).
+    ports: tuple[int, int] = (8000, 8099)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        s = cls()
+        s.wheelhouse = env.get("HYPERAGENT_BOOTSTRAP_WHEELHOUSE", "")
+        s.index_url = env.get("HYPERAGENT_BOOTSTRAP_INDEX_URL", "")
+        if "HYPERAGENT_BOOTSTRAP_SERVE_TIMEOUT" in env:
+            s.serve_timeout = float(env["HYPERAGENT_BOOTSTRAP_SERVE_TIMEOUT"])
+        if "HYPERAGENT_BOOTSTRAP_PROBE_INTERVAL" in env:
+            s.probe_interval = float(env["HYPERAGENT_BOOTSTRAP_PROBE_INTERVAL"])
+        if "HYPERAGENT_BOOTSTRAP_PORTS" in env:
+            first, _, last = env["HYPERAGENT_BOOTSTRAP_PORTS"].partition("-")
+            s.ports = (int(first), int(last or first))
+        return s
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # passed | failed | skipped
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+
+    def add(self, name: str, status: str, detail: str, started: float) -> Check:
+        check = Check(name, status, detail, round(time.monotonic() - started, 3))
+        self.checks.append(check)
+        return check
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.status == "failed"]
+
+    def as_json(self) -> list[dict[str, Any]]:
+        return [asdict(c) for c in self.checks]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The template's post-check with the answers filled in."""
+
+    python: str
+    install: Sequence[str]
+    test: Sequence[str]
+    serve: Sequence[str]
+    health: str
+
+
+def free_port(first: int, last: int) -> int:
+    """The first port in [first, last] nothing listens on (the sandbox allows only these)."""
+    for port in range(first, last + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise TaskFailed(f"no free port in {first}-{last} for the dev server")
+
+
+def _get(port: int, path: str, timeout: float) -> int:
+    # A direct connection: the task's https_proxy must not see a probe of its own loopback.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def _summary(lines: list[str]) -> str:
+    """pytest's last summary line ("3 passed, 1 skipped in 0.4s"), if it printed one."""
+    pattern = re.compile(r"\d+ (passed|failed|skipped|error|errors)\b")
+    for line in reversed(lines):
+        if pattern.search(line):
+            return line.strip("= ").strip()
+    return ""
+
+
+class PostCheck:
+    """Runs the checks for one project; every command goes through the task context."""
+
+    def __init__(
+        self,
+        ctx: TaskContext,
+        project: Path,
+        plan: Plan,
+        settings: Settings,
+        progress: Callable[[str], None],
+    ) -> None:
+        self.ctx = ctx
+        self.project = project
+        self.plan = plan
+        self.settings = settings
+        self.progress = progress
+        self.report = Report()
+        self.venv = project / ".venv"
+        self.uv = shutil.which("uv")
+
+    @property
+    def _env(self) -> dict[str, str]:
+        bin_dir = str(self.venv / "bin")
+        return {
+            "VIRTUAL_ENV": str(self.venv),
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "UV_PYTHON_DOWNLOADS": "never",  # only Pythons installed here; no downloads
+            "UV_LINK_MODE": "copy",  # the cache and the project are different sandbox trees
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            # Let the tests' imports write bytecode the server start then reuses (empty = unset).
+            "PYTHONDONTWRITEBYTECODE": "",
+        }
+
+    def run(self) -> Report:
+        if not self.plan.install:
+            start = time.monotonic()
+            self.report.add("install", "skipped", "the template declares no post-check", start)
+            return self.report
+        ok = self._environment() and self._install()
+        if ok:
+            self._tests()
+            self._serve()
+        self._docker()
+        return self.report
+
+    def _environment(self) -> bool:
+        self.progress("creating the environment")
+        start = time.monotonic()
+        python = self.plan.python
+        if self.uv:
+            argv = [self.uv, "venv", "--quiet", "--no-config"]
+            argv += ["--python", python] if python else []
+            argv.append(str(self.venv))
+        else:
+            exe = shutil.which(f"python{python}") if python else shutil.which("python3")
+            if exe is None:
+                self.report.add(
+                    "environment",
+                    "failed",
+                    f"Python {python} is not installed on this machine",
+                    start,
+                )
+                return False
+            argv = [exe, "-m", "venv", str(self.venv)]
+        lines: list[str] = []
+        code = self.ctx.run(
+            argv, cwd=self.project, env=self._env, check=False, on_line=lines.append
+        )
+        if code != 0:
+            why = lines[-1] if lines else f"exit code {code}"
+            if python and "No interpreter found" in "".join(lines):
+                why = f"Python {python} is not installed on this machine (uv found none)"
+            self.report.add("environment", "failed", why, start)
+            return False
+        tool = "uv" if self.uv else "venv"
+        self.report.add("environment", "passed", f".venv created with {tool}", start)
+        return True
+
+    def _network(self) -> str:
+        """Ask for the package index before downloading; '' when allowed, else why not."""
+        if self.settings.wheelhouse:
+            return ""
+        hosts: tuple[str, ...] = PYPI_HOSTS
+        if self.settings.index_url:
+            url = urlsplit(self.settings.index_url)
+            if url.hostname in {"127.0.0.1", "localhost", "::1"} or url.scheme == "file":
+                return ""
+            hosts = (f"{url.hostname}:{url.port or (443 if url.scheme == 'https' else 80)}",)
+        for host in hosts:
+            try:
+                self.ctx.request_permission(
+                    "connect", host, "download the new project's Python packages"
+                )
+            except PermissionRefused as err:
+                return f"network access to {host} was refused ({err})"
+        return ""
+
+    def _install(self) -> bool:
+        self.progress("installing packages")
+        start = time.monotonic()
+        refused = self._network()
+        if refused:
+            self.report.add("install", "skipped", refused, start)
+            return False
+        source: list[str] = []
+        if self.settings.wheelhouse:
+            source = ["--no-index", "--find-links", self.settings.wheelhouse]
+        elif self.settings.index_url:
+            source = ["--index-url", self.settings.index_url]
+        python = str(self.venv / "bin" / "python")
+        if self.uv:
+            argv = [
+                self.uv,
+                "pip",
+                "install",
+                "--no-config",
+                "--python",
+                python,
+                *source,
+                *self.plan.install,
+            ]
+        else:
+            argv = [python, "-m", "pip", "install", "--quiet", *source, *self.plan.install]
+        lines: list[str] = []
+        code = self.ctx.run(
+            argv, cwd=self.project, env=self._env, check=False, on_line=lines.append
+        )
+        if code != 0:
+            self.report.add("install", "failed", lines[-1] if lines else f"exit code {code}", start)
+            return False
+        where = "the local wheelhouse" if self.settings.wheelhouse else "the package index"
+        self.report.add("install", "passed", f"installed from {where}", start)
+        return True
+
+    def _tests(self) -> None:
+        if not self.plan.test:
+            self.report.add(
+                "tests", "skipped", "the template declares no test command", time.monotonic()
+            )
+            return
+        self.progress("running the project's tests")
+        start = time.monotonic()
+        lines: list[str] = []
+        code = self.ctx.run(
+            self.plan.test, cwd=self.project, env=self._env, check=False, on_line=lines.append
+        )
+        summary = _summary(lines) or f"exit code {code}"
+        self.report.add("tests", "passed" if code == 0 else "failed", summary, start)
+
+    def _serve(self) -> None:
+        if not self.plan.serve or not self.plan.health:
+            self.report.add(
+                "serve", "skipped", "the template declares no dev server", time.monotonic()
+            )
+            return
+        self.progress("starting the dev server")
+        start = time.monotonic()
+        port = free_port(*self.settings.ports)
+        argv = [a.replace("{port}", str(port)) for a in self.plan.serve]
+        status = 0
+        with self.ctx.start(argv, cwd=self.project, env=self._env) as server:
+            deadline = start + self.settings.serve_timeout
+            while time.monotonic() < deadline and server.poll() is None:
+                try:
+                    status = _get(port, self.plan.health, self.settings.probe_interval * 20)
+                except OSError:
+                    status = 0
+                if status == 200:
+                    break
+                if self.ctx.cancelled.wait(self.settings.probe_interval):
+                    break
+            exited = server.poll()
+        self.ctx.cancelled.raise_if_cancelled()
+        url = f"http://127.0.0.1:{port}{self.plan.health}"
+        if status == 200:
+            self.report.add("serve", "passed", f"GET {url} answered 200", start)
+        elif exited is not None:
+            self.report.add(
+                "serve",
+                "failed",
+                f"the dev server exited with code {exited} before answering {url}",
+                start,
+            )
+        else:
+            why = f"answered {status}" if status else "did not answer"
+            self.report.add(
+                "serve", "failed", f"{url} {why} within {self.settings.serve_timeout:g} s", start
+            )
+
+    def _docker(self) -> None:
+        start = time.monotonic()
+        if not (self.project / "Dockerfile").is_file():
+            return
+        docker = shutil.which("docker")
+        if docker is None:
+            self.report.add("docker", "skipped", "Docker is not installed on this machine", start)
+            return
+        lines: list[str] = []
+        code = self.ctx.run(
+            [docker, "version", "--format", "{{.Server.Version}}"],
+            check=False,
+            on_line=lines.append,
+        )
+        if code != 0:
+            why = lines[-1] if lines else f"exit code {code}"
+            self.report.add("docker", "skipped", f"Docker's daemon is not reachable: {why}", start)
+            return
+        self.progress("building the Docker image")
+        lines.clear()
+        code = self.ctx.run(
+            [docker, "build", "-q", "."], cwd=self.project, check=False, on_line=lines.append
+        )
+        detail = "image built" if code == 0 else (lines[-1] if lines else f"exit code {code}")
+        self.report.add("docker", "passed" if code == 0 else "failed", detail, start)

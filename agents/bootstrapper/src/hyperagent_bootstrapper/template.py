@@ -1,0 +1,422 @@
+"""A copier-format template: its manifest (``copier.yml``), its questions, and how to check it.
+
+We read copier's format ourselves instead of calling the ``copier`` library: copier imports
+about 0.4 s of modules and runs git and a questionnaire on every copy, while a bootstrap must
+render in milliseconds, inside a sandbox, without running a template's ``_tasks`` (arbitrary
+commands a template author chose). What we support is the part of copier's format that decides
+the output of a fresh copy: questions (types, defaults, choices, validators, ``when``, secrets),
+``_subdirectory``, ``_templates_suffix``, ``_exclude``, ``_skip_if_exists``, ``_answers_file``,
+``_envops``, ``_message_after_copy``, multi-document manifests, templated and conditional paths.
+A template that needs more (``_jinja_extensions``, ``!include``) is refused with the reason;
+``_tasks`` and ``_migrations`` are reported and not run. ``tests/test_copier_parity.py`` holds
+copier's own output next to ours.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MANIFEST_NAMES = ("copier.yml", "copier.yaml")
+#: HyperAgent's own file beside the manifest: how to check a generated project (copier ignores it).
+POSTCHECK_NAME = "hyperagent.yml"
+#: What copier leaves out of a template that has no ``_subdirectory``.
+DEFAULT_EXCLUDE = (
+    "copier.yaml",
+    "copier.yml",
+    "~*",
+    "*.py[co]",
+    "__pycache__",
+    ".git",
+    ".DS_Store",
+    ".svn",
+)
+QUESTION_TYPES = ("str", "int", "float", "bool", "json", "yaml", "path")
+QUESTION_KEYS = frozenset(
+    {
+        "type",
+        "help",
+        "default",
+        "choices",
+        "multiselect",
+        "validator",
+        "when",
+        "secret",
+        "placeholder",
+        "multiline",
+        "qmark",
+        "ask",
+    }
+)
+#: Settings we honour; the others below are named when refused or ignored.
+SETTINGS = frozenset(
+    {
+        "subdirectory",
+        "templates_suffix",
+        "exclude",
+        "skip_if_exists",
+        "answers_file",
+        "envops",
+        "message_before_copy",
+        "message_after_copy",
+        "message_before_update",
+        "message_after_update",
+        "min_copier_version",
+        "secret_questions",
+        "preserve_symlinks",
+    }
+)
+REFUSED_SETTINGS = {
+    "jinja_extensions": "it loads Python code into the renderer",
+    "external_data": "it reads files outside the template",
+}
+IGNORED_SETTINGS = {
+    "tasks": "commands after copying are not run (HyperAgent runs its own checks)",
+    "migrations": "migrations apply to `copier update`, not to a new project",
+}
+
+
+class TemplateError(Exception):
+    """The template cannot be used; ``where`` is ``file:line`` (relative to the template)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+class Missing:
+    """No default: the question must be answered."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = Missing()
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of ``copier.yml``."""
+
+    name: str
+    type: str
+    line: int
+    help: str = ""
+    default: Any = MISSING
+    #: (label, value) pairs, or None when the answer is free.
+    choices: tuple[tuple[Any, Any], ...] | None = None
+    multiselect: bool = False
+    validator: str = ""
+    when: str | bool = True
+    secret: bool = False
+    placeholder: str = ""
+
+
+@dataclass(frozen=True)
+class PostCheck:
+    """``hyperagent.yml``: how to install, test and serve a project made from the template.
+
+    Strings are Jinja, rendered with the answers; ``{port}`` in ``serve`` is a free port.
+    """
+
+    install: tuple[str, ...] = ()
+    test: tuple[str, ...] = ()
+    serve: tuple[str, ...] = ()
+    health: str = ""
+    start_hint: str = ""
+    description: str = ""
+    #: The Python version for the project's environment (Jinja; empty: the default python3).
+    python: str = ""
+    #: Question -> naming rule the bootstrapper enforces (see render.NAME_RULES).
+    names: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A parsed template directory."""
+
+    root: Path
+    manifest: Path
+    questions: Mapping[str, Question]
+    subdirectory: str = ""
+    suffix: str = ".jinja"
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    skip_if_exists: tuple[str, ...] = ()
+    answers_file: str = ".copier-answers.yml"
+    envops: Mapping[str, Any] = field(default_factory=dict)
+    message_after_copy: str = ""
+    preserve_symlinks: bool = False
+    postcheck: PostCheck | None = None
+    #: Settings present but not acted on, each with why.
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
+    def content_root(self) -> Path:
+        """Where the files to render are (``_subdirectory``)."""
+        return self.root / self.subdirectory if self.subdirectory else self.root
+
+
+# libyaml's parser when PyYAML has it (its wheels do): several times faster than pure Python.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc]
+    """A safe loader that refuses tags (copier's !include and the like)."""
+
+
+def _refuse_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    line = node.start_mark.line + 1
+    raise TemplateError(f":{line}", f"YAML tag {node.tag!r} is not supported (only plain YAML)")
+
+
+_LineLoader.add_multi_constructor("!", _refuse_tag)
+
+
+def _load_documents(path: Path, rel: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """All documents of the manifest merged (copier merges them), and each key's line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise TemplateError(rel, f"not UTF-8 text ({err.reason})") from err
+    data: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    try:
+        documents: list[Any] = list(yaml.compose_all(text, Loader=_LineLoader))
+        for node in documents:
+            if node is None:  # an empty document
+                continue
+            if not isinstance(node, yaml.MappingNode):
+                line = node.start_mark.line + 1
+                raise TemplateError(f"{rel}:{line}", "the manifest must be a mapping of keys")
+            for key_node, _ in node.value:
+                lines[str(key_node.value)] = key_node.start_mark.line + 1
+            loader = _LineLoader("")
+            try:
+                doc = loader.construct_document(node)
+            finally:
+                loader.dispose()
+            data.update(doc)
+    except TemplateError as err:
+        if err.where.startswith(":"):
+            raise TemplateError(f"{rel}{err.where}", err.message) from err
+        raise
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        problem = err.problem or err.context or "invalid YAML"
+        raise TemplateError(f"{rel}:{line}", f"invalid YAML: {problem}") from err
+    except yaml.YAMLError as err:
+        raise TemplateError(rel, f"invalid YAML: {err}") from err
+    return data, lines
+
+
+def _choices(raw: Any, where: str) -> tuple[tuple[Any, Any], ...]:
+    if isinstance(raw, Mapping):
+        return tuple((str(k), v) for k, v in raw.items())
+    if isinstance(raw, list):
+        pairs = []
+        for item in raw:
+            if isinstance(item, list | tuple):
+                if len(item) != 2:
+                    raise TemplateError(where, f"choice {item!r} must be [label, value]")
+                pairs.append((item[0], item[1]))
+            else:
+                pairs.append((item, item))
+        return tuple(pairs)
+    raise TemplateError(where, "choices must be a list or a mapping of label to value")
+
+
+def _question(name: str, raw: Any, where: str) -> Question:
+    spec: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {"default": raw}
+    unknown = sorted(set(spec) - QUESTION_KEYS)
+    if unknown:
+        allowed = ", ".join(sorted(QUESTION_KEYS))
+        raise TemplateError(
+            where, f"question {name!r} has unknown keys {unknown}; allowed: {allowed}"
+        )
+    default = spec.get("default", MISSING)
+    type_name = spec.get("type")
+    if type_name is None:
+        inferred = type(default).__name__
+        type_name = "str" if default is MISSING else inferred
+        if type_name not in QUESTION_TYPES:
+            type_name = "yaml"
+    if type_name not in QUESTION_TYPES:
+        raise TemplateError(
+            where, f"question {name!r} has type {type_name!r}; allowed: {', '.join(QUESTION_TYPES)}"
+        )
+    secret = bool(spec.get("secret", False))
+    if secret and default is MISSING:
+        raise TemplateError(where, f"secret question {name!r} needs a default")
+    when = spec.get("when", True)
+    if not isinstance(when, bool | str):
+        raise TemplateError(where, f"`when` of {name!r} must be a boolean or a Jinja string")
+    validator = spec.get("validator", "")
+    if not isinstance(validator, str):
+        raise TemplateError(where, f"`validator` of {name!r} must be a Jinja string")
+    return Question(
+        name=name,
+        type=type_name,
+        line=int(where.rsplit(":", 1)[-1]) if ":" in where else 0,
+        help=str(spec.get("help", "") or ""),
+        default=default,
+        choices=_choices(spec["choices"], where) if "choices" in spec else None,
+        multiselect=bool(spec.get("multiselect", False)),
+        validator=validator,
+        when=when,
+        secret=secret,
+        placeholder=str(spec.get("placeholder", "") or ""),
+    )
+
+
+def _str_list(value: Any, where: str, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise TemplateError(where, f"`{key}` must be a list of strings")
+
+
+def _postcheck(root: Path) -> PostCheck | None:
+    path = root / POSTCHECK_NAME
+    if not path.is_file():
+        return None
+    data, lines = _load_documents(path, POSTCHECK_NAME)
+    allowed = {"install", "test", "serve", "health", "start_hint", "description", "python", "names"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        line = lines.get(unknown[0], 0)
+        raise TemplateError(
+            f"{POSTCHECK_NAME}:{line}",
+            f"unknown keys {unknown}; allowed: {', '.join(sorted(allowed))}",
+        )
+
+    def argv(key: str) -> tuple[str, ...]:
+        return _str_list(data.get(key, []), f"{POSTCHECK_NAME}:{lines.get(key, 0)}", key)
+
+    names = data.get("names", {}) or {}
+    rules = ("python-package", "python-distribution")
+    if not isinstance(names, Mapping) or any(r not in rules for r in names.values()):
+        raise TemplateError(
+            f"{POSTCHECK_NAME}:{lines.get('names', 0)}",
+            f"`names` maps questions to a naming rule: {', '.join(rules)}",
+        )
+    return PostCheck(
+        python=str(data.get("python", "") or ""),
+        names={str(k): str(v) for k, v in names.items()},
+        install=argv("install"),
+        test=argv("test"),
+        serve=argv("serve"),
+        health=str(data.get("health", "") or ""),
+        start_hint=str(data.get("start_hint", "") or ""),
+        description=str(data.get("description", "") or ""),
+    )
+
+
+def load(root: Path) -> Template:
+    """Parse the template at ``root``; raises :class:`TemplateError` naming file and line.
+
+    A template parsed before is reused while its manifest and hyperagent.yml are unchanged.
+    """
+    stamp = tuple(_mtime(root / n) for n in (*MANIFEST_NAMES, POSTCHECK_NAME))
+    cached = _LOADED.get(root)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    template = _parse(root)
+    _LOADED[root] = (stamp, template)
+    return template
+
+
+_LOADED: dict[Path, tuple[tuple[int, ...], Template]] = {}
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in one place
+    if not root.is_dir():
+        raise TemplateError(str(root), "no such template directory")
+    manifests = [root / n for n in MANIFEST_NAMES if (root / n).is_file()]
+    if not manifests:
+        raise TemplateError(str(root), f"not a template: it has no {' or '.join(MANIFEST_NAMES)}")
+    if len(manifests) > 1:
+        raise TemplateError(str(root), "it has both copier.yml and copier.yaml; keep one")
+    manifest = manifests[0]
+    data, lines = _load_documents(manifest, manifest.name)
+
+    def where(key: str) -> str:
+        return f"{manifest.name}:{lines.get(key, 0)}"
+
+    questions: dict[str, Question] = {}
+    settings: dict[str, Any] = {}
+    warnings: list[str] = []
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise TemplateError(where(str(key)), f"key {key!r} must be a string")
+        if not key.startswith("_"):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                raise TemplateError(where(key), f"question name {key!r} is not a valid identifier")
+            questions[key] = _question(key, value, where(key))
+            continue
+        setting = key[1:]
+        if setting in REFUSED_SETTINGS:
+            raise TemplateError(
+                where(key), f"`{key}` is not supported: {REFUSED_SETTINGS[setting]}"
+            )
+        if setting in IGNORED_SETTINGS:
+            warnings.append(f"`{key}` ignored: {IGNORED_SETTINGS[setting]}")
+            continue
+        if setting not in SETTINGS:
+            warnings.append(f"`{key}` ignored: not a setting HyperAgent knows")
+            continue
+        settings[setting] = value
+    for name in settings.get("secret_questions", []) or []:
+        if name in questions:
+            q = questions[name]
+            questions[name] = Question(**{**q.__dict__, "secret": True})
+
+    subdirectory = str(settings.get("subdirectory", "") or "").strip("/")
+    if subdirectory and (".." in Path(subdirectory).parts or Path(subdirectory).is_absolute()):
+        raise TemplateError(where("_subdirectory"), "`_subdirectory` must stay inside the template")
+    if subdirectory and not (root / subdirectory).is_dir():
+        raise TemplateError(
+            where("_subdirectory"), f"`_subdirectory` {subdirectory!r} does not exist"
+        )
+    if "exclude" in settings:
+        exclude = _str_list(settings["exclude"], where("_exclude"), "_exclude")
+    else:
+        exclude = () if subdirectory else DEFAULT_EXCLUDE
+    envops = settings.get("envops", {}) or {}
+    if not isinstance(envops, Mapping):
+        raise TemplateError(where("_envops"), "`_envops` must be a mapping")
+    return Template(
+        root=root,
+        manifest=manifest,
+        questions=questions,
+        subdirectory=subdirectory,
+        suffix=str(settings.get("templates_suffix", ".jinja") or ""),
+        exclude=exclude,
+        skip_if_exists=_str_list(
+            settings.get("skip_if_exists", []), where("_skip_if_exists"), "_skip_if_exists"
+        ),
+        answers_file=str(settings.get("answers_file", ".copier-answers.yml")),
+        envops=dict(envops),
+        message_after_copy=str(settings.get("message_after_copy", "") or ""),
+        preserve_symlinks=bool(settings.get("preserve_symlinks", False)),
+        postcheck=_postcheck(root),
+        warnings=tuple(warnings),
+    )

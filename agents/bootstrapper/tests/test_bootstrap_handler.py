@@ -1,0 +1,201 @@
+"""The bootstrap.project handler, run in memory: what it writes, and what it refuses and why."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hyperagent_bootstrapper.agent import agent
+from hyperagent_sdk import CancellationToken
+from hyperagent_sdk.testing import run_handler
+
+TASK = "bootstrap.project"
+
+
+def entries(path: Path) -> list[str]:
+    return sorted(p.name for p in path.iterdir())
+
+
+def test_a_project_is_rendered_committed_and_described(thirdparty: Path, tmp_path: Path) -> None:
+    run = run_handler(
+        agent,
+        TASK,
+        {"template": str(thirdparty), "answers": {"project_name": "demo"}},
+        workspace=tmp_path,
+    )
+    assert run.status == "SUCCEEDED", run.error
+    out = run.output
+    assert out["path"] == str(tmp_path)
+    assert "demo/__init__.py" in out["files"]
+    assert ".copier-answers.yml" in out["files"]
+    assert out["answers"]["project_name"] == "demo"
+    assert out["message"] == 'Your project "demo" is ready.\n'
+    log = subprocess.run(
+        ["git", "-C", str(tmp_path), "log", "--format=%H %s"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert log[0] == out["commit"]
+    status = subprocess.run(
+        ["git", "-C", str(tmp_path), "status", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout == ""  # everything rendered is committed
+    assert not [n for n in entries(tmp_path) if n.startswith(".hyperagent")]
+    steps = [step for _, step in run.progress]
+    assert steps[:4] == ["validating", "rendering", "moving into place", "committing"]
+
+
+def test_a_dry_run_returns_files_and_diff_and_writes_nothing(
+    thirdparty: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "README.md").write_text("# old\n")
+    run = run_handler(
+        agent,
+        TASK,
+        {"template": str(thirdparty), "answers": {"project_name": "demo"}, "dry_run": True},
+        workspace=tmp_path,
+    )
+    assert run.status == "SUCCEEDED", run.error
+    assert entries(tmp_path) == ["README.md"]
+    assert (tmp_path / "README.md").read_text() == "# old\n"
+    states = {f["path"]: f["state"] for f in run.output["files"]}
+    assert states["README.md"] == "changed"
+    assert states["demo/core.py"] == "new"
+    assert "--- a/README.md\n+++ b/README.md\n" in run.output["diff"]
+    assert "-# old\n+# demo\n" in run.output["diff"]
+
+
+def test_every_bad_answer_is_named_with_what_is_allowed(thirdparty: Path, tmp_path: Path) -> None:
+    run = run_handler(
+        agent,
+        TASK,
+        {
+            "template": str(thirdparty),
+            "answers": {"project_name": "Demo", "colour": "red", "year": "soon", "license": "GPL"},
+        },
+        workspace=tmp_path,
+    )
+    assert run.status == "FAILED"
+    assert "colour: unknown answer; template 'thirdparty' asks: project_name, module," in run.error
+    assert "project_name: Use lowercase letters" in run.error
+    assert "year: must be a whole number (got 'soon')" in run.error
+    assert "license: 'GPL' is not one of the choices ['MIT', 'Apache-2.0', 'none']" in run.error
+    assert entries(tmp_path) == []
+
+
+def test_a_required_answer_that_is_missing_is_named(thirdparty: Path, tmp_path: Path) -> None:
+    run = run_handler(agent, TASK, {"template": str(thirdparty)}, workspace=tmp_path)
+    assert run.status == "FAILED"
+    assert (
+        "project_name: required: the template has no default (What is your project called?)"
+        in run.error
+    )
+
+
+def test_package_names_follow_pythons_rules(tmp_path: Path, repo: Path) -> None:
+    for bad, why in [
+        ("class", "package_name must not be a Python keyword"),
+        ("json", "would shadow Python's standard module"),
+        ("9lives", "must start with a lowercase letter"),
+    ]:
+        ws = tmp_path / bad
+        ws.mkdir()
+        answers = {"project_name": "shop", "package_name": bad}
+        run = run_handler(
+            agent,
+            TASK,
+            {"template": str(repo / "templates" / "fastapi"), "answers": answers, "checks": False},
+            workspace=ws,
+        )
+        assert run.status == "FAILED", bad
+        assert why in run.error, run.error
+
+
+def test_a_folder_that_is_not_empty_is_refused_and_left_alone(
+    thirdparty: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    run = run_handler(
+        agent,
+        TASK,
+        {"template": str(thirdparty), "answers": {"project_name": "demo"}},
+        workspace=tmp_path,
+    )
+    assert run.status == "FAILED"
+    assert (
+        f"the project folder {tmp_path} is not empty (1 entries: notes.txt);"
+        " submit with overwrite: true" in run.error
+    )
+    assert entries(tmp_path) == ["notes.txt"]
+
+
+def test_a_broken_template_is_reported_by_file_and_line_and_nothing_is_written(
+    thirdparty: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "broken"
+    shutil.copytree(thirdparty, src)
+    readme = src / "project" / "README.md.jinja"
+    readme.write_text("# {{ project_name }}\n\nline three\n{% if license %}\nno end\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    run = run_handler(
+        agent, TASK, {"template": str(src), "answers": {"project_name": "demo"}}, workspace=ws
+    )
+    assert run.status == "FAILED"
+    assert (
+        "template 'broken' is broken: project/README.md.jinja:4: Unexpected end of template"
+        in run.error
+    )
+    assert entries(ws) == []
+
+
+def test_a_broken_manifest_is_reported_by_line(thirdparty: Path, tmp_path: Path) -> None:
+    src = tmp_path / "broken"
+    shutil.copytree(thirdparty, src)
+    manifest = src / "copier.yml"
+    manifest.write_text(manifest.read_text().replace("  type: int\n", "  type: integer\n", 1))
+    run = run_handler(
+        agent, TASK, {"template": str(src), "answers": {"project_name": "d"}}, workspace=tmp_path
+    )
+    assert run.status == "FAILED"
+    assert (
+        "copier.yml:25: question 'year' has type 'integer'; allowed: str, int, float, bool, json"
+        in run.error
+    )
+
+
+def test_unknown_templates_and_ssh_urls_are_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repo: Path
+) -> None:
+    monkeypatch.setenv("HYPERAGENT_TEMPLATE_DIRS", str(repo / "templates"))
+    run = run_handler(agent, TASK, {"template": "rails"}, workspace=tmp_path)
+    assert run.status == "FAILED"
+    assert "no template named 'rails'; the catalogue has: django, fastapi" in run.error
+    run = run_handler(agent, TASK, {"template": "git@github.com:me/tpl.git"}, workspace=tmp_path)
+    assert run.status == "FAILED"
+    assert "only https:// git URLs are supported" in run.error
+
+
+def test_cancelling_during_the_commit_leaves_the_folder_as_it_was(
+    thirdparty: Path, tmp_path: Path
+) -> None:
+    token = CancellationToken()
+    run = run_handler(
+        agent,
+        TASK,
+        {"template": str(thirdparty), "answers": {"project_name": "demo"}},
+        workspace=tmp_path,
+        cancel=token,
+        on_progress=lambda _f, step: (
+            token.cancel("changed my mind") if step == "committing" else None
+        ),
+    )
+    assert (run.status, run.error) == ("CANCELED", "changed my mind")
+    assert entries(tmp_path) == []
