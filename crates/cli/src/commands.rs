@@ -12,7 +12,7 @@ use crate::client::{connect, socket_path, Failure};
 use crate::output::{self, state_name};
 use crate::{
     AuditCommand, Cli, Command, ConfigCommand, ConsentCommand, GrantScope, PolicyCommand, RuleArgs,
-    SecretCommand,
+    SecretCommand, TemplatesCommand,
 };
 
 type Client = ClientServiceClient<Channel>;
@@ -37,8 +37,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     if let Command::Serve {
         agents_dir,
         no_agents,
+        templates_dir,
     } = &cli.command
     {
+        let mut cfg = cfg;
+        cfg.templates.dirs.extend(templates_dir.iter().cloned());
         return serve(cfg, cli.socket.clone(), agents_dir.clone(), *no_agents).await;
     }
     if let Command::Config {
@@ -55,6 +58,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Serve { .. } | Command::Config { .. } => unreachable!("handled above"),
         Command::Agents => agents(&mut c, json).await,
         Command::Types => types(&mut c, json).await,
+        Command::Templates { command } => templates(&mut c, command, json).await,
         Command::Submit {
             task_type,
             payload,
@@ -524,6 +528,49 @@ async fn types(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
             tt.description,
             t.agent_ids.join(", ")
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn templates(
+    c: &mut Client,
+    cmd: Option<TemplatesCommand>,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let list = c
+        .list_templates(pb::ListTemplatesRequest {})
+        .await?
+        .into_inner()
+        .templates;
+    if let Some(TemplatesCommand::Show { name }) = cmd {
+        let t = list.iter().find(|t| t.name == name).ok_or_else(|| {
+            Failure::new(
+                4,
+                format!("no template named `{name}`; `hyperagent templates` lists them"),
+            )
+        })?;
+        if json {
+            print_json(&output::template_json(t));
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !t.answers_schema_json.is_empty() {
+            println!("{}", output::pretty_json(&t.answers_schema_json));
+        }
+        if t.status != pb::TemplateStatus::Ok as i32 {
+            eprintln!("template `{}` is broken:\n{}", t.name, t.error);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if json {
+        print_json(&serde_json::Value::Array(
+            list.iter().map(output::template_json).collect(),
+        ));
+    } else if list.is_empty() {
+        println!(
+            "no templates found; put them in <data_dir>/templates/<name>/ (with a copier.yml), or pass serve --templates-dir"
+        );
+    } else {
+        print!("{}", output::templates_text(&list));
     }
     Ok(ExitCode::SUCCESS)
 }

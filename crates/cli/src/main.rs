@@ -48,11 +48,20 @@ enum Command {
         /// Start no agents, even those configured.
         #[arg(long)]
         no_agents: bool,
+        /// Offer the project templates in this folder (`<dir>/<name>/copier.yml`), after those
+        /// configured; repeatable.
+        #[arg(long = "templates-dir")]
+        templates_dir: Vec<PathBuf>,
     },
     /// List agents with status, load and capabilities.
     Agents,
     /// List task types with their payload schemas.
     Types,
+    /// List project templates: name, status, folder, and why a broken one is broken.
+    Templates {
+        #[command(subcommand)]
+        command: Option<TemplatesCommand>,
+    },
     /// Submit a task.
     Submit {
         /// Task type, e.g. echo.sleep.
@@ -157,6 +166,15 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TemplatesCommand {
+    /// Print a template's answers schema (JSON Schema; `x-order` is the order of its questions).
+    Show {
+        /// The template's name.
+        name: String,
     },
 }
 

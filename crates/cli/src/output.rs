@@ -166,6 +166,7 @@ pub fn event_json(e: &pb::Event) -> Value {
             v["kind"] = json!("consent");
             v
         }
+        Some(Body::TemplatesChanged(t)) => json!({"kind": "templates_changed", "names": t.names}),
         None => json!({"kind": "unknown"}),
     };
     json!({"seq": e.seq, "time": time(e.time.as_ref()), "event": body})
@@ -212,6 +213,7 @@ pub fn event_text(e: &pb::Event) -> String {
             l.line.as_ref().map(log_text).unwrap_or_default()
         ),
         Some(Body::AgentOutput(o)) => format!("agent {} {}: {}", o.agent_id, o.stream, o.line),
+        Some(Body::TemplatesChanged(t)) => format!("templates changed: {}", t.names.join(", ")),
         None => "unknown event".into(),
     };
     format!("#{} {} {}", e.seq, time(e.time.as_ref()), what)
@@ -435,4 +437,136 @@ pub fn action_text(a: &pb::Action) -> String {
         a.files,
         a.bytes
     )
+}
+
+fn template_status(s: i32) -> &'static str {
+    match pb::TemplateStatus::try_from(s) {
+        Ok(pb::TemplateStatus::Ok) => "ok",
+        Ok(pb::TemplateStatus::Broken) => "broken",
+        _ => "unknown",
+    }
+}
+
+/// A template as JSON, its answers schema parsed (`x-order` keeps the question order).
+pub fn template_json(t: &pb::Template) -> Value {
+    json!({
+        "name": t.name,
+        "status": template_status(t.status),
+        "dir": t.dir,
+        "description": t.description,
+        "error": t.error,
+        "warnings": t.warnings,
+        "answers_schema": serde_json::from_str::<Value>(&t.answers_schema_json).unwrap_or(Value::Null),
+    })
+}
+
+/// Templates as a table: name, status, folder, error (a broken template's further problems and
+/// every warning on lines of their own below it).
+pub fn templates_text(list: &[pb::Template]) -> String {
+    let name_w = list.iter().map(|t| t.name.len()).max().unwrap_or(0).max(4);
+    let dir_w = list.iter().map(|t| t.dir.len()).max().unwrap_or(0).max(3);
+    let pad = " ".repeat(name_w + 1 + 6 + 1 + dir_w + 1);
+    let mut s = format!(
+        "{:<name_w$} {:<6} {:<dir_w$} ERROR\n",
+        "NAME", "STATUS", "DIR"
+    );
+    for t in list {
+        let mut errors = t.error.lines();
+        let row = format!(
+            "{:<name_w$} {:<6} {:<dir_w$} {}",
+            t.name,
+            template_status(t.status),
+            t.dir,
+            errors.next().unwrap_or_default()
+        );
+        s.push_str(row.trim_end());
+        s.push('\n');
+        for more in errors {
+            s.push_str(&format!("{pad}{more}\n"));
+        }
+        for w in &t.warnings {
+            s.push_str(&format!("{pad}warning: {w}\n"));
+        }
+    }
+    s
+}
+
+/// Indents compact JSON as serde_json's pretty printer does, keeping the order of object keys
+/// (parsing into a `Value` would sort them).
+pub fn pretty_json(compact: &str) -> String {
+    let mut out = String::with_capacity(compact.len() * 2);
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut chars = compact.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                while chars.peek().is_some_and(|n| n.is_whitespace()) {
+                    chars.next();
+                }
+                if matches!(chars.peek(), Some('}' | ']')) {
+                    out.extend(chars.next());
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pretty_json_matches_serde_json_but_keeps_key_order() {
+        let compact = r#"{"z":1,"a":{"s":"a,b:{\"c\"}","e":[],"o":{}},"l":[1,{"k":null}]}"#;
+        let v: Value = serde_json::from_str(compact).unwrap();
+        let pretty = pretty_json(compact);
+        assert_eq!(serde_json::from_str::<Value>(&pretty).unwrap(), v);
+        assert!(
+            pretty.starts_with("{\n  \"z\": 1,\n  \"a\": {\n    \"s\""),
+            "{pretty}"
+        );
+        // Same layout as serde_json's (which sorts keys: compare on sorted input).
+        let sorted = serde_json::to_string(&v).unwrap();
+        assert_eq!(
+            pretty_json(&sorted),
+            serde_json::to_string_pretty(&v).unwrap()
+        );
+    }
 }

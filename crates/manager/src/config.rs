@@ -33,6 +33,8 @@ pub struct Config {
     pub store: Store,
     /// The event feed.
     pub feed: Feed,
+    /// Project templates offered to clients.
+    pub templates: Templates,
 }
 
 /// Where things live. Unset paths take XDG defaults (see [`Config::resolve`]).
@@ -393,6 +395,31 @@ impl Default for Feed {
     }
 }
 
+/// Project templates (copier's format) offered to clients; see `catalogue.rs`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Templates {
+    /// Folders holding one sub-folder per template (`<dir>/<name>/copier.yml`), searched after
+    /// `<data_dir>/templates` (always searched first); `serve --templates-dir` adds more. When two
+    /// folders hold a template of the same name, the first one's is offered. Agents' task
+    /// processes may read these folders (the bootstrapper renders from them): name folders of
+    /// templates only.
+    pub dirs: Vec<PathBuf>,
+    /// After a change in a template folder, rescan once nothing more changed for this long (an
+    /// editor's save or a `git checkout` is many changes).
+    #[serde(with = "humantime_serde")]
+    pub debounce: Duration,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates {
+            dirs: Vec::new(),
+            debounce: Duration::from_millis(200),
+        }
+    }
+}
+
 /// Paths after defaults were applied.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedPaths {
@@ -410,6 +437,11 @@ pub struct ResolvedPaths {
     pub egress_socket: PathBuf,
     /// The database file.
     pub database: PathBuf,
+    /// The person's own template folder, `<data_dir>/templates` (absolute).
+    pub templates: PathBuf,
+    /// The template folders, in search order: `templates`, then `templates.dirs` (made absolute
+    /// against the current directory, duplicates dropped).
+    pub template_dirs: Vec<PathBuf>,
 }
 
 /// `$XDG_RUNTIME_DIR/hyperagent`, or `/tmp/hyperagent-<uid>` when unset: where the socket and
@@ -543,6 +575,9 @@ impl Config {
         if self.store.write_batch_rows == 0 {
             return Err("store.write_batch_rows must be more than 0".into());
         }
+        if self.templates.debounce.is_zero() {
+            return Err("templates.debounce must be more than 0".into());
+        }
         Ok(())
     }
 
@@ -563,7 +598,23 @@ impl Config {
             .workspace_root
             .clone()
             .unwrap_or_else(|| data_dir.join("workspaces"));
+        let absolute = |d: &Path| {
+            std::path::absolute(d).map_err(|e| Error::Config {
+                path: "templates.dirs".into(),
+                message: format!("{}: {e}", d.display()),
+            })
+        };
+        let templates = absolute(&data_dir.join("templates"))?;
+        let mut template_dirs = vec![templates.clone()];
+        for d in &self.templates.dirs {
+            let d = absolute(d)?;
+            if !template_dirs.contains(&d) {
+                template_dirs.push(d);
+            }
+        }
         Ok(ResolvedPaths {
+            templates,
+            template_dirs,
             egress_socket: runtime_dir.join("egress.sock"),
             discovery,
             database: data_dir.join("hyperagent.db"),
@@ -599,6 +650,7 @@ impl Config {
         shown.paths.runtime_dir = Some(p.runtime_dir);
         shown.paths.workspace_root = Some(p.workspace_root);
         shown.server.socket = Some(p.socket);
+        shown.templates.dirs = p.template_dirs[1..].to_vec();
         if shown.server.tcp_token.is_some() {
             shown.server.tcp_token = Some("(set; not shown)".into());
         }

@@ -8,8 +8,11 @@
 //! acknowledged before it is committed. [`supervisor`] runs agent processes from manifests;
 //! [`sandbox`] confines every process it starts (Landlock, user and network namespaces);
 //! [`server`] wires sockets, discovery, health and reflection; [`config`] holds every tunable.
+//! [`catalogue`] lists the project templates found in the template folders, with their answers
+//! schemas, and rescans them when they change (a `TemplatesChanged` event on the feed).
 #![deny(missing_docs)]
 
+pub mod catalogue;
 pub mod config;
 pub mod consent;
 pub mod egress;

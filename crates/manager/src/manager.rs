@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
+use crate::catalogue::{Catalogue, Template};
 use crate::config::{Config, ResolvedPaths, RestartPolicy};
 use crate::consent::{Consent, Scope, Status};
 use crate::error::{Error, Result};
@@ -181,6 +182,7 @@ struct Inner {
     wake: Notify,
     shutdown: watch::Sender<bool>,
     supervisor: Mutex<Option<mpsc::UnboundedSender<SupervisorRequest>>>,
+    catalogue: Arc<Catalogue>,
 }
 
 /// The manager core. Cheap to clone.
@@ -228,8 +230,10 @@ impl Manager {
         let mut writes = Vec::new();
         let active = store.load_active_tasks().await?;
         let (shutdown, _) = watch::channel(false);
+        let catalogue = Arc::new(Catalogue::new(paths.template_dirs.clone()));
         let m = Manager {
             inner: Arc::new(Inner {
+                catalogue,
                 cfg,
                 paths,
                 state: Mutex::new(State::default()),
@@ -285,7 +289,60 @@ impl Manager {
         m.inner.writer.submit(writes).wait().await?;
         m.forget_ended();
         tokio::spawn(m.clone().housekeeping());
+        m.start_catalogue().await?;
         Ok(m)
+    }
+
+    /// Watches the template folders, then scans them (in that order, so no change is missed),
+    /// and keeps the catalogue current until shutdown.
+    async fn start_catalogue(&self) -> Result<()> {
+        let cat = self.inner.catalogue.clone();
+        let watcher = blocking(move || {
+            let watcher = crate::catalogue::Watcher::start(cat.clone());
+            cat.rescan_all();
+            Ok(watcher)
+        })
+        .await?;
+        match watcher {
+            Ok(w) => {
+                let m = self.clone();
+                tokio::spawn(w.run(
+                    self.inner.cfg.templates.debounce,
+                    self.inner.shutdown.subscribe(),
+                    move |names| {
+                        let m = m.clone();
+                        async move { m.templates_changed(names).await }
+                    },
+                ));
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                "template folders are not watched; template changes show after a restart"
+            ),
+        }
+        Ok(())
+    }
+
+    /// Publishes that these templates changed, so clients list them again.
+    async fn templates_changed(&self, names: Vec<String>) {
+        tracing::info!(templates = ?names, "template catalogue changed");
+        let pending = self.inner.writer.submit(vec![Write::Event {
+            time_us: now_us(),
+            body: EventBody::TemplatesChanged { names },
+        }]);
+        if let Err(e) = pending.wait().await {
+            tracing::error!(error = %e, "cannot record a template catalogue change");
+        }
+    }
+
+    /// Every template in the catalogue, by name (broken ones too, with their errors).
+    pub fn list_templates(&self) -> Vec<Template> {
+        self.inner.catalogue.list()
+    }
+
+    /// The template folders, in search order: task processes may read them.
+    pub fn template_dirs(&self) -> &[std::path::PathBuf] {
+        self.inner.catalogue.dirs()
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -2294,6 +2351,7 @@ impl Manager {
                 "confined": rec.task_runner.is_some(),
                 "workspace": a.task.workspace,
                 "read": grants.read,
+                "templates": self.inner.catalogue.dirs(),
                 "write": grants.write,
                 "connect": grants.connect.iter().map(|(h, p)| format!("{h}:{p}")).collect::<Vec<_>>(),
             })));

@@ -320,6 +320,11 @@ pub enum EventBody {
         /// The request as it stands.
         consent: crate::consent::Consent,
     },
+    /// Templates in the catalogue were added, changed or removed.
+    TemplatesChanged {
+        /// Their names.
+        names: Vec<String>,
+    },
 }
 
 impl EventBody {
@@ -332,6 +337,7 @@ impl EventBody {
             EventBody::TaskLog { .. } => "task_log",
             EventBody::AgentOutput { .. } => "agent_output",
             EventBody::Consent { .. } => "consent",
+            EventBody::TemplatesChanged { .. } => "templates_changed",
         }
     }
 

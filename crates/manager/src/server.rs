@@ -174,6 +174,9 @@ pub async fn run(
     }
     private_dir(&paths.data_dir)?;
     private_dir(&paths.workspace_root)?;
+    // Made now so it is watched itself: while missing, its parent (the data dir) would be, and
+    // that wakes the watcher at every database write.
+    private_dir(&paths.templates)?;
     let _lock = InstanceLock::acquire(&paths.socket, &paths.discovery)?;
 
     let store = Store::open(&paths.database, cfg.store.busy_timeout).await?;

@@ -564,7 +564,11 @@ impl AgentRun {
         let tmp = self.task_tmp(start);
         let mut write = vec![workspace.clone()];
         write.extend(start.grants.write.iter().cloned());
-        let mut cmd = self.command(&workspace, &tmp, &start.grants.read, &write)?;
+        // Project templates are read by the task that renders one (read-only; missing folders
+        // are skipped, and a folder created later is in the read set of the next task).
+        let mut read = start.grants.read.clone();
+        read.extend(self.manager.template_dirs().iter().cloned());
+        let mut cmd = self.command(&workspace, &tmp, &read, &write)?;
         cmd.stdin(Stdio::piped()).env("HYPERAGENT_TASK_STDIN", "1");
         // Its only way out: the SDK's relay on this port, to the manager's egress proxy.
         let proxy = format!("http://127.0.0.1:{}", self.sandbox.proxy_port);

@@ -341,11 +341,31 @@ pub fn event(e: &Event) -> pb::Event {
             line: line.clone(),
         }),
         EventBody::Consent { consent: c } => Body::Consent(consent(c)),
+        EventBody::TemplatesChanged { names } => Body::TemplatesChanged(pb::TemplatesChanged {
+            names: names.clone(),
+        }),
     };
     pb::Event {
         seq: e.seq,
         time: Some(ts(e.time_us)),
         body: Some(body),
+    }
+}
+
+/// A catalogue template on the wire.
+pub fn template(t: &crate::catalogue::Template) -> pb::Template {
+    use crate::catalogue::TemplateStatus;
+    pb::Template {
+        name: t.name.clone(),
+        dir: t.dir.display().to_string(),
+        description: t.description.clone(),
+        status: match t.status {
+            TemplateStatus::Ok => pb::TemplateStatus::Ok,
+            TemplateStatus::Broken => pb::TemplateStatus::Broken,
+        } as i32,
+        error: t.error.clone(),
+        warnings: t.warnings.clone(),
+        answers_schema_json: t.answers_schema_json.clone(),
     }
 }
 

@@ -527,6 +527,20 @@ impl ClientService for Services {
         Ok(Response::new(pb::DeleteSecretResponse {}))
     }
 
+    async fn list_templates(
+        &self,
+        _req: Request<pb::ListTemplatesRequest>,
+    ) -> Result<Response<pb::ListTemplatesResponse>, Status> {
+        Ok(Response::new(pb::ListTemplatesResponse {
+            templates: self
+                .manager
+                .list_templates()
+                .iter()
+                .map(convert::template)
+                .collect(),
+        }))
+    }
+
     type SubscribeStream = EventStream;
 
     async fn subscribe(

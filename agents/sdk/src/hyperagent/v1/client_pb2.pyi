@@ -32,6 +32,12 @@ class ConsentAnswer(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONSENT_ANSWER_AGENT: _ClassVar[ConsentAnswer]
     CONSENT_ANSWER_ALWAYS: _ClassVar[ConsentAnswer]
     CONSENT_ANSWER_DENY: _ClassVar[ConsentAnswer]
+
+class TemplateStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TEMPLATE_STATUS_UNSPECIFIED: _ClassVar[TemplateStatus]
+    TEMPLATE_STATUS_OK: _ClassVar[TemplateStatus]
+    TEMPLATE_STATUS_BROKEN: _ClassVar[TemplateStatus]
 POLICY_DECISION_UNSPECIFIED: PolicyDecision
 POLICY_DECISION_ALLOW: PolicyDecision
 POLICY_DECISION_DENY: PolicyDecision
@@ -45,6 +51,9 @@ CONSENT_ANSWER_TASK: ConsentAnswer
 CONSENT_ANSWER_AGENT: ConsentAnswer
 CONSENT_ANSWER_ALWAYS: ConsentAnswer
 CONSENT_ANSWER_DENY: ConsentAnswer
+TEMPLATE_STATUS_UNSPECIFIED: TemplateStatus
+TEMPLATE_STATUS_OK: TemplateStatus
+TEMPLATE_STATUS_BROKEN: TemplateStatus
 
 class SubmitTaskRequest(_message.Message):
     __slots__ = ("task_type", "payload_json", "idempotency_key", "pin_agent", "timeout_secs", "max_attempts")
@@ -255,7 +264,7 @@ class SubscribeRequest(_message.Message):
     def __init__(self, after_seq: _Optional[int] = ..., task_id: _Optional[str] = ..., exclude_logs: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent")
+    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent", "templates_changed")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     AGENT_STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -264,6 +273,7 @@ class Event(_message.Message):
     TASK_LOG_FIELD_NUMBER: _ClassVar[int]
     AGENT_OUTPUT_FIELD_NUMBER: _ClassVar[int]
     CONSENT_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATES_CHANGED_FIELD_NUMBER: _ClassVar[int]
     seq: int
     time: _timestamp_pb2.Timestamp
     agent_status: AgentStatusChanged
@@ -272,7 +282,8 @@ class Event(_message.Message):
     task_log: TaskLog
     agent_output: AgentOutput
     consent: Consent
-    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ...) -> None: ...
+    templates_changed: TemplatesChanged
+    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., templates_changed: _Optional[_Union[TemplatesChanged, _Mapping]] = ...) -> None: ...
 
 class AgentStatusChanged(_message.Message):
     __slots__ = ("agent_id", "status", "reason")
@@ -326,6 +337,12 @@ class AgentOutput(_message.Message):
     stream: str
     line: str
     def __init__(self, agent_id: _Optional[str] = ..., stream: _Optional[str] = ..., line: _Optional[str] = ...) -> None: ...
+
+class TemplatesChanged(_message.Message):
+    __slots__ = ("names",)
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
     __slots__ = ("id", "time", "actor", "action", "task_id", "detail_json", "prev_hash", "hash")
@@ -560,3 +577,31 @@ class DeleteSecretRequest(_message.Message):
 class DeleteSecretResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class Template(_message.Message):
+    __slots__ = ("name", "dir", "description", "status", "error", "warnings", "answers_schema_json")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DIR_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    ANSWERS_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    dir: str
+    description: str
+    status: TemplateStatus
+    error: str
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    answers_schema_json: str
+    def __init__(self, name: _Optional[str] = ..., dir: _Optional[str] = ..., description: _Optional[str] = ..., status: _Optional[_Union[TemplateStatus, str]] = ..., error: _Optional[str] = ..., warnings: _Optional[_Iterable[str]] = ..., answers_schema_json: _Optional[str] = ...) -> None: ...
+
+class ListTemplatesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListTemplatesResponse(_message.Message):
+    __slots__ = ("templates",)
+    TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    templates: _containers.RepeatedCompositeFieldContainer[Template]
+    def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ...) -> None: ...

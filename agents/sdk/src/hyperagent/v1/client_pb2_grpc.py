@@ -134,6 +134,11 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.DeleteSecretRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.DeleteSecretResponse.FromString,
                 _registered_method=True)
+        self.ListTemplates = channel.unary_unary(
+                '/hyperagent.v1.ClientService/ListTemplates',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.ListTemplatesRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListTemplatesResponse.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -272,6 +277,15 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTemplates(self, request, context):
+        """The project templates found in the template folders, by name, with the JSON Schema of their
+        answers. Broken ones are listed too, with why; only OK ones are to be offered. The feed's
+        TemplatesChanged event says when to list again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -374,6 +388,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.DeleteSecret,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.DeleteSecretRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.DeleteSecretResponse.SerializeToString,
+            ),
+            'ListTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplates,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListTemplatesRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ListTemplatesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -916,6 +935,33 @@ class ClientService:
             '/hyperagent.v1.ClientService/DeleteSecret',
             hyperagent_dot_v1_dot_client__pb2.DeleteSecretRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.DeleteSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/ListTemplates',
+            hyperagent_dot_v1_dot_client__pb2.ListTemplatesRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ListTemplatesResponse.FromString,
             options,
             channel_credentials,
             insecure,
