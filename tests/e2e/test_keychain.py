@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import REPO, Manager
+from harness import REPO, Manager, wait_until
 
 from hyperagent.v1 import common_pb2
 
@@ -44,6 +44,29 @@ def desktop_session(tmp_path: Path) -> Iterator[dict[str, str]]:
     assert keyring.stdin is not None
     keyring.stdin.write(b"test-password")
     keyring.stdin.close()
+
+    def unlocked() -> bool:
+        # The daemon reads the password and unlocks the login collection after it is on the bus;
+        # until then stores fail with "locked collection", so wait for the collection itself.
+        r = subprocess.run(
+            [
+                "dbus-send",
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets/aliases/default",
+                "org.freedesktop.DBus.Properties.Get",
+                "string:org.freedesktop.Secret.Collection",
+                "string:Locked",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
+        return r.returncode == 0 and "boolean false" in r.stdout
+
+    wait_until(unlocked, "the test keychain to be unlocked")
     yield {"DBUS_SESSION_BUS_ADDRESS": address, "HOME": str(home)}
     keyring.terminate()
     keyring.wait(timeout=30)
