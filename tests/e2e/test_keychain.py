@@ -25,15 +25,28 @@ PROBE_DIR = REPO / "tests" / "e2e" / "agents"
 def desktop_session(tmp_path: Path) -> Iterator[dict[str, str]]:
     home = tmp_path / "home"
     home.mkdir()
+    # A session bus without service activation: a call that came before our keyring daemon
+    # owns the Secret Service name would otherwise start a second daemon with no password,
+    # whose login collection stays locked.
+    conf = tmp_path / "bus.conf"
+    conf.write_text(
+        "<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>"
+        '<policy context="default"><allow send_destination="*" eavesdrop="true"/>'
+        '<allow eavesdrop="true"/><allow own="*"/></policy></busconfig>'
+    )
     bus = subprocess.run(
-        ["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
+        ["dbus-daemon", f"--config-file={conf}", "--fork", "--print-address=1", "--print-pid=1"],
         capture_output=True,
         text=True,
         check=True,
         timeout=30,
     )
     address, pid = bus.stdout.split()[:2]
-    env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=address, HOME=str(home))
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    env = dict(
+        os.environ, DBUS_SESSION_BUS_ADDRESS=address, HOME=str(home), XDG_RUNTIME_DIR=str(run)
+    )
     keyring = subprocess.Popen(
         ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
         stdin=subprocess.PIPE,
@@ -46,8 +59,8 @@ def desktop_session(tmp_path: Path) -> Iterator[dict[str, str]]:
     keyring.stdin.close()
 
     def unlocked() -> bool:
-        # The daemon reads the password and unlocks the login collection after it is on the bus;
-        # until then stores fail with "locked collection", so wait for the collection itself.
+        # Fails until the daemon owns the Secret Service name, and reads locked until it has
+        # taken the password; stores before that fail with "locked collection".
         r = subprocess.run(
             [
                 "dbus-send",

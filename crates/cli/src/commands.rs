@@ -67,6 +67,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             agent,
             timeout,
             max_attempts,
+            workspace,
             wait,
         } => {
             let payload = match (payload, payload_file) {
@@ -81,9 +82,39 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 pin_agent: agent.unwrap_or_default(),
                 timeout_secs: timeout.unwrap_or(0),
                 max_attempts: max_attempts.unwrap_or(0),
+                workspace: workspace.unwrap_or_default(),
             };
             submit(&mut c, req, wait, json).await
         }
+        Command::New {
+            template,
+            folder,
+            set,
+            dry_run,
+            overwrite,
+            no_checks,
+            no_git,
+            open,
+            no_wait,
+        } => {
+            let answers = answers(&set)?;
+            let payload = serde_json::json!({
+                "template": template,
+                "answers": answers,
+                "dry_run": dry_run,
+                "overwrite": overwrite,
+                "checks": !no_checks,
+                "git": !no_git,
+            });
+            let req = pb::SubmitTaskRequest {
+                task_type: "bootstrap.project".into(),
+                payload_json: payload.to_string(),
+                workspace: folder,
+                ..Default::default()
+            };
+            new_project(&mut c, req, !no_wait, open, json).await
+        }
+        Command::Open { target } => open_in_editor(&mut c, target, json).await,
         Command::Tasks {
             state,
             task_type,
@@ -374,11 +405,12 @@ async fn add_rule(
     decision: pb::PolicyDecision,
 ) -> Result<pb::PolicyRule, Failure> {
     let p = a.permission;
-    let (kind, target) = match (p.read, p.write, p.connect) {
-        (Some(p), _, _) => ("read", p),
-        (_, Some(p), _) => ("write", p),
-        (_, _, Some(t)) => ("connect", t),
-        _ => unreachable!("clap requires one of --read, --write, --connect"),
+    let (kind, target) = match (p.read, p.write, p.connect, p.open) {
+        (Some(p), ..) => ("read", p),
+        (_, Some(p), ..) => ("write", p),
+        (_, _, Some(t), _) => ("connect", t),
+        (.., Some(p)) => ("open", absolute(&p)?),
+        _ => unreachable!("clap requires one of --read, --write, --connect, --open"),
     };
     Ok(c.add_policy_rule(pb::AddPolicyRuleRequest {
         agent: a.agent.unwrap_or_default(),
@@ -606,6 +638,114 @@ async fn submit(
     } else {
         ExitCode::from(6)
     })
+}
+
+/// `--set KEY=VALUE` answers as a JSON object of strings (the agent reads each as its question's
+/// type, as copier's `--data` does).
+fn answers(set: &[String]) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
+    let mut out = serde_json::Map::new();
+    for s in set {
+        let (k, v) = s.split_once('=').ok_or_else(|| {
+            Failure::new(
+                2,
+                format!("--set {s}: give KEY=VALUE, e.g. --set project_name=shop"),
+            )
+        })?;
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(Failure::new(
+                2,
+                format!("--set {s}: the KEY before `=` is empty"),
+            ));
+        }
+        if out.insert(k.to_string(), v.into()).is_some() {
+            return Err(Failure::new(2, format!("--set {k}: answered twice")));
+        }
+    }
+    Ok(out)
+}
+
+/// A path made absolute against the current folder (not resolved: the manager decides).
+fn absolute(p: &str) -> Result<String, Failure> {
+    std::path::absolute(p)
+        .map(|a| a.display().to_string())
+        .map_err(|e| Failure::new(2, format!("{p}: {e}")))
+}
+
+/// Submits a `bootstrap.project` task; unless told not to, waits and prints the project.
+async fn new_project(
+    c: &mut Client,
+    req: pb::SubmitTaskRequest,
+    wait: bool,
+    open: bool,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let task = c
+        .submit_task(req)
+        .await?
+        .into_inner()
+        .task
+        .unwrap_or_default();
+    if !wait {
+        println!("{}", task.id);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let end = wait_for(c, &task.id, json).await?;
+    let output: serde_json::Value = end
+        .result
+        .as_ref()
+        .and_then(|r| serde_json::from_str(&r.output_json).ok())
+        .unwrap_or_default();
+    if end.state != pb::TaskState::Completed as i32 {
+        if json {
+            print_json(&output::task_json(&end));
+        } else {
+            print!("{}", output::task_text(&end));
+        }
+        return Ok(ExitCode::from(6));
+    }
+    if json {
+        print_json(&output);
+    } else {
+        print!("{}", output::project_text(&output));
+    }
+    if open && output["dry_run"] != true {
+        return open_in_editor(c, task.id, json).await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks the manager to open a task's folder, or a path, in the editor.
+async fn open_in_editor(c: &mut Client, target: String, json: bool) -> Result<ExitCode, Failure> {
+    // A task id when it looks like one and no such path exists here.
+    let is_task = uuid_like(&target) && !std::path::Path::new(&target).exists();
+    let req = if is_task {
+        pb::OpenPathRequest {
+            task_id: target,
+            path: String::new(),
+        }
+    } else {
+        pb::OpenPathRequest {
+            task_id: String::new(),
+            path: absolute(&target)?,
+        }
+    };
+    let r = c.open_path(req).await?.into_inner();
+    if json {
+        print_json(&serde_json::json!({ "path": r.path, "opener": r.opener }));
+    } else {
+        println!("opened {} with {}", r.path, r.opener);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// 8-4-4-4-12 hex digits, as task ids are.
+fn uuid_like(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn is_terminal_state(v: i32) -> bool {

@@ -84,9 +84,50 @@ enum Command {
         /// Attempts before giving up (default: configured).
         #[arg(long)]
         max_attempts: Option<u32>,
+        /// The folder it works in, inside the workspace root (relative to it, e.g. `shop`, or
+        /// absolute); default: a new folder named after the task.
+        #[arg(long)]
+        workspace: Option<String>,
         /// Wait until the task ends, showing progress.
         #[arg(long)]
         wait: bool,
+    },
+    /// Make a project from a template (by the bootstrapper agent): check the answers, render,
+    /// git commit, then install it, run its tests and start it once. Waits, showing progress.
+    New {
+        /// The template: its name (`hyperagent templates`), an absolute path to a copier
+        /// template, or an https git URL (asks before connecting).
+        template: String,
+        /// The folder to make it in, inside the workspace root (e.g. `shop`).
+        folder: String,
+        /// An answer to one of the template's questions, KEY=VALUE; repeatable
+        /// (`hyperagent templates show NAME` lists them; unanswered ones take their defaults).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Show the files it would write and their diff; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Allow a folder that is not empty (you are asked first; it can be rolled back).
+        #[arg(long)]
+        overwrite: bool,
+        /// Skip installing, testing and starting the new project.
+        #[arg(long)]
+        no_checks: bool,
+        /// Skip `git init` and the first commit.
+        #[arg(long)]
+        no_git: bool,
+        /// Open the project in the editor once it is made.
+        #[arg(long)]
+        open: bool,
+        /// Print the task id and return at once instead of waiting.
+        #[arg(long, conflicts_with = "open")]
+        no_wait: bool,
+    },
+    /// Open a task's folder, or a path, in the editor (VS Code's `code` when on the manager's
+    /// PATH, else the system opener). Paths outside the workspace root need an `open` rule.
+    Open {
+        /// A task id, or a path (relative to the current folder).
+        target: String,
     },
     /// List tasks, newest first.
     Tasks {
@@ -275,7 +316,7 @@ pub struct RuleArgs {
     agent: Option<String>,
 }
 
-/// Exactly one of --read, --write, --connect.
+/// Exactly one of --read, --write, --connect, --open.
 #[derive(clap::Args, Debug)]
 #[group(required = true, multiple = false)]
 pub struct Permission {
@@ -288,6 +329,10 @@ pub struct Permission {
     /// Connections to HOST:PORT through the egress proxy.
     #[arg(long)]
     connect: Option<String>,
+    /// Opening this path (or beneath it) in the editor, outside the workspace root; relative
+    /// paths are taken from the current folder.
+    #[arg(long)]
+    open: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

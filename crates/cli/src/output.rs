@@ -548,6 +548,61 @@ pub fn pretty_json(compact: &str) -> String {
     out
 }
 
+/// What `hyperagent new` made (the bootstrapper's result), for people.
+pub fn project_text(out: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let path = text(&out["path"]);
+    if out["dry_run"] == true {
+        let files = out["files"].as_array().cloned().unwrap_or_default();
+        let mut s = format!(
+            "dry run: nothing was written; {} files for {path}:\n",
+            files.len()
+        );
+        for f in &files {
+            s.push_str(&format!(
+                "  {:<9} {}\n",
+                text(&f["state"]),
+                text(&f["path"])
+            ));
+        }
+        let diff = text(&out["diff"]);
+        if !diff.is_empty() {
+            s.push('\n');
+            s.push_str(&diff);
+            if !diff.ends_with('\n') {
+                s.push('\n');
+            }
+        }
+        return s;
+    }
+    let files = out["files"].as_array().map_or(0, Vec::len);
+    let commit = text(&out["commit"]);
+    let mut s = format!("made a {} project at {path}\n", text(&out["template"]));
+    s.push_str(&format!(
+        "  files:   {files}{}\n",
+        if commit.is_empty() {
+            String::new()
+        } else {
+            format!(" (commit {})", &commit[..commit.len().min(12)])
+        }
+    ));
+    for c in out["checks"].as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            "  {:<8} {} {}\n",
+            format!("{}:", text(&c["name"])),
+            text(&c["status"]),
+            text(&c["detail"])
+        ));
+    }
+    for (label, key) in [("start:", "start"), ("", "message")] {
+        let v = text(&out[key]);
+        if !v.trim().is_empty() {
+            s.push_str(&format!("  {label:<8} {}\n", v.trim()));
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

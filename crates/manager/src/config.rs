@@ -35,6 +35,8 @@ pub struct Config {
     pub feed: Feed,
     /// Project templates offered to clients.
     pub templates: Templates,
+    /// Opening a folder in the editor.
+    pub editor: Editor,
 }
 
 /// Where things live. Unset paths take XDG defaults (see [`Config::resolve`]).
@@ -420,6 +422,29 @@ impl Default for Templates {
     }
 }
 
+/// Opening a folder in the editor (`hyperagent open`, the app's "Open in VS Code").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Editor {
+    /// The editor's command, given the folder as its last argument, when it is on the manager's
+    /// PATH (e.g. `["code"]`, `["codium"]`, `["code", "--new-window"]`); else the system's
+    /// opener (`xdg-open`) opens the folder.
+    pub command: Vec<String>,
+    /// How long the editor's command may take to hand the folder over (VS Code's `code`
+    /// returns once the window has it) before opening counts as failed.
+    #[serde(with = "humantime_serde")]
+    pub launch_timeout: Duration,
+}
+
+impl Default for Editor {
+    fn default() -> Self {
+        Editor {
+            command: vec!["code".into()],
+            launch_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Paths after defaults were applied.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedPaths {
@@ -577,6 +602,17 @@ impl Config {
         }
         if self.templates.debounce.is_zero() {
             return Err("templates.debounce must be more than 0".into());
+        }
+        if self
+            .editor
+            .command
+            .first()
+            .is_none_or(|c| c.trim().is_empty())
+        {
+            return Err("editor.command must name a program, e.g. [\"code\"]".into());
+        }
+        if self.editor.launch_timeout.is_zero() {
+            return Err("editor.launch_timeout must be more than 0".into());
         }
         Ok(())
     }

@@ -15,6 +15,7 @@
 pub mod catalogue;
 pub mod config;
 pub mod consent;
+pub mod editor;
 pub mod egress;
 pub mod error;
 pub mod feed;
@@ -34,6 +35,7 @@ pub mod supervisor;
 pub mod tasks;
 pub mod token;
 pub mod transport;
+pub mod workspace;
 
 pub use config::Config;
 pub use error::{Error, Result};

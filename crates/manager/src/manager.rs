@@ -5,6 +5,7 @@
 //! Rule for every operation: change the in-memory state and queue the writes while holding the lock,
 //! then release it and wait for the commit before acknowledging anything.
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ use crate::registry::{AgentRecord, Command, Registry, StartCommand};
 use crate::scheduler::{self, TaskView};
 use crate::store::{AgentRow, EventFilter, Pending, Store, TaskQuery, Write, Writer};
 use crate::token::{random_secret, Claims, TokenKey};
-use crate::{policy, rollback, schema, tasks};
+use crate::{policy, rollback, schema, tasks, workspace};
 
 /// What an agent declares when it registers.
 #[derive(Clone, Debug, Default)]
@@ -73,6 +74,18 @@ pub struct Submission {
     pub timeout_secs: u32,
     /// 0 = default.
     pub max_attempts: u32,
+    /// The folder to work in, beneath the workspace root (relative to it, or absolute); default:
+    /// a new folder named after the task.
+    pub workspace: Option<String>,
+}
+
+/// What to open in the editor.
+#[derive(Clone, Debug)]
+pub enum OpenTarget {
+    /// A task's workspace.
+    Task(String),
+    /// An absolute path.
+    Path(String),
 }
 
 /// An agent as clients see it.
@@ -343,6 +356,89 @@ impl Manager {
     /// The template folders, in search order: task processes may read them.
     pub fn template_dirs(&self) -> &[std::path::PathBuf] {
         self.inner.catalogue.dirs()
+    }
+
+    /// Opens a task's workspace, or a path, in the person's editor. A path must lie inside the
+    /// workspace root or be allowed by an `open` rule; the opening and any refusal are audited.
+    /// Returns the path opened (links resolved) and what opened it.
+    pub async fn open_path(
+        &self,
+        target: OpenTarget,
+        actor: &str,
+    ) -> Result<(std::path::PathBuf, String)> {
+        let (asked, task_id) = match target {
+            OpenTarget::Task(id) => {
+                let t = self.get_task(&id).await?;
+                (t.workspace, Some(id))
+            }
+            OpenTarget::Path(p) => (p, None),
+        };
+        let refuse = |why: String| {
+            self.audit(
+                actor,
+                "editor.refused",
+                task_id.as_deref(),
+                serde_json::json!({ "path": asked, "why": why }),
+            );
+            Error::PermissionDenied(why)
+        };
+        let lexical = match policy::parse("open", &asked) {
+            Ok(policy::Permission::Open(p)) => p,
+            Ok(_) => unreachable!("parse(\"open\") gives Open"),
+            Err(e) => return Err(refuse(format!("cannot open `{asked}`: {e}"))),
+        };
+        let real = tokio::fs::canonicalize(&lexical)
+            .await
+            .map_err(|e| refuse(format!("cannot open {}: {e}", lexical.display())))?;
+        let root = &self.inner.paths.workspace_root;
+        let real_root = tokio::fs::canonicalize(root)
+            .await
+            .unwrap_or_else(|_| root.clone());
+        let allowed_by = if real.starts_with(&real_root) {
+            "inside the workspace root".to_string()
+        } else {
+            let decided = {
+                let st = self.state();
+                [&lexical, &real].into_iter().find_map(|p| {
+                    let asked = policy::Permission::Open(p.clone());
+                    policy::decide(&st.rules, &[], "", &asked)
+                        .map(|(d, r)| (d, r.map(|r| r.id.clone())))
+                })
+            };
+            match decided {
+                Some((policy::Decision::Allow, rule)) => {
+                    format!("rule {}", rule.unwrap_or_default())
+                }
+                Some((policy::Decision::Deny, rule)) => {
+                    return Err(refuse(format!(
+                        "opening {} is denied by rule {}",
+                        lexical.display(),
+                        rule.unwrap_or_default()
+                    )))
+                }
+                None => {
+                    return Err(refuse(format!(
+                        "{} is outside every workspace (the workspace root is {}); to allow opening it: hyperagent policy allow --open {}",
+                        lexical.display(),
+                        root.display(),
+                        lexical.display()
+                    )))
+                }
+            }
+        };
+        let opener = match crate::editor::open(&self.inner.cfg.editor, &real).await {
+            Ok(o) => o,
+            Err(e) => return Err(refuse(e.to_string())),
+        };
+        let pending = self.inner.writer.submit(vec![Write::audit(
+            now_us(),
+            actor,
+            "editor.opened",
+            task_id.as_deref(),
+            serde_json::json!({ "path": real, "opener": opener, "allowed_by": allowed_by }),
+        )]);
+        pending.wait().await?;
+        Ok((real, opener))
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -1112,6 +1208,11 @@ impl Manager {
             0 => cfg.default_timeout.as_secs().clamp(1, u64::from(u32::MAX)) as u32,
             n => n,
         };
+        let root = &self.inner.paths.workspace_root;
+        let asked_workspace = match &sub.workspace {
+            Some(w) => Some(workspace::resolve(root, w)?),
+            None => None,
+        };
         if let Some(k) = &sub.idempotency_key {
             if k.is_empty() || k.len() > 256 {
                 return Err(Error::InvalidInput(
@@ -1119,11 +1220,11 @@ impl Manager {
                 ));
             }
             if let Some(t) = self.inner.store.task_by_idempotency_key(k).await? {
-                return same_request(&t, &sub, k).map(|()| (t, false));
+                return same_request(&t, &sub, asked_workspace.as_deref(), k).map(|()| (t, false));
             }
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let workspace = self.inner.paths.workspace_root.join(&id);
+        let workspace = asked_workspace.clone().unwrap_or_else(|| root.join(&id));
         let now = now_us();
         let pending;
         let task;
@@ -1172,13 +1273,25 @@ impl Manager {
                         .get(tid)
                         .map(|a| a.task.clone())
                         .expect("index points at active task");
-                    return same_request(&t, &sub, k).map(|()| (t, false));
+                    return same_request(&t, &sub, asked_workspace.as_deref(), k)
+                        .map(|()| (t, false));
                 }
             }
+            if let Some(other) = st.tasks.values().find(|a| {
+                !a.task.state.is_terminal()
+                    && workspace::overlaps(Path::new(&a.task.workspace), &workspace)
+            }) {
+                return Err(Error::FailedPrecondition(format!(
+                    "workspace {} is in use by task {} ({}); choose another folder or wait until that task ends",
+                    workspace.display(),
+                    other.task.id,
+                    other.task.state
+                )));
+            }
             // Once the input is valid and before the task exists, so no task lacks its folder
-            // and no refused one leaves one behind. Two syscalls: cheaper inline than a hop to
+            // and no refused one leaves one behind. A few syscalls: cheaper inline than a hop to
             // the blocking pool.
-            std::fs::create_dir_all(&workspace)
+            let made = workspace::create(&workspace)
                 .map_err(|e| Error::io(format!("creating workspace {}", workspace.display()), e))?;
             if let Some(k) = &sub.idempotency_key {
                 st.idempotency.insert(k.clone(), id.clone());
@@ -1198,6 +1311,7 @@ impl Manager {
                 result: None,
                 status_reason: "submitted".into(),
                 workspace: workspace.display().to_string(),
+                workspace_made: made.map(|p| p.display().to_string()),
                 created_us: now,
                 updated_us: now,
                 not_before_us: None,
@@ -2210,21 +2324,31 @@ impl Manager {
         Ok(())
     }
 
-    /// Drops ended tasks from memory once their final state is committed.
+    /// Drops ended tasks from memory once their final state is committed, and the folders the
+    /// manager made for them that they left empty.
     fn forget_ended(&self) {
-        let mut st = self.state();
-        let ended: Vec<String> = st
-            .tasks
-            .iter()
-            .filter(|(_, a)| a.task.state.is_terminal())
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in ended {
-            if let Some(a) = st.tasks.remove(&id) {
-                if let Some(k) = a.task.idempotency_key {
-                    st.idempotency.remove(&k);
+        let mut made = Vec::new();
+        {
+            let mut st = self.state();
+            let ended: Vec<String> = st
+                .tasks
+                .iter()
+                .filter(|(_, a)| a.task.state.is_terminal())
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in ended {
+                if let Some(a) = st.tasks.remove(&id) {
+                    if let Some(k) = a.task.idempotency_key {
+                        st.idempotency.remove(&k);
+                    }
+                    if let Some(top) = a.task.workspace_made {
+                        made.push((a.task.workspace, top));
+                    }
                 }
             }
+        }
+        for (folder, top) in made {
+            workspace::remove_made(Path::new(&folder), Path::new(&top));
         }
     }
 
@@ -2655,10 +2779,15 @@ fn audit_of(task: &Task, ev: &EventBody, now: i64) -> Option<Write> {
     })
 }
 
-fn same_request(t: &Task, sub: &Submission, key: &str) -> Result<()> {
+fn same_request(t: &Task, sub: &Submission, workspace: Option<&Path>, key: &str) -> Result<()> {
     let same_payload = serde_json::from_str::<serde_json::Value>(&t.payload_json).ok()
         == serde_json::from_str::<serde_json::Value>(&sub.payload_json).ok();
-    if t.task_type == sub.task_type && same_payload && t.pin_agent == sub.pin_agent {
+    let same_workspace = workspace.is_none_or(|w| Path::new(&t.workspace) == w);
+    if t.task_type == sub.task_type
+        && same_payload
+        && t.pin_agent == sub.pin_agent
+        && same_workspace
+    {
         Ok(())
     } else {
         Err(Error::IdempotencyConflict {

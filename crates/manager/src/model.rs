@@ -252,6 +252,10 @@ pub struct Task {
     pub status_reason: String,
     /// The directory it works in.
     pub workspace: String,
+    /// The topmost folder the manager made for `workspace` (None: it existed): removed, if the
+    /// task left it empty, once the task ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_made: Option<String>,
     /// Creation time.
     pub created_us: i64,
     /// Time of the last change.

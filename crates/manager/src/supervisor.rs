@@ -517,6 +517,11 @@ impl AgentRun {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        // The manager's template folders are the agent's catalogue too (the same names resolve to
+        // the same templates), and the only ones its task processes may read.
+        if let Ok(dirs) = std::env::join_paths(self.manager.template_dirs()) {
+            cmd.env("HYPERAGENT_TEMPLATE_DIRS", dirs);
+        }
         let mut confined = match self.mode {
             Mode::Confined => Some(
                 self.confinement(extra_read, extra_write)
@@ -823,14 +828,18 @@ fn pth_paths(venv: &Path) -> Vec<PathBuf> {
 }
 
 /// `program` itself when it has a `/`, else the first match in PATH.
-fn which(program: &Path) -> Option<PathBuf> {
+pub(crate) fn which(program: &Path) -> Option<PathBuf> {
     if program.components().count() > 1 {
         return Some(program.to_path_buf());
     }
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|d| d.join(program))
-            .find(|p| p.is_file())
+            .find(|p| executable(p))
     })
 }
 

@@ -106,6 +106,7 @@ mod tests {
             result: None,
             status_reason: String::new(),
             workspace: String::new(),
+            workspace_made: None,
             created_us: 0,
             updated_us: 0,
             not_before_us: Some(5),

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::manager::{Manager, Registration, Submission, WorkGuard};
+use crate::manager::{Manager, OpenTarget, Registration, Submission, WorkGuard};
 use crate::registry::Command;
 use crate::store::{EventFilter, TaskQuery};
 use convert::status;
@@ -265,6 +265,7 @@ impl ClientService for Services {
                 pin_agent: opt(r.pin_agent),
                 timeout_secs: r.timeout_secs,
                 max_attempts: r.max_attempts,
+                workspace: opt(r.workspace),
             })
             .await
             .map_err(status)?;
@@ -538,6 +539,31 @@ impl ClientService for Services {
                 .iter()
                 .map(convert::template)
                 .collect(),
+        }))
+    }
+
+    async fn open_path(
+        &self,
+        req: Request<pb::OpenPathRequest>,
+    ) -> Result<Response<pb::OpenPathResponse>, Status> {
+        let r = req.into_inner();
+        let target = match (opt(r.task_id), opt(r.path)) {
+            (Some(t), None) => OpenTarget::Task(t),
+            (None, Some(p)) => OpenTarget::Path(p),
+            _ => {
+                return Err(Status::invalid_argument(
+                    "give exactly one of task_id (open the task's workspace) and path (an absolute path)",
+                ))
+            }
+        };
+        let (path, opener) = self
+            .manager
+            .open_path(target, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::OpenPathResponse {
+            path: path.display().to_string(),
+            opener,
         }))
     }
 

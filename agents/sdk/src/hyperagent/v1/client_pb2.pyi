@@ -55,21 +55,39 @@ TEMPLATE_STATUS_UNSPECIFIED: TemplateStatus
 TEMPLATE_STATUS_OK: TemplateStatus
 TEMPLATE_STATUS_BROKEN: TemplateStatus
 
+class OpenPathRequest(_message.Message):
+    __slots__ = ("task_id", "path")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    path: str
+    def __init__(self, task_id: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+
+class OpenPathResponse(_message.Message):
+    __slots__ = ("path", "opener")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    OPENER_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    opener: str
+    def __init__(self, path: _Optional[str] = ..., opener: _Optional[str] = ...) -> None: ...
+
 class SubmitTaskRequest(_message.Message):
-    __slots__ = ("task_type", "payload_json", "idempotency_key", "pin_agent", "timeout_secs", "max_attempts")
+    __slots__ = ("task_type", "payload_json", "idempotency_key", "pin_agent", "timeout_secs", "max_attempts", "workspace")
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     PIN_AGENT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECS_FIELD_NUMBER: _ClassVar[int]
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
     task_type: str
     payload_json: str
     idempotency_key: str
     pin_agent: str
     timeout_secs: int
     max_attempts: int
-    def __init__(self, task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., pin_agent: _Optional[str] = ..., timeout_secs: _Optional[int] = ..., max_attempts: _Optional[int] = ...) -> None: ...
+    workspace: str
+    def __init__(self, task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., pin_agent: _Optional[str] = ..., timeout_secs: _Optional[int] = ..., max_attempts: _Optional[int] = ..., workspace: _Optional[str] = ...) -> None: ...
 
 class SubmitTaskResponse(_message.Message):
     __slots__ = ("task", "created")

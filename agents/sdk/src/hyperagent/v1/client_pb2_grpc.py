@@ -139,6 +139,11 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.ListTemplatesRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListTemplatesResponse.FromString,
                 _registered_method=True)
+        self.OpenPath = channel.unary_unary(
+                '/hyperagent.v1.ClientService/OpenPath',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -286,6 +291,16 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OpenPath(self, request, context):
+        """Opens a folder in the person's editor, run by the manager: the `editor.command` (VS Code's
+        `code`) when it is on the manager's PATH, else the system opener. Only a task's workspace, a
+        path inside the workspace root, or one an `open` policy rule allows (PERMISSION_DENIED
+        otherwise, naming the rule to add). Audited either way.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -393,6 +408,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.ListTemplates,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListTemplatesRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.ListTemplatesResponse.SerializeToString,
+            ),
+            'OpenPath': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenPath,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -962,6 +982,33 @@ class ClientService:
             '/hyperagent.v1.ClientService/ListTemplates',
             hyperagent_dot_v1_dot_client__pb2.ListTemplatesRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.ListTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenPath(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/OpenPath',
+            hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,272 @@
+"""The headline flow end to end: the real manager runs the real bootstrapper agent, confined by
+the kernel, to make a project in a folder of the workspace root; then opens it in the editor.
+
+Packages come from the offline wheelhouse (the agent's offline mode), which the person allows the
+agent to read with a policy rule, so no test depends on the network. VS Code cannot exist here:
+a stand-in `code` executable on the manager's PATH records its arguments (named as such below).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from harness import REPO, Manager, wait_until
+
+from hyperagent.v1 import client_pb2, common_pb2
+
+
+def wheelhouse() -> Path:
+    out = subprocess.run(
+        ["bash", str(REPO / "scripts" / "wheelhouse-dir.sh")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path = Path(out.stdout.strip())
+    if not (path / ".requirements").is_file():
+        raise RuntimeError(f"no wheelhouse at {path}: run scripts/setup.sh")
+    return path
+
+
+@dataclass
+class World:
+    m: Manager
+    root: Path  # the workspace root
+    editor_log: Path  # what the stand-in `code` was called with
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    base = tmp_path_factory.mktemp("bootstrap")
+    # The bootstrapper's own manifest, with its offline mode pointed at the wheelhouse.
+    agents = base / "agents" / "bootstrapper"
+    agents.mkdir(parents=True)
+    wh = wheelhouse()
+    manifest = (REPO / "agents" / "bootstrapper" / "agent.toml").read_text()
+    manifest = manifest.replace(
+        'HYPERAGENT_BOOTSTRAP_WHEELHOUSE = ""', f'HYPERAGENT_BOOTSTRAP_WHEELHOUSE = "{wh}"'
+    )
+    (agents / "agent.toml").write_text(manifest)
+    # Stand-in for VS Code (it cannot run here): records its arguments, one call per line.
+    bindir = base / "bin"
+    bindir.mkdir()
+    editor_log = base / "code-calls.log"
+    code = bindir / "code"
+    code.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {editor_log}\n')
+    code.chmod(0o755)
+    m = Manager(
+        root=base,
+        agents_dir=base / "agents",
+        extra={
+            "sandbox": {"allow_unsupervised_agents": False},
+            "templates": {"dirs": [str(REPO / "templates")]},
+            "consent": {"timeout": "20s"},
+        },
+        env_extra={"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"},
+    ).start()
+    m.wait_agent("bootstrapper", online=True)
+    allowed = m.cli("policy", "allow", "--read", str(wh), "--agent", "bootstrapper")
+    assert allowed.returncode == 0, allowed.stderr
+    yield World(m, base / "data" / "workspaces", editor_log)
+    m.stop()
+
+
+def bootstrap(w: World, folder: str, template: str, **payload: object) -> client_pb2.Task:
+    return w.m.submit("bootstrap.project", {"template": template, **payload}, workspace=folder)
+
+
+def finished(w: World, task: client_pb2.Task) -> tuple[client_pb2.Task, dict]:
+    done = w.m.wait_state(task.id)
+    output = json.loads(done.result.output_json) if done.result.output_json else {}
+    return done, output
+
+
+def logs(w: World, task_id: str) -> list[str]:
+    resp = w.m.client.GetLogs(client_pb2.GetLogsRequest(task_id=task_id), timeout=30)
+    return [line.message for line in resp.lines]
+
+
+@pytest.mark.parametrize("template", ["fastapi", "django"])
+def test_a_project_is_made_installed_tested_and_started_by_the_confined_agent(
+    world: World, template: str
+) -> None:
+    folder = f"shop-{template}"
+    task = bootstrap(world, folder, template, answers={"project_name": "shop"})
+    done, out = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    project = world.root / folder
+    assert out["path"] == str(project)
+    assert (project / ".copier-answers.yml").is_file()
+    checks = {c["name"]: c for c in out["checks"]}
+    assert [checks[n]["status"] for n in ("environment", "install", "tests", "serve")] == [
+        "passed"
+    ] * 4, out["checks"]
+    assert "passed" in checks["tests"]["detail"]
+    assert checks["serve"]["detail"].endswith("answered 200")
+    head = subprocess.run(
+        ["git", "-C", str(project), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    )
+    assert head.stdout.strip() == out["commit"]
+    lines = logs(world, task.id)
+    for step in (
+        "validating",
+        "rendering",
+        "moving into place",
+        "committing",
+        "installing packages",
+    ):
+        assert step in lines
+    # the dev server's own output reached the task's log (printed before it serves)
+    started = {"fastapi": "Uvicorn running on", "django": "Starting development server at"}
+    assert any(started[template] in line for line in lines), "\n".join(lines[-30:])
+    # It ran confined: what it could touch is on record.
+    audit = world.m.cli("audit", "list", "--task", task.id, "--json")
+    assert '"task.confined"' in audit.stdout
+
+
+def test_a_dry_run_shows_the_files_and_writes_nothing(world: World) -> None:
+    task = bootstrap(world, "dry", "fastapi", answers={"project_name": "dry"}, dry_run=True)
+    done, out = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    assert out["dry_run"] is True
+    states = {f["path"]: f["state"] for f in out["files"]}
+    assert states["dry/main.py"] == "new"
+    assert "+++ b/pyproject.toml" in out["diff"]
+    assert not (world.root / "dry").exists(), "a dry run leaves no folder behind"
+
+
+def test_cancelling_during_the_post_check_leaves_no_files_and_no_processes(world: World) -> None:
+    task = bootstrap(world, "cancelled", "fastapi", answers={"project_name": "cancelled"})
+    world.m.wait_event(
+        lambda e: (
+            e.HasField("task_progress")
+            and e.task_progress.progress.step == "running the project's tests"
+        ),
+        task_id=task.id,
+    )
+    world.m.client.CancelTask(
+        client_pb2.CancelTaskRequest(task_id=task.id, reason="stop"), timeout=30
+    )
+    done = world.m.wait_state(task.id)
+    assert done.state == common_pb2.TASK_STATE_CANCELED
+    folder = world.root / "cancelled"
+    assert not folder.exists() or list(folder.iterdir()) == []
+    assert not folder.exists(), "the empty folder the manager made for the task is gone too"
+    # The task process itself exits just after reporting; the tree it started (uv, pytest) was
+    # killed before that. A leaked process would hold on past the deadline.
+    wait_until(lambda: not processes_in(folder), f"no processes left in {folder}")
+
+
+def processes_in(folder: Path) -> list[str]:
+    """Processes whose working folder or program lies in ``folder``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        for link in ("cwd", "exe"):
+            try:
+                target = os.readlink(proc / link)
+            except OSError:
+                continue
+            if target.startswith(str(folder)):
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{proc.name} {link} -> {target}: {cmd}")
+    return found
+
+
+def test_a_folder_outside_the_workspace_root_is_refused_at_submit(world: World) -> None:
+    for folder, why in [
+        ("../outside", "must stay inside the workspace root"),
+        ("/etc", "must stay inside the workspace root"),
+    ]:
+        with pytest.raises(grpc.RpcError) as err:
+            bootstrap(world, folder, "fastapi", answers={"project_name": "x"})
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert why in (err.value.details() or ""), err.value.details()
+
+
+def test_a_symlink_out_of_the_workspace_root_is_refused(world: World, tmp_path: Path) -> None:
+    world.root.mkdir(parents=True, exist_ok=True)
+    link = world.root / "escape"
+    link.symlink_to(tmp_path)
+    try:
+        with pytest.raises(grpc.RpcError) as err:
+            bootstrap(world, "escape/project", "fastapi", answers={"project_name": "x"})
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "leads outside the workspace root" in (err.value.details() or "")
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        link.unlink()
+
+
+def test_bad_answers_and_a_busy_folder_fail_with_the_reason(world: World) -> None:
+    task = bootstrap(world, "bad", "fastapi", answers={"project_name": "Bad Name", "colour": "red"})
+    done, _ = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert "colour: unknown answer" in done.status_reason
+    assert "project_name" in done.status_reason
+    assert not (world.root / "bad").exists()
+
+    taken = world.root / "taken"
+    taken.mkdir(parents=True)
+    (taken / "mine.txt").write_text("mine\n")
+    task = bootstrap(world, "taken", "fastapi", answers={"project_name": "taken"}, checks=False)
+    done, _ = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert "is not empty (1 entries: mine.txt)" in done.status_reason
+    assert sorted(p.name for p in taken.iterdir()) == ["mine.txt"]
+
+
+def test_overwriting_asks_first_and_can_be_rolled_back(world: World) -> None:
+    folder = world.root / "existing"
+    folder.mkdir(parents=True)
+    (folder / "README.md").write_text("# my notes\n")
+    (folder / "keep.txt").write_text("untouched\n")
+    task = bootstrap(
+        world,
+        "existing",
+        "fastapi",
+        answers={"project_name": "existing"},
+        overwrite=True,
+        checks=False,
+    )
+    ask = world.m.wait_event(
+        lambda e: e.HasField("consent") and e.consent.kind == "destructive", task_id=task.id
+    )
+    granted = world.m.cli("consent", "grant", ask.consent.id, "--scope", "once")
+    assert granted.returncode == 0, granted.stderr
+    done, _ = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    assert (folder / "README.md").read_text().startswith("# existing")
+    assert (folder / "keep.txt").read_text() == "untouched\n"
+    actions = json.loads(world.m.cli("rollback", "--list", "--json").stdout)
+    action = next(a for a in actions if a["task_id"] == task.id)
+    back = world.m.cli("rollback", action["id"])
+    assert back.returncode == 0, back.stderr
+    assert (folder / "README.md").read_text() == "# my notes\n"
+    assert not (folder / "pyproject.toml").exists()
+
+
+def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World) -> None:
+    task = bootstrap(world, "editor", "fastapi", answers={"project_name": "editor"}, checks=False)
+    done, out = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    opened = world.m.cli("open", task.id)
+    assert opened.returncode == 0, opened.stderr
+    # the stand-in `code` recorded what VS Code would have been asked to open
+    assert world.editor_log.read_text().splitlines()[-1] == out["path"]
+    audit = world.m.cli("audit", "list", "--json")
+    assert '"editor.opened"' in audit.stdout
+
+    refused = world.m.cli("open", "/etc")
+    assert refused.returncode != 0
+    assert "outside every workspace" in refused.stderr
+    assert "policy allow --open /etc" in refused.stderr
+    assert world.editor_log.read_text().splitlines()[-1] == out["path"]  # not called again
