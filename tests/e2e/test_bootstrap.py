@@ -40,6 +40,7 @@ class World:
     m: Manager
     root: Path  # the workspace root
     editor_log: Path  # what the stand-in `code` was called with
+    mine: Path  # a template folder of the person's own, after the bundled ones
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +62,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     code = bindir / "code"
     code.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {editor_log}\n')
     code.chmod(0o755)
+    mine = base / "my-templates"
+    mine.mkdir()
     m = Manager(
         root=base,
         agents_dir=base / "agents",
         extra={
             "sandbox": {"allow_unsupervised_agents": False},
-            "templates": {"dirs": [str(REPO / "templates")]},
+            "templates": {"dirs": [str(REPO / "templates"), str(mine)]},
             "consent": {"timeout": "20s"},
         },
         env_extra={"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"},
@@ -74,7 +77,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     m.wait_agent("bootstrapper", online=True)
     allowed = m.cli("policy", "allow", "--read", str(wh), "--agent", "bootstrapper")
     assert allowed.returncode == 0, allowed.stderr
-    yield World(m, base / "data" / "workspaces", editor_log)
+    yield World(m, base / "data" / "workspaces", editor_log, mine)
     m.stop()
 
 
@@ -270,3 +273,28 @@ def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World
     assert "outside every workspace" in refused.stderr
     assert "policy allow --open /etc" in refused.stderr
     assert world.editor_log.read_text().splitlines()[-1] == out["path"]  # not called again
+
+
+def test_a_broken_template_fails_with_file_and_line_and_writes_nothing(world: World) -> None:
+    broken = world.mine / "broken"
+    (broken / "template").mkdir(parents=True)
+    (broken / "copier.yml").write_text(
+        "_subdirectory: template\nproject_name:\n  type: str\n  default: [unclosed\n"
+    )
+    task = bootstrap(world, "from-broken", "broken")
+    done, _ = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert "copier.yml:5: invalid YAML" in done.status_reason, done.status_reason
+    assert not (world.root / "from-broken").exists()
+
+    # The manifest fixed, a template file that does not parse: nothing is half-rendered.
+    (broken / "copier.yml").write_text(
+        "_subdirectory: template\nproject_name:\n  type: str\n  default: shop\n"
+    )
+    (broken / "template" / "fine.txt").write_text("fine\n")
+    (broken / "template" / "app.py.jinja").write_text("x = 1\n{% if project_name %}\nprint()\n")
+    task = bootstrap(world, "from-broken", "broken")
+    done, _ = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert "template/app.py.jinja:2:" in done.status_reason, done.status_reason
+    assert not (world.root / "from-broken").exists()

@@ -79,11 +79,13 @@ def desktop_session(tmp_path: Path) -> Iterator[dict[str, str]]:
         )
         return r.returncode == 0 and "boolean false" in r.stdout
 
-    wait_until(unlocked, "the test keychain to be unlocked")
-    yield {"DBUS_SESSION_BUS_ADDRESS": address, "HOME": str(home)}
-    keyring.terminate()
-    keyring.wait(timeout=30)
-    os.kill(int(pid), signal.SIGTERM)
+    try:
+        wait_until(unlocked, "the test keychain to be unlocked")
+        yield {"DBUS_SESSION_BUS_ADDRESS": address, "HOME": str(home)}
+    finally:  # the bus and the daemon go however the test ends
+        keyring.terminate()
+        keyring.wait(timeout=30)
+        os.kill(int(pid), signal.SIGTERM)
 
 
 def test_secrets_go_to_the_desktop_keychain_and_survive_a_restart(

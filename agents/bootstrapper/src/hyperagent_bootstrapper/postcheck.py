@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from hyperagent_sdk import PermissionRefused, TaskContext, TaskFailed
+from hyperagent_sdk import Child, PermissionRefused, TaskContext, TaskFailed
 
 PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
 
@@ -163,10 +163,25 @@ class PostCheck:
             return self.report
         ok = self._environment() and self._install()
         if ok:
-            self._tests()
-            self._serve()
+            self._tests_and_serve()
         self._docker()
         return self.report
+
+    def _tests_and_serve(self) -> None:
+        """The tests, with the dev server starting beside them (they do not depend on each other,
+        and its start-up, mostly imports, overlaps theirs); then its health URL is probed."""
+        if not self.plan.serve or not self.plan.health:
+            self._tests()
+            self.report.add(
+                "serve", "skipped", "the template declares no dev server", time.monotonic()
+            )
+            return
+        port = free_port(*self.settings.ports)
+        argv = [a.replace("{port}", str(port)) for a in self.plan.serve]
+        self.ctx.log.info("starting the dev server beside the tests", command=" ".join(argv))
+        with self.ctx.start(argv, cwd=self.project, env=self._env) as server:
+            self._tests()
+            self._probe(server, port)
 
     def _environment(self) -> bool:
         self.progress("creating the environment")
@@ -272,29 +287,21 @@ class PostCheck:
         summary = _summary(lines) or f"exit code {code}"
         self.report.add("tests", "passed" if code == 0 else "failed", summary, start)
 
-    def _serve(self) -> None:
-        if not self.plan.serve or not self.plan.health:
-            self.report.add(
-                "serve", "skipped", "the template declares no dev server", time.monotonic()
-            )
-            return
-        self.progress("starting the dev server")
+    def _probe(self, server: Child, port: int) -> None:
+        self.progress("asking the dev server for its health URL")
         start = time.monotonic()
-        port = free_port(*self.settings.ports)
-        argv = [a.replace("{port}", str(port)) for a in self.plan.serve]
         status = 0
-        with self.ctx.start(argv, cwd=self.project, env=self._env) as server:
-            deadline = start + self.settings.serve_timeout
-            while time.monotonic() < deadline and server.poll() is None:
-                try:
-                    status = _get(port, self.plan.health, self.settings.probe_interval * 20)
-                except OSError:
-                    status = 0
-                if status == 200:
-                    break
-                if self.ctx.cancelled.wait(self.settings.probe_interval):
-                    break
-            exited = server.poll()
+        deadline = start + self.settings.serve_timeout
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                status = _get(port, self.plan.health, self.settings.probe_interval * 20)
+            except OSError:
+                status = 0
+            if status == 200:
+                break
+            if self.ctx.cancelled.wait(self.settings.probe_interval):
+                break
+        exited = server.poll()
         self.ctx.cancelled.raise_if_cancelled()
         url = f"http://127.0.0.1:{port}{self.plan.health}"
         if status == 200:
