@@ -298,3 +298,19 @@ def test_a_broken_template_fails_with_file_and_line_and_writes_nothing(world: Wo
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert "template/app.py.jinja:2:" in done.status_reason, done.status_reason
     assert not (world.root / "from-broken").exists()
+
+
+def test_a_template_from_a_git_url_asks_before_connecting(world: World) -> None:
+    url = "https://git.example.com/acme/service-template.git"
+    task = bootstrap(world, "from-git", url)
+    ask = world.m.wait_event(
+        lambda e: e.HasField("consent") and e.consent.kind == "connect", task_id=task.id
+    )
+    assert ask.consent.target == "git.example.com:443"
+    assert url in ask.consent.reason
+    denied = world.m.cli("consent", "deny", ask.consent.id)
+    assert denied.returncode == 0, denied.stderr
+    done, _ = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert f"the template {url} was not downloaded" in done.status_reason, done.status_reason
+    assert not (world.root / "from-git").exists()
