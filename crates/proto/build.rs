@@ -19,9 +19,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         unsafe { std::env::set_var("PROTOC", "/usr/bin/protoc") };
     }
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    let descriptor = out.join("hyperagent_descriptor.bin");
     tonic_prost_build::configure()
         .codec_path("crate::codec::LeanCodec")
-        .file_descriptor_set_path(out.join("hyperagent_descriptor.bin"))
+        // Well-known types with proto3 JSON (Timestamp as RFC 3339) for the web API.
+        .compile_well_known_types(true)
+        .extern_path(".google.protobuf", "::pbjson_types")
+        .file_descriptor_set_path(&descriptor)
         .compile_protos(&files, &[root])?;
+    // serde impls following the proto3 JSON mapping, for the same messages: the web API speaks
+    // the gRPC contract as JSON.
+    pbjson_build::Builder::new()
+        .register_descriptors(&std::fs::read(&descriptor)?)?
+        .preserve_proto_field_names()
+        .emit_fields()
+        .build(&[".hyperagent.v1"])?;
     Ok(())
 }

@@ -173,6 +173,8 @@ class Manager:
             )
         ready = json.loads(read_line(self.proc, DEADLINE))
         assert ready["ready"] is True
+        #: What the manager printed when ready (socket, pid, the web UI's URL with its token).
+        self.ready: dict[str, Any] = ready
         assert Path(ready["socket"]) == self.socket
         self._channel = channel(self.socket)
         self.client = client_pb2_grpc.ClientServiceStub(self._channel)

@@ -38,10 +38,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         agents_dir,
         no_agents,
         templates_dir,
+        web,
+        web_address,
     } = &cli.command
     {
         let mut cfg = cfg;
         cfg.templates.dirs.extend(templates_dir.iter().cloned());
+        cfg.web.enabled |= *web;
+        if let Some(a) = web_address {
+            cfg.web.address = *a;
+        }
+        cfg.check().map_err(|e| Failure::new(5, e))?;
         return serve(cfg, cli.socket.clone(), agents_dir.clone(), *no_agents).await;
     }
     if let Command::Config {
@@ -472,10 +479,13 @@ async fn serve(
     hyperagent_manager::server::run(cfg, shutdown, |ready, _| {
         let tcp = ready.tcp.map(|a| format!(", tcp {a} (bearer token in the discovery file)")).unwrap_or_default();
         tracing::info!("hyperagent manager ready on {}{tcp}", ready.socket.display());
+        if let Some(url) = &ready.web_url {
+            eprintln!("\n    HyperAgent web UI: {url}\n");
+        }
         // One machine-readable line on stdout, for scripts and tests that start the manager.
         println!(
             "{}",
-            serde_json::json!({"ready": true, "socket": ready.socket, "discovery": ready.discovery, "pid": std::process::id()})
+            serde_json::json!({"ready": true, "socket": ready.socket, "discovery": ready.discovery, "pid": std::process::id(), "web_url": ready.web_url})
         );
         let _ = std::io::stdout().flush();
     })

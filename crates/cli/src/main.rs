@@ -52,6 +52,13 @@ enum Command {
         /// configured; repeatable.
         #[arg(long = "templates-dir")]
         templates_dir: Vec<PathBuf>,
+        /// Also serve the web UI and its HTTP API on loopback; prints the URL to open (it carries
+        /// the access token).
+        #[arg(long)]
+        web: bool,
+        /// The web UI's address (default: web.address, 127.0.0.1:8765; port 0 takes a free one).
+        #[arg(long, requires = "web")]
+        web_address: Option<std::net::SocketAddr>,
     },
     /// List agents with status, load and capabilities.
     Agents,

@@ -2,7 +2,7 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use hyperagent_proto::v1 as pb;
-use prost_types::Timestamp;
+use pbjson_types::Timestamp;
 use serde_json::{json, Value};
 
 /// RFC 3339 with milliseconds, or "" when unset.

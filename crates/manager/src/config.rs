@@ -37,6 +37,8 @@ pub struct Config {
     pub templates: Templates,
     /// Opening a folder in the editor.
     pub editor: Editor,
+    /// The web UI and its HTTP API (`serve --web`).
+    pub web: Web,
 }
 
 /// Where things live. Unset paths take XDG defaults (see [`Config::resolve`]).
@@ -422,6 +424,30 @@ impl Default for Templates {
     }
 }
 
+/// The web UI and its HTTP + SSE API, for a browser on this machine (`serve --web`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Web {
+    /// Serve it (`serve --web` turns it on).
+    pub enabled: bool,
+    /// Loopback address and port (port 0: any free one; the URL printed and the discovery file
+    /// say which).
+    pub address: SocketAddr,
+    /// The built UI (`ui/dist`). Default: `ui/dist` beside the binary's `../share/hyperagent`, or
+    /// the source tree's when run from it.
+    pub ui_dir: Option<PathBuf>,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            enabled: false,
+            address: SocketAddr::from(([127, 0, 0, 1], 8765)),
+            ui_dir: None,
+        }
+    }
+}
+
 /// Opening a folder in the editor (`hyperagent open`, the app's "Open in VS Code").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -610,6 +636,12 @@ impl Config {
             .is_none_or(|c| c.trim().is_empty())
         {
             return Err("editor.command must name a program, e.g. [\"code\"]".into());
+        }
+        if !self.web.address.ip().is_loopback() {
+            return Err(format!(
+                "web.address {} is not a loopback address; the web UI is for this machine only (e.g. 127.0.0.1:8765)",
+                self.web.address
+            ));
         }
         if self.editor.launch_timeout.is_zero() {
             return Err("editor.launch_timeout must be more than 0".into());

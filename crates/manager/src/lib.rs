@@ -35,6 +35,7 @@ pub mod supervisor;
 pub mod tasks;
 pub mod token;
 pub mod transport;
+pub mod web;
 pub mod workspace;
 
 pub use config::Config;

@@ -33,6 +33,18 @@ pub struct Discovery {
     pub started_us: i64,
     /// The TCP listener, when enabled.
     pub tcp: Option<TcpInfo>,
+    /// The web UI and API, when enabled (`serve --web`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<WebInfo>,
+}
+
+/// The web UI's address and token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebInfo {
+    /// Its base URL, e.g. http://127.0.0.1:8765/.
+    pub url: String,
+    /// Send `authorization: Bearer <token>`, or open `<url>?token=<token>` once in a browser.
+    pub token: String,
 }
 
 /// The TCP listener and its bearer token.
@@ -154,6 +166,8 @@ pub struct Ready {
     pub socket: PathBuf,
     /// The TCP address, if any.
     pub tcp: Option<std::net::SocketAddr>,
+    /// The web UI, if served: its URL with the token (what a person opens).
+    pub web_url: Option<String>,
     /// The discovery file.
     pub discovery: PathBuf,
 }
@@ -200,6 +214,21 @@ pub async fn run(
     };
     let tcp_addr = tcp.as_ref().and_then(|(l, _)| l.local_addr().ok());
 
+    let web = if cfg.web.enabled {
+        let l = TcpListener::bind(cfg.web.address).await.map_err(|e| {
+            Error::io(
+                format!("binding the web UI's address {}", cfg.web.address),
+                e,
+            )
+        })?;
+        let addr = l
+            .local_addr()
+            .map_err(|e| Error::io("reading the web UI's address", e))?;
+        Some((l, addr, random_secret()?))
+    } else {
+        None
+    };
+
     let discovery = Discovery {
         socket: paths.socket.clone(),
         pid: std::process::id(),
@@ -208,6 +237,10 @@ pub async fn run(
         tcp: tcp.as_ref().map(|(l, t)| TcpInfo {
             address: l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             token: t.clone(),
+        }),
+        web: web.as_ref().map(|(_, addr, token)| WebInfo {
+            url: format!("http://{addr}/"),
+            token: token.clone(),
         }),
     };
     let discovery_json =
@@ -257,6 +290,18 @@ pub async fn run(
         None => None,
     };
 
+    let web_server = web.map(|(listener, addr, token)| {
+        let mut rx = shutdown_rx.clone();
+        let app = crate::web::router(services.clone(), token, addr, ui_dir(&cfg));
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.changed().await;
+                })
+                .await
+        })
+    });
+
     write_private(&paths.discovery, &discovery_json)?;
 
     let supervisor = if cfg.supervisor.enabled && !cfg.supervisor.agent_dirs.is_empty() {
@@ -277,6 +322,10 @@ pub async fn run(
         &Ready {
             socket: paths.socket.clone(),
             tcp: tcp_addr,
+            web_url: discovery
+                .web
+                .as_ref()
+                .map(|w| format!("{}?token={}", w.url, w.token)),
             discovery: paths.discovery.clone(),
         },
         &manager,
@@ -295,6 +344,11 @@ pub async fn run(
             tracing::error!(error = %e, "tcp server failed");
         }
     }
+    if let Some(w) = web_server {
+        if let Ok(Err(e)) = w.await {
+            tracing::error!(error = %e, "web server failed");
+        }
+    }
     manager.shutdown().await;
     store.close().await;
     // Only remove what is still ours.
@@ -305,6 +359,22 @@ pub async fn run(
     let _ = std::fs::remove_file(&paths.socket);
     let _ = std::fs::remove_file(&paths.egress_socket);
     Ok(())
+}
+
+/// The built web UI: `web.ui_dir`, else `<prefix>/share/hyperagent/ui` beside the binary, else
+/// the source tree's `ui/dist` (running from a checkout).
+fn ui_dir(cfg: &Config) -> Option<PathBuf> {
+    if let Some(d) = &cfg.web.ui_dir {
+        return Some(d.clone());
+    }
+    let installed = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.parent()?.join("share/hyperagent/ui")));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist");
+    installed
+        .into_iter()
+        .chain([source])
+        .find(|d| d.join("index.html").is_file())
 }
 
 /// Binds a Unix socket (a file left from an earlier run is stale: we hold the lock) and makes it

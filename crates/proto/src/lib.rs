@@ -52,6 +52,7 @@ pub mod codec {
 /// `hyperagent.v1`: messages and services.
 pub mod v1 {
     tonic::include_proto!("hyperagent.v1");
+    include!(concat!(env!("OUT_DIR"), "/hyperagent.v1.serde.rs"));
 
     /// The encoded descriptor set of every file, for server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =

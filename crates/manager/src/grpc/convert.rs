@@ -2,7 +2,7 @@
 use std::collections::BTreeMap;
 
 use hyperagent_proto::v1 as pb;
-use prost_types::Timestamp;
+use pbjson_types::Timestamp;
 use tonic::{Code, Status};
 
 use crate::error::Error;
