@@ -8,6 +8,8 @@ import subprocess
 import pytest
 from harness import BIN
 
+from hyperagent.v1 import common_pb2
+
 
 @pytest.fixture
 def echo(manager, start_agent):
@@ -128,3 +130,23 @@ def test_help_documents_the_exit_codes():
     r = subprocess.run([str(BIN), "--help"], capture_output=True, text=True)
     assert "Exit codes:" in r.stdout
     assert "6  --wait" in r.stdout
+
+
+def test_pause_holds_new_work_until_resume_and_both_are_audited(echo):
+    paused = echo.cli("--json", "pause")
+    assert paused.returncode == 0, paused.stderr
+    assert json.loads(paused.stdout)["paused"] is True
+    t = echo.submit("echo.echo", {"message": "later"})
+    status = json.loads(echo.cli("--json", "status").stdout)
+    assert status["paused"] is True
+    assert status["tasks_queued"] == 1
+    assert status["agents_online"] == 1
+    assert echo.task(t.id).state == common_pb2.TASK_STATE_QUEUED
+    assert "PAUSED" in echo.cli("status").stdout
+    resumed = echo.cli("resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "dispatching" in resumed.stdout
+    assert echo.wait_state(t.id).state == common_pb2.TASK_STATE_COMPLETED
+    audit = echo.cli("audit", "list", "--json").stdout
+    assert '"scheduling.paused"' in audit
+    assert '"scheduling.resumed"' in audit

@@ -63,6 +63,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let json = cli.json;
     match cli.command {
         Command::Serve { .. } | Command::Config { .. } => unreachable!("handled above"),
+        Command::Status => {
+            let s = c.get_status(pb::GetStatusRequest {}).await?.into_inner();
+            print_status(&s, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pause | Command::Resume => {
+            let paused = matches!(cli.command, Command::Pause);
+            let s = c
+                .set_paused(pb::SetPausedRequest { paused })
+                .await?
+                .into_inner();
+            print_status(&s, json);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Agents => agents(&mut c, json).await,
         Command::Types => types(&mut c, json).await,
         Command::Templates { command } => templates(&mut c, command, json).await,
@@ -648,6 +662,24 @@ async fn submit(
     } else {
         ExitCode::from(6)
     })
+}
+
+fn print_status(s: &pb::ManagerStatus, json: bool) {
+    if json {
+        print_json(&serde_json::to_value(s).unwrap_or_default());
+        return;
+    }
+    println!(
+        "manager {} (pid {}): {}\n  agents:  {} online of {}\n  tasks:   {} running, {} queued, {} awaiting consent",
+        s.version,
+        s.pid,
+        if s.paused { "PAUSED (no new work is handed out; `hyperagent resume`)" } else { "dispatching" },
+        s.agents_online,
+        s.agents_known,
+        s.tasks_running,
+        s.tasks_queued,
+        s.tasks_awaiting_consent
+    );
 }
 
 /// `--set KEY=VALUE` answers as a JSON object of strings (the agent reads each as its question's

@@ -60,6 +60,12 @@ enum Command {
         #[arg(long, requires = "web")]
         web_address: Option<std::net::SocketAddr>,
     },
+    /// The manager at a glance: dispatching or paused, agents online, tasks by state.
+    Status,
+    /// Stop handing out new work (running tasks go on) until `resume`.
+    Pause,
+    /// Hand out work again after `pause`.
+    Resume,
     /// List agents with status, load and capabilities.
     Agents,
     /// List task types with their payload schemas.

@@ -79,6 +79,25 @@ pub struct Submission {
     pub workspace: Option<String>,
 }
 
+/// The manager at a glance ([`Manager::status`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusInfo {
+    /// When this manager started (µs).
+    pub started_us: i64,
+    /// New work is not handed out.
+    pub paused: bool,
+    /// Agents online now.
+    pub agents_online: u32,
+    /// Agents the registry knows.
+    pub agents_known: u32,
+    /// Tasks waiting for an agent.
+    pub tasks_queued: u32,
+    /// Tasks assigned or running.
+    pub tasks_running: u32,
+    /// Tasks waiting for the person's answer.
+    pub tasks_awaiting_consent: u32,
+}
+
 /// What to open in the editor.
 #[derive(Clone, Debug)]
 pub enum OpenTarget {
@@ -196,6 +215,7 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     supervisor: Mutex<Option<mpsc::UnboundedSender<SupervisorRequest>>>,
     catalogue: Arc<Catalogue>,
+    started_us: i64,
 }
 
 /// The manager core. Cheap to clone.
@@ -246,6 +266,7 @@ impl Manager {
         let catalogue = Arc::new(Catalogue::new(paths.template_dirs.clone()));
         let m = Manager {
             inner: Arc::new(Inner {
+                started_us: now_us(),
                 catalogue,
                 cfg,
                 paths,
@@ -478,10 +499,49 @@ impl Manager {
         let _ = pending.wait().await;
     }
 
-    /// Pauses or resumes dispatching new work.
-    pub fn set_paused(&self, paused: bool) {
-        self.state().paused = paused;
+    /// Pauses or resumes dispatching new work (audited when it changes).
+    pub async fn set_paused(&self, paused: bool, actor: &str) -> Result<StatusInfo> {
+        let pending = {
+            let mut st = self.state();
+            let changed = st.paused != paused;
+            st.paused = paused;
+            changed.then(|| {
+                let action = if paused {
+                    "scheduling.paused"
+                } else {
+                    "scheduling.resumed"
+                };
+                self.inner.writer.submit(vec![Write::audit(
+                    now_us(),
+                    actor,
+                    action,
+                    None,
+                    serde_json::json!({ "paused": paused }),
+                )])
+            })
+        };
+        if let Some(p) = pending {
+            p.wait().await?;
+        }
         self.inner.wake.notify_one();
+        Ok(self.status())
+    }
+
+    /// The manager at a glance.
+    pub fn status(&self) -> StatusInfo {
+        let st = self.state();
+        let count = |f: &dyn Fn(TaskState) -> bool| {
+            st.tasks.values().filter(|a| f(a.task.state)).count() as u32
+        };
+        StatusInfo {
+            started_us: self.inner.started_us,
+            paused: st.paused,
+            agents_online: st.registry.iter().filter(|r| r.online).count() as u32,
+            agents_known: st.registry.iter().count() as u32,
+            tasks_queued: count(&|s| s == TaskState::Queued),
+            tasks_running: count(&|s| matches!(s, TaskState::Assigned | TaskState::Running)),
+            tasks_awaiting_consent: count(&|s| s == TaskState::AwaitingConsent),
+        }
     }
 
     // ----- supervisor-facing -------------------------------------------------------------------

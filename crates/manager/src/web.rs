@@ -297,6 +297,8 @@ pub const METHODS: &[&str] = &[
     "DeleteSecret",
     "ListTemplates",
     "OpenPath",
+    "GetStatus",
+    "SetPaused",
 ];
 
 async fn unary(
@@ -327,6 +329,8 @@ async fn unary(
         "DeleteSecret" => delete_secret(pb::DeleteSecretRequest),
         "ListTemplates" => list_templates(pb::ListTemplatesRequest),
         "OpenPath" => open_path(pb::OpenPathRequest),
+        "GetStatus" => get_status(pb::GetStatusRequest),
+        "SetPaused" => set_paused(pb::SetPausedRequest),
     })
 }
 

@@ -107,6 +107,7 @@ def sleep(ctx: TaskContext, payload: dict[str, Any]) -> str:
         if ctx.cancelled.wait(seconds / steps):
             raise TaskCancelled(ctx.cancelled.reason)
         ctx.progress(i / steps, f"sleep {i}/{steps}")
+        ctx.log.info(f"slept step {i}/{steps}")
     return f"slept {seconds:g} s"
 
 

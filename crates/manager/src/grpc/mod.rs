@@ -567,6 +567,27 @@ impl ClientService for Services {
         }))
     }
 
+    async fn get_status(
+        &self,
+        _req: Request<pb::GetStatusRequest>,
+    ) -> Result<Response<pb::ManagerStatus>, Status> {
+        Ok(Response::new(convert::manager_status(
+            &self.manager.status(),
+        )))
+    }
+
+    async fn set_paused(
+        &self,
+        req: Request<pb::SetPausedRequest>,
+    ) -> Result<Response<pb::ManagerStatus>, Status> {
+        let s = self
+            .manager
+            .set_paused(req.into_inner().paused, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::manager_status(&s)))
+    }
+
     type SubscribeStream = EventStream;
 
     async fn subscribe(

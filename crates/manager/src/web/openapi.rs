@@ -211,8 +211,13 @@ mod tests {
         let submit = &doc["components"]["schemas"]["SubmitTaskRequest"]["properties"];
         assert_eq!(submit["task_type"]["type"], "string");
         assert_eq!(submit["workspace"]["type"], "string");
-        let said = submit["payload_json"]["description"].as_str().unwrap_or_default();
-        assert!(said.contains("checked against"), "the proto's comment: {said:?}");
+        let said = submit["payload_json"]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            said.contains("checked against"),
+            "the proto's comment: {said:?}"
+        );
         let event = &doc["components"]["schemas"]["Event"]["properties"];
         assert_eq!(event["seq"]["format"], "int64");
         assert_eq!(event["time"]["format"], "date-time");

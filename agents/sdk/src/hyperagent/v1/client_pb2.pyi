@@ -55,6 +55,38 @@ TEMPLATE_STATUS_UNSPECIFIED: TemplateStatus
 TEMPLATE_STATUS_OK: TemplateStatus
 TEMPLATE_STATUS_BROKEN: TemplateStatus
 
+class GetStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ManagerStatus(_message.Message):
+    __slots__ = ("version", "pid", "started_at", "paused", "agents_online", "agents_known", "tasks_queued", "tasks_running", "tasks_awaiting_consent")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_ONLINE_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    TASKS_QUEUED_FIELD_NUMBER: _ClassVar[int]
+    TASKS_RUNNING_FIELD_NUMBER: _ClassVar[int]
+    TASKS_AWAITING_CONSENT_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    pid: int
+    started_at: _timestamp_pb2.Timestamp
+    paused: bool
+    agents_online: int
+    agents_known: int
+    tasks_queued: int
+    tasks_running: int
+    tasks_awaiting_consent: int
+    def __init__(self, version: _Optional[str] = ..., pid: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paused: _Optional[bool] = ..., agents_online: _Optional[int] = ..., agents_known: _Optional[int] = ..., tasks_queued: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_awaiting_consent: _Optional[int] = ...) -> None: ...
+
+class SetPausedRequest(_message.Message):
+    __slots__ = ("paused",)
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    paused: bool
+    def __init__(self, paused: _Optional[bool] = ...) -> None: ...
+
 class OpenPathRequest(_message.Message):
     __slots__ = ("task_id", "path")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]

@@ -144,6 +144,16 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.FromString,
                 _registered_method=True)
+        self.GetStatus = channel.unary_unary(
+                '/hyperagent.v1.ClientService/GetStatus',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.GetStatusRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ManagerStatus.FromString,
+                _registered_method=True)
+        self.SetPaused = channel.unary_unary(
+                '/hyperagent.v1.ClientService/SetPaused',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.SetPausedRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ManagerStatus.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -301,6 +311,21 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStatus(self, request, context):
+        """The manager at a glance: is it dispatching, how many agents are online, tasks by state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPaused(self, request, context):
+        """Pauses (or resumes) handing out new work; running tasks go on. Not kept across a restart.
+        Audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -413,6 +438,16 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.OpenPath,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.SerializeToString,
+            ),
+            'GetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatus,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.GetStatusRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ManagerStatus.SerializeToString,
+            ),
+            'SetPaused': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPaused,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.SetPausedRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ManagerStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1009,6 +1044,60 @@ class ClientService:
             '/hyperagent.v1.ClientService/OpenPath',
             hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/GetStatus',
+            hyperagent_dot_v1_dot_client__pb2.GetStatusRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ManagerStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPaused(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/SetPaused',
+            hyperagent_dot_v1_dot_client__pb2.SetPausedRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ManagerStatus.FromString,
             options,
             channel_credentials,
             insecure,
