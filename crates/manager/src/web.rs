@@ -254,84 +254,43 @@ fn parse<T: DeserializeOwned + Default>(method: &str, body: &Bytes) -> Result<T,
     })
 }
 
-/// One unary method of the client API: `$name => $fn($Request)` for each, as the proto lists them.
-macro_rules! unary_methods {
-    ($svc:expr, $method:expr, $body:expr, { $($name:literal => $f:ident($req:ty)),* $(,)? }) => {
-        match $method {
-            $($name => {
-                let req: $req = parse($name, $body)?;
-                let resp = ClientService::$f($svc, tonic::Request::new(req)).await?;
-                Ok(axum::Json(serde_json::to_value(resp.into_inner()).map_err(|e| {
-                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-                })?))
-            })*
-            other => Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("no method `{other}`; the methods are listed in /api/v1/openapi.json"),
-            )),
+/// The web API's unary methods and their dispatch, made from the one list of client methods.
+macro_rules! web_methods {
+    ($($name:literal $f:ident $req:ident;)*) => {
+        /// The unary methods the web API offers: every client method but `Subscribe` (that is
+        /// `events`).
+        pub const METHODS: &[&str] = &[$($name),*];
+
+        async fn dispatch(
+            svc: &Services,
+            method: &str,
+            body: &Bytes,
+        ) -> Result<axum::Json<serde_json::Value>, ApiError> {
+            match method {
+                $($name => {
+                    let req: pb::$req = parse($name, body)?;
+                    let resp = ClientService::$f(svc, tonic::Request::new(req)).await?;
+                    Ok(axum::Json(serde_json::to_value(resp.into_inner()).map_err(|e| {
+                        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+                    })?))
+                })*
+                other => Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("no method `{other}`; the methods are listed in /api/v1/openapi.json"),
+                )),
+            }
         }
     };
 }
-
-/// The unary methods the web API offers: every client method but `Subscribe` (that is `events`).
-pub const METHODS: &[&str] = &[
-    "SubmitTask",
-    "GetTask",
-    "ListTasks",
-    "CancelTask",
-    "ListAgents",
-    "ListTaskTypes",
-    "GetLogs",
-    "ListAudit",
-    "VerifyAudit",
-    "AddPolicyRule",
-    "ListPolicyRules",
-    "RevokePolicyRule",
-    "ListConsents",
-    "AnswerConsent",
-    "ListActions",
-    "RollbackAction",
-    "SetSecret",
-    "ListSecrets",
-    "DeleteSecret",
-    "ListTemplates",
-    "OpenPath",
-    "GetStatus",
-    "SetPaused",
-];
+hyperagent_proto::for_each_unary_client_method!(web_methods);
 
 async fn unary(
     State(web): State<Web>,
     Path(method): Path<String>,
     body: Bytes,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let svc = &web.services;
-    unary_methods!(svc, method.as_str(), &body, {
-        "SubmitTask" => submit_task(pb::SubmitTaskRequest),
-        "GetTask" => get_task(pb::GetTaskRequest),
-        "ListTasks" => list_tasks(pb::ListTasksRequest),
-        "CancelTask" => cancel_task(pb::CancelTaskRequest),
-        "ListAgents" => list_agents(pb::ListAgentsRequest),
-        "ListTaskTypes" => list_task_types(pb::ListTaskTypesRequest),
-        "GetLogs" => get_logs(pb::GetLogsRequest),
-        "ListAudit" => list_audit(pb::ListAuditRequest),
-        "VerifyAudit" => verify_audit(pb::VerifyAuditRequest),
-        "AddPolicyRule" => add_policy_rule(pb::AddPolicyRuleRequest),
-        "ListPolicyRules" => list_policy_rules(pb::ListPolicyRulesRequest),
-        "RevokePolicyRule" => revoke_policy_rule(pb::RevokePolicyRuleRequest),
-        "ListConsents" => list_consents(pb::ListConsentsRequest),
-        "AnswerConsent" => answer_consent(pb::AnswerConsentRequest),
-        "ListActions" => list_actions(pb::ListActionsRequest),
-        "RollbackAction" => rollback_action(pb::RollbackActionRequest),
-        "SetSecret" => set_secret(pb::SetSecretRequest),
-        "ListSecrets" => list_secrets(pb::ListSecretsRequest),
-        "DeleteSecret" => delete_secret(pb::DeleteSecretRequest),
-        "ListTemplates" => list_templates(pb::ListTemplatesRequest),
-        "OpenPath" => open_path(pb::OpenPathRequest),
-        "GetStatus" => get_status(pb::GetStatusRequest),
-        "SetPaused" => set_paused(pb::SetPausedRequest),
-    })
+    dispatch(&web.services, &method, &body).await
 }
 
 /// `Subscribe`'s request as query parameters.

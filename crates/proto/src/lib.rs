@@ -58,3 +58,38 @@ pub mod v1 {
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         tonic::include_file_descriptor_set!("hyperagent_descriptor");
 }
+
+/// Calls `$callback! { "Method" snake_fn Request; ... }` with every unary method of
+/// `ClientService` (all but `Subscribe`), so each adapter of the client API (the web API, the
+/// desktop app's commands) is made from one list. A method missing here is missing everywhere,
+/// and the web API's OpenAPI test names it.
+#[macro_export]
+macro_rules! for_each_unary_client_method {
+    ($callback:ident) => {
+        $callback! {
+            "SubmitTask" submit_task SubmitTaskRequest;
+            "GetTask" get_task GetTaskRequest;
+            "ListTasks" list_tasks ListTasksRequest;
+            "CancelTask" cancel_task CancelTaskRequest;
+            "ListAgents" list_agents ListAgentsRequest;
+            "ListTaskTypes" list_task_types ListTaskTypesRequest;
+            "GetLogs" get_logs GetLogsRequest;
+            "ListAudit" list_audit ListAuditRequest;
+            "VerifyAudit" verify_audit VerifyAuditRequest;
+            "AddPolicyRule" add_policy_rule AddPolicyRuleRequest;
+            "ListPolicyRules" list_policy_rules ListPolicyRulesRequest;
+            "RevokePolicyRule" revoke_policy_rule RevokePolicyRuleRequest;
+            "ListConsents" list_consents ListConsentsRequest;
+            "AnswerConsent" answer_consent AnswerConsentRequest;
+            "ListActions" list_actions ListActionsRequest;
+            "RollbackAction" rollback_action RollbackActionRequest;
+            "SetSecret" set_secret SetSecretRequest;
+            "ListSecrets" list_secrets ListSecretsRequest;
+            "DeleteSecret" delete_secret DeleteSecretRequest;
+            "ListTemplates" list_templates ListTemplatesRequest;
+            "OpenPath" open_path OpenPathRequest;
+            "GetStatus" get_status GetStatusRequest;
+            "SetPaused" set_paused SetPausedRequest;
+        }
+    };
+}

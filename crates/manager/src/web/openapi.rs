@@ -200,6 +200,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_unary_client_method_is_offered() {
+        let set = FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET).unwrap();
+        let svc = set
+            .file
+            .iter()
+            .flat_map(|f| &f.service)
+            .find(|s| s.name() == "ClientService")
+            .unwrap();
+        for m in svc.method.iter().filter(|m| !m.server_streaming()) {
+            assert!(
+                METHODS.contains(&m.name()),
+                "{} is missing from for_each_unary_client_method!",
+                m.name()
+            );
+        }
+    }
+
+    #[test]
     fn every_method_and_message_is_described() {
         let doc = document();
         for m in METHODS {
