@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Formatting, lints and type checks for Rust and Python, and the generated-stub freshness check.
+# Formatting, lints and type checks for Rust, Python and the web UI, and the generated-stub
+# freshness check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 say "cargo fmt --check"
 cargo fmt --all -- --check
+say "web UI: build (the desktop app embeds it, so clippy needs it)"
+npm --prefix ui run build
 say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -q -- -D warnings
 say "python stubs are up to date"
@@ -15,3 +18,5 @@ say "ruff"
 .venv/bin/ruff format --check agents tests
 say "mypy --strict"
 .venv/bin/mypy --config-file agents/sdk/pyproject.toml
+say "web UI: TypeScript"
+npm --prefix ui run typecheck

@@ -14,6 +14,8 @@ APT_PACKAGES=(
   libdbus-1-dev                          # the desktop keychain (Secret Service) client
   dbus gnome-keyring                     # a real Secret Service for the secrets tests
   postgresql                             # the Postgres variants of the templates are tested on it
+  chromium fonts-liberation fonts-noto-core  # the browser the UI's end-to-end tests drive
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev  # the desktop app (Tauri)
 )
 
 missing=()
@@ -29,6 +31,12 @@ fi
 
 if ! command -v cargo >/dev/null; then
   echo "HyperAgent needs a Rust toolchain (1.89 or newer) with cargo on PATH; install it with rustup." >&2
+  exit 1
+fi
+# The web UI builds with Vite, which needs Node.js 20.19 or newer (Debian 12's own is 18).
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null \
+   || ! command -v npm >/dev/null; then
+  echo "HyperAgent's web UI needs Node.js 20.19 or newer with npm on PATH (e.g. from nodejs.org or NodeSource)." >&2
   exit 1
 fi
 
@@ -50,5 +58,16 @@ fi
 
 say "fetching Rust crates"
 cargo fetch --locked -q
+
+# The web UI's packages, exactly as locked (the browser tests use Debian's Chromium, never a
+# downloaded one).
+if [ -f ui/package-lock.json ]; then
+  lock=$(sha256sum ui/package-lock.json | cut -d' ' -f1)
+  if [ ! -d ui/node_modules ] || [ "$(cat ui/node_modules/.hyperagent-setup 2>/dev/null)" != "$lock" ]; then
+    say "installing the web UI's npm packages"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm --prefix ui ci --no-audit --no-fund --loglevel=error
+    echo "$lock" > ui/node_modules/.hyperagent-setup
+  fi
+fi
 
 say "setup done ($ROOT)"

@@ -7,6 +7,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 bash scripts/setup.sh
 
+say "web UI: build (the desktop app embeds it)"
+npm --prefix ui run build
 say "cargo test"
 # One build of the whole workspace (same features as the tests), so the binary is not rebuilt.
 cargo build --workspace --locked
@@ -18,3 +20,8 @@ export HYPERAGENT_BIN="$target_dir/debug/hyperagent"
 export PATH="$PWD/.venv/bin:$PATH"
 say "pytest: SDK, agents, templates, end to end"
 .venv/bin/pytest -q agents/sdk/tests agents/echo/tests agents/bootstrapper/tests tests/templates tests/e2e
+
+say "web UI: unit tests (Vitest)"
+npm --prefix ui test
+say "web UI: end to end in Debian's Chromium (Playwright) against the real manager"
+(cd ui && npx playwright test)

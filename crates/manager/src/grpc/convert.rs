@@ -498,6 +498,21 @@ pub fn action(a: &crate::rollback::Action) -> pb::Action {
     }
 }
 
+/// The manager's status.
+pub fn manager_status(s: &crate::manager::StatusInfo) -> pb::ManagerStatus {
+    pb::ManagerStatus {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        pid: std::process::id(),
+        started_at: Some(ts(s.started_us)),
+        paused: s.paused,
+        agents_online: s.agents_online,
+        agents_known: s.agents_known,
+        tasks_queued: s.tasks_queued,
+        tasks_running: s.tasks_running,
+        tasks_awaiting_consent: s.tasks_awaiting_consent,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,20 +549,5 @@ mod tests {
         );
         let s = status(Error::TaskNotFound("t9".into()));
         assert_eq!(s.message(), "no task with id `t9`");
-    }
-}
-
-/// The manager's status.
-pub fn manager_status(s: &crate::manager::StatusInfo) -> pb::ManagerStatus {
-    pb::ManagerStatus {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        pid: std::process::id(),
-        started_at: Some(ts(s.started_us)),
-        paused: s.paused,
-        agents_online: s.agents_online,
-        agents_known: s.agents_known,
-        tasks_queued: s.tasks_queued,
-        tasks_running: s.tasks_running,
-        tasks_awaiting_consent: s.tasks_awaiting_consent,
     }
 }

@@ -1,0 +1,145 @@
+// The web UI in Debian's Chromium against the real manager and real agents (e2e/manager.ts).
+// Screenshots of each view go to test-artifacts/ (kept by CI) and docs/screenshots/.
+import { expect, test, type Page } from '@playwright/test'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+const ARTIFACTS = resolve(import.meta.dirname, '..', 'test-artifacts')
+const DOCS = resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots')
+
+async function shot(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  mkdirSync(DOCS, { recursive: true })
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) })
+  await page.screenshot({ path: join(DOCS, `${name}.png`) })
+}
+
+async function api<T = any>(page: Page, method: string, request: object = {}): Promise<T> {
+  const r = await page.request.post(`/api/v1/${method}`, { data: request })
+  expect(r.ok(), `${method}: ${await r.text()}`).toBeTruthy()
+  return (await r.json()) as T
+}
+
+async function submit(page: Page, task_type: string, payload: object, workspace = ''): Promise<string> {
+  const r = await api(page, 'SubmitTask', { task_type, payload_json: JSON.stringify(payload), workspace })
+  return r.task.id as string
+}
+
+async function online(page: Page, ...names: string[]) {
+  for (const name of names) {
+    await expect
+      .poll(async () => (await api(page, 'ListAgents')).agents.find((a: any) => a.id === name)?.status, {
+        message: `agent ${name} online`,
+      })
+      .toBe('AGENT_STATUS_ONLINE')
+  }
+}
+
+test.beforeEach(async ({ page }) => {
+  // Opening the URL the manager printed sets the token cookie, then drops the token from the URL.
+  await page.goto(process.env.HYPERAGENT_WEB_URL!)
+  await expect(page).not.toHaveURL(/token=/)
+  await expect(page.getByTestId('status-line')).toBeVisible()
+})
+
+test('bootstrap a FastAPI project from the form: logs arrive live and the task completes', async ({ page }) => {
+  await online(page, 'bootstrapper')
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'New project' }).click()
+  await page.getByTestId('template-option').filter({ hasText: 'fastapi' }).getByRole('radio').check()
+  await page.getByLabel('project_name').fill('shopui')
+  await expect(page.getByTestId('field-workspace')).toHaveValue('shopui')
+  await shot(page, 'new-project')
+  await page.getByRole('button', { name: 'Preview' }).click()
+  await expect(page.getByTestId('preview-files')).toContainText('shopui/main.py')
+  await page.getByRole('button', { name: 'Create' }).click()
+  await expect(page.getByTestId('task-page')).toBeVisible()
+  // Log lines arrive while the task still runs (the post-check takes seconds).
+  await expect(page.getByTestId('log-line').first()).toBeVisible()
+  await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_RUNNING')
+  await shot(page, 'task-running')
+  await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute(
+    'data-state',
+    'TASK_STATE_COMPLETED',
+    { timeout: 150_000 },
+  )
+  await expect(page.getByTestId('result-checks')).toContainText('serve')
+  await expect(page.getByTestId('check-row')).toHaveCount(4)
+  for (const row of await page.getByTestId('check-row').all()) await expect(row).toContainText('passed')
+  await shot(page, 'task-completed')
+})
+
+test('cancel a running task', async ({ page }) => {
+  await online(page, 'echo')
+  const id = await submit(page, 'echo.sleep', { seconds: 600 })
+  await page.goto(`/#/tasks/${id}`)
+  await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_RUNNING')
+  await page.getByRole('button', { name: 'Cancel task' }).click()
+  await page.getByRole('button', { name: 'Yes, cancel' }).click()
+  await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_CANCELED')
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click()
+  await expect(page.locator(`[data-testid="task-row"][data-task-id="${id}"] [data-testid="task-state"]`)).toHaveAttribute(
+    'data-state',
+    'TASK_STATE_CANCELED',
+  )
+  await shot(page, 'tasks')
+})
+
+test('answer consent requests: grant, then deny', async ({ page }) => {
+  const root = join(process.env.HYPERAGENT_E2E_ROOT!, 'data', 'workspaces')
+  for (const [folder, answer, end] of [
+    ['granted', 'Allow once', 'TASK_STATE_COMPLETED'],
+    ['denied', 'Deny', 'TASK_STATE_FAILED'],
+  ] as const) {
+    mkdirSync(join(root, folder), { recursive: true })
+    writeFileSync(join(root, folder, 'README.md'), '# my notes\n')
+    const id = await submit(
+      page,
+      'bootstrap.project',
+      { template: 'fastapi', answers: { project_name: folder }, overwrite: true, checks: false },
+      folder,
+    )
+    await page.goto(`/#/tasks/${id}`)
+    const modal = page.getByRole('dialog', { name: 'Permission requested' })
+    await expect(modal).toBeVisible()
+    await expect(modal.getByTestId('consent-kind')).toContainText('destructive')
+    await expect(modal.getByTestId('consent-agent-id')).toContainText('bootstrapper')
+    if (folder === 'granted') await shot(page, 'consent')
+    await modal.getByRole('button', { name: answer }).click()
+    await expect(modal).toBeHidden()
+    await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', end)
+  }
+})
+
+test('an agent whose process is killed shows as offline', async ({ page }) => {
+  await online(page, 'echo')
+  const { agents } = await api(page, 'ListAgents')
+  const echo = agents.find((a: any) => a.id === 'echo')
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).click()
+  const status = page.locator('[data-testid="agent-row"][data-agent-id="echo"] [data-testid="agent-status"]')
+  await expect(status).toHaveText(/online/i)
+  process.kill(Number(echo.pid), 'SIGKILL')
+  await expect(status).toHaveText(/offline/i)
+  await shot(page, 'agents')
+})
+
+test('reloading mid-task continues the log with no gap and no duplicate', async ({ page }) => {
+  await online(page, 'echo') // restarted by the supervisor after the test above killed it
+  const id = await submit(page, 'echo.sleep', { seconds: 6, steps: 12 })
+  await page.goto(`/#/tasks/${id}`)
+  const lines = page.getByTestId('log-line')
+  await expect(lines.filter({ hasText: 'slept step 3/12' })).toHaveCount(1)
+  await page.reload()
+  await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_COMPLETED')
+  await expect(lines.filter({ hasText: 'slept step 12/12' })).toHaveCount(1)
+  const steps = (await lines.allTextContents()).filter((t) => t.includes('slept step'))
+  expect(steps.map((t) => t.match(/slept step (\d+)\/12/)?.[1])).toEqual(
+    Array.from({ length: 12 }, (_, i) => String(i + 1)),
+  )
+})
+
+test('the audit log lists what happened and verifies', async ({ page }) => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click()
+  await expect(page.getByTestId('audit-row').first()).toBeVisible()
+  await expect(page.getByTestId('audit-verify')).toContainText('Intact')
+  await shot(page, 'audit')
+})

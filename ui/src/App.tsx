@@ -1,0 +1,97 @@
+import { FeedProvider, useFeedStatus } from './app/feed';
+import { hrefOf, useRoute, type Route } from './app/router';
+import { ConsentModal } from './components/ConsentModal';
+import { StatusLine } from './components/StatusLine';
+import { ClientProvider, type Client } from './ipc';
+import { Agents } from './views/Agents';
+import { Audit } from './views/Audit';
+import { NewProject } from './views/NewProject';
+import { TaskPage } from './views/TaskPage';
+import { Tasks } from './views/Tasks';
+
+const NAV: { href: string; label: string; active: (r: Route) => boolean }[] = [
+  { href: hrefOf.newProject, label: 'New project', active: (r) => r.view === 'new' },
+  { href: hrefOf.tasks, label: 'Tasks', active: (r) => r.view === 'tasks' || r.view === 'task' },
+  { href: hrefOf.agents, label: 'Agents', active: (r) => r.view === 'agents' },
+  { href: hrefOf.audit, label: 'Audit', active: (r) => r.view === 'audit' },
+];
+
+function View({ route }: { route: Route }) {
+  switch (route.view) {
+    case 'new':
+      return <NewProject />;
+    case 'tasks':
+      return <Tasks />;
+    case 'task':
+      return <TaskPage key={route.taskId} taskId={route.taskId} />;
+    case 'agents':
+      return <Agents />;
+    case 'audit':
+      return <Audit />;
+    default:
+      return (
+        <div className="view">
+          <h1>Not found</h1>
+          <p>
+            Nothing at <code>{route.path}</code>. <a href={hrefOf.newProject}>Start a new project</a>.
+          </p>
+        </div>
+      );
+  }
+}
+
+/** Shown instead of views when the browser has no access to the manager yet. */
+function SignInNotice() {
+  const { error } = useFeedStatus();
+  if (error?.code !== 'unauthenticated') return null;
+  return (
+    <div className="signin-notice" role="alert" data-testid="signin-notice">
+      <h2>Open the address the manager printed</h2>
+      <p>
+        This browser has no access to HyperAgent yet. When <code>hyperagent serve --web</code> started, it printed
+        an address with <code>?token=</code> in it: open that address once here, and this page works.
+      </p>
+    </div>
+  );
+}
+
+function Shell() {
+  const route = useRoute();
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <span className="brand">HyperAgent</span>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map((n) => (
+              <li key={n.href}>
+                <a href={n.href} aria-current={n.active(route) ? 'page' : undefined}>
+                  {n.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <SignInNotice />
+        <View route={route} />
+      </main>
+      <StatusLine />
+      <ConsentModal />
+    </div>
+  );
+}
+
+export default function App({ client }: { client: Client }) {
+  return (
+    <ClientProvider client={client}>
+      <FeedProvider>
+        <Shell />
+      </FeedProvider>
+    </ClientProvider>
+  );
+}

@@ -1,0 +1,50 @@
+import { useSyncExternalStore } from 'react';
+
+// Hash routes (#/tasks/ID): the manager serves one index.html, and links work without server help.
+
+export type Route =
+  | { view: 'new' }
+  | { view: 'tasks' }
+  | { view: 'task'; taskId: string }
+  | { view: 'agents' }
+  | { view: 'audit' }
+  | { view: 'missing'; path: string };
+
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#/, '') || '/new';
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  switch (parts[0]) {
+    case 'new':
+      return { view: 'new' };
+    case 'tasks':
+      return parts[1] ? { view: 'task', taskId: parts[1] } : { view: 'tasks' };
+    case 'agents':
+      return { view: 'agents' };
+    case 'audit':
+      return { view: 'audit' };
+    default:
+      return { view: 'missing', path };
+  }
+}
+
+export const hrefOf = {
+  newProject: '#/new',
+  tasks: '#/tasks',
+  task: (id: string) => `#/tasks/${encodeURIComponent(id)}`,
+  agents: '#/agents',
+  audit: '#/audit',
+};
+
+export function navigate(href: string) {
+  window.location.hash = href.replace(/^#/, '');
+}
+
+const subscribe = (onChange: () => void) => {
+  window.addEventListener('hashchange', onChange);
+  return () => window.removeEventListener('hashchange', onChange);
+};
+
+export function useRoute(): Route {
+  const hash = useSyncExternalStore(subscribe, () => window.location.hash);
+  return parseRoute(hash);
+}

@@ -1,0 +1,106 @@
+import { act, render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { FeedProvider } from '../app/feed';
+import { ClientProvider, type Consent, type ConsentAnswer } from '../ipc';
+import { MockTransport } from '../testing/mockTransport';
+import { CONSENT_CHOICES, ConsentModal } from './ConsentModal';
+
+function consent(id: string, over: Partial<Consent> = {}): Consent {
+  return {
+    id,
+    task_id: 'task-1',
+    agent_id: 'bootstrapper',
+    kind: 'connect',
+    target: 'pypi.org:443',
+    reason: 'install the project',
+    created_at: `2026-11-26T10:00:0${id.slice(-1)}Z`,
+    expires_at: new Date(Date.now() + 125_000).toISOString(),
+    status: 'CONSENT_STATUS_PENDING',
+    answer: 'CONSENT_ANSWER_UNSPECIFIED',
+    answered_by: '',
+    answer_reason: '',
+    ...over,
+  };
+}
+
+function setup(pending: Consent[]) {
+  const transport = new MockTransport({
+    ListConsents: () => ({ consents: pending }),
+    AnswerConsent: (req) => ({
+      ...consent(req.id),
+      status: req.answer === 'CONSENT_ANSWER_DENY' ? 'CONSENT_STATUS_DENIED' : 'CONSENT_STATUS_GRANTED',
+      answer: req.answer,
+      answered_by: 'client',
+    }),
+  });
+  const user = userEvent.setup();
+  render(
+    <ClientProvider client={transport.client()}>
+      <FeedProvider>
+        <ConsentModal />
+      </FeedProvider>
+    </ClientProvider>,
+  );
+  return { transport, user };
+}
+
+describe('ConsentModal', () => {
+  it('shows nothing while nothing is pending', async () => {
+    const { transport } = setup([]);
+    await waitFor(() => expect(transport.requests('ListConsents')).toHaveLength(1));
+    expect(screen.queryByTestId('consent-modal')).not.toBeInTheDocument();
+  });
+
+  it('shows a pending request with agent, kind, target, reason and time left', async () => {
+    setup([consent('c1')]);
+    const modal = await screen.findByRole('dialog', { name: 'Permission requested' });
+    expect(modal).toHaveAttribute('data-consent-id', 'c1');
+    expect(screen.getByTestId('consent-agent-id')).toHaveTextContent('bootstrapper');
+    expect(screen.getByTestId('consent-kind')).toHaveTextContent('connect');
+    expect(screen.getByTestId('consent-target')).toHaveTextContent('pypi.org:443');
+    expect(screen.getByTestId('consent-reason')).toHaveTextContent('install the project');
+    // Expires 125 s after the request was made: about two minutes left (slow machines: a few s less).
+    const left = /^(\d+):(\d\d) left$/.exec(screen.getByTestId('consent-time-left').textContent ?? '');
+    expect(left).not.toBeNull();
+    const secs = Number(left![1]) * 60 + Number(left![2]);
+    expect(secs).toBeGreaterThan(110);
+    expect(secs).toBeLessThanOrEqual(125);
+    expect(screen.getByRole('button', { name: 'Allow once' })).toHaveFocus();
+  });
+
+  it.each(CONSENT_CHOICES.map((c) => [c.label, c.answer] as [string, ConsentAnswer]))(
+    '"%s" answers %s',
+    async (label, answer) => {
+      const { transport, user } = setup([consent('c1')]);
+      await user.click(await screen.findByRole('button', { name: label }));
+      await waitFor(() => expect(transport.requests('AnswerConsent')).toEqual([{ id: 'c1', answer }]));
+      await waitFor(() => expect(screen.queryByTestId('consent-modal')).not.toBeInTheDocument());
+    },
+  );
+
+  it('moves to the next pending request after an answer, and takes new ones from the feed', async () => {
+    const { transport, user } = setup([consent('c2'), consent('c1')]);
+    expect(await screen.findByTestId('consent-modal')).toHaveAttribute('data-consent-id', 'c1');
+    expect(screen.getByTestId('consent-more')).toHaveTextContent('1 more waiting');
+
+    await user.click(screen.getByRole('button', { name: 'Deny' }));
+    await waitFor(() => expect(screen.getByTestId('consent-modal')).toHaveAttribute('data-consent-id', 'c2'));
+    expect(transport.requests('AnswerConsent')).toEqual([{ id: 'c1', answer: 'CONSENT_ANSWER_DENY' }]);
+
+    act(() => transport.emit({ consent: consent('c3', { kind: 'write', target: '/home/me/.cache' }) }));
+    expect(screen.getByTestId('consent-more')).toHaveTextContent('1 more waiting');
+
+    await user.click(screen.getByRole('button', { name: 'Allow for this agent' }));
+    await waitFor(() => expect(screen.getByTestId('consent-modal')).toHaveAttribute('data-consent-id', 'c3'));
+    expect(screen.getByTestId('consent-target')).toHaveTextContent('/home/me/.cache');
+    expect(transport.requests('AnswerConsent').at(-1)).toEqual({ id: 'c2', answer: 'CONSENT_ANSWER_AGENT' });
+  });
+
+  it('drops a request answered elsewhere (its answered event on the feed)', async () => {
+    const { transport } = setup([consent('c1')]);
+    await screen.findByTestId('consent-modal');
+    act(() => transport.emit({ consent: consent('c1', { status: 'CONSENT_STATUS_DENIED', answered_by: 'timeout' }) }));
+    expect(screen.queryByTestId('consent-modal')).not.toBeInTheDocument();
+  });
+});

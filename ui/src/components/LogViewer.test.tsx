@@ -1,0 +1,162 @@
+import { act, render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { LogLevel, LogLine } from '../ipc';
+import { LogStore } from '../lib/logStore';
+import { LogViewer, ROW_HEIGHT } from './LogViewer';
+
+const VIEWPORT = 400; // 20 rows of ROW_HEIGHT
+
+/** jsdom does no layout: give the scroller a height, and make scrolling move and announce itself. */
+function fakeLayout() {
+  const restore: (() => void)[] = [];
+  const define = (name: string, descriptor: PropertyDescriptor) => {
+    const before = Object.getOwnPropertyDescriptor(HTMLElement.prototype, name);
+    Object.defineProperty(HTMLElement.prototype, name, { configurable: true, ...descriptor });
+    restore.push(() => {
+      if (before) Object.defineProperty(HTMLElement.prototype, name, before);
+      else delete (HTMLElement.prototype as unknown as Record<string, unknown>)[name];
+    });
+  };
+  define('clientHeight', {
+    get(this: HTMLElement) {
+      return this.dataset.testid === 'log-scroller' ? VIEWPORT : 0;
+    },
+  });
+  define('clientWidth', { get: () => 800 });
+  define('scrollTo', {
+    value(this: HTMLElement, opts: ScrollToOptions) {
+      this.scrollTop = opts.top ?? 0;
+      this.dispatchEvent(new Event('scroll'));
+    },
+  });
+  return () => restore.forEach((r) => r());
+}
+
+function line(seq: number, level: LogLevel, message: string): LogLine {
+  return { seq: String(seq), time: '2026-11-26T10:00:00.000Z', level, message, fields: {} };
+}
+
+/** Appends `count` lines in batches of `batch`, publishing each batch as a frame would. */
+function appendLines(store: LogStore, from: number, count: number, batch = 500) {
+  act(() => {
+    for (let start = from; start < from + count; start += batch) {
+      const lines: LogLine[] = [];
+      for (let seq = start; seq < Math.min(start + batch, from + count); seq++) {
+        const level: LogLevel = seq % 100 === 0 ? 'LOG_LEVEL_ERROR' : seq % 10 === 0 ? 'LOG_LEVEL_WARN' : 'LOG_LEVEL_INFO';
+        lines.push(line(seq, level, seq % 1000 === 7 ? `needle found at ${seq}` : `step ${seq} done`));
+      }
+      store.append(lines);
+      store.flush();
+    }
+  });
+}
+
+const seqsShown = () => screen.getAllByTestId('log-line').map((el) => Number(el.dataset.seq));
+
+describe('LogViewer', () => {
+  let restoreLayout: () => void;
+  beforeEach(() => {
+    restoreLayout = fakeLayout();
+  });
+  afterEach(() => restoreLayout());
+
+  it('shows the tail of 10,000 lines while following, with only a window of rows in the DOM', () => {
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    appendLines(store, 1, 10_000);
+
+    expect(screen.getByTestId('log-count')).toHaveTextContent('10000 lines');
+    const shown = seqsShown();
+    expect(shown).toContain(10_000);
+    expect(shown).not.toContain(1);
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.length).toBeLessThan(60);
+    const scroller = screen.getByTestId('log-scroller');
+    expect(scroller.scrollTop).toBe(10_000 * ROW_HEIGHT - VIEWPORT);
+  });
+
+  it('drops lines it already holds (history and feed overlapping)', () => {
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    appendLines(store, 1, 50);
+    appendLines(store, 40, 20); // 40..59: 40..50 repeat
+    expect(store.lines.map((l) => l.seq)).toEqual(Array.from({ length: 59 }, (_, i) => i + 1));
+  });
+
+  it('keeps its place when following is paused, and jumps to the tail on resume', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    appendLines(store, 1, 5_000);
+
+    await user.click(screen.getByRole('button', { name: 'Pause follow' }));
+    const scroller = screen.getByTestId('log-scroller');
+    act(() => {
+      scroller.scrollTo({ top: 1_000 * ROW_HEIGHT });
+    });
+    const before = seqsShown();
+    expect(before).toContain(1_001);
+
+    appendLines(store, 5_001, 5_000);
+    expect(scroller.scrollTop).toBe(1_000 * ROW_HEIGHT);
+    expect(seqsShown()).toEqual(before);
+    expect(seqsShown()).not.toContain(10_000);
+
+    await user.click(screen.getByRole('button', { name: 'Follow tail' }));
+    expect(seqsShown()).toContain(10_000);
+  });
+
+  it('stops following when the reader scrolls up', () => {
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    appendLines(store, 1, 1_000);
+    const scroller = screen.getByTestId('log-scroller');
+    act(() => {
+      scroller.dispatchEvent(new WheelEvent('wheel', { deltaY: -100, bubbles: true }));
+    });
+    expect(screen.getByRole('button', { name: 'Follow tail' })).toHaveAttribute('aria-pressed', 'false');
+  });
+
+  it('narrows the lines by level and by search text', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    appendLines(store, 1, 10_000);
+
+    await user.selectOptions(screen.getByLabelText('Level'), 'LOG_LEVEL_ERROR');
+    expect(screen.getByTestId('log-count')).toHaveTextContent('100 of 10000 lines');
+    for (const row of screen.getAllByTestId('log-line')) {
+      expect(within(row).getByText('error')).toBeInTheDocument();
+      expect(Number(row.dataset.seq) % 100).toBe(0);
+    }
+
+    await user.selectOptions(screen.getByLabelText('Level'), '');
+    await user.type(screen.getByLabelText('Search'), 'NEEDLE');
+    expect(screen.getByTestId('log-count')).toHaveTextContent('10 of 10000 lines');
+    expect(seqsShown()).toEqual([7, 1007, 2007, 3007, 4007, 5007, 6007, 7007, 8007, 9007]);
+
+    // New lines that match the filter show up; others do not.
+    appendLines(store, 10_001, 10);
+    expect(screen.getByTestId('log-count')).toHaveTextContent('11 of 10010 lines');
+    expect(seqsShown()).toContain(10_007);
+  });
+
+  it('publishes queued lines once per animation frame, not per line', () => {
+    const frames: FrameRequestCallback[] = [];
+    vi.stubGlobal('requestAnimationFrame', (cb: FrameRequestCallback) => frames.push(cb));
+    try {
+      const store = new LogStore();
+      const seen = vi.fn();
+      store.subscribe(seen);
+      for (let i = 1; i <= 1000; i++) store.append([line(i, 'LOG_LEVEL_INFO', `l${i}`)]);
+      expect(store.lines).toHaveLength(0);
+      expect(seen).not.toHaveBeenCalled();
+      store.flush();
+      expect(seen).toHaveBeenCalledTimes(1);
+      expect(store.lines).toHaveLength(1000);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});

@@ -1,0 +1,49 @@
+import { useCallback, useEffect, useState } from 'react';
+import { useFeedEvents, useFeedStatus } from '../app/feed';
+import { useThrottled } from '../app/useRefresh';
+import { useClient } from '../ipc';
+
+const ACTIVE = ['TASK_STATE_ASSIGNED', 'TASK_STATE_RUNNING', 'TASK_STATE_AWAITING_CONSENT'] as const;
+
+/** One line at the foot of every view: is the manager there, how many agents, how much running. */
+export function StatusLine() {
+  const client = useClient();
+  const feed = useFeedStatus();
+  const [agents, setAgents] = useState<{ online: number; total: number } | null>(null);
+  const [running, setRunning] = useState<number | null>(null);
+
+  const refresh = useCallback(() => {
+    client.listAgents().then(
+      (r) =>
+        setAgents({ online: r.agents.filter((a) => a.status === 'AGENT_STATUS_ONLINE').length, total: r.agents.length }),
+      () => setAgents(null),
+    );
+    client.listTasks({ states: [...ACTIVE], limit: 1000 }).then(
+      (r) => setRunning(r.tasks.length),
+      () => setRunning(null),
+    );
+  }, [client]);
+  const refreshSoon = useThrottled(refresh, 500);
+
+  useEffect(refresh, [refresh]);
+  useEffect(() => {
+    if (feed.connected) refresh();
+  }, [feed.connected, refresh]);
+  useFeedEvents((e) => {
+    if (e.agent_status || e.task_state) refreshSoon();
+  });
+
+  const unauth = feed.error?.code === 'unauthenticated';
+  return (
+    <footer className="status-line" data-testid="status-line" aria-label="Status">
+      <span data-testid="status-manager" className={feed.connected ? 'ok' : 'bad'}>
+        <span className="dot" aria-hidden="true" />
+        {feed.connected ? 'Manager connected' : unauth ? 'Not signed in' : 'Manager not reachable'}
+      </span>
+      <span data-testid="status-agents">
+        {agents ? `${agents.online} of ${agents.total} agents online` : 'agents: —'}
+      </span>
+      <span data-testid="status-running">{running === null ? 'tasks: —' : `${running} tasks running`}</span>
+    </footer>
+  );
+}

@@ -1,0 +1,27 @@
+import type { Progress, TaskState } from '../ipc';
+import { percent, stateLabel, stateTone } from '../lib/format';
+
+export function StateBadge({ state }: { state: TaskState }) {
+  return (
+    <span className={`badge ${stateTone(state)}`} data-testid="task-state" data-state={state}>
+      {stateLabel(state)}
+    </span>
+  );
+}
+
+export function ProgressBar({ progress, label }: { progress: Progress | null | undefined; label: string }) {
+  if (!progress) return null;
+  const known = progress.fraction >= 0;
+  return (
+    <span className="progress" data-testid="task-progress">
+      <progress
+        aria-label={label}
+        max={1}
+        value={known ? Math.min(progress.fraction, 1) : undefined}
+      />
+      <span className="progress-text">
+        {percent(progress.fraction)} {progress.step}
+      </span>
+    </span>
+  );
+}

@@ -1,0 +1,62 @@
+import type { ApiError } from './errors';
+import type { Transport, Unsubscribe } from './transport';
+import type * as T from './types';
+
+/**
+ * The one typed client of the manager. Components and views use this (through `useClient`), never
+ * `fetch`, `EventSource` or Tauri directly; which transport carries the calls is decided at start.
+ */
+export class Client {
+  readonly transport: Transport;
+
+  constructor(transport: Transport) {
+    this.transport = transport;
+  }
+
+  submitTask(req: T.SubmitTaskRequest) {
+    return this.transport.call('SubmitTask', req);
+  }
+  getTask(taskId: string) {
+    return this.transport.call('GetTask', { task_id: taskId });
+  }
+  listTasks(req: T.ListTasksRequest = {}) {
+    return this.transport.call('ListTasks', req);
+  }
+  cancelTask(taskId: string, reason: string) {
+    return this.transport.call('CancelTask', { task_id: taskId, reason });
+  }
+  listAgents() {
+    return this.transport.call('ListAgents', {});
+  }
+  getLogs(req: T.GetLogsRequest) {
+    return this.transport.call('GetLogs', req);
+  }
+  listAudit(req: T.ListAuditRequest = {}) {
+    return this.transport.call('ListAudit', req);
+  }
+  verifyAudit() {
+    return this.transport.call('VerifyAudit', {});
+  }
+  listConsents() {
+    return this.transport.call('ListConsents', {});
+  }
+  answerConsent(id: string, answer: T.ConsentAnswer) {
+    return this.transport.call('AnswerConsent', { id, answer });
+  }
+  listTemplates() {
+    return this.transport.call('ListTemplates', {});
+  }
+  openPath(req: T.OpenPathRequest) {
+    return this.transport.call('OpenPath', req);
+  }
+
+  /** Follows the event feed (see `Transport.subscribe`). */
+  subscribe(
+    query: T.SubscribeRequest,
+    onEvent: (event: T.Event) => void,
+    onError: (error: ApiError) => void,
+    onOpen?: () => void,
+  ): Unsubscribe {
+    return this.transport.subscribe(query, onEvent, onError, onOpen);
+  }
+}

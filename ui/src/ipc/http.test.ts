@@ -1,0 +1,189 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from './errors';
+import { HttpTransport } from './http';
+import type { Event } from './types';
+
+/** A stand-in for the browser's EventSource: tests push messages and failures by hand. */
+class FakeEventSource {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSED = 2;
+  static instances: FakeEventSource[] = [];
+
+  readonly url: string;
+  readyState = FakeEventSource.CONNECTING;
+  onopen: (() => void) | null = null;
+  onmessage: ((m: MessageEvent<string>) => void) | null = null;
+  private errorListeners: ((e: globalThis.Event) => void)[] = [];
+
+  constructor(url: string) {
+    this.url = url;
+    FakeEventSource.instances.push(this);
+  }
+  addEventListener(type: string, listener: (e: globalThis.Event) => void) {
+    if (type === 'error') this.errorListeners.push(listener);
+  }
+  close() {
+    this.readyState = FakeEventSource.CLOSED;
+  }
+
+  open() {
+    this.readyState = FakeEventSource.OPEN;
+    this.onopen?.();
+  }
+  send(seq: number, body: Partial<Event> = {}) {
+    const event: Event = { seq: String(seq), time: '2026-11-26T00:00:00Z', ...body };
+    this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(event), lastEventId: String(seq) }));
+  }
+  /** The connection dropped; the browser itself would retry (readyState CONNECTING). */
+  drop() {
+    this.readyState = FakeEventSource.CONNECTING;
+    for (const l of this.errorListeners) l(new globalThis.Event('error'));
+  }
+  /** The server refused or ended the stream for good (readyState CLOSED). */
+  fail() {
+    this.readyState = FakeEventSource.CLOSED;
+    for (const l of this.errorListeners) l(new globalThis.Event('error'));
+  }
+  /** The server's own `error` event. */
+  serverError(code: string, message: string) {
+    for (const l of this.errorListeners) l(new MessageEvent('error', { data: JSON.stringify({ code, message }) }));
+  }
+  get searchParams() {
+    return new URL(this.url, 'http://127.0.0.1').searchParams;
+  }
+}
+
+const latest = () => {
+  const es = FakeEventSource.instances.at(-1);
+  if (!es) throw new Error('no EventSource was made');
+  return es;
+};
+
+describe('HttpTransport.subscribe', () => {
+  beforeEach(() => {
+    FakeEventSource.instances = [];
+    vi.stubGlobal('EventSource', FakeEventSource);
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response(JSON.stringify({ consents: [] }), { status: 200 })),
+    );
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
+
+  it('builds the query from the request', () => {
+    const t = new HttpTransport();
+    t.subscribe({ task_id: 'abc', exclude_logs: true }, () => {}, () => {});
+    expect(latest().url).toBe('/api/v1/events?task_id=abc&exclude_logs=true');
+  });
+
+  it('never delivers an event twice, even when the server repeats it', () => {
+    const seen: string[] = [];
+    new HttpTransport().subscribe({}, (e) => seen.push(e.seq), () => {});
+    const es = latest();
+    es.open();
+    es.send(1);
+    es.send(2);
+    es.send(2);
+    es.send(1);
+    es.send(3);
+    expect(seen).toEqual(['1', '2', '3']);
+  });
+
+  it('resumes after the last seq when it has to reconnect, and drops replayed events', async () => {
+    const seen: string[] = [];
+    const errors: ApiError[] = [];
+    new HttpTransport({ retryMs: 100 }).subscribe(
+      { exclude_logs: true },
+      (e) => seen.push(e.seq),
+      (e) => errors.push(e),
+    );
+    const first = latest();
+    expect(first.searchParams.has('after_seq')).toBe(false);
+    first.open();
+    first.send(10);
+    first.send(11);
+
+    first.serverError('unavailable', 'the feed lagged');
+    expect(errors.map((e) => e.message)).toEqual(['the feed lagged']);
+    expect(first.readyState).toBe(FakeEventSource.CLOSED);
+    expect(FakeEventSource.instances).toHaveLength(1);
+
+    await vi.advanceTimersByTimeAsync(100);
+    const second = latest();
+    expect(second).not.toBe(first);
+    expect(second.searchParams.get('after_seq')).toBe('11');
+    expect(second.searchParams.get('exclude_logs')).toBe('true');
+    second.open();
+    second.send(11); // a server repeating itself
+    second.send(12);
+    expect(seen).toEqual(['10', '11', '12']);
+  });
+
+  it('lets the browser reconnect by itself and still drops repeats', () => {
+    const seen: string[] = [];
+    new HttpTransport().subscribe({ after_seq: '5' }, (e) => seen.push(e.seq), () => {});
+    const es = latest();
+    expect(es.searchParams.get('after_seq')).toBe('5');
+    es.open();
+    es.send(5);
+    es.send(6);
+    es.drop();
+    es.open();
+    es.send(6);
+    es.send(7);
+    expect(seen).toEqual(['6', '7']);
+    expect(FakeEventSource.instances).toHaveLength(1);
+  });
+
+  it('reports why the feed was refused (e.g. no token) and keeps trying', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response(JSON.stringify({ code: 'unauthenticated', message: 'no token' }), { status: 401 })),
+    );
+    const errors: ApiError[] = [];
+    new HttpTransport({ retryMs: 50 }).subscribe({}, () => {}, (e) => errors.push(e));
+    latest().fail();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors[0]?.code).toBe('unauthenticated');
+    await vi.advanceTimersByTimeAsync(50);
+    expect(FakeEventSource.instances).toHaveLength(2);
+  });
+
+  it('stops for good when unsubscribed', async () => {
+    const seen: string[] = [];
+    const stop = new HttpTransport({ retryMs: 10 }).subscribe({}, (e) => seen.push(e.seq), () => {});
+    const es = latest();
+    es.open();
+    stop();
+    expect(es.readyState).toBe(FakeEventSource.CLOSED);
+    es.fail();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(FakeEventSource.instances).toHaveLength(1);
+  });
+});
+
+describe('HttpTransport.call', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('posts the request as JSON and returns the answer', async () => {
+    const fetchMock = vi.fn(async () => new Response(JSON.stringify({ agents: [] }), { status: 200 }));
+    vi.stubGlobal('fetch', fetchMock);
+    await expect(new HttpTransport().call('ListAgents', {})).resolves.toEqual({ agents: [] });
+    expect(fetchMock).toHaveBeenCalledWith('/api/v1/ListAgents', expect.objectContaining({ method: 'POST', body: '{}' }));
+  });
+
+  it('rejects with the server error code and message', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response(JSON.stringify({ code: 'not_found', message: 'no task x' }), { status: 404 })),
+    );
+    const err = await new HttpTransport().call('GetTask', { task_id: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ code: 'not_found', message: 'no task x' });
+  });
+});

@@ -1,0 +1,135 @@
+import { ApiError } from './errors';
+import { SeqGate, type Transport, type Unsubscribe } from './transport';
+import type { Event, Method, RequestOf, ResponseOf, SubscribeRequest } from './types';
+
+export interface HttpTransportOptions {
+  /** Where the API is; '' (the default) is the page's own origin, as `serve --web` serves both. */
+  baseUrl?: string;
+  /** First delay before reconnecting the feed after it failed; doubles up to `maxRetryMs`. */
+  retryMs?: number;
+  maxRetryMs?: number;
+}
+
+/**
+ * The client API over HTTP: `POST /api/v1/<Method>` with JSON, and the feed as Server-Sent Events
+ * from `GET /api/v1/events`. Same-origin requests carry the token cookie the manager set.
+ */
+export class HttpTransport implements Transport {
+  private readonly base: string;
+  private readonly retryMs: number;
+  private readonly maxRetryMs: number;
+
+  constructor(options: HttpTransportOptions = {}) {
+    this.base = options.baseUrl ?? '';
+    this.retryMs = options.retryMs ?? 1000;
+    this.maxRetryMs = options.maxRetryMs ?? 30_000;
+  }
+
+  async call<M extends Method>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.base}/api/v1/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+        credentials: 'same-origin',
+      });
+    } catch (err) {
+      throw new ApiError('unavailable', `The manager did not answer (${ApiError.from(err).message}).`);
+    }
+    const body = await response.text();
+    if (!response.ok) throw ApiError.fromBody(response.status, body);
+    try {
+      return JSON.parse(body) as ResponseOf<M>;
+    } catch {
+      throw new ApiError('internal', `${method} answered with something that is not JSON.`);
+    }
+  }
+
+  eventsUrl(query: SubscribeRequest): string {
+    const params = new URLSearchParams();
+    if (query.after_seq !== undefined) params.set('after_seq', query.after_seq);
+    if (query.task_id) params.set('task_id', query.task_id);
+    if (query.exclude_logs) params.set('exclude_logs', 'true');
+    const qs = params.toString();
+    return `${this.base}/api/v1/events${qs ? `?${qs}` : ''}`;
+  }
+
+  subscribe(
+    query: SubscribeRequest,
+    onEvent: (event: Event) => void,
+    onError: (error: ApiError) => void,
+    onOpen?: () => void,
+  ): Unsubscribe {
+    const gate = new SeqGate(query.after_seq);
+    let source: EventSource | null = null;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let delay = this.retryMs;
+    let stopped = false;
+
+    const reconnectLater = () => {
+      source?.close();
+      source = null;
+      if (stopped || timer !== null) return;
+      timer = setTimeout(() => {
+        timer = null;
+        connect();
+      }, delay);
+      delay = Math.min(delay * 2, this.maxRetryMs);
+    };
+
+    // EventSource does not say why a connection was refused: ask the API, whose error does.
+    const diagnose = () => {
+      this.call('ListConsents', {}).then(
+        () => onError(new ApiError('unavailable', 'The event feed closed; reconnecting.')),
+        (err: unknown) => {
+          if (!stopped) onError(ApiError.from(err));
+        },
+      );
+    };
+
+    const connect = () => {
+      if (stopped) return;
+      // A new EventSource sends no Last-Event-ID: resume explicitly after the last event seen.
+      const es = new EventSource(this.eventsUrl({ ...query, after_seq: gate.lastSeq ?? query.after_seq }));
+      source = es;
+      es.onopen = () => {
+        delay = this.retryMs;
+        onOpen?.();
+      };
+      es.onmessage = (message: MessageEvent<string>) => {
+        let event: Event;
+        try {
+          event = JSON.parse(message.data) as Event;
+        } catch {
+          return;
+        }
+        if (gate.accept(event.seq)) onEvent(event);
+      };
+      es.addEventListener('error', (e: globalThis.Event) => {
+        if (stopped) return;
+        const data = (e as MessageEvent<unknown>).data;
+        if (typeof data === 'string') {
+          // The server's own `error` event: the feed ends after it.
+          onError(ApiError.fromBody(500, data));
+          reconnectLater();
+        } else if (es.readyState === EventSource.CLOSED) {
+          // Refused (e.g. 401): the browser gives up, so we retry.
+          diagnose();
+          reconnectLater();
+        } else {
+          // The browser reconnects by itself, sending Last-Event-ID; the gate drops any repeat.
+          onError(new ApiError('unavailable', 'Lost the event feed; reconnecting.'));
+        }
+      });
+    };
+
+    connect();
+    return () => {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      source?.close();
+      source = null;
+    };
+  }
+}

@@ -1,0 +1,101 @@
+import { Channel, invoke, isTauri } from '@tauri-apps/api/core';
+
+import { ApiError } from './errors';
+import { SeqGate, type Transport, type Unsubscribe } from './transport';
+import type { Event, Method, RequestOf, ResponseOf, SubscribeRequest } from './types';
+
+/** What the desktop shell's `subscribe` command sends on its channel. */
+type FeedMessage = { event: Event } | { end: { code: string; message: string } };
+
+/** True inside the desktop app (the Tauri shell), false in a browser. */
+export const inDesktopApp = (): boolean => isTauri();
+
+function apiError(err: unknown): ApiError {
+  if (err && typeof err === 'object' && 'code' in err && 'message' in err) {
+    const { code, message } = err as { code: unknown; message: unknown };
+    if (typeof code === 'string' && typeof message === 'string') return new ApiError(code, message);
+  }
+  return ApiError.from(err);
+}
+
+/**
+ * The client API through the desktop shell: `invoke('call', {method, request})` for unary methods
+ * (the same names and JSON as the web API) and the feed over a Tauri channel (`subscribe`). The
+ * shell is a client of the manager's socket; nothing here knows more than the HTTP transport.
+ */
+export class TauriTransport implements Transport {
+  private readonly retryMs: number;
+  private readonly maxRetryMs: number;
+
+  constructor(options: { retryMs?: number; maxRetryMs?: number } = {}) {
+    this.retryMs = options.retryMs ?? 1000;
+    this.maxRetryMs = options.maxRetryMs ?? 30_000;
+  }
+
+  async call<M extends Method>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
+    try {
+      return await invoke<ResponseOf<M>>('call', { method, request });
+    } catch (err) {
+      throw apiError(err);
+    }
+  }
+
+  subscribe(
+    query: SubscribeRequest,
+    onEvent: (event: Event) => void,
+    onError: (error: ApiError) => void,
+    onOpen?: () => void,
+  ): Unsubscribe {
+    const gate = new SeqGate(query.after_seq);
+    let id: number | null = null;
+    let stopped = false;
+    let delay = this.retryMs;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+
+    const again = () => {
+      if (stopped || timer !== null) return;
+      timer = setTimeout(() => {
+        timer = null;
+        void connect();
+      }, delay);
+      delay = Math.min(delay * 2, this.maxRetryMs);
+    };
+
+    const connect = async () => {
+      const channel = new Channel<FeedMessage>();
+      channel.onmessage = (message) => {
+        if (stopped) return;
+        if ('event' in message) {
+          if (gate.accept(message.event.seq)) onEvent(message.event);
+        } else {
+          onError(new ApiError(message.end.code, message.end.message));
+          again();
+        }
+      };
+      try {
+        const subscription = await invoke<number>('subscribe', {
+          query: { ...query, after_seq: gate.lastSeq ?? query.after_seq ?? null },
+          onEvent: channel,
+        });
+        if (stopped) {
+          void invoke('unsubscribe', { id: subscription });
+          return;
+        }
+        id = subscription;
+        delay = this.retryMs;
+        onOpen?.();
+      } catch (err) {
+        onError(apiError(err));
+        again();
+      }
+    };
+
+    void connect();
+    return () => {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      if (id !== null) void invoke('unsubscribe', { id });
+      id = null;
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import type { ApiError } from './errors';
+import type { Event, Method, RequestOf, ResponseOf, SubscribeRequest } from './types';
+
+/** Stops a subscription; calling it twice is harmless. */
+export type Unsubscribe = () => void;
+
+/** What a subscription reports besides events. */
+export interface SubscriptionHandlers {
+  /** An event of the feed. Each is delivered once, in `seq` order, across reconnects. */
+  onEvent: (event: Event) => void;
+  /** The feed broke (the transport reconnects by itself unless unsubscribed). */
+  onError: (error: ApiError) => void;
+  /** The feed is (again) connected. */
+  onOpen?: () => void;
+}
+
+/**
+ * How the UI reaches the manager: the HTTP + SSE transport in a browser, and (with the desktop
+ * shell) one over Tauri's invoke and events. Everything else goes through `Client`, never here.
+ */
+export interface Transport {
+  /** Calls a unary method of the client API; rejects with an `ApiError`. */
+  call<M extends Method>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>>;
+  /**
+   * Follows the event feed. The transport remembers the last `seq` delivered, resumes after it
+   * when it reconnects, and drops any event at or before it (a server repeating itself never
+   * reaches the app twice).
+   */
+  subscribe(
+    query: SubscribeRequest,
+    onEvent: SubscriptionHandlers['onEvent'],
+    onError: SubscriptionHandlers['onError'],
+    onOpen?: SubscriptionHandlers['onOpen'],
+  ): Unsubscribe;
+}
+
+/** The resume cursor of one subscription: lets through only events after the last one seen. */
+export class SeqGate {
+  private last: bigint | null;
+
+  constructor(afterSeq?: string) {
+    this.last = afterSeq === undefined ? null : BigInt(afterSeq);
+  }
+
+  /** The `after_seq` to resume with, or undefined when nothing was seen (and none was given). */
+  get lastSeq(): string | undefined {
+    return this.last === null ? undefined : this.last.toString();
+  }
+
+  /** True (and remembered) when `seq` is after the last one; false for a repeat. */
+  accept(seq: string): boolean {
+    let n: bigint;
+    try {
+      n = BigInt(seq);
+    } catch {
+      return false;
+    }
+    if (this.last !== null && n <= this.last) return false;
+    this.last = n;
+    return true;
+  }
+}

@@ -1,0 +1,49 @@
+import type { AgentStatus, LogLevel, TaskState } from '../ipc';
+
+/** "TASK_STATE_AWAITING_CONSENT" -> "awaiting consent". */
+export function enumLabel(value: string, prefix: string): string {
+  return value.startsWith(prefix) ? value.slice(prefix.length).toLowerCase().replace(/_/g, ' ') : value;
+}
+
+export const stateLabel = (s: TaskState) => enumLabel(s, 'TASK_STATE_');
+export const levelLabel = (l: LogLevel) => enumLabel(l, 'LOG_LEVEL_');
+export const agentStatusLabel = (s: AgentStatus) => enumLabel(s, 'AGENT_STATUS_');
+
+/** A CSS class per state family, for colour (the text says the state too). */
+export function stateTone(s: TaskState): 'ok' | 'bad' | 'busy' | 'idle' | 'warn' {
+  switch (s) {
+    case 'TASK_STATE_COMPLETED':
+      return 'ok';
+    case 'TASK_STATE_FAILED':
+    case 'TASK_STATE_DEAD_LETTERED':
+      return 'bad';
+    case 'TASK_STATE_RUNNING':
+    case 'TASK_STATE_ASSIGNED':
+      return 'busy';
+    case 'TASK_STATE_AWAITING_CONSENT':
+    case 'TASK_STATE_INTERRUPTED':
+      return 'warn';
+    default:
+      return 'idle';
+  }
+}
+
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+/** "3 s ago", "5 min ago" from an RFC 3339 time, relative to `now` (ms). */
+export function ago(iso: string | null | undefined, now: number): string {
+  if (!iso) return '—';
+  const secs = Math.round((now - new Date(iso).getTime()) / 1000);
+  if (Number.isNaN(secs)) return iso;
+  if (secs < 60) return `${Math.max(secs, 0)} s ago`;
+  if (secs < 3600) return `${Math.floor(secs / 60)} min ago`;
+  return formatTime(iso);
+}
+
+export function percent(fraction: number | undefined): string {
+  return fraction === undefined || fraction < 0 ? '' : `${Math.round(fraction * 100)}%`;
+}

@@ -1,0 +1,213 @@
+// A template's answers schema (see the manager's catalogue: JSON Schema 2020-12 with `x-order`,
+// `x-when`, `x-default-template`, `x-validator`) turned into the questions of a form, and the
+// checks the form runs before it submits.
+import { condition, render } from './jinja';
+
+export type FieldKind = 'string' | 'integer' | 'number' | 'boolean' | 'choice' | 'multichoice' | 'json';
+
+export interface Choice {
+  value: unknown;
+  label: string;
+}
+
+export interface Field {
+  name: string;
+  kind: FieldKind;
+  label: string;
+  help: string;
+  required: boolean;
+  default: unknown;
+  /** A default that depends on other answers (Jinja source). */
+  defaultTemplate?: string;
+  placeholder?: string;
+  choices: Choice[];
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  secret: boolean;
+  /** Asked only when this Jinja condition holds. */
+  when?: string;
+  /** The template's own validator (checked by the bootstrapper, not here). */
+  validator?: string;
+}
+
+type JsonSchema = Record<string, unknown>;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+
+function choicesOf(s: JsonSchema): Choice[] {
+  if (Array.isArray(s.enum)) return s.enum.map((v: unknown) => ({ value: v, label: String(v) }));
+  if (Array.isArray(s.oneOf)) {
+    return (s.oneOf as JsonSchema[])
+      .filter((o) => o && 'const' in o)
+      .map((o) => ({ value: o.const, label: str(o.title) ?? String(o.const) }));
+  }
+  return [];
+}
+
+/** The questions of an answers schema, in `x-order` (then property order). */
+export function fieldsOf(schemaJson: string): Field[] {
+  const schema = JSON.parse(schemaJson) as JsonSchema;
+  const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
+  const order = Array.isArray(schema['x-order']) ? (schema['x-order'] as string[]) : [];
+  const names = [...order.filter((n) => n in props), ...Object.keys(props).filter((n) => !order.includes(n))];
+  return names.map((name) => {
+    const p = props[name] ?? {};
+    const items = (p.items ?? {}) as JsonSchema;
+    let kind: FieldKind;
+    let choices = choicesOf(p);
+    if (p.type === 'array' && (Array.isArray(items.enum) || Array.isArray(items.oneOf))) {
+      kind = 'multichoice';
+      choices = choicesOf(items);
+    } else if (choices.length > 0) kind = 'choice';
+    else if (p.type === 'boolean') kind = 'boolean';
+    else if (p.type === 'integer') kind = 'integer';
+    else if (p.type === 'number') kind = 'number';
+    else if (p.type === 'string') kind = 'string';
+    else kind = 'json';
+    const examples = Array.isArray(p.examples) ? p.examples : [];
+    return {
+      name,
+      kind,
+      label: str(p.title) ?? name,
+      help: str(p.description) ?? '',
+      required: required.has(name),
+      default: p.default,
+      defaultTemplate: str(p['x-default-template']),
+      placeholder: examples.length > 0 ? String(examples[0]) : undefined,
+      choices,
+      pattern: str(p.pattern),
+      minLength: num(p.minLength),
+      maxLength: num(p.maxLength),
+      minimum: num(p.minimum),
+      maximum: num(p.maximum),
+      secret: p.writeOnly === true || p.format === 'password',
+      when: str(p['x-when']),
+      validator: str(p['x-validator']),
+    };
+  });
+}
+
+/** What the form holds per question: text for text inputs, booleans, arrays for multichoice. */
+export type FormValue = string | boolean | string[];
+export type FormValues = Record<string, FormValue>;
+
+/** Index of a choice's value as the form holds it (select options are strings). */
+const choiceKey = (field: Field, value: unknown) => String(field.choices.findIndex((c) => c.value === value));
+
+/** The form's starting values: the schema's defaults. */
+export function initialValues(fields: Field[]): FormValues {
+  const values: FormValues = {};
+  for (const f of fields) {
+    if (f.kind === 'boolean') values[f.name] = f.default === true;
+    else if (f.kind === 'choice') values[f.name] = f.default === undefined ? '' : choiceKey(f, f.default);
+    else if (f.kind === 'multichoice')
+      values[f.name] = Array.isArray(f.default) ? f.default.map((v) => choiceKey(f, v)) : [];
+    else if (f.kind === 'json') values[f.name] = f.default === undefined ? '' : JSON.stringify(f.default);
+    else values[f.name] = f.default === undefined || f.default === null ? '' : String(f.default);
+  }
+  return values;
+}
+
+/** A value as its question's type, or undefined when blank (left to the template's default). */
+function typed(field: Field, raw: FormValue | undefined): unknown {
+  switch (field.kind) {
+    case 'boolean':
+      return raw === true;
+    case 'choice':
+      return raw === '' || raw === undefined ? undefined : field.choices[Number(raw)]?.value;
+    case 'multichoice':
+      return Array.isArray(raw) ? raw.map((k) => field.choices[Number(k)]?.value) : [];
+    case 'integer':
+    case 'number':
+      return typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : undefined;
+    case 'json':
+      if (typeof raw !== 'string' || raw.trim() === '') return undefined;
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        return raw;
+      }
+    default:
+      return typeof raw === 'string' && raw !== '' ? raw : undefined;
+  }
+}
+
+/**
+ * The answers as the template sees them so far (typed; defaults filled in, computed ones rendered
+ * when possible): the scope `x-when` and `x-default-template` are evaluated in.
+ */
+export function answersScope(fields: Field[], values: FormValues): Record<string, unknown> {
+  const scope: Record<string, unknown> = {};
+  for (const f of fields) {
+    let v = typed(f, values[f.name]);
+    if (v === undefined && f.defaultTemplate) v = render(f.defaultTemplate, scope);
+    if (v === undefined) v = f.default;
+    scope[f.name] = v ?? (f.kind === 'string' ? '' : null);
+  }
+  return scope;
+}
+
+/** Whether a question is asked, given the answers so far (unknown conditions: asked). */
+export function isAsked(field: Field, scope: Record<string, unknown>): boolean {
+  if (!field.when) return true;
+  return condition(field.when, scope) ?? true;
+}
+
+/** What is wrong with one answer, in words, or null. */
+export function problemWith(field: Field, raw: FormValue | undefined): string | null {
+  const blank = raw === undefined || raw === '' || (Array.isArray(raw) && raw.length === 0);
+  if (blank) return field.required && field.kind !== 'boolean' ? `${field.label} is required.` : null;
+  const v = typed(field, raw);
+  if (field.kind === 'integer' || field.kind === 'number') {
+    if (typeof v !== 'number' || Number.isNaN(v)) return `${field.label} must be a number.`;
+    if (field.kind === 'integer' && !Number.isInteger(v)) return `${field.label} must be a whole number.`;
+    if (field.minimum !== undefined && v < field.minimum) return `${field.label} must be at least ${field.minimum}.`;
+    if (field.maximum !== undefined && v > field.maximum) return `${field.label} must be at most ${field.maximum}.`;
+  }
+  if (field.kind === 'choice' && v === undefined) return `${field.label} must be one of the choices.`;
+  if (field.kind === 'string' && typeof v === 'string') {
+    if (field.minLength !== undefined && [...v].length < field.minLength)
+      return `${field.label} must be at least ${field.minLength} characters long.`;
+    if (field.maxLength !== undefined && [...v].length > field.maxLength)
+      return `${field.label} must be at most ${field.maxLength} characters long.`;
+    if (field.pattern !== undefined) {
+      let re: RegExp | null = null;
+      try {
+        re = new RegExp(field.pattern, 'u');
+      } catch {
+        re = null; // A pattern JavaScript cannot read is left to the server.
+      }
+      if (re && !re.test(v)) return `${field.label} must match ${field.pattern}.`;
+    }
+  }
+  return null;
+}
+
+/** Problems of every asked question, by name (empty when the form can be submitted). */
+export function validate(fields: Field[], values: FormValues): Record<string, string> {
+  const scope = answersScope(fields, values);
+  const problems: Record<string, string> = {};
+  for (const f of fields) {
+    if (!isAsked(f, scope)) continue;
+    const p = problemWith(f, values[f.name]);
+    if (p) problems[f.name] = p;
+  }
+  return problems;
+}
+
+/** The answers object to send: asked questions only; blanks left out so template defaults apply. */
+export function answersOf(fields: Field[], values: FormValues): Record<string, unknown> {
+  const scope = answersScope(fields, values);
+  const answers: Record<string, unknown> = {};
+  for (const f of fields) {
+    if (!isAsked(f, scope)) continue;
+    const v = typed(f, values[f.name]);
+    if (v !== undefined) answers[f.name] = v;
+  }
+  return answers;
+}

@@ -1,0 +1,54 @@
+// A Transport for component tests: answers calls from per-method handlers, records every request,
+// and lets a test push feed events to whoever subscribed.
+import { ApiError, Client, type Event, type Method, type RequestOf, type ResponseOf, type SubscribeRequest, type Transport } from '../ipc';
+
+type Handler<M extends Method> = (req: RequestOf<M>) => ResponseOf<M> | Promise<ResponseOf<M>>;
+export type Handlers = { [M in Method]?: Handler<M> };
+
+interface Subscriber {
+  query: SubscribeRequest;
+  onEvent: (e: Event) => void;
+}
+
+export class MockTransport implements Transport {
+  readonly calls: { method: Method; request: unknown }[] = [];
+  readonly subscribers = new Set<Subscriber>();
+  private seq = 0;
+  handlers: Handlers;
+
+  constructor(handlers: Handlers = {}) {
+    this.handlers = handlers;
+  }
+
+  async call<M extends Method>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
+    this.calls.push({ method, request });
+    const handler = this.handlers[method] as Handler<M> | undefined;
+    if (!handler) throw new ApiError('unavailable', `no handler for ${method} in this test`);
+    return handler(request);
+  }
+
+  subscribe(query: SubscribeRequest, onEvent: (e: Event) => void, _onError: (e: ApiError) => void, onOpen?: () => void) {
+    const sub = { query, onEvent };
+    this.subscribers.add(sub);
+    onOpen?.();
+    return () => {
+      this.subscribers.delete(sub);
+    };
+  }
+
+  /** Delivers an event (its body) to every subscriber, with the next seq. */
+  emit(body: Omit<Event, 'seq' | 'time'>) {
+    this.seq++;
+    const event: Event = { seq: String(this.seq), time: new Date().toISOString(), ...body };
+    for (const s of this.subscribers) s.onEvent(event);
+  }
+
+  /** The requests made to one method, in order. */
+  requests<M extends Method>(method: M): RequestOf<M>[] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.request as RequestOf<M>);
+  }
+
+  client(): Client {
+    return new Client(this);
+  }
+}

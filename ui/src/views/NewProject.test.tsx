@@ -1,0 +1,211 @@
+import { render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { FeedProvider } from '../app/feed';
+import { ApiError, ClientProvider, type Task, type Template } from '../ipc';
+import { MockTransport } from '../testing/mockTransport';
+import { NewProject } from './NewProject';
+
+// Shaped as the manager's catalogue makes it for templates/fastapi (properties deliberately out of
+// order: x-order is what counts).
+const schema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  title: 'shop answers',
+  type: 'object',
+  properties: {
+    docker: { type: 'boolean', description: 'Add a Dockerfile?', default: false },
+    project_name: {
+      type: 'string',
+      description: 'Project name',
+      examples: ['my-service'],
+      pattern: '^[a-z][a-z0-9-]*$',
+      maxLength: 40,
+    },
+    package_name: { type: 'string', description: 'Python package name', 'x-default-template': "{{ project_name|replace('-', '_') }}" },
+    workers: { type: 'integer', description: 'Worker processes', default: 2, minimum: 1, maximum: 16 },
+    database: {
+      type: 'string',
+      description: 'Database',
+      oneOf: [
+        { const: 'none', title: 'No database' },
+        { const: 'sqlite', title: 'SQLite' },
+        { const: 'postgres', title: 'PostgreSQL' },
+      ],
+      default: 'none',
+    },
+    postgres_version: {
+      type: 'string',
+      description: 'PostgreSQL version',
+      enum: ['15', '16', '17'],
+      default: '17',
+      'x-when': "{{ database == 'postgres' and docker }}",
+    },
+  },
+  required: ['project_name'],
+  additionalProperties: false,
+  'x-order': ['project_name', 'package_name', 'workers', 'database', 'docker', 'postgres_version'],
+};
+
+const templates: Template[] = [
+  {
+    name: 'fastapi',
+    dir: '/t/fastapi',
+    description: 'A FastAPI service',
+    status: 'TEMPLATE_STATUS_OK',
+    error: '',
+    warnings: [],
+    answers_schema_json: JSON.stringify(schema),
+  },
+  {
+    name: 'wonky',
+    dir: '/t/wonky',
+    description: '',
+    status: 'TEMPLATE_STATUS_BROKEN',
+    error: 'copier.yml:3: unknown type `strng`',
+    warnings: [],
+    answers_schema_json: '',
+  },
+];
+
+function fakeTask(id: string): Task {
+  return {
+    id,
+    task_type: 'bootstrap.project',
+    payload_json: '{}',
+    state: 'TASK_STATE_QUEUED',
+    agent_id: '',
+    pin_agent: '',
+    idempotency_key: '',
+    attempts: [],
+    max_attempts: 3,
+    timeout_secs: 0,
+    progress: null,
+    result: null,
+    status_reason: '',
+    workspace: '/ws/shop',
+    created_at: '2026-11-26T10:00:00Z',
+    updated_at: '2026-11-26T10:00:00Z',
+    not_before: null,
+    cancel_requested: false,
+  };
+}
+
+function setup() {
+  const transport = new MockTransport({
+    ListTemplates: () => ({ templates }),
+    SubmitTask: () => ({ task: fakeTask('t-1'), created: true }),
+  });
+  const user = userEvent.setup();
+  render(
+    <ClientProvider client={transport.client()}>
+      <FeedProvider>
+        <NewProject />
+      </FeedProvider>
+    </ClientProvider>,
+  );
+  return { transport, user };
+}
+
+const questionOrder = () =>
+  Array.from(document.querySelectorAll<HTMLElement>('[data-question]')).map((el) => el.dataset.question);
+
+describe('New project form', () => {
+  beforeEach(() => {
+    window.location.hash = '#/new';
+  });
+
+  it('lists templates, broken ones with their error and not selectable', async () => {
+    setup();
+    const broken = await screen.findByRole('radio', { name: /wonky/ });
+    expect(broken).toBeDisabled();
+    expect(screen.getByTestId('template-error')).toHaveTextContent('copier.yml:3: unknown type `strng`');
+    // The only usable template is chosen for you.
+    await waitFor(() => expect(screen.getByRole('radio', { name: /fastapi/ })).toBeChecked());
+  });
+
+  it('draws the questions in x-order with their defaults and help', async () => {
+    setup();
+    await screen.findByLabelText(/project_name/);
+    expect(questionOrder()).toEqual(['project_name', 'package_name', 'workers', 'database', 'docker']);
+    expect(screen.getByLabelText(/project_name/)).toHaveValue('');
+    expect(screen.getByLabelText(/project_name/)).toHaveAttribute('placeholder', 'my-service');
+    expect(screen.getByLabelText(/workers/)).toHaveValue(2);
+    expect(screen.getByLabelText(/database/)).toHaveDisplayValue('No database');
+    expect(screen.getByLabelText(/docker/)).not.toBeChecked();
+    expect(screen.getByText('Worker processes')).toBeInTheDocument();
+  });
+
+  it('asks a conditional question only when its x-when holds', async () => {
+    const { user } = setup();
+    await screen.findByLabelText(/project_name/);
+    expect(screen.queryByLabelText(/postgres_version/)).not.toBeInTheDocument();
+    await user.selectOptions(screen.getByLabelText(/database/), 'PostgreSQL');
+    expect(screen.queryByLabelText(/postgres_version/)).not.toBeInTheDocument();
+    await user.click(screen.getByLabelText(/docker/));
+    expect(screen.getByLabelText(/postgres_version/)).toHaveDisplayValue('17');
+  });
+
+  it('shows inline errors for a missing required answer, a bad pattern and a bad number, and does not submit', async () => {
+    const { transport, user } = setup();
+    await screen.findByLabelText(/project_name/);
+
+    await user.click(screen.getByRole('button', { name: 'Create' }));
+    expect(await screen.findByText('project_name is required.')).toBeInTheDocument();
+    expect(screen.getByLabelText(/project_name/)).toHaveAttribute('aria-invalid', 'true');
+    expect(screen.getByLabelText(/project_name/)).toHaveFocus();
+
+    await user.type(screen.getByLabelText(/project_name/), 'My Shop');
+    expect(screen.getByText('project_name must match ^[a-z][a-z0-9-]*$.')).toBeInTheDocument();
+
+    await user.clear(screen.getByLabelText(/project_name/));
+    await user.type(screen.getByLabelText(/project_name/), 'shop');
+    await user.clear(screen.getByLabelText(/workers/));
+    await user.type(screen.getByLabelText(/workers/), '99');
+    await user.click(screen.getByRole('button', { name: 'Preview' }));
+    expect(screen.getByText('workers must be at most 16.')).toBeInTheDocument();
+
+    expect(transport.requests('SubmitTask')).toHaveLength(0);
+  });
+
+  it('submits the typed answers, the folder (defaulting to the project name) and goes to the task', async () => {
+    const { transport, user } = setup();
+    await screen.findByLabelText(/project_name/);
+    await user.type(screen.getByLabelText(/project_name/), 'my-shop');
+    expect(screen.getByLabelText('Folder')).toHaveValue('my-shop');
+    expect(screen.getByLabelText(/package_name/)).toHaveAttribute('placeholder', 'my_shop');
+    await user.clear(screen.getByLabelText(/workers/));
+    await user.type(screen.getByLabelText(/workers/), '4');
+    await user.selectOptions(screen.getByLabelText(/database/), 'SQLite');
+    await user.click(screen.getByLabelText(/docker/));
+    await user.click(screen.getByRole('button', { name: 'Create' }));
+
+    await waitFor(() => expect(transport.requests('SubmitTask')).toHaveLength(1));
+    const req = transport.requests('SubmitTask')[0]!;
+    expect(req.task_type).toBe('bootstrap.project');
+    expect(req.workspace).toBe('my-shop');
+    expect(JSON.parse(req.payload_json)).toEqual({
+      template: 'fastapi',
+      answers: { project_name: 'my-shop', workers: 4, database: 'sqlite', docker: true },
+      dry_run: false,
+      checks: true,
+      git: true,
+      overwrite: false,
+    });
+    await waitFor(() => expect(window.location.hash).toBe('#/tasks/t-1'));
+  });
+
+  it('shows the server error message inline', async () => {
+    const { transport, user } = setup();
+    transport.handlers.SubmitTask = () => {
+      throw new ApiError('invalid_argument', 'answers: project_name may only contain lowercase letters');
+    };
+    await screen.findByLabelText(/project_name/);
+    await user.type(screen.getByLabelText(/project_name/), 'shop');
+    await user.click(screen.getByRole('button', { name: 'Create' }));
+    const note = await screen.findByTestId('form-error');
+    expect(note).toHaveAttribute('data-code', 'invalid_argument');
+    expect(note).toHaveTextContent('project_name may only contain lowercase letters');
+    const question = document.querySelector('[data-question="project_name"]') as HTMLElement;
+    expect(within(question).getByRole('alert')).toHaveTextContent('may only contain lowercase letters');
+  });
+});

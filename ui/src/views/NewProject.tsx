@@ -1,0 +1,344 @@
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
+import { navigate, hrefOf } from '../app/router';
+import { useFeedEvents } from '../app/feed';
+import { SchemaForm } from '../components/SchemaForm';
+import { ErrorNote } from '../components/ErrorNote';
+import { ApiError, TERMINAL_STATES, useClient, type Task, type Template } from '../ipc';
+import { answersOf, fieldsOf, initialValues, validate, type Field, type FormValue, type FormValues } from '../lib/schema';
+
+export const BOOTSTRAP_TASK = 'bootstrap.project';
+/** How often a preview's task is looked at until it ends. */
+const PREVIEW_POLL_MS = 500;
+
+interface DryRunFile {
+  path: string;
+  state: string;
+  size?: number;
+}
+interface DryRun {
+  path: string;
+  files: DryRunFile[];
+  diff: string;
+}
+
+/** The bootstrap task's options besides the answers (BOOTSTRAP_SCHEMA in the bootstrapper). */
+interface Options {
+  checks: boolean;
+  git: boolean;
+  overwrite: boolean;
+}
+
+function parseFields(schemaJson: string): { fields: Field[]; error: string | null } {
+  if (!schemaJson) return { fields: [], error: null };
+  try {
+    return { fields: fieldsOf(schemaJson), error: null };
+  } catch (err) {
+    return { fields: [], error: `Its answers schema could not be read: ${ApiError.from(err).message}` };
+  }
+}
+
+/** The folder a new project goes in when the person names none: its project name. */
+function suggestedFolder(fields: Field[], values: FormValues, template: string): string {
+  const nameField = fields.find((f) => f.name === 'project_name') ?? fields.find((f) => f.name.endsWith('name'));
+  const v = nameField ? values[nameField.name] : undefined;
+  return typeof v === 'string' && v ? v : template;
+}
+
+/** Start a project: pick a template, answer its questions, preview the files, create it. */
+export function NewProject() {
+  const client = useClient();
+  const ids = useId();
+  const [templates, setTemplates] = useState<Template[] | null>(null);
+  const [listError, setListError] = useState<ApiError | null>(null);
+  const [selected, setSelected] = useState('');
+  const [values, setValues] = useState<FormValues>({});
+  const [shown, setShown] = useState<Set<string>>(new Set());
+  const [tried, setTried] = useState(false);
+  const [folder, setFolder] = useState('');
+  const [folderEdited, setFolderEdited] = useState(false);
+  const [options, setOptions] = useState<Options>({ checks: true, git: true, overwrite: false });
+  const [busy, setBusy] = useState<'preview' | 'create' | null>(null);
+  const [serverError, setServerError] = useState<ApiError | null>(null);
+  const [preview, setPreview] = useState<{ task: Task; dryRun: DryRun | null } | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  const load = useCallback(() => {
+    client.listTemplates().then(
+      (r) => {
+        setTemplates(r.templates);
+        setListError(null);
+      },
+      (err: unknown) => setListError(ApiError.from(err)),
+    );
+  }, [client]);
+  useEffect(load, [load]);
+  useFeedEvents((e) => {
+    if (e.templates_changed) load();
+  });
+
+  const template = templates?.find((t) => t.name === selected);
+  // Keyed by the schema's text: listing the templates again keeps the answers given so far.
+  const schemaJson = template?.answers_schema_json ?? '';
+  const { fields, error: schemaError } = useMemo(() => parseFields(schemaJson), [schemaJson]);
+
+  // A newly chosen template starts from its defaults (set while rendering, so no frame shows the
+  // new questions with the old answers).
+  const [formFor, setFormFor] = useState<string | null>(null);
+  if (formFor !== schemaJson) {
+    setFormFor(schemaJson);
+    setValues(initialValues(fields));
+    setShown(new Set());
+    setTried(false);
+    setPreview(null);
+    setServerError(null);
+  }
+
+  // Offer the first usable template when there is exactly one choice to make.
+  useEffect(() => {
+    if (!selected && templates) {
+      const ok = templates.filter((t) => t.status === 'TEMPLATE_STATUS_OK');
+      if (ok.length === 1 && ok[0]) setSelected(ok[0].name);
+    }
+  }, [templates, selected]);
+
+  const problems = validate(fields, values);
+  const shownProblems = Object.fromEntries(
+    Object.entries(problems).filter(([name]) => tried || shown.has(name)),
+  );
+  const workspace = (folderEdited ? folder : suggestedFolder(fields, values, selected)).trim();
+  const folderProblem =
+    tried && !workspace
+      ? 'Name the folder the project goes in.'
+      : /(^|\/)\.\.(\/|$)/.test(workspace)
+        ? 'The folder must stay inside the workspace (no "..").'
+        : null;
+
+  const change = (name: string, value: FormValue) => setValues((v) => ({ ...v, [name]: value }));
+
+  const submit = async (dryRun: boolean) => {
+    setTried(true);
+    setServerError(null);
+    if (!template) return;
+    const bad = Object.keys(problems);
+    if (bad.length > 0 || folderProblem || !workspace) {
+      const first = bad[0];
+      const el = first
+        ? formRef.current?.querySelector<HTMLElement>(`[name="${CSS.escape(first)}"]`)
+        : formRef.current?.querySelector<HTMLElement>('[name="workspace"]');
+      el?.focus();
+      return;
+    }
+    const payload = {
+      template: template.name,
+      answers: answersOf(fields, values),
+      dry_run: dryRun,
+      ...options,
+    };
+    setBusy(dryRun ? 'preview' : 'create');
+    setPreview(null);
+    try {
+      const { task } = await client.submitTask({
+        task_type: BOOTSTRAP_TASK,
+        payload_json: JSON.stringify(payload),
+        workspace,
+      });
+      if (!task) throw new ApiError('internal', 'The manager accepted the task but did not return it.');
+      if (!dryRun) {
+        navigate(hrefOf.task(task.id));
+        return;
+      }
+      let current = task;
+      while (!TERMINAL_STATES.has(current.state)) {
+        await new Promise((r) => setTimeout(r, PREVIEW_POLL_MS));
+        current = await client.getTask(task.id);
+      }
+      let dry: DryRun | null = null;
+      if (current.result?.output_json) {
+        try {
+          dry = JSON.parse(current.result.output_json) as DryRun;
+        } catch {
+          dry = null;
+        }
+      }
+      setPreview({ task: current, dryRun: dry });
+    } catch (err) {
+      setServerError(ApiError.from(err));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    const submitter = (e.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
+    void submit(submitter?.value === 'preview');
+  };
+
+  // A server error that names a question is shown at that question too.
+  const serverFieldProblems: Record<string, string> = {};
+  if (serverError) {
+    const named = fields.find((f) => new RegExp(`\\b${f.name}\\b`).test(serverError.message));
+    if (named) serverFieldProblems[named.name] = serverError.message;
+  }
+
+  return (
+    <div className="view new-project">
+      <h1>New project</h1>
+      {listError && <ErrorNote error={listError} what="The templates could not be listed" />}
+      {templates === null && !listError && <p role="status">Loading templates…</p>}
+      {templates && templates.length === 0 && (
+        <p>No templates found. Put copier templates in a templates folder of the manager.</p>
+      )}
+      {templates && templates.length > 0 && (
+        <form ref={formRef} onSubmit={onSubmit} noValidate aria-label="New project">
+          <fieldset className="templates">
+            <legend>Template</legend>
+            <ul className="template-list">
+              {templates.map((t) => {
+                const broken = t.status !== 'TEMPLATE_STATUS_OK';
+                return (
+                  <li key={t.name} className={broken ? 'template broken' : 'template'} data-testid="template-option">
+                    <label>
+                      <input
+                        type="radio"
+                        name="template"
+                        value={t.name}
+                        disabled={broken}
+                        checked={selected === t.name}
+                        onChange={() => setSelected(t.name)}
+                        aria-describedby={`${ids}-t-${t.name}`}
+                      />
+                      <strong>{t.name}</strong>
+                      {broken && <span className="badge bad"> broken</span>}
+                    </label>
+                    <div id={`${ids}-t-${t.name}`} className="template-detail">
+                      {t.description && <p>{t.description}</p>}
+                      {broken && t.error && (
+                        <pre className="template-error" data-testid="template-error">{t.error}</pre>
+                      )}
+                      {t.warnings.length > 0 && (
+                        <ul className="warnings">
+                          {t.warnings.map((w) => (
+                            <li key={w}>{w}</li>
+                          ))}
+                        </ul>
+                      )}
+                    </div>
+                  </li>
+                );
+              })}
+            </ul>
+          </fieldset>
+
+          {template && (
+            <>
+              <fieldset>
+                <legend>Questions of {template.name}</legend>
+                {schemaError && <p className="field-error">{schemaError}</p>}
+                <SchemaForm
+                  fields={fields}
+                  values={values}
+                  problems={{ ...shownProblems, ...serverFieldProblems }}
+                  onChange={change}
+                  onBlur={(name) => setShown((s) => new Set(s).add(name))}
+                />
+              </fieldset>
+              <fieldset>
+                <legend>Where and how</legend>
+                <div className="question">
+                  <label htmlFor={`${ids}-folder`}>Folder</label>
+                  <input
+                    id={`${ids}-folder`}
+                    name="workspace"
+                    data-testid="field-workspace"
+                    value={workspace}
+                    aria-invalid={folderProblem ? true : undefined}
+                    aria-describedby={`${ids}-folder-help${folderProblem ? ` ${ids}-folder-error` : ''}`}
+                    onChange={(e) => {
+                      setFolder(e.target.value);
+                      setFolderEdited(true);
+                    }}
+                  />
+                  <p id={`${ids}-folder-help`} className="help">
+                    Inside the workspace folder; defaults to the project name.
+                  </p>
+                  {folderProblem && (
+                    <p id={`${ids}-folder-error`} className="field-error" role="alert">
+                      {folderProblem}
+                    </p>
+                  )}
+                </div>
+                <OptionBox id={`${ids}-checks`} label="Check the project (install, run its tests, start it once)" checked={options.checks} onChange={(checks) => setOptions((o) => ({ ...o, checks }))} />
+                <OptionBox id={`${ids}-git`} label="git init and commit the new files" checked={options.git} onChange={(git) => setOptions((o) => ({ ...o, git }))} />
+                <OptionBox id={`${ids}-overwrite`} label="Allow a folder that is not empty (you are asked first)" checked={options.overwrite} onChange={(overwrite) => setOptions((o) => ({ ...o, overwrite }))} />
+              </fieldset>
+              {tried && Object.keys(problems).length > 0 && (
+                <p className="field-error" role="alert" data-testid="form-invalid">
+                  Fix the {Object.keys(problems).length === 1 ? 'answer' : 'answers'} marked above first.
+                </p>
+              )}
+              {serverError && <ErrorNote error={serverError} what="The manager refused it" testId="form-error" />}
+              <div className="actions">
+                <button type="submit" value="preview" disabled={busy !== null}>
+                  {busy === 'preview' ? 'Previewing…' : 'Preview'}
+                </button>
+                <button type="submit" value="create" className="primary" disabled={busy !== null}>
+                  {busy === 'create' ? 'Creating…' : 'Create'}
+                </button>
+              </div>
+            </>
+          )}
+        </form>
+      )}
+      {preview && <PreviewPanel task={preview.task} dryRun={preview.dryRun} />}
+    </div>
+  );
+}
+
+function OptionBox(props: { id: string; label: string; checked: boolean; onChange: (v: boolean) => void }) {
+  return (
+    <div className="question question-boolean">
+      <input id={props.id} type="checkbox" checked={props.checked} onChange={(e) => props.onChange(e.target.checked)} />
+      <label htmlFor={props.id}>{props.label}</label>
+    </div>
+  );
+}
+
+function PreviewPanel({ task, dryRun }: { task: Task; dryRun: DryRun | null }) {
+  if (task.state !== 'TASK_STATE_COMPLETED' || !dryRun) {
+    return (
+      <section className="panel" aria-label="Preview" data-testid="preview">
+        <h2>Preview failed</h2>
+        <p className="field-error" role="alert">
+          {task.result?.error || task.status_reason || 'The dry run did not finish.'}
+        </p>
+      </section>
+    );
+  }
+  return (
+    <section className="panel" aria-label="Preview" data-testid="preview">
+      <h2>Preview: {dryRun.files.length} files</h2>
+      <p>
+        Would be written to <code>{dryRun.path}</code>. Nothing was written.
+      </p>
+      <ul className="file-list" data-testid="preview-files">
+        {dryRun.files.map((f) => (
+          <li key={f.path}>
+            <span className={`badge file-${f.state}`}>{f.state}</span> <code>{f.path}</code>
+          </li>
+        ))}
+      </ul>
+      <details open={dryRun.diff.length < 200_000}>
+        <summary>Diff</summary>
+        <pre className="diff" data-testid="preview-diff">
+          {dryRun.diff.split('\n').map((l, i) => (
+            <span key={i} className={l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : ''}>
+              {l}
+              {'\n'}
+            </span>
+          ))}
+        </pre>
+      </details>
+    </section>
+  );
+}

@@ -1,0 +1,273 @@
+import { useCallback, useEffect, useState } from 'react';
+import { hrefOf } from '../app/router';
+import { ErrorNote } from '../components/ErrorNote';
+import { LogViewer } from '../components/LogViewer';
+import { ProgressBar, StateBadge } from '../components/TaskBits';
+import { ApiError, TERMINAL_STATES, useClient, type Task } from '../ipc';
+import { enumLabel, formatTime } from '../lib/format';
+import { LogStore } from '../lib/logStore';
+import { followTaskLogs } from '../lib/taskLogs';
+
+interface Check {
+  name: string;
+  status: string;
+  detail?: string;
+  seconds?: number;
+}
+/** The bootstrap task's `output_json` (its dry run has `dry_run`, `files` as objects, `diff`). */
+interface BootstrapOutput {
+  path?: string;
+  files?: (string | { path: string; state: string })[];
+  commit?: string;
+  checks?: Check[];
+  start?: string;
+  message?: string;
+  dry_run?: boolean;
+}
+
+function parseOutput(json: string | undefined): BootstrapOutput | null {
+  if (!json) return null;
+  try {
+    const v: unknown = JSON.parse(json);
+    return v && typeof v === 'object' ? (v as BootstrapOutput) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One task: its state and progress, its live log, and what it made. */
+export function TaskPage({ taskId }: { taskId: string }) {
+  const client = useClient();
+  const [task, setTask] = useState<Task | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [feedError, setFeedError] = useState<ApiError | null>(null);
+  const [store] = useState(() => new LogStore());
+
+  const refresh = useCallback(() => {
+    client.getTask(taskId).then(
+      (t) => {
+        setTask(t);
+        setError(null);
+      },
+      (err: unknown) => setError(ApiError.from(err)),
+    );
+  }, [client, taskId]);
+
+  useEffect(refresh, [refresh]);
+
+  useEffect(
+    () =>
+      followTaskLogs(
+        client,
+        taskId,
+        store,
+        (e) => {
+          if (e.task_state) refresh();
+          const p = e.task_progress;
+          if (p) setTask((t) => (t ? { ...t, progress: p.progress } : t));
+        },
+        (err) => setFeedError(err),
+        () => setFeedError(null),
+      ),
+    [client, taskId, store, refresh],
+  );
+
+  if (error && !task) {
+    return (
+      <div className="view">
+        <h1>Task</h1>
+        <ErrorNote error={error} what="The task could not be shown" />
+        <p>
+          <a href={hrefOf.tasks}>All tasks</a>
+        </p>
+      </div>
+    );
+  }
+
+  const ended = task ? TERMINAL_STATES.has(task.state) : false;
+  const output = parseOutput(task?.result?.output_json);
+
+  return (
+    <div className="view task-page" data-testid="task-page" data-task-id={taskId}>
+      <p className="crumbs">
+        <a href={hrefOf.tasks}>Tasks</a> / <code>{taskId.slice(0, 12)}</code>
+      </p>
+      <h1>{task ? `${task.task_type} ${task.workspace ? `in ${task.workspace.split('/').pop()}` : ''}` : 'Task'}</h1>
+      {task && (
+        <div className="task-head">
+          <StateBadge state={task.state} />
+          {!ended && <ProgressBar progress={task.progress} label="Progress" />}
+          {task.progress?.step && !ended && (
+            <span className="help" data-testid="task-step">
+              Step: {task.progress.step}
+            </span>
+          )}
+          {task.status_reason && <span className="help">{task.status_reason}</span>}
+          <span className="spacer" />
+          {!ended && <CancelButton taskId={taskId} requested={task.cancel_requested} onDone={refresh} />}
+          <OpenButton taskId={taskId} />
+        </div>
+      )}
+      {task && (
+        <dl className="facts inline-facts">
+          <dt>Created</dt>
+          <dd>{formatTime(task.created_at)}</dd>
+          <dt>Agent</dt>
+          <dd>{task.agent_id || '—'}</dd>
+          <dt>Folder</dt>
+          <dd>
+            <code>{task.workspace || '—'}</code>
+          </dd>
+          <dt>Attempts</dt>
+          <dd>
+            {task.attempts.length} of {task.max_attempts || '—'}
+          </dd>
+        </dl>
+      )}
+      {task?.result && <ResultPanel task={task} output={output} />}
+      {feedError && <ErrorNote error={feedError} what="Live updates paused" testId="feed-error" />}
+      <LogViewer store={store} label="Task log" />
+    </div>
+  );
+}
+
+function CancelButton({ taskId, requested, onDone }: { taskId: string; requested: boolean; onDone: () => void }) {
+  const client = useClient();
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  if (requested) return <span className="help">Cancelling…</span>;
+  if (!confirming) {
+    return (
+      <button type="button" className="danger" data-testid="cancel-task" onClick={() => setConfirming(true)}>
+        Cancel task
+      </button>
+    );
+  }
+  return (
+    <span className="confirm" role="group" aria-label="Confirm cancel">
+      <span>Cancel this task? Its folder is put back as it was.</span>
+      <button
+        type="button"
+        className="danger"
+        data-testid="cancel-confirm"
+        autoFocus
+        onClick={() => {
+          client.cancelTask(taskId, 'cancelled from the web UI').then(
+            () => {
+              setConfirming(false);
+              onDone();
+            },
+            (err: unknown) => setError(ApiError.from(err)),
+          );
+        }}
+      >
+        Yes, cancel
+      </button>
+      <button type="button" onClick={() => setConfirming(false)}>
+        Keep running
+      </button>
+      {error && <ErrorNote error={error} what="Not cancelled" />}
+    </span>
+  );
+}
+
+function OpenButton({ taskId }: { taskId: string }) {
+  const client = useClient();
+  const [note, setNote] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  return (
+    <span className="open-path">
+      <button
+        type="button"
+        data-testid="open-vscode"
+        onClick={() => {
+          setNote(null);
+          setError(null);
+          client.openPath({ task_id: taskId }).then(
+            (r) => setNote(`Opened ${r.path} with ${r.opener}.`),
+            (err: unknown) => setError(ApiError.from(err)),
+          );
+        }}
+      >
+        Open in VS Code
+      </button>
+      {note && (
+        <span role="status" className="help" data-testid="open-result">
+          {note}
+        </span>
+      )}
+      {error && <ErrorNote error={error} what="Not opened" testId="open-error" />}
+    </span>
+  );
+}
+
+function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | null }) {
+  const result = task.result;
+  if (!result) return null;
+  const ok = result.status === 'RESULT_STATUS_SUCCEEDED';
+  return (
+    <section className={`panel result ${ok ? 'ok' : 'bad'}`} aria-label="Result" data-testid="task-result">
+      <h2>{ok ? 'Done' : enumLabel(result.status, 'RESULT_STATUS_')}</h2>
+      {result.summary && <p>{result.summary}</p>}
+      {result.error && (
+        <p className="field-error" data-testid="task-error">
+          {result.error}
+        </p>
+      )}
+      {output?.path && (
+        <p>
+          Project: <code data-testid="result-path">{output.path}</code>
+          {output.commit && (
+            <>
+              {' '}
+              (commit <code>{output.commit.slice(0, 10)}</code>)
+            </>
+          )}
+        </p>
+      )}
+      {output?.checks && output.checks.length > 0 && (
+        <table className="table checks" data-testid="result-checks">
+          <caption>Checks</caption>
+          <thead>
+            <tr>
+              <th scope="col">Check</th>
+              <th scope="col">Status</th>
+              <th scope="col">Detail</th>
+              <th scope="col">Time</th>
+            </tr>
+          </thead>
+          <tbody>
+            {output.checks.map((c) => (
+              <tr key={c.name} data-testid="check-row">
+                <td>{c.name}</td>
+                <td>
+                  <span className={`badge ${c.status === 'passed' ? 'ok' : c.status === 'failed' ? 'bad' : 'idle'}`}>
+                    {c.status}
+                  </span>
+                </td>
+                <td>{c.detail}</td>
+                <td>{c.seconds !== undefined ? `${c.seconds.toFixed(1)} s` : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {output?.start && (
+        <div data-testid="result-start">
+          <h3>Start it</h3>
+          <pre className="hint">{output.start}</pre>
+        </div>
+      )}
+      {output?.message && <pre className="hint">{output.message}</pre>}
+      {result.artifacts.length > 0 && (
+        <ul>
+          {result.artifacts.map((a) => (
+            <li key={a.location}>
+              {a.name}: <code>{a.location}</code>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,104 @@
+import { useCallback, useEffect, useState } from 'react';
+import { useFeedEvents } from '../app/feed';
+import { hrefOf } from '../app/router';
+import { ErrorNote } from '../components/ErrorNote';
+import { ProgressBar, StateBadge } from '../components/TaskBits';
+import { ApiError, useClient, type Task } from '../ipc';
+import { formatTime } from '../lib/format';
+
+const PAGE = 100;
+
+/** Every task, newest first, kept current from the feed. */
+export function Tasks() {
+  const client = useClient();
+  const [tasks, setTasks] = useState<Task[] | null>(null);
+  const [next, setNext] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+
+  const load = useCallback(
+    (pageToken = '') => {
+      client.listTasks({ limit: PAGE, page_token: pageToken }).then(
+        (r) => {
+          setTasks((old) => (pageToken && old ? [...old, ...r.tasks] : r.tasks));
+          setNext(r.next_page_token);
+          setError(null);
+        },
+        (err: unknown) => setError(ApiError.from(err)),
+      );
+    },
+    [client],
+  );
+  useEffect(() => load(), [load]);
+
+  useFeedEvents((e) => {
+    const change = e.task_state;
+    if (change && tasks) {
+      if (tasks.some((t) => t.id === change.task_id)) {
+        setTasks((list) =>
+          list?.map((t) => (t.id === change.task_id ? { ...t, state: change.to, status_reason: change.reason } : t)) ??
+          null,
+        );
+      } else {
+        // A task we have not seen: fetch it and put it first (newest first).
+        client.getTask(change.task_id).then(
+          (task) => setTasks((list) => (list && !list.some((t) => t.id === task.id) ? [task, ...list] : list)),
+          () => {},
+        );
+      }
+    }
+    const p = e.task_progress;
+    if (p) setTasks((list) => list?.map((t) => (t.id === p.task_id ? { ...t, progress: p.progress } : t)) ?? null);
+  });
+
+  return (
+    <div className="view">
+      <h1>Tasks</h1>
+      {error && <ErrorNote error={error} what="The tasks could not be listed" />}
+      {tasks === null && !error && <p role="status">Loading…</p>}
+      {tasks && tasks.length === 0 && (
+        <p>
+          No tasks yet. <a href={hrefOf.newProject}>Start a new project</a>.
+        </p>
+      )}
+      {tasks && tasks.length > 0 && (
+        <table className="table" data-testid="task-table">
+          <caption className="sr-only">Tasks, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Task</th>
+              <th scope="col">Type</th>
+              <th scope="col">State</th>
+              <th scope="col">Progress</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tasks.map((t) => (
+              <tr key={t.id} data-testid="task-row" data-task-id={t.id}>
+                <td>
+                  <a href={hrefOf.task(t.id)}>
+                    <code>{t.workspace ? t.workspace.split('/').pop() : t.id.slice(0, 12)}</code>
+                  </a>
+                  <div className="help mono">{t.id.slice(0, 12)}</div>
+                </td>
+                <td>{t.task_type}</td>
+                <td>
+                  <StateBadge state={t.state} />
+                </td>
+                <td>
+                  <ProgressBar progress={t.progress} label={`Progress of ${t.id}`} />
+                </td>
+                <td>{formatTime(t.created_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {next && (
+        <button type="button" onClick={() => load(next)}>
+          Load older tasks
+        </button>
+      )}
+    </div>
+  );
+}
