@@ -16,6 +16,7 @@ APT_PACKAGES=(
   postgresql                             # the Postgres variants of the templates are tested on it
   chromium fonts-liberation fonts-noto-core  # the browser the UI's end-to-end tests drive
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev  # the desktop app (Tauri)
+  xvfb xauth webkit2gtk-driver dbus-x11  # its WebDriver test on a virtual display
 )
 
 missing=()
@@ -58,6 +59,13 @@ fi
 
 say "fetching Rust crates"
 cargo fetch --locked -q
+
+# The WebDriver server for the desktop app's test (in front of Debian's WebKitWebDriver).
+TAURI_DRIVER_VERSION=2.1.0
+if ! cargo install --list | grep -q "^tauri-driver v$TAURI_DRIVER_VERSION:"; then
+  say "installing tauri-driver $TAURI_DRIVER_VERSION"
+  cargo install -q --locked tauri-driver --version "$TAURI_DRIVER_VERSION"
+fi
 
 # The web UI's packages, exactly as locked (the browser tests use Debian's Chromium, never a
 # downloaded one).

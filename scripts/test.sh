@@ -15,6 +15,7 @@ cargo build --workspace --locked
 cargo test --workspace --locked
 target_dir=$(cargo metadata --format-version 1 --no-deps | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export HYPERAGENT_BIN="$target_dir/debug/hyperagent"
+export HYPERAGENT_APP_BIN="$target_dir/debug/hyperagent-app"
 
 # Agents started by the manager find the venv's python3 first.
 export PATH="$PWD/.venv/bin:$PATH"

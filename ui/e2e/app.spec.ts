@@ -35,7 +35,11 @@ async function online(page: Page, ...names: string[]) {
   }
 }
 
-test.beforeEach(async ({ page }) => {
+test.beforeEach(async ({ page }, info) => {
+  // The first-run introduction is its own test; the others start as a returning person.
+  if (!info.title.includes('introduction')) {
+    await page.addInitScript(() => localStorage.setItem('hyperagent.onboarded', '1'))
+  }
   // Opening the URL the manager printed sets the token cookie, then drops the token from the URL.
   await page.goto(process.env.HYPERAGENT_WEB_URL!)
   await expect(page).not.toHaveURL(/token=/)
@@ -142,4 +146,24 @@ test('the audit log lists what happened and verifies', async ({ page }) => {
   await expect(page.getByTestId('audit-row').first()).toBeVisible()
   await expect(page.getByTestId('audit-verify')).toContainText('Intact')
   await shot(page, 'audit')
+})
+
+test('the first-run introduction, then settings with rules, secrets and scheduling', async ({ page }) => {
+  const intro = page.getByTestId('onboarding')
+  await expect(intro).toBeVisible()
+  await shot(page, 'onboarding')
+  await page.getByTestId('onboarding-skip').click()
+  await expect(intro).toBeHidden()
+  await page.reload()
+  await expect(page.getByTestId('status-line')).toBeVisible()
+  await expect(intro).toBeHidden()
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click()
+  await expect(page.getByTestId('status-version')).toBeVisible()
+  await expect(page.getByTestId('rule-row').first()).toBeVisible() // the wheelhouse read rule
+  await page.getByTestId('pause-toggle').click()
+  await expect(page.getByTestId('status-paused')).toHaveAttribute('data-paused', 'true')
+  await page.getByTestId('pause-toggle').click()
+  await expect(page.getByTestId('status-paused')).toHaveAttribute('data-paused', 'false')
+  await shot(page, 'settings')
 })

@@ -1,4 +1,5 @@
 import { FeedProvider, useFeedStatus } from './app/feed';
+import { OnboardingProvider } from './app/onboarding';
 import { hrefOf, useRoute, type Route } from './app/router';
 import { ConsentModal } from './components/ConsentModal';
 import { StatusLine } from './components/StatusLine';
@@ -6,6 +7,7 @@ import { ClientProvider, type Client } from './ipc';
 import { Agents } from './views/Agents';
 import { Audit } from './views/Audit';
 import { NewProject } from './views/NewProject';
+import { Settings } from './views/Settings';
 import { TaskPage } from './views/TaskPage';
 import { Tasks } from './views/Tasks';
 
@@ -14,6 +16,7 @@ const NAV: { href: string; label: string; active: (r: Route) => boolean }[] = [
   { href: hrefOf.tasks, label: 'Tasks', active: (r) => r.view === 'tasks' || r.view === 'task' },
   { href: hrefOf.agents, label: 'Agents', active: (r) => r.view === 'agents' },
   { href: hrefOf.audit, label: 'Audit', active: (r) => r.view === 'audit' },
+  { href: hrefOf.settings, label: 'Settings', active: (r) => r.view === 'settings' },
 ];
 
 function View({ route }: { route: Route }) {
@@ -28,6 +31,8 @@ function View({ route }: { route: Route }) {
       return <Agents />;
     case 'audit':
       return <Audit />;
+    case 'settings':
+      return <Settings />;
     default:
       return (
         <div className="view">
@@ -90,7 +95,9 @@ export default function App({ client }: { client: Client }) {
   return (
     <ClientProvider client={client}>
       <FeedProvider>
-        <Shell />
+        <OnboardingProvider>
+          <Shell />
+        </OnboardingProvider>
       </FeedProvider>
     </ClientProvider>
   );

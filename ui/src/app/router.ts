@@ -8,6 +8,7 @@ export type Route =
   | { view: 'task'; taskId: string }
   | { view: 'agents' }
   | { view: 'audit' }
+  | { view: 'settings' }
   | { view: 'missing'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -22,6 +23,8 @@ export function parseRoute(hash: string): Route {
       return { view: 'agents' };
     case 'audit':
       return { view: 'audit' };
+    case 'settings':
+      return { view: 'settings' };
     default:
       return { view: 'missing', path };
   }
@@ -33,6 +36,7 @@ export const hrefOf = {
   task: (id: string) => `#/tasks/${encodeURIComponent(id)}`,
   agents: '#/agents',
   audit: '#/audit',
+  settings: '#/settings',
 };
 
 export function navigate(href: string) {

@@ -50,6 +50,32 @@ export class Client {
     return this.transport.call('OpenPath', req);
   }
 
+  getStatus() {
+    return this.transport.call('GetStatus', {});
+  }
+  setPaused(paused: boolean) {
+    return this.transport.call('SetPaused', { paused });
+  }
+  addPolicyRule(req: T.AddPolicyRuleRequest) {
+    return this.transport.call('AddPolicyRule', req);
+  }
+  listPolicyRules(includeRevoked = false) {
+    return this.transport.call('ListPolicyRules', { include_revoked: includeRevoked });
+  }
+  revokePolicyRule(id: string) {
+    return this.transport.call('RevokePolicyRule', { id });
+  }
+  /** Stores a secret in the manager's keychain; the value is never sent back. */
+  setSecret(name: string, value: string) {
+    return this.transport.call('SetSecret', { name, value });
+  }
+  listSecrets() {
+    return this.transport.call('ListSecrets', {});
+  }
+  deleteSecret(name: string) {
+    return this.transport.call('DeleteSecret', { name });
+  }
+
   /** Follows the event feed (see `Transport.subscribe`). */
   subscribe(
     query: T.SubscribeRequest,

@@ -341,6 +341,63 @@ export interface SetPausedRequest {
   paused: boolean;
 }
 
+export type PolicyDecision = 'POLICY_DECISION_UNSPECIFIED' | 'POLICY_DECISION_ALLOW' | 'POLICY_DECISION_DENY';
+
+/** What agents' task processes may touch beyond their workspace. Deny wins. */
+export interface PolicyRule {
+  id: string;
+  /** The agent it applies to; empty: every agent. */
+  agent: string;
+  /** read or write (beneath a path), connect (HOST:PORT), open. */
+  kind: string;
+  target: string;
+  decision: PolicyDecision;
+  /** Who made it ("cli", or the consent request it answered). */
+  origin: string;
+  created_at?: Timestamp;
+  /** Set once revoked; a revoked rule grants and denies nothing. */
+  revoked_at?: Timestamp;
+}
+export interface AddPolicyRuleRequest {
+  /** Empty: every agent. */
+  agent: string;
+  kind: string;
+  /** An absolute path for read/write; HOST:PORT for connect. */
+  target: string;
+  decision: PolicyDecision;
+}
+export interface ListPolicyRulesRequest {
+  include_revoked?: boolean;
+}
+export interface ListPolicyRulesResponse {
+  rules: PolicyRule[];
+}
+export interface RevokePolicyRuleRequest {
+  id: string;
+}
+
+/** A secret's name; its value never leaves the keychain towards a client. */
+export interface SecretInfo {
+  name: string;
+  updated_at?: Timestamp;
+}
+export interface SetSecretRequest {
+  /** 1-128 letters, digits, `_`, `-`, `.`. */
+  name: string;
+  value: string;
+}
+export type SetSecretResponse = Record<string, never>;
+export type ListSecretsRequest = Record<string, never>;
+export interface ListSecretsResponse {
+  secrets: SecretInfo[];
+  /** "secret-service" (the desktop keychain) or "keyutils" (the kernel's, forgotten on reboot). */
+  store: string;
+}
+export interface DeleteSecretRequest {
+  name: string;
+}
+export type DeleteSecretResponse = Record<string, never>;
+
 /** Every unary method the UI calls: its request and response types. */
 export interface Methods {
   SubmitTask: [SubmitTaskRequest, SubmitTaskResponse];
@@ -357,6 +414,12 @@ export interface Methods {
   OpenPath: [OpenPathRequest, OpenPathResponse];
   GetStatus: [GetStatusRequest, ManagerStatus];
   SetPaused: [SetPausedRequest, ManagerStatus];
+  AddPolicyRule: [AddPolicyRuleRequest, PolicyRule];
+  ListPolicyRules: [ListPolicyRulesRequest, ListPolicyRulesResponse];
+  RevokePolicyRule: [RevokePolicyRuleRequest, PolicyRule];
+  SetSecret: [SetSecretRequest, SetSecretResponse];
+  ListSecrets: [ListSecretsRequest, ListSecretsResponse];
+  DeleteSecret: [DeleteSecretRequest, DeleteSecretResponse];
 }
 export type Method = keyof Methods;
 export type RequestOf<M extends Method> = Methods[M][0];

@@ -1,0 +1,168 @@
+"""The real desktop app (the Tauri binary, WebKitGTK) under Xvfb, driven through WebDriver:
+`tauri-driver` in front of Debian's `WebKitWebDriver`. The app embeds the manager with the real
+echo and bootstrapper agents, in a temp folder of its own; a task submitted through the app's own
+IPC round-trips to its page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from harness import DEADLINE, DIE_WITH_PARENT, REPO, wait_until
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+APP = Path(os.environ.get("HYPERAGENT_APP_BIN", REPO / "target" / "debug" / "hyperagent-app"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture
+def display() -> Iterator[str]:
+    """A virtual X display of 1280x800, like a small laptop screen."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(
+        [
+            *DIE_WITH_PARENT,
+            "Xvfb",
+            "-displayfd",
+            str(write),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    with os.fdopen(read) as f:
+        number = f.readline().strip()
+    assert number, "Xvfb printed no display number"
+    yield f":{number}"
+    xvfb.terminate()
+    xvfb.wait(timeout=DEADLINE)
+
+
+@pytest.fixture
+def app(display: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
+    tauri_driver = shutil.which("tauri-driver") or str(
+        Path.home() / ".cargo" / "bin" / "tauri-driver"
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[paths]\ndata_dir = "{tmp_path / "data"}"\nruntime_dir = "{tmp_path / "run"}"\n'
+        f'[supervisor]\nagent_dirs = ["{REPO / "agents"}"]\n'
+        f'[templates]\ndirs = ["{REPO / "templates"}"]\n'
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(
+        os.environ,
+        DISPLAY=display,
+        HOME=str(home),  # WebKit and the app keep their files under HOME
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        HYPERAGENT_CONFIG=str(config),
+        PATH=f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    )
+    port, native = free_port(), free_port()
+    log = open(tmp_path / "tauri-driver.log", "w")  # noqa: SIM115 - closed below
+    # A session bus of its own: the app's single-instance lock and tray live on D-Bus.
+    driver_proc = subprocess.Popen(
+        [
+            *DIE_WITH_PARENT,
+            "dbus-run-session",
+            "--",
+            tauri_driver,
+            "--port",
+            str(port),
+            "--native-port",
+            str(native),
+            "--native-host",
+            "127.0.0.1",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the driver, WebKitWebDriver and the app
+    )
+    options = ArgOptions()
+    options.set_capability("browserName", "wry")
+    options.set_capability("tauri:options", {"application": str(APP)})
+    driver = None
+    try:
+        # tauri-driver, and the WebKitWebDriver it starts behind it, listen within a moment.
+        wait_until(
+            lambda: (listening(port) and listening(native)) or driver_proc.poll() is not None,
+            "tauri-driver and WebKitWebDriver to listen",
+        )
+        assert driver_proc.poll() is None, (tmp_path / "tauri-driver.log").read_text()
+        driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+        yield driver
+    finally:
+        if driver is not None:
+            driver.quit()
+        os.killpg(driver_proc.pid, signal.SIGTERM)
+        driver_proc.wait(timeout=DEADLINE)
+        log.close()
+
+
+def test_the_window_shows_the_embedded_managers_agents_and_a_task_round_trips(
+    app: webdriver.Remote, tmp_path: Path
+) -> None:
+    wait = WebDriverWait(app, DEADLINE)
+    status = (By.CSS_SELECTOR, '[data-testid="status-agents"]')
+    wait.until(ec.text_to_be_present_in_element(status, "2 of 2 agents online"))
+    # First run: the introduction comes first.
+    skip = (By.CSS_SELECTOR, '[data-testid="onboarding-skip"]')
+    wait.until(ec.element_to_be_clickable(skip)).click()
+    wait.until(ec.invisibility_of_element_located((By.CSS_SELECTOR, '[data-testid="onboarding"]')))
+    app.save_screenshot(str(tmp_path / "desktop-new-project.png"))
+
+    app.find_element(By.LINK_TEXT, "Agents").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, '[data-agent-id="echo"]')))
+
+    # A task through the app's own IPC (the Tauri transport the UI uses), then its page.
+    task_id = app.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke('call', {
+          method: 'SubmitTask',
+          request: { task_type: 'echo.echo', payload_json: '{"message": "from the desktop"}' },
+        }).then((r) => done(r.task.id), (e) => done('error: ' + JSON.stringify(e)));
+        """
+    )
+    assert not task_id.startswith("error"), task_id
+    app.execute_script(f"window.location.hash = '#/tasks/{task_id}'")
+    state = (By.CSS_SELECTOR, '[data-testid="task-page"] [data-testid="task-state"]')
+    wait.until(
+        ec.text_to_be_present_in_element_attribute(state, "data-state", "TASK_STATE_COMPLETED")
+    )
+    line = (By.CSS_SELECTOR, '[data-testid="log-line"]')
+    wait.until(ec.text_to_be_present_in_element(line, "from the desktop"))
+    app.save_screenshot(str(tmp_path / "desktop-task.png"))

@@ -1,0 +1,230 @@
+import { render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { FeedProvider } from '../app/feed';
+import { ApiError, ClientProvider, type ManagerStatus, type PolicyRule, type SecretInfo, type Task } from '../ipc';
+import { MockTransport } from '../testing/mockTransport';
+import { Settings } from './Settings';
+
+function rule(id: string, over: Partial<PolicyRule> = {}): PolicyRule {
+  return {
+    id,
+    agent: '',
+    kind: 'connect',
+    target: 'pypi.org:443',
+    decision: 'POLICY_DECISION_ALLOW',
+    origin: 'cli',
+    created_at: '2026-11-26T10:00:00Z',
+    ...over,
+  };
+}
+
+const STATUS: ManagerStatus = {
+  version: '0.4.2',
+  pid: 4242,
+  started_at: '2026-11-26T09:00:00Z',
+  paused: false,
+  agents_online: 1,
+  agents_known: 2,
+  tasks_queued: 3,
+  tasks_running: 1,
+  tasks_awaiting_consent: 0,
+};
+
+function setup(opts: { rules?: PolicyRule[]; revoked?: PolicyRule[]; secrets?: SecretInfo[]; tasks?: Partial<Task>[] } = {}) {
+  const rules = opts.rules ?? [
+    rule('r1'),
+    rule('r2', { decision: 'POLICY_DECISION_DENY', kind: 'read', target: '/home/me/.ssh', agent: 'bootstrapper', origin: 'consent c9' }),
+  ];
+  let status = STATUS;
+  const transport = new MockTransport({
+    ListPolicyRules: (req) => ({ rules: req.include_revoked ? [...rules, ...(opts.revoked ?? [])] : rules }),
+    RevokePolicyRule: (req) => ({ ...rule(req.id), revoked_at: '2026-11-26T11:00:00Z' }),
+    AddPolicyRule: (req) => ({ ...rule('r-new'), ...req }),
+    ListSecrets: () => ({ secrets: opts.secrets ?? [{ name: 'GITHUB_TOKEN', updated_at: '2026-11-25T08:00:00Z' }], store: 'secret-service' }),
+    SetSecret: () => ({}),
+    DeleteSecret: () => ({}),
+    GetStatus: () => status,
+    SetPaused: (req) => {
+      status = { ...status, paused: req.paused };
+      return status;
+    },
+    ListTasks: () => ({ tasks: (opts.tasks ?? []) as Task[], next_page_token: '' }),
+  });
+  const user = userEvent.setup();
+  render(
+    <ClientProvider client={transport.client()}>
+      <FeedProvider>
+        <Settings />
+      </FeedProvider>
+    </ClientProvider>,
+  );
+  return { transport, user };
+}
+
+const rows = () => screen.getAllByTestId('rule-row');
+
+describe('Settings: permission rules', () => {
+  it('lists the rules with decision, kind, target, agent and origin', async () => {
+    setup();
+    await screen.findByTestId('rule-table');
+    expect(rows().map((r) => r.dataset.ruleId)).toEqual(['r1', 'r2']);
+    const [first, second] = rows() as [HTMLElement, HTMLElement];
+    expect(within(first).getByTestId('rule-decision')).toHaveTextContent('allow');
+    expect(within(first).getByTestId('rule-kind')).toHaveTextContent('connect');
+    expect(within(first).getByTestId('rule-target')).toHaveTextContent('pypi.org:443');
+    expect(within(first).getByTestId('rule-agent')).toHaveTextContent('every agent');
+    expect(within(second).getByTestId('rule-decision')).toHaveTextContent('deny');
+    expect(within(second).getByTestId('rule-agent')).toHaveTextContent('bootstrapper');
+    expect(second).toHaveTextContent('consent c9');
+  });
+
+  it('asks for revoked rules only with the toggle, and offers no Revoke for them', async () => {
+    const { transport, user } = setup({ revoked: [rule('r0', { revoked_at: '2026-11-20T00:00:00Z' })] });
+    await screen.findByTestId('rule-table');
+    expect(transport.requests('ListPolicyRules')).toEqual([{ include_revoked: false }]);
+    await user.click(screen.getByLabelText('Show revoked rules'));
+    await waitFor(() => expect(rows()).toHaveLength(3));
+    expect(transport.requests('ListPolicyRules').at(-1)).toEqual({ include_revoked: true });
+    const revoked = rows().find((r) => r.dataset.ruleId === 'r0')!;
+    expect(revoked).toHaveAttribute('data-revoked', 'true');
+    expect(within(revoked).queryByRole('button', { name: /Revoke/ })).not.toBeInTheDocument();
+  });
+
+  it('revokes a rule only after confirming, with the rule id', async () => {
+    const { transport, user } = setup();
+    await screen.findByTestId('rule-table');
+    const second = rows()[1]!;
+    await user.click(within(second).getByRole('button', { name: 'Revoke: deny read /home/me/.ssh' }));
+    expect(transport.requests('RevokePolicyRule')).toHaveLength(0);
+    await user.click(within(second).getByRole('button', { name: 'Yes, revoke' }));
+    await waitFor(() => expect(transport.requests('RevokePolicyRule')).toEqual([{ id: 'r2' }]));
+    // Listed again afterwards.
+    await waitFor(() => expect(transport.requests('ListPolicyRules')).toHaveLength(2));
+  });
+
+  it('"Keep it" backs out of a revoke without a call', async () => {
+    const { transport, user } = setup();
+    await screen.findByTestId('rule-table');
+    await user.click(within(rows()[0]!).getByTestId('rule-revoke'));
+    await user.click(screen.getByRole('button', { name: 'Keep it' }));
+    expect(within(rows()[0]!).getByTestId('rule-revoke')).toBeInTheDocument();
+    expect(transport.requests('RevokePolicyRule')).toHaveLength(0);
+  });
+
+  it('adds a rule with the chosen decision, kind, target and agent', async () => {
+    const { transport, user } = setup();
+    const form = await screen.findByRole('form', { name: 'Add a rule' });
+    await user.selectOptions(within(form).getByLabelText('Decision'), 'deny');
+    await user.selectOptions(within(form).getByLabelText('Kind'), 'write');
+    await user.type(within(form).getByLabelText('Target'), ' /home/me/projects ');
+    await user.type(within(form).getByLabelText('Agent (optional)'), 'bootstrapper');
+    await user.click(within(form).getByRole('button', { name: 'Add rule' }));
+    await waitFor(() =>
+      expect(transport.requests('AddPolicyRule')).toEqual([
+        { decision: 'POLICY_DECISION_DENY', kind: 'write', target: '/home/me/projects', agent: 'bootstrapper' },
+      ]),
+    );
+    await waitFor(() => expect(within(form).getByLabelText('Target')).toHaveValue(''));
+    expect(transport.requests('ListPolicyRules')).toHaveLength(2);
+  });
+
+  it('sends an empty agent for every agent, and shows the server error inline', async () => {
+    const { transport, user } = setup();
+    transport.handlers.AddPolicyRule = () => {
+      throw new ApiError('invalid_argument', 'target: a read rule needs an absolute path, got `projects`');
+    };
+    const form = await screen.findByRole('form', { name: 'Add a rule' });
+    await user.type(within(form).getByLabelText('Target'), 'projects');
+    await user.click(within(form).getByRole('button', { name: 'Add rule' }));
+    const note = await within(form).findByTestId('rule-error');
+    expect(note).toHaveAttribute('data-code', 'invalid_argument');
+    expect(note).toHaveTextContent('a read rule needs an absolute path, got `projects`');
+    expect(transport.requests('AddPolicyRule')).toEqual([
+      { decision: 'POLICY_DECISION_ALLOW', kind: 'read', target: 'projects', agent: '' },
+    ]);
+    // The typed target stays for correcting.
+    expect(within(form).getByLabelText('Target')).toHaveValue('projects');
+  });
+});
+
+describe('Settings: secrets', () => {
+  it('lists names and the keychain, and deletes only after confirming', async () => {
+    const { transport, user } = setup();
+    const row = await screen.findByTestId('secret-row');
+    expect(row).toHaveTextContent('GITHUB_TOKEN');
+    expect(screen.getByTestId('secret-store')).toHaveTextContent('Secret Service');
+    await user.click(within(row).getByRole('button', { name: 'Delete GITHUB_TOKEN' }));
+    expect(transport.requests('DeleteSecret')).toHaveLength(0);
+    await user.click(within(row).getByRole('button', { name: 'Yes, delete' }));
+    await waitFor(() => expect(transport.requests('DeleteSecret')).toEqual([{ name: 'GITHUB_TOKEN' }]));
+  });
+
+  it('sets a secret from a password field, clears it, and never renders the value', async () => {
+    const { transport, user } = setup();
+    const form = await screen.findByRole('form', { name: 'Set a secret' });
+    const value = within(form).getByLabelText('Value');
+    expect(value).toHaveAttribute('type', 'password');
+    await user.type(within(form).getByLabelText('Name'), 'PYPI_TOKEN');
+    await user.type(value, 's3cr3t-value');
+    // Not mirrored into the markup even while typed.
+    expect(document.body.innerHTML).not.toContain('s3cr3t-value');
+    await user.click(within(form).getByRole('button', { name: 'Save secret' }));
+    await waitFor(() => expect(transport.requests('SetSecret')).toEqual([{ name: 'PYPI_TOKEN', value: 's3cr3t-value' }]));
+    await waitFor(() => expect(value).toHaveValue(''));
+    expect(within(form).getByLabelText('Name')).toHaveValue('');
+    expect(screen.getByTestId('secret-saved')).toHaveTextContent('Saved PYPI_TOKEN.');
+    expect(transport.requests('ListSecrets')).toHaveLength(2);
+    // Nowhere in the page: not as text, not in any attribute or field.
+    expect(document.body.innerHTML).not.toContain('s3cr3t-value');
+    for (const input of document.querySelectorAll('input')) expect(input.value).not.toContain('s3cr3t-value');
+  });
+
+  it('keeps the value out of the page when the server refuses it too', async () => {
+    const { transport, user } = setup();
+    transport.handlers.SetSecret = () => {
+      throw new ApiError('invalid_argument', 'name: 1-128 letters, digits, `_`, `-`, `.`');
+    };
+    const form = await screen.findByRole('form', { name: 'Set a secret' });
+    await user.type(within(form).getByLabelText('Name'), 'bad');
+    await user.type(within(form).getByLabelText('Value'), 'hunter2hunter2');
+    await user.click(within(form).getByRole('button', { name: 'Save secret' }));
+    expect(await within(form).findByTestId('secret-error')).toHaveTextContent('1-128 letters');
+    expect(document.body.innerHTML).not.toContain('hunter2hunter2');
+  });
+});
+
+describe('Settings: scheduling and workspaces', () => {
+  it("shows the manager's status and pauses, then resumes", async () => {
+    const { transport, user } = setup();
+    expect(await screen.findByTestId('status-version')).toHaveTextContent('0.4.2');
+    expect(screen.getByTestId('status-agent-count')).toHaveTextContent('1 of 2 online');
+    expect(screen.getByTestId('status-task-count')).toHaveTextContent('3 queued, 1 running, 0 awaiting consent');
+    expect(screen.getByTestId('status-paused')).toHaveAttribute('data-paused', 'false');
+
+    await user.click(screen.getByRole('button', { name: 'Pause' }));
+    await waitFor(() => expect(screen.getByTestId('status-paused')).toHaveAttribute('data-paused', 'true'));
+    expect(transport.requests('SetPaused')).toEqual([{ paused: true }]);
+
+    await user.click(screen.getByRole('button', { name: 'Resume' }));
+    await waitFor(() => expect(screen.getByTestId('status-paused')).toHaveAttribute('data-paused', 'false'));
+    expect(transport.requests('SetPaused')).toEqual([{ paused: true }, { paused: false }]);
+  });
+
+  it('explains the default workspace root, and shows a finished task’s folder when there is one', async () => {
+    setup({ tasks: [{ id: 't1', workspace: '/home/me/.local/share/hyperagent/workspaces/my-shop' }] });
+    expect(await screen.findByTestId('workspace-example')).toHaveTextContent(
+      '/home/me/.local/share/hyperagent/workspaces/my-shop',
+    );
+    const section = screen.getByTestId('workspace-root');
+    expect(section).toHaveTextContent('~/.local/share/hyperagent/workspaces');
+    expect(section).toHaveTextContent('paths.workspace_root');
+  });
+
+  it('without a finished task, only the explanation', async () => {
+    const { transport } = setup();
+    await waitFor(() => expect(transport.requests('ListTasks')).toEqual([{ states: ['TASK_STATE_COMPLETED'], limit: 1 }]));
+    expect(screen.queryByTestId('workspace-example')).not.toBeInTheDocument();
+    expect(screen.getByTestId('workspace-root')).toHaveTextContent('~/.local/share/hyperagent/workspaces');
+  });
+});

@@ -1,0 +1,534 @@
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useFeedEvents } from '../app/feed';
+import { useShowIntroduction } from '../app/onboarding';
+import { useThrottled } from '../app/useRefresh';
+import { ErrorNote } from '../components/ErrorNote';
+import { DEFAULT_WORKSPACE_ROOT } from '../components/Onboarding';
+import { ApiError, useClient, type ManagerStatus, type PolicyDecision, type PolicyRule, type SecretInfo } from '../ipc';
+import { enumLabel, formatTime } from '../lib/format';
+
+/** The kinds of rule the manager takes, with what their target is. */
+const RULE_KINDS: { kind: string; target: string }[] = [
+  { kind: 'read', target: 'an absolute path' },
+  { kind: 'write', target: 'an absolute path' },
+  { kind: 'connect', target: 'HOST:PORT' },
+  { kind: 'open', target: 'an absolute path' },
+];
+
+const decisionLabel = (d: PolicyDecision) => enumLabel(d, 'POLICY_DECISION_');
+
+/** What the manager may do on the person's behalf, and how it runs: rules, secrets, scheduling. */
+export function Settings() {
+  const showIntroduction = useShowIntroduction();
+  return (
+    <div className="view settings">
+      <h1>Settings</h1>
+      <p>
+        <button type="button" className="link" data-testid="show-introduction" onClick={showIntroduction}>
+          Show introduction
+        </button>
+      </p>
+      <PolicyRules />
+      <Secrets />
+      <Scheduling />
+      <WorkspaceRoot />
+    </div>
+  );
+}
+
+function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
+  const headingId = useId();
+  return (
+    <section className="panel" aria-labelledby={headingId} data-testid={id}>
+      <h2 id={headingId}>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+function PolicyRules() {
+  const client = useClient();
+  const [includeRevoked, setIncludeRevoked] = useState(false);
+  const [rules, setRules] = useState<PolicyRule[] | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  const load = useCallback(() => {
+    client.listPolicyRules(includeRevoked).then(
+      (r) => {
+        setRules(r.rules);
+        setError(null);
+      },
+      (err: unknown) => setError(ApiError.from(err)),
+    );
+  }, [client, includeRevoked]);
+  useEffect(load, [load]);
+  // An "always" or "this agent" answer to a consent request makes a rule.
+  useFeedEvents((e) => {
+    if (e.consent && e.consent.status !== 'CONSENT_STATUS_PENDING') load();
+  });
+
+  return (
+    <Section id="policy-rules" title="Permission rules">
+      <p className="help">
+        What agents may touch beyond their task&apos;s folder, without asking. A deny rule wins over an allow rule.
+      </p>
+      <label className="inline">
+        <input
+          type="checkbox"
+          checked={includeRevoked}
+          onChange={(e) => setIncludeRevoked(e.target.checked)}
+          data-testid="rules-include-revoked"
+        />
+        Show revoked rules
+      </label>
+      {error && <ErrorNote error={error} what="The rules could not be listed" />}
+      {rules === null && !error && <p role="status">Loading…</p>}
+      {rules && rules.length === 0 && <p data-testid="rules-empty">No rules: agents ask before each access.</p>}
+      {rules && rules.length > 0 && (
+        <table className="table" data-testid="rule-table">
+          <caption className="sr-only">Permission rules</caption>
+          <thead>
+            <tr>
+              <th scope="col">Decision</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Target</th>
+              <th scope="col">Agent</th>
+              <th scope="col">Origin</th>
+              <th scope="col">Created</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rules.map((r) => (
+              <tr key={r.id} data-testid="rule-row" data-rule-id={r.id} data-revoked={String(Boolean(r.revoked_at))}>
+                <td>
+                  <span
+                    className={`badge ${r.decision === 'POLICY_DECISION_DENY' ? 'bad' : 'ok'}`}
+                    data-testid="rule-decision"
+                  >
+                    {decisionLabel(r.decision)}
+                  </span>
+                </td>
+                <td data-testid="rule-kind">{r.kind}</td>
+                <td className="detail">
+                  <code data-testid="rule-target">{r.target}</code>
+                </td>
+                <td data-testid="rule-agent">{r.agent || 'every agent'}</td>
+                <td>{r.origin || '—'}</td>
+                <td>{formatTime(r.created_at)}</td>
+                <td>
+                  {r.revoked_at ? (
+                    <span className="badge idle">revoked {formatTime(r.revoked_at)}</span>
+                  ) : (
+                    <RevokeRule rule={r} onDone={load} />
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <AddRule onAdded={load} />
+    </Section>
+  );
+}
+
+function RevokeRule({ rule, onDone }: { rule: PolicyRule; onDone: () => void }) {
+  const client = useClient();
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const what = `${decisionLabel(rule.decision)} ${rule.kind} ${rule.target}`;
+  if (!confirming) {
+    return (
+      <button type="button" className="danger" data-testid="rule-revoke" aria-label={`Revoke: ${what}`} onClick={() => setConfirming(true)}>
+        Revoke
+      </button>
+    );
+  }
+  return (
+    <span className="confirm" role="group" aria-label={`Confirm revoking: ${what}`}>
+      <span>Revoke this rule? Agents will ask again.</span>
+      <button
+        type="button"
+        className="danger"
+        data-testid="rule-revoke-confirm"
+        autoFocus
+        disabled={busy}
+        onClick={() => {
+          setBusy(true);
+          client.revokePolicyRule(rule.id).then(
+            () => {
+              setBusy(false);
+              setConfirming(false);
+              onDone();
+            },
+            (err: unknown) => {
+              setBusy(false);
+              setError(ApiError.from(err));
+            },
+          );
+        }}
+      >
+        Yes, revoke
+      </button>
+      <button type="button" onClick={() => setConfirming(false)}>
+        Keep it
+      </button>
+      {error && <ErrorNote error={error} what="The rule was not revoked" />}
+    </span>
+  );
+}
+
+function AddRule({ onAdded }: { onAdded: () => void }) {
+  const client = useClient();
+  const ids = useId();
+  const [decision, setDecision] = useState<PolicyDecision>('POLICY_DECISION_ALLOW');
+  const [kind, setKind] = useState('read');
+  const [target, setTarget] = useState('');
+  const [agent, setAgent] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await client.addPolicyRule({ decision, kind, target: target.trim(), agent: agent.trim() });
+      setTarget('');
+      setAgent('');
+      onAdded();
+    } catch (err) {
+      setError(ApiError.from(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const targetHelp = RULE_KINDS.find((k) => k.kind === kind)?.target ?? '';
+  return (
+    <form className="settings-form" aria-label="Add a rule" data-testid="rule-form" onSubmit={(e) => void submit(e)}>
+      <h3>Add a rule</h3>
+      <div className="filters">
+        <label htmlFor={`${ids}-decision`}>Decision</label>
+        <select id={`${ids}-decision`} value={decision} onChange={(e) => setDecision(e.target.value as PolicyDecision)}>
+          <option value="POLICY_DECISION_ALLOW">allow</option>
+          <option value="POLICY_DECISION_DENY">deny</option>
+        </select>
+        <label htmlFor={`${ids}-kind`}>Kind</label>
+        <select id={`${ids}-kind`} value={kind} onChange={(e) => setKind(e.target.value)}>
+          {RULE_KINDS.map((k) => (
+            <option key={k.kind} value={k.kind}>
+              {k.kind}
+            </option>
+          ))}
+        </select>
+        <label htmlFor={`${ids}-target`}>Target</label>
+        <input
+          id={`${ids}-target`}
+          value={target}
+          onChange={(e) => setTarget(e.target.value)}
+          required
+          spellCheck={false}
+          placeholder={kind === 'connect' ? 'pypi.org:443' : '/home/me/projects'}
+          aria-describedby={`${ids}-target-help`}
+          aria-invalid={error ? true : undefined}
+        />
+        <label htmlFor={`${ids}-agent`}>Agent (optional)</label>
+        <input
+          id={`${ids}-agent`}
+          value={agent}
+          onChange={(e) => setAgent(e.target.value)}
+          spellCheck={false}
+          placeholder="every agent"
+        />
+        <button type="submit" className="primary" disabled={busy}>
+          Add rule
+        </button>
+      </div>
+      <p className="help" id={`${ids}-target-help`}>
+        For {kind}, the target is {targetHelp}.
+      </p>
+      {error && <ErrorNote error={error} what="The rule was not added" testId="rule-error" />}
+    </form>
+  );
+}
+
+function Secrets() {
+  const client = useClient();
+  const ids = useId();
+  const [secrets, setSecrets] = useState<{ list: SecretInfo[]; store: string } | null>(null);
+  const [listError, setListError] = useState<ApiError | null>(null);
+  const [name, setName] = useState('');
+  // Left uncontrolled: React mirrors a controlled input's value into its `value` attribute, and a
+  // secret has no business in the DOM's markup. Read once on submit, emptied after.
+  const valueInput = useRef<HTMLInputElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+
+  const load = useCallback(() => {
+    client.listSecrets().then(
+      (r) => {
+        setSecrets({ list: [...r.secrets].sort((a, b) => a.name.localeCompare(b.name)), store: r.store });
+        setListError(null);
+      },
+      (err: unknown) => setListError(ApiError.from(err)),
+    );
+  }, [client]);
+  useEffect(load, [load]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setSaved(null);
+    const n = name.trim();
+    try {
+      await client.setSecret(n, valueInput.current?.value ?? '');
+      setName('');
+      if (valueInput.current) valueInput.current.value = '';
+      setSaved(n);
+      load();
+    } catch (err) {
+      setError(ApiError.from(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Section id="secrets" title="Secrets">
+      <p className="help">
+        Tokens and passwords agents may use, kept in the system keychain. Values go in and are never shown again.
+      </p>
+      {listError && <ErrorNote error={listError} what="The secrets could not be listed" />}
+      {secrets && (
+        <p data-testid="secret-store">
+          Kept in: <strong>{storeLabel(secrets.store)}</strong>
+        </p>
+      )}
+      {secrets && secrets.list.length === 0 && <p data-testid="secrets-empty">No secrets stored.</p>}
+      {secrets && secrets.list.length > 0 && (
+        <table className="table" data-testid="secret-table">
+          <caption className="sr-only">Secrets (names only)</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Updated</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {secrets.list.map((s) => (
+              <tr key={s.name} data-testid="secret-row" data-secret-name={s.name}>
+                <th scope="row">
+                  <code>{s.name}</code>
+                </th>
+                <td>{formatTime(s.updated_at)}</td>
+                <td>
+                  <DeleteSecret name={s.name} onDone={load} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form className="settings-form" aria-label="Set a secret" data-testid="secret-form" onSubmit={(e) => void submit(e)}>
+        <h3>Set a secret</h3>
+        <div className="filters">
+          <label htmlFor={`${ids}-name`}>Name</label>
+          <input
+            id={`${ids}-name`}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            required
+            spellCheck={false}
+            autoComplete="off"
+            pattern="[A-Za-z0-9_.\-]{1,128}"
+            title="1-128 letters, digits, _, - or ."
+          />
+          <label htmlFor={`${ids}-value`}>Value</label>
+          <input
+            id={`${ids}-value`}
+            type="password"
+            ref={valueInput}
+            required
+            autoComplete="new-password"
+            data-testid="secret-value"
+          />
+          <button type="submit" className="primary" disabled={busy}>
+            Save secret
+          </button>
+        </div>
+        <p className="help">Setting an existing name replaces its value.</p>
+        <p role="status" data-testid="secret-saved">
+          {saved && `Saved ${saved}.`}
+        </p>
+        {error && <ErrorNote error={error} what="The secret was not saved" testId="secret-error" />}
+      </form>
+    </Section>
+  );
+}
+
+function storeLabel(store: string): string {
+  switch (store) {
+    case 'secret-service':
+      return 'the desktop keychain (Secret Service)';
+    case 'keyutils':
+      return "the kernel's key store (forgotten on reboot)";
+    default:
+      return store || 'unknown';
+  }
+}
+
+function DeleteSecret({ name, onDone }: { name: string; onDone: () => void }) {
+  const client = useClient();
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  if (!confirming) {
+    return (
+      <button type="button" className="danger" data-testid="secret-delete" aria-label={`Delete ${name}`} onClick={() => setConfirming(true)}>
+        Delete
+      </button>
+    );
+  }
+  return (
+    <span className="confirm" role="group" aria-label={`Confirm deleting ${name}`}>
+      <span>Delete {name}? Its value cannot be brought back.</span>
+      <button
+        type="button"
+        className="danger"
+        data-testid="secret-delete-confirm"
+        autoFocus
+        onClick={() => {
+          client.deleteSecret(name).then(
+            () => {
+              setConfirming(false);
+              onDone();
+            },
+            (err: unknown) => setError(ApiError.from(err)),
+          );
+        }}
+      >
+        Yes, delete
+      </button>
+      <button type="button" onClick={() => setConfirming(false)}>
+        Keep it
+      </button>
+      {error && <ErrorNote error={error} what="The secret was not deleted" />}
+    </span>
+  );
+}
+
+function Scheduling() {
+  const client = useClient();
+  const [status, setStatus] = useState<ManagerStatus | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const load = useCallback(() => {
+    client.getStatus().then(
+      (s) => {
+        setStatus(s);
+        setError(null);
+      },
+      (err: unknown) => setError(ApiError.from(err)),
+    );
+  }, [client]);
+  const loadSoon = useThrottled(load, 500);
+  useEffect(load, [load]);
+  useFeedEvents((e) => {
+    if (e.agent_status || e.task_state) loadSoon();
+  });
+
+  const toggle = (paused: boolean) => {
+    setBusy(true);
+    client.setPaused(paused).then(
+      (s) => {
+        setStatus(s);
+        setError(null);
+        setBusy(false);
+      },
+      (err: unknown) => {
+        setError(ApiError.from(err));
+        setBusy(false);
+      },
+    );
+  };
+
+  return (
+    <Section id="scheduling" title="Scheduling">
+      {error && <ErrorNote error={error} what="The manager's status could not be read or changed" />}
+      {status === null && !error && <p role="status">Loading…</p>}
+      {status && (
+        <>
+          <dl className="facts">
+            <dt>Manager version</dt>
+            <dd data-testid="status-version">{status.version || '—'}</dd>
+            <dt>Handing out work</dt>
+            <dd data-testid="status-paused" data-paused={String(status.paused)}>
+              {status.paused ? (
+                <span className="badge warn">paused — running tasks go on, new ones wait</span>
+              ) : (
+                <span className="badge ok">yes</span>
+              )}
+            </dd>
+            <dt>Agents</dt>
+            <dd data-testid="status-agent-count">
+              {status.agents_online} of {status.agents_known} online
+            </dd>
+            <dt>Tasks</dt>
+            <dd data-testid="status-task-count">
+              {status.tasks_queued} queued, {status.tasks_running} running, {status.tasks_awaiting_consent} awaiting
+              consent
+            </dd>
+          </dl>
+          <button
+            type="button"
+            className={status.paused ? 'primary' : undefined}
+            data-testid="pause-toggle"
+            disabled={busy}
+            onClick={() => toggle(!status.paused)}
+          >
+            {status.paused ? 'Resume' : 'Pause'}
+          </button>
+          <p className="help">Pausing is not kept when the manager restarts.</p>
+        </>
+      )}
+    </Section>
+  );
+}
+
+function WorkspaceRoot() {
+  const client = useClient();
+  const [example, setExample] = useState<string | null>(null);
+
+  // No call names the root itself: a finished task's folder shows where they go.
+  useEffect(() => {
+    client.listTasks({ states: ['TASK_STATE_COMPLETED'], limit: 1 }).then(
+      (r) => setExample(r.tasks.find((t) => t.workspace)?.workspace ?? null),
+      () => setExample(null),
+    );
+  }, [client]);
+
+  return (
+    <Section id="workspace-root" title="Workspace root">
+      {example && (
+        <p data-testid="workspace-example">
+          The latest finished task worked in <code>{example}</code>, under the workspace root.
+        </p>
+      )}
+      <p>
+        Each task works in its own folder under the workspace root: <code>{DEFAULT_WORKSPACE_ROOT}</code> by default,
+        or the folder set by <code>paths.workspace_root</code> in the config file (
+        <code>~/.config/hyperagent/config.toml</code> unless the manager was started with <code>--config</code>).
+      </p>
+    </Section>
+  );
+}
