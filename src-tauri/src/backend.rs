@@ -36,7 +36,10 @@ pub struct Backend {
     embedded: Mutex<Option<Embedded>>,
 }
 
-/// The configuration the app runs with: `HYPERAGENT_CONFIG`, else the user's config file.
+/// The configuration the app runs with: `HYPERAGENT_CONFIG`, else the user's config file. When it
+/// names no agents or templates, the bundled ones are used (`<prefix>/share/hyperagent/{agents,
+/// templates}` beside the binary, or the source tree's when run from a checkout), as `serve` gets
+/// them from `scripts/run.sh`.
 pub fn load_config() -> Result<Config, String> {
     let explicit = std::env::var_os("HYPERAGENT_CONFIG").map(PathBuf::from);
     let cfg = match (&explicit, default_config_file()) {
@@ -44,7 +47,28 @@ pub fn load_config() -> Result<Config, String> {
         (None, Some(p)) => Config::load(&p, false),
         (None, None) => Ok(Config::default()),
     };
-    cfg.map_err(|e| e.to_string())
+    let mut cfg = cfg.map_err(|e| e.to_string())?;
+    if cfg.supervisor.agent_dirs.is_empty() {
+        cfg.supervisor.agent_dirs.extend(bundled("agents"));
+    }
+    if cfg.templates.dirs.is_empty() {
+        cfg.templates.dirs.extend(bundled("templates"));
+    }
+    Ok(cfg)
+}
+
+/// A bundled folder: installed beside the binary, else the source tree's.
+fn bundled(name: &str) -> Option<PathBuf> {
+    let installed = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.parent()?.join("share/hyperagent").join(name)));
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(name);
+    installed
+        .into_iter()
+        .chain([source])
+        .find_map(|d| d.canonicalize().ok().filter(|d| d.is_dir()))
 }
 
 impl Backend {
