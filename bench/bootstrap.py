@@ -32,22 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from harness import BIN, Manager  # noqa: E402
+from harness import BIN, Manager, bootstrapper_agents, wheelhouse  # noqa: E402
 
 from hyperagent.v1 import common_pb2  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 VENV_BIN = Path(sys.executable).parent
-
-
-def wheelhouse() -> Path:
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "wheelhouse-dir.sh")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(out.stdout.strip())
 
 
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
@@ -122,17 +112,9 @@ def by_hand(template: Path, wh: Path, cache: Path) -> Callable[[Path], dict[str,
 
 def start_manager(work: Path, wh: Path) -> Manager:
     """The real manager with the bootstrapper agent in offline mode, allowed to read ``wh``."""
-    agents = work / "agents" / "bootstrapper"
-    agents.mkdir(parents=True)
-    manifest = (ROOT / "agents" / "bootstrapper" / "agent.toml").read_text()
-    (agents / "agent.toml").write_text(
-        manifest.replace(
-            'HYPERAGENT_BOOTSTRAP_WHEELHOUSE = ""', f'HYPERAGENT_BOOTSTRAP_WHEELHOUSE = "{wh}"'
-        )
-    )
     m = Manager(
         root=work,
-        agents_dir=work / "agents",
+        agents_dir=bootstrapper_agents(work / "agents", wh),
         extra={
             "sandbox": {"allow_unsupervised_agents": False},
             "templates": {"dirs": [str(ROOT / "templates")]},

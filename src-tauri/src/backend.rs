@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use hyperagent_manager::config::{default_config_file, Config};
-use hyperagent_manager::server::Discovery;
+use hyperagent_manager::server::{bundled, Discovery};
 use hyperagent_proto::v1::client_service_client::ClientServiceClient;
 use tonic::transport::Channel;
 
@@ -49,26 +49,14 @@ pub fn load_config() -> Result<Config, String> {
     };
     let mut cfg = cfg.map_err(|e| e.to_string())?;
     if cfg.supervisor.agent_dirs.is_empty() {
-        cfg.supervisor.agent_dirs.extend(bundled("agents"));
+        cfg.supervisor
+            .agent_dirs
+            .extend(bundled("agents", "agents"));
     }
     if cfg.templates.dirs.is_empty() {
-        cfg.templates.dirs.extend(bundled("templates"));
+        cfg.templates.dirs.extend(bundled("templates", "templates"));
     }
     Ok(cfg)
-}
-
-/// A bundled folder: installed beside the binary, else the source tree's.
-fn bundled(name: &str) -> Option<PathBuf> {
-    let installed = std::env::current_exe()
-        .ok()
-        .and_then(|e| Some(e.parent()?.parent()?.join("share/hyperagent").join(name)));
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(name);
-    installed
-        .into_iter()
-        .chain([source])
-        .find_map(|d| d.canonicalize().ok().filter(|d| d.is_dir()))
 }
 
 impl Backend {

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tauri::ipc::Channel;
 use tauri::State;
-use tonic::Code;
 
 use crate::backend::{Backend, Mode};
 
@@ -27,19 +26,8 @@ pub struct ApiError {
 
 impl From<tonic::Status> for ApiError {
     fn from(s: tonic::Status) -> ApiError {
-        let code = match s.code() {
-            Code::InvalidArgument | Code::OutOfRange => "invalid_argument",
-            Code::NotFound => "not_found",
-            Code::AlreadyExists => "already_exists",
-            Code::FailedPrecondition => "failed_precondition",
-            Code::PermissionDenied => "permission_denied",
-            Code::Unauthenticated => "unauthenticated",
-            Code::Unavailable => "unavailable",
-            Code::DeadlineExceeded => "deadline_exceeded",
-            _ => "internal",
-        };
         ApiError {
-            code,
+            code: hyperagent_manager::grpc::convert::code_name(s.code()),
             message: s.message().to_string(),
         }
     }

@@ -335,3 +335,30 @@ def pids_running(*argv: str) -> list[int]:
         if cmd[: len(want)] == want and pid_alive(int(p.name)):
             out.append(int(p.name))
     return out
+
+
+def wheelhouse() -> Path:
+    """The offline wheelhouse scripts/setup.sh fills (every template variant's wheels)."""
+    out = subprocess.run(
+        ["bash", str(REPO / "scripts" / "wheelhouse-dir.sh")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path = Path(out.stdout.strip())
+    if not (path / ".requirements").is_file():
+        raise RuntimeError(f"no wheelhouse at {path}: run scripts/setup.sh")
+    return path
+
+
+def bootstrapper_agents(folder: Path, wheels: Path) -> Path:
+    """A folder of agents holding the bootstrapper's own manifest, its offline mode pointed at
+    ``wheels`` (the agent still needs a read rule for it); returns the folder."""
+    (folder / "bootstrapper").mkdir(parents=True)
+    manifest = (REPO / "agents" / "bootstrapper" / "agent.toml").read_text()
+    (folder / "bootstrapper" / "agent.toml").write_text(
+        manifest.replace(
+            'HYPERAGENT_BOOTSTRAP_WHEELHOUSE = ""', f'HYPERAGENT_BOOTSTRAP_WHEELHOUSE = "{wheels}"'
+        )
+    )
+    return folder

@@ -17,22 +17,9 @@ from pathlib import Path
 
 import grpc
 import pytest
-from harness import REPO, Manager, wait_until
+from harness import REPO, Manager, bootstrapper_agents, wait_until, wheelhouse
 
 from hyperagent.v1 import client_pb2, common_pb2
-
-
-def wheelhouse() -> Path:
-    out = subprocess.run(
-        ["bash", str(REPO / "scripts" / "wheelhouse-dir.sh")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    path = Path(out.stdout.strip())
-    if not (path / ".requirements").is_file():
-        raise RuntimeError(f"no wheelhouse at {path}: run scripts/setup.sh")
-    return path
 
 
 @dataclass
@@ -47,14 +34,8 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base = tmp_path_factory.mktemp("bootstrap")
     # The bootstrapper's own manifest, with its offline mode pointed at the wheelhouse.
-    agents = base / "agents" / "bootstrapper"
-    agents.mkdir(parents=True)
     wh = wheelhouse()
-    manifest = (REPO / "agents" / "bootstrapper" / "agent.toml").read_text()
-    manifest = manifest.replace(
-        'HYPERAGENT_BOOTSTRAP_WHEELHOUSE = ""', f'HYPERAGENT_BOOTSTRAP_WHEELHOUSE = "{wh}"'
-    )
-    (agents / "agent.toml").write_text(manifest)
+    agents = bootstrapper_agents(base / "agents", wh)
     # Stand-in for VS Code (it cannot run here): records its arguments, one call per line.
     bindir = base / "bin"
     bindir.mkdir()
@@ -66,7 +47,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     mine.mkdir()
     m = Manager(
         root=base,
-        agents_dir=base / "agents",
+        agents_dir=agents,
         extra={
             "sandbox": {"allow_unsupervised_agents": False},
             "templates": {"dirs": [str(REPO / "templates"), str(mine)]},

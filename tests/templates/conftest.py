@@ -7,6 +7,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# The end-to-end harness knows where the wheelhouse is, for both test folders.
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+import harness  # noqa: E402
 
 
 def _pg_bin() -> Path:
@@ -128,16 +132,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def wheelhouse() -> Path:
     """The wheels every template variant needs (scripts/setup.sh fills it)."""
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "wheelhouse-dir.sh")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    path = Path(out.stdout.strip())
-    if not (path / ".requirements").is_file():
-        raise RuntimeError(f"no wheelhouse at {path}: run scripts/setup.sh")
-    return path
+    return harness.wheelhouse()
 
 
 @pytest.fixture(scope="session")

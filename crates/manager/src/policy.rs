@@ -10,6 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::workspace::overlaps;
 
 /// What a rule is about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,11 +226,6 @@ fn clean_path(target: &str) -> Result<PathBuf> {
         ));
     }
     Ok(out)
-}
-
-/// One path is the other or beneath it.
-fn overlaps(a: &Path, b: &Path) -> bool {
-    a.starts_with(b) || b.starts_with(a)
 }
 
 /// What the rules in force say of `asked` for `agent`, with the rule that decided: a deny

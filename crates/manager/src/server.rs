@@ -361,20 +361,32 @@ pub async fn run(
     Ok(())
 }
 
-/// The built web UI: `web.ui_dir`, else `<prefix>/share/hyperagent/ui` beside the binary, else
-/// the source tree's `ui/dist` (running from a checkout).
+/// The built web UI: `web.ui_dir`, else the bundled one.
 fn ui_dir(cfg: &Config) -> Option<PathBuf> {
-    if let Some(d) = &cfg.web.ui_dir {
-        return Some(d.clone());
-    }
-    let installed = std::env::current_exe()
-        .ok()
-        .and_then(|e| Some(e.parent()?.parent()?.join("share/hyperagent/ui")));
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist");
-    installed
+    cfg.web
+        .ui_dir
+        .clone()
+        .or_else(|| bundled("ui", "ui/dist").filter(|d| d.join("index.html").is_file()))
+}
+
+/// A folder shipped with HyperAgent: `<prefix>/share/hyperagent/<installed>` beside the running
+/// binary, else `<source>` in the source tree it was built from (running from a checkout).
+pub fn bundled(installed: &str, source: &str) -> Option<PathBuf> {
+    let beside_binary = std::env::current_exe().ok().and_then(|e| {
+        Some(
+            e.parent()?
+                .parent()?
+                .join("share/hyperagent")
+                .join(installed),
+        )
+    });
+    let source_tree = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(source);
+    beside_binary
         .into_iter()
-        .chain([source])
-        .find(|d| d.join("index.html").is_file())
+        .chain([source_tree])
+        .find_map(|d| d.canonicalize().ok().filter(|d| d.is_dir()))
 }
 
 /// Binds a Unix socket (a file left from an earlier run is stale: we hold the lock) and makes it

@@ -220,20 +220,21 @@ impl IntoResponse for ApiError {
 
 impl From<tonic::Status> for ApiError {
     fn from(s: tonic::Status) -> ApiError {
-        let (status, code) = match s.code() {
-            Code::InvalidArgument | Code::OutOfRange => {
-                (StatusCode::BAD_REQUEST, "invalid_argument")
-            }
-            Code::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            Code::AlreadyExists => (StatusCode::CONFLICT, "already_exists"),
-            Code::FailedPrecondition => (StatusCode::CONFLICT, "failed_precondition"),
-            Code::PermissionDenied => (StatusCode::FORBIDDEN, "permission_denied"),
-            Code::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            Code::DeadlineExceeded => (StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded"),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        let status = match s.code() {
+            Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::AlreadyExists | Code::FailedPrecondition => StatusCode::CONFLICT,
+            Code::PermissionDenied => StatusCode::FORBIDDEN,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        ApiError::new(status, code, s.message())
+        ApiError::new(
+            status,
+            crate::grpc::convert::code_name(s.code()),
+            s.message(),
+        )
     }
 }
 

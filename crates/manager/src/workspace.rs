@@ -109,7 +109,8 @@ pub fn remove_made(path: &Path, made: &Path) {
     }
 }
 
-/// Whether two task folders overlap (one is, or holds, the other).
+/// Whether two paths overlap: one is, or holds, the other (task folders here, rules' paths in
+/// `policy`).
 pub fn overlaps(a: &Path, b: &Path) -> bool {
     a.starts_with(b) || b.starts_with(a)
 }

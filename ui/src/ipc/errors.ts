@@ -22,14 +22,20 @@ export class ApiError extends Error {
     this.code = code;
   }
 
+  /** An error value shaped `{code, message}` (as the web API and the desktop shell send them). */
+  static fromShape(value: unknown): ApiError | null {
+    if (value && typeof value === 'object' && 'code' in value && 'message' in value) {
+      const { code, message } = value as { code: unknown; message: unknown };
+      if (typeof code === 'string' && typeof message === 'string') return new ApiError(code, message);
+    }
+    return null;
+  }
+
   /** Reads an error body (`{"code": ..., "message": ...}`); falls back to the HTTP status. */
   static fromBody(status: number, body: string): ApiError {
     try {
-      const parsed: unknown = JSON.parse(body);
-      if (parsed && typeof parsed === 'object' && 'code' in parsed && 'message' in parsed) {
-        const { code, message } = parsed as { code: unknown; message: unknown };
-        if (typeof code === 'string' && typeof message === 'string') return new ApiError(code, message);
-      }
+      const shaped = ApiError.fromShape(JSON.parse(body));
+      if (shaped) return shaped;
     } catch {
       // Not JSON: described by its status below.
     }

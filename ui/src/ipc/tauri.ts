@@ -10,13 +10,8 @@ type FeedMessage = { event: Event } | { end: { code: string; message: string } }
 /** True inside the desktop app (the Tauri shell), false in a browser. */
 export const inDesktopApp = (): boolean => isTauri();
 
-function apiError(err: unknown): ApiError {
-  if (err && typeof err === 'object' && 'code' in err && 'message' in err) {
-    const { code, message } = err as { code: unknown; message: unknown };
-    if (typeof code === 'string' && typeof message === 'string') return new ApiError(code, message);
-  }
-  return ApiError.from(err);
-}
+/** The shell's `{code, message}` errors as ApiErrors; anything else is a programming error. */
+const apiError = (err: unknown): ApiError => ApiError.fromShape(err) ?? ApiError.from(err);
 
 /**
  * The client API through the desktop shell: `invoke('call', {method, request})` for unary methods

@@ -34,6 +34,21 @@ pub fn status(e: Error) -> Status {
     Status::new(code, e.to_string())
 }
 
+/// A status code as the UI-facing APIs (web, desktop) name it in `{code, message}` errors.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::InvalidArgument | Code::OutOfRange => "invalid_argument",
+        Code::NotFound => "not_found",
+        Code::AlreadyExists => "already_exists",
+        Code::FailedPrecondition => "failed_precondition",
+        Code::PermissionDenied => "permission_denied",
+        Code::Unauthenticated => "unauthenticated",
+        Code::Unavailable => "unavailable",
+        Code::DeadlineExceeded => "deadline_exceeded",
+        _ => "internal",
+    }
+}
+
 /// µs -> Timestamp.
 pub fn ts(us: i64) -> Timestamp {
     Timestamp {
