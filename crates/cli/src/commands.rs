@@ -12,7 +12,7 @@ use crate::client::{connect, socket_path, Failure};
 use crate::output::{self, state_name};
 use crate::{
     AuditCommand, Cli, Command, ConfigCommand, ConsentCommand, GrantScope, PolicyCommand, RuleArgs,
-    SecretCommand, TemplatesCommand,
+    SecretCommand, ServiceCommand, TemplatesCommand,
 };
 
 type Client = ClientServiceClient<Channel>;
@@ -58,11 +58,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         print!("{}", cfg.effective_toml()?);
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Service { command } = &cli.command {
+        return service(command, &cli, &cfg).await;
+    }
     let socket = socket_path(cli.socket.as_deref(), &cfg);
     let mut c = connect(&socket, cfg.server.max_message_bytes as usize).await?;
     let json = cli.json;
     match cli.command {
-        Command::Serve { .. } | Command::Config { .. } => unreachable!("handled above"),
+        Command::Serve { .. } | Command::Config { .. } | Command::Service { .. } => {
+            unreachable!("handled above")
+        }
         Command::Status => {
             let s = c.get_status(pb::GetStatusRequest {}).await?.into_inner();
             print_status(&s, json);
@@ -682,6 +687,20 @@ fn print_status(s: &pb::ManagerStatus, json: bool) {
     );
 }
 
+fn print_service(s: &hyperagent_manager::service::ServiceStatus) {
+    let mut line = format!("{}: {}", s.unit, s.detail);
+    if let Some(pid) = s.pid {
+        line.push_str(&format!(" (pid {pid})"));
+    }
+    if s.enabled {
+        line.push_str(", starts with your session");
+    }
+    println!("{line}");
+    if let Some(f) = &s.unit_file {
+        println!("  unit file: {}", f.display());
+    }
+}
+
 /// `--set KEY=VALUE` answers as a JSON object of strings (the agent reads each as its question's
 /// type, as copier's `--data` does).
 fn answers(set: &[String]) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
@@ -1034,6 +1053,38 @@ async fn audit(c: &mut Client, cmd: AuditCommand, json: bool) -> Result<ExitCode
                 return Ok(ExitCode::SUCCESS); // stdout closed
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hyperagent service ...`: the user service, through the manager core's `service`.
+async fn service(command: &ServiceCommand, cli: &Cli, cfg: &Config) -> Result<ExitCode, Failure> {
+    use hyperagent_manager::service::{self, UserService};
+    let svc = UserService::new(&cfg.service)?;
+    let (_, socket, _) = cfg.runtime_paths();
+    let socket = cli.socket.clone().unwrap_or(socket);
+    let status = match command {
+        ServiceCommand::Status => svc.status().await,
+        ServiceCommand::Install { no_start } => {
+            let exe = service::manager_binary()?;
+            let args = service::serve_args(cfg, cli.config.as_deref());
+            let path = std::env::var("PATH").ok();
+            let unit = service::render_unit(&exe, &args, path.as_deref());
+            let status = svc.install(&unit).await?;
+            if *no_start {
+                status
+            } else {
+                svc.start(&socket).await?
+            }
+        }
+        ServiceCommand::Start => svc.start(&socket).await?,
+        ServiceCommand::Stop => svc.stop().await?,
+        ServiceCommand::Uninstall => svc.uninstall().await?,
+    };
+    if cli.json {
+        print_json(&serde_json::to_value(&status).unwrap_or_default());
+    } else {
+        print_service(&status);
     }
     Ok(ExitCode::SUCCESS)
 }

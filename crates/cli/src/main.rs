@@ -221,6 +221,33 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// The headless manager as a systemd user service: it starts with your session, serves the
+    /// web UI, and the desktop app connects to it.
+    Service {
+        #[command(subcommand)]
+        command: ServiceCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ServiceCommand {
+    /// Where the service is: not installed, stopped, running (with its pid), failed.
+    Status,
+    /// Write the unit file (running this binary with `serve --web`, the config named with
+    /// --config, and the bundled agents and templates when the config names none), enable it and
+    /// start it.
+    Install {
+        /// Write and enable it only.
+        #[arg(long)]
+        no_start: bool,
+    },
+    /// Start it and wait until its manager answers.
+    Start,
+    /// Stop it (its agents and tasks stop with it; running tasks are resumed per
+    /// tasks.on_manager_restart when it starts again).
+    Stop,
+    /// Stop and disable it and remove the unit file.
+    Uninstall,
 }
 
 #[derive(Subcommand, Debug)]

@@ -39,6 +39,8 @@ pub struct Config {
     pub editor: Editor,
     /// The web UI and its HTTP API (`serve --web`).
     pub web: Web,
+    /// The headless manager as a user service (`hyperagent service`, the app's Settings).
+    pub service: Service,
 }
 
 /// Where things live. Unset paths take XDG defaults (see [`Config::resolve`]).
@@ -444,6 +446,38 @@ impl Default for Web {
             enabled: false,
             address: SocketAddr::from(([127, 0, 0, 1], 8765)),
             ui_dir: None,
+        }
+    }
+}
+
+/// The headless manager installed as a systemd user service (`hyperagent service install`); the
+/// desktop app detects it, and starts or stops it, through the same code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Service {
+    /// The service manager's command (`systemctl`, always given `--user`).
+    pub systemctl: String,
+    /// The unit's name.
+    pub unit: String,
+    /// How long one `systemctl` call may take.
+    #[serde(with = "humantime_serde")]
+    pub command_timeout: Duration,
+    /// After starting the service, how long its manager may take to answer on its socket.
+    #[serde(with = "humantime_serde")]
+    pub ready_timeout: Duration,
+    /// How often the socket is tried meanwhile.
+    #[serde(with = "humantime_serde")]
+    pub ready_poll: Duration,
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        Service {
+            systemctl: "systemctl".into(),
+            unit: "hyperagent.service".into(),
+            command_timeout: Duration::from_secs(30),
+            ready_timeout: Duration::from_secs(30),
+            ready_poll: Duration::from_millis(100),
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod sandbox;
 pub mod scheduler;
 pub mod schema;
 pub mod secrets;
+pub mod service;
 pub mod server;
 pub mod store;
 pub mod supervisor;

@@ -1,0 +1,130 @@
+"""`hyperagent service`: the headless manager as a systemd user service. No systemd user manager
+can run on the test machine (PID 1 is not systemd), so `systemctl` is a stand-in at the process
+boundary (`standins/systemctl`, named as such): it runs the unit's ExecStart as systemd would. The
+unit file we write is checked by the real `systemd-analyze verify`; the manager it starts is the
+real binary with the real agents."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from harness import DEADLINE, REPO, Manager, pid_alive, wait_until
+
+STANDIN = REPO / "tests" / "e2e" / "standins" / "systemctl"
+
+
+@pytest.fixture
+def svc(tmp_path: Path) -> Iterator[Manager]:
+    home = tmp_path / "home"
+    run = tmp_path / "xdg-run"
+    home.mkdir()
+    run.mkdir(mode=0o700)
+    m = Manager(
+        tmp_path,
+        extra={"service": {"systemctl": str(STANDIN)}, "web": {"address": "127.0.0.1:0"}},
+        home=home,
+        env_extra={"XDG_CONFIG_HOME": str(home / ".config"), "XDG_RUNTIME_DIR": str(run)},
+    )
+    yield m
+    # Whatever the test did, nothing of the service is left running.
+    subprocess.run(
+        [str(STANDIN), "--user", "stop", "hyperagent.service"], env=m.env(), check=False
+    )
+
+
+def status(m: Manager) -> dict:
+    r = m.cli("--json", "service", "status")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def manager_pid(m: Manager) -> int:
+    r = m.cli("--json", "status")
+    assert r.returncode == 0, r.stderr
+    return int(json.loads(r.stdout)["pid"])
+
+
+def test_install_runs_the_manager_as_a_service_and_stop_start_uninstall_work(svc: Manager) -> None:
+    assert status(svc)["state"] == "not_installed"
+    assert "hyperagent service install" in status(svc)["detail"]
+
+    r = svc.cli("service", "install")
+    assert r.returncode == 0, r.stderr
+    unit = Path(svc.env()["XDG_CONFIG_HOME"]) / "systemd" / "user" / "hyperagent.service"
+    text = unit.read_text()
+    exec_start = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+    assert "hyperagent" in exec_start and '"serve" "--web"' in exec_start
+    assert f'"--config" "{svc.config}"' in exec_start
+    assert f'"--agents-dir" "{REPO / "agents"}"' in exec_start  # the bundled agents
+    assert "running" in r.stdout and "starts with your session" in r.stdout
+
+    # systemd itself accepts the unit: no unknown keys, the binary exists.
+    if shutil.which("systemd-analyze"):
+        check = subprocess.run(
+            ["systemd-analyze", "--user", "verify", str(unit)],
+            capture_output=True,
+            text=True,
+            env=svc.env(),
+            timeout=DEADLINE,
+        )
+        assert check.returncode == 0 and check.stderr == "", check.stderr
+
+    s = status(svc)
+    assert s["state"] == "running" and s["enabled"] is True
+    pid = s["pid"]
+    assert manager_pid(svc) == pid  # the CLI reaches the service's manager
+    discovery = json.loads((svc.root / "run" / "manager.json").read_text())
+    assert discovery["pid"] == pid and discovery["web"]["url"].startswith("http://127.0.0.1:")
+
+    # A second `serve` for the same user is refused while the service runs.
+    r = svc.cli("serve")
+    assert r.returncode == 7 and f"pid {pid}" in r.stderr
+
+    r = svc.cli("service", "stop")
+    assert r.returncode == 0, r.stderr
+    assert "installed, not running" in r.stdout
+    assert not pid_alive(pid)
+    assert svc.cli("status").returncode == 3  # nothing answers
+
+    r = svc.cli("service", "start")
+    assert r.returncode == 0, r.stderr
+    again = status(svc)["pid"]
+    assert again != pid and manager_pid(svc) == again
+
+    r = svc.cli("service", "uninstall")
+    assert r.returncode == 0, r.stderr
+    assert "not installed" in r.stdout
+    assert not unit.exists()
+    wait_until(lambda: not pid_alive(again), "the uninstalled service's manager to exit")
+    calls = (Path(svc.env()["XDG_RUNTIME_DIR"]) / "standin-systemd" / "calls.log").read_text()
+    assert "--user enable hyperagent.service" in calls
+    assert "--user disable --now hyperagent.service" in calls
+
+
+def test_without_systemd_the_service_is_unavailable_and_install_says_why(tmp_path: Path) -> None:
+    m = Manager(tmp_path, extra={"service": {"systemctl": "/nonexistent/systemctl"}})
+    s = status(m)
+    assert s["state"] == "unavailable"
+    assert "cannot run `/nonexistent/systemctl` (service.systemctl)" in s["detail"]
+    r = m.cli("service", "install")
+    assert r.returncode != 0
+    assert "the service needs systemd" in r.stderr
+
+
+def test_start_before_install_and_uninstall_of_nothing_are_refused_with_the_fix(
+    svc: Manager,
+) -> None:
+    r = svc.cli("service", "start")
+    assert r.returncode != 0 and "`hyperagent service install` writes" in r.stderr
+    r = svc.cli("service", "uninstall")
+    assert r.returncode != 0 and "the service is not installed by this user" in r.stderr
+    assert not (Path(svc.env()["XDG_CONFIG_HOME"]) / "systemd").exists() or not any(
+        (Path(svc.env()["XDG_CONFIG_HOME"]) / "systemd").rglob("*.service")
+    )
+    assert os.environ.get("XDG_CONFIG_HOME") != svc.env()["XDG_CONFIG_HOME"]
