@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tauri::ipc::Channel;
 use tauri::State;
 
-use crate::backend::{Backend, Mode};
+use crate::backend::{Backend, Mode, ServiceAction};
 
 /// An error as the UI sees it (the web API's shape).
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -187,7 +187,38 @@ pub struct AppInfo {
 #[tauri::command]
 pub fn app_info(backend: State<'_, Arc<Backend>>) -> AppInfo {
     AppInfo {
-        mode: backend.mode,
-        socket: backend.socket.display().to_string(),
+        mode: backend.mode(),
+        socket: backend.socket().display().to_string(),
     }
+}
+
+/// The headless manager service: `status`, `install`, `start` (the app hands over to it), `stop`
+/// (the app runs the manager itself again), `uninstall`. Returns where the service is then, with
+/// what the app is connected to.
+#[tauri::command]
+pub async fn service(
+    backend: State<'_, Arc<Backend>>,
+    action: String,
+) -> Result<Value, ApiError> {
+    let action: ServiceAction =
+        serde_json::from_value(Value::String(action.clone())).map_err(|_| ApiError {
+            code: "invalid_argument",
+            message: format!(
+                "no service action `{action}`: one of status, install, start, stop, uninstall"
+            ),
+        })?;
+    let status = backend
+        .service(action)
+        .await
+        .map_err(|message| ApiError {
+            code: "failed_precondition",
+            message,
+        })?;
+    Ok(json!({
+        "service": status,
+        "app": AppInfo {
+            mode: backend.mode(),
+            socket: backend.socket().display().to_string(),
+        },
+    }))
 }

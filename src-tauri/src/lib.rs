@@ -27,7 +27,8 @@ pub fn with_commands<R: tauri::Runtime>(
             commands::call,
             commands::subscribe,
             commands::unsubscribe,
-            commands::app_info
+            commands::app_info,
+            commands::service
         ])
 }
 

@@ -95,6 +95,18 @@ def merge(
 DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
 
 
+def quiet_session_bus(conf: Path) -> Path:
+    """Writes a D-Bus session bus config without service activation: nothing on the bus starts a
+    program by asking for a name (a keyring daemon with no password, or a document portal whose
+    FUSE mount outlives the test), so a test gets only the services it starts itself."""
+    conf.write_text(
+        "<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>"
+        '<policy context="default"><allow send_destination="*" eavesdrop="true"/>'
+        '<allow eavesdrop="true"/><allow own="*"/></policy></busconfig>'
+    )
+    return conf
+
+
 def read_line(proc: subprocess.Popen[str], timeout: float) -> str:
     """The next line of a process's stdout, or a failure naming what it said on stderr."""
     assert proc.stdout is not None

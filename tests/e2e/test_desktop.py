@@ -5,6 +5,7 @@ IPC round-trips to its page."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,12 +15,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import DEADLINE, DIE_WITH_PARENT, REPO, wait_until
+from harness import DEADLINE, DIE_WITH_PARENT, REPO, quiet_session_bus, wait_until
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+
+STANDIN = REPO / "tests" / "e2e" / "standins" / "systemctl"
+
+
+def systemctl(root: Path) -> list[str]:
+    """The stand-in `systemctl` with its unit and state folders."""
+    return [
+        str(STANDIN),
+        "--unit-dir",
+        str(root / "units"),
+        "--state-dir",
+        str(root / "systemd-state"),
+    ]
+
 
 APP = Path(os.environ.get("HYPERAGENT_APP_BIN", REPO / "target" / "debug" / "hyperagent-app"))
 
@@ -77,6 +92,11 @@ def app(display: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
         f'[paths]\ndata_dir = "{tmp_path / "data"}"\nruntime_dir = "{tmp_path / "run"}"\n'
         f'[supervisor]\nagent_dirs = ["{REPO / "agents"}"]\n'
         f'[templates]\ndirs = ["{REPO / "templates"}"]\n'
+        # No systemd user manager can run here: the stand-in `systemctl` (process boundary) runs
+        # the unit's ExecStart as systemd would.
+        f"[service]\nsystemctl = {json.dumps(systemctl(tmp_path))}\n"
+        f'unit_dir = "{tmp_path / "units"}"\n'
+        '[web]\naddress = "127.0.0.1:0"\n'
     )
     home = tmp_path / "home"
     home.mkdir()
@@ -97,6 +117,7 @@ def app(display: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
         [
             *DIE_WITH_PARENT,
             "dbus-run-session",
+            f"--config-file={quiet_session_bus(tmp_path / 'bus.conf')}",
             "--",
             tauri_driver,
             "--port",
@@ -127,6 +148,8 @@ def app(display: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
     finally:
         if driver is not None:
             driver.quit()
+        # A service the test started is not the app's to stop.
+        subprocess.run([*systemctl(tmp_path), "--user", "stop", "hyperagent.service"], check=False)
         os.killpg(driver_proc.pid, signal.SIGTERM)
         driver_proc.wait(timeout=DEADLINE)
         log.close()
@@ -166,3 +189,51 @@ def test_the_window_shows_the_embedded_managers_agents_and_a_task_round_trips(
     line = (By.CSS_SELECTOR, '[data-testid="log-line"]')
     wait.until(ec.text_to_be_present_in_element(line, "from the desktop"))
     app.save_screenshot(str(tmp_path / "desktop-task.png"))
+
+
+def test_the_app_installs_the_service_and_hands_over_to_it_and_back(
+    app: webdriver.Remote, tmp_path: Path
+) -> None:
+    wait = WebDriverWait(app, DEADLINE)
+    skip = (By.CSS_SELECTOR, '[data-testid="onboarding-skip"]')
+    wait.until(ec.element_to_be_clickable(skip)).click()
+    app.find_element(By.LINK_TEXT, "Settings").click()
+    state = (By.CSS_SELECTOR, '[data-testid="service-state"]')
+    mode = (By.CSS_SELECTOR, '[data-testid="app-mode"]')
+    wait.until(ec.text_to_be_present_in_element_attribute(state, "data-state", "not_installed"))
+    assert app.find_element(*mode).get_attribute("data-mode") == "embedded"
+    own_pid = app.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke('call', { method: 'GetStatus', request: {} })
+          .then((s) => done(s.pid), (e) => done('error: ' + JSON.stringify(e)));
+        """
+    )
+
+    app.find_element(By.CSS_SELECTOR, '[data-testid="service-install"]').click()
+    wait.until(ec.text_to_be_present_in_element_attribute(state, "data-state", "stopped"))
+    unit = (tmp_path / "units" / "hyperagent.service").read_text()
+    assert "hyperagent" in unit and '"serve" "--web"' in unit
+
+    # Start: the app's own manager stops and the service's takes over the same socket.
+    app.find_element(By.CSS_SELECTOR, '[data-testid="service-start"]').click()
+    wait.until(ec.text_to_be_present_in_element_attribute(state, "data-state", "running"))
+    assert app.find_element(*mode).get_attribute("data-mode") == "connected"
+    service_pid = app.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke('call', { method: 'GetStatus', request: {} })
+          .then((s) => done(s.pid), (e) => done('error: ' + JSON.stringify(e)));
+        """
+    )
+    assert isinstance(service_pid, int) and service_pid != own_pid
+    # The UI's feed follows the new manager: the agents it started come online in the status line.
+    status = (By.CSS_SELECTOR, '[data-testid="status-agents"]')
+    wait.until(ec.text_to_be_present_in_element(status, "2 of 2 agents online"))
+    app.save_screenshot(str(tmp_path / "desktop-service.png"))
+
+    # Stop: the app runs its own manager again.
+    app.find_element(By.CSS_SELECTOR, '[data-testid="service-stop"]').click()
+    wait.until(ec.text_to_be_present_in_element_attribute(mode, "data-mode", "embedded"))
+    assert app.find_element(*state).get_attribute("data-state") == "stopped"
+    wait.until(ec.text_to_be_present_in_element(status, "2 of 2 agents online"))

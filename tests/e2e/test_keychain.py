@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import REPO, Manager, wait_until
+from harness import REPO, Manager, quiet_session_bus, wait_until
 
 from hyperagent.v1 import common_pb2
 
@@ -28,12 +28,7 @@ def desktop_session(tmp_path: Path) -> Iterator[dict[str, str]]:
     # A session bus without service activation: a call that came before our keyring daemon
     # owns the Secret Service name would otherwise start a second daemon with no password,
     # whose login collection stays locked.
-    conf = tmp_path / "bus.conf"
-    conf.write_text(
-        "<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>"
-        '<policy context="default"><allow send_destination="*" eavesdrop="true"/>'
-        '<allow eavesdrop="true"/><allow own="*"/></policy></busconfig>'
-    )
+    conf = quiet_session_bus(tmp_path / "bus.conf")
     bus = subprocess.run(
         ["dbus-daemon", f"--config-file={conf}", "--fork", "--print-address=1", "--print-pid=1"],
         capture_output=True,

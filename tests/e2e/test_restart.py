@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from hyperagent.v1 import client_pb2, common_pb2
+import grpc
+import pytest
+from harness import Manager, channel
+from hyperagent.v1 import client_pb2, client_pb2_grpc, common_pb2
 
 RUNNING = common_pb2.TASK_STATE_RUNNING
 
@@ -65,3 +68,19 @@ def test_with_the_fail_policy_interrupted_tasks_fail_with_the_reason(make_manage
         final.status_reason
         == 'the manager restarted while it ran (tasks.on_manager_restart = "fail")'
     )
+
+
+def test_sigterm_ends_open_feeds_so_the_manager_exits_cleanly(tmp_path):
+    """A client following the feed (the UI, `hyperagent events`) must not keep a stopping manager
+    alive: its feed ends with UNAVAILABLE "shutting down" and the manager exits 0."""
+    m = Manager(tmp_path).start()
+    follower = channel(m.socket)  # a client of its own, as the UI is
+    stream = client_pb2_grpc.ClientServiceStub(follower).Subscribe(client_pb2.SubscribeRequest())
+    stream.initial_metadata()  # the subscription is established
+    assert m.stop() == 0
+    with pytest.raises(grpc.RpcError) as err:
+        for _ in stream:
+            pass
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "shutting down" in err.value.details()
+    follower.close()

@@ -7,8 +7,6 @@ real binary with the real agents."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,23 +17,30 @@ from harness import DEADLINE, REPO, Manager, pid_alive, wait_until
 STANDIN = REPO / "tests" / "e2e" / "standins" / "systemctl"
 
 
+def standin(root: Path) -> list[str]:
+    """The stand-in `systemctl` with its unit and state folders."""
+    return [
+        str(STANDIN),
+        "--unit-dir",
+        str(root / "units"),
+        "--state-dir",
+        str(root / "standin-systemd"),
+    ]
+
+
 @pytest.fixture
 def svc(tmp_path: Path) -> Iterator[Manager]:
-    home = tmp_path / "home"
-    run = tmp_path / "xdg-run"
-    home.mkdir()
-    run.mkdir(mode=0o700)
+    systemctl = standin(tmp_path)
     m = Manager(
         tmp_path,
-        extra={"service": {"systemctl": str(STANDIN)}, "web": {"address": "127.0.0.1:0"}},
-        home=home,
-        env_extra={"XDG_CONFIG_HOME": str(home / ".config"), "XDG_RUNTIME_DIR": str(run)},
+        extra={
+            "service": {"systemctl": systemctl, "unit_dir": str(tmp_path / "units")},
+            "web": {"address": "127.0.0.1:0"},
+        },
     )
     yield m
     # Whatever the test did, nothing of the service is left running.
-    subprocess.run(
-        [str(STANDIN), "--user", "stop", "hyperagent.service"], env=m.env(), check=False
-    )
+    subprocess.run([*systemctl, "--user", "stop", "hyperagent.service"], check=False)
 
 
 def status(m: Manager) -> dict:
@@ -56,7 +61,7 @@ def test_install_runs_the_manager_as_a_service_and_stop_start_uninstall_work(svc
 
     r = svc.cli("service", "install")
     assert r.returncode == 0, r.stderr
-    unit = Path(svc.env()["XDG_CONFIG_HOME"]) / "systemd" / "user" / "hyperagent.service"
+    unit = svc.root / "units" / "hyperagent.service"
     text = unit.read_text()
     exec_start = next(line for line in text.splitlines() if line.startswith("ExecStart="))
     assert "hyperagent" in exec_start and '"serve" "--web"' in exec_start
@@ -65,15 +70,16 @@ def test_install_runs_the_manager_as_a_service_and_stop_start_uninstall_work(svc
     assert "running" in r.stdout and "starts with your session" in r.stdout
 
     # systemd itself accepts the unit: no unknown keys, the binary exists.
-    if shutil.which("systemd-analyze"):
-        check = subprocess.run(
-            ["systemd-analyze", "--user", "verify", str(unit)],
-            capture_output=True,
-            text=True,
-            env=svc.env(),
-            timeout=DEADLINE,
-        )
-        assert check.returncode == 0 and check.stderr == "", check.stderr
+    xdg_run = svc.root / "xdg-run"
+    xdg_run.mkdir(mode=0o700)
+    check = subprocess.run(
+        ["systemd-analyze", "--user", "verify", str(unit)],
+        capture_output=True,
+        text=True,
+        env={**svc.env(), "XDG_RUNTIME_DIR": str(xdg_run)},
+        timeout=DEADLINE,
+    )
+    assert check.returncode == 0 and check.stderr == "", check.stderr
 
     s = status(svc)
     assert s["state"] == "running" and s["enabled"] is True
@@ -102,13 +108,13 @@ def test_install_runs_the_manager_as_a_service_and_stop_start_uninstall_work(svc
     assert "not installed" in r.stdout
     assert not unit.exists()
     wait_until(lambda: not pid_alive(again), "the uninstalled service's manager to exit")
-    calls = (Path(svc.env()["XDG_RUNTIME_DIR"]) / "standin-systemd" / "calls.log").read_text()
+    calls = (svc.root / "standin-systemd" / "calls.log").read_text()
     assert "--user enable hyperagent.service" in calls
     assert "--user disable --now hyperagent.service" in calls
 
 
 def test_without_systemd_the_service_is_unavailable_and_install_says_why(tmp_path: Path) -> None:
-    m = Manager(tmp_path, extra={"service": {"systemctl": "/nonexistent/systemctl"}})
+    m = Manager(tmp_path, extra={"service": {"systemctl": ["/nonexistent/systemctl"]}})
     s = status(m)
     assert s["state"] == "unavailable"
     assert "cannot run `/nonexistent/systemctl` (service.systemctl)" in s["detail"]
@@ -124,7 +130,4 @@ def test_start_before_install_and_uninstall_of_nothing_are_refused_with_the_fix(
     assert r.returncode != 0 and "`hyperagent service install` writes" in r.stderr
     r = svc.cli("service", "uninstall")
     assert r.returncode != 0 and "the service is not installed by this user" in r.stderr
-    assert not (Path(svc.env()["XDG_CONFIG_HOME"]) / "systemd").exists() or not any(
-        (Path(svc.env()["XDG_CONFIG_HOME"]) / "systemd").rglob("*.service")
-    )
-    assert os.environ.get("XDG_CONFIG_HOME") != svc.env()["XDG_CONFIG_HOME"]
+    assert not (svc.root / "units").exists()

@@ -455,10 +455,13 @@ impl Default for Web {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Service {
-    /// The service manager's command (`systemctl`, always given `--user`).
-    pub systemctl: String,
+    /// The service manager's command, given `--user` and then the verb (`["systemctl"]`).
+    pub systemctl: Vec<String>,
     /// The unit's name.
     pub unit: String,
+    /// Where `install` writes the unit. Default: `$XDG_CONFIG_HOME/systemd/user`, where the
+    /// systemd user manager reads a person's own units.
+    pub unit_dir: Option<PathBuf>,
     /// How long one `systemctl` call may take.
     #[serde(with = "humantime_serde")]
     pub command_timeout: Duration,
@@ -473,8 +476,9 @@ pub struct Service {
 impl Default for Service {
     fn default() -> Self {
         Service {
-            systemctl: "systemctl".into(),
+            systemctl: vec!["systemctl".into()],
             unit: "hyperagent.service".into(),
+            unit_dir: None,
             command_timeout: Duration::from_secs(30),
             ready_timeout: Duration::from_secs(30),
             ready_poll: Duration::from_millis(100),

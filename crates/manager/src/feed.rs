@@ -3,9 +3,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Event;
 use crate::store::{EventFilter, Store};
 
@@ -17,6 +17,9 @@ pub struct Feed {
     store: Store,
     replay_page: u32,
     subscriber_buffer: usize,
+    /// Set when the manager shuts down: every subscription ends (its client sees `ShuttingDown`
+    /// and resumes from its cursor elsewhere), so the servers can finish their connections.
+    closing: watch::Sender<bool>,
 }
 
 impl Feed {
@@ -35,7 +38,13 @@ impl Feed {
             store,
             replay_page,
             subscriber_buffer,
+            closing: watch::channel(false).0,
         }
+    }
+
+    /// Ends every subscription, now and from now on (at shutdown).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     /// The sender the writer publishes committed events on.
@@ -64,9 +73,21 @@ impl Feed {
         let cursor = after.unwrap_or_else(|| self.last_seq());
         let (tx, rx) = mpsc::channel(self.subscriber_buffer);
         let feed = self.clone();
+        let mut closing = self.closing.subscribe();
         tokio::spawn(async move {
-            if let Err(e) = feed.pump(cursor, filter, live, &tx).await {
-                let _ = tx.send(Err(e)).await;
+            let closed = async move {
+                let _ = closing.wait_for(|c| *c).await.map(|_| ());
+            };
+            tokio::select! {
+                r = feed.pump(cursor, filter, live, &tx) => {
+                    if let Err(e) = r {
+                        let _ = tx.send(Err(e)).await;
+                    }
+                }
+                // Not waiting on a subscriber that does not read: shutdown goes on.
+                () = closed => {
+                    let _ = tx.try_send(Err(Error::ShuttingDown));
+                }
             }
         });
         rx

@@ -335,6 +335,8 @@ pub async fn run(
     if let Some(s) = supervisor {
         s.stop().await;
     }
+    // Open feeds would keep their connections, and so the servers, alive.
+    manager.feed().close();
     let _ = shutdown_tx.send(true);
     if let Ok(Err(e)) = uds_server.await {
         tracing::error!(error = %e, "unix socket server failed");

@@ -66,14 +66,23 @@ impl UserService {
                 cfg.unit
             )));
         }
-        let unit_dir = dirs::config_dir()
-            .ok_or_else(|| {
+        if cfg.systemctl.is_empty() {
+            return Err(Error::InvalidInput(
+                "service.systemctl is empty: it is the service manager's command, e.g. [\"systemctl\"]"
+                    .into(),
+            ));
+        }
+        let unit_dir = match &cfg.unit_dir {
+            Some(d) => Ok(d.clone()),
+            None => dirs::config_dir()
+                .map(|d| d.join("systemd/user"))
+                .ok_or_else(|| {
                 Error::FailedPrecondition(
                     "neither XDG_CONFIG_HOME nor HOME is set: no folder for the service's unit file"
                         .into(),
-                )
-            })?
-            .join("systemd/user");
+                    )
+                }),
+        }?;
         Ok(UserService {
             cfg: cfg.clone(),
             unit_dir,
@@ -234,12 +243,14 @@ impl UserService {
 
     /// Runs `systemctl --user ARGS`; its stdout, or an error with its stderr.
     async fn systemctl(&self, args: &[&str]) -> Result<String> {
-        let mut cmd = tokio::process::Command::new(&self.cfg.systemctl);
-        cmd.arg("--user")
+        let program = &self.cfg.systemctl[0];
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(&self.cfg.systemctl[1..])
+            .arg("--user")
             .args(args)
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
-        let shown = format!("{} --user {}", self.cfg.systemctl, args.join(" "));
+        let shown = format!("{} --user {}", self.cfg.systemctl.join(" "), args.join(" "));
         let out = tokio::time::timeout(self.cfg.command_timeout, cmd.output())
             .await
             .map_err(|_| {
@@ -250,8 +261,7 @@ impl UserService {
             })?
             .map_err(|e| {
                 Error::FailedPrecondition(format!(
-                    "cannot run `{}` (service.systemctl): {e}; the service needs systemd",
-                    self.cfg.systemctl
+                    "cannot run `{program}` (service.systemctl): {e}; the service needs systemd"
                 ))
             })?;
         if !out.status.success() {

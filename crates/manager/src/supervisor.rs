@@ -2,7 +2,8 @@
 //! each in its own process group; captures their stdout/stderr into the event feed; restarts crashed
 //! ones with backoff; and stops them (SIGTERM, then SIGKILL after a grace period) leaving no process
 //! behind. The manager is a child subreaper, so descendants that outlive their agent (e.g. a task's
-//! `setsid` children) are re-parented to it and killed too.
+//! `setsid` children) are re-parented to it and killed too (those outside the manager's own process
+//! group: the desktop app's own children, its WebKit processes, are left alone).
 //!
 //! Every process it starts is confined by the kernel ([`crate::sandbox`]): an agent's own process
 //! reads the system, its code and its folder, and writes only its state folder
@@ -982,15 +983,28 @@ fn lock(live: &Live) -> std::sync::MutexGuard<'_, HashSet<u32>> {
     live.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The process group of `pid`, from `/proc`.
+fn process_group(pid: u32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    // state, ppid, pgrp
+    rest.split_whitespace().nth(2)?.parse().ok()
+}
+
 /// Kills and reaps processes re-parented to the manager (orphaned descendants of agents that
-/// already exited). Our only other children are the live agents, listed in `live`.
+/// already exited). Agents (listed in `live`) and task processes run in process groups of their
+/// own, and their descendants in those; a child in the manager's own group is one the host
+/// process started itself (the desktop app's WebKit processes) and is none of ours to kill.
 async fn reap_orphans(live: &Live) {
     let me = std::process::id();
+    // SAFETY: getpgrp cannot fail.
+    let own_group = unsafe { libc::getpgrp() };
     let orphans: Vec<u32> = {
         let live = lock(live);
         let orphans: Vec<u32> = parent_map()
             .into_iter()
             .filter(|(pid, ppid)| *ppid == me && !live.contains(pid))
+            .filter(|(pid, _)| process_group(*pid).is_some_and(|g| g != own_group))
             .map(|(pid, _)| pid)
             .collect();
         for pid in &orphans {

@@ -13,6 +13,16 @@ export class Client {
     this.transport = transport;
   }
 
+  /** The headless manager service's controls, or null where there are none (a browser). */
+  get service(): ((action: T.ServiceAction) => Promise<T.ServiceReply>) | null {
+    return this.transport.service ? this.serviceControl : null;
+  }
+
+  private readonly serviceControl = (action: T.ServiceAction): Promise<T.ServiceReply> => {
+    if (!this.transport.service) throw new Error('this transport has no service control');
+    return this.transport.service(action);
+  };
+
   submitTask(req: T.SubmitTaskRequest) {
     return this.transport.call('SubmitTask', req);
   }

@@ -2,7 +2,7 @@ import { Channel, invoke, isTauri } from '@tauri-apps/api/core';
 
 import { ApiError } from './errors';
 import { SeqGate, type Transport, type Unsubscribe } from './transport';
-import type { Event, Method, RequestOf, ResponseOf, SubscribeRequest } from './types';
+import type { Event, Method, RequestOf, ResponseOf, ServiceAction, ServiceReply, SubscribeRequest } from './types';
 
 /** What the desktop shell's `subscribe` command sends on its channel. */
 type FeedMessage = { event: Event } | { end: { code: string; message: string } };
@@ -30,6 +30,14 @@ export class TauriTransport implements Transport {
   async call<M extends Method>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
     try {
       return await invoke<ResponseOf<M>>('call', { method, request });
+    } catch (err) {
+      throw apiError(err);
+    }
+  }
+
+  async service(action: ServiceAction): Promise<ServiceReply> {
+    try {
+      return await invoke<ServiceReply>('service', { action });
     } catch (err) {
       throw apiError(err);
     }

@@ -1,5 +1,5 @@
 import type { ApiError } from './errors';
-import type { Event, Method, RequestOf, ResponseOf, SubscribeRequest } from './types';
+import type { Event, Method, RequestOf, ResponseOf, ServiceAction, ServiceReply, SubscribeRequest } from './types';
 
 /** Stops a subscription; calling it twice is harmless. */
 export type Unsubscribe = () => void;
@@ -32,6 +32,11 @@ export interface Transport {
     onError: SubscriptionHandlers['onError'],
     onOpen?: SubscriptionHandlers['onOpen'],
   ): Unsubscribe;
+  /**
+   * The headless manager service (install, start, stop, ...): only the desktop app has it, since
+   * in a browser the page is served by the very manager it would stop.
+   */
+  service?(action: ServiceAction): Promise<ServiceReply>;
 }
 
 /** The resume cursor of one subscription: lets through only events after the last one seen. */

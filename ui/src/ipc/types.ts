@@ -424,3 +424,33 @@ export interface Methods {
 export type Method = keyof Methods;
 export type RequestOf<M extends Method> = Methods[M][0];
 export type ResponseOf<M extends Method> = Methods[M][1];
+
+// ----- The desktop shell's own commands (not the manager's client API) -----
+
+/** What can be asked of the headless manager service. */
+export type ServiceAction = 'status' | 'install' | 'start' | 'stop' | 'uninstall';
+
+/** Where the headless manager service is (the manager core's `service::ServiceState`). */
+export type ServiceState = 'unavailable' | 'not_installed' | 'stopped' | 'changing' | 'running' | 'failed';
+
+export interface ServiceStatus {
+  state: ServiceState;
+  unit: string;
+  unit_file: string | null;
+  /** Starts with the person's session. */
+  enabled: boolean;
+  pid: number | null;
+  /** In words: what the state means, or why the service is unavailable. */
+  detail: string;
+}
+
+/** What the app talks to: the manager it runs itself, or a running one (the service). */
+export interface AppInfo {
+  mode: 'embedded' | 'connected';
+  socket: string;
+}
+
+export interface ServiceReply {
+  service: ServiceStatus;
+  app: AppInfo;
+}

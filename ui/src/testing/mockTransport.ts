@@ -1,6 +1,17 @@
 // A Transport for component tests: answers calls from per-method handlers, records every request,
 // and lets a test push feed events to whoever subscribed.
-import { ApiError, Client, type Event, type Method, type RequestOf, type ResponseOf, type SubscribeRequest, type Transport } from '../ipc';
+import {
+  ApiError,
+  Client,
+  type Event,
+  type Method,
+  type RequestOf,
+  type ResponseOf,
+  type ServiceAction,
+  type ServiceReply,
+  type SubscribeRequest,
+  type Transport,
+} from '../ipc';
 
 type Handler<M extends Method> = (req: RequestOf<M>) => ResponseOf<M> | Promise<ResponseOf<M>>;
 export type Handlers = { [M in Method]?: Handler<M> };
@@ -19,6 +30,9 @@ export class MockTransport implements Transport {
   constructor(handlers: Handlers = {}) {
     this.handlers = handlers;
   }
+
+  /** The desktop shell's service control, when a test plays the desktop app. */
+  service?: (action: ServiceAction) => Promise<ServiceReply>;
 
   async call<M extends Method>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
     this.calls.push({ method, request });

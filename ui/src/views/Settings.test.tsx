@@ -2,7 +2,16 @@ import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { FeedProvider } from '../app/feed';
-import { ApiError, ClientProvider, type ManagerStatus, type PolicyRule, type SecretInfo, type Task } from '../ipc';
+import {
+  ApiError,
+  ClientProvider,
+  type ManagerStatus,
+  type PolicyRule,
+  type SecretInfo,
+  type ServiceAction,
+  type ServiceReply,
+  type Task,
+} from '../ipc';
 import { MockTransport } from '../testing/mockTransport';
 import { Settings } from './Settings';
 
@@ -31,7 +40,15 @@ const STATUS: ManagerStatus = {
   tasks_awaiting_consent: 0,
 };
 
-function setup(opts: { rules?: PolicyRule[]; revoked?: PolicyRule[]; secrets?: SecretInfo[]; tasks?: Partial<Task>[] } = {}) {
+function setup(
+  opts: {
+    rules?: PolicyRule[];
+    revoked?: PolicyRule[];
+    secrets?: SecretInfo[];
+    tasks?: Partial<Task>[];
+    service?: (action: ServiceAction) => Promise<ServiceReply>;
+  } = {},
+) {
   const rules = opts.rules ?? [
     rule('r1'),
     rule('r2', { decision: 'POLICY_DECISION_DENY', kind: 'read', target: '/home/me/.ssh', agent: 'bootstrapper', origin: 'consent c9' }),
@@ -51,6 +68,7 @@ function setup(opts: { rules?: PolicyRule[]; revoked?: PolicyRule[]; secrets?: S
     },
     ListTasks: () => ({ tasks: (opts.tasks ?? []) as Task[], next_page_token: '' }),
   });
+  transport.service = opts.service;
   const user = userEvent.setup();
   render(
     <ClientProvider client={transport.client()}>
@@ -226,5 +244,87 @@ describe('Settings: scheduling and workspaces', () => {
     await waitFor(() => expect(transport.requests('ListTasks')).toEqual([{ states: ['TASK_STATE_COMPLETED'], limit: 1 }]));
     expect(screen.queryByTestId('workspace-example')).not.toBeInTheDocument();
     expect(screen.getByTestId('workspace-root')).toHaveTextContent('~/.local/share/hyperagent/workspaces');
+  });
+});
+
+/** The desktop shell's service control as a small state machine, recording each action. */
+function fakeService(startFails = false) {
+  const actions: ServiceAction[] = [];
+  let state: ServiceReply['service']['state'] = 'not_installed';
+  let mode: ServiceReply['app']['mode'] = 'embedded';
+  const reply = (): ServiceReply => ({
+    service: {
+      state,
+      unit: 'hyperagent.service',
+      unit_file: state === 'not_installed' ? null : '/home/me/.config/systemd/user/hyperagent.service',
+      enabled: state !== 'not_installed',
+      pid: state === 'running' ? 777 : null,
+      detail: { not_installed: 'not installed', stopped: 'installed, not running', running: 'running in the background' }[
+        state as string
+      ]!,
+    },
+    app: { mode, socket: '/run/user/1000/hyperagent/manager.sock' },
+  });
+  const service = async (action: ServiceAction): Promise<ServiceReply> => {
+    actions.push(action);
+    if (action === 'install') state = 'stopped';
+    if (action === 'start') {
+      if (startFails) throw new ApiError('failed_precondition', 'the service stopped while starting: see journalctl');
+      state = 'running';
+      mode = 'connected';
+    }
+    if (action === 'stop') {
+      state = 'stopped';
+      mode = 'embedded';
+    }
+    if (action === 'uninstall') {
+      state = 'not_installed';
+      mode = 'embedded';
+    }
+    return reply();
+  };
+  return { actions, service };
+}
+
+describe('Settings: background service (desktop app)', () => {
+  it('is not offered in a browser, where the page is served by the manager itself', async () => {
+    setup();
+    await screen.findByTestId('scheduling');
+    expect(screen.queryByTestId('background-service')).not.toBeInTheDocument();
+  });
+
+  it('installs, starts (the app then uses it), stops and uninstalls, one button at a time', async () => {
+    const fake = fakeService();
+    const { user } = setup({ service: fake.service });
+    const state = await screen.findByTestId('service-state');
+    expect(state).toHaveAttribute('data-state', 'not_installed');
+    expect(screen.getByTestId('app-mode')).toHaveTextContent('its own manager');
+    expect(screen.queryByTestId('service-start')).not.toBeInTheDocument();
+
+    await user.click(screen.getByTestId('service-install'));
+    await waitFor(() => expect(screen.getByTestId('service-state')).toHaveAttribute('data-state', 'stopped'));
+    expect(screen.getByTestId('service-state')).toHaveTextContent('starts when you log in');
+
+    await user.click(screen.getByTestId('service-start'));
+    await waitFor(() => expect(screen.getByTestId('service-state')).toHaveAttribute('data-state', 'running'));
+    expect(screen.getByTestId('service-state')).toHaveTextContent('pid 777');
+    expect(screen.getByTestId('app-mode')).toHaveAttribute('data-mode', 'connected');
+
+    await user.click(screen.getByTestId('service-stop'));
+    await waitFor(() => expect(screen.getByTestId('app-mode')).toHaveAttribute('data-mode', 'embedded'));
+    await user.click(screen.getByTestId('service-uninstall'));
+    await waitFor(() => expect(screen.getByTestId('service-state')).toHaveAttribute('data-state', 'not_installed'));
+    expect(fake.actions).toEqual(['status', 'install', 'start', 'stop', 'uninstall']);
+  });
+
+  it('shows why a start failed, and where the service is after it', async () => {
+    const fake = fakeService(true);
+    const { user } = setup({ service: fake.service });
+    await user.click(await screen.findByTestId('service-install'));
+    await user.click(await screen.findByTestId('service-start'));
+    expect(await screen.findByText(/the service stopped while starting/)).toBeInTheDocument();
+    await waitFor(() => expect(fake.actions.at(-1)).toBe('status'));
+    expect(screen.getByTestId('service-state')).toHaveAttribute('data-state', 'stopped');
+    expect(screen.getByTestId('app-mode')).toHaveAttribute('data-mode', 'embedded');
   });
 });

@@ -4,7 +4,16 @@ import { useShowIntroduction } from '../app/onboarding';
 import { useThrottled } from '../app/useRefresh';
 import { ErrorNote } from '../components/ErrorNote';
 import { DEFAULT_WORKSPACE_ROOT } from '../components/Onboarding';
-import { ApiError, useClient, type ManagerStatus, type PolicyDecision, type PolicyRule, type SecretInfo } from '../ipc';
+import {
+  ApiError,
+  useClient,
+  type ManagerStatus,
+  type PolicyDecision,
+  type PolicyRule,
+  type SecretInfo,
+  type ServiceAction,
+  type ServiceReply,
+} from '../ipc';
 import { enumLabel, formatTime } from '../lib/format';
 
 /** The kinds of rule the manager takes, with what their target is. */
@@ -31,6 +40,7 @@ export function Settings() {
       <PolicyRules />
       <Secrets />
       <Scheduling />
+      <BackgroundService />
       <WorkspaceRoot />
     </div>
   );
@@ -501,6 +511,121 @@ function Scheduling() {
           <p className="help">Pausing is not kept when the manager restarts.</p>
         </>
       )}
+    </Section>
+  );
+}
+
+const SERVICE_STATE: Record<string, { label: string; tone: string }> = {
+  unavailable: { label: 'unavailable', tone: 'muted' },
+  not_installed: { label: 'not installed', tone: 'muted' },
+  stopped: { label: 'stopped', tone: 'muted' },
+  changing: { label: 'changing…', tone: 'warn' },
+  running: { label: 'running', tone: 'ok' },
+  failed: { label: 'failed', tone: 'bad' },
+};
+
+const SERVICE_BUSY: Record<ServiceAction, string> = {
+  status: 'Checking…',
+  install: 'Installing…',
+  start: 'Starting the service and handing over to it…',
+  stop: 'Stopping the service; the app runs the manager again…',
+  uninstall: 'Uninstalling…',
+};
+
+/**
+ * The headless manager as a user service (desktop app only): it runs without the app, starts with
+ * the session and serves the web UI. The app hands its work over to it when it starts, and takes it
+ * back when it stops.
+ */
+function BackgroundService() {
+  const client = useClient();
+  const control = client.service;
+  const [reply, setReply] = useState<ServiceReply | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState<ServiceAction | null>(null);
+
+  const run = useCallback(
+    (action: ServiceAction) => {
+      if (!control) return;
+      setBusy(action);
+      control(action).then(
+        (r) => {
+          setReply(r);
+          setError(null);
+          setBusy(null);
+        },
+        (err: unknown) => {
+          setError(ApiError.from(err));
+          setBusy(null);
+          // Where it is after the failure.
+          control('status').then(setReply, () => undefined);
+        },
+      );
+    },
+    [control],
+  );
+  useEffect(() => run('status'), [run]);
+
+  if (!control) return null;
+  const state = reply?.service.state;
+  const installed = state !== undefined && state !== 'unavailable' && state !== 'not_installed';
+  const shown = state ? SERVICE_STATE[state] : undefined;
+  return (
+    <Section id="background-service" title="Background service">
+      <p className="help">
+        Run the manager as a service of your session: it keeps working when this app is closed, starts when you log in,
+        and serves the same UI in a browser. While it runs, the app uses it.
+      </p>
+      {error && <ErrorNote error={error} what="The service could not be changed" />}
+      {busy && (
+        <p role="status" data-testid="service-busy">
+          {SERVICE_BUSY[busy]}
+        </p>
+      )}
+      {reply && (
+        <dl className="facts">
+          <dt>Service</dt>
+          <dd data-testid="service-state" data-state={state}>
+            <span className={`badge ${shown?.tone ?? ''}`}>{shown?.label ?? state}</span>{' '}
+            {reply.service.pid !== null && <span>pid {reply.service.pid}</span>}
+            {reply.service.enabled && <span> · starts when you log in</span>}
+          </dd>
+          <dt>Details</dt>
+          <dd data-testid="service-detail">{reply.service.detail}</dd>
+          <dt>This app uses</dt>
+          <dd data-testid="app-mode" data-mode={reply.app.mode}>
+            {reply.app.mode === 'embedded' ? 'its own manager (stops when you quit the app)' : 'the running manager'}
+          </dd>
+        </dl>
+      )}
+      <div className="actions">
+        {state === 'not_installed' && (
+          <button type="button" data-testid="service-install" disabled={busy !== null} onClick={() => run('install')}>
+            Install
+          </button>
+        )}
+        {(state === 'stopped' || state === 'failed') && (
+          <button
+            type="button"
+            className="primary"
+            data-testid="service-start"
+            disabled={busy !== null}
+            onClick={() => run('start')}
+          >
+            Start
+          </button>
+        )}
+        {state === 'running' && (
+          <button type="button" data-testid="service-stop" disabled={busy !== null} onClick={() => run('stop')}>
+            Stop
+          </button>
+        )}
+        {installed && (
+          <button type="button" data-testid="service-uninstall" disabled={busy !== null} onClick={() => run('uninstall')}>
+            Uninstall
+          </button>
+        )}
+      </div>
     </Section>
   );
 }
