@@ -1,6 +1,7 @@
 import type { ApiError } from './errors';
 import type { Transport, Unsubscribe } from './transport';
 import type * as T from './types';
+import { TERMINAL_STATES } from './types';
 
 /**
  * The one typed client of the manager. Components and views use this (through `useClient`), never
@@ -87,6 +88,34 @@ export class Client {
   }
 
   /** Follows the event feed (see `Transport.subscribe`). */
+  /**
+   * The task once it has ended, from its feed (replayed from its first event, so an end that came
+   * before this call counts too). Rejects with the feed's error only if the task cannot be read.
+   */
+  taskEnded(taskId: string): Promise<T.Task> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const stop = this.subscribe(
+        { task_id: taskId, after_seq: '0', exclude_logs: true },
+        (event) => {
+          const to = event.task_state?.to;
+          if (done || !to || !TERMINAL_STATES.has(to)) return;
+          done = true;
+          queueMicrotask(() => stop());
+          this.getTask(taskId).then(resolve, reject);
+        },
+        (err) => {
+          // The transport resubscribes by itself; a task that cannot be found will never end.
+          if (err.code === 'not_found' && !done) {
+            done = true;
+            stop();
+            reject(err);
+          }
+        },
+      );
+    });
+  }
+
   subscribe(
     query: T.SubscribeRequest,
     onEvent: (event: T.Event) => void,

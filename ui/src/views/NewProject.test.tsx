@@ -194,6 +194,32 @@ describe('New project form', () => {
     await waitFor(() => expect(window.location.hash).toBe('#/tasks/t-1'));
   });
 
+  it('previews once the task’s feed says it ended: the files the dry run would write', async () => {
+    const { transport, user } = setup();
+    const done = {
+      ...fakeTask('t-1'),
+      state: 'TASK_STATE_COMPLETED' as const,
+      result: {
+        status: 'RESULT_STATUS_SUCCEEDED' as const,
+        output_json: JSON.stringify({ path: '/ws/shop', files: [{ path: 'shop/main.py', state: 'new' }], diff: '' }),
+        error: '',
+      },
+    } as Task;
+    transport.handlers.GetTask = () => done;
+    await screen.findByLabelText(/project_name/);
+    await user.type(screen.getByLabelText(/project_name/), 'shop');
+    await user.click(screen.getByRole('button', { name: 'Preview' }));
+    await waitFor(() => expect(transport.subscribers.size).toBeGreaterThan(0));
+    const sub = [...transport.subscribers].find((x) => x.query.task_id === 't-1')!;
+    expect(sub.query).toEqual({ task_id: 't-1', after_seq: '0', exclude_logs: true });
+    expect(transport.requests('GetTask')).toHaveLength(0); // no polling while it runs
+    transport.emit({
+      task_state: { task_id: 't-1', from: 'TASK_STATE_RUNNING', to: 'TASK_STATE_COMPLETED', reason: '', agent_id: 'bootstrapper', attempt: 1 },
+    } as never);
+    expect(await screen.findByTestId('preview-files')).toHaveTextContent('shop/main.py');
+    expect(transport.requests('GetTask')).toEqual([{ task_id: 't-1' }]);
+  });
+
   it('shows the server error message inline', async () => {
     const { transport, user } = setup();
     transport.handlers.SubmitTask = () => {

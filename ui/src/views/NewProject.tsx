@@ -8,7 +8,6 @@ import { answersOf, fieldsOf, initialValues, validate, type Field, type FormValu
 
 export const BOOTSTRAP_TASK = 'bootstrap.project';
 /** How often a preview's task is looked at until it ends. */
-const PREVIEW_POLL_MS = 500;
 
 interface DryRunFile {
   path: string;
@@ -147,11 +146,7 @@ export function NewProject() {
         navigate(hrefOf.task(task.id));
         return;
       }
-      let current = task;
-      while (!TERMINAL_STATES.has(current.state)) {
-        await new Promise((r) => setTimeout(r, PREVIEW_POLL_MS));
-        current = await client.getTask(task.id);
-      }
+      const current = TERMINAL_STATES.has(task.state) ? task : await client.taskEnded(task.id);
       let dry: DryRun | null = null;
       if (current.result?.output_json) {
         try {
