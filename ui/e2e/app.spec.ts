@@ -167,3 +167,69 @@ test('the first-run introduction, then settings with rules, secrets and scheduli
   await expect(page.getByTestId('status-paused')).toHaveAttribute('data-paused', 'false')
   await shot(page, 'settings')
 })
+
+/** WCAG's contrast ratio of two CSS rgb() colours. */
+function contrast(a: string, b: string): number {
+  const lum = (c: string) => {
+    const [r, g, bl] = (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
+      const s = Number(v) / 255
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4
+    })
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!
+  }
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x)
+  return (hi! + 0.05) / (lo! + 0.05)
+}
+
+const VIEWS = [
+  ['new', 'new-project'],
+  ['tasks', 'tasks'],
+  ['agents', 'agents'],
+  ['audit', 'audit'],
+  ['settings', 'settings'],
+] as const
+
+test('every view follows the system theme, stays readable at 200% zoom, and is keyboard reachable', async ({ page }) => {
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    for (const zoom of [1, 2]) {
+      // 200% zoom of a 1280x800 window: a 640x400 CSS viewport at twice the pixel density.
+      await page.setViewportSize({ width: 1280 / zoom, height: 800 / zoom })
+      for (const [route, name] of VIEWS) {
+        await page.goto(`/#/${route}`)
+        await expect(page.locator('main h1').first()).toBeVisible()
+        const look = await page.evaluate(() => {
+          const root = getComputedStyle(document.documentElement)
+          const h1 = getComputedStyle(document.querySelector('main h1')!)
+          return {
+            bg: root.backgroundColor,
+            fg: h1.color,
+            overflow: document.documentElement.scrollWidth - window.innerWidth,
+          }
+        })
+        expect(look.bg, `${name} ${scheme}`).toBe(scheme === 'dark' ? 'rgb(22, 24, 28)' : 'rgb(255, 255, 255)')
+        expect(contrast(look.fg, look.bg), `${name} ${scheme}: text contrast`).toBeGreaterThanOrEqual(7)
+        expect(look.overflow, `${name} ${scheme} at ${zoom * 100}%: no sideways scrolling`).toBeLessThanOrEqual(0)
+        if (scheme === 'dark' && zoom === 2) {
+          mkdirSync(ARTIFACTS, { recursive: true })
+          await page.screenshot({ path: join(ARTIFACTS, `${name}-dark-200.png`), fullPage: true })
+        }
+      }
+    }
+  }
+  await shot(page, 'tasks-dark-zoom')
+
+  // Keyboard only: the skip link first, then the main navigation, Enter follows a link.
+  await page.setViewportSize({ width: 1280, height: 800 })
+  await page.goto('/#/new')
+  await expect(page.locator('main h1').first()).toBeVisible()
+  await page.keyboard.press('Tab')
+  await expect(page.locator('.skip-link')).toBeFocused()
+  const agents = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' })
+  for (let i = 0; i < 10 && !(await agents.evaluate((a) => a === document.activeElement)); i++) {
+    await page.keyboard.press('Tab')
+  }
+  await expect(agents).toBeFocused()
+  await page.keyboard.press('Enter')
+  await expect(page).toHaveURL(/#\/agents$/)
+})

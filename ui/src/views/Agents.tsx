@@ -43,6 +43,8 @@ export function Agents() {
       {agents === null && !error && <p role="status">Loading…</p>}
       {agents && agents.length === 0 && <p>No agent has registered yet.</p>}
       {agents && agents.length > 0 && (
+        <div className="table-scroll" role="region" aria-label="Agents (scrolls sideways)" tabIndex={0}>
+
         <table className="table" data-testid="agent-table">
           <caption className="sr-only">Agents</caption>
           <thead>
@@ -93,6 +95,7 @@ export function Agents() {
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </div>
   );

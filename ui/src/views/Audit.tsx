@@ -116,6 +116,8 @@ export function Audit() {
       </form>
       {error && <ErrorNote error={error} what="The audit log could not be read" />}
       {shown && (
+        <div className="table-scroll" role="region" aria-label="Audit entries (scrolls sideways)" tabIndex={0}>
+
         <table className="table" data-testid="audit-table">
           <caption className="sr-only">Audit entries, oldest first</caption>
           <thead>
@@ -145,6 +147,7 @@ export function Audit() {
             ))}
           </tbody>
         </table>
+        </div>
       )}
       {entries && more && (
         <button type="button" onClick={() => load(appliedTask, entries.at(-1)?.id)}>

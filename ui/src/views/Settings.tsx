@@ -95,6 +95,8 @@ function PolicyRules() {
       {rules === null && !error && <p role="status">Loading…</p>}
       {rules && rules.length === 0 && <p data-testid="rules-empty">No rules: agents ask before each access.</p>}
       {rules && rules.length > 0 && (
+        <div className="table-scroll" role="region" aria-label="Permission rules (scrolls sideways)" tabIndex={0}>
+
         <table className="table" data-testid="rule-table">
           <caption className="sr-only">Permission rules</caption>
           <thead>
@@ -139,6 +141,7 @@ function PolicyRules() {
             ))}
           </tbody>
         </table>
+        </div>
       )}
       <AddRule onAdded={load} />
     </Section>
@@ -323,6 +326,8 @@ function Secrets() {
       )}
       {secrets && secrets.list.length === 0 && <p data-testid="secrets-empty">No secrets stored.</p>}
       {secrets && secrets.list.length > 0 && (
+        <div className="table-scroll" role="region" aria-label="Secrets (scrolls sideways)" tabIndex={0}>
+
         <table className="table" data-testid="secret-table">
           <caption className="sr-only">Secrets (names only)</caption>
           <thead>
@@ -348,6 +353,7 @@ function Secrets() {
             ))}
           </tbody>
         </table>
+        </div>
       )}
       <form className="settings-form" aria-label="Set a secret" data-testid="secret-form" onSubmit={(e) => void submit(e)}>
         <h3>Set a secret</h3>

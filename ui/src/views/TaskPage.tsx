@@ -226,6 +226,8 @@ function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | n
         </p>
       )}
       {output?.checks && output.checks.length > 0 && (
+        <div className="table-scroll" role="region" aria-label="Checks (scrolls sideways)" tabIndex={0}>
+
         <table className="table checks" data-testid="result-checks">
           <caption>Checks</caption>
           <thead>
@@ -251,6 +253,7 @@ function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | n
             ))}
           </tbody>
         </table>
+        </div>
       )}
       {output?.start && (
         <div data-testid="result-start">

@@ -61,6 +61,8 @@ export function Tasks() {
         </p>
       )}
       {tasks && tasks.length > 0 && (
+        <div className="table-scroll" role="region" aria-label="Tasks (scrolls sideways)" tabIndex={0}>
+
         <table className="table" data-testid="task-table">
           <caption className="sr-only">Tasks, newest first</caption>
           <thead>
@@ -93,6 +95,7 @@ export function Tasks() {
             ))}
           </tbody>
         </table>
+        </div>
       )}
       {next && (
         <button type="button" onClick={() => load(next)}>
