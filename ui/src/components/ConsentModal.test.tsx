@@ -66,7 +66,8 @@ describe('ConsentModal', () => {
     const secs = Number(left![1]) * 60 + Number(left![2]);
     expect(secs).toBeGreaterThan(110);
     expect(secs).toBeLessThanOrEqual(125);
-    expect(screen.getByRole('button', { name: 'Allow once' })).toHaveFocus();
+    // The dialog moves focus to its first choice once it is shown (an effect after render).
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Allow once' })).toHaveFocus());
   });
 
   it.each(CONSENT_CHOICES.map((c) => [c.label, c.answer] as [string, ConsentAnswer]))(
