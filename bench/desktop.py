@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from harness import DIE_WITH_PARENT, quiet_session_bus  # noqa: E402
+from harness import DIE_WITH_PARENT, session_bus  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.options import ArgOptions  # noqa: E402
@@ -179,16 +179,14 @@ def interactive(driver: webdriver.Remote) -> None:
 
 
 def run_app(disp: str) -> tuple[float, int, int]:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, session_bus(Path(tmp)) as bus:
         root = Path(tmp)
         env = env_for(root, disp)
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus
         port, native = free_port(), free_port()
         driver_proc = subprocess.Popen(
             [
                 *DIE_WITH_PARENT,
-                "dbus-run-session",
-                f"--config-file={quiet_session_bus(root / 'bus.conf')}",
-                "--",
                 shutil.which("tauri-driver") or str(Path.home() / ".cargo/bin/tauri-driver"),
                 "--port",
                 str(port),

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,16 +96,30 @@ def merge(
 DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
 
 
-def quiet_session_bus(conf: Path) -> Path:
-    """Writes a D-Bus session bus config without service activation: nothing on the bus starts a
+@contextmanager
+def session_bus(folder: Path) -> Iterator[str]:
+    """A D-Bus session bus of the test's own, without service activation: nothing on it starts a
     program by asking for a name (a keyring daemon with no password, or a document portal whose
-    FUSE mount outlives the test), so a test gets only the services it starts itself."""
+    FUSE mount outlives the test), so a test gets only the services it starts itself. Yields its
+    address; the bus is stopped however the test ends."""
+    conf = folder / "bus.conf"
     conf.write_text(
         "<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>"
         '<policy context="default"><allow send_destination="*" eavesdrop="true"/>'
         '<allow eavesdrop="true"/><allow own="*"/></policy></busconfig>'
     )
-    return conf
+    bus = subprocess.run(
+        ["dbus-daemon", f"--config-file={conf}", "--fork", "--print-address=1", "--print-pid=1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    address, pid = bus.stdout.split()[:2]
+    try:
+        yield address
+    finally:
+        os.kill(int(pid), signal.SIGTERM)
 
 
 def read_line(proc: subprocess.Popen[str], timeout: float) -> str:

@@ -150,3 +150,15 @@ def test_pause_holds_new_work_until_resume_and_both_are_audited(echo):
     audit = echo.cli("audit", "list", "--json").stdout
     assert '"scheduling.paused"' in audit
     assert '"scheduling.resumed"' in audit
+    # Followers of the feed (the tray, the UI's status) hear of both, in order.
+    changes = []
+    stream = echo.events(after=0)
+    try:
+        for e in stream:
+            if e.HasField("scheduling"):
+                changes.append((e.scheduling.paused, e.scheduling.actor))
+            if len(changes) == 2:
+                break
+    finally:
+        stream.cancel()
+    assert changes == [(True, "client"), (False, "client")]

@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import DEADLINE, DIE_WITH_PARENT, REPO, quiet_session_bus, wait_until
+from tray_host import TrayHost
+from harness import DEADLINE, DIE_WITH_PARENT, REPO, pid_alive, session_bus, wait_until
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support import expected_conditions as ec
@@ -83,7 +85,23 @@ def display() -> Iterator[str]:
 
 
 @pytest.fixture
-def app(display: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
+def bus(tmp_path: Path) -> Iterator[str]:
+    """A session bus of the test's own: the app's single-instance lock and tray live on D-Bus."""
+    with session_bus(tmp_path) as address:
+        yield address
+
+
+@pytest.fixture
+def tray(bus: str) -> Iterator[TrayHost]:
+    """The panel's side of the tray (a stand-in at the D-Bus boundary, see tray_host), on the bus
+    before the app starts, as a desktop session's panel is."""
+    host = TrayHost(bus)
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def app(display: str, bus: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
     tauri_driver = shutil.which("tauri-driver") or str(
         Path.home() / ".cargo" / "bin" / "tauri-driver"
     )
@@ -103,6 +121,7 @@ def app(display: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
     env = dict(
         os.environ,
         DISPLAY=display,
+        DBUS_SESSION_BUS_ADDRESS=bus,
         HOME=str(home),  # WebKit and the app keep their files under HOME
         XDG_CONFIG_HOME=str(home / ".config"),
         XDG_DATA_HOME=str(home / ".local" / "share"),
@@ -112,13 +131,9 @@ def app(display: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
     )
     port, native = free_port(), free_port()
     log = open(tmp_path / "tauri-driver.log", "w")  # noqa: SIM115 - closed below
-    # A session bus of its own: the app's single-instance lock and tray live on D-Bus.
     driver_proc = subprocess.Popen(
         [
             *DIE_WITH_PARENT,
-            "dbus-run-session",
-            f"--config-file={quiet_session_bus(tmp_path / 'bus.conf')}",
-            "--",
             tauri_driver,
             "--port",
             str(port),
@@ -147,7 +162,11 @@ def app(display: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
         yield driver
     finally:
         if driver is not None:
-            driver.quit()
+            try:
+                driver.quit()
+            except WebDriverException:
+                pass  # the app was quit from its tray
+
         # A service the test started is not the app's to stop.
         subprocess.run([*systemctl(tmp_path), "--user", "stop", "hyperagent.service"], check=False)
         os.killpg(driver_proc.pid, signal.SIGTERM)
@@ -237,3 +256,46 @@ def test_the_app_installs_the_service_and_hands_over_to_it_and_back(
     wait.until(ec.text_to_be_present_in_element_attribute(mode, "data-mode", "embedded"))
     assert app.find_element(*state).get_attribute("data-state") == "stopped"
     wait.until(ec.text_to_be_present_in_element(status, "2 of 2 agents online"))
+
+
+def ipc(app: webdriver.Remote, method: str, request: str = "{}") -> dict:
+    """One call of the client API through the app's own IPC."""
+    result = app.execute_async_script(
+        f"""
+        const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke('call', {{ method: '{method}', request: {request} }})
+          .then((r) => done(r), (e) => done({{ error: e }}));
+        """
+    )
+    assert "error" not in result, result
+    return result
+
+
+def test_the_tray_shows_the_status_pauses_and_resumes_and_quit_stops_everything(
+    tray: TrayHost, app: webdriver.Remote, tmp_path: Path
+) -> None:
+    wait_until(lambda: len(tray.items) == 1, "the app's tray icon to register with the panel")
+    item = tray.items[0]
+
+    def status_label() -> str:
+        return next((label for label in tray.menu(item) if label.startswith("HyperAgent:")), "")
+
+    wait_until(lambda: "2 agents online" in status_label(), "the tray to show the agents online")
+    entries = tray.menu(item)
+    assert entries[status_label()][1] is False  # the status line is not a button
+    assert {"Show / hide window", "Pause scheduling", "Quit HyperAgent"} <= set(entries)
+
+    tray.click(item, "Pause scheduling")
+    wait_until(lambda: ipc(app, "GetStatus")["paused"] is True, "the manager to pause")
+    wait_until(lambda: "Resume scheduling" in tray.menu(item), "the tray to offer Resume")
+    wait_until(lambda: "paused" in status_label(), "the tray's status to say paused")
+    tray.click(item, "Resume scheduling")
+    wait_until(lambda: ipc(app, "GetStatus")["paused"] is False, "the manager to resume")
+
+    # Quit: the app exits and its embedded manager stops cleanly, leaving nothing running.
+    pid = ipc(app, "GetStatus")["pid"]
+    agents = [a["pid"] for a in ipc(app, "ListAgents")["agents"] if a.get("pid")]
+    tray.click(item, "Quit HyperAgent")
+    wait_until(lambda: not pid_alive(pid), "the app to exit")
+    assert not (tmp_path / "run" / "manager.sock").exists(), "the embedded manager left its socket"
+    assert agents and not any(pid_alive(a) for a in agents), "an agent outlived the app"

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import REPO, Manager, quiet_session_bus, wait_until
+from harness import REPO, Manager, session_bus, wait_until
 
 from hyperagent.v1 import common_pb2
 
@@ -25,18 +24,12 @@ PROBE_DIR = REPO / "tests" / "e2e" / "agents"
 def desktop_session(tmp_path: Path) -> Iterator[dict[str, str]]:
     home = tmp_path / "home"
     home.mkdir()
-    # A session bus without service activation: a call that came before our keyring daemon
-    # owns the Secret Service name would otherwise start a second daemon with no password,
-    # whose login collection stays locked.
-    conf = quiet_session_bus(tmp_path / "bus.conf")
-    bus = subprocess.run(
-        ["dbus-daemon", f"--config-file={conf}", "--fork", "--print-address=1", "--print-pid=1"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    address, pid = bus.stdout.split()[:2]
+    with session_bus(tmp_path) as address:
+        yield from keychain(tmp_path, home, address)
+
+
+def keychain(tmp_path: Path, home: Path, address: str) -> Iterator[dict[str, str]]:
+    """gnome-keyring-daemon on the bus, unlocked with a test password; stopped at the end."""
     run = tmp_path / "run"
     run.mkdir(mode=0o700)
     env = dict(
@@ -80,7 +73,6 @@ def desktop_session(tmp_path: Path) -> Iterator[dict[str, str]]:
     finally:  # the bus and the daemon go however the test ends
         keyring.terminate()
         keyring.wait(timeout=30)
-        os.kill(int(pid), signal.SIGTERM)
 
 
 def test_secrets_go_to_the_desktop_keychain_and_survive_a_restart(

@@ -167,6 +167,9 @@ pub fn event_json(e: &pb::Event) -> Value {
             v
         }
         Some(Body::TemplatesChanged(t)) => json!({"kind": "templates_changed", "names": t.names}),
+        Some(Body::Scheduling(s)) => {
+            json!({"kind": "scheduling", "paused": s.paused, "actor": s.actor})
+        }
         None => json!({"kind": "unknown"}),
     };
     json!({"seq": e.seq, "time": time(e.time.as_ref()), "event": body})
@@ -214,6 +217,11 @@ pub fn event_text(e: &pb::Event) -> String {
         ),
         Some(Body::AgentOutput(o)) => format!("agent {} {}: {}", o.agent_id, o.stream, o.line),
         Some(Body::TemplatesChanged(t)) => format!("templates changed: {}", t.names.join(", ")),
+        Some(Body::Scheduling(s)) => format!(
+            "scheduling {} by {}",
+            if s.paused { "paused" } else { "resumed" },
+            s.actor
+        ),
         None => "unknown event".into(),
     };
     format!("#{} {} {}", e.seq, time(e.time.as_ref()), what)

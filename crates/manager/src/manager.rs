@@ -511,13 +511,23 @@ impl Manager {
                 } else {
                     "scheduling.resumed"
                 };
-                self.inner.writer.submit(vec![Write::audit(
-                    now_us(),
-                    actor,
-                    action,
-                    None,
-                    serde_json::json!({ "paused": paused }),
-                )])
+                let time_us = now_us();
+                self.inner.writer.submit(vec![
+                    Write::audit(
+                        time_us,
+                        actor,
+                        action,
+                        None,
+                        serde_json::json!({ "paused": paused }),
+                    ),
+                    Write::Event {
+                        time_us,
+                        body: EventBody::SchedulingChanged {
+                            paused,
+                            actor: actor.to_string(),
+                        },
+                    },
+                ])
             })
         };
         if let Some(p) = pending {

@@ -329,6 +329,13 @@ pub enum EventBody {
         /// Their names.
         names: Vec<String>,
     },
+    /// Handing out new work was paused or resumed.
+    SchedulingChanged {
+        /// Paused now.
+        paused: bool,
+        /// Who changed it.
+        actor: String,
+    },
 }
 
 impl EventBody {
@@ -342,6 +349,7 @@ impl EventBody {
             EventBody::AgentOutput { .. } => "agent_output",
             EventBody::Consent { .. } => "consent",
             EventBody::TemplatesChanged { .. } => "templates_changed",
+            EventBody::SchedulingChanged { .. } => "scheduling",
         }
     }
 

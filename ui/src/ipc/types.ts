@@ -210,6 +210,12 @@ export interface Event {
   agent_output?: AgentOutput | null;
   consent?: Consent | null;
   templates_changed?: TemplatesChanged | null;
+  scheduling?: SchedulingChanged | null;
+}
+
+export interface SchedulingChanged {
+  paused: boolean;
+  actor: string;
 }
 
 export interface AuditEntry {

@@ -229,6 +229,14 @@ describe('Settings: scheduling and workspaces', () => {
     expect(transport.requests('SetPaused')).toEqual([{ paused: true }, { paused: false }]);
   });
 
+  it('shows a pause made elsewhere (the tray, the CLI) as soon as the feed reports it', async () => {
+    const { transport } = setup();
+    await waitFor(() => expect(screen.getByTestId('status-paused')).toHaveAttribute('data-paused', 'false'));
+    transport.handlers.GetStatus = () => ({ ...STATUS, paused: true });
+    transport.emit({ scheduling: { paused: true, actor: 'tray' } });
+    await waitFor(() => expect(screen.getByTestId('status-paused')).toHaveAttribute('data-paused', 'true'));
+  });
+
   it('explains the default workspace root, and shows a finished task’s folder when there is one', async () => {
     setup({ tasks: [{ id: 't1', workspace: '/home/me/.local/share/hyperagent/workspaces/my-shop' }] });
     expect(await screen.findByTestId('workspace-example')).toHaveTextContent(

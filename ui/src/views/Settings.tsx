@@ -460,7 +460,7 @@ function Scheduling() {
   const loadSoon = useThrottled(load, 500);
   useEffect(load, [load]);
   useFeedEvents((e) => {
-    if (e.agent_status || e.task_state) loadSoon();
+    if (e.agent_status || e.task_state || e.scheduling) loadSoon();
   });
 
   const toggle = (paused: boolean) => {
