@@ -159,6 +159,7 @@ def app(display: str, bus: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
         )
         assert driver_proc.poll() is None, (tmp_path / "tauri-driver.log").read_text()
         driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
+        driver.app_env = env  # type: ignore[attr-defined] - for tests that start a second app
         yield driver
     finally:
         if driver is not None:
@@ -299,3 +300,20 @@ def test_the_tray_shows_the_status_pauses_and_resumes_and_quit_stops_everything(
     wait_until(lambda: not pid_alive(pid), "the app to exit")
     assert not (tmp_path / "run" / "manager.sock").exists(), "the embedded manager left its socket"
     assert agents and not any(pid_alive(a) for a in agents), "an agent outlived the app"
+
+
+def test_a_second_launch_hands_over_to_the_running_app_and_exits(
+    app: webdriver.Remote, tmp_path: Path
+) -> None:
+    """One instance per user: launching the app again (from the menu, say) exits at once and the
+    first one goes on, with its embedded manager."""
+    wait = WebDriverWait(app, DEADLINE)
+    status = (By.CSS_SELECTOR, '[data-testid="status-agents"]')
+    wait.until(ec.text_to_be_present_in_element(status, "2 of 2 agents online"))
+    pid = ipc(app, "GetStatus")["pid"]
+    second = subprocess.run(
+        [str(APP)], env=app.app_env, capture_output=True, text=True, timeout=DEADLINE
+    )
+    assert second.returncode == 0, second.stderr
+    assert ipc(app, "GetStatus")["pid"] == pid
+    assert "embedded manager ready" not in second.stderr  # it never started a manager of its own
