@@ -20,7 +20,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from harness import BIN, Manager, bootstrapper_agents, wheelhouse  # noqa: E402
+from harness import BIN, Manager, bootstrapper_agents, free_port, wheelhouse  # noqa: E402
 
 from hyperagent.v1 import common_pb2  # noqa: E402
 
@@ -42,12 +41,6 @@ VENV_BIN = Path(sys.executable).parent
 
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
     subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def by_hand(template: Path, wh: Path, cache: Path) -> Callable[[Path], dict[str, float]]:

@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from harness import DIE_WITH_PARENT, session_bus  # noqa: E402
+from harness import DIE_WITH_PARENT, free_port, listening, session_bus  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.options import ArgOptions  # noqa: E402
@@ -51,24 +50,11 @@ MINIBROWSER = Path("/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser")
 STATUS = (By.CSS_SELECTOR, '[data-testid="status-agents"]')
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
 def wait_listening(*ports: int) -> None:
     deadline = time.monotonic() + 60
     while not all(listening(p) for p in ports):
-        assert time.monotonic() < deadline, f"nothing listens on {ports}"
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing listens on {ports}")
         time.sleep(0.02)
 
 
@@ -248,7 +234,8 @@ def run_baseline(disp: str) -> tuple[float, int, int]:
                 text=True,
             )
             driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
-            assert serve.stdout is not None
+            if serve.stdout is None:
+                raise RuntimeError("serve has no stdout")
             url = json.loads(serve.stdout.readline())["web_url"]
             driver.get(url)
             interactive(driver)
@@ -269,7 +256,8 @@ def run_baseline(disp: str) -> tuple[float, int, int]:
 
 def main() -> None:
     for b in (BIN, APP, MINIBROWSER):
-        assert b.is_file(), f"{b} is missing (a release build: cargo build --release)"
+        if not b.is_file():
+            raise SystemExit(f"{b} is missing (a release build: cargo build --release)")
     app, base = [], []
     with display() as disp:
         run_app(disp)  # warm the page cache; not counted
@@ -288,7 +276,12 @@ def main() -> None:
         )
 
     print(f"{RUNS} cold starts each, idle {IDLE_S:.0f} s; median (min–max)\n")
-    print("| | start to interactive, ms | PSS idle, MiB (app / manager + browser) | agents' PSS, MiB |")
+    columns = [
+        "start to interactive, ms",
+        "PSS idle, MiB (app / manager + browser)",
+        "agents' PSS, MiB",
+    ]
+    print("| | " + " | ".join(columns) + " |")
     print("|---|---|---|---|")
     print(row("desktop app (manager embedded)", app))
     print(row("baseline: `serve --web` + MiniBrowser", base))

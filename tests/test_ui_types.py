@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from google.protobuf import descriptor_pool
+
 from hyperagent.v1 import agent_pb2, client_pb2, common_pb2  # noqa: F401 - registers the files
 
 TYPES = Path(__file__).resolve().parents[1] / "ui" / "src" / "ipc" / "types.ts"
@@ -83,6 +84,8 @@ def test_the_ui_method_table_is_the_client_services_unary_methods() -> None:
         for m in re.finditer(r"^\s+(\w+): \[(\w+), (\w+)\];", body.group(1), re.M)
     }
     for name, types in found.items():
-        assert want.get(name) == types, f"types.ts: Methods.{name} is {types}, the proto says {want.get(name)}"
+        assert want.get(name) == types, (
+            f"types.ts: Methods.{name} is {types}, the proto says {want.get(name)}"
+        )
     # Those the UI does not call (the CLI does); a new RPC must be added to one side or the other.
     assert set(want) - set(found) == {"ListActions", "ListTaskTypes", "RollbackAction"}

@@ -13,6 +13,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -94,6 +95,35 @@ def merge(
 #: interrupted run leaves no manager behind (util-linux's setpriv; a Python preexec_fn is unsafe
 #: in a process with gRPC's threads).
 DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
+
+
+def free_port() -> int:
+    """A loopback TCP port free now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    """Something accepts connections on this loopback port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def standin_systemctl(root: Path) -> list[str]:
+    """`service.systemctl` for tests: the stand-in at the process boundary (no systemd user
+    manager can run on the test machine; `standins/systemctl` runs a unit's ExecStart as systemd
+    would), with its unit folder `root/units` (set `service.unit_dir` to it) and its state."""
+    return [
+        str(REPO / "tests" / "e2e" / "standins" / "systemctl"),
+        "--unit-dir",
+        str(root / "units"),
+        "--state-dir",
+        str(root / "systemd-state"),
+    ]
 
 
 @contextmanager

@@ -5,54 +5,36 @@ IPC round-trips to its page."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tray_host import TrayHost
-from harness import DEADLINE, DIE_WITH_PARENT, REPO, pid_alive, session_bus, wait_until
+from harness import (
+    DEADLINE,
+    DIE_WITH_PARENT,
+    REPO,
+    free_port,
+    listening,
+    pid_alive,
+    session_bus,
+    standin_systemctl,
+    wait_until,
+)
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
-
-STANDIN = REPO / "tests" / "e2e" / "standins" / "systemctl"
-
-
-def systemctl(root: Path) -> list[str]:
-    """The stand-in `systemctl` with its unit and state folders."""
-    return [
-        str(STANDIN),
-        "--unit-dir",
-        str(root / "units"),
-        "--state-dir",
-        str(root / "systemd-state"),
-    ]
-
+from tray_host import TrayHost
 
 APP = Path(os.environ.get("HYPERAGENT_APP_BIN", REPO / "target" / "debug" / "hyperagent-app"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 @pytest.fixture
@@ -112,7 +94,7 @@ def app(display: str, bus: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
         f'[templates]\ndirs = ["{REPO / "templates"}"]\n'
         # No systemd user manager can run here: the stand-in `systemctl` (process boundary) runs
         # the unit's ExecStart as systemd would.
-        f"[service]\nsystemctl = {json.dumps(systemctl(tmp_path))}\n"
+        f"[service]\nsystemctl = {json.dumps(standin_systemctl(tmp_path))}\n"
         f'unit_dir = "{tmp_path / "units"}"\n'
         '[web]\naddress = "127.0.0.1:0"\n'
     )
@@ -163,13 +145,13 @@ def app(display: str, bus: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
         yield driver
     finally:
         if driver is not None:
-            try:
+            with contextlib.suppress(WebDriverException):  # the app may have quit from its tray
                 driver.quit()
-            except WebDriverException:
-                pass  # the app was quit from its tray
 
         # A service the test started is not the app's to stop.
-        subprocess.run([*systemctl(tmp_path), "--user", "stop", "hyperagent.service"], check=False)
+        subprocess.run(
+            [*standin_systemctl(tmp_path), "--user", "stop", "hyperagent.service"], check=False
+        )
         os.killpg(driver_proc.pid, signal.SIGTERM)
         driver_proc.wait(timeout=DEADLINE)
         log.close()
@@ -233,7 +215,8 @@ def test_the_app_installs_the_service_and_hands_over_to_it_and_back(
     app.find_element(By.CSS_SELECTOR, '[data-testid="service-install"]').click()
     wait.until(ec.text_to_be_present_in_element_attribute(state, "data-state", "stopped"))
     unit = (tmp_path / "units" / "hyperagent.service").read_text()
-    assert "hyperagent" in unit and '"serve" "--web"' in unit
+    assert "hyperagent" in unit
+    assert '"serve" "--web"' in unit
 
     # Start: the app's own manager stops and the service's takes over the same socket.
     app.find_element(By.CSS_SELECTOR, '[data-testid="service-start"]').click()
@@ -246,7 +229,8 @@ def test_the_app_installs_the_service_and_hands_over_to_it_and_back(
           .then((s) => done(s.pid), (e) => done('error: ' + JSON.stringify(e)));
         """
     )
-    assert isinstance(service_pid, int) and service_pid != own_pid
+    assert isinstance(service_pid, int)
+    assert service_pid != own_pid
     # The UI's feed follows the new manager: the agents it started come online in the status line.
     status = (By.CSS_SELECTOR, '[data-testid="status-agents"]')
     wait.until(ec.text_to_be_present_in_element(status, "2 of 2 agents online"))
@@ -299,7 +283,8 @@ def test_the_tray_shows_the_status_pauses_and_resumes_and_quit_stops_everything(
     tray.click(item, "Quit HyperAgent")
     wait_until(lambda: not pid_alive(pid), "the app to exit")
     assert not (tmp_path / "run" / "manager.sock").exists(), "the embedded manager left its socket"
-    assert agents and not any(pid_alive(a) for a in agents), "an agent outlived the app"
+    assert agents, "an agent outlived the app"
+    assert not any(pid_alive(a) for a in agents), "an agent outlived the app"
 
 
 def test_a_second_launch_hands_over_to_the_running_app_and_exits(

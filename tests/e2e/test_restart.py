@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from harness import Manager, channel
+
 from hyperagent.v1 import client_pb2, client_pb2_grpc, common_pb2
 
 RUNNING = common_pb2.TASK_STATE_RUNNING

@@ -23,7 +23,7 @@ from typing import Any
 
 import grpc
 import pytest
-from harness import REPO, Manager, wait_until
+from harness import REPO, Manager, free_port, wait_until
 
 from hyperagent.v1 import agent_pb2, agent_pb2_grpc, client_pb2, common_pb2
 
@@ -81,12 +81,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     m.stop()
     tcp.close()
     udp.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def attempt(w: World, action: str, **args: Any) -> tuple[dict[str, Any], client_pb2.Task]:

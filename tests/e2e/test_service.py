@@ -12,25 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import DEADLINE, REPO, Manager, pid_alive, wait_until
-
-STANDIN = REPO / "tests" / "e2e" / "standins" / "systemctl"
-
-
-def standin(root: Path) -> list[str]:
-    """The stand-in `systemctl` with its unit and state folders."""
-    return [
-        str(STANDIN),
-        "--unit-dir",
-        str(root / "units"),
-        "--state-dir",
-        str(root / "standin-systemd"),
-    ]
+from harness import DEADLINE, REPO, Manager, pid_alive, standin_systemctl, wait_until
 
 
 @pytest.fixture
 def svc(tmp_path: Path) -> Iterator[Manager]:
-    systemctl = standin(tmp_path)
+    systemctl = standin_systemctl(tmp_path)
     m = Manager(
         tmp_path,
         extra={
@@ -64,10 +51,12 @@ def test_install_runs_the_manager_as_a_service_and_stop_start_uninstall_work(svc
     unit = svc.root / "units" / "hyperagent.service"
     text = unit.read_text()
     exec_start = next(line for line in text.splitlines() if line.startswith("ExecStart="))
-    assert "hyperagent" in exec_start and '"serve" "--web"' in exec_start
+    assert "hyperagent" in exec_start
+    assert '"serve" "--web"' in exec_start
     assert f'"--config" "{svc.config}"' in exec_start
     assert f'"--agents-dir" "{REPO / "agents"}"' in exec_start  # the bundled agents
-    assert "running" in r.stdout and "starts with your session" in r.stdout
+    assert "running" in r.stdout
+    assert "starts with your session" in r.stdout
 
     # systemd itself accepts the unit: no unknown keys, the binary exists.
     xdg_run = svc.root / "xdg-run"
@@ -79,18 +68,22 @@ def test_install_runs_the_manager_as_a_service_and_stop_start_uninstall_work(svc
         env={**svc.env(), "XDG_RUNTIME_DIR": str(xdg_run)},
         timeout=DEADLINE,
     )
-    assert check.returncode == 0 and check.stderr == "", check.stderr
+    assert check.returncode == 0, check.stderr
+    assert check.stderr == "", check.stderr
 
     s = status(svc)
-    assert s["state"] == "running" and s["enabled"] is True
+    assert s["state"] == "running"
+    assert s["enabled"] is True
     pid = s["pid"]
     assert manager_pid(svc) == pid  # the CLI reaches the service's manager
     discovery = json.loads((svc.root / "run" / "manager.json").read_text())
-    assert discovery["pid"] == pid and discovery["web"]["url"].startswith("http://127.0.0.1:")
+    assert discovery["pid"] == pid
+    assert discovery["web"]["url"].startswith("http://127.0.0.1:")
 
     # A second `serve` for the same user is refused while the service runs.
     r = svc.cli("serve")
-    assert r.returncode == 7 and f"pid {pid}" in r.stderr
+    assert r.returncode == 7
+    assert f"pid {pid}" in r.stderr
 
     r = svc.cli("service", "stop")
     assert r.returncode == 0, r.stderr
@@ -101,14 +94,15 @@ def test_install_runs_the_manager_as_a_service_and_stop_start_uninstall_work(svc
     r = svc.cli("service", "start")
     assert r.returncode == 0, r.stderr
     again = status(svc)["pid"]
-    assert again != pid and manager_pid(svc) == again
+    assert again != pid
+    assert manager_pid(svc) == again
 
     r = svc.cli("service", "uninstall")
     assert r.returncode == 0, r.stderr
     assert "not installed" in r.stdout
     assert not unit.exists()
     wait_until(lambda: not pid_alive(again), "the uninstalled service's manager to exit")
-    calls = (svc.root / "standin-systemd" / "calls.log").read_text()
+    calls = (svc.root / "systemd-state" / "calls.log").read_text()
     assert "--user enable hyperagent.service" in calls
     assert "--user disable --now hyperagent.service" in calls
 
@@ -127,7 +121,9 @@ def test_start_before_install_and_uninstall_of_nothing_are_refused_with_the_fix(
     svc: Manager,
 ) -> None:
     r = svc.cli("service", "start")
-    assert r.returncode != 0 and "`hyperagent service install` writes" in r.stderr
+    assert r.returncode != 0
+    assert "`hyperagent service install` writes" in r.stderr
     r = svc.cli("service", "uninstall")
-    assert r.returncode != 0 and "the service is not installed by this user" in r.stderr
+    assert r.returncode != 0
+    assert "the service is not installed by this user" in r.stderr
     assert not (svc.root / "units").exists()

@@ -74,7 +74,11 @@ class TrayHost:
             sender = fields.get(HeaderFields.sender, "")
             if member == "RegisterStatusNotifierItem":
                 (service,) = msg.body
-                item = (sender, service) if service.startswith("/") else (service, "/StatusNotifierItem")
+                item = (
+                    (sender, service)
+                    if service.startswith("/")
+                    else (service, "/StatusNotifierItem")
+                )
                 with self._lock:
                     self._items.append(item)
                 self._serve.send(new_method_return(msg))
@@ -100,18 +104,20 @@ class TrayHost:
 
     # ----- what a panel does with an item -----
 
-    def _call(self, bus: str, path: str, interface: str, method: str, sig: str, body: tuple) -> Any:
+    def _call(self, where: tuple[str, str, str], method: str, sig: str, body: tuple) -> Any:
+        """Calls `method` on (bus name, object path, interface)."""
+        bus, path, interface = where
         addr = DBusAddress(path, bus_name=bus, interface=interface)
-        reply = self._client.send_and_get_reply(new_method_call(addr, method, sig, body), timeout=10)
+        reply = self._client.send_and_get_reply(
+            new_method_call(addr, method, sig, body), timeout=10
+        )
         assert reply.header.message_type == MessageType.method_return, reply.body
         return reply.body
 
     def _menu_path(self, item: tuple[str, str]) -> str:
         bus, path = item
         ((_, menu),) = self._call(
-            bus,
-            path,
-            "org.freedesktop.DBus.Properties",
+            (bus, path, "org.freedesktop.DBus.Properties"),
             "Get",
             "ss",
             ("org.kde.StatusNotifierItem", "Menu"),
@@ -121,7 +127,10 @@ class TrayHost:
     def menu(self, item: tuple[str, str]) -> dict[str, tuple[int, bool]]:
         """The item's menu entries: label -> (id, enabled), separators left out."""
         _, layout = self._call(
-            item[0], self._menu_path(item), "com.canonical.dbusmenu", "GetLayout", "iias", (0, -1, [])
+            (item[0], self._menu_path(item), "com.canonical.dbusmenu"),
+            "GetLayout",
+            "iias",
+            (0, -1, []),
         )
         out: dict[str, tuple[int, bool]] = {}
 
@@ -140,9 +149,7 @@ class TrayHost:
         entries = self.menu(item)
         assert label in entries, f"no `{label}` in the tray menu: {sorted(entries)}"
         self._call(
-            item[0],
-            self._menu_path(item),
-            "com.canonical.dbusmenu",
+            (item[0], self._menu_path(item), "com.canonical.dbusmenu"),
             "Event",
             "isvu",
             (entries[label][0], "clicked", ("i", 0), 0),
