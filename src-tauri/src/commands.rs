@@ -196,10 +196,7 @@ pub fn app_info(backend: State<'_, Arc<Backend>>) -> AppInfo {
 /// (the app runs the manager itself again), `uninstall`. Returns where the service is then, with
 /// what the app is connected to.
 #[tauri::command]
-pub async fn service(
-    backend: State<'_, Arc<Backend>>,
-    action: String,
-) -> Result<Value, ApiError> {
+pub async fn service(backend: State<'_, Arc<Backend>>, action: String) -> Result<Value, ApiError> {
     let action: ServiceAction =
         serde_json::from_value(Value::String(action.clone())).map_err(|_| ApiError {
             code: "invalid_argument",
@@ -207,13 +204,10 @@ pub async fn service(
                 "no service action `{action}`: one of status, install, start, stop, uninstall"
             ),
         })?;
-    let status = backend
-        .service(action)
-        .await
-        .map_err(|message| ApiError {
-            code: "failed_precondition",
-            message,
-        })?;
+    let status = backend.service(action).await.map_err(|message| ApiError {
+        code: "failed_precondition",
+        message,
+    })?;
     Ok(json!({
         "service": status,
         "app": AppInfo {

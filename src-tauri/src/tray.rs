@@ -133,10 +133,8 @@ pub fn build(app: &tauri::App<Wry>, backend: Arc<Backend>) -> tauri::Result<()> 
                         let _ = tray.set_tooltip(Some(format!("HyperAgent: {text}")));
                     }
                     Err(e) => {
-                        let _ = status.set_text(format!(
-                            "HyperAgent: manager unreachable ({})",
-                            e.message()
-                        ));
+                        let _ = status
+                            .set_text(format!("HyperAgent: manager unreachable ({})", e.message()));
                     }
                 }
                 match feed.as_mut() {

@@ -149,7 +149,11 @@ fn starting_the_service_hands_the_app_over_and_stopping_it_hands_back() {
         units.join("hyperagent.service"),
         hyperagent_manager::service::render_unit(
             &manager_binary(),
-            &["--config".into(), file.display().to_string(), "serve".into()],
+            &[
+                "--config".into(),
+                file.display().to_string(),
+                "serve".into(),
+            ],
             None,
         ),
     )
@@ -184,13 +188,21 @@ fn starting_the_service_hands_the_app_over_and_stopping_it_hands_back() {
     assert_eq!(s["app"]["mode"], "connected");
     let pid = s["service"]["pid"].as_u64().unwrap();
     let status = call("GetStatus", json!({}));
-    assert_eq!(status["pid"].as_u64(), Some(pid), "the app talks to the service's manager");
+    assert_eq!(
+        status["pid"].as_u64(),
+        Some(pid),
+        "the app talks to the service's manager"
+    );
     assert_ne!(pid, u64::from(std::process::id()));
     // The same database: the audit chain goes on from what the embedded manager wrote.
     let verify = call("VerifyAudit", json!({}));
     assert_eq!(verify["intact"], json!(true));
     assert!(
-        verify["entries_checked"].as_str().unwrap().parse::<u64>().unwrap()
+        verify["entries_checked"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
             >= audited.as_str().unwrap().parse::<u64>().unwrap(),
         "{verify} vs {audited}"
     );
@@ -199,16 +211,25 @@ fn starting_the_service_hands_the_app_over_and_stopping_it_hands_back() {
     let s = service("stop").unwrap();
     assert_eq!(s["service"]["state"], "stopped", "{s}");
     assert_eq!(s["app"]["mode"], "embedded");
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z')
-    });
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists() || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        }
+    );
     let status = call("GetStatus", json!({}));
     assert_eq!(status["pid"], json!(std::process::id()));
 
     let err = service("reboot").unwrap_err();
     assert_eq!(err["code"], "invalid_argument");
-    assert!(err["message"].as_str().unwrap().contains("one of status, install, start, stop, uninstall"));
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("one of status, install, start, stop, uninstall"));
 
     backend.stop();
     assert!(!backend.socket().exists());

@@ -77,7 +77,7 @@ impl UserService {
             None => dirs::config_dir()
                 .map(|d| d.join("systemd/user"))
                 .ok_or_else(|| {
-                Error::FailedPrecondition(
+                    Error::FailedPrecondition(
                     "neither XDG_CONFIG_HOME nor HOME is set: no folder for the service's unit file"
                         .into(),
                     )
@@ -181,7 +181,8 @@ impl UserService {
                 path.display()
             )));
         }
-        self.systemctl(&["disable", "--now", &self.cfg.unit]).await?;
+        self.systemctl(&["disable", "--now", &self.cfg.unit])
+            .await?;
         std::fs::remove_file(&path)
             .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
         self.systemctl(&["daemon-reload"]).await?;
@@ -363,7 +364,12 @@ mod tests {
     fn the_rendered_unit_runs_the_given_binary_with_its_words_kept_whole() {
         let unit = render_unit(
             Path::new("/opt/my apps/hyperagent"),
-            &["serve".into(), "--web".into(), "--agents-dir".into(), "/x/100%$HOME".into()],
+            &[
+                "serve".into(),
+                "--web".into(),
+                "--agents-dir".into(),
+                "/x/100%$HOME".into(),
+            ],
             Some("/venv/bin:/usr/bin"),
         );
         assert!(
@@ -372,7 +378,10 @@ mod tests {
             ),
             "{unit}"
         );
-        assert!(unit.contains("Environment=\"PATH=/venv/bin:/usr/bin\"\n"), "{unit}");
+        assert!(
+            unit.contains("Environment=\"PATH=/venv/bin:/usr/bin\"\n"),
+            "{unit}"
+        );
         assert_eq!(unit.matches("ExecStart=").count(), 1);
         assert!(unit.contains("[Install]\nWantedBy=default.target"));
     }
@@ -384,6 +393,9 @@ mod tests {
             ..Default::default()
         };
         let e = UserService::new(&cfg).unwrap_err().to_string();
-        assert!(e.contains("must be a unit file name ending in .service"), "{e}");
+        assert!(
+            e.contains("must be a unit file name ending in .service"),
+            "{e}"
+        );
     }
 }

@@ -359,12 +359,10 @@ pub fn event(e: &Event) -> pb::Event {
         EventBody::TemplatesChanged { names } => Body::TemplatesChanged(pb::TemplatesChanged {
             names: names.clone(),
         }),
-        EventBody::SchedulingChanged { paused, actor } => {
-            Body::Scheduling(pb::SchedulingChanged {
-                paused: *paused,
-                actor: actor.clone(),
-            })
-        }
+        EventBody::SchedulingChanged { paused, actor } => Body::Scheduling(pb::SchedulingChanged {
+            paused: *paused,
+            actor: actor.clone(),
+        }),
     };
     pb::Event {
         seq: e.seq,
