@@ -1,7 +1,9 @@
 // The client API's messages as the web API sends them: the proto3 JSON mapping of
 // proto/hyperagent/v1/{common,client}.proto with the proto's field names. Every field is present;
 // 64-bit integers are strings; enums are their full names; timestamps are RFC 3339 strings; an
-// unset message or timestamp is left out (or null), so those fields are optional here. Only the messages the UI uses are here, named as in the proto.
+// unset message or timestamp is left out (or null), so those fields are optional here. Only the
+// messages the UI uses are here, named as in the proto; tests/test_ui_types.py checks each against
+// the proto (fields, enum values, the method table), so a proto change fails CI until this follows.
 
 /** A 64-bit integer (uint64) as the JSON mapping writes it. */
 export type U64 = string;
