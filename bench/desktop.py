@@ -164,7 +164,7 @@ def interactive(driver: webdriver.Remote) -> None:
     )
 
 
-def run_app(disp: str) -> tuple[float, int, int]:
+def run_app(disp: str) -> tuple[float, int, int, int]:
     with tempfile.TemporaryDirectory() as tmp, session_bus(Path(tmp)) as bus:
         root = Path(tmp)
         env = env_for(root, disp)
@@ -198,17 +198,19 @@ def run_app(disp: str) -> tuple[float, int, int]:
             time.sleep(IDLE_S)  # idle, by definition of the measurement
             app = find(driver_proc.pid, APP)
             ui, agents = split_pss(descendants(app))
+            own = pss_kib(app)  # the shell with the embedded manager, without WebKit's processes
             driver.quit()
-            return elapsed, ui, agents
+            return elapsed, ui, agents, own
         finally:
             os.killpg(driver_proc.pid, signal.SIGTERM)
             driver_proc.wait()
 
 
-def run_baseline(disp: str) -> tuple[float, int, int]:
-    with tempfile.TemporaryDirectory() as tmp:
+def run_baseline(disp: str) -> tuple[float, int, int, int]:
+    with tempfile.TemporaryDirectory() as tmp, session_bus(Path(tmp)) as bus:
         root = Path(tmp)
         env = env_for(root, disp)
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus
         port = free_port()
         wd = subprocess.Popen(
             [*DIE_WITH_PARENT, "WebKitWebDriver", f"--port={port}"],
@@ -245,7 +247,7 @@ def run_baseline(disp: str) -> tuple[float, int, int]:
             browser = find(wd.pid, MINIBROWSER)
             ui = sum(pss_kib(p) for p in descendants(browser))
             driver.quit()
-            return elapsed, manager + ui, agents
+            return elapsed, manager + ui, agents, manager
         finally:
             if serve is not None:
                 serve.terminate()
@@ -265,13 +267,15 @@ def main() -> None:
             app.append(run_app(disp))
             base.append(run_baseline(disp))
 
-    def row(name: str, xs: list[tuple[float, int, int]]) -> str:
+    def row(name: str, xs: list[tuple[float, int, int, int]]) -> str:
         start = [x[0] * 1000 for x in xs]
         ui = [x[1] / 1024 for x in xs]
         agents = [x[2] / 1024 for x in xs]
+        own = [x[3] / 1024 for x in xs]
         return (
             f"| {name} | {statistics.median(start):.0f} ({min(start):.0f}–{max(start):.0f}) "
             f"| {statistics.median(ui):.0f} ({min(ui):.0f}–{max(ui):.0f}) "
+            f"| {statistics.median(own):.0f} "
             f"| {statistics.median(agents):.0f} |"
         )
 
@@ -279,10 +283,11 @@ def main() -> None:
     columns = [
         "start to interactive, ms",
         "PSS idle, MiB (app / manager + browser)",
+        "of which the app's own process / the manager, MiB",
         "agents' PSS, MiB",
     ]
     print("| | " + " | ".join(columns) + " |")
-    print("|---|---|---|---|")
+    print("|---|---|---|---|---|")
     print(row("desktop app (manager embedded)", app))
     print(row("baseline: `serve --web` + MiniBrowser", base))
 

@@ -1,8 +1,10 @@
 // The log viewer with the tail followed, against the raw SSE rate in the same run: one task logs
 // LINES lines as fast as the echo agent can; the same page counts the feed's log events on an
 // EventSource of its own (raw SSE: parse, count) while the task page renders them, and samples the
-// viewer's line count every animation frame. Then the finished task's page is loaded again: the
-// history (GetLogs pages) against fetching the same pages bare.
+// viewer's line count every animation frame. The agent's own rate (its task's start to end) bounds
+// both. Then the same events are replayed over SSE in a page with nothing else on it, and the
+// finished task's page is loaded again: the history (GetLogs pages) against fetching the same
+// pages bare.
 import { expect, test, type Page } from '@playwright/test'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -30,45 +32,57 @@ test('log viewer: lines/s rendered with the tail followed, against the raw SSE r
     payload_json: JSON.stringify({ lines: LINES, size: 80 }),
   })
   const id = task.task.id as string
-  await page.goto(`/#/tasks/${id}`)
-  await expect(page.getByTestId('log-follow')).toBeVisible()
-  await page.evaluate(
-    ({ id, lines }) => {
-      const w = window as any
-      w.__bench = { sse: { n: 0, first: 0, last: 0 }, view: { first: 0, done: 0, samples: 0 } }
-      const es = new EventSource(`/api/v1/events?task_id=${encodeURIComponent(id)}`)
-      es.onmessage = (m) => {
-        const e = JSON.parse(m.data)
-        if (!e.task_log) return
-        const s = w.__bench.sse
-        const now = performance.now()
-        if (s.n === 0) s.first = now
-        s.n++
-        s.last = now
-        if (s.n === lines) es.close()
-      }
-      const count = document.querySelector('[data-testid="log-count"]')!
-      const tick = () => {
-        const v = w.__bench.view
-        const n = parseInt(count.textContent ?? '0', 10) || 0
-        v.samples++
-        if (n > 0 && v.first === 0) v.first = performance.now()
-        if (n >= lines) {
-          v.done = performance.now()
-          return
+  // The raw SSE counter in a page of its own (its own renderer, nothing else on its main thread).
+  const counter = await page.context().newPage()
+  await counter.goto('/api/v1/openapi.json')
+  await counter.evaluate(
+    ({ id, lines }) =>
+      new Promise<void>((opened) => {
+        const w = window as any
+        w.__sse = { n: 0, first: 0, last: 0 }
+        const es = new EventSource(`/api/v1/events?task_id=${encodeURIComponent(id)}`)
+        es.onopen = () => opened()
+        es.onmessage = (m) => {
+          if (!JSON.parse(m.data).task_log) return
+          const s = w.__sse
+          const now = performance.timeOrigin + performance.now()
+          if (s.n === 0) s.first = now
+          s.n++
+          s.last = now
+          if (s.n === lines) es.close()
         }
-        requestAnimationFrame(tick)
-      }
-      requestAnimationFrame(tick)
-    },
+      }),
     { id, lines: LINES },
   )
+  await page.goto(`/#/tasks/${id}`)
+  await expect(page.getByTestId('log-follow')).toBeVisible()
+  await page.evaluate((lines) => {
+    const w = window as any
+    w.__view = { first: 0, done: 0, samples: 0 }
+    const count = document.querySelector('[data-testid="log-count"]')!
+    const tick = () => {
+      const v = w.__view
+      const n = parseInt(count.textContent ?? '0', 10) || 0
+      v.samples++
+      const now = performance.timeOrigin + performance.now()
+      if (n > 0 && v.first === 0) v.first = now
+      if (n >= lines) {
+        v.done = now
+        return
+      }
+      requestAnimationFrame(tick)
+    }
+    requestAnimationFrame(tick)
+  }, LINES)
   await api(page, 'SetPaused', { paused: false })
-  await page.waitForFunction(() => (window as any).__bench.view.done > 0, null, { timeout: 600_000 })
-  await page.waitForFunction((lines) => (window as any).__bench.sse.n >= lines, LINES, { timeout: 60_000 })
+  await page.waitForFunction(() => (window as any).__view.done > 0, null, { timeout: 600_000 })
+  await counter.waitForFunction((lines) => (window as any).__sse.n >= lines, LINES, { timeout: 600_000 })
   // The tail is followed: the last line is on screen.
   await expect(page.getByTestId('log-line').last()).toContainText(`line ${LINES} `)
-  const live = await page.evaluate(() => (window as any).__bench)
+  const view = await page.evaluate(() => (window as any).__view)
+  const sse = await counter.evaluate(() => (window as any).__sse)
+  await counter.close()
+  const live = { sse, view }
   const sseRate = (live.sse.n - 1) / ((live.sse.last - live.sse.first) / 1000)
   const viewRate = LINES / ((live.view.done - live.view.first) / 1000)
 
@@ -94,6 +108,30 @@ test('log viewer: lines/s rendered with the tail followed, against the raw SSE r
     }
     return { n, ms: performance.now() - t0 }
   }, id)
+  // The same events again over SSE in a page with nothing else on its main thread (replayed from
+  // the database): what the transport and the browser give without the UI.
+  const bare_page = await page.context().newPage()
+  await bare_page.goto('/api/v1/openapi.json')
+  const replay = await bare_page.evaluate(
+    ({ id, lines }) =>
+      new Promise<{ n: number; ms: number }>((resolve) => {
+        const t0 = performance.now()
+        let n = 0
+        const es = new EventSource(`/api/v1/events?task_id=${encodeURIComponent(id)}&after_seq=0`)
+        es.onmessage = (m) => {
+          if (JSON.parse(m.data).task_log && ++n === lines) {
+            es.close()
+            resolve({ n, ms: performance.now() - t0 })
+          }
+        }
+      }),
+    { id, lines: LINES },
+  )
+  await bare_page.close()
+  const finished = await api(page, 'GetTask', { task_id: id })
+  const attempt = finished.attempts[finished.attempts.length - 1]
+  const producerMs = Date.parse(attempt.ended_at) - Date.parse(attempt.started_at)
+
   const t0 = Date.now()
   await page.reload()
   await expect(page.getByTestId('log-count')).toHaveText(`${LINES} lines`, { timeout: 600_000 })
@@ -103,10 +141,14 @@ test('log viewer: lines/s rendered with the tail followed, against the raw SSE r
   const result = {
     lines: LINES,
     live: {
+      agent_task_lines_per_s: Math.round(LINES / (producerMs / 1000)),
       raw_sse_lines_per_s: Math.round(sseRate),
       viewer_lines_per_s: Math.round(viewRate),
       viewer_done_after_last_sse_event_ms: Math.round(live.view.done - live.sse.last),
       frames_sampled: live.view.samples,
+    },
+    replay: {
+      raw_sse_in_a_bare_page_lines_per_s: Math.round(replay.n / (replay.ms / 1000)),
     },
     history: {
       bare_getlogs_lines: bare.n,
