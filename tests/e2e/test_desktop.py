@@ -277,6 +277,17 @@ def test_the_tray_shows_the_status_pauses_and_resumes_and_quit_stops_everything(
     tray.click(item, "Resume scheduling")
     wait_until(lambda: ipc(app, "GetStatus")["paused"] is False, "the manager to resume")
 
+    # Show / hide: the window goes away (the app lives on in the tray) and comes back.
+    def visibility() -> str:
+        return str(app.execute_script("return document.visibilityState"))
+
+    assert visibility() == "visible"
+    tray.click(item, "Show / hide window")
+    wait_until(lambda: visibility() == "hidden", "the window to hide")
+    assert ipc(app, "GetStatus")["pid"]  # the app and its manager go on
+    tray.click(item, "Show / hide window")
+    wait_until(lambda: visibility() == "visible", "the window to show again")
+
     # Quit: the app exits and its embedded manager stops cleanly, leaving nothing running.
     pid = ipc(app, "GetStatus")["pid"]
     agents = [a["pid"] for a in ipc(app, "ListAgents")["agents"] if a.get("pid")]

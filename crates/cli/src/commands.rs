@@ -65,6 +65,33 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let mut c = connect(&socket, cfg.server.max_message_bytes as usize).await?;
     let json = cli.json;
     match cli.command {
+        Command::Config {
+            command: ConfigCommand::WorkspaceRoot { path, reset },
+        } => {
+            let s = if path.is_none() && !reset {
+                c.get_status(pb::GetStatusRequest {}).await?.into_inner()
+            } else {
+                let path = match path {
+                    Some(p) => std::path::absolute(&p)
+                        .map_err(|e| Failure::new(2, format!("{}: {e}", p.display())))?
+                        .display()
+                        .to_string(),
+                    None => String::new(),
+                };
+                c.set_workspace_root(pb::SetWorkspaceRootRequest { path })
+                    .await?
+                    .into_inner()
+            };
+            if json {
+                print_json(&serde_json::json!({
+                    "workspace_root": s.workspace_root,
+                    "source": s.workspace_root_source,
+                }));
+            } else {
+                println!("{} (from {})", s.workspace_root, s.workspace_root_source);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve { .. } | Command::Config { .. } | Command::Service { .. } => {
             unreachable!("handled above")
         }
@@ -675,7 +702,7 @@ fn print_status(s: &pb::ManagerStatus, json: bool) {
         return;
     }
     println!(
-        "manager {} (pid {}): {}\n  agents:  {} online of {}\n  tasks:   {} running, {} queued, {} awaiting consent",
+        "manager {} (pid {}): {}\n  agents:  {} online of {}\n  tasks:   {} running, {} queued, {} awaiting consent\n  workspaces: {} (from {})",
         s.version,
         s.pid,
         if s.paused { "PAUSED (no new work is handed out; `hyperagent resume`)" } else { "dispatching" },
@@ -683,7 +710,9 @@ fn print_status(s: &pb::ManagerStatus, json: bool) {
         s.agents_known,
         s.tasks_running,
         s.tasks_queued,
-        s.tasks_awaiting_consent
+        s.tasks_awaiting_consent,
+        s.workspace_root,
+        s.workspace_root_source
     );
 }
 

@@ -379,6 +379,15 @@ pub struct Permission {
 enum ConfigCommand {
     /// Print the effective configuration (defaults, file and paths resolved).
     Show,
+    /// Where new tasks' workspaces go: print it, or choose a folder (kept across restarts; made
+    /// if missing; tasks already made keep theirs).
+    WorkspaceRoot {
+        /// The folder (relative paths are taken from the current folder).
+        path: Option<PathBuf>,
+        /// Go back to the config file's `paths.workspace_root`, or the default.
+        #[arg(long, conflicts_with = "path")]
+        reset: bool,
+    },
 }
 
 fn main() -> ExitCode {

@@ -5,7 +5,7 @@
 //! Rule for every operation: change the in-memory state and queue the writes while holding the lock,
 //! then release it and wait for the commit before acknowledging anything.
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -96,7 +96,14 @@ pub struct StatusInfo {
     pub tasks_running: u32,
     /// Tasks waiting for the person's answer.
     pub tasks_awaiting_consent: u32,
+    /// Where new tasks' workspaces go.
+    pub workspace_root: PathBuf,
+    /// Who chose it: "app", "config" or "default".
+    pub workspace_root_source: &'static str,
 }
+
+/// The settings key of the workspace root chosen in the app.
+const WORKSPACE_ROOT: &str = "workspace_root";
 
 /// What to open in the editor.
 #[derive(Clone, Debug)]
@@ -171,6 +178,8 @@ struct State {
     /// Consent requests waiting for the person, by id, with the channel their asker waits on.
     consents: BTreeMap<String, PendingConsent>,
     paused: bool,
+    /// The workspace root chosen in the app (`SetWorkspaceRoot`), over the config's.
+    workspace_root: Option<PathBuf>,
 }
 
 /// A consent request waiting for an answer.
@@ -259,6 +268,7 @@ impl Manager {
             ));
         }
         st.rules = store.load_rules().await?;
+        st.workspace_root = store.setting(WORKSPACE_ROOT).await?.map(PathBuf::from);
         let now = now_us();
         let mut writes = Vec::new();
         let active = store.load_active_tasks().await?;
@@ -411,8 +421,8 @@ impl Manager {
         let real = tokio::fs::canonicalize(&lexical)
             .await
             .map_err(|e| refuse(format!("cannot open {}: {e}", lexical.display())))?;
-        let root = &self.inner.paths.workspace_root;
-        let real_root = tokio::fs::canonicalize(root)
+        let root = self.workspace_root();
+        let real_root = tokio::fs::canonicalize(&root)
             .await
             .unwrap_or_else(|_| root.clone());
         let allowed_by = if real.starts_with(&real_root) {
@@ -551,7 +561,114 @@ impl Manager {
             tasks_queued: count(&|s| s == TaskState::Queued),
             tasks_running: count(&|s| matches!(s, TaskState::Assigned | TaskState::Running)),
             tasks_awaiting_consent: count(&|s| s == TaskState::AwaitingConsent),
+            workspace_root: self.root_of(&st).0,
+            workspace_root_source: self.root_of(&st).1,
         }
+    }
+
+    /// The workspace root in force, and who chose it.
+    fn root_of(&self, st: &State) -> (PathBuf, &'static str) {
+        match &st.workspace_root {
+            Some(p) => (p.clone(), "app"),
+            None if self.inner.cfg.paths.workspace_root.is_some() => {
+                (self.inner.paths.workspace_root.clone(), "config")
+            }
+            None => (self.inner.paths.workspace_root.clone(), "default"),
+        }
+    }
+
+    /// Where new tasks' workspaces go now.
+    pub fn workspace_root(&self) -> PathBuf {
+        self.root_of(&self.state()).0
+    }
+
+    /// Chooses the folder new tasks' workspaces go under (made if missing), kept across restarts;
+    /// an empty `path` goes back to the config's (or the default). Tasks already made keep their
+    /// folders. Refused with what is wrong: a relative path, `..`, a file, a folder that contains
+    /// the manager's own data (tasks could reach the database through a named workspace), one it
+    /// cannot write. Audited.
+    pub async fn set_workspace_root(&self, path: &str, actor: &str) -> Result<StatusInfo> {
+        let chosen = if path.is_empty() {
+            None
+        } else {
+            Some(self.check_workspace_root(path).await?)
+        };
+        let before = self.workspace_root();
+        let pending = {
+            let mut st = self.state();
+            st.workspace_root = chosen.clone();
+            let after = self.root_of(&st).0;
+            let time_us = now_us();
+            self.inner.writer.submit(vec![
+                Write::Setting {
+                    key: WORKSPACE_ROOT.into(),
+                    value: chosen.as_ref().map(|p| p.display().to_string()),
+                    time_us,
+                },
+                Write::audit(
+                    time_us,
+                    actor,
+                    "settings.workspace_root",
+                    None,
+                    serde_json::json!({
+                        "from": before.display().to_string(),
+                        "to": after.display().to_string(),
+                        "source": self.root_of(&st).1,
+                    }),
+                ),
+            ])
+        };
+        pending.wait().await?;
+        Ok(self.status())
+    }
+
+    async fn check_workspace_root(&self, path: &str) -> Result<PathBuf> {
+        let bad = |why: String| Error::InvalidInput(format!("workspace root `{path}`: {why}"));
+        if path.chars().any(char::is_control) {
+            return Err(bad("contains a control character".into()));
+        }
+        let p = Path::new(path);
+        if !p.is_absolute() {
+            return Err(bad(
+                "must be an absolute path, e.g. /home/me/projects".into()
+            ));
+        }
+        if p.components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(bad("must not contain `..`".into()));
+        }
+        if p.parent().is_none() {
+            return Err(bad("cannot be the file system's root".into()));
+        }
+        match tokio::fs::metadata(p).await {
+            Ok(m) if !m.is_dir() => return Err(bad("is a file, not a folder".into())),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tokio::fs::create_dir_all(p)
+                    .await
+                    .map_err(|e| bad(format!("cannot be made: {e}")))?;
+            }
+            Err(e) => return Err(bad(format!("cannot be read: {e}"))),
+        }
+        let real = tokio::fs::canonicalize(p)
+            .await
+            .map_err(|e| bad(format!("cannot be resolved: {e}")))?;
+        let data = tokio::fs::canonicalize(&self.inner.paths.data_dir)
+            .await
+            .unwrap_or_else(|_| self.inner.paths.data_dir.clone());
+        if data.starts_with(&real) {
+            return Err(bad(format!(
+                "contains HyperAgent's own data folder {}; choose a folder beside it",
+                data.display()
+            )));
+        }
+        let probe = real.join(format!(".hyperagent-write-check-{}", std::process::id()));
+        tokio::fs::write(&probe, b"")
+            .await
+            .map_err(|e| bad(format!("is not writable: {e}")))?;
+        let _ = tokio::fs::remove_file(&probe).await;
+        Ok(real)
     }
 
     // ----- supervisor-facing -------------------------------------------------------------------
@@ -1278,9 +1395,9 @@ impl Manager {
             0 => cfg.default_timeout.as_secs().clamp(1, u64::from(u32::MAX)) as u32,
             n => n,
         };
-        let root = &self.inner.paths.workspace_root;
+        let root = self.workspace_root();
         let asked_workspace = match &sub.workspace {
-            Some(w) => Some(workspace::resolve(root, w)?),
+            Some(w) => Some(workspace::resolve(&root, w)?),
             None => None,
         };
         if let Some(k) = &sub.idempotency_key {

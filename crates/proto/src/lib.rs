@@ -90,6 +90,7 @@ macro_rules! for_each_unary_client_method {
             "OpenPath" open_path OpenPathRequest;
             "GetStatus" get_status GetStatusRequest;
             "SetPaused" set_paused SetPausedRequest;
+            "SetWorkspaceRoot" set_workspace_root SetWorkspaceRootRequest;
         }
     };
 }

@@ -1,4 +1,4 @@
-import { render, screen, waitFor } from '@testing-library/react';
+import { render, screen, within, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ClientProvider } from '../ipc';
@@ -15,6 +15,8 @@ function setup() {
       version: '0.4.2',
       pid: 1,
       paused: false,
+      workspace_root: '/home/me/.local/share/hyperagent/workspaces',
+      workspace_root_source: 'default',
       agents_online: 0,
       agents_known: 0,
       tasks_queued: 0,
@@ -51,9 +53,12 @@ describe('Onboarding', () => {
     await user.click(screen.getByRole('button', { name: 'Next' }));
     expect(screen.getByRole('dialog', { name: 'Local only by default' })).toHaveTextContent(/Nothing leaves this machine/);
     await user.click(screen.getByRole('button', { name: 'Next' }));
-    expect(screen.getByRole('dialog', { name: 'Where workspaces live' })).toHaveTextContent(
-      '~/.local/share/hyperagent/workspaces',
+    // The root in force, and a field to choose another (the manager checks and keeps it).
+    const where = screen.getByRole('dialog', { name: 'Where workspaces live' });
+    expect(await within(where).findByTestId('workspace-root-current')).toHaveTextContent(
+      '/home/me/.local/share/hyperagent/workspaces',
     );
+    expect(within(where).getByLabelText('Folder for new workspaces')).toBeInTheDocument();
     await user.click(screen.getByRole('button', { name: 'Next' }));
     const last = screen.getByRole('dialog', { name: 'How permissions work' });
     for (const answer of ['Allow once', 'Allow for this task', 'Allow for this agent', 'Always allow', 'Deny'])

@@ -1,8 +1,6 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { CONSENT_CHOICES } from './ConsentModal';
-
-/** Where workspaces are when the config file does not say otherwise. */
-export const DEFAULT_WORKSPACE_ROOT = '~/.local/share/hyperagent/workspaces';
+import { WorkspaceRootForm } from './WorkspaceRootForm';
 
 const STEPS: { title: string; body: ReactNode }[] = [
   {
@@ -32,10 +30,13 @@ const STEPS: { title: string; body: ReactNode }[] = [
   {
     title: 'Where workspaces live',
     body: (
-      <p>
-        Each task works in its own folder under the workspace root, <code>{DEFAULT_WORKSPACE_ROOT}</code> unless{' '}
-        <code>paths.workspace_root</code> in the config file says otherwise. Finished projects stay there for you to open.
-      </p>
+      <>
+        <p>
+          Each task works in its own folder under the workspace root. Finished projects stay there for you to open.
+          Choose the folder now, or keep the one below; Settings can change it later.
+        </p>
+        <WorkspaceRootForm />
+      </>
     ),
   },
   {

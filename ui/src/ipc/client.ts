@@ -67,6 +67,10 @@ export class Client {
   setPaused(paused: boolean) {
     return this.transport.call('SetPaused', { paused });
   }
+  /** Chooses where new tasks' workspaces go; '' goes back to the config's (or the default). */
+  setWorkspaceRoot(path: string) {
+    return this.transport.call('SetWorkspaceRoot', { path });
+  }
   addPolicyRule(req: T.AddPolicyRuleRequest) {
     return this.transport.call('AddPolicyRule', req);
   }

@@ -344,6 +344,14 @@ export interface ManagerStatus {
   tasks_queued: number;
   tasks_running: number;
   tasks_awaiting_consent: number;
+  /** Where new tasks' workspaces go (absolute). */
+  workspace_root: string;
+  /** Who chose it: 'app' (SetWorkspaceRoot), 'config' (paths.workspace_root) or 'default'. */
+  workspace_root_source: string;
+}
+export interface SetWorkspaceRootRequest {
+  /** An absolute folder (made if missing); empty = the config's, or the default. */
+  path: string;
 }
 export interface SetPausedRequest {
   paused: boolean;
@@ -422,6 +430,7 @@ export interface Methods {
   OpenPath: [OpenPathRequest, OpenPathResponse];
   GetStatus: [GetStatusRequest, ManagerStatus];
   SetPaused: [SetPausedRequest, ManagerStatus];
+  SetWorkspaceRoot: [SetWorkspaceRootRequest, ManagerStatus];
   AddPolicyRule: [AddPolicyRuleRequest, PolicyRule];
   ListPolicyRules: [ListPolicyRulesRequest, ListPolicyRulesResponse];
   RevokePolicyRule: [RevokePolicyRuleRequest, PolicyRule];

@@ -38,6 +38,8 @@ const STATUS: ManagerStatus = {
   tasks_queued: 3,
   tasks_running: 1,
   tasks_awaiting_consent: 0,
+  workspace_root: '/home/me/.local/share/hyperagent/workspaces',
+  workspace_root_source: 'default',
 };
 
 function setup(
@@ -237,21 +239,46 @@ describe('Settings: scheduling and workspaces', () => {
     await waitFor(() => expect(screen.getByTestId('status-paused')).toHaveAttribute('data-paused', 'true'));
   });
 
-  it('explains the default workspace root, and shows a finished task’s folder when there is one', async () => {
-    setup({ tasks: [{ id: 't1', workspace: '/home/me/.local/share/hyperagent/workspaces/my-shop' }] });
-    expect(await screen.findByTestId('workspace-example')).toHaveTextContent(
-      '/home/me/.local/share/hyperagent/workspaces/my-shop',
-    );
-    const section = screen.getByTestId('workspace-root');
-    expect(section).toHaveTextContent('~/.local/share/hyperagent/workspaces');
-    expect(section).toHaveTextContent('paths.workspace_root');
+  it('shows the workspace root in force and who chose it', async () => {
+    setup();
+    const current = await screen.findByTestId('workspace-root-current');
+    expect(current).toHaveTextContent('/home/me/.local/share/hyperagent/workspaces');
+    expect(current).toHaveAttribute('data-source', 'default');
+    expect(screen.getByTestId('workspace-root-input')).toHaveValue('/home/me/.local/share/hyperagent/workspaces');
+    expect(screen.queryByTestId('workspace-root-reset')).not.toBeInTheDocument();
   });
 
-  it('without a finished task, only the explanation', async () => {
-    const { transport } = setup();
-    await waitFor(() => expect(transport.requests('ListTasks')).toEqual([{ states: ['TASK_STATE_COMPLETED'], limit: 1 }]));
-    expect(screen.queryByTestId('workspace-example')).not.toBeInTheDocument();
-    expect(screen.getByTestId('workspace-root')).toHaveTextContent('~/.local/share/hyperagent/workspaces');
+  it('chooses another folder, then goes back to the config’s', async () => {
+    const { transport, user } = setup();
+    transport.handlers.SetWorkspaceRoot = (req) => ({
+      ...STATUS,
+      workspace_root: req.path || STATUS.workspace_root,
+      workspace_root_source: req.path ? 'app' : 'default',
+    });
+    const input = await screen.findByTestId('workspace-root-input');
+    await user.clear(input);
+    await user.type(input, '  /home/me/projects ');
+    await user.click(screen.getByTestId('workspace-root-save'));
+    expect(await screen.findByTestId('workspace-root-saved')).toHaveTextContent('Tasks already made keep their folders');
+    expect(transport.requests('SetWorkspaceRoot')).toEqual([{ path: '/home/me/projects' }]);
+    expect(screen.getByTestId('workspace-root-current')).toHaveAttribute('data-source', 'app');
+    await user.click(screen.getByTestId('workspace-root-reset'));
+    await waitFor(() => expect(screen.getByTestId('workspace-root-current')).toHaveAttribute('data-source', 'default'));
+    expect(transport.requests('SetWorkspaceRoot').at(-1)).toEqual({ path: '' });
+  });
+
+  it('shows why the manager refused a folder, next to the field', async () => {
+    const { transport, user } = setup();
+    transport.handlers.SetWorkspaceRoot = () => {
+      throw new ApiError('invalid_argument', 'workspace root `projects`: must be an absolute path, e.g. /home/me/projects');
+    };
+    const input = await screen.findByTestId('workspace-root-input');
+    await user.clear(input);
+    await user.type(input, 'projects');
+    await user.click(screen.getByTestId('workspace-root-save'));
+    expect(await screen.findByRole('alert')).toHaveTextContent('must be an absolute path');
+    expect(input).toHaveAttribute('aria-invalid', 'true');
+    expect(input).toHaveValue('projects'); // nothing typed is lost
   });
 });
 

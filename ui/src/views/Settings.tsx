@@ -3,7 +3,7 @@ import { useFeedEvents } from '../app/feed';
 import { useShowIntroduction } from '../app/onboarding';
 import { useThrottled } from '../app/useRefresh';
 import { ErrorNote } from '../components/ErrorNote';
-import { DEFAULT_WORKSPACE_ROOT } from '../components/Onboarding';
+import { WorkspaceRootForm } from '../components/WorkspaceRootForm';
 import {
   ApiError,
   useClient,
@@ -637,29 +637,13 @@ function BackgroundService() {
 }
 
 function WorkspaceRoot() {
-  const client = useClient();
-  const [example, setExample] = useState<string | null>(null);
-
-  // No call names the root itself: a finished task's folder shows where they go.
-  useEffect(() => {
-    client.listTasks({ states: ['TASK_STATE_COMPLETED'], limit: 1 }).then(
-      (r) => setExample(r.tasks.find((t) => t.workspace)?.workspace ?? null),
-      () => setExample(null),
-    );
-  }, [client]);
-
   return (
     <Section id="workspace-root" title="Workspace root">
-      {example && (
-        <p data-testid="workspace-example">
-          The latest finished task worked in <code>{example}</code>, under the workspace root.
-        </p>
-      )}
       <p>
-        Each task works in its own folder under the workspace root: <code>{DEFAULT_WORKSPACE_ROOT}</code> by default,
-        or the folder set by <code>paths.workspace_root</code> in the config file (
-        <code>~/.config/hyperagent/config.toml</code> unless the manager was started with <code>--config</code>).
+        Each task works in its own folder under the workspace root. A folder chosen here is kept across restarts and
+        wins over <code>paths.workspace_root</code> in the config file; tasks already made keep their folders.
       </p>
+      <WorkspaceRootForm allowReset />
     </Section>
   );
 }

@@ -529,6 +529,8 @@ pub fn manager_status(s: &crate::manager::StatusInfo) -> pb::ManagerStatus {
         tasks_queued: s.tasks_queued,
         tasks_running: s.tasks_running,
         tasks_awaiting_consent: s.tasks_awaiting_consent,
+        workspace_root: s.workspace_root.display().to_string(),
+        workspace_root_source: s.workspace_root_source.to_string(),
     }
 }
 

@@ -588,6 +588,18 @@ impl ClientService for Services {
         Ok(Response::new(convert::manager_status(&s)))
     }
 
+    async fn set_workspace_root(
+        &self,
+        req: Request<pb::SetWorkspaceRootRequest>,
+    ) -> Result<Response<pb::ManagerStatus>, Status> {
+        let s = self
+            .manager
+            .set_workspace_root(&req.into_inner().path, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::manager_status(&s)))
+    }
+
     type SubscribeStream = EventStream;
 
     async fn subscribe(

@@ -189,6 +189,15 @@ impl Store {
         rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
     }
 
+    /// A setting made in the app, if any.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
     /// The names of the stored secrets with when each was last set (µs), by name.
     pub async fn secret_names(&self) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query("SELECT name, updated_us FROM secrets ORDER BY name")

@@ -34,6 +34,15 @@ pub enum Write {
         /// When.
         time_us: i64,
     },
+    /// Insert or replace (`value: Some`) or remove (`None`) a setting.
+    Setting {
+        /// Its key.
+        key: String,
+        /// Its value.
+        value: Option<String>,
+        /// When.
+        time_us: i64,
+    },
     /// Insert or replace a destructive action's record.
     Action(Box<crate::rollback::Action>),
     /// Append an audit entry (it gets the next id and is chained to the previous entry).
@@ -223,6 +232,7 @@ async fn commit(
     // Rows stored as (id, JSON) in a table of their own: the statement, the id, the JSON.
     let mut documents: Vec<(&'static str, String, String)> = Vec::new();
     let mut secret_names: Vec<(String, bool, i64)> = Vec::new();
+    let mut settings: Vec<(String, Option<String>, i64)> = Vec::new();
     let mut events: Vec<Arc<Event>> = Vec::new();
     let mut rows: Vec<EventRow> = Vec::new();
     for w in batches.iter_mut().flat_map(|b| b.writes.drain(..)) {
@@ -257,6 +267,11 @@ async fn commit(
                 present,
                 time_us,
             } => secret_names.push((name, present, time_us)),
+            Write::Setting {
+                key,
+                value,
+                time_us,
+            } => settings.push((key, value, time_us)),
             Write::Audit {
                 time_us,
                 actor,
@@ -338,6 +353,18 @@ async fn commit(
                 .bind(time_us)
         } else {
             sqlx::query("DELETE FROM secrets WHERE name = ?").bind(name)
+        };
+        q.execute(&mut *tx).await?;
+    }
+    for (key, value, time_us) in &settings {
+        let q = match value {
+            Some(v) => sqlx::query(
+                "INSERT OR REPLACE INTO settings (key, value, updated_us) VALUES (?, ?, ?)",
+            )
+            .bind(key)
+            .bind(v)
+            .bind(time_us),
+            None => sqlx::query("DELETE FROM settings WHERE key = ?").bind(key),
         };
         q.execute(&mut *tx).await?;
     }

@@ -154,6 +154,11 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.SetPausedRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.ManagerStatus.FromString,
                 _registered_method=True)
+        self.SetWorkspaceRoot = channel.unary_unary(
+                '/hyperagent.v1.ClientService/SetWorkspaceRoot',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.SetWorkspaceRootRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ManagerStatus.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -326,6 +331,14 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetWorkspaceRoot(self, request, context):
+        """Chooses the folder new tasks' workspaces go under (kept across restarts; tasks already made
+        keep theirs). An empty path goes back to the config's (or the default). Audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -447,6 +460,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
             'SetPaused': grpc.unary_unary_rpc_method_handler(
                     servicer.SetPaused,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.SetPausedRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ManagerStatus.SerializeToString,
+            ),
+            'SetWorkspaceRoot': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetWorkspaceRoot,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.SetWorkspaceRootRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.ManagerStatus.SerializeToString,
             ),
     }
@@ -1097,6 +1115,33 @@ class ClientService:
             target,
             '/hyperagent.v1.ClientService/SetPaused',
             hyperagent_dot_v1_dot_client__pb2.SetPausedRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ManagerStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetWorkspaceRoot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/SetWorkspaceRoot',
+            hyperagent_dot_v1_dot_client__pb2.SetWorkspaceRootRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.ManagerStatus.FromString,
             options,
             channel_credentials,
