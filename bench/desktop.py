@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -34,7 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from harness import DIE_WITH_PARENT, free_port, listening, session_bus  # noqa: E402
+from harness import (  # noqa: E402
+    DIE_WITH_PARENT,
+    desktop_env,
+    free_port,
+    listening,
+    session_bus,
+    tauri_driver,
+)
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.options import ArgOptions  # noqa: E402
@@ -136,28 +142,6 @@ def display() -> Iterator[str]:
         xvfb.wait()
 
 
-def env_for(root: Path, disp: str) -> dict[str, str]:
-    home = root / "home"
-    home.mkdir()
-    config = root / "config.toml"
-    config.write_text(
-        f'[paths]\ndata_dir = "{root / "data"}"\nruntime_dir = "{root / "run"}"\n'
-        f'[supervisor]\nagent_dirs = ["{ROOT / "agents"}"]\n'
-        f'[templates]\ndirs = ["{ROOT / "templates"}"]\n'
-        '[web]\naddress = "127.0.0.1:0"\n'
-    )
-    return dict(
-        os.environ,
-        DISPLAY=disp,
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        HYPERAGENT_CONFIG=str(config),
-        PATH=f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
-    )
-
-
 def interactive(driver: webdriver.Remote) -> None:
     WebDriverWait(driver, 120, poll_frequency=0.02).until(
         ec.text_to_be_present_in_element(STATUS, "2 of 2 agents online")
@@ -167,20 +151,10 @@ def interactive(driver: webdriver.Remote) -> None:
 def run_app(disp: str) -> tuple[float, int, int, int]:
     with tempfile.TemporaryDirectory() as tmp, session_bus(Path(tmp)) as bus:
         root = Path(tmp)
-        env = env_for(root, disp)
-        env["DBUS_SESSION_BUS_ADDRESS"] = bus
+        env = desktop_env(root, disp, bus)
         port, native = free_port(), free_port()
         driver_proc = subprocess.Popen(
-            [
-                *DIE_WITH_PARENT,
-                shutil.which("tauri-driver") or str(Path.home() / ".cargo/bin/tauri-driver"),
-                "--port",
-                str(port),
-                "--native-port",
-                str(native),
-                "--native-host",
-                "127.0.0.1",
-            ],
+            tauri_driver(port, native),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -209,8 +183,7 @@ def run_app(disp: str) -> tuple[float, int, int, int]:
 def run_baseline(disp: str) -> tuple[float, int, int, int]:
     with tempfile.TemporaryDirectory() as tmp, session_bus(Path(tmp)) as bus:
         root = Path(tmp)
-        env = env_for(root, disp)
-        env["DBUS_SESSION_BUS_ADDRESS"] = bus
+        env = desktop_env(root, disp, bus)
         port = free_port()
         wd = subprocess.Popen(
             [*DIE_WITH_PARENT, "WebKitWebDriver", f"--port={port}"],

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, RwLock};
 
-use hyperagent_manager::config::{default_config_file, Config};
+use hyperagent_manager::config::Config;
 use hyperagent_manager::server::{bundled, Discovery};
 use hyperagent_manager::service::{self, ServiceState, ServiceStatus, UserService};
 use hyperagent_proto::v1::client_service_client::ClientServiceClient;
@@ -75,12 +75,8 @@ pub enum ServiceAction {
 /// (defaults when there is none), and whether it was named explicitly.
 fn file_config() -> Result<(Config, Option<PathBuf>), String> {
     let explicit = std::env::var_os("HYPERAGENT_CONFIG").map(PathBuf::from);
-    let cfg = match (&explicit, default_config_file()) {
-        (Some(p), _) => Config::load(p, true),
-        (None, Some(p)) => Config::load(&p, false),
-        (None, None) => Ok(Config::default()),
-    };
-    Ok((cfg.map_err(|e| e.to_string())?, explicit))
+    let cfg = Config::load_user(explicit.as_deref()).map_err(|e| e.to_string())?;
+    Ok((cfg, explicit))
 }
 
 /// The configuration the app runs with: `HYPERAGENT_CONFIG`, else the user's config file. When it
@@ -214,32 +210,20 @@ impl Backend {
                     ));
                 }
                 self.stop_embedded().await;
-                match svc.start(&socket).await {
-                    Ok(status) => {
-                        let ch = hyperagent_manager::transport::connect_unix(&socket)
-                            .await
-                            .map_err(|e| e.to_string());
-                        match ch {
-                            Ok(ch) => {
-                                self.set_current(Current {
-                                    mode: Mode::Connected,
-                                    socket: socket.clone(),
-                                    client: client(ch, &self.cfg),
-                                });
-                                Ok(status)
-                            }
-                            Err(e) => {
-                                self.embed_again().await?;
-                                Err(format!("the service started but does not answer: {e}"))
-                            }
+                let failed = match svc.start(&socket).await {
+                    Ok(status) => match connect_running(&self.cfg).await {
+                        Ok(Some(current)) => {
+                            self.set_current(current);
+                            return Ok(status);
                         }
-                    }
-                    Err(e) => {
-                        // The app keeps working: back to its own manager.
-                        self.embed_again().await?;
-                        Err(e.to_string())
-                    }
-                }
+                        Ok(None) => "the service started but does not answer".to_string(),
+                        Err(e) => e,
+                    },
+                    Err(e) => e.to_string(),
+                };
+                // The app keeps working: back to its own manager.
+                self.embed_again().await?;
+                Err(failed)
             }
             ServiceAction::Stop | ServiceAction::Uninstall => {
                 let before = svc.status().await;

@@ -6,9 +6,11 @@ use hyperagent_app::backend::{Backend, Mode};
 use hyperagent_manager::config::Config;
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::test::{
+    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
+};
 use tauri::webview::InvokeRequest;
-use tauri::WebviewWindowBuilder;
+use tauri::{WebviewWindow, WebviewWindowBuilder};
 
 fn config(dir: &std::path::Path) -> Config {
     let mut cfg = Config::default();
@@ -18,11 +20,26 @@ fn config(dir: &std::path::Path) -> Config {
     cfg
 }
 
-fn invoke(
-    window: &tauri::WebviewWindow<tauri::test::MockRuntime>,
-    cmd: &str,
-    body: Value,
-) -> Result<Value, Value> {
+/// The app's commands on Tauri's mock runtime, reaching the manager `cfg` names (embedded, or the
+/// running one), with the main window the UI would call them from.
+fn mock_app(
+    cfg: Config,
+) -> (
+    Arc<Backend>,
+    tauri::App<MockRuntime>,
+    WebviewWindow<MockRuntime>,
+) {
+    let backend = Arc::new(tauri::async_runtime::block_on(Backend::start(cfg)).unwrap());
+    let app = hyperagent_app::with_commands(mock_builder(), backend.clone())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    (backend, app, window)
+}
+
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, body: Value) -> Result<Value, Value> {
     get_ipc_response(
         window,
         InvokeRequest {
@@ -41,15 +58,8 @@ fn invoke(
 #[test]
 fn the_commands_reach_the_embedded_manager_and_errors_keep_their_code() {
     let dir = tempfile::tempdir().unwrap();
-    let backend =
-        Arc::new(tauri::async_runtime::block_on(Backend::start(config(dir.path()))).unwrap());
+    let (backend, _app, window) = mock_app(config(dir.path()));
     assert_eq!(backend.mode(), Mode::Embedded);
-    let app = hyperagent_app::with_commands(mock_builder(), backend.clone())
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
 
     let status = invoke(&window, "call", json!({ "method": "GetStatus" })).unwrap();
     assert_eq!(
@@ -159,13 +169,7 @@ fn starting_the_service_hands_the_app_over_and_stopping_it_hands_back() {
     )
     .unwrap();
 
-    let backend = Arc::new(tauri::async_runtime::block_on(Backend::start(cfg)).unwrap());
-    let app = hyperagent_app::with_commands(mock_builder(), backend.clone())
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let (backend, _app, window) = mock_app(cfg);
     let call = |method: &str, request: Value| {
         invoke(
             &window,

@@ -126,6 +126,49 @@ def standin_systemctl(root: Path) -> list[str]:
     ]
 
 
+def desktop_env(root: Path, display: str, bus: str, extra_config: str = "") -> dict[str, str]:
+    """The environment the desktop app runs in for a test or a bench: a HOME of its own (WebKit
+    and the app keep their files there) with the XDG folders beneath it, the given display and
+    session bus, and a config (`root/config.toml`) with data and runtime under `root`, the bundled
+    agents and templates, the web UI on any free port, then `extra_config`."""
+    home = root / "home"
+    home.mkdir()
+    config = root / "config.toml"
+    config.write_text(
+        f'[paths]\ndata_dir = "{root / "data"}"\nruntime_dir = "{root / "run"}"\n'
+        f'[supervisor]\nagent_dirs = ["{REPO / "agents"}"]\n'
+        f'[templates]\ndirs = ["{REPO / "templates"}"]\n'
+        '[web]\naddress = "127.0.0.1:0"\n' + extra_config
+    )
+    return dict(
+        os.environ,
+        DISPLAY=display,
+        DBUS_SESSION_BUS_ADDRESS=bus,
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        HYPERAGENT_CONFIG=str(config),
+        PATH=f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    )
+
+
+def tauri_driver(port: int, native: int) -> list[str]:
+    """`tauri-driver` (scripts/setup.sh installs it) in front of Debian's WebKitWebDriver, both on
+    loopback."""
+    binary = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
+    return [
+        *DIE_WITH_PARENT,
+        binary,
+        "--port",
+        str(port),
+        "--native-port",
+        str(native),
+        "--native-host",
+        "127.0.0.1",
+    ]
+
+
 @contextmanager
 def session_bus(folder: Path) -> Iterator[str]:
     """A D-Bus session bus of the test's own, without service activation: nothing on it starts a

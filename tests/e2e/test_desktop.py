@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -19,11 +18,13 @@ from harness import (
     DEADLINE,
     DIE_WITH_PARENT,
     REPO,
+    desktop_env,
     free_port,
     listening,
     pid_alive,
     session_bus,
     standin_systemctl,
+    tauri_driver,
     wait_until,
 )
 from selenium import webdriver
@@ -84,46 +85,19 @@ def tray(bus: str) -> Iterator[TrayHost]:
 
 @pytest.fixture
 def app(display: str, bus: str, tmp_path: Path) -> Iterator[webdriver.Remote]:
-    tauri_driver = shutil.which("tauri-driver") or str(
-        Path.home() / ".cargo" / "bin" / "tauri-driver"
-    )
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[paths]\ndata_dir = "{tmp_path / "data"}"\nruntime_dir = "{tmp_path / "run"}"\n'
-        f'[supervisor]\nagent_dirs = ["{REPO / "agents"}"]\n'
-        f'[templates]\ndirs = ["{REPO / "templates"}"]\n'
-        # No systemd user manager can run here: the stand-in `systemctl` (process boundary) runs
-        # the unit's ExecStart as systemd would.
+    # No systemd user manager can run here: the stand-in `systemctl` (process boundary) runs the
+    # unit's ExecStart as systemd would.
+    env = desktop_env(
+        tmp_path,
+        display,
+        bus,
         f"[service]\nsystemctl = {json.dumps(standin_systemctl(tmp_path))}\n"
-        f'unit_dir = "{tmp_path / "units"}"\n'
-        '[web]\naddress = "127.0.0.1:0"\n'
-    )
-    home = tmp_path / "home"
-    home.mkdir()
-    env = dict(
-        os.environ,
-        DISPLAY=display,
-        DBUS_SESSION_BUS_ADDRESS=bus,
-        HOME=str(home),  # WebKit and the app keep their files under HOME
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        HYPERAGENT_CONFIG=str(config),
-        PATH=f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        f'unit_dir = "{tmp_path / "units"}"\n',
     )
     port, native = free_port(), free_port()
     log = open(tmp_path / "tauri-driver.log", "w")  # noqa: SIM115 - closed below
     driver_proc = subprocess.Popen(
-        [
-            *DIE_WITH_PARENT,
-            tauri_driver,
-            "--port",
-            str(port),
-            "--native-port",
-            str(native),
-            "--native-host",
-            "127.0.0.1",
-        ],
+        tauri_driver(port, native),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -173,16 +147,11 @@ def test_the_window_shows_the_embedded_managers_agents_and_a_task_round_trips(
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, '[data-agent-id="echo"]')))
 
     # A task through the app's own IPC (the Tauri transport the UI uses), then its page.
-    task_id = app.execute_async_script(
-        """
-        const done = arguments[arguments.length - 1];
-        window.__TAURI_INTERNALS__.invoke('call', {
-          method: 'SubmitTask',
-          request: { task_type: 'echo.echo', payload_json: '{"message": "from the desktop"}' },
-        }).then((r) => done(r.task.id), (e) => done('error: ' + JSON.stringify(e)));
-        """
-    )
-    assert not task_id.startswith("error"), task_id
+    task_id = ipc(
+        app,
+        "SubmitTask",
+        {"task_type": "echo.echo", "payload_json": '{"message": "from the desktop"}'},
+    )["task"]["id"]
     app.execute_script(f"window.location.hash = '#/tasks/{task_id}'")
     state = (By.CSS_SELECTOR, '[data-testid="task-page"] [data-testid="task-state"]')
     wait.until(
@@ -204,13 +173,7 @@ def test_the_app_installs_the_service_and_hands_over_to_it_and_back(
     mode = (By.CSS_SELECTOR, '[data-testid="app-mode"]')
     wait.until(ec.text_to_be_present_in_element_attribute(state, "data-state", "not_installed"))
     assert app.find_element(*mode).get_attribute("data-mode") == "embedded"
-    own_pid = app.execute_async_script(
-        """
-        const done = arguments[arguments.length - 1];
-        window.__TAURI_INTERNALS__.invoke('call', { method: 'GetStatus', request: {} })
-          .then((s) => done(s.pid), (e) => done('error: ' + JSON.stringify(e)));
-        """
-    )
+    own_pid = ipc(app, "GetStatus")["pid"]
 
     app.find_element(By.CSS_SELECTOR, '[data-testid="service-install"]').click()
     wait.until(ec.text_to_be_present_in_element_attribute(state, "data-state", "stopped"))
@@ -222,13 +185,7 @@ def test_the_app_installs_the_service_and_hands_over_to_it_and_back(
     app.find_element(By.CSS_SELECTOR, '[data-testid="service-start"]').click()
     wait.until(ec.text_to_be_present_in_element_attribute(state, "data-state", "running"))
     assert app.find_element(*mode).get_attribute("data-mode") == "connected"
-    service_pid = app.execute_async_script(
-        """
-        const done = arguments[arguments.length - 1];
-        window.__TAURI_INTERNALS__.invoke('call', { method: 'GetStatus', request: {} })
-          .then((s) => done(s.pid), (e) => done('error: ' + JSON.stringify(e)));
-        """
-    )
+    service_pid = ipc(app, "GetStatus")["pid"]
     assert isinstance(service_pid, int)
     assert service_pid != own_pid
     # The UI's feed follows the new manager: the agents it started come online in the status line.
@@ -243,14 +200,16 @@ def test_the_app_installs_the_service_and_hands_over_to_it_and_back(
     wait.until(ec.text_to_be_present_in_element(status, "2 of 2 agents online"))
 
 
-def ipc(app: webdriver.Remote, method: str, request: str = "{}") -> dict:
-    """One call of the client API through the app's own IPC."""
+def ipc(app: webdriver.Remote, method: str, request: dict | None = None) -> dict:
+    """One call of the client API through the app's own IPC (the Tauri transport the UI uses)."""
     result = app.execute_async_script(
-        f"""
-        const done = arguments[arguments.length - 1];
-        window.__TAURI_INTERNALS__.invoke('call', {{ method: '{method}', request: {request} }})
-          .then((r) => done(r), (e) => done({{ error: e }}));
         """
+        const [method, request, done] = arguments;
+        window.__TAURI_INTERNALS__.invoke('call', { method, request })
+          .then((r) => done(r), (e) => done({ error: e }));
+        """,
+        method,
+        request or {},
     )
     assert "error" not in result, result
     return result

@@ -3,7 +3,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hyperagent_manager::config::{default_config_file, Config};
+use hyperagent_manager::config::Config;
 use hyperagent_proto::v1 as pb;
 use pb::client_service_client::ClientServiceClient;
 use tonic::transport::Channel;
@@ -17,23 +17,13 @@ use crate::{
 
 type Client = ClientServiceClient<Channel>;
 
-fn load_config(cli: &Cli) -> Result<Config, Failure> {
-    match &cli.config {
-        Some(p) => Ok(Config::load(p, true)?),
-        None => match default_config_file() {
-            Some(p) => Ok(Config::load(&p, false)?),
-            None => Ok(Config::default()),
-        },
-    }
-}
-
 fn print_json(v: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 /// Runs the command; returns the exit code.
 pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let cfg = load_config(&cli)?;
+    let cfg = Config::load_user(cli.config.as_deref())?;
     if let Command::Serve {
         agents_dir,
         no_agents,

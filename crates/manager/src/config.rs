@@ -549,6 +549,16 @@ pub fn default_config_file() -> Option<PathBuf> {
 }
 
 impl Config {
+    /// The configuration a program runs with: the file named explicitly (it must exist), else the
+    /// user's default config file when there is one, else all defaults.
+    pub fn load_user(explicit: Option<&Path>) -> Result<Config> {
+        match (explicit, default_config_file()) {
+            (Some(p), _) => Config::load(p, true),
+            (None, Some(p)) => Config::load(&p, false),
+            (None, None) => Ok(Config::default()),
+        }
+    }
+
     /// Reads and checks a config file. A missing file at the default location means all defaults; a
     /// missing file named explicitly is an error.
     pub fn load(path: &Path, explicit: bool) -> Result<Config> {

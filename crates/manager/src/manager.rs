@@ -553,6 +553,7 @@ impl Manager {
         let count = |f: &dyn Fn(TaskState) -> bool| {
             st.tasks.values().filter(|a| f(a.task.state)).count() as u32
         };
+        let (workspace_root, workspace_root_source) = self.root_of(&st);
         StatusInfo {
             started_us: self.inner.started_us,
             paused: st.paused,
@@ -561,8 +562,8 @@ impl Manager {
             tasks_queued: count(&|s| s == TaskState::Queued),
             tasks_running: count(&|s| matches!(s, TaskState::Assigned | TaskState::Running)),
             tasks_awaiting_consent: count(&|s| s == TaskState::AwaitingConsent),
-            workspace_root: self.root_of(&st).0,
-            workspace_root_source: self.root_of(&st).1,
+            workspace_root,
+            workspace_root_source,
         }
     }
 
@@ -593,11 +594,11 @@ impl Manager {
         } else {
             Some(self.check_workspace_root(path).await?)
         };
-        let before = self.workspace_root();
         let pending = {
             let mut st = self.state();
+            let (before, _) = self.root_of(&st);
             st.workspace_root = chosen.clone();
-            let after = self.root_of(&st).0;
+            let (after, source) = self.root_of(&st);
             let time_us = now_us();
             self.inner.writer.submit(vec![
                 Write::Setting {
@@ -613,7 +614,7 @@ impl Manager {
                     serde_json::json!({
                         "from": before.display().to_string(),
                         "to": after.display().to_string(),
-                        "source": self.root_of(&st).1,
+                        "source": source,
                     }),
                 ),
             ])

@@ -1,5 +1,5 @@
 import { ApiError } from './errors';
-import { SeqGate, type Transport, type Unsubscribe } from './transport';
+import { Backoff, SeqGate, type Transport, type Unsubscribe } from './transport';
 import type { Event, Method, RequestOf, ResponseOf, SubscribeRequest } from './types';
 
 export interface HttpTransportOptions {
@@ -63,19 +63,13 @@ export class HttpTransport implements Transport {
   ): Unsubscribe {
     const gate = new SeqGate(query.after_seq);
     let source: EventSource | null = null;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    let delay = this.retryMs;
+    const backoff = new Backoff(this.retryMs, this.maxRetryMs);
     let stopped = false;
 
     const reconnectLater = () => {
       source?.close();
       source = null;
-      if (stopped || timer !== null) return;
-      timer = setTimeout(() => {
-        timer = null;
-        connect();
-      }, delay);
-      delay = Math.min(delay * 2, this.maxRetryMs);
+      if (!stopped) backoff.schedule(connect);
     };
 
     // EventSource does not say why a connection was refused: ask the API, whose error does.
@@ -94,7 +88,7 @@ export class HttpTransport implements Transport {
       const es = new EventSource(this.eventsUrl({ ...query, after_seq: gate.lastSeq ?? query.after_seq }));
       source = es;
       es.onopen = () => {
-        delay = this.retryMs;
+        backoff.reset();
         onOpen?.();
       };
       es.onmessage = (message: MessageEvent<string>) => {
@@ -127,7 +121,7 @@ export class HttpTransport implements Transport {
     connect();
     return () => {
       stopped = true;
-      if (timer !== null) clearTimeout(timer);
+      backoff.cancel();
       source?.close();
       source = null;
     };

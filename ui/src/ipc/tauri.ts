@@ -1,7 +1,7 @@
 import { Channel, invoke, isTauri } from '@tauri-apps/api/core';
 
 import { ApiError } from './errors';
-import { SeqGate, type Transport, type Unsubscribe } from './transport';
+import { Backoff, SeqGate, type Transport, type Unsubscribe } from './transport';
 import type { Event, Method, RequestOf, ResponseOf, ServiceAction, ServiceReply, SubscribeRequest } from './types';
 
 /** What the desktop shell's `subscribe` command sends on its channel. */
@@ -52,16 +52,10 @@ export class TauriTransport implements Transport {
     const gate = new SeqGate(query.after_seq);
     let id: number | null = null;
     let stopped = false;
-    let delay = this.retryMs;
-    let timer: ReturnType<typeof setTimeout> | null = null;
+    const backoff = new Backoff(this.retryMs, this.maxRetryMs);
 
     const again = () => {
-      if (stopped || timer !== null) return;
-      timer = setTimeout(() => {
-        timer = null;
-        void connect();
-      }, delay);
-      delay = Math.min(delay * 2, this.maxRetryMs);
+      if (!stopped) backoff.schedule(() => void connect());
     };
 
     const connect = async () => {
@@ -85,7 +79,7 @@ export class TauriTransport implements Transport {
           return;
         }
         id = subscription;
-        delay = this.retryMs;
+        backoff.reset();
         onOpen?.();
       } catch (err) {
         onError(apiError(err));
@@ -96,7 +90,7 @@ export class TauriTransport implements Transport {
     void connect();
     return () => {
       stopped = true;
-      if (timer !== null) clearTimeout(timer);
+      backoff.cancel();
       if (id !== null) void invoke('unsubscribe', { id });
       id = null;
     };

@@ -65,3 +65,41 @@ export class SeqGate {
     return true;
   }
 }
+
+/**
+ * When a transport tries its feed again: after a delay that doubles with each failure up to a
+ * cap, back to the first delay once connected, and never two tries pending at once.
+ */
+export class Backoff {
+  private readonly first: number;
+  private readonly max: number;
+  private delay: number;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(firstMs: number, maxMs: number) {
+    this.first = firstMs;
+    this.max = maxMs;
+    this.delay = firstMs;
+  }
+
+  /** Runs `retry` after the current delay (unless a try is already pending); the next waits longer. */
+  schedule(retry: () => void) {
+    if (this.timer !== null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      retry();
+    }, this.delay);
+    this.delay = Math.min(this.delay * 2, this.max);
+  }
+
+  /** Connected: the next failure waits the first delay again. */
+  reset() {
+    this.delay = this.first;
+  }
+
+  /** Drops a pending try. */
+  cancel() {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { useThrottled } from '../app/useRefresh';
 import { ErrorNote } from '../components/ErrorNote';
+import { TableScroll } from '../components/TableScroll';
 import { ApiError, useClient, type Agent } from '../ipc';
 import { agentStatusLabel, ago } from '../lib/format';
 
@@ -43,59 +44,58 @@ export function Agents() {
       {agents === null && !error && <p role="status">Loading…</p>}
       {agents && agents.length === 0 && <p>No agent has registered yet.</p>}
       {agents && agents.length > 0 && (
-        <div className="table-scroll" role="region" aria-label="Agents (scrolls sideways)" tabIndex={0}>
-
-        <table className="table" data-testid="agent-table">
-          <caption className="sr-only">Agents</caption>
-          <thead>
-            <tr>
-              <th scope="col">Agent</th>
-              <th scope="col">Status</th>
-              <th scope="col">Can do</th>
-              <th scope="col">Load</th>
-              <th scope="col">Last heartbeat</th>
-              <th scope="col">Restarts</th>
-              <th scope="col">Version</th>
-              <th scope="col">PID</th>
-            </tr>
-          </thead>
-          <tbody>
-            {agents.map((a) => (
-              <tr key={a.id} data-testid="agent-row" data-agent-id={a.id}>
-                <th scope="row">
-                  {a.id}
-                  {a.confined && <span className="badge idle"> confined</span>}
-                </th>
-                <td>
-                  <span
-                    className={`badge ${a.status === 'AGENT_STATUS_ONLINE' ? 'ok' : 'bad'}`}
-                    data-testid="agent-status"
-                  >
-                    {agentStatusLabel(a.status)}
-                  </span>
-                  {a.status_reason && <div className="help">{a.status_reason}</div>}
-                </td>
-                <td>
-                  <ul className="plain">
-                    {a.capabilities.map((c) => (
-                      <li key={c.name} title={c.description}>
-                        <code>{c.name}</code>
-                      </li>
-                    ))}
-                  </ul>
-                </td>
-                <td>
-                  {a.running_task_ids.length}/{a.max_concurrency} ({Math.round(a.load * 100)}%)
-                </td>
-                <td>{ago(a.last_heartbeat, now)}</td>
-                <td>{a.restarts}</td>
-                <td>{a.version || '—'}</td>
-                <td>{a.pid || '—'}</td>
+        <TableScroll label="Agents">
+          <table className="table" data-testid="agent-table">
+            <caption className="sr-only">Agents</caption>
+            <thead>
+              <tr>
+                <th scope="col">Agent</th>
+                <th scope="col">Status</th>
+                <th scope="col">Can do</th>
+                <th scope="col">Load</th>
+                <th scope="col">Last heartbeat</th>
+                <th scope="col">Restarts</th>
+                <th scope="col">Version</th>
+                <th scope="col">PID</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-        </div>
+            </thead>
+            <tbody>
+              {agents.map((a) => (
+                <tr key={a.id} data-testid="agent-row" data-agent-id={a.id}>
+                  <th scope="row">
+                    {a.id}
+                    {a.confined && <span className="badge idle"> confined</span>}
+                  </th>
+                  <td>
+                    <span
+                      className={`badge ${a.status === 'AGENT_STATUS_ONLINE' ? 'ok' : 'bad'}`}
+                      data-testid="agent-status"
+                    >
+                      {agentStatusLabel(a.status)}
+                    </span>
+                    {a.status_reason && <div className="help">{a.status_reason}</div>}
+                  </td>
+                  <td>
+                    <ul className="plain">
+                      {a.capabilities.map((c) => (
+                        <li key={c.name} title={c.description}>
+                          <code>{c.name}</code>
+                        </li>
+                      ))}
+                    </ul>
+                  </td>
+                  <td>
+                    {a.running_task_ids.length}/{a.max_concurrency} ({Math.round(a.load * 100)}%)
+                  </td>
+                  <td>{ago(a.last_heartbeat, now)}</td>
+                  <td>{a.restarts}</td>
+                  <td>{a.version || '—'}</td>
+                  <td>{a.pid || '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
     </div>
   );

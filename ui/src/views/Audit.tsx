@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { ErrorNote } from '../components/ErrorNote';
+import { TableScroll } from '../components/TableScroll';
 import { ApiError, useClient, type AuditEntry, type VerifyAuditResponse } from '../ipc';
 import { formatTime } from '../lib/format';
 
@@ -116,38 +117,37 @@ export function Audit() {
       </form>
       {error && <ErrorNote error={error} what="The audit log could not be read" />}
       {shown && (
-        <div className="table-scroll" role="region" aria-label="Audit entries (scrolls sideways)" tabIndex={0}>
-
-        <table className="table" data-testid="audit-table">
-          <caption className="sr-only">Audit entries, oldest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Time</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Action</th>
-              <th scope="col">Task</th>
-              <th scope="col">Detail</th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((e) => (
-              <tr key={e.id} data-testid="audit-row">
-                <td>{e.id}</td>
-                <td>{formatTime(e.time)}</td>
-                <td>{e.actor}</td>
-                <td>
-                  <code>{e.action}</code>
-                </td>
-                <td>{e.task_id ? <code title={e.task_id}>{e.task_id.slice(0, 12)}</code> : ''}</td>
-                <td className="detail">
-                  <code>{e.detail_json}</code>
-                </td>
+        <TableScroll label="Audit entries">
+          <table className="table" data-testid="audit-table">
+            <caption className="sr-only">Audit entries, oldest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">Time</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Action</th>
+                <th scope="col">Task</th>
+                <th scope="col">Detail</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-        </div>
+            </thead>
+            <tbody>
+              {shown.map((e) => (
+                <tr key={e.id} data-testid="audit-row">
+                  <td>{e.id}</td>
+                  <td>{formatTime(e.time)}</td>
+                  <td>{e.actor}</td>
+                  <td>
+                    <code>{e.action}</code>
+                  </td>
+                  <td>{e.task_id ? <code title={e.task_id}>{e.task_id.slice(0, 12)}</code> : ''}</td>
+                  <td className="detail">
+                    <code>{e.detail_json}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
       {entries && more && (
         <button type="button" onClick={() => load(appliedTask, entries.at(-1)?.id)}>

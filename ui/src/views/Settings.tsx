@@ -3,6 +3,7 @@ import { useFeedEvents } from '../app/feed';
 import { useShowIntroduction } from '../app/onboarding';
 import { useThrottled } from '../app/useRefresh';
 import { ErrorNote } from '../components/ErrorNote';
+import { TableScroll } from '../components/TableScroll';
 import { WorkspaceRootForm } from '../components/WorkspaceRootForm';
 import {
   ApiError,
@@ -95,53 +96,52 @@ function PolicyRules() {
       {rules === null && !error && <p role="status">Loading…</p>}
       {rules && rules.length === 0 && <p data-testid="rules-empty">No rules: agents ask before each access.</p>}
       {rules && rules.length > 0 && (
-        <div className="table-scroll" role="region" aria-label="Permission rules (scrolls sideways)" tabIndex={0}>
-
-        <table className="table" data-testid="rule-table">
-          <caption className="sr-only">Permission rules</caption>
-          <thead>
-            <tr>
-              <th scope="col">Decision</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Target</th>
-              <th scope="col">Agent</th>
-              <th scope="col">Origin</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rules.map((r) => (
-              <tr key={r.id} data-testid="rule-row" data-rule-id={r.id} data-revoked={String(Boolean(r.revoked_at))}>
-                <td>
-                  <span
-                    className={`badge ${r.decision === 'POLICY_DECISION_DENY' ? 'bad' : 'ok'}`}
-                    data-testid="rule-decision"
-                  >
-                    {decisionLabel(r.decision)}
-                  </span>
-                </td>
-                <td data-testid="rule-kind">{r.kind}</td>
-                <td className="detail">
-                  <code data-testid="rule-target">{r.target}</code>
-                </td>
-                <td data-testid="rule-agent">{r.agent || 'every agent'}</td>
-                <td>{r.origin || '—'}</td>
-                <td>{formatTime(r.created_at)}</td>
-                <td>
-                  {r.revoked_at ? (
-                    <span className="badge idle">revoked {formatTime(r.revoked_at)}</span>
-                  ) : (
-                    <RevokeRule rule={r} onDone={load} />
-                  )}
-                </td>
+        <TableScroll label="Permission rules">
+          <table className="table" data-testid="rule-table">
+            <caption className="sr-only">Permission rules</caption>
+            <thead>
+              <tr>
+                <th scope="col">Decision</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Target</th>
+                <th scope="col">Agent</th>
+                <th scope="col">Origin</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-        </div>
+            </thead>
+            <tbody>
+              {rules.map((r) => (
+                <tr key={r.id} data-testid="rule-row" data-rule-id={r.id} data-revoked={String(Boolean(r.revoked_at))}>
+                  <td>
+                    <span
+                      className={`badge ${r.decision === 'POLICY_DECISION_DENY' ? 'bad' : 'ok'}`}
+                      data-testid="rule-decision"
+                    >
+                      {decisionLabel(r.decision)}
+                    </span>
+                  </td>
+                  <td data-testid="rule-kind">{r.kind}</td>
+                  <td className="detail">
+                    <code data-testid="rule-target">{r.target}</code>
+                  </td>
+                  <td data-testid="rule-agent">{r.agent || 'every agent'}</td>
+                  <td>{r.origin || '—'}</td>
+                  <td>{formatTime(r.created_at)}</td>
+                  <td>
+                    {r.revoked_at ? (
+                      <span className="badge idle">revoked {formatTime(r.revoked_at)}</span>
+                    ) : (
+                      <RevokeRule rule={r} onDone={load} />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
       <AddRule onAdded={load} />
     </Section>
@@ -326,34 +326,33 @@ function Secrets() {
       )}
       {secrets && secrets.list.length === 0 && <p data-testid="secrets-empty">No secrets stored.</p>}
       {secrets && secrets.list.length > 0 && (
-        <div className="table-scroll" role="region" aria-label="Secrets (scrolls sideways)" tabIndex={0}>
-
-        <table className="table" data-testid="secret-table">
-          <caption className="sr-only">Secrets (names only)</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Updated</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {secrets.list.map((s) => (
-              <tr key={s.name} data-testid="secret-row" data-secret-name={s.name}>
-                <th scope="row">
-                  <code>{s.name}</code>
+        <TableScroll label="Secrets">
+          <table className="table" data-testid="secret-table">
+            <caption className="sr-only">Secrets (names only)</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Updated</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
                 </th>
-                <td>{formatTime(s.updated_at)}</td>
-                <td>
-                  <DeleteSecret name={s.name} onDone={load} />
-                </td>
               </tr>
-            ))}
-          </tbody>
-        </table>
-        </div>
+            </thead>
+            <tbody>
+              {secrets.list.map((s) => (
+                <tr key={s.name} data-testid="secret-row" data-secret-name={s.name}>
+                  <th scope="row">
+                    <code>{s.name}</code>
+                  </th>
+                  <td>{formatTime(s.updated_at)}</td>
+                  <td>
+                    <DeleteSecret name={s.name} onDone={load} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
       <form className="settings-form" aria-label="Set a secret" data-testid="secret-form" onSubmit={(e) => void submit(e)}>
         <h3>Set a secret</h3>

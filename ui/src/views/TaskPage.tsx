@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { hrefOf } from '../app/router';
 import { ErrorNote } from '../components/ErrorNote';
 import { LogViewer } from '../components/LogViewer';
+import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
 import { ApiError, TERMINAL_STATES, useClient, type Task } from '../ipc';
 import { enumLabel, formatTime } from '../lib/format';
@@ -226,34 +227,33 @@ function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | n
         </p>
       )}
       {output?.checks && output.checks.length > 0 && (
-        <div className="table-scroll" role="region" aria-label="Checks (scrolls sideways)" tabIndex={0}>
-
-        <table className="table checks" data-testid="result-checks">
-          <caption>Checks</caption>
-          <thead>
-            <tr>
-              <th scope="col">Check</th>
-              <th scope="col">Status</th>
-              <th scope="col">Detail</th>
-              <th scope="col">Time</th>
-            </tr>
-          </thead>
-          <tbody>
-            {output.checks.map((c) => (
-              <tr key={c.name} data-testid="check-row">
-                <td>{c.name}</td>
-                <td>
-                  <span className={`badge ${c.status === 'passed' ? 'ok' : c.status === 'failed' ? 'bad' : 'idle'}`}>
-                    {c.status}
-                  </span>
-                </td>
-                <td>{c.detail}</td>
-                <td>{c.seconds !== undefined ? `${c.seconds.toFixed(1)} s` : ''}</td>
+        <TableScroll label="Checks">
+          <table className="table checks" data-testid="result-checks">
+            <caption>Checks</caption>
+            <thead>
+              <tr>
+                <th scope="col">Check</th>
+                <th scope="col">Status</th>
+                <th scope="col">Detail</th>
+                <th scope="col">Time</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-        </div>
+            </thead>
+            <tbody>
+              {output.checks.map((c) => (
+                <tr key={c.name} data-testid="check-row">
+                  <td>{c.name}</td>
+                  <td>
+                    <span className={`badge ${c.status === 'passed' ? 'ok' : c.status === 'failed' ? 'bad' : 'idle'}`}>
+                      {c.status}
+                    </span>
+                  </td>
+                  <td>{c.detail}</td>
+                  <td>{c.seconds !== undefined ? `${c.seconds.toFixed(1)} s` : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
       {output?.start && (
         <div data-testid="result-start">

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { hrefOf } from '../app/router';
 import { ErrorNote } from '../components/ErrorNote';
+import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
 import { ApiError, useClient, type Task } from '../ipc';
 import { formatTime } from '../lib/format';
@@ -61,41 +62,40 @@ export function Tasks() {
         </p>
       )}
       {tasks && tasks.length > 0 && (
-        <div className="table-scroll" role="region" aria-label="Tasks (scrolls sideways)" tabIndex={0}>
-
-        <table className="table" data-testid="task-table">
-          <caption className="sr-only">Tasks, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Task</th>
-              <th scope="col">Type</th>
-              <th scope="col">State</th>
-              <th scope="col">Progress</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tasks.map((t) => (
-              <tr key={t.id} data-testid="task-row" data-task-id={t.id}>
-                <td>
-                  <a href={hrefOf.task(t.id)}>
-                    <code>{t.workspace ? t.workspace.split('/').pop() : t.id.slice(0, 12)}</code>
-                  </a>
-                  <div className="help mono">{t.id.slice(0, 12)}</div>
-                </td>
-                <td>{t.task_type}</td>
-                <td>
-                  <StateBadge state={t.state} />
-                </td>
-                <td>
-                  <ProgressBar progress={t.progress} label={`Progress of ${t.id}`} />
-                </td>
-                <td>{formatTime(t.created_at)}</td>
+        <TableScroll label="Tasks">
+          <table className="table" data-testid="task-table">
+            <caption className="sr-only">Tasks, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Task</th>
+                <th scope="col">Type</th>
+                <th scope="col">State</th>
+                <th scope="col">Progress</th>
+                <th scope="col">Created</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-        </div>
+            </thead>
+            <tbody>
+              {tasks.map((t) => (
+                <tr key={t.id} data-testid="task-row" data-task-id={t.id}>
+                  <td>
+                    <a href={hrefOf.task(t.id)}>
+                      <code>{t.workspace ? t.workspace.split('/').pop() : t.id.slice(0, 12)}</code>
+                    </a>
+                    <div className="help mono">{t.id.slice(0, 12)}</div>
+                  </td>
+                  <td>{t.task_type}</td>
+                  <td>
+                    <StateBadge state={t.state} />
+                  </td>
+                  <td>
+                    <ProgressBar progress={t.progress} label={`Progress of ${t.id}`} />
+                  </td>
+                  <td>{formatTime(t.created_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
       {next && (
         <button type="button" onClick={() => load(next)}>
