@@ -18,6 +18,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev  # the desktop app (Tauri)
   xvfb xauth webkit2gtk-driver dbus-x11  # its WebDriver test on a virtual display
   systemd                                # systemd-analyze checks the user service's unit file
+  openssh-client                         # a real ssh-agent in the sandbox escape tests
 )
 
 missing=()

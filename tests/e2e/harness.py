@@ -170,14 +170,14 @@ def tauri_driver(port: int, native: int) -> list[str]:
 
 
 @contextmanager
-def session_bus(folder: Path) -> Iterator[str]:
+def session_bus(folder: Path, listen: str = "unix:tmpdir=/tmp") -> Iterator[str]:
     """A D-Bus session bus of the test's own, without service activation: nothing on it starts a
     program by asking for a name (a keyring daemon with no password, or a document portal whose
     FUSE mount outlives the test), so a test gets only the services it starts itself. Yields its
     address; the bus is stopped however the test ends."""
     conf = folder / "bus.conf"
     conf.write_text(
-        "<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>"
+        f"<busconfig><type>session</type><listen>{listen}</listen><auth>EXTERNAL</auth>"
         '<policy context="default"><allow send_destination="*" eavesdrop="true"/>'
         '<allow eavesdrop="true"/><allow own="*"/></policy></busconfig>'
     )
@@ -238,6 +238,10 @@ class Manager:
     home: Path | None = None
     #: More environment for the manager (e.g. a D-Bus session bus address).
     env_extra: dict[str, str] = field(default_factory=dict)
+    #: A command that runs the manager's command line (given as its arguments).
+    wrap: list[str] = field(default_factory=list)
+    #: Descriptors the manager inherits (as a launching shell's open files would be).
+    pass_fds: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         self.config = self.root / "config.toml"
@@ -260,7 +264,7 @@ class Manager:
         return env
 
     def start(self) -> Manager:
-        args = [*DIE_WITH_PARENT, str(BIN), "--config", str(self.config), "serve"]
+        args = [*self.wrap, *DIE_WITH_PARENT, str(BIN), "--config", str(self.config), "serve"]
         if self.agents_dir is not None:
             args += ["--agents-dir", str(self.agents_dir)]
         with open(self.log, "a") as log:
@@ -270,6 +274,7 @@ class Manager:
                 stderr=log,
                 text=True,
                 env=self.env(),
+                pass_fds=self.pass_fds,
             )
         ready = json.loads(read_line(self.proc, DEADLINE))
         assert ready["ready"] is True

@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 
 import grpc
 import pytest
-from harness import REPO, Manager, free_port, wait_until
+from harness import REPO, Manager, free_port, pid_alive, session_bus, wait_until
 
 from hyperagent.v1 import agent_pb2, agent_pb2_grpc, client_pb2, common_pb2
 
@@ -58,7 +59,28 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))
     udp.setblocking(False)
+    # Names an attacker controls, resolving into the machine and its networks (DNS rebinding):
+    # the manager runs with these in its /etc/hosts (a mount namespace of its own).
+    hosts = root / "hosts"
+    hosts.write_text(
+        Path("/etc/hosts").read_text()
+        + "\n::ffff:127.0.0.1 rebind-mapped.test\n169.254.169.254 rebind-metadata.test\n"
+        + "10.0.0.1 rebind-private.test\n"
+    )
+    # A file the launching shell left open without close-on-exec, inherited by the manager.
+    bashrc = os.open(home / ".bashrc", os.O_WRONLY | os.O_APPEND)
     m = Manager(
+        pass_fds=(bashrc,),
+        wrap=[
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            'mount --bind "$0" /etc/hosts && exec "$@"',
+            str(hosts),
+        ],
         root=root,
         home=home,
         agents_dir=REPO / "agents",
@@ -77,6 +99,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     ).start()
     m.wait_agent("probe", online=True)
     m.wait_agent("echo", online=True)
+    os.close(bashrc)
     yield World(m, home, key, root / "data", tcp.getsockname()[1], udp, tcp)
     m.stop()
     tcp.close()
@@ -128,7 +151,17 @@ def test_read_a_system_secret(world: World) -> None:
 
 
 def test_read_the_users_ssh_key(world: World) -> None:
-    assert refused(world, "read", path=str(world.ssh_key))["errno"] == "EACCES"
+    # Not even there: the home folder is outside the task's view of the filesystem.
+    assert refused(world, "read", path=str(world.ssh_key))["errno"] == "ENOENT"
+
+
+def test_write_a_system_file_in_view(world: World) -> None:
+    # In view, read-only twice over: Landlock, and the read-only bind of the system's folders.
+    assert refused(world, "write", path="/usr/lib/hyperagent-planted")["errno"] in (
+        "EACCES",
+        "EROFS",
+    )
+    assert not Path("/usr/lib/hyperagent-planted").exists()
 
 
 def test_list_the_users_home(world: World) -> None:
@@ -137,6 +170,11 @@ def test_list_the_users_home(world: World) -> None:
 
 def test_write_the_users_shell_settings(world: World) -> None:
     refused(world, "write", path=str(world.home / ".bashrc"))
+    assert (world.home / ".bashrc").read_text() == "# the person's shell settings\n"
+
+
+def test_write_through_a_descriptor_the_manager_inherited(world: World) -> None:
+    refused(world, "inherited_fds")
     assert (world.home / ".bashrc").read_text() == "# the person's shell settings\n"
 
 
@@ -187,11 +225,6 @@ def test_write_into_the_agents_own_code(world: World) -> None:
     target = PROBE_DIR / "probe" / "planted.py"
     refused(world, "write", path=str(target))
     assert not target.exists()
-
-
-def test_write_to_the_shared_tmp(world: World) -> None:
-    refused(world, "write", path="/tmp/hyperagent-escape-test")
-    assert not Path("/tmp/hyperagent-escape-test").exists()
 
 
 def test_escape_through_a_detached_grandchild(world: World) -> None:
@@ -248,6 +281,136 @@ def test_udp_to_the_host_never_arrives(world: World) -> None:
 
 def test_dns(world: World) -> None:
     refused(world, "dns", name="pypi.org")
+
+
+# ----- the person's path Unix sockets: outside the task's view of the filesystem -----------------
+
+
+@dataclass
+class Sockets:
+    """Real services of the person's session listening on path sockets, where a desktop has them:
+    a D-Bus session bus beside the manager's runtime folder, an ssh-agent holding a key, and a
+    listener in /tmp."""
+
+    bus: Path
+    ssh_agent: Path
+    tmp_listener: Path
+
+
+@pytest.fixture(scope="module")
+def sockets(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sockets]:
+    # Where the attacker looked: $XDG_RUNTIME_DIR, the parent of the manager's runtime folder.
+    xdg = world.m.socket.parent.parent
+    bus = xdg / "bus"
+    ssh = xdg / "ssh-agent.socket"
+    keys = tmp_path_factory.mktemp("keys")
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "id")],
+        check=True,
+        timeout=30,
+    )
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(ssh)], stdout=subprocess.DEVNULL)
+    wait_until(ssh.exists, "the ssh-agent listens")
+    subprocess.run(
+        ["ssh-add", "-q", str(keys / "id")],
+        env={**os.environ, "SSH_AUTH_SOCK": str(ssh)},
+        check=True,
+        timeout=30,
+        capture_output=True,
+    )
+    tmp_dir = Path(tempfile.mkdtemp(prefix="hyperagent-sock-", dir="/tmp"))
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_dir / "a.sock"))
+    listener.listen()
+
+    def greet() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(64)
+                conn.sendall(b"greetings from the host\n")
+
+    threading.Thread(target=greet, daemon=True).start()
+    with session_bus(keys, listen=f"unix:path={bus}"):
+        yield Sockets(bus, ssh, tmp_dir / "a.sock")
+    agent.terminate()
+    agent.wait(timeout=30)
+    listener.close()
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def test_the_persons_session_bus(world: World, sockets: Sockets) -> None:
+    assert refused(world, "dbus", path=str(sockets.bus))["errno"] == "ENOENT"
+
+
+def test_the_persons_ssh_agent(world: World, sockets: Sockets) -> None:
+    assert refused(world, "ssh_agent", path=str(sockets.ssh_agent))["errno"] == "ENOENT"
+
+
+def test_a_listener_in_the_shared_tmp(world: World, sockets: Sockets) -> None:
+    assert refused(world, "unix", path=str(sockets.tmp_listener))["errno"] == "ENOENT"
+
+
+def test_look_for_sockets_around_the_managers_and_in_procs_tables(
+    world: World, sockets: Sockets
+) -> None:
+    refused(world, "find_sockets", also=[str(world.home)])
+
+
+def test_the_managers_own_socket_stays_reachable(world: World) -> None:
+    # The negative control: the one socket a task is given still answers (a gRPC server speaks
+    # HTTP/2, so its first bytes are a SETTINGS frame).
+    allowed(world, "unix", path=str(world.m.socket), data="PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+
+
+def test_see_the_hosts_processes(world: World) -> None:
+    refused(world, "processes")
+
+
+def test_read_the_hosts_tcp_table_through_proc(world: World) -> None:
+    port = f":{world.tcp_port:04X}"
+    for pid in ("1", "self"):
+        refused(world, "host_proc", path=f"/proc/{pid}/net/tcp", needle=port)
+
+
+def test_read_the_hosts_mounts_through_proc(world: World) -> None:
+    # The host has /dev/shm mounted; a task's view has no such mount.
+    refused(world, "host_proc", path="/proc/1/mountinfo", needle=" /dev/shm ")
+
+
+def test_tmp_is_the_tasks_own(world: World) -> None:
+    # Writing /tmp works (programs expect it), but lands in the task's private folder.
+    allowed(world, "write", path="/tmp/hyperagent-escape-test")
+    assert not Path("/tmp/hyperagent-escape-test").exists()
+
+
+# ----- processes that outlive their task ---------------------------------------------------------
+
+
+def lingering(marker: Path) -> list[int]:
+    """Processes still running with ``marker`` on their command line."""
+    return [
+        pid
+        for pid in (int(d) for d in os.listdir("/proc") if d.isdigit())
+        if pid_alive(pid) and str(marker).encode() in _cmdline(pid)
+    ]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_a_process_left_behind_dies_with_its_task(world: World) -> None:
+    assert world.m.proc is not None
+    out = allowed(world, "linger", pgid=os.getpgid(world.m.proc.pid))
+    marker = Path(out["marker"])
+    wait_until(lambda: not lingering(marker), "no process of the ended task is left")
 
 
 @pytest.fixture(scope="module")
@@ -316,6 +479,27 @@ def test_a_granted_host_is_reached_through_the_proxy_and_recorded(
     assert entries["net.connected"]["agent"] == "probe"
     assert entries["net.closed"]["bytes_sent"] == len("hello through the proxy\n")
     assert entries["net.closed"]["bytes_received"] == len("echo: hello through the proxy\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        ("rebind-mapped.test", "loopback"),
+        ("rebind-metadata.test", "link-local"),
+        ("rebind-private.test", "private-network"),
+    ],
+)
+def test_a_granted_name_that_resolves_into_the_machine(
+    world: World, echo_server: int, rule: Any, name: str, what: str
+) -> None:
+    rule("allow", "--connect", f"{name}:{echo_server}", "--agent", "probe")
+    out, task = attempt(world, "proxy", host=name, port=echo_server)
+    assert out["ok"] is False, f"{name} reached {out}"
+    assert "403" in out["error"]
+    assert what in out["error"]
+    refusals = [e for e in audit_of(world, task.id) if e["action"] == "net.refused"]
+    assert refusals
+    assert what in refusals[0]["detail"]["reason"]
 
 
 def test_bind_a_port_outside_the_local_range(world: World) -> None:
@@ -411,6 +595,50 @@ def test_use_the_persons_client_api(world: World) -> None:
         if '"client.refused"' in x
     ]
     assert len(refusals) >= 2
+
+
+def process_named(name: str) -> int | None:
+    for d in os.listdir("/proc"):
+        try:
+            if d.isdigit() and Path(f"/proc/{d}/comm").read_text().strip() == name:
+                return int(d)
+        except OSError:
+            pass
+    return None
+
+
+def take_pid(pid: int) -> subprocess.Popen[bytes]:
+    """Start an unconfined process that holds ``pid``: the attacker's pid walk, done directly
+    (the kernel's ns_last_pid) instead of by forking through the counter."""
+    for _ in range(50):
+        Path("/proc/sys/kernel/ns_last_pid").write_text(str(pid - 1))
+        holder = subprocess.Popen(["sleep", "600"])
+        if holder.pid == pid:
+            return holder
+        holder.kill()
+        holder.wait()
+    raise AssertionError(f"could not start a process with pid {pid}")
+
+
+def test_a_kept_connection_whose_pid_was_reused(world: World) -> None:
+    t = world.m.submit("probe.try", {"action": "stale_identity", "target": str(world.home)})
+    ws = Path(world.m.wait_state(t.id, common_pb2.TASK_STATE_RUNNING).workspace)
+    wait_until((ws / "connected").exists, "the child connected")
+    connector = process_named("ha-connector")
+    assert connector is not None
+    (ws / "go").write_text("")
+    wait_until(lambda: not pid_alive(connector), "the connecting child is gone")
+    holder = take_pid(connector)
+    try:
+        (ws / "pid-taken").write_text("")
+        done = world.m.wait_state(t.id)
+    finally:
+        holder.kill()
+        holder.wait()
+    out = json.loads(done.result.output_json)
+    assert out["ok"] is False, f"the client API took the kept connection for pid {connector}'s"
+    assert "inside an agent's sandbox" in out["error"]
+    assert json.loads(world.m.cli("--json", "policy", "list").stdout) == []
 
 
 def test_its_own_token_altered(world: World) -> None:

@@ -283,6 +283,9 @@ pub struct Sandbox {
     pub device_paths: Vec<PathBuf>,
     /// Largest file a task may write (the kernel's RLIMIT_FSIZE), in bytes.
     pub max_file_bytes: u64,
+    /// Size of each confined process's private `/tmp` (a tmpfs, held in memory), in bytes. Its
+    /// `TMPDIR` is a folder on disk beside it; `/tmp` is for programs that name it.
+    pub tmp_bytes: u64,
     /// Most bytes a task's workspace may hold while it runs (0: no limit); a task over it is
     /// stopped and fails.
     pub workspace_quota_bytes: u64,
@@ -337,6 +340,7 @@ impl Default for Sandbox {
             ]),
             device_paths: paths(&["/dev/null", "/dev/zero", "/dev/full"]),
             max_file_bytes: 1024 * 1024 * 1024,
+            tmp_bytes: 256 * 1024 * 1024,
             workspace_quota_bytes: 10 * 1024 * 1024 * 1024,
             quota_check_interval: Duration::from_secs(2),
             local_port_first: 8000,

@@ -87,7 +87,17 @@ async fn handle(manager: Manager, conn: UnixStream) {
     let timeout = manager.config().egress.connect_timeout;
     let upstream = match connect(&host, port, timeout).await {
         Ok(s) => s,
-        Err(why) => {
+        Err(Unreachable::Refused(why)) => {
+            manager.audit(
+                "egress",
+                "net.refused",
+                Some(&task_id),
+                json!({ "host": host, "port": port, "agent": agent, "reason": why }),
+            );
+            let _ = reply(&mut conn, 403, &why).await;
+            return;
+        }
+        Err(Unreachable::Failed(why)) => {
             manager.audit(
                 "egress",
                 "net.failed",
@@ -199,24 +209,35 @@ async fn read_limited_line(
     Ok(())
 }
 
-/// Resolves and connects, refusing a name that resolves to a loopback or unspecified address.
-async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, String> {
+/// Why a granted host was not reached.
+enum Unreachable {
+    /// Its name resolves to an address a name grant does not cover.
+    Refused(String),
+    /// Resolving or connecting failed.
+    Failed(String),
+}
+
+/// Resolves and connects to the very addresses it checked, refusing a name that resolves to a
+/// non-public address.
+async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Unreachable> {
     let literal: Option<IpAddr> = host.parse().ok();
     let addrs: Vec<SocketAddr> =
         tokio::time::timeout(timeout, tokio::net::lookup_host((host, port)))
             .await
-            .map_err(|_| format!("resolving {host} timed out"))?
-            .map_err(|e| format!("resolving {host}: {e}"))?
+            .map_err(|_| Unreachable::Failed(format!("resolving {host} timed out")))?
+            .map_err(|e| Unreachable::Failed(format!("resolving {host}: {e}")))?
             .collect();
+    // A name is granted for what it means on the internet. One that resolves (now, or after a
+    // rebinding) into the machine or its networks is refused: only a rule naming the address
+    // itself (or `localhost`) reaches those.
     if literal.is_none() && host != "localhost" {
-        if let Some(a) = addrs
+        if let Some((a, what)) = addrs
             .iter()
-            .find(|a| a.ip().is_loopback() || a.ip().is_unspecified())
+            .find_map(|a| not_public(a.ip()).map(|what| (a.ip(), what)))
         {
-            return Err(format!(
-                "{host} resolves to {}, a local address; grant that address itself to reach it",
-                a.ip()
-            ));
+            return Err(Unreachable::Refused(format!(
+                "{host} resolves to {a}, {what}; grant that address itself to reach it"
+            )));
         }
     }
     let mut last = format!("{host} has no address");
@@ -227,7 +248,69 @@ async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, 
             Err(_) => last = format!("connecting to {a} timed out"),
         }
     }
-    Err(last)
+    Err(Unreachable::Failed(last))
+}
+
+/// What kind of non-public address `ip` is, if it is one: loopback, the local network, link-local
+/// (cloud metadata services live there), carrier-grade NAT, unique-local, multicast, reserved.
+/// IPv4 addresses written as IPv6 (mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4
+/// `2002::/16`) are judged as the IPv4 address they carry.
+fn not_public(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => not_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return not_public_v4(v4);
+            }
+            let s = v6.segments();
+            let o = v6.octets();
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return not_public_v4(std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+            }
+            if s[0] == 0x2002 {
+                return not_public_v4(std::net::Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+            }
+            if v6.is_loopback() {
+                Some("a loopback address")
+            } else if v6.is_unspecified() || s[..6] == [0; 6] {
+                // ::, and the deprecated IPv4-compatible ::a.b.c.d
+                Some("an unspecified or IPv4-compatible address")
+            } else if s[0] & 0xfe00 == 0xfc00 {
+                Some("a unique-local address")
+            } else if s[0] & 0xffc0 == 0xfe80 || s[0] & 0xffc0 == 0xfec0 {
+                Some("a link-local address")
+            } else if s[0] & 0xff00 == 0xff00 {
+                Some("a multicast address")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn not_public_v4(v4: std::net::Ipv4Addr) -> Option<&'static str> {
+    let [a, b, ..] = v4.octets();
+    if v4.is_loopback() {
+        Some("a loopback address")
+    } else if a == 0 {
+        Some("an address of this host (0.0.0.0/8)")
+    } else if v4.is_private() {
+        Some("a private-network address")
+    } else if v4.is_link_local() {
+        Some("a link-local address")
+    } else if a == 100 && (64..128).contains(&b) {
+        Some("a carrier-grade NAT address")
+    } else if a == 192 && b == 0 && v4.octets()[2] == 0 {
+        Some("an IETF protocol address (192.0.0.0/24)")
+    } else if a == 198 && (18..20).contains(&b) {
+        Some("a benchmarking-network address")
+    } else if v4.is_multicast() {
+        Some("a multicast address")
+    } else if a >= 240 {
+        Some("a reserved or broadcast address")
+    } else {
+        None
+    }
 }
 
 async fn reply(conn: &mut BufReader<UnixStream>, code: u16, why: &str) -> std::io::Result<()> {
@@ -251,6 +334,47 @@ async fn reply(conn: &mut BufReader<UnixStream>, code: u16, why: &str) -> std::i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_non_public_range_is_named_and_public_addresses_pass() {
+        for (ip, what) in [
+            ("127.0.0.1", "loopback"),
+            ("::ffff:127.0.0.1", "loopback"),
+            ("::1", "loopback"),
+            ("0.0.0.0", "this host"),
+            ("::", "unspecified"),
+            ("::127.0.0.1", "IPv4-compatible"),
+            ("10.1.2.3", "private"),
+            ("172.16.0.1", "private"),
+            ("192.168.1.1", "private"),
+            ("::ffff:192.168.1.1", "private"),
+            ("169.254.169.254", "link-local"),
+            ("::ffff:169.254.169.254", "link-local"),
+            ("64:ff9b::a9fe:a9fe", "link-local"),
+            ("2002:a9fe:a9fe::1", "link-local"),
+            ("fe80::1", "link-local"),
+            ("100.64.0.1", "carrier-grade NAT"),
+            ("fd00::1", "unique-local"),
+            ("224.0.0.1", "multicast"),
+            ("ff02::1", "multicast"),
+            ("255.255.255.255", "reserved or broadcast"),
+        ] {
+            let found = not_public(ip.parse().unwrap());
+            assert!(
+                found.is_some_and(|f| f.contains(what)),
+                "{ip}: {found:?}, wanted {what}"
+            );
+        }
+        for ip in [
+            "1.1.1.1",
+            "151.101.0.223",
+            "2a04:4e42::223",
+            "100.128.0.1",
+            "172.32.0.1",
+        ] {
+            assert_eq!(not_public(ip.parse().unwrap()), None, "{ip}");
+        }
+    }
 
     async fn head_of(sent: &str) -> Result<Head, (u16, String)> {
         let (mut a, b) = UnixStream::pair().unwrap();

@@ -22,6 +22,7 @@ pub mod feed;
 pub mod grpc;
 pub mod manager;
 pub mod model;
+pub mod peer;
 pub mod policy;
 pub mod registry;
 pub mod rollback;

@@ -43,9 +43,9 @@ pub struct Registration {
     pub cost: f64,
     /// Its process id.
     pub pid: u32,
-    /// The process id of the caller, as the kernel reports it for a Unix socket peer (none over
-    /// TCP). What identifies a supervised agent: its name alone proves nothing.
-    pub peer_pid: Option<u32>,
+    /// The caller, as the kernel described it when its connection was accepted (none over TCP).
+    /// What identifies a supervised agent: its name alone proves nothing.
+    pub peer: Option<crate::peer::Peer>,
 }
 
 /// The answer to a registration.
@@ -937,15 +937,20 @@ impl Manager {
         st: &State,
         reg: &Registration,
     ) -> Result<Option<mpsc::UnboundedSender<Command>>> {
+        let peer_pid = reg.peer.map(|p| p.pid);
+        // A confined agent is the only child of the reaper the supervisor started.
+        let started_by_us = |pid: u32| {
+            reg.peer
+                .is_some_and(|p| p.pid == pid || p.parent == Some(pid))
+        };
         let refused = match st.supervised.get(&reg.name) {
-            Some(p) if reg.peer_pid == Some(p.pid) => return Ok(p.task_runner.clone()),
+            Some(p) if started_by_us(p.pid) => return Ok(p.task_runner.clone()),
             Some(p) => format!(
                 "agent name `{}` belongs to the agent this manager started (pid {}); the caller ({}) \
                  is not that process",
                 reg.name,
                 p.pid,
-                reg.peer_pid
-                    .map_or("a TCP peer".to_string(), |pid| format!("pid {pid}"))
+                peer_pid.map_or("a TCP peer".to_string(), |pid| format!("pid {pid}"))
             ),
             None if self.inner.cfg.sandbox.allow_unsupervised_agents => return Ok(None),
             None => format!(
@@ -956,7 +961,7 @@ impl Manager {
             ),
         };
         self.audit(
-            &format!("pid:{}", reg.peer_pid.unwrap_or(0)),
+            &format!("pid:{}", peer_pid.unwrap_or(0)),
             "agent.refused",
             None,
             serde_json::json!({ "agent": reg.name, "reason": refused }),

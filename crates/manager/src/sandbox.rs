@@ -11,6 +11,16 @@
 //!   signals and abstract Unix sockets scoped to its own domain, so it cannot signal or reach the
 //!   manager or another agent. Landlock also forbids ptrace of processes outside the domain and
 //!   any mount change, and sets `no_new_privs`, so setuid programs cannot elevate inside.
+//! - its own **mount namespace** with a constructed view of the filesystem ([`view`]): only what
+//!   it was given exists for it (no `$XDG_RUNTIME_DIR`, no session bus, no ssh-agent, no X11 or
+//!   Wayland socket, a private `/tmp`), because Landlock (ABI <= 7) does not cover `connect()` to
+//!   a path Unix socket;
+//! - its own **pid namespace**: it sees only its own processes, and when its first process ends
+//!   the kernel kills every process left in it (a task cannot leave anything behind, whatever
+//!   process group or session its children move to). A small reaper outside the namespace
+//!   ([`Prepared::apply`]) is the process the supervisor knows: it relays signals to the task and
+//!   exits with the task's status;
+//! - no capabilities left in its user namespace once the view is built;
 //! - `RLIMIT_FSIZE`: no file it writes grows past the workspace quota.
 //!
 //! Everything that allocates (opening the allowed paths, building the ruleset, formatting the uid
@@ -18,6 +28,7 @@
 //! fork and exec ([`Prepared::apply`]). Children inherit all of it, so a grandchild is as confined
 //! as its parent, and a confined process can only narrow, never widen, what its children get.
 use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use landlock::{
@@ -26,6 +37,9 @@ use landlock::{
 };
 
 use crate::error::{Error, Result};
+
+mod view;
+use view::{Contents, View};
 
 /// The Landlock ABI with every feature the sandbox uses (scoped signals and abstract sockets).
 const FULL_ABI: ABI = ABI::V6;
@@ -42,6 +56,16 @@ pub struct Confinement {
     /// TCP ports it may bind and connect to (inside its own network namespace, where only its
     /// loopback exists): a dev server, and the egress relay.
     pub local_ports: Vec<u16>,
+    /// The path Unix sockets it may connect to (the manager's, the egress proxy's): the only
+    /// ones in its view.
+    pub sockets: Vec<PathBuf>,
+    /// Size of its private `/tmp` (a tmpfs), in bytes.
+    pub tmp_bytes: u64,
+    /// Its working directory, entered again inside its view.
+    pub cwd: PathBuf,
+    /// How long its reaper waits for it to stop after relaying a signal when the manager is gone,
+    /// before killing it.
+    pub orphan_grace: std::time::Duration,
 }
 
 /// What this machine's kernel lets the sandbox enforce.
@@ -153,31 +177,41 @@ impl Confinement {
                 )
                 .map_err(fail)?;
         }
+        // A second handle on the same ruleset, for the rules of the view's fresh mounts (made in
+        // the child, after the rules above were made from the parent's paths).
+        let extra_rules: Option<OwnedFd> = ruleset
+            .try_clone()
+            .map_err(|e| Error::Sandbox(format!("cannot duplicate the Landlock ruleset: {e}")))?
+            .into();
+        let view = View::plan(&Contents {
+            read: &self.read,
+            write: &self.write,
+            sockets: &self.sockets,
+            tmp_bytes: self.tmp_bytes,
+            cwd: &self.cwd,
+        })
+        .map_err(|e| Error::Sandbox(format!("cannot plan the sandbox's view: {e}")))?;
         // SAFETY: getuid/getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         Ok(Prepared {
             ruleset: Some(ruleset),
+            extra_rules,
+            read_access: AccessFs::from_read(abi).bits(),
+            full_access: AccessFs::from_all(abi).bits(),
+            view,
             uid_map: format!("{uid} {uid} 1\n").into_bytes(),
             gid_map: format!("{gid} {gid} 1\n").into_bytes(),
             max_file_bytes: self.max_file_bytes,
+            orphan_grace: libc::timespec {
+                tv_sec: self.orphan_grace.as_secs() as libc::time_t,
+                tv_nsec: self.orphan_grace.subsec_nanos() as libc::c_long,
+            },
             paths: [
                 c"/proc/self/setgroups".into(),
                 c"/proc/self/uid_map".into(),
                 c"/proc/self/gid_map".into(),
             ],
         })
-    }
-}
-
-/// True unless `pid` is known to share this process's user namespace: every confined process
-/// has one of its own, so this tells a sandboxed caller from a client of the person's. A process
-/// that cannot be looked up (gone already) counts as confined: fail closed.
-pub fn in_other_user_namespace(pid: u32) -> bool {
-    static MINE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/user")).ok();
-    match (MINE.get_or_init(|| ns("self")), ns(&pid.to_string())) {
-        (Some(mine), Some(theirs)) => *mine != theirs,
-        _ => true,
     }
 }
 
@@ -193,25 +227,93 @@ fn existing(paths: &[PathBuf]) -> Vec<&Path> {
 /// A confinement ready to be applied in a forked child.
 pub struct Prepared {
     ruleset: Option<RulesetCreated>,
+    /// The same ruleset, to add the rules of the view's fresh `/proc` and `/tmp`.
+    extra_rules: Option<OwnedFd>,
+    read_access: u64,
+    full_access: u64,
+    view: View,
     uid_map: Vec<u8>,
     gid_map: Vec<u8>,
     max_file_bytes: u64,
+    orphan_grace: libc::timespec,
     paths: [CString; 3],
 }
+
+/// Signals the reaper relays to the task (and SIGCHLD, which tells it the task ended).
+const RELAYED: [libc::c_int; 6] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
 
 impl Prepared {
     /// Confines the calling process. Only for a freshly forked, single-threaded child before exec
     /// (a `pre_exec` hook): it makes syscalls and allocates nothing.
+    ///
+    /// It forks once more: the namespaces are entered here, and the child is the first process
+    /// of the new pid namespace, which builds the view, confines itself and returns to exec the
+    /// program. This process stays outside as the task's reaper: it never returns, relays
+    /// signals, and exits as the task did.
     pub fn apply(&mut self) -> std::io::Result<()> {
         // SAFETY: plain syscalls on buffers prepared by the parent.
         unsafe {
-            if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
+            if libc::unshare(
+                libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWNS | libc::CLONE_NEWPID,
+            ) != 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             write_file(&self.paths[0], b"deny\n")?;
             write_file(&self.paths[1], &self.uid_map)?;
             write_file(&self.paths[2], &self.gid_map)?;
             loopback_up()?;
+            // Blocked before the fork, so no signal is lost between it and the reaper's wait.
+            let mut relayed: libc::sigset_t = std::mem::zeroed();
+            let mut before: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut relayed);
+            for sig in RELAYED.iter().chain([&libc::SIGCHLD]) {
+                libc::sigaddset(&mut relayed, *sig);
+            }
+            libc::sigprocmask(libc::SIG_BLOCK, &relayed, &mut before);
+            // The reaper holds the write end: the task sees end-of-file once the reaper is gone.
+            let mut lifeline = [0; 2];
+            if libc::pipe2(lifeline.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let parent = libc::getppid();
+            let task = libc::fork();
+            if task < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if task > 0 {
+                reap(task, &relayed, parent, lifeline[1], &self.orphan_grace);
+            }
+            libc::sigprocmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
+            // Dies with its reaper (which dies with the manager).
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(lifeline[1]);
+            let mut byte = 0u8;
+            if libc::read(lifeline[0], (&mut byte as *mut u8).cast(), 1) == 0 {
+                // The reaper died before the line above took effect.
+                libc::_exit(1);
+            }
+            libc::close(lifeline[0]);
+            let (rules, read, full) = (&self.extra_rules, self.read_access, self.full_access);
+            self.view.build(|v| {
+                if let Some(fd) = rules {
+                    if let Some(proc) = &v.proc_dir {
+                        add_rule(fd, proc, read)?;
+                    }
+                    add_rule(fd, &v.tmp_dir, full)?;
+                }
+                Ok(())
+            })?;
+            drop_capabilities()?;
             let lim = libc::rlimit {
                 rlim_cur: self.max_file_bytes,
                 rlim_max: self.max_file_bytes,
@@ -229,6 +331,117 @@ impl Prepared {
             .map_err(|_| std::io::Error::from_raw_os_error(libc::EPERM))?;
         Ok(())
     }
+}
+
+/// The reaper: waits for the task (the first process of its pid namespace), relays the signals
+/// the supervisor sends, and exits with the task's status. When the manager is gone (a relayed
+/// signal is then the parent-death signal) it gives the task `grace` to stop, then kills it: the
+/// kernel then kills whatever else the task left in its namespace.
+unsafe fn reap(
+    task: libc::pid_t,
+    relayed: &libc::sigset_t,
+    parent: libc::pid_t,
+    lifeline: libc::c_int,
+    grace: &libc::timespec,
+) -> ! {
+    // Keep nothing open but the lifeline: not the task's output pipes, not the spawner's error
+    // pipe (its end of the exec handshake must close when the task execs, not when the reaper
+    // exits).
+    let keep = lifeline as u32;
+    if keep > 0 {
+        libc::syscall(libc::SYS_close_range, 0u32, keep - 1, 0u32);
+    }
+    libc::syscall(libc::SYS_close_range, keep + 1, u32::MAX, 0u32);
+    let mut deadline = false;
+    loop {
+        let sig = if deadline {
+            libc::sigtimedwait(relayed, std::ptr::null_mut(), grace)
+        } else {
+            libc::sigwaitinfo(relayed, std::ptr::null_mut())
+        };
+        if sig == libc::SIGCHLD {
+            let mut status = 0;
+            if libc::waitpid(task, &mut status, libc::WNOHANG) == task {
+                exit_as(status);
+            }
+        } else if sig > 0 {
+            libc::kill(task, sig);
+            deadline = deadline || libc::getppid() != parent;
+        } else if deadline && *libc::__errno_location() == libc::EAGAIN {
+            libc::kill(task, libc::SIGKILL);
+        }
+    }
+}
+
+/// Ends this process as the task ended: the same exit code, or death by the same signal.
+unsafe fn exit_as(status: libc::c_int) -> ! {
+    if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::kill(libc::getpid(), sig);
+        libc::_exit(128 + sig);
+    }
+    libc::_exit(libc::WEXITSTATUS(status));
+}
+
+/// Adds a Landlock rule for a folder made in the child (a fresh mount) to the ruleset.
+unsafe fn add_rule(ruleset: &OwnedFd, dir: &CString, access: u64) -> std::io::Result<()> {
+    #[repr(C, packed)]
+    struct PathBeneath {
+        allowed_access: u64,
+        parent_fd: i32,
+    }
+    const LANDLOCK_RULE_PATH_BENEATH: libc::c_long = 1;
+    let fd = libc::open(
+        dir.as_ptr(),
+        libc::O_PATH | libc::O_CLOEXEC | libc::O_DIRECTORY,
+    );
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let attr = PathBeneath {
+        allowed_access: access,
+        parent_fd: fd,
+    };
+    let rc = libc::syscall(
+        libc::SYS_landlock_add_rule,
+        ruleset.as_raw_fd(),
+        LANDLOCK_RULE_PATH_BENEATH,
+        &attr as *const PathBeneath,
+        0u32,
+    );
+    let err = std::io::Error::last_os_error();
+    libc::close(fd);
+    if rc != 0 {
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// Empties the capability bounding and ambient sets: whatever uid the process has inside its
+/// user namespace, the program it execs starts with no capabilities there.
+unsafe fn drop_capabilities() -> std::io::Result<()> {
+    libc::prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_CLEAR_ALL,
+        0,
+        0,
+        0,
+    );
+    for cap in 0..=63 {
+        if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 {
+            // EINVAL: no such capability on this kernel; the set is empty from here on.
+            if *libc::__errno_location() == libc::EINVAL {
+                break;
+            }
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 unsafe fn write_file(path: &CString, data: &[u8]) -> std::io::Result<()> {
@@ -285,6 +498,20 @@ mod tests {
         cmd.output().expect("spawn")
     }
 
+    /// The defaults of a test's confinement, working in `cwd`.
+    fn confinement(cwd: &Path) -> Confinement {
+        Confinement {
+            read: system(),
+            write: vec![cwd.to_path_buf()],
+            max_file_bytes: 1 << 20,
+            local_ports: Vec::new(),
+            sockets: Vec::new(),
+            tmp_bytes: 1 << 20,
+            cwd: cwd.to_path_buf(),
+            orphan_grace: std::time::Duration::from_secs(1),
+        }
+    }
+
     fn system() -> Vec<PathBuf> {
         ["/usr", "/bin", "/lib", "/lib64", "/etc", "/dev", "/proc"]
             .iter()
@@ -304,7 +531,7 @@ mod tests {
             read: system(),
             write: vec![ok.clone()],
             max_file_bytes: 1 << 20,
-            local_ports: Vec::new(),
+            ..confinement(dir.path())
         };
         let out = run_confined(
             &c,
@@ -329,7 +556,7 @@ mod tests {
             read: system(),
             write: vec![dir.path().to_path_buf()],
             max_file_bytes: 4096,
-            local_ports: Vec::new(),
+            ..confinement(dir.path())
         };
         let out = run_confined(
             &c,

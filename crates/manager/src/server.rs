@@ -8,6 +8,7 @@ use hyperagent_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
 use tokio::net::{TcpListener, UnixListener};
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tokio_stream::StreamExt;
 use tonic::service::InterceptorLayer;
 use tonic::transport::Server;
 use tonic::{Request, Status};
@@ -259,7 +260,7 @@ pub async fn run(
         let mut rx = shutdown_rx.clone();
         let router = routes(Server::builder(), &services, max).await?;
         tokio::spawn(router.serve_with_incoming_shutdown(
-            UnixListenerStream::new(uds),
+            UnixListenerStream::new(uds).map(|s| s.map(crate::peer::PeerStream::accept)),
             async move {
                 let _ = rx.changed().await;
             },
@@ -416,8 +417,12 @@ fn bind_private(path: &std::path::Path) -> Result<UnixListener> {
 /// or read other tasks. Audited. Calls without Unix peer credentials (TCP, which needs its bearer
 /// token and cannot be reached from a sandbox) pass.
 fn client_guard(manager: Manager) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
-    move |req: Request<()>| match crate::grpc::peer_pid(&req) {
-        Some(pid) if crate::sandbox::in_other_user_namespace(pid) => {
+    move |req: Request<()>| match crate::grpc::peer(&req) {
+        Some(crate::peer::Peer {
+            pid,
+            confined: true,
+            ..
+        }) => {
             manager.audit(
                 &format!("pid:{pid}"),
                 "client.refused",

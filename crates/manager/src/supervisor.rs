@@ -467,8 +467,15 @@ impl AgentRun {
         }
     }
 
-    /// What a process of this agent may touch; the extras add a task's workspace and grants.
-    fn confinement(&self, extra_read: &[PathBuf], extra_write: &[PathBuf]) -> Confinement {
+    /// What a process of this agent may touch; the extras add a task's workspace and grants (and
+    /// the egress proxy's socket).
+    fn confinement(
+        &self,
+        cwd: &Path,
+        extra_read: &[PathBuf],
+        extra_write: &[PathBuf],
+        extra_sockets: &[PathBuf],
+    ) -> Confinement {
         let mut read = self.agent_read.clone();
         read.extend(extra_read.iter().cloned());
         let mut write = self.sandbox.device_paths.clone();
@@ -478,11 +485,17 @@ impl AgentRun {
         let mut local_ports: Vec<u16> =
             (first..first.saturating_add(self.sandbox.local_port_count)).collect();
         local_ports.push(self.sandbox.proxy_port);
+        let mut sockets = vec![self.socket.clone()];
+        sockets.extend(extra_sockets.iter().cloned());
         Confinement {
             read,
             write,
             max_file_bytes: self.sandbox.max_file_bytes,
             local_ports,
+            sockets,
+            tmp_bytes: self.sandbox.tmp_bytes,
+            cwd: cwd.to_path_buf(),
+            orphan_grace: self.cfg.stop_grace,
         }
     }
 
@@ -493,6 +506,7 @@ impl AgentRun {
         tmp: &Path,
         extra_read: &[PathBuf],
         extra_write: &[PathBuf],
+        extra_sockets: &[PathBuf],
     ) -> std::io::Result<Command> {
         let m = &self.manifest;
         for d in [&self.state_dir, tmp] {
@@ -525,7 +539,7 @@ impl AgentRun {
         }
         let mut confined = match self.mode {
             Mode::Confined => Some(
-                self.confinement(extra_read, extra_write)
+                self.confinement(cwd, extra_read, extra_write, extra_sockets)
                     .prepare()
                     .map_err(|e| std::io::Error::other(e.to_string()))?,
             ),
@@ -539,6 +553,17 @@ impl AgentRun {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                // Descriptors the manager inherited without close-on-exec (a shell's open file)
+                // must not reach an agent: everything past stdio closes at exec.
+                if libc::syscall(
+                    libc::SYS_close_range,
+                    3u32,
+                    u32::MAX,
+                    libc::CLOSE_RANGE_CLOEXEC,
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
                 if let Some(c) = confined.as_mut() {
                     c.apply()?;
                 }
@@ -549,7 +574,13 @@ impl AgentRun {
     }
 
     fn spawn(&self) -> std::io::Result<Child> {
-        let mut cmd = self.command(&self.manifest.dir, &self.state_dir.join("tmp"), &[], &[])?;
+        let mut cmd = self.command(
+            &self.manifest.dir,
+            &self.state_dir.join("tmp"),
+            &[],
+            &[],
+            &[],
+        )?;
         cmd.stdin(Stdio::null());
         let mut live = lock(&self.live);
         let child = cmd.spawn()?;
@@ -574,7 +605,13 @@ impl AgentRun {
         // are skipped, and a folder created later is in the read set of the next task).
         let mut read = start.grants.read.clone();
         read.extend(self.manager.template_dirs().iter().cloned());
-        let mut cmd = self.command(&workspace, &tmp, &read, &write)?;
+        let mut cmd = self.command(
+            &workspace,
+            &tmp,
+            &read,
+            &write,
+            std::slice::from_ref(&self.egress_socket),
+        )?;
         cmd.stdin(Stdio::piped()).env("HYPERAGENT_TASK_STDIN", "1");
         // Its only way out: the SDK's relay on this port, to the manager's egress proxy.
         let proxy = format!("http://127.0.0.1:{}", self.sandbox.proxy_port);

@@ -23,13 +23,13 @@ pub struct Services {
     manager: Manager,
 }
 
-/// The process id of the caller, as the kernel reports it for a Unix socket peer (none over TCP).
-pub fn peer_pid<T>(req: &Request<T>) -> Option<u32> {
+/// The caller, as the kernel described it when its Unix-socket connection was accepted (none
+/// over TCP).
+pub fn peer<T>(req: &Request<T>) -> Option<crate::peer::Peer> {
     req.extensions()
-        .get::<tonic::transport::server::UdsConnectInfo>()
-        .and_then(|i| i.peer_cred)
-        .and_then(|c| c.pid())
-        .and_then(|p| u32::try_from(p).ok())
+        .get::<Option<crate::peer::Peer>>()
+        .copied()
+        .flatten()
 }
 
 impl Services {
@@ -83,10 +83,10 @@ impl AgentService for Services {
         &self,
         req: Request<pb::RegisterRequest>,
     ) -> Result<Response<pb::RegisterResponse>, Status> {
-        let peer_pid = peer_pid(&req);
+        let peer = peer(&req);
         let r = req.into_inner();
         let reg = Registration {
-            peer_pid,
+            peer,
             name: r.name,
             version: r.version,
             capabilities: r
@@ -97,7 +97,9 @@ impl AgentService for Services {
             max_concurrency: r.max_concurrency,
             running_task_ids: r.running_task_ids,
             cost: r.cost,
-            pid: r.pid,
+            // The kernel's word where there is one: a confined agent is pid 1 of its own pid
+            // namespace, and its own report means nothing to the person.
+            pid: peer.map_or(r.pid, |p| p.pid),
         };
         let out = self.manager.register(reg).await.map_err(status)?;
         let cfg = self.manager.config();

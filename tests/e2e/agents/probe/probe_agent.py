@@ -16,13 +16,18 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import grpc
+from jeepney import DBusAddress, new_method_call
+from jeepney.io.blocking import open_dbus_connection
 
 from hyperagent.v1 import agent_pb2, client_pb2, client_pb2_grpc, common_pb2
 from hyperagent_sdk import Agent, TaskContext
@@ -224,6 +229,117 @@ def setuid_root(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@action("unix")
+def unix(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Talk to whatever listens on a path Unix socket (a test listener answers with a greeting)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(p["path"])
+        s.sendall(p.get("data", "hello\n").encode())
+        return {"reply": s.recv(4096).decode(errors="replace")}
+
+
+@action("ssh_agent")
+def ssh_agent(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """List the identities of the person's ssh-agent (SSH_AGENTC_REQUEST_IDENTITIES)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(p["path"])
+        s.sendall(b"\0\0\0\x01\x0b")
+        head = s.recv(5)
+        if len(head) < 5 or head[4] != 12:
+            raise PermissionError(errno.EACCES, f"ssh-agent answered {head!r}")
+        count = int.from_bytes(s.recv(4), "big")
+    return {"identities": count}
+
+
+@action("dbus")
+def dbus(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Join the person's D-Bus session bus and ask it who is on it."""
+    conn = open_dbus_connection(bus=f"unix:path={p['path']}")
+    try:
+        bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
+        names = conn.send_and_get_reply(new_method_call(bus, "ListNames"), timeout=10).body[0]
+    finally:
+        conn.close()
+    return {"unique_name": conn.unique_name, "names": sorted(names)[:20]}
+
+
+@action("find_sockets")
+def find_sockets(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Look for listening path sockets the way an attacker would: the host's socket table in
+    /proc, then the folders around the manager's socket and /tmp."""
+    found: list[str] = []
+    for table in ("/proc/net/unix", "/proc/1/net/unix"):
+        try:
+            for line in Path(table).read_text().splitlines()[1:]:
+                parts = line.split()
+                if len(parts) >= 8 and parts[7].startswith("/"):
+                    found.append(parts[7])
+        except OSError:
+            pass
+    manager = Path(os.environ["HYPERAGENT_SOCKET"])
+    for folder in {
+        manager.parent,
+        manager.parent.parent,
+        Path("/tmp"),
+        *map(Path, p.get("also", [])),
+    }:
+        try:
+            for entry in folder.rglob("*"):
+                if entry.is_socket():
+                    found.append(str(entry))
+        except OSError:
+            pass
+    found = sorted(set(found) - {str(manager), os.environ.get("HYPERAGENT_EGRESS_SOCKET", "")})
+    if not found:
+        raise PermissionError(errno.ENOENT, "no socket of the host is visible")
+    return {"sockets": found}
+
+
+@action("host_proc")
+def host_proc(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Look in /proc for something of the host's (its mounts, its TCP table): succeeds when
+    ``needle`` is in the file."""
+    text = Path(p["path"]).read_text()
+    if p["needle"] not in text:
+        raise PermissionError(errno.ENOENT, f"{p['needle']!r} is not in {p['path']}")
+    return {"bytes": len(text)}
+
+
+@action("processes")
+def processes(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
+    """The processes this task can see (a sandbox shows only its own)."""
+    pids = sorted(int(d) for d in os.listdir("/proc") if d.isdigit())
+    if len(pids) > 10:
+        return {"pids": pids[:50]}
+    raise PermissionError(errno.ESRCH, f"only its own processes are visible: {pids}")
+
+
+@action("linger")
+def linger(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Leave a process behind that keeps writing into the workspace after the task ends: it
+    moves into the manager's process group (out of the task's) when it can, and ignores SIGTERM."""
+    marker = ctx.workspace / "lingering"
+    script = (
+        "import os, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "try:\n    os.setpgid(0, int(sys.argv[2]))\nexcept OSError:\n    pass\n"
+        "if os.fork():\n    os._exit(0)\n"
+        "os.setsid()\n"
+        "while True:\n"
+        "    open(sys.argv[1], 'a').write(f'{os.getpid()}\\n')\n"
+        "    time.sleep(0.05)\n"
+    )
+    subprocess.Popen(
+        [sys.executable, "-c", script, str(marker), str(p.get("pgid", 0))],
+        start_new_session=False,
+    ).wait()
+    while not marker.exists():
+        time.sleep(0.01)
+    return {"marker": str(marker)}
+
+
 def refusal(err: grpc.RpcError) -> PermissionError:
     """The manager's refusal of a call, as the PermissionError the probe reports."""
     code = err.code()
@@ -275,6 +391,78 @@ def client_call(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     finally:
         channel.close()
     return {}
+
+
+@action("stale_identity")
+def stale_identity(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """The pid-reuse attack on the client API: a child connects to the manager's socket and
+    exits; the connection is kept; once an unconfined process holds the child's pid (the test
+    plays the pid walk, which takes an attacker seconds), the kept connection calls the client
+    API to grant the task read access to everything. Coordinated with the test through files in
+    the workspace."""
+    ws = ctx.workspace
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    child = os.fork()
+    if child == 0:
+        try:
+            ctypes.CDLL(None).prctl(15, b"ha-connector", 0, 0, 0)  # PR_SET_NAME
+            conn.connect(os.environ["HYPERAGENT_SOCKET"])
+            (ws / "connected").write_text("")
+            while not (ws / "go").exists():
+                time.sleep(0.01)
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    while not (ws / "pid-taken").exists():
+        time.sleep(0.01)
+    # gRPC over the kept connection: a local socket whose one connection is spliced onto it.
+    relay = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    relay.bind(str(ws / "relay.sock"))
+    relay.listen(1)
+
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        while data := src.recv(65536):
+            dst.sendall(data)
+
+    def splice() -> None:
+        front, _ = relay.accept()
+        threading.Thread(target=pump, args=(front, conn), daemon=True).start()
+        pump(conn, front)
+
+    threading.Thread(target=splice, daemon=True).start()
+    channel = grpc.insecure_channel(
+        f"unix://{ws / 'relay.sock'}", options=[("grpc.default_authority", "localhost")]
+    )
+    try:
+        client_pb2_grpc.ClientServiceStub(channel).AddPolicyRule(
+            client_pb2.AddPolicyRuleRequest(
+                kind="read", target=p["target"], decision=client_pb2.POLICY_DECISION_ALLOW
+            ),
+            timeout=10,
+        )
+    except grpc.RpcError as err:
+        raise refusal(err) from None
+    finally:
+        channel.close()
+    return {}
+
+
+@action("inherited_fds")
+def inherited_fds(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
+    """Write through any regular file the process inherited open (from the manager's own
+    launcher): Landlock checks paths when they are opened, not descriptors already open."""
+    written = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if fd > 2 and stat.S_ISREG(os.fstat(fd).st_mode):
+                os.write(fd, b"\n# appended by the probe\n")
+                written.append(fd)
+        except OSError:
+            pass
+    if not written:
+        raise PermissionError(errno.EBADF, "no inherited file to write through")
+    return {"written": written}
 
 
 @action("reveal_token")
