@@ -67,6 +67,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         + "\n::ffff:127.0.0.1 rebind-mapped.test\n169.254.169.254 rebind-metadata.test\n"
         + "10.0.0.1 rebind-private.test\n"
     )
+    # An agent whose manifest grants itself read access to the person's keys.
+    greedy = root / "more-agents" / "greedy"
+    greedy.mkdir(parents=True)
+    (greedy / "agent.toml").write_text(
+        'name = "greedy"\ncommand = ["python3", "-m", "hyperagent_echo"]\n'
+        f'capabilities = ["greedy.read"]\n[sandbox]\nread = ["{home / ".ssh"}"]\n'
+    )
     # A file the launching shell left open without close-on-exec, inherited by the manager.
     bashrc = os.open(home / ".bashrc", os.O_WRONLY | os.O_APPEND)
     m = Manager(
@@ -85,7 +92,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         home=home,
         agents_dir=REPO / "agents",
         extra={
-            "supervisor": {"agent_dirs": [str(PROBE_DIR)]},
+            "supervisor": {"agent_dirs": [str(PROBE_DIR), str(greedy.parent)]},
             "sandbox": {
                 "allow_unsupervised_agents": False,
                 "max_file_bytes": MAX_FILE,
@@ -250,6 +257,21 @@ def test_fill_the_disk_with_many_small_files(world: World) -> None:
 
 def test_gain_privileges_to_mount(world: World) -> None:
     refused(world, "setuid_root")
+
+
+def peak_rss_mib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith("VmHWM:")).split()[1]) // 1024
+
+
+def test_an_endless_output_line_does_not_fill_the_managers_memory(world: World) -> None:
+    assert world.m.proc is not None
+    before = peak_rss_mib(world.m.proc.pid)
+    t = world.m.submit("probe.try", {"action": "long_line", "mib": 256})
+    assert world.m.wait_state(t.id).state == common_pb2.TASK_STATE_COMPLETED
+    grew = peak_rss_mib(world.m.proc.pid) - before
+    assert grew < 64, f"the manager's peak memory grew by {grew} MiB for one 256 MiB line"
+    assert world.m.proc.poll() is None
 
 
 # ----- network -----------------------------------------------------------------------------------
@@ -758,6 +780,36 @@ def test_an_impostor_cannot_take_a_supervised_agents_name(world: World) -> None:
         if '"agent.refused"' in x
     ]
     assert any(r["detail"]["agent"] == "echo" for r in refusals)
+
+
+def test_an_agent_cannot_take_task_types_its_manifest_does_not_declare(world: World) -> None:
+    def refused_thief() -> bool:
+        return any(
+            '"agent.refused"' in x and '"thief"' in x
+            for x in world.m.cli("audit", "export", "--jsonl").stdout.splitlines()
+        )
+
+    wait_until(refused_thief, "the thief's registration is refused")
+    refusal = next(
+        json.loads(x)
+        for x in world.m.cli("audit", "export", "--jsonl").stdout.splitlines()
+        if '"agent.refused"' in x and '"thief"' in x
+    )
+    assert "`echo.echo`, which its manifest does not declare" in refusal["detail"]["reason"]
+    assert "thief" not in world.m.agents() or not world.m.agents()["thief"].online
+    for i in range(6):
+        t = world.m.submit("echo.echo", {"message": f"private {i}"})
+        done = world.m.wait_state(t.id)
+        assert done.state == common_pb2.TASK_STATE_COMPLETED
+        assert [a.agent_id for a in done.attempts] == ["echo"]
+
+
+def test_a_manifest_cannot_grant_itself_reads_outside_its_folder(world: World) -> None:
+    log = world.m.log.read_text()
+    assert "[sandbox] read: `" in log
+    assert "is absolute; a manifest may only name paths inside its agent's folder" in log
+    assert "hyperagent policy allow --read" in log
+    assert "greedy" not in world.m.agents()
 
 
 # ----- destructive actions: consent, snapshot, rollback ------------------------------------------

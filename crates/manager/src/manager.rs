@@ -173,6 +173,8 @@ struct State {
     schemas: HashMap<String, schema::Compiled>,
     /// Agents started by the supervisor, by name.
     supervised: HashMap<String, SupervisedProcess>,
+    /// Task types by the manifest agent that declares them.
+    declared: DeclaredTypes,
     /// Every permission rule, revoked ones too, oldest first.
     rules: Vec<policy::Rule>,
     /// Consent requests waiting for the person, by id, with the channel their asker waits on.
@@ -199,6 +201,10 @@ pub struct SupervisedProcess {
     /// The secrets its manifest declares: the only ones its tasks may ask for.
     pub secrets: Vec<String>,
 }
+
+/// The task types agents' manifests declare, by agent: a supervised agent may offer only its
+/// own, and an agent the manager did not start none of them.
+pub type DeclaredTypes = HashMap<String, Vec<String>>;
 
 /// A request from the manager to the supervisor.
 #[derive(Clone, Debug, PartialEq)]
@@ -693,6 +699,11 @@ impl Manager {
         self.inner.writer.submit(writes)
     }
 
+    /// The task types each manifest declares (the supervisor's manifests, at start).
+    pub fn declare_types(&self, declared: DeclaredTypes) {
+        self.state().declared = declared;
+    }
+
     /// A task process the supervisor started for `agent_id` has exited. If the attempt it ran has
     /// not ended (no result was reported), it is lost: retried, or canceled when a cancel was asked.
     pub fn task_process_exited(&self, agent_id: &str, task_id: &str, attempt: u32, how: &str) {
@@ -845,6 +856,7 @@ impl Manager {
                 }
             }
             let task_runner = self.identify(&st, &reg)?;
+            self.check_declared(&st, &reg)?;
             let existing = st
                 .registry
                 .get(&reg.name)
@@ -925,6 +937,55 @@ impl Manager {
             session_token: token,
             stop_task_ids: stop,
         })
+    }
+
+    /// Checks that an agent offers only the task types that are its own: a supervised agent those
+    /// its manifest declares, an agent the manager did not start none that a manifest declares.
+    /// So no agent can take another's tasks (and their payloads) by naming its types, or keep
+    /// the owner offline by holding a type first. Refusals are audited.
+    fn check_declared(&self, st: &State, reg: &Registration) -> Result<()> {
+        let refused = match st
+            .declared
+            .get(&reg.name)
+            .filter(|_| st.supervised.contains_key(&reg.name))
+        {
+            Some(own) => {
+                reg.capabilities
+                    .iter()
+                    .find(|c| !own.contains(&c.name))
+                    .map(|c| {
+                        format!(
+                        "agent `{}` offers task type `{}`, which its manifest does not declare \
+                         (it declares: {}); add it to `capabilities` in its agent.toml",
+                        reg.name,
+                        c.name,
+                        if own.is_empty() { "none".to_string() } else { own.join(", ") }
+                    )
+                    })
+            }
+            None => reg.capabilities.iter().find_map(|c| {
+                st.declared
+                    .iter()
+                    .find(|(_, types)| types.contains(&c.name))
+                    .map(|(owner, _)| {
+                        format!(
+                            "task type `{}` belongs to agent `{owner}` (its manifest declares it); \
+                             agent `{}` cannot offer it",
+                            c.name, reg.name
+                        )
+                    })
+            }),
+        };
+        let Some(refused) = refused else {
+            return Ok(());
+        };
+        self.audit(
+            &format!("pid:{}", reg.peer.map_or(0, |p| p.pid)),
+            "agent.refused",
+            None,
+            serde_json::json!({ "agent": reg.name, "reason": refused }),
+        );
+        Err(Error::PermissionDenied(refused))
     }
 
     /// Checks that a registering process may use its name, and returns where its task commands

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -118,6 +118,19 @@ impl Manifest {
             return Err(err("`name` must not be empty".into()));
         }
         m.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for extra in &m.sandbox.read {
+            check_manifest_read(&m.dir, extra).map_err(|why| {
+                err(format!(
+                    "[sandbox] read: `{}` {why}; a manifest may only name paths inside its agent's \
+                     folder (relative, without `..`). To let agent `{}` read it, add a rule you \
+                     can see and revoke: hyperagent policy allow --read {} --agent {}",
+                    extra.display(),
+                    m.name,
+                    extra.display(),
+                    m.name
+                ))
+            })?;
+        }
         Ok(m)
     }
 
@@ -217,6 +230,12 @@ impl Supervisor {
         let mut runs = Vec::new();
         let live = Live::default();
         let data_dir = manager.paths().data_dir.clone();
+        manager.declare_types(
+            manifests
+                .iter()
+                .map(|m| (m.name.clone(), m.capabilities.clone()))
+                .collect(),
+        );
         for m in manifests {
             let (ktx, krx) = mpsc::unbounded_channel();
             kills.insert(m.name.clone(), ktx);
@@ -646,6 +665,26 @@ impl AgentRun {
     }
 }
 
+/// Why a manifest's extra read path is not one it may grant itself: it must stay inside the
+/// agent's folder, also once its links are followed (an agent's author writes the manifest; only
+/// the person grants more).
+fn check_manifest_read(dir: &Path, extra: &Path) -> std::result::Result<(), &'static str> {
+    use std::path::Component;
+    if extra.is_absolute() {
+        return Err("is absolute");
+    }
+    if extra
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err("climbs out with `..`");
+    }
+    match (dir.canonicalize(), dir.join(extra).canonicalize()) {
+        (Ok(d), Ok(p)) if !p.starts_with(&d) => Err("is a link leading outside the agent's folder"),
+        _ => Ok(()),
+    }
+}
+
 /// The agent's program: a path with a `/` is relative to the manifest's folder, else it is
 /// looked up in PATH.
 fn program(m: &Manifest) -> PathBuf {
@@ -668,6 +707,7 @@ fn agent_read_paths(m: &Manifest, sandbox: &config::Sandbox) -> Vec<PathBuf> {
         read.extend(pth_paths(&venv));
         read.push(venv);
     }
+    // Checked at load: inside the agent's folder.
     read.extend(m.sandbox.read.iter().map(|p| m.dir.join(p)));
     read
 }
@@ -907,11 +947,18 @@ async fn pump(
 ) {
     let mut reader = BufReader::new(src);
     let mut buf = Vec::new();
+    // A task's line is kept to twice the limit before it is redacted and cut to the limit, so a
+    // secret cut by the bound (and shorter than the limit) lies past the final cut.
+    let bound = if task.is_some() {
+        max.saturating_mul(2)
+    } else {
+        max
+    };
     loop {
         buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
+        match read_bounded_line(&mut reader, &mut buf, bound).await {
+            Ok(false) | Err(_) => return,
+            Ok(true) => {
                 while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                     buf.pop();
                 }
@@ -931,6 +978,34 @@ async fn pump(
                     }
                 }
             }
+        }
+    }
+}
+
+/// Reads one line into `buf`, keeping at most `bound` bytes of it and skipping the rest up to the
+/// newline, so a process writing without newlines cannot make the manager hold more than `bound`
+/// (tokio's `read_until` has no bound). False at end of input.
+async fn read_bounded_line(
+    reader: &mut (impl AsyncBufRead + Unpin),
+    buf: &mut Vec<u8>,
+    bound: usize,
+) -> std::io::Result<bool> {
+    let mut any = false;
+    loop {
+        let chunk = reader.fill_buf().await?;
+        if chunk.is_empty() {
+            return Ok(any);
+        }
+        any = true;
+        let (line, used, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (&chunk[..=i], i + 1, true),
+            None => (chunk, chunk.len(), false),
+        };
+        let room = bound.saturating_sub(buf.len());
+        buf.extend_from_slice(&line[..line.len().min(room)]);
+        reader.consume(used);
+        if done {
+            return Ok(true);
         }
     }
 }
@@ -1058,5 +1133,65 @@ async fn reap_orphans(live: &Live) {
             libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest_with_read(dir: &Path, read: &str) -> Result<Manifest> {
+        let path = dir.join("agent.toml");
+        std::fs::write(
+            &path,
+            format!("name = \"greedy\"\ncommand = [\"./a.py\"]\n[sandbox]\nread = [{read:?}]\n"),
+        )
+        .unwrap();
+        Manifest::load(&path)
+    }
+
+    #[test]
+    fn a_manifest_cannot_grant_itself_reads_outside_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("models")).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("etc-link")).unwrap();
+        assert!(manifest_with_read(dir.path(), "models").is_ok());
+        for (read, why) in [
+            ("/root/.ssh", "is absolute"),
+            ("../other", "climbs out with `..`"),
+            ("etc-link", "is a link leading outside"),
+        ] {
+            let e = manifest_with_read(dir.path(), read)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(why), "{read}: {e}");
+            assert!(e.contains("policy allow --read"), "{e}");
+            assert!(e.contains("agent.toml"), "names the file: {e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_line_longer_than_the_bound_is_cut_and_the_next_line_read_whole() {
+        // 1 MiB without a newline, then a short line; read through a small buffer.
+        let mut input = vec![b'x'; 1 << 20];
+        input.extend_from_slice(b"\nnext\n");
+        let mut reader = BufReader::with_capacity(4096, &input[..]);
+        let mut buf = Vec::new();
+        assert!(read_bounded_line(&mut reader, &mut buf, 100).await.unwrap());
+        assert_eq!(buf, vec![b'x'; 100]);
+        assert!(buf.capacity() < 8192, "held {} bytes", buf.capacity());
+        buf.clear();
+        assert!(read_bounded_line(&mut reader, &mut buf, 100).await.unwrap());
+        assert_eq!(buf, b"next\n");
+        buf.clear();
+        assert!(!read_bounded_line(&mut reader, &mut buf, 100).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_last_line_without_a_newline_is_kept() {
+        let mut reader = BufReader::new(&b"tail"[..]);
+        let mut buf = Vec::new();
+        assert!(read_bounded_line(&mut reader, &mut buf, 100).await.unwrap());
+        assert_eq!(buf, b"tail");
     }
 }

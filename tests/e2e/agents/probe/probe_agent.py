@@ -465,6 +465,16 @@ def inherited_fds(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     return {"written": written}
 
 
+@action("long_line")
+def long_line(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Write one enormous line with no newline to stdout: the manager must not hold it."""
+    chunk = b"x" * (1 << 20)
+    for _ in range(int(p["mib"])):
+        sys.stdout.buffer.write(chunk)
+    sys.stdout.buffer.flush()
+    return {}
+
+
 @action("reveal_token")
 def reveal_token(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     """Hand this task's token to the test (which keeps it until it has expired)."""
