@@ -274,6 +274,20 @@ def test_an_endless_output_line_does_not_fill_the_managers_memory(world: World) 
     assert world.m.proc.poll() is None
 
 
+def test_agent_text_cannot_drive_the_persons_terminal(world: World) -> None:
+    out, task = attempt(world, "terminal")
+    assert out["ok"] is True
+    for args in (["logs", task.id], ["task", task.id], ["audit", "list", "--task", task.id]):
+        printed = world.m.cli(*args).stdout
+        assert "\x1b" not in printed, f"{args} printed an escape: {printed!r}"
+        assert "\u202e" not in printed, args
+        assert "\x9b" not in printed, args
+        assert "\r" not in printed, args
+    shown = world.m.cli("logs", task.id).stdout
+    assert "\\x1b]52;c;" in shown, "the sequence is shown, escaped"
+    assert "\\u{202e}txt.exe" in shown
+
+
 # ----- network -----------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ use tonic::transport::Channel;
 
 use crate::client::{connect, socket_path, Failure};
 use crate::output::{self, state_name};
+use crate::term;
 use crate::{
     AuditCommand, Cli, Command, ConfigCommand, ConsentCommand, GrantScope, PolicyCommand, RuleArgs,
     SecretCommand, ServiceCommand, TemplatesCommand,
@@ -187,7 +188,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             if json {
                 print_json(&output::task_json(&t));
             } else {
-                println!("task {} {}: {}", t.id, state_name(t.state), t.status_reason);
+                println!(
+                    "task {} {}: {}",
+                    t.id,
+                    state_name(t.state),
+                    term::line(&t.status_reason)
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -548,7 +554,7 @@ async fn agents(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
         let online = a.status == pb::AgentStatus::Online as i32;
         println!(
             "{:<20} {:<8} {:<10} load {:>3.0}% tasks {}/{} ok {} failed {} restarts {}  {}",
-            a.id,
+            term::line(&a.id),
             if online { "online" } else { "offline" },
             if a.confined { "confined" } else { "UNCONFINED" },
             a.load * 100.0,
@@ -557,14 +563,16 @@ async fn agents(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
             a.tasks_succeeded,
             a.tasks_failed,
             a.restarts,
-            a.capabilities
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            term::line(
+                &a.capabilities
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         );
         if !online && !a.status_reason.is_empty() {
-            println!("{:<20} ({})", "", a.status_reason);
+            println!("{:<20} ({})", "", term::line(&a.status_reason));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -597,14 +605,14 @@ async fn types(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
         let tt = t.task_type.clone().unwrap_or_default();
         println!(
             "{:<24} {:<12} {}  (agents: {})",
-            tt.name,
+            term::line(&tt.name),
             if t.available {
                 "available"
             } else {
                 "unavailable"
             },
-            tt.description,
-            t.agent_ids.join(", ")
+            term::line(&tt.description),
+            term::line(&t.agent_ids.join(", "))
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -635,7 +643,11 @@ async fn templates(
             println!("{}", output::pretty_json(&t.answers_schema_json));
         }
         if t.status != pb::TemplateStatus::Ok as i32 {
-            eprintln!("template `{}` is broken:\n{}", t.name, t.error);
+            eprintln!(
+                "template `{}` is broken:\n{}",
+                term::line(&t.name),
+                term::text(&t.error)
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -814,7 +826,11 @@ async fn open_in_editor(c: &mut Client, target: String, json: bool) -> Result<Ex
     if json {
         print_json(&serde_json::json!({ "path": r.path, "opener": r.opener }));
     } else {
-        println!("opened {} with {}", r.path, r.opener);
+        println!(
+            "opened {} with {}",
+            term::line(&r.path),
+            term::line(&r.opener)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -868,7 +884,7 @@ async fn wait_for(c: &mut Client, id: &str, quiet: bool) -> Result<pb::Task, Fai
             } else {
                 " ...".into()
             };
-            eprint!("\r\x1b[2K{id} {state:<16} {bar} {step}");
+            eprint!("\r\x1b[2K{id} {state:<16} {bar} {}", term::line(&step));
         }
     }
     if tty {

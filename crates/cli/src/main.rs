@@ -3,6 +3,7 @@
 mod client;
 mod commands;
 mod output;
+mod term;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -410,7 +411,7 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hyperagent: {}", e.message);
+            eprintln!("hyperagent: {}", term::text(&e.message));
             ExitCode::from(e.code)
         }
     }

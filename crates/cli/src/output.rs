@@ -5,6 +5,8 @@ use hyperagent_proto::v1 as pb;
 use pbjson_types::Timestamp;
 use serde_json::{json, Value};
 
+use crate::term::{self, line};
+
 /// RFC 3339 with milliseconds, or "" when unset.
 pub fn time(t: Option<&Timestamp>) -> String {
     match t {
@@ -129,10 +131,10 @@ pub fn log_text(l: &pb::LogLine) -> String {
         "{} {:<5} {}",
         time(l.time.as_ref()),
         level_name(l.level),
-        l.message
+        line(&l.message)
     );
     for (k, v) in fields {
-        s.push_str(&format!(" {k}={v}"));
+        s.push_str(&format!(" {}={}", line(k), line(v)));
     }
     s
 }
@@ -181,13 +183,13 @@ pub fn event_text(e: &pb::Event) -> String {
     let what = match &e.body {
         Some(Body::AgentStatus(a)) => format!(
             "agent {} {} ({})",
-            a.agent_id,
+            line(&a.agent_id),
             if a.status == pb::AgentStatus::Online as i32 {
                 "online"
             } else {
                 "offline"
             },
-            a.reason
+            line(&a.reason)
         ),
         Some(Body::TaskState(t)) => format!(
             "task {} {} -> {} ({})",
@@ -198,7 +200,7 @@ pub fn event_text(e: &pb::Event) -> String {
                 state_name(t.from)
             },
             state_name(t.to),
-            t.reason
+            line(&t.reason)
         ),
         Some(Body::Consent(c)) => format!("consent {}", consent_text(c)),
         Some(Body::TaskProgress(p)) => {
@@ -207,7 +209,7 @@ pub fn event_text(e: &pb::Event) -> String {
                 "task {} progress {:.0}% {}",
                 p.task_id,
                 pr.fraction * 100.0,
-                pr.step
+                line(&pr.step)
             )
         }
         Some(Body::TaskLog(l)) => format!(
@@ -215,12 +217,19 @@ pub fn event_text(e: &pb::Event) -> String {
             l.task_id,
             l.line.as_ref().map(log_text).unwrap_or_default()
         ),
-        Some(Body::AgentOutput(o)) => format!("agent {} {}: {}", o.agent_id, o.stream, o.line),
-        Some(Body::TemplatesChanged(t)) => format!("templates changed: {}", t.names.join(", ")),
+        Some(Body::AgentOutput(o)) => format!(
+            "agent {} {}: {}",
+            line(&o.agent_id),
+            line(&o.stream),
+            line(&o.line)
+        ),
+        Some(Body::TemplatesChanged(t)) => {
+            format!("templates changed: {}", line(&t.names.join(", ")))
+        }
         Some(Body::Scheduling(s)) => format!(
             "scheduling {} by {}",
             if s.paused { "paused" } else { "resumed" },
-            s.actor
+            line(&s.actor)
         ),
         None => "unknown event".into(),
     };
@@ -232,28 +241,28 @@ pub fn task_text(t: &pb::Task) -> String {
     let mut s = format!(
         "task {}\n  type:     {}\n  state:    {} ({})\n  created:  {}\n  workspace: {}\n  payload:  {}\n",
         t.id,
-        t.task_type,
+        line(&t.task_type),
         state_name(t.state),
-        t.status_reason,
+        line(&t.status_reason),
         time(t.created_at.as_ref()),
-        t.workspace,
-        t.payload_json
+        line(&t.workspace),
+        line(&t.payload_json)
     );
     if let Some(p) = &t.progress {
         s.push_str(&format!(
             "  progress: {:.0}% {}\n",
             p.fraction.max(0.0) * 100.0,
-            p.step
+            line(&p.step)
         ));
     }
     for a in &t.attempts {
         s.push_str(&format!(
             "  attempt {} on {}: {} .. {} {}\n",
             a.number,
-            a.agent_id,
+            line(&a.agent_id),
             time(a.started_at.as_ref()),
             time(a.ended_at.as_ref()),
-            a.error
+            line(&a.error)
         ));
     }
     if let Some(r) = &t.result {
@@ -261,15 +270,17 @@ pub fn task_text(t: &pb::Task) -> String {
             "  result:   {} (exit {}) {}\n",
             result_status(r.status),
             r.exit_code,
-            r.summary
+            line(&r.summary)
         ));
         if !r.error.is_empty() {
-            s.push_str(&format!("  error:    {}\n", r.error));
+            s.push_str(&format!("  error:    {}\n", line(&r.error)));
         }
         for a in &r.artifacts {
             s.push_str(&format!(
                 "  artifact: {} ({}) {}\n",
-                a.name, a.kind, a.location
+                line(&a.name),
+                line(&a.kind),
+                line(&a.location)
             ));
         }
     }
@@ -296,10 +307,10 @@ pub fn audit_text(e: &pb::AuditEntry) -> String {
         "#{:<5} {} {:<22} {:<12} {} {}",
         e.id,
         time(e.time.as_ref()),
-        e.action,
-        e.actor,
-        e.task_id,
-        e.detail_json
+        line(&e.action),
+        line(&e.actor),
+        line(&e.task_id),
+        line(&e.detail_json)
     )
 }
 
@@ -322,7 +333,7 @@ pub fn rule_text(r: &pb::PolicyRule) -> String {
     let agent = if r.agent.is_empty() {
         "every agent".to_string()
     } else {
-        format!("agent `{}`", r.agent)
+        format!("agent `{}`", line(&r.agent))
     };
     let revoked = r
         .revoked_at
@@ -333,9 +344,9 @@ pub fn rule_text(r: &pb::PolicyRule) -> String {
         "{}  {} {} {} for {agent}, by {}{revoked}",
         r.id,
         decision_name(r.decision),
-        r.kind,
-        r.target,
-        r.origin
+        line(&r.kind),
+        line(&r.target),
+        line(&r.origin)
     )
 }
 
@@ -371,13 +382,13 @@ pub fn consent_text(c: &pb::Consent) -> String {
         "{} {}: agent `{}` asks to {} {} for task {}",
         c.id,
         consent_status(c.status),
-        c.agent_id,
-        c.kind,
-        c.target,
-        c.task_id
+        line(&c.agent_id),
+        line(&c.kind),
+        line(&c.target),
+        line(&c.task_id)
     );
     if !c.reason.is_empty() {
-        s.push_str(&format!(" ({})", c.reason));
+        s.push_str(&format!(" ({})", line(&c.reason)));
     }
     if c.status == pb::ConsentStatus::Pending as i32 {
         s.push_str(&format!(
@@ -385,9 +396,13 @@ pub fn consent_text(c: &pb::Consent) -> String {
             time(c.expires_at.as_ref())
         ));
     } else {
-        s.push_str(&format!("; {} by {}", answer_name(c.answer), c.answered_by));
+        s.push_str(&format!(
+            "; {} by {}",
+            answer_name(c.answer),
+            line(&c.answered_by)
+        ));
         if !c.answer_reason.is_empty() {
-            s.push_str(&format!(": {}", c.answer_reason));
+            s.push_str(&format!(": {}", line(&c.answer_reason)));
         }
     }
     s
@@ -439,8 +454,8 @@ pub fn action_text(a: &pb::Action) -> String {
         a.id,
         time(a.created_at.as_ref()),
         a.task_id,
-        a.agent_id,
-        a.description,
+        line(&a.agent_id),
+        line(&a.description),
         a.paths.len(),
         a.files,
         a.bytes
@@ -482,18 +497,18 @@ pub fn templates_text(list: &[pb::Template]) -> String {
         let mut errors = t.error.lines();
         let row = format!(
             "{:<name_w$} {:<6} {:<dir_w$} {}",
-            t.name,
+            line(&t.name),
             template_status(t.status),
-            t.dir,
-            errors.next().unwrap_or_default()
+            line(&t.dir),
+            line(errors.next().unwrap_or_default())
         );
         s.push_str(row.trim_end());
         s.push('\n');
         for more in errors {
-            s.push_str(&format!("{pad}{more}\n"));
+            s.push_str(&format!("{pad}{}\n", line(more)));
         }
         for w in &t.warnings {
-            s.push_str(&format!("{pad}warning: {w}\n"));
+            s.push_str(&format!("{pad}warning: {}\n", line(w)));
         }
     }
     s
@@ -558,7 +573,7 @@ pub fn pretty_json(compact: &str) -> String {
 
 /// What `hyperagent new` made (the bootstrapper's result), for people.
 pub fn project_text(out: &Value) -> String {
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let text = |v: &Value| line(v.as_str().unwrap_or_default()).into_owned();
     let path = text(&out["path"]);
     if out["dry_run"] == true {
         let files = out["files"].as_array().cloned().unwrap_or_default();
@@ -573,7 +588,7 @@ pub fn project_text(out: &Value) -> String {
                 text(&f["path"])
             ));
         }
-        let diff = text(&out["diff"]);
+        let diff = term::text(out["diff"].as_str().unwrap_or_default()).into_owned();
         if !diff.is_empty() {
             s.push('\n');
             s.push_str(&diff);
@@ -614,6 +629,23 @@ pub fn project_text(out: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_consent_request_cannot_rewrite_its_own_line() {
+        let c = pb::Consent {
+            id: "c1".into(),
+            agent_id: "probe".into(),
+            kind: "read".into(),
+            target: "/tmp/x\r\x1b[2Kc1 pending: agent `probe` asks to read /home/me/notes".into(),
+            reason: "\u{202e}gnp.exe".into(),
+            status: pb::ConsentStatus::Pending as i32,
+            ..Default::default()
+        };
+        let text = consent_text(&c);
+        assert!(!text.contains('\x1b') && !text.contains('\r') && !text.contains('\u{202e}'));
+        assert!(text.contains("/tmp/x\\r\\x1b[2Kc1 pending"), "{text}");
+        assert!(text.contains("\\u{202e}gnp.exe"), "{text}");
+    }
 
     #[test]
     fn pretty_json_matches_serde_json_but_keeps_key_order() {

@@ -475,6 +475,22 @@ def long_line(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+#: What a hostile agent writes to take over the terminal of whoever reads its output: a new
+#: window title, the clipboard (OSC 52), a cleared line and cursor moves, and a bidi override.
+TERMINAL_TRICKS = (
+    "\x1b]0;owned\x07\x1b]52;c;cm0gLXJmIH4=\x07\r\x1b[2K\x1b[1Aall good \u202etxt.exe\x9b31m"
+)
+
+
+@action("terminal")
+def terminal(ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
+    """Put terminal control sequences everywhere the person's CLI prints agent text."""
+    ctx.log.info(TERMINAL_TRICKS, trick=TERMINAL_TRICKS)
+    ctx.progress(0.5, TERMINAL_TRICKS)
+    print(TERMINAL_TRICKS, flush=True)
+    return {"summary": TERMINAL_TRICKS}
+
+
 @action("reveal_token")
 def reveal_token(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     """Hand this task's token to the test (which keeps it until it has expired)."""
