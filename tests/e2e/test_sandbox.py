@@ -24,7 +24,7 @@ from typing import Any
 
 import grpc
 import pytest
-from harness import REPO, Manager, free_port, pid_alive, session_bus, wait_until
+from harness import BIN, REPO, Manager, free_port, pid_alive, session_bus, wait_until
 
 from hyperagent.v1 import agent_pb2, agent_pb2_grpc, client_pb2, common_pb2
 
@@ -829,7 +829,7 @@ def test_a_manifest_cannot_grant_itself_reads_outside_its_folder(world: World) -
 # ----- destructive actions: consent, snapshot, rollback ------------------------------------------
 
 
-def grant_pending(w: World, task_id: str) -> None:
+def grant_pending(w: World, task_id: str) -> dict[str, Any]:
     w.m.wait_state(task_id, common_pb2.TASK_STATE_AWAITING_CONSENT)
     pending = json.loads(w.m.cli("--json", "consent", "list").stdout)
     mine = [c for c in pending if c["task_id"] == task_id]
@@ -837,6 +837,7 @@ def grant_pending(w: World, task_id: str) -> None:
     assert mine[0]["kind"] == "destructive"
     r = w.m.cli("consent", "grant", mine[0]["id"])
     assert r.returncode == 0, r.stderr
+    return mine[0]
 
 
 def test_a_destructive_action_is_snapshotted_and_rolled_back(world: World, rule: Any) -> None:
@@ -892,6 +893,50 @@ def test_a_destructive_action_outside_what_the_task_may_write_is_refused(world: 
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert "outside what task" in done.result.error
     assert (world.home / ".bashrc").read_text() == "# the person's shell settings\n"
+
+
+def test_a_rollback_never_follows_a_link_swapped_in_while_it_runs(world: World) -> None:
+    ssh = world.home / ".ssh"
+    keys = ssh / "authorized_keys"
+    keys.write_text("ssh-ed25519 AAAA the person's own key\n")
+    attacker = "ssh-ed25519 AAAA the attacker's key\n"
+    t = world.m.submit("probe.try", {"action": "plant_rollback", "files": 1500, "key": attacker})
+    consent = grant_pending(world, t.id)
+    # The person was told which paths.
+    assert "big" in consent["reason"]
+    assert "sub/authorized_keys" in consent["reason"]
+    done = world.m.wait_state(t.id)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    action = json.loads(done.result.output_json)["action"]
+    ws = Path(done.workspace)
+    rollback = subprocess.Popen(
+        [str(BIN), "--config", str(world.m.config), "rollback", action],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # The leftover process: once the rollback is busy putting the big folder back, it swaps
+    # the folder of the next path for a link to the person's ~/.ssh.
+    wait_until(lambda: (ws / "big").exists() or rollback.poll() is not None, "rollback began")
+    (ws / "sub").rmdir()
+    (ws / "sub").symlink_to(ssh)
+    _, err = rollback.communicate(timeout=60)
+    assert keys.read_text() == "ssh-ed25519 AAAA the person's own key\n"
+    assert sorted(p.name for p in ssh.iterdir()) == ["authorized_keys", "id_ed25519"]
+    if rollback.returncode != 0:
+        assert "symbolic link" in err
+
+
+def test_a_destructive_action_through_a_link_leading_out_is_refused_before_asking(
+    world: World,
+) -> None:
+    (world.home / "victim").write_text("keep me")
+    t = world.m.submit("probe.try", {"action": "destroy_through_link", "target": str(world.home)})
+    done = world.m.wait_state(t.id)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert "leads outside" in done.result.error
+    assert "consent.requested" not in [e["action"] for e in audit_actions(world, t.id)]
+    assert (world.home / "victim").read_text() == "keep me"
 
 
 # ----- secrets ---------------------------------------------------------------------------------

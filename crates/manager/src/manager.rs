@@ -175,6 +175,8 @@ struct State {
     supervised: HashMap<String, SupervisedProcess>,
     /// Task types by the manifest agent that declares them.
     declared: DeclaredTypes,
+    /// Tasks whose task process (and so possibly processes it started) is still alive.
+    task_processes: HashMap<String, u32>,
     /// Every permission rule, revoked ones too, oldest first.
     rules: Vec<policy::Rule>,
     /// Consent requests waiting for the person, by id, with the channel their asker waits on.
@@ -227,6 +229,8 @@ struct Inner {
     feed: Feed,
     tokens: TokenKey,
     wake: Notify,
+    /// Woken when a task process is gone (see `task_processes`).
+    process_gone: Notify,
     shutdown: watch::Sender<bool>,
     supervisor: Mutex<Option<mpsc::UnboundedSender<SupervisorRequest>>>,
     catalogue: Arc<Catalogue>,
@@ -292,6 +296,7 @@ impl Manager {
                 feed,
                 tokens: TokenKey::random()?,
                 wake: Notify::new(),
+                process_gone: Notify::new(),
                 shutdown,
                 supervisor: Mutex::new(None),
             }),
@@ -702,6 +707,43 @@ impl Manager {
     /// The task types each manifest declares (the supervisor's manifests, at start).
     pub fn declare_types(&self, declared: DeclaredTypes) {
         self.state().declared = declared;
+    }
+
+    /// The supervisor started a task process for `task_id`.
+    pub fn task_process_started(&self, task_id: &str) {
+        *self
+            .state()
+            .task_processes
+            .entry(task_id.to_string())
+            .or_default() += 1;
+    }
+
+    /// A task process the supervisor started for `task_id` is gone, and every process in its
+    /// pid namespace with it.
+    pub fn task_process_gone(&self, task_id: &str) {
+        let mut st = self.state();
+        if let Some(n) = st.task_processes.get_mut(task_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                st.task_processes.remove(task_id);
+            }
+        }
+        self.inner.process_gone.notify_waiters();
+    }
+
+    /// Waits until no process of `task_id` is left, for at most the supervisor's stop grace
+    /// (a task that has ended stops within it, or is killed). False if some is still there.
+    async fn task_processes_gone(&self, task_id: &str) -> bool {
+        let deadline = tokio::time::Instant::now() + self.inner.cfg.supervisor.stop_grace;
+        loop {
+            let gone = self.inner.process_gone.notified();
+            if !self.state().task_processes.contains_key(task_id) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, gone).await.is_err() {
+                return false;
+            }
+        }
     }
 
     /// A task process the supervisor started for `agent_id` has exited. If the attempt it ran has
@@ -1965,22 +2007,54 @@ impl Manager {
             let grants = policy::grants(&st.rules, &a.task_grants, &claims.agent_id);
             (claims, std::path::PathBuf::from(&a.task.workspace), grants)
         };
+        // Each path, where it really is: beneath the same folder (the workspace or a write grant)
+        // with that folder's links resolved. A path through a link leading out is refused here,
+        // before the person is asked.
+        let may_write: Vec<&std::path::Path> = std::iter::once(workspace.as_path())
+            .chain(grants.write.iter().map(|g| g.as_path()))
+            .collect();
         let mut clean = Vec::with_capacity(paths.len());
+        let mut roots: Vec<std::path::PathBuf> = Vec::new();
         for p in paths {
             let policy::Permission::Write(c) = policy::parse("write", p)? else {
                 unreachable!("parse(\"write\") gives a write permission")
             };
-            if !c.starts_with(&workspace) && !grants.write.iter().any(|g| c.starts_with(g)) {
+            let Some(folder) = may_write
+                .iter()
+                .filter(|r| c.starts_with(r) && c != **r)
+                .max_by_key(|r| r.as_os_str().len())
+            else {
                 return Err(Error::PermissionDenied(format!(
-                    "{} is outside what task {task_id} may write (its workspace {} and its write grants)",
+                    "{} is outside what task {task_id} may write (inside its workspace {} or its \
+                     write grants; not the folders themselves)",
                     c.display(),
                     workspace.display()
                 )));
+            };
+            let real = folder
+                .canonicalize()
+                .map_err(|e| Error::io(format!("resolving {}", folder.display()), e))?;
+            let placed = real.join(c.strip_prefix(folder).unwrap_or(&c));
+            rollback::check_inside(&placed, std::slice::from_ref(&real))
+                .map_err(|e| Error::PermissionDenied(e.to_string()))?;
+            if !roots.contains(&real) {
+                roots.push(real);
             }
-            clean.push(c);
+            clean.push(placed);
+        }
+        const LISTED: usize = 20;
+        let mut listed: Vec<String> = clean
+            .iter()
+            .take(LISTED)
+            .map(|p| p.display().to_string())
+            .collect();
+        if clean.len() > LISTED {
+            listed.push(format!("and {} more", clean.len() - LISTED));
         }
         let reason = format!(
-            "{description} ({} path(s); what exists there now is snapshotted first, so it can be rolled back)",
+            "{description}: {} ({} path(s); what exists there now is snapshotted first, so it can \
+             be rolled back)",
+            listed.join(", "),
             clean.len()
         );
         let c = self
@@ -1996,18 +2070,15 @@ impl Manager {
         let id = uuid::Uuid::now_v7().to_string();
         let dir = self.snapshot_dir(&id);
         let to_copy = clean.clone();
-        let roots: Vec<std::path::PathBuf> = std::iter::once(&workspace)
-            .chain(&grants.write)
-            .filter_map(|p| p.canonicalize().ok())
-            .collect();
-        for p in &clean {
-            rollback::check_inside(p, &roots)
-                .map_err(|e| Error::PermissionDenied(e.to_string()))?;
-        }
+        let snapshot_roots = roots.clone();
         let what = id.clone();
         let (entries, copied) = blocking(move || {
-            rollback::snapshot(&to_copy, &dir)
-                .map_err(|e| Error::io(format!("snapshotting for action {what}"), e))
+            rollback::snapshot(&to_copy, &snapshot_roots, &dir).map_err(|e| match e.kind() {
+                std::io::ErrorKind::PermissionDenied => {
+                    Error::PermissionDenied(format!("snapshot for action {what} refused: {e}"))
+                }
+                _ => Error::io(format!("snapshotting for action {what}"), e),
+            })
         })
         .await?;
         let now = now_us();
@@ -2058,6 +2129,15 @@ impl Manager {
         if self.state().tasks.contains_key(&action.task_id) {
             return Err(Error::FailedPrecondition(format!(
                 "task {} that took action {id} is still running; cancel it or let it end first",
+                action.task_id
+            )));
+        }
+        // Ended, but nothing of it may run while the files are put back: wait for its process
+        // (and with it everything in its pid namespace) to be gone.
+        if !self.task_processes_gone(&action.task_id).await {
+            return Err(Error::FailedPrecondition(format!(
+                "task {} that took action {id} has ended but its processes are still stopping; \
+                 try again in a moment",
                 action.task_id
             )));
         }

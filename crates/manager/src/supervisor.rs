@@ -441,6 +441,7 @@ impl AgentRun {
                 let tmp = self.task_tmp(&start);
                 match self.spawn_task(&start) {
                     Ok(child) => {
+                        self.manager.task_process_started(&task_id);
                         tasks.stops.insert(task_id, stop);
                         tasks.running.spawn(run_task(TaskProcess {
                             manager: self.manager.clone(),
@@ -832,6 +833,7 @@ async fn run_task(p: TaskProcess) -> String {
     }
     // Its private temporary folder goes with it.
     let _ = std::fs::remove_dir_all(&tmp);
+    manager.task_process_gone(&start.task_id);
     if over_quota.is_none() {
         manager.task_process_exited(&agent, &start.task_id, start.attempt, &how);
     }

@@ -1,4 +1,4 @@
-import { act, render, screen, waitFor } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { FeedProvider } from '../app/feed';
@@ -68,6 +68,27 @@ describe('ConsentModal', () => {
     expect(secs).toBeLessThanOrEqual(125);
     // The dialog moves focus to its first choice once it is shown (an effect after render).
     await waitFor(() => expect(screen.getByRole('button', { name: 'Allow once' })).toHaveFocus());
+  });
+
+  it('shows a bidi override in the path as its code, not as the character', async () => {
+    // Shown raw, U+202E makes "/home/me/report\u202Etxt.exe" read "/home/me/reportexe.txt".
+    setup([
+      consent('c1', {
+        kind: 'write',
+        target: '/home/me/report\u202Etxt.exe',
+        reason: 'save the \u2066report\u2069',
+        agent_id: 'boot\u200Bstrapper',
+      }),
+    ]);
+    const target = await screen.findByTestId('consent-target');
+    expect(target).toHaveTextContent('/home/me/reportU+202Etxt.exe');
+    expect(target.textContent).not.toContain('\u202E');
+    const mark = within(target).getByText('U+202E');
+    expect(mark).toHaveClass('untrusted-mark');
+    expect(mark).toHaveAttribute('title', expect.stringMatching(/^Hidden control character from the agent: right-to-left override/));
+    expect(screen.getByTestId('consent-reason')).toHaveTextContent('save the U+2066reportU+2069');
+    expect(screen.getByTestId('consent-agent-id')).toHaveTextContent('bootU+200Bstrapper');
+    expect(screen.getByTestId('consent-modal').textContent).not.toMatch(/[\u200B\u202E\u2066\u2069]/);
   });
 
   it.each(CONSENT_CHOICES.map((c) => [c.label, c.answer] as [string, ConsentAnswer]))(

@@ -3,6 +3,7 @@ import { useFeedEvents } from '../app/feed';
 import { ApiError, useClient, type Consent, type ConsentAnswer } from '../ipc';
 import { formatTime } from '../lib/format';
 import { ErrorNote } from './ErrorNote';
+import { Untrusted } from './Untrusted';
 
 /** The answers offered, in the order shown; the last is the refusal. */
 export const CONSENT_CHOICES: { answer: ConsentAnswer; label: string; testId: string }[] = [
@@ -114,19 +115,26 @@ export function ConsentModal() {
       >
         <h2 id={titleId}>Permission requested</h2>
         <p className="consent-summary">
-          <strong data-testid="consent-agent-id">{current.agent_id || 'An agent'}</strong> asks to{' '}
-          {KIND_WORDS[current.kind] ?? current.kind} <code data-testid="consent-target">{current.target}</code>
+          <strong data-testid="consent-agent-id">{current.agent_id ? <Untrusted text={current.agent_id} /> : 'An agent'}</strong>{' '}
+          asks to {Object.hasOwn(KIND_WORDS, current.kind) ? KIND_WORDS[current.kind] : <Untrusted text={current.kind} />}{' '}
+          <code data-testid="consent-target">
+            <Untrusted text={current.target} />
+          </code>
         </p>
         <dl className="facts">
           <dt>Kind</dt>
-          <dd data-testid="consent-kind">{current.kind}</dd>
+          <dd data-testid="consent-kind">
+            <Untrusted text={current.kind} />
+          </dd>
           <dt>Reason</dt>
-          <dd data-testid="consent-reason">{current.reason || '—'}</dd>
+          <dd data-testid="consent-reason">{current.reason ? <Untrusted text={current.reason} /> : '—'}</dd>
           {current.task_id && (
             <>
               <dt>Task</dt>
               <dd>
-                <code>{current.task_id}</code>
+                <code>
+                  <Untrusted text={current.task_id} />
+                </code>
               </dd>
             </>
           )}

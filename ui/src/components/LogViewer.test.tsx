@@ -142,6 +142,25 @@ describe('LogViewer', () => {
     expect(seqsShown()).toContain(10_007);
   });
 
+  it('shows hidden characters in a line and its fields by their code', () => {
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    act(() => {
+      store.append([
+        { ...line(1, 'LOG_LEVEL_INFO', 'wrote report\u202Etxt.exe'), fields: { path: '/tmp/\u2067x', color: '\x1b[31m' } },
+        line(2, 'LOG_LEVEL_INFO', 'plain line'),
+      ]);
+      store.flush();
+    });
+    const [first, second] = screen.getAllByTestId('log-line');
+    expect(first).toHaveTextContent('wrote reportU+202Etxt.exe');
+    expect(first).toHaveTextContent('path=/tmp/U+2067x color=\\x1b[31m');
+    expect(first?.textContent).not.toMatch(/[\u202E\u2067\x1b]/);
+    expect(within(first!).getAllByTestId('untrusted-mark').map((m) => m.textContent)).toEqual(['U+202E', 'U+2067', '\\x1b']);
+    // A plain line is its bare text: no marks, no extra elements.
+    expect(second?.querySelector('.log-message')?.innerHTML).toBe('plain line');
+  });
+
   it('publishes queued lines once per animation frame, not per line', () => {
     const frames: FrameRequestCallback[] = [];
     vi.stubGlobal('requestAnimationFrame', (cb: FrameRequestCallback) => frames.push(cb));

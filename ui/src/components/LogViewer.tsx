@@ -3,6 +3,7 @@ import { useId, useLayoutEffect, useRef, useState, useSyncExternalStore, type Ke
 import type { LogLevel } from '../ipc';
 import { levelLabel } from '../lib/format';
 import { LEVEL_RANK, LogFilter, type LogStore } from '../lib/logStore';
+import { Untrusted } from './Untrusted';
 
 /** Height of one row in CSS pixels (rows do not wrap; long lines scroll sideways). */
 export const ROW_HEIGHT = 20;
@@ -119,9 +120,13 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
               >
                 <span className="log-time">{clock(entry.time)}</span>
                 <span className="log-level">{levelLabel(entry.level)}</span>
-                <span className="log-message">{entry.message}</span>
+                <span className="log-message">
+                  <Untrusted text={entry.message} />
+                </span>
                 {fields.length > 0 && (
-                  <span className="log-fields">{fields.map(([k, v]) => `${k}=${v}`).join(' ')}</span>
+                  <span className="log-fields">
+                    <Untrusted text={fields.map(([k, v]) => `${k}=${v}`).join(' ')} />
+                  </span>
                 )}
               </div>
             );

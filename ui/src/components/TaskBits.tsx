@@ -1,5 +1,6 @@
 import type { Progress, TaskState } from '../ipc';
 import { percent, stateLabel, stateTone } from '../lib/format';
+import { Untrusted } from './Untrusted';
 
 export function StateBadge({ state }: { state: TaskState }) {
   return (
@@ -20,7 +21,7 @@ export function ProgressBar({ progress, label }: { progress: Progress | null | u
         value={known ? Math.min(progress.fraction, 1) : undefined}
       />
       <span className="progress-text">
-        {percent(progress.fraction)} {progress.step}
+        {percent(progress.fraction)} <Untrusted text={progress.step} />
       </span>
     </span>
   );

@@ -3,8 +3,10 @@ import { useFeedEvents } from '../app/feed';
 import { useThrottled } from '../app/useRefresh';
 import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
+import { Untrusted } from '../components/Untrusted';
 import { ApiError, useClient, type Agent } from '../ipc';
 import { agentStatusLabel, ago } from '../lib/format';
+import { revealHidden } from '../lib/untrusted';
 
 /** Heartbeats change without events: list again this often while the view is open. */
 const REFRESH_MS = 10_000;
@@ -63,7 +65,7 @@ export function Agents() {
               {agents.map((a) => (
                 <tr key={a.id} data-testid="agent-row" data-agent-id={a.id}>
                   <th scope="row">
-                    {a.id}
+                    <Untrusted text={a.id} />
                     {a.confined && <span className="badge idle"> confined</span>}
                   </th>
                   <td>
@@ -73,13 +75,19 @@ export function Agents() {
                     >
                       {agentStatusLabel(a.status)}
                     </span>
-                    {a.status_reason && <div className="help">{a.status_reason}</div>}
+                    {a.status_reason && (
+                      <div className="help">
+                        <Untrusted text={a.status_reason} />
+                      </div>
+                    )}
                   </td>
                   <td>
                     <ul className="plain">
                       {a.capabilities.map((c) => (
-                        <li key={c.name} title={c.description}>
-                          <code>{c.name}</code>
+                        <li key={c.name} title={revealHidden(c.description)}>
+                          <code>
+                            <Untrusted text={c.name} />
+                          </code>
                         </li>
                       ))}
                     </ul>
@@ -89,7 +97,7 @@ export function Agents() {
                   </td>
                   <td>{ago(a.last_heartbeat, now)}</td>
                   <td>{a.restarts}</td>
-                  <td>{a.version || '—'}</td>
+                  <td>{a.version ? <Untrusted text={a.version} /> : '—'}</td>
                   <td>{a.pid || '—'}</td>
                 </tr>
               ))}

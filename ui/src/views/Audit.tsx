@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
+import { Untrusted } from '../components/Untrusted';
 import { ApiError, useClient, type AuditEntry, type VerifyAuditResponse } from '../ipc';
 import { formatTime } from '../lib/format';
 
@@ -135,13 +136,19 @@ export function Audit() {
                 <tr key={e.id} data-testid="audit-row">
                   <td>{e.id}</td>
                   <td>{formatTime(e.time)}</td>
-                  <td>{e.actor}</td>
                   <td>
-                    <code>{e.action}</code>
+                    <Untrusted text={e.actor} />
+                  </td>
+                  <td>
+                    <code>
+                      <Untrusted text={e.action} />
+                    </code>
                   </td>
                   <td>{e.task_id ? <code title={e.task_id}>{e.task_id.slice(0, 12)}</code> : ''}</td>
                   <td className="detail">
-                    <code>{e.detail_json}</code>
+                    <code>
+                      <Untrusted text={e.detail_json} />
+                    </code>
                   </td>
                 </tr>
               ))}

@@ -3,6 +3,7 @@ import { navigate, hrefOf } from '../app/router';
 import { useFeedEvents } from '../app/feed';
 import { SchemaForm } from '../components/SchemaForm';
 import { ErrorNote } from '../components/ErrorNote';
+import { Untrusted } from '../components/Untrusted';
 import { ApiError, TERMINAL_STATES, useClient, type Task, type Template } from '../ipc';
 import { answersOf, fieldsOf, initialValues, validate, type Field, type FormValue, type FormValues } from '../lib/schema';
 
@@ -305,7 +306,7 @@ function PreviewPanel({ task, dryRun }: { task: Task; dryRun: DryRun | null }) {
       <section className="panel" aria-label="Preview" data-testid="preview">
         <h2>Preview failed</h2>
         <p className="field-error" role="alert">
-          {task.result?.error || task.status_reason || 'The dry run did not finish.'}
+          <Untrusted text={task.result?.error || task.status_reason || 'The dry run did not finish.'} multiline />
         </p>
       </section>
     );
@@ -314,12 +315,21 @@ function PreviewPanel({ task, dryRun }: { task: Task; dryRun: DryRun | null }) {
     <section className="panel" aria-label="Preview" data-testid="preview">
       <h2>Preview: {dryRun.files.length} files</h2>
       <p>
-        Would be written to <code>{dryRun.path}</code>. Nothing was written.
+        Would be written to{' '}
+        <code>
+          <Untrusted text={dryRun.path} />
+        </code>
+        . Nothing was written.
       </p>
       <ul className="file-list" data-testid="preview-files">
         {dryRun.files.map((f) => (
           <li key={f.path}>
-            <span className={`badge file-${f.state}`}>{f.state}</span> <code>{f.path}</code>
+            <span className={`badge file-${f.state}`}>
+              <Untrusted text={f.state} />
+            </span>{' '}
+            <code>
+              <Untrusted text={f.path} />
+            </code>
           </li>
         ))}
       </ul>
@@ -328,7 +338,7 @@ function PreviewPanel({ task, dryRun }: { task: Task; dryRun: DryRun | null }) {
         <pre className="diff" data-testid="preview-diff">
           {dryRun.diff.split('\n').map((l, i) => (
             <span key={i} className={l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : ''}>
-              {l}
+              <Untrusted text={l} multiline />
               {'\n'}
             </span>
           ))}

@@ -4,6 +4,7 @@ import { useShowIntroduction } from '../app/onboarding';
 import { useThrottled } from '../app/useRefresh';
 import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
+import { Untrusted } from '../components/Untrusted';
 import { WorkspaceRootForm } from '../components/WorkspaceRootForm';
 import {
   ApiError,
@@ -16,6 +17,7 @@ import {
   type ServiceReply,
 } from '../ipc';
 import { enumLabel, formatTime } from '../lib/format';
+import { revealHidden } from '../lib/untrusted';
 
 /** The kinds of rule the manager takes, with what their target is. */
 const RULE_KINDS: { kind: string; target: string }[] = [
@@ -125,9 +127,11 @@ function PolicyRules() {
                   </td>
                   <td data-testid="rule-kind">{r.kind}</td>
                   <td className="detail">
-                    <code data-testid="rule-target">{r.target}</code>
+                    <code data-testid="rule-target">
+                      <Untrusted text={r.target} />
+                    </code>
                   </td>
-                  <td data-testid="rule-agent">{r.agent || 'every agent'}</td>
+                  <td data-testid="rule-agent">{r.agent ? <Untrusted text={r.agent} /> : 'every agent'}</td>
                   <td>{r.origin || '—'}</td>
                   <td>{formatTime(r.created_at)}</td>
                   <td>
@@ -153,7 +157,7 @@ function RevokeRule({ rule, onDone }: { rule: PolicyRule; onDone: () => void }) 
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
-  const what = `${decisionLabel(rule.decision)} ${rule.kind} ${rule.target}`;
+  const what = revealHidden(`${decisionLabel(rule.decision)} ${rule.kind} ${rule.target}`);
   if (!confirming) {
     return (
       <button type="button" className="danger" data-testid="rule-revoke" aria-label={`Revoke: ${what}`} onClick={() => setConfirming(true)}>

@@ -4,10 +4,12 @@ import { ErrorNote } from '../components/ErrorNote';
 import { LogViewer } from '../components/LogViewer';
 import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
+import { Untrusted } from '../components/Untrusted';
 import { ApiError, TERMINAL_STATES, useClient, type Task } from '../ipc';
 import { enumLabel, formatTime } from '../lib/format';
 import { LogStore } from '../lib/logStore';
 import { followTaskLogs } from '../lib/taskLogs';
+import { revealHidden } from '../lib/untrusted';
 
 interface Check {
   name: string;
@@ -93,17 +95,34 @@ export function TaskPage({ taskId }: { taskId: string }) {
       <p className="crumbs">
         <a href={hrefOf.tasks}>Tasks</a> / <code>{taskId.slice(0, 12)}</code>
       </p>
-      <h1>{task ? `${task.task_type} ${task.workspace ? `in ${task.workspace.split('/').pop()}` : ''}` : 'Task'}</h1>
+      <h1>
+        {task ? (
+          <>
+            <Untrusted text={task.task_type} />{' '}
+            {task.workspace && (
+              <>
+                in <Untrusted text={task.workspace.split('/').pop()} />
+              </>
+            )}
+          </>
+        ) : (
+          'Task'
+        )}
+      </h1>
       {task && (
         <div className="task-head">
           <StateBadge state={task.state} />
           {!ended && <ProgressBar progress={task.progress} label="Progress" />}
           {task.progress?.step && !ended && (
             <span className="help" data-testid="task-step">
-              Step: {task.progress.step}
+              Step: <Untrusted text={task.progress.step} />
             </span>
           )}
-          {task.status_reason && <span className="help">{task.status_reason}</span>}
+          {task.status_reason && (
+            <span className="help">
+              <Untrusted text={task.status_reason} />
+            </span>
+          )}
           <span className="spacer" />
           {!ended && <CancelButton taskId={taskId} requested={task.cancel_requested} onDone={refresh} />}
           <OpenButton taskId={taskId} />
@@ -114,10 +133,10 @@ export function TaskPage({ taskId }: { taskId: string }) {
           <dt>Created</dt>
           <dd>{formatTime(task.created_at)}</dd>
           <dt>Agent</dt>
-          <dd>{task.agent_id || '—'}</dd>
+          <dd>{task.agent_id ? <Untrusted text={task.agent_id} /> : '—'}</dd>
           <dt>Folder</dt>
           <dd>
-            <code>{task.workspace || '—'}</code>
+            <code>{task.workspace ? <Untrusted text={task.workspace} /> : '—'}</code>
           </dd>
           <dt>Attempts</dt>
           <dd>
@@ -185,7 +204,7 @@ function OpenButton({ taskId }: { taskId: string }) {
           setNote(null);
           setError(null);
           client.openPath({ task_id: taskId }).then(
-            (r) => setNote(`Opened ${r.path} with ${r.opener}.`),
+            (r) => setNote(`Opened ${revealHidden(r.path)} with ${revealHidden(r.opener)}.`),
             (err: unknown) => setError(ApiError.from(err)),
           );
         }}
@@ -209,19 +228,30 @@ function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | n
   return (
     <section className={`panel result ${ok ? 'ok' : 'bad'}`} aria-label="Result" data-testid="task-result">
       <h2>{ok ? 'Done' : enumLabel(result.status, 'RESULT_STATUS_')}</h2>
-      {result.summary && <p>{result.summary}</p>}
+      {result.summary && (
+        <p>
+          <Untrusted text={result.summary} multiline />
+        </p>
+      )}
       {result.error && (
         <p className="field-error" data-testid="task-error">
-          {result.error}
+          <Untrusted text={result.error} multiline />
         </p>
       )}
       {output?.path && (
         <p>
-          Project: <code data-testid="result-path">{output.path}</code>
+          Project:{' '}
+          <code data-testid="result-path">
+            <Untrusted text={output.path} />
+          </code>
           {output.commit && (
             <>
               {' '}
-              (commit <code>{output.commit.slice(0, 10)}</code>)
+              (commit{' '}
+              <code>
+                <Untrusted text={output.commit.slice(0, 10)} />
+              </code>
+              )
             </>
           )}
         </p>
@@ -241,13 +271,17 @@ function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | n
             <tbody>
               {output.checks.map((c) => (
                 <tr key={c.name} data-testid="check-row">
-                  <td>{c.name}</td>
+                  <td>
+                    <Untrusted text={c.name} />
+                  </td>
                   <td>
                     <span className={`badge ${c.status === 'passed' ? 'ok' : c.status === 'failed' ? 'bad' : 'idle'}`}>
-                      {c.status}
+                      <Untrusted text={c.status} />
                     </span>
                   </td>
-                  <td>{c.detail}</td>
+                  <td>
+                    <Untrusted text={c.detail} />
+                  </td>
                   <td>{c.seconds !== undefined ? `${c.seconds.toFixed(1)} s` : ''}</td>
                 </tr>
               ))}
@@ -258,15 +292,24 @@ function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | n
       {output?.start && (
         <div data-testid="result-start">
           <h3>Start it</h3>
-          <pre className="hint">{output.start}</pre>
+          <pre className="hint">
+            <Untrusted text={output.start} multiline />
+          </pre>
         </div>
       )}
-      {output?.message && <pre className="hint">{output.message}</pre>}
+      {output?.message && (
+        <pre className="hint">
+          <Untrusted text={output.message} multiline />
+        </pre>
+      )}
       {result.artifacts.length > 0 && (
         <ul>
           {result.artifacts.map((a) => (
             <li key={a.location}>
-              {a.name}: <code>{a.location}</code>
+              <Untrusted text={a.name} />:{' '}
+              <code>
+                <Untrusted text={a.location} />
+              </code>
             </li>
           ))}
         </ul>

@@ -4,6 +4,7 @@ import { hrefOf } from '../app/router';
 import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
+import { Untrusted } from '../components/Untrusted';
 import { ApiError, useClient, type Task } from '../ipc';
 import { formatTime } from '../lib/format';
 
@@ -79,11 +80,13 @@ export function Tasks() {
                 <tr key={t.id} data-testid="task-row" data-task-id={t.id}>
                   <td>
                     <a href={hrefOf.task(t.id)}>
-                      <code>{t.workspace ? t.workspace.split('/').pop() : t.id.slice(0, 12)}</code>
+                      <code>{t.workspace ? <Untrusted text={t.workspace.split('/').pop()} /> : t.id.slice(0, 12)}</code>
                     </a>
                     <div className="help mono">{t.id.slice(0, 12)}</div>
                   </td>
-                  <td>{t.task_type}</td>
+                  <td>
+                    <Untrusted text={t.task_type} />
+                  </td>
                   <td>
                     <StateBadge state={t.state} />
                   </td>

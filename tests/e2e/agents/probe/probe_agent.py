@@ -515,6 +515,36 @@ def overwrite(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"action": action_id}
 
 
+@action("plant_rollback")
+def plant_rollback(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Set up a rollback that a leftover process could turn against the person: a big folder
+    (slow to restore) and sub/authorized_keys holding the attacker's key, both announced as
+    destroyed, then destroyed. The test plays the leftover process that swaps sub for a link to
+    ~/.ssh while the rollback restores the big folder."""
+    big = ctx.workspace / "big"
+    big.mkdir()
+    for i in range(int(p["files"])):
+        (big / f"f{i}").write_text("x")
+    (ctx.workspace / "sub").mkdir()
+    (ctx.workspace / "sub" / "authorized_keys").write_text(p["key"])
+    action_id = ctx.prepare_destructive(
+        "update the project", [str(big), str(ctx.workspace / "sub" / "authorized_keys")]
+    )
+    for f in big.iterdir():
+        f.unlink()
+    big.rmdir()
+    (ctx.workspace / "sub" / "authorized_keys").unlink()
+    return {"action": action_id}
+
+
+@action("destroy_through_link")
+def destroy_through_link(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Announce a destructive action on a path through a link that leads out of the workspace."""
+    (ctx.workspace / "out").symlink_to(p["target"])
+    ctx.prepare_destructive("tidy up", [str(ctx.workspace / "out" / "victim")])
+    return {}
+
+
 @action("secret")
 def use_secret(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     """Fetch a secret and leak it every way a careless agent could: log, stdout, stderr, result."""
