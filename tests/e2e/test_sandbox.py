@@ -31,6 +31,8 @@ from hyperagent.v1 import agent_pb2, agent_pb2_grpc, client_pb2, common_pb2
 PROBE_DIR = REPO / "tests" / "e2e" / "agents"
 MAX_FILE = 2 * 1024 * 1024
 QUOTA = 8 * 1024 * 1024
+TASK_PROCESSES = 96
+TASK_MEMORY = 256 * 1024 * 1024
 
 
 @dataclass
@@ -98,6 +100,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 "max_file_bytes": MAX_FILE,
                 "workspace_quota_bytes": QUOTA,
                 "quota_check_interval": "50ms",
+                "task_max_processes": TASK_PROCESSES,
+                "task_memory_bytes": TASK_MEMORY,
             },
             # Connections nobody grants are asked about, then denied when unanswered.
             "consent": {"timeout": "2s"},
@@ -286,6 +290,22 @@ def test_agent_text_cannot_drive_the_persons_terminal(world: World) -> None:
     shown = world.m.cli("logs", task.id).stdout
     assert "\\x1b]52;c;" in shown, "the sequence is shown, escaped"
     assert "\\u{202e}txt.exe" in shown
+
+
+def test_a_fork_bomb_stops_at_the_tasks_process_limit(world: World) -> None:
+    out = refused(world, "fork_many", count=4 * TASK_PROCESSES)
+    started = int(out["error"].split("stopped after ")[1].split()[0])
+    assert started < TASK_PROCESSES
+
+
+def test_a_task_over_its_memory_limit_is_killed_and_says_so(world: World) -> None:
+    t = world.m.submit("probe.try", {"action": "eat_memory", "mib": 2 * TASK_MEMORY >> 20})
+    done = world.m.wait_state(t.id)
+    assert done.state != common_pb2.TASK_STATE_COMPLETED
+    assert "memory limit" in done.attempts[0].error, done.attempts[0].error
+    # The manager is untouched.
+    assert world.m.proc is not None
+    assert world.m.proc.poll() is None
 
 
 # ----- network -----------------------------------------------------------------------------------

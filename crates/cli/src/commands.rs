@@ -504,18 +504,23 @@ async fn serve(
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let shutdown = async {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot watch SIGTERM");
-                    return std::future::pending().await;
-                }
-            };
+    // The handlers are installed now, before the manager says it is ready: a SIGTERM that comes
+    // right after "ready" must stop it cleanly, not kill it (a future installs nothing until it
+    // is first polled).
+    use tokio::signal::unix::{signal, SignalKind};
+    let watch = |kind: SignalKind, name: &str| {
+        signal(kind)
+            .map_err(|e| tracing::error!(error = %e, "cannot watch {name}"))
+            .ok()
+    };
+    let (mut term, mut int) = (
+        watch(SignalKind::terminate(), "SIGTERM"),
+        watch(SignalKind::interrupt(), "SIGINT"),
+    );
+    let shutdown = async move {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = term.recv() => {},
+            _ = received(&mut term) => {},
+            _ = received(&mut int) => {},
         }
     };
     hyperagent_manager::server::run(cfg, shutdown, |ready, _| {
@@ -533,6 +538,16 @@ async fn serve(
     })
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The next signal of a watched kind; never, when it could not be watched.
+async fn received(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 async fn agents(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {

@@ -286,6 +286,13 @@ pub struct Sandbox {
     /// Size of each confined process's private `/tmp` (a tmpfs, held in memory), in bytes. Its
     /// `TMPDIR` is a folder on disk beside it; `/tmp` is for programs that name it.
     pub tmp_bytes: u64,
+    /// Most memory a task process and everything it starts may use together, in bytes (its
+    /// cgroup's limit; over it the kernel kills, and the task fails saying so). 0: no limit.
+    pub task_memory_bytes: u64,
+    /// Most CPU a task may use, in percent of one core (its cgroup's quota). 0: no limit.
+    pub task_cpu_percent: u32,
+    /// Most processes and threads a task may have at once (its cgroup's `pids.max`). 0: no limit.
+    pub task_max_processes: u32,
     /// Most bytes a task's workspace may hold while it runs (0: no limit); a task over it is
     /// stopped and fails.
     pub workspace_quota_bytes: u64,
@@ -299,6 +306,18 @@ pub struct Sandbox {
     pub local_port_count: u16,
     /// The port of the egress relay inside each task's sandbox (`https_proxy` points there).
     pub proxy_port: u16,
+}
+
+impl Sandbox {
+    /// The cgroup limits of a task process; `None` when all are off.
+    pub fn task_limits(&self) -> Option<crate::cgroup::Limits> {
+        let l = crate::cgroup::Limits {
+            memory_bytes: self.task_memory_bytes,
+            cpu_percent: self.task_cpu_percent,
+            max_processes: self.task_max_processes,
+        };
+        (l != crate::cgroup::Limits::default()).then_some(l)
+    }
 }
 
 impl Default for Sandbox {
@@ -341,6 +360,9 @@ impl Default for Sandbox {
             device_paths: paths(&["/dev/null", "/dev/zero", "/dev/full"]),
             max_file_bytes: 1024 * 1024 * 1024,
             tmp_bytes: 256 * 1024 * 1024,
+            task_memory_bytes: 4 * 1024 * 1024 * 1024,
+            task_cpu_percent: 100,
+            task_max_processes: 1024,
             workspace_quota_bytes: 10 * 1024 * 1024 * 1024,
             quota_check_interval: Duration::from_secs(2),
             local_port_first: 8000,

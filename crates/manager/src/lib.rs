@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod catalogue;
+pub mod cgroup;
 pub mod config;
 pub mod consent;
 pub mod editor;

@@ -194,6 +194,7 @@ impl Confinement {
         // SAFETY: getuid/getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         Ok(Prepared {
+            cgroups: Vec::new(),
             ruleset: Some(ruleset),
             extra_rules,
             read_access: AccessFs::from_read(abi).bits(),
@@ -226,6 +227,8 @@ fn existing(paths: &[PathBuf]) -> Vec<&Path> {
 
 /// A confinement ready to be applied in a forked child.
 pub struct Prepared {
+    /// Open `cgroup.procs` files to join (the task's cgroups), first thing in the child.
+    cgroups: Vec<OwnedFd>,
     ruleset: Option<RulesetCreated>,
     /// The same ruleset, to add the rules of the view's fresh `/proc` and `/tmp`.
     extra_rules: Option<OwnedFd>,
@@ -250,6 +253,11 @@ const RELAYED: [libc::c_int; 6] = [
 ];
 
 impl Prepared {
+    /// Puts the process in these cgroups (open `cgroup.procs` files) before anything else.
+    pub fn join_cgroups(&mut self, procs: Vec<OwnedFd>) {
+        self.cgroups = procs;
+    }
+
     /// Confines the calling process. Only for a freshly forked, single-threaded child before exec
     /// (a `pre_exec` hook): it makes syscalls and allocates nothing.
     ///
@@ -260,6 +268,13 @@ impl Prepared {
     pub fn apply(&mut self) -> std::io::Result<()> {
         // SAFETY: plain syscalls on buffers prepared by the parent.
         unsafe {
+            // Into the task's cgroups while still in the manager's namespaces (`0`: this process);
+            // every process of the task is then born inside them.
+            for procs in &self.cgroups {
+                if libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             if libc::unshare(
                 libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWNS | libc::CLONE_NEWPID,
             ) != 0

@@ -30,6 +30,9 @@ use crate::config::{self, WhenUnconfinable};
 use crate::error::{Error, Result};
 use crate::manager::{Manager, SupervisedProcess, SupervisorRequest};
 use crate::registry::{Command as AgentCommand, StartCommand};
+use std::sync::Arc;
+
+use crate::cgroup::{Cgroups, TaskCgroup};
 use crate::sandbox::Confinement;
 use crate::scheduler::backoff;
 
@@ -175,6 +178,7 @@ pub struct Supervisor {
     runs: Vec<JoinHandle<()>>,
     router: JoinHandle<()>,
     live: Live,
+    cgroups: Option<Arc<Cgroups>>,
 }
 
 impl Supervisor {
@@ -225,6 +229,19 @@ impl Supervisor {
                 }
             },
         };
+        let cgroups = match (&mode, sandbox.task_limits()) {
+            (Mode::Confined, Some(limits)) => match Cgroups::detect(limits) {
+                Ok(c) => Some(Arc::new(c)),
+                Err(why) => {
+                    tracing::warn!(
+                        reason = %why,
+                        "tasks run without memory, CPU and process limits (no cgroup for them)"
+                    );
+                    None
+                }
+            },
+            _ => None,
+        };
         let (shutdown, _) = watch::channel(false);
         let mut kills: HashMap<String, mpsc::UnboundedSender<String>> = HashMap::new();
         let mut runs = Vec::new();
@@ -252,6 +269,7 @@ impl Supervisor {
                 shutdown: shutdown.subscribe(),
                 kill: krx,
                 live: live.clone(),
+                cgroups: cgroups.clone(),
             };
             runs.push(tokio::spawn(run.run()));
         }
@@ -269,6 +287,7 @@ impl Supervisor {
             runs,
             router,
             live,
+            cgroups,
         }
     }
 
@@ -281,6 +300,9 @@ impl Supervisor {
             let _ = run.await;
         }
         reap_orphans(&self.live).await;
+        if let Some(c) = &self.cgroups {
+            c.remove();
+        }
     }
 }
 
@@ -308,6 +330,8 @@ struct AgentRun {
     shutdown: watch::Receiver<bool>,
     kill: mpsc::UnboundedReceiver<String>,
     live: Live,
+    /// Where task cgroups are made; `None` when this machine gives the manager none.
+    cgroups: Option<Arc<Cgroups>>,
 }
 
 /// The task processes of one agent process, by task id.
@@ -440,7 +464,7 @@ impl AgentRun {
                 let (stop, stopped) = oneshot::channel();
                 let tmp = self.task_tmp(&start);
                 match self.spawn_task(&start) {
-                    Ok(child) => {
+                    Ok((child, cgroup)) => {
                         self.manager.task_process_started(&task_id);
                         tasks.stops.insert(task_id, stop);
                         tasks.running.spawn(run_task(TaskProcess {
@@ -448,6 +472,7 @@ impl AgentRun {
                             agent: self.manifest.name.clone(),
                             start: *start,
                             child,
+                            cgroup,
                             tmp,
                             stopped,
                             cfg: self.cfg.clone(),
@@ -527,6 +552,7 @@ impl AgentRun {
         extra_read: &[PathBuf],
         extra_write: &[PathBuf],
         extra_sockets: &[PathBuf],
+        cgroups: Vec<std::os::fd::OwnedFd>,
     ) -> std::io::Result<Command> {
         let m = &self.manifest;
         for d in [&self.state_dir, tmp] {
@@ -565,6 +591,9 @@ impl AgentRun {
             ),
             _ => None,
         };
+        if let Some(c) = confined.as_mut() {
+            c.join_cgroups(cgroups);
+        }
         // SAFETY: prctl and the sandbox's syscalls are async-signal-safe and allocate nothing.
         // The process gets SIGTERM if the manager dies (even by SIGKILL), so a restarted manager
         // never finds stale agents.
@@ -600,6 +629,7 @@ impl AgentRun {
             &[],
             &[],
             &[],
+            Vec::new(),
         )?;
         cmd.stdin(Stdio::null());
         let mut live = lock(&self.live);
@@ -615,8 +645,9 @@ impl AgentRun {
             .join(format!("task-{}", start.task_id))
     }
 
-    /// Starts the process for one task, confined to its workspace, with the task on its stdin.
-    fn spawn_task(&self, start: &StartCommand) -> std::io::Result<Child> {
+    /// Starts the process for one task, confined to its workspace, with the task on its stdin,
+    /// in a cgroup of its own when the machine gives the manager cgroups.
+    fn spawn_task(&self, start: &StartCommand) -> std::io::Result<(Child, Option<TaskCgroup>)> {
         let workspace = PathBuf::from(&start.workspace);
         let tmp = self.task_tmp(start);
         let mut write = vec![workspace.clone()];
@@ -625,12 +656,21 @@ impl AgentRun {
         // are skipped, and a folder created later is in the read set of the next task).
         let mut read = start.grants.read.clone();
         read.extend(self.manager.template_dirs().iter().cloned());
+        let mut cgroup = match &self.cgroups {
+            Some(c) => Some(c.create(&format!("{}-{}", start.task_id, start.attempt))?),
+            None => None,
+        };
+        let join = cgroup
+            .as_mut()
+            .map(TaskCgroup::take_join)
+            .unwrap_or_default();
         let mut cmd = self.command(
             &workspace,
             &tmp,
             &read,
             &write,
             std::slice::from_ref(&self.egress_socket),
+            join,
         )?;
         cmd.stdin(Stdio::piped()).env("HYPERAGENT_TASK_STDIN", "1");
         // Its only way out: the SDK's relay on this port, to the manager's egress proxy.
@@ -650,9 +690,18 @@ impl AgentRun {
         cmd.env("no_proxy", "localhost,127.0.0.1,::1")
             .env("NO_PROXY", "localhost,127.0.0.1,::1");
         let mut live = lock(&self.live);
-        let child = cmd.spawn()?;
-        live.insert(child.id().unwrap_or(0));
-        Ok(child)
+        match cmd.spawn() {
+            Ok(child) => {
+                live.insert(child.id().unwrap_or(0));
+                Ok((child, cgroup))
+            }
+            Err(e) => {
+                if let Some(c) = cgroup {
+                    c.kill_and_remove();
+                }
+                Err(e)
+            }
+        }
     }
 
     fn capture(&self, child: &mut Child) -> Vec<JoinHandle<()>> {
@@ -752,6 +801,8 @@ struct TaskProcess {
     agent: String,
     start: StartCommand,
     child: Child,
+    /// Its cgroup, killed and removed when it exits.
+    cgroup: Option<TaskCgroup>,
     /// Its private TMPDIR, removed when it exits.
     tmp: PathBuf,
     /// Fires (with the reason) when it must stop.
@@ -769,6 +820,7 @@ async fn run_task(p: TaskProcess) -> String {
         agent,
         start,
         mut child,
+        cgroup,
         tmp,
         stopped,
         cfg,
@@ -828,6 +880,17 @@ async fn run_task(p: TaskProcess) -> String {
         }
     };
     lock(&live).remove(&pid);
+    let mut how = how;
+    if let Some(cg) = cgroup {
+        if cg.ran_out_of_memory() {
+            how = format!(
+                "killed: it went over its memory limit ({} bytes, sandbox.task_memory_bytes)",
+                sandbox.task_memory_bytes
+            );
+        }
+        // Whatever it left (nothing, with its own pid namespace) goes with it.
+        let _ = tokio::task::spawn_blocking(move || cg.kill_and_remove()).await;
+    }
     for r in readers {
         let _ = r.await;
     }

@@ -491,6 +491,49 @@ def terminal(ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     return {"summary": TERMINAL_TRICKS}
 
 
+FORK_BOMB = """
+import os, signal, sys
+pids = []
+try:
+    for _ in range(int(sys.argv[1])):
+        pid = os.fork()
+        if pid == 0:
+            signal.pause()
+            os._exit(0)
+        pids.append(pid)
+except OSError:
+    pass
+print(len(pids), flush=True)
+for pid in pids:
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+"""
+
+
+@action("fork_many")
+def fork_many(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Start ``count`` processes at once (a fork bomb that cleans up after itself), from a
+    separate interpreter so the agent's own threads are not what fails."""
+    out = subprocess.run(
+        [sys.executable, "-c", FORK_BOMB, str(int(p["count"]))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    started = int(out.stdout.strip() or 0)
+    if started < int(p["count"]):
+        raise PermissionError(errno.EAGAIN, f"stopped after {started} processes")
+    return {"started": started}
+
+
+@action("eat_memory")
+def eat_memory(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Hold ``mib`` MiB of memory (pages written, so they count)."""
+    held = [b"\x01" * (1 << 20) for _ in range(int(p["mib"]))]
+    return {"held_mib": len(held)}
+
+
 @action("reveal_token")
 def reveal_token(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     """Hand this task's token to the test (which keeps it until it has expired)."""
