@@ -255,6 +255,29 @@ def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World
     assert "policy allow --open /etc" in refused.stderr
     assert world.editor_log.read_text().splitlines()[-1] == out["path"]  # not called again
 
+    # A link is refused naming where it leads, and the rule suggested is for that place.
+    link = world.mine / "looks-harmless"
+    link.symlink_to("/etc")
+    through = world.m.cli("open", str(link))
+    assert through.returncode != 0
+    assert f"{link} is a link to /etc" in through.stderr
+    assert "policy allow --open /etc" in through.stderr
+
+    # What a task left in the folder that would run when it is opened is named.
+    project = Path(out["path"])
+    (project / ".vscode").mkdir(exist_ok=True)
+    (project / ".vscode" / "tasks.json").write_text(
+        '{"tasks": [{"label": "setup", "command": "sh steal.sh",'
+        ' "runOptions": {"runOn": "folderOpen"}}]}'
+    )
+    hook = project / ".git" / "hooks" / "post-checkout"
+    hook.write_text("#!/bin/sh\n")
+    hook.chmod(0o755)
+    warned = world.m.cli("open", task.id)
+    assert warned.returncode == 0, warned.stderr
+    assert "runs when the folder is opened" in warned.stderr
+    assert "post-checkout" in warned.stderr
+
 
 def test_a_broken_template_fails_with_file_and_line_and_writes_nothing(world: World) -> None:
     broken = world.mine / "broken"

@@ -33,6 +33,7 @@ MAX_FILE = 2 * 1024 * 1024
 QUOTA = 8 * 1024 * 1024
 TASK_PROCESSES = 96
 TASK_MEMORY = 256 * 1024 * 1024
+TASK_LOG_BYTES = 256 * 1024
 
 
 @dataclass
@@ -104,7 +105,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 "task_memory_bytes": TASK_MEMORY,
             },
             # Connections nobody grants are asked about, then denied when unanswered.
-            "consent": {"timeout": "2s"},
+            "consent": {"timeout": "2s", "max_pending_per_task": 4},
+            "agents": {"max_log_bytes_per_task": TASK_LOG_BYTES, "max_text_bytes": 4096},
             "server": {"tcp": f"127.0.0.1:{free_port()}"},
         },
     ).start()
@@ -306,6 +308,33 @@ def test_a_task_over_its_memory_limit_is_killed_and_says_so(world: World) -> Non
     # The manager is untouched.
     assert world.m.proc is not None
     assert world.m.proc.poll() is None
+
+
+def test_a_log_flood_stops_at_the_tasks_log_cap(world: World) -> None:
+    out, task = attempt(world, "log_flood", lines=2000)
+    assert out["ok"] is True
+    lines = world.m.client.GetLogs(client_pb2.GetLogsRequest(task_id=task.id), timeout=30).lines
+    stored = sum(len(x.message) + sum(len(k) + len(v) for k, v in x.fields.items()) for x in lines)
+    assert stored < TASK_LOG_BYTES + 64 * 1024
+    assert any("log limit reached" in x.message for x in lines)
+    # Lines past the cap are dropped (the probe's closing line among them), but the task went on
+    # and its result was stored.
+    assert not any(x.message.startswith("probe log_flood succeeded") for x in lines)
+    assert json.loads(world.m.task(task.id).result.output_json)["ok"] is True
+
+
+def test_a_task_cannot_bury_the_person_in_permission_requests(world: World) -> None:
+    out, _ = attempt(world, "ask_many", count=20)
+    too_many = [r for r in out["refusals"] if "too many permission requests waiting" in r]
+    assert len(too_many) >= 16, out["refusals"]
+
+
+def test_agent_text_is_stored_cut_to_size(world: World) -> None:
+    t = world.m.submit("probe.try", {"action": "long_progress", "bytes": 1 << 20})
+    done = world.m.wait_state(t.id)
+    assert len(done.progress.step) <= 4096
+    assert "truncated" in done.progress.step
+    assert len(done.result.error) <= 4096
 
 
 # ----- network -----------------------------------------------------------------------------------

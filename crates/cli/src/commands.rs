@@ -839,13 +839,18 @@ async fn open_in_editor(c: &mut Client, target: String, json: bool) -> Result<Ex
     };
     let r = c.open_path(req).await?.into_inner();
     if json {
-        print_json(&serde_json::json!({ "path": r.path, "opener": r.opener }));
+        print_json(
+            &serde_json::json!({ "path": r.path, "opener": r.opener, "warnings": r.warnings }),
+        );
     } else {
         println!(
             "opened {} with {}",
             term::line(&r.path),
             term::line(&r.opener)
         );
+        for w in &r.warnings {
+            eprintln!("warning: {}", term::line(w));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

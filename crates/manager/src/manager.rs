@@ -17,8 +17,8 @@ use crate::consent::{Consent, Scope, Status};
 use crate::error::{Error, Result};
 use crate::feed::Feed;
 use crate::model::{
-    now_us, Attempt, EventBody, LogLine, Progress, ResultStatus, Task, TaskResult, TaskState,
-    TaskType,
+    now_us, Attempt, EventBody, LogLevel, LogLine, Progress, ResultStatus, Task, TaskResult,
+    TaskState, TaskType,
 };
 use crate::registry::{AgentRecord, Command, Registry, StartCommand};
 use crate::scheduler::{self, TaskView};
@@ -163,6 +163,10 @@ struct Active {
     task_grants: Vec<policy::Permission>,
     /// Secrets this task was given (name, value): redacted from what it reports.
     secrets: Vec<(String, String)>,
+    /// Bytes of log lines stored for it since the manager started (`agents.max_log_bytes_per_task`).
+    log_bytes: u64,
+    /// Lines dropped once it went over that.
+    log_dropped: u64,
 }
 
 #[derive(Default)]
@@ -190,6 +194,17 @@ struct State {
 struct PendingConsent {
     consent: Consent,
     reply: oneshot::Sender<Consent>,
+}
+
+/// A folder opened in the editor.
+#[derive(Clone, Debug)]
+pub struct Opened {
+    /// What was opened (links resolved).
+    pub path: std::path::PathBuf,
+    /// What opened it, in words.
+    pub opener: String,
+    /// What in it can run code when an editor or git works there.
+    pub warnings: Vec<String>,
 }
 
 /// The process the supervisor started for an agent.
@@ -318,6 +333,8 @@ impl Manager {
                     cancel_by_us: None,
                     task_grants: Vec::new(),
                     secrets: Vec::new(),
+                    log_bytes: 0,
+                    log_dropped: 0,
                 },
             );
             let a = st.tasks.get_mut(&id).expect("just inserted");
@@ -403,11 +420,7 @@ impl Manager {
     /// Opens a task's workspace, or a path, in the person's editor. A path must lie inside the
     /// workspace root or be allowed by an `open` rule; the opening and any refusal are audited.
     /// Returns the path opened (links resolved) and what opened it.
-    pub async fn open_path(
-        &self,
-        target: OpenTarget,
-        actor: &str,
-    ) -> Result<(std::path::PathBuf, String)> {
+    pub async fn open_path(&self, target: OpenTarget, actor: &str) -> Result<Opened> {
         let (asked, task_id) = match target {
             OpenTarget::Task(id) => {
                 let t = self.get_task(&id).await?;
@@ -458,6 +471,18 @@ impl Manager {
                         rule.unwrap_or_default()
                     )))
                 }
+                None if real != lexical => {
+                    // Name where the link leads, and suggest a rule for that place: a rule for
+                    // the link itself would follow it wherever it is pointed later.
+                    return Err(refuse(format!(
+                        "{} is a link to {}, outside every workspace (the workspace root is {}); \
+                         to allow opening what it leads to: hyperagent policy allow --open {}",
+                        lexical.display(),
+                        real.display(),
+                        root.display(),
+                        real.display()
+                    )));
+                }
                 None => {
                     return Err(refuse(format!(
                         "{} is outside every workspace (the workspace root is {}); to allow opening it: hyperagent policy allow --open {}",
@@ -468,6 +493,11 @@ impl Manager {
                 }
             }
         };
+        let scanned = real.clone();
+        let warnings =
+            tokio::task::spawn_blocking(move || crate::editor::code_that_runs_on_open(&scanned))
+                .await
+                .unwrap_or_default();
         let opener = match crate::editor::open(&self.inner.cfg.editor, &real).await {
             Ok(o) => o,
             Err(e) => return Err(refuse(e.to_string())),
@@ -477,10 +507,16 @@ impl Manager {
             actor,
             "editor.opened",
             task_id.as_deref(),
-            serde_json::json!({ "path": real, "opener": opener, "allowed_by": allowed_by }),
+            serde_json::json!({
+                "path": real, "opener": opener, "allowed_by": allowed_by, "warnings": warnings,
+            }),
         )]);
         pending.wait().await?;
-        Ok((real, opener))
+        Ok(Opened {
+            path: real,
+            opener,
+            warnings,
+        })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -1278,6 +1314,7 @@ impl Manager {
             )));
         }
         let max_bytes = self.inner.cfg.agents.max_log_line_bytes as usize;
+        let task_cap = self.inner.cfg.agents.max_log_bytes_per_task;
         // An agent may send a task's batches without waiting for each acknowledgement; keep them
         // in order by holding a batch that arrived before its predecessor until that one is in.
         if let Some(first) = lines.first().map(|l| l.seq) {
@@ -1300,6 +1337,10 @@ impl Manager {
                     continue; // already stored: a resent batch
                 }
                 last = line.seq;
+                if a.log_dropped > 0 {
+                    a.log_dropped += 1;
+                    continue;
+                }
                 redact_in(&mut line.message, &a.secrets);
                 truncate(&mut line.message, max_bytes);
                 for v in line.fields.values_mut() {
@@ -1308,6 +1349,27 @@ impl Manager {
                 }
                 if line.time_us <= 0 {
                     line.time_us = now;
+                }
+                let size = line.message.len()
+                    + line
+                        .fields
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len())
+                        .sum::<usize>();
+                a.log_bytes += size as u64;
+                if a.log_bytes > task_cap {
+                    // One line in its place says what happened; the rest are counted, not kept.
+                    a.log_dropped = 1;
+                    line = LogLine {
+                        seq: line.seq,
+                        time_us: line.time_us,
+                        level: LogLevel::Warn,
+                        message: format!(
+                            "log limit reached: this task's lines past {task_cap} bytes \
+                             (agents.max_log_bytes_per_task) are dropped; the task goes on"
+                        ),
+                        fields: Default::default(),
+                    };
                 }
                 writes.push(Write::Event {
                     time_us: line.time_us,
@@ -1387,6 +1449,10 @@ impl Manager {
             self.authorize(&st, task_id, token)?;
             let a = st.tasks.get_mut(task_id).expect("authorized");
             redact_in(&mut progress.step, &a.secrets);
+            truncate(
+                &mut progress.step,
+                self.inner.cfg.agents.max_text_bytes as usize,
+            );
             a.task.progress = Some(progress.clone());
             self.inner.writer.submit(vec![Write::Event {
                 time_us: now,
@@ -1412,6 +1478,9 @@ impl Manager {
             let mut st = self.state();
             let claims = self.authorize(&st, task_id, token)?;
             let a = st.tasks.get_mut(task_id).expect("authorized");
+            let max_text = self.inner.cfg.agents.max_text_bytes as usize;
+            truncate(&mut result.summary, max_text);
+            truncate(&mut result.error, max_text);
             for s in [
                 &mut result.summary,
                 &mut result.error,
@@ -1626,6 +1695,8 @@ impl Manager {
                     cancel_by_us: None,
                     task_grants: Vec::new(),
                     secrets: Vec::new(),
+                    log_bytes: 0,
+                    log_dropped: 0,
                 },
             );
             task = t;
@@ -1894,6 +1965,25 @@ impl Manager {
                 .ok_or_else(|| {
                     Error::FailedPrecondition(format!("task {task_id} is not running any more"))
                 })?;
+            // A task cannot bury the person in requests (or the manager in memory).
+            let limits = &self.inner.cfg.consent;
+            let waiting = st
+                .consents
+                .values()
+                .filter(|p| p.consent.task_id == task_id)
+                .count();
+            if waiting >= limits.max_pending_per_task as usize
+                || st.consents.len() >= limits.max_pending as usize
+            {
+                return Err(Error::FailedPrecondition(format!(
+                    "too many permission requests waiting ({waiting} of this task's, {} in all; \
+                     consent.max_pending_per_task = {}, consent.max_pending = {}): wait for an \
+                     answer before asking again",
+                    st.consents.len(),
+                    limits.max_pending_per_task,
+                    limits.max_pending
+                )));
+            }
             let mut c = Consent {
                 id: uuid::Uuid::now_v7().to_string(),
                 task_id: task_id.to_string(),

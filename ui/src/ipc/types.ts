@@ -329,6 +329,7 @@ export interface OpenPathRequest {
 export interface OpenPathResponse {
   path: string;
   opener: string;
+  warnings: string[];
 }
 
 export type GetStatusRequest = Record<string, never>;

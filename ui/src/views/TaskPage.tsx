@@ -204,7 +204,11 @@ function OpenButton({ taskId }: { taskId: string }) {
           setNote(null);
           setError(null);
           client.openPath({ task_id: taskId }).then(
-            (r) => setNote(`Opened ${revealHidden(r.path)} with ${revealHidden(r.opener)}.`),
+            (r) =>
+              setNote(
+                `Opened ${revealHidden(r.path)} with ${revealHidden(r.opener)}.` +
+                  (r.warnings ?? []).map((w) => ` Warning: ${revealHidden(w)}`).join(''),
+              ),
             (err: unknown) => setError(ApiError.from(err)),
           );
         }}

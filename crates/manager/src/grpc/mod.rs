@@ -558,14 +558,15 @@ impl ClientService for Services {
                 ))
             }
         };
-        let (path, opener) = self
+        let o = self
             .manager
             .open_path(target, "client")
             .await
             .map_err(status)?;
         Ok(Response::new(pb::OpenPathResponse {
-            path: path.display().to_string(),
-            opener,
+            path: o.path.display().to_string(),
+            opener: o.opener,
+            warnings: o.warnings,
         }))
     }
 

@@ -534,6 +534,40 @@ def eat_memory(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"held_mib": len(held)}
 
 
+@action("log_flood")
+def log_flood(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Log ``lines`` lines of 1 KiB: the manager keeps no more than its per-task cap."""
+    for i in range(int(p["lines"])):
+        ctx.log.info(f"{i:08d} " + "x" * 1015)
+    return {}
+
+
+@action("ask_many")
+def ask_many(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Ask ``count`` permissions at once (none will be answered)."""
+    refusals: list[str] = []
+
+    def one(i: int) -> None:
+        try:
+            ctx.request_permission("read", f"/srv/data-{i}", "the probe asks many times")
+        except Exception as err:
+            refusals.append(str(err))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(int(p["count"]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"refusals": refusals}
+
+
+@action("long_progress")
+def long_progress(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Report a progress step, a summary and an error of ``bytes`` bytes each."""
+    ctx.progress(0.5, "s" * int(p["bytes"]))
+    raise RuntimeError("e" * int(p["bytes"]))
+
+
 @action("reveal_token")
 def reveal_token(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     """Hand this task's token to the test (which keeps it until it has expired)."""

@@ -106,12 +106,14 @@ class OpenPathRequest(_message.Message):
     def __init__(self, task_id: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
 
 class OpenPathResponse(_message.Message):
-    __slots__ = ("path", "opener")
+    __slots__ = ("path", "opener", "warnings")
     PATH_FIELD_NUMBER: _ClassVar[int]
     OPENER_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     path: str
     opener: str
-    def __init__(self, path: _Optional[str] = ..., opener: _Optional[str] = ...) -> None: ...
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, path: _Optional[str] = ..., opener: _Optional[str] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SubmitTaskRequest(_message.Message):
     __slots__ = ("task_type", "payload_json", "idempotency_key", "pin_agent", "timeout_secs", "max_attempts", "workspace")
