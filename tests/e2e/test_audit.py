@@ -3,6 +3,7 @@ altered in the database behind the manager's back is found and named."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import sqlite3
@@ -63,3 +64,52 @@ def test_a_run_is_audited_and_an_edited_entry_is_named(echo):
     bad = echo.cli("audit", "verify")
     assert bad.returncode == 8
     assert "entry 2: its content does not match its hash (edited)" in bad.stdout
+
+
+def entry_hash(prev_hash: str, e: tuple[object, ...]) -> str:
+    """The manager's chain hash (store/audit.rs), as someone rewriting the log would redo it."""
+    id_, time_us, actor, action, task_id, detail = e
+    h = hashlib.sha256()
+    for part in (prev_hash, str(id_), str(time_us), actor, action, task_id or "", detail):
+        b = part.encode()
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def rewrite_chain(db: sqlite3.Connection, edit: dict[int, str]) -> None:
+    """Edit details and recompute every hash after them, so the chain verifies on its own."""
+    db.execute("DROP TRIGGER IF EXISTS audit_no_update")
+    rows = db.execute(
+        "SELECT id, time_us, actor, action, task_id, detail FROM audit ORDER BY id"
+    ).fetchall()
+    prev = "0" * 64
+    for stored in rows:
+        row = (*stored[:5], edit.get(stored[0], stored[5]))
+        h = entry_hash(prev, row)
+        db.execute(
+            "UPDATE audit SET detail = ?, prev_hash = ?, hash = ? WHERE id = ?",
+            (row[5], prev, h, row[0]),
+        )
+        prev = h
+    db.commit()
+
+
+def test_a_rewritten_chain_with_recomputed_hashes_is_caught(echo):
+    t = echo.submit("echo.echo", {"message": "audited"})
+    assert echo.wait_state(t.id).state == common_pb2.TASK_STATE_COMPLETED
+    assert echo.cli("audit", "verify").returncode == 0
+    db = sqlite3.connect(echo.root / "data" / "hyperagent.db", timeout=30)
+    rewrite_chain(db, {1: '{"task_type": "nothing.to.see"}'})
+    bad = echo.cli("audit", "verify")
+    assert bad.returncode == 8, bad.stdout
+    assert "the log was rewritten and its chain recomputed" in bad.stdout
+    # Cutting the last entries off is caught too.
+    db.execute("DROP TRIGGER IF EXISTS audit_no_delete")
+    last = db.execute("SELECT max(id) FROM audit").fetchone()[0]
+    db.execute("DELETE FROM audit WHERE id >= ?", (last - 1,))
+    db.commit()
+    db.close()
+    cut = echo.cli("audit", "verify")
+    assert cut.returncode == 8
+    assert "entries were removed" in cut.stdout

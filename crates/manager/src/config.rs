@@ -566,6 +566,8 @@ pub struct ResolvedPaths {
     pub egress_socket: PathBuf,
     /// The database file.
     pub database: PathBuf,
+    /// The audit chain's head (last entry id and hash), kept outside the database.
+    pub audit_head: PathBuf,
     /// The person's own template folder, `<data_dir>/templates` (absolute).
     pub templates: PathBuf,
     /// The template folders, in search order: `templates`, then `templates.dirs` (made absolute
@@ -774,6 +776,7 @@ impl Config {
             egress_socket: runtime_dir.join("egress.sock"),
             discovery,
             database: data_dir.join("hyperagent.db"),
+            audit_head: data_dir.join("audit-head"),
             data_dir,
             runtime_dir,
             workspace_root,

@@ -279,6 +279,7 @@ impl Manager {
             cursors,
             feed.clone(),
             cfg.store.write_batch_rows as usize,
+            Some(paths.audit_head.clone()),
         );
         let mut st = State::default();
         for row in store.load_agents().await? {
@@ -2590,7 +2591,8 @@ impl Manager {
 
     /// Checks the audit chain: entries read and the problems found.
     pub async fn verify_audit(&self) -> Result<(u64, Vec<String>)> {
-        self.inner.store.verify_audit().await
+        let head = crate::store::audit::Head::read(&self.inner.paths.audit_head);
+        self.inner.store.verify_audit(head.as_ref()).await
     }
 
     /// Subscribes to the event feed (see [`Feed::subscribe`]). Checks that a filtered task exists.

@@ -29,7 +29,7 @@ async fn open(dir: &tempfile::TempDir, live_buffer: usize) -> (Store, Feed, Writ
         .unwrap();
     let cursors = store.cursors().await.unwrap();
     let feed = Feed::new(store.clone(), cursors.next_seq - 1, live_buffer, 100, 16);
-    let (writer, _) = Writer::spawn(store.clone(), cursors, feed.clone(), 10_000);
+    let (writer, _) = Writer::spawn(store.clone(), cursors, feed.clone(), 10_000, None);
     (store, feed, writer)
 }
 

@@ -27,6 +27,64 @@ pub fn entry_hash(prev_hash: &str, e: &AuditEntry) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The last entry the manager wrote, kept in a file beside the database (`<data_dir>/audit-head`)
+/// after every commit that adds entries. A chain rewritten from an edited entry onwards, with
+/// every hash recomputed, still verifies on its own; it no longer matches this.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// The entry's id.
+    pub id: u64,
+    /// Its hash.
+    pub hash: String,
+}
+
+impl Head {
+    /// Reads the head; `None` when there is none yet (or it cannot be read).
+    pub fn read(path: &std::path::Path) -> Option<Head> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let (id, hash) = text.trim().split_once(' ')?;
+        Some(Head {
+            id: id.parse().ok()?,
+            hash: hash.to_string(),
+        })
+    }
+
+    /// Writes the head atomically (a new file renamed over the old), readable only by its owner.
+    pub fn write(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let tmp = path.with_extension("tmp");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(format!("{} {}\n", self.id, self.hash).as_bytes())?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, path)
+    }
+
+    /// What is wrong with `entries` (the whole chain, in id order) given this head: the chain
+    /// may be longer (entries committed just before a crash, before the head was written), never
+    /// shorter, and the entry at the head must be the one the manager wrote.
+    pub fn check(&self, entries: &[AuditEntry]) -> Option<String> {
+        match entries.iter().find(|e| e.id == self.id) {
+            None => Some(format!(
+                "the log ends before entry {}, the last one the manager recorded writing \
+                 (hash {}): entries were removed",
+                self.id, self.hash
+            )),
+            Some(e) if e.hash != self.hash => Some(format!(
+                "entry {}: its hash is not the one the manager recorded when it wrote it ({}): \
+                 the log was rewritten and its chain recomputed",
+                self.id, self.hash
+            )),
+            Some(_) => None,
+        }
+    }
+}
+
 /// Checks a chain read in `id` order; returns one line per problem, naming the entry.
 pub fn verify(entries: &[AuditEntry]) -> Vec<String> {
     let mut problems = Vec::new();

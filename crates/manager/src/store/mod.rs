@@ -165,12 +165,14 @@ impl Store {
     }
 
     /// Checks the whole audit chain; returns how many entries were read and every problem found.
-    pub async fn verify_audit(&self) -> Result<(u64, Vec<String>)> {
+    pub async fn verify_audit(&self, head: Option<&audit::Head>) -> Result<(u64, Vec<String>)> {
         let rows = sqlx::query("SELECT id, time_us, actor, action, task_id, detail, prev_hash, hash FROM audit ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
         let entries: Vec<AuditEntry> = rows.iter().map(audit_row).collect();
-        Ok((entries.len() as u64, audit::verify(&entries)))
+        let mut problems = audit::verify(&entries);
+        problems.extend(head.and_then(|h| h.check(&entries)));
+        Ok((entries.len() as u64, problems))
     }
 
     /// Every stored agent.

@@ -120,14 +120,16 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer task at `cursors` (read from the store).
+    /// `audit_head`, when given, is where the audit chain's head is kept outside the database.
     pub fn spawn(
         store: Store,
         cursors: Cursors,
         feed: crate::feed::Feed,
         batch_rows: usize,
+        audit_head: Option<std::path::PathBuf>,
     ) -> (Writer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let handle = tokio::spawn(run(store, cursors, feed, batch_rows, rx));
+        let handle = tokio::spawn(run(store, cursors, feed, batch_rows, audit_head, rx));
         (Writer { tx }, handle)
     }
 
@@ -158,8 +160,28 @@ async fn run(
     mut cursors: Cursors,
     feed: crate::feed::Feed,
     batch_rows: usize,
+    audit_head: Option<std::path::PathBuf>,
     mut rx: mpsc::UnboundedReceiver<Batch>,
 ) {
+    let record_head = |c: &Cursors| {
+        if let Some(path) = &audit_head {
+            let head = super::audit::Head {
+                id: c.audit_id,
+                hash: c.audit_hash.clone(),
+            };
+            if let Err(e) = head.write(path) {
+                tracing::error!(error = %e, path = %path.display(), "cannot record the audit chain's head");
+            }
+        }
+    };
+    // A database from before the head was kept (or a head lost): record where the chain is now.
+    if cursors.audit_id > 0
+        && audit_head
+            .as_deref()
+            .is_some_and(|p| super::audit::Head::read(p).is_none())
+    {
+        record_head(&cursors);
+    }
     // One connection for the writer's whole life: no pool hand-off per commit.
     let mut conn = match store.pool().acquire().await {
         Ok(c) => c,
@@ -187,6 +209,9 @@ async fn run(
         let result = commit(&mut conn, &mut batches, &mut cursors).await;
         match result {
             Ok(events) => {
+                if cursors.audit_id != before.audit_id {
+                    record_head(&cursors);
+                }
                 let live = feed.sender();
                 for e in events {
                     // No subscriber is fine: the event is stored.
