@@ -87,24 +87,18 @@ async fn handle(manager: Manager, conn: UnixStream) {
     let timeout = manager.config().egress.connect_timeout;
     let upstream = match connect(&host, port, timeout).await {
         Ok(s) => s,
-        Err(Unreachable::Refused(why)) => {
+        Err(unreachable) => {
+            let (action, code, why) = match unreachable {
+                Unreachable::Refused(why) => ("net.refused", 403, why),
+                Unreachable::Failed(why) => ("net.failed", 502, why),
+            };
             manager.audit(
                 "egress",
-                "net.refused",
+                action,
                 Some(&task_id),
                 json!({ "host": host, "port": port, "agent": agent, "reason": why }),
             );
-            let _ = reply(&mut conn, 403, &why).await;
-            return;
-        }
-        Err(Unreachable::Failed(why)) => {
-            manager.audit(
-                "egress",
-                "net.failed",
-                Some(&task_id),
-                json!({ "host": host, "port": port, "agent": agent, "reason": why }),
-            );
-            let _ = reply(&mut conn, 502, &why).await;
+            let _ = reply(&mut conn, code, &why).await;
             return;
         }
     };

@@ -262,6 +262,12 @@ fn walk(root: &OwnedFd, rel: &Path, create: bool) -> io::Result<Option<OwnedFd>>
     Ok(Some(at))
 }
 
+/// Opens `name` in `dir` without following any link (one component: no `..`, no link).
+fn open_in(dir: &OwnedFd, name: &OsStr, flags: OFlags, mode: Mode) -> io::Result<OwnedFd> {
+    openat2(dir, name, flags | OFlags::CLOEXEC, mode, NO_LINKS)
+        .map_err(|e| link_error(e, Path::new(name)))
+}
+
 /// ELOOP from a walk that refuses links, in words.
 fn link_error(e: rustix::io::Errno, at: &Path) -> io::Error {
     if e == rustix::io::Errno::LOOP || e == rustix::io::Errno::XDEV {
@@ -289,14 +295,7 @@ fn remove_at(dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
         Err(e) => return Err(e.into()),
     };
     if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
-        let sub = openat2(
-            dir,
-            name,
-            OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-            NO_LINKS,
-        )
-        .map_err(|e| link_error(e, Path::new(name)))?;
+        let sub = open_in(dir, name, OFlags::DIRECTORY, Mode::empty())?;
         for child in children(&sub)? {
             remove_at(&sub, &child)?;
         }
@@ -338,14 +337,7 @@ fn copy_out(dir: &OwnedFd, name: &OsStr, to: &Path, copied: &mut Copied) -> io::
             copied.files += 1;
         }
         FileType::Directory => {
-            let sub = openat2(
-                dir,
-                name,
-                OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-                NO_LINKS,
-            )
-            .map_err(|e| link_error(e, Path::new(name)))?;
+            let sub = open_in(dir, name, OFlags::DIRECTORY, Mode::empty())?;
             fs::create_dir_all(to)?;
             for child in children(&sub)? {
                 copy_out(&sub, &child, &to.join(&child), copied)?;
@@ -353,14 +345,7 @@ fn copy_out(dir: &OwnedFd, name: &OsStr, to: &Path, copied: &mut Copied) -> io::
             keep(to)?;
         }
         FileType::RegularFile => {
-            let fd = openat2(
-                dir,
-                name,
-                OFlags::RDONLY | OFlags::CLOEXEC,
-                Mode::empty(),
-                NO_LINKS,
-            )
-            .map_err(|e| link_error(e, Path::new(name)))?;
+            let fd = open_in(dir, name, OFlags::RDONLY, Mode::empty())?;
             let mut from = fs::File::from(fd);
             let mut out = fs::File::create(to)?;
             copied.bytes += io::copy(&mut from, &mut out)?;
@@ -396,14 +381,7 @@ fn copy_in(from: &Path, dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
         symlinkat(fs::read_link(from)?.as_os_str(), dir, name)?;
     } else if m.is_dir() {
         mkdirat(dir, name, Mode::from_raw_mode(0o700))?;
-        let sub = openat2(
-            dir,
-            name,
-            OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-            NO_LINKS,
-        )
-        .map_err(|e| link_error(e, Path::new(name)))?;
+        let sub = open_in(dir, name, OFlags::DIRECTORY, Mode::empty())?;
         for e in fs::read_dir(from)? {
             let e = e?;
             copy_in(&e.path(), &sub, &e.file_name())?;
@@ -411,14 +389,12 @@ fn copy_in(from: &Path, dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
         rustix::fs::fchmod(&sub, mode)?;
         times(&sub)?;
     } else {
-        let fd = openat2(
+        let fd = open_in(
             dir,
             name,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
             Mode::from_raw_mode(0o600),
-            NO_LINKS,
-        )
-        .map_err(|e| link_error(e, Path::new(name)))?;
+        )?;
         let mut out = fs::File::from(fd);
         io::copy(&mut fs::File::open(from)?, &mut out)?;
         let fd = OwnedFd::from(out);
