@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from harness import Manager, channel
+from harness import REPO, TERMINAL, Manager, channel
 
 from hyperagent.v1 import client_pb2, client_pb2_grpc, common_pb2
 
@@ -85,3 +85,24 @@ def test_sigterm_ends_open_feeds_so_the_manager_exits_cleanly(tmp_path):
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "shutting down" in err.value.details()
     follower.close()
+
+
+def test_a_graceful_stop_requeues_running_work_like_a_crash(tmp_path):
+    """`systemctl --user restart` sends SIGTERM: the tasks the manager's own stop interrupted are
+    re-queued at the next start (tasks.on_manager_restart = "requeue"), as after a crash, not
+    failed because their agents were stopped."""
+    m = Manager(tmp_path, agents_dir=REPO / "agents").start()
+    m.wait_agent("echo", online=True)
+    tasks = [m.submit("echo.sleep", {"seconds": 60, "steps": 600}) for _ in range(3)]
+    for t in tasks:
+        running_event(m, t.id)
+    assert m.stop() == 0
+    m.start()
+    for t in tasks:
+        again = m.task(t.id)
+        assert again.state not in TERMINAL, again.status_reason
+        assert again.attempts[0].error == "the manager restarted while it ran"
+        assert m.cli("cancel", t.id).returncode == 0
+    for t in tasks:
+        assert m.wait_state(t.id).state == common_pb2.TASK_STATE_CANCELED
+    assert m.stop() == 0

@@ -181,6 +181,9 @@ struct State {
     declared: DeclaredTypes,
     /// Tasks whose task process (and so possibly processes it started) is still alive.
     task_processes: HashMap<String, u32>,
+    /// The manager is stopping: agents going away now change no task (the restart policy
+    /// decides at the next start, as after a crash), and nothing new is dispatched.
+    stopping: bool,
     /// Every permission rule, revoked ones too, oldest first.
     rules: Vec<policy::Rule>,
     /// Consent requests waiting for the person, by id, with the channel their asker waits on.
@@ -549,6 +552,14 @@ impl Manager {
             .unwrap_or_else(|p| p.into_inner()) = Some(tx);
     }
 
+    /// The manager is about to stop its agents: from now on what they do as they go (a task
+    /// ended as "stopped", a process gone, a stream closed) leaves their tasks as they are, so a
+    /// graceful stop re-queues running work at the next start exactly as a crash does
+    /// (`tasks.on_manager_restart`), and nothing new is dispatched.
+    pub fn begin_stop(&self) {
+        self.state().stopping = true;
+    }
+
     /// Stops dispatching, lets queued writes commit, and stops the background loops.
     pub async fn shutdown(&self) {
         let _ = self.inner.shutdown.send(true);
@@ -790,6 +801,9 @@ impl Manager {
         let mut writes = Vec::new();
         let pending = {
             let mut st = self.state();
+            if st.stopping {
+                return;
+            }
             let current = st.tasks.get(task_id).is_some_and(|a| {
                 a.task.agent_id.as_deref() == Some(agent_id)
                     && a.task.attempts.len() as u32 == attempt
@@ -1478,7 +1492,13 @@ impl Manager {
         let (pending, end) = {
             let mut st = self.state();
             let claims = self.authorize(&st, task_id, token)?;
+            let stopping = st.stopping;
             let a = st.tasks.get_mut(task_id).expect("authorized");
+            if stopping && result.status == ResultStatus::Canceled && !a.task.cancel_requested {
+                // Stopped because the manager is stopping: not an end. The restart policy
+                // decides at the next start.
+                return Ok(a.task.state);
+            }
             let max_text = self.inner.cfg.agents.max_text_bytes as usize;
             truncate(&mut result.summary, max_text);
             truncate(&mut result.error, max_text);
@@ -2715,6 +2735,7 @@ impl Manager {
         now: i64,
         writes: &mut Vec<Write>,
     ) -> Result<()> {
+        let stopping = st.stopping;
         let (held, was_online): (Vec<String>, bool) = match st.registry.get_mut(agent_id) {
             Some(rec) if rec.online || rec.session.is_some() => {
                 let was = rec.online;
@@ -2727,7 +2748,8 @@ impl Manager {
         };
         st.registry.close_session(agent_id);
         let reason = format!("agent `{agent_id}` went offline: {why}");
-        for t in held {
+        // Stopping: its tasks stay as they are for the restart policy.
+        for t in held.into_iter().filter(|_| !stopping) {
             if let Some(a) = st.tasks.get_mut(&t) {
                 let ev =
                     tasks::transition(&mut a.task, TaskState::Interrupted, reason.clone(), now)?;
@@ -2782,7 +2804,7 @@ impl Manager {
     fn dispatch(&self) -> Option<Pending> {
         let now = now_us();
         let mut st = self.state();
-        if st.paused {
+        if st.paused || st.stopping {
             return None;
         }
         let mut queue: Vec<&Active> = st

@@ -333,6 +333,7 @@ pub async fn run(
     );
     shutdown.await;
     tracing::info!("shutting down");
+    manager.begin_stop();
     if let Some(s) = supervisor {
         s.stop().await;
     }
