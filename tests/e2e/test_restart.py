@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import grpc
 import pytest
-from harness import REPO, TERMINAL, Manager, channel
+from harness import BIN, REPO, TERMINAL, Manager, channel
 
 from hyperagent.v1 import client_pb2, client_pb2_grpc, common_pb2
 
@@ -106,3 +108,49 @@ def test_a_graceful_stop_requeues_running_work_like_a_crash(tmp_path):
     for t in tasks:
         assert m.wait_state(t.id).state == common_pb2.TASK_STATE_CANCELED
     assert m.stop() == 0
+
+
+def test_a_second_manager_on_the_same_data_directory_is_refused(tmp_path):
+    """The single-instance lock is on the data directory too: a manager started with the same
+    database but another socket (a shell without XDG_RUNTIME_DIR while the service runs) stops at
+    once instead of running the first one's tasks again."""
+    (tmp_path / "first").mkdir()
+    first = Manager(tmp_path / "first").start()
+    config = tmp_path / "second.toml"
+    config.write_text(
+        f'[paths]\ndata_dir = "{tmp_path / "first" / "data"}"\n'
+        f'runtime_dir = "{tmp_path / "second-run"}"\n'
+    )
+    second = subprocess.run(
+        [str(BIN), "--config", str(config), "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 7, second.stderr
+    assert f"pid {first.proc.pid}" in second.stderr
+    assert "already uses the data directory" in second.stderr
+    assert first.proc.poll() is None
+    assert first.stop() == 0
+
+
+def test_a_runtime_folder_others_can_write_is_not_used(tmp_path):
+    """Neither the manager nor the CLI trusts a runtime folder another user could write: the
+    socket or the discovery file in it could be someone else's."""
+    run = tmp_path / "run"
+    run.mkdir()
+    run.chmod(0o777)
+    (run / "manager.json").write_text('{"socket": "/tmp/someone-elses.sock", "pid": 1}')
+    config = tmp_path / "config.toml"
+    config.write_text(f'[paths]\ndata_dir = "{tmp_path / "data"}"\nruntime_dir = "{run}"\n')
+    serve = subprocess.run(
+        [str(BIN), "--config", str(config), "serve"], capture_output=True, text=True, timeout=60
+    )
+    assert serve.returncode != 0
+    assert "can be written by others (mode 777)" in serve.stderr
+    status = subprocess.run(
+        [str(BIN), "--config", str(config), "status"], capture_output=True, text=True, timeout=60
+    )
+    assert status.returncode == 5, status.stderr
+    assert f"not using {run}" in status.stderr
+    assert "someone-elses" not in status.stderr

@@ -46,7 +46,7 @@ impl From<hyperagent_manager::Error> for Failure {
     fn from(e: hyperagent_manager::Error) -> Failure {
         use hyperagent_manager::Error as E;
         let code = match &e {
-            E::AlreadyRunning { .. } => 7,
+            E::AlreadyRunning { .. } | E::DataDirInUse { .. } => 7,
             E::Config { .. } | E::Manifest { .. } | E::InvalidInput(_) => 5,
             _ => 1,
         };
@@ -55,14 +55,25 @@ impl From<hyperagent_manager::Error> for Failure {
 }
 
 /// The socket to use: `--socket`, else the discovery file's, else the configured one.
-pub fn socket_path(explicit: Option<&Path>, cfg: &Config) -> PathBuf {
+/// The discovery file (and the configured socket) are trusted only in a folder of this user's
+/// that no one else can write.
+pub fn socket_path(explicit: Option<&Path>, cfg: &Config) -> Result<PathBuf, Failure> {
     if let Some(p) = explicit {
-        return p.to_path_buf();
+        return Ok(p.to_path_buf());
     }
     let (_, socket, discovery) = cfg.runtime_paths();
-    Discovery::read(&discovery)
+    for dir in [discovery.parent(), socket.parent()].into_iter().flatten() {
+        match hyperagent_manager::server::check_private(dir) {
+            Ok(()) => {}
+            // Nothing there yet: no manager runs; connecting says so.
+            Err(hyperagent_manager::error::Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Failure::new(5, e.to_string())),
+        }
+    }
+    Ok(Discovery::read(&discovery)
         .map(|d| d.socket)
-        .unwrap_or(socket)
+        .unwrap_or(socket))
 }
 
 /// A client of the manager's client API over the Unix socket at `path`.

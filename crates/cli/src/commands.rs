@@ -52,7 +52,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     if let Command::Service { command } = &cli.command {
         return service(command, &cli, &cfg).await;
     }
-    let socket = socket_path(cli.socket.as_deref(), &cfg);
+    let socket = socket_path(cli.socket.as_deref(), &cfg)?;
     let mut c = connect(&socket, cfg.server.max_message_bytes as usize).await?;
     let json = cli.json;
     match cli.command {

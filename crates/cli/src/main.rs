@@ -19,7 +19,7 @@ Exit codes:
   4  no such task or agent
   5  the request was refused (invalid payload, unknown task type, bad config, task already ended, ...)
   6  --wait: the task ended but did not complete (failed, canceled, dead-lettered)
-  7  serve: another manager already serves this socket
+  7  serve: another manager already serves this socket or uses this data directory
   8  audit verify: the audit log was altered";
 
 /// HyperAgent: a local manager that runs a team of agents for you.

@@ -49,6 +49,14 @@ pub enum Error {
         /// The socket path.
         socket: String,
     },
+    /// Another manager already uses this data directory (perhaps through another socket).
+    #[error("another HyperAgent manager (pid {pid}) already uses the data directory {data_dir} (through another socket, e.g. with another XDG_RUNTIME_DIR); two managers on one database would run the same tasks twice. Stop it first, or give this one another paths.data_dir")]
+    DataDirInUse {
+        /// The other manager's pid, when known (0 otherwise).
+        pid: u32,
+        /// The data directory.
+        data_dir: String,
+    },
     /// A configuration file that cannot be used.
     #[error("config {path}: {message}")]
     Config {

@@ -68,12 +68,52 @@ impl Discovery {
     }
 }
 
-/// The manager's single-instance lock for one socket path: held for the process's lifetime.
+/// The manager's single-instance locks, on its socket path and on its data directory: held for
+/// the process's lifetime.
 pub struct InstanceLock {
     _file: std::fs::File,
+    _data: Option<std::fs::File>,
 }
 
 impl InstanceLock {
+    /// Takes the lock next to `socket` and the one in `data_dir`, or says which manager holds
+    /// one: two managers must not share a socket, nor a database (a shell without
+    /// `XDG_RUNTIME_DIR` while the service runs would otherwise start a second manager that runs
+    /// the same tasks again).
+    pub fn acquire_both(socket: &Path, discovery: &Path, data_dir: &Path) -> Result<InstanceLock> {
+        let mut lock = InstanceLock::acquire(socket, discovery)?;
+        let path = data_dir.join("manager.lock");
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening lock file {}", path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => {
+                use std::io::{Seek, Write};
+                // Who holds it, for the next one's error message.
+                let _ = file.set_len(0);
+                let _ = file.rewind();
+                let _ = write!(file, "{}", std::process::id());
+                lock._data = Some(file);
+                Ok(lock)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::DataDirInUse {
+                pid: std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(0),
+                data_dir: data_dir.display().to_string(),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(Error::io(format!("locking {}", path.display()), e))
+            }
+        }
+    }
+
     /// Takes the lock next to `socket`, or says which manager holds it.
     pub fn acquire(socket: &Path, discovery: &Path) -> Result<InstanceLock> {
         let path = PathBuf::from(format!("{}.lock", socket.display()));
@@ -85,7 +125,10 @@ impl InstanceLock {
             .open(&path)
             .map_err(|e| Error::io(format!("opening lock file {}", path.display()), e))?;
         match file.try_lock() {
-            Ok(()) => Ok(InstanceLock { _file: file }),
+            Ok(()) => Ok(InstanceLock {
+                _file: file,
+                _data: None,
+            }),
             Err(std::fs::TryLockError::WouldBlock) => {
                 let pid = Discovery::read(discovery)
                     .ok()
@@ -139,6 +182,38 @@ pub fn private_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))
 }
 
+/// Whether `dir` can be trusted with the manager's socket and discovery file: it must belong to
+/// this user and let no one else write in it (else another local user could replace the socket
+/// or point clients at their own). `Err` says what is wrong and what to do.
+pub fn check_private(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(dir)
+        .map_err(|e| Error::io(format!("checking {}", dir.display()), e))?;
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let problem = if !m.is_dir() {
+        Some("is not a folder (a link, or a file)".to_string())
+    } else if m.uid() != me {
+        Some(format!("belongs to uid {}, not to you (uid {me})", m.uid()))
+    } else if m.mode() & 0o022 != 0 {
+        Some(format!(
+            "can be written by others (mode {:o})",
+            m.mode() & 0o777
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => Err(Error::PermissionDenied(format!(
+            "not using {}: it {p}; another local user could replace the manager's socket or \
+             discovery file there. Use a folder of your own with mode 0700 (paths.runtime_dir, \
+             or XDG_RUNTIME_DIR)",
+            dir.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Writes `bytes` to `path` atomically with mode 0600.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
@@ -184,15 +259,17 @@ pub async fn run(
     raise_fd_limit();
     limit_malloc_arenas();
     private_dir(&paths.runtime_dir)?;
+    check_private(&paths.runtime_dir)?;
     if let Some(parent) = paths.socket.parent() {
         private_dir(parent)?;
+        check_private(parent)?;
     }
     private_dir(&paths.data_dir)?;
     private_dir(&paths.workspace_root)?;
     // Made now so it is watched itself: while missing, its parent (the data dir) would be, and
     // that wakes the watcher at every database write.
     private_dir(&paths.templates)?;
-    let _lock = InstanceLock::acquire(&paths.socket, &paths.discovery)?;
+    let _lock = InstanceLock::acquire_both(&paths.socket, &paths.discovery, &paths.data_dir)?;
 
     let store = Store::open(&paths.database, cfg.store.busy_timeout).await?;
     let manager = Manager::start(cfg.clone(), paths.clone(), store.clone()).await?;

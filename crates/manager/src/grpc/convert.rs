@@ -24,7 +24,7 @@ pub fn status(e: Error) -> Status {
         Error::IllegalTransition { .. } | Error::FailedPrecondition(_) => Code::FailedPrecondition,
         Error::Unauthenticated(_) => Code::Unauthenticated,
         Error::PermissionDenied(_) => Code::PermissionDenied,
-        Error::AlreadyRunning { .. } => Code::AlreadyExists,
+        Error::AlreadyRunning { .. } | Error::DataDirInUse { .. } => Code::AlreadyExists,
         Error::ShuttingDown => Code::Unavailable,
         Error::Secret(_) => Code::FailedPrecondition,
         Error::Store(_) | Error::Migrate(_) | Error::Io { .. } | Error::Sandbox(_) => {
