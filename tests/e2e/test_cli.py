@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 
 import pytest
-from harness import BIN
+from harness import BIN, Manager
 
 from hyperagent.v1 import common_pb2
 
@@ -162,3 +164,20 @@ def test_pause_holds_new_work_until_resume_and_both_are_audited(echo):
     finally:
         stream.cancel()
     assert changes == [(True, "client"), (False, "client")]
+
+
+def test_the_cli_never_hangs_on_a_manager_that_does_not_answer(tmp_path):
+    """A stopped manager (`kill -STOP`) holds its socket but answers nothing: every call gives up
+    after server.client_timeout with exit 3 and says so."""
+    m = Manager(tmp_path, extra={"server": {"client_timeout": "1s"}}).start()
+    assert m.proc is not None
+    os.kill(m.proc.pid, signal.SIGSTOP)
+    try:
+        for args in (["status"], ["tasks"], ["submit", "echo.echo", "--payload", "{}"]):
+            r = m.cli(*args)
+            assert r.returncode == 3, (args, r.returncode, r.stderr)
+            assert "not answering" in r.stderr, r.stderr
+    finally:
+        os.kill(m.proc.pid, signal.SIGCONT)
+    assert m.cli("status").returncode == 0
+    assert m.stop() == 0

@@ -26,8 +26,36 @@ impl Failure {
     }
 }
 
+/// The manager holds its socket but does not answer (stopped, hung, or overloaded).
+pub fn not_answering(deadline: std::time::Duration) -> Failure {
+    Failure::new(
+        3,
+        format!(
+            "the manager is not answering (nothing within {}, server.client_timeout): is it \
+             stopped (kill -STOP), hung or overloaded? `hyperagent service status` or its log \
+             may say more",
+            humantime::format_duration(deadline)
+        ),
+    )
+}
+
 impl From<tonic::Status> for Failure {
     fn from(s: tonic::Status) -> Failure {
+        // A call's deadline (the channel's timeout), or a keepalive ping nobody answered.
+        let timed_out = s.code() == Code::DeadlineExceeded
+            || (s.code() == Code::Cancelled && s.message().contains("Timeout expired"))
+            || s.message().contains("keep-alive timed out")
+            || s.message().contains("keepalive");
+        if timed_out {
+            return Failure::new(
+                3,
+                format!(
+                    "the manager is not answering ({}): is it stopped (kill -STOP), hung or \
+                     overloaded? (server.client_timeout)",
+                    s.message()
+                ),
+            );
+        }
         let code = match s.code() {
             Code::NotFound => 4,
             Code::InvalidArgument
@@ -80,18 +108,23 @@ pub fn socket_path(explicit: Option<&Path>, cfg: &Config) -> Result<PathBuf, Fai
 pub async fn connect(
     path: &Path,
     max_message_bytes: usize,
+    deadline: std::time::Duration,
 ) -> Result<ClientServiceClient<Channel>, Failure> {
-    let channel = hyperagent_manager::transport::connect_unix(path)
+    use hyperagent_manager::transport::{connect_unix_within, ConnectError};
+    let channel = connect_unix_within(path, deadline)
         .await
-        .map_err(|e| {
-            let cause = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
-            Failure::new(
-                3,
-                format!(
-                    "cannot reach the manager at {}: {cause}. Is it running? Start it with `hyperagent serve`, or pass --socket",
-                    path.display()
-                ),
-            )
+        .map_err(|e| match e {
+            ConnectError::Failed(e) => {
+                let cause = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
+                Failure::new(
+                    3,
+                    format!(
+                        "cannot reach the manager at {}: {cause}. Is it running? Start it with `hyperagent serve`, or pass --socket",
+                        path.display()
+                    ),
+                )
+            }
+            ConnectError::NotAnswering => not_answering(deadline),
         })?;
     Ok(ClientServiceClient::new(channel)
         .max_decoding_message_size(max_message_bytes)

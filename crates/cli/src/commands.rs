@@ -53,7 +53,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         return service(command, &cli, &cfg).await;
     }
     let socket = socket_path(cli.socket.as_deref(), &cfg)?;
-    let mut c = connect(&socket, cfg.server.max_message_bytes as usize).await?;
+    let mut c = connect(
+        &socket,
+        cfg.server.max_message_bytes as usize,
+        cfg.server.client_timeout,
+    )
+    .await?;
     let json = cli.json;
     match cli.command {
         Command::Config {

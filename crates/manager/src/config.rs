@@ -70,6 +70,10 @@ pub struct Server {
     pub tcp_token: Option<String>,
     /// Largest gRPC message accepted or sent, in bytes.
     pub max_message_bytes: u32,
+    /// How long a client (the CLI) waits for the manager to answer a call (or a ping on a
+    /// followed stream) before saying it is not answering.
+    #[serde(with = "humantime_serde")]
+    pub client_timeout: Duration,
 }
 
 impl Default for Server {
@@ -80,6 +84,7 @@ impl Default for Server {
             tcp_allow_remote: false,
             tcp_token: None,
             max_message_bytes: 4 * 1024 * 1024,
+            client_timeout: Duration::from_secs(30),
         }
     }
 }
