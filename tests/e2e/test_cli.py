@@ -8,9 +8,9 @@ import signal
 import subprocess
 
 import pytest
-from harness import BIN, Manager
+from harness import BIN, REPO, Manager
 
-from hyperagent.v1 import common_pb2
+from hyperagent.v1 import client_pb2, common_pb2
 
 
 @pytest.fixture
@@ -180,4 +180,37 @@ def test_the_cli_never_hangs_on_a_manager_that_does_not_answer(tmp_path):
     finally:
         os.kill(m.proc.pid, signal.SIGCONT)
     assert m.cli("status").returncode == 0
+    assert m.stop() == 0
+
+
+def test_odd_inputs_get_bounded_specific_answers(tmp_path):
+    """A 20 KB task-type name gets a clear, bounded error (not an HTTP/2 protocol error); a cursor
+    past every line returns none; a reader that closes the pipe early ends the CLI quietly."""
+    m = Manager(tmp_path, agents_dir=REPO / "agents").start()
+    r = m.cli("submit", "x" * 20_000, "--payload", "{}")
+    assert r.returncode == 5, r.stderr
+    assert "message cut" in r.stderr
+    assert len(r.stderr) < 4096
+    assert "h2 protocol error" not in r.stderr
+
+    m.wait_agent("echo", online=True)
+    t = m.submit("echo.echo", {"message": "hello"})
+    assert m.wait_state(t.id).state == common_pb2.TASK_STATE_COMPLETED
+    past = m.client.GetLogs(client_pb2.GetLogsRequest(task_id=t.id, after_seq=2**64 - 1))
+    assert list(past.lines) == []
+
+    # The reader is gone before the CLI writes a byte.
+    read, write = os.pipe()
+    os.close(read)
+    closed = subprocess.run(
+        [str(BIN), "--config", str(m.config), "config", "show"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    os.close(write)
+    assert "panicked" not in closed.stderr
+    assert closed.returncode != 101
     assert m.stop() == 0

@@ -392,6 +392,12 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    // Like any Unix tool: when the reader of our output goes (`hyperagent tasks | head -1`),
+    // stop quietly on SIGPIPE instead of panicking on the failed write.
+    // SAFETY: restoring a signal's default disposition before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     if matches!(cli.command, Command::Serve { .. }) {
         // Before the runtime's threads exist, so they all share it.

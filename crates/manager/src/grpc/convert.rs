@@ -31,7 +31,25 @@ pub fn status(e: Error) -> Status {
             Code::Internal
         }
     };
-    Status::new(code, e.to_string())
+    Status::new(code, bounded(e.to_string()))
+}
+
+/// Most bytes of an error message sent to a client: errors quote the input they refuse, and a
+/// message past gRPC's metadata limit reaches the client as an HTTP/2 protocol error instead.
+const MAX_ERROR_BYTES: usize = 2048;
+
+/// `message`, cut at a character boundary with a note when it is longer than a client can get.
+fn bounded(mut message: String) -> String {
+    if message.len() > MAX_ERROR_BYTES {
+        let total = message.len();
+        let mut cut = MAX_ERROR_BYTES - 64;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push_str(&format!(" … [message cut: {total} bytes]"));
+    }
+    message
 }
 
 /// A status code as the UI-facing APIs (web, desktop) name it in `{code, message}` errors.

@@ -155,7 +155,7 @@ impl Store {
         let mut b = sqlx::QueryBuilder::new(
             "SELECT id, time_us, actor, action, task_id, detail, prev_hash, hash FROM audit WHERE id > ",
         );
-        b.push_bind(after as i64);
+        b.push_bind(i64::try_from(after).unwrap_or(i64::MAX));
         if let Some(t) = task_id {
             b.push(" AND task_id = ").push_bind(t);
         }
@@ -284,7 +284,8 @@ impl Store {
              WHERE task_id = ? AND log_seq > ? AND kind = 'task_log' ORDER BY log_seq LIMIT ?",
         )
         .bind(task_id)
-        .bind(after as i64)
+        // Past i64::MAX there is nothing (`as` would wrap to -1 and return every line).
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
@@ -320,7 +321,7 @@ impl Store {
         let mut b = sqlx::QueryBuilder::new(
             "SELECT seq, time_us, kind, task_id, log_seq, level, body, fields FROM events WHERE seq > ",
         );
-        b.push_bind(after as i64);
+        b.push_bind(i64::try_from(after).unwrap_or(i64::MAX));
         if let Some(t) = &filter.task_id {
             b.push(" AND task_id = ").push_bind(t);
         }
