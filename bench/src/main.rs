@@ -31,9 +31,15 @@ impl ManagerProc {
         ManagerProc::start_with(bin, None)
     }
 
-    /// A manager that also runs the agents of `agents_dir` (`--agents-dir`).
+    /// A manager that also runs the agents of `agents_dir` (`--agents-dir`). Without one, the
+    /// bench's simulated agents connect on their own, which the manager refuses unless told to
+    /// accept agents it did not start.
     fn start_with(bin: &Path, agents_dir: Option<&Path>) -> Result<ManagerProc> {
-        ManagerProc::start_configured(bin, agents_dir, "")
+        let extra = match agents_dir {
+            Some(_) => "",
+            None => "[sandbox]\nallow_unsupervised_agents = true\n",
+        };
+        ManagerProc::start_configured(bin, agents_dir, extra)
     }
 
     /// The same, with extra config text.
@@ -706,9 +712,13 @@ async fn main() -> Result<()> {
     let quick = std::env::var_os("BENCH_QUICK").is_some();
     raise_fd_limit();
     let scale = |n: usize| if quick { n / 10 } else { n };
-    // BENCH_ONLY=logs|dispatch|agents|start runs one section (for profiling).
+    // BENCH_ONLY=logs|dispatch|agents|start|sdk|sandbox runs one section (for profiling), or
+    // several, comma-separated.
     let only = std::env::var("BENCH_ONLY").ok();
-    let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let run = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x == name))
+    };
     println!("| figure | HyperAgent | bare transport (same run) | ratio |");
     println!("|---|---|---|---|");
 
