@@ -392,13 +392,16 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
-    // Like any Unix tool: when the reader of our output goes (`hyperagent tasks | head -1`),
-    // stop quietly on SIGPIPE instead of panicking on the failed write.
-    // SAFETY: restoring a signal's default disposition before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
+    // Like any Unix tool: when the reader of a client command's output goes (`hyperagent tasks |
+    // head -1`), stop quietly on SIGPIPE instead of panicking on the failed write. Never for
+    // `serve`: a client that hangs up must cost the manager a failed write, not its life.
+    if !matches!(cli.command, Command::Serve { .. }) {
+        // SAFETY: restoring a signal's default disposition before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     if matches!(cli.command, Command::Serve { .. }) {
         // Before the runtime's threads exist, so they all share it.
         hyperagent_manager::secrets::join_session_keyring();
