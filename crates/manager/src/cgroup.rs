@@ -86,6 +86,7 @@ impl Cgroups {
             let parent = format!("hyperagent-{}", std::process::id());
             let mut v1 = Vec::new();
             for (name, rel) in v1_paths {
+                remove_stale(&root.join(name).join(&rel));
                 let dir = root.join(name).join(&rel).join(&parent);
                 fs::create_dir_all(&dir)
                     .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
@@ -95,6 +96,7 @@ impl Cgroups {
                 return Err("no cgroup v1 memory, cpu or pids hierarchy".into());
             }
             let unified = v2_path.and_then(|rel| {
+                remove_stale(&root.join("unified").join(&rel));
                 let dir = root.join("unified").join(rel).join(&parent);
                 fs::create_dir_all(&dir).ok().map(|_| dir)
             });
@@ -281,6 +283,34 @@ impl TaskCgroup {
                 }
             }
         }
+    }
+}
+
+/// Removes the `hyperagent-<pid>` folders that managers no longer running left in `parent` (one
+/// killed with SIGKILL cannot remove its own). Only empty cgroups can be removed, so a cgroup that
+/// still holds a process stays.
+fn remove_stale(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("hyperagent-"))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if let Ok(tasks) = fs::read_dir(e.path()) {
+            for t in tasks.flatten().filter(|t| t.path().is_dir()) {
+                let _ = fs::remove_dir(t.path());
+            }
+        }
+        let _ = fs::remove_dir(e.path());
     }
 }
 
