@@ -110,7 +110,7 @@ impl Cgroups {
         let mut cg = TaskCgroup {
             dirs: Vec::new(),
             kill: None,
-            memory: None,
+            memory_events: None,
             join: Vec::new(),
         };
         let l = self.limits;
@@ -133,7 +133,7 @@ impl Cgroups {
                 }
                 cg.join.push(open_procs(&dir)?);
                 cg.kill = Some(dir.join("cgroup.kill"));
-                cg.memory = Some(Memory::V2(dir.join("memory.events")));
+                cg.memory_events = Some(dir.join("memory.events"));
             }
             Layout::Hybrid { v1, unified } => {
                 for (ctrl, parent) in v1 {
@@ -148,7 +148,7 @@ impl Cgroups {
                                 "memory.memsw.limit_in_bytes",
                                 &l.memory_bytes.to_string(),
                             );
-                            cg.memory = Some(Memory::V1(dir.join("memory.oom_control")));
+                            cg.memory_events = Some(dir.join("memory.oom_control"));
                         }
                         "cpu" if l.cpu_percent > 0 => {
                             let period: u64 = fs::read_to_string(dir.join("cpu.cfs_period_us"))
@@ -220,19 +220,14 @@ fn delegate_v2(own: &Path) -> Result<PathBuf, String> {
     Ok(tasks)
 }
 
-/// How a task cgroup tells that the kernel killed something in it for memory.
-#[derive(Debug)]
-enum Memory {
-    V2(PathBuf),
-    V1(PathBuf),
-}
-
 /// The cgroups of one task process.
 #[derive(Debug)]
 pub struct TaskCgroup {
     dirs: Vec<PathBuf>,
     kill: Option<PathBuf>,
-    memory: Option<Memory>,
+    /// Where the kernel counts its out-of-memory kills (`oom_kill N`): `memory.events` (v2) or
+    /// `memory.oom_control` (v1).
+    memory_events: Option<PathBuf>,
     join: Vec<OwnedFd>,
 }
 
@@ -244,17 +239,14 @@ impl TaskCgroup {
 
     /// Whether the kernel killed a process of it for going over its memory limit.
     pub fn ran_out_of_memory(&self) -> bool {
-        let count = |path: &Path, key: &str| {
-            fs::read_to_string(path).ok().and_then(|s| {
+        self.memory_events
+            .as_ref()
+            .and_then(|p| fs::read_to_string(p).ok())
+            .and_then(|s| {
                 s.lines()
-                    .find_map(|l| l.strip_prefix(key)?.trim().parse::<u64>().ok())
+                    .find_map(|l| l.strip_prefix("oom_kill ")?.trim().parse::<u64>().ok())
             })
-        };
-        match &self.memory {
-            Some(Memory::V2(p)) => count(p, "oom_kill ").is_some_and(|n| n > 0),
-            Some(Memory::V1(p)) => count(p, "oom_kill ").is_some_and(|n| n > 0),
-            None => false,
-        }
+            .is_some_and(|n| n > 0)
     }
 
     /// Kills whatever is still in it and removes its folders (blocking; a few syscalls).

@@ -283,7 +283,7 @@ fn not_public(ip: IpAddr) -> Option<&'static str> {
 }
 
 fn not_public_v4(v4: std::net::Ipv4Addr) -> Option<&'static str> {
-    let [a, b, ..] = v4.octets();
+    let [a, b, c, _] = v4.octets();
     if v4.is_loopback() {
         Some("a loopback address")
     } else if a == 0 {
@@ -294,7 +294,7 @@ fn not_public_v4(v4: std::net::Ipv4Addr) -> Option<&'static str> {
         Some("a link-local address")
     } else if a == 100 && (64..128).contains(&b) {
         Some("a carrier-grade NAT address")
-    } else if a == 192 && b == 0 && v4.octets()[2] == 0 {
+    } else if a == 192 && b == 0 && c == 0 {
         Some("an IETF protocol address (192.0.0.0/24)")
     } else if a == 198 && (18..20).contains(&b) {
         Some("a benchmarking-network address")

@@ -107,10 +107,20 @@ fn alive(pidfd: &OwnedFd) -> bool {
 
 /// The parent pid of `pid`, from `/proc/<pid>/stat`.
 pub(crate) fn parent_of(pid: u32) -> Option<u32> {
+    stat_field(pid, STAT_PPID)
+}
+
+/// `/proc/<pid>/stat` fields, counted from the one after the command name (the state is 0).
+pub(crate) const STAT_PPID: usize = 1;
+/// The process group.
+pub(crate) const STAT_PGRP: usize = 2;
+
+/// One field of `/proc/<pid>/stat`.
+pub(crate) fn stat_field<T: std::str::FromStr>(pid: u32, field: usize) -> Option<T> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     let (_, rest) = stat.rsplit_once(')')?;
-    rest.split_whitespace().nth(1)?.parse().ok()
+    rest.split_whitespace().nth(field)?.parse().ok()
 }
 
 /// An accepted Unix-socket connection with its peer, as tonic serves it: the peer reaches each

@@ -215,7 +215,7 @@ pub fn check_private(dir: &Path) -> Result<()> {
 }
 
 /// Writes `bytes` to `path` atomically with mode 0600.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::OpenOptions::new()

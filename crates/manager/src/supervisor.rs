@@ -33,6 +33,7 @@ use crate::registry::{Command as AgentCommand, StartCommand};
 use std::sync::Arc;
 
 use crate::cgroup::{Cgroups, TaskCgroup};
+use crate::peer::{stat_field, STAT_PGRP, STAT_PPID};
 use crate::sandbox::Confinement;
 use crate::scheduler::backoff;
 
@@ -1130,14 +1131,7 @@ fn parent_map() -> HashMap<u32, u32> {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        // The command name may contain spaces and parentheses: fields start after the last ')'.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok()) {
+        if let Some(ppid) = stat_field(pid, STAT_PPID) {
             map.insert(pid, ppid);
         }
     }
@@ -1160,14 +1154,6 @@ fn lock(live: &Live) -> std::sync::MutexGuard<'_, HashSet<u32>> {
     live.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The process group of `pid`, from `/proc`.
-fn process_group(pid: u32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    // state, ppid, pgrp
-    rest.split_whitespace().nth(2)?.parse().ok()
-}
-
 /// Kills and reaps processes re-parented to the manager (orphaned descendants of agents that
 /// already exited). Agents (listed in `live`) and task processes run in process groups of their
 /// own, and their descendants in those; a child in the manager's own group is one the host
@@ -1181,7 +1167,7 @@ async fn reap_orphans(live: &Live) {
         let orphans: Vec<u32> = parent_map()
             .into_iter()
             .filter(|(pid, ppid)| *ppid == me && !live.contains(pid))
-            .filter(|(pid, _)| process_group(*pid).is_some_and(|g| g != own_group))
+            .filter(|(pid, _)| stat_field::<i32>(*pid, STAT_PGRP).is_some_and(|g| g != own_group))
             .map(|(pid, _)| pid)
             .collect();
         for pid in &orphans {

@@ -50,20 +50,10 @@ impl Head {
     }
 
     /// Writes the head atomically (a new file renamed over the old), readable only by its owner.
-    pub fn write(&self, path: &std::path::Path) -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let tmp = path.with_extension("tmp");
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(format!("{} {}\n", self.id, self.hash).as_bytes())?;
-        // No fsync: the head is as durable as the database it follows (WAL, synchronous=NORMAL,
-        // which syncs at checkpoints), and a sync per audited commit cost ~3 ms per task.
-        std::fs::rename(&tmp, path)
+    /// No fsync: the head is as durable as the database it follows (WAL, synchronous=NORMAL,
+    /// which syncs at checkpoints), and a sync per audited commit cost ~3 ms per task.
+    pub fn write(&self, path: &std::path::Path) -> crate::error::Result<()> {
+        crate::server::write_private(path, format!("{} {}\n", self.id, self.hash).as_bytes())
     }
 
     /// What is wrong with `entries` (the whole chain, in id order) given this head: the chain
