@@ -441,6 +441,8 @@ async fn log_bench(bin: &Path, lines: u64, batch: u64, pipeline: usize) -> Resul
                     .map(|s| pb::LogLine {
                         seq: s,
                         time: None,
+                        attempt: 0,
+                        attempt_seq: 0,
                         level: pb::LogLevel::Info as i32,
                         message: format!("line {s} {msg}"),
                         fields: Default::default(),

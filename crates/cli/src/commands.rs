@@ -976,12 +976,18 @@ async fn tasks(
 }
 
 async fn logs(c: &mut Client, id: String, follow: bool, json: bool) -> Result<ExitCode, Failure> {
-    let print = |l: &pb::LogLine| {
+    // Text output puts a heading before each retry's lines (each attempt numbers its own).
+    let mut attempt = 0;
+    let mut print = |l: &pb::LogLine| {
         if json {
             println!("{}", output::log_json(&id, l));
-        } else {
-            println!("{}", output::log_text(l));
+            return;
         }
+        if l.attempt != attempt && (l.seq > 1 || l.attempt > 1) {
+            println!("{}", output::attempt_heading(l.attempt));
+        }
+        attempt = l.attempt;
+        println!("{}", output::log_text(l));
     };
     if !follow {
         let mut after = 0;

@@ -116,11 +116,22 @@ pub fn log_json(task_id: &str, l: &pb::LogLine) -> Value {
     json!({
         "task_id": task_id,
         "seq": l.seq,
+        "attempt": l.attempt,
+        "attempt_seq": l.attempt_seq,
         "time": time(l.time.as_ref()),
         "level": level_name(l.level).to_lowercase(),
         "message": l.message,
         "fields": l.fields,
     })
+}
+
+/// The line put before a retry's log lines.
+pub fn attempt_heading(attempt: u32) -> String {
+    if attempt == 0 {
+        "-- lines from before attempts were recorded --".to_string()
+    } else {
+        format!("-- attempt {attempt} --")
+    }
 }
 
 /// A log line as text: `time LEVEL message key=value ...`.

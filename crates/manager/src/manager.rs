@@ -146,12 +146,35 @@ pub struct TaskTypeInfo {
     pub available: bool,
 }
 
+/// How far a task's log lines have got: the task-wide number the manager gives each line, and
+/// the attempt that sent the last one with that line's own number (each attempt numbers from 1).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LogCursor {
+    /// The last line's number within the task.
+    pub task_seq: u64,
+    /// The attempt that sent it.
+    pub attempt: u32,
+    /// Its number within that attempt.
+    pub attempt_seq: u64,
+}
+
+impl LogCursor {
+    /// The highest line number of `attempt` accepted so far (0 when none).
+    fn accepted(&self, attempt: u32) -> u64 {
+        if self.attempt == attempt {
+            self.attempt_seq
+        } else {
+            0
+        }
+    }
+}
+
 /// A task the manager is working on, with its timers.
 struct Active {
     task: Task,
-    /// Highest log seq accepted (stored, or queued to be stored).
-    log_seq: u64,
-    /// Woken whenever `log_seq` moves, for batches that arrived ahead of their predecessor.
+    /// Where its log lines are (accepted: stored, or queued to be stored).
+    log: LogCursor,
+    /// Woken whenever `log` moves, for batches that arrived ahead of their predecessor.
     log_moved: Arc<Notify>,
     /// Assigned: the agent must answer by then.
     answer_by_us: Option<i64>,
@@ -321,7 +344,7 @@ impl Manager {
             }),
         };
         for task in active {
-            let log_seq = store.last_log_seq(&task.id).await?;
+            let log = store.last_log(&task.id).await?;
             if let Some(k) = &task.idempotency_key {
                 st.idempotency.insert(k.clone(), task.id.clone());
             }
@@ -330,7 +353,7 @@ impl Manager {
                 id.clone(),
                 Active {
                     task,
-                    log_seq,
+                    log,
                     log_moved: Arc::default(),
                     answer_by_us: None,
                     deadline_us: None,
@@ -1339,19 +1362,29 @@ impl Manager {
         let now = now_us();
         let (pending, before, after) = {
             let mut st = self.state();
-            self.authorize(&st, task_id, token)?;
+            let attempt = self.authorize(&st, task_id, token)?.attempt;
             let a = st.tasks.get_mut(task_id).expect("authorized");
-            let before = a.log_seq;
-            let mut last = before;
+            let before = a.log;
+            // Lines are numbered by the agent within the attempt (a retry's process starts from
+            // 1 again) and by the manager within the task, across attempts.
+            let mut last = LogCursor {
+                attempt,
+                attempt_seq: before.accepted(attempt),
+                ..before
+            };
             let mut writes = Vec::with_capacity(lines.len());
             for mut line in lines {
-                if line.seq <= last {
+                if line.seq <= last.attempt_seq {
                     if line.seq == 0 {
                         return Err(Error::InvalidInput("log line seq must start at 1".into()));
                     }
                     continue; // already stored: a resent batch
                 }
-                last = line.seq;
+                last.attempt_seq = line.seq;
+                last.task_seq += 1;
+                line.attempt = attempt;
+                line.attempt_seq = line.seq;
+                line.seq = last.task_seq;
                 if a.log_dropped > 0 {
                     a.log_dropped += 1;
                     continue;
@@ -1377,6 +1410,8 @@ impl Manager {
                     a.log_dropped = 1;
                     line = LogLine {
                         seq: line.seq,
+                        attempt,
+                        attempt_seq: line.attempt_seq,
                         time_us: line.time_us,
                         level: LogLevel::Warn,
                         message: format!(
@@ -1394,20 +1429,20 @@ impl Manager {
                     },
                 });
             }
-            a.log_seq = last;
+            a.log = last;
             a.log_moved.notify_waiters();
             (self.inner.writer.submit(writes), before, last)
         };
         if let Err(e) = pending.wait().await {
             // Let the agent's retry store these lines instead of skipping them as duplicates.
             if let Some(a) = self.state().tasks.get_mut(task_id) {
-                if a.log_seq == after {
-                    a.log_seq = before;
+                if a.log == after {
+                    a.log = before;
                 }
             }
             return Err(e);
         }
-        Ok(after)
+        Ok(after.attempt_seq)
     }
 
     /// Waits (at most `agents.log_order_wait`) until a task's accepted log lines reach `seq`.
@@ -1419,7 +1454,7 @@ impl Manager {
                 // In order already (the usual case), or not a task we know: push_logs itself
                 // authorizes and decides. Only a rightful caller may be held waiting.
                 match st.tasks.get(task_id) {
-                    Some(a) if a.log_seq < seq => {
+                    Some(a) if a.log.accepted(a.task.attempts.len() as u32) < seq => {
                         self.authorize(&st, task_id, token)?;
                         a.log_moved.clone()
                     }
@@ -1434,7 +1469,7 @@ impl Manager {
                 .state()
                 .tasks
                 .get(task_id)
-                .is_none_or(|a| a.log_seq >= seq)
+                .is_none_or(|a| a.log.accepted(a.task.attempts.len() as u32) >= seq)
             {
                 return Ok(());
             }
@@ -1709,7 +1744,7 @@ impl Manager {
                 id.clone(),
                 Active {
                     task: t.clone(),
-                    log_seq: 0,
+                    log: LogCursor::default(),
                     log_moved: Arc::default(),
                     answer_by_us: None,
                     deadline_us: None,

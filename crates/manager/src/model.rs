@@ -131,8 +131,15 @@ impl LogLevel {
 /// One log line of a task. `seq` is per task, from 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogLine {
-    /// Per-task sequence number.
+    /// Per-task sequence number, across attempts (as an agent sends it: the line's number within
+    /// its attempt, until the manager numbers it).
     pub seq: u64,
+    /// The attempt that wrote it (0: stored before attempts were recorded).
+    #[serde(default)]
+    pub attempt: u32,
+    /// Its number within that attempt, from 1.
+    #[serde(default)]
+    pub attempt_seq: u64,
     /// When the agent wrote it.
     pub time_us: i64,
     /// Severity.

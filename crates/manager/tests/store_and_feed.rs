@@ -14,6 +14,8 @@ fn log(task: &str, seq: u64, time_us: i64) -> Write {
             task_id: task.into(),
             line: LogLine {
                 seq,
+                attempt: 1,
+                attempt_seq: seq,
                 time_us,
                 level: LogLevel::Info,
                 message: format!("line {seq}"),
@@ -75,7 +77,8 @@ async fn events_survive_a_reopen_and_resume_from_a_cursor() {
     }
     let (store, feed, writer) = open(&dir, 64).await;
     assert_eq!(store.max_seq().await.unwrap(), 15);
-    assert_eq!(store.last_log_seq("t1").await.unwrap(), 10);
+    let last = store.last_log("t1").await.unwrap();
+    assert_eq!((last.task_seq, last.attempt, last.attempt_seq), (10, 1, 10));
     let only_t2 = EventFilter {
         task_id: Some("t2".into()),
         exclude_logs: false,

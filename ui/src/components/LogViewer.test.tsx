@@ -33,8 +33,16 @@ function fakeLayout() {
   return () => restore.forEach((r) => r());
 }
 
-function line(seq: number, level: LogLevel, message: string): LogLine {
-  return { seq: String(seq), time: '2026-11-26T10:00:00.000Z', level, message, fields: {} };
+function line(seq: number, level: LogLevel, message: string, attempt = 1, attemptSeq = seq): LogLine {
+  return {
+    seq: String(seq),
+    time: '2026-11-26T10:00:00.000Z',
+    level,
+    message,
+    fields: {},
+    attempt,
+    attempt_seq: String(attemptSeq),
+  };
 }
 
 /** Appends `count` lines in batches of `batch`, publishing each batch as a frame would. */
@@ -74,6 +82,29 @@ describe('LogViewer', () => {
     expect(shown.length).toBeLessThan(60);
     const scroller = screen.getByTestId('log-scroller');
     expect(scroller.scrollTop).toBe(10_000 * ROW_HEIGHT - VIEWPORT);
+  });
+
+  it("marks where each retry's lines begin and shows one attempt at a time", async () => {
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    expect(screen.queryByTestId('log-attempt')).toBeNull();
+    act(() => {
+      store.append([line(1, 'LOG_LEVEL_INFO', 'first try 1'), line(2, 'LOG_LEVEL_INFO', 'first try 2')]);
+      // Attempt 2 numbers its own lines from 1 again; the task-wide seq goes on.
+      store.append([1, 2, 3].map((n) => line(2 + n, 'LOG_LEVEL_INFO', `second try ${n}`, 2, n)));
+      store.flush();
+    });
+    const starts = screen.getAllByTestId('log-attempt-start');
+    expect(starts).toHaveLength(1);
+    expect(starts[0]).toHaveTextContent('attempt 2');
+    expect(starts[0]?.closest('[data-testid="log-line"]')).toHaveAttribute('data-seq', '3');
+    expect(screen.getByTestId('log-count')).toHaveTextContent('5 lines');
+
+    await userEvent.selectOptions(screen.getByTestId('log-attempt'), '2');
+    expect(seqsShown()).toEqual([3, 4, 5]);
+    expect(screen.getByTestId('log-count')).toHaveTextContent('3 of 5 lines');
+    await userEvent.selectOptions(screen.getByTestId('log-attempt'), '1');
+    expect(seqsShown()).toEqual([1, 2]);
   });
 
   it('drops lines it already holds (history and feed overlapping)', () => {

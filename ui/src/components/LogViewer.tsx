@@ -23,12 +23,13 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
   const [following, setFollowing] = useState(true);
   const [minLevel, setMinLevel] = useState<LogLevel | ''>('');
   const [query, setQuery] = useState('');
+  const [attempt, setAttempt] = useState(0);
   const scroller = useRef<HTMLDivElement>(null);
   const ids = useId();
 
   const [filter] = useState(() => new LogFilter(store));
   const minRank = minLevel ? LEVEL_RANK[minLevel] : 0;
-  const view = filter.indices(version, minRank, query.trim().toLowerCase());
+  const view = filter.indices(version, minRank, query.trim().toLowerCase(), attempt);
 
   const virtualizer = useVirtualizer({
     count: view.length,
@@ -77,6 +78,24 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
             </option>
           ))}
         </select>
+        {store.attempts.length > 1 && (
+          <>
+            <label htmlFor={`${ids}-attempt`}>Attempt</label>
+            <select
+              id={`${ids}-attempt`}
+              data-testid="log-attempt"
+              value={attempt}
+              onChange={(e) => setAttempt(Number(e.target.value))}
+            >
+              <option value={0}>all</option>
+              {store.attempts.map((a) => (
+                <option key={a} value={a}>
+                  {a === 0 ? 'not recorded' : `attempt ${a}`}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
         <label htmlFor={`${ids}-search`}>Search</label>
         <input
           id={`${ids}-search`}
@@ -116,8 +135,14 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
                 className={`log-line level-${levelLabel(entry.level)}`}
                 data-testid="log-line"
                 data-seq={entry.seq}
+                data-attempt={entry.attempt}
                 style={{ transform: `translateY(${row.start}px)`, height: ROW_HEIGHT }}
               >
+                {entry.attemptStart && (
+                  <span className="log-attempt" data-testid="log-attempt-start">
+                    attempt {entry.attempt}
+                  </span>
+                )}
                 <span className="log-time">{clock(entry.time)}</span>
                 <span className="log-level">{levelLabel(entry.level)}</span>
                 <span className="log-message">

@@ -68,12 +68,16 @@ export interface TaskType {
 }
 
 export interface LogLine {
-  /** Starts at 1 for each task and grows by one per line. */
+  /** The line's number within the task, from 1 across all its attempts (the resume cursor). */
   seq: U64;
   time?: Timestamp;
   level: LogLevel;
   message: string;
   fields: Record<string, string>;
+  /** The attempt that wrote it (0 for lines stored before attempts were recorded). */
+  attempt: number;
+  /** Its number within that attempt, from 1. */
+  attempt_seq: U64;
 }
 
 export interface Progress {

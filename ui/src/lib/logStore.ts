@@ -7,6 +7,10 @@ export interface LogEntry {
   level: LogLevel;
   message: string;
   fields: Record<string, string>;
+  /** The attempt that wrote it (0: not recorded). */
+  attempt: number;
+  /** The first line of a retry (its attempt differs from the line before, or is past the first). */
+  attemptStart: boolean;
 }
 
 export const LEVEL_RANK: Record<LogLevel, number> = {
@@ -33,6 +37,9 @@ export class LogStore {
   private scheduled = false;
   private version = 0;
   private last = 0;
+  private lastAttempt = 0;
+  /** The attempts seen, in order. */
+  readonly attempts: number[] = [];
   private readonly listeners = new Set<() => void>();
 
   /** The seq of the last line taken (published or queued); 0 when none. */
@@ -46,8 +53,20 @@ export class LogStore {
     for (const line of lines) {
       const seq = Number(line.seq);
       if (!(seq > this.last)) continue;
+      const attempt = Number(line.attempt ?? 0);
+      const attemptStart = attempt !== this.lastAttempt && (this.last > 0 || attempt > 1);
       this.last = seq;
-      this.pending.push({ seq, time: line.time, level: line.level, message: line.message, fields: line.fields ?? {} });
+      if (attempt !== this.lastAttempt && !this.attempts.includes(attempt)) this.attempts.push(attempt);
+      this.lastAttempt = attempt;
+      this.pending.push({
+        seq,
+        time: line.time,
+        level: line.level,
+        message: line.message,
+        fields: line.fields ?? {},
+        attempt,
+        attemptStart,
+      });
       added++;
     }
     if (added > 0 && !this.scheduled) {
@@ -77,7 +96,8 @@ export class LogStore {
   getVersion = () => this.version;
 }
 
-function matches(entry: LogEntry, minRank: number, needle: string): boolean {
+function matches(entry: LogEntry, minRank: number, needle: string, attempt: number): boolean {
+  if (attempt && entry.attempt !== attempt) return false;
   if (LEVEL_RANK[entry.level] < minRank) return false;
   if (!needle) return true;
   if (entry.message.toLowerCase().includes(needle)) return true;
@@ -88,7 +108,7 @@ function matches(entry: LogEntry, minRank: number, needle: string): boolean {
 }
 
 /**
- * The indices of a store's lines that pass a filter (lowest level, text), kept up to date
+ * The indices of a store's lines that pass a filter (attempt, lowest level, text), kept up to date
  * incrementally: a new frame scans only the lines it added; a new filter rescans once. The result
  * is a new array per (version, filter), so React sees each change.
  */
@@ -104,8 +124,9 @@ export class LogFilter {
     this.store = store;
   }
 
-  indices(version: number, minRank: number, needle: string): number[] {
-    const key = `${minRank}\u0000${needle}`;
+  /** `attempt` 0 means every attempt. */
+  indices(version: number, minRank: number, needle: string, attempt = 0): number[] {
+    const key = `${minRank}\u0000${needle}\u0000${attempt}`;
     if (key !== this.key) {
       this.key = key;
       this.scanned = 0;
@@ -114,10 +135,10 @@ export class LogFilter {
     }
     if (version !== this.version) {
       const lines = this.store.lines;
-      const all = minRank === 0 && !needle;
+      const all = minRank === 0 && !needle && !attempt;
       for (let i = this.scanned; i < lines.length; i++) {
         const entry = lines[i];
-        if (entry && (all || matches(entry, minRank, needle))) this.matched.push(i);
+        if (entry && (all || matches(entry, minRank, needle, attempt))) this.matched.push(i);
       }
       this.scanned = lines.length;
       this.version = version;

@@ -10,6 +10,8 @@ const line = (seq: number): LogLine => ({
   level: 'LOG_LEVEL_INFO',
   message: `line ${seq}`,
   fields: {},
+  attempt: 1,
+  attempt_seq: String(seq),
 });
 
 /** GetLogs answered by the test, one page at a time, when it says so. */

@@ -136,6 +136,8 @@ fn level_from(v: i32) -> LogLevel {
 pub fn log_line_from(l: pb::LogLine) -> LogLine {
     LogLine {
         seq: l.seq,
+        attempt: l.attempt,
+        attempt_seq: l.attempt_seq,
         time_us: from_ts(l.time),
         level: level_from(l.level),
         message: l.message,
@@ -147,6 +149,8 @@ pub fn log_line_from(l: pb::LogLine) -> LogLine {
 pub fn log_line(l: &LogLine) -> pb::LogLine {
     pb::LogLine {
         seq: l.seq,
+        attempt: l.attempt,
+        attempt_seq: l.attempt_seq,
         time: Some(ts(l.time_us)),
         level: level(l.level) as i32,
         message: l.message.clone(),

@@ -280,7 +280,7 @@ impl Store {
     /// A task's log lines with `seq > after`, in order, at most `limit`.
     pub async fn task_logs(&self, task_id: &str, after: u64, limit: u32) -> Result<Vec<LogLine>> {
         let rows = sqlx::query(
-            "SELECT seq, time_us, kind, task_id, log_seq, level, body, fields FROM events \
+            "SELECT seq, time_us, kind, task_id, log_seq, level, body, fields, attempt, attempt_seq FROM events \
              WHERE task_id = ? AND log_seq > ? AND kind = 'task_log' ORDER BY log_seq LIMIT ?",
         )
         .bind(task_id)
@@ -300,15 +300,21 @@ impl Store {
             .collect()
     }
 
-    /// The highest log seq stored for a task (0 when none).
-    pub async fn last_log_seq(&self, task_id: &str) -> Result<u64> {
-        let v: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(log_seq) FROM events WHERE task_id = ? AND log_seq IS NOT NULL",
+    /// Where a task's stored log lines end: the last line's task-wide number, attempt and number
+    /// within that attempt (all 0 when none).
+    pub async fn last_log(&self, task_id: &str) -> Result<crate::manager::LogCursor> {
+        let row = sqlx::query(
+            "SELECT log_seq, attempt, attempt_seq FROM events \
+             WHERE task_id = ? AND log_seq IS NOT NULL ORDER BY log_seq DESC LIMIT 1",
         )
         .bind(task_id)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(v.unwrap_or(0) as u64)
+        Ok(row.map_or_else(Default::default, |r| crate::manager::LogCursor {
+            task_seq: r.get::<i64, _>(0) as u64,
+            attempt: r.get::<Option<i64>, _>(1).unwrap_or(0) as u32,
+            attempt_seq: r.get::<Option<i64>, _>(2).unwrap_or(0) as u64,
+        }))
     }
 
     /// Stored events with `seq > after` that pass `filter`, in order, at most `limit`.
@@ -319,7 +325,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Event>> {
         let mut b = sqlx::QueryBuilder::new(
-            "SELECT seq, time_us, kind, task_id, log_seq, level, body, fields FROM events WHERE seq > ",
+            "SELECT seq, time_us, kind, task_id, log_seq, level, body, fields, attempt, attempt_seq FROM events WHERE seq > ",
         );
         b.push_bind(i64::try_from(after).unwrap_or(i64::MAX));
         if let Some(t) = &filter.task_id {
@@ -371,7 +377,8 @@ fn audit_row(r: &sqlx::sqlite::SqliteRow) -> AuditEntry {
     }
 }
 
-/// An `events` row (columns: seq, time_us, kind, task_id, log_seq, level, body, fields) as an event.
+/// An `events` row (columns: seq, time_us, kind, task_id, log_seq, level, body, fields, attempt,
+/// attempt_seq) as an event.
 fn decode_event(r: &sqlx::sqlite::SqliteRow) -> Result<Event> {
     let seq = r.get::<i64, _>(0) as u64;
     let time_us: i64 = r.get(1);
@@ -381,6 +388,8 @@ fn decode_event(r: &sqlx::sqlite::SqliteRow) -> Result<Event> {
             task_id: r.get::<Option<String>, _>(3).unwrap_or_default(),
             line: LogLine {
                 seq: r.get::<Option<i64>, _>(4).unwrap_or(0) as u64,
+                attempt: r.get::<Option<i64>, _>(8).unwrap_or(0) as u32,
+                attempt_seq: r.get::<Option<i64>, _>(9).unwrap_or(0) as u64,
                 time_us,
                 level: LogLevel::from_number(r.get::<Option<i64>, _>(5).unwrap_or(3)),
                 message: r.get(6),

@@ -238,7 +238,7 @@ async fn run(
     }
 }
 
-/// Rows per multi-row INSERT: 8 columns at most, well under SQLite's bound-parameter limit.
+/// Rows per multi-row INSERT: 10 columns at most, well under SQLite's bound-parameter limit.
 const ROWS_PER_STATEMENT: usize = 500;
 
 async fn commit(
@@ -446,17 +446,18 @@ impl EventRow {
 
 async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, rows: &[EventRow]) -> Result<()> {
     let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "INSERT INTO events (seq, time_us, kind, task_id, log_seq, level, body, fields) ",
+        "INSERT INTO events (seq, time_us, kind, task_id, log_seq, level, body, fields, attempt, attempt_seq) ",
     );
     b.push_values(rows, |mut r, row| {
         let ev = &row.ev;
-        let (log_seq, level, body) = match &ev.body {
+        let (log_seq, level, body, attempt) = match &ev.body {
             EventBody::TaskLog { line, .. } => (
                 Some(line.seq as i64),
                 Some(line.level as i64),
                 line.message.as_str(),
+                Some((i64::from(line.attempt), line.attempt_seq as i64)),
             ),
-            _ => (None, None, row.json.as_deref().unwrap_or_default()),
+            _ => (None, None, row.json.as_deref().unwrap_or_default(), None),
         };
         r.push_bind(ev.seq as i64)
             .push_bind(ev.time_us)
@@ -465,7 +466,9 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Sqlite>, rows: &[EventRow]
             .push_bind(log_seq)
             .push_bind(level)
             .push_bind(body)
-            .push_bind(row.fields.as_deref());
+            .push_bind(row.fields.as_deref())
+            .push_bind(attempt.map(|a| a.0))
+            .push_bind(attempt.map(|a| a.1));
     });
     b.build().execute(&mut **tx).await?;
     Ok(())

@@ -79,7 +79,7 @@ class TaskType(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., payload_schema_json: _Optional[str] = ...) -> None: ...
 
 class LogLine(_message.Message):
-    __slots__ = ("seq", "time", "level", "message", "fields")
+    __slots__ = ("seq", "time", "level", "message", "fields", "attempt", "attempt_seq")
     class FieldsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -92,12 +92,16 @@ class LogLine(_message.Message):
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_SEQ_FIELD_NUMBER: _ClassVar[int]
     seq: int
     time: _timestamp_pb2.Timestamp
     level: LogLevel
     message: str
     fields: _containers.ScalarMap[str, str]
-    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[_Union[LogLevel, str]] = ..., message: _Optional[str] = ..., fields: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    attempt: int
+    attempt_seq: int
+    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[_Union[LogLevel, str]] = ..., message: _Optional[str] = ..., fields: _Optional[_Mapping[str, str]] = ..., attempt: _Optional[int] = ..., attempt_seq: _Optional[int] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("fraction", "step")
