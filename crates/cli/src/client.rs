@@ -75,6 +75,7 @@ impl From<hyperagent_manager::Error> for Failure {
         use hyperagent_manager::Error as E;
         let code = match &e {
             E::AlreadyRunning { .. } | E::DataDirInUse { .. } => 7,
+            E::StoreFailed(_) => 9,
             E::Config { .. } | E::Manifest { .. } | E::InvalidInput(_) => 5,
             _ => 1,
         };

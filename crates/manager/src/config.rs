@@ -410,6 +410,22 @@ pub struct Store {
     /// background, so commits never wait for it).
     #[serde(with = "humantime_serde")]
     pub checkpoint_interval: Duration,
+    /// The write-ahead log is cut back to this size whenever a checkpoint empties it, so the space
+    /// a burst of writes took is given back while the manager runs.
+    pub wal_size_limit_bytes: u64,
+    /// Bytes kept free on the disk holding the data directory: below this, new tasks are refused
+    /// and log lines dropped (each task's log says so), so that state changes and audit entries
+    /// always have room.
+    pub min_free_bytes: u64,
+    /// How often the free space is read (at most).
+    #[serde(with = "humantime_serde")]
+    pub free_space_check_interval: Duration,
+    /// The database's size bound: past it, the retention sweep deletes the log lines of the
+    /// oldest ended tasks (leaving a line in each task's log that says so) until it is under.
+    pub max_database_bytes: u64,
+    /// Ended tasks older than this are deleted with their events (audit entries are kept).
+    #[serde(with = "humantime_serde")]
+    pub task_retention: Duration,
 }
 
 impl Default for Store {
@@ -420,6 +436,11 @@ impl Default for Store {
             write_batch_rows: 20_000,
             busy_timeout: Duration::from_secs(5),
             checkpoint_interval: Duration::from_secs(1),
+            wal_size_limit_bytes: 64 * 1024 * 1024,
+            min_free_bytes: 64 * 1024 * 1024,
+            free_space_check_interval: Duration::from_millis(500),
+            max_database_bytes: 4 * 1024 * 1024 * 1024,
+            task_retention: Duration::from_secs(180 * 24 * 3600),
         }
     }
 }
@@ -714,6 +735,12 @@ impl Config {
                 "feed.live_buffer, feed.replay_page and feed.subscriber_buffer must be more than 0"
                     .into(),
             );
+        }
+        if self.store.free_space_check_interval.is_zero() {
+            return Err("store.free_space_check_interval must be more than 0".into());
+        }
+        if self.store.task_retention < self.store.log_retention {
+            return Err("store.task_retention must be at least store.log_retention (a task's log goes before the task)".into());
         }
         if self.store.checkpoint_interval.is_zero() {
             return Err("store.checkpoint_interval must be more than 0".into());

@@ -22,7 +22,7 @@ use crate::model::{
 };
 use crate::registry::{AgentRecord, Command, Registry, StartCommand};
 use crate::scheduler::{self, TaskView};
-use crate::store::{AgentRow, EventFilter, Pending, Store, TaskQuery, Write, Writer};
+use crate::store::{AgentRow, EventFilter, Pending, Store, Sweep, TaskQuery, Write, Writer};
 use crate::token::{random_secret, Claims, TokenKey};
 use crate::{policy, rollback, schema, tasks, workspace};
 
@@ -169,6 +169,45 @@ impl LogCursor {
     }
 }
 
+/// Log lines of one attempt dropped while the disk was nearly full.
+#[derive(Clone, Copy, Debug)]
+struct DiskDrop {
+    attempt: u32,
+    /// The first and last dropped line's number within the attempt.
+    first: u64,
+    last: u64,
+    count: u64,
+}
+
+impl DiskDrop {
+    /// The line that says how many went, numbered as the last one dropped.
+    fn summary(&self, task_seq: u64, time_us: i64) -> LogLine {
+        LogLine {
+            seq: task_seq,
+            attempt: self.attempt,
+            attempt_seq: self.last,
+            time_us,
+            level: LogLevel::Warn,
+            message: format!(
+                "{} log lines of this attempt ({} to {}) were dropped while the disk was nearly \
+                 full (store.min_free_bytes)",
+                self.count, self.first, self.last
+            ),
+            fields: Default::default(),
+        }
+    }
+}
+
+fn task_log(task_id: &str, line: LogLine) -> Write {
+    Write::Event {
+        time_us: line.time_us,
+        body: EventBody::TaskLog {
+            task_id: task_id.to_string(),
+            line,
+        },
+    }
+}
+
 /// A task the manager is working on, with its timers.
 struct Active {
     task: Task,
@@ -190,6 +229,8 @@ struct Active {
     log_bytes: u64,
     /// Lines dropped once it went over that.
     log_dropped: u64,
+    /// Lines being dropped while the disk is nearly full.
+    disk_drop: Option<DiskDrop>,
 }
 
 #[derive(Default)]
@@ -276,6 +317,8 @@ struct Inner {
     supervisor: Mutex<Option<mpsc::UnboundedSender<SupervisorRequest>>>,
     catalogue: Arc<Catalogue>,
     started_us: i64,
+    /// The data directory's disk (`store.min_free_bytes`).
+    disk: crate::diskspace::DiskSpace,
 }
 
 /// The manager core. Cheap to clone.
@@ -326,6 +369,12 @@ impl Manager {
         let active = store.load_active_tasks().await?;
         let (shutdown, _) = watch::channel(false);
         let catalogue = Arc::new(Catalogue::new(paths.template_dirs.clone()));
+        let task_log_cap = cfg.agents.max_log_bytes_per_task;
+        let disk = crate::diskspace::DiskSpace::new(
+            paths.data_dir.clone(),
+            cfg.store.min_free_bytes,
+            cfg.store.free_space_check_interval,
+        );
         let m = Manager {
             inner: Arc::new(Inner {
                 started_us: now_us(),
@@ -341,10 +390,14 @@ impl Manager {
                 process_gone: Notify::new(),
                 shutdown,
                 supervisor: Mutex::new(None),
+                disk,
             }),
         };
         for task in active {
             let log = store.last_log(&task.id).await?;
+            // `agents.max_log_bytes_per_task` holds across restarts.
+            let log_bytes = store.task_log_bytes(&task.id).await?;
+            let log_dropped = u64::from(log_bytes > task_log_cap);
             if let Some(k) = &task.idempotency_key {
                 st.idempotency.insert(k.clone(), task.id.clone());
             }
@@ -360,8 +413,9 @@ impl Manager {
                     cancel_by_us: None,
                     task_grants: Vec::new(),
                     secrets: Vec::new(),
-                    log_bytes: 0,
-                    log_dropped: 0,
+                    log_bytes,
+                    log_dropped,
+                    disk_drop: None,
                 },
             );
             let a = st.tasks.get_mut(&id).expect("just inserted");
@@ -581,6 +635,11 @@ impl Manager {
     /// (`tasks.on_manager_restart`), and nothing new is dispatched.
     pub fn begin_stop(&self) {
         self.state().stopping = true;
+    }
+
+    /// Set once a database write has failed (see [`crate::store::Writer::failed`]).
+    pub fn store_failed(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.inner.writer.failed()
     }
 
     /// Stops dispatching, lets queued writes commit, and stops the background loops.
@@ -902,7 +961,11 @@ impl Manager {
     }
 
     /// A line an agent process wrote to stdout or stderr.
+    /// Dropped while the disk is nearly full (`store.min_free_bytes`).
     pub fn agent_output(&self, agent_id: &str, stream: &str, line: String) -> Pending {
+        if self.inner.disk.low().is_some() {
+            return self.inner.writer.submit(Vec::new());
+        }
         self.inner.writer.submit(vec![Write::Event {
             time_us: now_us(),
             body: EventBody::AgentOutput {
@@ -1360,6 +1423,7 @@ impl Manager {
                 .await?;
         }
         let now = now_us();
+        let disk_low = self.inner.disk.low();
         let (pending, before, after) = {
             let mut st = self.state();
             let attempt = self.authorize(&st, task_id, token)?.attempt;
@@ -1381,22 +1445,50 @@ impl Manager {
                     continue; // already stored: a resent batch
                 }
                 last.attempt_seq = line.seq;
-                last.task_seq += 1;
                 line.attempt = attempt;
                 line.attempt_seq = line.seq;
-                line.seq = last.task_seq;
                 if a.log_dropped > 0 {
                     a.log_dropped += 1;
                     continue;
+                }
+                if line.time_us <= 0 {
+                    line.time_us = now;
+                }
+                // A nearly full disk: the first line dropped says so, the rest are counted, and
+                // when there is room again one more line says how many went.
+                let dropping = disk_low.is_some();
+                if let Some(d) = a.disk_drop.take_if(|d| !dropping || d.attempt != attempt) {
+                    if d.count > 1 {
+                        last.task_seq += 1;
+                        writes.push(task_log(task_id, d.summary(last.task_seq, line.time_us)));
+                    }
+                }
+                if let Some(free) = disk_low {
+                    if let Some(d) = &mut a.disk_drop {
+                        d.count += 1;
+                        d.last = line.attempt_seq;
+                        continue;
+                    }
+                    a.disk_drop = Some(DiskDrop {
+                        attempt,
+                        first: line.attempt_seq,
+                        last: line.attempt_seq,
+                        count: 1,
+                    });
+                    line.level = LogLevel::Warn;
+                    line.message = format!(
+                        "the disk holding the data directory has {free} bytes free, less than \
+                         the {} (store.min_free_bytes) kept for HyperAgent's records: this \
+                         task's log lines are dropped until there is room; the task goes on",
+                        self.inner.disk.min_free()
+                    );
+                    line.fields.clear();
                 }
                 redact_in(&mut line.message, &a.secrets);
                 truncate(&mut line.message, max_bytes);
                 for v in line.fields.values_mut() {
                     redact_in(v, &a.secrets);
                     truncate(v, max_bytes);
-                }
-                if line.time_us <= 0 {
-                    line.time_us = now;
                 }
                 let size = line.message.len()
                     + line
@@ -1421,13 +1513,9 @@ impl Manager {
                         fields: Default::default(),
                     };
                 }
-                writes.push(Write::Event {
-                    time_us: line.time_us,
-                    body: EventBody::TaskLog {
-                        task_id: task_id.to_string(),
-                        line,
-                    },
-                });
+                last.task_seq += 1;
+                line.seq = last.task_seq;
+                writes.push(task_log(task_id, line));
             }
             a.log = last;
             a.log_moved.notify_waiters();
@@ -1606,6 +1694,9 @@ impl Manager {
 
     /// Queues a task; returns it and whether it was created (false: an idempotent repeat).
     pub async fn submit(&self, sub: Submission) -> Result<(Task, bool)> {
+        if let Some(free) = self.inner.disk.low() {
+            return Err(self.inner.disk.refusal(free));
+        }
         let cfg = &self.inner.cfg.tasks;
         if sub.payload_json.len() > cfg.max_payload_bytes as usize {
             return Err(Error::InvalidInput(format!(
@@ -1753,6 +1844,7 @@ impl Manager {
                     secrets: Vec::new(),
                     log_bytes: 0,
                     log_dropped: 0,
+                    disk_drop: None,
                 },
             );
             task = t;
@@ -3081,6 +3173,12 @@ impl Manager {
         {
             let store = self.inner.store.clone();
             let every = self.inner.cfg.store.checkpoint_interval;
+            let wal_limit = self.inner.cfg.store.wal_size_limit_bytes;
+            let wal = {
+                let mut p = self.inner.paths.database.clone().into_os_string();
+                p.push("-wal");
+                PathBuf::from(p)
+            };
             let mut stop = self.inner.shutdown.subscribe();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
@@ -3088,7 +3186,11 @@ impl Manager {
                 loop {
                     tokio::select! {
                         _ = tick.tick() => {
-                            if let Err(e) = store.checkpoint(false).await {
+                            // A log that grew past its limit under load is cut back now (this
+                            // waits for readers), not only when a checkpoint finds it idle.
+                            let truncate = std::fs::metadata(&wal)
+                                .is_ok_and(|m| m.len() > wal_limit);
+                            if let Err(e) = store.checkpoint(truncate).await {
                                 tracing::warn!(error = %e, "checkpoint failed");
                             }
                         }
@@ -3108,17 +3210,8 @@ impl Manager {
                 pendings.extend(self.tick());
                 if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
                     last_sweep = Some(Instant::now());
-                    let store = self.inner.store.clone();
-                    let before = now_us() - us(self.inner.cfg.store.log_retention);
-                    tokio::spawn(async move {
-                        match store.delete_logs_before(before).await {
-                            Ok(0) => {}
-                            Ok(n) => {
-                                tracing::info!(lines = n, "deleted log lines past their retention")
-                            }
-                            Err(e) => tracing::error!(error = %e, "log retention sweep failed"),
-                        }
-                    });
+                    let m = self.clone();
+                    tokio::spawn(async move { m.sweep().await });
                 }
             }
             pendings.extend(self.dispatch());
@@ -3128,6 +3221,42 @@ impl Manager {
                 }
             }
             self.forget_ended();
+        }
+    }
+}
+
+impl Manager {
+    /// Retention: log lines past `store.log_retention`, the oldest ended tasks' lines while the
+    /// database is over `store.max_database_bytes`, ended tasks past `store.task_retention`.
+    pub async fn sweep(&self) {
+        let cfg = &self.inner.cfg.store;
+        let store = &self.inner.store;
+        let now = now_us();
+        let active: std::collections::HashSet<String> =
+            self.state().tasks.keys().cloned().collect();
+        let sweeps = [
+            Sweep::OlderThan(now - us(cfg.log_retention)),
+            Sweep::WhileOver(cfg.max_database_bytes),
+        ];
+        for sweep in sweeps {
+            match store.sweep_logs(sweep, &active, now).await {
+                Ok(s) if s.lines > 0 => {
+                    tracing::info!(lines = s.lines, tasks = s.tasks, ?sweep, "deleted log lines")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, ?sweep, "log retention sweep failed"),
+            }
+        }
+        match store
+            .delete_tasks_before(now - us(cfg.task_retention))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tasks = n, "deleted ended tasks past store.task_retention"),
+            Err(e) => tracing::error!(error = %e, "task retention sweep failed"),
+        }
+        if let Err(e) = store.reclaim().await {
+            tracing::warn!(error = %e, "giving free database pages back failed");
         }
     }
 }

@@ -271,7 +271,12 @@ pub async fn run(
     private_dir(&paths.templates)?;
     let _lock = InstanceLock::acquire_both(&paths.socket, &paths.discovery, &paths.data_dir)?;
 
-    let store = Store::open(&paths.database, cfg.store.busy_timeout).await?;
+    let store = Store::open(
+        &paths.database,
+        cfg.store.busy_timeout,
+        cfg.store.wal_size_limit_bytes,
+    )
+    .await?;
     let manager = Manager::start(cfg.clone(), paths.clone(), store.clone()).await?;
 
     let uds = bind_private(&paths.socket)?;
@@ -408,8 +413,17 @@ pub async fn run(
         },
         &manager,
     );
-    shutdown.await;
-    tracing::info!("shutting down");
+    // A failed database write stops the manager too: what it holds in memory may include a
+    // change that was not stored, and only a restart reads the truth back.
+    let mut failed = manager.store_failed();
+    let store_error = tokio::select! {
+        _ = shutdown => None,
+        f = failed.wait_for(Option::is_some) => f.ok().and_then(|f| f.clone()),
+    };
+    match &store_error {
+        Some(why) => tracing::error!(error = %why, "a database write failed: stopping"),
+        None => tracing::info!("shutting down"),
+    }
     manager.begin_stop();
     if let Some(s) = supervisor {
         s.stop().await;
@@ -439,7 +453,10 @@ pub async fn run(
     let _ = egress_server.await;
     let _ = std::fs::remove_file(&paths.socket);
     let _ = std::fs::remove_file(&paths.egress_socket);
-    Ok(())
+    match store_error {
+        Some(why) => Err(Error::StoreFailed(why)),
+        None => Ok(()),
+    }
 }
 
 /// The built web UI: `web.ui_dir`, else the bundled one.

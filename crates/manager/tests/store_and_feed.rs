@@ -1,11 +1,12 @@
 //! The store writer and the event feed against a real SQLite file: group commit, publish after
 //! commit, replay from a cursor, catching up from the database after lagging the live buffer, and
 //! log retention.
+use std::collections::HashSet;
 use std::time::Duration;
 
 use hyperagent_manager::feed::Feed;
 use hyperagent_manager::model::{EventBody, LogLevel, LogLine};
-use hyperagent_manager::store::{EventFilter, Store, Write, Writer};
+use hyperagent_manager::store::{EventFilter, Store, Sweep, Write, Writer};
 
 fn log(task: &str, seq: u64, time_us: i64) -> Write {
     Write::Event {
@@ -26,7 +27,7 @@ fn log(task: &str, seq: u64, time_us: i64) -> Write {
 }
 
 async fn open(dir: &tempfile::TempDir, live_buffer: usize) -> (Store, Feed, Writer) {
-    let store = Store::open(&dir.path().join("db.sqlite"), Duration::from_secs(5))
+    let store = Store::open(&dir.path().join("db.sqlite"), Duration::from_secs(5), 1 << 20)
         .await
         .unwrap();
     let cursors = store.cursors().await.unwrap();
@@ -103,7 +104,7 @@ async fn events_survive_a_reopen_and_resume_from_a_cursor() {
 }
 
 #[tokio::test]
-async fn retention_deletes_old_log_lines_only() {
+async fn retention_deletes_old_log_lines_only_and_leaves_a_note_in_their_place() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _feed, writer) = open(&dir, 64).await;
     let state = Write::Event {
@@ -124,15 +125,84 @@ async fn retention_deletes_old_log_lines_only() {
         .wait()
         .await
         .unwrap();
-    assert_eq!(store.delete_logs_before(250).await.unwrap(), 2);
+    let swept = store
+        .sweep_logs(Sweep::OlderThan(250), &HashSet::new(), 1_000)
+        .await
+        .unwrap();
+    assert_eq!((swept.lines, swept.tasks), (2, 1));
     let left = store
         .events_after(0, &EventFilter::default(), 100)
         .await
         .unwrap();
     assert_eq!(
         left.len(),
-        2,
-        "the old status event stays, the newest log line stays"
+        3,
+        "the old status event stays, the newest log line stays, a note replaces the two old lines"
     );
-    assert_eq!(store.task_logs("t1", 0, 100).await.unwrap().len(), 1);
+    let lines = store.task_logs("t1", 0, 100).await.unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!((lines[0].seq, lines[0].attempt_seq), (1, 1));
+    assert_eq!(lines[0].level, LogLevel::Warn);
+    assert!(
+        lines[0]
+            .message
+            .starts_with("log lines 1 to 2 of this task (2 lines, "),
+        "{}",
+        lines[0].message
+    );
+    assert!(lines[0].message.contains("store.log_retention"));
+    assert_eq!(lines[1].message, "line 3");
+
+    // A second sweep over the note and the next line says the whole range went.
+    let swept = store
+        .sweep_logs(Sweep::OlderThan(2_000), &HashSet::new(), 3_000)
+        .await
+        .unwrap();
+    assert_eq!(swept.lines, 2);
+    let lines = store.task_logs("t1", 0, 100).await.unwrap();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].message.starts_with("log lines 1 to 3 of this task (2 lines, "));
+}
+
+#[tokio::test]
+async fn over_the_size_bound_the_oldest_ended_tasks_lose_their_lines_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _feed, writer) = open(&dir, 64).await;
+    let big = |task: &str, seq: u64| {
+        let mut w = log(task, seq, seq as i64);
+        if let Write::Event {
+            body: EventBody::TaskLog { line, .. },
+            ..
+        } = &mut w
+        {
+            line.message = "x".repeat(4_000);
+        }
+        w
+    };
+    // "old" (ended) wrote first, "live" (running) after: both about 800 KB.
+    for task in ["old", "live"] {
+        for chunk in 0..4 {
+            let writes = (1..=50).map(|i| big(task, chunk * 50 + i)).collect();
+            writer.submit(writes).wait().await.unwrap();
+        }
+    }
+    let used = store.bytes_used().await.unwrap();
+    assert!(used > 1_600_000, "{used}");
+    let bound = used - 400_000;
+    let active: HashSet<String> = ["live".to_string()].into();
+    let swept = store
+        .sweep_logs(Sweep::WhileOver(bound), &active, 9)
+        .await
+        .unwrap();
+    assert!(store.bytes_used().await.unwrap() <= bound);
+    assert_eq!(swept.tasks, 1);
+    assert_eq!(
+        store.task_logs("live", 0, 1_000).await.unwrap().len(),
+        200,
+        "a running task's lines are never taken"
+    );
+    let old = store.task_logs("old", 0, 1_000).await.unwrap();
+    assert!(old.len() < 200);
+    assert!(old[0].message.contains("store.max_database_bytes"), "{}", old[0].message);
+    assert!(old[0].message.starts_with("log lines 1 to "));
 }

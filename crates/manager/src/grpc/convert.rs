@@ -25,7 +25,8 @@ pub fn status(e: Error) -> Status {
         Error::Unauthenticated(_) => Code::Unauthenticated,
         Error::PermissionDenied(_) => Code::PermissionDenied,
         Error::AlreadyRunning { .. } | Error::DataDirInUse { .. } => Code::AlreadyExists,
-        Error::ShuttingDown => Code::Unavailable,
+        Error::ShuttingDown | Error::StoreFailed(_) => Code::Unavailable,
+        Error::DiskLow { .. } => Code::ResourceExhausted,
         Error::Secret(_) => Code::FailedPrecondition,
         Error::Store(_) | Error::Migrate(_) | Error::Io { .. } | Error::Sandbox(_) => {
             Code::Internal

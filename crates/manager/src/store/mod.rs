@@ -6,6 +6,7 @@
 //! shows an event that a crash could take back. `synchronous=NORMAL` in WAL mode survives a killed
 //! process (not a power cut) without an fsync per commit.
 pub mod audit;
+mod retention;
 mod writer;
 
 use std::str::FromStr;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+pub use retention::{Sweep, Swept};
 pub use writer::{Cursors, Pending, Write, Writer};
 
 use crate::error::{Error, Result};
@@ -89,8 +91,13 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `path`.
-    pub async fn open(path: &std::path::Path, busy_timeout: Duration) -> Result<Store> {
+    /// Opens (creating if needed) and migrates the database at `path`. The write-ahead log is cut
+    /// back to `wal_size_limit` bytes whenever a checkpoint empties it.
+    pub async fn open(
+        path: &std::path::Path,
+        busy_timeout: Duration,
+        wal_size_limit: u64,
+    ) -> Result<Store> {
         let url = format!("sqlite://{}", path.display());
         let opts = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(true)
@@ -100,7 +107,11 @@ impl Store {
             .busy_timeout(busy_timeout)
             // Checkpoints (which fsync) run from `checkpoint`, off the commit path, so a commit
             // never waits for one.
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", wal_size_limit.min(i64::MAX as u64).to_string())
+            // Pages freed by retention go back to the disk (`reclaim`); a database made before
+            // this keeps reusing its free pages instead.
+            .auto_vacuum(sqlx::sqlite::SqliteAutoVacuum::Incremental);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
@@ -337,17 +348,6 @@ impl Store {
         b.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
         let rows = b.build().fetch_all(&self.pool).await?;
         rows.iter().map(decode_event).collect()
-    }
-
-    /// Deletes log lines and agent output older than `before_us`; returns how many.
-    pub async fn delete_logs_before(&self, before_us: i64) -> Result<u64> {
-        let r = sqlx::query(
-            "DELETE FROM events WHERE kind IN ('task_log', 'agent_output') AND time_us < ?",
-        )
-        .bind(before_us)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected())
     }
 
     /// Checkpoints and closes the pool (after the writer has finished).

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use sqlx::{QueryBuilder, Sqlite};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{AgentRow, Store};
 use crate::error::{Error, Result};
@@ -105,7 +105,7 @@ impl Pending {
     pub async fn wait(self) -> Result<()> {
         match self.0.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error::Store(sqlx::Error::Protocol(e))),
+            Ok(Err(e)) => Err(Error::StoreFailed(e)),
             Err(_) => Err(Error::ShuttingDown),
         }
     }
@@ -116,6 +116,7 @@ impl Pending {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::UnboundedSender<Batch>,
+    failed: watch::Receiver<Option<String>>,
 }
 
 impl Writer {
@@ -129,8 +130,18 @@ impl Writer {
         audit_head: Option<std::path::PathBuf>,
     ) -> (Writer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let handle = tokio::spawn(run(store, cursors, feed, batch_rows, audit_head, rx));
-        (Writer { tx }, handle)
+        let (failed_tx, failed) = watch::channel(None);
+        let handle = tokio::spawn(run(
+            store, cursors, feed, batch_rows, audit_head, rx, failed_tx,
+        ));
+        (Writer { tx, failed }, handle)
+    }
+
+    /// Set (to what went wrong) once a write has failed. From then on the writer stores nothing
+    /// more and answers every write with [`Error::StoreFailed`]: what the manager holds in memory
+    /// may include the change that was not stored, so it must stop and read the database back.
+    pub fn failed(&self) -> watch::Receiver<Option<String>> {
+        self.failed.clone()
     }
 
     /// Queues `writes` as one unit; they commit together with whatever else is queued.
@@ -162,6 +173,7 @@ async fn run(
     batch_rows: usize,
     audit_head: Option<std::path::PathBuf>,
     mut rx: mpsc::UnboundedReceiver<Batch>,
+    failed: watch::Sender<Option<String>>,
 ) {
     let record_head = |c: &Cursors| {
         if let Some(path) = &audit_head {
@@ -206,9 +218,33 @@ async fn run(
         }
         stopping = batches.iter().any(|b| b.stop);
         let before = cursors.clone();
-        let result = commit(&mut conn, &mut batches, &mut cursors).await;
+        let mut events = Vec::new();
+        let mut result = commit(&mut conn, &mut batches, &mut cursors, &mut events).await;
+        if let Err(e) = &result {
+            // The connection may be left mid-transaction (SQLite can roll a failed COMMIT back
+            // itself, leaving the driver's idea of the transaction depth wrong): never reuse it.
+            tracing::error!(error = %e, "database write failed");
+            let _ = conn.close().await;
+            conn = match store.pool().acquire().await {
+                Ok(c) => c,
+                Err(e2) => {
+                    tracing::error!(error = %e2, "the database writer cannot get a new connection");
+                    let why = e.to_string();
+                    let _ = failed.send(Some(why.clone()));
+                    fail_all(batches, &why);
+                    refuse_the_rest(rx, &why).await;
+                    return;
+                }
+            };
+            // A failed COMMIT may still have landed (an error after the commit record was
+            // written): read back whether this commit's last event and audit entry are there.
+            if landed(&mut conn, &before, &cursors).await {
+                tracing::warn!("the failed write was stored after all");
+                result = Ok(());
+            }
+        }
         match result {
-            Ok(events) => {
+            Ok(()) => {
                 if cursors.audit_id != before.audit_id {
                     record_head(&cursors);
                 }
@@ -225,17 +261,70 @@ async fn run(
                 }
             }
             Err(e) => {
-                cursors = before;
-                tracing::error!(error = %e, "database write failed");
-                let msg = e.to_string();
-                for b in batches {
-                    if let Some(r) = b.reply {
-                        let _ = r.send(Err(msg.clone()));
-                    }
+                let why = e.to_string();
+                let _ = failed.send(Some(why.clone()));
+                fail_all(batches, &why);
+                if !stopping {
+                    refuse_the_rest(rx, &why).await;
                 }
+                return;
             }
         }
     }
+}
+
+/// After a failed write: answers every later write with the failure until told to stop.
+async fn refuse_the_rest(mut rx: mpsc::UnboundedReceiver<Batch>, why: &str) {
+    while let Some(b) = rx.recv().await {
+        let stop = b.stop;
+        fail_all(vec![b], why);
+        if stop {
+            return;
+        }
+    }
+}
+
+fn fail_all(batches: Vec<Batch>, why: &str) {
+    for b in batches {
+        if let Some(r) = b.reply {
+            let _ = r.send(Err(why.to_string()));
+        }
+    }
+}
+
+/// Whether a commit that reported an error is in the database: its last feed event and last
+/// audit entry (those it assigned between `before` and `after`) are stored. A commit with
+/// neither cannot be told apart, and counts as not stored.
+async fn landed(
+    conn: &mut sqlx::pool::PoolConnection<Sqlite>,
+    before: &Cursors,
+    after: &Cursors,
+) -> bool {
+    let wanted_seq = (after.next_seq > before.next_seq).then(|| after.next_seq - 1);
+    let wanted_audit = (after.audit_id > before.audit_id).then_some(after.audit_id);
+    if wanted_seq.is_none() && wanted_audit.is_none() {
+        return false;
+    }
+    if let Some(seq) = wanted_seq {
+        let found: Result<Option<i64>, _> = sqlx::query_scalar("SELECT seq FROM events WHERE seq = ?")
+            .bind(seq as i64)
+            .fetch_optional(&mut **conn)
+            .await;
+        if !matches!(found, Ok(Some(_))) {
+            return false;
+        }
+    }
+    if let Some(id) = wanted_audit {
+        let found: Result<Option<String>, _> =
+            sqlx::query_scalar("SELECT hash FROM audit WHERE id = ?")
+                .bind(id as i64)
+                .fetch_optional(&mut **conn)
+                .await;
+        if !matches!(found, Ok(Some(h)) if h == after.audit_hash) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Rows per multi-row INSERT: 10 columns at most, well under SQLite's bound-parameter limit.
@@ -245,7 +334,8 @@ async fn commit(
     conn: &mut sqlx::pool::PoolConnection<Sqlite>,
     batches: &mut [Batch],
     cursors: &mut Cursors,
-) -> Result<Vec<Arc<Event>>> {
+    events: &mut Vec<Arc<Event>>,
+) -> Result<()> {
     // Rows are grouped per table into multi-row statements: every statement is a round trip to
     // SQLite's worker thread, so a group commit of many changes costs a handful of them.
     // Tables do not depend on each other, and within a table rows keep their order.
@@ -258,7 +348,6 @@ async fn commit(
     let mut documents: Vec<(&'static str, String, String)> = Vec::new();
     let mut secret_names: Vec<(String, bool, i64)> = Vec::new();
     let mut settings: Vec<(String, Option<String>, i64)> = Vec::new();
-    let mut events: Vec<Arc<Event>> = Vec::new();
     let mut rows: Vec<EventRow> = Vec::new();
     for w in batches.iter_mut().flat_map(|b| b.writes.drain(..)) {
         match w {
@@ -413,7 +502,7 @@ async fn commit(
         insert_events(&mut tx, chunk).await?;
     }
     tx.commit().await?;
-    Ok(events)
+    Ok(())
 }
 
 /// One `events` row. Log lines are stored in columns (message in `body`, `fields` as JSON when

@@ -1,0 +1,63 @@
+//! Free space on the disk holding the data directory, read at most once per
+//! `store.free_space_check_interval`. Below `store.min_free_bytes` the manager refuses new tasks
+//! and drops log lines (saying so in each task's log), so that state changes and audit entries,
+//! which are small, always have room: a full disk must not make a write fail (see
+//! `store::Writer::failed`).
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+
+/// The data directory's disk, watched.
+pub struct DiskSpace {
+    dir: PathBuf,
+    min_free: u64,
+    interval: Duration,
+    /// When it was last read, and the bytes free then.
+    last: Mutex<Option<(Instant, u64)>>,
+}
+
+impl DiskSpace {
+    /// Watches the disk holding `dir`.
+    pub fn new(dir: PathBuf, min_free: u64, interval: Duration) -> DiskSpace {
+        DiskSpace {
+            dir,
+            min_free,
+            interval,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// The bytes free when that is under the reserve; `None` when there is room (or the disk
+    /// cannot be read: then the database's own errors decide).
+    pub fn low(&self) -> Option<u64> {
+        let now = Instant::now();
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let free = match *last {
+            Some((at, free)) if now.duration_since(at) < self.interval => free,
+            _ => {
+                let free = rustix::fs::statvfs(&self.dir)
+                    .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+                    .unwrap_or(u64::MAX);
+                *last = Some((now, free));
+                free
+            }
+        };
+        (free < self.min_free).then_some(free)
+    }
+
+    /// The refusal of new work while the disk has `free` bytes.
+    pub fn refusal(&self, free: u64) -> Error {
+        Error::DiskLow {
+            data_dir: self.dir.display().to_string(),
+            free,
+            min: self.min_free,
+        }
+    }
+
+    /// The reserve.
+    pub fn min_free(&self) -> u64 {
+        self.min_free
+    }
+}

@@ -1,0 +1,231 @@
+//! Retention: log lines past their age or past the database's size bound are deleted, and ended
+//! tasks past theirs; each task that loses lines keeps one line in their place saying how many,
+//! which and why (numbered as the first line deleted, so its log stays in order).
+use std::collections::{BTreeMap, HashSet};
+
+use sqlx::Row;
+
+use super::Store;
+use crate::error::Result;
+use crate::model::LogLevel;
+
+/// Log rows looked at per step: each step is one short transaction, so the writer is never held
+/// up for long.
+const ROWS_PER_STEP: i64 = 20_000;
+
+/// Which log lines a sweep deletes.
+#[derive(Clone, Copy, Debug)]
+pub enum Sweep {
+    /// Written before this time.
+    OlderThan(i64),
+    /// The oldest, of ended tasks, while the database holds more than this many bytes.
+    WhileOver(u64),
+}
+
+/// What a sweep did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Swept {
+    /// Log lines and agent output lines deleted.
+    pub lines: u64,
+    /// Tasks that lost lines (each got a line saying so).
+    pub tasks: u64,
+}
+
+/// Lines of one task deleted in one step.
+struct Lost {
+    /// The first one's feed seq, task-wide number, attempt and number within it: the note
+    /// takes its place.
+    seq: i64,
+    log_seq: i64,
+    attempt: Option<i64>,
+    attempt_seq: Option<i64>,
+    /// The last one's task-wide number.
+    last_log_seq: i64,
+    count: u64,
+    bytes: u64,
+}
+
+impl Store {
+    /// Deletes the log lines `sweep` selects (never those of `active` tasks when over the size
+    /// bound), leaving a note in each task's log; `now_us` dates the notes.
+    pub async fn sweep_logs(
+        &self,
+        sweep: Sweep,
+        active: &HashSet<String>,
+        now_us: i64,
+    ) -> Result<Swept> {
+        let mut swept = Swept::default();
+        let mut after = 0_i64;
+        loop {
+            if let Sweep::WhileOver(bound) = sweep {
+                if self.bytes_used().await? <= bound {
+                    break;
+                }
+            }
+            let rows = match sweep {
+                Sweep::OlderThan(t) => sqlx::query(
+                    "SELECT seq, task_id, log_seq, attempt, attempt_seq, \
+                     length(body) + coalesce(length(fields), 0) FROM events \
+                     WHERE kind IN ('task_log', 'agent_output') AND time_us < ? AND seq > ? \
+                     ORDER BY seq LIMIT ?",
+                )
+                .bind(t),
+                Sweep::WhileOver(_) => sqlx::query(
+                    "SELECT seq, task_id, log_seq, attempt, attempt_seq, \
+                     length(body) + coalesce(length(fields), 0) FROM events \
+                     WHERE kind IN ('task_log', 'agent_output') AND seq > ? \
+                     ORDER BY seq LIMIT ?",
+                ),
+            }
+            .bind(after)
+            .bind(ROWS_PER_STEP)
+            .fetch_all(self.pool())
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.get(0);
+            let full_step = rows.len() as i64 == ROWS_PER_STEP;
+            let mut doomed: Vec<i64> = Vec::with_capacity(rows.len());
+            let mut lost: BTreeMap<String, Lost> = BTreeMap::new();
+            for r in &rows {
+                let task: Option<String> = r.get(1);
+                if let Some(t) = &task {
+                    if matches!(sweep, Sweep::WhileOver(_)) && active.contains(t) {
+                        continue;
+                    }
+                }
+                let seq: i64 = r.get(0);
+                doomed.push(seq);
+                let Some(t) = task else { continue };
+                let log_seq: i64 = r.get::<Option<i64>, _>(2).unwrap_or(0);
+                let bytes = r.get::<Option<i64>, _>(5).unwrap_or(0).max(0) as u64;
+                let e = lost.entry(t).or_insert_with(|| Lost {
+                    seq,
+                    log_seq,
+                    attempt: r.get(3),
+                    attempt_seq: r.get(4),
+                    last_log_seq: log_seq,
+                    count: 0,
+                    bytes: 0,
+                });
+                e.last_log_seq = log_seq;
+                e.count += 1;
+                e.bytes += bytes;
+            }
+            if !doomed.is_empty() {
+                self.delete_with_notes(&doomed, &lost, sweep, now_us)
+                    .await?;
+                swept.lines += doomed.len() as u64;
+                swept.tasks += lost.len() as u64;
+            }
+            if !full_step {
+                break;
+            }
+        }
+        Ok(swept)
+    }
+
+    async fn delete_with_notes(
+        &self,
+        doomed: &[i64],
+        lost: &BTreeMap<String, Lost>,
+        sweep: Sweep,
+        now_us: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for chunk in doomed.chunks(5_000) {
+            let mut b = sqlx::QueryBuilder::new("DELETE FROM events WHERE seq IN (");
+            let mut sep = b.separated(", ");
+            for s in chunk {
+                sep.push_bind(*s);
+            }
+            b.push(")");
+            b.build().execute(&mut *tx).await?;
+        }
+        let why = match sweep {
+            Sweep::OlderThan(_) => "they were older than store.log_retention".to_string(),
+            Sweep::WhileOver(bound) => format!(
+                "the database was over its size bound of {bound} bytes (store.max_database_bytes)"
+            ),
+        };
+        for (task, l) in lost {
+            // An earlier note among the deleted lines is covered: the range starts at it.
+            let message = format!(
+                "log lines {} to {} of this task ({} lines, {} bytes) were deleted because {why}",
+                l.log_seq, l.last_log_seq, l.count, l.bytes
+            );
+            sqlx::query(
+                "INSERT INTO events (seq, time_us, kind, task_id, log_seq, level, body, fields, \
+                 attempt, attempt_seq) VALUES (?, ?, 'task_log', ?, ?, ?, ?, NULL, ?, ?)",
+            )
+            .bind(l.seq)
+            .bind(now_us)
+            .bind(task)
+            .bind(l.log_seq)
+            .bind(LogLevel::Warn as i64)
+            .bind(message)
+            .bind(l.attempt)
+            .bind(l.attempt_seq)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes ended tasks created before `before_us`, with their events; returns how many.
+    /// Their audit entries stay (the chain is never cut).
+    pub async fn delete_tasks_before(&self, before_us: i64) -> Result<u64> {
+        const ENDED: &str = "('completed', 'failed', 'canceled', 'dead_lettered')";
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(&format!(
+            "DELETE FROM events WHERE task_id IN \
+             (SELECT id FROM tasks WHERE created_us < ? AND state IN {ENDED})"
+        ))
+        .bind(before_us)
+        .execute(&mut *tx)
+        .await?;
+        let r = sqlx::query(&format!(
+            "DELETE FROM tasks WHERE created_us < ? AND state IN {ENDED}"
+        ))
+        .bind(before_us)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Bytes the database's pages hold (free pages not counted).
+    pub async fn bytes_used(&self) -> Result<u64> {
+        let row = sqlx::query(
+            "SELECT (SELECT page_count FROM pragma_page_count()) - \
+             (SELECT freelist_count FROM pragma_freelist_count()), \
+             (SELECT page_size FROM pragma_page_size())",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        let pages: i64 = row.get(0);
+        let size: i64 = row.get(1);
+        Ok((pages.max(0) as u64).saturating_mul(size.max(0) as u64))
+    }
+
+    /// Gives the database's free pages back to the disk (a database made before incremental
+    /// vacuum was turned on keeps them for reuse instead).
+    pub async fn reclaim(&self) -> Result<()> {
+        sqlx::query("PRAGMA incremental_vacuum")
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Bytes of log lines stored for a task.
+    pub async fn task_log_bytes(&self, task_id: &str) -> Result<u64> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT SUM(length(body) + coalesce(length(fields), 0)) FROM events \
+             WHERE task_id = ? AND kind = 'task_log'",
+        )
+        .bind(task_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(v.unwrap_or(0).max(0) as u64)
+    }
+}
