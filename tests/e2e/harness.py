@@ -222,6 +222,9 @@ def channel(socket: Path) -> grpc.Channel:
         options=[
             ("grpc.default_authority", "localhost"),
             ("grpc.max_receive_message_length", 64 << 20),
+            # A channel of its own: one to a restarted manager must not inherit the reconnect
+            # back-off of a connection to the one before it.
+            ("grpc.use_local_subchannel_pool", 1),
         ],
     )
 

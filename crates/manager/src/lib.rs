@@ -14,9 +14,9 @@
 
 pub mod catalogue;
 pub mod cgroup;
-pub mod diskspace;
 pub mod config;
 pub mod consent;
+pub mod diskspace;
 pub mod editor;
 pub mod egress;
 pub mod error;

@@ -3241,7 +3241,12 @@ impl Manager {
         for sweep in sweeps {
             match store.sweep_logs(sweep, &active, now).await {
                 Ok(s) if s.lines > 0 => {
-                    tracing::info!(lines = s.lines, tasks = s.tasks, ?sweep, "deleted log lines")
+                    tracing::info!(
+                        lines = s.lines,
+                        tasks = s.tasks,
+                        ?sweep,
+                        "deleted log lines"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, ?sweep, "log retention sweep failed"),

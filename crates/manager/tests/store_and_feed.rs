@@ -27,9 +27,13 @@ fn log(task: &str, seq: u64, time_us: i64) -> Write {
 }
 
 async fn open(dir: &tempfile::TempDir, live_buffer: usize) -> (Store, Feed, Writer) {
-    let store = Store::open(&dir.path().join("db.sqlite"), Duration::from_secs(5), 1 << 20)
-        .await
-        .unwrap();
+    let store = Store::open(
+        &dir.path().join("db.sqlite"),
+        Duration::from_secs(5),
+        1 << 20,
+    )
+    .await
+    .unwrap();
     let cursors = store.cursors().await.unwrap();
     let feed = Feed::new(store.clone(), cursors.next_seq - 1, live_buffer, 100, 16);
     let (writer, _) = Writer::spawn(store.clone(), cursors, feed.clone(), 10_000, None);
@@ -161,7 +165,9 @@ async fn retention_deletes_old_log_lines_only_and_leaves_a_note_in_their_place()
     assert_eq!(swept.lines, 2);
     let lines = store.task_logs("t1", 0, 100).await.unwrap();
     assert_eq!(lines.len(), 1);
-    assert!(lines[0].message.starts_with("log lines 1 to 3 of this task (2 lines, "));
+    assert!(lines[0]
+        .message
+        .starts_with("log lines 1 to 3 of this task (2 lines, "));
 }
 
 #[tokio::test]
@@ -203,6 +209,10 @@ async fn over_the_size_bound_the_oldest_ended_tasks_lose_their_lines_first() {
     );
     let old = store.task_logs("old", 0, 1_000).await.unwrap();
     assert!(old.len() < 200);
-    assert!(old[0].message.contains("store.max_database_bytes"), "{}", old[0].message);
+    assert!(
+        old[0].message.contains("store.max_database_bytes"),
+        "{}",
+        old[0].message
+    );
     assert!(old[0].message.starts_with("log lines 1 to "));
 }

@@ -108,7 +108,10 @@ impl Store {
             // Checkpoints (which fsync) run from `checkpoint`, off the commit path, so a commit
             // never waits for one.
             .pragma("wal_autocheckpoint", "0")
-            .pragma("journal_size_limit", wal_size_limit.min(i64::MAX as u64).to_string())
+            .pragma(
+                "journal_size_limit",
+                wal_size_limit.min(i64::MAX as u64).to_string(),
+            )
             // Pages freed by retention go back to the disk (`reclaim`); a database made before
             // this keeps reusing its free pages instead.
             .auto_vacuum(sqlx::sqlite::SqliteAutoVacuum::Incremental);
@@ -321,11 +324,13 @@ impl Store {
         .bind(task_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map_or_else(Default::default, |r| crate::manager::LogCursor {
-            task_seq: r.get::<i64, _>(0) as u64,
-            attempt: r.get::<Option<i64>, _>(1).unwrap_or(0) as u32,
-            attempt_seq: r.get::<Option<i64>, _>(2).unwrap_or(0) as u64,
-        }))
+        Ok(
+            row.map_or_else(Default::default, |r| crate::manager::LogCursor {
+                task_seq: r.get::<i64, _>(0) as u64,
+                attempt: r.get::<Option<i64>, _>(1).unwrap_or(0) as u32,
+                attempt_seq: r.get::<Option<i64>, _>(2).unwrap_or(0) as u64,
+            }),
+        )
     }
 
     /// Stored events with `seq > after` that pass `filter`, in order, at most `limit`.

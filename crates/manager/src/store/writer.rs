@@ -306,10 +306,11 @@ async fn landed(
         return false;
     }
     if let Some(seq) = wanted_seq {
-        let found: Result<Option<i64>, _> = sqlx::query_scalar("SELECT seq FROM events WHERE seq = ?")
-            .bind(seq as i64)
-            .fetch_optional(&mut **conn)
-            .await;
+        let found: Result<Option<i64>, _> =
+            sqlx::query_scalar("SELECT seq FROM events WHERE seq = ?")
+                .bind(seq as i64)
+                .fetch_optional(&mut **conn)
+                .await;
         if !matches!(found, Ok(Some(_))) {
             return false;
         }
