@@ -20,7 +20,9 @@ Exit codes:
   5  the request was refused (invalid payload, unknown task type, bad config, task already ended, ...)
   6  --wait: the task ended but did not complete (failed, canceled, dead-lettered)
   7  serve: another manager already serves this socket or uses this data directory
-  8  audit verify: the audit log was altered";
+  8  audit verify: the audit log was altered
+  9  serve: a database write failed (e.g. the disk is full); nothing unsaved was acknowledged, and
+     the next start reads the database back";
 
 /// HyperAgent: a local manager that runs a team of agents for you.
 #[derive(Parser, Debug)]

@@ -2905,6 +2905,11 @@ impl Manager {
         let mut made = Vec::new();
         {
             let mut st = self.state();
+            // After a failed write, memory may say a task ended that the database still has
+            // running: its folder stays for the run after the restart.
+            if self.inner.writer.failed().borrow().is_some() {
+                return;
+            }
             let ended: Vec<String> = st
                 .tasks
                 .iter()
@@ -3029,6 +3034,14 @@ impl Manager {
             .unwrap_or_default();
         let grants = policy::grants(&st.rules, &task_grants, agent_id);
         let a = st.tasks.get_mut(task_id).expect("queued task exists");
+        if a.task.workspace_made.is_some() {
+            // The folder the manager made for it may have gone as an empty one does when its
+            // task ends: an end that was never stored (a crash, a failed write) leaves the task
+            // to run again. It was empty then; it is made again, empty.
+            if let Err(e) = std::fs::create_dir_all(&a.task.workspace) {
+                tracing::warn!(error = %e, workspace = %a.task.workspace, "cannot make the task's folder again");
+            }
+        }
         let cmd = Command::Start(Box::new(StartCommand {
             task_id: task_id.to_string(),
             task_type: a.task.task_type.clone(),
@@ -3239,7 +3252,10 @@ impl Manager {
             Sweep::WhileOver(cfg.max_database_bytes),
         ];
         for sweep in sweeps {
-            match store.sweep_logs(sweep, &active, now).await {
+            match store
+                .sweep_logs(sweep, &active, now, cfg.write_batch_rows)
+                .await
+            {
                 Ok(s) if s.lines > 0 => {
                     tracing::info!(
                         lines = s.lines,

@@ -130,7 +130,7 @@ async fn retention_deletes_old_log_lines_only_and_leaves_a_note_in_their_place()
         .await
         .unwrap();
     let swept = store
-        .sweep_logs(Sweep::OlderThan(250), &HashSet::new(), 1_000)
+        .sweep_logs(Sweep::OlderThan(250), &HashSet::new(), 1_000, 2)
         .await
         .unwrap();
     assert_eq!((swept.lines, swept.tasks), (2, 1));
@@ -159,7 +159,7 @@ async fn retention_deletes_old_log_lines_only_and_leaves_a_note_in_their_place()
 
     // A second sweep over the note and the next line says the whole range went.
     let swept = store
-        .sweep_logs(Sweep::OlderThan(2_000), &HashSet::new(), 3_000)
+        .sweep_logs(Sweep::OlderThan(2_000), &HashSet::new(), 3_000, 2)
         .await
         .unwrap();
     assert_eq!(swept.lines, 2);
@@ -197,7 +197,7 @@ async fn over_the_size_bound_the_oldest_ended_tasks_lose_their_lines_first() {
     let bound = used - 400_000;
     let active: HashSet<String> = ["live".to_string()].into();
     let swept = store
-        .sweep_logs(Sweep::WhileOver(bound), &active, 9)
+        .sweep_logs(Sweep::WhileOver(bound), &active, 9, 64)
         .await
         .unwrap();
     assert!(store.bytes_used().await.unwrap() <= bound);

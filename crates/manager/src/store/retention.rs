@@ -9,9 +9,8 @@ use super::Store;
 use crate::error::Result;
 use crate::model::LogLevel;
 
-/// Log rows looked at per step: each step is one short transaction, so the writer is never held
-/// up for long.
-const ROWS_PER_STEP: i64 = 20_000;
+/// Rows per DELETE statement: under SQLite's bound-parameter limit.
+const ROWS_PER_DELETE: usize = 5_000;
 
 /// Which log lines a sweep deletes.
 #[derive(Clone, Copy, Debug)]
@@ -47,13 +46,16 @@ struct Lost {
 
 impl Store {
     /// Deletes the log lines `sweep` selects (never those of `active` tasks when over the size
-    /// bound), leaving a note in each task's log; `now_us` dates the notes.
+    /// bound), leaving a note in each task's log; `now_us` dates the notes. Works in steps of
+    /// `step_rows` rows, each one short transaction, so the writer is never held up for long.
     pub async fn sweep_logs(
         &self,
         sweep: Sweep,
         active: &HashSet<String>,
         now_us: i64,
+        step_rows: u32,
     ) -> Result<Swept> {
+        let step_rows = i64::from(step_rows.max(1));
         let mut swept = Swept::default();
         let mut after = 0_i64;
         loop {
@@ -78,12 +80,12 @@ impl Store {
                 ),
             }
             .bind(after)
-            .bind(ROWS_PER_STEP)
+            .bind(step_rows)
             .fetch_all(self.pool())
             .await?;
             let Some(last) = rows.last() else { break };
             after = last.get(0);
-            let full_step = rows.len() as i64 == ROWS_PER_STEP;
+            let full_step = rows.len() as i64 == step_rows;
             let mut doomed: Vec<i64> = Vec::with_capacity(rows.len());
             let mut lost: BTreeMap<String, Lost> = BTreeMap::new();
             for r in &rows {
@@ -132,7 +134,7 @@ impl Store {
         now_us: i64,
     ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        for chunk in doomed.chunks(5_000) {
+        for chunk in doomed.chunks(ROWS_PER_DELETE) {
             let mut b = sqlx::QueryBuilder::new("DELETE FROM events WHERE seq IN (");
             let mut sep = b.separated(", ");
             for s in chunk {
