@@ -82,6 +82,8 @@ class Run:
     disk_fills: int = 0
     last_ack: float = 0.0
     done: threading.Event = field(default_factory=threading.Event)
+    #: What stopped the submitter early, if anything.
+    error: BaseException | None = None
 
     def client(self):
         # No lock: a call may meet a manager that is away, as a real client's would.
@@ -100,6 +102,14 @@ def workload(i: int, rng: random.Random) -> tuple[str, dict]:
 
 
 def submitter(run: Run, rng: random.Random) -> None:
+    try:
+        submit_all(run, rng)
+    except BaseException as e:
+        run.error = e
+        raise
+
+
+def submit_all(run: Run, rng: random.Random) -> None:
     for i in range(TASKS):
         key = f"chaos-{i}"
         task_type, payload = workload(i, rng)
@@ -188,9 +198,23 @@ def chaos(run: Run, disk: Path | None, rng: random.Random) -> None:
                 except ProcessLookupError:
                     continue
                 run.kills.append((time.time_ns() // 1000, a.id, list(a.running_task_ids)))
-        if not events and len(run.acked) == TASKS:
+        if (not events and len(run.acked) == TASKS) or run.error is not None:
             return
         run.done.wait(0.02)
+
+
+def all_tasks(m: Manager, states: list[int] | None = None) -> list[client_pb2.Task]:
+    """Every task (in these states), page by page."""
+    out: list[client_pb2.Task] = []
+    token = ""
+    while True:
+        page = m.client.ListTasks(
+            client_pb2.ListTasksRequest(states=states or [], page_token=token), timeout=30
+        )
+        out.extend(page.tasks)
+        token = page.next_page_token
+        if not token:
+            return out
 
 
 def all_logs(m: Manager, task_id: str) -> list[common_pb2.LogLine]:
@@ -234,10 +258,7 @@ def percentile(xs: list[float], q: float) -> float:
 
 def check_invariants(m: Manager, run: Run, tmp_path: Path) -> dict[str, client_pb2.Task]:
     """Every invariant of the run; returns the tasks (as stored before the final stop)."""
-    tasks = {
-        t.id: t
-        for t in m.client.ListTasks(client_pb2.ListTasksRequest(limit=TASKS + 10), timeout=30).tasks
-    }
+    tasks = {t.id: t for t in all_tasks(m)}
     # Everything acknowledged is there, once: one task per key, no other task.
     assert len(tasks) == TASKS, len(tasks)
     assert {t.idempotency_key: t.id for t in tasks.values()} == run.acked
@@ -306,6 +327,7 @@ def test_chaos(chaos_disk: Path | None, tmp_path: Path, make_manager) -> None:
     finally:
         run.done.set()
         sub.join()
+    assert run.error is None, repr(run.error)
     assert len(run.acked) == TASKS
 
     # Drain: every acknowledged task ends.
@@ -313,12 +335,7 @@ def test_chaos(chaos_disk: Path | None, tmp_path: Path, make_manager) -> None:
     drained_from = time.monotonic()
 
     def drained() -> bool:
-        ended = {
-            t.id
-            for t in m.client.ListTasks(
-                client_pb2.ListTasksRequest(states=sorted(TERMINAL), limit=TASKS + 10), timeout=30
-            ).tasks
-        }
+        ended = {t.id for t in all_tasks(m, sorted(TERMINAL))}
         return pending <= ended
 
     wait_until(drained, "every acknowledged task ended", timeout=240)
