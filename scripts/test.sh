@@ -23,8 +23,7 @@ say "pytest: SDK, agents, templates, end to end"
 .venv/bin/pytest -q agents/sdk/tests agents/echo/tests agents/bootstrapper/tests tests/test_ui_types.py tests/templates tests/e2e
 
 say "benchmarks: quick mode (no figure asserted; it keeps the harness from rotting)"
-# The 1,000-agent heartbeat section is left out here: it once lost its manager (see BENCHMARKS.md).
-BENCH_QUICK=1 BENCH_AGENTS_DIR="$PWD/agents" BENCH_ONLY=start,dispatch,logs,sdk,sandbox \
+BENCH_QUICK=1 BENCH_AGENTS_DIR="$PWD/agents" BENCH_ONLY=start,dispatch,logs,sdk,sandbox,agents \
   timeout 600 "$target_dir/debug/hyperagent-bench" "$HYPERAGENT_BIN" >/dev/null
 
 say "web UI: unit tests (Vitest)"
