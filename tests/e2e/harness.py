@@ -349,6 +349,18 @@ class Manager:
             stream.cancel()
         raise AssertionError("event feed ended before the expected event")
 
+    def logs(self, task_id: str) -> list[common_pb2.LogLine]:
+        """All of a task's stored log lines, page by page."""
+        lines: list[common_pb2.LogLine] = []
+        while True:
+            page = self.client.GetLogs(
+                client_pb2.GetLogsRequest(task_id=task_id, after_seq=lines[-1].seq if lines else 0),
+                timeout=DEADLINE,
+            )
+            lines.extend(page.lines)
+            if page.complete or not page.lines:
+                return lines
+
     def wait_state(self, task_id: str, *states: int) -> client_pb2.Task:
         """Waits until the task's feed shows one of `states` (terminal states by default)."""
         want = set(states) or TERMINAL
@@ -470,3 +482,16 @@ def bootstrapper_agents(folder: Path, wheels: Path) -> Path:
         )
     )
     return folder
+
+
+@contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of `size` (e.g. "24m") mounted on `path` (root only), unmounted after."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)], check=True
+    )
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

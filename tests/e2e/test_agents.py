@@ -90,18 +90,6 @@ def test_a_killed_agent_goes_offline_and_its_task_completes_on_another(manager, 
     assert manager.agents()[running.agent_id].status == common_pb2.AGENT_STATUS_OFFLINE
 
 
-def all_logs(manager, task_id: str) -> list[common_pb2.LogLine]:
-    lines: list[common_pb2.LogLine] = []
-    while True:
-        page = manager.client.GetLogs(
-            client_pb2.GetLogsRequest(task_id=task_id, after_seq=lines[-1].seq if lines else 0),
-            timeout=30,
-        )
-        lines.extend(page.lines)
-        if page.complete or not page.lines:
-            return lines
-
-
 def test_a_retry_keeps_every_line_of_each_attempt_and_shows_them_apart(manager, start_agent):
     """Each attempt's process numbers its lines from 1; none of the retry's may be taken for a
     resend of the first attempt's (they were before: its first lines were dropped)."""
@@ -111,14 +99,14 @@ def test_a_retry_keeps_every_line_of_each_attempt_and_shows_them_apart(manager, 
     manager.wait_agent("echo-b", online=True)
     t = manager.submit("echo.sleep", {"seconds": 3, "steps": 12})
     # Kill its agent once the first attempt has stored a few lines.
-    wait_until(lambda: len(all_logs(manager, t.id)) >= 3, "three lines of attempt 1")
+    wait_until(lambda: len(manager.logs(t.id)) >= 3, "three lines of attempt 1")
     running = manager.task(t.id)
     (a if running.agent_id == "echo-a" else b).signal(signal.SIGKILL)
     done = manager.wait_state(t.id)
     assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
     assert len(done.attempts) == 2
 
-    lines = all_logs(manager, t.id)
+    lines = manager.logs(t.id)
     # The task-wide number is the resume cursor: 1..n with no gap.
     assert [x.seq for x in lines] == list(range(1, len(lines) + 1))
     assert {x.attempt for x in lines} == {1, 2}

@@ -19,7 +19,6 @@ import os
 import random
 import signal
 import statistics
-import subprocess
 import threading
 import time
 from collections import Counter, defaultdict
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from harness import TERMINAL, Manager, pid_alive, wait_until
+from harness import TERMINAL, Manager, pid_alive, tmpfs, wait_until
 
 from hyperagent.v1 import client_pb2, common_pb2
 
@@ -53,18 +52,11 @@ DROPPED = "were dropped while the disk was nearly full"
 @pytest.fixture
 def chaos_disk(tmp_path: Path) -> Iterator[Path | None]:
     """`tmp_path/data` as a 64 MiB tmpfs when run as root (else no disk phase)."""
-    data = tmp_path / "data"
-    data.mkdir()
     if os.geteuid() != 0:
         yield None
         return
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", str(data)], check=True
-    )
-    try:
+    with tmpfs(tmp_path / "data", "64m") as data:
         yield data
-    finally:
-        subprocess.run(["umount", "-l", str(data)], check=False)
 
 
 @dataclass
@@ -220,18 +212,6 @@ def all_tasks(m: Manager, states: list[int] | None = None) -> list[client_pb2.Ta
             return out
 
 
-def all_logs(m: Manager, task_id: str) -> list[common_pb2.LogLine]:
-    lines: list[common_pb2.LogLine] = []
-    while True:
-        page = m.client.GetLogs(
-            client_pb2.GetLogsRequest(task_id=task_id, after_seq=lines[-1].seq if lines else 0),
-            timeout=30,
-        )
-        lines.extend(page.lines)
-        if page.complete or not page.lines:
-            return lines
-
-
 def check_log(task: client_pb2.Task, lines: list[common_pb2.LogLine]) -> None:
     """Task-wide numbers with no gap; per attempt, numbers that only grow, with a gap only where
     the log says lines were dropped; a completed spam task's last attempt has every line."""
@@ -285,7 +265,7 @@ def check_invariants(m: Manager, run: Run, tmp_path: Path) -> dict[str, client_p
     assert max(completed.values()) == 1, completed.most_common(3)
     # Each attempt's lines in order and complete.
     for t in tasks.values():
-        check_log(t, all_logs(m, t.id))
+        check_log(t, m.logs(t.id))
     # The audit chain verifies.
     verify = m.cli("audit", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr

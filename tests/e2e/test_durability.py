@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
-from harness import TERMINAL, wait_until
+from harness import TERMINAL, tmpfs, wait_until
 
 from hyperagent.v1 import client_pb2, common_pb2
 
@@ -27,15 +26,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """`tmp_path/data` as a 24 MiB tmpfs (the harness's managers keep their data there)."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small filesystem needs root")
-    data = tmp_path / "data"
-    data.mkdir()
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", str(data)], check=True
-    )
-    try:
+    with tmpfs(tmp_path / "data", "24m") as data:
         yield data
-    finally:
-        subprocess.run(["umount", "-l", str(data)], check=False)
 
 
 def free(path: Path) -> int:
@@ -53,18 +45,6 @@ def fill(path: Path, leave: int) -> Path:
     return filler
 
 
-def all_logs(m, task_id: str) -> list[common_pb2.LogLine]:
-    lines: list[common_pb2.LogLine] = []
-    while True:
-        page = m.client.GetLogs(
-            client_pb2.GetLogsRequest(task_id=task_id, after_seq=lines[-1].seq if lines else 0),
-            timeout=30,
-        )
-        lines.extend(page.lines)
-        if page.complete or not page.lines:
-            return lines
-
-
 def test_a_nearly_full_disk_refuses_new_tasks_and_drops_lines_saying_so(
     small_disk: Path, tmp_path: Path, make_manager, start_agent
 ) -> None:
@@ -77,7 +57,7 @@ def test_a_nearly_full_disk_refuses_new_tasks_and_drops_lines_saying_so(
     start_agent(m.socket, name="echo")
     m.wait_agent("echo", online=True)
     t = m.submit("echo.sleep", {"seconds": 2.4, "steps": 24})
-    wait_until(lambda: len(all_logs(m, t.id)) >= 2, "the task's first lines")
+    wait_until(lambda: len(m.logs(t.id)) >= 2, "the task's first lines")
 
     filler = fill(small_disk, leave=2 * MIB)
     # The free space is read at most every free_space_check_interval: until then a submit may
@@ -100,12 +80,12 @@ def test_a_nearly_full_disk_refuses_new_tasks_and_drops_lines_saying_so(
     assert cli.returncode != 0
     assert "store.min_free_bytes" in cli.stderr, cli.stderr
     # The running task goes on; its log says lines are being dropped.
-    wait_until(lambda: any(NOTE in x.message for x in all_logs(m, t.id)), "the dropping note")
+    wait_until(lambda: any(NOTE in x.message for x in m.logs(t.id)), "the dropping note")
 
     filler.unlink()
     done = m.wait_state(t.id)
     assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
-    lines = all_logs(m, t.id)
+    lines = m.logs(t.id)
     assert [x.seq for x in lines] == list(range(1, len(lines) + 1))
     numbers = [x.attempt_seq for x in lines]
     assert numbers == sorted(set(numbers)), "each attempt's numbers only grow"

@@ -150,11 +150,16 @@ async fn retention_deletes_old_log_lines_only_and_leaves_a_note_in_their_place()
     assert!(
         lines[0]
             .message
-            .starts_with("log lines 1 to 2 of this task (2 lines, "),
+            .starts_with("log lines 1 to 2 of this task were deleted because"),
         "{}",
         lines[0].message
     );
     assert!(lines[0].message.contains("store.log_retention"));
+    assert!(
+        lines[0].message.contains("(2 lines, "),
+        "{}",
+        lines[0].message
+    );
     assert_eq!(lines[1].message, "line 3");
 
     // A second sweep over the note and the next line says the whole range went.
@@ -167,7 +172,7 @@ async fn retention_deletes_old_log_lines_only_and_leaves_a_note_in_their_place()
     assert_eq!(lines.len(), 1);
     assert!(lines[0]
         .message
-        .starts_with("log lines 1 to 3 of this task (2 lines, "));
+        .starts_with("log lines 1 to 3 of this task were deleted"));
 }
 
 #[tokio::test]
@@ -215,4 +220,11 @@ async fn over_the_size_bound_the_oldest_ended_tasks_lose_their_lines_first() {
         old[0].message
     );
     assert!(old[0].message.starts_with("log lines 1 to "));
+    assert_eq!(
+        old.iter()
+            .filter(|l| l.message.starts_with("log lines "))
+            .count(),
+        1,
+        "one note, however many steps the sweep took"
+    );
 }

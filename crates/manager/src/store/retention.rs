@@ -58,6 +58,8 @@ impl Store {
         let step_rows = i64::from(step_rows.max(1));
         let mut swept = Swept::default();
         let mut after = 0_i64;
+        // Per task, all this sweep took (across its steps): one note each says it all.
+        let mut lost: BTreeMap<String, Lost> = BTreeMap::new();
         loop {
             if let Sweep::WhileOver(bound) = sweep {
                 if self.bytes_used().await? <= bound {
@@ -87,7 +89,7 @@ impl Store {
             after = last.get(0);
             let full_step = rows.len() as i64 == step_rows;
             let mut doomed: Vec<i64> = Vec::with_capacity(rows.len());
-            let mut lost: BTreeMap<String, Lost> = BTreeMap::new();
+            let mut touched: HashSet<String> = HashSet::new();
             for r in &rows {
                 let task: Option<String> = r.get(1);
                 if let Some(t) = &task {
@@ -98,6 +100,7 @@ impl Store {
                 let seq: i64 = r.get(0);
                 doomed.push(seq);
                 let Some(t) = task else { continue };
+                touched.insert(t.clone());
                 let log_seq: i64 = r.get::<Option<i64>, _>(2).unwrap_or(0);
                 let bytes = r.get::<Option<i64>, _>(5).unwrap_or(0).max(0) as u64;
                 let e = lost.entry(t).or_insert_with(|| Lost {
@@ -114,15 +117,15 @@ impl Store {
                 e.bytes += bytes;
             }
             if !doomed.is_empty() {
-                self.delete_with_notes(&doomed, &lost, sweep, now_us)
+                self.delete_with_notes(&doomed, &lost, &touched, sweep, now_us)
                     .await?;
                 swept.lines += doomed.len() as u64;
-                swept.tasks += lost.len() as u64;
             }
             if !full_step {
                 break;
             }
         }
+        swept.tasks = lost.len() as u64;
         Ok(swept)
     }
 
@@ -130,6 +133,7 @@ impl Store {
         &self,
         doomed: &[i64],
         lost: &BTreeMap<String, Lost>,
+        touched: &HashSet<String>,
         sweep: Sweep,
         now_us: i64,
     ) -> Result<()> {
@@ -149,14 +153,16 @@ impl Store {
                 "the database was over its size bound of {bound} bytes (store.max_database_bytes)"
             ),
         };
-        for (task, l) in lost {
-            // An earlier note among the deleted lines is covered: the range starts at it.
+        for (task, l) in lost.iter().filter(|(t, _)| touched.contains(*t)) {
+            // An earlier sweep's note among the deleted lines is covered: the range starts at
+            // it. This sweep's own note (from an earlier step) is replaced: it has the same seq.
             let message = format!(
-                "log lines {} to {} of this task ({} lines, {} bytes) were deleted because {why}",
+                "log lines {} to {} of this task were deleted because {why} ({} lines, {} \
+                 bytes, by this sweep)",
                 l.log_seq, l.last_log_seq, l.count, l.bytes
             );
             sqlx::query(
-                "INSERT INTO events (seq, time_us, kind, task_id, log_seq, level, body, fields, \
+                "INSERT OR REPLACE INTO events (seq, time_us, kind, task_id, log_seq, level, body, fields, \
                  attempt, attempt_seq) VALUES (?, ?, 'task_log', ?, ?, ?, ?, NULL, ?, ?)",
             )
             .bind(l.seq)
