@@ -1,0 +1,329 @@
+//! Consent: requests from tasks and the egress proxy, answers, expiry.
+use super::*;
+
+impl Manager {
+    /// An agent asks for a permission its task lacks. Decided at once by the rules or the task's
+    /// earlier grants when they cover it; otherwise the task awaits consent until the person
+    /// answers or `consent.timeout` passes (a denial). Everything is audited.
+    pub async fn request_consent(
+        &self,
+        task_id: &str,
+        token: &str,
+        kind: &str,
+        target: &str,
+        reason: &str,
+    ) -> Result<Consent> {
+        let permission = policy::parse(kind, target)?;
+        let claims = self.authorize(&self.state(), task_id, token)?;
+        self.consent_for(
+            task_id,
+            &claims.agent_id,
+            permission,
+            reason,
+            &claims.agent_id,
+        )
+        .await
+    }
+
+    /// The egress proxy asks whether a task may connect to `host:port` (asking the person on the
+    /// task's behalf when no rule or grant decides). Returns the agent when it may.
+    pub async fn egress_check(
+        &self,
+        task_id: &str,
+        token: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<String> {
+        let permission = policy::parse("connect", &format!("{host}:{port}"))?;
+        let claims = self.authorize(&self.state(), task_id, token)?;
+        let c = self
+            .consent_for(
+                task_id,
+                &claims.agent_id,
+                permission,
+                &format!("a connection to {host}:{port} through the egress proxy"),
+                "manager",
+            )
+            .await?;
+        c.granted(&format!("connection to {host}:{port}"))?;
+        Ok(claims.agent_id)
+    }
+
+    /// Decides a permission for a task by the rules and its grants, or asks the person.
+    pub(super) async fn consent_for(
+        &self,
+        task_id: &str,
+        agent_id: &str,
+        permission: policy::Permission,
+        reason: &str,
+        asker: &str,
+    ) -> Result<Consent> {
+        let mut reason = reason.trim().to_string();
+        truncate(&mut reason, 2000);
+        let now = now_us();
+        enum Outcome {
+            Decided(Consent),
+            Asked(oneshot::Receiver<Consent>),
+        }
+        let (pending, outcome) = {
+            let mut st = self.state();
+            let a = st
+                .tasks
+                .get(task_id)
+                .filter(|a| a.task.state.holds_slot())
+                .ok_or_else(|| {
+                    Error::FailedPrecondition(format!("task {task_id} is not running any more"))
+                })?;
+            // A task cannot bury the person in requests (or the manager in memory).
+            let limits = &self.inner.cfg.consent;
+            let waiting = st
+                .consents
+                .values()
+                .filter(|p| p.consent.task_id == task_id)
+                .count();
+            if waiting >= limits.max_pending_per_task as usize
+                || st.consents.len() >= limits.max_pending as usize
+            {
+                return Err(Error::FailedPrecondition(format!(
+                    "too many permission requests waiting ({waiting} of this task's, {} in all; \
+                     consent.max_pending_per_task = {}, consent.max_pending = {}): wait for an \
+                     answer before asking again",
+                    st.consents.len(),
+                    limits.max_pending_per_task,
+                    limits.max_pending
+                )));
+            }
+            let mut c = Consent {
+                id: uuid::Uuid::now_v7().to_string(),
+                task_id: task_id.to_string(),
+                agent_id: agent_id.to_string(),
+                permission,
+                reason,
+                created_us: now,
+                expires_us: now + us(self.inner.cfg.consent.timeout),
+                status: Status::Pending,
+                scope: None,
+                answered_by: String::new(),
+                answer_reason: String::new(),
+            };
+            let mut writes = Vec::new();
+            match policy::decide(&st.rules, &a.task_grants, agent_id, &c.permission) {
+                Some((decision, rule)) => {
+                    c.answered_by = rule.map_or("an earlier grant to this task".into(), |r| {
+                        format!("rule {}", r.id)
+                    });
+                    if decision == policy::Decision::Allow {
+                        c.status = Status::Granted;
+                    } else {
+                        c.status = Status::Denied;
+                        c.answer_reason = "a deny rule refuses it".into();
+                    }
+                    consent_writes(&mut writes, &c, "consent.decided", "policy", now);
+                    (self.inner.writer.submit(writes), Outcome::Decided(c))
+                }
+                None => {
+                    consent_writes(&mut writes, &c, "consent.requested", asker, now);
+                    let a = st.tasks.get_mut(task_id).expect("present");
+                    if a.task.state == TaskState::Running {
+                        let ev = tasks::transition(
+                            &mut a.task,
+                            TaskState::AwaitingConsent,
+                            format!(
+                                "waiting for consent: {} {}",
+                                c.permission.kind(),
+                                c.permission.target()
+                            ),
+                            now,
+                        )?;
+                        push_task(&mut writes, &a.task, ev, now);
+                    }
+                    let (reply, answer) = oneshot::channel();
+                    st.consents
+                        .insert(c.id.clone(), PendingConsent { consent: c, reply });
+                    (self.inner.writer.submit(writes), Outcome::Asked(answer))
+                }
+            }
+        };
+        pending.wait().await?;
+        match outcome {
+            Outcome::Decided(c) => Ok(c),
+            Outcome::Asked(answer) => answer.await.map_err(|_| Error::ShuttingDown),
+        }
+    }
+
+    /// The person answers a pending request: `Some(scope)` grants it that far, `None` denies it.
+    pub async fn answer_consent(
+        &self,
+        id: &str,
+        scope: Option<Scope>,
+        actor: &str,
+    ) -> Result<Consent> {
+        let now = now_us();
+        let (pending, reply, c) = {
+            let mut st = self.state();
+            let Some(p) = st.consents.remove(id) else {
+                return Err(Error::FailedPrecondition(format!(
+                    "no pending consent request `{id}`: it was answered, timed out, or its task \
+                     ended (`hyperagent consent list` shows the pending ones)"
+                )));
+            };
+            let mut writes = Vec::new();
+            let reason = if scope.is_none() {
+                "denied by the person"
+            } else {
+                ""
+            };
+            let c =
+                self.resolve_consent(&mut st, p.consent, scope, actor, reason, now, &mut writes)?;
+            (self.inner.writer.submit(writes), p.reply, c)
+        };
+        pending.wait().await?;
+        let _ = reply.send(c.clone());
+        Ok(c)
+    }
+
+    /// Pending consent requests, oldest first.
+    pub fn list_consents(&self) -> Vec<Consent> {
+        let mut v: Vec<Consent> = self
+            .state()
+            .consents
+            .values()
+            .map(|p| p.consent.clone())
+            .collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// Records an answer: applies a grant's scope (a task grant, or a persisted rule), audits it,
+    /// and puts the task back to running once nothing else is pending for it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn resolve_consent(
+        &self,
+        st: &mut State,
+        mut c: Consent,
+        scope: Option<Scope>,
+        actor: &str,
+        reason: &str,
+        now: i64,
+        writes: &mut Vec<Write>,
+    ) -> Result<Consent> {
+        c.status = if scope.is_some() {
+            Status::Granted
+        } else {
+            Status::Denied
+        };
+        c.scope = scope;
+        c.answered_by = actor.to_string();
+        c.answer_reason = reason.to_string();
+        consent_writes(writes, &c, "consent.answered", actor, now);
+        match scope {
+            Some(Scope::Task) => {
+                if let Some(a) = st.tasks.get_mut(&c.task_id) {
+                    a.task_grants.push(c.permission.clone());
+                }
+            }
+            Some(s @ (Scope::Agent | Scope::Always)) => {
+                let rule = new_rule(
+                    (s == Scope::Agent).then(|| c.agent_id.clone()),
+                    c.permission.clone(),
+                    policy::Decision::Allow,
+                    format!("consent {}", c.id),
+                    now,
+                );
+                put_rule(st, rule, actor, Some(&c.task_id), writes);
+            }
+            Some(Scope::Once) | None => {}
+        }
+        let still_waiting = st.consents.values().any(|p| p.consent.task_id == c.task_id);
+        if let Some(a) = st.tasks.get_mut(&c.task_id) {
+            if a.task.state == TaskState::AwaitingConsent
+                && !still_waiting
+                && !a.task.cancel_requested
+            {
+                let ev = tasks::transition(
+                    &mut a.task,
+                    TaskState::Running,
+                    format!(
+                        "consent {}: {} {}",
+                        if scope.is_some() { "granted" } else { "denied" },
+                        c.permission.kind(),
+                        c.permission.target()
+                    ),
+                    now,
+                )?;
+                push_task(writes, &a.task, ev, now);
+            }
+        }
+        Ok(c)
+    }
+
+    /// Denies the pending requests that timed out, or whose task ended or is being canceled; their
+    /// askers hear the answer once it is stored.
+    pub(super) fn expire_consents(&self, st: &mut State, now: i64) {
+        let due: Vec<(String, String)> = st
+            .consents
+            .values()
+            .filter_map(|p| {
+                let c = &p.consent;
+                let task = st.tasks.get(&c.task_id);
+                let why = if task.is_none_or(|a| !a.task.state.holds_slot()) {
+                    "its task ended"
+                } else if task.is_some_and(|a| a.task.cancel_requested) {
+                    "its task is being canceled"
+                } else if c.expires_us <= now {
+                    "timeout"
+                } else {
+                    return None;
+                };
+                Some((c.id.clone(), why.to_string()))
+            })
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let mut writes = Vec::new();
+        let mut replies = Vec::new();
+        for (id, why) in due {
+            let p = st.consents.remove(&id).expect("listed above");
+            let reason = if why == "timeout" {
+                format!(
+                    "no answer within {}",
+                    humantime::format_duration(self.inner.cfg.consent.timeout)
+                )
+            } else {
+                why.clone()
+            };
+            match self.resolve_consent(st, p.consent, None, &why, &reason, now, &mut writes) {
+                Ok(c) => replies.push((p.reply, c)),
+                Err(e) => {
+                    tracing::error!(consent = %id, error = %e, "expiring a consent request failed")
+                }
+            }
+        }
+        let pending = self.inner.writer.submit(writes);
+        tokio::spawn(async move {
+            if let Err(e) = pending.wait().await {
+                tracing::error!(error = %e, "storing expired consent requests failed");
+                return;
+            }
+            for (reply, c) in replies {
+                let _ = reply.send(c);
+            }
+        });
+    }
+}
+
+/// The feed event and the audit entry of a consent request as it now stands.
+pub(super) fn consent_writes(
+    writes: &mut Vec<Write>,
+    c: &Consent,
+    action: &str,
+    actor: &str,
+    now: i64,
+) {
+    writes.push(Write::Event {
+        time_us: now,
+        body: EventBody::Consent { consent: c.clone() },
+    });
+    writes.push(Write::audit(now, actor, action, Some(&c.task_id), c));
+}

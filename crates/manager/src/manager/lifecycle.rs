@@ -1,0 +1,576 @@
+//! A task's life: submit, answer, progress, finish, cancel, a lost attempt, and reading tasks.
+use super::*;
+
+impl Manager {
+    /// The agent accepts or rejects a task it was sent.
+    pub async fn answer(
+        &self,
+        task_id: &str,
+        token: &str,
+        accepted: bool,
+        reason: &str,
+    ) -> Result<()> {
+        let now = now_us();
+        let mut writes = Vec::new();
+        let pending = {
+            let mut st = self.state();
+            let claims = self.authorize(&st, task_id, token)?;
+            let a = st.tasks.get_mut(task_id).expect("authorized");
+            match (a.task.state, accepted) {
+                (TaskState::Assigned, true) => {
+                    a.answer_by_us = None;
+                    a.deadline_us = Some(now + i64::from(a.task.timeout_secs) * 1_000_000);
+                    let ev = tasks::transition(
+                        &mut a.task,
+                        TaskState::Running,
+                        format!("accepted by agent `{}`", claims.agent_id),
+                        now,
+                    )?;
+                    push_task(&mut writes, &a.task, ev, now);
+                }
+                (TaskState::Assigned, false) => {
+                    let why = if reason.is_empty() {
+                        "no reason given"
+                    } else {
+                        reason
+                    };
+                    self.lose_attempt(
+                        &mut st,
+                        task_id,
+                        &format!("rejected by agent `{}`: {why}", claims.agent_id),
+                        now,
+                        &mut writes,
+                    )?;
+                }
+                (_, true) => return Ok(()),
+                (s, false) => {
+                    return Err(Error::FailedPrecondition(format!(
+                        "task {task_id} is {s}; only an assigned task can be rejected"
+                    )))
+                }
+            }
+            self.inner.writer.submit(writes)
+        };
+        pending.wait().await?;
+        self.forget_ended();
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// Records a task's progress.
+    pub async fn report_progress(
+        &self,
+        task_id: &str,
+        token: &str,
+        mut progress: Progress,
+    ) -> Result<()> {
+        if !progress.fraction.is_finite() || progress.fraction > 1.0 {
+            return Err(Error::InvalidInput(format!(
+                "progress fraction must be between 0 and 1 (or negative for unknown), got {}",
+                progress.fraction
+            )));
+        }
+        let now = now_us();
+        let pending = {
+            let mut st = self.state();
+            self.authorize(&st, task_id, token)?;
+            let a = st.tasks.get_mut(task_id).expect("authorized");
+            redact_in(&mut progress.step, &a.secrets);
+            truncate(
+                &mut progress.step,
+                self.inner.cfg.agents.max_text_bytes as usize,
+            );
+            a.task.progress = Some(progress.clone());
+            self.inner.writer.submit(vec![Write::Event {
+                time_us: now,
+                body: EventBody::TaskProgress {
+                    task_id: task_id.to_string(),
+                    progress,
+                },
+            }])
+        };
+        pending.wait().await
+    }
+
+    /// The agent's final result; returns the state the task ended in.
+    pub async fn finish(
+        &self,
+        task_id: &str,
+        token: &str,
+        mut result: TaskResult,
+    ) -> Result<TaskState> {
+        let now = now_us();
+        let mut writes = Vec::new();
+        let (pending, end) = {
+            let mut st = self.state();
+            let claims = self.authorize(&st, task_id, token)?;
+            let stopping = st.stopping;
+            let a = st.tasks.get_mut(task_id).expect("authorized");
+            if stopping && result.status == ResultStatus::Canceled && !a.task.cancel_requested {
+                // Stopped because the manager is stopping: not an end. The restart policy
+                // decides at the next start.
+                return Ok(a.task.state);
+            }
+            let max_text = self.inner.cfg.agents.max_text_bytes as usize;
+            truncate(&mut result.summary, max_text);
+            truncate(&mut result.error, max_text);
+            for s in [
+                &mut result.summary,
+                &mut result.error,
+                &mut result.output_json,
+            ] {
+                redact_in(s, &a.secrets);
+            }
+            if a.task.state == TaskState::Assigned {
+                let ev = tasks::transition(
+                    &mut a.task,
+                    TaskState::Running,
+                    "accepted (implicitly, by finishing)",
+                    now,
+                )?;
+                writes.push(Write::Event {
+                    time_us: now,
+                    body: ev,
+                });
+            }
+            let (end, reason) = match result.status {
+                ResultStatus::Succeeded => (
+                    TaskState::Completed,
+                    format!("completed by agent `{}`", claims.agent_id),
+                ),
+                ResultStatus::Failed => (
+                    TaskState::Failed,
+                    format!("failed on agent `{}`: {}", claims.agent_id, result.error),
+                ),
+                ResultStatus::Canceled if a.task.cancel_requested => {
+                    (TaskState::Canceled, a.task.status_reason.clone())
+                }
+                ResultStatus::Canceled => (
+                    TaskState::Failed,
+                    format!(
+                        "agent `{}` stopped it without being asked: {}",
+                        claims.agent_id, result.error
+                    ),
+                ),
+            };
+            if let Some(att) = a.task.attempts.last_mut() {
+                att.ended_us = Some(now);
+                if end != TaskState::Completed {
+                    att.error = reason.clone();
+                }
+            }
+            a.task.result = Some(result);
+            let ev = tasks::transition(&mut a.task, end, reason, now)?;
+            push_task(&mut writes, &a.task, ev, now);
+            if let Some(rec) = st.registry.get_mut(&claims.agent_id) {
+                rec.holding.remove(task_id);
+                match end {
+                    TaskState::Completed => rec.row.successes += 1,
+                    TaskState::Failed => rec.row.failures += 1,
+                    _ => {}
+                }
+                writes.push(Write::Agent(Box::new(rec.row.clone())));
+            }
+            (self.inner.writer.submit(writes), end)
+        };
+        pending.wait().await?;
+        self.forget_ended();
+        self.inner.wake.notify_one();
+        Ok(end)
+    }
+
+    /// Queues a task; returns it and whether it was created (false: an idempotent repeat).
+    pub async fn submit(&self, sub: Submission) -> Result<(Task, bool)> {
+        if let Some(free) = self.inner.disk.low() {
+            return Err(self.inner.disk.refusal(free));
+        }
+        let cfg = &self.inner.cfg.tasks;
+        if sub.payload_json.len() > cfg.max_payload_bytes as usize {
+            return Err(Error::InvalidInput(format!(
+                "payload is {} bytes; at most {} (tasks.max_payload_bytes) are allowed",
+                sub.payload_json.len(),
+                cfg.max_payload_bytes
+            )));
+        }
+        let payload = schema::parse_payload(&sub.payload_json)?;
+        let max_attempts = match sub.max_attempts {
+            0 => cfg.default_max_attempts,
+            n if n > cfg.max_attempts_limit => {
+                return Err(Error::InvalidInput(format!(
+                    "max_attempts {n} is more than the allowed {} (tasks.max_attempts_limit)",
+                    cfg.max_attempts_limit
+                )))
+            }
+            n => n,
+        };
+        let timeout_secs = match sub.timeout_secs {
+            0 => cfg.default_timeout.as_secs().clamp(1, u64::from(u32::MAX)) as u32,
+            n => n,
+        };
+        let root = self.workspace_root();
+        let asked_workspace = match &sub.workspace {
+            Some(w) => Some(workspace::resolve(&root, w)?),
+            None => None,
+        };
+        if let Some(k) = &sub.idempotency_key {
+            if k.is_empty() || k.len() > 256 {
+                return Err(Error::InvalidInput(
+                    "idempotency key must be 1 to 256 bytes".into(),
+                ));
+            }
+            if let Some(t) = self.inner.store.task_by_idempotency_key(k).await? {
+                return same_request(&t, &sub, asked_workspace.as_deref(), k).map(|()| (t, false));
+            }
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let workspace = asked_workspace.clone().unwrap_or_else(|| root.join(&id));
+        let now = now_us();
+        let pending;
+        let task;
+        {
+            let mut st = self.state();
+            let known: Vec<&String> = {
+                let mut v: Vec<&String> = st.schemas.keys().collect();
+                v.sort();
+                v
+            };
+            let compiled = st.schemas.get(&sub.task_type).ok_or_else(|| {
+                Error::InvalidInput(if known.is_empty() {
+                    format!(
+                        "unknown task type `{}`: no agent has offered any task type yet",
+                        sub.task_type
+                    )
+                } else {
+                    format!(
+                        "unknown task type `{}`; known task types: {}",
+                        sub.task_type,
+                        known
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+            })?;
+            compiled.validate(&sub.task_type, &payload)?;
+            if let Some(p) = &sub.pin_agent {
+                let rec = st
+                    .registry
+                    .get(p)
+                    .ok_or_else(|| Error::AgentNotFound(p.clone()))?;
+                if !rec.offers(&sub.task_type) {
+                    return Err(Error::InvalidInput(format!(
+                        "pinned agent `{p}` does not offer task type `{}`",
+                        sub.task_type
+                    )));
+                }
+            }
+            if let Some(k) = &sub.idempotency_key {
+                if let Some(tid) = st.idempotency.get(k) {
+                    let t = st
+                        .tasks
+                        .get(tid)
+                        .map(|a| a.task.clone())
+                        .expect("index points at active task");
+                    return same_request(&t, &sub, asked_workspace.as_deref(), k)
+                        .map(|()| (t, false));
+                }
+            }
+            if let Some(other) = st.tasks.values().find(|a| {
+                !a.task.state.is_terminal()
+                    && workspace::overlaps(Path::new(&a.task.workspace), &workspace)
+            }) {
+                return Err(Error::FailedPrecondition(format!(
+                    "workspace {} is in use by task {} ({}); choose another folder or wait until that task ends",
+                    workspace.display(),
+                    other.task.id,
+                    other.task.state
+                )));
+            }
+            // Once the input is valid and before the task exists, so no task lacks its folder
+            // and no refused one leaves one behind. A few syscalls: cheaper inline than a hop to
+            // the blocking pool.
+            let made = workspace::create(&workspace)
+                .map_err(|e| Error::io(format!("creating workspace {}", workspace.display()), e))?;
+            if let Some(k) = &sub.idempotency_key {
+                st.idempotency.insert(k.clone(), id.clone());
+            }
+            let t = Task {
+                id: id.clone(),
+                task_type: sub.task_type.clone(),
+                payload_json: sub.payload_json.clone(),
+                state: TaskState::Queued,
+                agent_id: None,
+                pin_agent: sub.pin_agent.clone(),
+                idempotency_key: sub.idempotency_key.clone(),
+                attempts: Vec::new(),
+                max_attempts,
+                timeout_secs,
+                progress: None,
+                result: None,
+                status_reason: "submitted".into(),
+                workspace: workspace.display().to_string(),
+                workspace_made: made.map(|p| p.display().to_string()),
+                created_us: now,
+                updated_us: now,
+                not_before_us: None,
+                cancel_requested: false,
+            };
+            let mut writes = Vec::new();
+            push_task(&mut writes, &t, tasks::submitted(&t), now);
+            st.tasks.insert(
+                id.clone(),
+                Active {
+                    task: t.clone(),
+                    log: LogCursor::default(),
+                    log_moved: Arc::default(),
+                    answer_by_us: None,
+                    deadline_us: None,
+                    cancel_by_us: None,
+                    task_grants: Vec::new(),
+                    secrets: Vec::new(),
+                    log_bytes: 0,
+                    log_dropped: 0,
+                    disk_drop: None,
+                },
+            );
+            task = t;
+            pending = self.inner.writer.submit(writes);
+        }
+        pending.wait().await?;
+        self.inner.wake.notify_one();
+        Ok((task, true))
+    }
+
+    /// One task, active or historic.
+    pub async fn get_task(&self, id: &str) -> Result<Task> {
+        if let Some(a) = self.state().tasks.get(id) {
+            return Ok(a.task.clone());
+        }
+        self.inner
+            .store
+            .get_task(id)
+            .await?
+            .ok_or_else(|| Error::TaskNotFound(id.to_string()))
+    }
+
+    /// Tasks, newest first; returns them and the next page token.
+    pub async fn list_tasks(&self, mut q: TaskQuery) -> Result<(Vec<Task>, Option<String>)> {
+        let max = self.inner.cfg.tasks.list_page_size;
+        q.limit = if q.limit == 0 { max } else { q.limit.min(max) };
+        let mut tasks = self.inner.store.list_tasks(&q).await?;
+        // Active tasks change in memory before their rows are rewritten: show the live version.
+        {
+            let st = self.state();
+            for t in &mut tasks {
+                if let Some(a) = st.tasks.get(&t.id) {
+                    *t = a.task.clone();
+                }
+            }
+        }
+        let next = (tasks.len() as u32 == q.limit)
+            .then(|| tasks.last().map(|t| t.id.clone()))
+            .flatten();
+        Ok((tasks, next))
+    }
+
+    /// Cancels a task: at once when it is not running, else by telling its agent to stop.
+    pub async fn cancel(&self, id: &str, reason: &str) -> Result<Task> {
+        let now = now_us();
+        let reason = if reason.is_empty() {
+            "canceled by request".to_string()
+        } else {
+            format!("canceled: {reason}")
+        };
+        let mut writes = Vec::new();
+        let active = self.state().tasks.contains_key(id);
+        if !active {
+            let t = self.get_task(id).await?;
+            return Err(Error::FailedPrecondition(format!(
+                "task {id} already ended ({}); there is nothing to cancel",
+                t.state
+            )));
+        }
+        let (pending, task) = {
+            let mut st = self.state();
+            let Some(a) = st.tasks.get_mut(id) else {
+                return Err(Error::FailedPrecondition(format!(
+                    "task {id} ended meanwhile; there is nothing to cancel"
+                )));
+            };
+            if a.task.cancel_requested {
+                return Ok(a.task.clone());
+            }
+            a.task.cancel_requested = true;
+            match a.task.state {
+                TaskState::Running | TaskState::AwaitingConsent => {
+                    a.cancel_by_us = Some(now + us(self.inner.cfg.tasks.cancel_grace));
+                    a.task.status_reason = reason.clone();
+                    a.task.updated_us = now;
+                    writes.push(Write::Task(Box::new(a.task.clone())));
+                    writes.push(Write::audit(
+                        now,
+                        "client",
+                        "task.cancel_requested",
+                        Some(id),
+                        serde_json::json!({ "reason": reason }),
+                    ));
+                    let agent = a.task.agent_id.clone().unwrap_or_default();
+                    if let Some(rec) = st.registry.get(&agent) {
+                        rec.send(Command::Stop {
+                            task_id: id.to_string(),
+                            reason: reason.clone(),
+                        });
+                    }
+                }
+                TaskState::Assigned => {
+                    let agent = a.task.agent_id.clone().unwrap_or_default();
+                    if let Some(att) = a.task.attempts.last_mut() {
+                        att.ended_us = Some(now);
+                        att.error = reason.clone();
+                    }
+                    let ev =
+                        tasks::transition(&mut a.task, TaskState::Canceled, reason.clone(), now)?;
+                    push_task(&mut writes, &a.task, ev, now);
+                    if let Some(rec) = st.registry.get_mut(&agent) {
+                        rec.holding.remove(id);
+                        rec.send(Command::Stop {
+                            task_id: id.to_string(),
+                            reason: reason.clone(),
+                        });
+                    }
+                }
+                _ => {
+                    let ev =
+                        tasks::transition(&mut a.task, TaskState::Canceled, reason.clone(), now)?;
+                    push_task(&mut writes, &a.task, ev, now);
+                }
+            }
+            let task = st.tasks.get(id).expect("present").task.clone();
+            (self.inner.writer.submit(writes), task)
+        };
+        pending.wait().await?;
+        self.forget_ended();
+        Ok(task)
+    }
+
+    /// Ends the current attempt of `task_id` with `error`, frees its agent's slot, and re-queues the
+    /// task with backoff or dead-letters it (or cancels it, when a cancel was pending).
+    pub(super) fn lose_attempt(
+        &self,
+        st: &mut State,
+        task_id: &str,
+        error: &str,
+        now: i64,
+        writes: &mut Vec<Write>,
+    ) -> Result<()> {
+        let Some(a) = st.tasks.get_mut(task_id) else {
+            return Ok(());
+        };
+        if let Some(att) = a.task.attempts.last_mut() {
+            if att.ended_us.is_none() {
+                att.ended_us = Some(now);
+                att.error = error.to_string();
+            }
+        }
+        a.answer_by_us = None;
+        a.deadline_us = None;
+        a.cancel_by_us = None;
+        let agent = a.task.agent_id.clone().unwrap_or_default();
+        if let Some(rec) = st.registry.get_mut(&agent) {
+            rec.holding.remove(task_id);
+            rec.row.failures += 1;
+            writes.push(Write::Agent(Box::new(rec.row.clone())));
+        }
+        let a = st.tasks.get_mut(task_id).expect("present");
+        let cfg = &self.inner.cfg.tasks;
+        let tried = a.task.attempts.len() as u32;
+        let (to, reason) = if a.task.cancel_requested {
+            (
+                TaskState::Canceled,
+                format!("canceled; its attempt ended: {error}"),
+            )
+        } else if tried < a.task.max_attempts {
+            let wait = scheduler::backoff(tried, cfg.retry_backoff_base, cfg.retry_backoff_max);
+            a.task.not_before_us = Some(now + us(wait));
+            (
+                TaskState::Queued,
+                format!(
+                    "attempt {tried} of {} failed ({error}); retrying in {}",
+                    a.task.max_attempts,
+                    humantime::format_duration(Duration::from_millis(wait.as_millis() as u64))
+                ),
+            )
+        } else {
+            let all: Vec<String> = a
+                .task
+                .attempts
+                .iter()
+                .map(|x| format!("{}) on `{}`: {}", x.number, x.agent_id, x.error))
+                .collect();
+            (
+                TaskState::DeadLettered,
+                format!("gave up after {tried} attempts: {}", all.join("; ")),
+            )
+        };
+        let nb = a.task.not_before_us;
+        let ev = tasks::transition(&mut a.task, to, reason, now)?;
+        if to == TaskState::Queued {
+            a.task.not_before_us = nb;
+        }
+        push_task(writes, &a.task, ev, now);
+        Ok(())
+    }
+
+    /// A task just became interrupted: apply the restart policy or retry.
+    pub(super) fn after_interruption(
+        &self,
+        st: &mut State,
+        task_id: &str,
+        why: &str,
+        now: i64,
+        writes: &mut Vec<Write>,
+    ) -> Result<()> {
+        if self.inner.cfg.tasks.on_manager_restart == RestartPolicy::Fail
+            && why.contains("manager restarted")
+        {
+            let a = st.tasks.get_mut(task_id).expect("present");
+            if let Some(att) = a.task.attempts.last_mut() {
+                att.ended_us.get_or_insert(now);
+                att.error = why.to_string();
+            }
+            let ev = tasks::transition(
+                &mut a.task,
+                TaskState::Failed,
+                format!("{why} (tasks.on_manager_restart = \"fail\")"),
+                now,
+            )?;
+            push_task(writes, &a.task, ev, now);
+            return Ok(());
+        }
+        self.lose_attempt(st, task_id, why, now, writes)
+    }
+}
+
+pub(super) fn same_request(
+    t: &Task,
+    sub: &Submission,
+    workspace: Option<&Path>,
+    key: &str,
+) -> Result<()> {
+    let same_payload = serde_json::from_str::<serde_json::Value>(&t.payload_json).ok()
+        == serde_json::from_str::<serde_json::Value>(&sub.payload_json).ok();
+    let same_workspace = workspace.is_none_or(|w| Path::new(&t.workspace) == w);
+    if t.task_type == sub.task_type
+        && same_payload
+        && t.pin_agent == sub.pin_agent
+        && same_workspace
+    {
+        Ok(())
+    } else {
+        Err(Error::IdempotencyConflict {
+            key: key.to_string(),
+            task_id: t.id.clone(),
+        })
+    }
+}

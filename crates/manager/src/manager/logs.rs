@@ -1,0 +1,277 @@
+//! Task log lines (numbered per attempt and per task, dropped with a note when the disk is low) and the feed.
+use super::*;
+
+impl Manager {
+    /// Stores a batch of a task's log lines; returns the highest seq stored.
+    pub async fn push_logs(&self, task_id: &str, token: &str, lines: Vec<LogLine>) -> Result<u64> {
+        let max_lines = self.inner.cfg.agents.max_log_batch_lines as usize;
+        if lines.len() > max_lines {
+            return Err(Error::InvalidInput(format!(
+                "{} log lines in one batch; at most {max_lines} (agents.max_log_batch_lines) are allowed",
+                lines.len()
+            )));
+        }
+        let max_bytes = self.inner.cfg.agents.max_log_line_bytes as usize;
+        let task_cap = self.inner.cfg.agents.max_log_bytes_per_task;
+        // An agent may send a task's batches without waiting for each acknowledgement; keep them
+        // in order by holding a batch that arrived before its predecessor until that one is in.
+        if let Some(first) = lines.first().map(|l| l.seq) {
+            self.wait_for_log_seq(task_id, token, first.saturating_sub(1))
+                .await?;
+        }
+        let now = now_us();
+        let disk_low = self.inner.disk.low();
+        let (pending, before, after) = {
+            let mut st = self.state();
+            let attempt = self.authorize(&st, task_id, token)?.attempt;
+            let a = st.tasks.get_mut(task_id).expect("authorized");
+            let before = a.log;
+            // Lines are numbered by the agent within the attempt (a retry's process starts from
+            // 1 again) and by the manager within the task, across attempts.
+            let mut last = LogCursor {
+                attempt,
+                attempt_seq: before.accepted(attempt),
+                ..before
+            };
+            let mut writes = Vec::with_capacity(lines.len());
+            for mut line in lines {
+                if line.seq <= last.attempt_seq {
+                    if line.seq == 0 {
+                        return Err(Error::InvalidInput("log line seq must start at 1".into()));
+                    }
+                    continue; // already stored: a resent batch
+                }
+                last.attempt_seq = line.seq;
+                line.attempt = attempt;
+                line.attempt_seq = line.seq;
+                if a.log_dropped > 0 {
+                    a.log_dropped += 1;
+                    continue;
+                }
+                if line.time_us <= 0 {
+                    line.time_us = now;
+                }
+                // A nearly full disk: the first line dropped says so, the rest are counted, and
+                // when there is room again one more line says how many went.
+                let dropping = disk_low.is_some();
+                if let Some(d) = a.disk_drop.take_if(|d| !dropping || d.attempt != attempt) {
+                    if d.count > 1 {
+                        last.task_seq += 1;
+                        writes.push(task_log(task_id, d.summary(last.task_seq, line.time_us)));
+                    }
+                }
+                if let Some(free) = disk_low {
+                    if let Some(d) = &mut a.disk_drop {
+                        d.count += 1;
+                        d.last = line.attempt_seq;
+                        continue;
+                    }
+                    a.disk_drop = Some(DiskDrop {
+                        attempt,
+                        first: line.attempt_seq,
+                        last: line.attempt_seq,
+                        count: 1,
+                    });
+                    line.level = LogLevel::Warn;
+                    line.message = format!(
+                        "the disk holding the data directory has {free} bytes free, less than \
+                         the {} (store.min_free_bytes) kept for HyperAgent's records: this \
+                         task's log lines are dropped until there is room; the task goes on",
+                        self.inner.disk.min_free()
+                    );
+                    line.fields.clear();
+                }
+                redact_in(&mut line.message, &a.secrets);
+                truncate(&mut line.message, max_bytes);
+                for v in line.fields.values_mut() {
+                    redact_in(v, &a.secrets);
+                    truncate(v, max_bytes);
+                }
+                let size = line.message.len()
+                    + line
+                        .fields
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len())
+                        .sum::<usize>();
+                a.log_bytes += size as u64;
+                if a.log_bytes > task_cap {
+                    // One line in its place says what happened; the rest are counted, not kept.
+                    a.log_dropped = 1;
+                    line = LogLine {
+                        seq: line.seq,
+                        attempt,
+                        attempt_seq: line.attempt_seq,
+                        time_us: line.time_us,
+                        level: LogLevel::Warn,
+                        message: format!(
+                            "log limit reached: this task's lines past {task_cap} bytes \
+                             (agents.max_log_bytes_per_task) are dropped; the task goes on"
+                        ),
+                        fields: Default::default(),
+                    };
+                }
+                last.task_seq += 1;
+                line.seq = last.task_seq;
+                writes.push(task_log(task_id, line));
+            }
+            a.log = last;
+            a.log_moved.notify_waiters();
+            (self.inner.writer.submit(writes), before, last)
+        };
+        if let Err(e) = pending.wait().await {
+            // Let the agent's retry store these lines instead of skipping them as duplicates.
+            if let Some(a) = self.state().tasks.get_mut(task_id) {
+                if a.log == after {
+                    a.log = before;
+                }
+            }
+            return Err(e);
+        }
+        Ok(after.attempt_seq)
+    }
+
+    /// Waits (at most `agents.log_order_wait`) until a task's accepted log lines reach `seq`.
+    pub(super) async fn wait_for_log_seq(
+        &self,
+        task_id: &str,
+        token: &str,
+        seq: u64,
+    ) -> Result<()> {
+        let give_up = tokio::time::Instant::now() + self.inner.cfg.agents.log_order_wait;
+        loop {
+            let moved = {
+                let st = self.state();
+                // In order already (the usual case), or not a task we know: push_logs itself
+                // authorizes and decides. Only a rightful caller may be held waiting.
+                match st.tasks.get(task_id) {
+                    Some(a) if a.log.accepted(a.task.attempts.len() as u32) < seq => {
+                        self.authorize(&st, task_id, token)?;
+                        a.log_moved.clone()
+                    }
+                    _ => return Ok(()),
+                }
+            };
+            let notified = moved.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // Checked again now that a wake-up cannot be missed.
+            if self
+                .state()
+                .tasks
+                .get(task_id)
+                .is_none_or(|a| a.log.accepted(a.task.attempts.len() as u32) >= seq)
+            {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(give_up, notified).await.is_err() {
+                // The earlier lines never came: store these anyway; the gap is the agent's loss.
+                return Ok(());
+            }
+        }
+    }
+
+    /// A line a task process wrote to stdout or stderr, with its task's secrets redacted.
+    pub fn task_output(
+        &self,
+        agent_id: &str,
+        task_id: &str,
+        stream: &str,
+        mut line: String,
+        max_bytes: usize,
+    ) {
+        if let Some(a) = self.state().tasks.get(task_id) {
+            redact_in(&mut line, &a.secrets);
+        }
+        truncate(&mut line, max_bytes);
+        let _ = self.agent_output(agent_id, stream, format!("task {task_id}: {line}"));
+    }
+
+    /// A page of a task's stored log lines and whether it is the last.
+    pub async fn get_logs(
+        &self,
+        task_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<LogLine>, bool)> {
+        let task = self.get_task(task_id).await?;
+        let max = self.inner.cfg.tasks.log_page_size;
+        let limit = if limit == 0 { max } else { limit.min(max) };
+        let lines = self.inner.store.task_logs(task_id, after, limit).await?;
+        let complete = task.state.is_terminal() && (lines.len() as u32) < limit;
+        Ok((lines, complete))
+    }
+
+    /// Subscribes to the event feed (see [`Feed::subscribe`]). Checks that a filtered task exists.
+    pub async fn subscribe(
+        &self,
+        after: Option<u64>,
+        filter: EventFilter,
+    ) -> Result<mpsc::Receiver<Result<Arc<crate::model::Event>>>> {
+        if let Some(t) = &filter.task_id {
+            self.get_task(t).await?;
+        }
+        Ok(self.inner.feed.subscribe(after, filter))
+    }
+}
+
+/// How far a task's log lines have got: the task-wide number the manager gives each line, and
+/// the attempt that sent the last one with that line's own number (each attempt numbers from 1).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LogCursor {
+    /// The last line's number within the task.
+    pub task_seq: u64,
+    /// The attempt that sent it.
+    pub attempt: u32,
+    /// Its number within that attempt.
+    pub attempt_seq: u64,
+}
+
+impl LogCursor {
+    /// The highest line number of `attempt` accepted so far (0 when none).
+    pub(super) fn accepted(&self, attempt: u32) -> u64 {
+        if self.attempt == attempt {
+            self.attempt_seq
+        } else {
+            0
+        }
+    }
+}
+
+/// Log lines of one attempt dropped while the disk was nearly full.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct DiskDrop {
+    attempt: u32,
+    /// The first and last dropped line's number within the attempt.
+    first: u64,
+    last: u64,
+    count: u64,
+}
+
+impl DiskDrop {
+    /// The line that says how many went, numbered as the last one dropped.
+    pub(super) fn summary(&self, task_seq: u64, time_us: i64) -> LogLine {
+        LogLine {
+            seq: task_seq,
+            attempt: self.attempt,
+            attempt_seq: self.last,
+            time_us,
+            level: LogLevel::Warn,
+            message: format!(
+                "{} log lines of this attempt ({} to {}) were dropped while the disk was nearly \
+                 full (store.min_free_bytes)",
+                self.count, self.first, self.last
+            ),
+            fields: Default::default(),
+        }
+    }
+}
+
+pub(super) fn task_log(task_id: &str, line: LogLine) -> Write {
+    Write::Event {
+        time_us: line.time_us,
+        body: EventBody::TaskLog {
+            task_id: task_id.to_string(),
+            line,
+        },
+    }
+}

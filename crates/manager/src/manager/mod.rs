@@ -1,0 +1,685 @@
+//! The manager: holds the registry and the active tasks behind one lock, applies every change through
+//! the task state machine, persists it through the writer (in the order it was made), asks the
+//! scheduler where work goes, and runs the housekeeping loop (liveness, timeouts, backoffs).
+//!
+//! Rule for every operation: change the in-memory state and queue the writes while holding the lock,
+//! then release it and wait for the commit before acknowledging anything.
+//!
+//! This file holds the state (`State`, `Active`, `Inner`), start-up (loading the database and
+//! applying the restart policy), the token checks and the helpers every concept shares. Each
+//! concept is an `impl Manager` of its own:
+//! - `agents` — registration and identity, heartbeats, the Work stream, going offline, listings;
+//! - `lifecycle` — a task's life: submit, answer, progress, finish, cancel, a lost attempt;
+//! - `logs` — task log lines (numbered per attempt and per task), the feed;
+//! - `dispatch` — assigning queued tasks as the scheduler decides, forgetting ended ones;
+//! - `housekeeping` — the loop: liveness, timeouts, backoffs, checkpoints, retention;
+//! - `processes` — what the supervisor reports about agent and task processes;
+//! - `rules`, `consents` — permission rules, and asking the person;
+//! - `actions` — destructive actions: the snapshot first, then putting files back;
+//! - `secrets` — keychain values handed to the tasks allowed them;
+//! - `settings` — pausing dispatch, the workspace root;
+//! - `templates` — the template catalogue and opening results in the editor;
+//! - `audit` — reading and verifying the audit log.
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+
+use crate::catalogue::{Catalogue, Template};
+use crate::config::{Config, ResolvedPaths, RestartPolicy};
+use crate::consent::{Consent, Scope, Status};
+use crate::error::{Error, Result};
+use crate::feed::Feed;
+use crate::model::{
+    now_us, Attempt, EventBody, LogLevel, LogLine, Progress, ResultStatus, Task, TaskResult,
+    TaskState, TaskType,
+};
+use crate::registry::{AgentRecord, Command, Registry, StartCommand};
+use crate::scheduler::{self, TaskView};
+use crate::store::{AgentRow, EventFilter, Pending, Store, Sweep, TaskQuery, Write, Writer};
+use crate::token::{random_secret, Claims, TokenKey};
+use crate::{policy, rollback, schema, tasks, workspace};
+
+mod actions;
+mod agents;
+mod audit;
+mod consents;
+mod dispatch;
+mod housekeeping;
+mod lifecycle;
+mod logs;
+mod processes;
+mod rules;
+mod secrets;
+mod settings;
+mod templates;
+
+pub use agents::WorkGuard;
+use logs::DiskDrop;
+pub use logs::LogCursor;
+use rules::{new_rule, put_rule};
+
+/// What an agent declares when it registers.
+#[derive(Clone, Debug, Default)]
+pub struct Registration {
+    /// Unique name (becomes its id).
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Task types with payload schemas.
+    pub capabilities: Vec<TaskType>,
+    /// Tasks at once.
+    pub max_concurrency: u32,
+    /// Tasks it is still running.
+    pub running_task_ids: Vec<String>,
+    /// Relative cost.
+    pub cost: f64,
+    /// Its process id.
+    pub pid: u32,
+    /// The caller, as the kernel described it when its connection was accepted (none over TCP).
+    /// What identifies a supervised agent: its name alone proves nothing.
+    pub peer: Option<crate::peer::Peer>,
+}
+
+/// The answer to a registration.
+#[derive(Clone, Debug)]
+pub struct Registered {
+    /// The agent id.
+    pub agent_id: String,
+    /// The session token for later calls.
+    pub session_token: String,
+    /// Tasks it reported that it must stop.
+    pub stop_task_ids: Vec<String>,
+}
+
+/// A task submission.
+#[derive(Clone, Debug, Default)]
+pub struct Submission {
+    /// Task type.
+    pub task_type: String,
+    /// JSON payload.
+    pub payload_json: String,
+    /// Optional idempotency key.
+    pub idempotency_key: Option<String>,
+    /// Optional pinned agent.
+    pub pin_agent: Option<String>,
+    /// 0 = default.
+    pub timeout_secs: u32,
+    /// 0 = default.
+    pub max_attempts: u32,
+    /// The folder to work in, beneath the workspace root (relative to it, or absolute); default:
+    /// a new folder named after the task.
+    pub workspace: Option<String>,
+}
+
+/// The manager at a glance ([`Manager::status`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusInfo {
+    /// When this manager started (µs).
+    pub started_us: i64,
+    /// New work is not handed out.
+    pub paused: bool,
+    /// Agents online now.
+    pub agents_online: u32,
+    /// Agents the registry knows.
+    pub agents_known: u32,
+    /// Tasks waiting for an agent.
+    pub tasks_queued: u32,
+    /// Tasks assigned or running.
+    pub tasks_running: u32,
+    /// Tasks waiting for the person's answer.
+    pub tasks_awaiting_consent: u32,
+    /// Where new tasks' workspaces go.
+    pub workspace_root: PathBuf,
+    /// Who chose it: "app", "config" or "default".
+    pub workspace_root_source: &'static str,
+}
+
+/// The settings key of the workspace root chosen in the app.
+const WORKSPACE_ROOT: &str = "workspace_root";
+
+/// What to open in the editor.
+#[derive(Clone, Debug)]
+pub enum OpenTarget {
+    /// A task's workspace.
+    Task(String),
+    /// An absolute path.
+    Path(String),
+}
+
+/// An agent as clients see it.
+#[derive(Clone, Debug)]
+pub struct AgentInfo {
+    /// Stored facts.
+    pub row: AgentRow,
+    /// Online now.
+    pub online: bool,
+    /// Why offline / how online.
+    pub status_reason: String,
+    /// Tasks it holds.
+    pub running_task_ids: Vec<String>,
+    /// Reported load.
+    pub load: f64,
+    /// Declared pid.
+    pub pid: u32,
+    /// Started by the supervisor.
+    pub supervised: bool,
+    /// Runs confined by the kernel (its tasks in confined task processes).
+    pub confined: bool,
+}
+
+/// A task type as clients see it.
+#[derive(Clone, Debug)]
+pub struct TaskTypeInfo {
+    /// The type and schema.
+    pub task_type: TaskType,
+    /// Agents offering it.
+    pub agent_ids: Vec<String>,
+    /// One of them is online.
+    pub available: bool,
+}
+
+/// A task the manager is working on, with its timers.
+struct Active {
+    task: Task,
+    /// Where its log lines are (accepted: stored, or queued to be stored).
+    log: LogCursor,
+    /// Woken whenever `log` moves, for batches that arrived ahead of their predecessor.
+    log_moved: Arc<Notify>,
+    /// Assigned: the agent must answer by then.
+    answer_by_us: Option<i64>,
+    /// Running: the attempt must end by then.
+    deadline_us: Option<i64>,
+    /// Cancel requested: the agent must stop by then.
+    cancel_by_us: Option<i64>,
+    /// Permissions the person granted for this task only (consent answered "task").
+    task_grants: Vec<policy::Permission>,
+    /// Secrets this task was given (name, value): redacted from what it reports.
+    secrets: Vec<(String, String)>,
+    /// Bytes of log lines stored for it since the manager started (`agents.max_log_bytes_per_task`).
+    log_bytes: u64,
+    /// Lines dropped once it went over that.
+    log_dropped: u64,
+    /// Lines being dropped while the disk is nearly full.
+    disk_drop: Option<DiskDrop>,
+}
+
+#[derive(Default)]
+struct State {
+    registry: Registry,
+    tasks: HashMap<String, Active>,
+    idempotency: HashMap<String, String>,
+    schemas: HashMap<String, schema::Compiled>,
+    /// Agents started by the supervisor, by name.
+    supervised: HashMap<String, SupervisedProcess>,
+    /// Task types by the manifest agent that declares them.
+    declared: DeclaredTypes,
+    /// Tasks whose task process (and so possibly processes it started) is still alive.
+    task_processes: HashMap<String, u32>,
+    /// The manager is stopping: agents going away now change no task (the restart policy
+    /// decides at the next start, as after a crash), and nothing new is dispatched.
+    stopping: bool,
+    /// Every permission rule, revoked ones too, oldest first.
+    rules: Vec<policy::Rule>,
+    /// Consent requests waiting for the person, by id, with the channel their asker waits on.
+    consents: BTreeMap<String, PendingConsent>,
+    paused: bool,
+    /// The workspace root chosen in the app (`SetWorkspaceRoot`), over the config's.
+    workspace_root: Option<PathBuf>,
+}
+
+/// A consent request waiting for an answer.
+struct PendingConsent {
+    consent: Consent,
+    reply: oneshot::Sender<Consent>,
+}
+
+/// A folder opened in the editor.
+#[derive(Clone, Debug)]
+pub struct Opened {
+    /// What was opened (links resolved).
+    pub path: std::path::PathBuf,
+    /// What opened it, in words.
+    pub opener: String,
+    /// What in it can run code when an editor or git works there.
+    pub warnings: Vec<String>,
+}
+
+/// The process the supervisor started for an agent.
+#[derive(Clone, Debug)]
+pub struct SupervisedProcess {
+    /// Its pid: only a registration from this process may use the agent's name.
+    pub pid: u32,
+    /// Where its task commands go when it is confined (its tasks run in task processes); `None`
+    /// when it runs unconfined and gets its tasks on its Work stream.
+    pub task_runner: Option<mpsc::UnboundedSender<Command>>,
+    /// The secrets its manifest declares: the only ones its tasks may ask for.
+    pub secrets: Vec<String>,
+}
+
+/// The task types agents' manifests declare, by agent: a supervised agent may offer only its
+/// own, and an agent the manager did not start none of them.
+pub type DeclaredTypes = HashMap<String, Vec<String>>;
+
+/// A request from the manager to the supervisor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SupervisorRequest {
+    /// Kill this agent's process tree (it is restarted per its policy).
+    Kill {
+        /// The agent.
+        agent_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+struct Inner {
+    cfg: Config,
+    paths: ResolvedPaths,
+    state: Mutex<State>,
+    store: Store,
+    writer: Writer,
+    feed: Feed,
+    tokens: TokenKey,
+    wake: Notify,
+    /// Woken when a task process is gone (see `task_processes`).
+    process_gone: Notify,
+    shutdown: watch::Sender<bool>,
+    supervisor: Mutex<Option<mpsc::UnboundedSender<SupervisorRequest>>>,
+    catalogue: Arc<Catalogue>,
+    started_us: i64,
+    /// The data directory's disk (`store.min_free_bytes`).
+    disk: crate::diskspace::DiskSpace,
+}
+
+/// The manager core. Cheap to clone.
+#[derive(Clone)]
+pub struct Manager {
+    inner: Arc<Inner>,
+}
+
+fn us(d: Duration) -> i64 {
+    d.as_micros().min(i64::MAX as u128) as i64
+}
+
+impl Manager {
+    /// Loads the stored state, applies the restart policy to tasks that were running, and starts the
+    /// writer and the housekeeping loop.
+    pub async fn start(cfg: Config, paths: ResolvedPaths, store: Store) -> Result<Manager> {
+        let cursors = store.cursors().await?;
+        let feed = Feed::new(
+            store.clone(),
+            cursors.next_seq - 1,
+            cfg.feed.live_buffer as usize,
+            cfg.feed.replay_page,
+            cfg.feed.subscriber_buffer as usize,
+        );
+        let (writer, _writer_task) = Writer::spawn(
+            store.clone(),
+            cursors,
+            feed.clone(),
+            cfg.store.write_batch_rows as usize,
+            Some(paths.audit_head.clone()),
+        );
+        let mut st = State::default();
+        for row in store.load_agents().await? {
+            for c in &row.capabilities {
+                if let Ok(compiled) = schema::Compiled::new(&c.payload_schema_json) {
+                    st.schemas.insert(c.name.clone(), compiled);
+                }
+            }
+            st.registry.insert(AgentRecord::from_row(
+                row,
+                "not connected since the manager started",
+            ));
+        }
+        st.rules = store.load_rules().await?;
+        st.workspace_root = store.setting(WORKSPACE_ROOT).await?.map(PathBuf::from);
+        let now = now_us();
+        let mut writes = Vec::new();
+        let active = store.load_active_tasks().await?;
+        let (shutdown, _) = watch::channel(false);
+        let catalogue = Arc::new(Catalogue::new(paths.template_dirs.clone()));
+        let task_log_cap = cfg.agents.max_log_bytes_per_task;
+        let disk = crate::diskspace::DiskSpace::new(
+            paths.data_dir.clone(),
+            cfg.store.min_free_bytes,
+            cfg.store.free_space_check_interval,
+        );
+        let m = Manager {
+            inner: Arc::new(Inner {
+                started_us: now_us(),
+                catalogue,
+                cfg,
+                paths,
+                state: Mutex::new(State::default()),
+                store: store.clone(),
+                writer,
+                feed,
+                tokens: TokenKey::random()?,
+                wake: Notify::new(),
+                process_gone: Notify::new(),
+                shutdown,
+                supervisor: Mutex::new(None),
+                disk,
+            }),
+        };
+        for task in active {
+            let log = store.last_log(&task.id).await?;
+            // `agents.max_log_bytes_per_task` holds across restarts.
+            let log_bytes = store.task_log_bytes(&task.id).await?;
+            let log_dropped = u64::from(log_bytes > task_log_cap);
+            if let Some(k) = &task.idempotency_key {
+                st.idempotency.insert(k.clone(), task.id.clone());
+            }
+            let id = task.id.clone();
+            st.tasks.insert(
+                id.clone(),
+                Active {
+                    task,
+                    log,
+                    log_moved: Arc::default(),
+                    answer_by_us: None,
+                    deadline_us: None,
+                    cancel_by_us: None,
+                    task_grants: Vec::new(),
+                    secrets: Vec::new(),
+                    log_bytes,
+                    log_dropped,
+                    disk_drop: None,
+                },
+            );
+            let a = st.tasks.get_mut(&id).expect("just inserted");
+            if a.task.state.holds_slot() {
+                let ev = tasks::transition(
+                    &mut a.task,
+                    TaskState::Interrupted,
+                    "the manager restarted while it ran",
+                    now,
+                )?;
+                push_task(&mut writes, &a.task, ev, now);
+            }
+            if a.task.state == TaskState::Interrupted {
+                m.after_interruption(
+                    &mut st,
+                    &id,
+                    "the manager restarted while it ran",
+                    now,
+                    &mut writes,
+                )?;
+            }
+        }
+        *m.state() = st;
+        m.inner.writer.submit(writes).wait().await?;
+        m.forget_ended();
+        tokio::spawn(m.clone().housekeeping());
+        m.start_catalogue().await?;
+        Ok(m)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock is a bug; keep serving rather than poisoning every call.
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.cfg
+    }
+
+    /// The resolved paths.
+    pub fn paths(&self) -> &ResolvedPaths {
+        &self.inner.paths
+    }
+
+    /// The event feed.
+    pub fn feed(&self) -> &Feed {
+        &self.inner.feed
+    }
+
+    /// Connects the supervisor, which then receives kill requests for stuck agents.
+    pub fn attach_supervisor(&self, tx: mpsc::UnboundedSender<SupervisorRequest>) {
+        *self
+            .inner
+            .supervisor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    }
+
+    /// The manager is about to stop its agents: from now on what they do as they go (a task
+    /// ended as "stopped", a process gone, a stream closed) leaves their tasks as they are, so a
+    /// graceful stop re-queues running work at the next start exactly as a crash does
+    /// (`tasks.on_manager_restart`), and nothing new is dispatched.
+    pub fn begin_stop(&self) {
+        self.state().stopping = true;
+    }
+
+    /// Set once a database write has failed (see [`crate::store::Writer::failed`]).
+    pub fn store_failed(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.inner.writer.failed()
+    }
+
+    /// Stops dispatching, lets queued writes commit, and stops the background loops.
+    pub async fn shutdown(&self) {
+        let _ = self.inner.shutdown.send(true);
+        let pending = self.inner.writer.submit(Vec::new());
+        self.inner.writer.stop();
+        let _ = pending.wait().await;
+    }
+
+    /// The manager at a glance.
+    pub fn status(&self) -> StatusInfo {
+        let st = self.state();
+        let count = |f: &dyn Fn(TaskState) -> bool| {
+            st.tasks.values().filter(|a| f(a.task.state)).count() as u32
+        };
+        let (workspace_root, workspace_root_source) = self.root_of(&st);
+        StatusInfo {
+            started_us: self.inner.started_us,
+            paused: st.paused,
+            agents_online: st.registry.iter().filter(|r| r.online).count() as u32,
+            agents_known: st.registry.iter().count() as u32,
+            tasks_queued: count(&|s| s == TaskState::Queued),
+            tasks_running: count(&|s| matches!(s, TaskState::Assigned | TaskState::Running)),
+            tasks_awaiting_consent: count(&|s| s == TaskState::AwaitingConsent),
+            workspace_root,
+            workspace_root_source,
+        }
+    }
+
+    /// Once `pending` is stored, forgets ended tasks and wakes the dispatcher, in the background
+    /// (for changes nobody waits on); a failure to store is logged as `what`.
+    fn settle_later(&self, pending: Pending, what: &'static str) {
+        let m = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = pending.wait().await {
+                tracing::error!(error = %e, "{what}");
+            }
+            m.forget_ended();
+            m.inner.wake.notify_one();
+        });
+    }
+
+    /// [`Manager::check_token`], auditing every refused or forged token.
+    fn authorize(&self, st: &State, task_id: &str, token: &str) -> Result<Claims> {
+        let checked = self.check_token(st, task_id, token);
+        if let Err(e @ (Error::Unauthenticated(_) | Error::PermissionDenied(_))) = &checked {
+            // Nothing waits on this entry; it commits with whatever the writer does next.
+            self.audit(
+                "unknown",
+                "token.refused",
+                Some(task_id),
+                serde_json::json!({ "reason": e.to_string() }),
+            );
+        }
+        checked
+    }
+
+    /// Checks a capability token for a call about `task_id` and returns its claims.
+    fn check_token(&self, st: &State, task_id: &str, token: &str) -> Result<Claims> {
+        let claims = self.inner.tokens.verify(token, now_us())?;
+        if claims.task_id != task_id {
+            return Err(Error::PermissionDenied(format!(
+                "the capability token is for task {}, not task {task_id}",
+                claims.task_id
+            )));
+        }
+        let a = st.tasks.get(task_id).ok_or_else(|| {
+            Error::FailedPrecondition(format!(
+                "task {task_id} has ended or is not known; stop working on it"
+            ))
+        })?;
+        if a.task.agent_id.as_deref() != Some(claims.agent_id.as_str())
+            || a.task.attempts.len() as u32 != claims.attempt
+            || !a.task.state.holds_slot()
+        {
+            return Err(Error::FailedPrecondition(format!(
+                "task {task_id} is no longer assigned to agent `{}` (attempt {}); stop working on it",
+                claims.agent_id, claims.attempt
+            )));
+        }
+        Ok(claims)
+    }
+
+    /// Appends an audit entry that nothing waits on (it commits with the writer's next group).
+    pub fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        task_id: Option<&str>,
+        detail: serde_json::Value,
+    ) {
+        let _ =
+            self.inner
+                .writer
+                .submit(vec![Write::audit(now_us(), actor, action, task_id, detail)]);
+    }
+}
+
+/// Runs blocking work (keychain calls, copying a snapshot) off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::io("a blocking task", std::io::Error::other(e)))?
+}
+
+/// Replaces any of `secrets`' values in `s`.
+fn redact_in(s: &mut String, secrets: &[(String, String)]) {
+    if secrets.is_empty() {
+        return;
+    }
+    if let Some(r) = crate::secrets::redact(s, secrets) {
+        *s = r;
+    }
+}
+
+fn push_task(writes: &mut Vec<Write>, task: &Task, ev: EventBody, now: i64) {
+    writes.push(Write::Task(Box::new(task.clone())));
+    if let Some(a) = audit_of(task, &ev, now) {
+        writes.push(a);
+    }
+    writes.push(Write::Event {
+        time_us: now,
+        body: ev,
+    });
+}
+
+/// The audit entry a task transition leaves: submission, start and every way a task ends or is
+/// interrupted (queueing and assignment are in the event feed only). In the same commit as the
+/// change it records.
+fn audit_of(task: &Task, ev: &EventBody, now: i64) -> Option<Write> {
+    let EventBody::TaskState {
+        from,
+        to,
+        reason,
+        agent_id,
+        attempt,
+        ..
+    } = ev
+    else {
+        return None;
+    };
+    let agent = agent_id.clone().unwrap_or_default();
+    let (action, actor) = match (from, to) {
+        (None, _) => ("task.submitted", "client".to_string()),
+        (_, TaskState::Running) => ("task.started", agent.clone()),
+        (_, TaskState::Completed) => ("task.completed", agent.clone()),
+        (_, TaskState::Failed) if task.result.is_some() => ("task.failed", agent.clone()),
+        (_, TaskState::Failed) => ("task.failed", "manager".to_string()),
+        (_, TaskState::Canceled) => ("task.canceled", "client".to_string()),
+        (_, TaskState::Interrupted) => ("task.interrupted", "manager".to_string()),
+        (_, TaskState::DeadLettered) => ("task.dead_lettered", "manager".to_string()),
+        _ => return None,
+    };
+    let detail = serde_json::json!({
+        "task_type": task.task_type,
+        "agent_id": agent,
+        "attempt": attempt,
+        "reason": reason,
+    });
+    Some(Write::Audit {
+        time_us: now,
+        actor,
+        action: action.to_string(),
+        task_id: Some(task.id.clone()),
+        detail: detail.to_string(),
+    })
+}
+
+/// Names: a lowercase letter, then lowercase letters, digits, `.`, `_` or `-`.
+fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
+    let mut chars = name.chars();
+    let ok = name.len() <= max
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "{what} `{name}` is not allowed: use a lowercase letter, then lowercase letters, digits, '.', '_' or '-', at most {max} characters"
+        )))
+    }
+}
+
+/// Cuts `s` to at most `max` bytes at a character boundary, marking the cut.
+fn truncate(s: &mut String, max: usize) {
+    if s.len() <= max {
+        return;
+    }
+    let total = s.len();
+    let marker = format!(" … [truncated, {total} bytes]");
+    let mut cut = max.saturating_sub(marker.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s.push_str(&marker);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_documented_rule() {
+        assert!(check_name("agent name", "echo-1.a_b", 64).is_ok());
+        for bad in ["", "Echo", "1echo", "echo agent", "échо", &"a".repeat(65)] {
+            let err = check_name("agent name", bad, 64).unwrap_err().to_string();
+            assert!(err.contains("is not allowed"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn truncation_keeps_utf8_valid_and_says_so() {
+        let mut s = "é".repeat(100);
+        truncate(&mut s, 64);
+        assert!(s.len() <= 64, "{}", s.len());
+        assert!(s.ends_with("[truncated, 200 bytes]"), "{s}");
+        let mut short = "ok".to_string();
+        truncate(&mut short, 64);
+        assert_eq!(short, "ok");
+    }
+}

@@ -1,0 +1,102 @@
+//! Secrets: kept in the keychain, named in the database, handed to the tasks allowed them.
+use super::*;
+
+impl Manager {
+    /// Stores a secret in the keychain (audited by name; the value goes nowhere else).
+    pub async fn set_secret(&self, name: &str, value: &str, actor: &str) -> Result<()> {
+        let (n, v) = (name.to_string(), value.to_string());
+        blocking(move || crate::secrets::store(&n, &v)).await?;
+        self.record_secret(name, true, actor).await
+    }
+
+    /// Deletes a secret from the keychain (audited).
+    pub async fn delete_secret(&self, name: &str, actor: &str) -> Result<()> {
+        let n = name.to_string();
+        blocking(move || crate::secrets::delete(&n)).await?;
+        self.record_secret(name, false, actor).await
+    }
+
+    /// Stores that a secret of this name is (or is no longer) in the keychain, and audits it.
+    pub(super) async fn record_secret(&self, name: &str, present: bool, actor: &str) -> Result<()> {
+        let now = now_us();
+        let action = if present {
+            "secret.set"
+        } else {
+            "secret.deleted"
+        };
+        self.inner
+            .writer
+            .submit(vec![
+                Write::SecretName {
+                    name: name.to_string(),
+                    present,
+                    time_us: now,
+                },
+                Write::audit(
+                    now,
+                    actor,
+                    action,
+                    None,
+                    serde_json::json!({ "name": name }),
+                ),
+            ])
+            .wait()
+            .await
+    }
+
+    /// The names of the stored secrets, with when each was last set (µs).
+    pub async fn list_secrets(&self) -> Result<Vec<(String, i64)>> {
+        self.inner.store.secret_names().await
+    }
+
+    /// A task asks for a secret: its agent's manifest must declare it, and the person (or a
+    /// rule) must grant it. The value is handed over once, kept in memory to redact it from
+    /// what the task reports, and its reading is audited (by name).
+    pub async fn secret_for_task(&self, task_id: &str, token: &str, name: &str) -> Result<String> {
+        let permission = policy::parse("secret", name)?;
+        let claims = {
+            let st = self.state();
+            let claims = self.authorize(&st, task_id, token)?;
+            let declared = st
+                .supervised
+                .get(&claims.agent_id)
+                .is_some_and(|p| p.secrets.iter().any(|s| s == name));
+            if !declared {
+                return Err(Error::PermissionDenied(format!(
+                    "agent `{}` does not declare secret `{name}` in its manifest \
+                     (secrets = [\"{name}\"] in agent.toml); it cannot ask for it",
+                    claims.agent_id
+                )));
+            }
+            claims
+        };
+        let c = self
+            .consent_for(
+                task_id,
+                &claims.agent_id,
+                permission,
+                &format!("the task asks for secret `{name}`"),
+                &claims.agent_id,
+            )
+            .await?;
+        c.granted(&format!("secret `{name}`"))?;
+        let n = name.to_string();
+        let value = blocking(move || crate::secrets::load(&n)).await?;
+        let pending = {
+            let mut st = self.state();
+            let a = st.tasks.get_mut(task_id).ok_or_else(|| {
+                Error::FailedPrecondition(format!("task {task_id} ended meanwhile"))
+            })?;
+            a.secrets.push((name.to_string(), value.clone()));
+            self.inner.writer.submit(vec![Write::audit(
+                now_us(),
+                claims.agent_id.clone(),
+                "secret.read",
+                Some(task_id),
+                serde_json::json!({ "name": name, "consent": c.id }),
+            )])
+        };
+        pending.wait().await?;
+        Ok(value)
+    }
+}
