@@ -8,6 +8,13 @@ bash scripts/setup.sh
 npm --prefix ui run build
 export PATH="$PWD/.venv/bin:$PATH"  # agents find the venv's python3 first
 target_dir=$(cargo metadata --format-version 1 --no-deps | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+# A release binary finds what HyperAgent ships beside itself (<prefix>/share/hyperagent), as when
+# installed, never in the tree it was built from: lay that out here, pointing into this checkout.
+share="$target_dir/share/hyperagent"
+mkdir -p "$share"
+ln -sfn "$PWD/agents" "$share/agents"
+ln -sfn "$PWD/templates" "$share/templates"
+ln -sfn "$PWD/ui/dist" "$share/ui"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${HYPERAGENT_HEADLESS:-}" ]; then
   cargo build --release --locked -p hyperagent-app -p hyperagent
   echo "HyperAgent desktop app starting (HYPERAGENT_HEADLESS=1 for the web UI instead)." >&2

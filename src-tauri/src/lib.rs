@@ -37,6 +37,8 @@ pub fn run() -> ExitCode {
     // Before any other thread exists (see the manager's `secrets`).
     hyperagent_manager::secrets::join_session_keyring();
     hyperagent_manager::secrets::choose_store();
+    // The embedded manager serves every agent's connection.
+    hyperagent_manager::server::raise_fd_limit();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HYPERAGENT_LOG")

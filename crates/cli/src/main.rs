@@ -408,6 +408,8 @@ fn main() -> ExitCode {
         // Before the runtime's threads exist, so they all share it.
         hyperagent_manager::secrets::join_session_keyring();
         hyperagent_manager::secrets::choose_store();
+        hyperagent_manager::server::raise_fd_limit();
+        hyperagent_manager::server::limit_malloc_arenas();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -258,15 +258,20 @@ impl Prepared {
         self.cgroups = procs;
     }
 
-    /// Confines the calling process. Only for a freshly forked, single-threaded child before exec
-    /// (a `pre_exec` hook): it makes syscalls and allocates nothing.
+    /// Confines the calling process.
     ///
     /// It forks once more: the namespaces are entered here, and the child is the first process
     /// of the new pid namespace, which builds the view, confines itself and returns to exec the
     /// program. This process stays outside as the task's reaper: it never returns, relays
     /// signals, and exits as the task did.
-    pub fn apply(&mut self) -> std::io::Result<()> {
-        // SAFETY: plain syscalls on buffers prepared by the parent.
+    ///
+    /// # Safety
+    /// Only in a freshly forked child before exec (a `pre_exec` hook), where one thread exists:
+    /// it forks, unshares namespaces, mounts, changes root and never returns in the reaper, none
+    /// of which is sound in a process with other threads or whose state anything still uses. It
+    /// makes syscalls on buffers the parent prepared and allocates nothing.
+    pub unsafe fn apply(&mut self) -> std::io::Result<()> {
+        // SAFETY: plain syscalls on buffers prepared by the parent (see this function's contract).
         unsafe {
             // Into the task's cgroups while still in the manager's namespaces (`0`: this process);
             // every process of the task is then born inside them.
@@ -352,6 +357,10 @@ impl Prepared {
 /// the supervisor sends, and exits with the task's status. When the manager is gone (a relayed
 /// signal is then the parent-death signal) it gives the task `grace` to stop, then kills it: the
 /// kernel then kills whatever else the task left in its namespace.
+///
+/// # Safety
+/// Only in the reaper process [`Prepared::apply`] forked (single-threaded, about to end): it
+/// changes signal dispositions and never returns.
 unsafe fn reap(
     task: libc::pid_t,
     relayed: &libc::sigset_t,
@@ -389,6 +398,10 @@ unsafe fn reap(
 }
 
 /// Ends this process as the task ended: the same exit code, or death by the same signal.
+///
+/// # Safety
+/// Only in the reaper: it resets a signal's disposition and raises it, ending the process
+/// without running destructors.
 unsafe fn exit_as(status: libc::c_int) -> ! {
     if libc::WIFSIGNALED(status) {
         let sig = libc::WTERMSIG(status);
@@ -404,6 +417,9 @@ unsafe fn exit_as(status: libc::c_int) -> ! {
 }
 
 /// Adds a Landlock rule for a folder made in the child (a fresh mount) to the ruleset.
+///
+/// # Safety
+/// `ruleset` must be a Landlock ruleset descriptor; the call passes raw pointers to the kernel.
 unsafe fn add_rule(ruleset: &OwnedFd, dir: &CString, access: u64) -> std::io::Result<()> {
     #[repr(C, packed)]
     struct PathBeneath {
@@ -439,6 +455,9 @@ unsafe fn add_rule(ruleset: &OwnedFd, dir: &CString, access: u64) -> std::io::Re
 
 /// Empties the capability bounding and ambient sets: whatever uid the process has inside its
 /// user namespace, the program it execs starts with no capabilities there.
+///
+/// # Safety
+/// Only in the confined child before exec: it changes the calling thread's capabilities.
 unsafe fn drop_capabilities() -> std::io::Result<()> {
     libc::prctl(
         libc::PR_CAP_AMBIENT,
@@ -459,6 +478,11 @@ unsafe fn drop_capabilities() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Writes `data` to the file at `path` with raw syscalls (no allocation: safe after fork).
+///
+/// # Safety
+/// Only where allocating is not allowed (a forked child before exec); plain `open`/`write`/
+/// `close` on the caller's buffers.
 unsafe fn write_file(path: &CString, data: &[u8]) -> std::io::Result<()> {
     let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
     if fd < 0 {
@@ -474,6 +498,10 @@ unsafe fn write_file(path: &CString, data: &[u8]) -> std::io::Result<()> {
 }
 
 /// Brings up `lo` in the new network namespace, so a task can run and probe a local server.
+///
+/// # Safety
+/// Only in the confined child, inside its own network namespace (it changes an interface's
+/// flags through an ioctl on a raw buffer).
 unsafe fn loopback_up() -> std::io::Result<()> {
     let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
     if fd < 0 {
@@ -506,7 +534,7 @@ mod tests {
         let mut prepared = c.prepare().expect("prepare");
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c").arg(script);
-        // SAFETY: apply only makes syscalls.
+        // SAFETY: `apply` runs in the forked child before exec, as its contract asks.
         unsafe {
             cmd.pre_exec(move || prepared.apply());
         }

@@ -148,7 +148,8 @@ impl InstanceLock {
 }
 
 /// Every agent holds a connection: lift the soft open-files limit to the hard one, as servers do.
-fn raise_fd_limit() {
+/// Process-wide: a binary's `main` calls it (the CLI for `serve`, the desktop app), not [`run`].
+pub fn raise_fd_limit() {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -165,7 +166,9 @@ fn raise_fd_limit() {
 /// glibc gives each thread that allocates its own arena (up to 8 per core); with many agents'
 /// connections served from a few tokio threads, that mostly grows RSS. Two arenas serve the manager's
 /// two-level workload (network threads + the SQLite worker) without lock contention that shows.
-fn limit_malloc_arenas() {
+/// Process-wide, before any thread exists: `serve`'s `main` calls it (the desktop app leaves its
+/// allocator to WebKit's needs).
+pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; called before the servers start.
     unsafe {
@@ -256,8 +259,6 @@ pub async fn run(
     on_ready: impl FnOnce(&Ready, &Manager),
 ) -> Result<()> {
     let paths: ResolvedPaths = cfg.resolve()?;
-    raise_fd_limit();
-    limit_malloc_arenas();
     private_dir(&paths.runtime_dir)?;
     check_private(&paths.runtime_dir)?;
     if let Some(parent) = paths.socket.parent() {
@@ -468,7 +469,7 @@ fn ui_dir(cfg: &Config) -> Option<PathBuf> {
 }
 
 /// A folder shipped with HyperAgent: `<prefix>/share/hyperagent/<installed>` beside the running
-/// binary, else `<source>` in the source tree it was built from (running from a checkout).
+/// binary, else (debug builds only) `<source>` in the source tree it was built from.
 pub fn bundled(installed: &str, source: &str) -> Option<PathBuf> {
     let beside_binary = std::env::current_exe().ok().and_then(|e| {
         Some(
@@ -478,12 +479,16 @@ pub fn bundled(installed: &str, source: &str) -> Option<PathBuf> {
                 .join(installed),
         )
     });
-    let source_tree = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(source);
+    // A debug build may run from its source tree; a release binary never looks at the build
+    // machine's paths.
+    let source_tree = cfg!(debug_assertions).then(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(source)
+    });
     beside_binary
         .into_iter()
-        .chain([source_tree])
+        .chain(source_tree)
         .find_map(|d| d.canonicalize().ok().filter(|d| d.is_dir()))
 }
 

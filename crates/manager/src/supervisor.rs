@@ -615,6 +615,7 @@ impl AgentRun {
                     return Err(std::io::Error::last_os_error());
                 }
                 if let Some(c) = confined.as_mut() {
+                    // In the forked child before exec, as `apply` requires.
                     c.apply()?;
                 }
                 Ok(())

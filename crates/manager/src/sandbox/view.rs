@@ -221,12 +221,16 @@ impl View {
         })
     }
 
-    /// Builds the view and enters it. Only in a forked child that has its own user and mount
-    /// namespaces (and, for `/proc`, is the first process of its own pid namespace); it makes
-    /// syscalls on the parent's buffers and allocates nothing.
+    /// Builds the view and enters it; it makes syscalls on the parent's buffers and allocates
+    /// nothing.
     ///
     /// `before_leaving_old_root` runs once everything is mounted, while the new root is still at
     /// `/newroot` (the Landlock rule for the fresh `/proc` is added there).
+    ///
+    /// # Safety
+    /// Only in a forked, single-threaded child that has its own user and mount namespaces (and,
+    /// for `/proc`, is the first process of its own pid namespace): it mounts, changes root and
+    /// unmounts the old one.
     pub(super) unsafe fn build(
         &self,
         before_leaving_old_root: impl FnOnce(&View) -> std::io::Result<()>,
@@ -387,6 +391,11 @@ fn cstring(b: &[u8]) -> std::io::Result<CString> {
     CString::new(b).map_err(|_| std::io::Error::other("a path with a NUL byte"))
 }
 
+/// `pivot_root(2)`, which libc does not wrap.
+///
+/// # Safety
+/// Changes the root of the calling process's mount namespace: only in the confined child, in a
+/// mount namespace of its own.
 unsafe fn pivot_root(new: &CStr, old: &CStr) -> libc::c_int {
     libc::syscall(libc::SYS_pivot_root, new.as_ptr(), old.as_ptr()) as libc::c_int
 }
