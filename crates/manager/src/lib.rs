@@ -14,6 +14,7 @@
 
 pub mod catalogue;
 pub mod cgroup;
+pub mod clock;
 pub mod config;
 pub mod consent;
 pub mod diskspace;

@@ -100,7 +100,7 @@ impl Manager {
             })
         })
         .await?;
-        let now = now_us();
+        let now = self.now_us();
         let action = rollback::Action {
             id,
             task_id: task_id.to_string(),
@@ -173,7 +173,7 @@ impl Manager {
             })
         })
         .await?;
-        let now = now_us();
+        let now = self.now_us();
         action.rolled_back_us = Some(now);
         self.inner
             .writer

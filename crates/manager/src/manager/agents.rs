@@ -36,7 +36,7 @@ impl Manager {
             compiled.push((c.name.clone(), s));
         }
         let token = random_secret()?;
-        let now = now_us();
+        let now = self.now_us();
         let mut writes = Vec::new();
         let mut stop = Vec::new();
         let pending = {
@@ -108,7 +108,7 @@ impl Manager {
             st.registry.close_session(&reg.name);
             st.registry.insert(rec);
             st.registry
-                .open_session(&reg.name, token.clone(), Instant::now());
+                .open_session(&reg.name, token.clone(), self.instant());
             for (name, s) in compiled {
                 st.schemas.insert(name, s);
             }
@@ -252,14 +252,14 @@ impl Manager {
         let id = Self::session_agent(&st, token)?;
         let rec = st.registry.get_mut(&id).expect("session maps to an agent");
         if let Some(s) = rec.session.as_mut() {
-            s.last_seen = Instant::now();
+            s.last_seen = self.instant();
         }
         rec.load = if load.is_finite() {
             load.clamp(0.0, 1.0)
         } else {
             0.0
         };
-        rec.row.last_seen_us = now_us();
+        rec.row.last_seen_us = self.now_us();
         let holding = rec.holding.clone();
         let mut stop: Vec<String> = running
             .iter()
@@ -292,7 +292,7 @@ impl Manager {
         let _ = self.inner.writer.submit(vec![
             Write::Agent(Box::new(rec.row.clone())),
             Write::Event {
-                time_us: now_us(),
+                time_us: self.now_us(),
                 body: EventBody::AgentStatus {
                     agent_id: id.clone(),
                     online: true,
@@ -311,7 +311,7 @@ impl Manager {
     }
 
     pub(super) fn work_closed(&self, agent_id: &str, session_id: u64) {
-        let now = now_us();
+        let now = self.now_us();
         let mut writes = Vec::new();
         let pending = {
             let mut st = self.state();

@@ -60,7 +60,7 @@ impl Manager {
     ) -> Result<Consent> {
         let mut reason = reason.trim().to_string();
         truncate(&mut reason, 2000);
-        let now = now_us();
+        let now = self.now_us();
         enum Outcome {
             Decided(Consent),
             Asked(oneshot::Receiver<Consent>),
@@ -158,7 +158,7 @@ impl Manager {
         scope: Option<Scope>,
         actor: &str,
     ) -> Result<Consent> {
-        let now = now_us();
+        let now = self.now_us();
         let (pending, reply, c) = {
             let mut st = self.state();
             let Some(p) = st.consents.remove(id) else {

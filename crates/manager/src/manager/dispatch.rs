@@ -37,7 +37,7 @@ impl Manager {
 
     /// Assigns queued tasks to agents as the scheduler decides.
     pub(super) fn dispatch(&self) -> Option<Pending> {
-        let now = now_us();
+        let now = self.now_us();
         let mut st = self.state();
         if st.paused || st.stopping {
             return None;

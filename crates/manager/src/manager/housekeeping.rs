@@ -4,19 +4,20 @@ use super::*;
 impl Manager {
     /// Liveness, answer timeouts, run deadlines and cancel grace periods.
     pub(super) fn tick(&self) -> Option<Pending> {
-        let now = now_us();
+        let now = self.now_us();
         let timeout = self.inner.cfg.agents.heartbeat_timeout;
         let mut writes = Vec::new();
         let mut kill = Vec::new();
         let mut st = self.state();
         self.expire_consents(&mut st, now);
+        let at = self.instant();
         let silent: Vec<String> = st
             .registry
             .iter()
             .filter(|r| {
                 r.session
                     .as_ref()
-                    .is_some_and(|s| s.last_seen.elapsed() > timeout)
+                    .is_some_and(|s| at.saturating_duration_since(s.last_seen) > timeout)
             })
             .map(|r| r.row.id.clone())
             .collect();
@@ -143,8 +144,10 @@ impl Manager {
             let mut pendings = Vec::new();
             if ticked {
                 pendings.extend(self.tick());
-                if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
-                    last_sweep = Some(Instant::now());
+                if last_sweep
+                    .is_none_or(|t| self.instant().saturating_duration_since(t) >= sweep_every)
+                {
+                    last_sweep = Some(self.instant());
                     let m = self.clone();
                     tokio::spawn(async move { m.sweep().await });
                 }
@@ -164,7 +167,7 @@ impl Manager {
     pub async fn sweep(&self) {
         let cfg = &self.inner.cfg.store;
         let store = &self.inner.store;
-        let now = now_us();
+        let now = self.now_us();
         let active: std::collections::HashSet<String> =
             self.state().tasks.keys().cloned().collect();
         let sweeps = [

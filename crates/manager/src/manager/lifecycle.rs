@@ -10,7 +10,7 @@ impl Manager {
         accepted: bool,
         reason: &str,
     ) -> Result<()> {
-        let now = now_us();
+        let now = self.now_us();
         let mut writes = Vec::new();
         let pending = {
             let mut st = self.state();
@@ -70,7 +70,7 @@ impl Manager {
                 progress.fraction
             )));
         }
-        let now = now_us();
+        let now = self.now_us();
         let pending = {
             let mut st = self.state();
             self.authorize(&st, task_id, token)?;
@@ -99,7 +99,7 @@ impl Manager {
         token: &str,
         mut result: TaskResult,
     ) -> Result<TaskState> {
-        let now = now_us();
+        let now = self.now_us();
         let mut writes = Vec::new();
         let (pending, end) = {
             let mut st = self.state();
@@ -224,7 +224,7 @@ impl Manager {
         }
         let id = uuid::Uuid::now_v7().to_string();
         let workspace = asked_workspace.clone().unwrap_or_else(|| root.join(&id));
-        let now = now_us();
+        let now = self.now_us();
         let pending;
         let task;
         {
@@ -376,7 +376,7 @@ impl Manager {
 
     /// Cancels a task: at once when it is not running, else by telling its agent to stop.
     pub async fn cancel(&self, id: &str, reason: &str) -> Result<Task> {
-        let now = now_us();
+        let now = self.now_us();
         let reason = if reason.is_empty() {
             "canceled by request".to_string()
         } else {

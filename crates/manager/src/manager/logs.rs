@@ -19,7 +19,7 @@ impl Manager {
             self.wait_for_log_seq(task_id, token, first.saturating_sub(1))
                 .await?;
         }
-        let now = now_us();
+        let now = self.now_us();
         let disk_low = self.inner.disk.low();
         let (pending, before, after) = {
             let mut st = self.state();

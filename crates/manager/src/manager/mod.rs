@@ -28,13 +28,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::catalogue::{Catalogue, Template};
+use crate::clock::Clock;
 use crate::config::{Config, ResolvedPaths, RestartPolicy};
 use crate::consent::{Consent, Scope, Status};
 use crate::error::{Error, Result};
 use crate::feed::Feed;
 use crate::model::{
-    now_us, Attempt, EventBody, LogLevel, LogLine, Progress, ResultStatus, Task, TaskResult,
-    TaskState, TaskType,
+    Attempt, EventBody, LogLevel, LogLine, Progress, ResultStatus, Task, TaskResult, TaskState,
+    TaskType,
 };
 use crate::registry::{AgentRecord, Command, Registry, StartCommand};
 use crate::scheduler::{self, TaskView};
@@ -52,6 +53,8 @@ mod lifecycle;
 mod logs;
 mod processes;
 mod rules;
+#[cfg(test)]
+mod scenarios;
 mod secrets;
 mod settings;
 mod templates;
@@ -292,6 +295,8 @@ struct Inner {
     started_us: i64,
     /// The data directory's disk (`store.min_free_bytes`).
     disk: crate::diskspace::DiskSpace,
+    /// Where the time is read.
+    clock: Arc<dyn Clock>,
 }
 
 /// The manager core. Cheap to clone.
@@ -308,6 +313,16 @@ impl Manager {
     /// Loads the stored state, applies the restart policy to tasks that were running, and starts the
     /// writer and the housekeeping loop.
     pub async fn start(cfg: Config, paths: ResolvedPaths, store: Store) -> Result<Manager> {
+        Manager::start_with_clock(cfg, paths, store, Arc::new(crate::clock::SystemClock)).await
+    }
+
+    /// [`Manager::start`] reading the time from `clock` (tests drive a manual one).
+    pub async fn start_with_clock(
+        cfg: Config,
+        paths: ResolvedPaths,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Manager> {
         let cursors = store.cursors().await?;
         let feed = Feed::new(
             store.clone(),
@@ -337,7 +352,7 @@ impl Manager {
         }
         st.rules = store.load_rules().await?;
         st.workspace_root = store.setting(WORKSPACE_ROOT).await?.map(PathBuf::from);
-        let now = now_us();
+        let now = clock.now_us();
         let mut writes = Vec::new();
         let active = store.load_active_tasks().await?;
         let (shutdown, _) = watch::channel(false);
@@ -350,7 +365,8 @@ impl Manager {
         );
         let m = Manager {
             inner: Arc::new(Inner {
-                started_us: now_us(),
+                started_us: now,
+                clock,
                 catalogue,
                 cfg,
                 paths,
@@ -417,6 +433,16 @@ impl Manager {
         tokio::spawn(m.clone().housekeeping());
         m.start_catalogue().await?;
         Ok(m)
+    }
+
+    /// Wall-clock time from the manager's clock.
+    fn now_us(&self) -> i64 {
+        self.inner.clock.now_us()
+    }
+
+    /// Monotonic time from the manager's clock.
+    fn instant(&self) -> Instant {
+        self.inner.clock.instant()
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -519,7 +545,7 @@ impl Manager {
 
     /// Checks a capability token for a call about `task_id` and returns its claims.
     fn check_token(&self, st: &State, task_id: &str, token: &str) -> Result<Claims> {
-        let claims = self.inner.tokens.verify(token, now_us())?;
+        let claims = self.inner.tokens.verify(token, self.now_us())?;
         if claims.task_id != task_id {
             return Err(Error::PermissionDenied(format!(
                 "the capability token is for task {}, not task {task_id}",
@@ -551,10 +577,13 @@ impl Manager {
         task_id: Option<&str>,
         detail: serde_json::Value,
     ) {
-        let _ =
-            self.inner
-                .writer
-                .submit(vec![Write::audit(now_us(), actor, action, task_id, detail)]);
+        let _ = self.inner.writer.submit(vec![Write::audit(
+            self.now_us(),
+            actor,
+            action,
+            task_id,
+            detail,
+        )]);
     }
 }
 

@@ -66,7 +66,7 @@ impl Manager {
     /// A task process the supervisor started for `agent_id` has exited. If the attempt it ran has
     /// not ended (no result was reported), it is lost: retried, or canceled when a cancel was asked.
     pub fn task_process_exited(&self, agent_id: &str, task_id: &str, attempt: u32, how: &str) {
-        let now = now_us();
+        let now = self.now_us();
         let mut writes = Vec::new();
         let pending = {
             let mut st = self.state();
@@ -93,7 +93,7 @@ impl Manager {
     /// A task process's workspace outgrew the quota (the supervisor stops it next): the task
     /// fails (no retry: it would outgrow it again), and the audit log says so.
     pub fn task_over_quota(&self, agent_id: &str, task_id: &str, attempt: u32, used: u64) {
-        let now = now_us();
+        let now = self.now_us();
         let mut writes = Vec::new();
         let pending = {
             let mut st = self.state();
@@ -141,7 +141,7 @@ impl Manager {
             return self.inner.writer.submit(Vec::new());
         }
         self.inner.writer.submit(vec![Write::Event {
-            time_us: now_us(),
+            time_us: self.now_us(),
             body: EventBody::AgentOutput {
                 agent_id: agent_id.to_string(),
                 stream: stream.to_string(),

@@ -15,7 +15,13 @@ impl Manager {
             check_name("agent name", a, 64)?;
         }
         let permission = policy::parse(kind, target)?;
-        let rule = new_rule(agent, permission, decision, origin.to_string(), now_us());
+        let rule = new_rule(
+            agent,
+            permission,
+            decision,
+            origin.to_string(),
+            self.now_us(),
+        );
         let pending = {
             let mut writes = Vec::new();
             put_rule(&mut self.state(), rule.clone(), origin, None, &mut writes);
@@ -27,7 +33,7 @@ impl Manager {
 
     /// Revokes a rule (audited); it stays listed as revoked.
     pub async fn revoke_rule(&self, id: &str, actor: &str) -> Result<policy::Rule> {
-        let now = now_us();
+        let now = self.now_us();
         let (pending, rule) = {
             let mut st = self.state();
             let rule = st.rules.iter_mut().find(|r| r.id == id).ok_or_else(|| {

@@ -18,7 +18,7 @@ impl Manager {
 
     /// Stores that a secret of this name is (or is no longer) in the keychain, and audits it.
     pub(super) async fn record_secret(&self, name: &str, present: bool, actor: &str) -> Result<()> {
-        let now = now_us();
+        let now = self.now_us();
         let action = if present {
             "secret.set"
         } else {
@@ -89,7 +89,7 @@ impl Manager {
             })?;
             a.secrets.push((name.to_string(), value.clone()));
             self.inner.writer.submit(vec![Write::audit(
-                now_us(),
+                self.now_us(),
                 claims.agent_id.clone(),
                 "secret.read",
                 Some(task_id),

@@ -14,7 +14,7 @@ impl Manager {
                 } else {
                     "scheduling.resumed"
                 };
-                let time_us = now_us();
+                let time_us = self.now_us();
                 self.inner.writer.submit(vec![
                     Write::audit(
                         time_us,
@@ -72,7 +72,7 @@ impl Manager {
             let (before, _) = self.root_of(&st);
             st.workspace_root = chosen.clone();
             let (after, source) = self.root_of(&st);
-            let time_us = now_us();
+            let time_us = self.now_us();
             self.inner.writer.submit(vec![
                 Write::Setting {
                     key: WORKSPACE_ROOT.into(),

@@ -36,7 +36,7 @@ impl Manager {
     pub(super) async fn templates_changed(&self, names: Vec<String>) {
         tracing::info!(templates = ?names, "template catalogue changed");
         let pending = self.inner.writer.submit(vec![Write::Event {
-            time_us: now_us(),
+            time_us: self.now_us(),
             body: EventBody::TemplatesChanged { names },
         }]);
         if let Err(e) = pending.wait().await {
@@ -140,7 +140,7 @@ impl Manager {
             Err(e) => return Err(refuse(e.to_string())),
         };
         let pending = self.inner.writer.submit(vec![Write::audit(
-            now_us(),
+            self.now_us(),
             actor,
             "editor.opened",
             task_id.as_deref(),
