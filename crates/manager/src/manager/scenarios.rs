@@ -195,3 +195,211 @@ async fn an_idempotent_submit_gives_the_same_task_and_a_changed_one_is_refused()
         Err(Error::IdempotencyConflict { .. })
     ));
 }
+
+/// Submits and starts one task on a fresh agent `a`; returns its id and start command.
+async fn running(
+    w: &World,
+    sub: Submission,
+) -> (
+    String,
+    StartCommand,
+    mpsc::UnboundedReceiver<Command>,
+    WorkGuard,
+) {
+    let (_reg, mut rx, guard) = agent(&w.m, "a").await;
+    let (task, _) = w.m.submit(sub).await.expect("submit");
+    let start = started(&mut rx).await;
+    w.m.answer(&task.id, &start.capability_token, true, "")
+        .await
+        .expect("accept");
+    (task.id, start, rx, guard)
+}
+
+async fn tick(w: &World) {
+    if let Some(p) = w.m.tick() {
+        p.wait().await.expect("tick stored");
+    }
+}
+
+async fn dispatch(w: &World) {
+    if let Some(p) = w.m.dispatch() {
+        p.wait().await.expect("dispatch stored");
+    }
+}
+
+#[tokio::test]
+async fn an_agent_that_never_answers_loses_each_attempt_then_the_task_is_dead_lettered() {
+    let w = world(|c| {
+        c.agents.answer_timeout = Duration::from_secs(2);
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+    })
+    .await;
+    let (_reg, mut rx, _guard) = agent(&w.m, "a").await;
+    let (task, _) =
+        w.m.submit(Submission {
+            max_attempts: 2,
+            ..echo()
+        })
+        .await
+        .unwrap();
+    for attempt in 1..=2 {
+        let start = started(&mut rx).await;
+        assert_eq!(start.attempt, attempt);
+        // No answer: past the answer timeout the attempt is lost.
+        w.clock.advance(Duration::from_secs(3));
+        tick(&w).await;
+        // Past the longest backoff, the retry is dispatched.
+        w.clock.advance(w.m.config().tasks.retry_backoff_max);
+        dispatch(&w).await;
+    }
+    let t = w.m.get_task(&task.id).await.unwrap();
+    assert_eq!(t.state, TaskState::DeadLettered);
+    assert_eq!(t.attempts.len(), 2);
+    assert!(
+        t.attempts.iter().all(|a| !a.error.is_empty()),
+        "{:?}",
+        t.attempts
+    );
+    assert!(
+        t.status_reason.starts_with("gave up after 2 attempts"),
+        "{}",
+        t.status_reason
+    );
+}
+
+#[tokio::test]
+async fn cancel_tells_the_agent_to_stop_and_its_canceled_result_ends_the_task() {
+    let w = world(|_| {}).await;
+    let (id, start, mut rx, _guard) = running(&w, echo()).await;
+    let t = w.m.cancel(&id, "").await.unwrap();
+    assert!(t.cancel_requested);
+    match rx.recv().await.unwrap() {
+        Command::Stop { task_id, .. } => assert_eq!(task_id, id),
+        other => panic!("expected a stop, got {other:?}"),
+    }
+    let end =
+        w.m.finish(
+            &id,
+            &start.capability_token,
+            TaskResult {
+                status: ResultStatus::Canceled,
+                error: "stopped".into(),
+                ..succeeded()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(end, TaskState::Canceled);
+    // A second cancel says it has ended.
+    assert!(matches!(
+        w.m.cancel(&id, "").await,
+        Err(Error::FailedPrecondition(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_agent_back_after_its_task_was_given_to_another_is_told_to_stop_it() {
+    let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(5)).await;
+    let (id, _start, _rx, _guard) = running(&w, echo()).await;
+    w.clock.advance(Duration::from_secs(6));
+    tick(&w).await;
+    let (_b, mut rx_b, _guard_b) = agent(&w.m, "b").await;
+    w.clock.advance(w.m.config().tasks.retry_backoff_max);
+    dispatch(&w).await;
+    let again = started(&mut rx_b).await;
+    assert_eq!((again.task_id.as_str(), again.attempt), (id.as_str(), 2));
+    // `a` comes back still running the task's first attempt.
+    let back =
+        w.m.register(Registration {
+            name: "a".into(),
+            version: "1".into(),
+            capabilities: vec![TaskType {
+                name: "echo.echo".into(),
+                description: "echoes".into(),
+                payload_schema_json: ECHO.into(),
+            }],
+            max_concurrency: 1,
+            running_task_ids: vec![id.clone()],
+            pid: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(back.stop_task_ids, vec![id]);
+}
+
+#[tokio::test]
+async fn a_consent_nobody_answers_is_denied_when_the_clock_passes_its_timeout() {
+    let w = world(|c| c.consent.timeout = Duration::from_secs(60)).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let m = w.m.clone();
+    let token = start.capability_token.clone();
+    let asked = tokio::spawn(async move {
+        m.request_consent(&id, &token, "read", "/srv/data", "to read the data")
+            .await
+    });
+    // The request is waiting for the person.
+    while w.m.list_consents().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        w.m.list_consents()[0].status,
+        crate::consent::Status::Pending
+    );
+    w.clock.advance(Duration::from_secs(61));
+    tick(&w).await;
+    let answer = asked.await.unwrap();
+    let denied = match answer {
+        Ok(c) => c.status == crate::consent::Status::Denied,
+        Err(_) => true,
+    };
+    assert!(denied, "an unanswered request must end denied");
+}
+
+#[tokio::test]
+async fn a_granted_consent_answers_the_waiting_task() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let m = w.m.clone();
+    let token = start.capability_token.clone();
+    let asked = tokio::spawn(async move {
+        m.request_consent(&id, &token, "read", "/srv/data", "to read the data")
+            .await
+    });
+    let consent = loop {
+        if let Some(c) = w.m.list_consents().into_iter().next() {
+            break c;
+        }
+        tokio::task::yield_now().await;
+    };
+    w.m.answer_consent(&consent.id, Some(crate::consent::Scope::Once), "person")
+        .await
+        .unwrap();
+    let c = asked.await.unwrap().unwrap();
+    assert_eq!(c.status, crate::consent::Status::Granted);
+    assert_eq!(c.answered_by, "person");
+}
+
+#[tokio::test]
+async fn after_a_restart_a_running_task_follows_the_restart_policy() {
+    for (policy, want) in [
+        (RestartPolicy::Requeue, TaskState::Queued),
+        (RestartPolicy::Fail, TaskState::Failed),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let tune = |c: &mut Config| {
+            c.paths.data_dir = Some(dir.path().join("data"));
+            c.paths.runtime_dir = Some(dir.path().join("run"));
+            c.sandbox.allow_unsupervised_agents = true;
+            c.tasks.on_manager_restart = policy;
+        };
+        let first = world(tune).await;
+        let (id, _start, _rx, _guard) = running(&first, echo()).await;
+        first.m.begin_stop();
+        first.m.shutdown().await;
+        first.m.inner.store.close().await;
+        let again = world(tune).await;
+        let t = again.m.get_task(&id).await.unwrap();
+        assert_eq!(t.state, want, "{policy:?}: {}", t.status_reason);
+    }
+}
