@@ -14,8 +14,7 @@ impl Manager {
         let mut writes = Vec::new();
         let pending = {
             let mut st = self.state();
-            let claims = self.authorize(&st, task_id, token)?;
-            let a = st.tasks.get_mut(task_id).expect("authorized");
+            let (claims, a) = self.authorized(&mut st, task_id, token)?;
             match (a.task.state, accepted) {
                 (TaskState::Assigned, true) => {
                     a.answer_by_us = None;
@@ -73,8 +72,7 @@ impl Manager {
         let now = self.now_us();
         let pending = {
             let mut st = self.state();
-            self.authorize(&st, task_id, token)?;
-            let a = st.tasks.get_mut(task_id).expect("authorized");
+            let (_, a) = self.authorized(&mut st, task_id, token)?;
             redact_in(&mut progress.step, &a.secrets);
             truncate(
                 &mut progress.step,
@@ -103,9 +101,8 @@ impl Manager {
         let mut writes = Vec::new();
         let (pending, end) = {
             let mut st = self.state();
-            let claims = self.authorize(&st, task_id, token)?;
             let stopping = st.stopping;
-            let a = st.tasks.get_mut(task_id).expect("authorized");
+            let (claims, a) = self.authorized(&mut st, task_id, token)?;
             if stopping && result.status == ResultStatus::Canceled && !a.task.cancel_requested {
                 // Stopped because the manager is stopping: not an end. The restart policy
                 // decides at the next start.

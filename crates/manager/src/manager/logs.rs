@@ -23,8 +23,8 @@ impl Manager {
         let disk_low = self.inner.disk.low();
         let (pending, before, after) = {
             let mut st = self.state();
-            let attempt = self.authorize(&st, task_id, token)?.attempt;
-            let a = st.tasks.get_mut(task_id).expect("authorized");
+            let (claims, a) = self.authorized(&mut st, task_id, token)?;
+            let attempt = claims.attempt;
             let before = a.log;
             // Lines are numbered by the agent within the attempt (a retry's process starts from
             // 1 again) and by the manager within the task, across attempts.

@@ -435,6 +435,23 @@ impl Manager {
         Ok(m)
     }
 
+    /// The first invariant in one place: `change` changes the state under the lock and says
+    /// which rows (with their audit entries) to store and what to answer; the lock is released,
+    /// the rows committed, and only then is the answer given. A refused change (`Err`) stores
+    /// nothing and must have changed nothing.
+    async fn commit<T>(
+        &self,
+        change: impl FnOnce(&mut State) -> Result<(Vec<Write>, T)>,
+    ) -> Result<T> {
+        let (pending, answer) = {
+            let mut st = self.state();
+            let (writes, answer) = change(&mut st)?;
+            (self.inner.writer.submit(writes), answer)
+        };
+        pending.wait().await?;
+        Ok(answer)
+    }
+
     /// Wall-clock time from the manager's clock.
     fn now_us(&self) -> i64 {
         self.inner.clock.now_us()
@@ -526,6 +543,21 @@ impl Manager {
             m.forget_ended();
             m.inner.wake.notify_one();
         });
+    }
+
+    /// [`Manager::authorize`], handing back the task it found with the claims.
+    fn authorized<'s>(
+        &self,
+        st: &'s mut State,
+        task_id: &str,
+        token: &str,
+    ) -> Result<(Claims, &'s mut Active)> {
+        let claims = self.authorize(st, task_id, token)?;
+        let a = st
+            .tasks
+            .get_mut(task_id)
+            .ok_or_else(|| Error::TaskNotFound(task_id.to_string()))?;
+        Ok((claims, a))
     }
 
     /// [`Manager::check_token`], auditing every refused or forged token.

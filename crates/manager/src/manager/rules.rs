@@ -22,20 +22,18 @@ impl Manager {
             origin.to_string(),
             self.now_us(),
         );
-        let pending = {
+        self.commit(|st| {
             let mut writes = Vec::new();
-            put_rule(&mut self.state(), rule.clone(), origin, None, &mut writes);
-            self.inner.writer.submit(writes)
-        };
-        pending.wait().await?;
-        Ok(rule)
+            put_rule(st, rule.clone(), origin, None, &mut writes);
+            Ok((writes, rule))
+        })
+        .await
     }
 
     /// Revokes a rule (audited); it stays listed as revoked.
     pub async fn revoke_rule(&self, id: &str, actor: &str) -> Result<policy::Rule> {
         let now = self.now_us();
-        let (pending, rule) = {
-            let mut st = self.state();
+        self.commit(|st| {
             let rule = st.rules.iter_mut().find(|r| r.id == id).ok_or_else(|| {
                 Error::InvalidInput(format!(
                     "no permission rule with id `{id}`; `hyperagent policy list` shows them"
@@ -48,14 +46,13 @@ impl Manager {
             }
             rule.revoked_us = Some(now);
             let rule = rule.clone();
-            let pending = self.inner.writer.submit(vec![
+            let writes = vec![
                 Write::Rule(Box::new(rule.clone())),
                 Write::audit(now, actor, "policy.rule_revoked", None, &rule),
-            ]);
-            (pending, rule)
-        };
-        pending.wait().await?;
-        Ok(rule)
+            ];
+            Ok((writes, rule))
+        })
+        .await
     }
 
     /// Every rule, oldest first; revoked ones only when asked.

@@ -4,18 +4,17 @@ use super::*;
 impl Manager {
     /// Pauses or resumes dispatching new work (audited when it changes).
     pub async fn set_paused(&self, paused: bool, actor: &str) -> Result<StatusInfo> {
-        let pending = {
-            let mut st = self.state();
+        let time_us = self.now_us();
+        self.commit(|st| {
             let changed = st.paused != paused;
             st.paused = paused;
-            changed.then(|| {
-                let action = if paused {
-                    "scheduling.paused"
-                } else {
-                    "scheduling.resumed"
-                };
-                let time_us = self.now_us();
-                self.inner.writer.submit(vec![
+            let action = if paused {
+                "scheduling.paused"
+            } else {
+                "scheduling.resumed"
+            };
+            let writes = if changed {
+                vec![
                     Write::audit(
                         time_us,
                         actor,
@@ -30,12 +29,13 @@ impl Manager {
                             actor: actor.to_string(),
                         },
                     },
-                ])
-            })
-        };
-        if let Some(p) = pending {
-            p.wait().await?;
-        }
+                ]
+            } else {
+                Vec::new()
+            };
+            Ok((writes, ()))
+        })
+        .await?;
         self.inner.wake.notify_one();
         Ok(self.status())
     }
