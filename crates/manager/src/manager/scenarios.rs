@@ -403,3 +403,202 @@ async fn after_a_restart_a_running_task_follows_the_restart_policy() {
         assert_eq!(t.state, want, "{policy:?}: {}", t.status_reason);
     }
 }
+
+fn line(seq: u64, message: &str) -> LogLine {
+    LogLine {
+        seq,
+        attempt: 0,
+        attempt_seq: 0,
+        time_us: 0,
+        level: LogLevel::Info,
+        message: message.into(),
+        fields: Default::default(),
+    }
+}
+
+#[tokio::test]
+async fn progress_is_kept_with_the_task() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let progress = Progress {
+        fraction: 0.5,
+        step: "half".into(),
+    };
+    w.m.report_progress(&id, &start.capability_token, progress.clone())
+        .await
+        .unwrap();
+    assert_eq!(w.m.get_task(&id).await.unwrap().progress, Some(progress));
+    let too_much = Progress {
+        fraction: 1.5,
+        step: "over".into(),
+    };
+    assert!(matches!(
+        w.m.report_progress(&id, &start.capability_token, too_much)
+            .await,
+        Err(Error::InvalidInput(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_resent_log_batch_is_stored_once_and_a_retrys_lines_are_numbered_apart() {
+    let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(5)).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let batch = vec![line(1, "one"), line(2, "two")];
+    let token = start.capability_token.clone();
+    assert_eq!(w.m.push_logs(&id, &token, batch.clone()).await.unwrap(), 2);
+    assert_eq!(w.m.push_logs(&id, &token, batch).await.unwrap(), 2);
+    // The agent goes silent; attempt 2 runs on `b` and numbers its lines from 1 again.
+    w.clock.advance(Duration::from_secs(6));
+    tick(&w).await;
+    let (_b, mut rx_b, _guard_b) = agent(&w.m, "b").await;
+    w.clock.advance(w.m.config().tasks.retry_backoff_max);
+    dispatch(&w).await;
+    let again = started(&mut rx_b).await;
+    w.m.answer(&id, &again.capability_token, true, "")
+        .await
+        .unwrap();
+    w.m.push_logs(&id, &again.capability_token, vec![line(1, "retry one")])
+        .await
+        .unwrap();
+    let (lines, _) = w.m.get_logs(&id, 0, 100).await.unwrap();
+    let seen: Vec<(u64, u32, u64, &str)> = lines
+        .iter()
+        .map(|l| (l.seq, l.attempt, l.attempt_seq, l.message.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(1, 1, 1, "one"), (2, 1, 2, "two"), (3, 2, 1, "retry one")]
+    );
+    // The first attempt's token no longer writes to the task.
+    assert!(w
+        .m
+        .push_logs(&id, &token, vec![line(3, "late")])
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn a_rejected_start_goes_to_another_agent() {
+    let w = world(|_| {}).await;
+    let (_a, mut rx_a, _guard_a) = agent(&w.m, "a").await;
+    let (task, _) = w.m.submit(echo()).await.unwrap();
+    let first = started(&mut rx_a).await;
+    let (_b, mut rx_b, _guard_b) = agent(&w.m, "b").await;
+    w.m.answer(&task.id, &first.capability_token, false, "too busy")
+        .await
+        .unwrap();
+    w.clock.advance(w.m.config().tasks.retry_backoff_max);
+    dispatch(&w).await;
+    let second = started(&mut rx_b).await;
+    assert_eq!(second.attempt, 2);
+    let t = w.m.get_task(&task.id).await.unwrap();
+    assert!(
+        t.attempts[0].error.contains("too busy"),
+        "{}",
+        t.attempts[0].error
+    );
+}
+
+#[tokio::test]
+async fn a_task_past_its_deadline_loses_its_attempt() {
+    // Heartbeats are not what this is about: the agent stays online however far the clock goes.
+    let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(3600)).await;
+    let (id, _start, mut rx, _guard) = running(
+        &w,
+        Submission {
+            timeout_secs: 10,
+            max_attempts: 1,
+            ..echo()
+        },
+    )
+    .await;
+    w.clock.advance(Duration::from_secs(9));
+    tick(&w).await;
+    assert_eq!(w.m.get_task(&id).await.unwrap().state, TaskState::Running);
+    w.clock.advance(Duration::from_secs(2));
+    tick(&w).await;
+    // The agent is told to stop it, and it ends with its one attempt spent.
+    match rx.recv().await.unwrap() {
+        Command::Stop { task_id, .. } => assert_eq!(task_id, id),
+        other => panic!("expected a stop, got {other:?}"),
+    }
+    let t = w.m.get_task(&id).await.unwrap();
+    assert!(
+        t.attempts[0].error.contains("time"),
+        "{}",
+        t.attempts[0].error
+    );
+}
+
+#[tokio::test]
+async fn while_paused_nothing_is_dispatched_and_resuming_dispatches() {
+    let w = world(|_| {}).await;
+    let (_a, mut rx, _guard) = agent(&w.m, "a").await;
+    w.m.set_paused(true, "person").await.unwrap();
+    let (task, _) = w.m.submit(echo()).await.unwrap();
+    dispatch(&w).await;
+    assert!(rx.try_recv().is_err(), "nothing is sent while paused");
+    assert_eq!(
+        w.m.get_task(&task.id).await.unwrap().state,
+        TaskState::Queued
+    );
+    w.m.set_paused(false, "person").await.unwrap();
+    assert_eq!(started(&mut rx).await.task_id, task.id);
+}
+
+#[tokio::test]
+async fn a_submit_names_what_is_wrong() {
+    let w = world(|_| {}).await;
+    let (_a, _rx, _guard) = agent(&w.m, "a").await;
+    let unknown = Submission {
+        task_type: "echo.nope".into(),
+        ..echo()
+    };
+    match w.m.submit(unknown).await {
+        Err(Error::InvalidInput(e)) => assert!(e.contains("echo.echo"), "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let not_json = Submission {
+        payload_json: "{oops".into(),
+        ..echo()
+    };
+    assert!(matches!(
+        w.m.submit(not_json).await,
+        Err(Error::InvalidInput(_))
+    ));
+    let too_many = Submission {
+        max_attempts: 10_000,
+        ..echo()
+    };
+    match w.m.submit(too_many).await {
+        Err(Error::InvalidInput(e)) => assert!(e.contains("tasks.max_attempts_limit"), "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_token_works_only_for_its_own_task() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let (other, _) = w.m.submit(echo()).await.unwrap();
+    match w
+        .m
+        .finish(&other.id, &start.capability_token, succeeded())
+        .await
+    {
+        Err(Error::PermissionDenied(e)) => assert!(e.contains(&id), "{e}"),
+        res => panic!("expected a refusal, got {res:?}"),
+    }
+    assert!(matches!(
+        w.m.finish(&id, "forged", succeeded()).await,
+        Err(Error::Unauthenticated(_))
+    ));
+    // Both refusals are audited: queued without waiting, so let a later write commit first
+    // (the writer commits in order).
+    w.m.set_paused(false, "test").await.unwrap();
+    let audit = w.m.list_audit(None, 0, 1_000).await.unwrap();
+    assert_eq!(
+        audit.iter().filter(|e| e.action == "token.refused").count(),
+        2
+    );
+}
