@@ -18,13 +18,35 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UnixListener, UnixStream};
 use tokio::sync::watch;
 
-use crate::manager::Manager;
+use crate::error::Result;
 
 /// Longest preamble or request head accepted, in bytes.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 
+/// What the proxy needs from the manager, and nothing more: the manager implements it; a test may
+/// stand in for it.
+pub trait Gate: Clone + Send + Sync + 'static {
+    /// Whether the task holding `token` may connect to `host:port` (a rule, a grant, or the person
+    /// asked); the id of its agent when it may.
+    fn check(
+        &self,
+        task_id: &str,
+        token: &str,
+        host: &str,
+        port: u16,
+    ) -> impl std::future::Future<Output = Result<String>> + Send;
+    /// How long resolving and connecting may take (`egress.connect_timeout`).
+    fn connect_timeout(&self) -> Duration;
+    /// Records an audit entry.
+    fn audit(&self, actor: &str, action: &str, task_id: Option<&str>, detail: serde_json::Value);
+}
+
 /// Serves the proxy socket until `shutdown` flips.
-pub async fn serve(manager: Manager, listener: UnixListener, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve<G: Gate>(
+    manager: G,
+    listener: UnixListener,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -56,7 +78,7 @@ impl std::fmt::Debug for Head {
     }
 }
 
-async fn handle(manager: Manager, conn: UnixStream) {
+async fn handle<G: Gate>(manager: G, conn: UnixStream) {
     let mut conn = BufReader::new(conn);
     let head = match read_head(&mut conn).await {
         Ok(h) => h,
@@ -71,7 +93,7 @@ async fn handle(manager: Manager, conn: UnixStream) {
         host,
         port,
     } = head;
-    let agent = match manager.egress_check(&task_id, &token, &host, port).await {
+    let agent = match manager.check(&task_id, &token, &host, port).await {
         Ok(a) => a,
         Err(e) => {
             manager.audit(
@@ -84,7 +106,7 @@ async fn handle(manager: Manager, conn: UnixStream) {
             return;
         }
     };
-    let timeout = manager.config().egress.connect_timeout;
+    let timeout = manager.connect_timeout();
     let upstream = match connect(&host, port, timeout).await {
         Ok(s) => s,
         Err(unreachable) => {
@@ -368,6 +390,92 @@ mod tests {
         ] {
             assert_eq!(not_public(ip.parse().unwrap()), None, "{ip}");
         }
+    }
+
+    /// A stand-in for the manager: allows only `allowed` and records what it audits.
+    #[derive(Clone, Default)]
+    struct FakeGate {
+        allowed: Option<(String, u16)>,
+        audited: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+    }
+
+    impl Gate for FakeGate {
+        async fn check(&self, _task: &str, _token: &str, host: &str, port: u16) -> Result<String> {
+            match &self.allowed {
+                Some((h, p)) if h == host && *p == port => Ok("agent-a".into()),
+                _ => Err(crate::Error::PermissionDenied(format!(
+                    "no grant for {host}:{port}"
+                ))),
+            }
+        }
+
+        fn connect_timeout(&self) -> Duration {
+            Duration::from_secs(5)
+        }
+
+        fn audit(
+            &self,
+            _actor: &str,
+            action: &str,
+            _task: Option<&str>,
+            detail: serde_json::Value,
+        ) {
+            self.audited
+                .lock()
+                .unwrap()
+                .push((action.to_string(), detail));
+        }
+    }
+
+    async fn through(gate: FakeGate, request: &str) -> String {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let served = tokio::spawn(handle(gate, b));
+        a.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        a.read_to_string(&mut answer).await.unwrap();
+        served.await.unwrap();
+        answer
+    }
+
+    #[tokio::test]
+    async fn what_the_gate_refuses_gets_403_and_is_audited_with_the_reason() {
+        let gate = FakeGate::default();
+        let answer = through(
+            gate.clone(),
+            "HYPERAGENT-TASK t1 tok\r\nCONNECT pypi.org:443 HTTP/1.1\r\n\r\n",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        assert!(answer.contains("no grant for pypi.org:443"), "{answer}");
+        let audited = gate.audited.lock().unwrap().clone();
+        assert_eq!(audited.len(), 1);
+        assert_eq!(audited[0].0, "net.refused");
+        assert_eq!(audited[0].1["host"], "pypi.org");
+    }
+
+    #[tokio::test]
+    async fn a_granted_connection_that_cannot_be_made_gets_502_and_is_audited() {
+        // Nothing listens on a port the test just freed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let gate = FakeGate {
+            allowed: Some(("127.0.0.1".into(), port)),
+            ..Default::default()
+        };
+        let answer = through(
+            gate.clone(),
+            &format!("HYPERAGENT-TASK t1 tok\r\nCONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n"),
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 502"), "{answer}");
+        let audited = gate.audited.lock().unwrap().clone();
+        assert_eq!(audited.len(), 1, "{audited:?}");
+        assert_eq!(audited[0].0, "net.failed");
+        assert_eq!(audited[0].1["port"], port);
+        assert_eq!(audited[0].1["agent"], "agent-a");
     }
 
     async fn head_of(sent: &str) -> Result<Head, (u16, String)> {

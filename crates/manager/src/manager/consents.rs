@@ -327,3 +327,17 @@ pub(super) fn consent_writes(
     });
     writes.push(Write::audit(now, actor, action, Some(&c.task_id), c));
 }
+
+impl crate::egress::Gate for Manager {
+    async fn check(&self, task_id: &str, token: &str, host: &str, port: u16) -> Result<String> {
+        self.egress_check(task_id, token, host, port).await
+    }
+
+    fn connect_timeout(&self) -> Duration {
+        self.inner.cfg.egress.connect_timeout
+    }
+
+    fn audit(&self, actor: &str, action: &str, task_id: Option<&str>, detail: serde_json::Value) {
+        Manager::audit(self, actor, action, task_id, detail)
+    }
+}
