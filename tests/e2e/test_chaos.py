@@ -113,7 +113,7 @@ def submit_all(run: Run, rng: random.Random) -> None:
                         task_type=task_type,
                         payload_json=json.dumps(payload),
                         idempotency_key=key,
-                        max_attempts=6,
+                        max_attempts=10,
                     ),
                     timeout=10,
                 )
@@ -252,7 +252,12 @@ def check_invariants(m: Manager, run: Run, tmp_path: Path) -> dict[str, client_p
         if run.kinds[key] == "echo.fail":
             assert t.state in (common_pb2.TASK_STATE_FAILED, common_pb2.TASK_STATE_DEAD_LETTERED), t
         elif run.kinds[key] in ("echo.echo", "echo.sleep"):
-            assert t.state == common_pb2.TASK_STATE_COMPLETED, (t.id, t.status_reason)
+            # Completed, unless every attempt ran on an agent the test killed (a long sleep can
+            # be the victim of each kill in a row): never lost any other way.
+            killed = all("went offline" in a.error for a in t.attempts)
+            assert t.state == common_pb2.TASK_STATE_COMPLETED or (
+                t.state == common_pb2.TASK_STATE_DEAD_LETTERED and killed
+            ), (t.id, t.status_reason)
     # None completed twice: the feed's state changes, read to a marker task's end.
     marker = m.submit("echo.echo", {"message": "marker"})
     completed: Counter[str] = Counter()

@@ -394,7 +394,7 @@ pub async fn run(
             tracing::error!(error = %e, "agent manifest skipped");
         }
         Some(Supervisor::start(
-            manager.clone(),
+            std::sync::Arc::new(manager.clone()),
             manifests,
             paths.socket.clone(),
         ))
@@ -541,13 +541,18 @@ fn client_guard(manager: Manager) -> impl Fn(Request<()>) -> Result<Request<()>,
 }
 
 async fn routes<L>(
-    mut builder: Server<L>,
+    builder: Server<L>,
     services: &Services,
     max: usize,
 ) -> Result<tonic::transport::server::Router<L>>
 where
     L: Clone,
 {
+    // One span per call, named by its method (`/hyperagent.v1.ClientService/SubmitTask`), so a
+    // request can be followed through the logs. The path carries no secret (tokens travel in
+    // metadata and messages).
+    let mut builder =
+        builder.trace_fn(|req| tracing::info_span!("grpc", method = %req.uri().path()));
     use pb::agent_service_server::AgentServiceServer;
     use pb::client_service_server::ClientServiceServer;
     let (health_reporter, health) = tonic_health::server::health_reporter();

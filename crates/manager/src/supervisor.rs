@@ -28,7 +28,6 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::config::{self, WhenUnconfinable};
 use crate::error::{Error, Result};
-use crate::manager::{Manager, SupervisedProcess, SupervisorRequest};
 use crate::registry::{Command as AgentCommand, StartCommand};
 use std::sync::Arc;
 
@@ -36,6 +35,78 @@ use crate::cgroup::{Cgroups, TaskCgroup};
 use crate::peer::{stat_field, STAT_PGRP, STAT_PPID};
 use crate::sandbox::Confinement;
 use crate::scheduler::backoff;
+
+/// The process the supervisor started for an agent.
+#[derive(Clone, Debug)]
+pub struct SupervisedProcess {
+    /// Its pid: only a registration from this process may use the agent's name.
+    pub pid: u32,
+    /// Where its task commands go when it is confined (its tasks run in task processes); `None`
+    /// when it runs unconfined and gets its tasks on its Work stream.
+    pub task_runner: Option<mpsc::UnboundedSender<AgentCommand>>,
+    /// The secrets its manifest declares: the only ones its tasks may ask for.
+    pub secrets: Vec<String>,
+}
+
+/// The task types agents' manifests declare, by agent: a supervised agent may offer only its
+/// own, and an agent the manager did not start none of them.
+pub type DeclaredTypes = HashMap<String, Vec<String>>;
+
+/// A request from the manager to the supervisor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SupervisorRequest {
+    /// Kill this agent's process tree (it is restarted per its policy).
+    Kill {
+        /// The agent.
+        agent_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the supervisor needs from the manager, and nothing more: the manager implements it (the
+/// supervisor never sees the manager's state), and a test may stand in for it.
+pub trait Host: Send + Sync + 'static {
+    /// The configuration in force.
+    fn config(&self) -> &config::Config;
+    /// The resolved paths.
+    fn paths(&self) -> &config::ResolvedPaths;
+    /// The template folders task processes may read.
+    fn template_dirs(&self) -> &[PathBuf];
+    /// The task types the manifests declare, by agent.
+    fn declare_types(&self, declared: DeclaredTypes);
+    /// Where the manager's requests to the supervisor go.
+    fn attach_supervisor(&self, tx: mpsc::UnboundedSender<SupervisorRequest>);
+    /// An agent process started (or restarted).
+    fn agent_process_started(
+        &self,
+        agent_id: &str,
+        process: SupervisedProcess,
+        restarted: bool,
+    ) -> crate::store::Pending;
+    /// A line an agent process wrote.
+    fn agent_output(&self, agent_id: &str, stream: &str, line: String) -> crate::store::Pending;
+    /// A task process started for `task_id`.
+    fn task_process_started(&self, task_id: &str);
+    /// A task process of `task_id` is gone (its whole process tree).
+    fn task_process_gone(&self, task_id: &str);
+    /// A task process exited; `how` says how.
+    fn task_process_exited(&self, agent_id: &str, task_id: &str, attempt: u32, how: &str);
+    /// A task's workspace went over its quota.
+    fn task_over_quota(&self, agent_id: &str, task_id: &str, attempt: u32, used: u64);
+    /// A line a task process wrote outside the SDK's log.
+    fn task_output(
+        &self,
+        agent_id: &str,
+        task_id: &str,
+        stream: &str,
+        line: String,
+        max_bytes: usize,
+    );
+}
+
+/// The manager as the supervisor holds it.
+pub type HostRef = Arc<dyn Host>;
 
 /// Environment variables passed from the manager to agents; everything else is dropped.
 const PASSED_ENV: &[&str] = &["PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ"];
@@ -185,7 +256,7 @@ pub struct Supervisor {
 impl Supervisor {
     /// Starts every manifest's agent, pointing it at `socket`; confined when the kernel can
     /// confine, else as `sandbox.when_unavailable` says.
-    pub fn start(manager: Manager, manifests: Vec<Manifest>, socket: PathBuf) -> Supervisor {
+    pub fn start(manager: HostRef, manifests: Vec<Manifest>, socket: PathBuf) -> Supervisor {
         become_subreaper();
         let cfg = manager.config().supervisor.clone();
         let sandbox = manager.config().sandbox.clone();
@@ -317,7 +388,7 @@ enum Mode {
 }
 
 struct AgentRun {
-    manager: Manager,
+    manager: HostRef,
     manifest: Manifest,
     /// `<data_dir>/agents/<name>`: the only folder the agent's own process may write.
     state_dir: PathBuf,
@@ -767,7 +838,7 @@ fn agent_read_paths(m: &Manifest, sandbox: &config::Sandbox) -> Vec<PathBuf> {
 /// Relays a child's stdout and stderr line by line to the feed: as the agent's output, or, for a
 /// task process, as its task's output (redacted). The handles end when the pipes close.
 fn capture(
-    manager: &Manager,
+    manager: &HostRef,
     agent: &str,
     task: Option<&str>,
     child: &mut Child,
@@ -799,7 +870,7 @@ fn capture(
 
 /// One running task process and what it needs to be fed, watched and stopped.
 struct TaskProcess {
-    manager: Manager,
+    manager: HostRef,
     agent: String,
     start: StartCommand,
     child: Child,
@@ -1005,7 +1076,7 @@ fn interpreter_of(script: &Path) -> Option<PathBuf> {
 }
 
 async fn pump(
-    manager: Manager,
+    manager: HostRef,
     agent: String,
     stream: &'static str,
     task: Option<String>,

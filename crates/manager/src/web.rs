@@ -291,7 +291,12 @@ async fn unary(
     Path(method): Path<String>,
     body: Bytes,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    dispatch(&web.services, &method, &body).await
+    use tracing::Instrument;
+    // One span per call, named by its method, so a request can be followed through the logs.
+    let span = tracing::info_span!("web", method = %method);
+    dispatch(&web.services, &method, &body)
+        .instrument(span)
+        .await
 }
 
 /// `Subscribe`'s request as query parameters.

@@ -135,6 +135,16 @@ impl Manager {
                     TaskState::Completed,
                     format!("completed by agent `{}`", claims.agent_id),
                 ),
+                // The person asked to cancel: a failure reported after that is most often the
+                // cancel's own doing (its processes killed mid-step), and either way the person
+                // wanted it stopped. It ends canceled; the failure stays in the attempt's error.
+                ResultStatus::Failed if a.task.cancel_requested => (
+                    TaskState::Canceled,
+                    format!(
+                        "{}; it ended failing on agent `{}`: {}",
+                        a.task.status_reason, claims.agent_id, result.error
+                    ),
+                ),
                 ResultStatus::Failed => (
                     TaskState::Failed,
                     format!("failed on agent `{}`: {}", claims.agent_id, result.error),

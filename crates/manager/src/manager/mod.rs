@@ -59,6 +59,7 @@ mod secrets;
 mod settings;
 mod templates;
 
+pub use crate::supervisor::{DeclaredTypes, SupervisedProcess, SupervisorRequest};
 pub use agents::WorkGuard;
 use logs::DiskDrop;
 pub use logs::LogCursor;
@@ -248,34 +249,6 @@ pub struct Opened {
     pub opener: String,
     /// What in it can run code when an editor or git works there.
     pub warnings: Vec<String>,
-}
-
-/// The process the supervisor started for an agent.
-#[derive(Clone, Debug)]
-pub struct SupervisedProcess {
-    /// Its pid: only a registration from this process may use the agent's name.
-    pub pid: u32,
-    /// Where its task commands go when it is confined (its tasks run in task processes); `None`
-    /// when it runs unconfined and gets its tasks on its Work stream.
-    pub task_runner: Option<mpsc::UnboundedSender<Command>>,
-    /// The secrets its manifest declares: the only ones its tasks may ask for.
-    pub secrets: Vec<String>,
-}
-
-/// The task types agents' manifests declare, by agent: a supervised agent may offer only its
-/// own, and an agent the manager did not start none of them.
-pub type DeclaredTypes = HashMap<String, Vec<String>>;
-
-/// A request from the manager to the supervisor.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SupervisorRequest {
-    /// Kill this agent's process tree (it is restarted per its policy).
-    Kill {
-        /// The agent.
-        agent_id: String,
-        /// Why.
-        reason: String,
-    },
 }
 
 struct Inner {

@@ -150,3 +150,66 @@ impl Manager {
         }])
     }
 }
+
+/// The supervisor's view of the manager: these methods and nothing else.
+impl crate::supervisor::Host for Manager {
+    fn config(&self) -> &Config {
+        Manager::config(self)
+    }
+
+    fn paths(&self) -> &ResolvedPaths {
+        Manager::paths(self)
+    }
+
+    fn template_dirs(&self) -> &[PathBuf] {
+        Manager::template_dirs(self)
+    }
+
+    fn declare_types(&self, declared: DeclaredTypes) {
+        Manager::declare_types(self, declared)
+    }
+
+    fn attach_supervisor(&self, tx: mpsc::UnboundedSender<SupervisorRequest>) {
+        Manager::attach_supervisor(self, tx)
+    }
+
+    fn agent_process_started(
+        &self,
+        agent_id: &str,
+        process: SupervisedProcess,
+        restarted: bool,
+    ) -> Pending {
+        Manager::agent_process_started(self, agent_id, process, restarted)
+    }
+
+    fn agent_output(&self, agent_id: &str, stream: &str, line: String) -> Pending {
+        Manager::agent_output(self, agent_id, stream, line)
+    }
+
+    fn task_process_started(&self, task_id: &str) {
+        Manager::task_process_started(self, task_id)
+    }
+
+    fn task_process_gone(&self, task_id: &str) {
+        Manager::task_process_gone(self, task_id)
+    }
+
+    fn task_process_exited(&self, agent_id: &str, task_id: &str, attempt: u32, how: &str) {
+        Manager::task_process_exited(self, agent_id, task_id, attempt, how)
+    }
+
+    fn task_over_quota(&self, agent_id: &str, task_id: &str, attempt: u32, used: u64) {
+        Manager::task_over_quota(self, agent_id, task_id, attempt, used)
+    }
+
+    fn task_output(
+        &self,
+        agent_id: &str,
+        task_id: &str,
+        stream: &str,
+        line: String,
+        max_bytes: usize,
+    ) {
+        Manager::task_output(self, agent_id, task_id, stream, line, max_bytes)
+    }
+}

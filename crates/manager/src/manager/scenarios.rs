@@ -602,3 +602,30 @@ async fn a_token_works_only_for_its_own_task() {
         2
     );
 }
+
+#[tokio::test]
+async fn a_failure_reported_after_a_cancel_request_ends_the_task_canceled() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    w.m.cancel(&id, "stop it").await.unwrap();
+    let end =
+        w.m.finish(
+            &id,
+            &start.capability_token,
+            TaskResult {
+                status: ResultStatus::Failed,
+                exit_code: 1,
+                error: "tests failed (killed)".into(),
+                ..succeeded()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(end, TaskState::Canceled);
+    let t = w.m.get_task(&id).await.unwrap();
+    assert!(
+        t.attempts[0].error.contains("tests failed (killed)"),
+        "{}",
+        t.attempts[0].error
+    );
+}
