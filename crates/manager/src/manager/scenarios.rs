@@ -69,6 +69,24 @@ async fn started(rx: &mut mpsc::UnboundedReceiver<Command>) -> StartCommand {
     }
 }
 
+/// The next command must be a stop: the task it names.
+async fn stopped(rx: &mut mpsc::UnboundedReceiver<Command>) -> String {
+    match rx.recv().await.expect("the work stream stays open") {
+        Command::Stop { task_id, .. } => task_id,
+        Command::Start(s) => panic!("expected a stop, got the start of {}", s.task_id),
+    }
+}
+
+/// The task's first attempt ended with an error that says `what`.
+async fn first_error_says(w: &World, id: &str, what: &str) {
+    let t = w.m.get_task(id).await.unwrap();
+    assert!(
+        t.attempts[0].error.contains(what),
+        "{}",
+        t.attempts[0].error
+    );
+}
+
 fn echo() -> Submission {
     Submission {
         task_type: "echo.echo".into(),
@@ -273,10 +291,7 @@ async fn cancel_tells_the_agent_to_stop_and_its_canceled_result_ends_the_task() 
     let (id, start, mut rx, _guard) = running(&w, echo()).await;
     let t = w.m.cancel(&id, "").await.unwrap();
     assert!(t.cancel_requested);
-    match rx.recv().await.unwrap() {
-        Command::Stop { task_id, .. } => assert_eq!(task_id, id),
-        other => panic!("expected a stop, got {other:?}"),
-    }
+    assert_eq!(stopped(&mut rx).await, id);
     let end =
         w.m.finish(
             &id,
@@ -491,12 +506,7 @@ async fn a_rejected_start_goes_to_another_agent() {
     dispatch(&w).await;
     let second = started(&mut rx_b).await;
     assert_eq!(second.attempt, 2);
-    let t = w.m.get_task(&task.id).await.unwrap();
-    assert!(
-        t.attempts[0].error.contains("too busy"),
-        "{}",
-        t.attempts[0].error
-    );
+    first_error_says(&w, &task.id, "too busy").await;
 }
 
 #[tokio::test]
@@ -518,16 +528,8 @@ async fn a_task_past_its_deadline_loses_its_attempt() {
     w.clock.advance(Duration::from_secs(2));
     tick(&w).await;
     // The agent is told to stop it, and it ends with its one attempt spent.
-    match rx.recv().await.unwrap() {
-        Command::Stop { task_id, .. } => assert_eq!(task_id, id),
-        other => panic!("expected a stop, got {other:?}"),
-    }
-    let t = w.m.get_task(&id).await.unwrap();
-    assert!(
-        t.attempts[0].error.contains("time"),
-        "{}",
-        t.attempts[0].error
-    );
+    assert_eq!(stopped(&mut rx).await, id);
+    first_error_says(&w, &id, "time").await;
 }
 
 #[tokio::test]
@@ -622,10 +624,5 @@ async fn a_failure_reported_after_a_cancel_request_ends_the_task_canceled() {
         .await
         .unwrap();
     assert_eq!(end, TaskState::Canceled);
-    let t = w.m.get_task(&id).await.unwrap();
-    assert!(
-        t.attempts[0].error.contains("tests failed (killed)"),
-        "{}",
-        t.attempts[0].error
-    );
+    first_error_says(&w, &id, "tests failed (killed)").await;
 }
