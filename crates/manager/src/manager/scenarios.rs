@@ -626,3 +626,148 @@ async fn a_failure_reported_after_a_cancel_request_ends_the_task_canceled() {
     assert_eq!(end, TaskState::Canceled);
     first_error_says(&w, &id, "tests failed (killed)").await;
 }
+
+/// Asks for `read` of `target` on the task's behalf, in the background.
+fn ask(w: &World, id: &str, token: &str, target: &str) -> tokio::task::JoinHandle<Result<Consent>> {
+    let (m, id, token, target) = (
+        w.m.clone(),
+        id.to_string(),
+        token.to_string(),
+        target.to_string(),
+    );
+    tokio::spawn(async move {
+        m.request_consent(&id, &token, "read", &target, "to read it")
+            .await
+    })
+}
+
+/// The first pending consent request, once there is one.
+async fn pending_consent(w: &World) -> Consent {
+    loop {
+        if let Some(c) = w.m.list_consents().into_iter().next() {
+            return c;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_consent_the_person_denies_is_denied_and_says_so() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let asked = ask(&w, &id, &start.capability_token, "/srv/data");
+    let c = pending_consent(&w).await;
+    w.m.answer_consent(&c.id, None, "person").await.unwrap();
+    match asked.await.unwrap() {
+        Ok(c) => {
+            assert_eq!(c.status, crate::consent::Status::Denied);
+            assert_eq!(c.answered_by, "person");
+        }
+        Err(e) => assert!(e.to_string().contains("denied"), "{e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_grant_for_the_task_covers_its_later_requests_without_asking() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let first = ask(&w, &id, &start.capability_token, "/srv/data");
+    let c = pending_consent(&w).await;
+    w.m.answer_consent(&c.id, Some(crate::consent::Scope::Task), "person")
+        .await
+        .unwrap();
+    assert_eq!(
+        first.await.unwrap().unwrap().status,
+        crate::consent::Status::Granted
+    );
+    // A file inside what was granted: answered at once, nobody asked.
+    let again = ask(&w, &id, &start.capability_token, "/srv/data/file.csv")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.status, crate::consent::Status::Granted);
+    assert!(w.m.list_consents().is_empty());
+}
+
+#[tokio::test]
+async fn rules_answer_without_asking_and_a_deny_wins_over_an_allow() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    w.m.add_rule(None, "read", "/srv", policy::Decision::Allow, "person")
+        .await
+        .unwrap();
+    let allowed = ask(&w, &id, &start.capability_token, "/srv/a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(allowed.status, crate::consent::Status::Granted);
+    w.m.add_rule(
+        None,
+        "read",
+        "/srv/secret",
+        policy::Decision::Deny,
+        "person",
+    )
+    .await
+    .unwrap();
+    let denied = ask(&w, &id, &start.capability_token, "/srv/secret/key")
+        .await
+        .unwrap();
+    assert!(
+        denied.map_or(true, |c| c.status == crate::consent::Status::Denied),
+        "a deny rule must win"
+    );
+    assert!(w.m.list_consents().is_empty(), "nobody was asked");
+}
+
+#[tokio::test]
+async fn a_destructive_action_outside_the_task_folder_is_refused_before_anything_is_touched() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let outside = w._dir.path().join("precious.txt");
+    std::fs::write(&outside, "keep me").unwrap();
+    let refused =
+        w.m.prepare_destructive(
+            &id,
+            &start.capability_token,
+            "clean up",
+            &[outside.display().to_string()],
+        )
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
+    assert!(w.m.list_actions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_closed_work_stream_takes_the_agent_offline_and_queues_its_task_again() {
+    let w = world(|_| {}).await;
+    let (id, _start, _rx, guard) = running(&w, echo()).await;
+    drop(guard);
+    loop {
+        let t = w.m.get_task(&id).await.unwrap();
+        if t.state == TaskState::Queued {
+            assert!(
+                t.attempts[0].error.contains("connection closed"),
+                "{}",
+                t.attempts[0].error
+            );
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(!w.m.list_agents()[0].online);
+}
+
+#[tokio::test]
+async fn an_agent_with_one_slot_gets_one_task_at_a_time() {
+    let w = world(|_| {}).await;
+    let (id, start, mut rx, _guard) = running(&w, echo()).await;
+    let (second, _) = w.m.submit(echo()).await.unwrap();
+    dispatch(&w).await;
+    assert!(rx.try_recv().is_err(), "its one slot is taken");
+    w.m.finish(&id, &start.capability_token, succeeded())
+        .await
+        .unwrap();
+    assert_eq!(started(&mut rx).await.task_id, second.id);
+}
