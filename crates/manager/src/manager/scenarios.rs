@@ -771,3 +771,79 @@ async fn an_agent_with_one_slot_gets_one_task_at_a_time() {
         .unwrap();
     assert_eq!(started(&mut rx).await.task_id, second.id);
 }
+
+#[tokio::test]
+async fn a_task_whose_agents_are_all_offline_waits_and_says_why() {
+    let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(5)).await;
+    let (_a, _rx, _guard) = agent(&w.m, "a").await;
+    w.clock.advance(Duration::from_secs(6));
+    tick(&w).await;
+    let types = w.m.list_task_types();
+    assert!(!types[0].available);
+    let (task, _) = w.m.submit(echo()).await.unwrap();
+    dispatch(&w).await;
+    let t = w.m.get_task(&task.id).await.unwrap();
+    assert_eq!(t.state, TaskState::Queued);
+    assert!(
+        t.status_reason.contains("waiting for an online agent"),
+        "{}",
+        t.status_reason
+    );
+}
+
+#[tokio::test]
+async fn an_acknowledged_submit_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let tune = |c: &mut Config| {
+        c.paths.data_dir = Some(dir.path().join("data"));
+        c.paths.runtime_dir = Some(dir.path().join("run"));
+        c.sandbox.allow_unsupervised_agents = true;
+    };
+    let first = world(tune).await;
+    let (_a, _rx, _guard) = agent(&first.m, "a").await;
+    first.m.set_paused(true, "person").await.unwrap();
+    let (task, _) = first
+        .m
+        .submit(Submission {
+            idempotency_key: Some("keep".into()),
+            ..echo()
+        })
+        .await
+        .unwrap();
+    first.m.shutdown().await;
+    first.m.inner.store.close().await;
+    let again = world(tune).await;
+    let t = again.m.get_task(&task.id).await.unwrap();
+    assert_eq!(
+        (t.state, t.idempotency_key.as_deref()),
+        (TaskState::Queued, Some("keep"))
+    );
+    // The key still leads to it.
+    let (same, created) = again
+        .m
+        .submit(Submission {
+            idempotency_key: Some("keep".into()),
+            ..echo()
+        })
+        .await
+        .unwrap();
+    assert_eq!((same.id, created), (task.id, false));
+}
+
+#[tokio::test]
+async fn cancelling_a_queued_task_ends_it_at_once() {
+    let w = world(|_| {}).await;
+    let (_a, _rx, _guard) = agent(&w.m, "a").await;
+    w.m.set_paused(true, "person").await.unwrap();
+    let (task, _) = w.m.submit(echo()).await.unwrap();
+    let t = w.m.cancel(&task.id, "changed my mind").await.unwrap();
+    assert_eq!(t.state, TaskState::Canceled);
+    assert!(t.attempts.is_empty());
+    w.m.set_paused(false, "person").await.unwrap();
+    dispatch(&w).await;
+    assert_eq!(
+        w.m.get_task(&task.id).await.unwrap().state,
+        TaskState::Canceled,
+        "a canceled task is never dispatched"
+    );
+}
