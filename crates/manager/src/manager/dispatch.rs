@@ -10,7 +10,7 @@ impl Manager {
             let mut st = self.state();
             // After a failed write, memory may say a task ended that the database still has
             // running: its folder stays for the run after the restart.
-            if self.inner.writer.failed().borrow().is_some() {
+            if self.inner.writer.has_failed() {
                 return;
             }
             let ended: Vec<String> = st

@@ -325,22 +325,7 @@ impl Manager {
             };
             let mut writes = Vec::new();
             push_task(&mut writes, &t, tasks::submitted(&t), now);
-            st.tasks.insert(
-                id.clone(),
-                Active {
-                    task: t.clone(),
-                    log: LogCursor::default(),
-                    log_moved: Arc::default(),
-                    answer_by_us: None,
-                    deadline_us: None,
-                    cancel_by_us: None,
-                    task_grants: Vec::new(),
-                    secrets: Vec::new(),
-                    log_bytes: 0,
-                    log_dropped: 0,
-                    disk_drop: None,
-                },
-            );
+            st.tasks.insert(id.clone(), Active::new(t.clone()));
             task = t;
             pending = self.inner.writer.submit(writes);
         }

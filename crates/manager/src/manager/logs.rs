@@ -21,17 +21,16 @@ impl Manager {
         }
         let now = self.now_us();
         let disk_low = self.inner.disk.low();
-        let (pending, before, after) = {
+        let (pending, stored) = {
             let mut st = self.state();
             let (claims, a) = self.authorized(&mut st, task_id, token)?;
             let attempt = claims.attempt;
-            let before = a.log;
             // Lines are numbered by the agent within the attempt (a retry's process starts from
             // 1 again) and by the manager within the task, across attempts.
             let mut last = LogCursor {
                 attempt,
-                attempt_seq: before.accepted(attempt),
-                ..before
+                attempt_seq: a.log.accepted(attempt),
+                ..a.log
             };
             let mut writes = Vec::with_capacity(lines.len());
             for mut line in lines {
@@ -72,14 +71,16 @@ impl Manager {
                         last: line.attempt_seq,
                         count: 1,
                     });
-                    line.level = LogLevel::Warn;
-                    line.message = format!(
-                        "the disk holding the data directory has {free} bytes free, less than \
-                         the {} (store.min_free_bytes) kept for HyperAgent's records: this \
-                         task's log lines are dropped until there is room; the task goes on",
-                        self.inner.disk.min_free()
+                    become_note(
+                        &mut line,
+                        format!(
+                            "the disk holding the data directory has {free} bytes free, less \
+                             than the {} (store.min_free_bytes) kept for HyperAgent's records: \
+                             this task's log lines are dropped until there is room; the task \
+                             goes on",
+                            self.inner.disk.min_free()
+                        ),
                     );
-                    line.fields.clear();
                 }
                 redact_in(&mut line.message, &a.secrets);
                 truncate(&mut line.message, max_bytes);
@@ -97,18 +98,13 @@ impl Manager {
                 if a.log_bytes > task_cap {
                     // One line in its place says what happened; the rest are counted, not kept.
                     a.log_dropped = 1;
-                    line = LogLine {
-                        seq: line.seq,
-                        attempt,
-                        attempt_seq: line.attempt_seq,
-                        time_us: line.time_us,
-                        level: LogLevel::Warn,
-                        message: format!(
+                    become_note(
+                        &mut line,
+                        format!(
                             "log limit reached: this task's lines past {task_cap} bytes \
                              (agents.max_log_bytes_per_task) are dropped; the task goes on"
                         ),
-                        fields: Default::default(),
-                    };
+                    );
                 }
                 last.task_seq += 1;
                 line.seq = last.task_seq;
@@ -116,18 +112,12 @@ impl Manager {
             }
             a.log = last;
             a.log_moved.notify_waiters();
-            (self.inner.writer.submit(writes), before, last)
+            (self.inner.writer.submit(writes), last.attempt_seq)
         };
-        if let Err(e) = pending.wait().await {
-            // Let the agent's retry store these lines instead of skipping them as duplicates.
-            if let Some(a) = self.state().tasks.get_mut(task_id) {
-                if a.log == after {
-                    a.log = before;
-                }
-            }
-            return Err(e);
-        }
-        Ok(after.attempt_seq)
+        // A failed write stores nothing more in this process (the manager stops), so the cursor
+        // moved above need not be put back.
+        pending.wait().await?;
+        Ok(stored)
     }
 
     /// Waits (at most `agents.log_order_wait`) until a task's accepted log lines reach `seq`.
@@ -274,4 +264,11 @@ pub(super) fn task_log(task_id: &str, line: LogLine) -> Write {
             line,
         },
     }
+}
+
+/// Makes `line` a warning written by the manager in its place (it keeps its numbers and time).
+fn become_note(line: &mut LogLine, message: String) {
+    line.level = LogLevel::Warn;
+    line.message = message;
+    line.fields.clear();
 }

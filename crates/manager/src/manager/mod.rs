@@ -202,12 +202,31 @@ struct Active {
     task_grants: Vec<policy::Permission>,
     /// Secrets this task was given (name, value): redacted from what it reports.
     secrets: Vec<(String, String)>,
-    /// Bytes of log lines stored for it since the manager started (`agents.max_log_bytes_per_task`).
+    /// Bytes of log lines stored for it (`agents.max_log_bytes_per_task`).
     log_bytes: u64,
     /// Lines dropped once it went over that.
     log_dropped: u64,
     /// Lines being dropped while the disk is nearly full.
     disk_drop: Option<DiskDrop>,
+}
+
+impl Active {
+    /// A task with no log, timer or grant yet.
+    fn new(task: Task) -> Active {
+        Active {
+            task,
+            log: LogCursor::default(),
+            log_moved: Arc::default(),
+            answer_by_us: None,
+            deadline_us: None,
+            cancel_by_us: None,
+            task_grants: Vec::new(),
+            secrets: Vec::new(),
+            log_bytes: 0,
+            log_dropped: 0,
+            disk_drop: None,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -367,17 +386,10 @@ impl Manager {
             st.tasks.insert(
                 id.clone(),
                 Active {
-                    task,
                     log,
-                    log_moved: Arc::default(),
-                    answer_by_us: None,
-                    deadline_us: None,
-                    cancel_by_us: None,
-                    task_grants: Vec::new(),
-                    secrets: Vec::new(),
                     log_bytes,
                     log_dropped,
-                    disk_drop: None,
+                    ..Active::new(task)
                 },
             );
             let a = st.tasks.get_mut(&id).expect("just inserted");

@@ -9,14 +9,23 @@ use crate::clock::ManualClock;
 struct World {
     m: Manager,
     clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
+    /// The folder it keeps its data in, when the world made it.
+    _dir: Option<tempfile::TempDir>,
 }
 
+/// A manager in a temporary folder of its own.
 async fn world(tune: impl FnOnce(&mut Config)) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
+    let mut w = world_at(dir.path(), tune).await;
+    w._dir = Some(dir);
+    w
+}
+
+/// A manager keeping its data under `root` (another one may start there after it).
+async fn world_at(root: &std::path::Path, tune: impl FnOnce(&mut Config)) -> World {
     let mut cfg = Config::default();
-    cfg.paths.data_dir = Some(dir.path().join("data"));
-    cfg.paths.runtime_dir = Some(dir.path().join("run"));
+    cfg.paths.data_dir = Some(root.join("data"));
+    cfg.paths.runtime_dir = Some(root.join("run"));
     cfg.sandbox.allow_unsupervised_agents = true;
     tune(&mut cfg);
     let paths = cfg.resolve().expect("paths");
@@ -31,31 +40,33 @@ async fn world(tune: impl FnOnce(&mut Config)) -> World {
     World {
         m,
         clock,
-        _dir: dir,
+        _dir: None,
     }
 }
 
 const ECHO: &str = r#"{"type": "object"}"#;
 
+/// What an agent offering `echo.echo` with one slot declares.
+fn registration(name: &str) -> Registration {
+    Registration {
+        name: name.into(),
+        version: "1".into(),
+        capabilities: vec![TaskType {
+            name: "echo.echo".into(),
+            description: "echoes".into(),
+            payload_schema_json: ECHO.into(),
+        }],
+        max_concurrency: 1,
+        pid: 1,
+        ..Default::default()
+    }
+}
+
 async fn agent(
     m: &Manager,
     name: &str,
 ) -> (Registered, mpsc::UnboundedReceiver<Command>, WorkGuard) {
-    let reg = m
-        .register(Registration {
-            name: name.into(),
-            version: "1".into(),
-            capabilities: vec![TaskType {
-                name: "echo.echo".into(),
-                description: "echoes".into(),
-                payload_schema_json: ECHO.into(),
-            }],
-            max_concurrency: 1,
-            pid: 1,
-            ..Default::default()
-        })
-        .await
-        .expect("register");
+    let reg = m.register(registration(name)).await.expect("register");
     let (rx, guard) = m.open_work(&reg.session_token).expect("work");
     (reg, rx, guard)
 }
@@ -326,17 +337,8 @@ async fn an_agent_back_after_its_task_was_given_to_another_is_told_to_stop_it() 
     // `a` comes back still running the task's first attempt.
     let back =
         w.m.register(Registration {
-            name: "a".into(),
-            version: "1".into(),
-            capabilities: vec![TaskType {
-                name: "echo.echo".into(),
-                description: "echoes".into(),
-                payload_schema_json: ECHO.into(),
-            }],
-            max_concurrency: 1,
             running_task_ids: vec![id.clone()],
-            pid: 1,
-            ..Default::default()
+            ..registration("a")
         })
         .await
         .unwrap();
@@ -402,18 +404,13 @@ async fn after_a_restart_a_running_task_follows_the_restart_policy() {
         (RestartPolicy::Fail, TaskState::Failed),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let tune = |c: &mut Config| {
-            c.paths.data_dir = Some(dir.path().join("data"));
-            c.paths.runtime_dir = Some(dir.path().join("run"));
-            c.sandbox.allow_unsupervised_agents = true;
-            c.tasks.on_manager_restart = policy;
-        };
-        let first = world(tune).await;
+        let tune = |c: &mut Config| c.tasks.on_manager_restart = policy;
+        let first = world_at(dir.path(), tune).await;
         let (id, _start, _rx, _guard) = running(&first, echo()).await;
         first.m.begin_stop();
         first.m.shutdown().await;
         first.m.inner.store.close().await;
-        let again = world(tune).await;
+        let again = world_at(dir.path(), tune).await;
         let t = again.m.get_task(&id).await.unwrap();
         assert_eq!(t.state, want, "{policy:?}: {}", t.status_reason);
     }
@@ -724,7 +721,7 @@ async fn rules_answer_without_asking_and_a_deny_wins_over_an_allow() {
 async fn a_destructive_action_outside_the_task_folder_is_refused_before_anything_is_touched() {
     let w = world(|_| {}).await;
     let (id, start, _rx, _guard) = running(&w, echo()).await;
-    let outside = w._dir.path().join("precious.txt");
+    let outside = w.m.paths().data_dir.with_file_name("precious.txt");
     std::fs::write(&outside, "keep me").unwrap();
     let refused =
         w.m.prepare_destructive(
@@ -794,12 +791,7 @@ async fn a_task_whose_agents_are_all_offline_waits_and_says_why() {
 #[tokio::test]
 async fn an_acknowledged_submit_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let tune = |c: &mut Config| {
-        c.paths.data_dir = Some(dir.path().join("data"));
-        c.paths.runtime_dir = Some(dir.path().join("run"));
-        c.sandbox.allow_unsupervised_agents = true;
-    };
-    let first = world(tune).await;
+    let first = world_at(dir.path(), |_| {}).await;
     let (_a, _rx, _guard) = agent(&first.m, "a").await;
     first.m.set_paused(true, "person").await.unwrap();
     let (task, _) = first
@@ -812,7 +804,7 @@ async fn an_acknowledged_submit_survives_a_restart() {
         .unwrap();
     first.m.shutdown().await;
     first.m.inner.store.close().await;
-    let again = world(tune).await;
+    let again = world_at(dir.path(), |_| {}).await;
     let t = again.m.get_task(&task.id).await.unwrap();
     assert_eq!(
         (t.state, t.idempotency_key.as_deref()),

@@ -66,21 +66,18 @@ impl Store {
                     break;
                 }
             }
-            let rows = match sweep {
-                Sweep::OlderThan(t) => sqlx::query(
-                    "SELECT seq, task_id, log_seq, attempt, attempt_seq, \
-                     length(body) + coalesce(length(fields), 0) FROM events \
-                     WHERE kind IN ('task_log', 'agent_output') AND time_us < ? AND seq > ? \
-                     ORDER BY seq LIMIT ?",
-                )
-                .bind(t),
-                Sweep::WhileOver(_) => sqlx::query(
-                    "SELECT seq, task_id, log_seq, attempt, attempt_seq, \
-                     length(body) + coalesce(length(fields), 0) FROM events \
-                     WHERE kind IN ('task_log', 'agent_output') AND seq > ? \
-                     ORDER BY seq LIMIT ?",
-                ),
-            }
+            // Past the size bound, the age does not matter: every line is older than "never".
+            let older_than = match sweep {
+                Sweep::OlderThan(t) => t,
+                Sweep::WhileOver(_) => i64::MAX,
+            };
+            let rows = sqlx::query(
+                "SELECT seq, task_id, log_seq, attempt, attempt_seq, \
+                 length(body) + coalesce(length(fields), 0) FROM events \
+                 WHERE kind IN ('task_log', 'agent_output') AND time_us < ? AND seq > ? \
+                 ORDER BY seq LIMIT ?",
+            )
+            .bind(older_than)
             .bind(after)
             .bind(step_rows)
             .fetch_all(self.pool())

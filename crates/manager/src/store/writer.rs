@@ -144,6 +144,11 @@ impl Writer {
         self.failed.clone()
     }
 
+    /// Whether a write has failed (see [`Writer::failed`]).
+    pub fn has_failed(&self) -> bool {
+        self.failed.borrow().is_some()
+    }
+
     /// Queues `writes` as one unit; they commit together with whatever else is queued.
     pub fn submit(&self, writes: Vec<Write>) -> Pending {
         let (reply, rx) = oneshot::channel();
@@ -229,10 +234,7 @@ async fn run(
                 Ok(c) => c,
                 Err(e2) => {
                     tracing::error!(error = %e2, "the database writer cannot get a new connection");
-                    let why = e.to_string();
-                    let _ = failed.send(Some(why.clone()));
-                    fail_all(batches, &why);
-                    refuse_the_rest(rx, &why).await;
+                    give_up(&failed, batches, rx, stopping, e.to_string()).await;
                     return;
                 }
             };
@@ -261,34 +263,36 @@ async fn run(
                 }
             }
             Err(e) => {
-                let why = e.to_string();
-                let _ = failed.send(Some(why.clone()));
-                fail_all(batches, &why);
-                if !stopping {
-                    refuse_the_rest(rx, &why).await;
-                }
+                give_up(&failed, batches, rx, stopping, e.to_string()).await;
                 return;
             }
         }
     }
 }
 
-/// After a failed write: answers every later write with the failure until told to stop.
-async fn refuse_the_rest(mut rx: mpsc::UnboundedReceiver<Batch>, why: &str) {
-    while let Some(b) = rx.recv().await {
-        let stop = b.stop;
-        fail_all(vec![b], why);
-        if stop {
+/// After a failed write: says so (`failed`), answers these batches and every later one with the
+/// failure, and returns once told to stop (`stopping`: already told).
+async fn give_up(
+    failed: &watch::Sender<Option<String>>,
+    batches: Vec<Batch>,
+    mut rx: mpsc::UnboundedReceiver<Batch>,
+    mut stopping: bool,
+    why: String,
+) {
+    let _ = failed.send(Some(why.clone()));
+    let mut batches = batches;
+    loop {
+        for b in batches {
+            if let Some(r) = b.reply {
+                let _ = r.send(Err(why.clone()));
+            }
+        }
+        if stopping {
             return;
         }
-    }
-}
-
-fn fail_all(batches: Vec<Batch>, why: &str) {
-    for b in batches {
-        if let Some(r) = b.reply {
-            let _ = r.send(Err(why.to_string()));
-        }
+        let Some(b) = rx.recv().await else { return };
+        stopping = b.stop;
+        batches = vec![b];
     }
 }
 
@@ -420,6 +424,17 @@ async fn commit(
                 events.push(ev);
             }
         }
+    }
+    if tasks.is_empty()
+        && agents.is_empty()
+        && documents.is_empty()
+        && secret_names.is_empty()
+        && settings.is_empty()
+        && audit.is_empty()
+        && rows.is_empty()
+    {
+        // Nothing to store (a caller waiting for what was queued before it): no transaction.
+        return Ok(());
     }
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
     for chunk in tasks.chunks(ROWS_PER_STATEMENT) {
