@@ -11,6 +11,8 @@ say "web UI: build (the desktop app embeds it, so clippy needs it)"
 npm --prefix ui run build
 say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -q -- -D warnings
+say "crate layers (the core knows no transport, wire types or UI shell)"
+bash scripts/check-deps.sh
 say "python stubs are up to date"
 bash scripts/gen-python-stubs.sh --check
 say "ruff"

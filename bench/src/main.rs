@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use hyperagent_manager::transport::connect_unix;
 use hyperagent_proto::v1 as pb;
+use hyperagent_server::transport::connect_unix;
 use pb::agent_service_client::AgentServiceClient;
 use pb::client_service_client::ClientServiceClient;
 use tonic::transport::Channel;
@@ -689,21 +689,6 @@ async fn cold_start(bin: &Path) -> Result<Duration> {
     Ok(t0.elapsed())
 }
 
-/// 1,000 agents need more than the usual 1,024 open files, here and in the manager (which inherits it).
-fn raise_fd_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain rlimit calls on a local struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let bin = PathBuf::from(
@@ -712,7 +697,9 @@ async fn main() -> Result<()> {
             .context("usage: hyperagent-bench PATH/TO/hyperagent")?,
     );
     let quick = std::env::var_os("BENCH_QUICK").is_some();
-    raise_fd_limit();
+    // 1,000 agents need more than the usual 1,024 open files, here and in the manager (which
+    // inherits it).
+    hyperagent_server::process::raise_fd_limit();
     let scale = |n: usize| if quick { n / 10 } else { n };
     // BENCH_ONLY=logs|dispatch|agents|start|sdk|sandbox runs one section (for profiling), or
     // several, comma-separated.

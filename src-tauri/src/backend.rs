@@ -5,11 +5,14 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, RwLock};
 
-use hyperagent_manager::config::Config;
-use hyperagent_manager::server::{bundled, Discovery};
-use hyperagent_manager::service::{self, ServiceState, ServiceStatus, UserService};
+use hyperagent_core::config::Config;
 use hyperagent_proto::v1::client_service_client::ClientServiceClient;
+use hyperagent_server::api::ApiError;
+use hyperagent_server::process::bundled;
+use hyperagent_server::server::Discovery;
+use hyperagent_server::service::{ServiceState, ServiceStatus, UserService};
 use tonic::transport::Channel;
+use tonic::Code;
 
 /// How the app reaches its manager.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -73,9 +76,9 @@ pub enum ServiceAction {
 
 /// The config file as the person wrote it: `HYPERAGENT_CONFIG`, else the user's config file
 /// (defaults when there is none), and whether it was named explicitly.
-fn file_config() -> Result<(Config, Option<PathBuf>), String> {
+fn file_config() -> Result<(Config, Option<PathBuf>), ApiError> {
     let explicit = std::env::var_os("HYPERAGENT_CONFIG").map(PathBuf::from);
-    let cfg = Config::load_user(explicit.as_deref()).map_err(|e| e.to_string())?;
+    let cfg = Config::load_user(explicit.as_deref())?;
     Ok((cfg, explicit))
 }
 
@@ -83,7 +86,7 @@ fn file_config() -> Result<(Config, Option<PathBuf>), String> {
 /// names no agents or templates, the bundled ones are used (`<prefix>/share/hyperagent/{agents,
 /// templates}` beside the binary, or the source tree's when run from a checkout), as `serve` gets
 /// them from `scripts/run.sh`.
-pub fn load_config() -> Result<Config, String> {
+pub fn load_config() -> Result<Config, ApiError> {
     let (mut cfg, _) = file_config()?;
     if cfg.supervisor.agent_dirs.is_empty() {
         cfg.supervisor
@@ -98,7 +101,7 @@ pub fn load_config() -> Result<Config, String> {
 
 impl Backend {
     /// Connects to the running manager, or starts one inside the app.
-    pub async fn start(cfg: Config) -> Result<Backend, String> {
+    pub async fn start(cfg: Config) -> Result<Backend, ApiError> {
         let current = match connect_running(&cfg).await? {
             Some(c) => (c, None),
             None => {
@@ -168,7 +171,7 @@ impl Backend {
         }
     }
 
-    async fn embed_again(&self) -> Result<(), String> {
+    async fn embed_again(&self) -> Result<(), ApiError> {
         let (c, e) = embed(&self.cfg).await?;
         if let Ok(mut slot) = self.embedded.lock() {
             *slot = Some(e);
@@ -182,19 +185,15 @@ impl Backend {
     /// manager per user); stopping the service the app is connected to starts the embedded one
     /// again. Tasks survive either way: both use the same database, and running tasks are resumed
     /// per `tasks.on_manager_restart`.
-    pub async fn service(&self, action: ServiceAction) -> Result<ServiceStatus, String> {
-        let svc = UserService::new(&self.cfg.service).map_err(|e| e.to_string())?;
+    pub async fn service(&self, action: ServiceAction) -> Result<ServiceStatus, ApiError> {
+        let svc = UserService::new(&self.cfg.service)?;
         let _one = self.switching.lock().await;
         let (_, socket, discovery) = self.cfg.runtime_paths();
         match action {
             ServiceAction::Status => Ok(svc.status().await),
             ServiceAction::Install => {
                 let (file_cfg, explicit) = file_config()?;
-                let exe = service::manager_binary().map_err(|e| e.to_string())?;
-                let args = service::serve_args(&file_cfg, explicit.as_deref());
-                let path = std::env::var("PATH").ok();
-                let unit = service::render_unit(&exe, &args, path.as_deref());
-                svc.install(&unit).await.map_err(|e| e.to_string())
+                Ok(svc.install_manager(&file_cfg, explicit.as_deref()).await?)
             }
             ServiceAction::Start => {
                 let before = svc.status().await;
@@ -203,10 +202,13 @@ impl Backend {
                 }
                 if self.mode() == Mode::Connected {
                     let pid = Discovery::read(&discovery).map(|d| d.pid).unwrap_or(0);
-                    return Err(format!(
-                        "another manager (pid {pid}) already serves {}; the service cannot start \
-                         beside it",
-                        socket.display()
+                    return Err(ApiError::new(
+                        Code::FailedPrecondition,
+                        format!(
+                            "another manager (pid {pid}) already serves {}; the service cannot \
+                             start beside it",
+                            socket.display()
+                        ),
                     ));
                 }
                 self.stop_embedded().await;
@@ -216,10 +218,13 @@ impl Backend {
                             self.set_current(current);
                             return Ok(status);
                         }
-                        Ok(None) => "the service started but does not answer".to_string(),
+                        Ok(None) => ApiError::new(
+                            Code::Unavailable,
+                            "the service started but does not answer",
+                        ),
                         Err(e) => e,
                     },
-                    Err(e) => e.to_string(),
+                    Err(e) => e.into(),
                 };
                 // The app keeps working: back to its own manager.
                 self.embed_again().await?;
@@ -235,7 +240,7 @@ impl Backend {
                 } else {
                     svc.uninstall().await
                 };
-                let status = result.map_err(|e| e.to_string())?;
+                let status = result?;
                 if ours {
                     self.embed_again().await?;
                 }
@@ -246,10 +251,10 @@ impl Backend {
 }
 
 /// The manager the discovery file names, when it answers.
-async fn connect_running(cfg: &Config) -> Result<Option<Current>, String> {
-    let paths = cfg.resolve().map_err(|e| e.to_string())?;
+async fn connect_running(cfg: &Config) -> Result<Option<Current>, ApiError> {
+    let paths = cfg.resolve()?;
     if let Ok(d) = Discovery::read(&paths.discovery) {
-        if let Ok(ch) = hyperagent_manager::transport::connect_unix(&d.socket).await {
+        if let Ok(ch) = hyperagent_server::transport::connect_unix(&d.socket).await {
             tracing::info!(socket = %d.socket.display(), pid = d.pid, "using the running manager");
             return Ok(Some(Current {
                 mode: Mode::Connected,
@@ -262,8 +267,8 @@ async fn connect_running(cfg: &Config) -> Result<Option<Current>, String> {
 }
 
 /// Starts a manager inside the app, on a runtime of its own in a background thread.
-async fn embed(cfg: &Config) -> Result<(Current, Embedded), String> {
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<PathBuf, String>>();
+async fn embed(cfg: &Config) -> Result<(Current, Embedded), ApiError> {
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<PathBuf, ApiError>>();
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let run_cfg = cfg.clone();
     let thread = std::thread::Builder::new()
@@ -276,12 +281,15 @@ async fn embed(cfg: &Config) -> Result<(Current, Embedded), String> {
             {
                 Ok(rt) => rt,
                 Err(e) => {
-                    let _ = ready_tx.send(Err(format!("cannot start the manager's runtime: {e}")));
+                    let _ = ready_tx.send(Err(ApiError::new(
+                        Code::Internal,
+                        format!("cannot start the manager's runtime: {e}"),
+                    )));
                     return;
                 }
             };
             let ready_tx = Mutex::new(Some(ready_tx));
-            let result = rt.block_on(hyperagent_manager::server::run(
+            let result = rt.block_on(hyperagent_server::server::run(
                 run_cfg,
                 async {
                     let _ = stop_rx.await;
@@ -295,20 +303,31 @@ async fn embed(cfg: &Config) -> Result<(Current, Embedded), String> {
             if let Err(e) = result {
                 tracing::error!(error = %e, "the embedded manager stopped");
                 if let Some(tx) = ready_tx.lock().ok().and_then(|mut t| t.take()) {
-                    let _ = tx.send(Err(e.to_string()));
+                    let _ = tx.send(Err(e.into()));
                 }
             }
         })
-        .map_err(|e| format!("cannot start the manager's thread: {e}"))?;
-    let socket = ready_rx
-        .await
-        .map_err(|_| "the embedded manager stopped before it was ready".to_string())??;
-    let ch = hyperagent_manager::transport::connect_unix(&socket)
+        .map_err(|e| {
+            ApiError::new(
+                Code::Internal,
+                format!("cannot start the manager's thread: {e}"),
+            )
+        })?;
+    let socket = ready_rx.await.map_err(|_| {
+        ApiError::new(
+            Code::Unavailable,
+            "the embedded manager stopped before it was ready",
+        )
+    })??;
+    let ch = hyperagent_server::transport::connect_unix(&socket)
         .await
         .map_err(|e| {
-            format!(
-                "connecting to the embedded manager at {}: {e}",
-                socket.display()
+            ApiError::new(
+                Code::Unavailable,
+                format!(
+                    "connecting to the embedded manager at {}: {e}",
+                    socket.display()
+                ),
             )
         })?;
     tracing::info!(socket = %socket.display(), "embedded manager ready");

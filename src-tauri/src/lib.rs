@@ -35,10 +35,10 @@ pub fn with_commands<R: tauri::Runtime>(
 /// Runs the app until the person quits it.
 pub fn run() -> ExitCode {
     // Before any other thread exists (see the manager's `secrets`).
-    hyperagent_manager::secrets::join_session_keyring();
-    hyperagent_manager::secrets::choose_store();
+    hyperagent_core::secrets::join_session_keyring();
+    hyperagent_core::secrets::choose_store();
     // The embedded manager serves every agent's connection.
-    hyperagent_manager::server::raise_fd_limit();
+    hyperagent_server::process::raise_fd_limit();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HYPERAGENT_LOG")
@@ -49,14 +49,17 @@ pub fn run() -> ExitCode {
     let cfg = match backend::load_config() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("hyperagent-app: {e}");
+            eprintln!("hyperagent-app: {}", e.message);
             return ExitCode::from(5);
         }
     };
     let backend = match tauri::async_runtime::block_on(Backend::start(cfg)) {
         Ok(b) => Arc::new(b),
         Err(e) => {
-            eprintln!("hyperagent-app: cannot reach or start the manager: {e}");
+            eprintln!(
+                "hyperagent-app: cannot reach or start the manager: {}",
+                e.message
+            );
             return ExitCode::from(3);
         }
     };

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use hyperagent_app::backend::{Backend, Mode};
-use hyperagent_manager::config::Config;
+use hyperagent_core::config::Config;
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{
@@ -157,7 +157,7 @@ fn starting_the_service_hands_the_app_over_and_stopping_it_hands_back() {
     std::fs::create_dir_all(&units).unwrap();
     std::fs::write(
         units.join("hyperagent.service"),
-        hyperagent_manager::service::render_unit(
+        hyperagent_server::service::render_unit(
             &manager_binary(),
             &[
                 "--config".into(),

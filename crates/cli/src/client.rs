@@ -1,9 +1,9 @@
 //! Connecting to the manager over its Unix socket, and turning gRPC errors into exit codes.
 use std::path::{Path, PathBuf};
 
-use hyperagent_manager::config::Config;
-use hyperagent_manager::server::Discovery;
+use hyperagent_core::config::Config;
 use hyperagent_proto::v1::client_service_client::ClientServiceClient;
+use hyperagent_server::server::Discovery;
 use tonic::transport::Channel;
 use tonic::Code;
 
@@ -70,9 +70,9 @@ impl From<tonic::Status> for Failure {
     }
 }
 
-impl From<hyperagent_manager::Error> for Failure {
-    fn from(e: hyperagent_manager::Error) -> Failure {
-        use hyperagent_manager::Error as E;
+impl From<hyperagent_core::Error> for Failure {
+    fn from(e: hyperagent_core::Error) -> Failure {
+        use hyperagent_core::Error as E;
         let code = match &e {
             E::AlreadyRunning { .. } | E::DataDirInUse { .. } => 7,
             E::StoreFailed(_) => 9,
@@ -92,10 +92,10 @@ pub fn socket_path(explicit: Option<&Path>, cfg: &Config) -> Result<PathBuf, Fai
     }
     let (_, socket, discovery) = cfg.runtime_paths();
     for dir in [discovery.parent(), socket.parent()].into_iter().flatten() {
-        match hyperagent_manager::server::check_private(dir) {
+        match hyperagent_core::private::check_private(dir) {
             Ok(()) => {}
             // Nothing there yet: no manager runs; connecting says so.
-            Err(hyperagent_manager::error::Error::Io { source, .. })
+            Err(hyperagent_core::error::Error::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Failure::new(5, e.to_string())),
         }
@@ -111,7 +111,7 @@ pub async fn connect(
     max_message_bytes: usize,
     deadline: std::time::Duration,
 ) -> Result<ClientServiceClient<Channel>, Failure> {
-    use hyperagent_manager::transport::{connect_unix_within, ConnectError};
+    use hyperagent_server::transport::{connect_unix_within, ConnectError};
     let channel = connect_unix_within(path, deadline)
         .await
         .map_err(|e| match e {

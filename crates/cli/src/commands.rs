@@ -3,7 +3,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hyperagent_manager::config::Config;
+use hyperagent_core::config::Config;
 use hyperagent_proto::v1 as pb;
 use pb::client_service_client::ClientServiceClient;
 use tonic::transport::Channel;
@@ -528,7 +528,7 @@ async fn serve(
             _ = received(&mut int) => {},
         }
     };
-    hyperagent_manager::server::run(cfg, shutdown, |ready, _| {
+    hyperagent_server::server::run(cfg, shutdown, |ready, _| {
         let tcp = ready.tcp.map(|a| format!(", tcp {a} (bearer token in the discovery file)")).unwrap_or_default();
         tracing::info!("hyperagent manager ready on {}{tcp}", ready.socket.display());
         if let Some(url) = &ready.web_url {
@@ -738,7 +738,7 @@ fn print_status(s: &pb::ManagerStatus, json: bool) {
     );
 }
 
-fn print_service(s: &hyperagent_manager::service::ServiceStatus) {
+fn print_service(s: &hyperagent_server::service::ServiceStatus) {
     let mut line = format!("{}: {}", s.unit, s.detail);
     if let Some(pid) = s.pid {
         line.push_str(&format!(" (pid {pid})"));
@@ -931,8 +931,8 @@ async fn tasks(
 ) -> Result<ExitCode, Failure> {
     let mut states = Vec::new();
     for s in state {
-        let st = hyperagent_manager::model::TaskState::parse(&s).ok_or_else(|| {
-            let all: Vec<&str> = hyperagent_manager::model::TaskState::ALL
+        let st = hyperagent_core::model::TaskState::parse(&s).ok_or_else(|| {
+            let all: Vec<&str> = hyperagent_core::model::TaskState::ALL
                 .iter()
                 .map(|s| s.as_str())
                 .collect();
@@ -944,7 +944,7 @@ async fn tasks(
                 ),
             )
         })?;
-        states.push(hyperagent_manager::grpc::convert::state(st) as i32);
+        states.push(hyperagent_server::convert::state(st) as i32);
     }
     let list = c
         .list_tasks(pb::ListTasksRequest {
@@ -1125,18 +1125,14 @@ async fn audit(c: &mut Client, cmd: AuditCommand, json: bool) -> Result<ExitCode
 
 /// `hyperagent service ...`: the user service, through the manager core's `service`.
 async fn service(command: &ServiceCommand, cli: &Cli, cfg: &Config) -> Result<ExitCode, Failure> {
-    use hyperagent_manager::service::{self, UserService};
+    use hyperagent_server::service::UserService;
     let svc = UserService::new(&cfg.service)?;
     let (_, socket, _) = cfg.runtime_paths();
     let socket = cli.socket.clone().unwrap_or(socket);
     let status = match command {
         ServiceCommand::Status => svc.status().await,
         ServiceCommand::Install { no_start } => {
-            let exe = service::manager_binary()?;
-            let args = service::serve_args(cfg, cli.config.as_deref());
-            let path = std::env::var("PATH").ok();
-            let unit = service::render_unit(&exe, &args, path.as_deref());
-            let status = svc.install(&unit).await?;
+            let status = svc.install_manager(cfg, cli.config.as_deref()).await?;
             if *no_start {
                 status
             } else {

@@ -406,10 +406,10 @@ fn main() -> ExitCode {
     }
     if matches!(cli.command, Command::Serve { .. }) {
         // Before the runtime's threads exist, so they all share it.
-        hyperagent_manager::secrets::join_session_keyring();
-        hyperagent_manager::secrets::choose_store();
-        hyperagent_manager::server::raise_fd_limit();
-        hyperagent_manager::server::limit_malloc_arenas();
+        hyperagent_core::secrets::join_session_keyring();
+        hyperagent_core::secrets::choose_store();
+        hyperagent_server::process::raise_fd_limit();
+        hyperagent_server::process::limit_malloc_arenas();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'unauthenticated'
   | 'unavailable'
   | 'deadline_exceeded'
+  | 'resource_exhausted'
   | 'internal'
   | (string & {});
 

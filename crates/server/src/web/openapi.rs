@@ -13,7 +13,7 @@ use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::{DescriptorProto, FileDescriptorSet};
 use serde_json::{json, Map, Value};
 
-use super::METHODS;
+use crate::api::METHODS;
 
 /// The document (built once).
 pub fn document() -> &'static Value {

@@ -30,13 +30,10 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use hyperagent_proto::v1 as pb;
-use pb::client_service_server::ClientService;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use tokio_stream::{Stream, StreamExt};
 use tonic::Code;
 
+use crate::api::{Api, ApiError, Body, SubscribeQuery, Target};
 use crate::grpc::Services;
 
 /// The cookie that carries the token for the UI.
@@ -45,7 +42,7 @@ const COOKIE: &str = "hyperagent_token";
 /// What the web server needs.
 #[derive(Clone)]
 struct Web {
-    services: Services,
+    api: Api,
     token: String,
     /// Host header values that name this server.
     hosts: Vec<String>,
@@ -66,7 +63,10 @@ pub fn router(
         addr.to_string(),
     ];
     let web = Web {
-        services,
+        api: Api::new(
+            Target::Local(services),
+            "the methods and their requests are in /api/v1/openapi.json",
+        ),
         token,
         hosts,
     };
@@ -108,8 +108,7 @@ async fn login_and_host(State(web): State<Web>, req: Request, next: Next) -> Res
         .unwrap_or_default();
     if !web.hosts.iter().any(|h| h == host) {
         return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "permission_denied",
+            Code::PermissionDenied,
             format!("this HyperAgent server answers only as {}", web.hosts[0]),
         )
         .into_response();
@@ -119,8 +118,7 @@ async fn login_and_host(State(web): State<Web>, req: Request, next: Next) -> Res
         if let Some(given) = query_token(req.uri().query()) {
             if !same(&given, &web.token) {
                 return ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
+                    Code::Unauthenticated,
                     "wrong token: open the URL `hyperagent serve --web` printed",
                 )
                 .into_response();
@@ -150,14 +148,12 @@ async fn require_token(State(web): State<Web>, req: Request, next: Next) -> Resp
     match given {
         Some(t) if same(&t, &web.token) => next.run(req).await,
         Some(_) => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            Code::Unauthenticated,
             "wrong token: open the URL `hyperagent serve --web` printed, or send `Authorization: Bearer <token>` (the token is in the discovery file)",
         )
         .into_response(),
         None => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            Code::Unauthenticated,
             "this API needs the token: open the URL `hyperagent serve --web` printed, or send `Authorization: Bearer <token>` (the token is in the discovery file)",
         )
         .into_response(),
@@ -193,98 +189,29 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// An error as the API returns it.
-#[derive(Debug, Serialize)]
-struct ApiError {
-    #[serde(skip)]
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
+/// An error as the API returns it, with the HTTP status that matches its gRPC code.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(&self)).into_response()
-    }
-}
-
-impl From<tonic::Status> for ApiError {
-    fn from(s: tonic::Status) -> ApiError {
-        let status = match s.code() {
+        // The usual mapping of gRPC codes to HTTP (as Google's APIs and grpc-gateway do it).
+        let status = match self.grpc {
             Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
             Code::NotFound => StatusCode::NOT_FOUND,
-            Code::AlreadyExists | Code::FailedPrecondition => StatusCode::CONFLICT,
+            Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted => StatusCode::CONFLICT,
             Code::PermissionDenied => StatusCode::FORBIDDEN,
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
             Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        ApiError::new(
-            status,
-            crate::grpc::convert::code_name(s.code()),
-            s.message(),
-        )
+        (status, axum::Json(&self)).into_response()
     }
 }
 
 async fn openapi_document() -> impl IntoResponse {
     axum::Json(openapi::document())
 }
-
-fn parse<T: DeserializeOwned + Default>(method: &str, body: &Bytes) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_argument",
-            format!("the body is not a valid {method}Request: {e} (see /api/v1/openapi.json)"),
-        )
-    })
-}
-
-/// The web API's unary methods and their dispatch, made from the one list of client methods.
-macro_rules! web_methods {
-    ($($name:literal $f:ident $req:ident;)*) => {
-        /// The unary methods the web API offers: every client method but `Subscribe` (that is
-        /// `events`).
-        pub const METHODS: &[&str] = &[$($name),*];
-
-        async fn dispatch(
-            svc: &Services,
-            method: &str,
-            body: &Bytes,
-        ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-            match method {
-                $($name => {
-                    let req: pb::$req = parse($name, body)?;
-                    let resp = ClientService::$f(svc, tonic::Request::new(req)).await?;
-                    Ok(axum::Json(serde_json::to_value(resp.into_inner()).map_err(|e| {
-                        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-                    })?))
-                })*
-                other => Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    format!("no method `{other}`; the methods are listed in /api/v1/openapi.json"),
-                )),
-            }
-        }
-    };
-}
-hyperagent_proto::for_each_unary_client_method!(web_methods);
 
 async fn unary(
     State(web): State<Web>,
@@ -294,19 +221,11 @@ async fn unary(
     use tracing::Instrument;
     // One span per call, named by its method, so a request can be followed through the logs.
     let span = tracing::info_span!("web", method = %method);
-    dispatch(&web.services, &method, &body)
+    web.api
+        .call(&method, Body::Text(&body))
         .instrument(span)
         .await
-}
-
-/// `Subscribe`'s request as query parameters.
-#[derive(Debug, Default, Deserialize)]
-struct EventsQuery {
-    after_seq: Option<u64>,
-    #[serde(default)]
-    task_id: String,
-    #[serde(default)]
-    exclude_logs: bool,
+        .map(axum::Json)
 }
 
 /// The event feed as Server-Sent Events: `id` is the event's `seq`, `data` the Event as JSON. A
@@ -314,20 +233,13 @@ struct EventsQuery {
 async fn events(
     State(web): State<Web>,
     headers: HeaderMap,
-    Query(q): Query<EventsQuery>,
+    Query(q): Query<SubscribeQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let req = pb::SubscribeRequest {
-        after_seq: last.or(q.after_seq),
-        task_id: q.task_id,
-        exclude_logs: q.exclude_logs,
-    };
-    let feed = ClientService::subscribe(&web.services, tonic::Request::new(req))
-        .await?
-        .into_inner();
+    let feed = web.api.subscribe(q.request(last)?).await?;
     // An error is sent as an `error` event; the feed ends after one.
     let stream = feed.map(|item| {
         Ok(match item {
@@ -335,8 +247,7 @@ async fn events(
                 let data = serde_json::to_string(&ev).unwrap_or_default();
                 SseEvent::default().id(ev.seq.to_string()).data(data)
             }
-            Err(s) => {
-                let e = ApiError::from(s);
+            Err(e) => {
                 let data = serde_json::json!({ "code": e.code, "message": e.message });
                 SseEvent::default().event("error").data(data.to_string())
             }
@@ -373,12 +284,18 @@ mod tests {
 
     #[test]
     fn grpc_codes_map_to_http_statuses() {
-        let e = ApiError::from(tonic::Status::invalid_argument("bad"));
+        let status = |s: tonic::Status| ApiError::from(s).into_response().status();
         assert_eq!(
-            (e.status, e.code),
-            (StatusCode::BAD_REQUEST, "invalid_argument")
+            status(tonic::Status::invalid_argument("bad")),
+            StatusCode::BAD_REQUEST
         );
-        let e = ApiError::from(tonic::Status::not_found("no"));
-        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            status(tonic::Status::not_found("no")),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(tonic::Status::resource_exhausted("disk")),
+            StatusCode::TOO_MANY_REQUESTS
+        );
     }
 }

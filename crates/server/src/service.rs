@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config;
-use crate::error::{Error, Result};
+use hyperagent_core::config;
+use hyperagent_core::error::{Error, Result};
 
 /// The unit file as shipped; `render_unit` fills in this machine's paths.
 pub const UNIT_TEMPLATE: &str = include_str!("../../../installers/systemd/hyperagent.service");
@@ -157,6 +157,22 @@ impl UserService {
         }
     }
 
+    /// Installs the service that runs this installation's `hyperagent serve` with `cfg` (read from
+    /// `config_file` when one was named: the service reads it again at each start) and the
+    /// caller's `PATH` (agents find their interpreters on it): the one install sequence of the
+    /// CLI and the desktop app. Does not start it.
+    pub async fn install_manager(
+        &self,
+        cfg: &config::Config,
+        config_file: Option<&Path>,
+    ) -> Result<ServiceStatus> {
+        let exe = manager_binary()?;
+        let args = serve_args(cfg, config_file);
+        let path = std::env::var("PATH").ok();
+        self.install(&render_unit(&exe, &args, path.as_deref()))
+            .await
+    }
+
     /// Writes the unit file (replacing an earlier one), makes systemd read it and enables it, so
     /// the manager starts with the person's session. Does not start it.
     pub async fn install(&self, unit_text: &str) -> Result<ServiceStatus> {
@@ -286,12 +302,12 @@ pub fn serve_args(cfg: &config::Config, config_file: Option<&Path>) -> Vec<Strin
         args.extend(["--config".to_string(), f.display().to_string()]);
     }
     if cfg.supervisor.agent_dirs.is_empty() {
-        if let Some(d) = crate::server::bundled("agents", "agents") {
+        if let Some(d) = crate::process::bundled("agents", "agents") {
             args.extend(["--agents-dir".to_string(), d.display().to_string()]);
         }
     }
     if cfg.templates.dirs.is_empty() {
-        if let Some(d) = crate::server::bundled("templates", "templates") {
+        if let Some(d) = crate::process::bundled("templates", "templates") {
             args.extend(["--templates-dir".to_string(), d.display().to_string()]);
         }
     }

@@ -1,7 +1,7 @@
 //! Brings the manager up and down: the single-instance lock, the database, the Unix socket (and the
 //! optional token-guarded TCP listener), health and reflection, the discovery file, the supervisor.
 use std::future::Future;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use hyperagent_proto::v1 as pb;
@@ -13,13 +13,16 @@ use tonic::service::InterceptorLayer;
 use tonic::transport::Server;
 use tonic::{Request, Status};
 
-use crate::config::{Config, ResolvedPaths};
-use crate::error::{Error, Result};
 use crate::grpc::Services;
-use crate::manager::Manager;
-use crate::store::Store;
-use crate::supervisor::{Manifest, Supervisor};
-use crate::token::random_secret;
+use hyperagent_core::config::{Config, ResolvedPaths};
+use hyperagent_core::error::{Error, Result};
+use hyperagent_core::manager::Manager;
+use hyperagent_core::private::{check_private, private_dir, write_private};
+use hyperagent_core::store::Store;
+use hyperagent_core::supervisor::{Manifest, Supervisor};
+use hyperagent_core::token::random_secret;
+
+use crate::process::bundled;
 
 /// What the discovery file says: where the manager is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -147,97 +150,6 @@ impl InstanceLock {
     }
 }
 
-/// Every agent holds a connection: lift the soft open-files limit to the hard one, as servers do.
-/// Process-wide: a binary's `main` calls it (the CLI for `serve`, the desktop app), not [`run`].
-pub fn raise_fd_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain rlimit calls on a local struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
-/// glibc gives each thread that allocates its own arena (up to 8 per core); with many agents'
-/// connections served from a few tokio threads, that mostly grows RSS. Two arenas serve the manager's
-/// two-level workload (network threads + the SQLite worker) without lock contention that shows.
-/// Process-wide, before any thread exists: `serve`'s `main` calls it (the desktop app leaves its
-/// allocator to WebKit's needs).
-pub fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; called before the servers start.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
-/// Creates a directory (and parents) readable only by the user.
-pub fn private_dir(dir: &Path) -> Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))
-}
-
-/// Whether `dir` can be trusted with the manager's socket and discovery file: it must belong to
-/// this user and let no one else write in it (else another local user could replace the socket
-/// or point clients at their own). `Err` says what is wrong and what to do.
-pub fn check_private(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::symlink_metadata(dir)
-        .map_err(|e| Error::io(format!("checking {}", dir.display()), e))?;
-    // SAFETY: geteuid cannot fail.
-    let me = unsafe { libc::geteuid() };
-    let problem = if !m.is_dir() {
-        Some("is not a folder (a link, or a file)".to_string())
-    } else if m.uid() != me {
-        Some(format!("belongs to uid {}, not to you (uid {me})", m.uid()))
-    } else if m.mode() & 0o022 != 0 {
-        Some(format!(
-            "can be written by others (mode {:o})",
-            m.mode() & 0o777
-        ))
-    } else {
-        None
-    };
-    match problem {
-        Some(p) => Err(Error::PermissionDenied(format!(
-            "not using {}: it {p}; another local user could replace the manager's socket or \
-             discovery file there. Use a folder of your own with mode 0700 (paths.runtime_dir, \
-             or XDG_RUNTIME_DIR)",
-            dir.display()
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// Writes `bytes` to `path` atomically with mode 0600.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
-    f.write_all(bytes)
-        .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        Error::io(
-            format!("renaming {} to {}", tmp.display(), path.display()),
-            e,
-        )
-    })
-}
-
 /// What `run` reports once it is serving.
 #[derive(Clone, Debug)]
 pub struct Ready {
@@ -317,7 +229,7 @@ pub async fn run(
         socket: paths.socket.clone(),
         pid: std::process::id(),
         version: env!("CARGO_PKG_VERSION").to_string(),
-        started_us: crate::model::now_us(),
+        started_us: hyperagent_core::model::now_us(),
         tcp: tcp.as_ref().map(|(l, t)| TcpInfo {
             address: l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             token: t.clone(),
@@ -334,7 +246,7 @@ pub async fn run(
     let services = Services::new(manager.clone());
     let max = cfg.server.max_message_bytes as usize;
 
-    let egress_server = tokio::spawn(crate::egress::serve(
+    let egress_server = tokio::spawn(hyperagent_core::egress::serve(
         manager.clone(),
         egress,
         shutdown_rx.clone(),
@@ -343,7 +255,7 @@ pub async fn run(
         let mut rx = shutdown_rx.clone();
         let router = routes(Server::builder(), &services, max).await?;
         tokio::spawn(router.serve_with_incoming_shutdown(
-            UnixListenerStream::new(uds).map(|s| s.map(crate::peer::PeerStream::accept)),
+            UnixListenerStream::new(uds).map(|s| s.map(crate::peer_stream::PeerStream::accept)),
             async move {
                 let _ = rx.changed().await;
             },
@@ -468,30 +380,6 @@ fn ui_dir(cfg: &Config) -> Option<PathBuf> {
         .or_else(|| bundled("ui", "ui/dist").filter(|d| d.join("index.html").is_file()))
 }
 
-/// A folder shipped with HyperAgent: `<prefix>/share/hyperagent/<installed>` beside the running
-/// binary, else (debug builds only) `<source>` in the source tree it was built from.
-pub fn bundled(installed: &str, source: &str) -> Option<PathBuf> {
-    let beside_binary = std::env::current_exe().ok().and_then(|e| {
-        Some(
-            e.parent()?
-                .parent()?
-                .join("share/hyperagent")
-                .join(installed),
-        )
-    });
-    // A debug build may run from its source tree; a release binary never looks at the build
-    // machine's paths.
-    let source_tree = cfg!(debug_assertions).then(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .join(source)
-    });
-    beside_binary
-        .into_iter()
-        .chain(source_tree)
-        .find_map(|d| d.canonicalize().ok().filter(|d| d.is_dir()))
-}
-
 /// Binds a Unix socket (a file left from an earlier run is stale: we hold the lock) and makes it
 /// 0600. The parent folder is 0700 already, so there is no window in which others could connect.
 fn bind_private(path: &std::path::Path) -> Result<UnixListener> {
@@ -518,7 +406,7 @@ fn bind_private(path: &std::path::Path) -> Result<UnixListener> {
 /// token and cannot be reached from a sandbox) pass.
 fn client_guard(manager: Manager) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
     move |req: Request<()>| match crate::grpc::peer(&req) {
-        Some(crate::peer::Peer {
+        Some(hyperagent_core::peer::Peer {
             pid,
             confined: true,
             ..

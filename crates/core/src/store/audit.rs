@@ -53,7 +53,7 @@ impl Head {
     /// No fsync: the head is as durable as the database it follows (WAL, synchronous=NORMAL,
     /// which syncs at checkpoints), and a sync per audited commit cost ~3 ms per task.
     pub fn write(&self, path: &std::path::Path) -> crate::error::Result<()> {
-        crate::server::write_private(path, format!("{} {}\n", self.id, self.hash).as_bytes())
+        crate::private::write_private(path, format!("{} {}\n", self.id, self.hash).as_bytes())
     }
 
     /// What is wrong with `entries` (the whole chain, in id order) given this head: the chain

@@ -13,10 +13,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UnixStream;
 
 /// `SO_PEERPIDFD` (Linux 6.5), not in every libc release.
@@ -121,69 +118,6 @@ pub(crate) fn stat_field<T: std::str::FromStr>(pid: u32, field: usize) -> Option
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     let (_, rest) = stat.rsplit_once(')')?;
     rest.split_whitespace().nth(field)?.parse().ok()
-}
-
-/// An accepted Unix-socket connection with its peer, as tonic serves it: the peer reaches each
-/// request's extensions as its connect info.
-pub struct PeerStream {
-    stream: UnixStream,
-    peer: Option<Peer>,
-}
-
-impl PeerStream {
-    /// Decides who the peer is, now.
-    pub fn accept(stream: UnixStream) -> PeerStream {
-        let peer = Peer::of(&stream);
-        PeerStream { stream, peer }
-    }
-}
-
-impl tonic::transport::server::Connected for PeerStream {
-    type ConnectInfo = Option<Peer>;
-
-    fn connect_info(&self) -> Self::ConnectInfo {
-        self.peer
-    }
-}
-
-impl AsyncRead for PeerStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for PeerStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
 }
 
 #[cfg(test)]

@@ -5,13 +5,13 @@ use hyperagent_proto::v1 as pb;
 use pbjson_types::Timestamp;
 use tonic::{Code, Status};
 
-use crate::error::Error;
-use crate::manager::{AgentInfo, TaskTypeInfo};
-use crate::model::{
+use hyperagent_core::error::Error;
+use hyperagent_core::manager::{AgentInfo, TaskTypeInfo};
+use hyperagent_core::model::{
     Artifact, Attempt, Event, EventBody, LogLevel, LogLine, Progress, ResultStatus, Task,
     TaskResult, TaskState, TaskType,
 };
-use crate::registry::Command;
+use hyperagent_core::registry::Command;
 
 /// Maps a core error onto a gRPC status with the same message.
 pub fn status(e: Error) -> Status {
@@ -56,15 +56,23 @@ fn bounded(mut message: String) -> String {
 /// A status code as the UI-facing APIs (web, desktop) name it in `{code, message}` errors.
 pub fn code_name(code: Code) -> &'static str {
     match code {
-        Code::InvalidArgument | Code::OutOfRange => "invalid_argument",
+        Code::Ok => "ok",
+        Code::Cancelled => "cancelled",
+        Code::Unknown => "unknown",
+        Code::InvalidArgument => "invalid_argument",
+        Code::DeadlineExceeded => "deadline_exceeded",
         Code::NotFound => "not_found",
         Code::AlreadyExists => "already_exists",
-        Code::FailedPrecondition => "failed_precondition",
         Code::PermissionDenied => "permission_denied",
-        Code::Unauthenticated => "unauthenticated",
+        Code::ResourceExhausted => "resource_exhausted",
+        Code::FailedPrecondition => "failed_precondition",
+        Code::Aborted => "aborted",
+        Code::OutOfRange => "out_of_range",
+        Code::Unimplemented => "unimplemented",
+        Code::Internal => "internal",
         Code::Unavailable => "unavailable",
-        Code::DeadlineExceeded => "deadline_exceeded",
-        _ => "internal",
+        Code::DataLoss => "data_loss",
+        Code::Unauthenticated => "unauthenticated",
     }
 }
 
@@ -395,8 +403,8 @@ pub fn event(e: &Event) -> pb::Event {
 }
 
 /// A catalogue template on the wire.
-pub fn template(t: &crate::catalogue::Template) -> pb::Template {
-    use crate::catalogue::TemplateStatus;
+pub fn template(t: &hyperagent_core::catalogue::Template) -> pb::Template {
+    use hyperagent_core::catalogue::TemplateStatus;
     pb::Template {
         name: t.name.clone(),
         dir: t.dir.display().to_string(),
@@ -412,7 +420,7 @@ pub fn template(t: &crate::catalogue::Template) -> pb::Template {
 }
 
 /// Domain audit entry -> proto.
-pub fn audit_entry(e: &crate::model::AuditEntry) -> pb::AuditEntry {
+pub fn audit_entry(e: &hyperagent_core::model::AuditEntry) -> pb::AuditEntry {
     pb::AuditEntry {
         id: e.id,
         time: Some(ts(e.time_us)),
@@ -445,8 +453,8 @@ pub fn work_item(c: Command) -> pb::WorkItem {
 }
 
 /// A permission rule on the wire.
-pub fn rule(r: &crate::policy::Rule) -> pb::PolicyRule {
-    use crate::policy::Decision;
+pub fn rule(r: &hyperagent_core::policy::Rule) -> pb::PolicyRule {
+    use hyperagent_core::policy::Decision;
     pb::PolicyRule {
         id: r.id.clone(),
         agent: r.agent.clone().unwrap_or_default(),
@@ -463,10 +471,10 @@ pub fn rule(r: &crate::policy::Rule) -> pb::PolicyRule {
 }
 
 /// A decision from the wire.
-pub fn decision_from(d: i32) -> Result<crate::policy::Decision, Error> {
+pub fn decision_from(d: i32) -> Result<hyperagent_core::policy::Decision, Error> {
     match pb::PolicyDecision::try_from(d) {
-        Ok(pb::PolicyDecision::Allow) => Ok(crate::policy::Decision::Allow),
-        Ok(pb::PolicyDecision::Deny) => Ok(crate::policy::Decision::Deny),
+        Ok(pb::PolicyDecision::Allow) => Ok(hyperagent_core::policy::Decision::Allow),
+        Ok(pb::PolicyDecision::Deny) => Ok(hyperagent_core::policy::Decision::Deny),
         _ => Err(Error::InvalidInput(
             "decision must be POLICY_DECISION_ALLOW or POLICY_DECISION_DENY".into(),
         )),
@@ -474,8 +482,8 @@ pub fn decision_from(d: i32) -> Result<crate::policy::Decision, Error> {
 }
 
 /// A consent request on the wire.
-pub fn consent(c: &crate::consent::Consent) -> pb::Consent {
-    use crate::consent::{Scope, Status};
+pub fn consent(c: &hyperagent_core::consent::Consent) -> pb::Consent {
+    use hyperagent_core::consent::{Scope, Status};
     pb::Consent {
         id: c.id.clone(),
         task_id: c.task_id.clone(),
@@ -504,8 +512,8 @@ pub fn consent(c: &crate::consent::Consent) -> pb::Consent {
 }
 
 /// An answer from the wire: `Some(scope)` grants, `None` denies.
-pub fn answer_from(a: i32) -> Result<Option<crate::consent::Scope>, Error> {
-    use crate::consent::Scope;
+pub fn answer_from(a: i32) -> Result<Option<hyperagent_core::consent::Scope>, Error> {
+    use hyperagent_core::consent::Scope;
     match pb::ConsentAnswer::try_from(a) {
         Ok(pb::ConsentAnswer::Once) => Ok(Some(Scope::Once)),
         Ok(pb::ConsentAnswer::Task) => Ok(Some(Scope::Task)),
@@ -519,7 +527,7 @@ pub fn answer_from(a: i32) -> Result<Option<crate::consent::Scope>, Error> {
 }
 
 /// A destructive action on the wire.
-pub fn action(a: &crate::rollback::Action) -> pb::Action {
+pub fn action(a: &hyperagent_core::rollback::Action) -> pb::Action {
     pb::Action {
         id: a.id.clone(),
         task_id: a.task_id.clone(),
@@ -541,7 +549,7 @@ pub fn action(a: &crate::rollback::Action) -> pb::Action {
 }
 
 /// The manager's status.
-pub fn manager_status(s: &crate::manager::StatusInfo) -> pb::ManagerStatus {
+pub fn manager_status(s: &hyperagent_core::manager::StatusInfo) -> pb::ManagerStatus {
     pb::ManagerStatus {
         version: env!("CARGO_PKG_VERSION").to_string(),
         pid: std::process::id(),

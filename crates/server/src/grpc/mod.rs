@@ -12,10 +12,10 @@ use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::manager::{Manager, OpenTarget, Registration, Submission, WorkGuard};
-use crate::registry::Command;
-use crate::store::{EventFilter, TaskQuery};
 use convert::status;
+use hyperagent_core::manager::{Manager, OpenTarget, Registration, Submission, WorkGuard};
+use hyperagent_core::registry::Command;
+use hyperagent_core::store::{EventFilter, TaskQuery};
 
 /// Implements both services over one manager.
 #[derive(Clone)]
@@ -25,9 +25,9 @@ pub struct Services {
 
 /// The caller, as the kernel described it when its Unix-socket connection was accepted (none
 /// over TCP).
-pub fn peer<T>(req: &Request<T>) -> Option<crate::peer::Peer> {
+pub fn peer<T>(req: &Request<T>) -> Option<hyperagent_core::peer::Peer> {
     req.extensions()
-        .get::<Option<crate::peer::Peer>>()
+        .get::<Option<hyperagent_core::peer::Peer>>()
         .copied()
         .flatten()
 }
@@ -65,7 +65,9 @@ impl Stream for WorkStream {
 
 /// The event feed stream of one subscriber.
 pub struct EventStream {
-    rx: mpsc::Receiver<crate::error::Result<std::sync::Arc<crate::model::Event>>>,
+    rx: mpsc::Receiver<
+        hyperagent_core::error::Result<std::sync::Arc<hyperagent_core::model::Event>>,
+    >,
 }
 
 impl Stream for EventStream {
@@ -243,7 +245,7 @@ impl AgentService for Services {
             .await
             .map_err(status)?;
         Ok(Response::new(pb::RequestConsentResponse {
-            granted: c.status == crate::consent::Status::Granted,
+            granted: c.status == hyperagent_core::consent::Status::Granted,
             consent_id: c.id,
             answered_by: c.answered_by,
             reason: c.answer_reason,
@@ -515,7 +517,7 @@ impl ClientService for Services {
                     updated_at: Some(convert::ts(t)),
                 })
                 .collect(),
-            store: crate::secrets::store_name().into(),
+            store: hyperagent_core::secrets::store_name().into(),
         }))
     }
 

@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use hyperagent_manager::feed::Feed;
-use hyperagent_manager::model::{EventBody, LogLevel, LogLine};
-use hyperagent_manager::store::{EventFilter, Store, Sweep, Write, Writer};
+use hyperagent_core::feed::Feed;
+use hyperagent_core::model::{EventBody, LogLevel, LogLine};
+use hyperagent_core::store::{EventFilter, Store, Sweep, Write, Writer};
 
 fn log(task: &str, seq: u64, time_us: i64) -> Write {
     Write::Event {

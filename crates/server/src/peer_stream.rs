@@ -1,0 +1,72 @@
+//! An accepted Unix-socket connection with the peer the kernel reported when it was accepted
+//! (see `hyperagent_core::peer`), handed to tonic as the connection's connect info.
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use hyperagent_core::peer::Peer;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::UnixStream;
+
+/// An accepted Unix-socket connection with its peer, as tonic serves it: the peer reaches each
+/// request's extensions as its connect info.
+pub struct PeerStream {
+    stream: UnixStream,
+    peer: Option<Peer>,
+}
+
+impl PeerStream {
+    /// Decides who the peer is, now.
+    pub fn accept(stream: UnixStream) -> PeerStream {
+        let peer = Peer::of(&stream);
+        PeerStream { stream, peer }
+    }
+}
+
+impl tonic::transport::server::Connected for PeerStream {
+    type ConnectInfo = Option<Peer>;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.peer
+    }
+}
+
+impl AsyncRead for PeerStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for PeerStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
