@@ -11,32 +11,17 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# shellcheck source=scripts/generated.sh
+source scripts/generated.sh
 
 python="${PYTHON:-.venv/bin/python}"
 plugin="ui/node_modules/.bin/protoc-gen-ts_proto"
 target="ui/src/ipc/gen"
 # The agent API (agent.proto) is not the UI's business.
 protos=(proto/hyperagent/v1/common.proto proto/hyperagent/v1/client.proto)
-check=0
 
-case "${1:-}" in
-  "") ;;
-  --check) check=1 ;;
-  -h | --help)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
-    exit 0
-    ;;
-  *)
-    echo "gen-ui-types: unknown argument: $1 (expected --check)" >&2
-    exit 2
-    ;;
-esac
-
-if ! "$python" -c 'import grpc_tools.protoc' 2>/dev/null; then
-  echo "gen-ui-types: $python cannot import grpc_tools (grpcio-tools);" \
-    "install the pinned tools: .venv/bin/pip install -r requirements-dev.txt" >&2
-  exit 2
-fi
+gen_args gen-ui-types "$@"
+gen_need_grpc_tools gen-ui-types "$python"
 if [[ ! -x "$plugin" ]]; then
   echo "gen-ui-types: $plugin is missing; install the UI's packages: npm --prefix ui ci" >&2
   exit 2
@@ -103,24 +88,4 @@ fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 generate "$tmp"
-
-stale=()
-while IFS= read -r rel; do
-  if ! cmp -s "$tmp/$rel" "$target/$rel" 2>/dev/null; then
-    stale+=("$target/$rel")
-  fi
-done < <(cd "$tmp" && find . -type f | sed 's|^\./||' | sort)
-
-# Generated files that no .proto produces any more are stale too.
-while IFS= read -r rel; do
-  if [[ ! -e "$tmp/$rel" ]]; then
-    stale+=("$target/$rel (no longer generated)")
-  fi
-done < <(cd "$target" 2>/dev/null && find . -type f | sed 's|^\./||' | sort)
-
-if ((${#stale[@]} > 0)); then
-  echo "gen-ui-types: the generated UI types are stale; run scripts/gen-ui-types.sh" >&2
-  printf '  %s\n' "${stale[@]}" >&2
-  exit 1
-fi
-echo "gen-ui-types: $target is up to date"
+gen_compare gen-ui-types "generated UI types" "$tmp" "$target" -type f
