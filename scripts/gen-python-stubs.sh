@@ -11,29 +11,14 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# shellcheck source=scripts/generated.sh
+source scripts/generated.sh
 
 python="${PYTHON:-.venv/bin/python}"
 target="agents/sdk/src"
-check=0
 
-case "${1:-}" in
-  "") ;;
-  --check) check=1 ;;
-  -h | --help)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
-    exit 0
-    ;;
-  *)
-    echo "gen-python-stubs: unknown argument: $1 (expected --check)" >&2
-    exit 2
-    ;;
-esac
-
-if ! "$python" -c 'import grpc_tools.protoc' 2>/dev/null; then
-  echo "gen-python-stubs: $python cannot import grpc_tools (grpcio-tools);" \
-    "install the pinned tools: .venv/bin/pip install -r requirements-dev.txt" >&2
-  exit 2
-fi
+gen_args gen-python-stubs "$@"
+gen_need_grpc_tools gen-python-stubs "$python"
 
 generate() {
   local out="$1"
@@ -58,24 +43,6 @@ fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 generate "$tmp"
-
-stale=()
-while IFS= read -r rel; do
-  if ! cmp -s "$tmp/$rel" "$target/$rel" 2>/dev/null; then
-    stale+=("$target/$rel")
-  fi
-done < <(cd "$tmp" && find hyperagent -type f \( -name '*.py' -o -name '*.pyi' -o -name py.typed \) | sort)
-
-# Generated files that no .proto produces any more are stale too.
-while IFS= read -r rel; do
-  if [[ ! -e "$tmp/$rel" ]]; then
-    stale+=("$target/$rel (no longer generated)")
-  fi
-done < <(cd "$target" && find hyperagent -type f \( -name '*.py' -o -name '*.pyi' -o -name py.typed \) 2>/dev/null | sort)
-
-if ((${#stale[@]} > 0)); then
-  echo "gen-python-stubs: the generated Python stubs are stale; run scripts/gen-python-stubs.sh" >&2
-  printf '  %s\n' "${stale[@]}" >&2
-  exit 1
-fi
-echo "gen-python-stubs: $target/hyperagent is up to date"
+# Only the generated kinds of file: the package folder also holds __pycache__.
+gen_compare gen-python-stubs "generated Python stubs" "$tmp/hyperagent" "$target/hyperagent" \
+  -type f \( -name '*.py' -o -name '*.pyi' -o -name py.typed \)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Formatting, lints and type checks for Rust, Python and the web UI, and the generated-stub
-# freshness check.
+# Formatting, lints and type checks for Rust, Python and the web UI, and the freshness checks of
+# the generated Python stubs and UI types.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -15,6 +15,8 @@ say "crate layers (the core knows no transport, wire types or UI shell)"
 bash scripts/check-deps.sh
 say "python stubs are up to date"
 bash scripts/gen-python-stubs.sh --check
+say "web UI: types generated from the protos are up to date"
+bash scripts/gen-ui-types.sh --check
 say "ruff"
 .venv/bin/ruff check agents tests scripts
 .venv/bin/ruff format --check agents tests

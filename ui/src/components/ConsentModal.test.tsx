@@ -28,9 +28,9 @@ function setup(pending: Consent[]) {
   const transport = new MockTransport({
     ListConsents: () => ({ consents: pending }),
     AnswerConsent: (req) => ({
-      ...consent(req.id),
+      ...consent(req.id ?? ''),
       status: req.answer === 'CONSENT_ANSWER_DENY' ? 'CONSENT_STATUS_DENIED' : 'CONSENT_STATUS_GRANTED',
-      answer: req.answer,
+      answer: req.answer ?? 'CONSENT_ANSWER_UNSPECIFIED',
       answered_by: 'client',
     }),
   });

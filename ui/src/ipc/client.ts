@@ -24,7 +24,8 @@ export class Client {
     return this.transport.service(action);
   };
 
-  submitTask(req: T.SubmitTaskRequest) {
+  /** The proto marks every field but the task type and its payload optional. */
+  submitTask(req: T.SubmitTaskRequest & Required<Pick<T.SubmitTaskRequest, 'task_type' | 'payload_json'>>) {
     return this.transport.call('SubmitTask', req);
   }
   getTask(taskId: string) {

@@ -6,7 +6,6 @@ import { followTaskLogs } from './taskLogs';
 
 const line = (seq: number): LogLine => ({
   seq: String(seq),
-  time: null,
   level: 'LOG_LEVEL_INFO',
   message: `line ${seq}`,
   fields: {},

@@ -79,13 +79,10 @@ function fakeTask(id: string): Task {
     attempts: [],
     max_attempts: 3,
     timeout_secs: 0,
-    progress: null,
-    result: null,
     status_reason: '',
     workspace: '/ws/shop',
     created_at: '2026-11-26T10:00:00Z',
     updated_at: '2026-11-26T10:00:00Z',
-    not_before: null,
     cancel_requested: false,
   };
 }
@@ -183,7 +180,7 @@ describe('New project form', () => {
     const req = transport.requests('SubmitTask')[0]!;
     expect(req.task_type).toBe('bootstrap.project');
     expect(req.workspace).toBe('my-shop');
-    expect(JSON.parse(req.payload_json)).toEqual({
+    expect(JSON.parse(req.payload_json ?? '')).toEqual({
       template: 'fastapi',
       answers: { project_name: 'my-shop', workers: 4, database: 'sqlite', docker: true },
       dry_run: false,

@@ -58,14 +58,14 @@ function setup(
   let status = STATUS;
   const transport = new MockTransport({
     ListPolicyRules: (req) => ({ rules: req.include_revoked ? [...rules, ...(opts.revoked ?? [])] : rules }),
-    RevokePolicyRule: (req) => ({ ...rule(req.id), revoked_at: '2026-11-26T11:00:00Z' }),
+    RevokePolicyRule: (req) => ({ ...rule(req.id ?? ''), revoked_at: '2026-11-26T11:00:00Z' }),
     AddPolicyRule: (req) => ({ ...rule('r-new'), ...req }),
     ListSecrets: () => ({ secrets: opts.secrets ?? [{ name: 'GITHUB_TOKEN', updated_at: '2026-11-25T08:00:00Z' }], store: 'secret-service' }),
     SetSecret: () => ({}),
     DeleteSecret: () => ({}),
     GetStatus: () => status,
     SetPaused: (req) => {
-      status = { ...status, paused: req.paused };
+      status = { ...status, paused: req.paused ?? false };
       return status;
     },
     ListTasks: () => ({ tasks: (opts.tasks ?? []) as Task[], next_page_token: '' }),
