@@ -164,12 +164,38 @@ pub struct Ready {
 }
 
 /// Runs the manager until `shutdown` resolves, then stops agents, flushes the database and removes
-/// the socket and discovery file. `on_ready` is called once everything is listening.
+/// the socket and discovery file. `on_ready` is called once everything is listening. Ends with
+/// `Error::StoreFailed` when a database write failed (what memory holds may then include a change
+/// that was not stored: only a restart reads the truth back).
 pub async fn run(
     cfg: Config,
     shutdown: impl Future<Output = ()>,
     on_ready: impl FnOnce(&Ready, &Manager),
 ) -> Result<()> {
+    let paths = private_folders(&cfg)?;
+    let _lock = InstanceLock::acquire_both(&paths.socket, &paths.discovery, &paths.data_dir)?;
+    let store = Store::open(
+        &paths.database,
+        cfg.store.busy_timeout,
+        cfg.store.wal_size_limit_bytes,
+    )
+    .await?;
+    let manager = Manager::start(cfg.clone(), paths.clone(), store.clone()).await?;
+    let listeners = Listeners::bind(&cfg, &paths).await?;
+    let result = serve(&cfg, &paths, &manager, listeners, shutdown, on_ready).await;
+    manager.shutdown().await;
+    store.close().await;
+    // Only remove what is still ours.
+    if Discovery::read(&paths.discovery).is_ok_and(|d| d.pid == std::process::id()) {
+        let _ = std::fs::remove_file(&paths.discovery);
+    }
+    let _ = std::fs::remove_file(&paths.socket);
+    let _ = std::fs::remove_file(&paths.egress_socket);
+    result
+}
+
+/// Makes the manager's folders (only the user's) and checks the ones its socket lives in.
+fn private_folders(cfg: &Config) -> Result<ResolvedPaths> {
     let paths: ResolvedPaths = cfg.resolve()?;
     private_dir(&paths.runtime_dir)?;
     check_private(&paths.runtime_dir)?;
@@ -182,138 +208,100 @@ pub async fn run(
     // Made now so it is watched itself: while missing, its parent (the data dir) would be, and
     // that wakes the watcher at every database write.
     private_dir(&paths.templates)?;
-    let _lock = InstanceLock::acquire_both(&paths.socket, &paths.discovery, &paths.data_dir)?;
+    Ok(paths)
+}
 
-    let store = Store::open(
-        &paths.database,
-        cfg.store.busy_timeout,
-        cfg.store.wal_size_limit_bytes,
-    )
-    .await?;
-    let manager = Manager::start(cfg.clone(), paths.clone(), store.clone()).await?;
+/// What the manager serves on, bound before anything is served.
+pub struct Listeners {
+    /// The client and agent API (0600 in a 0700 folder).
+    uds: UnixListener,
+    /// The egress proxy's socket.
+    egress: UnixListener,
+    /// The optional TCP listener with its bearer token.
+    tcp: Option<(TcpListener, String)>,
+    /// The web UI's listener, its address and token.
+    web: Option<(TcpListener, std::net::SocketAddr, String)>,
+}
 
-    let uds = bind_private(&paths.socket)?;
-    let egress = bind_private(&paths.egress_socket)?;
+impl Listeners {
+    /// Binds what `cfg` asks for.
+    pub async fn bind(cfg: &Config, paths: &ResolvedPaths) -> Result<Listeners> {
+        let uds = bind_private(&paths.socket)?;
+        let egress = bind_private(&paths.egress_socket)?;
+        let tcp = match cfg.server.tcp {
+            Some(addr) => {
+                let l = TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| Error::io(format!("binding TCP {addr}"), e))?;
+                let token = match &cfg.server.tcp_token {
+                    Some(t) if !t.is_empty() => t.clone(),
+                    _ => random_secret()?,
+                };
+                Some((l, token))
+            }
+            None => None,
+        };
+        let web = if cfg.web.enabled {
+            let l = TcpListener::bind(cfg.web.address).await.map_err(|e| {
+                Error::io(
+                    format!("binding the web UI's address {}", cfg.web.address),
+                    e,
+                )
+            })?;
+            let addr = l
+                .local_addr()
+                .map_err(|e| Error::io("reading the web UI's address", e))?;
+            Some((l, addr, random_secret()?))
+        } else {
+            None
+        };
+        Ok(Listeners {
+            uds,
+            egress,
+            tcp,
+            web,
+        })
+    }
 
-    let tcp = match cfg.server.tcp {
-        Some(addr) => {
-            let l = TcpListener::bind(addr)
-                .await
-                .map_err(|e| Error::io(format!("binding TCP {addr}"), e))?;
-            let token = match &cfg.server.tcp_token {
-                Some(t) if !t.is_empty() => t.clone(),
-                _ => random_secret()?,
-            };
-            Some((l, token))
+    /// What the discovery file will say of them.
+    fn discovery(&self, paths: &ResolvedPaths) -> Discovery {
+        Discovery {
+            socket: paths.socket.clone(),
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_us: hyperagent_core::model::now_us(),
+            tcp: self.tcp.as_ref().map(|(l, t)| TcpInfo {
+                address: l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+                token: t.clone(),
+            }),
+            web: self.web.as_ref().map(|(_, addr, token)| WebInfo {
+                url: format!("http://{addr}/"),
+                token: token.clone(),
+            }),
         }
-        None => None,
-    };
-    let tcp_addr = tcp.as_ref().and_then(|(l, _)| l.local_addr().ok());
+    }
+}
 
-    let web = if cfg.web.enabled {
-        let l = TcpListener::bind(cfg.web.address).await.map_err(|e| {
-            Error::io(
-                format!("binding the web UI's address {}", cfg.web.address),
-                e,
-            )
-        })?;
-        let addr = l
-            .local_addr()
-            .map_err(|e| Error::io("reading the web UI's address", e))?;
-        Some((l, addr, random_secret()?))
-    } else {
-        None
-    };
-
-    let discovery = Discovery {
-        socket: paths.socket.clone(),
-        pid: std::process::id(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        started_us: hyperagent_core::model::now_us(),
-        tcp: tcp.as_ref().map(|(l, t)| TcpInfo {
-            address: l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-            token: t.clone(),
-        }),
-        web: web.as_ref().map(|(_, addr, token)| WebInfo {
-            url: format!("http://{addr}/"),
-            token: token.clone(),
-        }),
-    };
+/// Serves on `listeners` until `shutdown` resolves or a database write fails, then stops the
+/// supervisor and the servers (the caller shuts the manager and the store down).
+async fn serve(
+    cfg: &Config,
+    paths: &ResolvedPaths,
+    manager: &Manager,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+    on_ready: impl FnOnce(&Ready, &Manager),
+) -> Result<()> {
+    let discovery = listeners.discovery(paths);
     let discovery_json =
         serde_json::to_vec_pretty(&discovery).map_err(|e| Error::InvalidInput(e.to_string()))?;
-
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let services = Services::new(manager.clone());
-    let max = cfg.server.max_message_bytes as usize;
-
-    let egress_server = tokio::spawn(hyperagent_core::egress::serve(
-        manager.clone(),
-        egress,
-        shutdown_rx.clone(),
-    ));
-    let uds_server = {
-        let mut rx = shutdown_rx.clone();
-        let router = routes(Server::builder(), &services, max).await?;
-        tokio::spawn(router.serve_with_incoming_shutdown(
-            UnixListenerStream::new(uds).map(|s| s.map(crate::peer_stream::PeerStream::accept)),
-            async move {
-                let _ = rx.changed().await;
-            },
-        ))
-    };
-    let tcp_server = match tcp {
-        Some((listener, token)) => {
-            let mut rx = shutdown_rx.clone();
-            let expected = format!("Bearer {token}");
-            let check = move |req: Request<()>| -> Result<Request<()>, Status> {
-                match req.metadata().get("authorization").and_then(|v| v.to_str().ok()) {
-                    Some(v) if v == expected => Ok(req),
-                    Some(_) => Err(Status::unauthenticated("wrong bearer token for the TCP listener")),
-                    None => Err(Status::unauthenticated(
-                        "the TCP listener needs `authorization: Bearer <token>` (the token is in the discovery file)",
-                    )),
-                }
-            };
-            let builder = Server::builder().layer(InterceptorLayer::new(check));
-            let router = routes(builder, &services, max).await?;
-            Some(tokio::spawn(router.serve_with_incoming_shutdown(
-                TcpListenerStream::new(listener),
-                async move {
-                    let _ = rx.changed().await;
-                },
-            )))
-        }
-        None => None,
-    };
-
-    let web_server = web.map(|(listener, addr, token)| {
-        let mut rx = shutdown_rx.clone();
-        let app = crate::web::router(services.clone(), token, addr, ui_dir(&cfg));
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.changed().await;
-                })
-                .await
-        })
-    });
-
+    let tcp_addr = listeners
+        .tcp
+        .as_ref()
+        .and_then(|(l, _)| l.local_addr().ok());
+    let servers = Servers::spawn(cfg, manager, listeners).await?;
     write_private(&paths.discovery, &discovery_json)?;
-
-    let supervisor = if cfg.supervisor.enabled && !cfg.supervisor.agent_dirs.is_empty() {
-        let (manifests, errors) = Manifest::discover(&cfg.supervisor.agent_dirs);
-        for e in errors {
-            tracing::error!(error = %e, "agent manifest skipped");
-        }
-        Some(Supervisor::start(
-            std::sync::Arc::new(manager.clone()),
-            manifests,
-            paths.socket.clone(),
-        ))
-    } else {
-        None
-    };
-
+    let supervisor = start_supervisor(cfg, paths, manager);
     on_ready(
         &Ready {
             socket: paths.socket.clone(),
@@ -324,10 +312,8 @@ pub async fn run(
                 .map(|w| format!("{}?token={}", w.url, w.token)),
             discovery: paths.discovery.clone(),
         },
-        &manager,
+        manager,
     );
-    // A failed database write stops the manager too: what it holds in memory may include a
-    // change that was not stored, and only a restart reads the truth back.
     let mut failed = manager.store_failed();
     let store_error = tokio::select! {
         _ = shutdown => None,
@@ -343,32 +329,130 @@ pub async fn run(
     }
     // Open feeds would keep their connections, and so the servers, alive.
     manager.feed().close();
-    let _ = shutdown_tx.send(true);
-    if let Ok(Err(e)) = uds_server.await {
-        tracing::error!(error = %e, "unix socket server failed");
-    }
-    if let Some(t) = tcp_server {
-        if let Ok(Err(e)) = t.await {
-            tracing::error!(error = %e, "tcp server failed");
-        }
-    }
-    if let Some(w) = web_server {
-        if let Ok(Err(e)) = w.await {
-            tracing::error!(error = %e, "web server failed");
-        }
-    }
-    manager.shutdown().await;
-    store.close().await;
-    // Only remove what is still ours.
-    if Discovery::read(&paths.discovery).is_ok_and(|d| d.pid == std::process::id()) {
-        let _ = std::fs::remove_file(&paths.discovery);
-    }
-    let _ = egress_server.await;
-    let _ = std::fs::remove_file(&paths.socket);
-    let _ = std::fs::remove_file(&paths.egress_socket);
+    servers.stop().await;
     match store_error {
         Some(why) => Err(Error::StoreFailed(why)),
         None => Ok(()),
+    }
+}
+
+/// Starts the agents of the manifests in `supervisor.agent_dirs` (when supervising is on).
+fn start_supervisor(cfg: &Config, paths: &ResolvedPaths, manager: &Manager) -> Option<Supervisor> {
+    if !cfg.supervisor.enabled || cfg.supervisor.agent_dirs.is_empty() {
+        return None;
+    }
+    let (manifests, errors) = Manifest::discover(&cfg.supervisor.agent_dirs);
+    for e in errors {
+        tracing::error!(error = %e, "agent manifest skipped");
+    }
+    Some(Supervisor::start(
+        std::sync::Arc::new(manager.clone()),
+        manifests,
+        paths.socket.clone(),
+    ))
+}
+
+type Served<E> = tokio::task::JoinHandle<std::result::Result<(), E>>;
+
+/// The running servers and how to stop them.
+struct Servers {
+    stop: tokio::sync::watch::Sender<bool>,
+    uds: Served<tonic::transport::Error>,
+    tcp: Option<Served<tonic::transport::Error>>,
+    web: Option<Served<std::io::Error>>,
+    egress: tokio::task::JoinHandle<()>,
+}
+
+impl Servers {
+    /// Serves the gRPC API on the socket (and TCP, token-guarded), the web API and the egress
+    /// proxy, each until [`Servers::stop`].
+    async fn spawn(cfg: &Config, manager: &Manager, l: Listeners) -> Result<Servers> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = || {
+            let mut rx = stopped.clone();
+            async move {
+                let _ = rx.changed().await;
+            }
+        };
+        let services = Services::new(manager.clone());
+        let max = cfg.server.max_message_bytes as usize;
+        let egress = tokio::spawn(hyperagent_core::egress::serve(
+            manager.clone(),
+            l.egress,
+            stopped.clone(),
+        ));
+        let router = routes(Server::builder(), &services, max).await?;
+        let uds = tokio::spawn(router.serve_with_incoming_shutdown(
+            UnixListenerStream::new(l.uds).map(|s| s.map(crate::peer_stream::PeerStream::accept)),
+            until_stopped(),
+        ));
+        let tcp = match l.tcp {
+            Some((listener, token)) => {
+                let builder = Server::builder().layer(InterceptorLayer::new(bearer_guard(token)));
+                let router = routes(builder, &services, max).await?;
+                Some(tokio::spawn(router.serve_with_incoming_shutdown(
+                    TcpListenerStream::new(listener),
+                    until_stopped(),
+                )))
+            }
+            None => None,
+        };
+        let web = l.web.map(|(listener, addr, token)| {
+            let app = crate::web::router(services.clone(), token, addr, ui_dir(cfg));
+            let until = until_stopped();
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(until)
+                    .await
+            })
+        });
+        Ok(Servers {
+            stop,
+            uds,
+            tcp,
+            web,
+            egress,
+        })
+    }
+
+    /// Stops them all and waits until they have.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Ok(Err(e)) = self.uds.await {
+            tracing::error!(error = %e, "unix socket server failed");
+        }
+        if let Some(t) = self.tcp {
+            if let Ok(Err(e)) = t.await {
+                tracing::error!(error = %e, "tcp server failed");
+            }
+        }
+        if let Some(w) = self.web {
+            if let Ok(Err(e)) = w.await {
+                tracing::error!(error = %e, "web server failed");
+            }
+        }
+        let _ = self.egress.await;
+    }
+}
+
+/// The TCP listener's check: `authorization: Bearer <token>` on every call.
+fn bearer_guard(
+    token: String,
+) -> impl Fn(Request<()>) -> std::result::Result<Request<()>, Status> + Clone {
+    let expected = format!("Bearer {token}");
+    move |req: Request<()>| match req
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(v) if v == expected => Ok(req),
+        Some(_) => Err(Status::unauthenticated(
+            "wrong bearer token for the TCP listener",
+        )),
+        None => Err(Status::unauthenticated(
+            "the TCP listener needs `authorization: Bearer <token>` (the token is in the \
+             discovery file)",
+        )),
     }
 }
 

@@ -26,56 +26,8 @@ impl Manager {
             let grants = policy::grants(&st.rules, &a.task_grants, &claims.agent_id);
             (claims, std::path::PathBuf::from(&a.task.workspace), grants)
         };
-        // Each path, where it really is: beneath the same folder (the workspace or a write grant)
-        // with that folder's links resolved. A path through a link leading out is refused here,
-        // before the person is asked.
-        let may_write: Vec<&std::path::Path> = std::iter::once(workspace.as_path())
-            .chain(grants.write.iter().map(|g| g.as_path()))
-            .collect();
-        let mut clean = Vec::with_capacity(paths.len());
-        let mut roots: Vec<std::path::PathBuf> = Vec::new();
-        for p in paths {
-            let policy::Permission::Write(c) = policy::parse("write", p)? else {
-                unreachable!("parse(\"write\") gives a write permission")
-            };
-            let Some(folder) = may_write
-                .iter()
-                .filter(|r| c.starts_with(r) && c != **r)
-                .max_by_key(|r| r.as_os_str().len())
-            else {
-                return Err(Error::PermissionDenied(format!(
-                    "{} is outside what task {task_id} may write (inside its workspace {} or its \
-                     write grants; not the folders themselves)",
-                    c.display(),
-                    workspace.display()
-                )));
-            };
-            let real = folder
-                .canonicalize()
-                .map_err(|e| Error::io(format!("resolving {}", folder.display()), e))?;
-            let placed = real.join(c.strip_prefix(folder).unwrap_or(&c));
-            rollback::check_inside(&placed, std::slice::from_ref(&real))
-                .map_err(|e| Error::PermissionDenied(e.to_string()))?;
-            if !roots.contains(&real) {
-                roots.push(real);
-            }
-            clean.push(placed);
-        }
-        const LISTED: usize = 20;
-        let mut listed: Vec<String> = clean
-            .iter()
-            .take(LISTED)
-            .map(|p| p.display().to_string())
-            .collect();
-        if clean.len() > LISTED {
-            listed.push(format!("and {} more", clean.len() - LISTED));
-        }
-        let reason = format!(
-            "{description}: {} ({} path(s); what exists there now is snapshotted first, so it can \
-             be rolled back)",
-            listed.join(", "),
-            clean.len()
-        );
+        let (clean, roots) = placed_paths(paths, task_id, &workspace, &grants)?;
+        let reason = consent_reason(description, &clean);
         let c = self
             .consent_for(
                 task_id,
@@ -92,11 +44,12 @@ impl Manager {
         let snapshot_roots = roots.clone();
         let what = id.clone();
         let (entries, copied) = blocking(move || {
-            rollback::snapshot(&to_copy, &snapshot_roots, &dir).map_err(|e| match e.kind() {
-                std::io::ErrorKind::PermissionDenied => {
-                    Error::PermissionDenied(format!("snapshot for action {what} refused: {e}"))
-                }
-                _ => Error::io(format!("snapshotting for action {what}"), e),
+            rollback::snapshot(&to_copy, &snapshot_roots, &dir).map_err(|e| {
+                file_error(
+                    e,
+                    &format!("snapshot for action {what}"),
+                    &format!("snapshotting for action {what}"),
+                )
             })
         })
         .await?;
@@ -165,11 +118,12 @@ impl Manager {
         let roots = action.roots.clone();
         let what = id.to_string();
         blocking(move || {
-            rollback::restore(&entries, &dir, &roots).map_err(|e| match e.kind() {
-                std::io::ErrorKind::PermissionDenied => {
-                    Error::PermissionDenied(format!("rollback of action {what} refused: {e}"))
-                }
-                _ => Error::io(format!("rolling back action {what}"), e),
+            rollback::restore(&entries, &dir, &roots).map_err(|e| {
+                file_error(
+                    e,
+                    &format!("rollback of action {what}"),
+                    &format!("rolling back action {what}"),
+                )
             })
         })
         .await?;
@@ -204,5 +158,78 @@ impl Manager {
 
     pub(super) fn snapshot_dir(&self, id: &str) -> std::path::PathBuf {
         self.inner.paths.data_dir.join("snapshots").join(id)
+    }
+}
+
+/// Each path of a destructive action where it really is: beneath the folder it may be written in
+/// (the workspace or a write grant, the innermost), with that folder's links resolved; and those
+/// folders. A path through a link leading out is refused here, before the person is asked.
+fn placed_paths(
+    paths: &[String],
+    task_id: &str,
+    workspace: &Path,
+    grants: &policy::Grants,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let may_write: Vec<&Path> = std::iter::once(workspace)
+        .chain(grants.write.iter().map(|g| g.as_path()))
+        .collect();
+    let mut clean = Vec::with_capacity(paths.len());
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        let policy::Permission::Write(c) = policy::parse("write", p)? else {
+            unreachable!("parse(\"write\") gives a write permission")
+        };
+        let Some(folder) = may_write
+            .iter()
+            .filter(|r| c.starts_with(r) && c != **r)
+            .max_by_key(|r| r.as_os_str().len())
+        else {
+            return Err(Error::PermissionDenied(format!(
+                "{} is outside what task {task_id} may write (inside its workspace {} or its \
+                 write grants; not the folders themselves)",
+                c.display(),
+                workspace.display()
+            )));
+        };
+        let real = folder
+            .canonicalize()
+            .map_err(|e| Error::io(format!("resolving {}", folder.display()), e))?;
+        let placed = real.join(c.strip_prefix(folder).unwrap_or(&c));
+        rollback::check_inside(&placed, std::slice::from_ref(&real))
+            .map_err(|e| Error::PermissionDenied(e.to_string()))?;
+        if !roots.contains(&real) {
+            roots.push(real);
+        }
+        clean.push(placed);
+    }
+    Ok((clean, roots))
+}
+
+/// What the person is asked: the action, its first paths and how many there are.
+fn consent_reason(description: &str, paths: &[PathBuf]) -> String {
+    const LISTED: usize = 20;
+    let mut listed: Vec<String> = paths
+        .iter()
+        .take(LISTED)
+        .map(|p| p.display().to_string())
+        .collect();
+    if paths.len() > LISTED {
+        listed.push(format!("and {} more", paths.len() - LISTED));
+    }
+    format!(
+        "{description}: {} ({} path(s); what exists there now is snapshotted first, so it can \
+         be rolled back)",
+        listed.join(", "),
+        paths.len()
+    )
+}
+
+/// A snapshot's or a restore's failure: refused (a link, a permission) or an I/O error.
+fn file_error(e: std::io::Error, what: &str, doing: &str) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            Error::PermissionDenied(format!("{what} refused: {e}"))
+        }
+        _ => Error::io(doing.to_string(), e),
     }
 }

@@ -4,135 +4,65 @@ use super::*;
 impl Manager {
     /// Registers an agent (or re-registers it, replacing its old session).
     pub async fn register(&self, reg: Registration) -> Result<Registered> {
-        check_name("agent name", &reg.name, 64)?;
-        if reg.max_concurrency == 0 || reg.max_concurrency > 1024 {
-            return Err(Error::InvalidInput(format!(
-                "max_concurrency must be between 1 and 1024 (got {})",
-                reg.max_concurrency
-            )));
-        }
-        if !reg.cost.is_finite() || reg.cost < 0.0 {
-            return Err(Error::InvalidInput(format!(
-                "cost must be a finite number >= 0 (got {})",
-                reg.cost
-            )));
-        }
-        if reg.capabilities.is_empty() {
-            return Err(Error::InvalidInput(
-                "an agent must offer at least one task type".into(),
-            ));
-        }
-        let mut compiled = Vec::new();
-        for c in &reg.capabilities {
-            check_name("task type name", &c.name, 128)?;
-            if compiled.iter().any(|(n, _): &(String, _)| *n == c.name) {
-                return Err(Error::InvalidInput(format!(
-                    "task type `{}` is listed twice",
-                    c.name
-                )));
-            }
-            let s = schema::Compiled::new(&c.payload_schema_json)
-                .map_err(|e| Error::InvalidInput(format!("task type `{}`: {e}", c.name)))?;
-            compiled.push((c.name.clone(), s));
-        }
+        let compiled = checked_registration(&reg)?;
         let token = random_secret()?;
         let now = self.now_us();
-        let mut writes = Vec::new();
-        let mut stop = Vec::new();
-        let pending = {
-            let mut st = self.state();
-            for (name, s) in &compiled {
-                let clash = st.registry.iter().find(|a| {
-                    a.online
-                        && a.row.id != reg.name
-                        && a.row
-                            .capabilities
-                            .iter()
-                            .any(|c| c.name == *name && c.payload_schema_json != s.source)
-                });
-                if let Some(other) = clash {
-                    return Err(Error::InvalidInput(format!(
-                        "task type `{name}` is already offered by online agent `{}` with a different payload schema; \
-                         give the type a new name or stop that agent first",
-                        other.row.id
-                    )));
+        let stop = self
+            .commit(|st| {
+                schemas_agree(st, &reg.name, &compiled)?;
+                let task_runner = self.identify(st, &reg)?;
+                self.check_declared(st, &reg)?;
+                let existing = st
+                    .registry
+                    .get(&reg.name)
+                    .map(|r| (r.row.clone(), r.holding.clone(), r.online));
+                let (row, holding, was_online) = match existing {
+                    Some(e) => e,
+                    None => (new_agent_row(&reg.name, now), Default::default(), false),
+                };
+                // Online once its Work stream opens (see `open_work`): only then can it get work.
+                let reason = if was_online {
+                    "registered again; waiting for its command stream"
+                } else {
+                    "registered; waiting for its command stream"
+                };
+                let mut rec = AgentRecord::from_row(registered_row(row, &reg, now), reason);
+                rec.pid = reg.pid;
+                rec.task_runner = task_runner;
+                rec.holding = holding.clone();
+                // Tasks it still runs that are no longer its own: stop them.
+                let stop: Vec<String> = reg
+                    .running_task_ids
+                    .iter()
+                    .filter(|t| !holding.contains(*t))
+                    .cloned()
+                    .collect();
+                rec.stopping = stop.iter().cloned().collect();
+                // Replace the record (keeping the session map consistent), then open a fresh
+                // session.
+                st.registry.close_session(&reg.name);
+                st.registry.insert(rec);
+                st.registry
+                    .open_session(&reg.name, token.clone(), self.instant());
+                for (name, s) in compiled {
+                    st.schemas.insert(name, s);
                 }
-            }
-            let task_runner = self.identify(&st, &reg)?;
-            self.check_declared(&st, &reg)?;
-            let existing = st
-                .registry
-                .get(&reg.name)
-                .map(|r| (r.row.clone(), r.holding.clone(), r.online));
-            let (mut row, holding, was_online) = match existing {
-                Some(e) => e,
-                None => (
-                    AgentRow {
-                        id: reg.name.clone(),
-                        version: String::new(),
-                        capabilities: Vec::new(),
-                        max_concurrency: 1,
-                        cost: 0.0,
-                        registered_us: now,
-                        last_seen_us: now,
-                        restarts: 0,
-                        successes: 0,
-                        failures: 0,
-                    },
-                    Default::default(),
-                    false,
-                ),
-            };
-            row.version = reg.version.clone();
-            row.capabilities = reg.capabilities.clone();
-            row.max_concurrency = reg.max_concurrency;
-            row.cost = reg.cost;
-            row.last_seen_us = now;
-            // Online once its Work stream opens (see `open_work`): only then can it get work.
-            let reason = if was_online {
-                "registered again; waiting for its command stream"
-            } else {
-                "registered; waiting for its command stream"
-            };
-            let mut rec = AgentRecord::from_row(row, reason);
-            rec.pid = reg.pid;
-            rec.task_runner = task_runner;
-            rec.holding = holding.clone();
-            rec.stopping = reg
-                .running_task_ids
-                .iter()
-                .filter(|t| !holding.contains(*t))
-                .cloned()
-                .collect();
-            // Replace the record (keeping the session map consistent), then open a fresh session.
-            st.registry.close_session(&reg.name);
-            st.registry.insert(rec);
-            st.registry
-                .open_session(&reg.name, token.clone(), self.instant());
-            for (name, s) in compiled {
-                st.schemas.insert(name, s);
-            }
-            // Tasks it still runs that are no longer its own: stop them. Tasks it holds but did not
-            // report: lost with the old process.
-            for t in &reg.running_task_ids {
-                if !holding.contains(t) {
-                    stop.push(t.clone());
+                // Tasks it holds but did not report: lost with the old process.
+                let mut writes = Vec::new();
+                for t in holding.iter().filter(|t| !reg.running_task_ids.contains(t)) {
+                    self.lose_attempt(
+                        st,
+                        t,
+                        &format!("agent `{}` restarted without it", reg.name),
+                        now,
+                        &mut writes,
+                    )?;
                 }
-            }
-            for t in holding.iter().filter(|t| !reg.running_task_ids.contains(t)) {
-                self.lose_attempt(
-                    &mut st,
-                    t,
-                    &format!("agent `{}` restarted without it", reg.name),
-                    now,
-                    &mut writes,
-                )?;
-            }
-            let rec = st.registry.get(&reg.name).expect("just inserted");
-            writes.push(Write::Agent(Box::new(rec.row.clone())));
-            self.inner.writer.submit(writes)
-        };
-        pending.wait().await?;
+                let rec = st.registry.get(&reg.name).expect("just inserted");
+                writes.push(Write::Agent(Box::new(rec.row.clone())));
+                Ok((writes, stop))
+            })
+            .await?;
         self.forget_ended();
         self.inner.wake.notify_one();
         Ok(Registered {
@@ -431,4 +361,89 @@ impl Drop for WorkGuard {
     fn drop(&mut self) {
         self.manager.work_closed(&self.agent_id, self.session_id);
     }
+}
+
+/// A registration's own checks (before the state is looked at): its name, limits and task
+/// types, each type's payload schema compiled.
+fn checked_registration(reg: &Registration) -> Result<Vec<(String, schema::Compiled)>> {
+    check_name("agent name", &reg.name, 64)?;
+    if reg.max_concurrency == 0 || reg.max_concurrency > 1024 {
+        return Err(Error::InvalidInput(format!(
+            "max_concurrency must be between 1 and 1024 (got {})",
+            reg.max_concurrency
+        )));
+    }
+    if !reg.cost.is_finite() || reg.cost < 0.0 {
+        return Err(Error::InvalidInput(format!(
+            "cost must be a finite number >= 0 (got {})",
+            reg.cost
+        )));
+    }
+    if reg.capabilities.is_empty() {
+        return Err(Error::InvalidInput(
+            "an agent must offer at least one task type".into(),
+        ));
+    }
+    let mut compiled: Vec<(String, schema::Compiled)> = Vec::new();
+    for c in &reg.capabilities {
+        check_name("task type name", &c.name, 128)?;
+        if compiled.iter().any(|(n, _)| *n == c.name) {
+            return Err(Error::InvalidInput(format!(
+                "task type `{}` is listed twice",
+                c.name
+            )));
+        }
+        let s = schema::Compiled::new(&c.payload_schema_json)
+            .map_err(|e| Error::InvalidInput(format!("task type `{}`: {e}", c.name)))?;
+        compiled.push((c.name.clone(), s));
+    }
+    Ok(compiled)
+}
+
+/// Refuses a task type another online agent offers with a different payload schema.
+fn schemas_agree(st: &State, agent: &str, compiled: &[(String, schema::Compiled)]) -> Result<()> {
+    for (name, s) in compiled {
+        let clash = st.registry.iter().find(|a| {
+            a.online
+                && a.row.id != agent
+                && a.row
+                    .capabilities
+                    .iter()
+                    .any(|c| c.name == *name && c.payload_schema_json != s.source)
+        });
+        if let Some(other) = clash {
+            return Err(Error::InvalidInput(format!(
+                "task type `{name}` is already offered by online agent `{}` with a different payload schema; \
+                 give the type a new name or stop that agent first",
+                other.row.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The row of an agent seen for the first time.
+fn new_agent_row(name: &str, now: i64) -> AgentRow {
+    AgentRow {
+        id: name.to_string(),
+        version: String::new(),
+        capabilities: Vec::new(),
+        max_concurrency: 1,
+        cost: 0.0,
+        registered_us: now,
+        last_seen_us: now,
+        restarts: 0,
+        successes: 0,
+        failures: 0,
+    }
+}
+
+/// An agent's row as this registration describes it (its counters kept).
+fn registered_row(mut row: AgentRow, reg: &Registration, now: i64) -> AgentRow {
+    row.version = reg.version.clone();
+    row.capabilities = reg.capabilities.clone();
+    row.max_concurrency = reg.max_concurrency;
+    row.cost = reg.cost;
+    row.last_seen_us = now;
+    row
 }

@@ -191,6 +191,75 @@ impl Manager {
         if let Some(free) = self.inner.disk.low() {
             return Err(self.inner.disk.refusal(free));
         }
+        let limits = self.limits(&sub)?;
+        let root = self.workspace_root();
+        let asked_workspace = match &sub.workspace {
+            Some(w) => Some(workspace::resolve(&root, w)?),
+            None => None,
+        };
+        if let Some(k) = &sub.idempotency_key {
+            if k.is_empty() || k.len() > 256 {
+                return Err(Error::InvalidInput(
+                    "idempotency key must be 1 to 256 bytes".into(),
+                ));
+            }
+            if let Some(t) = self.inner.store.task_by_idempotency_key(k).await? {
+                return same_request(&t, &sub, asked_workspace.as_deref(), k).map(|()| (t, false));
+            }
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let workspace = asked_workspace.clone().unwrap_or_else(|| root.join(&id));
+        let now = self.now_us();
+        let answer = self
+            .commit(|st| {
+                check_type(st, &sub, &limits.payload)?;
+                if let Some(k) = &sub.idempotency_key {
+                    if let Some(tid) = st.idempotency.get(k) {
+                        let t = st
+                            .tasks
+                            .get(tid)
+                            .map(|a| a.task.clone())
+                            .expect("index points at active task");
+                        same_request(&t, &sub, asked_workspace.as_deref(), k)?;
+                        return Ok((Vec::new(), (t, false)));
+                    }
+                }
+                if let Some(other) = st.tasks.values().find(|a| {
+                    !a.task.state.is_terminal()
+                        && workspace::overlaps(Path::new(&a.task.workspace), &workspace)
+                }) {
+                    return Err(Error::FailedPrecondition(format!(
+                        "workspace {} is in use by task {} ({}); choose another folder or wait until that task ends",
+                        workspace.display(),
+                        other.task.id,
+                        other.task.state
+                    )));
+                }
+                // Once the input is valid and before the task exists, so no task lacks its
+                // folder and no refused one leaves one behind. A few syscalls: cheaper inline
+                // than a hop to the blocking pool.
+                let made = workspace::create(&workspace).map_err(|e| {
+                    Error::io(format!("creating workspace {}", workspace.display()), e)
+                })?;
+                if let Some(k) = &sub.idempotency_key {
+                    st.idempotency.insert(k.clone(), id.clone());
+                }
+                let mut t = new_task(id.clone(), &sub, &limits, &workspace, now);
+                t.workspace_made = made.map(|p| p.display().to_string());
+                let mut writes = Vec::new();
+                push_task(&mut writes, &t, tasks::submitted(&t), now);
+                st.tasks.insert(id.clone(), Active::new(t.clone()));
+                Ok((writes, (t, true)))
+            })
+            .await?;
+        if answer.1 {
+            self.inner.wake.notify_one();
+        }
+        Ok(answer)
+    }
+
+    /// A submission's payload and limits, checked against `tasks.*`.
+    fn limits(&self, sub: &Submission) -> Result<Limits> {
         let cfg = &self.inner.cfg.tasks;
         if sub.payload_json.len() > cfg.max_payload_bytes as usize {
             return Err(Error::InvalidInput(format!(
@@ -214,124 +283,11 @@ impl Manager {
             0 => cfg.default_timeout.as_secs().clamp(1, u64::from(u32::MAX)) as u32,
             n => n,
         };
-        let root = self.workspace_root();
-        let asked_workspace = match &sub.workspace {
-            Some(w) => Some(workspace::resolve(&root, w)?),
-            None => None,
-        };
-        if let Some(k) = &sub.idempotency_key {
-            if k.is_empty() || k.len() > 256 {
-                return Err(Error::InvalidInput(
-                    "idempotency key must be 1 to 256 bytes".into(),
-                ));
-            }
-            if let Some(t) = self.inner.store.task_by_idempotency_key(k).await? {
-                return same_request(&t, &sub, asked_workspace.as_deref(), k).map(|()| (t, false));
-            }
-        }
-        let id = uuid::Uuid::now_v7().to_string();
-        let workspace = asked_workspace.clone().unwrap_or_else(|| root.join(&id));
-        let now = self.now_us();
-        let pending;
-        let task;
-        {
-            let mut st = self.state();
-            let known: Vec<&String> = {
-                let mut v: Vec<&String> = st.schemas.keys().collect();
-                v.sort();
-                v
-            };
-            let compiled = st.schemas.get(&sub.task_type).ok_or_else(|| {
-                Error::InvalidInput(if known.is_empty() {
-                    format!(
-                        "unknown task type `{}`: no agent has offered any task type yet",
-                        sub.task_type
-                    )
-                } else {
-                    format!(
-                        "unknown task type `{}`; known task types: {}",
-                        sub.task_type,
-                        known
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })
-            })?;
-            compiled.validate(&sub.task_type, &payload)?;
-            if let Some(p) = &sub.pin_agent {
-                let rec = st
-                    .registry
-                    .get(p)
-                    .ok_or_else(|| Error::AgentNotFound(p.clone()))?;
-                if !rec.offers(&sub.task_type) {
-                    return Err(Error::InvalidInput(format!(
-                        "pinned agent `{p}` does not offer task type `{}`",
-                        sub.task_type
-                    )));
-                }
-            }
-            if let Some(k) = &sub.idempotency_key {
-                if let Some(tid) = st.idempotency.get(k) {
-                    let t = st
-                        .tasks
-                        .get(tid)
-                        .map(|a| a.task.clone())
-                        .expect("index points at active task");
-                    return same_request(&t, &sub, asked_workspace.as_deref(), k)
-                        .map(|()| (t, false));
-                }
-            }
-            if let Some(other) = st.tasks.values().find(|a| {
-                !a.task.state.is_terminal()
-                    && workspace::overlaps(Path::new(&a.task.workspace), &workspace)
-            }) {
-                return Err(Error::FailedPrecondition(format!(
-                    "workspace {} is in use by task {} ({}); choose another folder or wait until that task ends",
-                    workspace.display(),
-                    other.task.id,
-                    other.task.state
-                )));
-            }
-            // Once the input is valid and before the task exists, so no task lacks its folder
-            // and no refused one leaves one behind. A few syscalls: cheaper inline than a hop to
-            // the blocking pool.
-            let made = workspace::create(&workspace)
-                .map_err(|e| Error::io(format!("creating workspace {}", workspace.display()), e))?;
-            if let Some(k) = &sub.idempotency_key {
-                st.idempotency.insert(k.clone(), id.clone());
-            }
-            let t = Task {
-                id: id.clone(),
-                task_type: sub.task_type.clone(),
-                payload_json: sub.payload_json.clone(),
-                state: TaskState::Queued,
-                agent_id: None,
-                pin_agent: sub.pin_agent.clone(),
-                idempotency_key: sub.idempotency_key.clone(),
-                attempts: Vec::new(),
-                max_attempts,
-                timeout_secs,
-                progress: None,
-                result: None,
-                status_reason: "submitted".into(),
-                workspace: workspace.display().to_string(),
-                workspace_made: made.map(|p| p.display().to_string()),
-                created_us: now,
-                updated_us: now,
-                not_before_us: None,
-                cancel_requested: false,
-            };
-            let mut writes = Vec::new();
-            push_task(&mut writes, &t, tasks::submitted(&t), now);
-            st.tasks.insert(id.clone(), Active::new(t.clone()));
-            task = t;
-            pending = self.inner.writer.submit(writes);
-        }
-        pending.wait().await?;
-        self.inner.wake.notify_one();
-        Ok((task, true))
+        Ok(Limits {
+            payload,
+            max_attempts,
+            timeout_secs,
+        })
     }
 
     /// One task, active or historic.
@@ -564,5 +520,72 @@ pub(super) fn same_request(
             key: key.to_string(),
             task_id: t.id.clone(),
         })
+    }
+}
+
+/// A submission's parsed payload and its limits.
+struct Limits {
+    payload: serde_json::Value,
+    max_attempts: u32,
+    timeout_secs: u32,
+}
+
+/// Refuses a task type no agent has offered, a payload its schema refuses, and a pin to an agent
+/// that is unknown or does not offer the type.
+fn check_type(st: &State, sub: &Submission, payload: &serde_json::Value) -> Result<()> {
+    let compiled = st.schemas.get(&sub.task_type).ok_or_else(|| {
+        let mut known: Vec<&str> = st.schemas.keys().map(String::as_str).collect();
+        known.sort();
+        Error::InvalidInput(if known.is_empty() {
+            format!(
+                "unknown task type `{}`: no agent has offered any task type yet",
+                sub.task_type
+            )
+        } else {
+            format!(
+                "unknown task type `{}`; known task types: {}",
+                sub.task_type,
+                known.join(", ")
+            )
+        })
+    })?;
+    compiled.validate(&sub.task_type, payload)?;
+    if let Some(p) = &sub.pin_agent {
+        let rec = st
+            .registry
+            .get(p)
+            .ok_or_else(|| Error::AgentNotFound(p.clone()))?;
+        if !rec.offers(&sub.task_type) {
+            return Err(Error::InvalidInput(format!(
+                "pinned agent `{p}` does not offer task type `{}`",
+                sub.task_type
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A new task as submitted, queued.
+fn new_task(id: String, sub: &Submission, limits: &Limits, workspace: &Path, now: i64) -> Task {
+    Task {
+        id,
+        task_type: sub.task_type.clone(),
+        payload_json: sub.payload_json.clone(),
+        state: TaskState::Queued,
+        agent_id: None,
+        pin_agent: sub.pin_agent.clone(),
+        idempotency_key: sub.idempotency_key.clone(),
+        attempts: Vec::new(),
+        max_attempts: limits.max_attempts,
+        timeout_secs: limits.timeout_secs,
+        progress: None,
+        result: None,
+        status_reason: "submitted".into(),
+        workspace: workspace.display().to_string(),
+        workspace_made: None,
+        created_us: now,
+        updated_us: now,
+        not_before_us: None,
+        cancel_requested: false,
     }
 }

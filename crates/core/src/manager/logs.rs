@@ -11,113 +11,42 @@ impl Manager {
                 lines.len()
             )));
         }
-        let max_bytes = self.inner.cfg.agents.max_log_line_bytes as usize;
-        let task_cap = self.inner.cfg.agents.max_log_bytes_per_task;
         // An agent may send a task's batches without waiting for each acknowledgement; keep them
         // in order by holding a batch that arrived before its predecessor until that one is in.
         if let Some(first) = lines.first().map(|l| l.seq) {
             self.wait_for_log_seq(task_id, token, first.saturating_sub(1))
                 .await?;
         }
-        let now = self.now_us();
-        let disk_low = self.inner.disk.low();
-        let (pending, stored) = {
-            let mut st = self.state();
-            let (claims, a) = self.authorized(&mut st, task_id, token)?;
-            let attempt = claims.attempt;
+        let mut intake = Intake {
+            task_id,
+            attempt: 0,
+            now: self.now_us(),
+            disk_low: self.inner.disk.low(),
+            min_free: self.inner.disk.min_free(),
+            max_bytes: self.inner.cfg.agents.max_log_line_bytes as usize,
+            task_cap: self.inner.cfg.agents.max_log_bytes_per_task,
+        };
+        // A failed write stores nothing more in this process (the manager stops), so the cursor
+        // moved here need not be put back.
+        self.commit(|st| {
+            let (claims, a) = self.authorized(st, task_id, token)?;
+            intake.attempt = claims.attempt;
             // Lines are numbered by the agent within the attempt (a retry's process starts from
             // 1 again) and by the manager within the task, across attempts.
             let mut last = LogCursor {
-                attempt,
-                attempt_seq: a.log.accepted(attempt),
+                attempt: claims.attempt,
+                attempt_seq: a.log.accepted(claims.attempt),
                 ..a.log
             };
             let mut writes = Vec::with_capacity(lines.len());
-            for mut line in lines {
-                if line.seq <= last.attempt_seq {
-                    if line.seq == 0 {
-                        return Err(Error::InvalidInput("log line seq must start at 1".into()));
-                    }
-                    continue; // already stored: a resent batch
-                }
-                last.attempt_seq = line.seq;
-                line.attempt = attempt;
-                line.attempt_seq = line.seq;
-                if a.log_dropped > 0 {
-                    a.log_dropped += 1;
-                    continue;
-                }
-                if line.time_us <= 0 {
-                    line.time_us = now;
-                }
-                // A nearly full disk: the first line dropped says so, the rest are counted, and
-                // when there is room again one more line says how many went.
-                let dropping = disk_low.is_some();
-                if let Some(d) = a.disk_drop.take_if(|d| !dropping || d.attempt != attempt) {
-                    if d.count > 1 {
-                        last.task_seq += 1;
-                        writes.push(task_log(task_id, d.summary(last.task_seq, line.time_us)));
-                    }
-                }
-                if let Some(free) = disk_low {
-                    if let Some(d) = &mut a.disk_drop {
-                        d.count += 1;
-                        d.last = line.attempt_seq;
-                        continue;
-                    }
-                    a.disk_drop = Some(DiskDrop {
-                        attempt,
-                        first: line.attempt_seq,
-                        last: line.attempt_seq,
-                        count: 1,
-                    });
-                    become_note(
-                        &mut line,
-                        format!(
-                            "the disk holding the data directory has {free} bytes free, less \
-                             than the {} (store.min_free_bytes) kept for HyperAgent's records: \
-                             this task's log lines are dropped until there is room; the task \
-                             goes on",
-                            self.inner.disk.min_free()
-                        ),
-                    );
-                }
-                redact_in(&mut line.message, &a.secrets);
-                truncate(&mut line.message, max_bytes);
-                for v in line.fields.values_mut() {
-                    redact_in(v, &a.secrets);
-                    truncate(v, max_bytes);
-                }
-                let size = line.message.len()
-                    + line
-                        .fields
-                        .iter()
-                        .map(|(k, v)| k.len() + v.len())
-                        .sum::<usize>();
-                a.log_bytes += size as u64;
-                if a.log_bytes > task_cap {
-                    // One line in its place says what happened; the rest are counted, not kept.
-                    a.log_dropped = 1;
-                    become_note(
-                        &mut line,
-                        format!(
-                            "log limit reached: this task's lines past {task_cap} bytes \
-                             (agents.max_log_bytes_per_task) are dropped; the task goes on"
-                        ),
-                    );
-                }
-                last.task_seq += 1;
-                line.seq = last.task_seq;
-                writes.push(task_log(task_id, line));
+            for line in lines {
+                intake.take(a, &mut last, line, &mut writes)?;
             }
             a.log = last;
             a.log_moved.notify_waiters();
-            (self.inner.writer.submit(writes), last.attempt_seq)
-        };
-        // A failed write stores nothing more in this process (the manager stops), so the cursor
-        // moved above need not be put back.
-        pending.wait().await?;
-        Ok(stored)
+            Ok((writes, last.attempt_seq))
+        })
+        .await
     }
 
     /// Waits (at most `agents.log_order_wait`) until a task's accepted log lines reach `seq`.
@@ -271,4 +200,126 @@ fn become_note(line: &mut LogLine, message: String) {
     line.level = LogLevel::Warn;
     line.message = message;
     line.fields.clear();
+}
+
+/// How one batch of an attempt's log lines is taken in.
+struct Intake<'a> {
+    task_id: &'a str,
+    attempt: u32,
+    now: i64,
+    /// The free bytes, when under the reserve.
+    disk_low: Option<u64>,
+    min_free: u64,
+    max_bytes: usize,
+    task_cap: u64,
+}
+
+impl Intake<'_> {
+    /// Numbers `line`, and stores it (redacted and cut to size) unless it was stored before, the
+    /// task's log is over its cap, or the disk is nearly full.
+    fn take(
+        &self,
+        a: &mut Active,
+        last: &mut LogCursor,
+        mut line: LogLine,
+        writes: &mut Vec<Write>,
+    ) -> Result<()> {
+        if line.seq <= last.attempt_seq {
+            if line.seq == 0 {
+                return Err(Error::InvalidInput("log line seq must start at 1".into()));
+            }
+            return Ok(()); // already stored: a resent batch
+        }
+        last.attempt_seq = line.seq;
+        line.attempt = self.attempt;
+        line.attempt_seq = line.seq;
+        if a.log_dropped > 0 {
+            a.log_dropped += 1;
+            return Ok(());
+        }
+        if line.time_us <= 0 {
+            line.time_us = self.now;
+        }
+        if self.dropped_for_disk(a, last, &mut line, writes) {
+            return Ok(());
+        }
+        redact_in(&mut line.message, &a.secrets);
+        truncate(&mut line.message, self.max_bytes);
+        for v in line.fields.values_mut() {
+            redact_in(v, &a.secrets);
+            truncate(v, self.max_bytes);
+        }
+        let size = line.message.len()
+            + line
+                .fields
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
+        a.log_bytes += size as u64;
+        if a.log_bytes > self.task_cap {
+            // One line in its place says what happened; the rest are counted, not kept.
+            a.log_dropped = 1;
+            become_note(
+                &mut line,
+                format!(
+                    "log limit reached: this task's lines past {} bytes \
+                     (agents.max_log_bytes_per_task) are dropped; the task goes on",
+                    self.task_cap
+                ),
+            );
+        }
+        last.task_seq += 1;
+        line.seq = last.task_seq;
+        writes.push(task_log(self.task_id, line));
+        Ok(())
+    }
+
+    /// A nearly full disk: the first line dropped says so (it becomes the note), the rest are
+    /// counted, and when there is room again one more line says how many went. True when `line`
+    /// is dropped.
+    fn dropped_for_disk(
+        &self,
+        a: &mut Active,
+        last: &mut LogCursor,
+        line: &mut LogLine,
+        writes: &mut Vec<Write>,
+    ) -> bool {
+        let dropping = self.disk_low.is_some();
+        if let Some(d) = a
+            .disk_drop
+            .take_if(|d| !dropping || d.attempt != self.attempt)
+        {
+            if d.count > 1 {
+                last.task_seq += 1;
+                writes.push(task_log(
+                    self.task_id,
+                    d.summary(last.task_seq, line.time_us),
+                ));
+            }
+        }
+        let Some(free) = self.disk_low else {
+            return false;
+        };
+        if let Some(d) = &mut a.disk_drop {
+            d.count += 1;
+            d.last = line.attempt_seq;
+            return true;
+        }
+        a.disk_drop = Some(DiskDrop {
+            attempt: self.attempt,
+            first: line.attempt_seq,
+            last: line.attempt_seq,
+            count: 1,
+        });
+        become_note(
+            line,
+            format!(
+                "the disk holding the data directory has {free} bytes free, less than the {} \
+                 (store.min_free_bytes) kept for HyperAgent's records: this task's log lines are \
+                 dropped until there is room; the task goes on",
+                self.min_free
+            ),
+        );
+        false
+    }
 }

@@ -335,190 +335,232 @@ async fn landed(
 /// Rows per multi-row INSERT: 10 columns at most, well under SQLite's bound-parameter limit.
 const ROWS_PER_STATEMENT: usize = 500;
 
+/// Stores the writes of `batches` in one transaction (none when there is nothing to store).
 async fn commit(
     conn: &mut sqlx::pool::PoolConnection<Sqlite>,
     batches: &mut [Batch],
     cursors: &mut Cursors,
     events: &mut Vec<Arc<Event>>,
 ) -> Result<()> {
-    // Rows are grouped per table into multi-row statements: every statement is a round trip to
-    // SQLite's worker thread, so a group commit of many changes costs a handful of them.
-    // Tables do not depend on each other, and within a table rows keep their order.
-    let mut tasks: Vec<Box<Task>> = Vec::new();
-    let mut task_index: HashMap<String, usize> = HashMap::new();
-    let mut agents: Vec<Box<AgentRow>> = Vec::new();
-    let mut agent_index: HashMap<String, usize> = HashMap::new();
-    let mut audit: Vec<AuditEntry> = Vec::new();
-    // Rows stored as (id, JSON) in a table of their own: the statement, the id, the JSON.
-    let mut documents: Vec<(&'static str, String, String)> = Vec::new();
-    let mut secret_names: Vec<(String, bool, i64)> = Vec::new();
-    let mut settings: Vec<(String, Option<String>, i64)> = Vec::new();
-    let mut rows: Vec<EventRow> = Vec::new();
-    for w in batches.iter_mut().flat_map(|b| b.writes.drain(..)) {
-        match w {
-            // Only the last snapshot of a task or agent in a commit matters.
-            Write::Task(t) => match task_index.get(&t.id) {
-                Some(&i) => tasks[i] = t,
-                None => {
-                    task_index.insert(t.id.clone(), tasks.len());
-                    tasks.push(t);
+    let rows = Rows::gather(batches, cursors, events)?;
+    if rows.is_empty() {
+        // Nothing to store (a caller waiting for what was queued before it): no transaction.
+        return Ok(());
+    }
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    rows.store(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One commit's rows, grouped per table into multi-row statements: every statement is a round
+/// trip to SQLite's worker thread, so a group commit of many changes costs a handful of them.
+/// Tables do not depend on each other, and within a table rows keep their order.
+#[derive(Default)]
+struct Rows {
+    tasks: Vec<Box<Task>>,
+    task_index: HashMap<String, usize>,
+    agents: Vec<Box<AgentRow>>,
+    agent_index: HashMap<String, usize>,
+    audit: Vec<AuditEntry>,
+    /// Rows stored as (id, JSON) in a table of their own: the statement, the id, the JSON.
+    documents: Vec<(&'static str, String, String)>,
+    secret_names: Vec<(String, bool, i64)>,
+    settings: Vec<(String, Option<String>, i64)>,
+    events: Vec<EventRow>,
+}
+
+impl Rows {
+    /// Takes the writes out of `batches`, numbering events and chaining audit entries from
+    /// `cursors`; the events to publish once committed go to `published`.
+    fn gather(
+        batches: &mut [Batch],
+        cursors: &mut Cursors,
+        published: &mut Vec<Arc<Event>>,
+    ) -> Result<Rows> {
+        let mut rows = Rows::default();
+        for w in batches.iter_mut().flat_map(|b| b.writes.drain(..)) {
+            match w {
+                // Only the last snapshot of a task or agent in a commit matters.
+                Write::Task(t) => last_of(&mut rows.tasks, &mut rows.task_index, t.id.clone(), t),
+                Write::Agent(a) => {
+                    last_of(&mut rows.agents, &mut rows.agent_index, a.id.clone(), a)
                 }
-            },
-            Write::Agent(a) => match agent_index.get(&a.id) {
-                Some(&i) => agents[i] = a,
-                None => {
-                    agent_index.insert(a.id.clone(), agents.len());
-                    agents.push(a);
-                }
-            },
-            Write::Rule(r) => documents.push((
-                "INSERT OR REPLACE INTO policy_rules (id, data) VALUES (?, ?)",
-                r.id.clone(),
-                serde_json::to_string(&r).map_err(encode_err)?,
-            )),
-            Write::Action(a) => documents.push((
-                "INSERT OR REPLACE INTO actions (id, data) VALUES (?, ?)",
-                a.id.clone(),
-                serde_json::to_string(&a).map_err(encode_err)?,
-            )),
-            Write::SecretName {
-                name,
-                present,
-                time_us,
-            } => secret_names.push((name, present, time_us)),
-            Write::Setting {
-                key,
-                value,
-                time_us,
-            } => settings.push((key, value, time_us)),
-            Write::Audit {
-                time_us,
-                actor,
-                action,
-                task_id,
-                detail,
-            } => {
-                let mut e = AuditEntry {
-                    id: cursors.audit_id + 1,
+                Write::Rule(r) => rows.documents.push((
+                    "INSERT OR REPLACE INTO policy_rules (id, data) VALUES (?, ?)",
+                    r.id.clone(),
+                    serde_json::to_string(&r).map_err(encode_err)?,
+                )),
+                Write::Action(a) => rows.documents.push((
+                    "INSERT OR REPLACE INTO actions (id, data) VALUES (?, ?)",
+                    a.id.clone(),
+                    serde_json::to_string(&a).map_err(encode_err)?,
+                )),
+                Write::SecretName {
+                    name,
+                    present,
+                    time_us,
+                } => rows.secret_names.push((name, present, time_us)),
+                Write::Setting {
+                    key,
+                    value,
+                    time_us,
+                } => rows.settings.push((key, value, time_us)),
+                Write::Audit {
                     time_us,
                     actor,
                     action,
                     task_id,
                     detail,
-                    prev_hash: cursors.audit_hash.clone(),
-                    hash: String::new(),
-                };
-                e.hash = super::audit::entry_hash(&e.prev_hash, &e);
-                cursors.audit_id = e.id;
-                cursors.audit_hash = e.hash.clone();
-                audit.push(e);
-            }
-            Write::Event { time_us, body } => {
-                let ev = Arc::new(Event {
-                    seq: cursors.next_seq,
-                    time_us,
-                    body,
-                });
-                cursors.next_seq += 1;
-                rows.push(EventRow::new(ev.clone())?);
-                events.push(ev);
+                } => {
+                    let mut e = AuditEntry {
+                        id: cursors.audit_id + 1,
+                        time_us,
+                        actor,
+                        action,
+                        task_id,
+                        detail,
+                        prev_hash: cursors.audit_hash.clone(),
+                        hash: String::new(),
+                    };
+                    e.hash = super::audit::entry_hash(&e.prev_hash, &e);
+                    cursors.audit_id = e.id;
+                    cursors.audit_hash = e.hash.clone();
+                    rows.audit.push(e);
+                }
+                Write::Event { time_us, body } => {
+                    let ev = Arc::new(Event {
+                        seq: cursors.next_seq,
+                        time_us,
+                        body,
+                    });
+                    cursors.next_seq += 1;
+                    rows.events.push(EventRow::new(ev.clone())?);
+                    published.push(ev);
+                }
             }
         }
+        Ok(rows)
     }
-    if tasks.is_empty()
-        && agents.is_empty()
-        && documents.is_empty()
-        && secret_names.is_empty()
-        && settings.is_empty()
-        && audit.is_empty()
-        && rows.is_empty()
-    {
-        // Nothing to store (a caller waiting for what was queued before it): no transaction.
-        return Ok(());
+
+    fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+            && self.agents.is_empty()
+            && self.documents.is_empty()
+            && self.secret_names.is_empty()
+            && self.settings.is_empty()
+            && self.audit.is_empty()
+            && self.events.is_empty()
     }
-    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-    for chunk in tasks.chunks(ROWS_PER_STATEMENT) {
-        let json: Vec<String> = chunk
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<_, _>>()
-            .map_err(encode_err)?;
-        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT OR REPLACE INTO tasks (id, task_type, state, idempotency_key, created_us, data) ",
-        );
-        b.push_values(chunk.iter().zip(&json), |mut r, (t, json)| {
-            r.push_bind(&t.id)
-                .push_bind(&t.task_type)
-                .push_bind(t.state.as_str())
-                .push_bind(&t.idempotency_key)
-                .push_bind(t.created_us)
-                .push_bind(json);
-        });
-        b.build().execute(&mut *tx).await?;
+
+    async fn store(&self, tx: &mut sqlx::Transaction<'_, Sqlite>) -> Result<()> {
+        self.store_snapshots(tx).await?;
+        self.store_documents_and_settings(tx).await?;
+        for chunk in self.audit.chunks(ROWS_PER_STATEMENT) {
+            let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO audit (id, time_us, actor, action, task_id, detail, prev_hash, hash) ",
+            );
+            b.push_values(chunk, |mut r, e| {
+                r.push_bind(e.id as i64)
+                    .push_bind(e.time_us)
+                    .push_bind(&e.actor)
+                    .push_bind(&e.action)
+                    .push_bind(&e.task_id)
+                    .push_bind(&e.detail)
+                    .push_bind(&e.prev_hash)
+                    .push_bind(&e.hash);
+            });
+            b.build().execute(&mut **tx).await?;
+        }
+        for chunk in self.events.chunks(ROWS_PER_STATEMENT) {
+            insert_events(tx, chunk).await?;
+        }
+        Ok(())
     }
-    for chunk in agents.chunks(ROWS_PER_STATEMENT) {
-        let json: Vec<String> = chunk
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<_, _>>()
-            .map_err(encode_err)?;
-        let mut b: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT OR REPLACE INTO agents (id, data) ");
-        b.push_values(chunk.iter().zip(&json), |mut r, (a, json)| {
-            r.push_bind(&a.id).push_bind(json);
-        });
-        b.build().execute(&mut *tx).await?;
+
+    /// Tasks and agents, each row its latest snapshot as JSON.
+    async fn store_snapshots(&self, tx: &mut sqlx::Transaction<'_, Sqlite>) -> Result<()> {
+        for chunk in self.tasks.chunks(ROWS_PER_STATEMENT) {
+            let json = to_json(chunk)?;
+            let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT OR REPLACE INTO tasks (id, task_type, state, idempotency_key, created_us, data) ",
+            );
+            b.push_values(chunk.iter().zip(&json), |mut r, (t, json)| {
+                r.push_bind(&t.id)
+                    .push_bind(&t.task_type)
+                    .push_bind(t.state.as_str())
+                    .push_bind(&t.idempotency_key)
+                    .push_bind(t.created_us)
+                    .push_bind(json);
+            });
+            b.build().execute(&mut **tx).await?;
+        }
+        for chunk in self.agents.chunks(ROWS_PER_STATEMENT) {
+            let json = to_json(chunk)?;
+            let mut b: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT OR REPLACE INTO agents (id, data) ");
+            b.push_values(chunk.iter().zip(&json), |mut r, (a, json)| {
+                r.push_bind(&a.id).push_bind(json);
+            });
+            b.build().execute(&mut **tx).await?;
+        }
+        Ok(())
     }
-    for (sql, id, json) in &documents {
-        sqlx::query(sql)
-            .bind(id)
-            .bind(json)
-            .execute(&mut *tx)
-            .await?;
+
+    /// Rules, actions, secret names and settings: few, one statement each.
+    async fn store_documents_and_settings(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Sqlite>,
+    ) -> Result<()> {
+        for (sql, id, json) in &self.documents {
+            sqlx::query(sql)
+                .bind(id)
+                .bind(json)
+                .execute(&mut **tx)
+                .await?;
+        }
+        for (name, present, time_us) in &self.secret_names {
+            let q = if *present {
+                sqlx::query("INSERT OR REPLACE INTO secrets (name, updated_us) VALUES (?, ?)")
+                    .bind(name)
+                    .bind(time_us)
+            } else {
+                sqlx::query("DELETE FROM secrets WHERE name = ?").bind(name)
+            };
+            q.execute(&mut **tx).await?;
+        }
+        for (key, value, time_us) in &self.settings {
+            let q = match value {
+                Some(v) => sqlx::query(
+                    "INSERT OR REPLACE INTO settings (key, value, updated_us) VALUES (?, ?, ?)",
+                )
+                .bind(key)
+                .bind(v)
+                .bind(time_us),
+                None => sqlx::query("DELETE FROM settings WHERE key = ?").bind(key),
+            };
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
     }
-    for (name, present, time_us) in &secret_names {
-        let q = if *present {
-            sqlx::query("INSERT OR REPLACE INTO secrets (name, updated_us) VALUES (?, ?)")
-                .bind(name)
-                .bind(time_us)
-        } else {
-            sqlx::query("DELETE FROM secrets WHERE name = ?").bind(name)
-        };
-        q.execute(&mut *tx).await?;
+}
+
+/// Keeps only the latest of the rows with the same id, where the first one stood.
+fn last_of<T>(rows: &mut Vec<T>, index: &mut HashMap<String, usize>, id: String, row: T) {
+    match index.get(&id) {
+        Some(&i) => rows[i] = row,
+        None => {
+            index.insert(id, rows.len());
+            rows.push(row);
+        }
     }
-    for (key, value, time_us) in &settings {
-        let q = match value {
-            Some(v) => sqlx::query(
-                "INSERT OR REPLACE INTO settings (key, value, updated_us) VALUES (?, ?, ?)",
-            )
-            .bind(key)
-            .bind(v)
-            .bind(time_us),
-            None => sqlx::query("DELETE FROM settings WHERE key = ?").bind(key),
-        };
-        q.execute(&mut *tx).await?;
-    }
-    for chunk in audit.chunks(ROWS_PER_STATEMENT) {
-        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO audit (id, time_us, actor, action, task_id, detail, prev_hash, hash) ",
-        );
-        b.push_values(chunk, |mut r, e| {
-            r.push_bind(e.id as i64)
-                .push_bind(e.time_us)
-                .push_bind(&e.actor)
-                .push_bind(&e.action)
-                .push_bind(&e.task_id)
-                .push_bind(&e.detail)
-                .push_bind(&e.prev_hash)
-                .push_bind(&e.hash);
-        });
-        b.build().execute(&mut *tx).await?;
-    }
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        insert_events(&mut tx, chunk).await?;
-    }
-    tx.commit().await?;
-    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(rows: &[T]) -> Result<Vec<String>> {
+    rows.iter()
+        .map(serde_json::to_string)
+        .collect::<Result<_, _>>()
+        .map_err(encode_err)
 }
 
 /// One `events` row. Log lines are stored in columns (message in `body`, `fields` as JSON when
