@@ -358,9 +358,9 @@ async fn commit(
 /// Tables do not depend on each other, and within a table rows keep their order.
 #[derive(Default)]
 struct Rows {
-    tasks: Vec<Box<Task>>,
+    tasks: Vec<Task>,
     task_index: HashMap<String, usize>,
-    agents: Vec<Box<AgentRow>>,
+    agents: Vec<AgentRow>,
     agent_index: HashMap<String, usize>,
     audit: Vec<AuditEntry>,
     /// Rows stored as (id, JSON) in a table of their own: the statement, the id, the JSON.
@@ -382,9 +382,9 @@ impl Rows {
         for w in batches.iter_mut().flat_map(|b| b.writes.drain(..)) {
             match w {
                 // Only the last snapshot of a task or agent in a commit matters.
-                Write::Task(t) => last_of(&mut rows.tasks, &mut rows.task_index, t.id.clone(), t),
+                Write::Task(t) => last_of(&mut rows.tasks, &mut rows.task_index, t.id.clone(), *t),
                 Write::Agent(a) => {
-                    last_of(&mut rows.agents, &mut rows.agent_index, a.id.clone(), a)
+                    last_of(&mut rows.agents, &mut rows.agent_index, a.id.clone(), *a)
                 }
                 Write::Rule(r) => rows.documents.push((
                     "INSERT OR REPLACE INTO policy_rules (id, data) VALUES (?, ?)",
