@@ -100,58 +100,15 @@ pub fn build(app: &tauri::App<Wry>, backend: Arc<Backend>) -> tauri::Result<()> 
 
     // Refresh the status at start and after every change the feed reports (logs left out); when
     // the app hands over to another manager (the service), follow that one.
-    let mut changes = backend.changes();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            let mut client = backend.client();
-            let mut feed = match client
-                .subscribe(pb::SubscribeRequest {
-                    after_seq: None,
-                    task_id: String::new(),
-                    exclude_logs: true,
-                })
-                .await
-            {
-                Ok(f) => Some(f.into_inner()),
-                Err(e) => {
-                    tracing::error!(error = %e, "the tray cannot follow the manager");
-                    None
-                }
-            };
-            loop {
-                match client.get_status(pb::GetStatusRequest {}).await {
-                    Ok(s) => {
-                        let s = s.into_inner();
-                        paused.store(s.paused, std::sync::atomic::Ordering::Relaxed);
-                        let text = status_text(&s);
-                        let _ = status.set_text(format!("HyperAgent: {text}"));
-                        let _ = pause.set_text(if s.paused {
-                            "Resume scheduling"
-                        } else {
-                            "Pause scheduling"
-                        });
-                        let _ = tray.set_tooltip(Some(format!("HyperAgent: {text}")));
-                    }
-                    Err(e) => {
-                        let _ = status
-                            .set_text(format!("HyperAgent: manager unreachable ({})", e.message()));
-                    }
-                }
-                match feed.as_mut() {
-                    Some(f) => match f.message().await {
-                        Ok(Some(_)) => {}
-                        _ => break,
-                    },
-                    None => break,
-                }
-            }
-            let _ = status.set_text("HyperAgent: manager unreachable");
-            // The next manager (after a hand-over); the app quitting drops the sender.
-            if changes.changed().await.is_err() {
-                return;
-            }
-        }
-    });
+    tauri::async_runtime::spawn(follow(
+        backend,
+        Shown {
+            status,
+            pause,
+            tray,
+            paused,
+        },
+    ));
     Ok(())
 }
 
@@ -172,5 +129,73 @@ mod tests {
             status_text(&s),
             "1 agent online · 2 tasks running · 1 waiting for you · paused"
         );
+    }
+}
+
+/// What the tray shows of the manager.
+struct Shown {
+    status: MenuItem<Wry>,
+    pause: MenuItem<Wry>,
+    tray: tauri::tray::TrayIcon<Wry>,
+    paused: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Shown {
+    fn update(&self, s: &pb::ManagerStatus) {
+        self.paused
+            .store(s.paused, std::sync::atomic::Ordering::Relaxed);
+        let text = status_text(s);
+        let _ = self.status.set_text(format!("HyperAgent: {text}"));
+        let _ = self.pause.set_text(if s.paused {
+            "Resume scheduling"
+        } else {
+            "Pause scheduling"
+        });
+        let _ = self.tray.set_tooltip(Some(format!("HyperAgent: {text}")));
+    }
+}
+
+/// Follows the manager's status: again after each event, and the next manager after a hand-over,
+/// until the app quits.
+async fn follow(backend: Arc<Backend>, shown: Shown) {
+    let mut changes = backend.changes();
+    loop {
+        let mut client = backend.client();
+        let mut feed = match client
+            .subscribe(pb::SubscribeRequest {
+                after_seq: None,
+                task_id: String::new(),
+                exclude_logs: true,
+            })
+            .await
+        {
+            Ok(f) => Some(f.into_inner()),
+            Err(e) => {
+                tracing::error!(error = %e, "the tray cannot follow the manager");
+                None
+            }
+        };
+        loop {
+            match client.get_status(pb::GetStatusRequest {}).await {
+                Ok(s) => shown.update(&s.into_inner()),
+                Err(e) => {
+                    let _ = shown
+                        .status
+                        .set_text(format!("HyperAgent: manager unreachable ({})", e.message()));
+                }
+            }
+            match feed.as_mut() {
+                Some(f) => match f.message().await {
+                    Ok(Some(_)) => {}
+                    _ => break,
+                },
+                None => break,
+            }
+        }
+        let _ = shown.status.set_text("HyperAgent: manager unreachable");
+        // The next manager (after a hand-over); the app quitting drops the sender.
+        if changes.changed().await.is_err() {
+            return;
+        }
     }
 }

@@ -12,8 +12,8 @@ use crate::client::{connect, socket_path, Failure};
 use crate::output::{self, state_name};
 use crate::term;
 use crate::{
-    AuditCommand, Cli, Command, ConfigCommand, ConsentCommand, GrantScope, PolicyCommand, RuleArgs,
-    SecretCommand, ServiceCommand, TemplatesCommand,
+    AuditCommand, Cli, Command, ConfigCommand, ConsentCommand, GrantScope, NewArgs, PolicyCommand,
+    RuleArgs, SecretCommand, ServiceCommand, SubmitArgs, TemplatesCommand,
 };
 
 type Client = ClientServiceClient<Channel>;
@@ -25,32 +25,8 @@ fn print_json(v: &serde_json::Value) {
 /// Runs the command; returns the exit code.
 pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let cfg = Config::load_user(cli.config.as_deref())?;
-    if let Command::Serve {
-        agents_dir,
-        no_agents,
-        templates_dir,
-        web,
-        web_address,
-    } = &cli.command
-    {
-        let mut cfg = cfg;
-        cfg.templates.dirs.extend(templates_dir.iter().cloned());
-        cfg.web.enabled |= *web;
-        if let Some(a) = web_address {
-            cfg.web.address = *a;
-        }
-        cfg.check().map_err(|e| Failure::new(5, e))?;
-        return serve(cfg, cli.socket.clone(), agents_dir.clone(), *no_agents).await;
-    }
-    if let Command::Config {
-        command: ConfigCommand::Show,
-    } = &cli.command
-    {
-        print!("{}", cfg.effective_toml()?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    if let Command::Service { command } = &cli.command {
-        return service(command, &cli, &cfg).await;
+    if let Some(done) = without_manager(&cli, &cfg).await {
+        return done;
     }
     let socket = socket_path(cli.socket.as_deref(), &cfg)?;
     let mut c = connect(
@@ -63,31 +39,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Config {
             command: ConfigCommand::WorkspaceRoot { path, reset },
-        } => {
-            let s = if path.is_none() && !reset {
-                c.get_status(pb::GetStatusRequest {}).await?.into_inner()
-            } else {
-                let path = match path {
-                    Some(p) => std::path::absolute(&p)
-                        .map_err(|e| Failure::new(2, format!("{}: {e}", p.display())))?
-                        .display()
-                        .to_string(),
-                    None => String::new(),
-                };
-                c.set_workspace_root(pb::SetWorkspaceRootRequest { path })
-                    .await?
-                    .into_inner()
-            };
-            if json {
-                print_json(&serde_json::json!({
-                    "workspace_root": s.workspace_root,
-                    "source": s.workspace_root_source,
-                }));
-            } else {
-                println!("{} (from {})", s.workspace_root, s.workspace_root_source);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => workspace_root(&mut c, path, reset, json).await,
         Command::Serve { .. } | Command::Config { .. } | Command::Service { .. } => {
             unreachable!("handled above")
         }
@@ -108,60 +60,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Agents => agents(&mut c, json).await,
         Command::Types => types(&mut c, json).await,
         Command::Templates { command } => templates(&mut c, command, json).await,
-        Command::Submit {
-            task_type,
-            payload,
-            payload_file,
-            idempotency_key,
-            agent,
-            timeout,
-            max_attempts,
-            workspace,
-            wait,
-        } => {
-            let payload = match (payload, payload_file) {
-                (Some(p), _) => p,
-                (None, Some(f)) => read_payload(&f)?,
-                (None, None) => "{}".to_string(),
-            };
-            let req = pb::SubmitTaskRequest {
-                task_type,
-                payload_json: payload,
-                idempotency_key: idempotency_key.unwrap_or_default(),
-                pin_agent: agent.unwrap_or_default(),
-                timeout_secs: timeout.unwrap_or(0),
-                max_attempts: max_attempts.unwrap_or(0),
-                workspace: workspace.unwrap_or_default(),
-            };
-            submit(&mut c, req, wait, json).await
+        Command::Submit(args) => {
+            let wait = args.wait;
+            submit(&mut c, submit_request(args)?, wait, json).await
         }
-        Command::New {
-            template,
-            folder,
-            set,
-            dry_run,
-            overwrite,
-            no_checks,
-            no_git,
-            open,
-            no_wait,
-        } => {
-            let answers = answers(&set)?;
-            let payload = serde_json::json!({
-                "template": template,
-                "answers": answers,
-                "dry_run": dry_run,
-                "overwrite": overwrite,
-                "checks": !no_checks,
-                "git": !no_git,
-            });
-            let req = pb::SubmitTaskRequest {
-                task_type: "bootstrap.project".into(),
-                payload_json: payload.to_string(),
-                workspace: folder,
-                ..Default::default()
-            };
-            new_project(&mut c, req, !no_wait, open, json).await
+        Command::New(args) => {
+            let (wait, open) = (!args.no_wait, args.open);
+            new_project(&mut c, new_request(args)?, wait, open, json).await
         }
         Command::Open { target } => open_in_editor(&mut c, target, json).await,
         Command::Tasks {
@@ -169,39 +74,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             task_type,
             limit,
         } => tasks(&mut c, state, task_type, limit, json).await,
-        Command::Task { id } => {
-            let t = c
-                .get_task(pb::GetTaskRequest { task_id: id })
-                .await?
-                .into_inner();
-            if json {
-                print_json(&output::task_json(&t));
-            } else {
-                print!("{}", output::task_text(&t));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Task { id } => show_task(&mut c, id, json).await,
         Command::Logs { id, follow } => logs(&mut c, id, follow, json).await,
-        Command::Cancel { id, reason } => {
-            let t = c
-                .cancel_task(pb::CancelTaskRequest {
-                    task_id: id,
-                    reason,
-                })
-                .await?
-                .into_inner();
-            if json {
-                print_json(&output::task_json(&t));
-            } else {
-                println!(
-                    "task {} {}: {}",
-                    t.id,
-                    state_name(t.state),
-                    term::line(&t.status_reason)
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Cancel { id, reason } => cancel(&mut c, id, reason, json).await,
         Command::Events {
             after,
             task,
@@ -213,6 +88,147 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Rollback { action, list } => rollback(&mut c, action, list, json).await,
         Command::Secret { command } => secret(&mut c, command, json).await,
     }
+}
+
+/// The commands that need no running manager: `serve`, `config show`, `service`.
+async fn without_manager(cli: &Cli, cfg: &Config) -> Option<Result<ExitCode, Failure>> {
+    match &cli.command {
+        Command::Serve {
+            agents_dir,
+            no_agents,
+            templates_dir,
+            web,
+            web_address,
+        } => {
+            let mut cfg = cfg.clone();
+            cfg.templates.dirs.extend(templates_dir.iter().cloned());
+            cfg.web.enabled |= *web;
+            if let Some(a) = web_address {
+                cfg.web.address = *a;
+            }
+            if let Err(e) = cfg.check() {
+                return Some(Err(Failure::new(5, e)));
+            }
+            Some(serve(cfg, cli.socket.clone(), agents_dir.clone(), *no_agents).await)
+        }
+        Command::Config {
+            command: ConfigCommand::Show,
+        } => Some(cfg.effective_toml().map_err(Failure::from).map(|t| {
+            print!("{t}");
+            ExitCode::SUCCESS
+        })),
+        Command::Service { command } => Some(service(command, cli, cfg).await),
+        _ => None,
+    }
+}
+
+/// `hyperagent config workspace-root [PATH | --reset]`.
+async fn workspace_root(
+    c: &mut Client,
+    path: Option<std::path::PathBuf>,
+    reset: bool,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let s = if path.is_none() && !reset {
+        c.get_status(pb::GetStatusRequest {}).await?.into_inner()
+    } else {
+        let path = match path {
+            Some(p) => std::path::absolute(&p)
+                .map_err(|e| Failure::new(2, format!("{}: {e}", p.display())))?
+                .display()
+                .to_string(),
+            None => String::new(),
+        };
+        c.set_workspace_root(pb::SetWorkspaceRootRequest { path })
+            .await?
+            .into_inner()
+    };
+    if json {
+        print_json(&serde_json::json!({
+            "workspace_root": s.workspace_root,
+            "source": s.workspace_root_source,
+        }));
+    } else {
+        println!("{} (from {})", s.workspace_root, s.workspace_root_source);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hyperagent submit`'s request.
+fn submit_request(a: SubmitArgs) -> Result<pb::SubmitTaskRequest, Failure> {
+    let payload = match (a.payload, a.payload_file) {
+        (Some(p), _) => p,
+        (None, Some(f)) => read_payload(&f)?,
+        (None, None) => "{}".to_string(),
+    };
+    Ok(pb::SubmitTaskRequest {
+        task_type: a.task_type,
+        payload_json: payload,
+        idempotency_key: a.idempotency_key.unwrap_or_default(),
+        pin_agent: a.agent.unwrap_or_default(),
+        timeout_secs: a.timeout.unwrap_or(0),
+        max_attempts: a.max_attempts.unwrap_or(0),
+        workspace: a.workspace.unwrap_or_default(),
+    })
+}
+
+/// `hyperagent new`'s request: a `bootstrap.project` task.
+fn new_request(a: NewArgs) -> Result<pb::SubmitTaskRequest, Failure> {
+    let payload = serde_json::json!({
+        "template": a.template,
+        "answers": answers(&a.set)?,
+        "dry_run": a.dry_run,
+        "overwrite": a.overwrite,
+        "checks": !a.no_checks,
+        "git": !a.no_git,
+    });
+    Ok(pb::SubmitTaskRequest {
+        task_type: "bootstrap.project".into(),
+        payload_json: payload.to_string(),
+        workspace: a.folder,
+        ..Default::default()
+    })
+}
+
+/// `hyperagent task ID`.
+async fn show_task(c: &mut Client, id: String, json: bool) -> Result<ExitCode, Failure> {
+    let t = c
+        .get_task(pb::GetTaskRequest { task_id: id })
+        .await?
+        .into_inner();
+    if json {
+        print_json(&output::task_json(&t));
+    } else {
+        print!("{}", output::task_text(&t));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hyperagent cancel ID`.
+async fn cancel(
+    c: &mut Client,
+    id: String,
+    reason: String,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let t = c
+        .cancel_task(pb::CancelTaskRequest {
+            task_id: id,
+            reason,
+        })
+        .await?
+        .into_inner();
+    if json {
+        print_json(&output::task_json(&t));
+    } else {
+        println!(
+            "task {} {}: {}",
+            t.id,
+            state_name(t.state),
+            term::line(&t.status_reason)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn secret(c: &mut Client, cmd: SecretCommand, json: bool) -> Result<ExitCode, Failure> {

@@ -8,7 +8,7 @@ mod term;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -79,66 +79,10 @@ enum Command {
         command: Option<TemplatesCommand>,
     },
     /// Submit a task.
-    Submit {
-        /// Task type, e.g. echo.sleep.
-        task_type: String,
-        /// Payload as JSON (default {}).
-        #[arg(long, conflicts_with = "payload_file")]
-        payload: Option<String>,
-        /// Read the payload from a file ("-" for stdin).
-        #[arg(long)]
-        payload_file: Option<PathBuf>,
-        /// Submitting again with the same key returns the first task instead of a new one.
-        #[arg(long)]
-        idempotency_key: Option<String>,
-        /// Run only on this agent.
-        #[arg(long)]
-        agent: Option<String>,
-        /// Seconds one attempt may take (default: configured).
-        #[arg(long)]
-        timeout: Option<u32>,
-        /// Attempts before giving up (default: configured).
-        #[arg(long)]
-        max_attempts: Option<u32>,
-        /// The folder it works in, inside the workspace root (relative to it, e.g. `shop`, or
-        /// absolute); default: a new folder named after the task.
-        #[arg(long)]
-        workspace: Option<String>,
-        /// Wait until the task ends, showing progress.
-        #[arg(long)]
-        wait: bool,
-    },
+    Submit(SubmitArgs),
     /// Make a project from a template (by the bootstrapper agent): check the answers, render,
     /// git commit, then install it, run its tests and start it once. Waits, showing progress.
-    New {
-        /// The template: its name (`hyperagent templates`), an absolute path to a copier
-        /// template, or an https git URL (asks before connecting).
-        template: String,
-        /// The folder to make it in, inside the workspace root (e.g. `shop`).
-        folder: String,
-        /// An answer to one of the template's questions, KEY=VALUE; repeatable
-        /// (`hyperagent templates show NAME` lists them; unanswered ones take their defaults).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
-        /// Show the files it would write and their diff; write nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Allow a folder that is not empty (you are asked first; it can be rolled back).
-        #[arg(long)]
-        overwrite: bool,
-        /// Skip installing, testing and starting the new project.
-        #[arg(long)]
-        no_checks: bool,
-        /// Skip `git init` and the first commit.
-        #[arg(long)]
-        no_git: bool,
-        /// Open the project in the editor once it is made.
-        #[arg(long)]
-        open: bool,
-        /// Print the task id and return at once instead of waiting.
-        #[arg(long, conflicts_with = "open")]
-        no_wait: bool,
-    },
+    New(NewArgs),
     /// Open a task's folder, or a path, in the editor (VS Code's `code` when on the manager's
     /// PATH, else the system opener). Paths outside the workspace root need an `open` rule.
     Open {
@@ -428,4 +372,68 @@ fn main() -> ExitCode {
             ExitCode::from(e.code)
         }
     }
+}
+
+/// `hyperagent submit`'s arguments.
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    /// Task type, e.g. echo.sleep.
+    pub task_type: String,
+    /// Payload as JSON (default {}).
+    #[arg(long, conflicts_with = "payload_file")]
+    pub payload: Option<String>,
+    /// Read the payload from a file ("-" for stdin).
+    #[arg(long)]
+    pub payload_file: Option<PathBuf>,
+    /// Submitting again with the same key returns the first task instead of a new one.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    /// Run only on this agent.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Seconds one attempt may take (default: configured).
+    #[arg(long)]
+    pub timeout: Option<u32>,
+    /// Attempts before giving up (default: configured).
+    #[arg(long)]
+    pub max_attempts: Option<u32>,
+    /// The folder it works in, inside the workspace root (relative to it, e.g. `shop`, or
+    /// absolute); default: a new folder named after the task.
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// Wait until the task ends, showing progress.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// `hyperagent new`'s arguments.
+#[derive(Args, Debug)]
+pub struct NewArgs {
+    /// The template: its name (`hyperagent templates`), an absolute path to a copier
+    /// template, or an https git URL (asks before connecting).
+    pub template: String,
+    /// The folder to make it in, inside the workspace root (e.g. `shop`).
+    pub folder: String,
+    /// An answer to one of the template's questions, KEY=VALUE; repeatable
+    /// (`hyperagent templates show NAME` lists them; unanswered ones take their defaults).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Show the files it would write and their diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Allow a folder that is not empty (you are asked first; it can be rolled back).
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Skip installing, testing and starting the new project.
+    #[arg(long)]
+    pub no_checks: bool,
+    /// Skip `git init` and the first commit.
+    #[arg(long)]
+    pub no_git: bool,
+    /// Open the project in the editor once it is made.
+    #[arg(long)]
+    pub open: bool,
+    /// Print the task id and return at once instead of waiting.
+    #[arg(long, conflicts_with = "open")]
+    pub no_wait: bool,
 }

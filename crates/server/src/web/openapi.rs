@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use hyperagent_proto::v1 as pb;
 use prost::Message;
 use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{DescriptorProto, FileDescriptorSet};
+use prost_types::{DescriptorProto, FileDescriptorSet, ServiceDescriptorProto};
 use serde_json::{json, Map, Value};
 
 use crate::api::METHODS;
@@ -51,63 +51,13 @@ fn build() -> Value {
             schemas.insert(e.name().to_string(), s);
         }
         for (si, svc) in file.service.iter().enumerate() {
-            if svc.name() != "ClientService" {
-                continue;
-            }
-            for (mi, m) in svc.method.iter().enumerate() {
-                if !METHODS.contains(&m.name()) {
-                    continue;
-                }
-                let summary = comments
-                    .get(&vec![6, si as i32, 2, mi as i32])
-                    .cloned()
-                    .unwrap_or_default();
-                paths.insert(
-                    format!("/api/v1/{}", m.name()),
-                    json!({ "post": {
-                        "operationId": m.name(),
-                        "summary": summary,
-                        "requestBody": { "required": false, "content": { "application/json": {
-                            "schema": reference(m.input_type()) } } },
-                        "responses": {
-                            "200": { "description": "OK", "content": { "application/json": {
-                                "schema": reference(m.output_type()) } } },
-                            "default": { "description": "An error", "content": { "application/json": {
-                                "schema": { "$ref": "#/components/schemas/Error" } } } },
-                        },
-                    }}),
-                );
+            if svc.name() == "ClientService" {
+                methods(&mut paths, svc, &comments, si);
             }
         }
     }
-    schemas.insert(
-        "Error".into(),
-        json!({
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": { "type": "string", "description": "The gRPC status code in snake case, e.g. invalid_argument, not_found, failed_precondition, permission_denied, unauthenticated." },
-                "message": { "type": "string", "description": "What was wrong, where, and what is allowed." },
-            },
-        }),
-    );
-    paths.insert(
-        "/api/v1/events".into(),
-        json!({ "get": {
-            "operationId": "Subscribe",
-            "summary": "The event feed as Server-Sent Events: each event's `id` is its `seq` and its `data` an Event as JSON. Reconnecting with `Last-Event-ID` (EventSource does) resumes after that event with no gap and no duplicate. An `error` event ends the stream.",
-            "parameters": [
-                { "name": "after_seq", "in": "query", "schema": { "type": "integer", "minimum": 0 },
-                  "description": "Resume after this event; absent: only new events; 0: from the oldest stored event." },
-                { "name": "task_id", "in": "query", "schema": { "type": "string" },
-                  "description": "Only events about this task." },
-                { "name": "exclude_logs", "in": "query", "schema": { "type": "boolean" },
-                  "description": "Leave out log lines." },
-            ],
-            "responses": { "200": { "description": "A stream of events", "content": {
-                "text/event-stream": { "itemSchema": { "$ref": "#/components/schemas/Event" } } } } },
-        }}),
-    );
+    schemas.insert("Error".into(), error_schema());
+    paths.insert("/api/v1/events".into(), events_path());
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -193,6 +143,69 @@ fn scalar(f: &prost_types::FieldDescriptorProto) -> Value {
         Type::Bytes => json!({ "type": "string", "contentEncoding": "base64" }),
         Type::Enum | Type::Message | Type::Group => reference(f.type_name()),
     }
+}
+
+/// A path for each unary method of the client API, its summary the method's proto comment.
+fn methods(
+    paths: &mut Map<String, Value>,
+    svc: &ServiceDescriptorProto,
+    comments: &Comments,
+    si: usize,
+) {
+    for (mi, m) in svc.method.iter().enumerate() {
+        if !METHODS.contains(&m.name()) {
+            continue;
+        }
+        let summary = comments
+            .get(&vec![6, si as i32, 2, mi as i32])
+            .cloned()
+            .unwrap_or_default();
+        paths.insert(
+            format!("/api/v1/{}", m.name()),
+            json!({ "post": {
+                "operationId": m.name(),
+                "summary": summary,
+                "requestBody": { "required": false, "content": { "application/json": {
+                    "schema": reference(m.input_type()) } } },
+                "responses": {
+                    "200": { "description": "OK", "content": { "application/json": {
+                        "schema": reference(m.output_type()) } } },
+                    "default": { "description": "An error", "content": { "application/json": {
+                        "schema": { "$ref": "#/components/schemas/Error" } } } },
+                },
+            }}),
+        );
+    }
+}
+
+/// Every error's shape.
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": { "type": "string", "description": "The gRPC status code in snake case, e.g. invalid_argument, not_found, failed_precondition, permission_denied, unauthenticated." },
+            "message": { "type": "string", "description": "What was wrong, where, and what is allowed." },
+        },
+    })
+}
+
+/// `Subscribe` as Server-Sent Events.
+fn events_path() -> Value {
+    json!({ "get": {
+        "operationId": "Subscribe",
+        "summary": "The event feed as Server-Sent Events: each event's `id` is its `seq` and its `data` an Event as JSON. Reconnecting with `Last-Event-ID` (EventSource does) resumes after that event with no gap and no duplicate. An `error` event ends the stream.",
+        "parameters": [
+            { "name": "after_seq", "in": "query", "schema": { "type": "integer", "minimum": 0 },
+              "description": "Resume after this event; absent: only new events; 0: from the oldest stored event." },
+            { "name": "task_id", "in": "query", "schema": { "type": "string" },
+              "description": "Only events about this task." },
+            { "name": "exclude_logs", "in": "query", "schema": { "type": "boolean" },
+              "description": "Leave out log lines." },
+        ],
+        "responses": { "200": { "description": "A stream of events", "content": {
+            "text/event-stream": { "itemSchema": { "$ref": "#/components/schemas/Event" } } } } },
+    }})
 }
 
 #[cfg(test)]
