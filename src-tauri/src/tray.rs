@@ -112,26 +112,6 @@ pub fn build(app: &tauri::App<Wry>, backend: Arc<Backend>) -> tauri::Result<()> 
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_status_line_counts_and_says_paused() {
-        let s = pb::ManagerStatus {
-            agents_online: 1,
-            tasks_running: 2,
-            tasks_awaiting_consent: 1,
-            paused: true,
-            ..Default::default()
-        };
-        assert_eq!(
-            status_text(&s),
-            "1 agent online · 2 tasks running · 1 waiting for you · paused"
-        );
-    }
-}
-
 /// What the tray shows of the manager.
 struct Shown {
     status: MenuItem<Wry>,
@@ -197,5 +177,25 @@ async fn follow(backend: Arc<Backend>, shown: Shown) {
         if changes.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_line_counts_and_says_paused() {
+        let s = pb::ManagerStatus {
+            agents_online: 1,
+            tasks_running: 2,
+            tasks_awaiting_consent: 1,
+            paused: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            status_text(&s),
+            "1 agent online · 2 tasks running · 1 waiting for you · paused"
+        );
     }
 }
