@@ -66,23 +66,20 @@ impl Manager {
             created_us: now,
             rolled_back_us: None,
         };
-        self.inner
-            .writer
-            .submit(vec![
-                Write::Action(Box::new(action.clone())),
-                Write::audit(
-                    now,
-                    claims.agent_id,
-                    "action.snapshotted",
-                    Some(task_id),
-                    serde_json::json!({
-                        "action": action.id, "description": description, "consent": c.id,
-                        "paths": action.entries, "files": copied.files, "bytes": copied.bytes,
-                    }),
-                ),
-            ])
-            .wait()
-            .await?;
+        self.record(vec![
+            Write::Action(Box::new(action.clone())),
+            Write::audit(
+                now,
+                claims.agent_id,
+                "action.snapshotted",
+                Some(task_id),
+                serde_json::json!({
+                    "action": action.id, "description": description, "consent": c.id,
+                    "paths": action.entries, "files": copied.files, "bytes": copied.bytes,
+                }),
+            ),
+        ])
+        .await?;
         Ok(action)
     }
 
@@ -129,22 +126,19 @@ impl Manager {
         .await?;
         let now = self.now_us();
         action.rolled_back_us = Some(now);
-        self.inner
-            .writer
-            .submit(vec![
-                Write::Action(Box::new(action.clone())),
-                Write::audit(
-                    now,
-                    actor,
-                    "action.rolled_back",
-                    Some(&action.task_id),
-                    serde_json::json!({
-                        "action": id, "description": action.description, "paths": action.entries,
-                    }),
-                ),
-            ])
-            .wait()
-            .await?;
+        self.record(vec![
+            Write::Action(Box::new(action.clone())),
+            Write::audit(
+                now,
+                actor,
+                "action.rolled_back",
+                Some(&action.task_id),
+                serde_json::json!({
+                    "action": id, "description": action.description, "paths": action.entries,
+                }),
+            ),
+        ])
+        .await?;
         Ok(action)
     }
 

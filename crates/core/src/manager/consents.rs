@@ -65,26 +65,26 @@ impl Manager {
             Decided(Consent),
             Asked(oneshot::Receiver<Consent>),
         }
-        let (pending, outcome) = {
-            let mut st = self.state();
-            let a = st
-                .tasks
-                .get(task_id)
-                .filter(|a| a.task.state.holds_slot())
-                .ok_or_else(|| {
-                    Error::FailedPrecondition(format!("task {task_id} is not running any more"))
-                })?;
-            // A task cannot bury the person in requests (or the manager in memory).
-            let limits = &self.inner.cfg.consent;
-            let waiting = st
-                .consents
-                .values()
-                .filter(|p| p.consent.task_id == task_id)
-                .count();
-            if waiting >= limits.max_pending_per_task as usize
-                || st.consents.len() >= limits.max_pending as usize
-            {
-                return Err(Error::FailedPrecondition(format!(
+        let outcome = self
+            .commit(|st| {
+                let a = st
+                    .tasks
+                    .get(task_id)
+                    .filter(|a| a.task.state.holds_slot())
+                    .ok_or_else(|| {
+                        Error::FailedPrecondition(format!("task {task_id} is not running any more"))
+                    })?;
+                // A task cannot bury the person in requests (or the manager in memory).
+                let limits = &self.inner.cfg.consent;
+                let waiting = st
+                    .consents
+                    .values()
+                    .filter(|p| p.consent.task_id == task_id)
+                    .count();
+                if waiting >= limits.max_pending_per_task as usize
+                    || st.consents.len() >= limits.max_pending as usize
+                {
+                    return Err(Error::FailedPrecondition(format!(
                     "too many permission requests waiting ({waiting} of this task's, {} in all; \
                      consent.max_pending_per_task = {}, consent.max_pending = {}): wait for an \
                      answer before asking again",
@@ -92,59 +92,59 @@ impl Manager {
                     limits.max_pending_per_task,
                     limits.max_pending
                 )));
-            }
-            let mut c = Consent {
-                id: uuid::Uuid::now_v7().to_string(),
-                task_id: task_id.to_string(),
-                agent_id: agent_id.to_string(),
-                permission,
-                reason,
-                created_us: now,
-                expires_us: now + us(self.inner.cfg.consent.timeout),
-                status: Status::Pending,
-                scope: None,
-                answered_by: String::new(),
-                answer_reason: String::new(),
-            };
-            let mut writes = Vec::new();
-            match policy::decide(&st.rules, &a.task_grants, agent_id, &c.permission) {
-                Some((decision, rule)) => {
-                    c.answered_by = rule.map_or("an earlier grant to this task".into(), |r| {
-                        format!("rule {}", r.id)
-                    });
-                    if decision == policy::Decision::Allow {
-                        c.status = Status::Granted;
-                    } else {
-                        c.status = Status::Denied;
-                        c.answer_reason = "a deny rule refuses it".into();
-                    }
-                    consent_writes(&mut writes, &c, "consent.decided", "policy", now);
-                    (self.inner.writer.submit(writes), Outcome::Decided(c))
                 }
-                None => {
-                    consent_writes(&mut writes, &c, "consent.requested", asker, now);
-                    let a = st.tasks.get_mut(task_id).expect("present");
-                    if a.task.state == TaskState::Running {
-                        let ev = tasks::transition(
-                            &mut a.task,
-                            TaskState::AwaitingConsent,
-                            format!(
-                                "waiting for consent: {} {}",
-                                c.permission.kind(),
-                                c.permission.target()
-                            ),
-                            now,
-                        )?;
-                        push_task(&mut writes, &a.task, ev, now);
+                let mut c = Consent {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    task_id: task_id.to_string(),
+                    agent_id: agent_id.to_string(),
+                    permission,
+                    reason,
+                    created_us: now,
+                    expires_us: now + us(self.inner.cfg.consent.timeout),
+                    status: Status::Pending,
+                    scope: None,
+                    answered_by: String::new(),
+                    answer_reason: String::new(),
+                };
+                let mut writes = Vec::new();
+                match policy::decide(&st.rules, &a.task_grants, agent_id, &c.permission) {
+                    Some((decision, rule)) => {
+                        c.answered_by = rule.map_or("an earlier grant to this task".into(), |r| {
+                            format!("rule {}", r.id)
+                        });
+                        if decision == policy::Decision::Allow {
+                            c.status = Status::Granted;
+                        } else {
+                            c.status = Status::Denied;
+                            c.answer_reason = "a deny rule refuses it".into();
+                        }
+                        consent_writes(&mut writes, &c, "consent.decided", "policy", now);
+                        Ok((writes, Outcome::Decided(c)))
                     }
-                    let (reply, answer) = oneshot::channel();
-                    st.consents
-                        .insert(c.id.clone(), PendingConsent { consent: c, reply });
-                    (self.inner.writer.submit(writes), Outcome::Asked(answer))
+                    None => {
+                        consent_writes(&mut writes, &c, "consent.requested", asker, now);
+                        let a = st.tasks.get_mut(task_id).expect("present");
+                        if a.task.state == TaskState::Running {
+                            let ev = tasks::transition(
+                                &mut a.task,
+                                TaskState::AwaitingConsent,
+                                format!(
+                                    "waiting for consent: {} {}",
+                                    c.permission.kind(),
+                                    c.permission.target()
+                                ),
+                                now,
+                            )?;
+                            push_task(&mut writes, &a.task, ev, now);
+                        }
+                        let (reply, answer) = oneshot::channel();
+                        st.consents
+                            .insert(c.id.clone(), PendingConsent { consent: c, reply });
+                        Ok((writes, Outcome::Asked(answer)))
+                    }
                 }
-            }
-        };
-        pending.wait().await?;
+            })
+            .await?;
         match outcome {
             Outcome::Decided(c) => Ok(c),
             Outcome::Asked(answer) => answer.await.map_err(|_| Error::ShuttingDown),
@@ -159,25 +159,25 @@ impl Manager {
         actor: &str,
     ) -> Result<Consent> {
         let now = self.now_us();
-        let (pending, reply, c) = {
-            let mut st = self.state();
-            let Some(p) = st.consents.remove(id) else {
-                return Err(Error::FailedPrecondition(format!(
+        let (reply, c) = self
+            .commit(|st| {
+                let Some(p) = st.consents.remove(id) else {
+                    return Err(Error::FailedPrecondition(format!(
                     "no pending consent request `{id}`: it was answered, timed out, or its task \
                      ended (`hyperagent consent list` shows the pending ones)"
                 )));
-            };
-            let mut writes = Vec::new();
-            let reason = if scope.is_none() {
-                "denied by the person"
-            } else {
-                ""
-            };
-            let c =
-                self.resolve_consent(&mut st, p.consent, scope, actor, reason, now, &mut writes)?;
-            (self.inner.writer.submit(writes), p.reply, c)
-        };
-        pending.wait().await?;
+                };
+                let mut writes = Vec::new();
+                let reason = if scope.is_none() {
+                    "denied by the person"
+                } else {
+                    ""
+                };
+                let c =
+                    self.resolve_consent(st, p.consent, scope, actor, reason, now, &mut writes)?;
+                Ok((writes, (p.reply, c)))
+            })
+            .await?;
         let _ = reply.send(c.clone());
         Ok(c)
     }

@@ -11,10 +11,9 @@ impl Manager {
         reason: &str,
     ) -> Result<()> {
         let now = self.now_us();
-        let mut writes = Vec::new();
-        let pending = {
-            let mut st = self.state();
-            let (claims, a) = self.authorized(&mut st, task_id, token)?;
+        self.commit(|st| {
+            let mut writes = Vec::new();
+            let (claims, a) = self.authorized(st, task_id, token)?;
             match (a.task.state, accepted) {
                 (TaskState::Assigned, true) => {
                     a.answer_by_us = None;
@@ -34,23 +33,23 @@ impl Manager {
                         reason
                     };
                     self.lose_attempt(
-                        &mut st,
+                        st,
                         task_id,
                         &format!("rejected by agent `{}`: {why}", claims.agent_id),
                         now,
                         &mut writes,
                     )?;
                 }
-                (_, true) => return Ok(()),
+                (_, true) => return Ok((writes, ())),
                 (s, false) => {
                     return Err(Error::FailedPrecondition(format!(
                         "task {task_id} is {s}; only an assigned task can be rejected"
                     )))
                 }
             }
-            self.inner.writer.submit(writes)
-        };
-        pending.wait().await?;
+            Ok((writes, ()))
+        })
+        .await?;
         self.forget_ended();
         self.inner.wake.notify_one();
         Ok(())
@@ -70,24 +69,24 @@ impl Manager {
             )));
         }
         let now = self.now_us();
-        let pending = {
-            let mut st = self.state();
-            let (_, a) = self.authorized(&mut st, task_id, token)?;
+        self.commit(|st| {
+            let (_, a) = self.authorized(st, task_id, token)?;
             redact_in(&mut progress.step, &a.secrets);
             truncate(
                 &mut progress.step,
                 self.inner.cfg.agents.max_text_bytes as usize,
             );
             a.task.progress = Some(progress.clone());
-            self.inner.writer.submit(vec![Write::Event {
+            let writes = vec![Write::Event {
                 time_us: now,
                 body: EventBody::TaskProgress {
                     task_id: task_id.to_string(),
                     progress,
                 },
-            }])
-        };
-        pending.wait().await
+            }];
+            Ok((writes, ()))
+        })
+        .await
     }
 
     /// The agent's final result; returns the state the task ended in.
@@ -98,89 +97,60 @@ impl Manager {
         mut result: TaskResult,
     ) -> Result<TaskState> {
         let now = self.now_us();
-        let mut writes = Vec::new();
-        let (pending, end) = {
-            let mut st = self.state();
-            let stopping = st.stopping;
-            let (claims, a) = self.authorized(&mut st, task_id, token)?;
-            if stopping && result.status == ResultStatus::Canceled && !a.task.cancel_requested {
-                // Stopped because the manager is stopping: not an end. The restart policy
-                // decides at the next start.
-                return Ok(a.task.state);
-            }
-            let max_text = self.inner.cfg.agents.max_text_bytes as usize;
-            truncate(&mut result.summary, max_text);
-            truncate(&mut result.error, max_text);
-            for s in [
-                &mut result.summary,
-                &mut result.error,
-                &mut result.output_json,
-            ] {
-                redact_in(s, &a.secrets);
-            }
-            if a.task.state == TaskState::Assigned {
-                let ev = tasks::transition(
-                    &mut a.task,
-                    TaskState::Running,
-                    "accepted (implicitly, by finishing)",
-                    now,
-                )?;
-                writes.push(Write::Event {
-                    time_us: now,
-                    body: ev,
-                });
-            }
-            let (end, reason) = match result.status {
-                ResultStatus::Succeeded => (
-                    TaskState::Completed,
-                    format!("completed by agent `{}`", claims.agent_id),
-                ),
-                // The person asked to cancel: a failure reported after that is most often the
-                // cancel's own doing (its processes killed mid-step), and either way the person
-                // wanted it stopped. It ends canceled; the failure stays in the attempt's error.
-                ResultStatus::Failed if a.task.cancel_requested => (
-                    TaskState::Canceled,
-                    format!(
-                        "{}; it ended failing on agent `{}`: {}",
-                        a.task.status_reason, claims.agent_id, result.error
-                    ),
-                ),
-                ResultStatus::Failed => (
-                    TaskState::Failed,
-                    format!("failed on agent `{}`: {}", claims.agent_id, result.error),
-                ),
-                ResultStatus::Canceled if a.task.cancel_requested => {
-                    (TaskState::Canceled, a.task.status_reason.clone())
+        let end = self
+            .commit(|st| {
+                let mut writes = Vec::new();
+                let stopping = st.stopping;
+                let (claims, a) = self.authorized(st, task_id, token)?;
+                if stopping && result.status == ResultStatus::Canceled && !a.task.cancel_requested {
+                    // Stopped because the manager is stopping: not an end. The restart policy
+                    // decides at the next start.
+                    return Ok((writes, a.task.state));
                 }
-                ResultStatus::Canceled => (
-                    TaskState::Failed,
-                    format!(
-                        "agent `{}` stopped it without being asked: {}",
-                        claims.agent_id, result.error
-                    ),
-                ),
-            };
-            if let Some(att) = a.task.attempts.last_mut() {
-                att.ended_us = Some(now);
-                if end != TaskState::Completed {
-                    att.error = reason.clone();
+                let max_text = self.inner.cfg.agents.max_text_bytes as usize;
+                truncate(&mut result.summary, max_text);
+                truncate(&mut result.error, max_text);
+                for s in [
+                    &mut result.summary,
+                    &mut result.error,
+                    &mut result.output_json,
+                ] {
+                    redact_in(s, &a.secrets);
                 }
-            }
-            a.task.result = Some(result);
-            let ev = tasks::transition(&mut a.task, end, reason, now)?;
-            push_task(&mut writes, &a.task, ev, now);
-            if let Some(rec) = st.registry.get_mut(&claims.agent_id) {
-                rec.holding.remove(task_id);
-                match end {
-                    TaskState::Completed => rec.row.successes += 1,
-                    TaskState::Failed => rec.row.failures += 1,
-                    _ => {}
+                if a.task.state == TaskState::Assigned {
+                    let ev = tasks::transition(
+                        &mut a.task,
+                        TaskState::Running,
+                        "accepted (implicitly, by finishing)",
+                        now,
+                    )?;
+                    writes.push(Write::Event {
+                        time_us: now,
+                        body: ev,
+                    });
                 }
-                writes.push(Write::Agent(Box::new(rec.row.clone())));
-            }
-            (self.inner.writer.submit(writes), end)
-        };
-        pending.wait().await?;
+                let (end, reason) = ending(&a.task, &claims.agent_id, &result);
+                if let Some(att) = a.task.attempts.last_mut() {
+                    att.ended_us = Some(now);
+                    if end != TaskState::Completed {
+                        att.error = reason.clone();
+                    }
+                }
+                a.task.result = Some(result);
+                let ev = tasks::transition(&mut a.task, end, reason, now)?;
+                push_task(&mut writes, &a.task, ev, now);
+                if let Some(rec) = st.registry.get_mut(&claims.agent_id) {
+                    rec.holding.remove(task_id);
+                    match end {
+                        TaskState::Completed => rec.row.successes += 1,
+                        TaskState::Failed => rec.row.failures += 1,
+                        _ => {}
+                    }
+                    writes.push(Write::Agent(Box::new(rec.row.clone())));
+                }
+                Ok((writes, end))
+            })
+            .await?;
         self.forget_ended();
         self.inner.wake.notify_one();
         Ok(end)
@@ -330,7 +300,6 @@ impl Manager {
         } else {
             format!("canceled: {reason}")
         };
-        let mut writes = Vec::new();
         let active = self.state().tasks.contains_key(id);
         if !active {
             let t = self.get_task(id).await?;
@@ -339,65 +308,74 @@ impl Manager {
                 t.state
             )));
         }
-        let (pending, task) = {
-            let mut st = self.state();
-            let Some(a) = st.tasks.get_mut(id) else {
-                return Err(Error::FailedPrecondition(format!(
-                    "task {id} ended meanwhile; there is nothing to cancel"
-                )));
-            };
-            if a.task.cancel_requested {
-                return Ok(a.task.clone());
-            }
-            a.task.cancel_requested = true;
-            match a.task.state {
-                TaskState::Running | TaskState::AwaitingConsent => {
-                    a.cancel_by_us = Some(now + us(self.inner.cfg.tasks.cancel_grace));
-                    a.task.status_reason = reason.clone();
-                    a.task.updated_us = now;
-                    writes.push(Write::Task(Box::new(a.task.clone())));
-                    writes.push(Write::audit(
-                        now,
-                        "client",
-                        "task.cancel_requested",
-                        Some(id),
-                        serde_json::json!({ "reason": reason }),
-                    ));
-                    let agent = a.task.agent_id.clone().unwrap_or_default();
-                    if let Some(rec) = st.registry.get(&agent) {
-                        rec.send(Command::Stop {
-                            task_id: id.to_string(),
-                            reason: reason.clone(),
-                        });
+        let task = self
+            .commit(|st| {
+                let mut writes = Vec::new();
+                let Some(a) = st.tasks.get_mut(id) else {
+                    return Err(Error::FailedPrecondition(format!(
+                        "task {id} ended meanwhile; there is nothing to cancel"
+                    )));
+                };
+                if a.task.cancel_requested {
+                    return Ok((writes, a.task.clone()));
+                }
+                a.task.cancel_requested = true;
+                match a.task.state {
+                    TaskState::Running | TaskState::AwaitingConsent => {
+                        a.cancel_by_us = Some(now + us(self.inner.cfg.tasks.cancel_grace));
+                        a.task.status_reason = reason.clone();
+                        a.task.updated_us = now;
+                        writes.push(Write::Task(Box::new(a.task.clone())));
+                        writes.push(Write::audit(
+                            now,
+                            "client",
+                            "task.cancel_requested",
+                            Some(id),
+                            serde_json::json!({ "reason": reason }),
+                        ));
+                        let agent = a.task.agent_id.clone().unwrap_or_default();
+                        if let Some(rec) = st.registry.get(&agent) {
+                            rec.send(Command::Stop {
+                                task_id: id.to_string(),
+                                reason: reason.clone(),
+                            });
+                        }
+                    }
+                    TaskState::Assigned => {
+                        let agent = a.task.agent_id.clone().unwrap_or_default();
+                        if let Some(att) = a.task.attempts.last_mut() {
+                            att.ended_us = Some(now);
+                            att.error = reason.clone();
+                        }
+                        let ev = tasks::transition(
+                            &mut a.task,
+                            TaskState::Canceled,
+                            reason.clone(),
+                            now,
+                        )?;
+                        push_task(&mut writes, &a.task, ev, now);
+                        if let Some(rec) = st.registry.get_mut(&agent) {
+                            rec.holding.remove(id);
+                            rec.send(Command::Stop {
+                                task_id: id.to_string(),
+                                reason: reason.clone(),
+                            });
+                        }
+                    }
+                    _ => {
+                        let ev = tasks::transition(
+                            &mut a.task,
+                            TaskState::Canceled,
+                            reason.clone(),
+                            now,
+                        )?;
+                        push_task(&mut writes, &a.task, ev, now);
                     }
                 }
-                TaskState::Assigned => {
-                    let agent = a.task.agent_id.clone().unwrap_or_default();
-                    if let Some(att) = a.task.attempts.last_mut() {
-                        att.ended_us = Some(now);
-                        att.error = reason.clone();
-                    }
-                    let ev =
-                        tasks::transition(&mut a.task, TaskState::Canceled, reason.clone(), now)?;
-                    push_task(&mut writes, &a.task, ev, now);
-                    if let Some(rec) = st.registry.get_mut(&agent) {
-                        rec.holding.remove(id);
-                        rec.send(Command::Stop {
-                            task_id: id.to_string(),
-                            reason: reason.clone(),
-                        });
-                    }
-                }
-                _ => {
-                    let ev =
-                        tasks::transition(&mut a.task, TaskState::Canceled, reason.clone(), now)?;
-                    push_task(&mut writes, &a.task, ev, now);
-                }
-            }
-            let task = st.tasks.get(id).expect("present").task.clone();
-            (self.inner.writer.submit(writes), task)
-        };
-        pending.wait().await?;
+                let task = st.tasks.get(id).expect("present").task.clone();
+                Ok((writes, task))
+            })
+            .await?;
         self.forget_ended();
         Ok(task)
     }
@@ -520,6 +498,41 @@ pub(super) fn same_request(
             key: key.to_string(),
             task_id: t.id.clone(),
         })
+    }
+}
+
+/// How a task ends on `result` from `agent`, and why (a failure or stop after the person asked to
+/// cancel ends it canceled).
+fn ending(task: &Task, agent: &str, result: &TaskResult) -> (TaskState, String) {
+    match result.status {
+        ResultStatus::Succeeded => (
+            TaskState::Completed,
+            format!("completed by agent `{}`", agent),
+        ),
+        // The person asked to cancel: a failure reported after that is most often the
+        // cancel's own doing (its processes killed mid-step), and either way the person
+        // wanted it stopped. It ends canceled; the failure stays in the attempt's error.
+        ResultStatus::Failed if task.cancel_requested => (
+            TaskState::Canceled,
+            format!(
+                "{}; it ended failing on agent `{}`: {}",
+                task.status_reason, agent, result.error
+            ),
+        ),
+        ResultStatus::Failed => (
+            TaskState::Failed,
+            format!("failed on agent `{}`: {}", agent, result.error),
+        ),
+        ResultStatus::Canceled if task.cancel_requested => {
+            (TaskState::Canceled, task.status_reason.clone())
+        }
+        ResultStatus::Canceled => (
+            TaskState::Failed,
+            format!(
+                "agent `{}` stopped it without being asked: {}",
+                agent, result.error
+            ),
+        ),
     }
 }
 

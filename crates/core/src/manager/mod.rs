@@ -437,6 +437,12 @@ impl Manager {
         Ok(answer)
     }
 
+    /// Stores rows that change nothing held in memory (an audit entry, an event, a record kept
+    /// only in the database) and waits for the commit.
+    async fn record(&self, writes: Vec<Write>) -> Result<()> {
+        self.inner.writer.submit(writes).wait().await
+    }
+
     /// Wall-clock time from the manager's clock.
     fn now_us(&self) -> i64 {
         self.inner.clock.now_us()

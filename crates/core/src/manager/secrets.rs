@@ -24,24 +24,21 @@ impl Manager {
         } else {
             "secret.deleted"
         };
-        self.inner
-            .writer
-            .submit(vec![
-                Write::SecretName {
-                    name: name.to_string(),
-                    present,
-                    time_us: now,
-                },
-                Write::audit(
-                    now,
-                    actor,
-                    action,
-                    None,
-                    serde_json::json!({ "name": name }),
-                ),
-            ])
-            .wait()
-            .await
+        self.record(vec![
+            Write::SecretName {
+                name: name.to_string(),
+                present,
+                time_us: now,
+            },
+            Write::audit(
+                now,
+                actor,
+                action,
+                None,
+                serde_json::json!({ "name": name }),
+            ),
+        ])
+        .await
     }
 
     /// The names of the stored secrets, with when each was last set (µs).
@@ -82,21 +79,22 @@ impl Manager {
         c.granted(&format!("secret `{name}`"))?;
         let n = name.to_string();
         let value = blocking(move || crate::secrets::load(&n)).await?;
-        let pending = {
-            let mut st = self.state();
+        let now = self.now_us();
+        self.commit(|st| {
             let a = st.tasks.get_mut(task_id).ok_or_else(|| {
                 Error::FailedPrecondition(format!("task {task_id} ended meanwhile"))
             })?;
             a.secrets.push((name.to_string(), value.clone()));
-            self.inner.writer.submit(vec![Write::audit(
-                self.now_us(),
+            let audit = Write::audit(
+                now,
                 claims.agent_id.clone(),
                 "secret.read",
                 Some(task_id),
                 serde_json::json!({ "name": name, "consent": c.id }),
-            )])
-        };
-        pending.wait().await?;
+            );
+            Ok((vec![audit], ()))
+        })
+        .await?;
         Ok(value)
     }
 }

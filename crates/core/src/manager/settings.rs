@@ -67,13 +67,12 @@ impl Manager {
         } else {
             Some(self.check_workspace_root(path).await?)
         };
-        let pending = {
-            let mut st = self.state();
-            let (before, _) = self.root_of(&st);
+        let time_us = self.now_us();
+        self.commit(|st| {
+            let (before, _) = self.root_of(st);
             st.workspace_root = chosen.clone();
-            let (after, source) = self.root_of(&st);
-            let time_us = self.now_us();
-            self.inner.writer.submit(vec![
+            let (after, source) = self.root_of(st);
+            let writes = vec![
                 Write::Setting {
                     key: WORKSPACE_ROOT.into(),
                     value: chosen.as_ref().map(|p| p.display().to_string()),
@@ -90,9 +89,10 @@ impl Manager {
                         "source": source,
                     }),
                 ),
-            ])
-        };
-        pending.wait().await?;
+            ];
+            Ok((writes, ()))
+        })
+        .await?;
         Ok(self.status())
     }
 

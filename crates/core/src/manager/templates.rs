@@ -35,11 +35,11 @@ impl Manager {
     /// Publishes that these templates changed, so clients list them again.
     pub(super) async fn templates_changed(&self, names: Vec<String>) {
         tracing::info!(templates = ?names, "template catalogue changed");
-        let pending = self.inner.writer.submit(vec![Write::Event {
+        let changed = Write::Event {
             time_us: self.now_us(),
             body: EventBody::TemplatesChanged { names },
-        }]);
-        if let Err(e) = pending.wait().await {
+        };
+        if let Err(e) = self.record(vec![changed]).await {
             tracing::error!(error = %e, "cannot record a template catalogue change");
         }
     }
@@ -139,7 +139,7 @@ impl Manager {
             Ok(o) => o,
             Err(e) => return Err(refuse(e.to_string())),
         };
-        let pending = self.inner.writer.submit(vec![Write::audit(
+        self.record(vec![Write::audit(
             self.now_us(),
             actor,
             "editor.opened",
@@ -147,8 +147,8 @@ impl Manager {
             serde_json::json!({
                 "path": real, "opener": opener, "allowed_by": allowed_by, "warnings": warnings,
             }),
-        )]);
-        pending.wait().await?;
+        )])
+        .await?;
         Ok(Opened {
             path: real,
             opener,
