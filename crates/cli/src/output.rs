@@ -525,8 +525,15 @@ pub fn templates_text(list: &[pb::Template]) -> String {
     s
 }
 
-/// Indents compact JSON as serde_json's pretty printer does, keeping the order of object keys
-/// (parsing into a `Value` would sort them).
+/// Indents compact JSON as serde_json's pretty printer does, keeping the text of everything else
+/// exactly: the order of object keys and every number as the agent wrote it.
+///
+/// Written by hand on purpose. Parsing into a `Value` and printing it again would sort the keys
+/// (serde_json's `preserve_order` feature fixes that, but for every crate of the workspace at once)
+/// and rewrite numbers: an integer past 64 bits becomes a float, `1e3` becomes `1000.0`. Keeping
+/// the numbers takes `arbitrary_precision`, which breaks numbers read through untagged enums and
+/// flattened fields anywhere in the program. A task's output is the agent's text to show, not
+/// ours to reformat.
 pub fn pretty_json(compact: &str) -> String {
     let mut out = String::with_capacity(compact.len() * 2);
     let mut depth = 0usize;
@@ -673,6 +680,15 @@ mod tests {
         assert_eq!(
             pretty_json(&sorted),
             serde_json::to_string_pretty(&v).unwrap()
+        );
+    }
+
+    #[test]
+    fn pretty_json_keeps_numbers_as_written() {
+        let compact = r#"{"big":123456789012345678901234567890,"e":1e3,"f":1.50}"#;
+        assert_eq!(
+            pretty_json(compact),
+            "{\n  \"big\": 123456789012345678901234567890,\n  \"e\": 1e3,\n  \"f\": 1.50\n}"
         );
     }
 }

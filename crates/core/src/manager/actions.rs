@@ -5,6 +5,7 @@ impl Manager {
     /// A task announces a destructive action on `paths` (overwrite or delete). The paths must be
     /// where the task may write; the person (or a rule) must agree; then what exists at them is
     /// snapshotted so `rollback` can restore it. Returns the action (its id is the rollback handle).
+    #[tracing::instrument(skip_all, fields(task = %task_id, paths = paths.len()))]
     pub async fn prepare_destructive(
         &self,
         task_id: &str,
@@ -84,6 +85,7 @@ impl Manager {
     }
 
     /// Restores the files of a destructive action exactly as they were before it (audited).
+    #[tracing::instrument(skip_all, fields(action = %id, by = %actor))]
     pub async fn rollback(&self, id: &str, actor: &str) -> Result<rollback::Action> {
         let mut action = self.inner.store.get_action(id).await?.ok_or_else(|| {
             Error::InvalidInput(format!(

@@ -3,6 +3,7 @@ use super::*;
 
 impl Manager {
     /// Registers an agent (or re-registers it, replacing its old session).
+    #[tracing::instrument(skip_all, fields(agent = %reg.name, pid = ?reg.pid))]
     pub async fn register(&self, reg: Registration) -> Result<Registered> {
         let compiled = checked_registration(&reg)?;
         let token = random_secret()?;

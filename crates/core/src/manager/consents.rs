@@ -50,6 +50,7 @@ impl Manager {
     }
 
     /// Decides a permission for a task by the rules and its grants, or asks the person.
+    #[tracing::instrument(skip_all, fields(task = %task_id, agent = %agent_id, permission = %permission.kind()))]
     pub(super) async fn consent_for(
         &self,
         task_id: &str,
@@ -152,6 +153,7 @@ impl Manager {
     }
 
     /// The person answers a pending request: `Some(scope)` grants it that far, `None` denies it.
+    #[tracing::instrument(skip_all, fields(consent = %id, granted = scope.is_some(), by = %actor))]
     pub async fn answer_consent(
         &self,
         id: &str,

@@ -96,6 +96,9 @@ impl Manager {
         Some(self.inner.writer.submit(writes))
     }
 
+    /// Hands a queued task to an agent with a free slot: a new attempt, a capability token, the
+    /// Start command.
+    #[tracing::instrument(level = "debug", skip_all, fields(task = %task_id, agent = %agent_id))]
     pub(super) fn assign(
         &self,
         st: &mut State,

@@ -3,6 +3,7 @@ use super::*;
 
 impl Manager {
     /// The agent accepts or rejects a task it was sent.
+    #[tracing::instrument(skip_all, fields(task = %task_id, accepted = accepted))]
     pub async fn answer(
         &self,
         task_id: &str,
@@ -56,6 +57,7 @@ impl Manager {
     }
 
     /// Records a task's progress.
+    #[tracing::instrument(level = "debug", skip_all, fields(task = %task_id))]
     pub async fn report_progress(
         &self,
         task_id: &str,
@@ -90,6 +92,7 @@ impl Manager {
     }
 
     /// The agent's final result; returns the state the task ended in.
+    #[tracing::instrument(skip_all, fields(task = %task_id, status = ?result.status))]
     pub async fn finish(
         &self,
         task_id: &str,
@@ -157,6 +160,7 @@ impl Manager {
     }
 
     /// Queues a task; returns it and whether it was created (false: an idempotent repeat).
+    #[tracing::instrument(skip_all, fields(task_type = %sub.task_type))]
     pub async fn submit(&self, sub: Submission) -> Result<(Task, bool)> {
         if let Some(free) = self.inner.disk.low() {
             return Err(self.inner.disk.refusal(free));
@@ -293,6 +297,7 @@ impl Manager {
     }
 
     /// Cancels a task: at once when it is not running, else by telling its agent to stop.
+    #[tracing::instrument(skip_all, fields(task = %id))]
     pub async fn cancel(&self, id: &str, reason: &str) -> Result<Task> {
         let now = self.now_us();
         let reason = if reason.is_empty() {

@@ -3,6 +3,7 @@ use super::*;
 
 impl Manager {
     /// Stores a batch of a task's log lines; returns the highest seq stored.
+    #[tracing::instrument(level = "debug", skip_all, fields(task = %task_id, lines = lines.len()))]
     pub async fn push_logs(&self, task_id: &str, token: &str, lines: Vec<LogLine>) -> Result<u64> {
         let max_lines = self.inner.cfg.agents.max_log_batch_lines as usize;
         if lines.len() > max_lines {

@@ -65,6 +65,7 @@ impl Manager {
 
     /// A task process the supervisor started for `agent_id` has exited. If the attempt it ran has
     /// not ended (no result was reported), it is lost: retried, or canceled when a cancel was asked.
+    #[tracing::instrument(skip_all, fields(agent = %agent_id, task = %task_id, attempt = attempt))]
     pub fn task_process_exited(&self, agent_id: &str, task_id: &str, attempt: u32, how: &str) {
         let now = self.now_us();
         let mut writes = Vec::new();
@@ -92,6 +93,7 @@ impl Manager {
 
     /// A task process's workspace outgrew the quota (the supervisor stops it next): the task
     /// fails (no retry: it would outgrow it again), and the audit log says so.
+    #[tracing::instrument(skip_all, fields(agent = %agent_id, task = %task_id, attempt = attempt))]
     pub fn task_over_quota(&self, agent_id: &str, task_id: &str, attempt: u32, used: u64) {
         let now = self.now_us();
         let mut writes = Vec::new();

@@ -49,6 +49,7 @@ impl Manager {
     /// A task asks for a secret: its agent's manifest must declare it, and the person (or a
     /// rule) must grant it. The value is handed over once, kept in memory to redact it from
     /// what the task reports, and its reading is audited (by name).
+    #[tracing::instrument(skip_all, fields(task = %task_id, secret = %name))]
     pub async fn secret_for_task(&self, task_id: &str, token: &str, name: &str) -> Result<String> {
         let permission = policy::parse("secret", name)?;
         let claims = {
