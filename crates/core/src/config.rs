@@ -467,7 +467,7 @@ impl Default for Feed {
     }
 }
 
-/// Project templates (copier's format) offered to clients; see `catalogue.rs`.
+/// Project templates (copier's format) offered to clients; see `catalogue/`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Templates {
