@@ -927,7 +927,7 @@ mod tests {
 
     #[test]
     fn the_documented_example_is_exactly_the_defaults() {
-        let doc = include_str!("../../../docs/config.example.toml");
+        let doc = include_str!("../../../../docs/config.example.toml");
         let parsed = Config::parse(doc, "docs/config.example.toml").unwrap();
         assert_eq!(
             parsed,
