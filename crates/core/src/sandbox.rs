@@ -273,74 +273,9 @@ impl Prepared {
     pub unsafe fn apply(&mut self) -> std::io::Result<()> {
         // SAFETY: plain syscalls on buffers prepared by the parent (see this function's contract).
         unsafe {
-            // Into the task's cgroups while still in the manager's namespaces (`0`: this process);
-            // every process of the task is then born inside them.
-            for procs in &self.cgroups {
-                if libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            if libc::unshare(
-                libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWNS | libc::CLONE_NEWPID,
-            ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            write_file(&self.paths[0], b"deny\n")?;
-            write_file(&self.paths[1], &self.uid_map)?;
-            write_file(&self.paths[2], &self.gid_map)?;
-            loopback_up()?;
-            // Blocked before the fork, so no signal is lost between it and the reaper's wait.
-            let mut relayed: libc::sigset_t = std::mem::zeroed();
-            let mut before: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut relayed);
-            for sig in RELAYED.iter().chain([&libc::SIGCHLD]) {
-                libc::sigaddset(&mut relayed, *sig);
-            }
-            libc::sigprocmask(libc::SIG_BLOCK, &relayed, &mut before);
-            // The reaper holds the write end: the task sees end-of-file once the reaper is gone.
-            let mut lifeline = [0; 2];
-            if libc::pipe2(lifeline.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let parent = libc::getppid();
-            let task = libc::fork();
-            if task < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if task > 0 {
-                reap(task, &relayed, parent, lifeline[1], &self.orphan_grace);
-            }
-            libc::sigprocmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
-            // Dies with its reaper (which dies with the manager).
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::close(lifeline[1]);
-            let mut byte = 0u8;
-            if libc::read(lifeline[0], (&mut byte as *mut u8).cast(), 1) == 0 {
-                // The reaper died before the line above took effect.
-                libc::_exit(1);
-            }
-            libc::close(lifeline[0]);
-            let (rules, read, full) = (&self.extra_rules, self.read_access, self.full_access);
-            self.view.build(|v| {
-                if let Some(fd) = rules {
-                    if let Some(proc) = &v.proc_dir {
-                        add_rule(fd, proc, read)?;
-                    }
-                    add_rule(fd, &v.tmp_dir, full)?;
-                }
-                Ok(())
-            })?;
-            drop_capabilities()?;
-            let lim = libc::rlimit {
-                rlim_cur: self.max_file_bytes,
-                rlim_max: self.max_file_bytes,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
+            self.enter_namespaces()?;
+            self.fork_task()?;
+            self.build_view_and_limit()?;
         }
         let ruleset = self
             .ruleset
@@ -349,6 +284,100 @@ impl Prepared {
         ruleset
             .restrict_self()
             .map_err(|_| std::io::Error::from_raw_os_error(libc::EPERM))?;
+        Ok(())
+    }
+
+    /// Joins the task's cgroups, then enters new user, network, mount and pid namespaces (the
+    /// user and group mapped to themselves) and brings their loopback up.
+    ///
+    /// # Safety
+    /// As [`Prepared::apply`]'s.
+    unsafe fn enter_namespaces(&self) -> std::io::Result<()> {
+        // Into the task's cgroups while still in the manager's namespaces (`0`: this process);
+        // every process of the task is then born inside them.
+        for procs in &self.cgroups {
+            if libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        if libc::unshare(
+            libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWNS | libc::CLONE_NEWPID,
+        ) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+        write_file(&self.paths[0], b"deny\n")?;
+        write_file(&self.paths[1], &self.uid_map)?;
+        write_file(&self.paths[2], &self.gid_map)?;
+        loopback_up()
+    }
+
+    /// Forks the task, the first process of the new pid namespace, and returns in it. This
+    /// process stays outside as its reaper ([`reap`]) and never returns; the task dies with it.
+    ///
+    /// # Safety
+    /// As [`Prepared::apply`]'s, once in the new namespaces.
+    unsafe fn fork_task(&self) -> std::io::Result<()> {
+        // Blocked before the fork, so no signal is lost between it and the reaper's wait.
+        let mut relayed: libc::sigset_t = std::mem::zeroed();
+        let mut before: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut relayed);
+        for sig in RELAYED.iter().chain([&libc::SIGCHLD]) {
+            libc::sigaddset(&mut relayed, *sig);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &relayed, &mut before);
+        // The reaper holds the write end: the task sees end-of-file once the reaper is gone.
+        let mut lifeline = [0; 2];
+        if libc::pipe2(lifeline.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let parent = libc::getppid();
+        let task = libc::fork();
+        if task < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if task > 0 {
+            reap(task, &relayed, parent, lifeline[1], &self.orphan_grace);
+        }
+        libc::sigprocmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
+        // Dies with its reaper (which dies with the manager).
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        libc::close(lifeline[1]);
+        let mut byte = 0u8;
+        if libc::read(lifeline[0], (&mut byte as *mut u8).cast(), 1) == 0 {
+            // The reaper died before the line above took effect.
+            libc::_exit(1);
+        }
+        libc::close(lifeline[0]);
+        Ok(())
+    }
+
+    /// In the task: builds the view (adding the Landlock rules of its fresh `/proc` and `/tmp`),
+    /// drops every capability and caps the size of files it writes.
+    ///
+    /// # Safety
+    /// As [`Prepared::apply`]'s, in the forked task.
+    unsafe fn build_view_and_limit(&self) -> std::io::Result<()> {
+        let (rules, read, full) = (&self.extra_rules, self.read_access, self.full_access);
+        self.view.build(|v| {
+            if let Some(fd) = rules {
+                if let Some(proc) = &v.proc_dir {
+                    add_rule(fd, proc, read)?;
+                }
+                add_rule(fd, &v.tmp_dir, full)?;
+            }
+            Ok(())
+        })?;
+        drop_capabilities()?;
+        let lim = libc::rlimit {
+            rlim_cur: self.max_file_bytes,
+            rlim_max: self.max_file_bytes,
+        };
+        if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
         Ok(())
     }
 }

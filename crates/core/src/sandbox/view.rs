@@ -15,7 +15,7 @@
 //!
 //! As in [`super::Prepared`], everything that allocates (paths, flags) is worked out in the
 //! parent by [`View::plan`]; [`View::build`] only makes syscalls.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -23,6 +23,8 @@ use std::path::{Component, Path, PathBuf};
 /// Where the base tmpfs is mounted in the new mount namespace (bubblewrap uses `/tmp` too); it
 /// becomes the root, so nothing of the host's `/tmp` is seen through it.
 const BASE_CANDIDATES: [&str; 3] = ["/tmp", "/mnt", "/run"];
+/// Where the new root is built, in the base tmpfs (the host's root is beneath it at `/oldroot`).
+const NEW_ROOT: &str = "/newroot";
 
 /// How a path is put into the view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -92,132 +94,36 @@ impl View {
             .map(Path::new)
             .find(|p| p.is_dir())
             .ok_or_else(|| std::io::Error::other("no folder to build the sandbox's view on"))?;
-        let mut entries: BTreeMap<PathBuf, Kind> = BTreeMap::new();
-        let mut links: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
-        let mut proc = false;
-        let mut add = |p: &Path, kind: Kind| {
-            if !p.is_absolute() {
-                return;
-            }
-            if p == Path::new("/proc") {
-                proc = true;
-                return;
-            }
-            let Ok(meta) = p.symlink_metadata() else {
-                return;
-            };
-            let mut put = |p: PathBuf| {
-                let k = entries.entry(p).or_insert(kind);
-                *k = (*k).max(kind);
-            };
-            if meta.file_type().is_symlink() {
-                if let Ok(target) = std::fs::read_link(p) {
-                    links.insert(p.to_path_buf(), target);
-                }
-                // The link's target, wherever it leads (Landlock's rule follows it too).
-                if let Ok(real) = p.canonicalize() {
-                    put(real);
-                }
-            } else {
-                put(p.to_path_buf());
-                // Spelled through a linked folder (`/home -> /data/home`): also where it really is.
-                if let Ok(real) = p.canonicalize() {
-                    if real != p {
-                        put(real);
-                    }
-                }
-            }
-        };
+        let mut wanted = Wanted::default();
         for p in c.read {
-            add(p, Kind::Read);
+            wanted.add(p, Kind::Read);
         }
         for p in c.write {
-            add(p, Kind::Write);
+            wanted.add(p, Kind::Write);
         }
         for p in c.sockets {
-            add(p, Kind::Socket);
+            wanted.add(p, Kind::Socket);
         }
-
-        let new_root = Path::new("/newroot");
-        let old_root = Path::new("/oldroot");
-        // A private /tmp, mounted before anything beneath it (the sort below is by depth).
+        // A private /tmp, mounted before anything beneath it (the mounts go by depth).
         let tmp = PathBuf::from("/tmp");
-        entries.insert(tmp.clone(), Kind::Tmpfs);
-        let mut steps = Vec::new();
-        let mut made = std::collections::HashSet::new();
-        // Parents before children: a path beneath another is mounted on top of it.
-        let mut ordered: Vec<(PathBuf, Kind)> = entries.into_iter().collect();
-        ordered.sort_by_key(|(p, _)| p.components().count());
-        let mut bound: Vec<(PathBuf, Kind)> = Vec::new();
-        for (path, kind) in ordered {
-            // Already in view, as it is, through a folder bound above it.
-            let covered = bound
-                .iter()
-                .any(|(b, k)| path.starts_with(b) && *k != Kind::Tmpfs && kind <= *k);
-            if covered && kind != Kind::Socket {
-                continue;
-            }
-            bound.push((path.clone(), kind));
-            folders_to(&mut steps, &mut made, new_root, &path)?;
-            let dst = inside(new_root, &path)?;
-            if kind == Kind::Tmpfs {
-                made.insert(path.clone());
-                steps.push(Step::Dir(dst.clone()));
-                steps.push(Step::Tmpfs {
-                    dst,
-                    data: cstring(format!("mode=1777,size={}", c.tmp_bytes).as_bytes())?,
-                });
-                continue;
-            }
-            if path.is_dir() && kind != Kind::Socket {
-                if made.insert(path.clone()) {
-                    steps.push(Step::Dir(dst.clone()));
-                }
-            } else {
-                steps.push(Step::File(dst.clone()));
-            }
-            steps.push(Step::Bind {
-                src: inside(old_root, &path)?,
-                dst,
-                read_only: (kind == Kind::Read).then(|| remount_flags(&path)),
-            });
-        }
-        for (link, target) in links {
-            folders_to(&mut steps, &mut made, new_root, &link)?;
-            steps.push(Step::Symlink {
-                target: cstring(target.as_os_str().as_bytes())?,
-                link: inside(new_root, &link)?,
-            });
-        }
-        // Devices' conventional links.
-        folders_to(&mut steps, &mut made, new_root, Path::new("/dev/x"))?;
-        for (link, target) in [
-            ("/dev/fd", "/proc/self/fd"),
-            ("/dev/stdin", "/proc/self/fd/0"),
-            ("/dev/stdout", "/proc/self/fd/1"),
-            ("/dev/stderr", "/proc/self/fd/2"),
-        ] {
-            steps.push(Step::Symlink {
-                target: cstring(target.as_bytes())?,
-                link: inside(new_root, Path::new(link))?,
-            });
-        }
-        let proc_dir = if proc {
-            let dir = inside(new_root, Path::new("/proc"))?;
-            steps.push(Step::Dir(dir.clone()));
-            steps.push(Step::Proc(dir.clone()));
-            Some(dir)
+        wanted.entries.insert(tmp.clone(), Kind::Tmpfs);
+        let mut steps = Steps::default();
+        steps.mounts(wanted.entries, c.tmp_bytes)?;
+        steps.links(wanted.links)?;
+        steps.device_links()?;
+        let proc_dir = if wanted.proc {
+            Some(steps.proc()?)
         } else {
             None
         };
         Ok(View {
             base: cstring(base.as_os_str().as_bytes())?,
-            new_root: cstring(b"/newroot")?,
+            new_root: cstring(NEW_ROOT.as_bytes())?,
             old_root: cstring(b"oldroot")?,
-            steps,
+            steps: steps.list,
             cwd: cstring(c.cwd.as_os_str().as_bytes())?,
             proc_dir,
-            tmp_dir: inside(new_root, &tmp)?,
+            tmp_dir: inside(Path::new(NEW_ROOT), &tmp)?,
         })
     }
 
@@ -235,6 +141,20 @@ impl View {
         &self,
         before_leaving_old_root: impl FnOnce(&View) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
+        self.enter_base()?;
+        for step in &self.steps {
+            step.perform()?;
+        }
+        before_leaving_old_root(self)?;
+        self.leave_old_root()
+    }
+
+    /// Mounts the base tmpfs, makes it the root with the host's root beneath it at `/oldroot`,
+    /// and makes `/newroot` in it a mount point of its own.
+    ///
+    /// # Safety
+    /// As [`View::build`]'s.
+    unsafe fn enter_base(&self) -> std::io::Result<()> {
         let null = std::ptr::null::<libc::c_char>();
         // Nothing mounted here propagates back to the host.
         check(libc::mount(
@@ -265,58 +185,20 @@ impl View {
             null,
             libc::MS_BIND | libc::MS_REC,
             std::ptr::null(),
-        ))?;
-        for step in &self.steps {
-            match step {
-                Step::Dir(p) => exists_ok(libc::mkdir(p.as_ptr(), 0o755))?,
-                Step::File(p) => exists_ok(libc::mknod(p.as_ptr(), libc::S_IFREG | 0o644, 0))?,
-                Step::Symlink { target, link } => {
-                    exists_ok(libc::symlink(target.as_ptr(), link.as_ptr()))?
-                }
-                Step::Bind {
-                    src,
-                    dst,
-                    read_only,
-                } => {
-                    check(libc::mount(
-                        src.as_ptr(),
-                        dst.as_ptr(),
-                        null,
-                        libc::MS_BIND | libc::MS_REC,
-                        std::ptr::null(),
-                    ))?;
-                    if let Some(flags) = read_only {
-                        check(libc::mount(
-                            null,
-                            dst.as_ptr(),
-                            null,
-                            *flags,
-                            std::ptr::null(),
-                        ))?;
-                    }
-                }
-                Step::Tmpfs { dst, data } => check(libc::mount(
-                    c"tmpfs".as_ptr(),
-                    dst.as_ptr(),
-                    c"tmpfs".as_ptr(),
-                    libc::MS_NODEV | libc::MS_NOSUID,
-                    data.as_ptr().cast(),
-                ))?,
-                Step::Proc(p) => check(libc::mount(
-                    c"proc".as_ptr(),
-                    p.as_ptr(),
-                    c"proc".as_ptr(),
-                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                    std::ptr::null(),
-                ))?,
-            }
-        }
-        before_leaving_old_root(self)?;
+        ))
+    }
+
+    /// Detaches the host's root and moves into the new root, dropping the base tmpfs beneath it;
+    /// then enters the working directory again, inside the view.
+    ///
+    /// # Safety
+    /// As [`View::build`]'s, once the steps are taken.
+    unsafe fn leave_old_root(&self) -> std::io::Result<()> {
         // Detach the host's root (privately first, so the unmount is not sent to the host).
         check(libc::mount(
             self.old_root.as_ptr(),
             self.old_root.as_ptr(),
-            null,
+            std::ptr::null(),
             libc::MS_REC | libc::MS_PRIVATE,
             std::ptr::null(),
         ))?;
@@ -335,28 +217,216 @@ impl View {
         check(libc::chdir(c"/".as_ptr()))?;
         // The working directory again, now inside the view: the one inherited from the parent
         // would keep a way into the host's filesystem.
-        check(libc::chdir(self.cwd.as_ptr()))?;
-        Ok(())
+        check(libc::chdir(self.cwd.as_ptr()))
     }
 }
 
-/// Steps making every folder above `p` inside the new root (each once).
-fn folders_to(
-    steps: &mut Vec<Step>,
-    made: &mut std::collections::HashSet<PathBuf>,
-    new_root: &Path,
-    p: &Path,
-) -> std::io::Result<()> {
-    let mut at = PathBuf::from("/");
-    for comp in p.parent().unwrap_or(Path::new("/")).components() {
-        if let Component::Normal(n) = comp {
-            at.push(n);
-            if made.insert(at.clone()) {
-                steps.push(Step::Dir(inside(new_root, &at)?));
+impl Step {
+    /// Makes the folder, file or link, or mounts.
+    ///
+    /// # Safety
+    /// As [`View::build`]'s, between [`View::enter_base`] and [`View::leave_old_root`].
+    unsafe fn perform(&self) -> std::io::Result<()> {
+        let null = std::ptr::null::<libc::c_char>();
+        match self {
+            Step::Dir(p) => exists_ok(libc::mkdir(p.as_ptr(), 0o755)),
+            Step::File(p) => exists_ok(libc::mknod(p.as_ptr(), libc::S_IFREG | 0o644, 0)),
+            Step::Symlink { target, link } => {
+                exists_ok(libc::symlink(target.as_ptr(), link.as_ptr()))
+            }
+            Step::Bind {
+                src,
+                dst,
+                read_only,
+            } => {
+                check(libc::mount(
+                    src.as_ptr(),
+                    dst.as_ptr(),
+                    null,
+                    libc::MS_BIND | libc::MS_REC,
+                    std::ptr::null(),
+                ))?;
+                if let Some(flags) = read_only {
+                    check(libc::mount(
+                        null,
+                        dst.as_ptr(),
+                        null,
+                        *flags,
+                        std::ptr::null(),
+                    ))?;
+                }
+                Ok(())
+            }
+            Step::Tmpfs { dst, data } => check(libc::mount(
+                c"tmpfs".as_ptr(),
+                dst.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NODEV | libc::MS_NOSUID,
+                data.as_ptr().cast(),
+            )),
+            Step::Proc(p) => check(libc::mount(
+                c"proc".as_ptr(),
+                p.as_ptr(),
+                c"proc".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                std::ptr::null(),
+            )),
+        }
+    }
+}
+
+/// What the view must hold, sorted out from what the process was given.
+#[derive(Default)]
+struct Wanted {
+    /// Paths and how each is put in (the widest way asked for, when asked several times).
+    entries: BTreeMap<PathBuf, Kind>,
+    /// Symbolic links to recreate, and their targets as the host has them.
+    links: BTreeMap<PathBuf, PathBuf>,
+    /// Whether a fresh `/proc` was asked for.
+    proc: bool,
+}
+
+impl Wanted {
+    /// Adds `p` (skipped when relative or missing): a link as a link plus its target, a path
+    /// spelled through a linked folder also where it really is.
+    fn add(&mut self, p: &Path, kind: Kind) {
+        if !p.is_absolute() {
+            return;
+        }
+        if p == Path::new("/proc") {
+            self.proc = true;
+            return;
+        }
+        let Ok(meta) = p.symlink_metadata() else {
+            return;
+        };
+        if meta.file_type().is_symlink() {
+            if let Ok(target) = std::fs::read_link(p) {
+                self.links.insert(p.to_path_buf(), target);
+            }
+            // The link's target, wherever it leads (Landlock's rule follows it too).
+            if let Ok(real) = p.canonicalize() {
+                self.put(real, kind);
+            }
+        } else {
+            self.put(p.to_path_buf(), kind);
+            // Spelled through a linked folder (`/home -> /data/home`): also where it really is.
+            if let Ok(real) = p.canonicalize() {
+                if real != p {
+                    self.put(real, kind);
+                }
             }
         }
     }
-    Ok(())
+
+    fn put(&mut self, p: PathBuf, kind: Kind) {
+        let k = self.entries.entry(p).or_insert(kind);
+        *k = (*k).max(kind);
+    }
+}
+
+/// The steps worked out so far, and the folders they make (each made once).
+#[derive(Default)]
+struct Steps {
+    list: Vec<Step>,
+    made: HashSet<PathBuf>,
+}
+
+impl Steps {
+    /// A mount for each entry, parents before children (a path beneath another is mounted on
+    /// top of it), skipping those already in view through a folder bound above them.
+    fn mounts(&mut self, entries: BTreeMap<PathBuf, Kind>, tmp_bytes: u64) -> std::io::Result<()> {
+        let new_root = Path::new(NEW_ROOT);
+        let old_root = Path::new("/oldroot");
+        let mut ordered: Vec<(PathBuf, Kind)> = entries.into_iter().collect();
+        ordered.sort_by_key(|(p, _)| p.components().count());
+        let mut bound: Vec<(PathBuf, Kind)> = Vec::new();
+        for (path, kind) in ordered {
+            // Already in view, as it is, through a folder bound above it.
+            let covered = bound
+                .iter()
+                .any(|(b, k)| path.starts_with(b) && *k != Kind::Tmpfs && kind <= *k);
+            if covered && kind != Kind::Socket {
+                continue;
+            }
+            bound.push((path.clone(), kind));
+            self.folders_to(&path)?;
+            let dst = inside(new_root, &path)?;
+            if kind == Kind::Tmpfs {
+                self.made.insert(path.clone());
+                self.list.push(Step::Dir(dst.clone()));
+                self.list.push(Step::Tmpfs {
+                    dst,
+                    data: cstring(format!("mode=1777,size={tmp_bytes}").as_bytes())?,
+                });
+                continue;
+            }
+            if path.is_dir() && kind != Kind::Socket {
+                if self.made.insert(path.clone()) {
+                    self.list.push(Step::Dir(dst.clone()));
+                }
+            } else {
+                self.list.push(Step::File(dst.clone()));
+            }
+            self.list.push(Step::Bind {
+                src: inside(old_root, &path)?,
+                dst,
+                read_only: (kind == Kind::Read).then(|| remount_flags(&path)),
+            });
+        }
+        Ok(())
+    }
+
+    /// The symbolic links, as the host has them.
+    fn links(&mut self, links: BTreeMap<PathBuf, PathBuf>) -> std::io::Result<()> {
+        for (link, target) in links {
+            self.folders_to(&link)?;
+            self.list.push(Step::Symlink {
+                target: cstring(target.as_os_str().as_bytes())?,
+                link: inside(Path::new(NEW_ROOT), &link)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// Devices' conventional links.
+    fn device_links(&mut self) -> std::io::Result<()> {
+        self.folders_to(Path::new("/dev/x"))?;
+        for (link, target) in [
+            ("/dev/fd", "/proc/self/fd"),
+            ("/dev/stdin", "/proc/self/fd/0"),
+            ("/dev/stdout", "/proc/self/fd/1"),
+            ("/dev/stderr", "/proc/self/fd/2"),
+        ] {
+            self.list.push(Step::Symlink {
+                target: cstring(target.as_bytes())?,
+                link: inside(Path::new(NEW_ROOT), Path::new(link))?,
+            });
+        }
+        Ok(())
+    }
+
+    /// A fresh `/proc`; returns where it is mounted.
+    fn proc(&mut self) -> std::io::Result<CString> {
+        let dir = inside(Path::new(NEW_ROOT), Path::new("/proc"))?;
+        self.list.push(Step::Dir(dir.clone()));
+        self.list.push(Step::Proc(dir.clone()));
+        Ok(dir)
+    }
+
+    /// Steps making every folder above `p` inside the new root (each once).
+    fn folders_to(&mut self, p: &Path) -> std::io::Result<()> {
+        let mut at = PathBuf::from("/");
+        for comp in p.parent().unwrap_or(Path::new("/")).components() {
+            if let Component::Normal(n) = comp {
+                at.push(n);
+                if self.made.insert(at.clone()) {
+                    self.list.push(Step::Dir(inside(Path::new(NEW_ROOT), &at)?));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Flags to remount a bind read-only, keeping the flags a user namespace may not clear.

@@ -1,6 +1,12 @@
 //! Every tunable of the manager, with its documented default, and nowhere else. Loaded from one TOML
 //! file (`$XDG_CONFIG_HOME/hyperagent/config.toml` unless `--config` says otherwise); every key is
 //! optional, unknown keys are refused. `hyperagent config show` prints the effective configuration.
+//!
+//! This file holds the sections and their defaults, and loading; `check.rs` the checks beyond
+//! TOML's types, section by section; `paths.rs` the paths once their defaults are applied.
+mod check;
+mod paths;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,6 +14,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+
+pub use paths::{default_config_file, default_runtime_dir, ResolvedPaths};
 
 /// The whole configuration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -467,7 +475,7 @@ impl Default for Feed {
     }
 }
 
-/// Project templates (copier's format) offered to clients; see `catalogue.rs`.
+/// Project templates (copier's format) offered to clients; see `catalogue/`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Templates {
@@ -575,47 +583,6 @@ impl Default for Editor {
     }
 }
 
-/// Paths after defaults were applied.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResolvedPaths {
-    /// Database and workspaces.
-    pub data_dir: PathBuf,
-    /// Socket, lock, discovery file.
-    pub runtime_dir: PathBuf,
-    /// Root of task workspaces.
-    pub workspace_root: PathBuf,
-    /// The Unix socket.
-    pub socket: PathBuf,
-    /// The discovery file.
-    pub discovery: PathBuf,
-    /// The egress proxy's socket.
-    pub egress_socket: PathBuf,
-    /// The database file.
-    pub database: PathBuf,
-    /// The audit chain's head (last entry id and hash), kept outside the database.
-    pub audit_head: PathBuf,
-    /// The person's own template folder, `<data_dir>/templates` (absolute).
-    pub templates: PathBuf,
-    /// The template folders, in search order: `templates`, then `templates.dirs` (made absolute
-    /// against the current directory, duplicates dropped).
-    pub template_dirs: Vec<PathBuf>,
-}
-
-/// `$XDG_RUNTIME_DIR/hyperagent`, or `/tmp/hyperagent-<uid>` when unset: where the socket and
-/// discovery file live by default. Clients look here too.
-pub fn default_runtime_dir() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir).join("hyperagent"),
-        // SAFETY: getuid cannot fail.
-        None => PathBuf::from(format!("/tmp/hyperagent-{}", unsafe { libc::getuid() })),
-    }
-}
-
-/// The default config file: `$XDG_CONFIG_HOME/hyperagent/config.toml`.
-pub fn default_config_file() -> Option<PathBuf> {
-    dirs::config_dir().map(|d| d.join("hyperagent").join("config.toml"))
-}
-
 impl Config {
     /// The configuration a program runs with: the file named explicitly (it must exist), else the
     /// user's default config file when there is one, else all defaults.
@@ -656,181 +623,6 @@ impl Config {
             message,
         })?;
         Ok(cfg)
-    }
-
-    /// Relations between values that TOML types cannot express.
-    pub fn check(&self) -> std::result::Result<(), String> {
-        let a = &self.agents;
-        if a.heartbeat_interval.is_zero() {
-            return Err("agents.heartbeat_interval must be more than 0".into());
-        }
-        if a.heartbeat_timeout <= a.heartbeat_interval {
-            return Err(format!(
-                "agents.heartbeat_timeout ({}) must be longer than agents.heartbeat_interval ({})",
-                humantime::format_duration(a.heartbeat_timeout),
-                humantime::format_duration(a.heartbeat_interval)
-            ));
-        }
-        if a.max_log_line_bytes < 64 {
-            return Err("agents.max_log_line_bytes must be at least 64".into());
-        }
-        let t = &self.tasks;
-        if t.default_max_attempts == 0 || t.default_max_attempts > t.max_attempts_limit {
-            return Err(format!(
-                "tasks.default_max_attempts must be between 1 and tasks.max_attempts_limit ({})",
-                t.max_attempts_limit
-            ));
-        }
-        if t.tick_interval.is_zero() {
-            return Err("tasks.tick_interval must be more than 0".into());
-        }
-        if t.list_page_size == 0 || t.log_page_size == 0 {
-            return Err("tasks.list_page_size and tasks.log_page_size must be more than 0".into());
-        }
-        if u32::from(self.sandbox.local_port_first) + u32::from(self.sandbox.local_port_count)
-            > 65536
-            || self.sandbox.local_port_first == 0
-        {
-            return Err(
-                "sandbox.local_port_first must be 1 or more, and the range must end by 65535"
-                    .into(),
-            );
-        }
-        if self.sandbox.quota_check_interval.is_zero() {
-            return Err("sandbox.quota_check_interval must be more than 0".into());
-        }
-        if self.consent.timeout.is_zero() {
-            return Err("consent.timeout must be more than 0".into());
-        }
-        if self.sandbox.max_file_bytes < 1024 * 1024 {
-            return Err("sandbox.max_file_bytes must be at least 1048576 (1 MiB)".into());
-        }
-        if let Some(p) = self
-            .sandbox
-            .read_paths
-            .iter()
-            .chain(&self.sandbox.device_paths)
-            .find(|p| !p.is_absolute())
-        {
-            return Err(format!(
-                "sandbox paths must be absolute; `{}` is not",
-                p.display()
-            ));
-        }
-        if self.server.max_message_bytes < 64 * 1024 {
-            return Err("server.max_message_bytes must be at least 65536".into());
-        }
-        if let Some(addr) = self.server.tcp {
-            if !addr.ip().is_loopback() && !self.server.tcp_allow_remote {
-                return Err(format!(
-                    "server.tcp = \"{addr}\" is not a loopback address; use 127.0.0.1 or ::1, or set server.tcp_allow_remote = true"
-                ));
-            }
-        }
-        if self.feed.live_buffer == 0
-            || self.feed.replay_page == 0
-            || self.feed.subscriber_buffer == 0
-        {
-            return Err(
-                "feed.live_buffer, feed.replay_page and feed.subscriber_buffer must be more than 0"
-                    .into(),
-            );
-        }
-        if self.store.free_space_check_interval.is_zero() {
-            return Err("store.free_space_check_interval must be more than 0".into());
-        }
-        if self.store.task_retention < self.store.log_retention {
-            return Err("store.task_retention must be at least store.log_retention (a task's log goes before the task)".into());
-        }
-        if self.store.checkpoint_interval.is_zero() {
-            return Err("store.checkpoint_interval must be more than 0".into());
-        }
-        if self.store.write_batch_rows == 0 {
-            return Err("store.write_batch_rows must be more than 0".into());
-        }
-        if self.templates.debounce.is_zero() {
-            return Err("templates.debounce must be more than 0".into());
-        }
-        if self
-            .editor
-            .command
-            .first()
-            .is_none_or(|c| c.trim().is_empty())
-        {
-            return Err("editor.command must name a program, e.g. [\"code\"]".into());
-        }
-        if !self.web.address.ip().is_loopback() {
-            return Err(format!(
-                "web.address {} is not a loopback address; the web UI is for this machine only (e.g. 127.0.0.1:8765)",
-                self.web.address
-            ));
-        }
-        if self.editor.launch_timeout.is_zero() {
-            return Err("editor.launch_timeout must be more than 0".into());
-        }
-        Ok(())
-    }
-
-    /// Applies the defaults of unset paths.
-    pub fn resolve(&self) -> Result<ResolvedPaths> {
-        let data_dir = match &self.paths.data_dir {
-            Some(d) => d.clone(),
-            None => dirs::data_dir()
-                .ok_or_else(|| Error::Config {
-                    path: "paths.data_dir".into(),
-                    message: "no XDG data directory (HOME unset?); set paths.data_dir".into(),
-                })?
-                .join("hyperagent"),
-        };
-        let (runtime_dir, socket, discovery) = self.runtime_paths();
-        let workspace_root = self
-            .paths
-            .workspace_root
-            .clone()
-            .unwrap_or_else(|| data_dir.join("workspaces"));
-        let absolute = |d: &Path| {
-            std::path::absolute(d).map_err(|e| Error::Config {
-                path: "templates.dirs".into(),
-                message: format!("{}: {e}", d.display()),
-            })
-        };
-        let templates = absolute(&data_dir.join("templates"))?;
-        let mut template_dirs = vec![templates.clone()];
-        for d in &self.templates.dirs {
-            let d = absolute(d)?;
-            if !template_dirs.contains(&d) {
-                template_dirs.push(d);
-            }
-        }
-        Ok(ResolvedPaths {
-            templates,
-            template_dirs,
-            egress_socket: runtime_dir.join("egress.sock"),
-            discovery,
-            database: data_dir.join("hyperagent.db"),
-            audit_head: data_dir.join("audit-head"),
-            data_dir,
-            runtime_dir,
-            workspace_root,
-            socket,
-        })
-    }
-
-    /// The runtime dir, the socket and the discovery file: what a client needs to find the
-    /// manager. Unlike [`Config::resolve`], this needs no data directory, so it cannot fail.
-    pub fn runtime_paths(&self) -> (PathBuf, PathBuf, PathBuf) {
-        let runtime_dir = self
-            .paths
-            .runtime_dir
-            .clone()
-            .unwrap_or_else(default_runtime_dir);
-        let socket = self
-            .server
-            .socket
-            .clone()
-            .unwrap_or_else(|| runtime_dir.join("manager.sock"));
-        let discovery = runtime_dir.join("manager.json");
-        (runtime_dir, socket, discovery)
     }
 
     /// The configuration with every path resolved, as TOML: what `config show` prints.
@@ -887,29 +679,6 @@ mod tests {
     }
 
     #[test]
-    fn a_timeout_not_longer_than_the_interval_is_refused() {
-        let err = Config::parse(
-            "[agents]\nheartbeat_interval = \"5s\"\nheartbeat_timeout = \"5s\"\n",
-            "x",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("must be longer than agents.heartbeat_interval"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn tcp_must_be_loopback_unless_allowed() {
-        let err = Config::parse("[server]\ntcp = \"0.0.0.0:7077\"\n", "x")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("not a loopback address"), "{err}");
-        assert!(Config::parse("[server]\ntcp = \"127.0.0.1:7077\"\n", "x").is_ok());
-    }
-
-    #[test]
     fn the_effective_config_parses_back_to_itself() {
         let mut c = Config::default();
         c.paths.data_dir = Some("/d".into());
@@ -927,7 +696,7 @@ mod tests {
 
     #[test]
     fn the_documented_example_is_exactly_the_defaults() {
-        let doc = include_str!("../../../docs/config.example.toml");
+        let doc = include_str!("../../../../docs/config.example.toml");
         let parsed = Config::parse(doc, "docs/config.example.toml").unwrap();
         assert_eq!(
             parsed,

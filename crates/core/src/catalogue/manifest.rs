@@ -1,0 +1,384 @@
+//! copier's manifest as copier reads it: its documents merged into one list of top-level keys
+//! (the joined settings' lists joined), its settings checked (what we do not support breaks the
+//! template or is warned about), and its values as Python shows them.
+use std::collections::BTreeSet;
+use std::path::{Component, Path};
+
+use serde_json::{json, Value as Json};
+
+use super::yaml::{self, Node, Value};
+use super::{is_templated, Check, DEFAULT_EXCLUDE, HYPERAGENT_FILE};
+
+const DEFAULT_SUFFIX: &str = ".jinja";
+/// `_envops` keys that change Jinja's syntax, with their defaults.
+const DELIMITERS: [(&str, Option<&str>); 8] = [
+    ("block_start_string", Some("{%")),
+    ("block_end_string", Some("%}")),
+    ("variable_start_string", Some("{{")),
+    ("variable_end_string", Some("}}")),
+    ("comment_start_string", Some("{#")),
+    ("comment_end_string", Some("#}")),
+    ("line_statement_prefix", None),
+    ("line_comment_prefix", None),
+];
+/// Settings joined across the manifest's documents (copier does the same).
+const JOINED: [&str; 4] = [
+    "_exclude",
+    "_jinja_extensions",
+    "_secret_questions",
+    "_skip_if_exists",
+];
+
+/// One top-level key of the manifest.
+pub(super) struct Entry {
+    pub(super) key: String,
+    pub(super) line: usize,
+    pub(super) value: Node,
+}
+
+/// The manifest's documents merged, and what its settings say.
+pub(super) struct Manifest {
+    pub(super) file: &'static str,
+    pub(super) entries: Vec<Entry>,
+    /// Where the files to render are, relative to the template's folder; `None` when
+    /// `_subdirectory` is unusable (then the files are not checked).
+    pub(super) subdirectory: Option<String>,
+    pub(super) suffix: String,
+    pub(super) exclude: Vec<String>,
+    pub(super) secret: BTreeSet<String>,
+}
+
+impl Entry {
+    /// `file:line: `key``, where an error about it starts.
+    fn at(&self, file: &str) -> String {
+        format!("{file}:{}: `{}`", self.line, self.key)
+    }
+}
+
+impl Manifest {
+    fn get(&self, key: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+}
+
+fn read_text(dir: &Path, file: &str, c: &mut Check) -> Option<String> {
+    match std::fs::read(dir.join(file)) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => Some(t),
+            Err(_) => {
+                c.errors.push(format!("{file}: not UTF-8 text"));
+                None
+            }
+        },
+        Err(e) => {
+            c.errors.push(format!("{file}: cannot be read: {e}"));
+            None
+        }
+    }
+}
+
+/// The documents of a YAML file merged into one list of top-level keys.
+fn read_entries(dir: &Path, file: &'static str, c: &mut Check) -> Option<Vec<Entry>> {
+    let text = read_text(dir, file, c)?;
+    let docs = match yaml::load_all(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            c.errors.push(format!(
+                "{file}:{}: invalid YAML: {}",
+                e.line.max(1),
+                e.message
+            ));
+            return None;
+        }
+    };
+    let mut entries: Vec<Entry> = Vec::new();
+    for doc in docs {
+        let pairs = match doc.value {
+            Value::Map(pairs) => pairs,
+            Value::Null => continue,
+            _ => {
+                c.errors
+                    .push(format!("{file}:{}: must be a mapping of keys", doc.line));
+                return None;
+            }
+        };
+        for (k, v) in pairs {
+            let Some(key) = k.as_str() else {
+                c.errors.push(format!(
+                    "{file}:{}: key {} must be a string",
+                    k.line,
+                    py_str(&k)
+                ));
+                return None;
+            };
+            match entries.iter_mut().find(|e| e.key == key) {
+                Some(e) if JOINED.contains(&key) => {
+                    if let (Value::Seq(old), Value::Seq(new)) = (&mut e.value.value, v.value) {
+                        old.extend(new);
+                    }
+                }
+                Some(e) => {
+                    e.line = k.line;
+                    e.value = v;
+                }
+                None => entries.push(Entry {
+                    key: key.to_string(),
+                    line: k.line,
+                    value: v,
+                }),
+            }
+        }
+    }
+    Some(entries)
+}
+
+pub(super) fn read_description(dir: &Path, c: &mut Check) -> String {
+    if !dir.join(HYPERAGENT_FILE).is_file() {
+        return String::new();
+    }
+    read_entries(dir, HYPERAGENT_FILE, c)
+        .and_then(|entries| entries.into_iter().find(|e| e.key == "description"))
+        .map(|e| py_str(&e.value))
+        .unwrap_or_default()
+}
+
+pub(super) fn read_manifest(dir: &Path, file: &'static str, c: &mut Check) -> Option<Manifest> {
+    let entries = read_entries(dir, file, c)?;
+    let mut m = Manifest {
+        file,
+        entries,
+        subdirectory: Some(String::new()),
+        suffix: DEFAULT_SUFFIX.into(),
+        exclude: Vec::new(),
+        secret: BTreeSet::new(),
+    };
+    check_unsupported(file, &m.entries, c);
+    m.subdirectory = match m.get("_subdirectory") {
+        None => Some(String::new()),
+        Some(e) => {
+            let (sub, problem) = subdirectory(dir, &e.value);
+            if let Some(p) = problem {
+                c.errors.push(format!("{} {p}", e.at(file)));
+            }
+            sub
+        }
+    };
+    if let Some(e) = m.get("_templates_suffix") {
+        match &e.value.value {
+            Value::Null => {}
+            Value::Str(s) => m.suffix = s.clone(),
+            _ => c.errors.push(format!("{} must be a string", e.at(file))),
+        }
+    }
+    let strings = |e: &Entry, c: &mut Check| -> Vec<String> {
+        match &e.value.value {
+            Value::Str(s) => vec![s.clone()],
+            Value::Null => Vec::new(),
+            Value::Seq(items) if items.iter().all(|i| i.as_str().is_some()) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => {
+                c.errors
+                    .push(format!("{} must be a list of strings", e.at(file)));
+                Vec::new()
+            }
+        }
+    };
+    m.exclude = match m.get("_exclude") {
+        Some(e) => strings(e, c),
+        None if m.subdirectory.as_deref() == Some("") => DEFAULT_EXCLUDE.map(String::from).to_vec(),
+        None => Vec::new(),
+    };
+    if let Some(e) = m.get("_secret_questions") {
+        m.secret = strings(e, c).into_iter().collect();
+    }
+    Some(m)
+}
+
+/// Settings we do not run: those that would make the output differ from copier's break the
+/// template, the others are warned about.
+fn check_unsupported(file: &str, entries: &[Entry], c: &mut Check) {
+    for e in entries {
+        let refuse = |why: &str| format!("{} is not supported: {why}", e.at(file));
+        match e.key.as_str() {
+            "_jinja_extensions" if truthy(&e.value) => {
+                c.errors.push(refuse(
+                    "Jinja extensions change what templates render to, and HyperAgent renders without them",
+                ))
+            }
+            "_external_data" => c
+                .errors
+                .push(refuse("it reads files from outside the template")),
+            "_tasks" => c.warnings.push(format!(
+                "{} ignored: commands after copying are not run",
+                e.at(file)
+            )),
+            "_migrations" => c.warnings.push(format!(
+                "{} ignored: migrations apply to `copier update`, not to a new project",
+                e.at(file)
+            )),
+            "_envops" => match &e.value.value {
+                Value::Map(_) => {
+                    for (key, default) in DELIMITERS {
+                        let Some(v) = e.value.get(key) else { continue };
+                        if v.as_str() != default && !(default.is_none() && v.value == Value::Null) {
+                            c.errors.push(format!(
+                                "{file}:{}: `_envops.{key}` is not supported: custom Jinja delimiters",
+                                v.line
+                            ));
+                        }
+                    }
+                }
+                Value::Null => {}
+                _ => c.errors.push(format!("{} must be a mapping", e.at(file))),
+            },
+            _ => {}
+        }
+    }
+}
+
+/// `_subdirectory`, made relative and checked: the folder (`None` when unusable) and what is
+/// wrong with it.
+fn subdirectory(dir: &Path, value: &Node) -> (Option<String>, Option<String>) {
+    let s = match &value.value {
+        Value::Null => return (Some(String::new()), None),
+        Value::Str(s) => s,
+        _ => return (None, Some("must be a string".into())),
+    };
+    if is_templated(s) {
+        return (
+            None,
+            Some("is not supported: it depends on the answers".into()),
+        );
+    }
+    let sub = s.trim_matches('/');
+    let sub = if sub == "." { "" } else { sub };
+    let p = Path::new(sub);
+    if p.is_absolute() || p.components().any(|c| c == Component::ParentDir) {
+        (None, Some("must stay inside the template".into()))
+    } else if !sub.is_empty() && !dir.join(sub).is_dir() {
+        (
+            None,
+            Some(format!("names folder `{sub}`, which does not exist")),
+        )
+    } else {
+        (Some(sub.to_string()), None)
+    }
+}
+
+/// Python's `str()` of a scalar, as copier shows labels: `True`, `None`, `1.5`.
+pub(super) fn py_str(n: &Node) -> String {
+    match &n.value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => py_float(*f),
+        Value::Str(s) => s.clone(),
+        Value::Seq(_) | Value::Map(_) => format!("{:?}", to_json(n)),
+    }
+}
+
+fn py_float(f: f64) -> String {
+    if f.is_nan() {
+        "nan".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "inf" } else { "-inf" }.into()
+    } else if f.fract() == 0.0 && f.abs() < 1e16 {
+        format!("{f:.1}")
+    } else {
+        f.to_string()
+    }
+}
+
+/// Python's truthiness.
+pub(super) fn truthy(n: &Node) -> bool {
+    match &n.value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Int(i) => *i != 0,
+        Value::Float(f) => *f != 0.0,
+        Value::Str(s) => !s.is_empty(),
+        Value::Seq(v) => !v.is_empty(),
+        Value::Map(v) => !v.is_empty(),
+    }
+}
+
+/// A YAML value as JSON (mapping keys as `json.dumps` writes them; NaN and infinities as null).
+pub(super) fn to_json(n: &Node) -> Json {
+    match &n.value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => json!(i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Map(pairs) => Json::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| {
+                    let key = match &k.value {
+                        Value::Null => "null".into(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Float(f) => py_float(*f),
+                        _ => py_str(k),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{broken, schema, template};
+    use super::super::TemplateStatus;
+    use serde_json::json;
+
+    #[test]
+    fn a_broken_manifest_names_its_line() {
+        let err = broken("a: 1\nb: [1, 2\nc: 3\n", &[]);
+        assert!(err.starts_with("copier.yml:"), "{err}");
+        let line: usize = err.split(':').nth(1).unwrap().parse().unwrap();
+        assert!((2..=4).contains(&line), "{err}");
+        assert!(err.contains("invalid YAML"), "{err}");
+        assert_eq!(
+            broken("- a\n- b\n", &[]),
+            "copier.yml:1: must be a mapping of keys"
+        );
+    }
+
+    #[test]
+    fn unsupported_settings_warn_or_break() {
+        let (_tmp, t) = template("_tasks: [make]\n_migrations: []\nx: 1\n", &[]);
+        assert_eq!(t.status, TemplateStatus::Ok);
+        assert_eq!(t.warnings.len(), 2, "{:?}", t.warnings);
+        assert!(t.warnings[0].starts_with("copier.yml:1: `_tasks` ignored"));
+        let err = broken(
+            "x: 1\n_jinja_extensions: [jinja2_time.TimeExtension]\n",
+            &[],
+        );
+        assert!(
+            err.starts_with("copier.yml:2: `_jinja_extensions` is not supported"),
+            "{err}"
+        );
+        assert!(broken("_envops: {block_start_string: '[%'}\n", &[])
+            .contains("custom Jinja delimiters"));
+        let (_tmp, t) = template(
+            "_envops: {block_start_string: '{%', autoescape: false}\n",
+            &[],
+        );
+        assert_eq!(t.status, TemplateStatus::Ok, "{}", t.error);
+        assert!(broken("_subdirectory: \"{{ x }}\"\n", &[]).contains("depends on the answers"));
+        assert!(broken("_subdirectory: nope\n", &[]).contains("does not exist"));
+    }
+
+    #[test]
+    fn several_documents_merge_as_copier_merges_them() {
+        let s = schema("a: 1\n_exclude: ['x']\n---\nb: 2\na: 3\n_exclude: ['y']\n");
+        assert_eq!(s["x-order"], json!(["a", "b"]));
+        assert_eq!(s["properties"]["a"]["default"], 3);
+    }
+}

@@ -1,0 +1,204 @@
+//! The checks a configuration passes beyond its TOML types: relations between values (a timeout
+//! longer than its interval), lower bounds, addresses that must be loopback. Each section checks
+//! its own keys; the first problem found is the error, naming the key and what is allowed.
+use super::{Agents, Config, Consent, Editor, Feed, Sandbox, Server, Store, Tasks, Templates, Web};
+
+impl Config {
+    /// Relations between values that TOML types cannot express.
+    pub fn check(&self) -> Result<(), String> {
+        self.agents.check()?;
+        self.tasks.check()?;
+        self.sandbox.check()?;
+        self.consent.check()?;
+        self.server.check()?;
+        self.feed.check()?;
+        self.store.check()?;
+        self.templates.check()?;
+        self.editor.check()?;
+        self.web.check()
+    }
+}
+
+impl Agents {
+    fn check(&self) -> Result<(), String> {
+        if self.heartbeat_interval.is_zero() {
+            return Err("agents.heartbeat_interval must be more than 0".into());
+        }
+        if self.heartbeat_timeout <= self.heartbeat_interval {
+            return Err(format!(
+                "agents.heartbeat_timeout ({}) must be longer than agents.heartbeat_interval ({})",
+                humantime::format_duration(self.heartbeat_timeout),
+                humantime::format_duration(self.heartbeat_interval)
+            ));
+        }
+        if self.max_log_line_bytes < 64 {
+            return Err("agents.max_log_line_bytes must be at least 64".into());
+        }
+        Ok(())
+    }
+}
+
+impl Tasks {
+    fn check(&self) -> Result<(), String> {
+        if self.default_max_attempts == 0 || self.default_max_attempts > self.max_attempts_limit {
+            return Err(format!(
+                "tasks.default_max_attempts must be between 1 and tasks.max_attempts_limit ({})",
+                self.max_attempts_limit
+            ));
+        }
+        if self.tick_interval.is_zero() {
+            return Err("tasks.tick_interval must be more than 0".into());
+        }
+        if self.list_page_size == 0 || self.log_page_size == 0 {
+            return Err("tasks.list_page_size and tasks.log_page_size must be more than 0".into());
+        }
+        Ok(())
+    }
+}
+
+impl Sandbox {
+    fn check(&self) -> Result<(), String> {
+        if u32::from(self.local_port_first) + u32::from(self.local_port_count) > 65536
+            || self.local_port_first == 0
+        {
+            return Err(
+                "sandbox.local_port_first must be 1 or more, and the range must end by 65535"
+                    .into(),
+            );
+        }
+        if self.quota_check_interval.is_zero() {
+            return Err("sandbox.quota_check_interval must be more than 0".into());
+        }
+        if self.max_file_bytes < 1024 * 1024 {
+            return Err("sandbox.max_file_bytes must be at least 1048576 (1 MiB)".into());
+        }
+        if let Some(p) = self
+            .read_paths
+            .iter()
+            .chain(&self.device_paths)
+            .find(|p| !p.is_absolute())
+        {
+            return Err(format!(
+                "sandbox paths must be absolute; `{}` is not",
+                p.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Consent {
+    fn check(&self) -> Result<(), String> {
+        if self.timeout.is_zero() {
+            return Err("consent.timeout must be more than 0".into());
+        }
+        Ok(())
+    }
+}
+
+impl Server {
+    fn check(&self) -> Result<(), String> {
+        if self.max_message_bytes < 64 * 1024 {
+            return Err("server.max_message_bytes must be at least 65536".into());
+        }
+        if let Some(addr) = self.tcp {
+            if !addr.ip().is_loopback() && !self.tcp_allow_remote {
+                return Err(format!(
+                    "server.tcp = \"{addr}\" is not a loopback address; use 127.0.0.1 or ::1, or set server.tcp_allow_remote = true"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Feed {
+    fn check(&self) -> Result<(), String> {
+        if self.live_buffer == 0 || self.replay_page == 0 || self.subscriber_buffer == 0 {
+            return Err(
+                "feed.live_buffer, feed.replay_page and feed.subscriber_buffer must be more than 0"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    fn check(&self) -> Result<(), String> {
+        if self.free_space_check_interval.is_zero() {
+            return Err("store.free_space_check_interval must be more than 0".into());
+        }
+        if self.task_retention < self.log_retention {
+            return Err("store.task_retention must be at least store.log_retention (a task's log goes before the task)".into());
+        }
+        if self.checkpoint_interval.is_zero() {
+            return Err("store.checkpoint_interval must be more than 0".into());
+        }
+        if self.write_batch_rows == 0 {
+            return Err("store.write_batch_rows must be more than 0".into());
+        }
+        Ok(())
+    }
+}
+
+impl Templates {
+    fn check(&self) -> Result<(), String> {
+        if self.debounce.is_zero() {
+            return Err("templates.debounce must be more than 0".into());
+        }
+        Ok(())
+    }
+}
+
+impl Editor {
+    fn check(&self) -> Result<(), String> {
+        if self.command.first().is_none_or(|c| c.trim().is_empty()) {
+            return Err("editor.command must name a program, e.g. [\"code\"]".into());
+        }
+        if self.launch_timeout.is_zero() {
+            return Err("editor.launch_timeout must be more than 0".into());
+        }
+        Ok(())
+    }
+}
+
+impl Web {
+    fn check(&self) -> Result<(), String> {
+        if !self.address.ip().is_loopback() {
+            return Err(format!(
+                "web.address {} is not a loopback address; the web UI is for this machine only (e.g. 127.0.0.1:8765)",
+                self.address
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_not_longer_than_the_interval_is_refused() {
+        let err = Config::parse(
+            "[agents]\nheartbeat_interval = \"5s\"\nheartbeat_timeout = \"5s\"\n",
+            "x",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("must be longer than agents.heartbeat_interval"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn tcp_must_be_loopback_unless_allowed() {
+        let err = Config::parse("[server]\ntcp = \"0.0.0.0:7077\"\n", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a loopback address"), "{err}");
+        assert!(Config::parse("[server]\ntcp = \"127.0.0.1:7077\"\n", "x").is_ok());
+    }
+}

@@ -1,0 +1,301 @@
+//! Agent manifests (`<agent_dir>/<name>/agent.toml`): read and checked, found in the agent
+//! folders, and what follows from one: the program to run and what every process of the agent may
+//! read (its code, its Python environment, the extras its manifest may name inside its folder).
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::config;
+use crate::error::{Error, Result};
+
+/// When a stopped agent process is started again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    /// After every exit.
+    Always,
+    /// After an exit with a non-zero status or a signal.
+    #[default]
+    OnFailure,
+    /// Never.
+    Never,
+}
+
+/// `[restart]` of a manifest.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartSection {
+    /// The policy.
+    #[serde(default)]
+    pub policy: Restart,
+}
+
+/// `[sandbox]` of a manifest: what the agent needs beyond the defaults.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestSandbox {
+    /// Extra read-only paths (relative ones are relative to the manifest's folder).
+    #[serde(default)]
+    pub read: Vec<PathBuf>,
+}
+
+/// An agent manifest (`agent.toml`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The agent's name (its id once registered).
+    pub name: String,
+    /// What it does.
+    #[serde(default)]
+    pub description: String,
+    /// Program and arguments; a program with a `/` is relative to the manifest's folder.
+    pub command: Vec<String>,
+    /// Task types it declares (it registers their schemas itself).
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Restart policy.
+    #[serde(default)]
+    pub restart: RestartSection,
+    /// Extra environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Extra confinement settings.
+    #[serde(default)]
+    pub sandbox: ManifestSandbox,
+    /// Secrets its tasks may ask for (each still needs the person's consent).
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// The folder it was read from (set by the loader).
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+impl Manifest {
+    /// Reads and checks one manifest.
+    pub fn load(path: &Path) -> Result<Manifest> {
+        let err = |message: String| Error::Manifest {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let mut m: Manifest =
+            toml::from_str(&text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+        if m.command.is_empty() || m.command[0].is_empty() {
+            return Err(err(
+                "`command` must name a program, e.g. command = [\"python3\", \"-m\", \"my_agent\"]"
+                    .into(),
+            ));
+        }
+        if m.name.is_empty() {
+            return Err(err("`name` must not be empty".into()));
+        }
+        m.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for extra in &m.sandbox.read {
+            check_manifest_read(&m.dir, extra).map_err(|why| {
+                err(format!(
+                    "[sandbox] read: `{}` {why}; a manifest may only name paths inside its agent's \
+                     folder (relative, without `..`). To let agent `{}` read it, add a rule you \
+                     can see and revoke: hyperagent policy allow --read {} --agent {}",
+                    extra.display(),
+                    m.name,
+                    extra.display(),
+                    m.name
+                ))
+            })?;
+        }
+        Ok(m)
+    }
+
+    /// Every manifest under `dirs` (`<dir>/*/agent.toml`), sorted by name, with the errors of those
+    /// that could not be read.
+    pub fn discover(dirs: &[PathBuf]) -> (Vec<Manifest>, Vec<Error>) {
+        let mut found = Vec::new();
+        let mut errors = Vec::new();
+        for d in dirs {
+            let entries = match std::fs::read_dir(d) {
+                Ok(e) => e,
+                Err(e) => {
+                    errors.push(Error::io(
+                        format!("reading agent folder {}", d.display()),
+                        e,
+                    ));
+                    continue;
+                }
+            };
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path().join("agent.toml"))
+                .filter(|p| p.is_file())
+                .collect();
+            paths.sort();
+            for p in paths {
+                match Manifest::load(&p) {
+                    Ok(m) => found.push(m),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        found.sort_by(|a: &Manifest, b| a.name.cmp(&b.name));
+        found.dedup_by(|a, b| a.name == b.name);
+        (found, errors)
+    }
+}
+
+/// Why a manifest's extra read path is not one it may grant itself: it must stay inside the
+/// agent's folder, also once its links are followed (an agent's author writes the manifest; only
+/// the person grants more).
+fn check_manifest_read(dir: &Path, extra: &Path) -> std::result::Result<(), &'static str> {
+    use std::path::Component;
+    if extra.is_absolute() {
+        return Err("is absolute");
+    }
+    if extra
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err("climbs out with `..`");
+    }
+    match (dir.canonicalize(), dir.join(extra).canonicalize()) {
+        (Ok(d), Ok(p)) if !p.starts_with(&d) => Err("is a link leading outside the agent's folder"),
+        _ => Ok(()),
+    }
+}
+
+/// The agent's program: a path with a `/` is relative to the manifest's folder, else it is
+/// looked up in PATH.
+pub(super) fn program(m: &Manifest) -> PathBuf {
+    if m.command[0].contains('/') {
+        m.dir.join(&m.command[0])
+    } else {
+        PathBuf::from(&m.command[0])
+    }
+}
+
+/// What every process of an agent may read: the system paths, its code and the folder of agents
+/// (for code they share, the SDK), its Python environment with the folders its `.pth` files name
+/// (packages installed in development mode), and its manifest's extras. Worked out once per
+/// agent: it reads files, and task processes start often.
+pub(super) fn agent_read_paths(m: &Manifest, sandbox: &config::Sandbox) -> Vec<PathBuf> {
+    let mut read = sandbox.read_paths.clone();
+    read.push(m.dir.clone());
+    read.extend(m.dir.parent().map(Path::to_path_buf));
+    if let Some(venv) = virtualenv_of(&program(m)) {
+        read.extend(pth_paths(&venv));
+        read.push(venv);
+    }
+    // Checked at load: inside the agent's folder.
+    read.extend(m.sandbox.read.iter().map(|p| m.dir.join(p)));
+    read
+}
+
+/// `<venv>` when `program` (looked up in PATH when it has no `/`), or the interpreter its `#!`
+/// line names, lives in `<venv>/bin` of a Python virtual environment, whose packages the agent
+/// must be able to read.
+fn virtualenv_of(program: &Path) -> Option<PathBuf> {
+    let found = which(program)?;
+    let venv = |p: &Path| {
+        let root = p.parent()?.parent()?;
+        root.join("pyvenv.cfg")
+            .is_file()
+            .then(|| root.to_path_buf())
+    };
+    venv(&found).or_else(|| venv(&which(&interpreter_of(&found)?)?))
+}
+
+/// The folders that a virtual environment's `.pth` files add to Python's path (where packages
+/// installed in development mode live). Lines that run code (`import ...`) are not paths.
+fn pth_paths(venv: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(libs) = std::fs::read_dir(venv.join("lib")) else {
+        return out;
+    };
+    for lib in libs.flatten() {
+        let Ok(files) = std::fs::read_dir(lib.path().join("site-packages")) else {
+            continue;
+        };
+        for f in files.flatten() {
+            if f.path().extension().is_none_or(|e| e != "pth") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(f.path()) else {
+                continue;
+            };
+            out.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with('/'))
+                    .map(PathBuf::from),
+            );
+        }
+    }
+    out
+}
+
+/// `program` itself when it has a `/`, else the first match in PATH.
+pub(crate) fn which(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return Some(program.to_path_buf());
+    }
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| executable(p))
+    })
+}
+
+/// The interpreter of a script's `#!` line (`#!/usr/bin/env python3` gives `python3`).
+fn interpreter_of(script: &Path) -> Option<PathBuf> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(script).ok()?.read(&mut head).ok()?;
+    let line = std::str::from_utf8(&head[..n]).ok()?.lines().next()?;
+    let mut words = line.strip_prefix("#!")?.split_whitespace();
+    let first = words.next()?;
+    let interp = if first.ends_with("/env") {
+        words.find(|w| !w.starts_with('-'))?
+    } else {
+        first
+    };
+    Some(PathBuf::from(interp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest_with_read(dir: &Path, read: &str) -> Result<Manifest> {
+        let path = dir.join("agent.toml");
+        std::fs::write(
+            &path,
+            format!("name = \"greedy\"\ncommand = [\"./a.py\"]\n[sandbox]\nread = [{read:?}]\n"),
+        )
+        .unwrap();
+        Manifest::load(&path)
+    }
+
+    #[test]
+    fn a_manifest_cannot_grant_itself_reads_outside_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("models")).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("etc-link")).unwrap();
+        assert!(manifest_with_read(dir.path(), "models").is_ok());
+        for (read, why) in [
+            ("/root/.ssh", "is absolute"),
+            ("../other", "climbs out with `..`"),
+            ("etc-link", "is a link leading outside"),
+        ] {
+            let e = manifest_with_read(dir.path(), read)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(why), "{read}: {e}");
+            assert!(e.contains("policy allow --read"), "{e}");
+            assert!(e.contains("agent.toml"), "names the file: {e}");
+        }
+    }
+}
