@@ -297,6 +297,25 @@ pub struct Manager {
     inner: Arc<Inner>,
 }
 
+/// The agents (offline until they connect, their task types known), rules and settings as stored.
+async fn stored_state(store: &Store) -> Result<State> {
+    let mut st = State::default();
+    for row in store.load_agents().await? {
+        for c in &row.capabilities {
+            if let Ok(compiled) = schema::Compiled::new(&c.payload_schema_json) {
+                st.schemas.insert(c.name.clone(), compiled);
+            }
+        }
+        st.registry.insert(AgentRecord::from_row(
+            row,
+            "not connected since the manager started",
+        ));
+    }
+    st.rules = store.load_rules().await?;
+    st.workspace_root = store.setting(WORKSPACE_ROOT).await?.map(PathBuf::from);
+    Ok(st)
+}
+
 fn us(d: Duration) -> i64 {
     d.as_micros().min(i64::MAX as u128) as i64
 }
@@ -330,26 +349,10 @@ impl Manager {
             cfg.store.write_batch_rows as usize,
             Some(paths.audit_head.clone()),
         );
-        let mut st = State::default();
-        for row in store.load_agents().await? {
-            for c in &row.capabilities {
-                if let Ok(compiled) = schema::Compiled::new(&c.payload_schema_json) {
-                    st.schemas.insert(c.name.clone(), compiled);
-                }
-            }
-            st.registry.insert(AgentRecord::from_row(
-                row,
-                "not connected since the manager started",
-            ));
-        }
-        st.rules = store.load_rules().await?;
-        st.workspace_root = store.setting(WORKSPACE_ROOT).await?.map(PathBuf::from);
+        let mut st = stored_state(&store).await?;
         let now = clock.now_us();
-        let mut writes = Vec::new();
-        let active = store.load_active_tasks().await?;
         let (shutdown, _) = watch::channel(false);
         let catalogue = Arc::new(Catalogue::new(paths.template_dirs.clone()));
-        let task_log_cap = cfg.agents.max_log_bytes_per_task;
         let disk = crate::diskspace::DiskSpace::new(
             paths.data_dir.clone(),
             cfg.store.min_free_bytes,
@@ -374,7 +377,22 @@ impl Manager {
                 disk,
             }),
         };
-        for task in active {
+        let writes = m.resume_tasks(&mut st, now).await?;
+        *m.state() = st;
+        m.inner.writer.submit(writes).wait().await?;
+        m.forget_ended();
+        tokio::spawn(m.clone().housekeeping());
+        m.start_catalogue().await?;
+        Ok(m)
+    }
+
+    /// Takes back the tasks that had not ended, applying `tasks.on_manager_restart` to those that
+    /// were running; returns the rows that records.
+    async fn resume_tasks(&self, st: &mut State, now: i64) -> Result<Vec<Write>> {
+        let store = &self.inner.store;
+        let task_log_cap = self.inner.cfg.agents.max_log_bytes_per_task;
+        let mut writes = Vec::new();
+        for task in store.load_active_tasks().await? {
             let log = store.last_log(&task.id).await?;
             // `agents.max_log_bytes_per_task` holds across restarts.
             let log_bytes = store.task_log_bytes(&task.id).await?;
@@ -403,8 +421,8 @@ impl Manager {
                 push_task(&mut writes, &a.task, ev, now);
             }
             if a.task.state == TaskState::Interrupted {
-                m.after_interruption(
-                    &mut st,
+                self.after_interruption(
+                    st,
                     &id,
                     "the manager restarted while it ran",
                     now,
@@ -412,12 +430,7 @@ impl Manager {
                 )?;
             }
         }
-        *m.state() = st;
-        m.inner.writer.submit(writes).wait().await?;
-        m.forget_ended();
-        tokio::spawn(m.clone().housekeeping());
-        m.start_catalogue().await?;
-        Ok(m)
+        Ok(writes)
     }
 
     /// The first invariant in one place: `change` changes the state under the lock and says
