@@ -59,6 +59,7 @@ enum Ended {
 impl AgentRun {
     /// Runs the agent's process, again and again as its restart policy says (after a backoff
     /// that grows with quick failures), until it must not be restarted or the supervisor stops.
+    #[tracing::instrument(name = "agent_process", skip_all, fields(agent = %self.manifest.name))]
     pub(super) async fn run(mut self) {
         if let Mode::Refused(why) = &self.mode {
             let _ = self.manager.agent_output(

@@ -170,6 +170,7 @@ struct TaskProcess {
 
 /// Feeds a task process its task, relays its output, stops it when asked, and tells the manager
 /// when it has exited. Returns the task id.
+#[tracing::instrument(name = "task_process", skip_all, fields(agent = %p.agent, task = %p.start.task_id, attempt = p.start.attempt))]
 async fn run_task(p: TaskProcess) -> String {
     let TaskProcess {
         manager,
