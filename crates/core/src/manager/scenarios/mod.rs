@@ -90,6 +90,18 @@ async fn started(rx: &mut mpsc::UnboundedReceiver<Command>) -> StartCommand {
     }
 }
 
+/// The start a dispatch (already awaited) sent to this agent, stops skipped; a missing one fails
+/// the scenario at once rather than leaving it waiting.
+fn start_sent(rx: &mut mpsc::UnboundedReceiver<Command>) -> StartCommand {
+    loop {
+        match rx.try_recv() {
+            Ok(Command::Start(s)) => return *s,
+            Ok(Command::Stop { .. }) => continue,
+            Err(e) => panic!("no start was sent to this agent ({e})"),
+        }
+    }
+}
+
 /// The next command must be a stop: the task it names.
 async fn stopped(rx: &mut mpsc::UnboundedReceiver<Command>) -> String {
     match rx.recv().await.expect("the work stream stays open") {
@@ -192,4 +204,18 @@ async fn pending_consent(w: &World) -> Consent {
         }
         tokio::task::yield_now().await;
     }
+}
+
+/// Heartbeats from each of these agents (running nothing): they stay online however far the
+/// clock has just moved.
+fn beat(w: &World, agents: &[&Registered]) {
+    for a in agents {
+        w.m.heartbeat(&a.session_token, 0.0, &[])
+            .expect("heartbeat");
+    }
+}
+
+/// The task as the manager has it now.
+async fn task(w: &World, id: &str) -> Task {
+    w.m.get_task(id).await.expect("task")
 }
