@@ -140,3 +140,222 @@ async fn a_destructive_action_outside_the_task_folder_is_refused_before_anything
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
     assert!(w.m.list_actions().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_task_waiting_for_an_answer_nobody_gives_goes_back_to_work_denied() {
+    let w = world(|c| {
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+        c.consent.timeout = Duration::from_secs(60);
+    })
+    .await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let asked = ask(&w, &id, &start.capability_token, "/srv/data");
+    pending_consent(&w).await;
+    let t = task(&w, &id).await;
+    assert_eq!(t.state, TaskState::AwaitingConsent);
+    assert_eq!(t.status_reason, "waiting for consent: read /srv/data");
+    assert_eq!(w.m.status().tasks_awaiting_consent, 1);
+    w.clock.advance(Duration::from_secs(59));
+    tick(&w).await;
+    assert_eq!(w.m.list_consents().len(), 1, "answered before its time");
+    w.clock.advance(Duration::from_secs(2));
+    tick(&w).await;
+    let c = asked.await.unwrap().unwrap();
+    assert_eq!(
+        (c.status, c.answered_by.as_str(), c.answer_reason.as_str()),
+        (
+            crate::consent::Status::Denied,
+            "timeout",
+            "no answer within 1m"
+        )
+    );
+    // The task goes on without the permission, and can still end well.
+    let t = task(&w, &id).await;
+    assert_eq!(t.state, TaskState::Running);
+    assert_eq!(t.status_reason, "consent denied: read /srv/data");
+    assert_eq!(
+        w.m.finish(&id, &start.capability_token, succeeded())
+            .await
+            .unwrap(),
+        TaskState::Completed
+    );
+}
+
+#[tokio::test]
+async fn cancelling_a_task_that_waits_for_consent_denies_the_request_and_the_stop_ends_it() {
+    let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(3600)).await;
+    let (id, start, mut rx, _guard) = running(&w, echo()).await;
+    let asked = ask(&w, &id, &start.capability_token, "/srv/data");
+    pending_consent(&w).await;
+    let t = w.m.cancel(&id, "no longer needed").await.unwrap();
+    assert_eq!(
+        (t.state, t.cancel_requested),
+        (TaskState::AwaitingConsent, true)
+    );
+    assert_eq!(stopped(&mut rx).await, id);
+    // The next check withdraws the question (the clock has not moved).
+    tick(&w).await;
+    let c = asked.await.unwrap().unwrap();
+    assert_eq!(c.status, crate::consent::Status::Denied);
+    assert_eq!(c.answered_by, "its task is being canceled");
+    assert!(w.m.list_consents().is_empty());
+    // Not back to work: it waits for the agent to stop.
+    assert_eq!(task(&w, &id).await.state, TaskState::AwaitingConsent);
+    let end =
+        w.m.finish(
+            &id,
+            &start.capability_token,
+            TaskResult {
+                status: ResultStatus::Canceled,
+                ..succeeded()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(end, TaskState::Canceled);
+}
+
+#[tokio::test]
+async fn a_rollback_puts_back_what_a_destructive_action_changed_once_its_task_has_ended() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let ws = PathBuf::from(task(&w, &id).await.workspace);
+    std::fs::write(ws.join("notes.txt"), "before").unwrap();
+    w.m.add_rule(
+        None,
+        "destructive",
+        "rewrite the notes",
+        policy::Decision::Allow,
+        "person",
+    )
+    .await
+    .unwrap();
+    let paths = ["notes.txt", "new.txt"].map(|f| ws.join(f).display().to_string());
+    let action =
+        w.m.prepare_destructive(&id, &start.capability_token, "rewrite the notes", &paths)
+            .await
+            .unwrap();
+    let existed: Vec<bool> = action.entries.iter().map(|e| e.existed).collect();
+    assert_eq!(existed, vec![true, false]);
+    // The task does what it announced.
+    std::fs::write(ws.join("notes.txt"), "after").unwrap();
+    std::fs::write(ws.join("new.txt"), "made").unwrap();
+    match w.m.rollback(&action.id, "person").await {
+        Err(Error::FailedPrecondition(e)) => assert!(e.contains("is still running"), "{e}"),
+        other => panic!("a running task's action was rolled back: {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
+        "after"
+    );
+    w.m.finish(&id, &start.capability_token, succeeded())
+        .await
+        .unwrap();
+
+    let done = w.m.rollback(&action.id, "person").await.unwrap();
+    assert!(done.rolled_back_us.is_some());
+    assert_eq!(
+        std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
+        "before"
+    );
+    assert!(!ws.join("new.txt").exists());
+    match w.m.rollback(&action.id, "person").await {
+        Err(Error::FailedPrecondition(e)) => assert!(e.contains("already rolled back"), "{e}"),
+        other => panic!("rolled back twice: {other:?}"),
+    }
+    assert!(matches!(
+        w.m.rollback("no-such-action", "person").await,
+        Err(Error::InvalidInput(_))
+    ));
+    let audit = w.m.list_audit(Some(&id), 0, 1_000).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"action.snapshotted") && actions.contains(&"action.rolled_back"),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_destructive_action_through_a_link_leading_out_of_the_workspace_is_refused_before_asking()
+{
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let outside = w.m.paths().data_dir.with_file_name("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("precious.txt"), "keep me").unwrap();
+    let ws = PathBuf::from(task(&w, &id).await.workspace);
+    std::os::unix::fs::symlink(&outside, ws.join("link")).unwrap();
+    let through = ws.join("link").join("precious.txt").display().to_string();
+    let refused =
+        w.m.prepare_destructive(&id, &start.capability_token, "tidy up", &[through])
+            .await;
+    assert!(
+        matches!(refused, Err(Error::PermissionDenied(_))),
+        "{refused:?}"
+    );
+    assert!(w.m.list_consents().is_empty(), "the person was asked");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("precious.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(w.m.list_actions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_secret_given_to_a_task_is_redacted_from_its_logs_progress_result_and_stored_error() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    // As `secret_for_task` leaves it once the keychain handed the value over (the keychain is
+    // the system's, not what is tested here).
+    w.m.state()
+        .tasks
+        .get_mut(&id)
+        .unwrap()
+        .secrets
+        .push(("api-key".into(), "s3cr3t-value".into()));
+    let token = &start.capability_token;
+    let mut said = line(1, "calling with s3cr3t-value");
+    said.fields
+        .insert("auth".into(), "Bearer s3cr3t-value".into());
+    w.m.push_logs(&id, token, vec![said]).await.unwrap();
+    w.m.report_progress(
+        &id,
+        token,
+        Progress {
+            fraction: 0.5,
+            step: "sent s3cr3t-value".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let progress = task(&w, &id).await.progress.unwrap();
+    w.m.finish(
+        &id,
+        token,
+        TaskResult {
+            status: ResultStatus::Failed,
+            exit_code: 1,
+            summary: "used s3cr3t-value".into(),
+            error: "401 for s3cr3t-value".into(),
+            ..succeeded()
+        },
+    )
+    .await
+    .unwrap();
+
+    let (lines, _) = w.m.get_logs(&id, 0, 10).await.unwrap();
+    assert_eq!(lines[0].message, "calling with [redacted api-key]");
+    assert_eq!(lines[0].fields["auth"], "Bearer [redacted api-key]");
+    assert_eq!(progress.step, "sent [redacted api-key]");
+    let t = task(&w, &id).await;
+    let result = t.result.clone().unwrap();
+    assert_eq!(result.summary, "used [redacted api-key]");
+    assert_eq!(result.error, "401 for [redacted api-key]");
+    assert_eq!(
+        t.attempts[0].error,
+        "failed on agent `a`: 401 for [redacted api-key]"
+    );
+    let audit = w.m.list_audit(Some(&id), 0, 1_000).await.unwrap();
+    let stored = format!("{t:?} {audit:?}");
+    assert!(!stored.contains("s3cr3t-value"), "{stored}");
+}
