@@ -524,3 +524,32 @@ async fn unfinished_tasks_never_share_a_folder_and_only_empty_folders_the_manage
         .unwrap();
     assert!(!Path::new(&empty.workspace).exists());
 }
+
+#[tokio::test]
+async fn an_idempotent_resubmit_asking_for_other_limits_is_another_request() {
+    let w = world(|_| {}).await;
+    let (_a, _rx, _guard) = agent(&w.m, "a").await;
+    w.m.set_paused(true, "person").await.unwrap();
+    let keyed = |timeout_secs, max_attempts| Submission {
+        idempotency_key: Some("nightly".into()),
+        timeout_secs,
+        max_attempts,
+        ..echo()
+    };
+    let (first, _) = w.m.submit(keyed(60, 1)).await.unwrap();
+    // The same limits, or none (like no workspace), ask for nothing else.
+    for same in [keyed(60, 1), keyed(0, 0)] {
+        let (t, created) = w.m.submit(same).await.unwrap();
+        assert_eq!((t.id.as_str(), created), (first.id.as_str(), false));
+    }
+    for other in [keyed(120, 1), keyed(60, 5)] {
+        let asked = (other.timeout_secs, other.max_attempts);
+        assert!(
+            matches!(
+                w.m.submit(other).await,
+                Err(Error::IdempotencyConflict { .. })
+            ),
+            "{asked:?} was taken for the task made with (60, 1)"
+        );
+    }
+}
