@@ -492,10 +492,14 @@ pub(super) fn same_request(
     let same_payload = serde_json::from_str::<serde_json::Value>(&t.payload_json).ok()
         == serde_json::from_str::<serde_json::Value>(&sub.payload_json).ok();
     let same_workspace = workspace.is_none_or(|w| Path::new(&t.workspace) == w);
+    // Like the workspace, a limit left unset (0) asks for nothing else; one given must match.
+    let same_limit = |asked: u32, got: u32| asked == 0 || asked == got;
     if t.task_type == sub.task_type
         && same_payload
         && t.pin_agent == sub.pin_agent
         && same_workspace
+        && same_limit(sub.timeout_secs, t.timeout_secs)
+        && same_limit(sub.max_attempts, t.max_attempts)
     {
         Ok(())
     } else {

@@ -1,0 +1,221 @@
+//! The manager's decisions in-process: a real SQLite file in a temporary folder, no socket, no
+//! agent process, and time from a [`ManualClock`] the test moves, so timeouts and retries are
+//! proven in milliseconds without waiting.
+//!
+//! The helpers are here; the scenarios are by topic: `tasks` (a task's life), `agents` (sessions,
+//! going offline, coming back), `retries` (lost attempts, backoff, dead letters, restarts),
+//! `permissions` (consent, rules, destructive actions, secrets), `logs`.
+use std::time::Duration;
+
+use super::*;
+use crate::clock::ManualClock;
+
+mod agents;
+mod logs;
+mod permissions;
+mod retries;
+mod tasks;
+
+struct World {
+    m: Manager,
+    clock: Arc<ManualClock>,
+    /// The folder it keeps its data in, when the world made it.
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A manager in a temporary folder of its own.
+async fn world(tune: impl FnOnce(&mut Config)) -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut w = world_at(dir.path(), tune).await;
+    w._dir = Some(dir);
+    w
+}
+
+/// A manager keeping its data under `root` (another one may start there after it).
+async fn world_at(root: &std::path::Path, tune: impl FnOnce(&mut Config)) -> World {
+    let mut cfg = Config::default();
+    cfg.paths.data_dir = Some(root.join("data"));
+    cfg.paths.runtime_dir = Some(root.join("run"));
+    cfg.sandbox.allow_unsupervised_agents = true;
+    tune(&mut cfg);
+    let paths = cfg.resolve().expect("paths");
+    std::fs::create_dir_all(&paths.data_dir).expect("data dir");
+    let store = Store::open(&paths.database, Duration::from_secs(5), 1 << 20)
+        .await
+        .expect("store");
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000_000));
+    let m = Manager::start_with_clock(cfg, paths, store, clock.clone())
+        .await
+        .expect("manager");
+    World {
+        m,
+        clock,
+        _dir: None,
+    }
+}
+
+const ECHO: &str = r#"{"type": "object"}"#;
+
+/// What an agent offering `echo.echo` with one slot declares.
+fn registration(name: &str) -> Registration {
+    Registration {
+        name: name.into(),
+        version: "1".into(),
+        capabilities: vec![TaskType {
+            name: "echo.echo".into(),
+            description: "echoes".into(),
+            payload_schema_json: ECHO.into(),
+        }],
+        max_concurrency: 1,
+        pid: 1,
+        ..Default::default()
+    }
+}
+
+async fn agent(
+    m: &Manager,
+    name: &str,
+) -> (Registered, mpsc::UnboundedReceiver<Command>, WorkGuard) {
+    let reg = m.register(registration(name)).await.expect("register");
+    let (rx, guard) = m.open_work(&reg.session_token).expect("work");
+    (reg, rx, guard)
+}
+
+async fn started(rx: &mut mpsc::UnboundedReceiver<Command>) -> StartCommand {
+    loop {
+        match rx.recv().await.expect("the work stream stays open") {
+            Command::Start(s) => return *s,
+            Command::Stop { .. } => continue,
+        }
+    }
+}
+
+/// The start a dispatch (already awaited) sent to this agent, stops skipped; a missing one fails
+/// the scenario at once rather than leaving it waiting.
+fn start_sent(rx: &mut mpsc::UnboundedReceiver<Command>) -> StartCommand {
+    loop {
+        match rx.try_recv() {
+            Ok(Command::Start(s)) => return *s,
+            Ok(Command::Stop { .. }) => continue,
+            Err(e) => panic!("no start was sent to this agent ({e})"),
+        }
+    }
+}
+
+/// The next command must be a stop: the task it names.
+async fn stopped(rx: &mut mpsc::UnboundedReceiver<Command>) -> String {
+    match rx.recv().await.expect("the work stream stays open") {
+        Command::Stop { task_id, .. } => task_id,
+        Command::Start(s) => panic!("expected a stop, got the start of {}", s.task_id),
+    }
+}
+
+/// The task's first attempt ended with an error that says `what`.
+async fn first_error_says(w: &World, id: &str, what: &str) {
+    let t = w.m.get_task(id).await.unwrap();
+    assert!(
+        t.attempts[0].error.contains(what),
+        "{}",
+        t.attempts[0].error
+    );
+}
+
+fn echo() -> Submission {
+    Submission {
+        task_type: "echo.echo".into(),
+        payload_json: "{}".into(),
+        ..Default::default()
+    }
+}
+
+fn succeeded() -> TaskResult {
+    TaskResult {
+        status: ResultStatus::Succeeded,
+        exit_code: 0,
+        summary: "done".into(),
+        artifacts: Vec::new(),
+        output_json: String::new(),
+        error: String::new(),
+    }
+}
+
+/// Submits and starts one task on a fresh agent `a`; returns its id and start command.
+async fn running(
+    w: &World,
+    sub: Submission,
+) -> (
+    String,
+    StartCommand,
+    mpsc::UnboundedReceiver<Command>,
+    WorkGuard,
+) {
+    let (_reg, mut rx, guard) = agent(&w.m, "a").await;
+    let (task, _) = w.m.submit(sub).await.expect("submit");
+    let start = started(&mut rx).await;
+    w.m.answer(&task.id, &start.capability_token, true, "")
+        .await
+        .expect("accept");
+    (task.id, start, rx, guard)
+}
+
+async fn tick(w: &World) {
+    if let Some(p) = w.m.tick() {
+        p.wait().await.expect("tick stored");
+    }
+}
+
+async fn dispatch(w: &World) {
+    if let Some(p) = w.m.dispatch() {
+        p.wait().await.expect("dispatch stored");
+    }
+}
+
+fn line(seq: u64, message: &str) -> LogLine {
+    LogLine {
+        seq,
+        attempt: 0,
+        attempt_seq: 0,
+        time_us: 0,
+        level: LogLevel::Info,
+        message: message.into(),
+        fields: Default::default(),
+    }
+}
+
+/// Asks for `read` of `target` on the task's behalf, in the background.
+fn ask(w: &World, id: &str, token: &str, target: &str) -> tokio::task::JoinHandle<Result<Consent>> {
+    let (m, id, token, target) = (
+        w.m.clone(),
+        id.to_string(),
+        token.to_string(),
+        target.to_string(),
+    );
+    tokio::spawn(async move {
+        m.request_consent(&id, &token, "read", &target, "to read it")
+            .await
+    })
+}
+
+/// The first pending consent request, once there is one.
+async fn pending_consent(w: &World) -> Consent {
+    loop {
+        if let Some(c) = w.m.list_consents().into_iter().next() {
+            return c;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Heartbeats from each of these agents (running nothing): they stay online however far the
+/// clock has just moved.
+fn beat(w: &World, agents: &[&Registered]) {
+    for a in agents {
+        w.m.heartbeat(&a.session_token, 0.0, &[])
+            .expect("heartbeat");
+    }
+}
+
+/// The task as the manager has it now.
+async fn task(w: &World, id: &str) -> Task {
+    w.m.get_task(id).await.expect("task")
+}

@@ -1,0 +1,361 @@
+//! What a task may do beyond its folder: consent, rules, destructive actions, secrets.
+use super::*;
+
+#[tokio::test]
+async fn a_consent_nobody_answers_is_denied_when_the_clock_passes_its_timeout() {
+    let w = world(|c| c.consent.timeout = Duration::from_secs(60)).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let m = w.m.clone();
+    let token = start.capability_token.clone();
+    let asked = tokio::spawn(async move {
+        m.request_consent(&id, &token, "read", "/srv/data", "to read the data")
+            .await
+    });
+    // The request is waiting for the person.
+    while w.m.list_consents().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        w.m.list_consents()[0].status,
+        crate::consent::Status::Pending
+    );
+    w.clock.advance(Duration::from_secs(61));
+    tick(&w).await;
+    let answer = asked.await.unwrap();
+    let denied = match answer {
+        Ok(c) => c.status == crate::consent::Status::Denied,
+        Err(_) => true,
+    };
+    assert!(denied, "an unanswered request must end denied");
+}
+
+#[tokio::test]
+async fn a_granted_consent_answers_the_waiting_task() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let m = w.m.clone();
+    let token = start.capability_token.clone();
+    let asked = tokio::spawn(async move {
+        m.request_consent(&id, &token, "read", "/srv/data", "to read the data")
+            .await
+    });
+    let consent = loop {
+        if let Some(c) = w.m.list_consents().into_iter().next() {
+            break c;
+        }
+        tokio::task::yield_now().await;
+    };
+    w.m.answer_consent(&consent.id, Some(crate::consent::Scope::Once), "person")
+        .await
+        .unwrap();
+    let c = asked.await.unwrap().unwrap();
+    assert_eq!(c.status, crate::consent::Status::Granted);
+    assert_eq!(c.answered_by, "person");
+}
+
+#[tokio::test]
+async fn a_consent_the_person_denies_is_denied_and_says_so() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let asked = ask(&w, &id, &start.capability_token, "/srv/data");
+    let c = pending_consent(&w).await;
+    w.m.answer_consent(&c.id, None, "person").await.unwrap();
+    match asked.await.unwrap() {
+        Ok(c) => {
+            assert_eq!(c.status, crate::consent::Status::Denied);
+            assert_eq!(c.answered_by, "person");
+        }
+        Err(e) => assert!(e.to_string().contains("denied"), "{e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_grant_for_the_task_covers_its_later_requests_without_asking() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let first = ask(&w, &id, &start.capability_token, "/srv/data");
+    let c = pending_consent(&w).await;
+    w.m.answer_consent(&c.id, Some(crate::consent::Scope::Task), "person")
+        .await
+        .unwrap();
+    assert_eq!(
+        first.await.unwrap().unwrap().status,
+        crate::consent::Status::Granted
+    );
+    // A file inside what was granted: answered at once, nobody asked.
+    let again = ask(&w, &id, &start.capability_token, "/srv/data/file.csv")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.status, crate::consent::Status::Granted);
+    assert!(w.m.list_consents().is_empty());
+}
+
+#[tokio::test]
+async fn rules_answer_without_asking_and_a_deny_wins_over_an_allow() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    w.m.add_rule(None, "read", "/srv", policy::Decision::Allow, "person")
+        .await
+        .unwrap();
+    let allowed = ask(&w, &id, &start.capability_token, "/srv/a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(allowed.status, crate::consent::Status::Granted);
+    w.m.add_rule(
+        None,
+        "read",
+        "/srv/secret",
+        policy::Decision::Deny,
+        "person",
+    )
+    .await
+    .unwrap();
+    let denied = ask(&w, &id, &start.capability_token, "/srv/secret/key")
+        .await
+        .unwrap();
+    assert!(
+        denied.map_or(true, |c| c.status == crate::consent::Status::Denied),
+        "a deny rule must win"
+    );
+    assert!(w.m.list_consents().is_empty(), "nobody was asked");
+}
+
+#[tokio::test]
+async fn a_destructive_action_outside_the_task_folder_is_refused_before_anything_is_touched() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let outside = w.m.paths().data_dir.with_file_name("precious.txt");
+    std::fs::write(&outside, "keep me").unwrap();
+    let refused =
+        w.m.prepare_destructive(
+            &id,
+            &start.capability_token,
+            "clean up",
+            &[outside.display().to_string()],
+        )
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
+    assert!(w.m.list_actions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_task_waiting_for_an_answer_nobody_gives_goes_back_to_work_denied() {
+    let w = world(|c| {
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+        c.consent.timeout = Duration::from_secs(60);
+    })
+    .await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let asked = ask(&w, &id, &start.capability_token, "/srv/data");
+    pending_consent(&w).await;
+    let t = task(&w, &id).await;
+    assert_eq!(t.state, TaskState::AwaitingConsent);
+    assert_eq!(t.status_reason, "waiting for consent: read /srv/data");
+    assert_eq!(w.m.status().tasks_awaiting_consent, 1);
+    w.clock.advance(Duration::from_secs(59));
+    tick(&w).await;
+    assert_eq!(w.m.list_consents().len(), 1, "answered before its time");
+    w.clock.advance(Duration::from_secs(2));
+    tick(&w).await;
+    let c = asked.await.unwrap().unwrap();
+    assert_eq!(
+        (c.status, c.answered_by.as_str(), c.answer_reason.as_str()),
+        (
+            crate::consent::Status::Denied,
+            "timeout",
+            "no answer within 1m"
+        )
+    );
+    // The task goes on without the permission, and can still end well.
+    let t = task(&w, &id).await;
+    assert_eq!(t.state, TaskState::Running);
+    assert_eq!(t.status_reason, "consent denied: read /srv/data");
+    assert_eq!(
+        w.m.finish(&id, &start.capability_token, succeeded())
+            .await
+            .unwrap(),
+        TaskState::Completed
+    );
+}
+
+#[tokio::test]
+async fn cancelling_a_task_that_waits_for_consent_denies_the_request_and_the_stop_ends_it() {
+    let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(3600)).await;
+    let (id, start, mut rx, _guard) = running(&w, echo()).await;
+    let asked = ask(&w, &id, &start.capability_token, "/srv/data");
+    pending_consent(&w).await;
+    let t = w.m.cancel(&id, "no longer needed").await.unwrap();
+    assert_eq!(
+        (t.state, t.cancel_requested),
+        (TaskState::AwaitingConsent, true)
+    );
+    assert_eq!(stopped(&mut rx).await, id);
+    // The next check withdraws the question (the clock has not moved).
+    tick(&w).await;
+    let c = asked.await.unwrap().unwrap();
+    assert_eq!(c.status, crate::consent::Status::Denied);
+    assert_eq!(c.answered_by, "its task is being canceled");
+    assert!(w.m.list_consents().is_empty());
+    // Not back to work: it waits for the agent to stop.
+    assert_eq!(task(&w, &id).await.state, TaskState::AwaitingConsent);
+    let end =
+        w.m.finish(
+            &id,
+            &start.capability_token,
+            TaskResult {
+                status: ResultStatus::Canceled,
+                ..succeeded()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(end, TaskState::Canceled);
+}
+
+#[tokio::test]
+async fn a_rollback_puts_back_what_a_destructive_action_changed_once_its_task_has_ended() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let ws = PathBuf::from(task(&w, &id).await.workspace);
+    std::fs::write(ws.join("notes.txt"), "before").unwrap();
+    w.m.add_rule(
+        None,
+        "destructive",
+        "rewrite the notes",
+        policy::Decision::Allow,
+        "person",
+    )
+    .await
+    .unwrap();
+    let paths = ["notes.txt", "new.txt"].map(|f| ws.join(f).display().to_string());
+    let action =
+        w.m.prepare_destructive(&id, &start.capability_token, "rewrite the notes", &paths)
+            .await
+            .unwrap();
+    let existed: Vec<bool> = action.entries.iter().map(|e| e.existed).collect();
+    assert_eq!(existed, vec![true, false]);
+    // The task does what it announced.
+    std::fs::write(ws.join("notes.txt"), "after").unwrap();
+    std::fs::write(ws.join("new.txt"), "made").unwrap();
+    match w.m.rollback(&action.id, "person").await {
+        Err(Error::FailedPrecondition(e)) => assert!(e.contains("is still running"), "{e}"),
+        other => panic!("a running task's action was rolled back: {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
+        "after"
+    );
+    w.m.finish(&id, &start.capability_token, succeeded())
+        .await
+        .unwrap();
+
+    let done = w.m.rollback(&action.id, "person").await.unwrap();
+    assert!(done.rolled_back_us.is_some());
+    assert_eq!(
+        std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
+        "before"
+    );
+    assert!(!ws.join("new.txt").exists());
+    match w.m.rollback(&action.id, "person").await {
+        Err(Error::FailedPrecondition(e)) => assert!(e.contains("already rolled back"), "{e}"),
+        other => panic!("rolled back twice: {other:?}"),
+    }
+    assert!(matches!(
+        w.m.rollback("no-such-action", "person").await,
+        Err(Error::InvalidInput(_))
+    ));
+    let audit = w.m.list_audit(Some(&id), 0, 1_000).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"action.snapshotted") && actions.contains(&"action.rolled_back"),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_destructive_action_through_a_link_leading_out_of_the_workspace_is_refused_before_asking()
+{
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let outside = w.m.paths().data_dir.with_file_name("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("precious.txt"), "keep me").unwrap();
+    let ws = PathBuf::from(task(&w, &id).await.workspace);
+    std::os::unix::fs::symlink(&outside, ws.join("link")).unwrap();
+    let through = ws.join("link").join("precious.txt").display().to_string();
+    let refused =
+        w.m.prepare_destructive(&id, &start.capability_token, "tidy up", &[through])
+            .await;
+    assert!(
+        matches!(refused, Err(Error::PermissionDenied(_))),
+        "{refused:?}"
+    );
+    assert!(w.m.list_consents().is_empty(), "the person was asked");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("precious.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(w.m.list_actions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_secret_given_to_a_task_is_redacted_from_its_logs_progress_result_and_stored_error() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    // As `secret_for_task` leaves it once the keychain handed the value over (the keychain is
+    // the system's, not what is tested here).
+    w.m.state()
+        .tasks
+        .get_mut(&id)
+        .unwrap()
+        .secrets
+        .push(("api-key".into(), "s3cr3t-value".into()));
+    let token = &start.capability_token;
+    let mut said = line(1, "calling with s3cr3t-value");
+    said.fields
+        .insert("auth".into(), "Bearer s3cr3t-value".into());
+    w.m.push_logs(&id, token, vec![said]).await.unwrap();
+    w.m.report_progress(
+        &id,
+        token,
+        Progress {
+            fraction: 0.5,
+            step: "sent s3cr3t-value".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let progress = task(&w, &id).await.progress.unwrap();
+    w.m.finish(
+        &id,
+        token,
+        TaskResult {
+            status: ResultStatus::Failed,
+            exit_code: 1,
+            summary: "used s3cr3t-value".into(),
+            error: "401 for s3cr3t-value".into(),
+            ..succeeded()
+        },
+    )
+    .await
+    .unwrap();
+
+    let (lines, _) = w.m.get_logs(&id, 0, 10).await.unwrap();
+    assert_eq!(lines[0].message, "calling with [redacted api-key]");
+    assert_eq!(lines[0].fields["auth"], "Bearer [redacted api-key]");
+    assert_eq!(progress.step, "sent [redacted api-key]");
+    let t = task(&w, &id).await;
+    let result = t.result.clone().unwrap();
+    assert_eq!(result.summary, "used [redacted api-key]");
+    assert_eq!(result.error, "401 for [redacted api-key]");
+    assert_eq!(
+        t.attempts[0].error,
+        "failed on agent `a`: 401 for [redacted api-key]"
+    );
+    let audit = w.m.list_audit(Some(&id), 0, 1_000).await.unwrap();
+    let stored = format!("{t:?} {audit:?}");
+    assert!(!stored.contains("s3cr3t-value"), "{stored}");
+}
