@@ -123,7 +123,7 @@ def test_a_dry_run_shows_the_files_and_writes_nothing(world: World) -> None:
     states = {f["path"]: f["state"] for f in out["files"]}
     assert states["dry/main.py"] == "new"
     assert "+++ b/pyproject.toml" in out["diff"]
-    assert not (world.root / "dry").exists(), "a dry run leaves no folder behind"
+    gone(world.root / "dry")  # a dry run leaves no folder behind
 
 
 def test_cancelling_during_the_post_check_leaves_no_files_and_no_processes(world: World) -> None:
@@ -142,10 +142,16 @@ def test_cancelling_during_the_post_check_leaves_no_files_and_no_processes(world
     assert done.state == common_pb2.TASK_STATE_CANCELED
     folder = world.root / "cancelled"
     assert not folder.exists() or list(folder.iterdir()) == []
-    assert not folder.exists(), "the empty folder the manager made for the task is gone too"
+    gone(folder)  # the empty folder the manager made for the task goes too
     # The task process itself exits just after reporting; the tree it started (uv, pytest) was
     # killed before that. A leaked process would hold on past the deadline.
     wait_until(lambda: not processes_in(folder), f"no processes left in {folder}")
+
+
+def gone(folder: Path) -> None:
+    """The empty folder the manager made for a task is removed once the task's end is stored,
+    just after the end is published on the feed: wait for it."""
+    wait_until(lambda: not folder.exists(), f"{folder} is removed")
 
 
 def processes_in(folder: Path) -> list[str]:
@@ -196,7 +202,7 @@ def test_bad_answers_and_a_busy_folder_fail_with_the_reason(world: World) -> Non
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert "colour: unknown answer" in done.status_reason
     assert "project_name" in done.status_reason
-    assert not (world.root / "bad").exists()
+    gone(world.root / "bad")
 
     taken = world.root / "taken"
     taken.mkdir(parents=True)
@@ -289,7 +295,7 @@ def test_a_broken_template_fails_with_file_and_line_and_writes_nothing(world: Wo
     done, _ = finished(world, task)
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert "copier.yml:5: invalid YAML" in done.status_reason, done.status_reason
-    assert not (world.root / "from-broken").exists()
+    gone(world.root / "from-broken")
 
     # The manifest fixed, a template file that does not parse: nothing is half-rendered.
     (broken / "copier.yml").write_text(
@@ -301,7 +307,7 @@ def test_a_broken_template_fails_with_file_and_line_and_writes_nothing(world: Wo
     done, _ = finished(world, task)
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert "template/app.py.jinja:2:" in done.status_reason, done.status_reason
-    assert not (world.root / "from-broken").exists()
+    gone(world.root / "from-broken")
 
 
 def test_a_template_from_a_git_url_asks_before_connecting(world: World) -> None:
@@ -317,4 +323,4 @@ def test_a_template_from_a_git_url_asks_before_connecting(world: World) -> None:
     done, _ = finished(world, task)
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert f"the template {url} was not downloaded" in done.status_reason, done.status_reason
-    assert not (world.root / "from-git").exists()
+    gone(world.root / "from-git")
