@@ -178,8 +178,8 @@ fn sim_registration(name: String, task_type: &str, max_concurrency: u32) -> pb::
         version: "bench".into(),
         capabilities: vec![pb::TaskType {
             name: task_type.into(),
-            description: String::new(),
             payload_schema_json: "{}".into(),
+            ..Default::default()
         }],
         max_concurrency,
         running_task_ids: vec![],

@@ -11,6 +11,7 @@ import pytest
 from harness import BIN, REPO, Manager
 
 from hyperagent.v1 import client_pb2, common_pb2
+from hyperagent_echo.agent import agent as echo_agent
 
 
 @pytest.fixture
@@ -29,6 +30,20 @@ def test_submit_wait_prints_the_finished_task_and_exits_0(echo):
     r = echo.cli("--json", "task", task["id"])
     assert r.returncode == 0
     assert json.loads(r.stdout)["id"] == task["id"]
+
+
+def test_types_lists_each_task_types_examples_as_its_agent_declared_them(echo):
+    """Example requests travel from the agent's declaration (the SDK) through registration to the
+    client API: the router's material comes from the live registry."""
+    declared = {name: list(t.examples) for name, t in echo_agent.tasks.items()}
+    assert all(declared.values()), declared
+    r = echo.cli("--json", "types")
+    assert r.returncode == 0, r.stderr
+    listed = {t["name"]: t["examples"] for t in json.loads(r.stdout)}
+    assert listed == declared
+    r = echo.cli("types")
+    assert r.returncode == 0, r.stderr
+    assert f'e.g. "{declared["echo.echo"][0]}"' in r.stdout
 
 
 def test_a_task_that_fails_exits_6_and_bad_input_exits_5(echo):

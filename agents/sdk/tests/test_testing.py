@@ -115,6 +115,19 @@ def test_a_task_type_cannot_be_registered_twice() -> None:
         agent.task("t.inspect")(inspect)
 
 
+def test_examples_are_declared_with_the_task_type_and_one_string_is_refused() -> None:
+    other = Agent("examples-test")
+
+    @other.task("t", examples=["count to ten", "count from 3 to 7"])
+    def handler(ctx: TaskContext, payload: dict[str, Any]) -> None:
+        """Count."""
+
+    declared = other.tasks["t"].to_proto()
+    assert list(declared.examples) == ["count to ten", "count from 3 to 7"]
+    with pytest.raises(TypeError, match="not one string"):
+        other.task("u", examples="count to ten")  # type: ignore[arg-type]
+
+
 def test_the_description_defaults_to_the_docstrings_first_line() -> None:
     other = Agent("doc-test")
 

@@ -614,6 +614,10 @@ async fn agents(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Example requests `hyperagent types` shows under each type (`--json` gives them all).
+const EXAMPLES_SHOWN: usize = 2;
+
+/// `hyperagent types`: the task types the agents offer, with example requests.
 async fn types(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
     let list = c
         .list_task_types(pb::ListTaskTypesRequest {})
@@ -629,6 +633,7 @@ async fn types(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
                     "name": tt.name,
                     "description": tt.description,
                     "payload_schema": serde_json::from_str::<serde_json::Value>(&tt.payload_schema_json).unwrap_or_default(),
+                    "examples": tt.examples,
                     "agent_ids": t.agent_ids,
                     "available": t.available,
                 })
@@ -650,6 +655,9 @@ async fn types(c: &mut Client, json: bool) -> Result<ExitCode, Failure> {
             term::line(&tt.description),
             term::line(&t.agent_ids.join(", "))
         );
+        for e in tt.examples.iter().take(EXAMPLES_SHOWN) {
+            println!("{:<24} e.g. \"{}\"", "", term::line(e));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

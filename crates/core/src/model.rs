@@ -211,6 +211,9 @@ pub struct TaskType {
     pub description: String,
     /// The JSON Schema document of its payload.
     pub payload_schema_json: String,
+    /// Requests in plain words it serves, as the agent declared them (for the router).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
 }
 
 /// One try at running a task.

@@ -279,6 +279,14 @@ def _render_hint(template: Template, answers: rendering.Answers, source: str, wh
     "bootstrap.project",
     schema=BOOTSTRAP_SCHEMA,
     description="Make a project from a copier template in the task's folder; commit and check it.",
+    examples=(
+        "bootstrap a FastAPI project called shop with Postgres",
+        "make me a new Django site named blog",
+        "create a fastapi service called billing in ~/src/billing, no docker",
+        "start a new project from the template at /srv/templates/api, answers: name=inventory",
+        "new FastAPI app 'orders' with a SQLite database, don't run the checks",
+        "scaffold a django project called crm",
+    ),
 )
 def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     step = Steps(ctx)

@@ -79,7 +79,12 @@ def _decimal(seconds: float) -> str:
     return f"{seconds:.9f}".rstrip("0").rstrip(".")
 
 
-@agent.task("echo.echo", schema=ECHO_SCHEMA, description="Log a message and return it.")
+@agent.task(
+    "echo.echo",
+    schema=ECHO_SCHEMA,
+    description="Log a message and return it.",
+    examples=("echo hello world", "say 'ping' back to me", "repeat the message: deploy done"),
+)
 def echo(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     message: str = payload["message"]
     ctx.log.info(message, length=len(message))
@@ -90,6 +95,7 @@ def echo(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     "echo.sleep",
     schema=SLEEP_SCHEMA,
     description="Sleep, in steps with progress, or in a child shell that cancellation kills.",
+    examples=("sleep for 5 seconds", "wait 30 seconds in 3 steps", "pause for a minute"),
 )
 def sleep(ctx: TaskContext, payload: dict[str, Any]) -> str:
     seconds = float(payload["seconds"])
@@ -111,7 +117,12 @@ def sleep(ctx: TaskContext, payload: dict[str, Any]) -> str:
     return f"slept {seconds:g} s"
 
 
-@agent.task("echo.spam", schema=SPAM_SCHEMA, description="Log many lines as fast as possible.")
+@agent.task(
+    "echo.spam",
+    schema=SPAM_SCHEMA,
+    description="Log many lines as fast as possible.",
+    examples=("log 1000 lines", "spam the log with 50000 lines of 200 bytes"),
+)
 def spam(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     lines = int(payload["lines"])
     size = int(payload.get("size", 80))
@@ -132,7 +143,12 @@ def spam(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     return {"lines": lines, "bytes": total, "summary": f"logged {lines} lines ({total} bytes)"}
 
 
-@agent.task("echo.fail", schema=FAIL_SCHEMA, description="Fail with the given message.")
+@agent.task(
+    "echo.fail",
+    schema=FAIL_SCHEMA,
+    description="Fail with the given message.",
+    examples=("fail with the message 'boom'", "make a task that fails on purpose"),
+)
 def fail(ctx: TaskContext, payload: dict[str, Any]) -> None:
     ctx.log.info("failing on request")
     raise RuntimeError(payload["message"])

@@ -10,7 +10,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, TypeVar
@@ -43,12 +43,16 @@ class TaskDefinition:
     #: JSON Schema of the payload (draft 2020-12 unless ``$schema`` says otherwise).
     schema: Mapping[str, Any]
     description: str = ""
+    #: Requests in plain words this task type serves, with the payload's values written out (the
+    #: manager matches what a person asks against them).
+    examples: tuple[str, ...] = ()
 
     def to_proto(self) -> common_pb2.TaskType:
         return common_pb2.TaskType(
             name=self.name,
             description=self.description,
             payload_schema_json=json.dumps(self.schema),
+            examples=list(self.examples),
         )
 
 
@@ -156,12 +160,17 @@ class Agent:
         *,
         schema: Mapping[str, Any] | None = None,
         description: str | None = None,
+        examples: Sequence[str] = (),
     ) -> Callable[[H], H]:
         """Decorator: ``handler(ctx, payload)`` runs tasks of type ``name``.
 
         ``schema`` is the JSON Schema the manager checks payloads against (default: any object);
-        ``description`` defaults to the first line of the handler's docstring.
+        ``description`` defaults to the first line of the handler's docstring; ``examples`` are
+        requests in plain words this type serves, as a person would say them ("make a FastAPI
+        project called shop"): the manager routes plain-words requests by them.
         """
+        if isinstance(examples, str):
+            raise TypeError("examples is a sequence of requests, not one string")
 
         def register(handler: H) -> H:
             if name in self._tasks:
@@ -172,6 +181,7 @@ class Agent:
                 handler=handler,
                 schema={"type": "object"} if schema is None else schema,
                 description=description if description is not None else (doc[0] if doc else ""),
+                examples=tuple(examples),
             )
             return handler
 

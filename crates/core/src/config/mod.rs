@@ -120,6 +120,9 @@ pub struct Agents {
     /// Longest progress step, result summary or error an agent may report, in bytes (cut and
     /// marked beyond).
     pub max_text_bytes: u32,
+    /// Most example requests an agent may declare for one task type (each at most
+    /// `max_text_bytes`).
+    pub max_examples_per_type: u32,
     /// A log batch that arrives before the batch preceding it waits this long for it.
     #[serde(with = "humantime_serde")]
     pub log_order_wait: Duration,
@@ -135,6 +138,7 @@ impl Default for Agents {
             max_log_batch_lines: 10_000,
             max_log_bytes_per_task: 256 * 1024 * 1024,
             max_text_bytes: 16 * 1024,
+            max_examples_per_type: 64,
             log_order_wait: Duration::from_secs(5),
         }
     }

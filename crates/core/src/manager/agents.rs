@@ -5,7 +5,7 @@ impl Manager {
     /// Registers an agent (or re-registers it, replacing its old session).
     #[tracing::instrument(skip_all, fields(agent = %reg.name, pid = ?reg.pid))]
     pub async fn register(&self, reg: Registration) -> Result<Registered> {
-        let compiled = checked_registration(&reg)?;
+        let compiled = checked_registration(&reg, &self.inner.cfg.agents)?;
         let token = random_secret()?;
         let now = self.now_us();
         let stop = self
@@ -366,7 +366,10 @@ impl Drop for WorkGuard {
 
 /// A registration's own checks (before the state is looked at): its name, limits and task
 /// types, each type's payload schema compiled.
-fn checked_registration(reg: &Registration) -> Result<Vec<(String, schema::Compiled)>> {
+fn checked_registration(
+    reg: &Registration,
+    limits: &crate::config::Agents,
+) -> Result<Vec<(String, schema::Compiled)>> {
     check_name("agent name", &reg.name, 64)?;
     if reg.max_concurrency == 0 || reg.max_concurrency > 1024 {
         return Err(Error::InvalidInput(format!(
@@ -388,6 +391,7 @@ fn checked_registration(reg: &Registration) -> Result<Vec<(String, schema::Compi
     let mut compiled: Vec<(String, schema::Compiled)> = Vec::new();
     for c in &reg.capabilities {
         check_name("task type name", &c.name, 128)?;
+        check_examples(&c.name, &c.examples, limits)?;
         if compiled.iter().any(|(n, _)| *n == c.name) {
             return Err(Error::InvalidInput(format!(
                 "task type `{}` is listed twice",
@@ -399,6 +403,41 @@ fn checked_registration(reg: &Registration) -> Result<Vec<(String, schema::Compi
         compiled.push((c.name.clone(), s));
     }
     Ok(compiled)
+}
+
+/// A task type's example requests: not too many, none empty or too long.
+fn check_examples(
+    task_type: &str,
+    examples: &[String],
+    limits: &crate::config::Agents,
+) -> Result<()> {
+    if examples.len() > limits.max_examples_per_type as usize {
+        return Err(Error::InvalidInput(format!(
+            "task type `{task_type}` declares {} examples; at most {} \
+             (agents.max_examples_per_type) are allowed",
+            examples.len(),
+            limits.max_examples_per_type
+        )));
+    }
+    for (i, e) in examples.iter().enumerate() {
+        if e.trim().is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "task type `{task_type}`: example {} is empty; each example is a request in \
+                 plain words",
+                i + 1
+            )));
+        }
+        if e.len() > limits.max_text_bytes as usize {
+            return Err(Error::InvalidInput(format!(
+                "task type `{task_type}`: example {} is {} bytes; at most {} \
+                 (agents.max_text_bytes) are allowed",
+                i + 1,
+                e.len(),
+                limits.max_text_bytes
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a task type another online agent offers with a different payload schema.

@@ -177,6 +177,7 @@ pub fn task_type_from(t: pb::TaskType) -> TaskType {
         name: t.name,
         description: t.description,
         payload_schema_json: t.payload_schema_json,
+        examples: t.examples,
     }
 }
 
@@ -186,6 +187,7 @@ pub fn task_type(t: &TaskType) -> pb::TaskType {
         name: t.name.clone(),
         description: t.description.clone(),
         payload_schema_json: t.payload_schema_json.clone(),
+        examples: t.examples.clone(),
     }
 }
 

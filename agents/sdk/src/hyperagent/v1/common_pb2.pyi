@@ -69,14 +69,16 @@ RESULT_STATUS_FAILED: ResultStatus
 RESULT_STATUS_CANCELED: ResultStatus
 
 class TaskType(_message.Message):
-    __slots__ = ("name", "description", "payload_schema_json")
+    __slots__ = ("name", "description", "payload_schema_json", "examples")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     payload_schema_json: str
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., payload_schema_json: _Optional[str] = ...) -> None: ...
+    examples: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., payload_schema_json: _Optional[str] = ..., examples: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LogLine(_message.Message):
     __slots__ = ("seq", "time", "level", "message", "fields", "attempt", "attempt_seq")

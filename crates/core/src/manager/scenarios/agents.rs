@@ -250,6 +250,7 @@ async fn a_task_pinned_to_an_unknown_agent_is_refused_and_one_pinned_to_an_offli
             name: "other.thing".into(),
             description: "something else".into(),
             payload_schema_json: ECHO.into(),
+            examples: Vec::new(),
         }],
         ..registration("c")
     })
@@ -368,4 +369,50 @@ async fn an_agent_that_restarts_without_its_task_loses_the_attempt_and_the_task_
     dispatch(&w).await;
     let retry = start_sent(&mut rx);
     assert_eq!((retry.task_id.as_str(), retry.attempt), (id.as_str(), 2));
+}
+
+#[tokio::test]
+async fn a_task_types_examples_are_listed_as_declared_and_bad_ones_refuse_the_registration() {
+    let w = world(|_| {}).await;
+    let examples = vec![
+        "echo hello back to me".to_string(),
+        "say 'ping' and nothing else".to_string(),
+    ];
+    let with_examples = |examples: Vec<String>| Registration {
+        capabilities: vec![TaskType {
+            name: "echo.echo".into(),
+            description: "echoes".into(),
+            payload_schema_json: ECHO.into(),
+            examples,
+        }],
+        ..registration("a")
+    };
+    w.m.register(with_examples(examples.clone())).await.unwrap();
+    let listed = w.m.list_task_types();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].task_type.examples, examples);
+
+    let too_many = vec!["echo this".to_string(); 65];
+    match w.m.register(with_examples(too_many)).await {
+        Err(Error::InvalidInput(why)) => {
+            assert!(why.contains("65 examples"), "{why}");
+            assert!(why.contains("agents.max_examples_per_type"), "{why}");
+        }
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+    match w
+        .m
+        .register(with_examples(vec!["fine".into(), "  ".into()]))
+        .await
+    {
+        Err(Error::InvalidInput(why)) => assert!(why.contains("example 2 is empty"), "{why}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+    let long = vec!["x".repeat(16 * 1024 + 1)];
+    match w.m.register(with_examples(long)).await {
+        Err(Error::InvalidInput(why)) => assert!(why.contains("agents.max_text_bytes"), "{why}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+    // A refused registration changed nothing: the examples first declared are still listed.
+    assert_eq!(w.m.list_task_types()[0].task_type.examples, examples);
 }

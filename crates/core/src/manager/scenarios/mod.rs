@@ -65,6 +65,7 @@ fn registration(name: &str) -> Registration {
             name: "echo.echo".into(),
             description: "echoes".into(),
             payload_schema_json: ECHO.into(),
+            examples: Vec::new(),
         }],
         max_concurrency: 1,
         pid: 1,

@@ -393,6 +393,7 @@ async fn a_payload_breaking_its_schema_is_refused_naming_the_place_and_the_rule(
             name: "calc.add".into(),
             description: "adds".into(),
             payload_schema_json: schema.into(),
+            examples: Vec::new(),
         }],
         ..registration(name)
     };

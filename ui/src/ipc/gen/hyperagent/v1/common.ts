@@ -102,6 +102,14 @@ export interface TaskType {
   description: string;
   /** A JSON Schema document (draft 2020-12 unless it says otherwise in `$schema`). */
   payload_schema_json: string;
+  /**
+   * Requests in plain words that this task type serves, as a person would say them, with the
+   * payload's values written out ("make a FastAPI project called shop with Postgres"). The
+   * manager matches what a person asks against these to choose a task type, so they are what
+   * the agent declares, never a list kept elsewhere. At most `agents.max_examples_per_type`, each
+   * at most `agents.max_text_bytes`, none empty.
+   */
+  examples: string[];
 }
 
 /**
