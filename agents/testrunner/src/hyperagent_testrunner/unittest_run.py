@@ -51,7 +51,10 @@ def parse(
             continue
         where = m["where"]
         test_id = where if where.endswith("." + m["name"]) else f"{where}.{m['name']}"
-        trace = "\n".join(line for line in body[2:] if not line.startswith("-" * 70)).strip()
+        rest = body[2:]
+        # The last block ends with unittest's own "----" line and "Ran N tests": not the trace.
+        end = next((i for i, line in enumerate(rest) if line.startswith("-" * 70)), len(rest))
+        trace = "\n".join(rest[:end]).strip()
         file, line_no = "", 0
         for tl in trace.splitlines():
             fm = _FRAME.match(tl)
