@@ -495,3 +495,15 @@ def tmpfs(path: Path, size: str) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def with_testrunner(folder: Path, wheels: Path) -> Path:
+    """Adds the test runner's own manifest to a folder of agents, its offline mode pointed at
+    ``wheels`` (the agent still needs a read rule for it); returns the folder."""
+    (folder / "testrunner").mkdir(parents=True)
+    manifest = (REPO / "agents" / "testrunner" / "agent.toml").read_text()
+    setting = "HYPERAGENT_TESTRUNNER_WHEELHOUSE"
+    (folder / "testrunner" / "agent.toml").write_text(
+        manifest.replace(f'{setting} = ""', f'{setting} = "{wheels}"')
+    )
+    return folder
