@@ -354,6 +354,15 @@ def summarize(counts: dict[str, int], seconds: float) -> str:
         "Run the tests of the project in the task's folder (pytest, unittest) in a uv venv;"
         " per-test progress, failures with file:line, flaky tests named."
     ),
+    examples=(
+        "run the tests in ~/src/api",
+        "Run a unit test suite on python-3.11",
+        "run the unit tests of shop with Python 3.12",
+        "run only tests/test_orders.py in billing, stop at the first failure",
+        "run the tests matching 'checkout' in shop and rerun the failures twice",
+        "why do the tests in ~/src/api fail? run them and show me the failures",
+        "run the tests marked 'not slow' in my project",
+    ),
 )
 def run_tests(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     project = ctx.workspace
