@@ -20,7 +20,7 @@ export HYPERAGENT_APP_BIN="$target_dir/debug/hyperagent-app"
 # Agents started by the manager find the venv's python3 first.
 export PATH="$PWD/.venv/bin:$PATH"
 say "pytest: SDK, agents, templates, end to end"
-.venv/bin/pytest -q agents/sdk/tests agents/echo/tests agents/bootstrapper/tests tests/templates tests/e2e
+.venv/bin/pytest -q agents/sdk/tests agents/echo/tests agents/bootstrapper/tests agents/codereview/tests tests/templates tests/e2e
 
 say "benchmarks: quick mode (no figure asserted; it keeps the harness from rotting)"
 BENCH_QUICK=1 BENCH_AGENTS_DIR="$PWD/agents" BENCH_ONLY=start,dispatch,logs,sdk,sandbox,agents \
