@@ -95,7 +95,12 @@ def git(project: Path, *args: str) -> str:
 
 def plant(project: Path, package: str) -> tuple[str, int, int]:
     """On a branch `feature`: an unused import in the import block (sorted, so isort is content)
-    and a long function at the end of main.py. Returns (file, import line, def line)."""
+    and a long function at the end of main.py. Before branching, main gets a finding of its own
+    (an unused import in legacy.py), which a review against main must not report.
+    Returns (file, import line, def line)."""
+    (project / package / "legacy.py").write_text('"""Old code."""\n\nimport os\n')
+    git(project, "add", "--", f"{package}/legacy.py")
+    git(project, "commit", "-q", "-m", "Old code")
     git(project, "checkout", "-q", "-b", "feature")
     main = project / package / "main.py"
     lines = main.read_text().splitlines(keepends=True)
@@ -156,6 +161,15 @@ def test_a_branch_gets_exactly_what_was_planted_on_its_changed_lines(world: Worl
     assert f401["locations"][0]["physicalLocation"]["region"]["startLine"] == import_line
     assert f401["fixes"][0]["artifactChanges"][0]["artifactLocation"]["uri"] == path
     assert [r["ruleId"] for r in ours["results"]] == ["long-function"]
+    # The whole project has more: main's own unused import, on lines the branch did not change.
+    done, whole = run(world, "code.review", "planted", {})
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    assert [(f["file"], f["line"], f["rule"]) for f in whole["findings"]] == [
+        ("planted/legacy.py", 3, "F401"),
+        (path, import_line, "F401"),
+        (path, def_line, "long-function"),
+    ]
+    assert out["before_filter"] == 3
 
 
 def test_an_unknown_base_and_a_folder_that_is_no_repository_fail_naming_them(
@@ -189,3 +203,55 @@ def test_payloads_outside_the_schema_are_refused_at_submit(world: World) -> None
             world.m.submit("code.review", payload, workspace="refused")
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert where in (err.value.details() or ""), err.value.details()
+
+
+def test_applying_fixes_asks_snapshots_fixes_and_rolls_back(world: World) -> None:
+    project = make_project(world, "fixme")
+    path, import_line, _ = plant(project, "fixme")
+    main = project / path
+    # An uncommitted formatting slip too: the working tree counts as changed.
+    planted = main.read_text()
+    main.write_text(planted + "\n\nitems = [1,2]\n")
+    before = main.read_text()
+    task = world.m.submit("code.review", {"base": "main", "apply_fixes": True}, workspace="fixme")
+    ask = world.m.wait_event(
+        lambda e: e.HasField("consent") and e.consent.kind == "destructive", task_id=task.id
+    )
+    assert "apply ruff's safe fixes and formatting to 1 files" in ask.consent.target
+    assert main.read_text() == before  # nothing changed before the person agreed
+    granted = world.m.cli("consent", "grant", ask.consent.id, "--scope", "once")
+    assert granted.returncode == 0, granted.stderr
+    done = world.m.wait_state(task.id)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    out = json.loads(done.result.output_json)
+    assert out["fixes"]["applied"] is True
+    assert out["fixes"]["files"] == [path]
+    # What ruff cannot fix safely stays: the long function; the import and the format are gone.
+    assert [f["rule"] for f in out["findings"]] == ["long-function"]
+    fixed = main.read_text()
+    assert "import json" not in fixed
+    assert "items = [1, 2]" in fixed
+    actions = json.loads(world.m.cli("rollback", "--list", "--json").stdout)
+    action = next(a for a in actions if a["task_id"] == task.id)
+    assert action["id"] == out["fixes"]["action_id"]
+    back = world.m.cli("rollback", action["id"])
+    assert back.returncode == 0, back.stderr
+    assert main.read_text() == before
+    assert "import json\n" in before.splitlines(keepends=True)[import_line - 1]
+
+
+def test_refusing_the_fixes_leaves_the_files_as_they_were(world: World) -> None:
+    project = make_project(world, "refuse")
+    path, _, _ = plant(project, "refuse")
+    before = (project / path).read_text()
+    task = world.m.submit("code.review", {"apply_fixes": True}, workspace="refuse")
+    ask = world.m.wait_event(
+        lambda e: e.HasField("consent") and e.consent.kind == "destructive", task_id=task.id
+    )
+    denied = world.m.cli("consent", "deny", ask.consent.id)
+    assert denied.returncode == 0, denied.stderr
+    done = world.m.wait_state(task.id)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert "no fix was applied" in done.status_reason, done.status_reason
+    assert (project / path).read_text() == before
+    assert git(project, "status", "--porcelain") == ""
