@@ -22,5 +22,6 @@ say "ruff"
 .venv/bin/ruff format --check agents tests
 say "mypy --strict"
 .venv/bin/mypy --config-file agents/sdk/pyproject.toml
+.venv/bin/mypy --config-file agents/sdk/pyproject.toml agents/codereview/src/hyperagent_codereview
 say "web UI: TypeScript"
 npm --prefix ui run typecheck

@@ -1,0 +1,1 @@
+"""HyperAgent's code-review agent: ``code.review`` reviews a git repository (see its README)."""
