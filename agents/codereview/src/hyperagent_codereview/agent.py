@@ -331,6 +331,14 @@ def _write_report(settings: Settings, task_id: str, doc: dict[str, Any]) -> Path
         "Review the git repository in the task's folder with ruff and a size pass; with a base"
         " ref, only changed lines. SARIF report as an artifact."
     ),
+    examples=(
+        "review the code in ~/src/api",
+        "review my branch in shop against main",
+        "lint the changes in billing since origin/main and fix what is safe to fix",
+        "check ~/src/api for long functions and unused imports",
+        "code review of the diff against develop, please",
+        "is the code in my project clean? run a review",
+    ),
 )
 def review(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     try:
