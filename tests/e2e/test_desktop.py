@@ -36,6 +36,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tray_host import TrayHost
 
 APP = Path(os.environ.get("HYPERAGENT_APP_BIN", REPO / "target" / "debug" / "hyperagent-app"))
+# The app runs the bundled agents (every manifest in agents/) when its config names none.
+BUNDLED = len(list((REPO / "agents").glob("*/agent.toml")))
+ALL_ONLINE = f"{BUNDLED} of {BUNDLED} agents online"
 
 
 @pytest.fixture
@@ -136,7 +139,7 @@ def test_the_window_shows_the_embedded_managers_agents_and_a_task_round_trips(
 ) -> None:
     wait = WebDriverWait(app, DEADLINE)
     status = (By.CSS_SELECTOR, '[data-testid="status-agents"]')
-    wait.until(ec.text_to_be_present_in_element(status, "2 of 2 agents online"))
+    wait.until(ec.text_to_be_present_in_element(status, ALL_ONLINE))
     # First run: the introduction comes first.
     skip = (By.CSS_SELECTOR, '[data-testid="onboarding-skip"]')
     wait.until(ec.element_to_be_clickable(skip)).click()
@@ -190,14 +193,14 @@ def test_the_app_installs_the_service_and_hands_over_to_it_and_back(
     assert service_pid != own_pid
     # The UI's feed follows the new manager: the agents it started come online in the status line.
     status = (By.CSS_SELECTOR, '[data-testid="status-agents"]')
-    wait.until(ec.text_to_be_present_in_element(status, "2 of 2 agents online"))
+    wait.until(ec.text_to_be_present_in_element(status, ALL_ONLINE))
     app.save_screenshot(str(tmp_path / "desktop-service.png"))
 
     # Stop: the app runs its own manager again.
     app.find_element(By.CSS_SELECTOR, '[data-testid="service-stop"]').click()
     wait.until(ec.text_to_be_present_in_element_attribute(mode, "data-mode", "embedded"))
     assert app.find_element(*state).get_attribute("data-state") == "stopped"
-    wait.until(ec.text_to_be_present_in_element(status, "2 of 2 agents online"))
+    wait.until(ec.text_to_be_present_in_element(status, ALL_ONLINE))
 
 
 def ipc(app: webdriver.Remote, method: str, request: dict | None = None) -> dict:
@@ -224,7 +227,9 @@ def test_the_tray_shows_the_status_pauses_and_resumes_and_quit_stops_everything(
     def status_label() -> str:
         return next((label for label in tray.menu(item) if label.startswith("HyperAgent:")), "")
 
-    wait_until(lambda: "2 agents online" in status_label(), "the tray to show the agents online")
+    wait_until(
+        lambda: f"{BUNDLED} agents online" in status_label(), "the tray to show the agents online"
+    )
     entries = tray.menu(item)
     assert entries[status_label()][1] is False  # the status line is not a button
     assert {"Show / hide window", "Pause scheduling", "Quit HyperAgent"} <= set(entries)
@@ -264,7 +269,7 @@ def test_a_second_launch_hands_over_to_the_running_app_and_exits(
     first one goes on, with its embedded manager."""
     wait = WebDriverWait(app, DEADLINE)
     status = (By.CSS_SELECTOR, '[data-testid="status-agents"]')
-    wait.until(ec.text_to_be_present_in_element(status, "2 of 2 agents online"))
+    wait.until(ec.text_to_be_present_in_element(status, ALL_ONLINE))
     pid = ipc(app, "GetStatus")["pid"]
     second = subprocess.run(
         [str(APP)], env=app.app_env, capture_output=True, text=True, timeout=DEADLINE
