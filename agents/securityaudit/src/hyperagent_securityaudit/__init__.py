@@ -1,0 +1,1 @@
+"""HyperAgent's security-audit agent."""
