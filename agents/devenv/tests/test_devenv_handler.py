@@ -161,7 +161,7 @@ def test_an_existing_compose_file_is_replaced_only_after_consent(fastapi_postgre
     assert (fastapi_postgres / "compose.yaml").read_text() == compose["content"]
 
 
-def test_cancelling_during_detection_writes_nothing(fastapi_postgres: Path) -> None:
+def test_cancelling_between_steps_writes_nothing(fastapi_postgres: Path) -> None:
     token = CancellationToken()
     run = run_handler(
         agent,
@@ -210,6 +210,16 @@ def test_a_bad_setting_fails_the_task_naming_it(
     assert run.status == "FAILED"
     assert f"{PREFIX}{key}=" in run.error
     assert not (fastapi_postgres / "compose.yaml").exists()
+
+
+def test_an_older_compose_file_is_named_and_left_alone(fastapi_postgres: Path) -> None:
+    mine = "services:\n  web:\n    image: nginx\n"
+    (fastapi_postgres / "docker-compose.yml").write_text(mine)
+    run = run_handler(agent, "devenv.create", {}, workspace=fastapi_postgres)
+    assert run.status == "SUCCEEDED", run.error
+    assert run.output["other_compose_files"] == ["docker-compose.yml"]
+    assert any(m.startswith("docker-compose.yml also in the project") for m in run.messages("WARN"))
+    assert (fastapi_postgres / "docker-compose.yml").read_text() == mine
 
 
 def test_a_project_without_a_database_gets_no_database(tmp_path: Path) -> None:

@@ -50,6 +50,9 @@ CREATE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+#: Compose files Compose itself would read after ``compose.yaml`` (its own order of preference).
+OTHER_COMPOSE_FILES = ("compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
 #: Progress steps, with the fraction of the whole each starts at.
 STEPS = {
     "detecting the stack": 0.0,
@@ -200,6 +203,12 @@ def create(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     step("detecting the stack", str(root))
     stack = _detect(ctx, root, settings)
     ctx.log.info(f"detected: {_describe(stack)}")
+    others = [name for name in OTHER_COMPOSE_FILES if (root / name).is_file()]
+    if others:
+        ctx.log.warn(
+            f"{', '.join(others)} also in the project: Compose reads {generate.COMPOSE_FILE}"
+            " first, so that one is the stack from now on"
+        )
 
     step("generating", f"{generate.DEVCONTAINER_FILE} and {generate.COMPOSE_FILE}")
     texts = generate.build(stack, settings, payload.get("port")).texts()
@@ -236,5 +245,6 @@ def create(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
             "validation": [v.as_dict() for v in validations],
             "docker": docker.as_dict(),
             "action_id": action_id,
+            "other_compose_files": others,
         },
     )
