@@ -44,43 +44,11 @@ PATH_SLOTS = frozenset({"workspace", "node_ids"})
 TEXT_SLOTS = frozenset({"query"})
 #: Words that carry no content in a free-text slot.
 STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "be",
-        "by",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "please",
-        "that",
-        "the",
-        "there",
-        "these",
-        "this",
-        "those",
-        "to",
-        "was",
-        "what",
-        "where",
-        "which",
-        "who",
-        "with",
-    ]
+    re.split(
+        r"\s+",
+        "a an and are be by do does for from how i in is it its me my of on or please that the"
+        " there these this those to was what where which who with",
+    )
 )
 #: A free-text value may carry this many content words more than the expected one.
 TEXT_EXTRA_WORDS = 3
@@ -187,12 +155,12 @@ class Normaliser:
 
     def path(self, value: Any) -> str:
         text = str(value).strip().strip("'\"` ")
-        home = self.home.rstrip("/")
-        if home and (text == home or text.startswith(home + "/")):
-            text = "~" + text[len(home) :]
         root = self.workspace_root.rstrip("/")
         if root and text.startswith(root + "/"):
             text = text[len(root) + 1 :]
+        home = self.home.rstrip("/")
+        if home and (text == home or text.startswith(home + "/")):
+            text = "~" + text[len(home) :]
         return (posixpath.normpath(text) if text else text).casefold()
 
     def words(self, value: Any) -> list[str]:
