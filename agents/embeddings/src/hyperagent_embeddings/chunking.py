@@ -185,12 +185,14 @@ def markdown_sections(path: str, lines: Sequence[str]) -> list[Section]:
     stack: list[str] = []
     sections = [Section(path)]
     fence: str | None = None
+    closed_at = -2
     for i, line in enumerate(lines):
         n = i + 1
         opener = _FENCE.match(line)
+        after_fence = closed_at == i - 1
         if fence is not None:
             if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
-                fence = None
+                fence, closed_at = None, i
             sections[-1].lines.append((n, line))
             continue
         if opener:
@@ -203,7 +205,8 @@ def markdown_sections(path: str, lines: Sequence[str]) -> list[Section]:
             and line.strip()
             and not line.startswith(("    ", "\t", "- ", "* ", "> "))
             and _SETEXT.match(lines[i + 1])
-            and (i == 0 or not lines[i - 1].strip() or _ATX.match(lines[i - 1]))
+            # Not the continuation of a paragraph (whose underline CommonMark would also take).
+            and (i == 0 or not lines[i - 1].strip() or _ATX.match(lines[i - 1]) or after_fence)
         )
         if atx or setext:
             if atx:

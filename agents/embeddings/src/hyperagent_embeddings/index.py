@@ -58,6 +58,14 @@ EMBED_BATCH = 32
 
 Embed = Callable[[list[str]], Vectors]
 
+#: Python modules that hold a project's settings.
+SETTINGS_MODULES = frozenset({"config.py", "settings.py", "conf.py", "configuration.py"})
+
+
+def is_settings_module(path: str) -> bool:
+    parts = path.split("/")
+    return parts[-1] in SETTINGS_MODULES or "settings" in parts[:-1]
+
 
 def db_path(index_dir: Path, project: Path) -> Path:
     """``<index_dir>/<sha256 of the project's absolute path, 16 hex digits>.sqlite``."""
@@ -303,6 +311,14 @@ class Index:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
         return ids, matrix.reshape(len(rows), DIM)
+
+    def configuration_ids(self) -> set[int]:
+        """The chunks of config files and of settings modules (:data:`SETTINGS_MODULES`, or any
+        module in a ``settings`` package)."""
+        rows = self.db.execute(
+            "SELECT id, kind, path FROM chunks WHERE kind IN ('config', 'python')"
+        )
+        return {int(i) for i, kind, path in rows if kind == "config" or is_settings_module(path)}
 
     def chunk(self, chunk_id: int) -> dict[str, object]:
         path, start, end, kind, title, text, extra = self.db.execute(

@@ -2,8 +2,15 @@
 fused by reciprocal rank.
 
 Each ranking is cut at ``candidates``; a chunk's fused score is ``sum(1 / (k + rank))`` over the
-rankings it is in (rank 1 is the best), divided by ``2 / (k + 1)`` so that 1.0 means first in
-both. Rank fusion needs no calibration between BM25 scores (unbounded, per corpus) and cosines
+rankings it is in (rank 1 is the best), divided by ``n / (k + 1)`` (n rankings) so that 1.0 means
+first in all of them.
+
+A question about configuration ("where is the database URL configured?", "which settings can I
+change?") gets a third ranking: the configuration chunks alone (config files, and settings
+modules such as ``config.py`` or ``settings.py``), by meaning. The answer to "where is X
+configured" is where X is set, more than the prose that mentions it.
+
+Rank fusion needs no calibration between BM25 scores (unbounded, per corpus) and cosines
 (USE's sit between about 0.1 and 0.8): only the orders count. A chunk that only one ranking found
 can still win when it is near the top of it.
 """
@@ -42,6 +49,15 @@ def fts_query(words: list[str]) -> str:
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
+#: Words that make a question one about configuration (and any word starting with "config").
+CONFIG_WORDS = frozenset({"set", "setting", "settings", "env", "environment", "dotenv"})
+
+
+def about_configuration(query: str) -> bool:
+    words = [w.lower() for w in _WORD.findall(query)]
+    return any(w.startswith("config") or w in CONFIG_WORDS for w in words)
+
+
 def _stem(word: str) -> str:
     return word[: max(4, len(word) - 3)] if len(word) > 4 else word
 
@@ -59,18 +75,29 @@ class Ranked:
     bm25_rank: int | None
     semantic_rank: int | None
     cosine: float
+    config_rank: int | None = None
 
 
-def fuse(bm25: list[int], semantic: list[int], cosines: dict[int, float], k: int) -> list[Ranked]:
-    """Reciprocal-rank fusion of two rankings of chunk ids (best first)."""
-    by_words = {cid: rank for rank, cid in enumerate(bm25, 1)}
-    by_meaning = {cid: rank for rank, cid in enumerate(semantic, 1)}
-    best = 2.0 / (k + 1)
+def fuse(
+    bm25: list[int],
+    semantic: list[int],
+    cosines: dict[int, float],
+    k: int,
+    config: list[int] | None = None,
+) -> list[Ranked]:
+    """Reciprocal-rank fusion of two rankings of chunk ids (best first), three with the
+    configuration ranking of a question about configuration."""
+    rankings = [bm25, semantic] + ([config] if config is not None else [])
+    ranks = [{cid: rank for rank, cid in enumerate(r, 1)} for r in rankings]
+    best = len(rankings) / (k + 1)
     out = []
-    for cid in dict.fromkeys([*bm25, *semantic]):
-        w, m = by_words.get(cid), by_meaning.get(cid)
-        score = (1.0 / (k + w) if w else 0.0) + (1.0 / (k + m) if m else 0.0)
-        out.append(Ranked(cid, score / best, w, m, cosines.get(cid, 0.0)))
+    for cid in dict.fromkeys(cid for r in rankings for cid in r):
+        found = [by.get(cid) for by in ranks]
+        score = sum(1.0 / (k + rank) for rank in found if rank is not None)
+        config_rank = found[2] if config is not None else None
+        out.append(
+            Ranked(cid, score / best, found[0], found[1], cosines.get(cid, 0.0), config_rank)
+        )
     out.sort(key=lambda r: (-r.score, -r.cosine, r.chunk_id))
     return out
 
@@ -84,25 +111,29 @@ def search(
     ids, matrix = index.vectors()
     cosines: dict[int, float] = {}
     semantic: list[int] = []
+    config: list[int] | None = None
     if len(ids):
         sims = matrix @ query_vector.astype(np.float32)
-        top = np.argsort(-sims, kind="stable")[:candidates]
-        semantic = [int(ids[i]) for i in top]
-        cosines = {int(ids[i]): float(sims[i]) for i in top}
-        missing = [cid for cid in bm25 if cid not in cosines]
-        if missing:
-            where = np.searchsorted(ids, missing)
-            cosines.update({cid: float(sims[j]) for cid, j in zip(missing, where, strict=True)})
+        order = np.argsort(-sims, kind="stable")
+        semantic = [int(ids[i]) for i in order[:candidates]]
+        if about_configuration(query):
+            configs = index.configuration_ids()
+            config = [int(ids[i]) for i in order if int(ids[i]) in configs][:candidates]
+        # Every candidate's cosine, for "why" (ids are sorted: a binary search finds each).
+        wanted = list(dict.fromkeys([*bm25, *semantic, *(config or [])]))
+        where = np.searchsorted(ids, wanted)
+        cosines = {cid: float(sims[j]) for cid, j in zip(wanted, where, strict=True)}
     hits = []
-    for r in fuse(bm25, semantic, cosines, k)[:limit]:
+    for r in fuse(bm25, semantic, cosines, k, config)[:limit]:
         hit = index.chunk(r.chunk_id)
-        found = matched(words, *(str(hit[k]) for k in ("file", "title", "text", "about")))
+        found = matched(words, *(str(hit[key]) for key in ("file", "title", "text", "about")))
         hit.update(
             score=round(r.score, 6),
             why=_why(found, r),
             matched_words=found,
             bm25_rank=r.bm25_rank,
             semantic_rank=r.semantic_rank,
+            config_rank=r.config_rank,
             cosine=round(r.cosine, 6),
         )
         hits.append(hit)
@@ -116,4 +147,6 @@ def _why(found: list[str], r: Ranked) -> str:
         parts.append(f"words: {words} (rank {r.bm25_rank})")
     if r.semantic_rank is not None:
         parts.append(f"meaning: cosine {r.cosine:.2f} (rank {r.semantic_rank})")
+    if r.config_rank is not None:
+        parts.append(f"configuration (rank {r.config_rank})")
     return "; ".join(parts)
