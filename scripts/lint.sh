@@ -23,5 +23,6 @@ say "ruff"
 say "mypy --strict"
 .venv/bin/mypy --config-file agents/sdk/pyproject.toml
 .venv/bin/mypy --config-file agents/sdk/pyproject.toml agents/codereview/src/hyperagent_codereview
+.venv/bin/mypy --config-file agents/sdk/pyproject.toml agents/embeddings/src/hyperagent_embeddings
 say "web UI: TypeScript"
 npm --prefix ui run typecheck
