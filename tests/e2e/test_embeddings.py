@@ -22,7 +22,7 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
-from harness import REPO, Manager, bootstrapper_agents, wheelhouse
+from harness import REPO, Manager, bootstrapper_agents, wheelhouse, with_agent
 
 from hyperagent.v1 import client_pb2, common_pb2
 
@@ -36,18 +36,10 @@ class World:
     state: Path  # the embeddings agent's state folder
 
 
-def with_embeddings(folder: Path) -> Path:
-    """The bootstrapper's folder of agents (harness) with the embeddings agent's manifest too."""
-    (folder / "embeddings").mkdir()
-    manifest = (REPO / "agents" / "embeddings" / "agent.toml").read_text()
-    (folder / "embeddings" / "agent.toml").write_text(manifest)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base = tmp_path_factory.mktemp("embeddings")
-    agents = with_embeddings(bootstrapper_agents(base / "agents", wheelhouse()))
+    agents = with_agent(bootstrapper_agents(base / "agents", wheelhouse()), "embeddings")
     m = Manager(
         root=base,
         agents_dir=agents,
