@@ -25,5 +25,6 @@ say "mypy --strict"
 .venv/bin/mypy --config-file agents/sdk/pyproject.toml agents/codereview/src/hyperagent_codereview
 .venv/bin/mypy --config-file agents/sdk/pyproject.toml agents/securityaudit/src/hyperagent_securityaudit
 .venv/bin/mypy --config-file agents/sdk/pyproject.toml agents/devenv/src/hyperagent_devenv
+.venv/bin/mypy --config-file agents/sdk/pyproject.toml agents/embeddings/src/hyperagent_embeddings
 say "web UI: TypeScript"
 npm --prefix ui run typecheck

@@ -21,8 +21,8 @@ export HYPERAGENT_APP_BIN="$target_dir/debug/hyperagent-app"
 export PATH="$PWD/.venv/bin:$PATH"
 say "pytest: SDK, agents, templates, end to end"
 .venv/bin/pytest -q agents/sdk/tests agents/echo/tests agents/bootstrapper/tests agents/testrunner/tests \
-  agents/codereview/tests agents/securityaudit/tests agents/devenv/tests tests/router tests/templates \
-  tests/e2e
+  agents/codereview/tests agents/securityaudit/tests agents/devenv/tests agents/embeddings/tests \
+  tests/router tests/templates tests/e2e
 
 say "benchmarks: quick mode (no figure asserted; it keeps the harness from rotting)"
 BENCH_QUICK=1 BENCH_AGENTS_DIR="$PWD/agents" BENCH_ONLY=start,dispatch,logs,sdk,sandbox,agents \

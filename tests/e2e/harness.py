@@ -497,6 +497,15 @@ def tmpfs(path: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
+def with_agent(folder: Path, name: str) -> Path:
+    """Adds the bundled agent ``name``'s manifest, as it is, to a folder of agents; returns the
+    folder."""
+    (folder / name).mkdir(parents=True)
+    manifest = (REPO / "agents" / name / "agent.toml").read_text()
+    (folder / name / "agent.toml").write_text(manifest)
+    return folder
+
+
 def with_testrunner(folder: Path, wheels: Path) -> Path:
     """Adds the test runner's own manifest to a folder of agents, its offline mode pointed at
     ``wheels`` (the agent still needs a read rule for it); returns the folder."""

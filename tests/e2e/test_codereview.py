@@ -20,7 +20,7 @@ from typing import Any
 import grpc
 import jsonschema
 import pytest
-from harness import REPO, Manager, bootstrapper_agents, wheelhouse
+from harness import REPO, Manager, bootstrapper_agents, wheelhouse, with_agent
 
 from hyperagent.v1 import common_pb2
 
@@ -36,19 +36,11 @@ class World:
     root: Path  # the workspace root
 
 
-def with_codereview(folder: Path) -> Path:
-    """The bootstrapper's folder of agents (harness) with the code-review agent's manifest too."""
-    (folder / "codereview").mkdir()
-    manifest = (REPO / "agents" / "codereview" / "agent.toml").read_text()
-    (folder / "codereview" / "agent.toml").write_text(manifest)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base = tmp_path_factory.mktemp("codereview")
     wh = wheelhouse()
-    agents = with_codereview(bootstrapper_agents(base / "agents", wh))
+    agents = with_agent(bootstrapper_agents(base / "agents", wh), "codereview")
     m = Manager(
         root=base,
         agents_dir=agents,

@@ -1,0 +1,1 @@
+"""HyperAgent's embeddings agent: ``embed.texts``, ``docs.index``, ``docs.search`` (see README)."""
