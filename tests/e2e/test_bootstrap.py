@@ -255,6 +255,27 @@ def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World
     audit = world.m.cli("audit", "list", "--json")
     assert '"editor.opened"' in audit.stdout
 
+    # A file at a line (a finding's file:line): the folder, then VS Code's --goto.
+    at = world.m.cli("open", task.id, "--file", "README.md", "--line", "3", "--column", "2")
+    assert at.returncode == 0, at.stderr
+    path = out["path"]
+    assert world.editor_log.read_text().splitlines()[-1] == f"{path} --goto {path}/README.md:3:2"
+    calls = len(world.editor_log.read_text().splitlines())
+    project = Path(path)
+    (project / "escape").symlink_to("/etc/passwd")
+    for file, why in [
+        ("../../../../etc/passwd", "no `..`"),
+        ("/etc/passwd", "no `/` at the start"),
+        ("escape", "is a link to /etc/passwd, outside the folder"),
+        ("missing.py", "No such file"),
+        ("tests", "is not a file"),
+    ]:
+        refused = world.m.cli("open", task.id, "--file", file, "--line", "1")
+        assert refused.returncode != 0, file
+        assert why in refused.stderr, (file, refused.stderr)
+    (project / "escape").unlink()
+    assert len(world.editor_log.read_text().splitlines()) == calls  # never called for those
+
     refused = world.m.cli("open", "/etc")
     assert refused.returncode != 0
     assert "outside every workspace" in refused.stderr
@@ -270,7 +291,6 @@ def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World
     assert "policy allow --open /etc" in through.stderr
 
     # What a task left in the folder that would run when it is opened is named.
-    project = Path(out["path"])
     (project / ".vscode").mkdir(exist_ok=True)
     (project / ".vscode" / "tasks.json").write_text(
         '{"tasks": [{"label": "setup", "command": "sh steal.sh",'

@@ -68,7 +68,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let (wait, open) = (!args.no_wait, args.open);
             new_project(&mut c, new_request(args)?, wait, open, json).await
         }
-        Command::Open { target } => open_in_editor(&mut c, target, json).await,
+        Command::Open {
+            target,
+            file,
+            line,
+            column,
+        } => {
+            let at = pb::OpenPathRequest {
+                file: file.unwrap_or_default(),
+                line: line.unwrap_or(0),
+                column: column.unwrap_or(0),
+                ..Default::default()
+            };
+            open_in_editor(&mut c, target, at, json).await
+        }
         Command::Tasks {
             state,
             task_type,
@@ -846,24 +859,31 @@ async fn new_project(
         print!("{}", output::project_text(&output));
     }
     if open && output["dry_run"] != true {
-        return open_in_editor(c, task.id, json).await;
+        return open_in_editor(c, task.id, pb::OpenPathRequest::default(), json).await;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Asks the manager to open a task's folder, or a path, in the editor.
-async fn open_in_editor(c: &mut Client, target: String, json: bool) -> Result<ExitCode, Failure> {
+/// Opens `target` (a task id or a path) in the editor; `at` carries the file, line and column to
+/// show, if any.
+async fn open_in_editor(
+    c: &mut Client,
+    target: String,
+    at: pb::OpenPathRequest,
+    json: bool,
+) -> Result<ExitCode, Failure> {
     // A task id when it looks like one and no such path exists here.
     let is_task = uuid_like(&target) && !std::path::Path::new(&target).exists();
     let req = if is_task {
         pb::OpenPathRequest {
             task_id: target,
-            path: String::new(),
+            ..at
         }
     } else {
         pb::OpenPathRequest {
-            task_id: String::new(),
             path: absolute(&target)?,
+            ..at
         }
     };
     let r = c.open_path(req).await?.into_inner();

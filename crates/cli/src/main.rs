@@ -3,6 +3,7 @@
 mod client;
 mod commands;
 mod output;
+mod results;
 mod term;
 
 use std::path::PathBuf;
@@ -88,6 +89,15 @@ enum Command {
     Open {
         /// A task id, or a path (relative to the current folder).
         target: String,
+        /// Also show this file, relative to the folder (e.g. a finding's `src/app.py`).
+        #[arg(long)]
+        file: Option<String>,
+        /// At this line of --file (1-based).
+        #[arg(long, requires = "file")]
+        line: Option<u32>,
+        /// At this column of --file (1-based).
+        #[arg(long, requires = "line")]
+        column: Option<u32>,
     },
     /// List tasks, newest first.
     Tasks {

@@ -13,13 +13,60 @@ use crate::error::{Error, Result};
 /// Most bytes of an editor command's error output kept for the error message.
 const STDERR_KEPT: usize = 2000;
 
-/// Opens `path`; returns what opened it, in words (e.g. "code (/usr/bin/code)").
-pub async fn open(cfg: &config::Editor, path: &Path) -> Result<String> {
+/// A file to show once the folder is open, at a line and column (1-based).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Goto {
+    /// The file (absolute, inside the folder being opened).
+    pub file: std::path::PathBuf,
+    /// 1-based.
+    pub line: u32,
+    /// 1-based.
+    pub column: u32,
+}
+
+/// The editor's arguments after the folder that show `goto`'s file at its line: `editor.goto`
+/// with `{file}`, `{line}` and `{column}` filled in (VS Code: `--goto <file>:<line>:<column>`).
+pub fn goto_args(cfg: &config::Editor, goto: &Goto) -> Vec<std::ffi::OsString> {
+    cfg.goto
+        .iter()
+        .map(|a| {
+            // The file may not be UTF-8: put its bytes in as they are.
+            use std::os::unix::ffi::{OsStrExt, OsStringExt};
+            let mut out = Vec::new();
+            let mut rest = a.as_str();
+            while let Some(i) = rest.find('{') {
+                out.extend_from_slice(&rest.as_bytes()[..i]);
+                let tail = &rest[i..];
+                let (value, len): (Vec<u8>, usize) = if tail.starts_with("{file}") {
+                    (goto.file.as_os_str().as_bytes().to_vec(), 6)
+                } else if tail.starts_with("{line}") {
+                    (goto.line.to_string().into_bytes(), 6)
+                } else if tail.starts_with("{column}") {
+                    (goto.column.to_string().into_bytes(), 8)
+                } else {
+                    (b"{".to_vec(), 1)
+                };
+                out.extend_from_slice(&value);
+                rest = &tail[len..];
+            }
+            out.extend_from_slice(rest.as_bytes());
+            std::ffi::OsString::from_vec(out)
+        })
+        .collect()
+}
+
+/// Opens `path` (and, when given, shows `goto`'s file at its line); returns what opened it, in
+/// words (e.g. "code (/usr/bin/code)"). The system opener cannot go to a line: it opens the
+/// folder, and the words say so.
+pub async fn open(cfg: &config::Editor, path: &Path, goto: Option<&Goto>) -> Result<String> {
     let Some((program, args)) = cfg.command.split_first() else {
         return Err(Error::InvalidInput("editor.command is empty".into()));
     };
     match crate::supervisor::which(Path::new(program)) {
-        Some(found) => run(cfg, program, &found, args, path).await,
+        Some(found) => {
+            let extra = goto.map(|g| goto_args(cfg, g)).unwrap_or_default();
+            run(cfg, program, &found, args, path, &extra).await
+        }
         None => {
             let p = path.to_path_buf();
             tokio::task::spawn_blocking(move || open::that_detached(&p))
@@ -30,7 +77,14 @@ pub async fn open(cfg: &config::Editor, path: &Path) -> Result<String> {
                         "`{program}` is not on the manager's PATH and the system opener failed: {e}; install VS Code's `code` command or set editor.command"
                     ))
                 })?;
-            Ok(format!("the system opener (`{program}` is not on PATH)"))
+            Ok(match goto {
+                None => format!("the system opener (`{program}` is not on PATH)"),
+                Some(g) => format!(
+                    "the system opener (`{program}` is not on PATH; it opened the folder, not {} at line {})",
+                    g.file.display(),
+                    g.line
+                ),
+            })
         }
     }
 }
@@ -44,10 +98,12 @@ async fn run(
     found: &Path,
     args: &[String],
     path: &Path,
+    extra: &[std::ffi::OsString],
 ) -> Result<String> {
     let mut child = tokio::process::Command::new(found)
         .args(args)
         .arg(path)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -106,7 +162,7 @@ mod tests {
             dir.path(),
             &format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > {}\n", log.display()),
         );
-        let opener = open(&cfg, Path::new("/some/folder")).await.unwrap();
+        let opener = open(&cfg, Path::new("/some/folder"), None).await.unwrap();
         assert!(opener.contains("editor"), "{opener}");
         assert_eq!(
             std::fs::read_to_string(&log).unwrap(),
@@ -115,10 +171,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_file_at_a_line_follows_the_folder_as_editor_goto_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("args");
+        let cfg = editor(
+            dir.path(),
+            &format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > {}\n", log.display()),
+        );
+        let goto = Goto {
+            file: "/some/folder/src/app {x}.py".into(),
+            line: 12,
+            column: 5,
+        };
+        open(&cfg, Path::new("/some/folder"), Some(&goto))
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "--new-window\n/some/folder\n--goto\n/some/folder/src/app {x}.py:12:5\n"
+        );
+        let vim = config::Editor {
+            goto: vec!["+{line}".into(), "{file}".into()],
+            ..cfg
+        };
+        let args: Vec<String> = goto_args(&vim, &goto)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        assert_eq!(args, ["+12", "/some/folder/src/app {x}.py"]);
+    }
+
+    #[tokio::test]
     async fn a_failing_editor_is_an_error_with_what_it_said() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = editor(dir.path(), "#!/bin/sh\necho 'no display' >&2\nexit 3\n");
-        let e = open(&cfg, Path::new("/x")).await.unwrap_err().to_string();
+        let e = open(&cfg, Path::new("/x"), None)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("failed") && e.contains("no display"), "{e}");
     }
 }

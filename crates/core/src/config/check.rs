@@ -159,6 +159,23 @@ impl Editor {
         if self.launch_timeout.is_zero() {
             return Err("editor.launch_timeout must be more than 0".into());
         }
+        for (i, a) in self.goto.iter().enumerate() {
+            let rest = a
+                .replace("{file}", "")
+                .replace("{line}", "")
+                .replace("{column}", "");
+            if rest.contains(['{', '}']) {
+                return Err(format!(
+                    "editor.goto[{i}] is `{a}`: only {{file}}, {{line}} and {{column}} may be in braces"
+                ));
+            }
+        }
+        if !self.goto.is_empty() && !self.goto.iter().any(|a| a.contains("{file}")) {
+            return Err(format!(
+                "editor.goto is {:?}: it must name the file with {{file}} (e.g. [\"--goto\", \"{{file}}:{{line}}:{{column}}\"]), or be empty",
+                self.goto
+            ));
+        }
         Ok(())
     }
 }
@@ -200,5 +217,22 @@ mod tests {
             .to_string();
         assert!(err.contains("not a loopback address"), "{err}");
         assert!(Config::parse("[server]\ntcp = \"127.0.0.1:7077\"\n", "x").is_ok());
+    }
+
+    #[test]
+    fn editor_goto_names_the_file_and_only_known_placeholders() {
+        let err = Config::parse("[editor]\ngoto = [\"--goto\", \"{path}:{line}\"]\n", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("editor.goto[1]") && err.contains("{column}"),
+            "{err}"
+        );
+        let err = Config::parse("[editor]\ngoto = [\"+{line}\"]\n", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must name the file with {file}"), "{err}");
+        assert!(Config::parse("[editor]\ngoto = [\"+{line}\", \"{file}\"]\n", "x").is_ok());
+        assert!(Config::parse("[editor]\ngoto = []\n", "x").is_ok());
     }
 }

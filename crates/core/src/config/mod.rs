@@ -576,6 +576,10 @@ pub struct Editor {
     /// returns once the window has it) before opening counts as failed.
     #[serde(with = "humantime_serde")]
     pub launch_timeout: Duration,
+    /// The arguments after the folder that show a file at a line (a finding's `file:line`):
+    /// `{file}` (absolute), `{line}` and `{column}` are filled in. VS Code's:
+    /// `["--goto", "{file}:{line}:{column}"]`; empty = the folder only.
+    pub goto: Vec<String>,
 }
 
 impl Default for Editor {
@@ -583,6 +587,7 @@ impl Default for Editor {
         Editor {
             command: vec!["code".into()],
             launch_timeout: Duration::from_secs(30),
+            goto: vec!["--goto".into(), "{file}:{line}:{column}".into()],
         }
     }
 }

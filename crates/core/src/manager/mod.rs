@@ -51,6 +51,7 @@ mod dispatch;
 mod housekeeping;
 mod lifecycle;
 mod logs;
+mod open;
 mod processes;
 mod rules;
 #[cfg(test)]
@@ -258,6 +259,8 @@ struct PendingConsent {
     consent: Consent,
     reply: oneshot::Sender<Consent>,
 }
+
+pub use open::FileAt;
 
 /// A folder opened in the editor.
 #[derive(Clone, Debug)]

@@ -13,7 +13,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use convert::status;
-use hyperagent_core::manager::{Manager, OpenTarget, Registration, Submission, WorkGuard};
+use hyperagent_core::manager::{FileAt, Manager, OpenTarget, Registration, Submission, WorkGuard};
 use hyperagent_core::registry::Command;
 use hyperagent_core::store::{EventFilter, TaskQuery};
 
@@ -560,9 +560,19 @@ impl ClientService for Services {
                 ))
             }
         };
+        let at = opt(r.file).map(|file| FileAt {
+            file,
+            line: r.line,
+            column: r.column,
+        });
+        if at.is_none() && (r.line != 0 || r.column != 0) {
+            return Err(Status::invalid_argument(
+                "line and column need a file (relative to the folder opened)",
+            ));
+        }
         let o = self
             .manager
-            .open_path(target, "client")
+            .open_path(target, at, "client")
             .await
             .map_err(status)?;
         Ok(Response::new(pb::OpenPathResponse {

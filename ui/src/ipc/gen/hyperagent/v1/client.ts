@@ -125,6 +125,15 @@ export interface OpenPathRequest {
   task_id: string;
   /** ... or an absolute path. */
   path: string;
+  /**
+   * Optional: a file inside what is opened, relative to it (a finding's or a failed test's
+   * `file`), shown at `line` and `column` (1-based; 0 = the first). Never absolute, never through
+   * `..`, and inside the folder once links are followed. The editor gets it through
+   * `editor.goto` (VS Code: `--goto <file>:<line>:<column>`).
+   */
+  file: string;
+  line: number;
+  column: number;
 }
 
 export interface OpenPathResponse {

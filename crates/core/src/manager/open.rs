@@ -1,0 +1,176 @@
+//! Opening a task's folder, or a path, in the person's editor (optionally at a file's line).
+use super::*;
+use crate::editor::Goto;
+
+/// A file to show in the opened folder: its path relative to the folder, a line and a column
+/// (1-based; 0 means the first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileAt {
+    /// Relative to the folder opened; never absolute, never through `..`.
+    pub file: String,
+    /// 1-based; 0 = 1.
+    pub line: u32,
+    /// 1-based; 0 = 1.
+    pub column: u32,
+}
+
+/// Longest `file` accepted, in bytes (a path, not a document).
+const MAX_FILE_BYTES: usize = 4096;
+
+/// Where `at` is inside `folder` (links resolved), or why not: it must be a relative path without
+/// `..`, name a file that exists, and stay inside the folder after links are followed.
+async fn file_inside(folder: &std::path::Path, at: &FileAt) -> std::result::Result<Goto, String> {
+    use std::path::Component;
+    let rel = std::path::Path::new(&at.file);
+    if at.file.is_empty() || at.file.len() > MAX_FILE_BYTES || at.file.contains('\0') {
+        return Err(format!(
+            "file `{}` must be a path of 1 to {MAX_FILE_BYTES} bytes inside the folder",
+            at.file
+        ));
+    }
+    if !rel
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "file `{}` must be relative to the folder {} and stay inside it (no `/` at the start, no `..`)",
+            at.file,
+            folder.display()
+        ));
+    }
+    let joined = folder.join(rel);
+    let real = tokio::fs::canonicalize(&joined)
+        .await
+        .map_err(|e| format!("cannot show {}: {e}", joined.display()))?;
+    if !real.starts_with(folder) {
+        return Err(format!(
+            "{} is a link to {}, outside the folder {}",
+            joined.display(),
+            real.display(),
+            folder.display()
+        ));
+    }
+    if !tokio::fs::metadata(&real).await.is_ok_and(|m| m.is_file()) {
+        return Err(format!("{} is not a file", joined.display()));
+    }
+    Ok(Goto {
+        file: real,
+        line: at.line.max(1),
+        column: at.column.max(1),
+    })
+}
+
+impl Manager {
+    /// Opens a task's workspace, or a path, in the person's editor; with `at`, shows a file in it
+    /// at a line (a finding's `file:line`). A path must lie inside the workspace root or be
+    /// allowed by an `open` rule, and the file inside what is opened; the opening and any
+    /// refusal are audited. Returns the path opened (links resolved) and what opened it.
+    pub async fn open_path(
+        &self,
+        target: OpenTarget,
+        at: Option<FileAt>,
+        actor: &str,
+    ) -> Result<Opened> {
+        let (asked, task_id) = match target {
+            OpenTarget::Task(id) => {
+                let t = self.get_task(&id).await?;
+                (t.workspace, Some(id))
+            }
+            OpenTarget::Path(p) => (p, None),
+        };
+        let refuse = |why: String| {
+            self.audit(
+                actor,
+                "editor.refused",
+                task_id.as_deref(),
+                serde_json::json!({ "path": asked, "file": at.as_ref().map(|a| &a.file), "why": why }),
+            );
+            Error::PermissionDenied(why)
+        };
+        let lexical = match policy::parse("open", &asked) {
+            Ok(policy::Permission::Open(p)) => p,
+            Ok(_) => unreachable!("parse(\"open\") gives Open"),
+            Err(e) => return Err(refuse(format!("cannot open `{asked}`: {e}"))),
+        };
+        let real = tokio::fs::canonicalize(&lexical)
+            .await
+            .map_err(|e| refuse(format!("cannot open {}: {e}", lexical.display())))?;
+        let root = self.workspace_root();
+        let real_root = tokio::fs::canonicalize(&root)
+            .await
+            .unwrap_or_else(|_| root.clone());
+        let allowed_by = if real.starts_with(&real_root) {
+            "inside the workspace root".to_string()
+        } else {
+            let decided = {
+                let st = self.state();
+                [&lexical, &real].into_iter().find_map(|p| {
+                    let asked = policy::Permission::Open(p.clone());
+                    policy::decide(&st.rules, &[], "", &asked)
+                        .map(|(d, r)| (d, r.map(|r| r.id.clone())))
+                })
+            };
+            match decided {
+                Some((policy::Decision::Allow, rule)) => {
+                    format!("rule {}", rule.unwrap_or_default())
+                }
+                Some((policy::Decision::Deny, rule)) => {
+                    return Err(refuse(format!(
+                        "opening {} is denied by rule {}",
+                        lexical.display(),
+                        rule.unwrap_or_default()
+                    )))
+                }
+                None if real != lexical => {
+                    // Name where the link leads, and suggest a rule for that place: a rule for
+                    // the link itself would follow it wherever it is pointed later.
+                    return Err(refuse(format!(
+                        "{} is a link to {}, outside every workspace (the workspace root is {}); \
+                         to allow opening what it leads to: hyperagent policy allow --open {}",
+                        lexical.display(),
+                        real.display(),
+                        root.display(),
+                        real.display()
+                    )));
+                }
+                None => {
+                    return Err(refuse(format!(
+                        "{} is outside every workspace (the workspace root is {}); to allow opening it: hyperagent policy allow --open {}",
+                        lexical.display(),
+                        root.display(),
+                        lexical.display()
+                    )))
+                }
+            }
+        };
+        let goto = match &at {
+            None => None,
+            Some(a) => Some(file_inside(&real, a).await.map_err(&refuse)?),
+        };
+        let scanned = real.clone();
+        let warnings =
+            tokio::task::spawn_blocking(move || crate::editor::code_that_runs_on_open(&scanned))
+                .await
+                .unwrap_or_default();
+        let opener = match crate::editor::open(&self.inner.cfg.editor, &real, goto.as_ref()).await {
+            Ok(o) => o,
+            Err(e) => return Err(refuse(e.to_string())),
+        };
+        self.record(vec![Write::audit(
+            self.now_us(),
+            actor,
+            "editor.opened",
+            task_id.as_deref(),
+            serde_json::json!({
+                "path": real, "opener": opener, "allowed_by": allowed_by, "warnings": warnings,
+                "file": goto.as_ref().map(|g| &g.file), "line": goto.as_ref().map(|g| g.line),
+            }),
+        )])
+        .await?;
+        Ok(Opened {
+            path: real,
+            opener,
+            warnings,
+        })
+    }
+}
