@@ -105,15 +105,24 @@ impl Cgroups {
         Ok(Cgroups { layout, limits })
     }
 
-    /// Makes the cgroups of one task process, with its limits.
+    /// The limits every task process gets (from config).
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Makes the cgroups of one task process, with the configured limits.
     pub fn create(&self, name: &str) -> io::Result<TaskCgroup> {
+        self.create_with(name, self.limits)
+    }
+
+    /// Makes the cgroups of one task process, with the limits given.
+    pub fn create_with(&self, name: &str, l: Limits) -> io::Result<TaskCgroup> {
         let mut cg = TaskCgroup {
             dirs: Vec::new(),
             kill: None,
             memory_events: None,
             join: Vec::new(),
         };
-        let l = self.limits;
         match &self.layout {
             Layout::V2 { tasks } => {
                 let dir = tasks.join(name);

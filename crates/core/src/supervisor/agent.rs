@@ -275,7 +275,8 @@ impl AgentRun {
         if let Some(c) = confined.as_mut() {
             c.join_cgroups(cgroups);
         }
-        // SAFETY: prctl and the sandbox's syscalls are async-signal-safe and allocate nothing.
+        let nice = libc::c_int::from(m.limits.nice);
+        // SAFETY: prctl, setpriority and the sandbox's syscalls are async-signal-safe and allocate nothing.
         // The process gets SIGTERM if the manager dies (even by SIGKILL), so a restarted manager
         // never finds stale agents.
         unsafe {
@@ -292,6 +293,10 @@ impl AgentRun {
                     libc::CLOSE_RANGE_CLOEXEC,
                 ) != 0
                 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // Lower priority only (a process may always raise its own niceness).
+                if nice > 0 && libc::setpriority(libc::PRIO_PROCESS, 0, nice) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 if let Some(c) = confined.as_mut() {

@@ -41,6 +41,45 @@ pub struct ManifestSandbox {
     pub read: Vec<PathBuf>,
 }
 
+/// `[limits]` of a manifest: what one of the agent's task processes may use, when the agent needs
+/// less than the config gives every task (`sandbox.task_memory_bytes`, `sandbox.task_cpu_percent`).
+/// They only tighten: a manifest never raises a limit the person configured. `nice` lowers the
+/// priority of the agent's processes (0 to 19), so background work yields to the person's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestLimits {
+    /// Memory of one task process and all it starts, in bytes (its cgroup); 0: the config's.
+    #[serde(default)]
+    pub memory_bytes: u64,
+    /// CPU of one task process, in percent of one core (its cgroup); 0: the config's.
+    #[serde(default)]
+    pub cpu_percent: u32,
+    /// Scheduling niceness of the agent's processes, 0 (normal) to 19 (lowest).
+    #[serde(default)]
+    pub nice: u8,
+}
+
+/// Highest niceness (lowest priority) Linux has.
+const MAX_NICE: u8 = 19;
+
+impl ManifestLimits {
+    /// The config's per-task limits, tightened by these.
+    pub fn tighten(&self, config: crate::cgroup::Limits) -> crate::cgroup::Limits {
+        fn lower<T: Ord + Default + Copy>(configured: T, asked: T) -> T {
+            match (configured == T::default(), asked == T::default()) {
+                (_, true) => configured,
+                (true, false) => asked,
+                (false, false) => configured.min(asked),
+            }
+        }
+        crate::cgroup::Limits {
+            memory_bytes: lower(config.memory_bytes, self.memory_bytes),
+            cpu_percent: lower(config.cpu_percent, self.cpu_percent),
+            max_processes: config.max_processes,
+        }
+    }
+}
+
 /// An agent manifest (`agent.toml`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,6 +106,9 @@ pub struct Manifest {
     /// Secrets its tasks may ask for (each still needs the person's consent).
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// Tighter resource limits for its task processes, and its priority.
+    #[serde(default)]
+    pub limits: ManifestLimits,
     /// The folder it was read from (set by the loader).
     #[serde(skip)]
     pub dir: PathBuf,
@@ -90,6 +132,12 @@ impl Manifest {
         }
         if m.name.is_empty() {
             return Err(err("`name` must not be empty".into()));
+        }
+        if m.limits.nice > MAX_NICE {
+            return Err(err(format!(
+                "[limits] nice = {}: it must be 0 (normal priority) to {MAX_NICE} (lowest)",
+                m.limits.nice
+            )));
         }
         m.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         for extra in &m.sandbox.read {
@@ -297,5 +345,55 @@ mod tests {
             assert!(e.contains("policy allow --read"), "{e}");
             assert!(e.contains("agent.toml"), "names the file: {e}");
         }
+    }
+
+    #[test]
+    fn a_manifests_limits_only_tighten_the_configs_and_nice_stays_in_linux_range() {
+        use crate::cgroup::Limits;
+        let config = Limits {
+            memory_bytes: 256,
+            cpu_percent: 100,
+            max_processes: 96,
+        };
+        let asked = |memory_bytes, cpu_percent| ManifestLimits {
+            memory_bytes,
+            cpu_percent,
+            nice: 0,
+        };
+        assert_eq!(
+            asked(64, 50).tighten(config),
+            Limits {
+                memory_bytes: 64,
+                cpu_percent: 50,
+                ..config
+            }
+        );
+        assert_eq!(asked(1024, 400).tighten(config), config, "never loosened");
+        assert_eq!(asked(0, 0).tighten(config), config);
+        let unlimited = Limits {
+            memory_bytes: 0,
+            cpu_percent: 0,
+            max_processes: 0,
+        };
+        assert_eq!(asked(64, 0).tighten(unlimited).memory_bytes, 64);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.toml");
+        std::fs::write(
+            &path,
+            "name = \"n\"\ncommand = [\"x\"]\n[limits]\nnice = 25\n",
+        )
+        .unwrap();
+        let e = Manifest::load(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("nice = 25") && e.contains("0 (normal priority) to 19"),
+            "{e}"
+        );
+        std::fs::write(
+            &path,
+            "name = \"n\"\ncommand = [\"x\"]\n[limits]\nnice = 19\nmemory_bytes = 1\n",
+        )
+        .unwrap();
+        assert_eq!(Manifest::load(&path).unwrap().limits.nice, 19);
     }
 }

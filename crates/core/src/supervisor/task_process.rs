@@ -103,7 +103,10 @@ impl AgentRun {
         let mut read = start.grants.read.clone();
         read.extend(self.manager.template_dirs().iter().cloned());
         let mut cgroup = match &self.cgroups {
-            Some(c) => Some(c.create(&format!("{}-{}", start.task_id, start.attempt))?),
+            Some(c) => Some(c.create_with(
+                &format!("{}-{}", start.task_id, start.attempt),
+                self.manifest.limits.tighten(c.limits()),
+            )?),
             None => None,
         };
         let join = cgroup

@@ -527,6 +527,12 @@ def fork_many(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"started": started}
 
 
+@action("priority")
+def priority(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
+    """This task process's niceness (its manifest's `[limits] nice`)."""
+    return {"nice": os.getpriority(os.PRIO_PROCESS, 0)}
+
+
 @action("eat_memory")
 def eat_memory(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     """Hold ``mib`` MiB of memory (pages written, so they count)."""
