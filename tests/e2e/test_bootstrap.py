@@ -280,7 +280,7 @@ def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World
     assert refused.returncode != 0
     assert "outside every workspace" in refused.stderr
     assert "policy allow --open /etc" in refused.stderr
-    assert world.editor_log.read_text().splitlines()[-1] == out["path"]  # not called again
+    assert len(world.editor_log.read_text().splitlines()) == calls  # not called again
 
     # A link is refused naming where it leads, and the rule suggested is for that place.
     link = world.mine / "looks-harmless"

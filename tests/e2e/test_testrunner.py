@@ -169,6 +169,15 @@ def test_exactly_the_planted_failure_and_flaky_test_are_reported(world: World, s
     assert len(failure["traceback"]) <= 4000
     assert [f["id"] for f in out["flaky"]] == ["tests/test_planted.py::test_fails_once_then_passes"]
     assert "flaky: first run fails" in out["flaky"][0]["first_failure"]
+    # Every test, one by one, as the UI's table lists them.
+    outcome = {t["id"]: t["outcome"] for t in out["tests"]}
+    assert len(outcome) == counts["total"]
+    assert out["tests_omitted"] == 0
+    assert outcome["tests/test_planted.py::test_total_adds_the_prices"] == "failed"
+    assert outcome["tests/test_planted.py::test_fails_once_then_passes"] == "flaky"
+    assert outcome["tests/test_planted.py::test_skipped"] == "skipped"
+    assert sum(o == "passed" for o in outcome.values()) == counts["passed"]
+    assert all(t["file"].startswith("tests/") and t["line"] > 0 for t in out["tests"])
 
     total = counts["total"]
     assert re.fullmatch(
@@ -180,6 +189,20 @@ def test_exactly_the_planted_failure_and_flaky_test_are_reported(world: World, s
     # whose end is the last step (a task's latest progress is delivered before its result).
     assert any(re.match(rf"\d+/{total}: \d+ passed", s) for s in steps), steps
     assert steps[-1] == "rerun 1: 2/2: 1 passed, 1 failed", steps
+    # The CLI's compact summary: the counts, then each failure at its file:line, the flaky test.
+    shown = world.m.cli("task", task.id)
+    assert shown.returncode == 0, shown.stderr
+    counted = f"{total - 3} passed, 1 failed, 1 flaky, 1 skipped"
+    assert f"  tests:    {total} run: {counted} (pytest, Python " in shown.stdout
+    failed_at = f"tests/test_planted.py:{planted_line + 1}"
+    assert (
+        f"    FAILED tests/test_planted.py::test_total_adds_the_prices  {failed_at}  "
+        in shown.stdout
+    )
+    assert (
+        "    FLAKY  tests/test_planted.py::test_fails_once_then_passes (passed on attempt 2)"
+        in shown.stdout
+    )
     # The project holds what it held (the flaky test's own marker aside): no cache, no report.
     assert files_of(shop) - before == {"tests/.flaky-marker"}
 

@@ -1,7 +1,7 @@
 // The web UI in Debian's Chromium against the real manager and real agents (e2e/manager.ts).
 // Screenshots of each view go to test-artifacts/ (kept by CI) and docs/screenshots/.
 import { expect, test, type Page } from '@playwright/test'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 const ARTIFACTS = resolve(import.meta.dirname, '..', 'test-artifacts')
@@ -70,6 +70,52 @@ test('bootstrap a FastAPI project from the form: logs arrive live and the task c
   await expect(page.getByTestId('check-row')).toHaveCount(4)
   for (const row of await page.getByTestId('check-row').all()) await expect(row).toContainText('passed')
   await shot(page, 'task-completed')
+})
+
+test('a test run and a review of that project read as tables: filter, open at a line, rerun what failed', async ({ page }) => {
+  // The project the test above made (one worker, in file order), changed as a developer would.
+  test.setTimeout(400_000) // three tasks, each given the time a slow machine needs
+  await online(page, 'testrunner', 'codereview')
+  const root = process.env.HYPERAGENT_E2E_ROOT!
+  const project = join(root, 'data', 'workspaces', 'shopui')
+  writeFileSync(
+    join(project, 'tests', 'test_planted.py'),
+    'def test_adds_up():\n    assert 1 + 1 == 3, "planted failure"\n',
+  )
+  const run = await submit(page, 'tests.run', {}, 'shopui')
+  await page.goto(`/#/tasks/${run}`)
+  const state = page.getByTestId('task-page').getByTestId('task-state')
+  await expect(state).toHaveAttribute('data-state', 'TASK_STATE_COMPLETED', { timeout: 150_000 })
+  const rows = page.getByTestId('test-row')
+  // Failing tests first (and only them), then every test on asking.
+  await expect(rows).toHaveCount(1)
+  await expect(rows.first()).toHaveAttribute('data-outcome', 'failed')
+  await page.getByTestId('filter-all').click()
+  await expect(rows.filter({ hasText: 'test_planted.py' })).toHaveCount(1)
+  expect(await rows.count()).toBeGreaterThan(1)
+  await page.getByTestId('filter-failing').click()
+  await rows.first().getByText('tests/test_planted.py::test_adds_up').click()
+  await expect(page.getByTestId('test-traceback')).toContainText('assert 1 + 1 == 3')
+  await shot(page, 'task-tests')
+  // Rerun failed: a new task for the same folder that runs the failed test alone.
+  await page.getByTestId('rerun-failed').click()
+  await expect(page).not.toHaveURL(new RegExp(run))
+  await expect(state).toHaveAttribute('data-state', 'TASK_STATE_COMPLETED', { timeout: 150_000 })
+  await page.getByTestId('filter-all').click()
+  await expect(rows).toHaveCount(1)
+
+  // A review of an unused import: the finding opens in the editor at its line, via the manager.
+  writeFileSync(join(project, 'shopui', 'extra.py'), 'import os\n')
+  const review = await submit(page, 'code.review', {}, 'shopui')
+  await page.goto(`/#/tasks/${review}`)
+  await expect(state).toHaveAttribute('data-state', 'TASK_STATE_COMPLETED', { timeout: 150_000 })
+  const finding = page.getByTestId('finding-row').filter({ hasText: 'F401' })
+  await expect(finding).toHaveCount(1)
+  await finding.getByTestId('open-at').click()
+  await expect(finding.getByTestId('open-at-result')).toBeVisible()
+  const calls = readFileSync(join(root, 'code-calls.log'), 'utf8').trim().split('\n')
+  expect(calls.at(-1)).toMatch(/\/shopui --goto .*\/shopui\/shopui\/extra\.py:1:8$/)
+  await shot(page, 'task-findings')
 })
 
 test('cancel a running task', async ({ page }) => {

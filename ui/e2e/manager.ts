@@ -21,7 +21,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const root = mkdtempSync(join(tmpdir(), 'hyperagent-ui-e2e-'))
   const wheelhouse = execFileSync('bash', [join(REPO, 'scripts', 'wheelhouse-dir.sh')]).toString().trim()
   const agents = join(root, 'agents')
-  for (const name of ['echo', 'bootstrapper']) {
+  for (const name of ['echo', 'bootstrapper', 'testrunner', 'codereview']) {
     mkdirSync(join(agents, name), { recursive: true })
     const manifest = readFileSync(join(REPO, 'agents', name, 'agent.toml'), 'utf8').replace(
       'HYPERAGENT_BOOTSTRAP_WHEELHOUSE = ""',
@@ -29,6 +29,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     )
     writeFileSync(join(agents, name, 'agent.toml'), manifest)
   }
+  // A stand-in for VS Code's `code` (VS Code is not installed here): it records its arguments.
+  const editor = join(root, 'code')
+  writeFileSync(editor, `#!/bin/sh\nprintf '%s\\n' "$*" >> ${JSON.stringify(join(root, 'code-calls.log'))}\n`, { mode: 0o755 })
   const config = join(root, 'config.toml')
   const sections: Record<string, Record<string, unknown>> = {
     paths: { data_dir: join(root, 'data'), runtime_dir: join(root, 'run') },
@@ -38,6 +41,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     // A killed agent stays offline long enough to be seen before it is restarted.
     supervisor: { restart_backoff_base: '15s', restart_backoff_max: '15s' },
     consent: { timeout: '60s' },
+    editor: { command: [editor] },
   }
   writeFileSync(
     config,

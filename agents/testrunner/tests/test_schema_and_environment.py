@@ -25,7 +25,8 @@ def test_the_manifest_lists_exactly_the_task_types_the_agent_offers() -> None:
     manifest = tomllib.loads(MANIFEST.read_text())
     assert manifest["name"] == agent.agent.name == "testrunner"
     assert sorted(manifest["capabilities"]) == sorted(agent.agent.tasks) == ["tests.run"]
-    for key in ("WHEELHOUSE", "INDEX_URL", "TRACEBACK_CHARS", "MAX_FAILURES", "POLL_INTERVAL"):
+    keys = ("WHEELHOUSE", "INDEX_URL", "TRACEBACK_CHARS", "MAX_FAILURES", "MAX_TESTS")
+    for key in (*keys, "POLL_INTERVAL"):
         assert f"HYPERAGENT_TESTRUNNER_{key}" in manifest["env"]
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hyperagent_testrunner.unittest_run import parse
+from hyperagent_testrunner.unittest_run import outcomes, parse
 
 TESTS = """\
 import unittest
@@ -51,3 +51,10 @@ def test_counts_and_failures_with_file_and_line(tmp_path: Path) -> None:
     assert (wrong["kind"], wrong["file"], wrong["line"]) == ("failed", "test_things.py", 9)
     assert "arithmetic" in wrong["message"]
     assert by_id["test_things.TestThings.test_broken"]["kind"] == "error"
+    listed = outcomes(out.stderr.splitlines())
+    assert [(t["id"].rsplit(".", 1)[1], t["outcome"]) for t in listed] == [
+        ("test_broken", "error"),
+        ("test_later", "skipped"),
+        ("test_ok", "passed"),
+        ("test_wrong", "failed"),
+    ]

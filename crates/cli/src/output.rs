@@ -286,6 +286,9 @@ pub fn task_text(t: &pb::Task) -> String {
         if !r.error.is_empty() {
             s.push_str(&format!("  error:    {}\n", line(&r.error)));
         }
+        if let Ok(output) = serde_json::from_str::<Value>(&r.output_json) {
+            s.push_str(&crate::results::summary(&output));
+        }
         for a in &r.artifacts {
             s.push_str(&format!(
                 "  artifact: {} ({}) {}\n",

@@ -89,11 +89,23 @@ fn tests(out: &Value, s: &mut String) {
     s.push_str(&format!(
         "  tests:    {} run: {}{}\n",
         num_of(counts, "total"),
-        if parts.is_empty() { "none".into() } else { parts.join(", ") },
-        if about.is_empty() { String::new() } else { format!(" ({})", about.join(", ")) }
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        },
+        if about.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", about.join(", "))
+        }
     ));
     for f in failures.iter().take(MAX_ROWS) {
-        let kind = if str_of(f, "kind") == "error" { "ERROR " } else { "FAILED" };
+        let kind = if str_of(f, "kind") == "error" {
+            "ERROR "
+        } else {
+            "FAILED"
+        };
         s.push_str(&format!(
             "    {kind} {}  {}  {}\n",
             line(str_of(f, "id")),
@@ -126,7 +138,10 @@ fn findings(out: &Value, s: &mut String) {
         .collect();
     let rank = |f: &Value| {
         let sev = str_of(f, "severity");
-        SEVERITIES.iter().position(|x| *x == sev).unwrap_or(SEVERITIES.len())
+        SEVERITIES
+            .iter()
+            .position(|x| *x == sev)
+            .unwrap_or(SEVERITIES.len())
     };
     all.sort_by_key(|f| rank(f));
     let total = num_of(out, "total").max(all.len() as u64);
@@ -145,7 +160,11 @@ fn findings(out: &Value, s: &mut String) {
     }
     s.push_str(&format!(
         "  findings: {total}{}\n",
-        if counts.is_empty() { String::new() } else { format!(" ({})", counts.join(", ")) }
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", counts.join(", "))
+        }
     ));
     let wide = all
         .iter()
@@ -171,7 +190,11 @@ fn findings(out: &Value, s: &mut String) {
         ));
     }
     more(s, total as usize);
-    if let Some(note) = out.get("truncated").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+    if let Some(note) = out
+        .get("truncated")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    {
         s.push_str(&format!("    {}\n", line(note)));
     }
 }
@@ -194,12 +217,19 @@ fn files(out: &Value, s: &mut String) {
     }
     s.push_str("  files:\n");
     for f in files.iter().take(MAX_ROWS) {
-        let state = match (str_of(f, "state"), f.get("replaced").and_then(Value::as_bool)) {
+        let state = match (
+            str_of(f, "state"),
+            f.get("replaced").and_then(Value::as_bool),
+        ) {
             ("", Some(true)) => "changed",
             ("", Some(false)) => "new",
             (st, _) => st,
         };
-        s.push_str(&format!("    {:<9} {}\n", line(state), line(str_of(f, "path"))));
+        s.push_str(&format!(
+            "    {:<9} {}\n",
+            line(state),
+            line(str_of(f, "path"))
+        ));
     }
     more(s, files.len());
 }
@@ -256,7 +286,10 @@ mod tests {
             .collect();
         let s = summary(&json!({ "findings": many }));
         assert_eq!(s.lines().count(), 1 + MAX_ROWS + 1);
-        assert!(s.ends_with("    … and 5 more (--json shows them all)\n"), "{s}");
+        assert!(
+            s.ends_with("    … and 5 more (--json shows them all)\n"),
+            "{s}"
+        );
     }
 
     #[test]

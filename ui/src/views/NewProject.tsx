@@ -2,6 +2,7 @@ import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEven
 import { navigate, hrefOf } from '../app/router';
 import { useFeedEvents } from '../app/feed';
 import { SchemaForm } from '../components/SchemaForm';
+import { Diff } from '../components/Diff';
 import { ErrorNote } from '../components/ErrorNote';
 import { Untrusted } from '../components/Untrusted';
 import { ApiError, TERMINAL_STATES, useClient, type Task, type Template } from '../ipc';
@@ -335,14 +336,7 @@ function PreviewPanel({ task, dryRun }: { task: Task; dryRun: DryRun | null }) {
       </ul>
       <details open={dryRun.diff.length < 200_000}>
         <summary>Diff</summary>
-        <pre className="diff" data-testid="preview-diff">
-          {dryRun.diff.split('\n').map((l, i) => (
-            <span key={i} className={l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : ''}>
-              <Untrusted text={l} multiline />
-              {'\n'}
-            </span>
-          ))}
-        </pre>
+        <Diff text={dryRun.diff} testId="preview-diff" />
       </details>
     </section>
   );

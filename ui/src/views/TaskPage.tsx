@@ -10,6 +10,10 @@ import { enumLabel, formatTime } from '../lib/format';
 import { LogStore } from '../lib/logStore';
 import { followTaskLogs } from '../lib/taskLogs';
 import { revealHidden } from '../lib/untrusted';
+import { FilesView } from './results/FilesView';
+import { FindingsView } from './results/FindingsView';
+import { TestsView } from './results/TestsView';
+import { filesOf, findingsOf, parseOutput, testsOf } from './results/shapes';
 
 interface Check {
   name: string;
@@ -28,15 +32,6 @@ interface BootstrapOutput {
   dry_run?: boolean;
 }
 
-function parseOutput(json: string | undefined): BootstrapOutput | null {
-  if (!json) return null;
-  try {
-    const v: unknown = JSON.parse(json);
-    return v && typeof v === 'object' ? (v as BootstrapOutput) : null;
-  } catch {
-    return null;
-  }
-}
 
 /** One task: its state and progress, its live log, and what it made. */
 export function TaskPage({ taskId }: { taskId: string }) {
@@ -88,7 +83,8 @@ export function TaskPage({ taskId }: { taskId: string }) {
   }
 
   const ended = task ? TERMINAL_STATES.has(task.state) : false;
-  const output = parseOutput(task?.result?.output_json);
+  const json = parseOutput(task?.result?.output_json);
+  const output = json as BootstrapOutput | null;
 
   return (
     <div className="view task-page" data-testid="task-page" data-task-id={taskId}>
@@ -145,6 +141,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
         </dl>
       )}
       {task?.result && <ResultPanel task={task} output={output} />}
+      {task && json && <ResultViews task={task} output={json} />}
       {feedError && <ErrorNote error={feedError} what="Live updates paused" testId="feed-error" />}
       <LogViewer store={store} label="Task log" />
     </div>
@@ -222,6 +219,21 @@ function OpenButton({ taskId }: { taskId: string }) {
       )}
       {error && <ErrorNote error={error} what="Not opened" testId="open-error" />}
     </span>
+  );
+}
+
+/** The result's parts that have a view of their own: tests, findings, files with their diffs. */
+function ResultViews({ task, output }: { task: Task; output: Record<string, unknown> }) {
+  const tests = testsOf(output);
+  const findings = findingsOf(output);
+  const files = filesOf(output);
+  if (!tests && !findings && !files) return null;
+  return (
+    <div className="result-views">
+      {tests && <TestsView task={task} result={tests} />}
+      {findings && <FindingsView task={task} result={findings} />}
+      {files && <FilesView task={task} files={files} />}
+    </div>
   );
 }
 

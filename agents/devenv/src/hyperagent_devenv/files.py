@@ -45,6 +45,8 @@ class Planned:
     def as_dict(self, written: bool) -> dict[str, Any]:
         return {
             "path": self.path,
+            # The shared files shape (see the SDK's README): what the change is to this file.
+            "state": "unchanged" if self.unchanged else "changed" if self.existed else "new",
             "content": self.content,
             "existed": self.existed,
             "replaced": self.replaces and written,

@@ -54,6 +54,11 @@ class Finding:
             "fix": self.fix,
             "tool": self.tool,
         }
+        if self.file and self.line and not self.commit:
+            # A place in the tree today (a dependency: the line that pins it), which the task
+            # page opens in the editor; a secret found only in history has none.
+            out["file"] = self.file
+            out["line"] = self.line
         if self.commit:
             out["commit"] = self.commit
         if self.hashed_secret:

@@ -326,6 +326,17 @@ class Runner:
                 "failures": failures[: self.settings.max_failures],
                 "failures_omitted": max(len(failures) - self.settings.max_failures, 0),
                 "flaky": flaky,
+                "tests": [
+                    {
+                        "id": c.id,
+                        "outcome": c.outcome,
+                        "file": c.file,
+                        "line": c.line,
+                        "seconds": round(c.seconds, 3),
+                    }
+                    for c in cases[: self.settings.max_tests]
+                ],
+                "tests_omitted": max(len(cases) - self.settings.max_tests, 0),
                 "pytest_exit_code": first.exit_code,
             },
             exit_code=exit_code,

@@ -51,6 +51,8 @@ class Settings:
     traceback_chars: int = 4000
     #: Most failures listed in a result.
     max_failures: int = 100
+    #: Most tests listed (id, outcome, file:line, time) in a result.
+    max_tests: int = 5000
     #: Seconds between reads of the per-test events while the tests run.
     poll_interval: float = 0.1
 
@@ -63,6 +65,8 @@ class Settings:
             s.traceback_chars = int(env["HYPERAGENT_TESTRUNNER_TRACEBACK_CHARS"])
         if env.get("HYPERAGENT_TESTRUNNER_MAX_FAILURES"):
             s.max_failures = int(env["HYPERAGENT_TESTRUNNER_MAX_FAILURES"])
+        if env.get("HYPERAGENT_TESTRUNNER_MAX_TESTS"):
+            s.max_tests = int(env["HYPERAGENT_TESTRUNNER_MAX_TESTS"])
         if env.get("HYPERAGENT_TESTRUNNER_POLL_INTERVAL"):
             s.poll_interval = float(env["HYPERAGENT_TESTRUNNER_POLL_INTERVAL"])
         return s

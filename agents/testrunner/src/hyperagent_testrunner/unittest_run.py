@@ -76,6 +76,28 @@ def parse(
     return counts, failures
 
 
+_OUTCOMES = {"ok": "passed", "FAIL": "failed", "ERROR": "error"}
+
+
+def outcomes(lines: list[str]) -> list[dict[str, Any]]:
+    """Every test ``unittest -v`` reported, in order: ``{"id", "outcome"}`` (passed, failed,
+    error, skipped); unittest names no file or line for a test that did not fail."""
+    out: list[dict[str, Any]] = []
+    for line in lines:
+        m = _RESULT.match(line)
+        if not m:
+            continue
+        said = m["outcome"].strip()
+        where = m["where"]
+        test_id = where if where.endswith("." + m["name"]) else f"{where}.{m['name']}"
+        outcome = _OUTCOMES.get(said)
+        if outcome is None and said.startswith(("skipped", "expected failure")):
+            outcome = "skipped"
+        if outcome is not None:
+            out.append({"id": test_id, "outcome": outcome, "file": "", "line": 0, "seconds": 0.0})
+    return out
+
+
 def run_unittest(
     ctx: TaskContext, venv: Venv, project: Any, payload: dict[str, Any], settings: Settings
 ) -> Outcome:
@@ -120,6 +142,8 @@ def run_unittest(
             "failures": failures[: settings.max_failures],
             "failures_omitted": max(len(failures) - settings.max_failures, 0),
             "flaky": [],
+            "tests": (every := outcomes(lines))[: settings.max_tests],
+            "tests_omitted": max(len(every) - settings.max_tests, 0),
             "unittest_exit_code": code,
             "ignored": [
                 k for k in ("markers", "node_ids", "rerun_failures", "timeout") if payload.get(k)
