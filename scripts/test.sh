@@ -27,6 +27,7 @@ say "pytest: SDK, agents, templates, end to end"
 say "benchmarks: quick mode (no figure asserted; it keeps the harness from rotting)"
 BENCH_QUICK=1 BENCH_AGENTS_DIR="$PWD/agents" BENCH_ONLY=start,dispatch,logs,sdk,sandbox,agents \
   timeout 600 "$target_dir/debug/hyperagent-bench" "$HYPERAGENT_BIN" >/dev/null
+BENCH_RUNS=1 timeout 600 .venv/bin/python bench/agents.py >/dev/null
 
 say "web UI: unit tests (Vitest)"
 npm --prefix ui test
