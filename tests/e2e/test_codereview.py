@@ -20,9 +20,10 @@ from typing import Any
 import grpc
 import jsonschema
 import pytest
-from harness import REPO, Manager, bootstrapper_agents, wheelhouse, with_agent
+from harness import REPO, Manager, bootstrapper_agents, wait_until, wheelhouse, with_agent
+from test_bootstrap import processes_in
 
-from hyperagent.v1 import common_pb2
+from hyperagent.v1 import client_pb2, common_pb2
 
 #: A function of 70 statements (72 lines with its def and return): long, yet clean for ruff.
 LONG_BODY = "\n".join(f"    total += values[{i % 3}] * {i}" for i in range(70))
@@ -247,3 +248,35 @@ def test_refusing_the_fixes_leaves_the_files_as_they_were(world: World) -> None:
     assert "no fix was applied" in done.status_reason, done.status_reason
     assert (project / path).read_text() == before
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_cancelling_mid_review_ends_it_and_leaves_no_process(world: World) -> None:
+    """A repository big enough that the size and nesting pass takes seconds: cancelled once that
+    pass has begun, the review ends as cancelled, no tool it started is left, nothing is written."""
+    project = world.root / "big"
+    (project / "pkg").mkdir(parents=True)
+    body = "\n".join(f"    total += {i}" for i in range(150))
+    for n in range(3000):
+        (project / "pkg" / f"m{n:04d}.py").write_text(
+            f'"""Module {n}."""\n\n\ndef f{n}(total: int) -> int:\n{body}\n    return total\n'
+        )
+    git(project, "init", "-q")
+    git(project, "add", "--all")
+    git(project, "commit", "-q", "-m", "A big package")
+    before = {p: p.stat().st_mtime_ns for p in project.rglob("*") if ".git" not in p.parts}
+    task = world.m.submit("code.review", {}, workspace="big")
+    world.m.wait_event(
+        lambda e: (
+            e.HasField("task_progress")
+            and e.task_progress.progress.step.startswith("complexity pass")
+        ),
+        task_id=task.id,
+    )
+    world.m.client.CancelTask(
+        client_pb2.CancelTaskRequest(task_id=task.id, reason="stop"), timeout=30
+    )
+    done = world.m.wait_state(task.id)
+    assert done.state == common_pb2.TASK_STATE_CANCELED, done.status_reason
+    wait_until(lambda: not processes_in(project), f"no processes left in {project}")
+    after = {p: p.stat().st_mtime_ns for p in project.rglob("*") if ".git" not in p.parts}
+    assert after == before
