@@ -10,7 +10,9 @@ rule), so no test depends on the network.
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,3 +283,71 @@ def test_a_project_without_a_venv_gets_one_in_the_agents_state_folder(world: Wor
     again, out2, _ = finished(world, run_tests(world, "bare"))
     assert again.state == common_pb2.TASK_STATE_COMPLETED, again.status_reason
     assert out2["venv"] == {**out["venv"], "origin": "reused"}
+
+
+def other_python() -> Path | None:
+    """An interpreter of a newer minor version than the venv's own (the machine's pyenv versions,
+    or Debian's), or None when this machine has only one Python. Newer, because the offline
+    wheelhouse holds what pytest needs from 3.11 on (older ones need backports too)."""
+    own = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    found = sorted(Path("/root/.pyenv/versions").glob("3.1[0-9]*/bin/python3.1[0-9]"))
+    found += sorted(Path("/usr/bin").glob("python3.1[0-9]"))
+    newer = [p for p in found if p.name > own and p.is_file()]
+    return max(newer, key=lambda p: int(p.name.rsplit(".", 1)[1]), default=None)
+
+
+ONE_PYTHON = """import sys
+
+
+def test_runs_everywhere():
+    assert sum([1, 2]) == 3
+
+
+def test_passes_only_on_{own}():
+    assert sys.version_info[:2] == ({major}, {minor}), "needs Python {own_dotted}"
+"""
+
+
+def test_a_test_failing_on_one_python_fails_there_only(tmp_path: Path) -> None:
+    other = other_python()
+    if other is None:
+        pytest.skip("this machine has one Python only: nothing to run a second version on")
+    version = other.name.removeprefix("python")
+    own = f"{sys.version_info.major}.{sys.version_info.minor}"
+    wh = wheelhouse()
+    agents = with_testrunner(tmp_path / "agents", wh)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / other.name).symlink_to(other)
+    m = Manager(
+        root=tmp_path,
+        agents_dir=agents,
+        extra={"sandbox": {"allow_unsupervised_agents": False}},
+        # The second interpreter is on the manager's PATH, so on its agents' (uv looks there),
+        # after everything else (`python3` stays the venv's).
+        env_extra={"PATH": f"{os.environ['PATH']}:{bindir}"},
+    ).start()
+    try:
+        m.wait_agent("testrunner", online=True)
+        for path in (wh, bindir, other.parent.parent):
+            allowed = m.cli("policy", "allow", "--read", str(path), "--agent", "testrunner")
+            assert allowed.returncode == 0, allowed.stderr
+        project = tmp_path / "data" / "workspaces" / "both"
+        (project / "tests").mkdir(parents=True)
+        (project / "conftest.py").write_text("")  # a pytest project with no packages
+        major, minor = own.split(".")
+        (project / "tests" / "test_versions.py").write_text(
+            ONE_PYTHON.format(own=f"{major}_{minor}", major=major, minor=minor, own_dotted=own)
+        )
+        outcomes = {}
+        for python in (own, version):
+            done = m.wait_state(m.submit("tests.run", {"python": python}, workspace="both").id)
+            assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+            out = json.loads(done.result.output_json)
+            assert out["python"].startswith(f"{python}."), out["python"]
+            outcomes[python] = {t["id"].split("::")[1]: t["outcome"] for t in out["tests"]}
+        passes_only = f"test_passes_only_on_{major}_{minor}"
+        assert outcomes[own] == {"test_runs_everywhere": "passed", passes_only: "passed"}
+        assert outcomes[version] == {"test_runs_everywhere": "passed", passes_only: "failed"}
+    finally:
+        m.stop()
