@@ -28,6 +28,13 @@ say "benchmarks: quick mode (no figure asserted; it keeps the harness from rotti
 BENCH_QUICK=1 BENCH_AGENTS_DIR="$PWD/agents" BENCH_ONLY=start,dispatch,logs,sdk,sandbox,agents \
   timeout 600 "$target_dir/debug/hyperagent-bench" "$HYPERAGENT_BIN" >/dev/null
 BENCH_RUNS=1 timeout 600 .venv/bin/python bench/agents.py >/dev/null
+say "router: the labelled prompt set, the router beside the keyword baseline (report only)"
+router_out=$(mktemp -d)
+.venv/bin/python scripts/router_predict.py > "$router_out/router.jsonl"
+.venv/bin/python scripts/router_baseline.py > "$router_out/baseline.jsonl"
+.venv/bin/python scripts/router_eval.py baseline="$router_out/baseline.jsonl" router="$router_out/router.jsonl" \
+  | sed -n '/## Summary/,/latency p95/p'
+rm -rf "$router_out"
 
 say "web UI: unit tests (Vitest)"
 npm --prefix ui test

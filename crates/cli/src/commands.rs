@@ -88,6 +88,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             limit,
         } => tasks(&mut c, state, task_type, limit, json).await,
         Command::Task { id } => show_task(&mut c, id, json).await,
+        Command::Route { text } => route(&mut c, text.join(" "), json).await,
         Command::Logs { id, follow } => logs(&mut c, id, follow, json).await,
         Command::Cancel { id, reason } => cancel(&mut c, id, reason, json).await,
         Command::Events {
@@ -865,6 +866,17 @@ async fn new_project(
 }
 
 /// Asks the manager to open a task's folder, or a path, in the editor.
+/// Prints what the router makes of `text`.
+async fn route(c: &mut Client, text: String, json: bool) -> Result<ExitCode, Failure> {
+    let r = c.route(pb::RouteRequest { text }).await?.into_inner();
+    if json {
+        print_json(&output::route_json(&r));
+    } else {
+        print!("{}", output::route_text(&r));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Opens `target` (a task id or a path) in the editor; `at` carries the file, line and column to
 /// show, if any.
 async fn open_in_editor(

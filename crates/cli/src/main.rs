@@ -99,6 +99,12 @@ enum Command {
         #[arg(long, requires = "line")]
         column: Option<u32>,
     },
+    /// What the router makes of a request in plain words: the steps it would run (task types,
+    /// payloads, folders, order), the question it would ask, or why it would refuse. Runs nothing.
+    Route {
+        /// The request, e.g. "run the tests in shop on python 3.12".
+        text: Vec<String>,
+    },
     /// List tasks, newest first.
     Tasks {
         /// Only tasks in this state (queued, running, completed, failed, ...); repeatable.

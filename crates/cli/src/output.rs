@@ -647,6 +647,71 @@ pub fn project_text(out: &Value) -> String {
     s
 }
 
+/// What the router made of a request, as JSON.
+pub fn route_json(r: &pb::RouteResponse) -> Value {
+    let steps: Vec<Value> = r
+        .steps
+        .iter()
+        .map(|s| {
+            json!({
+                "step": s.number,
+                "task_type": s.task_type,
+                "payload": serde_json::from_str::<Value>(&s.payload_json).unwrap_or(Value::Null),
+                "workspace": s.workspace,
+                "after": s.after,
+                "confidence": s.confidence,
+                "why": s.why,
+            })
+        })
+        .collect();
+    json!({
+        "steps": steps,
+        "question": r.question,
+        "choices": r.choices,
+        "refusal": r.refusal,
+        "can_do": r.can_do,
+        "router": r.router,
+        "micros": r.micros,
+    })
+}
+
+/// What the router made of a request, as text.
+pub fn route_text(r: &pb::RouteResponse) -> String {
+    let mut s = String::new();
+    if !r.refusal.is_empty() {
+        s.push_str(&format!("refused: {}\n", line(&r.refusal)));
+        s.push_str(&format!(
+            "what can be done here: {}\n",
+            line(&r.can_do.join(", "))
+        ));
+    } else if !r.question.is_empty() {
+        s.push_str(&format!("question: {}\n", line(&r.question)));
+    } else {
+        for st in &r.steps {
+            let after = if st.after.is_empty() {
+                String::new()
+            } else {
+                let a: Vec<String> = st.after.iter().map(u32::to_string).collect();
+                format!(" after step {}", a.join(", "))
+            };
+            s.push_str(&format!(
+                "{}. {} in {}{} {} ({:.0}%)\n",
+                st.number,
+                line(&st.task_type),
+                if st.workspace.is_empty() {
+                    "(no folder named)".into()
+                } else {
+                    line(&st.workspace)
+                },
+                after,
+                line(&st.payload_json),
+                st.confidence * 100.0
+            ));
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,7 @@ pub mod policy;
 pub mod private;
 pub mod registry;
 pub mod rollback;
+pub mod router;
 pub mod sandbox;
 pub mod scheduler;
 pub mod schema;

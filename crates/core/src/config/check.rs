@@ -1,7 +1,9 @@
 //! The checks a configuration passes beyond its TOML types: relations between values (a timeout
 //! longer than its interval), lower bounds, addresses that must be loopback. Each section checks
 //! its own keys; the first problem found is the error, naming the key and what is allowed.
-use super::{Agents, Config, Consent, Editor, Feed, Sandbox, Server, Store, Tasks, Templates, Web};
+use super::{
+    Agents, Config, Consent, Editor, Feed, Router, Sandbox, Server, Store, Tasks, Templates, Web,
+};
 
 impl Config {
     /// Relations between values that TOML types cannot express.
@@ -15,6 +17,7 @@ impl Config {
         self.store.check()?;
         self.templates.check()?;
         self.editor.check()?;
+        self.router.check()?;
         self.web.check()
     }
 }
@@ -146,6 +149,25 @@ impl Templates {
     fn check(&self) -> Result<(), String> {
         if self.debounce.is_zero() {
             return Err("templates.debounce must be more than 0".into());
+        }
+        Ok(())
+    }
+}
+
+impl Router {
+    fn check(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("router.min_score", self.min_score),
+            ("router.split_min_score", self.split_min_score),
+            ("router.clarify_ratio", self.clarify_ratio),
+            ("router.fuzzy_likeness", self.fuzzy_likeness),
+        ] {
+            if !(0.0..=1.0).contains(&v) || v.is_nan() {
+                return Err(format!("{name} is {v}: it must be from 0 to 1"));
+            }
+        }
+        if self.max_request_bytes == 0 {
+            return Err("router.max_request_bytes must be more than 0".into());
         }
         Ok(())
     }

@@ -49,6 +49,40 @@ pub struct Config {
     pub web: Web,
     /// The headless manager as a user service (`hyperagent service`, the app's Settings).
     pub service: Service,
+    /// Turning plain words into tasks (`hyperagent ask`, the prompt bar).
+    pub router: Router,
+}
+
+/// The offline intent router's settings (see `crates/core/src/router`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Router {
+    /// A step is routed only when its best intent scores at least this (0 to 1); below it the
+    /// request is refused, saying what can be done instead.
+    pub min_score: f32,
+    /// A later part of a composite request ("..., and review it") becomes a step of its own only
+    /// when its best intent scores at least this; otherwise it belongs to the step before.
+    pub split_min_score: f32,
+    /// A one-step request whose second-best intent scores at least this share of the best is
+    /// answered with a question (which of the two?) instead of a guess.
+    pub clarify_ratio: f32,
+    /// How alike (character trigrams, 0 to 1) a misspelt word must be to a known one to count as
+    /// it.
+    pub fuzzy_likeness: f32,
+    /// Longest request read, in bytes.
+    pub max_request_bytes: usize,
+}
+
+impl Default for Router {
+    fn default() -> Self {
+        Router {
+            min_score: 0.2,
+            split_min_score: 0.45,
+            clarify_ratio: 0.9,
+            fuzzy_likeness: 0.6,
+            max_request_bytes: 4096,
+        }
+    }
 }
 
 /// Where things live. Unset paths take XDG defaults (see [`Config::resolve`]).

@@ -53,6 +53,7 @@ mod lifecycle;
 mod logs;
 mod open;
 mod processes;
+mod route;
 mod rules;
 #[cfg(test)]
 mod scenarios;
@@ -261,6 +262,7 @@ struct PendingConsent {
 }
 
 pub use open::FileAt;
+pub use route::RouteAnswer;
 
 /// A folder opened in the editor.
 #[derive(Clone, Debug)]

@@ -567,6 +567,41 @@ pub fn manager_status(s: &hyperagent_core::manager::StatusInfo) -> pb::ManagerSt
     }
 }
 
+/// What the router made of a request, on the wire.
+pub fn routed(a: hyperagent_core::manager::RouteAnswer) -> pb::RouteResponse {
+    use hyperagent_core::router::Routed;
+    let mut out = pb::RouteResponse {
+        router: a.router.into(),
+        micros: u64::try_from(a.took.as_micros()).unwrap_or(u64::MAX),
+        ..Default::default()
+    };
+    match a.routed {
+        Routed::Plan(steps) => {
+            out.steps = steps
+                .into_iter()
+                .map(|s| pb::PlanStep {
+                    number: s.number,
+                    task_type: s.task_type,
+                    payload_json: serde_json::Value::Object(s.payload).to_string(),
+                    workspace: s.workspace.unwrap_or_default(),
+                    after: s.after,
+                    confidence: s.confidence,
+                    why: s.why,
+                })
+                .collect();
+        }
+        Routed::Clarify { question, choices } => {
+            out.question = question;
+            out.choices = choices;
+        }
+        Routed::Refuse { reason, can_do } => {
+            out.refusal = reason;
+            out.can_do = can_do;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -546,6 +546,14 @@ impl ClientService for Services {
         }))
     }
 
+    async fn route(
+        &self,
+        req: Request<pb::RouteRequest>,
+    ) -> Result<Response<pb::RouteResponse>, Status> {
+        let a = self.manager.route(&req.into_inner().text).map_err(status)?;
+        Ok(Response::new(convert::routed(a)))
+    }
+
     async fn open_path(
         &self,
         req: Request<pb::OpenPathRequest>,

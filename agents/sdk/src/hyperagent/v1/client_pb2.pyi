@@ -111,6 +111,48 @@ class OpenPathRequest(_message.Message):
     column: int
     def __init__(self, task_id: _Optional[str] = ..., path: _Optional[str] = ..., file: _Optional[str] = ..., line: _Optional[int] = ..., column: _Optional[int] = ...) -> None: ...
 
+class RouteRequest(_message.Message):
+    __slots__ = ("text",)
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    def __init__(self, text: _Optional[str] = ...) -> None: ...
+
+class PlanStep(_message.Message):
+    __slots__ = ("number", "task_type", "payload_json", "workspace", "after", "confidence", "why")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    WHY_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    task_type: str
+    payload_json: str
+    workspace: str
+    after: _containers.RepeatedScalarFieldContainer[int]
+    confidence: float
+    why: str
+    def __init__(self, number: _Optional[int] = ..., task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., workspace: _Optional[str] = ..., after: _Optional[_Iterable[int]] = ..., confidence: _Optional[float] = ..., why: _Optional[str] = ...) -> None: ...
+
+class RouteResponse(_message.Message):
+    __slots__ = ("steps", "question", "choices", "refusal", "can_do", "router", "micros")
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    CHOICES_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    CAN_DO_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_FIELD_NUMBER: _ClassVar[int]
+    MICROS_FIELD_NUMBER: _ClassVar[int]
+    steps: _containers.RepeatedCompositeFieldContainer[PlanStep]
+    question: str
+    choices: _containers.RepeatedScalarFieldContainer[str]
+    refusal: str
+    can_do: _containers.RepeatedScalarFieldContainer[str]
+    router: str
+    micros: int
+    def __init__(self, steps: _Optional[_Iterable[_Union[PlanStep, _Mapping]]] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., can_do: _Optional[_Iterable[str]] = ..., router: _Optional[str] = ..., micros: _Optional[int] = ...) -> None: ...
+
 class OpenPathResponse(_message.Message):
     __slots__ = ("path", "opener", "warnings")
     PATH_FIELD_NUMBER: _ClassVar[int]

@@ -144,6 +144,11 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.FromString,
                 _registered_method=True)
+        self.Route = channel.unary_unary(
+                '/hyperagent.v1.ClientService/Route',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.RouteRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.RouteResponse.FromString,
+                _registered_method=True)
         self.GetStatus = channel.unary_unary(
                 '/hyperagent.v1.ClientService/GetStatus',
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.GetStatusRequest.SerializeToString,
@@ -316,6 +321,15 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Route(self, request, context):
+        """Plain words into a plan of typed steps, one question, or a refusal, from the live catalogue
+        (task types with their schemas and declared phrasings, templates, the "open" action). Runs
+        nothing. INVALID_ARGUMENT for an empty or too long request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetStatus(self, request, context):
         """The manager at a glance: is it dispatching, how many agents are online, tasks by state.
         """
@@ -451,6 +465,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.OpenPath,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.SerializeToString,
+            ),
+            'Route': grpc.unary_unary_rpc_method_handler(
+                    servicer.Route,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.RouteRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.RouteResponse.SerializeToString,
             ),
             'GetStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStatus,
@@ -1062,6 +1081,33 @@ class ClientService:
             '/hyperagent.v1.ClientService/OpenPath',
             hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Route(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/Route',
+            hyperagent_dot_v1_dot_client__pb2.RouteRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.RouteResponse.FromString,
             options,
             channel_credentials,
             insecure,

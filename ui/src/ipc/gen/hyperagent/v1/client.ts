@@ -136,6 +136,47 @@ export interface OpenPathRequest {
   column: number;
 }
 
+export interface RouteRequest {
+  /** What the person wants, in plain words. */
+  text: string;
+}
+
+/** One step of a routed plan. */
+export interface PlanStep {
+  /** 1-based. */
+  number: number;
+  /** The task type, or "open" (the manager opens the folder in the editor). */
+  task_type: string;
+  /** The payload the words gave (a JSON object; the task type's defaults fill the rest). */
+  payload_json: string;
+  /**
+   * The folder, as said ("shop", "~/src/api"), or "$N.path" for step N's project; "" when the
+   * words named none.
+   */
+  workspace: string;
+  /** Steps it waits for. */
+  after: number[];
+  /** How sure the router is, 0 to 1. */
+  confidence: number;
+  /** Why this task type, in words. */
+  why: string;
+}
+
+export interface RouteResponse {
+  /** Exactly one of: the steps to run ... */
+  steps: PlanStep[];
+  /** ... or a question, with the task types it could be ... */
+  question: string;
+  choices: string[];
+  /** ... or why nothing will run, with the task types that can. */
+  refusal: string;
+  can_do: string[];
+  /** Which router answered ("offline"). */
+  router: string;
+  /** How long routing took, in microseconds. */
+  micros: string;
+}
+
 export interface OpenPathResponse {
   /** What was opened (links resolved). */
   path: string;
@@ -639,6 +680,12 @@ export interface ClientService {
    * otherwise, naming the rule to add). Audited either way.
    */
   OpenPath(request: OpenPathRequest): Promise<OpenPathResponse>;
+  /**
+   * Plain words into a plan of typed steps, one question, or a refusal, from the live catalogue
+   * (task types with their schemas and declared phrasings, templates, the "open" action). Runs
+   * nothing. INVALID_ARGUMENT for an empty or too long request.
+   */
+  Route(request: RouteRequest): Promise<RouteResponse>;
   /** The manager at a glance: is it dispatching, how many agents are online, tasks by state. */
   GetStatus(request: GetStatusRequest): Promise<ManagerStatus>;
   /**

@@ -1,0 +1,184 @@
+//! Which task type a request (or one step of it) asks for: each intent's declared phrasings and
+//! description against the request's words, weighted by how rare each word is among all the
+//! intents (so "run" counts little and "review" much), with misspelt words matched by their
+//! character trigrams. Pure and fast: the index is made once per catalogue.
+use std::collections::HashMap;
+
+use super::text::{self, Kind, Token};
+use super::Intent;
+
+/// One phrasing, as weighted stems.
+struct Doc {
+    intent: usize,
+    stems: Vec<(String, f32)>,
+    norm: f32,
+}
+
+/// The index of every intent's phrasings.
+pub struct Index {
+    docs: Vec<Doc>,
+    /// Known stems with their trigrams and weight (rarity).
+    vocab: HashMap<String, (Vec<[char; 3]>, f32)>,
+    /// An intent's phrasings taken together, as one bag.
+    bags: Vec<Doc>,
+    fuzzy: f32,
+}
+
+/// The stems of `tokens` that can carry intent (words, not names, paths or numbers).
+pub fn content_stems(tokens: &[Token]) -> Vec<String> {
+    tokens
+        .iter()
+        .filter(|t| t.kind == Kind::Word && !text::is_stop(&t.norm))
+        .flat_map(|t| {
+            // "python-3.11" -> "python"; "fastapi" stays.
+            t.norm
+                .split(['-', '_', '/'])
+                .filter(|p| !p.is_empty() && !p.chars().next().is_some_and(|c| c.is_ascii_digit()))
+                .map(text::stem)
+                .collect::<Vec<_>>()
+        })
+        .filter(|s| !text::is_stop(s))
+        .collect()
+}
+
+impl Index {
+    /// Indexes the intents' examples and descriptions; `fuzzy` is the trigram likeness from
+    /// which a misspelt word counts as the word it resembles.
+    pub fn new(intents: &[Intent], fuzzy: f32) -> Index {
+        let mut raw: Vec<(usize, Vec<String>)> = Vec::new();
+        for (i, it) in intents.iter().enumerate() {
+            let mut phrasings: Vec<&str> = it.examples.iter().map(String::as_str).collect();
+            phrasings.push(&it.description);
+            for p in phrasings {
+                let stems = content_stems(&text::tokens(p));
+                if !stems.is_empty() {
+                    raw.push((i, stems));
+                }
+            }
+        }
+        // Rarity by intent, not by phrasing: a word every phrasing of one intent uses is that
+        // intent's word, not a common one.
+        let mut intents_with: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, stems) in &raw {
+            for s in stems {
+                let e = intents_with.entry(s.as_str()).or_default();
+                if !e.contains(i) {
+                    e.push(*i);
+                }
+            }
+        }
+        let n = intents.len().max(1) as f32;
+        let vocab: HashMap<String, (Vec<[char; 3]>, f32)> = intents_with
+            .iter()
+            .map(|(s, with)| {
+                let idf = (1.0 + n / with.len() as f32).ln();
+                (s.to_string(), (text::trigrams(s), idf))
+            })
+            .collect();
+        let weigh = |intent: usize, stems: &[String]| {
+            let mut seen: Vec<(String, f32)> = Vec::new();
+            for s in stems {
+                if !seen.iter().any(|(x, _)| x == s) {
+                    seen.push((s.clone(), vocab[s].1));
+                }
+            }
+            let norm = seen.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+            Doc {
+                intent,
+                stems: seen,
+                norm,
+            }
+        };
+        let docs = raw.iter().map(|(i, s)| weigh(*i, s)).collect();
+        let bags = (0..intents.len())
+            .map(|i| {
+                let all: Vec<String> = raw
+                    .iter()
+                    .filter(|(j, _)| *j == i)
+                    .flat_map(|(_, s)| s.iter().cloned())
+                    .collect();
+                weigh(i, &all)
+            })
+            .collect();
+        Index {
+            docs,
+            vocab,
+            bags,
+            fuzzy,
+        }
+    }
+
+    /// The known stem `word` stands for (itself, or the one it is a misspelling of), with how
+    /// sure that is.
+    fn resolve(&self, word: &str) -> Option<(&str, f32)> {
+        if let Some((k, _)) = self.vocab.get_key_value(word) {
+            return Some((k.as_str(), 1.0));
+        }
+        if word.chars().count() < 4 {
+            return None;
+        }
+        let grams = text::trigrams(word);
+        let mut best: Option<(&str, f32)> = None;
+        for (k, (g, _)) in &self.vocab {
+            let close = text::likeness(&grams, g);
+            let near = close >= self.fuzzy
+                || (k.chars().count() >= 4 && text::edits(word, k, 1) <= 1)
+                || (k.chars().count() >= 7 && text::edits(word, k, 2) <= 2);
+            if near && best.is_none_or(|(_, b)| close > b) {
+                best = Some((k.as_str(), close.max(0.75)));
+            }
+        }
+        best.map(|(k, c)| (k, c * 0.9))
+    }
+
+    /// Each intent's score (0 to 1) for these content stems, best first.
+    pub fn score(&self, stems: &[String], intents: usize) -> Vec<(usize, f32)> {
+        let mut words: Vec<(Option<&str>, f32)> = Vec::new();
+        for s in stems {
+            let r = self.resolve(s);
+            if !words
+                .iter()
+                .any(|(k, _)| r.is_some() && *k == r.map(|x| x.0))
+            {
+                words.push((r.map(|x| x.0), r.map_or(0.0, |x| x.1)));
+            }
+        }
+        // An unknown word (a name, an unrelated word) weighs a little on the request's side.
+        let qnorm = words
+            .iter()
+            .map(|(k, _)| k.map_or(0.5, |k| self.vocab[k].1).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        if qnorm == 0.0 {
+            return (0..intents).map(|i| (i, 0.0)).collect();
+        }
+        let cosine = |d: &Doc| {
+            let dot: f32 = words
+                .iter()
+                .filter_map(|(k, sure)| {
+                    let k = (*k)?;
+                    d.stems
+                        .iter()
+                        .find(|(s, _)| s == k)
+                        .map(|(_, w)| w * w * sure)
+                })
+                .sum();
+            if d.norm == 0.0 {
+                0.0
+            } else {
+                dot / (qnorm * d.norm)
+            }
+        };
+        let mut best = vec![0.0f32; intents];
+        for d in &self.docs {
+            best[d.intent] = best[d.intent].max(cosine(d));
+        }
+        let mut out: Vec<(usize, f32)> = self
+            .bags
+            .iter()
+            .map(|b| (b.intent, 0.65 * best[b.intent] + 0.35 * cosine(b)))
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out
+    }
+}

@@ -1,0 +1,405 @@
+//! The intent router: plain words -> a plan of typed steps, one question, or a refusal. Built
+//! from the live catalogue (every task type an agent registered, with its description, payload
+//! schema and the phrasings it declared; the template catalogue's answers schemas; the manager's
+//! own "open in the editor" action), never from a list of its own. Replaceable behind [`Router`];
+//! [`Offline`] is the default: no network, no model, microseconds per request.
+//!
+//! What the offline router does, in order: refuses what it must never do (destroying or sending
+//! away the person's data, turning off the safeguards); splits a composite request at its
+//! connectives ("then", "and", ";"); scores each part against every intent's phrasings
+//! ([`intents`]); below `router.min_score` refuses, with what it can do instead; when two intents
+//! are within `router.clarify_ratio` asks which one; fills each step's payload from its words as
+//! the schema describes it ([`slots`]); links "it" and "there" to an earlier step's folder.
+pub mod intents;
+pub mod slots;
+pub mod text;
+
+use serde_json::{Map, Value};
+
+use crate::config;
+
+/// The manager's own action that opens a folder in the editor: routed like a task type.
+pub const OPEN: &str = "open";
+
+/// The manager's "open in the editor" action as an intent, with its phrasings.
+pub fn open_intent() -> Intent {
+    Intent {
+        task_type: OPEN.into(),
+        description: "Open a project folder in the person's editor (VS Code).".into(),
+        schema: serde_json::json!({"type": "object", "properties": {}}),
+        examples: [
+            "open shop in VS Code",
+            "open the project in my editor",
+            "show me ~/src/api in the editor",
+            "launch vscode on billing",
+            "edit it in code",
+        ]
+        .map(String::from)
+        .to_vec(),
+    }
+}
+
+/// One thing the router may route to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Intent {
+    /// The task type (or [`OPEN`]).
+    pub task_type: String,
+    /// What it does.
+    pub description: String,
+    /// Its payload's JSON Schema.
+    pub schema: Value,
+    /// Requests it serves, in plain words.
+    pub examples: Vec<String>,
+}
+
+/// What the router routes against.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    /// Every intent.
+    pub intents: Vec<Intent>,
+    /// Each template's name and its answers' JSON Schema (for `bootstrap.project`).
+    pub templates: Vec<(String, Value)>,
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// 1-based.
+    pub number: u32,
+    /// The task type (or [`OPEN`]).
+    pub task_type: String,
+    /// The payload the words gave.
+    pub payload: Map<String, Value>,
+    /// The folder: as said ("shop", "~/src/api"), or `$N.path` for an earlier step's.
+    pub workspace: Option<String>,
+    /// Steps it waits for.
+    pub after: Vec<u32>,
+    /// How sure the router is (0 to 1).
+    pub confidence: f32,
+    /// Why this task type, in words.
+    pub why: String,
+}
+
+/// What the router made of a request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Routed {
+    /// Steps to run.
+    Plan(Vec<Step>),
+    /// One question, with the likely choices (task types).
+    Clarify {
+        /// The question.
+        question: String,
+        /// The task types it could be.
+        choices: Vec<String>,
+    },
+    /// Nothing will run.
+    Refuse {
+        /// Why, in words.
+        reason: String,
+        /// What it can do instead (task types).
+        can_do: Vec<String>,
+    },
+}
+
+/// Turns plain words into a plan.
+pub trait Router: Send + Sync {
+    /// Routes `text` against `catalog`.
+    fn route(&self, text: &str, catalog: &Catalog) -> Routed;
+    /// Its name, for the record ("offline").
+    fn name(&self) -> &'static str;
+}
+
+/// The default router: phrasings, rarity-weighted words and the schemas, offline.
+pub struct Offline {
+    cfg: config::Router,
+}
+
+impl Offline {
+    /// A router with these settings.
+    pub fn new(cfg: config::Router) -> Offline {
+        Offline { cfg }
+    }
+}
+
+/// Requests nothing may serve, whatever else they ask: destroying or sending away the person's
+/// data, or turning off what protects it. A safety floor under the scores, which would refuse
+/// most of these anyway (no intent speaks of deleting or uploading).
+const NEVER: &[&[&str]] = &[
+    &["rm", "-rf"],
+    &["delete"],
+    &["erase"],
+    &["wipe"],
+    &["ssh", "key"],
+    &[".ssh"],
+    &["password"],
+    &["credential"],
+    &["pastebin"],
+    &["upload"],
+    &["exfiltrate"],
+    &["ignore", "rule"],
+    &["ignore", "instruction"],
+    &["disable"],
+    &["turn", "off"],
+    &["bypass"],
+    &["sudo"],
+    &["/etc/"],
+];
+
+/// Words between steps of a composite request.
+const THEN: &[&str] = &["then", "afterwards", "after", "next", "finally", "and"];
+/// Words that refer to an earlier step's folder.
+const BACK: &[&str] = &["it", "its", "it's", "there", "that", "same", "this"];
+
+fn never(tokens: &[text::Token]) -> Option<String> {
+    let stems: Vec<String> = tokens.iter().map(|t| text::stem(&t.norm)).collect();
+    let raw = tokens
+        .iter()
+        .map(|t| t.norm.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for pattern in NEVER {
+        let hit = if pattern.len() == 1 && pattern[0].contains('/') || pattern[0].starts_with('.') {
+            raw.contains(pattern[0])
+        } else {
+            pattern
+                .iter()
+                .all(|p| stems.iter().any(|s| s == p || s.starts_with(p)))
+        };
+        if hit {
+            return Some(format!(
+                "this asks to {} — HyperAgent never does that for an agent, whatever else is asked",
+                pattern.join(" ")
+            ));
+        }
+    }
+    None
+}
+
+/// Splits the tokens at the connectives between steps: `(part, waits for the one before)`.
+fn parts(tokens: &[text::Token]) -> Vec<(Vec<text::Token>, bool)> {
+    let mut out: Vec<(Vec<text::Token>, bool)> = vec![(Vec::new(), false)];
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        let comma = t.raw.ends_with([',', ';']);
+        if THEN.contains(&t.norm.as_str()) && !out.last().expect("one").0.is_empty() {
+            let sequenced = t.norm != "and"
+                || tokens
+                    .get(i + 1)
+                    .is_some_and(|n| THEN.contains(&n.norm.as_str()) && n.norm != "and");
+            out.push((Vec::new(), sequenced));
+            while tokens
+                .get(i + 1)
+                .is_some_and(|n| THEN.contains(&n.norm.as_str()) || n.norm == "that")
+            {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        out.last_mut().expect("one").0.push(t.clone());
+        if comma && i + 1 < tokens.len() {
+            out.push((Vec::new(), false));
+        }
+        i += 1;
+    }
+    out.retain(|(p, _)| !p.is_empty());
+    out
+}
+
+impl Offline {
+    fn words_of_intents(catalog: &Catalog) -> Vec<String> {
+        let mut words: Vec<String> = catalog
+            .intents
+            .iter()
+            .flat_map(|i| {
+                intents::content_stems(&text::tokens(&format!(
+                    "{} {}",
+                    i.description,
+                    i.task_type.replace(['.', '_'], " ")
+                )))
+            })
+            .collect();
+        for i in &catalog.intents {
+            for e in &i.examples {
+                // The verb a phrasing starts with, never the names in it.
+                let t = text::tokens(e);
+                words.extend(intents::content_stems(&t[..t.len().min(1)]));
+            }
+        }
+        words.extend(catalog.templates.iter().map(|(n, _)| n.to_lowercase()));
+        words.sort();
+        words.dedup();
+        words
+    }
+
+    fn step(
+        &self,
+        part: &[text::Token],
+        intent: &Intent,
+        catalog: &Catalog,
+        not_names: &[String],
+    ) -> Map<String, Value> {
+        let mut payload = Map::new();
+        if intent.task_type == "bootstrap.project" {
+            if let Some((name, answers)) = catalog
+                .templates
+                .iter()
+                .find(|(n, _)| part.iter().any(|t| slots::reads_as(&t.norm, n)))
+            {
+                payload.insert("template".into(), Value::String(name.clone()));
+                let mut given = Map::new();
+                slots::fill(part, answers, &mut given, not_names);
+                if !given.is_empty() {
+                    payload.insert("answers".into(), Value::Object(given));
+                }
+            }
+        }
+        let schema = intent.schema.clone();
+        slots::fill(part, &schema, &mut payload, not_names);
+        payload
+    }
+}
+
+/// One part of a request between connectives, with each intent's score, best first.
+struct Part {
+    tokens: Vec<text::Token>,
+    /// It waits for the part before ("then").
+    sequenced: bool,
+    ranked: Vec<(usize, f32)>,
+}
+
+impl Part {
+    fn best(&self) -> (usize, f32) {
+        self.ranked.first().copied().unwrap_or((0, 0.0))
+    }
+}
+
+impl Offline {
+    /// The request's parts, each scored; a part without a clear intent of its own ("in shop",
+    /// "and fail fast") joins the one before it, and neighbours asking the same thing merge.
+    fn parts(&self, all: &[text::Token], index: &intents::Index, n: usize) -> Vec<Part> {
+        let mut out: Vec<Part> = Vec::new();
+        for (tokens, sequenced) in parts(all) {
+            let stems = intents::content_stems(&tokens);
+            let ranked = index.score(&stems, n);
+            let best = ranked.first().map_or(0.0, |b| b.1);
+            let own = best >= self.cfg.split_min_score && (sequenced || stems.len() >= 2);
+            if let Some(last) = out.last_mut() {
+                let same = ranked.first().map(|b| b.0) == Some(last.best().0);
+                if !own || same || best < self.cfg.min_score {
+                    last.tokens.extend(tokens);
+                    continue;
+                }
+            }
+            out.push(Part {
+                tokens,
+                sequenced,
+                ranked,
+            });
+        }
+        out
+    }
+
+    /// A question when a one-step request fits two intents about equally.
+    fn ambiguous(&self, part: &Part, catalog: &Catalog) -> Option<Routed> {
+        let (best, s1) = part.best();
+        let &(other, s2) = part.ranked.get(1)?;
+        if s2 < self.cfg.min_score || s2 < s1 * self.cfg.clarify_ratio {
+            return None;
+        }
+        let (a, b) = (&catalog.intents[best], &catalog.intents[other]);
+        Some(Routed::Clarify {
+            question: format!(
+                "Did you mean {} ({}) or {} ({})?",
+                a.task_type, a.description, b.task_type, b.description
+            ),
+            choices: vec![a.task_type.clone(), b.task_type.clone()],
+        })
+    }
+
+    /// The steps: each part's task type, payload and folder, and what it waits for.
+    fn plan(&self, parts: &[Part], catalog: &Catalog, not_names: &[String]) -> Vec<Step> {
+        let named: Vec<Option<String>> = parts
+            .iter()
+            .map(|p| slots::workspace(&p.tokens, not_names))
+            .collect();
+        let shared = named.iter().flatten().next().cloned();
+        let mut plan: Vec<Step> = Vec::new();
+        for (n, part) in parts.iter().enumerate() {
+            let (best, score) = part.best();
+            let intent = &catalog.intents[best];
+            let number = n as u32 + 1;
+            let refers_back = part.tokens.iter().any(|t| BACK.contains(&t.norm.as_str()));
+            let maker = plan
+                .iter()
+                .rev()
+                .find(|s| s.task_type == "bootstrap.project");
+            let mut after = Vec::new();
+            let workspace = match (&named[n], maker) {
+                (Some(w), _) => Some(w.clone()),
+                (None, Some(m)) if n > 0 => {
+                    after.push(m.number);
+                    Some(format!("${}.path", m.number))
+                }
+                (None, _) if refers_back && n > 0 => plan[n - 1].workspace.clone(),
+                (None, _) if intent.task_type != "bootstrap.project" => shared.clone(),
+                _ => None,
+            };
+            if part.sequenced && n > 0 && !after.contains(&(number - 1)) {
+                after.push(number - 1);
+            }
+            plan.push(Step {
+                number,
+                task_type: intent.task_type.clone(),
+                payload: self.step(&part.tokens, intent, catalog, not_names),
+                workspace,
+                after,
+                confidence: score,
+                why: format!("the words match what `{}` does", intent.task_type),
+            });
+        }
+        plan
+    }
+}
+
+impl Router for Offline {
+    fn name(&self) -> &'static str {
+        "offline"
+    }
+
+    fn route(&self, request: &str, catalog: &Catalog) -> Routed {
+        let all = text::tokens(request);
+        let can_do: Vec<String> = catalog
+            .intents
+            .iter()
+            .map(|i| i.task_type.clone())
+            .collect();
+        if let Some(reason) = never(&all) {
+            return Routed::Refuse { reason, can_do };
+        }
+        let index = intents::Index::new(&catalog.intents, self.cfg.fuzzy_likeness);
+        let parts = self.parts(&all, &index, catalog.intents.len());
+        let Some(first) = parts.first() else {
+            return Routed::Refuse {
+                reason: "there is nothing to do in those words".into(),
+                can_do,
+            };
+        };
+        if parts.iter().all(|p| p.best().1 < self.cfg.min_score) {
+            return Routed::Refuse {
+                reason: format!(
+                    "no agent here does that (the closest, `{}`, matches too little)",
+                    catalog.intents[first.best().0].task_type
+                ),
+                can_do,
+            };
+        }
+        if parts.len() == 1 {
+            if let Some(question) = self.ambiguous(first, catalog) {
+                return question;
+            }
+        }
+        Routed::Plan(self.plan(&parts, catalog, &Self::words_of_intents(catalog)))
+    }
+}

@@ -1,0 +1,441 @@
+//! A step's payload from its words, driven by the task type's JSON Schema: each property is
+//! filled only when the words state it, by what the schema says the property is — a version
+//! pattern, an enum (matched through misspellings and abbreviations), a boolean named by its
+//! words, a number with its unit, a name after "called", a ref after "against". The template
+//! catalogue's answers schemas fill `answers` the same way.
+use serde_json::{Map, Value};
+
+use super::text::{self, Kind, Token};
+
+/// Words before a folder or project name ("in shop", "for the project billing").
+const BEFORE_PLACE: &[&str] = &["in", "for", "of", "on", "at", "inside", "under", "from"];
+/// Words that name a place's kind and come between the preposition and the name.
+const PLACE_NOUNS: &[&str] = &[
+    "project",
+    "repo",
+    "repository",
+    "folder",
+    "directory",
+    "app",
+    "codebase",
+    "service",
+];
+/// Words before a new project's name.
+const BEFORE_NAME: &[&str] = &["called", "named", "name", "titled"];
+/// Words before a git ref.
+const BEFORE_REF: &[&str] = &[
+    "against", "since", "vs", "versus", "compared", "relative", "onto",
+];
+/// Words that negate the boolean after them.
+const NEGATIONS: &[&str] = &[
+    "no", "not", "without", "dont", "don't", "skip", "never", "disable",
+];
+/// Seconds in a unit of time.
+const UNITS: &[(&str, f64)] = &[
+    ("s", 1.0),
+    ("sec", 1.0),
+    ("secs", 1.0),
+    ("second", 1.0),
+    ("seconds", 1.0),
+    ("m", 60.0),
+    ("min", 60.0),
+    ("mins", 60.0),
+    ("minute", 60.0),
+    ("minutes", 60.0),
+    ("h", 3600.0),
+    ("hour", 3600.0),
+    ("hours", 3600.0),
+];
+/// Count words.
+const COUNTS: &[(&str, f64)] = &[
+    ("once", 1.0),
+    ("twice", 2.0),
+    ("one", 1.0),
+    ("two", 2.0),
+    ("three", 3.0),
+    ("four", 4.0),
+    ("five", 5.0),
+    ("couple", 2.0),
+    ("few", 3.0),
+];
+
+/// Whether `word` (lower case) reads as `value` (an enum value): the same, a misspelling, a
+/// prefix either way ("postgre", "postgresql"), or an abbreviation of its letters ("pg").
+pub fn reads_as(word: &str, value: &str) -> bool {
+    let value = value.to_lowercase();
+    if word == value {
+        return true;
+    }
+    let (wn, vn) = (word.chars().count(), value.chars().count());
+    if wn >= 5 && vn >= 5 && (value.starts_with(word) || word.starts_with(&value)) {
+        return true;
+    }
+    if wn >= 4 && vn >= 4 && text::edits(word, &value, 2) <= if vn >= 7 { 2 } else { 1 } {
+        return true;
+    }
+    if (2..=3).contains(&wn) && vn > wn && word.chars().next() == value.chars().next() {
+        let mut it = value.chars();
+        return word.chars().all(|c| it.any(|v| v == c));
+    }
+    false
+}
+
+/// The word after the first of `before` in `tokens` (skipping `skip` words), if any.
+fn after<'a>(tokens: &'a [Token], before: &[&str], skip: &[&str]) -> Option<&'a Token> {
+    for (i, t) in tokens.iter().enumerate() {
+        if before.contains(&t.norm.as_str()) {
+            let mut j = i + 1;
+            while j < tokens.len()
+                && (skip.contains(&tokens[j].norm.as_str())
+                    || tokens[j].norm == "the"
+                    || tokens[j].norm == "is"
+                    || tokens[j].norm == "to"
+                    || tokens[j].norm == "branch")
+            {
+                j += 1;
+            }
+            if let Some(t) = tokens.get(j) {
+                return Some(t);
+            }
+        }
+    }
+    None
+}
+
+/// A plausible name: a word (or quoted phrase) that is not a stop word and starts with a letter.
+fn is_name(t: &Token, not_names: &[String]) -> bool {
+    matches!(t.kind, Kind::Word | Kind::Quoted)
+        && python_version(std::slice::from_ref(t)).is_none()
+        && t.norm.chars().next().is_some_and(|c| c.is_alphabetic())
+        && !text::is_stop(&t.norm)
+        && !not_names
+            .iter()
+            .any(|n| *n == text::stem(&t.norm) || *n == t.norm)
+}
+
+/// The folder the words name: a path, or a name after "in"/"for"/... (with "the project" and
+/// the like between), or `None`. `not_names` are words that are never a folder's name (the
+/// intents' own words, template names).
+pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
+    // A path, unless it is a git ref ("since origin/develop") or a test file ("tests/x.py").
+    let is_ref = |i: usize| i > 0 && BEFORE_REF.contains(&tokens[i - 1].norm.as_str());
+    if let Some((_, p)) = tokens.iter().enumerate().find(|(i, t)| {
+        t.kind == Kind::Path && !is_ref(*i) && !t.norm.ends_with(".py") && !t.norm.contains("::")
+    }) {
+        return Some(p.raw.clone());
+    }
+    // "the blog project", "billing's tests"
+    for (i, t) in tokens.iter().enumerate() {
+        if i > 0 && PLACE_NOUNS.contains(&t.norm.as_str()) {
+            let n = &tokens[i - 1];
+            if is_name(n, not_names)
+                && !BEFORE_PLACE.contains(&n.norm.as_str())
+                && n.kind == Kind::Word
+            {
+                return Some(n.raw.clone());
+            }
+        }
+    }
+    for (i, t) in tokens.iter().enumerate() {
+        if !BEFORE_PLACE.contains(&t.norm.as_str()) && !PLACE_NOUNS.contains(&t.norm.as_str()) {
+            continue;
+        }
+        let mut j = i + 1;
+        while j < tokens.len()
+            && (PLACE_NOUNS.contains(&tokens[j].norm.as_str())
+                || matches!(
+                    tokens[j].norm.as_str(),
+                    "the" | "my" | "our" | "this" | "that"
+                ))
+        {
+            j += 1;
+        }
+        if let Some(n) = tokens.get(j) {
+            let word = n.norm.as_str();
+            if is_name(n, not_names)
+                && !BEFORE_PLACE.contains(&word)
+                && !BEFORE_NAME.contains(&word)
+                && !BEFORE_REF.contains(&word)
+                && n.kind != Kind::Quoted
+            {
+                return Some(n.raw.trim_end_matches("'s").to_string());
+            }
+        }
+    }
+    None
+}
+
+/// A Python version the words name ("python 3.11", "python-3.11", "py3.12", "3.12").
+fn python_version(tokens: &[Token]) -> Option<String> {
+    for t in tokens {
+        let digits: String = t
+            .norm
+            .trim_start_matches(|c: char| c.is_alphabetic() || c == '-' || c == 'v')
+            .to_string();
+        let mut parts = digits.split('.');
+        if let (Some(a), Some(b), None) = (parts.next(), parts.next(), parts.next()) {
+            if a == "3" && !b.is_empty() && b.len() <= 2 && b.chars().all(|c| c.is_ascii_digit()) {
+                return Some(format!("3.{b}"));
+            }
+        }
+    }
+    None
+}
+
+/// A number before a unit, or a count word, near the words of `name` (within a few tokens).
+fn number_near(tokens: &[Token], name: &[String], seconds: bool) -> Option<f64> {
+    let near: Vec<usize> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| name.iter().any(|n| text::stem(&t.norm) == *n))
+        .map(|(i, _)| i)
+        .collect();
+    if near.is_empty() {
+        return None;
+    }
+    // Nearest first, and after the name before before it ("timeout 2 minutes", "3 reruns").
+    let mut order: Vec<(usize, usize)> = (0..tokens.len())
+        .filter_map(|i| {
+            let d = near
+                .iter()
+                .map(|&n| if i > n { 2 * (i - n) - 1 } else { 2 * (n - i) })
+                .min()?;
+            (d > 0 && d <= 8).then_some((d, i))
+        })
+        .collect();
+    order.sort_unstable();
+    for (_, i) in order {
+        let t = &tokens[i];
+        let value = if t.kind == Kind::Number {
+            t.norm.trim_start_matches('v').parse::<f64>().ok()
+        } else if let Some((_, v)) = COUNTS.iter().find(|(w, _)| *w == t.norm) {
+            Some(*v)
+        } else {
+            // "30s", "2min"
+            let split = t
+                .norm
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(t.norm.len());
+            let (n, unit) = t.norm.split_at(split);
+            match (n.parse::<f64>(), UNITS.iter().find(|(u, _)| *u == unit)) {
+                (Ok(n), Some((_, mul))) if seconds => return Some(n * mul),
+                _ => None,
+            }
+        };
+        if let Some(v) = value {
+            let unit = tokens
+                .get(i + 1)
+                .and_then(|u| UNITS.iter().find(|(w, _)| *w == u.norm));
+            return Some(match (seconds, unit) {
+                (true, Some((_, mul))) => v * mul,
+                _ => v,
+            });
+        }
+    }
+    None
+}
+
+/// The words of a property's name ("fail_fast" -> ["fail", "fast"]), stemmed.
+fn name_words(name: &str) -> Vec<String> {
+    name.split(['_', '-'])
+        .filter(|w| !w.is_empty() && !matches!(*w, "max" | "min" | "include" | "apply"))
+        .map(text::stem)
+        .collect()
+}
+
+/// The option (`{const, title}`) the words name: by its value ("postgres", "pg"), or by every
+/// word of its title ("No database" for "without a database").
+fn choice(tokens: &[Token], options: &[Value]) -> Option<Value> {
+    let stems: Vec<String> = tokens
+        .iter()
+        .map(|t| {
+            if NEGATIONS.contains(&t.norm.as_str()) {
+                "no".to_string()
+            } else {
+                text::stem(&t.norm)
+            }
+        })
+        .collect();
+    let by_title = options.iter().find(|o| {
+        let title = o
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_lowercase();
+        let words: Vec<String> = title
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty() && (*w == "no" || !text::is_stop(w)))
+            .map(text::stem)
+            .collect();
+        words.len() >= 2 && words.iter().all(|w| stems.contains(w))
+    });
+    if let Some(o) = by_title {
+        return o.get("const").cloned();
+    }
+    tokens.iter().find_map(|t| {
+        options.iter().find_map(|o| {
+            let c = o.get("const")?;
+            let title = o.get("title").and_then(Value::as_str).unwrap_or("");
+            let hit = c.as_str().is_some_and(|v| reads_as(&t.norm, v))
+                || (!title.contains(' ') && reads_as(&t.norm, title));
+            hit.then(|| c.clone())
+        })
+    })
+}
+
+/// Whether the words name this boolean (all its name's words appear), and whether negated.
+fn boolean(tokens: &[Token], name: &str) -> Option<bool> {
+    let words = name_words(name);
+    if words.is_empty() {
+        return None;
+    }
+    let stems: Vec<String> = tokens.iter().map(|t| text::stem(&t.norm)).collect();
+    let first = words
+        .iter()
+        .map(|w| stems.iter().position(|s| s == w))
+        .collect::<Option<Vec<_>>>()?;
+    let at = *first.iter().min()?;
+    let negated = (at.saturating_sub(3)..at).any(|i| NEGATIONS.contains(&tokens[i].norm.as_str()));
+    Some(!negated)
+}
+
+/// Fills `payload` (an object) with what the words say for each property of `schema`.
+/// `prefix` names nested objects ("answers."); `not_names` as in [`workspace`].
+pub fn fill(
+    tokens: &[Token],
+    schema: &Value,
+    payload: &mut Map<String, Value>,
+    not_names: &[String],
+) {
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, prop) in props {
+        if payload.contains_key(name) {
+            continue;
+        }
+        if let Some(v) = property(tokens, name, prop, not_names) {
+            payload.insert(name.clone(), v);
+        }
+    }
+}
+
+fn property(tokens: &[Token], name: &str, prop: &Value, not_names: &[String]) -> Option<Value> {
+    let kind = prop.get("type").and_then(Value::as_str).unwrap_or("");
+    let pattern = prop.get("pattern").and_then(Value::as_str).unwrap_or("");
+    if let Some(values) = prop.get("enum").and_then(Value::as_array) {
+        return tokens.iter().find_map(|t| {
+            values
+                .iter()
+                .find(|v| v.as_str().is_some_and(|v| reads_as(&t.norm, v)))
+                .cloned()
+        });
+    }
+    if let Some(options) = prop.get("oneOf").and_then(Value::as_array) {
+        return choice(tokens, options);
+    }
+    match kind {
+        "string" if name.contains("python") || pattern.starts_with("^3") => {
+            python_version(tokens).map(Value::String)
+        }
+        "string" if name == "base" || name.ends_with("_ref") => {
+            after(tokens, BEFORE_REF, &["to", "with", "the"])
+                .filter(|t| t.kind != Kind::Number || t.norm.contains('.'))
+                .map(|t| Value::String(t.raw.clone()))
+        }
+        "string" if name == "name" || name == "project_name" => {
+            after(tokens, BEFORE_NAME, &["it", "is", "as"])
+                .filter(|t| is_name(t, not_names))
+                .map(|t| Value::String(t.raw.clone()))
+        }
+        "boolean" => boolean(tokens, name).map(Value::Bool),
+        "integer" | "number" => {
+            let words = name_words(name);
+            let seconds = name.contains("second") || name == "timeout";
+            number_near(tokens, &words, seconds).map(|v| {
+                if kind == "integer" {
+                    Value::from(v.round() as i64)
+                } else {
+                    Value::from(v)
+                }
+            })
+        }
+        "object" => {
+            let mut inner = Map::new();
+            fill(tokens, prop, &mut inner, not_names);
+            (!inner.is_empty()).then_some(Value::Object(inner))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn filled(text: &str, schema: Value) -> Value {
+        let mut m = Map::new();
+        fill(
+            &text::tokens(text),
+            &schema,
+            &mut m,
+            &["test".into(), "run".into()],
+        );
+        Value::Object(m)
+    }
+
+    #[test]
+    fn enums_read_through_misspellings_and_abbreviations() {
+        for w in ["postgres", "postgress", "postgresql", "postgre", "pg"] {
+            assert!(reads_as(w, "postgres"), "{w}");
+        }
+        assert!(!reads_as("pytest", "postgres"));
+        assert!(!reads_as("sqlite", "postgres"));
+        assert!(reads_as("djnago", "django"));
+    }
+
+    #[test]
+    fn a_schema_fills_what_the_words_state_and_nothing_else() {
+        let schema = json!({"properties": {
+            "python": {"type": "string", "pattern": "^3\\.[0-9]{1,2}$"},
+            "fail_fast": {"type": "boolean"},
+            "rerun_failures": {"type": "integer"},
+            "timeout": {"type": "number"},
+            "base": {"type": "string"},
+        }});
+        assert_eq!(
+            filled(
+                "run the tests on python-3.11, fail fast, rerun failures twice, timeout 2 minutes",
+                schema.clone()
+            ),
+            json!({"python": "3.11", "fail_fast": true, "rerun_failures": 2, "timeout": 120.0})
+        );
+        assert_eq!(
+            filled("review against main", schema.clone()),
+            json!({"base": "main"})
+        );
+        assert_eq!(
+            filled("run the tests without fail fast", schema),
+            json!({"fail_fast": false})
+        );
+    }
+
+    #[test]
+    fn the_folder_is_a_path_or_a_name_after_in() {
+        let none: Vec<String> = vec!["test".into()];
+        assert_eq!(
+            workspace(&text::tokens("run the tests in ~/src/api"), &none).as_deref(),
+            Some("~/src/api")
+        );
+        assert_eq!(
+            workspace(
+                &text::tokens("run the tests for the project billing"),
+                &none
+            )
+            .as_deref(),
+            Some("billing")
+        );
+        assert_eq!(workspace(&text::tokens("run the tests"), &none), None);
+    }
+}
