@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The real router's predictions for the labelled prompt set, for scripts/router_eval.py.
 
-    PATH=$PWD/.venv/bin:$PATH scripts/router_predict.py [--prompts tests/router/prompts.jsonl] > router.jsonl
+    PATH=$PWD/.venv/bin:$PATH scripts/router_predict.py [--prompts FILE] > router.jsonl
 
 Starts the real manager (HYPERAGENT_BIN, else the debug build) with every bundled agent, waits
 until each has registered its task types, then sends each prompt to its `Route` method over the
@@ -53,13 +53,44 @@ def result(r: client_pb2.RouteResponse) -> dict[str, Any]:
     return {"route": steps}
 
 
+def dump_catalog(m: Manager, path: Path) -> None:
+    types = m.client.ListTaskTypes(client_pb2.ListTaskTypesRequest(), timeout=30).task_types
+    templates = m.client.ListTemplates(client_pb2.ListTemplatesRequest(), timeout=30).templates
+    path.write_text(
+        json.dumps(
+            {
+                "intents": [
+                    {
+                        "task_type": t.task_type.name,
+                        "description": t.task_type.description,
+                        "schema": json.loads(t.task_type.payload_schema_json or "null"),
+                        "examples": list(t.task_type.examples),
+                    }
+                    for t in types
+                ],
+                "templates": [
+                    [t.name, json.loads(t.answers_schema_json)]
+                    for t in templates
+                    if t.answers_schema_json
+                ],
+            },
+            indent=1,
+        )
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prompts", type=Path, default=ROOT / "tests" / "router" / "prompts.jsonl")
     parser.add_argument(
         "--router",
         default="{}",
-        help='the [router] settings to run with, as JSON (e.g. \'{"min_score": 0.3}\')',
+        help="the [router] settings to run with, as JSON (e.g. '{\"min_score\": 0.3}')",
+    )
+    parser.add_argument(
+        "--dump-catalog",
+        type=Path,
+        help="also write the live catalogue (task types and template answers schemas) as JSON",
     )
     args = parser.parse_args()
     names = [
@@ -77,6 +108,8 @@ def main() -> int:
         try:
             for name in names:
                 m.wait_agent(name, online=True)
+            if args.dump_catalog:
+                dump_catalog(m, args.dump_catalog)
             for line in args.prompts.read_text().splitlines():
                 prompt = json.loads(line)
                 r = m.client.Route(client_pb2.RouteRequest(text=prompt["prompt"]), timeout=30)

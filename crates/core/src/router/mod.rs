@@ -175,13 +175,30 @@ fn never(tokens: &[text::Token]) -> Option<String> {
     None
 }
 
+/// The words of an intent's payload properties ("fail_fast" -> "fail", "fast"), stemmed.
+fn slot_words(intent: &Intent) -> Vec<String> {
+    let mut words: Vec<String> = intent
+        .schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| {
+            p.keys()
+                .flat_map(|k| k.split('_').map(text::stem).collect::<Vec<_>>())
+                .collect()
+        })
+        .unwrap_or_default();
+    words.sort();
+    words.dedup();
+    words
+}
+
 /// Splits the tokens at the connectives between steps: `(part, waits for the one before)`.
 fn parts(tokens: &[text::Token]) -> Vec<(Vec<text::Token>, bool)> {
     let mut out: Vec<(Vec<text::Token>, bool)> = vec![(Vec::new(), false)];
     let mut i = 0;
     while i < tokens.len() {
         let t = &tokens[i];
-        let comma = t.raw.ends_with([',', ';']);
+        let comma = t.punct.starts_with([',', ';']);
         if THEN.contains(&t.norm.as_str()) && !out.last().expect("one").0.is_empty() {
             let sequenced = t.norm != "and"
                 || tokens
@@ -208,26 +225,38 @@ fn parts(tokens: &[text::Token]) -> Vec<(Vec<text::Token>, bool)> {
 }
 
 impl Offline {
+    /// Words that are never a folder's or project's name: the intents' own words (their
+    /// descriptions, their names, their schemas' property names) and the templates' names. The
+    /// phrasings are not used: they hold example names ("run the tests in shop").
     fn words_of_intents(catalog: &Catalog) -> Vec<String> {
+        let mut words: Vec<String> = Vec::new();
+        for i in &catalog.intents {
+            let props = i
+                .schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|p| p.keys().cloned().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default();
+            let about = format!("{} {} {}", i.description, i.task_type, props);
+            words.extend(intents::content_stems(&text::tokens(
+                &about.replace(['.', '_'], " "),
+            )));
+        }
+        words.extend(catalog.templates.iter().map(|(n, _)| n.to_lowercase()));
+        words.sort();
+        words.dedup();
+        words
+    }
+
+    /// Every word of the phrasings: a bare word of a terse request is a name only when it is
+    /// none of these (nor a misspelling of one).
+    fn phrasing_words(catalog: &Catalog) -> Vec<String> {
         let mut words: Vec<String> = catalog
             .intents
             .iter()
-            .flat_map(|i| {
-                intents::content_stems(&text::tokens(&format!(
-                    "{} {}",
-                    i.description,
-                    i.task_type.replace(['.', '_'], " ")
-                )))
-            })
+            .flat_map(|i| i.examples.iter())
+            .flat_map(|e| intents::content_stems(&text::tokens(e)))
             .collect();
-        for i in &catalog.intents {
-            for e in &i.examples {
-                // The verb a phrasing starts with, never the names in it.
-                let t = text::tokens(e);
-                words.extend(intents::content_stems(&t[..t.len().min(1)]));
-            }
-        }
-        words.extend(catalog.templates.iter().map(|(n, _)| n.to_lowercase()));
         words.sort();
         words.dedup();
         words
@@ -278,16 +307,33 @@ impl Part {
 impl Offline {
     /// The request's parts, each scored; a part without a clear intent of its own ("in shop",
     /// "and fail fast") joins the one before it, and neighbours asking the same thing merge.
-    fn parts(&self, all: &[text::Token], index: &intents::Index, n: usize) -> Vec<Part> {
+    fn parts(&self, all: &[text::Token], index: &intents::Index, catalog: &Catalog) -> Vec<Part> {
+        let n = catalog.intents.len();
         let mut out: Vec<Part> = Vec::new();
-        for (tokens, sequenced) in parts(all) {
+        let mut pending: Vec<text::Token> = Vec::new();
+        let pieces = parts(all);
+        let last_piece = pieces.len().saturating_sub(1);
+        for (k, (mut tokens, sequenced)) in pieces.into_iter().enumerate() {
             let stems = intents::content_stems(&tokens);
             let ranked = index.score(&stems, n);
             let best = ranked.first().map_or(0.0, |b| b.1);
-            let own = best >= self.cfg.split_min_score && (sequenced || stems.len() >= 2);
+            // A weak opening ("It's late and I'm tired, ...") is context for what follows.
+            if out.is_empty() && best < self.cfg.split_min_score && k < last_piece {
+                pending.append(&mut tokens);
+                continue;
+            }
+            if !pending.is_empty() {
+                let mut joined = std::mem::take(&mut pending);
+                joined.append(&mut tokens);
+                tokens = joined;
+            }
+            let own = best >= self.cfg.split_min_score;
             if let Some(last) = out.last_mut() {
                 let same = ranked.first().map(|b| b.0) == Some(last.best().0);
-                if !own || same || best < self.cfg.min_score {
+                // "..., and fail fast": the words of one of the step's own settings.
+                let setting = slot_words(&catalog.intents[last.best().0]);
+                let of_last = !stems.is_empty() && stems.iter().all(|s| setting.contains(s));
+                if !own || same || of_last || best < self.cfg.min_score {
                     last.tokens.extend(tokens);
                     continue;
                 }
@@ -320,9 +366,13 @@ impl Offline {
 
     /// The steps: each part's task type, payload and folder, and what it waits for.
     fn plan(&self, parts: &[Part], catalog: &Catalog, not_names: &[String]) -> Vec<Step> {
+        let common = Self::phrasing_words(catalog);
         let named: Vec<Option<String>> = parts
             .iter()
-            .map(|p| slots::workspace(&p.tokens, not_names))
+            .map(|p| {
+                slots::workspace(&p.tokens, not_names)
+                    .or_else(|| slots::bare_name(&p.tokens, not_names, &common))
+            })
             .collect();
         let shared = named.iter().flatten().next().cloned();
         let mut plan: Vec<Step> = Vec::new();
@@ -379,7 +429,7 @@ impl Router for Offline {
             return Routed::Refuse { reason, can_do };
         }
         let index = intents::Index::new(&catalog.intents, self.cfg.fuzzy_likeness);
-        let parts = self.parts(&all, &index, catalog.intents.len());
+        let parts = self.parts(&all, &index, catalog);
         let Some(first) = parts.first() else {
             return Routed::Refuse {
                 reason: "there is nothing to do in those words".into(),
@@ -401,5 +451,101 @@ impl Router for Offline {
             }
         }
         Routed::Plan(self.plan(&parts, catalog, &Self::words_of_intents(catalog)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn catalog() -> Catalog {
+        let intent = |t: &str, d: &str, schema: Value, ex: &[&str]| Intent {
+            task_type: t.into(),
+            description: d.into(),
+            schema,
+            examples: ex.iter().map(|e| e.to_string()).collect(),
+        };
+        Catalog {
+            intents: vec![
+                intent(
+                    "tests.run",
+                    "Run a project's tests.",
+                    json!({"properties": {"python": {"type": "string", "pattern": "^3\\.[0-9]{1,2}$"}}}),
+                    &["run the tests in shop", "test billing on python 3.12"],
+                ),
+                intent(
+                    "code.review",
+                    "Review a repository's code.",
+                    json!({"properties": {"base": {"type": "string"}}}),
+                    &["review the code in shop", "review my branch against main"],
+                ),
+                intent(
+                    "bootstrap.project",
+                    "Make a new project from a template.",
+                    json!({"properties": {"template": {"type": "string"}}}),
+                    &[
+                        "create a new fastapi project called shop",
+                        "make a django app",
+                    ],
+                ),
+                open_intent(),
+            ],
+            templates: vec![(
+                "fastapi".into(),
+                json!({"properties": {"project_name": {"type": "string"}}}),
+            )],
+        }
+    }
+
+    #[test]
+    fn a_composite_request_is_ordered_steps_on_the_first_steps_project() {
+        let r = Offline::new(config::Router::default());
+        let Routed::Plan(steps) = r.route(
+            "create a fastapi project called notes, then run its tests on python 3.13",
+            &catalog(),
+        ) else {
+            panic!("not a plan")
+        };
+        let got: Vec<(&str, Option<&str>, &[u32])> = steps
+            .iter()
+            .map(|s| {
+                (
+                    s.task_type.as_str(),
+                    s.workspace.as_deref(),
+                    s.after.as_slice(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("bootstrap.project", None, &[][..]),
+                ("tests.run", Some("$1.path"), &[1][..])
+            ]
+        );
+        assert_eq!(
+            Value::Object(steps[0].payload.clone()),
+            json!({"template": "fastapi", "answers": {"project_name": "notes"}})
+        );
+        assert_eq!(
+            Value::Object(steps[1].payload.clone()),
+            json!({"python": "3.13"})
+        );
+    }
+
+    #[test]
+    fn what_no_intent_serves_or_must_never_run_is_refused_with_what_can() {
+        let r = Offline::new(config::Router::default());
+        for text in [
+            "book me a flight to Lisbon",
+            "delete my home folder",
+            "rm -rf /",
+        ] {
+            match r.route(text, &catalog()) {
+                Routed::Refuse { can_do, .. } => assert_eq!(can_do.len(), 4, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
     }
 }

@@ -165,6 +165,30 @@ pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
     None
 }
 
+/// The folder a terse request names bare ("tests shop", "audit crm"): its first word that is no
+/// intent's word, nor a misspelling of one (`common`: every word of the phrasings).
+pub fn bare_name(tokens: &[Token], not_names: &[String], common: &[String]) -> Option<String> {
+    if tokens.len() > TERSE_TOKENS {
+        return None;
+    }
+    tokens
+        .iter()
+        .find(|t| {
+            t.kind == Kind::Word
+                && t.norm.chars().count() >= 2
+                && !t.norm.starts_with('-')
+                && is_name(t, not_names)
+                && !common.iter().any(|c| {
+                    let s = text::stem(&t.norm);
+                    *c == s || (c.chars().count() >= 4 && text::edits(&s, c, 2) <= 2)
+                })
+        })
+        .map(|t| t.raw.clone())
+}
+
+/// At most this many tokens make a terse request, whose folder may be named bare.
+const TERSE_TOKENS: usize = 5;
+
 /// A Python version the words name ("python 3.11", "python-3.11", "py3.12", "3.12").
 fn python_version(tokens: &[Token]) -> Option<String> {
     for t in tokens {
@@ -284,12 +308,28 @@ fn choice(tokens: &[Token], options: &[Value]) -> Option<Value> {
 }
 
 /// Whether the words name this boolean (all its name's words appear), and whether negated.
-fn boolean(tokens: &[Token], name: &str) -> Option<bool> {
+fn boolean(tokens: &[Token], name: &str, prop: &Value) -> Option<bool> {
+    if let Some(at) = tokens.iter().position(|t| flags(prop).contains(&t.norm)) {
+        let negated =
+            (at.saturating_sub(2)..at).any(|i| NEGATIONS.contains(&tokens[i].norm.as_str()));
+        return Some(!negated);
+    }
     let words = name_words(name);
     if words.is_empty() {
         return None;
     }
-    let stems: Vec<String> = tokens.iter().map(|t| text::stem(&t.norm)).collect();
+    // "post-check" holds "check"; "Dockerfile" is about "docker".
+    let stems: Vec<String> = tokens
+        .iter()
+        .map(|t| {
+            let s = text::stem(t.norm.rsplit('-').next().unwrap_or(&t.norm));
+            words
+                .iter()
+                .find(|w| w.len() >= 5 && s.starts_with(w.as_str()))
+                .cloned()
+                .unwrap_or(s)
+        })
+        .collect();
     let first = words
         .iter()
         .map(|w| stems.iter().position(|s| s == w))
@@ -297,6 +337,162 @@ fn boolean(tokens: &[Token], name: &str) -> Option<bool> {
     let at = *first.iter().min()?;
     let negated = (at.saturating_sub(3)..at).any(|i| NEGATIONS.contains(&tokens[i].norm.as_str()));
     Some(!negated)
+}
+
+/// The command-line flags a property's description names ("(pytest -k)" -> "-k").
+fn flags(prop: &Value) -> Vec<String> {
+    prop.get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
+        .filter(|w| {
+            w.len() >= 2
+                && w.starts_with('-')
+                && w[1..].chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The quoted phrases, in order.
+fn quoted(tokens: &[Token]) -> Vec<&Token> {
+    tokens.iter().filter(|t| t.kind == Kind::Quoted).collect()
+}
+
+/// A free-text property: the phrase after one of its flags or the words of its name ("-k
+/// checkout", "matching \"login\"", "marked integration"), or, for a message, the quoted phrase.
+fn free_text(tokens: &[Token], name: &str, prop: &Value) -> Option<String> {
+    let mut triggers = flags(prop);
+    let words = name_words(name);
+    for (i, t) in tokens.iter().enumerate() {
+        let s = text::stem(&t.norm);
+        let hit = triggers.contains(&t.norm)
+            || words
+                .iter()
+                .any(|w| *w == s || (w.len() >= 5 && s.len() >= 5 && w[..5] == s[..5]));
+        if !hit {
+            continue;
+        }
+        let rest: Vec<&Token> = tokens[i + 1..]
+            .iter()
+            .skip_while(|t| matches!(t.norm.as_str(), "with" | "the" | "as" | "is" | "by" | "to"))
+            .collect();
+        if let Some(q) = rest.first().filter(|t| t.kind == Kind::Quoted) {
+            return Some(q.raw.clone());
+        }
+        if let Some(t) = rest
+            .first()
+            .filter(|t| t.kind == Kind::Word && !text::is_stop(&t.norm))
+        {
+            let mut phrase = t.raw.clone();
+            // "not slow", "db and not slow"
+            if t.norm == "not" {
+                if let Some(n) = rest.get(1) {
+                    phrase = format!("not {}", n.raw);
+                }
+            }
+            return Some(phrase);
+        }
+    }
+    triggers.clear();
+    // A message is what the person quoted.
+    if matches!(name, "message" | "text") {
+        return quoted(tokens).first().map(|t| t.raw.clone());
+    }
+    // What to look for: the quoted phrase, else the words that are not the asking.
+    if matches!(name, "query" | "question" | "q") {
+        if let Some(q) = quoted(tokens).first() {
+            return Some(q.raw.clone());
+        }
+        let place = workspace(tokens, &[]);
+        let words: Vec<&str> = tokens
+            .iter()
+            .filter(|t| {
+                t.kind == Kind::Word
+                    && !text::is_stop(&t.norm)
+                    && !ASKING.contains(&text::stem(&t.norm).as_str())
+                    && !BEFORE_PLACE.contains(&t.norm.as_str())
+                    && !PLACE_NOUNS.contains(&t.norm.as_str())
+                    && place.as_deref() != Some(t.raw.as_str())
+            })
+            .map(|t| t.raw.as_str())
+            .collect();
+        return (!words.is_empty()).then(|| words.join(" "));
+    }
+    None
+}
+
+/// The words of asking, not of what is asked about ("where is ... explained").
+const ASKING: &[&str] = &[
+    "where",
+    "how",
+    "why",
+    "when",
+    "which",
+    "find",
+    "search",
+    "look",
+    "show",
+    "tell",
+    "doc",
+    "docs",
+    "documentation",
+    "explain",
+    "describ",
+    "configur",
+    "set",
+    "up",
+    "defin",
+    "file",
+    "result",
+    "top",
+    "hit",
+    "work",
+    "give",
+];
+
+/// An array property: every enum value named (`passes`), the quoted phrases or a `:` list
+/// (`texts`), or the test files and node ids (`node_ids`).
+fn array(tokens: &[Token], prop: &Value) -> Option<Value> {
+    let items = prop.get("items").cloned().unwrap_or(Value::Null);
+    if let Some(values) = items.get("enum").and_then(Value::as_array) {
+        let mut found: Vec<Value> = Vec::new();
+        for v in values {
+            if tokens
+                .iter()
+                .any(|t| v.as_str().is_some_and(|v| reads_as(&t.norm, v)))
+            {
+                found.push(v.clone());
+            }
+        }
+        return (!found.is_empty()).then_some(Value::Array(found));
+    }
+    if items.get("type").and_then(Value::as_str) != Some("string") {
+        return None;
+    }
+    let pattern = items.get("pattern").and_then(Value::as_str).unwrap_or("");
+    if pattern.contains("(?!-)") || pattern.contains("::") {
+        let ids: Vec<Value> = tokens
+            .iter()
+            .filter(|t| t.kind == Kind::Path && (t.norm.contains(".py") || t.norm.contains("::")))
+            .map(|t| Value::String(t.raw.clone()))
+            .collect();
+        return (!ids.is_empty()).then_some(Value::Array(ids));
+    }
+    let q: Vec<Value> = quoted(tokens)
+        .iter()
+        .map(|t| Value::String(t.raw.clone()))
+        .collect();
+    if !q.is_empty() {
+        return Some(Value::Array(q));
+    }
+    // "into embeddings: apples, oranges, pears"
+    let colon = tokens.iter().position(|t| t.punct.starts_with(':'))?;
+    let list: Vec<Value> = tokens[colon + 1..]
+        .iter()
+        .map(|t| Value::String(t.raw.trim_end_matches([',', '.']).to_string()))
+        .collect();
+    (!list.is_empty()).then_some(Value::Array(list))
 }
 
 /// Fills `payload` (an object) with what the words say for each property of `schema`.
@@ -334,21 +530,27 @@ fn property(tokens: &[Token], name: &str, prop: &Value, not_names: &[String]) ->
     if let Some(options) = prop.get("oneOf").and_then(Value::as_array) {
         return choice(tokens, options);
     }
+    if kind == "array" {
+        return array(tokens, prop);
+    }
     match kind {
         "string" if name.contains("python") || pattern.starts_with("^3") => {
             python_version(tokens).map(Value::String)
         }
-        "string" if name == "base" || name.ends_with("_ref") => {
-            after(tokens, BEFORE_REF, &["to", "with", "the"])
-                .filter(|t| t.kind != Kind::Number || t.norm.contains('.'))
-                .map(|t| Value::String(t.raw.clone()))
-        }
+        "string" if name == "base" || name.ends_with("_ref") => after(
+            tokens,
+            BEFORE_REF,
+            &["to", "with", "the", "tag", "commit", "ref", "revision"],
+        )
+        .filter(|t| t.kind != Kind::Number || t.norm.contains('.'))
+        .map(|t| Value::String(t.raw.clone())),
         "string" if name == "name" || name == "project_name" => {
             after(tokens, BEFORE_NAME, &["it", "is", "as"])
                 .filter(|t| is_name(t, not_names))
                 .map(|t| Value::String(t.raw.clone()))
         }
-        "boolean" => boolean(tokens, name).map(Value::Bool),
+        "boolean" => boolean(tokens, name, prop).map(Value::Bool),
+        "string" => free_text(tokens, name, prop).map(Value::String),
         "integer" | "number" => {
             let words = name_words(name);
             let seconds = name.contains("second") || name == "timeout";

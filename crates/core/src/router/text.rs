@@ -26,6 +26,8 @@ pub struct Token {
     pub norm: String,
     /// What it is.
     pub kind: Kind,
+    /// The punctuation that ended it (",", ":", ""...).
+    pub punct: String,
 }
 
 const QUOTES: &[char] = &['"', '\'', '`', '“', '”', '‘', '’'];
@@ -45,6 +47,7 @@ pub fn tokens(text: &str) -> Vec<Token> {
                         raw: inner.to_string(),
                         norm: inner.to_lowercase(),
                         kind: Kind::Quoted,
+                        punct: String::new(),
                     });
                 }
                 let close = after[end..].chars().next().map_or(1, char::len_utf8);
@@ -70,7 +73,10 @@ pub fn tokens(text: &str) -> Vec<Token> {
 fn token(chunk: &str) -> Option<Token> {
     let is_path = chunk.starts_with('~') || chunk.starts_with('/') || chunk.starts_with("./");
     let trimmed = chunk.trim_end_matches(['.', ',', ';', ':', '?', '!', ')', '(']);
-    let trimmed = if is_path {
+    let punct = chunk[trimmed.len()..].to_string();
+    // A command-line flag ("-k", "-x") keeps its dash.
+    let is_flag = trimmed.starts_with('-') && trimmed[1..].starts_with(|c: char| c.is_alphabetic());
+    let trimmed = if is_path || is_flag {
         trimmed
     } else {
         trimmed.trim_start_matches(|c: char| !c.is_alphanumeric())
@@ -94,6 +100,7 @@ fn token(chunk: &str) -> Option<Token> {
         raw: trimmed.to_string(),
         norm: trimmed.to_lowercase(),
         kind,
+        punct,
     })
 }
 
