@@ -3,7 +3,7 @@
 //! format `scripts/router_eval.py` scores, without starting a manager. For tuning the router's
 //! own code quickly; the figures of record come from the real manager (`router_predict.py`).
 //!
-//!     cargo run -q -p hyperagent-core --example route_prompts -- CATALOG.json PROMPTS.jsonl > out.jsonl
+//!     cargo run -q -p hyperagent-core --example route_prompts -- CATALOG.json PROMPTS.jsonl [SETTINGS] > out.jsonl
 use std::time::Instant;
 
 use hyperagent_core::config;
@@ -51,7 +51,12 @@ fn main() {
         .map(|t| (t[0].as_str().unwrap().to_string(), t[1].clone()))
         .collect();
     let catalog = Catalog { intents, templates };
-    let r = router::Offline::new(config::Router::default());
+    // Optional third argument: the [router] settings as JSON, for sweeping them.
+    let cfg: config::Router = args
+        .get(3)
+        .map(|j| serde_json::from_str(j).unwrap())
+        .unwrap_or_default();
+    let r = router::Offline::new(cfg);
     for line in std::fs::read_to_string(prompts).unwrap().lines() {
         let p: Value = serde_json::from_str(line).unwrap();
         let started = Instant::now();

@@ -88,6 +88,7 @@ macro_rules! for_each_unary_client_method {
             "DeleteSecret" delete_secret DeleteSecretRequest;
             "ListTemplates" list_templates ListTemplatesRequest;
             "OpenPath" open_path OpenPathRequest;
+            "Route" route RouteRequest;
             "GetStatus" get_status GetStatusRequest;
             "SetPaused" set_paused SetPausedRequest;
             "SetWorkspaceRoot" set_workspace_root SetWorkspaceRootRequest;

@@ -159,12 +159,16 @@ impl Router {
         for (name, v) in [
             ("router.min_score", self.min_score),
             ("router.split_min_score", self.split_min_score),
+            ("router.min_known_share", self.min_known_share),
             ("router.clarify_ratio", self.clarify_ratio),
             ("router.fuzzy_likeness", self.fuzzy_likeness),
         ] {
             if !(0.0..=1.0).contains(&v) || v.is_nan() {
                 return Err(format!("{name} is {v}: it must be from 0 to 1"));
             }
+        }
+        if self.specific_within == 0 {
+            return Err("router.specific_within must be at least 1".into());
         }
         if self.max_request_bytes == 0 {
             return Err("router.max_request_bytes must be more than 0".into());

@@ -66,6 +66,13 @@ pub struct Router {
     /// A one-step request whose second-best intent scores at least this share of the best is
     /// answered with a question (which of the two?) instead of a guess.
     pub clarify_ratio: f32,
+    /// A one-step request is specific when one of its words is used by at most this many
+    /// intents; otherwise ("check my project") it is answered with a question, or refused when
+    /// most of its words are no intent's (see `min_known_share`).
+    pub specific_within: usize,
+    /// A request of only shared words is refused when less than this share (0 to 1) of its
+    /// words are any intent's words at all ("book a table for two").
+    pub min_known_share: f32,
     /// How alike (character trigrams, 0 to 1) a misspelt word must be to a known one to count as
     /// it.
     pub fuzzy_likeness: f32,
@@ -78,6 +85,8 @@ impl Default for Router {
         Router {
             min_score: 0.2,
             split_min_score: 0.45,
+            specific_within: 2,
+            min_known_share: 0.5,
             clarify_ratio: 0.9,
             fuzzy_likeness: 0.6,
             max_request_bytes: 4096,

@@ -131,6 +131,25 @@ impl Index {
         best.map(|(k, c)| (k, c * 0.9))
     }
 
+    /// How specific the words are: the rarity of the rarest intent word among them (0 when none
+    /// is known), and the share of the words that are some intent's words at all.
+    pub fn specificity(&self, stems: &[String]) -> (f32, f32) {
+        if stems.is_empty() {
+            return (0.0, 0.0);
+        }
+        let known: Vec<f32> = stems
+            .iter()
+            .filter_map(|s| self.resolve(s).map(|(k, _)| self.vocab[k].1))
+            .collect();
+        let rarest = known.iter().copied().fold(0.0, f32::max);
+        (rarest, known.len() as f32 / stems.len() as f32)
+    }
+
+    /// The rarity a word has when this many intents (of all) use it.
+    pub fn rarity(&self, intents: usize, using: usize) -> f32 {
+        (1.0 + intents as f32 / using.max(1) as f32).ln()
+    }
+
     /// Each intent's score (0 to 1) for these content stems, best first.
     pub fn score(&self, stems: &[String], intents: usize) -> Vec<(usize, f32)> {
         let mut words: Vec<(Option<&str>, f32)> = Vec::new();

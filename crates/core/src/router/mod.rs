@@ -446,6 +446,32 @@ impl Router for Offline {
             };
         }
         if parts.len() == 1 {
+            // Only words many intents share ("check my project"): ask, or, when most words are
+            // no intent's at all ("book a table for two"), refuse.
+            let stems = intents::content_stems(&first.tokens);
+            let (rarest, known) = index.specificity(&stems);
+            let n = catalog.intents.len();
+            if rarest < index.rarity(n, self.cfg.specific_within) {
+                if known < self.cfg.min_known_share {
+                    return Routed::Refuse {
+                        reason: "no agent here does that: too few of those words are anything an agent here does".into(),
+                        can_do,
+                    };
+                }
+                let choices: Vec<String> = first
+                    .ranked
+                    .iter()
+                    .take(3)
+                    .filter(|(_, s)| *s >= self.cfg.min_score)
+                    .map(|(i, _)| catalog.intents[*i].task_type.clone())
+                    .collect();
+                if choices.len() >= 2 {
+                    return Routed::Clarify {
+                        question: format!("Which do you mean: {}?", choices.join(", ")),
+                        choices,
+                    };
+                }
+            }
             if let Some(question) = self.ambiguous(first, catalog) {
                 return question;
             }
