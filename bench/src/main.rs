@@ -282,6 +282,27 @@ async fn wait_online(c: &mut ClientServiceClient<Channel>, n: usize) -> Result<(
     Ok(())
 }
 
+/// Waits until the agent named `id` is online (the agents folder holds several; the bench drives
+/// one of them).
+async fn wait_for_agent(c: &mut ClientServiceClient<Channel>, id: &str) -> Result<()> {
+    let mut feed = c
+        .subscribe(pb::SubscribeRequest {
+            after_seq: Some(0),
+            task_id: String::new(),
+            exclude_logs: true,
+        })
+        .await?
+        .into_inner();
+    loop {
+        let ev = feed.message().await?.context("feed ended")?;
+        if let Some(pb::event::Body::AgentStatus(s)) = ev.body {
+            if s.status == pb::AgentStatus::Online as i32 && s.agent_id == id {
+                return Ok(());
+            }
+        }
+    }
+}
+
 struct DispatchFigures {
     submit: Vec<Duration>,
     dispatch: Vec<Duration>,
@@ -495,7 +516,7 @@ async fn log_bench(bin: &Path, lines: u64, batch: u64, pipeline: usize) -> Resul
 async fn sdk_log_bench(bin: &Path, agents_dir: &Path, lines: u64) -> Result<(f64, u64)> {
     let m = ManagerProc::start_with(bin, Some(agents_dir))?;
     let mut c = ClientServiceClient::new(connect_unix(&m.socket).await?);
-    wait_online(&mut c, 1).await?;
+    wait_for_agent(&mut c, "echo").await?;
     let task = c
         .submit_task(pb::SubmitTaskRequest {
             task_type: "echo.spam".into(),
@@ -548,7 +569,7 @@ async fn sandbox_bench(
     let t0 = Instant::now();
     let m = ManagerProc::start_configured(bin, Some(agents_dir), &extra)?;
     let mut c = ClientServiceClient::new(connect_unix(&m.socket).await?);
-    wait_online(&mut c, 1).await?;
+    wait_for_agent(&mut c, "echo").await?;
     let start = t0.elapsed();
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {

@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hyperagent_sdk import Agent, Artifact, Outcome, PermissionRefused, TaskContext, TaskFailed
+from hyperagent_sdk import (
+    Agent,
+    Artifact,
+    Outcome,
+    PermissionRefused,
+    Steps,
+    TaskContext,
+    TaskFailed,
+)
 
 from . import changes, ruffpass, sarif, sizepass
 from .findings import Finding, ordered, report
@@ -92,19 +100,6 @@ STEPS = {
 }
 
 
-class Steps:
-    """Progress in named steps (:data:`STEPS`)."""
-
-    def __init__(self, ctx: TaskContext) -> None:
-        self.ctx = ctx
-
-    def __call__(self, step: str, detail: str = "") -> None:
-        text = f"{step}: {detail}" if detail else step
-        self.ctx.log.info(text)
-        self.ctx.progress(STEPS.get(step, -1.0), text)
-        self.ctx.cancelled.raise_if_cancelled()
-
-
 class Review:
     """One review of ``root``; tool output that is data goes to files in ``scratch``."""
 
@@ -113,7 +108,7 @@ class Review:
         self.root = root
         self.settings = settings
         self.scratch = scratch
-        self.step = Steps(ctx)
+        self.step = Steps(ctx, STEPS)
         #: What ruff checks (absolute paths), set by :meth:`lint`.
         self.files: list[str] = []
 

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hyperagent_sdk import Agent, Outcome, PermissionRefused, TaskContext, TaskFailed
+from hyperagent_sdk import Agent, Outcome, PermissionRefused, Steps, TaskContext, TaskFailed
 
 from . import dockercheck, files, generate
 from .detect import DetectionError, Stack, detect
@@ -61,19 +61,6 @@ STEPS = {
     "docker compose config": 0.55,
     "writing": 0.85,
 }
-
-
-class Steps:
-    """Progress in named steps (:data:`STEPS`)."""
-
-    def __init__(self, ctx: TaskContext) -> None:
-        self.ctx = ctx
-
-    def __call__(self, step: str, detail: str = "") -> None:
-        text = f"{step}: {detail}" if detail else step
-        self.ctx.log.info(text)
-        self.ctx.progress(STEPS.get(step, -1.0), text)
-        self.ctx.cancelled.raise_if_cancelled()
 
 
 def _detect(ctx: TaskContext, root: Path, settings: Settings) -> Stack:
@@ -198,7 +185,7 @@ def create(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         raise TaskFailed(f"the dev-env agent's settings (agent.toml [env]): {err}") from err
     root = ctx.workspace.resolve()
     dry_run = bool(payload.get("dry_run", False))
-    step = Steps(ctx)
+    step = Steps(ctx, STEPS)
 
     step("detecting the stack", str(root))
     stack = _detect(ctx, root, settings)

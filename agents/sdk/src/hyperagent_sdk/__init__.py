@@ -24,6 +24,7 @@ from .errors import DiscoveryError, PermissionRefused, TaskCancelled, TaskFailed
 from .outcome import Artifact, Outcome
 from .process import Child
 from .runner import Handler, HandlerResult
+from .steps import Steps
 
 __version__ = "0.1.0"
 
@@ -37,6 +38,7 @@ __all__ = [
     "HandlerResult",
     "Outcome",
     "PermissionRefused",
+    "Steps",
     "TaskCancelled",
     "TaskContext",
     "TaskDefinition",

@@ -20,7 +20,15 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from hyperagent_sdk import Agent, Artifact, Outcome, PermissionRefused, TaskContext, TaskFailed
+from hyperagent_sdk import (
+    Agent,
+    Artifact,
+    Outcome,
+    PermissionRefused,
+    Steps,
+    TaskContext,
+    TaskFailed,
+)
 
 from . import banditpass, depspass, sarif, secretspass
 from .findings import Finding, ordered, report
@@ -96,19 +104,6 @@ STEPS = {
 }
 
 
-class Steps:
-    """Progress in named steps (:data:`STEPS`)."""
-
-    def __init__(self, ctx: TaskContext) -> None:
-        self.ctx = ctx
-
-    def __call__(self, step: str, detail: str = "") -> None:
-        text = f"{step}: {detail}" if detail else step
-        self.ctx.log.info(text)
-        self.ctx.progress(STEPS.get(step, -1.0), text)
-        self.ctx.cancelled.raise_if_cancelled()
-
-
 class Audit:
     """One audit of ``root``; tool output that is data goes to files in ``scratch``."""
 
@@ -117,7 +112,7 @@ class Audit:
         self.root = root
         self.settings = settings
         self.scratch = scratch
-        self.step = Steps(ctx)
+        self.step = Steps(ctx, STEPS)
         self.is_git = (root / ".git").exists()
         #: What each part of the result says about its pass.
         self.notes: dict[str, Any] = {}

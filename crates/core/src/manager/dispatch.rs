@@ -3,9 +3,11 @@ use super::*;
 
 impl Manager {
     /// Drops ended tasks from memory once their final state is committed, and the folders the
-    /// manager made for them that they left empty.
+    /// manager made for them that they left empty — or, for a cancelled task, whatever its folder
+    /// still holds ("its folder is put back as it was": a folder made for the task was not there).
     pub(super) fn forget_ended(&self) {
         let mut made = Vec::new();
+        let mut cancelled = Vec::new();
         {
             let mut st = self.state();
             // After a failed write, memory may say a task ended that the database still has
@@ -25,7 +27,11 @@ impl Manager {
                         st.idempotency.remove(&k);
                     }
                     if let Some(top) = a.task.workspace_made {
-                        made.push((a.task.workspace, top));
+                        if a.task.state == TaskState::Canceled {
+                            cancelled.push((id.clone(), a.task.workspace, top));
+                        } else {
+                            made.push((a.task.workspace, top));
+                        }
                     }
                 }
             }
@@ -33,6 +39,47 @@ impl Manager {
         for (folder, top) in made {
             workspace::remove_made(Path::new(&folder), Path::new(&top));
         }
+        for (id, folder, top) in cancelled {
+            tokio::spawn(self.clone().remove_cancelled_folder(id, folder, top));
+        }
+    }
+
+    /// Removes the folder the manager made for a task that was cancelled, with what it still
+    /// holds (a task stopped mid-undo — killed at the end of its cancel grace — leaves part of
+    /// its work), once no process of the task is left to write there. Audited.
+    async fn remove_cancelled_folder(self, task_id: String, folder: String, top: String) {
+        tracing::debug!(task = %task_id, folder = %folder, "a cancelled task's folder goes once its processes are gone");
+        if !self.task_processes_gone(&task_id).await {
+            tracing::warn!(task = %task_id, folder = %folder, "a cancelled task's processes are still stopping: its folder is left");
+            return;
+        }
+        let path = PathBuf::from(&folder);
+        let held = blocking(move || {
+            let held = std::fs::read_dir(&path).map(|d| d.count()).unwrap_or(0);
+            if held > 0 {
+                // remove_dir_all never follows a link out of the folder.
+                std::fs::remove_dir_all(&path)
+                    .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
+            }
+            Ok(held)
+        })
+        .await;
+        match held {
+            Ok(0) => {}
+            Ok(held) => self.audit(
+                "manager",
+                "workspace.removed",
+                Some(&task_id),
+                serde_json::json!({
+                    "folder": folder, "entries": held,
+                    "why": "the task was cancelled, and the manager had made this folder for it",
+                }),
+            ),
+            Err(e) => {
+                tracing::error!(task = %task_id, error = %e, "removing a cancelled task's folder failed")
+            }
+        }
+        workspace::remove_made(Path::new(&folder), Path::new(&top));
     }
 
     /// Assigns queued tasks to agents as the scheduler decides.

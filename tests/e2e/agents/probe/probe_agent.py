@@ -527,6 +527,18 @@ def fork_many(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     return {"started": started}
 
 
+@action("stubborn")
+def stubborn(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Write ``files`` files (in a folder) into the workspace, then ignore the cancel until
+    killed: a task stopped mid-way at the end of its cancel grace."""
+    (ctx.workspace / "half" / "done").mkdir(parents=True)
+    for i in range(int(p["files"])):
+        (ctx.workspace / "half" / "done" / f"{i}.txt").write_text("partial work\n")
+    ctx.log.info("written, now ignoring the cancel")
+    while True:
+        time.sleep(0.05)
+
+
 @action("priority")
 def priority(_ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     """This task process's niceness (its manifest's `[limits] nice`)."""

@@ -206,7 +206,8 @@ export interface SubmitTaskRequest {
    * Optional; the folder the task works in (its process may write only there): relative to the
    * workspace root, or absolute beneath it; no `..`, no link leading out of the root, and not a
    * folder another unfinished task works in. Made if missing, and removed again if the task leaves
-   * it empty. Default: a new folder named after the task.
+   * it empty, or with what it holds if the task is cancelled (audited: `workspace.removed`); a
+   * folder that was there before is never removed. Default: a new folder named after the task.
    */
   workspace: string;
 }
