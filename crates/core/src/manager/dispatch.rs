@@ -40,7 +40,14 @@ impl Manager {
             workspace::remove_made(Path::new(&folder), Path::new(&top));
         }
         for (id, folder, top) in cancelled {
-            tokio::spawn(self.clone().remove_cancelled_folder(id, folder, top));
+            // Empty (it never ran, or undid its work): gone now, as any empty one. Else once its
+            // processes are gone.
+            let empty = std::fs::read_dir(&folder).is_ok_and(|mut d| d.next().is_none());
+            if empty {
+                workspace::remove_made(Path::new(&folder), Path::new(&top));
+            } else {
+                tokio::spawn(self.clone().remove_cancelled_folder(id, folder, top));
+            }
         }
     }
 
