@@ -67,11 +67,11 @@ impl Index {
                 }
             }
         }
-        let n = intents.len().max(1) as f32;
+        let n = intents.len().max(1);
         let vocab: HashMap<String, (Vec<[char; 3]>, f32)> = intents_with
             .iter()
             .map(|(s, with)| {
-                let idf = (1.0 + n / with.len() as f32).ln();
+                let idf = Index::rarity(n, with.len());
                 (s.to_string(), (text::trigrams(s), idf))
             })
             .collect();
@@ -146,7 +146,7 @@ impl Index {
     }
 
     /// The rarity a word has when this many intents (of all) use it.
-    pub fn rarity(&self, intents: usize, using: usize) -> f32 {
+    pub fn rarity(intents: usize, using: usize) -> f32 {
         (1.0 + intents as f32 / using.max(1) as f32).ln()
     }
 

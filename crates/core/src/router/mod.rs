@@ -158,7 +158,8 @@ fn never(tokens: &[text::Token]) -> Option<String> {
         .collect::<Vec<_>>()
         .join(" ");
     for pattern in NEVER {
-        let hit = if pattern.len() == 1 && pattern[0].contains('/') || pattern[0].starts_with('.') {
+        let hit = if (pattern.len() == 1 && pattern[0].contains('/')) || pattern[0].starts_with('.')
+        {
             raw.contains(pattern[0])
         } else {
             pattern
@@ -451,7 +452,7 @@ impl Router for Offline {
             let stems = intents::content_stems(&first.tokens);
             let (rarest, known) = index.specificity(&stems);
             let n = catalog.intents.len();
-            if rarest < index.rarity(n, self.cfg.specific_within) {
+            if rarest < intents::Index::rarity(n, self.cfg.specific_within) {
                 if known < self.cfg.min_known_share {
                     return Routed::Refuse {
                         reason: "no agent here does that: too few of those words are anything an agent here does".into(),

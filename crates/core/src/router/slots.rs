@@ -80,6 +80,9 @@ pub fn reads_as(word: &str, value: &str) -> bool {
     false
 }
 
+/// Words skipped between any lead word and what it leads to ("against the branch main").
+const BETWEEN: &[&str] = &["the", "is", "to", "branch"];
+
 /// The word after the first of `before` in `tokens` (skipping `skip` words), if any.
 fn after<'a>(tokens: &'a [Token], before: &[&str], skip: &[&str]) -> Option<&'a Token> {
     for (i, t) in tokens.iter().enumerate() {
@@ -87,10 +90,7 @@ fn after<'a>(tokens: &'a [Token], before: &[&str], skip: &[&str]) -> Option<&'a 
             let mut j = i + 1;
             while j < tokens.len()
                 && (skip.contains(&tokens[j].norm.as_str())
-                    || tokens[j].norm == "the"
-                    || tokens[j].norm == "is"
-                    || tokens[j].norm == "to"
-                    || tokens[j].norm == "branch")
+                    || BETWEEN.contains(&tokens[j].norm.as_str()))
             {
                 j += 1;
             }
@@ -362,7 +362,7 @@ fn quoted(tokens: &[Token]) -> Vec<&Token> {
 /// A free-text property: the phrase after one of its flags or the words of its name ("-k
 /// checkout", "matching \"login\"", "marked integration"), or, for a message, the quoted phrase.
 fn free_text(tokens: &[Token], name: &str, prop: &Value) -> Option<String> {
-    let mut triggers = flags(prop);
+    let triggers = flags(prop);
     let words = name_words(name);
     for (i, t) in tokens.iter().enumerate() {
         let s = text::stem(&t.norm);
@@ -394,7 +394,6 @@ fn free_text(tokens: &[Token], name: &str, prop: &Value) -> Option<String> {
             return Some(phrase);
         }
     }
-    triggers.clear();
     // A message is what the person quoted.
     if matches!(name, "message" | "text") {
         return quoted(tokens).first().map(|t| t.raw.clone());
