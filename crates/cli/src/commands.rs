@@ -89,6 +89,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => tasks(&mut c, state, task_type, limit, json).await,
         Command::Task { id } => show_task(&mut c, id, json).await,
         Command::Route { text } => route(&mut c, text.join(" "), json).await,
+        Command::Ask(args) => crate::plans::ask(&mut c, args, json).await,
+        Command::Plans { command } => crate::plans::plans(&mut c, command, json).await,
         Command::Logs { id, follow } => logs(&mut c, id, follow, json).await,
         Command::Cancel { id, reason } => cancel(&mut c, id, reason, json).await,
         Command::Events {

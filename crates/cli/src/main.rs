@@ -3,6 +3,7 @@
 mod client;
 mod commands;
 mod output;
+mod plans;
 mod results;
 mod term;
 
@@ -23,7 +24,8 @@ Exit codes:
   7  serve: another manager already serves this socket or uses this data directory
   8  audit verify: the audit log was altered
   9  serve: a database write failed (e.g. the disk is full); nothing unsaved was acknowledged, and
-     the next start reads the database back";
+     the next start reads the database back
+ 10  ask: the request was answered with a question (say it again more precisely)";
 
 /// HyperAgent: a local manager that runs a team of agents for you.
 #[derive(Parser, Debug)]
@@ -104,6 +106,16 @@ enum Command {
     Route {
         /// The request, e.g. "run the tests in shop on python 3.12".
         text: Vec<String>,
+    },
+    /// Do what a request in plain words asks: shows the plan it becomes (steps, the agent each
+    /// would run on and why, the folder each touches, what will ask you first), asks whether to
+    /// run it, then shows each step as it goes and one summary at the end. Exit code 6 when a
+    /// step failed, 10 when the request was answered with a question, 5 when refused.
+    Ask(AskArgs),
+    /// Plans made by `ask` (or the app's prompt bar): list, show, accept, reject, cancel, watch.
+    Plans {
+        #[command(subcommand)]
+        command: Option<PlansCommand>,
     },
     /// List tasks, newest first.
     Tasks {
@@ -420,6 +432,78 @@ pub struct SubmitArgs {
     /// Wait until the task ends, showing progress.
     #[arg(long)]
     pub wait: bool,
+}
+
+/// `hyperagent ask`'s arguments.
+#[derive(Args, Debug)]
+pub struct AskArgs {
+    /// The request, e.g. "make a fastapi project called shop, run its tests and open it".
+    #[arg(required = true)]
+    pub text: Vec<String>,
+    /// Run the plan without asking.
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Seconds the whole plan may take (default: planner.budget_secs).
+    #[arg(long)]
+    pub budget: Option<u32>,
+    /// Change a step before it runs: N:remove, N:folder=DIR or N:payload=JSON; repeatable.
+    #[arg(long)]
+    pub edit: Vec<EditArgs>,
+}
+
+/// One `--edit` (checked when the plan is accepted).
+#[derive(Clone, Debug)]
+pub struct EditArgs(pub String);
+
+impl std::str::FromStr for EditArgs {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(EditArgs(s.to_string()))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PlansCommand {
+    /// Plans, newest first (the default).
+    List {
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// One plan: its steps, their agents and states, and its summary once ended.
+    Show {
+        /// Plan id.
+        id: String,
+    },
+    /// Run a proposed plan, with changes, and follow it.
+    Accept {
+        /// Plan id.
+        id: String,
+        /// N:remove, N:folder=DIR or N:payload=JSON; repeatable.
+        #[arg(long)]
+        edit: Vec<EditArgs>,
+    },
+    /// Drop a proposed plan.
+    Reject {
+        /// Plan id.
+        id: String,
+        /// Why (recorded).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Cancel a running plan: its running steps are cancelled, the rest never start.
+    Cancel {
+        /// Plan id.
+        id: String,
+        /// Why (recorded).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Follow a plan until it ends.
+    Watch {
+        /// Plan id.
+        id: String,
+    },
 }
 
 /// `hyperagent new`'s arguments.

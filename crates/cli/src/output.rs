@@ -183,6 +183,10 @@ pub fn event_json(e: &pb::Event) -> Value {
         Some(Body::Scheduling(s)) => {
             json!({"kind": "scheduling", "paused": s.paused, "actor": s.actor})
         }
+        Some(Body::Plan(p)) => {
+            let plan = p.plan.as_ref().and_then(|p| serde_json::to_value(p).ok());
+            json!({"kind": "plan", "plan": plan})
+        }
         None => json!({"kind": "unknown"}),
     };
     json!({"seq": e.seq, "time": time(e.time.as_ref()), "event": body})
@@ -242,6 +246,15 @@ pub fn event_text(e: &pb::Event) -> String {
             if s.paused { "paused" } else { "resumed" },
             line(&s.actor)
         ),
+        Some(Body::Plan(p)) => {
+            let p = p.plan.clone().unwrap_or_default();
+            format!(
+                "plan {} {} ({})",
+                p.id,
+                crate::plans::plan_state(p.state),
+                line(&p.reason)
+            )
+        }
         None => "unknown event".into(),
     };
     format!("#{} {} {}", e.seq, time(e.time.as_ref()), what)

@@ -11,6 +11,9 @@ pub enum Error {
     /// A task id that is not known.
     #[error("no task with id `{0}`")]
     TaskNotFound(String),
+    /// A plan id that is not known.
+    #[error("no plan with id `{0}`")]
+    PlanNotFound(String),
     /// An agent id that is not known.
     #[error("no agent with id `{0}`")]
     AgentNotFound(String),

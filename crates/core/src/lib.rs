@@ -11,6 +11,8 @@
 //! sockets, discovery, health, reflection and the web API live in `hyperagent-server`.
 //! [`catalogue`] lists the project templates found in the template folders, with their answers
 //! schemas, and rescans them when they change (a `TemplatesChanged` event on the feed).
+//! [`router`] turns plain words into steps, a question or a refusal; [`plan`] holds the steps as
+//! a DAG the manager runs as tasks, each on the agent its transparent score chose.
 #![deny(missing_docs)]
 
 pub mod catalogue;
@@ -26,6 +28,7 @@ pub mod feed;
 pub mod manager;
 pub mod model;
 pub mod peer;
+pub mod plan;
 pub mod policy;
 pub mod private;
 pub mod registry;

@@ -346,6 +346,11 @@ pub enum EventBody {
         /// Who changed it.
         actor: String,
     },
+    /// A plan was proposed, accepted, rejected or cancelled, or one of its steps moved.
+    PlanChanged {
+        /// The plan as it is now.
+        plan: Box<crate::plan::Plan>,
+    },
 }
 
 impl EventBody {
@@ -360,6 +365,7 @@ impl EventBody {
             EventBody::Consent { .. } => "consent",
             EventBody::TemplatesChanged { .. } => "templates_changed",
             EventBody::SchedulingChanged { .. } => "scheduling",
+            EventBody::PlanChanged { .. } => "plan",
         }
     }
 

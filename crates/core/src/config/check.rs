@@ -2,7 +2,8 @@
 //! longer than its interval), lower bounds, addresses that must be loopback. Each section checks
 //! its own keys; the first problem found is the error, naming the key and what is allowed.
 use super::{
-    Agents, Config, Consent, Editor, Feed, Router, Sandbox, Server, Store, Tasks, Templates, Web,
+    Agents, Config, Consent, Editor, Feed, Planner, Router, Sandbox, Server, Store, Tasks,
+    Templates, Web,
 };
 
 impl Config {
@@ -18,6 +19,7 @@ impl Config {
         self.templates.check()?;
         self.editor.check()?;
         self.router.check()?;
+        self.planner.check()?;
         self.web.check()
     }
 }
@@ -172,6 +174,33 @@ impl Router {
         }
         if self.max_request_bytes == 0 {
             return Err("router.max_request_bytes must be more than 0".into());
+        }
+        Ok(())
+    }
+}
+
+impl Planner {
+    fn check(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("planner.reputation_weight", self.reputation_weight),
+            ("planner.price_weight", self.price_weight),
+            ("planner.load_weight", self.load_weight),
+        ] {
+            if !(0.0..=1.0).contains(&v) || v.is_nan() {
+                return Err(format!("{name} is {v}: it must be from 0 to 1"));
+            }
+        }
+        if self.budget_secs == 0 || self.budget_secs > self.max_budget_secs {
+            return Err(format!(
+                "planner.budget_secs must be between 1 and planner.max_budget_secs ({})",
+                self.max_budget_secs
+            ));
+        }
+        if !(1..=10).contains(&self.max_attempts) {
+            return Err("planner.max_attempts must be from 1 to 10".into());
+        }
+        if self.list_page_size == 0 {
+            return Err("planner.list_page_size must be more than 0".into());
         }
         Ok(())
     }

@@ -51,6 +51,43 @@ pub struct Config {
     pub service: Service,
     /// Turning plain words into tasks (`hyperagent ask`, the prompt bar).
     pub router: Router,
+    /// Running plans: the steps a request became (`hyperagent ask`, the prompt bar).
+    pub planner: Planner,
+}
+
+/// The planner's settings (see `crates/core/src/plan.rs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Planner {
+    /// Wall time a plan may take once accepted, in seconds, when the request names none.
+    pub budget_secs: u32,
+    /// The most a request may ask for.
+    pub max_budget_secs: u32,
+    /// A step's agent is the capable one with the highest reputation x this - price x
+    /// `price_weight` - load x `load_weight`.
+    pub reputation_weight: f64,
+    /// See `reputation_weight`.
+    pub price_weight: f64,
+    /// See `reputation_weight`.
+    pub load_weight: f64,
+    /// Attempts a step gets, each on the next candidate agent when there is one.
+    pub max_attempts: u32,
+    /// Plans in one page of `ListPlans` at most.
+    pub list_page_size: u32,
+}
+
+impl Default for Planner {
+    fn default() -> Self {
+        Planner {
+            budget_secs: 3600,
+            max_budget_secs: 86400,
+            reputation_weight: 0.7,
+            price_weight: 0.3,
+            load_weight: 0.2,
+            max_attempts: 3,
+            list_page_size: 50,
+        }
+    }
 }
 
 /// The offline intent router's settings (see `crates/core/src/router`).

@@ -19,6 +19,7 @@
 //! - `secrets` — keychain values handed to the tasks allowed them;
 //! - `settings` — pausing dispatch, the workspace root;
 //! - `templates` — the template catalogue and opening results in the editor;
+//! - `route`, `plans` — plain words into steps; plans proposed, accepted and run as tasks;
 //! - `audit` — reading and verifying the audit log.
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -52,6 +53,7 @@ mod housekeeping;
 mod lifecycle;
 mod logs;
 mod open;
+mod plans;
 mod processes;
 mod route;
 mod rules;
@@ -253,6 +255,8 @@ struct State {
     paused: bool,
     /// The workspace root chosen in the app (`SetWorkspaceRoot`), over the config's.
     workspace_root: Option<PathBuf>,
+    /// Plans proposed or running, by id.
+    plans: HashMap<String, crate::plan::Plan>,
 }
 
 /// A consent request waiting for an answer.
@@ -262,6 +266,7 @@ struct PendingConsent {
 }
 
 pub use open::FileAt;
+pub use plans::{AskAnswer, Asked};
 pub use route::RouteAnswer;
 
 /// A folder opened in the editor.
@@ -294,6 +299,8 @@ struct Inner {
     disk: crate::diskspace::DiskSpace,
     /// Where the time is read.
     clock: Arc<dyn Clock>,
+    /// Held while a plan moves (`plans::advance`): one at a time.
+    plan_engine: tokio::sync::Mutex<()>,
 }
 
 /// The manager core. Cheap to clone.
@@ -380,6 +387,7 @@ impl Manager {
                 shutdown,
                 supervisor: Mutex::new(None),
                 disk,
+                plan_engine: tokio::sync::Mutex::new(()),
             }),
         };
         let writes = m.resume_tasks(&mut st, now).await?;
@@ -387,6 +395,16 @@ impl Manager {
         m.inner.writer.submit(writes).wait().await?;
         m.forget_ended();
         tokio::spawn(m.clone().housekeeping());
+        // Subscribed before the plans are taken back, so no task's end falls between.
+        let task_ends = m.inner.feed.subscribe(
+            None,
+            EventFilter {
+                task_id: None,
+                exclude_logs: true,
+            },
+        );
+        tokio::spawn(m.clone().plan_loop(task_ends));
+        m.resume_plans().await?;
         m.start_catalogue().await?;
         Ok(m)
     }

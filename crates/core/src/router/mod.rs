@@ -62,7 +62,7 @@ pub struct Catalog {
 }
 
 /// One step of a plan.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Step {
     /// 1-based.
     pub number: u32,

@@ -240,6 +240,41 @@ impl Store {
         rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
     }
 
+    /// Plans proposed or running, oldest first.
+    pub async fn load_active_plans(&self) -> Result<Vec<crate::plan::Plan>> {
+        let rows = sqlx::query(
+            "SELECT data FROM plans WHERE json_extract(data, '$.state') IN ('proposed', 'running') ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
+    }
+
+    /// One plan.
+    pub async fn get_plan(&self, id: &str) -> Result<Option<crate::plan::Plan>> {
+        let row = sqlx::query("SELECT data FROM plans WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| decode(r.get::<&str, _>(0))).transpose()
+    }
+
+    /// Plans newest first, made before `before_id` when given, at most `limit`.
+    pub async fn list_plans(
+        &self,
+        before_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::plan::Plan>> {
+        let rows = sqlx::query(
+            "SELECT data FROM plans WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(before_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
+    }
+
     /// Tasks that have not ended, oldest first.
     pub async fn load_active_tasks(&self) -> Result<Vec<Task>> {
         let rows = sqlx::query(

@@ -177,7 +177,8 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes ended tasks created before `before_us`, with their events; returns how many.
+    /// Deletes ended tasks created before `before_us`, with their events, and the ended plans made
+    /// before it; returns how many tasks.
     /// Their audit entries stay (the chain is never cut).
     pub async fn delete_tasks_before(&self, before_us: i64) -> Result<u64> {
         const ENDED: &str = "('completed', 'failed', 'canceled', 'dead_lettered')";
@@ -192,6 +193,14 @@ impl Store {
         let r = sqlx::query(&format!(
             "DELETE FROM tasks WHERE created_us < ? AND state IN {ENDED}"
         ))
+        .bind(before_us)
+        .execute(&mut *tx)
+        .await?;
+        // Ended plans go with their tasks (their audit entries stay too).
+        sqlx::query(
+            "DELETE FROM plans WHERE json_extract(data, '$.created_us') < ? \
+             AND json_extract(data, '$.state') NOT IN ('proposed', 'running')",
+        )
         .bind(before_us)
         .execute(&mut *tx)
         .await?;

@@ -45,6 +45,8 @@ pub enum Write {
     },
     /// Insert or replace a destructive action's record.
     Action(Box<crate::rollback::Action>),
+    /// Insert or replace a plan.
+    Plan(Box<crate::plan::Plan>),
     /// Append an audit entry (it gets the next id and is chained to the previous entry).
     Audit {
         /// When it happened.
@@ -391,6 +393,11 @@ impl Rows {
                     r.id.clone(),
                     serde_json::to_string(&r).map_err(encode_err)?,
                 )),
+                Write::Plan(p) => rows.documents.push((
+                    "INSERT OR REPLACE INTO plans (id, data) VALUES (?, ?)",
+                    p.id.clone(),
+                    serde_json::to_string(&p).map_err(encode_err)?,
+                )),
                 Write::Action(a) => rows.documents.push((
                     "INSERT OR REPLACE INTO actions (id, data) VALUES (?, ?)",
                     a.id.clone(),
@@ -507,7 +514,7 @@ impl Rows {
         Ok(())
     }
 
-    /// Rules, actions, secret names and settings: few, one statement each.
+    /// Rules, actions, plans, secret names and settings: few, one statement each.
     async fn store_documents_and_settings(
         &self,
         tx: &mut sqlx::Transaction<'_, Sqlite>,

@@ -19,7 +19,7 @@ pub fn status(e: Error) -> Status {
         Error::InvalidInput(_) | Error::Config { .. } | Error::Manifest { .. } => {
             Code::InvalidArgument
         }
-        Error::TaskNotFound(_) | Error::AgentNotFound(_) => Code::NotFound,
+        Error::TaskNotFound(_) | Error::AgentNotFound(_) | Error::PlanNotFound(_) => Code::NotFound,
         Error::IdempotencyConflict { .. } => Code::AlreadyExists,
         Error::IllegalTransition { .. } | Error::FailedPrecondition(_) => Code::FailedPrecondition,
         Error::Unauthenticated(_) => Code::Unauthenticated,
@@ -396,6 +396,9 @@ pub fn event(e: &Event) -> pb::Event {
             paused: *paused,
             actor: actor.clone(),
         }),
+        EventBody::PlanChanged { plan: p } => Body::Plan(pb::PlanChanged {
+            plan: Some(plan(p)),
+        }),
     };
     pb::Event {
         seq: e.seq,
@@ -576,20 +579,7 @@ pub fn routed(a: hyperagent_core::manager::RouteAnswer) -> pb::RouteResponse {
         ..Default::default()
     };
     match a.routed {
-        Routed::Plan(steps) => {
-            out.steps = steps
-                .into_iter()
-                .map(|s| pb::PlanStep {
-                    number: s.number,
-                    task_type: s.task_type,
-                    payload_json: serde_json::Value::Object(s.payload).to_string(),
-                    workspace: s.workspace.unwrap_or_default(),
-                    after: s.after,
-                    confidence: s.confidence,
-                    why: s.why,
-                })
-                .collect();
-        }
+        Routed::Plan(steps) => out.steps = steps.iter().map(plan_step).collect(),
         Routed::Clarify { question, choices } => {
             out.question = question;
             out.choices = choices;
@@ -600,6 +590,140 @@ pub fn routed(a: hyperagent_core::manager::RouteAnswer) -> pb::RouteResponse {
         }
     }
     out
+}
+
+/// A routed step on the wire.
+pub fn plan_step(s: &hyperagent_core::router::Step) -> pb::PlanStep {
+    pb::PlanStep {
+        number: s.number,
+        task_type: s.task_type.clone(),
+        payload_json: serde_json::Value::Object(s.payload.clone()).to_string(),
+        workspace: s.workspace.clone().unwrap_or_default(),
+        after: s.after.clone(),
+        confidence: s.confidence,
+        why: s.why.clone(),
+    }
+}
+
+/// A plan on the wire.
+pub fn plan(p: &hyperagent_core::plan::Plan) -> pb::Plan {
+    use hyperagent_core::plan::{PlanState as P, StepState as S};
+    let candidate = |c: &hyperagent_core::plan::Candidate| pb::Candidate {
+        agent_id: c.agent_id.clone(),
+        reputation: c.reputation,
+        price: c.price,
+        load: c.load,
+        score: c.score,
+        online: c.online,
+    };
+    let steps = p
+        .steps
+        .iter()
+        .map(|s| pb::PlannedStep {
+            step: Some(plan_step(&s.step)),
+            state: match s.state {
+                S::Waiting => pb::StepState::Waiting,
+                S::Running => pb::StepState::Running,
+                S::Succeeded => pb::StepState::Succeeded,
+                S::Failed => pb::StepState::Failed,
+                S::Skipped => pb::StepState::Skipped,
+                S::Canceled => pb::StepState::Canceled,
+            } as i32,
+            reason: s.reason.clone(),
+            task_ids: s.task_ids.clone(),
+            agent_id: s.agent_id.clone().unwrap_or_default(),
+            decisions: s
+                .decisions
+                .iter()
+                .map(|d| pb::StepDecision {
+                    attempt: d.attempt,
+                    candidates: d.candidates.iter().map(candidate).collect(),
+                    chosen: d.chosen.clone().unwrap_or_default(),
+                    why: d.why.clone(),
+                    time: Some(ts(d.time_us)),
+                })
+                .collect(),
+            touches: s.touches.clone(),
+            asks: s.asks.clone(),
+            candidates: s.candidates.iter().map(candidate).collect(),
+            summary: s.summary.clone(),
+            problem: s.problem.clone().unwrap_or_default(),
+        })
+        .collect();
+    pb::Plan {
+        id: p.id.clone(),
+        text: p.text.clone(),
+        state: match p.state {
+            P::Proposed => pb::PlanState::Proposed,
+            P::Running => pb::PlanState::Running,
+            P::Succeeded => pb::PlanState::Succeeded,
+            P::Failed => pb::PlanState::Failed,
+            P::Canceled => pb::PlanState::Canceled,
+            P::Rejected => pb::PlanState::Rejected,
+        } as i32,
+        steps,
+        summary: p.summary.clone(),
+        reason: p.reason.clone(),
+        budget_secs: p.budget_secs,
+        created_at: Some(ts(p.created_us)),
+        updated_at: Some(ts(p.updated_us)),
+        deadline: p.deadline_us.map(ts),
+        router: p.router.clone(),
+    }
+}
+
+/// What a request became, on the wire.
+pub fn asked(a: hyperagent_core::manager::AskAnswer) -> pb::AskResponse {
+    use hyperagent_core::manager::Asked;
+    let mut out = pb::AskResponse {
+        router: a.router.into(),
+        micros: u64::try_from(a.took.as_micros()).unwrap_or(u64::MAX),
+        ..Default::default()
+    };
+    match a.asked {
+        Asked::Plan(p) => out.plan = Some(plan(&p)),
+        Asked::Clarify { question, choices } => {
+            out.question = question;
+            out.choices = choices;
+        }
+        Asked::Refuse { reason, can_do } => {
+            out.refusal = reason;
+            out.can_do = can_do;
+        }
+    }
+    out
+}
+
+/// A person's step edits from the wire: a payload must be a JSON object.
+pub fn edits(e: Vec<pb::StepEdit>) -> Result<Vec<hyperagent_core::plan::Edit>, Status> {
+    e.into_iter()
+        .map(|e| {
+            let payload = match e.payload_json.trim() {
+                "" => None,
+                text => match serde_json::from_str::<serde_json::Value>(text) {
+                    Ok(serde_json::Value::Object(m)) => Some(m),
+                    Ok(_) => {
+                        return Err(Status::invalid_argument(format!(
+                            "edits: step {}'s payload_json must be a JSON object",
+                            e.number
+                        )))
+                    }
+                    Err(err) => {
+                        return Err(Status::invalid_argument(format!(
+                            "edits: step {}'s payload_json is not JSON: {err}",
+                            e.number
+                        )))
+                    }
+                },
+            };
+            Ok(hyperagent_core::plan::Edit {
+                number: e.number,
+                remove: e.remove,
+                payload,
+                workspace: (!e.workspace.is_empty()).then_some(e.workspace),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

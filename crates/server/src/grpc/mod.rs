@@ -554,6 +554,84 @@ impl ClientService for Services {
         Ok(Response::new(convert::routed(a)))
     }
 
+    async fn ask(&self, req: Request<pb::AskRequest>) -> Result<Response<pb::AskResponse>, Status> {
+        let r = req.into_inner();
+        let a = self
+            .manager
+            .ask(&r.text, r.budget_secs)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::asked(a)))
+    }
+
+    async fn accept_plan(
+        &self,
+        req: Request<pb::AcceptPlanRequest>,
+    ) -> Result<Response<pb::Plan>, Status> {
+        let r = req.into_inner();
+        let edits = convert::edits(r.edits)?;
+        let p = self
+            .manager
+            .accept_plan(&r.plan_id, &edits)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::plan(&p)))
+    }
+
+    async fn reject_plan(
+        &self,
+        req: Request<pb::RejectPlanRequest>,
+    ) -> Result<Response<pb::Plan>, Status> {
+        let r = req.into_inner();
+        let p = self
+            .manager
+            .reject_plan(&r.plan_id, &r.reason)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::plan(&p)))
+    }
+
+    async fn cancel_plan(
+        &self,
+        req: Request<pb::CancelPlanRequest>,
+    ) -> Result<Response<pb::Plan>, Status> {
+        let r = req.into_inner();
+        let p = self
+            .manager
+            .cancel_plan(&r.plan_id, &r.reason)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::plan(&p)))
+    }
+
+    async fn get_plan(
+        &self,
+        req: Request<pb::GetPlanRequest>,
+    ) -> Result<Response<pb::Plan>, Status> {
+        let p = self
+            .manager
+            .get_plan(&req.into_inner().plan_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::plan(&p)))
+    }
+
+    async fn list_plans(
+        &self,
+        req: Request<pb::ListPlansRequest>,
+    ) -> Result<Response<pb::ListPlansResponse>, Status> {
+        let r = req.into_inner();
+        let (plans, next) = self
+            .manager
+            .list_plans(r.limit, opt(r.page_token).as_deref())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListPlansResponse {
+            plans: plans.iter().map(convert::plan).collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
     async fn open_path(
         &self,
         req: Request<pb::OpenPathRequest>,

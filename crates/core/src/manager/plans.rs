@@ -1,0 +1,869 @@
+//! Plans: a plain-words request proposed as steps, accepted (with the person's edits) or
+//! rejected, then run as tasks in the order their dependencies allow, each on the agent the
+//! planner's score chose, within a wall-time budget, ending in one summary. The pure parts (the
+//! DAG, the score, the summary) are in [`crate::plan`]; this file keeps plans and moves them.
+//!
+//! Durability: a plan is stored at every change (`Write::Plan`, with a `PlanChanged` event and an
+//! audit entry in the same commit). A step's task is submitted with the idempotency key
+//! `plan:<plan>:<step>:<attempt>` *before* the plan records it, so a manager killed in between
+//! finds the same task again at the next start instead of running the step twice.
+use super::*;
+use crate::plan::{self, Edit, Plan, PlanState, PlannedStep, StepState};
+use crate::router::{Routed, OPEN};
+
+/// What a request became.
+#[derive(Clone, Debug)]
+pub enum Asked {
+    /// A proposed plan, stored; nothing runs until it is accepted.
+    Plan(Box<Plan>),
+    /// A question, with the task types it could be.
+    Clarify {
+        /// The question.
+        question: String,
+        /// The likely task types.
+        choices: Vec<String>,
+    },
+    /// Nothing will run.
+    Refuse {
+        /// Why.
+        reason: String,
+        /// What can be done instead.
+        can_do: Vec<String>,
+    },
+}
+
+/// An [`Asked`] with which router answered and how long it took.
+#[derive(Clone, Debug)]
+pub struct AskAnswer {
+    /// The answer.
+    pub asked: Asked,
+    /// Which router answered.
+    pub router: &'static str,
+    /// How long routing took.
+    pub took: Duration,
+}
+
+impl Manager {
+    /// Routes `text` and, when it became steps, stores them as a proposed plan with a preview of
+    /// each step (the agents that could run it, the folder it touches, what it may ask first, and
+    /// any problem that keeps it from running). `budget_secs` 0 takes `planner.budget_secs`.
+    pub async fn ask(&self, text: &str, budget_secs: u32) -> Result<AskAnswer> {
+        let cfg = &self.inner.cfg.planner;
+        let budget_secs = match budget_secs {
+            0 => cfg.budget_secs,
+            b if b > cfg.max_budget_secs => {
+                return Err(Error::InvalidInput(format!(
+                    "a budget of {b} s is more than the allowed {} s (planner.max_budget_secs)",
+                    cfg.max_budget_secs
+                )))
+            }
+            b => b,
+        };
+        let routed = self.route(text)?;
+        let asked = match routed.routed {
+            Routed::Clarify { question, choices } => Asked::Clarify { question, choices },
+            Routed::Refuse { reason, can_do } => Asked::Refuse { reason, can_do },
+            Routed::Plan(mut steps) => {
+                // A project made without a folder named goes in one named after it ("called
+                // shop" -> shop), not in a folder named after its task.
+                for s in steps.iter_mut().filter(|s| s.workspace.is_none()) {
+                    s.workspace = plan::project_folder(&s.payload);
+                }
+                plan::normalise(&mut steps)?;
+                let now = self.now_us();
+                let mut p = Plan {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    text: text.to_string(),
+                    state: PlanState::Proposed,
+                    steps: steps.into_iter().map(PlannedStep::new).collect(),
+                    summary: String::new(),
+                    reason: "proposed: accept, edit or reject it".into(),
+                    budget_secs,
+                    created_us: now,
+                    updated_us: now,
+                    deadline_us: None,
+                    router: routed.router.to_string(),
+                    cancel_requested: false,
+                };
+                let detail = serde_json::json!({
+                    "plan_id": p.id,
+                    "text": p.text,
+                    "steps": p.steps.iter().map(|s| &s.step).collect::<Vec<_>>(),
+                });
+                self.commit(|st| {
+                    self.preview(st, &mut p);
+                    let mut writes =
+                        vec![Write::audit(now, "client", "plan.proposed", None, detail)];
+                    push_plan(&mut writes, &p, now);
+                    st.plans.insert(p.id.clone(), p.clone());
+                    Ok((writes, ()))
+                })
+                .await?;
+                Asked::Plan(Box::new(p))
+            }
+        };
+        Ok(AskAnswer {
+            asked,
+            router: routed.router,
+            took: routed.took,
+        })
+    }
+
+    /// Runs a proposed plan with the person's edits. Refuses an edit that does not fit (an
+    /// unknown step, a payload the task type's schema refuses, removing a step another waits
+    /// for) and a plan with a step that cannot run as it stands, naming the step and why.
+    pub async fn accept_plan(&self, id: &str, edits: &[Edit]) -> Result<Plan> {
+        let now = self.now_us();
+        self.commit(|st| {
+            let mut p = self.proposed(st, id)?.clone();
+            plan::apply_edits(&mut p.steps, edits)?;
+            let mut steps: Vec<_> = p.steps.iter().map(|s| s.step.clone()).collect();
+            plan::normalise(&mut steps)?;
+            for (s, n) in p.steps.iter_mut().zip(steps) {
+                s.step = n;
+            }
+            self.preview(st, &mut p);
+            let problems: Vec<String> = p
+                .steps
+                .iter()
+                .filter_map(|s| {
+                    s.problem
+                        .as_ref()
+                        .map(|why| format!("step {} ({}): {why}", s.number(), s.step.task_type))
+                })
+                .collect();
+            if !problems.is_empty() {
+                return Err(Error::InvalidInput(format!(
+                    "the plan cannot run as it stands; edit or remove: {}",
+                    problems.join("; ")
+                )));
+            }
+            p.state = PlanState::Running;
+            p.reason = "running".into();
+            p.updated_us = now;
+            p.deadline_us = Some(now + i64::from(p.budget_secs) * 1_000_000);
+            for s in &mut p.steps {
+                s.reason = match s.step.after.as_slice() {
+                    [] => "starting".into(),
+                    after => format!("waiting for step {}", join(after)),
+                };
+            }
+            let edited: Vec<serde_json::Value> = edits
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "step": e.number,
+                        "remove": e.remove,
+                        "payload": e.payload,
+                        "workspace": e.workspace,
+                    })
+                })
+                .collect();
+            let mut writes = vec![Write::audit(
+                now,
+                "client",
+                "plan.accepted",
+                None,
+                serde_json::json!({ "plan_id": p.id, "edits": edited, "budget_secs": p.budget_secs }),
+            )];
+            push_plan(&mut writes, &p, now);
+            st.plans.insert(p.id.clone(), p);
+            Ok((writes, ()))
+        })
+        .await?;
+        self.advance(id).await?;
+        self.get_plan(id).await
+    }
+
+    /// Drops a proposed plan; nothing ran.
+    pub async fn reject_plan(&self, id: &str, reason: &str) -> Result<Plan> {
+        let now = self.now_us();
+        self.commit(|st| {
+            let mut p = self.proposed(st, id)?.clone();
+            p.state = PlanState::Rejected;
+            p.reason = if reason.is_empty() {
+                "rejected".into()
+            } else {
+                format!("rejected: {reason}")
+            };
+            p.updated_us = now;
+            for s in &mut p.steps {
+                s.state = StepState::Skipped;
+                s.reason = "the plan was rejected".into();
+            }
+            p.summary = plan::summary(&p);
+            let mut writes = vec![Write::audit(
+                now,
+                "client",
+                "plan.rejected",
+                None,
+                serde_json::json!({ "plan_id": p.id, "reason": reason }),
+            )];
+            push_plan(&mut writes, &p, now);
+            st.plans.remove(id);
+            Ok((writes, p))
+        })
+        .await
+    }
+
+    /// Cancels a running plan: its running steps' tasks are cancelled and its waiting steps never
+    /// start. Refuses a plan that is only proposed (reject it) or has ended.
+    pub async fn cancel_plan(&self, id: &str, reason: &str) -> Result<Plan> {
+        let now = self.now_us();
+        let running = self
+            .commit(|st| {
+                let Some(p) = st.plans.get_mut(id) else {
+                    return Err(self.ended_plan(id));
+                };
+                if p.state == PlanState::Proposed {
+                    return Err(Error::FailedPrecondition(format!(
+                        "plan {id} is only proposed; nothing runs yet: reject it instead"
+                    )));
+                }
+                if p.cancel_requested {
+                    return Ok((Vec::new(), Vec::new()));
+                }
+                p.cancel_requested = true;
+                p.updated_us = now;
+                let running: Vec<String> = p
+                    .steps
+                    .iter()
+                    .filter(|s| s.state == StepState::Running)
+                    .filter_map(|s| s.task_ids.last().cloned())
+                    .collect();
+                let mut writes = vec![Write::audit(
+                    now,
+                    "client",
+                    "plan.cancel_requested",
+                    None,
+                    serde_json::json!({ "plan_id": id, "reason": reason, "tasks": running }),
+                )];
+                push_plan(&mut writes, p, now);
+                Ok((writes, running))
+            })
+            .await?;
+        let why = if reason.is_empty() {
+            format!("plan {id} was cancelled")
+        } else {
+            format!("plan {id} was cancelled: {reason}")
+        };
+        for t in running {
+            // A task that ended meanwhile has nothing to cancel; the plan reads its end.
+            if let Err(e) = self.cancel(&t, &why).await {
+                tracing::debug!(task = %t, error = %e, "cancelling a plan's task");
+            }
+        }
+        self.advance(id).await?;
+        self.get_plan(id).await
+    }
+
+    /// One plan.
+    pub async fn get_plan(&self, id: &str) -> Result<Plan> {
+        if let Some(p) = self.state().plans.get(id) {
+            return Ok(p.clone());
+        }
+        self.inner
+            .store
+            .get_plan(id)
+            .await?
+            .ok_or_else(|| Error::PlanNotFound(id.to_string()))
+    }
+
+    /// Plans, newest first, and the next page token.
+    pub async fn list_plans(
+        &self,
+        limit: u32,
+        page_token: Option<&str>,
+    ) -> Result<(Vec<Plan>, Option<String>)> {
+        let max = self.inner.cfg.planner.list_page_size;
+        let limit = if limit == 0 { max } else { limit.min(max) };
+        let mut plans = self.inner.store.list_plans(page_token, limit).await?;
+        {
+            let st = self.state();
+            for p in &mut plans {
+                if let Some(live) = st.plans.get(&p.id) {
+                    *p = live.clone();
+                }
+            }
+        }
+        let next = (plans.len() as u32 == limit)
+            .then(|| plans.last().map(|p| p.id.clone()))
+            .flatten();
+        Ok((plans, next))
+    }
+
+    fn proposed<'s>(&self, st: &'s mut State, id: &str) -> Result<&'s mut Plan> {
+        let Some(p) = st.plans.get_mut(id) else {
+            return Err(self.ended_plan(id));
+        };
+        if p.state != PlanState::Proposed {
+            return Err(Error::FailedPrecondition(format!(
+                "plan {id} was already accepted; only a proposed plan can be accepted or rejected"
+            )));
+        }
+        Ok(p)
+    }
+
+    fn ended_plan(&self, id: &str) -> Error {
+        Error::FailedPrecondition(format!(
+            "plan {id} is not proposed or running (it ended, or there is no such plan: see `hyperagent plans`)"
+        ))
+    }
+
+    /// Fills in each step's preview from the registry, the rules and the folders as they are:
+    /// the candidates and their scores, what it touches, what it may ask, and what keeps it from
+    /// running.
+    fn preview(&self, st: &State, p: &mut Plan) {
+        let (root, _) = self.root_of(st);
+        let weights = self.weights();
+        let makers: Vec<(u32, Option<String>)> = p
+            .steps
+            .iter()
+            .map(|s| (s.number(), s.step.workspace.clone()))
+            .collect();
+        for s in &mut p.steps {
+            s.problem = None;
+            s.asks.clear();
+            s.candidates = if s.step.task_type == OPEN {
+                Vec::new()
+            } else {
+                plan::rank(&facts(st, &s.step.task_type), weights)
+            };
+            if s.step.task_type != OPEN {
+                if s.candidates.is_empty() {
+                    s.problem = Some(format!("no agent offers `{}` any more", s.step.task_type));
+                } else if let Some(c) = st.schemas.get(&s.step.task_type) {
+                    let payload = serde_json::Value::Object(s.step.payload.clone());
+                    if let Err(e) = c.validate(&s.step.task_type, &payload) {
+                        s.problem = Some(e.to_string());
+                    }
+                }
+            }
+            let earlier = makers.iter().any(|(n, w)| {
+                *n < s.number() && w.is_some() && w.as_deref() == s.step.workspace.as_deref()
+            });
+            let (touches, problem) = touches(&root, s.step.workspace.as_deref(), earlier);
+            s.touches = touches;
+            if s.problem.is_none() {
+                s.problem = problem;
+            }
+            if s.step.task_type == OPEN {
+                if s.step.workspace.is_none() {
+                    s.problem = Some(
+                        "which folder should open? name one (e.g. `shop`), or put this step after one that makes it".into(),
+                    );
+                }
+                s.asks
+                    .push("nothing: it opens the folder in your editor".into());
+                continue;
+            }
+            if s.touches.contains("holds files") {
+                s.asks
+                    .push("to overwrite or delete any file already in the folder".into());
+            }
+            let allowed = s
+                .candidates
+                .first()
+                .map(|c| policy::grants(&st.rules, &[], &c.agent_id))
+                .unwrap_or_default();
+            let mut beyond = "anything outside its folder (other files, the network)".to_string();
+            if !allowed.connect.is_empty() || !allowed.read.is_empty() || !allowed.write.is_empty()
+            {
+                let mut by_rule: Vec<String> = allowed
+                    .connect
+                    .iter()
+                    .map(|(h, p)| format!("connect {h}:{p}"))
+                    .chain(allowed.read.iter().map(|p| format!("read {}", p.display())))
+                    .chain(
+                        allowed
+                            .write
+                            .iter()
+                            .map(|p| format!("write {}", p.display())),
+                    )
+                    .collect();
+                by_rule.sort();
+                beyond.push_str(&format!(
+                    ", except what your rules already allow its agent: {}",
+                    by_rule.join(", ")
+                ));
+            }
+            s.asks.push(beyond);
+        }
+    }
+
+    fn weights(&self) -> plan::Weights {
+        let c = &self.inner.cfg.planner;
+        plan::Weights {
+            reputation: c.reputation_weight,
+            price: c.price_weight,
+            load: c.load_weight,
+        }
+    }
+
+    /// Moves a running plan as far as it can go now: reads how its running steps' tasks ended
+    /// (retrying a failed one on the next candidate), skips what can no longer run, starts what
+    /// can, and ends the plan when nothing is left. One plan moves at a time.
+    pub(super) async fn advance(&self, id: &str) -> Result<()> {
+        let _one_at_a_time = self.inner.plan_engine.lock().await;
+        loop {
+            let Some(mut p) = self.state().plans.get(id).cloned() else {
+                return Ok(());
+            };
+            if p.state != PlanState::Running {
+                return Ok(());
+            }
+            let before = p.clone();
+            let mut audits: Vec<(String, serde_json::Value)> = Vec::new();
+            self.read_ended_steps(&mut p, &mut audits).await?;
+            let now = self.now_us();
+            let over_budget = p.deadline_us.is_some_and(|d| d <= now);
+            if over_budget || p.cancel_requested {
+                let why = if p.cancel_requested {
+                    "the plan was cancelled".to_string()
+                } else {
+                    format!("the plan's budget of {} s was spent", p.budget_secs)
+                };
+                for s in p.steps.iter_mut().filter(|s| s.state == StepState::Waiting) {
+                    s.state = StepState::Skipped;
+                    s.reason = why.clone();
+                }
+                if over_budget {
+                    self.stop_running_steps(&p, &why).await;
+                }
+            }
+            plan::skip_blocked(&mut p);
+            for n in plan::ready(&p) {
+                self.start_step(&mut p, n, &mut audits).await?;
+            }
+            if let Some((state, why)) = plan::outcome(&p) {
+                p.state = if over_budget && state == PlanState::Failed {
+                    PlanState::Failed
+                } else {
+                    state
+                };
+                p.reason = if over_budget {
+                    format!("the budget of {} s was spent; {why}", p.budget_secs)
+                } else {
+                    why
+                };
+                p.summary = plan::summary(&p);
+                audits.push((
+                    "plan.ended".into(),
+                    serde_json::json!({ "plan_id": p.id, "state": p.state, "reason": p.reason }),
+                ));
+            }
+            if p == before {
+                return Ok(());
+            }
+            p.updated_us = now;
+            let ended = p.state.is_terminal();
+            self.commit(|st| {
+                let mut writes: Vec<Write> = audits
+                    .into_iter()
+                    .map(|(action, detail)| Write::audit(now, "manager", &action, None, detail))
+                    .collect();
+                push_plan(&mut writes, &p, now);
+                if ended {
+                    st.plans.remove(&p.id);
+                } else {
+                    st.plans.insert(p.id.clone(), p);
+                }
+                Ok((writes, ()))
+            })
+            .await?;
+        }
+    }
+
+    /// Reads the end of each running step's task: success, a failure retried on the next
+    /// candidate (or the step's failure), a cancel.
+    async fn read_ended_steps(
+        &self,
+        p: &mut Plan,
+        audits: &mut Vec<(String, serde_json::Value)>,
+    ) -> Result<()> {
+        let running: Vec<(u32, String)> = p
+            .steps
+            .iter()
+            .filter(|s| s.state == StepState::Running)
+            .filter_map(|s| Some((s.number(), s.task_ids.last()?.clone())))
+            .collect();
+        for (n, task_id) in running {
+            let task = self.get_task(&task_id).await?;
+            if !task.state.is_terminal() {
+                continue;
+            }
+            let retry = self.read_end(p, n, &task);
+            let id = p.id.clone();
+            let s = p.step_mut(n).expect("listed above");
+            if retry {
+                audits.push((
+                    "plan.step.retried".into(),
+                    serde_json::json!({ "plan_id": id, "step": n, "failed_task": task_id, "reason": s.reason }),
+                ));
+                self.submit_step(&id, s, audits).await?;
+                continue;
+            }
+            audits.push((
+                "plan.step.ended".into(),
+                serde_json::json!({ "plan_id": id, "step": n, "task_id": task_id, "state": s.state, "reason": s.reason }),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Records how step `n`'s ended `task` went; returns whether it is to be tried again (on the
+    /// agent its new decision names).
+    fn read_end(&self, p: &mut Plan, n: u32, task: &Task) -> bool {
+        let max_attempts = self.inner.cfg.planner.max_attempts;
+        let cancelled = p.cancel_requested;
+        let (summary, error) = task
+            .result
+            .as_ref()
+            .map(|r| (r.summary.clone(), r.error.clone()))
+            .unwrap_or_default();
+        let s = p.step_mut(n).expect("a running step");
+        s.summary = summary;
+        match task.state {
+            TaskState::Completed => {
+                s.state = StepState::Succeeded;
+                s.reason = "done".into();
+                s.workspace_path = Some(made_path(task));
+                return false;
+            }
+            TaskState::Canceled => {
+                s.state = StepState::Canceled;
+                s.reason = task.status_reason.clone();
+                return false;
+            }
+            _ => {}
+        }
+        let why = if error.is_empty() {
+            task.status_reason.clone()
+        } else {
+            error
+        };
+        s.state = StepState::Failed;
+        s.reason = why.clone();
+        let attempt = s.task_ids.len() as u32 + 1;
+        if attempt > max_attempts || cancelled {
+            return false;
+        }
+        let tried: Vec<String> = s
+            .decisions
+            .iter()
+            .filter_map(|d| d.chosen.clone())
+            .collect();
+        let candidates = plan::rank(&facts(&self.state(), &s.step.task_type), self.weights());
+        let d = plan::choose(&candidates, &tried, attempt, self.now_us());
+        if d.chosen.is_none() {
+            s.reason = format!("{why} ({})", d.why);
+            return false;
+        }
+        s.reason = format!("attempt {} failed: {why}", attempt - 1);
+        s.state = StepState::Waiting;
+        s.decisions.push(d);
+        true
+    }
+
+    /// Starts step `n`: its folder is resolved (an earlier step's, when it names one), an agent
+    /// chosen and the task submitted; the manager's own "open" runs at once.
+    async fn start_step(
+        &self,
+        p: &mut Plan,
+        n: u32,
+        audits: &mut Vec<(String, serde_json::Value)>,
+    ) -> Result<()> {
+        let folder = match p.step(n).and_then(|s| s.step.workspace.clone()) {
+            Some(w) => match plan::reference(&w) {
+                Some(m) => p.step(m).and_then(|d| d.workspace_path.clone()),
+                None => Some(expand_home(&w)),
+            },
+            None => None,
+        };
+        let id = p.id.clone();
+        let s = p.step_mut(n).expect("ready steps exist");
+        s.workspace_path = folder.clone();
+        if s.step.task_type == OPEN {
+            let Some(folder) = folder else {
+                s.state = StepState::Failed;
+                s.reason = "no folder to open".into();
+                return Ok(());
+            };
+            let target = if Path::new(&folder).is_absolute() {
+                folder.clone()
+            } else {
+                self.workspace_root().join(&folder).display().to_string()
+            };
+            match self
+                .open_path(OpenTarget::Path(target), None, "manager")
+                .await
+            {
+                Ok(opened) => {
+                    s.state = StepState::Succeeded;
+                    s.reason = "done".into();
+                    s.summary = format!("opened {} with {}", opened.path.display(), opened.opener);
+                }
+                Err(e) => {
+                    s.state = StepState::Failed;
+                    s.reason = e.to_string();
+                }
+            }
+            audits.push((
+                "plan.step.ended".into(),
+                serde_json::json!({ "plan_id": id, "step": n, "state": s.state, "reason": s.reason }),
+            ));
+            return Ok(());
+        }
+        let candidates = {
+            let st = self.state();
+            plan::rank(&facts(&st, &s.step.task_type), self.weights())
+        };
+        let d = plan::choose(&candidates, &[], 1, self.now_us());
+        s.decisions.push(d);
+        self.submit_step(&id, s, audits).await
+    }
+
+    /// Submits the task of a step's latest decision (idempotently: the same attempt of the same
+    /// step is the same task) and marks the step running.
+    async fn submit_step(
+        &self,
+        plan_id: &str,
+        s: &mut PlannedStep,
+        audits: &mut Vec<(String, serde_json::Value)>,
+    ) -> Result<()> {
+        let d = s
+            .decisions
+            .last()
+            .cloned()
+            .expect("decided before submitting");
+        let key = format!("plan:{plan_id}:{}:{}", s.number(), d.attempt);
+        let sub = Submission {
+            task_type: s.step.task_type.clone(),
+            payload_json: serde_json::Value::Object(s.step.payload.clone()).to_string(),
+            idempotency_key: Some(key),
+            pin_agent: d.chosen.clone(),
+            workspace: s.workspace_path.clone(),
+            ..Submission::default()
+        };
+        let task = match self.submit(sub).await {
+            Ok((t, _)) => t,
+            // The same attempt, submitted before a restart with another agent chosen: that task
+            // is this step's.
+            Err(Error::IdempotencyConflict { task_id, .. }) => self.get_task(&task_id).await?,
+            Err(e) => {
+                s.state = StepState::Failed;
+                s.reason = format!("its task could not be submitted: {e}");
+                audits.push((
+                    "plan.step.ended".into(),
+                    serde_json::json!({ "plan_id": plan_id, "step": s.number(), "state": s.state, "reason": s.reason }),
+                ));
+                return Ok(());
+            }
+        };
+        audits.push((
+            "plan.step.started".into(),
+            serde_json::json!({
+                "plan_id": plan_id,
+                "step": s.number(),
+                "task_id": task.id,
+                "attempt": d.attempt,
+                "chosen": d.chosen,
+                "why": d.why,
+                "candidates": d.candidates,
+            }),
+        ));
+        s.state = StepState::Running;
+        s.reason = match &d.chosen {
+            Some(a) => format!("running on {a}"),
+            None => "waiting for a capable agent".into(),
+        };
+        s.agent_id = d.chosen.clone();
+        s.workspace_path = Some(task.workspace.clone());
+        s.task_ids.push(task.id);
+        Ok(())
+    }
+
+    async fn stop_running_steps(&self, p: &Plan, why: &str) {
+        for t in p
+            .steps
+            .iter()
+            .filter(|s| s.state == StepState::Running)
+            .filter_map(|s| s.task_ids.last())
+        {
+            if let Err(e) = self.cancel(t, why).await {
+                tracing::debug!(task = %t, error = %e, "stopping a plan's task");
+            }
+        }
+    }
+
+    /// Takes back the plans that were proposed or running, and moves the running ones on (their
+    /// tasks may have ended while the manager was down).
+    pub(super) async fn resume_plans(&self) -> Result<()> {
+        let plans = self.inner.store.load_active_plans().await?;
+        let running: Vec<String> = plans
+            .iter()
+            .filter(|p| p.state == PlanState::Running)
+            .map(|p| p.id.clone())
+            .collect();
+        {
+            let mut st = self.state();
+            for p in plans {
+                st.plans.insert(p.id.clone(), p);
+            }
+        }
+        for id in running {
+            self.advance(&id).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves plans as their tasks end: reads the feed (state changes only) for as long as the
+    /// manager runs.
+    pub(super) async fn plan_loop(
+        self,
+        mut events: mpsc::Receiver<Result<Arc<crate::model::Event>>>,
+    ) {
+        let mut shutdown = self.inner.shutdown.subscribe();
+        loop {
+            let ev = tokio::select! {
+                ev = events.recv() => ev,
+                _ = shutdown.changed() => return,
+            };
+            let Some(Ok(ev)) = ev else { return };
+            let EventBody::TaskState { task_id, to, .. } = &ev.body else {
+                continue;
+            };
+            if !to.is_terminal() {
+                continue;
+            }
+            let plan = {
+                let st = self.state();
+                st.plans
+                    .values()
+                    .find(|p| p.step_of_task(task_id).is_some())
+                    .map(|p| p.id.clone())
+            };
+            if let Some(id) = plan {
+                if let Err(e) = self.advance(&id).await {
+                    tracing::error!(plan = %id, error = %e, "moving a plan on failed");
+                }
+            }
+        }
+    }
+
+    /// Plans whose budget is spent, moved on (from the housekeeping tick).
+    pub(super) fn plans_over_budget(&self) {
+        let now = self.now_us();
+        let due: Vec<String> = self
+            .state()
+            .plans
+            .values()
+            .filter(|p| p.state == PlanState::Running && p.deadline_us.is_some_and(|d| d <= now))
+            .map(|p| p.id.clone())
+            .collect();
+        for id in due {
+            let m = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = m.advance(&id).await {
+                    tracing::error!(plan = %id, error = %e, "ending a plan over its budget failed");
+                }
+            });
+        }
+    }
+}
+
+/// The plan's row, its event.
+fn push_plan(writes: &mut Vec<Write>, p: &Plan, now: i64) {
+    writes.push(Write::Plan(Box::new(p.clone())));
+    writes.push(Write::Event {
+        time_us: now,
+        body: EventBody::PlanChanged {
+            plan: Box::new(p.clone()),
+        },
+    });
+}
+
+/// What the planner knows of each agent that offers `task_type`.
+fn facts(st: &State, task_type: &str) -> Vec<plan::AgentFacts> {
+    st.registry
+        .iter()
+        .filter(|r| r.offers(task_type))
+        .map(|r| plan::AgentFacts {
+            agent_id: r.row.id.clone(),
+            successes: r.row.successes,
+            failures: r.row.failures,
+            cost: r.row.cost,
+            holding: r.holding.len() as u32,
+            max_concurrency: r.row.max_concurrency,
+            online: r.online,
+        })
+        .collect()
+}
+
+/// The folder a completed task leaves for the steps after it: the `path` its result names when
+/// that is its workspace or beneath it, else its workspace.
+fn made_path(task: &Task) -> String {
+    let said = task
+        .result
+        .as_ref()
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.output_json).ok())
+        .and_then(|v| v.get("path")?.as_str().map(str::to_string));
+    match said {
+        Some(p) if Path::new(&p).starts_with(&task.workspace) => p,
+        _ => task.workspace.clone(),
+    }
+}
+
+/// `~` and `~/x` as the home folder.
+fn expand_home(w: &str) -> String {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    match (w.strip_prefix('~'), home) {
+        (Some(rest), Some(h)) if rest.is_empty() || rest.starts_with('/') => {
+            h.join(rest.trim_start_matches('/')).display().to_string()
+        }
+        _ => w.to_string(),
+    }
+}
+
+/// The folder a step works in, in words, and what keeps it from running there.
+fn touches(root: &Path, workspace: Option<&str>, made_earlier: bool) -> (String, Option<String>) {
+    let Some(w) = workspace else {
+        return (
+            format!("a new, empty folder of its own under {}", root.display()),
+            None,
+        );
+    };
+    if let Some(n) = plan::reference(w) {
+        return (format!("the folder step {n} works in"), None);
+    }
+    let expanded = expand_home(w);
+    let path = match workspace::resolve(root, &expanded) {
+        Ok(p) => p,
+        Err(e) => {
+            return (
+                expanded.clone(),
+                Some(format!(
+                    "{e}; move the project beneath it, give the step another folder, or choose a workspace root that holds it (`hyperagent config workspace-root DIR`, or the app's Settings)"
+                )),
+            )
+        }
+    };
+    let shown = path.display();
+    let words = match std::fs::read_dir(&path) {
+        Ok(mut entries) => match entries.next() {
+            None => format!("{shown} (exists, empty)"),
+            Some(_) => format!("{shown} (exists and holds files)"),
+        },
+        Err(_) if made_earlier => format!("{shown} (an earlier step works there first)"),
+        Err(_) => format!("{shown} (does not exist yet: made for the step)"),
+    };
+    (words, None)
+}
+
+fn join(numbers: &[u32]) -> String {
+    numbers
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
