@@ -265,3 +265,58 @@ def test_cancelling_a_plan_cancels_its_running_step_and_skips_the_rest(world: Wo
     ]
     assert world.m.task(task_id).state == common_pb2.TASK_STATE_CANCELED
     assert (world.root / "busy" / "keep.txt").read_text() == "mine"
+
+
+def pending_consent(w: World, task_id: str) -> dict:
+    def find() -> dict | None:
+        out = w.m.cli("consent", "list", "--json")
+        assert out.returncode == 0, out.stderr
+        mine = [c for c in json.loads(out.stdout) if c["task_id"] == task_id]
+        return mine[0] if mine else None
+
+    wait_until(lambda: find() is not None, f"a consent request of task {task_id}")
+    found = find()
+    assert found is not None
+    return found
+
+
+def test_a_plan_goes_on_after_the_manager_is_killed_and_no_step_runs_twice(world: World) -> None:
+    # Last in this module: it kills the module's manager and starts it again.
+    (world.root / "durable").mkdir(parents=True)
+    (world.root / "durable" / "notes.txt").write_text("before")
+    asked = world.m.client.Ask(
+        client_pb2.AskRequest(text=COMPOSITE.format(name="durable")), timeout=30
+    )
+    payload = json.loads(asked.plan.steps[0].step.payload_json) | {"overwrite": True}
+    plan = world.m.client.AcceptPlan(
+        client_pb2.AcceptPlanRequest(
+            plan_id=asked.plan.id,
+            edits=[client_pb2.StepEdit(number=1, payload_json=json.dumps(payload))],
+        ),
+        timeout=30,
+    )
+    task_id = plan.steps[0].task_ids[0]
+    pending_consent(world, task_id)  # step 1 waits on the person: mid-plan
+    world.m.kill9()
+    world.m.start()
+    for name in ("bootstrapper", "testrunner"):
+        world.m.wait_agent(name, online=True)
+    again = world.m.client.GetPlan(client_pb2.GetPlanRequest(plan_id=plan.id), timeout=30)
+    assert again.state == client_pb2.PLAN_STATE_RUNNING
+    assert list(again.steps[0].task_ids) == [task_id]
+    # The interrupted task is queued again and asks again; the person says yes this time.
+    granted = world.m.cli("consent", "grant", pending_consent(world, task_id)["id"])
+    assert granted.returncode == 0, granted.stderr
+    out = world.m.cli("plans", "watch", plan.id, "--json")
+    assert out.returncode == 0, out.stderr
+    ended = json.loads(out.stdout)
+    assert steps(ended) == [
+        ("bootstrap.project", "STEP_STATE_SUCCEEDED"),
+        ("tests.run", "STEP_STATE_SUCCEEDED"),
+        ("open", "STEP_STATE_SUCCEEDED"),
+    ]
+    # Each step ran as exactly one task, across the restart.
+    assert [len(s["task_ids"]) for s in ended["steps"][:2]] == [1, 1]
+    assert ended["steps"][0]["task_ids"] == [task_id]
+    verified = world.m.cli("audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
