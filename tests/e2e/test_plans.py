@@ -136,6 +136,30 @@ def test_a_composite_request_runs_as_a_dag_and_ends_in_one_summary(world: World)
         assert (action, plan["id"]) in actions, action
 
 
+def test_the_seed_request_asks_which_project_then_runs_its_tests_on_that_python(
+    world: World,
+) -> None:
+    # No folder named, and the test runner works on a project that is already there: the plan
+    # says so instead of running the tests in an empty folder.
+    out = world.m.cli("ask", "Run a unit test suite on python-3.11")
+    assert out.returncode == 0, out.stderr
+    assert "1. tests.run" in out.stdout
+    assert '"python":"3.11"' in out.stdout
+    assert "PROBLEM: it works on a project that is already there: name its folder" in out.stdout
+    # The person names it (shop, made by the first test) and runs it.
+    code, plan, err = ask(
+        world, "--yes", "--edit", "1:folder=shop", "Run a unit test suite on python-3.11"
+    )
+    assert code == 0, err
+    assert steps(plan) == [("tests.run", "STEP_STATE_SUCCEEDED")]
+    task = world.m.task(plan["steps"][0]["task_ids"][0])
+    assert task.workspace == str(world.root / "shop")
+    assert json.loads(task.payload_json) == {"python": "3.11"}
+    out = json.loads(task.result.output_json)
+    assert out["python"].startswith("3.11"), out["python"]
+    assert out["counts"]["passed"] > 0
+
+
 def test_a_failed_step_stops_its_dependants_with_the_reason(world: World) -> None:
     # The person points step 1 at a template that is not there: it fails when it runs.
     missing = world.root.parent / "no-such-template"

@@ -214,6 +214,22 @@ pub struct TaskType {
     /// Requests in plain words it serves, as the agent declared them (for the router).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<String>,
+    /// What it does with its task's folder, as the agent declared it (for the planner).
+    #[serde(default)]
+    pub folder: FolderUse,
+}
+
+/// What a task type does with the folder its task works in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FolderUse {
+    /// Not said: any folder.
+    #[default]
+    Any,
+    /// Works on what is already there: the folder must hold something.
+    Existing,
+    /// Makes something new there.
+    Creates,
 }
 
 /// One try at running a task.

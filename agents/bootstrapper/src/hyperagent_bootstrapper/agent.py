@@ -287,6 +287,7 @@ def _render_hint(template: Template, answers: rendering.Answers, source: str, wh
         "new FastAPI app 'orders' with a SQLite database, don't run the checks",
         "scaffold a django project called crm",
     ),
+    folder="creates",
 )
 def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     step = Steps(ctx)

@@ -334,6 +334,7 @@ def _write_report(settings: Settings, task_id: str, doc: dict[str, Any]) -> Path
         "code review of the diff against develop, please",
         "is the code in my project clean? run a review",
     ),
+    folder="existing",
 )
 def review(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     try:

@@ -177,6 +177,7 @@ def _write(
         "I want to develop billing in a container: make the dev environment",
         "add docker compose and a dev container config to my project",
     ),
+    folder="existing",
 )
 def create(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     try:

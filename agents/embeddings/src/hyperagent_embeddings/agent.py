@@ -214,6 +214,7 @@ def _open(ctx: TaskContext, s: Settings, rebuild: bool = False) -> index.Index:
         "update the search index of billing",
         "rebuild the documentation index of ~/src/api from scratch",
     ),
+    folder="existing",
 )
 def docs_index(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     s = _settings()
@@ -252,6 +253,7 @@ def docs_index(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         "how do I run the tests of ~/src/api? look it up in its docs",
         "what does the health endpoint of shop return?",
     ),
+    folder="existing",
 )
 def docs_search(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     s = _settings()

@@ -34,6 +34,14 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9._-]{0,63}")
 H = TypeVar("H", bound=Handler)
 
 
+#: What a task type may say it does with its task's folder, as the protocol names it.
+FOLDER_USES = {
+    "any": common_pb2.FOLDER_USE_UNSPECIFIED,
+    "existing": common_pb2.FOLDER_USE_EXISTING,
+    "creates": common_pb2.FOLDER_USE_CREATES,
+}
+
+
 @dataclass(frozen=True)
 class TaskDefinition:
     """A task type this agent offers, and the handler that runs it."""
@@ -46,6 +54,9 @@ class TaskDefinition:
     #: Requests in plain words this task type serves, with the payload's values written out (the
     #: manager matches what a person asks against them).
     examples: tuple[str, ...] = ()
+    #: What it does with its task's folder: "any", "existing" (works on what is there: a
+    #: project to test or review) or "creates" (makes something new there).
+    folder: str = "any"
 
     def to_proto(self) -> common_pb2.TaskType:
         return common_pb2.TaskType(
@@ -53,6 +64,7 @@ class TaskDefinition:
             description=self.description,
             payload_schema_json=json.dumps(self.schema),
             examples=list(self.examples),
+            folder=FOLDER_USES[self.folder],
         )
 
 
@@ -161,16 +173,22 @@ class Agent:
         schema: Mapping[str, Any] | None = None,
         description: str | None = None,
         examples: Sequence[str] = (),
+        folder: str = "any",
     ) -> Callable[[H], H]:
         """Decorator: ``handler(ctx, payload)`` runs tasks of type ``name``.
 
         ``schema`` is the JSON Schema the manager checks payloads against (default: any object);
         ``description`` defaults to the first line of the handler's docstring; ``examples`` are
         requests in plain words this type serves, as a person would say them ("make a FastAPI
-        project called shop"): the manager routes plain-words requests by them.
+        project called shop"): the manager routes plain-words requests by them. ``folder`` says
+        what the task does with its folder: ``"existing"`` (works on what is there, e.g. a
+        project to test), ``"creates"`` (makes something new there) or ``"any"``; the manager's
+        planner checks a plan's folders by it.
         """
         if isinstance(examples, str):
             raise TypeError("examples is a sequence of requests, not one string")
+        if folder not in FOLDER_USES:
+            raise ValueError(f"folder is {folder!r}; one of: {', '.join(FOLDER_USES)}")
 
         def register(handler: H) -> H:
             if name in self._tasks:
@@ -182,6 +200,7 @@ class Agent:
                 schema={"type": "object"} if schema is None else schema,
                 description=description if description is not None else (doc[0] if doc else ""),
                 examples=tuple(examples),
+                folder=folder,
             )
             return handler
 

@@ -327,6 +327,7 @@ def _summary(out: dict[str, Any], notes: dict[str, Any]) -> str:
         "scan billing for insecure code like shell=True or yaml.load",
         "security check of my project, offline please",
     ),
+    folder="existing",
 )
 def audit(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     try:

@@ -374,6 +374,7 @@ def summarize(counts: dict[str, int], seconds: float) -> str:
         "why do the tests in ~/src/api fail? run them and show me the failures",
         "run the tests marked 'not slow' in my project",
     ),
+    folder="existing",
 )
 def run_tests(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     project = ctx.workspace

@@ -8,6 +8,7 @@
 //! `plan:<plan>:<step>:<attempt>` *before* the plan records it, so a manager killed in between
 //! finds the same task again at the next start instead of running the step twice.
 use super::*;
+use crate::model::FolderUse;
 use crate::plan::{self, Edit, Plan, PlanState, PlannedStep, StepState};
 use crate::router::{Routed, OPEN};
 
@@ -342,7 +343,8 @@ impl Manager {
             let earlier = makers.iter().any(|(n, w)| {
                 *n < s.number() && w.is_some() && w.as_deref() == s.step.workspace.as_deref()
             });
-            let (touches, problem) = touches(&root, s.step.workspace.as_deref(), earlier);
+            let use_ = folder_use(st, &s.step.task_type);
+            let (touches, problem) = touches(&root, s.step.workspace.as_deref(), earlier, use_);
             s.touches = touches;
             if s.problem.is_none() {
                 s.problem = problem;
@@ -825,12 +827,31 @@ fn expand_home(w: &str) -> String {
     }
 }
 
-/// The folder a step works in, in words, and what keeps it from running there.
-fn touches(root: &Path, workspace: Option<&str>, made_earlier: bool) -> (String, Option<String>) {
+/// What a task type does with its folder, as its agents declared it (the first that said).
+fn folder_use(st: &State, task_type: &str) -> FolderUse {
+    st.registry
+        .iter()
+        .flat_map(|r| r.row.capabilities.iter())
+        .find(|c| c.name == task_type && c.folder != FolderUse::Any)
+        .map_or(FolderUse::Any, |c| c.folder)
+}
+
+/// The folder a step works in, in words, and what keeps it from running there: a folder outside
+/// the workspace root, and, for a task type that works on what is already there, no folder named,
+/// or one that does not exist or is empty (unless an earlier step works there first).
+fn touches(
+    root: &Path,
+    workspace: Option<&str>,
+    made_earlier: bool,
+    use_: FolderUse,
+) -> (String, Option<String>) {
     let Some(w) = workspace else {
+        let problem = (use_ == FolderUse::Existing).then(|| {
+            "it works on a project that is already there: name its folder (e.g. `shop`)".to_string()
+        });
         return (
             format!("a new, empty folder of its own under {}", root.display()),
-            None,
+            problem,
         );
     };
     if let Some(n) = plan::reference(w) {
@@ -849,15 +870,23 @@ fn touches(root: &Path, workspace: Option<&str>, made_earlier: bool) -> (String,
         }
     };
     let shown = path.display();
-    let words = match std::fs::read_dir(&path) {
+    let needs_content = use_ == FolderUse::Existing && !made_earlier;
+    match std::fs::read_dir(&path) {
         Ok(mut entries) => match entries.next() {
-            None => format!("{shown} (exists, empty)"),
-            Some(_) => format!("{shown} (exists and holds files)"),
+            Some(_) => (format!("{shown} (exists and holds files)"), None),
+            None => (
+                format!("{shown} (exists, empty)"),
+                needs_content.then(|| format!("{shown} is empty: there is nothing to work on")),
+            ),
         },
-        Err(_) if made_earlier => format!("{shown} (an earlier step works there first)"),
-        Err(_) => format!("{shown} (does not exist yet: made for the step)"),
-    };
-    (words, None)
+        Err(_) if made_earlier => (format!("{shown} (an earlier step works there first)"), None),
+        Err(_) => (
+            format!("{shown} (does not exist yet: made for the step)"),
+            needs_content.then(|| {
+                format!("{shown} does not exist: name the folder of a project that is there")
+            }),
+        ),
+    }
 }
 
 fn join(numbers: &[u32]) -> String {

@@ -8,8 +8,8 @@ use tonic::{Code, Status};
 use hyperagent_core::error::Error;
 use hyperagent_core::manager::{AgentInfo, TaskTypeInfo};
 use hyperagent_core::model::{
-    Artifact, Attempt, Event, EventBody, LogLevel, LogLine, Progress, ResultStatus, Task,
-    TaskResult, TaskState, TaskType,
+    Artifact, Attempt, Event, EventBody, FolderUse, LogLevel, LogLine, Progress, ResultStatus,
+    Task, TaskResult, TaskState, TaskType,
 };
 use hyperagent_core::registry::Command;
 
@@ -178,6 +178,11 @@ pub fn task_type_from(t: pb::TaskType) -> TaskType {
         description: t.description,
         payload_schema_json: t.payload_schema_json,
         examples: t.examples,
+        folder: match pb::FolderUse::try_from(t.folder) {
+            Ok(pb::FolderUse::Existing) => FolderUse::Existing,
+            Ok(pb::FolderUse::Creates) => FolderUse::Creates,
+            _ => FolderUse::Any,
+        },
     }
 }
 
@@ -188,6 +193,11 @@ pub fn task_type(t: &TaskType) -> pb::TaskType {
         description: t.description.clone(),
         payload_schema_json: t.payload_schema_json.clone(),
         examples: t.examples.clone(),
+        folder: match t.folder {
+            FolderUse::Any => pb::FolderUse::Unspecified,
+            FolderUse::Existing => pb::FolderUse::Existing,
+            FolderUse::Creates => pb::FolderUse::Creates,
+        } as i32,
     }
 }
 

@@ -38,6 +38,12 @@ class AgentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AGENT_STATUS_ONLINE: _ClassVar[AgentStatus]
     AGENT_STATUS_OFFLINE: _ClassVar[AgentStatus]
 
+class FolderUse(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FOLDER_USE_UNSPECIFIED: _ClassVar[FolderUse]
+    FOLDER_USE_EXISTING: _ClassVar[FolderUse]
+    FOLDER_USE_CREATES: _ClassVar[FolderUse]
+
 class ResultStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     RESULT_STATUS_UNSPECIFIED: _ClassVar[ResultStatus]
@@ -63,22 +69,27 @@ LOG_LEVEL_ERROR: LogLevel
 AGENT_STATUS_UNSPECIFIED: AgentStatus
 AGENT_STATUS_ONLINE: AgentStatus
 AGENT_STATUS_OFFLINE: AgentStatus
+FOLDER_USE_UNSPECIFIED: FolderUse
+FOLDER_USE_EXISTING: FolderUse
+FOLDER_USE_CREATES: FolderUse
 RESULT_STATUS_UNSPECIFIED: ResultStatus
 RESULT_STATUS_SUCCEEDED: ResultStatus
 RESULT_STATUS_FAILED: ResultStatus
 RESULT_STATUS_CANCELED: ResultStatus
 
 class TaskType(_message.Message):
-    __slots__ = ("name", "description", "payload_schema_json", "examples")
+    __slots__ = ("name", "description", "payload_schema_json", "examples", "folder")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
     EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    FOLDER_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     payload_schema_json: str
     examples: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., payload_schema_json: _Optional[str] = ..., examples: _Optional[_Iterable[str]] = ...) -> None: ...
+    folder: FolderUse
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., payload_schema_json: _Optional[str] = ..., examples: _Optional[_Iterable[str]] = ..., folder: _Optional[_Union[FolderUse, str]] = ...) -> None: ...
 
 class LogLine(_message.Message):
     __slots__ = ("seq", "time", "level", "message", "fields", "attempt", "attempt_seq")

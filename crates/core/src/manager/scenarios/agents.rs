@@ -251,6 +251,7 @@ async fn a_task_pinned_to_an_unknown_agent_is_refused_and_one_pinned_to_an_offli
             description: "something else".into(),
             payload_schema_json: ECHO.into(),
             examples: Vec::new(),
+            folder: Default::default(),
         }],
         ..registration("c")
     })
@@ -384,6 +385,7 @@ async fn a_task_types_examples_are_listed_as_declared_and_bad_ones_refuse_the_re
             description: "echoes".into(),
             payload_schema_json: ECHO.into(),
             examples,
+            folder: Default::default(),
         }],
         ..registration("a")
     };

@@ -66,6 +66,7 @@ fn registration(name: &str) -> Registration {
             description: "echoes".into(),
             payload_schema_json: ECHO.into(),
             examples: Vec::new(),
+            folder: Default::default(),
         }],
         max_concurrency: 1,
         pid: 1,

@@ -394,6 +394,7 @@ async fn a_payload_breaking_its_schema_is_refused_naming_the_place_and_the_rule(
             description: "adds".into(),
             payload_schema_json: schema.into(),
             examples: Vec::new(),
+            folder: Default::default(),
         }],
         ..registration(name)
     };

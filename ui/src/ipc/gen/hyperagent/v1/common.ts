@@ -80,6 +80,27 @@ export namespace AgentStatus {
   export type AGENT_STATUS_OFFLINE = typeof AgentStatus.AGENT_STATUS_OFFLINE;
 }
 
+/** What a task type does with the folder its task works in. */
+export const FolderUse = {
+  /** FOLDER_USE_UNSPECIFIED - Not said: any folder will do (a new one of its own when none is named). */
+  FOLDER_USE_UNSPECIFIED: "FOLDER_USE_UNSPECIFIED",
+  /**
+   * FOLDER_USE_EXISTING - Works on what is already there (a project to test, review, audit or search): a plan must
+   * name a folder that holds something, or make it in an earlier step.
+   */
+  FOLDER_USE_EXISTING: "FOLDER_USE_EXISTING",
+  /** FOLDER_USE_CREATES - Makes something new there (a project): a new or empty folder; writing over files asks first. */
+  FOLDER_USE_CREATES: "FOLDER_USE_CREATES",
+} as const;
+
+export type FolderUse = typeof FolderUse[keyof typeof FolderUse];
+
+export namespace FolderUse {
+  export type FOLDER_USE_UNSPECIFIED = typeof FolderUse.FOLDER_USE_UNSPECIFIED;
+  export type FOLDER_USE_EXISTING = typeof FolderUse.FOLDER_USE_EXISTING;
+  export type FOLDER_USE_CREATES = typeof FolderUse.FOLDER_USE_CREATES;
+}
+
 export const ResultStatus = {
   RESULT_STATUS_UNSPECIFIED: "RESULT_STATUS_UNSPECIFIED",
   RESULT_STATUS_SUCCEEDED: "RESULT_STATUS_SUCCEEDED",
@@ -110,6 +131,8 @@ export interface TaskType {
    * at most `agents.max_text_bytes`, none empty.
    */
   examples: string[];
+  /** What it does with its task's folder (the planner checks a plan's folders by it). */
+  folder: FolderUse;
 }
 
 /**
