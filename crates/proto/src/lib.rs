@@ -89,6 +89,12 @@ macro_rules! for_each_unary_client_method {
             "ListTemplates" list_templates ListTemplatesRequest;
             "OpenPath" open_path OpenPathRequest;
             "Route" route RouteRequest;
+            "Ask" ask AskRequest;
+            "AcceptPlan" accept_plan AcceptPlanRequest;
+            "RejectPlan" reject_plan RejectPlanRequest;
+            "CancelPlan" cancel_plan CancelPlanRequest;
+            "GetPlan" get_plan GetPlanRequest;
+            "ListPlans" list_plans ListPlansRequest;
             "GetStatus" get_status GetStatusRequest;
             "SetPaused" set_paused SetPausedRequest;
             "SetWorkspaceRoot" set_workspace_root SetWorkspaceRootRequest;

@@ -11,6 +11,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class PlanState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PLAN_STATE_UNSPECIFIED: _ClassVar[PlanState]
+    PLAN_STATE_PROPOSED: _ClassVar[PlanState]
+    PLAN_STATE_RUNNING: _ClassVar[PlanState]
+    PLAN_STATE_SUCCEEDED: _ClassVar[PlanState]
+    PLAN_STATE_FAILED: _ClassVar[PlanState]
+    PLAN_STATE_CANCELED: _ClassVar[PlanState]
+    PLAN_STATE_REJECTED: _ClassVar[PlanState]
+
+class StepState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STEP_STATE_UNSPECIFIED: _ClassVar[StepState]
+    STEP_STATE_WAITING: _ClassVar[StepState]
+    STEP_STATE_RUNNING: _ClassVar[StepState]
+    STEP_STATE_SUCCEEDED: _ClassVar[StepState]
+    STEP_STATE_FAILED: _ClassVar[StepState]
+    STEP_STATE_SKIPPED: _ClassVar[StepState]
+    STEP_STATE_CANCELED: _ClassVar[StepState]
+
 class PolicyDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     POLICY_DECISION_UNSPECIFIED: _ClassVar[PolicyDecision]
@@ -38,6 +58,20 @@ class TemplateStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TEMPLATE_STATUS_UNSPECIFIED: _ClassVar[TemplateStatus]
     TEMPLATE_STATUS_OK: _ClassVar[TemplateStatus]
     TEMPLATE_STATUS_BROKEN: _ClassVar[TemplateStatus]
+PLAN_STATE_UNSPECIFIED: PlanState
+PLAN_STATE_PROPOSED: PlanState
+PLAN_STATE_RUNNING: PlanState
+PLAN_STATE_SUCCEEDED: PlanState
+PLAN_STATE_FAILED: PlanState
+PLAN_STATE_CANCELED: PlanState
+PLAN_STATE_REJECTED: PlanState
+STEP_STATE_UNSPECIFIED: StepState
+STEP_STATE_WAITING: StepState
+STEP_STATE_RUNNING: StepState
+STEP_STATE_SUCCEEDED: StepState
+STEP_STATE_FAILED: StepState
+STEP_STATE_SKIPPED: StepState
+STEP_STATE_CANCELED: StepState
 POLICY_DECISION_UNSPECIFIED: PolicyDecision
 POLICY_DECISION_ALLOW: PolicyDecision
 POLICY_DECISION_DENY: PolicyDecision
@@ -152,6 +186,172 @@ class RouteResponse(_message.Message):
     router: str
     micros: int
     def __init__(self, steps: _Optional[_Iterable[_Union[PlanStep, _Mapping]]] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., can_do: _Optional[_Iterable[str]] = ..., router: _Optional[str] = ..., micros: _Optional[int] = ...) -> None: ...
+
+class AskRequest(_message.Message):
+    __slots__ = ("text", "budget_secs")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_SECS_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    budget_secs: int
+    def __init__(self, text: _Optional[str] = ..., budget_secs: _Optional[int] = ...) -> None: ...
+
+class AskResponse(_message.Message):
+    __slots__ = ("plan", "question", "choices", "refusal", "can_do", "router", "micros")
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    CHOICES_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    CAN_DO_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_FIELD_NUMBER: _ClassVar[int]
+    MICROS_FIELD_NUMBER: _ClassVar[int]
+    plan: Plan
+    question: str
+    choices: _containers.RepeatedScalarFieldContainer[str]
+    refusal: str
+    can_do: _containers.RepeatedScalarFieldContainer[str]
+    router: str
+    micros: int
+    def __init__(self, plan: _Optional[_Union[Plan, _Mapping]] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., can_do: _Optional[_Iterable[str]] = ..., router: _Optional[str] = ..., micros: _Optional[int] = ...) -> None: ...
+
+class Candidate(_message.Message):
+    __slots__ = ("agent_id", "reputation", "price", "load", "score", "online")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REPUTATION_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    reputation: float
+    price: float
+    load: float
+    score: float
+    online: bool
+    def __init__(self, agent_id: _Optional[str] = ..., reputation: _Optional[float] = ..., price: _Optional[float] = ..., load: _Optional[float] = ..., score: _Optional[float] = ..., online: _Optional[bool] = ...) -> None: ...
+
+class StepDecision(_message.Message):
+    __slots__ = ("attempt", "candidates", "chosen", "why", "time")
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_FIELD_NUMBER: _ClassVar[int]
+    WHY_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    attempt: int
+    candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
+    chosen: str
+    why: str
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, attempt: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., chosen: _Optional[str] = ..., why: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PlannedStep(_message.Message):
+    __slots__ = ("step", "state", "reason", "task_ids", "agent_id", "decisions", "touches", "asks", "candidates", "summary", "problem")
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    TOUCHES_FIELD_NUMBER: _ClassVar[int]
+    ASKS_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    step: PlanStep
+    state: StepState
+    reason: str
+    task_ids: _containers.RepeatedScalarFieldContainer[str]
+    agent_id: str
+    decisions: _containers.RepeatedCompositeFieldContainer[StepDecision]
+    touches: str
+    asks: _containers.RepeatedScalarFieldContainer[str]
+    candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
+    summary: str
+    problem: str
+    def __init__(self, step: _Optional[_Union[PlanStep, _Mapping]] = ..., state: _Optional[_Union[StepState, str]] = ..., reason: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ..., agent_id: _Optional[str] = ..., decisions: _Optional[_Iterable[_Union[StepDecision, _Mapping]]] = ..., touches: _Optional[str] = ..., asks: _Optional[_Iterable[str]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., summary: _Optional[str] = ..., problem: _Optional[str] = ...) -> None: ...
+
+class Plan(_message.Message):
+    __slots__ = ("id", "text", "state", "steps", "summary", "reason", "budget_secs", "created_at", "updated_at", "deadline", "router")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_SECS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    text: str
+    state: PlanState
+    steps: _containers.RepeatedCompositeFieldContainer[PlannedStep]
+    summary: str
+    reason: str
+    budget_secs: int
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    deadline: _timestamp_pb2.Timestamp
+    router: str
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., state: _Optional[_Union[PlanState, str]] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ..., summary: _Optional[str] = ..., reason: _Optional[str] = ..., budget_secs: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., router: _Optional[str] = ...) -> None: ...
+
+class StepEdit(_message.Message):
+    __slots__ = ("number", "remove", "payload_json", "workspace")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    remove: bool
+    payload_json: str
+    workspace: str
+    def __init__(self, number: _Optional[int] = ..., remove: _Optional[bool] = ..., payload_json: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
+
+class AcceptPlanRequest(_message.Message):
+    __slots__ = ("plan_id", "edits")
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    EDITS_FIELD_NUMBER: _ClassVar[int]
+    plan_id: str
+    edits: _containers.RepeatedCompositeFieldContainer[StepEdit]
+    def __init__(self, plan_id: _Optional[str] = ..., edits: _Optional[_Iterable[_Union[StepEdit, _Mapping]]] = ...) -> None: ...
+
+class RejectPlanRequest(_message.Message):
+    __slots__ = ("plan_id", "reason")
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    plan_id: str
+    reason: str
+    def __init__(self, plan_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CancelPlanRequest(_message.Message):
+    __slots__ = ("plan_id", "reason")
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    plan_id: str
+    reason: str
+    def __init__(self, plan_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GetPlanRequest(_message.Message):
+    __slots__ = ("plan_id",)
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    plan_id: str
+    def __init__(self, plan_id: _Optional[str] = ...) -> None: ...
+
+class ListPlansRequest(_message.Message):
+    __slots__ = ("limit", "page_token")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    page_token: str
+    def __init__(self, limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListPlansResponse(_message.Message):
+    __slots__ = ("plans", "next_page_token")
+    PLANS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    plans: _containers.RepeatedCompositeFieldContainer[Plan]
+    next_page_token: str
+    def __init__(self, plans: _Optional[_Iterable[_Union[Plan, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class OpenPathResponse(_message.Message):
     __slots__ = ("path", "opener", "warnings")
@@ -374,7 +574,7 @@ class SubscribeRequest(_message.Message):
     def __init__(self, after_seq: _Optional[int] = ..., task_id: _Optional[str] = ..., exclude_logs: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent", "templates_changed", "scheduling")
+    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent", "templates_changed", "scheduling", "plan")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     AGENT_STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -385,6 +585,7 @@ class Event(_message.Message):
     CONSENT_FIELD_NUMBER: _ClassVar[int]
     TEMPLATES_CHANGED_FIELD_NUMBER: _ClassVar[int]
     SCHEDULING_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
     seq: int
     time: _timestamp_pb2.Timestamp
     agent_status: AgentStatusChanged
@@ -395,7 +596,14 @@ class Event(_message.Message):
     consent: Consent
     templates_changed: TemplatesChanged
     scheduling: SchedulingChanged
-    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., templates_changed: _Optional[_Union[TemplatesChanged, _Mapping]] = ..., scheduling: _Optional[_Union[SchedulingChanged, _Mapping]] = ...) -> None: ...
+    plan: PlanChanged
+    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., templates_changed: _Optional[_Union[TemplatesChanged, _Mapping]] = ..., scheduling: _Optional[_Union[SchedulingChanged, _Mapping]] = ..., plan: _Optional[_Union[PlanChanged, _Mapping]] = ...) -> None: ...
+
+class PlanChanged(_message.Message):
+    __slots__ = ("plan",)
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    plan: Plan
+    def __init__(self, plan: _Optional[_Union[Plan, _Mapping]] = ...) -> None: ...
 
 class AgentStatusChanged(_message.Message):
     __slots__ = ("agent_id", "status", "reason")

@@ -149,6 +149,36 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.RouteRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.RouteResponse.FromString,
                 _registered_method=True)
+        self.Ask = channel.unary_unary(
+                '/hyperagent.v1.ClientService/Ask',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.AskRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.AskResponse.FromString,
+                _registered_method=True)
+        self.AcceptPlan = channel.unary_unary(
+                '/hyperagent.v1.ClientService/AcceptPlan',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.AcceptPlanRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.Plan.FromString,
+                _registered_method=True)
+        self.RejectPlan = channel.unary_unary(
+                '/hyperagent.v1.ClientService/RejectPlan',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.RejectPlanRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.Plan.FromString,
+                _registered_method=True)
+        self.CancelPlan = channel.unary_unary(
+                '/hyperagent.v1.ClientService/CancelPlan',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.CancelPlanRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.Plan.FromString,
+                _registered_method=True)
+        self.GetPlan = channel.unary_unary(
+                '/hyperagent.v1.ClientService/GetPlan',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.GetPlanRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.Plan.FromString,
+                _registered_method=True)
+        self.ListPlans = channel.unary_unary(
+                '/hyperagent.v1.ClientService/ListPlans',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.ListPlansRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListPlansResponse.FromString,
+                _registered_method=True)
         self.GetStatus = channel.unary_unary(
                 '/hyperagent.v1.ClientService/GetStatus',
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.GetStatusRequest.SerializeToString,
@@ -330,6 +360,51 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Ask(self, request, context):
+        """Plain words into a proposed plan (stored, nothing runs yet: a preview of its steps, the
+        agents each would run on and why, the folder each touches and what will ask first), or one
+        question, or a refusal. INVALID_ARGUMENT for an empty or too long request or budget.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptPlan(self, request, context):
+        """Runs a proposed plan, with the person's edits (a step's payload or folder changed, a step
+        removed). Steps start as their dependencies succeed; each runs as a task. FAILED_PRECONDITION
+        when the plan is not proposed any more; INVALID_ARGUMENT for an edit that does not fit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectPlan(self, request, context):
+        """Drops a proposed plan; nothing ran.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelPlan(self, request, context):
+        """Cancels a running plan: its running steps' tasks are cancelled, waiting steps never start.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPlan(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPlans(self, request, context):
+        """Newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetStatus(self, request, context):
         """The manager at a glance: is it dispatching, how many agents are online, tasks by state.
         """
@@ -470,6 +545,36 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.Route,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.RouteRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.RouteResponse.SerializeToString,
+            ),
+            'Ask': grpc.unary_unary_rpc_method_handler(
+                    servicer.Ask,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.AskRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.AskResponse.SerializeToString,
+            ),
+            'AcceptPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptPlan,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.AcceptPlanRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.Plan.SerializeToString,
+            ),
+            'RejectPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectPlan,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.RejectPlanRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.Plan.SerializeToString,
+            ),
+            'CancelPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelPlan,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.CancelPlanRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.Plan.SerializeToString,
+            ),
+            'GetPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPlan,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.GetPlanRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.Plan.SerializeToString,
+            ),
+            'ListPlans': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPlans,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListPlansRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ListPlansResponse.SerializeToString,
             ),
             'GetStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStatus,
@@ -1108,6 +1213,168 @@ class ClientService:
             '/hyperagent.v1.ClientService/Route',
             hyperagent_dot_v1_dot_client__pb2.RouteRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.RouteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Ask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/Ask',
+            hyperagent_dot_v1_dot_client__pb2.AskRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.AskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/AcceptPlan',
+            hyperagent_dot_v1_dot_client__pb2.AcceptPlanRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.Plan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/RejectPlan',
+            hyperagent_dot_v1_dot_client__pb2.RejectPlanRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.Plan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/CancelPlan',
+            hyperagent_dot_v1_dot_client__pb2.CancelPlanRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.Plan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/GetPlan',
+            hyperagent_dot_v1_dot_client__pb2.GetPlanRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.Plan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPlans(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/ListPlans',
+            hyperagent_dot_v1_dot_client__pb2.ListPlansRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ListPlansResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -18,6 +18,56 @@ export const protobufFileName = "hyperagent/v1/client.proto";
  * UNAUTHENTICATED (TCP listener without the bearer token).
  */
 
+export const PlanState = {
+  PLAN_STATE_UNSPECIFIED: "PLAN_STATE_UNSPECIFIED",
+  /** PLAN_STATE_PROPOSED - Waiting for the person: accept (with edits) or reject. */
+  PLAN_STATE_PROPOSED: "PLAN_STATE_PROPOSED",
+  PLAN_STATE_RUNNING: "PLAN_STATE_RUNNING",
+  /** PLAN_STATE_SUCCEEDED - Every step succeeded. */
+  PLAN_STATE_SUCCEEDED: "PLAN_STATE_SUCCEEDED",
+  /** PLAN_STATE_FAILED - A step failed (its dependants did not run), or the budget was spent. */
+  PLAN_STATE_FAILED: "PLAN_STATE_FAILED",
+  PLAN_STATE_CANCELED: "PLAN_STATE_CANCELED",
+  PLAN_STATE_REJECTED: "PLAN_STATE_REJECTED",
+} as const;
+
+export type PlanState = typeof PlanState[keyof typeof PlanState];
+
+export namespace PlanState {
+  export type PLAN_STATE_UNSPECIFIED = typeof PlanState.PLAN_STATE_UNSPECIFIED;
+  export type PLAN_STATE_PROPOSED = typeof PlanState.PLAN_STATE_PROPOSED;
+  export type PLAN_STATE_RUNNING = typeof PlanState.PLAN_STATE_RUNNING;
+  export type PLAN_STATE_SUCCEEDED = typeof PlanState.PLAN_STATE_SUCCEEDED;
+  export type PLAN_STATE_FAILED = typeof PlanState.PLAN_STATE_FAILED;
+  export type PLAN_STATE_CANCELED = typeof PlanState.PLAN_STATE_CANCELED;
+  export type PLAN_STATE_REJECTED = typeof PlanState.PLAN_STATE_REJECTED;
+}
+
+export const StepState = {
+  STEP_STATE_UNSPECIFIED: "STEP_STATE_UNSPECIFIED",
+  /** STEP_STATE_WAITING - Its dependencies have not all succeeded yet (or the plan is only proposed). */
+  STEP_STATE_WAITING: "STEP_STATE_WAITING",
+  /** STEP_STATE_RUNNING - Its task is queued or running. */
+  STEP_STATE_RUNNING: "STEP_STATE_RUNNING",
+  STEP_STATE_SUCCEEDED: "STEP_STATE_SUCCEEDED",
+  STEP_STATE_FAILED: "STEP_STATE_FAILED",
+  /** STEP_STATE_SKIPPED - Never ran: a step it depends on failed or was cancelled, or the budget was spent. */
+  STEP_STATE_SKIPPED: "STEP_STATE_SKIPPED",
+  STEP_STATE_CANCELED: "STEP_STATE_CANCELED",
+} as const;
+
+export type StepState = typeof StepState[keyof typeof StepState];
+
+export namespace StepState {
+  export type STEP_STATE_UNSPECIFIED = typeof StepState.STEP_STATE_UNSPECIFIED;
+  export type STEP_STATE_WAITING = typeof StepState.STEP_STATE_WAITING;
+  export type STEP_STATE_RUNNING = typeof StepState.STEP_STATE_RUNNING;
+  export type STEP_STATE_SUCCEEDED = typeof StepState.STEP_STATE_SUCCEEDED;
+  export type STEP_STATE_FAILED = typeof StepState.STEP_STATE_FAILED;
+  export type STEP_STATE_SKIPPED = typeof StepState.STEP_STATE_SKIPPED;
+  export type STEP_STATE_CANCELED = typeof StepState.STEP_STATE_CANCELED;
+}
+
 export const PolicyDecision = {
   POLICY_DECISION_UNSPECIFIED: "POLICY_DECISION_UNSPECIFIED",
   POLICY_DECISION_ALLOW: "POLICY_DECISION_ALLOW",
@@ -175,6 +225,157 @@ export interface RouteResponse {
   router: string;
   /** How long routing took, in microseconds. */
   micros: string;
+}
+
+export interface AskRequest {
+  /** What the person wants, in plain words. */
+  text: string;
+  /**
+   * Wall time the whole plan may take once accepted, in seconds; 0 takes `planner.budget_secs`.
+   * A step still running when it is spent is cancelled, and steps not started never start.
+   */
+  budget_secs: number;
+}
+
+export interface AskResponse {
+  /** Exactly one of: the proposed plan (state PROPOSED; accept, edit or reject it) ... */
+  plan?:
+    | Plan
+    | undefined;
+  /** ... or a question, with the task types it could be ... */
+  question: string;
+  choices: string[];
+  /** ... or why nothing will run, with the task types that can. */
+  refusal: string;
+  can_do: string[];
+  /** Which router answered ("offline"). */
+  router: string;
+  /** How long routing took, in microseconds. */
+  micros: string;
+}
+
+/** An agent the planner considered for a step, and its score. */
+export interface Candidate {
+  agent_id: string;
+  /** Observed success, 0 to 1: (successes + 1) / (tasks + 2). */
+  reputation: number;
+  /** Its declared cost, scaled to 0 to 1 among the candidates. */
+  price: number;
+  /** Running tasks / slots, 0 to 1. */
+  load: number;
+  /**
+   * reputation x planner.reputation_weight - price x planner.price_weight - load x
+   * planner.load_weight; the highest wins.
+   */
+  score: number;
+  online: boolean;
+}
+
+/** Why a step went to the agent it went to. */
+export interface StepDecision {
+  /** 1 for the first attempt; a later one tries the next candidate. */
+  attempt: number;
+  /** Best first. */
+  candidates: Candidate[];
+  /** The agent chosen ("" when none was online: the task waits for the first capable one). */
+  chosen: string;
+  why: string;
+  time?: string | undefined;
+}
+
+/** One step of a plan, as routed and as it runs. */
+export interface PlannedStep {
+  /** As the router made it (or the person edited it). */
+  step?: PlanStep | undefined;
+  state: StepState;
+  /** Why it is in its state, in words. */
+  reason: string;
+  /** The task of each attempt, oldest first. */
+  task_ids: string[];
+  /** The agent of the latest attempt. */
+  agent_id: string;
+  decisions: StepDecision[];
+  /**
+   * The folder it works in, in words ("/home/me/HyperAgent/shop (made for it)", "the project
+   * step 1 makes").
+   */
+  touches: string;
+  /** What it may ask the person before doing (consent), in words. */
+  asks: string[];
+  /** The preview's ranking of the agents that could run it, best first. */
+  candidates: Candidate[];
+  /** Its task's result summary, once it ended. */
+  summary: string;
+  /**
+   * Set when the step cannot run as it stands (e.g. its folder is outside the workspace root);
+   * such a plan cannot be accepted until the step is edited or removed.
+   */
+  problem: string;
+}
+
+export interface Plan {
+  id: string;
+  /** The request, as the person wrote it. */
+  text: string;
+  state: PlanState;
+  steps: PlannedStep[];
+  /** Once ended: what was done, with each step's result, in words. */
+  summary: string;
+  /** Why it is in its state. */
+  reason: string;
+  budget_secs: number;
+  created_at?: string | undefined;
+  updated_at?:
+    | string
+    | undefined;
+  /** Running: when the budget is spent. */
+  deadline?:
+    | string
+    | undefined;
+  /** Which router made it. */
+  router: string;
+}
+
+/** A change the person makes to a proposed step. */
+export interface StepEdit {
+  number: number;
+  /** Leave the step out (a step depending on it cannot stay). */
+  remove: boolean;
+  /** A new payload (JSON object), checked against the task type's schema; "" keeps it. */
+  payload_json: string;
+  /** A new folder; "" keeps it. */
+  workspace: string;
+}
+
+export interface AcceptPlanRequest {
+  plan_id: string;
+  edits: StepEdit[];
+}
+
+export interface RejectPlanRequest {
+  plan_id: string;
+  reason: string;
+}
+
+export interface CancelPlanRequest {
+  plan_id: string;
+  reason: string;
+}
+
+export interface GetPlanRequest {
+  plan_id: string;
+}
+
+export interface ListPlansRequest {
+  /** At most this many (the configured page size when 0). */
+  limit: number;
+  /** Plans made before this plan id (from `next_page_token`). */
+  page_token: string;
+}
+
+export interface ListPlansResponse {
+  plans: Plan[];
+  next_page_token: string;
 }
 
 export interface OpenPathResponse {
@@ -385,7 +586,15 @@ export interface Event {
     | TemplatesChanged
     | undefined;
   /** Handing out new work was paused or resumed (`SetPaused`): status displays refresh. */
-  scheduling?: SchedulingChanged | undefined;
+  scheduling?:
+    | SchedulingChanged
+    | undefined;
+  /** A plan was proposed, accepted, rejected, or one of its steps moved: the plan as it is now. */
+  plan?: PlanChanged | undefined;
+}
+
+export interface PlanChanged {
+  plan?: Plan | undefined;
 }
 
 export interface AgentStatusChanged {
@@ -687,6 +896,25 @@ export interface ClientService {
    * nothing. INVALID_ARGUMENT for an empty or too long request.
    */
   Route(request: RouteRequest): Promise<RouteResponse>;
+  /**
+   * Plain words into a proposed plan (stored, nothing runs yet: a preview of its steps, the
+   * agents each would run on and why, the folder each touches and what will ask first), or one
+   * question, or a refusal. INVALID_ARGUMENT for an empty or too long request or budget.
+   */
+  Ask(request: AskRequest): Promise<AskResponse>;
+  /**
+   * Runs a proposed plan, with the person's edits (a step's payload or folder changed, a step
+   * removed). Steps start as their dependencies succeed; each runs as a task. FAILED_PRECONDITION
+   * when the plan is not proposed any more; INVALID_ARGUMENT for an edit that does not fit.
+   */
+  AcceptPlan(request: AcceptPlanRequest): Promise<Plan>;
+  /** Drops a proposed plan; nothing ran. */
+  RejectPlan(request: RejectPlanRequest): Promise<Plan>;
+  /** Cancels a running plan: its running steps' tasks are cancelled, waiting steps never start. */
+  CancelPlan(request: CancelPlanRequest): Promise<Plan>;
+  GetPlan(request: GetPlanRequest): Promise<Plan>;
+  /** Newest first. */
+  ListPlans(request: ListPlansRequest): Promise<ListPlansResponse>;
   /** The manager at a glance: is it dispatching, how many agents are online, tasks by state. */
   GetStatus(request: GetStatusRequest): Promise<ManagerStatus>;
   /**
