@@ -7,12 +7,15 @@ import { ClientProvider, type Client } from './ipc';
 import { Agents } from './views/Agents';
 import { Audit } from './views/Audit';
 import { NewProject } from './views/NewProject';
+import { PlanPage } from './views/PlanPage';
+import { Plans } from './views/Plans';
 import { Settings } from './views/Settings';
 import { TaskPage } from './views/TaskPage';
 import { Tasks } from './views/Tasks';
 
 const NAV: { href: string; label: string; active: (r: Route) => boolean }[] = [
   { href: hrefOf.newProject, label: 'New project', active: (r) => r.view === 'new' },
+  { href: hrefOf.plans, label: 'Plans', active: (r) => r.view === 'plans' || r.view === 'plan' },
   { href: hrefOf.tasks, label: 'Tasks', active: (r) => r.view === 'tasks' || r.view === 'task' },
   { href: hrefOf.agents, label: 'Agents', active: (r) => r.view === 'agents' },
   { href: hrefOf.audit, label: 'Audit', active: (r) => r.view === 'audit' },
@@ -27,6 +30,10 @@ function View({ route }: { route: Route }) {
       return <Tasks />;
     case 'task':
       return <TaskPage key={route.taskId} taskId={route.taskId} />;
+    case 'plans':
+      return <Plans />;
+    case 'plan':
+      return <PlanPage key={route.planId} planId={route.planId} />;
     case 'agents':
       return <Agents />;
     case 'audit':
