@@ -1,7 +1,10 @@
+import { useCallback, useState } from 'react';
 import { FeedProvider, useFeedStatus } from './app/feed';
 import { OnboardingProvider } from './app/onboarding';
 import { hrefOf, useRoute, type Route } from './app/router';
+import { PROMPT_SHORTCUTS, promptShortcutLabel, usePromptShortcut } from './app/shortcuts';
 import { ConsentModal } from './components/ConsentModal';
+import { PromptBar } from './components/PromptBar';
 import { StatusLine } from './components/StatusLine';
 import { ClientProvider, type Client } from './ipc';
 import { Agents } from './views/Agents';
@@ -69,6 +72,11 @@ function SignInNotice() {
 
 function Shell() {
   const route = useRoute();
+  // 0 while the prompt bar is closed; each request to open it (button or shortcut) counts up, so
+  // one made while it is open puts the focus back in it.
+  const [asking, setAsking] = useState(0);
+  const ask = useCallback(() => setAsking((n) => n + 1), []);
+  usePromptShortcut(ask);
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -87,12 +95,23 @@ function Shell() {
             ))}
           </ul>
         </nav>
+        <button
+          type="button"
+          className="ask-button"
+          data-testid="open-prompt-bar"
+          aria-keyshortcuts={PROMPT_SHORTCUTS}
+          aria-haspopup="dialog"
+          onClick={ask}
+        >
+          Ask… <kbd aria-hidden="true">{promptShortcutLabel()}</kbd>
+        </button>
       </header>
       <main id="main" tabIndex={-1}>
         <SignInNotice />
         <View route={route} />
       </main>
       <StatusLine />
+      {asking > 0 && <PromptBar focusRequest={asking} onClose={() => setAsking(0)} />}
       <ConsentModal />
     </div>
   );
