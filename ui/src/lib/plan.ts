@@ -89,7 +89,7 @@ export function depths(steps: PlanStep[]): Map<number, number> {
 }
 
 /** The graph's geometry, in pixels (the nodes' CSS uses the same). */
-export const GRAPH = { nodeWidth: 248, nodeHeight: 148, columnGap: 64, rowGap: 16 } as const;
+export const GRAPH = { nodeWidth: 248, nodeHeight: 144, columnGap: 64, rowGap: 16 } as const;
 
 export interface GraphNode {
   number: number;

@@ -186,9 +186,13 @@ function PlanGraph({ plan }: { plan: Plan }) {
                       </>
                     ) : (
                       'no agent yet'
-                    )}{' '}
-                    <TaskLinks step={p} />
+                    )}
                   </div>
+                  {p.task_ids.length > 0 && (
+                    <div className="node-line">
+                      <TaskLinks step={p} />
+                    </div>
+                  )}
                   {p.reason && (
                     <div className="node-reason" data-testid="node-reason">
                       <Untrusted text={p.reason} />
@@ -247,8 +251,12 @@ function StepDetails({ plan }: { plan: Plan }) {
                             </span>
                           )}
                         </>
-                      ) : (
+                      ) : p.agent_id ? (
+                        <Untrusted text={p.agent_id} />
+                      ) : p.state === 'STEP_STATE_WAITING' ? (
                         <Ranking candidates={p.candidates} />
+                      ) : (
+                        '—'
                       )}
                     </dd>
                   </>
