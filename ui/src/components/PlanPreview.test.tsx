@@ -86,9 +86,15 @@ describe('The plan preview', () => {
   });
 
   it('shows what agents and words put in a step as text, hidden characters by their code', () => {
-    const shown = plan('p', [plannedStep({ number: 1, why: 'say hi \u202Eevil' }, { touches: 'shop\u200B' })]);
+    const shown = plan('p', [
+      plannedStep({ number: 1, task_type: 'echo\u2066.say', why: 'say hi \u202Eevil' }, { touches: 'shop\u200B' }),
+    ]);
     setup(shown);
-    expect(within(stepCard(1)).getAllByTestId('untrusted-mark').map((m) => m.textContent)).toEqual(['U+202E', 'U+200B']);
+    expect(within(stepCard(1)).getAllByTestId('untrusted-mark').map((m) => m.textContent)).toEqual([
+      'U+2066',
+      'U+202E',
+      'U+200B',
+    ]);
   });
 
   it('sends a payload edited in its form and a new folder as one edit of that step', async () => {

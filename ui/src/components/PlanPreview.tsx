@@ -172,7 +172,10 @@ function StepCard({ planned, step, draft, dependants, schemaJson, onChange }: St
       aria-labelledby={`${id}-title`}
     >
       <h3 id={`${id}-title`}>
-        Step {n}: <code>{step.task_type}</code>
+        Step {n}:{' '}
+        <code>
+          <Untrusted text={step.task_type} />
+        </code>
         {isOpen && ' (open in the editor)'}
         {draft.removed && <span className="badge idle"> removed</span>}
       </h3>

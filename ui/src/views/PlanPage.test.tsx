@@ -93,6 +93,20 @@ describe('A plan page', () => {
     expect(screen.queryByRole('button', { name: 'Cancel plan' })).not.toBeInTheDocument();
   });
 
+  it('shows what agents wrote (a reason, a result, the summary) as text, hidden characters by their code', async () => {
+    const ended = moved(
+      { ...running, state: 'PLAN_STATE_FAILED', summary: 'step 1 failed\u202E' },
+      '2026-12-04T10:00:09Z',
+      ['STEP_STATE_FAILED', 'STEP_STATE_SKIPPED'],
+      [{ reason: 'exit 1\u200B', summary: 'no\u2066 files' }],
+    );
+    renderWith(<PlanPage planId="plan-1" />, { GetPlan: () => ended });
+    const marks = (el: HTMLElement) => within(el).getAllByTestId('untrusted-mark').map((m) => m.textContent);
+    expect(marks(await screen.findByTestId('plan-summary'))).toEqual(['U+202E']);
+    expect(marks(within(node(1)).getByTestId('node-reason'))).toEqual(['U+200B']);
+    expect(marks(screen.getAllByTestId('step-summary')[0]!)).toEqual(['U+2066']);
+  });
+
   it('keeps a newer state from the feed over an older answer to GetPlan', async () => {
     let answer: (p: Plan) => void = () => {};
     const { transport } = renderWith(<PlanPage planId="plan-1" />, {

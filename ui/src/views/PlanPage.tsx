@@ -173,7 +173,10 @@ function PlanGraph({ plan }: { plan: Plan }) {
                   data-state={p.state}
                 >
                   <div className="node-title">
-                    <strong>Step {n.number}</strong> <code>{step.task_type}</code>
+                    <strong>Step {n.number}</strong>{' '}
+                    <code>
+                      <Untrusted text={step.task_type} />
+                    </code>
                   </div>
                   <div className="node-line">
                     <StepStateBadge state={p.state} />
@@ -221,7 +224,11 @@ function StepDetails({ plan }: { plan: Plan }) {
           return (
             <li key={step.number} className="panel" data-testid="step-detail" data-step={step.number}>
               <h3>
-                Step {step.number}: <code>{step.task_type}</code> <StepStateBadge state={p.state} />
+                Step {step.number}:{' '}
+                <code>
+                  <Untrusted text={step.task_type} />
+                </code>{' '}
+                <StepStateBadge state={p.state} />
               </h3>
               <dl className="facts">
                 <dt>Why</dt>
