@@ -2,37 +2,12 @@
 // Screenshots of each view go to test-artifacts/ (kept by CI) and docs/screenshots/.
 import { expect, test, type Page } from '@playwright/test'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-
-const ARTIFACTS = resolve(import.meta.dirname, '..', 'test-artifacts')
-const DOCS = resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots')
-
-async function shot(page: Page, name: string) {
-  mkdirSync(ARTIFACTS, { recursive: true })
-  mkdirSync(DOCS, { recursive: true })
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) })
-  await page.screenshot({ path: join(DOCS, `${name}.png`) })
-}
-
-async function api<T = any>(page: Page, method: string, request: object = {}): Promise<T> {
-  const r = await page.request.post(`/api/v1/${method}`, { data: request })
-  expect(r.ok(), `${method}: ${await r.text()}`).toBeTruthy()
-  return (await r.json()) as T
-}
+import { join } from 'node:path'
+import { api, ARTIFACTS, online, shot } from './helpers.ts'
 
 async function submit(page: Page, task_type: string, payload: object, workspace = ''): Promise<string> {
   const r = await api(page, 'SubmitTask', { task_type, payload_json: JSON.stringify(payload), workspace })
   return r.task.id as string
-}
-
-async function online(page: Page, ...names: string[]) {
-  for (const name of names) {
-    await expect
-      .poll(async () => (await api(page, 'ListAgents')).agents.find((a: any) => a.id === name)?.status, {
-        message: `agent ${name} online`,
-      })
-      .toBe('AGENT_STATUS_ONLINE')
-  }
 }
 
 test.beforeEach(async ({ page }, info) => {

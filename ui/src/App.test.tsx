@@ -1,9 +1,10 @@
-import { render, screen } from '@testing-library/react';
+import { render, screen, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
 import App from './App';
 import { ONBOARDED_KEY } from './app/onboarding';
 import { parseRoute } from './app/router';
 import { MockTransport } from './testing/mockTransport';
+import { shopPlan } from './testing/plans';
 
 function renderApp() {
   const transport = new MockTransport({
@@ -12,6 +13,8 @@ function renderApp() {
     ListConsents: () => ({ consents: [] }),
     ListAgents: () => ({ agents: [] }),
     ListTasks: () => ({ tasks: [], next_page_token: '' }),
+    ListPlans: () => ({ plans: [], next_page_token: '' }),
+    GetPlan: ({ plan_id }) => shopPlan(plan_id, { state: 'PLAN_STATE_RUNNING' }),
   });
   render(<App client={transport.client()} />);
 }
@@ -29,6 +32,20 @@ describe('App', () => {
     expect(await screen.findByRole('heading', { level: 1, name: 'Settings' })).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'Settings' })).toHaveAttribute('aria-current', 'page');
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+  });
+
+  it('routes #/plans and #/plans/ID to the plans, marked in the nav', async () => {
+    expect(parseRoute('#/plans')).toEqual({ view: 'plans' });
+    expect(parseRoute('#/plans/p%2F1')).toEqual({ view: 'plan', planId: 'p/1' });
+    window.localStorage.setItem(ONBOARDED_KEY, 'yes');
+    window.location.hash = '#/plans/p-9';
+    renderApp();
+    expect(await screen.findByTestId('plan-graph')).toBeInTheDocument();
+    expect(screen.getByTestId('plan-page')).toHaveAttribute('data-plan-id', 'p-9');
+    expect(within(screen.getByRole('navigation', { name: 'Main' })).getByRole('link', { name: 'Plans' })).toHaveAttribute(
+      'aria-current',
+      'page',
+    );
   });
 
   it('opens with the introduction on first run', () => {

@@ -1,18 +1,24 @@
+import { useCallback, useState } from 'react';
 import { FeedProvider, useFeedStatus } from './app/feed';
 import { OnboardingProvider } from './app/onboarding';
 import { hrefOf, useRoute, type Route } from './app/router';
+import { PROMPT_SHORTCUTS, promptShortcutLabel, usePromptShortcut } from './app/shortcuts';
 import { ConsentModal } from './components/ConsentModal';
+import { PromptBar } from './components/PromptBar';
 import { StatusLine } from './components/StatusLine';
 import { ClientProvider, type Client } from './ipc';
 import { Agents } from './views/Agents';
 import { Audit } from './views/Audit';
 import { NewProject } from './views/NewProject';
+import { PlanPage } from './views/PlanPage';
+import { Plans } from './views/Plans';
 import { Settings } from './views/Settings';
 import { TaskPage } from './views/TaskPage';
 import { Tasks } from './views/Tasks';
 
 const NAV: { href: string; label: string; active: (r: Route) => boolean }[] = [
   { href: hrefOf.newProject, label: 'New project', active: (r) => r.view === 'new' },
+  { href: hrefOf.plans, label: 'Plans', active: (r) => r.view === 'plans' || r.view === 'plan' },
   { href: hrefOf.tasks, label: 'Tasks', active: (r) => r.view === 'tasks' || r.view === 'task' },
   { href: hrefOf.agents, label: 'Agents', active: (r) => r.view === 'agents' },
   { href: hrefOf.audit, label: 'Audit', active: (r) => r.view === 'audit' },
@@ -27,6 +33,10 @@ function View({ route }: { route: Route }) {
       return <Tasks />;
     case 'task':
       return <TaskPage key={route.taskId} taskId={route.taskId} />;
+    case 'plans':
+      return <Plans />;
+    case 'plan':
+      return <PlanPage key={route.planId} planId={route.planId} />;
     case 'agents':
       return <Agents />;
     case 'audit':
@@ -62,6 +72,11 @@ function SignInNotice() {
 
 function Shell() {
   const route = useRoute();
+  // 0 while the prompt bar is closed; each request to open it (button or shortcut) counts up, so
+  // one made while it is open puts the focus back in it.
+  const [asking, setAsking] = useState(0);
+  const ask = useCallback(() => setAsking((n) => n + 1), []);
+  usePromptShortcut(ask);
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -80,12 +95,23 @@ function Shell() {
             ))}
           </ul>
         </nav>
+        <button
+          type="button"
+          className="ask-button"
+          data-testid="open-prompt-bar"
+          aria-keyshortcuts={PROMPT_SHORTCUTS}
+          aria-haspopup="dialog"
+          onClick={ask}
+        >
+          Ask… <kbd aria-hidden="true">{promptShortcutLabel()}</kbd>
+        </button>
       </header>
       <main id="main" tabIndex={-1}>
         <SignInNotice />
         <View route={route} />
       </main>
       <StatusLine />
+      {asking > 0 && <PromptBar focusRequest={asking} onClose={() => setAsking(0)} />}
       <ConsentModal />
     </div>
   );

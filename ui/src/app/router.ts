@@ -6,6 +6,8 @@ export type Route =
   | { view: 'new' }
   | { view: 'tasks' }
   | { view: 'task'; taskId: string }
+  | { view: 'plans' }
+  | { view: 'plan'; planId: string }
   | { view: 'agents' }
   | { view: 'audit' }
   | { view: 'settings' }
@@ -19,6 +21,8 @@ export function parseRoute(hash: string): Route {
       return { view: 'new' };
     case 'tasks':
       return parts[1] ? { view: 'task', taskId: parts[1] } : { view: 'tasks' };
+    case 'plans':
+      return parts[1] ? { view: 'plan', planId: parts[1] } : { view: 'plans' };
     case 'agents':
       return { view: 'agents' };
     case 'audit':
@@ -34,6 +38,8 @@ export const hrefOf = {
   newProject: '#/new',
   tasks: '#/tasks',
   task: (id: string) => `#/tasks/${encodeURIComponent(id)}`,
+  plans: '#/plans',
+  plan: (id: string) => `#/plans/${encodeURIComponent(id)}`,
   agents: '#/agents',
   audit: '#/audit',
   settings: '#/settings',

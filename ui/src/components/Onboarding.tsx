@@ -1,5 +1,6 @@
-import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { CONSENT_CHOICES } from './ConsentModal';
+import { dialogKeyDown, useFocusReturn } from './dialog';
 import { WorkspaceRootForm } from './WorkspaceRootForm';
 
 const STEPS: { title: string; body: ReactNode }[] = [
@@ -58,8 +59,6 @@ const STEPS: { title: string; body: ReactNode }[] = [
   },
 ];
 
-const FOCUSABLE = 'button:not([disabled]), a[href], input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])';
-
 /**
  * The introduction, a few short screens in a modal dialog: the focus stays inside it, Escape or
  * "Get started" closes it (and `onClose` remembers that it was seen).
@@ -71,35 +70,10 @@ export function Onboarding({ onClose }: { onClose: () => void }) {
   const heading = useRef<HTMLHeadingElement>(null);
 
   // Back where the person was when it closes.
-  useEffect(() => {
-    const before = document.activeElement;
-    return () => {
-      if (before instanceof HTMLElement) before.focus();
-    };
-  }, []);
+  useFocusReturn();
   // Each screen is read from its title.
   useEffect(() => heading.current?.focus(), [step]);
 
-  const onKeyDown = (e: KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.preventDefault();
-      onClose();
-      return;
-    }
-    if (e.key !== 'Tab' || !dialog.current) return;
-    const items = Array.from(dialog.current.querySelectorAll<HTMLElement>(FOCUSABLE));
-    const first = items[0];
-    const last = items.at(-1);
-    if (!first || !last) return;
-    const active = document.activeElement;
-    if (e.shiftKey && (active === first || !dialog.current.contains(active) || active === heading.current)) {
-      e.preventDefault();
-      last.focus();
-    } else if (!e.shiftKey && active === last) {
-      e.preventDefault();
-      first.focus();
-    }
-  };
 
   const current = STEPS[step] ?? STEPS[0]!;
   const isLast = step === STEPS.length - 1;
@@ -113,7 +87,7 @@ export function Onboarding({ onClose }: { onClose: () => void }) {
         aria-labelledby={titleId}
         data-testid="onboarding"
         data-step={step + 1}
-        onKeyDown={onKeyDown}
+        onKeyDown={(e) => dialogKeyDown(e, dialog.current, onClose)}
       >
         <p className="help" data-testid="onboarding-step">
           Welcome to HyperAgent · {step + 1} of {STEPS.length}

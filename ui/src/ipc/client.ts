@@ -40,6 +40,10 @@ export class Client {
   listAgents() {
     return this.transport.call('ListAgents', {});
   }
+  /** Every task type an agent offers, with its payload schema. */
+  listTaskTypes() {
+    return this.transport.call('ListTaskTypes', {});
+  }
   getLogs(req: T.GetLogsRequest) {
     return this.transport.call('GetLogs', req);
   }
@@ -60,6 +64,28 @@ export class Client {
   }
   openPath(req: T.OpenPathRequest) {
     return this.transport.call('OpenPath', req);
+  }
+
+  /** Plain words into a proposed plan, one question or a refusal; nothing runs yet. */
+  ask(text: string, budgetSecs = 0) {
+    return this.transport.call('Ask', { text, budget_secs: budgetSecs });
+  }
+  /** Runs a proposed plan with the person's edits (only the steps they changed or removed). */
+  acceptPlan(planId: string, edits: T.StepEdit[]) {
+    return this.transport.call('AcceptPlan', { plan_id: planId, edits });
+  }
+  rejectPlan(planId: string, reason: string) {
+    return this.transport.call('RejectPlan', { plan_id: planId, reason });
+  }
+  cancelPlan(planId: string, reason: string) {
+    return this.transport.call('CancelPlan', { plan_id: planId, reason });
+  }
+  getPlan(planId: string) {
+    return this.transport.call('GetPlan', { plan_id: planId });
+  }
+  /** Newest first. */
+  listPlans(req: T.ListPlansRequest = {}) {
+    return this.transport.call('ListPlans', req);
   }
 
   getStatus() {

@@ -11,15 +11,17 @@ import type { TaskState } from './gen/hyperagent/v1/common';
 
 export { AgentStatus, LogLevel, ResultStatus, TaskState } from './gen/hyperagent/v1/common';
 export type { Artifact, LogLine, Progress, TaskResult, TaskType } from './gen/hyperagent/v1/common';
-export { ConsentAnswer, ConsentStatus, PolicyDecision, TemplateStatus } from './gen/hyperagent/v1/client';
+export { ConsentAnswer, ConsentStatus, PlanState, PolicyDecision, StepState, TemplateStatus } from './gen/hyperagent/v1/client';
 export type {
   Action,
   ActionPath,
   Agent,
   AgentOutput,
   AgentStatusChanged,
+  AskResponse,
   Attempt,
   AuditEntry,
+  Candidate,
   Consent,
   DeleteSecretResponse,
   Event,
@@ -28,6 +30,7 @@ export type {
   ListAgentsResponse,
   ListAuditResponse,
   ListConsentsResponse,
+  ListPlansResponse,
   ListPolicyRulesResponse,
   ListSecretsResponse,
   ListTaskTypesResponse,
@@ -35,10 +38,16 @@ export type {
   ListTemplatesResponse,
   ManagerStatus,
   OpenPathResponse,
+  Plan,
+  PlanChanged,
+  PlannedStep,
+  PlanStep,
   PolicyRule,
   SchedulingChanged,
   SecretInfo,
   SetSecretResponse,
+  StepDecision,
+  StepEdit,
   SubmitTaskResponse,
   Task,
   TaskLog,
@@ -57,6 +66,14 @@ export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
   'TASK_STATE_DEAD_LETTERED',
 ]);
 
+/** A plan in one of these states changes no more. */
+export const PLAN_ENDED_STATES: ReadonlySet<pb.PlanState> = new Set<pb.PlanState>([
+  'PLAN_STATE_SUCCEEDED',
+  'PLAN_STATE_FAILED',
+  'PLAN_STATE_CANCELED',
+  'PLAN_STATE_REJECTED',
+]);
+
 // ----- Requests: what the UI sends -----
 
 /**
@@ -65,23 +82,29 @@ export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
  */
 export type Sent<T> = [keyof T] extends [never] ? Record<string, never> : Partial<T>;
 
+export type AcceptPlanRequest = Sent<pb.AcceptPlanRequest>;
 export type AddPolicyRuleRequest = Sent<pb.AddPolicyRuleRequest>;
 export type AnswerConsentRequest = Sent<pb.AnswerConsentRequest>;
+export type AskRequest = Sent<pb.AskRequest>;
+export type CancelPlanRequest = Sent<pb.CancelPlanRequest>;
 export type CancelTaskRequest = Sent<pb.CancelTaskRequest>;
 export type DeleteSecretRequest = Sent<pb.DeleteSecretRequest>;
 export type GetLogsRequest = Sent<pb.GetLogsRequest>;
+export type GetPlanRequest = Sent<pb.GetPlanRequest>;
 export type GetStatusRequest = Sent<pb.GetStatusRequest>;
 export type GetTaskRequest = Sent<pb.GetTaskRequest>;
 export type ListActionsRequest = Sent<pb.ListActionsRequest>;
 export type ListAgentsRequest = Sent<pb.ListAgentsRequest>;
 export type ListAuditRequest = Sent<pb.ListAuditRequest>;
 export type ListConsentsRequest = Sent<pb.ListConsentsRequest>;
+export type ListPlansRequest = Sent<pb.ListPlansRequest>;
 export type ListPolicyRulesRequest = Sent<pb.ListPolicyRulesRequest>;
 export type ListSecretsRequest = Sent<pb.ListSecretsRequest>;
 export type ListTaskTypesRequest = Sent<pb.ListTaskTypesRequest>;
 export type ListTasksRequest = Sent<pb.ListTasksRequest>;
 export type ListTemplatesRequest = Sent<pb.ListTemplatesRequest>;
 export type OpenPathRequest = Sent<pb.OpenPathRequest>;
+export type RejectPlanRequest = Sent<pb.RejectPlanRequest>;
 export type RevokePolicyRuleRequest = Sent<pb.RevokePolicyRuleRequest>;
 export type RollbackActionRequest = Sent<pb.RollbackActionRequest>;
 export type SetPausedRequest = Sent<pb.SetPausedRequest>;

@@ -113,6 +113,24 @@ export function initialValues(fields: Field[]): FormValues {
   return values;
 }
 
+/**
+ * The form's values for answers already given (a payload being edited): each question holds its
+ * given value, or its default when the answers leave it out.
+ */
+export function valuesOf(fields: Field[], given: Record<string, unknown>): FormValues {
+  const values = initialValues(fields);
+  for (const f of fields) {
+    if (!Object.hasOwn(given, f.name) || given[f.name] === undefined) continue;
+    const v = given[f.name];
+    if (f.kind === 'boolean') values[f.name] = v === true;
+    else if (f.kind === 'choice') values[f.name] = choiceKey(f, v);
+    else if (f.kind === 'multichoice') values[f.name] = Array.isArray(v) ? v.map((x) => choiceKey(f, x)) : [];
+    else if (f.kind === 'json' || (typeof v === 'object' && v !== null)) values[f.name] = JSON.stringify(v);
+    else values[f.name] = v === null ? '' : String(v);
+  }
+  return values;
+}
+
 /** A value as its question's type, or undefined when blank (left to the template's default). */
 function typed(field: Field, raw: FormValue | undefined): unknown {
   switch (field.kind) {
@@ -170,6 +188,13 @@ export function problemWith(field: Field, raw: FormValue | undefined): string | 
     if (field.maximum !== undefined && v > field.maximum) return `${field.label} must be at most ${field.maximum}.`;
   }
   if (field.kind === 'choice' && v === undefined) return `${field.label} must be one of the choices.`;
+  if (field.kind === 'json' && typeof raw === 'string') {
+    try {
+      JSON.parse(raw);
+    } catch (err) {
+      return `${field.label} is not valid JSON (${err instanceof Error ? err.message : String(err)}).`;
+    }
+  }
   if (field.kind === 'string' && typeof v === 'string') {
     if (field.minLength !== undefined && [...v].length < field.minLength)
       return `${field.label} must be at least ${field.minLength} characters long.`;

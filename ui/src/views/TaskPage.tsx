@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { hrefOf } from '../app/router';
+import { ConfirmButton } from '../components/ConfirmButton';
 import { ErrorNote } from '../components/ErrorNote';
 import { LogViewer } from '../components/LogViewer';
 import { TableScroll } from '../components/TableScroll';
@@ -150,41 +151,15 @@ export function TaskPage({ taskId }: { taskId: string }) {
 
 function CancelButton({ taskId, requested, onDone }: { taskId: string; requested: boolean; onDone: () => void }) {
   const client = useClient();
-  const [confirming, setConfirming] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
   if (requested) return <span className="help">Cancelling…</span>;
-  if (!confirming) {
-    return (
-      <button type="button" className="danger" data-testid="cancel-task" onClick={() => setConfirming(true)}>
-        Cancel task
-      </button>
-    );
-  }
   return (
-    <span className="confirm" role="group" aria-label="Confirm cancel">
-      <span>Cancel this task? Its folder is put back as it was.</span>
-      <button
-        type="button"
-        className="danger"
-        data-testid="cancel-confirm"
-        autoFocus
-        onClick={() => {
-          client.cancelTask(taskId, 'cancelled from the web UI').then(
-            () => {
-              setConfirming(false);
-              onDone();
-            },
-            (err: unknown) => setError(ApiError.from(err)),
-          );
-        }}
-      >
-        Yes, cancel
-      </button>
-      <button type="button" onClick={() => setConfirming(false)}>
-        Keep running
-      </button>
-      {error && <ErrorNote error={error} what="Not cancelled" />}
-    </span>
+    <ConfirmButton
+      label="Cancel task"
+      question="Cancel this task? Its folder is put back as it was."
+      action={() => client.cancelTask(taskId, 'cancelled from the web UI').then(onDone)}
+      testId="cancel-task"
+      confirmTestId="cancel-confirm"
+    />
   );
 }
 

@@ -1,11 +1,12 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { hrefOf } from '../app/router';
+import { usePages } from '../app/usePages';
 import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
 import { Untrusted } from '../components/Untrusted';
-import { ApiError, useClient, type Task } from '../ipc';
+import { useClient } from '../ipc';
 import { formatTime } from '../lib/format';
 
 const PAGE = 100;
@@ -13,24 +14,12 @@ const PAGE = 100;
 /** Every task, newest first, kept current from the feed. */
 export function Tasks() {
   const client = useClient();
-  const [tasks, setTasks] = useState<Task[] | null>(null);
-  const [next, setNext] = useState('');
-  const [error, setError] = useState<ApiError | null>(null);
-
-  const load = useCallback(
-    (pageToken = '') => {
-      client.listTasks({ limit: PAGE, page_token: pageToken }).then(
-        (r) => {
-          setTasks((old) => (pageToken && old ? [...old, ...r.tasks] : r.tasks));
-          setNext(r.next_page_token);
-          setError(null);
-        },
-        (err: unknown) => setError(ApiError.from(err)),
-      );
-    },
+  const read = useCallback(
+    (pageToken: string) =>
+      client.listTasks({ limit: PAGE, page_token: pageToken }).then((r) => ({ items: r.tasks, next: r.next_page_token })),
     [client],
   );
-  useEffect(() => load(), [load]);
+  const { items: tasks, setItems: setTasks, next, error, more } = usePages(read);
 
   useFeedEvents((e) => {
     const change = e.task_state;
@@ -101,7 +90,7 @@ export function Tasks() {
         </TableScroll>
       )}
       {next && (
-        <button type="button" onClick={() => load(next)}>
+        <button type="button" onClick={more}>
           Load older tasks
         </button>
       )}

@@ -1,0 +1,32 @@
+// What the browser specs share: screenshots kept for CI and the docs, calls to the real manager's
+// web API, and waiting for an agent to be online.
+import { expect, type Page } from '@playwright/test'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+export const ARTIFACTS = resolve(import.meta.dirname, '..', 'test-artifacts')
+const DOCS = resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots')
+
+/** A screenshot in test-artifacts/ (kept by CI) and docs/screenshots/. */
+export async function shot(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  mkdirSync(DOCS, { recursive: true })
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) })
+  await page.screenshot({ path: join(DOCS, `${name}.png`) })
+}
+
+export async function api<T = any>(page: Page, method: string, request: object = {}): Promise<T> {
+  const r = await page.request.post(`/api/v1/${method}`, { data: request })
+  expect(r.ok(), `${method}: ${await r.text()}`).toBeTruthy()
+  return (await r.json()) as T
+}
+
+export async function online(page: Page, ...names: string[]) {
+  for (const name of names) {
+    await expect
+      .poll(async () => (await api(page, 'ListAgents')).agents.find((a: any) => a.id === name)?.status, {
+        message: `agent ${name} online`,
+      })
+      .toBe('AGENT_STATUS_ONLINE')
+  }
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { answersOf, fieldsOf, problemWith, valuesOf } from './schema';
+
+const fields = fieldsOf(
+  JSON.stringify({
+    type: 'object',
+    properties: {
+      template: { type: 'string' },
+      answers: { type: 'object', default: {} },
+      database: { type: 'string', enum: ['none', 'sqlite'], default: 'none' },
+      workers: { type: 'integer', default: 2 },
+      checks: { type: 'boolean', default: true },
+    },
+  }),
+);
+
+describe('a payload in a form', () => {
+  it('fills each question from the answers given, the defaults for the rest, and reads back the same', () => {
+    const given = { template: 'fastapi', answers: { project_name: 'shop' }, database: 'sqlite' };
+    const values = valuesOf(fields, given);
+    expect(values).toEqual({
+      template: 'fastapi',
+      answers: '{"project_name":"shop"}',
+      database: '1',
+      workers: '2',
+      checks: true,
+    });
+    expect(answersOf(fields, values)).toEqual({ ...given, workers: 2, checks: true });
+  });
+
+  it('says when a JSON answer is not JSON', () => {
+    const answers = fields.find((f) => f.name === 'answers')!;
+    expect(problemWith(answers, '{"project_name": ')).toMatch(/^answers is not valid JSON \(/);
+    expect(problemWith(answers, '{"project_name": "shop"}')).toBeNull();
+  });
+});
