@@ -29,6 +29,7 @@ const withSchemas: Handlers = {
           description: 'Make a project from a template',
           payload_schema_json: JSON.stringify(bootstrapSchema),
           examples: [],
+          folder: 'FOLDER_USE_CREATES',
         },
         agent_ids: ['bootstrapper'],
         available: true,
