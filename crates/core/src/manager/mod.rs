@@ -301,6 +301,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// Held while a plan moves (`plans::advance`): one at a time.
     plan_engine: tokio::sync::Mutex<()>,
+    /// The router (it keeps what it made of the catalogue until the catalogue changes).
+    router: crate::router::Offline,
 }
 
 /// The manager core. Cheap to clone.
@@ -370,8 +372,10 @@ impl Manager {
             cfg.store.min_free_bytes,
             cfg.store.free_space_check_interval,
         );
+        let router = crate::router::Offline::new(cfg.router.clone());
         let m = Manager {
             inner: Arc::new(Inner {
+                router,
                 started_us: now,
                 clock,
                 catalogue,

@@ -57,7 +57,7 @@ impl Manager {
             )));
         }
         let catalog = self.router_catalog();
-        let r = router::Offline::new(self.inner.cfg.router.clone());
+        let r = &self.inner.router;
         let started = Instant::now();
         let routed = r.route(text, &catalog);
         Ok(RouteAnswer {

@@ -124,7 +124,8 @@ impl Index {
             let near = close >= self.fuzzy
                 || (k.chars().count() >= 4 && text::edits(word, k, 1) <= 1)
                 || (k.chars().count() >= 7 && text::edits(word, k, 2) <= 2);
-            if near && best.is_none_or(|(_, b)| close > b) {
+            // Ties go to the first word in order: the answer never depends on the map's order.
+            if near && best.is_none_or(|(bk, b)| close > b || (close == b && k.as_str() < bk)) {
                 best = Some((k.as_str(), close.max(0.75)));
             }
         }

@@ -112,12 +112,62 @@ pub trait Router: Send + Sync {
 /// The default router: phrasings, rarity-weighted words and the schemas, offline.
 pub struct Offline {
     cfg: config::Router,
+    /// What it made of the catalogue it saw last, and that catalogue's fingerprint: made again
+    /// only when the catalogue changes (an agent registers other task types, a template changes).
+    prepared: std::sync::Mutex<Option<(u64, std::sync::Arc<Prepared>)>>,
+}
+
+/// What the router works from, made once per catalogue.
+struct Prepared {
+    index: intents::Index,
+    /// Words that are never a folder's or project's name.
+    not_names: Vec<String>,
+    /// Words of the phrasings that are not example names: a bare word is a name only when it is
+    /// none of these.
+    common: Vec<String>,
 }
 
 impl Offline {
     /// A router with these settings.
     pub fn new(cfg: config::Router) -> Offline {
-        Offline { cfg }
+        Offline {
+            cfg,
+            prepared: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The index and word lists for `catalog`, made when it differs from the last one seen.
+    fn prepared(&self, catalog: &Catalog) -> std::sync::Arc<Prepared> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for i in &catalog.intents {
+            (
+                &i.task_type,
+                &i.description,
+                &i.examples,
+                i.schema.to_string(),
+            )
+                .hash(&mut h);
+        }
+        for (name, schema) in &catalog.templates {
+            (name, schema.to_string()).hash(&mut h);
+        }
+        let key = h.finish();
+        let mut cache = self.prepared.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((k, p)) = cache.as_ref() {
+            if *k == key {
+                return p.clone();
+            }
+        }
+        let not_names = Self::words_of_intents(catalog);
+        let names = Self::example_names(catalog, &not_names);
+        let p = std::sync::Arc::new(Prepared {
+            index: intents::Index::new(&catalog.intents, self.cfg.fuzzy_likeness),
+            common: Self::phrasing_words(catalog, &names),
+            not_names,
+        });
+        *cache = Some((key, p.clone()));
+        p
     }
 }
 
@@ -249,18 +299,33 @@ impl Offline {
         words
     }
 
-    /// Every word of the phrasings: a bare word of a terse request is a name only when it is
-    /// none of these (nor a misspelling of one).
-    fn phrasing_words(catalog: &Catalog) -> Vec<String> {
+    /// Every word of the phrasings but their example names: a bare word of a terse request is
+    /// a name only when it is none of these (nor a misspelling of one).
+    fn phrasing_words(catalog: &Catalog, names: &[String]) -> Vec<String> {
         let mut words: Vec<String> = catalog
             .intents
             .iter()
             .flat_map(|i| i.examples.iter())
             .flat_map(|e| intents::content_stems(&text::tokens(e)))
+            .filter(|w| !names.contains(w))
             .collect();
         words.sort();
         words.dedup();
         words
+    }
+
+    /// The names the phrasings give as examples ("shop" in "run the tests in shop"): neither a
+    /// word that asks for something nor one that is never a name.
+    fn example_names(catalog: &Catalog, not_names: &[String]) -> Vec<String> {
+        let mut names: Vec<String> = catalog
+            .intents
+            .iter()
+            .flat_map(|i| i.examples.iter())
+            .flat_map(|e| slots::names_in(&text::tokens(e), not_names))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     fn step(
@@ -366,13 +431,18 @@ impl Offline {
     }
 
     /// The steps: each part's task type, payload and folder, and what it waits for.
-    fn plan(&self, parts: &[Part], catalog: &Catalog, not_names: &[String]) -> Vec<Step> {
-        let common = Self::phrasing_words(catalog);
+    fn plan(
+        &self,
+        parts: &[Part],
+        catalog: &Catalog,
+        not_names: &[String],
+        common: &[String],
+    ) -> Vec<Step> {
         let named: Vec<Option<String>> = parts
             .iter()
             .map(|p| {
                 slots::workspace(&p.tokens, not_names)
-                    .or_else(|| slots::bare_name(&p.tokens, not_names, &common))
+                    .or_else(|| slots::bare_name(&p.tokens, not_names, common))
             })
             .collect();
         let shared = named.iter().flatten().next().cloned();
@@ -429,8 +499,9 @@ impl Router for Offline {
         if let Some(reason) = never(&all) {
             return Routed::Refuse { reason, can_do };
         }
-        let index = intents::Index::new(&catalog.intents, self.cfg.fuzzy_likeness);
-        let parts = self.parts(&all, &index, catalog);
+        let prepared = self.prepared(catalog);
+        let index = &prepared.index;
+        let parts = self.parts(&all, index, catalog);
         let Some(first) = parts.first() else {
             return Routed::Refuse {
                 reason: "there is nothing to do in those words".into(),
@@ -477,7 +548,7 @@ impl Router for Offline {
                 return question;
             }
         }
-        Routed::Plan(self.plan(&parts, catalog, &Self::words_of_intents(catalog)))
+        Routed::Plan(self.plan(&parts, catalog, &prepared.not_names, &prepared.common))
     }
 }
 
@@ -523,6 +594,29 @@ mod tests {
                 json!({"properties": {"project_name": {"type": "string"}}}),
             )],
         }
+    }
+
+    #[test]
+    fn a_name_the_phrasings_use_as_an_example_is_still_a_name_when_said_bare() {
+        // "shop" is in the phrasings ("run the tests in shop"), as an example folder.
+        let r = Offline::new(config::Router::default());
+        for (text, task_type) in [("review shop", "code.review"), ("tests shop", "tests.run")] {
+            let Routed::Plan(steps) = r.route(text, &catalog()) else {
+                panic!("{text}: not a plan")
+            };
+            assert_eq!(steps[0].task_type, task_type, "{text}");
+            assert_eq!(steps[0].workspace.as_deref(), Some("shop"), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_catalogue_is_read_once_until_it_changes() {
+        let r = Offline::new(config::Router::default());
+        let mut c = catalog();
+        let first = r.prepared(&c);
+        assert!(std::sync::Arc::ptr_eq(&first, &r.prepared(&c)));
+        c.intents[0].examples.push("a new way to say it".into());
+        assert!(!std::sync::Arc::ptr_eq(&first, &r.prepared(&c)));
     }
 
     #[test]

@@ -108,9 +108,25 @@ fn is_name(t: &Token, not_names: &[String]) -> bool {
         && python_version(std::slice::from_ref(t)).is_none()
         && t.norm.chars().next().is_some_and(|c| c.is_alphabetic())
         && !text::is_stop(&t.norm)
-        && !not_names
-            .iter()
-            .any(|n| *n == text::stem(&t.norm) || *n == t.norm)
+        && !not_names.iter().any(|n| {
+            let stem = text::stem(&t.norm);
+            *n == stem
+                || *n == t.norm
+                // a misspelling of one ("editr", "djang") is not a name either
+                || (n.chars().count() >= 5 && text::edits(&stem, n, 1) <= 1)
+        })
+}
+
+/// The names a phrasing gives as examples: its folder ("run the tests in shop") and what it
+/// calls a project ("called shop"). They are example values, not words that ask for anything.
+pub fn names_in(tokens: &[Token], not_names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = workspace(tokens, not_names).into_iter().collect();
+    for w in tokens.windows(2) {
+        if BEFORE_NAME.contains(&w[0].norm.as_str()) && is_name(&w[1], not_names) {
+            out.push(w[1].norm.trim_end_matches("'s").to_string());
+        }
+    }
+    out.iter().map(|n| text::stem(&n.to_lowercase())).collect()
 }
 
 /// The folder the words name: a path, or a name after "in"/"for"/... (with "the project" and
@@ -179,8 +195,13 @@ pub fn bare_name(tokens: &[Token], not_names: &[String], common: &[String]) -> O
                 && !t.norm.starts_with('-')
                 && is_name(t, not_names)
                 && !common.iter().any(|c| {
+                    // A misspelling: one edit in a word of 5 or more letters, two from 7; a short
+                    // name is not a misspelling of a short word ("shop" of "show").
                     let s = text::stem(&t.norm);
-                    *c == s || (c.chars().count() >= 4 && text::edits(&s, c, 2) <= 2)
+                    let n = c.chars().count();
+                    *c == s
+                        || (n >= 5 && text::edits(&s, c, 1) <= 1)
+                        || (n >= 7 && text::edits(&s, c, 2) <= 2)
                 })
         })
         .map(|t| t.raw.clone())
