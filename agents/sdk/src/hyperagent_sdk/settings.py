@@ -16,9 +16,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
+
+_N = TypeVar("_N", int, float)
+
+
+def _finite(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ValueError(raw)
+    return value
+
+
+def _shown(bound: float) -> str:
+    """A bound as people write it: ``65535``, ``0.001``, ``30`` (not ``30.0``)."""
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
 
 
 class SettingError(ValueError):
@@ -53,33 +68,38 @@ class SettingsReader:
 
     def integer(self, key: str, default: int, *, low: int = 1, high: int | None = None) -> int:
         """A whole number from ``low`` to ``high`` (both included; no upper bound when ``None``)."""
-        raw = self.raw(key)
-        if not raw:
-            return default
-        bounds = f"of at least {low}" if high is None else f"from {low} to {high}"
-        try:
-            value = int(raw)
-        except ValueError:
-            raise self.invalid(key, raw, f"a whole number {bounds}") from None
-        if value < low or (high is not None and value > high):
-            raise self.invalid(key, raw, f"a whole number {bounds}")
-        return value
+        return self._within(key, default, int, low=low, high=high, kind="a whole number")
 
     def number(
         self, key: str, default: float, *, low: float = 0.0, high: float | None = None
     ) -> float:
         """A finite number (``0.05``, ``30``) from ``low`` to ``high`` (both included; no upper
         bound when ``None``)."""
+        return self._within(key, default, _finite, low=low, high=high, kind="a number")
+
+    def _within(
+        self,
+        key: str,
+        default: _N,
+        parse: Callable[[str], _N],
+        *,
+        low: _N,
+        high: _N | None,
+        kind: str,
+    ) -> _N:
         raw = self.raw(key)
         if not raw:
             return default
-        bounds = f"of at least {low:g}" if high is None else f"from {low:g} to {high:g}"
         try:
-            value = float(raw)
+            value = parse(raw)
+            ok = low <= value and (high is None or value <= high)
         except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value >= low and (high is None or value <= high)):
-            raise self.invalid(key, raw, f"a number {bounds}")
+            ok = False
+        if not ok:
+            bounds = f"of at least {_shown(low)}"
+            if high is not None:
+                bounds = f"from {_shown(low)} to {_shown(high)}"
+            raise self.invalid(key, raw, f"{kind} {bounds}")
         return value
 
     def text(
