@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from hyperagent_bootstrapper.agent import agent
+from hyperagent_bootstrapper.postcheck import Settings
 from hyperagent_sdk import CancellationToken
 from hyperagent_sdk.testing import run_handler
 
@@ -198,4 +200,38 @@ def test_cancelling_during_the_commit_leaves_the_folder_as_it_was(
         ),
     )
     assert (run.status, run.error) == ("CANCELED", "changed my mind")
+    assert entries(tmp_path) == []
+
+
+def test_the_manifests_settings_are_the_defaults(repo: Path) -> None:
+    env = tomllib.loads((repo / "agents/bootstrapper/agent.toml").read_text())["env"]
+    assert Settings.from_env(env) == Settings()
+    one = Settings.from_env({"HYPERAGENT_BOOTSTRAP_PORTS": "8080"})
+    assert one.ports == (8080, 8080)
+
+
+PORTS_ALLOWED = "a port or a range of ports like 8000-8099 (from 1 to 65535)"
+
+
+@pytest.mark.parametrize(
+    ("setting", "allowed"),
+    [
+        ("PORTS=8099-8000", PORTS_ALLOWED),
+        ("PORTS=http", PORTS_ALLOWED),
+        ("SERVE_TIMEOUT=soon", "a number of at least 0.001"),
+        ("INDEX_URL=ftp://mirror.test/", "an https://, http:// or file:// URL"),
+    ],
+)
+def test_a_bad_setting_fails_the_task_before_anything_is_written(
+    setting: str, allowed: str, thirdparty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, _, value = setting.partition("=")
+    monkeypatch.setenv(f"HYPERAGENT_BOOTSTRAP_{key}", value)
+    payload = {"template": str(thirdparty), "answers": {"project_name": "demo"}}
+    run = run_handler(agent, TASK, payload, workspace=tmp_path)
+    assert run.status == "FAILED"
+    assert run.error == (
+        "the bootstrapper's settings (agent.toml [env]):"
+        f" HYPERAGENT_BOOTSTRAP_{key}={value!r} must be {allowed}"
+    )
     assert entries(tmp_path) == []

@@ -13,8 +13,8 @@ import pytest
 from devenv_projects import pyproject, write_project
 
 from hyperagent_devenv.agent import agent
-from hyperagent_devenv.settings import NUMBERS, PREFIX, TEXTS, SettingError, Settings
-from hyperagent_sdk import CancellationToken, PermissionRefused, TaskContext
+from hyperagent_devenv.settings import NUMBERS, PREFIX, TEXTS, Settings
+from hyperagent_sdk import CancellationToken, PermissionRefused, SettingError, TaskContext
 from hyperagent_sdk.process import ChildRegistry
 from hyperagent_sdk.runner import execute
 from hyperagent_sdk.testing import run_handler

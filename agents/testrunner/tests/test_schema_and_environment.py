@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from hyperagent_sdk.testing import run_handler
 from hyperagent_testrunner import agent, environment
 
 MANIFEST = Path(__file__).resolve().parents[1] / "agent.toml"
@@ -120,3 +121,32 @@ def test_the_project_is_installed_editable_with_its_test_extra_and_pytest(tmp_pa
 def test_the_summary_reads_like_a_person_would_say_it() -> None:
     counts = {"total": 120, "passed": 117, "failed": 2, "skipped": 1, "errors": 0, "flaky": 0}
     assert agent.summarize(counts, 3.21) == "120 tests: 117 passed, 2 failed, 1 skipped (3.2 s)"
+
+
+def test_the_manifests_settings_are_the_defaults() -> None:
+    env = tomllib.loads(MANIFEST.read_text())["env"]
+    assert environment.Settings.from_env(env) == environment.Settings()
+    local = environment.Settings.from_env({"HYPERAGENT_TESTRUNNER_INDEX_URL": "file:///srv/simple"})
+    assert local.index_url == "file:///srv/simple"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("MAX_TESTS", "lots", "a whole number of at least 0"),
+        ("TRACEBACK_CHARS", "-1", "a whole number of at least 0"),
+        ("POLL_INTERVAL", "0", "a number of at least 0.001"),
+        ("INDEX_URL", "mirror.test/simple", "an https://, http:// or file:// URL"),
+    ],
+)
+def test_a_bad_setting_fails_the_task_naming_it(
+    key: str, value: str, allowed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "test_a.py").write_text("def test_a():\n    pass\n")
+    monkeypatch.setenv(f"HYPERAGENT_TESTRUNNER_{key}", value)
+    run = run_handler(agent.agent, "tests.run", {}, workspace=tmp_path)
+    assert run.status == "FAILED"
+    assert run.error == (
+        "the test runner's settings (agent.toml [env]):"
+        f" HYPERAGENT_TESTRUNNER_{key}={value!r} must be {allowed}"
+    )

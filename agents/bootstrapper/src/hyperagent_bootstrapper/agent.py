@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from hyperagent_sdk import Agent, Outcome, PermissionRefused, TaskCancelled, TaskContext, TaskFailed
+from hyperagent_sdk import (
+    Agent,
+    Outcome,
+    PermissionRefused,
+    SettingError,
+    TaskCancelled,
+    TaskContext,
+    TaskFailed,
+)
 
 from . import render as rendering
 from .place import Placement, existing_entries, leftovers
@@ -104,6 +112,13 @@ class Steps:
     def __call__(self, step: str) -> None:
         self.ctx.log.info(step)
         self.ctx.progress(self.fractions.get(step, -1.0), step)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env(os.environ)
+    except SettingError as err:
+        raise TaskFailed(f"the bootstrapper's settings (agent.toml [env]): {err}") from err
 
 
 def _template_dirs() -> list[Path]:
@@ -292,6 +307,7 @@ def _render_hint(template: Template, answers: rendering.Answers, source: str, wh
 def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     step = Steps(ctx)
     step("validating")
+    settings = _settings()
     template, origin, commit = _load(ctx, payload["template"])
     for warning in template.warnings:
         ctx.log.warn(f"template {template.name}: {warning}")
@@ -335,7 +351,7 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         plan = _plan(template, answers, target)
         report = Report()
         if payload.get("checks", True) and plan is not None:
-            report = PostCheck(ctx, target, plan, Settings.from_env(os.environ), step).run()
+            report = PostCheck(ctx, target, plan, settings, step).run()
     except (TaskCancelled, Exception):
         ctx.log.info("putting the folder back as it was")
         placement.undo()

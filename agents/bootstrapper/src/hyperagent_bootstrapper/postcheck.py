@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from hyperagent_sdk import Child, PermissionRefused, TaskContext, TaskFailed
+from hyperagent_sdk import Child, PermissionRefused, SettingsReader, TaskContext, TaskFailed
 
 PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
+#: What a package index's URL may start with (pip's --index-url; a file: URL is a local index).
+INDEX_SCHEMES = ("https", "http", "file")
 
 
 @dataclass
@@ -43,17 +45,30 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        s = cls()
-        s.wheelhouse = env.get("HYPERAGENT_BOOTSTRAP_WHEELHOUSE", "")
-        s.index_url = env.get("HYPERAGENT_BOOTSTRAP_INDEX_URL", "")
-        if "HYPERAGENT_BOOTSTRAP_SERVE_TIMEOUT" in env:
-            s.serve_timeout = float(env["HYPERAGENT_BOOTSTRAP_SERVE_TIMEOUT"])
-        if "HYPERAGENT_BOOTSTRAP_PROBE_INTERVAL" in env:
-            s.probe_interval = float(env["HYPERAGENT_BOOTSTRAP_PROBE_INTERVAL"])
-        if "HYPERAGENT_BOOTSTRAP_PORTS" in env:
-            first, _, last = env["HYPERAGENT_BOOTSTRAP_PORTS"].partition("-")
-            s.ports = (int(first), int(last or first))
-        return s
+        """Raises SettingError (naming the variable and what it may be) for a value not allowed."""
+        read = SettingsReader(env, "HYPERAGENT_BOOTSTRAP_")
+        return cls(
+            wheelhouse=read.text("WHEELHOUSE"),
+            index_url=read.url("INDEX_URL", schemes=INDEX_SCHEMES),
+            serve_timeout=read.number("SERVE_TIMEOUT", cls.serve_timeout, low=0.001),
+            probe_interval=read.number("PROBE_INTERVAL", cls.probe_interval, low=0.001),
+            ports=_port_range(read, "PORTS", cls.ports),
+        )
+
+
+def _port_range(read: SettingsReader, key: str, default: tuple[int, int]) -> tuple[int, int]:
+    """``8000-8099`` (or one port, ``8000``) as (first, last)."""
+    raw = read.raw(key)
+    if not raw:
+        return default
+    first, _, last = raw.partition("-")
+    try:
+        ports = (int(first), int(last or first))
+    except ValueError:
+        ports = (0, 0)
+    if not 1 <= ports[0] <= ports[1] <= 65535:
+        raise read.invalid(key, raw, "a port or a range of ports like 8000-8099 (from 1 to 65535)")
+    return ports
 
 
 @dataclass

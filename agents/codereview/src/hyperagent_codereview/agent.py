@@ -23,6 +23,7 @@ from hyperagent_sdk import (
     Artifact,
     Outcome,
     PermissionRefused,
+    SettingError,
     Steps,
     TaskContext,
     TaskFailed,
@@ -30,7 +31,7 @@ from hyperagent_sdk import (
 
 from . import changes, ruffpass, sarif, sizepass
 from .findings import Finding, ordered, report
-from .settings import SettingError, Settings
+from .settings import Settings
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 VERSION = "0.1.0"

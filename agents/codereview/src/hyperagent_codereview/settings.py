@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hyperagent_sdk import SettingsReader
+
 from .sizepass import Limits
 
 PREFIX = "HYPERAGENT_CODEREVIEW_"
 
-#: Setting -> default; the first four are thresholds a task's payload may override.
+#: Setting (a whole number of at least 1) -> default; the first four are thresholds a task's
+#: payload may override.
 DEFAULTS: dict[str, int] = {
     "MAX_FUNCTION_LINES": 60,
     "MAX_NESTING": 4,
@@ -30,10 +33,6 @@ THRESHOLDS = {
 }
 
 
-class SettingError(ValueError):
-    """A setting that is not a positive whole number."""
-
-
 @dataclass(frozen=True)
 class Settings:
     limits: Limits
@@ -45,23 +44,11 @@ class Settings:
 
     @classmethod
     def load(cls, env: Mapping[str, str], thresholds: Mapping[str, Any]) -> Settings:
-        def number(key: str) -> int:
-            raw = env.get(PREFIX + key, "").strip()
-            if not raw:
-                return DEFAULTS[key]
-            try:
-                value = int(raw)
-            except ValueError:
-                value = 0
-            if value < 1:
-                raise SettingError(f"{PREFIX}{key}={raw!r} must be a whole number of at least 1")
-            return value
-
-        values = {key: number(key) for key in DEFAULTS}
+        read = SettingsReader(env, PREFIX)
+        values = {key: read.integer(key, default) for key, default in DEFAULTS.items()}
         for name, key in THRESHOLDS.items():
             if name in thresholds:
                 values[key] = int(thresholds[name])
-        reports = env.get(PREFIX + "REPORTS_DIR", "").strip()
         return cls(
             limits=Limits(
                 function_lines=values["MAX_FUNCTION_LINES"],
@@ -71,5 +58,5 @@ class Settings:
             ),
             max_findings=values["MAX_FINDINGS"],
             keep_reports=values["KEEP_REPORTS"],
-            reports_dir=Path(reports) if reports else Path.home() / "reports",
+            reports_dir=read.path("REPORTS_DIR", Path.home() / "reports"),
         )

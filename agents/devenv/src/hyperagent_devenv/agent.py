@@ -16,12 +16,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hyperagent_sdk import Agent, Outcome, PermissionRefused, Steps, TaskContext, TaskFailed
+from hyperagent_sdk import (
+    Agent,
+    Outcome,
+    PermissionRefused,
+    SettingError,
+    Steps,
+    TaskContext,
+    TaskFailed,
+)
 
 from . import dockercheck, files, generate
 from .detect import DetectionError, Stack, detect
 from .dockercheck import DockerCheck
-from .settings import SettingError, Settings
+from .settings import Settings
 from .validate import Validation, validate
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"

@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from hyperagent_sdk import SettingsReader
+
 PREFIX = "HYPERAGENT_DEVENV_"
 
 #: Whole-number settings -> (default, lowest, highest).
@@ -32,12 +34,9 @@ TEXTS: dict[str, str] = {
     "REDIS_IMAGE": "redis:7-alpine",
 }
 
-_IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@{}-]*$")
-_VERSION = re.compile(r"^3\.\d{1,2}$")
-
-
-class SettingError(ValueError):
-    """A setting outside what it may be (the message names it and what is allowed)."""
+#: What a text setting must be: DEFAULT_PYTHON a version, the others an image reference.
+_VERSION = (re.compile(r"3\.\d{1,2}"), "a version like 3.12")
+_IMAGE = (re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@{}-]*"), "an image reference")
 
 
 @dataclass(frozen=True)
@@ -55,27 +54,12 @@ class Settings:
 
     @classmethod
     def load(cls, env: Mapping[str, str]) -> Settings:
-        values: dict[str, int | str] = {}
-        for key, (default, low, high) in NUMBERS.items():
-            raw = env.get(PREFIX + key, "").strip()
-            if not raw:
-                values[key] = default
-                continue
-            try:
-                number = int(raw)
-            except ValueError:
-                number = low - 1
-            if not low <= number <= high:
-                raise SettingError(
-                    f"{PREFIX}{key}={raw!r} must be a whole number from {low} to {high}"
-                )
-            values[key] = number
-        for key, fallback in TEXTS.items():
-            text = env.get(PREFIX + key, "").strip() or fallback
-            if key == "DEFAULT_PYTHON":
-                if not _VERSION.match(text):
-                    raise SettingError(f"{PREFIX}{key}={text!r} must be a version like 3.12")
-            elif not _IMAGE.match(text):
-                raise SettingError(f"{PREFIX}{key}={text!r} is not an image reference")
-            values[key] = text
+        read = SettingsReader(env, PREFIX)
+        values: dict[str, int | str] = {
+            key: read.integer(key, default, low=low, high=high)
+            for key, (default, low, high) in NUMBERS.items()
+        }
+        for key, default in TEXTS.items():
+            pattern, allowed = _VERSION if key == "DEFAULT_PYTHON" else _IMAGE
+            values[key] = read.text(key, default, pattern=pattern, allowed=allowed)
         return cls(**{key.lower(): value for key, value in values.items()})  # type: ignore[arg-type]

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from hyperagent_sdk import Agent, Outcome, TaskContext, TaskFailed
+from hyperagent_sdk import Agent, Outcome, SettingError, TaskContext, TaskFailed
 
 from . import index, model, search
 from .chunking import Sizes
-from .settings import SettingError, Settings
+from .settings import Settings
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 VERSION = "0.1.0"

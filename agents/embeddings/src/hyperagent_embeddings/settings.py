@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from hyperagent_sdk import SettingError, SettingsReader
+
 PREFIX = "HYPERAGENT_EMBEDDINGS_"
 
 #: Setting -> default (whole numbers of at least 1, except CHUNK_OVERLAP_WORDS which may be 0).
@@ -32,10 +34,6 @@ DEFAULTS: dict[str, int] = {
 MAY_BE_ZERO = {"CHUNK_OVERLAP_WORDS"}
 
 
-class SettingError(ValueError):
-    """A setting that is not a whole number in its range."""
-
-
 @dataclass(frozen=True)
 class Settings:
     max_texts: int
@@ -54,22 +52,11 @@ class Settings:
 
     @classmethod
     def load(cls, env: Mapping[str, str]) -> Settings:
-        def number(key: str) -> int:
-            raw = env.get(PREFIX + key, "").strip()
-            if not raw:
-                return DEFAULTS[key]
-            lowest = 0 if key in MAY_BE_ZERO else 1
-            try:
-                value = int(raw)
-            except ValueError:
-                value = lowest - 1
-            if value < lowest:
-                raise SettingError(
-                    f"{PREFIX}{key}={raw!r} must be a whole number of at least {lowest}"
-                )
-            return value
-
-        v = {key.lower(): number(key) for key in DEFAULTS}
+        read = SettingsReader(env, PREFIX)
+        v = {
+            key.lower(): read.integer(key, default, low=0 if key in MAY_BE_ZERO else 1)
+            for key, default in DEFAULTS.items()
+        }
         if v["chunk_min_words"] > v["chunk_max_words"]:
             raise SettingError(
                 f"{PREFIX}CHUNK_MIN_WORDS ({v['chunk_min_words']}) must not exceed"
@@ -80,8 +67,7 @@ class Settings:
                 f"{PREFIX}CHUNK_OVERLAP_WORDS ({v['chunk_overlap_words']}) must be less than"
                 f" {PREFIX}CHUNK_MAX_WORDS ({v['chunk_max_words']})"
             )
-        folder = env.get(PREFIX + "INDEX_DIR", "").strip()
-        return cls(**v, index_dir=Path(folder) if folder else Path.home() / "indexes")
+        return cls(**v, index_dir=read.path("INDEX_DIR", Path.home() / "indexes"))
 
     @classmethod
     def defaults(cls) -> Settings:

@@ -14,6 +14,7 @@
     if __name__ == "__main__":
         agent.run()  # until SIGTERM/SIGINT
 
+An agent reads its settings (its manifest's ``[env]``) with :class:`SettingsReader`;
 :mod:`hyperagent_sdk.testing` runs a handler in memory, for an agent's own tests.
 """
 
@@ -24,6 +25,7 @@ from .errors import DiscoveryError, PermissionRefused, TaskCancelled, TaskFailed
 from .outcome import Artifact, Outcome
 from .process import Child
 from .runner import Handler, HandlerResult
+from .settings import SettingError, SettingsReader
 from .steps import Steps
 
 __version__ = "0.1.0"
@@ -38,6 +40,8 @@ __all__ = [
     "HandlerResult",
     "Outcome",
     "PermissionRefused",
+    "SettingError",
+    "SettingsReader",
     "Steps",
     "TaskCancelled",
     "TaskContext",

@@ -25,6 +25,7 @@ from hyperagent_sdk import (
     Artifact,
     Outcome,
     PermissionRefused,
+    SettingError,
     Steps,
     TaskContext,
     TaskFailed,
@@ -32,7 +33,7 @@ from hyperagent_sdk import (
 
 from . import banditpass, depspass, sarif, secretspass
 from .findings import Finding, ordered, report
-from .settings import SettingError, Settings
+from .settings import Settings
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 VERSION = "0.1.0"

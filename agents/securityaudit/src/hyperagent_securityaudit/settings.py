@@ -7,22 +7,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from hyperagent_sdk import SettingsReader
+
 PREFIX = "HYPERAGENT_SECURITYAUDIT_"
 
 #: Where pip-audit asks for advisories by default: OSV's query API (pip-audit's ``--osv-url``).
 OSV_URL = "https://api.osv.dev/v1/query"
 
-#: Numeric setting -> default.
+#: Numeric setting (a whole number of at least 1) -> default.
 DEFAULTS: dict[str, int] = {
     "TIMEOUT": 30,
     "MAX_COMMITS": 1000,
     "MAX_FINDINGS": 200,
     "KEEP_REPORTS": 100,
 }
-
-
-class SettingError(ValueError):
-    """A setting that is not what it must be (the message says what is allowed)."""
 
 
 @dataclass(frozen=True)
@@ -50,35 +48,18 @@ class Settings:
 
     @classmethod
     def load(cls, env: Mapping[str, str]) -> Settings:
-        def number(key: str) -> int:
-            raw = env.get(PREFIX + key, "").strip()
-            if not raw:
-                return DEFAULTS[key]
-            try:
-                value = int(raw)
-            except ValueError:
-                value = 0
-            if value < 1:
-                raise SettingError(f"{PREFIX}{key}={raw!r} must be a whole number of at least 1")
-            return value
-
-        osv_url = env.get(PREFIX + "OSV_URL", "").strip() or OSV_URL
-        parts = urlsplit(osv_url)
-        if parts.scheme != "https" or not parts.hostname:
-            raise SettingError(
-                f"{PREFIX}OSV_URL={osv_url!r} must be an https:// URL (only HTTPS leaves through"
-                " HyperAgent's egress proxy)"
-            )
-        ca_bundle = env.get(PREFIX + "CA_BUNDLE", "").strip()
+        read = SettingsReader(env, PREFIX)
+        why = "only HTTPS leaves through HyperAgent's egress proxy"
+        osv_url = read.url("OSV_URL", OSV_URL, because=why)
+        ca_bundle = read.text("CA_BUNDLE")
         if ca_bundle and not Path(ca_bundle).is_absolute():
-            raise SettingError(f"{PREFIX}CA_BUNDLE={ca_bundle!r} must be an absolute path")
-        reports = env.get(PREFIX + "REPORTS_DIR", "").strip()
+            raise read.invalid("CA_BUNDLE", ca_bundle, "an absolute path")
         return cls(
             osv_url=osv_url,
             ca_bundle=ca_bundle,
-            timeout=number("TIMEOUT"),
-            max_commits=number("MAX_COMMITS"),
-            max_findings=number("MAX_FINDINGS"),
-            keep_reports=number("KEEP_REPORTS"),
-            reports_dir=Path(reports) if reports else Path.home() / "reports",
+            timeout=read.integer("TIMEOUT", DEFAULTS["TIMEOUT"]),
+            max_commits=read.integer("MAX_COMMITS", DEFAULTS["MAX_COMMITS"]),
+            max_findings=read.integer("MAX_FINDINGS", DEFAULTS["MAX_FINDINGS"]),
+            keep_reports=read.integer("KEEP_REPORTS", DEFAULTS["KEEP_REPORTS"]),
+            reports_dir=read.path("REPORTS_DIR", Path.home() / "reports"),
         )

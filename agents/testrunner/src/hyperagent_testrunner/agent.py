@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hyperagent_sdk import Agent, Outcome, TaskCancelled, TaskContext, TaskFailed
+from hyperagent_sdk import Agent, Outcome, SettingError, TaskCancelled, TaskContext, TaskFailed
 
 from . import junit
 from .environment import Environment, Settings, Venv
@@ -382,7 +382,11 @@ def run_tests(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         raise TaskFailed(f"the project folder {project} must be a real folder, not a link")
     if not any(project.iterdir()):
         raise TaskFailed(f"the project folder {project} is empty: there are no tests to run")
-    run = Runner(ctx, payload, Settings.from_env(os.environ))
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingError as err:
+        raise TaskFailed(f"the test runner's settings (agent.toml [env]): {err}") from err
+    run = Runner(ctx, payload, settings)
     try:
         return run.run()
     except TaskCancelled:

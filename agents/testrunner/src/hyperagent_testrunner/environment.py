@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from hyperagent_sdk import PermissionRefused, TaskContext, TaskFailed
+from hyperagent_sdk import PermissionRefused, SettingsReader, TaskContext, TaskFailed
 
 PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
+#: What a package index's URL may start with (pip's --index-url; a file: URL is a local index).
+INDEX_SCHEMES = ("https", "http", "file")
 #: Files whose content decides what a venv holds: a change makes a new one.
 DEPENDENCY_FILES = (
     "pyproject.toml",
@@ -58,18 +60,16 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        s = cls()
-        s.wheelhouse = env.get("HYPERAGENT_TESTRUNNER_WHEELHOUSE", "")
-        s.index_url = env.get("HYPERAGENT_TESTRUNNER_INDEX_URL", "")
-        if env.get("HYPERAGENT_TESTRUNNER_TRACEBACK_CHARS"):
-            s.traceback_chars = int(env["HYPERAGENT_TESTRUNNER_TRACEBACK_CHARS"])
-        if env.get("HYPERAGENT_TESTRUNNER_MAX_FAILURES"):
-            s.max_failures = int(env["HYPERAGENT_TESTRUNNER_MAX_FAILURES"])
-        if env.get("HYPERAGENT_TESTRUNNER_MAX_TESTS"):
-            s.max_tests = int(env["HYPERAGENT_TESTRUNNER_MAX_TESTS"])
-        if env.get("HYPERAGENT_TESTRUNNER_POLL_INTERVAL"):
-            s.poll_interval = float(env["HYPERAGENT_TESTRUNNER_POLL_INTERVAL"])
-        return s
+        """Raises SettingError (naming the variable and what it may be) for a value not allowed."""
+        read = SettingsReader(env, "HYPERAGENT_TESTRUNNER_")
+        return cls(
+            wheelhouse=read.text("WHEELHOUSE"),
+            index_url=read.url("INDEX_URL", schemes=INDEX_SCHEMES),
+            traceback_chars=read.integer("TRACEBACK_CHARS", cls.traceback_chars, low=0),
+            max_failures=read.integer("MAX_FAILURES", cls.max_failures, low=0),
+            max_tests=read.integer("MAX_TESTS", cls.max_tests, low=0),
+            poll_interval=read.number("POLL_INTERVAL", cls.poll_interval, low=0.001),
+        )
 
 
 @dataclass(frozen=True)
