@@ -202,6 +202,9 @@ impl Planner {
         if self.list_page_size == 0 {
             return Err("planner.list_page_size must be more than 0".into());
         }
+        if self.proposal_ttl.is_zero() {
+            return Err("planner.proposal_ttl must be more than 0".into());
+        }
         Ok(())
     }
 }

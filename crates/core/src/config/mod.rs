@@ -74,6 +74,10 @@ pub struct Planner {
     pub max_attempts: u32,
     /// Plans in one page of `ListPlans` at most.
     pub list_page_size: u32,
+    /// A proposed plan nobody accepted or rejected within this long is dropped (rejected, as
+    /// expired), so forgotten previews do not pile up.
+    #[serde(with = "humantime_serde")]
+    pub proposal_ttl: Duration,
 }
 
 impl Default for Planner {
@@ -86,6 +90,7 @@ impl Default for Planner {
             load_weight: 0.2,
             max_attempts: 3,
             list_page_size: 50,
+            proposal_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -144,7 +144,7 @@ impl Manager {
             let mut pendings = Vec::new();
             if ticked {
                 pendings.extend(self.tick());
-                self.plans_over_budget();
+                self.plans_due();
                 if last_sweep
                     .is_none_or(|t| self.instant().saturating_duration_since(t) >= sweep_every)
                 {

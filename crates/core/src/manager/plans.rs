@@ -178,6 +178,11 @@ impl Manager {
 
     /// Drops a proposed plan; nothing ran.
     pub async fn reject_plan(&self, id: &str, reason: &str) -> Result<Plan> {
+        self.drop_proposal(id, reason, "client").await
+    }
+
+    /// Drops a proposed plan for `actor` ("client", or "manager" when it expired).
+    async fn drop_proposal(&self, id: &str, reason: &str, actor: &str) -> Result<Plan> {
         let now = self.now_us();
         self.commit(|st| {
             let mut p = self.proposed(st, id)?.clone();
@@ -195,7 +200,7 @@ impl Manager {
             p.summary = plan::summary(&p);
             let mut writes = vec![Write::audit(
                 now,
-                "client",
+                actor,
                 "plan.rejected",
                 None,
                 serde_json::json!({ "plan_id": p.id, "reason": reason }),
@@ -675,9 +680,14 @@ impl Manager {
             }),
         ));
         s.state = StepState::Running;
+        let after = if d.attempt > 1 {
+            format!(" after {}", s.reason)
+        } else {
+            String::new()
+        };
         s.reason = match &d.chosen {
-            Some(a) => format!("running on {a}"),
-            None => "waiting for a capable agent".into(),
+            Some(a) => format!("running on {a}{after}"),
+            None => format!("waiting for a capable agent{after}"),
         };
         s.agent_id = d.chosen.clone();
         s.workspace_path = Some(task.workspace.clone());
@@ -753,9 +763,30 @@ impl Manager {
         }
     }
 
-    /// Plans whose budget is spent, moved on (from the housekeeping tick).
-    pub(super) fn plans_over_budget(&self) {
+    /// Plans whose budget is spent, moved on, and proposals older than `planner.proposal_ttl`,
+    /// dropped (from the housekeeping tick).
+    pub(super) fn plans_due(&self) {
         let now = self.now_us();
+        let ttl = self.inner.cfg.planner.proposal_ttl;
+        let expired: Vec<String> = self
+            .state()
+            .plans
+            .values()
+            .filter(|p| p.state == PlanState::Proposed && p.created_us + us(ttl) <= now)
+            .map(|p| p.id.clone())
+            .collect();
+        for id in expired {
+            let m = self.clone();
+            let why = format!(
+                "expired: neither accepted nor rejected within {} (planner.proposal_ttl)",
+                humantime::format_duration(ttl)
+            );
+            tokio::spawn(async move {
+                if let Err(e) = m.drop_proposal(&id, &why, "manager").await {
+                    tracing::debug!(plan = %id, error = %e, "dropping an expired proposal");
+                }
+            });
+        }
         let due: Vec<String> = self
             .state()
             .plans

@@ -250,6 +250,16 @@ fn parts(tokens: &[text::Token]) -> Vec<(Vec<text::Token>, bool)> {
     while i < tokens.len() {
         let t = &tokens[i];
         let comma = t.punct.starts_with([',', ';']);
+        // ", then ...": the comma opened the part; the connective says it waits.
+        if THEN.contains(&t.norm.as_str())
+            && t.norm != "and"
+            && out.len() > 1
+            && out.last().expect("one").0.is_empty()
+        {
+            out.last_mut().expect("one").1 = true;
+            i += 1;
+            continue;
+        }
         if THEN.contains(&t.norm.as_str()) && !out.last().expect("one").0.is_empty() {
             let sequenced = t.norm != "and"
                 || tokens
@@ -594,6 +604,20 @@ mod tests {
                 json!({"properties": {"project_name": {"type": "string"}}}),
             )],
         }
+    }
+
+    #[test]
+    fn then_after_a_comma_still_orders_the_steps() {
+        let r = Offline::new(config::Router::default());
+        let Routed::Plan(steps) = r.route("review shop, then run the tests in billing", &catalog())
+        else {
+            panic!("not a plan")
+        };
+        let got: Vec<(&str, &[u32])> = steps
+            .iter()
+            .map(|s| (s.task_type.as_str(), s.after.as_slice()))
+            .collect();
+        assert_eq!(got, [("code.review", &[][..]), ("tests.run", &[1][..])]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //!
 //! The helpers are here; the scenarios are by topic: `tasks` (a task's life), `agents` (sessions,
 //! going offline, coming back), `retries` (lost attempts, backoff, dead letters, restarts),
-//! `permissions` (consent, rules, destructive actions, secrets), `logs`.
+//! `permissions` (consent, rules, destructive actions, secrets), `logs`, `plans`.
 use std::time::Duration;
 
 use super::*;
@@ -13,6 +13,7 @@ use crate::clock::ManualClock;
 mod agents;
 mod logs;
 mod permissions;
+mod plans;
 mod retries;
 mod tasks;
 

@@ -1,0 +1,205 @@
+//! Plans: a request proposed, accepted, run on the agent the score chose, a failed step retried
+//! on the next candidate, a budget that runs out, a proposal nobody answered.
+use super::*;
+use crate::plan::{PlanState, StepState};
+
+/// An agent offering `echo.echo` with phrasings the router can match.
+async fn echo_agent(
+    m: &Manager,
+    name: &str,
+) -> (Registered, mpsc::UnboundedReceiver<Command>, WorkGuard) {
+    let mut reg = registration(name);
+    reg.capabilities[0].examples = vec!["echo hello world".into(), "say it back to me".into()];
+    let mut sleep = reg.capabilities[0].clone();
+    sleep.name = "echo.sleep".into();
+    sleep.description = "sleeps".into();
+    sleep.examples = vec!["sleep for 5 seconds".into(), "pause for a minute".into()];
+    reg.capabilities.push(sleep);
+    let reg = m.register(reg).await.expect("register");
+    let (rx, guard) = m.open_work(&reg.session_token).expect("work");
+    (reg, rx, guard)
+}
+
+/// The plan, from the feed, once `done` holds for it (the feed from its start: nothing missed).
+async fn plan_when(
+    w: &World,
+    id: &str,
+    done: impl Fn(&crate::plan::Plan) -> bool,
+) -> crate::plan::Plan {
+    let mut feed = w.m.feed().subscribe(Some(0), EventFilter::default());
+    loop {
+        let ev = feed
+            .recv()
+            .await
+            .expect("the feed stays open")
+            .expect("an event");
+        if let EventBody::PlanChanged { plan } = &ev.body {
+            if plan.id == id && done(plan) {
+                return (**plan).clone();
+            }
+        }
+    }
+}
+
+async fn proposed(w: &World, text: &str, budget_secs: u32) -> crate::plan::Plan {
+    match w.m.ask(text, budget_secs).await.expect("ask").asked {
+        Asked::Plan(p) => *p,
+        other => panic!("{text}: not a plan but {other:?}"),
+    }
+}
+
+fn failed(error: &str) -> TaskResult {
+    TaskResult {
+        status: ResultStatus::Failed,
+        exit_code: 1,
+        error: error.into(),
+        ..succeeded()
+    }
+}
+
+#[tokio::test]
+async fn a_failed_step_is_tried_again_on_the_next_candidate_and_the_plan_says_why() {
+    let w = world(|_| {}).await;
+    let (_a, mut rx_a, _ga) = echo_agent(&w.m, "a").await;
+    let (_b, mut rx_b, _gb) = echo_agent(&w.m, "b").await;
+    let p = proposed(&w, "echo hello world", 0).await;
+    assert_eq!(p.state, PlanState::Proposed);
+    // Equal scores: the first by name goes first; both are in the preview.
+    let ranked: Vec<&str> = p.steps[0]
+        .candidates
+        .iter()
+        .map(|c| c.agent_id.as_str())
+        .collect();
+    assert_eq!(ranked, ["a", "b"]);
+    let running = w.m.accept_plan(&p.id, &[]).await.expect("accept");
+    assert_eq!(running.steps[0].state, StepState::Running);
+    assert_eq!(running.steps[0].agent_id.as_deref(), Some("a"));
+    let first = started(&mut rx_a).await;
+    w.m.finish(
+        &first.task_id,
+        &first.capability_token,
+        failed("disk on fire"),
+    )
+    .await
+    .expect("finish");
+    let retried = plan_when(&w, &p.id, |p| p.steps[0].task_ids.len() == 2).await;
+    let s = &retried.steps[0];
+    assert_eq!(s.agent_id.as_deref(), Some("b"));
+    assert!(
+        s.reason.contains("attempt 1 failed: disk on fire"),
+        "{}",
+        s.reason
+    );
+    assert!(
+        s.decisions[1].why.contains("the next candidate after a"),
+        "{}",
+        s.decisions[1].why
+    );
+    let second = started(&mut rx_b).await;
+    assert_eq!(second.task_id, s.task_ids[1]);
+    w.m.finish(&second.task_id, &second.capability_token, succeeded())
+        .await
+        .expect("finish");
+    let done = plan_when(&w, &p.id, |p| p.state.is_terminal()).await;
+    assert_eq!(done.state, PlanState::Succeeded);
+    assert!(
+        done.summary.contains("✓ 1. echo.echo: done"),
+        "{}",
+        done.summary
+    );
+    assert!(done.summary.contains("on b"), "{}", done.summary);
+}
+
+#[tokio::test]
+async fn a_plan_over_its_budget_stops_its_running_step_and_skips_the_rest() {
+    let w = world(|_| {}).await;
+    let (_a, mut rx, _g) = echo_agent(&w.m, "a").await;
+    let p = proposed(&w, "echo hello world, then sleep for 5 seconds", 10).await;
+    assert_eq!(p.steps.len(), 2);
+    assert_eq!(p.steps[1].step.after, [1]);
+    w.m.accept_plan(&p.id, &[]).await.expect("accept");
+    let start = started(&mut rx).await;
+    w.m.answer(&start.task_id, &start.capability_token, true, "")
+        .await
+        .expect("accept the task");
+    w.clock.advance(Duration::from_secs(11));
+    w.m.plans_due();
+    // The agent is told to stop, and does.
+    assert_eq!(stopped(&mut rx).await, start.task_id);
+    let stop = TaskResult {
+        status: ResultStatus::Canceled,
+        ..succeeded()
+    };
+    w.m.finish(&start.task_id, &start.capability_token, stop)
+        .await
+        .expect("finish");
+    let ended = plan_when(&w, &p.id, |p| p.state.is_terminal()).await;
+    assert_eq!(ended.state, PlanState::Failed);
+    assert!(
+        ended.reason.starts_with("the budget of 10 s was spent"),
+        "{}",
+        ended.reason
+    );
+    assert_eq!(ended.steps[0].state, StepState::Canceled);
+    assert_eq!(ended.steps[1].state, StepState::Skipped);
+    assert_eq!(ended.steps[1].reason, "the plan's budget of 10 s was spent");
+    assert!(ended.steps[1].task_ids.is_empty());
+}
+
+#[tokio::test]
+async fn a_proposal_nobody_answers_expires_and_cannot_be_run_after() {
+    let w = world(|c| c.planner.proposal_ttl = Duration::from_secs(60)).await;
+    let (_a, _rx, _g) = echo_agent(&w.m, "a").await;
+    let p = proposed(&w, "echo hello world", 0).await;
+    w.clock.advance(Duration::from_secs(59));
+    w.m.plans_due();
+    assert_eq!(
+        w.m.get_plan(&p.id).await.unwrap().state,
+        PlanState::Proposed
+    );
+    w.clock.advance(Duration::from_secs(2));
+    w.m.plans_due();
+    let gone = plan_when(&w, &p.id, |p| p.state.is_terminal()).await;
+    assert_eq!(gone.state, PlanState::Rejected);
+    assert!(gone.reason.contains("expired"), "{}", gone.reason);
+    let err = w.m.accept_plan(&p.id, &[]).await.unwrap_err().to_string();
+    assert!(err.contains("not proposed or running"), "{err}");
+    let (tasks, _) = w.m.list_tasks(TaskQuery::default()).await.unwrap();
+    assert!(tasks.is_empty());
+}
+
+#[tokio::test]
+async fn a_running_plan_goes_on_after_a_restart_with_the_same_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let p;
+    let task_id;
+    {
+        let w = world_at(dir.path(), |_| {}).await;
+        let (_a, mut rx, _g) = echo_agent(&w.m, "a").await;
+        p = proposed(&w, "echo hello world", 0).await;
+        w.m.accept_plan(&p.id, &[]).await.expect("accept");
+        task_id = started(&mut rx).await.task_id;
+        w.m.begin_stop();
+        w.m.shutdown().await;
+        w.m.inner.store.close().await;
+    }
+    let w = world_at(dir.path(), |_| {}).await;
+    let again = w.m.get_plan(&p.id).await.unwrap();
+    assert_eq!(again.state, PlanState::Running);
+    assert_eq!(again.steps[0].task_ids, std::slice::from_ref(&task_id));
+    let (_a, mut rx, _g) = echo_agent(&w.m, "a").await;
+    // Past the retry backoff of the attempt the restart interrupted (well within the budget).
+    w.clock.advance(Duration::from_secs(120));
+    dispatch(&w).await;
+    let start = start_sent(&mut rx);
+    assert_eq!(
+        start.task_id, task_id,
+        "the same task, queued again, not a second one"
+    );
+    w.m.finish(&start.task_id, &start.capability_token, succeeded())
+        .await
+        .expect("finish");
+    let done = plan_when(&w, &p.id, |p| p.state.is_terminal()).await;
+    assert_eq!(done.state, PlanState::Succeeded);
+    assert_eq!(done.steps[0].task_ids, [task_id]);
+}
