@@ -516,3 +516,15 @@ def with_testrunner(folder: Path, wheels: Path) -> Path:
         manifest.replace(f'{setting} = ""', f'{setting} = "{wheels}"')
     )
     return folder
+
+
+def editor_standin(base: Path) -> tuple[dict[str, str], Path]:
+    """A stand-in for VS Code (it cannot run here): a `code` on PATH that records its arguments,
+    one call per line. Returns the environment to give the manager and the file it writes."""
+    bindir = base / "bin"
+    bindir.mkdir()
+    log = base / "code-calls.log"
+    code = bindir / "code"
+    code.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\n')
+    code.chmod(0o755)
+    return {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}, log

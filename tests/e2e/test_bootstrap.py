@@ -17,7 +17,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from harness import REPO, Manager, bootstrapper_agents, wait_until, wheelhouse
+from harness import REPO, Manager, bootstrapper_agents, editor_standin, wait_until, wheelhouse
 
 from hyperagent.v1 import client_pb2, common_pb2
 
@@ -37,12 +37,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     wh = wheelhouse()
     agents = bootstrapper_agents(base / "agents", wh)
     # Stand-in for VS Code (it cannot run here): records its arguments, one call per line.
-    bindir = base / "bin"
-    bindir.mkdir()
-    editor_log = base / "code-calls.log"
-    code = bindir / "code"
-    code.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {editor_log}\n')
-    code.chmod(0o755)
+    editor_env, editor_log = editor_standin(base)
     mine = base / "my-templates"
     mine.mkdir()
     m = Manager(
@@ -53,7 +48,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "templates": {"dirs": [str(REPO / "templates"), str(mine)]},
             "consent": {"timeout": "20s"},
         },
-        env_extra={"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"},
+        env_extra=editor_env,
     ).start()
     m.wait_agent("bootstrapper", online=True)
     allowed = m.cli("policy", "allow", "--read", str(wh), "--agent", "bootstrapper")

@@ -8,7 +8,6 @@ records what it was asked to open (named as such below).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from harness import (
     REPO,
     Manager,
     bootstrapper_agents,
+    editor_standin,
     wait_until,
     wheelhouse,
     with_agent,
@@ -49,12 +49,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     for name in ("codereview", "securityaudit"):
         with_agent(agents, name)
     # Stand-in for VS Code (it cannot run here): records its arguments, one call per line.
-    bindir = base / "bin"
-    bindir.mkdir()
-    editor_log = base / "code-calls.log"
-    code = bindir / "code"
-    code.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {editor_log}\n')
-    code.chmod(0o755)
+    editor_env, editor_log = editor_standin(base)
     m = Manager(
         root=base,
         agents_dir=agents,
@@ -63,7 +58,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "templates": {"dirs": [str(REPO / "templates")]},
             "consent": {"timeout": "10m"},
         },
-        env_extra={"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"},
+        env_extra=editor_env,
     ).start()
     for name in ("codereview", "securityaudit"):
         m.wait_agent(name, online=True)
@@ -83,6 +78,19 @@ def ask(w: World, *args: str) -> tuple[int, dict, str]:
 
 def steps(plan: dict) -> list[tuple[str, str]]:
     return [(s["step"]["task_type"], s["state"]) for s in plan["steps"]]
+
+
+def accept_overwriting(w: World, plan: client_pb2.Plan) -> client_pb2.Plan:
+    """Runs the plan with the person's yes to writing over what is in step 1's folder (step 1's
+    payload, edited)."""
+    payload = json.loads(plan.steps[0].step.payload_json) | {"overwrite": True}
+    return w.m.client.AcceptPlan(
+        client_pb2.AcceptPlanRequest(
+            plan_id=plan.id,
+            edits=[client_pb2.StepEdit(number=1, payload_json=json.dumps(payload))],
+        ),
+        timeout=30,
+    )
 
 
 def task_count(w: World) -> int:
@@ -263,15 +271,7 @@ def test_cancelling_a_plan_cancels_its_running_step_and_skips_the_rest(world: Wo
         client_pb2.AskRequest(text=COMPOSITE.format(name="busy")), timeout=30
     )
     assert "exists and holds files" in asked.plan.steps[0].touches
-    # The person says yes to writing over it (step 1's payload, edited).
-    payload = json.loads(asked.plan.steps[0].step.payload_json) | {"overwrite": True}
-    plan = world.m.client.AcceptPlan(
-        client_pb2.AcceptPlanRequest(
-            plan_id=asked.plan.id,
-            edits=[client_pb2.StepEdit(number=1, payload_json=json.dumps(payload))],
-        ),
-        timeout=30,
-    )
+    plan = accept_overwriting(world, asked.plan)
     assert json.loads(plan.steps[0].step.payload_json)["overwrite"] is True
     task_id = plan.steps[0].task_ids[0]
     wait_until(
@@ -311,14 +311,7 @@ def test_a_plan_goes_on_after_the_manager_is_killed_and_no_step_runs_twice(world
     asked = world.m.client.Ask(
         client_pb2.AskRequest(text=COMPOSITE.format(name="durable")), timeout=30
     )
-    payload = json.loads(asked.plan.steps[0].step.payload_json) | {"overwrite": True}
-    plan = world.m.client.AcceptPlan(
-        client_pb2.AcceptPlanRequest(
-            plan_id=asked.plan.id,
-            edits=[client_pb2.StepEdit(number=1, payload_json=json.dumps(payload))],
-        ),
-        timeout=30,
-    )
+    plan = accept_overwriting(world, asked.plan)
     task_id = plan.steps[0].task_ids[0]
     pending_consent(world, task_id)  # step 1 waits on the person: mid-plan
     world.m.kill9()
