@@ -177,6 +177,45 @@ def test_heartbeats_report_load_and_can_stop_tasks(manager: FakeManager, socket_
     )
 
 
+def test_a_late_heartbeat_answer_stops_only_the_run_it_reported(
+    manager: FakeManager, socket_path: str
+) -> None:
+    # The manager's answer to a heartbeat names the runs that heartbeat reported. When it comes
+    # late, after that run ended and the next attempt of the same task started, the new run goes
+    # on: the stop was never about it.
+    with running(make_agent(socket_path, max_concurrency=2)):
+        manager.start_task("a", "t.block")
+        assert manager.wait_for(lambda: manager.messages("a") == ["waiting"])
+        release = manager.hold("Heartbeat")
+        with manager.cond:
+            manager.stop_on_heartbeat.append("a")
+            seen = manager.calls["Heartbeat"]
+        # A heartbeat that lists the first run is on its way, and held.
+        assert manager.wait_for(lambda: manager.calls["Heartbeat"] > seen)
+        manager.stop_task("a", "first run stopped")
+        assert result_of(manager, "a").error == "first run stopped"
+        with manager.cond:
+            del manager.finished["a"]
+            manager.stored.pop("a", None)
+            answered = len(manager.heartbeats)
+        manager.start_task("a", "t.block")  # the next attempt, on the same agent
+        assert manager.wait_for(lambda: manager.messages("a") == ["waiting"])
+        release.set()
+
+        # The held answer (stop "a") is computed as the call is recorded; later ones stop nothing.
+        def late_answer_given() -> bool:
+            if len(manager.heartbeats) <= answered:
+                return False
+            manager.stop_on_heartbeat.clear()
+            return True
+
+        assert manager.wait_for(late_answer_given)
+        assert manager.wait_for(lambda: len(manager.heartbeats) > answered + 1)
+        assert "a" not in manager.finished, manager.finished.get("a")
+        manager.stop_task("a", "second run stopped")
+        assert result_of(manager, "a").error == "second run stopped"
+
+
 def test_a_forgotten_session_registers_again(manager: FakeManager, socket_path: str) -> None:
     with running(make_agent(socket_path)):
         assert manager.wait_for(lambda: manager.heartbeats)

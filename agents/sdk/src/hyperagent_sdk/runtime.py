@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC
 from functools import partial
 from pathlib import Path
@@ -310,6 +310,9 @@ class Runtime:
         while not session.retired.wait(session.heartbeat_interval):
             with self._cond:
                 running = sorted(self._tasks)
+                # The runs this report is about: a stop in its answer is for them, not for a
+                # later run of the same task that started while the answer was on its way.
+                reported = dict(self._tasks)
                 busy = sum(t.handler_running for t in self._tasks.values())
             request = agent_pb2.HeartbeatRequest(
                 session_token=session.token,
@@ -330,7 +333,7 @@ class Runtime:
             if first:  # the session works: the next reconnect starts from the shortest delay
                 backoff.reset()
                 first = False
-            self._stop_tasks(response.stop_task_ids, "stopped by the manager")
+            self._stop_tasks(response.stop_task_ids, "stopped by the manager", reported)
 
     # -- work ----------------------------------------------------------------------------------
 
@@ -343,9 +346,17 @@ class Runtime:
         else:
             logger.warning("ignoring a work item of unknown kind %r", kind)
 
-    def _stop_tasks(self, task_ids: Iterable[str], reason: str) -> None:
+    def _stop_tasks(
+        self, task_ids: Iterable[str], reason: str, reported: Mapping[str, _Task] | None = None
+    ) -> None:
+        """Cancels the runs of `task_ids`; with `reported`, only those runs (a heartbeat's stop
+        names the run its report listed, never a newer attempt of the same task)."""
         with self._cond:
-            tasks = [self._tasks[i] for i in task_ids if i in self._tasks]
+            tasks = [
+                self._tasks[i]
+                for i in task_ids
+                if i in self._tasks and (reported is None or reported.get(i) is self._tasks[i])
+            ]
         for task in tasks:
             if task.token.cancel(reason):
                 logger.info("cancelling task %s: %s", task.task_id, reason)
