@@ -126,7 +126,7 @@ impl Default for Router {
     fn default() -> Self {
         Router {
             min_score: 0.2,
-            split_min_score: 0.45,
+            split_min_score: 0.35,
             specific_within: 2,
             min_known_share: 0.5,
             clarify_ratio: 0.9,
