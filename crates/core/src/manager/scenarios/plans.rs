@@ -187,9 +187,11 @@ async fn a_running_plan_goes_on_after_a_restart_with_the_same_task() {
     let again = w.m.get_plan(&p.id).await.unwrap();
     assert_eq!(again.state, PlanState::Running);
     assert_eq!(again.steps[0].task_ids, std::slice::from_ref(&task_id));
-    let (_a, mut rx, _g) = echo_agent(&w.m, "a").await;
     // Past the retry backoff of the attempt the restart interrupted (well within the budget).
+    // The clock moves before the agent registers: moved after, the liveness tick could find the
+    // agent silent for 120 s and take the task back between its start and its finish.
     w.clock.advance(Duration::from_secs(120));
+    let (_a, mut rx, _g) = echo_agent(&w.m, "a").await;
     dispatch(&w).await;
     let start = start_sent(&mut rx);
     assert_eq!(
