@@ -722,6 +722,10 @@ pub fn route_text(r: &pb::RouteResponse) -> String {
             ));
         }
     }
+    s.push_str(&format!("router: {}\n", line(&r.router)));
+    if !r.fallback.is_empty() {
+        s.push_str(&format!("note: {}\n", line(&r.fallback)));
+    }
     s
 }
 

@@ -28,6 +28,9 @@ pub async fn ask(c: &mut Client, a: AskArgs, json: bool) -> Result<ExitCode, Fai
         })
         .await?
         .into_inner();
+    if !r.fallback.is_empty() {
+        eprintln!("note: {} (the offline router answered)", line(&r.fallback));
+    }
     let Some(plan) = r.plan.clone() else {
         if json {
             print_json(&to_json(&r));

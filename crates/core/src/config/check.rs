@@ -2,8 +2,8 @@
 //! longer than its interval), lower bounds, addresses that must be loopback. Each section checks
 //! its own keys; the first problem found is the error, naming the key and what is allowed.
 use super::{
-    Agents, Config, Consent, Editor, Feed, Planner, Router, Sandbox, Server, Store, Tasks,
-    Templates, Web,
+    Agents, Config, Consent, Editor, Feed, Planner, Router, RouterModel, Sandbox, Server, Store,
+    Tasks, Templates, Web,
 };
 
 impl Config {
@@ -174,6 +174,43 @@ impl Router {
         }
         if self.max_request_bytes == 0 {
             return Err("router.max_request_bytes must be more than 0".into());
+        }
+        self.model.check()
+    }
+}
+
+impl RouterModel {
+    fn check(&self) -> Result<(), String> {
+        let e = &self.endpoint;
+        if !e.is_empty() {
+            let rest = e
+                .strip_prefix("http://")
+                .or_else(|| e.strip_prefix("https://"))
+                .ok_or_else(|| {
+                    format!("router.model.endpoint is {e:?}: it must start with http:// or https:// (or be \"\" for no model)")
+                })?;
+            if rest.is_empty() || rest.starts_with('/') || rest.chars().any(char::is_whitespace) {
+                return Err(format!(
+                    "router.model.endpoint is {e:?}: it needs a host, e.g. \"http://127.0.0.1:8080/v1\""
+                ));
+            }
+            if self.name.is_empty() {
+                return Err(
+                    "router.model.name is empty: name the model the endpoint serves".into(),
+                );
+            }
+        }
+        if self.task_type.is_empty() {
+            return Err("router.model.task_type is empty: name the task type that asks the model (\"llm.route\")".into());
+        }
+        if self.timeout.is_zero() {
+            return Err("router.model.timeout must be more than 0".into());
+        }
+        if !(1..=16).contains(&self.max_steps) {
+            return Err(format!(
+                "router.model.max_steps is {}: it must be from 1 to 16",
+                self.max_steps
+            ));
         }
         Ok(())
     }

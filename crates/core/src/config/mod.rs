@@ -120,6 +120,46 @@ pub struct Router {
     pub fuzzy_likeness: f32,
     /// Longest request read, in bytes.
     pub max_request_bytes: usize,
+    /// A language model asked first, when one is configured; the offline router answers when it
+    /// is not, or when the model is absent, slow or wrong.
+    pub model: RouterModel,
+}
+
+/// The optional language model the router asks first (an OpenAI-compatible chat-completions
+/// endpoint). The manager does not call it itself: it runs a `task_type` task (the `llm` agent's),
+/// confined like any other, whose connection goes through the egress proxy (a rule, or the
+/// person's consent) and whose key comes from the keychain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouterModel {
+    /// The endpoint's base URL (`http://127.0.0.1:8080/v1`, `https://api.openai.com/v1`); ""
+    /// turns the model off.
+    pub endpoint: String,
+    /// The model's name, as the endpoint knows it.
+    pub name: String,
+    /// The keychain secret holding the endpoint's API key ("" sends none); the agent must declare
+    /// it.
+    pub key_secret: String,
+    /// The task type that asks the model; it is never routed to itself.
+    pub task_type: String,
+    /// How long the model may take before the offline router answers instead.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Most steps a plan from the model may have.
+    pub max_steps: u32,
+}
+
+impl Default for RouterModel {
+    fn default() -> Self {
+        RouterModel {
+            endpoint: String::new(),
+            name: String::new(),
+            key_secret: String::new(),
+            task_type: "llm.route".into(),
+            timeout: Duration::from_secs(30),
+            max_steps: 8,
+        }
+    }
 }
 
 impl Default for Router {
@@ -132,6 +172,7 @@ impl Default for Router {
             clarify_ratio: 0.9,
             fuzzy_likeness: 0.6,
             max_request_bytes: 4096,
+            model: RouterModel::default(),
         }
     }
 }

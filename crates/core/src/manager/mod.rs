@@ -266,7 +266,7 @@ struct PendingConsent {
 }
 
 pub use open::FileAt;
-pub use plans::{AskAnswer, Asked};
+pub use plans::AskAnswer;
 pub use route::RouteAnswer;
 
 /// A folder opened in the editor.

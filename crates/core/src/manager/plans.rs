@@ -12,36 +12,15 @@ use crate::model::FolderUse;
 use crate::plan::{self, Edit, Plan, PlanState, PlannedStep, StepState};
 use crate::router::{Routed, OPEN};
 
-/// What a request became.
-#[derive(Clone, Debug)]
-pub enum Asked {
-    /// A proposed plan, stored; nothing runs until it is accepted.
-    Plan(Box<Plan>),
-    /// A question, with the task types it could be.
-    Clarify {
-        /// The question.
-        question: String,
-        /// The likely task types.
-        choices: Vec<String>,
-    },
-    /// Nothing will run.
-    Refuse {
-        /// Why.
-        reason: String,
-        /// What can be done instead.
-        can_do: Vec<String>,
-    },
-}
-
-/// An [`Asked`] with which router answered and how long it took.
+/// What a request became: a proposed plan (stored; nothing runs until it is accepted), or the
+/// router's question or refusal.
 #[derive(Clone, Debug)]
 pub struct AskAnswer {
-    /// The answer.
-    pub asked: Asked,
-    /// Which router answered.
-    pub router: &'static str,
-    /// How long routing took.
-    pub took: Duration,
+    /// The proposed plan, when the request became steps.
+    pub plan: Option<Box<Plan>>,
+    /// What the router answered (its steps are the plan's, moved into it), which router, how
+    /// long it took, and why the model's answer was not taken.
+    pub route: RouteAnswer,
 }
 
 impl Manager {
@@ -60,10 +39,12 @@ impl Manager {
             }
             b => b,
         };
-        let routed = self.route(text)?;
-        let asked = match routed.routed {
-            Routed::Clarify { question, choices } => Asked::Clarify { question, choices },
-            Routed::Refuse { reason, can_do } => Asked::Refuse { reason, can_do },
+        let mut route = self.route_request(text).await?;
+        let plan = match std::mem::replace(&mut route.routed, Routed::Plan(Vec::new())) {
+            other @ (Routed::Clarify { .. } | Routed::Refuse { .. }) => {
+                route.routed = other;
+                None
+            }
             Routed::Plan(mut steps) => {
                 // A project made without a folder named goes in one named after it ("called
                 // shop" -> shop), not in a folder named after its task.
@@ -83,7 +64,7 @@ impl Manager {
                     created_us: now,
                     updated_us: now,
                     deadline_us: None,
-                    router: routed.router.to_string(),
+                    router: route.router.to_string(),
                     cancel_requested: false,
                 };
                 let detail = serde_json::json!({
@@ -100,14 +81,10 @@ impl Manager {
                     Ok((writes, ()))
                 })
                 .await?;
-                Asked::Plan(Box::new(p))
+                Some(Box::new(p))
             }
         };
-        Ok(AskAnswer {
-            asked,
-            router: routed.router,
-            took: routed.took,
-        })
+        Ok(AskAnswer { plan, route })
     }
 
     /// Runs a proposed plan with the person's edits. Refuses an edit that does not fit (an

@@ -11,6 +11,7 @@
 //! are within `router.clarify_ratio` asks which one; fills each step's payload from its words as
 //! the schema describes it ([`slots`]); links "it" and "there" to an earlier step's folder.
 pub mod intents;
+pub mod model;
 pub mod slots;
 pub mod text;
 
@@ -199,6 +200,12 @@ const NEVER: &[&[&str]] = &[
 const THEN: &[&str] = &["then", "afterwards", "after", "next", "finally", "and"];
 /// Words that refer to an earlier step's folder.
 const BACK: &[&str] = &["it", "its", "it's", "there", "that", "same", "this"];
+
+/// Why `request` must be refused whatever a router makes of it (the safety floor every router,
+/// the language model's too, stands on), or None.
+pub fn never_refusal(request: &str) -> Option<String> {
+    never(&text::tokens(request))
+}
 
 fn never(tokens: &[text::Token]) -> Option<String> {
     let stems: Vec<String> = tokens.iter().map(|t| text::stem(&t.norm)).collect();

@@ -586,6 +586,8 @@ pub fn routed(a: hyperagent_core::manager::RouteAnswer) -> pb::RouteResponse {
     let mut out = pb::RouteResponse {
         router: a.router.into(),
         micros: u64::try_from(a.took.as_micros()).unwrap_or(u64::MAX),
+        fallback: a.fallback,
+        model_task_id: a.model_task_id.unwrap_or_default(),
         ..Default::default()
     };
     match a.routed {
@@ -682,26 +684,21 @@ pub fn plan(p: &hyperagent_core::plan::Plan) -> pb::Plan {
     }
 }
 
-/// What a request became, on the wire.
+/// What a request became, on the wire: the router's answer, with the proposed plan in place of
+/// its steps.
 pub fn asked(a: hyperagent_core::manager::AskAnswer) -> pb::AskResponse {
-    use hyperagent_core::manager::Asked;
-    let mut out = pb::AskResponse {
-        router: a.router.into(),
-        micros: u64::try_from(a.took.as_micros()).unwrap_or(u64::MAX),
-        ..Default::default()
-    };
-    match a.asked {
-        Asked::Plan(p) => out.plan = Some(plan(&p)),
-        Asked::Clarify { question, choices } => {
-            out.question = question;
-            out.choices = choices;
-        }
-        Asked::Refuse { reason, can_do } => {
-            out.refusal = reason;
-            out.can_do = can_do;
-        }
+    let r = routed(a.route);
+    pb::AskResponse {
+        plan: a.plan.map(|p| plan(&p)),
+        question: r.question,
+        choices: r.choices,
+        refusal: r.refusal,
+        can_do: r.can_do,
+        router: r.router,
+        micros: r.micros,
+        fallback: r.fallback,
+        model_task_id: r.model_task_id,
     }
-    out
 }
 
 /// A person's step edits from the wire: a payload must be a JSON object.

@@ -550,7 +550,11 @@ impl ClientService for Services {
         &self,
         req: Request<pb::RouteRequest>,
     ) -> Result<Response<pb::RouteResponse>, Status> {
-        let a = self.manager.route(&req.into_inner().text).map_err(status)?;
+        let a = self
+            .manager
+            .route_request(&req.into_inner().text)
+            .await
+            .map_err(status)?;
         Ok(Response::new(convert::routed(a)))
     }
 

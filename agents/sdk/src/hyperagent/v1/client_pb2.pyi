@@ -170,7 +170,7 @@ class PlanStep(_message.Message):
     def __init__(self, number: _Optional[int] = ..., task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., workspace: _Optional[str] = ..., after: _Optional[_Iterable[int]] = ..., confidence: _Optional[float] = ..., why: _Optional[str] = ...) -> None: ...
 
 class RouteResponse(_message.Message):
-    __slots__ = ("steps", "question", "choices", "refusal", "can_do", "router", "micros")
+    __slots__ = ("steps", "question", "choices", "refusal", "can_do", "router", "micros", "fallback", "model_task_id")
     STEPS_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     CHOICES_FIELD_NUMBER: _ClassVar[int]
@@ -178,6 +178,8 @@ class RouteResponse(_message.Message):
     CAN_DO_FIELD_NUMBER: _ClassVar[int]
     ROUTER_FIELD_NUMBER: _ClassVar[int]
     MICROS_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_FIELD_NUMBER: _ClassVar[int]
+    MODEL_TASK_ID_FIELD_NUMBER: _ClassVar[int]
     steps: _containers.RepeatedCompositeFieldContainer[PlanStep]
     question: str
     choices: _containers.RepeatedScalarFieldContainer[str]
@@ -185,7 +187,9 @@ class RouteResponse(_message.Message):
     can_do: _containers.RepeatedScalarFieldContainer[str]
     router: str
     micros: int
-    def __init__(self, steps: _Optional[_Iterable[_Union[PlanStep, _Mapping]]] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., can_do: _Optional[_Iterable[str]] = ..., router: _Optional[str] = ..., micros: _Optional[int] = ...) -> None: ...
+    fallback: str
+    model_task_id: str
+    def __init__(self, steps: _Optional[_Iterable[_Union[PlanStep, _Mapping]]] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., can_do: _Optional[_Iterable[str]] = ..., router: _Optional[str] = ..., micros: _Optional[int] = ..., fallback: _Optional[str] = ..., model_task_id: _Optional[str] = ...) -> None: ...
 
 class AskRequest(_message.Message):
     __slots__ = ("text", "budget_secs")
@@ -196,7 +200,7 @@ class AskRequest(_message.Message):
     def __init__(self, text: _Optional[str] = ..., budget_secs: _Optional[int] = ...) -> None: ...
 
 class AskResponse(_message.Message):
-    __slots__ = ("plan", "question", "choices", "refusal", "can_do", "router", "micros")
+    __slots__ = ("plan", "question", "choices", "refusal", "can_do", "router", "micros", "fallback", "model_task_id")
     PLAN_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     CHOICES_FIELD_NUMBER: _ClassVar[int]
@@ -204,6 +208,8 @@ class AskResponse(_message.Message):
     CAN_DO_FIELD_NUMBER: _ClassVar[int]
     ROUTER_FIELD_NUMBER: _ClassVar[int]
     MICROS_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_FIELD_NUMBER: _ClassVar[int]
+    MODEL_TASK_ID_FIELD_NUMBER: _ClassVar[int]
     plan: Plan
     question: str
     choices: _containers.RepeatedScalarFieldContainer[str]
@@ -211,7 +217,9 @@ class AskResponse(_message.Message):
     can_do: _containers.RepeatedScalarFieldContainer[str]
     router: str
     micros: int
-    def __init__(self, plan: _Optional[_Union[Plan, _Mapping]] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., can_do: _Optional[_Iterable[str]] = ..., router: _Optional[str] = ..., micros: _Optional[int] = ...) -> None: ...
+    fallback: str
+    model_task_id: str
+    def __init__(self, plan: _Optional[_Union[Plan, _Mapping]] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., can_do: _Optional[_Iterable[str]] = ..., router: _Optional[str] = ..., micros: _Optional[int] = ..., fallback: _Optional[str] = ..., model_task_id: _Optional[str] = ...) -> None: ...
 
 class Candidate(_message.Message):
     __slots__ = ("agent_id", "reputation", "price", "load", "score", "online")

@@ -4,7 +4,8 @@
 //!
 //! The helpers are here; the scenarios are by topic: `tasks` (a task's life), `agents` (sessions,
 //! going offline, coming back), `retries` (lost attempts, backoff, dead letters, restarts),
-//! `permissions` (consent, rules, destructive actions, secrets), `logs`, `plans`.
+//! `permissions` (consent, rules, destructive actions, secrets), `logs`, `plans`, `model_router`
+//! (the language model asked through its task, and the offline router when it cannot be taken).
 use std::time::Duration;
 
 use super::*;
@@ -12,6 +13,7 @@ use crate::clock::ManualClock;
 
 mod agents;
 mod logs;
+mod model_router;
 mod permissions;
 mod plans;
 mod retries;

@@ -42,9 +42,10 @@ async fn plan_when(
 }
 
 async fn proposed(w: &World, text: &str, budget_secs: u32) -> crate::plan::Plan {
-    match w.m.ask(text, budget_secs).await.expect("ask").asked {
-        Asked::Plan(p) => *p,
-        other => panic!("{text}: not a plan but {other:?}"),
+    let a = w.m.ask(text, budget_secs).await.expect("ask");
+    match a.plan {
+        Some(p) => *p,
+        None => panic!("{text}: not a plan but {:?}", a.route.routed),
     }
 }
 

@@ -221,10 +221,20 @@ export interface RouteResponse {
   /** ... or why nothing will run, with the task types that can. */
   refusal: string;
   can_do: string[];
-  /** Which router answered ("offline"). */
+  /** Which router answered ("offline" or "model"). */
   router: string;
   /** How long routing took, in microseconds. */
   micros: string;
+  /**
+   * When a language model is configured (router.model) and the offline router answered
+   * instead: why the model's answer was not taken (absent, slow, failed, or wrong); "" otherwise.
+   */
+  fallback: string;
+  /**
+   * The task that asked the model, when one ran ("" otherwise): its logs and result show what
+   * the model said.
+   */
+  model_task_id: string;
 }
 
 export interface AskRequest {
@@ -248,10 +258,20 @@ export interface AskResponse {
   /** ... or why nothing will run, with the task types that can. */
   refusal: string;
   can_do: string[];
-  /** Which router answered ("offline"). */
+  /** Which router answered ("offline" or "model"). */
   router: string;
   /** How long routing took, in microseconds. */
   micros: string;
+  /**
+   * When a language model is configured (router.model) and the offline router answered
+   * instead: why the model's answer was not taken (absent, slow, failed, or wrong); "" otherwise.
+   */
+  fallback: string;
+  /**
+   * The task that asked the model, when one ran ("" otherwise): its logs and result show what
+   * the model said.
+   */
+  model_task_id: string;
 }
 
 /** An agent the planner considered for a step, and its score. */
