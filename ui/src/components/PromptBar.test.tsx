@@ -7,7 +7,16 @@ import { ApiError, type AskResponse } from '../ipc';
 import { MockTransport, type Handlers } from '../testing/mockTransport';
 import { shopPlan } from '../testing/plans';
 
-const nothing: AskResponse = { question: '', choices: [], refusal: '', can_do: [], router: 'offline', micros: '120' };
+const nothing: AskResponse = {
+  question: '',
+  choices: [],
+  refusal: '',
+  can_do: [],
+  router: 'offline',
+  micros: '120',
+  fallback: '',
+  model_task_id: '',
+};
 
 function renderApp(handlers: Handlers = {}) {
   const transport = new MockTransport({
@@ -116,6 +125,28 @@ describe('The prompt bar', () => {
       'tests.run',
     ]);
     expect(screen.queryByTestId('plan-preview')).not.toBeInTheDocument();
+  });
+
+  it('says why the language model was not taken, with a link to its task', async () => {
+    const { user } = renderApp({
+      Ask: () => ({
+        ...nothing,
+        refusal: 'no agent here sends email',
+        fallback: 'the language model\'s answer was not taken: the model took longer than 30s',
+        model_task_id: 'm-1',
+      }),
+    });
+    await ask(user, 'email my boss');
+    const note = await screen.findByTestId('prompt-fallback');
+    expect(note).toHaveTextContent('The offline router answered: the language model\'s answer was not taken: the model took longer than 30s');
+    expect(within(note).getByRole('link', { name: "the model's task" })).toHaveAttribute('href', '#/tasks/m-1');
+  });
+
+  it('shows no model note when the model answered or none is configured', async () => {
+    const { user } = renderApp({ Ask: () => ({ ...nothing, refusal: 'no', router: 'model', model_task_id: 'm-2' }) });
+    await ask(user, 'email my boss');
+    await screen.findByTestId('prompt-refusal');
+    expect(screen.queryByTestId('prompt-fallback')).not.toBeInTheDocument();
   });
 
   it('shows the manager refusing the request itself', async () => {

@@ -111,6 +111,17 @@ export function PromptBar({ onClose, focusRequest = 0 }: { onClose: () => void; 
           {busy && <p role="status">Asking…</p>}
           {note && <p data-testid="prompt-note">{note}</p>}
           {error && <ErrorNote error={error} what="Not asked" testId="prompt-error" />}
+          {answer?.fallback && (
+            <p className="help" data-testid="prompt-fallback">
+              The offline router answered: <Untrusted text={answer.fallback} />
+              {answer.model_task_id && (
+                <>
+                  {' '}
+                  (<a href={hrefOf.task(answer.model_task_id)}>the model's task</a>)
+                </>
+              )}
+            </p>
+          )}
           {answer && <Answer answer={answer} busy={busy} onChoose={choose} onAccepted={accepted} onRejected={rejected} />}
         </div>
       </div>
