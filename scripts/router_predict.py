@@ -53,7 +53,21 @@ def result(r: client_pb2.RouteResponse) -> dict[str, Any]:
     return {"route": steps}
 
 
-def dump_catalog(m: Manager, path: Path) -> None:
+#: The wire's FolderUse values, as the router's catalogue spells them.
+FOLDER_USES = {1: "existing", 2: "creates"}
+#: The simulated person's projects (see the file).
+WORKSPACE = ROOT / "tests" / "router" / "workspace.txt"
+
+
+def make_workspace(root: Path) -> Path:
+    """The workspace root with the set's projects in it."""
+    for line in WORKSPACE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            (root / line.strip()).mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def dump_catalog(m: Manager, path: Path, folders: Path) -> None:
     types = m.client.ListTaskTypes(client_pb2.ListTaskTypesRequest(), timeout=30).task_types
     templates = m.client.ListTemplates(client_pb2.ListTemplatesRequest(), timeout=30).templates
     path.write_text(
@@ -65,9 +79,11 @@ def dump_catalog(m: Manager, path: Path) -> None:
                         "description": t.task_type.description,
                         "schema": json.loads(t.task_type.payload_schema_json or "null"),
                         "examples": list(t.task_type.examples),
+                        "folder": FOLDER_USES.get(t.task_type.folder, "any"),
                     }
                     for t in types
                 ],
+                "folders": sorted(p.name for p in folders.iterdir() if p.is_dir()),
                 "templates": [
                     [t.name, json.loads(t.answers_schema_json)]
                     for t in templates
@@ -97,10 +113,12 @@ def main() -> int:
         tomllib.loads(p.read_text())["name"] for p in sorted((ROOT / "agents").glob("*/agent.toml"))
     ]
     with tempfile.TemporaryDirectory(prefix="hyperagent-router-") as work:
+        folders = make_workspace(Path(work) / "src")
         m = Manager(
             root=Path(work),
             agents_dir=ROOT / "agents",
             extra={
+                "paths": {"workspace_root": str(folders)},
                 "templates": {"dirs": [str(ROOT / "templates")]},
                 "router": json.loads(args.router),
             },
@@ -109,7 +127,7 @@ def main() -> int:
             for name in names:
                 m.wait_agent(name, online=True)
             if args.dump_catalog:
-                dump_catalog(m, args.dump_catalog)
+                dump_catalog(m, args.dump_catalog, folders)
             for line in args.prompts.read_text().splitlines():
                 prompt = json.loads(line)
                 r = m.client.Route(client_pb2.RouteRequest(text=prompt["prompt"]), timeout=30)

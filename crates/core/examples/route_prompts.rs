@@ -41,6 +41,7 @@ fn main() {
                         .collect()
                 })
                 .unwrap_or_default(),
+            folder: serde_json::from_value(i["folder"].clone()).unwrap_or_default(),
         })
         .collect();
     intents.push(router::open_intent());
@@ -50,7 +51,19 @@ fn main() {
         .iter()
         .map(|t| (t[0].as_str().unwrap().to_string(), t[1].clone()))
         .collect();
-    let catalog = Catalog { intents, templates };
+    let folders = raw["folders"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let catalog = Catalog {
+        intents,
+        templates,
+        folders,
+    };
     // Optional third argument: the [router] settings as JSON, for sweeping them.
     let cfg: config::Router = args
         .get(3)

@@ -120,6 +120,9 @@ pub struct Router {
     pub fuzzy_likeness: f32,
     /// Longest request read, in bytes.
     pub max_request_bytes: usize,
+    /// Most folders of the workspace root the router knows by name (the projects a request may
+    /// name bare).
+    pub max_folders: usize,
     /// A language model asked first, when one is configured; the offline router answers when it
     /// is not, or when the model is absent, slow or wrong.
     pub model: RouterModel,
@@ -172,6 +175,7 @@ impl Default for Router {
             clarify_ratio: 0.9,
             fuzzy_likeness: 0.6,
             max_request_bytes: 4096,
+            max_folders: 5000,
             model: RouterModel::default(),
         }
     }

@@ -35,6 +35,7 @@ impl Manager {
                 schema: serde_json::from_str(&t.task_type.payload_schema_json)
                     .unwrap_or(serde_json::Value::Null),
                 examples: t.task_type.examples,
+                folder: t.task_type.folder,
             })
             .collect();
         intents.push(router::open_intent());
@@ -46,7 +47,29 @@ impl Manager {
                 Some((t.name, schema))
             })
             .collect();
-        Catalog { intents, templates }
+        Catalog {
+            intents,
+            templates,
+            folders: self.project_folders(),
+        }
+    }
+
+    /// The folders directly beneath the workspace root, by name (hidden ones left out), at most
+    /// `router.max_folders` of them: the projects a request may name. Unreadable: none.
+    fn project_folders(&self) -> Vec<String> {
+        let max = self.inner.cfg.router.max_folders;
+        let Ok(entries) = std::fs::read_dir(self.workspace_root()) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.'))
+            .take(max)
+            .collect();
+        names.sort();
+        names
     }
 
     /// Routes `text`: by the language model when one is configured (through its task; see

@@ -18,6 +18,7 @@ pub mod text;
 use serde_json::{Map, Value};
 
 use crate::config;
+pub use crate::model::FolderUse;
 
 /// The manager's own action that opens a folder in the editor: routed like a task type.
 pub const OPEN: &str = "open";
@@ -28,6 +29,7 @@ pub fn open_intent() -> Intent {
         task_type: OPEN.into(),
         description: "Open a project folder in the person's editor (VS Code).".into(),
         schema: serde_json::json!({"type": "object", "properties": {}}),
+        folder: FolderUse::Existing,
         examples: [
             "open shop in VS Code",
             "open the project in my editor",
@@ -51,6 +53,9 @@ pub struct Intent {
     pub schema: Value,
     /// Requests it serves, in plain words.
     pub examples: Vec<String>,
+    /// What it does with its folder: a request's bare name is the project it makes when it
+    /// creates one, the folder it works on otherwise.
+    pub folder: FolderUse,
 }
 
 /// What the router routes against.
@@ -58,8 +63,12 @@ pub struct Intent {
 pub struct Catalog {
     /// Every intent.
     pub intents: Vec<Intent>,
-    /// Each template's name and its answers' JSON Schema (for `bootstrap.project`).
+    /// Each template's name and its answers' JSON Schema (for the intent whose payload takes a
+    /// `template` and its `answers`).
     pub templates: Vec<(String, Value)>,
+    /// The folders directly beneath the workspace root (the person's projects): a word naming
+    /// one is the folder a request works on, wherever it stands.
+    pub folders: Vec<String>,
 }
 
 /// One step of a plan.
@@ -351,9 +360,10 @@ impl Offline {
         intent: &Intent,
         catalog: &Catalog,
         not_names: &[String],
+        common: &[String],
     ) -> Map<String, Value> {
         let mut payload = Map::new();
-        if intent.task_type == "bootstrap.project" {
+        if takes_template(intent) {
             if let Some((name, answers)) = catalog
                 .templates
                 .iter()
@@ -362,6 +372,16 @@ impl Offline {
                 payload.insert("template".into(), Value::String(name.clone()));
                 let mut given = Map::new();
                 slots::fill(part, answers, &mut given, not_names);
+                // "fastapi shop postgres": the bare name is the project's.
+                let unnamed = ["project_name", "name"]
+                    .into_iter()
+                    .find(|k| answers["properties"].get(k).is_some() && !given.contains_key(*k));
+                if let (Some(key), FolderUse::Creates) = (unnamed, intent.folder) {
+                    let terse = 2 * slots::TERSE_TOKENS;
+                    if let Some(n) = slots::bare_name(part, not_names, common, terse) {
+                        given.insert(key.into(), Value::String(n));
+                    }
+                }
                 if !given.is_empty() {
                     payload.insert("answers".into(), Value::Object(given));
                 }
@@ -371,6 +391,12 @@ impl Offline {
         slots::fill(part, &schema, &mut payload, not_names);
         payload
     }
+}
+
+/// Whether an intent's payload names a template and its answers (a project maker's).
+fn takes_template(intent: &Intent) -> bool {
+    let props = &intent.schema["properties"];
+    props.get("template").is_some() && props.get("answers").is_some()
 }
 
 /// One part of a request between connectives, with each intent's score, best first.
@@ -458,8 +484,17 @@ impl Offline {
         let named: Vec<Option<String>> = parts
             .iter()
             .map(|p| {
-                slots::workspace(&p.tokens, not_names)
-                    .or_else(|| slots::bare_name(&p.tokens, not_names, common))
+                let said = slots::workspace(&p.tokens, not_names);
+                if said.as_deref().is_some_and(|w| w.contains('/')) {
+                    return said; // a path says it all
+                }
+                // A project maker's bare name is the project it makes (see `step`), not a folder.
+                if catalog.intents[p.best().0].folder == FolderUse::Creates {
+                    return said;
+                }
+                slots::known_folder(&p.tokens, &catalog.folders, not_names)
+                    .or(said)
+                    .or_else(|| slots::bare_name(&p.tokens, not_names, common, slots::TERSE_TOKENS))
             })
             .collect();
         let shared = named.iter().flatten().next().cloned();
@@ -469,10 +504,12 @@ impl Offline {
             let intent = &catalog.intents[best];
             let number = n as u32 + 1;
             let refers_back = part.tokens.iter().any(|t| BACK.contains(&t.norm.as_str()));
-            let maker = plan
-                .iter()
-                .rev()
-                .find(|s| s.task_type == "bootstrap.project");
+            let maker = plan.iter().rev().find(|s| {
+                catalog
+                    .intents
+                    .iter()
+                    .any(|i| i.task_type == s.task_type && i.folder == FolderUse::Creates)
+            });
             let mut after = Vec::new();
             let workspace = match (&named[n], maker) {
                 (Some(w), _) => Some(w.clone()),
@@ -481,7 +518,7 @@ impl Offline {
                     Some(format!("${}.path", m.number))
                 }
                 (None, _) if refers_back && n > 0 => plan[n - 1].workspace.clone(),
-                (None, _) if intent.task_type != "bootstrap.project" => shared.clone(),
+                (None, _) if intent.folder != FolderUse::Creates => shared.clone(),
                 _ => None,
             };
             if part.sequenced && n > 0 && !after.contains(&(number - 1)) {
@@ -490,7 +527,7 @@ impl Offline {
             plan.push(Step {
                 number,
                 task_type: intent.task_type.clone(),
-                payload: self.step(&part.tokens, intent, catalog, not_names),
+                payload: self.step(&part.tokens, intent, catalog, not_names, common),
                 workspace,
                 after,
                 confidence: score,
@@ -580,6 +617,11 @@ mod tests {
             description: d.into(),
             schema,
             examples: ex.iter().map(|e| e.to_string()).collect(),
+            folder: if t == "bootstrap.project" {
+                FolderUse::Creates
+            } else {
+                FolderUse::Existing
+            },
         };
         Catalog {
             intents: vec![
@@ -598,7 +640,7 @@ mod tests {
                 intent(
                     "bootstrap.project",
                     "Make a new project from a template.",
-                    json!({"properties": {"template": {"type": "string"}}}),
+                    json!({"properties": {"template": {"type": "string"}, "answers": {"type": "object"}}}),
                     &[
                         "create a new fastapi project called shop",
                         "make a django app",
@@ -610,6 +652,7 @@ mod tests {
                 "fastapi".into(),
                 json!({"properties": {"project_name": {"type": "string"}}}),
             )],
+            folders: vec!["billing".into()],
         }
     }
 

@@ -184,16 +184,19 @@ mod tests {
                     description: "Runs a project's tests".into(),
                     schema: json!({"type": "object", "properties": {"python": {"type": "string"}}, "additionalProperties": false}),
                     examples: vec!["run the tests".into()],
+                    folder: Default::default(),
                 },
                 Intent {
                     task_type: "llm.route".into(),
                     description: "asks the model".into(),
                     schema: json!({}),
                     examples: vec![],
+                    folder: Default::default(),
                 },
                 open_intent(),
             ],
             templates: vec![("fastapi".into(), json!({"type": "object"}))],
+            folders: Vec::new(),
         }
     }
 

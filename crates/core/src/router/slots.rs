@@ -161,7 +161,7 @@ pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
             && (PLACE_NOUNS.contains(&tokens[j].norm.as_str())
                 || matches!(
                     tokens[j].norm.as_str(),
-                    "the" | "my" | "our" | "this" | "that"
+                    "the" | "my" | "our" | "this" | "that" | "existing" | "new" | "same"
                 ))
         {
             j += 1;
@@ -181,10 +181,45 @@ pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
     None
 }
 
+/// A folder beneath the workspace root that the words name ("tests for shop", "shop's deps"),
+/// spelt as on disk: a word that is no intent's word first, then any; failing those, a misspelling
+/// of one (one edit, from 5 letters: "paymnts").
+pub fn known_folder(tokens: &[Token], folders: &[String], not_names: &[String]) -> Option<String> {
+    let words: Vec<String> = tokens
+        .iter()
+        .filter(|t| matches!(t.kind, Kind::Word | Kind::Quoted))
+        .map(|t| t.norm.trim_end_matches("'s").to_lowercase())
+        .collect();
+    let exact = |w: &String| folders.iter().find(|f| f.to_lowercase() == *w);
+    let plain = |w: &&String| !not_names.contains(&text::stem(w));
+    words
+        .iter()
+        .filter(plain)
+        .find_map(exact)
+        .or_else(|| words.iter().find_map(exact))
+        .or_else(|| {
+            words.iter().filter(plain).find_map(|w| {
+                (w.chars().count() >= 5)
+                    .then(|| {
+                        folders
+                            .iter()
+                            .find(|f| text::edits(w, &f.to_lowercase(), 1) <= 1)
+                    })
+                    .flatten()
+            })
+        })
+        .cloned()
+}
+
 /// The folder a terse request names bare ("tests shop", "audit crm"): its first word that is no
 /// intent's word, nor a misspelling of one (`common`: every word of the phrasings).
-pub fn bare_name(tokens: &[Token], not_names: &[String], common: &[String]) -> Option<String> {
-    if tokens.len() > TERSE_TOKENS {
+pub fn bare_name(
+    tokens: &[Token],
+    not_names: &[String],
+    common: &[String],
+    terse: usize,
+) -> Option<String> {
+    if tokens.len() > terse {
         return None;
     }
     tokens
@@ -208,7 +243,7 @@ pub fn bare_name(tokens: &[Token], not_names: &[String], common: &[String]) -> O
 }
 
 /// At most this many tokens make a terse request, whose folder may be named bare.
-const TERSE_TOKENS: usize = 5;
+pub const TERSE_TOKENS: usize = 5;
 
 /// A Python version the words name ("python 3.11", "python-3.11", "py3.12", "3.12").
 fn python_version(tokens: &[Token]) -> Option<String> {
