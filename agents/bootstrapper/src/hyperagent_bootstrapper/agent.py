@@ -301,6 +301,7 @@ def _render_hint(template: Template, answers: rendering.Answers, source: str, wh
         "start a new project from the template at /srv/templates/api, answers: name=inventory",
         "new FastAPI app 'orders' with a SQLite database, don't run the checks",
         "scaffold a django project called crm",
+        "generate a Django project named wiki in ~/src/wiki",
     ),
     folder="creates",
 )

@@ -373,6 +373,7 @@ def summarize(counts: dict[str, int], seconds: float) -> str:
         "run the tests matching 'checkout' in shop and rerun the failures twice",
         "why do the tests in ~/src/api fail? run them and show me the failures",
         "run the tests marked 'not slow' in my project",
+        "execute the pytest suite of billing",
     ),
     folder="existing",
 )

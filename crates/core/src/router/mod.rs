@@ -182,28 +182,41 @@ impl Offline {
 }
 
 /// Requests nothing may serve, whatever else they ask: destroying or sending away the person's
-/// data, or turning off what protects it. A safety floor under the scores, which would refuse
-/// most of these anyway (no intent speaks of deleting or uploading).
+/// data, revealing what guards it, turning off what protects it, talking the router out of its
+/// rules, exhausting the machine, or smuggling a shell command in. A safety floor under the
+/// scores, which would refuse most of these anyway (no intent speaks of deleting or uploading).
+/// Each entry: words that must all be there (stems, or a prefix of one).
 const NEVER: &[&[&str]] = &[
     &["rm", "-rf"],
     &["delete"],
     &["erase"],
     &["wipe"],
     &["ssh", "key"],
-    &[".ssh"],
     &["password"],
     &["credential"],
+    &["token"],
     &["pastebin"],
+    &["gist"],
     &["upload"],
     &["exfiltrate"],
+    &["post", "secret"],
+    &["send", "secret"],
     &["ignore", "rule"],
     &["ignore", "instruction"],
+    &["forget", "instruction"],
+    &["forget", "rule"],
+    &["disregard"],
     &["disable"],
     &["turn", "off"],
     &["bypass"],
     &["sudo"],
-    &["/etc/"],
+    &["disk", "full"],
+    &["forever"],
 ];
+
+/// Text that is never in a request it would be safe to serve, as written (a shell command in a
+/// name, a system file).
+const NEVER_TEXT: &[&str] = &["/etc/", ".ssh", "| sh", "| bash", "|sh", "|bash", "$(", "`"];
 
 /// Words between steps of a composite request.
 const THEN: &[&str] = &["then", "afterwards", "after", "next", "finally", "and"];
@@ -213,25 +226,20 @@ const BACK: &[&str] = &["it", "its", "it's", "there", "that", "same", "this"];
 /// Why `request` must be refused whatever a router makes of it (the safety floor every router,
 /// the language model's too, stands on), or None.
 pub fn never_refusal(request: &str) -> Option<String> {
-    never(&text::tokens(request))
+    never(request, &text::tokens(request))
 }
 
-fn never(tokens: &[text::Token]) -> Option<String> {
+fn never(request: &str, tokens: &[text::Token]) -> Option<String> {
+    if let Some(t) = NEVER_TEXT.iter().find(|t| request.contains(**t)) {
+        return Some(format!(
+            "this holds `{t}` — HyperAgent never runs a shell command or reaches a system file for a request, whatever else is asked"
+        ));
+    }
     let stems: Vec<String> = tokens.iter().map(|t| text::stem(&t.norm)).collect();
-    let raw = tokens
-        .iter()
-        .map(|t| t.norm.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
     for pattern in NEVER {
-        let hit = if (pattern.len() == 1 && pattern[0].contains('/')) || pattern[0].starts_with('.')
-        {
-            raw.contains(pattern[0])
-        } else {
-            pattern
-                .iter()
-                .all(|p| stems.iter().any(|s| s == p || s.starts_with(p)))
-        };
+        let hit = pattern
+            .iter()
+            .all(|p| stems.iter().any(|s| s == p || s.starts_with(p)));
         if hit {
             return Some(format!(
                 "this asks to {} — HyperAgent never does that for an agent, whatever else is asked",
@@ -393,6 +401,61 @@ impl Offline {
     }
 }
 
+/// Words that lead into a request before what it asks for ("could you please ...").
+/// A request opening otherwise ("I keep forgetting ...") tells a story first; its first word is no
+/// verb.
+const LEAD_IN: &[&str] = &[
+    "please", "pls", "plz", "can", "could", "would", "will", "you", "u", "just", "kindly", "hey",
+    "ok", "okay", "now", "also", "quickly", "go", "ahead",
+];
+
+/// At most this many tokens make a request short enough to be read as a command, verb first.
+const COMMAND_TOKENS: usize = 10;
+
+/// The verb a request opens with ("deploy shop to AWS"), when it is no word any intent uses nor
+/// a misspelling of one: nothing here does it, whatever the other words match.
+fn unknown_verb(tokens: &[text::Token], prepared: &Prepared) -> Option<String> {
+    // A longer request may open with anything ("Honestly, ...", "Before we publish ...").
+    if tokens.len() > COMMAND_TOKENS {
+        return None;
+    }
+    let first = tokens
+        .iter()
+        .take_while(|t| t.kind == text::Kind::Word)
+        .find(|t| !LEAD_IN.contains(&t.norm.as_str()))?;
+    let w = first.norm.as_str();
+    if text::is_stop(w) || w.chars().count() < 3 || !w.chars().all(char::is_alphabetic) {
+        return None;
+    }
+    // The word as written, its stem, and without a prefix that keeps the deed ("reindex").
+    let mut forms = vec![w.to_string(), text::stem(w)];
+    for prefix in ["re", "un"] {
+        if let Some(rest) = w.strip_prefix(prefix).filter(|r| r.chars().count() >= 3) {
+            forms.push(text::stem(rest));
+        }
+    }
+    let sorted = |x: &str| {
+        let mut c: Vec<char> = x.chars().collect();
+        c.sort_unstable();
+        c
+    };
+    let like = |f: &String, k: &String| {
+        let n = k.chars().count().max(f.chars().count());
+        *k == *f
+            || k.starts_with(f.as_str())
+            || (n >= 4 && text::edits(f, k, 1) <= 1)
+            || (n >= 7 && text::edits(f, k, 2) <= 2)
+            // a slip of two letters in a short word ("rnu")
+            || (n == 3 && sorted(f) == sorted(k))
+    };
+    let is_known = prepared
+        .not_names
+        .iter()
+        .chain(prepared.common.iter())
+        .any(|k| forms.iter().any(|f| like(f, k)));
+    (!is_known).then(|| first.raw.clone())
+}
+
 /// Whether an intent's payload names a template and its answers (a project maker's).
 fn takes_template(intent: &Intent) -> bool {
     let props = &intent.schema["properties"];
@@ -550,10 +613,18 @@ impl Router for Offline {
             .iter()
             .map(|i| i.task_type.clone())
             .collect();
-        if let Some(reason) = never(&all) {
+        if let Some(reason) = never(request, &all) {
             return Routed::Refuse { reason, can_do };
         }
         let prepared = self.prepared(catalog);
+        if let Some(verb) = unknown_verb(&all, &prepared) {
+            return Routed::Refuse {
+                reason: format!(
+                    "no agent here can {verb:?} anything: it is none of the things they do"
+                ),
+                can_do,
+            };
+        }
         let index = &prepared.index;
         let parts = self.parts(&all, index, catalog);
         let Some(first) = parts.first() else {
