@@ -450,9 +450,14 @@ fn free_text(tokens: &[Token], name: &str, prop: &Value) -> Option<String> {
             return Some(phrase);
         }
     }
-    // A message is what the person quoted.
+    // A message is what the person quoted, or, in a short request, every word after its verb
+    // ("echo hello there").
     if matches!(name, "message" | "text") {
-        return quoted(tokens).first().map(|t| t.raw.clone());
+        if let Some(q) = quoted(tokens).first() {
+            return Some(q.raw.clone());
+        }
+        let rest: Vec<&str> = tokens.iter().skip(1).map(|t| t.raw.as_str()).collect();
+        return (tokens.len() <= TERSE_TOKENS && !rest.is_empty()).then(|| rest.join(" "));
     }
     // What to look for: the quoted phrase, else the words that are not the asking.
     if matches!(name, "query" | "question" | "q") {
@@ -567,6 +572,34 @@ pub fn fill(
         }
         if let Some(v) = property(tokens, name, prop, not_names) {
             payload.insert(name.clone(), v);
+        }
+    }
+    // A required number the words did not tie to its name is the request's one number ("sleep
+    // 3", "spam 1000 lines"), when it has just one.
+    let required = |n: &&String| {
+        schema["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == n.as_str()))
+    };
+    let numbers: Vec<&Token> = tokens.iter().filter(|t| t.kind == Kind::Number).collect();
+    if let [only] = numbers[..] {
+        let taken = payload
+            .values()
+            .any(|v| v.to_string().trim_matches('"') == only.norm);
+        for (name, prop) in props.iter().filter(|(n, _)| required(n)) {
+            let kind = prop["type"].as_str().unwrap_or("");
+            if taken || payload.contains_key(name) || !matches!(kind, "integer" | "number") {
+                continue;
+            }
+            if let Ok(v) = only.norm.parse::<f64>() {
+                let v = if kind == "integer" {
+                    Value::from(v.round() as i64)
+                } else {
+                    Value::from(v)
+                };
+                payload.insert(name.clone(), v);
+                break;
+            }
         }
     }
 }
