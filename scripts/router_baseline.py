@@ -109,6 +109,10 @@ def live_task_types() -> list[TaskType]:
             print(f"skipping {manifest.parent.name}: {err}", file=sys.stderr)
             continue
         for definition in agent.tasks.values():
+            # A task type that declares no phrasings is not for plain words (`llm.route`: only
+            # the manager submits it); the offline router never picks one either.
+            if not definition.examples:
+                continue
             proto = definition.to_proto()
             schema = json.loads(proto.payload_schema_json)
             found.append(
