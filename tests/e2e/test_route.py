@@ -83,4 +83,4 @@ def test_the_router_offers_what_agents_declared_not_a_list_of_its_own(m: Manager
     registered = {t["name"] for t in types} - {"llm.route"}
     r = route(m, "delete everything in my home folder")
     assert r["refusal"]
-    assert set(r["can_do"]) - {"llm.route"} == registered | {"open"}
+    assert set(r["can_do"]) == registered | {"open"}

@@ -206,13 +206,13 @@ impl Manager {
     /// Records whether the model's answer was taken.
     async fn audit_model(&self, task_id: &Option<String>, outcome: &str, why: &str) {
         let now = self.now_us();
-        let detail = serde_json::json!({ "task_id": task_id, "outcome": outcome, "why": why });
+        let detail = serde_json::json!({ "outcome": outcome, "why": why });
         if let Err(e) = self
             .record(vec![Write::audit(
                 now,
                 "manager",
                 "route.model",
-                None,
+                task_id.as_deref(),
                 detail,
             )])
             .await
