@@ -286,6 +286,10 @@ pub struct Plan {
     pub steps: Vec<PlannedStep>,
     /// Once ended: what was done.
     pub summary: String,
+    /// Who wrote the summary: "" (the manager, stitched from the steps) or "model" (the
+    /// language model's words first, the stitched summary after them).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub summary_by: String,
     /// Why it is in its state.
     pub reason: String,
     /// Wall time it may take once accepted (s).
@@ -627,6 +631,7 @@ mod tests {
             state: PlanState::Running,
             steps: steps.into_iter().map(PlannedStep::new).collect(),
             summary: String::new(),
+            summary_by: String::new(),
             reason: String::new(),
             budget_secs: 60,
             created_us: 0,

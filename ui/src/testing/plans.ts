@@ -38,6 +38,7 @@ export function plan(id: string, steps: PlannedStep[], more: Partial<Plan> = {})
     state: 'PLAN_STATE_PROPOSED',
     steps,
     summary: '',
+    summary_by: '',
     reason: '',
     budget_secs: 1800,
     created_at: '2026-12-04T10:00:00Z',

@@ -91,6 +91,17 @@ describe('A plan page', () => {
     );
     expect(screen.getAllByTestId('step-summary')[0]).toHaveTextContent('made shop from fastapi: 14 files');
     expect(screen.queryByRole('button', { name: 'Cancel plan' })).not.toBeInTheDocument();
+    expect(screen.queryByTestId('summary-by-model')).not.toBeInTheDocument();
+
+    // The model's summary arrives later, on the same feed, and says who wrote it.
+    const written = moved(
+      { ...done, summary: `Shop is made and open.\n\n${done.summary}`, summary_by: 'model' },
+      '2026-12-04T10:00:12Z',
+      ['STEP_STATE_SUCCEEDED', 'STEP_STATE_SUCCEEDED'],
+    );
+    act(() => transport.emit({ plan: { plan: written } }));
+    expect(screen.getByTestId('plan-summary')).toHaveTextContent('Shop is made and open. Made shop in');
+    expect(screen.getByTestId('summary-by-model')).toHaveTextContent('Written by the language model');
   });
 
   it('shows what agents wrote (a reason, a result, the summary) as text, hidden characters by their code', async () => {

@@ -108,6 +108,11 @@ export function PlanPage({ planId }: { planId: string }) {
               data-testid="plan-summary"
             >
               <h2>Summary</h2>
+              {plan.summary_by === 'model' && (
+                <p className="help" data-testid="summary-by-model">
+                  Written by the language model from the steps' results; the record of each step follows it.
+                </p>
+              )}
               <p className="summary-text">
                 <Untrusted text={plan.summary} multiline />
               </p>

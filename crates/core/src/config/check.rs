@@ -200,6 +200,9 @@ impl RouterModel {
                 );
             }
         }
+        if self.summary_task_type.is_empty() {
+            return Err("router.model.summary_task_type is empty: name the task type that writes a plan's summary (\"llm.summarize\")".into());
+        }
         if self.task_type.is_empty() {
             return Err("router.model.task_type is empty: name the task type that asks the model (\"llm.route\")".into());
         }

@@ -143,8 +143,11 @@ pub struct RouterModel {
     /// The keychain secret holding the endpoint's API key ("" sends none); the agent must declare
     /// it.
     pub key_secret: String,
-    /// The task type that asks the model; it is never routed to itself.
+    /// The task type that asks the model to route a request; it is never routed to itself.
     pub task_type: String,
+    /// The task type that asks the model to write an ended plan's summary (the stitched one
+    /// stays when it cannot); never routed to either.
+    pub summary_task_type: String,
     /// How long the model may take before the offline router answers instead.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
@@ -159,6 +162,7 @@ impl Default for RouterModel {
             name: String::new(),
             key_secret: String::new(),
             task_type: "llm.route".into(),
+            summary_task_type: "llm.summarize".into(),
             timeout: Duration::from_secs(30),
             max_steps: 8,
         }

@@ -52,6 +52,7 @@ mod dispatch;
 mod housekeeping;
 mod lifecycle;
 mod logs;
+mod model;
 mod open;
 mod plans;
 mod processes;

@@ -61,6 +61,7 @@ impl Manager {
                     state: PlanState::Proposed,
                     steps: steps.into_iter().map(PlannedStep::new).collect(),
                     summary: String::new(),
+                    summary_by: String::new(),
                     reason: "proposed: accept, edit or reject it".into(),
                     budget_secs,
                     created_us: now,
@@ -361,6 +362,7 @@ impl Manager {
             }
             p.updated_us = now;
             let ended = p.state.is_terminal();
+            let done = ended.then(|| p.clone());
             self.commit(|st| {
                 let mut writes: Vec<Write> = audits
                     .into_iter()
@@ -375,6 +377,9 @@ impl Manager {
                 Ok((writes, ()))
             })
             .await?;
+            if let Some(done) = done {
+                self.summarize_later(done);
+            }
         }
     }
 
@@ -703,7 +708,7 @@ impl Manager {
 }
 
 /// The plan's row, its event.
-fn push_plan(writes: &mut Vec<Write>, p: &Plan, now: i64) {
+pub(super) fn push_plan(writes: &mut Vec<Write>, p: &Plan, now: i64) {
     writes.push(Write::Plan(Box::new(p.clone())));
     writes.push(Write::Event {
         time_us: now,

@@ -23,12 +23,13 @@ impl Manager {
     /// description, schema and declared phrasings), the manager's "open" action, and the
     /// templates' answers schemas.
     pub fn router_catalog(&self) -> Catalog {
-        // The task type that asks the model serves the router; it is never a request's answer.
-        let model_task = &self.inner.cfg.router.model.task_type;
+        // The model's task types serve the manager; they are never a request's answer.
+        let model = &self.inner.cfg.router.model;
         let mut intents: Vec<Intent> = self
             .list_task_types()
             .into_iter()
-            .filter(|t| &t.task_type.name != model_task)
+            .filter(|t| t.task_type.name != model.task_type)
+            .filter(|t| t.task_type.name != model.summary_task_type)
             .map(|t| Intent {
                 task_type: t.task_type.name,
                 description: t.task_type.description,
@@ -86,7 +87,8 @@ impl Manager {
         let (asked, task_id) = self.ask_model(text, &catalog).await;
         let fallback = match asked {
             Ok(routed) => {
-                self.audit_model(&task_id, "taken", "").await;
+                self.audit_model_outcome("route.model", &task_id, "taken", "", None)
+                    .await;
                 return Ok(RouteAnswer {
                     routed,
                     router: "model",
@@ -98,7 +100,8 @@ impl Manager {
             Err(why) => why,
         };
         tracing::warn!(reason = %fallback, "the model's answer was not taken; the offline router answers");
-        self.audit_model(&task_id, "fallback", &fallback).await;
+        self.audit_model_outcome("route.model", &task_id, "fallback", &fallback, None)
+            .await;
         let mut a = self.route(text)?;
         a.took = started.elapsed();
         a.fallback = format!("the language model's answer was not taken: {fallback}");
@@ -114,111 +117,15 @@ impl Manager {
         catalog: &Catalog,
     ) -> (std::result::Result<Routed, String>, Option<String>) {
         let cfg = &self.inner.cfg.router.model;
-        let offered = self
-            .list_task_types()
-            .into_iter()
-            .any(|t| t.task_type.name == cfg.task_type && t.available);
-        if !offered {
-            return (
-                Err(format!("no agent online offers `{}`", cfg.task_type)),
-                None,
-            );
-        }
-        // Subscribed before submitting, so the task's end cannot slip past.
-        let mut feed = self.feed().subscribe(
-            None,
-            crate::store::EventFilter {
-                task_id: None,
-                exclude_logs: true,
-            },
-        );
-        let sub = Submission {
-            task_type: cfg.task_type.clone(),
-            payload_json: router::model::payload(text, catalog, cfg).to_string(),
-            timeout_secs: cfg.timeout.as_secs().max(1) as u32,
-            max_attempts: 1,
-            ..Submission::default()
-        };
-        let task = match self.submit(sub).await {
-            Ok((t, _)) => t,
-            Err(e) => return (Err(format!("its task could not be submitted: {e}")), None),
-        };
-        let id = task.id.clone();
-        let ended = tokio::time::timeout(cfg.timeout, async {
-            while let Some(ev) = feed.recv().await {
-                let Ok(ev) = ev else { continue };
-                if let EventBody::TaskState { task_id, to, .. } = &ev.body {
-                    if task_id == &id && to.is_terminal() {
-                        return true;
-                    }
-                }
-            }
-            false
-        })
-        .await;
-        if !matches!(ended, Ok(true)) {
-            let why = format!(
-                "the model took longer than {} (router.model.timeout)",
-                humantime::format_duration(cfg.timeout)
-            );
-            if let Err(e) = self.cancel(&id, &why).await {
-                tracing::warn!(task = %id, error = %e, "cancelling the model task failed");
-            }
-            return (Err(why), Some(id));
-        }
-        let task = match self.get_task(&id).await {
-            Ok(t) => t,
-            Err(e) => {
-                return (
-                    Err(format!("its task {id} could not be read: {e}")),
-                    Some(id),
-                )
-            }
-        };
-        let result = task.result.as_ref();
-        if task.state != TaskState::Completed {
-            let error = result.map(|r| r.error.as_str()).unwrap_or("");
-            let error = if error.is_empty() {
-                &task.status_reason
-            } else {
-                error
-            };
-            return (
-                Err(format!(
-                    "its task {id} ended {}: {error}",
-                    task.state.as_str()
-                )),
-                Some(id),
-            );
-        }
-        let output: serde_json::Value = match result.map(|r| serde_json::from_str(&r.output_json)) {
-            Some(Ok(v)) => v,
-            _ => return (Err(format!("its task {id} gave no JSON output")), Some(id)),
-        };
-        let max_steps = cfg.max_steps;
-        (
-            router::model::parse(&output, catalog, max_steps)
-                .map_err(|e| format!("task {id}: {e}")),
-            Some(id),
-        )
-    }
-
-    /// Records whether the model's answer was taken.
-    async fn audit_model(&self, task_id: &Option<String>, outcome: &str, why: &str) {
-        let now = self.now_us();
-        let detail = serde_json::json!({ "outcome": outcome, "why": why });
-        if let Err(e) = self
-            .record(vec![Write::audit(
-                now,
-                "manager",
-                "route.model",
-                task_id.as_deref(),
-                detail,
-            )])
-            .await
-        {
-            tracing::error!(error = %e, "recording the model router's outcome failed");
-        }
+        let payload = router::model::payload(text, catalog, cfg);
+        let (output, id) = self.run_model_task(&cfg.task_type, payload).await;
+        let routed = output.and_then(|o| {
+            router::model::parse(&o, catalog, cfg.max_steps).map_err(|e| match &id {
+                Some(id) => format!("task {id}: {e}"),
+                None => e,
+            })
+        });
+        (routed, id)
     }
 
     /// Refuses an empty or too long request.

@@ -114,6 +114,61 @@ pub fn parse(output: &Value, catalog: &Catalog, max_steps: u32) -> Result<Routed
     }
 }
 
+/// Longest summary taken from the model, in characters.
+pub const MAX_SUMMARY_CHARS: usize = 4000;
+
+/// The payload of the summary task (the `llm` agent's `llm.summarize` schema): the request, each
+/// step's outcome, and the manager's own stitched summary as material.
+pub fn summary_payload(plan: &crate::plan::Plan, cfg: &config::RouterModel) -> Value {
+    let cut = |t: &str, n: usize| t.chars().take(n).collect::<String>();
+    let steps: Vec<Value> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            let what = if s.summary.is_empty() {
+                &s.reason
+            } else {
+                &s.summary
+            };
+            json!({
+                "number": s.number(),
+                "task_type": s.step.task_type,
+                "state": s.state,
+                "summary": cut(what, MAX_SUMMARY_CHARS),
+                "task_ids": s.task_ids.iter().rev().take(16).rev().collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "endpoint": cfg.endpoint,
+        "model": cfg.name,
+        "api_key_secret": cfg.key_secret,
+        "timeout_secs": cfg.timeout.as_secs_f64(),
+        "request": cut(&plan.text, 4096),
+        "steps": steps,
+        "offline_summary": cut(&plan.summary, 16000),
+    })
+}
+
+/// The summary task's output (`{"summary": "..."}`) as the text to show, or what is wrong with it.
+pub fn parse_summary(output: &Value) -> Result<String, String> {
+    let text = output
+        .get("summary")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .ok_or("its output has no `summary` text")?;
+    if text.is_empty() {
+        return Err("its summary is empty".into());
+    }
+    let n = text.chars().count();
+    if n > MAX_SUMMARY_CHARS {
+        return Err(format!(
+            "its summary has {n} characters; at most {MAX_SUMMARY_CHARS} are taken"
+        ));
+    }
+    Ok(text.to_string())
+}
+
 /// Step `number` of a model's plan, checked.
 fn step(number: u32, s: &Value, catalog: &Catalog) -> Result<Step, String> {
     let at = format!("step {number}");
@@ -283,6 +338,23 @@ mod tests {
             {"task_type": "open", "payload_json": "", "folder": "", "after": []},
         ]}});
         assert!(parse(&two, &c, 1).unwrap_err().contains("from 1 to 1"));
+    }
+
+    #[test]
+    fn a_summary_is_taken_when_it_is_text_of_a_bounded_length() {
+        assert_eq!(
+            parse_summary(&json!({"summary": "  Made shop; its tests passed.\n"})).unwrap(),
+            "Made shop; its tests passed."
+        );
+        for (out, want) in [
+            (json!({}), "no `summary`"),
+            (json!({"summary": 3}), "no `summary`"),
+            (json!({"summary": "   "}), "empty"),
+            (json!({"summary": "x".repeat(4001)}), "4001 characters"),
+        ] {
+            let err = parse_summary(&out).unwrap_err();
+            assert!(err.contains(want), "{out}: {err}");
+        }
     }
 
     #[test]

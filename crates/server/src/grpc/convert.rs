@@ -681,6 +681,11 @@ pub fn plan(p: &hyperagent_core::plan::Plan) -> pb::Plan {
         updated_at: Some(ts(p.updated_us)),
         deadline: p.deadline_us.map(ts),
         router: p.router.clone(),
+        summary_by: match (p.summary.is_empty(), p.summary_by.as_str()) {
+            (true, _) => String::new(),
+            (false, "") => "offline".into(),
+            (false, by) => by.to_string(),
+        },
     }
 }
 

@@ -278,7 +278,7 @@ class PlannedStep(_message.Message):
     def __init__(self, step: _Optional[_Union[PlanStep, _Mapping]] = ..., state: _Optional[_Union[StepState, str]] = ..., reason: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ..., agent_id: _Optional[str] = ..., decisions: _Optional[_Iterable[_Union[StepDecision, _Mapping]]] = ..., touches: _Optional[str] = ..., asks: _Optional[_Iterable[str]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., summary: _Optional[str] = ..., problem: _Optional[str] = ...) -> None: ...
 
 class Plan(_message.Message):
-    __slots__ = ("id", "text", "state", "steps", "summary", "reason", "budget_secs", "created_at", "updated_at", "deadline", "router")
+    __slots__ = ("id", "text", "state", "steps", "summary", "reason", "budget_secs", "created_at", "updated_at", "deadline", "router", "summary_by")
     ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -290,6 +290,7 @@ class Plan(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_FIELD_NUMBER: _ClassVar[int]
     ROUTER_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_BY_FIELD_NUMBER: _ClassVar[int]
     id: str
     text: str
     state: PlanState
@@ -301,7 +302,8 @@ class Plan(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     deadline: _timestamp_pb2.Timestamp
     router: str
-    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., state: _Optional[_Union[PlanState, str]] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ..., summary: _Optional[str] = ..., reason: _Optional[str] = ..., budget_secs: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., router: _Optional[str] = ...) -> None: ...
+    summary_by: str
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., state: _Optional[_Union[PlanState, str]] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ..., summary: _Optional[str] = ..., reason: _Optional[str] = ..., budget_secs: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., router: _Optional[str] = ..., summary_by: _Optional[str] = ...) -> None: ...
 
 class StepEdit(_message.Message):
     __slots__ = ("number", "remove", "payload_json", "workspace")

@@ -224,3 +224,24 @@ fn beat(w: &World, agents: &[&Registered]) {
 async fn task(w: &World, id: &str) -> Task {
     w.m.get_task(id).await.expect("task")
 }
+
+/// The plan, from the feed, once `done` holds for it (the feed from its start: nothing missed).
+async fn plan_when(
+    w: &World,
+    id: &str,
+    done: impl Fn(&crate::plan::Plan) -> bool,
+) -> crate::plan::Plan {
+    let mut feed = w.m.feed().subscribe(Some(0), EventFilter::default());
+    loop {
+        let ev = feed
+            .recv()
+            .await
+            .expect("the feed stays open")
+            .expect("an event");
+        if let EventBody::PlanChanged { plan } = &ev.body {
+            if plan.id == id && done(plan) {
+                return (**plan).clone();
+            }
+        }
+    }
+}

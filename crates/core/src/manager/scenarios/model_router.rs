@@ -17,11 +17,13 @@ async fn model_world(timeout: Duration) -> World {
 async fn model_agent(m: &Manager) -> (Registered, mpsc::UnboundedReceiver<Command>, WorkGuard) {
     let mut reg = registration("llm");
     reg.capabilities[0].examples = vec!["echo hello world".into(), "say it back".into()];
-    let mut route = reg.capabilities[0].clone();
-    route.name = "llm.route".into();
-    route.description = "asks the model".into();
-    route.examples = Vec::new();
-    reg.capabilities.push(route);
+    for name in ["llm.route", "llm.summarize"] {
+        let mut model = reg.capabilities[0].clone();
+        model.name = name.into();
+        model.description = "asks the model".into();
+        model.examples = Vec::new();
+        reg.capabilities.push(model);
+    }
     reg.max_concurrency = 2;
     let reg = m.register(reg).await.expect("register");
     let (rx, guard) = m.open_work(&reg.session_token).expect("work");
@@ -154,4 +156,114 @@ async fn what_must_never_run_is_refused_without_asking_the_model() {
         rx.try_recv().is_err(),
         "no task was sent to the model agent"
     );
+}
+
+/// Asks for "echo hello world" (the model plans one echo step), accepts the plan and runs its
+/// step: the plan has ended when this returns; the next start is the summary task's.
+async fn ran_plan(
+    w: &World,
+    rx: &mut mpsc::UnboundedReceiver<Command>,
+) -> (crate::plan::Plan, String) {
+    let m = w.m.clone();
+    let asking = tokio::spawn(async move { m.ask("echo hello world", 0).await });
+    let route = started(rx).await;
+    let out = serde_json::json!({"answer": {"kind": "plan", "steps": [
+        {"task_type": "echo.echo", "payload_json": "{\"message\": \"hello\"}", "folder": "", "after": []}
+    ]}});
+    w.m.finish(&route.task_id, &route.capability_token, answered(out))
+        .await
+        .expect("finish the route");
+    let plan = asking.await.unwrap().expect("ask").plan.expect("a plan");
+    w.m.accept_plan(&plan.id, &[]).await.expect("accept");
+    let step = started(rx).await;
+    assert_eq!(step.task_type, "echo.echo");
+    w.m.finish(&step.task_id, &step.capability_token, succeeded())
+        .await
+        .expect("finish the step");
+    let ended = plan_when(w, &plan.id, |p| p.state.is_terminal()).await;
+    assert_eq!(ended.state, crate::plan::PlanState::Succeeded);
+    (ended, step.task_id)
+}
+
+#[tokio::test]
+async fn an_ended_plans_summary_is_the_models_words_then_the_stitched_record() {
+    let w = model_world(Duration::from_secs(30)).await;
+    let (_a, mut rx, _g) = model_agent(&w.m).await;
+    let (ended, step_task) = ran_plan(&w, &mut rx).await;
+    assert_eq!(ended.summary_by, "", "stitched first");
+    let summarize = started(&mut rx).await;
+    assert_eq!(summarize.task_type, "llm.summarize");
+    let payload: serde_json::Value = serde_json::from_str(&summarize.payload_json).unwrap();
+    assert_eq!(payload["request"], "echo hello world");
+    assert_eq!(payload["steps"][0]["state"], "succeeded");
+    assert_eq!(payload["steps"][0]["task_ids"][0], step_task.as_str());
+    assert_eq!(payload["offline_summary"], ended.summary.as_str());
+    let out = serde_json::json!({"summary": "Echoed hello."});
+    w.m.finish(
+        &summarize.task_id,
+        &summarize.capability_token,
+        answered(out),
+    )
+    .await
+    .expect("finish the summary");
+    let written = plan_when(&w, &ended.id, |p| p.summary_by == "model").await;
+    assert_eq!(
+        written.summary,
+        format!("Echoed hello.\n\n{}", ended.summary)
+    );
+    assert!(
+        written.summary.contains(&step_task),
+        "each task is still named"
+    );
+    assert_eq!(
+        w.m.get_plan(&ended.id).await.unwrap().summary,
+        written.summary
+    );
+}
+
+#[tokio::test]
+async fn a_summary_that_cannot_be_taken_leaves_the_stitched_one_and_says_why() {
+    let w = model_world(Duration::from_secs(30)).await;
+    let (_a, mut rx, _g) = model_agent(&w.m).await;
+    let (ended, _) = ran_plan(&w, &mut rx).await;
+    let summarize = started(&mut rx).await;
+    let mut feed = w.m.feed().subscribe(None, EventFilter::default());
+    w.m.finish(
+        &summarize.task_id,
+        &summarize.capability_token,
+        answered(serde_json::json!({"summary": "   "})),
+    )
+    .await
+    .expect("finish the summary");
+    // The summary task's end is on the feed; the fallback is recorded after it.
+    loop {
+        let ev = feed.recv().await.expect("open").expect("event");
+        if matches!(&ev.body, EventBody::TaskState { task_id, to, .. } if *task_id == summarize.task_id && to.is_terminal())
+        {
+            break;
+        }
+    }
+    // Polled (the store is the state; no sleep): the fallback is audited on the summary task.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let why = loop {
+        let audit =
+            w.m.list_audit(Some(&summarize.task_id), 0, 100)
+                .await
+                .unwrap();
+        if let Some(e) = audit.iter().find(|e| e.action == "plan.summarized") {
+            break e.detail.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no plan.summarized entry"
+        );
+        tokio::task::yield_now().await;
+    };
+    assert!(
+        why.contains("\"fallback\"") && why.contains("empty"),
+        "{why}"
+    );
+    let kept = w.m.get_plan(&ended.id).await.unwrap();
+    assert_eq!(kept.summary, ended.summary);
+    assert_eq!(kept.summary_by, "");
 }

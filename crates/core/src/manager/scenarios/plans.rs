@@ -20,27 +20,6 @@ async fn echo_agent(
     (reg, rx, guard)
 }
 
-/// The plan, from the feed, once `done` holds for it (the feed from its start: nothing missed).
-async fn plan_when(
-    w: &World,
-    id: &str,
-    done: impl Fn(&crate::plan::Plan) -> bool,
-) -> crate::plan::Plan {
-    let mut feed = w.m.feed().subscribe(Some(0), EventFilter::default());
-    loop {
-        let ev = feed
-            .recv()
-            .await
-            .expect("the feed stays open")
-            .expect("an event");
-        if let EventBody::PlanChanged { plan } = &ev.body {
-            if plan.id == id && done(plan) {
-                return (**plan).clone();
-            }
-        }
-    }
-}
-
 async fn proposed(w: &World, text: &str, budget_secs: u32) -> crate::plan::Plan {
     let a = w.m.ask(text, budget_secs).await.expect("ask");
     match a.plan {

@@ -354,6 +354,11 @@ export interface Plan {
     | undefined;
   /** Which router made it. */
   router: string;
+  /**
+   * Who wrote the summary: "offline" (stitched from the steps' results) or "model" (the
+   * language model's words first, the stitched summary after them); "" before it ends.
+   */
+  summary_by: string;
 }
 
 /** A change the person makes to a proposed step. */
