@@ -75,6 +75,7 @@ fn main() {
         let started = Instant::now();
         let routed = r.route(p["prompt"].as_str().unwrap(), &catalog);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let scores = r.scores(p["prompt"].as_str().unwrap(), &catalog, 3);
         let result = match routed {
             Routed::Refuse { .. } => json!({"refuse": true}),
             Routed::Clarify { choices, .. } => json!({ "clarify": choices }),
@@ -93,6 +94,9 @@ fn main() {
                 json!({ "route": steps })
             }
         };
-        println!("{}", json!({"id": p["id"], "result": result, "ms": ms}));
+        println!(
+            "{}",
+            json!({"id": p["id"], "result": result, "ms": ms, "scores": scores})
+        );
     }
 }

@@ -125,11 +125,12 @@ impl Index {
                 || (k.chars().count() >= 4 && text::edits(word, k, 1) <= 1)
                 || (k.chars().count() >= 7 && text::edits(word, k, 2) <= 2);
             // Ties go to the first word in order: the answer never depends on the map's order.
+            // (Compared by likeness itself: the floor below applies only to the one chosen.)
             if near && best.is_none_or(|(bk, b)| close > b || (close == b && k.as_str() < bk)) {
-                best = Some((k.as_str(), close.max(0.75)));
+                best = Some((k.as_str(), close));
             }
         }
-        best.map(|(k, c)| (k, c * 0.9))
+        best.map(|(k, c)| (k, c.max(0.75) * 0.9))
     }
 
     /// How specific the words are: the rarity of the rarest intent word among them (0 when none

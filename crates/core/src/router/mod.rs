@@ -430,7 +430,7 @@ fn unknown_verb(tokens: &[text::Token], prepared: &Prepared) -> Option<String> {
     // The word as written, its stem, and without a prefix that keeps the deed ("reindex").
     let mut forms = vec![w.to_string(), text::stem(w)];
     for prefix in ["re", "un"] {
-        if let Some(rest) = w.strip_prefix(prefix).filter(|r| r.chars().count() >= 3) {
+        if let Some(rest) = w.strip_prefix(prefix).filter(|r| r.chars().count() >= 5) {
             forms.push(text::stem(rest));
         }
     }
@@ -477,6 +477,22 @@ impl Part {
 }
 
 impl Offline {
+    /// How each part of `request` scores against each intent, best first (at most `top` each):
+    /// what the router's decisions stand on, for explaining them and for tuning.
+    pub fn scores(&self, request: &str, catalog: &Catalog, top: usize) -> Vec<Vec<(String, f32)>> {
+        let prepared = self.prepared(catalog);
+        self.parts(&text::tokens(request), &prepared.index, catalog)
+            .iter()
+            .map(|p| {
+                p.ranked
+                    .iter()
+                    .take(top)
+                    .map(|(i, s)| (catalog.intents[*i].task_type.clone(), *s))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The request's parts, each scored; a part without a clear intent of its own ("in shop",
     /// "and fail fast") joins the one before it, and neighbours asking the same thing merge.
     fn parts(&self, all: &[text::Token], index: &intents::Index, catalog: &Catalog) -> Vec<Part> {
@@ -517,6 +533,33 @@ impl Offline {
             });
         }
         out
+    }
+
+    /// "What should I do with billing?": when the words name a project that is there (a folder
+    /// of the workspace root, or a path), with the intents that work on an existing folder as
+    /// the choices (every one: the words favour none), those the words touch first.
+    fn what_to_do_with(
+        &self,
+        all: &[text::Token],
+        part: &Part,
+        catalog: &Catalog,
+        prepared: &Prepared,
+    ) -> Option<Routed> {
+        let said = slots::workspace(all, &prepared.not_names).filter(|w| w.contains('/'));
+        let project =
+            said.or_else(|| slots::known_folder(all, &catalog.folders, &prepared.not_names))?;
+        // Those the words touch first, then the rest in the catalogue's order.
+        let mut choices: Vec<String> = Vec::new();
+        let ranked = part.ranked.iter().map(|(i, _)| &catalog.intents[*i]);
+        for i in ranked.chain(catalog.intents.iter()) {
+            if i.folder == FolderUse::Existing && !choices.contains(&i.task_type) {
+                choices.push(i.task_type.clone());
+            }
+        }
+        (choices.len() >= 2).then(|| Routed::Clarify {
+            question: format!("What should I do with {project}: {}?", choices.join(", ")),
+            choices,
+        })
     }
 
     /// A question when a one-step request fits two intents about equally.
@@ -633,7 +676,13 @@ impl Router for Offline {
                 can_do,
             };
         };
+        // Words that ask for nothing an agent does well, about a project that is there ("is
+        // billing ok?"): ask what to do with it rather than refuse.
+        let vague = |first: &Part| self.what_to_do_with(&all, first, catalog, &prepared);
         if parts.iter().all(|p| p.best().1 < self.cfg.min_score) {
+            if let Some(question) = vague(first) {
+                return question;
+            }
             return Routed::Refuse {
                 reason: format!(
                     "no agent here does that (the closest, `{}`, matches too little)",
@@ -650,6 +699,9 @@ impl Router for Offline {
             let n = catalog.intents.len();
             if rarest < intents::Index::rarity(n, self.cfg.specific_within) {
                 if known < self.cfg.min_known_share {
+                    if let Some(question) = vague(first) {
+                        return question;
+                    }
                     return Routed::Refuse {
                         reason: "no agent here does that: too few of those words are anything an agent here does".into(),
                         can_do,
@@ -723,7 +775,7 @@ mod tests {
                 "fastapi".into(),
                 json!({"properties": {"project_name": {"type": "string"}}}),
             )],
-            folders: vec!["billing".into()],
+            folders: vec!["billing".into(), "ledger".into()],
         }
     }
 
@@ -798,6 +850,37 @@ mod tests {
             Value::Object(steps[1].payload.clone()),
             json!({"python": "3.13"})
         );
+    }
+
+    #[test]
+    fn vague_words_about_a_project_that_is_there_are_asked_about_not_refused() {
+        let r = Offline::new(config::Router::default());
+        let Routed::Clarify { question, choices } = r.route("is ledger ok?", &catalog()) else {
+            panic!("not a question")
+        };
+        assert!(question.contains("ledger"), "{question}");
+        assert!(choices.contains(&"tests.run".to_string()), "{choices:?}");
+        assert!(choices.contains(&"code.review".to_string()), "{choices:?}");
+        assert!(
+            !choices.contains(&"bootstrap.project".to_string()),
+            "it is there already"
+        );
+        // No project named: nothing to ask about.
+        assert!(matches!(
+            r.route("is the weather ok?", &catalog()),
+            Routed::Refuse { .. }
+        ));
+    }
+
+    #[test]
+    fn the_same_words_get_the_same_answer_whatever_the_maps_order() {
+        // Each router's index is built anew, with maps that iterate in another order.
+        let text = "creat a fastapi projcet caled notes, thn tset it on pyhton 3.12";
+        let first = Offline::new(config::Router::default()).route(text, &catalog());
+        for _ in 0..20 {
+            let again = Offline::new(config::Router::default()).route(text, &catalog());
+            assert_eq!(again, first);
+        }
     }
 
     #[test]
