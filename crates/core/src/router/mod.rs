@@ -456,6 +456,73 @@ fn unknown_verb(tokens: &[text::Token], prepared: &Prepared) -> Option<String> {
     (!is_known).then(|| first.raw.clone())
 }
 
+/// One request naming several folders of the same kind of work ("index shop and billing", "run
+/// the tests in ~/src/api and in ~/src/worker") is that step once per folder, none waiting for
+/// another. Not for a maker: it makes one project.
+fn each_folder(steps: &mut Vec<Step>, part: &Part, catalog: &Catalog) {
+    let [step] = &steps[..] else { return };
+    let creates = catalog
+        .intents
+        .iter()
+        .any(|i| i.task_type == step.task_type && i.folder == FolderUse::Creates);
+    let folders = slots::all_folders(&part.tokens, &catalog.folders);
+    if creates || folders.len() < 2 {
+        return;
+    }
+    let first = step.clone();
+    *steps = folders
+        .into_iter()
+        .enumerate()
+        .map(|(n, f)| Step {
+            number: n as u32 + 1,
+            workspace: Some(f),
+            ..first.clone()
+        })
+        .collect();
+}
+
+/// "a React app", "a Ruby on Rails project": a maker asked for a kind of project no template
+/// here makes (a word before "app"/"project" that is no template, no word any intent uses, and
+/// not the project's name), and no template named. What it can make instead is in the reason.
+fn unknown_template(part: &Part, catalog: &Catalog, prepared: &Prepared) -> Option<String> {
+    let intent = &catalog.intents[part.best().0];
+    if !takes_template(intent) || catalog.templates.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = catalog.templates.iter().map(|(n, _)| n.as_str()).collect();
+    let t = &part.tokens;
+    if t.iter()
+        .any(|w| names.iter().any(|n| slots::reads_as(&w.norm, n)))
+    {
+        return None;
+    }
+    let known = |w: &str| {
+        let s = text::stem(w);
+        prepared.not_names.contains(&s) || prepared.common.contains(&s)
+    };
+    let kind = t.windows(2).find_map(|w| {
+        let (a, b) = (&w[0], &w[1]);
+        let named = t
+            .iter()
+            .position(|x| std::ptr::eq(x, a))
+            .is_some_and(|i| i > 0 && ["called", "named"].contains(&t[i - 1].norm.as_str()));
+        (a.kind == text::Kind::Word
+            && slots::PLACE_NOUNS.contains(&b.norm.as_str())
+            && !text::is_stop(&a.norm)
+            && !known(&a.norm)
+            && !catalog
+                .folders
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(&a.norm))
+            && !named)
+            .then(|| a.raw.clone())
+    })?;
+    Some(format!(
+        "no template here makes a {kind} project; the templates are: {}",
+        names.join(", ")
+    ))
+}
+
 /// Whether an intent's payload names a template and its answers (a project maker's).
 fn takes_template(intent: &Intent) -> bool {
     let props = &intent.schema["properties"];
@@ -725,7 +792,16 @@ impl Router for Offline {
                 return question;
             }
         }
-        Routed::Plan(self.plan(&parts, catalog, &prepared.not_names, &prepared.common))
+        for part in &parts {
+            if let Some(reason) = unknown_template(part, catalog, &prepared) {
+                return Routed::Refuse { reason, can_do };
+            }
+        }
+        let mut steps = self.plan(&parts, catalog, &prepared.not_names, &prepared.common);
+        if let [part] = &parts[..] {
+            each_folder(&mut steps, part, catalog);
+        }
+        Routed::Plan(steps)
     }
 }
 
@@ -869,6 +945,50 @@ mod tests {
         assert!(matches!(
             r.route("is the weather ok?", &catalog()),
             Routed::Refuse { .. }
+        ));
+    }
+
+    #[test]
+    fn one_kind_of_work_on_several_folders_is_a_step_for_each() {
+        let r = Offline::new(config::Router::default());
+        let Routed::Plan(s) = r.route("review ledger and billing against main", &catalog()) else {
+            panic!("not a plan")
+        };
+        let got: Vec<(&str, Option<&str>, &[u32])> = s
+            .iter()
+            .map(|s| {
+                (
+                    s.task_type.as_str(),
+                    s.workspace.as_deref(),
+                    s.after.as_slice(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("code.review", Some("ledger"), &[][..]),
+                ("code.review", Some("billing"), &[][..])
+            ]
+        );
+        assert!(s.iter().all(|s| s.payload["base"] == "main"));
+    }
+
+    #[test]
+    fn a_kind_of_project_no_template_makes_is_refused_naming_those_that_exist() {
+        let r = Offline::new(config::Router::default());
+        let Routed::Refuse { reason, .. } =
+            r.route("create a React app called dashboard", &catalog())
+        else {
+            panic!("not refused")
+        };
+        assert!(
+            reason.contains("React") && reason.contains("fastapi"),
+            "{reason}"
+        );
+        assert!(matches!(
+            r.route("create a fastapi app called dashboard", &catalog()),
+            Routed::Plan(_)
         ));
     }
 

@@ -10,7 +10,7 @@ use super::text::{self, Kind, Token};
 /// Words before a folder or project name ("in shop", "for the project billing").
 const BEFORE_PLACE: &[&str] = &["in", "for", "of", "on", "at", "inside", "under", "from"];
 /// Words that name a place's kind and come between the preposition and the name.
-const PLACE_NOUNS: &[&str] = &[
+pub const PLACE_NOUNS: &[&str] = &[
     "project",
     "repo",
     "repository",
@@ -209,6 +209,29 @@ pub fn known_folder(tokens: &[Token], folders: &[String], not_names: &[String]) 
             })
         })
         .cloned()
+}
+
+/// Every folder the words name, in order: paths (not refs, not test files) and folders of the
+/// workspace root ("index shop and billing" -> shop, billing).
+pub fn all_folders(tokens: &[Token], folders: &[String]) -> Vec<String> {
+    let is_ref = |i: usize| i > 0 && BEFORE_REF.contains(&tokens[i - 1].norm.as_str());
+    let mut out: Vec<String> = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let found = match t.kind {
+            Kind::Path if !is_ref(i) && !t.norm.ends_with(".py") && !t.norm.contains("::") => {
+                Some(t.raw.clone())
+            }
+            Kind::Word | Kind::Quoted => {
+                let w = t.norm.trim_end_matches("'s").to_lowercase();
+                folders.iter().find(|f| f.to_lowercase() == w).cloned()
+            }
+            _ => None,
+        };
+        if let Some(f) = found.filter(|f| !out.contains(f)) {
+            out.push(f);
+        }
+    }
+    out
 }
 
 /// The folder a terse request names bare ("tests shop", "audit crm"): its first word that is no
