@@ -493,6 +493,8 @@ fn free_text(tokens: &[Token], name: &str, prop: &Value) -> Option<String> {
             .filter(|t| {
                 t.kind == Kind::Word
                     && !text::is_stop(&t.norm)
+                    // "I'd", "that's": the asking's own grammar
+                    && !t.norm.contains('\'')
                     && !ASKING.contains(&text::stem(&t.norm).as_str())
                     && !BEFORE_PLACE.contains(&t.norm.as_str())
                     && !PLACE_NOUNS.contains(&t.norm.as_str())
@@ -597,6 +599,7 @@ pub fn fill(
             payload.insert(name.clone(), v);
         }
     }
+    by_unit(tokens, props, payload);
     // A required number the words did not tie to its name is the request's one number ("sleep
     // 3", "spam 1000 lines"), when it has just one.
     let required = |n: &&String| {
@@ -623,6 +626,49 @@ pub fn fill(
                 payload.insert(name.clone(), v);
                 break;
             }
+        }
+    }
+}
+
+/// A number and the word after it ("200 bytes", "3 times", "top 3 hits", "10 seconds") fill the
+/// one unfilled numeric property whose description speaks of that word (for a time unit: the one
+/// counted in seconds, converted).
+fn by_unit(tokens: &[Token], props: &Map<String, Value>, payload: &mut Map<String, Value>) {
+    for w in tokens.windows(2) {
+        let (n, unit) = (&w[0], &w[1]);
+        let Ok(v) = n.norm.parse::<f64>() else {
+            continue;
+        };
+        if n.kind != Kind::Number || unit.kind != Kind::Word || text::is_stop(&unit.norm) {
+            continue;
+        }
+        let time = UNITS.iter().find(|(u, _)| *u == unit.norm).map(|(_, m)| *m);
+        let stem = text::stem(&unit.norm);
+        let speaks_of = |name: &str, prop: &Value| {
+            let described = prop["description"]
+                .as_str()
+                .unwrap_or("")
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|d| !d.is_empty() && text::stem(&d.to_lowercase()) == stem);
+            let seconds = name.contains("second") || name == "timeout";
+            described || (time.is_some() && seconds)
+        };
+        let open: Vec<(&String, &Value)> = props
+            .iter()
+            .filter(|(name, prop)| {
+                matches!(prop["type"].as_str(), Some("integer" | "number"))
+                    && !payload.contains_key(*name)
+                    && speaks_of(name, prop)
+            })
+            .collect();
+        if let [(name, prop)] = open[..] {
+            let v = v * time.unwrap_or(1.0);
+            let v = if prop["type"] == "integer" {
+                Value::from(v.round() as i64)
+            } else {
+                Value::from(v)
+            };
+            payload.insert(name.clone(), v);
         }
     }
 }
@@ -731,6 +777,28 @@ mod tests {
         assert_eq!(
             filled("run the tests without fail fast", schema),
             json!({"fail_fast": false})
+        );
+    }
+
+    #[test]
+    fn a_number_with_its_unit_fills_the_property_whose_description_speaks_of_it() {
+        let schema = json!({"properties": {
+            "python": {"type": "string", "pattern": "^3\\.[0-9]{1,2}$"},
+            "rerun_failures": {"type": "integer", "description": "Run failed tests again up to this many times; one that then passes is reported flaky."},
+            "timeout": {"type": "number", "description": "Seconds a single test may run."},
+            "size": {"type": "integer", "description": "About how many bytes each line has."},
+        }});
+        assert_eq!(
+            filled(
+                "retry what breaks 3 times, allow each test 2 minutes, lines of 200 bytes",
+                schema.clone()
+            ),
+            json!({"rerun_failures": 3, "timeout": 120.0, "size": 200})
+        );
+        // "3.12 is": a stop word is no unit.
+        assert_eq!(
+            filled("Python 3.12 is what we use", schema),
+            json!({"python": "3.12"})
         );
     }
 
