@@ -1,7 +1,16 @@
 import { useEffect, useId, useState } from 'react';
 import { ApiError, useClient, type Plan, type PlannedStep, type PlanStep } from '../ipc';
 import { percent } from '../lib/format';
-import { blockersOf, dependantsOf, editsOf, OPEN_TASK, projectStepOf, untouched, type StepDraft } from '../lib/plan';
+import {
+  blockersOf,
+  budgetText,
+  dependantsOf,
+  editsOf,
+  OPEN_TASK,
+  projectStepOf,
+  untouched,
+  type StepDraft,
+} from '../lib/plan';
 import { ErrorNote } from './ErrorNote';
 import { PayloadEditor } from './PayloadEditor';
 import { PayloadValues, Ranking } from './PlanBits';
@@ -91,6 +100,8 @@ export function PlanPreview({
       </h2>
       <p className="help">
         Nothing runs until you press Run. Change a step&apos;s folder or payload, or remove it, first if you like.
+        Once running it may take <span data-testid="plan-budget">{budgetText(plan.budget_secs)}</span>; what is still
+        running then is stopped.
       </p>
       <ol className="plan-steps">
         {plan.steps.flatMap((p) => {

@@ -142,6 +142,16 @@ describe('The prompt bar', () => {
     expect(within(note).getByRole('link', { name: "the model's task" })).toHaveAttribute('href', '#/tasks/m-1');
   });
 
+  it('sends the time budget in seconds when one is given, and none (the default) otherwise', async () => {
+    const { transport, user } = renderApp({ Ask: () => ({ ...nothing, refusal: 'no' }) });
+    await ask(user, 'email my boss');
+    await screen.findByTestId('prompt-refusal');
+    await user.type(screen.getByRole('spinbutton', { name: /Time budget in minutes/ }), '15');
+    await user.type(screen.getByRole('textbox', { name: 'What do you want done?' }), '{Enter}');
+    await waitFor(() => expect(transport.requests('Ask')).toHaveLength(2));
+    expect(transport.requests('Ask').map((r) => r.budget_secs)).toEqual([0, 900]);
+  });
+
   it('shows no model note when the model answered or none is configured', async () => {
     const { user } = renderApp({ Ask: () => ({ ...nothing, refusal: 'no', router: 'model', model_task_id: 'm-2' }) });
     await ask(user, 'email my boss');
@@ -168,6 +178,7 @@ describe('The prompt bar', () => {
     await ask(user, 'make a fastapi project called shop, then open it');
     const preview = await screen.findByTestId('plan-preview');
     expect(within(preview).getAllByTestId('plan-step')).toHaveLength(2);
+    expect(within(preview).getByTestId('plan-budget')).toHaveTextContent('30 min');
     expect(transport.requests('Ask')).toEqual([{ text: 'make a fastapi project called shop, then open it', budget_secs: 0 }]);
     await user.click(within(preview).getByRole('button', { name: 'Run' }));
     await waitFor(() => expect(window.location.hash).toBe('#/plans/plan-7'));

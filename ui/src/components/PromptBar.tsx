@@ -22,6 +22,8 @@ export function PromptBar({ onClose, focusRequest = 0 }: { onClose: () => void; 
   const [answer, setAnswer] = useState<AskResponse | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [note, setNote] = useState<string | null>(null);
+  // Minutes the plan may take once run; empty: the manager's default (planner.budget_secs).
+  const [budget, setBudget] = useState('');
 
   // Back where the person was when it closes.
   useFocusReturn();
@@ -36,7 +38,8 @@ export function PromptBar({ onClose, focusRequest = 0 }: { onClose: () => void; 
     setNote(null);
     setAnswer(null);
     try {
-      setAnswer(await client.ask(words));
+      const minutes = Number(budget);
+      setAnswer(await client.ask(words, budget && minutes > 0 ? Math.round(minutes * 60) : 0));
     } catch (err) {
       setError(ApiError.from(err));
     } finally {
@@ -100,12 +103,29 @@ export function PromptBar({ onClose, focusRequest = 0 }: { onClose: () => void; 
             value={text}
             onChange={(e) => setText(e.target.value)}
           />
+          <label className="prompt-budget">
+            <span>Time budget</span>
+            <input
+              type="number"
+              min="1"
+              step="1"
+              inputMode="numeric"
+              name="budget"
+              data-testid="prompt-budget"
+              aria-label="Time budget in minutes (empty: the default)"
+              placeholder="default"
+              value={budget}
+              onChange={(e) => setBudget(e.target.value)}
+            />
+            <span>min</span>
+          </label>
           <button type="submit" className="primary" disabled={busy || !text.trim()}>
             {busy ? 'Asking…' : 'Ask'}
           </button>
         </form>
         <p id={`${ids}-help`} className="help">
-          Enter asks; Escape closes. Nothing runs before you press Run on the plan.
+          Enter asks; Escape closes. Nothing runs before you press Run on the plan. Once running, a plan stops
+          when its time budget is spent.
         </p>
         <div aria-live="polite" className="prompt-answer" data-testid="prompt-answer">
           {busy && <p role="status">Asking…</p>}

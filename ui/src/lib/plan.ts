@@ -264,3 +264,10 @@ export function stepsDone(plan: Plan): string {
   const done = plan.steps.filter((s) => s.state === 'STEP_STATE_SUCCEEDED').length;
   return `${done} of ${plan.steps.length} ${plan.steps.length === 1 ? 'step' : 'steps'} done`;
 }
+
+/** A plan's time budget in words: "90 s", "30 min", "2.5 h"; "—" for none. */
+export function budgetText(secs: number): string {
+  if (secs <= 0) return '—';
+  if (secs < 120) return `${secs} s`;
+  return secs < 7200 ? `${Math.round(secs / 60)} min` : `${Math.round(secs / 360) / 10} h`;
+}

@@ -8,13 +8,7 @@ import { PlanPreview } from '../components/PlanPreview';
 import { Untrusted } from '../components/Untrusted';
 import { ApiError, PLAN_ENDED_STATES, useClient, type Plan, type PlannedStep } from '../ipc';
 import { formatTime } from '../lib/format';
-import { GRAPH, laterPlan, layoutGraph, OPEN_TASK, stepsDone, stepTone } from '../lib/plan';
-
-function duration(secs: number): string {
-  if (secs <= 0) return '—';
-  if (secs < 120) return `${secs} s`;
-  return secs < 7200 ? `${Math.round(secs / 60)} min` : `${Math.round(secs / 360) / 10} h`;
-}
+import { budgetText, GRAPH, laterPlan, layoutGraph, OPEN_TASK, stepsDone, stepTone } from '../lib/plan';
 
 /**
  * One plan: while proposed, its editable preview; once accepted, its steps as a graph in layers
@@ -86,7 +80,7 @@ export function PlanPage({ planId }: { planId: string }) {
         <dt>Asked</dt>
         <dd>{formatTime(plan.created_at)}</dd>
         <dt>Time budget</dt>
-        <dd>{duration(plan.budget_secs)}</dd>
+        <dd>{budgetText(plan.budget_secs)}</dd>
         {plan.state === 'PLAN_STATE_RUNNING' && (
           <>
             <dt>Stops by</dt>
