@@ -109,8 +109,8 @@ def live_task_types() -> list[TaskType]:
             print(f"skipping {manifest.parent.name}: {err}", file=sys.stderr)
             continue
         for definition in agent.tasks.values():
-            # A task type that declares no phrasings is not for plain words (`llm.route`: only
-            # the manager submits it); the offline router never picks one either.
+            # A task type that declares no phrasings is not for plain words (`llm.route`,
+            # `llm.summarize`: only the manager submits them); the offline router never picks one.
             if not definition.examples:
                 continue
             proto = definition.to_proto()

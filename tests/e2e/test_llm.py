@@ -1,6 +1,6 @@
 """The LLM agent end to end: the real manager runs the real `llm` agent, confined by the kernel,
-and its `llm.route` task asks a real llama.cpp server (the xllamacpp wheel, on the host's
-loopback) through the SDK's relay and the manager's egress proxy.
+and its `llm.route` and `llm.summarize` tasks ask a real llama.cpp server (the xllamacpp wheel,
+on the host's loopback) through the SDK's relay and the manager's egress proxy.
 
 The server is real; only its model is a stand-in (tests/llm/make_tiny_gguf.py: random weights,
 so the answer's shape is checked, never its sense). The egress proxy reaches a loopback address
@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ from hyperagent.v1 import common_pb2
 sys.path.insert(0, str(REPO / "tests" / "llm"))
 from llama_server import llama_server
 from routing import CATALOG, route_payload
+from summarizing import summarize_payload
 
 KINDS = {"plan", "question", "refusal"}
 
@@ -64,16 +67,36 @@ def audit(w: World, task_id: str) -> list[dict[str, Any]]:
     return [json.loads(x) for x in out]
 
 
-def test_a_route_goes_through_the_egress_proxy_to_the_model(world: World) -> None:
-    rule = world.m.cli(
-        "--json", "policy", "allow", "--connect", f"127.0.0.1:{world.port}", "--agent", "llm"
+@contextmanager
+def allowed(w: World) -> Iterator[None]:
+    """A rule letting the llm agent connect to the server, for the block's length."""
+    rule = w.m.cli(
+        "--json", "policy", "allow", "--connect", f"127.0.0.1:{w.port}", "--agent", "llm"
     )
     assert rule.returncode == 0, rule.stderr
     try:
+        yield
+    finally:
+        w.m.cli("policy", "revoke", json.loads(rule.stdout)["id"])
+
+
+def assert_connected_once(w: World, task_id: str) -> None:
+    """The task's one connection is in the audit log, made for the llm agent, with no one asked."""
+    entries = audit(w, task_id)
+    actions = [e["action"] for e in entries]
+    assert "task.confined" in actions
+    connected = [e for e in entries if e["action"] == "net.connected"]
+    assert [(e["detail"]["host"], e["detail"]["port"]) for e in connected] == [
+        ("127.0.0.1", w.port)
+    ]
+    assert connected[0]["detail"]["agent"] == "llm"
+    assert "consent.requested" not in actions, "the rule answered"
+
+
+def test_a_route_goes_through_the_egress_proxy_to_the_model(world: World) -> None:
+    with allowed(world):
         task = world.m.submit("llm.route", payload(world))
         done = world.m.wait_state(task.id)
-    finally:
-        world.m.cli("policy", "revoke", json.loads(rule.stdout)["id"])
     assert done.state == common_pb2.TASK_STATE_COMPLETED, (done.status_reason, done.result.error)
     out = json.loads(done.result.output_json)
     assert set(out) == {"answer", "model", "usage", "elapsed_ms"}
@@ -84,18 +107,30 @@ def test_a_route_goes_through_the_egress_proxy_to_the_model(world: World) -> Non
     assert out["model"].endswith("tiny.gguf")
     assert out["usage"]["prompt_tokens"] > 0
     assert done.result.summary.endswith(f"in {out['elapsed_ms']} ms")
-    entries = audit(world, done.id)
-    actions = [e["action"] for e in entries]
-    assert "task.confined" in actions
-    connected = [e for e in entries if e["action"] == "net.connected"]
-    assert [(e["detail"]["host"], e["detail"]["port"]) for e in connected] == [
-        ("127.0.0.1", world.port)
-    ]
-    assert connected[0]["detail"]["agent"] == "llm"
-    assert "consent.requested" not in actions, "the rule answered"
+    assert_connected_once(world, done.id)
     messages = [line.message for line in world.m.logs(done.id)]
     assert f"connecting to 127.0.0.1:{world.port} through the egress proxy" in messages[0]
     print(f"llm.route through the manager: {out['elapsed_ms']} ms, {out['usage']}, {out['answer']}")
+
+
+def test_a_summary_goes_through_the_egress_proxy_to_the_model(world: World) -> None:
+    started = time.monotonic()
+    with allowed(world):
+        task = world.m.submit("llm.summarize", summarize_payload(world.endpoint))
+        done = world.m.wait_state(task.id)
+    took = time.monotonic() - started
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, (done.status_reason, done.result.error)
+    out = json.loads(done.result.output_json)
+    assert set(out) == {"summary", "model", "usage", "elapsed_ms"}
+    assert isinstance(out["summary"], str)
+    assert 1 <= len(out["summary"]) <= 4000
+    assert out["summary"] == out["summary"].strip()
+    assert out["model"].endswith("tiny.gguf")
+    assert out["usage"]["prompt_tokens"] > 0
+    assert done.result.summary.startswith("a summary of 2 steps (")
+    assert done.result.summary.endswith(f"in {out['elapsed_ms']} ms")
+    assert_connected_once(world, done.id)
+    print(f"llm.summarize through the manager: {took:.2f} s submit to done, {out}")
 
 
 def test_without_a_rule_the_person_is_asked_and_a_denial_fails_the_task(world: World) -> None:
@@ -133,5 +168,20 @@ def test_payloads_outside_the_schema_are_refused_at_submit(world: World) -> None
     ]:
         with pytest.raises(grpc.RpcError) as err:
             world.m.submit("llm.route", payload(world, **change))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert where in (err.value.details() or ""), err.value.details()
+
+
+def test_summary_payloads_outside_the_schema_are_refused_at_submit(world: World) -> None:
+    step = {"number": 1, "task_type": "tests.run", "state": "failed", "summary": "", "task_ids": []}
+    for change, where in [
+        ({"steps": []}, "/steps"),
+        ({"steps": [{**step, "state": "done"}]}, "/steps/0/state"),
+        ({"steps": [{**step, "summary": "x" * 4001}]}, "/steps/0/summary"),
+        ({"offline_summary": "x" * 16001}, "/offline_summary"),
+        ({"max_steps": 8}, ""),
+    ]:
+        with pytest.raises(grpc.RpcError) as err:
+            world.m.submit("llm.summarize", summarize_payload(world.endpoint, **change))
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert where in (err.value.details() or ""), err.value.details()

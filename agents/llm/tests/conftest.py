@@ -5,6 +5,7 @@ test)."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,23 @@ def wrong_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of a real llama.cpp server serving the pure-random model (wrong answers)."""
     with llama_server(tmp_path_factory.mktemp("llama-random"), pure_random=True) as url:
         yield url
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that takes connections (the kernel's backlog) and never answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        yield int(s.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)

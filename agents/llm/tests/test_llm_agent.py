@@ -5,8 +5,6 @@ each way it can fail, with the message it fails with."""
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,23 +29,6 @@ SMALL = {
 
 #: An `llm.route` payload on the whole catalogue; keywords replace its fields.
 payload = route_payload
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A loopback port that takes connections (the kernel's backlog) and never answers."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen(8)
-        yield int(s.getsockname()[1])
 
 
 def test_a_good_answer_is_parsed_with_model_usage_and_time(endpoint: str) -> None:

@@ -44,15 +44,16 @@ def test_the_manifest_matches_the_agent() -> None:
     manifest = tomllib.loads(MANIFEST.read_text())
     assert manifest["name"] == agent.name == "llm"
     assert manifest["command"] == ["python3", "-m", "hyperagent_llm"]
-    assert manifest["capabilities"] == list(agent.tasks) == ["llm.route"]
+    assert manifest["capabilities"] == list(agent.tasks) == ["llm.route", "llm.summarize"]
     assert manifest["secrets"] == list(DECLARED_SECRETS)
     assert {k: int(v) for k, v in manifest["env"].items() if k.startswith(PREFIX)} == {
         PREFIX + k: v for k, v in DEFAULTS.items()
     }
 
 
-def test_the_task_type_is_never_a_routing_target() -> None:
-    task = agent.tasks["llm.route"]
+@pytest.mark.parametrize("task_type", ["llm.route", "llm.summarize"])
+def test_the_task_types_are_never_routing_targets(task_type: str) -> None:
+    task = agent.tasks[task_type]
     assert task.examples == (), "with no phrasings the offline router never routes to it"
     assert task.folder == "any"
     assert task.description
@@ -196,6 +197,18 @@ def test_the_agent_never_offers_itself_as_a_step() -> None:
     assert "llm.route" not in offered
     assert offered == question["properties"]["choices"]["items"]["enum"]
     assert len(offered) == len(CATALOG["intents"]) - 1
+
+
+def test_the_summarizing_task_type_is_never_offered_as_a_step_either() -> None:
+    summarize = {**CATALOG["intents"][0], "task_type": "llm.summarize"}
+    body = chat_request(
+        {**GOOD, "catalog": {**CATALOG, "intents": [*CATALOG["intents"], summarize]}}, 10
+    )
+    assert "llm.summarize" not in body["messages"][0]["content"]
+    schema = body["response_format"]["json_schema"]["schema"]
+    plan = schema["properties"]["answer"]["anyOf"][0]
+    offered = plan["properties"]["steps"]["items"]["properties"]["task_type"]["enum"]
+    assert not {"llm.route", "llm.summarize"} & set(offered)
 
 
 def test_a_catalogue_of_only_itself_is_refused() -> None:

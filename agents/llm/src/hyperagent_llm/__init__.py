@@ -1,4 +1,4 @@
-"""HyperAgent's LLM agent: ``llm.route`` asks a language model to route a request (see README)."""
+"""HyperAgent's LLM agent: ``llm.route`` and ``llm.summarize`` ask a language model (see README)."""
 
 from .agent import agent
 

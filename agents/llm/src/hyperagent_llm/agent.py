@@ -1,13 +1,19 @@
-"""The LLM agent: ``llm.route`` asks a language model behind an OpenAI-compatible endpoint to turn
-a request in plain words into a plan, a question or a refusal, against the catalogue the manager
-hands over.
+"""The LLM agent: two task types that ask a language model behind an OpenAI-compatible endpoint.
 
-The manager submits it when the person has configured a model endpoint, waits for it with a time
-limit, and checks the answer against the live catalogue itself (falling back to its offline
-router when this agent is absent, fails, is slow, or answers wrongly). This agent therefore only
-makes the exchange and checks its shape: a JSON object whose ``answer`` is an object of a known
-``kind``. The model is reached through the egress proxy (:mod:`.transport`), so every connection
-is the person's to allow and is audited.
+``llm.route`` turns a request in plain words into a plan, a question or a refusal, against the
+catalogue the manager hands over. The manager submits it when the person has configured a model
+endpoint, waits for it with a time limit, and checks the answer against the live catalogue itself
+(falling back to its offline router when this agent is absent, fails, is slow, or answers
+wrongly). This agent therefore only makes the exchange and checks its shape: a JSON object whose
+``answer`` is an object of a known ``kind``.
+
+``llm.summarize`` writes the one answer a person reads about what a plan did, from what its steps
+reported and the manager's own stitched summary; the agent checks it is a non-empty string of at
+most 4000 characters.
+
+Both share the payload's connection fields, the exchange (:func:`_ask`) and the reading of the
+reply (:func:`parse_reply`). The model is reached through the egress proxy (:mod:`.transport`), so
+every connection is the person's to allow and is audited.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from hyperagent_sdk import Agent, Outcome, SettingError, TaskContext, TaskFailed
 
 from . import prompt
-from .prompt import ROUTE
+from .prompt import ROUTE, STATES, SUMMARIZE, SUMMARY_MAX_CHARS
 from .settings import Settings
 from .transport import (
     AbortedError,
@@ -44,6 +51,40 @@ agent = Agent(name="llm", version=VERSION, max_concurrency=4, cost=1.0)
 
 _TASK_TYPE = {"type": "string", "pattern": "^[a-z][a-z0-9._-]{0,127}$"}
 
+#: What both task types' payloads say about the model and how to reach it.
+_CONNECTION: dict[str, Any] = {
+    "endpoint": {
+        "type": "string",
+        "maxLength": 2048,
+        "pattern": "^https?://[^\\s/?#@]+(/[^\\s?#]*)?$",
+        "not": {"pattern": "/chat/completions/?$"},
+        "description": (
+            "The OpenAI-compatible API's base URL, http:// or https://, without"
+            " /chat/completions (e.g. http://127.0.0.1:8080/v1)."
+        ),
+    },
+    "model": {
+        "type": "string",
+        "maxLength": 256,
+        "description": 'The model to ask for; "": the server\'s own (no `model` sent).',
+    },
+    "api_key_secret": {
+        "type": "string",
+        "maxLength": 128,
+        "pattern": "^[A-Za-z0-9_.-]*$",
+        "description": (
+            'The secret holding the API key, sent as a Bearer token; "": none. One of the'
+            f" secrets the agent declares: {', '.join(DECLARED_SECRETS)}."
+        ),
+    },
+    "timeout_secs": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 600,
+        "description": "How long the whole exchange may take, connecting included.",
+    },
+}
+
 ROUTE_SCHEMA: dict[str, Any] = {
     "$schema": DRAFT,
     "title": "llm.route payload",
@@ -59,36 +100,7 @@ ROUTE_SCHEMA: dict[str, Any] = {
             "maxLength": 4096,
             "description": "What the person asked, as they wrote it.",
         },
-        "endpoint": {
-            "type": "string",
-            "maxLength": 2048,
-            "pattern": "^https?://[^\\s/?#@]+(/[^\\s?#]*)?$",
-            "not": {"pattern": "/chat/completions/?$"},
-            "description": (
-                "The OpenAI-compatible API's base URL, http:// or https://, without"
-                " /chat/completions (e.g. http://127.0.0.1:8080/v1)."
-            ),
-        },
-        "model": {
-            "type": "string",
-            "maxLength": 256,
-            "description": 'The model to ask for; "": the server\'s own (no `model` sent).',
-        },
-        "api_key_secret": {
-            "type": "string",
-            "maxLength": 128,
-            "pattern": "^[A-Za-z0-9_.-]*$",
-            "description": (
-                'The secret holding the API key, sent as a Bearer token; "": none. One of the'
-                f" secrets the agent declares: {', '.join(DECLARED_SECRETS)}."
-            ),
-        },
-        "timeout_secs": {
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "maximum": 600,
-            "description": "How long the whole exchange may take, connecting included.",
-        },
+        **_CONNECTION,
         "max_steps": {
             "type": "integer",
             "minimum": 1,
@@ -150,6 +162,64 @@ ROUTE_SCHEMA: dict[str, Any] = {
 }
 
 
+_STEP: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "number": {"type": "integer", "minimum": 1, "maximum": 16},
+        "task_type": _TASK_TYPE,
+        "state": {"enum": list(STATES)},
+        "summary": {
+            "type": "string",
+            "maxLength": 4000,
+            "description": "What the step's task reported, or why it did not run.",
+        },
+        "task_ids": {
+            "type": "array",
+            "maxItems": 16,
+            "items": {"type": "string", "pattern": "^[0-9A-Fa-f][0-9A-Fa-f-]{7,63}$"},
+            "description": "The step's tasks (a UUID each), the last the one that counted.",
+        },
+    },
+    "required": ["number", "task_type", "state", "summary", "task_ids"],
+    "additionalProperties": False,
+}
+
+SUMMARIZE_SCHEMA: dict[str, Any] = {
+    "$schema": DRAFT,
+    "title": "llm.summarize payload",
+    "description": (
+        "What a plan did, step by step, and the model endpoint to ask for the one summary a"
+        " person reads. Sent by the manager when a plan ends."
+    ),
+    "type": "object",
+    "properties": {
+        "request": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 4096,
+            "description": "The person's words that became the plan.",
+        },
+        **_CONNECTION,
+        "steps": {"type": "array", "minItems": 1, "maxItems": 16, "items": _STEP},
+        "offline_summary": {
+            "type": "string",
+            "maxLength": 16000,
+            "description": "The manager's own summary, stitched from the steps: material only.",
+        },
+    },
+    "required": [
+        "request",
+        "endpoint",
+        "model",
+        "api_key_secret",
+        "timeout_secs",
+        "steps",
+        "offline_summary",
+    ],
+    "additionalProperties": False,
+}
+
+
 def _settings() -> Settings:
     try:
         return Settings.load(os.environ)
@@ -190,9 +260,38 @@ def _exchange(ctx: TaskContext, exchange: Exchange) -> Reply:
         remove()
 
 
-def parse_reply(reply: Reply, url: str, max_tokens: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The server's reply -> (its JSON, the model's ``answer``); :class:`TaskFailed` naming what
-    is wrong, with an excerpt, otherwise."""
+@dataclass(frozen=True)
+class Limit:
+    """The request's ``max_tokens`` and the setting it came from (named when an answer is cut)."""
+
+    max_tokens: int
+    setting: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What came back: the model's answer (``content``, as text and parsed) and what the result
+    reports about the exchange."""
+
+    content: str
+    parsed: Any
+    model: str
+    usage: dict[str, int]
+    elapsed_ms: int
+    size: int
+
+    def facts(self) -> dict[str, Any]:
+        """What both task types' results say of the exchange: the model, its usage, the time."""
+        return {"model": self.model, "usage": self.usage, "elapsed_ms": self.elapsed_ms}
+
+    def log(self, ctx: TaskContext, message: str) -> None:
+        """Logs the answer's arrival, with the model, the reply's size and the token counts."""
+        ctx.log.info(message, model=self.model, bytes=self.size, **self.usage)
+
+
+def parse_reply(reply: Reply, url: str, limit: Limit) -> tuple[dict[str, Any], str, Any]:
+    """The server's reply -> (its JSON, the model's content, that content parsed as JSON);
+    :class:`TaskFailed` naming what is wrong, with an excerpt, otherwise."""
     if reply.status != 200:
         raise TaskFailed(
             f"the model endpoint {url} answered HTTP {reply.status} {reply.reason}:"
@@ -213,30 +312,51 @@ def parse_reply(reply: Reply, url: str, max_tokens: int) -> tuple[dict[str, Any]
         raise TaskFailed(
             f"the model endpoint's reply has no choices[0].message.content: {excerpt(reply.body)}"
         ) from None
-    cut = choice.get("finish_reason") == "length"
     try:
-        answer = json.loads(content)["answer"]
-        if not isinstance(answer, dict):
-            raise TypeError(type(answer).__name__)
+        parsed = json.loads(content)
     except ValueError:
-        if cut:
+        if choice.get("finish_reason") == "length":
             raise TaskFailed(
-                f"the model's answer was cut at max_tokens ({max_tokens},"
-                f" HYPERAGENT_LLM_MAX_TOKENS) before its JSON ended: {excerpt(content)}"
+                f"the model's answer was cut at max_tokens ({limit.max_tokens},"
+                f" {limit.setting}) before its JSON ended: {excerpt(content)}"
             ) from None
         raise TaskFailed(
             f"the model's answer is not JSON: {excerpt(content) or '(empty)'}"
         ) from None
-    except (KeyError, TypeError):
+    return data, content, parsed
+
+
+def route_answer(content: str, parsed: Any) -> dict[str, Any]:
+    """``llm.route``'s answer: an ``answer`` object of a known ``kind``."""
+    answer = parsed.get("answer") if isinstance(parsed, dict) else None
+    if not isinstance(answer, dict):
         raise TaskFailed(
             f"the model's answer has no `answer` object: {excerpt(content) or '(empty)'}"
-        ) from None
+        )
     if answer.get("kind") not in prompt.KINDS:
         raise TaskFailed(
             f"the model's answer is of kind {answer.get('kind')!r}, not one of"
             f" {', '.join(prompt.KINDS)}: {excerpt(content)}"
         )
-    return data, answer
+    return answer
+
+
+def summary_text(content: str, parsed: Any) -> str:
+    """``llm.summarize``'s answer: a ``summary`` string, stripped, of 1 to 4000 characters."""
+    text = parsed.get("summary") if isinstance(parsed, dict) else None
+    if not isinstance(text, str):
+        raise TaskFailed(
+            f"the model's answer has no `summary` string: {excerpt(content) or '(empty)'}"
+        )
+    text = text.strip()
+    if not text:
+        raise TaskFailed(f"the model's summary is empty: {excerpt(content)}")
+    if len(text) > SUMMARY_MAX_CHARS:
+        raise TaskFailed(
+            f"the model's summary is {len(text)} characters long, more than {SUMMARY_MAX_CHARS}:"
+            f" {excerpt(text)}"
+        )
+    return text
 
 
 def _usage(data: dict[str, Any]) -> dict[str, int]:
@@ -249,12 +369,73 @@ def _usage(data: dict[str, Any]) -> dict[str, int]:
     return {}
 
 
-def _summary(answer: dict[str, Any], model: str, ms: int) -> str:
+def _ask(
+    ctx: TaskContext,
+    payload: dict[str, Any],
+    request: dict[str, Any],
+    limit: Limit,
+    max_reply_bytes: int,
+    **sent_fields: Any,
+) -> Answered:
+    """Sends ``request`` (a chat-completions body) to the payload's endpoint, through the egress
+    proxy when there is one, with the payload's key and time limit; logs and reports progress on
+    the way. Every failure is a :class:`TaskFailed` naming it."""
+    target = _target(payload["endpoint"])
+    url = f"{target.scheme}://{target.address}{target.path}"
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if payload["api_key_secret"]:
+        headers["Authorization"] = f"Bearer {_api_key(ctx, payload['api_key_secret'])}"
+    body = json.dumps(request).encode()
+    try:
+        proxy = Proxy.from_env(os.environ)
+    except TransportError as err:
+        raise TaskFailed(str(err)) from err
+    via = f"through the egress proxy {proxy.host}:{proxy.port}" if proxy else "directly"
+    ctx.log.info(f"connecting to {target.address} {via}", endpoint=payload["endpoint"])
+    ctx.progress(0.1, f"connecting to {target.address}")
+
+    def sent() -> None:
+        ctx.log.info(
+            f"sent {len(body)} bytes to {url}; waiting for the answer",
+            **sent_fields,
+            max_tokens=limit.max_tokens,
+        )
+        ctx.progress(0.3, "waiting for the model")
+
+    started = time.monotonic()
+    exchange = Exchange(
+        target,
+        body,
+        headers,
+        proxy=proxy,
+        timeout=float(payload["timeout_secs"]),
+        max_reply_bytes=max_reply_bytes,
+        on_sent=sent,
+    )
+    reply = _exchange(ctx, exchange)
+    elapsed_ms = round((time.monotonic() - started) * 1000)
+    data, content, parsed = parse_reply(reply, url, limit)
+    reported = data.get("model")
+    return Answered(
+        content=content,
+        parsed=parsed,
+        model=reported if isinstance(reported, str) else payload["model"],
+        usage=_usage(data),
+        elapsed_ms=elapsed_ms,
+        size=len(reply.body),
+    )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _route_summary(answer: dict[str, Any], model: str, ms: int) -> str:
     kind = answer["kind"]
     if kind == "plan" and isinstance(answer.get("steps"), list):
         steps = answer["steps"]
         types = ", ".join(str(s.get("task_type")) for s in steps if isinstance(s, dict))
-        what = f"a plan of {len(steps)} step{'s' if len(steps) != 1 else ''} ({types})"
+        what = f"a plan of {_plural(len(steps), 'step')} ({types})"
     else:
         what = f"a {kind}"
     return f"{what} from {model or 'the model'} in {ms} ms"
@@ -274,53 +455,50 @@ def route(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     s = _settings()
     catalog = prompt.routable(payload["catalog"])
     if not catalog["intents"]:
-        raise TaskFailed(f"catalog: no task type to route to (only {ROUTE})")
-    target = _target(payload["endpoint"])
-    url = f"{target.scheme}://{target.address}{target.path}"
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    if payload["api_key_secret"]:
-        headers["Authorization"] = f"Bearer {_api_key(ctx, payload['api_key_secret'])}"
-    body = json.dumps(prompt.chat_request(payload, s.max_tokens)).encode()
-    try:
-        proxy = Proxy.from_env(os.environ)
-    except TransportError as err:
-        raise TaskFailed(str(err)) from err
-    limit = float(payload["timeout_secs"])
-    via = f"through the egress proxy {proxy.host}:{proxy.port}" if proxy else "directly"
-    ctx.log.info(f"connecting to {target.address} {via}", endpoint=payload["endpoint"])
-    ctx.progress(0.1, f"connecting to {target.address}")
-
-    def sent() -> None:
-        ctx.log.info(
-            f"sent {len(body)} bytes to {url}; waiting for the answer",
-            task_types=len(prompt.task_types(catalog)),
-            max_tokens=s.max_tokens,
-        )
-        ctx.progress(0.3, "waiting for the model")
-
-    started = time.monotonic()
-    exchange = Exchange(
-        target,
-        body,
-        headers,
-        proxy=proxy,
-        timeout=limit,
-        max_reply_bytes=s.max_reply_bytes,
-        on_sent=sent,
+        given = ", ".join(prompt.task_types(payload["catalog"]))
+        raise TaskFailed(f"catalog: no task type to route to (only {given})")
+    got = _ask(
+        ctx,
+        payload,
+        prompt.chat_request(payload, s.max_tokens),
+        Limit(s.max_tokens, "HYPERAGENT_LLM_MAX_TOKENS"),
+        s.max_reply_bytes,
+        task_types=len(prompt.task_types(catalog)),
     )
-    reply = _exchange(ctx, exchange)
-    elapsed_ms = round((time.monotonic() - started) * 1000)
-    data, answer = parse_reply(reply, url, s.max_tokens)
-    reported = data.get("model")
-    model: str = reported if isinstance(reported, str) else payload["model"]
-    usage = _usage(data)
-    ctx.log.info(
-        f"answer in {elapsed_ms} ms: {answer['kind']}",
-        model=model,
-        bytes=len(reply.body),
-        **usage,
-    )
+    answer = route_answer(got.content, got.parsed)
+    got.log(ctx, f"answer in {got.elapsed_ms} ms: {answer['kind']}")
     return Outcome(
-        summary=_summary(answer, model, elapsed_ms),
-        output={"answer": answer, "model": model, "usage": usage, "elapsed_ms": elapsed_ms},
+        summary=_route_summary(answer, got.model, got.elapsed_ms),
+        output={"answer": answer, **got.facts()},
+    )
+
+
+@agent.task(
+    SUMMARIZE,
+    schema=SUMMARIZE_SCHEMA,
+    description=(
+        "Ask a language model (an OpenAI-compatible endpoint, through the egress proxy) to write"
+        " the one summary a person reads of what a plan did for their request, from what its"
+        " steps reported. The manager submits it; people do not."
+    ),
+    folder="any",
+)
+def summarize(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
+    s = _settings()
+    got = _ask(
+        ctx,
+        payload,
+        prompt.summary_request(payload, s.summary_max_tokens),
+        Limit(s.summary_max_tokens, "HYPERAGENT_LLM_SUMMARY_MAX_TOKENS"),
+        s.max_reply_bytes,
+        steps=len(payload["steps"]),
+    )
+    text = summary_text(got.content, got.parsed)
+    chars = _plural(len(text), "character")
+    got.log(ctx, f"summary in {got.elapsed_ms} ms: {chars}")
+    steps = _plural(len(payload["steps"]), "step")
+    return Outcome(
+        summary=f"a summary of {steps} ({chars}) from {got.model or 'the model'} in"
+        f" {got.elapsed_ms} ms",
+        output={"summary": text, **got.facts()},
     )

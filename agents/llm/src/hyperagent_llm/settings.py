@@ -11,8 +11,10 @@ PREFIX = "HYPERAGENT_LLM_"
 
 #: Setting -> default (whole numbers of at least 1).
 DEFAULTS: dict[str, int] = {
-    # The most tokens the model may write in one answer (the request's max_tokens).
+    # The most tokens the model may write in one routing answer (llm.route's max_tokens).
     "MAX_TOKENS": 512,
+    # The most tokens the model may write in one summary (llm.summarize's max_tokens).
+    "SUMMARY_MAX_TOKENS": 400,
     # The most bytes of the server's reply that are read; a longer reply fails the task.
     "MAX_REPLY_BYTES": 1024 * 1024,
 }
@@ -21,6 +23,7 @@ DEFAULTS: dict[str, int] = {
 @dataclass(frozen=True)
 class Settings:
     max_tokens: int
+    summary_max_tokens: int
     max_reply_bytes: int
 
     @classmethod
