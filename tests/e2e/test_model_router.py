@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import REPO, Manager, with_agent
+from harness import REPO, Manager, editor_standin, with_agent
 
 from hyperagent.v1 import client_pb2
 
@@ -29,12 +29,13 @@ from llama_server import llama_server
 MODEL_TIMEOUT = "180s"
 
 
-def manager(base: Path, endpoint: str) -> Manager:
+def manager(base: Path, endpoint: str, env: dict[str, str] | None = None) -> Manager:
     """A manager with the echo and llm agents and the model at ``endpoint``, allowed to reach it."""
     agents = with_agent(with_agent(base / "agents", "echo"), "llm")
     m = Manager(
         root=base,
         agents_dir=agents,
+        env_extra=env or {},
         extra={
             "sandbox": {"allow_unsupervised_agents": False},
             "router.model": {"endpoint": endpoint, "name": "tiny", "timeout": MODEL_TIMEOUT},
@@ -60,8 +61,10 @@ def audit(m: Manager, task_id: str) -> list[dict[str, object]]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Manager]:
     base = tmp_path_factory.mktemp("model-router")
+    # "open" runs the editor: a stand-in `code` (VS Code cannot run here).
+    editor_env, _ = editor_standin(base)
     with llama_server(base / "llama") as endpoint:
-        m = manager(base / "manager", endpoint)
+        m = manager(base / "manager", endpoint, editor_env)
         yield m
         m.stop()
 
@@ -82,6 +85,41 @@ def test_the_models_checked_plan_is_proposed_and_the_call_is_on_record(served: M
     assert "net.connected" in actions, actions
     taken = [e for e in entries if e["action"] == "route.model"]
     assert [e["detail"]["outcome"] for e in taken] == ["taken"]
+
+
+def test_an_ended_plans_summary_is_written_by_the_model_then_the_stitched_record(
+    served: Manager,
+) -> None:
+    a = ask(served, "echo hello world")
+    assert a.router == "model", a.fallback
+    # The stand-in model plans one "open" with no folder: the person names one, and it runs.
+    assert [s.step.task_type for s in a.plan.steps] == ["open"]
+    (served.root / "data" / "workspaces" / "shop").mkdir(parents=True, exist_ok=True)
+    accepted = served.client.AcceptPlan(
+        client_pb2.AcceptPlanRequest(
+            plan_id=a.plan.id, edits=[client_pb2.StepEdit(number=1, workspace="shop")]
+        ),
+        timeout=30,
+    )
+    # "open" runs at once: the plan may have ended by the time the answer comes back.
+    assert accepted.state in (client_pb2.PLAN_STATE_RUNNING, client_pb2.PLAN_STATE_SUCCEEDED)
+    ended = served.wait_event(
+        lambda e: e.HasField("plan") and e.plan.plan.id == a.plan.id and e.plan.plan.summary != "",
+    ).plan.plan
+    assert ended.state == client_pb2.PLAN_STATE_SUCCEEDED
+    assert ended.summary_by == "offline", "the stitched summary comes first, at once"
+    written = served.wait_event(
+        lambda e: (
+            e.HasField("plan") and e.plan.plan.id == a.plan.id and e.plan.plan.summary_by == "model"
+        ),
+    ).plan.plan
+    # The model's words, then the stitched record of each step.
+    assert written.summary.endswith(ended.summary)
+    assert len(written.summary) > len(ended.summary)
+    assert "1. open: opened " in written.summary
+    got = served.client.GetPlan(client_pb2.GetPlanRequest(plan_id=a.plan.id), timeout=30)
+    assert got.summary == written.summary
+    assert got.summary_by == "model"
 
 
 def test_what_must_never_run_is_refused_without_asking_the_model(served: Manager) -> None:

@@ -78,9 +78,10 @@ def test_an_empty_or_oversized_request_is_a_clear_error(m: Manager) -> None:
 
 def test_the_router_offers_what_agents_declared_not_a_list_of_its_own(m: Manager) -> None:
     # What it says can be done is exactly the registered task types, and the manager's "open".
-    # `llm.route` (the llm agent's) is how the manager asks a model to route: not a destination.
+    # `llm.route` and `llm.summarize` (the llm agent's) are how the manager asks a model to route
+    # and to summarize: never a destination.
     types = json.loads(m.cli("types", "--json").stdout)
-    registered = {t["name"] for t in types} - {"llm.route"}
+    registered = {t["name"] for t in types} - {"llm.route", "llm.summarize"}
     r = route(m, "delete everything in my home folder")
     assert r["refusal"]
     assert set(r["can_do"]) == registered | {"open"}
