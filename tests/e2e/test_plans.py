@@ -337,3 +337,14 @@ def test_a_plan_goes_on_after_the_manager_is_killed_and_no_step_runs_twice(world
     assert ended["steps"][0]["task_ids"] == [task_id]
     verified = world.m.cli("audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_budget_that_cannot_be_is_refused_naming_what_is_allowed(world: World) -> None:
+    before = plan_count(world)
+    money = world.m.cli("ask", "--money-budget=-1", "echo hello world")
+    assert money.returncode != 0
+    assert "give 0 (the default, planner.money_budget) or more" in money.stderr, money.stderr
+    time = world.m.cli("ask", "--budget", "999999999", "echo hello world")
+    assert time.returncode != 0
+    assert "planner.max_budget_secs" in time.stderr, time.stderr
+    assert plan_count(world) == before, "nothing was proposed"

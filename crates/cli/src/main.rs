@@ -446,6 +446,10 @@ pub struct AskArgs {
     /// Seconds the whole plan may take (default: planner.budget_secs).
     #[arg(long)]
     pub budget: Option<u32>,
+    /// What the plan's language-model calls may cost, at router.model's prices (default:
+    /// planner.money_budget; 0 there: no limit).
+    #[arg(long)]
+    pub money_budget: Option<f64>,
     /// Change a step before it runs: N:remove, N:folder=DIR or N:payload=JSON; repeatable.
     #[arg(long)]
     pub edit: Vec<EditArgs>,

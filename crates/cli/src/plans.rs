@@ -25,6 +25,7 @@ pub async fn ask(c: &mut Client, a: AskArgs, json: bool) -> Result<ExitCode, Fai
         .ask(pb::AskRequest {
             text: a.text.join(" "),
             budget_secs: a.budget.unwrap_or(0),
+            money_budget: a.money_budget.unwrap_or(0.0),
         })
         .await?
         .into_inner();
@@ -319,8 +320,18 @@ fn show_end(plan: &pb::Plan, json: bool) {
 /// A plan's preview: each step with its agent, folder, what it may ask and what keeps it from
 /// running.
 pub fn preview_text(p: &pb::Plan) -> String {
+    let money = if p.money_budget > 0.0 || p.money_spent > 0.0 {
+        let of = if p.money_budget > 0.0 {
+            format!(" of {}", p.money_budget)
+        } else {
+            String::new()
+        };
+        format!(", model calls {:.4}{of}", p.money_spent)
+    } else {
+        String::new()
+    };
     let mut s = format!(
-        "plan {} ({}, budget {} s): {}\n",
+        "plan {} ({}, budget {} s{money}): {}\n",
         p.id,
         plan_state(p.state),
         p.budget_secs,

@@ -290,6 +290,12 @@ pub struct Plan {
     /// language model's words first, the stitched summary after them).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub summary_by: String,
+    /// What its language-model calls may cost (0: no limit).
+    #[serde(default)]
+    pub money_budget: f64,
+    /// What they have cost so far (its routing, its summary).
+    #[serde(default)]
+    pub money_spent: f64,
     /// Why it is in its state.
     pub reason: String,
     /// Wall time it may take once accepted (s).
@@ -632,6 +638,8 @@ mod tests {
             steps: steps.into_iter().map(PlannedStep::new).collect(),
             summary: String::new(),
             summary_by: String::new(),
+            money_budget: 0.0,
+            money_spent: 0.0,
             reason: String::new(),
             budget_secs: 60,
             created_us: 0,

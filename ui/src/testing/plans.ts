@@ -39,6 +39,8 @@ export function plan(id: string, steps: PlannedStep[], more: Partial<Plan> = {})
     steps,
     summary: '',
     summary_by: '',
+    money_budget: 0,
+    money_spent: 0,
     reason: '',
     budget_secs: 1800,
     created_at: '2026-12-04T10:00:00Z',

@@ -59,6 +59,15 @@ describe('A plan page', () => {
     expect(parseFloat(node(2).style.left)).toBeGreaterThan(parseFloat(node(1).style.left));
     expect(screen.getAllByTestId('plan-edge')).toHaveLength(1);
     expect(screen.getByRole('button', { name: 'Cancel plan' })).toBeInTheDocument();
+    // No language model was used: nothing about its cost.
+    expect(screen.queryByTestId('plan-money')).not.toBeInTheDocument();
+  });
+
+  it('shows what the language model calls cost against the plan\'s money budget', async () => {
+    renderWith(<PlanPage planId="plan-1" />, {
+      GetPlan: () => ({ ...moved(running, '2026-12-04T10:00:05Z', ['STEP_STATE_RUNNING']), money_budget: 0.5, money_spent: 0.0123 }),
+    });
+    expect(await screen.findByTestId('plan-money')).toHaveTextContent('0.0123 spent of 0.5');
   });
 
   it('follows the plan live from the feed, and shows the summary once it ended', async () => {

@@ -81,6 +81,14 @@ export function PlanPage({ planId }: { planId: string }) {
         <dd>{formatTime(plan.created_at)}</dd>
         <dt>Time budget</dt>
         <dd>{budgetText(plan.budget_secs)}</dd>
+        {(plan.money_budget > 0 || plan.money_spent > 0) && (
+          <>
+            <dt>Language model</dt>
+            <dd data-testid="plan-money">
+              {plan.money_spent.toFixed(4)} spent{plan.money_budget > 0 ? ` of ${plan.money_budget}` : ''}
+            </dd>
+          </>
+        )}
         {plan.state === 'PLAN_STATE_RUNNING' && (
           <>
             <dt>Stops by</dt>

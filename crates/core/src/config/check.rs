@@ -209,6 +209,14 @@ impl RouterModel {
         if self.timeout.is_zero() {
             return Err("router.model.timeout must be more than 0".into());
         }
+        for (name, v) in [
+            ("router.model.prompt_price", self.prompt_price),
+            ("router.model.completion_price", self.completion_price),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!("{name} is {v}: it must be 0 (free) or more"));
+            }
+        }
         if !(1..=16).contains(&self.max_steps) {
             return Err(format!(
                 "router.model.max_steps is {}: it must be from 1 to 16",
@@ -244,6 +252,12 @@ impl Planner {
         }
         if self.proposal_ttl.is_zero() {
             return Err("planner.proposal_ttl must be more than 0".into());
+        }
+        if !self.money_budget.is_finite() || self.money_budget < 0.0 {
+            return Err(format!(
+                "planner.money_budget is {}: it must be 0 (no limit) or more",
+                self.money_budget
+            ));
         }
         Ok(())
     }

@@ -78,6 +78,10 @@ pub struct Planner {
     /// expired), so forgotten previews do not pile up.
     #[serde(with = "humantime_serde")]
     pub proposal_ttl: Duration,
+    /// What a plan's language-model calls (its routing, its summary) may cost, in the currency
+    /// of `router.model`'s prices, when the request names no budget; 0: no limit. Once spent, no
+    /// further model call is made for the plan (its summary stays the stitched one).
+    pub money_budget: f64,
 }
 
 impl Default for Planner {
@@ -91,6 +95,7 @@ impl Default for Planner {
             max_attempts: 3,
             list_page_size: 50,
             proposal_ttl: Duration::from_secs(24 * 3600),
+            money_budget: 0.0,
         }
     }
 }
@@ -153,6 +158,12 @@ pub struct RouterModel {
     pub timeout: Duration,
     /// Most steps a plan from the model may have.
     pub max_steps: u32,
+    /// What a million prompt tokens cost at the endpoint, in the person's currency (0: free, a
+    /// local model); with `completion_price`, what a plan's model calls cost against its money
+    /// budget (`planner.money_budget`).
+    pub prompt_price: f64,
+    /// What a million tokens the model writes cost (see `prompt_price`).
+    pub completion_price: f64,
 }
 
 impl Default for RouterModel {
@@ -165,6 +176,8 @@ impl Default for RouterModel {
             summary_task_type: "llm.summarize".into(),
             timeout: Duration::from_secs(30),
             max_steps: 8,
+            prompt_price: 0.0,
+            completion_price: 0.0,
         }
     }
 }

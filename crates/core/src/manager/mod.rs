@@ -267,7 +267,7 @@ struct PendingConsent {
 }
 
 pub use open::FileAt;
-pub use plans::AskAnswer;
+pub use plans::{AskAnswer, Budget};
 pub use route::RouteAnswer;
 
 /// A folder opened in the editor.

@@ -128,28 +128,40 @@ impl Manager {
 
     async fn summarize_by_model(&self, mut p: Plan) {
         let cfg = &self.inner.cfg.router.model;
+        if p.money_budget > 0.0 && p.money_spent >= p.money_budget {
+            let why = format!(
+                "the plan's money budget ({}) is spent ({}): no further model call",
+                p.money_budget, p.money_spent
+            );
+            self.audit_model_outcome("plan.summarized", &None, "fallback", &why, Some(&p.id))
+                .await;
+            return;
+        }
         let payload = router::model::summary_payload(&p, cfg);
         let (output, task_id) = self.run_model_task(&cfg.summary_task_type, payload).await;
-        let text = match output.and_then(|o| router::model::parse_summary(&o)) {
-            Ok(text) => text,
+        let cost = output.as_ref().map_or(0.0, |o| router::model::cost(o, cfg));
+        let (outcome, why) = match output.and_then(|o| router::model::parse_summary(&o)) {
+            Ok(text) => {
+                p.summary = format!("{text}\n\n{}", p.summary);
+                p.summary_by = "model".into();
+                ("taken", String::new())
+            }
             Err(why) => {
                 tracing::warn!(plan = %p.id, reason = %why, "the model's summary was not taken");
-                self.audit_model_outcome(
-                    "plan.summarized",
-                    &task_id,
-                    "fallback",
-                    &why,
-                    Some(&p.id),
-                )
-                .await;
-                return;
+                ("fallback", why)
             }
         };
+        if outcome == "fallback" && cost == 0.0 {
+            // Nothing changed in the plan: the record is the audit entry alone.
+            self.audit_model_outcome("plan.summarized", &task_id, outcome, &why, Some(&p.id))
+                .await;
+            return;
+        }
         let now = self.now_us();
-        p.summary = format!("{text}\n\n{}", p.summary);
-        p.summary_by = "model".into();
+        p.money_spent += cost;
         p.updated_us = now;
-        let detail = serde_json::json!({ "outcome": "taken", "why": "", "plan_id": p.id });
+        let detail =
+            serde_json::json!({ "outcome": outcome, "why": why, "plan_id": p.id, "cost": cost });
         let mut writes = vec![Write::audit(
             now,
             "manager",

@@ -14,6 +14,15 @@ use crate::router::{Routed, OPEN};
 
 mod preview;
 
+/// What a plan may spend: wall time once accepted, and what its language-model calls may cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Budget {
+    /// Seconds; 0 takes `planner.budget_secs`.
+    pub secs: u32,
+    /// In the currency of `router.model`'s prices; 0 takes `planner.money_budget`.
+    pub money: f64,
+}
+
 /// What a request became: a proposed plan (stored; nothing runs until it is accepted), or the
 /// router's question or refusal.
 #[derive(Clone, Debug)]
@@ -28,10 +37,20 @@ pub struct AskAnswer {
 impl Manager {
     /// Routes `text` and, when it became steps, stores them as a proposed plan with a preview of
     /// each step (the agents that could run it, the folder it touches, what it may ask first, and
-    /// any problem that keeps it from running). `budget_secs` 0 takes `planner.budget_secs`.
-    pub async fn ask(&self, text: &str, budget_secs: u32) -> Result<AskAnswer> {
+    /// any problem that keeps it from running). A budget's `secs` 0 takes
+    /// `planner.budget_secs`, its `money` 0 `planner.money_budget`.
+    pub async fn ask(&self, text: &str, budget: Budget) -> Result<AskAnswer> {
         let cfg = &self.inner.cfg.planner;
-        let budget_secs = match budget_secs {
+        let money_budget = match budget.money {
+            m if !m.is_finite() || m < 0.0 => {
+                return Err(Error::InvalidInput(format!(
+                    "a money budget of {m} cannot be: give 0 (the default, planner.money_budget) or more"
+                )))
+            }
+            0.0 => cfg.money_budget,
+            m => m,
+        };
+        let budget_secs = match budget.secs {
             0 => cfg.budget_secs,
             b if b > cfg.max_budget_secs => {
                 return Err(Error::InvalidInput(format!(
@@ -64,6 +83,8 @@ impl Manager {
                     summary_by: String::new(),
                     reason: "proposed: accept, edit or reject it".into(),
                     budget_secs,
+                    money_budget,
+                    money_spent: route.model_cost,
                     created_us: now,
                     updated_us: now,
                     deadline_us: None,

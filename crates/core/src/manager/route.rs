@@ -16,6 +16,8 @@ pub struct RouteAnswer {
     pub fallback: String,
     /// The task that asked the model, when one ran.
     pub model_task_id: Option<String>,
+    /// What asking the model cost (its usage at `router.model`'s prices).
+    pub model_cost: f64,
 }
 
 impl Manager {
@@ -84,7 +86,7 @@ impl Manager {
         }
         let started = Instant::now();
         let catalog = self.router_catalog();
-        let (asked, task_id) = self.ask_model(text, &catalog).await;
+        let (asked, task_id, cost) = self.ask_model(text, &catalog).await;
         let fallback = match asked {
             Ok(routed) => {
                 self.audit_model_outcome("route.model", &task_id, "taken", "", None)
@@ -95,6 +97,7 @@ impl Manager {
                     took: started.elapsed(),
                     fallback: String::new(),
                     model_task_id: task_id,
+                    model_cost: cost,
                 });
             }
             Err(why) => why,
@@ -106,26 +109,28 @@ impl Manager {
         a.took = started.elapsed();
         a.fallback = format!("the language model's answer was not taken: {fallback}");
         a.model_task_id = task_id;
+        a.model_cost = cost;
         Ok(a)
     }
 
     /// Runs the model task for `text` and checks its answer; the task's id, when one was
-    /// submitted, and what was wrong otherwise.
+    /// submitted, what was wrong otherwise, and what the call cost.
     async fn ask_model(
         &self,
         text: &str,
         catalog: &Catalog,
-    ) -> (std::result::Result<Routed, String>, Option<String>) {
+    ) -> (std::result::Result<Routed, String>, Option<String>, f64) {
         let cfg = &self.inner.cfg.router.model;
         let payload = router::model::payload(text, catalog, cfg);
         let (output, id) = self.run_model_task(&cfg.task_type, payload).await;
+        let cost = output.as_ref().map_or(0.0, |o| router::model::cost(o, cfg));
         let routed = output.and_then(|o| {
             router::model::parse(&o, catalog, cfg.max_steps).map_err(|e| match &id {
                 Some(id) => format!("task {id}: {e}"),
                 None => e,
             })
         });
-        (routed, id)
+        (routed, id, cost)
     }
 
     /// Refuses an empty or too long request.
@@ -159,6 +164,7 @@ impl Manager {
             took: started.elapsed(),
             fallback: String::new(),
             model_task_id: None,
+            model_cost: 0.0,
         })
     }
 }

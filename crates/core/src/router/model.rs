@@ -114,6 +114,15 @@ pub fn parse(output: &Value, catalog: &Catalog, max_steps: u32) -> Result<Routed
     }
 }
 
+/// What a model task's call cost, from the usage its output reports and the configured prices
+/// per million tokens (0 when it reports none).
+pub fn cost(output: &Value, cfg: &config::RouterModel) -> f64 {
+    let tokens = |k: &str| output["usage"][k].as_f64().unwrap_or(0.0).max(0.0);
+    (tokens("prompt_tokens") * cfg.prompt_price
+        + tokens("completion_tokens") * cfg.completion_price)
+        / 1_000_000.0
+}
+
 /// Longest summary taken from the model, in characters.
 pub const MAX_SUMMARY_CHARS: usize = 4000;
 
@@ -338,6 +347,23 @@ mod tests {
             {"task_type": "open", "payload_json": "", "folder": "", "after": []},
         ]}});
         assert!(parse(&two, &c, 1).unwrap_err().contains("from 1 to 1"));
+    }
+
+    #[test]
+    fn a_call_costs_its_tokens_at_the_configured_prices() {
+        let cfg = config::RouterModel {
+            prompt_price: 2.0,
+            completion_price: 8.0,
+            ..Default::default()
+        };
+        let out = json!({"usage": {"prompt_tokens": 1_500_000, "completion_tokens": 250_000}});
+        assert!((cost(&out, &cfg) - 5.0).abs() < 1e-9);
+        assert_eq!(cost(&json!({"usage": {}}), &cfg), 0.0);
+        assert_eq!(
+            cost(&out, &config::RouterModel::default()),
+            0.0,
+            "a local model is free"
+        );
     }
 
     #[test]

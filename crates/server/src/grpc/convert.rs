@@ -681,6 +681,8 @@ pub fn plan(p: &hyperagent_core::plan::Plan) -> pb::Plan {
         updated_at: Some(ts(p.updated_us)),
         deadline: p.deadline_us.map(ts),
         router: p.router.clone(),
+        money_budget: p.money_budget,
+        money_spent: p.money_spent,
         summary_by: match (p.summary.is_empty(), p.summary_by.as_str()) {
             (true, _) => String::new(),
             (false, "") => "offline".into(),

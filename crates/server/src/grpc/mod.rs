@@ -562,7 +562,13 @@ impl ClientService for Services {
         let r = req.into_inner();
         let a = self
             .manager
-            .ask(&r.text, r.budget_secs)
+            .ask(
+                &r.text,
+                hyperagent_core::manager::Budget {
+                    secs: r.budget_secs,
+                    money: r.money_budget,
+                },
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(convert::asked(a)))

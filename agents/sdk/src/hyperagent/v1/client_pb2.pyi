@@ -192,12 +192,14 @@ class RouteResponse(_message.Message):
     def __init__(self, steps: _Optional[_Iterable[_Union[PlanStep, _Mapping]]] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., can_do: _Optional[_Iterable[str]] = ..., router: _Optional[str] = ..., micros: _Optional[int] = ..., fallback: _Optional[str] = ..., model_task_id: _Optional[str] = ...) -> None: ...
 
 class AskRequest(_message.Message):
-    __slots__ = ("text", "budget_secs")
+    __slots__ = ("text", "budget_secs", "money_budget")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     BUDGET_SECS_FIELD_NUMBER: _ClassVar[int]
+    MONEY_BUDGET_FIELD_NUMBER: _ClassVar[int]
     text: str
     budget_secs: int
-    def __init__(self, text: _Optional[str] = ..., budget_secs: _Optional[int] = ...) -> None: ...
+    money_budget: float
+    def __init__(self, text: _Optional[str] = ..., budget_secs: _Optional[int] = ..., money_budget: _Optional[float] = ...) -> None: ...
 
 class AskResponse(_message.Message):
     __slots__ = ("plan", "question", "choices", "refusal", "can_do", "router", "micros", "fallback", "model_task_id")
@@ -278,7 +280,7 @@ class PlannedStep(_message.Message):
     def __init__(self, step: _Optional[_Union[PlanStep, _Mapping]] = ..., state: _Optional[_Union[StepState, str]] = ..., reason: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ..., agent_id: _Optional[str] = ..., decisions: _Optional[_Iterable[_Union[StepDecision, _Mapping]]] = ..., touches: _Optional[str] = ..., asks: _Optional[_Iterable[str]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., summary: _Optional[str] = ..., problem: _Optional[str] = ...) -> None: ...
 
 class Plan(_message.Message):
-    __slots__ = ("id", "text", "state", "steps", "summary", "reason", "budget_secs", "created_at", "updated_at", "deadline", "router", "summary_by")
+    __slots__ = ("id", "text", "state", "steps", "summary", "reason", "budget_secs", "created_at", "updated_at", "deadline", "router", "summary_by", "money_budget", "money_spent")
     ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -291,6 +293,8 @@ class Plan(_message.Message):
     DEADLINE_FIELD_NUMBER: _ClassVar[int]
     ROUTER_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_BY_FIELD_NUMBER: _ClassVar[int]
+    MONEY_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    MONEY_SPENT_FIELD_NUMBER: _ClassVar[int]
     id: str
     text: str
     state: PlanState
@@ -303,7 +307,9 @@ class Plan(_message.Message):
     deadline: _timestamp_pb2.Timestamp
     router: str
     summary_by: str
-    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., state: _Optional[_Union[PlanState, str]] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ..., summary: _Optional[str] = ..., reason: _Optional[str] = ..., budget_secs: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., router: _Optional[str] = ..., summary_by: _Optional[str] = ...) -> None: ...
+    money_budget: float
+    money_spent: float
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., state: _Optional[_Union[PlanState, str]] = ..., steps: _Optional[_Iterable[_Union[PlannedStep, _Mapping]]] = ..., summary: _Optional[str] = ..., reason: _Optional[str] = ..., budget_secs: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., router: _Optional[str] = ..., summary_by: _Optional[str] = ..., money_budget: _Optional[float] = ..., money_spent: _Optional[float] = ...) -> None: ...
 
 class StepEdit(_message.Message):
     __slots__ = ("number", "remove", "payload_json", "workspace")

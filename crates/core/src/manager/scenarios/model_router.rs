@@ -42,7 +42,8 @@ async fn the_models_checked_answer_becomes_the_plan() {
     let w = model_world(Duration::from_secs(30)).await;
     let (_a, mut rx, _g) = model_agent(&w.m).await;
     let m = w.m.clone();
-    let asking = tokio::spawn(async move { m.ask("please say hello back", 0).await });
+    let asking =
+        tokio::spawn(async move { m.ask("please say hello back", Budget::default()).await });
     let start = started(&mut rx).await;
     assert_eq!(start.task_type, "llm.route");
     let payload: serde_json::Value = serde_json::from_str(&start.payload_json).unwrap();
@@ -164,12 +165,22 @@ async fn ran_plan(
     w: &World,
     rx: &mut mpsc::UnboundedReceiver<Command>,
 ) -> (crate::plan::Plan, String) {
+    ran_plan_within(w, rx, Budget::default(), 0).await
+}
+
+/// [`ran_plan`] within `budget`, the model reporting `prompt_tokens` for routing it.
+async fn ran_plan_within(
+    w: &World,
+    rx: &mut mpsc::UnboundedReceiver<Command>,
+    budget: Budget,
+    prompt_tokens: u64,
+) -> (crate::plan::Plan, String) {
     let m = w.m.clone();
-    let asking = tokio::spawn(async move { m.ask("echo hello world", 0).await });
+    let asking = tokio::spawn(async move { m.ask("echo hello world", budget).await });
     let route = started(rx).await;
     let out = serde_json::json!({"answer": {"kind": "plan", "steps": [
         {"task_type": "echo.echo", "payload_json": "{\"message\": \"hello\"}", "folder": "", "after": []}
-    ]}});
+    ]}, "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 0}});
     w.m.finish(&route.task_id, &route.capability_token, answered(out))
         .await
         .expect("finish the route");
@@ -266,4 +277,59 @@ async fn a_summary_that_cannot_be_taken_leaves_the_stitched_one_and_says_why() {
     let kept = w.m.get_plan(&ended.id).await.unwrap();
     assert_eq!(kept.summary, ended.summary);
     assert_eq!(kept.summary_by, "");
+}
+
+#[tokio::test]
+async fn once_a_plans_money_budget_is_spent_no_further_model_call_is_made() {
+    let w = world(|c| {
+        c.router.model.endpoint = "http://127.0.0.1:9/v1".into();
+        c.router.model.name = "hosted".into();
+        c.router.model.prompt_price = 1.0;
+    })
+    .await;
+    let (_a, mut rx, _g) = model_agent(&w.m).await;
+    let budget = Budget {
+        secs: 0,
+        money: 1.5,
+    };
+    // Routing read two million tokens: 2.0 at 1.0 a million, over the 1.5 the request allowed.
+    let (ended, _) = ran_plan_within(&w, &mut rx, budget, 2_000_000).await;
+    assert_eq!(ended.money_budget, 1.5);
+    assert!(
+        (ended.money_spent - 2.0).abs() < 1e-9,
+        "{}",
+        ended.money_spent
+    );
+    // Polled (the store is the state; no sleep): the summary is not asked for, and why.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let why = loop {
+        let audit = w.m.list_audit(None, 0, 1_000).await.unwrap();
+        if let Some(e) = audit.iter().find(|e| e.action == "plan.summarized") {
+            break e.detail.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no plan.summarized entry"
+        );
+        tokio::task::yield_now().await;
+    };
+    assert!(why.contains("money budget (1.5) is spent (2)"), "{why}");
+    assert!(rx.try_recv().is_err(), "no summary task was sent");
+    assert_eq!(w.m.get_plan(&ended.id).await.unwrap().summary_by, "");
+    // A budget that cannot be is refused, naming what is allowed.
+    let err =
+        w.m.ask(
+            "echo hello world",
+            Budget {
+                secs: 0,
+                money: -1.0,
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("give 0 (the default, planner.money_budget) or more"),
+        "{err}"
+    );
 }

@@ -21,7 +21,11 @@ async fn echo_agent(
 }
 
 async fn proposed(w: &World, text: &str, budget_secs: u32) -> crate::plan::Plan {
-    let a = w.m.ask(text, budget_secs).await.expect("ask");
+    let budget = Budget {
+        secs: budget_secs,
+        money: 0.0,
+    };
+    let a = w.m.ask(text, budget).await.expect("ask");
     match a.plan {
         Some(p) => *p,
         None => panic!("{text}: not a plan but {:?}", a.route.routed),

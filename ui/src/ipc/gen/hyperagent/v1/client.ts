@@ -245,6 +245,11 @@ export interface AskRequest {
    * A step still running when it is spent is cancelled, and steps not started never start.
    */
   budget_secs: number;
+  /**
+   * What the plan's language-model calls (its routing, its summary) may cost, in the currency of
+   * `router.model`'s prices; 0 takes `planner.money_budget` (0 there: no limit).
+   */
+  money_budget: number;
 }
 
 export interface AskResponse {
@@ -359,6 +364,9 @@ export interface Plan {
    * language model's words first, the stitched summary after them); "" before it ends.
    */
   summary_by: string;
+  /** What its language-model calls may cost (0: no limit), and what they have cost so far. */
+  money_budget: number;
+  money_spent: number;
 }
 
 /** A change the person makes to a proposed step. */
