@@ -519,29 +519,15 @@ impl Manager {
                 s.reason = "no folder to open".into();
                 return Ok(());
             };
-            let target = if Path::new(&folder).is_absolute() {
-                folder.clone()
-            } else {
-                self.workspace_root().join(&folder).display().to_string()
-            };
-            match self
-                .open_path(OpenTarget::Path(target), None, "manager")
-                .await
-            {
-                Ok(opened) => {
-                    s.state = StepState::Succeeded;
-                    s.reason = "done".into();
-                    s.summary = format!("opened {} with {}", opened.path.display(), opened.opener);
-                }
-                Err(e) => {
-                    s.state = StepState::Failed;
-                    s.reason = e.to_string();
-                }
-            }
+            // The editor may take up to `editor.launch_timeout`: it opens outside the engine's
+            // lock, and the step ends when it has (`end_open_step`).
+            s.state = StepState::Running;
+            s.reason = format!("opening {folder} in the editor");
             audits.push((
-                "plan.step.ended".into(),
-                serde_json::json!({ "plan_id": id, "step": n, "state": s.state, "reason": s.reason }),
+                "plan.step.started".into(),
+                serde_json::json!({ "plan_id": id, "step": n, "open": folder }),
             ));
+            self.open_later(&id, n, &folder);
             return Ok(());
         }
         let candidates = {
@@ -551,6 +537,65 @@ impl Manager {
         let d = plan::choose(&candidates, &[], 1, self.now_us());
         s.decisions.push(d);
         self.submit_step(&id, s, audits).await
+    }
+
+    /// Opens `folder` (beneath the workspace root when relative) for "open" step `n` of plan `id`
+    /// in the background, then ends the step with how it went.
+    fn open_later(&self, id: &str, n: u32, folder: &str) {
+        let target = if Path::new(folder).is_absolute() {
+            folder.to_string()
+        } else {
+            self.workspace_root().join(folder).display().to_string()
+        };
+        let (m, id) = (self.clone(), id.to_string());
+        tokio::spawn(async move {
+            let opened = m.open_path(OpenTarget::Path(target), None, "manager").await;
+            if let Err(e) = m.end_open_step(&id, n, opened).await {
+                tracing::error!(plan = %id, step = n, error = %e, "ending an open step failed");
+            }
+        });
+    }
+
+    /// Ends "open" step `n` with how opening went (unless the step was ended meanwhile), then
+    /// moves the plan on.
+    async fn end_open_step(&self, id: &str, n: u32, opened: Result<Opened>) -> Result<()> {
+        {
+            let _one_at_a_time = self.inner.plan_engine.lock().await;
+            let Some(mut p) = self.state().plans.get(id).cloned() else {
+                return Ok(());
+            };
+            let Some(s) = p.step_mut(n).filter(|s| s.state == StepState::Running) else {
+                return Ok(());
+            };
+            match opened {
+                Ok(o) => {
+                    s.state = StepState::Succeeded;
+                    s.reason = "done".into();
+                    s.summary = format!("opened {} with {}", o.path.display(), o.opener);
+                }
+                Err(e) => {
+                    s.state = StepState::Failed;
+                    s.reason = e.to_string();
+                }
+            }
+            let detail = serde_json::json!({ "plan_id": id, "step": n, "state": s.state, "reason": s.reason });
+            let now = self.now_us();
+            p.updated_us = now;
+            self.commit(|st| {
+                let mut writes = vec![Write::audit(
+                    now,
+                    "manager",
+                    "plan.step.ended",
+                    None,
+                    detail,
+                )];
+                push_plan(&mut writes, &p, now);
+                st.plans.insert(p.id.clone(), p);
+                Ok((writes, ()))
+            })
+            .await?;
+        }
+        self.advance(id).await
     }
 
     /// Submits the task of a step's latest decision (idempotently: the same attempt of the same
@@ -640,11 +685,26 @@ impl Manager {
             .filter(|p| p.state == PlanState::Running)
             .map(|p| p.id.clone())
             .collect();
+        // An "open" step cut short by the restart opens again (opening twice is harmless; never
+        // opening would leave the plan waiting).
+        let opening: Vec<(String, u32, String)> = plans
+            .iter()
+            .filter(|p| p.state == PlanState::Running)
+            .flat_map(|p| {
+                p.steps
+                    .iter()
+                    .filter(|s| s.state == StepState::Running && s.step.task_type == OPEN)
+                    .filter_map(|s| Some((p.id.clone(), s.number(), s.workspace_path.clone()?)))
+            })
+            .collect();
         {
             let mut st = self.state();
             for p in plans {
                 st.plans.insert(p.id.clone(), p);
             }
+        }
+        for (id, n, folder) in opening {
+            self.open_later(&id, n, &folder);
         }
         for id in running {
             self.advance(&id).await?;

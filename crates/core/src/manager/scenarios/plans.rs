@@ -189,3 +189,55 @@ async fn a_running_plan_goes_on_after_a_restart_with_the_same_task() {
     assert_eq!(done.state, PlanState::Succeeded);
     assert_eq!(done.steps[0].task_ids, [task_id]);
 }
+
+#[tokio::test]
+async fn an_editor_slow_to_open_holds_up_no_other_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    // The editor stand-in blocks until the test writes a line into its pipe.
+    let fifo = dir.path().join("editor-gate");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let gate = format!("read line < {}", fifo.display());
+    let w = world(|c| {
+        c.paths.workspace_root = Some(dir.path().join("src"));
+        c.editor.command = vec!["sh".into(), "-c".into(), gate, "sh".into()];
+    })
+    .await;
+    std::fs::create_dir_all(dir.path().join("src/billing")).unwrap();
+    std::fs::write(dir.path().join("src/billing/README.md"), "billing").unwrap();
+    let (_a, mut rx, _g) = echo_agent(&w.m, "a").await;
+    let open = proposed(&w, "open billing in the editor", 0).await;
+    assert_eq!(open.steps[0].step.task_type, crate::router::OPEN);
+    w.m.accept_plan(&open.id, &[])
+        .await
+        .expect("accept the open");
+    plan_when(&w, &open.id, |p| p.steps[0].state == StepState::Running).await;
+    // While the editor has not answered, another plan runs to its end.
+    let echo = proposed(&w, "echo hello world", 0).await;
+    w.m.accept_plan(&echo.id, &[])
+        .await
+        .expect("accept the echo");
+    let start = started(&mut rx).await;
+    w.m.finish(&start.task_id, &start.capability_token, succeeded())
+        .await
+        .expect("finish");
+    let done = plan_when(&w, &echo.id, |p| p.state.is_terminal()).await;
+    assert_eq!(done.state, PlanState::Succeeded);
+    assert_eq!(
+        w.m.get_plan(&open.id).await.unwrap().state,
+        PlanState::Running,
+        "the editor is still opening"
+    );
+    // The editor answers: the open step, and its plan, end.
+    std::fs::write(&fifo, "go\n").unwrap();
+    let opened = plan_when(&w, &open.id, |p| p.state.is_terminal()).await;
+    assert_eq!(opened.state, PlanState::Succeeded, "{}", opened.reason);
+    assert!(
+        opened.steps[0].summary.starts_with("opened "),
+        "{}",
+        opened.steps[0].summary
+    );
+}
