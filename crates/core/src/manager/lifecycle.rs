@@ -100,6 +100,7 @@ impl Manager {
         mut result: TaskResult,
     ) -> Result<TaskState> {
         let now = self.now_us();
+        let retried = result.clone();
         let end = self
             .commit(|st| {
                 let mut writes = Vec::new();
@@ -153,10 +154,43 @@ impl Manager {
                 }
                 Ok((writes, end))
             })
-            .await?;
+            .await;
+        let end = match end {
+            // The agent's answer to a finish that was taken got lost, and it finished again.
+            Err(Error::FailedPrecondition(why)) => {
+                match self.already_finished(task_id, token, &retried).await {
+                    Some(state) => return Ok(state),
+                    None => return Err(Error::FailedPrecondition(why)),
+                }
+            }
+            other => other?,
+        };
         self.forget_ended();
         self.inner.wake.notify_one();
         Ok(end)
+    }
+
+    /// The state a task ended in when `result` repeats how the same attempt already finished
+    /// (same token's agent and attempt, same status and exit code): a retried FinishTask is
+    /// answered as the first was, and counted once. None when it is anything else.
+    async fn already_finished(
+        &self,
+        task_id: &str,
+        token: &str,
+        result: &TaskResult,
+    ) -> Option<TaskState> {
+        let claims = self.inner.tokens.verify(token, self.now_us()).ok()?;
+        if claims.task_id != task_id {
+            return None;
+        }
+        let t = self.get_task(task_id).await.ok()?;
+        let same_attempt = t.agent_id.as_deref() == Some(claims.agent_id.as_str())
+            && t.attempts.len() as u32 == claims.attempt;
+        let same_end = t
+            .result
+            .as_ref()
+            .is_some_and(|r| r.status == result.status && r.exit_code == result.exit_code);
+        (t.state.is_terminal() && same_attempt && same_end).then_some(t.state)
     }
 
     /// Queues a task; returns it and whether it was created (false: an idempotent repeat).

@@ -555,3 +555,39 @@ async fn an_idempotent_resubmit_asking_for_other_limits_is_another_request() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_retried_finish_is_answered_as_the_first_was_and_counted_once() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _g) = running(&w, echo()).await;
+    let first =
+        w.m.finish(&id, &start.capability_token, succeeded())
+            .await
+            .expect("finish");
+    assert_eq!(first, TaskState::Completed);
+    // Its answer was lost on the way: the agent finishes again, the same way.
+    let again =
+        w.m.finish(&id, &start.capability_token, succeeded())
+            .await
+            .expect("the retry is answered as the first was");
+    assert_eq!(again, TaskState::Completed);
+    let agent =
+        w.m.list_agents()
+            .into_iter()
+            .find(|a| a.row.id == "a")
+            .unwrap();
+    assert_eq!(agent.row.successes, 1, "counted once");
+    // Another ending for the same attempt is not a retry: refused, nothing changes.
+    let other = TaskResult {
+        status: ResultStatus::Failed,
+        exit_code: 1,
+        error: "changed its mind".into(),
+        ..succeeded()
+    };
+    let err =
+        w.m.finish(&id, &start.capability_token, other)
+            .await
+            .unwrap_err();
+    assert!(matches!(err, Error::FailedPrecondition(_)), "{err}");
+    assert_eq!(w.m.get_task(&id).await.unwrap().state, TaskState::Completed);
+}
