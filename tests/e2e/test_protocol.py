@@ -129,10 +129,24 @@ def test_tokens_scope_every_call_to_one_task_and_resent_logs_are_not_duplicated(
         "line 4",
     ]
     assert logs.complete
+    # The finish's answer was "lost": the agent finishes again the same way, and is answered as
+    # the first time.
+    again = raw.stub.FinishTask(
+        agent_pb2.FinishTaskRequest(
+            task_id=a.id,
+            capability_token=ta,
+            result=common_pb2.TaskResult(status=common_pb2.RESULT_STATUS_SUCCEEDED, summary="ok"),
+        ),
+        timeout=30,
+    )
+    assert again.state == common_pb2.TASK_STATE_COMPLETED
+    # Ending it another way is refused.
     code, msg = code_of(
         raw.stub.FinishTask,
         agent_pb2.FinishTaskRequest(
-            task_id=a.id, capability_token=ta, result=common_pb2.TaskResult(status=1)
+            task_id=a.id,
+            capability_token=ta,
+            result=common_pb2.TaskResult(status=common_pb2.RESULT_STATUS_FAILED, exit_code=1),
         ),
     )
     assert code == grpc.StatusCode.FAILED_PRECONDITION

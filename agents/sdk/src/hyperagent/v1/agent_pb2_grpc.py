@@ -160,7 +160,9 @@ class AgentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def FinishTask(self, request, context):
-        """The final result. Acknowledged once stored; retry until acknowledged.
+        """The final result. Acknowledged once stored; retry until acknowledged: a retry repeating how
+        the same attempt ended (status and exit code) is answered as the first was and counted once;
+        any other end of an ended attempt is FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
