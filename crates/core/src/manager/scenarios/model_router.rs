@@ -30,6 +30,23 @@ async fn model_agent(m: &Manager) -> (Registered, mpsc::UnboundedReceiver<Comman
     (reg, rx, guard)
 }
 
+/// The detail of the first `plan.summarized` audit entry (of `task`'s, when given), once the
+/// background summary has recorded it: polled, the store being the state (no sleep).
+async fn summarized(w: &World, task: Option<&str>) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let audit = w.m.list_audit(task, 0, 1_000).await.unwrap();
+        if let Some(e) = audit.iter().find(|e| e.action == "plan.summarized") {
+            return e.detail.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no plan.summarized entry"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
 fn answered(output: serde_json::Value) -> TaskResult {
     TaskResult {
         output_json: output.to_string(),
@@ -254,22 +271,8 @@ async fn a_summary_that_cannot_be_taken_leaves_the_stitched_one_and_says_why() {
             break;
         }
     }
-    // Polled (the store is the state; no sleep): the fallback is audited on the summary task.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let why = loop {
-        let audit =
-            w.m.list_audit(Some(&summarize.task_id), 0, 100)
-                .await
-                .unwrap();
-        if let Some(e) = audit.iter().find(|e| e.action == "plan.summarized") {
-            break e.detail.clone();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no plan.summarized entry"
-        );
-        tokio::task::yield_now().await;
-    };
+    // The fallback is audited on the summary task.
+    let why = summarized(&w, Some(&summarize.task_id)).await;
     assert!(
         why.contains("\"fallback\"") && why.contains("empty"),
         "{why}"
@@ -300,19 +303,8 @@ async fn once_a_plans_money_budget_is_spent_no_further_model_call_is_made() {
         "{}",
         ended.money_spent
     );
-    // Polled (the store is the state; no sleep): the summary is not asked for, and why.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let why = loop {
-        let audit = w.m.list_audit(None, 0, 1_000).await.unwrap();
-        if let Some(e) = audit.iter().find(|e| e.action == "plan.summarized") {
-            break e.detail.clone();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no plan.summarized entry"
-        );
-        tokio::task::yield_now().await;
-    };
+    // The summary is not asked for, and why.
+    let why = summarized(&w, None).await;
     assert!(why.contains("money budget (1.5) is spent (2)"), "{why}");
     assert!(rx.try_recv().is_err(), "no summary task was sent");
     assert_eq!(w.m.get_plan(&ended.id).await.unwrap().summary_by, "");
