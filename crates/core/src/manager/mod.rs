@@ -123,6 +123,15 @@ pub struct Submission {
     pub workspace: Option<String>,
 }
 
+/// What a plan may spend: wall time once accepted, and what its language-model calls may cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Budget {
+    /// Seconds; 0 takes `planner.budget_secs`.
+    pub secs: u32,
+    /// In the currency of `router.model`'s prices; 0 takes `planner.money_budget`.
+    pub money: f64,
+}
+
 /// The manager at a glance ([`Manager::status`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusInfo {
@@ -267,7 +276,7 @@ struct PendingConsent {
 }
 
 pub use open::FileAt;
-pub use plans::{AskAnswer, Budget};
+pub use plans::AskAnswer;
 pub use route::RouteAnswer;
 
 /// A folder opened in the editor.

@@ -12,16 +12,8 @@ use crate::model::FolderUse;
 use crate::plan::{self, Edit, Plan, PlanState, PlannedStep, StepState};
 use crate::router::{Routed, OPEN};
 
+mod open_step;
 mod preview;
-
-/// What a plan may spend: wall time once accepted, and what its language-model calls may cost.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Budget {
-    /// Seconds; 0 takes `planner.budget_secs`.
-    pub secs: u32,
-    /// In the currency of `router.model`'s prices; 0 takes `planner.money_budget`.
-    pub money: f64,
-}
 
 /// What a request became: a proposed plan (stored; nothing runs until it is accepted), or the
 /// router's question or refusal.
@@ -537,65 +529,6 @@ impl Manager {
         let d = plan::choose(&candidates, &[], 1, self.now_us());
         s.decisions.push(d);
         self.submit_step(&id, s, audits).await
-    }
-
-    /// Opens `folder` (beneath the workspace root when relative) for "open" step `n` of plan `id`
-    /// in the background, then ends the step with how it went.
-    fn open_later(&self, id: &str, n: u32, folder: &str) {
-        let target = if Path::new(folder).is_absolute() {
-            folder.to_string()
-        } else {
-            self.workspace_root().join(folder).display().to_string()
-        };
-        let (m, id) = (self.clone(), id.to_string());
-        tokio::spawn(async move {
-            let opened = m.open_path(OpenTarget::Path(target), None, "manager").await;
-            if let Err(e) = m.end_open_step(&id, n, opened).await {
-                tracing::error!(plan = %id, step = n, error = %e, "ending an open step failed");
-            }
-        });
-    }
-
-    /// Ends "open" step `n` with how opening went (unless the step was ended meanwhile), then
-    /// moves the plan on.
-    async fn end_open_step(&self, id: &str, n: u32, opened: Result<Opened>) -> Result<()> {
-        {
-            let _one_at_a_time = self.inner.plan_engine.lock().await;
-            let Some(mut p) = self.state().plans.get(id).cloned() else {
-                return Ok(());
-            };
-            let Some(s) = p.step_mut(n).filter(|s| s.state == StepState::Running) else {
-                return Ok(());
-            };
-            match opened {
-                Ok(o) => {
-                    s.state = StepState::Succeeded;
-                    s.reason = "done".into();
-                    s.summary = format!("opened {} with {}", o.path.display(), o.opener);
-                }
-                Err(e) => {
-                    s.state = StepState::Failed;
-                    s.reason = e.to_string();
-                }
-            }
-            let detail = serde_json::json!({ "plan_id": id, "step": n, "state": s.state, "reason": s.reason });
-            let now = self.now_us();
-            p.updated_us = now;
-            self.commit(|st| {
-                let mut writes = vec![Write::audit(
-                    now,
-                    "manager",
-                    "plan.step.ended",
-                    None,
-                    detail,
-                )];
-                push_plan(&mut writes, &p, now);
-                st.plans.insert(p.id.clone(), p);
-                Ok((writes, ()))
-            })
-            .await?;
-        }
-        self.advance(id).await
     }
 
     /// Submits the task of a step's latest decision (idempotently: the same attempt of the same
