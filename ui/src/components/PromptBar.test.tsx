@@ -1,11 +1,26 @@
-import { render, screen, waitFor, within } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import App from '../App';
 import { ONBOARDED_KEY } from '../app/onboarding';
-import { ApiError, type AskResponse } from '../ipc';
+import { ApiError, type AskResponse, type Consent } from '../ipc';
 import { MockTransport, type Handlers } from '../testing/mockTransport';
 import { shopPlan } from '../testing/plans';
+
+const llmConsent: Consent = {
+  id: 'c-llm',
+  task_id: 'm-9',
+  agent_id: 'llm',
+  kind: 'connect',
+  target: 'api.example.com:443',
+  reason: 'ask the language model',
+  created_at: '2026-12-04T10:00:00Z',
+  expires_at: new Date(Date.now() + 60_000).toISOString(),
+  status: 'CONSENT_STATUS_PENDING',
+  answer: 'CONSENT_ANSWER_UNSPECIFIED',
+  answered_by: '',
+  answer_reason: '',
+};
 
 const nothing: AskResponse = {
   question: '',
@@ -150,6 +165,25 @@ describe('The prompt bar', () => {
     await user.type(screen.getByRole('textbox', { name: 'What do you want done?' }), '{Enter}');
     await waitFor(() => expect(transport.requests('Ask')).toHaveLength(2));
     expect(transport.requests('Ask').map((r) => r.budget_secs)).toEqual([0, 900]);
+  });
+
+  it('lets the person answer the model task\'s permission request while asking waits for it', async () => {
+    let answerAsk: (r: AskResponse) => void = () => {};
+    const { transport, user } = renderApp({
+      Ask: () => new Promise<AskResponse>((resolve) => (answerAsk = resolve)),
+      AnswerConsent: (req) => ({ ...llmConsent, status: 'CONSENT_STATUS_GRANTED', answer: req.answer ?? 'CONSENT_ANSWER_ONCE' }),
+    });
+    await ask(user, 'make a fastapi project called shop');
+    expect(await screen.findByRole('status')).toHaveTextContent('Asking…');
+    // The model's task needs to reach its endpoint: the person is asked, above the prompt bar.
+    act(() => transport.emit({ consent: llmConsent }));
+    const modal = await screen.findByRole('dialog', { name: 'Permission requested' });
+    await user.click(within(modal).getByRole('button', { name: 'Allow once' }));
+    await waitFor(() => expect(transport.requests('AnswerConsent')).toHaveLength(1));
+    expect(transport.requests('AnswerConsent')[0]).toMatchObject({ id: 'c-llm', answer: 'CONSENT_ANSWER_ONCE' });
+    act(() => answerAsk({ ...nothing, router: 'model', model_task_id: 'm-9', refusal: 'no agent here sends email' }));
+    expect(await screen.findByTestId('prompt-refusal')).toBeInTheDocument();
+    expect(bar()).toBeInTheDocument();
   });
 
   it('shows no model note when the model answered or none is configured', async () => {
