@@ -200,6 +200,11 @@ impl RouterModel {
                 );
             }
         }
+        if self.agent.is_empty() {
+            return Err(
+                "router.model.agent is empty: name the agent that asks the model (\"llm\")".into(),
+            );
+        }
         if self.summary_task_type.is_empty() {
             return Err("router.model.summary_task_type is empty: name the task type that writes a plan's summary (\"llm.summarize\")".into());
         }

@@ -148,6 +148,9 @@ pub struct RouterModel {
     /// The keychain secret holding the endpoint's API key ("" sends none); the agent must declare
     /// it.
     pub key_secret: String,
+    /// The agent the model tasks go to, and only it (the request and the plans' results are
+    /// handed to no other agent that claims the task types).
+    pub agent: String,
     /// The task type that asks the model to route a request; it is never routed to itself.
     pub task_type: String,
     /// The task type that asks the model to write an ended plan's summary (the stitched one
@@ -172,6 +175,7 @@ impl Default for RouterModel {
             endpoint: String::new(),
             name: String::new(),
             key_secret: String::new(),
+            agent: "llm".into(),
             task_type: "llm.route".into(),
             summary_task_type: "llm.summarize".into(),
             timeout: Duration::from_secs(30),

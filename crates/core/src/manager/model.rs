@@ -19,13 +19,23 @@ impl Manager {
         std::result::Result<serde_json::Value, String>,
         Option<String>,
     ) {
-        let timeout = self.inner.cfg.router.model.timeout;
-        let offered = self
-            .list_task_types()
-            .into_iter()
-            .any(|t| t.task_type.name == task_type && t.available);
-        if !offered {
-            return (Err(format!("no agent online offers `{task_type}`")), None);
+        let cfg = &self.inner.cfg.router.model;
+        let timeout = cfg.timeout;
+        // Only the configured agent: the request and the plans' results go to no other that
+        // claims the task type.
+        let ready = self.list_agents().into_iter().any(|a| {
+            a.row.id == cfg.agent
+                && a.online
+                && a.row.capabilities.iter().any(|c| c.name == task_type)
+        });
+        if !ready {
+            return (
+                Err(format!(
+                    "the agent `{}` (router.model.agent) is not online offering `{task_type}`",
+                    cfg.agent
+                )),
+                None,
+            );
         }
         // Subscribed before submitting, so the task's end cannot slip past.
         let mut feed = self.feed().subscribe(
@@ -40,6 +50,7 @@ impl Manager {
             payload_json: payload.to_string(),
             timeout_secs: timeout.as_secs().max(1) as u32,
             max_attempts: 1,
+            pin_agent: Some(cfg.agent.clone()),
             ..Submission::default()
         };
         let id = match self.submit(sub).await {

@@ -138,7 +138,8 @@ async fn no_model_agent_or_a_slow_one_leaves_the_offline_router_to_answer() {
     let a = w.m.route_request("echo hello world").await.expect("route");
     assert_eq!(a.router, "offline");
     assert!(
-        a.fallback.contains("no agent online offers `llm.route`"),
+        a.fallback
+            .contains("the agent `llm` (router.model.agent) is not online offering `llm.route`"),
         "{}",
         a.fallback
     );
@@ -158,6 +159,49 @@ async fn no_model_agent_or_a_slow_one_leaves_the_offline_router_to_answer() {
     );
     let t = w.m.get_task(&start.task_id).await.unwrap();
     assert!(t.cancel_requested, "the slow model task is told to stop");
+}
+
+#[tokio::test]
+async fn the_model_tasks_go_to_the_configured_agent_and_no_other_that_claims_them() {
+    let w = model_world(Duration::from_secs(30)).await;
+    // Another agent claims the model task type: it is never handed the request.
+    let (_m, mut mimic_rx, _mg) = {
+        let mut reg = registration("mimic");
+        let mut route = reg.capabilities[0].clone();
+        route.name = "llm.route".into();
+        reg.capabilities = vec![route];
+        let reg = w.m.register(reg).await.expect("register");
+        let (rx, guard) = w.m.open_work(&reg.session_token).expect("work");
+        (reg, rx, guard)
+    };
+    let a = w.m.route_request("echo hello world").await.expect("route");
+    assert_eq!(a.router, "offline");
+    assert!(
+        a.fallback.contains("`llm` (router.model.agent)"),
+        "{}",
+        a.fallback
+    );
+    assert!(
+        mimic_rx.try_recv().is_err(),
+        "nothing was sent to the mimic"
+    );
+    let (_a, mut rx, _g) = model_agent(&w.m).await;
+    let m = w.m.clone();
+    let asking = tokio::spawn(async move { m.route_request("echo hello world").await });
+    let start = started(&mut rx).await;
+    assert_eq!(start.task_type, "llm.route");
+    w.m.finish(
+        &start.task_id,
+        &start.capability_token,
+        answered(serde_json::json!({"answer": {"kind": "refusal", "reason": "no"}})),
+    )
+    .await
+    .expect("finish");
+    assert_eq!(asking.await.unwrap().expect("route").router, "model");
+    assert!(
+        mimic_rx.try_recv().is_err(),
+        "nothing was sent to the mimic"
+    );
 }
 
 #[tokio::test]
