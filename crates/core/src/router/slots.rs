@@ -600,6 +600,7 @@ pub fn fill(
         }
     }
     by_unit(tokens, props, payload);
+    quoted_to_described(tokens, props, payload);
     // A required number the words did not tie to its name is the request's one number ("sleep
     // 3", "spam 1000 lines"), when it has just one.
     let required = |n: &&String| {
@@ -670,6 +671,66 @@ fn by_unit(tokens: &[Token], props: &Map<String, Value>, payload: &mut Map<Strin
             };
             payload.insert(name.clone(), v);
         }
+    }
+}
+
+/// A quoted phrase no property took ("tests matching \"login\"") fills the free-text property
+/// whose description shares the most words with the request; one whose own name (a word, not a
+/// letter) the request never says is not meant. None when two tie.
+fn quoted_to_described(
+    tokens: &[Token],
+    props: &Map<String, Value>,
+    payload: &mut Map<String, Value>,
+) {
+    let taken = |q: &str| payload.values().any(|v| v.as_str() == Some(q));
+    let Some(phrase) = quoted(tokens).into_iter().find(|q| !taken(&q.raw)) else {
+        return;
+    };
+    let said: Vec<String> = tokens
+        .iter()
+        .filter(|t| t.kind == Kind::Word && !text::is_stop(&t.norm))
+        .map(|t| text::stem(&t.norm))
+        .collect();
+    let mut scored: Vec<(usize, &String)> = props
+        .iter()
+        .filter(|(name, prop)| {
+            prop["type"] == "string"
+                && prop.get("enum").is_none()
+                && !payload.contains_key(*name)
+                && !matches!(name.as_str(), "name" | "project_name" | "base")
+                && !name.contains("python")
+        })
+        .filter(|(name, _)| {
+            let words = name_words(name);
+            words.iter().all(|w| w.chars().count() < 3)
+                || words.iter().any(|w| said.contains(w))
+                || said.iter().any(|s| {
+                    words
+                        .iter()
+                        .any(|w| s.starts_with(w.as_str()) && w.len() >= 5)
+                })
+        })
+        .map(|(name, prop)| {
+            let described: Vec<String> = prop["description"]
+                .as_str()
+                .unwrap_or("")
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|d| !d.is_empty() && !text::is_stop(&d.to_lowercase()))
+                .map(|d| text::stem(&d.to_lowercase()))
+                .collect();
+            (said.iter().filter(|s| described.contains(s)).count(), name)
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
+    match &scored[..] {
+        [(_, name)] => {
+            payload.insert((*name).clone(), Value::String(phrase.raw.clone()));
+        }
+        [(a, name), (b, _), ..] if a > b => {
+            payload.insert((*name).clone(), Value::String(phrase.raw.clone()));
+        }
+        _ => {}
     }
 }
 
@@ -800,6 +861,25 @@ mod tests {
             filled("Python 3.12 is what we use", schema),
             json!({"python": "3.12"})
         );
+    }
+
+    #[test]
+    fn a_quoted_phrase_no_property_took_goes_to_the_one_its_request_describes() {
+        let schema = json!({"properties": {
+            "k": {"type": "string", "description": "Only tests whose names match this expression (pytest -k)."},
+            "markers": {"type": "string", "description": "Only tests whose markers match this expression (pytest -m)."},
+        }});
+        assert_eq!(
+            filled("run only the tests matching \"login\"", schema.clone()),
+            json!({"k": "login"})
+        );
+        // Taken by the property the words name, it is not given twice.
+        assert_eq!(
+            filled("run the tests marked \"slow\"", schema.clone()),
+            json!({"markers": "slow"})
+        );
+        // Nothing in the words says which: none.
+        assert_eq!(filled("run \"slow\"", schema), json!({}));
     }
 
     #[test]
