@@ -81,11 +81,11 @@ impl Manager {
     pub async fn route_request(&self, text: &str) -> Result<RouteAnswer> {
         self.check_request(text)?;
         let model = &self.inner.cfg.router.model;
+        let catalog = self.router_catalog();
         if model.endpoint.is_empty() || router::never_refusal(text).is_some() {
-            return self.route(text);
+            return Ok(self.route_offline(text, &catalog));
         }
         let started = Instant::now();
-        let catalog = self.router_catalog();
         let (asked, task_id, cost) = self.ask_model(text, &catalog).await;
         let fallback = match asked {
             Ok(routed) => {
@@ -105,7 +105,8 @@ impl Manager {
         tracing::warn!(reason = %fallback, "the model's answer was not taken; the offline router answers");
         self.audit_model_outcome("route.model", &task_id, "fallback", &fallback, None)
             .await;
-        let mut a = self.route(text)?;
+        // Over the catalogue the model was given: read once.
+        let mut a = self.route_offline(text, &catalog);
         a.took = started.elapsed();
         a.fallback = format!("the language model's answer was not taken: {fallback}");
         a.model_task_id = task_id;
@@ -154,17 +155,21 @@ impl Manager {
     /// Routes `text` with the offline router; runs nothing.
     pub fn route(&self, text: &str) -> Result<RouteAnswer> {
         self.check_request(text)?;
-        let catalog = self.router_catalog();
+        Ok(self.route_offline(text, &self.router_catalog()))
+    }
+
+    /// The offline router's answer for a checked request, over a catalogue already read.
+    fn route_offline(&self, text: &str, catalog: &Catalog) -> RouteAnswer {
         let r = &self.inner.router;
         let started = Instant::now();
-        let routed = r.route(text, &catalog);
-        Ok(RouteAnswer {
+        let routed = r.route(text, catalog);
+        RouteAnswer {
             routed,
             router: r.name(),
             took: started.elapsed(),
             fallback: String::new(),
             model_task_id: None,
             model_cost: 0.0,
-        })
+        }
     }
 }
