@@ -500,12 +500,9 @@ fn unknown_template(part: &Part, catalog: &Catalog, prepared: &Prepared) -> Opti
         let s = text::stem(w);
         prepared.not_names.contains(&s) || prepared.common.contains(&s)
     };
-    let kind = t.windows(2).find_map(|w| {
-        let (a, b) = (&w[0], &w[1]);
-        let named = t
-            .iter()
-            .position(|x| std::ptr::eq(x, a))
-            .is_some_and(|i| i > 0 && ["called", "named"].contains(&t[i - 1].norm.as_str()));
+    let kind = (0..t.len().saturating_sub(1)).find_map(|i| {
+        let (a, b) = (&t[i], &t[i + 1]);
+        let named = i > 0 && ["called", "named"].contains(&t[i - 1].norm.as_str());
         (a.kind == text::Kind::Word
             && slots::PLACE_NOUNS.contains(&b.norm.as_str())
             && !text::is_stop(&a.norm)

@@ -133,12 +133,8 @@ pub fn names_in(tokens: &[Token], not_names: &[String]) -> Vec<String> {
 /// the like between), or `None`. `not_names` are words that are never a folder's name (the
 /// intents' own words, template names).
 pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
-    // A path, unless it is a git ref ("since origin/develop") or a test file ("tests/x.py").
-    let is_ref = |i: usize| i > 0 && BEFORE_REF.contains(&tokens[i - 1].norm.as_str());
-    if let Some((_, p)) = tokens.iter().enumerate().find(|(i, t)| {
-        t.kind == Kind::Path && !is_ref(*i) && !t.norm.ends_with(".py") && !t.norm.contains("::")
-    }) {
-        return Some(p.raw.clone());
+    if let Some(i) = (0..tokens.len()).find(|&i| folder_path(tokens, i)) {
+        return Some(tokens[i].raw.clone());
     }
     // "the blog project", "billing's tests"
     for (i, t) in tokens.iter().enumerate() {
@@ -181,6 +177,25 @@ pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
     None
 }
 
+/// Whether token `i` is a path naming a folder: not a git ref ("since origin/develop"), not a test
+/// file or node id ("tests/x.py", "x.py::test_y").
+fn folder_path(tokens: &[Token], i: usize) -> bool {
+    let t = &tokens[i];
+    let is_ref = i > 0 && BEFORE_REF.contains(&tokens[i - 1].norm.as_str());
+    t.kind == Kind::Path && !is_ref && !t.norm.ends_with(".py") && !t.norm.contains("::")
+}
+
+/// A word as a folder's name would be compared: "Shop's" -> "shop".
+fn folder_word(t: &Token) -> String {
+    t.norm.trim_end_matches("'s").to_lowercase()
+}
+
+/// The folder of the workspace root `t` names, spelt as on disk.
+pub fn folder_named<'f>(t: &Token, folders: &'f [String]) -> Option<&'f String> {
+    let w = folder_word(t);
+    folders.iter().find(|f| f.to_lowercase() == w)
+}
+
 /// A folder beneath the workspace root that the words name ("tests for shop", "shop's deps"),
 /// spelt as on disk: a word that is no intent's word first, then any; failing those, a misspelling
 /// of one (one edit, from 5 letters: "paymnts").
@@ -188,7 +203,7 @@ pub fn known_folder(tokens: &[Token], folders: &[String], not_names: &[String]) 
     let words: Vec<String> = tokens
         .iter()
         .filter(|t| matches!(t.kind, Kind::Word | Kind::Quoted))
-        .map(|t| t.norm.trim_end_matches("'s").to_lowercase())
+        .map(folder_word)
         .collect();
     let exact = |w: &String| folders.iter().find(|f| f.to_lowercase() == *w);
     let plain = |w: &&String| !not_names.contains(&text::stem(w));
@@ -214,17 +229,11 @@ pub fn known_folder(tokens: &[Token], folders: &[String], not_names: &[String]) 
 /// Every folder the words name, in order: paths (not refs, not test files) and folders of the
 /// workspace root ("index shop and billing" -> shop, billing).
 pub fn all_folders(tokens: &[Token], folders: &[String]) -> Vec<String> {
-    let is_ref = |i: usize| i > 0 && BEFORE_REF.contains(&tokens[i - 1].norm.as_str());
     let mut out: Vec<String> = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
         let found = match t.kind {
-            Kind::Path if !is_ref(i) && !t.norm.ends_with(".py") && !t.norm.contains("::") => {
-                Some(t.raw.clone())
-            }
-            Kind::Word | Kind::Quoted => {
-                let w = t.norm.trim_end_matches("'s").to_lowercase();
-                folders.iter().find(|f| f.to_lowercase() == w).cloned()
-            }
+            Kind::Path if folder_path(tokens, i) => Some(t.raw.clone()),
+            Kind::Word | Kind::Quoted => folder_named(t, folders).cloned(),
             _ => None,
         };
         if let Some(f) = found.filter(|f| !out.contains(f)) {
