@@ -3,26 +3,9 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { FeedProvider } from '../app/feed';
 import { ClientProvider, type Consent, type ConsentAnswer } from '../ipc';
+import { consent } from '../testing/consents';
 import { MockTransport } from '../testing/mockTransport';
 import { CONSENT_CHOICES, ConsentModal } from './ConsentModal';
-
-function consent(id: string, over: Partial<Consent> = {}): Consent {
-  return {
-    id,
-    task_id: 'task-1',
-    agent_id: 'bootstrapper',
-    kind: 'connect',
-    target: 'pypi.org:443',
-    reason: 'install the project',
-    created_at: `2026-11-26T10:00:0${id.slice(-1)}Z`,
-    expires_at: new Date(Date.now() + 125_000).toISOString(),
-    status: 'CONSENT_STATUS_PENDING',
-    answer: 'CONSENT_ANSWER_UNSPECIFIED',
-    answered_by: '',
-    answer_reason: '',
-    ...over,
-  };
-}
 
 function setup(pending: Consent[]) {
   const transport = new MockTransport({

@@ -3,24 +3,18 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import App from '../App';
 import { ONBOARDED_KEY } from '../app/onboarding';
-import { ApiError, type AskResponse, type Consent } from '../ipc';
+import { ApiError, type AskResponse } from '../ipc';
+import { consent } from '../testing/consents';
 import { MockTransport, type Handlers } from '../testing/mockTransport';
 import { shopPlan } from '../testing/plans';
 
-const llmConsent: Consent = {
-  id: 'c-llm',
+const llmConsent = consent('c-llm', {
   task_id: 'm-9',
   agent_id: 'llm',
-  kind: 'connect',
   target: 'api.example.com:443',
   reason: 'ask the language model',
   created_at: '2026-12-04T10:00:00Z',
-  expires_at: new Date(Date.now() + 60_000).toISOString(),
-  status: 'CONSENT_STATUS_PENDING',
-  answer: 'CONSENT_ANSWER_UNSPECIFIED',
-  answered_by: '',
-  answer_reason: '',
-};
+});
 
 const nothing: AskResponse = {
   question: '',
