@@ -807,6 +807,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Each step's task type, folder and what it waits for.
+    fn shape(steps: &[Step]) -> Vec<(&str, Option<&str>, &[u32])> {
+        steps
+            .iter()
+            .map(|s| {
+                (
+                    s.task_type.as_str(),
+                    s.workspace.as_deref(),
+                    s.after.as_slice(),
+                )
+            })
+            .collect()
+    }
+
     fn catalog() -> Catalog {
         let intent = |t: &str, d: &str, schema: Value, ex: &[&str]| Intent {
             task_type: t.into(),
@@ -898,16 +912,7 @@ mod tests {
         ) else {
             panic!("not a plan")
         };
-        let got: Vec<(&str, Option<&str>, &[u32])> = steps
-            .iter()
-            .map(|s| {
-                (
-                    s.task_type.as_str(),
-                    s.workspace.as_deref(),
-                    s.after.as_slice(),
-                )
-            })
-            .collect();
+        let got = shape(&steps);
         assert_eq!(
             got,
             [
@@ -951,16 +956,7 @@ mod tests {
         let Routed::Plan(s) = r.route("review ledger and billing against main", &catalog()) else {
             panic!("not a plan")
         };
-        let got: Vec<(&str, Option<&str>, &[u32])> = s
-            .iter()
-            .map(|s| {
-                (
-                    s.task_type.as_str(),
-                    s.workspace.as_deref(),
-                    s.after.as_slice(),
-                )
-            })
-            .collect();
+        let got = shape(&s);
         assert_eq!(
             got,
             [
