@@ -556,23 +556,43 @@ async fn sdk_log_bench(bin: &Path, agents_dir: &Path, lines: u64) -> Result<(f64
     Ok((lines as f64 / t0.elapsed().as_secs_f64(), got))
 }
 
+/// How the echo agent runs its tasks in [`sandbox_bench`].
+#[derive(Clone, Copy)]
+enum Confined {
+    /// In its own process (`sandbox.enabled = false`).
+    No,
+    /// Each in a confined task process started for it (`sandbox.warm_pool_size = 0`).
+    Fresh,
+    /// Each in a warm confined task process (`sandbox.warm_pool_size = 1`), tasks arriving
+    /// `gap` apart (the pace of a person, giving the pool time to fill again; zero: back to
+    /// back).
+    Warm { gap: Duration },
+}
+
 /// The cost of confinement with the real echo agent: supervisor start to agent online, and
-/// submit to completed for `n` sequential `echo.echo` tasks (confined: each in a fresh confined
-/// task process; unconfined: in the agent's own process). Returns (start, task p50, task p99).
+/// submit to completed for `n` sequential `echo.echo` tasks. Returns (start, task p50, task
+/// p99).
 async fn sandbox_bench(
     bin: &Path,
     agents_dir: &Path,
-    confined: bool,
+    how: Confined,
     n: usize,
 ) -> Result<(Duration, Duration, Duration)> {
-    let extra = format!("[sandbox]\nenabled = {confined}\n");
+    let (enabled, pool, gap) = match how {
+        Confined::No => (false, 0, Duration::ZERO),
+        Confined::Fresh => (true, 0, Duration::ZERO),
+        Confined::Warm { gap } => (true, 1, gap),
+    };
+    let extra = format!("[sandbox]\nenabled = {enabled}\nwarm_pool_size = {pool}\n");
     let t0 = Instant::now();
     let m = ManagerProc::start_configured(bin, Some(agents_dir), &extra)?;
     let mut c = ClientServiceClient::new(connect_unix(&m.socket).await?);
     wait_for_agent(&mut c, "echo").await?;
     let start = t0.elapsed();
     let mut times = Vec::with_capacity(n);
-    for _ in 0..n {
+    // The agent's first task starts its pool; it is not counted.
+    for i in 0..=n {
+        tokio::time::sleep(gap).await;
         let t = Instant::now();
         let task = c
             .submit_task(pb::SubmitTaskRequest {
@@ -604,7 +624,9 @@ async fn sandbox_bench(
                 }
             }
         }
-        times.push(t.elapsed());
+        if i > 0 {
+            times.push(t.elapsed());
+        }
     }
     times.sort();
     Ok((start, pct(&times, 0.5), pct(&times, 0.99)))
@@ -807,17 +829,33 @@ async fn main() -> Result<()> {
     }
     if let (true, Some(dir)) = (run("sandbox"), std::env::var_os("BENCH_AGENTS_DIR")) {
         let n = scale(100).max(10);
-        let (cs, c50, c99) = sandbox_bench(&bin, Path::new(&dir), true, n).await?;
-        let (us_, u50, u99) = sandbox_bench(&bin, Path::new(&dir), false, n).await?;
+        let dir = Path::new(&dir);
+        let gap = Duration::from_millis(500);
+        let (cs, c50, c99) = sandbox_bench(&bin, dir, Confined::Fresh, n).await?;
+        let (_, w50, w99) = sandbox_bench(&bin, dir, Confined::Warm { gap }, n).await?;
+        let (_, b50, b99) = sandbox_bench(
+            &bin,
+            dir,
+            Confined::Warm {
+                gap: Duration::ZERO,
+            },
+            n,
+        )
+        .await?;
+        let (us_, u50, u99) = sandbox_bench(&bin, dir, Confined::No, n).await?;
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
             "| echo agent: manager start to agent online | {:.0} ms confined | {:.0} ms unconfined | {:.2}x |",
             ms(cs), ms(us_), ms(cs) / ms(us_)
         );
-        for (name, c, u) in [("p50", c50, u50), ("p99", c99, u99)] {
+        for (name, c, w, b, u) in [("p50", c50, w50, b50, u50), ("p99", c99, w99, b99, u99)] {
             println!(
-                "| echo.echo submit -> completed {name} ({n} in a row) | {:.1} ms (fresh confined task process) | {:.1} ms (unconfined, in the agent process) | {:.2}x |",
-                ms(c), ms(u), ms(c) / ms(u)
+                "| echo.echo submit -> completed {name} ({n} tasks, {gap:?} apart) | {:.1} ms (warm confined task process) | {:.1} ms (unconfined, in the agent process) | {:.2}x |",
+                ms(w), ms(u), ms(w) / ms(u)
+            );
+            println!(
+                "| echo.echo submit -> completed {name} ({n} in a row) | {:.1} ms (warm pool of 1, back to back) | {:.1} ms (fresh confined task process) | {:.2}x |",
+                ms(b), ms(c), ms(b) / ms(c)
             );
         }
     }

@@ -234,6 +234,74 @@ def test_write_into_another_tasks_workspace(world: World) -> None:
     assert not target.exists()
 
 
+# Warm task processes: started and confined before their task is known (sandbox.warm_pool_size,
+# 1 here as by default), each standing in an empty folder of its own that becomes its task's
+# workspace. A task on a warm process must be exactly as confined as one started afresh.
+
+
+def warm_task(w: World) -> dict[str, Any]:
+    """Runs a `window` task on a warm process that is ready (its imports done, waiting on stdin:
+    the probe leaves its mark in its stand-in then), and returns what it reported."""
+    warm_dir = w.data / "warm" / "probe"
+    if not warm_dir.is_dir() or not any(warm_dir.iterdir()):
+        attempt(w, "window")  # the agent's first task starts its pool
+    wait_until(
+        lambda: any(warm_dir.glob("*/planted-before-the-task")), "a warm probe process ready"
+    )
+    out, task = attempt(w, "window")
+    assert Path(out["before"]["cwd"]).parent == warm_dir, out
+    out["workspace"] = task.workspace
+    return out
+
+
+def test_a_warm_process_runs_one_task_only(world: World) -> None:
+    first = warm_task(world)
+    second = warm_task(world)
+    # Each task ran in a process (and pid namespace) of its own, which had run nothing before.
+    assert first["seen"] == [first["seen"][-1]] and second["seen"] == [second["seen"][-1]]
+    assert first["pidns"] != second["pidns"]
+
+
+def test_a_warm_process_waiting_for_its_task_reaches_nothing_beside_it(world: World) -> None:
+    out = warm_task(world)
+    before = out["before"]
+    # The folder its siblings' stand-ins are in shows none of them, and what it writes there
+    # (a private tmpfs when it is beneath /tmp, as here; else refused) never reaches the host.
+    beside = before["beside"]["value"] if before["beside"]["ok"] else []
+    assert set(beside) <= {Path(before["cwd"]).name, "planted-beside"}, before
+    assert not (world.data / "warm" / "probe" / "planted-beside").exists()
+    assert before["network"]["ok"] is False, before
+    assert len(before["processes"]) <= 2, before
+    # What it left in its stand-in is in its own task's workspace, made by that same process.
+    assert out["mark_in_workspace"] == before["mark"]
+    assert out["pidns"] in before["mark"]
+    assert (Path(out["workspace"]) / "planted-before-the-task").read_text() == before["mark"]
+
+
+def test_a_task_cannot_reach_a_warm_sibling(world: World) -> None:
+    warm_task(world)
+    # The task just run refilled the pool: a sibling waits in its stand-in now.
+    siblings = [p for p in (world.data / "warm" / "probe").iterdir() if p.is_dir()]
+    assert len(siblings) == 1, siblings
+    stand_in = siblings[0]
+    # A task on a folder that is not empty cannot take it: it runs in a process of its own while
+    # the sibling waits, and tries to reach it.
+    busy = world.data / "workspaces" / "busy-sibling"
+    busy.mkdir(parents=True, exist_ok=True)
+    (busy / "README").write_text("not empty\n")
+    for action, args in [
+        ("write", {"path": str(stand_in / "planted")}),
+        ("list", {"path": str(stand_in)}),
+        ("list", {"path": str(stand_in.parent)}),
+    ]:
+        t = world.m.submit("probe.try", {"action": action, **args}, workspace=busy.name)
+        done = world.m.wait_state(t.id)
+        out = json.loads(done.result.output_json)
+        assert out["ok"] is False, f"{action} {args} was allowed: {out}"
+    assert not (stand_in / "planted").exists()
+    assert stand_in.exists(), "the sibling was taken by a task it could not serve"
+
+
 def test_write_into_the_agents_own_code(world: World) -> None:
     target = PROBE_DIR / "probe" / "planted.py"
     refused(world, "write", path=str(target))

@@ -39,7 +39,9 @@ use landlock::{
 use crate::error::{Error, Result};
 
 mod view;
+mod warm;
 use view::{Contents, View};
+pub use warm::{is_resolved, move_workspace, stand_in};
 
 /// The Landlock ABI with every feature the sandbox uses (scoped signals and abstract sockets).
 const FULL_ABI: ABI = ABI::V6;
@@ -646,5 +648,64 @@ mod tests {
             .collect();
         assert_eq!(ifaces, vec!["lo"], "{text}");
         assert!(text.contains("size=4096"), "{text}");
+    }
+
+    #[test]
+    fn a_warm_process_gets_its_workspace_at_the_workspace_path_and_nothing_more() {
+        use std::io::Write;
+        probe().expect("this machine must confine: the sandbox is required");
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let stand_in = stand_in(&root.join("pool"), "one").unwrap();
+        let workspace = root.join("workspaces").join("task-1");
+        std::fs::create_dir_all(&workspace).unwrap();
+        let sibling = root.join("workspaces").join("task-2");
+        std::fs::create_dir_all(&sibling).unwrap();
+        let c = Confinement {
+            write: vec![stand_in.clone()],
+            ..confinement(&stand_in)
+        };
+        let mut prepared = c.prepare().expect("prepare");
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(format!(
+            "read go; /bin/pwd -P; echo hi > {0}/f && echo wrote; echo x > {1}/g || echo denied; \
+             echo y > {2}/h 2>/dev/null || echo no-pool",
+            workspace.display(),
+            sibling.display(),
+            stand_in.display(),
+        ));
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        // SAFETY: `apply` runs in the forked child before exec, as its contract asks.
+        unsafe {
+            cmd.pre_exec(move || prepared.apply());
+        }
+        let mut child = cmd.spawn().expect("spawn");
+        // The task comes: its (empty) workspace is replaced by the stand-in, whose mount moves.
+        std::fs::rename(&stand_in, &workspace).unwrap();
+        move_workspace(child.id(), &stand_in, &workspace).expect("move");
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            vec![workspace.to_str().unwrap(), "wrote", "denied", "no-pool"],
+            "{text}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(workspace.join("f")).unwrap(),
+            "hi\n"
+        );
+        assert!(!sibling.join("g").exists());
+    }
+
+    #[test]
+    fn moving_a_workspace_into_a_process_that_is_gone_fails_saying_so() {
+        let err = move_workspace(u32::MAX - 1, Path::new("/a"), Path::new("/b")).unwrap_err();
+        assert!(
+            err.to_string().contains("opening its user namespace"),
+            "{err}"
+        );
     }
 }

@@ -250,9 +250,14 @@ class Agent:
                 # A write past the sandbox's file size limit then fails with EFBIG (an error the
                 # handler can report) instead of killing the process.
                 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-                # SIGTERM cancels the task; the process ends once its result is delivered.
-                runtime.start_task_process(json.loads(sys.stdin.read()), self._stop.set)
-                self._stop.wait()
+                # A warm process waits here, everything imported, until its task comes; the
+                # manager closes stdin without one when it is no longer needed.
+                runtime.prepare_task_process()
+                given = sys.stdin.read()
+                if given.strip():
+                    # SIGTERM cancels the task; the process ends once its result is delivered.
+                    runtime.start_task_process(json.loads(given), self._stop.set)
+                    self._stop.wait()
                 runtime.shutdown(TASK_STOP_REASON)
             else:
                 runtime.start()

@@ -100,6 +100,8 @@ class Runtime:
         self._tasks: dict[str, _Task] = {}
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._early_channel: grpc.Channel | None = None
+        self._early_ready: grpc.Future[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -110,6 +112,12 @@ class Runtime:
             target=self._connection_loop, name="hyperagent-connection", daemon=True
         )
         self._thread.start()
+
+    def prepare_task_process(self) -> None:
+        """Before a task process's task is known (a warm process waits for it on stdin): start
+        connecting to the manager, so the task's first call finds the connection made."""
+        self._early_channel = open_channel(resolve_socket_path(self.agent.env))
+        self._early_ready = grpc.channel_ready_future(self._early_channel)
 
     def start_task_process(self, task: dict[str, object], on_done: Callable[[], None]) -> None:
         """Run the one task of a task process (see the module docs); ``on_done`` when it ended."""
@@ -124,8 +132,7 @@ class Runtime:
         deadline_ms = task.get("deadline_unix_ms")
         if isinstance(deadline_ms, int) and deadline_ms > 0:
             start.deadline.FromMilliseconds(deadline_ms)
-        socket_path = resolve_socket_path(self.agent.env)
-        channel = open_channel(socket_path)
+        channel = self._early_channel or open_channel(resolve_socket_path(self.agent.env))
         self._publish_direct(channel)
         proxy_socket = self.agent.env.get("HYPERAGENT_EGRESS_SOCKET")
         proxy_port = self.agent.env.get("HYPERAGENT_PROXY_PORT")

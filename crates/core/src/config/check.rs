@@ -6,6 +6,9 @@ use super::{
     Tasks, Templates, Web,
 };
 
+/// Most warm task processes per agent (`sandbox.warm_pool_size`).
+const MAX_WARM_POOL: u32 = 16;
+
 impl Config {
     /// Relations between values that TOML types cannot express.
     pub fn check(&self) -> Result<(), String> {
@@ -70,6 +73,20 @@ impl Sandbox {
                 "sandbox.local_port_first must be 1 or more, and the range must end by 65535"
                     .into(),
             );
+        }
+        if self.warm_pool_size > 0 && self.warm_pool_idle.is_zero() {
+            return Err(
+                "sandbox.warm_pool_idle must be more than 0 while sandbox.warm_pool_size is \
+                 (set warm_pool_size = 0 to keep no warm processes)"
+                    .into(),
+            );
+        }
+        if self.warm_pool_size > MAX_WARM_POOL {
+            return Err(format!(
+                "sandbox.warm_pool_size is {}; at most {MAX_WARM_POOL} warm processes per agent \
+                 are allowed (each holds an interpreter's memory)",
+                self.warm_pool_size
+            ));
         }
         if self.quota_check_interval.is_zero() {
             return Err("sandbox.quota_check_interval must be more than 0".into());

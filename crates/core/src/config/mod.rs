@@ -488,6 +488,15 @@ pub struct Sandbox {
     pub local_port_count: u16,
     /// The port of the egress relay inside each task's sandbox (`https_proxy` points there).
     pub proxy_port: u16,
+    /// Warm task processes kept ready per confined agent (started, imports done, confined
+    /// exactly as a task of theirs will be, waiting for one): a task then starts without a fresh
+    /// interpreter. Kept only while the agent is in use: the first task of an agent starts them,
+    /// and they go after `warm_pool_idle`. 0: every task gets a process started for it.
+    pub warm_pool_size: u32,
+    /// How long a warm task process waits for a task before it is stopped (the pool fills again
+    /// with the agent's next task).
+    #[serde(with = "humantime_serde")]
+    pub warm_pool_idle: Duration,
 }
 
 impl Sandbox {
@@ -550,6 +559,8 @@ impl Default for Sandbox {
             local_port_first: 8000,
             local_port_count: 100,
             proxy_port: 3128,
+            warm_pool_size: 1,
+            warm_pool_idle: Duration::from_secs(600),
         }
     }
 }

@@ -31,6 +31,9 @@ pub(super) struct AgentRun {
     pub(super) manifest: Manifest,
     /// `<data_dir>/agents/<name>`: the only folder the agent's own process may write.
     pub(super) state_dir: PathBuf,
+    /// `<data_dir>/warm/<name>`: the stand-in workspaces of its warm task processes (out of
+    /// reach of the agent's own process, which could otherwise swap one for a link).
+    pub(super) warm_dir: PathBuf,
     /// What every process of the agent may read
     /// ([`agent_read_paths`](super::manifest::agent_read_paths)).
     pub(super) agent_read: Vec<PathBuf>,
@@ -44,6 +47,14 @@ pub(super) struct AgentRun {
     pub(super) live: Live,
     /// Where task cgroups are made; `None` when this machine gives the manager none.
     pub(super) cgroups: Option<Arc<Cgroups>>,
+}
+
+/// Waits until `deadline`, or forever when there is none.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// How an agent process ended.
@@ -128,6 +139,7 @@ impl AgentRun {
         let readers = self.capture(child);
         let mut tasks = TaskProcesses::default();
         let ended = loop {
+            let warm_deadline = self.warm_deadline(&tasks);
             tokio::select! {
                 s = child.wait() => break match s {
                     Ok(s) => Ended::Exited(s),
@@ -139,9 +151,13 @@ impl AgentRun {
                 Some(Ok(done)) = tasks.running.join_next() => {
                     tasks.stops.remove(&done);
                 }
+                _ = sleep_until_some(warm_deadline) => self.stop_idle_warm(&mut tasks),
             }
         };
-        // Its task processes go with it.
+        // Its task processes go with it, and its warm processes.
+        for w in std::mem::take(&mut tasks.warm) {
+            self.discard(w, &mut tasks);
+        }
         tasks.stop_all("its agent process ended").await;
         if !matches!(ended, Ended::Exited(_)) {
             stop_tree(child, pid, self.cfg.stop_grace).await;

@@ -14,16 +14,21 @@
 //! not inherited beyond a short list (PATH, locale), so secrets in the manager's environment do not
 //! leak into agents.
 //!
+//! A confined agent in use keeps a few **warm** task processes ready (`warm_pool`): started and
+//! confined as a task of its will be, waiting on stdin for one.
+//!
 //! This file holds what the manager sees (the [`Host`] trait, the types the two exchange,
 //! [`Supervisor`]) and how the processes are started (confined or not). The rest, one concept
 //! per file: `manifest` (manifests and what an agent may read), `agent` (one agent process's
-//! life: start, watch, restart), `task_process` (the confined task processes), `output` (their
+//! life: start, watch, restart), `task_process` (the confined task processes), `warm_pool` (those started before their
+//! task), `output` (their
 //! output, line by line, to the feed), `process_tree` (stopping process trees, reaping orphans).
 mod agent;
 mod manifest;
 mod output;
 mod process_tree;
 mod task_process;
+mod warm_pool;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -137,6 +142,10 @@ impl Supervisor {
         let mut runs = Vec::new();
         let live = Live::default();
         let data_dir = manager.paths().data_dir.clone();
+        // Stand-in workspaces of warm processes a stopped manager left (their processes died
+        // with it).
+        let warm_root = data_dir.join("warm");
+        let _ = std::fs::remove_dir_all(&warm_root);
         manager.declare_types(
             manifests
                 .iter()
@@ -149,6 +158,7 @@ impl Supervisor {
             let run = AgentRun {
                 manager: manager.clone(),
                 state_dir: data_dir.join("agents").join(&m.name),
+                warm_dir: warm_root.join(&m.name),
                 agent_read: agent_read_paths(&m, &sandbox),
                 manifest: m,
                 socket: socket.clone(),

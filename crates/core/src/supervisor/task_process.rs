@@ -4,7 +4,7 @@
 //! egress proxy as its only way out and a cgroup of its own when the machine gives the manager
 //! cgroups. Started when the manager assigns the task, stopped when it is canceled or outgrows
 //! its workspace quota, and reported to the manager when gone.
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use super::agent::AgentRun;
 use super::output::capture;
 use super::process_tree::{lock, stop_tree, Live};
+use super::warm_pool::Warm;
 use super::HostRef;
 use crate::cgroup::TaskCgroup;
 use crate::config;
@@ -26,8 +27,11 @@ use crate::registry::{Command as AgentCommand, StartCommand};
 pub(super) struct TaskProcesses {
     /// Tells a running task process to stop, with the reason.
     pub(super) stops: HashMap<String, oneshot::Sender<String>>,
-    /// Each ends, giving its task id, once its process is gone.
+    /// Each ends, giving its task id, once its process is gone (a warm process stopped
+    /// without a task gives an empty one).
     pub(super) running: JoinSet<String>,
+    /// Warm processes waiting for a task, longest-waiting first (`warm_pool.rs`).
+    pub(super) warm: VecDeque<Warm>,
 }
 
 impl TaskProcesses {
@@ -47,9 +51,20 @@ impl AgentRun {
             AgentCommand::Start(start) => {
                 let task_id = start.task_id.clone();
                 let (stop, stopped) = oneshot::channel();
-                let tmp = self.task_tmp(&start);
-                match self.spawn_task(&start) {
-                    Ok((child, cgroup)) => {
+                let eligible = self.warm_eligible(&start);
+                let warm = if eligible {
+                    self.take_warm(&start, tasks)
+                } else {
+                    None
+                };
+                let started = match warm {
+                    Some(w) => Ok((w.child, w.cgroup, w.tmp)),
+                    None => self
+                        .spawn_task(&start)
+                        .map(|(child, cgroup)| (child, cgroup, self.task_tmp(&start))),
+                };
+                match started {
+                    Ok((child, cgroup, tmp)) => {
                         self.manager.task_process_started(&task_id);
                         tasks.stops.insert(task_id, stop);
                         tasks.running.spawn(run_task(TaskProcess {
@@ -75,6 +90,10 @@ impl AgentRun {
                         );
                     }
                 }
+                // The agent is in use: the next task like this one finds a process waiting.
+                if eligible {
+                    self.refill_warm(tasks);
+                }
             }
             AgentCommand::Stop { task_id, reason } => {
                 if let Some(stop) = tasks.stops.remove(&task_id) {
@@ -95,18 +114,35 @@ impl AgentRun {
     /// in a cgroup of its own when the machine gives the manager cgroups.
     fn spawn_task(&self, start: &StartCommand) -> std::io::Result<(Child, Option<TaskCgroup>)> {
         let workspace = PathBuf::from(&start.workspace);
-        let tmp = self.task_tmp(start);
         let mut write = vec![workspace.clone()];
         write.extend(start.grants.write.iter().cloned());
+        let name = format!("{}-{}", start.task_id, start.attempt);
+        self.spawn_confined(
+            &workspace,
+            &self.task_tmp(start),
+            &start.grants.read,
+            &write,
+            &name,
+        )
+    }
+
+    /// Starts a task process working in `cwd`, confined to write beneath `write` and read the
+    /// agent's read set plus `read` and the template folders, in a cgroup named `name` when the
+    /// machine gives the manager cgroups. Its stdin is a pipe the task will be written to.
+    pub(super) fn spawn_confined(
+        &self,
+        cwd: &Path,
+        tmp: &Path,
+        read: &[PathBuf],
+        write: &[PathBuf],
+        name: &str,
+    ) -> std::io::Result<(Child, Option<TaskCgroup>)> {
         // Project templates are read by the task that renders one (read-only; missing folders
         // are skipped, and a folder created later is in the read set of the next task).
-        let mut read = start.grants.read.clone();
+        let mut read = read.to_vec();
         read.extend(self.manager.template_dirs().iter().cloned());
         let mut cgroup = match &self.cgroups {
-            Some(c) => Some(c.create_with(
-                &format!("{}-{}", start.task_id, start.attempt),
-                self.manifest.limits.tighten(c.limits()),
-            )?),
+            Some(c) => Some(c.create_with(name, self.manifest.limits.tighten(c.limits()))?),
             None => None,
         };
         let join = cgroup
@@ -114,10 +150,10 @@ impl AgentRun {
             .map(TaskCgroup::take_join)
             .unwrap_or_default();
         let mut cmd = self.command(
-            &workspace,
-            &tmp,
+            cwd,
+            tmp,
             &read,
-            &write,
+            write,
             std::slice::from_ref(&self.egress_socket),
             join,
         )?;

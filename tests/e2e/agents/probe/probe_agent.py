@@ -669,9 +669,55 @@ def probe(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, **out, "summary": f"{name}: succeeded"}
 
 
+def outcome(fn: Callable[[], object]) -> dict[str, Any]:
+    try:
+        return {"ok": True, "value": fn()}
+    except OSError as err:
+        return {"ok": False, "errno": errno.errorcode.get(err.errno or 0, str(err.errno))}
+
+
+def before_the_task() -> dict[str, Any]:
+    """What a task process tries before its task is known: the window a warm process waits in.
+    It leaves a mark in its working folder (the workspace it was given) and tries to reach past
+    it: the folder its siblings' stand-ins would be in, the network, the processes around it."""
+    here = Path.cwd()
+    mark = f"{os.readlink('/proc/self/ns/pid')} {os.getpid()}"
+    (here / "planted-before-the-task").write_text(mark)
+    return {
+        "cwd": str(here),
+        "mark": mark,
+        "write_beside": outcome(lambda: (here.parent / "planted-beside").write_text("x")),
+        "beside": outcome(lambda: sorted(os.listdir(here.parent))),
+        "network": outcome(lambda: socket.create_connection(("1.1.1.1", 443), timeout=2).close()),
+        "processes": sorted(int(d) for d in os.listdir("/proc") if d.isdigit()),
+    }
+
+
+#: What this process saw before its task came (task processes only).
+BEFORE: dict[str, Any] = {}
+#: Tasks this process has run (a task process must run one).
+SEEN: list[str] = []
+
+
+@action("window")
+def window(ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
+    """Report what this process saw before its task, which tasks it ran before, and the mark
+    it left in its workspace."""
+    SEEN.append(ctx.task_id)
+    mark = ctx.workspace / "planted-before-the-task"
+    return {
+        "before": BEFORE,
+        "seen": list(SEEN),
+        "pidns": os.readlink("/proc/self/ns/pid"),
+        "mark_in_workspace": mark.read_text() if mark.exists() else None,
+    }
+
+
 if __name__ == "__main__":
     if os.environ.get("HYPERAGENT_TASK_STDIN") == "1":
+        BEFORE.update(before_the_task())
         raw = sys.stdin.read()
-        OWN_TASK.update(json.loads(raw))
+        if raw.strip():
+            OWN_TASK.update(json.loads(raw))
         sys.stdin = io.StringIO(raw)
     agent.run()
