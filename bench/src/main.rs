@@ -206,6 +206,27 @@ fn keep_alive(mut a: AgentServiceClient<Channel>, session_token: String) {
     });
 }
 
+/// Opens a session's Work stream, its first message naming the session; returns the commands
+/// and where the agent's later messages (beats) go.
+async fn open_work(
+    a: &mut AgentServiceClient<Channel>,
+    session_token: &str,
+) -> Result<(
+    tonic::Streaming<pb::WorkItem>,
+    tokio::sync::mpsc::UnboundedSender<pb::WorkRequest>,
+)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tx.send(pb::WorkRequest {
+        session_token: session_token.into(),
+        beat: None,
+    })?;
+    let work = a
+        .work(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
+        .await?
+        .into_inner();
+    Ok((work, tx))
+}
+
 /// A simulated agent: accepts every task, reports the instant StartTask arrived, finishes it.
 async fn sim_agent(
     socket: PathBuf,
@@ -220,12 +241,7 @@ async fn sim_agent(
         .await?
         .into_inner();
     keep_alive(a.clone(), reg.session_token.clone());
-    let mut work = a
-        .work(pb::WorkRequest {
-            session_token: reg.session_token.clone(),
-        })
-        .await?
-        .into_inner();
+    let (mut work, _beats) = open_work(&mut a, &reg.session_token).await?;
     while let Some(item) = work.message().await? {
         let Some(pb::work_item::Item::Start(s)) = item.item else {
             continue;
@@ -407,12 +423,7 @@ async fn log_bench(bin: &Path, lines: u64, batch: u64, pipeline: usize) -> Resul
         .await?
         .into_inner();
     keep_alive(a.clone(), reg.session_token.clone());
-    let mut work = a
-        .work(pb::WorkRequest {
-            session_token: reg.session_token,
-        })
-        .await?
-        .into_inner();
+    let (mut work, _beats) = open_work(&mut a, &reg.session_token).await?;
     let task = c
         .submit_task(pb::SubmitTaskRequest {
             task_type: "bench.logs".into(),
@@ -669,9 +680,25 @@ fn raw_stream_bench(lines: u64) -> Result<f64> {
     Ok(lines as f64 / t0.elapsed().as_secs_f64())
 }
 
-/// Manager CPU (% of one core) and RSS with `n` clients calling once a second: simulated agents
-/// heartbeating, or (bare) health checks.
-async fn many_clients(bin: &Path, n: usize, window: Duration, agents: bool) -> Result<(f64, u64)> {
+/// What each of [`many_clients`]' clients does once a second.
+#[derive(Clone, Copy, PartialEq)]
+enum Liveness {
+    /// A simulated agent beating on its Work stream.
+    Beats,
+    /// A simulated agent calling Heartbeat.
+    Calls,
+    /// A bare health check (no agent).
+    Health,
+}
+
+/// Manager CPU (% of one core) and RSS with `n` clients doing something once a second.
+async fn many_clients(
+    bin: &Path,
+    n: usize,
+    window: Duration,
+    how: Liveness,
+) -> Result<(f64, u64)> {
+    let agents = how != Liveness::Health;
     let m = ManagerProc::start(bin)?;
     let stop = Arc::new(tokio::sync::Notify::new());
     let mut set = tokio::task::JoinSet::new();
@@ -687,16 +714,19 @@ async fn many_clients(bin: &Path, n: usize, window: Duration, agents: bool) -> R
                     .register(sim_registration(format!("sim-{i}"), "bench.noop", 1))
                     .await?
                     .into_inner();
-                let _work = a
-                    .work(pb::WorkRequest {
-                        session_token: reg.session_token.clone(),
-                    })
-                    .await?;
+                let (mut work, beats) = open_work(&mut a, &reg.session_token).await?;
+                let mut seq = 0;
                 loop {
                     tokio::select! {
-                        _ = tick.tick() => {
+                        _ = tick.tick() => if how == Liveness::Calls {
                             a.heartbeat(pb::HeartbeatRequest { session_token: reg.session_token.clone(), load: 0.0, running_task_ids: vec![] }).await?;
-                        }
+                        } else {
+                            seq += 1;
+                            beats.send(pb::WorkRequest { session_token: String::new(), beat: Some(pb::Beat { seq, load: 0.0, running_task_ids: vec![] }) })?;
+                        },
+                        item = work.message() => if item?.is_none() {
+                            bail!("the manager ended sim-{i}'s work stream");
+                        },
                         _ = stop.notified() => return anyhow::Ok(()),
                     }
                 }
@@ -862,11 +892,16 @@ async fn main() -> Result<()> {
     if run("agents") {
         let n = scale(1_000);
         let window = Duration::from_secs(if quick { 3 } else { 10 });
-        let (cpu, rss) = many_clients(&bin, n, window, true).await?;
-        let (bcpu, brss) = many_clients(&bin, n, window, false).await?;
+        let (cpu, rss) = many_clients(&bin, n, window, Liveness::Beats).await?;
+        let (ccpu, _) = many_clients(&bin, n, window, Liveness::Calls).await?;
+        let (bcpu, brss) = many_clients(&bin, n, window, Liveness::Health).await?;
         println!(
-        "| {n} agents heartbeating every second: manager CPU | {cpu:.2}% of one core | {bcpu:.2}% ({n} clients, one empty call a second) | {:.2}x |",
+        "| {n} agents beating on their Work stream every second: manager CPU | {cpu:.2}% of one core | {bcpu:.2}% ({n} clients, one empty call a second) | {:.2}x |",
         cpu / bcpu.max(0.01)
+    );
+        println!(
+        "| {n} agents calling Heartbeat every second: manager CPU | {ccpu:.2}% of one core | {bcpu:.2}% ({n} clients, one empty call a second) | {:.2}x |",
+        ccpu / bcpu.max(0.01)
     );
         println!(
             "| {n} agents heartbeating every second: manager RSS | {:.1} MB | {:.1} MB | {:.2}x |",

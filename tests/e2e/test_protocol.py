@@ -32,7 +32,10 @@ class RawAgent:
             timeout=30,
         )
         self.items: queue.Queue = queue.Queue()
-        self.work = self.stub.Work(agent_pb2.WorkRequest(session_token=self.reg.session_token))
+        # Its side of the stream: the session first, then whatever a test puts (beats).
+        self.outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.outbox.put(agent_pb2.WorkRequest(session_token=self.reg.session_token))
+        self.work = self.stub.Work(iter(self.outbox.get, None))
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self):
@@ -48,7 +51,22 @@ class RawAgent:
             if item.HasField("start"):
                 return item.start
 
+    def beat(self, seq, running):
+        """A beat on the Work stream; returns its answer (commands before it are kept)."""
+        self.outbox.put(
+            agent_pb2.WorkRequest(beat=agent_pb2.Beat(seq=seq, load=0.5, running_task_ids=running))
+        )
+        kept = []
+        while True:
+            item = self.items.get(timeout=30)
+            if item.HasField("beat"):
+                for k in kept:
+                    self.items.put(k)
+                return item.beat
+            kept.append(item)
+
     def close(self):
+        self.outbox.put(None)
         self.work.cancel()
         self.ch.close()
 
@@ -168,6 +186,26 @@ def test_tokens_scope_every_call_to_one_task_and_resent_logs_are_not_duplicated(
         agent_pb2.PushLogsRequest(task_id=b.id, capability_token=tb, lines=[line(1)]),
     )
     assert code == grpc.StatusCode.FAILED_PRECONDITION, "attempt 1's token no longer works"
+    raw.close()
+
+
+def test_beats_on_the_work_stream_keep_the_agent_alive_and_are_answered_there(manager):
+    raw = RawAgent(manager.socket, name="beater")
+    a = manager.submit("raw.job", {"n": 1})
+    start = raw.next_start()
+    assert start.task_id == a.id
+    # A beat naming the task it holds and one the manager never gave it: the stranger is stopped.
+    answer = raw.beat(7, [a.id, "no-such-task"])
+    assert answer.seq == 7
+    assert list(answer.stop_task_ids) == ["no-such-task"]
+    # The beat's load is the agent's, as a Heartbeat call's would be.
+    agents = manager.client.ListAgents(client_pb2.ListAgentsRequest(), timeout=30).agents
+    beater = next(x for x in agents if x.id == raw.reg.agent_id)
+    assert beater.status == common_pb2.AGENT_STATUS_ONLINE
+    assert beater.load == 0.5
+    # Canceled, the task is in the next beat's answer.
+    manager.client.CancelTask(client_pb2.CancelTaskRequest(task_id=a.id), timeout=30)
+    assert list(raw.beat(8, [a.id]).stop_task_ids) == [a.id]
     raw.close()
 
 

@@ -163,15 +163,45 @@ class FakeManager(agent_pb2_grpc.AgentServiceServicer):
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, "session forgotten: register again")
         return agent_pb2.HeartbeatResponse(stop_task_ids=stop)
 
-    def Work(self, request: Any, context: Any) -> Iterator[Any]:  # noqa: N802
+    def Work(self, requests: Iterator[Any], context: Any) -> Iterator[Any]:  # noqa: N802
         self._enter("Work", context)
+        token = next(requests).session_token
         stream: queue.Queue[agent_pb2.WorkItem | None] = queue.Queue()
+        forgotten = agent_pb2.WorkItem()  # a marker: the session is forgotten
         with self.cond:
             self._streams.append(stream)
             self.cond.notify_all()
         context.add_callback(lambda: stream.put(None))
+
+        def read_beats() -> None:
+            try:
+                for request in requests:
+                    if request.HasField("beat"):
+                        stream.put(self._beat(token, request.beat, context) or forgotten)
+            except grpc.RpcError:
+                pass  # the stream ended
+
+        threading.Thread(target=read_beats, daemon=True).start()
         while (item := stream.get()) is not None:
+            if item is forgotten:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, "session forgotten: register again")
             yield item
+
+    def _beat(self, token: str, beat: Any, context: Any) -> agent_pb2.WorkItem | None:
+        """A beat on a Work stream, recorded as the Heartbeat call it replaces; its answer, or
+        None when the session is forgotten."""
+        self._enter("Heartbeat", context)
+        with self.cond:
+            if token not in self.sessions:
+                return None
+            self.heartbeats.append(
+                agent_pb2.HeartbeatRequest(
+                    session_token=token, load=beat.load, running_task_ids=beat.running_task_ids
+                )
+            )
+            self.cond.notify_all()
+            stop = [t for t in beat.running_task_ids if t in self.stop_on_heartbeat]
+        return agent_pb2.WorkItem(beat=agent_pb2.BeatAnswer(seq=beat.seq, stop_task_ids=stop))
 
     def AnswerTask(self, request: Any, context: Any) -> Any:  # noqa: N802
         self._enter("AnswerTask", context)

@@ -40,23 +40,12 @@ TASK_GONE_CODES = frozenset(
     }
 )
 
-#: Codes on Heartbeat that mean the session is lost (the manager is gone, restarted, or forgot us).
-SESSION_LOST_CODES = frozenset(
-    {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.FAILED_PRECONDITION,
-        grpc.StatusCode.NOT_FOUND,
-        grpc.StatusCode.UNAUTHENTICATED,
-    }
-)
-
-
 class AgentStub(Protocol):
     """The typed client side of ``hyperagent.v1.AgentService``."""
 
     Register: grpc.UnaryUnaryMultiCallable[agent_pb2.RegisterRequest, agent_pb2.RegisterResponse]
     Heartbeat: grpc.UnaryUnaryMultiCallable[agent_pb2.HeartbeatRequest, agent_pb2.HeartbeatResponse]
-    Work: grpc.UnaryStreamMultiCallable[agent_pb2.WorkRequest, agent_pb2.WorkItem]
+    Work: grpc.StreamStreamMultiCallable[agent_pb2.WorkRequest, agent_pb2.WorkItem]
     AnswerTask: grpc.UnaryUnaryMultiCallable[
         agent_pb2.AnswerTaskRequest, agent_pb2.AnswerTaskResponse
     ]

@@ -4,7 +4,8 @@ Threads:
 
 - ``hyperagent-connection``: discovers the manager, registers, reads the Work stream and
   dispatches StartTask / StopTask; reconnects with backoff whenever the session is lost.
-- ``hyperagent-heartbeat``: one per session, every ``heartbeat_interval_ms``.
+- ``hyperagent-heartbeat``: one per session, a beat on its Work stream every
+  ``heartbeat_interval_ms`` (answered on the stream with the tasks to stop).
 - ``hyperagent-logs`` and ``hyperagent-progress``: ship log lines and progress.
 - ``task-<id>``: one per accepted task: answers, runs the handler, flushes logs, finishes.
 
@@ -19,9 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC
 from functools import partial
 from pathlib import Path
@@ -34,7 +36,6 @@ from hyperagent.v1 import agent_pb2, common_pb2
 from .cancel import CancellationToken
 from .connection import (
     DEFAULT_MAX_MESSAGE_BYTES,
-    SESSION_LOST_CODES,
     Backoff,
     Link,
     LinkClosed,
@@ -71,6 +72,31 @@ class _Task:
         self.definition = definition
         self.token = CancellationToken()
         self.handler_running = True
+
+
+class _Outbox:
+    """The agent's side of a Work stream: its session first, then each beat, until closed."""
+
+    def __init__(self, first: agent_pb2.WorkRequest) -> None:
+        self._queue: queue.SimpleQueue[agent_pb2.WorkRequest | None] = queue.SimpleQueue()
+        self._queue.put(first)
+        self._closed = False
+
+    def put(self, request: agent_pb2.WorkRequest) -> bool:
+        """Queue a message; False once the stream is closed."""
+        if self._closed:
+            return False
+        self._queue.put(request)
+        return True
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+
+    def __iter__(self) -> Iterator[agent_pb2.WorkRequest]:
+        while (request := self._queue.get()) is not None:
+            yield request
 
 
 def _failed(error: str) -> common_pb2.TaskResult:
@@ -288,59 +314,67 @@ class Runtime:
         )
 
     def _serve(self, session: Session, backoff: Backoff) -> None:
-        """Read the session's Work stream until it ends or the session is lost."""
-        work = session.stub.Work(agent_pb2.WorkRequest(session_token=session.token))
-        session.on_retire = work.cancel
+        """Read the session's Work stream until it ends or the session is lost, beating on it."""
+        outbox = _Outbox(agent_pb2.WorkRequest(session_token=session.token))
+        work = session.stub.Work(outbox)
+
+        def on_retire() -> None:
+            outbox.close()
+            work.cancel()
+
+        session.on_retire = on_retire
         self.link.publish(session)
         if self.link.is_shut:
             self.link.retire(session)
+        # The runs each beat listed, by its seq: a stop in its answer is for them, not for a later
+        # run of the same task that started while the answer was on its way.
+        reports: dict[int, dict[str, _Task]] = {}
         heartbeat = threading.Thread(
             target=self._heartbeat_loop,
-            args=(session, backoff),
+            args=(session, outbox, reports),
             name="hyperagent-heartbeat",
             daemon=True,
         )
         heartbeat.start()
         reason = "the manager ended the work stream"
+        answered = False
         try:
             for item in work:
-                self._dispatch(item)
+                if item.WhichOneof("item") != "beat":
+                    self._dispatch(item)
+                    continue
+                with self._cond:
+                    reported = reports.pop(item.beat.seq, {})
+                    for seq in [s for s in reports if s < item.beat.seq]:
+                        del reports[seq]
+                if not answered:  # the session works: the next reconnect starts from the shortest delay
+                    backoff.reset()
+                    answered = True
+                self._stop_tasks(item.beat.stop_task_ids, "stopped by the manager", reported)
         except grpc.RpcError as err:
             reason = f"work stream: {err.code().name}: {err.details()}"
+        outbox.close()
         self.link.retire(session, "" if session.retired.is_set() else reason)
         if session.channel is not None:
             session.channel.close()  # ends calls still in flight on it: they retry on the next
         heartbeat.join()
 
-    def _heartbeat_loop(self, session: Session, backoff: Backoff) -> None:
-        first = True
+    def _heartbeat_loop(
+        self, session: Session, outbox: _Outbox, reports: dict[int, dict[str, _Task]]
+    ) -> None:
+        """Every heartbeat interval, a beat on the Work stream: load and the running tasks."""
+        seq = 0
         while not session.retired.wait(session.heartbeat_interval):
+            seq += 1
             with self._cond:
                 running = sorted(self._tasks)
-                # The runs this report is about: a stop in its answer is for them, not for a
-                # later run of the same task that started while the answer was on its way.
-                reported = dict(self._tasks)
+                reports[seq] = dict(self._tasks)
                 busy = sum(t.handler_running for t in self._tasks.values())
-            request = agent_pb2.HeartbeatRequest(
-                session_token=session.token,
-                load=min(busy / self.agent.max_concurrency, 1.0),
-                running_task_ids=running,
+            beat = agent_pb2.Beat(
+                seq=seq, load=min(busy / self.agent.max_concurrency, 1.0), running_task_ids=running
             )
-            try:
-                response = session.stub.Heartbeat(request, timeout=self.agent.rpc_timeout)
-            except grpc.RpcError as err:
-                code = err.code()
-                if code in SESSION_LOST_CODES:
-                    self.link.retire(session, f"heartbeat: {code.name}: {err.details()}")
-                    return
-                logger.warning("heartbeat failed (%s): %s", code.name, err.details())
-                continue
-            except ValueError:  # the channel was closed under us: the session is over
+            if not outbox.put(agent_pb2.WorkRequest(beat=beat)):
                 return
-            if first:  # the session works: the next reconnect starts from the shortest delay
-                backoff.reset()
-                first = False
-            self._stop_tasks(response.stop_task_ids, "stopped by the manager", reported)
 
     # -- work ----------------------------------------------------------------------------------
 

@@ -48,18 +48,53 @@ fn opt(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-/// The Work stream: commands for one agent; dropping it (the agent hung up) takes the agent offline.
+/// The Work stream: commands for one agent and the answers to its beats; dropping it (the agent
+/// hung up) takes the agent offline.
 pub struct WorkStream {
     rx: mpsc::UnboundedReceiver<Command>,
+    beats: mpsc::UnboundedReceiver<pb::BeatAnswer>,
     _guard: WorkGuard,
 }
 
 impl Stream for WorkStream {
     type Item = Result<pb::WorkItem, Status>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx
-            .poll_recv(cx)
-            .map(|c| c.map(|c| Ok(convert::work_item(c))))
+        if let Poll::Ready(c) = self.rx.poll_recv(cx) {
+            return Poll::Ready(c.map(|c| Ok(convert::work_item(c))));
+        }
+        // Beat answers end with the agent's side of the stream; commands decide its end.
+        match self.beats.poll_recv(cx) {
+            Poll::Ready(Some(answer)) => Poll::Ready(Some(Ok(pb::WorkItem {
+                item: Some(pb::work_item::Item::Beat(answer)),
+            }))),
+            _ => Poll::Pending,
+        }
+    }
+}
+
+/// Reads an agent's beats from its Work stream until it ends, answering each on the stream.
+async fn read_beats(
+    manager: Manager,
+    token: String,
+    mut inbound: tonic::Streaming<pb::WorkRequest>,
+    answers: mpsc::UnboundedSender<pb::BeatAnswer>,
+) {
+    while let Ok(Some(req)) = inbound.message().await {
+        let Some(beat) = req.beat else { continue };
+        let stop = match manager.heartbeat(&token, beat.load, &beat.running_task_ids) {
+            Ok(stop) => stop,
+            // The session was replaced: the manager ends this stream itself.
+            Err(_) => return,
+        };
+        if answers
+            .send(pb::BeatAnswer {
+                seq: beat.seq,
+                stop_task_ids: stop,
+            })
+            .is_err()
+        {
+            return;
+        }
     }
 }
 
@@ -132,12 +167,32 @@ impl AgentService for Services {
 
     type WorkStream = WorkStream;
 
-    async fn work(&self, req: Request<pb::WorkRequest>) -> Result<Response<WorkStream>, Status> {
+    async fn work(
+        &self,
+        req: Request<tonic::Streaming<pb::WorkRequest>>,
+    ) -> Result<Response<WorkStream>, Status> {
+        let mut inbound = req.into_inner();
+        let first = inbound.message().await?.ok_or_else(|| {
+            Status::invalid_argument(
+                "the Work stream's first message must name the session (session_token from Register)",
+            )
+        })?;
         let (rx, guard) = self
             .manager
-            .open_work(&req.into_inner().session_token)
+            .open_work(&first.session_token)
             .map_err(status)?;
-        Ok(Response::new(WorkStream { rx, _guard: guard }))
+        let (answers, beats) = mpsc::unbounded_channel();
+        tokio::spawn(read_beats(
+            self.manager.clone(),
+            first.session_token,
+            inbound,
+            answers,
+        ));
+        Ok(Response::new(WorkStream {
+            rx,
+            beats,
+            _guard: guard,
+        }))
     }
 
     async fn answer_task(
