@@ -184,7 +184,9 @@ class FakeManager(agent_pb2_grpc.AgentServiceServicer):
         threading.Thread(target=read_beats, daemon=True).start()
         while (item := stream.get()) is not None:
             if item is forgotten:
-                context.abort(grpc.StatusCode.FAILED_PRECONDITION, "session forgotten: register again")
+                context.abort(
+                    grpc.StatusCode.FAILED_PRECONDITION, "session forgotten: register again"
+                )
             yield item
 
     def _beat(self, token: str, beat: Any, context: Any) -> agent_pb2.WorkItem | None:

@@ -40,6 +40,7 @@ TASK_GONE_CODES = frozenset(
     }
 )
 
+
 class AgentStub(Protocol):
     """The typed client side of ``hyperagent.v1.AgentService``."""
 

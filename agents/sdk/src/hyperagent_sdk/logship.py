@@ -66,9 +66,24 @@ def add_log_line(
             cut = True
     if cut:
         fields = {**fields, "truncated": "true"}
-    line = lines.add(seq=seq, level=level, message=message, fields=fields)
-    line.time.FromNanoseconds(time_ns)
+    line = (
+        lines.add(seq=seq, level=level, message=message, fields=fields)
+        if fields
+        else lines.add(seq=seq, level=level, message=message)
+    )
+    stamp = line.time
+    stamp.seconds, stamp.nanos = divmod(time_ns, 1_000_000_000)
     return line
+
+
+def size_bound(entry: _Entry) -> int:
+    """At least the wire size of a stored line (a line's size is only needed near the limit):
+    four bytes for every character, plus the numbers and framing."""
+    _, _, _, message, fields = entry
+    chars = len(message)
+    for key, value in fields.items():
+        chars += len(key) + len(value) + 8
+    return 4 * chars + 48
 
 
 class _TaskLog:
@@ -254,7 +269,11 @@ class LogShipper:
         request = new_request()
         size = 0
         for entry in entries:
-            line_size = add_log_line(request.lines, entry, max_line).ByteSize() + _LINE_FRAMING
+            line = add_log_line(request.lines, entry, max_line)
+            # The exact size (costly) only when the line might not fit.
+            line_size = size_bound(entry)
+            if size + line_size > budget:
+                line_size = line.ByteSize() + _LINE_FRAMING
             full = size + line_size > budget or len(request.lines) > max_lines
             if full and len(request.lines) > 1:
                 del request.lines[-1]  # it goes first in the next request

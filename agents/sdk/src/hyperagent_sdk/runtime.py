@@ -316,7 +316,7 @@ class Runtime:
     def _serve(self, session: Session, backoff: Backoff) -> None:
         """Read the session's Work stream until it ends or the session is lost, beating on it."""
         outbox = _Outbox(agent_pb2.WorkRequest(session_token=session.token))
-        work = session.stub.Work(outbox)
+        work = session.stub.Work(iter(outbox))
 
         def on_retire() -> None:
             outbox.close()
@@ -347,7 +347,9 @@ class Runtime:
                     reported = reports.pop(item.beat.seq, {})
                     for seq in [s for s in reports if s < item.beat.seq]:
                         del reports[seq]
-                if not answered:  # the session works: the next reconnect starts from the shortest delay
+                if (
+                    not answered
+                ):  # the session works: the next reconnect starts from the shortest delay
                     backoff.reset()
                     answered = True
                 self._stop_tasks(item.beat.stop_task_ids, "stopped by the manager", reported)
@@ -406,6 +408,14 @@ class Runtime:
         definition = self.definitions.get(start.task_type)
         capacity = self.agent.max_concurrency
         with self._cond:
+            # A new attempt of a task whose previous run here has ended and is only being
+            # forgotten (its result delivered) waits for that, briefly: the manager sends it only
+            # once it has stored that result.
+            previous = self._tasks.get(start.task_id)
+            if previous is not None and not previous.handler_running:
+                self._cond.wait_for(
+                    lambda: self._tasks.get(start.task_id) is not previous, self.agent.rpc_timeout
+                )
             if self._stopping:
                 reason = SHUTDOWN_REASON
             elif definition is None:

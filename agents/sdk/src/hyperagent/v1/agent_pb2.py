@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from hyperagent.v1 import common_pb2 as hyperagent_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19hyperagent/v1/agent.proto\x12\rhyperagent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ahyperagent/v1/common.proto\"\xad\x01\n\x0fRegisterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12-\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0b\x32\x17.hyperagent.v1.TaskType\x12\x17\n\x0fmax_concurrency\x18\x04 \x01(\r\x12\x18\n\x10running_task_ids\x18\x05 \x03(\t\x12\x0c\n\x04\x63ost\x18\x06 \x01(\x01\x12\x0b\n\x03pid\x18\x07 \x01(\r\"\xc5\x01\n\x10RegisterResponse\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\r\x12\x15\n\rstop_task_ids\x18\x04 \x03(\t\x12\x1a\n\x12max_log_line_bytes\x18\x05 \x01(\r\x12\x19\n\x11max_message_bytes\x18\x06 \x01(\r\x12\x1b\n\x13max_log_batch_lines\x18\x07 \x01(\r\"Q\n\x10HeartbeatRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12\x0c\n\x04load\x18\x02 \x01(\x01\x12\x18\n\x10running_task_ids\x18\x03 \x03(\t\"*\n\x11HeartbeatResponse\x12\x15\n\rstop_task_ids\x18\x01 \x03(\t\"$\n\x0bWorkRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\"f\n\x08WorkItem\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x18.hyperagent.v1.StartTaskH\x00\x12\'\n\x04stop\x18\x02 \x01(\x0b\x32\x17.hyperagent.v1.StopTaskH\x00\x42\x06\n\x04item\"\xb1\x01\n\tStartTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x14\n\x0cpayload_json\x18\x03 \x01(\t\x12\x11\n\tworkspace\x18\x04 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x05 \x01(\t\x12,\n\x08\x64\x65\x61\x64line\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\r\"+\n\x08StopTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"`\n\x11\x41nswerTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x14\n\x12\x41nswerTaskResponse\"c\n\x0fPushLogsRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12%\n\x05lines\x18\x03 \x03(\x0b\x32\x16.hyperagent.v1.LogLine\"&\n\x10PushLogsResponse\x12\x12\n\nstored_seq\x18\x01 \x01(\x04\"m\n\x15ReportProgressRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12)\n\x08progress\x18\x03 \x01(\x0b\x32\x17.hyperagent.v1.Progress\"\x18\n\x16ReportProgressResponse\"i\n\x11\x46inishTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12)\n\x06result\x18\x03 \x01(\x0b\x32\x19.hyperagent.v1.TaskResult\"=\n\x12\x46inishTaskResponse\x12\'\n\x05state\x18\x01 \x01(\x0e\x32\x18.hyperagent.v1.TaskState\"p\n\x15RequestConsentRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"b\n\x16RequestConsentResponse\x12\x0f\n\x07granted\x18\x01 \x01(\x08\x12\x12\n\nconsent_id\x18\x02 \x01(\t\x12\x13\n\x0b\x61nswered_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"j\n\x19PrepareDestructiveRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\r\n\x05paths\x18\x04 \x03(\t\"M\n\x1aPrepareDestructiveResponse\x12\x11\n\taction_id\x18\x01 \x01(\t\x12\r\n\x05\x66iles\x18\x02 \x01(\x04\x12\r\n\x05\x62ytes\x18\x03 \x01(\x04\"K\n\x10GetSecretRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\"\n\x11GetSecretResponse\x12\r\n\x05value\x18\x01 \x01(\t2\xd6\x06\n\x0c\x41gentService\x12K\n\x08Register\x12\x1e.hyperagent.v1.RegisterRequest\x1a\x1f.hyperagent.v1.RegisterResponse\x12N\n\tHeartbeat\x12\x1f.hyperagent.v1.HeartbeatRequest\x1a .hyperagent.v1.HeartbeatResponse\x12=\n\x04Work\x12\x1a.hyperagent.v1.WorkRequest\x1a\x17.hyperagent.v1.WorkItem0\x01\x12Q\n\nAnswerTask\x12 .hyperagent.v1.AnswerTaskRequest\x1a!.hyperagent.v1.AnswerTaskResponse\x12K\n\x08PushLogs\x12\x1e.hyperagent.v1.PushLogsRequest\x1a\x1f.hyperagent.v1.PushLogsResponse\x12]\n\x0eReportProgress\x12$.hyperagent.v1.ReportProgressRequest\x1a%.hyperagent.v1.ReportProgressResponse\x12Q\n\nFinishTask\x12 .hyperagent.v1.FinishTaskRequest\x1a!.hyperagent.v1.FinishTaskResponse\x12]\n\x0eRequestConsent\x12$.hyperagent.v1.RequestConsentRequest\x1a%.hyperagent.v1.RequestConsentResponse\x12i\n\x12PrepareDestructive\x12(.hyperagent.v1.PrepareDestructiveRequest\x1a).hyperagent.v1.PrepareDestructiveResponse\x12N\n\tGetSecret\x12\x1f.hyperagent.v1.GetSecretRequest\x1a .hyperagent.v1.GetSecretResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19hyperagent/v1/agent.proto\x12\rhyperagent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ahyperagent/v1/common.proto\"\xad\x01\n\x0fRegisterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12-\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0b\x32\x17.hyperagent.v1.TaskType\x12\x17\n\x0fmax_concurrency\x18\x04 \x01(\r\x12\x18\n\x10running_task_ids\x18\x05 \x03(\t\x12\x0c\n\x04\x63ost\x18\x06 \x01(\x01\x12\x0b\n\x03pid\x18\x07 \x01(\r\"\xc5\x01\n\x10RegisterResponse\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\r\x12\x15\n\rstop_task_ids\x18\x04 \x03(\t\x12\x1a\n\x12max_log_line_bytes\x18\x05 \x01(\r\x12\x19\n\x11max_message_bytes\x18\x06 \x01(\r\x12\x1b\n\x13max_log_batch_lines\x18\x07 \x01(\r\"Q\n\x10HeartbeatRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12\x0c\n\x04load\x18\x02 \x01(\x01\x12\x18\n\x10running_task_ids\x18\x03 \x03(\t\"*\n\x11HeartbeatResponse\x12\x15\n\rstop_task_ids\x18\x01 \x03(\t\"G\n\x0bWorkRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12!\n\x04\x62\x65\x61t\x18\x02 \x01(\x0b\x32\x13.hyperagent.v1.Beat\";\n\x04\x42\x65\x61t\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0c\n\x04load\x18\x02 \x01(\x01\x12\x18\n\x10running_task_ids\x18\x03 \x03(\t\"\x91\x01\n\x08WorkItem\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x18.hyperagent.v1.StartTaskH\x00\x12\'\n\x04stop\x18\x02 \x01(\x0b\x32\x17.hyperagent.v1.StopTaskH\x00\x12)\n\x04\x62\x65\x61t\x18\x03 \x01(\x0b\x32\x19.hyperagent.v1.BeatAnswerH\x00\x42\x06\n\x04item\"0\n\nBeatAnswer\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x15\n\rstop_task_ids\x18\x02 \x03(\t\"\xb1\x01\n\tStartTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x14\n\x0cpayload_json\x18\x03 \x01(\t\x12\x11\n\tworkspace\x18\x04 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x05 \x01(\t\x12,\n\x08\x64\x65\x61\x64line\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\r\"+\n\x08StopTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"`\n\x11\x41nswerTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x14\n\x12\x41nswerTaskResponse\"c\n\x0fPushLogsRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12%\n\x05lines\x18\x03 \x03(\x0b\x32\x16.hyperagent.v1.LogLine\"&\n\x10PushLogsResponse\x12\x12\n\nstored_seq\x18\x01 \x01(\x04\"m\n\x15ReportProgressRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12)\n\x08progress\x18\x03 \x01(\x0b\x32\x17.hyperagent.v1.Progress\"\x18\n\x16ReportProgressResponse\"i\n\x11\x46inishTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12)\n\x06result\x18\x03 \x01(\x0b\x32\x19.hyperagent.v1.TaskResult\"=\n\x12\x46inishTaskResponse\x12\'\n\x05state\x18\x01 \x01(\x0e\x32\x18.hyperagent.v1.TaskState\"p\n\x15RequestConsentRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"b\n\x16RequestConsentResponse\x12\x0f\n\x07granted\x18\x01 \x01(\x08\x12\x12\n\nconsent_id\x18\x02 \x01(\t\x12\x13\n\x0b\x61nswered_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"j\n\x19PrepareDestructiveRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\r\n\x05paths\x18\x04 \x03(\t\"M\n\x1aPrepareDestructiveResponse\x12\x11\n\taction_id\x18\x01 \x01(\t\x12\r\n\x05\x66iles\x18\x02 \x01(\x04\x12\r\n\x05\x62ytes\x18\x03 \x01(\x04\"K\n\x10GetSecretRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\"\n\x11GetSecretResponse\x12\r\n\x05value\x18\x01 \x01(\t2\xd8\x06\n\x0c\x41gentService\x12K\n\x08Register\x12\x1e.hyperagent.v1.RegisterRequest\x1a\x1f.hyperagent.v1.RegisterResponse\x12N\n\tHeartbeat\x12\x1f.hyperagent.v1.HeartbeatRequest\x1a .hyperagent.v1.HeartbeatResponse\x12?\n\x04Work\x12\x1a.hyperagent.v1.WorkRequest\x1a\x17.hyperagent.v1.WorkItem(\x01\x30\x01\x12Q\n\nAnswerTask\x12 .hyperagent.v1.AnswerTaskRequest\x1a!.hyperagent.v1.AnswerTaskResponse\x12K\n\x08PushLogs\x12\x1e.hyperagent.v1.PushLogsRequest\x1a\x1f.hyperagent.v1.PushLogsResponse\x12]\n\x0eReportProgress\x12$.hyperagent.v1.ReportProgressRequest\x1a%.hyperagent.v1.ReportProgressResponse\x12Q\n\nFinishTask\x12 .hyperagent.v1.FinishTaskRequest\x1a!.hyperagent.v1.FinishTaskResponse\x12]\n\x0eRequestConsent\x12$.hyperagent.v1.RequestConsentRequest\x1a%.hyperagent.v1.RequestConsentResponse\x12i\n\x12PrepareDestructive\x12(.hyperagent.v1.PrepareDestructiveRequest\x1a).hyperagent.v1.PrepareDestructiveResponse\x12N\n\tGetSecret\x12\x1f.hyperagent.v1.GetSecretRequest\x1a .hyperagent.v1.GetSecretResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,41 +42,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HEARTBEATRESPONSE']._serialized_start=564
   _globals['_HEARTBEATRESPONSE']._serialized_end=606
   _globals['_WORKREQUEST']._serialized_start=608
-  _globals['_WORKREQUEST']._serialized_end=644
-  _globals['_WORKITEM']._serialized_start=646
-  _globals['_WORKITEM']._serialized_end=748
-  _globals['_STARTTASK']._serialized_start=751
-  _globals['_STARTTASK']._serialized_end=928
-  _globals['_STOPTASK']._serialized_start=930
-  _globals['_STOPTASK']._serialized_end=973
-  _globals['_ANSWERTASKREQUEST']._serialized_start=975
-  _globals['_ANSWERTASKREQUEST']._serialized_end=1071
-  _globals['_ANSWERTASKRESPONSE']._serialized_start=1073
-  _globals['_ANSWERTASKRESPONSE']._serialized_end=1093
-  _globals['_PUSHLOGSREQUEST']._serialized_start=1095
-  _globals['_PUSHLOGSREQUEST']._serialized_end=1194
-  _globals['_PUSHLOGSRESPONSE']._serialized_start=1196
-  _globals['_PUSHLOGSRESPONSE']._serialized_end=1234
-  _globals['_REPORTPROGRESSREQUEST']._serialized_start=1236
-  _globals['_REPORTPROGRESSREQUEST']._serialized_end=1345
-  _globals['_REPORTPROGRESSRESPONSE']._serialized_start=1347
-  _globals['_REPORTPROGRESSRESPONSE']._serialized_end=1371
-  _globals['_FINISHTASKREQUEST']._serialized_start=1373
-  _globals['_FINISHTASKREQUEST']._serialized_end=1478
-  _globals['_FINISHTASKRESPONSE']._serialized_start=1480
-  _globals['_FINISHTASKRESPONSE']._serialized_end=1541
-  _globals['_REQUESTCONSENTREQUEST']._serialized_start=1543
-  _globals['_REQUESTCONSENTREQUEST']._serialized_end=1655
-  _globals['_REQUESTCONSENTRESPONSE']._serialized_start=1657
-  _globals['_REQUESTCONSENTRESPONSE']._serialized_end=1755
-  _globals['_PREPAREDESTRUCTIVEREQUEST']._serialized_start=1757
-  _globals['_PREPAREDESTRUCTIVEREQUEST']._serialized_end=1863
-  _globals['_PREPAREDESTRUCTIVERESPONSE']._serialized_start=1865
-  _globals['_PREPAREDESTRUCTIVERESPONSE']._serialized_end=1942
-  _globals['_GETSECRETREQUEST']._serialized_start=1944
-  _globals['_GETSECRETREQUEST']._serialized_end=2019
-  _globals['_GETSECRETRESPONSE']._serialized_start=2021
-  _globals['_GETSECRETRESPONSE']._serialized_end=2055
-  _globals['_AGENTSERVICE']._serialized_start=2058
-  _globals['_AGENTSERVICE']._serialized_end=2912
+  _globals['_WORKREQUEST']._serialized_end=679
+  _globals['_BEAT']._serialized_start=681
+  _globals['_BEAT']._serialized_end=740
+  _globals['_WORKITEM']._serialized_start=743
+  _globals['_WORKITEM']._serialized_end=888
+  _globals['_BEATANSWER']._serialized_start=890
+  _globals['_BEATANSWER']._serialized_end=938
+  _globals['_STARTTASK']._serialized_start=941
+  _globals['_STARTTASK']._serialized_end=1118
+  _globals['_STOPTASK']._serialized_start=1120
+  _globals['_STOPTASK']._serialized_end=1163
+  _globals['_ANSWERTASKREQUEST']._serialized_start=1165
+  _globals['_ANSWERTASKREQUEST']._serialized_end=1261
+  _globals['_ANSWERTASKRESPONSE']._serialized_start=1263
+  _globals['_ANSWERTASKRESPONSE']._serialized_end=1283
+  _globals['_PUSHLOGSREQUEST']._serialized_start=1285
+  _globals['_PUSHLOGSREQUEST']._serialized_end=1384
+  _globals['_PUSHLOGSRESPONSE']._serialized_start=1386
+  _globals['_PUSHLOGSRESPONSE']._serialized_end=1424
+  _globals['_REPORTPROGRESSREQUEST']._serialized_start=1426
+  _globals['_REPORTPROGRESSREQUEST']._serialized_end=1535
+  _globals['_REPORTPROGRESSRESPONSE']._serialized_start=1537
+  _globals['_REPORTPROGRESSRESPONSE']._serialized_end=1561
+  _globals['_FINISHTASKREQUEST']._serialized_start=1563
+  _globals['_FINISHTASKREQUEST']._serialized_end=1668
+  _globals['_FINISHTASKRESPONSE']._serialized_start=1670
+  _globals['_FINISHTASKRESPONSE']._serialized_end=1731
+  _globals['_REQUESTCONSENTREQUEST']._serialized_start=1733
+  _globals['_REQUESTCONSENTREQUEST']._serialized_end=1845
+  _globals['_REQUESTCONSENTRESPONSE']._serialized_start=1847
+  _globals['_REQUESTCONSENTRESPONSE']._serialized_end=1945
+  _globals['_PREPAREDESTRUCTIVEREQUEST']._serialized_start=1947
+  _globals['_PREPAREDESTRUCTIVEREQUEST']._serialized_end=2053
+  _globals['_PREPAREDESTRUCTIVERESPONSE']._serialized_start=2055
+  _globals['_PREPAREDESTRUCTIVERESPONSE']._serialized_end=2132
+  _globals['_GETSECRETREQUEST']._serialized_start=2134
+  _globals['_GETSECRETREQUEST']._serialized_end=2209
+  _globals['_GETSECRETRESPONSE']._serialized_start=2211
+  _globals['_GETSECRETRESPONSE']._serialized_end=2245
+  _globals['_AGENTSERVICE']._serialized_start=2248
+  _globals['_AGENTSERVICE']._serialized_end=3104
 # @@protoc_insertion_point(module_scope)

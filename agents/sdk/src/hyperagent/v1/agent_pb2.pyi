@@ -63,18 +63,40 @@ class HeartbeatResponse(_message.Message):
     def __init__(self, stop_task_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WorkRequest(_message.Message):
-    __slots__ = ("session_token",)
+    __slots__ = ("session_token", "beat")
     SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    BEAT_FIELD_NUMBER: _ClassVar[int]
     session_token: str
-    def __init__(self, session_token: _Optional[str] = ...) -> None: ...
+    beat: Beat
+    def __init__(self, session_token: _Optional[str] = ..., beat: _Optional[_Union[Beat, _Mapping]] = ...) -> None: ...
+
+class Beat(_message.Message):
+    __slots__ = ("seq", "load", "running_task_ids")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    load: float
+    running_task_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, seq: _Optional[int] = ..., load: _Optional[float] = ..., running_task_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WorkItem(_message.Message):
-    __slots__ = ("start", "stop")
+    __slots__ = ("start", "stop", "beat")
     START_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
+    BEAT_FIELD_NUMBER: _ClassVar[int]
     start: StartTask
     stop: StopTask
-    def __init__(self, start: _Optional[_Union[StartTask, _Mapping]] = ..., stop: _Optional[_Union[StopTask, _Mapping]] = ...) -> None: ...
+    beat: BeatAnswer
+    def __init__(self, start: _Optional[_Union[StartTask, _Mapping]] = ..., stop: _Optional[_Union[StopTask, _Mapping]] = ..., beat: _Optional[_Union[BeatAnswer, _Mapping]] = ...) -> None: ...
+
+class BeatAnswer(_message.Message):
+    __slots__ = ("seq", "stop_task_ids")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    STOP_TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    stop_task_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, seq: _Optional[int] = ..., stop_task_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StartTask(_message.Message):
     __slots__ = ("task_id", "task_type", "payload_json", "workspace", "capability_token", "deadline", "attempt")

@@ -57,7 +57,7 @@ class AgentServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_agent__pb2.HeartbeatRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_agent__pb2.HeartbeatResponse.FromString,
                 _registered_method=True)
-        self.Work = channel.unary_stream(
+        self.Work = channel.stream_stream(
                 '/hyperagent.v1.AgentService/Work',
                 request_serializer=hyperagent_dot_v1_dot_agent__pb2.WorkRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_agent__pb2.WorkItem.FromString,
@@ -124,15 +124,19 @@ class AgentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Heartbeat(self, request, context):
-        """Liveness and load. An agent that misses heartbeats for the configured timeout goes offline.
+        """Liveness and load, as a call of its own. Agents beat on their Work stream instead (cheaper:
+        one message on a stream already open); an agent that neither beats nor calls this for the
+        configured timeout goes offline.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Work(self, request, context):
-        """Commands for this agent (start task, stop task), for as long as the session lives. Closing this
-        stream marks the agent offline at once.
+    def Work(self, request_iterator, context):
+        """The session's stream, for as long as it lives. The agent's first message names its session;
+        each later one is a beat (every heartbeat interval: liveness, load, running tasks), answered
+        on the stream. The manager sends commands (start task, stop task) and beat answers. Closing
+        this stream marks the agent offline at once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -209,7 +213,7 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     request_deserializer=hyperagent_dot_v1_dot_agent__pb2.HeartbeatRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_agent__pb2.HeartbeatResponse.SerializeToString,
             ),
-            'Work': grpc.unary_stream_rpc_method_handler(
+            'Work': grpc.stream_stream_rpc_method_handler(
                     servicer.Work,
                     request_deserializer=hyperagent_dot_v1_dot_agent__pb2.WorkRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_agent__pb2.WorkItem.SerializeToString,
@@ -328,7 +332,7 @@ class AgentService:
             _registered_method=True)
 
     @staticmethod
-    def Work(request,
+    def Work(request_iterator,
             target,
             options=(),
             channel_credentials=None,
@@ -338,8 +342,8 @@ class AgentService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_stream(
-            request,
+        return grpc.experimental.stream_stream(
+            request_iterator,
             target,
             '/hyperagent.v1.AgentService/Work',
             hyperagent_dot_v1_dot_agent__pb2.WorkRequest.SerializeToString,
