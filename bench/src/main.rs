@@ -692,12 +692,7 @@ enum Liveness {
 }
 
 /// Manager CPU (% of one core) and RSS with `n` clients doing something once a second.
-async fn many_clients(
-    bin: &Path,
-    n: usize,
-    window: Duration,
-    how: Liveness,
-) -> Result<(f64, u64)> {
+async fn many_clients(bin: &Path, n: usize, window: Duration, how: Liveness) -> Result<(f64, u64)> {
     let agents = how != Liveness::Health;
     let m = ManagerProc::start(bin)?;
     let stop = Arc::new(tokio::sync::Notify::new());

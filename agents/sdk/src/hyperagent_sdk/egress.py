@@ -22,11 +22,18 @@ _CHUNK = 64 * 1024
 class EgressRelay:
     """Listens on ``127.0.0.1:port`` and relays each connection to the egress proxy."""
 
-    def __init__(self, port: int, proxy_socket: str, task_id: str, token: str) -> None:
+    def __init__(self, port: int, proxy_socket: str, task_id: str = "", token: str = "") -> None:
         self.port = port
         self.proxy_socket = proxy_socket
-        self._preamble = f"HYPERAGENT-TASK {task_id} {token}\r\n".encode()
+        self._preamble = b""
+        if task_id:
+            self.admit(task_id, token)
         self._listener: socket.socket | None = None
+
+    def admit(self, task_id: str, token: str) -> None:
+        """Relay connections on behalf of this task (a relay started before its task is known
+        refuses connections until then)."""
+        self._preamble = f"HYPERAGENT-TASK {task_id} {token}\r\n".encode()
 
     def start(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -52,6 +59,9 @@ class EgressRelay:
             threading.Thread(target=self._relay, args=(client,), daemon=True).start()
 
     def _relay(self, client: socket.socket) -> None:
+        if not self._preamble:  # no task yet: nobody to relay for
+            client.close()
+            return
         upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             upstream.connect(self.proxy_socket)

@@ -127,6 +127,8 @@ class Runtime:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._early_channel: grpc.Channel | None = None
+        self._relay: EgressRelay | None = None
+        self._prepared = False
         self._early_ready: grpc.Future[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -141,9 +143,18 @@ class Runtime:
 
     def prepare_task_process(self) -> None:
         """Before a task process's task is known (a warm process waits for it on stdin): start
-        connecting to the manager, so the task's first call finds the connection made."""
+        connecting to the manager, and start what every task needs (the log and progress
+        threads, the egress relay), so the task finds them ready."""
         self._early_channel = open_channel(resolve_socket_path(self.agent.env))
         self._early_ready = grpc.channel_ready_future(self._early_channel)
+        proxy_socket = self.agent.env.get("HYPERAGENT_EGRESS_SOCKET")
+        proxy_port = self.agent.env.get("HYPERAGENT_PROXY_PORT")
+        if proxy_socket and proxy_port:
+            self._relay = EgressRelay(int(proxy_port), proxy_socket)
+            self._relay.start()
+        self.shipper.start()
+        self.progress.start()
+        self._prepared = True
 
     def start_task_process(self, task: dict[str, object], on_done: Callable[[], None]) -> None:
         """Run the one task of a task process (see the module docs); ``on_done`` when it ended."""
@@ -158,16 +169,12 @@ class Runtime:
         deadline_ms = task.get("deadline_unix_ms")
         if isinstance(deadline_ms, int) and deadline_ms > 0:
             start.deadline.FromMilliseconds(deadline_ms)
+        if not self._prepared:
+            self.prepare_task_process()
         channel = self._early_channel or open_channel(resolve_socket_path(self.agent.env))
         self._publish_direct(channel)
-        proxy_socket = self.agent.env.get("HYPERAGENT_EGRESS_SOCKET")
-        proxy_port = self.agent.env.get("HYPERAGENT_PROXY_PORT")
-        if proxy_socket and proxy_port:
-            EgressRelay(
-                int(proxy_port), proxy_socket, start.task_id, start.capability_token
-            ).start()
-        self.shipper.start()
-        self.progress.start()
+        if self._relay is not None:
+            self._relay.admit(start.task_id, start.capability_token)
         definition = self.definitions.get(start.task_type)
         if definition is None:
             reason = f"unknown task type {start.task_type!r}"

@@ -578,8 +578,11 @@ impl Manager {
     fn settle_later(&self, pending: Pending, what: &'static str) {
         let m = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = pending.wait().await {
-                tracing::error!(error = %e, "{what}");
+            match pending.wait().await {
+                Ok(_) => {}
+                // Expected while stopping: the next start begins from what was stored.
+                Err(Error::ShuttingDown) => tracing::debug!("{what}: the manager is stopping"),
+                Err(e) => tracing::error!(error = %e, "{what}"),
             }
             m.forget_ended();
             m.inner.wake.notify_one();
