@@ -137,7 +137,7 @@ impl AgentRun {
             .agent_process_started(&name, process, restarted);
         tracing::info!(agent = %name, pid, "agent started");
         let readers = self.capture(child);
-        let mut tasks = TaskProcesses::default();
+        let mut tasks = TaskProcesses::new();
         let ended = loop {
             let warm_deadline = self.warm_deadline(&tasks);
             tokio::select! {
@@ -152,6 +152,7 @@ impl AgentRun {
                     tasks.stops.remove(&done);
                 }
                 _ = sleep_until_some(warm_deadline) => self.stop_idle_warm(&mut tasks),
+                Some(()) = tasks.refill_due.recv() => self.refill_warm(&mut tasks),
             }
         };
         // Its task processes go with it, and its warm processes.

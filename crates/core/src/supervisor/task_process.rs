@@ -10,7 +10,7 @@ use std::process::Stdio;
 
 use tokio::io::AsyncWriteExt;
 use tokio::process::Child;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::agent::AgentRun;
@@ -23,7 +23,6 @@ use crate::config;
 use crate::registry::{Command as AgentCommand, StartCommand};
 
 /// The task processes of one agent process, by task id.
-#[derive(Default)]
 pub(super) struct TaskProcesses {
     /// Tells a running task process to stop, with the reason.
     pub(super) stops: HashMap<String, oneshot::Sender<String>>,
@@ -32,9 +31,25 @@ pub(super) struct TaskProcesses {
     pub(super) running: JoinSet<String>,
     /// Warm processes waiting for a task, longest-waiting first (`warm_pool.rs`).
     pub(super) warm: VecDeque<Warm>,
+    /// Told once a task that may take a warm process has its task on its stdin: the pool fills
+    /// again then, not before (starting a process blocks for the time its sandbox takes to build,
+    /// which the task would otherwise wait through).
+    pub(super) refill: mpsc::UnboundedSender<()>,
+    pub(super) refill_due: mpsc::UnboundedReceiver<()>,
 }
 
 impl TaskProcesses {
+    pub(super) fn new() -> TaskProcesses {
+        let (refill, refill_due) = mpsc::unbounded_channel();
+        TaskProcesses {
+            stops: HashMap::new(),
+            running: JoinSet::new(),
+            warm: VecDeque::new(),
+            refill,
+            refill_due,
+        }
+    }
+
     /// Stops them all for `reason` and waits until every one is gone.
     pub(super) async fn stop_all(&mut self, reason: &str) {
         for (_, stop) in self.stops.drain() {
@@ -67,7 +82,11 @@ impl AgentRun {
                     Ok((child, cgroup, tmp)) => {
                         self.manager.task_process_started(&task_id);
                         tasks.stops.insert(task_id, stop);
+                        // The agent is in use: once this task has its task, the next one like it
+                        // finds a process waiting.
+                        let refill = eligible.then(|| tasks.refill.clone());
                         tasks.running.spawn(run_task(TaskProcess {
+                            refill,
                             manager: self.manager.clone(),
                             agent: self.manifest.name.clone(),
                             start: *start,
@@ -89,10 +108,6 @@ impl AgentRun {
                             &format!("it could not be started: {e}"),
                         );
                     }
-                }
-                // The agent is in use: the next task like this one finds a process waiting.
-                if eligible {
-                    self.refill_warm(tasks);
                 }
             }
             AgentCommand::Stop { task_id, reason } => {
@@ -205,6 +220,8 @@ struct TaskProcess {
     cfg: config::Supervisor,
     sandbox: config::Sandbox,
     live: Live,
+    /// Told once the task is on its stdin, when the agent's warm pool should fill again.
+    refill: Option<mpsc::UnboundedSender<()>>,
 }
 
 /// Feeds a task process its task, relays its output, stops it when asked, and tells the manager
@@ -222,9 +239,13 @@ async fn run_task(p: TaskProcess) -> String {
         cfg,
         sandbox,
         live,
+        refill,
     } = p;
     let pid = child.id().unwrap_or(0);
     hand_over(&mut child, &start).await;
+    if let Some(refill) = refill {
+        let _ = refill.send(());
+    }
     let readers = capture(
         &manager,
         &agent,
