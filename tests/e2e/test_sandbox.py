@@ -281,8 +281,10 @@ def test_a_warm_process_waiting_for_its_task_reaches_nothing_beside_it(world: Wo
 
 def test_a_task_cannot_reach_a_warm_sibling(world: World) -> None:
     warm_task(world)
-    # The task just run refilled the pool: a sibling waits in its stand-in now.
-    siblings = [p for p in (world.data / "warm" / "probe").iterdir() if p.is_dir()]
+    # The task just run fills the pool again: a sibling waits in its stand-in.
+    warm_dir = world.data / "warm" / "probe"
+    wait_until(lambda: any(warm_dir.glob("*/planted-before-the-task")), "a warm sibling ready")
+    siblings = [p for p in warm_dir.iterdir() if p.is_dir()]
     assert len(siblings) == 1, siblings
     stand_in = siblings[0]
     # A task on a folder that is not empty cannot take it: it runs in a process of its own while
