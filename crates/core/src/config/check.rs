@@ -345,6 +345,26 @@ mod tests {
     }
 
     #[test]
+    fn a_warm_pool_is_bounded_and_needs_an_idle_limit() {
+        let err = Config::parse("[sandbox]\nwarm_pool_size = 17\n", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most 16 warm processes"), "{err}");
+        let err = Config::parse("[sandbox]\nwarm_pool_idle = \"0s\"\n", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sandbox.warm_pool_idle must be more than 0"),
+            "{err}"
+        );
+        assert!(Config::parse(
+            "[sandbox]\nwarm_pool_size = 0\nwarm_pool_idle = \"0s\"\n",
+            "x"
+        )
+        .is_ok());
+    }
+
+    #[test]
     fn tcp_must_be_loopback_unless_allowed() {
         let err = Config::parse("[server]\ntcp = \"0.0.0.0:7077\"\n", "x")
             .unwrap_err()
