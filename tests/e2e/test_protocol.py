@@ -44,10 +44,13 @@ class RawAgent:
                 self.items.put(item)
         except grpc.RpcError:
             pass
+        self.items.put(None)  # the stream ended
 
     def next_start(self):
         while True:
             item = self.items.get(timeout=30)
+            if item is None:
+                raise ConnectionError("the work stream ended")
             if item.HasField("start"):
                 return item.start
 
@@ -59,6 +62,8 @@ class RawAgent:
         kept = []
         while True:
             item = self.items.get(timeout=30)
+            if item is None:
+                raise ConnectionError("the work stream ended")
             if item.HasField("beat"):
                 for k in kept:
                     self.items.put(k)
@@ -206,6 +211,16 @@ def test_beats_on_the_work_stream_keep_the_agent_alive_and_are_answered_there(ma
     # Canceled, the task is in the next beat's answer.
     manager.client.CancelTask(client_pb2.CancelTaskRequest(task_id=a.id), timeout=30)
     assert list(raw.beat(8, [a.id]).stop_task_ids) == [a.id]
+    raw.close()
+
+
+def test_an_agent_beating_on_its_stream_does_not_keep_a_stopping_manager_alive(manager):
+    raw = RawAgent(manager.socket, name="beater")
+    assert raw.beat(1, []).seq == 1
+    # SIGTERM: the manager ends the stream (the agent is still beating on its side) and exits.
+    assert manager.stop() == 0
+    with pytest.raises(ConnectionError):
+        raw.beat(2, [])  # the stream ended; nothing answers any more
     raw.close()
 
 

@@ -163,6 +163,16 @@ impl Registry {
         self.agents.values()
     }
 
+    /// Ends every open Work stream (its sender dropped: the stream ends once what was sent is
+    /// read).
+    pub fn end_work_streams(&mut self) {
+        for rec in self.agents.values_mut() {
+            if let Some(s) = rec.session.as_mut() {
+                s.work = None;
+            }
+        }
+    }
+
     /// The agent a session token belongs to.
     pub fn agent_of_session(&self, token: &str) -> Option<&str> {
         self.sessions.get(token).map(String::as_str)

@@ -327,8 +327,9 @@ async fn serve(
     if let Some(s) = supervisor {
         s.stop().await;
     }
-    // Open feeds would keep their connections, and so the servers, alive.
+    // Open feeds and Work streams would keep their connections, and so the servers, alive.
     manager.feed().close();
+    manager.end_work_streams();
     servers.stop().await;
     match store_error {
         Some(why) => Err(Error::StoreFailed(why)),

@@ -1,17 +1,19 @@
 """Task log lines: numbered, buffered, batched and shipped to the manager without loss.
 
 ``append`` is what ``ctx.log`` calls: it numbers the line (seq 1, 2, 3, ... per task) and appends it
-to the task's queue under a lock, nothing more. One shipper thread sends a task's pending lines with
-``PushLogs`` once ``batch_lines`` are pending or ``linger`` seconds passed since the oldest pending
-line, splitting a batch so no request exceeds ``max_request_bytes`` (nor the manager's
-``max_message_bytes``). A batch is resent with the same seqs until the manager acknowledges it,
-across reconnects; lines are sent in seq order. Lines longer than the manager's
-``max_log_line_bytes`` are cut at a UTF-8 character boundary and marked ``truncated="true"``.
+to the task's queue under a lock, nothing more. One shipper thread turns a task's pending lines into
+``PushLogs`` requests once ``batch_lines`` are pending or ``linger`` seconds passed since the oldest
+pending line, splitting a batch so no request exceeds ``max_request_bytes`` (nor the manager's
+``max_message_bytes``); a second thread sends them one at a time, in order. A batch is resent with
+the same seqs until the manager acknowledges it, across reconnects; lines are sent in seq order.
+Lines longer than the manager's ``max_log_line_bytes`` are cut at a UTF-8 character boundary and
+marked ``truncated="true"``.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -117,7 +119,10 @@ class _TaskLog:
 
 
 class LogShipper:
-    """Buffers the log lines of every running task and ships them in batches (one thread)."""
+    """Buffers the log lines of every running task and ships them in batches: one thread builds
+    the requests, another sends them one at a time, in order, so the next batch is built while
+    the last one is on its way (the two overlap: building is Python's work, sending is mostly
+    waiting for the manager)."""
 
     def __init__(
         self,
@@ -139,12 +144,17 @@ class LogShipper:
         self._tasks: dict[str, _TaskLog] = {}
         self._stopped = False
         self._thread: threading.Thread | None = None
+        #: Requests built and not yet sent (one at most: the builder then waits for the sender).
+        self._outbox: queue.Queue[tuple[_TaskLog, agent_pb2.PushLogsRequest] | None] = queue.Queue(
+            maxsize=1
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="hyperagent-logs", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._send_all, name="hyperagent-logs-send", daemon=True).start()
 
     def stop(self, timeout: float = 1.0) -> None:
         """Stop shipping; whoever waits in :meth:`flush` returns False."""
@@ -252,6 +262,22 @@ class LogShipper:
                     self._ship(log, entries)
         except LinkClosed:
             logger.debug("log shipper stopped: the agent is shutting down")
+        finally:
+            self._outbox.put(None)
+
+    def _send_all(self) -> None:
+        """The sender: each built request, in order, until acknowledged (those of a task whose
+        lines were dropped are skipped); after the link closed, what is left is let go."""
+        closed = False
+        while (item := self._outbox.get()) is not None:
+            log, request = item
+            if closed or log.dropped:
+                continue
+            try:
+                self._push(log, request)
+            except LinkClosed:
+                logger.debug("log sender stopped: the agent is shutting down")
+                closed = True
 
     def _ship(self, log: _TaskLog, entries: list[_Entry]) -> None:
         """Send ``entries`` of one task in requests of bounded size, each until acknowledged."""
@@ -277,14 +303,15 @@ class LogShipper:
             full = size + line_size > budget or len(request.lines) > max_lines
             if full and len(request.lines) > 1:
                 del request.lines[-1]  # it goes first in the next request
-                if not self._push(log, request):
+                if log.dropped:
                     return
+                self._outbox.put((log, request))
                 request = new_request()
                 add_log_line(request.lines, entry, max_line)
                 size = 0
             size += line_size
-        if request.lines:
-            self._push(log, request)
+        if request.lines and not log.dropped:
+            self._outbox.put((log, request))
 
     def _push(self, log: _TaskLog, request: agent_pb2.PushLogsRequest) -> bool:
         """Send one request until acknowledged; False if the task's lines were dropped."""

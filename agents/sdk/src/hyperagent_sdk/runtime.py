@@ -6,7 +6,8 @@ Threads:
   dispatches StartTask / StopTask; reconnects with backoff whenever the session is lost.
 - ``hyperagent-heartbeat``: one per session, a beat on its Work stream every
   ``heartbeat_interval_ms`` (answered on the stream with the tasks to stop).
-- ``hyperagent-logs`` and ``hyperagent-progress``: ship log lines and progress.
+- ``hyperagent-logs`` (builds log requests), ``hyperagent-logs-send`` (sends them, in order) and
+  ``hyperagent-progress``: ship log lines and progress.
 - ``task-<id>``: one per accepted task: answers, runs the handler, flushes logs, finishes.
 
 A confined agent does not run tasks in its own process: the manager starts a *task process* (the

@@ -540,6 +540,13 @@ impl Manager {
         self.state().stopping = true;
     }
 
+    /// Ends every agent's Work stream, so that while the manager stops, an agent that keeps its
+    /// stream open (beating on it) does not keep the servers alive; agents see the stream end and
+    /// try to register again.
+    pub fn end_work_streams(&self) {
+        self.state().registry.end_work_streams();
+    }
+
     /// Set once a database write has failed (see [`crate::store::Writer::failed`]).
     pub fn store_failed(&self) -> tokio::sync::watch::Receiver<Option<String>> {
         self.inner.writer.failed()

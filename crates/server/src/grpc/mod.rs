@@ -53,7 +53,16 @@ fn opt(s: String) -> Option<String> {
 pub struct WorkStream {
     rx: mpsc::UnboundedReceiver<Command>,
     beats: mpsc::UnboundedReceiver<pb::BeatAnswer>,
+    /// Reads the agent's side; stopped with the stream, so an agent still beating on an ended
+    /// stream holds nothing open.
+    reader: tokio::task::JoinHandle<()>,
     _guard: WorkGuard,
+}
+
+impl Drop for WorkStream {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
 }
 
 impl Stream for WorkStream {
@@ -182,7 +191,7 @@ impl AgentService for Services {
             .open_work(&first.session_token)
             .map_err(status)?;
         let (answers, beats) = mpsc::unbounded_channel();
-        tokio::spawn(read_beats(
+        let reader = tokio::spawn(read_beats(
             self.manager.clone(),
             first.session_token,
             inbound,
@@ -191,6 +200,7 @@ impl AgentService for Services {
         Ok(Response::new(WorkStream {
             rx,
             beats,
+            reader,
             _guard: guard,
         }))
     }
