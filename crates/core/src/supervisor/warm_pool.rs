@@ -6,7 +6,8 @@
 //! widen it. When a task comes whose confinement is exactly that (a workspace that is empty and
 //! named without links, no extra grants), the stand-in is renamed onto the workspace and its
 //! mount moved in the process's view ([`crate::sandbox::move_workspace`]); the process then reads
-//! its task on stdin like any task process. Every other task gets a process started for it.
+//! its task on stdin like any task process. Every other task (grants, a folder that holds files,
+//! a workspace on another filesystem than the manager's data) gets a process started for it.
 //!
 //! A warm process serves one task and is gone; the pool fills again when a task takes one (or
 //! an eligible task had to start afresh), and a process that waited `sandbox.warm_pool_idle`
@@ -42,11 +43,13 @@ impl AgentRun {
     /// and the task asks for nothing a warm process was not confined to (no grants beyond its
     /// workspace, a workspace spelled as the host resolves it).
     pub(super) fn warm_eligible(&self, start: &StartCommand) -> bool {
+        let workspace = Path::new(&start.workspace);
         matches!(self.mode, Mode::Confined)
             && self.sandbox.warm_pool_size > 0
             && start.grants.read.is_empty()
             && start.grants.write.is_empty()
-            && is_resolved(Path::new(&start.workspace))
+            && is_resolved(workspace)
+            && same_filesystem(workspace, &self.state_dir)
     }
 
     /// A warm process given `start`'s workspace, when one is ready and the workspace is empty
@@ -185,5 +188,30 @@ impl AgentRun {
                 Err(e)
             }
         }
+    }
+}
+
+/// Whether `a` and `b` are on one filesystem (a stand-in beside `b` can be renamed onto `a`).
+fn same_filesystem(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_workspace_on_another_filesystem_is_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        assert!(same_filesystem(&sub, dir.path()));
+        // procfs is a filesystem of its own on every Linux machine.
+        assert!(!same_filesystem(Path::new("/proc/self"), dir.path()));
+        assert!(!same_filesystem(&dir.path().join("missing"), dir.path()));
     }
 }
