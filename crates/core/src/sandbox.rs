@@ -218,8 +218,9 @@ impl Confinement {
     }
 }
 
-/// Paths that exist; a rule for a missing path would fail the whole ruleset.
-fn existing(paths: &[PathBuf]) -> Vec<&Path> {
+/// Paths that exist; a rule for a missing path would fail the whole ruleset (so a process is
+/// confined to what existed when it started).
+pub(crate) fn existing(paths: &[PathBuf]) -> Vec<&Path> {
     paths
         .iter()
         .map(PathBuf::as_path)

@@ -23,7 +23,7 @@ use super::task_process::TaskProcesses;
 use super::Mode;
 use crate::cgroup::TaskCgroup;
 use crate::registry::StartCommand;
-use crate::sandbox::{is_resolved, move_workspace, stand_in};
+use crate::sandbox::{existing, is_resolved, move_workspace, stand_in};
 
 /// One warm task process, waiting for its task.
 pub(super) struct Warm {
@@ -33,7 +33,8 @@ pub(super) struct Warm {
     pub(super) tmp: PathBuf,
     /// The folder it was given as its workspace.
     stand_in: PathBuf,
-    /// The template folders it may read (a task needs the ones in force now).
+    /// The template folders it may read: those that existed when it was confined (a folder
+    /// made since is readable only by a process started after it).
     templates: Vec<PathBuf>,
     since: Instant,
 }
@@ -61,8 +62,8 @@ impl AgentRun {
     ) -> Option<Warm> {
         let workspace = Path::new(&start.workspace);
         while let Some(mut w) = tasks.warm.pop_front() {
-            if w.templates != self.manager.template_dirs() {
-                tracing::debug!(agent = %self.manifest.name, "warm process dropped: the template folders changed");
+            if w.templates != self.readable_templates() {
+                tracing::debug!(agent = %self.manifest.name, "warm process dropped: a template folder was made or removed since it started");
                 self.discard(w, tasks);
                 continue;
             }
@@ -161,12 +162,20 @@ impl AgentRun {
         });
     }
 
+    /// The template folders a process confined now may read (the configured ones that exist).
+    fn readable_templates(&self) -> Vec<PathBuf> {
+        existing(self.manager.template_dirs())
+            .into_iter()
+            .map(Path::to_path_buf)
+            .collect()
+    }
+
     /// Starts one warm process, confined to a fresh stand-in workspace.
     fn spawn_warm(&self) -> std::io::Result<Warm> {
         let id = uuid::Uuid::now_v7().to_string();
         let stand_in = stand_in(&self.warm_dir, &id)?;
         let tmp = self.state_dir.join("tmp").join(format!("warm-{id}"));
-        let templates = self.manager.template_dirs().to_vec();
+        let templates = self.readable_templates();
         match self.spawn_confined(
             &stand_in,
             &tmp,
