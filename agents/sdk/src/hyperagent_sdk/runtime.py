@@ -127,9 +127,10 @@ class Runtime:
         self._tasks: dict[str, _Task] = {}
         self._stopping = False
         self._thread: threading.Thread | None = None
+        #: A task process's channel, made (and connecting) before its task comes.
         self._early_channel: grpc.Channel | None = None
         self._relay: EgressRelay | None = None
-        self._prepared = False
+        #: Kept so the connection attempt it started is not dropped.
         self._early_ready: grpc.Future[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -142,12 +143,16 @@ class Runtime:
         )
         self._thread.start()
 
-    def prepare_task_process(self) -> None:
+    def prepare_task_process(self) -> grpc.Channel:
         """Before a task process's task is known (a warm process waits for it on stdin): start
         connecting to the manager, and start what every task needs (the log and progress
-        threads, the egress relay), so the task finds them ready."""
-        self._early_channel = open_channel(resolve_socket_path(self.agent.env))
-        self._early_ready = grpc.channel_ready_future(self._early_channel)
+        threads, the egress relay), so the task finds them ready. Done once; returns the
+        channel."""
+        if self._early_channel is not None:
+            return self._early_channel
+        channel = open_channel(resolve_socket_path(self.agent.env))
+        self._early_channel = channel
+        self._early_ready = grpc.channel_ready_future(channel)
         proxy_socket = self.agent.env.get("HYPERAGENT_EGRESS_SOCKET")
         proxy_port = self.agent.env.get("HYPERAGENT_PROXY_PORT")
         if proxy_socket and proxy_port:
@@ -155,7 +160,7 @@ class Runtime:
             self._relay.start()
         self.shipper.start()
         self.progress.start()
-        self._prepared = True
+        return channel
 
     def start_task_process(self, task: dict[str, object], on_done: Callable[[], None]) -> None:
         """Run the one task of a task process (see the module docs); ``on_done`` when it ended."""
@@ -170,10 +175,7 @@ class Runtime:
         deadline_ms = task.get("deadline_unix_ms")
         if isinstance(deadline_ms, int) and deadline_ms > 0:
             start.deadline.FromMilliseconds(deadline_ms)
-        if not self._prepared:
-            self.prepare_task_process()
-        channel = self._early_channel or open_channel(resolve_socket_path(self.agent.env))
-        self._publish_direct(channel)
+        self._publish_direct(self.prepare_task_process())
         if self._relay is not None:
             self._relay.admit(start.task_id, start.capability_token)
         definition = self.definitions.get(start.task_type)
