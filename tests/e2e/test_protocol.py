@@ -46,11 +46,15 @@ class RawAgent:
             pass
         self.items.put(None)  # the stream ended
 
+    def _next_item(self):
+        item = self.items.get(timeout=30)
+        if item is None:
+            raise ConnectionError("the work stream ended")
+        return item
+
     def next_start(self):
         while True:
-            item = self.items.get(timeout=30)
-            if item is None:
-                raise ConnectionError("the work stream ended")
+            item = self._next_item()
             if item.HasField("start"):
                 return item.start
 
@@ -61,9 +65,7 @@ class RawAgent:
         )
         kept = []
         while True:
-            item = self.items.get(timeout=30)
-            if item is None:
-                raise ConnectionError("the work stream ended")
+            item = self._next_item()
             if item.HasField("beat"):
                 for k in kept:
                     self.items.put(k)
@@ -135,14 +137,12 @@ def test_tokens_scope_every_call_to_one_task_and_resent_logs_are_not_duplicated(
         timeout=30,
     )
     assert (r1.stored_seq, r2.stored_seq) == (3, 4)
-    done = raw.stub.FinishTask(
-        agent_pb2.FinishTaskRequest(
-            task_id=a.id,
-            capability_token=ta,
-            result=common_pb2.TaskResult(status=common_pb2.RESULT_STATUS_SUCCEEDED, summary="ok"),
-        ),
-        timeout=30,
+    finish = agent_pb2.FinishTaskRequest(
+        task_id=a.id,
+        capability_token=ta,
+        result=common_pb2.TaskResult(status=common_pb2.RESULT_STATUS_SUCCEEDED, summary="ok"),
     )
+    done = raw.stub.FinishTask(finish, timeout=30)
     assert done.state == common_pb2.TASK_STATE_COMPLETED
     logs = manager.client.GetLogs(client_pb2.GetLogsRequest(task_id=a.id), timeout=30)
     assert [x.message for x in logs.lines] == [
@@ -154,14 +154,7 @@ def test_tokens_scope_every_call_to_one_task_and_resent_logs_are_not_duplicated(
     assert logs.complete
     # The finish's answer was "lost": the agent finishes again the same way, and is answered as
     # the first time.
-    again = raw.stub.FinishTask(
-        agent_pb2.FinishTaskRequest(
-            task_id=a.id,
-            capability_token=ta,
-            result=common_pb2.TaskResult(status=common_pb2.RESULT_STATUS_SUCCEEDED, summary="ok"),
-        ),
-        timeout=30,
-    )
+    again = raw.stub.FinishTask(finish, timeout=30)
     assert again.state == common_pb2.TASK_STATE_COMPLETED
     # Ending it another way is refused.
     code, msg = code_of(

@@ -20,9 +20,9 @@
 //! This file holds what the manager sees (the [`Host`] trait, the types the two exchange,
 //! [`Supervisor`]) and how the processes are started (confined or not). The rest, one concept
 //! per file: `manifest` (manifests and what an agent may read), `agent` (one agent process's
-//! life: start, watch, restart), `task_process` (the confined task processes), `warm_pool` (those started before their
-//! task), `output` (their
-//! output, line by line, to the feed), `process_tree` (stopping process trees, reaping orphans).
+//! life: start, watch, restart), `task_process` (the confined task processes), `warm_pool`
+//! (those started before their task), `output` (their output, line by line, to the feed),
+//! `process_tree` (stopping process trees, reaping orphans).
 mod agent;
 mod manifest;
 mod output;
