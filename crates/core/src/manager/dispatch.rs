@@ -99,7 +99,7 @@ impl Manager {
         let mut queue: Vec<&Active> = st
             .tasks
             .values()
-            .filter(|a| a.task.state == TaskState::Queued)
+            .filter(|a| a.task.state == TaskState::Queued && !a.unstored)
             .collect();
         if queue.is_empty() {
             return None;

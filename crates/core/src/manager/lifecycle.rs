@@ -256,11 +256,18 @@ impl Manager {
                 t.workspace_made = made.map(|p| p.display().to_string());
                 let mut writes = Vec::new();
                 push_task(&mut writes, &t, tasks::submitted(&t), now);
-                st.tasks.insert(id.clone(), Active::new(t.clone()));
+                let active = Active {
+                    unstored: true,
+                    ..Active::new(t.clone())
+                };
+                st.tasks.insert(id.clone(), active);
                 Ok((writes, (t, true)))
             })
             .await?;
         if answer.1 {
+            if let Some(a) = self.state().tasks.get_mut(&answer.0.id) {
+                a.unstored = false;
+            }
             self.inner.wake.notify_one();
         }
         Ok(answer)

@@ -222,6 +222,9 @@ struct Active {
     log_dropped: u64,
     /// Lines being dropped while the disk is nearly full.
     disk_drop: Option<DiskDrop>,
+    /// Submitted, its row not committed yet: no agent hears of it until it is (a crash then
+    /// would leave an agent running a task that never existed, and whose client was never told).
+    unstored: bool,
 }
 
 impl Active {
@@ -239,6 +242,7 @@ impl Active {
             log_bytes: 0,
             log_dropped: 0,
             disk_drop: None,
+            unstored: false,
         }
     }
 }

@@ -49,13 +49,6 @@ impl Head {
         })
     }
 
-    /// Writes the head atomically (a new file renamed over the old), readable only by its owner.
-    /// No fsync: the head is as durable as the database it follows (WAL, synchronous=NORMAL,
-    /// which syncs at checkpoints), and a sync per audited commit cost ~3 ms per task.
-    pub fn write(&self, path: &std::path::Path) -> crate::error::Result<()> {
-        crate::private::write_private(path, format!("{} {}\n", self.id, self.hash).as_bytes())
-    }
-
     /// What is wrong with `entries` (the whole chain, in id order) given this head: the chain
     /// may be longer (entries committed just before a crash, before the head was written), never
     /// shorter, and the entry at the head must be the one the manager wrote.
@@ -114,6 +107,54 @@ pub fn verify(entries: &[AuditEntry]) -> Vec<String> {
     problems
 }
 
+/// The head's file, open for the writer's whole life and rewritten in place: one `pwrite` of the
+/// record at the file's start per audited commit. A new file renamed over the old (an open, a
+/// write, a rename that ext4 turns into a flush of the replaced file) cost ~45 µs of a ~1 ms
+/// dispatch. A record of at most one disk sector at offset 0 is not torn by a crash. No fsync:
+/// the head is as durable as the database it follows (WAL, synchronous=NORMAL, which syncs at
+/// checkpoints), and a sync per audited commit cost ~3 ms per task.
+pub struct HeadFile {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    /// The file's length: a shorter record cuts it, so no part of a longer one stays behind.
+    len: u64,
+}
+
+impl HeadFile {
+    /// Opens (or makes, readable only by its owner) the head's file.
+    pub fn open(path: &std::path::Path) -> crate::error::Result<HeadFile> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let io = |e| crate::error::Error::io(format!("opening {}", path.display()), e);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        Ok(HeadFile {
+            file,
+            path: path.to_path_buf(),
+            len,
+        })
+    }
+
+    /// Records `head` as the last entry written.
+    pub fn write(&mut self, head: &Head) -> crate::error::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let io = |e| crate::error::Error::io(format!("writing {}", self.path.display()), e);
+        let record = format!("{} {}\n", head.id, head.hash);
+        self.file.write_all_at(record.as_bytes(), 0).map_err(io)?;
+        let len = record.len() as u64;
+        if len < self.len {
+            self.file.set_len(len).map_err(io)?;
+        }
+        self.len = len;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +178,28 @@ mod tests {
             out.push(e);
         }
         out
+    }
+
+    #[test]
+    fn the_head_file_holds_the_last_head_written_and_nothing_of_an_earlier_longer_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit-head");
+        // One written the old way (a longer id), read back after a restart.
+        std::fs::write(&path, format!("123456789 {}\n", "a".repeat(64))).unwrap();
+        let mut f = HeadFile::open(&path).unwrap();
+        for id in [1_000_000_000_000, 7] {
+            let head = Head {
+                id,
+                hash: format!("{id:064x}"),
+            };
+            f.write(&head).unwrap();
+            assert_eq!(Head::read(&path), Some(head));
+        }
+        let fresh = dir.path().join("new-head");
+        HeadFile::open(&fresh).unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "readable only by its owner");
     }
 
     #[test]

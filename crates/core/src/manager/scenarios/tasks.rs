@@ -41,6 +41,57 @@ async fn a_task_goes_from_submitted_to_completed_and_each_step_is_stored() {
         .is_err());
 }
 
+/// An agent hears of a task only once it is stored: while another connection holds SQLite's
+/// write lock, a submission waits for its commit, and the scheduler, run meanwhile, sends nothing
+/// (a crash then would leave an agent running a task that never existed, its client never told).
+/// So does an idempotent repeat of it: it is answered once the first is stored.
+#[tokio::test]
+async fn a_task_reaches_an_agent_only_once_it_is_stored() {
+    use sqlx::Connection;
+    let w = world(|_| {}).await;
+    let (_reg, mut rx, _guard) = agent(&w.m, "a").await;
+    let mut other =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.m.paths().database.display()))
+            .await
+            .expect("a second connection");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .expect("the write lock");
+    let sub = Submission {
+        idempotency_key: Some("once".into()),
+        ..echo()
+    };
+    let submitting = {
+        let (m, sub) = (w.m.clone(), sub.clone());
+        tokio::spawn(async move { m.submit(sub).await })
+    };
+    while w.m.state().tasks.is_empty() {
+        tokio::task::yield_now().await;
+    }
+    let repeating = {
+        let m = w.m.clone();
+        tokio::spawn(async move { m.submit(sub).await })
+    };
+    // Its writes wait behind the held lock: not awaited here.
+    drop(w.m.dispatch());
+    assert!(
+        rx.try_recv().is_err(),
+        "a start was sent for a task not yet stored"
+    );
+    assert!(!submitting.is_finished() && !repeating.is_finished());
+    sqlx::query("ROLLBACK")
+        .execute(&mut other)
+        .await
+        .expect("release");
+    let (task, created) = submitting.await.unwrap().expect("submit");
+    let (again, created_again) = repeating.await.unwrap().expect("repeat");
+    assert!(created && !created_again);
+    assert_eq!(again.id, task.id);
+    dispatch(&w).await;
+    assert_eq!(start_sent(&mut rx).task_id, task.id);
+}
+
 #[tokio::test]
 async fn an_idempotent_submit_gives_the_same_task_and_a_changed_one_is_refused() {
     let w = world(|_| {}).await;
