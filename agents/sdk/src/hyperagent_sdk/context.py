@@ -24,6 +24,11 @@ SecretSink = Callable[[str], str]
 DestructiveSink = Callable[[str, Sequence[str]], str]
 
 _NO_FIELDS: Mapping[str, str] = {}
+_TRACE = common_pb2.LOG_LEVEL_TRACE
+_DEBUG = common_pb2.LOG_LEVEL_DEBUG
+_INFO = common_pb2.LOG_LEVEL_INFO
+_WARN = common_pb2.LOG_LEVEL_WARN
+_ERROR = common_pb2.LOG_LEVEL_ERROR
 
 
 class TaskLogger:
@@ -38,29 +43,30 @@ class TaskLogger:
     def __init__(self, emit: LineSink) -> None:
         self._emit = emit
 
-    def _log(self, level: int, message: str, fields: dict[str, Any]) -> None:
+    # Each level calls the sink itself (no shared helper between): a log call is one call deep
+    # into the SDK before the line is queued.
+    def trace(self, message: str, **fields: Any) -> None:
         self._emit(
-            level,
-            message,
-            {key: str(value) for key, value in fields.items()} if fields else _NO_FIELDS,
+            _TRACE, message, {k: str(v) for k, v in fields.items()} if fields else _NO_FIELDS
         )
 
-    def trace(self, message: str, **fields: Any) -> None:
-        self._log(common_pb2.LOG_LEVEL_TRACE, message, fields)
-
     def debug(self, message: str, **fields: Any) -> None:
-        self._log(common_pb2.LOG_LEVEL_DEBUG, message, fields)
+        self._emit(
+            _DEBUG, message, {k: str(v) for k, v in fields.items()} if fields else _NO_FIELDS
+        )
 
     def info(self, message: str, **fields: Any) -> None:
-        self._log(common_pb2.LOG_LEVEL_INFO, message, fields)
+        self._emit(_INFO, message, {k: str(v) for k, v in fields.items()} if fields else _NO_FIELDS)
 
     def warn(self, message: str, **fields: Any) -> None:
-        self._log(common_pb2.LOG_LEVEL_WARN, message, fields)
+        self._emit(_WARN, message, {k: str(v) for k, v in fields.items()} if fields else _NO_FIELDS)
 
     warning = warn
 
     def error(self, message: str, **fields: Any) -> None:
-        self._log(common_pb2.LOG_LEVEL_ERROR, message, fields)
+        self._emit(
+            _ERROR, message, {k: str(v) for k, v in fields.items()} if fields else _NO_FIELDS
+        )
 
 
 class TaskContext:
