@@ -209,4 +209,41 @@ describe('LogViewer', () => {
       vi.unstubAllGlobals();
     }
   });
+
+  it('gives a multi-line message (a traceback) a row as tall as its lines, the next row below it', () => {
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    act(() => {
+      store.append([
+        line(1, 'LOG_LEVEL_ERROR', 'Traceback (most recent call last):\n  File "app.py", line 3, in <module>\nValueError: boom\n'),
+        line(2, 'LOG_LEVEL_INFO', 'next line'),
+      ]);
+      store.flush();
+    });
+    const [traceback, next] = screen.getAllByTestId('log-line');
+    expect(traceback).toHaveStyle({ height: `${3 * ROW_HEIGHT}px` });
+    expect(traceback?.querySelector('.log-message')?.textContent).toBe(
+      'Traceback (most recent call last):\n  File "app.py", line 3, in <module>\nValueError: boom',
+    );
+    expect(next?.style.transform).toBe(`translateY(${3 * ROW_HEIGHT}px)`);
+    expect(screen.getByTestId('log-count')).toHaveTextContent('2 lines');
+  });
+
+  it('shows ANSI colours as colours, not as escape codes', () => {
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    act(() => {
+      store.append([line(1, 'LOG_LEVEL_INFO', '\x1b[1;31mFAILED\x1b[0m tests/test_x.py \x1b[38;2;0;128;255mblue\x1b[m')]);
+      store.flush();
+    });
+    const row = screen.getByTestId('log-line');
+    expect(row.querySelector('.log-message')?.textContent).toBe('FAILED tests/test_x.py blue');
+    expect(within(row).queryAllByTestId('untrusted-mark')).toHaveLength(0);
+    const [failed, blue] = within(row).getAllByTestId('ansi-run');
+    expect(failed).toHaveTextContent('FAILED');
+    expect(failed).toHaveClass('ansi-fg-1', 'ansi-bold');
+    expect(blue).toHaveTextContent('blue');
+    expect(blue).toHaveStyle({ color: 'rgb(0, 128, 255)' });
+    expect(screen.getByTestId('log-count')).toHaveTextContent(/^1 line$/);
+  });
 });

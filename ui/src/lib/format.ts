@@ -47,3 +47,10 @@ export function ago(iso: string | null | undefined, now: number): string {
 export function percent(fraction: number | undefined): string {
   return fraction === undefined || fraction < 0 ? '' : `${Math.round(fraction * 100)}%`;
 }
+
+/** "1 line", "2 lines"; `plural` when it is not the singular plus "s". */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
+export const linesLabel = (n: number) => count(n, 'line');

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import { useFeedEvents } from '../app/feed';
 import { hrefOf } from '../app/router';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { ErrorNote } from '../components/ErrorNote';
@@ -45,7 +46,8 @@ export function TaskPage({ taskId }: { taskId: string }) {
   const refresh = useCallback(() => {
     client.getTask(taskId).then(
       (t) => {
-        setTask(t);
+        // A read answered after the feed said the task ended is older than what is shown.
+        setTask((shown) => (shown && TERMINAL_STATES.has(shown.state) && !TERMINAL_STATES.has(t.state) ? shown : t));
         setError(null);
       },
       (err: unknown) => setError(ApiError.from(err)),
@@ -54,21 +56,31 @@ export function TaskPage({ taskId }: { taskId: string }) {
 
   useEffect(refresh, [refresh]);
 
+  // The task's state and progress come from the app's feed, which carries no log lines, so they
+  // never wait behind a flood of them: the new state is shown as the event arrives, and the full
+  // record (result, attempts) read after it.
+  useFeedEvents((e) => {
+    const changed = e.task_state;
+    if (changed?.task_id === taskId) {
+      setTask((t) => (t ? { ...t, state: changed.to } : t));
+      refresh();
+    }
+    const p = e.task_progress;
+    if (p?.task_id === taskId) setTask((t) => (t && !TERMINAL_STATES.has(t.state) ? { ...t, progress: p.progress } : t));
+  });
+
+  // The task's own feed, for its log lines only (its other events come through the app's feed).
   useEffect(
     () =>
       followTaskLogs(
         client,
         taskId,
         store,
-        (e) => {
-          if (e.task_state) refresh();
-          const p = e.task_progress;
-          if (p) setTask((t) => (t ? { ...t, progress: p.progress } : t));
-        },
+        () => {},
         (err) => setFeedError(err),
         () => setFeedError(null),
       ),
-    [client, taskId, store, refresh],
+    [client, taskId, store],
   );
 
   if (error && !task) {
