@@ -128,6 +128,12 @@ test('answer consent requests: grant, then deny', async ({ page }) => {
     await expect(modal).toBeVisible()
     await expect(modal.getByTestId('consent-kind')).toContainText('destructive')
     await expect(modal.getByTestId('consent-agent-id')).toContainText('bootstrapper')
+    // A request to replace files: the focus starts on Deny, and Tab never leaves the dialog.
+    await expect(modal.getByRole('button', { name: 'Deny' })).toBeFocused()
+    for (let i = 0; i < 7; i++) {
+      await page.keyboard.press(i % 3 === 2 ? 'Shift+Tab' : 'Tab')
+      await expect(modal.locator(':focus')).toHaveCount(1)
+    }
     if (folder === 'granted') await shot(page, 'consent')
     await modal.getByRole('button', { name: answer }).click()
     await expect(modal).toBeHidden()
