@@ -98,15 +98,40 @@ test('cancel a running task', async ({ page }) => {
   const id = await submit(page, 'echo.sleep', { seconds: 600 })
   await page.goto(`/#/tasks/${id}`)
   await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_RUNNING')
+  await expect(page.getByTestId('status-running')).toHaveText('1 task running')
   await page.getByRole('button', { name: 'Cancel task' }).click()
   await page.getByRole('button', { name: 'Yes, cancel' }).click()
-  await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_CANCELED')
+  const state = page.getByTestId('task-page').getByTestId('task-state')
+  await expect(state).toHaveAttribute('data-state', 'TASK_STATE_CANCELED')
+  // The person cancelled it: said so, not as a failure or as the manager's doing.
+  await expect(state).toHaveText('cancelled by you')
+  await expect(page.getByTestId('task-result').getByRole('heading')).toHaveText('Cancelled by you')
+  await expect(page.getByTestId('task-page')).not.toContainText('stopped by the manager')
+  await expect(page.getByTestId('task-page')).not.toContainText('canceled')
+  await expect(page.getByTestId('task-progress')).toHaveCount(0)
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click()
-  await expect(page.locator(`[data-testid="task-row"][data-task-id="${id}"] [data-testid="task-state"]`)).toHaveAttribute(
-    'data-state',
-    'TASK_STATE_CANCELED',
-  )
+  const row = page.locator(`[data-testid="task-row"][data-task-id="${id}"]`)
+  await expect(row.getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_CANCELED')
+  await expect(row.getByTestId('task-state')).toHaveText('cancelled by you')
+  await expect(row.getByTestId('task-progress')).toHaveCount(0)
+  // The project's preview (the first test) made nothing: not listed among the tasks unless asked.
+  const rows = page.getByTestId('task-row')
+  const listed = await rows.count()
+  await page.getByTestId('show-previews').check()
+  await expect(rows).toHaveCount(listed + 1)
+  await page.getByTestId('show-previews').uncheck()
   await shot(page, 'tasks')
+})
+
+test('without the access token: the sign-in notice once, and no introduction over it', async ({ browser }) => {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await page.goto(new URL(process.env.HYPERAGENT_WEB_URL!).origin + '/#/tasks')
+  await expect(page.getByTestId('signin-notice')).toBeVisible()
+  await expect(page.getByText('Open the address the manager printed')).toHaveCount(1)
+  await expect(page.getByTestId('error')).toHaveCount(0)
+  await expect(page.getByRole('dialog')).toHaveCount(0)
+  await context.close()
 })
 
 test('answer consent requests: grant, then deny', async ({ page }) => {

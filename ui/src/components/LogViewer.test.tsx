@@ -246,4 +246,18 @@ describe('LogViewer', () => {
     expect(blue).toHaveStyle({ color: 'rgb(0, 128, 255)' });
     expect(screen.getByTestId('log-count')).toHaveTextContent(/^1 line$/);
   });
+
+  it('says so when a filter matches nothing, with the way back to every line', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    expect(screen.getByTestId('log-empty')).toHaveTextContent('No log lines yet.');
+    appendLines(store, 1, 50);
+    expect(screen.queryByTestId('log-empty')).not.toBeInTheDocument();
+    await user.type(screen.getByLabelText('Search'), 'no such words');
+    expect(screen.getByTestId('log-empty')).toHaveTextContent('None of the 50 lines matches “no such words”.');
+    await user.click(screen.getByRole('button', { name: 'Show every line' }));
+    expect(screen.getByLabelText('Search')).toHaveValue('');
+    expect(seqsShown()).toContain(50);
+  });
 });

@@ -176,6 +176,32 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
         }}
         onKeyDown={pauseOnKeys}
       >
+        {view.length === 0 && (
+          <p className="empty-note" data-testid="log-empty">
+            {store.lines.length === 0 ? (
+              'No log lines yet.'
+            ) : (
+              <>
+                None of the {linesLabel(store.lines.length)} matches
+                {query.trim() ? <> “<Untrusted text={query.trim()} />”</> : null}
+                {minLevel ? ` at ${levelLabel(minLevel)} and above` : ''}
+                {attempt ? ` in attempt ${attempt}` : ''}.{' '}
+                <button
+                  type="button"
+                  className="link"
+                  data-testid="log-clear-filters"
+                  onClick={() => {
+                    setQuery('');
+                    setMinLevel('');
+                    setAttempt(0);
+                  }}
+                >
+                  Show every line
+                </button>
+              </>
+            )}
+          </p>
+        )}
         <div className="log-spacer" style={{ height: total }}>
           {rows.map((i) => {
             const entry = store.lines[view.indices[i] ?? -1];

@@ -1,11 +1,12 @@
 import type { Progress, TaskState } from '../ipc';
-import { percent, stateLabel, stateTone } from '../lib/format';
+import { percent, stateTone, taskStateLabel } from '../lib/format';
 import { Untrusted } from './Untrusted';
 
-export function StateBadge({ state }: { state: TaskState }) {
+/** A task's state; `cancelRequested` (the task's `cancel_requested`) tells a person's cancel apart. */
+export function StateBadge({ state, cancelRequested = false }: { state: TaskState; cancelRequested?: boolean }) {
   return (
     <span className={`badge ${stateTone(state)}`} data-testid="task-state" data-state={state}>
-      {stateLabel(state)}
+      {taskStateLabel({ state, cancel_requested: cancelRequested })}
     </span>
   );
 }

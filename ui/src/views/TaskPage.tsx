@@ -120,14 +120,9 @@ export function TaskPage({ taskId }: { taskId: string }) {
       </h1>
       {task && (
         <div className="task-head">
-          <StateBadge state={task.state} />
+          <StateBadge state={task.state} cancelRequested={task.cancel_requested} />
           {!ended && <ProgressBar progress={task.progress} label="Progress" />}
-          {task.progress?.step && !ended && (
-            <span className="help" data-testid="task-step">
-              Step: <Untrusted text={task.progress.step} />
-            </span>
-          )}
-          {task.status_reason && (
+          {task.status_reason && !cancelledByYou(task) && (
             <span className="help">
               <Untrusted text={task.status_reason} />
             </span>
@@ -224,19 +219,23 @@ function ResultViews({ task, output }: { task: Task; output: Record<string, unkn
   );
 }
 
+/** Ended because a person cancelled it (not a failure: no red, no agent's stop message as an error). */
+const cancelledByYou = (task: Task) => task.state === 'TASK_STATE_CANCELED' && task.cancel_requested;
+
 function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | null }) {
   const result = task.result;
   if (!result) return null;
   const ok = result.status === 'RESULT_STATUS_SUCCEEDED';
+  const byYou = cancelledByYou(task);
   return (
-    <section className={`panel result ${ok ? 'ok' : 'bad'}`} aria-label="Result" data-testid="task-result">
-      <h2>{ok ? 'Done' : enumLabel(result.status, 'RESULT_STATUS_')}</h2>
+    <section className={`panel result ${ok ? 'ok' : byYou ? 'idle' : 'bad'}`} aria-label="Result" data-testid="task-result">
+      <h2>{ok ? 'Done' : byYou ? 'Cancelled by you' : enumLabel(result.status, 'RESULT_STATUS_')}</h2>
       {result.summary && (
         <p>
           <Untrusted text={result.summary} multiline />
         </p>
       )}
-      {result.error && (
+      {result.error && !byYou && (
         <p className="field-error" data-testid="task-error">
           <Untrusted text={result.error} multiline />
         </p>
