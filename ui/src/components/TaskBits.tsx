@@ -2,11 +2,28 @@ import type { Progress, TaskState } from '../ipc';
 import { percent, stateTone, taskStateLabel } from '../lib/format';
 import { Untrusted } from './Untrusted';
 
-/** A task's state; `cancelRequested` (the task's `cancel_requested`) tells a person's cancel apart. */
-export function StateBadge({ state, cancelRequested = false }: { state: TaskState; cancelRequested?: boolean }) {
+/**
+ * A task's state; `cancelRequested` (the task's `cancel_requested`) tells a person's cancel apart,
+ * and `checksSkipped` a completed task some of whose checks did not run (not shown as plain success).
+ */
+export function StateBadge({
+  state,
+  cancelRequested = false,
+  checksSkipped = false,
+}: {
+  state: TaskState;
+  cancelRequested?: boolean;
+  checksSkipped?: boolean;
+}) {
+  const skipped = checksSkipped && state === 'TASK_STATE_COMPLETED';
   return (
-    <span className={`badge ${stateTone(state)}`} data-testid="task-state" data-state={state}>
-      {taskStateLabel({ state, cancel_requested: cancelRequested })}
+    <span
+      className={`badge ${skipped ? 'warn' : stateTone(state)}`}
+      data-testid="task-state"
+      data-state={state}
+      data-outcome={skipped ? 'checks-skipped' : undefined}
+    >
+      {skipped ? 'completed, checks skipped' : taskStateLabel({ state, cancel_requested: cancelRequested })}
     </span>
   );
 }

@@ -1,4 +1,4 @@
-import { act, render, screen, within } from '@testing-library/react';
+import { act, cleanup, render, screen, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { FeedProvider } from '../app/feed';
 import { ClientProvider, type Event, type Task } from '../ipc';
@@ -70,5 +70,34 @@ describe('TaskPage', () => {
     expect(state()).toHaveTextContent('cancelled by you');
     expect(screen.queryByText(/stopped by the manager/)).not.toBeInTheDocument();
     expect(screen.queryByText(/canceled/)).not.toBeInTheDocument();
+  });
+
+  it('shows a project made with checks that did not run as such, never as a plain "Done"', async () => {
+    const checks = [
+      { name: 'environment', status: 'passed', detail: '.venv created with uv', seconds: 0.2 },
+      { name: 'install', status: 'skipped', detail: 'network access to pypi.org:443 was refused (denied)', seconds: 0.1 },
+      { name: 'tests', status: 'skipped', detail: 'not run: install was skipped', seconds: 0 },
+      { name: 'serve', status: 'skipped', detail: 'not run: install was skipped', seconds: 0 },
+    ];
+    // An older bootstrapper's output has no `outcome`: read from its checks.
+    for (const output of [{ path: '/w/shop', checks, outcome: 'checks skipped' }, { path: '/w/shop', checks }]) {
+      cleanup();
+      setup(
+        task('t1', {
+          task_type: 'bootstrap.project',
+          state: 'TASK_STATE_COMPLETED',
+          result: { status: 'RESULT_STATUS_SUCCEEDED', exit_code: 0, summary: 'made', artifacts: [], output_json: JSON.stringify(output), error: '' },
+        }),
+      );
+      const result = await screen.findByTestId('task-result');
+      expect(within(result).getByRole('heading')).toHaveTextContent('Completed, checks skipped');
+      expect(result).not.toHaveClass('ok');
+      expect(state()).toHaveTextContent('completed, checks skipped');
+      expect(state()).not.toHaveClass('ok');
+      const notRun = within(result).getByTestId('checks-not-run');
+      expect(notRun).toHaveTextContent('install — network access to pypi.org:443 was refused (denied)');
+      expect(notRun).toHaveTextContent('serve — not run: install was skipped');
+      expect(within(result).getAllByTestId('check-row')).toHaveLength(4);
+    }
   });
 });

@@ -15,7 +15,7 @@ import { revealHidden } from '../lib/untrusted';
 import { FilesView } from './results/FilesView';
 import { FindingsView } from './results/FindingsView';
 import { TestsView } from './results/TestsView';
-import { filesOf, findingsOf, parseOutput, testsOf } from './results/shapes';
+import { checksOutcomeOf, filesOf, findingsOf, parseOutput, testsOf, type ChecksOutcome } from './results/shapes';
 
 interface Check {
   name: string;
@@ -120,7 +120,11 @@ export function TaskPage({ taskId }: { taskId: string }) {
       </h1>
       {task && (
         <div className="task-head">
-          <StateBadge state={task.state} cancelRequested={task.cancel_requested} />
+          <StateBadge
+            state={task.state}
+            cancelRequested={task.cancel_requested}
+            checksSkipped={checksOutcomeOf(json) === 'checks skipped'}
+          />
           {!ended && <ProgressBar progress={task.progress} label="Progress" />}
           {task.status_reason && !cancelledByYou(task) && (
             <span className="help">
@@ -227,9 +231,43 @@ function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | n
   if (!result) return null;
   const ok = result.status === 'RESULT_STATUS_SUCCEEDED';
   const byYou = cancelledByYou(task);
+  const outcome: ChecksOutcome | null = ok ? checksOutcomeOf(output as Record<string, unknown> | null) : null;
+  const notRun = (output?.checks ?? []).filter((c) => c.status !== 'passed' && c.status !== 'failed');
+  const tone = ok ? (outcome === 'checks skipped' ? 'warn' : 'ok') : byYou ? 'idle' : 'bad';
+  const heading = ok
+    ? outcome === 'checks skipped'
+      ? 'Completed, checks skipped'
+      : outcome === 'not checked'
+        ? 'Done, not checked'
+        : 'Done'
+    : byYou
+      ? 'Cancelled by you'
+      : enumLabel(result.status, 'RESULT_STATUS_');
   return (
-    <section className={`panel result ${ok ? 'ok' : byYou ? 'idle' : 'bad'}`} aria-label="Result" data-testid="task-result">
-      <h2>{ok ? 'Done' : byYou ? 'Cancelled by you' : enumLabel(result.status, 'RESULT_STATUS_')}</h2>
+    <section className={`panel result ${tone}`} aria-label="Result" data-testid="task-result" data-outcome={outcome ?? undefined}>
+      <h2>{heading}</h2>
+      {notRun.length > 0 && (
+        <div className="checks-not-run" data-testid="checks-not-run">
+          <p>
+            {ok ? 'Made, but not everything was checked.' : 'Also not checked:'} Not run:
+          </p>
+          <ul>
+            {notRun.map((c) => (
+              <li key={c.name}>
+                <strong>
+                  <Untrusted text={c.name} />
+                </strong>
+                {c.detail ? (
+                  <>
+                    {' '}
+                    — <Untrusted text={c.detail} />
+                  </>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {result.summary && (
         <p>
           <Untrusted text={result.summary} multiline />

@@ -8,6 +8,7 @@ import { ProgressBar, StateBadge } from '../components/TaskBits';
 import { Untrusted } from '../components/Untrusted';
 import { TERMINAL_STATES, useClient, type Task } from '../ipc';
 import { formatTime } from '../lib/format';
+import { taskChecksOutcome } from './results/shapes';
 
 const PAGE = 100;
 
@@ -110,7 +111,11 @@ export function Tasks() {
                     <Untrusted text={t.task_type} />
                   </td>
                   <td>
-                    <StateBadge state={t.state} cancelRequested={t.cancel_requested} />
+                    <StateBadge
+                      state={t.state}
+                      cancelRequested={t.cancel_requested}
+                      checksSkipped={taskChecksOutcome(t) === 'checks skipped'}
+                    />
                   </td>
                   <td>
                     {!TERMINAL_STATES.has(t.state) && <ProgressBar progress={t.progress} label={`Progress of ${t.id}`} />}
