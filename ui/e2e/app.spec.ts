@@ -44,6 +44,12 @@ test('bootstrap a FastAPI project from the form: logs arrive live and the task c
   await expect(page.getByTestId('result-checks')).toContainText('serve')
   await expect(page.getByTestId('check-row')).toHaveCount(4)
   for (const row of await page.getByTestId('check-row').all()) await expect(row).toContainText('passed')
+  // uv's output is its stderr: shown as stderr, not as warnings, without a `stream=` field.
+  await page.getByTestId('log-search').fill('Installed')
+  const installed = page.getByTestId('log-line').filter({ hasText: /Installed \d+ packages?/ })
+  await expect(installed.locator('.log-level')).toHaveText(/^stderr$/i)
+  await expect(page.getByTestId('log-scroller')).not.toContainText('stream=')
+  await page.getByTestId('log-search').fill('')
   await shot(page, 'task-completed')
 })
 

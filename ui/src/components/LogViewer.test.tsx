@@ -260,4 +260,27 @@ describe('LogViewer', () => {
     expect(screen.getByLabelText('Search')).toHaveValue('');
     expect(seqsShown()).toContain(50);
   });
+
+  it("shows a command's stderr as stderr, not as a warning, and keeps it out of 'warn and above'", async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    act(() => {
+      store.append([
+        { ...line(1, 'LOG_LEVEL_WARN', 'Resolved 12 packages in 80ms'), fields: { stream: 'stderr' } },
+        { ...line(2, 'LOG_LEVEL_INFO', 'collected 3 items'), fields: { stream: 'stdout' } },
+        line(3, 'LOG_LEVEL_WARN', 'template fastapi: a real warning'),
+        { ...line(4, 'LOG_LEVEL_ERROR', 'install failed: invalid peer certificate'), fields: { check: 'install' } },
+      ]);
+      store.flush();
+    });
+    const [stderr, stdout] = screen.getAllByTestId('log-line');
+    expect(stderr?.querySelector('.log-level')).toHaveTextContent(/^stderr$/);
+    expect(stdout?.querySelector('.log-level')).toHaveTextContent(/^info$/);
+    expect(screen.getByTestId('log-scroller')).not.toHaveTextContent('stream=');
+    await user.selectOptions(screen.getByLabelText('Level'), 'LOG_LEVEL_WARN');
+    expect(seqsShown()).toEqual([3, 4]);
+    await user.selectOptions(screen.getByLabelText('Level'), 'LOG_LEVEL_ERROR');
+    expect(seqsShown()).toEqual([4]);
+  });
 });

@@ -1,7 +1,7 @@
 import { useId, useLayoutEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
 import type { LogLevel } from '../ipc';
 import { levelLabel, linesLabel } from '../lib/format';
-import { LEVEL_RANK, LogFilter, rowsToDraw, type LogStore } from '../lib/logStore';
+import { LEVEL_RANK, LogFilter, levelText, rowsToDraw, type LogStore } from '../lib/logStore';
 import { Ansi } from './Ansi';
 import { Untrusted } from './Untrusted';
 
@@ -210,7 +210,7 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
             return (
               <div
                 key={entry.seq}
-                className={`log-line level-${levelLabel(entry.level)}`}
+                className={`log-line level-${levelText(entry)}`}
                 data-testid="log-line"
                 data-seq={entry.seq}
                 data-attempt={entry.attempt}
@@ -222,7 +222,7 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
                   </span>
                 )}
                 <span className="log-time">{clock(entry.time)}</span>
-                <span className="log-level">{levelLabel(entry.level)}</span>
+                <span className="log-level">{levelText(entry)}</span>
                 <span className="log-message">
                   <Ansi text={entry.message} multiline={entry.rows > 1} />
                 </span>

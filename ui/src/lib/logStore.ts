@@ -1,4 +1,5 @@
 import type { LogLevel, LogLine } from '../ipc';
+import { levelLabel } from './format';
 
 /** A log line as the viewer keeps it. */
 export interface LogEntry {
@@ -6,7 +7,16 @@ export interface LogEntry {
   time: string | null | undefined;
   level: LogLevel;
   message: string;
+  /** Its fields, without `stream` (a command's output is told by `stream`). */
   fields: Record<string, string>;
+  /** The output stream of a command the task ran (the SDK's `stream` field), else ''. */
+  stream: 'stdout' | 'stderr' | '';
+  /**
+   * Its rank for the level filter: its level's, except a command's stderr, which the SDK logs at
+   * WARN only because it is stderr (tools print progress there): it ranks as INFO, so "warn and
+   * above" and "error and above" find real warnings and errors.
+   */
+  rank: number;
   /** The attempt that wrote it (0: not recorded). */
   attempt: number;
   /** The first line of a retry (its attempt differs from the line before, or is past the first). */
@@ -31,6 +41,23 @@ export const LEVEL_RANK: Record<LogLevel, number> = {
   LOG_LEVEL_WARN: 4,
   LOG_LEVEL_ERROR: 5,
 };
+
+/** A line's stream (taken out of its fields) and its rank for the level filter. */
+function streamOf(line: LogLine): Pick<LogEntry, 'fields' | 'stream' | 'rank'> {
+  const fields = line.fields ?? {};
+  const stream = fields.stream === 'stdout' || fields.stream === 'stderr' ? fields.stream : '';
+  let rank = LEVEL_RANK[line.level] ?? 0;
+  if (stream === 'stderr' && line.level === 'LOG_LEVEL_WARN') rank = LEVEL_RANK.LOG_LEVEL_INFO;
+  if (!stream) return { fields, stream, rank };
+  const rest = { ...fields };
+  delete rest.stream;
+  return { fields: rest, stream, rank };
+}
+
+/** What the level column says: a command's stderr is "stderr", not a warning. */
+export function levelText(entry: Pick<LogEntry, 'level' | 'stream'>): string {
+  return entry.stream === 'stderr' && entry.level === 'LOG_LEVEL_WARN' ? 'stderr' : levelLabel(entry.level);
+}
 
 const nextFrame: (fn: () => void) => void =
   typeof requestAnimationFrame === 'function' ? (fn) => requestAnimationFrame(fn) : (fn) => setTimeout(fn, 16);
@@ -74,7 +101,7 @@ export class LogStore {
         time: line.time,
         level: line.level,
         message: text,
-        fields: line.fields ?? {},
+        ...streamOf(line),
         attempt,
         attemptStart,
         rows,
@@ -110,7 +137,7 @@ export class LogStore {
 
 function matches(entry: LogEntry, minRank: number, needle: string, attempt: number): boolean {
   if (attempt && entry.attempt !== attempt) return false;
-  if (LEVEL_RANK[entry.level] < minRank) return false;
+  if (entry.rank < minRank) return false;
   if (!needle) return true;
   if (entry.message.toLowerCase().includes(needle)) return true;
   for (const [k, v] of Object.entries(entry.fields)) {
