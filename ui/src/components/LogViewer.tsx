@@ -81,8 +81,10 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
     const at = el.scrollTop;
     const ours = written.current !== null && Math.abs(at - written.current) < 1;
     written.current = null;
-    // Dragging the scrollbar up while following means "let me read", as the wheel does.
-    if (following && !ours && at < top - ROW_HEIGHT) setFollowing(false);
+    // Dragging the scrollbar up while following means "let me read", as the wheel does (a
+    // position the browser clamped, the viewport having grown, is not the reader's).
+    const bottom = Math.min(top, el.scrollHeight - el.clientHeight);
+    if (following && !ours && at < bottom - ROW_HEIGHT) setFollowing(false);
     setScrollTop(at);
   };
 
