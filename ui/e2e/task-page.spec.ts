@@ -89,7 +89,6 @@ test('a flood of 100,000 log lines: rows stay on screen while the count climbs, 
   // The tail is followed to the end: the last line is on screen.
   await expect.poll(async () => (await rowsInView(page)).some((t) => t.includes(`line ${LINES} `))).toBe(true)
   const flood = await page.evaluate(() => (window as any).__flood)
-  console.log(JSON.stringify(flood))
   expect(flood.climbing, 'frames sampled while the lines arrived').toBeGreaterThan(0)
   expect(flood.blank, `frames with no row in view, of ${flood.climbing}`).toBe(0)
   // The end state came first; the lines were still being drawn, and Cancel was gone.
