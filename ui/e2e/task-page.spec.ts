@@ -109,13 +109,31 @@ test('a traceback gets a row as tall as its lines, and ANSI colours show as colo
   )
   await expect(row.getByTestId('untrusted-mark')).toHaveCount(0)
   // Its three text lines fit in the row, and the row below starts under it.
-  const fit = await row.evaluate((el) => {
-    const text = el.querySelector('.log-message')!.getBoundingClientRect()
-    const box = el.getBoundingClientRect()
-    const next = el.parentElement!.querySelector(`[data-seq="${Number(el.getAttribute('data-seq')) + 1}"]`)
-    return { textFits: text.bottom <= box.bottom + 0.5, textLines: Math.round(text.height / 20), nextBelow: next ? next.getBoundingClientRect().top >= box.bottom - 0.5 : true }
-  })
-  expect(fit).toEqual({ textFits: true, textLines: 3, nextBelow: true })
+  // Its three text lines fit in the row and the row below starts under it, at 1280 px, 800 px and
+  // 200% zoom (a 640x400 CSS viewport), with no sideways scrolling of the page.
+  for (const [width, height] of [[1280, 800], [800, 800], [640, 400]]) {
+    await page.setViewportSize({ width, height })
+    const fit = await row.evaluate((el) => {
+      const text = el.querySelector('.log-message')!.getBoundingClientRect()
+      const box = el.getBoundingClientRect()
+      const next = el.parentElement!.querySelector(`[data-seq="${Number(el.getAttribute('data-seq')) + 1}"]`)
+      return {
+        textFits: text.bottom <= box.bottom + 0.5,
+        textLines: Math.round(text.height / 20),
+        nextBelow: next ? next.getBoundingClientRect().top >= box.bottom - 0.5 : true,
+        pageOverflow: document.documentElement.scrollWidth - window.innerWidth > 0,
+      }
+    })
+    expect(fit, `${width}x${height}`).toEqual({ textFits: true, textLines: 3, nextBelow: true, pageOverflow: false })
+  }
+  await page.setViewportSize({ width: 1280, height: 800 })
+  // Keyboard: in the log, ArrowUp stops following the tail; the button (Enter) follows again.
+  await page.getByTestId('log-scroller').focus()
+  await page.keyboard.press('ArrowUp')
+  await expect(page.getByTestId('log-follow')).toHaveAttribute('aria-pressed', 'false')
+  await page.getByTestId('log-follow').focus()
+  await page.keyboard.press('Enter')
+  await expect(page.getByTestId('log-follow')).toHaveAttribute('aria-pressed', 'true')
   const red = row.getByTestId('ansi-run')
   await expect(red).toHaveText('ValueError')
   const color = () => red.evaluate((el) => getComputedStyle(el).color)
