@@ -111,7 +111,7 @@ test('a traceback gets a row as tall as its lines, and ANSI colours show as colo
   // Its three text lines fit in the row, and the row below starts under it.
   // Its three text lines fit in the row and the row below starts under it, at 1280 px, 800 px and
   // 200% zoom (a 640x400 CSS viewport), with no sideways scrolling of the page.
-  for (const [width, height] of [[1280, 800], [800, 800], [640, 400]]) {
+  for (const [width, height] of [[1280, 800], [800, 800], [640, 400]] as const) {
     await page.setViewportSize({ width, height })
     const fit = await row.evaluate((el) => {
       const text = el.querySelector('.log-message')!.getBoundingClientRect()

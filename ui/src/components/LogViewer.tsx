@@ -84,8 +84,10 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
     // Dragging the scrollbar up while following means "let me read", as the wheel does (a
     // position the browser clamped, the viewport having grown, is not the reader's).
     const bottom = Math.min(top, el.scrollHeight - el.clientHeight);
-    if (following && !ours && at < bottom - ROW_HEIGHT) setFollowing(false);
-    setScrollTop(at);
+    const leaving = following && !ours && at < bottom - ROW_HEIGHT;
+    if (leaving) setFollowing(false);
+    // While following, the position is the tail's, not this one: no render for it.
+    if (!following || leaving) setScrollTop(at);
   };
 
   // Scrolling up (wheel, keys) means "let me read": stop following the tail.
