@@ -1,14 +1,9 @@
 // The web UI in Debian's Chromium against the real manager and real agents (e2e/manager.ts).
 // Screenshots of each view go to test-artifacts/ (kept by CI) and docs/screenshots/.
-import { expect, test, type Page } from '@playwright/test'
+import { expect, test } from '@playwright/test'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { api, ARTIFACTS, online, shot } from './helpers.ts'
-
-async function submit(page: Page, task_type: string, payload: object, workspace = ''): Promise<string> {
-  const r = await api(page, 'SubmitTask', { task_type, payload_json: JSON.stringify(payload), workspace })
-  return r.task.id as string
-}
+import { api, ARTIFACTS, online, shot, submit } from './helpers.ts'
 
 test.beforeEach(async ({ page }, info) => {
   // The first-run introduction is its own test; the others start as a returning person.

@@ -1,12 +1,7 @@
 // A task's page against the real manager: what it shows must be true while the task runs, however
 // many lines it logs, and after it ended.
 import { expect, test, type Page } from '@playwright/test'
-import { api, online } from './helpers.ts'
-
-async function submit(page: Page, task_type: string, payload: object, workspace = ''): Promise<string> {
-  const r = await api(page, 'SubmitTask', { task_type, payload_json: JSON.stringify(payload), workspace })
-  return r.task.id as string
-}
+import { api, online, submit } from './helpers.ts'
 
 /** The number at the start of the log's counter ("12,345 lines" -> 12345). */
 function countOf(text: string | null): number {
