@@ -248,9 +248,7 @@ function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | n
       <h2>{heading}</h2>
       {notRun.length > 0 && (
         <div className="checks-not-run" data-testid="checks-not-run">
-          <p>
-            {ok ? 'Made, but not everything was checked.' : 'Also not checked:'} Not run:
-          </p>
+          <p>{ok ? 'Made, but not everything was checked. Not run:' : 'Not run:'}</p>
           <ul>
             {notRun.map((c) => (
               <li key={c.name}>
