@@ -1,14 +1,9 @@
 // The web UI in Debian's Chromium against the real manager and real agents (e2e/manager.ts).
 // Screenshots of each view go to test-artifacts/ (kept by CI) and docs/screenshots/.
-import { expect, test, type Page } from '@playwright/test'
+import { expect, test } from '@playwright/test'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { api, ARTIFACTS, online, shot } from './helpers.ts'
-
-async function submit(page: Page, task_type: string, payload: object, workspace = ''): Promise<string> {
-  const r = await api(page, 'SubmitTask', { task_type, payload_json: JSON.stringify(payload), workspace })
-  return r.task.id as string
-}
+import { api, ARTIFACTS, online, shot, submit } from './helpers.ts'
 
 test.beforeEach(async ({ page }, info) => {
   // The first-run introduction is its own test; the others start as a returning person.
@@ -44,6 +39,12 @@ test('bootstrap a FastAPI project from the form: logs arrive live and the task c
   await expect(page.getByTestId('result-checks')).toContainText('serve')
   await expect(page.getByTestId('check-row')).toHaveCount(4)
   for (const row of await page.getByTestId('check-row').all()) await expect(row).toContainText('passed')
+  // uv's output is its stderr: shown as stderr, not as warnings, without a `stream=` field.
+  await page.getByTestId('log-search').fill('Installed')
+  const installed = page.getByTestId('log-line').filter({ hasText: /Installed \d+ packages?/ })
+  await expect(installed.locator('.log-level')).toHaveText(/^stderr$/i)
+  await expect(page.getByTestId('log-scroller')).not.toContainText('stream=')
+  await page.getByTestId('log-search').fill('')
   await shot(page, 'task-completed')
 })
 
@@ -98,15 +99,40 @@ test('cancel a running task', async ({ page }) => {
   const id = await submit(page, 'echo.sleep', { seconds: 600 })
   await page.goto(`/#/tasks/${id}`)
   await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_RUNNING')
+  await expect(page.getByTestId('status-running')).toHaveText('1 task running')
   await page.getByRole('button', { name: 'Cancel task' }).click()
   await page.getByRole('button', { name: 'Yes, cancel' }).click()
-  await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_CANCELED')
+  const state = page.getByTestId('task-page').getByTestId('task-state')
+  await expect(state).toHaveAttribute('data-state', 'TASK_STATE_CANCELED')
+  // The person cancelled it: said so, not as a failure or as the manager's doing.
+  await expect(state).toHaveText('cancelled by you')
+  await expect(page.getByTestId('task-result').getByRole('heading')).toHaveText('Cancelled by you')
+  await expect(page.getByTestId('task-page')).not.toContainText('stopped by the manager')
+  await expect(page.getByTestId('task-page')).not.toContainText('canceled')
+  await expect(page.getByTestId('task-progress')).toHaveCount(0)
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click()
-  await expect(page.locator(`[data-testid="task-row"][data-task-id="${id}"] [data-testid="task-state"]`)).toHaveAttribute(
-    'data-state',
-    'TASK_STATE_CANCELED',
-  )
+  const row = page.locator(`[data-testid="task-row"][data-task-id="${id}"]`)
+  await expect(row.getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_CANCELED')
+  await expect(row.getByTestId('task-state')).toHaveText('cancelled by you')
+  await expect(row.getByTestId('task-progress')).toHaveCount(0)
+  // The project's preview (the first test) made nothing: not listed among the tasks unless asked.
+  const rows = page.getByTestId('task-row')
+  const listed = await rows.count()
+  await page.getByTestId('show-previews').check()
+  await expect(rows).toHaveCount(listed + 1)
+  await page.getByTestId('show-previews').uncheck()
   await shot(page, 'tasks')
+})
+
+test('without the access token: the sign-in notice once, and no introduction over it', async ({ browser }) => {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await page.goto(new URL(process.env.HYPERAGENT_WEB_URL!).origin + '/#/tasks')
+  await expect(page.getByTestId('signin-notice')).toBeVisible()
+  await expect(page.getByText('Open the address the manager printed')).toHaveCount(1)
+  await expect(page.getByTestId('error')).toHaveCount(0)
+  await expect(page.getByRole('dialog')).toHaveCount(0)
+  await context.close()
 })
 
 test('answer consent requests: grant, then deny', async ({ page }) => {
@@ -128,6 +154,12 @@ test('answer consent requests: grant, then deny', async ({ page }) => {
     await expect(modal).toBeVisible()
     await expect(modal.getByTestId('consent-kind')).toContainText('destructive')
     await expect(modal.getByTestId('consent-agent-id')).toContainText('bootstrapper')
+    // A request to replace files: the focus starts on Deny, and Tab never leaves the dialog.
+    await expect(modal.getByRole('button', { name: 'Deny' })).toBeFocused()
+    for (let i = 0; i < 7; i++) {
+      await page.keyboard.press(i % 3 === 2 ? 'Shift+Tab' : 'Tab')
+      await expect(modal.locator(':focus')).toHaveCount(1)
+    }
     if (folder === 'granted') await shot(page, 'consent')
     await modal.getByRole('button', { name: answer }).click()
     await expect(modal).toBeHidden()

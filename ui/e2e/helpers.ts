@@ -21,6 +21,12 @@ export async function api<T = any>(page: Page, method: string, request: object =
   return (await r.json()) as T
 }
 
+/** Submits a task through the web API; its id. */
+export async function submit(page: Page, task_type: string, payload: object, workspace = ''): Promise<string> {
+  const r = await api(page, 'SubmitTask', { task_type, payload_json: JSON.stringify(payload), workspace })
+  return r.task.id as string
+}
+
 export async function online(page: Page, ...names: string[]) {
   for (const name of names) {
     await expect

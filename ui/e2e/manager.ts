@@ -35,7 +35,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const config = join(root, 'config.toml')
   const sections: Record<string, Record<string, unknown>> = {
     paths: { data_dir: join(root, 'data'), runtime_dir: join(root, 'run') },
-    web: { enabled: true, address: '127.0.0.1:0' },
+    // This tree's build (`npm run build`), whichever source tree the binary was built from.
+    web: { enabled: true, address: '127.0.0.1:0', ui_dir: join(REPO, 'ui', 'dist') },
     templates: { dirs: [join(REPO, 'templates')] },
     sandbox: { allow_unsupervised_agents: false },
     // A killed agent stays offline long enough to be seen before it is restarted.

@@ -1,12 +1,13 @@
 import { render, screen, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
 import App from './App';
+import { ApiError } from './ipc';
 import { ONBOARDED_KEY } from './app/onboarding';
 import { parseRoute } from './app/router';
 import { MockTransport } from './testing/mockTransport';
 import { shopPlan } from './testing/plans';
 
-function renderApp() {
+function renderApp(signedIn = true) {
   const transport = new MockTransport({
     ListPolicyRules: () => ({ rules: [] }),
     ListSecrets: () => ({ secrets: [], store: 'secret-service' }),
@@ -16,6 +17,7 @@ function renderApp() {
     ListPlans: () => ({ plans: [], next_page_token: '' }),
     GetPlan: ({ plan_id }) => shopPlan(plan_id, { state: 'PLAN_STATE_RUNNING' }),
   });
+  if (!signedIn) transport.feedError = new ApiError('unauthenticated', 'no access token');
   render(<App client={transport.client()} />);
 }
 
@@ -51,5 +53,14 @@ describe('App', () => {
   it('opens with the introduction on first run', () => {
     renderApp();
     expect(screen.getByRole('dialog', { name: 'What HyperAgent does' })).toBeInTheDocument();
+  });
+
+  it('shows the sign-in notice once, instead of the view, and no introduction over it', async () => {
+    window.location.hash = '#/tasks';
+    renderApp(false);
+    expect(await screen.findByTestId('signin-notice')).toBeInTheDocument();
+    expect(screen.getAllByText(/Open the address the manager printed/)).toHaveLength(1);
+    expect(screen.queryByRole('heading', { level: 1, name: 'Tasks' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
   });
 });

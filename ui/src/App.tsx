@@ -55,10 +55,11 @@ function View({ route }: { route: Route }) {
   }
 }
 
-/** Shown instead of views when the browser has no access to the manager yet. */
+/**
+ * Shown instead of the view when the browser has no access to the manager yet: once, rather than
+ * beside each of the view's own failed calls.
+ */
 function SignInNotice() {
-  const { error } = useFeedStatus();
-  if (error?.code !== 'unauthenticated') return null;
   return (
     <div className="signin-notice" role="alert" data-testid="signin-notice">
       <h2>Open the address the manager printed</h2>
@@ -77,6 +78,7 @@ function Shell() {
   const [asking, setAsking] = useState(0);
   const ask = useCallback(() => setAsking((n) => n + 1), []);
   usePromptShortcut(ask);
+  const signedOut = useFeedStatus().error?.code === 'unauthenticated';
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -107,8 +109,7 @@ function Shell() {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <SignInNotice />
-        <View route={route} />
+        {signedOut ? <SignInNotice /> : <View route={route} />}
       </main>
       <StatusLine />
       {asking > 0 && <PromptBar focusRequest={asking} onClose={() => setAsking(0)} />}

@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
 import { Onboarding } from '../components/Onboarding';
+import { useFeedStatus } from './feed';
 
 // The first-run introduction: shown once per browser (until `ONBOARDED_KEY` is in localStorage),
 // and again whenever Settings' "Show introduction" asks for it.
@@ -26,8 +27,11 @@ function rememberOnboarded() {
 
 const ShowIntroduction = createContext<(() => void) | null>(null);
 
+/** Inside `<FeedProvider>`: the introduction waits while the browser is not signed in (the sign-in
+ * notice is what matters then, and a dialog over it would hide it). */
 export function OnboardingProvider({ children }: { children: ReactNode }) {
   const [open, setOpen] = useState(() => !onboarded());
+  const signedOut = useFeedStatus().error?.code === 'unauthenticated';
   const show = useCallback(() => setOpen(true), []);
   const close = useCallback(() => {
     rememberOnboarded();
@@ -37,7 +41,7 @@ export function OnboardingProvider({ children }: { children: ReactNode }) {
   return (
     <ShowIntroduction.Provider value={value}>
       {children}
-      {open && <Onboarding onClose={close} />}
+      {open && !signedOut && <Onboarding onClose={close} />}
     </ShowIntroduction.Provider>
   );
 }

@@ -108,4 +108,39 @@ describe('ConsentModal', () => {
     act(() => transport.emit({ consent: consent('c1', { status: 'CONSENT_STATUS_DENIED', answered_by: 'timeout' }) }));
     expect(screen.queryByTestId('consent-modal')).not.toBeInTheDocument();
   });
+
+  it('keeps Tab inside the dialog, from the page behind it too', async () => {
+    const { user } = setup([consent('c1')]);
+    await screen.findByRole('dialog', { name: 'Permission requested' });
+    // Controls of the page behind, before and after the dialog in the document.
+    const before = document.createElement('button');
+    const after = document.createElement('button');
+    document.body.prepend(before);
+    document.body.append(after);
+    try {
+      const first = screen.getByRole('button', { name: 'Allow once' });
+      const deny = screen.getByRole('button', { name: 'Deny' });
+      await waitFor(() => expect(first).toHaveFocus());
+      for (let i = 0; i < CONSENT_CHOICES.length - 1; i++) await user.tab();
+      expect(deny).toHaveFocus();
+      await user.tab();
+      expect(first).toHaveFocus();
+      await user.tab({ shift: true });
+      expect(deny).toHaveFocus();
+      // Focus on the page behind (a click there): Tab comes back to the dialog.
+      after.focus();
+      await user.tab();
+      expect(first).toHaveFocus();
+    } finally {
+      before.remove();
+      after.remove();
+    }
+  });
+
+  it('puts the focus on Deny when the request would change or remove files', async () => {
+    setup([consent('c1', { kind: 'destructive', target: '/home/me/shop' })]);
+    const modal = await screen.findByRole('dialog', { name: 'Permission requested' });
+    await waitFor(() => expect(within(modal).getByRole('button', { name: 'Deny' })).toHaveFocus());
+    expect(modal).toHaveClass('destructive');
+  });
 });

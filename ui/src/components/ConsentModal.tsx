@@ -2,6 +2,7 @@ import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { ApiError, useClient, type Consent, type ConsentAnswer } from '../ipc';
 import { formatTime } from '../lib/format';
+import { keepTabInside } from './dialog';
 import { ErrorNote } from './ErrorNote';
 import { Untrusted } from './Untrusted';
 
@@ -46,6 +47,8 @@ export function ConsentModal() {
   const [now, setNow] = useState(() => Date.now());
   const titleId = useId();
   const firstButton = useRef<HTMLButtonElement>(null);
+  const denyButton = useRef<HTMLButtonElement>(null);
+  const box = useRef<HTMLDivElement>(null);
 
   const upsert = useCallback((c: Consent) => {
     setPending((list) => {
@@ -76,14 +79,28 @@ export function ConsentModal() {
     return () => clearInterval(timer);
   }, [current]);
 
-  // A new request takes the focus, so a keyboard user answers it first.
+  // A new request takes the focus, so a keyboard user answers it first: on "Deny" when it asks to
+  // change or remove something (Enter must not destroy by reflex), else on the first choice.
   const currentId = current?.id;
+  const destructive = current?.kind === 'destructive';
   useEffect(() => {
     if (currentId) {
       setError(null);
-      firstButton.current?.focus();
+      (destructive ? denyButton : firstButton).current?.focus();
     }
-  }, [currentId]);
+  }, [currentId, destructive]);
+
+  // Tab stays in the dialog while it is up, wherever the focus was (it sits over every view; there
+  // is nothing to close with Escape: a request is answered, or denied when its time runs out).
+  const shown = current !== undefined;
+  useEffect(() => {
+    if (!shown) return;
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if (e.key === 'Tab' && box.current) keepTabInside(e, box.current);
+    };
+    document.addEventListener('keydown', onKey, true);
+    return () => document.removeEventListener('keydown', onKey, true);
+  }, [shown]);
 
   if (!current) return null;
 
@@ -106,7 +123,8 @@ export function ConsentModal() {
   return (
     <div className="modal-backdrop">
       <div
-        className="modal consent"
+        ref={box}
+        className={`modal consent${destructive ? ' destructive' : ''}`}
         role="dialog"
         aria-modal="true"
         aria-labelledby={titleId}
@@ -150,9 +168,9 @@ export function ConsentModal() {
           {CONSENT_CHOICES.map((c, i) => (
             <button
               key={c.answer}
-              ref={i === 0 ? firstButton : undefined}
+              ref={i === 0 ? firstButton : c.answer === 'CONSENT_ANSWER_DENY' ? denyButton : undefined}
               type="button"
-              className={c.answer === 'CONSENT_ANSWER_DENY' ? 'danger' : i === 0 ? 'primary' : undefined}
+              className={c.answer === 'CONSENT_ANSWER_DENY' ? 'danger' : i === 0 && !destructive ? 'primary' : undefined}
               data-testid={c.testId}
               disabled={answering}
               onClick={() => void answer(c.answer)}

@@ -209,4 +209,78 @@ describe('LogViewer', () => {
       vi.unstubAllGlobals();
     }
   });
+
+  it('gives a multi-line message (a traceback) a row as tall as its lines, the next row below it', () => {
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    act(() => {
+      store.append([
+        line(1, 'LOG_LEVEL_ERROR', 'Traceback (most recent call last):\n  File "app.py", line 3, in <module>\nValueError: boom\n'),
+        line(2, 'LOG_LEVEL_INFO', 'next line'),
+      ]);
+      store.flush();
+    });
+    const [traceback, next] = screen.getAllByTestId('log-line');
+    expect(traceback).toHaveStyle({ height: `${3 * ROW_HEIGHT}px` });
+    expect(traceback?.querySelector('.log-message')?.textContent).toBe(
+      'Traceback (most recent call last):\n  File "app.py", line 3, in <module>\nValueError: boom',
+    );
+    expect(next?.style.transform).toBe(`translateY(${3 * ROW_HEIGHT}px)`);
+    expect(screen.getByTestId('log-count')).toHaveTextContent('2 lines');
+  });
+
+  it('shows ANSI colours as colours, not as escape codes', () => {
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    act(() => {
+      store.append([line(1, 'LOG_LEVEL_INFO', '\x1b[1;31mFAILED\x1b[0m tests/test_x.py \x1b[38;2;0;128;255mblue\x1b[m')]);
+      store.flush();
+    });
+    const row = screen.getByTestId('log-line');
+    expect(row.querySelector('.log-message')?.textContent).toBe('FAILED tests/test_x.py blue');
+    expect(within(row).queryAllByTestId('untrusted-mark')).toHaveLength(0);
+    const [failed, blue] = within(row).getAllByTestId('ansi-run');
+    expect(failed).toHaveTextContent('FAILED');
+    expect(failed).toHaveClass('ansi-fg-1', 'ansi-bold');
+    expect(blue).toHaveTextContent('blue');
+    expect(blue).toHaveStyle({ color: 'rgb(0, 128, 255)' });
+    expect(screen.getByTestId('log-count')).toHaveTextContent(/^1 line$/);
+  });
+
+  it('says so when a filter matches nothing, with the way back to every line', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    expect(screen.getByTestId('log-empty')).toHaveTextContent('No log lines yet.');
+    appendLines(store, 1, 50);
+    expect(screen.queryByTestId('log-empty')).not.toBeInTheDocument();
+    await user.type(screen.getByLabelText('Search'), 'no such words');
+    expect(screen.getByTestId('log-empty')).toHaveTextContent('None of the 50 lines matches “no such words”.');
+    await user.click(screen.getByRole('button', { name: 'Show every line' }));
+    expect(screen.getByLabelText('Search')).toHaveValue('');
+    expect(seqsShown()).toContain(50);
+  });
+
+  it("shows a command's stderr as stderr, not as a warning, and keeps it out of 'warn and above'", async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    act(() => {
+      store.append([
+        { ...line(1, 'LOG_LEVEL_WARN', 'Resolved 12 packages in 80ms'), fields: { stream: 'stderr' } },
+        { ...line(2, 'LOG_LEVEL_INFO', 'collected 3 items'), fields: { stream: 'stdout' } },
+        line(3, 'LOG_LEVEL_WARN', 'template fastapi: a real warning'),
+        { ...line(4, 'LOG_LEVEL_ERROR', 'install failed: invalid peer certificate'), fields: { check: 'install' } },
+      ]);
+      store.flush();
+    });
+    const [stderr, stdout] = screen.getAllByTestId('log-line');
+    expect(stderr?.querySelector('.log-level')).toHaveTextContent(/^stderr$/);
+    expect(stdout?.querySelector('.log-level')).toHaveTextContent(/^info$/);
+    expect(screen.getByTestId('log-scroller')).not.toHaveTextContent('stream=');
+    await user.selectOptions(screen.getByLabelText('Level'), 'LOG_LEVEL_WARN');
+    expect(seqsShown()).toEqual([3, 4]);
+    await user.selectOptions(screen.getByLabelText('Level'), 'LOG_LEVEL_ERROR');
+    expect(seqsShown()).toEqual([4]);
+  });
 });

@@ -1,12 +1,17 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
 import { useId, useLayoutEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
 import type { LogLevel } from '../ipc';
-import { levelLabel } from '../lib/format';
-import { LEVEL_RANK, LogFilter, type LogStore } from '../lib/logStore';
+import { levelLabel, linesLabel } from '../lib/format';
+import { LEVEL_RANK, LogFilter, levelText, rowsToDraw, type LogStore } from '../lib/logStore';
+import { Ansi } from './Ansi';
 import { Untrusted } from './Untrusted';
 
-/** Height of one row in CSS pixels (rows do not wrap; long lines scroll sideways). */
+/**
+ * Height of one text line in CSS pixels (lines do not wrap; long ones scroll sideways). A row is
+ * as many text lines tall as its message has, so every row's place is known without measuring.
+ */
 export const ROW_HEIGHT = 20;
+/** Rows drawn beyond each edge of the viewport. */
+const OVERSCAN = 10;
 
 const LEVELS: LogLevel[] = ['LOG_LEVEL_TRACE', 'LOG_LEVEL_DEBUG', 'LOG_LEVEL_INFO', 'LOG_LEVEL_WARN', 'LOG_LEVEL_ERROR'];
 
@@ -17,41 +22,85 @@ function clock(iso: string | null | undefined): string {
   return `${d.toLocaleTimeString(undefined, { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-/** A task's log: virtualized rows, following the tail unless paused, filter by level, search. */
+/**
+ * A task's log: only the rows in view are in the DOM; it follows the tail unless paused, filters
+ * by level and attempt, and searches.
+ *
+ * While following, the rows drawn are those at the tail itself, worked out from the rows' heights
+ * in the same render that adds lines, and the scroll position is set to match before the frame is
+ * painted. (Drawing the rows for the last scroll position the browser reported, and scrolling
+ * afterwards, left the viewport blank during a flood: each frame's rows were for a position the
+ * new lines had already pushed out of view.)
+ */
 export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: string }) {
   const version = useSyncExternalStore(store.subscribe, store.getVersion);
   const [following, setFollowing] = useState(true);
   const [minLevel, setMinLevel] = useState<LogLevel | ''>('');
   const [query, setQuery] = useState('');
   const [attempt, setAttempt] = useState(0);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [height, setHeight] = useState(0);
   const scroller = useRef<HTMLDivElement>(null);
+  /** Where this component last scrolled to (its own scroll events are not the reader's). */
+  const written = useRef<number | null>(null);
   const ids = useId();
 
   const [filter] = useState(() => new LogFilter(store));
   const minRank = minLevel ? LEVEL_RANK[minLevel] : 0;
   const view = filter.indices(version, minRank, query.trim().toLowerCase(), attempt);
+  const total = view.totalRows * ROW_HEIGHT;
+  const top = following ? Math.max(0, total - height) : scrollTop;
+  const [first, end] = rowsToDraw(view, top / ROW_HEIGHT, Math.max(height, ROW_HEIGHT) / ROW_HEIGHT, OVERSCAN);
 
-  const virtualizer = useVirtualizer({
-    count: view.length,
-    getScrollElement: () => scroller.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 10,
-    // Re-render in React's normal batches rather than synchronously inside each scroll event.
-    useFlushSync: false,
-  });
-
-  // Follow the tail: after each published frame, scroll to the end of the rows.
+  // The viewport's height: read before the first paint, then on each resize (a horizontal
+  // scrollbar appearing changes it too).
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (!following || !el || view.length === 0) return;
-    const bottom = Math.max(0, view.length * ROW_HEIGHT - el.clientHeight);
-    if (el.scrollTop !== bottom) el.scrollTo({ top: bottom });
-  }, [following, view]);
+    if (!el) return;
+    const read = () => setHeight(el.clientHeight);
+    read();
+    if (typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(read);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
+  // Following: the rows above are drawn for the tail; put the scroll position there before paint.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!following || !el) return;
+    if (Math.abs(el.scrollTop - top) >= 1) {
+      written.current = top;
+      el.scrollTo({ top });
+    }
+  }, [following, top]);
+
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    const at = el.scrollTop;
+    const ours = written.current !== null && Math.abs(at - written.current) < 1;
+    written.current = null;
+    // Dragging the scrollbar up while following means "let me read", as the wheel does (a
+    // position the browser clamped, the viewport having grown, is not the reader's).
+    const bottom = Math.min(top, el.scrollHeight - el.clientHeight);
+    const leaving = following && !ours && at < bottom - ROW_HEIGHT;
+    if (leaving) setFollowing(false);
+    // While following, the position is the tail's, not this one: no render for it.
+    if (!following || leaving) setScrollTop(at);
+  };
 
   // Scrolling up (wheel, keys) means "let me read": stop following the tail.
   const pauseOnKeys = (e: KeyboardEvent) => {
-    if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) setFollowing(false);
+    if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) {
+      const el = scroller.current;
+      if (el) setScrollTop(el.scrollTop);
+      setFollowing(false);
+    }
   };
+
+  const rows: number[] = [];
+  for (let i = first; i < end; i++) rows.push(i);
 
   return (
     <section className="log-viewer" aria-label={label}>
@@ -60,7 +109,10 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
           type="button"
           data-testid="log-follow"
           aria-pressed={following}
-          onClick={() => setFollowing((f) => !f)}
+          onClick={() => {
+            if (following && scroller.current) setScrollTop(scroller.current.scrollTop);
+            setFollowing((f) => !f);
+          }}
         >
           {following ? 'Pause follow' : 'Follow tail'}
         </button>
@@ -107,8 +159,8 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
         />
         <span className="log-count" data-testid="log-count" aria-live="polite">
           {view.length === store.lines.length
-            ? `${store.lines.length} lines`
-            : `${view.length} of ${store.lines.length} lines`}
+            ? linesLabel(store.lines.length)
+            : `${view.length} of ${linesLabel(store.lines.length)}`}
         </span>
       </div>
       <div
@@ -119,24 +171,54 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
         aria-live="off"
         aria-label={`${label} lines`}
         tabIndex={0}
+        onScroll={onScroll}
         onWheel={(e) => {
-          if (e.deltaY < 0) setFollowing(false);
+          if (e.deltaY < 0) {
+            if (scroller.current) setScrollTop(scroller.current.scrollTop);
+            setFollowing(false);
+          }
         }}
         onKeyDown={pauseOnKeys}
       >
-        <div className="log-spacer" style={{ height: virtualizer.getTotalSize() }}>
-          {virtualizer.getVirtualItems().map((row) => {
-            const entry = store.lines[view[row.index] ?? -1];
+        {view.length === 0 && (
+          <p className="empty-note" data-testid="log-empty">
+            {store.lines.length === 0 ? (
+              'No log lines yet.'
+            ) : (
+              <>
+                None of the {linesLabel(store.lines.length)} matches
+                {query.trim() ? <> “<Untrusted text={query.trim()} />”</> : null}
+                {minLevel ? ` at ${levelLabel(minLevel)} and above` : ''}
+                {attempt ? ` in attempt ${attempt}` : ''}.{' '}
+                <button
+                  type="button"
+                  className="link"
+                  data-testid="log-clear-filters"
+                  onClick={() => {
+                    setQuery('');
+                    setMinLevel('');
+                    setAttempt(0);
+                  }}
+                >
+                  Show every line
+                </button>
+              </>
+            )}
+          </p>
+        )}
+        <div className="log-spacer" style={{ height: total }}>
+          {rows.map((i) => {
+            const entry = store.lines[view.indices[i] ?? -1];
             if (!entry) return null;
             const fields = Object.entries(entry.fields);
             return (
               <div
                 key={entry.seq}
-                className={`log-line level-${levelLabel(entry.level)}`}
+                className={`log-line level-${levelText(entry)}`}
                 data-testid="log-line"
                 data-seq={entry.seq}
                 data-attempt={entry.attempt}
-                style={{ transform: `translateY(${row.start}px)`, height: ROW_HEIGHT }}
+                style={{ transform: `translateY(${(view.tops[i] ?? 0) * ROW_HEIGHT}px)`, height: entry.rows * ROW_HEIGHT }}
               >
                 {entry.attemptStart && (
                   <span className="log-attempt" data-testid="log-attempt-start">
@@ -144,9 +226,9 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
                   </span>
                 )}
                 <span className="log-time">{clock(entry.time)}</span>
-                <span className="log-level">{levelLabel(entry.level)}</span>
+                <span className="log-level">{levelText(entry)}</span>
                 <span className="log-message">
-                  <Untrusted text={entry.message} />
+                  <Ansi text={entry.message} multiline={entry.rows > 1} />
                 </span>
                 {fields.length > 0 && (
                   <span className="log-fields">

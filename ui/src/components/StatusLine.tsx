@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { useFeedEvents, useFeedStatus } from '../app/feed';
 import { useThrottled } from '../app/useRefresh';
 import { useClient } from '../ipc';
+import { count } from '../lib/format';
 
 const ACTIVE = ['TASK_STATE_ASSIGNED', 'TASK_STATE_RUNNING', 'TASK_STATE_AWAITING_CONSENT'] as const;
 
@@ -43,7 +44,7 @@ export function StatusLine() {
       <span data-testid="status-agents">
         {agents ? `${agents.online} of ${agents.total} agents online` : 'agents: —'}
       </span>
-      <span data-testid="status-running">{running === null ? 'tasks: —' : `${running} tasks running`}</span>
+      <span data-testid="status-running">{running === null ? 'tasks: —' : `${count(running, 'task')} running`}</span>
     </footer>
   );
 }

@@ -1,11 +1,29 @@
 import type { Progress, TaskState } from '../ipc';
-import { percent, stateLabel, stateTone } from '../lib/format';
+import { percent, stateTone, taskStateLabel } from '../lib/format';
 import { Untrusted } from './Untrusted';
 
-export function StateBadge({ state }: { state: TaskState }) {
+/**
+ * A task's state; `cancelRequested` (the task's `cancel_requested`) tells a person's cancel apart,
+ * and `checksSkipped` a completed task some of whose checks did not run (not shown as plain success).
+ */
+export function StateBadge({
+  state,
+  cancelRequested = false,
+  checksSkipped = false,
+}: {
+  state: TaskState;
+  cancelRequested?: boolean;
+  checksSkipped?: boolean;
+}) {
+  const skipped = checksSkipped && state === 'TASK_STATE_COMPLETED';
   return (
-    <span className={`badge ${stateTone(state)}`} data-testid="task-state" data-state={state}>
-      {stateLabel(state)}
+    <span
+      className={`badge ${skipped ? 'warn' : stateTone(state)}`}
+      data-testid="task-state"
+      data-state={state}
+      data-outcome={skipped ? 'checks-skipped' : undefined}
+    >
+      {skipped ? 'completed, checks skipped' : taskStateLabel({ state, cancel_requested: cancelRequested })}
     </span>
   );
 }

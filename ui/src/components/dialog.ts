@@ -7,9 +7,10 @@ const FOCUSABLE =
 
 /**
  * Keeps Tab inside a modal dialog: from its last control to its first, and (Shift+Tab) from its
- * first, or from something not in its tab order (its heading, say), to its last.
+ * first, or from something not in its tab order (its heading, say), to its last; Tab from outside
+ * it (the page behind) goes to its first.
  */
-function keepTabInside(e: KeyboardEvent, box: HTMLElement) {
+export function keepTabInside(e: Pick<KeyboardEvent, 'shiftKey' | 'preventDefault'>, box: HTMLElement) {
   const items = Array.from(box.querySelectorAll<HTMLElement>(FOCUSABLE)).filter((el) => !el.closest('[hidden]'));
   const first = items[0];
   const last = items.at(-1);
@@ -18,7 +19,7 @@ function keepTabInside(e: KeyboardEvent, box: HTMLElement) {
   if (e.shiftKey && (active === first || !(active instanceof HTMLElement) || !items.includes(active))) {
     e.preventDefault();
     last.focus();
-  } else if (!e.shiftKey && active === last) {
+  } else if (!e.shiftKey && (active === last || !(active instanceof HTMLElement) || !box.contains(active))) {
     e.preventDefault();
     first.focus();
   }

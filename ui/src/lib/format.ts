@@ -1,11 +1,25 @@
 import type { AgentStatus, LogLevel, TaskState } from '../ipc';
 
-/** "TASK_STATE_AWAITING_CONSENT" -> "awaiting consent". */
+/**
+ * "TASK_STATE_AWAITING_CONSENT" -> "awaiting consent". The protos spell it CANCELED; the UI's
+ * words spell it one way everywhere: "cancelled".
+ */
 export function enumLabel(value: string, prefix: string): string {
-  return value.startsWith(prefix) ? value.slice(prefix.length).toLowerCase().replace(/_/g, ' ') : value;
+  return value.startsWith(prefix)
+    ? value.slice(prefix.length).toLowerCase().replace(/_/g, ' ').replace(/\bcanceled\b/, 'cancelled')
+    : value;
 }
 
 export const stateLabel = (s: TaskState) => enumLabel(s, 'TASK_STATE_');
+
+/**
+ * A task's state in words: a task cancelled on a person's request (the client API's CancelTask,
+ * which sets `cancel_requested`; the manager's own stops end tasks in other states) reads
+ * "cancelled by you", whatever the agent said when it stopped.
+ */
+export function taskStateLabel(task: { state: TaskState; cancel_requested?: boolean }): string {
+  return task.state === 'TASK_STATE_CANCELED' && task.cancel_requested ? 'cancelled by you' : stateLabel(task.state);
+}
 export const levelLabel = (l: LogLevel) => enumLabel(l, 'LOG_LEVEL_');
 export const agentStatusLabel = (s: AgentStatus) => enumLabel(s, 'AGENT_STATUS_');
 
@@ -47,3 +61,10 @@ export function ago(iso: string | null | undefined, now: number): string {
 export function percent(fraction: number | undefined): string {
   return fraction === undefined || fraction < 0 ? '' : `${Math.round(fraction * 100)}%`;
 }
+
+/** "1 line", "2 lines"; `plural` when it is not the singular plus "s". */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
+export const linesLabel = (n: number) => count(n, 'line');

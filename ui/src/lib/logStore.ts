@@ -1,4 +1,5 @@
 import type { LogLevel, LogLine } from '../ipc';
+import { levelLabel } from './format';
 
 /** A log line as the viewer keeps it. */
 export interface LogEntry {
@@ -6,11 +7,30 @@ export interface LogEntry {
   time: string | null | undefined;
   level: LogLevel;
   message: string;
+  /** Its fields, without `stream` (a command's output is told by `stream`). */
   fields: Record<string, string>;
+  /** The output stream of a command the task ran (the SDK's `stream` field), else ''. */
+  stream: 'stdout' | 'stderr' | '';
+  /**
+   * Its rank for the level filter: its level's, except a command's stderr, which the SDK logs at
+   * WARN only because it is stderr (tools print progress there): it ranks as INFO, so "warn and
+   * above" and "error and above" find real warnings and errors.
+   */
+  rank: number;
   /** The attempt that wrote it (0: not recorded). */
   attempt: number;
   /** The first line of a retry (its attempt differs from the line before, or is past the first). */
   attemptStart: boolean;
+  /** How many text lines its message has (a traceback has many): the row is this many tall. */
+  rows: number;
+}
+
+/** A message as shown: without trailing line breaks, and how many text lines that is. */
+export function shownMessage(message: string): { text: string; rows: number } {
+  const text = message.replace(/[\r\n]+$/, '');
+  let rows = 1;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) rows++;
+  return { text, rows };
 }
 
 export const LEVEL_RANK: Record<LogLevel, number> = {
@@ -21,6 +41,23 @@ export const LEVEL_RANK: Record<LogLevel, number> = {
   LOG_LEVEL_WARN: 4,
   LOG_LEVEL_ERROR: 5,
 };
+
+/** A line's stream (taken out of its fields) and its rank for the level filter. */
+function streamOf(line: LogLine): Pick<LogEntry, 'fields' | 'stream' | 'rank'> {
+  const fields = line.fields ?? {};
+  const stream = fields.stream === 'stdout' || fields.stream === 'stderr' ? fields.stream : '';
+  let rank = LEVEL_RANK[line.level] ?? 0;
+  if (stream === 'stderr' && line.level === 'LOG_LEVEL_WARN') rank = LEVEL_RANK.LOG_LEVEL_INFO;
+  if (!stream) return { fields, stream, rank };
+  const rest = { ...fields };
+  delete rest.stream;
+  return { fields: rest, stream, rank };
+}
+
+/** What the level column says: a command's stderr is "stderr", not a warning. */
+export function levelText(entry: Pick<LogEntry, 'level' | 'stream'>): string {
+  return entry.stream === 'stderr' && entry.level === 'LOG_LEVEL_WARN' ? 'stderr' : levelLabel(entry.level);
+}
 
 const nextFrame: (fn: () => void) => void =
   typeof requestAnimationFrame === 'function' ? (fn) => requestAnimationFrame(fn) : (fn) => setTimeout(fn, 16);
@@ -58,14 +95,16 @@ export class LogStore {
       this.last = seq;
       if (attempt !== this.lastAttempt && !this.attempts.includes(attempt)) this.attempts.push(attempt);
       this.lastAttempt = attempt;
+      const { text, rows } = shownMessage(line.message ?? '');
       this.pending.push({
         seq,
         time: line.time,
         level: line.level,
-        message: line.message,
-        fields: line.fields ?? {},
+        message: text,
+        ...streamOf(line),
         attempt,
         attemptStart,
+        rows,
       });
       added++;
     }
@@ -98,7 +137,7 @@ export class LogStore {
 
 function matches(entry: LogEntry, minRank: number, needle: string, attempt: number): boolean {
   if (attempt && entry.attempt !== attempt) return false;
-  if (LEVEL_RANK[entry.level] < minRank) return false;
+  if (entry.rank < minRank) return false;
   if (!needle) return true;
   if (entry.message.toLowerCase().includes(needle)) return true;
   for (const [k, v] of Object.entries(entry.fields)) {
@@ -108,29 +147,47 @@ function matches(entry: LogEntry, minRank: number, needle: string, attempt: numb
 }
 
 /**
- * The indices of a store's lines that pass a filter (attempt, lowest level, text), kept up to date
+ * The lines of a store that pass a filter, in order: `indices` into the store's lines, and the top
+ * of each (in text lines from the start, since a row is as tall as its message), read up to
+ * `length`. The arrays may be shared with later views of the same filter (they only grow), so a
+ * view is a snapshot through its `length` and `totalRows`.
+ */
+export interface LogView {
+  readonly indices: readonly number[];
+  readonly tops: readonly number[];
+  readonly length: number;
+  /** The height of the whole view in text lines. */
+  readonly totalRows: number;
+}
+
+/**
+ * The view of a store through a filter (attempt, lowest level, text), kept up to date
  * incrementally: a new frame scans only the lines it added; a new filter rescans once. The result
- * is a new array per (version, filter), so React sees each change.
+ * is a new object per (version, filter), so React sees each change, without copying the arrays.
  */
 export class LogFilter {
   private readonly store: LogStore;
   private key = '';
   private scanned = 0;
-  private matched: number[] = [];
+  private indicesOf: number[] = [];
+  private topsOf: number[] = [];
+  private totalRows = 0;
   private version = -1;
-  private view: number[] = [];
+  private view: LogView = { indices: [], tops: [], length: 0, totalRows: 0 };
 
   constructor(store: LogStore) {
     this.store = store;
   }
 
   /** `attempt` 0 means every attempt. */
-  indices(version: number, minRank: number, needle: string, attempt = 0): number[] {
+  indices(version: number, minRank: number, needle: string, attempt = 0): LogView {
     const key = `${minRank}\u0000${needle}\u0000${attempt}`;
     if (key !== this.key) {
       this.key = key;
       this.scanned = 0;
-      this.matched = [];
+      this.indicesOf = [];
+      this.topsOf = [];
+      this.totalRows = 0;
       this.version = -1;
     }
     if (version !== this.version) {
@@ -138,12 +195,37 @@ export class LogFilter {
       const all = minRank === 0 && !needle && !attempt;
       for (let i = this.scanned; i < lines.length; i++) {
         const entry = lines[i];
-        if (entry && (all || matches(entry, minRank, needle, attempt))) this.matched.push(i);
+        if (entry && (all || matches(entry, minRank, needle, attempt))) {
+          this.indicesOf.push(i);
+          this.topsOf.push(this.totalRows);
+          this.totalRows += entry.rows;
+        }
       }
       this.scanned = lines.length;
       this.version = version;
-      this.view = this.matched.slice();
+      this.view = { indices: this.indicesOf, tops: this.topsOf, length: this.indicesOf.length, totalRows: this.totalRows };
     }
     return this.view;
   }
+}
+
+/**
+ * Which rows of a view to draw for a viewport from `top` to `top + height` (in text lines): the
+ * rows it overlaps and `overscan` more on each side, as [first, end).
+ */
+export function rowsToDraw(view: LogView, top: number, height: number, overscan: number): [number, number] {
+  const { tops, length } = view;
+  if (length === 0) return [0, 0];
+  // The last row that starts at or above `top` is the first one in view.
+  let lo = 0;
+  let hi = length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((tops[mid] ?? 0) <= top) lo = mid;
+    else hi = mid - 1;
+  }
+  const first = lo;
+  let end = first;
+  while (end < length && (tops[end] ?? 0) < top + height) end++;
+  return [Math.max(0, first - overscan), Math.min(length, Math.max(end, first + 1) + overscan)];
 }

@@ -41,10 +41,14 @@ export class MockTransport implements Transport {
     return handler(request);
   }
 
-  subscribe(query: SubscribeRequest, onEvent: (e: Event) => void, _onError: (e: ApiError) => void, onOpen?: () => void) {
+  /** When set, every subscription fails with it (a browser not signed in, say) instead of opening. */
+  feedError: ApiError | null = null;
+
+  subscribe(query: SubscribeRequest, onEvent: (e: Event) => void, onError: (e: ApiError) => void, onOpen?: () => void) {
     const sub = { query, onEvent };
     this.subscribers.add(sub);
-    onOpen?.();
+    if (this.feedError) onError(this.feedError);
+    else onOpen?.();
     return () => {
       this.subscribers.delete(sub);
     };

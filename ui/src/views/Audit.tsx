@@ -117,7 +117,30 @@ export function Audit() {
         </button>
       </form>
       {error && <ErrorNote error={error} what="The audit log could not be read" />}
-      {shown && (
+      {shown && shown.length === 0 && entries && (
+        <p className="empty-note" data-testid="audit-empty">
+          {entries.length === 0
+            ? appliedTask
+              ? 'No entry for this task.'
+              : 'Nothing recorded yet.'
+            : `None of the ${entries.length} entries read has an action or actor containing “${actionFilter.trim()}”.`}{' '}
+          {(appliedTask || needle) && (
+            <button
+              type="button"
+              className="link"
+              data-testid="audit-clear-filters"
+              onClick={() => {
+                setTaskFilter('');
+                setActionFilter('');
+                setAppliedTask('');
+              }}
+            >
+              Clear the filters
+            </button>
+          )}
+        </p>
+      )}
+      {shown && shown.length > 0 && (
         <TableScroll label="Audit entries">
           <table className="table" data-testid="audit-table">
             <caption className="sr-only">Audit entries, oldest first</caption>

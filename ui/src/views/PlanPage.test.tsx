@@ -151,7 +151,7 @@ describe('A plan page', () => {
     await user.click(screen.getByRole('button', { name: 'Yes, cancel' }));
     expect(transport.requests('CancelPlan')).toEqual([{ plan_id: 'plan-1', reason: 'cancelled from the UI' }]);
     expect(await screen.findByTestId('plan-reason')).toHaveTextContent('cancelled from the UI');
-    expect(stateOf(1)).toHaveTextContent('canceled');
+    expect(stateOf(1)).toHaveTextContent('cancelled');
     expect(stateOf(2)).toHaveTextContent('skipped');
   });
 

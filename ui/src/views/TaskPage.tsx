@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import { useFeedEvents } from '../app/feed';
 import { hrefOf } from '../app/router';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { ErrorNote } from '../components/ErrorNote';
@@ -14,7 +15,7 @@ import { revealHidden } from '../lib/untrusted';
 import { FilesView } from './results/FilesView';
 import { FindingsView } from './results/FindingsView';
 import { TestsView } from './results/TestsView';
-import { filesOf, findingsOf, parseOutput, testsOf } from './results/shapes';
+import { checksOutcomeOf, filesOf, findingsOf, parseOutput, testsOf, type ChecksOutcome } from './results/shapes';
 
 interface Check {
   name: string;
@@ -45,7 +46,8 @@ export function TaskPage({ taskId }: { taskId: string }) {
   const refresh = useCallback(() => {
     client.getTask(taskId).then(
       (t) => {
-        setTask(t);
+        // A read answered after the feed said the task ended is older than what is shown.
+        setTask((shown) => (shown && TERMINAL_STATES.has(shown.state) && !TERMINAL_STATES.has(t.state) ? shown : t));
         setError(null);
       },
       (err: unknown) => setError(ApiError.from(err)),
@@ -54,21 +56,31 @@ export function TaskPage({ taskId }: { taskId: string }) {
 
   useEffect(refresh, [refresh]);
 
+  // The task's state and progress come from the app's feed, which carries no log lines, so they
+  // never wait behind a flood of them: the new state is shown as the event arrives, and the full
+  // record (result, attempts) read after it.
+  useFeedEvents((e) => {
+    const changed = e.task_state;
+    if (changed?.task_id === taskId) {
+      setTask((t) => (t ? { ...t, state: changed.to } : t));
+      refresh();
+    }
+    const p = e.task_progress;
+    if (p?.task_id === taskId) setTask((t) => (t && !TERMINAL_STATES.has(t.state) ? { ...t, progress: p.progress } : t));
+  });
+
+  // The task's own feed, for its log lines only (its other events come through the app's feed).
   useEffect(
     () =>
       followTaskLogs(
         client,
         taskId,
         store,
-        (e) => {
-          if (e.task_state) refresh();
-          const p = e.task_progress;
-          if (p) setTask((t) => (t ? { ...t, progress: p.progress } : t));
-        },
+        () => {},
         (err) => setFeedError(err),
         () => setFeedError(null),
       ),
-    [client, taskId, store, refresh],
+    [client, taskId, store],
   );
 
   if (error && !task) {
@@ -108,14 +120,13 @@ export function TaskPage({ taskId }: { taskId: string }) {
       </h1>
       {task && (
         <div className="task-head">
-          <StateBadge state={task.state} />
+          <StateBadge
+            state={task.state}
+            cancelRequested={task.cancel_requested}
+            checksSkipped={checksOutcomeOf(json) === 'checks skipped'}
+          />
           {!ended && <ProgressBar progress={task.progress} label="Progress" />}
-          {task.progress?.step && !ended && (
-            <span className="help" data-testid="task-step">
-              Step: <Untrusted text={task.progress.step} />
-            </span>
-          )}
-          {task.status_reason && (
+          {task.status_reason && !cancelledByYou(task) && (
             <span className="help">
               <Untrusted text={task.status_reason} />
             </span>
@@ -212,19 +223,55 @@ function ResultViews({ task, output }: { task: Task; output: Record<string, unkn
   );
 }
 
+/** Ended because a person cancelled it (not a failure: no red, no agent's stop message as an error). */
+const cancelledByYou = (task: Task) => task.state === 'TASK_STATE_CANCELED' && task.cancel_requested;
+
 function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | null }) {
   const result = task.result;
   if (!result) return null;
   const ok = result.status === 'RESULT_STATUS_SUCCEEDED';
+  const byYou = cancelledByYou(task);
+  const outcome: ChecksOutcome | null = ok ? checksOutcomeOf(output as Record<string, unknown> | null) : null;
+  const notRun = (output?.checks ?? []).filter((c) => c.status !== 'passed' && c.status !== 'failed');
+  const tone = ok ? (outcome === 'checks skipped' ? 'warn' : 'ok') : byYou ? 'idle' : 'bad';
+  const heading = ok
+    ? outcome === 'checks skipped'
+      ? 'Completed, checks skipped'
+      : outcome === 'not checked'
+        ? 'Done, not checked'
+        : 'Done'
+    : byYou
+      ? 'Cancelled by you'
+      : enumLabel(result.status, 'RESULT_STATUS_');
   return (
-    <section className={`panel result ${ok ? 'ok' : 'bad'}`} aria-label="Result" data-testid="task-result">
-      <h2>{ok ? 'Done' : enumLabel(result.status, 'RESULT_STATUS_')}</h2>
+    <section className={`panel result ${tone}`} aria-label="Result" data-testid="task-result" data-outcome={outcome ?? undefined}>
+      <h2>{heading}</h2>
+      {notRun.length > 0 && (
+        <div className="checks-not-run" data-testid="checks-not-run">
+          <p>{ok ? 'Made, but not everything was checked. Not run:' : 'Not run:'}</p>
+          <ul>
+            {notRun.map((c) => (
+              <li key={c.name}>
+                <strong>
+                  <Untrusted text={c.name} />
+                </strong>
+                {c.detail ? (
+                  <>
+                    {' '}
+                    — <Untrusted text={c.detail} />
+                  </>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {result.summary && (
         <p>
           <Untrusted text={result.summary} multiline />
         </p>
       )}
-      {result.error && (
+      {result.error && !byYou && (
         <p className="field-error" data-testid="task-error">
           <Untrusted text={result.error} multiline />
         </p>

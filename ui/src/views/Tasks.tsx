@@ -1,4 +1,4 @@
-import { useCallback } from 'react';
+import { useCallback, useState } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { hrefOf } from '../app/router';
 import { usePages } from '../app/usePages';
@@ -6,10 +6,21 @@ import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
 import { Untrusted } from '../components/Untrusted';
-import { useClient } from '../ipc';
+import { TERMINAL_STATES, useClient, type Task } from '../ipc';
 import { formatTime } from '../lib/format';
+import { taskChecksOutcome } from './results/shapes';
 
 const PAGE = 100;
+
+/** A dry run (New project's Preview): it made nothing, so the list leaves it out unless asked. */
+function isPreview(task: Task): boolean {
+  try {
+    const payload: unknown = JSON.parse(task.payload_json);
+    return typeof payload === 'object' && payload !== null && (payload as { dry_run?: unknown }).dry_run === true;
+  } catch {
+    return false;
+  }
+}
 
 /** Every task, newest first, kept current from the feed. */
 export function Tasks() {
@@ -20,6 +31,7 @@ export function Tasks() {
     [client],
   );
   const { items: tasks, setItems: setTasks, next, error, more } = usePages(read);
+  const [showPreviews, setShowPreviews] = useState(false);
 
   useFeedEvents((e) => {
     const change = e.task_state;
@@ -29,6 +41,13 @@ export function Tasks() {
           list?.map((t) => (t.id === change.task_id ? { ...t, state: change.to, status_reason: change.reason } : t)) ??
           null,
         );
+        // Its end: read the record for what the event does not carry (who cancelled it).
+        if (TERMINAL_STATES.has(change.to)) {
+          client.getTask(change.task_id).then(
+            (task) => setTasks((list) => list?.map((t) => (t.id === task.id ? task : t)) ?? null),
+            () => {},
+          );
+        }
       } else {
         // A task we have not seen: fetch it and put it first (newest first).
         client.getTask(change.task_id).then(
@@ -41,17 +60,32 @@ export function Tasks() {
     if (p) setTasks((list) => list?.map((t) => (t.id === p.task_id ? { ...t, progress: p.progress } : t)) ?? null);
   });
 
+  const previews = tasks?.filter(isPreview).length ?? 0;
+  const shown = tasks && (showPreviews ? tasks : tasks.filter((t) => !isPreview(t)));
+
   return (
     <div className="view">
       <h1>Tasks</h1>
       {error && <ErrorNote error={error} what="The tasks could not be listed" />}
       {tasks === null && !error && <p role="status">Loading…</p>}
-      {tasks && tasks.length === 0 && (
-        <p>
-          No tasks yet. <a href={hrefOf.newProject}>Start a new project</a>.
+      {previews > 0 && (
+        <label className="inline-check">
+          <input
+            type="checkbox"
+            data-testid="show-previews"
+            checked={showPreviews}
+            onChange={(e) => setShowPreviews(e.target.checked)}
+          />{' '}
+          Show previews ({previews})
+        </label>
+      )}
+      {shown && shown.length === 0 && (
+        <p data-testid="tasks-empty">
+          No tasks yet{previews > 0 ? ' (only previews, which make nothing)' : ''}.{' '}
+          <a href={hrefOf.newProject}>Start a new project</a>.
         </p>
       )}
-      {tasks && tasks.length > 0 && (
+      {shown && shown.length > 0 && (
         <TableScroll label="Tasks">
           <table className="table" data-testid="task-table">
             <caption className="sr-only">Tasks, newest first</caption>
@@ -65,7 +99,7 @@ export function Tasks() {
               </tr>
             </thead>
             <tbody>
-              {tasks.map((t) => (
+              {shown.map((t) => (
                 <tr key={t.id} data-testid="task-row" data-task-id={t.id}>
                   <td>
                     <a href={hrefOf.task(t.id)}>
@@ -77,10 +111,14 @@ export function Tasks() {
                     <Untrusted text={t.task_type} />
                   </td>
                   <td>
-                    <StateBadge state={t.state} />
+                    <StateBadge
+                      state={t.state}
+                      cancelRequested={t.cancel_requested}
+                      checksSkipped={taskChecksOutcome(t) === 'checks skipped'}
+                    />
                   </td>
                   <td>
-                    <ProgressBar progress={t.progress} label={`Progress of ${t.id}`} />
+                    {!TERMINAL_STATES.has(t.state) && <ProgressBar progress={t.progress} label={`Progress of ${t.id}`} />}
                   </td>
                   <td>{formatTime(t.created_at)}</td>
                 </tr>

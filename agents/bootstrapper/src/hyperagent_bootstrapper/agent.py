@@ -283,6 +283,29 @@ def _check_folder(ctx: TaskContext, payload: dict[str, Any]) -> list[str]:
     return before
 
 
+def _failures(report: Report) -> str:
+    """The failed checks with their error lines, then the ones that did not run."""
+    what = "; ".join(f"{c.name}: {c.detail}" for c in report.failed)
+    not_run = [c.name for c in report.checks if c.status == "skipped"]
+    return f"{what}; not run: {', '.join(not_run)}" if not_run else what
+
+
+def checks_outcome(report: Report) -> tuple[str, str]:
+    """How a project that was made came out, as ``output.outcome`` and in words for the summary:
+    ``checked`` (every check passed), ``checks skipped`` (some did not run: refused network, no
+    Docker, ...; each named with why) or ``not checked`` (none ran: the person said so, or the
+    template declares none). A project whose checks were skipped is not shown as fully done."""
+    checks = report.checks
+    if not checks:
+        return "not checked", "not checked"
+    passed = sum(1 for c in checks if c.status == "passed")
+    skipped = [c for c in checks if c.status == "skipped"]
+    if not skipped:
+        return "checked", f"{passed}/{len(checks)} checks passed"
+    words = ", ".join(f"{c.name} ({c.detail})" for c in skipped)
+    return "checks skipped", f"{passed}/{len(checks)} checks passed, skipped: {words}"
+
+
 def _render_hint(template: Template, answers: rendering.Answers, source: str, where: str) -> str:
     if not source:
         return ""
@@ -360,11 +383,10 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     placement.finish()
 
     if report.failed:
-        what = "; ".join(f"{c.name}: {c.detail}" for c in report.failed)
-        raise TaskFailed(f"the project is at {target}, but its post-check failed: {what}")
-    checks = report.as_json()
-    passed = sum(1 for c in checks if c["status"] == "passed")
-    checked = f"{passed}/{len(checks)} checks passed" if checks else "not checked"
+        raise TaskFailed(
+            f"the project is at {target}, but its post-check failed: {_failures(report)}"
+        )
+    outcome, checked = checks_outcome(report)
     hint = template.postcheck.start_hint if template.postcheck else ""
     return Outcome(
         summary=f"{template.name} project at {target}: {len(files)} files, {checked}",
@@ -374,7 +396,8 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
             "answers": answers.remembered,
             "files": sorted(files),
             "commit": sha,
-            "checks": checks,
+            "outcome": outcome,
+            "checks": report.as_json(),
             "start": _render_hint(template, answers, hint, "hyperagent.yml"),
             "message": _render_hint(
                 template, answers, template.message_after_copy, "_message_after_copy"

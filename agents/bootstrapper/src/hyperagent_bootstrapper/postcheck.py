@@ -4,7 +4,14 @@ Each check ends as ``passed``, ``failed`` or ``skipped`` with the reason, so the
 exactly what was and was not proven. The steps are the template's (``hyperagent.yml``):
 create ``.venv`` with uv (or ``python -m venv`` + pip when uv is missing), install, run the
 tests, start the dev server on a free local port and GET its health URL, stop it; build the
-Docker image only where Docker is installed.
+Docker image only where Docker is installed. A step that could not run (an earlier one failed,
+network access was refused) is listed as skipped with the reason, never left out.
+
+A failed step's detail is the command's error line with its deepest cause (uv's "Failed to
+fetch ... (invalid peer certificate: UnknownIssuer)"), not its last line (often a hint), and it is
+logged at ERROR. uv uses the system's trust store (where a company's TLS-inspecting proxy puts its
+certificate), and the person's ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when the agent's environment
+has them.
 """
 
 from __future__ import annotations
@@ -24,6 +31,10 @@ from urllib.parse import urlsplit
 from hyperagent_sdk import Child, PermissionRefused, SettingsReader, TaskContext, TaskFailed
 
 PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
+#: The trust store settings passed on to the commands when set (uv and pip read them).
+TRUST_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+#: The checks the post-check runs, in order (docker only where the project has a Dockerfile).
+STEPS = ("environment", "install", "tests", "serve")
 #: What a package index's URL may start with (pip's --index-url; a file: URL is a local index).
 INDEX_SCHEMES = ("https", "http", "file")
 
@@ -129,6 +140,30 @@ def _get(port: int, path: str, timeout: float) -> int:
         conn.close()
 
 
+_HINT = re.compile(r"^(hint|help|note|warning)\s*:", re.IGNORECASE)
+_CAUSE = re.compile(r"^(caused by|cause)\s*:\s*", re.IGNORECASE)
+_ERROR = re.compile(r"^(error|fatal)\b|\b(error|failed|fatal)\b|^×", re.IGNORECASE)
+
+
+def error_line(lines: Sequence[str], code: int) -> str:
+    """What a failed command said went wrong: its first error line, with the deepest cause given
+    right under it (uv: ``error: Failed to fetch ...`` then ``cause: ...`` lines), else its last
+    line that is not a hint, else its exit code. The last line is no good on its own: uv ends
+    with ``hint: Consider enabling ...``."""
+    text = [line.strip() for line in lines if line.strip()]
+    for i, line in enumerate(text):
+        if _HINT.match(line) or _CAUSE.match(line) or not _ERROR.search(line):
+            continue
+        causes: list[str] = []
+        for after in text[i + 1 :]:
+            if not _CAUSE.match(after):
+                break
+            causes.append(_CAUSE.sub("", after))
+        return f"{line} ({causes[-1]})" if causes else line
+    plain = [line for line in text if not _HINT.match(line)]
+    return plain[-1] if plain else f"exit code {code}"
+
+
 def _summary(lines: list[str]) -> str:
     """pytest's last summary line ("3 passed, 1 skipped in 0.4s"), if it printed one."""
     pattern = re.compile(r"\d+ (passed|failed|skipped|error|errors)\b")
@@ -161,15 +196,47 @@ class PostCheck:
     @property
     def _env(self) -> dict[str, str]:
         bin_dir = str(self.venv / "bin")
-        return {
+        env = {
             "VIRTUAL_ENV": str(self.venv),
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             "UV_PYTHON_DOWNLOADS": "never",  # only Pythons installed here; no downloads
             "UV_LINK_MODE": "copy",  # the cache and the project are different sandbox trees
+            # The system's trust store, not the roots built into uv: behind a TLS-inspecting
+            # proxy only the system's has the proxy's certificate (pip uses it already).
+            "UV_SYSTEM_CERTS": "1",
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             # Let the tests' imports write bytecode the server start then reuses (empty = unset).
             "PYTHONDONTWRITEBYTECODE": "",
         }
+        # The person's own trust store settings win (uv and pip's TLS libraries read them).
+        for key in TRUST_ENV:
+            if os.environ.get(key):
+                env[key] = os.environ[key]
+        return env
+
+    def _fail(self, name: str, detail: str, started: float) -> None:
+        """A failed check, also logged at ERROR (the command's own lines are stdout/stderr)."""
+        self.report.add(name, "failed", detail, started)
+        self.ctx.log.error(f"{name} failed: {detail}", check=name)
+
+    def _not_run(self) -> None:
+        """Lists the steps an earlier one stopped, as skipped with the reason."""
+        done = {c.name for c in self.report.checks}
+        stopped = next((c for c in self.report.checks if c.status != "passed"), None)
+        how = {"failed": "failed", "skipped": "was skipped"}
+        why = (
+            f"not run: {stopped.name} {how.get(stopped.status, stopped.status)}"
+            if stopped
+            else "not run"
+        )
+        declared = {
+            "install": True,
+            "tests": bool(self.plan.test),
+            "serve": bool(self.plan.serve and self.plan.health),
+        }
+        for name in STEPS:
+            if name not in done and declared.get(name, True):
+                self.report.add(name, "skipped", why, time.monotonic())
 
     def run(self) -> Report:
         if not self.plan.install:
@@ -179,6 +246,8 @@ class PostCheck:
         ok = self._environment() and self._install()
         if ok:
             self._tests_and_serve()
+        else:
+            self._not_run()
         self._docker()
         return self.report
 
@@ -209,11 +278,8 @@ class PostCheck:
         else:
             exe = shutil.which(f"python{python}") if python else shutil.which("python3")
             if exe is None:
-                self.report.add(
-                    "environment",
-                    "failed",
-                    f"Python {python} is not installed on this machine",
-                    start,
+                self._fail(
+                    "environment", f"Python {python} is not installed on this machine", start
                 )
                 return False
             argv = [exe, "-m", "venv", str(self.venv)]
@@ -222,10 +288,10 @@ class PostCheck:
             argv, cwd=self.project, env=self._env, check=False, on_line=lines.append
         )
         if code != 0:
-            why = lines[-1] if lines else f"exit code {code}"
+            why = error_line(lines, code)
             if python and "No interpreter found" in "".join(lines):
                 why = f"Python {python} is not installed on this machine (uv found none)"
-            self.report.add("environment", "failed", why, start)
+            self._fail("environment", why, start)
             return False
         tool = "uv" if self.uv else "venv"
         self.report.add("environment", "passed", f".venv created with {tool}", start)
@@ -281,7 +347,7 @@ class PostCheck:
             argv, cwd=self.project, env=self._env, check=False, on_line=lines.append
         )
         if code != 0:
-            self.report.add("install", "failed", lines[-1] if lines else f"exit code {code}", start)
+            self._fail("install", error_line(lines, code), start)
             return False
         where = "the local wheelhouse" if self.settings.wheelhouse else "the package index"
         self.report.add("install", "passed", f"installed from {where}", start)
@@ -299,8 +365,11 @@ class PostCheck:
         code = self.ctx.run(
             self.plan.test, cwd=self.project, env=self._env, check=False, on_line=lines.append
         )
-        summary = _summary(lines) or f"exit code {code}"
-        self.report.add("tests", "passed" if code == 0 else "failed", summary, start)
+        summary = _summary(lines) or (f"exit code {code}" if code == 0 else error_line(lines, code))
+        if code == 0:
+            self.report.add("tests", "passed", summary, start)
+        else:
+            self._fail("tests", summary, start)
 
     def _probe(self, server: Child, port: int) -> None:
         self.progress("asking the dev server for its health URL")
@@ -322,17 +391,12 @@ class PostCheck:
         if status == 200:
             self.report.add("serve", "passed", f"GET {url} answered 200", start)
         elif exited is not None:
-            self.report.add(
-                "serve",
-                "failed",
-                f"the dev server exited with code {exited} before answering {url}",
-                start,
+            self._fail(
+                "serve", f"the dev server exited with code {exited} before answering {url}", start
             )
         else:
             why = f"answered {status}" if status else "did not answer"
-            self.report.add(
-                "serve", "failed", f"{url} {why} within {self.settings.serve_timeout:g} s", start
-            )
+            self._fail("serve", f"{url} {why} within {self.settings.serve_timeout:g} s", start)
 
     def _docker(self) -> None:
         start = time.monotonic()
@@ -349,7 +413,7 @@ class PostCheck:
             on_line=lines.append,
         )
         if code != 0:
-            why = lines[-1] if lines else f"exit code {code}"
+            why = error_line(lines, code)
             self.report.add("docker", "skipped", f"Docker's daemon is not reachable: {why}", start)
             return
         self.progress("building the Docker image")
@@ -357,5 +421,7 @@ class PostCheck:
         code = self.ctx.run(
             [docker, "build", "-q", "."], cwd=self.project, check=False, on_line=lines.append
         )
-        detail = "image built" if code == 0 else (lines[-1] if lines else f"exit code {code}")
-        self.report.add("docker", "passed" if code == 0 else "failed", detail, start)
+        if code == 0:
+            self.report.add("docker", "passed", "image built", start)
+        else:
+            self._fail("docker", error_line(lines, code), start)

@@ -175,3 +175,25 @@ export function tone(value: string): 'bad' | 'warn' | 'ok' | 'idle' {
   if (value === 'passed') return 'ok';
   return 'idle';
 }
+
+/** How far a made project was proven (the bootstrapper's `outcome`). */
+export type ChecksOutcome = 'checked' | 'checks skipped' | 'not checked';
+
+/**
+ * The `outcome` of an output that has `checks` (a bootstrap), or null when it has none. An output
+ * without `outcome` (an older bootstrapper) is read from its checks: a skipped one means not
+ * everything was proven, which must never read as plain success.
+ */
+export function checksOutcomeOf(out: Json | null): ChecksOutcome | null {
+  if (!out || !Array.isArray(out.checks)) return null;
+  const said = str(out.outcome);
+  if (said === 'checked' || said === 'checks skipped' || said === 'not checked') return said;
+  const checks = objects(out.checks);
+  if (checks.length === 0) return 'not checked';
+  return checks.some((c) => str(c.status) !== 'passed') ? 'checks skipped' : 'checked';
+}
+
+/** The outcome of a finished task's result (see `checksOutcomeOf`). */
+export function taskChecksOutcome(task: { result?: { output_json: string } | undefined }): ChecksOutcome | null {
+  return checksOutcomeOf(parseOutput(task.result?.output_json));
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { count, enumLabel, linesLabel, stateLabel, taskStateLabel } from './format';
+
+describe('words for states and counts', () => {
+  it('spells it "cancelled" everywhere, whatever the proto says', () => {
+    expect(stateLabel('TASK_STATE_CANCELED')).toBe('cancelled');
+    expect(enumLabel('RESULT_STATUS_CANCELED', 'RESULT_STATUS_')).toBe('cancelled');
+    expect(enumLabel('PLAN_STATE_CANCELED', 'PLAN_STATE_')).toBe('cancelled');
+    expect(stateLabel('TASK_STATE_AWAITING_CONSENT')).toBe('awaiting consent');
+  });
+
+  it('says a task the person cancelled was cancelled by them', () => {
+    expect(taskStateLabel({ state: 'TASK_STATE_CANCELED', cancel_requested: true })).toBe('cancelled by you');
+    expect(taskStateLabel({ state: 'TASK_STATE_CANCELED', cancel_requested: false })).toBe('cancelled');
+    expect(taskStateLabel({ state: 'TASK_STATE_FAILED', cancel_requested: true })).toBe('failed');
+  });
+
+  it('counts in the singular for one', () => {
+    expect(count(1, 'task')).toBe('1 task');
+    expect(count(0, 'task')).toBe('0 tasks');
+    expect(count(2, 'entry', 'entries')).toBe('2 entries');
+    expect(linesLabel(1)).toBe('1 line');
+    expect(linesLabel(100_000)).toBe('100000 lines');
+  });
+});

@@ -1,0 +1,50 @@
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { FeedProvider } from '../app/feed';
+import { ClientProvider, type Task } from '../ipc';
+import { MockTransport } from '../testing/mockTransport';
+import { task } from '../testing/tasks';
+import { Tasks } from './Tasks';
+
+function setup(tasks: Task[]) {
+  const transport = new MockTransport({ ListTasks: () => ({ tasks, next_page_token: '' }) });
+  render(
+    <ClientProvider client={transport.client()}>
+      <FeedProvider>
+        <Tasks />
+      </FeedProvider>
+    </ClientProvider>,
+  );
+  return { transport, user: userEvent.setup() };
+}
+
+const row = (id: string) => screen.getAllByTestId('task-row').find((r) => r.dataset.taskId === id)!;
+
+describe('Tasks', () => {
+  it('leaves previews out unless asked, and says so when nothing else is there', async () => {
+    const preview = task('p1', {
+      task_type: 'bootstrap.project',
+      payload_json: '{"template":"fastapi","answers":{},"dry_run":true}',
+      state: 'TASK_STATE_COMPLETED',
+    });
+    const { user } = setup([preview]);
+    expect(await screen.findByTestId('tasks-empty')).toHaveTextContent('No tasks yet (only previews, which make nothing).');
+    expect(screen.queryByTestId('task-row')).not.toBeInTheDocument();
+    await user.click(screen.getByRole('checkbox', { name: 'Show previews (1)' }));
+    expect(row('p1')).toBeInTheDocument();
+  });
+
+  it('shows progress only while a task runs, and a cancel the person asked for as theirs', async () => {
+    setup([
+      task('running'),
+      task('done', { state: 'TASK_STATE_COMPLETED', progress: { fraction: 1, step: 'done' } }),
+      task('stopped', { state: 'TASK_STATE_CANCELED', cancel_requested: true }),
+    ]);
+    await screen.findAllByTestId('task-row');
+    expect(within(row('running')).getByTestId('task-progress')).toBeInTheDocument();
+    expect(within(row('done')).queryByTestId('task-progress')).not.toBeInTheDocument();
+    expect(within(row('stopped')).queryByTestId('task-progress')).not.toBeInTheDocument();
+    expect(within(row('stopped')).getByTestId('task-state')).toHaveTextContent('cancelled by you');
+  });
+});
