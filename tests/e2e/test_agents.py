@@ -186,6 +186,6 @@ def test_cancel_of_a_running_task_ends_it_and_kills_its_children(manager, start_
     assert canceled.cancel_requested
     done = manager.wait_state(t.id)
     assert done.state == common_pb2.TASK_STATE_CANCELED
-    assert done.status_reason == "canceled: test"
+    assert done.status_reason == "cancelled: test"
     assert not pid_alive(child)
     wait_until(lambda: not any(pid_alive(g) for g in grandchildren), "grandchildren gone")

@@ -95,7 +95,7 @@ def test_cancel_and_agents(echo):
     echo.wait_state(tid, 3)  # running
     r = echo.cli("cancel", tid, "--reason", "changed my mind")
     assert r.returncode == 0, r.stderr
-    assert echo.wait_state(tid).status_reason == "canceled: changed my mind"
+    assert echo.wait_state(tid).status_reason == "cancelled: changed my mind"
     r = echo.cli("--json", "agents")
     agents = json.loads(r.stdout)
     assert [a["id"] for a in agents] == ["echo"]

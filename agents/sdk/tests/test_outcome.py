@@ -86,6 +86,14 @@ def test_task_failed_gives_its_message_and_exit_code() -> None:
     run = run_handler(agent_raising(TaskFailed("disk full", exit_code=28)), "t")
     assert (run.status, run.error, run.exit_code) == ("FAILED", "disk full", 28)
     assert run.messages("ERROR") == []  # an expected failure: no traceback
+    assert run.result.output_json == ""
+
+
+def test_task_failed_may_carry_output_that_the_failed_result_keeps() -> None:
+    checks = {"checks": [{"name": "tests", "status": "failed"}]}
+    run = run_handler(agent_raising(TaskFailed("tests failed", output=checks)), "t")
+    assert run.status == "FAILED"
+    assert json.loads(run.result.output_json) == checks
 
 
 def test_any_other_exception_fails_with_its_type_and_message_and_logs_the_traceback() -> None:

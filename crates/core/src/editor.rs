@@ -129,8 +129,12 @@ async fn run(
     let tail = String::from_utf8_lossy(&err[err.len().saturating_sub(STDERR_KEPT)..])
         .trim()
         .to_string();
+    let how = match status.code() {
+        Some(code) => format!("it exited with code {code}"),
+        None => "it was stopped by a signal".to_string(),
+    };
     Err(Error::FailedPrecondition(format!(
-        "the editor {opener} failed ({status}){}",
+        "the editor {opener} failed ({how}){}",
         if tail.is_empty() {
             String::new()
         } else {

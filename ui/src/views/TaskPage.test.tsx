@@ -60,7 +60,7 @@ describe('TaskPage', () => {
       task('t1', {
         state: 'TASK_STATE_CANCELED',
         cancel_requested: true,
-        status_reason: 'canceled: cancelled from the web UI',
+        status_reason: 'cancelled: cancelled from the web UI',
         result: { status: 'RESULT_STATUS_CANCELED', exit_code: 0, summary: '', artifacts: [], output_json: '', error: 'stopped by the manager' },
       }),
     );

@@ -384,7 +384,8 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
 
     if report.failed:
         raise TaskFailed(
-            f"the project is at {target}, but its post-check failed: {_failures(report)}"
+            f"the project is at {target}, but its post-check failed: {_failures(report)}",
+            output={"path": str(target), "template": template.name, "checks": report.as_json()},
         )
     outcome, checked = checks_outcome(report)
     hint = template.postcheck.start_hint if template.postcheck else ""

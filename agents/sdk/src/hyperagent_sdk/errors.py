@@ -19,14 +19,16 @@ class TaskCancelled(Exception):  # noqa: N818 - the name reads as what happened 
 class TaskFailed(Exception):  # noqa: N818 - the name reads as what happened to the task
     """The task failed in a way the handler understands; the task ends FAILED.
 
-    Its ``message`` becomes the task's error as is (no exception type prefix, no traceback) and
-    ``exit_code`` its exit code.
+    Its ``message`` becomes the task's error as is (no exception type prefix, no traceback),
+    ``exit_code`` its exit code, and ``output`` (anything ``json.dumps`` accepts; ``None``: none)
+    the failed result's structured output, e.g. what was checked before the failure.
     """
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str, exit_code: int = 1, output: object = None) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+        self.output = output
 
 
 class PermissionRefused(TaskFailed):

@@ -59,9 +59,12 @@ def _cancelled(token: CancellationToken, fallback: str = "") -> common_pb2.TaskR
     return common_pb2.TaskResult(status=common_pb2.RESULT_STATUS_CANCELED, error=reason)
 
 
-def _failed(error: str, exit_code: int = 1) -> common_pb2.TaskResult:
+def _failed(error: str, exit_code: int = 1, output: object = None) -> common_pb2.TaskResult:
     return common_pb2.TaskResult(
-        status=common_pb2.RESULT_STATUS_FAILED, error=error, exit_code=exit_code
+        status=common_pb2.RESULT_STATUS_FAILED,
+        error=error,
+        exit_code=exit_code,
+        output_json="" if output is None else json.dumps(output),
     )
 
 
@@ -113,7 +116,7 @@ def result_from_return(  # noqa: PLR0911 - one return per row of the mapping
 def result_from_exception(exc: BaseException, token: CancellationToken) -> common_pb2.TaskResult:
     """The result of a handler that raised ``exc``."""
     if isinstance(exc, TaskFailed):
-        return _failed(exc.message, exc.exit_code)
+        return _failed(exc.message, exc.exit_code, exc.output)
     if isinstance(exc, TaskCancelled):
         return _cancelled(token, exc.reason)
     if token.is_set():

@@ -342,9 +342,9 @@ impl Manager {
     pub async fn cancel(&self, id: &str, reason: &str) -> Result<Task> {
         let now = self.now_us();
         let reason = if reason.is_empty() {
-            "canceled by request".to_string()
+            "cancelled by request".to_string()
         } else {
-            format!("canceled: {reason}")
+            format!("cancelled: {reason}")
         };
         let active = self.state().tasks.contains_key(id);
         if !active {

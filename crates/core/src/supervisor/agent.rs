@@ -22,7 +22,19 @@ use crate::sandbox::Confinement;
 use crate::scheduler::backoff;
 
 /// Environment variables passed from the manager to agents; everything else is dropped.
-const PASSED_ENV: &[&str] = &["PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ"];
+/// The person's environment an agent keeps: where programs are, language and time zone, and the
+/// trust store they chose (behind a company's TLS-inspecting proxy, the certificates without which
+/// no download succeeds; the files they name are in the agent's read set).
+pub(super) const PASSED_ENV: &[&str] = &[
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
 
 /// One agent's process and everything it needs to start, confine, watch and restart it (and
 /// its task processes).

@@ -235,7 +235,22 @@ pub(super) fn agent_read_paths(m: &Manifest, sandbox: &config::Sandbox) -> Vec<P
     }
     // Checked at load: inside the agent's folder.
     read.extend(m.sandbox.read.iter().map(|p| m.dir.join(p)));
+    read.extend(trust_store_paths(|k| std::env::var_os(k)));
     read
+}
+
+/// The trust store the person's environment names (`SSL_CERT_FILE`, `SSL_CERT_DIR`; the latter
+/// may list several folders, `:`-separated, as OpenSSL reads it), passed to agents with it:
+/// readable, or it would be named and refused. Relative or empty entries mean nothing here.
+fn trust_store_paths(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<PathBuf> {
+    let file = var("SSL_CERT_FILE").map(PathBuf::from);
+    let dirs = var("SSL_CERT_DIR")
+        .map(|v| std::env::split_paths(&v).collect::<Vec<_>>())
+        .unwrap_or_default();
+    file.into_iter()
+        .chain(dirs)
+        .filter(|p| p.is_absolute())
+        .collect()
 }
 
 /// `<venv>` when `program` (looked up in PATH when it has no `/`), or the interpreter its `#!`
@@ -325,6 +340,31 @@ mod tests {
         )
         .unwrap();
         Manifest::load(&path)
+    }
+
+    #[test]
+    fn the_trust_store_the_person_names_is_readable_and_nothing_else_is_added() {
+        let env = |file: Option<&str>, dir: Option<&str>| {
+            let (file, dir) = (file.map(String::from), dir.map(String::from));
+            trust_store_paths(move |k| match k {
+                "SSL_CERT_FILE" => file.clone().map(Into::into),
+                "SSL_CERT_DIR" => dir.clone().map(Into::into),
+                _ => None,
+            })
+        };
+        assert!(env(None, None).is_empty());
+        assert_eq!(
+            env(
+                Some("/corp/ca.pem"),
+                Some("/corp/certs:relative::/etc/more")
+            ),
+            [
+                PathBuf::from("/corp/ca.pem"),
+                PathBuf::from("/corp/certs"),
+                PathBuf::from("/etc/more")
+            ]
+        );
+        assert!(env(Some("ca.pem"), Some("")).is_empty());
     }
 
     #[test]

@@ -391,7 +391,7 @@ async fn cancelling_a_task_its_agent_has_not_accepted_yet_ends_it_at_once_and_fr
     let start = started(&mut rx).await;
     let canceled = w.m.cancel(&t.id, "not needed").await.unwrap();
     assert_eq!(canceled.state, TaskState::Canceled);
-    assert_eq!(canceled.attempts[0].error, "canceled: not needed");
+    assert_eq!(canceled.attempts[0].error, "cancelled: not needed");
     assert_eq!(stopped(&mut rx).await, t.id);
     // Its late answer is refused, and its slot is free for the next task.
     assert!(matches!(
