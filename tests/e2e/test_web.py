@@ -192,3 +192,35 @@ def test_the_openapi_document_describes_every_method(web: Web) -> None:
     props = doc["components"]["schemas"]["SubmitTaskRequest"]["properties"]
     assert {"task_type", "payload_json", "workspace"} <= set(props)
     assert web.request("GET", "/api/v1/openapi.json", token=None)[0] == 401
+
+
+def test_a_restart_keeps_open_tabs_signed_in_and_the_cli_names_the_ui(web: Web) -> None:
+    jar = web.request("GET", f"/?token={web.token}", token=None)[1]["set-cookie"].split(";")[0]
+    status = web.m.cli("status")
+    assert status.returncode == 0, status.stderr
+    assert f"web UI:  {web.base}/ (`hyperagent ui` opens it signed in)" in status.stdout
+    assert web.token not in status.stdout  # the address only; `ui` gives it signed in
+    printed = web.m.cli("ui", "--print")
+    assert (printed.returncode, printed.stdout.strip()) == (0, f"{web.base}/?token={web.token}")
+    assert web.m.stop() == 0
+    web.m.start()
+    # The same port is not promised (port 0 here); the token is, so a tab's cookie still works.
+    url = urlsplit(web.m.ready["web_url"])
+    assert url.query == f"token={web.token}"
+    again = Web(web.m, f"{url.scheme}://{url.netloc}", web.token)
+    status_code, _, body = again.request(
+        "POST", "/api/v1/ListAgents", {}, token=None, headers={"Cookie": jar}
+    )
+    assert status_code == 200, body
+
+
+def test_the_cli_says_when_no_web_ui_is_served(make_manager: Any) -> None:
+    m = make_manager().start()
+    assert "web UI:  not served (`hyperagent serve --web` serves it)" in m.cli("status").stdout
+    out = m.cli("ui")
+    assert out.returncode == 3
+    assert "serves no web UI; start it with `hyperagent serve --web`" in out.stderr
+    assert m.stop() == 0
+    out = m.cli("ui", "--print")
+    assert (out.returncode, out.stdout) == (3, "")
+    assert "no manager is running" in out.stderr

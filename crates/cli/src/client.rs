@@ -83,6 +83,14 @@ impl From<hyperagent_core::Error> for Failure {
     }
 }
 
+/// The running manager's discovery file, when there is one in a folder of this user's that no one
+/// else can write.
+pub fn discovery(cfg: &Config) -> Option<Discovery> {
+    let (_, _, path) = cfg.runtime_paths();
+    hyperagent_core::private::check_private(path.parent()?).ok()?;
+    Discovery::read(&path).ok()
+}
+
 /// The socket to use: `--socket`, else the discovery file's, else the configured one.
 /// The discovery file (and the configured socket) are trusted only in a folder of this user's
 /// that no one else can write.

@@ -40,12 +40,23 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Config {
             command: ConfigCommand::WorkspaceRoot { path, reset },
         } => workspace_root(&mut c, path, reset, json).await,
-        Command::Serve { .. } | Command::Config { .. } | Command::Service { .. } => {
+        Command::Serve { .. }
+        | Command::Config { .. }
+        | Command::Service { .. }
+        | Command::Ui { .. } => {
             unreachable!("handled above")
         }
         Command::Status => {
             let s = c.get_status(pb::GetStatusRequest {}).await?.into_inner();
             print_status(&s, json);
+            if !json {
+                match crate::client::discovery(&cfg).and_then(|d| d.web) {
+                    Some(w) => {
+                        println!("  web UI:  {} (`hyperagent ui` opens it signed in)", w.url)
+                    }
+                    None => println!("  web UI:  not served (`hyperagent serve --web` serves it)"),
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Pause | Command::Resume => {
@@ -134,8 +145,44 @@ async fn without_manager(cli: &Cli, cfg: &Config) -> Option<Result<ExitCode, Fai
             ExitCode::SUCCESS
         })),
         Command::Service { command } => Some(service(command, cli, cfg).await),
+        Command::Ui { print } => Some(web_ui(cfg, *print, cli.json)),
         _ => None,
     }
+}
+
+/// `hyperagent ui [--print]`: the web UI's address from the running manager's discovery file,
+/// with its token (opening it once signs the browser in), opened or printed.
+fn web_ui(cfg: &Config, print: bool, json: bool) -> Result<ExitCode, Failure> {
+    let Some(d) = crate::client::discovery(cfg) else {
+        return Err(Failure::new(
+            3,
+            "no manager is running (start it with `hyperagent serve --web`, or the desktop app)",
+        ));
+    };
+    let Some(web) = d.web else {
+        return Err(Failure::new(
+            3,
+            format!(
+                "the manager (pid {}) serves no web UI; start it with `hyperagent serve --web`",
+                d.pid
+            ),
+        ));
+    };
+    let url = format!("{}?token={}", web.url, web.token);
+    if json {
+        print_json(&serde_json::json!({"url": web.url, "signed_in_url": url}));
+    } else if print {
+        println!("{url}");
+    } else {
+        open::that_detached(&url).map_err(|e| {
+            Failure::new(
+                1,
+                format!("no browser could be opened ({e}); open this address yourself: {url}"),
+            )
+        })?;
+        println!("opened {} in your browser", web.url);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `hyperagent config workspace-root [PATH | --reset]`.

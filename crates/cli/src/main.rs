@@ -66,8 +66,15 @@ enum Command {
         #[arg(long, requires = "web")]
         web_address: Option<std::net::SocketAddr>,
     },
-    /// The manager at a glance: dispatching or paused, agents online, tasks by state.
+    /// The manager at a glance: dispatching or paused, agents online, tasks by state, the web UI.
     Status,
+    /// Open the web UI in your browser, signed in (`--print`: only print its address, with the
+    /// token, for another browser or machine).
+    Ui {
+        /// Print the address instead of opening it.
+        #[arg(long)]
+        print: bool,
+    },
     /// Stop handing out new work (running tasks go on) until `resume`.
     Pause,
     /// Hand out work again after `pause`.

@@ -46,6 +46,28 @@ pub fn check_private(dir: &Path) -> Result<()> {
     }
 }
 
+/// The secret kept in `path` (made, 0600, the first time): the same across restarts. One that
+/// others could read or replace (a link, another owner, group or world bits) or that is not a
+/// secret as [`random_secret`](crate::token::random_secret) makes them is replaced by a new one.
+pub fn kept_secret(path: &Path) -> Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let trusted = std::fs::symlink_metadata(path)
+        .is_ok_and(|m| m.is_file() && m.uid() == me && m.mode() & 0o077 == 0);
+    if trusted {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            let secret = text.trim();
+            if secret.len() >= 32 && secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Ok(secret.to_string());
+            }
+        }
+    }
+    let secret = crate::token::random_secret()?;
+    write_private(path, format!("{secret}\n").as_bytes())?;
+    Ok(secret)
+}
+
 /// Writes `bytes` to `path` atomically with mode 0600.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
@@ -65,4 +87,42 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
             e,
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_kept_secret_is_the_same_after_a_restart_unless_others_could_read_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("web-token");
+        let first = kept_secret(&path).unwrap();
+        assert_eq!(
+            kept_secret(&path).unwrap(),
+            first,
+            "the same across restarts"
+        );
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Readable by others: it may be known, so it is replaced (and private again).
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let second = kept_secret(&path).unwrap();
+        assert_ne!(second, first);
+        assert_eq!(kept_secret(&path).unwrap(), second);
+        // Not a secret as the manager makes them (empty, or chosen by hand): replaced.
+        std::fs::write(&path, "hunter2\n").unwrap();
+        let third = kept_secret(&path).unwrap();
+        assert!(third != "hunter2" && third.len() == 48, "{third}");
+        // A link, even to a good secret: replaced by a file of its own.
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, format!("{third}\n")).unwrap();
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        let fourth = kept_secret(&path).unwrap();
+        assert_ne!(fourth, third);
+        assert!(std::fs::symlink_metadata(&path).unwrap().is_file());
+    }
 }

@@ -17,7 +17,7 @@ use crate::grpc::Services;
 use hyperagent_core::config::{Config, ResolvedPaths};
 use hyperagent_core::error::{Error, Result};
 use hyperagent_core::manager::Manager;
-use hyperagent_core::private::{check_private, private_dir, write_private};
+use hyperagent_core::private::{check_private, kept_secret, private_dir, write_private};
 use hyperagent_core::store::Store;
 use hyperagent_core::supervisor::{Manifest, Supervisor};
 use hyperagent_core::token::random_secret;
@@ -251,7 +251,9 @@ impl Listeners {
             let addr = l
                 .local_addr()
                 .map_err(|e| Error::io("reading the web UI's address", e))?;
-            Some((l, addr, random_secret()?))
+            // Kept across restarts: a tab open on the UI stays signed in when the manager comes
+            // back (its cookie holds this token).
+            Some((l, addr, kept_secret(&paths.web_token)?))
         } else {
             None
         };

@@ -25,6 +25,8 @@ pub struct ResolvedPaths {
     pub database: PathBuf,
     /// The audit chain's head (last entry id and hash), kept outside the database.
     pub audit_head: PathBuf,
+    /// The web UI's access token, kept across restarts so open tabs stay signed in.
+    pub web_token: PathBuf,
     /// The person's own template folder, `<data_dir>/templates` (absolute).
     pub templates: PathBuf,
     /// The template folders, in search order: `templates`, then `templates.dirs` (made absolute
@@ -86,6 +88,7 @@ impl Config {
             discovery,
             database: data_dir.join("hyperagent.db"),
             audit_head: data_dir.join("audit-head"),
+            web_token: data_dir.join("web-token"),
             data_dir,
             runtime_dir,
             workspace_root,
