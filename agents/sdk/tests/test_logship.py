@@ -129,10 +129,11 @@ def test_lines_logged_from_many_threads_are_numbered_without_gaps(
     manager: FakeManager, shipper: LogShipper
 ) -> None:
     shipper.open("t", "cap-t")
+    sink = shipper.sink("t")  # what a handler's ctx.log calls, shared by its threads
 
     def log_many(name: str) -> None:
         for i in range(2000):
-            shipper.append("t", INFO, f"{name} {i}", {})
+            sink(INFO, f"{name} {i}", {})
 
     threads = [threading.Thread(target=log_many, args=(f"w{n}",)) for n in range(4)]
     for thread in threads:
@@ -146,6 +147,19 @@ def test_lines_logged_from_many_threads_are_numbered_without_gaps(
     for n in range(4):
         mine = [int(m.split()[1]) for m in messages if m.startswith(f"w{n} ")]
         assert mine == list(range(2000))
+
+
+def test_a_closed_tasks_sink_drops_what_it_is_given(
+    manager: FakeManager, shipper: LogShipper
+) -> None:
+    shipper.open("t", "cap-t")
+    sink = shipper.sink("t")
+    sink(INFO, "kept", {})
+    assert shipper.flush("t", timeout=10)
+    shipper.close("t")
+    sink(INFO, "from a thread the handler left running", {})
+    assert shipper.stats("t") == (0, 0, 0)  # forgotten, and nothing queued behind its back
+    assert manager.messages("t") == ["kept"]
 
 
 # -- batching --------------------------------------------------------------------------------

@@ -31,6 +31,18 @@ _WARN = common_pb2.LOG_LEVEL_WARN
 _ERROR = common_pb2.LOG_LEVEL_ERROR
 
 
+_TEXT = str
+
+
+def _as_text(fields: dict[str, Any]) -> dict[str, str]:
+    """``fields`` (a call's own keyword arguments: no one else holds them) with every value made
+    text, in place: a loop instead of a new dict, since most values already are text."""
+    for key, value in fields.items():
+        if value.__class__ is not _TEXT:
+            fields[key] = _TEXT(value)
+    return fields
+
+
 class TaskLogger:
     """The task's log. Lines go to the manager, in order, numbered per task.
 
@@ -46,27 +58,21 @@ class TaskLogger:
     # Each level calls the sink itself (no shared helper between): a log call is one call deep
     # into the SDK before the line is queued.
     def trace(self, message: str, **fields: Any) -> None:
-        self._emit(
-            _TRACE, message, {k: str(v) for k, v in fields.items()} if fields else _NO_FIELDS
-        )
+        self._emit(_TRACE, message, _as_text(fields) if fields else _NO_FIELDS)
 
     def debug(self, message: str, **fields: Any) -> None:
-        self._emit(
-            _DEBUG, message, {k: str(v) for k, v in fields.items()} if fields else _NO_FIELDS
-        )
+        self._emit(_DEBUG, message, _as_text(fields) if fields else _NO_FIELDS)
 
     def info(self, message: str, **fields: Any) -> None:
-        self._emit(_INFO, message, {k: str(v) for k, v in fields.items()} if fields else _NO_FIELDS)
+        self._emit(_INFO, message, _as_text(fields) if fields else _NO_FIELDS)
 
     def warn(self, message: str, **fields: Any) -> None:
-        self._emit(_WARN, message, {k: str(v) for k, v in fields.items()} if fields else _NO_FIELDS)
+        self._emit(_WARN, message, _as_text(fields) if fields else _NO_FIELDS)
 
     warning = warn
 
     def error(self, message: str, **fields: Any) -> None:
-        self._emit(
-            _ERROR, message, {k: str(v) for k, v in fields.items()} if fields else _NO_FIELDS
-        )
+        self._emit(_ERROR, message, _as_text(fields) if fields else _NO_FIELDS)
 
 
 class TaskContext:

@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
@@ -36,6 +36,7 @@ _REQUEST_OVERHEAD = 1024
 _LINE_FRAMING = 6
 
 _time_ns = time.time_ns
+_monotonic = time.monotonic
 
 #: ``(seq, time_ns, level, message, fields)``: a line as ``append`` stores it.
 _Entry = tuple[int, int, int, str, Mapping[str, str]]
@@ -96,6 +97,7 @@ class _TaskLog:
     __slots__ = (
         "acked_seq",
         "capability_token",
+        "closed",
         "dropped",
         "flushers",
         "next_seq",
@@ -112,6 +114,7 @@ class _TaskLog:
         self.pending_since = 0.0
         self.acked_seq = 0
         self.dropped = False
+        self.closed = False
         self.flushers = 0
 
     @property
@@ -173,32 +176,60 @@ class LogShipper:
             self._tasks.setdefault(task_id, _TaskLog(task_id, capability_token))
 
     def close(self, task_id: str) -> None:
-        """Forget a task and whatever of it is still pending (call after :meth:`flush`)."""
+        """Forget a task and whatever of it is still pending (call after :meth:`flush`); lines
+        its sink gets after this are dropped."""
         with self._lock:
-            self._tasks.pop(task_id, None)
+            log = self._tasks.pop(task_id, None)
+            if log is not None:
+                log.closed = True
+                log.pending.clear()
 
     # -- the handlers' side --------------------------------------------------------------------
 
     def append(self, task_id: str, level: int, message: str, fields: Mapping[str, str]) -> None:
-        """Queue one line of a task; cheap, never blocks on the network.
+        """Queue one line of a task; cheap, never blocks on the network (a handler's
+        ``ctx.log`` goes through :meth:`sink`, which finds the task once).
 
         ``fields`` is kept as given: callers must not change it afterwards.
         """
-        now = _time_ns()
         with self._lock:
             log = self._tasks.get(task_id)
-            if log is None or log.dropped:
-                return
-            seq = log.next_seq
-            log.next_seq = seq + 1
-            pending = log.pending
-            pending.append((seq, now, level, message, fields))
-            size = len(pending)
-            if size == 1:
-                log.pending_since = time.monotonic()
-                self._work.notify()
-            elif size == self._batch_lines:
-                self._work.notify()
+        if log is not None:
+            self._appender(log)(level, message, fields)
+
+    def sink(self, task_id: str) -> Callable[[int, str, Mapping[str, str]], None]:
+        """What ``ctx.log`` calls for an open task: :meth:`append` with the task found once."""
+        with self._lock:
+            log = self._tasks[task_id]
+        return self._appender(log)
+
+    def _appender(self, log: _TaskLog) -> Callable[[int, str, Mapping[str, str]], None]:
+        """Appends lines to ``log``: numbers a line and queues it under the lock, nothing more.
+        Everything it needs is bound once (no lookup by id, no attribute reads of the shipper
+        per line: this runs once per line of every handler)."""
+        lock, wake, batch_lines, pending = (
+            self._lock,
+            self._work.notify,
+            self._batch_lines,
+            log.pending,
+        )
+
+        def append(level: int, message: str, fields: Mapping[str, str]) -> None:
+            now = _time_ns()
+            with lock:
+                if log.dropped or log.closed:
+                    return
+                seq = log.next_seq
+                log.next_seq = seq + 1
+                pending.append((seq, now, level, message, fields))
+                size = len(pending)
+                if size == 1:
+                    log.pending_since = _monotonic()
+                    wake()
+                elif size == batch_lines:
+                    wake()
+
+        return append
 
     def flush(self, task_id: str, timeout: float | None = None) -> bool:
         """Send a task's pending lines now and wait until all are acknowledged (or dropped).

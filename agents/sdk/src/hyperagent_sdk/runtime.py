@@ -517,7 +517,7 @@ class Runtime:
                 start.deadline.ToDatetime(tzinfo=UTC) if start.HasField("deadline") else None
             ),
             cancelled=task.token,
-            emit=partial(self.shipper.append, start.task_id),
+            emit=self.shipper.sink(start.task_id),
             report_progress=partial(self.progress.report, start.task_id),
             children=self.children,
             kill_grace=self.agent.kill_grace,
