@@ -8,28 +8,29 @@ nothing; :func:`write` then puts the result in a directory.
 
 from __future__ import annotations
 
-import base64
+import functools
 import itertools
 import json
 import keyword
 import os
 import re
-import shlex
 import stat
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import jinja2
 import pathspec
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2_ansible_filters import AnsibleCoreFiltersExtension  # type: ignore[import-untyped]
 
 from .template import MISSING, Question, Template, TemplateError
+from .vcs import Origin
 
 #: Names the bootstrapper checks itself, beyond a template's own validators (``names`` in
 #: hyperagent.yml maps a question to one of these).
@@ -44,55 +45,50 @@ class AnswersError(Exception):
         super().__init__("; ".join(f"{k}: {m}" if k else m for k, m in problems))
 
 
-# --- the Jinja environment: copier's settings and the filters its templates use -------------
+# --- the Jinja environment: copier's settings, filters and globals -------------------------------
 
 
-def _to_yaml(value: Any, **kw: Any) -> str:
-    flow = kw.pop("default_flow_style", None)
-    return str(yaml.dump(value, allow_unicode=True, default_flow_style=flow, **kw))
+class _Sandbox(SandboxedEnvironment):
+    """copier's sandbox: a path's ``parser`` attribute is off limits too."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, PurePath) and attr == "parser":
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
 
 
-def _to_nice_yaml(value: Any, indent: int = 4, **kw: Any) -> str:
-    return str(yaml.dump(value, indent=indent, allow_unicode=True, default_flow_style=False, **kw))
+class _Loader(jinja2.FileSystemLoader):
+    """copier's loader: a file that resolves outside the template (through a symlink) is refused."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if not Path(filename).resolve().is_relative_to(self.searchpath[0]):
+            raise TemplateError(
+                template, f"resolves to {Path(filename).resolve()}, outside the template folder"
+            )
+        return source, filename, uptodate
 
 
-def _regex_replace(
-    value: str, pattern: str, replacement: str = "", ignorecase: bool = False
-) -> str:
-    return re.sub(pattern, replacement, value, flags=re.I if ignorecase else 0)
+def _json_default(value: Any) -> Any:
+    # copier hands to_json pydantic's encoder, which turns its context's own types (paths, the
+    # lazy _copier_conf) into JSON; these are the types our context holds.
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, set | tuple | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _regex_search(value: str, pattern: str, ignorecase: bool = False) -> str | None:
-    found = re.search(pattern, value, flags=re.I if ignorecase else 0)
-    return found.group(0) if found else None
-
-
-def _ternary(value: Any, true_val: Any, false_val: Any, none_val: Any = None) -> Any:
-    if value is None and none_val is not None:
-        return none_val
-    return true_val if value else false_val
-
-
-# The part of copier's default filters (jinja2-ansible-filters' core set) that templates use; a
-# template calling another one fails to compile with "No filter named ..." and its file:line.
-FILTERS: dict[str, Callable[..., Any]] = {
-    "to_yaml": _to_yaml,
-    "to_nice_yaml": _to_nice_yaml,
-    "to_json": json.dumps,
-    "to_nice_json": lambda v, indent=4, **kw: json.dumps(v, indent=indent, sort_keys=True, **kw),
-    "from_json": json.loads,
-    "from_yaml": yaml.safe_load,
-    "regex_replace": _regex_replace,
-    "regex_search": _regex_search,
-    "regex_escape": re.escape,
-    "b64encode": lambda s: base64.b64encode(str(s).encode()).decode(),
-    "b64decode": lambda s: base64.b64decode(str(s)).decode(),
-    "basename": os.path.basename,
-    "dirname": os.path.dirname,
-    "quote": lambda s: shlex.quote(str(s)),
-    "ternary": _ternary,
-    "bool": lambda v: _to_bool(v),  # noqa: PLW0108 - defined further down
-}
+def _pathjoin(*path: str, mode: str = "posix") -> str:
+    """copier's ``pathjoin`` global."""
+    kinds = {"posix": PurePosixPath, "windows": PureWindowsPath, "native": PurePath}
+    if mode not in kinds:
+        raise ValueError(f"pathjoin mode {mode!r}: use posix, windows or native")
+    return str(kinds[mode](*path))
 
 
 @cache
@@ -104,10 +100,19 @@ def _environment(root: Path, envops_json: str) -> SandboxedEnvironment:
     undefined = envops.pop("undefined", None)
     if undefined == "jinja2.StrictUndefined":
         envops["undefined"] = jinja2.StrictUndefined
-    env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(root.resolve())), auto_reload=True, **envops
-    )
-    env.filters.update(FILTERS)
+    try:
+        # copier's default extensions: jinja2-ansible-filters' whole core set (to_nice_yaml,
+        # strftime, combine, hash, regex_*, ...), loaded the way copier loads it.
+        env = _Sandbox(
+            loader=_Loader(str(root.resolve())),
+            auto_reload=True,
+            extensions=[AnsibleCoreFiltersExtension],
+            **envops,
+        )
+    except TypeError as err:
+        raise TemplateError("_envops", f"not a Jinja environment option: {err}") from err
+    env.filters["to_json"] = functools.partial(env.filters["to_json"], default=_json_default)
+    env.globals["pathjoin"] = _pathjoin
     return env
 
 
@@ -215,6 +220,10 @@ class Answers:
     values: dict[str, Any]
     #: What goes into the answers file: not hidden, not secret.
     remembered: dict[str, Any]
+    #: The answers as given (copier's ``_copier_conf.data``).
+    given: dict[str, Any] = field(default_factory=dict)
+    #: Where the template came from (``_src_path``, ``_commit``, the ref).
+    origin: Origin | None = None
 
 
 def check_name(rule: str, value: Any) -> str:  # noqa: PLR0911 - one return per rule broken
@@ -243,16 +252,46 @@ def check_name(rule: str, value: Any) -> str:  # noqa: PLR0911 - one return per 
     raise ValueError(f"unknown name rule {rule!r}; known: {', '.join(NAME_RULES)}")
 
 
-def _choice_values(template: Template, q: Question, context: Mapping[str, Any]) -> list[Any]:
+def _choices(template: Template, q: Question, context: Mapping[str, Any]) -> list[tuple[Any, str]]:
+    """Each choice's value (rendered, cast to the question's type) and, when its own
+    ``validator`` renders to a message, that message: copier offers such a choice disabled."""
     assert q.choices is not None  # noqa: S101 - callers check
-    where = f"{template.manifest.name}:{q.line}"
-    values = []
+    out = []
     for _label, raw in q.choices:
-        value = raw["value"] if isinstance(raw, Mapping) and "value" in raw else raw
+        disabled = ""
+        value = raw
+        if isinstance(raw, Mapping):
+            if "value" not in raw:
+                raise TemplateError(q.where, f"a choice of {q.name!r} is a mapping without `value`")
+            validator = raw.get("validator", "")
+            if not isinstance(validator, str):
+                raise TemplateError(
+                    q.where, f"the `validator` of a choice of {q.name!r} must be text"
+                )
+            if validator:
+                disabled = render_string(
+                    template, validator, context, f"{q.where} (choice validator)"
+                ).strip()
+            value = raw["value"]
         if isinstance(value, str):
-            value = render_string(template, value, context, where)
-        values.append(_cast(q, value))
-    return values
+            value = render_string(template, value, context, q.where)
+        try:
+            cast = _cast(q, value)
+        except ValueError as err:
+            raise TemplateError(q.where, f"choice {value!r} of {q.name!r} {err}") from err
+        out.append((cast, disabled))
+    return out
+
+
+def _one_choice(q: Question, answer: Any, choices: list[tuple[Any, str]]) -> Any:
+    """copier's rule: the answer must be a choice, and not one its validator disables."""
+    for value, disabled in choices:
+        if answer == value:
+            if disabled:
+                raise ValueError(f"{answer!r} cannot be chosen: {disabled}")
+            return answer
+    allowed = [v for v, disabled in choices if not disabled]
+    raise ValueError(f"{answer!r} is not one of the choices {allowed!r}")
 
 
 def _parse(template: Template, q: Question, value: Any, context: Mapping[str, Any]) -> Any:
@@ -261,31 +300,76 @@ def _parse(template: Template, q: Question, value: Any, context: Mapping[str, An
         if not isinstance(items, list):
             raise ValueError(f"must be a list (got {value!r})")
         cast = [_cast(q, v) for v in items]
-        allowed = _choice_values(template, q, context) if q.choices is not None else cast
-        wrong = [v for v in cast if v not in allowed]
-        if wrong:
-            raise ValueError(f"{wrong!r} not among the choices {allowed!r}")
-        return [v for v in allowed if v in cast]
+        if q.choices is None:
+            return cast
+        choices = _choices(template, q, context)
+        for item in cast:
+            _one_choice(q, item, choices)
+        return [v for v, _ in choices if v in cast]
     cast = _cast(q, value)
     if q.choices is not None:
-        allowed = _choice_values(template, q, context)
-        if cast not in allowed:
-            raise ValueError(f"{cast!r} is not one of the choices {allowed!r}")
+        _one_choice(q, cast, _choices(template, q, context))
     return cast
 
 
-def base_context(template: Template, dst_name: str) -> dict[str, Any]:
-    """The variables copier offers besides the answers."""
+def _conf(
+    template: Template, dst: str, origin: Origin | None, given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """copier's ``_copier_conf`` for a copy run without questions (``defaults``): the same keys,
+    the same types (paths as paths)."""
     return {
-        "_copier_conf": {
-            "answers_file": template.answers_file,
-            "src_path": str(template.root),
-            "dst_path": dst_name,
-            "sep": os.sep,
-            "os": "linux",
-        },
-        "_folder_name": dst_name,
+        "src_path": PurePath(template.root.resolve()),
+        "dst_path": PurePath(dst),
+        "answers_file": PurePath(template.answers_file),
+        "vcs_ref": origin.vcs_ref if origin else None,
+        "vcs_ref_hash": origin.commit_hash if origin else None,
+        "data": dict(given),
+        "settings": {"defaults": {}, "trust": set()},
+        "exclude": (),
+        "use_prereleases": False,
+        "skip_if_exists": (),
+        "cleanup_on_error": True,
+        "defaults": True,
+        "user_defaults": {},
+        "overwrite": False,
+        "pretend": False,
+        "quiet": False,
+        "conflict": "inline",
+        "context_lines": 3,
+        "unsafe": False,
+        "skip_answered": False,
+        "skip_tasks": False,
+        "sep": os.sep,
+        "os": "linux" if sys.platform.startswith("linux") else sys.platform,
+    }
+
+
+def _metadata(template: Template, origin: Origin | None) -> dict[str, Any]:
+    """What the answers file records before the answers: ``_commit`` (a git template's), then
+    ``_src_path``, in copier's order."""
+    out: dict[str, Any] = {}
+    if origin is not None and origin.commit:
+        out["_commit"] = origin.commit
+    out["_src_path"] = origin.src_path if origin is not None else str(template.root)
+    return out
+
+
+def base_context(
+    template: Template,
+    dst: str,
+    *,
+    origin: Origin | None = None,
+    given: Mapping[str, Any] | None = None,
+    phase: str = "render",
+) -> dict[str, Any]:
+    """The variables copier offers besides the answers. ``dst`` is the destination as given
+    (copier's ``_copier_conf.dst_path``); ``_folder_name`` is its last part."""
+    return {
+        "_copier_conf": _conf(template, dst, origin, given or {}),
+        "_copier_answers": _metadata(template, origin),
+        "_folder_name": Path(dst or ".").absolute().name,
         "_copier_python": sys.executable,
+        "_copier_phase": phase,
     }
 
 
@@ -295,13 +379,16 @@ def resolve(  # noqa: PLR0912 - copier's rules, in its order
     *,
     names: Mapping[str, str] | None = None,
     dst_name: str = "",
+    origin: Origin | None = None,
 ) -> Answers:
     """The answers to render with, or :class:`AnswersError` listing every problem.
 
     Follows copier: questions are settled in manifest order, each seeing the earlier answers;
     a question whose ``when`` is false is not stored in the answers file (a given answer is
-    still used, a default otherwise); a default may be Jinja; a validator renders to an error
-    message, empty when the answer is fine. ``names`` adds the bootstrapper's own naming rules.
+    still used when it has a default, a default otherwise); a default may be Jinja; a validator
+    renders to an error message, empty when the answer is fine (a given answer is always checked,
+    a default only when asked and not secret, as copier does). ``names`` adds the bootstrapper's
+    own naming rules. ``dst_name`` is the destination as given (``_copier_conf.dst_path``).
     """
     problems: list[tuple[str, str]] = []
     unknown = [k for k in given if k not in template.questions]
@@ -310,19 +397,21 @@ def resolve(  # noqa: PLR0912 - copier's rules, in its order
         problems.append((key, f"unknown answer; template {template.name!r} asks: {asked}"))
     values: dict[str, Any] = {}
     remembered: dict[str, Any] = {}
-    base = base_context(template, dst_name)
+    base = base_context(template, dst_name, origin=origin, given=given, phase="prompt")
+    metadata = base["_copier_answers"]
     for name, q in template.questions.items():
-        where = f"{template.manifest.name}:{q.line}"
-        context = {**base, **values}
+        where = q.where
+        context = {**base, **values, "_copier_answers": {**metadata, **remembered}}
         when = q.when
         if isinstance(when, str):
             when = _to_bool(render_string(template, when, context, f"{where} (when)"))
+        if not when and q.default is MISSING:
+            continue  # copier skips a hidden question without a default, even when answered
         if name in given:
             raw = given[name]
         elif q.default is MISSING:
-            if when:
-                help_text = f" ({q.help.strip()})" if q.help.strip() else ""
-                problems.append((name, f"required: the template has no default{help_text}"))
+            help_text = f" ({q.help.strip()})" if q.help.strip() else ""
+            problems.append((name, f"required: the template has no default{help_text}"))
             continue
         else:
             raw = _render_default(template, q.default, context, f"{where} (default)")
@@ -331,7 +420,7 @@ def resolve(  # noqa: PLR0912 - copier's rules, in its order
         except ValueError as err:
             problems.append((name, str(err)))
             continue
-        if when and q.validator:
+        if q.validator and (name in given or (when and not q.secret)):
             message = render_string(
                 template, q.validator, {**context, name: value}, f"{where} (validator)"
             )
@@ -349,7 +438,7 @@ def resolve(  # noqa: PLR0912 - copier's rules, in its order
             remembered[name] = value
     if problems:
         raise AnswersError(problems)
-    return Answers(values=values, remembered=remembered)
+    return Answers(values=values, remembered=remembered, given=dict(given), origin=origin)
 
 
 def _render_default(
@@ -370,6 +459,8 @@ class RenderedFile:
     path: str
     content: bytes
     mode: int
+    #: A symbolic link's target (``_preserve_symlinks``): the entry is that link, not a file.
+    link: str | None = None
 
 
 @dataclass
@@ -391,6 +482,9 @@ class Rendered:
             if parent and parent not in made:
                 os.makedirs(os.path.join(base, parent), exist_ok=True)
                 made.add(parent)
+            if f.link is not None:
+                os.symlink(f.link, os.path.join(base, f.path))
+                continue
             mode = stat.S_IMODE(f.mode)
             flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
             fd = os.open(os.path.join(base, f.path), flags, mode)
@@ -422,12 +516,54 @@ def _matcher(
     template: Template, patterns: tuple[str, ...], context: Mapping[str, Any]
 ) -> Callable[[str], bool]:
     lines: list[str] = []
+    where = f"{template.manifest.name} (_exclude)"
     for pattern in patterns:
-        rendered = render_string(template, pattern, context, f"{template.manifest.name} (_exclude)")
+        rendered = render_string(template, str(pattern), context, where)
         lines.extend(re.split(r"\r\n|\r|\n", rendered))
     kind = "gitignore" if int(pathspec.__version__.split(".")[0]) >= 1 else "gitwildmatch"
     spec = pathspec.PathSpec.from_lines(kind, (unicodedata.normalize("NFD", p) for p in lines))
     return spec.match_file
+
+
+def _content_root(template: Template, context: Mapping[str, Any]) -> Path:
+    """``_subdirectory``, rendered as copier renders it, and inside the template."""
+    if not template.subdirectory:
+        return template.root
+    rendered = render_string(template, template.subdirectory, context, "_subdirectory").strip("/")
+    root = template.root.resolve()
+    path = (root / rendered).resolve()
+    if not path.is_relative_to(root):
+        raise TemplateError("_subdirectory", f"{rendered!r} is outside the template folder")
+    if not path.is_dir():
+        raise TemplateError("_subdirectory", f"{rendered!r} is not a folder of the template")
+    return template.root / rendered if rendered else template.root
+
+
+def _dst_path(
+    template: Template, rel_parts: tuple[str, ...], context: Mapping[str, Any], answers_path: str
+) -> str | None:
+    """Where a template entry goes in the project, None when a part renders empty (copier leaves
+    it out). A part that renders to the answers file's path is that file, wherever it is."""
+    suffix = template.suffix
+    name = rel_parts[-1]
+    parts = rel_parts
+    if suffix and name.endswith(suffix):
+        parts = (*rel_parts[:-1], name[: -len(suffix)])
+    rendered: list[str] = []
+    for i, part in enumerate(parts):
+        if "{" in part:
+            where = "/".join((template.subdirectory, *rel_parts[: i + 1])).lstrip("/")
+            part = render_string(template, part, context, where)  # noqa: PLW2901
+        if not part:
+            return None
+        if part == answers_path:
+            return answers_path
+        rendered.append(part)
+    path = PurePosixPath(*rendered)
+    if path.is_absolute() or ".." in path.parts:
+        where = "/".join((template.subdirectory, *rel_parts)).lstrip("/")
+        raise TemplateError(where, f"renders to {str(path)!r}, outside the project")
+    return str(path)
 
 
 def render(
@@ -437,59 +573,107 @@ def render(
     *,
     src_path: str | None = None,
     commit: str | None = None,
+    origin: Origin | None = None,
 ) -> Rendered:
     """Every folder and file of the project, or :class:`TemplateError` (file:line) — nothing
-    half-made either way. ``src_path`` and ``commit`` are what the answers file records as the
-    template's origin (copier's ``_src_path``, ``_commit``)."""
-    origin: dict[str, Any] = {"_commit": commit} if commit else {}
-    origin["_src_path"] = src_path if src_path is not None else str(template.root)
+    half-made either way. ``dst_name`` is the destination as given (``_copier_conf.dst_path``).
+    The answers file records ``origin`` (``_commit``, ``_src_path``); ``src_path`` and
+    ``commit`` are a shorter way to give it."""
+    if origin is None:
+        origin = answers.origin or Origin(
+            src_path=src_path if src_path is not None else str(template.root), commit=commit
+        )
+    base = base_context(template, dst_name, origin=origin, given=answers.given)
     context: dict[str, Any] = {
-        **base_context(template, dst_name),
+        **base,
         **answers.values,
-        "_copier_answers": {**origin, **answers.remembered},
+        "_copier_answers": {**base["_copier_answers"], **answers.remembered},
     }
     env = environment(template)
-    root = template.content_root
+    # copier renders the answers file's path with an empty `_copier_conf.answers_file`.
+    conf = {**context["_copier_conf"], "answers_file": PurePath("")}
+    answers_path = render_string(
+        template, template.answers_file, {**context, "_copier_conf": conf}, "_answers_file"
+    )
+    context["_copier_conf"]["answers_file"] = PurePath(answers_path)
+    # `_copier_operation` is given to `_exclude` only, as copier gives it.
+    excluded = _matcher(template, template.exclude, {**context, "_copier_operation": "copy"})
+    root = _content_root(template, context)
+    template_root = template.root.resolve()
     suffix = template.suffix
-    answers_path = render_string(template, template.answers_file, context, "_answers_file")
-    excluded = _matcher(template, template.exclude, context)
     out = Rendered()
-    seen: set[str] = set()
+    index: dict[str, int] = {}
     follow = not template.preserve_symlinks
     for entry, rel_parts, siblings in _scantree(str(root), (), follow):
         name = entry.name
-        is_template = bool(suffix) and name.endswith(suffix)
+        is_template = name.endswith(suffix)
         if suffix and not is_template and name + suffix in siblings:
             continue  # a templated sibling wins
-        parts = (*rel_parts[:-1], name[: -len(suffix)]) if is_template else rel_parts
-        rendered_parts: list[str] = []
-        for i, part in enumerate(parts):
-            if "{" in part:
-                where = "/".join((template.subdirectory, *rel_parts[: i + 1])).lstrip("/")
-                part = render_string(template, part, context, where)  # noqa: PLW2901
-            if not part:
-                rendered_parts = []
-                break
-            rendered_parts.append(part)
-        if not rendered_parts:
+        where = "/".join((template.subdirectory, *rel_parts)).lstrip("/")
+        link = _link(entry, template_root, where, follow)
+        dst = _dst_path(template, rel_parts, context, answers_path)
+        if dst is None or excluded(dst):
             continue
-        path = PurePosixPath(*rendered_parts)
-        if path.is_absolute() or ".." in path.parts:
-            where = "/".join(rel_parts)
-            raise TemplateError(where, f"renders to {str(path)!r}, outside the project")
-        dst = answers_path if rendered_parts[-1] == answers_path else str(path)
-        if dst in seen or excluded(dst):
+        if link is None and _is_dir(entry, where, follow):
+            if dst not in index:
+                index[dst] = -1
+                out.dirs.append(dst)
             continue
-        seen.add(dst)
-        if entry.is_dir(follow_symlinks=follow):
-            out.dirs.append(dst)
-            continue
-        src = Path(entry.path)
-        content = _content(
-            template, env, src=src, rel=Path(*rel_parts), is_template=is_template, context=context
-        )
-        out.files.append(RenderedFile(dst, content, entry.stat(follow_symlinks=follow).st_mode))
+        if link is not None:
+            if is_template and suffix:
+                link = render_string(template, link, context, where)
+            rendered = RenderedFile(dst, b"", 0o777, link=link)
+        else:
+            content = _content(
+                template,
+                env,
+                src=Path(entry.path),
+                where=where,
+                is_template=is_template,
+                context=context,
+            )
+            rendered = RenderedFile(dst, content, _mode(entry, where))
+        # Two template files rendering to one path: the last one wins, as copier writes
+        # them in turn.
+        if index.get(dst, -1) >= 0:
+            out.files[index[dst]] = rendered
+        else:
+            index[dst] = len(out.files)
+            out.files.append(rendered)
     return out
+
+
+def _link(entry: os.DirEntry[str], template_root: Path, where: str, follow: bool) -> str | None:
+    """A symbolic link kept as a link (``_preserve_symlinks``): its target; else None. A link
+    that is followed must point inside the template (copier refuses one that leaves it)."""
+    if not entry.is_symlink():
+        return None
+    if not follow:
+        return os.readlink(entry.path)
+    target = Path(entry.path).resolve()
+    if not target.is_relative_to(template_root):
+        raise TemplateError(
+            where, f"a symbolic link to {target}, outside the template folder (copier refuses it)"
+        )
+    if not target.exists():
+        raise TemplateError(
+            where, f"a symbolic link to {target}, which does not exist (a dangling link)"
+        )
+    return None
+
+
+def _is_dir(entry: os.DirEntry[str], where: str, follow: bool) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=follow)
+    except OSError as err:
+        raise TemplateError(where, f"cannot be read: {err.strerror or err}") from err
+
+
+def _mode(entry: os.DirEntry[str], where: str) -> int:
+    try:
+        return entry.stat(follow_symlinks=True).st_mode
+    except OSError as err:
+        raise TemplateError(where, f"cannot be read: {err.strerror or err}") from err
 
 
 def _content(
@@ -497,26 +681,32 @@ def _content(
     env: SandboxedEnvironment,
     *,
     src: Path,
-    rel: Path,
+    where: str,
     is_template: bool,
     context: Mapping[str, Any],
 ) -> bytes:
     """A file's bytes: rendered when it carries the suffix, else copied as they are."""
-    if not is_template:
-        return src.read_bytes()
-    name = str(PurePosixPath(template.subdirectory, *rel.parts))
     try:
-        return env.get_template(name).render(**context).encode()
+        if not is_template:
+            return src.read_bytes()
+        # Jinja's loader names files by their path from the template's root, with "/".
+        return env.get_template(where).render(**context).encode()
     except UnicodeDecodeError as err:
+        if not template.suffix:
+            return src.read_bytes()  # copier: with no suffix, a file that is not text is copied
         raise TemplateError(
-            name, f"a {template.suffix} file must be UTF-8 text ({err.reason})"
+            where, f"a {template.suffix} file must be UTF-8 text, not binary ({err.reason})"
         ) from err
+    except IsADirectoryError as err:
+        raise TemplateError(where, "is a folder where a file was expected") from err
+    except OSError as err:
+        raise TemplateError(where, f"cannot be read: {err.strerror or err}") from err
     except jinja2.TemplateSyntaxError as err:
-        raise TemplateError(_where(template, err, name), err.message or str(err)) from err
+        raise TemplateError(_where(template, err, where), err.message or str(err)) from err
     except jinja2.TemplateError as err:
         line = _runtime_line(err, template)
         raise TemplateError(
-            f"{name}:{line}" if line else name, f"{type(err).__name__}: {err}"
+            f"{where}:{line}" if line else where, f"{type(err).__name__}: {err}"
         ) from err
 
 

@@ -106,7 +106,8 @@ class Question:
 
     name: str
     type: str
-    line: int
+    #: ``file:line`` of the question in the manifest (or the file it includes).
+    where: str
     help: str = ""
     default: Any = MISSING
     #: (label, value) pairs, or None when the answer is free.
@@ -155,6 +156,8 @@ class Template:
     postcheck: PostCheck | None = None
     #: Settings present but not acted on, each with why.
     warnings: tuple[str, ...] = ()
+    #: The files the manifest includes (``!include``), to notice when they change.
+    sources: tuple[Path, ...] = ()
 
     @property
     def name(self) -> str:
@@ -169,47 +172,114 @@ class Template:
 # libyaml's parser when PyYAML has it (its wheels do): several times faster than pure Python.
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-
-class _LineLoader(_BaseLoader):  # type: ignore[misc]
-    """A safe loader that refuses tags (copier's !include and the like)."""
-
-
-def _refuse_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    line = node.start_mark.line + 1
-    raise TemplateError(f":{line}", f"YAML tag {node.tag!r} is not supported (only plain YAML)")
+#: Settings whose values copier joins across a manifest's documents instead of the last winning.
+MERGED_SETTINGS = ("_exclude", "_jinja_extensions", "_secret_questions", "_skip_if_exists")
 
 
-_LineLoader.add_multi_constructor("!", _refuse_tag)
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """A safe loader with copier's ``!include`` (inside ``root`` only) and no other tag."""
+
+    root: Path = Path()
+    rel: str = ""
+    #: Every file read so far (the manifest and what it includes).
+    read: list[Path]
 
 
-def _load_documents(path: Path, rel: str) -> tuple[dict[str, Any], dict[str, int]]:
-    """All documents of the manifest merged (copier merges them), and each key's line."""
+def _refuse_tag(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
+    raise TemplateError(
+        f"{loader.rel}:{node.start_mark.line + 1}",
+        f"YAML tag {node.tag!r} is not supported (copier knows only !include)",
+    )
+
+
+def _include_value(loader: _Loader, node: yaml.Node) -> Any:
+    """``key: !include pattern``: as copier, every document of every matching file, in a list."""
+    where = f"{loader.rel}:{node.start_mark.line + 1}"
+    if not isinstance(node, yaml.ScalarNode):
+        raise TemplateError(
+            where, "`!include` takes a file name or glob pattern, not a list or map"
+        )
+    return [
+        doc
+        for path in _include_files(loader.root, str(node.value), where)
+        for doc, _ in _documents(loader.root, path, loader.read)
+    ]
+
+
+_Loader.add_constructor("!include", _include_value)
+_Loader.add_multi_constructor("!", _refuse_tag)
+
+
+def _include_files(root: Path, pattern: str, where: str) -> list[Path]:
+    """The files ``!include pattern`` reads: copier's glob below the template folder, and never a
+    file outside it (an absolute path, ``..`` or a symlink pointing out is refused)."""
+    if not pattern.strip() or Path(pattern).is_absolute():
+        raise TemplateError(
+            where, f"`!include {pattern}`: give a path relative to the template folder"
+        )
+    base = root.resolve()
+    try:
+        # Path.glob as copier calls it, so the files come in the order copier reads them.
+        matches = list(base.glob(pattern))
+    except (ValueError, OSError) as err:
+        raise TemplateError(where, f"`!include {pattern}`: {err}") from err
+    files = []
+    for match in matches:
+        real = match.resolve()
+        if not real.is_relative_to(base):
+            raise TemplateError(
+                where,
+                f"`!include {pattern}` reaches {real}, outside the template folder;"
+                " an included file must be inside it",
+            )
+        if real.is_file():
+            files.append(real)
+    return files
+
+
+def _documents(  # noqa: PLR0912 - one branch per kind of document
+    root: Path, path: Path, read: list[Path]
+) -> list[tuple[Any, dict[str, str]]]:
+    """Each YAML document of ``path`` with ``!include`` documents replaced by the included
+    files' documents, empty ones dropped (as copier does); each with its keys' ``file:line``."""
+    rel = _relative(path, root)
+    read.append(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise TemplateError(rel, f"not UTF-8 text ({err.reason})") from err
-    data: dict[str, Any] = {}
-    lines: dict[str, int] = {}
+    except OSError as err:
+        raise TemplateError(rel, f"cannot be read: {err.strerror or err}") from err
+    loader_class = type("_Loader", (_Loader,), {"root": root, "rel": rel, "read": read})
+    out: list[tuple[Any, dict[str, str]]] = []
     try:
-        documents: list[Any] = list(yaml.compose_all(text, Loader=_LineLoader))
-        for node in documents:
-            if node is None:  # an empty document
+        for node in yaml.compose_all(text, Loader=loader_class):
+            if isinstance(node, yaml.ScalarNode) and node.tag == "!include":
+                where = f"{rel}:{node.start_mark.line + 1}"
+                for included in _include_files(root, str(node.value), where):
+                    out.extend(_documents(root, included, read))
                 continue
-            if not isinstance(node, yaml.MappingNode):
-                line = node.start_mark.line + 1
-                raise TemplateError(f"{rel}:{line}", "the manifest must be a mapping of keys")
-            for key_node, _ in node.value:
-                lines[str(key_node.value)] = key_node.start_mark.line + 1
-            loader = _LineLoader("")
+            lines: dict[str, str] = {}
+            if isinstance(node, yaml.MappingNode):
+                for key_node, _ in node.value:
+                    lines[str(key_node.value)] = f"{rel}:{key_node.start_mark.line + 1}"
+            loader = loader_class("")
             try:
                 doc = loader.construct_document(node)
             finally:
                 loader.dispose()
-            data.update(doc)
-    except TemplateError as err:
-        if err.where.startswith(":"):
-            raise TemplateError(f"{rel}{err.where}", err.message) from err
-        raise
+            # copier flattens lists of documents (what a value's !include gives) and drops
+            # empty ones: a comment-only document or `{}` adds nothing.
+            for item in doc if isinstance(doc, list) else [doc]:
+                if item is None or item == {}:
+                    continue
+                if not isinstance(item, dict):
+                    line = node.start_mark.line + 1
+                    raise TemplateError(
+                        f"{rel}:{line}",
+                        f"a manifest document must be a mapping of keys, not {type(item).__name__}",
+                    )
+                out.append((item, lines))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -217,6 +287,34 @@ def _load_documents(path: Path, rel: str) -> tuple[dict[str, Any], dict[str, int
         raise TemplateError(f"{rel}:{line}", f"invalid YAML: {problem}") from err
     except yaml.YAMLError as err:
         raise TemplateError(rel, f"invalid YAML: {err}") from err
+    return out
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _load_documents(
+    path: Path, root: Path, read: list[Path] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """All documents of the manifest merged as copier merges them (a later document's key wins,
+    except the MERGED_SETTINGS lists, which are joined), and each key's ``file:line``."""
+    data: dict[str, Any] = {}
+    lines: dict[str, str] = {}
+    merged: dict[str, list[Any]] = {}
+    for doc, doc_lines in _documents(root, path, [] if read is None else read):
+        for key, value in doc.items():
+            if key in MERGED_SETTINGS:
+                merged.setdefault(key, []).extend(value if isinstance(value, list) else [value])
+                lines.setdefault(key, doc_lines.get(str(key), ""))
+                data.setdefault(key, None)
+                continue
+            data[key] = value
+            lines[str(key)] = doc_lines.get(str(key), _relative(path, root))
+    data.update(merged)
     return data, lines
 
 
@@ -267,7 +365,7 @@ def _question(name: str, raw: Any, where: str) -> Question:
     return Question(
         name=name,
         type=type_name,
-        line=int(where.rsplit(":", 1)[-1]) if ":" in where else 0,
+        where=where,
         help=str(spec.get("help", "") or ""),
         default=default,
         choices=_choices(spec["choices"], where) if "choices" in spec else None,
@@ -291,24 +389,23 @@ def _postcheck(root: Path) -> PostCheck | None:
     path = root / POSTCHECK_NAME
     if not path.is_file():
         return None
-    data, lines = _load_documents(path, POSTCHECK_NAME)
+    data, lines = _load_documents(path, root)
     allowed = {"install", "test", "serve", "health", "start_hint", "description", "python", "names"}
     unknown = sorted(set(data) - allowed)
     if unknown:
-        line = lines.get(unknown[0], 0)
         raise TemplateError(
-            f"{POSTCHECK_NAME}:{line}",
+            lines.get(unknown[0], POSTCHECK_NAME),
             f"unknown keys {unknown}; allowed: {', '.join(sorted(allowed))}",
         )
 
     def argv(key: str) -> tuple[str, ...]:
-        return _str_list(data.get(key, []), f"{POSTCHECK_NAME}:{lines.get(key, 0)}", key)
+        return _str_list(data.get(key, []), lines.get(key, POSTCHECK_NAME), key)
 
     names = data.get("names", {}) or {}
     rules = ("python-package", "python-distribution")
     if not isinstance(names, Mapping) or any(r not in rules for r in names.values()):
         raise TemplateError(
-            f"{POSTCHECK_NAME}:{lines.get('names', 0)}",
+            lines.get("names", POSTCHECK_NAME),
             f"`names` maps questions to a naming rule: {', '.join(rules)}",
         )
     return PostCheck(
@@ -326,13 +423,17 @@ def _postcheck(root: Path) -> PostCheck | None:
 def load(root: Path) -> Template:
     """Parse the template at ``root``; raises :class:`TemplateError` naming file and line.
 
-    A template parsed before is reused while its manifest and hyperagent.yml are unchanged.
+    A template parsed before is reused while its manifest, the files it includes and
+    hyperagent.yml are unchanged.
     """
-    stamp = tuple(_mtime(root / n) for n in (*MANIFEST_NAMES, POSTCHECK_NAME))
+    names = (*MANIFEST_NAMES, POSTCHECK_NAME)
     cached = _LOADED.get(root)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
+    if cached is not None:
+        stamp = tuple(_mtime(p) for p in (*(root / n for n in names), *cached[1].sources))
+        if cached[0] == stamp:
+            return cached[1]
     template = _parse(root)
+    stamp = tuple(_mtime(p) for p in (*(root / n for n in names), *template.sources))
     _LOADED[root] = (stamp, template)
     return template
 
@@ -356,10 +457,11 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in
     if len(manifests) > 1:
         raise TemplateError(str(root), "it has both copier.yml and copier.yaml; keep one")
     manifest = manifests[0]
-    data, lines = _load_documents(manifest, manifest.name)
+    read: list[Path] = []
+    data, lines = _load_documents(manifest, root, read)
 
     def where(key: str) -> str:
-        return f"{manifest.name}:{lines.get(key, 0)}"
+        return lines.get(key, manifest.name)
 
     questions: dict[str, Question] = {}
     settings: dict[str, Any] = {}
@@ -373,12 +475,13 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in
             questions[key] = _question(key, value, where(key))
             continue
         setting = key[1:]
-        if setting in REFUSED_SETTINGS:
+        if setting in REFUSED_SETTINGS and value:
             raise TemplateError(
                 where(key), f"`{key}` is not supported: {REFUSED_SETTINGS[setting]}"
             )
         if setting in IGNORED_SETTINGS:
-            warnings.append(f"`{key}` ignored: {IGNORED_SETTINGS[setting]}")
+            if value:
+                warnings.append(f"`{key}` ignored: {IGNORED_SETTINGS[setting]}")
             continue
         if setting not in SETTINGS:
             warnings.append(f"`{key}` ignored: not a setting HyperAgent knows")
@@ -392,7 +495,8 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in
     subdirectory = str(settings.get("subdirectory", "") or "").strip("/")
     if subdirectory and (".." in Path(subdirectory).parts or Path(subdirectory).is_absolute()):
         raise TemplateError(where("_subdirectory"), "`_subdirectory` must stay inside the template")
-    if subdirectory and not (root / subdirectory).is_dir():
+    # A templated `_subdirectory` is rendered (and checked) with the answers.
+    if subdirectory and "{" not in subdirectory and not (root / subdirectory).is_dir():
         raise TemplateError(
             where("_subdirectory"), f"`_subdirectory` {subdirectory!r} does not exist"
         )
@@ -419,4 +523,5 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in
         preserve_symlinks=bool(settings.get("preserve_symlinks", False)),
         postcheck=_postcheck(root),
         warnings=tuple(warnings),
+        sources=tuple(p for p in read if p != manifest),
     )
