@@ -502,8 +502,12 @@ def _scantree(
 ) -> Iterator[tuple[os.DirEntry[str], tuple[str, ...], frozenset[str]]]:
     """Each entry with its path parts below the content root and its folder's names, in the
     order copier walks a template (os.scandir, depth first)."""
-    with os.scandir(root) as it:
-        entries = list(it)
+    try:
+        with os.scandir(root) as it:
+            entries = list(it)
+    except OSError as err:
+        where = "/".join(rel) or "."
+        raise TemplateError(where, f"this folder cannot be read: {err.strerror or err}") from err
     names = frozenset(e.name for e in entries)
     for entry in entries:
         parts = (*rel, entry.name)
@@ -650,7 +654,10 @@ def _link(entry: os.DirEntry[str], template_root: Path, where: str, follow: bool
         return None
     if not follow:
         return os.readlink(entry.path)
-    target = Path(entry.path).resolve()
+    try:
+        target = Path(entry.path).resolve()
+    except (OSError, RuntimeError) as err:  # RuntimeError: a loop of links (Python < 3.13)
+        raise TemplateError(where, f"a symbolic link that cannot be followed: {err}") from err
     if not target.is_relative_to(template_root):
         raise TemplateError(
             where, f"a symbolic link to {target}, outside the template folder (copier refuses it)"
@@ -698,7 +705,9 @@ def _content(
             where, f"a {template.suffix} file must be UTF-8 text, not binary ({err.reason})"
         ) from err
     except IsADirectoryError as err:
-        raise TemplateError(where, "is a folder where a file was expected") from err
+        raise TemplateError(
+            where, f"reads {err.filename or 'a folder'}, a folder where a file was expected"
+        ) from err
     except OSError as err:
         raise TemplateError(where, f"cannot be read: {err.strerror or err}") from err
     except jinja2.TemplateSyntaxError as err:

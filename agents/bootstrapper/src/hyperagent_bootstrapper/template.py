@@ -202,8 +202,20 @@ def _include_value(loader: _Loader, node: yaml.Node) -> Any:
     return [
         doc
         for path in _include_files(loader.root, str(node.value), where)
-        for doc, _ in _documents(loader.root, path, loader.read)
+        for doc, _, _ in _documents(loader.root, path, loader.read)
     ]
+
+
+def _flatten(items: list[Any]) -> list[Any]:
+    """copier's ``lflatten(filter(None, documents))``: empty documents dropped, lists (at any
+    depth) spliced into their parent."""
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, list | tuple):
+            out.extend(_flatten(list(item)))
+        else:
+            out.append(item)
+    return out
 
 
 _Loader.add_constructor("!include", _include_value)
@@ -225,23 +237,29 @@ def _include_files(root: Path, pattern: str, where: str) -> list[Path]:
         raise TemplateError(where, f"`!include {pattern}`: {err}") from err
     files = []
     for match in matches:
-        real = match.resolve()
+        try:
+            real = match.resolve()
+        except (OSError, RuntimeError) as err:  # RuntimeError: a loop of links (Python < 3.13)
+            raise TemplateError(where, f"`!include {pattern}`: {err}") from err
         if not real.is_relative_to(base):
             raise TemplateError(
                 where,
                 f"`!include {pattern}` reaches {real}, outside the template folder;"
                 " an included file must be inside it",
             )
-        if real.is_file():
-            files.append(real)
+        if not real.is_file():
+            kind = "a folder" if real.is_dir() else "not a file (a dangling link?)"
+            raise TemplateError(
+                where, f"`!include {pattern}` matches {match.relative_to(base)}, {kind}"
+            )
+        files.append(real)
     return files
 
 
-def _documents(  # noqa: PLR0912 - one branch per kind of document
-    root: Path, path: Path, read: list[Path]
-) -> list[tuple[Any, dict[str, str]]]:
-    """Each YAML document of ``path`` with ``!include`` documents replaced by the included
-    files' documents, empty ones dropped (as copier does); each with its keys' ``file:line``."""
+def _documents(root: Path, path: Path, read: list[Path]) -> list[tuple[Any, dict[str, str], str]]:
+    """Each YAML document of ``path`` as copier reads it: an ``!include`` document replaced by
+    the included files' documents, empty documents dropped, lists spliced in. Each comes with
+    its keys' ``file:line`` and its own."""
     rel = _relative(path, root)
     read.append(path)
     try:
@@ -251,11 +269,11 @@ def _documents(  # noqa: PLR0912 - one branch per kind of document
     except OSError as err:
         raise TemplateError(rel, f"cannot be read: {err.strerror or err}") from err
     loader_class = type("_Loader", (_Loader,), {"root": root, "rel": rel, "read": read})
-    out: list[tuple[Any, dict[str, str]]] = []
+    out: list[tuple[Any, dict[str, str], str]] = []
     try:
         for node in yaml.compose_all(text, Loader=loader_class):
+            where = f"{rel}:{node.start_mark.line + 1}"
             if isinstance(node, yaml.ScalarNode) and node.tag == "!include":
-                where = f"{rel}:{node.start_mark.line + 1}"
                 for included in _include_files(root, str(node.value), where):
                     out.extend(_documents(root, included, read))
                 continue
@@ -268,18 +286,9 @@ def _documents(  # noqa: PLR0912 - one branch per kind of document
                 doc = loader.construct_document(node)
             finally:
                 loader.dispose()
-            # copier flattens lists of documents (what a value's !include gives) and drops
-            # empty ones: a comment-only document or `{}` adds nothing.
-            for item in doc if isinstance(doc, list) else [doc]:
-                if item is None or item == {}:
-                    continue
-                if not isinstance(item, dict):
-                    line = node.start_mark.line + 1
-                    raise TemplateError(
-                        f"{rel}:{line}",
-                        f"a manifest document must be a mapping of keys, not {type(item).__name__}",
-                    )
-                out.append((item, lines))
+            if not doc:
+                continue  # copier drops empty documents: comment-only, `{}`, `null`
+            out.extend((item, lines, where) for item in _flatten([doc]))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -305,7 +314,11 @@ def _load_documents(
     data: dict[str, Any] = {}
     lines: dict[str, str] = {}
     merged: dict[str, list[Any]] = {}
-    for doc, doc_lines in _documents(root, path, [] if read is None else read):
+    for doc, doc_lines, where in _documents(root, path, [] if read is None else read):
+        if not isinstance(doc, dict):
+            raise TemplateError(
+                where, f"a manifest document must be a mapping of keys, not {type(doc).__name__}"
+            )
         for key, value in doc.items():
             if key in MERGED_SETTINGS:
                 merged.setdefault(key, []).extend(value if isinstance(value, list) else [value])
