@@ -4,12 +4,14 @@ We read copier's format ourselves instead of calling the ``copier`` library: cop
 about 0.4 s of modules and runs git and a questionnaire on every copy, while a bootstrap must
 render in milliseconds, inside a sandbox, without running a template's ``_tasks`` (arbitrary
 commands a template author chose). What we support is the part of copier's format that decides
-the output of a fresh copy: questions (types, defaults, choices, validators, ``when``, secrets),
-``_subdirectory``, ``_templates_suffix``, ``_exclude``, ``_skip_if_exists``, ``_answers_file``,
-``_envops``, ``_message_after_copy``, multi-document manifests, templated and conditional paths.
-A template that needs more (``_jinja_extensions``, ``!include``) is refused with the reason;
-``_tasks`` and ``_migrations`` are reported and not run. ``tests/test_copier_parity.py`` holds
-copier's own output next to ours.
+the output of a fresh copy: questions (types, defaults, choices and their own validators,
+validators, ``when``, secrets), ``_subdirectory`` (templated too), ``_templates_suffix``,
+``_exclude``, ``_skip_if_exists``, ``_answers_file``, ``_envops``, ``_message_after_copy``,
+``_preserve_symlinks``, multi-document manifests with copier's ``!include`` (in documents and
+values, never reaching outside the template folder), templated and conditional paths. A template
+that needs more (``_jinja_extensions``, ``_external_data``) is refused with the reason; ``_tasks``
+and ``_migrations`` are reported and not run. ``tests/test_thirdparty_parity.py`` renders real
+third-party templates with copier and with us.
 """
 
 from __future__ import annotations
