@@ -236,6 +236,29 @@ def test_a_choice_its_validator_disables_is_refused_as_copier_refuses_it(
     assert ours == theirs
 
 
+def test_choices_given_as_jinja_are_rendered_with_the_answers_as_copier_renders_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = make(
+        tmp_path / "t",
+        {
+            "copier.yml": (
+                "big: false\n"
+                "size:\n  type: str\n  default: s\n"
+                "  choices: \"{{ ['s', 'xl'] if big else ['s'] }}\"\n"
+            ),
+            "{{ _copier_conf.answers_file }}.jinja": ANSWERS,
+        },
+    )
+    theirs, ours = both(src, tmp_path, monkeypatch, {"big": "true", "size": "xl"})
+    assert ours == theirs
+    assert yaml.safe_load(text(ours, ".copier-answers.yml"))["size"] == "xl"
+    with pytest.raises(ValueError, match="Invalid choice"):
+        copier.run_copy(str(src), tmp_path / "c", data={"size": "xl"}, defaults=True, quiet=True)
+    assert cli.main([str(src), str(tmp_path / "no"), "size=xl"]) == 2
+    assert "size: 'xl' is not one of the choices ['s']" in capsys.readouterr().err
+
+
 # --- 5. the last file wins -----------------------------------------------------------------------
 
 

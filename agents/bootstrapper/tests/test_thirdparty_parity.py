@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class Case:
     data: dict[str, str] = field(default_factory=dict)
     #: Why ours differs from copier, when it does (the test is then a strict xfail).
     differs: str = ""
+    #: Tells apart a second set of answers for the same template (other branches of its Jinja).
+    variant: str = ""
 
 
 RENDERED = [
@@ -105,6 +108,92 @@ RENDERED = [
             **PERSON,
         },
     ),
+    # Second answers, taking the other branches of the templates with the most of them.
+    Case(
+        "dls-python",
+        {
+            "package_name": "shop_api",
+            "description": "Sells things.",
+            "git_platform": "github.com",
+            "component_owner": "group:default/sscc",
+            "component_type": "service",
+            "docker": "false",
+            "docs_type": "README",
+            "type_checker": "mypy",
+            "pypi": "no",
+            **PERSON,
+        },
+        variant="readme-mypy",
+    ),
+    Case(
+        "doodba",
+        {
+            "odoo_version": "12.0",
+            "project_name": "shop",
+            "odoo_proxy": "",
+            "project_license": "no_license",
+            "postgres_version": "12",
+            "odoo_listdb": "true",
+            "backup_deletion": "true",
+        },
+        variant="odoo12",
+    ),
+    Case(
+        "lincc-python",
+        {
+            "project_name": "shop",
+            "package_name": "shop",
+            "custom_install": "library",
+            "project_license": "BSD",
+            "include_docs": "false",
+            "mypy_type_checking": "strict",
+            "failure_notification": "[email, slack]",
+        },
+        variant="library",
+    ),
+    Case(
+        "nlesc-python",
+        {
+            "package_name": "shop",
+            "full_name": "Ada Lovelace",
+            "package_short_description": "Sells things.",
+            "keywords": "shop",
+            "github_organization": "ada",
+            "email": "ada@example.org",
+            "template_profile": "minimum",
+            "license": "MIT",
+        },
+        variant="minimum",
+    ),
+    Case(
+        "pyos-package",
+        {
+            "project_name": "shop",
+            "package_description": "Sells things.",
+            "author_email": "ada@example.org",
+            "username": "ada",
+            "template_mode": "full",
+            "documentation": "mkdocs",
+            "license": "Apache-2.0",
+            "dev_platform": "GitLab",
+        },
+        variant="full",
+    ),
+    Case(
+        "substrate",
+        {
+            "project_name": "shop",
+            "project_description": "Sells things.",
+            "project_url": "https://gitlab.com/ada/shop",
+            "project_type": "app",
+            "ci": "gitlab",
+            "typing": "strict",
+            "with_fastapi_api": "true",
+            "with_typer_cli": "true",
+            **PERSON,
+        },
+        variant="app",
+    ),
 ]
 
 #: Templates that need `_jinja_extensions` (Python code loaded into the renderer): refused until
@@ -134,6 +223,19 @@ def git(cwd: Path, *argv: str) -> None:
         "GIT_CONFIG_NOSYSTEM": "1",
     }
     subprocess.run(["git", *argv], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def repositories(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Each template's repository, made once for the tests that render it (they only read it)."""
+    made: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in made:
+            made[name] = repository(name, tmp_path_factory.mktemp(name) / "template")
+        return made[name]
+
+    return get
 
 
 def repository(name: str, dest: Path) -> Path:
@@ -169,20 +271,25 @@ def tree(root: Path) -> dict[str, tuple[str, bytes | str | None, int]]:
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(c, id=c.name, marks=[pytest.mark.xfail(strict=True, reason=c.differs)])
-        if c.differs
-        else pytest.param(c, id=c.name)
+        pytest.param(
+            c,
+            id="-".join(filter(None, (c.name, c.variant))),
+            marks=[pytest.mark.xfail(strict=True, reason=c.differs)] if c.differs else [],
+        )
         for c in RENDERED
     ],
 )
 def test_a_real_template_renders_as_copier_renders_it(
-    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    case: Case,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    repositories: Callable[[str], Path],
 ) -> None:
     clock = types.SimpleNamespace(
         strftime=time.strftime, localtime=lambda s=None: time.localtime(NOW if s is None else s)
     )
     monkeypatch.setattr(jinja2_ansible_filters.core_filters, "time", clock)
-    src = repository(case.name, tmp_path / "template")
+    src = repositories(case.name)
     (tmp_path / "copier").mkdir()
     (tmp_path / "ours").mkdir()
     # The same relative destination, so `_copier_conf.dst_path` and `_folder_name` agree.

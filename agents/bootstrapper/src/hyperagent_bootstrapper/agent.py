@@ -271,7 +271,7 @@ def _plan(template: Template, answers: rendering.Answers, target: Path) -> Plan 
     pc = template.postcheck
     if pc is None:
         return None
-    context = {**rendering.base_context(template, target.name), **answers.values}
+    context = rendering.render_context(template, answers, str(target))
 
     def r(s: str) -> str:
         return rendering.render_string(template, s, context, "hyperagent.yml")
@@ -318,10 +318,12 @@ def _check_folder(ctx: TaskContext, payload: dict[str, Any]) -> list[str]:
     return before
 
 
-def _render_hint(template: Template, answers: rendering.Answers, source: str, where: str) -> str:
+def _render_hint(
+    template: Template, answers: rendering.Answers, target: Path, source: str, where: str
+) -> str:
     if not source:
         return ""
-    context = {**rendering.base_context(template, "project"), **answers.values}
+    context = rendering.render_context(template, answers, str(target))
     return rendering.render_string(template, source, context, where)
 
 
@@ -410,9 +412,9 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
             "files": sorted(files),
             "commit": sha,
             "checks": checks,
-            "start": _render_hint(template, answers, hint, "hyperagent.yml"),
+            "start": _render_hint(template, answers, target, hint, "hyperagent.yml"),
             "message": _render_hint(
-                template, answers, template.message_after_copy, "_message_after_copy"
+                template, answers, target, template.message_after_copy, "_message_after_copy"
             ),
         },
     )

@@ -29,7 +29,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2_ansible_filters import AnsibleCoreFiltersExtension  # type: ignore[import-untyped]
 
-from .template import MISSING, Question, Template, TemplateError
+from .template import MISSING, Question, Template, TemplateError, parse_choices
 from .vcs import Origin
 
 #: Names the bootstrapper checks itself, beyond a template's own validators (``names`` in
@@ -255,9 +255,18 @@ def check_name(rule: str, value: Any) -> str:  # noqa: PLR0911 - one return per 
 def _choices(template: Template, q: Question, context: Mapping[str, Any]) -> list[tuple[Any, str]]:
     """Each choice's value (rendered, cast to the question's type) and, when its own
     ``validator`` renders to a message, that message: copier offers such a choice disabled."""
-    assert q.choices is not None  # noqa: S101 - callers check
+    pairs = q.choices
+    if q.choices_template:
+        rendered = render_string(template, q.choices_template, context, f"{q.where} (choices)")
+        try:
+            pairs = parse_choices(yaml.safe_load(rendered), f"{q.where} (choices)")
+        except yaml.YAMLError as err:
+            raise TemplateError(
+                q.where, f"`choices` of {q.name!r} render to bad YAML: {err}"
+            ) from err
+    assert pairs is not None  # noqa: S101 - callers check
     out = []
-    for _label, raw in q.choices:
+    for _label, raw in pairs:
         disabled = ""
         value = raw
         if isinstance(raw, Mapping):
@@ -300,14 +309,14 @@ def _parse(template: Template, q: Question, value: Any, context: Mapping[str, An
         if not isinstance(items, list):
             raise ValueError(f"must be a list (got {value!r})")
         cast = [_cast(q, v) for v in items]
-        if q.choices is None:
+        if q.choices is None and not q.choices_template:
             return cast
         choices = _choices(template, q, context)
         for item in cast:
             _one_choice(q, item, choices)
         return [v for v, _ in choices if v in cast]
     cast = _cast(q, value)
-    if q.choices is not None:
+    if q.choices is not None or q.choices_template:
         _one_choice(q, cast, _choices(template, q, context))
     return cast
 
@@ -570,6 +579,21 @@ def _dst_path(
     return str(path)
 
 
+def render_context(
+    template: Template, answers: Answers, dst: str, *, origin: Origin | None = None
+) -> dict[str, Any]:
+    """What a template's files (and its messages) render with, as copier gives it: the answers,
+    ``_copier_answers`` (the origin, then the remembered answers) and the rest of
+    :func:`base_context`."""
+    origin = origin or answers.origin
+    base = base_context(template, dst, origin=origin, given=answers.given)
+    return {
+        **base,
+        **answers.values,
+        "_copier_answers": {**base["_copier_answers"], **answers.remembered},
+    }
+
+
 def render(
     template: Template,
     answers: Answers,
@@ -583,16 +607,9 @@ def render(
     half-made either way. ``dst_name`` is the destination as given (``_copier_conf.dst_path``).
     The answers file records ``origin`` (``_commit``, ``_src_path``); ``src_path`` and
     ``commit`` are a shorter way to give it."""
-    if origin is None:
-        origin = answers.origin or Origin(
-            src_path=src_path if src_path is not None else str(template.root), commit=commit
-        )
-    base = base_context(template, dst_name, origin=origin, given=answers.given)
-    context: dict[str, Any] = {
-        **base,
-        **answers.values,
-        "_copier_answers": {**base["_copier_answers"], **answers.remembered},
-    }
+    if origin is None and (src_path is not None or commit is not None):
+        origin = Origin(src_path if src_path is not None else str(template.root), commit)
+    context = render_context(template, answers, dst_name, origin=origin)
     env = environment(template)
     # copier renders the answers file's path with an empty `_copier_conf.answers_file`.
     conf = {**context["_copier_conf"], "answers_file": PurePath("")}

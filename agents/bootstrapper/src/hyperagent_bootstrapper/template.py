@@ -112,8 +112,10 @@ class Question:
     where: str
     help: str = ""
     default: Any = MISSING
-    #: (label, value) pairs, or None when the answer is free.
+    #: (label, value) pairs, or None when the answer is free (or the choices are Jinja).
     choices: tuple[tuple[Any, Any], ...] | None = None
+    #: ``choices`` given as Jinja rendering to YAML (copier renders them with the answers).
+    choices_template: str = ""
     multiselect: bool = False
     validator: str = ""
     when: str | bool = True
@@ -333,7 +335,9 @@ def _load_documents(
     return data, lines
 
 
-def _choices(raw: Any, where: str) -> tuple[tuple[Any, Any], ...]:
+def parse_choices(raw: Any, where: str) -> tuple[tuple[Any, Any], ...]:
+    """copier's forms of ``choices``: a list (of values or [label, value] pairs) or a mapping of
+    label to value; as (label, value) pairs."""
     if isinstance(raw, Mapping):
         return tuple((str(k), v) for k, v in raw.items())
     if isinstance(raw, list):
@@ -383,7 +387,12 @@ def _question(name: str, raw: Any, where: str) -> Question:
         where=where,
         help=str(spec.get("help", "") or ""),
         default=default,
-        choices=_choices(spec["choices"], where) if "choices" in spec else None,
+        choices=(
+            parse_choices(spec["choices"], where)
+            if "choices" in spec and not isinstance(spec["choices"], str)
+            else None
+        ),
+        choices_template=spec["choices"] if isinstance(spec.get("choices"), str) else "",
         multiselect=bool(spec.get("multiselect", False)),
         validator=validator,
         when=when,
