@@ -288,6 +288,24 @@ def test_when_two_template_files_render_to_one_path_the_last_wins_as_in_copier(
     )
 
 
+def test_a_yield_tag_in_a_path_makes_one_path_per_value_as_in_copier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = make(
+        tmp_path / "t",
+        {
+            "copier.yml": "apps:\n  type: yaml\n  default: [shop, blog]\n",
+            "{% yield app from apps %}{{ app }}{% endyield %}/models.py.jinja": "# {{ app }}\n",
+            "{% yield app from apps %}{{ app }}{% endyield %}/static.txt": "same\n",
+            "{% yield n from [1, 2] %}page{{ n }}.txt{% endyield %}.jinja": "{{ n }}/{{ apps }}\n",
+        },
+    )
+    theirs, ours = both(src, tmp_path, monkeypatch, {"apps": "[shop, blog, wiki]"})
+    assert ours == theirs
+    assert text(ours, "wiki/models.py") == "# wiki\n"
+    assert text(ours, "page2.txt") == "2/['shop', 'blog', 'wiki']\n"
+
+
 # --- 6. answers as typed, and the CLI's warnings -------------------------------------------------
 
 
@@ -484,6 +502,14 @@ BROKEN: dict[str, tuple[dict[str, str], str]] = {
         "copier.yml:2: `!include shared` matches shared, a folder",
     ),
     "path leaving the project": ({"{{ '..' }}/x.txt": ""}, "{{ '..' }}: renders to '..'"),
+    "yield in a file": (
+        {"a.txt.jinja": "{% yield x from [1] %}{{ x }}{% endyield %}"},
+        "a.txt.jinja: a {% yield %} tag belongs in a path name",
+    ),
+    "two yields in a path": (
+        {"{% yield a from [1] %}{{ a }}{% endyield %}{% yield b from [2] %}{% endyield %}": ""},
+        "{% yield a from [1] %}",
+    ),
     "unknown question type": (
         {"copier.yml": "name:\n  type: list\n"},
         "copier.yml:1: question 'name' has type 'list'",

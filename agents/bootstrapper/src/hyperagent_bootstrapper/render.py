@@ -18,6 +18,7 @@ import stat
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
@@ -26,6 +27,9 @@ from typing import Any
 import jinja2
 import pathspec
 import yaml
+from jinja2 import nodes
+from jinja2.ext import Extension
+from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2_ansible_filters import AnsibleCoreFiltersExtension  # type: ignore[import-untyped]
 
@@ -71,6 +75,37 @@ class _Loader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
+#: What the ``{% yield %}`` tag of the path part being rendered binds: (name, iterable).
+_YIELDED: ContextVar[tuple[str, Any] | None] = ContextVar("yielded", default=None)
+
+
+class _YieldExtension(Extension):
+    """copier's ``{% yield NAME from ITERABLE %}...{% endyield %}`` for path names: one path per
+    value. Rendering records what it binds (in ``_YIELDED``) and renders its body (empty when
+    the name is still undefined); :func:`_render_part` renders the part once per value. Written
+    after copier's YieldExtension, which lives in copier (not a library we load)."""
+
+    tags = {"yield"}  # noqa: RUF012 - Jinja's Extension API
+
+    def parse(self, parser: Parser) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        name = parser.parse_assign_target(name_only=True)
+        parser.stream.expect("name:from")
+        iterable = parser.parse_expression()
+        body = parser.parse_statements(("name:endyield",), drop_needle=True)
+        call = self.call_method("_bind", [nodes.Const(name.name), iterable])
+        return nodes.CallBlock(call, [], [], body, lineno=lineno)
+
+    def _bind(self, name: str, iterable: Any, caller: Callable[[], str]) -> str:
+        if _YIELDED.get() is not None:
+            raise jinja2.TemplateRuntimeError("only one {% yield %} tag is allowed in a path name")
+        _YIELDED.set((name, iterable))
+        try:
+            return caller()
+        except jinja2.UndefinedError:
+            return ""
+
+
 def _json_default(value: Any) -> Any:
     # copier hands to_json pydantic's encoder, which turns its context's own types (paths, the
     # lazy _copier_conf) into JSON; these are the types our context holds.
@@ -106,7 +141,7 @@ def _environment(root: Path, envops_json: str) -> SandboxedEnvironment:
         env = _Sandbox(
             loader=_Loader(str(root.resolve())),
             auto_reload=True,
-            extensions=[AnsibleCoreFiltersExtension],
+            extensions=[AnsibleCoreFiltersExtension, _YieldExtension],
             **envops,
         )
     except TypeError as err:
@@ -552,31 +587,65 @@ def _content_root(template: Template, context: Mapping[str, Any]) -> Path:
     return template.root / rendered if rendered else template.root
 
 
-def _dst_path(
+def _render_part(
+    template: Template, part: str, context: Mapping[str, Any], where: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """A path part rendered, with the variable a ``{% yield %}`` in it binds (one rendering per
+    value of its iterable, as copier makes them), else once with nothing bound."""
+    token = _YIELDED.set(None)
+    try:
+        rendered = render_string(template, part, context, where)
+        yielded = _YIELDED.get()
+        if yielded is None:
+            return [(rendered, {})]
+        name, iterable = yielded
+        out = []
+        for value in iterable or ():
+            extra = {name: value}
+            _YIELDED.set(None)
+            out.append((render_string(template, part, {**context, **extra}, where), extra))
+        return out
+    finally:
+        _YIELDED.reset(token)
+
+
+def _dst_paths(
     template: Template, rel_parts: tuple[str, ...], context: Mapping[str, Any], answers_path: str
-) -> str | None:
-    """Where a template entry goes in the project, None when a part renders empty (copier leaves
-    it out). A part that renders to the answers file's path is that file, wherever it is."""
+) -> list[tuple[str, dict[str, Any]]]:
+    """Where a template entry goes in the project, with what a ``{% yield %}`` in its path binds
+    (copier's ``_render_parts``): none when a part renders empty (copier leaves it out); a part
+    that renders to the answers file's path is that file, wherever it is."""
     suffix = template.suffix
     name = rel_parts[-1]
     parts = rel_parts
     if suffix and name.endswith(suffix):
         parts = (*rel_parts[:-1], name[: -len(suffix)])
-    rendered: list[str] = []
-    for i, part in enumerate(parts):
-        if "{" in part:
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(i: int, done: tuple[str, ...], extra: dict[str, Any]) -> None:
+        if i == len(parts):
+            path = PurePosixPath(*done)
+            if path.is_absolute() or ".." in path.parts:
+                where = "/".join((template.subdirectory, *rel_parts)).lstrip("/")
+                raise TemplateError(where, f"renders to {str(path)!r}, outside the project")
+            out.append((str(path), extra))
+            return
+        part = parts[i]
+        if "{" not in part:
+            rendered: list[tuple[str, dict[str, Any]]] = [(part, {})]
+        else:
             where = "/".join((template.subdirectory, *rel_parts[: i + 1])).lstrip("/")
-            part = render_string(template, part, context, where)  # noqa: PLW2901
-        if not part:
-            return None
-        if part == answers_path:
-            return answers_path
-        rendered.append(part)
-    path = PurePosixPath(*rendered)
-    if path.is_absolute() or ".." in path.parts:
-        where = "/".join((template.subdirectory, *rel_parts)).lstrip("/")
-        raise TemplateError(where, f"renders to {str(path)!r}, outside the project")
-    return str(path)
+            rendered = _render_part(template, part, {**context, **extra}, where)
+        for text, bound in rendered:
+            if not text:
+                continue
+            if text == answers_path:
+                out.append((answers_path, {**extra, **bound}))
+                continue
+            walk(i + 1, (*done, text), {**extra, **bound})
+
+    walk(0, (), {})
+    return out
 
 
 def render_context(
@@ -632,35 +701,36 @@ def render(
             continue  # a templated sibling wins
         where = "/".join((template.subdirectory, *rel_parts)).lstrip("/")
         link = _link(entry, template_root, where, follow)
-        dst = _dst_path(template, rel_parts, context, answers_path)
-        if dst is None or excluded(dst):
-            continue
-        if link is None and _is_dir(entry, where, follow):
-            if dst not in index:
-                index[dst] = -1
-                out.dirs.append(dst)
-            continue
-        if link is not None:
-            if is_template and suffix:
-                link = render_string(template, link, context, where)
-            rendered = RenderedFile(dst, b"", 0o777, link=link)
-        else:
-            content = _content(
-                template,
-                env,
-                src=Path(entry.path),
-                where=where,
-                is_template=is_template,
-                context=context,
-            )
-            rendered = RenderedFile(dst, content, _mode(entry, where))
-        # Two template files rendering to one path: the last one wins, as copier writes
-        # them in turn.
-        if index.get(dst, -1) >= 0:
-            out.files[index[dst]] = rendered
-        else:
-            index[dst] = len(out.files)
-            out.files.append(rendered)
+        for dst, extra in _dst_paths(template, rel_parts, context, answers_path):
+            if excluded(dst):
+                continue
+            if link is None and _is_dir(entry, where, follow):
+                if dst not in index:
+                    index[dst] = -1
+                    out.dirs.append(dst)
+                continue
+            if link is not None:
+                target = link
+                if is_template and suffix:
+                    target = render_string(template, link, {**context, **extra}, where)
+                rendered = RenderedFile(dst, b"", 0o777, link=target)
+            else:
+                content = _content(
+                    template,
+                    env,
+                    src=Path(entry.path),
+                    where=where,
+                    is_template=is_template,
+                    context={**context, **extra},
+                )
+                rendered = RenderedFile(dst, content, _mode(entry, where))
+            # Two template files rendering to one path: the last one wins, as copier writes
+            # them in turn.
+            if index.get(dst, -1) >= 0:
+                out.files[index[dst]] = rendered
+            else:
+                index[dst] = len(out.files)
+                out.files.append(rendered)
     return out
 
 
@@ -714,7 +784,16 @@ def _content(
         if not is_template:
             return src.read_bytes()
         # Jinja's loader names files by their path from the template's root, with "/".
-        return env.get_template(where).render(**context).encode()
+        token = _YIELDED.set(None)
+        try:
+            text = env.get_template(where).render(**context)
+            if _YIELDED.get() is not None:
+                raise TemplateError(
+                    where, "a {% yield %} tag belongs in a path name, not in a file"
+                )
+        finally:
+            _YIELDED.reset(token)
+        return text.encode()
     except UnicodeDecodeError as err:
         if not template.suffix:
             return src.read_bytes()  # copier: with no suffix, a file that is not text is copied
