@@ -7,7 +7,7 @@ root): a git template is rendered at its latest release tag, as copier does, or 
 what they become (``python_version=3.10`` stays the text "3.10" for a ``str`` question, a ``bool``
 question takes ``true``/``no``, a ``yaml`` one parses its value). Writes nothing unless every
 answer is valid and every file renders; the template's warnings (settings not acted on, such as
-``_tasks``) are printed first.
+``_tasks``) are printed first, its ``_message_after_copy`` last (on standard error, as copier).
 
 Options:
   --vcs-ref REF     render a git template at REF (a tag, branch or commit) instead of its
@@ -74,6 +74,10 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
             print(f"warning: template {src.name or source}: {warning}", file=sys.stderr)
         answers = rendering.resolve(template, given, dst_name=str(dest), origin=origin)
         rendered = rendering.render(template, answers, str(dest), origin=origin)
+        context = rendering.render_context(template, answers, str(dest), origin=origin)
+        message = rendering.render_string(
+            template, template.message_after_copy, context, "_message_after_copy"
+        )
     try:
         dest.mkdir(parents=True, exist_ok=False)
     except OSError as err:
@@ -81,6 +85,8 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
         return 2
     rendered.write(dest)
     print(f"{len(rendered.files)} files in {dest}")
+    if message.strip():
+        print(message, file=sys.stderr)  # as copier prints it
     return 0
 
 

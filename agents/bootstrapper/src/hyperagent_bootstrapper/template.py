@@ -167,11 +167,6 @@ class Template:
     def name(self) -> str:
         return self.root.name
 
-    @property
-    def content_root(self) -> Path:
-        """Where the files to render are (``_subdirectory``)."""
-        return self.root / self.subdirectory if self.subdirectory else self.root
-
 
 # libyaml's parser when PyYAML has it (its wheels do): several times faster than pure Python.
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
