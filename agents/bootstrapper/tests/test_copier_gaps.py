@@ -510,6 +510,7 @@ BROKEN: dict[str, tuple[dict[str, str], str]] = {
         {"{% yield a from [1] %}{{ a }}{% endyield %}{% yield b from [2] %}{% endyield %}": ""},
         "{% yield a from [1] %}",
     ),
+    "manifest is a folder": ({}, "copier.yml: is a folder"),
     "unknown question type": (
         {"copier.yml": "name:\n  type: list\n"},
         "copier.yml:1: question 'name' has type 'list'",
@@ -531,6 +532,9 @@ def test_a_broken_template_is_a_clean_error_naming_file_and_line(
         (src / "out.txt").symlink_to(Path(sys.executable).resolve())
     elif case == "unreadable file":
         _socket(src / "sock.txt")
+    elif case == "manifest is a folder":
+        (src / "copier.yml").unlink()
+        (src / "copier.yml").mkdir()
     elif case == "manifest not UTF-8":
         (src / "copier.yml").write_bytes(b"name: \xff\n")
     elif case == "binary .jinja file":
@@ -541,6 +545,23 @@ def test_a_broken_template_is_a_clean_error_naming_file_and_line(
     assert err.startswith(f"error: {expected}"), err
     assert "Traceback" not in err
     assert not (tmp_path / "proj").exists()
+
+
+def test_a_default_that_needs_a_missing_answer_is_listed_with_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = make(
+        tmp_path / "t",
+        {
+            "copier.yml": (
+                "slug:\n  type: str\nmodule:\n  default: \"{{ slug.replace('-', '_') }}\"\n"
+            )
+        },
+    )
+    assert cli.main([str(src), str(tmp_path / "proj")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: slug: required: the template has no default; module: cannot be")
+    assert "'slug' is undefined" in err
 
 
 def test_the_cli_process_exits_2_on_a_dangling_symlink_without_a_traceback(tmp_path: Path) -> None:

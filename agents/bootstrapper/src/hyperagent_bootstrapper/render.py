@@ -417,7 +417,7 @@ def base_context(
     }
 
 
-def resolve(  # noqa: PLR0912 - copier's rules, in its order
+def resolve(
     template: Template,
     given: Mapping[str, Any],
     *,
@@ -444,45 +444,66 @@ def resolve(  # noqa: PLR0912 - copier's rules, in its order
     base = base_context(template, dst_name, origin=origin, given=given, phase="prompt")
     metadata = base["_copier_answers"]
     for name, q in template.questions.items():
-        where = q.where
         context = {**base, **values, "_copier_answers": {**metadata, **remembered}}
-        when = q.when
-        if isinstance(when, str):
-            when = _to_bool(render_string(template, when, context, f"{where} (when)"))
-        if not when and q.default is MISSING:
-            continue  # copier skips a hidden question without a default, even when answered
-        if name in given:
-            raw = given[name]
-        elif q.default is MISSING:
-            help_text = f" ({q.help.strip()})" if q.help.strip() else ""
-            problems.append((name, f"required: the template has no default{help_text}"))
-            continue
-        else:
-            raw = _render_default(template, q.default, context, f"{where} (default)")
         try:
-            value = _parse(template, q, raw, context)
+            settled = _settle(template, q, given, context, (names or {}).get(name))
         except ValueError as err:
             problems.append((name, str(err)))
             continue
-        if q.validator and (name in given or (when and not q.secret)):
-            message = render_string(
-                template, q.validator, {**context, name: value}, f"{where} (validator)"
-            )
-            if message.strip():
-                problems.append((name, message.strip()))
-                continue
-        rule = (names or {}).get(name)
-        if rule and when:
-            message = check_name(rule, value)
-            if message:
-                problems.append((name, message))
-                continue
+        except TemplateError as err:
+            if not problems:
+                raise
+            # Most likely a default that needs an answer missing above: say so with the rest.
+            problems.append((name, f"cannot be worked out (see the problems above): {err}"))
+            continue
+        if settled is None:
+            continue
+        value, when = settled
         values[name] = value
         if when and not q.secret:
             remembered[name] = value
     if problems:
         raise AnswersError(problems)
     return Answers(values=values, remembered=remembered, given=dict(given), origin=origin)
+
+
+def _settle(
+    template: Template,
+    q: Question,
+    given: Mapping[str, Any],
+    context: Mapping[str, Any],
+    rule: str | None,
+) -> tuple[Any, bool] | None:
+    """One question's value and whether it is asked (``when``), None when copier skips it;
+    ValueError saying what is wrong with the answer."""
+    where, name = q.where, q.name
+    when = q.when
+    if isinstance(when, str):
+        when = _to_bool(render_string(template, when, context, f"{where} (when)"))
+    if not when and q.default is MISSING:
+        return None  # copier skips a hidden question without a default, even when answered
+    if name in given:
+        raw = given[name]
+    elif q.default is MISSING:
+        help_text = f" ({q.help.strip()})" if q.help.strip() else ""
+        raise ValueError(f"required: the template has no default{help_text}")
+    else:
+        raw = _render_default(template, q.default, context, f"{where} (default)")
+    value = _parse(template, q, raw, context)
+    if q.validator and (name in given or (when and not q.secret)):
+        try:
+            message = render_string(
+                template, q.validator, {**context, name: value}, f"{where} (validator)"
+            )
+        except TemplateError as err:
+            message = err.message  # copier: a validator that fails to render is its message
+        if message.strip():
+            raise ValueError(message.strip())
+    if rule and when:
+        message = check_name(rule, value)
+        if message:
+            raise ValueError(message)
+    return value, bool(when)
 
 
 def _render_default(

@@ -406,8 +406,10 @@ def _str_list(value: Any, where: str, key: str) -> tuple[str, ...]:
 
 def _postcheck(root: Path) -> PostCheck | None:
     path = root / POSTCHECK_NAME
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return None
+    if not path.is_file():
+        raise TemplateError(POSTCHECK_NAME, "is not a file; it must be YAML (see the README)")
     data, lines = _load_documents(path, root)
     allowed = {"install", "test", "serve", "health", "start_hint", "description", "python", "names"}
     unknown = sorted(set(data) - allowed)
@@ -470,7 +472,12 @@ def _mtime(path: Path) -> int:
 def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in one place
     if not root.is_dir():
         raise TemplateError(str(root), "no such template directory")
-    manifests = [root / n for n in MANIFEST_NAMES if (root / n).is_file()]
+    # A manifest that is a folder or a dangling link is one, broken (copier would crash on it).
+    manifests = [root / n for n in MANIFEST_NAMES if (root / n).exists() or (root / n).is_symlink()]
+    for path in manifests:
+        if not path.is_file():
+            kind = "a folder" if path.is_dir() else "a link to nothing"
+            raise TemplateError(path.name, f"is {kind}; the manifest must be a YAML file")
     if not manifests:
         raise TemplateError(str(root), f"not a template: it has no {' or '.join(MANIFEST_NAMES)}")
     if len(manifests) > 1:
