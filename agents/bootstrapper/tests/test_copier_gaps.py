@@ -111,6 +111,26 @@ def test_a_plain_folder_records_no_commit_as_copier_and_the_cli_can_give_one(
     assert answers["_commit"] == "v2.0.0"
 
 
+def test_a_project_we_made_from_a_git_template_can_be_updated_by_copier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reason `_commit` matters: without it `copier update` cannot find the old template.
+    src = tagged(make(tmp_path / "t", COMMIT_TEMPLATE), [("v1.0.0", {"app.txt": "one\n"})])
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([str(src), "proj"]) == 0
+    project = tmp_path / "proj"
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "made by HyperAgent")
+    make(src, {"app.txt": "two\n"})
+    git(src, "commit", "-q", "-am", "two")
+    git(src, "tag", "v1.1.0")
+    copier.run_update(str(project), defaults=True, overwrite=True, quiet=True, unsafe=True)
+    assert (project / "app.txt").read_text() == "two\n"
+    assert (project / "commit.txt").read_text() == "[v1.1.0]\n"
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v1.1.0"
+
+
 # --- 2. filters ----------------------------------------------------------------------------------
 
 
