@@ -85,10 +85,12 @@ COMMIT_TEMPLATE = {
 }
 
 
+@pytest.mark.parametrize("later_commit", [True, False], ids=["tag-then-work", "tag-at-head"])
 def test_a_git_template_records_its_tag_as_commit_as_copier_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, later_commit: bool
 ) -> None:
-    src = tagged(make(tmp_path / "t", COMMIT_TEMPLATE), [("v1.0.0", {}), ("", {"x.txt": "x"})])
+    history = [("v1.0.0", {}), ("", {"x.txt": "x"})] if later_commit else [("v1.0.0", {})]
+    src = tagged(make(tmp_path / "t", COMMIT_TEMPLATE), history)
     theirs, ours = both(src, tmp_path, monkeypatch)
     assert ours == theirs
     assert text(ours, "commit.txt") == "[v1.0.0]\n"
@@ -472,6 +474,22 @@ def test_a_git_template_renders_its_latest_release_or_the_ref_asked_for_as_copie
     assert ours == theirs
     assert text(ours, "version.txt") == f"{version}\n"
     assert yaml.safe_load(text(ours, ".copier-answers.yml"))["_commit"].startswith(commit)
+
+
+def test_a_local_template_without_tags_renders_its_uncommitted_changes_as_copier_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tagged(make(tmp_path / "t", {"copier.yml": "name: shop\n"}), [("", {"a.txt": "1\n"})])
+    make(src, {"a.txt": "2 (not committed)\n", "new.txt": "new\n"})
+    with pytest.warns(UserWarning, match="Dirty template changes"):
+        theirs, ours = both(src, tmp_path, monkeypatch)
+    assert ours == theirs
+    assert text(ours, "a.txt") == "2 (not committed)\n"
+    assert "new.txt" in ours
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=src, capture_output=True, text=True, check=True
+    )
+    assert status.stdout  # the template itself is left as it was: still uncommitted
 
 
 def test_the_agent_renders_a_local_git_template_at_the_ref_it_is_given(

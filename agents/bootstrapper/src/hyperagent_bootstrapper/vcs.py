@@ -92,6 +92,20 @@ def checkout(url: str, dest: Path, vcs_ref: str | None = None, run: Runner = git
         raise GitError(f"vcs_ref {vcs_ref!r} is not a git ref (a tag, branch or commit)")
     ref = vcs_ref or latest_tag(url, dest.parent, run)
     run(["clone", "--quiet", "--no-checkout", "--", url, str(dest)], dest.parent)
+    source = Path(url)
+    if ref == "HEAD" and source.is_dir() and run(["status", "--porcelain"], source).strip():
+        # copier renders a local template's uncommitted changes when it renders its HEAD (the
+        # author's work in progress): they are committed in the clone, never in the template.
+        git_dir = f"--git-dir={dest / '.git'}"
+        run([git_dir, f"--work-tree={source.absolute()}", "add", "-A"], dest)
+        run(
+            [
+                "-c", "user.name=HyperAgent", "-c", "user.email=hyperagent@localhost",
+                git_dir, "commit", "--quiet", "--no-verify", "--no-gpg-sign",
+                "-m", "Uncommitted changes of the template",
+            ],
+            dest,
+        )  # fmt: skip
     try:
         sha = run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], dest).strip()
     except GitError:
@@ -105,7 +119,8 @@ def checkout(url: str, dest: Path, vcs_ref: str | None = None, run: Runner = git
             raise GitError(
                 f"the template {url} has no ref {ref!r} (give a tag, branch or commit)"
             ) from None
-    run(["-c", "advice.detachedHead=false", "checkout", "--quiet", sha], dest)
+    # --force, as copier: a clone made with --no-checkout has no files yet to compare with.
+    run(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", sha], dest)
     run(["submodule", "update", "--checkout", "--init", "--recursive", "--force"], dest)
     commit = run(["describe", "--tags", "--always"], dest).strip()
     return Origin(src_path=url, commit=commit, commit_hash=sha, vcs_ref=vcs_ref)
