@@ -549,6 +549,10 @@ BROKEN: dict[str, tuple[dict[str, str], str]] = {
         "{% yield a from [1] %}",
     ),
     "manifest is a folder": ({}, "copier.yml: is a folder"),
+    "!include loop": (
+        {"copier.yml": "---\n!include a.yml\n", "a.yml": "x:\n  choices: !include copier.yml\n"},
+        "a.yml:2: `!include` loops: copier.yml -> a.yml -> copier.yml",
+    ),
     "unknown question type": (
         {"copier.yml": "name:\n  type: list\n"},
         "copier.yml:1: question 'name' has type 'list'",

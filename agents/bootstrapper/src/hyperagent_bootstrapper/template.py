@@ -182,6 +182,8 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
     rel: str = ""
     #: Every file read so far (the manifest and what it includes).
     read: list[Path]
+    #: The files being read, outermost first (an include of one of them is a loop).
+    reading: tuple[Path, ...] = ()
 
 
 def _refuse_tag(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
@@ -201,13 +203,12 @@ def _include_value(loader: _Loader, node: yaml.Node) -> Any:
     return [
         doc
         for path in _include_files(loader.root, str(node.value), where)
-        for doc, _, _ in _documents(loader.root, path, loader.read)
+        for doc, _, _ in _documents(loader.root, path, loader.read, loader.reading, where)
     ]
 
 
 def _flatten(items: list[Any]) -> list[Any]:
-    """copier's ``lflatten(filter(None, documents))``: empty documents dropped, lists (at any
-    depth) spliced into their parent."""
+    """copier's ``lflatten``: lists (at any depth) spliced into their parent."""
     out: list[Any] = []
     for item in items:
         if isinstance(item, list | tuple):
@@ -255,11 +256,17 @@ def _include_files(root: Path, pattern: str, where: str) -> list[Path]:
     return files
 
 
-def _documents(root: Path, path: Path, read: list[Path]) -> list[tuple[Any, dict[str, str], str]]:
+def _documents(
+    root: Path, path: Path, read: list[Path], reading: tuple[Path, ...] = (), where: str = ""
+) -> list[tuple[Any, dict[str, str], str]]:
     """Each YAML document of ``path`` as copier reads it: an ``!include`` document replaced by
     the included files' documents, empty documents dropped, lists spliced in. Each comes with
-    its keys' ``file:line`` and its own."""
+    its keys' ``file:line`` and its own. ``where`` is the ``!include`` that reads it."""
     rel = _relative(path, root)
+    if path in reading:
+        chain = " -> ".join(_relative(p, root) for p in (*reading, path))
+        raise TemplateError(where, f"`!include` loops: {chain}")
+    reading = (*reading, path)
     read.append(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -267,14 +274,15 @@ def _documents(root: Path, path: Path, read: list[Path]) -> list[tuple[Any, dict
         raise TemplateError(rel, f"not UTF-8 text ({err.reason})") from err
     except OSError as err:
         raise TemplateError(rel, f"cannot be read: {err.strerror or err}") from err
-    loader_class = type("_Loader", (_Loader,), {"root": root, "rel": rel, "read": read})
+    attributes = {"root": root, "rel": rel, "read": read, "reading": reading}
+    loader_class = type("_Loader", (_Loader,), attributes)
     out: list[tuple[Any, dict[str, str], str]] = []
     try:
         for node in yaml.compose_all(text, Loader=loader_class):
             where = f"{rel}:{node.start_mark.line + 1}"
             if isinstance(node, yaml.ScalarNode) and node.tag == "!include":
                 for included in _include_files(root, str(node.value), where):
-                    out.extend(_documents(root, included, read))
+                    out.extend(_documents(root, included, read, reading, where))
                 continue
             lines: dict[str, str] = {}
             if isinstance(node, yaml.MappingNode):
