@@ -549,6 +549,18 @@ BROKEN: dict[str, tuple[dict[str, str], str]] = {
         "{% yield a from [1] %}",
     ),
     "manifest is a folder": ({}, "copier.yml: is a folder"),
+    "a filter failing in a file": (
+        {"a.txt.jinja": "ok\n{{ 'x' | to_datetime('%Y') }}\n"},
+        "a.txt.jinja:2: ValueError: time data 'x' does not match format '%Y'",
+    ),
+    "division by zero in a default": (
+        {"copier.yml": "n:\n  default: '{{ 1 // 0 }}'\n"},
+        "copier.yml:1 (default): ZeroDivisionError",
+    ),
+    "endless macro recursion": (
+        {"a.txt.jinja": "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"},
+        "a.txt.jinja:1: RecursionError",
+    ),
     "!include loop": (
         {"copier.yml": "---\n!include a.yml\n", "a.yml": "x:\n  choices: !include copier.yml\n"},
         "a.yml:2: `!include` loops: copier.yml -> a.yml -> copier.yml",

@@ -15,7 +15,8 @@ Options:
   --commit DESC     record DESC as ``_commit`` in the answers file, for a plain folder that is a
                     copy of a template release (a git template records its own)
 
-Exit codes: 0 done, 2 bad arguments, bad answers or a broken template.
+Exit codes: 0 done, 1 the folder could not be written, 2 bad arguments, bad answers or a
+broken template (named by ``file:line``).
 """
 
 from __future__ import annotations
@@ -83,7 +84,11 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
     except OSError as err:
         print(f"error: {dest}: {err.strerror or err} (give a new folder)", file=sys.stderr)
         return 2
-    rendered.write(dest)
+    try:
+        rendered.write(dest)
+    except OSError as err:
+        print(f"error: writing {dest}: {err.strerror or err}", file=sys.stderr)
+        return 1
     print(f"{len(rendered.files)} files in {dest}")
     if message.strip():
         print(message, file=sys.stderr)  # as copier prints it

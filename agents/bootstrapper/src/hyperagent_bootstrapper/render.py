@@ -187,6 +187,10 @@ def render_string(template: Template, source: str, context: Mapping[str, Any], w
         raise TemplateError(f"{where}", f"{err.message} (line {err.lineno} of {source!r})") from err
     except jinja2.TemplateError as err:
         raise TemplateError(where, f"{type(err).__name__}: {err}") from err
+    except TemplateError:
+        raise
+    except Exception as err:  # the template's own code failed (a filter, 1 // 0, ...)
+        raise TemplateError(where, f"{type(err).__name__}: {err}") from err
 
 
 # --- answers ------------------------------------------------------------------------------------
@@ -829,7 +833,9 @@ def _content(
         raise TemplateError(where, f"cannot be read: {err.strerror or err}") from err
     except jinja2.TemplateSyntaxError as err:
         raise TemplateError(_where(template, err, where), err.message or str(err)) from err
-    except jinja2.TemplateError as err:
+    except TemplateError:
+        raise
+    except Exception as err:  # Jinja's errors, and the template's own code failing
         line = _runtime_line(err, template)
         raise TemplateError(
             f"{where}:{line}" if line else where, f"{type(err).__name__}: {err}"
