@@ -415,6 +415,34 @@ def test_the_context_is_copiers_for_a_plain_folder(
     assert yaml.safe_load(text(ours, ".copier-answers.yml"))["name"] == "prompt"
 
 
+def test_the_combined_answers_are_copiers_in_sources_order_and_priority(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = make(
+        tmp_path / "t",
+        {
+            "copier.yml": (
+                "a: x\nb: y\nhidden:\n  type: str\n  when: false\n"
+                "token:\n  type: str\n  default: s\n  secret: true\n"
+                "later: '{{ c_given_later }}'\nc_given_later: z\n"
+            ),
+            "out.txt.jinja": (
+                "{{ _copier_answers | to_json }}\n"
+                "src={{ _src_path }} hidden={{ hidden }} token={{ token }} later={{ later }}\n"
+                "{{ now().year > 2000 }} {{ make_secret() | length }} {{ _external_data | list }}\n"
+            ),
+        },
+    )
+    data = {"b": "given b", "hidden": "seen, not remembered", "a": "given a", "c_given_later": "c"}
+    with pytest.warns(FutureWarning):  # copier's `now` and `make_secret` are deprecated there
+        theirs, ours = both(src, tmp_path, monkeypatch, data)
+    assert ours == theirs
+    lines = text(ours, "out.txt").splitlines()
+    assert lines[0].startswith('{"_src_path": "' + str(src) + '", "b": "given b", "a": "given a"')
+    assert "hidden=seen, not remembered token=s later=c" in lines[1]
+    assert lines[2] == "True 128 []"
+
+
 def test_the_context_of_a_git_template_has_its_ref_and_hash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,9 @@ nothing; :func:`write` then puts the result in a directory.
 
 from __future__ import annotations
 
+import datetime
 import functools
+import hashlib
 import itertools
 import json
 import keyword
@@ -263,6 +265,8 @@ class Answers:
     given: dict[str, Any] = field(default_factory=dict)
     #: Where the template came from (``_src_path``, ``_commit``, the ref).
     origin: Origin | None = None
+    #: The questions whose ``when`` is false (not remembered).
+    hidden: frozenset[str] = frozenset()
 
 
 def check_name(rule: str, value: Any) -> str:  # noqa: PLR0911 - one return per rule broken
@@ -402,22 +406,56 @@ def _metadata(template: Template, origin: Origin | None) -> dict[str, Any]:
     return out
 
 
-def base_context(
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(tz=datetime.UTC)
+
+
+def _make_secret() -> str:
+    return hashlib.sha512(os.urandom(48)).hexdigest()
+
+
+#: Helpers copier still offers every template (deprecated there, kept for older templates).
+DEFAULT_DATA: dict[str, Any] = {"now": _now, "make_secret": _make_secret}
+
+
+def copier_context(
     template: Template,
     dst: str,
     *,
     origin: Origin | None = None,
     given: Mapping[str, Any] | None = None,
+    values: Mapping[str, Any] | None = None,
+    hidden: frozenset[str] = frozenset(),
     phase: str = "render",
 ) -> dict[str, Any]:
-    """The variables copier offers besides the answers. ``dst`` is the destination as given
-    (copier's ``_copier_conf.dst_path``); ``_folder_name`` is its last part."""
+    """copier's render context. First its answers combined from their sources, in copier's
+    order and priority (``now`` and ``make_secret``, ``_external_data``, the origin's
+    ``_src_path`` and ``_commit``, the answers as given, the settled ones); then
+    ``_copier_answers`` (what the answers file records), ``_copier_conf``, ``_folder_name``,
+    ``_copier_python`` and ``_copier_phase``. ``dst`` is the destination as given
+    (``_copier_conf.dst_path``); ``hidden`` are the questions whose ``when`` is false."""
+    given = given or {}
+    metadata = _metadata(template, origin)
+    combined = {**DEFAULT_DATA, "_external_data": {}, **metadata, **given, **(values or {})}
     return {
-        "_copier_conf": _conf(template, dst, origin, given or {}),
-        "_copier_answers": _metadata(template, origin),
+        **combined,
+        "_copier_answers": {**metadata, **_remembered(template, combined, hidden)},
+        "_copier_conf": _conf(template, dst, origin, given),
         "_folder_name": Path(dst or ".").absolute().name,
         "_copier_python": sys.executable,
         "_copier_phase": phase,
+    }
+
+
+def _remembered(
+    template: Template, combined: Mapping[str, Any], hidden: frozenset[str]
+) -> dict[str, Any]:
+    """copier's answers to remember: the questions' answers, not hidden, not secret, in the
+    combined answers' order (those given first, then the others as settled)."""
+    return {
+        k: v
+        for k, v in combined.items()
+        if k in template.questions and k not in hidden and not template.questions[k].secret
     }
 
 
@@ -444,11 +482,17 @@ def resolve(
         asked = ", ".join(template.questions) or "nothing"
         problems.append((key, f"unknown answer; template {template.name!r} asks: {asked}"))
     values: dict[str, Any] = {}
-    remembered: dict[str, Any] = {}
-    base = base_context(template, dst_name, origin=origin, given=given, phase="prompt")
-    metadata = base["_copier_answers"]
+    hidden: set[str] = set()
     for name, q in template.questions.items():
-        context = {**base, **values, "_copier_answers": {**metadata, **remembered}}
+        context = copier_context(
+            template,
+            dst_name,
+            origin=origin,
+            given=given,
+            values=values,
+            hidden=frozenset(hidden),
+            phase="prompt",
+        )
         try:
             settled = _settle(template, q, given, context, (names or {}).get(name))
         except ValueError as err:
@@ -461,14 +505,22 @@ def resolve(
             problems.append((name, f"cannot be worked out (see the problems above): {err}"))
             continue
         if settled is None:
+            hidden.add(name)
             continue
         value, when = settled
         values[name] = value
-        if when and not q.secret:
-            remembered[name] = value
+        if not when:
+            hidden.add(name)
     if problems:
         raise AnswersError(problems)
-    return Answers(values=values, remembered=remembered, given=dict(given), origin=origin)
+    combined = {**dict(given), **values}
+    return Answers(
+        values=values,
+        remembered=_remembered(template, combined, frozenset(hidden)),
+        given=dict(given),
+        origin=origin,
+        hidden=frozenset(hidden),
+    )
 
 
 def _settle(
@@ -676,16 +728,16 @@ def _dst_paths(
 def render_context(
     template: Template, answers: Answers, dst: str, *, origin: Origin | None = None
 ) -> dict[str, Any]:
-    """What a template's files (and its messages) render with, as copier gives it: the answers,
-    ``_copier_answers`` (the origin, then the remembered answers) and the rest of
-    :func:`base_context`."""
-    origin = origin or answers.origin
-    base = base_context(template, dst, origin=origin, given=answers.given)
-    return {
-        **base,
-        **answers.values,
-        "_copier_answers": {**base["_copier_answers"], **answers.remembered},
-    }
+    """What a template's files (and its messages) render with: :func:`copier_context` with the
+    settled answers."""
+    return copier_context(
+        template,
+        dst,
+        origin=origin or answers.origin,
+        given=answers.given,
+        values=answers.values,
+        hidden=answers.hidden,
+    )
 
 
 def render(
