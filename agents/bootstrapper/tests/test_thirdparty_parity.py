@@ -25,7 +25,9 @@ import pytest
 import yaml
 
 from hyperagent_bootstrapper import cli
+from hyperagent_bootstrapper.agent import agent
 from hyperagent_bootstrapper.template import TemplateError, load
+from hyperagent_sdk.testing import run_handler
 
 TEMPLATES = Path(__file__).resolve().parent / "data" / "templates"
 PERSON = {"author_name": "Ada Lovelace", "author_email": "ada@example.org"}
@@ -310,6 +312,28 @@ def test_a_real_template_renders_as_copier_renders_it(
         answers = yaml.safe_load(ours[path][1] or b"")
         assert answers["_commit"] == source(case.name)["release"]
         assert answers["_src_path"] == str(src)
+
+
+def test_the_agent_renders_a_real_template_as_copier_renders_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    repositories: Callable[[str], Path],
+) -> None:
+    """The bootstrap.project handler, not only the CLI: a local git template checked out at its
+    release, rendered, staged and moved into the workspace, byte for byte copier's."""
+    case = next(c for c in RENDERED if c.name == "ss-python")
+    src = repositories(case.name)
+    (tmp_path / "copier").mkdir()
+    monkeypatch.chdir(tmp_path / "copier")
+    copier.run_copy(str(src), "proj", data=case.data, defaults=True, quiet=True)
+    workspace = tmp_path / "agent" / "proj"
+    workspace.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the agent's template cache
+    payload = {"template": str(src), "answers": case.data, "git": False, "checks": False}
+    run = run_handler(agent, "bootstrap.project", payload, workspace=workspace)
+    assert run.status == "SUCCEEDED", run.error
+    assert tree(workspace) == tree(tmp_path / "copier" / "proj")
+    assert run.output["answers"]["min_py"] == "3.10"
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
