@@ -461,6 +461,24 @@ def test_the_context_of_a_git_template_has_its_ref_and_hash(
     assert "vcs_ref=v1.0.0\n" in text(ours, "context.txt")
 
 
+def test_a_templated_subdirectory_is_rendered_with_the_answers_as_in_copier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = make(
+        tmp_path / "t",
+        {
+            "copier.yml": "flavour: plain\n_subdirectory: '{{ flavour }}'\n",
+            "plain/README.md.jinja": "plain {{ flavour }}\n",
+            "fancy/README.md.jinja": "fancy {{ flavour }}\n",
+            "fancy/{{ flavour }}.txt": "",
+        },
+    )
+    theirs, ours = both(src, tmp_path, monkeypatch, {"flavour": "fancy"})
+    assert ours == theirs
+    assert sorted(ours) == ["README.md", "fancy.txt"]
+    assert text(ours, "README.md") == "fancy fancy\n"
+
+
 # --- 8. the latest release tag by default --------------------------------------------------------
 
 RELEASES = [

@@ -687,7 +687,11 @@ def _render_part(
 
 
 def _dst_paths(
-    template: Template, rel_parts: tuple[str, ...], context: Mapping[str, Any], answers_path: str
+    template: Template,
+    sub: str,
+    rel_parts: tuple[str, ...],
+    context: Mapping[str, Any],
+    answers_path: str,
 ) -> list[tuple[str, dict[str, Any]]]:
     """Where a template entry goes in the project, with what a ``{% yield %}`` in its path binds
     (copier's ``_render_parts``): none when a part renders empty (copier leaves it out); a part
@@ -703,7 +707,7 @@ def _dst_paths(
         if i == len(parts):
             path = PurePosixPath(*done)
             if path.is_absolute() or ".." in path.parts:
-                where = "/".join((template.subdirectory, *rel_parts)).lstrip("/")
+                where = "/".join((sub, *rel_parts)).lstrip("/")
                 raise TemplateError(where, f"renders to {str(path)!r}, outside the project")
             out.append((str(path), extra))
             return
@@ -711,7 +715,7 @@ def _dst_paths(
         if "{" not in part:
             rendered: list[tuple[str, dict[str, Any]]] = [(part, {})]
         else:
-            where = "/".join((template.subdirectory, *rel_parts[: i + 1])).lstrip("/")
+            where = "/".join((sub, *rel_parts[: i + 1])).lstrip("/")
             rendered = _render_part(template, part, {**context, **extra}, where)
         for text, bound in rendered:
             if not text:
@@ -766,6 +770,8 @@ def render(
     # `_copier_operation` is given to `_exclude` only, as copier gives it.
     excluded = _matcher(template, template.exclude, {**context, "_copier_operation": "copy"})
     root = _content_root(template, context)
+    # The content root's path in the template, as rendered (Jinja's loader names files by it).
+    sub = "" if root == template.root else root.relative_to(template.root).as_posix()
     template_root = template.root.resolve()
     suffix = template.suffix
     out = Rendered()
@@ -776,9 +782,9 @@ def render(
         is_template = name.endswith(suffix)
         if suffix and not is_template and name + suffix in siblings:
             continue  # a templated sibling wins
-        where = "/".join((template.subdirectory, *rel_parts)).lstrip("/")
+        where = "/".join((sub, *rel_parts)).lstrip("/")
         link = _link(entry, template_root, where, follow)
-        for dst, extra in _dst_paths(template, rel_parts, context, answers_path):
+        for dst, extra in _dst_paths(template, sub, rel_parts, context, answers_path):
             if excluded(dst):
                 continue
             if link is None and _is_dir(entry, where, follow):
