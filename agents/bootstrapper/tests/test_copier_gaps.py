@@ -328,6 +328,23 @@ def test_a_yield_tag_in_a_path_makes_one_path_per_value_as_in_copier(
     assert text(ours, "page2.txt") == "2/['shop', 'blog', 'wiki']\n"
 
 
+def test_a_plain_file_whose_rendered_name_has_a_templated_twin_is_left_out_as_in_copier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = make(
+        tmp_path / "t",
+        {
+            "copier.yml": "name: shop\n",
+            "{{ name }}.txt": "plain\n",
+            "shop.txt.jinja": "templated {{ name }}\n",
+            "other.txt": "kept\n",
+        },
+    )
+    theirs, ours = both(src, tmp_path, monkeypatch)
+    assert ours == theirs
+    assert text(ours, "shop.txt") == "templated shop\n"
+
+
 # --- 6. answers as typed, and the CLI's warnings -------------------------------------------------
 
 

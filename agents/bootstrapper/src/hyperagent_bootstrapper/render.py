@@ -744,7 +744,7 @@ def render_context(
     )
 
 
-def render(
+def render(  # noqa: PLR0912 - copier's walk, one rule per branch
     template: Template,
     answers: Answers,
     dst_name: str,
@@ -786,6 +786,11 @@ def render(
         link = _link(entry, template_root, where, follow)
         for dst, extra in _dst_paths(template, sub, rel_parts, context, answers_path):
             if excluded(dst):
+                continue
+            # copier's other sibling rule: a plain entry is left out when its rendered path plus
+            # the suffix names a file at the template's root (the root, not the subdirectory).
+            twin = template.root / f"{dst}{suffix}"
+            if suffix and not is_template and dst != answers_path and twin.exists():
                 continue
             if link is None and _is_dir(entry, where, follow):
                 if dst not in index:
