@@ -14,10 +14,11 @@ from typing import Any
 import copier
 import pytest
 import yaml
+from copier import _vcs as copier_vcs
 from jinja2_ansible_filters.core_filters import FilterModule  # type: ignore[import-untyped]
 from test_thirdparty_parity import git, tree
 
-from hyperagent_bootstrapper import cli
+from hyperagent_bootstrapper import cli, vcs
 from hyperagent_bootstrapper import render as rendering
 from hyperagent_bootstrapper.agent import agent
 from hyperagent_bootstrapper.template import TemplateError, load
@@ -553,6 +554,27 @@ def test_a_local_template_without_tags_renders_its_uncommitted_changes_as_copier
         ["git", "status", "--porcelain"], cwd=src, capture_output=True, text=True, check=True
     )
     assert status.stdout  # the template itself is left as it was: still uncommitted
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "gh:copier-org/autopretty",
+        "gh:/copier-org/autopretty.git",
+        "gl:group/sub/template",
+        "git+https://example.org/t",
+        "git@github.com:copier-org/autopretty.git",
+        "https://github.com/copier-org/autopretty",
+        "https://example.org/t.git",
+        "git://example.org/t",
+    ],
+)
+def test_remote_template_names_are_read_as_copier_reads_them(source: str) -> None:
+    assert vcs.remote_url(source) == copier_vcs.get_repo(source)
+
+
+def test_a_local_folder_is_not_taken_for_a_remote_template(tmp_path: Path) -> None:
+    assert vcs.remote_url(str(tmp_path)) is None
 
 
 def test_the_agent_renders_a_local_git_template_at_the_ref_it_is_given(

@@ -194,7 +194,10 @@ def _checkout(ctx: TaskContext, source: str, vcs_ref: str | None) -> tuple[Path,
 def _load(ctx: TaskContext, source: str, vcs_ref: str | None) -> tuple[Template, vcs.Origin]:
     """The template and what the answers file records as its origin (``_src_path``,
     ``_commit``): a git template (a URL, or a local repository) is checked out as copier does."""
-    if source.startswith(("https://", "http://", "git@", "ssh://", "git://")):
+    if source.startswith(("gh:", "gl:")):  # copier's shortcuts for GitHub and GitLab
+        root, origin = _fetch_git(ctx, vcs.remote_url(source) or source, vcs_ref)
+        origin = vcs.Origin(source, origin.commit, origin.commit_hash, origin.vcs_ref)
+    elif source.startswith(("https://", "http://", "git@", "ssh://", "git://")):
         root, origin = _fetch_git(ctx, source, vcs_ref)
     elif source.startswith("/"):
         root = Path(source)

@@ -1,13 +1,14 @@
 """``python -m hyperagent_bootstrapper.cli [options] TEMPLATE DEST [name=value ...]``: render a
 template into a new folder, without the manager (for template authors checking their work).
 
-TEMPLATE is a template folder or a git repository (a URL, or a local folder at a repository's
-root): a git template is rendered at its latest release tag, as copier does, or at
-``--vcs-ref REF``. Values are text, as copier's ``--data`` takes them: the question's type decides
-what they become (``python_version=3.10`` stays the text "3.10" for a ``str`` question, a ``bool``
-question takes ``true``/``no``, a ``yaml`` one parses its value). Writes nothing unless every
-answer is valid and every file renders; the template's warnings (settings not acted on, such as
-``_tasks``) are printed first, its ``_message_after_copy`` last (on standard error, as copier).
+TEMPLATE is a template folder or a git repository (a URL, copier's ``gh:owner/name`` and
+``gl:owner/name`` shortcuts, or a local folder at a repository's root): a git template is
+rendered at its latest release tag, as copier does, or at ``--vcs-ref REF``. Values are text, as
+copier's ``--data`` takes them: the question's type decides what they become
+(``python_version=3.10`` stays the text "3.10" for a ``str`` question, a ``bool`` question takes
+``true``/``no``, a ``yaml`` one parses its value). Writes nothing unless every answer is valid and
+every file renders; the template's warnings (settings not acted on, such as ``_tasks``) are
+printed first, its ``_message_after_copy`` last (on standard error, as copier).
 
 Options:
   --vcs-ref REF     render a git template at REF (a tag, branch or commit) instead of its
@@ -30,7 +31,8 @@ from . import render as rendering
 from . import vcs
 from .template import TemplateError, load
 
-GIT_URL_PREFIXES = ("https://", "http://", "git@", "git://", "ssh://", "git+", "file://")
+#: Sources taken for git repositories beside copier's own forms (vcs.remote_url).
+GIT_URL_PREFIXES = ("https://", "http://", "ssh://", "file://")
 
 
 def _options(argv: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -55,12 +57,12 @@ def _options(argv: list[str]) -> tuple[dict[str, str], list[str]]:
 def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, str]) -> int:
     with tempfile.TemporaryDirectory(prefix="hyperagent-template-") as scratch:
         src = Path(source)
-        if source.startswith(GIT_URL_PREFIXES) or (src.is_dir() and vcs.is_repository_root(src)):
+        url = vcs.remote_url(source) or (source if source.startswith(GIT_URL_PREFIXES) else None)
+        if url or (src.is_dir() and vcs.is_repository_root(src)):
             # The checkout is named as the repository is, so messages name the template.
-            root = Path(scratch) / (
-                Path(source.rstrip("/")).name.removesuffix(".git") or "template"
-            )
-            origin = vcs.checkout(source, root, options.get("vcs-ref"))
+            name = Path((url or source).rstrip("/")).name.removesuffix(".git") or "template"
+            root = Path(scratch) / name
+            origin = vcs.checkout(url or source, root, options.get("vcs-ref"), src_path=source)
         else:
             if "vcs-ref" in options:
                 raise vcs.GitError(f"--vcs-ref: {source} is a plain folder, not a git repository")

@@ -41,6 +41,29 @@ class Origin:
     vcs_ref: str | None = None
 
 
+#: copier's shortcuts for hosted repositories.
+ALIASES = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/"}
+#: What makes copier take a template for a remote git repository (beside a ``.git`` ending).
+REMOTE_PREFIXES = ("git@", "git://", "git+", "https://github.com/", "https://gitlab.com/")
+
+
+def remote_url(source: str) -> str | None:
+    """The git URL of a remote template as copier reads ``source`` (``gh:owner/name``,
+    ``gl:...``, ``git+https://...``, ``git@host:...``, a github.com or gitlab.com URL, anything
+    ending in ``.git``), or None when it is not one (a local folder, say)."""
+    for alias, base in ALIASES.items():
+        if source.startswith(alias):
+            rest = source[len(alias) :].lstrip("/")
+            return base + (rest if rest.endswith(".git") else f"{rest}.git")
+    if not (source.endswith(".git") or source.startswith(REMOTE_PREFIXES)):
+        return None
+    if source.startswith("git+"):
+        return source[4:]
+    if source.startswith("https://") and not source.endswith(".git"):
+        return f"{source}.git"
+    return source
+
+
 def git(argv: Sequence[str], cwd: Path) -> str:
     """Run git in ``cwd``; its standard output, or :class:`GitError` with its standard error."""
     try:
@@ -85,9 +108,16 @@ def latest_tag(url: str, cwd: Path, run: Runner = git) -> str:
     return max(versions)[1] if versions else "HEAD"
 
 
-def checkout(url: str, dest: Path, vcs_ref: str | None = None, run: Runner = git) -> Origin:
+def checkout(
+    url: str,
+    dest: Path,
+    vcs_ref: str | None = None,
+    run: Runner = git,
+    src_path: str | None = None,
+) -> Origin:
     """Clone ``url`` into ``dest`` (which must not exist) at ``vcs_ref`` or the latest release
-    tag; the :class:`Origin` the answers file records. ``_src_path`` is ``url`` as given."""
+    tag; the :class:`Origin` the answers file records. ``_src_path`` is ``src_path``, the
+    template as the person named it (``url`` by default)."""
     if vcs_ref is not None and (not vcs_ref or vcs_ref.startswith("-") or "\n" in vcs_ref):
         raise GitError(f"vcs_ref {vcs_ref!r} is not a git ref (a tag, branch or commit)")
     ref = vcs_ref or latest_tag(url, dest.parent, run)
@@ -123,4 +153,4 @@ def checkout(url: str, dest: Path, vcs_ref: str | None = None, run: Runner = git
     run(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", sha], dest)
     run(["submodule", "update", "--checkout", "--init", "--recursive", "--force"], dest)
     commit = run(["describe", "--tags", "--always"], dest).strip()
-    return Origin(src_path=url, commit=commit, commit_hash=sha, vcs_ref=vcs_ref)
+    return Origin(src_path=src_path or url, commit=commit, commit_hash=sha, vcs_ref=vcs_ref)
