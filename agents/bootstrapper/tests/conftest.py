@@ -19,3 +19,7 @@ def thirdparty() -> Path:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+#: Vendored third-party templates hold their own tests and conftest files: not ours to collect.
+collect_ignore = ["data"]

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from hyperagent_sdk import (
 )
 
 from . import render as rendering
+from . import vcs
 from .place import Placement, existing_entries, leftovers
 from .postcheck import Plan, PostCheck, Report, Settings
 from .template import Template, TemplateError, load
@@ -48,6 +50,15 @@ BOOTSTRAP_SCHEMA: dict[str, Any] = {
             "description": (
                 "A template from the catalogue (`hyperagent templates`), an absolute path to a"
                 " copier template, or an https git URL (asks before connecting)."
+            ),
+        },
+        "vcs_ref": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256,
+            "description": (
+                "For a git template: the tag, branch or commit to render (default: its latest"
+                " release tag, as copier does)."
             ),
         },
         "answers": {
@@ -138,8 +149,23 @@ def _from_catalogue(name: str) -> Path:
     )
 
 
-def _fetch_git(ctx: TaskContext, url: str) -> tuple[Path, str]:
-    """Clone an https git template (after asking to connect); (folder, commit description)."""
+def _git_runner(ctx: TaskContext) -> vcs.Runner:
+    """git run through the task (logged, cancellable), as the vcs module runs it."""
+
+    def run(argv: Sequence[str], cwd: Path) -> str:
+        lines: list[str] = []
+        try:
+            ctx.run(["git", *argv], cwd=cwd, on_line=lines.append)
+        except TaskFailed as err:
+            raise vcs.GitError(f"git {' '.join(argv)}: {err}") from err
+        return "\n".join(lines)
+
+    return run
+
+
+def _fetch_git(ctx: TaskContext, url: str, vcs_ref: str | None) -> tuple[Path, vcs.Origin]:
+    """Clone an https git template (after asking to connect) at ``vcs_ref`` or its latest
+    release tag; (folder, origin)."""
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
         raise TaskFailed(
@@ -151,25 +177,30 @@ def _fetch_git(ctx: TaskContext, url: str) -> tuple[Path, str]:
         ctx.request_permission("connect", host, f"download the template {url}")
     except PermissionRefused as err:
         raise TaskFailed(f"the template {url} was not downloaded: {err}") from err
-    dest = Path.home() / "template-cache" / hashlib.sha256(url.encode()).hexdigest()[:16]
+    return _checkout(ctx, url, vcs_ref)
+
+
+def _checkout(ctx: TaskContext, source: str, vcs_ref: str | None) -> tuple[Path, vcs.Origin]:
+    dest = Path.home() / "template-cache" / hashlib.sha256(source.encode()).hexdigest()[:16]
     if dest.exists():
         shutil.rmtree(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    ctx.run(["git", "clone", "--quiet", "--depth", "1", url, str(dest)], cwd=dest.parent)
-    lines: list[str] = []
-    ctx.run(["git", "-C", str(dest), "describe", "--tags", "--always"], on_line=lines.append)
-    return dest, (lines[-1].strip() if lines else "")
+    try:
+        return dest, vcs.checkout(source, dest, vcs_ref, _git_runner(ctx))
+    except vcs.GitError as err:
+        raise TaskFailed(f"the template {source} could not be checked out: {err}") from err
 
 
-def _load(ctx: TaskContext, source: str) -> tuple[Template, str, str | None]:
-    """The template, what the answers file records as its origin, and its commit."""
-    commit: str | None = None
-    if source.startswith(("https://", "http://", "git@", "ssh://", "git://")):
-        root, commit = _fetch_git(ctx, source)
-        origin = source
+def _load(ctx: TaskContext, source: str, vcs_ref: str | None) -> tuple[Template, vcs.Origin]:
+    """The template and what the answers file records as its origin (``_src_path``,
+    ``_commit``): a git template (a URL, or a local repository) is checked out as copier does."""
+    if source.startswith(("gh:", "gl:")):  # copier's shortcuts for GitHub and GitLab
+        root, origin = _fetch_git(ctx, vcs.remote_url(source) or source, vcs_ref)
+        origin = vcs.Origin(source, origin.commit, origin.commit_hash, origin.vcs_ref)
+    elif source.startswith(("https://", "http://", "git@", "ssh://", "git://")):
+        root, origin = _fetch_git(ctx, source, vcs_ref)
     elif source.startswith("/"):
         root = Path(source)
-        origin = source
         try:
             os.listdir(root)
         except PermissionError as err:
@@ -181,11 +212,14 @@ def _load(ctx: TaskContext, source: str) -> tuple[Template, str, str | None]:
             ) from err
         except FileNotFoundError as err:
             raise TaskFailed(f"the template {source} does not exist") from err
+        origin = vcs.Origin(src_path=source)
+        if vcs.is_repository_root(root):  # copier renders a local repository as a git template
+            root, origin = _checkout(ctx, source, vcs_ref)
     else:
         root = _from_catalogue(source)
-        origin = str(root)
+        origin = vcs.Origin(src_path=str(root))
     try:
-        return load(root), origin, commit
+        return load(root), origin
     except TemplateError as err:
         raise TaskFailed(f"template {source!r} is broken: {err}") from err
 
@@ -240,7 +274,7 @@ def _plan(template: Template, answers: rendering.Answers, target: Path) -> Plan 
     pc = template.postcheck
     if pc is None:
         return None
-    context = {**rendering.base_context(template, target.name), **answers.values}
+    context = rendering.render_context(template, answers, str(target))
 
     def r(s: str) -> str:
         return rendering.render_string(template, s, context, "hyperagent.yml")
@@ -254,10 +288,14 @@ def _plan(template: Template, answers: rendering.Answers, target: Path) -> Plan 
     )
 
 
-def _answers(ctx: TaskContext, template: Template, given: dict[str, Any]) -> rendering.Answers:
+def _answers(
+    ctx: TaskContext, template: Template, given: dict[str, Any], origin: vcs.Origin
+) -> rendering.Answers:
     names = template.postcheck.names if template.postcheck else {}
     try:
-        return rendering.resolve(template, given, names=names, dst_name=ctx.workspace.name)
+        return rendering.resolve(
+            template, given, names=names, dst_name=str(ctx.workspace), origin=origin
+        )
     except rendering.AnswersError as err:
         raise TaskFailed(f"answers for template {template.name!r} are not valid: {err}") from err
     except TemplateError as err:
@@ -306,10 +344,12 @@ def checks_outcome(report: Report) -> tuple[str, str]:
     return "checks skipped", f"{passed}/{len(checks)} checks passed, skipped: {words}"
 
 
-def _render_hint(template: Template, answers: rendering.Answers, source: str, where: str) -> str:
+def _render_hint(
+    template: Template, answers: rendering.Answers, target: Path, source: str, where: str
+) -> str:
     if not source:
         return ""
-    context = {**rendering.base_context(template, "project"), **answers.values}
+    context = rendering.render_context(template, answers, str(target))
     return rendering.render_string(template, source, context, where)
 
 
@@ -332,17 +372,17 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     step = Steps(ctx)
     step("validating")
     settings = _settings()
-    template, origin, commit = _load(ctx, payload["template"])
+    template, origin = _load(ctx, payload["template"], payload.get("vcs_ref"))
     for warning in template.warnings:
         ctx.log.warn(f"template {template.name}: {warning}")
-    answers = _answers(ctx, template, payload.get("answers", {}))
+    answers = _answers(ctx, template, payload.get("answers", {}), origin)
     before = _check_folder(ctx, payload)
     target = ctx.workspace
 
     step("rendering")
     started = time.monotonic()
     try:
-        rendered = rendering.render(template, answers, target.name, src_path=origin, commit=commit)
+        rendered = rendering.render(template, answers, str(target), origin=origin)
     except TemplateError as err:
         raise TaskFailed(f"template {template.name!r} is broken: {err}") from err
     files = [f.path for f in rendered.files]
@@ -399,9 +439,9 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
             "commit": sha,
             "outcome": outcome,
             "checks": report.as_json(),
-            "start": _render_hint(template, answers, hint, "hyperagent.yml"),
+            "start": _render_hint(template, answers, target, hint, "hyperagent.yml"),
             "message": _render_hint(
-                template, answers, template.message_after_copy, "_message_after_copy"
+                template, answers, target, template.message_after_copy, "_message_after_copy"
             ),
         },
     )

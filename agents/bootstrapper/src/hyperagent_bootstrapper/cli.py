@@ -1,45 +1,126 @@
-"""``python -m hyperagent_bootstrapper.cli TEMPLATE DEST [name=value ...]``: render a template
-into a new folder, without the manager (for template authors checking their work).
+"""``python -m hyperagent_bootstrapper.cli [options] TEMPLATE DEST [name=value ...]``: render a
+template into a new folder, without the manager (for template authors checking their work).
 
-Values are YAML (``docker=true``, ``port=8080``). Writes nothing unless every answer is valid and
-every file renders. Exit codes: 0 done, 2 bad answers or a broken template.
+TEMPLATE is a template folder or a git repository (a URL, copier's ``gh:owner/name`` and
+``gl:owner/name`` shortcuts, or a local folder at a repository's root): a git template is
+rendered at its latest release tag, as copier does, or at ``--vcs-ref REF``. Values are text, as
+copier's ``--data`` takes them: the question's type decides what they become
+(``python_version=3.10`` stays the text "3.10" for a ``str`` question, a ``bool`` question takes
+``true``/``no``, a ``yaml`` one parses its value). Writes nothing unless every answer is valid and
+every file renders; the template's warnings (settings not acted on, such as ``_tasks``) are
+printed first, its ``_message_after_copy`` last (on standard error, as copier).
+
+Options:
+  --vcs-ref REF     render a git template at REF (a tag, branch or commit) instead of its
+                    latest release tag
+  --commit DESC     record DESC as ``_commit`` in the answers file, for a plain folder that is a
+                    copy of a template release (a git template records its own)
+
+Exit codes: 0 done, 1 the folder could not be written, 2 bad arguments, bad answers or a
+broken template (named by ``file:line``).
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import render as rendering
+from . import vcs
 from .template import TemplateError, load
+
+#: Sources taken for git repositories beside copier's own forms (vcs.remote_url).
+GIT_URL_PREFIXES = ("https://", "http://", "ssh://", "file://")
+
+
+def _options(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    options: dict[str, str] = {}
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name in {"--vcs-ref", "--commit"}:
+            if not eq:
+                value = next(args, "")
+            if not value:
+                raise ValueError(f"{name} needs a value")
+            options[name[2:]] = value
+        elif arg.startswith("--"):
+            raise ValueError(f"unknown option {arg!r}; known: --vcs-ref, --commit")
+        else:
+            rest.append(arg)
+    return options, rest
+
+
+def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="hyperagent-template-") as scratch:
+        src = Path(source)
+        url = vcs.remote_url(source) or (source if source.startswith(GIT_URL_PREFIXES) else None)
+        if url or (src.is_dir() and vcs.is_repository_root(src)):
+            # The checkout is named as the repository is, so messages name the template.
+            name = Path((url or source).rstrip("/")).name.removesuffix(".git") or "template"
+            root = Path(scratch) / name
+            origin = vcs.checkout(url or source, root, options.get("vcs-ref"), src_path=source)
+        else:
+            if "vcs-ref" in options:
+                raise vcs.GitError(f"--vcs-ref: {source} is a plain folder, not a git repository")
+            origin = vcs.Origin(src_path=source, commit=options.get("commit"))
+            root = src
+        if "commit" in options:
+            origin = vcs.Origin(
+                origin.src_path, options["commit"], origin.commit_hash, origin.vcs_ref
+            )
+        template = load(root)
+        for warning in template.warnings:
+            print(f"warning: template {src.name or source}: {warning}", file=sys.stderr)
+        answers = rendering.resolve(template, given, dst_name=str(dest), origin=origin)
+        rendered = rendering.render(template, answers, str(dest), origin=origin)
+        context = rendering.render_context(template, answers, str(dest), origin=origin)
+        message = rendering.render_string(
+            template, template.message_after_copy, context, "_message_after_copy"
+        )
+    try:
+        dest.mkdir(parents=True, exist_ok=False)
+    except OSError as err:
+        print(f"error: {dest}: {err.strerror or err} (give a new folder)", file=sys.stderr)
+        return 2
+    try:
+        rendered.write(dest)
+    except OSError as err:
+        print(f"error: writing {dest}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    print(f"{len(rendered.files)} files in {dest}")
+    if message.strip():
+        print(message, file=sys.stderr)  # as copier prints it
+    return 0
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[0] in {"-h", "--help"}:
+    if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__, file=sys.stderr)
         return 2
-    src, dest = Path(argv[0]), Path(argv[1])
+    try:
+        options, args = _options(argv)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if len(args) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
     given: dict[str, Any] = {}
-    for item in argv[2:]:
+    for item in args[2:]:
         key, sep, value = item.partition("=")
         if not sep:
             print(f"answer {item!r} must look like name=value", file=sys.stderr)
             return 2
-        given[key] = yaml.safe_load(value) if value else ""
+        given[key] = value
     try:
-        template = load(src)
-        answers = rendering.resolve(template, given, dst_name=dest.name)
-        rendered = rendering.render(template, answers, dest.name)
-    except (TemplateError, rendering.AnswersError) as err:
+        return _render(args[0], Path(args[1]), given, options)
+    except (TemplateError, rendering.AnswersError, vcs.GitError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    dest.mkdir(parents=True, exist_ok=False)
-    rendered.write(dest)
-    print(f"{len(rendered.files)} files in {dest}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -8,28 +8,35 @@ nothing; :func:`write` then puts the result in a directory.
 
 from __future__ import annotations
 
-import base64
+import datetime
+import functools
+import hashlib
 import itertools
 import json
 import keyword
 import os
 import re
-import shlex
 import stat
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import jinja2
 import pathspec
 import yaml
+from jinja2 import nodes
+from jinja2.ext import Extension
+from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2_ansible_filters import AnsibleCoreFiltersExtension  # type: ignore[import-untyped]
 
-from .template import MISSING, Question, Template, TemplateError
+from .template import MISSING, Question, Template, TemplateError, parse_choices
+from .vcs import Origin
 
 #: Names the bootstrapper checks itself, beyond a template's own validators (``names`` in
 #: hyperagent.yml maps a question to one of these).
@@ -44,55 +51,81 @@ class AnswersError(Exception):
         super().__init__("; ".join(f"{k}: {m}" if k else m for k, m in problems))
 
 
-# --- the Jinja environment: copier's settings and the filters its templates use -------------
+# --- the Jinja environment: copier's settings, filters and globals -------------------------------
 
 
-def _to_yaml(value: Any, **kw: Any) -> str:
-    flow = kw.pop("default_flow_style", None)
-    return str(yaml.dump(value, allow_unicode=True, default_flow_style=flow, **kw))
+class _Sandbox(SandboxedEnvironment):
+    """copier's sandbox: a path's ``parser`` attribute is off limits too."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, PurePath) and attr == "parser":
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
 
 
-def _to_nice_yaml(value: Any, indent: int = 4, **kw: Any) -> str:
-    return str(yaml.dump(value, indent=indent, allow_unicode=True, default_flow_style=False, **kw))
+class _Loader(jinja2.FileSystemLoader):
+    """copier's loader: a file that resolves outside the template (through a symlink) is refused."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if not Path(filename).resolve().is_relative_to(self.searchpath[0]):
+            raise TemplateError(
+                template, f"resolves to {Path(filename).resolve()}, outside the template folder"
+            )
+        return source, filename, uptodate
 
 
-def _regex_replace(
-    value: str, pattern: str, replacement: str = "", ignorecase: bool = False
-) -> str:
-    return re.sub(pattern, replacement, value, flags=re.I if ignorecase else 0)
+#: What the ``{% yield %}`` tag of the path part being rendered binds: (name, iterable).
+_YIELDED: ContextVar[tuple[str, Any] | None] = ContextVar("yielded", default=None)
 
 
-def _regex_search(value: str, pattern: str, ignorecase: bool = False) -> str | None:
-    found = re.search(pattern, value, flags=re.I if ignorecase else 0)
-    return found.group(0) if found else None
+class _YieldExtension(Extension):
+    """copier's ``{% yield NAME from ITERABLE %}...{% endyield %}`` for path names: one path per
+    value. Rendering records what it binds (in ``_YIELDED``) and renders its body (empty when
+    the name is still undefined); :func:`_render_part` renders the part once per value. Written
+    after copier's YieldExtension, which lives in copier (not a library we load)."""
+
+    tags = {"yield"}  # noqa: RUF012 - Jinja's Extension API
+
+    def parse(self, parser: Parser) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        name = parser.parse_assign_target(name_only=True)
+        parser.stream.expect("name:from")
+        iterable = parser.parse_expression()
+        body = parser.parse_statements(("name:endyield",), drop_needle=True)
+        call = self.call_method("_bind", [nodes.Const(name.name), iterable])
+        return nodes.CallBlock(call, [], [], body, lineno=lineno)
+
+    def _bind(self, name: str, iterable: Any, caller: Callable[[], str]) -> str:
+        if _YIELDED.get() is not None:
+            raise jinja2.TemplateRuntimeError("only one {% yield %} tag is allowed in a path name")
+        _YIELDED.set((name, iterable))
+        try:
+            return caller()
+        except jinja2.UndefinedError:
+            return ""
 
 
-def _ternary(value: Any, true_val: Any, false_val: Any, none_val: Any = None) -> Any:
-    if value is None and none_val is not None:
-        return none_val
-    return true_val if value else false_val
+def _json_default(value: Any) -> Any:
+    # copier hands to_json pydantic's encoder, which turns its context's own types (paths, the
+    # lazy _copier_conf) into JSON; these are the types our context holds.
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, set | tuple | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-# The part of copier's default filters (jinja2-ansible-filters' core set) that templates use; a
-# template calling another one fails to compile with "No filter named ..." and its file:line.
-FILTERS: dict[str, Callable[..., Any]] = {
-    "to_yaml": _to_yaml,
-    "to_nice_yaml": _to_nice_yaml,
-    "to_json": json.dumps,
-    "to_nice_json": lambda v, indent=4, **kw: json.dumps(v, indent=indent, sort_keys=True, **kw),
-    "from_json": json.loads,
-    "from_yaml": yaml.safe_load,
-    "regex_replace": _regex_replace,
-    "regex_search": _regex_search,
-    "regex_escape": re.escape,
-    "b64encode": lambda s: base64.b64encode(str(s).encode()).decode(),
-    "b64decode": lambda s: base64.b64decode(str(s)).decode(),
-    "basename": os.path.basename,
-    "dirname": os.path.dirname,
-    "quote": lambda s: shlex.quote(str(s)),
-    "ternary": _ternary,
-    "bool": lambda v: _to_bool(v),  # noqa: PLW0108 - defined further down
-}
+def _pathjoin(*path: str, mode: str = "posix") -> str:
+    """copier's ``pathjoin`` global."""
+    kinds = {"posix": PurePosixPath, "windows": PureWindowsPath, "native": PurePath}
+    if mode not in kinds:
+        raise ValueError(f"pathjoin mode {mode!r}: use posix, windows or native")
+    return str(kinds[mode](*path))
 
 
 @cache
@@ -104,10 +137,19 @@ def _environment(root: Path, envops_json: str) -> SandboxedEnvironment:
     undefined = envops.pop("undefined", None)
     if undefined == "jinja2.StrictUndefined":
         envops["undefined"] = jinja2.StrictUndefined
-    env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(root.resolve())), auto_reload=True, **envops
-    )
-    env.filters.update(FILTERS)
+    try:
+        # copier's default extensions: jinja2-ansible-filters' whole core set (to_nice_yaml,
+        # strftime, combine, hash, regex_*, ...), loaded the way copier loads it.
+        env = _Sandbox(
+            loader=_Loader(str(root.resolve())),
+            auto_reload=True,
+            extensions=[AnsibleCoreFiltersExtension, _YieldExtension],
+            **envops,
+        )
+    except TypeError as err:
+        raise TemplateError("_envops", f"not a Jinja environment option: {err}") from err
+    env.filters["to_json"] = functools.partial(env.filters["to_json"], default=_json_default)
+    env.globals["pathjoin"] = _pathjoin
     return env
 
 
@@ -146,6 +188,10 @@ def render_string(template: Template, source: str, context: Mapping[str, Any], w
     except jinja2.TemplateSyntaxError as err:
         raise TemplateError(f"{where}", f"{err.message} (line {err.lineno} of {source!r})") from err
     except jinja2.TemplateError as err:
+        raise TemplateError(where, f"{type(err).__name__}: {err}") from err
+    except TemplateError:
+        raise
+    except Exception as err:  # the template's own code failed (a filter, 1 // 0, ...)
         raise TemplateError(where, f"{type(err).__name__}: {err}") from err
 
 
@@ -215,6 +261,12 @@ class Answers:
     values: dict[str, Any]
     #: What goes into the answers file: not hidden, not secret.
     remembered: dict[str, Any]
+    #: The answers as given (copier's ``_copier_conf.data``).
+    given: dict[str, Any] = field(default_factory=dict)
+    #: Where the template came from (``_src_path``, ``_commit``, the ref).
+    origin: Origin | None = None
+    #: The questions whose ``when`` is false (not remembered).
+    hidden: frozenset[str] = frozenset()
 
 
 def check_name(rule: str, value: Any) -> str:  # noqa: PLR0911 - one return per rule broken
@@ -243,16 +295,55 @@ def check_name(rule: str, value: Any) -> str:  # noqa: PLR0911 - one return per 
     raise ValueError(f"unknown name rule {rule!r}; known: {', '.join(NAME_RULES)}")
 
 
-def _choice_values(template: Template, q: Question, context: Mapping[str, Any]) -> list[Any]:
-    assert q.choices is not None  # noqa: S101 - callers check
-    where = f"{template.manifest.name}:{q.line}"
-    values = []
-    for _label, raw in q.choices:
-        value = raw["value"] if isinstance(raw, Mapping) and "value" in raw else raw
+def _choices(template: Template, q: Question, context: Mapping[str, Any]) -> list[tuple[Any, str]]:
+    """Each choice's value (rendered, cast to the question's type) and, when its own
+    ``validator`` renders to a message, that message: copier offers such a choice disabled."""
+    pairs = q.choices
+    if q.choices_template:
+        rendered = render_string(template, q.choices_template, context, f"{q.where} (choices)")
+        try:
+            pairs = parse_choices(yaml.safe_load(rendered), f"{q.where} (choices)")
+        except yaml.YAMLError as err:
+            raise TemplateError(
+                q.where, f"`choices` of {q.name!r} render to bad YAML: {err}"
+            ) from err
+    assert pairs is not None  # noqa: S101 - callers check
+    out = []
+    for _label, raw in pairs:
+        disabled = ""
+        value = raw
+        if isinstance(raw, Mapping):
+            if "value" not in raw:
+                raise TemplateError(q.where, f"a choice of {q.name!r} is a mapping without `value`")
+            validator = raw.get("validator", "")
+            if not isinstance(validator, str):
+                raise TemplateError(
+                    q.where, f"the `validator` of a choice of {q.name!r} must be text"
+                )
+            if validator:
+                disabled = render_string(
+                    template, validator, context, f"{q.where} (choice validator)"
+                ).strip()
+            value = raw["value"]
         if isinstance(value, str):
-            value = render_string(template, value, context, where)
-        values.append(_cast(q, value))
-    return values
+            value = render_string(template, value, context, q.where)
+        try:
+            cast = _cast(q, value)
+        except ValueError as err:
+            raise TemplateError(q.where, f"choice {value!r} of {q.name!r} {err}") from err
+        out.append((cast, disabled))
+    return out
+
+
+def _one_choice(q: Question, answer: Any, choices: list[tuple[Any, str]]) -> Any:
+    """copier's rule: the answer must be a choice, and not one its validator disables."""
+    for value, disabled in choices:
+        if answer == value:
+            if disabled:
+                raise ValueError(f"{answer!r} cannot be chosen: {disabled}")
+            return answer
+    allowed = [v for v, disabled in choices if not disabled]
+    raise ValueError(f"{answer!r} is not one of the choices {allowed!r}")
 
 
 def _parse(template: Template, q: Question, value: Any, context: Mapping[str, Any]) -> Any:
@@ -261,47 +352,129 @@ def _parse(template: Template, q: Question, value: Any, context: Mapping[str, An
         if not isinstance(items, list):
             raise ValueError(f"must be a list (got {value!r})")
         cast = [_cast(q, v) for v in items]
-        allowed = _choice_values(template, q, context) if q.choices is not None else cast
-        wrong = [v for v in cast if v not in allowed]
-        if wrong:
-            raise ValueError(f"{wrong!r} not among the choices {allowed!r}")
-        return [v for v in allowed if v in cast]
+        if q.choices is None and not q.choices_template:
+            return cast
+        choices = _choices(template, q, context)
+        for item in cast:
+            _one_choice(q, item, choices)
+        return [v for v, _ in choices if v in cast]
     cast = _cast(q, value)
-    if q.choices is not None:
-        allowed = _choice_values(template, q, context)
-        if cast not in allowed:
-            raise ValueError(f"{cast!r} is not one of the choices {allowed!r}")
+    if q.choices is not None or q.choices_template:
+        _one_choice(q, cast, _choices(template, q, context))
     return cast
 
 
-def base_context(template: Template, dst_name: str) -> dict[str, Any]:
-    """The variables copier offers besides the answers."""
+def _conf(
+    template: Template, dst: str, origin: Origin | None, given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """copier's ``_copier_conf`` for a copy run without questions (``defaults``): the same keys,
+    the same types (paths as paths)."""
     return {
-        "_copier_conf": {
-            "answers_file": template.answers_file,
-            "src_path": str(template.root),
-            "dst_path": dst_name,
-            "sep": os.sep,
-            "os": "linux",
-        },
-        "_folder_name": dst_name,
-        "_copier_python": sys.executable,
+        "src_path": PurePath(template.root.resolve()),
+        "dst_path": PurePath(dst),
+        "answers_file": PurePath(template.answers_file),
+        "vcs_ref": origin.vcs_ref if origin else None,
+        "vcs_ref_hash": origin.commit_hash if origin else None,
+        "data": dict(given),
+        "settings": {"defaults": {}, "trust": set()},
+        "exclude": (),
+        "use_prereleases": False,
+        "skip_if_exists": (),
+        "cleanup_on_error": True,
+        "defaults": True,
+        "user_defaults": {},
+        "overwrite": False,
+        "pretend": False,
+        "quiet": False,
+        "conflict": "inline",
+        "context_lines": 3,
+        "unsafe": False,
+        "skip_answered": False,
+        "skip_tasks": False,
+        "sep": os.sep,
+        "os": "linux" if sys.platform.startswith("linux") else sys.platform,
     }
 
 
-def resolve(  # noqa: PLR0912 - copier's rules, in its order
+def _metadata(template: Template, origin: Origin | None) -> dict[str, Any]:
+    """What the answers file records before the answers: ``_commit`` (a git template's), then
+    ``_src_path``, in copier's order."""
+    out: dict[str, Any] = {}
+    if origin is not None and origin.commit:
+        out["_commit"] = origin.commit
+    out["_src_path"] = origin.src_path if origin is not None else str(template.root)
+    return out
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(tz=datetime.UTC)
+
+
+def _make_secret() -> str:
+    return hashlib.sha512(os.urandom(48)).hexdigest()
+
+
+#: Helpers copier still offers every template (deprecated there, kept for older templates).
+DEFAULT_DATA: dict[str, Any] = {"now": _now, "make_secret": _make_secret}
+
+
+def copier_context(
+    template: Template,
+    dst: str,
+    *,
+    origin: Origin | None = None,
+    given: Mapping[str, Any] | None = None,
+    values: Mapping[str, Any] | None = None,
+    hidden: frozenset[str] = frozenset(),
+    phase: str = "render",
+) -> dict[str, Any]:
+    """copier's render context. First its answers combined from their sources, in copier's
+    order and priority (``now`` and ``make_secret``, ``_external_data``, the origin's
+    ``_src_path`` and ``_commit``, the answers as given, the settled ones); then
+    ``_copier_answers`` (what the answers file records), ``_copier_conf``, ``_folder_name``,
+    ``_copier_python`` and ``_copier_phase``. ``dst`` is the destination as given
+    (``_copier_conf.dst_path``); ``hidden`` are the questions whose ``when`` is false."""
+    given = given or {}
+    metadata = _metadata(template, origin)
+    combined = {**DEFAULT_DATA, "_external_data": {}, **metadata, **given, **(values or {})}
+    return {
+        **combined,
+        "_copier_answers": {**metadata, **_remembered(template, combined, hidden)},
+        "_copier_conf": _conf(template, dst, origin, given),
+        "_folder_name": Path(dst or ".").absolute().name,
+        "_copier_python": sys.executable,
+        "_copier_phase": phase,
+    }
+
+
+def _remembered(
+    template: Template, combined: Mapping[str, Any], hidden: frozenset[str]
+) -> dict[str, Any]:
+    """copier's answers to remember: the questions' answers, not hidden, not secret, in the
+    combined answers' order (those given first, then the others as settled)."""
+    return {
+        k: v
+        for k, v in combined.items()
+        if k in template.questions and k not in hidden and not template.questions[k].secret
+    }
+
+
+def resolve(
     template: Template,
     given: Mapping[str, Any],
     *,
     names: Mapping[str, str] | None = None,
     dst_name: str = "",
+    origin: Origin | None = None,
 ) -> Answers:
     """The answers to render with, or :class:`AnswersError` listing every problem.
 
     Follows copier: questions are settled in manifest order, each seeing the earlier answers;
     a question whose ``when`` is false is not stored in the answers file (a given answer is
-    still used, a default otherwise); a default may be Jinja; a validator renders to an error
-    message, empty when the answer is fine. ``names`` adds the bootstrapper's own naming rules.
+    still used when it has a default, a default otherwise); a default may be Jinja; a validator
+    renders to an error message, empty when the answer is fine (a given answer is always checked,
+    a default only when asked and not secret, as copier does). ``names`` adds the bootstrapper's
+    own naming rules. ``dst_name`` is the destination as given (``_copier_conf.dst_path``).
     """
     problems: list[tuple[str, str]] = []
     unknown = [k for k in given if k not in template.questions]
@@ -309,47 +482,84 @@ def resolve(  # noqa: PLR0912 - copier's rules, in its order
         asked = ", ".join(template.questions) or "nothing"
         problems.append((key, f"unknown answer; template {template.name!r} asks: {asked}"))
     values: dict[str, Any] = {}
-    remembered: dict[str, Any] = {}
-    base = base_context(template, dst_name)
+    hidden: set[str] = set()
     for name, q in template.questions.items():
-        where = f"{template.manifest.name}:{q.line}"
-        context = {**base, **values}
-        when = q.when
-        if isinstance(when, str):
-            when = _to_bool(render_string(template, when, context, f"{where} (when)"))
-        if name in given:
-            raw = given[name]
-        elif q.default is MISSING:
-            if when:
-                help_text = f" ({q.help.strip()})" if q.help.strip() else ""
-                problems.append((name, f"required: the template has no default{help_text}"))
-            continue
-        else:
-            raw = _render_default(template, q.default, context, f"{where} (default)")
+        context = copier_context(
+            template,
+            dst_name,
+            origin=origin,
+            given=given,
+            values=values,
+            hidden=frozenset(hidden),
+            phase="prompt",
+        )
         try:
-            value = _parse(template, q, raw, context)
+            settled = _settle(template, q, given, context, (names or {}).get(name))
         except ValueError as err:
             problems.append((name, str(err)))
             continue
-        if when and q.validator:
+        except TemplateError as err:
+            if not problems:
+                raise
+            # Most likely a default that needs an answer missing above: say so with the rest.
+            problems.append((name, f"cannot be worked out (see the problems above): {err}"))
+            continue
+        if settled is None:
+            hidden.add(name)
+            continue
+        value, when = settled
+        values[name] = value
+        if not when:
+            hidden.add(name)
+    if problems:
+        raise AnswersError(problems)
+    combined = {**dict(given), **values}
+    return Answers(
+        values=values,
+        remembered=_remembered(template, combined, frozenset(hidden)),
+        given=dict(given),
+        origin=origin,
+        hidden=frozenset(hidden),
+    )
+
+
+def _settle(
+    template: Template,
+    q: Question,
+    given: Mapping[str, Any],
+    context: Mapping[str, Any],
+    rule: str | None,
+) -> tuple[Any, bool] | None:
+    """One question's value and whether it is asked (``when``), None when copier skips it;
+    ValueError saying what is wrong with the answer."""
+    where, name = q.where, q.name
+    when = q.when
+    if isinstance(when, str):
+        when = _to_bool(render_string(template, when, context, f"{where} (when)"))
+    if not when and q.default is MISSING:
+        return None  # copier skips a hidden question without a default, even when answered
+    if name in given:
+        raw = given[name]
+    elif q.default is MISSING:
+        help_text = f" ({q.help.strip()})" if q.help.strip() else ""
+        raise ValueError(f"required: the template has no default{help_text}")
+    else:
+        raw = _render_default(template, q.default, context, f"{where} (default)")
+    value = _parse(template, q, raw, context)
+    if q.validator and (name in given or (when and not q.secret)):
+        try:
             message = render_string(
                 template, q.validator, {**context, name: value}, f"{where} (validator)"
             )
-            if message.strip():
-                problems.append((name, message.strip()))
-                continue
-        rule = (names or {}).get(name)
-        if rule and when:
-            message = check_name(rule, value)
-            if message:
-                problems.append((name, message))
-                continue
-        values[name] = value
-        if when and not q.secret:
-            remembered[name] = value
-    if problems:
-        raise AnswersError(problems)
-    return Answers(values=values, remembered=remembered)
+        except TemplateError as err:
+            message = err.message  # copier: a validator that fails to render is its message
+        if message.strip():
+            raise ValueError(message.strip())
+    if rule and when:
+        message = check_name(rule, value)
+        if message:
+            raise ValueError(message)
+    return value, bool(when)
 
 
 def _render_default(
@@ -370,6 +580,8 @@ class RenderedFile:
     path: str
     content: bytes
     mode: int
+    #: A symbolic link's target (``_preserve_symlinks``): the entry is that link, not a file.
+    link: str | None = None
 
 
 @dataclass
@@ -391,6 +603,9 @@ class Rendered:
             if parent and parent not in made:
                 os.makedirs(os.path.join(base, parent), exist_ok=True)
                 made.add(parent)
+            if f.link is not None:
+                os.symlink(f.link, os.path.join(base, f.path))
+                continue
             mode = stat.S_IMODE(f.mode)
             flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
             fd = os.open(os.path.join(base, f.path), flags, mode)
@@ -408,8 +623,12 @@ def _scantree(
 ) -> Iterator[tuple[os.DirEntry[str], tuple[str, ...], frozenset[str]]]:
     """Each entry with its path parts below the content root and its folder's names, in the
     order copier walks a template (os.scandir, depth first)."""
-    with os.scandir(root) as it:
-        entries = list(it)
+    try:
+        with os.scandir(root) as it:
+            entries = list(it)
+    except OSError as err:
+        where = "/".join(rel) or "."
+        raise TemplateError(where, f"this folder cannot be read: {err.strerror or err}") from err
     names = frozenset(e.name for e in entries)
     for entry in entries:
         parts = (*rel, entry.name)
@@ -422,74 +641,221 @@ def _matcher(
     template: Template, patterns: tuple[str, ...], context: Mapping[str, Any]
 ) -> Callable[[str], bool]:
     lines: list[str] = []
+    where = f"{template.manifest.name} (_exclude)"
     for pattern in patterns:
-        rendered = render_string(template, pattern, context, f"{template.manifest.name} (_exclude)")
+        rendered = render_string(template, str(pattern), context, where)
         lines.extend(re.split(r"\r\n|\r|\n", rendered))
     kind = "gitignore" if int(pathspec.__version__.split(".")[0]) >= 1 else "gitwildmatch"
     spec = pathspec.PathSpec.from_lines(kind, (unicodedata.normalize("NFD", p) for p in lines))
     return spec.match_file
 
 
-def render(
+def _content_root(template: Template, context: Mapping[str, Any]) -> Path:
+    """``_subdirectory``, rendered as copier renders it, and inside the template."""
+    if not template.subdirectory:
+        return template.root
+    rendered = render_string(template, template.subdirectory, context, "_subdirectory").strip("/")
+    root = template.root.resolve()
+    path = (root / rendered).resolve()
+    if not path.is_relative_to(root):
+        raise TemplateError("_subdirectory", f"{rendered!r} is outside the template folder")
+    if not path.is_dir():
+        raise TemplateError("_subdirectory", f"{rendered!r} is not a folder of the template")
+    return template.root / rendered if rendered else template.root
+
+
+def _render_part(
+    template: Template, part: str, context: Mapping[str, Any], where: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """A path part rendered, with the variable a ``{% yield %}`` in it binds (one rendering per
+    value of its iterable, as copier makes them), else once with nothing bound."""
+    token = _YIELDED.set(None)
+    try:
+        rendered = render_string(template, part, context, where)
+        yielded = _YIELDED.get()
+        if yielded is None:
+            return [(rendered, {})]
+        name, iterable = yielded
+        out = []
+        for value in iterable or ():
+            extra = {name: value}
+            _YIELDED.set(None)
+            out.append((render_string(template, part, {**context, **extra}, where), extra))
+        return out
+    finally:
+        _YIELDED.reset(token)
+
+
+def _dst_paths(
+    template: Template,
+    sub: str,
+    rel_parts: tuple[str, ...],
+    context: Mapping[str, Any],
+    answers_path: str,
+) -> list[tuple[str, dict[str, Any]]]:
+    """Where a template entry goes in the project, with what a ``{% yield %}`` in its path binds
+    (copier's ``_render_parts``): none when a part renders empty (copier leaves it out); a part
+    that renders to the answers file's path is that file, wherever it is."""
+    suffix = template.suffix
+    name = rel_parts[-1]
+    parts = rel_parts
+    if suffix and name.endswith(suffix):
+        parts = (*rel_parts[:-1], name[: -len(suffix)])
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(i: int, done: tuple[str, ...], extra: dict[str, Any]) -> None:
+        if i == len(parts):
+            path = PurePosixPath(*done)
+            if path.is_absolute() or ".." in path.parts:
+                where = "/".join((sub, *rel_parts)).lstrip("/")
+                raise TemplateError(where, f"renders to {str(path)!r}, outside the project")
+            out.append((str(path), extra))
+            return
+        part = parts[i]
+        if "{" not in part:
+            rendered: list[tuple[str, dict[str, Any]]] = [(part, {})]
+        else:
+            where = "/".join((sub, *rel_parts[: i + 1])).lstrip("/")
+            rendered = _render_part(template, part, {**context, **extra}, where)
+        for text, bound in rendered:
+            if not text:
+                continue
+            if text == answers_path:
+                out.append((answers_path, {**extra, **bound}))
+                continue
+            walk(i + 1, (*done, text), {**extra, **bound})
+
+    walk(0, (), {})
+    return out
+
+
+def render_context(
+    template: Template, answers: Answers, dst: str, *, origin: Origin | None = None
+) -> dict[str, Any]:
+    """What a template's files (and its messages) render with: :func:`copier_context` with the
+    settled answers."""
+    return copier_context(
+        template,
+        dst,
+        origin=origin or answers.origin,
+        given=answers.given,
+        values=answers.values,
+        hidden=answers.hidden,
+    )
+
+
+def render(  # noqa: PLR0912 - copier's walk, one rule per branch
     template: Template,
     answers: Answers,
     dst_name: str,
     *,
     src_path: str | None = None,
     commit: str | None = None,
+    origin: Origin | None = None,
 ) -> Rendered:
     """Every folder and file of the project, or :class:`TemplateError` (file:line) — nothing
-    half-made either way. ``src_path`` and ``commit`` are what the answers file records as the
-    template's origin (copier's ``_src_path``, ``_commit``)."""
-    origin: dict[str, Any] = {"_commit": commit} if commit else {}
-    origin["_src_path"] = src_path if src_path is not None else str(template.root)
-    context: dict[str, Any] = {
-        **base_context(template, dst_name),
-        **answers.values,
-        "_copier_answers": {**origin, **answers.remembered},
-    }
+    half-made either way. ``dst_name`` is the destination as given (``_copier_conf.dst_path``).
+    The answers file records ``origin`` (``_commit``, ``_src_path``); ``src_path`` and
+    ``commit`` are a shorter way to give it."""
+    if origin is None and (src_path is not None or commit is not None):
+        origin = Origin(src_path if src_path is not None else str(template.root), commit)
+    context = render_context(template, answers, dst_name, origin=origin)
     env = environment(template)
-    root = template.content_root
+    # copier renders the answers file's path with an empty `_copier_conf.answers_file`.
+    conf = {**context["_copier_conf"], "answers_file": PurePath("")}
+    answers_path = render_string(
+        template, template.answers_file, {**context, "_copier_conf": conf}, "_answers_file"
+    )
+    context["_copier_conf"]["answers_file"] = PurePath(answers_path)
+    # `_copier_operation` is given to `_exclude` only, as copier gives it.
+    excluded = _matcher(template, template.exclude, {**context, "_copier_operation": "copy"})
+    root = _content_root(template, context)
+    # The content root's path in the template, as rendered (Jinja's loader names files by it).
+    sub = "" if root == template.root else root.relative_to(template.root).as_posix()
+    template_root = template.root.resolve()
     suffix = template.suffix
-    answers_path = render_string(template, template.answers_file, context, "_answers_file")
-    excluded = _matcher(template, template.exclude, context)
     out = Rendered()
-    seen: set[str] = set()
+    index: dict[str, int] = {}
     follow = not template.preserve_symlinks
     for entry, rel_parts, siblings in _scantree(str(root), (), follow):
         name = entry.name
-        is_template = bool(suffix) and name.endswith(suffix)
+        is_template = name.endswith(suffix)
         if suffix and not is_template and name + suffix in siblings:
             continue  # a templated sibling wins
-        parts = (*rel_parts[:-1], name[: -len(suffix)]) if is_template else rel_parts
-        rendered_parts: list[str] = []
-        for i, part in enumerate(parts):
-            if "{" in part:
-                where = "/".join((template.subdirectory, *rel_parts[: i + 1])).lstrip("/")
-                part = render_string(template, part, context, where)  # noqa: PLW2901
-            if not part:
-                rendered_parts = []
-                break
-            rendered_parts.append(part)
-        if not rendered_parts:
-            continue
-        path = PurePosixPath(*rendered_parts)
-        if path.is_absolute() or ".." in path.parts:
-            where = "/".join(rel_parts)
-            raise TemplateError(where, f"renders to {str(path)!r}, outside the project")
-        dst = answers_path if rendered_parts[-1] == answers_path else str(path)
-        if dst in seen or excluded(dst):
-            continue
-        seen.add(dst)
-        if entry.is_dir(follow_symlinks=follow):
-            out.dirs.append(dst)
-            continue
-        src = Path(entry.path)
-        content = _content(
-            template, env, src=src, rel=Path(*rel_parts), is_template=is_template, context=context
-        )
-        out.files.append(RenderedFile(dst, content, entry.stat(follow_symlinks=follow).st_mode))
+        where = "/".join((sub, *rel_parts)).lstrip("/")
+        link = _link(entry, template_root, where, follow)
+        for dst, extra in _dst_paths(template, sub, rel_parts, context, answers_path):
+            if excluded(dst):
+                continue
+            # copier's other sibling rule: a plain entry is left out when its rendered path plus
+            # the suffix names a file at the template's root (the root, not the subdirectory).
+            twin = template.root / f"{dst}{suffix}"
+            if suffix and not is_template and dst != answers_path and twin.exists():
+                continue
+            if link is None and _is_dir(entry, where, follow):
+                if dst not in index:
+                    index[dst] = -1
+                    out.dirs.append(dst)
+                continue
+            if link is not None:
+                target = link
+                if is_template and suffix:
+                    target = render_string(template, link, {**context, **extra}, where)
+                rendered = RenderedFile(dst, b"", 0o777, link=target)
+            else:
+                content = _content(
+                    template,
+                    env,
+                    src=Path(entry.path),
+                    where=where,
+                    is_template=is_template,
+                    context={**context, **extra},
+                )
+                rendered = RenderedFile(dst, content, _mode(entry, where))
+            # Two template files rendering to one path: the last one wins, as copier writes
+            # them in turn.
+            if index.get(dst, -1) >= 0:
+                out.files[index[dst]] = rendered
+            else:
+                index[dst] = len(out.files)
+                out.files.append(rendered)
     return out
+
+
+def _link(entry: os.DirEntry[str], template_root: Path, where: str, follow: bool) -> str | None:
+    """A symbolic link kept as a link (``_preserve_symlinks``): its target; else None. A link
+    that is followed must point inside the template (copier refuses one that leaves it)."""
+    if not entry.is_symlink():
+        return None
+    if not follow:
+        return os.readlink(entry.path)
+    try:
+        target = Path(entry.path).resolve()
+    except (OSError, RuntimeError) as err:  # RuntimeError: a loop of links (Python < 3.13)
+        raise TemplateError(where, f"a symbolic link that cannot be followed: {err}") from err
+    if not target.is_relative_to(template_root):
+        raise TemplateError(
+            where, f"a symbolic link to {target}, outside the template folder (copier refuses it)"
+        )
+    if not target.exists():
+        raise TemplateError(
+            where, f"a symbolic link to {target}, which does not exist (a dangling link)"
+        )
+    return None
+
+
+def _is_dir(entry: os.DirEntry[str], where: str, follow: bool) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=follow)
+    except OSError as err:
+        raise TemplateError(where, f"cannot be read: {err.strerror or err}") from err
+
+
+def _mode(entry: os.DirEntry[str], where: str) -> int:
+    try:
+        return entry.stat(follow_symlinks=True).st_mode
+    except OSError as err:
+        raise TemplateError(where, f"cannot be read: {err.strerror or err}") from err
 
 
 def _content(
@@ -497,26 +863,45 @@ def _content(
     env: SandboxedEnvironment,
     *,
     src: Path,
-    rel: Path,
+    where: str,
     is_template: bool,
     context: Mapping[str, Any],
 ) -> bytes:
     """A file's bytes: rendered when it carries the suffix, else copied as they are."""
-    if not is_template:
-        return src.read_bytes()
-    name = str(PurePosixPath(template.subdirectory, *rel.parts))
     try:
-        return env.get_template(name).render(**context).encode()
+        if not is_template:
+            return src.read_bytes()
+        # Jinja's loader names files by their path from the template's root, with "/".
+        token = _YIELDED.set(None)
+        try:
+            text = env.get_template(where).render(**context)
+            if _YIELDED.get() is not None:
+                raise TemplateError(
+                    where, "a {% yield %} tag belongs in a path name, not in a file"
+                )
+        finally:
+            _YIELDED.reset(token)
+        return text.encode()
     except UnicodeDecodeError as err:
+        if not template.suffix:
+            return src.read_bytes()  # copier: with no suffix, a file that is not text is copied
         raise TemplateError(
-            name, f"a {template.suffix} file must be UTF-8 text ({err.reason})"
+            where, f"a {template.suffix} file must be UTF-8 text, not binary ({err.reason})"
         ) from err
+    except IsADirectoryError as err:
+        raise TemplateError(
+            where, f"reads {err.filename or 'a folder'}, a folder where a file was expected"
+        ) from err
+    except OSError as err:
+        raise TemplateError(where, f"cannot be read: {err.strerror or err}") from err
     except jinja2.TemplateSyntaxError as err:
-        raise TemplateError(_where(template, err, name), err.message or str(err)) from err
-    except jinja2.TemplateError as err:
+        raise TemplateError(_where(template, err, where), err.message or str(err)) from err
+    except TemplateError:
+        raise
+    except Exception as err:  # Jinja's errors, and the template's own code failing
         line = _runtime_line(err, template)
         raise TemplateError(
-            f"{name}:{line}" if line else name, f"{type(err).__name__}: {err}"
+            f"{where}:{line}" if line else where, f"{type(err).__name__}: {err}"
         ) from err
 
 

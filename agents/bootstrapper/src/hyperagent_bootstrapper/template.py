@@ -4,12 +4,14 @@ We read copier's format ourselves instead of calling the ``copier`` library: cop
 about 0.4 s of modules and runs git and a questionnaire on every copy, while a bootstrap must
 render in milliseconds, inside a sandbox, without running a template's ``_tasks`` (arbitrary
 commands a template author chose). What we support is the part of copier's format that decides
-the output of a fresh copy: questions (types, defaults, choices, validators, ``when``, secrets),
-``_subdirectory``, ``_templates_suffix``, ``_exclude``, ``_skip_if_exists``, ``_answers_file``,
-``_envops``, ``_message_after_copy``, multi-document manifests, templated and conditional paths.
-A template that needs more (``_jinja_extensions``, ``!include``) is refused with the reason;
-``_tasks`` and ``_migrations`` are reported and not run. ``tests/test_copier_parity.py`` holds
-copier's own output next to ours.
+the output of a fresh copy: questions (types, defaults, choices and their own validators,
+validators, ``when``, secrets), ``_subdirectory`` (templated too), ``_templates_suffix``,
+``_exclude``, ``_skip_if_exists``, ``_answers_file``, ``_envops``, ``_message_after_copy``,
+``_preserve_symlinks``, multi-document manifests with copier's ``!include`` (in documents and
+values, never reaching outside the template folder), templated and conditional paths. A template
+that needs more (``_jinja_extensions``, ``_external_data``) is refused with the reason; ``_tasks``
+and ``_migrations`` are reported and not run. ``tests/test_thirdparty_parity.py`` renders real
+third-party templates with copier and with us.
 """
 
 from __future__ import annotations
@@ -106,11 +108,14 @@ class Question:
 
     name: str
     type: str
-    line: int
+    #: ``file:line`` of the question in the manifest (or the file it includes).
+    where: str
     help: str = ""
     default: Any = MISSING
-    #: (label, value) pairs, or None when the answer is free.
+    #: (label, value) pairs, or None when the answer is free (or the choices are Jinja).
     choices: tuple[tuple[Any, Any], ...] | None = None
+    #: ``choices`` given as Jinja rendering to YAML (copier renders them with the answers).
+    choices_template: str = ""
     multiselect: bool = False
     validator: str = ""
     when: str | bool = True
@@ -155,61 +160,142 @@ class Template:
     postcheck: PostCheck | None = None
     #: Settings present but not acted on, each with why.
     warnings: tuple[str, ...] = ()
+    #: The files the manifest includes (``!include``), to notice when they change.
+    sources: tuple[Path, ...] = ()
 
     @property
     def name(self) -> str:
         return self.root.name
 
-    @property
-    def content_root(self) -> Path:
-        """Where the files to render are (``_subdirectory``)."""
-        return self.root / self.subdirectory if self.subdirectory else self.root
-
 
 # libyaml's parser when PyYAML has it (its wheels do): several times faster than pure Python.
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-
-class _LineLoader(_BaseLoader):  # type: ignore[misc]
-    """A safe loader that refuses tags (copier's !include and the like)."""
-
-
-def _refuse_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    line = node.start_mark.line + 1
-    raise TemplateError(f":{line}", f"YAML tag {node.tag!r} is not supported (only plain YAML)")
+#: Settings whose values copier joins across a manifest's documents instead of the last winning.
+MERGED_SETTINGS = ("_exclude", "_jinja_extensions", "_secret_questions", "_skip_if_exists")
 
 
-_LineLoader.add_multi_constructor("!", _refuse_tag)
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """A safe loader with copier's ``!include`` (inside ``root`` only) and no other tag."""
+
+    root: Path = Path()
+    rel: str = ""
+    #: Every file read so far (the manifest and what it includes).
+    read: list[Path]
+    #: The files being read, outermost first (an include of one of them is a loop).
+    reading: tuple[Path, ...] = ()
 
 
-def _load_documents(path: Path, rel: str) -> tuple[dict[str, Any], dict[str, int]]:
-    """All documents of the manifest merged (copier merges them), and each key's line."""
+def _refuse_tag(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
+    raise TemplateError(
+        f"{loader.rel}:{node.start_mark.line + 1}",
+        f"YAML tag {node.tag!r} is not supported (copier knows only !include)",
+    )
+
+
+def _include_value(loader: _Loader, node: yaml.Node) -> Any:
+    """``key: !include pattern``: as copier, every document of every matching file, in a list."""
+    where = f"{loader.rel}:{node.start_mark.line + 1}"
+    if not isinstance(node, yaml.ScalarNode):
+        raise TemplateError(
+            where, "`!include` takes a file name or glob pattern, not a list or map"
+        )
+    return [
+        doc
+        for path in _include_files(loader.root, str(node.value), where)
+        for doc, _, _ in _documents(loader.root, path, loader.read, loader.reading, where)
+    ]
+
+
+def _flatten(items: list[Any]) -> list[Any]:
+    """copier's ``lflatten``: lists (at any depth) spliced into their parent."""
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, list | tuple):
+            out.extend(_flatten(list(item)))
+        else:
+            out.append(item)
+    return out
+
+
+_Loader.add_constructor("!include", _include_value)
+_Loader.add_multi_constructor("!", _refuse_tag)
+
+
+def _include_files(root: Path, pattern: str, where: str) -> list[Path]:
+    """The files ``!include pattern`` reads: copier's glob below the template folder, and never a
+    file outside it (an absolute path, ``..`` or a symlink pointing out is refused)."""
+    if not pattern.strip() or Path(pattern).is_absolute():
+        raise TemplateError(
+            where, f"`!include {pattern}`: give a path relative to the template folder"
+        )
+    base = root.resolve()
+    try:
+        # Path.glob as copier calls it, so the files come in the order copier reads them.
+        matches = list(base.glob(pattern))
+    except (ValueError, OSError) as err:
+        raise TemplateError(where, f"`!include {pattern}`: {err}") from err
+    files = []
+    for match in matches:
+        try:
+            real = match.resolve()
+        except (OSError, RuntimeError) as err:  # RuntimeError: a loop of links (Python < 3.13)
+            raise TemplateError(where, f"`!include {pattern}`: {err}") from err
+        if not real.is_relative_to(base):
+            raise TemplateError(
+                where,
+                f"`!include {pattern}` reaches {real}, outside the template folder;"
+                " an included file must be inside it",
+            )
+        if not real.is_file():
+            kind = "a folder" if real.is_dir() else "not a file (a dangling link?)"
+            raise TemplateError(
+                where, f"`!include {pattern}` matches {match.relative_to(base)}, {kind}"
+            )
+        files.append(real)
+    return files
+
+
+def _documents(
+    root: Path, path: Path, read: list[Path], reading: tuple[Path, ...] = (), where: str = ""
+) -> list[tuple[Any, dict[str, str], str]]:
+    """Each YAML document of ``path`` as copier reads it: an ``!include`` document replaced by
+    the included files' documents, empty documents dropped, lists spliced in. Each comes with
+    its keys' ``file:line`` and its own. ``where`` is the ``!include`` that reads it."""
+    rel = _relative(path, root)
+    if path in reading:
+        chain = " -> ".join(_relative(p, root) for p in (*reading, path))
+        raise TemplateError(where, f"`!include` loops: {chain}")
+    reading = (*reading, path)
+    read.append(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise TemplateError(rel, f"not UTF-8 text ({err.reason})") from err
-    data: dict[str, Any] = {}
-    lines: dict[str, int] = {}
+    except OSError as err:
+        raise TemplateError(rel, f"cannot be read: {err.strerror or err}") from err
+    attributes = {"root": root, "rel": rel, "read": read, "reading": reading}
+    loader_class = type("_Loader", (_Loader,), attributes)
+    out: list[tuple[Any, dict[str, str], str]] = []
     try:
-        documents: list[Any] = list(yaml.compose_all(text, Loader=_LineLoader))
-        for node in documents:
-            if node is None:  # an empty document
+        for node in yaml.compose_all(text, Loader=loader_class):
+            where = f"{rel}:{node.start_mark.line + 1}"
+            if isinstance(node, yaml.ScalarNode) and node.tag == "!include":
+                for included in _include_files(root, str(node.value), where):
+                    out.extend(_documents(root, included, read, reading, where))
                 continue
-            if not isinstance(node, yaml.MappingNode):
-                line = node.start_mark.line + 1
-                raise TemplateError(f"{rel}:{line}", "the manifest must be a mapping of keys")
-            for key_node, _ in node.value:
-                lines[str(key_node.value)] = key_node.start_mark.line + 1
-            loader = _LineLoader("")
+            lines: dict[str, str] = {}
+            if isinstance(node, yaml.MappingNode):
+                for key_node, _ in node.value:
+                    lines[str(key_node.value)] = f"{rel}:{key_node.start_mark.line + 1}"
+            loader = loader_class("")
             try:
                 doc = loader.construct_document(node)
             finally:
                 loader.dispose()
-            data.update(doc)
-    except TemplateError as err:
-        if err.where.startswith(":"):
-            raise TemplateError(f"{rel}{err.where}", err.message) from err
-        raise
+            if not doc:
+                continue  # copier drops empty documents: comment-only, `{}`, `null`
+            out.extend((item, lines, where) for item in _flatten([doc]))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -217,10 +303,44 @@ def _load_documents(path: Path, rel: str) -> tuple[dict[str, Any], dict[str, int
         raise TemplateError(f"{rel}:{line}", f"invalid YAML: {problem}") from err
     except yaml.YAMLError as err:
         raise TemplateError(rel, f"invalid YAML: {err}") from err
+    return out
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _load_documents(
+    path: Path, root: Path, read: list[Path] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """All documents of the manifest merged as copier merges them (a later document's key wins,
+    except the MERGED_SETTINGS lists, which are joined), and each key's ``file:line``."""
+    data: dict[str, Any] = {}
+    lines: dict[str, str] = {}
+    merged: dict[str, list[Any]] = {}
+    for doc, doc_lines, where in _documents(root, path, [] if read is None else read):
+        if not isinstance(doc, dict):
+            raise TemplateError(
+                where, f"a manifest document must be a mapping of keys, not {type(doc).__name__}"
+            )
+        for key, value in doc.items():
+            if key in MERGED_SETTINGS:
+                merged.setdefault(key, []).extend(value if isinstance(value, list) else [value])
+                lines.setdefault(key, doc_lines.get(str(key), ""))
+                data.setdefault(key, None)
+                continue
+            data[key] = value
+            lines[str(key)] = doc_lines.get(str(key), _relative(path, root))
+    data.update(merged)
     return data, lines
 
 
-def _choices(raw: Any, where: str) -> tuple[tuple[Any, Any], ...]:
+def parse_choices(raw: Any, where: str) -> tuple[tuple[Any, Any], ...]:
+    """copier's forms of ``choices``: a list (of values or [label, value] pairs) or a mapping of
+    label to value; as (label, value) pairs."""
     if isinstance(raw, Mapping):
         return tuple((str(k), v) for k, v in raw.items())
     if isinstance(raw, list):
@@ -267,10 +387,15 @@ def _question(name: str, raw: Any, where: str) -> Question:
     return Question(
         name=name,
         type=type_name,
-        line=int(where.rsplit(":", 1)[-1]) if ":" in where else 0,
+        where=where,
         help=str(spec.get("help", "") or ""),
         default=default,
-        choices=_choices(spec["choices"], where) if "choices" in spec else None,
+        choices=(
+            parse_choices(spec["choices"], where)
+            if "choices" in spec and not isinstance(spec["choices"], str)
+            else None
+        ),
+        choices_template=spec["choices"] if isinstance(spec.get("choices"), str) else "",
         multiselect=bool(spec.get("multiselect", False)),
         validator=validator,
         when=when,
@@ -289,26 +414,27 @@ def _str_list(value: Any, where: str, key: str) -> tuple[str, ...]:
 
 def _postcheck(root: Path) -> PostCheck | None:
     path = root / POSTCHECK_NAME
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return None
-    data, lines = _load_documents(path, POSTCHECK_NAME)
+    if not path.is_file():
+        raise TemplateError(POSTCHECK_NAME, "is not a file; it must be YAML (see the README)")
+    data, lines = _load_documents(path, root)
     allowed = {"install", "test", "serve", "health", "start_hint", "description", "python", "names"}
     unknown = sorted(set(data) - allowed)
     if unknown:
-        line = lines.get(unknown[0], 0)
         raise TemplateError(
-            f"{POSTCHECK_NAME}:{line}",
+            lines.get(unknown[0], POSTCHECK_NAME),
             f"unknown keys {unknown}; allowed: {', '.join(sorted(allowed))}",
         )
 
     def argv(key: str) -> tuple[str, ...]:
-        return _str_list(data.get(key, []), f"{POSTCHECK_NAME}:{lines.get(key, 0)}", key)
+        return _str_list(data.get(key, []), lines.get(key, POSTCHECK_NAME), key)
 
     names = data.get("names", {}) or {}
     rules = ("python-package", "python-distribution")
     if not isinstance(names, Mapping) or any(r not in rules for r in names.values()):
         raise TemplateError(
-            f"{POSTCHECK_NAME}:{lines.get('names', 0)}",
+            lines.get("names", POSTCHECK_NAME),
             f"`names` maps questions to a naming rule: {', '.join(rules)}",
         )
     return PostCheck(
@@ -326,13 +452,17 @@ def _postcheck(root: Path) -> PostCheck | None:
 def load(root: Path) -> Template:
     """Parse the template at ``root``; raises :class:`TemplateError` naming file and line.
 
-    A template parsed before is reused while its manifest and hyperagent.yml are unchanged.
+    A template parsed before is reused while its manifest, the files it includes and
+    hyperagent.yml are unchanged.
     """
-    stamp = tuple(_mtime(root / n) for n in (*MANIFEST_NAMES, POSTCHECK_NAME))
+    names = (*MANIFEST_NAMES, POSTCHECK_NAME)
     cached = _LOADED.get(root)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
+    if cached is not None:
+        stamp = tuple(_mtime(p) for p in (*(root / n for n in names), *cached[1].sources))
+        if cached[0] == stamp:
+            return cached[1]
     template = _parse(root)
+    stamp = tuple(_mtime(p) for p in (*(root / n for n in names), *template.sources))
     _LOADED[root] = (stamp, template)
     return template
 
@@ -350,16 +480,22 @@ def _mtime(path: Path) -> int:
 def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in one place
     if not root.is_dir():
         raise TemplateError(str(root), "no such template directory")
-    manifests = [root / n for n in MANIFEST_NAMES if (root / n).is_file()]
+    # A manifest that is a folder or a dangling link is one, broken (copier would crash on it).
+    manifests = [root / n for n in MANIFEST_NAMES if (root / n).exists() or (root / n).is_symlink()]
+    for path in manifests:
+        if not path.is_file():
+            kind = "a folder" if path.is_dir() else "a link to nothing"
+            raise TemplateError(path.name, f"is {kind}; the manifest must be a YAML file")
     if not manifests:
         raise TemplateError(str(root), f"not a template: it has no {' or '.join(MANIFEST_NAMES)}")
     if len(manifests) > 1:
         raise TemplateError(str(root), "it has both copier.yml and copier.yaml; keep one")
     manifest = manifests[0]
-    data, lines = _load_documents(manifest, manifest.name)
+    read: list[Path] = []
+    data, lines = _load_documents(manifest, root, read)
 
     def where(key: str) -> str:
-        return f"{manifest.name}:{lines.get(key, 0)}"
+        return lines.get(key, manifest.name)
 
     questions: dict[str, Question] = {}
     settings: dict[str, Any] = {}
@@ -373,12 +509,13 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in
             questions[key] = _question(key, value, where(key))
             continue
         setting = key[1:]
-        if setting in REFUSED_SETTINGS:
+        if setting in REFUSED_SETTINGS and value:
             raise TemplateError(
                 where(key), f"`{key}` is not supported: {REFUSED_SETTINGS[setting]}"
             )
         if setting in IGNORED_SETTINGS:
-            warnings.append(f"`{key}` ignored: {IGNORED_SETTINGS[setting]}")
+            if value:
+                warnings.append(f"`{key}` ignored: {IGNORED_SETTINGS[setting]}")
             continue
         if setting not in SETTINGS:
             warnings.append(f"`{key}` ignored: not a setting HyperAgent knows")
@@ -392,7 +529,8 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in
     subdirectory = str(settings.get("subdirectory", "") or "").strip("/")
     if subdirectory and (".." in Path(subdirectory).parts or Path(subdirectory).is_absolute()):
         raise TemplateError(where("_subdirectory"), "`_subdirectory` must stay inside the template")
-    if subdirectory and not (root / subdirectory).is_dir():
+    # A templated `_subdirectory` is rendered (and checked) with the answers.
+    if subdirectory and "{" not in subdirectory and not (root / subdirectory).is_dir():
         raise TemplateError(
             where("_subdirectory"), f"`_subdirectory` {subdirectory!r} does not exist"
         )
@@ -419,4 +557,5 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in
         preserve_symlinks=bool(settings.get("preserve_symlinks", False)),
         postcheck=_postcheck(root),
         warnings=tuple(warnings),
+        sources=tuple(p for p in read if p != manifest),
     )

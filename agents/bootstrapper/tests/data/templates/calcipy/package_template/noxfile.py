@@ -1,0 +1,4 @@
+# ruff: noqa: F401
+"""nox configuration file."""
+
+from calcipy.noxfile import tests

@@ -1,0 +1,7 @@
+# TODO: Add code!
+def main():
+    pass
+
+
+if __name__ == "__main__":
+    main()
