@@ -76,3 +76,26 @@ def test_a_folder_that_was_there_before_is_left_as_the_task_left_it(m: Manager) 
     assert (folder / "notes.txt").read_text() == "mine\n"
     assert (folder / "half" / "done").is_dir()
     assert all(task != kept.id for task, _ in removals(m))
+
+
+def test_a_cancelled_task_knows_it_before_its_commands_die(m: Manager) -> None:
+    """The stop goes to the task first, which ends its own commands: SIGTERM to the whole process
+    tree at once let a command die before the task knew, so it reported a failure and kept what
+    it had changed instead of putting it back."""
+    for _ in range(2):
+        t = m.submit("probe.try", {"action": "command"})
+        m.wait_event(
+            lambda e: e.HasField("task_log") and e.task_log.line.message == "command running",
+            task_id=t.id,
+        )
+        m.client.CancelTask(client_pb2.CancelTaskRequest(task_id=t.id, reason="stop"), timeout=30)
+        done = m.wait_state(t.id)
+        assert done.state == common_pb2.TASK_STATE_CANCELED, done.status_reason
+        said = [
+            line.message for line in m.logs(t.id) if line.message.startswith(("the", "command"))
+        ]
+        assert said == [
+            "command running",
+            "command stopped by its task",
+            "the command ended; cancelled=True",
+        ], said

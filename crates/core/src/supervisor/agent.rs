@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::manifest::{program, Manifest, Restart};
 use super::output::capture;
-use super::process_tree::{lock, reap_orphans, stop_tree, Live};
+use super::process_tree::{lock, reap_orphans, stop_tree, Ask, Live};
 use super::task_process::TaskProcesses;
 use super::{HostRef, Mode, SupervisedProcess};
 use crate::cgroup::Cgroups;
@@ -173,7 +173,7 @@ impl AgentRun {
         }
         tasks.stop_all("its agent process ended").await;
         if !matches!(ended, Ended::Exited(_)) {
-            stop_tree(child, pid, self.cfg.stop_grace).await;
+            stop_tree(child, pid, self.cfg.stop_grace, Ask::Tree).await;
         }
         lock(&self.live).remove(&pid);
         for r in readers {

@@ -8,14 +8,32 @@ use tokio::process::Child;
 
 use crate::peer::{stat_field, STAT_PGRP, STAT_PPID};
 
-/// SIGTERM to the agent's process group and every descendant, then SIGKILL to whatever is left
-/// after `grace`.
-pub(super) async fn stop_tree(child: &mut Child, pid: u32, grace: Duration) {
+/// Who gets the first signal (SIGTERM) when a process tree is stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ask {
+    /// The process group and every descendant at once (an agent's process).
+    Tree,
+    /// The process alone: a task's reaper, which relays it to the task, which cancels its work
+    /// and ends the commands it started itself, in that order. So the handler knows it was
+    /// cancelled before its commands die, and puts back what it changed. (SIGTERM to the whole
+    /// tree at once killed a task's commands first, and the handler took their deaths for
+    /// failures and kept its changes.)
+    Leader,
+}
+
+/// SIGTERM as `ask` says, then SIGKILL to whatever is left of the tree after `grace`.
+pub(super) async fn stop_tree(child: &mut Child, pid: u32, grace: Duration, ask: Ask) {
     if pid == 0 {
         return;
     }
     let mut tree = descendants(pid);
-    signal_all(pid, &tree, libc::SIGTERM);
+    match ask {
+        Ask::Tree => signal_all(pid, &tree, libc::SIGTERM),
+        // SAFETY: a plain signal send; a stale pid at worst fails with ESRCH.
+        Ask::Leader => unsafe {
+            libc::kill(pid as i32, libc::SIGTERM);
+        },
+    }
     let exited = tokio::time::timeout(grace, child.wait()).await.is_ok();
     tree.extend(descendants(pid));
     if !exited {

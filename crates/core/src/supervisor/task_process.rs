@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use super::agent::AgentRun;
 use super::output::capture;
-use super::process_tree::{lock, stop_tree, Live};
+use super::process_tree::{lock, stop_tree, Ask, Live};
 use super::warm_pool::Warm;
 use super::HostRef;
 use crate::cgroup::TaskCgroup;
@@ -266,7 +266,7 @@ async fn run_task(p: TaskProcess) -> String {
             },
             reason = &mut stopped => {
                 let reason = reason.unwrap_or_else(|_| "its agent stopped".into());
-                stop_tree(&mut child, pid, cfg.stop_grace).await;
+                stop_tree(&mut child, pid, cfg.stop_grace, Ask::Leader).await;
                 break format!("stopped: {reason}");
             }
             _ = check.tick(), if sandbox.workspace_quota_bytes > 0 => {
@@ -278,7 +278,7 @@ async fn run_task(p: TaskProcess) -> String {
                     // Fail the task first, so nothing the process reports while it stops counts.
                     manager.task_over_quota(&agent, &start.task_id, start.attempt, used);
                     over_quota = Some(used);
-                    stop_tree(&mut child, pid, cfg.stop_grace).await;
+                    stop_tree(&mut child, pid, cfg.stop_grace, Ask::Leader).await;
                     break format!("stopped: its workspace outgrew the quota ({used} bytes)");
                 }
             }

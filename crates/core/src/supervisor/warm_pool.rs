@@ -18,7 +18,7 @@ use std::time::Instant;
 use tokio::process::Child;
 
 use super::agent::AgentRun;
-use super::process_tree::{lock, stop_tree};
+use super::process_tree::{lock, stop_tree, Ask};
 use super::task_process::TaskProcesses;
 use super::Mode;
 use crate::cgroup::TaskCgroup;
@@ -147,7 +147,7 @@ impl AgentRun {
             let pid = child.id().unwrap_or(0);
             // End of its stdin: the SDK ends quietly when no task comes.
             drop(child.stdin.take());
-            stop_tree(&mut child, pid, grace).await;
+            stop_tree(&mut child, pid, grace, Ask::Leader).await;
             lock(&live).remove(&pid);
             let _ = tokio::task::spawn_blocking(move || {
                 if let Some(cg) = cgroup {

@@ -30,7 +30,7 @@ from jeepney import DBusAddress, new_method_call
 from jeepney.io.blocking import open_dbus_connection
 
 from hyperagent.v1 import agent_pb2, client_pb2, client_pb2_grpc, common_pb2
-from hyperagent_sdk import Agent, TaskContext
+from hyperagent_sdk import Agent, TaskCancelled, TaskContext
 from hyperagent_sdk.connection import make_stub, open_channel
 
 agent = Agent(name="probe", version="0.1.0", max_concurrency=8)
@@ -537,6 +537,29 @@ def stubborn(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     ctx.log.info("written, now ignoring the cancel")
     while True:
         time.sleep(0.05)
+
+
+@action("command")
+def command(ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
+    """Run a long command that says who stopped it (a signal from outside the task's pid
+    namespace carries no sender), and once it has ended, whether the task knew by then that it
+    was cancelled (a handler must learn of its cancel before its commands die, or it takes
+    their deaths for failures)."""
+    script = (
+        "import os, signal\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})\n"
+        "print('command running', flush=True)\n"
+        "info = signal.sigwaitinfo({signal.SIGTERM})\n"
+        "who = 'its task' if info.si_pid == os.getppid() else f'pid {info.si_pid}'\n"
+        "print(f'command stopped by {who}', flush=True)\n"
+    )
+    try:
+        code = ctx.run([sys.executable, "-c", script], check=False)
+    except TaskCancelled:
+        ctx.log.info("the command ended; cancelled=True")
+        raise
+    ctx.log.info(f"the command ended; cancelled={ctx.cancelled.is_set()} (exit code {code})")
+    return {}
 
 
 @action("priority")
