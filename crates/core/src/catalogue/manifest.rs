@@ -77,25 +77,110 @@ fn read_text(dir: &Path, file: &str, c: &mut Check) -> Option<String> {
     }
 }
 
-/// The documents of a YAML file merged into one list of top-level keys.
+/// Nested `!include`s are followed at most this deep (a file including itself would go on
+/// forever; copier's stops at Python's recursion limit).
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// Copier's `!include PATTERN`: the documents of the files the glob PATTERN matches beneath the
+/// template folder `root` (in path order; copier takes them in the order the filesystem lists
+/// them), each file's own includes followed, flattened as copier flattens them. A pattern that is
+/// absolute, a match that resolves outside the folder (through `..` or a link), or a folder, is
+/// refused, as copier refuses them. The `glob` crate rather than code of ours: its `*`, `?`,
+/// `[...]` and `**` are Python's `Path.glob`'s.
+fn included(root: &Path, pattern: &str, depth: usize) -> Result<Vec<Node>, String> {
+    let what = format!("`!include {pattern}`");
+    if depth >= MAX_INCLUDE_DEPTH {
+        return Err(format!(
+            "{what}: includes nest deeper than {MAX_INCLUDE_DEPTH} files (does a file include itself?)"
+        ));
+    }
+    if pattern.trim().is_empty() || Path::new(pattern).is_absolute() {
+        return Err(format!(
+            "{what}: the pattern must be a path relative to the template folder"
+        ));
+    }
+    let real_root = root
+        .canonicalize()
+        .map_err(|e| format!("{what}: {}: {e}", root.display()))?;
+    let full = format!(
+        "{}/{pattern}",
+        glob::Pattern::escape(&root.to_string_lossy())
+    );
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
+    let matches =
+        glob::glob_with(&full, options).map_err(|e| format!("{what}: not a valid pattern: {e}"))?;
+    let mut out = Vec::new();
+    for found in matches {
+        let found = found.map_err(|e| format!("{what}: {e}"))?;
+        let rel = found
+            .strip_prefix(root)
+            .unwrap_or(&found)
+            .display()
+            .to_string();
+        let real = found
+            .canonicalize()
+            .map_err(|e| format!("{what}: {rel}: {e}"))?;
+        if !real.starts_with(&real_root) {
+            return Err(format!(
+                "{what}: {rel} is outside the template folder; an included file must be inside it"
+            ));
+        }
+        if real.is_dir() {
+            return Err(format!("{what}: {rel} is a folder, not a YAML file"));
+        }
+        let text = std::fs::read_to_string(&real)
+            .map_err(|e| format!("{what}: {rel} cannot be read: {e}"))?;
+        let docs = yaml::load_all_with(&text, &mut |p| included(root, p, depth + 1))
+            .map_err(|e| format!("{what}: {rel}:{}: {}", e.line.max(1), e.message))?;
+        for doc in docs {
+            flatten(doc, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+/// Copier's flattening of a file's documents and of what `!include` brings: empty ones (null,
+/// `false`, `0`, an empty string, list or mapping) dropped, lists spread, nested ones too.
+fn flatten(node: Node, out: &mut Vec<Node>) {
+    match node.value {
+        Value::Seq(items) => items.into_iter().for_each(|n| flatten(n, out)),
+        Value::Null | Value::Bool(false) | Value::Int(0) => {}
+        Value::Float(0.0) => {}
+        Value::Str(ref s) if s.is_empty() => {}
+        Value::Map(ref pairs) if pairs.is_empty() => {}
+        _ => out.push(node),
+    }
+}
+
+/// The documents of a YAML file (and of the files it includes) merged into one list of
+/// top-level keys.
 fn read_entries(dir: &Path, file: &'static str, c: &mut Check) -> Option<Vec<Entry>> {
     let text = read_text(dir, file, c)?;
-    let docs = match yaml::load_all(&text) {
+    let docs = match yaml::load_all_with(&text, &mut |p| included(dir, p, 0)) {
         Ok(d) => d,
         Err(e) => {
-            c.errors.push(format!(
-                "{file}:{}: invalid YAML: {}",
-                e.line.max(1),
-                e.message
-            ));
+            let what = if e.message.starts_with("`!include") {
+                ""
+            } else {
+                "invalid YAML: "
+            };
+            c.errors
+                .push(format!("{file}:{}: {what}{}", e.line.max(1), e.message));
             return None;
         }
     };
-    let mut entries: Vec<Entry> = Vec::new();
+    let mut flat = Vec::new();
     for doc in docs {
+        flatten(doc, &mut flat);
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+    for doc in flat {
         let pairs = match doc.value {
             Value::Map(pairs) => pairs,
-            Value::Null => continue,
             _ => {
                 c.errors
                     .push(format!("{file}:{}: must be a mapping of keys", doc.line));
@@ -373,6 +458,67 @@ mod tests {
         assert_eq!(t.status, TemplateStatus::Ok, "{}", t.error);
         assert!(broken("_subdirectory: \"{{ x }}\"\n", &[]).contains("depends on the answers"));
         assert!(broken("_subdirectory: nope\n", &[]).contains("does not exist"));
+    }
+
+    #[test]
+    fn included_documents_and_values_are_read_as_copier_reads_them() {
+        let manifest = "---\n!include shared/*.yml\n---\ncolor:\n  type: str\n  choices: !include colors.yml\nb: 3\n";
+        let (_tmp, t) = template(
+            manifest,
+            &[
+                ("shared/a.yml", "a: 1\n---\n# only a comment\n"),
+                ("shared/b.yml", "b: {type: int, default: 2}\n"),
+                ("colors.yml", "- red\n- blue\n"),
+            ],
+        );
+        assert_eq!(t.status, TemplateStatus::Ok, "{}", t.error);
+        let s: serde_json::Value = serde_json::from_str(&t.answers_schema_json).unwrap();
+        assert_eq!(s["x-order"], json!(["a", "b", "color"]));
+        assert_eq!(
+            s["properties"]["b"]["default"], 3,
+            "the later document wins"
+        );
+        assert_eq!(s["properties"]["color"]["enum"], json!(["red", "blue"]));
+    }
+
+    #[test]
+    fn an_include_that_leaves_the_template_or_never_ends_is_refused_with_its_line() {
+        let err = broken(
+            "x: 1\ny: !include ../outside.yml\n",
+            &[("../outside.yml", "a: 1\n")],
+        );
+        assert!(
+            err.starts_with("copier.yml:2: `!include ../outside.yml`"),
+            "{err}"
+        );
+        assert!(err.contains("outside the template folder"), "{err}");
+        let err = broken("!include /etc/hostname\n", &[]);
+        assert!(
+            err.contains("must be a path relative to the template folder"),
+            "{err}"
+        );
+        let err = broken(
+            "!include self.yml\n",
+            &[("self.yml", "!include self.yml\n")],
+        );
+        assert!(err.contains("includes nest deeper than"), "{err}");
+        let err = broken("!include sub\n", &[("sub/x.yml", "a: 1\n")]);
+        assert!(err.contains("sub is a folder, not a YAML file"), "{err}");
+        let err = broken("!include bad.yml\n", &[("bad.yml", "a: [1\n")]);
+        assert!(err.contains("bad.yml:"), "{err}");
+        #[cfg(unix)]
+        {
+            let (tmp, _) = template("x: 1\n", &[]);
+            let dir = tmp.path().join("t");
+            std::os::unix::fs::symlink("/etc", dir.join("etc")).unwrap();
+            super::super::tests::write(&dir, "copier.yml", "!include etc/passwd\n");
+            let t = super::super::load("t", &dir).unwrap();
+            assert!(
+                t.error.contains("outside the template folder"),
+                "{}",
+                t.error
+            );
+        }
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! on top of saphyr-parser's events (which also give every node its line).
 //!
 //! Supported besides plain YAML: anchors and aliases, merge keys (`<<`), the core tags (`!!str`,
-//! `!!int`, `!!float`, `!!bool`, `!!null`, `!!seq`, `!!map`). Refused with the line: any other tag,
-//! such as copier's `!include`. Dates stay strings (PyYAML would make them dates).
+//! `!!int`, `!!float`, `!!bool`, `!!null`, `!!seq`, `!!map`), and copier's `!include PATTERN`,
+//! which [`load_all_with`] hands to its caller (the files are the template's business). Refused
+//! with the line: any other tag. Dates stay strings (PyYAML would make them dates).
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
@@ -70,10 +71,24 @@ impl Node {
 }
 
 /// Every document of `text`, in order (an empty document is `Null`).
+#[cfg(test)]
 pub fn load_all(text: &str) -> Result<Vec<Node>, Error> {
+    load_all_with(text, &mut |_| {
+        Err("YAML tag `!include` is not supported here (only plain YAML)".into())
+    })
+}
+
+/// [`load_all`], with each `!include PATTERN` scalar replaced by a sequence of what `include`
+/// returns for the pattern (copier's: the documents of the files it matches), or refused with
+/// its message at that line.
+pub fn load_all_with(
+    text: &str,
+    include: &mut dyn FnMut(&str) -> Result<Vec<Node>, String>,
+) -> Result<Vec<Node>, Error> {
     let mut r = Reader {
         events: Parser::new_from_str(text),
         anchors: HashMap::new(),
+        include,
     };
     let mut docs = Vec::new();
     loop {
@@ -107,12 +122,13 @@ fn line(span: &Span) -> usize {
     span.start.line()
 }
 
-struct Reader<'a> {
+struct Reader<'a, 'i> {
     events: Parser<'a, saphyr_parser::StrInput<'a>>,
     anchors: HashMap<usize, Node>,
+    include: &'i mut dyn FnMut(&str) -> Result<Vec<Node>, String>,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> Reader<'a, '_> {
     fn next(&mut self) -> Result<(Event<'a>, Span), Error> {
         match self.events.next() {
             Some(Ok(e)) => Ok(e),
@@ -135,6 +151,14 @@ impl<'a> Reader<'a> {
                     line: at,
                     message: "an alias to an anchor that is not defined before it".into(),
                 })
+            }
+            Event::Scalar(text, _, anchor, Some(tag))
+                if tag.handle == "!" && tag.suffix == "include" =>
+            {
+                let value = Value::Seq(
+                    (self.include)(&text).map_err(|message| Error { line: at, message })?,
+                );
+                (Node { value, line: at }, anchor)
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let value = scalar(&text, style, tag.as_deref())
