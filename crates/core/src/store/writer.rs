@@ -501,7 +501,11 @@ impl Rows {
     }
 
     /// Tasks and agents, each row its latest snapshot as JSON (`task_json`, `agent_json`: theirs,
-    /// in the same order).
+    /// in the same order). A row already there is updated in place, not replaced: a replace is a
+    /// delete and an insert, which rewrites every index of the table (for a task: its id's, its
+    /// idempotency key's and its state's), where an update rewrites the state's only. Each page
+    /// a commit touches is a 4 KiB frame written to the WAL. A task's type, idempotency key and
+    /// creation time never change once stored.
     fn push_snapshots<'a>(
         &'a self,
         b: &mut QueryBuilder<'a, Sqlite>,
@@ -513,9 +517,7 @@ impl Rows {
             .chunks(ROWS_PER_STATEMENT)
             .zip(task_json.chunks(ROWS_PER_STATEMENT))
         {
-            b.push(
-                "INSERT OR REPLACE INTO tasks (id, task_type, state, idempotency_key, created_us, data) ",
-            );
+            b.push("INSERT INTO tasks (id, task_type, state, idempotency_key, created_us, data) ");
             b.push_values(chunk.iter().zip(json), |mut r, (t, json)| {
                 r.push_bind(&t.id)
                     .push_bind(&t.task_type)
@@ -524,18 +526,20 @@ impl Rows {
                     .push_bind(t.created_us)
                     .push_bind(json);
             });
-            b.push("; ");
+            b.push(
+                " ON CONFLICT (id) DO UPDATE SET state = excluded.state, data = excluded.data; ",
+            );
         }
         for (chunk, json) in self
             .agents
             .chunks(ROWS_PER_STATEMENT)
             .zip(agent_json.chunks(ROWS_PER_STATEMENT))
         {
-            b.push("INSERT OR REPLACE INTO agents (id, data) ");
+            b.push("INSERT INTO agents (id, data) ");
             b.push_values(chunk.iter().zip(json), |mut r, (a, json)| {
                 r.push_bind(&a.id).push_bind(json);
             });
-            b.push("; ");
+            b.push(" ON CONFLICT (id) DO UPDATE SET data = excluded.data; ");
         }
     }
 
