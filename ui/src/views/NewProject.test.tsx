@@ -87,20 +87,20 @@ function fakeTask(id: string): Task {
   };
 }
 
-function setup() {
+function setup(): { transport: MockTransport; user: ReturnType<typeof userEvent.setup>; unmount: () => void } {
   const transport = new MockTransport({
     ListTemplates: () => ({ templates }),
     SubmitTask: () => ({ task: fakeTask('t-1'), created: true }),
   });
   const user = userEvent.setup();
-  render(
+  const { unmount } = render(
     <ClientProvider client={transport.client()}>
       <FeedProvider>
         <NewProject />
       </FeedProvider>
     </ClientProvider>,
   );
-  return { transport, user };
+  return { transport, user, unmount };
 }
 
 const questionOrder = () =>
@@ -109,6 +109,7 @@ const questionOrder = () =>
 describe('New project form', () => {
   beforeEach(() => {
     window.location.hash = '#/new';
+    window.sessionStorage.clear();
   });
 
   it('lists templates, broken ones with their error and not selectable', async () => {
@@ -230,5 +231,25 @@ describe('New project form', () => {
     expect(note).toHaveTextContent('project_name may only contain lowercase letters');
     const question = document.querySelector('[data-question="project_name"]') as HTMLElement;
     expect(within(question).getByRole('alert')).toHaveTextContent('may only contain lowercase letters');
+  });
+
+  it('keeps the answers typed in this tab across leaving the page and a reload', async () => {
+    const first = setup();
+    await screen.findByLabelText(/project_name/);
+    await first.user.type(screen.getByLabelText(/project_name/), 'shop');
+    await first.user.clear(screen.getByLabelText(/workers/));
+    await first.user.type(screen.getByLabelText(/workers/), '4');
+    await first.user.click(screen.getByLabelText(/docker/));
+    await first.user.clear(screen.getByLabelText('Folder'));
+    await first.user.type(screen.getByLabelText('Folder'), 'src/shop');
+    await first.user.click(screen.getByLabelText(/Allow a folder that is not empty/));
+    first.unmount();
+
+    setup();
+    expect(await screen.findByLabelText(/project_name/)).toHaveValue('shop');
+    expect(screen.getByLabelText(/workers/)).toHaveValue(4);
+    expect(screen.getByLabelText(/docker/)).toBeChecked();
+    expect(screen.getByLabelText('Folder')).toHaveValue('src/shop');
+    expect(screen.getByLabelText(/Allow a folder that is not empty/)).toBeChecked();
   });
 });

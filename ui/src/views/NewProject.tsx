@@ -45,19 +45,68 @@ function suggestedFolder(fields: Field[], values: FormValues, template: string):
   return typeof v === 'string' && v ? v : template;
 }
 
+/** Where the form's answers are kept for this tab: they outlive a reload, leaving the page and
+ * the view being made again when the manager comes back. */
+export const DRAFT_KEY = 'hyperagent.newProject.draft';
+
+interface Draft {
+  template: string;
+  /** Answers by template: switching to another and back keeps both. */
+  answers: Record<string, FormValues>;
+  folder: string;
+  folderEdited: boolean;
+  options: Options;
+}
+
+function readDraft(): Draft | null {
+  try {
+    const raw = window.sessionStorage.getItem(DRAFT_KEY);
+    const d = raw ? (JSON.parse(raw) as Partial<Draft>) : null;
+    if (!d || typeof d.template !== 'string' || typeof d.answers !== 'object' || d.answers === null) return null;
+    return {
+      template: d.template,
+      answers: d.answers,
+      folder: typeof d.folder === 'string' ? d.folder : '',
+      folderEdited: d.folderEdited === true,
+      options: { checks: d.options?.checks !== false, git: d.options?.git !== false, overwrite: d.options?.overwrite === true },
+    };
+  } catch {
+    return null; // storage refused or garbled: start afresh
+  }
+}
+
+function saveDraft(d: Draft) {
+  try {
+    window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(d));
+  } catch {
+    // Storage refused (private mode, full): the form works, it is just not kept.
+  }
+}
+
+/** The saved answers of `fields` (same kinds only) over their defaults. */
+function restored(fields: Field[], saved: Partial<FormValues>): FormValues {
+  const values = initialValues(fields);
+  for (const f of fields) {
+    const v = saved[f.name];
+    if (v !== undefined && typeof v === typeof values[f.name] && Array.isArray(v) === Array.isArray(values[f.name])) values[f.name] = v;
+  }
+  return values;
+}
+
 /** Start a project: pick a template, answer its questions, preview the files, create it. */
 export function NewProject() {
   const client = useClient();
   const ids = useId();
   const [templates, setTemplates] = useState<Template[] | null>(null);
   const [listError, setListError] = useState<ApiError | null>(null);
-  const [selected, setSelected] = useState('');
+  const [draft] = useState(readDraft);
+  const [selected, setSelected] = useState(draft?.template ?? '');
   const [values, setValues] = useState<FormValues>({});
   const [shown, setShown] = useState<Set<string>>(new Set());
   const [tried, setTried] = useState(false);
-  const [folder, setFolder] = useState('');
-  const [folderEdited, setFolderEdited] = useState(false);
-  const [options, setOptions] = useState<Options>({ checks: true, git: true, overwrite: false });
+  const [folder, setFolder] = useState(draft?.folder ?? '');
+  const [folderEdited, setFolderEdited] = useState(draft?.folderEdited ?? false);
+  const [options, setOptions] = useState<Options>(draft?.options ?? { checks: true, git: true, overwrite: false });
   const [busy, setBusy] = useState<'preview' | 'create' | null>(null);
   const [serverError, setServerError] = useState<ApiError | null>(null);
   const [preview, setPreview] = useState<{ task: Task; dryRun: DryRun | null } | null>(null);
@@ -82,17 +131,25 @@ export function NewProject() {
   const schemaJson = template?.answers_schema_json ?? '';
   const { fields, error: schemaError } = useMemo(() => parseFields(schemaJson), [schemaJson]);
 
-  // A newly chosen template starts from its defaults (set while rendering, so no frame shows the
-  // new questions with the old answers).
+  // A newly chosen template starts from its defaults, or the answers kept for it in this tab (set
+  // while rendering, so no frame shows the new questions with the old answers).
   const [formFor, setFormFor] = useState<string | null>(null);
   if (formFor !== schemaJson) {
     setFormFor(schemaJson);
-    setValues(initialValues(fields));
+    const saved = readDraft()?.answers[selected];
+    setValues(saved ? restored(fields, saved) : initialValues(fields));
     setShown(new Set());
     setTried(false);
     setPreview(null);
     setServerError(null);
   }
+
+  // Keep the answers for this tab as they are typed (not before the template's questions are known).
+  useEffect(() => {
+    if (!selected || formFor !== schemaJson || !schemaJson) return;
+    const answers = { ...readDraft()?.answers, [selected]: values };
+    saveDraft({ template: selected, answers, folder, folderEdited, options });
+  }, [selected, formFor, schemaJson, values, folder, folderEdited, options]);
 
   // Offer the first usable template when there is exactly one choice to make.
   useEffect(() => {
