@@ -77,6 +77,8 @@ export class LogStore {
   private lastAttempt = 0;
   /** The attempts seen, in order. */
   readonly attempts: number[] = [];
+  /** The index in `lines` of the first line at ERROR, or -1 while there is none. */
+  firstError = -1;
   private readonly listeners = new Set<() => void>();
 
   /** The seq of the last line taken (published or queued); 0 when none. */
@@ -119,7 +121,10 @@ export class LogStore {
   flush() {
     this.scheduled = false;
     if (this.pending.length === 0) return;
-    for (const entry of this.pending) this.lines.push(entry);
+    for (const entry of this.pending) {
+      if (this.firstError < 0 && entry.level === 'LOG_LEVEL_ERROR') this.firstError = this.lines.length;
+      this.lines.push(entry);
+    }
     this.pending = [];
     this.version++;
     for (const l of this.listeners) l();
@@ -135,15 +140,53 @@ export class LogStore {
   getVersion = () => this.version;
 }
 
-function matches(entry: LogEntry, minRank: number, needle: string, attempt: number): boolean {
-  if (attempt && entry.attempt !== attempt) return false;
-  if (entry.rank < minRank) return false;
-  if (!needle) return true;
+/** Whether a line's message or one of its fields holds `needle` (lower case). */
+export function hasText(entry: LogEntry, needle: string): boolean {
   if (entry.message.toLowerCase().includes(needle)) return true;
   for (const [k, v] of Object.entries(entry.fields)) {
     if (`${k}=${v}`.toLowerCase().includes(needle)) return true;
   }
   return false;
+}
+
+function matches(entry: LogEntry, minRank: number, needle: string, attempt: number): boolean {
+  if (attempt && entry.attempt !== attempt) return false;
+  if (entry.rank < minRank) return false;
+  return !needle || hasText(entry, needle);
+}
+
+/** A line as plain text, as copied or downloaded: time, level, message, fields. */
+export function lineText(entry: LogEntry): string {
+  const fields = Object.entries(entry.fields).map(([k, v]) => `${k}=${v}`);
+  return [entry.time ?? '', levelText(entry), entry.message, ...fields].filter((x) => x !== '').join(' ');
+}
+
+/** The position in a view of the first line at ERROR, or -1. */
+export function firstErrorIn(store: LogStore, view: LogView): number {
+  if (store.firstError < 0) return -1;
+  // The view's indices are in order: find the store's first error, else the first error after it.
+  let lo = 0;
+  let hi = view.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((view.indices[mid] ?? 0) < store.firstError) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < view.length; i++) {
+    if (store.lines[view.indices[i] ?? -1]?.level === 'LOG_LEVEL_ERROR') return i;
+  }
+  return -1;
+}
+
+/** The positions in a view of the lines that hold `needle` (lower case). */
+export function findIn(store: LogStore, view: LogView, needle: string): number[] {
+  const found: number[] = [];
+  if (!needle) return found;
+  for (let i = 0; i < view.length; i++) {
+    const entry = store.lines[view.indices[i] ?? -1];
+    if (entry && hasText(entry, needle)) found.push(i);
+  }
+  return found;
 }
 
 /**
