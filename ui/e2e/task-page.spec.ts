@@ -156,3 +156,27 @@ test('find in the log brings a match far from the tail into view, and "First err
   await page.getByTestId('log-first-error').press('Enter')
   await expect.poll(() => rowsInView(page)).toContainEqual(expect.stringContaining('RuntimeError: planted failure'))
 })
+
+test('wrapped, a long line grows its row to hold its text at 800 px', async ({ page }) => {
+  await online(page, 'echo')
+  const id = await submit(page, 'echo.echo', { message: `${'word '.repeat(150)}end` })
+  await page.setViewportSize({ width: 800, height: 800 })
+  await page.goto(`/#/tasks/${id}`)
+  const row = page.getByTestId('log-line').filter({ hasText: 'word word' })
+  await expect(row).toBeAttached()
+  await page.getByTestId('log-wrap').press('Enter')
+  await expect(page.getByTestId('log-wrap')).toHaveAttribute('aria-pressed', 'true')
+  const fit = () =>
+    row.evaluate((el) => {
+      const text = el.querySelector('.log-message')!.getBoundingClientRect()
+      const box = el.getBoundingClientRect()
+      return {
+        lines: Math.round(text.height / 20),
+        rowLines: Math.round(box.height / 20),
+        fits: text.bottom <= box.bottom + 0.5 && text.right <= box.right + 0.5,
+      }
+    })
+  await expect.poll(async () => (await fit()).lines).toBeGreaterThan(1)
+  const { lines, rowLines, fits } = await fit()
+  expect({ fits, rowLines }).toEqual({ fits: true, rowLines: lines }) // no clipped text, no blank rows
+})

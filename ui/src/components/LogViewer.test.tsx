@@ -2,7 +2,7 @@ import { act, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LogLevel, LogLine } from '../ipc';
-import { LogStore } from '../lib/logStore';
+import { LogStore, wrappedRows } from '../lib/logStore';
 import { LogViewer, ROW_HEIGHT } from './LogViewer';
 
 const VIEWPORT = 400; // 20 rows of ROW_HEIGHT
@@ -392,5 +392,33 @@ describe('LogViewer', () => {
       click.mockRestore();
       vi.unstubAllGlobals();
     }
+  });
+
+  it('wraps long lines on request, each row as tall as its wrapped text', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    act(() => {
+      store.append([line(1, 'LOG_LEVEL_INFO', 'x'.repeat(200)), line(2, 'LOG_LEVEL_INFO', 'short')]);
+      store.flush();
+    });
+    const rows = () => screen.getAllByTestId('log-line');
+    expect(rows()[0]).toHaveStyle({ height: `${ROW_HEIGHT}px` });
+    await user.click(screen.getByRole('button', { name: 'Wrap lines' }));
+    expect(screen.getByRole('button', { name: 'Wrap lines' })).toHaveAttribute('aria-pressed', 'true');
+    // jsdom measures no font: 80 columns are assumed, so 200 characters take 3 text lines.
+    expect(rows()[0]).toHaveStyle({ height: `${3 * ROW_HEIGHT}px` });
+    expect(rows()[1]).toHaveStyle({ transform: `translateY(${3 * ROW_HEIGHT}px)` });
+  });
+});
+
+describe('wrappedRows', () => {
+  it('counts the text as drawn: colour codes take no room, wide characters two columns, fields follow the message', () => {
+    expect(wrappedRows({ message: 'x'.repeat(80), fields: {} }, 80)).toBe(1);
+    expect(wrappedRows({ message: 'x'.repeat(81), fields: {} }, 80)).toBe(2);
+    expect(wrappedRows({ message: `\x1b[31m${'x'.repeat(80)}\x1b[0m`, fields: {} }, 80)).toBe(1);
+    expect(wrappedRows({ message: '漢'.repeat(41), fields: {} }, 80)).toBe(2);
+    expect(wrappedRows({ message: 'x'.repeat(76), fields: { n: '12' } }, 80)).toBe(2);
+    expect(wrappedRows({ message: 'a\n\nb', fields: {} }, 80)).toBe(3);
   });
 });

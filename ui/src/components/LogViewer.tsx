@@ -1,7 +1,7 @@
 import { useId, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
 import type { LogLevel } from '../ipc';
 import { levelLabel, linesLabel } from '../lib/format';
-import { LEVEL_RANK, LogFilter, findIn, firstErrorIn, levelText, lineText, rowsToDraw, type LogStore } from '../lib/logStore';
+import { LEVEL_RANK, LogFilter, findIn, firstErrorIn, levelText, lineText, rowsToDraw, wrappedRows, type LogStore } from '../lib/logStore';
 import { Ansi } from './Ansi';
 import { Untrusted } from './Untrusted';
 
@@ -12,6 +12,8 @@ import { Untrusted } from './Untrusted';
 export const ROW_HEIGHT = 20;
 /** Rows drawn beyond each edge of the viewport. */
 const OVERSCAN = 10;
+/** Columns a wrapped line is taken to have before the viewer could measure its font. */
+const WRAP_FALLBACK = 80;
 
 const LEVELS: LogLevel[] = ['LOG_LEVEL_TRACE', 'LOG_LEVEL_DEBUG', 'LOG_LEVEL_INFO', 'LOG_LEVEL_WARN', 'LOG_LEVEL_ERROR'];
 
@@ -41,6 +43,9 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
   /** The current match, as an index into the matches. */
   const [findAt, setFindAt] = useState(0);
   const [copied, setCopied] = useState<string | null>(null);
+  const [wrap, setWrap] = useState(false);
+  /** While wrapping: the columns of a message's text line (measured), each row as tall as its wrapped text. */
+  const [wrapAt, setWrapAt] = useState(0);
   const [minLevel, setMinLevel] = useState<LogLevel | ''>('');
   const [query, setQuery] = useState('');
   const [attempt, setAttempt] = useState(0);
@@ -53,7 +58,7 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
 
   const [filter] = useState(() => new LogFilter(store));
   const minRank = minLevel ? LEVEL_RANK[minLevel] : 0;
-  const view = filter.indices(version, minRank, query.trim().toLowerCase(), attempt);
+  const view = filter.indices(version, minRank, query.trim().toLowerCase(), attempt, wrap ? wrapAt || WRAP_FALLBACK : 0);
   const total = view.totalRows * ROW_HEIGHT;
   const top = following ? Math.max(0, total - height) : scrollTop;
   const [first, end] = rowsToDraw(view, top / ROW_HEIGHT, Math.max(height, ROW_HEIGHT) / ROW_HEIGHT, OVERSCAN);
@@ -126,6 +131,26 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
     return () => observer.disconnect();
   }, []);
 
+  // Wrapping: how many characters of the monospace font fit in the message column (read from a
+  // drawn row and a probe of ten characters, again on each resize), so each row's height is known.
+  const haveRows = view.length > 0;
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!wrap || !el) return;
+    const measure = () => {
+      const probe = el.querySelector<HTMLElement>('.log-probe');
+      const message = el.querySelector<HTMLElement>('.log-line .log-message');
+      const ch = probe ? probe.getBoundingClientRect().width / 10 : 0;
+      const width = message ? message.getBoundingClientRect().width : 0;
+      setWrapAt(ch > 0 && width >= ch ? Math.floor(width / ch) : WRAP_FALLBACK);
+    };
+    measure();
+    if (typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [wrap, haveRows]);
+
   // Following: the rows above are drawn for the tail; put the scroll position there before paint.
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -163,7 +188,7 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
   for (let i = first; i < end; i++) rows.push(i);
 
   return (
-    <section className="log-viewer" aria-label={label}>
+    <section className={`log-viewer${wrap ? ' wrap' : ''}`} aria-label={label}>
       <div className="log-toolbar" role="toolbar" aria-label={`${label} controls`}>
         <button
           type="button"
@@ -178,6 +203,9 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
             {newLines === 1 ? '1 new line' : `${newLines} new lines`} ↓
           </button>
         )}
+        <button type="button" data-testid="log-wrap" aria-pressed={wrap} onClick={() => setWrap((w) => !w)}>
+          Wrap lines
+        </button>
         <button type="button" data-testid="log-first-error" disabled={errorAt < 0} onClick={() => jumpTo(errorAt)}>
           First error
         </button>
@@ -312,11 +340,16 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
             )}
           </p>
         )}
+        <span className="log-probe" aria-hidden="true">
+          0000000000
+        </span>
         <div className="log-spacer" style={{ height: total }}>
           {rows.map((i) => {
             const entry = store.lines[view.indices[i] ?? -1];
             if (!entry) return null;
             const fields = Object.entries(entry.fields);
+            const rowsTall = wrap ? wrappedRows(entry, wrapAt || WRAP_FALLBACK) : entry.rows;
+            const fieldText = fields.map(([k, v]) => `${k}=${v}`).join(' ');
             return (
               <div
                 key={entry.seq}
@@ -325,7 +358,7 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
                 data-seq={entry.seq}
                 data-find={i === current ? 'current' : matchSet.has(i) ? 'match' : undefined}
                 data-attempt={entry.attempt}
-                style={{ transform: `translateY(${(view.tops[i] ?? 0) * ROW_HEIGHT}px)`, height: entry.rows * ROW_HEIGHT }}
+                style={{ transform: `translateY(${(view.tops[i] ?? 0) * ROW_HEIGHT}px)`, height: rowsTall * ROW_HEIGHT }}
               >
                 {entry.attemptStart && (
                   <span className="log-attempt" data-testid="log-attempt-start">
@@ -339,10 +372,16 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
                 <span className="log-level">{levelText(entry)}</span>
                 <span className="log-message">
                   <Ansi text={entry.message} multiline={entry.rows > 1} />
+                  {wrap && fields.length > 0 && (
+                    <span className="log-fields">
+                      {' '}
+                      <Untrusted text={fieldText} />
+                    </span>
+                  )}
                 </span>
-                {fields.length > 0 && (
+                {!wrap && fields.length > 0 && (
                   <span className="log-fields">
-                    <Untrusted text={fields.map(([k, v]) => `${k}=${v}`).join(' ')} />
+                    <Untrusted text={fieldText} />
                   </span>
                 )}
               </div>
