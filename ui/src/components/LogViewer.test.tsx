@@ -319,7 +319,13 @@ describe('LogViewer', () => {
     expect(screen.getByTestId('log-found')).toHaveTextContent('10 of 10'); // wraps around
     expect(current()).toHaveAttribute('data-seq', '9007');
 
-    await user.clear(screen.getByLabelText('Find'));
+    // From the log itself, Ctrl+F goes to its find; Escape there empties it.
+    screen.getByTestId('log-scroller').focus();
+    await user.keyboard('{Control>}f{/Control}');
+    expect(screen.getByLabelText('Find')).toHaveFocus();
+    await user.keyboard('{Escape}');
+    expect(screen.getByLabelText('Find')).toHaveValue('');
+    expect(screen.getByTestId('log-found')).toBeEmptyDOMElement();
     await user.type(screen.getByLabelText('Find'), 'nowhere');
     expect(screen.getByTestId('log-found')).toHaveTextContent('no match');
     expect(screen.getByRole('button', { name: 'Next match' })).toBeDisabled();

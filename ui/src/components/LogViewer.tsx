@@ -179,9 +179,15 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
     if (!following || leaving) setScrollTop(at);
   };
 
-  // Scrolling up (wheel, keys) means "let me read": stop following the tail.
-  const pauseOnKeys = (e: KeyboardEvent) => {
+  // Scrolling up (wheel, keys) means "let me read": stop following the tail. Ctrl+F (⌘F) in the
+  // log goes to its own find, as in a terminal; elsewhere it stays the browser's.
+  const findInput = useRef<HTMLInputElement>(null);
+  const onLogKeys = (e: KeyboardEvent) => {
     if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) pause();
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'f') {
+      e.preventDefault();
+      findInput.current?.focus();
+    }
   };
 
   const rows: number[] = [];
@@ -266,10 +272,16 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
               const firstMatch = findIn(store, view, e.target.value.trim().toLowerCase())[0];
               if (firstMatch !== undefined) jumpTo(firstMatch);
             }}
+            ref={findInput}
+            aria-keyshortcuts="Control+F Meta+F"
             onKeyDown={(e) => {
               if (e.key === 'Enter') {
                 e.preventDefault();
                 step(e.shiftKey ? -1 : 1);
+              } else if (e.key === 'Escape' && find) {
+                e.preventDefault();
+                setFind('');
+                setFindAt(0);
               }
             }}
           />
@@ -312,7 +324,7 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
         onWheel={(e) => {
           if (e.deltaY < 0) pause();
         }}
-        onKeyDown={pauseOnKeys}
+        onKeyDown={onLogKeys}
       >
         {view.length === 0 && (
           <p className="empty-note" data-testid="log-empty">
