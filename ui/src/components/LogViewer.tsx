@@ -149,7 +149,7 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
     const observer = new ResizeObserver(measure);
     observer.observe(el);
     return () => observer.disconnect();
-  }, [wrap, haveRows]);
+  }, [wrap, haveRows, numberWidth]); // the number column widens as the log grows
 
   // Following: the rows above are drawn for the tail; put the scroll position there before paint.
   useLayoutEffect(() => {
