@@ -48,6 +48,22 @@ test('bootstrap a FastAPI project from the form: logs arrive live and the task c
   await shot(page, 'task-completed')
 })
 
+test("the form checks answers with the template's own validators and offers a valid name", async ({ page }) => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'New project' }).click()
+  await page.getByTestId('template-option').filter({ hasText: 'fastapi' }).getByRole('radio').check()
+  await page.getByLabel('project_name').fill('My Shop')
+  const question = page.locator('[data-question="project_name"]')
+  await expect(question.getByRole('alert')).toHaveText('project_name may only contain lowercase letters, digits and hyphens.')
+  await expect(page.getByTestId('create')).toHaveAttribute('aria-disabled', 'true')
+  await expect(page.getByTestId('suggest-workspace')).toHaveCount(0) // the folder follows the name
+  await expect(page.getByTestId('suggest-project_name')).toHaveText('Use “my-shop”')
+  await page.getByTestId('suggest-project_name').press('Enter')
+  await expect(page.getByLabel('project_name')).toHaveValue('my-shop')
+  await expect(question.getByRole('alert')).toHaveCount(0)
+  await expect(page.getByTestId('field-workspace')).toHaveValue('my-shop')
+  await expect(page.getByTestId('create')).not.toHaveAttribute('aria-disabled')
+})
+
 test('a test run and a review of that project read as tables: filter, open at a line, rerun what failed', async ({ page }) => {
   // The project the test above made (one worker, in file order), changed as a developer would.
   test.setTimeout(400_000) // three tasks, each given the time a slow machine needs

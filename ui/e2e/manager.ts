@@ -17,6 +17,15 @@ function toml(v: unknown): string {
   return String(v)
 }
 
+/** A config file's text from its sections. */
+export function configText(sections: Record<string, Record<string, unknown>>): string {
+  return Object.entries(sections)
+    .map(([s, kv]) => `[${s}]\n${Object.entries(kv).map(([k, v]) => `${k} = ${toml(v)}`).join('\n')}\n`)
+    .join('\n')
+}
+
+export { BIN, REPO }
+
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const root = mkdtempSync(join(tmpdir(), 'hyperagent-ui-e2e-'))
   const wheelhouse = execFileSync('bash', [join(REPO, 'scripts', 'wheelhouse-dir.sh')]).toString().trim()
@@ -44,12 +53,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     consent: { timeout: '60s' },
     editor: { command: [editor] },
   }
-  writeFileSync(
-    config,
-    Object.entries(sections)
-      .map(([s, kv]) => `[${s}]\n${Object.entries(kv).map(([k, v]) => `${k} = ${toml(v)}`).join('\n')}\n`)
-      .join('\n'),
-  )
+  writeFileSync(config, configText(sections))
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(REPO, '.venv', 'bin')}:${process.env.PATH}` }
   delete env.HYPERAGENT_SOCKET
   const log = openSync(join(root, 'manager.log'), 'a')

@@ -137,3 +137,46 @@ test('a traceback gets a row as tall as its lines, and ANSI colours show as colo
   await page.emulateMedia({ colorScheme: 'dark' })
   await expect.poll(color).toBe('rgb(255, 123, 114)')
 })
+
+test('find in the log brings a match far from the tail into view, and "First error" jumps to the traceback', async ({ page }) => {
+  await online(page, 'echo')
+  const id = await submit(page, 'echo.spam', { lines: 3_000, size: 40 })
+  await page.goto(`/#/tasks/${id}`)
+  await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_COMPLETED')
+  await expect(page.getByTestId('log-first-error')).toBeDisabled()
+  await page.getByLabel('Find', { exact: true }).fill('line 1500 x')
+  await expect(page.getByTestId('log-found')).toHaveText('1 of 1')
+  await expect(page.getByTestId('log-follow')).toHaveAttribute('aria-pressed', 'false')
+  await expect.poll(() => rowsInView(page)).toContainEqual(expect.stringContaining('line 1500 x'))
+  await expect(page.locator('[data-find="current"] .log-num')).toHaveText(/^\d+$/)
+
+  const failed = await submit(page, 'echo.fail', { message: 'planted failure' })
+  await page.goto(`/#/tasks/${failed}`)
+  await expect(page.getByTestId('log-line').filter({ hasText: 'planted failure' }).first()).toBeAttached()
+  await page.getByTestId('log-first-error').press('Enter')
+  await expect.poll(() => rowsInView(page)).toContainEqual(expect.stringContaining('RuntimeError: planted failure'))
+})
+
+test('wrapped, a long line grows its row to hold its text at 800 px', async ({ page }) => {
+  await online(page, 'echo')
+  const id = await submit(page, 'echo.echo', { message: `${'word '.repeat(150)}end` })
+  await page.setViewportSize({ width: 800, height: 800 })
+  await page.goto(`/#/tasks/${id}`)
+  const row = page.getByTestId('log-line').filter({ hasText: 'word word' })
+  await expect(row).toBeAttached()
+  await page.getByTestId('log-wrap').press('Enter')
+  await expect(page.getByTestId('log-wrap')).toHaveAttribute('aria-pressed', 'true')
+  const fit = () =>
+    row.evaluate((el) => {
+      const text = el.querySelector('.log-message')!.getBoundingClientRect()
+      const box = el.getBoundingClientRect()
+      return {
+        lines: Math.round(text.height / 20),
+        rowLines: Math.round(box.height / 20),
+        fits: text.bottom <= box.bottom + 0.5 && text.right <= box.right + 0.5,
+      }
+    })
+  await expect.poll(async () => (await fit()).lines).toBeGreaterThan(1)
+  const { lines, rowLines, fits } = await fit()
+  expect({ fits, rowLines }).toEqual({ fits: true, rowLines: lines }) // no clipped text, no blank rows
+})

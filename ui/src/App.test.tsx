@@ -1,5 +1,6 @@
-import { render, screen, within } from '@testing-library/react';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { act, render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import App from './App';
 import { ApiError } from './ipc';
 import { ONBOARDED_KEY } from './app/onboarding';
@@ -7,7 +8,7 @@ import { parseRoute } from './app/router';
 import { MockTransport } from './testing/mockTransport';
 import { shopPlan } from './testing/plans';
 
-function renderApp(signedIn = true) {
+function renderApp(signedIn = true, before?: (t: MockTransport) => void): MockTransport {
   const transport = new MockTransport({
     ListPolicyRules: () => ({ rules: [] }),
     ListSecrets: () => ({ secrets: [], store: 'secret-service' }),
@@ -18,7 +19,9 @@ function renderApp(signedIn = true) {
     GetPlan: ({ plan_id }) => shopPlan(plan_id, { state: 'PLAN_STATE_RUNNING' }),
   });
   if (!signedIn) transport.feedError = new ApiError('unauthenticated', 'no access token');
+  before?.(transport);
   render(<App client={transport.client()} />);
+  return transport;
 }
 
 describe('App', () => {
@@ -62,5 +65,62 @@ describe('App', () => {
     expect(screen.getAllByText(/Open the address the manager printed/)).toHaveLength(1);
     expect(screen.queryByRole('heading', { level: 1, name: 'Tasks' })).not.toBeInTheDocument();
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+  });
+
+  it('while the manager is away, keeps the view, says when it tries again, and reads the view again when it is back', async () => {
+    window.localStorage.setItem(ONBOARDED_KEY, 'yes');
+    window.location.hash = '#/tasks';
+    const transport = renderApp();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Tasks' })).toBeInTheDocument();
+    // The manager stops: its list fails while it is away.
+    transport.handlers.ListTasks = () => {
+      throw new ApiError('unavailable', 'The manager did not answer.');
+    };
+    act(() => transport.dropFeed(new ApiError('unavailable', 'The manager did not answer.'), 4000));
+    expect(screen.getByTestId('status-manager')).toHaveTextContent('Manager not reachable');
+    expect(screen.getByTestId('status-reconnect')).toHaveTextContent(/^Reconnecting in 4 s · Retry now$/);
+    expect(screen.queryByTestId('signin-notice')).not.toBeInTheDocument();
+    await userEvent.setup().click(screen.getByRole('button', { name: 'Retry now' }));
+    expect(transport.retried).toBe(1);
+    // Back: the view reads its list again.
+    transport.handlers.ListTasks = () => ({ tasks: [], next_page_token: '' });
+    const before = transport.requests('ListTasks').length;
+    act(() => transport.reopenFeed());
+    expect(screen.getByTestId('status-manager')).toHaveTextContent('Manager connected');
+    expect(screen.queryByTestId('status-reconnect')).not.toBeInTheDocument();
+    await vi.waitFor(() => expect(transport.requests('ListTasks').length).toBeGreaterThan(before));
+    expect(screen.getByRole('heading', { level: 1, name: 'Tasks' })).toBeInTheDocument();
+  });
+
+  it('a view that failed while the manager was away shows no stale error once it is back', async () => {
+    window.localStorage.setItem(ONBOARDED_KEY, 'yes');
+    window.location.hash = '#/plans';
+    const away = new ApiError('unavailable', 'The manager did not answer.');
+    const transport = renderApp(true, (t) => {
+      t.feedError = away;
+      t.handlers.ListPlans = () => {
+        throw away;
+      };
+    });
+    expect(await screen.findByRole('alert')).toHaveTextContent('The manager did not answer.');
+    transport.handlers.ListPlans = () => ({ plans: [], next_page_token: '' });
+    act(() => transport.reopenFeed());
+    await vi.waitFor(() => expect(screen.queryByRole('alert')).not.toBeInTheDocument());
+    expect(screen.getByRole('heading', { level: 1, name: 'Plans' })).toBeInTheDocument();
+  });
+
+  it('a sign-out (401) shows the sign-in notice until the feed is back, never for good', async () => {
+    window.localStorage.setItem(ONBOARDED_KEY, 'yes');
+    window.location.hash = '#/tasks';
+    const transport = renderApp();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Tasks' })).toBeInTheDocument();
+    act(() => transport.dropFeed(new ApiError('internal', 'HTTP 502')));
+    expect(screen.queryByTestId('signin-notice')).not.toBeInTheDocument();
+    act(() => transport.dropFeed(new ApiError('unauthenticated', 'no access token')));
+    expect(screen.getByTestId('signin-notice')).toBeInTheDocument();
+    expect(screen.getByTestId('status-manager')).toHaveTextContent('Not signed in');
+    act(() => transport.reopenFeed());
+    expect(screen.queryByTestId('signin-notice')).not.toBeInTheDocument();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Tasks' })).toBeInTheDocument();
   });
 });

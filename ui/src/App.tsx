@@ -78,7 +78,10 @@ function Shell() {
   const [asking, setAsking] = useState(0);
   const ask = useCallback(() => setAsking((n) => n + 1), []);
   usePromptShortcut(ask);
-  const signedOut = useFeedStatus().error?.code === 'unauthenticated';
+  const feed = useFeedStatus();
+  // Only the manager's 401 is a sign-out; a refused connection or a 5xx is the manager away, and
+  // the view stays (read again, with the consents, when the feed returns).
+  const signedOut = feed.error?.code === 'unauthenticated';
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -109,11 +112,11 @@ function Shell() {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        {signedOut ? <SignInNotice /> : <View route={route} />}
+        {signedOut ? <SignInNotice /> : <View key={feed.returns} route={route} />}
       </main>
       <StatusLine />
       {asking > 0 && <PromptBar focusRequest={asking} onClose={() => setAsking(0)} />}
-      <ConsentModal />
+      <ConsentModal key={feed.returns} />
     </div>
   );
 }

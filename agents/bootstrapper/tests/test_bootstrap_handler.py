@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hyperagent_bootstrapper.agent import agent
+from hyperagent_bootstrapper.agent import agent, overwrite_description
 from hyperagent_bootstrapper.postcheck import Settings
-from hyperagent_sdk import CancellationToken
+from hyperagent_sdk import CancellationToken, TaskContext
 from hyperagent_sdk.testing import run_handler
 
 TASK = "bootstrap.project"
@@ -235,3 +235,97 @@ def test_a_bad_setting_fails_the_task_before_anything_is_written(
         f" HYPERAGENT_BOOTSTRAP_{key}={value!r} must be {allowed}"
     )
     assert entries(tmp_path) == []
+
+
+def git(folder: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(folder), *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.fixture
+def consent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Overwriting asks first: each description asked about (the request is granted)."""
+    asked: list[str] = []
+
+    def prepare(_ctx: TaskContext, description: str, _paths: object) -> str:
+        asked.append(description)
+        return f"action-{len(asked)}"
+
+    monkeypatch.setattr(TaskContext, "prepare_destructive", prepare)
+    return asked
+
+
+def test_making_the_same_project_again_over_it_succeeds_without_an_empty_commit(
+    thirdparty: Path, tmp_path: Path, consent: list[str]
+) -> None:
+    payload = {"template": str(thirdparty), "answers": {"project_name": "demo"}}
+    first = run_handler(agent, TASK, payload, workspace=tmp_path)
+    assert first.status == "SUCCEEDED", first.error
+    again = run_handler(agent, TASK, {**payload, "overwrite": True}, workspace=tmp_path)
+    assert again.status == "SUCCEEDED", again.error
+    assert again.output["commit"] == first.output["commit"]
+    assert git(tmp_path, "log", "--format=%H").split() == [first.output["commit"]]
+    assert git(tmp_path, "status", "--porcelain") == ""
+    assert not [n for n in entries(tmp_path) if n.startswith(".hyperagent")]
+    assert any("nothing to commit" in line.message for line in again.logs)
+    files = len(first.output["files"])
+    assert consent == [
+        f"write the thirdparty template's {files} files into {tmp_path}, replacing all {files}"
+        " already there"
+    ]
+
+
+def test_overwriting_commits_the_changes_and_never_the_replaced_files(
+    thirdparty: Path, tmp_path: Path, consent: list[str]
+) -> None:
+    (tmp_path / "README.md").write_text("# mine\n")
+    (tmp_path / "notes.txt").write_text("kept\n")
+    run = run_handler(
+        agent,
+        TASK,
+        {"template": str(thirdparty), "answers": {"project_name": "demo"}, "overwrite": True},
+        workspace=tmp_path,
+    )
+    assert run.status == "SUCCEEDED", run.error
+    committed = git(tmp_path, "ls-files").split()
+    assert {"README.md", "notes.txt"} <= set(committed)
+    assert not [n for n in committed if n.startswith(".hyperagent")]
+    assert not [n for n in entries(tmp_path) if n.startswith(".hyperagent")]
+    files = len(run.output["files"])
+    assert consent == [
+        f"write the thirdparty template's {files} files into {tmp_path}, replacing 1 file"
+        " already there"
+    ]
+
+
+def test_a_failed_overwrite_puts_the_folder_back_and_leaves_no_staging_folders(
+    thirdparty: Path, tmp_path: Path, consent: list[str]
+) -> None:
+    payload = {"template": str(thirdparty), "answers": {"project_name": "demo"}}
+    assert run_handler(agent, TASK, payload, workspace=tmp_path).status == "SUCCEEDED"
+    (tmp_path / "README.md").write_text("# changed by me\n")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    token = CancellationToken()
+    run = run_handler(
+        agent,
+        TASK,
+        {**payload, "answers": {"project_name": "demo"}, "overwrite": True},
+        workspace=tmp_path,
+        cancel=token,
+        on_progress=lambda _f, step: token.cancel("stop") if step == "committing" else None,
+    )
+    assert run.status == "CANCELED"
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert not [n for n in entries(tmp_path) if n.startswith(".hyperagent")]
+
+
+def test_the_overwrite_request_reads_as_what_happens(tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("")
+    assert overwrite_description("fastapi", tmp_path, ["b"]) == (
+        f"write the fastapi template's 1 file into {tmp_path}, beside what is there"
+        " (no file is replaced)"
+    )
+    assert overwrite_description("fastapi", tmp_path, ["a"]) == (
+        f"write the fastapi template's 1 file into {tmp_path}, replacing 1 file already there"
+    )

@@ -9,6 +9,13 @@ type Listener = (event: Event) => void;
 export interface FeedStatus {
   connected: boolean;
   error: ApiError | null;
+  /** While down: when the next try is (ms since the epoch), and a way to try at once. */
+  retry: { at: number; now: () => void } | null;
+  /**
+   * How many times the feed came back after it was lost (0 until then). Views are made again
+   * when it changes, so what they read while the manager was away is read again.
+   */
+  returns: number;
 }
 
 interface Feed {
@@ -21,20 +28,31 @@ const FeedContext = createContext<Feed | null>(null);
 export function FeedProvider({ children }: { children: ReactNode }) {
   const client = useClient();
   const listeners = useRef(new Set<Listener>());
-  const [status, setStatus] = useState<FeedStatus>({ connected: false, error: null });
+  const [status, setStatus] = useState<FeedStatus>({ connected: false, error: null, retry: null, returns: 0 });
 
-  useEffect(
-    () =>
-      client.subscribe(
-        { exclude_logs: true },
-        (event) => {
-          for (const l of listeners.current) l(event);
-        },
-        (error) => setStatus({ connected: false, error }),
-        () => setStatus({ connected: true, error: null }),
-      ),
-    [client],
-  );
+  useEffect(() => {
+    // Lost since the last open (or failed before the first): the next open is a return.
+    let lost = false;
+    return client.subscribe(
+      { exclude_logs: true },
+      (event) => {
+        for (const l of listeners.current) l(event);
+      },
+      (error) => {
+        lost = true;
+        setStatus((s) => ({ ...s, connected: false, error }));
+      },
+      () => {
+        const returned = lost;
+        lost = false;
+        setStatus((s) => ({ connected: true, error: null, retry: null, returns: s.returns + (returned ? 1 : 0) }));
+      },
+      (inMs, now) => {
+        lost = true;
+        setStatus((s) => ({ ...s, connected: false, retry: { at: Date.now() + inMs, now } }));
+      },
+    );
+  }, [client]);
 
   const listen = useCallback((listener: Listener) => {
     listeners.current.add(listener);

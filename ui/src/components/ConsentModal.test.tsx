@@ -53,6 +53,28 @@ describe('ConsentModal', () => {
     await waitFor(() => expect(screen.getByRole('button', { name: 'Allow once' })).toHaveFocus());
   });
 
+  it.each([
+    ['read', '/home/me/notes', 'bootstrapper asks to read /home/me/notes'],
+    ['write', '/home/me/out', 'bootstrapper asks to write to /home/me/out'],
+    ['connect', 'pypi.org:443', 'bootstrapper asks to connect to pypi.org:443'],
+    ['open', '/home/me/shop', 'bootstrapper asks to open /home/me/shop'],
+    ['secret', 'PYPI_TOKEN', 'bootstrapper asks to use the secret PYPI_TOKEN'],
+    [
+      'destructive',
+      "write the fastapi template's 23 files into /home/me/shop, replacing all 23 already there",
+      "bootstrapper asks to write the fastapi template's 23 files into /home/me/shop, replacing all 23 already there",
+    ],
+    ['destructive', 'Overwrite everything', 'bootstrapper asks to change or remove files: “Overwrite everything”'],
+    ['telepathy', 'you', 'bootstrapper asks to do “telepathy” on you'],
+  ])('a %s request reads as one sentence', async (kind, target, sentence) => {
+    setup([consent('c1', { kind, target, reason: `${target}: /home/me/shop/a, /home/me/shop/b (2 path(s))` })]);
+    const summary = await screen.findByTestId('consent-summary');
+    expect(summary.textContent?.replace(/\s+/g, ' ').trim()).toBe(sentence);
+    if (kind === 'destructive') {
+      expect(screen.getByTestId('consent-reason').textContent).toBe('/home/me/shop/a, /home/me/shop/b (2 path(s))');
+    }
+  });
+
   it('shows a bidi override in the path as its code, not as the character', async () => {
     // Shown raw, U+202E makes "/home/me/report\u202Etxt.exe" read "/home/me/reportexe.txt".
     setup([

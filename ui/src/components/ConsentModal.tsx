@@ -15,14 +15,35 @@ export const CONSENT_CHOICES: { answer: ConsentAnswer; label: string; testId: st
   { answer: 'CONSENT_ANSWER_DENY', label: 'Deny', testId: 'consent-deny' },
 ];
 
+/** The verb each kind of request completes "<agent> asks to ..." with; the target follows. */
 const KIND_WORDS: Record<string, string> = {
   read: 'read',
   write: 'write to',
   connect: 'connect to',
   open: 'open',
   secret: 'use the secret',
-  destructive: 'change or remove',
 };
+
+/**
+ * How a request reads as one sentence, "<agent> asks to <words> <target>": `words` before the
+ * target (shown as code) or, for a request to change or remove files, the agent's own words of
+ * what it will do (the SDK asks for a phrase that completes "asks to ..."; one that does not start
+ * like a verb is quoted after "change or remove files:"). A kind the UI does not know is named.
+ */
+function consentSentence(kind: string, target: string): { words: string; target: string | null; quoted: string | null } {
+  if (kind === 'destructive') {
+    if (/^[a-z]/.test(target)) return { words: '', target: null, quoted: target };
+    return { words: 'change or remove files:', target: null, quoted: `“${target}”` };
+  }
+  const words = Object.hasOwn(KIND_WORDS, kind) ? KIND_WORDS[kind] : undefined;
+  if (words !== undefined) return { words, target, quoted: null };
+  return { words: `do “${kind}” on`, target, quoted: null };
+}
+
+/** The paths of a request to change or remove files, without the description the manager puts first. */
+function destructivePaths(reason: string, description: string): string {
+  return reason.startsWith(`${description}: `) ? reason.slice(description.length + 2) : reason;
+}
 
 function timeLeft(expiresAt: string | null | undefined, now: number): string {
   if (!expiresAt) return 'no time limit';
@@ -103,6 +124,7 @@ export function ConsentModal() {
   }, [shown]);
 
   if (!current) return null;
+  const sentence = consentSentence(current.kind, current.target);
 
   const answer = async (a: ConsentAnswer) => {
     setAnswering(true);
@@ -132,20 +154,29 @@ export function ConsentModal() {
         data-consent-id={current.id}
       >
         <h2 id={titleId}>Permission requested</h2>
-        <p className="consent-summary">
+        <p className="consent-summary" data-testid="consent-summary">
           <strong data-testid="consent-agent-id">{current.agent_id ? <Untrusted text={current.agent_id} /> : 'An agent'}</strong>{' '}
-          asks to {Object.hasOwn(KIND_WORDS, current.kind) ? KIND_WORDS[current.kind] : <Untrusted text={current.kind} />}{' '}
-          <code data-testid="consent-target">
-            <Untrusted text={current.target} />
-          </code>
+          asks to {sentence.words && `${sentence.words} `}
+          {sentence.quoted !== null && (
+            <span data-testid="consent-target">
+              <Untrusted text={sentence.quoted} />
+            </span>
+          )}
+          {sentence.target !== null && (
+            <code data-testid="consent-target">
+              <Untrusted text={sentence.target} />
+            </code>
+          )}
         </p>
         <dl className="facts">
           <dt>Kind</dt>
           <dd data-testid="consent-kind">
             <Untrusted text={current.kind} />
           </dd>
-          <dt>Reason</dt>
-          <dd data-testid="consent-reason">{current.reason ? <Untrusted text={current.reason} /> : '—'}</dd>
+          <dt>{destructive ? 'Files' : 'Reason'}</dt>
+          <dd data-testid="consent-reason">
+            {current.reason ? <Untrusted text={destructive ? destructivePaths(current.reason, current.target) : current.reason} /> : '—'}
+          </dd>
           {current.task_id && (
             <>
               <dt>Task</dt>

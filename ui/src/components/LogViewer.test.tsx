@@ -2,7 +2,7 @@ import { act, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LogLevel, LogLine } from '../ipc';
-import { LogStore } from '../lib/logStore';
+import { LogStore, wrappedRows } from '../lib/logStore';
 import { LogViewer, ROW_HEIGHT } from './LogViewer';
 
 const VIEWPORT = 400; // 20 rows of ROW_HEIGHT
@@ -282,5 +282,149 @@ describe('LogViewer', () => {
     expect(seqsShown()).toEqual([3, 4]);
     await user.selectOptions(screen.getByLabelText('Level'), 'LOG_LEVEL_ERROR');
     expect(seqsShown()).toEqual([4]);
+  });
+
+  it('numbers each line by its place in the log, whatever the filter', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    appendLines(store, 1, 2_000);
+    await user.type(screen.getByLabelText('Search'), 'needle');
+    expect(screen.getAllByTestId('log-line').map((row) => row.querySelector('.log-num')?.textContent)).toEqual(['7', '1007']);
+  });
+
+  it('finds text without hiding lines: a count, next and previous (Enter, Shift+Enter), each match brought into view', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    appendLines(store, 1, 10_000);
+    const current = () => screen.getAllByTestId('log-line').find((row) => row.dataset.find === 'current');
+
+    await user.type(screen.getByLabelText('Find'), 'needle');
+    expect(screen.getByTestId('log-found')).toHaveTextContent('1 of 10');
+    expect(current()).toHaveAttribute('data-seq', '7');
+    expect(screen.getByTestId('log-count')).toHaveTextContent('10000 lines'); // nothing hidden
+    await user.keyboard('{Enter}');
+    expect(screen.getByTestId('log-found')).toHaveTextContent('2 of 10');
+    expect(current()).toHaveAttribute('data-seq', '1007');
+    expect(screen.getByRole('button', { name: 'Follow tail' })).toHaveAttribute('aria-pressed', 'false');
+    await user.click(screen.getByRole('button', { name: 'Next match' }));
+    expect(current()).toHaveAttribute('data-seq', '2007');
+    await user.click(screen.getByLabelText('Find'));
+    await user.keyboard('{Shift>}{Enter}{/Shift}');
+    expect(screen.getByTestId('log-found')).toHaveTextContent('2 of 10');
+    expect(current()).toHaveAttribute('data-seq', '1007');
+    await user.click(screen.getByRole('button', { name: 'Previous match' }));
+    await user.click(screen.getByRole('button', { name: 'Previous match' }));
+    expect(screen.getByTestId('log-found')).toHaveTextContent('10 of 10'); // wraps around
+    expect(current()).toHaveAttribute('data-seq', '9007');
+
+    // From the log itself, Ctrl+F goes to its find; Escape there empties it.
+    screen.getByTestId('log-scroller').focus();
+    await user.keyboard('{Control>}f{/Control}');
+    expect(screen.getByLabelText('Find')).toHaveFocus();
+    await user.keyboard('{Escape}');
+    expect(screen.getByLabelText('Find')).toHaveValue('');
+    expect(screen.getByTestId('log-found')).toBeEmptyDOMElement();
+    await user.type(screen.getByLabelText('Find'), 'nowhere');
+    expect(screen.getByTestId('log-found')).toHaveTextContent('no match');
+    expect(screen.getByRole('button', { name: 'Next match' })).toBeDisabled();
+  });
+
+  it('jumps to the first error, and offers it only when there is one', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    appendLines(store, 1, 99);
+    expect(screen.getByRole('button', { name: 'First error' })).toBeDisabled();
+    appendLines(store, 100, 5_000);
+    await user.click(screen.getByRole('button', { name: 'First error' }));
+    const row = screen.getAllByTestId('log-line').find((r) => r.dataset.seq === '100');
+    expect(row).toBeDefined();
+    const top = screen.getByTestId('log-scroller').scrollTop;
+    expect(99 * ROW_HEIGHT).toBeGreaterThanOrEqual(top);
+    expect(100 * ROW_HEIGHT).toBeLessThanOrEqual(top + VIEWPORT);
+  });
+
+  it('counts the lines that came while following was paused, and follows again from that button', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    appendLines(store, 1, 100);
+    expect(screen.queryByTestId('log-new-lines')).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Pause follow' }));
+    appendLines(store, 101, 1);
+    expect(screen.getByTestId('log-new-lines')).toHaveTextContent('1 new line');
+    appendLines(store, 102, 24);
+    await user.click(screen.getByRole('button', { name: /^25 new lines/ }));
+    expect(screen.getByRole('button', { name: 'Pause follow' })).toHaveAttribute('aria-pressed', 'true');
+    expect(seqsShown()).toContain(125);
+    expect(screen.queryByTestId('log-new-lines')).toBeNull();
+  });
+
+  it('copies and downloads the lines shown as text', async () => {
+    const user = userEvent.setup();
+    const writeText = vi.fn(async () => {});
+    vi.stubGlobal('navigator', { ...navigator, clipboard: { writeText } });
+    const blobs: Blob[] = [];
+    const createObjectURL = vi.fn((b: Blob) => {
+      blobs.push(b);
+      return 'blob:log';
+    });
+    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL, revokeObjectURL: vi.fn() }));
+    const clicked: string[] = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      clicked.push(this.download);
+    });
+    try {
+      const store = new LogStore();
+      render(<LogViewer store={store} fileName="task-1.log" />);
+      act(() => {
+        store.append([
+          { ...line(1, 'LOG_LEVEL_INFO', 'resolved'), fields: { packages: '12' } },
+          { ...line(2, 'LOG_LEVEL_WARN', 'Installed 12 packages'), fields: { stream: 'stderr' } },
+        ]);
+        store.flush();
+      });
+      const expected =
+        '2026-11-26T10:00:00.000Z info resolved packages=12\n2026-11-26T10:00:00.000Z stderr Installed 12 packages\n';
+      await user.click(screen.getByRole('button', { name: 'Copy' }));
+      expect(writeText).toHaveBeenCalledWith(expected);
+      expect(await screen.findByTestId('log-copied')).toHaveTextContent('Copied 2 lines.');
+      await user.click(screen.getByRole('button', { name: 'Download' }));
+      expect(clicked).toEqual(['task-1.log']);
+      expect(await blobs[0]?.text()).toBe(expected);
+    } finally {
+      click.mockRestore();
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('wraps long lines on request, each row as tall as its wrapped text', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    act(() => {
+      store.append([line(1, 'LOG_LEVEL_INFO', 'x'.repeat(200)), line(2, 'LOG_LEVEL_INFO', 'short')]);
+      store.flush();
+    });
+    const rows = () => screen.getAllByTestId('log-line');
+    expect(rows()[0]).toHaveStyle({ height: `${ROW_HEIGHT}px` });
+    await user.click(screen.getByRole('button', { name: 'Wrap lines' }));
+    expect(screen.getByRole('button', { name: 'Wrap lines' })).toHaveAttribute('aria-pressed', 'true');
+    // jsdom measures no font: 80 columns are assumed, so 200 characters take 3 text lines.
+    expect(rows()[0]).toHaveStyle({ height: `${3 * ROW_HEIGHT}px` });
+    expect(rows()[1]).toHaveStyle({ transform: `translateY(${3 * ROW_HEIGHT}px)` });
+  });
+});
+
+describe('wrappedRows', () => {
+  it('counts the text as drawn: colour codes take no room, wide characters two columns, fields follow the message', () => {
+    expect(wrappedRows({ message: 'x'.repeat(80), fields: {} }, 80)).toBe(1);
+    expect(wrappedRows({ message: 'x'.repeat(81), fields: {} }, 80)).toBe(2);
+    expect(wrappedRows({ message: `\x1b[31m${'x'.repeat(80)}\x1b[0m`, fields: {} }, 80)).toBe(1);
+    expect(wrappedRows({ message: '漢'.repeat(41), fields: {} }, 80)).toBe(2);
+    expect(wrappedRows({ message: 'x'.repeat(76), fields: { n: '12' } }, 80)).toBe(2);
+    expect(wrappedRows({ message: 'a\n\nb', fields: {} }, 80)).toBe(3);
   });
 });

@@ -1,7 +1,7 @@
-import { useId, useLayoutEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
+import { useId, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
 import type { LogLevel } from '../ipc';
 import { levelLabel, linesLabel } from '../lib/format';
-import { LEVEL_RANK, LogFilter, levelText, rowsToDraw, type LogStore } from '../lib/logStore';
+import { LEVEL_RANK, LogFilter, findIn, firstErrorIn, levelText, lineText, rowsToDraw, wrappedRows, type LogStore } from '../lib/logStore';
 import { Ansi } from './Ansi';
 import { Untrusted } from './Untrusted';
 
@@ -12,6 +12,8 @@ import { Untrusted } from './Untrusted';
 export const ROW_HEIGHT = 20;
 /** Rows drawn beyond each edge of the viewport. */
 const OVERSCAN = 10;
+/** Columns a wrapped line is taken to have before the viewer could measure its font. */
+const WRAP_FALLBACK = 80;
 
 const LEVELS: LogLevel[] = ['LOG_LEVEL_TRACE', 'LOG_LEVEL_DEBUG', 'LOG_LEVEL_INFO', 'LOG_LEVEL_WARN', 'LOG_LEVEL_ERROR'];
 
@@ -32,9 +34,18 @@ function clock(iso: string | null | undefined): string {
  * afterwards, left the viewport blank during a flood: each frame's rows were for a position the
  * new lines had already pushed out of view.)
  */
-export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: string }) {
+export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { store: LogStore; label?: string; fileName?: string }) {
   const version = useSyncExternalStore(store.subscribe, store.getVersion);
   const [following, setFollowing] = useState(true);
+  /** How many lines the view had when following stopped (the rest are "new lines"). */
+  const [pausedAt, setPausedAt] = useState(0);
+  const [find, setFind] = useState('');
+  /** The current match, as an index into the matches. */
+  const [findAt, setFindAt] = useState(0);
+  const [copied, setCopied] = useState<string | null>(null);
+  const [wrap, setWrap] = useState(false);
+  /** While wrapping: the columns of a message's text line (measured), each row as tall as its wrapped text. */
+  const [wrapAt, setWrapAt] = useState(0);
   const [minLevel, setMinLevel] = useState<LogLevel | ''>('');
   const [query, setQuery] = useState('');
   const [attempt, setAttempt] = useState(0);
@@ -47,10 +58,65 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
 
   const [filter] = useState(() => new LogFilter(store));
   const minRank = minLevel ? LEVEL_RANK[minLevel] : 0;
-  const view = filter.indices(version, minRank, query.trim().toLowerCase(), attempt);
+  const view = filter.indices(version, minRank, query.trim().toLowerCase(), attempt, wrap ? wrapAt || WRAP_FALLBACK : 0);
   const total = view.totalRows * ROW_HEIGHT;
   const top = following ? Math.max(0, total - height) : scrollTop;
   const [first, end] = rowsToDraw(view, top / ROW_HEIGHT, Math.max(height, ROW_HEIGHT) / ROW_HEIGHT, OVERSCAN);
+  const needle = find.trim().toLowerCase();
+  const found = useMemo(() => findIn(store, view, needle), [store, view, view.length, needle]); // eslint-disable-line react-hooks/exhaustive-deps
+  const current = found.length > 0 ? found[Math.min(findAt, found.length - 1)] : undefined;
+  const matchSet = useMemo(() => new Set(found), [found]);
+  const newLines = following ? 0 : Math.max(0, view.length - pausedAt);
+  const numberWidth = `${String(store.lines.length).length + 1}ch`;
+
+  const pause = () => {
+    if (following && scroller.current) setScrollTop(scroller.current.scrollTop);
+    if (following) setPausedAt(view.length);
+    setFollowing(false);
+  };
+  /** Stops following and brings the row at `pos` of the view into the middle of the viewport. */
+  const jumpTo = (pos: number) => {
+    const el = scroller.current;
+    const rowTop = (view.tops[pos] ?? 0) * ROW_HEIGHT;
+    const to = Math.max(0, Math.min(rowTop - Math.max(0, height - ROW_HEIGHT) / 2, total - height));
+    if (following) setPausedAt(view.length);
+    setFollowing(false);
+    setScrollTop(to);
+    if (el) {
+      written.current = to;
+      el.scrollTo({ top: to });
+    }
+  };
+  const step = (by: 1 | -1) => {
+    if (found.length === 0) return;
+    const next = (Math.min(findAt, found.length - 1) + by + found.length) % found.length;
+    setFindAt(next);
+    jumpTo(found[next] ?? 0);
+  };
+  const errorAt = firstErrorIn(store, view);
+  const text = () => {
+    const out: string[] = [];
+    for (let i = 0; i < view.length; i++) {
+      const entry = store.lines[view.indices[i] ?? -1];
+      if (entry) out.push(lineText(entry));
+    }
+    return `${out.join('\n')}\n`;
+  };
+  const copy = () => {
+    const all = text();
+    navigator.clipboard?.writeText(all).then(
+      () => setCopied(`Copied ${linesLabel(view.length)}.`),
+      () => setCopied('The browser refused to copy; use Download.'),
+    );
+  };
+  const download = () => {
+    const url = URL.createObjectURL(new Blob([text()], { type: 'text/plain' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = fileName;
+    a.click();
+    URL.revokeObjectURL(url);
+  };
 
   // The viewport's height: read before the first paint, then on each resize (a horizontal
   // scrollbar appearing changes it too).
@@ -64,6 +130,26 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
     observer.observe(el);
     return () => observer.disconnect();
   }, []);
+
+  // Wrapping: how many characters of the monospace font fit in the message column (read from a
+  // drawn row and a probe of ten characters, again on each resize), so each row's height is known.
+  const haveRows = view.length > 0;
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!wrap || !el) return;
+    const measure = () => {
+      const probe = el.querySelector<HTMLElement>('.log-probe');
+      const message = el.querySelector<HTMLElement>('.log-line .log-message');
+      const ch = probe ? probe.getBoundingClientRect().width / 10 : 0;
+      const width = message ? message.getBoundingClientRect().width : 0;
+      setWrapAt(ch > 0 && width >= ch ? Math.floor(width / ch) : WRAP_FALLBACK);
+    };
+    measure();
+    if (typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [wrap, haveRows, numberWidth]); // the number column widens as the log grows
 
   // Following: the rows above are drawn for the tail; put the scroll position there before paint.
   useLayoutEffect(() => {
@@ -85,17 +171,22 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
     // position the browser clamped, the viewport having grown, is not the reader's).
     const bottom = Math.min(top, el.scrollHeight - el.clientHeight);
     const leaving = following && !ours && at < bottom - ROW_HEIGHT;
-    if (leaving) setFollowing(false);
+    if (leaving) {
+      setPausedAt(view.length);
+      setFollowing(false);
+    }
     // While following, the position is the tail's, not this one: no render for it.
     if (!following || leaving) setScrollTop(at);
   };
 
-  // Scrolling up (wheel, keys) means "let me read": stop following the tail.
-  const pauseOnKeys = (e: KeyboardEvent) => {
-    if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) {
-      const el = scroller.current;
-      if (el) setScrollTop(el.scrollTop);
-      setFollowing(false);
+  // Scrolling up (wheel, keys) means "let me read": stop following the tail. Ctrl+F (⌘F) in the
+  // log goes to its own find, as in a terminal; elsewhere it stays the browser's.
+  const findInput = useRef<HTMLInputElement>(null);
+  const onLogKeys = (e: KeyboardEvent) => {
+    if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) pause();
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'f') {
+      e.preventDefault();
+      findInput.current?.focus();
     }
   };
 
@@ -103,18 +194,26 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
   for (let i = first; i < end; i++) rows.push(i);
 
   return (
-    <section className="log-viewer" aria-label={label}>
+    <section className={`log-viewer${wrap ? ' wrap' : ''}`} aria-label={label}>
       <div className="log-toolbar" role="toolbar" aria-label={`${label} controls`}>
         <button
           type="button"
           data-testid="log-follow"
           aria-pressed={following}
-          onClick={() => {
-            if (following && scroller.current) setScrollTop(scroller.current.scrollTop);
-            setFollowing((f) => !f);
-          }}
+          onClick={() => (following ? pause() : setFollowing(true))}
         >
           {following ? 'Pause follow' : 'Follow tail'}
+        </button>
+        {newLines > 0 && (
+          <button type="button" data-testid="log-new-lines" onClick={() => setFollowing(true)}>
+            {newLines === 1 ? '1 new line' : `${newLines} new lines`} ↓
+          </button>
+        )}
+        <button type="button" data-testid="log-wrap" aria-pressed={wrap} onClick={() => setWrap((w) => !w)}>
+          Wrap lines
+        </button>
+        <button type="button" data-testid="log-first-error" disabled={errorAt < 0} onClick={() => jumpTo(errorAt)}>
+          First error
         </button>
         <label htmlFor={`${ids}-level`}>Level</label>
         <select
@@ -157,6 +256,56 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
           onChange={(e) => setQuery(e.target.value)}
           placeholder="text in the log"
         />
+        <span className="log-find" role="search" aria-label={`Find in the ${label.toLowerCase()}`}>
+          <label htmlFor={`${ids}-find`}>Find</label>
+          <input
+            id={`${ids}-find`}
+            data-testid="log-find"
+            type="search"
+            value={find}
+            placeholder="Enter: next"
+            aria-describedby={`${ids}-found`}
+            onChange={(e) => {
+              setFind(e.target.value);
+              setFindAt(0);
+              // As a terminal's find does: the first match comes into view as it is typed.
+              const firstMatch = findIn(store, view, e.target.value.trim().toLowerCase())[0];
+              if (firstMatch !== undefined) jumpTo(firstMatch);
+            }}
+            ref={findInput}
+            aria-keyshortcuts="Control+F Meta+F"
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') {
+                e.preventDefault();
+                step(e.shiftKey ? -1 : 1);
+              } else if (e.key === 'Escape' && find) {
+                e.preventDefault();
+                setFind('');
+                setFindAt(0);
+              }
+            }}
+          />
+          <button type="button" data-testid="log-find-prev" aria-label="Previous match" disabled={found.length === 0} onClick={() => step(-1)}>
+            ↑
+          </button>
+          <button type="button" data-testid="log-find-next" aria-label="Next match" disabled={found.length === 0} onClick={() => step(1)}>
+            ↓
+          </button>
+          <span id={`${ids}-found`} className="log-found" data-testid="log-found" aria-live="polite">
+            {needle ? (found.length === 0 ? 'no match' : `${Math.min(findAt, found.length - 1) + 1} of ${found.length}`) : ''}
+          </span>
+        </span>
+        <button type="button" data-testid="log-copy" disabled={view.length === 0} onClick={copy}>
+          Copy
+        </button>
+        <button type="button" data-testid="log-download" disabled={view.length === 0} onClick={download}>
+          Download
+        </button>
+        {copied && (
+          <span className="help" role="status" data-testid="log-copied">
+            {copied}
+          </span>
+        )}
         <span className="log-count" data-testid="log-count" aria-live="polite">
           {view.length === store.lines.length
             ? linesLabel(store.lines.length)
@@ -173,12 +322,9 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
         tabIndex={0}
         onScroll={onScroll}
         onWheel={(e) => {
-          if (e.deltaY < 0) {
-            if (scroller.current) setScrollTop(scroller.current.scrollTop);
-            setFollowing(false);
-          }
+          if (e.deltaY < 0) pause();
         }}
-        onKeyDown={pauseOnKeys}
+        onKeyDown={onLogKeys}
       >
         {view.length === 0 && (
           <p className="empty-note" data-testid="log-empty">
@@ -206,33 +352,48 @@ export function LogViewer({ store, label = 'Log' }: { store: LogStore; label?: s
             )}
           </p>
         )}
+        <span className="log-probe" aria-hidden="true">
+          0000000000
+        </span>
         <div className="log-spacer" style={{ height: total }}>
           {rows.map((i) => {
             const entry = store.lines[view.indices[i] ?? -1];
             if (!entry) return null;
             const fields = Object.entries(entry.fields);
+            const rowsTall = wrap ? wrappedRows(entry, wrapAt || WRAP_FALLBACK) : entry.rows;
+            const fieldText = fields.map(([k, v]) => `${k}=${v}`).join(' ');
             return (
               <div
                 key={entry.seq}
-                className={`log-line level-${levelText(entry)}`}
+                className={`log-line level-${levelText(entry)}${i === current ? ' find-current' : matchSet.has(i) ? ' find-match' : ''}`}
                 data-testid="log-line"
                 data-seq={entry.seq}
+                data-find={i === current ? 'current' : matchSet.has(i) ? 'match' : undefined}
                 data-attempt={entry.attempt}
-                style={{ transform: `translateY(${(view.tops[i] ?? 0) * ROW_HEIGHT}px)`, height: entry.rows * ROW_HEIGHT }}
+                style={{ transform: `translateY(${(view.tops[i] ?? 0) * ROW_HEIGHT}px)`, height: rowsTall * ROW_HEIGHT }}
               >
                 {entry.attemptStart && (
                   <span className="log-attempt" data-testid="log-attempt-start">
                     attempt {entry.attempt}
                   </span>
                 )}
+                <span className="log-num" style={{ width: numberWidth }}>
+                  {(view.indices[i] ?? 0) + 1}
+                </span>
                 <span className="log-time">{clock(entry.time)}</span>
                 <span className="log-level">{levelText(entry)}</span>
                 <span className="log-message">
                   <Ansi text={entry.message} multiline={entry.rows > 1} />
+                  {wrap && fields.length > 0 && (
+                    <span className="log-fields">
+                      {' '}
+                      <Untrusted text={fieldText} />
+                    </span>
+                  )}
                 </span>
-                {fields.length > 0 && (
+                {!wrap && fields.length > 0 && (
                   <span className="log-fields">
-                    <Untrusted text={fields.map(([k, v]) => `${k}=${v}`).join(' ')} />
+                    <Untrusted text={fieldText} />
                   </span>
                 )}
               </div>

@@ -7,12 +7,14 @@ interface Props {
   values: FormValues;
   /** Problems to show, by question name (only those the person has seen or tried to submit). */
   problems: Record<string, string>;
+  /** A valid answer to offer, by question name, beside its problem ("Use “my-shop”"). */
+  suggestions?: Record<string, string>;
   onChange: (name: string, value: FormValue) => void;
   onBlur?: (name: string) => void;
 }
 
 /** The questions of a template, drawn from its answers schema; conditional ones come and go. */
-export function SchemaForm({ fields, values, problems, onChange, onBlur }: Props) {
+export function SchemaForm({ fields, values, problems, suggestions, onChange, onBlur }: Props) {
   const base = useId();
   const scope = answersScope(fields, values);
   return (
@@ -26,6 +28,7 @@ export function SchemaForm({ fields, values, problems, onChange, onBlur }: Props
             field={f}
             value={values[f.name]}
             problem={problems[f.name]}
+            suggested={problems[f.name] ? suggestions?.[f.name] : undefined}
             computedDefault={f.defaultTemplate ? renderTemplate(f.defaultTemplate, scope) : undefined}
             onChange={(v) => onChange(f.name, v)}
             onBlur={() => onBlur?.(f.name)}
@@ -40,12 +43,13 @@ interface QuestionProps {
   field: Field;
   value: FormValue | undefined;
   problem: string | undefined;
+  suggested?: string;
   computedDefault: string | undefined;
   onChange: (value: FormValue) => void;
   onBlur: () => void;
 }
 
-function Question({ id, field, value, problem, computedDefault, onChange, onBlur }: QuestionProps) {
+function Question({ id, field, value, problem, suggested, computedDefault, onChange, onBlur }: QuestionProps) {
   const helpId = `${id}-help`;
   const errorId = `${id}-error`;
   const describedBy = [field.help ? helpId : '', problem ? errorId : ''].filter(Boolean).join(' ') || undefined;
@@ -139,6 +143,18 @@ function Question({ id, field, value, problem, computedDefault, onChange, onBlur
         </p>
       )}
       {problem && <p id={errorId} className="field-error" role="alert">{problem}</p>}
+      {suggested !== undefined && <Suggestion value={suggested} testId={`suggest-${field.name}`} onUse={() => onChange(suggested)} />}
     </div>
+  );
+}
+
+/** "Use “my-shop”": puts a valid answer in place of a wrong one. */
+export function Suggestion({ value, testId, onUse }: { value: string; testId: string; onUse: () => void }) {
+  return (
+    <p className="suggestion">
+      <button type="button" className="link" data-testid={testId} onClick={onUse}>
+        Use “{value}”
+      </button>
+    </p>
   );
 }

@@ -41,10 +41,29 @@ export function StatusLine() {
         <span className="dot" aria-hidden="true" />
         {feed.connected ? 'Manager connected' : unauth ? 'Not signed in' : 'Manager not reachable'}
       </span>
+      {!feed.connected && feed.retry && <Reconnecting at={feed.retry.at} now={feed.retry.now} />}
       <span data-testid="status-agents">
         {agents ? `${agents.online} of ${agents.total} agents online` : 'agents: —'}
       </span>
       <span data-testid="status-running">{running === null ? 'tasks: —' : `${count(running, 'task')} running`}</span>
     </footer>
+  );
+}
+
+/** "Reconnecting in 4 s · Retry now" while the feed is down, counting down each second. */
+function Reconnecting({ at, now }: { at: number; now: () => void }) {
+  const [clock, setClock] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setClock(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [at]);
+  const secs = Math.ceil((at - clock) / 1000);
+  return (
+    <span data-testid="status-reconnect" className="reconnect">
+      {secs > 0 ? `Reconnecting in ${secs} s` : 'Reconnecting…'} ·{' '}
+      <button type="button" className="link" data-testid="retry-now" onClick={now}>
+        Retry now
+      </button>
+    </span>
   );
 }

@@ -152,7 +152,8 @@ export class Client {
     onEvent: (event: T.Event) => void,
     onError: (error: ApiError) => void,
     onOpen?: () => void,
+    onRetry?: (inMs: number, now: () => void) => void,
   ): Unsubscribe {
-    return this.transport.subscribe(query, onEvent, onError, onOpen);
+    return this.transport.subscribe(query, onEvent, onError, onOpen, onRetry);
   }
 }

@@ -124,20 +124,71 @@ describe('HttpTransport.subscribe', () => {
     expect(seen).toEqual(['10', '11', '12']);
   });
 
-  it('lets the browser reconnect by itself and still drops repeats', () => {
+  it('when the connection drops, says when it tries again, resumes after the last seq, and drops repeats', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => {
+        throw new TypeError('Failed to fetch');
+      }),
+    );
     const seen: string[] = [];
-    new HttpTransport().subscribe({ after_seq: '5' }, (e) => seen.push(e.seq), () => {});
+    const errors: string[] = [];
+    const retries: number[] = [];
+    new HttpTransport({ retryMs: 1000 }).subscribe(
+      { after_seq: '5' },
+      (e) => seen.push(e.seq),
+      (e) => errors.push(e.code),
+      undefined,
+      (inMs) => retries.push(inMs),
+    );
     const es = latest();
     expect(es.searchParams.get('after_seq')).toBe('5');
     es.open();
     es.send(5);
     es.send(6);
     es.drop();
-    es.open();
-    es.send(6);
-    es.send(7);
-    expect(seen).toEqual(['6', '7']);
+    expect(es.readyState).toBe(FakeEventSource.CLOSED); // the transport, not the browser, retries
+    expect(retries).toEqual([1000]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors).toEqual(['unavailable']); // a refused connection is the manager away, not a sign-out
+    await vi.advanceTimersByTimeAsync(999);
     expect(FakeEventSource.instances).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    const again = latest();
+    expect(again).not.toBe(es);
+    expect(again.searchParams.get('after_seq')).toBe('6');
+    again.fail();
+    expect(retries).toEqual([1000, 2000]);
+    again.fail();
+    expect(retries).toEqual([1000, 2000]); // one try pending at a time
+    await vi.advanceTimersByTimeAsync(2000);
+    latest().open();
+    latest().send(6);
+    latest().send(7);
+    expect(seen).toEqual(['6', '7']);
+  });
+
+  it('"Retry now" tries at once, and an answer about an older connection is not reported', async () => {
+    let answer: (r: Response) => void = () => {};
+    vi.stubGlobal('fetch', vi.fn(() => new Promise<Response>((ok) => (answer = ok))));
+    const errors: string[] = [];
+    let retryNow: () => void = () => {};
+    new HttpTransport({ retryMs: 60_000 }).subscribe(
+      {},
+      () => {},
+      (e) => errors.push(e.code),
+      undefined,
+      (_inMs, now) => (retryNow = now),
+    );
+    latest().fail();
+    retryNow();
+    expect(FakeEventSource.instances).toHaveLength(2);
+    latest().open();
+    answer(new Response(JSON.stringify({ code: 'unauthenticated', message: 'old' }), { status: 401 }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors).toEqual([]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(FakeEventSource.instances).toHaveLength(2); // the scheduled try was dropped
   });
 
   it('reports why the feed was refused (e.g. no token) and keeps trying', async () => {

@@ -22,7 +22,7 @@ export class HttpTransport implements Transport {
   constructor(options: HttpTransportOptions = {}) {
     this.base = options.baseUrl ?? '';
     this.retryMs = options.retryMs ?? 1000;
-    this.maxRetryMs = options.maxRetryMs ?? 30_000;
+    this.maxRetryMs = options.maxRetryMs ?? 15_000;
   }
 
   async call<M extends Method>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
@@ -60,30 +60,49 @@ export class HttpTransport implements Transport {
     onEvent: (event: Event) => void,
     onError: (error: ApiError) => void,
     onOpen?: () => void,
+    onRetry?: (inMs: number, now: () => void) => void,
   ): Unsubscribe {
     const gate = new SeqGate(query.after_seq);
     let source: EventSource | null = null;
     const backoff = new Backoff(this.retryMs, this.maxRetryMs);
     let stopped = false;
+    // Counts connections made, so an answer about an older one is not taken for the current one.
+    let attempt = 0;
 
+    const retryNow = () => {
+      if (stopped) return;
+      backoff.cancel();
+      connect();
+    };
+
+    // The transport, not the browser, decides when to try again (the browser's own retry has no
+    // known time, and it gives up on an HTTP error): the person sees when, and can try at once.
     const reconnectLater = () => {
       source?.close();
       source = null;
-      if (!stopped) backoff.schedule(connect);
+      if (stopped) return;
+      const inMs = backoff.schedule(connect);
+      if (inMs !== null) onRetry?.(inMs, retryNow);
     };
 
-    // EventSource does not say why a connection was refused: ask the API, whose error does.
-    const diagnose = () => {
+    // EventSource does not say why a connection failed: ask the API, whose error does (a refused
+    // connection is `unavailable`, a missing or stale token `unauthenticated`).
+    const diagnose = (of: number) => {
       this.call('ListConsents', {}).then(
-        () => onError(new ApiError('unavailable', 'The event feed closed; reconnecting.')),
+        () => {
+          if (!stopped && of === attempt) onError(new ApiError('unavailable', 'Lost the event feed; reconnecting.'));
+        },
         (err: unknown) => {
-          if (!stopped) onError(ApiError.from(err));
+          if (!stopped && of === attempt) onError(ApiError.from(err));
         },
       );
     };
 
     const connect = () => {
       if (stopped) return;
+      source?.close();
+      attempt++;
+      const mine = attempt;
       // A new EventSource sends no Last-Event-ID: resume explicitly after the last event seen.
       const es = new EventSource(this.eventsUrl({ ...query, after_seq: gate.lastSeq ?? query.after_seq }));
       source = es;
@@ -101,20 +120,15 @@ export class HttpTransport implements Transport {
         if (gate.accept(event.seq)) onEvent(event);
       };
       es.addEventListener('error', (e: globalThis.Event) => {
-        if (stopped) return;
+        if (stopped || mine !== attempt) return;
         const data = (e as MessageEvent<unknown>).data;
         if (typeof data === 'string') {
           // The server's own `error` event: the feed ends after it.
           onError(ApiError.fromBody(500, data));
-          reconnectLater();
-        } else if (es.readyState === EventSource.CLOSED) {
-          // Refused (e.g. 401): the browser gives up, so we retry.
-          diagnose();
-          reconnectLater();
         } else {
-          // The browser reconnects by itself, sending Last-Event-ID; the gate drops any repeat.
-          onError(new ApiError('unavailable', 'Lost the event feed; reconnecting.'));
+          diagnose(mine);
         }
+        reconnectLater();
       });
     };
 

@@ -48,6 +48,7 @@ export class TauriTransport implements Transport {
     onEvent: (event: Event) => void,
     onError: (error: ApiError) => void,
     onOpen?: () => void,
+    onRetry?: (inMs: number, now: () => void) => void,
   ): Unsubscribe {
     const gate = new SeqGate(query.after_seq);
     let id: number | null = null;
@@ -55,7 +56,13 @@ export class TauriTransport implements Transport {
     const backoff = new Backoff(this.retryMs, this.maxRetryMs);
 
     const again = () => {
-      if (!stopped) backoff.schedule(() => void connect());
+      if (stopped) return;
+      const inMs = backoff.schedule(() => void connect());
+      if (inMs !== null)
+        onRetry?.(inMs, () => {
+          backoff.cancel();
+          void connect();
+        });
     };
 
     const connect = async () => {

@@ -12,6 +12,11 @@ export interface SubscriptionHandlers {
   onError: (error: ApiError) => void;
   /** The feed is (again) connected. */
   onOpen?: () => void;
+  /**
+   * The feed is down and the next try is `inMs` from now; `now()` tries at once instead (a
+   * "Retry now" button). Called again before each later try.
+   */
+  onRetry?: (inMs: number, now: () => void) => void;
 }
 
 /**
@@ -31,6 +36,7 @@ export interface Transport {
     onEvent: SubscriptionHandlers['onEvent'],
     onError: SubscriptionHandlers['onError'],
     onOpen?: SubscriptionHandlers['onOpen'],
+    onRetry?: SubscriptionHandlers['onRetry'],
   ): Unsubscribe;
   /**
    * The headless manager service (install, start, stop, ...): only the desktop app has it, since
@@ -82,14 +88,19 @@ export class Backoff {
     this.delay = firstMs;
   }
 
-  /** Runs `retry` after the current delay (unless a try is already pending); the next waits longer. */
-  schedule(retry: () => void) {
-    if (this.timer !== null) return;
+  /**
+   * Runs `retry` after the current delay (unless a try is already pending); the next waits longer.
+   * The delay, or null when a try was already pending.
+   */
+  schedule(retry: () => void): number | null {
+    if (this.timer !== null) return null;
+    const delay = this.delay;
     this.timer = setTimeout(() => {
       this.timer = null;
       retry();
-    }, this.delay);
+    }, delay);
     this.delay = Math.min(this.delay * 2, this.max);
+    return delay;
   }
 
   /** Connected: the next failure waits the first delay again. */

@@ -1,5 +1,7 @@
 import type { LogLevel, LogLine } from '../ipc';
+import { parseAnsi } from './ansi';
 import { levelLabel } from './format';
+import { revealHidden } from './untrusted';
 
 /** A log line as the viewer keeps it. */
 export interface LogEntry {
@@ -31,6 +33,32 @@ export function shownMessage(message: string): { text: string; rows: number } {
   let rows = 1;
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) rows++;
   return { text, rows };
+}
+
+// Characters a monospace font draws two columns wide (CJK, Hangul, full-width forms, emoji).
+const WIDE = /[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F300}-\u{1FAFF}\u{20000}-\u{3FFFD}]/u;
+
+/** Columns one text line takes in a monospace font. */
+function columns(line: string): number {
+  let n = 0;
+  for (const ch of line) n += WIDE.test(ch) ? 2 : 1;
+  return n;
+}
+
+/**
+ * How many text lines a row takes when wrapped at `cols` columns: its message as drawn (colour
+ * codes gone, hidden characters shown by their code) with its fields after it, each of its lines
+ * broken every `cols` columns (the viewer breaks anywhere, not at words, so this is exact for a
+ * monospace font).
+ */
+export function wrappedRows(entry: Pick<LogEntry, 'message' | 'fields'>, cols: number): number {
+  if (cols <= 0) return 1;
+  const fields = Object.entries(entry.fields).map(([k, v]) => `${k}=${v}`);
+  const shown = revealHidden(parseAnsi(entry.message).map((r) => r.text).join(''), true);
+  const text = fields.length > 0 ? `${shown} ${revealHidden(fields.join(' '))}` : shown;
+  let rows = 0;
+  for (const line of text.split('\n')) rows += Math.max(1, Math.ceil(columns(line) / cols));
+  return rows;
 }
 
 export const LEVEL_RANK: Record<LogLevel, number> = {
@@ -77,6 +105,8 @@ export class LogStore {
   private lastAttempt = 0;
   /** The attempts seen, in order. */
   readonly attempts: number[] = [];
+  /** The index in `lines` of the first line at ERROR, or -1 while there is none. */
+  firstError = -1;
   private readonly listeners = new Set<() => void>();
 
   /** The seq of the last line taken (published or queued); 0 when none. */
@@ -119,7 +149,10 @@ export class LogStore {
   flush() {
     this.scheduled = false;
     if (this.pending.length === 0) return;
-    for (const entry of this.pending) this.lines.push(entry);
+    for (const entry of this.pending) {
+      if (this.firstError < 0 && entry.level === 'LOG_LEVEL_ERROR') this.firstError = this.lines.length;
+      this.lines.push(entry);
+    }
     this.pending = [];
     this.version++;
     for (const l of this.listeners) l();
@@ -135,15 +168,53 @@ export class LogStore {
   getVersion = () => this.version;
 }
 
-function matches(entry: LogEntry, minRank: number, needle: string, attempt: number): boolean {
-  if (attempt && entry.attempt !== attempt) return false;
-  if (entry.rank < minRank) return false;
-  if (!needle) return true;
+/** Whether a line's message or one of its fields holds `needle` (lower case). */
+export function hasText(entry: LogEntry, needle: string): boolean {
   if (entry.message.toLowerCase().includes(needle)) return true;
   for (const [k, v] of Object.entries(entry.fields)) {
     if (`${k}=${v}`.toLowerCase().includes(needle)) return true;
   }
   return false;
+}
+
+function matches(entry: LogEntry, minRank: number, needle: string, attempt: number): boolean {
+  if (attempt && entry.attempt !== attempt) return false;
+  if (entry.rank < minRank) return false;
+  return !needle || hasText(entry, needle);
+}
+
+/** A line as plain text, as copied or downloaded: time, level, message, fields. */
+export function lineText(entry: LogEntry): string {
+  const fields = Object.entries(entry.fields).map(([k, v]) => `${k}=${v}`);
+  return [entry.time ?? '', levelText(entry), entry.message, ...fields].filter((x) => x !== '').join(' ');
+}
+
+/** The position in a view of the first line at ERROR, or -1. */
+export function firstErrorIn(store: LogStore, view: LogView): number {
+  if (store.firstError < 0) return -1;
+  // The view's indices are in order: find the store's first error, else the first error after it.
+  let lo = 0;
+  let hi = view.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((view.indices[mid] ?? 0) < store.firstError) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < view.length; i++) {
+    if (store.lines[view.indices[i] ?? -1]?.level === 'LOG_LEVEL_ERROR') return i;
+  }
+  return -1;
+}
+
+/** The positions in a view of the lines that hold `needle` (lower case). */
+export function findIn(store: LogStore, view: LogView, needle: string): number[] {
+  const found: number[] = [];
+  if (!needle) return found;
+  for (let i = 0; i < view.length; i++) {
+    const entry = store.lines[view.indices[i] ?? -1];
+    if (entry && hasText(entry, needle)) found.push(i);
+  }
+  return found;
 }
 
 /**
@@ -179,9 +250,9 @@ export class LogFilter {
     this.store = store;
   }
 
-  /** `attempt` 0 means every attempt. */
-  indices(version: number, minRank: number, needle: string, attempt = 0): LogView {
-    const key = `${minRank}\u0000${needle}\u0000${attempt}`;
+  /** `attempt` 0 means every attempt; `wrapAt` 0 means no wrapping (else the columns of a line). */
+  indices(version: number, minRank: number, needle: string, attempt = 0, wrapAt = 0): LogView {
+    const key = `${minRank}\u0000${needle}\u0000${attempt}\u0000${wrapAt}`;
     if (key !== this.key) {
       this.key = key;
       this.scanned = 0;
@@ -198,7 +269,7 @@ export class LogFilter {
         if (entry && (all || matches(entry, minRank, needle, attempt))) {
           this.indicesOf.push(i);
           this.topsOf.push(this.totalRows);
-          this.totalRows += entry.rows;
+          this.totalRows += wrapAt > 0 ? wrappedRows(entry, wrapAt) : entry.rows;
         }
       }
       this.scanned = lines.length;

@@ -1,7 +1,7 @@
 // A template's answers schema (see the manager's catalogue: JSON Schema 2020-12 with `x-order`,
 // `x-when`, `x-default-template`, `x-validator`) turned into the questions of a form, and the
 // checks the form runs before it submits.
-import { condition, render } from './jinja';
+import { condition, render, validatorMessage } from './jinja';
 
 export type FieldKind = 'string' | 'integer' | 'number' | 'boolean' | 'choice' | 'multichoice' | 'json';
 
@@ -29,7 +29,7 @@ export interface Field {
   secret: boolean;
   /** Asked only when this Jinja condition holds. */
   when?: string;
-  /** The template's own validator (checked by the bootstrapper, not here). */
+  /** The template's own validator (Jinja; run here too when `jinja.ts` can read it). */
   validator?: string;
 }
 
@@ -213,7 +213,18 @@ export function problemWith(field: Field, raw: FormValue | undefined): string | 
   return null;
 }
 
-/** Problems of every asked question, by name (empty when the form can be submitted). */
+/** The value a blank question takes from its computed default, when that can be worked out here. */
+function derived(field: Field, raw: FormValue | undefined, scope: Record<string, unknown>): 'given' | 'derived' | 'unknown' {
+  const blank = raw === undefined || raw === '' || (Array.isArray(raw) && raw.length === 0);
+  if (!blank || !field.defaultTemplate) return 'given';
+  return render(field.defaultTemplate, scope) === undefined ? 'unknown' : 'derived';
+}
+
+/**
+ * Problems of every asked question, by name (empty when the form can be submitted): the schema's
+ * rules, then the template's own validator on the value the bootstrapper would check (a blank
+ * question's computed default included, unless the answer it comes from is wrong itself).
+ */
 export function validate(fields: Field[], values: FormValues): Record<string, string> {
   const scope = answersScope(fields, values);
   const problems: Record<string, string> = {};
@@ -222,7 +233,41 @@ export function validate(fields: Field[], values: FormValues): Record<string, st
     const p = problemWith(f, values[f.name]);
     if (p) problems[f.name] = p;
   }
+  for (const f of fields) {
+    if (!f.validator || problems[f.name] || !isAsked(f, scope)) continue;
+    const from = derived(f, values[f.name], scope);
+    if (from === 'unknown') continue;
+    if (from === 'derived' && fields.some((o) => o !== f && problems[o.name] && f.defaultTemplate?.includes(o.name))) continue;
+    const message = validatorMessage(f.validator, scope);
+    if (!message) continue;
+    problems[f.name] =
+      from === 'derived' ? `${message} (its default, made from the other answers, is “${String(scope[f.name])}”).` : sentence(message);
+  }
   return problems;
+}
+
+const sentence = (s: string) => (/[.!?]$/.test(s) ? s : `${s}.`);
+
+/**
+ * A valid answer close to what was typed, for a text question the form finds wrong ("My Shop" ->
+ * "my-shop", or "my_shop" where only underscores pass): lower case, accents dropped, every run of
+ * other characters one separator, no separator or digit first, none last. Null when no such
+ * answer passes the question's checks (or nothing is typed).
+ */
+export function suggestion(fields: Field[], values: FormValues, name: string): string | null {
+  const field = fields.find((f) => f.name === name);
+  const raw = values[name];
+  if (!field || field.kind !== 'string' || typeof raw !== 'string' || raw.trim() === '') return null;
+  if (!validate(fields, values)[name]) return null;
+  const base = raw.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  for (const sep of ['-', '_']) {
+    const candidate = base
+      .replace(/[^a-z0-9]+/g, sep)
+      .replace(/^[^a-z]+/, '')
+      .replace(new RegExp(`\\${sep}+$`), '');
+    if (candidate && candidate !== raw && !validate(fields, { ...values, [name]: candidate })[name]) return candidate;
+  }
+  return null;
 }
 
 /** The answers object to send: asked questions only; blanks left out so template defaults apply. */

@@ -19,6 +19,9 @@ export type Handlers = { [M in Method]?: Handler<M> };
 interface Subscriber {
   query: SubscribeRequest;
   onEvent: (e: Event) => void;
+  onError: (e: ApiError) => void;
+  onOpen?: () => void;
+  onRetry?: (inMs: number, now: () => void) => void;
 }
 
 export class MockTransport implements Transport {
@@ -44,14 +47,38 @@ export class MockTransport implements Transport {
   /** When set, every subscription fails with it (a browser not signed in, say) instead of opening. */
   feedError: ApiError | null = null;
 
-  subscribe(query: SubscribeRequest, onEvent: (e: Event) => void, onError: (e: ApiError) => void, onOpen?: () => void) {
-    const sub = { query, onEvent };
+  subscribe(
+    query: SubscribeRequest,
+    onEvent: (e: Event) => void,
+    onError: (e: ApiError) => void,
+    onOpen?: () => void,
+    onRetry?: (inMs: number, now: () => void) => void,
+  ) {
+    const sub: Subscriber = { query, onEvent, onError, onOpen, onRetry };
     this.subscribers.add(sub);
     if (this.feedError) onError(this.feedError);
     else onOpen?.();
     return () => {
       this.subscribers.delete(sub);
     };
+  }
+
+  /** The feed breaks for every subscriber with `error`; its next try is `inMs` away (`retried` counts "Retry now"). */
+  dropFeed(error: ApiError, inMs = 4000) {
+    for (const s of this.subscribers) {
+      s.onError(error);
+      s.onRetry?.(inMs, () => {
+        this.retried++;
+      });
+    }
+  }
+
+  /** How many times "Retry now" was asked for. */
+  retried = 0;
+
+  /** The feed is back for every subscriber. */
+  reopenFeed() {
+    for (const s of this.subscribers) s.onOpen?.();
   }
 
   /** Delivers an event (its body) to every subscriber, with the next seq. */

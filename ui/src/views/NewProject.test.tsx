@@ -87,20 +87,37 @@ function fakeTask(id: string): Task {
   };
 }
 
-function setup() {
+// As the manager serves templates/fastapi: its rules are the template's own Jinja validators.
+const PROJECT_RULE =
+  "{%- if project_name|length == 0 -%} project_name is required {%- elif (project_name | regex_search('^[a-z0-9-]+$')) is none -%} project_name may only contain lowercase letters, digits and hyphens {%- elif project_name[:1] not in 'abcdefghijklmnopqrstuvwxyz' -%} project_name must start with a lowercase letter {%- elif project_name[-1:] == '-' or '--' in project_name -%} project_name must not end with a hyphen or contain two hyphens in a row {%- endif -%}";
+const PACKAGE_RULE =
+  "{%- if package_name|length == 0 -%} package_name is required {%- elif (package_name | regex_search('^[a-z0-9_]+$')) is none -%} package_name may only contain lowercase letters, digits and underscores {%- elif package_name in ['and', 'class', 'def'] -%} package_name must not be a Python keyword {%- endif -%}";
+const validated: Template = {
+  ...templates[0]!,
+  answers_schema_json: JSON.stringify({
+    ...schema,
+    properties: {
+      ...schema.properties,
+      project_name: { type: 'string', description: 'Project name', 'x-validator': PROJECT_RULE },
+      package_name: { ...schema.properties.package_name, 'x-validator': PACKAGE_RULE },
+    },
+  }),
+};
+
+function setup(listed: Template[] = templates): { transport: MockTransport; user: ReturnType<typeof userEvent.setup>; unmount: () => void } {
   const transport = new MockTransport({
-    ListTemplates: () => ({ templates }),
+    ListTemplates: () => ({ templates: listed }),
     SubmitTask: () => ({ task: fakeTask('t-1'), created: true }),
   });
   const user = userEvent.setup();
-  render(
+  const { unmount } = render(
     <ClientProvider client={transport.client()}>
       <FeedProvider>
         <NewProject />
       </FeedProvider>
     </ClientProvider>,
   );
-  return { transport, user };
+  return { transport, user, unmount };
 }
 
 const questionOrder = () =>
@@ -109,6 +126,7 @@ const questionOrder = () =>
 describe('New project form', () => {
   beforeEach(() => {
     window.location.hash = '#/new';
+    window.sessionStorage.clear();
   });
 
   it('lists templates, broken ones with their error and not selectable', async () => {
@@ -230,5 +248,94 @@ describe('New project form', () => {
     expect(note).toHaveTextContent('project_name may only contain lowercase letters');
     const question = document.querySelector('[data-question="project_name"]') as HTMLElement;
     expect(within(question).getByRole('alert')).toHaveTextContent('may only contain lowercase letters');
+  });
+
+  it('keeps the answers typed in this tab across leaving the page and a reload', async () => {
+    const first = setup();
+    await screen.findByLabelText(/project_name/);
+    await first.user.type(screen.getByLabelText(/project_name/), 'shop');
+    await first.user.clear(screen.getByLabelText(/workers/));
+    await first.user.type(screen.getByLabelText(/workers/), '4');
+    await first.user.click(screen.getByLabelText(/docker/));
+    await first.user.clear(screen.getByLabelText('Folder'));
+    await first.user.type(screen.getByLabelText('Folder'), 'src/shop');
+    await first.user.click(screen.getByLabelText(/Allow a folder that is not empty/));
+    first.unmount();
+
+    setup();
+    expect(await screen.findByLabelText(/project_name/)).toHaveValue('shop');
+    expect(screen.getByLabelText(/workers/)).toHaveValue(4);
+    expect(screen.getByLabelText(/docker/)).toBeChecked();
+    expect(screen.getByLabelText('Folder')).toHaveValue('src/shop');
+    expect(screen.getByLabelText(/Allow a folder that is not empty/)).toBeChecked();
+  });
+
+  it("checks answers as they are typed with the template's own validators, and offers a valid name", async () => {
+    const { transport, user } = setup([validated]);
+    const name = await screen.findByLabelText(/project_name/);
+    const create = screen.getByRole('button', { name: 'Create' });
+    expect(create).toHaveAttribute('aria-disabled', 'true');
+    expect(screen.getByTestId('form-blocked')).toHaveTextContent('First answer or fix: project_name');
+
+    await user.type(name, 'My Shop');
+    const question = () => document.querySelector('[data-question="project_name"]') as HTMLElement;
+    expect(within(question()).getByRole('alert')).toHaveTextContent(
+      /^project_name may only contain lowercase letters, digits and hyphens\.$/,
+    );
+    await user.click(screen.getByRole('button', { name: 'Use “my-shop”' }));
+    expect(name).toHaveValue('my-shop');
+    expect(within(question()).queryByRole('alert')).not.toBeInTheDocument();
+    expect(create).not.toHaveAttribute('aria-disabled');
+
+    await user.clear(name);
+    await user.type(name, 'Shop');
+    expect(screen.getByRole('button', { name: 'Use “shop”' })).toBeInTheDocument();
+    await user.click(create);
+    expect(transport.requests('SubmitTask')).toHaveLength(0);
+    expect(name).toHaveFocus();
+  });
+
+  it("checks a blank answer's computed default as the bootstrapper would, at its own question", async () => {
+    const { user } = setup([validated]);
+    await user.type(await screen.findByLabelText(/project_name/), 'class');
+    const pkg = document.querySelector('[data-question="package_name"]') as HTMLElement;
+    expect(within(pkg).getByRole('alert')).toHaveTextContent(
+      'package_name must not be a Python keyword (its default, made from the other answers, is “class”).',
+    );
+    expect(screen.getByTestId('form-blocked')).toHaveTextContent('First answer or fix: package_name');
+  });
+
+  it('refuses spaces in the folder and offers the folder without them', async () => {
+    const { user } = setup();
+    await user.type(await screen.findByLabelText(/project_name/), 'shop');
+    await user.clear(screen.getByLabelText('Folder'));
+    await user.type(screen.getByLabelText('Folder'), 'my shop');
+    expect(screen.getByText('The folder cannot have spaces in its name.')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Create' })).toHaveAttribute('aria-disabled', 'true');
+    await user.click(screen.getByRole('button', { name: 'Use “my-shop”' }));
+    expect(screen.getByLabelText('Folder')).toHaveValue('my-shop');
+    expect(screen.getByRole('button', { name: 'Create' })).not.toHaveAttribute('aria-disabled');
+  });
+
+  it('shows a failed preview’s error at the question it names, until that answer changes', async () => {
+    const { transport, user } = setup();
+    const failed = {
+      ...fakeTask('t-1'),
+      state: 'TASK_STATE_FAILED' as const,
+      result: {
+        status: 'RESULT_STATUS_FAILED' as const,
+        output_json: '',
+        error: "answers for template 'fastapi' are not valid: database 'sqlite' cannot be used here",
+      },
+    } as Task;
+    transport.handlers.SubmitTask = () => ({ task: failed, created: true });
+    await user.type(await screen.findByLabelText(/project_name/), 'shop');
+    await user.click(screen.getByRole('button', { name: 'Preview' }));
+    const database = () => document.querySelector('[data-question="database"]') as HTMLElement;
+    expect(await within(database()).findByRole('alert')).toHaveTextContent("database 'sqlite' cannot be used here");
+    expect(screen.getByRole('button', { name: 'Create' })).toHaveAttribute('aria-disabled', 'true');
+    await user.selectOptions(screen.getByLabelText(/database/), 'PostgreSQL');
+    expect(within(database()).queryByRole('alert')).not.toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Create' })).not.toHaveAttribute('aria-disabled');
   });
 });

@@ -1,12 +1,12 @@
 import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import { navigate, hrefOf } from '../app/router';
 import { useFeedEvents } from '../app/feed';
-import { SchemaForm } from '../components/SchemaForm';
+import { SchemaForm, Suggestion } from '../components/SchemaForm';
 import { Diff } from '../components/Diff';
 import { ErrorNote } from '../components/ErrorNote';
 import { Untrusted } from '../components/Untrusted';
 import { ApiError, TERMINAL_STATES, useClient, type Task, type Template } from '../ipc';
-import { answersOf, fieldsOf, initialValues, validate, type Field, type FormValue, type FormValues } from '../lib/schema';
+import { answersOf, fieldsOf, initialValues, suggestion, validate, type Field, type FormValue, type FormValues } from '../lib/schema';
 
 export const BOOTSTRAP_TASK = 'bootstrap.project';
 /** How often a preview's task is looked at until it ends. */
@@ -45,23 +45,97 @@ function suggestedFolder(fields: Field[], values: FormValues, template: string):
   return typeof v === 'string' && v ? v : template;
 }
 
+/** Where the form's answers are kept for this tab: they outlive a reload, leaving the page and
+ * the view being made again when the manager comes back. */
+export const DRAFT_KEY = 'hyperagent.newProject.draft';
+
+interface Draft {
+  template: string;
+  /** Answers by template: switching to another and back keeps both. */
+  answers: Record<string, FormValues>;
+  folder: string;
+  folderEdited: boolean;
+  options: Options;
+}
+
+function readDraft(): Draft | null {
+  try {
+    const raw = window.sessionStorage.getItem(DRAFT_KEY);
+    const d = raw ? (JSON.parse(raw) as Partial<Draft>) : null;
+    if (!d || typeof d.template !== 'string' || typeof d.answers !== 'object' || d.answers === null) return null;
+    return {
+      template: d.template,
+      answers: d.answers,
+      folder: typeof d.folder === 'string' ? d.folder : '',
+      folderEdited: d.folderEdited === true,
+      options: { checks: d.options?.checks !== false, git: d.options?.git !== false, overwrite: d.options?.overwrite === true },
+    };
+  } catch {
+    return null; // storage refused or garbled: start afresh
+  }
+}
+
+function saveDraft(d: Draft) {
+  try {
+    window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(d));
+  } catch {
+    // Storage refused (private mode, full): the form works, it is just not kept.
+  }
+}
+
+/** The saved answers of `fields` (same kinds only) over their defaults. */
+function restored(fields: Field[], saved: Partial<FormValues>): FormValues {
+  const values = initialValues(fields);
+  for (const f of fields) {
+    const v = saved[f.name];
+    if (v !== undefined && typeof v === typeof values[f.name] && Array.isArray(v) === Array.isArray(values[f.name])) values[f.name] = v;
+  }
+  return values;
+}
+
+/** What is wrong with the folder as typed, or null (blank is reported only once Create is tried). */
+function folderProblemOf(workspace: string): string | null {
+  if (/(^|\/)\.\.(\/|$)/.test(workspace)) return 'The folder must stay inside the workspace (no "..").';
+  if (/\s/.test(workspace)) return 'The folder cannot have spaces in its name.';
+  if (/[^A-Za-z0-9._/-]/.test(workspace)) return 'The folder may only have letters, digits, "-", "_", "." and "/" in its name.';
+  return null;
+}
+
+/** The folder as typed with every run of other characters made one "-" ("my shop" -> "my-shop"). */
+function folderSuggestion(workspace: string): string | null {
+  const fixed = workspace
+    .split('/')
+    .map((part) => part.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, ''))
+    .filter((part) => part && part !== '..')
+    .join('/');
+  return fixed && fixed !== workspace && folderProblemOf(fixed) === null ? fixed : null;
+}
+
+/** The question a refusal or a failed preview names ("answers ... not valid: package_name ..."), if one. */
+function namedField(fields: Field[], message: string): Field | undefined {
+  return fields.find((f) => new RegExp(`\\b${f.name}\\b`).test(message));
+}
+
 /** Start a project: pick a template, answer its questions, preview the files, create it. */
 export function NewProject() {
   const client = useClient();
   const ids = useId();
   const [templates, setTemplates] = useState<Template[] | null>(null);
   const [listError, setListError] = useState<ApiError | null>(null);
-  const [selected, setSelected] = useState('');
+  const [draft] = useState(readDraft);
+  const [selected, setSelected] = useState(draft?.template ?? '');
   const [values, setValues] = useState<FormValues>({});
   const [shown, setShown] = useState<Set<string>>(new Set());
   const [tried, setTried] = useState(false);
-  const [folder, setFolder] = useState('');
-  const [folderEdited, setFolderEdited] = useState(false);
-  const [options, setOptions] = useState<Options>({ checks: true, git: true, overwrite: false });
+  const [folder, setFolder] = useState(draft?.folder ?? '');
+  const [folderEdited, setFolderEdited] = useState(draft?.folderEdited ?? false);
+  const [options, setOptions] = useState<Options>(draft?.options ?? { checks: true, git: true, overwrite: false });
   const [busy, setBusy] = useState<'preview' | 'create' | null>(null);
   const [serverError, setServerError] = useState<ApiError | null>(null);
   const [preview, setPreview] = useState<{ task: Task; dryRun: DryRun | null } | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
+  // What the manager or a failed preview said of one question, shown there until that answer changes.
+  const [reported, setReported] = useState<{ name: string; message: string; value: FormValue | undefined } | null>(null);
 
   const load = useCallback(() => {
     client.listTemplates().then(
@@ -82,17 +156,26 @@ export function NewProject() {
   const schemaJson = template?.answers_schema_json ?? '';
   const { fields, error: schemaError } = useMemo(() => parseFields(schemaJson), [schemaJson]);
 
-  // A newly chosen template starts from its defaults (set while rendering, so no frame shows the
-  // new questions with the old answers).
+  // A newly chosen template starts from its defaults, or the answers kept for it in this tab (set
+  // while rendering, so no frame shows the new questions with the old answers).
   const [formFor, setFormFor] = useState<string | null>(null);
   if (formFor !== schemaJson) {
     setFormFor(schemaJson);
-    setValues(initialValues(fields));
+    const saved = readDraft()?.answers[selected];
+    setValues(saved ? restored(fields, saved) : initialValues(fields));
     setShown(new Set());
     setTried(false);
     setPreview(null);
     setServerError(null);
+    setReported(null);
   }
+
+  // Keep the answers for this tab as they are typed (not before the template's questions are known).
+  useEffect(() => {
+    if (!selected || formFor !== schemaJson || !schemaJson) return;
+    const answers = { ...readDraft()?.answers, [selected]: values };
+    saveDraft({ template: selected, answers, folder, folderEdited, options });
+  }, [selected, formFor, schemaJson, values, folder, folderEdited, options]);
 
   // Offer the first usable template when there is exactly one choice to make.
   useEffect(() => {
@@ -103,25 +186,47 @@ export function NewProject() {
   }, [templates, selected]);
 
   const problems = validate(fields, values);
+  if (reported && values[reported.name] === reported.value && !problems[reported.name]) problems[reported.name] = reported.message;
+  // A blank answer's computed default is checked once an answer it is made from has been given.
+  const madeFromShown = (name: string) => {
+    const f = fields.find((x) => x.name === name);
+    return !values[name] && !!f?.defaultTemplate && fields.some((o) => shown.has(o.name) && f.defaultTemplate?.includes(o.name));
+  };
   const shownProblems = Object.fromEntries(
-    Object.entries(problems).filter(([name]) => tried || shown.has(name)),
+    Object.entries(problems).filter(([name]) => tried || shown.has(name) || name === reported?.name || madeFromShown(name)),
   );
-  const workspace = (folderEdited ? folder : suggestedFolder(fields, values, selected)).trim();
-  const folderProblem =
-    tried && !workspace
-      ? 'Name the folder the project goes in.'
-      : /(^|\/)\.\.(\/|$)/.test(workspace)
-        ? 'The folder must stay inside the workspace (no "..").'
-        : null;
+  const suggestions = Object.fromEntries(
+    Object.keys(shownProblems).flatMap((name) => {
+      const s = suggestion(fields, values, name);
+      return s === null ? [] : [[name, s]];
+    }),
+  );
+  // As typed (trimming it there would eat a space while it is typed); sent trimmed.
+  const folderText = folderEdited ? folder : suggestedFolder(fields, values, selected);
+  const workspace = folderText.trim();
+  const folderRule = workspace ? folderProblemOf(workspace) : 'Name the folder the project goes in.';
+  // A folder that follows a wrong project name is put right with it: only the name's problem shows.
+  const followsWrongName = !folderEdited && Object.keys(problems).some((n) => workspace === String(values[n] ?? '').trim());
+  const folderProblem = (workspace || tried) && !followsWrongName ? folderRule : null;
+  const folderFix = folderProblem ? folderSuggestion(workspace) : null;
+  const blockers = [...Object.keys(problems), ...(folderRule ? ['the folder'] : [])];
 
-  const change = (name: string, value: FormValue) => setValues((v) => ({ ...v, [name]: value }));
+  // Answers are checked as they are typed, as the bootstrapper would check them.
+  const change = (name: string, value: FormValue) => {
+    setValues((v) => ({ ...v, [name]: value }));
+    setShown((s) => (s.has(name) ? s : new Set(s).add(name)));
+  };
+  const report = (message: string) => {
+    const named = namedField(fields, message);
+    setReported(named ? { name: named.name, message, value: values[named.name] } : null);
+  };
 
   const submit = async (dryRun: boolean) => {
     setTried(true);
     setServerError(null);
     if (!template) return;
     const bad = Object.keys(problems);
-    if (bad.length > 0 || folderProblem || !workspace) {
+    if (bad.length > 0 || folderRule) {
       const first = bad[0];
       const el = first
         ? formRef.current?.querySelector<HTMLElement>(`[name="${CSS.escape(first)}"]`)
@@ -158,8 +263,11 @@ export function NewProject() {
         }
       }
       setPreview({ task: current, dryRun: dry });
+      if (current.state !== 'TASK_STATE_COMPLETED') report(current.result?.error || current.status_reason || '');
     } catch (err) {
-      setServerError(ApiError.from(err));
+      const e = ApiError.from(err);
+      setServerError(e);
+      report(e.message);
     } finally {
       setBusy(null);
     }
@@ -170,13 +278,6 @@ export function NewProject() {
     const submitter = (e.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
     void submit(submitter?.value === 'preview');
   };
-
-  // A server error that names a question is shown at that question too.
-  const serverFieldProblems: Record<string, string> = {};
-  if (serverError) {
-    const named = fields.find((f) => new RegExp(`\\b${f.name}\\b`).test(serverError.message));
-    if (named) serverFieldProblems[named.name] = serverError.message;
-  }
 
   return (
     <div className="view new-project">
@@ -235,7 +336,8 @@ export function NewProject() {
                 <SchemaForm
                   fields={fields}
                   values={values}
-                  problems={{ ...shownProblems, ...serverFieldProblems }}
+                  problems={shownProblems}
+                  suggestions={suggestions}
                   onChange={change}
                   onBlur={(name) => setShown((s) => new Set(s).add(name))}
                 />
@@ -248,7 +350,7 @@ export function NewProject() {
                     id={`${ids}-folder`}
                     name="workspace"
                     data-testid="field-workspace"
-                    value={workspace}
+                    value={folderText}
                     aria-invalid={folderProblem ? true : undefined}
                     aria-describedby={`${ids}-folder-help${folderProblem ? ` ${ids}-folder-error` : ''}`}
                     onChange={(e) => {
@@ -264,6 +366,16 @@ export function NewProject() {
                       {folderProblem}
                     </p>
                   )}
+                  {folderFix && (
+                    <Suggestion
+                      value={folderFix}
+                      testId="suggest-workspace"
+                      onUse={() => {
+                        setFolder(folderFix);
+                        setFolderEdited(true);
+                      }}
+                    />
+                  )}
                 </div>
                 <OptionBox id={`${ids}-checks`} label="Check the project (install, run its tests, start it once)" checked={options.checks} onChange={(checks) => setOptions((o) => ({ ...o, checks }))} />
                 <OptionBox id={`${ids}-git`} label="git init and commit the new files" checked={options.git} onChange={(git) => setOptions((o) => ({ ...o, git }))} />
@@ -276,12 +388,32 @@ export function NewProject() {
               )}
               {serverError && <ErrorNote error={serverError} what="The manager refused it" testId="form-error" />}
               <div className="actions">
-                <button type="submit" value="preview" disabled={busy !== null}>
+                {/* Not `disabled` while answers are wrong: still focusable, and a press shows what to fix. */}
+                <button
+                  type="submit"
+                  value="preview"
+                  disabled={busy !== null}
+                  aria-disabled={blockers.length > 0 || undefined}
+                  aria-describedby={blockers.length > 0 ? `${ids}-blocked` : undefined}
+                >
                   {busy === 'preview' ? 'Previewing…' : 'Preview'}
                 </button>
-                <button type="submit" value="create" className="primary" disabled={busy !== null}>
+                <button
+                  type="submit"
+                  value="create"
+                  className="primary"
+                  data-testid="create"
+                  disabled={busy !== null}
+                  aria-disabled={blockers.length > 0 || undefined}
+                  aria-describedby={blockers.length > 0 ? `${ids}-blocked` : undefined}
+                >
                   {busy === 'create' ? 'Creating…' : 'Create'}
                 </button>
+                {blockers.length > 0 && (
+                  <span id={`${ids}-blocked`} className="help" data-testid="form-blocked">
+                    First answer or fix: {blockers.join(', ')}
+                  </span>
+                )}
               </div>
             </>
           )}

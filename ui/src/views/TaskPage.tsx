@@ -155,7 +155,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
       {task?.result && <ResultPanel task={task} output={output} />}
       {task && json && <ResultViews task={task} output={json} />}
       {feedError && <ErrorNote error={feedError} what="Live updates paused" testId="feed-error" />}
-      <LogViewer store={store} label="Task log" />
+      <LogViewer store={store} label="Task log" fileName={`task-${taskId}.log`} />
     </div>
   );
 }

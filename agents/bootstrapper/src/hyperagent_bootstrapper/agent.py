@@ -30,7 +30,7 @@ from hyperagent_sdk import (
 
 from . import render as rendering
 from . import vcs
-from .place import Placement, existing_entries, leftovers
+from .place import OWN_FOLDERS, Placement, existing_entries, leftovers
 from .postcheck import Plan, PostCheck, Report, Settings
 from .template import Template, TemplateError, load
 
@@ -255,16 +255,24 @@ def _diff(target: Path, rendered: rendering.Rendered) -> tuple[list[dict[str, An
 
 
 def _git(ctx: TaskContext, target: Path, files: list[str], template: str, existed: bool) -> str:
+    """Commit the new files; the commit's id. When they are exactly what the repository already
+    holds (the same project made again), there is nothing to commit: no empty commit is made, and
+    the id is the repository's current one."""
     name = os.environ.get("GIT_AUTHOR_NAME", "HyperAgent")
     email = os.environ.get("GIT_AUTHOR_EMAIL", "hyperagent@localhost")
     git = ["git", "-c", f"user.name={name}", "-c", f"user.email={email}"]
     if not existed:
         ctx.run([*git, "init", "--quiet", "--initial-branch=main"], cwd=target)
-        ctx.run([*git, "add", "--all"], cwd=target)
+        # Everything in the folder, but never HyperAgent's own staging folders.
+        ctx.run([*git, "add", "--all", "--", ".", f":(exclude){OWN_FOLDERS}"], cwd=target)
     else:
         ctx.run([*git, "add", "--", *files], cwd=target)
-    message = f"Create {target.name} from the {template} template (HyperAgent)"
-    ctx.run([*git, "commit", "--quiet", "--no-verify", "-m", message], cwd=target)
+    staged = ctx.run([*git, "diff", "--cached", "--quiet"], cwd=target, check=False)
+    if staged == 0:
+        ctx.log.info("nothing to commit: the repository already holds these files as they are")
+    else:
+        message = f"Create {target.name} from the {template} template (HyperAgent)"
+        ctx.run([*git, "commit", "--quiet", "--no-verify", "-m", message], cwd=target)
     lines: list[str] = []
     ctx.run(["git", "rev-parse", "HEAD"], cwd=target, on_line=lines.append)
     return lines[-1].strip() if lines else ""
@@ -344,6 +352,23 @@ def checks_outcome(report: Report) -> tuple[str, str]:
     return "checks skipped", f"{passed}/{len(checks)} checks passed, skipped: {words}"
 
 
+def overwrite_description(template: str, target: Path, files: list[str]) -> str:
+    """What overwriting does, said so that it completes "<agent> asks to ..." (the consent
+    request's sentence, in the UI and the CLI): how many files are written and how many of them
+    replace one that is there."""
+    replaced = sum(1 for f in files if (target / f).exists() or (target / f).is_symlink())
+    written = f"write the {template} template's {_count(len(files), 'file')} into {target}"
+    if replaced == 0:
+        return f"{written}, beside what is there (no file is replaced)"
+    if replaced == len(files) > 1:
+        return f"{written}, replacing all {replaced} already there"
+    return f"{written}, replacing {_count(replaced, 'file')} already there"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _render_hint(
     template: Template, answers: rendering.Answers, target: Path, source: str, where: str
 ) -> str:
@@ -397,7 +422,7 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     if before:
         try:
             ctx.prepare_destructive(
-                f"write the {template.name} template's {len(files)} files over {target}",
+                overwrite_description(template.name, target, files),
                 [str(target / p) for p in files],
             )
         except PermissionRefused as err:

@@ -13,15 +13,17 @@ which the sandbox does not give a task (it may write only its own workspace).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from .render import Rendered
 
 STAGING_PREFIX = ".hyperagent-render-"
 ASIDE_PREFIX = ".hyperagent-replaced-"
+#: A glob matching both (for ``git add``'s exclude pathspec).
+OWN_FOLDERS = ".hyperagent-*"
 
 
 def leftovers(target: Path) -> list[str]:
@@ -81,24 +83,43 @@ class Placement:
             self._made_dirs.append(d)
 
     def undo(self) -> None:
-        """Leave the folder as it was before: remove what was added, put back what was replaced."""
+        """Leave the folder as it was before: remove what was added, put back what was replaced.
+
+        Every step is tried even when one fails; the staging folder always goes, and the folder of
+        replaced files too once they are all back (one that could not be put back stays there, and
+        the error names it: the person's file is never deleted)."""
+        errors: list[str] = []
+
+        def attempt(what: str, step: Callable[..., object], *args: Path) -> None:
+            try:
+                step(*args)
+            except OSError as err:
+                errors.append(f"{what}: {err}")
+
         for path in reversed(self._placed):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+            attempt(f"removing {path}", _remove, path)
         for dst, keep in reversed(self._moved_aside):
-            os.rename(keep, dst)
+            attempt(f"putting back {dst}", os.rename, keep, dst)
         for name in sorted(set(existing_entries(self.target)) - self._before):
-            _remove(self.target / name)  # what later steps made: .git, .venv, ...
+            # what later steps made: .git, .venv, ...
+            attempt(f"removing {name}", _remove, self.target / name)
         for d in reversed(self._made_dirs):
-            if d.exists():
-                _remove(d)
-        for path in (self.staging, self.aside):
-            _remove(path)
+            attempt(f"removing {d}", _remove, d)
+        attempt(f"removing {self.staging}", _remove, self.staging)
+        if not _holds_files(self.aside):
+            attempt(f"removing {self.aside}", _remove, self.aside)
+        if errors:
+            raise OSError(f"the folder could not be put back whole: {'; '.join(errors)}")
 
     def finish(self) -> None:
         """Keep the new project: drop the replaced files (the manager's snapshot has them)."""
         _remove(self.aside)
         _remove(self.staging)
+
+
+def _holds_files(path: Path) -> bool:
+    """Whether ``path`` has anything but folders in it."""
+    return path.is_dir() and any(not p.is_dir() or p.is_symlink() for p in path.rglob("*"))
 
 
 def _remove(path: Path) -> None:
