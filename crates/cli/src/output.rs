@@ -406,12 +406,11 @@ pub fn consent_json(c: &pb::Consent) -> Value {
 /// A consent request as one line of text.
 pub fn consent_text(c: &pb::Consent) -> String {
     let mut s = format!(
-        "{} {}: agent `{}` asks to {} {} for task {}",
+        "{} {}: agent `{}` asks to {} for task {}",
         c.id,
         consent_status(c.status),
         line(&c.agent_id),
-        line(&c.kind),
-        line(&c.target),
+        consent_request(&c.kind, &line(&c.target)),
         line(&c.task_id)
     );
     if !c.reason.is_empty() {
@@ -729,9 +728,57 @@ pub fn route_text(r: &pb::RouteResponse) -> String {
     s
 }
 
+/// What a consent asks, completing "asks to ...": each kind in words; a destructive request's
+/// target is the agent's own description of it (the bootstrapper's "write the fastapi
+/// template's 23 files into ..."), which reads on its own.
+fn consent_request(kind: &str, target: &str) -> String {
+    match kind {
+        "read" => format!("read {target}"),
+        "write" => format!("write to {target}"),
+        "connect" => format!("connect to {target}"),
+        "open" => format!("open {target}"),
+        "secret" => format!("use the secret {target}"),
+        "destructive" => target.to_string(),
+        other => format!("do `{}` on {target}", line(other)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_of_consent_reads_as_one_sentence() {
+        let said = |kind: &str, target: &str| {
+            consent_text(&pb::Consent {
+                id: "c1".into(),
+                agent_id: "bootstrapper".into(),
+                task_id: "t1".into(),
+                kind: kind.into(),
+                target: target.into(),
+                status: pb::ConsentStatus::Pending as i32,
+                ..Default::default()
+            })
+        };
+        let asks = |kind: &str, target: &str| {
+            let text = said(kind, target);
+            let start = text.find("asks to ").expect("asks") + "asks to ".len();
+            let end = text.find(" for task t1").expect("task");
+            text[start..end].to_string()
+        };
+        assert_eq!(asks("read", "/home/me/notes"), "read /home/me/notes");
+        assert_eq!(asks("write", "/home/me/out"), "write to /home/me/out");
+        assert_eq!(asks("connect", "pypi.org:443"), "connect to pypi.org:443");
+        assert_eq!(asks("secret", "OPENAI_KEY"), "use the secret OPENAI_KEY");
+        assert_eq!(
+            asks(
+                "destructive",
+                "write the fastapi template's 23 files into /p, replacing all 23 already there"
+            ),
+            "write the fastapi template's 23 files into /p, replacing all 23 already there"
+        );
+        assert_eq!(asks("fly", "away"), "do `fly` on away");
+    }
 
     #[test]
     fn a_consent_request_cannot_rewrite_its_own_line() {

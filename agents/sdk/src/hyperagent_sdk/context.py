@@ -146,7 +146,9 @@ class TaskContext:
 
     def prepare_destructive(self, description: str, paths: Sequence[str | Path]) -> str:
         """Before overwriting or deleting what existed before the task: name the paths (absolute,
-        inside the workspace or a write grant) and what will happen to them.
+        inside the workspace or a write grant) and what will happen to them. ``description``
+        completes the sentence "<agent> asks to ..." that the person reads: a lowercase verb
+        phrase, e.g. "write the fastapi template's 23 files into /p, replacing 3 already there".
 
         The person is asked (unless a rule answers); once granted, the manager snapshots what
         exists at those paths, and ``hyperagent rollback <id>`` later restores it exactly
