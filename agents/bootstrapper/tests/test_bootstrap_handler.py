@@ -5,13 +5,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from hyperagent_bootstrapper.agent import agent, overwrite_description
 from hyperagent_bootstrapper.postcheck import Settings
-from hyperagent_sdk import CancellationToken, TaskContext
+from hyperagent_sdk import CancellationToken
 from hyperagent_sdk.testing import run_handler
 
 TASK = "bootstrap.project"
@@ -243,26 +244,31 @@ def git(folder: Path, *args: str) -> str:
     ).stdout
 
 
+class Consent:
+    """Answers overwriting's request in the person's place (granted), keeping each description."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def __call__(self, description: str, _paths: Sequence[str]) -> str:
+        self.asked.append(description)
+        return f"action-{len(self.asked)}"
+
+
 @pytest.fixture
-def consent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Overwriting asks first: each description asked about (the request is granted)."""
-    asked: list[str] = []
-
-    def prepare(_ctx: TaskContext, description: str, _paths: object) -> str:
-        asked.append(description)
-        return f"action-{len(asked)}"
-
-    monkeypatch.setattr(TaskContext, "prepare_destructive", prepare)
-    return asked
+def consent() -> Consent:
+    return Consent()
 
 
 def test_making_the_same_project_again_over_it_succeeds_without_an_empty_commit(
-    thirdparty: Path, tmp_path: Path, consent: list[str]
+    thirdparty: Path, tmp_path: Path, consent: Consent
 ) -> None:
     payload = {"template": str(thirdparty), "answers": {"project_name": "demo"}}
-    first = run_handler(agent, TASK, payload, workspace=tmp_path)
+    first = run_handler(agent, TASK, payload, workspace=tmp_path, destructive=consent)
     assert first.status == "SUCCEEDED", first.error
-    again = run_handler(agent, TASK, {**payload, "overwrite": True}, workspace=tmp_path)
+    again = run_handler(
+        agent, TASK, {**payload, "overwrite": True}, workspace=tmp_path, destructive=consent
+    )
     assert again.status == "SUCCEEDED", again.error
     assert again.output["commit"] == first.output["commit"]
     assert git(tmp_path, "log", "--format=%H").split() == [first.output["commit"]]
@@ -270,14 +276,14 @@ def test_making_the_same_project_again_over_it_succeeds_without_an_empty_commit(
     assert not [n for n in entries(tmp_path) if n.startswith(".hyperagent")]
     assert any("nothing to commit" in line.message for line in again.logs)
     files = len(first.output["files"])
-    assert consent == [
+    assert consent.asked == [
         f"write the thirdparty template's {files} files into {tmp_path}, replacing all {files}"
         " already there"
     ]
 
 
 def test_overwriting_commits_the_changes_and_never_the_replaced_files(
-    thirdparty: Path, tmp_path: Path, consent: list[str]
+    thirdparty: Path, tmp_path: Path, consent: Consent
 ) -> None:
     (tmp_path / "README.md").write_text("# mine\n")
     (tmp_path / "notes.txt").write_text("kept\n")
@@ -286,6 +292,7 @@ def test_overwriting_commits_the_changes_and_never_the_replaced_files(
         TASK,
         {"template": str(thirdparty), "answers": {"project_name": "demo"}, "overwrite": True},
         workspace=tmp_path,
+        destructive=consent,
     )
     assert run.status == "SUCCEEDED", run.error
     committed = git(tmp_path, "ls-files").split()
@@ -293,17 +300,18 @@ def test_overwriting_commits_the_changes_and_never_the_replaced_files(
     assert not [n for n in committed if n.startswith(".hyperagent")]
     assert not [n for n in entries(tmp_path) if n.startswith(".hyperagent")]
     files = len(run.output["files"])
-    assert consent == [
+    assert consent.asked == [
         f"write the thirdparty template's {files} files into {tmp_path}, replacing 1 file"
         " already there"
     ]
 
 
 def test_a_failed_overwrite_puts_the_folder_back_and_leaves_no_staging_folders(
-    thirdparty: Path, tmp_path: Path, consent: list[str]
+    thirdparty: Path, tmp_path: Path, consent: Consent
 ) -> None:
     payload = {"template": str(thirdparty), "answers": {"project_name": "demo"}}
-    assert run_handler(agent, TASK, payload, workspace=tmp_path).status == "SUCCEEDED"
+    first = run_handler(agent, TASK, payload, workspace=tmp_path, destructive=consent)
+    assert first.status == "SUCCEEDED"
     (tmp_path / "README.md").write_text("# changed by me\n")
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     token = CancellationToken()
@@ -314,6 +322,7 @@ def test_a_failed_overwrite_puts_the_folder_back_and_leaves_no_staging_folders(
         workspace=tmp_path,
         cancel=token,
         on_progress=lambda _f, step: token.cancel("stop") if step == "committing" else None,
+        destructive=consent,
     )
     assert run.status == "CANCELED"
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

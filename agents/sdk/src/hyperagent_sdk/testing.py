@@ -33,7 +33,7 @@ from hyperagent.v1 import common_pb2
 
 from .agent import Agent
 from .cancel import CancellationToken
-from .context import TaskContext
+from .context import ConsentSink, DestructiveSink, TaskContext
 from .outcome import Artifact
 from .process import ChildRegistry
 from .runner import execute
@@ -125,11 +125,16 @@ def run_handler(
     on_log: Callable[[LoggedLine], object] | None = None,
     on_progress: Callable[[float, str], object] | None = None,
     kill_grace: float | None = None,
+    ask: ConsentSink | None = None,
+    destructive: DestructiveSink | None = None,
 ) -> HandlerRun:
     """Run the handler of ``task_type`` on ``payload`` and return how it ended.
 
     ``payload`` goes through JSON first, as it would on the wire. ``workspace`` defaults to a
-    temporary directory removed afterwards. ``kill_grace`` defaults to the agent's.
+    temporary directory removed afterwards. ``kill_grace`` defaults to the agent's. ``ask``
+    answers ``ctx.request_permission(kind, target, reason)`` and ``destructive`` answers
+    ``ctx.prepare_destructive(description, paths)`` in the person's place (each returns a request
+    id, or raises :class:`PermissionRefused`); without them the handler cannot ask.
     """
     definitions = agent.tasks
     if task_type not in definitions:
@@ -168,6 +173,8 @@ def run_handler(
             report_progress=report,
             children=children,
             kill_grace=agent.kill_grace if kill_grace is None else kill_grace,
+            ask=ask,
+            destructive=destructive,
         )
         try:
             run.result = execute(definitions[task_type].handler, ctx)
