@@ -34,3 +34,29 @@ describe('a payload in a form', () => {
     expect(problemWith(answers, '{"project_name": "shop"}')).toBeNull();
   });
 });
+
+describe('a naming rule from the template', () => {
+  it('says what the name must be in words, not as a pattern', () => {
+    const named = fieldsOf(
+      JSON.stringify({
+        type: 'object',
+        properties: {
+          package_name: {
+            type: 'string',
+            pattern: '^[a-z_][a-z0-9_]*$',
+            'x-name-rule': 'python-package',
+            'x-pattern-message': 'a Python package name: lowercase letters, digits and _, not starting with a digit',
+          },
+          slug: { type: 'string', pattern: '^[a-z]+$' },
+        },
+      }),
+    );
+    const pkg = named.find((f) => f.name === 'package_name')!;
+    const plain = named.find((f) => f.name === 'slug')!;
+    expect(problemWith(pkg, 'My Shop')).toBe(
+      'package_name must be a Python package name: lowercase letters, digits and _, not starting with a digit.',
+    );
+    expect(problemWith(pkg, 'my_shop')).toBeNull();
+    expect(problemWith(plain, 'A')).toBe('slug must match ^[a-z]+$.');
+  });
+});

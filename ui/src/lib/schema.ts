@@ -22,6 +22,8 @@ export interface Field {
   placeholder?: string;
   choices: Choice[];
   pattern?: string;
+  /** What the pattern means, in words (`x-pattern-message`, e.g. from a template's naming rule). */
+  patternMessage?: string;
   minLength?: number;
   maxLength?: number;
   minimum?: number;
@@ -81,6 +83,7 @@ export function fieldsOf(schemaJson: string): Field[] {
       placeholder: examples.length > 0 ? String(examples[0]) : undefined,
       choices,
       pattern: str(p.pattern),
+      patternMessage: str(p['x-pattern-message']),
       minLength: num(p.minLength),
       maxLength: num(p.maxLength),
       minimum: num(p.minimum),
@@ -207,7 +210,11 @@ export function problemWith(field: Field, raw: FormValue | undefined): string | 
       } catch {
         re = null; // A pattern JavaScript cannot read is left to the server.
       }
-      if (re && !re.test(v)) return `${field.label} must match ${field.pattern}.`;
+      if (re && !re.test(v)) {
+        return field.patternMessage
+          ? `${field.label} must be ${field.patternMessage}.`
+          : `${field.label} must match ${field.pattern}.`;
+      }
     }
   }
   return null;

@@ -217,14 +217,101 @@ fn read_entries(dir: &Path, file: &'static str, c: &mut Check) -> Option<Vec<Ent
     Some(entries)
 }
 
-pub(super) fn read_description(dir: &Path, c: &mut Check) -> String {
-    if !dir.join(HYPERAGENT_FILE).is_file() {
-        return String::new();
+/// What `hyperagent.yml` says that the catalogue uses: the template's description, and the
+/// naming rule of each answer it names (`names: {package_name: python-package}`), which the
+/// bootstrapper checks and the answers schema carries.
+#[derive(Default)]
+pub(super) struct Extras {
+    pub(super) description: String,
+    /// (question, rule), in the file's order.
+    pub(super) names: Vec<(String, NameRule)>,
+}
+
+/// A naming rule of `hyperagent.yml`'s `names`, as the bootstrapper's `render.check_name`
+/// applies it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum NameRule {
+    /// An importable, lowercase Python package name.
+    PythonPackage,
+    /// A Python project (distribution) name.
+    PythonDistribution,
+}
+
+impl NameRule {
+    const ALL: [(&'static str, NameRule); 2] = [
+        ("python-package", NameRule::PythonPackage),
+        ("python-distribution", NameRule::PythonDistribution),
+    ];
+
+    pub(super) fn name(self) -> &'static str {
+        NameRule::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map(|(n, _)| *n)
+            .unwrap_or_default()
     }
-    read_entries(dir, HYPERAGENT_FILE, c)
-        .and_then(|entries| entries.into_iter().find(|e| e.key == "description"))
-        .map(|e| py_str(&e.value))
-        .unwrap_or_default()
+
+    /// The part of the rule a pattern can say (the bootstrapper also refuses Python's keywords
+    /// and standard module names for a package), and what breaking it means.
+    pub(super) fn pattern(self) -> (&'static str, &'static str) {
+        match self {
+            NameRule::PythonPackage => (
+                "^[a-z_][a-z0-9_]*$",
+                "a Python package name: lowercase letters, digits and _, not starting with a digit",
+            ),
+            NameRule::PythonDistribution => (
+                "^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$",
+                "a Python project name: letters, digits, '.', '_' and '-', starting and ending \
+                 with a letter or digit",
+            ),
+        }
+    }
+}
+
+pub(super) fn read_hyperagent(dir: &Path, c: &mut Check) -> Extras {
+    if !dir.join(HYPERAGENT_FILE).is_file() {
+        return Extras::default();
+    }
+    let Some(entries) = read_entries(dir, HYPERAGENT_FILE, c) else {
+        return Extras::default();
+    };
+    let mut extras = Extras::default();
+    for e in entries {
+        match e.key.as_str() {
+            "description" => extras.description = py_str(&e.value),
+            "names" => extras.names = name_rules(&e, c),
+            _ => {}
+        }
+    }
+    extras
+}
+
+/// `names`: a mapping of question to rule; an unknown rule breaks the template, as it breaks the
+/// bootstrapper's render.
+fn name_rules(e: &Entry, c: &mut Check) -> Vec<(String, NameRule)> {
+    let Value::Map(pairs) = &e.value.value else {
+        c.errors.push(format!(
+            "{HYPERAGENT_FILE}:{}: `names` must map questions to naming rules",
+            e.line
+        ));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in pairs {
+        let rule = v
+            .as_str()
+            .and_then(|r| NameRule::ALL.iter().find(|(n, _)| *n == r));
+        match (k.as_str(), rule) {
+            (Some(q), Some((_, rule))) => out.push((q.to_string(), *rule)),
+            _ => c.errors.push(format!(
+                "{HYPERAGENT_FILE}:{}: naming rule {} is not known; use {}",
+                v.line,
+                py_str(v),
+                NameRule::ALL.map(|(n, _)| n).join(" or ")
+            )),
+        }
+    }
+    out
 }
 
 pub(super) fn read_manifest(dir: &Path, file: &'static str, c: &mut Check) -> Option<Manifest> {

@@ -9,7 +9,10 @@
 //! sub-folder per template, `<dir>/<name>/`, with copier's manifest `copier.yml` or `copier.yaml`.
 //! Sub-folders without a manifest, and hidden ones, are not templates. When two folders hold a
 //! template of the same name, the first one's is offered and the other is named in its warnings.
-//! `<dir>/<name>/hyperagent.yml` may give a `description` (copier ignores that file).
+//! `<dir>/<name>/hyperagent.yml` may give a `description` (copier ignores that file), and
+//! `names`, naming rules for answers (`python-package`, `python-distribution`: the bootstrapper
+//! checks them); a string question with a rule gets `x-name-rule`, and, when it has no validator
+//! of its own, the rule's `pattern` with `x-pattern-message` in words.
 //!
 //! # The answers schema
 //!
@@ -99,7 +102,7 @@ use std::sync::{Mutex, MutexGuard};
 use serde::Serialize;
 
 use files::check_files;
-use manifest::{read_description, read_manifest};
+use manifest::{read_hyperagent, read_manifest};
 use schema::answers_schema;
 pub use watcher::Watcher;
 
@@ -181,9 +184,10 @@ pub fn load(name: &str, dir: &Path) -> Option<Template> {
         c.errors
             .push("copier.yml and copier.yaml both exist; keep one".into());
     } else {
-        description = read_description(dir, &mut c);
+        let extras = read_hyperagent(dir, &mut c);
+        description = extras.description;
         if let Some(m) = read_manifest(dir, manifest, &mut c) {
-            schema = answers_schema(name, manifest, &m, &mut c);
+            schema = answers_schema(name, manifest, &m, &extras.names, &mut c);
             check_files(dir, &m, &mut c);
         }
     }

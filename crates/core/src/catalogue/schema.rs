@@ -5,7 +5,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value as Json};
 
-use super::manifest::{py_str, to_json, truthy, Manifest};
+use super::manifest::{py_str, to_json, truthy, Manifest, NameRule};
 use super::yaml::{Node, Value};
 use super::{is_templated, parse_jinja, Check, SCHEMA_DIALECT};
 
@@ -284,7 +284,15 @@ struct AnswersSchema<'a> {
 }
 
 /// The answers schema (see the module doc); question errors go to `c`.
-pub(super) fn answers_schema(name: &str, file: &str, m: &Manifest, c: &mut Check) -> String {
+/// `names`: the naming rules of `hyperagent.yml`, added to their string questions as `pattern`,
+/// `x-name-rule` and `x-pattern-message` (what a form says when the pattern fails).
+pub(super) fn answers_schema(
+    name: &str,
+    file: &str,
+    m: &Manifest,
+    names: &[(String, NameRule)],
+    c: &mut Check,
+) -> String {
     let mut properties: Vec<(String, Json)> = Vec::new();
     let mut required = Vec::new();
     for e in m.entries.iter().filter(|e| !e.key.starts_with('_')) {
@@ -292,6 +300,10 @@ pub(super) fn answers_schema(name: &str, file: &str, m: &Manifest, c: &mut Check
             Ok(Some((p, req))) => {
                 if req {
                     required.push(e.key.clone());
+                }
+                let mut p = p;
+                if let Some((_, rule)) = names.iter().find(|(q, _)| *q == e.key) {
+                    name_rule(&mut p, *rule);
                 }
                 properties.push((e.key.clone(), p));
             }
@@ -311,6 +323,23 @@ pub(super) fn answers_schema(name: &str, file: &str, m: &Manifest, c: &mut Check
     serde_json::to_string(&schema).unwrap_or_default()
 }
 
+/// A naming rule on a string question: the rule's name, and the part a pattern can say with its
+/// words, unless the template's own validator speaks for the question (its author's words come
+/// first, and the bootstrapper applies both).
+fn name_rule(p: &mut Json, rule: NameRule) {
+    let Some(p) = p.as_object_mut() else { return };
+    if p.get("type") != Some(&json!("string")) {
+        return;
+    }
+    p.insert("x-name-rule".into(), json!(rule.name()));
+    if p.contains_key("pattern") || p.contains_key("x-validator") {
+        return;
+    }
+    let (pattern, message) = rule.pattern();
+    p.insert("pattern".into(), json!(pattern));
+    p.insert("x-pattern-message".into(), json!(message));
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::{broken, schema, template};
@@ -318,6 +347,53 @@ mod tests {
 
     fn prop(manifest: &str) -> Json {
         schema(manifest)["properties"]["q"].clone()
+    }
+
+    fn schema_with_names(manifest: &str, hyperagent: &str) -> Json {
+        let (_tmp, t) = template(manifest, &[("hyperagent.yml", hyperagent)]);
+        assert_eq!(t.status, super::super::TemplateStatus::Ok, "{}", t.error);
+        serde_json::from_str(&t.answers_schema_json).unwrap()
+    }
+
+    #[test]
+    fn hyperagent_yml_naming_rules_become_patterns_a_form_can_check() {
+        let (_tmp, t) = template(
+            "project_name: {type: str}\npackage_name:\n  type: str\n  default: \"{{ project_name }}\"\ncount: 1\n",
+            &[(
+                "hyperagent.yml",
+                "names:\n  project_name: python-distribution\n  package_name: python-package\n  count: python-package\n",
+            )],
+        );
+        assert_eq!(t.status, super::super::TemplateStatus::Ok, "{}", t.error);
+        let s: Json = serde_json::from_str(&t.answers_schema_json).unwrap();
+        let package = &s["properties"]["package_name"];
+        assert_eq!(package["x-name-rule"], "python-package");
+        assert_eq!(package["pattern"], "^[a-z_][a-z0-9_]*$");
+        assert!(package["x-pattern-message"]
+            .as_str()
+            .unwrap()
+            .starts_with("a Python package name"));
+        assert_eq!(
+            s["properties"]["project_name"]["x-name-rule"],
+            "python-distribution"
+        );
+        // Not a string question: nothing a pattern could say.
+        assert!(s["properties"]["count"].get("pattern").is_none());
+        // A question with its own validator keeps its author's words: the rule is named only.
+        let s = schema_with_names(
+            "a:\n  type: str\n  validator: \"{% if a == 'x' %}no x{% endif %}\"\n",
+            "names:\n  a: python-package\n",
+        );
+        assert_eq!(s["properties"]["a"]["x-name-rule"], "python-package");
+        assert!(s["properties"]["a"].get("pattern").is_none());
+        let err = broken(
+            "a: {type: str}\n",
+            &[("hyperagent.yml", "names:\n  a: java-package\n")],
+        );
+        assert!(
+            err.contains("hyperagent.yml:2: naming rule java-package is not known; use python-package or python-distribution"),
+            "{err}"
+        );
     }
 
     #[test]
