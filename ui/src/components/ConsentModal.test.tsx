@@ -4,12 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { FeedProvider } from '../app/feed';
 import { ClientProvider, type Consent, type ConsentAnswer } from '../ipc';
 import { consent } from '../testing/consents';
+import { task } from '../testing/tasks';
 import { MockTransport } from '../testing/mockTransport';
 import { CONSENT_CHOICES, ConsentModal } from './ConsentModal';
 
 function setup(pending: Consent[]) {
   const transport = new MockTransport({
     ListConsents: () => ({ consents: pending }),
+    GetTask: (req) => task(req.task_id ?? '', { task_type: 'bootstrap.project', workspace: '/home/me/src/shop' }),
     AnswerConsent: (req) => ({
       ...consent(req.id ?? ''),
       status: req.answer === 'CONSENT_ANSWER_DENY' ? 'CONSENT_STATUS_DENIED' : 'CONSENT_STATUS_GRANTED',
@@ -51,6 +53,14 @@ describe('ConsentModal', () => {
     expect(secs).toBeLessThanOrEqual(125);
     // The dialog moves focus to its first choice once it is shown (an effect after render).
     await waitFor(() => expect(screen.getByRole('button', { name: 'Allow once' })).toHaveFocus());
+  });
+
+  it('names the task by what it does and where, and counts the requests in the tab title', async () => {
+    document.title = 'HyperAgent';
+    setup([consent('c1'), consent('c2')]);
+    await waitFor(() => expect(screen.getByTestId('consent-for-task')).toHaveTextContent('bootstrap.project · shop'));
+    expect(screen.getByTestId('consent-for-task')).toHaveAttribute('title', 'task-1');
+    expect(document.title).toBe('(2) HyperAgent');
   });
 
   it.each([

@@ -93,6 +93,31 @@ export function ConsentModal() {
 
   const current = pending[0];
 
+  // The count of requests waiting, in the browser tab's title: seen from another tab too.
+  const waiting = pending.length;
+  useEffect(() => {
+    const base = document.title.replace(/^\(\d+\) /, '');
+    document.title = waiting > 0 ? `(${waiting}) ${base}` : base;
+  }, [waiting]);
+
+  // The task it is for, by what it does and where (its id stays in the tooltip).
+  const taskId = current?.task_id;
+  const [taskName, setTaskName] = useState<{ id: string; name: string } | null>(null);
+  useEffect(() => {
+    if (!taskId) return;
+    let live = true;
+    client.getTask(taskId).then(
+      (t) => {
+        const folder = t.workspace.split('/').filter(Boolean).pop() ?? '';
+        if (live) setTaskName({ id: taskId, name: folder ? `${t.task_type} · ${folder}` : t.task_type });
+      },
+      () => undefined, // the id is shown instead
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, taskId]);
+
   useEffect(() => {
     if (!current) return;
     setNow(Date.now());
@@ -180,10 +205,14 @@ export function ConsentModal() {
           {current.task_id && (
             <>
               <dt>Task</dt>
-              <dd>
-                <code>
-                  <Untrusted text={current.task_id} />
-                </code>
+              <dd data-testid="consent-for-task" title={current.task_id}>
+                {taskName?.id === current.task_id ? (
+                  <Untrusted text={taskName.name} />
+                ) : (
+                  <code>
+                    <Untrusted text={current.task_id} />
+                  </code>
+                )}
               </dd>
             </>
           )}
