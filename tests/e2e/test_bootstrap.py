@@ -243,6 +243,11 @@ def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World
     task = bootstrap(world, "editor", "fastapi", answers={"project_name": "editor"}, checks=False)
     done, out = finished(world, task)
     assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    # The status names the editor it found (the stand-in `code` on the manager's PATH), so a
+    # client can offer it by name.
+    editor = world.m.client.GetStatus(client_pb2.GetStatusRequest(), timeout=30).editor
+    assert editor.startswith("code ("), editor
+    assert editor.endswith("/code)"), editor
     opened = world.m.cli("open", task.id)
     assert opened.returncode == 0, opened.stderr
     # the stand-in `code` recorded what VS Code would have been asked to open

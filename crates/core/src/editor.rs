@@ -55,6 +55,14 @@ pub fn goto_args(cfg: &config::Editor, goto: &Goto) -> Vec<std::ffi::OsString> {
         .collect()
 }
 
+/// The editor [`open`] would run, in the words it returns ("code (/usr/bin/code)"), when
+/// `editor.command` is on the manager's PATH; `None` when the system's opener would be used.
+pub fn found(cfg: &config::Editor) -> Option<String> {
+    let program = cfg.command.first()?;
+    let found = crate::supervisor::which(Path::new(program))?;
+    Some(format!("{program} ({})", found.display()))
+}
+
 /// Opens `path` (and, when given, shows `goto`'s file at its line); returns what opened it, in
 /// words (e.g. "code (/usr/bin/code)"). The system opener cannot go to a line: it opens the
 /// folder, and the words say so.

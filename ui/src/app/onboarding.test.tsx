@@ -17,6 +17,7 @@ function setup() {
       paused: false,
       workspace_root: '/home/me/.local/share/hyperagent/workspaces',
       workspace_root_source: 'default',
+      editor: 'code (/usr/bin/code)',
       agents_online: 0,
       agents_known: 0,
       tasks_queued: 0,

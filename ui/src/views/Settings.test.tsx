@@ -40,6 +40,7 @@ const STATUS: ManagerStatus = {
   tasks_awaiting_consent: 0,
   workspace_root: '/home/me/.local/share/hyperagent/workspaces',
   workspace_root_source: 'default',
+  editor: 'code (/usr/bin/code)',
 };
 
 function setup(

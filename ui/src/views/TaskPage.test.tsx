@@ -6,11 +6,24 @@ import { MockTransport } from '../testing/mockTransport';
 import { task } from '../testing/tasks';
 import { TaskPage } from './TaskPage';
 
-function setup(initial: Task) {
+function setup(initial: Task, editor = 'code (/usr/bin/code)') {
   let current = initial;
   const transport = new MockTransport({
     GetTask: () => current,
     GetLogs: () => ({ lines: [], complete: true }),
+    GetStatus: () => ({
+      version: '0',
+      pid: 1,
+      paused: false,
+      agents_online: 1,
+      agents_known: 1,
+      tasks_queued: 0,
+      tasks_running: 0,
+      tasks_awaiting_consent: 0,
+      workspace_root: '/home/me/src',
+      workspace_root_source: 'default',
+      editor,
+    }),
   });
   render(
     <ClientProvider client={transport.client()}>
@@ -30,6 +43,20 @@ function setup(initial: Task) {
 const state = () => within(screen.getByTestId('task-page')).getByTestId('task-state');
 
 describe('TaskPage', () => {
+  it('offers the editor the manager found, or says there is none and offers the folder and its path', async () => {
+    setup(task('t1', { workspace: '/home/me/src/shop' }));
+    expect(await screen.findByRole('button', { name: 'Open in VS Code' })).toBeInTheDocument();
+    expect(screen.queryByTestId('no-editor')).not.toBeInTheDocument();
+    cleanup();
+    setup(task('t1', { workspace: '/home/me/src/shop' }), '');
+    expect(await screen.findByRole('button', { name: 'Open folder' })).toBeInTheDocument();
+    expect(screen.getByTestId('no-editor')).toHaveTextContent("VS Code's code command is not on the manager's PATH");
+    expect(screen.getByRole('button', { name: 'Copy path' })).toBeInTheDocument();
+    cleanup();
+    setup(task('t1'), 'vim (/usr/bin/vim)');
+    expect(await screen.findByRole('button', { name: 'Open in vim' })).toBeInTheDocument();
+  });
+
   it('prints the running step once', async () => {
     setup(task('t1', { progress: { fraction: 0.5, step: 'sleep 5/10' } }));
     expect(await screen.findByTestId('task-progress')).toHaveTextContent('50% sleep 5/10');

@@ -133,7 +133,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
           )}
           <span className="spacer" />
           {!ended && <CancelButton taskId={taskId} requested={task.cancel_requested} onDone={refresh} />}
-          <OpenButton taskId={taskId} />
+          <OpenButton taskId={taskId} folder={task.workspace} />
         </div>
       )}
       {task && (
@@ -174,12 +174,47 @@ function CancelButton({ taskId, requested, onDone }: { taskId: string; requested
   );
 }
 
-function OpenButton({ taskId }: { taskId: string }) {
+/**
+ * Opens the task's folder in the editor the manager found (`editor` in its status), or, when
+ * there is none, says so and offers the system's opener and the folder's path to copy.
+ */
+function OpenButton({ taskId, folder }: { taskId: string; folder: string }) {
   const client = useClient();
   const [note, setNote] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  // undefined: not known yet; '': no editor on the manager's PATH.
+  const [editor, setEditor] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    client.getStatus().then(
+      (s) => live && setEditor(s.editor ?? ''),
+      () => live && setEditor(undefined),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client]);
+  const program = editor?.split(' ')[0] ?? '';
+  const label = editor === '' ? 'Open folder' : program && program !== 'code' ? `Open in ${program}` : 'Open in VS Code';
+  const copy = () => {
+    navigator.clipboard?.writeText(folder).then(
+      () => setNote(`Copied ${revealHidden(folder)}.`),
+      () => setNote(`The browser refused to copy; the folder is ${revealHidden(folder)}.`),
+    );
+  };
   return (
     <span className="open-path">
+      {editor === '' && (
+        <span className="help" data-testid="no-editor">
+          VS Code's <code>code</code> command is not on the manager's PATH: the folder opens in your file manager (set{' '}
+          <code>editor.command</code> in the config to use another editor).
+        </span>
+      )}
+      {editor === '' && (
+        <button type="button" data-testid="copy-path" onClick={copy}>
+          Copy path
+        </button>
+      )}
       <button
         type="button"
         data-testid="open-vscode"
@@ -196,7 +231,7 @@ function OpenButton({ taskId }: { taskId: string }) {
           );
         }}
       >
-        Open in VS Code
+        {label}
       </button>
       {note && (
         <span role="status" className="help" data-testid="open-result">

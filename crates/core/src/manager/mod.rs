@@ -153,6 +153,8 @@ pub struct StatusInfo {
     pub workspace_root: PathBuf,
     /// Who chose it: "app", "config" or "default".
     pub workspace_root_source: &'static str,
+    /// The editor OpenPath uses, in words, when it is on the PATH (else the system's opener).
+    pub editor: Option<String>,
 }
 
 /// The settings key of the workspace root chosen in the app.
@@ -581,6 +583,7 @@ impl Manager {
             tasks_awaiting_consent: count(&|s| s == TaskState::AwaitingConsent),
             workspace_root,
             workspace_root_source,
+            editor: crate::editor::found(&self.inner.cfg.editor),
         }
     }
 

@@ -577,6 +577,7 @@ pub fn manager_status(s: &hyperagent_core::manager::StatusInfo) -> pb::ManagerSt
         tasks_awaiting_consent: s.tasks_awaiting_consent,
         workspace_root: s.workspace_root.display().to_string(),
         workspace_root_source: s.workspace_root_source.to_string(),
+        editor: s.editor.clone().unwrap_or_default(),
     }
 }
 

@@ -94,7 +94,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ManagerStatus(_message.Message):
-    __slots__ = ("version", "pid", "started_at", "paused", "agents_online", "agents_known", "tasks_queued", "tasks_running", "tasks_awaiting_consent", "workspace_root", "workspace_root_source")
+    __slots__ = ("version", "pid", "started_at", "paused", "agents_online", "agents_known", "tasks_queued", "tasks_running", "tasks_awaiting_consent", "workspace_root", "workspace_root_source", "editor")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +106,7 @@ class ManagerStatus(_message.Message):
     TASKS_AWAITING_CONSENT_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ROOT_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ROOT_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    EDITOR_FIELD_NUMBER: _ClassVar[int]
     version: str
     pid: int
     started_at: _timestamp_pb2.Timestamp
@@ -117,7 +118,8 @@ class ManagerStatus(_message.Message):
     tasks_awaiting_consent: int
     workspace_root: str
     workspace_root_source: str
-    def __init__(self, version: _Optional[str] = ..., pid: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paused: _Optional[bool] = ..., agents_online: _Optional[int] = ..., agents_known: _Optional[int] = ..., tasks_queued: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_awaiting_consent: _Optional[int] = ..., workspace_root: _Optional[str] = ..., workspace_root_source: _Optional[str] = ...) -> None: ...
+    editor: str
+    def __init__(self, version: _Optional[str] = ..., pid: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paused: _Optional[bool] = ..., agents_online: _Optional[int] = ..., agents_known: _Optional[int] = ..., tasks_queued: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_awaiting_consent: _Optional[int] = ..., workspace_root: _Optional[str] = ..., workspace_root_source: _Optional[str] = ..., editor: _Optional[str] = ...) -> None: ...
 
 class SetPausedRequest(_message.Message):
     __slots__ = ("paused",)

@@ -159,6 +159,12 @@ export interface ManagerStatus {
   workspace_root: string;
   /** Who chose it: "app" (SetWorkspaceRoot), "config" (paths.workspace_root) or "default". */
   workspace_root_source: string;
+  /**
+   * What OpenPath opens folders with: the editor found on the manager's PATH, in words
+   * ("code (/usr/bin/code)"); empty when `editor.command` is not there, and the system's opener
+   * opens the folder instead (not a file at a line).
+   */
+  editor: string;
 }
 
 export interface SetPausedRequest {
