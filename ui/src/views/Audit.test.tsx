@@ -1,4 +1,4 @@
-import { render, screen } from '@testing-library/react';
+import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { FeedProvider } from '../app/feed';
@@ -39,5 +39,35 @@ describe('Audit', () => {
     );
     await user.click(screen.getByRole('button', { name: 'Clear the filters' }));
     expect(await screen.findAllByTestId('audit-row')).toHaveLength(2);
+  });
+
+  it("links an entry's task to its page and folds long details, pretty when opened", async () => {
+    const user = userEvent.setup();
+    const long = JSON.stringify({ agent: 'bootstrapper', read: ['/usr', '/etc/ssl'], write: [], workspace: `/home/me/${'x'.repeat(120)}` });
+    const transport = new MockTransport({
+      ListAudit: () => ({
+        entries: [
+          { ...entry('1', 'task.confined'), task_id: '01a23fbd-fa0b-738d-81b6-f5868fdc78e7', detail_json: long },
+          entry('2', 'task.completed'),
+        ],
+      }),
+      VerifyAudit: () => ({ intact: true, entries_checked: '2', problems: [] }),
+    });
+    render(
+      <ClientProvider client={transport.client()}>
+        <FeedProvider>
+          <Audit />
+        </FeedProvider>
+      </ClientProvider>,
+    );
+    const link = await screen.findByTestId('audit-task-link');
+    expect(link).toHaveAttribute('href', '#/tasks/01a23fbd-fa0b-738d-81b6-f5868fdc78e7');
+    expect(link).toHaveTextContent('01a23fbd-fa0');
+    const folded = screen.getByTestId('audit-detail-folded');
+    expect(folded).not.toHaveAttribute('open');
+    await user.click(within(folded).getByText(/^\{"agent":"bootstrapper"/));
+    expect(folded).toHaveAttribute('open');
+    expect(within(folded).getByText(/"read": \[/)).toBeInTheDocument();
+    expect(screen.getAllByTestId('audit-detail-folded')).toHaveLength(1); // "{}" stays as it is
   });
 });

@@ -3,9 +3,42 @@ import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
 import { Untrusted } from '../components/Untrusted';
 import { ApiError, useClient, type AuditEntry, type VerifyAuditResponse } from '../ipc';
+import { hrefOf } from '../app/router';
 import { formatTime } from '../lib/format';
 
 const PAGE = 200;
+
+/** Details longer than this are folded, their first part shown as the summary. */
+const FOLD_AT = 120;
+
+/** An entry's details: short ones as they are, long ones folded and, open, pretty-printed. */
+function Detail({ json }: { json: string }) {
+  if (json.length <= FOLD_AT) {
+    return (
+      <code>
+        <Untrusted text={json} />
+      </code>
+    );
+  }
+  let pretty = json;
+  try {
+    pretty = JSON.stringify(JSON.parse(json), null, 2);
+  } catch {
+    // not JSON: shown as it is
+  }
+  return (
+    <details data-testid="audit-detail-folded">
+      <summary>
+        <code>
+          <Untrusted text={`${json.slice(0, FOLD_AT)}…`} />
+        </code>
+      </summary>
+      <pre>
+        <Untrusted text={pretty} />
+      </pre>
+    </details>
+  );
+}
 
 /** The audit log, oldest first, a page at a time; its hash chain checked; exported as JSON Lines. */
 export function Audit() {
@@ -167,11 +200,17 @@ export function Audit() {
                       <Untrusted text={e.action} />
                     </code>
                   </td>
-                  <td>{e.task_id ? <code title={e.task_id}>{e.task_id.slice(0, 12)}</code> : ''}</td>
+                  <td>
+                    {e.task_id ? (
+                      <a href={hrefOf.task(e.task_id)} title={e.task_id} data-testid="audit-task-link">
+                        <code>{e.task_id.slice(0, 12)}</code>
+                      </a>
+                    ) : (
+                      ''
+                    )}
+                  </td>
                   <td className="detail">
-                    <code>
-                      <Untrusted text={e.detail_json} />
-                    </code>
+                    <Detail json={e.detail_json} />
                   </td>
                 </tr>
               ))}
