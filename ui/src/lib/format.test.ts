@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { count, enumLabel, linesLabel, stateLabel, taskStateLabel } from './format';
+import { count, duration, enumLabel, linesLabel, stateLabel, taskStateLabel } from './format';
 
 describe('words for states and counts', () => {
   it('spells it "cancelled" everywhere, whatever the proto says', () => {
@@ -21,5 +21,18 @@ describe('words for states and counts', () => {
     expect(count(2, 'entry', 'entries')).toBe('2 entries');
     expect(linesLabel(1)).toBe('1 line');
     expect(linesLabel(100_000)).toBe('100000 lines');
+  });
+});
+
+describe('duration', () => {
+  it('says how long in the unit that reads best, and nothing for what cannot be known', () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 11, 4, 10, 0, 0) + s * 1000).toISOString();
+    expect(duration(at(0), at(0.42))).toBe('0.4 s');
+    expect(duration(at(0), at(12))).toBe('12 s');
+    expect(duration(at(0), at(185))).toBe('3 min 5 s');
+    expect(duration(at(0), at(180))).toBe('3 min');
+    expect(duration(at(0), at(7380))).toBe('2 h 3 min');
+    expect(duration(at(10), at(0))).toBe('—');
+    expect(duration(undefined, at(1))).toBe('—');
   });
 });

@@ -58,6 +58,20 @@ export function ago(iso: string | null | undefined, now: number): string {
   return formatTime(iso);
 }
 
+/** How long from one RFC 3339 time to another: "0.4 s", "12 s", "3 min 5 s", "2 h 3 min"; "—"
+ * when either is missing or unreadable, or the end is before the start. */
+export function duration(from: string | null | undefined, to: string | null | undefined): string {
+  if (!from || !to) return '—';
+  const ms = new Date(to).getTime() - new Date(from).getTime();
+  if (Number.isNaN(ms) || ms < 0) return '—';
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  const secs = Math.round(ms / 1000);
+  if (secs < 60) return `${secs} s`;
+  if (secs < 3600) return `${Math.floor(secs / 60)} min${secs % 60 ? ` ${secs % 60} s` : ''}`;
+  const mins = Math.floor(secs / 60);
+  return `${Math.floor(mins / 60)} h${mins % 60 ? ` ${mins % 60} min` : ''}`;
+}
+
 export function percent(fraction: number | undefined): string {
   return fraction === undefined || fraction < 0 ? '' : `${Math.round(fraction * 100)}%`;
 }

@@ -47,4 +47,14 @@ describe('Tasks', () => {
     expect(within(row('stopped')).queryByTestId('task-progress')).not.toBeInTheDocument();
     expect(within(row('stopped')).getByTestId('task-state')).toHaveTextContent('cancelled by you');
   });
+
+  it('says how long an ended task took, and nothing yet for one still going', async () => {
+    setup([
+      task('done', { state: 'TASK_STATE_COMPLETED', created_at: '2026-12-04T10:00:00Z', updated_at: '2026-12-04T10:03:05Z' }),
+      task('running', { created_at: '2026-12-04T10:00:00Z', updated_at: '2026-12-04T10:00:01Z' }),
+    ]);
+    await screen.findAllByTestId('task-row');
+    expect(within(row('done')).getByTestId('task-took')).toHaveTextContent('3 min 5 s');
+    expect(within(row('running')).getByTestId('task-took')).toHaveTextContent('—');
+  });
 });

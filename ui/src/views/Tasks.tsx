@@ -1,4 +1,4 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { hrefOf } from '../app/router';
 import { usePages } from '../app/usePages';
@@ -7,7 +7,7 @@ import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
 import { Untrusted } from '../components/Untrusted';
 import { TERMINAL_STATES, useClient, type Task } from '../ipc';
-import { formatTime } from '../lib/format';
+import { ago, duration, formatTime } from '../lib/format';
 import { taskChecksOutcome } from './results/shapes';
 
 const PAGE = 100;
@@ -32,6 +32,12 @@ export function Tasks() {
   );
   const { items: tasks, setItems: setTasks, next, error, more } = usePages(read);
   const [showPreviews, setShowPreviews] = useState(false);
+  // "5 min ago", kept current.
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 15_000);
+    return () => clearInterval(timer);
+  }, []);
 
   useFeedEvents((e) => {
     const change = e.task_state;
@@ -96,6 +102,7 @@ export function Tasks() {
                 <th scope="col">State</th>
                 <th scope="col">Progress</th>
                 <th scope="col">Created</th>
+                <th scope="col">Took</th>
               </tr>
             </thead>
             <tbody>
@@ -120,7 +127,8 @@ export function Tasks() {
                   <td>
                     {!TERMINAL_STATES.has(t.state) && <ProgressBar progress={t.progress} label={`Progress of ${t.id}`} />}
                   </td>
-                  <td>{formatTime(t.created_at)}</td>
+                  <td title={formatTime(t.created_at)}>{ago(t.created_at, now)}</td>
+                  <td data-testid="task-took">{TERMINAL_STATES.has(t.state) ? duration(t.created_at, t.updated_at) : '—'}</td>
                 </tr>
               ))}
             </tbody>
