@@ -67,6 +67,19 @@ describe('followTaskLogs: history, then live, with no gap and no duplicate', () 
     stop();
   });
 
+  it('reads the stored lines again once the feed is open: a line stored between the first read and the feed is not lost', async () => {
+    let stored = 0;
+    const server = pagedServer(() => stored);
+    const store = new LogStore();
+    const stop = followTaskLogs(server.transport.client(), 't1', store, () => {}, () => {});
+    await server.answerNext(); // nothing stored yet
+    stored = 1; // the task logs its one line and ends before the feed is open: no live line comes
+    server.transport.reopenFeed();
+    await server.answerNext();
+    await expect.poll(() => seqs(store)).toEqual([1]);
+    stop();
+  });
+
   it('fetches what a live line skipped over before taking it', async () => {
     let stored = 2;
     const server = pagedServer(() => stored, 100);

@@ -4,8 +4,10 @@ import type { LogStore } from './logStore';
 /**
  * Fills `store` with a task's log: the stored lines (GetLogs, a page at a time), then the live
  * ones from the task's feed, with no gap and no duplicate. Live lines that arrive while history
- * loads wait; a live line that skips ahead makes it fetch what is missing first. Other events of
- * the task (state, progress, consent) go to `onEvent`.
+ * loads wait; a live line that skips ahead makes it fetch what is missing first. Stored lines are
+ * read again once the feed is open: a line stored after the first read and before the feed began
+ * comes by neither way otherwise (a quick task's whole log, the page opened as it ran). Other
+ * events of the task (state, progress, consent) go to `onEvent`.
  */
 export function followTaskLogs(
   client: Client,
@@ -19,6 +21,10 @@ export function followTaskLogs(
   let historyLoaded = false;
   let fetching = false;
   let stopped = false;
+  /** Asked to read again while a read was under way. */
+  let again = false;
+  /** The first read has begun (a feed that opens before it needs no second one). */
+  let started = false;
 
   const drain = () => {
     for (;;) {
@@ -32,17 +38,25 @@ export function followTaskLogs(
 
   /** Fetches stored lines after the last one held until a page is empty or complete. */
   const fetchMissing = async () => {
-    if (fetching || stopped) return;
+    if (stopped) return;
+    if (fetching) {
+      again = true;
+      return;
+    }
     fetching = true;
+    started = true;
     try {
-      for (;;) {
-        const page = await client.getLogs({ task_id: taskId, after_seq: String(store.lastSeq) });
-        if (stopped) return;
-        store.append(page.lines);
-        drain();
-        const stillMissing = waiting.size > 0;
-        if (page.complete || page.lines.length === 0 || (historyLoaded && !stillMissing)) break;
-      }
+      do {
+        again = false;
+        for (;;) {
+          const page = await client.getLogs({ task_id: taskId, after_seq: String(store.lastSeq) });
+          if (stopped) return;
+          store.append(page.lines);
+          drain();
+          const stillMissing = waiting.size > 0;
+          if (page.complete || page.lines.length === 0 || (historyLoaded && !stillMissing)) break;
+        }
+      } while (again);
     } catch (err) {
       onError(err as ApiError);
     } finally {
@@ -76,7 +90,10 @@ export function followTaskLogs(
       if (historyLoaded) void fetchMissing();
     },
     onError,
-    onOpen,
+    () => {
+      if (started) void fetchMissing();
+      onOpen?.();
+    },
   );
   void fetchMissing();
 

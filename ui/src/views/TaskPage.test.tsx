@@ -55,6 +55,9 @@ describe('TaskPage', () => {
     cleanup();
     setup(task('t1'), 'vim (/usr/bin/vim)');
     expect(await screen.findByRole('button', { name: 'Open in vim' })).toBeInTheDocument();
+    cleanup();
+    setup(task('t1'), '/opt/editors/code (/opt/editors/code)');
+    expect(await screen.findByRole('button', { name: 'Open in VS Code' })).toBeInTheDocument();
   });
 
   it('prints the running step once', async () => {

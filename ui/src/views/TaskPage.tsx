@@ -194,7 +194,8 @@ function OpenButton({ taskId, folder }: { taskId: string; folder: string }) {
       live = false;
     };
   }, [client]);
-  const program = editor?.split(' ')[0] ?? '';
+  // "code (/usr/bin/code)" or "/opt/editors/code (/opt/editors/code)": the program's file name.
+  const program = editor?.split(' ')[0]?.split('/').pop() ?? '';
   const label = editor === '' ? 'Open folder' : program && program !== 'code' ? `Open in ${program}` : 'Open in VS Code';
   const copy = () => {
     navigator.clipboard?.writeText(folder).then(
