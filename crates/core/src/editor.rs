@@ -60,7 +60,12 @@ pub fn goto_args(cfg: &config::Editor, goto: &Goto) -> Vec<std::ffi::OsString> {
 pub fn found(cfg: &config::Editor) -> Option<String> {
     let program = cfg.command.first()?;
     let found = crate::supervisor::which(Path::new(program))?;
-    Some(format!("{program} ({})", found.display()))
+    Some(named(program, &found))
+}
+
+/// An editor in words: the program as configured and where it was found.
+fn named(program: &str, found: &Path) -> String {
+    format!("{program} ({})", found.display())
 }
 
 /// Opens `path` (and, when given, shows `goto`'s file at its line); returns what opened it, in
@@ -125,7 +130,7 @@ async fn run(
         let _ = stderr.read_to_end(&mut all).await;
         let _ = tx.send(all);
     });
-    let opener = format!("{program} ({})", found.display());
+    let opener = named(program, found);
     let status = match tokio::time::timeout(cfg.launch_timeout, child.wait()).await {
         Err(_) => return Ok(opener), // still running: an editor in the foreground
         Ok(status) => status.map_err(|e| Error::io(format!("waiting for {opener}"), e))?,

@@ -568,6 +568,8 @@ impl Manager {
 
     /// The manager at a glance.
     pub fn status(&self) -> StatusInfo {
+        // A PATH lookup (file system calls): before the lock, not under it.
+        let editor = crate::editor::found(&self.inner.cfg.editor);
         let st = self.state();
         let count = |f: &dyn Fn(TaskState) -> bool| {
             st.tasks.values().filter(|a| f(a.task.state)).count() as u32
@@ -583,7 +585,7 @@ impl Manager {
             tasks_awaiting_consent: count(&|s| s == TaskState::AwaitingConsent),
             workspace_root,
             workspace_root_source,
-            editor: crate::editor::found(&self.inner.cfg.editor),
+            editor,
         }
     }
 
