@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { ApiError, useClient, type Consent, type ConsentAnswer } from '../ipc';
-import { formatTime } from '../lib/format';
+import { baseName, formatTime } from '../lib/format';
 import { keepTabInside } from './dialog';
 import { ErrorNote } from './ErrorNote';
 import { Untrusted } from './Untrusted';
@@ -108,7 +108,7 @@ export function ConsentModal() {
     let live = true;
     client.getTask(taskId).then(
       (t) => {
-        const folder = t.workspace.split('/').filter(Boolean).pop() ?? '';
+        const folder = baseName(t.workspace);
         if (live) setTaskName({ id: taskId, name: folder ? `${t.task_type} · ${folder}` : t.task_type });
       },
       () => undefined, // the id is shown instead

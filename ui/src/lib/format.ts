@@ -72,6 +72,11 @@ export function duration(from: string | null | undefined, to: string | null | un
   return `${Math.floor(mins / 60)} h${mins % 60 ? ` ${mins % 60} min` : ''}`;
 }
 
+/** The last part of a slash-separated path ("/home/me/src/shop" -> "shop"); "" for none. */
+export function baseName(path: string): string {
+  return path.split('/').filter(Boolean).pop() ?? '';
+}
+
 export function percent(fraction: number | undefined): string {
   return fraction === undefined || fraction < 0 ? '' : `${Math.round(fraction * 100)}%`;
 }

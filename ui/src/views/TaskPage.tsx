@@ -8,7 +8,7 @@ import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
 import { Untrusted } from '../components/Untrusted';
 import { ApiError, TERMINAL_STATES, useClient, type Task } from '../ipc';
-import { enumLabel, formatTime } from '../lib/format';
+import { baseName, enumLabel, formatTime } from '../lib/format';
 import { LogStore } from '../lib/logStore';
 import { followTaskLogs } from '../lib/taskLogs';
 import { revealHidden } from '../lib/untrusted';
@@ -110,7 +110,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
             <Untrusted text={task.task_type} />{' '}
             {task.workspace && (
               <>
-                in <Untrusted text={task.workspace.split('/').pop()} />
+                in <Untrusted text={baseName(task.workspace)} />
               </>
             )}
           </>
@@ -195,7 +195,7 @@ function OpenButton({ taskId, folder }: { taskId: string; folder: string }) {
     };
   }, [client]);
   // "code (/usr/bin/code)" or "/opt/editors/code (/opt/editors/code)": the program's file name.
-  const program = editor?.split(' ')[0]?.split('/').pop() ?? '';
+  const program = baseName(editor?.split(' ')[0] ?? '');
   const label = editor === '' ? 'Open folder' : program && program !== 'code' ? `Open in ${program}` : 'Open in VS Code';
   const copy = () => {
     navigator.clipboard?.writeText(folder).then(

@@ -7,7 +7,7 @@ import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
 import { Untrusted } from '../components/Untrusted';
 import { TERMINAL_STATES, useClient, type Task } from '../ipc';
-import { ago, duration, formatTime } from '../lib/format';
+import { ago, baseName, duration, formatTime } from '../lib/format';
 import { taskChecksOutcome } from './results/shapes';
 
 const PAGE = 100;
@@ -110,7 +110,7 @@ export function Tasks() {
                 <tr key={t.id} data-testid="task-row" data-task-id={t.id}>
                   <td>
                     <a href={hrefOf.task(t.id)}>
-                      <code>{t.workspace ? <Untrusted text={t.workspace.split('/').pop()} /> : t.id.slice(0, 12)}</code>
+                      <code>{t.workspace ? <Untrusted text={baseName(t.workspace)} /> : t.id.slice(0, 12)}</code>
                     </a>
                     <div className="help mono">{t.id.slice(0, 12)}</div>
                   </td>
