@@ -344,3 +344,84 @@ def test_a_template_from_a_git_url_asks_before_connecting(world: World) -> None:
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert f"the template {url} was not downloaded" in done.status_reason, done.status_reason
     gone(world.root / "from-git")
+
+
+#: A Jinja extension that also tries to write outside its project when it loads.
+REACHING_EXTENSION = """\
+from jinja2.ext import Extension
+
+try:
+    with open({outside!r}, "w") as f:
+        f.write("escaped")
+    REACHED = "wrote outside"
+except OSError as err:
+    REACHED = type(err).__name__
+
+
+class Shout(Extension):
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters["shout"] = lambda s: str(s).upper() + "! " + REACHED
+"""
+
+
+def test_a_templates_own_code_runs_confined_and_only_once_allowed(
+    world: World, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    coded = world.mine / "coded"
+    coded.mkdir()
+    (coded / "copier.yml").write_text(
+        "project_name:\n  type: str\n  default: shop\n"
+        "_jinja_extensions:\n"
+        "  - copier_template_extensions.TemplateExtensionLoader\n"
+        "  - ext.py:Shout\n"
+        "_tasks:\n"
+        f"  - touch made-by-task.txt; touch {outside}/escaped.txt || echo refused > refused.txt\n"
+    )
+    (coded / "ext.py").write_text(REACHING_EXTENSION.format(outside=str(outside / "loaded.txt")))
+    (coded / "README.md.jinja").write_text("{{ project_name | shout }}\n")
+
+    def run_request(task: client_pb2.Task, what: str) -> client_pb2.Consent:
+        return world.m.wait_event(
+            lambda e: (
+                e.HasField("consent")
+                and e.consent.kind == "run"
+                and what in e.consent.target
+                and e.consent.status == client_pb2.CONSENT_STATUS_PENDING
+            ),
+            task_id=task.id,
+        ).consent
+
+    # Refused: nothing is written, and the task says why.
+    task = bootstrap(world, "coded-refused", "coded", checks=False)
+    ask = run_request(task, "Jinja extensions")
+    assert ask.target.startswith(
+        "the coded template's Jinja extensions"
+        " copier_template_extensions.TemplateExtensionLoader, ext.py:Shout (code sha256 "
+    )
+    assert world.m.cli("consent", "deny", ask.id).returncode == 0
+    done, _ = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert "renders only with its Jinja extensions" in done.status_reason
+    gone(world.root / "coded-refused")
+
+    # Allowed: the extension renders, the tasks ask in their turn and run; both are confined.
+    task = bootstrap(world, "coded", "coded", checks=False)
+    granted = world.m.cli("consent", "grant", run_request(task, "Jinja extensions").id)
+    assert granted.returncode == 0, granted.stderr
+    commands = run_request(task, "command in the new project")
+    assert f"touch {outside}/escaped.txt" in commands.target
+    assert world.m.cli("consent", "grant", commands.id).returncode == 0
+    done, output = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    project = world.root / "coded"
+    said = (project / "README.md").read_text()
+    assert said.startswith("SHOP! "), said
+    assert "wrote outside" not in said, said
+    assert (project / "made-by-task.txt").is_file()
+    assert (project / "refused.txt").read_text() == "refused\n"
+    assert list(outside.iterdir()) == []
+    assert output["tasks"] == [{"command": commands.target.split("`")[1], "ran": True}]
+    assert any("task 1 of the template" in line for line in logs(world, task.id))

@@ -22,6 +22,7 @@ const KIND_WORDS: Record<string, string> = {
   connect: 'connect to',
   open: 'open',
   secret: 'use the secret',
+  run: 'run',
 };
 
 /**

@@ -8,6 +8,7 @@ it). Cancelled or failed before the end, the folder is left as it was found.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import os
@@ -378,6 +379,77 @@ def _render_hint(
     return rendering.render_string(template, source, context, where)
 
 
+def _dry_run(
+    template: Template,
+    target: Path,
+    rendered: rendering.Rendered,
+    tasks: list[rendering.PlannedTask],
+) -> Outcome:
+    """What a bootstrap would write, and which of the template's tasks would run (and ask)."""
+    listing, diff = _diff(target, rendered)
+    output: dict[str, Any] = {"dry_run": True, "path": str(target), "files": listing, "diff": diff}
+    if tasks:
+        output["tasks"] = [{"command": t.shown, "ran": False} for t in tasks]
+    return Outcome(
+        summary=f"dry run: {len(rendered.files)} files from {template.name}, nothing written",
+        output=output,
+    )
+
+
+#: What the person reads beside a request to run a template's own code.
+CODE_REASON = (
+    "Code the template's author wrote, not HyperAgent's. It runs inside this task's sandbox: it"
+    " can write only in the project's folder and reach only the hosts this task may reach."
+)
+
+
+def _allow_extensions(ctx: TaskContext, template: Template) -> Template:
+    """The template, trusted to load its Jinja extensions once the person allowed them (a
+    template without any needs nothing)."""
+    if not template.extensions:
+        return template
+    try:
+        ctx.request_permission("run", rendering.extensions_description(template), CODE_REASON)
+    except PermissionRefused as err:
+        raise TaskFailed(
+            f"the {template.name} template renders only with its Jinja extensions"
+            f" ({', '.join(template.extensions)}), which were not allowed to run: {err}"
+        ) from err
+    return dataclasses.replace(template, trusted=True)
+
+
+def _planned_tasks(
+    template: Template, answers: rendering.Answers, target: Path, origin: vcs.Origin
+) -> list[rendering.PlannedTask]:
+    context = rendering.render_context(template, answers, str(target), origin=origin)
+    try:
+        return rendering.planned_tasks(template, context)
+    except TemplateError as err:
+        raise TaskFailed(f"template {template.name!r} is broken: {err}") from err
+
+
+def _run_tasks(
+    ctx: TaskContext, template: Template, tasks: list[rendering.PlannedTask], target: Path
+) -> list[dict[str, Any]]:
+    """The template's ``_tasks`` in the new project, once the person allowed exactly these
+    commands; each one's output goes to the task's log. Refused: none runs and the project
+    stays (as copier's ``--skip-tasks``). A failing one fails the task."""
+    if not tasks:
+        return []
+    try:
+        what = rendering.tasks_description(template.name, tasks)
+        ctx.request_permission("run", what, CODE_REASON)
+    except PermissionRefused as err:
+        ctx.log.warn(f"the {template.name} template's tasks were not run: {err}")
+        return [{"command": t.shown, "ran": False} for t in tasks]
+    done = []
+    for t in tasks:
+        ctx.log.info(f"task {t.number} of the template: {t.shown}")
+        ctx.run(list(t.argv), cwd=target / t.cwd, env=rendering.TASK_ENV)
+        done.append({"command": t.shown, "ran": True})
+    return done
+
+
 @agent.task(
     "bootstrap.project",
     schema=BOOTSTRAP_SCHEMA,
@@ -398,6 +470,7 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     step("validating")
     settings = _settings()
     template, origin = _load(ctx, payload["template"], payload.get("vcs_ref"))
+    template = _allow_extensions(ctx, template)
     for warning in template.warnings:
         ctx.log.warn(f"template {template.name}: {warning}")
     answers = _answers(ctx, template, payload.get("answers", {}), origin)
@@ -412,13 +485,10 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         raise TaskFailed(f"template {template.name!r} is broken: {err}") from err
     files = [f.path for f in rendered.files]
     ctx.log.info("rendered", files=len(files), ms=round((time.monotonic() - started) * 1000, 1))
+    tasks = _planned_tasks(template, answers, target, origin)
 
     if payload.get("dry_run", False):
-        listing, diff = _diff(target, rendered)
-        return Outcome(
-            summary=f"dry run: {len(files)} files from {template.name}, nothing written",
-            output={"dry_run": True, "path": str(target), "files": listing, "diff": diff},
-        )
+        return _dry_run(template, target, rendered, tasks)
     if before:
         try:
             ctx.prepare_destructive(
@@ -433,6 +503,9 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         step("moving into place")
         placement.stage(rendered)
         placement.move_in(rendered)
+        if tasks:
+            step("running the template's tasks")
+        ran = _run_tasks(ctx, template, tasks, target)
         sha = ""
         if payload.get("git", True):
             step("committing")
@@ -464,6 +537,7 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
             "commit": sha,
             "outcome": outcome,
             "checks": report.as_json(),
+            **({"tasks": ran} if ran else {}),
             "start": _render_hint(template, answers, target, hint, "hyperagent.yml"),
             "message": _render_hint(
                 template, answers, target, template.message_after_copy, "_message_after_copy"

@@ -7,21 +7,30 @@ rendered at its latest release tag, as copier does, or at ``--vcs-ref REF``. Val
 copier's ``--data`` takes them: the question's type decides what they become
 (``python_version=3.10`` stays the text "3.10" for a ``str`` question, a ``bool`` question takes
 ``true``/``no``, a ``yaml`` one parses its value). Writes nothing unless every answer is valid and
-every file renders; the template's warnings (settings not acted on, such as ``_tasks``) are
-printed first, its ``_message_after_copy`` last (on standard error, as copier).
+every file renders; the template's warnings (settings not acted on, such as ``_migrations``)
+are printed first, its ``_message_after_copy`` last (on standard error, as copier).
+
+A template's own code — its ``_jinja_extensions`` (Python loaded into the renderer) and its
+``_tasks`` (commands run in the new folder) — runs only with ``--trust``, as copier's: without
+it, a template with extensions is refused and its tasks are listed and not run.
 
 Options:
   --vcs-ref REF     render a git template at REF (a tag, branch or commit) instead of its
                     latest release tag
   --commit DESC     record DESC as ``_commit`` in the answers file, for a plain folder that is a
                     copy of a template release (a git template records its own)
+  --trust           run the template's own code: its Jinja extensions and its ``_tasks``
+  --skip-tasks      do not run its ``_tasks`` (as copier's ``--skip-tasks``)
 
-Exit codes: 0 done, 1 the folder could not be written, 2 bad arguments, bad answers or a
-broken template (named by ``file:line``).
+Exit codes: 0 done, 1 the folder could not be written (or a task failed), 2 bad arguments, bad
+answers or a broken template (named by ``file:line``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -47,8 +56,12 @@ def _options(argv: list[str]) -> tuple[dict[str, str], list[str]]:
             if not value:
                 raise ValueError(f"{name} needs a value")
             options[name[2:]] = value
+        elif arg in {"--trust", "--skip-tasks"}:
+            options[arg[2:]] = "yes"
         elif arg.startswith("--"):
-            raise ValueError(f"unknown option {arg!r}; known: --vcs-ref, --commit")
+            raise ValueError(
+                f"unknown option {arg!r}; known: --vcs-ref, --commit, --trust, --skip-tasks"
+            )
         else:
             rest.append(arg)
     return options, rest
@@ -73,6 +86,14 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
                 origin.src_path, options["commit"], origin.commit_hash, origin.vcs_ref
             )
         template = load(root)
+        trust = "trust" in options
+        if template.extensions and not trust:
+            raise TemplateError(
+                "_jinja_extensions",
+                f"the template loads Python code into the renderer"
+                f" ({', '.join(template.extensions)}); pass --trust to run it",
+            )
+        template = dataclasses.replace(template, trusted=trust)
         for warning in template.warnings:
             print(f"warning: template {src.name or source}: {warning}", file=sys.stderr)
         answers = rendering.resolve(template, given, dst_name=str(dest), origin=origin)
@@ -81,6 +102,24 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
         message = rendering.render_string(
             template, template.message_after_copy, context, "_message_after_copy"
         )
+        tasks = rendering.planned_tasks(template, context)
+        if "skip-tasks" in options:
+            tasks = []
+        if tasks and not trust:
+            print(
+                f"warning: template {src.name or source}: not run without --trust:"
+                f" {rendering.tasks_description(template.name, tasks)}",
+                file=sys.stderr,
+            )
+            tasks = []
+        # Written, and its tasks run, while a git template's checkout is still there (a task
+        # may run a script of the template's: `_copier_conf.src_path`).
+        return _write(dest, rendered, tasks, message)
+
+
+def _write(
+    dest: Path, rendered: rendering.Rendered, tasks: list[rendering.PlannedTask], message: str
+) -> int:
     try:
         dest.mkdir(parents=True, exist_ok=False)
     except OSError as err:
@@ -91,6 +130,15 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
     except OSError as err:
         print(f"error: writing {dest}: {err.strerror or err}", file=sys.stderr)
         return 1
+    for task in tasks:
+        print(f" > Running task {task.number}: {task.shown}", file=sys.stderr)
+        # The template's own command, run because the person passed --trust.
+        code = subprocess.run(
+            task.argv, cwd=dest / task.cwd, env={**os.environ, **rendering.TASK_ENV}, check=False
+        ).returncode
+        if code:
+            print(f"error: task {task.number} ({task.shown}) exited with {code}", file=sys.stderr)
+            return 1
     print(f"{len(rendered.files)} files in {dest}")
     if message.strip():
         print(message, file=sys.stderr)  # as copier prints it

@@ -129,7 +129,9 @@ def _pathjoin(*path: str, mode: str = "posix") -> str:
 
 
 @cache
-def _environment(root: Path, envops_json: str) -> SandboxedEnvironment:
+def _environment(
+    root: Path, envops_json: str, extensions: tuple[str, ...] = ()
+) -> SandboxedEnvironment:
     # One compiled environment per template (and settings): rendering the same template again
     # reuses its compiled files, which is most of the cost.
     envops = json.loads(envops_json)
@@ -139,33 +141,82 @@ def _environment(root: Path, envops_json: str) -> SandboxedEnvironment:
         envops["undefined"] = jinja2.StrictUndefined
     try:
         # copier's default extensions: jinja2-ansible-filters' whole core set (to_nice_yaml,
-        # strftime, combine, hash, regex_*, ...), loaded the way copier loads it.
+        # strftime, combine, hash, regex_*, ...), loaded the way copier loads it; then the
+        # template's own, in its order, by Jinja's importer (which copier-template-extensions'
+        # loader, when listed first, teaches to load `file.py:Class` from the template).
         env = _Sandbox(
             loader=_Loader(str(root.resolve())),
             auto_reload=True,
-            extensions=[AnsibleCoreFiltersExtension, _YieldExtension],
+            extensions=[AnsibleCoreFiltersExtension, _YieldExtension, *extensions],
             **envops,
         )
     except TypeError as err:
         raise TemplateError("_envops", f"not a Jinja environment option: {err}") from err
+    except ImportError as err:
+        raise TemplateError("_jinja_extensions", _missing_module(err, extensions)) from err
+    except TemplateError:
+        raise
+    except Exception as err:  # the template's own code failed while loading
+        if isinstance(err.__cause__, ImportError):  # as copier-template-extensions reports it
+            raise TemplateError(
+                "_jinja_extensions", _missing_module(err.__cause__, extensions)
+            ) from err
+        raise TemplateError(
+            "_jinja_extensions", f"loading the template's extensions failed: {_said(err)}"
+        ) from err
     env.filters["to_json"] = functools.partial(env.filters["to_json"], default=_json_default)
     env.globals["pathjoin"] = _pathjoin
     return env
 
 
+def _said(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
+def _missing_module(err: ImportError, extensions: tuple[str, ...]) -> str:
+    """Which extension needs which module the bootstrapper's environment lacks, and what to do."""
+    module = err.name or ""
+    top = module.split(".")[0]
+    wanted = [e for e in extensions if e.split(":")[0].split(".")[0] == top] or list(extensions)
+    if not module:
+        return f"an extension could not be loaded ({', '.join(wanted)}): {err}"
+    return (
+        f"{', '.join(wanted)} needs the Python module `{module}`, which the bootstrapper's"
+        f" environment does not have; install its package there (on PyPI usually"
+        f" `{top.replace('_', '-')}`) and try again"
+    )
+
+
 def environment(template: Template) -> SandboxedEnvironment:
-    return _environment(template.root, json.dumps(dict(template.envops), sort_keys=True))
+    return _environment(template.root, _envops_key(template), _extensions(template))
+
+
+def _envops_key(template: Template) -> str:
+    return json.dumps(dict(template.envops), sort_keys=True)
+
+
+def _extensions(template: Template) -> tuple[str, ...]:
+    """The template's extensions, once the person allowed them; a refusal before."""
+    if template.extensions and not template.trusted:
+        raise TemplateError(
+            "_jinja_extensions",
+            f"the template loads Python code into the renderer ({', '.join(template.extensions)});"
+            " it renders only once you allow that code to run (it runs inside the task's sandbox)",
+        )
+    return template.extensions
 
 
 @lru_cache(maxsize=4096)
-def _from_string(root: Path, envops_json: str, source: str) -> jinja2.Template:
+def _from_string(
+    root: Path, envops_json: str, extensions: tuple[str, ...], source: str
+) -> jinja2.Template:
     # Manifest strings (defaults, validators, paths) are compiled once, like the files are:
     # compiling is what costs, and a validator can be long.
-    return _environment(root, envops_json).from_string(source)
+    return _environment(root, envops_json, extensions).from_string(source)
 
 
 def compile_string(template: Template, source: str) -> jinja2.Template:
-    return _from_string(template.root, json.dumps(dict(template.envops), sort_keys=True), source)
+    return _from_string(template.root, _envops_key(template), _extensions(template), source)
 
 
 def _where(template: Template, err: jinja2.TemplateError, fallback: str) -> str:
@@ -388,7 +439,7 @@ def _conf(
         "quiet": False,
         "conflict": "inline",
         "context_lines": 3,
-        "unsafe": False,
+        "unsafe": template.trusted,
         "skip_answered": False,
         "skip_tasks": False,
         "sep": os.sep,
@@ -945,3 +996,68 @@ def variants(template: Template, fixed: Mapping[str, Any] | None = None) -> list
             seen.add(key)
             out.append({k: v for k, v in given.items() if k in answers.remembered or k in fixed})
     return out
+
+
+# --- tasks --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    """One of the template's ``_tasks`` as it will run: rendered, its condition true."""
+
+    #: The argument vector (a string task: ``/bin/sh -c COMMAND``, as copier's ``shell=True``).
+    argv: tuple[str, ...]
+    #: The command as the template wrote it, rendered (what the person is shown).
+    shown: str
+    #: The folder it runs in, relative to the project.
+    cwd: str
+    #: Its number among ``_tasks`` (from 1).
+    number: int
+
+
+#: The environment copier gives a task beyond its own (its extra context, upper-cased).
+TASK_ENV = {"STAGE": "task", "COPIER_OPERATION": "copy"}
+
+
+def planned_tasks(template: Template, context: Mapping[str, Any]) -> list[PlannedTask]:
+    """The ``_tasks`` that will run with this render context, in order (copier's semantics: the
+    condition, each part of the command and the folder are Jinja, with ``_stage`` = ``task``
+    and ``_copier_operation`` = ``copy``). A folder outside the project is refused."""
+    extra = {**context, "_stage": "task", "_copier_operation": "copy"}
+    out = []
+    for n, task in enumerate(template.tasks, 1):
+        where = task.where or f"_tasks #{n}"
+        when = task.when
+        if isinstance(when, str):
+            when = _to_bool(render_string(template, when, extra, f"{where} when"))
+        if not when:
+            continue
+        if isinstance(task.command, str):
+            shown = render_string(template, task.command, extra, where)
+            argv: tuple[str, ...] = ("/bin/sh", "-c", shown)
+        else:
+            argv = tuple(render_string(template, part, extra, where) for part in task.command)
+            shown = " ".join(argv)
+        cwd = render_string(template, task.working_directory, extra, f"{where} working_directory")
+        if Path(cwd).is_absolute() or ".." in Path(cwd).parts:
+            raise TemplateError(where, f"`working_directory` {cwd!r} must stay inside the project")
+        out.append(PlannedTask(argv, shown, cwd or ".", n))
+    return out
+
+
+def tasks_description(template_name: str, tasks: list[PlannedTask]) -> str:
+    """What a person allows when they allow these tasks, completing "asks to run ...": every
+    command, exactly as it will run."""
+    commands = "; ".join(f"`{t.shown}`" + (f" in {t.cwd}" if t.cwd != "." else "") for t in tasks)
+    noun = "command" if len(tasks) == 1 else f"{len(tasks)} commands"
+    return f"the {template_name} template's {noun} in the new project: {commands}"
+
+
+def extensions_description(template: Template) -> str:
+    """What a person allows when they allow a template's extensions, completing "asks to run
+    ...": each extension, and a digest of their code (changed code is asked about again)."""
+    noun = "extension" if len(template.extensions) == 1 else "extensions"
+    return (
+        f"the {template.name} template's Jinja {noun} {', '.join(template.extensions)}"
+        f" (code sha256 {template.code_digest()[:16]}) while it renders"
+    )

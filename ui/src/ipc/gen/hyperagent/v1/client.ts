@@ -772,7 +772,7 @@ export interface Consent {
   id: string;
   task_id: string;
   agent_id: string;
-  /** read, write, connect, open, secret or destructive. */
+  /** read, write, connect, open, secret, destructive or run. */
   kind: string;
   target: string;
   reason: string;
