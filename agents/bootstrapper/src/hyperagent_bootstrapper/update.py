@@ -261,9 +261,9 @@ def default_fetch(project: Path, run: vcs.Runner = vcs.git) -> Fetch:
     return fetch
 
 
-def source(project: Path, src_path: str) -> str:
-    """Where to clone ``src_path`` from; UpdateError when a local template is gone or is no git
-    repository."""
+def source(project: Path, src_path: str, gone_hint: str = "") -> str:
+    """Where to clone ``src_path`` from; UpdateError when a local template is gone (said with
+    ``gone_hint``) or is no git repository."""
     url = vcs.remote_url(src_path)
     if url or src_path.startswith(("https://", "http://", "ssh://", "file://")):
         return url or src_path
@@ -272,7 +272,8 @@ def source(project: Path, src_path: str) -> str:
         path = project / path
     if not path.exists():
         raise UpdateError(
-            f"the template {src_path} is gone: nothing is there any more. If it moved, set"
+            f"the template {src_path} is gone: nothing is there any more{gone_hint}. If it"
+            " moved, set"
             " `_src_path` in the answers file to where it is now, commit, and update again"
         )
     if not vcs.is_repository_root(path):
@@ -813,6 +814,12 @@ def result_files(plan: Plan, paths: Iterable[str]) -> rendering.Rendered:
         else:
             out.files.append(rendering.RenderedFile(rel, src.read_bytes(), src.stat().st_mode))
     return out
+
+
+def repository_index(project: Path) -> Path:
+    """The index file of the repository ``project`` is in."""
+    index = git(["rev-parse", "--path-format=absolute", "--git-path", "index"], project)
+    return Path(index.strip())
 
 
 def mark_conflicts(plan: Plan) -> None:
