@@ -239,6 +239,64 @@ def test_overwriting_asks_first_and_can_be_rolled_back(world: World) -> None:
     assert not (folder / "pyproject.toml").exists()
 
 
+def git_in(cwd: Path, *argv: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
+    subprocess.run(["git", *argv], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def test_updating_a_project_asks_first_keeps_my_change_and_can_be_rolled_back(
+    world: World,
+) -> None:
+    # A template of the person's own, as a git repository with two releases.
+    src = world.mine / "updatable"
+    src.mkdir()
+    (src / "copier.yml").write_text("name:\n  type: str\n  default: demo\n")
+    (src / "{{_copier_conf.answers_file}}.jinja").write_text("{{ _copier_answers|to_nice_yaml }}")
+    (src / "README.md.jinja").write_text("# {{ name }}\n\na\nb\nc\nd\ne\nend v1\n")
+    git_in(src, "init", "-q", "-b", "main")
+    git_in(src, "add", "-A")
+    git_in(src, "commit", "-q", "-m", "v1")
+    git_in(src, "tag", "v1.0.0")
+    task = bootstrap(world, "to-update", str(src), vcs_ref="v1.0.0", checks=False)
+    done, _ = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    (src / "README.md.jinja").write_text("# {{ name }}\n\na\nb\nc\nd\ne\nend v2\n")
+    (src / "new.txt").write_text("new\n")
+    git_in(src, "add", "-A")
+    git_in(src, "commit", "-q", "-m", "v2")
+    git_in(src, "tag", "v2.0.0")
+    project = world.root / "to-update"
+    readme = project / "README.md"
+    mine = readme.read_text().replace("\n\na\n", "\n\nmy notes\n\na\n")
+    readme.write_text(mine)
+    git_in(project, "commit", "-q", "-am", "my notes")
+
+    task = world.m.submit("project.update", {}, workspace="to-update")
+    ask = world.m.wait_event(
+        lambda e: e.HasField("consent") and e.consent.kind == "destructive", task_id=task.id
+    )
+    granted = world.m.cli("consent", "grant", ask.consent.id, "--scope", "once")
+    assert granted.returncode == 0, granted.stderr
+    done, out = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    assert (out["old_commit"], out["new_commit"]) == ("v1.0.0", "v2.0.0")
+    assert out["added"] == ["new.txt"]
+    assert "my notes" in readme.read_text()
+    assert readme.read_text().endswith("end v2\n")
+    actions = json.loads(world.m.cli("rollback", "--list", "--json").stdout)
+    action = next(a for a in actions if a["task_id"] == task.id)
+    back = world.m.cli("rollback", action["id"])
+    assert back.returncode == 0, back.stderr
+    assert readme.read_text() == mine
+    assert not (project / "new.txt").exists()
+
+
 def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World) -> None:
     task = bootstrap(world, "editor", "fastapi", answers={"project_name": "editor"}, checks=False)
     done, out = finished(world, task)

@@ -318,6 +318,9 @@ class Answers:
     origin: Origin | None = None
     #: The questions whose ``when`` is false (not remembered).
     hidden: frozenset[str] = frozenset()
+    #: An update's last answers (the answers file's), those still in force: copier's
+    #: ``answers.last``, which the context sees beneath the given ones.
+    last: dict[str, Any] = field(default_factory=dict)
 
 
 def check_name(rule: str, value: Any) -> str:  # noqa: PLR0911 - one return per rule broken
@@ -478,16 +481,25 @@ def copier_context(
     values: Mapping[str, Any] | None = None,
     hidden: frozenset[str] = frozenset(),
     phase: str = "render",
+    last: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """copier's render context. First its answers combined from their sources, in copier's
     order and priority (``now`` and ``make_secret``, ``_external_data``, the origin's
     ``_src_path`` and ``_commit``, the answers as given, the settled ones); then
     ``_copier_answers`` (what the answers file records), ``_copier_conf``, ``_folder_name``,
     ``_copier_python`` and ``_copier_phase``. ``dst`` is the destination as given
-    (``_copier_conf.dst_path``); ``hidden`` are the questions whose ``when`` is false."""
+    (``_copier_conf.dst_path``); ``hidden`` are the questions whose ``when`` is false; ``last``
+    an update's last answers (beneath the origin, as copier chains them)."""
     given = given or {}
     metadata = _metadata(template, origin)
-    combined = {**DEFAULT_DATA, "_external_data": {}, **metadata, **given, **(values or {})}
+    combined = {
+        **DEFAULT_DATA,
+        "_external_data": {},
+        **(last or {}),
+        **metadata,
+        **given,
+        **(values or {}),
+    }
     return {
         **combined,
         "_copier_answers": {**metadata, **_remembered(template, combined, hidden)},
@@ -517,6 +529,7 @@ def resolve(
     names: Mapping[str, str] | None = None,
     dst_name: str = "",
     origin: Origin | None = None,
+    last: Mapping[str, Any] | None = None,
 ) -> Answers:
     """The answers to render with, or :class:`AnswersError` listing every problem.
 
@@ -526,8 +539,13 @@ def resolve(
     renders to an error message, empty when the answer is fine (a given answer is always checked,
     a default only when asked and not secret, as copier does). ``names`` adds the bootstrapper's
     own naming rules. ``dst_name`` is the destination as given (``_copier_conf.dst_path``).
+
+    ``last`` are an update's last answers (the answers file's): as in ``copier update
+    --defaults``, each stands in for the default of its question unless an answer is given,
+    and is dropped when it no longer parses or validates, or when its question is hidden.
     """
     problems: list[tuple[str, str]] = []
+    kept = dict(last or {})
     unknown = [k for k in given if k not in template.questions]
     for key in unknown:
         asked = ", ".join(template.questions) or "nothing"
@@ -543,9 +561,11 @@ def resolve(
             values=values,
             hidden=frozenset(hidden),
             phase="prompt",
+            last=kept,
         )
         try:
-            settled = _settle(template, q, given, context, (names or {}).get(name))
+            _forget_stale(template, q, kept, context)
+            settled = _settle(template, q, given, context, (names or {}).get(name), last=kept)
         except ValueError as err:
             problems.append((name, str(err)))
             continue
@@ -564,13 +584,14 @@ def resolve(
             hidden.add(name)
     if problems:
         raise AnswersError(problems)
-    combined = {**dict(given), **values}
+    combined = {**kept, **dict(given), **values}
     return Answers(
         values=values,
         remembered=_remembered(template, combined, frozenset(hidden)),
         given=dict(given),
         origin=origin,
         hidden=frozenset(hidden),
+        last=kept,
     )
 
 
@@ -580,17 +601,24 @@ def _settle(
     given: Mapping[str, Any],
     context: Mapping[str, Any],
     rule: str | None,
+    *,
+    last: dict[str, Any],
 ) -> tuple[Any, bool] | None:
     """One question's value and whether it is asked (``when``), None when copier skips it;
-    ValueError saying what is wrong with the answer."""
+    ValueError saying what is wrong with the answer. A last answer (``last``, an update's) stands
+    in for the default; the question's is dropped from ``last`` when the question is hidden."""
     where, name = q.where, q.name
     when = q.when
     if isinstance(when, str):
         when = _to_bool(render_string(template, when, context, f"{where} (when)"))
+    if not when:
+        last.pop(name, None)
     if not when and q.default is MISSING:
         return None  # copier skips a hidden question without a default, even when answered
     if name in given:
         raw = given[name]
+    elif name in last:
+        raw = last[name]
     elif q.default is MISSING:
         help_text = f" ({q.help.strip()})" if q.help.strip() else ""
         raise ValueError(f"required: the template has no default{help_text}")
@@ -598,19 +626,40 @@ def _settle(
         raw = _render_default(template, q.default, context, f"{where} (default)")
     value = _parse(template, q, raw, context)
     if q.validator and (name in given or (when and not q.secret)):
-        try:
-            message = render_string(
-                template, q.validator, {**context, name: value}, f"{where} (validator)"
-            )
-        except TemplateError as err:
-            message = err.message  # copier: a validator that fails to render is its message
-        if message.strip():
-            raise ValueError(message.strip())
+        message = _validation(template, q, value, context)
+        if message:
+            raise ValueError(message)
     if rule and when:
         message = check_name(rule, value)
         if message:
             raise ValueError(message)
     return value, bool(when)
+
+
+def _forget_stale(
+    template: Template, q: Question, last: dict[str, Any], context: Mapping[str, Any]
+) -> None:
+    """copier drops a last answer that no longer parses or validates: the default is taken."""
+    if q.name not in last:
+        return
+    try:
+        previous = _parse(template, q, last[q.name], context)
+        message = _validation(template, q, previous, context) if q.validator else ""
+    except ValueError:
+        message = "not valid"
+    if message:
+        del last[q.name]
+
+
+def _validation(template: Template, q: Question, value: Any, context: Mapping[str, Any]) -> str:
+    """What the question's validator says of ``value`` (empty: it is fine)."""
+    try:
+        message = render_string(
+            template, q.validator, {**context, q.name: value}, f"{q.where} (validator)"
+        )
+    except TemplateError as err:
+        message = err.message  # copier: a validator that fails to render is its message
+    return message.strip()
 
 
 def _render_default(
@@ -641,6 +690,8 @@ class Rendered:
 
     dirs: list[str] = field(default_factory=list)
     files: list[RenderedFile] = field(default_factory=list)
+    #: Where the answers file is, as the template names it (empty: nowhere yet).
+    answers_path: str = ""
 
     def write(self, root: Path) -> None:
         """Create it under ``root`` (which must exist), each file with its template's mode."""
@@ -792,6 +843,7 @@ def render_context(
         given=answers.given,
         values=answers.values,
         hidden=answers.hidden,
+        last=answers.last,
     )
 
 
@@ -803,11 +855,15 @@ def render(  # noqa: PLR0912 - copier's walk, one rule per branch
     src_path: str | None = None,
     commit: str | None = None,
     origin: Origin | None = None,
+    operation: str = "copy",
+    extra_exclude: tuple[str, ...] = (),
 ) -> Rendered:
     """Every folder and file of the project, or :class:`TemplateError` (file:line) — nothing
     half-made either way. ``dst_name`` is the destination as given (``_copier_conf.dst_path``).
     The answers file records ``origin`` (``_commit``, ``_src_path``); ``src_path`` and
-    ``commit`` are a shorter way to give it."""
+    ``commit`` are a shorter way to give it. ``operation`` is copier's ``_copier_operation``
+    (``copy`` or ``update``) as ``_exclude`` sees it; ``extra_exclude`` are more patterns to
+    leave out (an update leaves out of the old version what the new one excludes)."""
     if origin is None and (src_path is not None or commit is not None):
         origin = Origin(src_path if src_path is not None else str(template.root), commit)
     context = render_context(template, answers, dst_name, origin=origin)
@@ -819,13 +875,15 @@ def render(  # noqa: PLR0912 - copier's walk, one rule per branch
     )
     context["_copier_conf"]["answers_file"] = PurePath(answers_path)
     # `_copier_operation` is given to `_exclude` only, as copier gives it.
-    excluded = _matcher(template, template.exclude, {**context, "_copier_operation": "copy"})
+    excluded = _matcher(
+        template, (*template.exclude, *extra_exclude), {**context, "_copier_operation": operation}
+    )
     root = _content_root(template, context)
     # The content root's path in the template, as rendered (Jinja's loader names files by it).
     sub = "" if root == template.root else root.relative_to(template.root).as_posix()
     template_root = template.root.resolve()
     suffix = template.suffix
-    out = Rendered()
+    out = Rendered(answers_path=answers_path)
     index: dict[str, int] = {}
     follow = not template.preserve_symlinks
     for entry, rel_parts, siblings in _scantree(str(root), (), follow):
@@ -1053,11 +1111,12 @@ def tasks_description(template_name: str, tasks: list[PlannedTask]) -> str:
     return f"the {template_name} template's {noun} in the new project: {commands}"
 
 
-def extensions_description(template: Template) -> str:
+def extensions_description(template: Template, name: str = "") -> str:
     """What a person allows when they allow a template's extensions, completing "asks to run
-    ...": each extension, and a digest of their code (changed code is asked about again)."""
+    ...": each extension, and a digest of their code (changed code is asked about again).
+    ``name`` replaces the template's folder name ("the <name> template")."""
     noun = "extension" if len(template.extensions) == 1 else "extensions"
     return (
-        f"the {template.name} template's Jinja {noun} {', '.join(template.extensions)}"
+        f"the {name or template.name} template's Jinja {noun} {', '.join(template.extensions)}"
         f" (code sha256 {template.code_digest()[:16]}) while it renders"
     )

@@ -171,10 +171,14 @@ class Template:
     answers_file: str = ".copier-answers.yml"
     envops: Mapping[str, Any] = field(default_factory=dict)
     message_after_copy: str = ""
+    message_after_update: str = ""
     preserve_symlinks: bool = False
     postcheck: PostCheck | None = None
     #: Settings present but not acted on, each with why.
     warnings: tuple[str, ...] = ()
+    #: ``_migrations``, each in a few words (its version and command): never run, named when
+    #: a project is updated.
+    migrations: tuple[str, ...] = ()
     #: The files the manifest includes (``!include``), to notice when they change.
     sources: tuple[Path, ...] = ()
     #: ``_jinja_extensions``: Python code loaded into the renderer (import names, or
@@ -600,9 +604,11 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912, PLR0915 - one check per se
         answers_file=str(settings.get("answers_file", ".copier-answers.yml")),
         envops=dict(envops),
         message_after_copy=str(settings.get("message_after_copy", "") or ""),
+        message_after_update=str(settings.get("message_after_update", "") or ""),
         preserve_symlinks=bool(settings.get("preserve_symlinks", False)),
         postcheck=_postcheck(root),
         warnings=tuple(warnings),
+        migrations=_migrations(data.get("_migrations") or []),
         sources=tuple(p for p in read if p != manifest),
         extensions=extensions,
         tasks=_tasks(settings.get("tasks", []) or [], where("_tasks")),
@@ -661,3 +667,29 @@ def _tasks(value: Any, where: str) -> tuple[Task, ...]:
             Task(command, when, str(spec.get("working_directory", ".") or "."), f"{where} #{n}")
         )
     return tuple(out)
+
+
+def _migrations(value: Any) -> tuple[str, ...]:
+    """Each of copier's ``_migrations`` in a few words: its ``version`` and its command (copier's
+    ``command``, or the older ``before``/``after`` lists), a plain command as it is."""
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            out.append(_words(item))
+            continue
+        if "command" in item:
+            said = _words(item["command"])
+        else:  # copier's older form: lists of commands run before and after the update
+            steps = [*(item.get("before") or []), *(item.get("after") or [])]
+            said = "; ".join(_words(c) for c in steps)
+        version = item.get("version")
+        out.append(f"{version}: {said}" if version is not None else said)
+    return tuple(out)
+
+
+def _words(command: Any) -> str:
+    """A command as it reads: a list is its arguments."""
+    if isinstance(command, list):
+        return " ".join(map(str, command))
+    return str(command)
