@@ -277,6 +277,17 @@ def test_updating_a_project_asks_first_keeps_my_change_and_can_be_rolled_back(
     readme.write_text(mine)
     git_in(project, "commit", "-q", "-am", "my notes")
 
+    # The CLI's preview (by the project's path): what would change, and nothing written.
+    preview = world.m.cli("update", str(project), "--preview")
+    assert preview.returncode == 0, preview.stderr
+    assert preview.stdout.startswith(
+        f"preview: would update {project} from v1.0.0 to v2.0.0; nothing was written\n"
+    ), preview.stdout
+    assert "  added     new.txt\n" in preview.stdout
+    assert "+end v2" in preview.stdout
+    assert readme.read_text() == mine
+    assert not (project / "new.txt").exists()
+
     task = world.m.submit("project.update", {}, workspace="to-update")
     ask = world.m.wait_event(
         lambda e: e.HasField("consent") and e.consent.kind == "destructive", task_id=task.id

@@ -13,7 +13,7 @@ use crate::output::{self, state_name};
 use crate::term;
 use crate::{
     AuditCommand, Cli, Command, ConfigCommand, ConsentCommand, GrantScope, NewArgs, PolicyCommand,
-    RuleArgs, SecretCommand, ServiceCommand, SubmitArgs, TemplatesCommand,
+    RuleArgs, SecretCommand, ServiceCommand, SubmitArgs, TemplatesCommand, UpdateArgs,
 };
 
 type Client = ClientServiceClient<Channel>;
@@ -78,6 +78,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::New(args) => {
             let (wait, open) = (!args.no_wait, args.open);
             new_project(&mut c, new_request(args)?, wait, open, json).await
+        }
+        Command::Update(args) => {
+            let wait = !args.no_wait;
+            new_project(&mut c, update_request(args)?, wait, false, json).await
         }
         Command::Open {
             target,
@@ -249,6 +253,29 @@ fn new_request(a: NewArgs) -> Result<pb::SubmitTaskRequest, Failure> {
         task_type: "bootstrap.project".into(),
         payload_json: payload.to_string(),
         workspace: a.folder,
+        ..Default::default()
+    })
+}
+
+fn update_request(a: UpdateArgs) -> Result<pb::SubmitTaskRequest, Failure> {
+    let mut payload = serde_json::json!({
+        "data": answers(&a.set)?,
+        "conflict": a.conflict,
+        "preview": a.preview,
+    });
+    if let Some(r) = a.vcs_ref {
+        payload["vcs_ref"] = r.into();
+    }
+    // A path that exists here is the project; otherwise a folder of the workspace root.
+    let workspace = if std::path::Path::new(&a.project).exists() {
+        absolute(&a.project)?
+    } else {
+        a.project
+    };
+    Ok(pb::SubmitTaskRequest {
+        task_type: "project.update".into(),
+        payload_json: payload.to_string(),
+        workspace,
         ..Default::default()
     })
 }

@@ -93,6 +93,11 @@ enum Command {
     /// Make a project from a template (by the bootstrapper agent): check the answers, render,
     /// git commit, then install it, run its tests and start it once. Waits, showing progress.
     New(NewArgs),
+    /// Update a project made from a template to a newer version of it, as `copier update` does:
+    /// your changes are kept, merged into the new version; conflicts are left as markers (or
+    /// `.rej` files) and listed. Asks before writing; `hyperagent rollback` undoes it. Nothing is
+    /// committed: review with `git diff`, then commit.
+    Update(UpdateArgs),
     /// Open a task's folder, or a path, in the editor (VS Code's `code` when on the manager's
     /// PATH, else the system opener). Paths outside the workspace root need an `open` rule.
     Open {
@@ -524,6 +529,29 @@ pub enum PlansCommand {
         /// Plan id.
         id: String,
     },
+}
+
+/// `hyperagent update`'s arguments.
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// The project: a folder of the workspace root (e.g. `shop`) or a path to one.
+    pub project: String,
+    /// The template version to update to (default: its latest release tag; `:current:` keeps
+    /// the recorded version, to change answers only).
+    #[arg(long)]
+    pub vcs_ref: Option<String>,
+    /// A new answer, KEY=VALUE; repeatable (the recorded answers stand for the others).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// How a conflict is left: `inline` markers in the file, or a `.rej` file beside it.
+    #[arg(long, value_parser = ["inline", "rej"], default_value = "inline")]
+    pub conflict: String,
+    /// Show the changes and the conflicts as a diff; write nothing.
+    #[arg(long)]
+    pub preview: bool,
+    /// Print the task id and return at once instead of waiting.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 /// `hyperagent new`'s arguments.

@@ -607,6 +607,9 @@ pub fn pretty_json(compact: &str) -> String {
 /// What `hyperagent new` made (the bootstrapper's result), for people.
 pub fn project_text(out: &Value) -> String {
     let text = |v: &Value| line(v.as_str().unwrap_or_default()).into_owned();
+    if out.get("old_commit").is_some() {
+        return update_text(out);
+    }
     let path = text(&out["path"]);
     if out["dry_run"] == true {
         let files = out["files"].as_array().cloned().unwrap_or_default();
@@ -654,6 +657,75 @@ pub fn project_text(out: &Value) -> String {
         let v = text(&out[key]);
         if !v.trim().is_empty() {
             s.push_str(&format!("  {label:<8} {}\n", v.trim()));
+        }
+    }
+    s
+}
+
+/// What an update did (or, previewed, would do): the versions, the files, the conflicts to
+/// resolve, the template's warnings and message.
+fn update_text(out: &Value) -> String {
+    let text = |v: &Value| line(v.as_str().unwrap_or_default()).into_owned();
+    let list = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|x| line(x.as_str().unwrap_or_default()).into_owned())
+            .collect()
+    };
+    let preview = out["preview"] == true;
+    let mut s = format!(
+        "{} {} from {} to {}{}\n",
+        if preview {
+            "preview: would update"
+        } else {
+            "updated"
+        },
+        text(&out["path"]),
+        text(&out["old_commit"]),
+        text(&out["new_commit"]),
+        if preview { "; nothing was written" } else { "" },
+    );
+    for (label, key) in [
+        ("changed", "changed"),
+        ("added", "added"),
+        ("removed", "removed"),
+    ] {
+        let files = list(&out[key]);
+        if !files.is_empty() {
+            s.push_str(&format!("  {label:<9} {}\n", files.join(", ")));
+        }
+    }
+    let rej = out["conflict"] == "rej";
+    for c in list(&out["conflicts"]) {
+        let at = if rej { format!("{c}.rej") } else { c };
+        s.push_str(&format!("  conflict  {at}\n"));
+    }
+    for w in list(&out["warnings"]) {
+        s.push_str(&format!("warning: {w}\n"));
+    }
+    let diff = term::text(out["diff"].as_str().unwrap_or_default()).into_owned();
+    if !diff.is_empty() {
+        s.push('\n');
+        s.push_str(&diff);
+        if !diff.ends_with('\n') {
+            s.push('\n');
+        }
+    }
+    if !preview {
+        s.push_str(
+            if out["conflicts"].as_array().is_some_and(|c| !c.is_empty()) {
+                "resolve the conflicts, review with `git diff`, then commit\n"
+            } else {
+                "review with `git diff`, then commit\n"
+            },
+        );
+    }
+    let message = term::text(out["message"].as_str().unwrap_or_default()).into_owned();
+    if !message.trim().is_empty() {
+        s.push_str(&message);
+        if !message.ends_with('\n') {
+            s.push('\n');
         }
     }
     s
