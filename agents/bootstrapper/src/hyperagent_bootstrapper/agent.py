@@ -80,7 +80,8 @@ BOOTSTRAP_SCHEMA: dict[str, Any] = {
             "type": "boolean",
             "default": False,
             "description": (
-                "Render and return the files and their diff against the folder; write nothing."
+                "Only show the files it would write, with their diff against the folder: render"
+                " and write nothing."
             ),
         },
         "overwrite": {
@@ -725,9 +726,9 @@ def _trust_once(ctx: TaskContext) -> update.Trust:
         "update my project from its template",
         "update ~/src/shop to the latest version of its template",
         "update the project in ~/src/billing to template version v2.0.0",
-        "pull the template's changes into ~/src/blog, leave conflicts as .rej files",
+        "bring ~/src/blog up to date with its template, leave conflicts as .rej files",
         "preview what updating ~/src/api from its template would change",
-        "re-apply the template to ~/src/crm with use_docker=false",
+        "re-apply the template to ~/src/crm with a changed answer",
     ),
     folder="existing",
 )

@@ -62,12 +62,18 @@ AUDIT_SCHEMA: dict[str, Any] = {
         "include_history": {
             "type": "boolean",
             "default": True,
-            "description": "Scan every commit's added lines in the git history for secrets too.",
+            "description": (
+                "The old commits too: scan every commit's added lines in the git history for"
+                " secrets."
+            ),
         },
         "offline": {
             "type": "boolean",
             "default": False,
-            "description": "Skip the dependency pass (the only one that needs the network).",
+            "description": (
+                "Work offline, without the network or internet: skip the dependency pass (the"
+                " only one that needs the network)."
+            ),
         },
     },
     "additionalProperties": False,

@@ -77,7 +77,12 @@ pub fn reads_as(word: &str, value: &str) -> bool {
     if wn >= 4 && vn >= 4 && text::edits(word, &value, 2) <= if vn >= 7 { 2 } else { 1 } {
         return true;
     }
-    if (2..=3).contains(&wn) && vn > wn && word.chars().next() == value.chars().next() {
+    // An abbreviation ("pg"), never a little word that happens to fit ("in" of "inline").
+    if (2..=3).contains(&wn)
+        && vn > wn
+        && !text::is_stop(word)
+        && word.chars().next() == value.chars().next()
+    {
         let mut it = value.chars();
         return word.chars().all(|c| it.any(|v| v == c));
     }
@@ -471,11 +476,66 @@ fn boolean(tokens: &[Token], name: &str, prop: &Value) -> Option<bool> {
     };
     let first = words
         .iter()
-        .map(|w| tokens.iter().position(|t| names(t, w)))
-        .collect::<Option<Vec<_>>>()?;
-    let at = *first.iter().min()?;
+        .map(|w| tokens.iter().position(|t| names(t, w)));
+    let at = match first.collect::<Option<Vec<_>>>() {
+        Some(at) => *at.iter().min()?,
+        None => return described(tokens, prop),
+    };
     let negated = (at.saturating_sub(3)..at).any(|i| NEGATIONS.contains(&tokens[i].norm.as_str()));
     Some(!negated)
+}
+
+/// Whether the words say what one clause of a boolean's description says ("stop at the first
+/// failure" for "Stop at the first failure (pytest -x).", "without the network"): every word of
+/// a clause of two (a negation counts: it is what the clause says), all but one of a longer
+/// one, each as written, stemmed or misspelt, within a few words of each other. A clause of one
+/// word says too little to go on.
+fn described(tokens: &[Token], prop: &Value) -> Option<bool> {
+    let description = prop.get("description").and_then(Value::as_str)?;
+    let sentence = description.split(". ").next().unwrap_or(description);
+    for clause in sentence.split([',', ';', ':', '(', ')']) {
+        let words: Vec<String> = text::tokens(clause)
+            .iter()
+            .filter(|t| t.kind == Kind::Word)
+            .map(|t| t.norm.clone())
+            .filter(|w| NEGATIONS.contains(&w.as_str()) || !text::is_stop(w))
+            .collect();
+        if words.len() < 2 {
+            continue;
+        }
+        let needed = if words.len() >= 3 {
+            words.len() - 1
+        } else {
+            words.len()
+        };
+        let span = words.len() + 3;
+        let said = (0..tokens.len()).any(|i| {
+            let near = &tokens[i..(i + span).min(tokens.len())];
+            let found = words
+                .iter()
+                .filter(|w| near.iter().any(|t| same_word(&t.norm, w)))
+                .count();
+            found >= needed
+        });
+        if said {
+            return Some(true);
+        }
+    }
+    None
+}
+
+/// The same word: as written, stemmed alike, one slip in a word of five letters or more, or
+/// two long words apart only in their endings ("overwriting", "overwrite").
+fn same_word(a: &str, b: &str) -> bool {
+    if a == b || text::stem(a) == text::stem(b) {
+        return true;
+    }
+    let (na, nb) = (a.chars().count(), b.chars().count());
+    if na.min(nb) >= 5 && text::edits(a, b, 1) <= 1 {
+        return true;
+    }
+    let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    na.min(nb) >= 6 && common + 1 >= na.min(nb)
 }
 
 /// The command-line flags a property's description names ("(pytest -k)" -> "-k").
@@ -890,6 +950,46 @@ mod tests {
         // A quoted phrase of several words is a message; two quoted names are not one name.
         assert_eq!(name("a project that says \"hello world\""), Value::Null);
         assert_eq!(name("projects \"shop\" and \"blog\""), Value::Null);
+    }
+
+    #[test]
+    fn a_boolean_is_also_said_by_a_clause_of_its_description() {
+        let schema = json!({"properties": {
+            "fail_fast": {"type": "boolean", "description": "Stop at the first failure (pytest -x)."},
+            "offline": {"type": "boolean", "description":
+                "Work offline, without the network or internet: skip the slow pass."},
+            "include_history": {"type": "boolean", "description":
+                "The old commits too: scan the git history."},
+        }});
+        let said = |text: &str, key: &str| filled(text, schema.clone())[key].clone();
+        assert_eq!(
+            said("run them, stop at the first failure", "fail_fast"),
+            true
+        );
+        assert_eq!(said("runn tests, stpo at first failure", "fail_fast"), true);
+        assert_eq!(said("stop in the first error please", "fail_fast"), true);
+        assert_eq!(
+            said("audit blog without using the network", "offline"),
+            true
+        );
+        assert_eq!(said("a security check without internet", "offline"), true);
+        assert_eq!(
+            said(
+                "people committing keys... go through crm, the old commits too",
+                "include_history"
+            ),
+            true
+        );
+        // One word of a clause is not the clause; nor are its words far apart.
+        assert_eq!(said("stop the server", "fail_fast"), Value::Null);
+        assert_eq!(said("the network is slow today", "offline"), Value::Null);
+        assert_eq!(
+            said(
+                "stop the server, wait for the deploy to finish, then read the first page",
+                "fail_fast"
+            ),
+            Value::Null
+        );
     }
 
     #[test]
