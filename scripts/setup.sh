@@ -51,7 +51,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   say "preparing the Python venv (.venv)"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt \
-    -e agents/sdk -e agents/echo -e agents/bootstrapper -e agents/testrunner -e agents/codereview \
+    -e agents/sdk -e agents/echo -e "agents/bootstrapper[extensions]" -e agents/testrunner -e agents/codereview \
     -e agents/securityaudit -e agents/devenv -e agents/embeddings -e agents/llm
   echo "$want" > "$stamp"
 fi

@@ -45,6 +45,15 @@ def test_a_run_is_audited_and_an_edited_entry_is_named(echo):
         "task.canceled",
     ]
 
+    # Newest first, one actor's, one kind of action: the same entries, filtered and reversed.
+    def listed_ids(*args: str) -> list[int]:
+        out = echo.cli("--json", "audit", "list", *args).stdout.splitlines()
+        return [json.loads(line)["id"] for line in out]
+
+    mine = listed_ids("--task", t.id, "--actor", "echo", "--action", "task.")
+    assert mine == [e["id"] for e in entries if e["actor"] == "echo"]
+    assert listed_ids("--task", t.id, "--newest-first") == [e["id"] for e in reversed(entries)]
+
     ok = echo.cli("audit", "verify")
     assert ok.returncode == 0, ok.stdout
     assert ok.stdout.startswith("audit log intact: ")

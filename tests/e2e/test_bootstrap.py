@@ -239,6 +239,64 @@ def test_overwriting_asks_first_and_can_be_rolled_back(world: World) -> None:
     assert not (folder / "pyproject.toml").exists()
 
 
+def git_in(cwd: Path, *argv: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
+    subprocess.run(["git", *argv], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def test_updating_a_project_asks_first_keeps_my_change_and_can_be_rolled_back(
+    world: World,
+) -> None:
+    # A template of the person's own, as a git repository with two releases.
+    src = world.mine / "updatable"
+    src.mkdir()
+    (src / "copier.yml").write_text("name:\n  type: str\n  default: demo\n")
+    (src / "{{_copier_conf.answers_file}}.jinja").write_text("{{ _copier_answers|to_nice_yaml }}")
+    (src / "README.md.jinja").write_text("# {{ name }}\n\na\nb\nc\nd\ne\nend v1\n")
+    git_in(src, "init", "-q", "-b", "main")
+    git_in(src, "add", "-A")
+    git_in(src, "commit", "-q", "-m", "v1")
+    git_in(src, "tag", "v1.0.0")
+    task = bootstrap(world, "to-update", str(src), vcs_ref="v1.0.0", checks=False)
+    done, _ = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    (src / "README.md.jinja").write_text("# {{ name }}\n\na\nb\nc\nd\ne\nend v2\n")
+    (src / "new.txt").write_text("new\n")
+    git_in(src, "add", "-A")
+    git_in(src, "commit", "-q", "-m", "v2")
+    git_in(src, "tag", "v2.0.0")
+    project = world.root / "to-update"
+    readme = project / "README.md"
+    mine = readme.read_text().replace("\n\na\n", "\n\nmy notes\n\na\n")
+    readme.write_text(mine)
+    git_in(project, "commit", "-q", "-am", "my notes")
+
+    task = world.m.submit("project.update", {}, workspace="to-update")
+    ask = world.m.wait_event(
+        lambda e: e.HasField("consent") and e.consent.kind == "destructive", task_id=task.id
+    )
+    granted = world.m.cli("consent", "grant", ask.consent.id, "--scope", "once")
+    assert granted.returncode == 0, granted.stderr
+    done, out = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    assert (out["old_commit"], out["new_commit"]) == ("v1.0.0", "v2.0.0")
+    assert out["added"] == ["new.txt"]
+    assert "my notes" in readme.read_text()
+    assert readme.read_text().endswith("end v2\n")
+    actions = json.loads(world.m.cli("rollback", "--list", "--json").stdout)
+    action = next(a for a in actions if a["task_id"] == task.id)
+    back = world.m.cli("rollback", action["id"])
+    assert back.returncode == 0, back.stderr
+    assert readme.read_text() == mine
+    assert not (project / "new.txt").exists()
+
+
 def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World) -> None:
     task = bootstrap(world, "editor", "fastapi", answers={"project_name": "editor"}, checks=False)
     done, out = finished(world, task)
@@ -344,3 +402,84 @@ def test_a_template_from_a_git_url_asks_before_connecting(world: World) -> None:
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert f"the template {url} was not downloaded" in done.status_reason, done.status_reason
     gone(world.root / "from-git")
+
+
+#: A Jinja extension that also tries to write outside its project when it loads.
+REACHING_EXTENSION = """\
+from jinja2.ext import Extension
+
+try:
+    with open({outside!r}, "w") as f:
+        f.write("escaped")
+    REACHED = "wrote outside"
+except OSError as err:
+    REACHED = type(err).__name__
+
+
+class Shout(Extension):
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters["shout"] = lambda s: str(s).upper() + "! " + REACHED
+"""
+
+
+def test_a_templates_own_code_runs_confined_and_only_once_allowed(
+    world: World, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    coded = world.mine / "coded"
+    coded.mkdir()
+    (coded / "copier.yml").write_text(
+        "project_name:\n  type: str\n  default: shop\n"
+        "_jinja_extensions:\n"
+        "  - copier_template_extensions.TemplateExtensionLoader\n"
+        "  - ext.py:Shout\n"
+        "_tasks:\n"
+        f"  - touch made-by-task.txt; touch {outside}/escaped.txt || echo refused > refused.txt\n"
+    )
+    (coded / "ext.py").write_text(REACHING_EXTENSION.format(outside=str(outside / "loaded.txt")))
+    (coded / "README.md.jinja").write_text("{{ project_name | shout }}\n")
+
+    def run_request(task: client_pb2.Task, what: str) -> client_pb2.Consent:
+        return world.m.wait_event(
+            lambda e: (
+                e.HasField("consent")
+                and e.consent.kind == "run"
+                and what in e.consent.target
+                and e.consent.status == client_pb2.CONSENT_STATUS_PENDING
+            ),
+            task_id=task.id,
+        ).consent
+
+    # Refused: nothing is written, and the task says why.
+    task = bootstrap(world, "coded-refused", "coded", checks=False)
+    ask = run_request(task, "Jinja extensions")
+    assert ask.target.startswith(
+        "the coded template's Jinja extensions"
+        " copier_template_extensions.TemplateExtensionLoader, ext.py:Shout (code sha256 "
+    )
+    assert world.m.cli("consent", "deny", ask.id).returncode == 0
+    done, _ = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert "renders only with its Jinja extensions" in done.status_reason
+    gone(world.root / "coded-refused")
+
+    # Allowed: the extension renders, the tasks ask in their turn and run; both are confined.
+    task = bootstrap(world, "coded", "coded", checks=False)
+    granted = world.m.cli("consent", "grant", run_request(task, "Jinja extensions").id)
+    assert granted.returncode == 0, granted.stderr
+    commands = run_request(task, "command in the new project")
+    assert f"touch {outside}/escaped.txt" in commands.target
+    assert world.m.cli("consent", "grant", commands.id).returncode == 0
+    done, output = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    project = world.root / "coded"
+    said = (project / "README.md").read_text()
+    assert said.startswith("SHOP! "), said
+    assert "wrote outside" not in said, said
+    assert (project / "made-by-task.txt").is_file()
+    assert (project / "refused.txt").read_text() == "refused\n"
+    assert list(outside.iterdir()) == []
+    assert output["tasks"] == [{"command": commands.target.split("`")[1], "ran": True}]
+    assert any("task 1 of the template" in line for line in logs(world, task.id))

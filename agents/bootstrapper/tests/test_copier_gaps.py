@@ -383,12 +383,17 @@ def test_cli_answers_are_cast_by_the_questions_type_as_copier_casts_data(
 def test_the_cli_prints_the_templates_warnings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    src = make(tmp_path / "t", {"copier.yml": "name: shop\n_tasks: ['rm -rf ~']\n"})
+    manifest = "name: shop\n_tasks: ['rm -rf ~']\n_migrations: ['echo old']\n"
+    src = make(tmp_path / "t", {"copier.yml": manifest})
     monkeypatch.chdir(tmp_path)
     assert cli.main([str(src), "proj"]) == 0
-    assert "warning: template t: `_tasks` ignored: commands after copying are not run" in (
-        capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "warning: template t: `_migrations` ignored: migrations apply to `copier update`" in err
+    # A task is the template's own code: without --trust it is named, not run.
+    assert "warning: template t: not run without --trust: the t template's command in the new" in (
+        err
     )
+    assert "`rm -rf ~`" in err
 
 
 # --- 7. the context ------------------------------------------------------------------------------

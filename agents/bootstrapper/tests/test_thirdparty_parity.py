@@ -25,12 +25,19 @@ import pytest
 import yaml
 
 from hyperagent_bootstrapper import cli
+from hyperagent_bootstrapper import render as rendering
 from hyperagent_bootstrapper.agent import agent
 from hyperagent_bootstrapper.template import TemplateError, load
 from hyperagent_sdk.testing import run_handler
 
 TEMPLATES = Path(__file__).resolve().parent / "data" / "templates"
 PERSON = {"author_name": "Ada Lovelace", "author_email": "ada@example.org"}
+PDM_PERSON = {
+    "project_description": "Sells things.",
+    "author_fullname": "Ada Lovelace",
+    "author_email": "ada@example.org",
+    "author_username": "ada",
+}
 #: The clock both renderers read through the `strftime` filter (one template stamps the second).
 NOW = time.mktime((2025, 6, 1, 12, 0, 0, 0, 0, -1))
 
@@ -43,6 +50,9 @@ class Case:
     differs: str = ""
     #: Tells apart a second set of answers for the same template (other branches of its Jinja).
     variant: str = ""
+    #: It loads its own Python code into the renderer (`_jinja_extensions`): both renderers are
+    #: told to trust it (copier's `--trust`, ours).
+    trust: bool = False
 
 
 RENDERED = [
@@ -196,17 +206,40 @@ RENDERED = [
         },
         variant="app",
     ),
+    # Each of these loads its own Jinja extensions: copier-template-extensions' loader with the
+    # template's extensions.py, or jinja2-time.
+    Case("copier-pdm", {**PDM_PERSON, "project_name": "Shop API"}, trust=True),
+    Case("copier-uv", {**PDM_PERSON, "project_name": "Shop API"}, trust=True),
+    Case(
+        "jupyterlab-extension",
+        {**PERSON, "repository": "https://github.com/ada/shop"},
+        trust=True,
+    ),
+    Case(
+        "napari-plugin",
+        {
+            "short_description": "Sells things.",
+            "email": "ada@example.org",
+            "full_name": "Ada Lovelace",
+            "github_username_or_organization": "ada",
+        },
+        trust=True,
+    ),
+    Case(
+        "scientific-python-cookie",
+        {
+            "project_name": "shop-api",
+            "org": "ada",
+            "full_name": "Ada Lovelace",
+            "email": "ada@example.org",
+            "license": "BSD",
+            "backend": "hatch",
+            "docs": "sphinx",
+            "vcs": "true",
+        },
+        trust=True,
+    ),
 ]
-
-#: Templates that need `_jinja_extensions` (Python code loaded into the renderer): refused until
-#: template code runs with consent, and the reason is named.
-REFUSED = {
-    "copier-pdm": "copier.yml:8: `_jinja_extensions` is not supported",
-    "copier-uv": "copier.yml:9: `_jinja_extensions` is not supported",
-    "jupyterlab-extension": "copier.yml:3: `_jinja_extensions` is not supported",
-    "napari-plugin": "copier.yaml:100: `_jinja_extensions` is not supported",
-    "scientific-python-cookie": "copier.yml:105: `_jinja_extensions` is not supported",
-}
 
 
 def source(name: str) -> dict[str, str]:
@@ -301,7 +334,8 @@ def test_a_real_template_renders_as_copier_renders_it(
         str(src), "proj", data=case.data, defaults=True, quiet=True, unsafe=True, skip_tasks=True
     )
     monkeypatch.chdir(tmp_path / "ours")
-    argv = [str(src), "proj", *(f"{k}={v}" for k, v in case.data.items())]
+    trust = ["--trust", "--skip-tasks"] if case.trust else []
+    argv = [str(src), "proj", *trust, *(f"{k}={v}" for k, v in case.data.items())]
     assert cli.main(argv) == 0
     theirs, ours = tree(tmp_path / "copier" / "proj"), tree(tmp_path / "ours" / "proj")
     assert sorted(ours) == sorted(theirs)
@@ -336,17 +370,24 @@ def test_the_agent_renders_a_real_template_as_copier_renders_it(
     assert run.output["answers"]["min_py"] == "3.10"
 
 
-@pytest.mark.parametrize("name", sorted(REFUSED))
-def test_a_template_that_needs_jinja_extensions_is_refused_naming_them(name: str) -> None:
+@pytest.mark.parametrize("case", [c for c in RENDERED if c.trust], ids=lambda c: c.name)
+def test_a_template_with_extensions_renders_only_when_trusted(
+    case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = load(TEMPLATES / case.name)
+    assert template.extensions
     with pytest.raises(TemplateError) as err:
-        load(TEMPLATES / name)
-    assert str(err.value).startswith(REFUSED[name])
-    assert "loads Python code into the renderer" in str(err.value)
+        rendering.environment(template)
+    assert "it renders only once you allow that code to run" in str(err.value)
+    assert cli.main([str(TEMPLATES / case.name), str(tmp_path / "proj")]) == 2
+    said = capsys.readouterr().err
+    assert "pass --trust to run it" in said
+    assert not (tmp_path / "proj").exists()
 
 
 def test_every_vendored_template_is_in_the_suite_with_its_source_and_licence() -> None:
     vendored = {p.name for p in TEMPLATES.iterdir()}
-    assert vendored == {c.name for c in RENDERED} | set(REFUSED)
+    assert vendored == {c.name for c in RENDERED}
     assert len(vendored) >= 12
     for name in vendored:
         fields = source(name)

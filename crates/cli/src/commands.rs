@@ -1170,7 +1170,7 @@ async fn events(
 }
 
 async fn audit(c: &mut Client, cmd: AuditCommand, json: bool) -> Result<ExitCode, Failure> {
-    let (task, as_jsonl) = match cmd {
+    let (mut query, as_jsonl) = match cmd {
         AuditCommand::Verify => {
             let r = c
                 .verify_audit(pb::VerifyAuditRequest {})
@@ -1197,23 +1197,32 @@ async fn audit(c: &mut Client, cmd: AuditCommand, json: bool) -> Result<ExitCode
                 ExitCode::from(8)
             });
         }
-        AuditCommand::List { task } => (task, json),
-        AuditCommand::Export { .. } => (None, true),
+        AuditCommand::List {
+            task,
+            actor,
+            action,
+            newest_first,
+        } => (
+            pb::ListAuditRequest {
+                task_id: task.unwrap_or_default(),
+                actor: actor.unwrap_or_default(),
+                action: action.unwrap_or_default(),
+                newest_first,
+                ..Default::default()
+            },
+            json,
+        ),
+        AuditCommand::Export { .. } => (pb::ListAuditRequest::default(), true),
     };
-    let mut after = 0;
     let mut out = std::io::stdout().lock();
     loop {
-        let page = c
-            .list_audit(pb::ListAuditRequest {
-                task_id: task.clone().unwrap_or_default(),
-                after_id: after,
-                limit: 0,
-            })
-            .await?
-            .into_inner()
-            .entries;
+        let page = c.list_audit(query.clone()).await?.into_inner().entries;
         let Some(last) = page.last() else { break };
-        after = last.id;
+        if query.newest_first {
+            query.before_id = last.id;
+        } else {
+            query.after_id = last.id;
+        }
         for e in &page {
             let line = if as_jsonl {
                 output::audit_json(e).to_string()

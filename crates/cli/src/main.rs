@@ -248,6 +248,15 @@ enum AuditCommand {
         /// Only this task's entries.
         #[arg(long)]
         task: Option<String>,
+        /// Only this actor's entries: `client`, `manager`, or an agent id.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only entries whose action starts with this, e.g. `consent.` or `task.completed`.
+        #[arg(long)]
+        action: Option<String>,
+        /// Newest first.
+        #[arg(long)]
+        newest_first: bool,
     },
     /// Check the hash chain; name every entry that was edited, deleted or moved (exit 8 if any).
     Verify,

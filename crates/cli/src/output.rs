@@ -739,6 +739,7 @@ fn consent_request(kind: &str, target: &str) -> String {
         "open" => format!("open {target}"),
         "secret" => format!("use the secret {target}"),
         "destructive" => target.to_string(),
+        "run" => format!("run {target}"),
         other => format!("do `{}` on {target}", line(other)),
     }
 }
@@ -776,6 +777,13 @@ mod tests {
                 "write the fastapi template's 23 files into /p, replacing all 23 already there"
             ),
             "write the fastapi template's 23 files into /p, replacing all 23 already there"
+        );
+        assert_eq!(
+            asks(
+                "run",
+                "the shop template's Jinja extensions: extensions.py:Slug"
+            ),
+            "run the shop template's Jinja extensions: extensions.py:Slug"
         );
         assert_eq!(asks("fly", "away"), "do `fly` on away");
     }

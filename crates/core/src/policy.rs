@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::workspace::overlaps;
 
+/// The longest description of code a `run` request may name (every command of a template's
+/// `_tasks` is in it).
+const MAX_RUN_TARGET: usize = 4096;
+
 /// What a rule is about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "target", rename_all = "snake_case")]
@@ -33,6 +37,9 @@ pub enum Permission {
     Secret(String),
     /// A destructive action (overwrite or delete of what existed before the task), described.
     Destructive(String),
+    /// Run code that did not come with the agent (a template's Jinja extensions or its
+    /// `_tasks`), named exactly: it runs inside the task's confinement, and only once allowed.
+    Run(String),
 }
 
 impl Permission {
@@ -45,6 +52,7 @@ impl Permission {
             Permission::Open(_) => "open",
             Permission::Secret(_) => "secret",
             Permission::Destructive(_) => "destructive",
+            Permission::Run(_) => "run",
         }
     }
 
@@ -55,7 +63,7 @@ impl Permission {
                 p.display().to_string()
             }
             Permission::Connect { host, port } => format!("{host}:{port}"),
-            Permission::Secret(s) | Permission::Destructive(s) => s.clone(),
+            Permission::Secret(s) | Permission::Destructive(s) | Permission::Run(s) => s.clone(),
         }
     }
 
@@ -69,7 +77,8 @@ impl Permission {
             }
             (Connect { .. }, Connect { .. })
             | (Secret(_), Secret(_))
-            | (Destructive(_), Destructive(_)) => self == asked,
+            | (Destructive(_), Destructive(_))
+            | (Run(_), Run(_)) => self == asked,
             _ => false,
         }
     }
@@ -193,8 +202,16 @@ pub fn parse(kind: &str, target: &str) -> Result<Permission> {
             }
             Ok(Permission::Destructive(target.to_string()))
         }
+        "run" => {
+            if target.trim().is_empty() || target.len() > MAX_RUN_TARGET {
+                return Err(Error::InvalidInput(format!(
+                    "a run request needs a description of what runs, 1-{MAX_RUN_TARGET} characters"
+                )));
+            }
+            Ok(Permission::Run(target.to_string()))
+        }
         other => Err(Error::InvalidInput(format!(
-            "permission kind `{other}` is not known; use read, write, connect, open, secret or destructive"
+            "permission kind `{other}` is not known; use read, write, connect, open, secret, destructive or run"
         ))),
     }
 }
@@ -297,7 +314,10 @@ pub fn grants(rules: &[Rule], task_grants: &[Permission], agent: &str) -> Grants
                     g.connect.push((host.clone(), *port));
                 }
             }
-            Permission::Open(_) | Permission::Secret(_) | Permission::Destructive(_) => {}
+            Permission::Open(_)
+            | Permission::Secret(_)
+            | Permission::Destructive(_)
+            | Permission::Run(_) => {}
         }
     }
     for v in [&mut g.read, &mut g.write] {
@@ -355,6 +375,26 @@ mod tests {
         assert!(parse("connect", "pypi.org:99999").is_err());
         assert!(parse("connect", "a b:80").is_err());
         assert!(parse("connect", "[::1]:8080").is_ok());
+    }
+
+    #[test]
+    fn a_run_grant_covers_exactly_the_code_it_names_and_reaches_nothing() {
+        let code = "the t template's Jinja extension ext.py:Shout (code sha256 0123456789abcdef)";
+        let run = parse("run", code).unwrap();
+        assert_eq!(run.kind(), "run");
+        assert!(run.covers(&parse("run", code).unwrap()));
+        // Changed code is other code; a path or a host is not code at all.
+        assert!(!run.covers(&parse("run", &code.replace("0123", "9999")).unwrap()));
+        assert!(!run.covers(&parse("read", "/tmp").unwrap()));
+        let rules = vec![rule(None, "run", code, Decision::Allow)];
+        let g = grants(&rules, &[], "bootstrapper");
+        assert!(g.read.is_empty() && g.write.is_empty() && g.connect.is_empty());
+        assert!(parse("run", " ").is_err());
+        let long = "x".repeat(MAX_RUN_TARGET + 1);
+        assert!(parse("run", &long)
+            .unwrap_err()
+            .to_string()
+            .contains("1-4096"));
     }
 
     #[test]

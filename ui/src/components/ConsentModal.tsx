@@ -25,6 +25,7 @@ const KIND_WORDS: Record<string, string> = {
   connect: 'connect to',
   open: 'open',
   secret: 'use the secret',
+  run: 'run',
 };
 
 /**

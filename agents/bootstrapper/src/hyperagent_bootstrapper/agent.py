@@ -1,17 +1,24 @@
-"""The bootstrapper agent: ``bootstrap.project`` makes a project from a template.
+"""The bootstrapper agent: ``bootstrap.project`` makes a project from a template;
+``project.update`` updates one to a newer version of its template.
 
-Steps, each reported as progress with its log lines: validate the answers -> render (in memory,
-then into a hidden staging folder) -> move into place -> ``git init`` and a first commit ->
-post-check (install, tests, dev server health) -> the result (path, files, checks, how to start
-it). Cancelled or failed before the end, the folder is left as it was found.
+``bootstrap.project``'s steps, each reported as progress with its log lines: validate the answers
+-> render (in memory, then into a hidden staging folder) -> move into place -> ``git init`` and a
+first commit -> post-check (install, tests, dev server health) -> the result (path, files,
+checks, how to start it). Cancelled or failed before the end, the folder is left as it was found.
+
+``project.update``'s: read the answers file -> check out the recorded and the new template
+versions -> work the update out in a scratch folder (update.py) -> ask (destructive, snapshot)
+-> move the changed files into place -> the result (changed, added, removed, conflicts).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +36,7 @@ from hyperagent_sdk import (
 )
 
 from . import render as rendering
-from . import vcs
+from . import update, vcs
 from .place import OWN_FOLDERS, Placement, existing_entries, leftovers
 from .postcheck import Plan, PostCheck, Report, Settings
 from .template import Template, TemplateError, load
@@ -99,16 +106,76 @@ BOOTSTRAP_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+UPDATE_SCHEMA: dict[str, Any] = {
+    "$schema": DRAFT,
+    "title": "project.update payload",
+    "type": "object",
+    "properties": {
+        "path": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 4096,
+            "description": (
+                "The project, relative to the task's folder (default: the task's folder itself);"
+                " it has the template's answers file (.copier-answers.yml)."
+            ),
+        },
+        "vcs_ref": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256,
+            "description": (
+                "The template version to update to: a tag, branch or commit (default: its latest"
+                " release tag, as copier does; `:current:` keeps the recorded one)."
+            ),
+        },
+        "data": {
+            "type": "object",
+            "description": "New answers to the template's questions; the recorded ones stay.",
+            "default": {},
+        },
+        "conflict": {
+            "enum": list(update.CONFLICT_MODES),
+            "default": "inline",
+            "description": (
+                "How a conflict is left: `inline` (markers in the file, as copier) or `rej`"
+                " (the hunks that did not apply in a .rej file beside it)."
+            ),
+        },
+        "answers_file": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 1024,
+            "description": "The answers file, relative to the project (default: found).",
+        },
+        "preview": {
+            "type": "boolean",
+            "default": False,
+            "description": "Return the diff and the conflicts it would leave; write nothing.",
+        },
+    },
+    "additionalProperties": False,
+}
+
 #: Largest text shown per file in a dry run's diff.
 DIFF_BYTES = 64 * 1024
+
+
+#: Where each of ``project.update``'s steps starts, as a fraction of the whole.
+UPDATE_STEPS = {
+    "reading the project": 0.0,
+    "checking out the template": 0.1,
+    "merging": 0.5,
+    "writing": 0.9,
+}
 
 
 class Steps:
     """Progress in named steps, with the fraction of the whole each step starts at."""
 
-    def __init__(self, ctx: TaskContext) -> None:
+    def __init__(self, ctx: TaskContext, fractions: dict[str, float] | None = None) -> None:
         self.ctx = ctx
-        self.fractions = {
+        self.fractions = fractions or {
             "validating": 0.0,
             "rendering": 0.05,
             "moving into place": 0.1,
@@ -378,6 +445,78 @@ def _render_hint(
     return rendering.render_string(template, source, context, where)
 
 
+def _dry_run(
+    template: Template,
+    target: Path,
+    rendered: rendering.Rendered,
+    tasks: list[rendering.PlannedTask],
+) -> Outcome:
+    """What a bootstrap would write, and which of the template's tasks would run (and ask)."""
+    listing, diff = _diff(target, rendered)
+    output: dict[str, Any] = {"dry_run": True, "path": str(target), "files": listing, "diff": diff}
+    if tasks:
+        output["tasks"] = [{"command": t.shown, "ran": False} for t in tasks]
+    return Outcome(
+        summary=f"dry run: {len(rendered.files)} files from {template.name}, nothing written",
+        output=output,
+    )
+
+
+#: What the person reads beside a request to run a template's own code.
+CODE_REASON = (
+    "Code the template's author wrote, not HyperAgent's. It runs inside this task's sandbox: it"
+    " can write only in the project's folder and reach only the hosts this task may reach."
+)
+
+
+def _allow_extensions(ctx: TaskContext, template: Template, name: str = "") -> Template:
+    """The template, trusted to load its Jinja extensions once the person allowed them (a
+    template without any needs nothing). ``name`` names it when its folder does not."""
+    if not template.extensions:
+        return template
+    what = rendering.extensions_description(template, name)
+    try:
+        ctx.request_permission("run", what, CODE_REASON)
+    except PermissionRefused as err:
+        raise TaskFailed(
+            f"the {template.name} template renders only with its Jinja extensions"
+            f" ({', '.join(template.extensions)}), which were not allowed to run: {err}"
+        ) from err
+    return dataclasses.replace(template, trusted=True)
+
+
+def _planned_tasks(
+    template: Template, answers: rendering.Answers, target: Path, origin: vcs.Origin
+) -> list[rendering.PlannedTask]:
+    context = rendering.render_context(template, answers, str(target), origin=origin)
+    try:
+        return rendering.planned_tasks(template, context)
+    except TemplateError as err:
+        raise TaskFailed(f"template {template.name!r} is broken: {err}") from err
+
+
+def _run_tasks(
+    ctx: TaskContext, template: Template, tasks: list[rendering.PlannedTask], target: Path
+) -> list[dict[str, Any]]:
+    """The template's ``_tasks`` in the new project, once the person allowed exactly these
+    commands; each one's output goes to the task's log. Refused: none runs and the project
+    stays (as copier's ``--skip-tasks``). A failing one fails the task."""
+    if not tasks:
+        return []
+    try:
+        what = rendering.tasks_description(template.name, tasks)
+        ctx.request_permission("run", what, CODE_REASON)
+    except PermissionRefused as err:
+        ctx.log.warn(f"the {template.name} template's tasks were not run: {err}")
+        return [{"command": t.shown, "ran": False} for t in tasks]
+    done = []
+    for t in tasks:
+        ctx.log.info(f"task {t.number} of the template: {t.shown}")
+        ctx.run(list(t.argv), cwd=target / t.cwd, env=rendering.TASK_ENV)
+        done.append({"command": t.shown, "ran": True})
+    return done
+
+
 @agent.task(
     "bootstrap.project",
     schema=BOOTSTRAP_SCHEMA,
@@ -398,6 +537,7 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     step("validating")
     settings = _settings()
     template, origin = _load(ctx, payload["template"], payload.get("vcs_ref"))
+    template = _allow_extensions(ctx, template)
     for warning in template.warnings:
         ctx.log.warn(f"template {template.name}: {warning}")
     answers = _answers(ctx, template, payload.get("answers", {}), origin)
@@ -412,13 +552,10 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         raise TaskFailed(f"template {template.name!r} is broken: {err}") from err
     files = [f.path for f in rendered.files]
     ctx.log.info("rendered", files=len(files), ms=round((time.monotonic() - started) * 1000, 1))
+    tasks = _planned_tasks(template, answers, target, origin)
 
     if payload.get("dry_run", False):
-        listing, diff = _diff(target, rendered)
-        return Outcome(
-            summary=f"dry run: {len(files)} files from {template.name}, nothing written",
-            output={"dry_run": True, "path": str(target), "files": listing, "diff": diff},
-        )
+        return _dry_run(template, target, rendered, tasks)
     if before:
         try:
             ctx.prepare_destructive(
@@ -433,6 +570,9 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         step("moving into place")
         placement.stage(rendered)
         placement.move_in(rendered)
+        if tasks:
+            step("running the template's tasks")
+        ran = _run_tasks(ctx, template, tasks, target)
         sha = ""
         if payload.get("git", True):
             step("committing")
@@ -464,9 +604,207 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
             "commit": sha,
             "outcome": outcome,
             "checks": report.as_json(),
+            **({"tasks": ran} if ran else {}),
             "start": _render_hint(template, answers, target, hint, "hyperagent.yml"),
             "message": _render_hint(
                 template, answers, target, template.message_after_copy, "_message_after_copy"
             ),
         },
     )
+
+
+def _project(ctx: TaskContext, path: str | None) -> Path:
+    """The project's folder: the task's, or ``path`` inside it."""
+    if not path:
+        return ctx.workspace
+    rel = Path(path)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise TaskFailed(f"path {path!r} must be relative to the task's folder, inside it")
+    folder = ctx.workspace / rel
+    if not folder.is_dir():
+        raise TaskFailed(f"path {path!r}: there is no folder {folder}")
+    return folder
+
+
+def _update_fetch(ctx: TaskContext, project: Path) -> update.Fetch:
+    """Checks the template out through the task (logged, cancellable); an https template only
+    after the person allows the connection (asked once)."""
+    asked: set[str] = set()
+
+    def fetch(src_path: str, ref: str | None, dest: Path) -> vcs.Origin:
+        hint = (
+            f" (or the sandbox hides it: hyperagent policy allow --read {src_path}"
+            " --agent bootstrapper)"
+        )
+        source = update.source(project, src_path, gone_hint=hint)
+        parts = urlsplit(source)
+        if parts.scheme and parts.scheme != "file":
+            if parts.scheme != "https" or not parts.hostname:
+                raise update.UpdateError(
+                    f"the template {src_path}: only https:// git URLs can be fetched (ssh cannot"
+                    " go through HyperAgent's egress proxy)"
+                )
+            host = f"{parts.hostname}:{parts.port or 443}"
+            if host not in asked:
+                try:
+                    ctx.request_permission("connect", host, f"download the template {source}")
+                except PermissionRefused as err:
+                    raise TaskFailed(f"the template {source} was not downloaded: {err}") from err
+                asked.add(host)
+        return vcs.checkout(source, dest, ref, _git_runner(ctx), src_path=src_path)
+
+    return fetch
+
+
+def update_description(plan: update.Plan) -> str:
+    """What the update does, completing "<agent> asks to ...": which version to which, and how
+    many files it changes, adds and removes (and leaves with conflicts)."""
+    parts = [
+        f"{verb} {_count(n, 'file')}"
+        for verb, n in (
+            ("change", len(plan.changed)),
+            ("add", len(plan.added)),
+            ("remove", len(plan.removed)),
+        )
+        if n
+    ]
+    said = ", ".join(parts) or "change nothing"
+    conflicts = (
+        f", {_count(len(plan.conflicts), 'conflict')} left to resolve" if plan.conflicts else ""
+    )
+    return (
+        f"update {plan.project} from its template {plan.src_path} ({plan.old_commit} ->"
+        f" {plan.new_commit}): {said}{conflicts}"
+    )
+
+
+def _update_output(plan: update.Plan, preview: bool) -> dict[str, Any]:
+    return {
+        "path": str(plan.project),
+        "template": plan.src_path,
+        "old_commit": plan.old_commit,
+        "new_commit": plan.new_commit,
+        "changed": plan.changed,
+        "added": plan.added,
+        "removed": plan.removed,
+        "conflicts": plan.conflicts,
+        "conflict": plan.conflict,
+        "answers": plan.answers,
+        "warnings": plan.warnings,
+        "message": plan.message,
+        "preview": preview,
+    }
+
+
+def _trust_once(ctx: TaskContext) -> update.Trust:
+    """Asks about a template version's extensions, once for the same code (the old and the new
+    version usually share it); a refusal stops the update."""
+    allowed: set[str] = set()
+
+    def trust(template: Template) -> Template:
+        if not template.extensions or template.code_digest() in allowed:
+            return dataclasses.replace(template, trusted=True)
+        try:
+            trusted = _allow_extensions(ctx, template, "project's")
+        except TaskFailed as err:
+            raise update.UpdateError(str(err)) from err
+        allowed.add(template.code_digest())
+        return trusted
+
+    return trust
+
+
+@agent.task(
+    "project.update",
+    schema=UPDATE_SCHEMA,
+    description=(
+        "Update a project made from a copier template to a newer template version, keeping"
+        " the person's changes (copier update)."
+    ),
+    examples=(
+        "update my project from its template",
+        "update ~/src/shop to the latest version of its template",
+        "update the project in ~/src/billing to template version v2.0.0",
+        "pull the template's changes into ~/src/blog, leave conflicts as .rej files",
+        "preview what updating ~/src/api from its template would change",
+        "re-apply the template to ~/src/crm with use_docker=false",
+    ),
+    folder="existing",
+)
+def update_project(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
+    step = Steps(ctx, UPDATE_STEPS)
+    step("reading the project")
+    project = _project(ctx, payload.get("path"))
+    request = update.Request(
+        vcs_ref=payload.get("vcs_ref"),
+        data=payload.get("data", {}),
+        conflict=payload.get("conflict", "inline"),
+        answers_file=payload.get("answers_file"),
+    )
+    preview = bool(payload.get("preview", False))
+    with tempfile.TemporaryDirectory(prefix="hyperagent-update-") as scratch:
+        step("checking out the template")
+        started = time.monotonic()
+        try:
+            plan = update.prepare(
+                project,
+                request,
+                Path(scratch),
+                _update_fetch(ctx, project),
+                dst_name=str(project),
+                trust=_trust_once(ctx),
+            )
+        except update.UpdateError as err:
+            raise TaskFailed(f"{project} was not updated: {err}") from err
+        ctx.log.info(
+            "worked out", files=len(plan.touched), ms=round((time.monotonic() - started) * 1000, 1)
+        )
+        for warning in plan.warnings:
+            ctx.log.warn(f"template {plan.src_path}: {warning}")
+        for rel in plan.conflicts:
+            ctx.log.warn("conflict", file=f"{rel}.rej" if plan.conflict == "rej" else rel)
+        output = _update_output(plan, preview)
+        counts = (
+            f"{len(plan.changed)} changed, {len(plan.added)} added, {len(plan.removed)} removed,"
+            f" {_count(len(plan.conflicts), 'conflict')}"
+        )
+        if preview:
+            return Outcome(
+                summary=f"preview of {plan.old_commit} -> {plan.new_commit}: {counts}; nothing"
+                " written",
+                output={**output, "diff": update.diff(plan)},
+            )
+        if not plan.touched:
+            return Outcome(
+                summary=f"{project} is up to date with {plan.new_commit}: nothing to change",
+                output=output,
+            )
+        paths = [str(project / p) for p in plan.touched]
+        if plan.sides and not _index_writable(ctx, plan):
+            plan.sides.clear()
+            ctx.log.warn(
+                "conflicts are marked in the files only: the repository's index is outside the"
+                " task's folder"
+            )
+        if plan.sides:
+            paths.append(str(_index(plan)))
+        try:
+            ctx.prepare_destructive(update_description(plan), paths)
+        except PermissionRefused as err:
+            raise TaskFailed(f"{project} was left as it was: {err}") from err
+        step("writing")
+        update.apply(plan, ctx.task_id[:12]).finish()
+    return Outcome(
+        summary=f"{project} updated {plan.old_commit} -> {plan.new_commit}: {counts}; review"
+        " with git diff, then commit",
+        output=output,
+    )
+
+
+def _index(plan: update.Plan) -> Path:
+    return update.repository_index(plan.project)
+
+
+def _index_writable(ctx: TaskContext, plan: update.Plan) -> bool:
+    """Whether the index (where copier marks conflicts) is inside the task's folder."""
+    return _index(plan).resolve().is_relative_to(ctx.workspace.resolve())

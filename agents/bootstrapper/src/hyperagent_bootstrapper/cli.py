@@ -1,5 +1,7 @@
 """``python -m hyperagent_bootstrapper.cli [options] TEMPLATE DEST [name=value ...]``: render a
 template into a new folder, without the manager (for template authors checking their work).
+``python -m hyperagent_bootstrapper.cli update PATH [options]``: update a project made from a
+template to a newer version of it, as ``copier update`` does (see UPDATE_HELP).
 
 TEMPLATE is a template folder or a git repository (a URL, copier's ``gh:owner/name`` and
 ``gl:owner/name`` shortcuts, or a local folder at a repository's root): a git template is
@@ -7,32 +9,63 @@ rendered at its latest release tag, as copier does, or at ``--vcs-ref REF``. Val
 copier's ``--data`` takes them: the question's type decides what they become
 (``python_version=3.10`` stays the text "3.10" for a ``str`` question, a ``bool`` question takes
 ``true``/``no``, a ``yaml`` one parses its value). Writes nothing unless every answer is valid and
-every file renders; the template's warnings (settings not acted on, such as ``_tasks``) are
-printed first, its ``_message_after_copy`` last (on standard error, as copier).
+every file renders; the template's warnings (settings not acted on, such as ``_migrations``)
+are printed first, its ``_message_after_copy`` last (on standard error, as copier).
+
+A template's own code — its ``_jinja_extensions`` (Python loaded into the renderer) and its
+``_tasks`` (commands run in the new folder) — runs only with ``--trust``, as copier's: without
+it, a template with extensions is refused and its tasks are listed and not run.
 
 Options:
   --vcs-ref REF     render a git template at REF (a tag, branch or commit) instead of its
                     latest release tag
   --commit DESC     record DESC as ``_commit`` in the answers file, for a plain folder that is a
                     copy of a template release (a git template records its own)
+  --trust           run the template's own code: its Jinja extensions and its ``_tasks``
+  --skip-tasks      do not run its ``_tasks`` (as copier's ``--skip-tasks``)
 
-Exit codes: 0 done, 1 the folder could not be written, 2 bad arguments, bad answers or a
-broken template (named by ``file:line``).
+Exit codes: 0 done, 1 the folder could not be written (or a task failed), 2 bad arguments, bad
+answers or a broken template (named by ``file:line``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from . import render as rendering
-from . import vcs
-from .template import TemplateError, load
+from . import update, vcs
+from .template import Template, TemplateError, load
 
 #: Sources taken for git repositories beside copier's own forms (vcs.remote_url).
 GIT_URL_PREFIXES = ("https://", "http://", "ssh://", "file://")
+
+UPDATE_HELP = """\
+python -m hyperagent_bootstrapper.cli update PATH [options]
+
+Updates the project at PATH (made from a template: it has the answers file, `_src_path` and
+`_commit`) to a newer version of its template, as `copier update --defaults` does: your changes
+since are kept, merged into the new version; what the new version dropped is removed. The
+project must be a git repository with nothing uncommitted. Nothing is committed: review the
+changes with `git diff`, resolve conflicts, then commit. `_migrations` and `_tasks` are not run.
+
+Options:
+  --vcs-ref REF          the template version to update to (default: its latest release tag;
+                         :current: keeps the recorded version, to change answers only)
+  --data NAME=VALUE      a new answer (repeatable); the recorded answers stand for the others
+  --conflict inline|rej  how a conflict is left: markers in the file (default) or a .rej file
+  --answers-file PATH    the answers file, relative to the project (default: found)
+  --preview              print the changes and the conflicts as a diff; write nothing
+  --trust                load the template's own Jinja extensions (both versions)
+
+Exit codes: 0 done (conflicts are listed on standard error), 2 the project cannot be updated
+(the reason says what to do).
+"""
 
 
 def _options(argv: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -47,8 +80,12 @@ def _options(argv: list[str]) -> tuple[dict[str, str], list[str]]:
             if not value:
                 raise ValueError(f"{name} needs a value")
             options[name[2:]] = value
+        elif arg in {"--trust", "--skip-tasks"}:
+            options[arg[2:]] = "yes"
         elif arg.startswith("--"):
-            raise ValueError(f"unknown option {arg!r}; known: --vcs-ref, --commit")
+            raise ValueError(
+                f"unknown option {arg!r}; known: --vcs-ref, --commit, --trust, --skip-tasks"
+            )
         else:
             rest.append(arg)
     return options, rest
@@ -73,6 +110,14 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
                 origin.src_path, options["commit"], origin.commit_hash, origin.vcs_ref
             )
         template = load(root)
+        trust = "trust" in options
+        if template.extensions and not trust:
+            raise TemplateError(
+                "_jinja_extensions",
+                f"the template loads Python code into the renderer"
+                f" ({', '.join(template.extensions)}); pass --trust to run it",
+            )
+        template = dataclasses.replace(template, trusted=trust)
         for warning in template.warnings:
             print(f"warning: template {src.name or source}: {warning}", file=sys.stderr)
         answers = rendering.resolve(template, given, dst_name=str(dest), origin=origin)
@@ -81,6 +126,24 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
         message = rendering.render_string(
             template, template.message_after_copy, context, "_message_after_copy"
         )
+        tasks = rendering.planned_tasks(template, context)
+        if "skip-tasks" in options:
+            tasks = []
+        if tasks and not trust:
+            print(
+                f"warning: template {src.name or source}: not run without --trust:"
+                f" {rendering.tasks_description(template.name, tasks)}",
+                file=sys.stderr,
+            )
+            tasks = []
+        # Written, and its tasks run, while a git template's checkout is still there (a task
+        # may run a script of the template's: `_copier_conf.src_path`).
+        return _write(dest, rendered, tasks, message)
+
+
+def _write(
+    dest: Path, rendered: rendering.Rendered, tasks: list[rendering.PlannedTask], message: str
+) -> int:
     try:
         dest.mkdir(parents=True, exist_ok=False)
     except OSError as err:
@@ -91,13 +154,138 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
     except OSError as err:
         print(f"error: writing {dest}: {err.strerror or err}", file=sys.stderr)
         return 1
+    for task in tasks:
+        print(f" > Running task {task.number}: {task.shown}", file=sys.stderr)
+        # The template's own command, run because the person passed --trust.
+        code = subprocess.run(
+            task.argv, cwd=dest / task.cwd, env={**os.environ, **rendering.TASK_ENV}, check=False
+        ).returncode
+        if code:
+            print(f"error: task {task.number} ({task.shown}) exited with {code}", file=sys.stderr)
+            return 1
     print(f"{len(rendered.files)} files in {dest}")
     if message.strip():
         print(message, file=sys.stderr)  # as copier prints it
     return 0
 
 
+def _update_options(argv: list[str]) -> tuple[Path, update.Request, dict[str, bool]]:
+    """(project, request, flags: preview and trust) from the update command's arguments;
+    ValueError when wrong."""
+    path: Path | None = None
+    data: dict[str, Any] = {}
+    options: dict[str, str] = {}
+    flags = {"preview": False, "trust": False}
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name in {"--vcs-ref", "--data", "--conflict", "--answers-file"}:
+            if not eq:
+                value = next(args, "")
+            if not value:
+                raise ValueError(f"{name} needs a value")
+            if name == "--data":
+                data.update([_answer(value)])
+            else:
+                options[name[2:]] = value
+        elif arg in {"--preview", "--trust"}:
+            flags[arg[2:]] = True
+        elif arg.startswith("--"):
+            raise ValueError(
+                f"unknown option {arg!r}; known: --vcs-ref, --data, --conflict, --answers-file,"
+                " --preview, --trust"
+            )
+        elif path is None:
+            path = Path(arg)
+        else:
+            raise ValueError(f"one project only (got {str(path)!r} and {arg!r})")
+    if path is None:
+        raise ValueError("give the project's folder")
+    conflict = options.get("conflict", "inline")
+    if conflict not in update.CONFLICT_MODES:
+        raise ValueError(f"--conflict {conflict!r}: one of {', '.join(update.CONFLICT_MODES)}")
+    request = update.Request(
+        vcs_ref=options.get("vcs-ref"),
+        data=data,
+        conflict=conflict,
+        answers_file=options.get("answers-file"),
+    )
+    return path, request, flags
+
+
+def _trusted(template: Template) -> Template:
+    return dataclasses.replace(template, trusted=True)
+
+
+def _untrusted(template: Template) -> Template:
+    if template.extensions:
+        raise update.UpdateError(
+            f"the template loads Python code into the renderer ({', '.join(template.extensions)});"
+            " pass --trust to run it"
+        )
+    return template
+
+
+def _answer(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--data {item!r} must look like name=value")
+    return key, value
+
+
+def _update(argv: list[str]) -> int:
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(UPDATE_HELP, file=sys.stderr)
+        return 2
+    try:
+        project, request, flags = _update_options(argv)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if not project.is_dir():
+        print(f"error: {project} is not a folder", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="hyperagent-update-") as scratch:
+        try:
+            plan = update.prepare(
+                project,
+                request,
+                Path(scratch),
+                update.default_fetch(project),
+                dst_name=str(project),
+                trust=_trusted if flags["trust"] else _untrusted,
+            )
+        except update.UpdateError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for warning in plan.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if flags["preview"]:
+            print(update.diff(plan), end="")
+        else:
+            update.apply_plain(plan)
+    preview = flags["preview"]
+    said = "would change" if preview else "changed"
+    print(
+        f"{plan.old_commit} -> {plan.new_commit}: {said} {len(plan.changed)}, added"
+        f" {len(plan.added)}, removed {len(plan.removed)} files",
+        file=sys.stderr,
+    )
+    for rel in plan.conflicts:
+        where = f"{rel}.rej" if plan.conflict == "rej" else rel
+        print(f"conflict: {where}", file=sys.stderr)
+    if plan.message.strip() and not preview:
+        print(plan.message, file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "update":
+        return _update(argv[1:])
+    return _copy(argv)
+
+
+def _copy(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__, file=sys.stderr)
         return 2

@@ -72,6 +72,15 @@ class Placement:
             self._placed.append(dst)
         shutil.rmtree(self.staging)
 
+    def take_out(self, paths: list[str]) -> None:
+        """Move each of ``paths`` (relative) aside, as a replaced file goes: undo puts it back."""
+        for rel in paths:
+            dst = self.target / rel
+            keep = self.aside / rel
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(dst, keep)
+            self._moved_aside.append((dst, keep))
+
     def _mkdirs(self, path: Path) -> None:
         missing = []
         p = path
@@ -99,7 +108,7 @@ class Placement:
         for path in reversed(self._placed):
             attempt(f"removing {path}", _remove, path)
         for dst, keep in reversed(self._moved_aside):
-            attempt(f"putting back {dst}", os.rename, keep, dst)
+            attempt(f"putting back {dst}", _put_back, keep, dst)
         for name in sorted(set(existing_entries(self.target)) - self._before):
             # what later steps made: .git, .venv, ...
             attempt(f"removing {name}", _remove, self.target / name)
@@ -115,6 +124,11 @@ class Placement:
         """Keep the new project: drop the replaced files (the manager's snapshot has them)."""
         _remove(self.aside)
         _remove(self.staging)
+
+
+def _put_back(keep: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)  # a folder emptied by the update may be gone
+    os.rename(keep, dst)
 
 
 def _holds_files(path: Path) -> bool:

@@ -129,7 +129,9 @@ def _pathjoin(*path: str, mode: str = "posix") -> str:
 
 
 @cache
-def _environment(root: Path, envops_json: str) -> SandboxedEnvironment:
+def _environment(
+    root: Path, envops_json: str, extensions: tuple[str, ...] = ()
+) -> SandboxedEnvironment:
     # One compiled environment per template (and settings): rendering the same template again
     # reuses its compiled files, which is most of the cost.
     envops = json.loads(envops_json)
@@ -139,33 +141,82 @@ def _environment(root: Path, envops_json: str) -> SandboxedEnvironment:
         envops["undefined"] = jinja2.StrictUndefined
     try:
         # copier's default extensions: jinja2-ansible-filters' whole core set (to_nice_yaml,
-        # strftime, combine, hash, regex_*, ...), loaded the way copier loads it.
+        # strftime, combine, hash, regex_*, ...), loaded the way copier loads it; then the
+        # template's own, in its order, by Jinja's importer (which copier-template-extensions'
+        # loader, when listed first, teaches to load `file.py:Class` from the template).
         env = _Sandbox(
             loader=_Loader(str(root.resolve())),
             auto_reload=True,
-            extensions=[AnsibleCoreFiltersExtension, _YieldExtension],
+            extensions=[AnsibleCoreFiltersExtension, _YieldExtension, *extensions],
             **envops,
         )
     except TypeError as err:
         raise TemplateError("_envops", f"not a Jinja environment option: {err}") from err
+    except ImportError as err:
+        raise TemplateError("_jinja_extensions", _missing_module(err, extensions)) from err
+    except TemplateError:
+        raise
+    except Exception as err:  # the template's own code failed while loading
+        if isinstance(err.__cause__, ImportError):  # as copier-template-extensions reports it
+            raise TemplateError(
+                "_jinja_extensions", _missing_module(err.__cause__, extensions)
+            ) from err
+        raise TemplateError(
+            "_jinja_extensions", f"loading the template's extensions failed: {_said(err)}"
+        ) from err
     env.filters["to_json"] = functools.partial(env.filters["to_json"], default=_json_default)
     env.globals["pathjoin"] = _pathjoin
     return env
 
 
+def _said(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
+def _missing_module(err: ImportError, extensions: tuple[str, ...]) -> str:
+    """Which extension needs which module the bootstrapper's environment lacks, and what to do."""
+    module = err.name or ""
+    top = module.split(".")[0]
+    wanted = [e for e in extensions if e.split(":")[0].split(".")[0] == top] or list(extensions)
+    if not module:
+        return f"an extension could not be loaded ({', '.join(wanted)}): {err}"
+    return (
+        f"{', '.join(wanted)} needs the Python module `{module}`, which the bootstrapper's"
+        f" environment does not have; install its package there (on PyPI usually"
+        f" `{top.replace('_', '-')}`) and try again"
+    )
+
+
 def environment(template: Template) -> SandboxedEnvironment:
-    return _environment(template.root, json.dumps(dict(template.envops), sort_keys=True))
+    return _environment(template.root, _envops_key(template), _extensions(template))
+
+
+def _envops_key(template: Template) -> str:
+    return json.dumps(dict(template.envops), sort_keys=True)
+
+
+def _extensions(template: Template) -> tuple[str, ...]:
+    """The template's extensions, once the person allowed them; a refusal before."""
+    if template.extensions and not template.trusted:
+        raise TemplateError(
+            "_jinja_extensions",
+            f"the template loads Python code into the renderer ({', '.join(template.extensions)});"
+            " it renders only once you allow that code to run (it runs inside the task's sandbox)",
+        )
+    return template.extensions
 
 
 @lru_cache(maxsize=4096)
-def _from_string(root: Path, envops_json: str, source: str) -> jinja2.Template:
+def _from_string(
+    root: Path, envops_json: str, extensions: tuple[str, ...], source: str
+) -> jinja2.Template:
     # Manifest strings (defaults, validators, paths) are compiled once, like the files are:
     # compiling is what costs, and a validator can be long.
-    return _environment(root, envops_json).from_string(source)
+    return _environment(root, envops_json, extensions).from_string(source)
 
 
 def compile_string(template: Template, source: str) -> jinja2.Template:
-    return _from_string(template.root, json.dumps(dict(template.envops), sort_keys=True), source)
+    return _from_string(template.root, _envops_key(template), _extensions(template), source)
 
 
 def _where(template: Template, err: jinja2.TemplateError, fallback: str) -> str:
@@ -267,6 +318,9 @@ class Answers:
     origin: Origin | None = None
     #: The questions whose ``when`` is false (not remembered).
     hidden: frozenset[str] = frozenset()
+    #: An update's last answers (the answers file's), those still in force: copier's
+    #: ``answers.last``, which the context sees beneath the given ones.
+    last: dict[str, Any] = field(default_factory=dict)
 
 
 def check_name(rule: str, value: Any) -> str:  # noqa: PLR0911 - one return per rule broken
@@ -388,7 +442,7 @@ def _conf(
         "quiet": False,
         "conflict": "inline",
         "context_lines": 3,
-        "unsafe": False,
+        "unsafe": template.trusted,
         "skip_answered": False,
         "skip_tasks": False,
         "sep": os.sep,
@@ -427,16 +481,25 @@ def copier_context(
     values: Mapping[str, Any] | None = None,
     hidden: frozenset[str] = frozenset(),
     phase: str = "render",
+    last: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """copier's render context. First its answers combined from their sources, in copier's
     order and priority (``now`` and ``make_secret``, ``_external_data``, the origin's
     ``_src_path`` and ``_commit``, the answers as given, the settled ones); then
     ``_copier_answers`` (what the answers file records), ``_copier_conf``, ``_folder_name``,
     ``_copier_python`` and ``_copier_phase``. ``dst`` is the destination as given
-    (``_copier_conf.dst_path``); ``hidden`` are the questions whose ``when`` is false."""
+    (``_copier_conf.dst_path``); ``hidden`` are the questions whose ``when`` is false; ``last``
+    an update's last answers (beneath the origin, as copier chains them)."""
     given = given or {}
     metadata = _metadata(template, origin)
-    combined = {**DEFAULT_DATA, "_external_data": {}, **metadata, **given, **(values or {})}
+    combined = {
+        **DEFAULT_DATA,
+        "_external_data": {},
+        **(last or {}),
+        **metadata,
+        **given,
+        **(values or {}),
+    }
     return {
         **combined,
         "_copier_answers": {**metadata, **_remembered(template, combined, hidden)},
@@ -466,6 +529,7 @@ def resolve(
     names: Mapping[str, str] | None = None,
     dst_name: str = "",
     origin: Origin | None = None,
+    last: Mapping[str, Any] | None = None,
 ) -> Answers:
     """The answers to render with, or :class:`AnswersError` listing every problem.
 
@@ -475,8 +539,13 @@ def resolve(
     renders to an error message, empty when the answer is fine (a given answer is always checked,
     a default only when asked and not secret, as copier does). ``names`` adds the bootstrapper's
     own naming rules. ``dst_name`` is the destination as given (``_copier_conf.dst_path``).
+
+    ``last`` are an update's last answers (the answers file's): as in ``copier update
+    --defaults``, each stands in for the default of its question unless an answer is given,
+    and is dropped when it no longer parses or validates, or when its question is hidden.
     """
     problems: list[tuple[str, str]] = []
+    kept = dict(last or {})
     unknown = [k for k in given if k not in template.questions]
     for key in unknown:
         asked = ", ".join(template.questions) or "nothing"
@@ -492,9 +561,11 @@ def resolve(
             values=values,
             hidden=frozenset(hidden),
             phase="prompt",
+            last=kept,
         )
         try:
-            settled = _settle(template, q, given, context, (names or {}).get(name))
+            _forget_stale(template, q, kept, context)
+            settled = _settle(template, q, given, context, (names or {}).get(name), last=kept)
         except ValueError as err:
             problems.append((name, str(err)))
             continue
@@ -513,13 +584,14 @@ def resolve(
             hidden.add(name)
     if problems:
         raise AnswersError(problems)
-    combined = {**dict(given), **values}
+    combined = {**kept, **dict(given), **values}
     return Answers(
         values=values,
         remembered=_remembered(template, combined, frozenset(hidden)),
         given=dict(given),
         origin=origin,
         hidden=frozenset(hidden),
+        last=kept,
     )
 
 
@@ -529,17 +601,24 @@ def _settle(
     given: Mapping[str, Any],
     context: Mapping[str, Any],
     rule: str | None,
+    *,
+    last: dict[str, Any],
 ) -> tuple[Any, bool] | None:
     """One question's value and whether it is asked (``when``), None when copier skips it;
-    ValueError saying what is wrong with the answer."""
+    ValueError saying what is wrong with the answer. A last answer (``last``, an update's) stands
+    in for the default; the question's is dropped from ``last`` when the question is hidden."""
     where, name = q.where, q.name
     when = q.when
     if isinstance(when, str):
         when = _to_bool(render_string(template, when, context, f"{where} (when)"))
+    if not when:
+        last.pop(name, None)
     if not when and q.default is MISSING:
         return None  # copier skips a hidden question without a default, even when answered
     if name in given:
         raw = given[name]
+    elif name in last:
+        raw = last[name]
     elif q.default is MISSING:
         help_text = f" ({q.help.strip()})" if q.help.strip() else ""
         raise ValueError(f"required: the template has no default{help_text}")
@@ -547,19 +626,40 @@ def _settle(
         raw = _render_default(template, q.default, context, f"{where} (default)")
     value = _parse(template, q, raw, context)
     if q.validator and (name in given or (when and not q.secret)):
-        try:
-            message = render_string(
-                template, q.validator, {**context, name: value}, f"{where} (validator)"
-            )
-        except TemplateError as err:
-            message = err.message  # copier: a validator that fails to render is its message
-        if message.strip():
-            raise ValueError(message.strip())
+        message = _validation(template, q, value, context)
+        if message:
+            raise ValueError(message)
     if rule and when:
         message = check_name(rule, value)
         if message:
             raise ValueError(message)
     return value, bool(when)
+
+
+def _forget_stale(
+    template: Template, q: Question, last: dict[str, Any], context: Mapping[str, Any]
+) -> None:
+    """copier drops a last answer that no longer parses or validates: the default is taken."""
+    if q.name not in last:
+        return
+    try:
+        previous = _parse(template, q, last[q.name], context)
+        message = _validation(template, q, previous, context) if q.validator else ""
+    except ValueError:
+        message = "not valid"
+    if message:
+        del last[q.name]
+
+
+def _validation(template: Template, q: Question, value: Any, context: Mapping[str, Any]) -> str:
+    """What the question's validator says of ``value`` (empty: it is fine)."""
+    try:
+        message = render_string(
+            template, q.validator, {**context, q.name: value}, f"{q.where} (validator)"
+        )
+    except TemplateError as err:
+        message = err.message  # copier: a validator that fails to render is its message
+    return message.strip()
 
 
 def _render_default(
@@ -590,6 +690,8 @@ class Rendered:
 
     dirs: list[str] = field(default_factory=list)
     files: list[RenderedFile] = field(default_factory=list)
+    #: Where the answers file is, as the template names it (empty: nowhere yet).
+    answers_path: str = ""
 
     def write(self, root: Path) -> None:
         """Create it under ``root`` (which must exist), each file with its template's mode."""
@@ -741,6 +843,7 @@ def render_context(
         given=answers.given,
         values=answers.values,
         hidden=answers.hidden,
+        last=answers.last,
     )
 
 
@@ -752,11 +855,15 @@ def render(  # noqa: PLR0912 - copier's walk, one rule per branch
     src_path: str | None = None,
     commit: str | None = None,
     origin: Origin | None = None,
+    operation: str = "copy",
+    extra_exclude: tuple[str, ...] = (),
 ) -> Rendered:
     """Every folder and file of the project, or :class:`TemplateError` (file:line) — nothing
     half-made either way. ``dst_name`` is the destination as given (``_copier_conf.dst_path``).
     The answers file records ``origin`` (``_commit``, ``_src_path``); ``src_path`` and
-    ``commit`` are a shorter way to give it."""
+    ``commit`` are a shorter way to give it. ``operation`` is copier's ``_copier_operation``
+    (``copy`` or ``update``) as ``_exclude`` sees it; ``extra_exclude`` are more patterns to
+    leave out (an update leaves out of the old version what the new one excludes)."""
     if origin is None and (src_path is not None or commit is not None):
         origin = Origin(src_path if src_path is not None else str(template.root), commit)
     context = render_context(template, answers, dst_name, origin=origin)
@@ -768,13 +875,15 @@ def render(  # noqa: PLR0912 - copier's walk, one rule per branch
     )
     context["_copier_conf"]["answers_file"] = PurePath(answers_path)
     # `_copier_operation` is given to `_exclude` only, as copier gives it.
-    excluded = _matcher(template, template.exclude, {**context, "_copier_operation": "copy"})
+    excluded = _matcher(
+        template, (*template.exclude, *extra_exclude), {**context, "_copier_operation": operation}
+    )
     root = _content_root(template, context)
     # The content root's path in the template, as rendered (Jinja's loader names files by it).
     sub = "" if root == template.root else root.relative_to(template.root).as_posix()
     template_root = template.root.resolve()
     suffix = template.suffix
-    out = Rendered()
+    out = Rendered(answers_path=answers_path)
     index: dict[str, int] = {}
     follow = not template.preserve_symlinks
     for entry, rel_parts, siblings in _scantree(str(root), (), follow):
@@ -945,3 +1054,69 @@ def variants(template: Template, fixed: Mapping[str, Any] | None = None) -> list
             seen.add(key)
             out.append({k: v for k, v in given.items() if k in answers.remembered or k in fixed})
     return out
+
+
+# --- tasks --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    """One of the template's ``_tasks`` as it will run: rendered, its condition true."""
+
+    #: The argument vector (a string task: ``/bin/sh -c COMMAND``, as copier's ``shell=True``).
+    argv: tuple[str, ...]
+    #: The command as the template wrote it, rendered (what the person is shown).
+    shown: str
+    #: The folder it runs in, relative to the project.
+    cwd: str
+    #: Its number among ``_tasks`` (from 1).
+    number: int
+
+
+#: The environment copier gives a task beyond its own (its extra context, upper-cased).
+TASK_ENV = {"STAGE": "task", "COPIER_OPERATION": "copy"}
+
+
+def planned_tasks(template: Template, context: Mapping[str, Any]) -> list[PlannedTask]:
+    """The ``_tasks`` that will run with this render context, in order (copier's semantics: the
+    condition, each part of the command and the folder are Jinja, with ``_stage`` = ``task``
+    and ``_copier_operation`` = ``copy``). A folder outside the project is refused."""
+    extra = {**context, "_stage": "task", "_copier_operation": "copy"}
+    out = []
+    for n, task in enumerate(template.tasks, 1):
+        where = task.where or f"_tasks #{n}"
+        when = task.when
+        if isinstance(when, str):
+            when = _to_bool(render_string(template, when, extra, f"{where} when"))
+        if not when:
+            continue
+        if isinstance(task.command, str):
+            shown = render_string(template, task.command, extra, where)
+            argv: tuple[str, ...] = ("/bin/sh", "-c", shown)
+        else:
+            argv = tuple(render_string(template, part, extra, where) for part in task.command)
+            shown = " ".join(argv)
+        cwd = render_string(template, task.working_directory, extra, f"{where} working_directory")
+        if Path(cwd).is_absolute() or ".." in Path(cwd).parts:
+            raise TemplateError(where, f"`working_directory` {cwd!r} must stay inside the project")
+        out.append(PlannedTask(argv, shown, cwd or ".", n))
+    return out
+
+
+def tasks_description(template_name: str, tasks: list[PlannedTask]) -> str:
+    """What a person allows when they allow these tasks, completing "asks to run ...": every
+    command, exactly as it will run."""
+    commands = "; ".join(f"`{t.shown}`" + (f" in {t.cwd}" if t.cwd != "." else "") for t in tasks)
+    noun = "command" if len(tasks) == 1 else f"{len(tasks)} commands"
+    return f"the {template_name} template's {noun} in the new project: {commands}"
+
+
+def extensions_description(template: Template, name: str = "") -> str:
+    """What a person allows when they allow a template's extensions, completing "asks to run
+    ...": each extension, and a digest of their code (changed code is asked about again).
+    ``name`` replaces the template's folder name ("the <name> template")."""
+    noun = "extension" if len(template.extensions) == 1 else "extensions"
+    return (
+        f"the {name or template.name} template's Jinja {noun} {', '.join(template.extensions)}"
+        f" (code sha256 {template.code_digest()[:16]}) while it renders"
+    )

@@ -2,20 +2,22 @@
 
 We read copier's format ourselves instead of calling the ``copier`` library: copier imports
 about 0.4 s of modules and runs git and a questionnaire on every copy, while a bootstrap must
-render in milliseconds, inside a sandbox, without running a template's ``_tasks`` (arbitrary
-commands a template author chose). What we support is the part of copier's format that decides
-the output of a fresh copy: questions (types, defaults, choices and their own validators,
+render in milliseconds, inside a sandbox, and never run a template's own code (whatever its
+author chose) before the person allows it. What we support is the part of copier's format that
+decides the output of a fresh copy: questions (types, defaults, choices and their own validators,
 validators, ``when``, secrets), ``_subdirectory`` (templated too), ``_templates_suffix``,
 ``_exclude``, ``_skip_if_exists``, ``_answers_file``, ``_envops``, ``_message_after_copy``,
 ``_preserve_symlinks``, multi-document manifests with copier's ``!include`` (in documents and
-values, never reaching outside the template folder), templated and conditional paths. A template
-that needs more (``_jinja_extensions``, ``_external_data``) is refused with the reason; ``_tasks``
-and ``_migrations`` are reported and not run. ``tests/test_thirdparty_parity.py`` renders real
-third-party templates with copier and with us.
+values, never reaching outside the template folder), templated and conditional paths. A
+template's own code — ``_jinja_extensions`` and ``_tasks`` — is read here and runs only once the
+person allows it (see :attr:`Template.trusted` and the agent), inside the task's sandbox.
+``_external_data`` is refused with the reason; ``_migrations`` are reported and not run.
+``tests/test_thirdparty_parity.py`` renders real third-party templates with copier and with us.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,14 +73,14 @@ SETTINGS = frozenset(
         "min_copier_version",
         "secret_questions",
         "preserve_symlinks",
+        "jinja_extensions",
+        "tasks",
     }
 )
 REFUSED_SETTINGS = {
-    "jinja_extensions": "it loads Python code into the renderer",
     "external_data": "it reads files outside the template",
 }
 IGNORED_SETTINGS = {
-    "tasks": "commands after copying are not run (HyperAgent runs its own checks)",
     "migrations": "migrations apply to `copier update`, not to a new project",
 }
 
@@ -143,6 +145,19 @@ class PostCheck:
 
 
 @dataclass(frozen=True)
+class Task:
+    """One of ``_tasks``: a command run in the new project once it is rendered (copier's
+    semantics: a string runs through the shell, a list is the argument vector; each part, the
+    condition and the folder are Jinja)."""
+
+    command: str | tuple[str, ...]
+    when: str | bool = True
+    working_directory: str = "."
+    #: ``file:line`` in the manifest.
+    where: str = ""
+
+
+@dataclass(frozen=True)
 class Template:
     """A parsed template directory."""
 
@@ -156,12 +171,42 @@ class Template:
     answers_file: str = ".copier-answers.yml"
     envops: Mapping[str, Any] = field(default_factory=dict)
     message_after_copy: str = ""
+    message_after_update: str = ""
     preserve_symlinks: bool = False
     postcheck: PostCheck | None = None
     #: Settings present but not acted on, each with why.
     warnings: tuple[str, ...] = ()
+    #: ``_migrations``, each in a few words (its version and command): never run, named when
+    #: a project is updated.
+    migrations: tuple[str, ...] = ()
     #: The files the manifest includes (``!include``), to notice when they change.
     sources: tuple[Path, ...] = ()
+    #: ``_jinja_extensions``: Python code loaded into the renderer (import names, or
+    #: ``file.py:Class`` inside the template through copier-template-extensions' loader).
+    extensions: tuple[str, ...] = ()
+    #: ``_tasks``: commands run in the project after rendering.
+    tasks: tuple[Task, ...] = ()
+    #: The person allowed this template's code (its extensions) to run; until then a template
+    #: with extensions does not render.
+    trusted: bool = False
+
+    def extension_files(self) -> tuple[Path, ...]:
+        """The template's own files its extensions load (``helpers/ext.py:Class``), sorted."""
+        files = set()
+        for entry in self.extensions:
+            path = entry.split(":", 1)[0] if ":" in entry else ""
+            if path.endswith(".py"):
+                files.add(self.root / path)
+        return tuple(sorted(files))
+
+    def code_digest(self) -> str:
+        """SHA-256 over the extensions' names and their files' bytes: what a person who allowed
+        them allowed (changed code is other code, and is asked about again)."""
+        h = hashlib.sha256("\n".join(self.extensions).encode())
+        for path in self.extension_files():
+            h.update(b"\0" + path.relative_to(self.root).as_posix().encode() + b"\0")
+            h.update(path.read_bytes() if path.is_file() else b"(missing)")
+        return h.hexdigest()
 
     @property
     def name(self) -> str:
@@ -477,7 +522,7 @@ def _mtime(path: Path) -> int:
         return 0
 
 
-def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in one place
+def _parse(root: Path) -> Template:  # noqa: PLR0912, PLR0915 - one check per setting, in one place
     if not root.is_dir():
         raise TemplateError(str(root), "no such template directory")
     # A manifest that is a folder or a dangling link is one, broken (copier would crash on it).
@@ -541,6 +586,11 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in
     envops = settings.get("envops", {}) or {}
     if not isinstance(envops, Mapping):
         raise TemplateError(where("_envops"), "`_envops` must be a mapping")
+    extensions = _str_list(
+        settings.get("jinja_extensions", []) or [], where("_jinja_extensions"), "_jinja_extensions"
+    )
+    for entry in extensions:
+        _check_extension(root, entry, where("_jinja_extensions"))
     return Template(
         root=root,
         manifest=manifest,
@@ -554,8 +604,92 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in
         answers_file=str(settings.get("answers_file", ".copier-answers.yml")),
         envops=dict(envops),
         message_after_copy=str(settings.get("message_after_copy", "") or ""),
+        message_after_update=str(settings.get("message_after_update", "") or ""),
         preserve_symlinks=bool(settings.get("preserve_symlinks", False)),
         postcheck=_postcheck(root),
         warnings=tuple(warnings),
+        migrations=_migrations(data.get("_migrations") or []),
         sources=tuple(p for p in read if p != manifest),
+        extensions=extensions,
+        tasks=_tasks(settings.get("tasks", []) or [], where("_tasks")),
     )
+
+
+def _check_extension(root: Path, entry: str, where: str) -> None:
+    """An extension's file (``path.py:Class``) must be inside the template."""
+    if ":" not in entry:
+        return
+    path = entry.split(":", 1)[0]
+    if not path.endswith(".py"):
+        return
+    if Path(path).is_absolute() or ".." in Path(path).parts:
+        raise TemplateError(
+            where, f"`_jinja_extensions`: {entry!r} must name a file inside the template"
+        )
+    try:
+        (root / path).resolve().relative_to(root.resolve())
+    except ValueError:
+        raise TemplateError(
+            where, f"`_jinja_extensions`: {entry!r} links outside the template"
+        ) from None
+
+
+def _tasks(value: Any, where: str) -> tuple[Task, ...]:
+    """``_tasks`` as copier reads it: each a string (a shell command), a list (an argument
+    vector) or a mapping with ``command`` and optionally ``when`` and ``working_directory``."""
+    if not isinstance(value, list):
+        raise TemplateError(where, "`_tasks` must be a list of commands")
+    out = []
+    for n, item in enumerate(value, 1):
+        spec = item if isinstance(item, Mapping) else {"command": item}
+        unknown = set(spec) - {"command", "when", "working_directory"}
+        if unknown:
+            raise TemplateError(
+                where,
+                f"`_tasks` item {n}: unknown keys {sorted(map(str, unknown))}; a task has"
+                " `command`, `when` and `working_directory`",
+            )
+        command = spec.get("command")
+        if (
+            isinstance(command, list)
+            and command
+            and all(isinstance(c, str | int | float) for c in command)
+        ):
+            command = tuple(str(c) for c in command)
+        elif not isinstance(command, str) or not command.strip():
+            raise TemplateError(
+                where, f"`_tasks` item {n}: `command` must be a string or a list of strings"
+            )
+        when = spec.get("when", True)
+        if not isinstance(when, str | bool):
+            raise TemplateError(where, f"`_tasks` item {n}: `when` must be a string or a boolean")
+        out.append(
+            Task(command, when, str(spec.get("working_directory", ".") or "."), f"{where} #{n}")
+        )
+    return tuple(out)
+
+
+def _migrations(value: Any) -> tuple[str, ...]:
+    """Each of copier's ``_migrations`` in a few words: its ``version`` and its command (copier's
+    ``command``, or the older ``before``/``after`` lists), a plain command as it is."""
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            out.append(_words(item))
+            continue
+        if "command" in item:
+            said = _words(item["command"])
+        else:  # copier's older form: lists of commands run before and after the update
+            steps = [*(item.get("before") or []), *(item.get("after") or [])]
+            said = "; ".join(_words(c) for c in steps)
+        version = item.get("version")
+        out.append(f"{version}: {said}" if version is not None else said)
+    return tuple(out)
+
+
+def _words(command: Any) -> str:
+    """A command as it reads: a list is its arguments."""
+    if isinstance(command, list):
+        return " ".join(map(str, command))
+    return str(command)

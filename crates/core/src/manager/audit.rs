@@ -2,16 +2,18 @@
 use super::*;
 
 impl Manager {
-    /// A page of the audit log (only `task_id`'s entries when given).
+    /// A page of the audit log: the entries `query` selects, at most a page of them.
     pub async fn list_audit(
         &self,
-        task_id: Option<&str>,
-        after: u64,
-        limit: u32,
+        query: &crate::store::AuditQuery,
     ) -> Result<Vec<crate::model::AuditEntry>> {
         let max = self.inner.cfg.tasks.log_page_size;
-        let limit = if limit == 0 { max } else { limit.min(max) };
-        self.inner.store.audit_entries(task_id, after, limit).await
+        let limit = if query.limit == 0 {
+            max
+        } else {
+            query.limit.min(max)
+        };
+        self.inner.store.audit_entries(query, limit).await
     }
 
     /// Checks the audit chain: entries read and the problems found.

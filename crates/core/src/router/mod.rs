@@ -251,20 +251,36 @@ fn never(request: &str, tokens: &[text::Token]) -> Option<String> {
 }
 
 /// The words of an intent's payload properties ("fail_fast" -> "fail", "fast"), stemmed.
-fn slot_words(intent: &Intent) -> Vec<String> {
-    let mut words: Vec<String> = intent
-        .schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|p| {
-            p.keys()
-                .flat_map(|k| k.split('_').map(text::stem).collect::<Vec<_>>())
-                .collect()
-        })
-        .unwrap_or_default();
+fn slot_words(intent: &Intent, catalog: &Catalog) -> Vec<String> {
+    let keys = |schema: &Value| -> Vec<String> {
+        schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| {
+                p.keys()
+                    .flat_map(|k| k.split('_').map(text::stem).collect::<Vec<_>>())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut words = keys(&intent.schema);
+    // A project maker's settings are its templates' questions too ("..., and a Dockerfile").
+    if takes_template(intent) {
+        for (_, answers) in &catalog.templates {
+            words.extend(keys(answers));
+        }
+    }
     words.sort();
     words.dedup();
     words
+}
+
+/// Whether a stem is one of `words`, or a longer form of one of five letters or more
+/// ("dockerfil" of "docker").
+fn among(stem: &str, words: &[String]) -> bool {
+    words
+        .iter()
+        .any(|w| w == stem || (w.chars().count() >= 5 && stem.starts_with(w.as_str())))
 }
 
 /// Splits the tokens at the connectives between steps: `(part, waits for the one before)`.
@@ -583,8 +599,8 @@ impl Offline {
             if let Some(last) = out.last_mut() {
                 let same = ranked.first().map(|b| b.0) == Some(last.best().0);
                 // "..., and fail fast": the words of one of the step's own settings.
-                let setting = slot_words(&catalog.intents[last.best().0]);
-                let of_last = !stems.is_empty() && stems.iter().all(|s| setting.contains(s));
+                let setting = slot_words(&catalog.intents[last.best().0], catalog);
+                let of_last = !stems.is_empty() && stems.iter().all(|s| among(s, &setting));
                 if !own || same || of_last || best < self.cfg.min_score {
                     last.tokens.extend(tokens);
                     continue;

@@ -66,6 +66,10 @@ pub fn reads_as(word: &str, value: &str) -> bool {
     if word == value {
         return true;
     }
+    // A version or a number is what it says: "3.12" is no misspelling of "3.11".
+    if word.chars().any(|c| c.is_ascii_digit()) || value.chars().any(|c| c.is_ascii_digit()) {
+        return false;
+    }
     let (wn, vn) = (word.chars().count(), value.chars().count());
     if wn >= 5 && vn >= 5 && (value.starts_with(word) || word.starts_with(&value)) {
         return true;
@@ -274,6 +278,44 @@ pub fn bare_name(
         .map(|t| t.raw.clone())
 }
 
+/// A new project's name: the word after "called" or "named" (misspelt too: "caled", "nmaed";
+/// "it call" as a learner writes it), else the one quoted phrase that reads as a name ("the
+/// FastAPI project \"kasir\""; a phrase of several words is a message, not a name).
+pub fn project_name(tokens: &[Token], not_names: &[String]) -> Option<String> {
+    let lead = |t: &Token| {
+        let w = t.norm.as_str();
+        t.kind == Kind::Word
+            && (BEFORE_NAME.contains(&w)
+                || w == "call"
+                || BEFORE_NAME
+                    .iter()
+                    .any(|b| b.len() >= 5 && text::edits(w, b, 1) <= 1))
+    };
+    let skip = |t: &Token| ["it", "is", "as", "the", "be"].contains(&t.norm.as_str());
+    for (i, t) in tokens.iter().enumerate() {
+        if lead(t) {
+            let next = tokens[i + 1..].iter().find(|n| !skip(n));
+            if let Some(n) = next.filter(|n| is_name(n, not_names)) {
+                return Some(n.raw.clone());
+            }
+        }
+    }
+    let named: Vec<&Token> = quoted(tokens)
+        .into_iter()
+        .filter(|t| {
+            !t.raw.contains(char::is_whitespace)
+                && t.raw
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                && is_name(t, not_names)
+        })
+        .collect();
+    match named[..] {
+        [one] => Some(one.raw.clone()),
+        _ => None,
+    }
+}
+
 /// At most this many tokens make a terse request, whose folder may be named bare.
 pub const TERSE_TOKENS: usize = 5;
 
@@ -402,25 +444,34 @@ fn boolean(tokens: &[Token], name: &str, prop: &Value) -> Option<bool> {
             (at.saturating_sub(2)..at).any(|i| NEGATIONS.contains(&tokens[i].norm.as_str()));
         return Some(!negated);
     }
-    let words = name_words(name);
+    let words: Vec<&str> = name
+        .split(['_', '-'])
+        .filter(|w| !w.is_empty() && !matches!(*w, "max" | "min" | "include" | "apply"))
+        .collect();
     if words.is_empty() {
         return None;
     }
-    // "post-check" holds "check"; "Dockerfile" is about "docker".
-    let stems: Vec<String> = tokens
-        .iter()
-        .map(|t| {
-            let s = text::stem(t.norm.rsplit('-').next().unwrap_or(&t.norm));
-            words
-                .iter()
-                .find(|w| w.len() >= 5 && s.starts_with(w.as_str()))
-                .cloned()
-                .unwrap_or(s)
-        })
-        .collect();
+    // A word of the name as written, stemmed, misspelt ("ofline", "dockr"), or inside a longer
+    // word ("post-check" holds "check"; "Dockerfile" is about "docker").
+    let names = |t: &Token, w: &str| {
+        let part = t.norm.rsplit('-').next().unwrap_or(&t.norm);
+        let long = w.chars().count() >= 5;
+        // Stemmed alike ("fix" and "fixes", "failing" and "fail"), but a word ending in -er
+        // keeps it ("dock" is not "docker").
+        let stem = |x: &str| {
+            if x.ends_with("er") || x.ends_with("ers") {
+                x.to_string()
+            } else {
+                text::stem(x)
+            }
+        };
+        stem(part) == stem(w)
+            || (long && part.starts_with(w))
+            || (long && t.kind == Kind::Word && text::edits(part, w, 1) <= 1)
+    };
     let first = words
         .iter()
-        .map(|w| stems.iter().position(|s| s == w))
+        .map(|w| tokens.iter().position(|t| names(t, w)))
         .collect::<Option<Vec<_>>>()?;
     let at = *first.iter().min()?;
     let negated = (at.saturating_sub(3)..at).any(|i| NEGATIONS.contains(&tokens[i].norm.as_str()));
@@ -772,9 +823,7 @@ fn property(tokens: &[Token], name: &str, prop: &Value, not_names: &[String]) ->
         .filter(|t| t.kind != Kind::Number || t.norm.contains('.'))
         .map(|t| Value::String(t.raw.clone())),
         "string" if name == "name" || name == "project_name" => {
-            after(tokens, BEFORE_NAME, &["it", "is", "as"])
-                .filter(|t| is_name(t, not_names))
-                .map(|t| Value::String(t.raw.clone()))
+            project_name(tokens, not_names).map(Value::String)
         }
         "boolean" => boolean(tokens, name, prop).map(Value::Bool),
         "string" => free_text(tokens, name, prop).map(Value::String),
@@ -822,6 +871,47 @@ mod tests {
         assert!(!reads_as("pytest", "postgres"));
         assert!(!reads_as("sqlite", "postgres"));
         assert!(reads_as("djnago", "django"));
+        // A version is what it says, never a slip of another.
+        assert!(!reads_as("3.12", "3.11"));
+        assert!(reads_as("3.12", "3.12"));
+    }
+
+    #[test]
+    fn a_new_projects_name_follows_called_misspelt_or_is_the_one_quoted_word() {
+        let schema = json!({"properties": {"project_name": {"type": "string"}}});
+        let name = |text: &str| filled(text, schema.clone())["project_name"].clone();
+        assert_eq!(name("a fastapi project caled shop"), "shop");
+        assert_eq!(name("new django project nmaed crm"), "crm");
+        assert_eq!(name("one new FastAPI app, it call \"agenda\""), "agenda");
+        assert_eq!(
+            name("scaffold the FastAPI project \"kasir\" with Postgres"),
+            "kasir"
+        );
+        // A quoted phrase of several words is a message; two quoted names are not one name.
+        assert_eq!(name("a project that says \"hello world\""), Value::Null);
+        assert_eq!(name("projects \"shop\" and \"blog\""), Value::Null);
+    }
+
+    #[test]
+    fn a_boolean_is_named_by_its_words_misspelt_or_inside_a_longer_word() {
+        let schema = json!({"properties": {
+            "docker": {"type": "boolean"},
+            "offline": {"type": "boolean"},
+        }});
+        assert_eq!(
+            filled("with SQLite and a Dockerfile", schema.clone())["docker"],
+            true
+        );
+        assert_eq!(
+            filled("new project with dockr", schema.clone())["docker"],
+            true
+        );
+        assert_eq!(
+            filled("scan ~/src/api ofline", schema.clone())["offline"],
+            true
+        );
+        assert_eq!(filled("without docker", schema.clone())["docker"], false);
+        assert_eq!(filled("a dock for boats", schema)["docker"], Value::Null);
     }
 
     #[test]

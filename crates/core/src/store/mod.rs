@@ -84,6 +84,44 @@ pub struct TaskQuery {
     pub limit: u32,
 }
 
+/// Which audit entries a reader wants (ListAudit's filters).
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    /// Only this task's.
+    pub task_id: Option<String>,
+    /// Only this actor's ("client", "manager", or an agent id).
+    pub actor: Option<String>,
+    /// Only actions that start with this.
+    pub action: Option<String>,
+    /// Ids above this.
+    pub after: u64,
+    /// Ids below this (no bound when 0).
+    pub before: u64,
+    /// Newest first instead of oldest first.
+    pub newest_first: bool,
+    /// At most this many (a page when 0; never more than a page).
+    pub limit: u32,
+}
+
+impl AuditQuery {
+    /// Everything, oldest first, `limit` at most.
+    pub fn all(limit: u32) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+
+    /// One task's entries, oldest first, `limit` at most.
+    pub fn task(task_id: &str, limit: u32) -> Self {
+        Self {
+            task_id: Some(task_id.to_string()),
+            limit,
+            ..Self::default()
+        }
+    }
+}
+
 /// The database.
 #[derive(Clone)]
 pub struct Store {
@@ -159,21 +197,35 @@ impl Store {
         })
     }
 
-    /// Audit entries with `id > after` (only this task's when given), in order, at most `limit`.
-    pub async fn audit_entries(
-        &self,
-        task_id: Option<&str>,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>> {
+    /// The audit entries `q` selects, in its order, at most `limit`.
+    pub async fn audit_entries(&self, q: &AuditQuery, limit: u32) -> Result<Vec<AuditEntry>> {
+        let bound = |id: u64| i64::try_from(id).unwrap_or(i64::MAX);
         let mut b = sqlx::QueryBuilder::new(
             "SELECT id, time_us, actor, action, task_id, detail, prev_hash, hash FROM audit WHERE id > ",
         );
-        b.push_bind(i64::try_from(after).unwrap_or(i64::MAX));
-        if let Some(t) = task_id {
+        b.push_bind(bound(q.after));
+        if q.before != 0 {
+            b.push(" AND id < ").push_bind(bound(q.before));
+        }
+        if let Some(t) = &q.task_id {
             b.push(" AND task_id = ").push_bind(t);
         }
-        b.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+        if let Some(a) = &q.actor {
+            b.push(" AND actor = ").push_bind(a);
+        }
+        if let Some(a) = &q.action {
+            // A prefix, matched by comparison so that no character of it is a LIKE wildcard.
+            b.push(" AND substr(action, 1, length(")
+                .push_bind(a)
+                .push(")) = ")
+                .push_bind(a);
+        }
+        b.push(if q.newest_first {
+            " ORDER BY id DESC LIMIT "
+        } else {
+            " ORDER BY id LIMIT "
+        })
+        .push_bind(i64::from(limit));
         let rows = b.build().fetch_all(&self.pool).await?;
         Ok(rows.iter().map(audit_row).collect())
     }

@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status};
 use convert::status;
 use hyperagent_core::manager::{FileAt, Manager, OpenTarget, Registration, Submission, WorkGuard};
 use hyperagent_core::registry::Command;
-use hyperagent_core::store::{EventFilter, TaskQuery};
+use hyperagent_core::store::{AuditQuery, EventFilter, TaskQuery};
 
 /// Implements both services over one manager.
 #[derive(Clone)]
@@ -447,12 +447,16 @@ impl ClientService for Services {
         req: Request<pb::ListAuditRequest>,
     ) -> Result<Response<pb::ListAuditResponse>, Status> {
         let r = req.into_inner();
-        let task = opt(r.task_id);
-        let entries = self
-            .manager
-            .list_audit(task.as_deref(), r.after_id, r.limit)
-            .await
-            .map_err(status)?;
+        let query = AuditQuery {
+            task_id: opt(r.task_id),
+            actor: opt(r.actor),
+            action: opt(r.action),
+            after: r.after_id,
+            before: r.before_id,
+            newest_first: r.newest_first,
+            limit: r.limit,
+        };
+        let entries = self.manager.list_audit(&query).await.map_err(status)?;
         Ok(Response::new(pb::ListAuditResponse {
             entries: entries.iter().map(convert::audit_entry).collect(),
         }))

@@ -711,14 +711,22 @@ class AuditEntry(_message.Message):
     def __init__(self, id: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., task_id: _Optional[str] = ..., detail_json: _Optional[str] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ...) -> None: ...
 
 class ListAuditRequest(_message.Message):
-    __slots__ = ("task_id", "after_id", "limit")
+    __slots__ = ("task_id", "after_id", "limit", "before_id", "newest_first", "actor", "action")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     AFTER_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_ID_FIELD_NUMBER: _ClassVar[int]
+    NEWEST_FIRST_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     after_id: int
     limit: int
-    def __init__(self, task_id: _Optional[str] = ..., after_id: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    before_id: int
+    newest_first: bool
+    actor: str
+    action: str
+    def __init__(self, task_id: _Optional[str] = ..., after_id: _Optional[int] = ..., limit: _Optional[int] = ..., before_id: _Optional[int] = ..., newest_first: _Optional[bool] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ...) -> None: ...
 
 class ListAuditResponse(_message.Message):
     __slots__ = ("entries",)

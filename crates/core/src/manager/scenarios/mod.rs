@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::store::AuditQuery;
 
 mod agents;
 mod logs;

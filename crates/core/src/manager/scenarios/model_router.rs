@@ -35,7 +35,13 @@ async fn model_agent(m: &Manager) -> (Registered, mpsc::UnboundedReceiver<Comman
 async fn summarized(w: &World, task: Option<&str>) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let audit = w.m.list_audit(task, 0, 1_000).await.unwrap();
+        let audit =
+            w.m.list_audit(&AuditQuery {
+                task_id: task.map(str::to_string),
+                ..AuditQuery::all(1_000)
+            })
+            .await
+            .unwrap();
         if let Some(e) = audit.iter().find(|e| e.action == "plan.summarized") {
             return e.detail.clone();
         }

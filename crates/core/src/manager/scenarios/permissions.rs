@@ -267,7 +267,7 @@ async fn a_rollback_puts_back_what_a_destructive_action_changed_once_its_task_ha
         w.m.rollback("no-such-action", "person").await,
         Err(Error::InvalidInput(_))
     ));
-    let audit = w.m.list_audit(Some(&id), 0, 1_000).await.unwrap();
+    let audit = w.m.list_audit(&AuditQuery::task(&id, 1_000)).await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     assert!(
         actions.contains(&"action.snapshotted") && actions.contains(&"action.rolled_back"),
@@ -355,7 +355,7 @@ async fn a_secret_given_to_a_task_is_redacted_from_its_logs_progress_result_and_
         t.attempts[0].error,
         "failed on agent `a`: 401 for [redacted api-key]"
     );
-    let audit = w.m.list_audit(Some(&id), 0, 1_000).await.unwrap();
+    let audit = w.m.list_audit(&AuditQuery::task(&id, 1_000)).await.unwrap();
     let stored = format!("{t:?} {audit:?}");
     assert!(!stored.contains("s3cr3t-value"), "{stored}");
 }

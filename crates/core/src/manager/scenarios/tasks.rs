@@ -233,7 +233,7 @@ async fn a_token_works_only_for_its_own_task() {
     // Both refusals are audited: queued without waiting, so let a later write commit first
     // (the writer commits in order).
     w.m.set_paused(false, "test").await.unwrap();
-    let audit = w.m.list_audit(None, 0, 1_000).await.unwrap();
+    let audit = w.m.list_audit(&AuditQuery::all(1_000)).await.unwrap();
     assert_eq!(
         audit.iter().filter(|e| e.action == "token.refused").count(),
         2
@@ -647,4 +647,66 @@ async fn a_retried_finish_is_answered_as_the_first_was_and_counted_once() {
             .unwrap_err();
     assert!(matches!(err, Error::FailedPrecondition(_)), "{err}");
     assert_eq!(w.m.get_task(&id).await.unwrap().state, TaskState::Completed);
+}
+
+#[tokio::test]
+async fn the_audit_log_reads_newest_first_a_page_back_at_a_time_and_filtered() {
+    let w = world(|_| {}).await;
+    let (_reg, _rx, _guard) = agent(&w.m, "a").await;
+    let (a, _) = w.m.submit(echo()).await.unwrap();
+    let (b, _) = w.m.submit(echo()).await.unwrap();
+    w.m.cancel(&b.id, "stop it").await.unwrap();
+    w.m.set_paused(false, "test").await.unwrap(); // a later write: the ones before are committed
+    let all = w.m.list_audit(&AuditQuery::all(1_000)).await.unwrap();
+    let ids: Vec<u64> = all.iter().map(|e| e.id).collect();
+    assert!(ids.len() >= 4, "{ids:?}");
+
+    // Newest first, two at a time, each page before the last one's oldest: the log backwards.
+    let mut pages = Vec::new();
+    let mut before = 0;
+    loop {
+        let q = AuditQuery {
+            before,
+            newest_first: true,
+            ..AuditQuery::all(2)
+        };
+        let page = w.m.list_audit(&q).await.unwrap();
+        let Some(last) = page.last() else { break };
+        before = last.id;
+        pages.extend(page.iter().map(|e| e.id));
+    }
+    let mut backwards = ids.clone();
+    backwards.reverse();
+    assert_eq!(pages, backwards);
+
+    // An action is matched by its start, literally ("%" is no wildcard); an actor exactly.
+    let by_action = |action: &str| AuditQuery {
+        action: Some(action.to_string()),
+        ..AuditQuery::all(1_000)
+    };
+    let submitted = w.m.list_audit(&by_action("task.sub")).await.unwrap();
+    let tasks: Vec<&str> = submitted
+        .iter()
+        .filter_map(|e| e.task_id.as_deref())
+        .collect();
+    assert_eq!(tasks, [a.id.as_str(), b.id.as_str()]);
+    assert!(submitted.iter().all(|e| e.action == "task.submitted"));
+    assert!(w
+        .m
+        .list_audit(&by_action("task.%"))
+        .await
+        .unwrap()
+        .is_empty());
+    let actor = submitted[0].actor.clone();
+    let q = AuditQuery {
+        actor: Some(actor.clone()),
+        ..AuditQuery::all(1_000)
+    };
+    let theirs = w.m.list_audit(&q).await.unwrap();
+    assert!(!theirs.is_empty() && theirs.iter().all(|e| e.actor == actor));
+    let q = AuditQuery {
+        actor: Some(format!("{actor}x")),
+        ..AuditQuery::all(1_000)
+    };
+    assert!(w.m.list_audit(&q).await.unwrap().is_empty());
 }

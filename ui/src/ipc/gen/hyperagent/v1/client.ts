@@ -706,6 +706,14 @@ export interface ListAuditRequest {
   after_id: string;
   /** At most this many (the configured page size when 0). */
   limit: number;
+  /** Entries with a smaller id (no bound when 0): with `newest_first`, the next page back. */
+  before_id: string;
+  /** Newest first (ordered by id, descending) instead of oldest first. */
+  newest_first: boolean;
+  /** Only this actor's entries ("client", "manager", or an agent id; all when empty). */
+  actor: string;
+  /** Only entries whose action starts with this ("task." for every task action; all when empty). */
+  action: string;
 }
 
 export interface ListAuditResponse {
@@ -764,7 +772,7 @@ export interface Consent {
   id: string;
   task_id: string;
   agent_id: string;
-  /** read, write, connect, open, secret or destructive. */
+  /** read, write, connect, open, secret, destructive or run. */
   kind: string;
   target: string;
   reason: string;
