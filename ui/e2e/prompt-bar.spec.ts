@@ -35,16 +35,22 @@ test('ask in the prompt bar, edit the plan, run it, and follow its graph to the 
     await modal.getByRole('button', { name: 'Allow once' }).click()
   })
 
-  // From any view: the shortcut opens the bar with the focus in it.
+  // From any view: the command palette's shortcut, the words typed there, and its last option
+  // takes them to the prompt bar, which asks at once.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click()
   await expect(page.locator('main h1')).toHaveText('Tasks')
   await page.keyboard.press('Control+K')
+  const palette = page.getByRole('dialog', { name: 'Command palette' })
+  await expect(palette.getByRole('combobox')).toBeFocused()
+  await page.keyboard.type(REQUEST)
+  await page.keyboard.press('Control+End')
+  await expect(palette.getByRole('option', { selected: true })).toHaveText(`Ask: “${REQUEST}”`)
+  await page.keyboard.press('Enter')
+  await expect(palette).toBeHidden()
   const bar = page.getByRole('dialog', { name: 'Ask HyperAgent' })
   await expect(bar).toBeVisible()
   const input = bar.getByRole('textbox', { name: 'What do you want done?' })
-  await expect(input).toBeFocused()
-  await input.fill(REQUEST)
-  await input.press('Enter')
+  await expect(input).toHaveValue(REQUEST)
 
   // The proposed plan: a bootstrap step, then the editor opening what it made.
   const preview = bar.getByTestId('plan-preview')

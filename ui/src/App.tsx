@@ -2,7 +2,8 @@ import { useCallback, useState } from 'react';
 import { FeedProvider, useFeedStatus } from './app/feed';
 import { OnboardingProvider } from './app/onboarding';
 import { hrefOf, useRoute, type Route } from './app/router';
-import { PROMPT_SHORTCUTS, promptShortcutLabel, usePromptShortcut } from './app/shortcuts';
+import { PALETTE_SHORTCUTS, PROMPT_SHORTCUTS, paletteShortcutLabel, useShortcuts } from './app/shortcuts';
+import { CommandPalette } from './components/CommandPalette';
 import { ConsentModal } from './components/ConsentModal';
 import { PromptBar } from './components/PromptBar';
 import { StatusLine } from './components/StatusLine';
@@ -74,10 +75,26 @@ function SignInNotice() {
 function Shell() {
   const route = useRoute();
   // 0 while the prompt bar is closed; each request to open it (button or shortcut) counts up, so
-  // one made while it is open puts the focus back in it.
+  // one made while it is open puts the focus back in it. The palette and the bar give way to
+  // each other: one dialog at a time.
   const [asking, setAsking] = useState(0);
-  const ask = useCallback(() => setAsking((n) => n + 1), []);
-  usePromptShortcut(ask);
+  const [askText, setAskText] = useState('');
+  const [palette, setPalette] = useState(false);
+  const ask = useCallback(() => {
+    setPalette(false);
+    setAskText('');
+    setAsking((n) => n + 1);
+  }, []);
+  const openPalette = useCallback(() => {
+    setAsking(0);
+    setPalette((open) => !open);
+  }, []);
+  const askFromPalette = useCallback((text: string) => {
+    setPalette(false);
+    setAskText(text);
+    setAsking((n) => n + 1);
+  }, []);
+  useShortcuts(openPalette, ask);
   const feed = useFeedStatus();
   // Only the manager's 401 is a sign-out; a refused connection or a 5xx is the manager away, and
   // the view stays (read again, with the consents, when the feed returns).
@@ -100,22 +117,35 @@ function Shell() {
             ))}
           </ul>
         </nav>
-        <button
-          type="button"
-          className="ask-button"
-          data-testid="open-prompt-bar"
-          aria-keyshortcuts={PROMPT_SHORTCUTS}
-          aria-haspopup="dialog"
-          onClick={ask}
-        >
-          Ask… <kbd aria-hidden="true">{promptShortcutLabel()}</kbd>
-        </button>
+        <span className="top-buttons">
+          <button
+            type="button"
+            className="ask-button"
+            data-testid="open-palette"
+            aria-keyshortcuts={PALETTE_SHORTCUTS}
+            aria-haspopup="dialog"
+            onClick={openPalette}
+          >
+            Go to… <kbd aria-hidden="true">{paletteShortcutLabel()}</kbd>
+          </button>
+          <button
+            type="button"
+            className="ask-button"
+            data-testid="open-prompt-bar"
+            aria-keyshortcuts={PROMPT_SHORTCUTS}
+            aria-haspopup="dialog"
+            onClick={ask}
+          >
+            Ask… <kbd aria-hidden="true">/</kbd>
+          </button>
+        </span>
       </header>
       <main id="main" tabIndex={-1}>
         {signedOut ? <SignInNotice /> : <View key={feed.returns} route={route} />}
       </main>
       <StatusLine />
-      {asking > 0 && <PromptBar focusRequest={asking} onClose={() => setAsking(0)} />}
+      {palette && <CommandPalette onClose={() => setPalette(false)} onAsk={askFromPalette} />}
+      {asking > 0 && <PromptBar focusRequest={asking} initialText={askText} onClose={() => setAsking(0)} />}
       <ConsentModal key={feed.returns} />
     </div>
   );

@@ -1,6 +1,8 @@
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { NOTIFY_KEY } from '../app/notify';
+import { fakeNotifications } from '../testing/notifications';
 import { FeedProvider } from '../app/feed';
 import { ClientProvider, type Consent, type ConsentAnswer } from '../ipc';
 import { consent } from '../testing/consents';
@@ -44,7 +46,8 @@ describe('ConsentModal', () => {
     expect(screen.getByTestId('consent-agent-id')).toHaveTextContent('bootstrapper');
     expect(screen.getByTestId('consent-kind')).toHaveTextContent('connect');
     expect(screen.getByTestId('consent-target')).toHaveTextContent('pypi.org:443');
-    expect(screen.getByTestId('consent-reason')).toHaveTextContent('install the project');
+    // The agent's reason is the request's purpose, as its heading.
+    expect(screen.getByTestId('consent-purpose')).toHaveTextContent('Install the project');
     // Expires 125 s after the request was made: about two minutes left (slow machines: a few s less).
     const left = /^(\d+):(\d\d) left$/.exec(screen.getByTestId('consent-time-left').textContent ?? '');
     expect(left).not.toBeNull();
@@ -77,11 +80,16 @@ describe('ConsentModal', () => {
     ['destructive', 'Overwrite everything', 'bootstrapper asks to change or remove files: “Overwrite everything”'],
     ['telepathy', 'you', 'bootstrapper asks to do “telepathy” on you'],
   ])('a %s request reads as one sentence', async (kind, target, sentence) => {
-    setup([consent('c1', { kind, target, reason: `${target}: /home/me/shop/a, /home/me/shop/b (2 path(s))` })]);
+    setup([consent('c1', { kind, target, reason: `${target}: /home/me/src/shop/a, /home/me/src/shop/b (2 path(s))` })]);
     const summary = await screen.findByTestId('consent-summary');
     expect(summary.textContent?.replace(/\s+/g, ' ').trim()).toBe(sentence);
     if (kind === 'destructive') {
-      expect(screen.getByTestId('consent-reason').textContent).toBe('/home/me/shop/a, /home/me/shop/b (2 path(s))');
+      // Its files listed one by one under a red header.
+      expect(screen.getByTestId('consent-purpose')).toHaveTextContent('Change or remove files');
+      expect(screen.getByTestId('consent-purpose')).toHaveClass('consent-danger');
+      // Named from the task's folder, said once above them.
+      await waitFor(() => expect(screen.getByTestId('consent-files-folder')).toHaveTextContent('In /home/me/src/shop:'));
+      expect(within(screen.getByTestId('consent-files')).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['a', 'b']);
     }
   });
 
@@ -101,7 +109,7 @@ describe('ConsentModal', () => {
     const mark = within(target).getByText('U+202E');
     expect(mark).toHaveClass('untrusted-mark');
     expect(mark).toHaveAttribute('title', expect.stringMatching(/^Hidden control character from the agent: right-to-left override/));
-    expect(screen.getByTestId('consent-reason')).toHaveTextContent('save the U+2066reportU+2069');
+    expect(screen.getByTestId('consent-purpose')).toHaveTextContent('Save the U+2066reportU+2069');
     expect(screen.getByTestId('consent-agent-id')).toHaveTextContent('bootU+200Bstrapper');
     expect(screen.getByTestId('consent-modal').textContent).not.toMatch(/[\u200B\u202E\u2066\u2069]/);
   });
@@ -117,7 +125,7 @@ describe('ConsentModal', () => {
   );
 
   it('moves to the next pending request after an answer, and takes new ones from the feed', async () => {
-    const { transport, user } = setup([consent('c2'), consent('c1')]);
+    const { transport, user } = setup([consent('c2', { reason: 'publish the package' }), consent('c1')]);
     expect(await screen.findByTestId('consent-modal')).toHaveAttribute('data-consent-id', 'c1');
     expect(screen.getByTestId('consent-more')).toHaveTextContent('1 more waiting');
 
@@ -174,5 +182,69 @@ describe('ConsentModal', () => {
     const modal = await screen.findByRole('dialog', { name: 'Permission requested' });
     await waitFor(() => expect(within(modal).getByRole('button', { name: 'Deny' })).toHaveFocus());
     expect(modal).toHaveClass('destructive');
+  });
+
+  it('puts waiting requests with one purpose as one question, answered together, each answer saying how far it reaches', async () => {
+    const pypi = (id: string, target: string) =>
+      consent(id, { target, reason: "download the new project's Python packages", created_at: `2026-11-26T10:00:0${id.slice(-1)}Z` });
+    const { transport, user } = setup([pypi('c2', 'files.pythonhosted.org:443'), consent('c3', { reason: 'other' }), pypi('c1', 'pypi.org:443')]);
+    const modal = await screen.findByRole('dialog', { name: 'Permission requested' });
+    expect(within(modal).getByTestId('consent-purpose')).toHaveTextContent("Download the new project's Python packages (2 hosts)");
+    expect(within(modal).getByTestId('consent-summary').textContent?.replace(/\s+/g, ' ').trim()).toBe(
+      'bootstrapper asks to connect to pypi.org:443 and files.pythonhosted.org:443',
+    );
+    expect(within(modal).getByTestId('consent-more')).toHaveTextContent('1 more waiting');
+    // Each answer is explained in a line, tied to its button.
+    const once = within(modal).getByRole('button', { name: 'Allow once' });
+    expect(once).toHaveAccessibleDescription('These 2 requests only; the next one asks again.');
+    expect(within(modal).getByRole('button', { name: 'Allow for this agent' })).toHaveAccessibleDescription(
+      'bootstrapper may, in every task from now on (a rule; revoke it in Settings).',
+    );
+    expect(within(modal).getAllByTestId('consent-scope')).toHaveLength(5);
+    await user.click(within(modal).getByRole('button', { name: 'Allow for this task' }));
+    await waitFor(() => expect(screen.getByTestId('consent-modal')).toHaveAttribute('data-consent-id', 'c3'));
+    expect(transport.requests('AnswerConsent')).toEqual([
+      { id: 'c1', answer: 'CONSENT_ANSWER_TASK' },
+      { id: 'c2', answer: 'CONSENT_ANSWER_TASK' },
+    ]);
+  });
+
+  it('never groups requests to change or remove files', async () => {
+    const wipe = (id: string) => consent(id, { kind: 'destructive', target: 'replace 2 files', reason: 'replace 2 files: /w/a, /w/b (2 path(s))' });
+    setup([wipe('c1'), wipe('c2')]);
+    const modal = await screen.findByRole('dialog', { name: 'Permission requested' });
+    expect(modal).toHaveAttribute('data-consent-id', 'c1');
+    expect(within(modal).getByTestId('consent-more')).toHaveTextContent('1 more waiting');
+    expect(within(modal).getByRole('button', { name: 'Allow once' })).toHaveAccessibleDescription('This request only; the next one asks again.');
+  });
+
+  it('is a desktop notification too when it arrives while HyperAgent is in the background and they are on', async () => {
+    const { shown } = fakeNotifications('granted');
+    window.localStorage.setItem(NOTIFY_KEY, 'on');
+    const focus = vi.spyOn(document, 'hasFocus').mockReturnValue(false);
+    try {
+      // Listed at start: already there when the page opened, not news.
+      const { transport } = setup([consent('c1')]);
+      await screen.findByTestId('consent-modal');
+      expect(shown).toHaveLength(0);
+      act(() => transport.emit({ consent: consent('c2', { target: 'files.pythonhosted.org:443', agent_id: 'boot\u202Estrapper' }) }));
+      expect(shown).toEqual([
+        expect.objectContaining({ body: 'bootU+202Estrapper asks to connect to files.pythonhosted.org:443', tag: 'consent-c2' }),
+      ]);
+      // The same request again (an update), or one while the window has the focus: no more.
+      act(() => transport.emit({ consent: consent('c2', { target: 'files.pythonhosted.org:443' }) }));
+      focus.mockReturnValue(true);
+      act(() => transport.emit({ consent: consent('c3', { target: 'example.org:443' }) }));
+      expect(shown).toHaveLength(1);
+      // Switched off in Settings: none.
+      focus.mockReturnValue(false);
+      window.localStorage.removeItem(NOTIFY_KEY);
+      act(() => transport.emit({ consent: consent('c4', { target: 'example.com:443' }) }));
+      expect(shown).toHaveLength(1);
+    } finally {
+      vi.unstubAllGlobals();
+      vi.restoreAllMocks();
+      window.localStorage.removeItem(NOTIFY_KEY);
+    }
   });
 });

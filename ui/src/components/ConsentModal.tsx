@@ -1,7 +1,10 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useFeedEvents } from '../app/feed';
+import { notify } from '../app/notify';
 import { ApiError, useClient, type Consent, type ConsentAnswer } from '../ipc';
+import { destructiveFiles, groupConsents, purposeOf } from '../lib/consents';
 import { baseName, formatTime } from '../lib/format';
+import { revealHidden } from '../lib/untrusted';
 import { keepTabInside } from './dialog';
 import { ErrorNote } from './ErrorNote';
 import { Untrusted } from './Untrusted';
@@ -46,6 +49,31 @@ function destructivePaths(reason: string, description: string): string {
   return reason.startsWith(`${description}: `) ? reason.slice(description.length + 2) : reason;
 }
 
+/** What each answer reaches, in one line, for `n` requests of `agent`. */
+function scopeLine(answer: ConsentAnswer, agent: string, n: number): string {
+  switch (answer) {
+    case 'CONSENT_ANSWER_ONCE':
+      return n > 1 ? `These ${n} requests only; the next one asks again.` : 'This request only; the next one asks again.';
+    case 'CONSENT_ANSWER_TASK':
+      return 'The same again, for the rest of this task; asked anew by the next task.';
+    case 'CONSENT_ANSWER_AGENT':
+      return `${agent || 'This agent'} may, in every task from now on (a rule; revoke it in Settings).`;
+    case 'CONSENT_ANSWER_ALWAYS':
+      return 'Every agent may, from now on (a rule; revoke it in Settings).';
+    case 'CONSENT_ANSWER_DENY':
+      return 'Refused: the agent goes on without it, or stops.';
+    default:
+      return '';
+  }
+}
+
+/** A request as one line of plain text (a desktop notification's body): hidden characters shown by their code. */
+function sentenceText(c: Consent): string {
+  const s = consentSentence(c.kind, c.target);
+  const agent = c.agent_id || 'An agent';
+  return revealHidden(`${agent} asks to ${[s.words, s.quoted ?? s.target ?? ''].filter(Boolean).join(' ')}`);
+}
+
 function timeLeft(expiresAt: string | null | undefined, now: number): string {
   if (!expiresAt) return 'no time limit';
   const secs = Math.floor((new Date(expiresAt).getTime() - now) / 1000);
@@ -55,11 +83,12 @@ function timeLeft(expiresAt: string | null | undefined, now: number): string {
   return `${m}:${String(secs % 60).padStart(2, '0')} left`;
 }
 
-const byCreated = (a: Consent, b: Consent) => (a.created_at ?? '').localeCompare(b.created_at ?? '');
-
 /**
  * Permission requests, whatever view is open: every pending one (listed at start, then from the
- * feed) is put to the person, oldest first, until it is answered here or elsewhere.
+ * feed) is put to the person, oldest first, until it is answered here or elsewhere. Waiting
+ * requests with one purpose (agent, kind, reason) are one question, answered together; each
+ * answer says in a line how far it reaches. One that arrives while HyperAgent is in the
+ * background is also a desktop notification, when those are on (Settings).
  */
 export function ConsentModal() {
   const client = useClient();
@@ -75,7 +104,7 @@ export function ConsentModal() {
   const upsert = useCallback((c: Consent) => {
     setPending((list) => {
       const others = list.filter((x) => x.id !== c.id);
-      return c.status === 'CONSENT_STATUS_PENDING' ? [...others, c].sort(byCreated) : others;
+      return c.status === 'CONSENT_STATUS_PENDING' ? [...others, c] : others;
     });
   }, []);
 
@@ -88,11 +117,20 @@ export function ConsentModal() {
     );
   }, [client, upsert]);
 
+  // A new request from the feed, while HyperAgent is in the background: a desktop notification.
+  const notified = useRef(new Set<string>());
   useFeedEvents((e) => {
-    if (e.consent) upsert(e.consent);
+    if (!e.consent) return;
+    upsert(e.consent);
+    const c = e.consent;
+    if (c.status === 'CONSENT_STATUS_PENDING' && !notified.current.has(c.id)) {
+      notified.current.add(c.id);
+      notify('HyperAgent: permission requested', sentenceText(c), `consent-${c.id}`);
+    }
   });
 
-  const current = pending[0];
+  const group = groupConsents(pending)[0];
+  const current = group?.items[0];
 
   // The count of requests waiting, in the browser tab's title: seen from another tab too.
   const waiting = pending.length;
@@ -103,14 +141,14 @@ export function ConsentModal() {
 
   // The task it is for, by what it does and where (its id stays in the tooltip).
   const taskId = current?.task_id;
-  const [taskName, setTaskName] = useState<{ id: string; name: string } | null>(null);
+  const [taskName, setTaskName] = useState<{ id: string; name: string; folder: string } | null>(null);
   useEffect(() => {
     if (!taskId) return;
     let live = true;
     client.getTask(taskId).then(
       (t) => {
         const folder = baseName(t.workspace);
-        if (live) setTaskName({ id: taskId, name: folder ? `${t.task_type} · ${folder}` : t.task_type });
+        if (live) setTaskName({ id: taskId, name: folder ? `${t.task_type} · ${folder}` : t.task_type, folder: t.workspace });
       },
       () => undefined, // the id is shown instead
     );
@@ -149,20 +187,33 @@ export function ConsentModal() {
     return () => document.removeEventListener('keydown', onKey, true);
   }, [shown]);
 
-  if (!current) return null;
+  if (!current || !group) return null;
   const sentence = consentSentence(current.kind, current.target);
+  const items = group.items;
+  const purpose = purposeOf(group);
+  const files = destructive ? destructiveFiles(current.reason, current.target) : null;
+  // Files inside the task's folder are named from it (the folder is said once, above them).
+  const folder = taskName?.id === current.task_id ? taskName.folder : '';
+  const inFolder = (f: string) => (folder && f.startsWith(`${folder}/`) ? f.slice(folder.length + 1) : f);
 
+  // Every request of the group gets the same answer, one after another.
   const answer = async (a: ConsentAnswer) => {
     setAnswering(true);
     setError(null);
     try {
-      const answered = await client.answerConsent(current.id, a);
-      upsert(answered.status === 'CONSENT_STATUS_PENDING' ? { ...answered, status: 'CONSENT_STATUS_GRANTED' } : answered);
+      for (const c of items) {
+        try {
+          const answered = await client.answerConsent(c.id, a);
+          upsert(answered.status === 'CONSENT_STATUS_PENDING' ? { ...answered, status: 'CONSENT_STATUS_GRANTED' } : answered);
+        } catch (err) {
+          const e = ApiError.from(err);
+          // Already answered (elsewhere, or it timed out): move on.
+          if (e.code === 'failed_precondition' || e.code === 'not_found') setPending((l) => l.filter((x) => x.id !== c.id));
+          else throw e;
+        }
+      }
     } catch (err) {
-      const e = ApiError.from(err);
-      // Already answered (elsewhere, or it timed out): move on.
-      if (e.code === 'failed_precondition' || e.code === 'not_found') setPending((l) => l.filter((x) => x.id !== current.id));
-      else setError(e);
+      setError(ApiError.from(err));
     } finally {
       setAnswering(false);
     }
@@ -180,6 +231,17 @@ export function ConsentModal() {
         data-consent-id={current.id}
       >
         <h2 id={titleId}>Permission requested</h2>
+        {destructive ? (
+          <h3 className="consent-danger" data-testid="consent-purpose">
+            Change or remove files
+          </h3>
+        ) : (
+          purpose && (
+            <h3 className="consent-purpose" data-testid="consent-purpose">
+              <Untrusted text={purpose} />
+            </h3>
+          )
+        )}
         <p className="consent-summary" data-testid="consent-summary">
           <strong data-testid="consent-agent-id">{current.agent_id ? <Untrusted text={current.agent_id} /> : 'An agent'}</strong>{' '}
           asks to {sentence.words && `${sentence.words} `}
@@ -188,21 +250,56 @@ export function ConsentModal() {
               <Untrusted text={sentence.quoted} />
             </span>
           )}
-          {sentence.target !== null && (
-            <code data-testid="consent-target">
-              <Untrusted text={sentence.target} />
-            </code>
-          )}
+          {sentence.target !== null &&
+            items.map((c, i) => (
+              <span key={c.id}>
+                {i > 0 && (i === items.length - 1 ? ' and ' : ', ')}
+                <code data-testid="consent-target">
+                  <Untrusted text={c.target} />
+                </code>
+              </span>
+            ))}
         </p>
+        {files && (
+          <div className="consent-files">
+            {folder && (
+              <p className="help" data-testid="consent-files-folder">
+                In <code><Untrusted text={folder} /></code>:
+              </p>
+            )}
+            <ul data-testid="consent-files">
+              {files.files.map((f, i) => (
+                <li key={i}>
+                  <code>
+                    <Untrusted text={inFolder(f)} />
+                  </code>
+                </li>
+              ))}
+            </ul>
+            <p className="help">
+              <Untrusted text={files.note} />
+            </p>
+          </div>
+        )}
         <dl className="facts">
           <dt>Kind</dt>
           <dd data-testid="consent-kind">
             <Untrusted text={current.kind} />
           </dd>
-          <dt>{destructive ? 'Files' : 'Reason'}</dt>
-          <dd data-testid="consent-reason">
-            {current.reason ? <Untrusted text={destructive ? destructivePaths(current.reason, current.target) : current.reason} /> : '—'}
-          </dd>
+          {destructive && !files && (
+            <>
+              <dt>Files</dt>
+              <dd data-testid="consent-reason">
+                {current.reason ? <Untrusted text={destructivePaths(current.reason, current.target)} /> : '—'}
+              </dd>
+            </>
+          )}
+          {!destructive && !current.reason && (
+            <>
+              <dt>Reason</dt>
+              <dd data-testid="consent-reason">—</dd>
+            </>
+          )}
           {current.task_id && (
             <>
               <dt>Task</dt>
@@ -225,24 +322,29 @@ export function ConsentModal() {
           </dd>
         </dl>
         {error && <ErrorNote error={error} what="The answer was not taken" />}
-        <div className="actions consent-actions">
+        <ul className="consent-actions plain">
           {CONSENT_CHOICES.map((c, i) => (
-            <button
-              key={c.answer}
-              ref={i === 0 ? firstButton : c.answer === 'CONSENT_ANSWER_DENY' ? denyButton : undefined}
-              type="button"
-              className={c.answer === 'CONSENT_ANSWER_DENY' ? 'danger' : i === 0 && !destructive ? 'primary' : undefined}
-              data-testid={c.testId}
-              disabled={answering}
-              onClick={() => void answer(c.answer)}
-            >
-              {c.label}
-            </button>
+            <li key={c.answer}>
+              <button
+                ref={i === 0 ? firstButton : c.answer === 'CONSENT_ANSWER_DENY' ? denyButton : undefined}
+                type="button"
+                className={c.answer === 'CONSENT_ANSWER_DENY' ? 'danger' : i === 0 && !destructive ? 'primary' : undefined}
+                data-testid={c.testId}
+                aria-describedby={`${titleId}-${c.testId}`}
+                disabled={answering}
+                onClick={() => void answer(c.answer)}
+              >
+                {c.label}
+              </button>
+              <span className="help" id={`${titleId}-${c.testId}`} data-testid="consent-scope">
+                {scopeLine(c.answer, revealHidden(current.agent_id), items.length)}
+              </span>
+            </li>
           ))}
-        </div>
-        {pending.length > 1 && (
+        </ul>
+        {pending.length > items.length && (
           <p className="help" data-testid="consent-more">
-            {pending.length - 1} more waiting
+            {pending.length - items.length} more waiting
           </p>
         )}
       </div>

@@ -1,7 +1,19 @@
 import { useId, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
 import type { LogLevel } from '../ipc';
 import { levelLabel, linesLabel } from '../lib/format';
-import { LEVEL_RANK, LogFilter, findIn, firstErrorIn, levelText, lineText, rowsToDraw, wrappedRows, type LogStore } from '../lib/logStore';
+import {
+  LEVEL_RANK,
+  LogFilter,
+  findIn,
+  firstErrorIn,
+  indexOfSeq,
+  levelText,
+  lineText,
+  positionIn,
+  rowsToDraw,
+  wrappedRows,
+  type LogStore,
+} from '../lib/logStore';
 import { Ansi } from './Ansi';
 import { Untrusted } from './Untrusted';
 
@@ -34,7 +46,18 @@ function clock(iso: string | null | undefined): string {
  * afterwards, left the viewport blank during a flood: each frame's rows were for a position the
  * new lines had already pushed out of view.)
  */
-export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { store: LogStore; label?: string; fileName?: string }) {
+export function LogViewer({
+  store,
+  label = 'Log',
+  fileName = 'log.txt',
+  goTo = null,
+}: {
+  store: LogStore;
+  label?: string;
+  fileName?: string;
+  /** Show this line (by seq), marked, with the focus on the log: a new object each time it is asked. */
+  goTo?: { seq: number } | null;
+}) {
   const version = useSyncExternalStore(store.subscribe, store.getVersion);
   const [following, setFollowing] = useState(true);
   /** How many lines the view had when following stopped (the rest are "new lines"). */
@@ -75,10 +98,12 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
     setFollowing(false);
   };
   /** Stops following and brings the row at `pos` of the view into the middle of the viewport. */
+  /** The scroll position that puts the row at `pos` of the view in the middle of the viewport. */
+  const centred = (pos: number) =>
+    Math.max(0, Math.min((view.tops[pos] ?? 0) * ROW_HEIGHT - Math.max(0, height - ROW_HEIGHT) / 2, total - height));
   const jumpTo = (pos: number) => {
     const el = scroller.current;
-    const rowTop = (view.tops[pos] ?? 0) * ROW_HEIGHT;
-    const to = Math.max(0, Math.min(rowTop - Math.max(0, height - ROW_HEIGHT) / 2, total - height));
+    const to = centred(pos);
     if (following) setPausedAt(view.length);
     setFollowing(false);
     setScrollTop(to);
@@ -94,6 +119,11 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
     jumpTo(found[next] ?? 0);
   };
   const errorAt = firstErrorIn(store, view);
+  const clearFilters = () => {
+    setQuery('');
+    setMinLevel('');
+    setAttempt(0);
+  };
   const text = () => {
     const out: string[] = [];
     for (let i = 0; i < view.length; i++) {
@@ -189,6 +219,41 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
       findInput.current?.focus();
     }
   };
+
+  // "Show in log" from outside: the line is brought into view and marked once it is published;
+  // a filter that hides it is cleared first.
+  const target = goTo?.seq ?? null;
+  // A line asked for is shown once it is published, a filter that hides it cleared first. Worked
+  // out in render (the rows drawn next are the ones around it); the scroll and the focus follow
+  // before paint.
+  const [asked, setAsked] = useState(goTo);
+  const [pending, setPending] = useState<number | null>(null);
+  const [shown, setShown] = useState<{ to: number } | null>(null);
+  if (goTo !== asked) {
+    setAsked(goTo);
+    setPending(goTo ? goTo.seq : null);
+  }
+  if (pending !== null) {
+    const index = indexOfSeq(store, pending);
+    const pos = positionIn(view, index);
+    if (index >= 0 && pos < 0) clearFilters();
+    if (pos >= 0) {
+      const to = centred(pos);
+      if (following) setPausedAt(view.length);
+      setFollowing(false);
+      setScrollTop(to);
+      setPending(null);
+      setShown({ to });
+    }
+  }
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!shown || !el) return;
+    written.current = shown.to;
+    el.scrollTo({ top: shown.to });
+    el.scrollIntoView?.({ block: 'nearest' });
+    el.focus({ preventScroll: true });
+  }, [shown]);
 
   const rows: number[] = [];
   for (let i = first; i < end; i++) rows.push(i);
@@ -340,11 +405,7 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
                   type="button"
                   className="link"
                   data-testid="log-clear-filters"
-                  onClick={() => {
-                    setQuery('');
-                    setMinLevel('');
-                    setAttempt(0);
-                  }}
+                  onClick={clearFilters}
                 >
                   Show every line
                 </button>
@@ -365,9 +426,10 @@ export function LogViewer({ store, label = 'Log', fileName = 'log.txt' }: { stor
             return (
               <div
                 key={entry.seq}
-                className={`log-line level-${levelText(entry)}${i === current ? ' find-current' : matchSet.has(i) ? ' find-match' : ''}`}
+                className={`log-line level-${levelText(entry)}${i === current ? ' find-current' : matchSet.has(i) ? ' find-match' : ''}${entry.seq === target ? ' log-target' : ''}`}
                 data-testid="log-line"
                 data-seq={entry.seq}
+                data-target={entry.seq === target ? 'true' : undefined}
                 data-find={i === current ? 'current' : matchSet.has(i) ? 'match' : undefined}
                 data-attempt={entry.attempt}
                 style={{ transform: `translateY(${(view.tops[i] ?? 0) * ROW_HEIGHT}px)`, height: rowsTall * ROW_HEIGHT }}

@@ -44,7 +44,7 @@ function renderApp(handlers: Handlers = {}) {
 const bar = () => screen.queryByRole('dialog', { name: 'Ask HyperAgent' });
 
 async function ask(user: ReturnType<typeof userEvent.setup>, text: string) {
-  await user.keyboard('{Control>}k{/Control}');
+  await user.keyboard('/');
   await user.type(screen.getByRole('textbox', { name: 'What do you want done?' }), `${text}{Enter}`);
 }
 
@@ -54,34 +54,36 @@ describe('The prompt bar', () => {
     window.location.hash = '#/tasks';
   });
 
-  it('opens on Ctrl+K from any view with the focus in it; Escape closes it and the focus goes back', async () => {
+  it('opens on "/" from any view with the focus in it; Escape closes it and the focus goes back', async () => {
     const { user } = renderApp();
     const tasks = screen.getByRole('link', { name: 'Tasks' });
     tasks.focus();
     expect(bar()).not.toBeInTheDocument();
-    await user.keyboard('{Control>}k{/Control}');
+    await user.keyboard('/');
     expect(bar()).toBeInTheDocument();
     expect(screen.getByRole('textbox', { name: 'What do you want done?' })).toHaveFocus();
+    // The "/" opened the bar; it was not typed into it.
+    expect(screen.getByRole('textbox', { name: 'What do you want done?' })).toHaveValue('');
     await user.keyboard('{Escape}');
     expect(bar()).not.toBeInTheDocument();
     expect(tasks).toHaveFocus();
   });
 
-  it('opens on ⌘K, on "/" outside a text field, and from the header button', async () => {
-    const { user } = renderApp();
-    await user.keyboard('{Meta>}k{/Meta}');
+  it('opens from the header button, and from the command palette with the words typed there, asked at once', async () => {
+    const { transport, user } = renderApp({ Ask: () => ({ ...nothing, refusal: 'Nothing does that.' }) });
+    await user.click(screen.getByRole('button', { name: 'Ask…' }));
     expect(bar()).toBeInTheDocument();
-    await user.keyboard('{Escape}');
-
-    await user.keyboard('/');
-    expect(bar()).toBeInTheDocument();
-    // The "/" opened the bar; it was not typed into it.
-    expect(screen.getByRole('textbox', { name: 'What do you want done?' })).toHaveValue('');
     await user.click(within(bar()!).getByRole('button', { name: 'Close' }));
     expect(bar()).not.toBeInTheDocument();
 
-    await user.click(screen.getByRole('button', { name: 'Ask…' }));
+    await user.keyboard('{Control>}k{/Control}');
+    await user.keyboard('tidy my downloads folder');
+    await user.keyboard('{Enter}');
+    expect(screen.queryByRole('dialog', { name: 'Command palette' })).not.toBeInTheDocument();
     expect(bar()).toBeInTheDocument();
+    expect(screen.getByRole('textbox', { name: 'What do you want done?' })).toHaveValue('tidy my downloads folder');
+    expect(await screen.findByText('Nothing does that.')).toBeInTheDocument();
+    expect(transport.requests('Ask').map((r) => r.text)).toEqual(['tidy my downloads folder']);
   });
 
   it('leaves "/" alone while typing in a field', async () => {
@@ -100,8 +102,10 @@ describe('The prompt bar', () => {
     window.localStorage.clear();
     const { user } = renderApp();
     expect(screen.getByRole('dialog', { name: 'What HyperAgent does' })).toBeInTheDocument();
-    await user.keyboard('{Control>}k{/Control}');
+    await user.keyboard('/');
     expect(bar()).not.toBeInTheDocument();
+    await user.keyboard('{Control>}k{/Control}');
+    expect(screen.queryByRole('dialog', { name: 'Command palette' })).not.toBeInTheDocument();
   });
 
   it('shows a question with its choices; a choice asks again with it added', async () => {

@@ -12,13 +12,22 @@ import { Untrusted } from './Untrusted';
  * choices as buttons), or a refusal with what it can do instead. Running a plan opens its page.
  * Escape closes it; the focus goes back where it was.
  */
-export function PromptBar({ onClose, focusRequest = 0 }: { onClose: () => void; focusRequest?: number }) {
+export function PromptBar({
+  onClose,
+  focusRequest = 0,
+  initialText = '',
+}: {
+  onClose: () => void;
+  focusRequest?: number;
+  /** Words brought from the command palette: asked as it opens. */
+  initialText?: string;
+}) {
   const client = useClient();
   const ids = useId();
   const dialog = useRef<HTMLDivElement>(null);
   const input = useRef<HTMLInputElement>(null);
-  const [text, setText] = useState('');
-  const [busy, setBusy] = useState(false);
+  const [text, setText] = useState(initialText);
+  const [busy, setBusy] = useState(() => initialText.trim() !== '');
   const [answer, setAnswer] = useState<AskResponse | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [note, setNote] = useState<string | null>(null);
@@ -46,6 +55,21 @@ export function PromptBar({ onClose, focusRequest = 0 }: { onClose: () => void; 
       setBusy(false);
     }
   };
+
+  // Words brought from the palette are asked at once (the person pressed Enter on them there),
+  // with the manager's default budget.
+  const [brought] = useState(initialText.trim());
+  useEffect(() => {
+    if (!brought) return;
+    let live = true;
+    client.ask(brought, 0).then(
+      (a) => live && (setAnswer(a), setBusy(false)),
+      (err: unknown) => live && (setError(ApiError.from(err)), setBusy(false)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, brought]);
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();

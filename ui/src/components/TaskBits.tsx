@@ -18,7 +18,7 @@ export function StateBadge({
   const skipped = checksSkipped && state === 'TASK_STATE_COMPLETED';
   return (
     <span
-      className={`badge ${skipped ? 'warn' : stateTone(state)}`}
+      className={`badge ${skipped ? 'warn' : stateTone(state, cancelRequested)}`}
       data-testid="task-state"
       data-state={state}
       data-outcome={skipped ? 'checks-skipped' : undefined}

@@ -23,14 +23,21 @@ export function taskStateLabel(task: { state: TaskState; cancel_requested?: bool
 export const levelLabel = (l: LogLevel) => enumLabel(l, 'LOG_LEVEL_');
 export const agentStatusLabel = (s: AgentStatus) => enumLabel(s, 'AGENT_STATUS_');
 
-/** A CSS class per state family, for colour (the text says the state too). */
-export function stateTone(s: TaskState): 'ok' | 'bad' | 'busy' | 'idle' | 'warn' {
+/**
+ * A CSS class per state family, for colour (the text says the state too). Each way a task ends
+ * has its own: completed, failed, dead-lettered (every attempt failed), cancelled; a person's
+ * cancel (`cancel_requested`) is told apart from the manager's stop.
+ */
+export function stateTone(s: TaskState, cancelRequested = false): 'ok' | 'bad' | 'dead' | 'cancelled' | 'busy' | 'idle' | 'warn' {
   switch (s) {
     case 'TASK_STATE_COMPLETED':
       return 'ok';
     case 'TASK_STATE_FAILED':
-    case 'TASK_STATE_DEAD_LETTERED':
       return 'bad';
+    case 'TASK_STATE_DEAD_LETTERED':
+      return 'dead';
+    case 'TASK_STATE_CANCELED':
+      return cancelRequested ? 'cancelled' : 'idle';
     case 'TASK_STATE_RUNNING':
     case 'TASK_STATE_ASSIGNED':
       return 'busy';
@@ -58,12 +65,17 @@ export function ago(iso: string | null | undefined, now: number): string {
   return formatTime(iso);
 }
 
-/** How long from one RFC 3339 time to another: "0.4 s", "12 s", "3 min 5 s", "2 h 3 min"; "—"
- * when either is missing or unreadable, or the end is before the start. */
+/** How long from one RFC 3339 time to another (see `span`); "—" when either is missing or
+ * unreadable, or the end is before the start. */
 export function duration(from: string | null | undefined, to: string | null | undefined): string {
   if (!from || !to) return '—';
   const ms = new Date(to).getTime() - new Date(from).getTime();
   if (Number.isNaN(ms) || ms < 0) return '—';
+  return span(ms);
+}
+
+/** A length of time in words: "0.4 s", "12 s", "3 min 5 s", "2 h 3 min". */
+export function span(ms: number): string {
   if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
   const secs = Math.round(ms / 1000);
   if (secs < 60) return `${secs} s`;

@@ -300,3 +300,32 @@ export function rowsToDraw(view: LogView, top: number, height: number, overscan:
   while (end < length && (tops[end] ?? 0) < top + height) end++;
   return [Math.max(0, first - overscan), Math.min(length, Math.max(end, first + 1) + overscan)];
 }
+
+/** The index in a store's lines of the line with `seq`, or -1 while it has not been published. */
+export function indexOfSeq(store: LogStore, seq: number): number {
+  const lines = store.lines;
+  let lo = 0;
+  let hi = lines.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = lines[mid]?.seq ?? 0;
+    if (at === seq) return mid;
+    if (at < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** The position in a view of the store's line at `index`, or -1 when the view's filter hides it. */
+export function positionIn(view: LogView, index: number): number {
+  let lo = 0;
+  let hi = view.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = view.indices[mid] ?? -1;
+    if (at === index) return mid;
+    if (at < index) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}

@@ -18,11 +18,47 @@ const entry = (id: string, action: string): AuditEntry => ({
 });
 
 describe('Audit', () => {
-  it('says so when the filter matches no entry, with a way to clear it', async () => {
+  it('reads newest first, a page back at a time, each entry a sentence (an unknown action by its raw name)', async () => {
+    const user = userEvent.setup();
+    const page = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        ...entry(String(from - i), 'task.submitted'),
+        detail_json: JSON.stringify({ task_type: 'echo.sleep', attempt: 0 }),
+      }));
+    const transport = new MockTransport({
+      ListAudit: (req) =>
+        req.before_id
+          ? { entries: [{ ...entry('1', 'task.teleported'), actor: 'bootstrapper' }] }
+          : { entries: page(201, 200) },
+      VerifyAudit: () => ({ intact: true, entries_checked: '201', problems: [] }),
+      ListAgents: () => ({ agents: [] }),
+    });
+    render(
+      <ClientProvider client={transport.client()}>
+        <FeedProvider>
+          <Audit />
+        </FeedProvider>
+      </ClientProvider>,
+    );
+    const rows = await screen.findAllByTestId('audit-row');
+    expect(rows).toHaveLength(200);
+    expect(rows[0]).toHaveAttribute('data-entry-id', '201');
+    expect(within(rows[0]!).getByTestId('audit-sentence')).toHaveTextContent('You submitted the echo.sleep task');
+    expect(transport.requests('ListAudit')[0]).toMatchObject({ newest_first: true, limit: 200, actor: '', action: '' });
+    await user.click(screen.getByRole('button', { name: 'Load older entries' }));
+    expect(transport.requests('ListAudit')[1]).toMatchObject({ newest_first: true, before_id: '2' });
+    const last = (await screen.findAllByTestId('audit-row')).at(-1)!;
+    expect(last).toHaveAttribute('data-entry-id', '1');
+    expect(within(last).getByTestId('audit-sentence')).toHaveTextContent('bootstrapper: task.teleported');
+    expect(screen.queryByRole('button', { name: 'Load older entries' })).not.toBeInTheDocument();
+  });
+
+  it('filters on the manager by who did it and by the kind of action, and says so when nothing matches', async () => {
     const user = userEvent.setup();
     const transport = new MockTransport({
-      ListAudit: () => ({ entries: [entry('1', 'task.submitted'), entry('2', 'task.completed')] }),
+      ListAudit: (req) => ({ entries: req.actor === 'bootstrapper' && req.action === 'consent.' ? [] : [entry('1', 'task.submitted'), entry('2', 'task.completed')] }),
       VerifyAudit: () => ({ intact: true, entries_checked: '2', problems: [] }),
+      ListAgents: () => ({ agents: [{ id: 'bootstrapper' } as never] }),
     });
     render(
       <ClientProvider client={transport.client()}>
@@ -32,16 +68,16 @@ describe('Audit', () => {
       </ClientProvider>,
     );
     expect(await screen.findAllByTestId('audit-row')).toHaveLength(2);
-    await user.type(screen.getByLabelText('Action contains'), 'secret.read');
-    expect(screen.queryByTestId('audit-table')).not.toBeInTheDocument();
-    expect(screen.getByTestId('audit-empty')).toHaveTextContent(
-      'None of the 2 entries read has an action or actor containing “secret.read”.',
-    );
+    await user.selectOptions(screen.getByLabelText('Who'), await screen.findByRole('option', { name: 'bootstrapper' }));
+    await user.selectOptions(screen.getByLabelText('What'), 'Permission requests');
+    expect(transport.requests('ListAudit').at(-1)).toMatchObject({ actor: 'bootstrapper', action: 'consent.', newest_first: true });
+    expect(await screen.findByTestId('audit-empty')).toHaveTextContent('No entry matches these filters.');
     await user.click(screen.getByRole('button', { name: 'Clear the filters' }));
     expect(await screen.findAllByTestId('audit-row')).toHaveLength(2);
+    expect(transport.requests('ListAudit').at(-1)).toMatchObject({ actor: '', action: '', task_id: '' });
   });
 
-  it("links an entry's task to its page and folds long details, pretty when opened", async () => {
+  it("links an entry's task to its page and folds its details under its raw action, pretty when opened", async () => {
     const user = userEvent.setup();
     const long = JSON.stringify({ agent: 'bootstrapper', read: ['/usr', '/etc/ssl'], write: [], workspace: `/home/me/${'x'.repeat(120)}` });
     const transport = new MockTransport({
@@ -52,6 +88,7 @@ describe('Audit', () => {
         ],
       }),
       VerifyAudit: () => ({ intact: true, entries_checked: '2', problems: [] }),
+      ListAgents: () => ({ agents: [] }),
     });
     render(
       <ClientProvider client={transport.client()}>
@@ -63,11 +100,11 @@ describe('Audit', () => {
     const link = await screen.findByTestId('audit-task-link');
     expect(link).toHaveAttribute('href', '#/tasks/01a23fbd-fa0b-738d-81b6-f5868fdc78e7');
     expect(link).toHaveTextContent('01a23fbd-fa0');
-    const folded = screen.getByTestId('audit-detail-folded');
+    const folded = screen.getAllByTestId('audit-detail-folded')[0]!;
     expect(folded).not.toHaveAttribute('open');
-    await user.click(within(folded).getByText(/^\{"agent":"bootstrapper"/));
+    await user.click(within(folded).getByText('task.confined'));
     expect(folded).toHaveAttribute('open');
     expect(within(folded).getByText(/"read": \[/)).toBeInTheDocument();
-    expect(screen.getAllByTestId('audit-detail-folded')).toHaveLength(1); // "{}" stays as it is
+    expect(screen.getAllByTestId('audit-detail-folded')).toHaveLength(1); // "{}": nothing to fold
   });
 });

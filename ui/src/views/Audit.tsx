@@ -4,22 +4,24 @@ import { TableScroll } from '../components/TableScroll';
 import { Untrusted } from '../components/Untrusted';
 import { ApiError, useClient, type AuditEntry, type VerifyAuditResponse } from '../ipc';
 import { hrefOf } from '../app/router';
+import { ACTION_FAMILIES, actorWords, auditSentence } from '../lib/auditWords';
 import { formatTime } from '../lib/format';
+import { revealHidden } from '../lib/untrusted';
 
 const PAGE = 200;
 
-/** Details longer than this are folded, their first part shown as the summary. */
-const FOLD_AT = 120;
-
-/** An entry's details: short ones as they are, long ones folded and, open, pretty-printed. */
-function Detail({ json }: { json: string }) {
-  if (json.length <= FOLD_AT) {
-    return (
+/** An entry's raw action and number, its details folded under them (pretty-printed when opened). */
+function Entry({ entry }: { entry: AuditEntry }) {
+  const head = (
+    <>
       <code>
-        <Untrusted text={json} />
-      </code>
-    );
-  }
+        <Untrusted text={entry.action} />
+      </code>{' '}
+      <span className="help">#{entry.id}</span>
+    </>
+  );
+  const json = entry.detail_json;
+  if (!json || json === '{}') return head;
   let pretty = json;
   try {
     pretty = JSON.stringify(JSON.parse(json), null, 2);
@@ -28,11 +30,7 @@ function Detail({ json }: { json: string }) {
   }
   return (
     <details data-testid="audit-detail-folded">
-      <summary>
-        <code>
-          <Untrusted text={`${json.slice(0, FOLD_AT)}…`} />
-        </code>
-      </summary>
+      <summary>{head}</summary>
       <pre>
         <Untrusted text={pretty} />
       </pre>
@@ -40,13 +38,46 @@ function Detail({ json }: { json: string }) {
   );
 }
 
-/** The audit log, oldest first, a page at a time; its hash chain checked; exported as JSON Lines. */
+/** Who may have done something: the person, the manager, a rule, each agent known. */
+function useActors(): { value: string; label: string }[] {
+  const client = useClient();
+  const [agents, setAgents] = useState<string[]>([]);
+  useEffect(() => {
+    let live = true;
+    client.listAgents().then(
+      (r) => live && setAgents(r.agents.map((x) => x.id)),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [client]);
+  return [
+    { value: 'client', label: 'You' },
+    { value: 'manager', label: 'HyperAgent' },
+    { value: 'policy', label: 'A permission rule' },
+    ...agents.map((id) => ({ value: id, label: revealHidden(id) })),
+  ];
+}
+
+interface Filters {
+  task: string;
+  actor: string;
+  action: string;
+}
+
+/**
+ * The audit log, newest first, a page back at a time, each entry a sentence ("You allowed
+ * bootstrapper to connect to pypi.org:443, for this task") with its raw action and details
+ * folded beside it; filtered on the manager by who did it and by the kind of action; its hash
+ * chain checked; exported as JSON Lines, oldest first.
+ */
 export function Audit() {
   const client = useClient();
   const ids = useId();
+  const actors = useActors();
   const [taskFilter, setTaskFilter] = useState('');
-  const [appliedTask, setAppliedTask] = useState('');
-  const [actionFilter, setActionFilter] = useState('');
+  const [filters, setFilters] = useState<Filters>({ task: '', actor: '', action: '' });
   const [entries, setEntries] = useState<AuditEntry[] | null>(null);
   const [more, setMore] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
@@ -54,19 +85,21 @@ export function Audit() {
   const [exporting, setExporting] = useState(false);
 
   const load = useCallback(
-    (taskId: string, after?: string) => {
-      client.listAudit({ task_id: taskId, after_id: after, limit: PAGE }).then(
-        (r) => {
-          setEntries((old) => (after && old ? [...old, ...r.entries] : r.entries));
-          setMore(r.entries.length === PAGE);
-          setError(null);
-        },
-        (err: unknown) => setError(ApiError.from(err)),
-      );
+    (f: Filters, before?: string) => {
+      client
+        .listAudit({ task_id: f.task, actor: f.actor, action: f.action, newest_first: true, before_id: before, limit: PAGE })
+        .then(
+          (r) => {
+            setEntries((old) => (before && old ? [...old, ...r.entries] : r.entries));
+            setMore(r.entries.length === PAGE);
+            setError(null);
+          },
+          (err: unknown) => setError(ApiError.from(err)),
+        );
     },
     [client],
   );
-  useEffect(() => load(appliedTask), [load, appliedTask]);
+  useEffect(() => load(filters), [load, filters]);
 
   const runVerify = () => {
     setVerify('checking');
@@ -83,7 +116,7 @@ export function Audit() {
       const lines: string[] = [];
       let after: string | undefined;
       for (;;) {
-        const r = await client.listAudit({ task_id: appliedTask, after_id: after, limit: PAGE });
+        const r = await client.listAudit({ task_id: filters.task, actor: filters.actor, action: filters.action, after_id: after, limit: PAGE });
         for (const e of r.entries) lines.push(JSON.stringify(e));
         const last = r.entries.at(-1);
         if (!last || r.entries.length < PAGE) break;
@@ -93,7 +126,7 @@ export function Audit() {
       const url = URL.createObjectURL(blob);
       const a = document.createElement('a');
       a.href = url;
-      a.download = appliedTask ? `hyperagent-audit-${appliedTask}.jsonl` : 'hyperagent-audit.jsonl';
+      a.download = filters.task ? `hyperagent-audit-${filters.task}.jsonl` : 'hyperagent-audit.jsonl';
       document.body.append(a);
       a.click();
       a.remove();
@@ -105,8 +138,7 @@ export function Audit() {
     }
   };
 
-  const needle = actionFilter.trim().toLowerCase();
-  const shown = entries?.filter((e) => !needle || e.action.toLowerCase().includes(needle) || e.actor.toLowerCase().includes(needle)) ?? null;
+  const filtered = filters.task !== '' || filters.actor !== '' || filters.action !== '';
 
   return (
     <div className="view">
@@ -137,35 +169,56 @@ export function Audit() {
         aria-label="Filter the audit log"
         onSubmit={(e: FormEvent) => {
           e.preventDefault();
-          setAppliedTask(taskFilter.trim());
+          setFilters((f) => ({ ...f, task: taskFilter.trim() }));
         }}
       >
+        <label htmlFor={`${ids}-actor`}>Who</label>
+        <select
+          id={`${ids}-actor`}
+          data-testid="audit-actor"
+          value={filters.actor}
+          onChange={(e) => setFilters((f) => ({ ...f, actor: e.target.value }))}
+        >
+          <option value="">anyone</option>
+          {actors.map((a) => (
+            <option key={a.value} value={a.value}>
+              {a.label}
+            </option>
+          ))}
+        </select>
+        <label htmlFor={`${ids}-action`}>What</label>
+        <select
+          id={`${ids}-action`}
+          data-testid="audit-action"
+          value={filters.action}
+          onChange={(e) => setFilters((f) => ({ ...f, action: e.target.value }))}
+        >
+          <option value="">everything</option>
+          {ACTION_FAMILIES.map((a) => (
+            <option key={a.prefix} value={a.prefix}>
+              {a.label}
+            </option>
+          ))}
+        </select>
         <label htmlFor={`${ids}-task`}>Task id</label>
         <input id={`${ids}-task`} value={taskFilter} onChange={(e) => setTaskFilter(e.target.value)} spellCheck={false} />
         <button type="submit">Apply</button>
-        <label htmlFor={`${ids}-action`}>Action contains</label>
-        <input id={`${ids}-action`} type="search" value={actionFilter} onChange={(e) => setActionFilter(e.target.value)} />
         <button type="button" onClick={() => void exportAll()} disabled={exporting} data-testid="audit-export">
           {exporting ? 'Exporting…' : 'Export as JSON Lines'}
         </button>
       </form>
       {error && <ErrorNote error={error} what="The audit log could not be read" />}
-      {shown && shown.length === 0 && entries && (
+      {entries && entries.length === 0 && (
         <p className="empty-note" data-testid="audit-empty">
-          {entries.length === 0
-            ? appliedTask
-              ? 'No entry for this task.'
-              : 'Nothing recorded yet.'
-            : `None of the ${entries.length} entries read has an action or actor containing “${actionFilter.trim()}”.`}{' '}
-          {(appliedTask || needle) && (
+          {filtered ? 'No entry matches these filters.' : 'Nothing recorded yet.'}{' '}
+          {filtered && (
             <button
               type="button"
               className="link"
               data-testid="audit-clear-filters"
               onClick={() => {
                 setTaskFilter('');
-                setActionFilter('');
-                setAppliedTask('');
+                setFilters({ task: '', actor: '', action: '' });
               }}
             >
               Clear the filters
@@ -173,54 +226,58 @@ export function Audit() {
           )}
         </p>
       )}
-      {shown && shown.length > 0 && (
+      {entries && entries.length > 0 && (
         <TableScroll label="Audit entries">
-          <table className="table" data-testid="audit-table">
-            <caption className="sr-only">Audit entries, oldest first</caption>
+          <table className="table audit" data-testid="audit-table">
+            <caption className="sr-only">Audit entries, newest first</caption>
             <thead>
               <tr>
-                <th scope="col">#</th>
-                <th scope="col">Time</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
+                <th scope="col">When</th>
+                <th scope="col">What happened</th>
                 <th scope="col">Task</th>
-                <th scope="col">Detail</th>
+                <th scope="col">Entry</th>
               </tr>
             </thead>
             <tbody>
-              {shown.map((e) => (
-                <tr key={e.id} data-testid="audit-row">
-                  <td>{e.id}</td>
-                  <td>{formatTime(e.time)}</td>
-                  <td>
-                    <Untrusted text={e.actor} />
-                  </td>
-                  <td>
-                    <code>
-                      <Untrusted text={e.action} />
-                    </code>
-                  </td>
-                  <td>
-                    {e.task_id ? (
-                      <a href={hrefOf.task(e.task_id)} title={e.task_id} data-testid="audit-task-link">
-                        <code>{e.task_id.slice(0, 12)}</code>
-                      </a>
-                    ) : (
-                      ''
-                    )}
-                  </td>
-                  <td className="detail">
-                    <Detail json={e.detail_json} />
-                  </td>
-                </tr>
-              ))}
+              {entries.map((e) => {
+                const sentence = auditSentence(e);
+                return (
+                  <tr key={e.id} data-testid="audit-row" data-action={e.action} data-entry-id={e.id}>
+                    <td className="when">{formatTime(e.time)}</td>
+                    <td data-testid="audit-sentence">
+                      {sentence !== null ? (
+                        <Untrusted text={sentence} />
+                      ) : (
+                        <>
+                          <Untrusted text={actorWords(e.actor)} />:{' '}
+                          <code>
+                            <Untrusted text={e.action} />
+                          </code>
+                        </>
+                      )}
+                    </td>
+                    <td>
+                      {e.task_id ? (
+                        <a href={hrefOf.task(e.task_id)} title={e.task_id} data-testid="audit-task-link">
+                          <code>{e.task_id.slice(0, 12)}</code>
+                        </a>
+                      ) : (
+                        ''
+                      )}
+                    </td>
+                    <td className="detail">
+                      <Entry entry={e} />
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </TableScroll>
       )}
       {entries && more && (
-        <button type="button" onClick={() => load(appliedTask, entries.at(-1)?.id)}>
-          Load more
+        <button type="button" data-testid="audit-older" onClick={() => load(filters, entries.at(-1)?.id)}>
+          Load older entries
         </button>
       )}
     </div>

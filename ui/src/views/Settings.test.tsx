@@ -1,6 +1,8 @@
 import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { NOTIFY_KEY } from '../app/notify';
+import { fakeNotifications } from '../testing/notifications';
 import { FeedProvider } from '../app/feed';
 import {
   ApiError,
@@ -362,5 +364,40 @@ describe('Settings: background service (desktop app)', () => {
     await waitFor(() => expect(fake.actions.at(-1)).toBe('status'));
     expect(screen.getByTestId('service-state')).toHaveAttribute('data-state', 'stopped');
     expect(screen.getByTestId('app-mode')).toHaveAttribute('data-mode', 'embedded');
+  });
+});
+
+describe('Settings: notifications', () => {
+  it('asks the browser for notifications only when the toggle is switched on, and says what it answered', async () => {
+    window.localStorage.removeItem(NOTIFY_KEY);
+    const { api } = fakeNotifications('default', 'granted');
+    try {
+      const { user } = setup();
+      const toggle = await screen.findByRole('checkbox', { name: /Notify me of permission requests/ });
+      expect(toggle).not.toBeChecked();
+      expect(screen.getByTestId('notify-state')).toHaveTextContent('Off.');
+      expect(api.requestPermission).not.toHaveBeenCalled();
+      await user.click(toggle);
+      await waitFor(() => expect(toggle).toBeChecked());
+      expect(api.requestPermission).toHaveBeenCalledTimes(1);
+      expect(screen.getByTestId('notify-state')).toHaveTextContent(/^On: a permission request that arrives while HyperAgent is in the background/);
+      await user.click(toggle);
+      await waitFor(() => expect(toggle).not.toBeChecked());
+      expect(window.localStorage.getItem(NOTIFY_KEY)).toBeNull();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('says so when the browser blocks them', async () => {
+    fakeNotifications('default', 'denied');
+    try {
+      const { user } = setup();
+      await user.click(await screen.findByRole('checkbox', { name: /Notify me of permission requests/ }));
+      await waitFor(() => expect(screen.getByTestId('notify-state')).toHaveTextContent(/^The browser blocks notifications/));
+      expect(screen.getByRole('checkbox', { name: /Notify me/ })).not.toBeChecked();
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });

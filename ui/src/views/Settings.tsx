@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useFeedEvents } from '../app/feed';
+import { notifyState, setNotify, type NotifyState } from '../app/notify';
 import { useShowIntroduction } from '../app/onboarding';
 import { useThrottled } from '../app/useRefresh';
 import { ErrorNote } from '../components/ErrorNote';
@@ -40,6 +41,7 @@ export function Settings() {
           Show introduction
         </button>
       </p>
+      <Notifications />
       <PolicyRules />
       <Secrets />
       <Scheduling />
@@ -56,6 +58,40 @@ function Section({ id, title, children }: { id: string; title: string; children:
       <h2 id={headingId}>{title}</h2>
       {children}
     </section>
+  );
+}
+
+/** Desktop notifications for permission requests: asked of the browser only when switched on here. */
+function Notifications() {
+  const [state, setState] = useState<NotifyState>(notifyState);
+  const [asking, setAsking] = useState(false);
+  const words: Record<NotifyState, string> = {
+    unsupported: 'This browser cannot show desktop notifications.',
+    off: 'Off.',
+    on: 'On: a permission request that arrives while HyperAgent is in the background shows as a desktop notification.',
+    blocked: 'The browser blocks notifications from this page: allow them in its site settings, then switch them on here.',
+  };
+  return (
+    <Section id="notifications" title="Notifications">
+      <label className="inline">
+        <input
+          type="checkbox"
+          data-testid="notify-toggle"
+          checked={state === 'on'}
+          disabled={state === 'unsupported' || asking}
+          onChange={(e) => {
+            setAsking(true);
+            setNotify(e.target.checked)
+              .then(setState)
+              .finally(() => setAsking(false));
+          }}
+        />
+        Notify me of permission requests while HyperAgent is in the background
+      </label>
+      <p className="help" role="status" data-testid="notify-state">
+        {words[state]}
+      </p>
+    </Section>
   );
 }
 

@@ -1,16 +1,31 @@
 import { act, cleanup, render, screen, within } from '@testing-library/react';
-import { describe, expect, it } from 'vitest';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
 import { FeedProvider } from '../app/feed';
-import { ClientProvider, type Event, type Task } from '../ipc';
+import { ClientProvider, type Event, type LogLine, type Task } from '../ipc';
 import { MockTransport } from '../testing/mockTransport';
 import { task } from '../testing/tasks';
 import { TaskPage } from './TaskPage';
 
-function setup(initial: Task, editor = 'code (/usr/bin/code)') {
+function setup(initial: Task, editor = 'code (/usr/bin/code)', lines: LogLine[] = []) {
   let current = initial;
   const transport = new MockTransport({
     GetTask: () => current,
-    GetLogs: () => ({ lines: [], complete: true }),
+    GetLogs: (req) => ({ lines: lines.filter((l) => Number(l.seq) > Number(req.after_seq ?? 0)), complete: true }),
+    ListTemplates: () => ({
+      templates: [
+        {
+          name: 'fastapi',
+          dir: '/t/fastapi',
+          description: 'A FastAPI service: settings, health checks, pytest, Docker.',
+          status: 'TEMPLATE_STATUS_OK',
+          error: '',
+          warnings: [],
+          answers_schema_json: '',
+        },
+      ],
+    }),
+    SubmitTask: (req) => ({ task: task('t2', { task_type: req.task_type ?? '' }), created: true }),
     GetStatus: () => ({
       version: '0',
       pid: 1,
@@ -52,6 +67,11 @@ describe('TaskPage', () => {
     expect(await screen.findByRole('button', { name: 'Open folder' })).toBeInTheDocument();
     expect(screen.getByTestId('no-editor')).toHaveTextContent("VS Code's code command is not on the manager's PATH");
     expect(screen.getByRole('button', { name: 'Copy path' })).toBeInTheDocument();
+    cleanup();
+    // No workspace, no output path: nothing to copy.
+    setup(task('t1'));
+    await screen.findByRole('button', { name: 'Open in VS Code' });
+    expect(screen.queryByRole('button', { name: 'Copy path' })).not.toBeInTheDocument();
     cleanup();
     setup(task('t1'), 'vim (/usr/bin/vim)');
     expect(await screen.findByRole('button', { name: 'Open in vim' })).toBeInTheDocument();
@@ -129,5 +149,164 @@ describe('TaskPage', () => {
       expect(notRun).toHaveTextContent('serve — not run: install was skipped');
       expect(within(result).getAllByTestId('check-row')).toHaveLength(4);
     }
+  });
+
+  it('shows a failed bootstrap as a timeline from its log and checks, its error line one press from the log', async () => {
+    const log = (seq: number, s: number, message: string, level: LogLine['level'] = 'LOG_LEVEL_INFO', fields: Record<string, string> = {}): LogLine => ({
+      seq: String(seq),
+      time: `2026-11-26T10:00:${String(s).padStart(2, '0')}Z`,
+      level,
+      message,
+      fields,
+      attempt: 1,
+      attempt_seq: String(seq),
+    });
+    const lines = [
+      log(1, 0, 'validating'),
+      log(2, 1, 'rendering'),
+      log(3, 2, 'moving into place'),
+      log(4, 3, 'committing'),
+      log(5, 4, 'creating the environment'),
+      log(6, 5, 'installing packages'),
+      ...Array.from({ length: 60 }, (_, i) => log(7 + i, 6, `uv: resolving ${i}`, 'LOG_LEVEL_WARN', { stream: 'stderr' })),
+      log(67, 9, 'install failed: No solution found when resolving dependencies', 'LOG_LEVEL_ERROR', { check: 'install' }),
+      log(68, 9, 'putting the folder back as it was'),
+    ];
+    const checks = [
+      { name: 'environment', status: 'passed', detail: '.venv created with uv', seconds: 0.7 },
+      { name: 'install', status: 'failed', detail: 'No solution found when resolving dependencies', seconds: 4.2 },
+      { name: 'tests', status: 'skipped', detail: 'not run: install failed', seconds: 0 },
+    ];
+    const payload = { template: 'fastapi', answers: { project_name: 'shop' } };
+    // jsdom does no layout and has no scrollTo: the log's box scrolls where it is told.
+    Object.defineProperty(HTMLElement.prototype, 'scrollTo', {
+      configurable: true,
+      value(this: HTMLElement, opts: ScrollToOptions) {
+        this.scrollTop = opts.top ?? 0;
+      },
+    });
+    const { transport } = setup(
+      task('t1', {
+        task_type: 'bootstrap.project',
+        payload_json: JSON.stringify(payload),
+        workspace: '/home/me/src/shop',
+        state: 'TASK_STATE_FAILED',
+        attempts: [{ number: 1, agent_id: 'bootstrapper', started_at: '2026-11-26T10:00:00Z', ended_at: '2026-11-26T10:00:10Z', error: '' }],
+        updated_at: '2026-11-26T10:00:10Z',
+        result: {
+          status: 'RESULT_STATUS_FAILED',
+          exit_code: 1,
+          summary: '',
+          artifacts: [],
+          output_json: JSON.stringify({ path: '/home/me/src/shop', checks }),
+          error: 'the project is at /home/me/src/shop, but its post-check failed: install',
+        },
+      }),
+      'code (/usr/bin/code)',
+      lines,
+    );
+    await vi.waitFor(() => expect(screen.getByTestId('task-title')).toHaveTextContent('shop · FastAPI service'));
+    expect(state()).toHaveClass('bad');
+    expect(screen.getByTestId('task-took')).toHaveTextContent('took 10 s');
+    const steps = await screen.findAllByTestId('step');
+    expect(steps.map((s) => `${s.dataset.step}:${s.dataset.status}`)).toEqual([
+      'validate:done',
+      'render:done',
+      'place:done',
+      'commit:done',
+      'environment:passed',
+      'install:failed',
+      'tests:skipped',
+    ]);
+    expect(steps[5]).toHaveTextContent('4.2 s');
+    expect(steps[6]).toHaveTextContent('not run: install failed');
+    const box = screen.getByTestId('error-box');
+    expect(within(box).getByTestId('task-error')).toHaveTextContent('post-check failed: install');
+    expect(within(box).getByTestId('error-line')).toHaveTextContent('install failed: No solution found');
+    // Following the tail, the first line is far above the rows drawn: a step's "Show in log" brings it, marked, with the focus.
+    const row = (seq: number) => document.querySelector(`[data-testid="log-line"][data-seq="${seq}"]`);
+    await vi.waitFor(() => expect(row(68)).toBeInTheDocument());
+    expect(row(1)).not.toBeInTheDocument();
+    expect(document.querySelector('[data-target="true"]')).toBeNull();
+    await userEvent.click(screen.getByRole('button', { name: 'Show Validate in the log' }));
+    expect(row(1)).toHaveAttribute('data-target', 'true');
+    expect(screen.getByTestId('log-scroller')).toHaveFocus();
+    expect(screen.getByTestId('log-follow')).toHaveAttribute('aria-pressed', 'false');
+    // "Jump to line" goes to the error line, hidden by a level filter the reader had set: the filter gives way.
+    await userEvent.selectOptions(screen.getByTestId('log-level'), 'LOG_LEVEL_WARN');
+    await userEvent.type(screen.getByTestId('log-search'), 'uv:');
+    expect(row(67)).not.toBeInTheDocument();
+    await userEvent.click(within(box).getByRole('button', { name: 'Jump to line' }));
+    expect(row(67)).toHaveAttribute('data-target', 'true');
+    expect(row(67)).toHaveTextContent('install failed: No solution found');
+    expect(screen.getByTestId('log-search')).toHaveValue('');
+    expect(screen.getByTestId('log-scroller')).toHaveFocus();
+    // Retry sends the same task again and opens it.
+    await userEvent.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(transport.requests('SubmitTask')).toEqual([
+      { task_type: 'bootstrap.project', payload_json: JSON.stringify(payload), workspace: '/home/me/src/shop', pin_agent: '', timeout_secs: 0, max_attempts: 3 },
+    ]);
+    await vi.waitFor(() => expect(window.location.hash).toBe('#/tasks/t2'));
+  });
+
+  it('offers the start command and the path to copy once a project is made, and no retry', async () => {
+    const writeText = vi.fn(() => Promise.resolve());
+    Object.defineProperty(navigator, 'clipboard', { configurable: true, value: { writeText } });
+    setup(
+      task('t1', {
+        task_type: 'bootstrap.project',
+        state: 'TASK_STATE_COMPLETED',
+        workspace: '/home/me/src/shop',
+        result: {
+          status: 'RESULT_STATUS_SUCCEEDED',
+          exit_code: 0,
+          summary: 'made',
+          artifacts: [],
+          output_json: JSON.stringify({ path: '/home/me/src/shop', checks: [], start: 'uv run uvicorn shop.main:app' }),
+          error: '',
+        },
+      }),
+    );
+    await userEvent.click(await screen.findByRole('button', { name: 'Copy start command' }));
+    expect(writeText).toHaveBeenLastCalledWith('uv run uvicorn shop.main:app');
+    expect(await screen.findByTestId('copy-result')).toHaveTextContent('Copied the start command.');
+    await userEvent.click(screen.getByRole('button', { name: 'Copy path' }));
+    expect(writeText).toHaveBeenLastCalledWith('/home/me/src/shop');
+    expect(screen.queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
+    expect(screen.queryByTestId('error-box')).not.toBeInTheDocument();
+  });
+
+  it('gives each way of ending its own colour, and lists every attempt of a dead-lettered task with its error', async () => {
+    const ended = (state: Task['state'], over: Partial<Task> = {}) => task('t1', { state, ...over });
+    const tones: [Task, string][] = [
+      [ended('TASK_STATE_COMPLETED'), 'ok'],
+      [ended('TASK_STATE_FAILED'), 'bad'],
+      [ended('TASK_STATE_CANCELED', { cancel_requested: true }), 'cancelled'],
+      [ended('TASK_STATE_CANCELED'), 'idle'],
+      [ended('TASK_STATE_DEAD_LETTERED'), 'dead'],
+    ];
+    for (const [t, tone] of tones) {
+      cleanup();
+      setup(t);
+      await screen.findByTestId('task-took');
+      expect(state()).toHaveClass(tone);
+    }
+    cleanup();
+    setup(
+      ended('TASK_STATE_DEAD_LETTERED', {
+        status_reason: 'every attempt failed',
+        attempts: [
+          { number: 1, agent_id: 'echo', started_at: '2026-11-26T10:00:00Z', ended_at: '2026-11-26T10:00:05Z', error: 'agent lost' },
+          { number: 2, agent_id: 'echo', started_at: '2026-11-26T10:00:06Z', ended_at: '2026-11-26T10:00:09Z', error: 'timed out after 3 s' },
+        ],
+      }),
+    );
+    const attempts = await screen.findAllByTestId('attempt');
+    expect(attempts.map((a) => within(a).getByTestId('attempt-error').textContent)).toEqual(['agent lost', 'timed out after 3 s']);
+    expect(screen.getByTestId('error-box')).toHaveClass('dead');
+    expect(within(screen.getByTestId('error-box')).getByTestId('task-error')).toHaveTextContent('timed out after 3 s');
+    expect(screen.getByRole('button', { name: 'Retry' })).toBeInTheDocument();
+    // An echo task reports no steps this page knows: no timeline is made up for it.
+    expect(screen.queryByTestId('timeline')).not.toBeInTheDocument();
   });
 });

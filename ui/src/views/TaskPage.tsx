@@ -1,15 +1,17 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import { useFeedEvents } from '../app/feed';
-import { hrefOf } from '../app/router';
+import { hrefOf, navigate } from '../app/router';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { ErrorNote } from '../components/ErrorNote';
 import { LogViewer } from '../components/LogViewer';
 import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
+import { AttemptList, ErrorBox, StepTimeline } from '../components/TaskTimeline';
 import { Untrusted } from '../components/Untrusted';
 import { ApiError, TERMINAL_STATES, useClient, type Task } from '../ipc';
-import { baseName, enumLabel, formatTime } from '../lib/format';
+import { baseName, duration, enumLabel, formatTime, span } from '../lib/format';
 import { LogStore } from '../lib/logStore';
+import { KNOWN_STEPS, errorLineOf, taskTitle, templateWords, timelineOf } from '../lib/timeline';
 import { followTaskLogs } from '../lib/taskLogs';
 import { revealHidden } from '../lib/untrusted';
 import { FilesView } from './results/FilesView';
@@ -42,6 +44,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
   const [error, setError] = useState<ApiError | null>(null);
   const [feedError, setFeedError] = useState<ApiError | null>(null);
   const [store] = useState(() => new LogStore());
+  const [goTo, setGoTo] = useState<{ seq: number } | null>(null);
 
   const refresh = useCallback(() => {
     client.getTask(taskId).then(
@@ -99,25 +102,15 @@ export function TaskPage({ taskId }: { taskId: string }) {
   const json = parseOutput(task?.result?.output_json);
   const output = json as BootstrapOutput | null;
 
+  const failed = task ? FAILED.has(task.state) : false;
+  const show = (seq: number) => setGoTo({ seq });
+
   return (
     <div className="view task-page" data-testid="task-page" data-task-id={taskId}>
       <p className="crumbs">
         <a href={hrefOf.tasks}>Tasks</a> / <code>{taskId.slice(0, 12)}</code>
       </p>
-      <h1>
-        {task ? (
-          <>
-            <Untrusted text={task.task_type} />{' '}
-            {task.workspace && (
-              <>
-                in <Untrusted text={baseName(task.workspace)} />
-              </>
-            )}
-          </>
-        ) : (
-          'Task'
-        )}
-      </h1>
+      <h1 data-testid="task-title">{task ? <Title task={task} /> : 'Task'}</h1>
       {task && (
         <div className="task-head">
           <StateBadge
@@ -125,19 +118,27 @@ export function TaskPage({ taskId }: { taskId: string }) {
             cancelRequested={task.cancel_requested}
             checksSkipped={checksOutcomeOf(json) === 'checks skipped'}
           />
+          <Took task={task} />
           {!ended && <ProgressBar progress={task.progress} label="Progress" />}
-          {task.status_reason && !cancelledByYou(task) && (
+          {task.status_reason && !cancelledByYou(task) && !failed && (
             <span className="help">
               <Untrusted text={task.status_reason} />
             </span>
           )}
           <span className="spacer" />
           {!ended && <CancelButton taskId={taskId} requested={task.cancel_requested} onDone={refresh} />}
-          <OpenButton taskId={taskId} folder={task.workspace} />
         </div>
       )}
+      {task && <TaskActions task={task} output={output} />}
+      {task && failed && <TaskError task={task} store={store} onShow={show} />}
+      {task && <Timeline task={task} store={store} checks={output?.checks ?? null} onShow={show} />}
+      {task && <AttemptList attempts={task.attempts} max={task.max_attempts} />}
       {task && (
         <dl className="facts inline-facts">
+          <dt>Type</dt>
+          <dd>
+            <Untrusted text={task.task_type} />
+          </dd>
           <dt>Created</dt>
           <dd>{formatTime(task.created_at)}</dd>
           <dt>Agent</dt>
@@ -155,9 +156,182 @@ export function TaskPage({ taskId }: { taskId: string }) {
       {task?.result && <ResultPanel task={task} output={output} />}
       {task && json && <ResultViews task={task} output={json} />}
       {feedError && <ErrorNote error={feedError} what="Live updates paused" testId="feed-error" />}
-      <LogViewer store={store} label="Task log" fileName={`task-${taskId}.log`} />
+      <LogViewer store={store} label="Task log" fileName={`task-${taskId}.log`} goTo={goTo} />
     </div>
   );
+}
+
+/** Ended without doing its work: its error is shown, and it may be tried again. */
+const FAILED: ReadonlySet<string> = new Set(['TASK_STATE_FAILED', 'TASK_STATE_DEAD_LETTERED', 'TASK_STATE_INTERRUPTED']);
+
+/** "shop · FastAPI service": the project's name and what it is, from the payload and the template's own words. */
+function Title({ task }: { task: Task }) {
+  const client = useClient();
+  const [words, setWords] = useState('');
+  const template = templateOf(task.payload_json);
+  useEffect(() => {
+    if (!template) return;
+    let live = true;
+    client.listTemplates().then(
+      (r) => live && setWords(templateWords(r.templates.find((t) => t.name === template)?.description ?? '')),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, template]);
+  const { name, kind } = taskTitle(task, words);
+  return (
+    <>
+      {name && (
+        <>
+          <Untrusted text={name} /> ·{' '}
+        </>
+      )}
+      <Untrusted text={kind} />
+    </>
+  );
+}
+
+function templateOf(payloadJson: string): string {
+  try {
+    const v: unknown = JSON.parse(payloadJson || '{}');
+    const t = v && typeof v === 'object' ? (v as { template?: unknown }).template : undefined;
+    return typeof t === 'string' ? t : '';
+  } catch {
+    return '';
+  }
+}
+
+/** How long it took once ended; how long it has waited or run so far, counted each second. */
+function Took({ task }: { task: Task }) {
+  const ended = TERMINAL_STATES.has(task.state);
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (ended) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [ended]);
+  if (ended) {
+    return (
+      <span className="took" data-testid="task-took">
+        took {duration(task.created_at, task.updated_at)}
+      </span>
+    );
+  }
+  const started = task.attempts[0]?.started_at;
+  const since = started ?? task.created_at;
+  const ms = now - new Date(since ?? '').getTime();
+  if (!since || Number.isNaN(ms)) return null;
+  return (
+    <span className="took" data-testid="task-took">
+      {started ? 'running for' : 'waiting for'} {span(Math.max(0, ms))}
+    </span>
+  );
+}
+
+/** What can be done with the task: try it again, copy its folder or start command, open it. */
+function TaskActions({ task, output }: { task: Task; output: BootstrapOutput | null }) {
+  const client = useClient();
+  const [note, setNote] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const ended = TERMINAL_STATES.has(task.state);
+  const path = output?.path || task.workspace;
+  const copy = (what: string, text: string) => {
+    navigator.clipboard?.writeText(text).then(
+      () => setNote(`Copied the ${what}.`),
+      () => setNote(`The browser refused to copy; the ${what} is ${revealHidden(text)}.`),
+    );
+  };
+  const retry = () => {
+    setError(null);
+    client
+      .submitTask({
+        task_type: task.task_type,
+        payload_json: task.payload_json,
+        workspace: task.workspace,
+        pin_agent: task.pin_agent,
+        timeout_secs: task.timeout_secs,
+        max_attempts: task.max_attempts,
+      })
+      .then(
+        (r) => r.task && navigate(hrefOf.task(r.task.id)),
+        (err: unknown) => setError(ApiError.from(err)),
+      );
+  };
+  return (
+    <div className="task-actions" role="group" aria-label="Task actions">
+      {ended && task.state !== 'TASK_STATE_COMPLETED' && (
+        <button type="button" data-testid="retry-task" onClick={retry} title="Submit the same task again, with the same payload and folder">
+          Retry
+        </button>
+      )}
+      {path && (
+        <button type="button" data-testid="copy-path" onClick={() => copy('path', path)}>
+          Copy path
+        </button>
+      )}
+      {output?.start && (
+        <button type="button" data-testid="copy-start" onClick={() => copy('start command', output.start ?? '')}>
+          Copy start command
+        </button>
+      )}
+      <OpenButton taskId={task.id} />
+      {note && (
+        <span role="status" className="help" data-testid="copy-result">
+          {note}
+        </span>
+      )}
+      {error && <ErrorNote error={error} what="Not submitted again" testId="retry-error" />}
+    </div>
+  );
+}
+
+/** The log's version while `on` (so a task without steps never re-renders for its lines). */
+function useLog(store: LogStore, on: boolean): number {
+  return useSyncExternalStore(on ? store.subscribe : noSubscribe, on ? store.getVersion : zero);
+}
+const noSubscribe = () => () => {};
+const zero = () => 0;
+
+/** Why the task failed, in its own words and the log's error line of its last attempt. */
+function TaskError({ task, store, onShow }: { task: Task; store: LogStore; onShow: (seq: number) => void }) {
+  useLog(store, true);
+  const last = task.attempts[task.attempts.length - 1];
+  const error = task.result?.error || last?.error || task.status_reason;
+  return (
+    <ErrorBox
+      error={error}
+      line={errorLineOf(task, store.lines, store.firstError)}
+      onShow={onShow}
+      dead={task.state === 'TASK_STATE_DEAD_LETTERED'}
+    />
+  );
+}
+
+/** The steps the task reported, from its log and its checks (none for a task type that logs no known steps). */
+function Timeline({
+  task,
+  store,
+  checks,
+  onShow,
+}: {
+  task: Task;
+  store: LogStore;
+  checks: Check[] | null;
+  onShow: (seq: number) => void;
+}) {
+  const known = task.task_type in KNOWN_STEPS;
+  useLog(store, known);
+  const ended = TERMINAL_STATES.has(task.state);
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (ended || !known) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [ended, known]);
+  if (!known) return null;
+  return <StepTimeline steps={timelineOf(task, store.lines, checks, now)} onShow={onShow} />;
 }
 
 function CancelButton({ taskId, requested, onDone }: { taskId: string; requested: boolean; onDone: () => void }) {
@@ -176,9 +350,9 @@ function CancelButton({ taskId, requested, onDone }: { taskId: string; requested
 
 /**
  * Opens the task's folder in the editor the manager found (`editor` in its status), or, when
- * there is none, says so and offers the system's opener and the folder's path to copy.
+ * there is none, says so and opens it with the system's opener.
  */
-function OpenButton({ taskId, folder }: { taskId: string; folder: string }) {
+function OpenButton({ taskId }: { taskId: string }) {
   const client = useClient();
   const [note, setNote] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -197,12 +371,6 @@ function OpenButton({ taskId, folder }: { taskId: string; folder: string }) {
   // "code (/usr/bin/code)" or "/opt/editors/code (/opt/editors/code)": the program's file name.
   const program = baseName(editor?.split(' ')[0] ?? '');
   const label = editor === '' ? 'Open folder' : program && program !== 'code' ? `Open in ${program}` : 'Open in VS Code';
-  const copy = () => {
-    navigator.clipboard?.writeText(folder).then(
-      () => setNote(`Copied ${revealHidden(folder)}.`),
-      () => setNote(`The browser refused to copy; the folder is ${revealHidden(folder)}.`),
-    );
-  };
   return (
     <span className="open-path">
       {editor === '' && (
@@ -210,11 +378,6 @@ function OpenButton({ taskId, folder }: { taskId: string; folder: string }) {
           VS Code's <code>code</code> command is not on the manager's PATH: the folder opens in your file manager (set{' '}
           <code>editor.command</code> in the config to use another editor).
         </span>
-      )}
-      {editor === '' && (
-        <button type="button" data-testid="copy-path" onClick={copy}>
-          Copy path
-        </button>
       )}
       <button
         type="button"
@@ -269,7 +432,15 @@ function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | n
   const byYou = cancelledByYou(task);
   const outcome: ChecksOutcome | null = ok ? checksOutcomeOf(output as Record<string, unknown> | null) : null;
   const notRun = (output?.checks ?? []).filter((c) => c.status !== 'passed' && c.status !== 'failed');
-  const tone = ok ? (outcome === 'checks skipped' ? 'warn' : 'ok') : byYou ? 'idle' : 'bad';
+  const tone = ok
+    ? outcome === 'checks skipped'
+      ? 'warn'
+      : 'ok'
+    : byYou
+      ? 'cancelled'
+      : task.state === 'TASK_STATE_DEAD_LETTERED'
+        ? 'dead'
+        : 'bad';
   const heading = ok
     ? outcome === 'checks skipped'
       ? 'Completed, checks skipped'
@@ -305,11 +476,6 @@ function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | n
       {result.summary && (
         <p>
           <Untrusted text={result.summary} multiline />
-        </p>
-      )}
-      {result.error && !byYou && (
-        <p className="field-error" data-testid="task-error">
-          <Untrusted text={result.error} multiline />
         </p>
       )}
       {output?.path && (
