@@ -14,11 +14,13 @@ import copier
 import pytest
 import yaml
 from copier._types import VcsRef
+from packaging.version import Version
 from test_copier_gaps import ANSWERS, make
 from test_thirdparty_parity import RENDERED, TEMPLATES, git, source, tree
 
-from hyperagent_bootstrapper import cli
+from hyperagent_bootstrapper import cli, render
 from hyperagent_bootstrapper.agent import agent, update_description
+from hyperagent_bootstrapper.template import TemplateError, load
 from hyperagent_bootstrapper.update import Plan
 from hyperagent_sdk import PermissionRefused
 from hyperagent_sdk.testing import run_handler
@@ -232,19 +234,144 @@ def test_a_real_template_updated_by_both_gives_the_same_files(tmp_path: Path) ->
     assert (b / text).read_text().endswith("A line the next version adds.\n")
 
 
-def test_migrations_are_named_and_not_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+#: Migrations as copier 9 reads them: one before the update (its environment recorded), one
+#: after it by default (renaming the person's file, its version from the context), one plain
+#: command (every update, after), and two outside v1.0.0 < version <= v2.0.0 that never run.
+MIGRATIONS = """\
+_migrations:
+  - version: v2.0.0
+    when: "{{ _stage == 'before' }}"
+    command: >-
+      echo "$STAGE $VERSION_FROM $VERSION_TO $VERSION_PEP440_TO $COPIER_OPERATION" >> migrated.log
+  - version: v2.0.0
+    command: [mv, mine.txt, "mine-since-{{ _version_current }}.txt"]
+  - echo "done for {{ name }}" >> migrated.log
+  - version: v1.0.0
+    command: touch too-old
+  - version: v3.0.0
+    command: touch too-new
+"""
+
+
+@pytest.fixture
+def migrating(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(template whose v2.0.0 has MIGRATIONS, project updated by copier, project to update)."""
+    src = template(tmp_path / "t", extra_v2={"copier.yml": V1["copier.yml"] + MIGRATIONS})
+    a, b = twins(tmp_path, src, by="copier")
+    for project in (a, b):
+        person_edits(project)
+    return src, a, b
+
+
+def test_migrations_run_as_copiers_do_with_trust(migrating: tuple[Path, Path, Path]) -> None:
+    _, a, b = migrating
+    copier_update(a)
+    assert ours(b, "--trust") == 0
+    assert files(b) == files(a)
+    assert status(b) == status(a)
+    assert (b / "migrated.log").read_text() == "before v1.0.0 v2.0.0 2.0.0 update\ndone for demo\n"
+    assert (b / "mine-since-v2.0.0.txt").read_text() == "my own file\n"
+    assert not (b / "mine.txt").exists()
+    assert not (b / "too-old").exists()
+    assert not (b / "too-new").exists()
+
+
+def test_migrations_run_only_with_trust_and_a_preview_names_them(
+    migrating: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    migrate = (
-        "_migrations:\n  - version: v2.0.0\n    command: touch {{ _copier_conf.dst_path }}/ran\n"
-    )
-    src = template(tmp_path / "t", extra_v2={"copier.yml": V1["copier.yml"] + migrate})
-    _, b = twins(tmp_path, src, by="copier")
-    assert ours(b) == 0
+    _, _, b = migrating
+    before = files(b)
+    assert ours(b) == 2
     err = capsys.readouterr().err
-    assert "`_migrations` were not run" in err
-    assert "v2.0.0: touch {{ _copier_conf.dst_path }}/ran" in err
-    assert not (b / "ran").exists()
+    assert "runs the template's migrations (its own code: " in err
+    assert "pass --trust to run them" in err
+    assert ours(b, "--preview") == 0
+    err = capsys.readouterr().err
+    assert "would run in the update, not in a preview: (before) echo " in err
+    assert "(after) mv mine.txt mine-since-v2.0.0.txt" in err
+    assert files(b) == before
+
+
+def test_the_task_asks_once_for_its_migrations_and_shows_what_they_change(
+    migrating: tuple[Path, Path, Path],
+) -> None:
+    _, _, project = migrating
+    asked: list[tuple[str, str]] = []
+
+    def person(kind: str, target: str, reason: str) -> str:
+        asked.append((kind, target))
+        return "c1"
+
+    consent = Consent()
+    run = run_handler(agent, TASK, {}, workspace=project, destructive=consent, ask=person)
+    assert run.status == "SUCCEEDED", run.error
+    [(kind, target)] = asked
+    assert kind == "run"
+    assert target.startswith(
+        "the project's template's 3 migrations for v1.0.0 -> v2.0.0, on a scratch copy of the"
+        " project (what they change is shown before anything is written): before the update:"
+        " `echo "
+    )
+    assert 'after the update: `mv mine.txt mine-since-v2.0.0.txt`; `echo "done for demo"' in target
+    # What the migrations did is among the files the person was asked about.
+    [(_, paths)] = consent.asked
+    for rel in ("migrated.log", "mine-since-v2.0.0.txt", "mine.txt"):
+        assert str(project / rel) in paths
+    assert "mine.txt" in run.output["removed"]
+    assert (project / "migrated.log").read_text().endswith("done for demo\n")
+
+
+def test_refused_migrations_stop_the_update_before_anything_is_written(
+    migrating: tuple[Path, Path, Path],
+) -> None:
+    _, _, project = migrating
+    before = files(project)
+
+    def person(kind: str, target: str, reason: str) -> str:
+        raise PermissionRefused(kind, target, "client", "not that code")
+
+    consent = Consent()
+    run = run_handler(agent, TASK, {}, workspace=project, destructive=consent, ask=person)
+    assert run.status == "FAILED"
+    assert "needs the template's migrations, which were not allowed to run" in run.error
+    assert consent.asked == []
+    assert files(project) == before
+
+
+def test_a_failing_migration_fails_the_update_and_writes_nothing(tmp_path: Path) -> None:
+    failing = "_migrations:\n  - touch half-done\n  - exit 3\n"
+    src = template(tmp_path / "t", extra_v2={"copier.yml": V1["copier.yml"] + failing})
+    _, project = twins(tmp_path, src, by="us")
+    before = files(project)
+    run = run_handler(
+        agent, TASK, {}, workspace=project, destructive=Consent(), ask=lambda *_: "c1"
+    )
+    assert run.status == "FAILED"
+    assert "exit 3" in run.error or "code 3" in run.error, run.error
+    assert files(project) == before
+
+
+def test_the_templates_tasks_run_in_the_updated_project_once_allowed(tmp_path: Path) -> None:
+    tasks = '_tasks:\n  - echo "$STAGE $COPIER_OPERATION {{ _copier_operation }}" > task.log\n'
+    src = template(tmp_path / "t", extra_v2={"copier.yml": V1["copier.yml"] + tasks})
+    a, b = twins(tmp_path, src, by="us")
+    copier.run_update(str(a), defaults=True, overwrite=True, quiet=True, unsafe=True)
+    asked: list[str] = []
+
+    def person(kind: str, target: str, reason: str) -> str:
+        asked.append(target)
+        return "c1"
+
+    run = run_handler(agent, TASK, {}, workspace=b, destructive=Consent(), ask=person)
+    assert run.status == "SUCCEEDED", run.error
+    assert asked == [
+        "the project's template's command in the updated project:"
+        ' `echo "$STAGE $COPIER_OPERATION update" > task.log`'
+    ]
+    assert (b / "task.log").read_text() == (a / "task.log").read_text() == "task update update\n"
+    assert run.output["tasks"] == [
+        {"command": 'echo "$STAGE $COPIER_OPERATION update" > task.log', "ran": True}
+    ]
 
 
 # --- previews and bad input ----------------------------------------------------------------------
@@ -543,3 +670,26 @@ def test_an_update_whose_extensions_are_refused_changes_nothing(
     assert "pass --trust to run it" in capsys.readouterr().err
     assert ours(project, "--trust") == 0
     assert (project / "README.md").read_text().startswith("# DEMO\n")
+
+
+def test_migrations_in_copiers_older_form_and_bad_ones(tmp_path: Path) -> None:
+    def planned(manifest: str, stage: str, old: str = "1.0", new: str = "2.0") -> list[str]:
+        root = tmp_path / f"t{len(list(tmp_path.iterdir()))}"
+        make(root, {"copier.yml": manifest})
+        span = ((f"v{old}", Version(old)), (f"v{new}", Version(new)))
+        return [t.shown for t in render.planned_migrations(load(root), {}, stage, span)]
+
+    older = "_migrations:\n  - version: '2.0'\n    before: [a, b]\n    after: [[c, '1']]\n"
+    assert planned(older, "before") == ["a", "b"]
+    assert planned(older, "after") == ["c 1"]
+    assert planned(older, "after", old="2.0", new="2.1") == []
+    # Not releases on both sides: copier runs none.
+    root = tmp_path / "dev"
+    make(root, {"copier.yml": "_migrations: [x]\n"})
+    assert render.planned_migrations(load(root), {}, "after", (("main", None), ("v2", None))) == []
+    with pytest.raises(TemplateError, match="must be a string or a list of strings"):
+        planned("_migrations:\n  - command: {a: 1}\n", "after")
+    with pytest.raises(TemplateError, match="unknown keys \\['stage'\\]"):
+        planned("_migrations:\n  - command: x\n    stage: after\n", "after")
+    with pytest.raises(TemplateError, match="is not a PEP 440 version"):
+        planned("_migrations:\n  - version: banana\n    command: x\n", "after")

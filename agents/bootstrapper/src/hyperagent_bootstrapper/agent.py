@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -166,8 +166,10 @@ DIFF_BYTES = 64 * 1024
 UPDATE_STEPS = {
     "reading the project": 0.0,
     "checking out the template": 0.1,
+    "migrating": 0.4,
     "merging": 0.5,
-    "writing": 0.9,
+    "writing": 0.85,
+    "running the template's tasks": 0.9,
 }
 
 
@@ -497,23 +499,27 @@ def _planned_tasks(
 
 
 def _run_tasks(
-    ctx: TaskContext, template: Template, tasks: list[rendering.PlannedTask], target: Path
+    ctx: TaskContext,
+    name: str,
+    tasks: list[rendering.PlannedTask],
+    target: Path,
+    where: str = "the new project",
 ) -> list[dict[str, Any]]:
-    """The template's ``_tasks`` in the new project, once the person allowed exactly these
+    """The ``name`` template's ``_tasks`` in ``target``, once the person allowed exactly these
     commands; each one's output goes to the task's log. Refused: none runs and the project
     stays (as copier's ``--skip-tasks``). A failing one fails the task."""
     if not tasks:
         return []
     try:
-        what = rendering.tasks_description(template.name, tasks)
+        what = rendering.tasks_description(name, tasks, where)
         ctx.request_permission("run", what, CODE_REASON)
     except PermissionRefused as err:
-        ctx.log.warn(f"the {template.name} template's tasks were not run: {err}")
+        ctx.log.warn(f"the {name} template's tasks were not run: {err}")
         return [{"command": t.shown, "ran": False} for t in tasks]
     done = []
     for t in tasks:
         ctx.log.info(f"task {t.number} of the template: {t.shown}")
-        ctx.run(list(t.argv), cwd=target / t.cwd, env=rendering.TASK_ENV)
+        ctx.run(list(t.argv), cwd=target / t.cwd, env=dict(t.env))
         done.append({"command": t.shown, "ran": True})
     return done
 
@@ -573,7 +579,7 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         placement.move_in(rendered)
         if tasks:
             step("running the template's tasks")
-        ran = _run_tasks(ctx, template, tasks, target)
+        ran = _run_tasks(ctx, template.name, tasks, target)
         sha = ""
         if payload.get("git", True):
             step("committing")
@@ -715,6 +721,35 @@ def _trust_once(ctx: TaskContext) -> update.Trust:
     return trust
 
 
+def _migrate(ctx: TaskContext, step: Steps) -> update.Migrate:
+    """Asks once to run the update's migrations (every command, and when); a refusal stops the
+    update before anything is written (it would be half done without them)."""
+
+    def allow(
+        before: list[rendering.PlannedTask], after: list[rendering.PlannedTask]
+    ) -> Callable[[rendering.PlannedTask, Path], None]:
+        first = (before or after)[0].env
+        span = f"{first['VERSION_FROM']} -> {first['VERSION_TO']}"
+        try:
+            what = rendering.migrations_description("project's", before, after, span)
+            ctx.request_permission("run", what, CODE_REASON)
+        except PermissionRefused as err:
+            raise update.UpdateError(
+                f"the update from {span} needs the template's migrations, which were not allowed"
+                f" to run: {err}"
+            ) from err
+
+        step("migrating")
+
+        def run(t: rendering.PlannedTask, root: Path) -> None:
+            ctx.log.info(f"migration {t.number} of the template: {t.shown}")
+            ctx.run(list(t.argv), cwd=root / t.cwd, env=dict(t.env))
+
+        return run
+
+    return allow
+
+
 @agent.task(
     "project.update",
     schema=UPDATE_SCHEMA,
@@ -754,6 +789,7 @@ def update_project(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
                 _update_fetch(ctx, project),
                 dst_name=str(project),
                 trust=_trust_once(ctx),
+                migrate=None if preview else _migrate(ctx, step),
             )
         except update.UpdateError as err:
             raise TaskFailed(f"{project} was not updated: {err}") from err
@@ -770,10 +806,11 @@ def update_project(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
             f" {_count(len(plan.conflicts), 'conflict')}"
         )
         if preview:
+            tasks = [{"command": t.shown, "ran": False} for t in plan.tasks]
             return Outcome(
                 summary=f"preview of {plan.old_commit} -> {plan.new_commit}: {counts}; nothing"
                 " written",
-                output={**output, "diff": update.diff(plan)},
+                output={**output, "diff": update.diff(plan), **({"tasks": tasks} if tasks else {})},
             )
         if not plan.touched:
             return Outcome(
@@ -794,7 +831,17 @@ def update_project(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         except PermissionRefused as err:
             raise TaskFailed(f"{project} was left as it was: {err}") from err
         step("writing")
-        update.apply(plan, ctx.task_id[:12]).finish()
+        placement = update.apply(plan, ctx.task_id[:12])
+        try:
+            if plan.tasks:
+                step("running the template's tasks")
+            ran = _run_tasks(ctx, "project's", plan.tasks, project, "the updated project")
+        except BaseException:
+            placement.undo()
+            raise
+        placement.finish()
+        if ran:
+            output["tasks"] = ran
     return Outcome(
         summary=f"{project} updated {plan.old_commit} -> {plan.new_commit}: {counts}; review"
         " with git diff, then commit",

@@ -35,6 +35,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,9 @@ Updates the project at PATH (made from a template: it has the answers file, `_sr
 `_commit`) to a newer version of its template, as `copier update --defaults` does: your changes
 since are kept, merged into the new version; what the new version dropped is removed. The
 project must be a git repository with nothing uncommitted. Nothing is committed: review the
-changes with `git diff`, resolve conflicts, then commit. `_migrations` and `_tasks` are not run.
+changes with `git diff`, resolve conflicts, then commit. The template's `_migrations` (run on a
+scratch copy of the project, so what they change is part of the update) and its `_tasks` (run in
+the project afterwards) are its own code: they run only with --trust, as copier's.
 
 Options:
   --vcs-ref REF          the template version to update to (default: its latest release tag;
@@ -61,7 +64,9 @@ Options:
   --conflict inline|rej  how a conflict is left: markers in the file (default) or a .rej file
   --answers-file PATH    the answers file, relative to the project (default: found)
   --preview              print the changes and the conflicts as a diff; write nothing
-  --trust                load the template's own Jinja extensions (both versions)
+  --trust                run the template's own code: its Jinja extensions (both versions),
+                         its migrations and its tasks
+  --skip-tasks           with --trust, do not run its `_tasks`
 
 Exit codes: 0 done (conflicts are listed on standard error), 2 the project cannot be updated
 (the reason says what to do).
@@ -154,15 +159,8 @@ def _write(
     except OSError as err:
         print(f"error: writing {dest}: {err.strerror or err}", file=sys.stderr)
         return 1
-    for task in tasks:
-        print(f" > Running task {task.number}: {task.shown}", file=sys.stderr)
-        # The template's own command, run because the person passed --trust.
-        code = subprocess.run(
-            task.argv, cwd=dest / task.cwd, env={**os.environ, **rendering.TASK_ENV}, check=False
-        ).returncode
-        if code:
-            print(f"error: task {task.number} ({task.shown}) exited with {code}", file=sys.stderr)
-            return 1
+    if not _run_tasks(tasks, dest):
+        return 1
     print(f"{len(rendered.files)} files in {dest}")
     if message.strip():
         print(message, file=sys.stderr)  # as copier prints it
@@ -175,7 +173,7 @@ def _update_options(argv: list[str]) -> tuple[Path, update.Request, dict[str, bo
     path: Path | None = None
     data: dict[str, Any] = {}
     options: dict[str, str] = {}
-    flags = {"preview": False, "trust": False}
+    flags = {"preview": False, "trust": False, "skip-tasks": False}
     args = iter(argv)
     for arg in args:
         name, eq, value = arg.partition("=")
@@ -188,12 +186,12 @@ def _update_options(argv: list[str]) -> tuple[Path, update.Request, dict[str, bo
                 data.update([_answer(value)])
             else:
                 options[name[2:]] = value
-        elif arg in {"--preview", "--trust"}:
+        elif arg in {"--preview", "--trust", "--skip-tasks"}:
             flags[arg[2:]] = True
         elif arg.startswith("--"):
             raise ValueError(
                 f"unknown option {arg!r}; known: --vcs-ref, --data, --conflict, --answers-file,"
-                " --preview, --trust"
+                " --preview, --trust, --skip-tasks"
             )
         elif path is None:
             path = Path(arg)
@@ -226,6 +224,44 @@ def _untrusted(template: Template) -> Template:
     return template
 
 
+def _run(t: rendering.PlannedTask, root: Path, kind: str) -> int:
+    """One of the template's commands, run because the person passed --trust; its exit code."""
+    print(f" > Running {kind} {t.number}: {t.shown}", file=sys.stderr)
+    return subprocess.run(
+        t.argv, cwd=root / t.cwd, env={**os.environ, **t.env}, check=False
+    ).returncode
+
+
+def _run_tasks(tasks: list[rendering.PlannedTask], root: Path) -> bool:
+    for t in tasks:
+        code = _run(t, root, "task")
+        if code:
+            print(f"error: task {t.number} ({t.shown}) exited with {code}", file=sys.stderr)
+            return False
+    return True
+
+
+def _migrate_trusted(
+    before: list[rendering.PlannedTask], after: list[rendering.PlannedTask]
+) -> Callable[[rendering.PlannedTask, Path], None]:
+    def run(t: rendering.PlannedTask, root: Path) -> None:
+        code = _run(t, root, f"migration ({t.env['STAGE']})")
+        if code:
+            raise update.UpdateError(f"migration {t.number} ({t.shown}) exited with {code}")
+
+    return run
+
+
+def _migrate_untrusted(
+    before: list[rendering.PlannedTask], after: list[rendering.PlannedTask]
+) -> Callable[[rendering.PlannedTask, Path], None]:
+    raise update.UpdateError(
+        "the update runs the template's migrations (its own code: "
+        + "; ".join(t.shown for t in [*before, *after])
+        + "); pass --trust to run them"
+    )
+
+
 def _answer(item: str) -> tuple[str, str]:
     key, sep, value = item.partition("=")
     if not sep or not key:
@@ -254,16 +290,31 @@ def _update(argv: list[str]) -> int:
                 update.default_fetch(project),
                 dst_name=str(project),
                 trust=_trusted if flags["trust"] else _untrusted,
+                migrate=None
+                if flags["preview"]
+                else _migrate_trusted
+                if flags["trust"]
+                else _migrate_untrusted,
             )
         except update.UpdateError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
         for warning in plan.warnings:
             print(f"warning: {warning}", file=sys.stderr)
+        tasks = [] if flags["skip-tasks"] else plan.tasks
+        if tasks and not flags["trust"] and not flags["preview"]:
+            print(
+                "warning: not run without --trust: "
+                + rendering.tasks_description("project's", tasks, "the updated project"),
+                file=sys.stderr,
+            )
+            tasks = []
         if flags["preview"]:
             print(update.diff(plan), end="")
         else:
             update.apply_plain(plan)
+            if not _run_tasks(tasks, project):
+                return 1
     preview = flags["preview"]
     said = "would change" if preview else "changed"
     print(

@@ -34,8 +34,9 @@ from jinja2.ext import Extension
 from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2_ansible_filters import AnsibleCoreFiltersExtension  # type: ignore[import-untyped]
+from packaging.version import InvalidVersion, Version
 
-from .template import MISSING, Question, Template, TemplateError, parse_choices
+from .template import MISSING, Migration, Question, Task, Template, TemplateError, parse_choices
 from .vcs import Origin
 
 #: Names the bootstrapper checks itself, beyond a template's own validators (``names`` in
@@ -1061,7 +1062,8 @@ def variants(template: Template, fixed: Mapping[str, Any] | None = None) -> list
 
 @dataclass(frozen=True)
 class PlannedTask:
-    """One of the template's ``_tasks`` as it will run: rendered, its condition true."""
+    """One of the template's ``_tasks`` or ``_migrations`` as it will run: rendered, its
+    condition true."""
 
     #: The argument vector (a string task: ``/bin/sh -c COMMAND``, as copier's ``shell=True``).
     argv: tuple[str, ...]
@@ -1069,46 +1071,135 @@ class PlannedTask:
     shown: str
     #: The folder it runs in, relative to the project.
     cwd: str
-    #: Its number among ``_tasks`` (from 1).
+    #: Its number among ``_tasks`` or ``_migrations`` (from 1).
     number: int
+    #: The environment copier gives it beyond its own: its extra context, upper-cased.
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
-#: The environment copier gives a task beyond its own (its extra context, upper-cased).
-TASK_ENV = {"STAGE": "task", "COPIER_OPERATION": "copy"}
-
-
-def planned_tasks(template: Template, context: Mapping[str, Any]) -> list[PlannedTask]:
+def planned_tasks(
+    template: Template, context: Mapping[str, Any], operation: str = "copy"
+) -> list[PlannedTask]:
     """The ``_tasks`` that will run with this render context, in order (copier's semantics: the
     condition, each part of the command and the folder are Jinja, with ``_stage`` = ``task``
-    and ``_copier_operation`` = ``copy``). A folder outside the project is refused."""
-    extra = {**context, "_stage": "task", "_copier_operation": "copy"}
+    and ``_copier_operation`` = ``copy`` or ``update``). A folder outside the project is
+    refused."""
+    extra = {"_stage": "task", "_copier_operation": operation}
     out = []
     for n, task in enumerate(template.tasks, 1):
-        where = task.where or f"_tasks #{n}"
-        when = task.when
-        if isinstance(when, str):
-            when = _to_bool(render_string(template, when, extra, f"{where} when"))
-        if not when:
-            continue
-        if isinstance(task.command, str):
-            shown = render_string(template, task.command, extra, where)
-            argv: tuple[str, ...] = ("/bin/sh", "-c", shown)
-        else:
-            argv = tuple(render_string(template, part, extra, where) for part in task.command)
-            shown = " ".join(argv)
-        cwd = render_string(template, task.working_directory, extra, f"{where} working_directory")
-        if Path(cwd).is_absolute() or ".." in Path(cwd).parts:
-            raise TemplateError(where, f"`working_directory` {cwd!r} must stay inside the project")
-        out.append(PlannedTask(argv, shown, cwd or ".", n))
+        planned = _planned(template, context, extra, task, task.when, n, "_tasks")
+        if planned is not None:
+            out.append(planned)
     return out
 
 
-def tasks_description(template_name: str, tasks: list[PlannedTask]) -> str:
+def planned_migrations(
+    template: Template,
+    context: Mapping[str, Any],
+    stage: str,
+    versions: tuple[tuple[str, Version | None], tuple[str, Version | None]],
+) -> list[PlannedTask]:
+    """The ``_migrations`` that run at ``stage`` (``before`` or ``after``) of an update between
+    ``versions`` (old and new: each a commit and its PEP 440 version), as copier 9 picks them:
+    none unless both versions are releases; one with a ``version`` only when old < it <= new;
+    its condition (by default ``_stage == "after"``) rendered with copier's extra context
+    (``_stage``, ``_version_from``, ``_version_to``, ``_version_pep440_*``,
+    ``_version_current``), which is also its environment, upper-cased."""
+    (old_commit, old), (new_commit, new) = versions
+    if old is None or new is None:
+        return []
+    base = {
+        "_stage": stage,
+        "_version_from": old_commit,
+        "_version_to": new_commit,
+        "_version_pep440_from": old,
+        "_version_pep440_to": new,
+        "_copier_operation": "update",
+    }
+    out = []
+    for n, m in enumerate(template.migrations, 1):
+        extra = dict(base)
+        if m.version is not None:
+            try:
+                current = Version(m.version)
+            except InvalidVersion:
+                raise TemplateError(
+                    m.where, f"`_migrations`: version {m.version!r} is not a PEP 440 version"
+                ) from None
+            if not new >= current > old:
+                continue
+            extra |= {"_version_current": m.version, "_version_pep440_current": current}
+        if m.stage is not None:
+            when: str | bool = m.stage == stage
+        elif m.when is None:
+            when = stage == "after"
+        else:
+            when = m.when
+        planned = _planned(template, context, extra, m, when, n, "_migrations")
+        if planned is not None:
+            out.append(planned)
+    return out
+
+
+def _planned(  # noqa: PLR0917 - each is one part of what is planned
+    template: Template,
+    context: Mapping[str, Any],
+    extra: Mapping[str, Any],
+    item: Task | Migration,
+    when: str | bool,
+    n: int,
+    setting: str,
+) -> PlannedTask | None:
+    """One task or migration rendered with ``extra`` over the render context, or ``None`` when
+    its condition is false."""
+    scope = {**context, **extra}
+    where = item.where or f"{setting} #{n}"
+    if isinstance(when, str):
+        when = _to_bool(render_string(template, when, scope, f"{where} when"))
+    if not when:
+        return None
+    if isinstance(item.command, str):
+        shown = render_string(template, item.command, scope, where)
+        argv: tuple[str, ...] = ("/bin/sh", "-c", shown)
+    else:
+        argv = tuple(render_string(template, part, scope, where) for part in item.command)
+        shown = " ".join(argv)
+    cwd = render_string(template, item.working_directory, scope, f"{where} working_directory")
+    if Path(cwd).is_absolute() or ".." in Path(cwd).parts:
+        raise TemplateError(where, f"`working_directory` {cwd!r} must stay inside the project")
+    env = {k[1:].upper(): str(v) for k, v in extra.items()}
+    return PlannedTask(argv, shown, cwd or ".", n, env)
+
+
+def tasks_description(
+    template_name: str, tasks: list[PlannedTask], where: str = "the new project"
+) -> str:
     """What a person allows when they allow these tasks, completing "asks to run ...": every
-    command, exactly as it will run."""
-    commands = "; ".join(f"`{t.shown}`" + (f" in {t.cwd}" if t.cwd != "." else "") for t in tasks)
+    command, exactly as it will run, and where."""
     noun = "command" if len(tasks) == 1 else f"{len(tasks)} commands"
-    return f"the {template_name} template's {noun} in the new project: {commands}"
+    return f"the {template_name} template's {noun} in {where}: {_commands(tasks)}"
+
+
+def migrations_description(
+    template_name: str, before: list[PlannedTask], after: list[PlannedTask], span: str
+) -> str:
+    """What a person allows when they allow an update's migrations (``span``: "v1 -> v2"),
+    completing "asks to run ...": every command, exactly as it will run, and when."""
+    stages = [
+        f"{when} the update: {_commands(tasks)}"
+        for when, tasks in (("before", before), ("after", after))
+        if tasks
+    ]
+    n = len(before) + len(after)
+    noun = "migration" if n == 1 else f"{n} migrations"
+    return (
+        f"the {template_name} template's {noun} for {span}, on a scratch copy of the project"
+        f" (what they change is shown before anything is written): {'; '.join(stages)}"
+    )
+
+
+def _commands(tasks: list[PlannedTask]) -> str:
+    return "; ".join(f"`{t.shown}`" + (f" in {t.cwd}" if t.cwd != "." else "") for t in tasks)
 
 
 def extensions_description(template: Template, name: str = "") -> str:

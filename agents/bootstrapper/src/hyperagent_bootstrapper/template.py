@@ -158,6 +158,29 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Migration:
+    """One of ``_migrations``: a command run when a project is updated to a version at or past
+    ``version`` from one before it (every update when it has none), before the update is worked
+    out or after it (copier's ``_stage``; by default after)."""
+
+    command: str | tuple[str, ...]
+    version: str | None = None
+    #: Jinja or a boolean; ``None`` is copier's default, ``_stage == "after"``.
+    when: str | bool | None = None
+    #: Copier's older form fixes the stage: ``before`` or ``after`` (``None``: ``when`` says).
+    stage: str | None = None
+    working_directory: str = "."
+    #: ``file:line #n`` in the manifest.
+    where: str = ""
+
+    @property
+    def shown(self) -> str:
+        """In a few words: its version and command, unrendered."""
+        said = _words(self.command)
+        return f"{self.version}: {said}" if self.version is not None else said
+
+
+@dataclass(frozen=True)
 class Template:
     """A parsed template directory."""
 
@@ -176,9 +199,8 @@ class Template:
     postcheck: PostCheck | None = None
     #: Settings present but not acted on, each with why.
     warnings: tuple[str, ...] = ()
-    #: ``_migrations``, each in a few words (its version and command): never run, named when
-    #: a project is updated.
-    migrations: tuple[str, ...] = ()
+    #: ``_migrations``: commands run when a project is updated across their version.
+    migrations: tuple[Migration, ...] = ()
     #: The files the manifest includes (``!include``), to notice when they change.
     sources: tuple[Path, ...] = ()
     #: ``_jinja_extensions``: Python code loaded into the renderer (import names, or
@@ -608,7 +630,7 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912, PLR0915 - one check per se
         preserve_symlinks=bool(settings.get("preserve_symlinks", False)),
         postcheck=_postcheck(root),
         warnings=tuple(warnings),
-        migrations=_migrations(data.get("_migrations") or []),
+        migrations=_migrations(data.get("_migrations") or [], where("_migrations")),
         sources=tuple(p for p in read if p != manifest),
         extensions=extensions,
         tasks=_tasks(settings.get("tasks", []) or [], where("_tasks")),
@@ -669,23 +691,73 @@ def _tasks(value: Any, where: str) -> tuple[Task, ...]:
     return tuple(out)
 
 
-def _migrations(value: Any) -> tuple[str, ...]:
-    """Each of copier's ``_migrations`` in a few words: its ``version`` and its command (copier's
-    ``command``, or the older ``before``/``after`` lists), a plain command as it is."""
+def _migrations(value: Any, where: str) -> tuple[Migration, ...]:
+    """``_migrations`` as copier 9 reads them: each a command (a string or a list; run after
+    every update), or a mapping with ``command`` and optionally ``version``, ``when`` and
+    ``working_directory``; or copier's older form, ``version`` with ``before`` and ``after``
+    lists of commands."""
     items = value if isinstance(value, list) else [value]
-    out = []
-    for item in items:
+    out: list[Migration] = []
+    for n, item in enumerate(items, 1):
+        spot = f"{where} #{n}"
         if not isinstance(item, Mapping):
-            out.append(_words(item))
+            out.append(Migration(_command(item, spot, "_migrations"), where=spot))
             continue
-        if "command" in item:
-            said = _words(item["command"])
-        else:  # copier's older form: lists of commands run before and after the update
-            steps = [*(item.get("before") or []), *(item.get("after") or [])]
-            said = "; ".join(_words(c) for c in steps)
         version = item.get("version")
-        out.append(f"{version}: {said}" if version is not None else said)
+        if version is not None and not isinstance(version, str | int | float):
+            raise TemplateError(where, f"`_migrations` item {n}: `version` must be a version")
+        version = None if version is None else str(version)
+        if "before" in item or "after" in item:  # copier's older form
+            if version is None:
+                raise TemplateError(
+                    where, f"`_migrations` item {n}: `before`/`after` need a `version`"
+                )
+            for stage in ("before", "after"):
+                for command in item.get(stage) or []:
+                    out.append(
+                        Migration(
+                            _command(command, spot, "_migrations"),
+                            version=version,
+                            stage=stage,
+                            where=spot,
+                        )
+                    )
+            continue
+        unknown = set(item) - {"command", "version", "when", "working_directory"}
+        if unknown:
+            raise TemplateError(
+                where,
+                f"`_migrations` item {n}: unknown keys {sorted(map(str, unknown))}; a migration"
+                " has `command`, `version`, `when` and `working_directory`",
+            )
+        when = item.get("when")
+        if when is not None and not isinstance(when, str | bool):
+            raise TemplateError(
+                where, f"`_migrations` item {n}: `when` must be a string or a boolean"
+            )
+        out.append(
+            Migration(
+                _command(item.get("command"), spot, "_migrations"),
+                version=version,
+                when=when,
+                working_directory=str(item.get("working_directory", ".") or "."),
+                where=spot,
+            )
+        )
     return tuple(out)
+
+
+def _command(command: Any, where: str, setting: str) -> str | tuple[str, ...]:
+    """A command as copier takes it: a string (run by the shell) or a list (the arguments)."""
+    if (
+        isinstance(command, list)
+        and command
+        and all(isinstance(c, str | int | float) for c in command)
+    ):
+        return tuple(str(c) for c in command)
+    if isinstance(command, str) and command.strip():
+        return command
+    raise TemplateError(where, f"`{setting}`: a command must be a string or a list of strings")
 
 
 def _words(command: Any) -> str:

@@ -12,8 +12,14 @@ its git commands: the same project and versions give the same bytes.
 
 Unlike copier, nothing is done in the project until the end: the whole update is worked out in a
 scratch folder (a git checkout of the project's tree, borrowing its objects), so a preview
-writes nothing and the agent can name every path it will touch before it asks. ``_migrations``
-(template code) and ``_tasks`` are never run; the migrations are named in a warning.
+writes nothing and the agent can name every path it will touch before it asks. The template's
+``_migrations`` (its own commands, run only once allowed: see ``Migrate``) run in that scratch
+checkout too, the ``before`` ones on the project's files before the update is worked out (what
+they change counts as the person's), the ``after`` ones on the result: everything they change is
+among the paths named before anything is written, and they never touch the project itself. A
+preview runs none of them and says which would run. The template's ``_tasks`` are the caller's
+to run in the project after the update is written (``rendering.planned_tasks`` with
+``operation="update"``).
 """
 
 from __future__ import annotations
@@ -66,6 +72,13 @@ class UpdateError(Exception):
 #: Makes a template that loads its own Jinja extensions renderable (asking first), or raises.
 Trust = Callable[[Template], Template]
 
+#: Given the migrations an update runs (``before`` and ``after``, none empty both), allows them
+#: (asking first) and returns how to run one in a folder; or raises :class:`UpdateError`.
+Migrate = Callable[
+    [list[rendering.PlannedTask], list[rendering.PlannedTask]],
+    Callable[[rendering.PlannedTask, Path], None],
+]
+
 
 @dataclass(frozen=True)
 class Request:
@@ -108,6 +121,8 @@ class Plan:
     warnings: list[str]
     #: For inline conflicts: each file's old and new rendering (for git's unmerged stages).
     sides: dict[str, tuple[Path, Path]] = field(default_factory=dict)
+    #: The new version's ``_tasks``, to run in the project once the update is written.
+    tasks: list[rendering.PlannedTask] = field(default_factory=list)
 
     @property
     def touched(self) -> list[str]:
@@ -299,24 +314,20 @@ def prepare(
     *,
     dst_name: str | None = None,
     trust: Trust = lambda t: t,
+    migrate: Migrate | None = None,
 ) -> Plan:
     """Work the update out in ``scratch`` (an empty folder, removed by the caller): nothing in
     ``project`` changes. ``dst_name`` is the project as the person named it
     (``_copier_conf.dst_path``). ``trust`` is asked about each version of a template that loads
     its own Jinja extensions, and returns it trusted (or raises); by default such a template
-    cannot render."""
+    cannot render. ``migrate`` allows and runs the template's migrations; without it (a
+    preview) they are named in a warning and not run."""
     if request.conflict not in CONFLICT_MODES:
         raise UpdateError(f"conflict {request.conflict!r}: one of {', '.join(CONFLICT_MODES)}")
     answers_file, last = _recorded(project, request.answers_file)
     repo = repository(project)
     versions = _versions(scratch, fetch, last, request.vcs_ref, trust)
-    new_t = versions.new
-    warnings = list(new_t.warnings)
-    if new_t.migrations:
-        warnings.append(
-            "the template's `_migrations` were not run (they run the template's own code): "
-            + "; ".join(new_t.migrations)
-        )
+    warnings = list(versions.new.warnings)
     sub = (repo.subdir,) if repo.subdir else ()
     r = _renderings(
         versions,
@@ -325,13 +336,34 @@ def prepare(
         dst_name if dst_name is not None else str(project),
         (scratch.joinpath("old", *sub), scratch.joinpath("new", *sub)),
     )
-    # The project as committed, plus what it holds untracked where a rendering goes.
+    before, after = _planned_migrations(versions, last, r.context)
+    try:
+        tasks = rendering.planned_tasks(versions.new, r.context, "update")
+    except TemplateError as err:
+        raise UpdateError(f"the template {last['_src_path']} is broken: {err}") from err
+    run: Callable[[rendering.PlannedTask, Path], None] | None = None
+    if (before or after) and migrate is not None:
+        run = migrate(before, after)
+    elif before or after:
+        warnings.append(
+            "the template's migrations would run in the update, not in a preview: "
+            + "; ".join(f"({t.env['STAGE']}) {t.shown}" for t in [*before, *after])
+        )
+    # The project as committed (its `before` migrations run over it, and what they change
+    # committed as the person's), plus what it holds untracked where a rendering goes.
     work = scratch / "project"
     _checkout_tree(work, repo)
     tracked = set(_names(git(["ls-files", "-z"], work)))
+    if run is not None and before:
+        for t in before:
+            run(t, work)
+        repo = _migrated(work, repo)
     for rel in {*(f.path for f in r.old.files), *(f.path for f in r.current.files)} - tracked:
         _copy_entry(project / rel, work / rel)
-    conflicts, sides = _merge(project, work, repo, r, request.conflict)
+    conflicts, sides = _merge(work, repo, r, request.conflict)
+    if run is not None:
+        for t in after:
+            run(t, work)
     changed, added, removed = _compare(project, work, tracked, {f.path for f in r.old.files})
     return Plan(
         project=project,
@@ -353,7 +385,31 @@ def prepare(
         message=r.message,
         warnings=warnings,
         sides=sides,
+        tasks=tasks,
     )
+
+
+def _planned_migrations(
+    v: _Versions, last: Mapping[str, Any], context: Mapping[str, Any]
+) -> tuple[list[rendering.PlannedTask], list[rendering.PlannedTask]]:
+    """The new version's migrations for this update, ``before`` and ``after``."""
+    old_commit, new_commit = str(last["_commit"]), v.new_origin.commit or ""
+    span = ((old_commit, _version(old_commit)), (new_commit, _version(new_commit)))
+    try:
+        return tuple(  # type: ignore[return-value]
+            rendering.planned_migrations(v.new, context, stage, span)
+            for stage in ("before", "after")
+        )
+    except TemplateError as err:
+        raise UpdateError(f"the template {last['_src_path']} is broken: {err}") from err
+
+
+def _migrated(work: Path, repo: Repository) -> Repository:
+    """The project as its ``before`` migrations left it in ``work``: everything there but what
+    git ignores, as a tree in ``work``'s store (which borrows the project's)."""
+    git(["add", "--all"], work)
+    tree = git(["write-tree"], work).strip()
+    return dataclasses.replace(repo, tree=tree, objects=work / ".git" / "objects")
 
 
 def _recorded(project: Path, answers_file: str | None) -> tuple[str, dict[str, Any]]:
@@ -428,6 +484,8 @@ class _Renderings:
     answers: rendering.Answers
     message: str
     skip: Callable[[str], bool]
+    #: The new version's render context for the project.
+    context: Mapping[str, Any]
 
 
 def _renderings(
@@ -480,11 +538,11 @@ def _renderings(
         skip = _skipper(v.new, context)
     except (TemplateError, rendering.AnswersError) as err:
         raise UpdateError(f"the template {last['_src_path']} is broken: {err}") from err
-    return _Renderings(old, old_dir, current, new, new_dir, answers, message, skip)
+    return _Renderings(old, old_dir, current, new, new_dir, answers, message, skip, context)
 
 
 def _merge(
-    project: Path, work: Path, repo: Repository, r: _Renderings, conflict: str
+    work: Path, repo: Repository, r: _Renderings, conflict: str
 ) -> tuple[list[str], dict[str, tuple[Path, Path]]]:
     """copier's update in ``work`` (the project's tree checked out): the conflicts, and for
     inline ones each file's old and new rendering."""
@@ -498,7 +556,8 @@ def _merge(
     _commit_all(old_repo, repo.objects)
     old_tree = _tree(old_repo, sub)
     deleted = _diff_names(old_repo, "D", old_tree, repo.tree)
-    removed_by_person = [p for p in deleted if not (project / p).exists() and not skip(p)]
+    # (``work`` holds what the project holds where the old version has a file.)
+    removed_by_person = [p for p in deleted if not (work / p).exists() and not skip(p)]
     # 2. The new version over the project, less what the person deleted.
     _write_over(r.current, work, skip)
     for rel in removed_by_person:
