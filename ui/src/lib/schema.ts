@@ -8,6 +8,8 @@ export type FieldKind = 'string' | 'integer' | 'number' | 'boolean' | 'choice' |
 export interface Choice {
   value: unknown;
   label: string;
+  /** The choice's own validator (copier's extended choice): what it renders to disables it. */
+  validator?: string;
 }
 
 export interface Field {
@@ -45,7 +47,7 @@ function choicesOf(s: JsonSchema): Choice[] {
   if (Array.isArray(s.oneOf)) {
     return (s.oneOf as JsonSchema[])
       .filter((o) => o && 'const' in o)
-      .map((o) => ({ value: o.const, label: str(o.title) ?? String(o.const) }));
+      .map((o) => ({ value: o.const, label: str(o.title) ?? String(o.const), validator: str(o['x-validator']) }));
   }
   return [];
 }
@@ -77,7 +79,9 @@ export function fieldsOf(schemaJson: string): Field[] {
       kind,
       label: str(p.title) ?? name,
       help: str(p.description) ?? '',
-      required: required.has(name),
+      // A conditional question is not in `required` (it may not be asked); asked, it needs an
+      // answer unless it has a default.
+      required: required.has(name) || (typeof p['x-when'] === 'string' && !('default' in p) && !('x-default-template' in p)),
       default: p.default,
       defaultTemplate: str(p['x-default-template']),
       placeholder: examples.length > 0 ? String(examples[0]) : undefined,
@@ -179,10 +183,11 @@ export function isAsked(field: Field, scope: Record<string, unknown>): boolean {
   return condition(field.when, scope) ?? true;
 }
 
+const isBlank = (raw: FormValue | undefined) => raw === undefined || raw === '' || (Array.isArray(raw) && raw.length === 0);
+
 /** What is wrong with one answer, in words, or null. */
 export function problemWith(field: Field, raw: FormValue | undefined): string | null {
-  const blank = raw === undefined || raw === '' || (Array.isArray(raw) && raw.length === 0);
-  if (blank) return field.required && field.kind !== 'boolean' ? `${field.label} is required.` : null;
+  if (isBlank(raw)) return field.required && field.kind !== 'boolean' ? `${field.label} is required.` : null;
   const v = typed(field, raw);
   if (field.kind === 'integer' || field.kind === 'number') {
     if (typeof v !== 'number' || Number.isNaN(v)) return `${field.label} must be a number.`;
@@ -191,6 +196,8 @@ export function problemWith(field: Field, raw: FormValue | undefined): string | 
     if (field.maximum !== undefined && v > field.maximum) return `${field.label} must be at most ${field.maximum}.`;
   }
   if (field.kind === 'choice' && v === undefined) return `${field.label} must be one of the choices.`;
+  if (field.kind === 'multichoice' && Array.isArray(v) && v.some((x) => x === undefined))
+    return `${field.label} must be among the choices.`;
   if (field.kind === 'json' && typeof raw === 'string') {
     try {
       JSON.parse(raw);
@@ -222,26 +229,49 @@ export function problemWith(field: Field, raw: FormValue | undefined): string | 
 
 /** The value a blank question takes from its computed default, when that can be worked out here. */
 function derived(field: Field, raw: FormValue | undefined, scope: Record<string, unknown>): 'given' | 'derived' | 'unknown' {
-  const blank = raw === undefined || raw === '' || (Array.isArray(raw) && raw.length === 0);
-  if (!blank || !field.defaultTemplate) return 'given';
+  if (!isBlank(raw) || !field.defaultTemplate) return 'given';
   return render(field.defaultTemplate, scope) === undefined ? 'unknown' : 'derived';
+}
+
+/** What the chosen choices' own validators say (copier disables such a choice), or null. */
+function disabledChoice(field: Field, raw: FormValue | undefined, scope: Record<string, unknown>): string | null {
+  const keys = Array.isArray(raw) ? raw : typeof raw === 'string' && raw !== '' ? [raw] : [];
+  for (const key of keys) {
+    const choice = field.choices[Number(key)];
+    if (!choice?.validator) continue;
+    const message = validatorMessage(choice.validator, scope);
+    if (message) return `“${choice.label}” cannot be chosen: ${sentence(message)}`;
+  }
+  return null;
 }
 
 /**
  * Problems of every asked question, by name (empty when the form can be submitted): the schema's
- * rules, then the template's own validator on the value the bootstrapper would check (a blank
- * question's computed default included, unless the answer it comes from is wrong itself).
+ * rules, the chosen choices' validators, then the pattern and the template's own validator on the
+ * value the bootstrapper would check (a blank question's computed default included, unless the
+ * answer it comes from is wrong itself). A blank secret's default is not checked (copier does
+ * not check it).
  */
 export function validate(fields: Field[], values: FormValues): Record<string, string> {
   const scope = answersScope(fields, values);
   const problems: Record<string, string> = {};
   for (const f of fields) {
     if (!isAsked(f, scope)) continue;
-    const p = problemWith(f, values[f.name]);
+    const p = problemWith(f, values[f.name]) ?? disabledChoice(f, values[f.name], scope);
     if (p) problems[f.name] = p;
   }
   for (const f of fields) {
+    if (problems[f.name] || !isAsked(f, scope)) continue;
+    const from = derived(f, values[f.name], scope);
+    if (from !== 'derived') continue;
+    if (fields.some((o) => o !== f && problems[o.name] && f.defaultTemplate?.includes(o.name))) continue;
+    const made = ` (its default, made from the other answers, is “${String(scope[f.name])}”).`;
+    const p = problemWith(f, String(scope[f.name]));
+    if (p) problems[f.name] = p.replace(/\.$/, made);
+  }
+  for (const f of fields) {
     if (!f.validator || problems[f.name] || !isAsked(f, scope)) continue;
+    if (f.secret && isBlank(values[f.name])) continue;
     const from = derived(f, values[f.name], scope);
     if (from === 'unknown') continue;
     if (from === 'derived' && fields.some((o) => o !== f && problems[o.name] && f.defaultTemplate?.includes(o.name))) continue;

@@ -630,7 +630,8 @@ def _settle(
         message = _validation(template, q, value, context)
         if message:
             raise ValueError(message)
-    if rule and when:
+    if rule and when and q.type in {"str", "path"} and not q.multiselect:
+        # A naming rule speaks of text (the answers schema names it on text questions only).
         message = check_name(rule, value)
         if message:
             raise ValueError(message)

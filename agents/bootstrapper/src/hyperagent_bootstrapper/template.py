@@ -41,22 +41,6 @@ DEFAULT_EXCLUDE = (
     ".svn",
 )
 QUESTION_TYPES = ("str", "int", "float", "bool", "json", "yaml", "path")
-QUESTION_KEYS = frozenset(
-    {
-        "type",
-        "help",
-        "default",
-        "choices",
-        "multiselect",
-        "validator",
-        "when",
-        "secret",
-        "placeholder",
-        "multiline",
-        "qmark",
-        "ask",
-    }
-)
 #: Settings we honour; the others below are named when refused or ignored.
 SETTINGS = frozenset(
     {
@@ -407,30 +391,37 @@ def _load_documents(
 
 def parse_choices(raw: Any, where: str) -> tuple[tuple[Any, Any], ...]:
     """copier's forms of ``choices``: a list (of values or [label, value] pairs) or a mapping of
-    label to value; as (label, value) pairs."""
+    label to value; as (label, value) pairs. A labelled value may be copier's extended choice, a
+    mapping with ``value`` and a ``validator`` that disables it (checked when answered)."""
     if isinstance(raw, Mapping):
-        return tuple((str(k), v) for k, v in raw.items())
-    if isinstance(raw, list):
-        pairs = []
+        pairs = [(str(k), v) for k, v in raw.items()]
+        labelled = list(pairs)
+    elif isinstance(raw, list):
+        pairs, labelled = [], []
         for item in raw:
             if isinstance(item, list | tuple):
                 if len(item) != 2:
                     raise TemplateError(where, f"choice {item!r} must be [label, value]")
-                pairs.append((item[0], item[1]))
+                labelled.append((item[0], item[1]))
+                pairs.append(labelled[-1])
             else:
                 pairs.append((item, item))
-        return tuple(pairs)
-    raise TemplateError(where, "choices must be a list or a mapping of label to value")
+    else:
+        raise TemplateError(where, "choices must be a list or a mapping of label to value")
+    for label, value in labelled:
+        if not isinstance(value, Mapping):
+            continue
+        if "value" not in value:
+            raise TemplateError(where, f"choice {label!r} is a mapping without `value`")
+        if not isinstance(value.get("validator", ""), str):
+            raise TemplateError(where, f"the `validator` of choice {label!r} must be text")
+    return tuple(pairs)
 
 
 def _question(name: str, raw: Any, where: str) -> Question:
+    # A mapping is the full form (copier ignores keys it does not know); anything else is the
+    # short form, its value the default.
     spec: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {"default": raw}
-    unknown = sorted(set(spec) - QUESTION_KEYS)
-    if unknown:
-        allowed = ", ".join(sorted(QUESTION_KEYS))
-        raise TemplateError(
-            where, f"question {name!r} has unknown keys {unknown}; allowed: {allowed}"
-        )
     default = spec.get("default", MISSING)
     type_name = spec.get("type")
     if type_name is None:
@@ -451,6 +442,9 @@ def _question(name: str, raw: Any, where: str) -> Question:
     validator = spec.get("validator", "")
     if not isinstance(validator, str):
         raise TemplateError(where, f"`validator` of {name!r} must be a Jinja string")
+    multiselect = bool(spec.get("multiselect", False))
+    if multiselect and "choices" not in spec:
+        raise TemplateError(where, f"question {name!r}: `multiselect` needs `choices`")
     return Question(
         name=name,
         type=type_name,
@@ -463,7 +457,7 @@ def _question(name: str, raw: Any, where: str) -> Question:
             else None
         ),
         choices_template=spec["choices"] if isinstance(spec.get("choices"), str) else "",
-        multiselect=bool(spec.get("multiselect", False)),
+        multiselect=multiselect,
         validator=validator,
         when=when,
         secret=secret,

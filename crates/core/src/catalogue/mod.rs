@@ -17,7 +17,9 @@
 //! # The answers schema
 //!
 //! A JSON Schema (draft 2020-12) of the object of answers, built from the manifest's questions by
-//! these rules, which the bootstrapper's Python implementation follows too. The manifest is read
+//! these rules, which the bootstrapper's Python implementation and the UI's form follow too;
+//! `tests/questions/corpus.json` is their shared contract (each case a manifest, its schema, and
+//! answers taken or refused), which all three are tested against. The manifest is read
 //! as copier reads it: YAML 1.1 as PyYAML resolves it (see `catalogue/yaml.rs`), several documents
 //! merged (a later document's key wins; `_exclude`, `_jinja_extensions`, `_secret_questions` and
 //! `_skip_if_exists` lists are joined).
@@ -30,12 +32,17 @@
 //!   float or string gives `bool`, `int`, `float`, `str`; anything else `yaml`); without a
 //!   default, `str`.
 //! - `help` -> `description`. `placeholder` -> `examples: [placeholder]`. A true `secret` (or the
-//!   name listed in `_secret_questions`) -> `writeOnly: true, format: "password"`.
-//! - `choices` as a list -> `enum: [values]`, where an item that is itself a two-item list
-//!   `[label, value]` contributes its value; as a mapping of label to value -> `oneOf: [{const:
-//!   value, title: label}, ...]`. With a true `multiselect`: `type: "array"`, `items: {enum: ...}`
-//!   or `items: {oneOf: ...}`, `uniqueItems: true` (the scalar type is then not emitted).
-//!   `multiselect` without `choices` is an error.
+//!   name listed in `_secret_questions`) -> `writeOnly: true, format: "password"`; a true
+//!   `secret` without a `default` is an error, as in copier.
+//! - `choices` as a list of plain values -> `enum: [values]`; as a mapping of label to value, or
+//!   a list with `[label, value]` pairs in it -> `oneOf: [{const: value, title: label}, ...]` (a
+//!   plain item is its own label, as Python's `str()` shows it). A value that is a mapping is
+//!   copier's extended choice: its `value` is the `const`, and its non-empty `validator` (whose
+//!   message disables the choice) is the entry's `x-validator`; without `value` it is an error.
+//!   A string (Jinja rendering to the list, with the answers) -> `"x-choices-template":
+//!   "<source>"`. With a true `multiselect`: `type: "array"`, `items: {enum: ...}` or `items:
+//!   {oneOf: ...}` (or `x-choices-template` beside them), `uniqueItems: true` (the scalar type is
+//!   then not emitted). `multiselect` without `choices` is an error.
 //! - `default`: a string containing `{{` or `{%` -> `"x-default-template": "<source>"` (not
 //!   `default`); otherwise `default: <value>`.
 //! - A non-empty `validator` -> `"x-validator": "<source>"`. `when`: `false` -> the question is
@@ -55,7 +62,7 @@
 //! folder; one problem per line, in file order), not offered, when:
 //! - the manifest (or `hyperagent.yml`) is not valid YAML, not a mapping, or both `copier.yml` and
 //!   `copier.yaml` exist; a question breaks the rules above;
-//! - a question's `default`, `validator` or `when` string is not valid Jinja syntax;
+//! - a question's `default`, `validator`, `when` or `choices` string is not valid Jinja syntax;
 //! - under `_subdirectory` (default: the template's folder), leaving out what `_exclude` matches
 //!   (gitignore patterns; copier's default list when the manifest has no `_exclude` and no
 //!   `_subdirectory`, as copier does): a path component with `{{` or `{%` is not valid Jinja, or a

@@ -31,6 +31,7 @@ fn question(
 ) -> Result<Option<(Json, bool)>, String> {
     let q = Question::new(file, name, line, node);
     q.check_jinja()?;
+    q.check_secret()?;
     let mut p = Map::new();
     let Some(when_is_string) = q.when(&mut p)? else {
         return Ok(None);
@@ -92,6 +93,7 @@ impl<'a> Question<'a> {
             ("default", self.default),
             ("validator", self.get("validator")),
             ("when", self.get("when")),
+            ("choices", self.get("choices")),
         ] {
             if let Some(Err((l, m))) = n.and_then(Node::as_str).map(parse_jinja) {
                 let at = n.map_or(self.line, |n| n.line);
@@ -99,6 +101,18 @@ impl<'a> Question<'a> {
             }
         }
         Ok(())
+    }
+
+    /// copier refuses a `secret: true` question without a default (it could not be asked
+    /// without showing what is typed, nor left blank). Checked whatever `when` says, as copier
+    /// checks it.
+    fn check_secret(&self) -> Result<(), String> {
+        match self.get("secret") {
+            Some(n) if truthy(n) && self.default.is_none() => {
+                Err(self.err(n.line, "a secret question needs a default"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// `when`: `None` when false (the question is left out); else whether it is a string, which
@@ -162,41 +176,78 @@ impl<'a> Question<'a> {
         Ok(())
     }
 
-    /// `choices`: the schema key that lists them (`enum` or `oneOf`) and the list.
+    /// `choices`: the schema key that lists them and its value. A list of plain values is an
+    /// `enum`; a mapping of label to value, or a list with `[label, value]` pairs, is a `oneOf`
+    /// of `{const, title}` (a plain item is its own label), so the labels reach the form. A Jinja
+    /// string (choices rendered with the answers) cannot be listed: `x-choices-template`.
     fn choices(&self) -> Result<Option<(&'static str, Json)>, String> {
         let Some(n) = self.get("choices") else {
             return Ok(None);
         };
         match &n.value {
+            Value::Seq(items) if items.iter().all(|i| !matches!(i.value, Value::Seq(_))) => Ok(
+                Some(("enum", Json::Array(items.iter().map(to_json).collect()))),
+            ),
             Value::Seq(items) => {
-                let mut values = Vec::new();
+                let mut labelled = Vec::new();
                 for item in items {
                     match &item.value {
-                        Value::Seq(pair) if pair.len() == 2 => values.push(to_json(&pair[1])),
+                        Value::Seq(pair) if pair.len() == 2 => {
+                            labelled.push(self.choice(&pair[0], &pair[1])?)
+                        }
                         Value::Seq(_) => {
                             return Err(
                                 self.err(item.line, "a choice list item must be [label, value]")
                             )
                         }
-                        _ => values.push(to_json(item)),
+                        _ => labelled.push(json!({"const": to_json(item), "title": py_str(item)})),
                     }
                 }
-                Ok(Some(("enum", Json::Array(values))))
+                Ok(Some(("oneOf", Json::Array(labelled))))
             }
             Value::Map(pairs) => Ok(Some((
                 "oneOf",
                 Json::Array(
                     pairs
                         .iter()
-                        .map(|(k, v)| json!({"const": to_json(v), "title": py_str(k)}))
-                        .collect(),
+                        .map(|(k, v)| self.choice(k, v))
+                        .collect::<Result<_, _>>()?,
                 ),
             ))),
+            Value::Str(s) => Ok(Some(("x-choices-template", json!(s)))),
             _ => Err(self.err(
                 n.line,
                 "`choices` must be a list or a mapping of label to value",
             )),
         }
+    }
+
+    /// One labelled choice: `{const, title}`; copier's extended choice, a mapping with `value`
+    /// and a `validator` whose message disables the choice, adds `x-validator`.
+    fn choice(&self, label: &Node, value: &Node) -> Result<Json, String> {
+        let title = py_str(label);
+        if !matches!(value.value, Value::Map(_)) {
+            return Ok(json!({"const": to_json(value), "title": title}));
+        }
+        let Some(v) = value.get("value") else {
+            return Err(self.err(
+                value.line,
+                &format!("choice `{title}` is a mapping without `value`"),
+            ));
+        };
+        let mut c = json!({"const": to_json(v), "title": title});
+        match value.get("validator").map(|n| &n.value) {
+            None | Some(Value::Null) => {}
+            Some(Value::Str(s)) if s.is_empty() => {}
+            Some(Value::Str(s)) => c["x-validator"] = json!(s),
+            Some(_) => {
+                return Err(self.err(
+                    value.line,
+                    &format!("the `validator` of choice `{title}` must be a Jinja string"),
+                ))
+            }
+        }
+        Ok(c)
     }
 
     /// The type and the choices, or with `multiselect` an array of unique choices.
@@ -210,6 +261,11 @@ impl<'a> Question<'a> {
             (true, None) => {
                 let at = self.get("multiselect").map_or(self.line, |n| n.line);
                 return Err(self.err(at, "`multiselect` needs `choices`"));
+            }
+            (true, Some(("x-choices-template", source))) => {
+                p.insert("type".into(), json!("array"));
+                p.insert("x-choices-template".into(), source);
+                p.insert("uniqueItems".into(), json!(true));
             }
             (true, Some((key, list))) => {
                 p.insert("type".into(), json!("array"));
@@ -342,7 +398,8 @@ fn name_rule(p: &mut Json, rule: NameRule) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{broken, schema, template};
+    use super::super::tests::{broken, schema, template, write};
+    use super::super::TemplateStatus;
     use super::*;
 
     fn prop(manifest: &str) -> Json {
@@ -467,8 +524,13 @@ mod tests {
     #[test]
     fn choices_as_a_list_a_mapping_and_multiselect() {
         assert_eq!(
-            prop("q:\n  type: str\n  choices: [a, [Label B, b]]\n"),
+            prop("q:\n  type: str\n  choices: [a, b]\n"),
             json!({"type": "string", "enum": ["a", "b"]})
+        );
+        // A [label, value] pair keeps its label; a plain item beside it is its own.
+        assert_eq!(
+            prop("q:\n  type: str\n  choices: [a, [Label B, b]]\n"),
+            json!({"type": "string", "oneOf": [{"const": "a", "title": "a"}, {"const": "b", "title": "Label B"}]})
         );
         assert_eq!(
             prop("q:\n  type: int\n  choices:\n    One: 1\n    Two: 2\n"),
@@ -517,5 +579,48 @@ mod tests {
         );
         // A question that is never asked still has its default rendered: it is checked too.
         assert!(broken("q:\n  when: false\n  default: \"{{\"\n", &[]).contains("`default`"));
+    }
+
+    /// `tests/questions/corpus.json`, the contract the bootstrapper and the UI's form read too
+    /// (`scripts/questions_corpus.py` fills its schemas from this code): each case's manifest
+    /// gives exactly its `schema`, or is broken saying its `error`.
+    #[test]
+    fn the_questions_corpus_is_what_the_catalogue_makes() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/questions/corpus.json"
+        );
+        let corpus: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let cases = corpus["cases"].as_array().unwrap();
+        assert!(cases.len() >= 40, "{} cases", cases.len());
+        let mut wrong = Vec::new();
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join(name);
+            write(&dir, "copier.yml", case["manifest"].as_str().unwrap());
+            if let Some(text) = case.get("hyperagent").and_then(Json::as_str) {
+                write(&dir, "hyperagent.yml", text);
+            }
+            let t = super::super::load(name, &dir).unwrap();
+            match (case.get("error").and_then(Json::as_str), case.get("schema")) {
+                (Some(error), _) => {
+                    if t.status != TemplateStatus::Broken || !t.error.contains(error) {
+                        wrong.push(format!("{name}: wanted an error with {error:?}, got {t:?}"));
+                    }
+                }
+                (None, Some(want)) => {
+                    let got: Json = serde_json::from_str(&t.answers_schema_json).unwrap_or_default();
+                    if t.status != TemplateStatus::Ok || &got != want {
+                        wrong.push(format!(
+                            "{name}: {:?} {}\n  wanted {want}\n  got    {got}",
+                            t.status, t.error
+                        ));
+                    }
+                }
+                (None, None) => wrong.push(format!("{name}: neither `schema` nor `error`")),
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }
