@@ -145,3 +145,13 @@ def test_the_answers_are_taken_or_refused_as_the_case_says(
     said = dict(err.value.problems)
     assert answers["field"] in said, f"refused for other questions: {err.value}"
     assert answers.get("message", "") in said[answers["field"]]
+
+
+def test_a_questions_unknown_key_is_ignored_as_copier_does_and_said(tmp_path: Path) -> None:
+    (tmp_path / "copier.yml").write_text("name:\n  type: str\n  tpye: int\n  default: x\n")
+    t = load(tmp_path)
+    assert t.questions["name"].type == "str"
+    [warning] = t.warnings
+    assert warning.endswith(
+        "question 'name': `tpye` ignored (copier ignores it too): did you mean `type`?"
+    )

@@ -17,9 +17,10 @@ person allows it (see :attr:`Template.trusted` and the agent), inside the task's
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,20 @@ DEFAULT_EXCLUDE = (
     ".svn",
 )
 QUESTION_TYPES = ("str", "int", "float", "bool", "json", "yaml", "path")
+#: The keys of a question copier reads; it ignores others, and so do we, saying so.
+QUESTION_KEYS = (
+    "type",
+    "help",
+    "default",
+    "choices",
+    "multiselect",
+    "validator",
+    "when",
+    "secret",
+    "placeholder",
+    "multiline",
+    "qmark",
+)
 #: Settings we honour; the others below are named when refused or ignored.
 SETTINGS = frozenset(
     {
@@ -418,6 +433,11 @@ def parse_choices(raw: Any, where: str) -> tuple[tuple[Any, Any], ...]:
     return tuple(pairs)
 
 
+def _did_you_mean(word: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1)
+    return f" did you mean `{close[0]}`?" if close else f" a question has {', '.join(known)}"
+
+
 def _question(name: str, raw: Any, where: str) -> Question:
     # A mapping is the full form (copier ignores keys it does not know); anything else is the
     # short form, its value the default.
@@ -568,6 +588,13 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912, PLR0915 - one check per se
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
                 raise TemplateError(where(key), f"question name {key!r} is not a valid identifier")
             questions[key] = _question(key, value, where(key))
+            if isinstance(value, Mapping):
+                warnings.extend(
+                    f"{where(key)}: question {key!r}: `{k}` ignored (copier ignores it too):"
+                    + _did_you_mean(str(k), QUESTION_KEYS)
+                    for k in value
+                    if k not in QUESTION_KEYS
+                )
             continue
         setting = key[1:]
         if setting in REFUSED_SETTINGS and value:
