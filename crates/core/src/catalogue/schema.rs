@@ -610,7 +610,8 @@ mod tests {
                     }
                 }
                 (None, Some(want)) => {
-                    let got: Json = serde_json::from_str(&t.answers_schema_json).unwrap_or_default();
+                    let got: Json =
+                        serde_json::from_str(&t.answers_schema_json).unwrap_or_default();
                     if t.status != TemplateStatus::Ok || &got != want {
                         wrong.push(format!(
                             "{name}: {:?} {}\n  wanted {want}\n  got    {got}",
