@@ -135,6 +135,9 @@ struct Prepared {
     /// Words of the phrasings that are not example names: a bare word is a name only when it is
     /// none of these.
     common: Vec<String>,
+    /// Words of the phrasings that ask for something: each phrasing up to a colon, its quoted
+    /// phrases left out ("repeat the message: deploy done" asks to repeat, not to deploy).
+    asking: Vec<String>,
 }
 
 impl Offline {
@@ -174,6 +177,7 @@ impl Offline {
         let p = std::sync::Arc::new(Prepared {
             index: intents::Index::new(&catalog.intents, self.cfg.fuzzy_likeness),
             common: Self::phrasing_words(catalog, &names),
+            asking: Self::asking_words(catalog),
             not_names,
         });
         *cache = Some((key, p.clone()));
@@ -364,6 +368,26 @@ impl Offline {
         words
     }
 
+    /// See [`Prepared::asking`].
+    fn asking_words(catalog: &Catalog) -> Vec<String> {
+        let mut words: Vec<String> = catalog
+            .intents
+            .iter()
+            .flat_map(|i| i.examples.iter())
+            .flat_map(|e| {
+                let all = text::tokens(e);
+                let end = all
+                    .iter()
+                    .position(|t| t.punct.starts_with(':'))
+                    .map_or(all.len(), |colon| colon + 1);
+                intents::content_stems(&all[..end])
+            })
+            .collect();
+        words.sort();
+        words.dedup();
+        words
+    }
+
     /// The names the phrasings give as examples ("shop" in "run the tests in shop"): neither a
     /// word that asks for something nor one that is never a name.
     fn example_names(catalog: &Catalog, not_names: &[String]) -> Vec<String> {
@@ -467,7 +491,7 @@ fn unknown_verb(tokens: &[text::Token], prepared: &Prepared) -> Option<String> {
     let is_known = prepared
         .not_names
         .iter()
-        .chain(prepared.common.iter())
+        .chain(prepared.asking.iter())
         .any(|k| forms.iter().any(|f| like(f, k)));
     (!is_known).then(|| first.raw.clone())
 }
