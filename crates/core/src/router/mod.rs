@@ -524,9 +524,21 @@ fn each_folder(steps: &mut Vec<Step>, part: &Part, catalog: &Catalog) {
 /// "a React app", "a Ruby on Rails project": a maker asked for a kind of project no template
 /// here makes (a word before "app"/"project" that is no template, no word any intent uses, and
 /// not the project's name), and no template named. What it can make instead is in the reason.
-fn unknown_template(part: &Part, catalog: &Catalog, prepared: &Prepared) -> Option<String> {
-    let intent = &catalog.intents[part.best().0];
-    if !takes_template(intent) || catalog.templates.is_empty() {
+fn unknown_template(
+    part: &Part,
+    catalog: &Catalog,
+    prepared: &Prepared,
+    min_score: f32,
+) -> Option<String> {
+    // The maker first, or second and likely ("make a Rails project" may score as something
+    // else first: what it asks for is still a kind of project).
+    let maker = part
+        .ranked
+        .iter()
+        .take(2)
+        .enumerate()
+        .any(|(n, (i, s))| takes_template(&catalog.intents[*i]) && (n == 0 || *s >= min_score));
+    if !maker || catalog.templates.is_empty() {
         return None;
     }
     let names: Vec<&str> = catalog.templates.iter().map(|(n, _)| n.as_str()).collect();
@@ -795,6 +807,11 @@ impl Router for Offline {
                 can_do,
             };
         }
+        if let [part] = &parts[..] {
+            if let Some(reason) = unknown_template(part, catalog, &prepared, self.cfg.min_score) {
+                return Routed::Refuse { reason, can_do };
+            }
+        }
         if parts.len() == 1 {
             // Only words many intents share ("check my project"): ask, or, when most words are
             // no intent's at all ("book a table for two"), refuse.
@@ -830,7 +847,7 @@ impl Router for Offline {
             }
         }
         for part in &parts {
-            if let Some(reason) = unknown_template(part, catalog, &prepared) {
+            if let Some(reason) = unknown_template(part, catalog, &prepared, self.cfg.min_score) {
                 return Routed::Refuse { reason, can_do };
             }
         }
@@ -968,6 +985,41 @@ mod tests {
             Value::Object(steps[1].payload.clone()),
             json!({"python": "3.13"})
         );
+    }
+
+    #[test]
+    fn a_word_in_a_phrasings_message_is_not_something_an_agent_does() {
+        let r = Offline::new(config::Router::default());
+        let mut c = catalog();
+        c.intents[0]
+            .examples
+            .push("repeat the message: deploy done".into());
+        let Routed::Refuse { reason, .. } = r.route("deploy shop to AWS", &c) else {
+            panic!("not refused")
+        };
+        assert!(reason.contains("\"deploy\""), "{reason}");
+        // What the phrasing asks for is still known.
+        assert!(matches!(
+            r.route("repeat the tests in shop", &c),
+            Routed::Plan(_)
+        ));
+    }
+
+    #[test]
+    fn a_kind_of_project_no_template_makes_is_refused_even_when_another_intent_scores_first() {
+        let r = Offline::new(config::Router::default());
+        let Routed::Refuse { reason, .. } = r.route("make a Rails project named store", &catalog())
+        else {
+            panic!("not refused")
+        };
+        assert!(
+            reason.contains("no template here makes a Rails project"),
+            "{reason}"
+        );
+        assert!(matches!(
+            r.route("make a fastapi project named store", &catalog()),
+            Routed::Plan(_)
+        ));
     }
 
     #[test]
