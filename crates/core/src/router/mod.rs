@@ -572,6 +572,12 @@ fn unknown_template(
     ))
 }
 
+/// Whether a folder is the whole file system or the whole home folder, never one project's.
+fn is_everything(folder: &str) -> bool {
+    let f = folder.trim_end_matches('/');
+    matches!(f, "" | "~" | "$HOME" | "/home" | "/root" | "/Users")
+}
+
 /// Whether an intent's payload names a template and its answers (a project maker's).
 fn takes_template(intent: &Intent) -> bool {
     let props = &intent.schema["properties"];
@@ -855,6 +861,18 @@ impl Router for Offline {
         if let [part] = &parts[..] {
             each_folder(&mut steps, part, catalog);
         }
+        if let Some(w) = steps
+            .iter()
+            .filter_map(|s| s.workspace.as_deref())
+            .find(|w| is_everything(w))
+        {
+            return Routed::Refuse {
+                reason: format!(
+                    "`{w}` is not a project's folder but everything under it: name the project's own folder"
+                ),
+                can_do,
+            };
+        }
         Routed::Plan(steps)
     }
 }
@@ -1018,6 +1036,28 @@ mod tests {
         );
         assert!(matches!(
             r.route("make a fastapi project named store", &catalog()),
+            Routed::Plan(_)
+        ));
+    }
+
+    #[test]
+    fn the_whole_disk_or_home_is_no_projects_folder() {
+        let r = Offline::new(config::Router::default());
+        for text in [
+            "review the code in /",
+            "run the tests in ~",
+            "review the code in ~/",
+        ] {
+            let Routed::Refuse { reason, .. } = r.route(text, &catalog()) else {
+                panic!("{text}: not refused")
+            };
+            assert!(
+                reason.contains("not a project's folder"),
+                "{text}: {reason}"
+            );
+        }
+        assert!(matches!(
+            r.route("review the code in ~/src/api", &catalog()),
             Routed::Plan(_)
         ));
     }
