@@ -25,10 +25,14 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (catalog, prompts) = (&args[1], &args[2]);
     let raw: Value = serde_json::from_str(&std::fs::read_to_string(catalog).unwrap()).unwrap();
+    // As the manager's catalogue: the model's own task types are never an answer.
+    let model = config::Router::default().model;
     let mut intents: Vec<Intent> = raw["intents"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|i| i["task_type"] != model.task_type.as_str())
+        .filter(|i| i["task_type"] != model.summary_task_type.as_str())
         .map(|i| Intent {
             task_type: i["task_type"].as_str().unwrap().into(),
             description: i["description"].as_str().unwrap_or("").into(),
