@@ -623,8 +623,16 @@ impl Offline {
         let mut pending: Vec<text::Token> = Vec::new();
         let pieces = parts(all);
         let last_piece = pieces.len().saturating_sub(1);
+        // A project of the person's is what a request is about, never what it asks for (the
+        // phrasings use such names as examples: "scaffold a django project called crm").
+        let folders: Vec<String> = catalog
+            .folders
+            .iter()
+            .map(|f| text::stem(&f.to_lowercase()))
+            .collect();
         for (k, (mut tokens, sequenced)) in pieces.into_iter().enumerate() {
-            let stems = intents::content_stems(&tokens);
+            let mut stems = intents::content_stems(&tokens);
+            stems.retain(|s| !folders.contains(s));
             let ranked = index.score(&stems, n);
             let best = ranked.first().map_or(0.0, |b| b.1);
             // A weak opening ("It's late and I'm tired, ...") is context for what follows.
@@ -1038,6 +1046,20 @@ mod tests {
             r.route("make a fastapi project named store", &catalog()),
             Routed::Plan(_)
         ));
+    }
+
+    #[test]
+    fn a_folder_named_in_a_makers_phrasing_is_no_reason_to_make_a_project() {
+        let r = Offline::new(config::Router::default());
+        let mut c = catalog();
+        c.intents[2]
+            .examples
+            .push("scaffold a django project called inventory".into());
+        c.folders.push("inventory".into());
+        // Before, its name alone counted for making a new project.
+        let scores = r.scores("fix inventory", &c, 4);
+        let maker = scores[0].iter().find(|(t, _)| t == "bootstrap.project");
+        assert!(maker.is_none_or(|(_, s)| *s == 0.0), "{scores:?}");
     }
 
     #[test]
