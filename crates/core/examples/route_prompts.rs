@@ -81,7 +81,7 @@ fn main() {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let scores = r.scores(p["prompt"].as_str().unwrap(), &catalog, 3);
         let result = match routed {
-            Routed::Refuse { .. } => json!({"refuse": true}),
+            Routed::Refuse { reason, .. } => json!({"refuse": true, "reason": reason}),
             Routed::Clarify { choices, .. } => json!({ "clarify": choices }),
             Routed::Plan(steps) => {
                 let steps: Vec<Value> = steps
