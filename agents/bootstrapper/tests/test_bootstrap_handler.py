@@ -338,3 +338,25 @@ def test_the_overwrite_request_reads_as_what_happens(tmp_path: Path) -> None:
     assert overwrite_description("fastapi", tmp_path, ["a"]) == (
         f"write the fastapi template's 1 file into {tmp_path}, replacing 1 file already there"
     )
+
+
+def test_a_file_the_repository_ignores_is_written_and_not_committed(
+    thirdparty: Path, tmp_path: Path, consent: Consent
+) -> None:
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / ".gitignore").write_text("README.md\n")
+    git(tmp_path, "add", ".gitignore")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "ignore")
+    run = run_handler(
+        agent,
+        TASK,
+        {"template": str(thirdparty), "answers": {"project_name": "demo"}, "overwrite": True},
+        workspace=tmp_path,
+        destructive=consent,
+    )
+    assert run.status == "SUCCEEDED", run.error
+    assert (tmp_path / "README.md").is_file()
+    committed = git(tmp_path, "ls-files").split()
+    assert "README.md" not in committed
+    assert len(committed) > 1
+    assert any("the repository ignores them: README.md" in line.message for line in run.logs)

@@ -336,7 +336,20 @@ def _git(ctx: TaskContext, target: Path, files: list[str], template: str, existe
         # Everything in the folder, but never HyperAgent's own staging folders.
         ctx.run([*git, "add", "--all", "--", ".", f":(exclude){OWN_FOLDERS}"], cwd=target)
     else:
-        ctx.run([*git, "add", "--", *files], cwd=target)
+        # Only what the repository does not ignore: naming an ignored file fails `git add` (a
+        # template's `.env` in a repository that ignores it stays out of the commit, as it
+        # would for the person).
+        ignored: list[str] = []
+        ctx.run(["git", "check-ignore", "--", *files], cwd=target, check=False,
+                on_line=ignored.append)  # fmt: skip
+        ignored = [line.strip() for line in ignored if line.strip()]
+        if ignored:
+            ctx.log.info(
+                f"not committed, the repository ignores them: {', '.join(sorted(ignored))}"
+            )
+        kept = [f for f in files if f not in set(ignored)]
+        if kept:
+            ctx.run([*git, "add", "--", *kept], cwd=target)
     staged = ctx.run([*git, "diff", "--cached", "--quiet"], cwd=target, check=False)
     if staged == 0:
         ctx.log.info("nothing to commit: the repository already holds these files as they are")
