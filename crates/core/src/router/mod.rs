@@ -553,6 +553,32 @@ fn unknown_verb(tokens: &[text::Token], prepared: &Prepared) -> Option<String> {
     (!is_known).then(|| first.raw.clone())
 }
 
+/// Whether `verb` is the request's only word that is neither something an agent knows nor a
+/// folder of the person's.
+fn only_unknown(
+    tokens: &[text::Token],
+    verb: &str,
+    prepared: &Prepared,
+    catalog: &Catalog,
+) -> bool {
+    tokens
+        .iter()
+        .filter(|t| t.kind == text::Kind::Word && t.raw != verb)
+        .filter(|t| !text::is_stop(&t.norm) && !LEAD_IN.contains(&t.norm.as_str()))
+        .filter(|t| {
+            !catalog
+                .folders
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(&t.norm))
+        })
+        .all(|t| {
+            let s = text::stem(&t.norm);
+            prepared.not_names.contains(&s)
+                || prepared.asking.contains(&s)
+                || prepared.common.contains(&s)
+        })
+}
+
 /// One request naming several folders of the same kind of work ("index shop and billing", "run
 /// the tests in ~/src/api and in ~/src/worker") is that step once per folder, none waiting for
 /// another. Not for a maker: it makes one project.
@@ -847,7 +873,19 @@ impl Router for Offline {
             return Routed::Refuse { reason, can_do };
         }
         let prepared = self.prepared(catalog);
+        let index = &prepared.index;
+        let parts = self.parts(&all, index, catalog);
         if let Some(verb) = unknown_verb(&all, &prepared) {
+            // "verify inventory": a word no agent knows, about a project that is there, and
+            // nothing else they do not know either: ask what to do with it.
+            if only_unknown(&all, &verb, &prepared, catalog) {
+                if let Some(question) = parts
+                    .first()
+                    .and_then(|p| self.what_to_do_with(&all, p, catalog, &prepared))
+                {
+                    return question;
+                }
+            }
             return Routed::Refuse {
                 reason: format!(
                     "no agent here can {verb:?} anything: it is none of the things they do"
@@ -855,8 +893,6 @@ impl Router for Offline {
                 can_do,
             };
         }
-        let index = &prepared.index;
-        let parts = self.parts(&all, index, catalog);
         let Some(first) = parts.first() else {
             return Routed::Refuse {
                 reason: "there is nothing to do in those words".into(),
@@ -1140,6 +1176,19 @@ mod tests {
                 "{text}: {reason:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_unknown_word_about_a_project_is_asked_about_and_with_more_unknown_words_refused() {
+        let r = Offline::new(config::Router::default());
+        let Routed::Clarify { question, .. } = r.route("verify ledger", &catalog()) else {
+            panic!("not a question")
+        };
+        assert!(question.contains("ledger"), "{question}");
+        assert!(matches!(
+            r.route("deploy ledger to AWS", &catalog()),
+            Routed::Refuse { .. }
+        ));
     }
 
     #[test]
