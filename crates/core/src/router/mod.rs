@@ -925,6 +925,15 @@ impl Router for Offline {
             let stems = intents::content_stems(&first.tokens);
             let (rarest, known) = index.specificity(&stems);
             let n = catalog.intents.len();
+            // A short request most of whose words no agent knows ("write me a poem about
+            // autumn"), about no project of the person's: refuse, whatever one word matched.
+            let short = all.len() <= COMMAND_TOKENS;
+            if short && known < self.cfg.min_known_share && vague(first).is_none() {
+                return Routed::Refuse {
+                    reason: "no agent here does that: too few of those words are anything an agent here does".into(),
+                    can_do,
+                };
+            }
             if rarest < intents::Index::rarity(n, self.cfg.specific_within) {
                 if known < self.cfg.min_known_share {
                     if let Some(question) = vague(first) {
@@ -1188,6 +1197,19 @@ mod tests {
         assert!(matches!(
             r.route("deploy ledger to AWS", &catalog()),
             Routed::Refuse { .. }
+        ));
+    }
+
+    #[test]
+    fn a_short_request_mostly_of_words_no_agent_knows_is_refused() {
+        let r = Offline::new(config::Router::default());
+        assert!(matches!(
+            r.route("review a poem about autumn", &catalog()),
+            Routed::Refuse { .. }
+        ));
+        assert!(matches!(
+            r.route("review the code of ledger", &catalog()),
+            Routed::Plan(_)
         ));
     }
 
