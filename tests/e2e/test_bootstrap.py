@@ -268,6 +268,11 @@ def test_updating_a_project_asks_first_keeps_my_change_and_can_be_rolled_back(
     assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
     (src / "README.md.jinja").write_text("# {{ name }}\n\na\nb\nc\nd\ne\nend v2\n")
     (src / "new.txt").write_text("new\n")
+    # v2's migration: the template's own command, run confined on a scratch copy once allowed.
+    (src / "copier.yml").write_text(
+        "name:\n  type: str\n  default: demo\n"
+        '_migrations:\n  - version: v2.0.0\n    command: echo "$VERSION_FROM" > migrated.txt\n'
+    )
     git_in(src, "add", "-A")
     git_in(src, "commit", "-q", "-m", "v2")
     git_in(src, "tag", "v2.0.0")
@@ -289,15 +294,25 @@ def test_updating_a_project_asks_first_keeps_my_change_and_can_be_rolled_back(
     assert not (project / "new.txt").exists()
 
     task = world.m.submit("project.update", {}, workspace="to-update")
+    run = world.m.wait_event(
+        lambda e: e.HasField("consent") and e.consent.kind == "run", task_id=task.id
+    )
+    assert 'after the update: `echo "$VERSION_FROM" > migrated.txt`' in run.consent.target
+    assert not (project / "migrated.txt").exists()
+    granted = world.m.cli("consent", "grant", run.consent.id, "--scope", "once")
+    assert granted.returncode == 0, granted.stderr
     ask = world.m.wait_event(
         lambda e: e.HasField("consent") and e.consent.kind == "destructive", task_id=task.id
     )
+    # What the migration made is named before anything is written.
+    assert not (project / "migrated.txt").exists()
     granted = world.m.cli("consent", "grant", ask.consent.id, "--scope", "once")
     assert granted.returncode == 0, granted.stderr
     done, out = finished(world, task)
     assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
     assert (out["old_commit"], out["new_commit"]) == ("v1.0.0", "v2.0.0")
-    assert out["added"] == ["new.txt"]
+    assert out["added"] == ["migrated.txt", "new.txt"]
+    assert (project / "migrated.txt").read_text() == "v1.0.0\n"
     assert "my notes" in readme.read_text()
     assert readme.read_text().endswith("end v2\n")
     actions = json.loads(world.m.cli("rollback", "--list", "--json").stdout)
@@ -306,6 +321,7 @@ def test_updating_a_project_asks_first_keeps_my_change_and_can_be_rolled_back(
     assert back.returncode == 0, back.stderr
     assert readme.read_text() == mine
     assert not (project / "new.txt").exists()
+    assert not (project / "migrated.txt").exists()
 
 
 def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World) -> None:
