@@ -28,11 +28,17 @@ describe('Tasks', () => {
       payload_json: '{"template":"fastapi","answers":{},"dry_run":true}',
       state: 'TASK_STATE_COMPLETED',
     });
-    const { user } = setup([preview]);
+    const updatePreview = task('p2', {
+      task_type: 'project.update',
+      payload_json: '{"conflict":"inline","preview":true}',
+      state: 'TASK_STATE_COMPLETED',
+    });
+    const { user } = setup([preview, updatePreview]);
     expect(await screen.findByTestId('tasks-empty')).toHaveTextContent('No tasks yet (only previews, which make nothing).');
     expect(screen.queryByTestId('task-row')).not.toBeInTheDocument();
-    await user.click(screen.getByRole('checkbox', { name: 'Show previews (1)' }));
+    await user.click(screen.getByRole('checkbox', { name: 'Show previews (2)' }));
     expect(row('p1')).toBeInTheDocument();
+    expect(row('p2')).toBeInTheDocument();
   });
 
   it('shows progress only while a task runs, and a cancel the person asked for as theirs', async () => {

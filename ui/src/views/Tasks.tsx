@@ -8,15 +8,21 @@ import { ProgressBar, StateBadge } from '../components/TaskBits';
 import { Untrusted } from '../components/Untrusted';
 import { TERMINAL_STATES, useClient, type Task } from '../ipc';
 import { ago, baseName, duration, formatTime } from '../lib/format';
+import { UPDATE_TASK } from '../lib/update';
 import { taskChecksOutcome } from './results/shapes';
 
 const PAGE = 100;
 
-/** A dry run (New project's Preview): it made nothing, so the list leaves it out unless asked. */
+/**
+ * A dry run (New project's Preview) or an update's preview: it made nothing, so the list leaves it
+ * out unless asked.
+ */
 function isPreview(task: Task): boolean {
   try {
     const payload: unknown = JSON.parse(task.payload_json);
-    return typeof payload === 'object' && payload !== null && (payload as { dry_run?: unknown }).dry_run === true;
+    if (typeof payload !== 'object' || payload === null) return false;
+    const p = payload as { dry_run?: unknown; preview?: unknown };
+    return p.dry_run === true || (task.task_type === UPDATE_TASK && p.preview === true);
   } catch {
     return false;
   }
