@@ -1,5 +1,5 @@
 // What the browser specs share: screenshots kept for CI and the docs, calls to the real manager's
-// web API, and waiting for an agent to be online.
+// web API, and waiting for an agent to be online or a task to end.
 import { expect, type Page } from '@playwright/test'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -35,4 +35,18 @@ export async function online(page: Page, ...names: string[]) {
       })
       .toBe('AGENT_STATUS_ONLINE')
   }
+}
+
+const ENDED = ['TASK_STATE_COMPLETED', 'TASK_STATE_FAILED', 'TASK_STATE_CANCELED', 'TASK_STATE_DEAD_LETTERED']
+
+/** Waits until the task has ended; its record. */
+export async function ended(page: Page, id: string): Promise<any> {
+  let task: any
+  await expect
+    .poll(async () => {
+      task = await api(page, 'GetTask', { task_id: id })
+      return ENDED.includes(task.state)
+    }, { message: `task ${id} ended` })
+    .toBe(true)
+  return task
 }
