@@ -1,5 +1,5 @@
 // The web UI in Debian's Chromium against the real manager and real agents (e2e/manager.ts).
-// Screenshots of each view go to test-artifacts/ (kept by CI) and docs/screenshots/.
+// Screenshots of each view go to test-artifacts/ (kept by CI; to docs/screenshots/ by `npm run docs`).
 import { expect, test } from '@playwright/test'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
