@@ -42,6 +42,7 @@ test('a project is previewed, updated with its permission asked, and rolled back
   await panel.getByRole('button', { name: 'Preview' }).click()
   await expect(panel.getByTestId('update-version-error')).toContainText('The template has no version “v9”')
   await expect(version).toHaveAttribute('aria-invalid', 'true')
+  await expect(version).toBeFocused()
 
   // The version it is at: nothing to update, said at the version.
   await version.fill('v1.0.0')
@@ -54,6 +55,7 @@ test('a project is previewed, updated with its permission asked, and rolled back
   await panel.getByRole('button', { name: 'Preview' }).click()
   const summary = panel.getByTestId('update-summary')
   await expect(summary.getByRole('heading', { level: 3 })).toHaveText('Preview: v1.0.0 → v2.0.0')
+  await expect(summary.getByRole('heading', { level: 3 })).toBeFocused()
   await expect(summary.getByTestId('update-files')).toContainText('added new.txt')
   await expect(summary.getByTestId('update-files')).toContainText('changed README.md')
   await expect(summary.getByTestId('update-conflicts')).toContainText('settings.txt')

@@ -66,6 +66,8 @@ describe('UpdatePanel', () => {
     await user.click(screen.getByRole('button', { name: 'Preview' }));
     const summary = await screen.findByTestId('update-summary');
     expect(within(summary).getByRole('heading', { level: 3 })).toHaveTextContent('Preview: v1.0.0 → v2.0.0');
+    // The focus goes to what came back, so keyboard and screen reader users are taken to it.
+    expect(within(summary).getByRole('heading', { level: 3 })).toHaveFocus();
     expect(summary).toHaveTextContent('1 changed, 1 added, 1 removed, 1 conflict. Nothing was written.');
     const files = within(screen.getByTestId('update-files')).getAllByRole('listitem').map((li) => li.textContent);
     expect(files).toEqual(['changed README.md', 'added new.txt', 'removed old.txt']);
@@ -122,6 +124,7 @@ describe('UpdatePanel', () => {
     const version = screen.getByLabelText('Version');
     expect(version).toHaveAttribute('aria-invalid', 'true');
     expect(version).toHaveAccessibleDescription(/no version “v9”/);
+    expect(version).toHaveFocus();
     expect(screen.queryByTestId('update-error')).not.toBeInTheDocument();
     // Typing another version clears it.
     await user.type(version, '0');

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useId, useRef, useState, type Ref } from 'react';
 import { hrefOf, navigate } from '../app/router';
 import { ApiError, TERMINAL_STATES, useClient, type Action } from '../ipc';
 import { formatTime } from '../lib/format';
@@ -38,6 +38,17 @@ export function UpdatePanel({ path, onClose }: { path: string; onClose: () => vo
   const [preview, setPreview] = useState<UpdateOutput | null>(null);
   const [failure, setFailure] = useState<Failure | null>(null);
   const [refused, setRefused] = useState<ApiError | null>(null);
+  const versionRef = useRef<HTMLInputElement>(null);
+  const summaryRef = useRef<HTMLHeadingElement>(null);
+
+  // Where the person's eyes (and a screen reader) go once a preview is back: its summary, or the
+  // version it could not use; a refusal of the project is an alert where it is.
+  useEffect(() => {
+    if (preview && !upToDate(preview)) summaryRef.current?.focus();
+  }, [preview]);
+  useEffect(() => {
+    if (failure?.field === 'version') versionRef.current?.focus();
+  }, [failure]);
 
   // A preview is of the choices it was made with: changing one puts it away.
   const changed = () => {
@@ -87,7 +98,7 @@ export function UpdatePanel({ path, onClose }: { path: string; onClose: () => vo
   return (
     <section className="panel update-panel" aria-labelledby={`${ids}-h`} data-testid="update-panel">
       <h2 id={`${ids}-h`}>Update from template</h2>
-      <p className="help">
+      <p className="help intro">
         Brings{' '}
         <code>
           <Untrusted text={path} />
@@ -110,6 +121,7 @@ export function UpdatePanel({ path, onClose }: { path: string; onClose: () => vo
           <input
             id={`${ids}-ref`}
             name="vcs_ref"
+            ref={versionRef}
             data-testid="update-version"
             value={vcsRef}
             placeholder="latest release"
@@ -194,13 +206,13 @@ export function UpdatePanel({ path, onClose }: { path: string; onClose: () => vo
           </button>
         </div>
       </form>
-      {preview && !latest && <UpdateSummary out={preview} />}
+      {preview && !latest && <UpdateSummary out={preview} headingRef={summaryRef} />}
     </section>
   );
 }
 
 /** What an update changed (or, previewed, would change): versions, files, conflicts, warnings, diff. */
-export function UpdateSummary({ out }: { out: UpdateOutput }) {
+export function UpdateSummary({ out, headingRef }: { out: UpdateOutput; headingRef?: Ref<HTMLHeadingElement> }) {
   const lists: [string, string, string[]][] = [
     ['Changed', 'changed', out.changed],
     ['Added', 'new', out.added],
@@ -208,7 +220,7 @@ export function UpdateSummary({ out }: { out: UpdateOutput }) {
   ];
   return (
     <div className="update-summary" data-testid="update-summary">
-      <h3>
+      <h3 ref={headingRef} tabIndex={headingRef ? -1 : undefined}>
         {out.preview ? 'Preview: ' : ''}
         <code>
           <Untrusted text={out.old_commit} />
