@@ -45,6 +45,34 @@ async function reachable(page: Page, buttons: Locator, what: string) {
   }
 }
 
+/**
+ * Every visible element that holds text of its own, with a contrast below `min` against the
+ * background it is drawn on ("tag.class 'text' 3.1"); disabled controls are left out (WCAG exempts them).
+ */
+async function lowContrast(page: Page, min: number): Promise<string[]> {
+  const found = await page.evaluate(() => {
+    const painted = (el: Element): string => {
+      for (let at: Element | null = el; at; at = at.parentElement) {
+        const c = getComputedStyle(at).backgroundColor
+        if (c !== 'transparent' && !/^rgba\(.*, 0\)$/.test(c)) return c
+      }
+      return getComputedStyle(document.documentElement).backgroundColor
+    }
+    const out: { what: string; fg: string; bg: string }[] = []
+    for (const el of document.querySelectorAll('main *, [role="dialog"] *, .status-line *')) {
+      const own = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && (n.textContent ?? '').trim())
+      if (!own || el.closest('[disabled], [aria-disabled="true"]')) continue
+      const r = el.getBoundingClientRect()
+      const style = getComputedStyle(el)
+      if (r.width === 0 || r.height === 0 || style.visibility === 'hidden' || Number(style.opacity) < 0.1) continue
+      const text = (el.textContent ?? '').trim().slice(0, 30)
+      out.push({ what: `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} '${text}'`, fg: style.color, bg: painted(el) })
+    }
+    return out
+  })
+  return found.map((f) => ({ ...f, ratio: contrast(f.fg, f.bg) })).filter((f) => f.ratio < min).map((f) => `${f.what} ${f.ratio.toFixed(2)}`)
+}
+
 /** The contrast of the text of `selector`'s first element against the background it is drawn on. */
 async function readable(page: Page, selector: string, min: number, what: string) {
   const look = await page.evaluate((sel) => {
@@ -102,6 +130,7 @@ test('task page with its update panel, form and lists: nothing sideways, every a
       await readable(page, '[data-testid="update-panel"] .help', 4.5, what)
       await readable(page, '[data-testid="update-diff"] .add', 4.5, what)
       await readable(page, '[data-testid="update-diff"] .del', 4.5, what)
+      expect(await lowContrast(page, 4.5), `task page, ${what}: text below 4.5:1`).toEqual([])
       await page.screenshot({ path: join(ARTIFACTS, `layout-update-${scheme}-${size.width}.png`), fullPage: true })
 
       await page.goto('/#/new')
@@ -112,6 +141,7 @@ test('task page with its update panel, form and lists: nothing sideways, every a
       expect(await sideways(page), `new project, ${what}`).toBeLessThanOrEqual(0)
       await reachable(page, page.locator('form[aria-label="New project"] .actions button'), `new project, ${what}`)
       await readable(page, '[data-question="project_name"] .field-error', 4.5, what)
+      expect(await lowContrast(page, 4.5), `new project, ${what}: text below 4.5:1`).toEqual([])
       await page.screenshot({ path: join(ARTIFACTS, `layout-new-${scheme}-${size.width}.png`), fullPage: true })
 
       for (const route of ['tasks', 'plans', 'audit', 'agents']) {
@@ -119,6 +149,7 @@ test('task page with its update panel, form and lists: nothing sideways, every a
         await expect(page.locator('main h1').first()).toBeVisible()
         await expect(page.locator('main [role="status"]', { hasText: 'Loading' })).toHaveCount(0)
         expect(await sideways(page), `${route}, ${what}`).toBeLessThanOrEqual(0)
+        expect(await lowContrast(page, 4.5), `${route}, ${what}: text below 4.5:1`).toEqual([])
       }
     }
   }
@@ -143,6 +174,7 @@ test('the consent modal for a request to replace files fits the window, its answ
       expect(box.x + box.width, what).toBeLessThanOrEqual(size.width + 0.5)
       await reachable(page, modal.getByRole('button'), what)
       await expect(modal.getByTestId('consent-files')).toContainText('README.md')
+      expect(await lowContrast(page, 4.5), `${what}: text below 4.5:1`).toEqual([])
       await page.screenshot({ path: join(ARTIFACTS, `layout-consent-${scheme}-${size.width}.png`) })
     }
   }
