@@ -4,7 +4,7 @@
 // script that records what it was asked to open, so the recording shows what the person sees and
 // the test checks what the editor was given. Made only by `npm run docs` (HYPERAGENT_DOCS=1),
 // because it rewrites files the repository tracks; a test run skips it.
-import { expect, test, type Page } from '@playwright/test'
+import { chromium, expect, test, type Page } from '@playwright/test'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DOCS, WRITE_DOCS, api, ended, online, shot, submit } from './helpers.ts'
@@ -79,9 +79,11 @@ test('every view, in light and dark', async ({ page }) => {
   }
 })
 
-test('a recording of a project made from the form up to "Open in VS Code"', async ({ browser }) => {
+test('a recording of a project made from the form up to "Open in VS Code"', async () => {
   test.setTimeout(300_000)
-  // A context of its own, recorded (Playwright's video); signed in by the URL the manager printed.
+  // A browser of its own in Playwright's slow motion, so a viewer can follow each step, and a
+  // context recorded (Playwright's video), signed in by the URL the manager printed.
+  const browser = await chromium.launch({ ...test.info().project.use.launchOptions, slowMo: 700 })
   const size = { width: 960, height: 600 }
   const context = await browser.newContext({
     baseURL: test.info().project.use.baseURL,
@@ -116,5 +118,6 @@ test('a recording of a project made from the form up to "Open in VS Code"', asyn
   await context.close()
   const file = join(DOCS, 'bootstrap.webm')
   await video.saveAs(file)
+  await browser.close()
   expect(statSync(file).size).toBeLessThan(MAX_RECORDING)
 })
