@@ -92,4 +92,19 @@ test('a project is previewed, updated with its permission asked, and rolled back
   expect(readFileSync(readme, 'utf8')).toBe(mine)
   expect(readFileSync(settings, 'utf8')).toBe('level = 5\n')
   expect(existsSync(join(project, 'new.txt'))).toBe(false)
+
+  // Tasks, filtered on the manager by type: the update (its previews, which made nothing, hidden
+  // until asked for), then searched by folder.
+  await page.goto('/#/tasks')
+  await page.getByLabel('Type').selectOption('project.update')
+  const rows = page.getByTestId('task-row')
+  await expect(rows).toHaveCount(1)
+  await expect(rows.first().getByTestId('task-state')).toHaveText('completed')
+  await page.getByTestId('show-previews').check()
+  await expect(rows).toHaveCount(4)
+  await page.getByLabel('Type').selectOption('')
+  await page.getByTestId('show-previews').uncheck()
+  await page.getByLabel('Search').fill('updatable')
+  await expect(rows).toHaveCount(2)
+  expect(await rows.evaluateAll((r) => r.map((row) => row.children[1]?.textContent))).toEqual(['project.update', 'bootstrap.project'])
 })
