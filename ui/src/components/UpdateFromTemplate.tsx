@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type Ref } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode, type Ref } from 'react';
 import { hrefOf, navigate } from '../app/router';
 import { ApiError, TERMINAL_STATES, useClient, type Action } from '../ipc';
 import { formatTime } from '../lib/format';
@@ -17,6 +17,22 @@ import { ConfirmButton } from './ConfirmButton';
 import { Diff } from './Diff';
 import { ErrorNote } from './ErrorNote';
 import { Untrusted } from './Untrusted';
+
+/** How a conflict can be left, in the person's words. */
+const CONFLICT_CHOICES: [ConflictMode, ReactNode][] = [
+  [
+    'inline',
+    <>
+      Marked in the file (<code>{'<<<<<<<'}</code> … <code>{'>>>>>>>'}</code>), as copier leaves them
+    </>,
+  ],
+  [
+    'rej',
+    <>
+      The new version's file, with what did not apply in a <code>.rej</code> file beside it
+    </>,
+  ],
+];
 
 /** A failed preview: what it means, and the agent's own words. */
 interface Failure extends UpdateProblem {
@@ -152,38 +168,22 @@ export function UpdatePanel({ path, onClose }: { path: string; onClose: () => vo
         </div>
         <fieldset className="question">
           <legend>Conflicts</legend>
-          <div className="question-boolean">
-            <input
-              id={`${ids}-inline`}
-              type="radio"
-              name="conflict"
-              value="inline"
-              checked={conflict === 'inline'}
-              onChange={() => {
-                setConflict('inline');
-                changed();
-              }}
-            />
-            <label htmlFor={`${ids}-inline`}>
-              Marked in the file (<code>{'<<<<<<<'}</code> … <code>{'>>>>>>>'}</code>), as copier leaves them
-            </label>
-          </div>
-          <div className="question-boolean">
-            <input
-              id={`${ids}-rej`}
-              type="radio"
-              name="conflict"
-              value="rej"
-              checked={conflict === 'rej'}
-              onChange={() => {
-                setConflict('rej');
-                changed();
-              }}
-            />
-            <label htmlFor={`${ids}-rej`}>
-              The new version's file, with what did not apply in a <code>.rej</code> file beside it
-            </label>
-          </div>
+          {CONFLICT_CHOICES.map(([mode, label]) => (
+            <div className="question-boolean" key={mode}>
+              <input
+                id={`${ids}-${mode}`}
+                type="radio"
+                name="conflict"
+                value={mode}
+                checked={conflict === mode}
+                onChange={() => {
+                  setConflict(mode);
+                  changed();
+                }}
+              />
+              <label htmlFor={`${ids}-${mode}`}>{label}</label>
+            </div>
+          ))}
         </fieldset>
         {projectNote && (
           <div className="error-note" role="alert" data-testid="update-error">
