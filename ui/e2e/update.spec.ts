@@ -84,6 +84,11 @@ test('a project is previewed, updated with its permission asked, and rolled back
   expect(updated.endsWith('end v2\n')).toBe(true)
   expect(readFileSync(join(project, 'new.txt'), 'utf8')).toBe('new\n')
   expect(readFileSync(settings, 'utf8')).toMatch(/<<<<<<< before updating[\s\S]*level = 5[\s\S]*level = 2[\s\S]*>>>>>>> after updating/)
+  // The conflict opens in the editor (the stand-in for VS Code's `code` records what it was given).
+  await done.getByTestId('update-conflicts').getByRole('button', { name: 'settings.txt' }).click()
+  await expect(done.getByTestId('open-at-result')).toContainText('Opened with')
+  const calls = readFileSync(join(process.env.HYPERAGENT_E2E_ROOT!, 'code-calls.log'), 'utf8').trim().split('\n')
+  expect(calls.at(-1)).toMatch(new RegExp(`^${project} --goto ${project}/settings\\.txt(:\\d+)*$`))
 
   // Rolled back from the same page: the project as the person left it.
   await page.getByRole('button', { name: 'Roll back' }).click()

@@ -13,6 +13,7 @@ import {
   type UpdateOutput,
   type UpdateProblem,
 } from '../lib/update';
+import { OpenAt } from '../views/results/OpenAt';
 import { ConfirmButton } from './ConfirmButton';
 import { Diff } from './Diff';
 import { ErrorNote } from './ErrorNote';
@@ -212,7 +213,18 @@ export function UpdatePanel({ path, onClose }: { path: string; onClose: () => vo
 }
 
 /** What an update changed (or, previewed, would change): versions, files, conflicts, warnings, diff. */
-export function UpdateSummary({ out, headingRef }: { out: UpdateOutput; headingRef?: Ref<HTMLHeadingElement> }) {
+export function UpdateSummary({
+  out,
+  headingRef,
+  task,
+}: {
+  out: UpdateOutput;
+  headingRef?: Ref<HTMLHeadingElement>;
+  /** The update's task, whose folder its conflicts are opened in (in the editor, through the manager). */
+  task?: { id: string; workspace: string };
+}) {
+  // The files are the project's; the editor opens them inside the task's folder, which holds it.
+  const inFolder = task && out.path.startsWith(`${task.workspace}/`) ? `${out.path.slice(task.workspace.length + 1)}/` : '';
   const lists: [string, string, string[]][] = [
     ['Changed', 'changed', out.changed],
     ['Added', 'new', out.added],
@@ -260,9 +272,13 @@ export function UpdateSummary({ out, headingRef }: { out: UpdateOutput; headingR
           <ul>
             {out.conflicts.map((c) => (
               <li key={c}>
-                <code>
-                  <Untrusted text={conflictFile(out, c)} />
-                </code>
+                {task && !out.preview ? (
+                  <OpenAt taskId={task.id} file={`${inFolder}${conflictFile(out, c)}`} line={0} />
+                ) : (
+                  <code>
+                    <Untrusted text={conflictFile(out, c)} />
+                  </code>
+                )}
               </li>
             ))}
           </ul>

@@ -26,6 +26,7 @@ function setup(initial: Task, editor = 'code (/usr/bin/code)', lines: LogLine[] 
       ],
     }),
     SubmitTask: (req) => ({ task: task('t2', { task_type: req.task_type ?? '' }), created: true }),
+    OpenPath: () => ({ path: '/home/me/src/shop', opener: 'code', warnings: [] }),
     GetStatus: () => ({
       version: '0',
       pid: 1,
@@ -337,7 +338,7 @@ describe('TaskPage', () => {
     expect(screen.queryByTestId('update-panel')).not.toBeInTheDocument();
   });
 
-  it("shows what an update changed on its page: versions, files and the conflicts to resolve", async () => {
+  it("shows what an update changed on its page: versions, files and the conflicts to resolve, each opened in the editor", async () => {
     const output = {
       path: '/home/me/src/shop',
       old_commit: 'v1.0.0',
@@ -351,7 +352,7 @@ describe('TaskPage', () => {
       message: '',
       preview: false,
     };
-    setup(
+    const { transport } = setup(
       task('u1', {
         task_type: 'project.update',
         payload_json: '{"conflict":"inline","preview":false}',
@@ -364,6 +365,10 @@ describe('TaskPage', () => {
     expect(within(summary).getByRole('heading', { level: 3 })).toHaveTextContent('v1.0.0 → v2.0.0');
     expect(screen.getByTestId('update-conflicts')).toHaveTextContent('Conflicts to resolve (1)');
     expect(summary).toHaveTextContent('Review the changes with git diff, resolve the conflicts, then commit.');
+    // A conflict opens in the editor, inside the task's folder.
+    await userEvent.setup().click(within(screen.getByTestId('update-conflicts')).getByRole('button', { name: 'README.md' }));
+    expect(transport.requests('OpenPath')).toEqual([{ task_id: 'u1', file: 'README.md', line: 0, column: 0 }]);
+    expect(await screen.findByTestId('open-at-result')).toHaveTextContent('Opened with code');
     // An updated project can be updated again.
     expect(screen.getByRole('button', { name: 'Update from template' })).toBeInTheDocument();
   });

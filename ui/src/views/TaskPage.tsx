@@ -454,7 +454,7 @@ function ResultViews({ task, output }: { task: Task; output: Record<string, unkn
   if (!tests && !findings && !files && !update) return null;
   return (
     <div className="result-views">
-      {update && <UpdateSummary out={update} />}
+      {update && <UpdateSummary out={update} task={{ id: task.id, workspace: task.workspace }} />}
       {tests && <TestsView task={task} result={tests} />}
       {findings && <FindingsView task={task} result={findings} />}
       {files && <FilesView task={task} files={files} />}
