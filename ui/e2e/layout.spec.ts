@@ -17,7 +17,7 @@ const SCHEMES = ['light', 'dark'] as const
 /** How far the page scrolls sideways (0: not at all). */
 const sideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
 
-/** Each of `buttons` can be scrolled to, lies inside the window's width, and is enabled. */
+/** Each of `buttons` can be scrolled to and lies inside the window's width. */
 async function reachable(page: Page, buttons: Locator, what: string) {
   const width = page.viewportSize()!.width
   const count = await buttons.count()

@@ -49,6 +49,7 @@ test('a project is previewed, updated with its permission asked, and rolled back
   await expect(panel.getByTestId('update-version-error')).toHaveCount(0)
   await panel.getByRole('button', { name: 'Preview' }).click()
   await expect(panel.getByTestId('update-latest')).toHaveText('Nothing to update: the project is already at v1.0.0.')
+  await expect(panel.getByRole('button', { name: 'Update', exact: true })).toHaveAttribute('aria-disabled', 'true')
 
   // The latest: what would change, the conflict it would leave, the diff; nothing written.
   await version.fill('')

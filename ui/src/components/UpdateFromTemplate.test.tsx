@@ -103,12 +103,18 @@ describe('UpdatePanel', () => {
 
   it('says plainly at the version when there is nothing newer to update to', async () => {
     const user = userEvent.setup();
-    setup(() => ({ output: { ...OUTPUT, old_commit: 'v2.0.0', changed: [], added: [], removed: [], conflicts: [], diff: '' } }));
+    const transport = setup(() => ({ output: { ...OUTPUT, old_commit: 'v2.0.0', changed: [], added: [], removed: [], conflicts: [], diff: '' } }));
     await user.click(screen.getByRole('button', { name: 'Preview' }));
     const note = await screen.findByTestId('update-latest');
     expect(note).toHaveTextContent("Nothing to update: the project is already at v2.0.0, the template's latest release.");
     expect(screen.getByLabelText('Version')).toHaveAccessibleDescription(/Nothing to update/);
     expect(screen.queryByTestId('update-summary')).not.toBeInTheDocument();
+    // Nothing to update with these choices: Update says why and submits nothing.
+    const update = screen.getByRole('button', { name: 'Update' });
+    expect(update).toHaveAttribute('aria-disabled', 'true');
+    expect(update).toHaveAccessibleDescription(/Nothing to update/);
+    await user.click(update);
+    expect(transport.requests('SubmitTask')).toHaveLength(1);
   });
 
   it('shows a version the template does not have at the version field, in plain words and its own', async () => {

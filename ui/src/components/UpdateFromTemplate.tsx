@@ -130,7 +130,10 @@ export function UpdatePanel({ path, onClose }: { path: string; onClose: () => vo
         onSubmit={(e) => {
           e.preventDefault();
           const submitter = (e.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
-          void run(submitter?.value !== 'update');
+          const isPreview = submitter?.value !== 'update';
+          // Previewed as up to date with these choices: an update would change nothing.
+          if (!isPreview && preview && upToDate(preview)) return;
+          void run(isPreview);
         }}
       >
         <div className="question">
@@ -199,7 +202,15 @@ export function UpdatePanel({ path, onClose }: { path: string; onClose: () => vo
           <button type="submit" value="preview" data-testid="update-preview" disabled={busy !== null}>
             {busy === 'preview' ? 'Previewing…' : 'Preview'}
           </button>
-          <button type="submit" value="update" className="primary" data-testid="update-run" disabled={busy !== null}>
+          <button
+            type="submit"
+            value="update"
+            className="primary"
+            data-testid="update-run"
+            disabled={busy !== null}
+            aria-disabled={latest || undefined}
+            aria-describedby={latest ? `${ids}-ref-note` : undefined}
+          >
             {busy === 'update' ? 'Updating…' : 'Update'}
           </button>
           <button type="button" onClick={onClose}>
