@@ -1,9 +1,9 @@
 // The web UI in Debian's Chromium against the real manager and real agents (e2e/manager.ts).
-// Screenshots of each view go to test-artifacts/ (kept by CI) and docs/screenshots/.
+// Screenshots of each view go to test-artifacts/ (kept by CI; to docs/screenshots/ by `npm run docs`).
 import { expect, test } from '@playwright/test'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { api, ARTIFACTS, online, shot, submit } from './helpers.ts'
+import { api, ARTIFACTS, contrast, online, shot, submit } from './helpers.ts'
 
 test.beforeEach(async ({ page }, info) => {
   // The first-run introduction is its own test; the others start as a returning person.
@@ -236,19 +236,6 @@ test('the first-run introduction, then settings with rules, secrets and scheduli
   await expect(page.getByTestId('status-paused')).toHaveAttribute('data-paused', 'false')
   await shot(page, 'settings')
 })
-
-/** WCAG's contrast ratio of two CSS rgb() colours. */
-function contrast(a: string, b: string): number {
-  const lum = (c: string) => {
-    const [r, g, bl] = (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
-      const s = Number(v) / 255
-      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4
-    })
-    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!
-  }
-  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x)
-  return (hi! + 0.05) / (lo! + 0.05)
-}
 
 const VIEWS = [
   ['new', 'new-project'],

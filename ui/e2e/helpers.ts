@@ -1,18 +1,28 @@
-// What the browser specs share: screenshots kept for CI and the docs, calls to the real manager's
-// web API, and waiting for an agent to be online.
+// What the browser specs share: screenshots kept for CI (and, when asked, for the docs), calls to
+// the real manager's web API, and waiting for an agent to be online or a task to end.
 import { expect, type Page } from '@playwright/test'
-import { mkdirSync } from 'node:fs'
+import { copyFileSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 export const ARTIFACTS = resolve(import.meta.dirname, '..', 'test-artifacts')
-const DOCS = resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots')
+/** Where the README's pictures and recording live. */
+export const DOCS = resolve(import.meta.dirname, '..', '..', 'docs')
 
-/** A screenshot in test-artifacts/ (kept by CI) and docs/screenshots/. */
+/**
+ * Whether this run makes the docs' screenshots and recording again (`npm run docs`, which sets
+ * HYPERAGENT_DOCS=1). A test run never does: it would rewrite files the repository tracks.
+ */
+export const WRITE_DOCS = process.env.HYPERAGENT_DOCS === '1'
+
+/** A screenshot in test-artifacts/ (kept by CI), copied to docs/screenshots/ when making the docs. */
 export async function shot(page: Page, name: string) {
   mkdirSync(ARTIFACTS, { recursive: true })
-  mkdirSync(DOCS, { recursive: true })
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) })
-  await page.screenshot({ path: join(DOCS, `${name}.png`) })
+  const path = join(ARTIFACTS, `${name}.png`)
+  await page.screenshot({ path })
+  if (WRITE_DOCS) {
+    mkdirSync(join(DOCS, 'screenshots'), { recursive: true })
+    copyFileSync(path, join(DOCS, 'screenshots', `${name}.png`))
+  }
 }
 
 export async function api<T = any>(page: Page, method: string, request: object = {}): Promise<T> {
@@ -35,4 +45,31 @@ export async function online(page: Page, ...names: string[]) {
       })
       .toBe('AGENT_STATUS_ONLINE')
   }
+}
+
+const ENDED = ['TASK_STATE_COMPLETED', 'TASK_STATE_FAILED', 'TASK_STATE_CANCELED', 'TASK_STATE_DEAD_LETTERED']
+
+/** Waits until the task has ended; its record. */
+export async function ended(page: Page, id: string): Promise<any> {
+  let task: any
+  await expect
+    .poll(async () => {
+      task = await api(page, 'GetTask', { task_id: id })
+      return ENDED.includes(task.state)
+    }, { message: `task ${id} ended` })
+    .toBe(true)
+  return task
+}
+
+/** WCAG's contrast ratio of two CSS rgb() colours. */
+export function contrast(a: string, b: string): number {
+  const lum = (c: string) => {
+    const [r, g, bl] = (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
+      const s = Number(v) / 255
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4
+    })
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!
+  }
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x)
+  return (hi! + 0.05) / (lo! + 0.05)
 }

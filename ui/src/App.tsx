@@ -26,7 +26,7 @@ const NAV: { href: string; label: string; active: (r: Route) => boolean }[] = [
   { href: hrefOf.settings, label: 'Settings', active: (r) => r.view === 'settings' },
 ];
 
-function View({ route }: { route: Route }) {
+function View({ route, onAsk }: { route: Route; onAsk: () => void }) {
   switch (route.view) {
     case 'new':
       return <NewProject />;
@@ -35,7 +35,7 @@ function View({ route }: { route: Route }) {
     case 'task':
       return <TaskPage key={route.taskId} taskId={route.taskId} />;
     case 'plans':
-      return <Plans />;
+      return <Plans onAsk={onAsk} />;
     case 'plan':
       return <PlanPage key={route.planId} planId={route.planId} />;
     case 'agents':
@@ -141,7 +141,7 @@ function Shell() {
         </span>
       </header>
       <main id="main" tabIndex={-1}>
-        {signedOut ? <SignInNotice /> : <View key={feed.returns} route={route} />}
+        {signedOut ? <SignInNotice /> : <View key={feed.returns} route={route} onAsk={ask} />}
       </main>
       <StatusLine />
       {palette && <CommandPalette onClose={() => setPalette(false)} onAsk={askFromPalette} />}

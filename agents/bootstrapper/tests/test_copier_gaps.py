@@ -20,7 +20,7 @@ from test_thirdparty_parity import git, tree
 
 from hyperagent_bootstrapper import cli, vcs
 from hyperagent_bootstrapper import render as rendering
-from hyperagent_bootstrapper.agent import agent
+from hyperagent_bootstrapper.agent import _template_name, agent
 from hyperagent_bootstrapper.template import TemplateError, load
 from hyperagent_sdk.testing import run_handler
 
@@ -600,6 +600,26 @@ def test_the_agent_renders_a_local_git_template_at_the_ref_it_is_given(
     answers = yaml.safe_load((tmp_path / "proj" / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v1.9.0"
     assert answers["_src_path"] == str(src)
+    # Named by its own folder, not by where it was checked out.
+    assert run.summary.startswith(f"t project at {tmp_path / 'proj'}:"), run.summary
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("https://github.com/org/api.git", "api"),
+        ("https://github.com/org/api/", "api"),
+        ("git@github.com:org/api.git", "api"),
+        ("git@github.com:api.git", "api"),
+        ("/src/templates/service", "service"),
+        ("https://example.org/..", "template"),
+        ("https://example.org/", "template"),
+    ],
+)
+def test_a_checked_out_template_is_named_by_the_last_part_of_its_source(
+    source: str, name: str
+) -> None:
+    assert _template_name(source) == name
 
 
 # --- 9. broken templates: file:line, exit code 2, no traceback -----------------------------------

@@ -11,10 +11,23 @@ interface Props {
   action: () => Promise<unknown>;
   testId: string;
   confirmTestId: string;
+  /** The answers and what a failure is called (a cancel's by default). */
+  yes?: string;
+  no?: string;
+  failed?: string;
 }
 
-/** A danger button that asks once more ("Yes, cancel" / "Keep running") before it acts. */
-export function ConfirmButton({ label, question, action, testId, confirmTestId }: Props) {
+/** A danger button that asks once more ("Yes, cancel" / "Keep running" by default) before it acts. */
+export function ConfirmButton({
+  label,
+  question,
+  action,
+  testId,
+  confirmTestId,
+  yes = 'Yes, cancel',
+  no = 'Keep running',
+  failed = 'Not cancelled',
+}: Props) {
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   if (!confirming) {
@@ -25,7 +38,7 @@ export function ConfirmButton({ label, question, action, testId, confirmTestId }
     );
   }
   return (
-    <span className="confirm" role="group" aria-label="Confirm cancel">
+    <span className="confirm" role="group" aria-label={`Confirm: ${label}`}>
       <span>{question}</span>
       <button
         type="button"
@@ -39,12 +52,12 @@ export function ConfirmButton({ label, question, action, testId, confirmTestId }
           );
         }}
       >
-        Yes, cancel
+        {yes}
       </button>
       <button type="button" onClick={() => setConfirming(false)}>
-        Keep running
+        {no}
       </button>
-      {error && <ErrorNote error={error} what="Not cancelled" />}
+      {error && <ErrorNote error={error} what={failed} />}
     </span>
   );
 }

@@ -59,6 +59,14 @@ export class Client {
   answerConsent(id: string, answer: T.ConsentAnswer) {
     return this.transport.call('AnswerConsent', { id, answer });
   }
+  /** Destructive actions with a snapshot of what they changed, newest first. */
+  listActions() {
+    return this.transport.call('ListActions', {});
+  }
+  /** Puts an action's files back exactly as they were before it. */
+  rollbackAction(id: string) {
+    return this.transport.call('RollbackAction', { id });
+  }
   listTemplates() {
     return this.transport.call('ListTemplates', {});
   }

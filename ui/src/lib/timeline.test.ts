@@ -134,7 +134,8 @@ describe('timelineOf', () => {
   });
 
   it('knows only steps the bootstrapper really logs, in its words, and only checks it really reports', () => {
-    for (const step of KNOWN_STEPS['bootstrap.project'] ?? []) {
+    expect(Object.keys(KNOWN_STEPS)).toEqual(['bootstrap.project', 'project.update']);
+    for (const step of Object.values(KNOWN_STEPS).flat()) {
       const said = JSON.stringify(step.message);
       // Each is logged as it begins: `step("...")` in agent.py, `self.progress("...")` in postcheck.py.
       expect(agent.includes(`step(${said})`) || postcheck.includes(`self.progress(${said})`), step.message).toBe(true);
@@ -167,6 +168,13 @@ describe('taskTitle', () => {
     expect(taskTitle(t, 'FastAPI service')).toEqual({ name: 'shop', kind: 'FastAPI service' });
     expect(taskTitle(t)).toEqual({ name: 'shop', kind: 'fastapi project' });
     expect(taskTitle(task('t2', { workspace: '/w/notes', payload_json: 'not json' }))).toEqual({ name: 'notes', kind: 'echo.sleep' });
+  });
+
+  it('names an update of a project by its folder, and says when it was only a preview', () => {
+    const update = (preview: boolean) =>
+      task('u1', { task_type: 'project.update', payload_json: JSON.stringify({ conflict: 'inline', preview }), workspace: '/home/me/src/shop' });
+    expect(taskTitle(update(false))).toEqual({ name: 'shop', kind: 'update from template' });
+    expect(taskTitle(update(true))).toEqual({ name: 'shop', kind: 'update from template, previewed' });
   });
 
   it("takes a template's words from the start of its description, or none", () => {

@@ -49,6 +49,11 @@ export const KNOWN_STEPS: Record<string, KnownStep[]> = {
     { message: 'asking the dev server for its health URL', key: 'start', label: 'Start', check: 'serve' },
     { message: 'building the Docker image', key: 'docker', label: 'Docker image', check: 'docker' },
   ],
+  'project.update': [
+    { message: 'reading the project', key: 'read', label: 'Read the project' },
+    { message: 'checking out the template', key: 'checkout', label: 'Check out the template' },
+    { message: 'writing', key: 'write', label: 'Write' },
+  ],
 };
 
 /** A check as the output holds it (`checks`: name, status, detail, seconds). */
@@ -175,6 +180,9 @@ export function taskTitle(task: Pick<Task, 'task_type' | 'payload_json' | 'works
   const answers = payload.answers && typeof payload.answers === 'object' ? (payload.answers as Record<string, unknown>) : {};
   const folder = task.workspace.split('/').filter(Boolean).pop() ?? '';
   const name = typeof answers.project_name === 'string' && answers.project_name ? answers.project_name : folder;
+  if (task.task_type === 'project.update') {
+    return { name, kind: payload.preview === true ? 'update from template, previewed' : 'update from template' };
+  }
   const template = typeof payload.template === 'string' ? payload.template : '';
   const kind = templateWords || (template ? `${template.split('/').filter(Boolean).pop()} project` : task.task_type);
   return { name, kind };

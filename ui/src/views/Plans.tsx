@@ -12,8 +12,8 @@ import { laterPlan, stepsDone } from '../lib/plan';
 
 const PAGE = 50;
 
-/** Every plan, newest first, kept current from the feed. */
-export function Plans() {
+/** Every plan, newest first, kept current from the feed; with none, the way to make one (`onAsk`: the prompt bar). */
+export function Plans({ onAsk }: { onAsk?: () => void }) {
   const client = useClient();
   const read = useCallback(
     (pageToken: string) =>
@@ -41,7 +41,19 @@ export function Plans() {
       </p>
       {error && <ErrorNote error={error} what="The plans could not be listed" />}
       {plans === null && !error && <p role="status">Loading…</p>}
-      {plans && plans.length === 0 && <p>No plans yet: ask for something in the prompt bar.</p>}
+      {plans && plans.length === 0 && (
+        <p data-testid="plans-empty">
+          No plans yet.{' '}
+          {onAsk ? (
+            <button type="button" className="link" onClick={onAsk}>
+              Ask for something
+            </button>
+          ) : (
+            'Ask for something'
+          )}{' '}
+          in plain words: HyperAgent proposes a plan, and nothing runs until you press Run.
+        </p>
+      )}
       {plans && plans.length > 0 && (
         <TableScroll label="Plans">
           <table className="table" data-testid="plan-table">

@@ -26,6 +26,7 @@ function setup(initial: Task, editor = 'code (/usr/bin/code)', lines: LogLine[] 
       ],
     }),
     SubmitTask: (req) => ({ task: task('t2', { task_type: req.task_type ?? '' }), created: true }),
+    OpenPath: () => ({ path: '/home/me/src/shop', opener: 'code', warnings: [] }),
     GetStatus: () => ({
       version: '0',
       pid: 1,
@@ -308,5 +309,67 @@ describe('TaskPage', () => {
     expect(screen.getByRole('button', { name: 'Retry' })).toBeInTheDocument();
     // An echo task reports no steps this page knows: no timeline is made up for it.
     expect(screen.queryByTestId('timeline')).not.toBeInTheDocument();
+  });
+
+  it('offers "Update from template" on a project a bootstrap made, never on its dry run, and previews into its folder', async () => {
+    const user = userEvent.setup();
+    const made = (output: object) =>
+      task('b1', {
+        task_type: 'bootstrap.project',
+        payload_json: '{"template":"fastapi","answers":{"project_name":"shop"}}',
+        state: 'TASK_STATE_COMPLETED',
+        workspace: '/home/me/src/shop',
+        result: { status: 'RESULT_STATUS_SUCCEEDED', exit_code: 0, summary: '', artifacts: [], output_json: JSON.stringify(output), error: '' },
+      });
+    setup(made({ dry_run: true, path: '/home/me/src/shop', files: [], diff: '' }));
+    await screen.findByTestId('task-took');
+    expect(screen.queryByRole('button', { name: 'Update from template' })).not.toBeInTheDocument();
+    cleanup();
+    const { transport } = setup(made({ path: '/home/me/src/shop', commit: 'abc' }));
+    const open = await screen.findByRole('button', { name: 'Update from template' });
+    expect(open).toHaveAttribute('aria-expanded', 'false');
+    await user.click(open);
+    expect(open).toHaveAttribute('aria-expanded', 'true');
+    const panel = screen.getByTestId('update-panel');
+    await user.click(within(panel).getByRole('button', { name: 'Preview' }));
+    const [req] = transport.requests('SubmitTask');
+    expect(req).toMatchObject({ task_type: 'project.update', workspace: '/home/me/src/shop' });
+    await user.click(within(panel).getByRole('button', { name: 'Close' }));
+    expect(screen.queryByTestId('update-panel')).not.toBeInTheDocument();
+  });
+
+  it("shows what an update changed on its page: versions, files and the conflicts to resolve, each opened in the editor", async () => {
+    const output = {
+      path: '/home/me/src/shop',
+      old_commit: 'v1.0.0',
+      new_commit: 'v2.0.0',
+      changed: ['README.md'],
+      added: [],
+      removed: [],
+      conflicts: ['README.md'],
+      conflict: 'inline',
+      warnings: [],
+      message: '',
+      preview: false,
+    };
+    const { transport } = setup(
+      task('u1', {
+        task_type: 'project.update',
+        payload_json: '{"conflict":"inline","preview":false}',
+        state: 'TASK_STATE_COMPLETED',
+        workspace: '/home/me/src/shop',
+        result: { status: 'RESULT_STATUS_SUCCEEDED', exit_code: 0, summary: '', artifacts: [], output_json: JSON.stringify(output), error: '' },
+      }),
+    );
+    const summary = await screen.findByTestId('update-summary');
+    expect(within(summary).getByRole('heading', { level: 3 })).toHaveTextContent('v1.0.0 → v2.0.0');
+    expect(screen.getByTestId('update-conflicts')).toHaveTextContent('Conflicts to resolve (1)');
+    expect(summary).toHaveTextContent('Review the changes with git diff, resolve the conflicts, then commit.');
+    // A conflict opens in the editor, inside the task's folder.
+    await userEvent.setup().click(within(screen.getByTestId('update-conflicts')).getByRole('button', { name: 'README.md' }));
+    expect(transport.requests('OpenPath')).toEqual([{ task_id: 'u1', file: 'README.md', line: 0, column: 0 }]);
+    expect(await screen.findByTestId('open-at-result')).toHaveTextContent('Opened with code');
+    // An updated project can be updated again.
+    expect(screen.getByRole('button', { name: 'Update from template' })).toBeInTheDocument();
   });
 });

@@ -8,12 +8,15 @@ import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
 import { AttemptList, ErrorBox, StepTimeline } from '../components/TaskTimeline';
 import { Untrusted } from '../components/Untrusted';
+import { RollbackAction, UpdatePanel, UpdateSummary } from '../components/UpdateFromTemplate';
 import { ApiError, TERMINAL_STATES, useClient, type Task } from '../ipc';
 import { baseName, duration, enumLabel, formatTime, span } from '../lib/format';
 import { LogStore } from '../lib/logStore';
 import { KNOWN_STEPS, errorLineOf, taskTitle, templateWords, timelineOf } from '../lib/timeline';
 import { followTaskLogs } from '../lib/taskLogs';
 import { revealHidden } from '../lib/untrusted';
+import { UPDATE_TASK, updateOutputOf } from '../lib/update';
+import { BOOTSTRAP_TASK } from './NewProject';
 import { FilesView } from './results/FilesView';
 import { FindingsView } from './results/FindingsView';
 import { TestsView } from './results/TestsView';
@@ -45,6 +48,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
   const [feedError, setFeedError] = useState<ApiError | null>(null);
   const [store] = useState(() => new LogStore());
   const [goTo, setGoTo] = useState<{ seq: number } | null>(null);
+  const [updating, setUpdating] = useState(false);
 
   const refresh = useCallback(() => {
     client.getTask(taskId).then(
@@ -129,7 +133,12 @@ export function TaskPage({ taskId }: { taskId: string }) {
           {!ended && <CancelButton taskId={taskId} requested={task.cancel_requested} onDone={refresh} />}
         </div>
       )}
-      {task && <TaskActions task={task} output={output} />}
+      {task && (
+        <TaskActions task={task} output={output} updating={updating} onUpdate={() => setUpdating((u) => !u)} />
+      )}
+      {task && updating && updatableProject(task, output) && (
+        <UpdatePanel path={updatableProject(task, output) ?? ''} onClose={() => setUpdating(false)} />
+      )}
       {task && failed && <TaskError task={task} store={store} onShow={show} />}
       {task && <Timeline task={task} store={store} checks={output?.checks ?? null} onShow={show} />}
       {task && <AttemptList attempts={task.attempts} max={task.max_attempts} />}
@@ -230,8 +239,31 @@ function Took({ task }: { task: Task }) {
   );
 }
 
-/** What can be done with the task: try it again, copy its folder or start command, open it. */
-function TaskActions({ task, output }: { task: Task; output: BootstrapOutput | null }) {
+/**
+ * The project a completed bootstrap or update made or updated, which can be updated from its
+ * template (not a dry run's, which made nothing); null for any other task.
+ */
+function updatableProject(task: Task, output: BootstrapOutput | null): string | null {
+  if (task.state !== 'TASK_STATE_COMPLETED' || !output || output.dry_run) return null;
+  if (task.task_type !== BOOTSTRAP_TASK && task.task_type !== UPDATE_TASK) return null;
+  return output.path || task.workspace || null;
+}
+
+/**
+ * What can be done with the task: try it again, copy its folder or start command, open it, update
+ * the project it made from its template, put back the files it changed.
+ */
+function TaskActions({
+  task,
+  output,
+  updating,
+  onUpdate,
+}: {
+  task: Task;
+  output: BootstrapOutput | null;
+  updating: boolean;
+  onUpdate: () => void;
+}) {
   const client = useClient();
   const [note, setNote] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -277,6 +309,12 @@ function TaskActions({ task, output }: { task: Task; output: BootstrapOutput | n
         </button>
       )}
       <OpenButton taskId={task.id} />
+      {updatableProject(task, output) && (
+        <button type="button" data-testid="update-from-template" aria-expanded={updating} onClick={onUpdate}>
+          Update from template
+        </button>
+      )}
+      {ended && <RollbackAction taskId={task.id} />}
       {note && (
         <span role="status" className="help" data-testid="copy-result">
           {note}
@@ -412,9 +450,11 @@ function ResultViews({ task, output }: { task: Task; output: Record<string, unkn
   const tests = testsOf(output);
   const findings = findingsOf(output);
   const files = filesOf(output);
-  if (!tests && !findings && !files) return null;
+  const update = task.task_type === UPDATE_TASK ? updateOutputOf(output) : null;
+  if (!tests && !findings && !files && !update) return null;
   return (
     <div className="result-views">
+      {update && <UpdateSummary out={update} task={{ id: task.id, workspace: task.workspace }} />}
       {tests && <TestsView task={task} result={tests} />}
       {findings && <FindingsView task={task} result={findings} />}
       {files && <FilesView task={task} files={files} />}

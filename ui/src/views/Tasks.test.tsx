@@ -1,4 +1,4 @@
-import { render, screen, within } from '@testing-library/react';
+import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { FeedProvider } from '../app/feed';
@@ -8,7 +8,22 @@ import { task } from '../testing/tasks';
 import { Tasks } from './Tasks';
 
 function setup(tasks: Task[]) {
-  const transport = new MockTransport({ ListTasks: () => ({ tasks, next_page_token: '' }) });
+  const transport = new MockTransport({
+    // As the manager filters: by state and by type.
+    ListTasks: (req) => ({
+      tasks: tasks.filter(
+        (t) => (!req.states?.length || req.states.includes(t.state)) && (!req.task_type || t.task_type === req.task_type),
+      ),
+      next_page_token: '',
+    }),
+    ListTaskTypes: () => ({
+      task_types: ['bootstrap.project', 'project.update', 'echo.sleep'].map((name) => ({
+        task_type: { name, description: '', payload_schema_json: '', examples: [], folder: 'FOLDER_USE_UNSPECIFIED' as const },
+        agent_ids: ['a'],
+        available: true,
+      })),
+    }),
+  });
   render(
     <ClientProvider client={transport.client()}>
       <FeedProvider>
@@ -28,11 +43,17 @@ describe('Tasks', () => {
       payload_json: '{"template":"fastapi","answers":{},"dry_run":true}',
       state: 'TASK_STATE_COMPLETED',
     });
-    const { user } = setup([preview]);
+    const updatePreview = task('p2', {
+      task_type: 'project.update',
+      payload_json: '{"conflict":"inline","preview":true}',
+      state: 'TASK_STATE_COMPLETED',
+    });
+    const { user } = setup([preview, updatePreview]);
     expect(await screen.findByTestId('tasks-empty')).toHaveTextContent('No tasks yet (only previews, which make nothing).');
     expect(screen.queryByTestId('task-row')).not.toBeInTheDocument();
-    await user.click(screen.getByRole('checkbox', { name: 'Show previews (1)' }));
+    await user.click(screen.getByRole('checkbox', { name: 'Show previews (2)' }));
     expect(row('p1')).toBeInTheDocument();
+    expect(row('p2')).toBeInTheDocument();
   });
 
   it('shows progress only while a task runs, and a cancel the person asked for as theirs', async () => {
@@ -56,5 +77,34 @@ describe('Tasks', () => {
     await screen.findAllByTestId('task-row');
     expect(within(row('done')).getByTestId('task-took')).toHaveTextContent('3 min 5 s');
     expect(within(row('running')).getByTestId('task-took')).toHaveTextContent('—');
+  });
+
+  it('filters by state and type on the manager, searches folder, id and type, and clears the filters', async () => {
+    const { transport, user } = setup([
+      task('shop-task', { task_type: 'bootstrap.project', workspace: '/w/shop', state: 'TASK_STATE_COMPLETED' }),
+      task('blog-task', { task_type: 'bootstrap.project', workspace: '/w/blog', state: 'TASK_STATE_FAILED' }),
+      task('sleep-task', { workspace: '/w/nap' }),
+    ]);
+    await screen.findAllByTestId('task-row');
+    const ids = () => screen.queryAllByTestId('task-row').map((r) => r.dataset.taskId);
+    expect(ids()).toEqual(['shop-task', 'blog-task', 'sleep-task']);
+
+    await user.selectOptions(screen.getByLabelText('State'), 'failed');
+    await waitFor(() => expect(ids()).toEqual(['blog-task']));
+    expect(transport.requests('ListTasks').at(-1)?.states).toEqual(['TASK_STATE_FAILED', 'TASK_STATE_DEAD_LETTERED']);
+
+    await user.selectOptions(screen.getByLabelText('State'), '');
+    await user.selectOptions(screen.getByLabelText('Type'), 'bootstrap.project');
+    await waitFor(() => expect(ids()).toEqual(['shop-task', 'blog-task']));
+    expect(transport.requests('ListTasks').at(-1)?.task_type).toBe('bootstrap.project');
+
+    await user.type(screen.getByLabelText('Search'), 'SHOP');
+    expect(ids()).toEqual(['shop-task']);
+    await user.clear(screen.getByLabelText('Search'));
+    await user.type(screen.getByLabelText('Search'), 'nothing like it');
+    expect(screen.getByTestId('tasks-empty')).toHaveTextContent('No task matches these filters.');
+    await user.click(screen.getByRole('button', { name: 'Clear the filters' }));
+    await waitFor(() => expect(ids()).toEqual(['shop-task', 'blog-task', 'sleep-task']));
+    expect(screen.getByLabelText('Search')).toHaveValue('');
   });
 });

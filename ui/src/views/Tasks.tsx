@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useId, useMemo, useState } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { hrefOf } from '../app/router';
 import { usePages } from '../app/usePages';
@@ -6,32 +6,87 @@ import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
 import { ProgressBar, StateBadge } from '../components/TaskBits';
 import { Untrusted } from '../components/Untrusted';
-import { TERMINAL_STATES, useClient, type Task } from '../ipc';
+import { TERMINAL_STATES, useClient, type Task, type TaskState } from '../ipc';
 import { ago, baseName, duration, formatTime } from '../lib/format';
+import { revealHidden } from '../lib/untrusted';
+import { UPDATE_TASK } from '../lib/update';
 import { taskChecksOutcome } from './results/shapes';
 
 const PAGE = 100;
 
-/** A dry run (New project's Preview): it made nothing, so the list leaves it out unless asked. */
+/**
+ * A dry run (New project's Preview) or an update's preview: it made nothing, so the list leaves it
+ * out unless asked.
+ */
 function isPreview(task: Task): boolean {
   try {
     const payload: unknown = JSON.parse(task.payload_json);
-    return typeof payload === 'object' && payload !== null && (payload as { dry_run?: unknown }).dry_run === true;
+    if (typeof payload !== 'object' || payload === null) return false;
+    const p = payload as { dry_run?: unknown; preview?: unknown };
+    return p.dry_run === true || (task.task_type === UPDATE_TASK && p.preview === true);
   } catch {
     return false;
   }
 }
 
-/** Every task, newest first, kept current from the feed. */
+/** The State filter's choices and the states each asks the manager for (none: every state). */
+const STATE_FILTERS: { value: string; label: string; states: TaskState[] }[] = [
+  { value: '', label: 'any state', states: [] },
+  {
+    value: 'active',
+    label: 'waiting or running',
+    states: ['TASK_STATE_QUEUED', 'TASK_STATE_ASSIGNED', 'TASK_STATE_RUNNING', 'TASK_STATE_AWAITING_CONSENT', 'TASK_STATE_INTERRUPTED'],
+  },
+  { value: 'completed', label: 'completed', states: ['TASK_STATE_COMPLETED'] },
+  { value: 'failed', label: 'failed', states: ['TASK_STATE_FAILED', 'TASK_STATE_DEAD_LETTERED'] },
+  { value: 'cancelled', label: 'cancelled', states: ['TASK_STATE_CANCELED'] },
+];
+
+/** Whether the words searched for are in the task's folder, id or type (any case). */
+function matches(task: Task, words: string): boolean {
+  const q = words.trim().toLowerCase();
+  return !q || [task.workspace, task.id, task.task_type].some((f) => f.toLowerCase().includes(q));
+}
+
+/**
+ * Every task, newest first, kept current from the feed: filtered by state and type on the
+ * manager, searched by folder, id or type among those read.
+ */
 export function Tasks() {
   const client = useClient();
+  const ids = useId();
+  const [stateFilter, setStateFilter] = useState('');
+  const [typeFilter, setTypeFilter] = useState('');
+  const [search, setSearch] = useState('');
+  const states = useMemo(() => STATE_FILTERS.find((f) => f.value === stateFilter)?.states ?? [], [stateFilter]);
   const read = useCallback(
     (pageToken: string) =>
-      client.listTasks({ limit: PAGE, page_token: pageToken }).then((r) => ({ items: r.tasks, next: r.next_page_token })),
-    [client],
+      client
+        .listTasks({ limit: PAGE, page_token: pageToken, states, task_type: typeFilter })
+        .then((r) => ({ items: r.tasks, next: r.next_page_token })),
+    [client, states, typeFilter],
   );
   const { items: tasks, setItems: setTasks, next, error, more } = usePages(read);
   const [showPreviews, setShowPreviews] = useState(false);
+  // The task types agents offer, and any the list has that none offers now.
+  const [offered, setOffered] = useState<string[]>([]);
+  useEffect(() => {
+    let live = true;
+    client.listTaskTypes().then(
+      (r) => live && setOffered(r.task_types.flatMap((t) => (t.task_type?.name ? [t.task_type.name] : []))),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [client]);
+  const types = [...new Set([...offered, ...(tasks ?? []).map((t) => t.task_type), ...(typeFilter ? [typeFilter] : [])])].sort();
+  const filtered = stateFilter !== '' || typeFilter !== '' || search.trim() !== '';
+  const clear = () => {
+    setStateFilter('');
+    setTypeFilter('');
+    setSearch('');
+  };
   // "5 min ago", kept current.
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
@@ -55,9 +110,12 @@ export function Tasks() {
           );
         }
       } else {
-        // A task we have not seen: fetch it and put it first (newest first).
+        // A task we have not seen: fetch it and put it first (newest first), if the filters take it.
         client.getTask(change.task_id).then(
-          (task) => setTasks((list) => (list && !list.some((t) => t.id === task.id) ? [task, ...list] : list)),
+          (task) => {
+            if ((states.length > 0 && !states.includes(task.state)) || (typeFilter && task.task_type !== typeFilter)) return;
+            setTasks((list) => (list && !list.some((t) => t.id === task.id) ? [task, ...list] : list));
+          },
           () => {},
         );
       }
@@ -66,12 +124,42 @@ export function Tasks() {
     if (p) setTasks((list) => list?.map((t) => (t.id === p.task_id ? { ...t, progress: p.progress } : t)) ?? null);
   });
 
-  const previews = tasks?.filter(isPreview).length ?? 0;
-  const shown = tasks && (showPreviews ? tasks : tasks.filter((t) => !isPreview(t)));
+  const found = tasks?.filter((t) => matches(t, search)) ?? null;
+  const previews = found?.filter(isPreview).length ?? 0;
+  const shown = found && (showPreviews ? found : found.filter((t) => !isPreview(t)));
 
   return (
     <div className="view">
       <h1>Tasks</h1>
+      <form className="filters" role="search" aria-label="Filter the tasks" onSubmit={(e) => e.preventDefault()}>
+        <label htmlFor={`${ids}-search`}>Search</label>
+        <input
+          id={`${ids}-search`}
+          type="search"
+          data-testid="tasks-search"
+          value={search}
+          placeholder="folder, id or type"
+          spellCheck={false}
+          onChange={(e) => setSearch(e.target.value)}
+        />
+        <label htmlFor={`${ids}-state`}>State</label>
+        <select id={`${ids}-state`} data-testid="tasks-state" value={stateFilter} onChange={(e) => setStateFilter(e.target.value)}>
+          {STATE_FILTERS.map((f) => (
+            <option key={f.value} value={f.value}>
+              {f.label}
+            </option>
+          ))}
+        </select>
+        <label htmlFor={`${ids}-type`}>Type</label>
+        <select id={`${ids}-type`} data-testid="tasks-type" value={typeFilter} onChange={(e) => setTypeFilter(e.target.value)}>
+          <option value="">any type</option>
+          {types.map((t) => (
+            <option key={t} value={t}>
+              {revealHidden(t)}
+            </option>
+          ))}
+        </select>
+      </form>
       {error && <ErrorNote error={error} what="The tasks could not be listed" />}
       {tasks === null && !error && <p role="status">Loading…</p>}
       {previews > 0 && (
@@ -85,10 +173,19 @@ export function Tasks() {
           Show previews ({previews})
         </label>
       )}
-      {shown && shown.length === 0 && (
+      {shown && shown.length === 0 && !filtered && (
         <p data-testid="tasks-empty">
           No tasks yet{previews > 0 ? ' (only previews, which make nothing)' : ''}.{' '}
           <a href={hrefOf.newProject}>Start a new project</a>.
+        </p>
+      )}
+      {shown && shown.length === 0 && filtered && (
+        <p className="empty-note" data-testid="tasks-empty">
+          No task matches these filters{previews > 0 ? ' (only previews, which make nothing)' : ''}
+          {next && search.trim() ? ' among those read so far' : ''}.{' '}
+          <button type="button" className="link" data-testid="tasks-clear-filters" onClick={clear}>
+            Clear the filters
+          </button>
         </p>
       )}
       {shown && shown.length > 0 && (

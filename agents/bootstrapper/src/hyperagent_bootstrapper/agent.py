@@ -251,14 +251,25 @@ def _fetch_git(ctx: TaskContext, url: str, vcs_ref: str | None) -> tuple[Path, v
 
 
 def _checkout(ctx: TaskContext, source: str, vcs_ref: str | None) -> tuple[Path, vcs.Origin]:
-    dest = Path.home() / "template-cache" / hashlib.sha256(source.encode()).hexdigest()[:16]
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    slot = Path.home() / "template-cache" / hashlib.sha256(source.encode()).hexdigest()[:16]
+    if slot.exists():
+        shutil.rmtree(slot)
+    slot.mkdir(parents=True)
+    # Checked out under the template's own name (a template is named by its folder), so what the
+    # task says names it: "service project at ...", not the cache's digest.
+    dest = slot / _template_name(source)
     try:
         return dest, vcs.checkout(source, dest, vcs_ref, _git_runner(ctx))
     except vcs.GitError as err:
         raise TaskFailed(f"the template {source} could not be checked out: {err}") from err
+
+
+def _template_name(source: str) -> str:
+    """The last part of a template's path or URL, without `.git` ("https://host/org/api.git",
+    "git@host:org/api.git" and "/src/api" are "api"); "template" when it has none."""
+    last = urlsplit(source).path.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    name = last.removesuffix(".git")
+    return name if name and name not in (".", "..") else "template"
 
 
 def _load(ctx: TaskContext, source: str, vcs_ref: str | None) -> tuple[Template, vcs.Origin]:
