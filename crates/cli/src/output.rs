@@ -624,14 +624,7 @@ pub fn project_text(out: &Value) -> String {
                 text(&f["path"])
             ));
         }
-        let diff = term::text(out["diff"].as_str().unwrap_or_default()).into_owned();
-        if !diff.is_empty() {
-            s.push('\n');
-            s.push_str(&diff);
-            if !diff.ends_with('\n') {
-                s.push('\n');
-            }
-        }
+        push_diff(&mut s, out);
         return s;
     }
     let files = out["files"].as_array().map_or(0, Vec::len);
@@ -704,14 +697,7 @@ fn update_text(out: &Value) -> String {
     for w in list(&out["warnings"]) {
         s.push_str(&format!("warning: {w}\n"));
     }
-    let diff = term::text(out["diff"].as_str().unwrap_or_default()).into_owned();
-    if !diff.is_empty() {
-        s.push('\n');
-        s.push_str(&diff);
-        if !diff.ends_with('\n') {
-            s.push('\n');
-        }
-    }
+    push_diff(&mut s, out);
     if !preview {
         s.push_str(
             if out["conflicts"].as_array().is_some_and(|c| !c.is_empty()) {
@@ -813,6 +799,18 @@ fn consent_request(kind: &str, target: &str) -> String {
         "destructive" => target.to_string(),
         "run" => format!("run {target}"),
         other => format!("do `{}` on {target}", line(other)),
+    }
+}
+
+/// A task's `diff` output after a blank line, made safe for a terminal, ending in a newline.
+fn push_diff(s: &mut String, out: &Value) {
+    let diff = term::text(out["diff"].as_str().unwrap_or_default()).into_owned();
+    if !diff.is_empty() {
+        s.push('\n');
+        s.push_str(&diff);
+        if !diff.ends_with('\n') {
+            s.push('\n');
+        }
     }
 }
 

@@ -6,6 +6,17 @@ import { ClientProvider, type AuditEntry } from '../ipc';
 import { MockTransport } from '../testing/mockTransport';
 import { Audit } from './Audit';
 
+/** The Audit view over a stand-in transport (the manager's client API at its boundary). */
+function showAudit(transport: MockTransport) {
+  render(
+    <ClientProvider client={transport.client()}>
+      <FeedProvider>
+        <Audit />
+      </FeedProvider>
+    </ClientProvider>,
+  );
+}
+
 const entry = (id: string, action: string): AuditEntry => ({
   id,
   time: '2026-11-26T10:00:00Z',
@@ -33,13 +44,7 @@ describe('Audit', () => {
       VerifyAudit: () => ({ intact: true, entries_checked: '201', problems: [] }),
       ListAgents: () => ({ agents: [] }),
     });
-    render(
-      <ClientProvider client={transport.client()}>
-        <FeedProvider>
-          <Audit />
-        </FeedProvider>
-      </ClientProvider>,
-    );
+    showAudit(transport);
     const rows = await screen.findAllByTestId('audit-row');
     expect(rows).toHaveLength(200);
     expect(rows[0]).toHaveAttribute('data-entry-id', '201');
@@ -60,13 +65,7 @@ describe('Audit', () => {
       VerifyAudit: () => ({ intact: true, entries_checked: '2', problems: [] }),
       ListAgents: () => ({ agents: [{ id: 'bootstrapper' } as never] }),
     });
-    render(
-      <ClientProvider client={transport.client()}>
-        <FeedProvider>
-          <Audit />
-        </FeedProvider>
-      </ClientProvider>,
-    );
+    showAudit(transport);
     expect(await screen.findAllByTestId('audit-row')).toHaveLength(2);
     await user.selectOptions(screen.getByLabelText('Who'), await screen.findByRole('option', { name: 'bootstrapper' }));
     await user.selectOptions(screen.getByLabelText('What'), 'Permission requests');
@@ -90,13 +89,7 @@ describe('Audit', () => {
       VerifyAudit: () => ({ intact: true, entries_checked: '2', problems: [] }),
       ListAgents: () => ({ agents: [] }),
     });
-    render(
-      <ClientProvider client={transport.client()}>
-        <FeedProvider>
-          <Audit />
-        </FeedProvider>
-      </ClientProvider>,
-    );
+    showAudit(transport);
     const link = await screen.findByTestId('audit-task-link');
     expect(link).toHaveAttribute('href', '#/tasks/01a23fbd-fa0b-738d-81b6-f5868fdc78e7');
     expect(link).toHaveTextContent('01a23fbd-fa0');
