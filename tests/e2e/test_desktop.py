@@ -164,6 +164,38 @@ def test_the_window_shows_the_embedded_managers_agents_and_a_task_round_trips(
     wait.until(ec.text_to_be_present_in_element(line, "from the desktop"))
     app.save_screenshot(str(tmp_path / "desktop-task.png"))
 
+    # The consent flow in the window: a project made over a folder that holds a file of the
+    # person's asks first (destructive: red header, the file named, the focus on Deny), and
+    # runs once allowed.
+    taken = tmp_path / "data" / "workspaces" / "taken"
+    taken.mkdir(parents=True)
+    (taken / "README.md").write_text("# mine\n")
+    payload = {"template": "fastapi", "answers": {"project_name": "taken"}}
+    task_id = ipc(
+        app,
+        "SubmitTask",
+        {
+            "task_type": "bootstrap.project",
+            "payload_json": json.dumps({**payload, "overwrite": True, "checks": False}),
+            "workspace": "taken",
+        },
+    )["task"]["id"]
+    modal = (By.CSS_SELECTOR, '[data-testid="consent-modal"]')
+    wait.until(ec.visibility_of_element_located(modal))
+    files = app.find_element(By.CSS_SELECTOR, '[data-testid="consent-modal"]').text
+    assert "README.md" in files, files
+    focused = app.switch_to.active_element.get_attribute("data-testid")
+    assert focused == "consent-deny", focused
+    app.save_screenshot(str(tmp_path / "desktop-consent.png"))
+    assert (taken / "README.md").read_text() == "# mine\n"
+    app.find_element(By.CSS_SELECTOR, '[data-testid="consent-once"]').click()
+    wait.until(ec.invisibility_of_element_located(modal))
+    app.execute_script(f"window.location.hash = '#/tasks/{task_id}'")
+    wait.until(
+        ec.text_to_be_present_in_element_attribute(state, "data-state", "TASK_STATE_COMPLETED")
+    )
+    assert (taken / "README.md").read_text().startswith("# taken")
+
 
 def test_the_app_installs_the_service_and_hands_over_to_it_and_back(
     app: webdriver.Remote, tmp_path: Path
