@@ -46,7 +46,7 @@ describe('Onboarding', () => {
     window.localStorage.clear();
   });
 
-  it('shows on first run, walks through its screens, and "Get started" closes it for good', async () => {
+  it('shows on first run, walks through its screens, and ends on "Create your first project", which opens the form', async () => {
     const { user, unmount } = setup();
     expect(screen.getByRole('dialog', { name: 'What HyperAgent does' })).toBeInTheDocument();
     expect(screen.getByRole('heading', { name: 'What HyperAgent does' })).toHaveFocus();
@@ -65,7 +65,8 @@ describe('Onboarding', () => {
     for (const answer of ['Allow once', 'Allow for this task', 'Allow for this agent', 'Always allow', 'Deny'])
       expect(last).toHaveTextContent(answer);
 
-    await user.click(screen.getByRole('button', { name: 'Get started' }));
+    await user.click(screen.getByRole('button', { name: 'Create your first project' }));
+    expect(window.location.hash).toBe('#/new');
     expect(dialog()).not.toBeInTheDocument();
     expect(window.localStorage.getItem(ONBOARDED_KEY)).not.toBeNull();
 

@@ -61,7 +61,8 @@ const STEPS: { title: string; body: ReactNode }[] = [
 
 /**
  * The introduction, a few short screens in a modal dialog: the focus stays inside it, Escape or
- * "Get started" closes it (and `onClose` remembers that it was seen).
+ * "Skip introduction" closes it (and `onClose` remembers that it was seen); its last screen ends
+ * on "Create your first project", which opens the New project form.
  */
 export function Onboarding({ onClose }: { onClose: () => void }) {
   const [step, setStep] = useState(0);
@@ -101,8 +102,16 @@ export function Onboarding({ onClose }: { onClose: () => void }) {
             Back
           </button>
           {isLast ? (
-            <button type="button" className="primary" data-testid="onboarding-done" onClick={onClose}>
-              Get started
+            <button
+              type="button"
+              className="primary"
+              data-testid="onboarding-done"
+              onClick={() => {
+                onClose();
+                window.location.hash = '#/new';
+              }}
+            >
+              Create your first project
             </button>
           ) : (
             <button type="button" className="primary" data-testid="onboarding-next" onClick={() => setStep((s) => s + 1)}>

@@ -66,6 +66,7 @@ function Question({ id, field, value, problem, suggested, computedDefault, onCha
     <>
       {field.label}
       {field.required && <span aria-hidden="true"> *</span>}
+      {field.label !== field.name && <code className="field-name">{field.name}</code>}
     </>
   );
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answersOf, fieldsOf, problemWith, valuesOf } from './schema';
+import { answersOf, fieldsOf, problemWith, readable, valuesOf } from './schema';
 
 const fields = fieldsOf(
   JSON.stringify({
@@ -30,7 +30,7 @@ describe('a payload in a form', () => {
 
   it('says when a JSON answer is not JSON', () => {
     const answers = fields.find((f) => f.name === 'answers')!;
-    expect(problemWith(answers, '{"project_name": ')).toMatch(/^answers is not valid JSON \(/);
+    expect(problemWith(answers, '{"project_name": ')).toMatch(/^Answers is not valid JSON \(/);
     expect(problemWith(answers, '{"project_name": "shop"}')).toBeNull();
   });
 });
@@ -54,9 +54,26 @@ describe('a naming rule from the template', () => {
     const pkg = named.find((f) => f.name === 'package_name')!;
     const plain = named.find((f) => f.name === 'slug')!;
     expect(problemWith(pkg, 'My Shop')).toBe(
-      'package_name must be a Python package name: lowercase letters, digits and _, not starting with a digit.',
+      'Package name must be a Python package name: lowercase letters, digits and _, not starting with a digit.',
     );
     expect(problemWith(pkg, 'my_shop')).toBeNull();
-    expect(problemWith(plain, 'A')).toBe('slug must match ^[a-z]+$.');
+    expect(problemWith(plain, 'A')).toBe('Slug must match ^[a-z]+$.');
+  });
+});
+
+describe('readable', () => {
+  it('makes a label of a title, a short help, the opening of a long one, or the name in words', () => {
+    expect(readable('q', 'Given title', 'Its help')).toEqual({ label: 'Given title', help: 'Its help' });
+    expect(readable('docker', undefined, 'Add a Dockerfile (gunicorn) and a compose.yaml?')).toEqual({
+      label: 'Add a Dockerfile (gunicorn) and a compose.yaml?',
+      help: '',
+    });
+    expect(readable('project_name', undefined, 'Project name (lowercase letters, digits and hyphens; starts with a letter)')).toEqual({
+      label: 'Project name',
+      help: 'Lowercase letters, digits and hyphens; starts with a letter',
+    });
+    expect(readable('postgres_version', undefined, undefined)).toEqual({ label: 'Postgres version', help: '' });
+    const long = 'A very long help text that goes on and on without any place to cut it short for a label at all';
+    expect(readable('app_name', undefined, long)).toEqual({ label: 'App name', help: long });
   });
 });

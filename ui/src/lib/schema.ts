@@ -52,6 +52,30 @@ function choicesOf(s: JsonSchema): Choice[] {
   return [];
 }
 
+/** Longest help that is the label itself, and longest opening of a help that is one. */
+const LABEL_CHARS = 60;
+const OPENING_CHARS = 48;
+
+/**
+ * A question's label and help as a person reads them: its title; else its help when that is
+ * short ("Add a Dockerfile and a compose.yaml?"); else the opening of its help when that is
+ * ("Project name (lowercase letters, ...)" -> "Project name", the rest the help); else its name in
+ * words ("postgres_version" -> "Postgres version").
+ */
+export function readable(name: string, title?: string, description?: string): { label: string; help: string } {
+  const help = (description ?? '').trim();
+  if (title) return { label: title, help };
+  if (help && help.length <= LABEL_CHARS && !help.includes('\n')) return { label: help.replace(/\.$/, ''), help: '' };
+  const opening = /^(.+?)(?: \(|\. |: )(.*)$/s.exec(help);
+  if (opening && opening[1]!.length <= OPENING_CHARS) {
+    let rest = opening[2]!.trim();
+    if (help.slice(opening[1]!.length).startsWith(' (') && rest.endsWith(')')) rest = rest.slice(0, -1);
+    return { label: opening[1]!, help: rest ? rest[0]!.toUpperCase() + rest.slice(1) : '' };
+  }
+  const words = name.replace(/[_-]+/g, ' ').trim();
+  return { label: words ? words[0]!.toUpperCase() + words.slice(1) : name, help };
+}
+
 /** The questions of an answers schema, in `x-order` (then property order). */
 export function fieldsOf(schemaJson: string): Field[] {
   const schema = JSON.parse(schemaJson) as JsonSchema;
@@ -77,8 +101,7 @@ export function fieldsOf(schemaJson: string): Field[] {
     return {
       name,
       kind,
-      label: str(p.title) ?? name,
-      help: str(p.description) ?? '',
+      ...readable(name, str(p.title), str(p.description)),
       // A conditional question is not in `required` (it may not be asked); asked, it needs an
       // answer unless it has a default.
       required: required.has(name) || (typeof p['x-when'] === 'string' && !('default' in p) && !('x-default-template' in p)),

@@ -165,19 +165,19 @@ describe('New project form', () => {
     await screen.findByLabelText(/project_name/);
 
     await user.click(screen.getByRole('button', { name: 'Create' }));
-    expect(await screen.findByText('project_name is required.')).toBeInTheDocument();
+    expect(await screen.findByText('Project name is required.')).toBeInTheDocument();
     expect(screen.getByLabelText(/project_name/)).toHaveAttribute('aria-invalid', 'true');
     expect(screen.getByLabelText(/project_name/)).toHaveFocus();
 
     await user.type(screen.getByLabelText(/project_name/), 'My Shop');
-    expect(screen.getByText('project_name must match ^[a-z][a-z0-9-]*$.')).toBeInTheDocument();
+    expect(screen.getByText('Project name must match ^[a-z][a-z0-9-]*$.')).toBeInTheDocument();
 
     await user.clear(screen.getByLabelText(/project_name/));
     await user.type(screen.getByLabelText(/project_name/), 'shop');
     await user.clear(screen.getByLabelText(/workers/));
     await user.type(screen.getByLabelText(/workers/), '99');
     await user.click(screen.getByRole('button', { name: 'Preview' }));
-    expect(screen.getByText('workers must be at most 16.')).toBeInTheDocument();
+    expect(screen.getByText('Worker processes must be at most 16.')).toBeInTheDocument();
 
     expect(transport.requests('SubmitTask')).toHaveLength(0);
   });
