@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
 
 from hyperagent_bootstrapper import render as rendering
 from hyperagent_bootstrapper.template import MISSING, Question, Template, TemplateError, load
 
+#: The repository (not imported from conftest: the whole suite is collected at once, and
+#: tests/e2e has a conftest module too).
+REPO = Path(__file__).resolve().parents[3]
 CORPUS = json.loads((REPO / "tests" / "questions" / "corpus.json").read_text(encoding="utf-8"))
 CASES = CORPUS["cases"]
 #: copier's question types as the answers schema names them (yaml and json: any value).
