@@ -73,9 +73,9 @@ test('ask in the prompt bar, edit the plan, run it, and follow its graph to the 
   await first.getByText('Edit the payload').click()
   const form = first.getByTestId('schema-form')
   await expect(form).toBeVisible()
-  await form.getByLabel('template').fill('fastapi')
-  await form.getByLabel('answers').fill(JSON.stringify({ project_name: 'bazaar', database: 'sqlite' }))
-  await form.getByLabel('checks').uncheck()
+  await form.getByTestId('field-template').fill('fastapi')
+  await form.getByTestId('field-answers').fill(JSON.stringify({ project_name: 'bazaar', database: 'sqlite' }))
+  await form.getByTestId('field-checks').uncheck()
   await first.getByLabel('Folder of step 1').fill(FOLDER)
   // The "open" step works in step 1's project ("$1.path"); given a folder of its own only if the
   // plan could not tell which.
