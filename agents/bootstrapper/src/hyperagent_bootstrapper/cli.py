@@ -117,11 +117,7 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
         template = load(root)
         trust = "trust" in options
         if template.extensions and not trust:
-            raise TemplateError(
-                "_jinja_extensions",
-                f"the template loads Python code into the renderer"
-                f" ({', '.join(template.extensions)}); pass --trust to run it",
-            )
+            raise TemplateError("_jinja_extensions", _extensions_refused(template))
         template = dataclasses.replace(template, trusted=trust)
         for warning in template.warnings:
             print(f"warning: template {src.name or source}: {warning}", file=sys.stderr)
@@ -131,16 +127,14 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
         message = rendering.render_string(
             template, template.message_after_copy, context, "_message_after_copy"
         )
-        tasks = rendering.planned_tasks(template, context)
-        if "skip-tasks" in options:
-            tasks = []
-        if tasks and not trust:
-            print(
-                f"warning: template {src.name or source}: not run without --trust:"
-                f" {rendering.tasks_description(template.name, tasks)}",
-                file=sys.stderr,
-            )
-            tasks = []
+        tasks = _to_run(
+            rendering.planned_tasks(template, context),
+            trust=trust,
+            skip="skip-tasks" in options,
+            warning=f"warning: template {src.name or source}: not run without --trust: ",
+            where="the new project",
+            name=template.name,
+        )
         # Written, and its tasks run, while a git template's checkout is still there (a task
         # may run a script of the template's: `_copier_conf.src_path`).
         return _write(dest, rendered, tasks, message)
@@ -217,11 +211,34 @@ def _trusted(template: Template) -> Template:
 
 def _untrusted(template: Template) -> Template:
     if template.extensions:
-        raise update.UpdateError(
-            f"the template loads Python code into the renderer ({', '.join(template.extensions)});"
-            " pass --trust to run it"
-        )
+        raise update.UpdateError(_extensions_refused(template))
     return template
+
+
+def _extensions_refused(template: Template) -> str:
+    return (
+        f"the template loads Python code into the renderer ({', '.join(template.extensions)});"
+        " pass --trust to run it"
+    )
+
+
+def _to_run(
+    tasks: list[rendering.PlannedTask],
+    *,
+    trust: bool,
+    skip: bool,
+    warning: str,
+    where: str,
+    name: str,
+) -> list[rendering.PlannedTask]:
+    """The template's tasks the command line runs: none with --skip-tasks; without --trust none
+    either, and a warning naming them."""
+    if skip or not tasks:
+        return []
+    if not trust:
+        print(warning + rendering.tasks_description(name, tasks, where), file=sys.stderr)
+        return []
+    return tasks
 
 
 def _run(t: rendering.PlannedTask, root: Path, kind: str) -> int:
@@ -301,18 +318,18 @@ def _update(argv: list[str]) -> int:
             return 2
         for warning in plan.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        tasks = [] if flags["skip-tasks"] else plan.tasks
-        if tasks and not flags["trust"] and not flags["preview"]:
-            print(
-                "warning: not run without --trust: "
-                + rendering.tasks_description("project's", tasks, "the updated project"),
-                file=sys.stderr,
-            )
-            tasks = []
         if flags["preview"]:
             print(update.diff(plan), end="")
         else:
             update.apply_plain(plan)
+            tasks = _to_run(
+                plan.tasks,
+                trust=flags["trust"],
+                skip=flags["skip-tasks"],
+                warning="warning: not run without --trust: ",
+                where="the updated project",
+                name="project's",
+            )
             if not _run_tasks(tasks, project):
                 return 1
     preview = flags["preview"]

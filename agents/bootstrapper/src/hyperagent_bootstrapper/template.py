@@ -685,27 +685,11 @@ def _tasks(value: Any, where: str) -> tuple[Task, ...]:
     out = []
     for n, item in enumerate(value, 1):
         spec = item if isinstance(item, Mapping) else {"command": item}
-        unknown = set(spec) - {"command", "when", "working_directory"}
-        if unknown:
-            raise TemplateError(
-                where,
-                f"`_tasks` item {n}: unknown keys {sorted(map(str, unknown))}; a task has"
-                " `command`, `when` and `working_directory`",
-            )
-        command = spec.get("command")
-        if (
-            isinstance(command, list)
-            and command
-            and all(isinstance(c, str | int | float) for c in command)
-        ):
-            command = tuple(str(c) for c in command)
-        elif not isinstance(command, str) or not command.strip():
-            raise TemplateError(
-                where, f"`_tasks` item {n}: `command` must be a string or a list of strings"
-            )
+        item_of = f"`_tasks` item {n}"
+        _known_keys(spec, ("command", "when", "working_directory"), where, item_of, "a task")
+        command = _command(spec.get("command"), where, item_of)
         when = spec.get("when", True)
-        if not isinstance(when, str | bool):
-            raise TemplateError(where, f"`_tasks` item {n}: `when` must be a string or a boolean")
+        _check_when(when, where, item_of)
         out.append(
             Task(command, when, str(spec.get("working_directory", ".") or "."), f"{where} #{n}")
         )
@@ -720,45 +704,36 @@ def _migrations(value: Any, where: str) -> tuple[Migration, ...]:
     items = value if isinstance(value, list) else [value]
     out: list[Migration] = []
     for n, item in enumerate(items, 1):
-        spot = f"{where} #{n}"
+        spot, item_of = f"{where} #{n}", f"`_migrations` item {n}"
         if not isinstance(item, Mapping):
-            out.append(Migration(_command(item, spot, "_migrations"), where=spot))
+            out.append(Migration(_command(item, where, item_of), where=spot))
             continue
         version = item.get("version")
         if version is not None and not isinstance(version, str | int | float):
-            raise TemplateError(where, f"`_migrations` item {n}: `version` must be a version")
+            raise TemplateError(where, f"{item_of}: `version` must be a version")
         version = None if version is None else str(version)
         if "before" in item or "after" in item:  # copier's older form
             if version is None:
-                raise TemplateError(
-                    where, f"`_migrations` item {n}: `before`/`after` need a `version`"
-                )
+                raise TemplateError(where, f"{item_of}: `before`/`after` need a `version`")
             for stage in ("before", "after"):
                 for command in item.get(stage) or []:
                     out.append(
                         Migration(
-                            _command(command, spot, "_migrations"),
+                            _command(command, where, item_of),
                             version=version,
                             stage=stage,
                             where=spot,
                         )
                     )
             continue
-        unknown = set(item) - {"command", "version", "when", "working_directory"}
-        if unknown:
-            raise TemplateError(
-                where,
-                f"`_migrations` item {n}: unknown keys {sorted(map(str, unknown))}; a migration"
-                " has `command`, `version`, `when` and `working_directory`",
-            )
+        keys = ("command", "version", "when", "working_directory")
+        _known_keys(item, keys, where, item_of, "a migration")
         when = item.get("when")
-        if when is not None and not isinstance(when, str | bool):
-            raise TemplateError(
-                where, f"`_migrations` item {n}: `when` must be a string or a boolean"
-            )
+        if when is not None:
+            _check_when(when, where, item_of)
         out.append(
             Migration(
-                _command(item.get("command"), spot, "_migrations"),
+                _command(item.get("command"), where, item_of),
                 version=version,
                 when=when,
                 working_directory=str(item.get("working_directory", ".") or "."),
@@ -768,7 +743,24 @@ def _migrations(value: Any, where: str) -> tuple[Migration, ...]:
     return tuple(out)
 
 
-def _command(command: Any, where: str, setting: str) -> str | tuple[str, ...]:
+def _known_keys(
+    spec: Mapping[Any, Any], keys: Sequence[str], where: str, item_of: str, noun: str
+) -> None:
+    """A task's or migration's mapping holds only the keys copier reads."""
+    unknown = set(spec) - set(keys)
+    if unknown:
+        listed = ", ".join(f"`{k}`" for k in keys[:-1]) + f" and `{keys[-1]}`"
+        raise TemplateError(
+            where, f"{item_of}: unknown keys {sorted(map(str, unknown))}; {noun} has {listed}"
+        )
+
+
+def _check_when(when: Any, where: str, item_of: str) -> None:
+    if not isinstance(when, str | bool):
+        raise TemplateError(where, f"{item_of}: `when` must be a string or a boolean")
+
+
+def _command(command: Any, where: str, item_of: str) -> str | tuple[str, ...]:
     """A command as copier takes it: a string (run by the shell) or a list (the arguments)."""
     if (
         isinstance(command, list)
@@ -778,7 +770,7 @@ def _command(command: Any, where: str, setting: str) -> str | tuple[str, ...]:
         return tuple(str(c) for c in command)
     if isinstance(command, str) and command.strip():
         return command
-    raise TemplateError(where, f"`{setting}`: a command must be a string or a list of strings")
+    raise TemplateError(where, f"{item_of}: `command` must be a string or a list of strings")
 
 
 def _words(command: Any) -> str:
