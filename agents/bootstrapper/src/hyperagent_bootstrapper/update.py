@@ -396,12 +396,11 @@ def _planned_migrations(
     old_commit, new_commit = str(last["_commit"]), v.new_origin.commit or ""
     span = ((old_commit, _version(old_commit)), (new_commit, _version(new_commit)))
     try:
-        return tuple(  # type: ignore[return-value]
-            rendering.planned_migrations(v.new, context, stage, span)
-            for stage in ("before", "after")
-        )
+        before = rendering.planned_migrations(v.new, context, "before", span)
+        after = rendering.planned_migrations(v.new, context, "after", span)
     except TemplateError as err:
         raise UpdateError(f"the template {last['_src_path']} is broken: {err}") from err
+    return before, after
 
 
 def _migrated(work: Path, repo: Repository) -> Repository:

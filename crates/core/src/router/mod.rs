@@ -253,7 +253,7 @@ fn never(request: &str, tokens: &[text::Token]) -> Option<String> {
         ));
     }
     let stems: Vec<String> = tokens.iter().map(|t| text::stem(&t.norm)).collect();
-    if let Some((verb, secret)) = gives_away(tokens) {
+    if let Some((verb, secret)) = gives_away(tokens, &stems) {
         return Some(format!(
             "this asks to {verb} a {secret} — HyperAgent finds secrets for you but never hands one over, whatever else is asked"
         ));
@@ -274,12 +274,12 @@ fn never(request: &str, tokens: &[text::Token]) -> Option<String> {
 
 /// A word of [`GIVE_AWAY`] as a verb (not "leaked") with one of [`SECRETS`] soon after as what
 /// it hands over (not "tell me where the secret is set"): `(verb, secret)`.
-fn gives_away(tokens: &[text::Token]) -> Option<(&'static str, &'static str)> {
+/// `stems` are the tokens' stems, one each.
+fn gives_away(tokens: &[text::Token], stems: &[String]) -> Option<(&'static str, &'static str)> {
     const WITHIN: usize = 6;
     const ASKING: &[&str] = &[
         "where", "how", "which", "what", "whether", "if", "why", "when",
     ];
-    let stems: Vec<String> = tokens.iter().map(|t| text::stem(&t.norm)).collect();
     for (i, t) in tokens.iter().enumerate() {
         let Some(verb) = GIVE_AWAY
             .iter()
