@@ -13,7 +13,7 @@ import pytest
 from hyperagent_bootstrapper.agent import agent, overwrite_description
 from hyperagent_bootstrapper.postcheck import Settings
 from hyperagent_sdk import CancellationToken
-from hyperagent_sdk.testing import run_handler
+from hyperagent_sdk.testing import HandlerRun, run_handler
 
 TASK = "bootstrap.project"
 
@@ -260,6 +260,12 @@ def consent() -> Consent:
     return Consent()
 
 
+def make_over(template: Path, folder: Path, consent: Consent) -> HandlerRun:
+    """The project "demo" made from ``template`` over what ``folder`` holds (asked first)."""
+    payload = {"template": str(template), "answers": {"project_name": "demo"}, "overwrite": True}
+    return run_handler(agent, TASK, payload, workspace=folder, destructive=consent)
+
+
 def test_making_the_same_project_again_over_it_succeeds_without_an_empty_commit(
     thirdparty: Path, tmp_path: Path, consent: Consent
 ) -> None:
@@ -287,13 +293,7 @@ def test_overwriting_commits_the_changes_and_never_the_replaced_files(
 ) -> None:
     (tmp_path / "README.md").write_text("# mine\n")
     (tmp_path / "notes.txt").write_text("kept\n")
-    run = run_handler(
-        agent,
-        TASK,
-        {"template": str(thirdparty), "answers": {"project_name": "demo"}, "overwrite": True},
-        workspace=tmp_path,
-        destructive=consent,
-    )
+    run = make_over(thirdparty, tmp_path, consent)
     assert run.status == "SUCCEEDED", run.error
     committed = git(tmp_path, "ls-files").split()
     assert {"README.md", "notes.txt"} <= set(committed)
@@ -347,13 +347,7 @@ def test_a_file_the_repository_ignores_is_written_and_not_committed(
     (tmp_path / ".gitignore").write_text("README.md\n")
     git(tmp_path, "add", ".gitignore")
     git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "ignore")
-    run = run_handler(
-        agent,
-        TASK,
-        {"template": str(thirdparty), "answers": {"project_name": "demo"}, "overwrite": True},
-        workspace=tmp_path,
-        destructive=consent,
-    )
+    run = make_over(thirdparty, tmp_path, consent)
     assert run.status == "SUCCEEDED", run.error
     assert (tmp_path / "README.md").is_file()
     committed = git(tmp_path, "ls-files").split()
