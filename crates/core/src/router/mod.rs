@@ -12,6 +12,7 @@
 //! the schema describes it ([`slots`]); links "it" and "there" to an earlier step's folder.
 pub mod intents;
 pub mod model;
+mod refuse;
 pub mod slots;
 pub mod text;
 
@@ -19,6 +20,8 @@ use serde_json::{Map, Value};
 
 use crate::config;
 pub use crate::model::FolderUse;
+pub use refuse::never_refusal;
+use refuse::{is_everything, never, only_unknown, unknown_template, unknown_verb, COMMAND_TOKENS};
 
 /// The manager's own action that opens a folder in the editor: routed like a task type.
 pub const OPEN: &str = "open";
@@ -185,131 +188,10 @@ impl Offline {
     }
 }
 
-/// Requests nothing may serve, whatever else they ask: destroying or sending away the person's
-/// data, revealing what guards it, turning off what protects it, talking the router out of its
-/// rules, exhausting the machine, or smuggling a shell command in. A safety floor under the
-/// scores, which would refuse most of these anyway (no intent speaks of deleting or uploading).
-/// Each entry: words that must all be there (stems, or a prefix of one).
-const NEVER: &[&[&str]] = &[
-    &["rm", "-rf"],
-    &["delete"],
-    &["erase"],
-    &["wipe"],
-    &["ssh", "key"],
-    &["pastebin"],
-    &["gist"],
-    &["upload"],
-    &["exfiltrate"],
-    &["post", "secret"],
-    &["send", "secret"],
-    &["ignore", "rule"],
-    &["ignore", "instruction"],
-    &["forget", "instruction"],
-    &["forget", "rule"],
-    &["disregard"],
-    &["disable"],
-    &["turn", "off"],
-    &["bypass"],
-    &["sudo"],
-    &["disk", "full"],
-    &["forever"],
-];
-
-/// Secrets: finding them is an audit's work ("hard-coded passwords in shop"), handing them over
-/// never is (with one of [`GIVE_AWAY`]).
-const SECRETS: &[&str] = &[
-    "password",
-    "passwd",
-    "credential",
-    "token",
-    "secret",
-    "api key",
-];
-/// Words that hand something over to someone.
-const GIVE_AWAY: &[&str] = &[
-    "send", "post", "email", "mail", "upload", "share", "paste", "leak", "publish", "tell",
-    "reveal", "print", "dump", "expose", "give",
-];
-
-/// Text that is never in a request it would be safe to serve, as written (a shell command in a
-/// name, a system file).
-const NEVER_TEXT: &[&str] = &["/etc/", ".ssh", "| sh", "| bash", "|sh", "|bash", "$(", "`"];
-
 /// Words between steps of a composite request.
 const THEN: &[&str] = &["then", "afterwards", "after", "next", "finally", "and"];
 /// Words that refer to an earlier step's folder.
 const BACK: &[&str] = &["it", "its", "it's", "there", "that", "same", "this"];
-
-/// Why `request` must be refused whatever a router makes of it (the safety floor every router,
-/// the language model's too, stands on), or None.
-pub fn never_refusal(request: &str) -> Option<String> {
-    never(request, &text::tokens(request))
-}
-
-fn never(request: &str, tokens: &[text::Token]) -> Option<String> {
-    if let Some(t) = NEVER_TEXT.iter().find(|t| request.contains(**t)) {
-        return Some(format!(
-            "this holds `{t}` — HyperAgent never runs a shell command or reaches a system file for a request, whatever else is asked"
-        ));
-    }
-    let stems: Vec<String> = tokens.iter().map(|t| text::stem(&t.norm)).collect();
-    if let Some((verb, secret)) = gives_away(tokens, &stems) {
-        return Some(format!(
-            "this asks to {verb} a {secret} — HyperAgent finds secrets for you but never hands one over, whatever else is asked"
-        ));
-    }
-    for pattern in NEVER {
-        let hit = pattern
-            .iter()
-            .all(|p| stems.iter().any(|s| s == p || s.starts_with(p)));
-        if hit {
-            return Some(format!(
-                "this asks to {} — HyperAgent never does that for an agent, whatever else is asked",
-                pattern.join(" ")
-            ));
-        }
-    }
-    None
-}
-
-/// A word of [`GIVE_AWAY`] as a verb (not "leaked") with one of [`SECRETS`] soon after as what
-/// it hands over (not "tell me where the secret is set"): `(verb, secret)`.
-/// `stems` are the tokens' stems, one each.
-fn gives_away(tokens: &[text::Token], stems: &[String]) -> Option<(&'static str, &'static str)> {
-    const WITHIN: usize = 6;
-    const ASKING: &[&str] = &[
-        "where", "how", "which", "what", "whether", "if", "why", "when",
-    ];
-    for (i, t) in tokens.iter().enumerate() {
-        let Some(verb) = GIVE_AWAY
-            .iter()
-            .find(|v| t.norm == **v || t.norm == format!("{v}s"))
-        else {
-            continue;
-        };
-        let end = (i + 1 + WITHIN).min(tokens.len());
-        for j in i + 1..end {
-            // What a verb hands over is in its own clause, and is not asked about.
-            let clause_ends = tokens[j - 1]
-                .punct
-                .starts_with([',', ';', '.', '!', '?', ':']);
-            if clause_ends || ASKING.contains(&tokens[j].norm.as_str()) {
-                break;
-            }
-            let secret = SECRETS.iter().find(|p| {
-                let words: Vec<&str> = p.split(' ').collect();
-                words
-                    .iter()
-                    .enumerate()
-                    .all(|(k, w)| stems.get(j + k).is_some_and(|s| s == w || s.starts_with(w)))
-            });
-            if let Some(secret) = secret {
-                return Some((verb, secret));
-            }
-        }
-    }
-    None
-}
 
 /// The words of an intent's payload properties ("fail_fast" -> "fail", "fast"), stemmed.
 fn slot_words(intent: &Intent, catalog: &Catalog) -> Vec<String> {
@@ -498,87 +380,6 @@ impl Offline {
     }
 }
 
-/// Words that lead into a request before what it asks for ("could you please ...").
-/// A request opening otherwise ("I keep forgetting ...") tells a story first; its first word is no
-/// verb.
-const LEAD_IN: &[&str] = &[
-    "please", "pls", "plz", "can", "could", "would", "will", "you", "u", "just", "kindly", "hey",
-    "ok", "okay", "now", "also", "quickly", "go", "ahead",
-];
-
-/// At most this many tokens make a request short enough to be read as a command, verb first.
-const COMMAND_TOKENS: usize = 10;
-
-/// The verb a request opens with ("deploy shop to AWS"), when it is no word any intent uses nor
-/// a misspelling of one: nothing here does it, whatever the other words match.
-fn unknown_verb(tokens: &[text::Token], prepared: &Prepared) -> Option<String> {
-    // A longer request may open with anything ("Honestly, ...", "Before we publish ...").
-    if tokens.len() > COMMAND_TOKENS {
-        return None;
-    }
-    let first = tokens
-        .iter()
-        .take_while(|t| t.kind == text::Kind::Word)
-        .find(|t| !LEAD_IN.contains(&t.norm.as_str()))?;
-    let w = first.norm.as_str();
-    if text::is_stop(w) || w.chars().count() < 3 || !w.chars().all(char::is_alphabetic) {
-        return None;
-    }
-    // The word as written, its stem, and without a prefix that keeps the deed ("reindex").
-    let mut forms = vec![w.to_string(), text::stem(w)];
-    for prefix in ["re", "un"] {
-        if let Some(rest) = w.strip_prefix(prefix).filter(|r| r.chars().count() >= 5) {
-            forms.push(text::stem(rest));
-        }
-    }
-    let sorted = |x: &str| {
-        let mut c: Vec<char> = x.chars().collect();
-        c.sort_unstable();
-        c
-    };
-    let like = |f: &String, k: &String| {
-        let n = k.chars().count().max(f.chars().count());
-        *k == *f
-            || k.starts_with(f.as_str())
-            || (n >= 4 && text::edits(f, k, 1) <= 1)
-            || (n >= 7 && text::edits(f, k, 2) <= 2)
-            // a slip of two letters in a short word ("rnu")
-            || (n == 3 && sorted(f) == sorted(k))
-    };
-    let is_known = prepared
-        .not_names
-        .iter()
-        .chain(prepared.asking.iter())
-        .any(|k| forms.iter().any(|f| like(f, k)));
-    (!is_known).then(|| first.raw.clone())
-}
-
-/// Whether `verb` is the request's only word that is neither something an agent knows nor a
-/// folder of the person's.
-fn only_unknown(
-    tokens: &[text::Token],
-    verb: &str,
-    prepared: &Prepared,
-    catalog: &Catalog,
-) -> bool {
-    tokens
-        .iter()
-        .filter(|t| t.kind == text::Kind::Word && t.raw != verb)
-        .filter(|t| !text::is_stop(&t.norm) && !LEAD_IN.contains(&t.norm.as_str()))
-        .filter(|t| {
-            !catalog
-                .folders
-                .iter()
-                .any(|f| f.eq_ignore_ascii_case(&t.norm))
-        })
-        .all(|t| {
-            let s = text::stem(&t.norm);
-            prepared.not_names.contains(&s)
-                || prepared.asking.contains(&s)
-                || prepared.common.contains(&s)
-        })
-}
-
 /// One request naming several folders of the same kind of work ("index shop and billing", "run
 /// the tests in ~/src/api and in ~/src/worker") is that step once per folder, none waiting for
 /// another. Not for a maker: it makes one project.
@@ -602,63 +403,6 @@ fn each_folder(steps: &mut Vec<Step>, part: &Part, catalog: &Catalog) {
             ..first.clone()
         })
         .collect();
-}
-
-/// "a React app", "a Ruby on Rails project": a maker asked for a kind of project no template
-/// here makes (a word before "app"/"project" that is no template, no word any intent uses, and
-/// not the project's name), and no template named. What it can make instead is in the reason.
-fn unknown_template(
-    part: &Part,
-    catalog: &Catalog,
-    prepared: &Prepared,
-    min_score: f32,
-) -> Option<String> {
-    // The maker first, or second and likely ("make a Rails project" may score as something
-    // else first: what it asks for is still a kind of project).
-    let maker = part
-        .ranked
-        .iter()
-        .take(2)
-        .enumerate()
-        .any(|(n, (i, s))| takes_template(&catalog.intents[*i]) && (n == 0 || *s >= min_score));
-    if !maker || catalog.templates.is_empty() {
-        return None;
-    }
-    let names: Vec<&str> = catalog.templates.iter().map(|(n, _)| n.as_str()).collect();
-    let t = &part.tokens;
-    if t.iter()
-        .any(|w| names.iter().any(|n| slots::reads_as(&w.norm, n)))
-    {
-        return None;
-    }
-    let known = |w: &str| {
-        let s = text::stem(w);
-        prepared.not_names.contains(&s) || prepared.common.contains(&s)
-    };
-    let kind = (0..t.len().saturating_sub(1)).find_map(|i| {
-        let (a, b) = (&t[i], &t[i + 1]);
-        let named = i > 0 && ["called", "named"].contains(&t[i - 1].norm.as_str());
-        (a.kind == text::Kind::Word
-            && slots::PLACE_NOUNS.contains(&b.norm.as_str())
-            && !text::is_stop(&a.norm)
-            && !known(&a.norm)
-            && !catalog
-                .folders
-                .iter()
-                .any(|f| f.eq_ignore_ascii_case(&a.norm))
-            && !named)
-            .then(|| a.raw.clone())
-    })?;
-    Some(format!(
-        "no template here makes a {kind} project; the templates are: {}",
-        names.join(", ")
-    ))
-}
-
-/// Whether a folder is the whole file system or the whole home folder, never one project's.
-fn is_everything(folder: &str) -> bool {
-    let f = folder.trim_end_matches('/');
-    matches!(f, "" | "~" | "$HOME" | "/home" | "/root" | "/Users")
 }
 
 /// Whether an intent's payload names a template and its answers (a project maker's).
