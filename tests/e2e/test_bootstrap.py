@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -333,6 +334,18 @@ def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World
     editor = world.m.client.GetStatus(client_pb2.GetStatusRequest(), timeout=30).editor
     assert editor.startswith("code ("), editor
     assert editor.endswith("/code)"), editor
+
+    # A check (what the UI asks before it offers the button) answers as an opening would, but
+    # opens nothing and audits nothing.
+    def editor_entries() -> int:
+        return world.m.cli("audit", "list", "--json").stdout.count('"editor.')
+
+    audited = editor_entries()
+    check = client_pb2.OpenPathRequest(task_id=task.id, check=True)
+    checked = world.m.client.OpenPath(check, timeout=30)
+    assert (checked.path, checked.opener) == (out["path"], editor)
+    assert not world.editor_log.exists() or world.editor_log.read_text() == ""
+    assert editor_entries() == audited
     opened = world.m.cli("open", task.id)
     assert opened.returncode == 0, opened.stderr
     # the stand-in `code` recorded what VS Code would have been asked to open
@@ -388,6 +401,19 @@ def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World
     assert warned.returncode == 0, warned.stderr
     assert "runs when the folder is opened" in warned.stderr
     assert "post-checkout" in warned.stderr
+    assert any("post-checkout" in w for w in world.m.client.OpenPath(check, timeout=30).warnings)
+
+    # A folder deleted since its task ran: the check says it is gone, and so does an opening.
+    calls = len(world.editor_log.read_text().splitlines())
+    shutil.rmtree(project)
+    with pytest.raises(grpc.RpcError) as gone_check:
+        world.m.client.OpenPath(check, timeout=30)
+    assert gone_check.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert f"the task's folder {project} does not exist" in (gone_check.value.details() or "")
+    missing = world.m.cli("open", task.id)
+    assert missing.returncode != 0
+    assert "does not exist" in missing.stderr
+    assert len(world.editor_log.read_text().splitlines()) == calls
 
 
 def test_a_broken_template_fails_with_file_and_line_and_writes_nothing(world: World) -> None:

@@ -1,7 +1,8 @@
 // A task's page against the real manager: what it shows must be true while the task runs, however
 // many lines it logs, and after it ended.
 import { expect, test, type Page } from '@playwright/test'
-import { api, online, submit } from './helpers.ts'
+import { rmSync } from 'node:fs'
+import { api, ended, online, submit } from './helpers.ts'
 
 /** The number at the start of the log's counter ("12,345 lines" -> 12345). */
 function countOf(text: string | null): number {
@@ -179,4 +180,19 @@ test('wrapped, a long line grows its row to hold its text at 800 px', async ({ p
   await expect.poll(async () => (await fit()).lines).toBeGreaterThan(1)
   const { lines, rowLines, fits } = await fit()
   expect({ fits, rowLines }).toEqual({ fits: true, rowLines: lines }) // no clipped text, no blank rows
+})
+
+test('a project folder deleted since its task ran is said to be gone, not offered to open', async ({ page }) => {
+  await online(page, 'bootstrapper')
+  const id = await submit(page, 'bootstrap.project', { template: 'fastapi', answers: { project_name: 'gone-later' }, checks: false }, 'gone-later')
+  const done = await ended(page, id)
+  expect(done.state).toBe('TASK_STATE_COMPLETED')
+  await page.goto(`/#/tasks/${id}`)
+  // The manager checked the folder and names the editor it would use (the stand-in `code`).
+  await expect(page.getByTestId('open-vscode')).toHaveText('Open in VS Code')
+  rmSync(JSON.parse(done.result.output_json).path as string, { recursive: true })
+  await page.reload()
+  await expect(page.getByTestId('open-unavailable')).toContainText("the task's folder")
+  await expect(page.getByTestId('open-unavailable')).toContainText('does not exist')
+  await expect(page.getByTestId('open-vscode')).toHaveCount(0)
 })

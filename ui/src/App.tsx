@@ -43,7 +43,7 @@ function View({ route, onAsk }: { route: Route; onAsk: () => void }) {
     case 'audit':
       return <Audit />;
     case 'settings':
-      return <Settings />;
+      return <Settings section={route.section} />;
     default:
       return (
         <div className="view">

@@ -63,6 +63,20 @@ pub fn found(cfg: &config::Editor) -> Option<String> {
     Some(named(program, &found))
 }
 
+/// What [`open`] would open a folder with, in the words it returns: the editor when it is on the
+/// manager's PATH, else the system's opener.
+pub fn would_open(cfg: &config::Editor) -> String {
+    found(cfg).unwrap_or_else(|| {
+        let program = cfg.command.first().map_or("", String::as_str);
+        system_opener(program)
+    })
+}
+
+/// The system's opener in words, naming the editor it stands in for.
+fn system_opener(program: &str) -> String {
+    format!("the system opener (`{program}` is not on PATH)")
+}
+
 /// An editor in words: the program as configured and where it was found.
 fn named(program: &str, found: &Path) -> String {
     format!("{program} ({})", found.display())
@@ -91,7 +105,7 @@ pub async fn open(cfg: &config::Editor, path: &Path, goto: Option<&Goto>) -> Res
                     ))
                 })?;
             Ok(match goto {
-                None => format!("the system opener (`{program}` is not on PATH)"),
+                None => system_opener(program),
                 Some(g) => format!(
                     "the system opener (`{program}` is not on PATH; it opened the folder, not {} at line {})",
                     g.file.display(),

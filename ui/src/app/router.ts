@@ -10,7 +10,7 @@ export type Route =
   | { view: 'plan'; planId: string }
   | { view: 'agents' }
   | { view: 'audit' }
-  | { view: 'settings' }
+  | { view: 'settings'; section?: string }
   | { view: 'missing'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -28,7 +28,7 @@ export function parseRoute(hash: string): Route {
     case 'audit':
       return { view: 'audit' };
     case 'settings':
-      return { view: 'settings' };
+      return parts[1] ? { view: 'settings', section: parts[1] } : { view: 'settings' };
     default:
       return { view: 'missing', path };
   }
@@ -43,6 +43,8 @@ export const hrefOf = {
   agents: '#/agents',
   audit: '#/audit',
   settings: '#/settings',
+  /** A section of Settings, scrolled to and focused (`editor`, `policy-rules`, ...). */
+  settingsSection: (id: string) => `#/settings/${encodeURIComponent(id)}`,
 };
 
 export function navigate(href: string) {

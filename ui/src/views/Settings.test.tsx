@@ -52,13 +52,15 @@ function setup(
     secrets?: SecretInfo[];
     tasks?: Partial<Task>[];
     service?: (action: ServiceAction) => Promise<ServiceReply>;
+    editor?: string;
+    section?: string;
   } = {},
 ) {
   const rules = opts.rules ?? [
     rule('r1'),
     rule('r2', { decision: 'POLICY_DECISION_DENY', kind: 'read', target: '/home/me/.ssh', agent: 'bootstrapper', origin: 'consent c9' }),
   ];
-  let status = STATUS;
+  let status = { ...STATUS, editor: opts.editor ?? STATUS.editor };
   const transport = new MockTransport({
     ListPolicyRules: (req) => ({ rules: req.include_revoked ? [...rules, ...(opts.revoked ?? [])] : rules }),
     RevokePolicyRule: (req) => ({ ...rule(req.id ?? ''), revoked_at: '2026-11-26T11:00:00Z' }),
@@ -78,7 +80,7 @@ function setup(
   render(
     <ClientProvider client={transport.client()}>
       <FeedProvider>
-        <Settings />
+        <Settings section={opts.section} />
       </FeedProvider>
     </ClientProvider>,
   );
@@ -399,5 +401,21 @@ describe('Settings: notifications', () => {
     } finally {
       vi.unstubAllGlobals();
     }
+  });
+});
+
+describe('Settings: editor', () => {
+  it('names the editor the manager found, or says none is on its PATH and how to choose one', async () => {
+    setup();
+    expect(await screen.findByTestId('editor-found')).toHaveTextContent('Folders open in code (/usr/bin/code).');
+  });
+
+  it('says when no editor is on the PATH; a link to the section focuses its heading', async () => {
+    setup({ editor: '', section: 'editor' });
+    const found = await screen.findByTestId('editor-found');
+    await waitFor(() => expect(found).toHaveTextContent("VS Code's code command is not on the manager's PATH"));
+    const section = screen.getByTestId('editor');
+    expect(section).toHaveTextContent('[editor] table of the config file');
+    expect(within(section).getByRole('heading', { name: 'Editor' })).toHaveFocus();
   });
 });

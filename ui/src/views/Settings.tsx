@@ -30,9 +30,19 @@ const RULE_KINDS: { kind: string; target: string }[] = [
 
 const decisionLabel = (d: PolicyDecision) => enumLabel(d, 'POLICY_DECISION_');
 
-/** What the manager may do on the person's behalf, and how it runs: rules, secrets, scheduling. */
-export function Settings() {
+/**
+ * What the manager may do on the person's behalf, and how it runs: rules, secrets, scheduling.
+ * With `section` (a link such as `#/settings/editor`), that section is scrolled to and its
+ * heading focused.
+ */
+export function Settings({ section }: { section?: string }) {
   const showIntroduction = useShowIntroduction();
+  useEffect(() => {
+    if (!section) return;
+    const heading = document.querySelector<HTMLElement>(`[data-testid="${CSS.escape(section)}"] h2`);
+    heading?.scrollIntoView({ block: 'start' });
+    heading?.focus();
+  }, [section]);
   return (
     <div className="view settings">
       <h1>Settings</h1>
@@ -47,6 +57,7 @@ export function Settings() {
       <Scheduling />
       <BackgroundService />
       <WorkspaceRoot />
+      <Editor />
     </div>
   );
 }
@@ -55,7 +66,9 @@ function Section({ id, title, children }: { id: string; title: string; children:
   const headingId = useId();
   return (
     <section className="panel" aria-labelledby={headingId} data-testid={id}>
-      <h2 id={headingId}>{title}</h2>
+      <h2 id={headingId} tabIndex={-1}>
+        {title}
+      </h2>
       {children}
     </section>
   );
@@ -683,6 +696,49 @@ function WorkspaceRoot() {
         wins over <code>paths.workspace_root</code> in the config file; tasks already made keep their folders.
       </p>
       <WorkspaceRootForm allowReset />
+    </Section>
+  );
+}
+
+/** What opens folders and files ("Open in VS Code"), and how to choose another editor. */
+function Editor() {
+  const client = useClient();
+  // undefined: not known yet; '': no editor on the manager's PATH.
+  const [editor, setEditor] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    client.getStatus().then(
+      (s) => live && setEditor(s.editor ?? ''),
+      () => live && setEditor(undefined),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client]);
+  return (
+    <Section id="editor" title="Editor">
+      <p role="status" data-testid="editor-found">
+        {editor === undefined ? (
+          'Asking the manager which editor it would use…'
+        ) : editor ? (
+          <>
+            Folders open in <code>{editor}</code>.
+          </>
+        ) : (
+          <>
+            VS Code's <code>code</code> command is not on the manager's PATH: folders open in your file manager, and a
+            finding cannot be shown at its line.
+          </>
+        )}
+      </p>
+      <p className="help">
+        For VS Code, put its <code>code</code> command on the PATH (in VS Code: Command Palette, &ldquo;Shell Command:
+        Install &lsquo;code&rsquo; command in PATH&rdquo;) and restart HyperAgent. For another editor, set{' '}
+        <code>command</code> in the <code>[editor]</code> table of the config file (e.g.{' '}
+        <code>command = [&quot;codium&quot;]</code>) and <code>goto</code> for how it shows a file at a line (e.g.{' '}
+        <code>goto = [&quot;+&#123;line&#125;&quot;, &quot;&#123;file&#125;&quot;]</code> for vim); <code>hyperagent config show</code>{' '}
+        prints the configuration in force.
+      </p>
     </Section>
   );
 }

@@ -2,12 +2,13 @@ import { act, cleanup, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { FeedProvider } from '../app/feed';
-import { ClientProvider, type Event, type LogLine, type Task } from '../ipc';
+import { ApiError, ClientProvider, type Event, type LogLine, type Task } from '../ipc';
 import { MockTransport } from '../testing/mockTransport';
 import { task } from '../testing/tasks';
 import { TaskPage } from './TaskPage';
 
-function setup(initial: Task, editor = 'code (/usr/bin/code)', lines: LogLine[] = []) {
+/** `editor`: what the manager would open folders with ('' = no editor; null = the folder is gone). */
+function setup(initial: Task, editor: string | null = 'code (/usr/bin/code)', lines: LogLine[] = []) {
   let current = initial;
   const transport = new MockTransport({
     GetTask: () => current,
@@ -26,7 +27,19 @@ function setup(initial: Task, editor = 'code (/usr/bin/code)', lines: LogLine[] 
       ],
     }),
     SubmitTask: (req) => ({ task: task('t2', { task_type: req.task_type ?? '' }), created: true }),
-    OpenPath: () => ({ path: '/home/me/src/shop', opener: 'code', warnings: [] }),
+    OpenPath: () => {
+      if (editor === null) {
+        throw new ApiError(
+          'failed_precondition',
+          "the task's folder /home/me/src/shop does not exist (moved or deleted?)",
+        );
+      }
+      return {
+        path: '/home/me/src/shop',
+        opener: editor || "the system opener (`code` is not on PATH)",
+        warnings: [],
+      };
+    },
     GetStatus: () => ({
       version: '0',
       pid: 1,
@@ -38,7 +51,7 @@ function setup(initial: Task, editor = 'code (/usr/bin/code)', lines: LogLine[] 
       tasks_awaiting_consent: 0,
       workspace_root: '/home/me/src',
       workspace_root_source: 'default',
-      editor,
+      editor: editor ?? '',
     }),
   });
   render(
@@ -67,6 +80,7 @@ describe('TaskPage', () => {
     setup(task('t1', { workspace: '/home/me/src/shop' }), '');
     expect(await screen.findByRole('button', { name: 'Open folder' })).toBeInTheDocument();
     expect(screen.getByTestId('no-editor')).toHaveTextContent("VS Code's code command is not on the manager's PATH");
+    expect(screen.getByRole('link', { name: 'choose an editor' })).toHaveAttribute('href', '#/settings/editor');
     expect(screen.getByRole('button', { name: 'Copy path' })).toBeInTheDocument();
     cleanup();
     // No workspace, no output path: nothing to copy.
@@ -79,6 +93,18 @@ describe('TaskPage', () => {
     cleanup();
     setup(task('t1'), '/opt/editors/code (/opt/editors/code)');
     expect(await screen.findByRole('button', { name: 'Open in VS Code' })).toBeInTheDocument();
+  });
+
+  it('says a folder deleted since the task ran is gone instead of offering to open it', async () => {
+    const { transport } = setup(task('t1', { workspace: '/home/me/src/shop' }), null);
+    expect(await screen.findByTestId('open-unavailable')).toHaveTextContent(
+      "the task's folder /home/me/src/shop does not exist",
+    );
+    expect(screen.queryByTestId('open-vscode')).not.toBeInTheDocument();
+    // Only checked: the manager was never asked to open it.
+    const asked = transport.calls.filter((c) => c.method === 'OpenPath');
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((c) => (c.request as { check?: boolean }).check === true)).toBe(true);
   });
 
   it('prints the running step once', async () => {
@@ -367,7 +393,8 @@ describe('TaskPage', () => {
     expect(summary).toHaveTextContent('Review the changes with git diff, resolve the conflicts, then commit.');
     // A conflict opens in the editor, inside the task's folder.
     await userEvent.setup().click(within(screen.getByTestId('update-conflicts')).getByRole('button', { name: 'README.md' }));
-    expect(transport.requests('OpenPath')).toEqual([{ task_id: 'u1', file: 'README.md', line: 0, column: 0 }]);
+    const opened = transport.requests('OpenPath').filter((r) => !r.check);
+    expect(opened).toEqual([{ task_id: 'u1', file: 'README.md', line: 0, column: 0 }]);
     expect(await screen.findByTestId('open-at-result')).toHaveTextContent('Opened with code');
     // An updated project can be updated again.
     expect(screen.getByRole('button', { name: 'Update from template' })).toBeInTheDocument();

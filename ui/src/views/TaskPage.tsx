@@ -308,7 +308,7 @@ function TaskActions({
           Copy start command
         </button>
       )}
-      <OpenButton taskId={task.id} />
+      <OpenButton taskId={task.id} state={task.state} />
       {updatableProject(task, output) && (
         <button type="button" data-testid="update-from-template" aria-expanded={updating} onClick={onUpdate}>
           Update from template
@@ -386,35 +386,52 @@ function CancelButton({ taskId, requested, onDone }: { taskId: string; requested
   );
 }
 
+/** How the manager's opener is named when no editor is on its PATH (`editor::would_open`). */
+const SYSTEM_OPENER = 'the system opener';
+
 /**
- * Opens the task's folder in the editor the manager found (`editor` in its status), or, when
- * there is none, says so and opens it with the system's opener.
+ * Opens the task's folder in the editor the manager would use. The manager is asked first (an
+ * OpenPath check: it opens nothing), so a folder deleted since the task ran is said to be gone
+ * instead of offered, and the button names what will open it. Asked again when the task's state
+ * changes (a queued task's folder is made when it starts).
  */
-function OpenButton({ taskId }: { taskId: string }) {
+function OpenButton({ taskId, state }: { taskId: string; state: Task['state'] }) {
   const client = useClient();
   const [note, setNote] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  // undefined: not known yet; '': no editor on the manager's PATH.
-  const [editor, setEditor] = useState<string | undefined>(undefined);
+  // undefined: not known yet; else the opener's words or why it cannot open.
+  const [probe, setProbe] = useState<{ opener: string } | { refused: ApiError } | undefined>(undefined);
   useEffect(() => {
     let live = true;
-    client.getStatus().then(
-      (s) => live && setEditor(s.editor ?? ''),
-      () => live && setEditor(undefined),
+    client.openPath({ task_id: taskId, check: true }).then(
+      (r) => live && setProbe({ opener: r.opener }),
+      (err: unknown) => live && setProbe({ refused: ApiError.from(err) }),
     );
     return () => {
       live = false;
     };
-  }, [client]);
+  }, [client, taskId, state]);
+  if (probe === undefined) return null;
+  if ('refused' in probe) {
+    return (
+      <span className="open-path">
+        <ErrorNote error={probe.refused} what="Cannot open the folder" testId="open-unavailable" />
+      </span>
+    );
+  }
+  const noEditor = probe.opener.startsWith(SYSTEM_OPENER);
   // "code (/usr/bin/code)" or "/opt/editors/code (/opt/editors/code)": the program's file name.
-  const program = baseName(editor?.split(' ')[0] ?? '');
-  const label = editor === '' ? 'Open folder' : program && program !== 'code' ? `Open in ${program}` : 'Open in VS Code';
+  const program = baseName(probe.opener.split(' ')[0] ?? '');
+  const label = noEditor ? 'Open folder' : program && program !== 'code' ? `Open in ${program}` : 'Open in VS Code';
   return (
     <span className="open-path">
-      {editor === '' && (
+      {noEditor && (
         <span className="help" data-testid="no-editor">
-          VS Code's <code>code</code> command is not on the manager's PATH: the folder opens in your file manager (set{' '}
-          <code>editor.command</code> in the config to use another editor).
+          VS Code's <code>code</code> command is not on the manager's PATH: the folder opens in your file manager (
+          <a href={hrefOf.settingsSection('editor')} data-testid="editor-setting">
+            choose an editor
+          </a>
+          ).
         </span>
       )}
       <button

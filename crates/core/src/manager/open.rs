@@ -60,6 +60,16 @@ async fn file_inside(folder: &std::path::Path, at: &FileAt) -> std::result::Resu
     })
 }
 
+/// Where an opening leads once every rule is checked.
+struct Resolved {
+    /// The folder (or file), links resolved.
+    real: std::path::PathBuf,
+    /// The file to show in it, if one was asked for.
+    goto: Option<Goto>,
+    /// Why it may be opened, in words (for the audit).
+    allowed_by: String,
+}
+
 impl Manager {
     /// Opens a task's workspace, or a path, in the person's editor; with `at`, shows a file in it
     /// at a line (a finding's `file:line`). A path must lie inside the workspace root or be
@@ -71,91 +81,28 @@ impl Manager {
         at: Option<FileAt>,
         actor: &str,
     ) -> Result<Opened> {
-        let (asked, task_id) = match target {
-            OpenTarget::Task(id) => {
-                let t = self.get_task(&id).await?;
-                (t.workspace, Some(id))
-            }
-            OpenTarget::Path(p) => (p, None),
-        };
-        let refuse = |why: String| {
+        let (asked, task_id) = self.open_target(target).await?;
+        let refuse = |e: Error| {
             self.audit(
                 actor,
                 "editor.refused",
                 task_id.as_deref(),
-                serde_json::json!({ "path": asked, "file": at.as_ref().map(|a| &a.file), "why": why }),
+                serde_json::json!({ "path": asked, "file": at.as_ref().map(|a| &a.file), "why": e.to_string() }),
             );
-            Error::PermissionDenied(why)
+            e
         };
-        let lexical = match policy::parse("open", &asked) {
-            Ok(policy::Permission::Open(p)) => p,
-            Ok(_) => unreachable!("parse(\"open\") gives Open"),
-            Err(e) => return Err(refuse(format!("cannot open `{asked}`: {e}"))),
-        };
-        let real = tokio::fs::canonicalize(&lexical)
+        let Resolved {
+            real,
+            goto,
+            allowed_by,
+        } = self
+            .resolve_open(&asked, task_id.is_some(), at.as_ref())
             .await
-            .map_err(|e| refuse(format!("cannot open {}: {e}", lexical.display())))?;
-        let root = self.workspace_root();
-        let real_root = tokio::fs::canonicalize(&root)
+            .map_err(refuse)?;
+        let warnings = warnings_of(&real).await;
+        let opener = crate::editor::open(&self.inner.cfg.editor, &real, goto.as_ref())
             .await
-            .unwrap_or_else(|_| root.clone());
-        let allowed_by = if real.starts_with(&real_root) {
-            "inside the workspace root".to_string()
-        } else {
-            let decided = {
-                let st = self.state();
-                [&lexical, &real].into_iter().find_map(|p| {
-                    let asked = policy::Permission::Open(p.clone());
-                    policy::decide(&st.rules, &[], "", &asked)
-                        .map(|(d, r)| (d, r.map(|r| r.id.clone())))
-                })
-            };
-            match decided {
-                Some((policy::Decision::Allow, rule)) => {
-                    format!("rule {}", rule.unwrap_or_default())
-                }
-                Some((policy::Decision::Deny, rule)) => {
-                    return Err(refuse(format!(
-                        "opening {} is denied by rule {}",
-                        lexical.display(),
-                        rule.unwrap_or_default()
-                    )))
-                }
-                None if real != lexical => {
-                    // Name where the link leads, and suggest a rule for that place: a rule for
-                    // the link itself would follow it wherever it is pointed later.
-                    return Err(refuse(format!(
-                        "{} is a link to {}, outside every workspace (the workspace root is {}); \
-                         to allow opening what it leads to: hyperagent policy allow --open {}",
-                        lexical.display(),
-                        real.display(),
-                        root.display(),
-                        real.display()
-                    )));
-                }
-                None => {
-                    return Err(refuse(format!(
-                        "{} is outside every workspace (the workspace root is {}); to allow opening it: hyperagent policy allow --open {}",
-                        lexical.display(),
-                        root.display(),
-                        lexical.display()
-                    )))
-                }
-            }
-        };
-        let goto = match &at {
-            None => None,
-            Some(a) => Some(file_inside(&real, a).await.map_err(&refuse)?),
-        };
-        let scanned = real.clone();
-        let warnings =
-            tokio::task::spawn_blocking(move || crate::editor::code_that_runs_on_open(&scanned))
-                .await
-                .unwrap_or_default();
-        let opener = match crate::editor::open(&self.inner.cfg.editor, &real, goto.as_ref()).await {
-            Ok(o) => o,
-            Err(e) => return Err(refuse(e.to_string())),
-        };
+            .map_err(refuse)?;
         self.record(vec![Write::audit(
             self.now_us(),
             actor,
@@ -173,4 +120,141 @@ impl Manager {
             warnings,
         })
     }
+
+    /// What [`Self::open_path`] would do, opening nothing and auditing nothing: the same
+    /// answer (the path, what would open it, the warnings) or the same error. The UI asks this
+    /// before it offers an Open button, so a folder deleted since its task ran is said to be gone
+    /// instead of offered.
+    pub async fn check_open(&self, target: OpenTarget, at: Option<FileAt>) -> Result<Opened> {
+        let (asked, task_id) = self.open_target(target).await?;
+        let Resolved { real, .. } = self
+            .resolve_open(&asked, task_id.is_some(), at.as_ref())
+            .await?;
+        Ok(Opened {
+            warnings: warnings_of(&real).await,
+            opener: crate::editor::would_open(&self.inner.cfg.editor),
+            path: real,
+        })
+    }
+
+    /// The path asked for, and the task it is the folder of.
+    async fn open_target(&self, target: OpenTarget) -> Result<(String, Option<String>)> {
+        Ok(match target {
+            OpenTarget::Task(id) => (self.get_task(&id).await?.workspace, Some(id)),
+            OpenTarget::Path(p) => (p, None),
+        })
+    }
+
+    /// Checks an opening: the path parses as an `open` permission, exists, lies inside the
+    /// workspace root or is allowed by a rule (and not denied by one), and `at` lies inside it.
+    async fn resolve_open(
+        &self,
+        asked: &str,
+        is_task_folder: bool,
+        at: Option<&FileAt>,
+    ) -> Result<Resolved> {
+        let lexical = match policy::parse("open", asked) {
+            Ok(policy::Permission::Open(p)) => p,
+            Ok(_) => unreachable!("parse(\"open\") gives Open"),
+            Err(e) => {
+                return Err(Error::PermissionDenied(format!(
+                    "cannot open `{asked}`: {e}"
+                )))
+            }
+        };
+        let real = match tokio::fs::canonicalize(&lexical).await {
+            Ok(real) => real,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let what = if is_task_folder {
+                    "the task's folder"
+                } else {
+                    "the path"
+                };
+                return Err(Error::FailedPrecondition(format!(
+                    "{what} {} does not exist (moved or deleted?)",
+                    lexical.display()
+                )));
+            }
+            Err(e) => {
+                return Err(Error::PermissionDenied(format!(
+                    "cannot open {}: {e}",
+                    lexical.display()
+                )))
+            }
+        };
+        let allowed_by = self.open_allowed_by(&lexical, &real).await?;
+        let goto = match at {
+            None => None,
+            Some(a) => Some(
+                file_inside(&real, a)
+                    .await
+                    .map_err(Error::PermissionDenied)?,
+            ),
+        };
+        Ok(Resolved {
+            real,
+            goto,
+            allowed_by,
+        })
+    }
+
+    /// Why `real` (reached through `lexical`) may be opened: inside the workspace root, or an
+    /// `open` rule's id; or why not, with the rule that would allow it.
+    async fn open_allowed_by(
+        &self,
+        lexical: &std::path::Path,
+        real: &std::path::Path,
+    ) -> Result<String> {
+        let root = self.workspace_root();
+        let real_root = tokio::fs::canonicalize(&root)
+            .await
+            .unwrap_or_else(|_| root.clone());
+        if real.starts_with(&real_root) {
+            return Ok("inside the workspace root".to_string());
+        }
+        let decided = {
+            let st = self.state();
+            [lexical, real].into_iter().find_map(|p| {
+                let asked = policy::Permission::Open(p.to_path_buf());
+                policy::decide(&st.rules, &[], "", &asked)
+                    .map(|(d, r)| (d, r.map(|r| r.id.clone())))
+            })
+        };
+        let why = match decided {
+            Some((policy::Decision::Allow, rule)) => {
+                return Ok(format!("rule {}", rule.unwrap_or_default()))
+            }
+            Some((policy::Decision::Deny, rule)) => format!(
+                "opening {} is denied by rule {}",
+                lexical.display(),
+                rule.unwrap_or_default()
+            ),
+            // Name where the link leads, and suggest a rule for that place: a rule for the link
+            // itself would follow it wherever it is pointed later.
+            None if real != lexical => format!(
+                "{} is a link to {}, outside every workspace (the workspace root is {}); \
+                 to allow opening what it leads to: hyperagent policy allow --open {}",
+                lexical.display(),
+                real.display(),
+                root.display(),
+                real.display()
+            ),
+            None => format!(
+                "{} is outside every workspace (the workspace root is {}); to allow opening it: hyperagent policy allow --open {}",
+                lexical.display(),
+                root.display(),
+                lexical.display()
+            ),
+        };
+        Err(Error::PermissionDenied(why))
+    }
+}
+
+/// What in `folder` can run code when an editor or git works there (read off the runtime's
+/// worker threads: it walks files).
+async fn warnings_of(folder: &std::path::Path) -> Vec<String> {
+    let scanned = folder.to_path_buf();
+    tokio::task::spawn_blocking(move || crate::editor::code_that_runs_on_open(&scanned))
+        .await
+        .unwrap_or_default()
 }

@@ -735,11 +735,12 @@ impl ClientService for Services {
                 "line and column need a file (relative to the folder opened)",
             ));
         }
-        let o = self
-            .manager
-            .open_path(target, at, "client")
-            .await
-            .map_err(status)?;
+        let o = if r.check {
+            self.manager.check_open(target, at).await
+        } else {
+            self.manager.open_path(target, at, "client").await
+        }
+        .map_err(status)?;
         Ok(Response::new(pb::OpenPathResponse {
             path: o.path.display().to_string(),
             opener: o.opener,

@@ -190,6 +190,12 @@ export interface OpenPathRequest {
   file: string;
   line: number;
   column: number;
+  /**
+   * Only check: everything an opening checks (the folder exists, it may be opened, the file is
+   * inside it) and what would open it, but nothing is opened and nothing is audited. The UI asks
+   * this before it offers an Open button; the answer is the same as an opening's, or its error.
+   */
+  check: boolean;
 }
 
 export interface RouteRequest {
