@@ -20,6 +20,11 @@ pub const PLACE_NOUNS: &[&str] = &[
     "codebase",
     "service",
 ];
+/// Words between a preposition and a place's name that are not its name ("in the existing
+/// folder forum").
+const PLACE_WORDS: &[&str] = &[
+    "the", "my", "our", "this", "that", "existing", "new", "same",
+];
 /// Words before a new project's name.
 const BEFORE_NAME: &[&str] = &["called", "named", "name", "titled"];
 /// Words before a git ref.
@@ -77,11 +82,13 @@ pub fn reads_as(word: &str, value: &str) -> bool {
     if wn >= 4 && vn >= 4 && text::edits(word, &value, 2) <= if vn >= 7 { 2 } else { 1 } {
         return true;
     }
-    // An abbreviation ("pg"), never a little word that happens to fit ("in" of "inline").
-    if (2..=3).contains(&wn)
+    // An abbreviation ("pg"; "deps" of a long word it starts like), never a little word that
+    // happens to fit ("in" of "inline").
+    let opens_alike = |n: usize| word.chars().take(n).eq(value.chars().take(n));
+    if ((2..=3).contains(&wn) || (wn == 4 && vn >= 8 && opens_alike(3)))
         && vn > wn
         && !text::is_stop(word)
-        && word.chars().next() == value.chars().next()
+        && opens_alike(1)
     {
         let mut it = value.chars();
         return word.chars().all(|c| it.any(|v| v == c));
@@ -151,6 +158,7 @@ pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
             let n = &tokens[i - 1];
             if is_name(n, not_names)
                 && !BEFORE_PLACE.contains(&n.norm.as_str())
+                && !PLACE_WORDS.contains(&n.norm.as_str())
                 && n.kind == Kind::Word
             {
                 return Some(n.raw.clone());
@@ -164,10 +172,7 @@ pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
         let mut j = i + 1;
         while j < tokens.len()
             && (PLACE_NOUNS.contains(&tokens[j].norm.as_str())
-                || matches!(
-                    tokens[j].norm.as_str(),
-                    "the" | "my" | "our" | "this" | "that" | "existing" | "new" | "same"
-                ))
+                || PLACE_WORDS.contains(&tokens[j].norm.as_str()))
         {
             j += 1;
         }
@@ -471,7 +476,7 @@ fn boolean(tokens: &[Token], name: &str, prop: &Value) -> Option<bool> {
             }
         };
         stem(part) == stem(w)
-            || (long && part.starts_with(w))
+            || (long && (part.starts_with(w) || endings_apart(part, w)))
             || (long && t.kind == Kind::Word && text::edits(part, w, 1) <= 1)
     };
     let first = words
@@ -534,8 +539,14 @@ fn same_word(a: &str, b: &str) -> bool {
     if na.min(nb) >= 5 && text::edits(a, b, 1) <= 1 {
         return true;
     }
+    endings_apart(a, b)
+}
+
+/// Two long words apart only in their endings ("overwriting", "overwrite").
+fn endings_apart(a: &str, b: &str) -> bool {
+    let shorter = a.chars().count().min(b.chars().count());
     let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
-    na.min(nb) >= 6 && common + 1 >= na.min(nb)
+    shorter >= 6 && common + 1 >= shorter
 }
 
 /// The command-line flags a property's description names ("(pytest -k)" -> "-k").
@@ -752,46 +763,83 @@ pub fn fill(
 }
 
 /// A number and the word after it ("200 bytes", "3 times", "top 3 hits", "10 seconds") fill the
-/// one unfilled numeric property whose description speaks of that word (for a time unit: the one
-/// counted in seconds, converted).
+/// unfilled numeric property whose description speaks of that word best: the word itself beats
+/// a word of the same stem ("3 times" is `rerun_failures`' "this many times", not `timeout`'s
+/// "timed out"); a time unit goes to the one counted in seconds, converted. A number after
+/// "top" or "first", or before a word no description names ("5 results"), fills the one
+/// property that counts how many ("How many hits to return"). Nothing when two tie.
 fn by_unit(tokens: &[Token], props: &Map<String, Value>, payload: &mut Map<String, Value>) {
-    for w in tokens.windows(2) {
-        let (n, unit) = (&w[0], &w[1]);
+    for (i, n) in tokens.iter().enumerate() {
         let Ok(v) = n.norm.parse::<f64>() else {
             continue;
         };
-        if n.kind != Kind::Number || unit.kind != Kind::Word || text::is_stop(&unit.norm) {
+        if n.kind != Kind::Number {
             continue;
         }
-        let time = UNITS.iter().find(|(u, _)| *u == unit.norm).map(|(_, m)| *m);
-        let stem = text::stem(&unit.norm);
-        let speaks_of = |name: &str, prop: &Value| {
-            let described = prop["description"]
+        let unit = tokens
+            .get(i + 1)
+            .filter(|u| u.kind == Kind::Word && !text::is_stop(&u.norm));
+        let counted = i > 0 && COUNT_BEFORE.contains(&tokens[i - 1].norm.as_str());
+        let time = unit.and_then(|u| UNITS.iter().find(|(w, _)| *w == u.norm).map(|(_, m)| *m));
+        let stem = unit.map(|u| text::stem(&u.norm));
+        // How well a property's description speaks of the unit: 3 its very word, 2 a time unit
+        // for a property in seconds, 1 the same stem; 0 not at all.
+        let speaks_of = |name: &str, prop: &Value| -> u8 {
+            let words: Vec<String> = prop["description"]
                 .as_str()
                 .unwrap_or("")
                 .split(|c: char| !c.is_alphanumeric())
-                .any(|d| !d.is_empty() && text::stem(&d.to_lowercase()) == stem);
+                .filter(|d| !d.is_empty())
+                .map(str::to_lowercase)
+                .collect();
             let seconds = name.contains("second") || name == "timeout";
-            described || (time.is_some() && seconds)
+            match (unit, &stem) {
+                (Some(u), _) if words.iter().any(|d| *d == u.norm) => 3,
+                _ if time.is_some() && seconds => 2,
+                (_, Some(stem)) if words.iter().any(|d| text::stem(d) == *stem) => 1,
+                _ => 0,
+            }
         };
-        let open: Vec<(&String, &Value)> = props
+        let numeric = |name: &String, prop: &Value| {
+            matches!(prop["type"].as_str(), Some("integer" | "number"))
+                && !payload.contains_key(name)
+        };
+        let mut open: Vec<(u8, &String, &Value)> = props
             .iter()
-            .filter(|(name, prop)| {
-                matches!(prop["type"].as_str(), Some("integer" | "number"))
-                    && !payload.contains_key(*name)
-                    && speaks_of(name, prop)
-            })
+            .filter(|(name, prop)| numeric(name, prop))
+            .map(|(name, prop)| (speaks_of(name, prop), name, prop))
+            .filter(|(score, _, _)| *score > 0)
             .collect();
-        if let [(name, prop)] = open[..] {
+        if open.is_empty() && (counted || (unit.is_some() && time.is_none())) {
+            // "top 5", "first 10", "5 results": the property that counts how many.
+            open = props
+                .iter()
+                .filter(|(name, prop)| numeric(name, prop) && counts_how_many(prop))
+                .map(|(name, prop)| (1, name, prop))
+                .collect();
+        }
+        let best = open.iter().map(|(s, _, _)| *s).max().unwrap_or(0);
+        let top: Vec<&(u8, &String, &Value)> = open.iter().filter(|(s, _, _)| *s == best).collect();
+        if let [(_, name, prop)] = top[..] {
             let v = v * time.unwrap_or(1.0);
             let v = if prop["type"] == "integer" {
                 Value::from(v.round() as i64)
             } else {
                 Value::from(v)
             };
-            payload.insert(name.clone(), v);
+            payload.insert((*name).clone(), v);
         }
     }
+}
+
+/// Words before a number that make it a count of results ("top 5", "first 10").
+const COUNT_BEFORE: &[&str] = &["top", "first", "best"];
+
+/// Whether a numeric property counts how many of something to give ("How many hits to return").
+fn counts_how_many(prop: &Value) -> bool {
+    prop["description"]
+        .as_str()
+        .is_some_and(|d| d.to_lowercase().starts_with("how many"))
 }
 
 /// A quoted phrase no property took ("tests matching \"login\"") fills the free-text property
@@ -809,7 +857,7 @@ fn quoted_to_described(
     let said: Vec<String> = tokens
         .iter()
         .filter(|t| t.kind == Kind::Word && !text::is_stop(&t.norm))
-        .map(|t| text::stem(&t.norm))
+        .map(|t| t.norm.clone())
         .collect();
     let mut scored: Vec<(usize, &String)> = props
         .iter()
@@ -823,7 +871,9 @@ fn quoted_to_described(
         .filter(|(name, _)| {
             let words = name_words(name);
             words.iter().all(|w| w.chars().count() < 3)
-                || words.iter().any(|w| said.contains(w))
+                || words
+                    .iter()
+                    .any(|w| said.iter().any(|s| text::stem(s) == *w))
                 || said.iter().any(|s| {
                     words
                         .iter()
@@ -835,10 +885,15 @@ fn quoted_to_described(
                 .as_str()
                 .unwrap_or("")
                 .split(|c: char| !c.is_alphanumeric())
-                .filter(|d| !d.is_empty() && !text::is_stop(&d.to_lowercase()))
-                .map(|d| text::stem(&d.to_lowercase()))
+                .map(str::to_lowercase)
+                .filter(|d| !d.is_empty() && !text::is_stop(d))
                 .collect();
-            (said.iter().filter(|s| described.contains(s)).count(), name)
+            // Each word as written, stemmed or misspelt ("tetss matchng").
+            let shared = said
+                .iter()
+                .filter(|s| described.iter().any(|d| same_word(s, d)))
+                .count();
+            (shared, name)
         })
         .filter(|(n, _)| *n > 0)
         .collect();
@@ -1011,6 +1066,11 @@ mod tests {
             true
         );
         assert_eq!(filled("without docker", schema.clone())["docker"], false);
+        let overwrite = json!({"properties": {"overwrite": {"type": "boolean"}}});
+        assert_eq!(
+            filled("in forum, overwriting what is there", overwrite)["overwrite"],
+            true
+        );
         assert_eq!(filled("a dock for boats", schema)["docker"], Value::Null);
     }
 
@@ -1045,9 +1105,14 @@ mod tests {
         let schema = json!({"properties": {
             "python": {"type": "string", "pattern": "^3\\.[0-9]{1,2}$"},
             "rerun_failures": {"type": "integer", "description": "Run failed tests again up to this many times; one that then passes is reported flaky."},
-            "timeout": {"type": "number", "description": "Seconds a single test may run."},
+            "timeout": {"type": "number", "description": "Seconds a single test may run before it fails as timed out."},
             "size": {"type": "integer", "description": "About how many bytes each line has."},
         }});
+        // "times" is rerun_failures' own word; timeout's "timed" only shares its stem.
+        assert_eq!(
+            filled("rerun anything that fails up to 3 times", schema.clone()),
+            json!({"rerun_failures": 3})
+        );
         assert_eq!(
             filled(
                 "retry what breaks 3 times, allow each test 2 minutes, lines of 200 bytes",
@@ -1078,7 +1143,37 @@ mod tests {
             json!({"markers": "slow"})
         );
         // Nothing in the words says which: none.
-        assert_eq!(filled("run \"slow\"", schema), json!({}));
+        assert_eq!(filled("run \"slow\"", schema.clone()), json!({}));
+        // Misspelt words still say which.
+        assert_eq!(
+            filled("run the tetss matchng \"checkout\"", schema),
+            json!({"k": "checkout"})
+        );
+    }
+
+    #[test]
+    fn a_count_of_results_fills_the_property_that_says_how_many() {
+        let schema = json!({"properties": {
+            "query": {"type": "string", "description": "What to look for."},
+            "limit": {"type": "integer", "description": "How many hits to return (at most 50)."},
+            "passes": {"type": "array", "items": {"enum": ["dependencies", "secrets", "code"]}},
+        }});
+        for text in [
+            "search \"webhook\" top 5",
+            "search \"webhook\", give me 5 results",
+        ] {
+            assert_eq!(filled(text, schema.clone())["limit"], 5, "{text}");
+        }
+        // A number that counts nothing is no limit.
+        assert_eq!(
+            filled("wait 5 seconds", schema.clone())["limit"],
+            Value::Null
+        );
+        // "deps": a long enum value's abbreviation that opens like it.
+        assert_eq!(
+            filled("vuln check deps", schema)["passes"],
+            json!(["dependencies"])
+        );
     }
 
     #[test]
@@ -1097,5 +1192,13 @@ mod tests {
             Some("billing")
         );
         assert_eq!(workspace(&text::tokens("run the tests"), &none), None);
+        assert_eq!(
+            workspace(
+                &text::tokens("make it in the existing folder forum, overwriting it"),
+                &none
+            )
+            .as_deref(),
+            Some("forum")
+        );
     }
 }
