@@ -794,7 +794,7 @@ fn by_unit(tokens: &[Token], props: &Map<String, Value>, payload: &mut Map<Strin
                 .collect();
             let seconds = name.contains("second") || name == "timeout";
             match (unit, &stem) {
-                (Some(u), _) if words.iter().any(|d| *d == u.norm) => 3,
+                (Some(u), _) if words.contains(&u.norm) => 3,
                 _ if time.is_some() && seconds => 2,
                 (_, Some(stem)) if words.iter().any(|d| text::stem(d) == *stem) => 1,
                 _ => 0,
