@@ -24,15 +24,35 @@ pub struct Index {
     fuzzy: f32,
 }
 
-/// The stems of `tokens` that can carry intent (words, not names, paths or numbers).
+/// Extensions of the files a request may name as what to make or work on
+/// (".devcontainer/devcontainer.json"): such a file's name says what the request is about.
+const FILE_EXTENSIONS: &[&str] = &[
+    "json", "toml", "yml", "yaml", "cfg", "ini", "md", "rst", "txt",
+];
+
+/// The file name of a path naming such a file, as a word ("devcontainer"); `None` for a folder.
+pub fn file_word(t: &Token) -> Option<&str> {
+    if t.kind != Kind::Path {
+        return None;
+    }
+    let name = t.norm.rsplit('/').next()?;
+    let (stem, ext) = name.trim_start_matches('.').rsplit_once('.')?;
+    (FILE_EXTENSIONS.contains(&ext) && !stem.is_empty()).then_some(stem)
+}
+
+/// The stems of `tokens` that can carry intent (words and the names of files, not names of
+/// folders, paths or numbers).
 pub fn content_stems(tokens: &[Token]) -> Vec<String> {
     tokens
         .iter()
-        .filter(|t| t.kind == Kind::Word && !text::is_stop(&t.norm))
+        .filter_map(|t| match t.kind {
+            Kind::Word if !text::is_stop(&t.norm) => Some(t.norm.as_str()),
+            Kind::Path => file_word(t),
+            _ => None,
+        })
         .flat_map(|t| {
             // "python-3.11" -> "python"; "fastapi" stays.
-            t.norm
-                .split(['-', '_', '/'])
+            t.split(['-', '_', '/'])
                 .filter(|p| !p.is_empty() && !p.chars().next().is_some_and(|c| c.is_ascii_digit()))
                 .map(text::stem)
                 .collect::<Vec<_>>()
@@ -201,5 +221,18 @@ impl Index {
             .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_files_name_carries_intent_and_a_folders_does_not() {
+        let stems = content_stems(&text::tokens(
+            "generate .devcontainer/devcontainer.json for ~/src/orders",
+        ));
+        assert_eq!(stems, ["generate", "devcontain"]); // stemmed
     }
 }

@@ -51,6 +51,23 @@ const UNITS: &[(&str, f64)] = &[
     ("hour", 3600.0),
     ("hours", 3600.0),
 ];
+/// Seconds in `word` as a unit of time: one of [`UNITS`], or a long one misspelt ("secnds").
+fn seconds_in(word: &str) -> Option<f64> {
+    UNITS
+        .iter()
+        .find(|(u, _)| *u == word)
+        .or_else(|| {
+            (word.chars().count() >= 5)
+                .then(|| {
+                    UNITS
+                        .iter()
+                        .find(|(u, _)| u.len() >= 5 && text::edits(word, u, 1) <= 1)
+                })
+                .flatten()
+        })
+        .map(|(_, m)| *m)
+}
+
 /// Count words.
 const COUNTS: &[(&str, f64)] = &[
     ("once", 1.0),
@@ -196,7 +213,11 @@ pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
 fn folder_path(tokens: &[Token], i: usize) -> bool {
     let t = &tokens[i];
     let is_ref = i > 0 && BEFORE_REF.contains(&tokens[i - 1].norm.as_str());
-    t.kind == Kind::Path && !is_ref && !t.norm.ends_with(".py") && !t.norm.contains("::")
+    t.kind == Kind::Path
+        && !is_ref
+        && !t.norm.ends_with(".py")
+        && !t.norm.contains("::")
+        && super::intents::file_word(t).is_none()
 }
 
 /// A word as a folder's name would be compared: "Shop's" -> "shop".
@@ -381,17 +402,15 @@ fn number_near(tokens: &[Token], name: &[String], seconds: bool) -> Option<f64> 
                 .find(|c: char| !c.is_ascii_digit())
                 .unwrap_or(t.norm.len());
             let (n, unit) = t.norm.split_at(split);
-            match (n.parse::<f64>(), UNITS.iter().find(|(u, _)| *u == unit)) {
-                (Ok(n), Some((_, mul))) if seconds => return Some(n * mul),
+            match (n.parse::<f64>(), seconds_in(unit)) {
+                (Ok(n), Some(mul)) if seconds => return Some(n * mul),
                 _ => None,
             }
         };
         if let Some(v) = value {
-            let unit = tokens
-                .get(i + 1)
-                .and_then(|u| UNITS.iter().find(|(w, _)| *w == u.norm));
+            let unit = tokens.get(i + 1).and_then(|u| seconds_in(&u.norm));
             return Some(match (seconds, unit) {
-                (true, Some((_, mul))) => v * mul,
+                (true, Some(mul)) => v * mul,
                 _ => v,
             });
         }
@@ -780,7 +799,7 @@ fn by_unit(tokens: &[Token], props: &Map<String, Value>, payload: &mut Map<Strin
             .get(i + 1)
             .filter(|u| u.kind == Kind::Word && !text::is_stop(&u.norm));
         let counted = i > 0 && COUNT_BEFORE.contains(&tokens[i - 1].norm.as_str());
-        let time = unit.and_then(|u| UNITS.iter().find(|(w, _)| *w == u.norm).map(|(_, m)| *m));
+        let time = unit.and_then(|u| seconds_in(&u.norm));
         let stem = unit.map(|u| text::stem(&u.norm));
         // How well a property's description speaks of the unit: 3 its very word, 2 a time unit
         // for a property in seconds, 1 the same stem; 0 not at all.
@@ -1120,6 +1139,10 @@ mod tests {
             ),
             json!({"rerun_failures": 3, "timeout": 120.0, "size": 200})
         );
+        // A long unit misspelt is still the unit.
+        let sleep =
+            json!({"properties": {"seconds": {"type": "number", "description": "How long."}}});
+        assert_eq!(filled("slep 5 secnds", sleep)["seconds"], 5.0);
         // "3.12 is": a stop word is no unit.
         assert_eq!(
             filled("Python 3.12 is what we use", schema),
@@ -1192,6 +1215,15 @@ mod tests {
             Some("billing")
         );
         assert_eq!(workspace(&text::tokens("run the tests"), &none), None);
+        // A file named as what to make is no folder.
+        assert_eq!(
+            workspace(
+                &text::tokens("generate .devcontainer/devcontainer.json for orders"),
+                &none
+            )
+            .as_deref(),
+            Some("orders")
+        );
         assert_eq!(
             workspace(
                 &text::tokens("make it in the existing folder forum, overwriting it"),
