@@ -536,3 +536,76 @@ def test_a_templates_own_code_runs_confined_and_only_once_allowed(
     assert list(outside.iterdir()) == []
     assert output["tasks"] == [{"command": commands.target.split("`")[1], "ran": True}]
     assert any("task 1 of the template" in line for line in logs(world, task.id))
+
+
+#: A post-check that runs offline: a package from the wheelhouse, a test that passes once the
+#: person made `fixed.txt`, and Python's own web server as the dev server.
+OFFLINE_POSTCHECK = """\
+install: ["iniconfig"]
+test: ["python", "check_fixed.py"]
+serve: ["python", "-m", "http.server", "--bind", "127.0.0.1", "{port}"]
+health: /
+"""
+
+
+def test_the_checks_of_a_made_project_run_again_until_it_is_fixed_and_commit_nothing(
+    world: World,
+) -> None:
+    src = world.mine / "checkable"
+    src.mkdir()
+    (src / "copier.yml").write_text("name:\n  type: str\n  default: demo\n")
+    (src / "{{_copier_conf.answers_file}}.jinja").write_text("{{ _copier_answers|to_nice_yaml }}")
+    (src / "check_fixed.py").write_text(
+        "import pathlib, sys\n\nimport iniconfig\n\n"
+        "sys.exit(0 if pathlib.Path('fixed.txt').is_file() else 'not fixed yet')\n"
+    )
+    (src / "hyperagent.yml").write_text(OFFLINE_POSTCHECK)
+    git_in(src, "init", "-q", "-b", "main")
+    git_in(src, "add", "-A")
+    git_in(src, "commit", "-q", "-m", "v1")
+    git_in(src, "tag", "v1.0.0")
+    done, made = finished(world, bootstrap(world, "checked-again", str(src), checks=False))
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    assert (made["outcome"], made["checks"]) == ("not checked", [])
+    project = world.root / "checked-again"
+
+    task = world.m.submit("project.check", {}, workspace="checked-again")
+    done, out = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert f"{project} was checked, and its post-check failed: tests:" in done.status_reason
+    assert "not fixed yet" in done.status_reason
+    assert [(c["name"], c["status"]) for c in out["checks"]] == [
+        ("environment", "passed"),
+        ("install", "passed"),
+        ("tests", "failed"),
+        ("serve", "passed"),
+    ]
+    assert out["path"] == str(project)
+
+    (project / "fixed.txt").write_text("fixed by hand\n")
+    task = world.m.submit("project.check", {}, workspace="checked-again")
+    done, out = finished(world, task)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    assert out["outcome"] == "checked"
+    assert [c["status"] for c in out["checks"]] == ["passed"] * 4, out["checks"]
+    assert out["template_version"] == "v1.0.0"
+    assert "installed from the local wheelhouse" in out["checks"][1]["detail"]
+    lines = logs(world, task.id)
+    for step in ("reading the project", "checking out the template", "installing packages"):
+        assert step in lines
+    # Nothing committed: the project's history is the bootstrap's commit alone.
+    history = subprocess.run(
+        ["git", "-C", str(project), "log", "--format=%H"], capture_output=True, text=True
+    )
+    assert history.stdout.split() == [made["commit"]]
+
+
+def test_checking_a_folder_no_template_made_says_what_is_missing(world: World) -> None:
+    folder = world.root / "never-made"
+    folder.mkdir(parents=True)
+    (folder / "main.py").write_text("print('mine')\n")
+    done, _ = finished(world, world.m.submit("project.check", {}, workspace="never-made"))
+    assert done.state == common_pb2.TASK_STATE_FAILED
+    assert f"the checks of {folder} cannot be run again" in done.status_reason
+    assert "it has no answers file (.copier-answers.yml" in done.status_reason
+    assert sorted(p.name for p in folder.iterdir()) == ["main.py"]

@@ -165,3 +165,37 @@ def test_the_outcome_says_checked_only_when_every_check_passed() -> None:
     for name in ("environment", "install", "tests", "serve"):
         report.add(name, "passed", "", 0.0)
     assert checks_outcome(report) == ("checked", "4/4 checks passed")
+
+
+def test_a_project_checked_again_keeps_its_environment_when_its_python_is_the_asked_one(
+    tmp_path: Path,
+) -> None:
+    run = _Run(tmp_path)
+    run.check.uv = str(_fake_uv(tmp_path, ["Installed 1 package"], 0))
+    venv = run.check.venv
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\nversion_info = 3.11.7\n")
+    run.check.plan = Plan(python="3.11", install=["fastapi"], test=[], serve=[], health="")
+    report = run.check.run()
+    assert (report.checks[0].name, report.checks[0].status, report.checks[0].detail) == (
+        "environment",
+        "passed",
+        "the project's .venv (Python 3.11.7)",
+    )
+    calls = [json.loads(line) for line in (tmp_path / "uv-env.jsonl").read_text().splitlines()]
+    assert len(calls) == 1  # pip install only: no `uv venv` over it
+
+    (tmp_path / "again").mkdir()
+    run = _Run(tmp_path / "again")
+    venv = run.check.venv
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.2\n")
+    run.check.plan = Plan(python="3.12", install=["fastapi"], test=[], serve=[], health="")
+    report = run.check.run()
+    assert (report.checks[0].status, report.checks[0].detail) == (
+        "failed",
+        "the project's .venv is Python 3.11.2, the template asks for 3.12; remove .venv and run"
+        " the checks again",
+    )
+    assert [c.name for c in report.checks] == ["environment", "install"]
+    assert report.checks[1].detail == "not run: environment failed"

@@ -134,7 +134,7 @@ describe('timelineOf', () => {
   });
 
   it('knows only steps the bootstrapper really logs, in its words, and only checks it really reports', () => {
-    expect(Object.keys(KNOWN_STEPS)).toEqual(['bootstrap.project', 'project.update']);
+    expect(Object.keys(KNOWN_STEPS)).toEqual(['bootstrap.project', 'project.update', 'project.check']);
     for (const step of Object.values(KNOWN_STEPS).flat()) {
       const said = JSON.stringify(step.message);
       // Each is logged as it begins: `step("...")` in agent.py, `self.progress("...")` in postcheck.py.
@@ -170,11 +170,12 @@ describe('taskTitle', () => {
     expect(taskTitle(task('t2', { workspace: '/w/notes', payload_json: 'not json' }))).toEqual({ name: 'notes', kind: 'echo.sleep' });
   });
 
-  it('names an update of a project by its folder, and says when it was only a preview', () => {
+  it('names an update or a check of a project by its folder, and says when an update was only a preview', () => {
     const update = (preview: boolean) =>
       task('u1', { task_type: 'project.update', payload_json: JSON.stringify({ conflict: 'inline', preview }), workspace: '/home/me/src/shop' });
     expect(taskTitle(update(false))).toEqual({ name: 'shop', kind: 'update from template' });
     expect(taskTitle(update(true))).toEqual({ name: 'shop', kind: 'update from template, previewed' });
+    expect(taskTitle(task('c1', { task_type: 'project.check', payload_json: '{}', workspace: '/home/me/src/shop' }))).toEqual({ name: 'shop', kind: 'checks run again' });
   });
 
   it("takes a template's words from the start of its description, or none", () => {

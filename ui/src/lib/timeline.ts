@@ -43,18 +43,30 @@ export const KNOWN_STEPS: Record<string, KnownStep[]> = {
     { message: 'rendering', key: 'render', label: 'Render' },
     { message: 'moving into place', key: 'place', label: 'Move into place' },
     { message: 'committing', key: 'commit', label: 'Commit' },
+    ...postCheckSteps(),
+  ],
+  'project.update': [...projectSteps(), { message: 'writing', key: 'write', label: 'Write' }],
+  'project.check': [...projectSteps(), ...postCheckSteps()],
+};
+
+/** The post-check's steps, the same in a bootstrap and in a check run again (postcheck.py). */
+function postCheckSteps(): KnownStep[] {
+  return [
     { message: 'creating the environment', key: 'environment', label: 'Environment', check: 'environment' },
     { message: 'installing packages', key: 'install', label: 'Install', check: 'install' },
     { message: "running the project's tests", key: 'tests', label: 'Tests', check: 'tests' },
     { message: 'asking the dev server for its health URL', key: 'start', label: 'Start', check: 'serve' },
     { message: 'building the Docker image', key: 'docker', label: 'Docker image', check: 'docker' },
-  ],
-  'project.update': [
+  ];
+}
+
+/** How an update and a check begin: the project's answers file read, its template checked out. */
+function projectSteps(): KnownStep[] {
+  return [
     { message: 'reading the project', key: 'read', label: 'Read the project' },
     { message: 'checking out the template', key: 'checkout', label: 'Check out the template' },
-    { message: 'writing', key: 'write', label: 'Write' },
-  ],
-};
+  ];
+}
 
 /** A check as the output holds it (`checks`: name, status, detail, seconds). */
 export interface CheckLike {
@@ -183,6 +195,7 @@ export function taskTitle(task: Pick<Task, 'task_type' | 'payload_json' | 'works
   if (task.task_type === 'project.update') {
     return { name, kind: payload.preview === true ? 'update from template, previewed' : 'update from template' };
   }
+  if (task.task_type === 'project.check') return { name, kind: 'checks run again' };
   const template = typeof payload.template === 'string' ? payload.template : '';
   const kind = templateWords || (template ? `${template.split('/').filter(Boolean).pop()} project` : task.task_type);
   return { name, kind };

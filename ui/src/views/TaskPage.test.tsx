@@ -399,4 +399,51 @@ describe('TaskPage', () => {
     // An updated project can be updated again.
     expect(screen.getByRole('button', { name: 'Update from template' })).toBeInTheDocument();
   });
+  it('offers "Re-run checks" on an ended bootstrap, update or check with a project, never while running or on a dry run or preview, and opens the new task', async () => {
+    const user = userEvent.setup();
+    const checks = [{ name: 'tests', status: 'failed', detail: 'not fixed yet', seconds: 1 }];
+    const ended = (task_type: string, output: object, over: Partial<Task> = {}) =>
+      task('b1', {
+        task_type,
+        payload_json: '{}',
+        workspace: '/home/me/src/shop',
+        state: 'TASK_STATE_FAILED',
+        result: { status: 'RESULT_STATUS_FAILED', exit_code: 1, summary: '', artifacts: [], output_json: JSON.stringify(output), error: 'its post-check failed' },
+        ...over,
+      });
+    const none: Task[] = [
+      ended('bootstrap.project', { path: '/home/me/src/shop', checks }, { state: 'TASK_STATE_RUNNING', result: undefined }),
+      ended('bootstrap.project', { dry_run: true, path: '/home/me/src/shop', files: [], diff: '' }, { state: 'TASK_STATE_COMPLETED' }),
+      ended('project.update', { path: '/home/me/src/shop', preview: true }, { state: 'TASK_STATE_COMPLETED' }),
+      ended('bootstrap.project', { checks }),
+      ended('tests.run', { path: '/home/me/src/shop' }),
+    ];
+    for (const t of none) {
+      cleanup();
+      setup(t);
+      await screen.findByTestId('task-took');
+      expect(screen.queryByRole('button', { name: 'Re-run checks' }), `${t.task_type} ${t.state}`).not.toBeInTheDocument();
+    }
+    cleanup();
+    // A failed bootstrap, its project left with the checks that failed: checked again in its folder.
+    let { transport } = setup(ended('bootstrap.project', { path: '/home/me/src/shop', checks }));
+    await user.click(await screen.findByRole('button', { name: 'Re-run checks' }));
+    expect(transport.requests('SubmitTask')).toEqual([{ task_type: 'project.check', payload_json: '{}', workspace: '/home/me/src/shop' }]);
+    await vi.waitFor(() => expect(window.location.hash).toBe('#/tasks/t2'));
+    cleanup();
+    // An update of a project inside its folder: the same `path`.
+    ({ transport } = setup(ended('project.update', { path: '/home/me/src/mono/shop', preview: false }, { payload_json: '{"path":"shop"}', workspace: '/home/me/src/mono', state: 'TASK_STATE_COMPLETED' })));
+    await user.click(await screen.findByRole('button', { name: 'Re-run checks' }));
+    expect(transport.requests('SubmitTask')).toEqual([{ task_type: 'project.check', payload_json: '{"path":"shop"}', workspace: '/home/me/src/mono' }]);
+    cleanup();
+    // Refused: said where the button is, and the page stays.
+    window.location.hash = '#/tasks/b1';
+    ({ transport } = setup(ended('project.check', { path: '/home/me/src/shop', checks })));
+    transport.handlers.SubmitTask = () => {
+      throw new ApiError('failed_precondition', 'no agent offers project.check');
+    };
+    await user.click(await screen.findByRole('button', { name: 'Re-run checks' }));
+    expect(await screen.findByTestId('recheck-error')).toHaveTextContent('no agent offers project.check');
+    expect(window.location.hash).toBe('#/tasks/b1');
+  });
 });

@@ -37,7 +37,12 @@ interface BootstrapOutput {
   start?: string;
   message?: string;
   dry_run?: boolean;
+  /** A `project.update` preview's: it wrote nothing. */
+  preview?: boolean;
 }
+
+/** The bootstrapper's task that runs a made project's checks again. */
+export const CHECK_TASK = 'project.check';
 
 
 /** One task: its state and progress, its live log, and what it made. */
@@ -250,8 +255,31 @@ function updatableProject(task: Task, output: BootstrapOutput | null): string | 
 }
 
 /**
+ * The payload of `project.check` for the project an ended bootstrap, update or check made, updated
+ * or checked (not a dry run's or a preview's, which wrote nothing): the same folder, and the same
+ * `path` inside it; null for any other task.
+ */
+function recheckPayload(task: Task, output: BootstrapOutput | null): Record<string, unknown> | null {
+  if (!TERMINAL_STATES.has(task.state) || !output?.path || output.dry_run || output.preview) return null;
+  if (task.task_type !== BOOTSTRAP_TASK && task.task_type !== UPDATE_TASK && task.task_type !== CHECK_TASK) return null;
+  const path = pathOf(task.payload_json);
+  return path ? { path } : {};
+}
+
+/** The payload's `path` (an update's or a check's project inside its folder), or ''. */
+function pathOf(payloadJson: string): string {
+  try {
+    const v: unknown = JSON.parse(payloadJson || '{}');
+    const p = v && typeof v === 'object' ? (v as { path?: unknown }).path : undefined;
+    return typeof p === 'string' ? p : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
  * What can be done with the task: try it again, copy its folder or start command, open it, update
- * the project it made from its template, put back the files it changed.
+ * the project it made from its template, run its checks again, put back the files it changed.
  */
 function TaskActions({
   task,
@@ -291,6 +319,16 @@ function TaskActions({
         (err: unknown) => setError(ApiError.from(err)),
       );
   };
+  const recheck = recheckPayload(task, output);
+  const [recheckError, setRecheckError] = useState<ApiError | null>(null);
+  const runChecks = () => {
+    if (!recheck) return;
+    setRecheckError(null);
+    client.submitTask({ task_type: CHECK_TASK, payload_json: JSON.stringify(recheck), workspace: task.workspace }).then(
+      (r) => r.task && navigate(hrefOf.task(r.task.id)),
+      (err: unknown) => setRecheckError(ApiError.from(err)),
+    );
+  };
   return (
     <div className="task-actions" role="group" aria-label="Task actions">
       {ended && task.state !== 'TASK_STATE_COMPLETED' && (
@@ -314,6 +352,11 @@ function TaskActions({
           Update from template
         </button>
       )}
+      {recheck && (
+        <button type="button" data-testid="recheck" onClick={runChecks} title="Install the project, run its tests and start it again, as when it was made">
+          Re-run checks
+        </button>
+      )}
       {ended && <RollbackAction taskId={task.id} />}
       {note && (
         <span role="status" className="help" data-testid="copy-result">
@@ -321,6 +364,7 @@ function TaskActions({
         </span>
       )}
       {error && <ErrorNote error={error} what="Not submitted again" testId="retry-error" />}
+      {recheckError && <ErrorNote error={recheckError} what="The checks were not started" testId="recheck-error" />}
     </div>
   );
 }

@@ -1,5 +1,6 @@
 """The bootstrapper agent: ``bootstrap.project`` makes a project from a template;
-``project.update`` updates one to a newer version of its template.
+``project.update`` updates one to a newer version of its template; ``project.check`` runs a
+made project's post-check again.
 
 ``bootstrap.project``'s steps, each reported as progress with its log lines: validate the answers
 -> render (in memory, then into a hidden staging folder) -> move into place -> ``git init`` and a
@@ -9,6 +10,10 @@ checks, how to start it). Cancelled or failed before the end, the folder is left
 ``project.update``'s: read the answers file -> check out the recorded and the new template
 versions -> work the update out in a scratch folder (update.py) -> ask (destructive, snapshot)
 -> move the changed files into place -> the result (changed, added, removed, conflicts).
+
+``project.check``'s: read the answers file -> check out the template at the recorded version ->
+the same post-check as a bootstrap's, in the project as it is (nothing written but what the
+checks make, the environment; nothing committed) -> the result, in a bootstrap's shape.
 """
 
 from __future__ import annotations
@@ -158,6 +163,17 @@ UPDATE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+CHECK_SCHEMA: dict[str, Any] = {
+    "$schema": DRAFT,
+    "title": "project.check payload",
+    "type": "object",
+    "properties": {
+        "path": UPDATE_SCHEMA["properties"]["path"],
+        "answers_file": UPDATE_SCHEMA["properties"]["answers_file"],
+    },
+    "additionalProperties": False,
+}
+
 #: Largest text shown per file in a dry run's diff.
 DIFF_BYTES = 64 * 1024
 
@@ -173,22 +189,39 @@ UPDATE_STEPS = {
 }
 
 
+#: Where each of the post-check's steps starts, as a fraction of the whole (``bootstrap.project``
+#: and ``project.check`` run the same one).
+POSTCHECK_STEPS = {
+    "creating the environment": 0.2,
+    "installing packages": 0.35,
+    "running the project's tests": 0.6,
+    "asking the dev server for its health URL": 0.8,
+    "building the Docker image": 0.9,
+}
+
+#: Where each of ``bootstrap.project``'s steps starts.
+BOOTSTRAP_STEPS = {
+    "validating": 0.0,
+    "rendering": 0.05,
+    "moving into place": 0.1,
+    "committing": 0.15,
+    **POSTCHECK_STEPS,
+}
+
+#: Where each of ``project.check``'s steps starts.
+CHECK_STEPS = {
+    "reading the project": 0.0,
+    "checking out the template": 0.05,
+    **POSTCHECK_STEPS,
+}
+
+
 class Steps:
     """Progress in named steps, with the fraction of the whole each step starts at."""
 
-    def __init__(self, ctx: TaskContext, fractions: dict[str, float] | None = None) -> None:
+    def __init__(self, ctx: TaskContext, fractions: dict[str, float]) -> None:
         self.ctx = ctx
-        self.fractions = fractions or {
-            "validating": 0.0,
-            "rendering": 0.05,
-            "moving into place": 0.1,
-            "committing": 0.15,
-            "creating the environment": 0.2,
-            "installing packages": 0.35,
-            "running the project's tests": 0.6,
-            "starting the dev server": 0.8,
-            "building the Docker image": 0.9,
-        }
+        self.fractions = fractions
 
     def __call__(self, step: str) -> None:
         self.ctx.log.info(step)
@@ -564,7 +597,7 @@ def _run_tasks(
     folder="creates",
 )
 def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
-    step = Steps(ctx)
+    step = Steps(ctx, BOOTSTRAP_STEPS)
     step("validating")
     settings = _settings()
     template, origin = _load(ctx, payload["template"], payload.get("vcs_ref"))
@@ -618,13 +651,7 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         raise
     placement.finish()
 
-    if report.failed:
-        raise TaskFailed(
-            f"the project is at {target}, but its post-check failed: {_failures(report)}",
-            output={"path": str(target), "template": template.name, "checks": report.as_json()},
-        )
-    outcome, checked = checks_outcome(report)
-    hint = template.postcheck.start_hint if template.postcheck else ""
+    outcome, checked = _checked(report, target, template.name, f"the project is at {target}, but")
     return Outcome(
         summary=f"{template.name} project at {target}: {len(files)} files, {checked}",
         output={
@@ -636,12 +663,30 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
             "outcome": outcome,
             "checks": report.as_json(),
             **({"tasks": ran} if ran else {}),
-            "start": _render_hint(template, answers, target, hint, "hyperagent.yml"),
+            "start": _start_hint(template, answers, target),
             "message": _render_hint(
                 template, answers, target, template.message_after_copy, "_message_after_copy"
             ),
         },
     )
+
+
+def _checked(report: Report, target: Path, template: str, lead: str) -> tuple[str, str]:
+    """How the post-check of the project in ``target`` went, as ``checks_outcome`` says it. A
+    failed check fails the task ("<lead> its post-check failed: ...") with the checks table in
+    its output."""
+    if report.failed:
+        raise TaskFailed(
+            f"{lead} its post-check failed: {_failures(report)}",
+            output={"path": str(target), "template": template, "checks": report.as_json()},
+        )
+    return checks_outcome(report)
+
+
+def _start_hint(template: Template, answers: rendering.Answers, target: Path) -> str:
+    """How to start the project, as the template's hyperagent.yml says (rendered)."""
+    hint = template.postcheck.start_hint if template.postcheck else ""
+    return _render_hint(template, answers, target, hint, "hyperagent.yml")
 
 
 def _project(ctx: TaskContext, path: str | None) -> Path:
@@ -663,11 +708,7 @@ def _update_fetch(ctx: TaskContext, project: Path) -> update.Fetch:
     asked: set[str] = set()
 
     def fetch(src_path: str, ref: str | None, dest: Path) -> vcs.Origin:
-        hint = (
-            f" (or the sandbox hides it: hyperagent policy allow --read {src_path}"
-            " --agent bootstrapper)"
-        )
-        source = update.source(project, src_path, gone_hint=hint)
+        source = update.source(project, src_path, gone_hint=_hidden_hint(src_path))
         parts = urlsplit(source)
         if parts.scheme and parts.scheme != "file":
             if parts.scheme != "https" or not parts.hostname:
@@ -685,6 +726,14 @@ def _update_fetch(ctx: TaskContext, project: Path) -> update.Fetch:
         return vcs.checkout(source, dest, ref, _git_runner(ctx), src_path=src_path)
 
     return fetch
+
+
+def _hidden_hint(src_path: str) -> str:
+    """What else a template that is not there may be: hidden by the sandbox."""
+    return (
+        f" (or the sandbox hides it: hyperagent policy allow --read {src_path}"
+        " --agent bootstrapper)"
+    )
 
 
 def update_description(plan: update.Plan) -> str:
@@ -880,3 +929,82 @@ def _index(plan: update.Plan) -> Path:
 def _index_writable(ctx: TaskContext, plan: update.Plan) -> bool:
     """Whether the index (where copier marks conflicts) is inside the task's folder."""
     return _index(plan).resolve().is_relative_to(ctx.workspace.resolve())
+
+
+@agent.task(
+    "project.check",
+    schema=CHECK_SCHEMA,
+    description=(
+        "Re-run the checks of a project made from a template (environment, install, server"
+        " health), as when it was made; nothing is written but its environment."
+    ),
+    examples=(
+        "re-run the checks on ~/src/shop",
+        "does the project in ~/src/api still install?",
+        "redo the checks of ~/src/billing",
+        "the install was skipped when I made ~/src/crm; redo it now",
+        "recheck ~/src/orders",
+        "make sure ~/src/blog still installs and serves its health URL",
+    ),
+    folder="existing",
+)
+def check_project(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
+    step = Steps(ctx, CHECK_STEPS)
+    step("reading the project")
+    settings = _settings()
+    project = _project(ctx, payload.get("path"))
+    try:
+        _, last = update.recorded(project, payload.get("answers_file"))
+    except update.UpdateError as err:
+        raise TaskFailed(
+            f"the checks of {project} cannot be run again: {err}. The checks are those of the"
+            " template a project was made from, which its answers file names"
+        ) from err
+    src_path, commit = str(last["_src_path"]), str(last.get("_commit") or "")
+    step("checking out the template")
+    with tempfile.TemporaryDirectory(prefix="hyperagent-check-") as scratch:
+        try:
+            template, origin = _recorded_template(
+                ctx, project, last, Path(scratch) / _template_name(src_path)
+            )
+            template = _allow_extensions(ctx, template, "project's")
+            answers = update.recorded_answers(template, last, origin, str(project))
+        except update.UpdateError as err:
+            raise TaskFailed(f"the checks of {project} were not run: {err}") from err
+        plan = _plan(template, answers, project)
+        if plan is None or not plan.install:
+            at = f" at {commit}" if commit else ""
+            raise TaskFailed(
+                f"the template {src_path}{at}, which {project} was made from, declares no"
+                " post-check (no hyperagent.yml with an `install` command), so there is nothing"
+                " to run again; add one to the template, then update the project to that"
+                " version (project.update)"
+            )
+        start = _start_hint(template, answers, project)
+    report = PostCheck(ctx, project, plan, settings, step).run()
+    outcome, checked = _checked(report, project, template.name, f"{project} was checked, and")
+    return Outcome(
+        summary=f"{template.name} project at {project}: {checked}",
+        output={
+            "path": str(project),
+            "template": template.name,
+            "template_version": commit,
+            "outcome": outcome,
+            "checks": report.as_json(),
+            "start": start,
+        },
+    )
+
+
+def _recorded_template(
+    ctx: TaskContext, project: Path, last: dict[str, Any], dest: Path
+) -> tuple[Template, vcs.Origin]:
+    """The template the project was made from: checked out at the version its answers file
+    records, as an update checks it out; or, made from a template that is no git repository (a
+    folder of the catalogue), that folder as it is now."""
+    if last.get("_commit"):
+        return update.recorded_template(_update_fetch(ctx, project), last, dest)
+    src_path = str(last["_src_path"])
+    ctx.log.info(f"the template {src_path} records no versions: its checks as they are now")
+    root = update.local_template(project, src_path, _hidden_hint(src_path))
+    return _load(ctx, str(root), None)

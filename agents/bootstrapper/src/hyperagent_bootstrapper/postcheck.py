@@ -2,10 +2,11 @@
 
 Each check ends as ``passed``, ``failed`` or ``skipped`` with the reason, so the result says
 exactly what was and was not proven. The steps are the template's (``hyperagent.yml``):
-create ``.venv`` with uv (or ``python -m venv`` + pip when uv is missing), install, run the
-tests, start the dev server on a free local port and GET its health URL, stop it; build the
-Docker image only where Docker is installed. A step that could not run (an earlier one failed,
-network access was refused) is listed as skipped with the reason, never left out.
+create ``.venv`` with uv (or ``python -m venv`` + pip when uv is missing; a project checked
+again keeps the one it has), install, run the tests, start the dev server on a free local port
+and GET its health URL, stop it; build the Docker image only where Docker is installed. A step
+that could not run (an earlier one failed, network access was refused) is listed as skipped with
+the reason, never left out.
 
 A failed step's detail is the command's error line with its deepest cause (uv's "Failed to
 fetch ... (invalid peer certificate: UnknownIssuer)"), not its last line (often a hint), and it is
@@ -164,6 +165,20 @@ def error_line(lines: Sequence[str], code: int) -> str:
     return plain[-1] if plain else f"exit code {code}"
 
 
+def _venv_version(cfg: Path) -> str:
+    """The Python version a virtual environment's ``pyvenv.cfg`` records (venv's ``version``,
+    uv's ``version_info``); '' when it records none."""
+    try:
+        text = cfg.read_text(errors="replace")
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in {"version", "version_info"}:
+            return value.strip()
+    return ""
+
+
 def _summary(lines: list[str]) -> str:
     """pytest's last summary line ("3 passed, 1 skipped in 0.4s"), if it printed one."""
     pattern = re.compile(r"\d+ (passed|failed|skipped|error|errors)\b")
@@ -271,6 +286,8 @@ class PostCheck:
         self.progress("creating the environment")
         start = time.monotonic()
         python = self.plan.python
+        if (self.venv / "pyvenv.cfg").is_file():
+            return self._existing(start)
         if self.uv:
             argv = [self.uv, "venv", "--quiet", "--no-config"]
             argv += ["--python", python] if python else []
@@ -295,6 +312,23 @@ class PostCheck:
             return False
         tool = "uv" if self.uv else "venv"
         self.report.add("environment", "passed", f".venv created with {tool}", start)
+        return True
+
+    def _existing(self, start: float) -> bool:
+        """A project checked again keeps the environment it has (the person may have fixed it by
+        hand; uv would refuse to make one over it): it passes when its Python is the one the
+        template asks for."""
+        version = _venv_version(self.venv / "pyvenv.cfg")
+        python = self.plan.python
+        if python and not (version == python or version.startswith(f"{python}.")):
+            self._fail(
+                "environment",
+                f"the project's .venv is Python {version or 'of an unknown version'}, the template"
+                f" asks for {python}; remove .venv and run the checks again",
+                start,
+            )
+            return False
+        self.report.add("environment", "passed", f"the project's .venv (Python {version})", start)
         return True
 
     def _network(self) -> str:

@@ -286,21 +286,28 @@ def source(project: Path, src_path: str, gone_hint: str = "") -> str:
     url = vcs.remote_url(src_path)
     if url or src_path.startswith(("https://", "http://", "ssh://", "file://")):
         return url or src_path
-    path = Path(os.path.expanduser(src_path))
-    if not path.is_absolute():
-        path = project / path
-    if not path.exists():
-        raise UpdateError(
-            f"the template {src_path} is gone: nothing is there any more{gone_hint}. If it"
-            " moved, set"
-            " `_src_path` in the answers file to where it is now, commit, and update again"
-        )
+    path = local_template(project, src_path, gone_hint)
     if not vcs.is_repository_root(path):
         raise UpdateError(
             f"the template {src_path} is not a git repository; an update needs the template's"
             " versions (its git tags), as copier does"
         )
     return str(path)
+
+
+def local_template(project: Path, src_path: str, gone_hint: str = "") -> Path:
+    """The folder of a template on this machine (a relative ``src_path`` is from the project's
+    folder); UpdateError when it is gone (said with ``gone_hint``)."""
+    path = Path(os.path.expanduser(src_path))
+    if not path.is_absolute():
+        path = project / path
+    if not path.exists():
+        raise UpdateError(
+            f"the template {src_path} is gone: nothing is there any more{gone_hint}. If it"
+            " moved, set `_src_path` in the answers file to where it is now, commit, and try"
+            " again"
+        )
+    return path
 
 
 # --- working it out ------------------------------------------------------------------------------
@@ -324,7 +331,8 @@ def prepare(
     preview) they are named in a warning and not run."""
     if request.conflict not in CONFLICT_MODES:
         raise UpdateError(f"conflict {request.conflict!r}: one of {', '.join(CONFLICT_MODES)}")
-    answers_file, last = _recorded(project, request.answers_file)
+    answers_file, last = recorded(project, request.answers_file)
+    _versioned(answers_file, last)
     repo = repository(project)
     versions = _versions(scratch, fetch, last, request.vcs_ref, trust)
     warnings = list(versions.new.warnings)
@@ -411,7 +419,7 @@ def _migrated(work: Path, repo: Repository) -> Repository:
     return dataclasses.replace(repo, tree=tree, objects=work / ".git" / "objects")
 
 
-def _recorded(project: Path, answers_file: str | None) -> tuple[str, dict[str, Any]]:
+def recorded(project: Path, answers_file: str | None = None) -> tuple[str, dict[str, Any]]:
     """The answers file's path and its last answers, which must name the template and version."""
     path = find_answers(project, answers_file)
     last = last_answers(_read_answers(project / path))
@@ -421,6 +429,11 @@ def _recorded(project: Path, answers_file: str | None) -> tuple[str, dict[str, A
             f"{path} records no `_src_path`: the project was not made from a template"
             " HyperAgent or copier can find again"
         )
+    return path, last
+
+
+def _versioned(path: str, last: Mapping[str, Any]) -> None:
+    """Refuses answers that do not record the template's version (an update starts from it)."""
     commit = last.get("_commit")
     if not isinstance(commit, str) or not commit:
         raise UpdateError(
@@ -428,7 +441,6 @@ def _recorded(project: Path, answers_file: str | None) -> tuple[str, dict[str, A
             " git repository (or a plain copy of one), so its version cannot be found again;"
             " copier refuses it too"
         )
-    return path, last
 
 
 @dataclass(frozen=True)
@@ -444,13 +456,7 @@ def _versions(
 ) -> _Versions:
     """The recorded version of the template and the one to update to, checked out and read."""
     src_path, old_commit = str(last["_src_path"]), str(last["_commit"])
-    try:
-        old_origin = fetch(src_path, old_commit, scratch / "old-template")
-    except vcs.GitError as err:
-        raise UpdateError(
-            f"the template {src_path} at the recorded version {old_commit} cannot be checked out"
-            f" ({err}); the tag or commit may have been deleted"
-        ) from err
+    old, old_origin = recorded_template(fetch, last, scratch / "old-template")
     ref = old_commit if vcs_ref == ":current:" else vcs_ref
     try:
         new_origin = fetch(src_path, ref, scratch / "new-template")
@@ -463,11 +469,45 @@ def _versions(
             " refuses it too); give a newer vcs_ref"
         )
     try:
-        old, new = load(scratch / "old-template"), load(scratch / "new-template")
+        new = load(scratch / "new-template")
     except TemplateError as err:
         raise UpdateError(f"the template {src_path} is broken: {err}") from err
     old, new = trust(old), trust(new)
     return _Versions(old, old_origin, new, new_origin)
+
+
+def recorded_template(
+    fetch: Fetch, last: Mapping[str, Any], dest: Path
+) -> tuple[Template, vcs.Origin]:
+    """The template at the version the answers file records (``_commit``), checked out in
+    ``dest`` (a template is named by its folder) and read; UpdateError when it cannot be."""
+    src_path, commit = str(last["_src_path"]), str(last["_commit"])
+    try:
+        origin = fetch(src_path, commit, dest)
+    except vcs.GitError as err:
+        raise UpdateError(
+            f"the template {src_path} at the recorded version {commit} cannot be checked out"
+            f" ({err}); the tag or commit may have been deleted"
+        ) from err
+    try:
+        return load(dest), origin
+    except TemplateError as err:
+        raise UpdateError(f"the template {src_path} is broken: {err}") from err
+
+
+def recorded_answers(
+    template: Template, last: Mapping[str, Any], origin: vcs.Origin, dst_name: str
+) -> rendering.Answers:
+    """The answers file's answers, settled against the template at its recorded version (as
+    copier renders that version in an update); UpdateError when they no longer fit."""
+    try:
+        return _resolve(template, last, origin=origin, dst_name=dst_name)
+    except rendering.AnswersError as err:
+        raise UpdateError(
+            f"the recorded answers do not fit the template at {last['_commit']}: {err}"
+        ) from err
+    except TemplateError as err:
+        raise UpdateError(f"the template {last['_src_path']} is broken: {err}") from err
 
 
 @dataclass(frozen=True)
@@ -499,13 +539,7 @@ def _renderings(
     alone (with every settled answer given, as copier gives them); ``dirs`` are where the old
     and the lone new one go."""
     old_dir, new_dir = dirs
-    old_commit = str(last["_commit"])
-    try:
-        old_answers = _resolve(v.old, last, origin=v.old_origin, dst_name=str(old_dir))
-    except rendering.AnswersError as err:
-        raise UpdateError(
-            f"the recorded answers do not fit the template at {old_commit}: {err}"
-        ) from err
+    old_answers = recorded_answers(v.old, last, v.old_origin, str(old_dir))
     try:
         answers = rendering.resolve(
             v.new,
