@@ -113,6 +113,26 @@ def split_pss(pids: list[int]) -> tuple[int, int]:
     return other, sum(pss_kib(p) for p in agents)
 
 
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
+def by_process(pids: list[int]) -> dict[str, int]:
+    """PSS (KiB) of the processes that are not agents, summed by process name."""
+    agents: set[int] = set()
+    for p in pids:
+        if is_agent(p):
+            agents.update(descendants(p))
+    out: dict[str, int] = {}
+    for p in pids:
+        if p not in agents:
+            out[comm(p)] = out.get(comm(p), 0) + pss_kib(p)
+    return out
+
+
 def find(pid: int, exe: Path) -> int:
     for p in descendants(pid):
         try:
@@ -142,16 +162,29 @@ def display() -> Iterator[str]:
         xvfb.wait()
 
 
+def two_agents(root: Path) -> Path:
+    """A folder with the echo and bootstrapper agents only (links to the bundled ones): the
+    figures of record start these two, as when they were first measured."""
+    folder = root / "agents"
+    folder.mkdir()
+    for name in ("echo", "bootstrapper"):
+        (folder / name).symlink_to(ROOT / "agents" / name)
+    return folder
+
+
 def interactive(driver: webdriver.Remote) -> None:
     WebDriverWait(driver, 120, poll_frequency=0.02).until(
         ec.text_to_be_present_in_element(STATUS, "2 of 2 agents online")
     )
 
 
-def run_app(disp: str) -> tuple[float, int, int, int]:
+Run = tuple[float, int, int, int, dict[str, int]]
+
+
+def run_app(disp: str) -> Run:
     with tempfile.TemporaryDirectory() as tmp, session_bus(Path(tmp)) as bus:
         root = Path(tmp)
-        env = desktop_env(root, disp, bus)
+        env = desktop_env(root, disp, bus, agents=two_agents(root))
         port, native = free_port(), free_port()
         driver_proc = subprocess.Popen(
             tauri_driver(port, native),
@@ -173,17 +206,18 @@ def run_app(disp: str) -> tuple[float, int, int, int]:
             app = find(driver_proc.pid, APP)
             ui, agents = split_pss(descendants(app))
             own = pss_kib(app)  # the shell with the embedded manager, without WebKit's processes
+            parts = by_process(descendants(app))
             driver.quit()
-            return elapsed, ui, agents, own
+            return elapsed, ui, agents, own, parts
         finally:
             os.killpg(driver_proc.pid, signal.SIGTERM)
             driver_proc.wait()
 
 
-def run_baseline(disp: str) -> tuple[float, int, int, int]:
+def run_baseline(disp: str) -> Run:
     with tempfile.TemporaryDirectory() as tmp, session_bus(Path(tmp)) as bus:
         root = Path(tmp)
-        env = desktop_env(root, disp, bus)
+        env = desktop_env(root, disp, bus, agents=two_agents(root))
         port = free_port()
         wd = subprocess.Popen(
             [*DIE_WITH_PARENT, "WebKitWebDriver", f"--port={port}"],
@@ -219,8 +253,9 @@ def run_baseline(disp: str) -> tuple[float, int, int, int]:
             manager, agents = split_pss(descendants(serve.pid))
             browser = find(wd.pid, MINIBROWSER)
             ui = sum(pss_kib(p) for p in descendants(browser))
+            parts = by_process(descendants(serve.pid) + descendants(browser))
             driver.quit()
-            return elapsed, manager + ui, agents, manager
+            return elapsed, manager + ui, agents, manager, parts
         finally:
             if serve is not None:
                 serve.terminate()
@@ -240,7 +275,7 @@ def main() -> None:
             app.append(run_app(disp))
             base.append(run_baseline(disp))
 
-    def row(name: str, xs: list[tuple[float, int, int, int]]) -> str:
+    def row(name: str, xs: list[Run]) -> str:
         start = [x[0] * 1000 for x in xs]
         ui = [x[1] / 1024 for x in xs]
         agents = [x[2] / 1024 for x in xs]
@@ -263,6 +298,17 @@ def main() -> None:
     print("|---|---|---|---|---|")
     print(row("desktop app (manager embedded)", app))
     print(row("baseline: `serve --web` + MiniBrowser", base))
+    print("\nPSS by process (MiB, median; agents apart)\n")
+    print("| process | desktop app | baseline |")
+    print("|---|---|---|")
+    names = sorted({n for x in app + base for n in x[4]})
+
+    def median_of(xs: list[Run], name: str) -> str:
+        values = [x[4].get(name, 0) / 1024 for x in xs]
+        return f"{statistics.median(values):.0f}" if any(values) else "–"
+
+    for name in names:
+        print(f"| {name} | {median_of(app, name)} | {median_of(base, name)} |")
 
 
 if __name__ == "__main__":

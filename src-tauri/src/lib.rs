@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod commands;
 pub mod tray;
+pub mod webview;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub fn run() -> ExitCode {
             return ExitCode::from(5);
         }
     };
+    let gpu = cfg.web.app_gpu_compositing;
     let backend = match tauri::async_runtime::block_on(Backend::start(cfg)) {
         Ok(b) => Arc::new(b),
         Err(e) => {
@@ -73,6 +75,7 @@ pub fn run() -> ExitCode {
             }
         }))
         .setup(move |app| {
+            webview::lighten(app, gpu);
             tray::build(app, tray_backend)?;
             Ok(())
         })

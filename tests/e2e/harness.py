@@ -126,19 +126,22 @@ def standin_systemctl(root: Path) -> list[str]:
     ]
 
 
-def desktop_env(root: Path, display: str, bus: str, extra_config: str = "") -> dict[str, str]:
+def desktop_env(
+    root: Path, display: str, bus: str, extra_config: str = "", agents: Path = REPO / "agents"
+) -> dict[str, str]:
     """The environment the desktop app runs in for a test or a bench: a HOME of its own (WebKit
     and the app keep their files there) with the XDG folders beneath it, the given display and
-    session bus, and a config (`root/config.toml`) with data and runtime under `root`, the bundled
-    agents and templates, the web UI on any free port, then `extra_config`."""
+    session bus, and a config (`root/config.toml`) with data and runtime under `root`, the agents
+    in `agents` (default: every bundled one) and the bundled templates, the web UI on any free
+    port, then `extra_config`."""
     home = root / "home"
     home.mkdir()
     config = root / "config.toml"
     config.write_text(
         f'[paths]\ndata_dir = "{root / "data"}"\nruntime_dir = "{root / "run"}"\n'
-        f'[supervisor]\nagent_dirs = ["{REPO / "agents"}"]\n'
+        f'[supervisor]\nagent_dirs = ["{agents}"]\n'
         f'[templates]\ndirs = ["{REPO / "templates"}"]\n'
-        '[web]\naddress = "127.0.0.1:0"\n' + extra_config
+        f'[web]\naddress = "127.0.0.1:0"\nui_dir = "{REPO / "ui" / "dist"}"\n' + extra_config
     )
     return dict(
         os.environ,
