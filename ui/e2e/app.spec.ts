@@ -3,7 +3,7 @@
 import { expect, test } from '@playwright/test'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { api, ARTIFACTS, contrast, online, shot, submit } from './helpers.ts'
+import { api, ARTIFACTS, colourOf, contrast, cssColour, online, shot, submit } from './helpers.ts'
 
 test.beforeEach(async ({ page }, info) => {
   // The first-run introduction is its own test; the others start as a returning person.
@@ -123,6 +123,10 @@ test('cancel a running task', async ({ page }) => {
   // The person cancelled it: said so, not as a failure or as the manager's doing.
   await expect(state).toHaveText('cancelled by you')
   await expect(page.getByTestId('task-result').getByRole('heading')).toHaveText('Cancelled by you')
+  // In the neutral colour of a person's cancel, not a failure's red.
+  expect(await colourOf(state)).toBe(await cssColour(state, '--cancelled'))
+  expect(await colourOf(state)).not.toBe(await cssColour(state, '--bad'))
+  await expect(page.getByTestId('task-result')).not.toHaveClass(/\bbad\b/)
   await expect(page.getByTestId('task-page')).not.toContainText('stopped by the manager')
   await expect(page.getByTestId('task-page')).not.toContainText('canceled')
   await expect(page.getByTestId('task-progress')).toHaveCount(0)
@@ -130,6 +134,10 @@ test('cancel a running task', async ({ page }) => {
   const row = page.locator(`[data-testid="task-row"][data-task-id="${id}"]`)
   await expect(row.getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_CANCELED')
   await expect(row.getByTestId('task-state')).toHaveText('cancelled by you')
+  expect(await colourOf(row.getByTestId('task-state'))).toBe(await cssColour(row, '--cancelled'))
+  // One spelling in the list too: the state filter's and the badge's words.
+  await expect(page.getByTestId('tasks-state').getByRole('option', { name: 'cancelled' })).toHaveCount(1)
+  await expect(page.locator('main')).not.toContainText('canceled')
   await expect(row.getByTestId('task-progress')).toHaveCount(0)
   // The project's preview (the first test) made nothing: not listed among the tasks unless asked.
   const rows = page.getByTestId('task-row')
