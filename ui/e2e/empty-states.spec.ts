@@ -1,26 +1,12 @@
 // Every list with nothing in it, against a real manager of this spec's own that has no agent and
 // has done nothing yet: each says what its emptiness means and offers one action that works.
 import { expect, test, type Browser, type Page } from '@playwright/test'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { api } from './helpers.ts'
-import { configText, REPO, startManager, stopManager, type Running } from './manager.ts'
+import { api, shots } from './helpers.ts'
+import { managerFolder, startManager, stopManager, type Running } from './manager.ts'
 
 let manager: Running
 test.beforeAll(async () => {
-  const root = mkdtempSync(join(tmpdir(), 'hyperagent-ui-empty-'))
-  const agents = join(root, 'agents')
-  mkdirSync(agents)
-  const config = join(root, 'config.toml')
-  writeFileSync(
-    config,
-    configText({
-      paths: { data_dir: join(root, 'data'), runtime_dir: join(root, 'run') },
-      web: { enabled: true, address: '127.0.0.1:0', ui_dir: join(REPO, 'ui', 'dist') },
-      templates: { dirs: [join(REPO, 'templates')] },
-    }),
-  )
+  const { root, config, agents } = managerFolder('hyperagent-ui-empty-')
   manager = await startManager(root, config, agents)
 })
 test.afterAll(async () => {
@@ -48,6 +34,7 @@ test('no agent: says no task can start and copies the command that starts the ma
   await empty.getByRole('button', { name: 'Copy the command' }).click()
   await expect(empty.getByRole('status')).toHaveText('Copied.')
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('hyperagent serve --web --agents-dir FOLDER')
+  await shots(page, 'agents-empty')
   await page.context().close()
 })
 

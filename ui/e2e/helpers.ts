@@ -25,6 +25,21 @@ export async function shot(page: Page, name: string) {
   }
 }
 
+/** A screenshot in test-artifacts/ only: a view the docs already show (kept for CI's record). */
+export async function artifact(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) })
+}
+
+/** `shot` in light and in dark (`<name>-light`, `<name>-dark`); the page is left in light. */
+export async function shots(page: Page, name: string) {
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    await shot(page, `${name}-${scheme}`)
+  }
+  await page.emulateMedia({ colorScheme: 'light' })
+}
+
 export async function api<T = any>(page: Page, method: string, request: object = {}): Promise<T> {
   const r = await page.request.post(`/api/v1/${method}`, { data: request })
   expect(r.ok(), `${method}: ${await r.text()}`).toBeTruthy()

@@ -43,6 +43,30 @@ export function installAgent(agents: string, name: string, wheelhouse = '') {
   writeFileSync(join(agents, name, 'agent.toml'), manifest)
 }
 
+/**
+ * The folders and config of a manager of a spec's own, in a new temp folder (`prefix`): its data
+ * and runtime folders, the web UI at `address` (any free port unless given), the repository's
+ * templates, and `root/agents` with the agents `names` (without a wheelhouse, as after a plain
+ * install). Start it with `startManager(root, config, agents)`.
+ */
+export function managerFolder(prefix: string, { address = '127.0.0.1:0', names = [] as string[] } = {}) {
+  const root = mkdtempSync(join(tmpdir(), prefix))
+  const agents = join(root, 'agents')
+  mkdirSync(agents)
+  for (const name of names) installAgent(agents, name)
+  const config = join(root, 'config.toml')
+  writeFileSync(
+    config,
+    configText({
+      paths: { data_dir: join(root, 'data'), runtime_dir: join(root, 'run') },
+      web: { enabled: true, address, ui_dir: join(REPO, 'ui', 'dist') },
+      templates: { dirs: [join(REPO, 'templates')] },
+      sandbox: { allow_unsupervised_agents: false },
+    }),
+  )
+  return { root, config, agents }
+}
+
 /** A running manager: its process and the web address it printed (with the access token). */
 export type Running = { proc: ChildProcess; url: string }
 

@@ -1,11 +1,8 @@
 // A manager restart under an open tab: a manager of this spec's own (no agents, a fixed port, so
 // the tab's address stays the same), stopped and started again while the New Project form is open.
 import { expect, test } from '@playwright/test'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { configText, REPO, startManager, stopManager } from './manager.ts'
+import { managerFolder, startManager, stopManager } from './manager.ts'
 
 /** A port free right now on loopback. */
 async function freePort(): Promise<number> {
@@ -17,18 +14,7 @@ async function freePort(): Promise<number> {
 }
 
 test('a manager restart: the tab says when it tries again, comes back signed in, and keeps the answers typed', async ({ page }) => {
-  const root = mkdtempSync(join(tmpdir(), 'hyperagent-ui-restart-'))
-  const agents = join(root, 'agents')
-  mkdirSync(agents)
-  const config = join(root, 'config.toml')
-  writeFileSync(
-    config,
-    configText({
-      paths: { data_dir: join(root, 'data'), runtime_dir: join(root, 'run') },
-      web: { enabled: true, address: `127.0.0.1:${await freePort()}`, ui_dir: join(REPO, 'ui', 'dist') },
-      templates: { dirs: [join(REPO, 'templates')] },
-    }),
-  )
+  const { root, config, agents } = managerFolder('hyperagent-ui-restart-', { address: `127.0.0.1:${await freePort()}` })
   let manager = await startManager(root, config, agents)
   try {
     await page.addInitScript(() => localStorage.setItem('hyperagent.onboarded', '1'))

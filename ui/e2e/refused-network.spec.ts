@@ -3,28 +3,12 @@
 // PyPI, and the person answers Deny in the dialog. The project is made, but its install, tests and
 // dev server never ran: the page must not read as a success.
 import { expect, test } from '@playwright/test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { colourOf, cssColour, online, submit } from './helpers.ts'
-import { configText, installAgent, REPO, startManager, stopManager, type Running } from './manager.ts'
+import { colourOf, cssColour, online, shots, submit } from './helpers.ts'
+import { managerFolder, startManager, stopManager, type Running } from './manager.ts'
 
 let manager: Running
 test.beforeAll(async () => {
-  const root = mkdtempSync(join(tmpdir(), 'hyperagent-ui-offline-'))
-  const agents = join(root, 'agents')
-  installAgent(agents, 'bootstrapper')
-  const config = join(root, 'config.toml')
-  writeFileSync(
-    config,
-    configText({
-      paths: { data_dir: join(root, 'data'), runtime_dir: join(root, 'run') },
-      web: { enabled: true, address: '127.0.0.1:0', ui_dir: join(REPO, 'ui', 'dist') },
-      templates: { dirs: [join(REPO, 'templates')] },
-      sandbox: { allow_unsupervised_agents: false },
-      consent: { timeout: '120s' },
-    }),
-  )
+  const { root, config, agents } = managerFolder('hyperagent-ui-offline-', { names: ['bootstrapper'] })
   manager = await startManager(root, config, agents)
 })
 test.afterAll(async () => {
@@ -75,6 +59,8 @@ test('a project whose network was refused reads "completed, checks skipped" in i
     'tests — not run: install was skipped',
     'serve — not run: install was skipped',
   ])
+
+  await shots(page, 'task-checks-skipped')
 
   // The list says the same, in the same colour.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click()
