@@ -1,13 +1,15 @@
 """The real desktop app (the Tauri binary, WebKitGTK) under Xvfb, driven through WebDriver:
 `tauri-driver` in front of Debian's `WebKitWebDriver`. The app embeds the manager with the real
 echo and bootstrapper agents, in a temp folder of its own; a task submitted through the app's own
-IPC round-trips to its page."""
+IPC round-trips to its page, a request to replace files is answered in the window, and a
+bootstrap's page reads as in the browser: its title, state, steps, log, checks and Open."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -195,6 +197,96 @@ def test_the_window_shows_the_embedded_managers_agents_and_a_task_round_trips(
         ec.text_to_be_present_in_element_attribute(state, "data-state", "TASK_STATE_COMPLETED")
     )
     assert (taken / "README.md").read_text().startswith("# taken")
+
+
+def test_a_bootstraps_task_page_in_the_window_title_state_steps_log_checks_and_open(
+    app: webdriver.Remote, tmp_path: Path
+) -> None:
+    """A project made in the window, its install refused network access as a person would refuse
+    it (the bundled bootstrapper has no wheelhouse, so it asks to connect to PyPI): the task page
+    reads what it made, says the state while it waits and once it ended, shows the steps as a
+    timeline and the log as it arrives, lists every check with why it did not run, and offers to
+    open the project."""
+    wait = WebDriverWait(app, DEADLINE)
+    skip = (By.CSS_SELECTOR, '[data-testid="onboarding-skip"]')
+    wait.until(ec.element_to_be_clickable(skip)).click()
+    wait.until(ec.invisibility_of_element_located((By.CSS_SELECTOR, '[data-testid="onboarding"]')))
+    wait_until(
+        lambda: any(
+            a["id"] == "bootstrapper" and a["status"] == "AGENT_STATUS_ONLINE"
+            for a in ipc(app, "ListAgents").get("agents", [])
+        ),
+        "the bootstrapper to be online",
+    )
+    payload = {"template": "fastapi", "answers": {"project_name": "desk"}}
+    task_id = ipc(
+        app,
+        "SubmitTask",
+        {
+            "task_type": "bootstrap.project",
+            "payload_json": json.dumps(payload),
+            "workspace": "desk",
+        },
+    )["task"]["id"]
+    app.execute_script(f"window.location.hash = '#/tasks/{task_id}'")
+    page = '[data-testid="task-page"]'
+    state = (By.CSS_SELECTOR, f'{page} [data-testid="task-state"]')
+    title = (By.CSS_SELECTOR, f'{page} [data-testid="task-title"]')
+    wait.until(ec.text_to_be_present_in_element(title, "desk · FastAPI service"))
+    assert app.find_element(*title).text == "desk · FastAPI service"
+
+    # The install asks to download packages: the page says it waits, the log has what came before.
+    modal = (By.CSS_SELECTOR, '[data-testid="consent-modal"]')
+    wait.until(ec.visibility_of_element_located(modal))
+    assert "pypi.org" in app.find_element(*modal).text
+    assert app.find_element(*state).get_attribute("data-state") == "TASK_STATE_AWAITING_CONSENT"
+    assert app.find_element(*state).text == "awaiting consent"
+    line = (By.CSS_SELECTOR, f'{page} [data-testid="log-line"]')
+    wait.until(ec.text_to_be_present_in_element(line, "validating"))
+    app.save_screenshot(str(tmp_path / "desktop-task-waiting.png"))
+    app.find_element(By.CSS_SELECTOR, '[data-testid="consent-deny"]').click()
+    wait.until(ec.invisibility_of_element_located(modal))
+
+    wait.until(
+        ec.text_to_be_present_in_element_attribute(state, "data-state", "TASK_STATE_COMPLETED")
+    )
+    assert app.find_element(*state).text == "completed, checks skipped"
+    # The steps as a timeline, each with its status.
+    steps = {
+        s.get_attribute("data-step"): s.get_attribute("data-status")
+        for s in app.find_elements(By.CSS_SELECTOR, f'{page} [data-testid="step"]')
+    }
+    assert list(steps)[:6] == ["validate", "render", "place", "commit", "environment", "install"]
+    assert steps["commit"] == "done", steps
+    assert steps["environment"] == "passed", steps
+    assert steps["install"] == "skipped", steps
+    # Every check in the table, those that did not run with why.
+    checks = {
+        row.find_elements(By.TAG_NAME, "td")[0].text: row.text
+        for row in app.find_elements(By.CSS_SELECTOR, f'{page} [data-testid="check-row"]')
+    }
+    assert list(checks) == ["environment", "install", "tests", "serve"], checks
+    assert "network access to pypi.org:443 was refused" in checks["install"]
+    assert "not run: install was skipped" in checks["tests"]
+    assert "not run: install was skipped" in checks["serve"]
+    logged = [e.text for e in app.find_elements(*line)]
+    assert any("rendered" in t for t in logged), logged
+    # The project can be opened from the page (with VS Code, or as a folder when it is absent).
+    opens = app.find_elements(
+        By.XPATH,
+        '//*[@role="group" and @aria-label="Task actions"]'
+        '//button[starts-with(normalize-space(.), "Open")]',
+    )
+    assert len(opens) == 1, [b.text for b in opens]
+    assert opens[0].is_displayed()
+    assert (tmp_path / "data" / "workspaces" / "desk" / "main.py").exists() or any(
+        (tmp_path / "data" / "workspaces" / "desk").glob("*/main.py")
+    )
+    app.save_screenshot(str(tmp_path / "desktop-task-ended.png"))
+    if os.environ.get("HYPERAGENT_DOCS") == "1":  # the docs' picture of the app, made on asking
+        shutil.copyfile(
+            tmp_path / "desktop-task-ended.png", REPO / "docs" / "screenshots" / "desktop-app.png"
+        )
 
 
 def test_the_app_installs_the_service_and_hands_over_to_it_and_back(

@@ -3,7 +3,7 @@
 import { expect, test } from '@playwright/test'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { api, ARTIFACTS, contrast, online, shot, submit } from './helpers.ts'
+import { api, artifact, ARTIFACTS, colourOf, contrast, cssColour, online, shot, shots, submit } from './helpers.ts'
 
 test.beforeEach(async ({ page }, info) => {
   // The first-run introduction is its own test; the others start as a returning person.
@@ -22,7 +22,7 @@ test('bootstrap a FastAPI project from the form: logs arrive live and the task c
   await page.getByTestId('template-option').filter({ hasText: 'fastapi' }).getByRole('radio').check()
   await page.getByLabel('project_name').fill('shopui')
   await expect(page.getByTestId('field-workspace')).toHaveValue('shopui')
-  await shot(page, 'new-project')
+  await artifact(page, 'new-project')
   await page.getByRole('button', { name: 'Preview' }).click()
   await expect(page.getByTestId('preview-files')).toContainText('shopui/main.py')
   await page.getByRole('button', { name: 'Create' }).click()
@@ -30,7 +30,7 @@ test('bootstrap a FastAPI project from the form: logs arrive live and the task c
   // Log lines arrive while the task still runs (the post-check takes seconds).
   await expect(page.getByTestId('log-line').first()).toBeVisible()
   await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_RUNNING')
-  await shot(page, 'task-running')
+  await shots(page, 'task-running')
   await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute(
     'data-state',
     'TASK_STATE_COMPLETED',
@@ -45,7 +45,7 @@ test('bootstrap a FastAPI project from the form: logs arrive live and the task c
   await expect(installed.locator('.log-level')).toHaveText(/^stderr$/i)
   await expect(page.getByTestId('log-scroller')).not.toContainText('stream=')
   await page.getByTestId('log-search').fill('')
-  await shot(page, 'task-completed')
+  await shots(page, 'task-completed')
 })
 
 test("the form checks answers with the template's own validators and offers a valid name", async ({ page }) => {
@@ -88,7 +88,7 @@ test('a test run and a review of that project read as tables: filter, open at a 
   await page.getByTestId('filter-failing').click()
   await rows.first().getByText('tests/test_planted.py::test_adds_up').click()
   await expect(page.getByTestId('test-traceback')).toContainText('assert 1 + 1 == 3')
-  await shot(page, 'task-tests')
+  await shots(page, 'task-tests')
   // Rerun failed: a new task for the same folder that runs the failed test alone.
   await page.getByTestId('rerun-failed').click()
   await expect(page).not.toHaveURL(new RegExp(run))
@@ -107,7 +107,7 @@ test('a test run and a review of that project read as tables: filter, open at a 
   await expect(finding.getByTestId('open-at-result')).toBeVisible()
   const calls = readFileSync(join(root, 'code-calls.log'), 'utf8').trim().split('\n')
   expect(calls.at(-1)).toMatch(/\/shopui --goto .*\/shopui\/shopui\/extra\.py:1:8$/)
-  await shot(page, 'task-findings')
+  await shots(page, 'task-findings')
 })
 
 test('cancel a running task', async ({ page }) => {
@@ -123,6 +123,10 @@ test('cancel a running task', async ({ page }) => {
   // The person cancelled it: said so, not as a failure or as the manager's doing.
   await expect(state).toHaveText('cancelled by you')
   await expect(page.getByTestId('task-result').getByRole('heading')).toHaveText('Cancelled by you')
+  // In the neutral colour of a person's cancel, not a failure's red.
+  expect(await colourOf(state)).toBe(await cssColour(state, '--cancelled'))
+  expect(await colourOf(state)).not.toBe(await cssColour(state, '--bad'))
+  await expect(page.getByTestId('task-result')).not.toHaveClass(/\bbad\b/)
   await expect(page.getByTestId('task-page')).not.toContainText('stopped by the manager')
   await expect(page.getByTestId('task-page')).not.toContainText('canceled')
   await expect(page.getByTestId('task-progress')).toHaveCount(0)
@@ -130,6 +134,10 @@ test('cancel a running task', async ({ page }) => {
   const row = page.locator(`[data-testid="task-row"][data-task-id="${id}"]`)
   await expect(row.getByTestId('task-state')).toHaveAttribute('data-state', 'TASK_STATE_CANCELED')
   await expect(row.getByTestId('task-state')).toHaveText('cancelled by you')
+  expect(await colourOf(row.getByTestId('task-state'))).toBe(await cssColour(row, '--cancelled'))
+  // One spelling in the list too: the state filter's and the badge's words.
+  await expect(page.getByTestId('tasks-state').getByRole('option', { name: 'cancelled' })).toHaveCount(1)
+  await expect(page.locator('main')).not.toContainText('canceled')
   await expect(row.getByTestId('task-progress')).toHaveCount(0)
   // The project's preview (the first test) made nothing: not listed among the tasks unless asked.
   const rows = page.getByTestId('task-row')
@@ -137,7 +145,7 @@ test('cancel a running task', async ({ page }) => {
   await page.getByTestId('show-previews').check()
   await expect(rows).toHaveCount(listed + 1)
   await page.getByTestId('show-previews').uncheck()
-  await shot(page, 'tasks')
+  await artifact(page, 'tasks')
 })
 
 test('without the access token: the sign-in notice once, and no introduction over it', async ({ browser }) => {
@@ -176,7 +184,7 @@ test('answer consent requests: grant, then deny', async ({ page }) => {
       await page.keyboard.press(i % 3 === 2 ? 'Shift+Tab' : 'Tab')
       await expect(modal.locator(':focus')).toHaveCount(1)
     }
-    if (folder === 'granted') await shot(page, 'consent')
+    if (folder === 'granted') await artifact(page, 'consent')
     await modal.getByRole('button', { name: answer }).click()
     await expect(modal).toBeHidden()
     await expect(page.getByTestId('task-page').getByTestId('task-state')).toHaveAttribute('data-state', end)
@@ -192,7 +200,7 @@ test('an agent whose process is killed shows as offline', async ({ page }) => {
   await expect(status).toHaveText(/online/i)
   process.kill(Number(echo.pid), 'SIGKILL')
   await expect(status).toHaveText(/offline/i)
-  await shot(page, 'agents')
+  await artifact(page, 'agents')
 })
 
 test('reloading mid-task continues the log with no gap and no duplicate', async ({ page }) => {
@@ -214,13 +222,13 @@ test('the audit log lists what happened and verifies', async ({ page }) => {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click()
   await expect(page.getByTestId('audit-row').first()).toBeVisible()
   await expect(page.getByTestId('audit-verify')).toContainText('Intact')
-  await shot(page, 'audit')
+  await artifact(page, 'audit')
 })
 
 test('the first-run introduction, then settings with rules, secrets and scheduling', async ({ page }) => {
   const intro = page.getByTestId('onboarding')
   await expect(intro).toBeVisible()
-  await shot(page, 'onboarding')
+  await shots(page, 'onboarding')
   await page.getByTestId('onboarding-skip').click()
   await expect(intro).toBeHidden()
   await page.reload()
@@ -234,7 +242,7 @@ test('the first-run introduction, then settings with rules, secrets and scheduli
   await expect(page.getByTestId('status-paused')).toHaveAttribute('data-paused', 'true')
   await page.getByTestId('pause-toggle').click()
   await expect(page.getByTestId('status-paused')).toHaveAttribute('data-paused', 'false')
-  await shot(page, 'settings')
+  await artifact(page, 'settings')
 })
 
 const VIEWS = [

@@ -1,6 +1,6 @@
 // What the browser specs share: screenshots kept for CI (and, when asked, for the docs), calls to
 // the real manager's web API, and waiting for an agent to be online or a task to end.
-import { expect, type Page } from '@playwright/test'
+import { expect, type Locator, type Page } from '@playwright/test'
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
@@ -23,6 +23,21 @@ export async function shot(page: Page, name: string) {
     mkdirSync(join(DOCS, 'screenshots'), { recursive: true })
     copyFileSync(path, join(DOCS, 'screenshots', `${name}.png`))
   }
+}
+
+/** A screenshot in test-artifacts/ only: a view the docs already show (kept for CI's record). */
+export async function artifact(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) })
+}
+
+/** `shot` in light and in dark (`<name>-light`, `<name>-dark`); the page is left in light. */
+export async function shots(page: Page, name: string) {
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    await shot(page, `${name}-${scheme}`)
+  }
+  await page.emulateMedia({ colorScheme: 'light' })
 }
 
 export async function api<T = any>(page: Page, method: string, request: object = {}): Promise<T> {
@@ -73,3 +88,18 @@ export function contrast(a: string, b: string): number {
   const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x)
   return (hi! + 0.05) / (lo! + 0.05)
 }
+
+/** The colour the CSS variable `name` (`--warn`) resolves to where `at` is, as a computed rgb(). */
+export function cssColour(at: Locator, name: string): Promise<string> {
+  return at.evaluate((el, v) => {
+    const probe = document.createElement('span')
+    probe.style.color = `var(${v})`
+    el.appendChild(probe)
+    const colour = getComputedStyle(probe).color
+    probe.remove()
+    return colour
+  }, name)
+}
+
+/** The text colour `at` is drawn in. */
+export const colourOf = (at: Locator): Promise<string> => at.evaluate((el) => getComputedStyle(el).color)

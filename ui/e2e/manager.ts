@@ -26,18 +26,78 @@ export function configText(sections: Record<string, Record<string, unknown>>): s
 
 export { BIN, REPO }
 
+/** The environment agents are started in: the repository's venv first on PATH, no socket of another manager. */
+export function agentEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(REPO, '.venv', 'bin')}:${process.env.PATH}` }
+  delete env.HYPERAGENT_SOCKET
+  return env
+}
+
+/** Copies agent `name`'s manifest into `agents/<name>/`, with `wheelhouse` (offline installs) when given. */
+export function installAgent(agents: string, name: string, wheelhouse = '') {
+  mkdirSync(join(agents, name), { recursive: true })
+  const manifest = readFileSync(join(REPO, 'agents', name, 'agent.toml'), 'utf8').replace(
+    'HYPERAGENT_BOOTSTRAP_WHEELHOUSE = ""',
+    `HYPERAGENT_BOOTSTRAP_WHEELHOUSE = ${JSON.stringify(wheelhouse)}`,
+  )
+  writeFileSync(join(agents, name, 'agent.toml'), manifest)
+}
+
+/**
+ * The folders and config of a manager of a spec's own, in a new temp folder (`prefix`): its data
+ * and runtime folders, the web UI at `address` (any free port unless given), the repository's
+ * templates, and `root/agents` with the agents `names` (without a wheelhouse, as after a plain
+ * install). Start it with `startManager(root, config, agents)`.
+ */
+export function managerFolder(prefix: string, { address = '127.0.0.1:0', names = [] as string[] } = {}) {
+  const root = mkdtempSync(join(tmpdir(), prefix))
+  const agents = join(root, 'agents')
+  mkdirSync(agents)
+  for (const name of names) installAgent(agents, name)
+  const config = join(root, 'config.toml')
+  writeFileSync(
+    config,
+    configText({
+      paths: { data_dir: join(root, 'data'), runtime_dir: join(root, 'run') },
+      web: { enabled: true, address, ui_dir: join(REPO, 'ui', 'dist') },
+      templates: { dirs: [join(REPO, 'templates')] },
+      sandbox: { allow_unsupervised_agents: false },
+    }),
+  )
+  return { root, config, agents }
+}
+
+/** A running manager: its process and the web address it printed (with the access token). */
+export type Running = { proc: ChildProcess; url: string }
+
+/**
+ * Starts `serve` with `config` and the agents in `agents`, logging to `root/manager.log`; resolves
+ * once it printed that it is ready. `setpriv`: the manager gets SIGTERM if this process dies.
+ */
+export async function startManager(root: string, config: string, agents: string, env = agentEnv()): Promise<Running> {
+  const proc = spawn('setpriv', ['--pdeathsig', 'TERM', '--', BIN, '--config', config, 'serve', '--agents-dir', agents], {
+    env,
+    stdio: ['ignore', 'pipe', openSync(join(root, 'manager.log'), 'a')],
+  })
+  const first = await new Promise<string>((ok, fail) => {
+    createInterface({ input: proc.stdout! }).once('line', ok)
+    proc.once('exit', (code) => fail(new Error(`the manager exited (${code}); see ${root}/manager.log`)))
+  })
+  return { proc, url: (JSON.parse(first) as { web_url: string }).web_url }
+}
+
+/** Stops a manager and waits until it has exited. */
+export async function stopManager(proc: ChildProcess) {
+  const exited = new Promise((ok) => (proc.exitCode !== null ? ok(null) : proc.once('exit', ok)))
+  proc.kill('SIGTERM')
+  await exited
+}
+
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const root = mkdtempSync(join(tmpdir(), 'hyperagent-ui-e2e-'))
   const wheelhouse = execFileSync('bash', [join(REPO, 'scripts', 'wheelhouse-dir.sh')]).toString().trim()
   const agents = join(root, 'agents')
-  for (const name of ['echo', 'bootstrapper', 'testrunner', 'codereview']) {
-    mkdirSync(join(agents, name), { recursive: true })
-    const manifest = readFileSync(join(REPO, 'agents', name, 'agent.toml'), 'utf8').replace(
-      'HYPERAGENT_BOOTSTRAP_WHEELHOUSE = ""',
-      `HYPERAGENT_BOOTSTRAP_WHEELHOUSE = ${JSON.stringify(wheelhouse)}`,
-    )
-    writeFileSync(join(agents, name, 'agent.toml'), manifest)
-  }
+  for (const name of ['echo', 'bootstrapper', 'testrunner', 'codereview']) installAgent(agents, name, wheelhouse)
   // A stand-in for VS Code's `code` (VS Code is not installed here): it records its arguments.
   const editor = join(root, 'code')
   writeFileSync(editor, `#!/bin/sh\nprintf '%s\\n' "$*" >> ${JSON.stringify(join(root, 'code-calls.log'))}\n`, { mode: 0o755 })
@@ -54,28 +114,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     editor: { command: [editor] },
   }
   writeFileSync(config, configText(sections))
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(REPO, '.venv', 'bin')}:${process.env.PATH}` }
-  delete env.HYPERAGENT_SOCKET
-  const log = openSync(join(root, 'manager.log'), 'a')
-  // setpriv: the manager gets SIGTERM if this process dies, however it dies.
-  const proc: ChildProcess = spawn(
-    'setpriv',
-    ['--pdeathsig', 'TERM', '--', BIN, '--config', config, 'serve', '--agents-dir', agents],
-    { env, stdio: ['ignore', 'pipe', log] },
-  )
-  const first = await new Promise<string>((ok, fail) => {
-    const rl = createInterface({ input: proc.stdout! })
-    rl.once('line', ok)
-    proc.once('exit', (code) => fail(new Error(`the manager exited (${code}); see ${root}/manager.log`)))
-  })
-  const ready = JSON.parse(first) as { web_url: string }
+  const env = agentEnv()
+  const { proc, url } = await startManager(root, config, agents, env)
   const cli = (...args: string[]) => execFileSync(BIN, ['--config', config, ...args], { env }).toString()
   cli('policy', 'allow', '--read', wheelhouse, '--agent', 'bootstrapper')
-  process.env.HYPERAGENT_WEB_URL = ready.web_url
+  process.env.HYPERAGENT_WEB_URL = url
   process.env.HYPERAGENT_E2E_ROOT = root
   process.env.HYPERAGENT_E2E_CONFIG = config
-  return async () => {
-    proc.kill('SIGTERM')
-    await new Promise((ok) => (proc.exitCode !== null ? ok(null) : proc.once('exit', ok)))
-  }
+  return () => stopManager(proc)
 }

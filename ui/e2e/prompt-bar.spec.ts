@@ -5,7 +5,7 @@
 import { expect, test } from '@playwright/test'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { online, shot } from './helpers.ts'
+import { online, shots } from './helpers.ts'
 
 const REQUEST = 'create a FastAPI project called bazaar with SQLite, then open it in the editor'
 /** The folder the person changes step 1 to in the preview (the words would give "bazaar"). */
@@ -82,7 +82,7 @@ test('ask in the prompt bar, edit the plan, run it, and follow its graph to the 
   const open = steps.filter({ has: page.locator('h3 code', { hasText: /^open$/ }) })
   if ((await open.getByTestId('step-problem').count()) > 0) await open.getByTestId('step-folder').fill(FOLDER)
   await expect(preview.getByTestId('plan-blockers')).toHaveCount(0)
-  await shot(page, 'plan-preview')
+  await shots(page, 'plan-preview')
 
   await preview.getByRole('button', { name: 'Run' }).click()
 
@@ -108,7 +108,7 @@ test('ask in the prompt bar, edit the plan, run it, and follow its graph to the 
   await expect(planPage.getByTestId('plan-summary')).toBeVisible()
   await expect(planPage.getByTestId('plan-summary')).not.toBeEmpty()
   await expect(planPage.getByTestId('step-detail').first().getByTestId('step-summary')).toContainText(FOLDER)
-  await shot(page, 'plan-done')
+  await shots(page, 'plan-done')
   const project = join(process.env.HYPERAGENT_E2E_ROOT!, 'data', 'workspaces', FOLDER)
   expect(existsSync(join(project, 'bazaar', 'main.py')), `${project}/bazaar/main.py`).toBe(true)
   await expect.poll(editorCalls, { message: 'the editor was asked to open the project' }).toContain(`/${FOLDER}`)

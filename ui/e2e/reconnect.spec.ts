@@ -1,13 +1,8 @@
 // A manager restart under an open tab: a manager of this spec's own (no agents, a fixed port, so
 // the tab's address stays the same), stopped and started again while the New Project form is open.
 import { expect, test } from '@playwright/test'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { BIN, configText, REPO } from './manager.ts'
+import { managerFolder, startManager, stopManager } from './manager.ts'
 
 /** A port free right now on loopback. */
 async function freePort(): Promise<number> {
@@ -18,37 +13,9 @@ async function freePort(): Promise<number> {
   return port
 }
 
-/** Starts the manager of `config`; its web address (with the token) once it is ready. */
-async function start(root: string, config: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn('setpriv', ['--pdeathsig', 'TERM', '--', BIN, '--config', config, 'serve', '--agents-dir', join(root, 'agents')], {
-    stdio: ['ignore', 'pipe', openSync(join(root, 'manager.log'), 'a')],
-  })
-  const first = await new Promise<string>((ok, fail) => {
-    createInterface({ input: proc.stdout! }).once('line', ok)
-    proc.once('exit', (code) => fail(new Error(`the manager exited (${code}); see ${root}/manager.log`)))
-  })
-  return { proc, url: (JSON.parse(first) as { web_url: string }).web_url }
-}
-
-async function stop(proc: ChildProcess) {
-  const exited = new Promise((ok) => (proc.exitCode !== null ? ok(null) : proc.once('exit', ok)))
-  proc.kill('SIGTERM')
-  await exited
-}
-
 test('a manager restart: the tab says when it tries again, comes back signed in, and keeps the answers typed', async ({ page }) => {
-  const root = mkdtempSync(join(tmpdir(), 'hyperagent-ui-restart-'))
-  mkdirSync(join(root, 'agents'))
-  const config = join(root, 'config.toml')
-  writeFileSync(
-    config,
-    configText({
-      paths: { data_dir: join(root, 'data'), runtime_dir: join(root, 'run') },
-      web: { enabled: true, address: `127.0.0.1:${await freePort()}`, ui_dir: join(REPO, 'ui', 'dist') },
-      templates: { dirs: [join(REPO, 'templates')] },
-    }),
-  )
-  let manager = await start(root, config)
+  const { root, config, agents } = managerFolder('hyperagent-ui-restart-', { address: `127.0.0.1:${await freePort()}` })
+  let manager = await startManager(root, config, agents)
   try {
     await page.addInitScript(() => localStorage.setItem('hyperagent.onboarded', '1'))
     await page.goto(manager.url)
@@ -57,12 +24,12 @@ test('a manager restart: the tab says when it tries again, comes back signed in,
     await page.getByLabel('project_name').fill('kept')
     await expect(page.getByTestId('status-manager')).toHaveText('Manager connected')
 
-    await stop(manager.proc)
+    await stopManager(manager.proc)
     await expect(page.getByTestId('status-manager')).toHaveText('Manager not reachable')
     await expect(page.getByTestId('status-reconnect')).toContainText(/Reconnecting( in \d+ s)? · Retry now/)
     await expect(page.getByTestId('signin-notice')).toHaveCount(0)
 
-    manager = await start(root, config) // the tab's next try (at most 15 s away) finds it
+    manager = await startManager(root, config, agents) // the tab's next try (at most 15 s away) finds it
     await expect(page.getByTestId('status-manager')).toHaveText('Manager connected')
     await expect(page.getByTestId('status-reconnect')).toHaveCount(0)
     await expect(page.getByTestId('signin-notice')).toHaveCount(0)
@@ -72,6 +39,6 @@ test('a manager restart: the tab says when it tries again, comes back signed in,
     await expect(page.getByLabel('project_name')).toHaveValue('kept')
     await expect(page.getByTestId('status-manager')).toHaveText('Manager connected')
   } finally {
-    await stop(manager.proc)
+    await stopManager(manager.proc)
   }
 })

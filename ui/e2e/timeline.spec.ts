@@ -3,7 +3,7 @@
 import { expect, test, type Page } from '@playwright/test'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { api, online, shot, submit } from './helpers.ts'
+import { api, online, shot, shots, submit } from './helpers.ts'
 
 test.beforeEach(async ({ page }) => {
   await page.addInitScript(() => localStorage.setItem('hyperagent.onboarded', '1'))
@@ -77,7 +77,7 @@ test("a failed install: the error line is one press from the log, the steps afte
   const box = page.getByTestId('error-box')
   await expect(box.getByTestId('task-error')).toContainText('post-check failed')
   await expect(box.getByTestId('error-line')).toContainText('install failed')
-  await shot(page, 'task-failed')
+  await shots(page, 'task-failed')
   await box.getByTestId('jump-to-error').click()
   const target = page.locator('[data-testid="log-line"][data-target="true"]')
   await expect(target).toContainText('install failed')

@@ -20,6 +20,6 @@ ln -s "$(command -v ffmpeg)" "$tools/ffmpeg-$revision/ffmpeg-linux"
 if [ $# -gt 0 ]; then
   specs=("$@")
 else
-  mapfile -t specs < <(grep -l "shot(\|WRITE_DOCS" e2e/*.spec.ts)
+  mapfile -t specs < <(grep -l "shots\?(\|WRITE_DOCS" e2e/*.spec.ts)
 fi
 PLAYWRIGHT_BROWSERS_PATH="$tools" HYPERAGENT_DOCS=1 npx playwright test "${specs[@]}"

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { useThrottled } from '../app/useRefresh';
+import { CopyButton } from '../components/CopyButton';
 import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
 import { Untrusted } from '../components/Untrusted';
@@ -44,7 +45,7 @@ export function Agents() {
       <h1>Agents</h1>
       {error && <ErrorNote error={error} what="The agents could not be listed" />}
       {agents === null && !error && <p role="status">Loading…</p>}
-      {agents && agents.length === 0 && <p>No agent has registered yet.</p>}
+      {agents && agents.length === 0 && <NoAgents />}
       {agents && agents.length > 0 && (
         <TableScroll label="Agents">
           <table className="table" data-testid="agent-table">
@@ -105,6 +106,27 @@ export function Agents() {
           </table>
         </TableScroll>
       )}
+    </div>
+  );
+}
+
+/** What starts agents: the manager, from its agent folders, when it starts (the UI cannot start one). */
+export const START_WITH_AGENTS = 'hyperagent serve --web --agents-dir FOLDER';
+
+/** No agent has registered: what that means, and the command that starts the manager with agents. */
+function NoAgents() {
+  return (
+    <div className="empty-note" data-testid="agents-empty">
+      <p>
+        No agent has registered, so no task can start. The manager starts the agents in its agent folders when it
+        starts: each agent is a sub-folder with an <code>agent.toml</code> (HyperAgent&apos;s own are installed in{' '}
+        <code>PREFIX/share/hyperagent/agents</code>). Start it with such a folder, or name the folders in its config
+        under <code>[supervisor] agent_dirs</code>; an agent that starts is listed here by itself.
+      </p>
+      <p>
+        <code data-testid="agents-command">{START_WITH_AGENTS}</code>{' '}
+        <CopyButton text={START_WITH_AGENTS} label="Copy the command" testId="agents-copy-command" />
+      </p>
     </div>
   );
 }

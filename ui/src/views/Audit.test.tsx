@@ -58,6 +58,19 @@ describe('Audit', () => {
     expect(screen.queryByRole('button', { name: 'Load older entries' })).not.toBeInTheDocument();
   });
 
+  it('with nothing recorded, says what will be and offers the way to start', async () => {
+    const transport = new MockTransport({
+      ListAudit: () => ({ entries: [] }),
+      VerifyAudit: () => ({ intact: true, entries_checked: '0', problems: [] }),
+      ListAgents: () => ({ agents: [] }),
+    });
+    showAudit(transport);
+    const empty = await screen.findByTestId('audit-empty');
+    expect(empty).toHaveTextContent('Nothing recorded yet: each task submitted, permission answered and rule changed is written here.');
+    expect(within(empty).getByRole('link', { name: 'Start a new project' })).toHaveAttribute('href', '#/new');
+    expect(within(empty).queryByRole('button', { name: 'Clear the filters' })).not.toBeInTheDocument();
+  });
+
   it('filters on the manager by who did it and by the kind of action, and says so when nothing matches', async () => {
     const user = userEvent.setup();
     const transport = new MockTransport({

@@ -210,7 +210,14 @@ export function Audit() {
       {error && <ErrorNote error={error} what="The audit log could not be read" />}
       {entries && entries.length === 0 && (
         <p className="empty-note" data-testid="audit-empty">
-          {filtered ? 'No entry matches these filters.' : 'Nothing recorded yet.'}{' '}
+          {filtered ? (
+            'No entry matches these filters.'
+          ) : (
+            <>
+              Nothing recorded yet: each task submitted, permission answered and rule changed is written here.{' '}
+              <a href={hrefOf.newProject}>Start a new project</a>.
+            </>
+          )}{' '}
           {filtered && (
             <button
               type="button"

@@ -90,6 +90,15 @@ function setup(
 const rows = () => screen.getAllByTestId('rule-row');
 
 describe('Settings: permission rules', () => {
+  it('with none, says agents ask each time and takes you to the form that adds one', async () => {
+    const { user } = setup({ rules: [] });
+    const empty = await screen.findByTestId('rules-empty');
+    expect(empty).toHaveTextContent('No rules: agents ask before each access.');
+    expect(screen.queryByTestId('rule-table')).not.toBeInTheDocument();
+    await user.click(within(empty).getByRole('button', { name: 'Add a rule' }));
+    expect(within(screen.getByTestId('rule-form')).getByLabelText('Target')).toHaveFocus();
+  });
+
   it('lists the rules with decision, kind, target, agent and origin', async () => {
     setup();
     await screen.findByTestId('rule-table');
@@ -174,6 +183,14 @@ describe('Settings: permission rules', () => {
 });
 
 describe('Settings: secrets', () => {
+  it('with none stored, says what they are for and takes you to the form that sets one', async () => {
+    const { user } = setup({ secrets: [] });
+    const empty = await screen.findByTestId('secrets-empty');
+    expect(empty).toHaveTextContent('No secrets stored. An agent that needs one names it, and asks you before it reads it.');
+    await user.click(within(empty).getByRole('button', { name: 'Set a secret' }));
+    expect(within(screen.getByTestId('secret-form')).getByLabelText('Name')).toHaveFocus();
+  });
+
   it('lists names and the keychain, and deletes only after confirming', async () => {
     const { transport, user } = setup();
     const row = await screen.findByTestId('secret-row');

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode, type RefObject } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { notifyState, setNotify, type NotifyState } from '../app/notify';
 import { useShowIntroduction } from '../app/onboarding';
@@ -110,6 +110,7 @@ function Notifications() {
 
 function PolicyRules() {
   const client = useClient();
+  const ruleTarget = useRef<HTMLInputElement>(null);
   const [includeRevoked, setIncludeRevoked] = useState(false);
   const [rules, setRules] = useState<PolicyRule[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -145,7 +146,14 @@ function PolicyRules() {
       </label>
       {error && <ErrorNote error={error} what="The rules could not be listed" />}
       {rules === null && !error && <p role="status">Loading…</p>}
-      {rules && rules.length === 0 && <p data-testid="rules-empty">No rules: agents ask before each access.</p>}
+      {rules && rules.length === 0 && (
+        <p className="empty-note" data-testid="rules-empty">
+          No rules: agents ask before each access.{' '}
+          <button type="button" className="link" onClick={() => ruleTarget.current?.focus()}>
+            Add a rule
+          </button>
+        </p>
+      )}
       {rules && rules.length > 0 && (
         <TableScroll label="Permission rules">
           <table className="table" data-testid="rule-table">
@@ -196,7 +204,7 @@ function PolicyRules() {
           </table>
         </TableScroll>
       )}
-      <AddRule onAdded={load} />
+      <AddRule onAdded={load} targetRef={ruleTarget} />
     </Section>
   );
 }
@@ -248,7 +256,8 @@ function RevokeRule({ rule, onDone }: { rule: PolicyRule; onDone: () => void }) 
   );
 }
 
-function AddRule({ onAdded }: { onAdded: () => void }) {
+/** `targetRef`: the Target field, which the empty list's "Add a rule" brings the focus to. */
+function AddRule({ onAdded, targetRef }: { onAdded: () => void; targetRef: RefObject<HTMLInputElement | null> }) {
   const client = useClient();
   const ids = useId();
   const [decision, setDecision] = useState<PolicyDecision>('POLICY_DECISION_ALLOW');
@@ -295,6 +304,7 @@ function AddRule({ onAdded }: { onAdded: () => void }) {
         <label htmlFor={`${ids}-target`}>Target</label>
         <input
           id={`${ids}-target`}
+          ref={targetRef}
           value={target}
           onChange={(e) => setTarget(e.target.value)}
           required
@@ -332,6 +342,7 @@ function Secrets() {
   // Left uncontrolled: React mirrors a controlled input's value into its `value` attribute, and a
   // secret has no business in the DOM's markup. Read once on submit, emptied after.
   const valueInput = useRef<HTMLInputElement>(null);
+  const nameInput = useRef<HTMLInputElement>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
@@ -377,7 +388,14 @@ function Secrets() {
           Kept in: <strong>{storeLabel(secrets.store)}</strong>
         </p>
       )}
-      {secrets && secrets.list.length === 0 && <p data-testid="secrets-empty">No secrets stored.</p>}
+      {secrets && secrets.list.length === 0 && (
+        <p className="empty-note" data-testid="secrets-empty">
+          No secrets stored. An agent that needs one names it, and asks you before it reads it.{' '}
+          <button type="button" className="link" onClick={() => nameInput.current?.focus()}>
+            Set a secret
+          </button>
+        </p>
+      )}
       {secrets && secrets.list.length > 0 && (
         <TableScroll label="Secrets">
           <table className="table" data-testid="secret-table">
@@ -413,6 +431,7 @@ function Secrets() {
           <label htmlFor={`${ids}-name`}>Name</label>
           <input
             id={`${ids}-name`}
+            ref={nameInput}
             value={name}
             onChange={(e) => setName(e.target.value)}
             required

@@ -50,6 +50,7 @@ describe('Tasks', () => {
     });
     const { user } = setup([preview, updatePreview]);
     expect(await screen.findByTestId('tasks-empty')).toHaveTextContent('No tasks yet (only previews, which make nothing).');
+    expect(within(screen.getByTestId('tasks-empty')).getByRole('link', { name: 'Start a new project' })).toHaveAttribute('href', '#/new');
     expect(screen.queryByTestId('task-row')).not.toBeInTheDocument();
     await user.click(screen.getByRole('checkbox', { name: 'Show previews (2)' }));
     expect(row('p1')).toBeInTheDocument();

@@ -129,7 +129,22 @@ export function FindingsView({ task, result }: { task: Task; result: FindingsRes
               </tbody>
             </table>
           </TableScroll>
-          {rows.length === 0 && <p className="help">No finding matches.</p>}
+          {rows.length === 0 && (
+            <p className="empty-note" data-testid="findings-empty">
+              No finding matches these filters.{' '}
+              <button
+                type="button"
+                className="link"
+                onClick={() => {
+                  setSeverity('');
+                  setKind('');
+                  setWords('');
+                }}
+              >
+                Clear the filters
+              </button>
+            </p>
+          )}
         </>
       )}
       {result.truncated && (

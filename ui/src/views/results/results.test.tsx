@@ -155,6 +155,19 @@ describe('the findings view', () => {
     expect(within(row).queryByTestId('open-at')).not.toBeInTheDocument();
   });
 
+  it('says when a filter leaves no finding, and clears the filters on asking', async () => {
+    const { user } = setup(<FindingsView task={task({ task_type: 'code.review' })} result={findingsOf(output)!} />);
+    await user.selectOptions(screen.getByTestId('severity-filter'), 'warning');
+    await user.type(screen.getByRole('searchbox'), 'no finding says this');
+    expect(screen.queryByTestId('finding-row')).not.toBeInTheDocument();
+    expect(screen.getByTestId('findings-empty')).toHaveTextContent('No finding matches these filters.');
+    await user.click(screen.getByRole('button', { name: 'Clear the filters' }));
+    expect(screen.getAllByTestId('finding-row')).toHaveLength(3);
+    expect(screen.getByTestId('severity-filter')).toHaveValue('');
+    expect(screen.getByRole('searchbox')).toHaveValue('');
+    expect(screen.queryByTestId('findings-empty')).not.toBeInTheDocument();
+  });
+
   it('says when nothing was found', () => {
     setup(<FindingsView task={task()} result={findingsOf({ findings: [] })!} />);
     expect(screen.getByTestId('no-findings')).toHaveTextContent('Nothing found.');
