@@ -17,6 +17,7 @@ APT_PACKAGES=(
   chromium fonts-liberation fonts-noto-core  # the browser the UI's end-to-end tests drive
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev  # the desktop app (Tauri)
   xvfb xauth webkit2gtk-driver dbus-x11  # its WebDriver test on a virtual display
+  python3-gi gir1.2-gtk-3.0              # ... and that test's screenshots of the display
   systemd                                # systemd-analyze checks the user service's unit file
   openssh-client                         # a real ssh-agent in the sandbox escape tests
 )

@@ -43,6 +43,27 @@ BUNDLED = len(list((REPO / "agents").glob("*/agent.toml")))
 ALL_ONLINE = f"{BUNDLED} of {BUNDLED} agents online"
 
 
+# What the X display shows, as a PNG: the screen holds only the app's window. WebDriver's own
+# screenshot is not used: WebKitGTK never answers it when it draws without compositing, as the
+# app does by default (`web.app_gpu_compositing`).
+GRAB = """
+import sys, gi
+gi.require_version("Gdk", "3.0")
+from gi.repository import Gdk
+root = Gdk.get_default_root_window()
+shown = Gdk.pixbuf_get_from_window(root, 0, 0, root.get_width(), root.get_height())
+shown.savev(sys.argv[1], "png", [], [])
+"""
+
+
+def shot(app: webdriver.Remote, path: Path) -> None:
+    """Saves what the app's display shows (Debian's python3-gi, outside the project's venv)."""
+    env = app.app_env  # type: ignore[attr-defined]
+    subprocess.run(
+        ["/usr/bin/python3", "-c", GRAB, str(path)], env=env, check=True, timeout=DEADLINE
+    )
+
+
 @pytest.fixture
 def display() -> Iterator[str]:
     """A virtual X display of 1280x800, like a small laptop screen."""
@@ -146,7 +167,7 @@ def test_the_window_shows_the_embedded_managers_agents_and_a_task_round_trips(
     skip = (By.CSS_SELECTOR, '[data-testid="onboarding-skip"]')
     wait.until(ec.element_to_be_clickable(skip)).click()
     wait.until(ec.invisibility_of_element_located((By.CSS_SELECTOR, '[data-testid="onboarding"]')))
-    app.save_screenshot(str(tmp_path / "desktop-new-project.png"))
+    shot(app, tmp_path / "desktop-new-project.png")
 
     app.find_element(By.LINK_TEXT, "Agents").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, '[data-agent-id="echo"]')))
@@ -164,7 +185,7 @@ def test_the_window_shows_the_embedded_managers_agents_and_a_task_round_trips(
     )
     line = (By.CSS_SELECTOR, '[data-testid="log-line"]')
     wait.until(ec.text_to_be_present_in_element(line, "from the desktop"))
-    app.save_screenshot(str(tmp_path / "desktop-task.png"))
+    shot(app, tmp_path / "desktop-task.png")
 
     # The consent flow in the window: a project made over a folder that holds a file of the
     # person's asks first (destructive: red header, the file named, the focus on Deny), and
@@ -188,7 +209,7 @@ def test_the_window_shows_the_embedded_managers_agents_and_a_task_round_trips(
     assert "README.md" in files, files
     focused = app.switch_to.active_element.get_attribute("data-testid")
     assert focused == "consent-deny", focused
-    app.save_screenshot(str(tmp_path / "desktop-consent.png"))
+    shot(app, tmp_path / "desktop-consent.png")
     assert (taken / "README.md").read_text() == "# mine\n"
     app.find_element(By.CSS_SELECTOR, '[data-testid="consent-once"]').click()
     wait.until(ec.invisibility_of_element_located(modal))
@@ -243,7 +264,7 @@ def test_a_bootstraps_task_page_in_the_window_title_state_steps_log_checks_and_o
     assert app.find_element(*state).text == "awaiting consent"
     line = (By.CSS_SELECTOR, f'{page} [data-testid="log-line"]')
     wait.until(ec.text_to_be_present_in_element(line, "validating"))
-    app.save_screenshot(str(tmp_path / "desktop-task-waiting.png"))
+    shot(app, tmp_path / "desktop-task-waiting.png")
     app.find_element(By.CSS_SELECTOR, '[data-testid="consent-deny"]').click()
     wait.until(ec.invisibility_of_element_located(modal))
 
@@ -282,7 +303,7 @@ def test_a_bootstraps_task_page_in_the_window_title_state_steps_log_checks_and_o
     assert (tmp_path / "data" / "workspaces" / "desk" / "main.py").exists() or any(
         (tmp_path / "data" / "workspaces" / "desk").glob("*/main.py")
     )
-    app.save_screenshot(str(tmp_path / "desktop-task-ended.png"))
+    shot(app, tmp_path / "desktop-task-ended.png")
     if os.environ.get("HYPERAGENT_DOCS") == "1":  # the docs' picture of the app, made on asking
         shutil.copyfile(
             tmp_path / "desktop-task-ended.png", REPO / "docs" / "screenshots" / "desktop-app.png"
@@ -318,7 +339,7 @@ def test_the_app_installs_the_service_and_hands_over_to_it_and_back(
     # The UI's feed follows the new manager: the agents it started come online in the status line.
     status = (By.CSS_SELECTOR, '[data-testid="status-agents"]')
     wait.until(ec.text_to_be_present_in_element(status, ALL_ONLINE))
-    app.save_screenshot(str(tmp_path / "desktop-service.png"))
+    shot(app, tmp_path / "desktop-service.png")
 
     # Stop: the app runs its own manager again.
     app.find_element(By.CSS_SELECTOR, '[data-testid="service-stop"]').click()
