@@ -340,12 +340,19 @@ def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World
     def editor_entries() -> int:
         return world.m.cli("audit", "list", "--json").stdout.count('"editor.')
 
-    audited = editor_entries()
-    check = client_pb2.OpenPathRequest(task_id=task.id, check=True)
-    checked = world.m.client.OpenPath(check, timeout=30)
+    def editor_calls() -> int:
+        return len(world.editor_log.read_text().splitlines()) if world.editor_log.exists() else 0
+
+    audited, called = editor_entries(), editor_calls()
+    check = client_pb2.OpenPathRequest(task_id=task.id)
+    checked = world.m.client.CheckOpenPath(check, timeout=30)
     assert (checked.path, checked.opener) == (out["path"], editor)
-    assert not world.editor_log.exists() or world.editor_log.read_text() == ""
+    assert editor_calls() == called
     assert editor_entries() == audited
+    # Only a task's folder is checked (a path would make it a probe of the disk).
+    with pytest.raises(grpc.RpcError) as by_path:
+        world.m.client.CheckOpenPath(client_pb2.OpenPathRequest(path="/etc"), timeout=30)
+    assert by_path.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     opened = world.m.cli("open", task.id)
     assert opened.returncode == 0, opened.stderr
     # the stand-in `code` recorded what VS Code would have been asked to open
@@ -401,13 +408,14 @@ def test_open_in_the_editor_goes_through_the_manager_and_is_audited(world: World
     assert warned.returncode == 0, warned.stderr
     assert "runs when the folder is opened" in warned.stderr
     assert "post-checkout" in warned.stderr
-    assert any("post-checkout" in w for w in world.m.client.OpenPath(check, timeout=30).warnings)
+    warnings = world.m.client.CheckOpenPath(check, timeout=30).warnings
+    assert any("post-checkout" in w for w in warnings)
 
     # A folder deleted since its task ran: the check says it is gone, and so does an opening.
     calls = len(world.editor_log.read_text().splitlines())
     shutil.rmtree(project)
     with pytest.raises(grpc.RpcError) as gone_check:
-        world.m.client.OpenPath(check, timeout=30)
+        world.m.client.CheckOpenPath(check, timeout=30)
     assert gone_check.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert f"the task's folder {project} does not exist" in (gone_check.value.details() or "")
     missing = world.m.cli("open", task.id)
@@ -427,6 +435,13 @@ def test_a_broken_template_fails_with_file_and_line_and_writes_nothing(world: Wo
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert "copier.yml:5: invalid YAML" in done.status_reason, done.status_reason
     gone(world.root / "from-broken")
+    # The folder the manager made for it, left empty, was removed: the check says why it may be.
+    with pytest.raises(grpc.RpcError) as removed:
+        world.m.client.CheckOpenPath(client_pb2.OpenPathRequest(task_id=task.id), timeout=30)
+    assert removed.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "removes a folder it made when its task ends leaving it empty" in (
+        removed.value.details() or ""
+    )
 
     # The manifest fixed, a template file that does not parse: nothing is half-rendered.
     (broken / "copier.yml").write_text(

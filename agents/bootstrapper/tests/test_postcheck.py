@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -173,7 +174,8 @@ def test_a_project_checked_again_keeps_its_environment_when_its_python_is_the_as
     run = _Run(tmp_path)
     run.check.uv = str(_fake_uv(tmp_path, ["Installed 1 package"], 0))
     venv = run.check.venv
-    venv.mkdir()
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
     (venv / "pyvenv.cfg").write_text("home = /usr/bin\nversion_info = 3.11.7\n")
     run.check.plan = Plan(python="3.11", install=["fastapi"], test=[], serve=[], health="")
     report = run.check.run()
@@ -188,7 +190,8 @@ def test_a_project_checked_again_keeps_its_environment_when_its_python_is_the_as
     (tmp_path / "again").mkdir()
     run = _Run(tmp_path / "again")
     venv = run.check.venv
-    venv.mkdir()
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
     (venv / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.2\n")
     run.check.plan = Plan(python="3.12", install=["fastapi"], test=[], serve=[], health="")
     report = run.check.run()

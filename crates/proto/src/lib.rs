@@ -88,6 +88,7 @@ macro_rules! for_each_unary_client_method {
             "DeleteSecret" delete_secret DeleteSecretRequest;
             "ListTemplates" list_templates ListTemplatesRequest;
             "OpenPath" open_path OpenPathRequest;
+            "CheckOpenPath" check_open_path OpenPathRequest;
             "Route" route RouteRequest;
             "Ask" ask AskRequest;
             "AcceptPlan" accept_plan AcceptPlanRequest;

@@ -73,6 +73,10 @@ export class Client {
   openPath(req: T.OpenPathRequest) {
     return this.transport.call('OpenPath', req);
   }
+  /** What OpenPath would answer for a task's folder; opens and audits nothing. */
+  checkOpenPath(taskId: string) {
+    return this.transport.call('CheckOpenPath', { task_id: taskId });
+  }
 
   /** Plain words into a proposed plan, one question or a refusal; nothing runs yet. */
   ask(text: string, budgetSecs = 0) {

@@ -724,11 +724,12 @@ function Editor() {
   const client = useClient();
   // undefined: not known yet; '': no editor on the manager's PATH.
   const [editor, setEditor] = useState<string | undefined>(undefined);
+  const [error, setError] = useState<ApiError | null>(null);
   useEffect(() => {
     let live = true;
     client.getStatus().then(
       (s) => live && setEditor(s.editor ?? ''),
-      () => live && setEditor(undefined),
+      (err: unknown) => live && setError(ApiError.from(err)),
     );
     return () => {
       live = false;
@@ -736,8 +737,11 @@ function Editor() {
   }, [client]);
   return (
     <Section id="editor" title="Editor">
+      {error && <ErrorNote error={error} what="Could not ask the manager" testId="editor-error" />}
       <p role="status" data-testid="editor-found">
-        {editor === undefined ? (
+        {error ? (
+          ''
+        ) : editor === undefined ? (
           'Asking the manager which editor it would use…'
         ) : editor ? (
           <>

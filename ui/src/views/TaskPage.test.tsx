@@ -27,7 +27,7 @@ function setup(initial: Task, editor: string | null = 'code (/usr/bin/code)', li
       ],
     }),
     SubmitTask: (req) => ({ task: task('t2', { task_type: req.task_type ?? '' }), created: true }),
-    OpenPath: () => {
+    CheckOpenPath: () => {
       if (editor === null) {
         throw new ApiError(
           'failed_precondition',
@@ -36,10 +36,11 @@ function setup(initial: Task, editor: string | null = 'code (/usr/bin/code)', li
       }
       return {
         path: '/home/me/src/shop',
-        opener: editor || "the system opener (`code` is not on PATH)",
+        opener: editor || 'the system opener (`code` is not on PATH)',
         warnings: [],
       };
     },
+    OpenPath: () => ({ path: '/home/me/src/shop', opener: editor || 'xdg-open', warnings: [] }),
     GetStatus: () => ({
       version: '0',
       pid: 1,
@@ -102,9 +103,25 @@ describe('TaskPage', () => {
     );
     expect(screen.queryByTestId('open-vscode')).not.toBeInTheDocument();
     // Only checked: the manager was never asked to open it.
-    const asked = transport.calls.filter((c) => c.method === 'OpenPath');
-    expect(asked.length).toBeGreaterThan(0);
-    expect(asked.every((c) => (c.request as { check?: boolean }).check === true)).toBe(true);
+    expect(transport.requests('CheckOpenPath')).not.toHaveLength(0);
+    expect(transport.requests('OpenPath')).toHaveLength(0);
+  });
+
+  it('offers the plain button when the check itself fails (a manager that predates it)', async () => {
+    const { transport } = setup(task('t1', { workspace: '/home/me/src/shop' }));
+    transport.handlers.CheckOpenPath = () => {
+      throw new ApiError('unimplemented', 'unknown method CheckOpenPath');
+    };
+    cleanup();
+    render(
+      <ClientProvider client={transport.client()}>
+        <FeedProvider>
+          <TaskPage taskId="t1" />
+        </FeedProvider>
+      </ClientProvider>,
+    );
+    expect(await screen.findByRole('button', { name: 'Open in editor' })).toBeInTheDocument();
+    expect(screen.queryByTestId('open-unavailable')).not.toBeInTheDocument();
   });
 
   it('prints the running step once', async () => {
@@ -393,8 +410,7 @@ describe('TaskPage', () => {
     expect(summary).toHaveTextContent('Review the changes with git diff, resolve the conflicts, then commit.');
     // A conflict opens in the editor, inside the task's folder.
     await userEvent.setup().click(within(screen.getByTestId('update-conflicts')).getByRole('button', { name: 'README.md' }));
-    const opened = transport.requests('OpenPath').filter((r) => !r.check);
-    expect(opened).toEqual([{ task_id: 'u1', file: 'README.md', line: 0, column: 0 }]);
+    expect(transport.requests('OpenPath')).toEqual([{ task_id: 'u1', file: 'README.md', line: 0, column: 0 }]);
     expect(await screen.findByTestId('open-at-result')).toHaveTextContent('Opened with code');
     // An updated project can be updated again.
     expect(screen.getByRole('button', { name: 'Update from template' })).toBeInTheDocument();

@@ -262,15 +262,20 @@ function updatableProject(task: Task, output: BootstrapOutput | null): string | 
 function recheckPayload(task: Task, output: BootstrapOutput | null): Record<string, unknown> | null {
   if (!TERMINAL_STATES.has(task.state) || !output?.path || output.dry_run || output.preview) return null;
   if (task.task_type !== BOOTSTRAP_TASK && task.task_type !== UPDATE_TASK && task.task_type !== CHECK_TASK) return null;
-  const path = pathOf(task.payload_json);
-  return path ? { path } : {};
+  // The same project inside the folder, read from the same answers file.
+  const payload: Record<string, unknown> = {};
+  for (const key of ['path', 'answers_file']) {
+    const value = payloadString(task.payload_json, key);
+    if (value) payload[key] = value;
+  }
+  return payload;
 }
 
-/** The payload's `path` (an update's or a check's project inside its folder), or ''. */
-function pathOf(payloadJson: string): string {
+/** A string of the payload (an update's or a check's `path`, `answers_file`), or ''. */
+function payloadString(payloadJson: string, key: string): string {
   try {
     const v: unknown = JSON.parse(payloadJson || '{}');
-    const p = v && typeof v === 'object' ? (v as { path?: unknown }).path : undefined;
+    const p = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
     return typeof p === 'string' ? p : '';
   } catch {
     return '';
@@ -433,23 +438,31 @@ function CancelButton({ taskId, requested, onDone }: { taskId: string; requested
 /** How the manager's opener is named when no editor is on its PATH (`editor::would_open`). */
 const SYSTEM_OPENER = 'the system opener';
 
+/** Answers of a check that mean the folder cannot be opened (not that the check failed). */
+const CANNOT_OPEN = new Set(['failed_precondition', 'permission_denied', 'not_found']);
+
 /**
- * Opens the task's folder in the editor the manager would use. The manager is asked first (an
- * OpenPath check: it opens nothing), so a folder deleted since the task ran is said to be gone
+ * Opens the task's folder in the editor the manager would use. The manager is asked first
+ * (CheckOpenPath: it opens nothing), so a folder deleted since the task ran is said to be gone
  * instead of offered, and the button names what will open it. Asked again when the task's state
- * changes (a queued task's folder is made when it starts).
+ * changes. When the check itself fails (a manager that predates it, a dropped connection), the
+ * plain button is offered, as before.
  */
 function OpenButton({ taskId, state }: { taskId: string; state: Task['state'] }) {
   const client = useClient();
   const [note, setNote] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  // undefined: not known yet; else the opener's words or why it cannot open.
+  // undefined: not known yet; else the opener's words ('' when unknown) or why it cannot open.
   const [probe, setProbe] = useState<{ opener: string } | { refused: ApiError } | undefined>(undefined);
   useEffect(() => {
     let live = true;
-    client.openPath({ task_id: taskId, check: true }).then(
+    client.checkOpenPath(taskId).then(
       (r) => live && setProbe({ opener: r.opener }),
-      (err: unknown) => live && setProbe({ refused: ApiError.from(err) }),
+      (err: unknown) => {
+        if (!live) return;
+        const e = ApiError.from(err);
+        setProbe(CANNOT_OPEN.has(e.code) ? { refused: e } : { opener: '' });
+      },
     );
     return () => {
       live = false;
@@ -457,21 +470,44 @@ function OpenButton({ taskId, state }: { taskId: string; state: Task['state'] })
   }, [client, taskId, state]);
   if (probe === undefined) return null;
   if ('refused' in probe) {
+    // A folder that is gone is a fact to state, not an alarm; a refusal says what to allow.
     return (
       <span className="open-path">
-        <ErrorNote error={probe.refused} what="Cannot open the folder" testId="open-unavailable" />
+        {probe.refused.code === 'permission_denied' ? (
+          <ErrorNote error={probe.refused} what="Cannot open the folder" testId="open-unavailable" />
+        ) : (
+          <span className="help" data-testid="open-unavailable">
+            {revealHidden(probe.refused.message)}
+          </span>
+        )}
       </span>
     );
   }
+  const missing = /^the system opener \(`([^`]*)` is not on PATH/.exec(probe.opener)?.[1];
   const noEditor = probe.opener.startsWith(SYSTEM_OPENER);
   // "code (/usr/bin/code)" or "/opt/editors/code (/opt/editors/code)": the program's file name.
   const program = baseName(probe.opener.split(' ')[0] ?? '');
-  const label = noEditor ? 'Open folder' : program && program !== 'code' ? `Open in ${program}` : 'Open in VS Code';
+  const label = noEditor
+    ? 'Open folder'
+    : !probe.opener
+      ? 'Open in editor'
+      : program && program !== 'code'
+        ? `Open in ${program}`
+        : 'Open in VS Code';
   return (
     <span className="open-path">
       {noEditor && (
         <span className="help" data-testid="no-editor">
-          VS Code's <code>code</code> command is not on the manager's PATH: the folder opens in your file manager (
+          {missing && missing !== 'code' ? (
+            <>
+              <code>{missing}</code> is not on the manager&apos;s PATH
+            </>
+          ) : (
+            <>
+              VS Code&apos;s <code>code</code> command is not on the manager&apos;s PATH
+            </>
+          )}
+          : the folder opens in your file manager (
           <a href={hrefOf.settingsSection('editor')} data-testid="editor-setting">
             choose an editor
           </a>

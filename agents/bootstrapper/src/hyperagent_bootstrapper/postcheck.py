@@ -286,8 +286,16 @@ class PostCheck:
         self.progress("creating the environment")
         start = time.monotonic()
         python = self.plan.python
-        if (self.venv / "pyvenv.cfg").is_file():
+        if (self.venv / "pyvenv.cfg").is_file() and (self.venv / "bin" / "python").exists():
             return self._existing(start)
+        if self.venv.exists():
+            self._fail(
+                "environment",
+                f"{self.venv} is there but is no working environment (no bin/python);"
+                " remove it and run the checks again",
+                start,
+            )
+            return False
         if self.uv:
             argv = [self.uv, "venv", "--quiet", "--no-config"]
             argv += ["--python", python] if python else []
@@ -328,7 +336,8 @@ class PostCheck:
                 start,
             )
             return False
-        self.report.add("environment", "passed", f"the project's .venv (Python {version})", start)
+        shown = f" (Python {version})" if version else ""
+        self.report.add("environment", "passed", f"the project's .venv{shown}", start)
         return True
 
     def _network(self) -> str:

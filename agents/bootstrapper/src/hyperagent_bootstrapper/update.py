@@ -348,7 +348,7 @@ def prepare(
     try:
         tasks = rendering.planned_tasks(versions.new, r.context, "update")
     except TemplateError as err:
-        raise UpdateError(f"the template {last['_src_path']} is broken: {err}") from err
+        raise UpdateError(f"the template {last.get('_src_path')} is broken: {err}") from err
     run: Callable[[rendering.PlannedTask, Path], None] | None = None
     if (before or after) and migrate is not None:
         run = migrate(before, after)
@@ -407,7 +407,7 @@ def _planned_migrations(
         before = rendering.planned_migrations(v.new, context, "before", span)
         after = rendering.planned_migrations(v.new, context, "after", span)
     except TemplateError as err:
-        raise UpdateError(f"the template {last['_src_path']} is broken: {err}") from err
+        raise UpdateError(f"the template {last.get('_src_path')} is broken: {err}") from err
     return before, after
 
 
@@ -504,10 +504,11 @@ def recorded_answers(
         return _resolve(template, last, origin=origin, dst_name=dst_name)
     except rendering.AnswersError as err:
         raise UpdateError(
-            f"the recorded answers do not fit the template at {last['_commit']}: {err}"
+            "the recorded answers do not fit the template at"
+            f" {last.get('_commit') or 'its current state'}: {err}"
         ) from err
     except TemplateError as err:
-        raise UpdateError(f"the template {last['_src_path']} is broken: {err}") from err
+        raise UpdateError(f"the template {last.get('_src_path')} is broken: {err}") from err
 
 
 @dataclass(frozen=True)
@@ -570,7 +571,7 @@ def _renderings(
         )
         skip = _skipper(v.new, context)
     except (TemplateError, rendering.AnswersError) as err:
-        raise UpdateError(f"the template {last['_src_path']} is broken: {err}") from err
+        raise UpdateError(f"the template {last.get('_src_path')} is broken: {err}") from err
     return _Renderings(old, old_dir, current, new, new_dir, answers, message, skip, context)
 
 

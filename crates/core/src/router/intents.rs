@@ -24,15 +24,22 @@ pub struct Index {
     fuzzy: f32,
 }
 
-/// Extensions of the files a request may name as what to make or work on
-/// (".devcontainer/devcontainer.json"): such a file's name says what the request is about.
-const FILE_EXTENSIONS: &[&str] = &[
-    "json", "toml", "yml", "yaml", "cfg", "ini", "md", "rst", "txt",
-];
+/// Extensions of the tool configuration files a request may name as what to make
+/// (".devcontainer/devcontainer.json", ".github/workflows/ci.yml").
+const FILE_EXTENSIONS: &[&str] = &["json", "toml", "yml", "yaml", "cfg", "ini"];
 
-/// The file name of a path naming such a file, as a word ("devcontainer"); `None` for a folder.
+/// The name of a tool's configuration file a path names, as a word ("devcontainer"): a file of
+/// a hidden folder, or a hidden file. `None` for anything else: a document's name is what it is
+/// about ("docs/security.md"), not what to do, and its path is a place.
 pub fn file_word(t: &Token) -> Option<&str> {
     if t.kind != Kind::Path {
+        return None;
+    }
+    let hidden = t
+        .raw
+        .split('/')
+        .any(|part| part.len() > 1 && part.starts_with('.') && part != "..");
+    if !hidden {
         return None;
     }
     let name = t.norm.rsplit('/').next()?;
@@ -234,5 +241,8 @@ mod tests {
             "generate .devcontainer/devcontainer.json for ~/src/orders",
         ));
         assert_eq!(stems, ["generate", "devcontain"]); // stemmed
+                                                       // A document's name is what it is about, not what to do.
+        let stems = content_stems(&text::tokens("search ~/src/shop/docs/security.md"));
+        assert_eq!(stems, ["search"]);
     }
 }

@@ -99,14 +99,12 @@ pub fn reads_as(word: &str, value: &str) -> bool {
     if wn >= 4 && vn >= 4 && text::edits(word, &value, 2) <= if vn >= 7 { 2 } else { 1 } {
         return true;
     }
-    // An abbreviation ("pg"; "deps" of a long word it starts like), never a little word that
+    // An abbreviation ("pg"; "deps" of a long word it opens like), never a little word that
     // happens to fit ("in" of "inline").
+    // A four-letter one skips letters of the value ("deps"), never a plain cut of it ("post").
     let opens_alike = |n: usize| word.chars().take(n).eq(value.chars().take(n));
-    if ((2..=3).contains(&wn) || (wn == 4 && vn >= 8 && opens_alike(3)))
-        && vn > wn
-        && !text::is_stop(word)
-        && opens_alike(1)
-    {
+    let four = wn == 4 && vn >= 8 && opens_alike(3) && !value.starts_with(word);
+    if ((2..=3).contains(&wn) || four) && vn > wn && !text::is_stop(word) && opens_alike(1) {
         let mut it = value.chars();
         return word.chars().all(|c| it.any(|v| v == c));
     }
@@ -495,7 +493,10 @@ fn boolean(tokens: &[Token], name: &str, prop: &Value) -> Option<bool> {
             }
         };
         stem(part) == stem(w)
-            || (long && (part.starts_with(w) || endings_apart(part, w)))
+            || (long && part.starts_with(w))
+            // "overwriting" for "overwrite"; a six-letter name is too short to tell an ending
+            // from another word ("checkout" is not "checks").
+            || (w.chars().count() >= 7 && endings_apart(part, w))
             || (long && t.kind == Kind::Word && text::edits(part, w, 1) <= 1)
     };
     let first = words
@@ -829,11 +830,15 @@ fn by_unit(tokens: &[Token], props: &Map<String, Value>, payload: &mut Map<Strin
             .map(|(name, prop)| (speaks_of(name, prop), name, prop))
             .filter(|(score, _, _)| *score > 0)
             .collect();
-        if open.is_empty() && (counted || (unit.is_some() && time.is_none())) {
-            // "top 5", "first 10", "5 results": the property that counts how many.
+        let results = unit.is_some_and(|u| RESULT_NOUNS.contains(&u.norm.as_str()));
+        let whole = !n.norm.contains('.');
+        if open.is_empty() && time.is_none() && whole && (counted || results) {
+            // "top 5", "first 10", "5 results": the property that counts how many, when the
+            // number is one it allows.
             open = props
                 .iter()
                 .filter(|(name, prop)| numeric(name, prop) && counts_how_many(prop))
+                .filter(|(_, prop)| prop["maximum"].as_f64().is_none_or(|max| v <= max))
                 .map(|(name, prop)| (1, name, prop))
                 .collect();
         }
@@ -853,6 +858,10 @@ fn by_unit(tokens: &[Token], props: &Map<String, Value>, payload: &mut Map<Strin
 
 /// Words before a number that make it a count of results ("top 5", "first 10").
 const COUNT_BEFORE: &[&str] = &["top", "first", "best"];
+/// Words after a number that make it a count of results ("5 results").
+const RESULT_NOUNS: &[&str] = &[
+    "results", "result", "hits", "hit", "matches", "match", "items", "entries",
+];
 
 /// Whether a numeric property counts how many of something to give ("How many hits to return").
 fn counts_how_many(prop: &Value) -> bool {
@@ -1085,6 +1094,12 @@ mod tests {
             true
         );
         assert_eq!(filled("without docker", schema.clone())["docker"], false);
+        // A longer word that only opens like a short name is not it.
+        let checks = json!({"properties": {"checks": {"type": "boolean"}}});
+        assert_eq!(
+            filled("a service without postgres called checkout", checks)["checks"],
+            Value::Null
+        );
         let overwrite = json!({"properties": {"overwrite": {"type": "boolean"}}});
         assert_eq!(
             filled("in forum, overwriting what is there", overwrite)["overwrite"],
@@ -1187,16 +1202,24 @@ mod tests {
         ] {
             assert_eq!(filled(text, schema.clone())["limit"], 5, "{text}");
         }
-        // A number that counts nothing is no limit.
-        assert_eq!(
-            filled("wait 5 seconds", schema.clone())["limit"],
-            Value::Null
-        );
-        // "deps": a long enum value's abbreviation that opens like it.
+        // A number that counts nothing is no limit: a time, a version, a year.
+        for text in [
+            "wait 5 seconds",
+            "search \"support\" for python 3.12",
+            "search the handbook for the 2024 budget",
+            "postgres 16 replication notes",
+            "the first 10 minutes of the incident",
+        ] {
+            assert_eq!(filled(text, schema.clone())["limit"], Value::Null, "{text}");
+        }
+        // "deps": a long enum value's abbreviation that opens like it; a plain cut of one is
+        // no abbreviation ("post" is not postgres).
         assert_eq!(
             filled("vuln check deps", schema)["passes"],
             json!(["dependencies"])
         );
+        assert!(!reads_as("post", "postgres"));
+        assert!(reads_as("deps", "dependencies"));
     }
 
     #[test]

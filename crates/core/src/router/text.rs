@@ -71,7 +71,12 @@ pub fn tokens(text: &str) -> Vec<Token> {
 
 /// A whitespace-separated chunk as a token (none when it is only punctuation).
 fn token(chunk: &str) -> Option<Token> {
-    let is_path = chunk.starts_with('~') || chunk.starts_with('/') || chunk.starts_with("./");
+    // A hidden folder's path keeps its dot (".github/workflows", ".devcontainer/x.json").
+    let hidden = chunk.starts_with('.')
+        && chunk[1..].starts_with(|c: char| c.is_alphanumeric())
+        && chunk.contains('/');
+    let is_path =
+        chunk.starts_with('~') || chunk.starts_with('/') || chunk.starts_with("./") || hidden;
     let trimmed = chunk.trim_end_matches(['.', ',', ';', ':', '?', '!', ')', '(']);
     let punct = chunk[trimmed.len()..].to_string();
     // A command-line flag ("-k", "-x") keeps its dash.

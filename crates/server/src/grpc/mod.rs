@@ -735,12 +735,38 @@ impl ClientService for Services {
                 "line and column need a file (relative to the folder opened)",
             ));
         }
-        let o = if r.check {
-            self.manager.check_open(target, at).await
-        } else {
-            self.manager.open_path(target, at, "client").await
+        let o = self
+            .manager
+            .open_path(target, at, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::OpenPathResponse {
+            path: o.path.display().to_string(),
+            opener: o.opener,
+            warnings: o.warnings,
+        }))
+    }
+
+    async fn check_open_path(
+        &self,
+        req: Request<pb::OpenPathRequest>,
+    ) -> Result<Response<pb::OpenPathResponse>, Status> {
+        let r = req.into_inner();
+        let Some(task) = opt(r.task_id) else {
+            return Err(Status::invalid_argument(
+                "CheckOpenPath checks a task's folder: give task_id (and no path)",
+            ));
+        };
+        if !r.path.is_empty() || !r.file.is_empty() || r.line != 0 || r.column != 0 {
+            return Err(Status::invalid_argument(
+                "CheckOpenPath checks a task's folder: give task_id only",
+            ));
         }
-        .map_err(status)?;
+        let o = self
+            .manager
+            .check_open(OpenTarget::Task(task))
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::OpenPathResponse {
             path: o.path.display().to_string(),
             opener: o.opener,

@@ -134,20 +134,18 @@ class SetWorkspaceRootRequest(_message.Message):
     def __init__(self, path: _Optional[str] = ...) -> None: ...
 
 class OpenPathRequest(_message.Message):
-    __slots__ = ("task_id", "path", "file", "line", "column", "check")
+    __slots__ = ("task_id", "path", "file", "line", "column")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     FILE_FIELD_NUMBER: _ClassVar[int]
     LINE_FIELD_NUMBER: _ClassVar[int]
     COLUMN_FIELD_NUMBER: _ClassVar[int]
-    CHECK_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     path: str
     file: str
     line: int
     column: int
-    check: bool
-    def __init__(self, task_id: _Optional[str] = ..., path: _Optional[str] = ..., file: _Optional[str] = ..., line: _Optional[int] = ..., column: _Optional[int] = ..., check: _Optional[bool] = ...) -> None: ...
+    def __init__(self, task_id: _Optional[str] = ..., path: _Optional[str] = ..., file: _Optional[str] = ..., line: _Optional[int] = ..., column: _Optional[int] = ...) -> None: ...
 
 class RouteRequest(_message.Message):
     __slots__ = ("text",)

@@ -144,6 +144,11 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.FromString,
                 _registered_method=True)
+        self.CheckOpenPath = channel.unary_unary(
+                '/hyperagent.v1.ClientService/CheckOpenPath',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.FromString,
+                _registered_method=True)
         self.Route = channel.unary_unary(
                 '/hyperagent.v1.ClientService/Route',
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.RouteRequest.SerializeToString,
@@ -351,6 +356,16 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckOpenPath(self, request, context):
+        """What OpenPath would answer for a task's folder (task_id only), opening nothing and auditing
+        nothing: the folder exists, it may be opened, and what would open it; or the same error.
+        The UI asks before it offers an Open button. A method of its own, so a manager that predates
+        it says UNIMPLEMENTED instead of opening the folder.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Route(self, request, context):
         """Plain words into a plan of typed steps, one question, or a refusal, from the live catalogue
         (task types with their schemas and declared phrasings, templates, the "open" action). Runs
@@ -538,6 +553,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
             ),
             'OpenPath': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenPath,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.SerializeToString,
+            ),
+            'CheckOpenPath': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckOpenPath,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.SerializeToString,
             ),
@@ -1184,6 +1204,33 @@ class ClientService:
             request,
             target,
             '/hyperagent.v1.ClientService/OpenPath',
+            hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckOpenPath(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/CheckOpenPath',
             hyperagent_dot_v1_dot_client__pb2.OpenPathRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.OpenPathResponse.FromString,
             options,

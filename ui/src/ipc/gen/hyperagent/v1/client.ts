@@ -190,12 +190,6 @@ export interface OpenPathRequest {
   file: string;
   line: number;
   column: number;
-  /**
-   * Only check: everything an opening checks (the folder exists, it may be opened, the file is
-   * inside it) and what would open it, but nothing is opened and nothing is audited. The UI asks
-   * this before it offers an Open button; the answer is the same as an opening's, or its error.
-   */
-  check: boolean;
 }
 
 export interface RouteRequest {
@@ -943,6 +937,13 @@ export interface ClientService {
    * otherwise, naming the rule to add). Audited either way.
    */
   OpenPath(request: OpenPathRequest): Promise<OpenPathResponse>;
+  /**
+   * What OpenPath would answer for a task's folder (task_id only), opening nothing and auditing
+   * nothing: the folder exists, it may be opened, and what would open it; or the same error.
+   * The UI asks before it offers an Open button. A method of its own, so a manager that predates
+   * it says UNIMPLEMENTED instead of opening the folder.
+   */
+  CheckOpenPath(request: OpenPathRequest): Promise<OpenPathResponse>;
   /**
    * Plain words into a plan of typed steps, one question, or a refusal, from the live catalogue
    * (task types with their schemas and declared phrasings, templates, the "open" action). Runs
