@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hyperagent_sdk import Child, PermissionRefused, SettingsReader, TaskContext, TaskFailed
+from hyperagent_sdk.venv import matches, usable, venv_version
 
 PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
 #: The trust store settings passed on to the commands when set (uv and pip read them).
@@ -165,20 +166,6 @@ def error_line(lines: Sequence[str], code: int) -> str:
     return plain[-1] if plain else f"exit code {code}"
 
 
-def _venv_version(cfg: Path) -> str:
-    """The Python version a virtual environment's ``pyvenv.cfg`` records (venv's ``version``,
-    uv's ``version_info``); '' when it records none."""
-    try:
-        text = cfg.read_text(errors="replace")
-    except OSError:
-        return ""
-    for line in text.splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() in {"version", "version_info"}:
-            return value.strip()
-    return ""
-
-
 def _summary(lines: list[str]) -> str:
     """pytest's last summary line ("3 passed, 1 skipped in 0.4s"), if it printed one."""
     pattern = re.compile(r"\d+ (passed|failed|skipped|error|errors)\b")
@@ -286,7 +273,7 @@ class PostCheck:
         self.progress("creating the environment")
         start = time.monotonic()
         python = self.plan.python
-        if (self.venv / "pyvenv.cfg").is_file() and (self.venv / "bin" / "python").exists():
+        if usable(self.venv):
             return self._existing(start)
         if self.venv.exists():
             self._fail(
@@ -326,9 +313,9 @@ class PostCheck:
         """A project checked again keeps the environment it has (the person may have fixed it by
         hand; uv would refuse to make one over it): it passes when its Python is the one the
         template asks for."""
-        version = _venv_version(self.venv / "pyvenv.cfg")
+        version = venv_version(self.venv)
         python = self.plan.python
-        if python and not (version == python or version.startswith(f"{python}.")):
+        if python and not matches(version, python):
             self._fail(
                 "environment",
                 f"the project's .venv is Python {version or 'of an unknown version'}, the template"

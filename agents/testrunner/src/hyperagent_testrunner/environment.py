@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from hyperagent_sdk import PermissionRefused, SettingsReader, TaskContext, TaskFailed
+from hyperagent_sdk.venv import matches, usable, venv_version
 
 PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
 #: What a package index's URL may start with (pip's --index-url; a file: URL is a local index).
@@ -143,29 +144,15 @@ def missing_python(wanted: str, have: Mapping[str, Path]) -> str:
     )
 
 
-def venv_version(venv: Path) -> str:
-    """The Python version a venv was made with (``pyvenv.cfg``), or ''."""
-    try:
-        cfg = (venv / "pyvenv.cfg").read_text()
-    except OSError:
-        return ""
-    m = re.search(r"^(?:version_info|version)\s*=\s*(\d+\.\d+(?:\.\d+)?)", cfg, re.MULTILINE)
-    return m.group(1) if m else ""
-
-
 def has_pytest(venv: Path) -> bool:
     return any(venv.glob("lib/python*/site-packages/pytest/__init__.py"))
-
-
-def matches(version: str, wanted: str | None) -> bool:
-    return bool(version) and (wanted is None or f"{version}.".startswith(f"{wanted}."))
 
 
 def project_venv(project: Path, wanted: str | None) -> Venv | None:
     """The project's own ``.venv``, when its Python is the one asked for and it has pytest."""
     venv = project / ".venv"
     version = venv_version(venv)
-    if not matches(version, wanted) or not (venv / "bin" / "python").exists():
+    if not matches(version, wanted) or not usable(venv):
         return None
     return Venv(venv, version, "project", has_pytest(venv))
 
