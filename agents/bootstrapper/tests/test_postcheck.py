@@ -168,15 +168,19 @@ def test_the_outcome_says_checked_only_when_every_check_passed() -> None:
     assert checks_outcome(report) == ("checked", "4/4 checks passed")
 
 
+def _venv(venv: Path, version: str) -> None:
+    """A project's working .venv, its Python recorded as ``version`` says (venv's or uv's key)."""
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    (venv / "pyvenv.cfg").write_text(f"home = /usr/bin\n{version}\n")
+
+
 def test_a_project_checked_again_keeps_its_environment_when_its_python_is_the_asked_one(
     tmp_path: Path,
 ) -> None:
     run = _Run(tmp_path)
     run.check.uv = str(_fake_uv(tmp_path, ["Installed 1 package"], 0))
-    venv = run.check.venv
-    (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "python").symlink_to(sys.executable)
-    (venv / "pyvenv.cfg").write_text("home = /usr/bin\nversion_info = 3.11.7\n")
+    _venv(run.check.venv, "version_info = 3.11.7")
     run.check.plan = Plan(python="3.11", install=["fastapi"], test=[], serve=[], health="")
     report = run.check.run()
     assert (report.checks[0].name, report.checks[0].status, report.checks[0].detail) == (
@@ -189,10 +193,7 @@ def test_a_project_checked_again_keeps_its_environment_when_its_python_is_the_as
 
     (tmp_path / "again").mkdir()
     run = _Run(tmp_path / "again")
-    venv = run.check.venv
-    (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "python").symlink_to(sys.executable)
-    (venv / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.2\n")
+    _venv(run.check.venv, "version = 3.11.2")
     run.check.plan = Plan(python="3.12", install=["fastapi"], test=[], serve=[], health="")
     report = run.check.run()
     assert (report.checks[0].status, report.checks[0].detail) == (

@@ -126,24 +126,19 @@ impl Manager {
     /// The UI asks this before it offers an Open button, so a folder deleted since its task ran
     /// is said to be gone instead of offered, and one the manager made says that the manager
     /// removes such a folder when its task leaves it empty.
-    pub async fn check_open(&self, target: OpenTarget) -> Result<Opened> {
-        let task = match &target {
-            OpenTarget::Task(id) => Some(self.get_task(id).await?),
-            OpenTarget::Path(_) => None,
-        };
-        let (asked, task_id) = self.open_target(target).await?;
-        let resolved = self.resolve_open(&asked, task_id.is_some(), None).await;
-        let Resolved { real, .. } = match (resolved, task) {
-            (Err(Error::FailedPrecondition(_)), Some(t))
-                if t.workspace_made.is_some() && t.state.is_terminal() =>
+    pub async fn check_open(&self, task_id: &str) -> Result<Opened> {
+        let task = self.get_task(task_id).await?;
+        let Resolved { real, .. } = match self.resolve_open(&task.workspace, true, None).await {
+            Err(Error::FailedPrecondition(_))
+                if task.workspace_made.is_some() && task.state.is_terminal() =>
             {
                 return Err(Error::FailedPrecondition(format!(
                     "the task's folder {} does not exist: the manager removes a folder it made \
                      when its task ends leaving it empty, or it was moved or deleted since",
-                    t.workspace
+                    task.workspace
                 )));
             }
-            (resolved, _) => resolved?,
+            resolved => resolved?,
         };
         Ok(Opened {
             warnings: warnings_of(&real).await,

@@ -770,12 +770,7 @@ pub fn fill(
                 continue;
             }
             if let Ok(v) = only.norm.parse::<f64>() {
-                let v = if kind == "integer" {
-                    Value::from(v.round() as i64)
-                } else {
-                    Value::from(v)
-                };
-                payload.insert(name.clone(), v);
+                payload.insert(name.clone(), number_of(prop, v));
                 break;
             }
         }
@@ -812,7 +807,7 @@ fn by_unit(tokens: &[Token], props: &Map<String, Value>, payload: &mut Map<Strin
                 .filter(|d| !d.is_empty())
                 .map(str::to_lowercase)
                 .collect();
-            let seconds = name.contains("second") || name == "timeout";
+            let seconds = in_seconds(name);
             match (unit, &stem) {
                 (Some(u), _) if words.contains(&u.norm) => 3,
                 _ if time.is_some() && seconds => 2,
@@ -845,14 +840,22 @@ fn by_unit(tokens: &[Token], props: &Map<String, Value>, payload: &mut Map<Strin
         let best = open.iter().map(|(s, _, _)| *s).max().unwrap_or(0);
         let top: Vec<&(u8, &String, &Value)> = open.iter().filter(|(s, _, _)| *s == best).collect();
         if let [(_, name, prop)] = top[..] {
-            let v = v * time.unwrap_or(1.0);
-            let v = if prop["type"] == "integer" {
-                Value::from(v.round() as i64)
-            } else {
-                Value::from(v)
-            };
-            payload.insert((*name).clone(), v);
+            payload.insert((*name).clone(), number_of(prop, v * time.unwrap_or(1.0)));
         }
+    }
+}
+
+/// Whether a numeric property counts seconds (`timeout`, `seconds`, `max_seconds`).
+fn in_seconds(name: &str) -> bool {
+    name.contains("second") || name == "timeout"
+}
+
+/// `v` as the property's JSON number: rounded for an integer.
+fn number_of(prop: &Value, v: f64) -> Value {
+    if prop["type"] == "integer" {
+        Value::from(v.round() as i64)
+    } else {
+        Value::from(v)
     }
 }
 
@@ -972,14 +975,7 @@ fn property(tokens: &[Token], name: &str, prop: &Value, not_names: &[String]) ->
         "string" => free_text(tokens, name, prop).map(Value::String),
         "integer" | "number" => {
             let words = name_words(name);
-            let seconds = name.contains("second") || name == "timeout";
-            number_near(tokens, &words, seconds).map(|v| {
-                if kind == "integer" {
-                    Value::from(v.round() as i64)
-                } else {
-                    Value::from(v)
-                }
-            })
+            number_near(tokens, &words, in_seconds(name)).map(|v| number_of(prop, v))
         }
         "object" => {
             let mut inner = Map::new();

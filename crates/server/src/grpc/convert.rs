@@ -618,6 +618,15 @@ pub fn plan_step(s: &hyperagent_core::router::Step) -> pb::PlanStep {
     }
 }
 
+/// What an opening (or its check) answers: the path (links resolved), the opener, the warnings.
+pub fn opened(o: hyperagent_core::manager::Opened) -> pb::OpenPathResponse {
+    pb::OpenPathResponse {
+        path: o.path.display().to_string(),
+        opener: o.opener,
+        warnings: o.warnings,
+    }
+}
+
 /// A plan on the wire.
 pub fn plan(p: &hyperagent_core::plan::Plan) -> pb::Plan {
     use hyperagent_core::plan::{PlanState as P, StepState as S};

@@ -740,11 +740,7 @@ impl ClientService for Services {
             .open_path(target, at, "client")
             .await
             .map_err(status)?;
-        Ok(Response::new(pb::OpenPathResponse {
-            path: o.path.display().to_string(),
-            opener: o.opener,
-            warnings: o.warnings,
-        }))
+        Ok(Response::new(convert::opened(o)))
     }
 
     async fn check_open_path(
@@ -762,16 +758,8 @@ impl ClientService for Services {
                 "CheckOpenPath checks a task's folder: give task_id only",
             ));
         }
-        let o = self
-            .manager
-            .check_open(OpenTarget::Task(task))
-            .await
-            .map_err(status)?;
-        Ok(Response::new(pb::OpenPathResponse {
-            path: o.path.display().to_string(),
-            opener: o.opener,
-            warnings: o.warnings,
-        }))
+        let o = self.manager.check_open(&task).await.map_err(status)?;
+        Ok(Response::new(convert::opened(o)))
     }
 
     async fn get_status(
