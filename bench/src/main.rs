@@ -485,6 +485,7 @@ async fn log_bench(bin: &Path, lines: u64, batch: u64, pipeline: usize) -> Resul
                     task_id: id.clone(),
                     capability_token: token.clone(),
                     lines: batch,
+                    columns: None,
                 };
                 inflight.spawn(async move { a.push_logs(req).await.map(|_| ()) });
                 seq += n;

@@ -277,3 +277,50 @@ def test_a_log_batch_that_overtakes_its_predecessor_waits_for_it(manager):
     logs = manager.client.GetLogs(client_pb2.GetLogsRequest(task_id=t.id), timeout=30)
     assert [x.seq for x in logs.lines] == [1, 2, 3, 4, 5]
     raw.close()
+
+
+def test_log_lines_in_columns_are_stored_as_lines_and_malformed_columns_are_refused(manager):
+    raw = RawAgent(manager.socket)
+    t = manager.submit("raw.job", {"n": 1})
+    tok = raw.next_start().capability_token
+    raw.stub.AnswerTask(
+        agent_pb2.AnswerTaskRequest(task_id=t.id, capability_token=tok, accepted=True), timeout=30
+    )
+
+    def columns(**changes):
+        c = agent_pb2.LogColumns(
+            first_seq=1,
+            time_unix_nanos=[1_700_000_000_000_000_000, 1_700_000_001_000_000_000],
+            levels=bytes([common_pb2.LOG_LEVEL_INFO, common_pb2.LOG_LEVEL_ERROR]),
+            messages=["first", "second"],
+            field_lines=[1, 1],
+            field_keys=["file", "line"],
+            field_values=["a.py", "7"],
+        )
+        for key, value in changes.items():
+            c.ClearField(key)
+            getattr(c, key).extend(value) if isinstance(value, list) else setattr(c, key, value)
+        return agent_pb2.PushLogsRequest(task_id=t.id, capability_token=tok, columns=c)
+
+    bad = {
+        "a time missing": (columns(time_unix_nanos=[1]), "2 messages, 1 times and 2 levels"),
+        "a field of no line": (columns(field_lines=[1, 2]), "batch of 2 lines"),
+        "fields out of order": (columns(field_lines=[1, 0]), "line order"),
+        "a key missing": (columns(field_keys=["file"]), "2 field lines, 1 keys and 2 values"),
+    }
+    for why, (request, says) in bad.items():
+        code, msg = code_of(raw.stub.PushLogs, request)
+        assert code == grpc.StatusCode.INVALID_ARGUMENT, why
+        assert says in msg, (why, msg)
+    both = columns()
+    both.lines.append(line(1))
+    assert "not in both" in code_of(raw.stub.PushLogs, both)[1]
+
+    assert raw.stub.PushLogs(columns(), timeout=30).stored_seq == 2
+    logs = manager.client.GetLogs(client_pb2.GetLogsRequest(task_id=t.id), timeout=30)
+    assert [(x.seq, x.level, x.message, dict(x.fields)) for x in logs.lines] == [
+        (1, common_pb2.LOG_LEVEL_INFO, "first", {}),
+        (2, common_pb2.LOG_LEVEL_ERROR, "second", {"file": "a.py", "line": "7"}),
+    ]
+    assert logs.lines[1].time.seconds == 1_700_000_001
+    raw.close()

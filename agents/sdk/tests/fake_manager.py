@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 
 from hyperagent.v1 import agent_pb2, agent_pb2_grpc, common_pb2
+from hyperagent_sdk.logship import request_lines
 
 
 class FakeManager(agent_pb2_grpc.AgentServiceServicer):
@@ -26,8 +27,12 @@ class FakeManager(agent_pb2_grpc.AgentServiceServicer):
         heartbeat_interval_ms: int = 50,
         max_log_line_bytes: int = 0,
         max_message_bytes: int = 0,
+        log_columns: bool = True,
     ) -> None:
         self.socket_path = socket_path
+        #: Whether it reads PushLogs' columns (False: a manager that predates them, which reads
+        #: only ``lines`` and stores nothing of a batch sent in columns).
+        self.log_columns = log_columns
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.max_log_line_bytes = max_log_line_bytes
         self.max_message_bytes = max_message_bytes
@@ -149,6 +154,7 @@ class FakeManager(agent_pb2_grpc.AgentServiceServicer):
             stop_task_ids=stop,
             max_log_line_bytes=self.max_log_line_bytes,
             max_message_bytes=self.max_message_bytes,
+            log_columns=self.log_columns,
         )
 
     def Heartbeat(self, request: Any, context: Any) -> Any:  # noqa: N802
@@ -219,7 +225,7 @@ class FakeManager(agent_pb2_grpc.AgentServiceServicer):
         with self.cond:
             self.log_requests.append(request)
             lines = self.stored[request.task_id]
-            for line in request.lines:
+            for line in request_lines(request) if self.log_columns else request.lines:
                 lines[line.seq] = line
             self.events.append(("logs", request.task_id))
             self.cond.notify_all()

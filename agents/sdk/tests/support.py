@@ -28,6 +28,7 @@ def connect(manager: FakeManager, link: Link, *, max_log_line_bytes: int = 0) ->
         token="t",
         max_log_line_bytes=max_log_line_bytes,
         max_message_bytes=manager.max_message_bytes or 4 * 1024 * 1024,
+        log_columns=manager.log_columns,
     )
     session.on_retire = lambda: connect(manager, link, max_log_line_bytes=max_log_line_bytes)
     link.publish(session)

@@ -18,6 +18,7 @@ from fake_manager import FakeManager
 
 from hyperagent.v1 import common_pb2
 from hyperagent_sdk import Agent, TaskContext
+from hyperagent_sdk.logship import request_lines
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "additionalProperties": False}
 
@@ -288,7 +289,7 @@ def test_logs_are_retried_until_acknowledged(manager: FakeManager, socket_path: 
     with running(make_agent(socket_path)):
         manager.start_task("t1", "t.count", json.dumps({"n": 1500}))
         assert result_of(manager, "t1").status == common_pb2.RESULT_STATUS_SUCCEEDED
-    seqs = [line.seq for r in manager.log_requests for line in r.lines]
+    seqs = [line.seq for r in manager.log_requests for line in request_lines(r)]
     assert seqs == list(range(1, 1501))
 
 

@@ -14,9 +14,15 @@ import pytest
 from fake_manager import FakeManager
 from support import connect
 
-from hyperagent.v1 import common_pb2
+from hyperagent.v1 import agent_pb2, common_pb2
 from hyperagent_sdk.connection import Link
-from hyperagent_sdk.logship import TRUNCATED_SUFFIX, LogShipper, truncate_utf8
+from hyperagent_sdk.logship import (
+    TRUNCATED_SUFFIX,
+    LogShipper,
+    fill_columns,
+    request_lines,
+    truncate_utf8,
+)
 
 INFO = common_pb2.LOG_LEVEL_INFO
 
@@ -40,7 +46,12 @@ def shipper(link: Link) -> Iterator[LogShipper]:
 def seqs_sent(manager: FakeManager, task_id: str) -> list[int]:
     """The seqs of every line the manager acknowledged, in the order it received them."""
     with manager.cond:
-        return [line.seq for r in manager.log_requests if r.task_id == task_id for line in r.lines]
+        return [
+            line.seq
+            for r in manager.log_requests
+            if r.task_id == task_id
+            for line in request_lines(r)
+        ]
 
 
 # -- truncation ------------------------------------------------------------------------------
@@ -182,7 +193,7 @@ def test_a_full_batch_goes_at_once_and_the_rest_waits_for_the_linger(
     finally:
         shipper.stop()
         link.shut()
-    assert [len(r.lines) for r in manager.log_requests] == [1000, 1000, 500]
+    assert [len(request_lines(r)) for r in manager.log_requests] == [1000, 1000, 500]
     assert seqs_sent(manager, "t") == list(range(1, 2501))
 
 
@@ -193,7 +204,7 @@ def test_a_few_lines_are_sent_after_the_linger_without_a_flush(
     for i in range(3):
         shipper.append("t", INFO, f"line {i}", {})
     assert manager.wait_for(lambda: len(manager.stored["t"]) == 3, timeout=5)
-    assert [len(r.lines) for r in manager.log_requests] == [3]
+    assert [len(request_lines(r)) for r in manager.log_requests] == [3]
 
 
 def test_no_request_exceeds_the_byte_limit(manager: FakeManager, link: Link) -> None:
@@ -231,6 +242,31 @@ def test_the_managers_message_limit_bounds_requests_too(socket_path: str) -> Non
         manager.stop()
     assert max(r.ByteSize() for r in manager.log_requests) <= 32 * 1024
     assert len(manager.stored["t"]) == 20
+
+
+def test_a_manager_that_predates_columns_gets_every_line_as_a_line(socket_path: str) -> None:
+    manager = FakeManager(socket_path, log_columns=False)
+    link = Link(backoff_initial=0.001, backoff_max=0.01)
+    connect(manager, link, max_log_line_bytes=50)
+    shipper = LogShipper(link, max_request_bytes=4096)
+    shipper.start()
+    try:
+        shipper.open("t", "cap-t")
+        for i in range(100):
+            shipper.append("t", INFO, f"{i} " + "z" * (i % 70), {"i": str(i)})
+        assert shipper.flush("t", timeout=5)
+    finally:
+        shipper.stop()
+        link.shut()
+        manager.stop()
+    assert len(manager.log_requests) > 1
+    assert not any(r.HasField("columns") for r in manager.log_requests)
+    stored = manager.stored["t"]
+    assert sorted(stored) == list(range(1, 101))
+    assert [stored[seq].fields["i"] for seq in (1, 100)] == ["0", "99"]
+    assert stored[70].fields["truncated"] == "true"  # i = 69: 72 characters
+    assert "truncated" not in stored[100].fields
+    assert max(r.ByteSize() for r in manager.log_requests) <= 4096
 
 
 # -- delivery --------------------------------------------------------------------------------
@@ -332,3 +368,44 @@ def test_flush_reports_failure_when_the_shipper_stops_first(
     release.set()
     link.shut()
     assert result == [False]
+
+
+# -- the wire form -----------------------------------------------------------------------------
+
+
+def test_lines_in_columns_read_back_as_they_were_appended() -> None:
+    entries = [
+        (7, 1_700_000_000_123_456_789, INFO, "plain", {}),
+        (8, 1_700_000_000_987_654_321, common_pb2.LOG_LEVEL_WARN, "ünïcode ✓", {"a": "1", "b": ""}),
+        (9, 5, common_pb2.LOG_LEVEL_ERROR, "", {"only": "fields"}),
+        (10, 6, INFO, "é" * 60, {"long": "x" * 500}),
+    ]
+    request = agent_pb2.PushLogsRequest()
+    bound = fill_columns(request.columns, entries, 100)
+    assert bound >= request.ByteSize()
+    lines = request_lines(request)
+    assert [line.seq for line in lines] == [7, 8, 9, 10]
+    assert [(line.time.seconds, line.time.nanos) for line in lines[:2]] == [
+        (1_700_000_000, 123_456_789),
+        (1_700_000_000, 987_654_321),
+    ]
+    assert [line.level for line in lines] == [e[2] for e in entries]
+    assert [line.message for line in lines[:3]] == ["plain", "ünïcode ✓", ""]
+    assert [dict(line.fields) for line in lines[:3]] == [
+        {},
+        {"a": "1", "b": ""},
+        {"only": "fields"},
+    ]
+    # The last line was over the limit in its message and in a field: both cut, and marked.
+    cut = lines[3]
+    assert len(cut.message.encode()) <= 100
+    assert cut.message.endswith(TRUNCATED_SUFFIX)
+    assert len(cut.fields["long"]) <= 100
+    assert cut.fields["truncated"] == "true"
+
+
+def test_a_request_carries_lines_in_one_form_or_the_other() -> None:
+    old = agent_pb2.PushLogsRequest()
+    old.lines.add(seq=3, level=INFO, message="from an older agent")
+    assert [(line.seq, line.message) for line in request_lines(old)] == [(3, "from an older agent")]
+    assert request_lines(agent_pb2.PushLogsRequest()) == []

@@ -127,6 +127,8 @@ class Session:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     #: Most lines in one PushLogs (0 when the manager sets no limit).
     max_log_batch_lines: int = 0
+    #: Whether the manager reads log lines sent in columns (one that predates them does not).
+    log_columns: bool = False
     #: Set once the session is no longer the current one.
     retired: threading.Event = field(default_factory=threading.Event)
     #: Called (once) on retirement, e.g. to cancel the Work stream so the connection loop wakes.
@@ -221,6 +223,12 @@ class Link:
         if last is None:
             return 0, DEFAULT_MAX_MESSAGE_BYTES
         return last.max_log_line_bytes, last.max_message_bytes
+
+    def log_columns(self) -> bool:
+        """Whether the latest session's manager reads log lines sent in columns."""
+        with self._cond:
+            last = self._last
+        return last is not None and last.log_columns
 
     def max_batch_lines(self) -> int:
         """Most log lines one PushLogs may carry in the latest session (0: no limit)."""

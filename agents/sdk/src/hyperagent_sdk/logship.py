@@ -19,8 +19,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 
-from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
-
 from hyperagent.v1 import agent_pb2, common_pb2
 
 from .connection import Link, LinkClosed, Rejected, Session
@@ -32,8 +30,6 @@ _SUFFIX_BYTES = TRUNCATED_SUFFIX.encode("utf-8")
 
 #: Room kept in a request for the task id, the capability token and framing.
 _REQUEST_OVERHEAD = 1024
-#: Framing of one repeated ``lines`` entry: a tag byte and a length varint (at most 5 bytes).
-_LINE_FRAMING = 6
 
 _time_ns = time.time_ns
 _monotonic = time.monotonic
@@ -58,27 +54,75 @@ def truncate_utf8(text: str, max_bytes: int) -> tuple[str, bool]:
     return kept + suffix.decode("utf-8"), True
 
 
-def add_log_line(
-    lines: RepeatedCompositeFieldContainer[common_pb2.LogLine], entry: _Entry, max_line_bytes: int
-) -> common_pb2.LogLine:
-    """Append the wire form of a stored line, message and field values truncated to the limit."""
+def cut_entry(entry: _Entry, max_line_bytes: int) -> _Entry:
+    """A stored line with its message and field values cut to ``max_line_bytes`` each, marked
+    ``truncated="true"`` when anything was cut."""
     seq, time_ns, level, message, fields = entry
     message, cut = truncate_utf8(message, max_line_bytes)
-    if max_line_bytes > 0 and fields:
+    if fields:
         truncated = {key: truncate_utf8(value, max_line_bytes) for key, value in fields.items()}
-        if any(value_cut for _, value_cut in truncated.values()) or cut:
+        if any(value_cut for _, value_cut in truncated.values()):
             fields = {key: value for key, (value, _) in truncated.items()}
             cut = True
     if cut:
         fields = {**fields, "truncated": "true"}
-    line = (
-        lines.add(seq=seq, level=level, message=message, fields=fields)
-        if fields
-        else lines.add(seq=seq, level=level, message=message)
-    )
-    stamp = line.time
-    stamp.seconds, stamp.nanos = divmod(time_ns, 1_000_000_000)
-    return line
+    return seq, time_ns, level, message, fields
+
+
+def fill_columns(columns: agent_pb2.LogColumns, entries: list[_Entry], max_line_bytes: int) -> int:
+    """Write ``entries`` (consecutive seqs) into ``columns``, each message and field value cut
+    to ``max_line_bytes`` (``<= 0``: no limit); returns at least the bytes they take (four for
+    every character, plus the numbers and framing).
+
+    A few list copies in C for the whole batch: what a request of a thousand lines costs here
+    is what bounds a Python agent's log rate (one LogLine message per line took ~2.5 µs a line,
+    this ~0.4; see BENCHMARKS.md, "The SDK's log path").
+    """
+    seqs, times, levels, messages, fields = zip(*entries, strict=True)
+    field_lines: list[int] = []
+    keys: list[str] = []
+    values: list[str] = []
+    for i, line_fields in enumerate(fields):
+        if line_fields:
+            for key, value in line_fields.items():
+                field_lines.append(i)
+                keys.append(key)
+                values.append(value)
+    # No character is longer than 4 bytes: only a line this long may need cutting.
+    longest = max_line_bytes // 4 if max_line_bytes > 0 else 0
+    if longest and (
+        max(map(len, messages)) > longest or (values and max(map(len, values)) > longest)
+    ):
+        return fill_columns(columns, [cut_entry(e, max_line_bytes) for e in entries], 0)
+    columns.first_seq = seqs[0]
+    columns.time_unix_nanos.extend(times)
+    columns.levels = bytes(levels)
+    columns.messages.extend(messages)
+    columns.field_lines.extend(field_lines)
+    columns.field_keys.extend(keys)
+    columns.field_values.extend(values)
+    chars = sum(map(len, messages)) + sum(map(len, keys)) + sum(map(len, values))
+    return 4 * chars + 48 * len(messages) + 32 * len(keys)
+
+
+def column_lines(columns: agent_pb2.LogColumns) -> list[common_pb2.LogLine]:
+    """The lines ``columns`` carries, one LogLine each (what the manager reads from them)."""
+    lines = [
+        common_pb2.LogLine(seq=columns.first_seq + i, level=level, message=message)
+        for i, (level, message) in enumerate(zip(columns.levels, columns.messages, strict=True))
+    ]
+    for line, time_ns in zip(lines, columns.time_unix_nanos, strict=True):
+        line.time.seconds, line.time.nanos = divmod(time_ns, 1_000_000_000)
+    for i, key, value in zip(
+        columns.field_lines, columns.field_keys, columns.field_values, strict=True
+    ):
+        lines[i].fields[key] = value
+    return lines
+
+
+def request_lines(request: agent_pb2.PushLogsRequest) -> list[common_pb2.LogLine]:
+    """The lines a PushLogs request carries, whichever form it uses."""
+    return list(request.lines) or column_lines(request.columns)
 
 
 def size_bound(entry: _Entry) -> int:
@@ -89,6 +133,38 @@ def size_bound(entry: _Entry) -> int:
     for key, value in fields.items():
         chars += len(key) + len(value) + 8
     return 4 * chars + 48
+
+
+def exact_size(entry: _Entry, max_line_bytes: int) -> int:
+    """About the wire size of a stored line once cut to the limit, to within a few bytes over:
+    its UTF-8 bytes, plus the numbers and framing."""
+    if max_line_bytes > 0:
+        entry = cut_entry(entry, max_line_bytes)
+    _, _, _, message, fields = entry
+    size = len(message.encode("utf-8")) + 24
+    for key, value in fields.items():
+        size += len(key.encode("utf-8")) + len(value.encode("utf-8")) + 20
+    return size
+
+
+def split(
+    entries: list[_Entry], budget: int, max_lines: int, max_line_bytes: int
+) -> list[list[_Entry]]:
+    """``entries`` split into runs of at most ``max_lines`` lines and about ``budget`` bytes
+    (a single line over the budget goes alone)."""
+    out: list[list[_Entry]] = []
+    run: list[_Entry] = []
+    size = 0
+    for entry in entries:
+        line_size = exact_size(entry, max_line_bytes)
+        if run and (size + line_size > budget or len(run) == max_lines):
+            out.append(run)
+            run, size = [], 0
+        run.append(entry)
+        size += line_size
+    if run:
+        out.append(run)
+    return out
 
 
 class _TaskLog:
@@ -150,8 +226,8 @@ class LogShipper:
         self._stopped = False
         self._thread: threading.Thread | None = None
         #: Requests built and not yet sent (one at most: the builder then waits for the sender).
-        self._outbox: queue.Queue[tuple[_TaskLog, agent_pb2.PushLogsRequest] | None] = queue.Queue(
-            maxsize=1
+        self._outbox: queue.Queue[tuple[_TaskLog, agent_pb2.PushLogsRequest, int] | None] = (
+            queue.Queue(maxsize=1)
         )
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -303,11 +379,11 @@ class LogShipper:
         lines were dropped are skipped); after the link closed, what is left is let go."""
         closed = False
         while (item := self._outbox.get()) is not None:
-            log, request = item
+            log, request, last_seq = item
             if closed or log.dropped:
                 continue
             try:
-                self._push(log, request)
+                self._push(log, request, last_seq)
             except LinkClosed:
                 logger.debug("log sender stopped: the agent is shutting down")
                 closed = True
@@ -326,41 +402,27 @@ class LogShipper:
             )
 
         request = new_request()
-        add = request.lines.add
-        size = count = 0
-        for entry in entries:
-            seq, time_ns, level, message, fields = entry
-            if fields or (max_line > 0 and len(message) * 4 > max_line):
-                line = add_log_line(request.lines, entry, max_line)
-                line_size = size_bound(entry)
-            else:
-                # Most lines: a short message and no fields, nothing to cut (add_log_line inlined:
-                # at a hundred thousand lines a second, each call and check here counts).
-                line = add(seq=seq, level=level, message=message)
-                stamp = line.time
-                stamp.seconds, stamp.nanos = divmod(time_ns, 1_000_000_000)
-                line_size = 4 * len(message) + 48
-            count += 1
-            # The exact size (costly) only when the line might not fit.
-            if size + line_size > budget:
-                line_size = line.ByteSize() + _LINE_FRAMING
-            full = size + line_size > budget or count > max_lines
-            if full and count > 1:
-                del request.lines[-1]  # it goes first in the next request
-                if log.dropped:
-                    return
-                self._outbox.put((log, request))
+        if fill_columns(request.columns, entries, max_line) <= budget and len(entries) <= max_lines:
+            runs = [(request, entries)]  # the usual case: no exact sizes needed
+        else:
+            runs = []
+            for run in split(entries, budget, max_lines, max_line):
                 request = new_request()
-                add = request.lines.add
-                add_log_line(request.lines, entry, max_line)
-                size, count = 0, 1
-            size += line_size
-        if count and not log.dropped:
-            self._outbox.put((log, request))
+                fill_columns(request.columns, run, max_line)
+                runs.append((request, run))
+        if not self._link.log_columns():
+            # A manager that predates columns: the same lines, one message each.
+            for request, _ in runs:
+                request.lines.extend(column_lines(request.columns))
+                request.ClearField("columns")
+        for request, run in runs:
+            if log.dropped:
+                return
+            self._outbox.put((log, request, run[-1][0]))
 
-    def _push(self, log: _TaskLog, request: agent_pb2.PushLogsRequest) -> bool:
+    def _push(self, log: _TaskLog, request: agent_pb2.PushLogsRequest, last_seq: int) -> bool:
         """Send one request until acknowledged; False if the task's lines were dropped."""
-        lines = request.lines
+        lines = len(request.columns.messages) or len(request.lines)
 
         def send(session: Session) -> agent_pb2.PushLogsResponse:
             return session.stub.PushLogs(request, timeout=self._link.rpc_timeout)
@@ -371,7 +433,7 @@ class LogShipper:
             with self._lock:
                 logger.warning(
                     "dropping %d log lines of task %s: the manager refused them (%s)",
-                    len(log.pending) + len(lines),
+                    len(log.pending) + lines,
                     log.task_id,
                     err,
                 )
@@ -380,6 +442,6 @@ class LogShipper:
                 self._acked.notify_all()
             return False
         with self._lock:
-            log.acked_seq = max(log.acked_seq, lines[-1].seq)
+            log.acked_seq = max(log.acked_seq, last_seq)
             self._acked.notify_all()
         return True

@@ -321,6 +321,7 @@ class Runtime:
             max_log_line_bytes=response.max_log_line_bytes,
             max_log_batch_lines=response.max_log_batch_lines,
             max_message_bytes=limit,
+            log_columns=response.log_columns,
         )
 
     def _serve(self, session: Session, backoff: Backoff) -> None:

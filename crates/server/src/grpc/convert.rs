@@ -154,6 +154,79 @@ pub fn log_line_from(l: pb::LogLine) -> LogLine {
     }
 }
 
+/// The lines a PushLogs request carries, in either form (`lines`, or `columns` as the Python SDK
+/// sends them); a request using both, or columns whose lists disagree, is refused as malformed.
+pub fn pushed_lines(
+    lines: Vec<pb::LogLine>,
+    columns: Option<pb::LogColumns>,
+) -> Result<Vec<LogLine>, Status> {
+    let carries = |c: &pb::LogColumns| {
+        c.messages.len() + c.time_unix_nanos.len() + c.levels.len() + c.field_lines.len() > 0
+    };
+    let Some(c) = columns.filter(carries) else {
+        return Ok(lines.into_iter().map(log_line_from).collect());
+    };
+    if !lines.is_empty() {
+        return Err(Status::invalid_argument(
+            "log lines are sent in `lines` or in `columns`, not in both",
+        ));
+    }
+    let n = c.messages.len();
+    if c.time_unix_nanos.len() != n || c.levels.len() != n {
+        return Err(Status::invalid_argument(format!(
+            "log columns disagree: {n} messages, {} times and {} levels; each line needs one of each",
+            c.time_unix_nanos.len(),
+            c.levels.len()
+        )));
+    }
+    let fields = c.field_lines.len();
+    if c.field_keys.len() != fields || c.field_values.len() != fields {
+        return Err(Status::invalid_argument(format!(
+            "log columns disagree: {fields} field lines, {} keys and {} values; each field needs one of each",
+            c.field_keys.len(),
+            c.field_values.len()
+        )));
+    }
+    if c.first_seq == 0 || c.first_seq.checked_add(n as u64).is_none() {
+        return Err(Status::invalid_argument(format!(
+            "log columns start at seq {}; a batch's first line is numbered from 1 and its last fits in 64 bits",
+            c.first_seq
+        )));
+    }
+    let mut out: Vec<LogLine> = c
+        .messages
+        .into_iter()
+        .zip(c.time_unix_nanos)
+        .zip(c.levels)
+        .enumerate()
+        .map(|(i, ((message, nanos), level))| LogLine {
+            seq: c.first_seq + i as u64,
+            attempt: 0,
+            attempt_seq: 0,
+            time_us: nanos.div_euclid(1_000),
+            level: level_from(i32::from(level)),
+            message,
+            fields: BTreeMap::new(),
+        })
+        .collect();
+    let mut previous = 0;
+    for ((line, key), value) in c
+        .field_lines
+        .into_iter()
+        .zip(c.field_keys)
+        .zip(c.field_values)
+    {
+        if line < previous || line as usize >= n {
+            return Err(Status::invalid_argument(format!(
+                "log columns: a field of line {line} after one of line {previous}, in a batch of {n} lines; fields go in line order, each of a line in the batch"
+            )));
+        }
+        previous = line;
+        out[line as usize].fields.insert(key, value);
+    }
+    Ok(out)
+}
+
 /// Domain log line -> proto.
 pub fn log_line(l: &LogLine) -> pb::LogLine {
     pb::LogLine {
@@ -759,6 +832,70 @@ mod tests {
         for us in [0, 1, 1_700_000_000_123_456, -1, -1_500_000] {
             assert_eq!(from_ts(Some(ts(us))), us);
         }
+    }
+
+    fn columns(messages: &[&str], fields: &[(u32, &str, &str)]) -> pb::LogColumns {
+        pb::LogColumns {
+            first_seq: 5,
+            time_unix_nanos: (0..messages.len() as i64)
+                .map(|i| 1_700_000_000_123_456_789 + i)
+                .collect(),
+            levels: vec![pb::LogLevel::Warn as u8; messages.len()].into(),
+            messages: messages.iter().map(|m| m.to_string()).collect(),
+            field_lines: fields.iter().map(|f| f.0).collect(),
+            field_keys: fields.iter().map(|f| f.1.to_string()).collect(),
+            field_values: fields.iter().map(|f| f.2.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn log_columns_read_as_the_lines_they_carry() {
+        let c = columns(&["a", "b", "c"], &[(0, "k", "v"), (2, "x", "1"), (2, "y", "2")]);
+        let lines = pushed_lines(Vec::new(), Some(c)).unwrap();
+        assert_eq!(lines.iter().map(|l| l.seq).collect::<Vec<_>>(), [5, 6, 7]);
+        assert_eq!(lines[0].time_us, 1_700_000_000_123_456);
+        assert!(lines.iter().all(|l| l.level == LogLevel::Warn));
+        assert_eq!(lines[1].message, "b");
+        assert_eq!(lines[0].fields.get("k").map(String::as_str), Some("v"));
+        assert!(lines[1].fields.is_empty());
+        assert_eq!(lines[2].fields.len(), 2);
+        // The older form still reads, and an empty request carries nothing.
+        let old = pb::LogLine {
+            seq: 1,
+            message: "old".into(),
+            ..Default::default()
+        };
+        assert_eq!(pushed_lines(vec![old], None).unwrap()[0].message, "old");
+        assert!(pushed_lines(Vec::new(), Some(pb::LogColumns::default()))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn malformed_log_columns_are_refused_with_what_is_wrong() {
+        let refused = |lines: Vec<pb::LogLine>, c: pb::LogColumns| {
+            let e = pushed_lines(lines, Some(c)).unwrap_err();
+            assert_eq!(e.code(), Code::InvalidArgument);
+            e.message().to_string()
+        };
+        let both = refused(vec![pb::LogLine::default()], columns(&["a"], &[]));
+        assert!(both.contains("not in both"), "{both}");
+        let mut short = columns(&["a", "b"], &[]);
+        short.levels = vec![1].into();
+        assert!(refused(Vec::new(), short).contains("2 messages, 2 times and 1 levels"));
+        let mut keyless = columns(&["a"], &[(0, "k", "v")]);
+        keyless.field_keys.clear();
+        assert!(refused(Vec::new(), keyless).contains("1 field lines, 0 keys"));
+        let beyond = refused(Vec::new(), columns(&["a"], &[(1, "k", "v")]));
+        assert!(beyond.contains("batch of 1 lines"), "{beyond}");
+        let backwards = refused(Vec::new(), columns(&["a", "b"], &[(1, "k", "v"), (0, "k", "v")]));
+        assert!(backwards.contains("line order"), "{backwards}");
+        let mut zero = columns(&["a"], &[]);
+        zero.first_seq = 0;
+        assert!(refused(Vec::new(), zero).contains("numbered from 1"));
+        let mut overflow = columns(&["a", "b"], &[]);
+        overflow.first_seq = u64::MAX;
+        assert!(refused(Vec::new(), overflow).contains("fits in 64 bits"));
     }
 
     #[test]

@@ -157,6 +157,7 @@ impl AgentService for Services {
             max_log_line_bytes: cfg.agents.max_log_line_bytes,
             max_message_bytes: cfg.server.max_message_bytes,
             max_log_batch_lines: cfg.agents.max_log_batch_lines,
+            log_columns: true,
         }))
     }
 
@@ -222,7 +223,7 @@ impl AgentService for Services {
         req: Request<pb::PushLogsRequest>,
     ) -> Result<Response<pb::PushLogsResponse>, Status> {
         let r = req.into_inner();
-        let lines = r.lines.into_iter().map(convert::log_line_from).collect();
+        let lines = convert::pushed_lines(r.lines, r.columns)?;
         let stored = self
             .manager
             .push_logs(&r.task_id, &r.capability_token, lines)

@@ -29,7 +29,7 @@ class RegisterRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[_common_pb2.TaskType, _Mapping]]] = ..., max_concurrency: _Optional[int] = ..., running_task_ids: _Optional[_Iterable[str]] = ..., cost: _Optional[float] = ..., pid: _Optional[int] = ...) -> None: ...
 
 class RegisterResponse(_message.Message):
-    __slots__ = ("agent_id", "session_token", "heartbeat_interval_ms", "stop_task_ids", "max_log_line_bytes", "max_message_bytes", "max_log_batch_lines")
+    __slots__ = ("agent_id", "session_token", "heartbeat_interval_ms", "stop_task_ids", "max_log_line_bytes", "max_message_bytes", "max_log_batch_lines", "log_columns")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +37,7 @@ class RegisterResponse(_message.Message):
     MAX_LOG_LINE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_LOG_BATCH_LINES_FIELD_NUMBER: _ClassVar[int]
+    LOG_COLUMNS_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     session_token: str
     heartbeat_interval_ms: int
@@ -44,7 +45,8 @@ class RegisterResponse(_message.Message):
     max_log_line_bytes: int
     max_message_bytes: int
     max_log_batch_lines: int
-    def __init__(self, agent_id: _Optional[str] = ..., session_token: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., stop_task_ids: _Optional[_Iterable[str]] = ..., max_log_line_bytes: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_log_batch_lines: _Optional[int] = ...) -> None: ...
+    log_columns: bool
+    def __init__(self, agent_id: _Optional[str] = ..., session_token: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., stop_task_ids: _Optional[_Iterable[str]] = ..., max_log_line_bytes: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_log_batch_lines: _Optional[int] = ..., log_columns: _Optional[bool] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("session_token", "load", "running_task_ids")
@@ -141,14 +143,34 @@ class AnswerTaskResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class PushLogsRequest(_message.Message):
-    __slots__ = ("task_id", "capability_token", "lines")
+    __slots__ = ("task_id", "capability_token", "lines", "columns")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     capability_token: str
     lines: _containers.RepeatedCompositeFieldContainer[_common_pb2.LogLine]
-    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_common_pb2.LogLine, _Mapping]]] = ...) -> None: ...
+    columns: LogColumns
+    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_common_pb2.LogLine, _Mapping]]] = ..., columns: _Optional[_Union[LogColumns, _Mapping]] = ...) -> None: ...
+
+class LogColumns(_message.Message):
+    __slots__ = ("first_seq", "time_unix_nanos", "levels", "messages", "field_lines", "field_keys", "field_values")
+    FIRST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIME_UNIX_NANOS_FIELD_NUMBER: _ClassVar[int]
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    FIELD_LINES_FIELD_NUMBER: _ClassVar[int]
+    FIELD_KEYS_FIELD_NUMBER: _ClassVar[int]
+    FIELD_VALUES_FIELD_NUMBER: _ClassVar[int]
+    first_seq: int
+    time_unix_nanos: _containers.RepeatedScalarFieldContainer[int]
+    levels: bytes
+    messages: _containers.RepeatedScalarFieldContainer[str]
+    field_lines: _containers.RepeatedScalarFieldContainer[int]
+    field_keys: _containers.RepeatedScalarFieldContainer[str]
+    field_values: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, first_seq: _Optional[int] = ..., time_unix_nanos: _Optional[_Iterable[int]] = ..., levels: _Optional[bytes] = ..., messages: _Optional[_Iterable[str]] = ..., field_lines: _Optional[_Iterable[int]] = ..., field_keys: _Optional[_Iterable[str]] = ..., field_values: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PushLogsResponse(_message.Message):
     __slots__ = ("stored_seq",)
