@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from typing import cast
 
 from hyperagent.v1 import agent_pb2, common_pb2
 
@@ -108,7 +109,11 @@ def fill_columns(columns: agent_pb2.LogColumns, entries: list[_Entry], max_line_
 def column_lines(columns: agent_pb2.LogColumns) -> list[common_pb2.LogLine]:
     """The lines ``columns`` carries, one LogLine each (what the manager reads from them)."""
     lines = [
-        common_pb2.LogLine(seq=columns.first_seq + i, level=level, message=message)
+        common_pb2.LogLine(
+            seq=columns.first_seq + i,
+            level=cast("common_pb2.LogLevel.ValueType", level),
+            message=message,
+        )
         for i, (level, message) in enumerate(zip(columns.levels, columns.messages, strict=True))
     ]
     for line, time_ns in zip(lines, columns.time_unix_nanos, strict=True):
