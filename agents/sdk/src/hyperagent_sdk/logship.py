@@ -111,7 +111,7 @@ def column_lines(columns: agent_pb2.LogColumns) -> list[common_pb2.LogLine]:
     lines = [
         common_pb2.LogLine(
             seq=columns.first_seq + i,
-            level=cast("common_pb2.LogLevel.ValueType", level),
+            level=cast("common_pb2.LogLevel", level),
             message=message,
         )
         for i, (level, message) in enumerate(zip(columns.levels, columns.messages, strict=True))
