@@ -115,7 +115,8 @@ def test_a_change_is_committed_on_its_branch_after_the_person_grants_the_git_fol
     assert "before reporting a result" in done.attempts[0].error
     out = json.loads(done.result.output_json)
     branch = out["branch"]
-    assert branch.startswith("hyperagent/") and branch.endswith("-coder")
+    assert branch.startswith("hyperagent/")
+    assert branch.endswith("-coder")
     assert out["commit"], out
     assert git(repo, "rev-parse", f"refs/heads/{branch}").strip() == out["commit"]
     assert git(repo, "rev-parse", f"{out['commit']}^").strip() == head

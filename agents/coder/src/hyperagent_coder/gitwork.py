@@ -49,6 +49,10 @@ _LOCKED = re.compile(
     re.IGNORECASE,
 )
 
+#: What git says when ``worktree add`` read another worktree's record while that one was being
+#: made (git writes a new worktree's files one by one).
+_HALF_MADE = re.compile(r"/worktrees/[^/\s]+/\w+: No such file or directory")
+
 #: The first pause before trying a locked command again, and the longest.
 _PAUSE = 0.05
 _MAX_PAUSE = 1.0
@@ -124,11 +128,16 @@ class Repository:
     # -- running git ----------------------------------------------------------------------------
 
     def git(
-        self, *args: str, cwd: Path | None = None, check: bool = True, stdin: str | None = None
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        check: bool = True,
+        stdin: str | None = None,
+        retry: bool = True,
     ) -> subprocess.CompletedProcess[str]:
         """``git <args>``: in ``cwd`` (a worktree, found by its ``.git`` file) or else on the
-        git folder, ``stdin`` its input. Tried again while another process holds a lock it
-        needs."""
+        git folder, ``stdin`` its input. Tried again (unless not ``retry``) while another process
+        holds a lock it needs."""
         where = ["-C", str(cwd)] if cwd is not None else ["--git-dir", str(self.git_dir)]
         argv = ["git", *where, *_CONFIG, *args]
         pause = _PAUSE
@@ -144,7 +153,7 @@ class Repository:
             )
             if done.returncode == 0 or not check:
                 return done
-            if attempt < self.tries and _LOCKED.search(done.stderr):
+            if retry and attempt < self.tries and _LOCKED.search(done.stderr):
                 time.sleep(pause)
                 pause = min(pause * 2, _MAX_PAUSE)
                 continue
@@ -184,9 +193,35 @@ class Repository:
         task starts again from its base."""
         if path.exists() or self._registered(path):
             self.remove_worktree(path)
-        if self.has_branch(branch):
-            self.git("branch", "-D", "--", branch)
-        self.git("worktree", "add", "--no-track", "-b", branch, "--", str(path), base_sha)
+        pause = _PAUSE
+        for attempt in range(1, self.tries + 1):
+            if self.has_branch(branch):
+                self.git("branch", "-D", "--", branch)
+            try:
+                self.git(
+                    "worktree",
+                    "add",
+                    "--no-track",
+                    "-b",
+                    branch,
+                    "--",
+                    str(path),
+                    base_sha,
+                    retry=False,
+                )
+                return
+            except GitError as err:
+                # Another worker's lock or half-made worktree: undo what this try made (the
+                # branch, the folder, git's record of it) and try again.
+                if attempt == self.tries or not (
+                    _LOCKED.search(str(err)) or _HALF_MADE.search(str(err))
+                ):
+                    raise
+            if path.exists():
+                shutil.rmtree(path)
+            self.git("worktree", "prune")
+            time.sleep(pause)
+            pause = min(pause * 2, _MAX_PAUSE)
 
     def _registered(self, path: Path) -> bool:
         listed = self.git("worktree", "list", "--porcelain", check=False).stdout
