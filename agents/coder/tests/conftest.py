@@ -13,14 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests" / "llm"))
 
+from coder_testing import git  # noqa: E402
 from llama_server import llama_server  # noqa: E402
-
-
-def git(repo: Path, *args: str) -> str:
-    """``git -C repo args``' output; the test fails when git does."""
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
-    ).stdout
 
 
 @pytest.fixture

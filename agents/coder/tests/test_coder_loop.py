@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
+from coder_testing import git
 
 from hyperagent_coder import agent
 from hyperagent_sdk.testing import HandlerRun, run_handler

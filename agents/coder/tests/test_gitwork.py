@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import git
+from coder_testing import git
 
 from hyperagent_coder.agent import names
 from hyperagent_coder.gitwork import GitError, Repository
