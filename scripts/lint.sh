@@ -27,5 +27,6 @@ say "mypy --strict"
 .venv/bin/mypy --config-file agents/sdk/pyproject.toml agents/devenv/src/hyperagent_devenv
 .venv/bin/mypy --config-file agents/sdk/pyproject.toml agents/embeddings/src/hyperagent_embeddings
 .venv/bin/mypy --config-file agents/sdk/pyproject.toml agents/llm/src/hyperagent_llm
+.venv/bin/mypy --config-file agents/sdk/pyproject.toml agents/coder/src/hyperagent_coder
 say "web UI: TypeScript"
 npm --prefix ui run typecheck

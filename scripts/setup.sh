@@ -53,7 +53,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt \
     -e agents/sdk -e agents/echo -e "agents/bootstrapper[extensions]" -e agents/testrunner -e agents/codereview \
-    -e agents/securityaudit -e agents/devenv -e agents/embeddings -e agents/llm
+    -e agents/securityaudit -e agents/devenv -e agents/embeddings -e agents/llm -e agents/coder
   echo "$want" > "$stamp"
 fi
 

@@ -22,7 +22,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 say "pytest: SDK, agents, templates, end to end"
 .venv/bin/pytest -q agents/sdk/tests agents/echo/tests agents/bootstrapper/tests agents/testrunner/tests \
   agents/codereview/tests agents/securityaudit/tests agents/devenv/tests agents/embeddings/tests \
-  agents/llm/tests \
+  agents/llm/tests agents/coder/tests \
   tests/router tests/templates tests/e2e
 
 say "benchmarks: quick mode (no figure asserted; it keeps the harness from rotting)"

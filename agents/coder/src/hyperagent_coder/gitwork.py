@@ -1,0 +1,272 @@
+"""The git side of a change: the branch, its worktree, the commit, the diff, the cleanup.
+
+Only the repository's git folder (``<repository>/.git``) is used, always named with ``--git-dir``
+(or reached from the worktree's own ``.git`` file): the main checkout's files are never read or
+written, so the task needs no access to them at all.
+
+Every command runs with the repository's hooks switched off (``core.hooksPath=/dev/null``: hooks
+are the repository's code, and a worker's commit should not depend on them), no automatic
+``gc``/maintenance (several workers share the git folder), no pager, no signing, and without
+git's environment variables from outside. Several workers on one repository each have a branch
+and a worktree of their own; what they still share is git's locks (a ref's, ``packed-refs``',
+the worktrees' list): a command that meets another's lock is tried again after a short pause,
+up to ``tries`` times.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Who commits (author and committer).
+AUTHOR_NAME = "HyperAgent"
+AUTHOR_EMAIL = "hyperagent@localhost"
+
+_CONFIG = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "gc.auto=0",
+    "-c",
+    "maintenance.auto=false",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "commit.gpgSign=false",
+    "-c",
+    "core.pager=cat",
+)
+
+#: What git says when another git process holds a lock this one needs.
+_LOCKED = re.compile(
+    r"\.lock'?: File exists|Unable to create '[^']*\.lock'|cannot lock ref|could not lock"
+    r"|Another git process seems to be running|unable to lock|is locked",
+    re.IGNORECASE,
+)
+
+#: What git says when ``worktree add`` read another worktree's record while that one was being
+#: made (git writes a new worktree's files one by one).
+_HALF_MADE = re.compile(r"/worktrees/[^/\s]+/\w+: No such file or directory")
+
+#: The first pause before trying a locked command again, and the longest.
+_PAUSE = 0.05
+_MAX_PAUSE = 1.0
+
+#: ``--name-status`` letters -> what the result says of a file.
+STATES = {
+    "A": "added",
+    "M": "modified",
+    "D": "deleted",
+    "R": "renamed",
+    "C": "copied",
+    "T": "type changed",
+}
+
+
+class GitError(Exception):
+    """A git command failed, or the repository is not one this agent can work on; the message
+    names the command and what git said."""
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A file the commit changed: its path (the new one, when renamed) and its state."""
+
+    path: str
+    state: str
+
+
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        GIT_AUTHOR_NAME=AUTHOR_NAME,
+        GIT_AUTHOR_EMAIL=AUTHOR_EMAIL,
+        GIT_COMMITTER_NAME=AUTHOR_NAME,
+        GIT_COMMITTER_EMAIL=AUTHOR_EMAIL,
+        GIT_TERMINAL_PROMPT="0",
+        LC_ALL="C",
+    )
+    return env
+
+
+@dataclass
+class Repository:
+    """A repository on the person's disk, worked on through its git folder only."""
+
+    path: Path
+    tries: int = 20
+    git_dir: Path = field(init=False)
+    env: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.git_dir = self.path / ".git"
+        self.env = _environment()
+
+    @classmethod
+    def at(cls, path: str | Path, tries: int = 20) -> Repository:
+        """The repository whose main checkout is ``path`` (absolute); :class:`GitError` when it
+        is not one."""
+        p = Path(path)
+        if not p.is_absolute():
+            raise GitError(f"repository {str(path)!r} must be an absolute path")
+        repo = cls(p, tries)
+        git = repo.git_dir
+        if git.is_file():
+            raise GitError(
+                f"{git} is a file: {p} is itself a worktree or a submodule; give the repository's"
+                " main checkout"
+            )
+        if not git.is_dir():
+            raise GitError(f"{p} is not the main checkout of a git repository (no {git} folder)")
+        return repo
+
+    # -- running git ----------------------------------------------------------------------------
+
+    def git(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        check: bool = True,
+        stdin: str | None = None,
+        retry: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        """``git <args>``: in ``cwd`` (a worktree, found by its ``.git`` file) or else on the
+        git folder, ``stdin`` its input. Tried again (unless not ``retry``) while another process
+        holds a lock it needs."""
+        where = ["-C", str(cwd)] if cwd is not None else ["--git-dir", str(self.git_dir)]
+        argv = ["git", *where, *_CONFIG, *args]
+        pause = _PAUSE
+        for attempt in range(1, self.tries + 1):
+            done = subprocess.run(
+                argv,
+                env=self.env,
+                input="" if stdin is None else stdin,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                check=False,
+            )
+            if done.returncode == 0 or not check:
+                return done
+            if retry and attempt < self.tries and _LOCKED.search(done.stderr):
+                time.sleep(pause)
+                pause = min(pause * 2, _MAX_PAUSE)
+                continue
+            said = " ".join((done.stderr or done.stdout).split()) or f"exit code {done.returncode}"
+            raise GitError(f"git {' '.join(args)} failed: {said}")
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    # -- what the repository holds --------------------------------------------------------------
+
+    def current_branch(self) -> str:
+        done = self.git("symbolic-ref", "--short", "-q", "HEAD", check=False)
+        name = done.stdout.strip()
+        if done.returncode != 0 or not name:
+            raise GitError(f"{self.path} has no current branch (its HEAD is detached); give `base`")
+        return name
+
+    def commit_of(self, ref: str) -> str:
+        """The commit ``ref`` names (a full sha); :class:`GitError` when it names none."""
+        if ref.startswith("-"):
+            raise GitError(f"base {ref!r} is not a branch or commit name")
+        done = self.git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
+        )
+        if done.returncode != 0:
+            raise GitError(f"base {ref!r} names no commit in {self.path}")
+        return done.stdout.strip()
+
+    def has_branch(self, name: str) -> bool:
+        done = self.git("show-ref", "--verify", "--quiet", f"refs/heads/{name}", check=False)
+        return done.returncode == 0
+
+    # -- the worker's branch and worktree -------------------------------------------------------
+
+    def add_worktree(self, path: Path, branch: str, base_sha: str) -> None:
+        """A new worktree at ``path`` on a new ``branch`` at ``base_sha``. What an earlier
+        attempt of the same task left there (a worktree, the branch) is removed first: a retried
+        task starts again from its base."""
+        if path.exists() or self._registered(path):
+            self.remove_worktree(path)
+        pause = _PAUSE
+        for attempt in range(1, self.tries + 1):
+            if self.has_branch(branch):
+                self.git("branch", "-D", "--", branch)
+            try:
+                self.git(
+                    "worktree",
+                    "add",
+                    "--no-track",
+                    "-b",
+                    branch,
+                    "--",
+                    str(path),
+                    base_sha,
+                    retry=False,
+                )
+                return
+            except GitError as err:
+                # Another worker's lock or half-made worktree: undo what this try made (the
+                # branch, the folder, git's record of it) and try again.
+                if attempt == self.tries or not (
+                    _LOCKED.search(str(err)) or _HALF_MADE.search(str(err))
+                ):
+                    raise
+            if path.exists():
+                shutil.rmtree(path)
+            self.git("worktree", "prune")
+            time.sleep(pause)
+            pause = min(pause * 2, _MAX_PAUSE)
+
+    def _registered(self, path: Path) -> bool:
+        listed = self.git("worktree", "list", "--porcelain", check=False).stdout
+        return f"worktree {path}" in listed.splitlines()
+
+    def remove_worktree(self, path: Path) -> None:
+        """Removes the worktree at ``path`` (what it holds that was not committed goes with it)
+        and git's record of it. The branch stays."""
+        if self._registered(path):
+            self.git("worktree", "remove", "--force", "--force", "--", str(path))
+        if path.exists():
+            shutil.rmtree(path)
+        self.git("worktree", "prune")
+
+    def delete_branch(self, branch: str) -> None:
+        self.git("branch", "-D", "--", branch)
+
+    # -- the commit -----------------------------------------------------------------------------
+
+    def commit_all(self, worktree: Path, message: str) -> str | None:
+        """Commits everything changed in ``worktree`` (new, changed and deleted files; what its
+        ``.gitignore`` ignores stays out) as HyperAgent; returns the commit's sha, or None when
+        nothing changed."""
+        self.git("add", "--all", cwd=worktree)
+        staged = self.git("diff", "--cached", "--quiet", cwd=worktree, check=False)
+        if staged.returncode == 0:
+            return None
+        # The message goes on stdin: any length, any characters.
+        self.git("commit", "--quiet", "--no-verify", "--file=-", cwd=worktree, stdin=message)
+        return self.git("rev-parse", "HEAD", cwd=worktree).stdout.strip()
+
+    def changed(self, sha: str) -> list[Changed]:
+        """The files commit ``sha`` changed against its parent, as ``git show`` names them."""
+        out = self.git("show", "--format=", "--name-status", "-z", sha).stdout
+        parts = out.split("\0")
+        files: list[Changed] = []
+        i = 0
+        while i < len(parts) and parts[i]:
+            letter = parts[i][:1]
+            # A rename or copy names the old path and then the new one.
+            i += 2 if letter in ("R", "C") else 1
+            files.append(Changed(parts[i], STATES.get(letter, letter)))
+            i += 1
+        return files
+
+    def show(self, sha: str) -> str:
+        """The commit's diff against its parent: ``git show --format= <sha>``."""
+        return self.git("show", "--format=", "--no-color", "--no-ext-diff", sha).stdout
