@@ -189,9 +189,13 @@ def test_tokens_scope_every_call_to_one_task_and_resent_logs_are_not_duplicated(
 
 def test_beats_on_the_work_stream_keep_the_agent_alive_and_are_answered_there(manager):
     raw = RawAgent(manager.socket, name="beater")
+    # The first beat is answered; an idle one after it is not (the next answer is beat 3's).
+    assert raw.beat(1, []).seq == 1
+    raw.outbox.put(agent_pb2.WorkRequest(beat=agent_pb2.Beat(seq=2, load=0.0, running_task_ids=[])))
     a = manager.submit("raw.job", {"n": 1})
     start = raw.next_start()
     assert start.task_id == a.id
+    assert raw.beat(3, [a.id]).seq == 3
     # A beat naming the task it holds and one the manager never gave it: the stranger is stopped.
     answer = raw.beat(7, [a.id, "no-such-task"])
     assert answer.seq == 7

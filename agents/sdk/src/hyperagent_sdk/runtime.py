@@ -5,7 +5,8 @@ Threads:
 - ``hyperagent-connection``: discovers the manager, registers, reads the Work stream and
   dispatches StartTask / StopTask; reconnects with backoff whenever the session is lost.
 - ``hyperagent-heartbeat``: one per session, a beat on its Work stream every
-  ``heartbeat_interval_ms`` (answered on the stream with the tasks to stop).
+  ``heartbeat_interval_ms``, answered on the stream with the tasks to stop (the first beat, and
+  any that lists running tasks or has tasks to stop: an idle agent's later beats are not).
 - ``hyperagent-logs`` (builds log requests), ``hyperagent-logs-send`` (sends them, in order) and
   ``hyperagent-progress``: ship log lines and progress.
 - ``task-<id>``: one per accepted task: answers, runs the handler, flushes logs, finishes.
@@ -381,7 +382,8 @@ class Runtime:
             seq += 1
             with self._cond:
                 running = sorted(self._tasks)
-                reports[seq] = dict(self._tasks)
+                if running:  # an idle beat after the first is not answered: nothing to keep
+                    reports[seq] = dict(self._tasks)
                 busy = sum(t.handler_running for t in self._tasks.values())
             beat = agent_pb2.Beat(
                 seq=seq, load=min(busy / self.agent.max_concurrency, 1.0), running_task_ids=running

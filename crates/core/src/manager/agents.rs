@@ -179,8 +179,9 @@ impl Manager {
 
     /// A heartbeat: returns the tasks the agent must stop.
     pub fn heartbeat(&self, token: &str, load: f64, running: &[String]) -> Result<Vec<String>> {
-        let mut st = self.state();
-        let id = Self::session_agent(&st, token)?;
+        let mut guard = self.state();
+        let st = &mut *guard; // the registry and the tasks borrowed apart, nothing cloned
+        let id = Self::session_agent(st, token)?;
         let rec = st.registry.get_mut(&id).expect("session maps to an agent");
         if let Some(s) = rec.session.as_mut() {
             s.last_seen = self.instant();
@@ -191,15 +192,14 @@ impl Manager {
             0.0
         };
         rec.row.last_seen_us = self.now_us();
-        let holding = rec.holding.clone();
         let mut stop: Vec<String> = running
             .iter()
-            .filter(|t| !holding.contains(*t))
+            .filter(|t| !rec.holding.contains(*t))
             .cloned()
             .collect();
         rec.stopping = stop.iter().cloned().collect();
         stop.extend(
-            holding
+            rec.holding
                 .iter()
                 .filter(|t| st.tasks.get(*t).is_some_and(|a| a.task.cancel_requested))
                 .cloned(),

@@ -850,7 +850,10 @@ mod tests {
 
     #[test]
     fn log_columns_read_as_the_lines_they_carry() {
-        let c = columns(&["a", "b", "c"], &[(0, "k", "v"), (2, "x", "1"), (2, "y", "2")]);
+        let c = columns(
+            &["a", "b", "c"],
+            &[(0, "k", "v"), (2, "x", "1"), (2, "y", "2")],
+        );
         let lines = pushed_lines(Vec::new(), Some(c)).unwrap();
         assert_eq!(lines.iter().map(|l| l.seq).collect::<Vec<_>>(), [5, 6, 7]);
         assert_eq!(lines[0].time_us, 1_700_000_000_123_456);
@@ -888,7 +891,10 @@ mod tests {
         assert!(refused(Vec::new(), keyless).contains("1 field lines, 0 keys"));
         let beyond = refused(Vec::new(), columns(&["a"], &[(1, "k", "v")]));
         assert!(beyond.contains("batch of 1 lines"), "{beyond}");
-        let backwards = refused(Vec::new(), columns(&["a", "b"], &[(1, "k", "v"), (0, "k", "v")]));
+        let backwards = refused(
+            Vec::new(),
+            columns(&["a", "b"], &[(1, "k", "v"), (0, "k", "v")]),
+        );
         assert!(backwards.contains("line order"), "{backwards}");
         let mut zero = columns(&["a"], &[]);
         zero.first_seq = 0;
