@@ -187,6 +187,8 @@ pub fn event_json(e: &pb::Event) -> Value {
             let plan = p.plan.as_ref().and_then(|p| serde_json::to_value(p).ok());
             json!({"kind": "plan", "plan": plan})
         }
+        Some(Body::TaskDrift(d)) => json!({"kind": "task_drift", "task_id": d.task_id,
+            "drift": d.drift, "evidence": d.evidence, "action": d.action}),
         None => json!({"kind": "unknown"}),
     };
     json!({"seq": e.seq, "time": time(e.time.as_ref()), "event": body})
@@ -255,6 +257,13 @@ pub fn event_text(e: &pb::Event) -> String {
                 line(&p.reason)
             )
         }
+        Some(Body::TaskDrift(d)) => format!(
+            "task {} drifting ({}, {}): {}",
+            d.task_id,
+            line(&d.drift),
+            line(&d.action),
+            line(&d.evidence)
+        ),
         None => "unknown event".into(),
     };
     format!("#{} {} {}", e.seq, time(e.time.as_ref()), what)

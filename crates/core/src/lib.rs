@@ -21,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod consent;
 pub mod diskspace;
+pub mod drift;
 pub mod editor;
 pub mod egress;
 pub mod error;

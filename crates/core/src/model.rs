@@ -367,6 +367,17 @@ pub enum EventBody {
         /// The plan as it is now.
         plan: Box<crate::plan::Plan>,
     },
+    /// A running task was found drifting (`crate::drift`).
+    TaskDrift {
+        /// The task.
+        task_id: String,
+        /// "silent" or "repeating".
+        drift: String,
+        /// What shows it.
+        evidence: String,
+        /// What the manager did: "warned" or "cancelled".
+        action: String,
+    },
 }
 
 impl EventBody {
@@ -382,6 +393,7 @@ impl EventBody {
             EventBody::TemplatesChanged { .. } => "templates_changed",
             EventBody::SchedulingChanged { .. } => "scheduling",
             EventBody::PlanChanged { .. } => "plan",
+            EventBody::TaskDrift { .. } => "task_drift",
         }
     }
 
@@ -390,7 +402,8 @@ impl EventBody {
         match self {
             EventBody::TaskState { task_id, .. }
             | EventBody::TaskProgress { task_id, .. }
-            | EventBody::TaskLog { task_id, .. } => Some(task_id),
+            | EventBody::TaskLog { task_id, .. }
+            | EventBody::TaskDrift { task_id, .. } => Some(task_id),
             EventBody::Consent { consent } => Some(&consent.task_id),
             _ => None,
         }

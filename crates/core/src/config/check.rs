@@ -2,8 +2,8 @@
 //! longer than its interval), lower bounds, addresses that must be loopback. Each section checks
 //! its own keys; the first problem found is the error, naming the key and what is allowed.
 use super::{
-    Agents, Config, Consent, Editor, Feed, Planner, Router, RouterModel, Sandbox, Server, Store,
-    Tasks, Templates, Web,
+    Agents, Config, Consent, Drift, Editor, Feed, Planner, Router, RouterModel, Sandbox, Server,
+    Store, Tasks, Templates, Web,
 };
 
 /// Most warm task processes per agent (`sandbox.warm_pool_size`).
@@ -23,7 +23,28 @@ impl Config {
         self.editor.check()?;
         self.router.check()?;
         self.planner.check()?;
+        self.drift.check(&self.tasks)?;
         self.web.check()
+    }
+}
+
+impl Drift {
+    fn check(&self, tasks: &Tasks) -> Result<(), String> {
+        if !self.silent_after.is_zero()
+            && self.silent_after < tasks.tick_interval.max(std::time::Duration::from_secs(1))
+        {
+            return Err(format!(
+                "drift.silent_after must be \"0s\" (never) or at least 1s and tasks.tick_interval ({}): silence is checked once a tick",
+                humantime::format_duration(tasks.tick_interval)
+            ));
+        }
+        if self.repeat_lines == 1 {
+            return Err(
+                "drift.repeat_lines must be 0 (never) or at least 2: one line is no repetition"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 }
 

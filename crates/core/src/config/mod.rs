@@ -53,6 +53,41 @@ pub struct Config {
     pub router: Router,
     /// Running plans: the steps a request became (`hyperagent ask`, the prompt bar).
     pub planner: Planner,
+    /// Noticing a running task that has stopped getting anywhere (`crates/core/src/drift.rs`).
+    pub drift: Drift,
+}
+
+/// What the manager does when it finds a task drifting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDrift {
+    /// Say so: an event on the feed (the task's page shows it) and an audit entry.
+    Warn,
+    /// Say so, and cancel the task.
+    Cancel,
+}
+
+/// Drift detection's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Drift {
+    /// A running task that logs and reports nothing for this long is drifting ("0s": never).
+    #[serde(with = "humantime_serde")]
+    pub silent_after: Duration,
+    /// A task logging the same line this many times in a row is drifting (0: never).
+    pub repeat_lines: u32,
+    /// `warn` or `cancel`.
+    pub on_drift: OnDrift,
+}
+
+impl Default for Drift {
+    fn default() -> Self {
+        Drift {
+            silent_after: Duration::from_secs(600),
+            repeat_lines: 50,
+            on_drift: OnDrift::Warn,
+        }
+    }
 }
 
 /// The planner's settings (see `crates/core/src/plan.rs`).

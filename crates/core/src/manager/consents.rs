@@ -242,6 +242,7 @@ impl Manager {
                 && !still_waiting
                 && !a.task.cancel_requested
             {
+                a.watch.activity(now);
                 let ev = tasks::transition(
                     &mut a.task,
                     TaskState::Running,

@@ -76,6 +76,7 @@ impl Manager {
                 tracing::error!(task = %id, error = %e, "ending an attempt failed");
             }
         }
+        let drifting = self.drifting(&mut st, now, &mut writes);
         let supervised: Vec<String> = kill
             .into_iter()
             .filter(|a| st.supervised.contains_key(a))
@@ -97,7 +98,73 @@ impl Manager {
                 }
             }
         }
-        (!writes.is_empty()).then(|| self.inner.writer.submit(writes))
+        let pending = (!writes.is_empty()).then(|| self.inner.writer.submit(writes));
+        self.cancel_drifting(drifting);
+        pending
+    }
+
+    /// Running tasks silent past `drift.silent_after`: an event and an audit entry each, and the
+    /// tasks to cancel per `drift.on_drift`. A task's silence counts only while it runs (not
+    /// while it waits for an agent, an answer or the person).
+    fn drifting(&self, st: &mut State, now: i64, writes: &mut Vec<Write>) -> Vec<(String, String)> {
+        let after = self.inner.cfg.drift.silent_after;
+        let mut found = Vec::new();
+        for a in st.tasks.values_mut() {
+            if a.task.state != TaskState::Running || a.task.cancel_requested {
+                a.watch.activity(now);
+                continue;
+            }
+            if let Some(d) = a.watch.silent(now, after) {
+                found.push((a.task.id.clone(), d));
+            }
+        }
+        found
+            .into_iter()
+            .filter_map(|(id, d)| self.drifted(&id, &d, now, writes).map(|why| (id, why)))
+            .collect()
+    }
+
+    /// A drift on the feed and in the audit log; the reason to cancel the task with, when
+    /// `drift.on_drift` says so.
+    pub(super) fn drifted(
+        &self,
+        task_id: &str,
+        d: &crate::drift::Drift,
+        now: i64,
+        writes: &mut Vec<Write>,
+    ) -> Option<String> {
+        let cancel = self.inner.cfg.drift.on_drift == crate::config::OnDrift::Cancel;
+        let action = if cancel { "cancelled" } else { "warned" };
+        tracing::warn!(task = %task_id, drift = d.kind.name(), evidence = %d.evidence, action, "task drifting");
+        writes.push(Write::Event {
+            time_us: now,
+            body: EventBody::TaskDrift {
+                task_id: task_id.to_string(),
+                drift: d.kind.name().to_string(),
+                evidence: d.evidence.clone(),
+                action: action.to_string(),
+            },
+        });
+        writes.push(Write::audit(
+            now,
+            "manager",
+            "task.drift",
+            Some(task_id),
+            serde_json::json!({ "drift": d.kind.name(), "evidence": d.evidence, "action": action }),
+        ));
+        cancel.then(|| format!("it seemed stuck ({})", d.evidence))
+    }
+
+    /// Cancels drifting tasks (`drift.on_drift = "cancel"`), each as a client's cancel would.
+    pub(super) fn cancel_drifting(&self, tasks: Vec<(String, String)>) {
+        for (id, why) in tasks {
+            let m = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = m.cancel(&id, &why).await {
+                    tracing::warn!(task = %id, error = %e, "cancelling a drifting task failed");
+                }
+            });
+        }
     }
 
     pub(super) async fn housekeeping(self) {

@@ -19,6 +19,7 @@ impl Manager {
                 (TaskState::Assigned, true) => {
                     a.answer_by_us = None;
                     a.deadline_us = Some(now + i64::from(a.task.timeout_secs) * 1_000_000);
+                    a.watch.activity(now);
                     let ev = tasks::transition(
                         &mut a.task,
                         TaskState::Running,
@@ -79,6 +80,7 @@ impl Manager {
                 self.inner.cfg.agents.max_text_bytes as usize,
             );
             a.task.progress = Some(progress.clone());
+            a.watch.activity(now);
             let writes = vec![Write::Event {
                 time_us: now,
                 body: EventBody::TaskProgress {

@@ -29,25 +29,40 @@ impl Manager {
         };
         // A failed write stores nothing more in this process (the manager stops), so the cursor
         // moved here need not be put back.
-        self.commit(|st| {
-            let (claims, a) = self.authorized(st, task_id, token)?;
-            intake.attempt = claims.attempt;
-            // Lines are numbered by the agent within the attempt (a retry's process starts from
-            // 1 again) and by the manager within the task, across attempts.
-            let mut last = LogCursor {
-                attempt: claims.attempt,
-                attempt_seq: a.log.accepted(claims.attempt),
-                ..a.log
-            };
-            let mut writes = Vec::with_capacity(lines.len());
-            for line in lines {
-                intake.take(a, &mut last, line, &mut writes)?;
-            }
-            a.log = last;
-            a.log_moved.notify_waiters();
-            Ok((writes, last.attempt_seq))
-        })
-        .await
+        let repeat_lines = self.inner.cfg.drift.repeat_lines;
+        let (stored, cancel) = self
+            .commit(|st| {
+                let (claims, a) = self.authorized(st, task_id, token)?;
+                intake.attempt = claims.attempt;
+                // Lines are numbered by the agent within the attempt (a retry's process starts from
+                // 1 again) and by the manager within the task, across attempts.
+                let mut last = LogCursor {
+                    attempt: claims.attempt,
+                    attempt_seq: a.log.accepted(claims.attempt),
+                    ..a.log
+                };
+                let mut writes = Vec::with_capacity(lines.len());
+                let mut drifts = Vec::new();
+                for line in lines {
+                    // A resent line (already stored) is no new repetition.
+                    if line.seq > last.attempt_seq {
+                        drifts.extend(a.watch.line(&line.message, intake.now, repeat_lines));
+                    }
+                    intake.take(a, &mut last, line, &mut writes)?;
+                }
+                a.log = last;
+                a.log_moved.notify_waiters();
+                let mut cancel = None;
+                for d in &drifts {
+                    cancel = cancel.or(self.drifted(task_id, d, intake.now, &mut writes));
+                }
+                Ok((writes, (last.attempt_seq, cancel)))
+            })
+            .await?;
+        if let Some(why) = cancel {
+            self.cancel_drifting(vec![(task_id.to_string(), why)]);
+        }
+        Ok(stored)
     }
 
     /// Waits (at most `agents.log_order_wait`) until a task's accepted log lines reach `seq`.

@@ -227,6 +227,8 @@ struct Active {
     /// Submitted, its row not committed yet: no agent hears of it until it is (a crash then
     /// would leave an agent running a task that never existed, and whose client was never told).
     unstored: bool,
+    /// When it last did anything, and the line it keeps logging (drift detection).
+    watch: crate::drift::Watch,
 }
 
 impl Active {
@@ -245,6 +247,7 @@ impl Active {
             log_dropped: 0,
             disk_drop: None,
             unstored: false,
+            watch: crate::drift::Watch::default(),
         }
     }
 }

@@ -482,6 +482,17 @@ pub fn event(e: &Event) -> pb::Event {
         EventBody::PlanChanged { plan: p } => Body::Plan(pb::PlanChanged {
             plan: Some(plan(p)),
         }),
+        EventBody::TaskDrift {
+            task_id,
+            drift,
+            evidence,
+            action,
+        } => Body::TaskDrift(pb::TaskDrift {
+            task_id: task_id.clone(),
+            drift: drift.clone(),
+            evidence: evidence.clone(),
+            action: action.clone(),
+        }),
     };
     pb::Event {
         seq: e.seq,

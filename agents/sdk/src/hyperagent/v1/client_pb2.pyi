@@ -592,7 +592,7 @@ class SubscribeRequest(_message.Message):
     def __init__(self, after_seq: _Optional[int] = ..., task_id: _Optional[str] = ..., exclude_logs: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent", "templates_changed", "scheduling", "plan")
+    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent", "templates_changed", "scheduling", "plan", "task_drift")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     AGENT_STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -604,6 +604,7 @@ class Event(_message.Message):
     TEMPLATES_CHANGED_FIELD_NUMBER: _ClassVar[int]
     SCHEDULING_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
+    TASK_DRIFT_FIELD_NUMBER: _ClassVar[int]
     seq: int
     time: _timestamp_pb2.Timestamp
     agent_status: AgentStatusChanged
@@ -615,7 +616,20 @@ class Event(_message.Message):
     templates_changed: TemplatesChanged
     scheduling: SchedulingChanged
     plan: PlanChanged
-    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., templates_changed: _Optional[_Union[TemplatesChanged, _Mapping]] = ..., scheduling: _Optional[_Union[SchedulingChanged, _Mapping]] = ..., plan: _Optional[_Union[PlanChanged, _Mapping]] = ...) -> None: ...
+    task_drift: TaskDrift
+    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., templates_changed: _Optional[_Union[TemplatesChanged, _Mapping]] = ..., scheduling: _Optional[_Union[SchedulingChanged, _Mapping]] = ..., plan: _Optional[_Union[PlanChanged, _Mapping]] = ..., task_drift: _Optional[_Union[TaskDrift, _Mapping]] = ...) -> None: ...
+
+class TaskDrift(_message.Message):
+    __slots__ = ("task_id", "drift", "evidence", "action")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    drift: str
+    evidence: str
+    action: str
+    def __init__(self, task_id: _Optional[str] = ..., drift: _Optional[str] = ..., evidence: _Optional[str] = ..., action: _Optional[str] = ...) -> None: ...
 
 class PlanChanged(_message.Message):
     __slots__ = ("plan",)

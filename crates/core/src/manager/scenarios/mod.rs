@@ -13,6 +13,7 @@ use crate::clock::ManualClock;
 use crate::store::AuditQuery;
 
 mod agents;
+mod drift;
 mod logs;
 mod model_router;
 mod permissions;

@@ -629,7 +629,26 @@ export interface Event {
     | SchedulingChanged
     | undefined;
   /** A plan was proposed, accepted, rejected, or one of its steps moved: the plan as it is now. */
-  plan?: PlanChanged | undefined;
+  plan?:
+    | PlanChanged
+    | undefined;
+  /** A running task seems to have stopped getting anywhere (see TaskDrift). */
+  task_drift?: TaskDrift | undefined;
+}
+
+/**
+ * A running task found drifting: silent for longer than `drift.silent_after` (no log line, no
+ * progress), or logging the same line `drift.repeat_lines` times in a row. Said once per silence
+ * and once per run of the same line.
+ */
+export interface TaskDrift {
+  task_id: string;
+  /** "silent" or "repeating". */
+  drift: string;
+  /** What shows it, in words ("nothing logged or reported for 10m"). */
+  evidence: string;
+  /** What the manager did (`drift.on_drift`): "warned", or "cancelled" (the task's state events follow). */
+  action: string;
 }
 
 export interface PlanChanged {
