@@ -3,7 +3,8 @@ bootstrapper agent, beside the same steps run by hand, in the same run.
 
 HyperAgent: `SubmitTask(bootstrap.project)` until the feed shows the task completed: a fresh
 confined task process checks the answers, renders, moves the files into place, `git init` + commit,
-`uv venv`, `uv pip install -e .[dev]`, `pytest -q`, starts uvicorn and gets 200 from `/health`.
+`uv venv`, `uv pip install -e .[dev]`, starts uvicorn and gets 200 from `/health`, then `pytest -q`
+while the server stops (its "serve" includes the server's imports, which the tests then reuse).
 By hand (the baseline): `copier copy`, `git init` + `add` + `commit`, `uv venv`, `uv pip install`,
 `pytest -q`, uvicorn until `/health` answers 200 — each a new process, as a person would run them.
 
@@ -103,6 +104,12 @@ def by_hand(template: Path, wh: Path, cache: Path) -> Callable[[Path], dict[str,
     return steps
 
 
+def spread(runs: list[dict[str, float]], step: str) -> str:
+    """A step's median with its range over the runs: "1.23 s (1.10-1.40)"."""
+    times = [r[step] for r in runs]
+    return f"{statistics.median(times):.2f} s ({min(times):.2f}-{max(times):.2f})"
+
+
 def start_manager(work: Path, wh: Path) -> Manager:
     """The real manager with the bootstrapper agent in offline mode, allowed to read ``wh``."""
     m = Manager(
@@ -167,8 +174,8 @@ def main() -> int:
             m.stop()
         binary = "release" if "release" in str(BIN) else "debug"
         print(
-            f"FastAPI template, default answers (SQLite), warm uv cache, offline wheelhouse;"
-            f" median of {RUNS} interleaved runs ({binary} manager binary)\n"
+            f"FastAPI template, default answers (no database), warm uv cache, offline wheelhouse;"
+            f" median (range) of {RUNS} interleaved runs ({binary} manager binary)\n"
         )
         print("| step | HyperAgent (manager + confined agent) | by hand (same run) | ratio |")
         print("|---|---|---|---|")
@@ -176,7 +183,7 @@ def main() -> int:
             a = statistics.median(r[step] for r in ours)
             b = statistics.median(r[step] for r in theirs)
             label = "**submit to healthy, total**" if step == "total" else step
-            print(f"| {label} | {a:.2f} s | {b:.2f} s | {a / b:.2f}x |")
+            print(f"| {label} | {spread(ours, step)} | {spread(theirs, step)} | {a / b:.2f}x |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

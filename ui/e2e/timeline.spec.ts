@@ -31,8 +31,8 @@ test('a project made from the FastAPI template reads as its steps, each passed w
     'commit:done',
     'environment:passed',
     'install:passed',
-    'tests:passed',
     'start:passed',
+    'tests:passed',
   ])
   for (const row of await steps.all()) await expect(row.getByTestId('step-took')).toHaveText(/^\d+(\.\d)? s$|min/)
   await expect(page.getByTestId('task-took')).toHaveText(/^took /)

@@ -12,7 +12,14 @@ import pytest
 
 from hyperagent.v1 import common_pb2
 from hyperagent_bootstrapper.agent import checks_outcome
-from hyperagent_bootstrapper.postcheck import Plan, PostCheck, Report, Settings, error_line
+from hyperagent_bootstrapper.postcheck import (
+    Plan,
+    PostCheck,
+    Report,
+    Settings,
+    error_line,
+    free_port,
+)
 from hyperagent_sdk import CancellationToken, PermissionRefused, TaskContext
 from hyperagent_sdk.process import ChildRegistry
 
@@ -203,3 +210,82 @@ def test_a_project_checked_again_keeps_its_environment_when_its_python_is_the_as
     )
     assert [c.name for c in report.checks] == ["environment", "install"]
     assert report.checks[1].detail == "not run: environment failed"
+
+
+_SERVER = """\
+import http.server, pathlib, signal, sys, time
+marks = pathlib.Path(sys.argv[2])
+
+def stop(*_):
+    time.sleep(0.3)  # a graceful stop takes a while (uvicorn: up to its 0.1 s tick, then shutdown)
+    (marks / "stopped").write_text("")
+    sys.exit(0)
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        (marks / "answered").write_text("")
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_):
+        pass
+
+signal.signal(signal.SIGTERM, stop)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
+"""
+
+_TESTS = """\
+import json, pathlib, sys
+marks = pathlib.Path(sys.argv[1])
+seen = {m: (marks / m).exists() for m in ("answered", "stopped")}
+(marks / "tests").write_text(json.dumps(seen))
+print("1 passed in 0.01s")
+"""
+
+
+def _serving(tmp_path: Path, server: str) -> tuple[_Run, Path]:
+    """A post-check whose dev server is ``server`` (a script: port, marks folder) and whose tests
+    record which of the server's marks were there when they began."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (tmp_path / "server.py").write_text(server)
+    (tmp_path / "tests.py").write_text(_TESTS)
+    run = _Run(tmp_path)
+    run.check.uv = str(_fake_uv(tmp_path, ["Installed 1 package"], 0))
+    port = free_port(20000, 60000)
+    run.check.settings = Settings(serve_timeout=10, ports=(port, port))
+    run.check.plan = Plan(
+        python="",
+        install=["fastapi"],
+        test=[sys.executable, str(tmp_path / "tests.py"), str(marks)],
+        serve=[sys.executable, str(tmp_path / "server.py"), "{port}", str(marks)],
+        health="/health",
+    )
+    return run, marks
+
+
+def test_the_dev_server_answers_first_and_the_tests_run_while_it_stops(tmp_path: Path) -> None:
+    run, marks = _serving(tmp_path, _SERVER)
+    report = run.check.run()
+    assert [(c.name, c.status) for c in report.checks] == [
+        ("environment", "passed"),
+        ("install", "passed"),
+        ("tests", "passed"),
+        ("serve", "passed"),
+    ]
+    # The tests began once the server had answered (its bytecode is theirs to reuse) and
+    # before its stop was over (the stop overlaps them); it did stop.
+    assert json.loads((marks / "tests").read_text()) == {"answered": True, "stopped": False}
+    assert (marks / "stopped").exists()
+
+
+def test_a_dev_server_that_exits_fails_serve_and_the_tests_still_run(tmp_path: Path) -> None:
+    run, marks = _serving(tmp_path, "import sys; sys.exit(3)\n")
+    report = run.check.run()
+    by_name = {c.name: c for c in report.checks}
+    assert [c.name for c in report.checks] == ["environment", "install", "tests", "serve"]
+    assert by_name["tests"].status == "passed"
+    assert json.loads((marks / "tests").read_text()) == {"answered": False, "stopped": False}
+    assert by_name["serve"].status == "failed"
+    assert "exited with code 3" in by_name["serve"].detail
+    assert run.errors() == [f"serve failed: {by_name['serve'].detail}"]

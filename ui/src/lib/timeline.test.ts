@@ -48,8 +48,8 @@ describe('timelineOf', () => {
       [5, INFO, 'creating the environment'],
       [6, INFO, 'installing packages'],
       [6, 'LOG_LEVEL_WARN', 'Resolved 30 packages', { stream: 'stderr' }],
-      [20, INFO, "running the project's tests"],
-      [40, INFO, 'asking the dev server for its health URL'],
+      [20, INFO, 'asking the dev server for its health URL'],
+      [21, INFO, "running the project's tests"],
     );
     const checks = [
       { name: 'environment', status: 'passed', detail: '.venv created with uv', seconds: 0.8 },
@@ -65,8 +65,8 @@ describe('timelineOf', () => {
       ['commit', 'done'],
       ['environment', 'passed'],
       ['install', 'passed'],
-      ['tests', 'passed'],
       ['start', 'passed'],
+      ['tests', 'passed'],
     ]);
     // A step without a check lasts until the next one began; a check says its own time.
     expect(steps[0]).toMatchObject({ started: at(0), seconds: 1, seq: 1 });

@@ -54,8 +54,8 @@ function postCheckSteps(): KnownStep[] {
   return [
     { message: 'creating the environment', key: 'environment', label: 'Environment', check: 'environment' },
     { message: 'installing packages', key: 'install', label: 'Install', check: 'install' },
-    { message: "running the project's tests", key: 'tests', label: 'Tests', check: 'tests' },
     { message: 'asking the dev server for its health URL', key: 'start', label: 'Start', check: 'serve' },
+    { message: "running the project's tests", key: 'tests', label: 'Tests', check: 'tests' },
     { message: 'building the Docker image', key: 'docker', label: 'Docker image', check: 'docker' },
   ];
 }

@@ -194,8 +194,8 @@ UPDATE_STEPS = {
 POSTCHECK_STEPS = {
     "creating the environment": 0.2,
     "installing packages": 0.35,
-    "running the project's tests": 0.6,
-    "asking the dev server for its health URL": 0.8,
+    "asking the dev server for its health URL": 0.6,
+    "running the project's tests": 0.75,
     "building the Docker image": 0.9,
 }
 

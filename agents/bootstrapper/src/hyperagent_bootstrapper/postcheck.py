@@ -3,8 +3,9 @@
 Each check ends as ``passed``, ``failed`` or ``skipped`` with the reason, so the result says
 exactly what was and was not proven. The steps are the template's (``hyperagent.yml``):
 create ``.venv`` with uv (or ``python -m venv`` + pip when uv is missing; a project checked
-again keeps the one it has), install, run the tests, start the dev server on a free local port
-and GET its health URL, stop it; build the Docker image only where Docker is installed. A step
+again keeps the one it has), install, start the dev server on a free local port and GET its
+health URL, run the tests while it stops (reported as tests, then serve); build the Docker image
+only where Docker is installed. A step
 that could not run (an earlier one failed, network access was refused) is listed as skipped with
 the reason, never left out.
 
@@ -22,6 +23,7 @@ import os
 import re
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -254,8 +256,13 @@ class PostCheck:
         return self.report
 
     def _tests_and_serve(self) -> None:
-        """The tests, with the dev server starting beside them (they do not depend on each other,
-        and its start-up, mostly imports, overlaps theirs); then its health URL is probed."""
+        """The dev server first, then the tests while it stops.
+
+        A task process gets one core (``sandbox.task_cpu_percent``), and in a fresh .venv nothing
+        is compiled yet: the server and the tests import the same packages (FastAPI, pydantic,
+        Starlette), so side by side both compiled them, on that one core. One after the other,
+        the tests reuse the bytecode the server's start wrote, and the server's graceful stop (a
+        wait, not work) overlaps them. The report keeps its order (tests, then serve)."""
         if not self.plan.serve or not self.plan.health:
             self._tests()
             self.report.add(
@@ -264,10 +271,18 @@ class PostCheck:
             return
         port = free_port(*self.settings.ports)
         argv = [a.replace("{port}", str(port)) for a in self.plan.serve]
-        self.ctx.log.info("starting the dev server beside the tests", command=" ".join(argv))
+        self.ctx.log.info("starting the dev server, then the tests", command=" ".join(argv))
         with self.ctx.start(argv, cwd=self.project, env=self._env) as server:
-            self._tests()
-            self._probe(server, port)
+            serve = self._probe(server, port)
+            if serve.status == "failed":
+                self.ctx.log.error(f"serve failed: {serve.detail}", check="serve")
+            stopping = threading.Thread(target=server.stop, name="stop-dev-server", daemon=True)
+            stopping.start()
+            try:
+                self._tests()
+            finally:
+                stopping.join()
+        self.report.checks.append(serve)
 
     def _environment(self) -> bool:
         self.progress("creating the environment")
@@ -401,7 +416,9 @@ class PostCheck:
         else:
             self._fail("tests", summary, start)
 
-    def _probe(self, server: Child, port: int) -> None:
+    def _probe(self, server: Child, port: int) -> Check:
+        """The serve check: GET the health URL until it answers 200, the server exits, or
+        ``serve_timeout`` passes (the caller adds it to the report)."""
         self.progress("asking the dev server for its health URL")
         start = time.monotonic()
         status = 0
@@ -418,15 +435,15 @@ class PostCheck:
         exited = server.poll()
         self.ctx.cancelled.raise_if_cancelled()
         url = f"http://127.0.0.1:{port}{self.plan.health}"
+        seconds = round(time.monotonic() - start, 3)
         if status == 200:
-            self.report.add("serve", "passed", f"GET {url} answered 200", start)
-        elif exited is not None:
-            self._fail(
-                "serve", f"the dev server exited with code {exited} before answering {url}", start
-            )
+            return Check("serve", "passed", f"GET {url} answered 200", seconds)
+        if exited is not None:
+            why = f"the dev server exited with code {exited} before answering {url}"
         else:
-            why = f"answered {status}" if status else "did not answer"
-            self._fail("serve", f"{url} {why} within {self.settings.serve_timeout:g} s", start)
+            answered = f"answered {status}" if status else "did not answer"
+            why = f"{url} {answered} within {self.settings.serve_timeout:g} s"
+        return Check("serve", "failed", why, seconds)
 
     def _docker(self) -> None:
         start = time.monotonic()
