@@ -5,6 +5,7 @@ repository that never touch each other or the main checkout."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -179,3 +180,38 @@ def test_names_use_the_random_end_of_the_task_id() -> None:
     b = names("0190abcd-1234-7000-8000-00000000cafe", "coder")
     assert a == ("hyperagent/0000beef-coder", "0000beef-coder")
     assert b[0] != a[0]
+
+
+def test_a_worktree_is_never_reached_through_its_dot_git_file(
+    make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    """What a command the model ran may do, since it may write the worktree: point the
+    worktree's .git file at a git folder of its own whose config runs code (a clean filter for
+    every file). The agent's commit names the real git folder, so that code never runs; the file
+    is put back as git wrote it."""
+    path = make_repo()
+    repo = Repository.at(path)
+    wt = tmp_path / "ws" / "leaf"
+    repo.add_worktree(wt, "hyperagent/leaf", repo.commit_of("main"))
+    written = (wt / ".git").read_bytes()
+    pwned = tmp_path / "pwned"
+    evil = wt / "evil"
+    subprocess.run(["git", "init", "-q", "--bare", str(evil)], check=True)
+    with (evil / "config").open("a") as f:
+        f.write(f'[filter "x"]\n\tclean = touch {pwned}; cat\n[core]\n\tbare = false\n')
+    (wt / ".gitattributes").write_text("* filter=x\n")
+    (wt / ".git").write_text(f"gitdir: {evil}\n")
+    (wt / "README.md").write_text("changed\n")
+    sha = repo.commit_all(wt, "a change")
+    assert sha is not None
+    assert not pwned.exists()
+    assert git(path, "rev-parse", "hyperagent/leaf").strip() == sha
+    assert repo.restore_link(wt)
+    assert (wt / ".git").read_bytes() == written
+    assert not repo.restore_link(wt)
+    (wt / ".git").unlink()
+    (wt / ".git").mkdir()
+    assert repo.restore_link(wt)
+    assert (wt / ".git").read_bytes() == written
+    repo.remove_worktree(wt)
+    assert not pwned.exists()

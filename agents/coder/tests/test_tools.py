@@ -1,16 +1,21 @@
 """The tool layer: every path stays inside the worktree (absolute paths, `..`, symbolic links
 leading out and the worktree's .git refused, with what the model reads), replace's one-occurrence
-rule, and `run`'s time limit and bounded output, on real files and real processes."""
+rule, `run`'s time limit and bounded output, and `run` held by the kernel to writing the worktree
+(never the repository's git folder nor the rest of the task's folder), on real files, real
+repositories and real processes."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from hyperagent_coder.gitwork import Repository
 from hyperagent_coder.tools import Limits, Refused, Worktree
+from hyperagent_sdk import narrow
 
 
 @pytest.fixture
@@ -153,3 +158,89 @@ def test_run_output_keeps_its_head_and_tail(wt: Worktree) -> None:
     assert text.endswith("C" * 499 + "\n")  # the last 500 bytes
     assert "bytes of output cut" in text
     assert len(text) < 1200
+
+
+needs_landlock = pytest.mark.skipif(
+    narrow.abi() == 0, reason=f"run narrows commands with Landlock: {narrow.unavailable_reason()}"
+)
+
+
+@pytest.fixture
+def real(make_repo: Callable[..., Path], tmp_path: Path) -> tuple[Repository, Worktree]:
+    """A real repository and a worktree of it in a task's folder (``tmp_path / "task"``)."""
+    repo = Repository.at(make_repo())
+    workspace = tmp_path / "task"
+    workspace.mkdir()
+    tree = workspace / "leaf"
+    repo.add_worktree(tree, "hyperagent/leaf", repo.commit_of("main"))
+    return repo, Worktree(tree, Limits(run_timeout_secs=20))
+
+
+def run(wt: Worktree, script: str) -> str:
+    obs = wt.call({"tool": "run", "argv": ["sh", "-c", script]})
+    assert obs.ok, obs.text
+    return obs.text
+
+
+@needs_landlock
+def test_run_cannot_write_the_git_folder_nor_beside_the_worktree(
+    real: tuple[Repository, Worktree],
+) -> None:
+    repo, wt = real
+    git_dir = repo.git_dir
+    admin = git_dir / "worktrees" / "leaf"
+    config = (git_dir / "config").read_text()
+    said = run(
+        wt,
+        f"echo '#!/bin/sh' > {git_dir}/hooks/pre-commit; echo x > ../outside;"
+        f" echo y > {admin}/evil; git config core.fsmonitor 'touch /tmp/pwned';"
+        f" git update-ref refs/heads/main HEAD~0 2>&1 | head -1; echo done",
+    )
+    assert said.count("Permission denied") >= 3, said
+    assert said.rstrip().endswith("done")
+    assert not (git_dir / "hooks" / "pre-commit").exists()
+    assert not (wt.real_root.parent / "outside").exists()
+    assert not (admin / "evil").exists()
+    assert (git_dir / "config").read_text() == config
+    assert sorted(p.name for p in wt.real_root.parent.iterdir()) == ["leaf"]
+
+
+@needs_landlock
+def test_run_writes_the_worktree_and_a_private_tmp_and_reads_with_git(
+    real: tuple[Repository, Worktree],
+) -> None:
+    _repo, wt = real
+    said = run(
+        wt,
+        'echo new > new.txt && echo changed >> README.md && echo t > "$TMPDIR/t" && echo wrote;'
+        " echo tmp=$TMPDIR; git status --short; git diff --stat | tail -1; git log --format=%s",
+    )
+    assert "wrote" in said
+    assert " M README.md" in said
+    assert "?? new.txt" in said
+    assert "1 file changed" in said
+    assert said.rstrip().endswith("first")
+    tmp = next(line for line in said.splitlines() if line.startswith("tmp=")).removeprefix("tmp=")
+    assert tmp
+    assert not Path(tmp).exists()  # removed after the command
+    assert (wt.real_root / "new.txt").read_text() == "new\n"
+
+
+@needs_landlock
+def test_run_cannot_stage_or_commit(real: tuple[Repository, Worktree]) -> None:
+    repo, wt = real
+    head = repo.commit_of("hyperagent/leaf")
+    obs = wt.call({"tool": "run", "argv": ["git", "add", "--all"]})
+    assert obs.text.startswith("exit code 128"), obs.text
+    assert "index.lock" in obs.text
+    assert "Permission denied" in obs.text
+    obs = wt.call({"tool": "run", "argv": ["git", "commit", "-qm", "x", "--allow-empty"]})
+    assert not obs.text.startswith("exit code 0"), obs.text
+    assert repo.commit_of("hyperagent/leaf") == head
+
+
+def test_run_is_refused_without_landlock(wt: Worktree, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(narrow, "_abi", 0)
+    obs = wt.call({"tool": "run", "argv": ["true"]})
+    assert not obs.ok
+    assert "commands cannot run here" in obs.text

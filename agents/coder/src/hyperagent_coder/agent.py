@@ -249,8 +249,10 @@ def _clean(
     committed: bool,
 ) -> tuple[bool, bool]:
     """Removes the worktree when ``remove``, and then the branch when it holds no commit of
-    ours. Returns (worktree removed, branch kept)."""
+    ours; a worktree that stays gets its ``.git`` file back as git wrote it. Returns (worktree
+    removed, branch kept)."""
     if not remove:
+        _restore_link(ctx, repo, worktree)
         ctx.log.info(f"the worktree stays at {worktree}", worktree=str(worktree), branch=branch)
         return False, True
     repo.remove_worktree(worktree)
@@ -260,6 +262,17 @@ def _clean(
     repo.delete_branch(branch)
     ctx.log.info(f"removed the worktree and the branch {branch} (it held no commit)", branch=branch)
     return True, False
+
+
+def _restore_link(ctx: TaskContext, repo: Repository, worktree: Path) -> None:
+    """The worktree's ``.git`` file as git wrote it: a command the model ran may have pointed it
+    at a git folder of its own (whose config would run code in any git the person runs there)."""
+    if repo.restore_link(worktree):
+        ctx.log.warn(
+            "a command the model ran had changed the worktree's .git file; it is put back as git"
+            " wrote it (this agent's git never follows it)",
+            worktree=str(worktree),
+        )
 
 
 @dataclass(frozen=True)
@@ -338,6 +351,7 @@ def _work(ctx: TaskContext, payload: dict[str, Any], s: Settings, plan: Plan) ->
         ctx.progress(0.05 + 0.9 * step.number / max_steps, f"step {step.number}: {step.tool}")
 
     run = loop.run_loop(ctx, model, tools, messages, bounds=bounds, on_step=on_step)
+    _restore_link(ctx, plan.repo, plan.worktree)
     message = _message(payload["instruction"], run.summary, run.stopped_by, ctx.task_id)
     commit = plan.repo.commit_all(plan.worktree, message)
     files: list[dict[str, Any]] = []

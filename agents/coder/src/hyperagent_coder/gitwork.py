@@ -11,6 +11,15 @@ git's environment variables from outside. Several workers on one repository each
 and a worktree of their own; what they still share is git's locks (a ref's, ``packed-refs``',
 the worktrees' list): a command that meets another's lock is tried again after a short pause,
 up to ``tries`` times.
+
+The worktree's files are the model's to change, its ``.git`` file included (a ``run`` command may
+write anything beneath the worktree). That file says where the worktree's git folder is; one
+pointing at a git folder the model made, with its own config (a ``filter`` driver, an
+``fsmonitor``), would run the model's code in this process, which may write the repository's git
+folder. So this module never follows it: a worktree's commands name its git folder
+(``<git folder>/worktrees/<name>``, read from the ``.git`` file when the worktree is made) and
+the worktree itself (``--git-dir``, ``--work-tree``), and :meth:`Repository.restore_link` puts
+the file back as git wrote it before a worktree is left to the person.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -102,6 +112,8 @@ class Repository:
     tries: int = 20
     git_dir: Path = field(init=False)
     env: dict[str, str] = field(init=False, repr=False)
+    #: Each worktree made here -> its git folder, and its ``.git`` file as git wrote it.
+    worktrees: dict[Path, tuple[Path, bytes]] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.git_dir = self.path / ".git"
@@ -135,10 +147,16 @@ class Repository:
         stdin: str | None = None,
         retry: bool = True,
     ) -> subprocess.CompletedProcess[str]:
-        """``git <args>``: in ``cwd`` (a worktree, found by its ``.git`` file) or else on the
-        git folder, ``stdin`` its input. Tried again (unless not ``retry``) while another process
-        holds a lock it needs."""
-        where = ["-C", str(cwd)] if cwd is not None else ["--git-dir", str(self.git_dir)]
+        """``git <args>``: in ``cwd`` (a worktree made here, named with its git folder, never
+        found through its ``.git`` file) or else on the git folder, ``stdin`` its input. Tried
+        again (unless not ``retry``) while another process holds a lock it needs."""
+        if cwd is None:
+            where = ["--git-dir", str(self.git_dir)]
+        elif cwd in self.worktrees:
+            admin = self.worktrees[cwd][0]
+            where = ["-C", str(cwd), "--git-dir", str(admin), "--work-tree", str(cwd)]
+        else:
+            raise GitError(f"{cwd} is not a worktree this task made")
         argv = ["git", *where, *_CONFIG, *args]
         pause = _PAUSE
         for attempt in range(1, self.tries + 1):
@@ -209,6 +227,7 @@ class Repository:
                     base_sha,
                     retry=False,
                 )
+                self._remember(path)
                 return
             except GitError as err:
                 # Another worker's lock or half-made worktree: undo what this try made (the
@@ -223,6 +242,39 @@ class Repository:
             time.sleep(pause)
             pause = min(pause * 2, _MAX_PAUSE)
 
+    def _remember(self, path: Path) -> None:
+        """Records the new worktree's git folder (which must be beneath ``.git/worktrees``) and
+        its ``.git`` file, before anything else can change them."""
+        link = (path / ".git").read_bytes()
+        said = re.fullmatch(rb"gitdir: (.+?)\r?\n?", link)
+        if said is None:
+            raise GitError(f"{path}/.git does not name a git folder: {link[:200]!r}")
+        admin = Path(os.path.realpath(path / os.fsdecode(said.group(1))))
+        worktrees = Path(os.path.realpath(self.git_dir / "worktrees"))
+        if admin.parent != worktrees:
+            raise GitError(f"the worktree {path}'s git folder {admin} is not in {worktrees}")
+        self.worktrees[path] = (admin, link)
+
+    def restore_link(self, worktree: Path) -> bool:
+        """Puts the worktree's ``.git`` file back as git wrote it, whatever is in its place (a
+        file saying something else, a folder, a link); True when it had to."""
+        _admin, link = self.worktrees[worktree]
+        dot = worktree / ".git"
+        try:
+            mode = os.lstat(dot).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and stat.S_ISREG(mode) and dot.read_bytes() == link:
+            return False
+        if mode is not None and stat.S_ISDIR(mode):
+            shutil.rmtree(dot)
+        elif mode is not None:
+            dot.unlink()
+        fd = os.open(dot, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(link)
+        return True
+
     def _registered(self, path: Path) -> bool:
         listed = self.git("worktree", "list", "--porcelain", check=False).stdout
         return f"worktree {path}" in listed.splitlines()
@@ -235,6 +287,7 @@ class Repository:
         if path.exists():
             shutil.rmtree(path)
         self.git("worktree", "prune")
+        self.worktrees.pop(path, None)
 
     def delete_branch(self, branch: str) -> None:
         self.git("branch", "-D", "--", branch)

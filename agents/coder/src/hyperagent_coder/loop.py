@@ -72,7 +72,9 @@ Tools (every path is relative to the worktree's top; nothing outside it can be r
 - write_file {{path, content}}: writes the whole file (made if missing).
 - replace {{path, old, new}}: replaces the one occurrence of the exact text old by new.
 - run {{argv}}: runs a command in the worktree (e.g. ["python3", "-m", "pytest", "-q"]), at most \
-{run_timeout} s; you get its exit code and output.
+{run_timeout} s; you get its exit code and output. It may write \
+only inside the worktree and $TMPDIR: git commands that write (add, commit, checkout -b) \
+fail; HyperAgent commits when you finish.
 - finish {{summary}}: you are done; the summary says what you changed and why, in a few sentences.
 
 Rules:

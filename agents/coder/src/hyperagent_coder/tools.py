@@ -10,7 +10,13 @@ worktree inside that, so the main checkout and the git folder are only ever chan
 
 ``run`` starts a command in the worktree (its own session, no standard input), waits at most the
 time limit, then kills its process group; its output (stdout and stderr together) is kept to a
-bounded head and tail. A non-zero exit is an observation like any other, not an error.
+bounded head and tail. A non-zero exit is an observation like any other, not an error. A command
+is a process, which no check in Python can hold, so the kernel does: it runs narrowed
+(:func:`hyperagent_sdk.narrow.narrowed`, a Landlock layer on the task's own confinement) to
+writing beneath the worktree and a private temporary folder of its own (``TMPDIR``, removed
+after it), nothing else: not the repository's git folder (hooks, config, refs, the worktree's
+record and index), not the rest of the task's folder. It reads what the task may. On a kernel
+without Landlock ``run`` is refused rather than run unnarrowed.
 """
 
 from __future__ import annotations
@@ -19,14 +25,18 @@ import collections
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from hyperagent_sdk.narrow import NarrowingUnavailable, narrowed
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,9 @@ class Limits:
 
 #: Environment variables that would point a command's git somewhere else than the worktree.
 _GIT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR")
+
+#: Where a command's temporary files go: its private folder.
+_TEMP_VARS = ("TMPDIR", "TMP", "TEMP", "XDG_CACHE_HOME")
 
 #: Bytes looked at to tell a binary file (one holding a NUL byte) from text.
 _SNIFF = 8192
@@ -275,15 +288,38 @@ class Worktree:
     def run(self, argv: Sequence[str]) -> str:
         if not argv or not all(isinstance(a, str) and a and "\0" not in a for a in argv):
             raise Refused("argv is a command and its arguments: one or more non-empty strings")
-        ran = run_bounded(
-            argv,
-            cwd=self.real_root,
-            env=self._env,
-            timeout=self.limits.run_timeout_secs,
-            max_output=self.limits.max_run_output_bytes,
-            on_start=self._on_run_start,
-        )
+        self._runnable(argv[0])
+        tmp = Path(tempfile.mkdtemp(prefix="coder-run-"))
+        try:
+            wrapped = narrowed(argv, write=[self.real_root, tmp])
+        except NarrowingUnavailable as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise Refused(
+                f"commands cannot run here: {err.strerror}; a command runs only when the kernel"
+                " can hold it to the worktree. Change files with the other tools"
+            ) from None
+        try:
+            ran = run_bounded(
+                wrapped,
+                cwd=self.real_root,
+                env={**self._env, **dict.fromkeys(_TEMP_VARS, str(tmp))},
+                timeout=self.limits.run_timeout_secs,
+                max_output=self.limits.max_run_output_bytes,
+                on_start=self._on_run_start,
+            )
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         return ran.observation(self.limits.run_timeout_secs)
+
+    def _runnable(self, command: str) -> None:
+        """:class:`Refused` when ``command`` names no program (looked up as ``execvp`` will:
+        on ``PATH``, or relative to the worktree when it holds a ``/``)."""
+        if "/" in command:
+            found = os.access(self.real_root / command, os.X_OK)
+        else:
+            found = shutil.which(command, path=self._env.get("PATH", os.defpath)) is not None
+        if not found:
+            raise Refused(f"there is no command {command!r}")
 
 
 @dataclass(frozen=True)
