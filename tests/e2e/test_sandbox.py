@@ -234,6 +234,32 @@ def test_write_into_another_tasks_workspace(world: World) -> None:
     assert not target.exists()
 
 
+# A task may start children narrower than itself (hyperagent_sdk.narrow): a Landlock layer stacked
+# on the manager's confinement, inside its namespaces.
+
+
+def test_a_narrowed_child_writes_less_than_its_task(world: World) -> None:
+    out = allowed(world, "narrowed_child")
+    assert out["abi"] >= 1, out
+    assert out["out"] == ["wrote-inside", "denied-beside", "denied-mem"], out
+    assert out["inside"] is True
+    assert out["beside"] is False
+
+
+def test_the_coders_run_cannot_write_the_git_folder_its_task_may(world: World) -> None:
+    """The coder's run tool in a real task process: the task may write the repository's git
+    folder (as granted), the model's command may not."""
+    out = allowed(world, "coder_run")
+    assert out["task_writes_hooks"]["ok"] is True, out
+    assert out["hook"] is False, out["observation"]
+    assert out["outside"] is False
+    assert out["admin_evil"] is False
+    assert out["config_same"] is True
+    assert out["inside"] is True
+    assert "Permission denied" in out["observation"]
+    assert "?? inside" in out["observation"]  # git status still reads
+
+
 # Warm task processes: started and confined before their task is known (sandbox.warm_pool_size,
 # 1 here as by default), each standing in an empty folder of its own that becomes its task's
 # workspace. A task on a warm process must be exactly as confined as one started afresh.

@@ -26,12 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from hyperagent_coder.gitwork import Repository
+from hyperagent_coder.tools import Limits, Worktree
 from jeepney import DBusAddress, new_method_call
 from jeepney.io.blocking import open_dbus_connection
 
 from hyperagent.v1 import agent_pb2, client_pb2, client_pb2_grpc, common_pb2
 from hyperagent_sdk import Agent, TaskCancelled, TaskContext
 from hyperagent_sdk.connection import make_stub, open_channel
+from hyperagent_sdk.narrow import abi, narrowed
 
 agent = Agent(name="probe", version="0.1.0", max_concurrency=8)
 
@@ -677,6 +680,70 @@ def use_secret(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
 #: The task this process was started for, as the manager wrote it on stdin (read before the SDK
 #: reads it, so the token actions can misuse the token).
 OWN_TASK: dict[str, Any] = {}
+
+
+@action("narrowed_child")
+def narrowed_child(ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
+    """A child narrowed below this task (hyperagent_sdk.narrow) tries to write where the task
+    may but it may not: beside its folder in the workspace, and into this process's memory."""
+    inner = ctx.workspace / "inner"
+    inner.mkdir()
+    script = (
+        "echo in > inner-file && echo wrote-inside; echo x > ../beside || echo denied-beside;"
+        " exec 3</proc/$PPID/mem && echo opened-mem || echo denied-mem"
+    )
+    done = subprocess.run(
+        narrowed(["sh", "-c", script], write=[inner]),
+        cwd=inner,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    (ctx.workspace / "task-wrote-beside").write_text("the task itself may")
+    return {
+        "abi": abi(),
+        "code": done.returncode,
+        "out": done.stdout.split(),
+        "err": done.stderr,
+        "inside": (inner / "inner-file").exists(),
+        "beside": (ctx.workspace / "beside").exists(),
+    }
+
+
+@action("coder_run")
+def coder_run(ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
+    """The coding worker's ``run`` tool, as its task uses it, on a repository whose git folder
+    this task may write (as a granted ``<repo>/.git``): a hostile command tries the hooks, the
+    config, a ref, git's record of the worktree and the task's folder beside the worktree."""
+    path = ctx.workspace / "repo"
+    git = ["git", "-c", "user.name=S", "-c", "user.email=s@example.org", "-C", str(path)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    (path / "README.md").write_text("# a project\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], check=True)
+    repo = Repository.at(path)
+    tree = ctx.workspace / "task" / "leaf"
+    repo.add_worktree(tree, "hyperagent/leaf", repo.commit_of("main"))
+    hook = path / ".git" / "hooks" / "pre-commit"
+    admin = path / ".git" / "worktrees" / "leaf"
+    config = (path / ".git" / "config").read_text()
+    script = (
+        f"echo '#!/bin/sh' > {hook}; echo x > ../outside; echo y > {admin}/evil;"
+        " git config core.fsmonitor evil; git add --all; echo ok > inside; git status --short"
+    )
+    obs = Worktree(tree, Limits(run_timeout_secs=60)).call(
+        {"tool": "run", "argv": ["sh", "-c", script]}
+    )
+    return {
+        "observation": obs.text,
+        "hook": hook.exists(),
+        "outside": (tree.parent / "outside").exists(),
+        "admin_evil": (admin / "evil").exists(),
+        "config_same": (path / ".git" / "config").read_text() == config,
+        "inside": (tree / "inside").exists(),
+        "task_writes_hooks": outcome(lambda: (path / ".git" / "hooks" / "t").write_text("")),
+    }
 
 
 @agent.task("probe.try", description="Attempt one action; report whether the sandbox allowed it.")
