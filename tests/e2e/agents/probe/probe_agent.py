@@ -690,7 +690,8 @@ def narrowed_child(ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     inner.mkdir()
     script = (
         "echo in > inner-file && echo wrote-inside; echo x > ../beside || echo denied-beside;"
-        " exec 3</proc/$PPID/mem && echo opened-mem || echo denied-mem"
+        # In a subshell: a failed `exec` redirection ends a POSIX shell.
+        " (exec 3</proc/$PPID/mem) 2>/dev/null && echo opened-mem || echo denied-mem"
     )
     done = subprocess.run(
         narrowed(["sh", "-c", script], write=[inner]),
