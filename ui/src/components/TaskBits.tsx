@@ -1,5 +1,5 @@
 import type { Progress, TaskState } from '../ipc';
-import { percent, stateTone, taskStateLabel } from '../lib/format';
+import { formatTime, percent, stateTone, taskStateLabel } from '../lib/format';
 import { Untrusted } from './Untrusted';
 
 /**
@@ -42,5 +42,39 @@ export function ProgressBar({ progress, label }: { progress: Progress | null | u
         {percent(progress.fraction)} <Untrusted text={progress.step} />
       </span>
     </span>
+  );
+}
+
+/** What the manager said about a running task that seemed to have stopped getting anywhere. */
+export interface Drift {
+  /** "silent" or "repeating". */
+  drift: string;
+  /** What showed it, in the manager's words. */
+  evidence: string;
+  /** "warned" or "cancelled". */
+  action: string;
+  /** When it was said (RFC 3339), when known. */
+  time?: string;
+}
+
+/**
+ * A running task the manager found drifting: what showed it, and what the person can do. The
+ * evidence comes from the task's own output (a repeated log line), so it is shown as untrusted text.
+ */
+export function DriftNote({ drift }: { drift: Drift }) {
+  const what = drift.drift === 'repeating' ? 'It may be stuck in a loop' : 'It may be stuck';
+  return (
+    <div className="panel result warn" role="status" data-testid="drift-note" data-drift={drift.drift}>
+      <strong>{what}.</strong>{' '}
+      <span>
+        HyperAgent saw <Untrusted text={drift.evidence} />
+        {drift.time ? ` (${formatTime(drift.time)})` : ''}.
+      </span>{' '}
+      {drift.action === 'cancelled' ? (
+        <span>It cancelled the task, as its drift setting says.</span>
+      ) : (
+        <span>It is still running: cancel it if it is not getting anywhere, or wait.</span>
+      )}
+    </div>
   );
 }

@@ -16,6 +16,12 @@ describe('auditSentence', () => {
     expect(say('bootstrapper', 'task.started', { agent_id: 'bootstrapper', attempt: 2, task_type: 'bootstrap.project' })).toBe(
       'bootstrapper started the bootstrap.project task (attempt 2)',
     );
+    expect(say('manager', 'task.drift', { drift: 'silent', evidence: 'nothing logged or reported for 10m', action: 'warned' })).toBe(
+      'HyperAgent found the task silent: nothing logged or reported for 10m',
+    );
+    expect(say('manager', 'task.drift', { drift: 'repeating', evidence: 'the same log line 50 times in a row: "retry"', action: 'cancelled' })).toBe(
+      'HyperAgent found the task repeating itself and cancelled it: the same log line 50 times in a row: "retry"',
+    );
     expect(say('bootstrapper', 'consent.requested', { ...consent, status: 'pending' })).toBe('bootstrapper asked to connect to pypi.org:443');
     expect(say('client', 'consent.answered', consent)).toBe('You allowed bootstrapper to connect to pypi.org:443, for this task');
     expect(say('client', 'consent.answered', { ...consent, status: 'denied' })).toBe('You did not allow bootstrapper to connect to pypi.org:443');

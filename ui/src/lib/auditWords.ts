@@ -63,6 +63,8 @@ const BUILDERS: Record<string, Builder> = {
   'task.canceled': (d, who) => `${who} cancelled ${a(str(d.task_type))}`,
   'task.cancel_requested': (_d, who) => `${who} asked to cancel the task`,
   'task.interrupted': (d) => `${The(str(d.task_type))} was interrupted`,
+  'task.drift': (d, who) =>
+    `${who} found the task ${str(d.drift) === 'repeating' ? 'repeating itself' : 'silent'}${str(d.action) === 'cancelled' ? ' and cancelled it' : ''}: ${str(d.evidence)}`,
   'task.dead_lettered': (d) => `${The(str(d.task_type))} was given up: every attempt failed`,
   'task.confined': (d, who) =>
     str(d.agent) && str(d.workspace) ? `${who} confined ${str(d.agent)} to ${str(d.workspace)}` : null,

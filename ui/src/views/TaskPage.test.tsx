@@ -2,16 +2,22 @@ import { act, cleanup, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { FeedProvider } from '../app/feed';
-import { ApiError, ClientProvider, type Event, type LogLine, type Task } from '../ipc';
+import { ApiError, ClientProvider, type AuditEntry, type Event, type LogLine, type Task } from '../ipc';
 import { MockTransport } from '../testing/mockTransport';
 import { task } from '../testing/tasks';
 import { TaskPage } from './TaskPage';
 
 /** `editor`: what the manager would open folders with ('' = no editor; null = the folder is gone). */
-function setup(initial: Task, editor: string | null = 'code (/usr/bin/code)', lines: LogLine[] = []) {
+function setup(
+  initial: Task,
+  editor: string | null = 'code (/usr/bin/code)',
+  lines: LogLine[] = [],
+  audit: AuditEntry[] = [],
+) {
   let current = initial;
   const transport = new MockTransport({
     GetTask: () => current,
+    ListAudit: (req) => ({ entries: audit.filter((e) => e.task_id === req.task_id && e.action === req.action) }),
     GetLogs: (req) => ({ lines: lines.filter((l) => Number(l.seq) > Number(req.after_seq ?? 0)), complete: true }),
     ListTemplates: () => ({
       templates: [
@@ -128,6 +134,45 @@ describe('TaskPage', () => {
     setup(task('t1', { progress: { fraction: 0.5, step: 'sleep 5/10' } }));
     expect(await screen.findByTestId('task-progress')).toHaveTextContent('50% sleep 5/10');
     expect(screen.getAllByText(/sleep 5\/10/)).toHaveLength(1);
+  });
+
+  it('says when the manager finds the task drifting, and takes a silence back once it moves again', async () => {
+    const { transport } = setup(task('t1'));
+    await screen.findByRole('button', { name: 'Cancel task' });
+    expect(screen.queryByTestId('drift-note')).not.toBeInTheDocument();
+    const appFeed = [...transport.subscribers].filter((s) => s.query.exclude_logs)[0]!;
+    const drift: Event = {
+      seq: '7',
+      time: '2026-12-04T10:00:00Z',
+      task_drift: { task_id: 't1', drift: 'silent', evidence: 'nothing logged or reported for 10m', action: 'warned' },
+    };
+    act(() => appFeed.onEvent({ ...drift, task_drift: { ...drift.task_drift!, task_id: 'other' } }));
+    expect(screen.queryByTestId('drift-note')).not.toBeInTheDocument();
+    act(() => appFeed.onEvent(drift));
+    const note = screen.getByTestId('drift-note');
+    expect(note).toHaveTextContent('It may be stuck.');
+    expect(note).toHaveTextContent('nothing logged or reported for 10m');
+    expect(note).toHaveTextContent('It is still running');
+    act(() => appFeed.onEvent({ seq: '8', task_progress: { task_id: 't1', progress: { fraction: 0.6, step: 'next' } } }));
+    expect(screen.queryByTestId('drift-note')).not.toBeInTheDocument();
+  });
+
+  it('shows a drift the audit log recorded before the page opened, and a cancel for it after the end', async () => {
+    const entry: AuditEntry = {
+      id: '5',
+      time: '2026-12-04T10:00:00Z',
+      actor: 'manager',
+      action: 'task.drift',
+      task_id: 't1',
+      detail_json: JSON.stringify({ drift: 'repeating', evidence: 'the same log line 50 times in a row: "retry"', action: 'cancelled' }),
+      prev_hash: '',
+      hash: '',
+    };
+    setup(task('t1', { state: 'TASK_STATE_CANCELED', cancel_requested: true }), 'code', [], [entry]);
+    const note = await screen.findByTestId('drift-note');
+    expect(note).toHaveAttribute('data-drift', 'repeating');
+    expect(note).toHaveTextContent('It may be stuck in a loop.');
+    expect(note).toHaveTextContent('It cancelled the task');
   });
 
   it("shows the end state from the app's feed, however far behind the task's own (log) feed is", async () => {

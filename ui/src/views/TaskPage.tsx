@@ -5,7 +5,7 @@ import { ConfirmButton } from '../components/ConfirmButton';
 import { ErrorNote } from '../components/ErrorNote';
 import { LogViewer } from '../components/LogViewer';
 import { TableScroll } from '../components/TableScroll';
-import { ProgressBar, StateBadge } from '../components/TaskBits';
+import { DriftNote, ProgressBar, StateBadge, type Drift } from '../components/TaskBits';
 import { AttemptList, ErrorBox, StepTimeline } from '../components/TaskTimeline';
 import { Untrusted } from '../components/Untrusted';
 import { RollbackAction, UpdatePanel, UpdateSummary } from '../components/UpdateFromTemplate';
@@ -54,6 +54,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
   const [store] = useState(() => new LogStore());
   const [goTo, setGoTo] = useState<{ seq: number } | null>(null);
   const [updating, setUpdating] = useState(false);
+  const [drift, setDrift] = useState<Drift | null>(null);
 
   const refresh = useCallback(() => {
     client.getTask(taskId).then(
@@ -68,6 +69,23 @@ export function TaskPage({ taskId }: { taskId: string }) {
 
   useEffect(refresh, [refresh]);
 
+  // Whether the manager found the task drifting before this page was opened: its audit log says.
+  useEffect(() => {
+    let live = true;
+    client.listAudit({ task_id: taskId, action: 'task.drift', newest_first: true, limit: 1 }).then(
+      (r) => {
+        const e = r.entries[0];
+        if (!live || !e) return;
+        const d = parseDrift(e.detail_json);
+        if (d) setDrift((shown) => shown ?? { ...d, time: e.time });
+      },
+      () => {}, // only a note: the page works without it
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, taskId]);
+
   // The task's state and progress come from the app's feed, which carries no log lines, so they
   // never wait behind a flood of them: the new state is shown as the event arrives, and the full
   // record (result, attempts) read after it.
@@ -78,7 +96,12 @@ export function TaskPage({ taskId }: { taskId: string }) {
       refresh();
     }
     const p = e.task_progress;
-    if (p?.task_id === taskId) setTask((t) => (t && !TERMINAL_STATES.has(t.state) ? { ...t, progress: p.progress } : t));
+    if (p?.task_id === taskId) {
+      setTask((t) => (t && !TERMINAL_STATES.has(t.state) ? { ...t, progress: p.progress } : t));
+      setDrift((d) => (d?.drift === 'silent' ? null : d)); // it moved again
+    }
+    const d = e.task_drift;
+    if (d?.task_id === taskId) setDrift({ drift: d.drift, evidence: d.evidence, action: d.action, time: e.time });
   });
 
   // The task's own feed, for its log lines only (its other events come through the app's feed).
@@ -138,6 +161,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
           {!ended && <CancelButton taskId={taskId} requested={task.cancel_requested} onDone={refresh} />}
         </div>
       )}
+      {task && drift && (!ended || drift.action === 'cancelled') && <DriftNote drift={drift} />}
       {task && (
         <TaskActions task={task} output={output} updating={updating} onUpdate={() => setUpdating((u) => !u)} />
       )}
@@ -693,4 +717,16 @@ function ResultPanel({ task, output }: { task: Task; output: BootstrapOutput | n
       )}
     </section>
   );
+}
+
+/** A `task.drift` audit entry's detail, or null when it is not one. */
+function parseDrift(json: string): Drift | null {
+  try {
+    const v = JSON.parse(json) as Partial<Drift>;
+    return typeof v.drift === 'string' && typeof v.evidence === 'string' && typeof v.action === 'string'
+      ? { drift: v.drift, evidence: v.evidence, action: v.action }
+      : null;
+  } catch {
+    return null;
+  }
 }
