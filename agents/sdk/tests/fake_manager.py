@@ -28,11 +28,15 @@ class FakeManager(agent_pb2_grpc.AgentServiceServicer):
         max_log_line_bytes: int = 0,
         max_message_bytes: int = 0,
         log_columns: bool = True,
+        log_order_wait: float = 5.0,
     ) -> None:
         self.socket_path = socket_path
         #: Whether it reads PushLogs' columns (False: a manager that predates them, which reads
         #: only ``lines`` and stores nothing of a batch sent in columns).
         self.log_columns = log_columns
+        #: How long a log batch that overtook its predecessor waits for it (as the manager's
+        #: ``agents.log_order_wait``).
+        self.log_order_wait = log_order_wait
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.max_log_line_bytes = max_log_line_bytes
         self.max_message_bytes = max_message_bytes
@@ -223,9 +227,15 @@ class FakeManager(agent_pb2_grpc.AgentServiceServicer):
         self._enter("PushLogs", context)
         self._check_task(request.task_id, request.capability_token, context)
         with self.cond:
-            self.log_requests.append(request)
+            batch = request_lines(request) if self.log_columns else list(request.lines)
             lines = self.stored[request.task_id]
-            for line in request_lines(request) if self.log_columns else request.lines:
+            # As the manager does: a batch that overtakes its predecessor waits for it (a while).
+            first = batch[0].seq if batch else 1
+            self.cond.wait_for(
+                lambda: all(s in lines for s in range(1, first)), timeout=self.log_order_wait
+            )
+            self.log_requests.append(request)
+            for line in batch:
                 lines[line.seq] = line
             self.events.append(("logs", request.task_id))
             self.cond.notify_all()

@@ -4,14 +4,17 @@
 to the task's queue under a lock, nothing more. One shipper thread turns a task's pending lines into
 ``PushLogs`` requests once ``batch_lines`` are pending or ``linger`` seconds passed since the oldest
 pending line, splitting a batch so no request exceeds ``max_request_bytes`` (nor the manager's
-``max_message_bytes``); a second thread sends them one at a time, in order. A batch is resent with
-the same seqs until the manager acknowledges it, across reconnects; lines are sent in seq order.
+``max_message_bytes``); a second thread sends them in seq order, two on their way at most (the
+manager keeps a batch that overtakes its predecessor until that one is in), and takes their answers
+in order. A batch is resent with the same seqs until the manager acknowledges it, across
+reconnects.
 Lines longer than the manager's ``max_log_line_bytes`` are cut at a UTF-8 character boundary and
 marked ``truncated="true"``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -20,9 +23,11 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import cast
 
+import grpc
+
 from hyperagent.v1 import agent_pb2, common_pb2
 
-from .connection import Link, LinkClosed, Rejected, Session
+from .connection import TASK_GONE_CODES, Link, LinkClosed, Rejected, Session
 
 logger = logging.getLogger("hyperagent_sdk")
 
@@ -204,11 +209,39 @@ class _TaskLog:
         return self.dropped or self.acked_seq >= self.next_seq - 1
 
 
+#: Settle the requests whose answers came (put on the sender's queue by a call's callback).
+_SETTLE = object()
+
+
+class _Sending:
+    """A request on its way: its task, the last seq it carries, and the call (None: not sent,
+    no session was up; it is then sent, with retries, when its turn to settle comes)."""
+
+    __slots__ = ("future", "last_seq", "log", "request", "session")
+
+    def __init__(
+        self,
+        log: _TaskLog,
+        request: agent_pb2.PushLogsRequest,
+        last_seq: int,
+        session: Session | None,
+        future: grpc.Future[agent_pb2.PushLogsResponse] | None,
+    ) -> None:
+        self.log = log
+        self.request = request
+        self.last_seq = last_seq
+        self.session = session
+        self.future = future
+
+    def done(self) -> bool:
+        return self.future is None or self.future.done()
+
+
 class LogShipper:
     """Buffers the log lines of every running task and ships them in batches: one thread builds
-    the requests, another sends them one at a time, in order, so the next batch is built while
-    the last one is on its way (the two overlap: building is Python's work, sending is mostly
-    waiting for the manager)."""
+    the requests, another sends them, up to ``in_flight`` at once, and takes their answers in
+    order (a batch counts as delivered only once it and every batch before it are), so the next
+    batch is built and on its way while the manager stores the last one."""
 
     def __init__(
         self,
@@ -217,9 +250,12 @@ class LogShipper:
         batch_lines: int = 1000,
         linger: float = 0.02,
         max_request_bytes: int = 1024 * 1024,
+        in_flight: int = 2,
     ) -> None:
-        if batch_lines < 1 or linger < 0 or max_request_bytes < 4096:
-            raise ValueError("batch_lines >= 1, linger >= 0 and max_request_bytes >= 4096")
+        if batch_lines < 1 or linger < 0 or max_request_bytes < 4096 or in_flight < 1:
+            raise ValueError(
+                "batch_lines >= 1, linger >= 0, max_request_bytes >= 4096 and in_flight >= 1"
+            )
         self._link = link
         self._batch_lines = batch_lines
         self._linger = linger
@@ -230,10 +266,12 @@ class LogShipper:
         self._tasks: dict[str, _TaskLog] = {}
         self._stopped = False
         self._thread: threading.Thread | None = None
-        #: Requests built and not yet sent (one at most: the builder then waits for the sender).
-        self._outbox: queue.Queue[tuple[_TaskLog, agent_pb2.PushLogsRequest, int] | None] = (
-            queue.Queue(maxsize=1)
-        )
+        #: What the sender does next: send a built request, settle answered ones, or stop (None).
+        self._outbox: queue.Queue[
+            tuple[_TaskLog, agent_pb2.PushLogsRequest, int] | object | None
+        ] = queue.Queue()
+        #: Room for built requests not yet settled: the builder waits for it.
+        self._room = threading.Semaphore(in_flight)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -380,18 +418,68 @@ class LogShipper:
             self._outbox.put(None)
 
     def _send_all(self) -> None:
-        """The sender: each built request, in order, until acknowledged (those of a task whose
-        lines were dropped are skipped); after the link closed, what is left is let go."""
+        """The sender: each built request sent as it comes, their answers taken in order; a
+        request whose call failed is sent again, with retries, when its turn comes (the manager
+        stores a resent line once). Those of a task whose lines were dropped are skipped; after
+        the link closed, what is left is let go."""
+        sending: deque[_Sending] = deque()
         closed = False
         while (item := self._outbox.get()) is not None:
-            log, request, last_seq = item
-            if closed or log.dropped:
-                continue
+            if isinstance(item, tuple):
+                log, request, last_seq = item
+                if closed or log.dropped:
+                    self._room.release()
+                else:
+                    sending.append(self._send(log, request, last_seq))
+            while sending and sending[0].done():
+                closed = self._settle(sending.popleft(), closed)
+        while sending:  # stopping: what is on its way still counts
+            closed = self._settle(sending.popleft(), closed)
+
+    def _send(self, log: _TaskLog, request: agent_pb2.PushLogsRequest, last_seq: int) -> _Sending:
+        """Start the call for a request; its answer puts a settle on the sender's queue."""
+        session = self._link.current()
+        future = None
+        if session is not None and not session.retired.is_set():
+            with contextlib.suppress(ValueError):  # the session's channel closed under us
+                future = session.stub.PushLogs.future(request, timeout=self._link.rpc_timeout)
+        if future is None:
+            self._outbox.put(_SETTLE)
+        else:
+            future.add_done_callback(lambda _: self._outbox.put(_SETTLE))
+        return _Sending(log, request, last_seq, session, future)
+
+    def _settle(self, s: _Sending, closed: bool) -> bool:
+        """Take a request's answer (waiting for it if need be): acknowledged, or sent again until
+        it is. Returns whether the link is closed now."""
+        try:
+            if closed or s.log.dropped:
+                return closed
+            err = None if s.future is None else s.future.exception()
+            if s.future is not None and err is None:
+                with self._lock:
+                    s.log.acked_seq = max(s.log.acked_seq, s.last_seq)
+                    self._acked.notify_all()
+                return False
+            if isinstance(err, grpc.RpcError):
+                # As a call through the link would take it: a task that is not ours any more
+                # drops its lines; a lost connection retires the session; the rest is retried.
+                code = err.code()
+                if code in TASK_GONE_CODES:
+                    self._drop(
+                        s.log, len(request_lines(s.request)), Rejected(code, err.details() or "")
+                    )
+                    return False
+                if code is grpc.StatusCode.UNAVAILABLE and s.session is not None:
+                    self._link.retire(s.session, f"PushLogs for task {s.log.task_id}: UNAVAILABLE")
             try:
-                self._push(log, request, last_seq)
+                self._push(s.log, s.request, s.last_seq)
             except LinkClosed:
                 logger.debug("log sender stopped: the agent is shutting down")
-                closed = True
+                return True
+            return False
+        finally:
+            self._room.release()
 
     def _ship(self, log: _TaskLog, entries: list[_Entry]) -> None:
         """Send ``entries`` of one task in requests of bounded size, each until acknowledged."""
@@ -421,9 +509,26 @@ class LogShipper:
                 request.lines.extend(column_lines(request.columns))
                 request.ClearField("columns")
         for request, run in runs:
+            self._room.acquire()
             if log.dropped:
+                self._room.release()
                 return
             self._outbox.put((log, request, run[-1][0]))
+
+    def _drop(self, log: _TaskLog, lines: int, err: Rejected) -> None:
+        """The manager refused a task's lines for good (the task is not this agent's any more):
+        drop them and what is pending, and say so once."""
+        with self._lock:
+            if not log.dropped:
+                logger.warning(
+                    "dropping %d log lines of task %s: the manager refused them (%s)",
+                    len(log.pending) + lines,
+                    log.task_id,
+                    err,
+                )
+            log.dropped = True
+            log.pending.clear()
+            self._acked.notify_all()
 
     def _push(self, log: _TaskLog, request: agent_pb2.PushLogsRequest, last_seq: int) -> bool:
         """Send one request until acknowledged; False if the task's lines were dropped."""
@@ -435,16 +540,7 @@ class LogShipper:
         try:
             self._link.call(f"PushLogs for task {log.task_id}", send)
         except Rejected as err:
-            with self._lock:
-                logger.warning(
-                    "dropping %d log lines of task %s: the manager refused them (%s)",
-                    len(log.pending) + lines,
-                    log.task_id,
-                    err,
-                )
-                log.dropped = True
-                log.pending.clear()
-                self._acked.notify_all()
+            self._drop(log, lines, err)
             return False
         with self._lock:
             log.acked_seq = max(log.acked_seq, last_seq)

@@ -176,7 +176,7 @@ class Runtime:
         deadline_ms = task.get("deadline_unix_ms")
         if isinstance(deadline_ms, int) and deadline_ms > 0:
             start.deadline.FromMilliseconds(deadline_ms)
-        self._publish_direct(self.prepare_task_process())
+        self._publish_direct(self.prepare_task_process(), task)
         if self._relay is not None:
             self._relay.admit(start.task_id, start.capability_token)
         definition = self.definitions.get(start.task_type)
@@ -198,15 +198,29 @@ class Runtime:
 
         threading.Thread(target=run, name=f"task-{start.task_id}", daemon=True).start()
 
-    def _publish_direct(self, channel: grpc.Channel) -> None:
-        """A session without registration (a task process's calls carry the task's token); when
-        the connection drops, a new one is published after a pause and calls are retried on it."""
+    def _publish_direct(self, channel: grpc.Channel, task: dict[str, object]) -> None:
+        """A session without registration (a task process's calls carry the task's token), with
+        the limits the manager handed over with the task; when the connection drops, a new one
+        is published after a pause and calls are retried on it."""
         backoff = Backoff(self.agent.backoff_initial, self.agent.backoff_max)
+
+        def number(key: str) -> int:
+            value = task.get(key)
+            return value if isinstance(value, int) and value >= 0 else 0
 
         def publish() -> None:
             if self.link.is_shut:
                 return
-            session = Session(stub=make_stub(channel), channel=channel, token="")
+            session = Session(
+                stub=make_stub(channel),
+                channel=channel,
+                token="",
+                max_log_line_bytes=number("max_log_line_bytes"),
+                max_message_bytes=number("max_message_bytes") or DEFAULT_MAX_MESSAGE_BYTES,
+                max_log_batch_lines=number("max_log_batch_lines"),
+                # A manager that predates columns says nothing: send it lines.
+                log_columns=task.get("log_columns") is True,
+            )
             session.on_retire = lambda: threading.Timer(backoff.next(), publish).start()
             self.link.publish(session)
 

@@ -242,7 +242,7 @@ async fn run_task(p: TaskProcess) -> String {
         refill,
     } = p;
     let pid = child.id().unwrap_or(0);
-    hand_over(&mut child, &start).await;
+    hand_over(&mut child, &start, manager.config()).await;
     if let Some(refill) = refill {
         let _ = refill.send(());
     }
@@ -308,8 +308,10 @@ async fn run_task(p: TaskProcess) -> String {
     start.task_id
 }
 
-/// Writes the task (with its capability token) to the process's stdin as JSON, and closes it.
-async fn hand_over(child: &mut Child, start: &StartCommand) {
+/// Writes the task (with its capability token) to the process's stdin as JSON, and closes it;
+/// with it the limits a registration answers with (a task process does not register), so its SDK
+/// cuts lines and sizes requests as the manager will take them.
+async fn hand_over(child: &mut Child, start: &StartCommand, cfg: &config::Config) {
     let task = serde_json::json!({
         "task_id": start.task_id,
         "task_type": start.task_type,
@@ -318,6 +320,10 @@ async fn hand_over(child: &mut Child, start: &StartCommand) {
         "capability_token": start.capability_token,
         "deadline_unix_ms": start.deadline_us / 1000,
         "attempt": start.attempt,
+        "max_log_line_bytes": cfg.agents.max_log_line_bytes,
+        "max_message_bytes": cfg.server.max_message_bytes,
+        "max_log_batch_lines": cfg.agents.max_log_batch_lines,
+        "log_columns": true,
     });
     if let Some(mut stdin) = child.stdin.take() {
         // A process that dies before reading its task shows up in `run_task` as an exit.
