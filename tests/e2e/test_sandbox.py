@@ -331,6 +331,58 @@ def test_a_task_cannot_reach_a_warm_sibling(world: World) -> None:
     assert stand_in.exists(), "the sibling was taken by a task it could not serve"
 
 
+def test_a_warm_process_reads_what_the_agents_rules_grant_every_task_and_no_more(
+    world: World,
+) -> None:
+    """A task whose read grants are the agent's standing rules may run on a warm process
+    confined to read them; once a rule goes, no warm process confined under it serves a task."""
+    shared = world.home.parent / "shared-wheels"
+    shared.mkdir(exist_ok=True)
+    (shared / "wheel.txt").write_text("a wheel\n")
+    warm_dir = world.data / "warm" / "probe"
+
+    def window(path: Path) -> dict[str, Any]:
+        out, _ = attempt(world, "window", read=str(path))
+        out["warm"] = Path(out["before"]["cwd"]).parent == warm_dir
+        return out
+
+    def ready() -> None:
+        wait_until(lambda: any(warm_dir.glob("*/planted-before-the-task")), "a warm process")
+
+    rule = world.m.client.AddPolicyRule(
+        client_pb2.AddPolicyRuleRequest(
+            agent="probe",
+            kind="read",
+            target=str(shared),
+            decision=client_pb2.POLICY_DECISION_ALLOW,
+        ),
+        timeout=30,
+    )
+    try:
+        # The process that waited since before the rule may not serve a task with it: this task
+        # starts afresh (and reads), and the pool fills with a process confined to the rule.
+        first = window(shared / "wheel.txt")
+        assert first["read"] == "a wheel\n"
+        ready()
+        on_warm = window(shared / "wheel.txt")
+        assert on_warm["warm"] is True, on_warm
+        assert on_warm["read"] == "a wheel\n"
+    finally:
+        world.m.client.RevokePolicyRule(client_pb2.RevokePolicyRuleRequest(id=rule.id), timeout=30)
+    # The rule is gone: the process confined under it is dropped, not used, and every task,
+    # warm or not, is refused the folder.
+    ready()
+    after = window(shared / "wheel.txt")
+    assert after["warm"] is False, after
+    assert "read" not in after, after
+    assert after["read_error"] in {"EACCES", "ENOENT"}, after
+    ready()
+    warm_again = window(shared / "wheel.txt")
+    assert warm_again["warm"] is True, warm_again
+    assert "read" not in warm_again, warm_again
+    assert warm_again["read_error"] in {"EACCES", "ENOENT"}, warm_again
+
+
 def test_write_into_the_agents_own_code(world: World) -> None:
     target = PROBE_DIR / "probe" / "planted.py"
     refused(world, "write", path=str(target))

@@ -167,6 +167,10 @@ impl crate::supervisor::Host for Manager {
         Manager::template_dirs(self)
     }
 
+    fn standing_reads(&self, agent: &str) -> Vec<PathBuf> {
+        crate::policy::grants(&self.state().rules, &[], agent).read
+    }
+
     fn declare_types(&self, declared: DeclaredTypes) {
         Manager::declare_types(self, declared)
     }

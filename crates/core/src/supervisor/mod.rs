@@ -84,6 +84,9 @@ pub trait Host: Send + Sync + 'static {
     fn paths(&self) -> &config::ResolvedPaths;
     /// The template folders task processes may read.
     fn template_dirs(&self) -> &[PathBuf];
+    /// The folders the permission rules in force let every task of `agent` read (what a warm
+    /// task process is confined to read beyond the agent's own read set).
+    fn standing_reads(&self, agent: &str) -> Vec<PathBuf>;
     /// The task types the manifests declare, by agent.
     fn declare_types(&self, declared: DeclaredTypes);
     /// Where the manager's requests to the supervisor go.

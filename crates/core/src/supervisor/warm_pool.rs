@@ -2,9 +2,11 @@
 //! a task starts without a fresh interpreter importing everything (most of a confined task's
 //! start-up). Each is confined from the start exactly as its task will be — its own workspace
 //! (an empty stand-in folder under `<data_dir>/warm/<agent>`), the agent's read set, the template
-//! folders, no network but the egress relay — because Landlock can narrow a process but never
-//! widen it. When a task comes whose confinement is exactly that (a workspace that is empty and
-//! named without links, no extra grants), the stand-in is renamed onto the workspace and its
+//! folders, what the permission rules let every task of the agent read (a wheelhouse, say), no
+//! network but the egress relay — because Landlock can narrow a process but never widen it. When
+//! a task comes whose confinement is exactly that (a workspace that is empty and named without
+//! links, no write grants, read grants that are the rules' and no more), the stand-in is renamed
+//! onto the workspace and its
 //! mount moved in the process's view ([`crate::sandbox::move_workspace`]); the process then reads
 //! its task on stdin like any task process. Every other task (grants, a folder that holds files,
 //! a workspace on another filesystem than the manager's data) gets a process started for it.
@@ -36,36 +38,52 @@ pub(super) struct Warm {
     /// The template folders it may read: those that existed when it was confined (a folder
     /// made since is readable only by a process started after it).
     templates: Vec<PathBuf>,
+    /// The folders the agent's permission rules let it read, those that existed when it was
+    /// confined: a task whose read grants are exactly these may have it.
+    reads: Vec<PathBuf>,
     since: Instant,
 }
 
 impl AgentRun {
     /// Whether a warm process may run this task: the agent is confined, keeps warm processes,
-    /// and the task asks for nothing a warm process was not confined to (no grants beyond its
-    /// workspace, a workspace spelled as the host resolves it).
+    /// and the task may write nothing a warm process was not confined to (no write grants
+    /// beyond its workspace, a workspace spelled as the host resolves it). Its read grants are
+    /// matched against each warm process's in [`AgentRun::take_warm`].
     pub(super) fn warm_eligible(&self, start: &StartCommand) -> bool {
         let workspace = Path::new(&start.workspace);
         matches!(self.mode, Mode::Confined)
             && self.sandbox.warm_pool_size > 0
-            && start.grants.read.is_empty()
             && start.grants.write.is_empty()
             && is_resolved(workspace)
             && same_filesystem(workspace, &self.state_dir)
     }
 
-    /// A warm process given `start`'s workspace, when one is ready and the workspace is empty
-    /// (else the task gets a process of its own).
+    /// A warm process given `start`'s workspace, when one is ready, the workspace is empty and
+    /// the task's read grants are exactly what the process was confined to read (else the task
+    /// gets a process of its own).
     pub(super) fn take_warm(
         &self,
         start: &StartCommand,
         tasks: &mut TaskProcesses,
     ) -> Option<Warm> {
         let workspace = Path::new(&start.workspace);
+        let wanted = readable(&start.grants.read);
         while let Some(mut w) = tasks.warm.pop_front() {
             if w.templates != self.readable_templates() {
                 tracing::debug!(agent = %self.manifest.name, "warm process dropped: a template folder was made or removed since it started");
                 self.discard(w, tasks);
                 continue;
+            }
+            if w.reads != self.standing_reads() {
+                tracing::debug!(agent = %self.manifest.name, "warm process dropped: the agent's read rules changed since it started");
+                self.discard(w, tasks);
+                continue;
+            }
+            if w.reads != wanted {
+                // A task with grants of its own: the process stays for the next task like most.
+                tracing::debug!(task = %start.task_id, "no warm process confined to this task's reads");
+                tasks.warm.push_front(w);
+                return None;
             }
             let ended = match w.child.try_wait() {
                 Ok(None) => None,
@@ -164,10 +182,12 @@ impl AgentRun {
 
     /// The template folders a process confined now may read (the configured ones that exist).
     fn readable_templates(&self) -> Vec<PathBuf> {
-        existing(self.manager.template_dirs())
-            .into_iter()
-            .map(Path::to_path_buf)
-            .collect()
+        readable(self.manager.template_dirs())
+    }
+
+    /// What the agent's permission rules let every task of it read now (the folders that exist).
+    fn standing_reads(&self) -> Vec<PathBuf> {
+        readable(&self.manager.standing_reads(&self.manifest.name))
     }
 
     /// Starts one warm process, confined to a fresh stand-in workspace.
@@ -176,10 +196,11 @@ impl AgentRun {
         let stand_in = stand_in(&self.warm_dir, &id)?;
         let tmp = self.state_dir.join("tmp").join(format!("warm-{id}"));
         let templates = self.readable_templates();
+        let reads = self.standing_reads();
         match self.spawn_confined(
             &stand_in,
             &tmp,
-            &[],
+            &reads,
             std::slice::from_ref(&stand_in),
             &format!("warm-{id}"),
         ) {
@@ -189,6 +210,7 @@ impl AgentRun {
                 tmp,
                 stand_in,
                 templates,
+                reads,
                 since: Instant::now(),
             }),
             Err(e) => {
@@ -223,4 +245,13 @@ mod tests {
         assert!(!same_filesystem(Path::new("/proc/self"), dir.path()));
         assert!(!same_filesystem(&dir.path().join("missing"), dir.path()));
     }
+}
+
+/// The folders of `paths` that exist (a confinement skips the others), sorted and without
+/// repeats, so two sets given in any order compare equal.
+fn readable(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = existing(paths).into_iter().map(Path::to_path_buf).collect();
+    out.sort();
+    out.dedup();
+    out
 }

@@ -796,12 +796,18 @@ def window(ctx: TaskContext, _p: dict[str, Any]) -> dict[str, Any]:
     it left in its workspace."""
     SEEN.append(ctx.task_id)
     mark = ctx.workspace / "planted-before-the-task"
-    return {
+    out: dict[str, Any] = {
         "before": BEFORE,
         "seen": list(SEEN),
         "pidns": os.readlink("/proc/self/ns/pid"),
         "mark_in_workspace": mark.read_text() if mark.exists() else None,
     }
+    if "read" in _p:  # what this process may read, as its task
+        try:
+            out["read"] = Path(_p["read"]).read_text()
+        except OSError as e:
+            out["read_error"] = errno.errorcode.get(e.errno or 0, str(e))
+    return out
 
 
 if __name__ == "__main__":
