@@ -27,6 +27,7 @@ pub mod egress;
 pub mod error;
 pub mod feed;
 pub mod manager;
+pub mod message;
 pub mod model;
 pub mod peer;
 pub mod plan;

@@ -20,6 +20,9 @@ pub enum Command {
         /// Why.
         reason: String,
     },
+    /// A message from another agent (always on the agent's own Work stream, never to a task
+    /// runner: see [`AgentRecord::deliver`]).
+    Message(Box<crate::message::Message>),
 }
 
 /// What an agent needs to run a task.
@@ -112,6 +115,15 @@ impl AgentRecord {
             },
             None => false,
         }
+    }
+
+    /// Sends a message on the agent's own Work stream (its process, not its task processes);
+    /// false when it has none open.
+    pub fn deliver(&self, message: crate::message::Message) -> bool {
+        self.session
+            .as_ref()
+            .and_then(|s| s.work.as_ref())
+            .is_some_and(|w| w.send(Command::Message(Box::new(message))).is_ok())
     }
 
     /// What the scheduler sees.

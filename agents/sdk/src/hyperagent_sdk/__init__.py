@@ -22,6 +22,7 @@ from .agent import Agent, TaskDefinition
 from .cancel import CancellationToken
 from .context import TaskContext, TaskLogger
 from .errors import DiscoveryError, PermissionRefused, TaskCancelled, TaskFailed
+from .messages import Message, Sent
 from .outcome import Artifact, Outcome
 from .process import Child
 from .runner import Handler, HandlerResult
@@ -38,8 +39,10 @@ __all__ = [
     "DiscoveryError",
     "Handler",
     "HandlerResult",
+    "Message",
     "Outcome",
     "PermissionRefused",
+    "Sent",
     "SettingError",
     "SettingsReader",
     "Steps",

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, TypeVar
 
-from hyperagent.v1 import common_pb2
+from hyperagent.v1 import agent_pb2, common_pb2
 
 from .discovery import agent_name
+from .messages import MessageHandler, Sent, send_request
 from .runner import Handler
 
 logger = logging.getLogger("hyperagent_sdk")
@@ -158,6 +159,10 @@ class Agent:
         self.shutdown_timeout = shutdown_timeout
         self.rpc_timeout = rpc_timeout
         self._tasks: dict[str, TaskDefinition] = {}
+        #: Message handlers by kind ("" for every kind without one of its own).
+        self._message_handlers: dict[str, MessageHandler] = {}
+        #: The running agent's way to send messages (set while it runs).
+        self._send: Callable[[agent_pb2.SendMessageRequest], Sent] | None = None
         self._stop = _StopSignal()
         self._ran = False
 
@@ -206,6 +211,54 @@ class Agent:
 
         return register
 
+    @property
+    def message_handlers(self) -> Mapping[str, MessageHandler]:
+        """The message handlers, by kind ("" for every kind without one of its own)."""
+        return dict(self._message_handlers)
+
+    def on_message(self, kind: str = "") -> Callable[[MessageHandler], MessageHandler]:
+        """Decorator: ``handler(message)`` handles messages of ``kind`` (every kind without a
+        handler of its own when empty), on a thread of its own; the message is acknowledged once
+        it returns (see :mod:`hyperagent_sdk.messages`)."""
+
+        def register(handler: MessageHandler) -> MessageHandler:
+            if kind in self._message_handlers:
+                raise ValueError(f"a handler for messages of kind {kind!r} is already registered")
+            self._message_handlers[kind] = handler
+            return handler
+
+        return register
+
+    def send_message(
+        self,
+        *,
+        to_agent: str = "",
+        to_task: str = "",
+        to_role: str = "",
+        kind: str,
+        body: Mapping[str, Any] | None = None,
+        idempotency_key: str = "",
+        about_task: str = "",
+    ) -> Sent:
+        """Send a message to another agent through the manager, from this agent's own process
+        (a task sends with ``ctx.send_message``); returns once the manager stored it. Exactly one
+        recipient: an agent by id, the agent running a task, or an online agent offering a task
+        type. Raises ``ValueError`` for bad input and ``RuntimeError`` when the agent is not
+        running."""
+        if self._send is None:
+            raise RuntimeError("the agent is not running: messages are sent while it runs")
+        return self._send(
+            send_request(
+                to_agent=to_agent,
+                to_task=to_task,
+                to_role=to_role,
+                kind=kind,
+                body=body,
+                idempotency_key=idempotency_key,
+                about_task=about_task,
+            )
+        )
+
     def stop(self) -> None:
         """Ask :meth:`run` to shut down, as SIGTERM does.
 
@@ -244,6 +297,7 @@ class Agent:
                 self._stop.wakeup_fd, warn_on_full_buffer=False
             )
         runtime = Runtime(self)
+        self._send = runtime.send_message
         task_process = self.env.get(TASK_STDIN_ENV) == "1"
         try:
             if task_process:
@@ -270,4 +324,5 @@ class Agent:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._stop.close()
+        self._send = None
         logger.info("agent %s stopped", self.name)

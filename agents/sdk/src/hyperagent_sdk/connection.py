@@ -64,6 +64,12 @@ class AgentStub(Protocol):
         agent_pb2.PrepareDestructiveRequest, agent_pb2.PrepareDestructiveResponse
     ]
     GetSecret: grpc.UnaryUnaryMultiCallable[agent_pb2.GetSecretRequest, agent_pb2.GetSecretResponse]
+    SendMessage: grpc.UnaryUnaryMultiCallable[
+        agent_pb2.SendMessageRequest, agent_pb2.SendMessageResponse
+    ]
+    AckMessage: grpc.UnaryUnaryMultiCallable[
+        agent_pb2.AckMessageRequest, agent_pb2.AckMessageResponse
+    ]
 
 
 def open_channel(

@@ -9,9 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hyperagent.v1 import common_pb2
+from hyperagent.v1 import agent_pb2, common_pb2
 
 from .cancel import CancellationToken
+from .messages import Sent, send_request
 from .process import Child, ChildRegistry, LineSink, run_command
 
 #: ``report(fraction, step)``: where progress goes.
@@ -20,6 +21,7 @@ ProgressSink = Callable[[float, str], None]
 ConsentSink = Callable[[str, str, str], str]
 #: Fetches a secret by name; raises PermissionRefused.
 SecretSink = Callable[[str], str]
+SendSink = Callable[[agent_pb2.SendMessageRequest], Sent]
 #: Announces a destructive action: (description, paths) -> action id; raises PermissionRefused.
 DestructiveSink = Callable[[str, Sequence[str]], str]
 
@@ -95,6 +97,7 @@ class TaskContext:
         ask: ConsentSink | None = None,
         destructive: DestructiveSink | None = None,
         secret: SecretSink | None = None,
+        send: SendSink | None = None,
     ) -> None:
         self.task_id = task_id
         self.task_type = task_type
@@ -116,6 +119,7 @@ class TaskContext:
         self._ask = ask
         self._destructive = destructive
         self._secret = secret
+        self._send = send
 
     def request_permission(self, kind: str, target: str, reason: str) -> str:
         """Ask the person for a permission beyond the workspace, and wait for the answer.
@@ -143,6 +147,34 @@ class TaskContext:
         if self._secret is None:
             raise RuntimeError("this context cannot fetch secrets")
         return self._secret(name)
+
+    def send_message(
+        self,
+        *,
+        to_agent: str = "",
+        to_task: str = "",
+        to_role: str = "",
+        kind: str,
+        body: Mapping[str, Any] | None = None,
+        idempotency_key: str = "",
+    ) -> Sent:
+        """Send a message to another agent through the manager, as this task (it is "about"
+        this task); returns once the manager stored it. Exactly one recipient: an agent by id,
+        the agent running a task, or an online agent offering a task type (a role). See
+        :mod:`hyperagent_sdk.messages`. Raises ``ValueError`` when the manager refuses it."""
+        if self._send is None:
+            raise RuntimeError("this context cannot send messages")
+        return self._send(
+            send_request(
+                to_agent=to_agent,
+                to_task=to_task,
+                to_role=to_role,
+                kind=kind,
+                body=body,
+                idempotency_key=idempotency_key,
+                about_task=self.task_id,
+            )
+        )
 
     def prepare_destructive(self, description: str, paths: Sequence[str | Path]) -> str:
         """Before overwriting or deleting what existed before the task: name the paths (absolute,

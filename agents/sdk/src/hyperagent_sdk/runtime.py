@@ -51,6 +51,7 @@ from .discovery import resolve_socket_path
 from .egress import EgressRelay
 from .errors import DiscoveryError, PermissionRefused
 from .logship import LogShipper
+from .messages import Message, Sent
 from .process import ChildRegistry
 from .progress import ProgressReporter
 from .runner import execute
@@ -126,6 +127,8 @@ class Runtime:
         self.children = ChildRegistry()
         self._cond = threading.Condition()
         self._tasks: dict[str, _Task] = {}
+        #: Messages whose handler is running (a redelivery meanwhile is left to it).
+        self._handling: set[str] = set()
         self._stopping = False
         self._thread: threading.Thread | None = None
         #: A task process's channel, made (and connecting) before its task comes.
@@ -413,8 +416,89 @@ class Runtime:
             self._on_start(item.start)
         elif kind == "stop":
             self._stop_tasks([item.stop.task_id], item.stop.reason or "stopped by the manager")
+        elif kind == "message":
+            self._on_message(item.message)
         else:
             logger.warning("ignoring a work item of unknown kind %r", kind)
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def _on_message(self, m: agent_pb2.AgentMessage) -> None:
+        """Runs the message's handler on a thread of its own, then acknowledges it; one already
+        being handled here (delivered again meanwhile) is left to that run."""
+        handlers = self.agent.message_handlers
+        handler = handlers.get(m.kind) or handlers.get("")
+        with self._cond:
+            if m.id in self._handling:
+                return
+            self._handling.add(m.id)
+
+        def run() -> None:
+            try:
+                if handler is None:
+                    # Nothing here takes it: acknowledged, and said, so it is not sent forever.
+                    logger.warning("message %s of kind %r: no handler; dropped", m.id, m.kind)
+                else:
+                    handler(Message.from_proto(m))
+                self._ack(m.id)
+            except Exception:
+                logger.exception(
+                    "message %s of kind %r: the handler failed; the manager sends it again",
+                    m.id,
+                    m.kind,
+                )
+            finally:
+                with self._cond:
+                    self._handling.discard(m.id)
+
+        threading.Thread(target=run, name=f"message-{m.id}", daemon=True).start()
+
+    def _ack(self, message_id: str) -> None:
+        def ack(session: Session) -> agent_pb2.AckMessageResponse:
+            return session.stub.AckMessage(
+                agent_pb2.AckMessageRequest(session_token=session.token, message_id=message_id),
+                timeout=self.link.rpc_timeout,
+            )
+
+        try:
+            self.link.call(f"AckMessage {message_id}", ack)
+        except (Rejected, LinkClosed) as err:
+            logger.warning("message %s was not acknowledged: %s", message_id, err)
+
+    def send_message(self, request: agent_pb2.SendMessageRequest) -> Sent:
+        """Send as this agent's session (``Agent.send_message``)."""
+
+        def send(session: Session) -> agent_pb2.SendMessageResponse:
+            signed = agent_pb2.SendMessageRequest()
+            signed.CopyFrom(request)
+            signed.session_token = session.token
+            return session.stub.SendMessage(signed, timeout=self.link.rpc_timeout)
+
+        return self._sent(request, send)
+
+    def _task_send_message(
+        self, task_id: str, token: str, request: agent_pb2.SendMessageRequest
+    ) -> Sent:
+        """Send as a task (``ctx.send_message``): a task process has no session."""
+        signed = agent_pb2.SendMessageRequest()
+        signed.CopyFrom(request)
+        signed.task_id = task_id
+        signed.capability_token = token
+        return self._sent(
+            signed,
+            lambda session: session.stub.SendMessage(signed, timeout=self.link.rpc_timeout),
+        )
+
+    def _sent(
+        self,
+        request: agent_pb2.SendMessageRequest,
+        call: Callable[[Session], agent_pb2.SendMessageResponse],
+    ) -> Sent:
+        try:
+            r = self.link.call(f"SendMessage {request.kind}", call)
+        except Rejected as err:
+            raise ValueError(f"the manager refused the message: {err.details}") from None
+        return Sent(message_id=r.message_id, to_agent=r.to_agent, created=r.created)
 
     def _stop_tasks(
         self, task_ids: Iterable[str], reason: str, reported: Mapping[str, _Task] | None = None
@@ -541,6 +625,7 @@ class Runtime:
             ask=partial(self._request_consent, start.task_id, start.capability_token),
             destructive=partial(self._prepare_destructive, start.task_id, start.capability_token),
             secret=partial(self._get_secret, start.task_id, start.capability_token),
+            send=partial(self._task_send_message, start.task_id, start.capability_token),
         )
         return execute(task.definition.handler, ctx)
 

@@ -2,8 +2,8 @@
 //! longer than its interval), lower bounds, addresses that must be loopback. Each section checks
 //! its own keys; the first problem found is the error, naming the key and what is allowed.
 use super::{
-    Agents, Config, Consent, Drift, Editor, Feed, Planner, Router, RouterModel, Sandbox, Server,
-    Store, Tasks, Templates, Web,
+    Agents, Config, Consent, Drift, Editor, Feed, Messages, Planner, Router, RouterModel, Sandbox,
+    Server, Store, Tasks, Templates, Web,
 };
 
 /// Most warm task processes per agent (`sandbox.warm_pool_size`).
@@ -24,7 +24,26 @@ impl Config {
         self.router.check()?;
         self.planner.check()?;
         self.drift.check(&self.tasks)?;
+        self.messages.check(&self.server)?;
         self.web.check()
+    }
+}
+
+impl Messages {
+    fn check(&self, server: &Server) -> Result<(), String> {
+        if self.ack_timeout.is_zero() {
+            return Err("messages.ack_timeout must be more than 0".into());
+        }
+        if self.max_deliveries == 0 {
+            return Err("messages.max_deliveries must be at least 1".into());
+        }
+        if self.max_body_bytes == 0 || self.max_body_bytes >= server.max_message_bytes {
+            return Err(format!(
+                "messages.max_body_bytes must be more than 0 and less than server.max_message_bytes ({})",
+                server.max_message_bytes
+            ));
+        }
+        Ok(())
     }
 }
 

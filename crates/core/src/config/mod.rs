@@ -55,6 +55,31 @@ pub struct Config {
     pub planner: Planner,
     /// Noticing a running task that has stopped getting anywhere (`crates/core/src/drift.rs`).
     pub drift: Drift,
+    /// Messages between agents (`crates/core/src/message.rs`).
+    pub messages: Messages,
+}
+
+/// Messages between agents.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Messages {
+    /// A delivered message not acknowledged within this is delivered again.
+    #[serde(with = "humantime_serde")]
+    pub ack_timeout: Duration,
+    /// Deliveries before a message is dead-lettered.
+    pub max_deliveries: u32,
+    /// Largest body, in bytes.
+    pub max_body_bytes: u32,
+}
+
+impl Default for Messages {
+    fn default() -> Self {
+        Messages {
+            ack_timeout: Duration::from_secs(30),
+            max_deliveries: 5,
+            max_body_bytes: 64 * 1024,
+        }
+    }
 }
 
 /// What the manager does when it finds a task drifting.

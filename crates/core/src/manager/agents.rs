@@ -238,6 +238,8 @@ impl Manager {
         };
         drop(st);
         self.inner.wake.notify_one();
+        // Messages that waited for it go now (stored before the stream opened: not awaited).
+        let _ = self.deliver_due();
         Ok((rx, guard))
     }
 

@@ -77,6 +77,7 @@ impl Manager {
             }
         }
         let drifting = self.drifting(&mut st, now, &mut writes);
+        self.deliver_messages(&mut st, now, &mut writes);
         let supervised: Vec<String> = kill
             .into_iter()
             .filter(|a| st.supervised.contains_key(a))

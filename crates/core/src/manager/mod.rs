@@ -52,6 +52,7 @@ mod dispatch;
 mod housekeeping;
 mod lifecycle;
 mod logs;
+mod messages;
 mod model;
 mod open;
 mod plans;
@@ -276,6 +277,8 @@ struct State {
     workspace_root: Option<PathBuf>,
     /// Plans proposed or running, by id.
     plans: HashMap<String, crate::plan::Plan>,
+    /// Messages between agents not yet acknowledged or dead-lettered, by id.
+    messages: HashMap<String, crate::message::Message>,
 }
 
 /// A consent request waiting for an answer.
@@ -284,6 +287,7 @@ struct PendingConsent {
     reply: oneshot::Sender<Consent>,
 }
 
+pub use messages::{Outgoing, Sender};
 pub use open::FileAt;
 pub use plans::AskAnswer;
 pub use route::RouteAnswer;
@@ -345,6 +349,9 @@ async fn stored_state(store: &Store) -> Result<State> {
         ));
     }
     st.rules = store.load_rules().await?;
+    for m in store.load_active_messages().await? {
+        st.messages.insert(m.id.clone(), m);
+    }
     st.workspace_root = store.setting(WORKSPACE_ROOT).await?.map(PathBuf::from);
     Ok(st)
 }

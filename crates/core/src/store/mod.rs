@@ -302,6 +302,41 @@ impl Store {
         rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
     }
 
+    /// Messages not yet acknowledged or dead-lettered, oldest first.
+    pub async fn load_active_messages(&self) -> Result<Vec<crate::message::Message>> {
+        let rows = sqlx::query(
+            "SELECT data FROM messages WHERE json_extract(data, '$.state') IN ('pending', 'delivered') ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
+    }
+
+    /// The message an agent sent with this idempotency key, if any.
+    pub async fn message_by_key(
+        &self,
+        from: &str,
+        key: &str,
+    ) -> Result<Option<crate::message::Message>> {
+        let row = sqlx::query(
+            "SELECT data FROM messages WHERE json_extract(data, '$.from') = ? AND json_extract(data, '$.idempotency_key') = ?",
+        )
+        .bind(from)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| decode(r.get::<&str, _>(0))).transpose()
+    }
+
+    /// One message.
+    pub async fn get_message(&self, id: &str) -> Result<Option<crate::message::Message>> {
+        let row = sqlx::query("SELECT data FROM messages WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| decode(r.get::<&str, _>(0))).transpose()
+    }
+
     /// One plan.
     pub async fn get_plan(&self, id: &str) -> Result<Option<crate::plan::Plan>> {
         let row = sqlx::query("SELECT data FROM plans WHERE id = ?")

@@ -47,6 +47,8 @@ pub enum Write {
     Action(Box<crate::rollback::Action>),
     /// Insert or replace a plan.
     Plan(Box<crate::plan::Plan>),
+    /// Insert or replace a message between agents.
+    Message(Box<crate::message::Message>),
     /// Append an audit entry (it gets the next id and is chained to the previous entry).
     Audit {
         /// When it happened.
@@ -407,6 +409,11 @@ impl Rows {
                     "INSERT OR REPLACE INTO plans (id, data)",
                     p.id.clone(),
                     serde_json::to_string(&p).map_err(encode_err)?,
+                )),
+                Write::Message(msg) => rows.documents.push((
+                    "INSERT OR REPLACE INTO messages (id, data)",
+                    msg.id.clone(),
+                    serde_json::to_string(&msg).map_err(encode_err)?,
                 )),
                 Write::Action(a) => rows.documents.push((
                     "INSERT OR REPLACE INTO actions (id, data)",

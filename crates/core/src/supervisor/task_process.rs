@@ -115,6 +115,10 @@ impl AgentRun {
                     let _ = stop.send(reason);
                 }
             }
+            // Messages go to the agent's own Work stream (`AgentRecord::deliver`), never here.
+            AgentCommand::Message(m) => {
+                tracing::warn!(message = %m.id, "a message reached the task runner; dropped (it is delivered again)");
+            }
         }
     }
 

@@ -231,6 +231,15 @@ fn same_filesystem(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The folders of `paths` that exist (a confinement skips the others), sorted and without
+/// repeats, so two sets given in any order compare equal.
+fn readable(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = existing(paths).into_iter().map(Path::to_path_buf).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,13 +254,4 @@ mod tests {
         assert!(!same_filesystem(Path::new("/proc/self"), dir.path()));
         assert!(!same_filesystem(&dir.path().join("missing"), dir.path()));
     }
-}
-
-/// The folders of `paths` that exist (a confinement skips the others), sorted and without
-/// repeats, so two sets given in any order compare equal.
-fn readable(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = existing(paths).into_iter().map(Path::to_path_buf).collect();
-    out.sort();
-    out.dedup();
-    out
 }

@@ -6,7 +6,7 @@ use pbjson_types::Timestamp;
 use tonic::{Code, Status};
 
 use hyperagent_core::error::Error;
-use hyperagent_core::manager::{AgentInfo, TaskTypeInfo};
+use hyperagent_core::manager::{AgentInfo, Outgoing, TaskTypeInfo};
 use hyperagent_core::model::{
     Artifact, Attempt, Event, EventBody, FolderUse, LogLevel, LogLine, Progress, ResultStatus,
     Task, TaskResult, TaskState, TaskType,
@@ -547,8 +547,60 @@ pub fn work_item(c: Command) -> pb::WorkItem {
                 attempt: s.attempt,
             }),
             Command::Stop { task_id, reason } => Item::Stop(pb::StopTask { task_id, reason }),
+            Command::Message(m) => Item::Message(pb::AgentMessage {
+                id: m.id,
+                from: m.from,
+                kind: m.kind,
+                body_json: m.body_json,
+                idempotency_key: m.idempotency_key.unwrap_or_default(),
+                task_id: m.about_task.unwrap_or_default(),
+                delivery: m.deliveries,
+            }),
         }),
     }
+}
+
+/// Who sends a message: a session's token, or a task's id and capability token.
+pub enum SentBy {
+    /// An agent's own process.
+    Session(String),
+    /// A task (a task process has no session).
+    Task(String, String),
+}
+
+/// A SendMessage request -> who sends it and what (malformed: INVALID_ARGUMENT saying what).
+pub fn outgoing(r: pb::SendMessageRequest) -> Result<(SentBy, Outgoing), Status> {
+    use hyperagent_core::message::To;
+    use pb::send_message_request::To as PbTo;
+    let to = match r.to {
+        Some(PbTo::ToAgent(a)) if !a.is_empty() => To::Agent(a),
+        Some(PbTo::ToTask(t)) if !t.is_empty() => To::Task(t),
+        Some(PbTo::ToRole(t)) if !t.is_empty() => To::Role(t),
+        _ => {
+            return Err(Status::invalid_argument(
+                "a message needs one recipient: to_agent, to_task or to_role (not empty)",
+            ))
+        }
+    };
+    let by = match (r.session_token.is_empty(), r.task_id.is_empty()) {
+        (false, true) => SentBy::Session(r.session_token),
+        (true, false) => SentBy::Task(r.task_id, r.capability_token),
+        _ => {
+            return Err(Status::invalid_argument(
+                "a message is sent by a session (session_token) or by a task (task_id and capability_token), one of the two",
+            ))
+        }
+    };
+    Ok((
+        by,
+        Outgoing {
+            to,
+            kind: r.kind,
+            body_json: r.body_json,
+            idempotency_key: r.idempotency_key,
+            about_task: r.about_task,
+        },
+    ))
 }
 
 /// A permission rule on the wire.
@@ -851,7 +903,7 @@ mod tests {
             time_unix_nanos: (0..messages.len() as i64)
                 .map(|i| 1_700_000_000_123_456_789 + i)
                 .collect(),
-            levels: vec![pb::LogLevel::Warn as u8; messages.len()].into(),
+            levels: vec![pb::LogLevel::Warn as u8; messages.len()],
             messages: messages.iter().map(|m| m.to_string()).collect(),
             field_lines: fields.iter().map(|f| f.0).collect(),
             field_keys: fields.iter().map(|f| f.1.to_string()).collect(),
@@ -895,7 +947,7 @@ mod tests {
         let both = refused(vec![pb::LogLine::default()], columns(&["a"], &[]));
         assert!(both.contains("not in both"), "{both}");
         let mut short = columns(&["a", "b"], &[]);
-        short.levels = vec![1].into();
+        short.levels = vec![1];
         assert!(refused(Vec::new(), short).contains("2 messages, 2 times and 1 levels"));
         let mut keyless = columns(&["a"], &[(0, "k", "v")]);
         keyless.field_keys.clear();

@@ -13,7 +13,9 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use convert::status;
-use hyperagent_core::manager::{FileAt, Manager, OpenTarget, Registration, Submission, WorkGuard};
+use hyperagent_core::manager::{
+    FileAt, Manager, OpenTarget, Registration, Sender, Submission, WorkGuard,
+};
 use hyperagent_core::registry::Command;
 use hyperagent_core::store::{AuditQuery, EventFilter, TaskQuery};
 
@@ -285,6 +287,35 @@ impl AgentService for Services {
             files: a.files,
             bytes: a.bytes,
         }))
+    }
+
+    async fn send_message(
+        &self,
+        req: Request<pb::SendMessageRequest>,
+    ) -> Result<Response<pb::SendMessageResponse>, Status> {
+        let (by, out) = convert::outgoing(req.into_inner())?;
+        let from = match &by {
+            convert::SentBy::Session(token) => Sender::Session(token),
+            convert::SentBy::Task(task_id, token) => Sender::Task { task_id, token },
+        };
+        let (m, created) = self.manager.send_message(from, out).await.map_err(status)?;
+        Ok(Response::new(pb::SendMessageResponse {
+            message_id: m.id,
+            to_agent: m.to_agent,
+            created,
+        }))
+    }
+
+    async fn ack_message(
+        &self,
+        req: Request<pb::AckMessageRequest>,
+    ) -> Result<Response<pb::AckMessageResponse>, Status> {
+        let r = req.into_inner();
+        self.manager
+            .ack_message(&r.session_token, &r.message_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::AckMessageResponse {}))
     }
 
     async fn get_secret(

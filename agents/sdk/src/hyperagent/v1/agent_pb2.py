@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from hyperagent.v1 import common_pb2 as hyperagent_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19hyperagent/v1/agent.proto\x12\rhyperagent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ahyperagent/v1/common.proto\"\xad\x01\n\x0fRegisterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12-\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0b\x32\x17.hyperagent.v1.TaskType\x12\x17\n\x0fmax_concurrency\x18\x04 \x01(\r\x12\x18\n\x10running_task_ids\x18\x05 \x03(\t\x12\x0c\n\x04\x63ost\x18\x06 \x01(\x01\x12\x0b\n\x03pid\x18\x07 \x01(\r\"\xda\x01\n\x10RegisterResponse\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\r\x12\x15\n\rstop_task_ids\x18\x04 \x03(\t\x12\x1a\n\x12max_log_line_bytes\x18\x05 \x01(\r\x12\x19\n\x11max_message_bytes\x18\x06 \x01(\r\x12\x1b\n\x13max_log_batch_lines\x18\x07 \x01(\r\x12\x13\n\x0blog_columns\x18\x08 \x01(\x08\"Q\n\x10HeartbeatRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12\x0c\n\x04load\x18\x02 \x01(\x01\x12\x18\n\x10running_task_ids\x18\x03 \x03(\t\"*\n\x11HeartbeatResponse\x12\x15\n\rstop_task_ids\x18\x01 \x03(\t\"G\n\x0bWorkRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12!\n\x04\x62\x65\x61t\x18\x02 \x01(\x0b\x32\x13.hyperagent.v1.Beat\";\n\x04\x42\x65\x61t\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0c\n\x04load\x18\x02 \x01(\x01\x12\x18\n\x10running_task_ids\x18\x03 \x03(\t\"\x91\x01\n\x08WorkItem\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x18.hyperagent.v1.StartTaskH\x00\x12\'\n\x04stop\x18\x02 \x01(\x0b\x32\x17.hyperagent.v1.StopTaskH\x00\x12)\n\x04\x62\x65\x61t\x18\x03 \x01(\x0b\x32\x19.hyperagent.v1.BeatAnswerH\x00\x42\x06\n\x04item\"0\n\nBeatAnswer\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x15\n\rstop_task_ids\x18\x02 \x03(\t\"\xb1\x01\n\tStartTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x14\n\x0cpayload_json\x18\x03 \x01(\t\x12\x11\n\tworkspace\x18\x04 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x05 \x01(\t\x12,\n\x08\x64\x65\x61\x64line\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\r\"+\n\x08StopTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"`\n\x11\x41nswerTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x14\n\x12\x41nswerTaskResponse\"\x8f\x01\n\x0fPushLogsRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12%\n\x05lines\x18\x03 \x03(\x0b\x32\x16.hyperagent.v1.LogLine\x12*\n\x07\x63olumns\x18\x04 \x01(\x0b\x32\x19.hyperagent.v1.LogColumns\"\x99\x01\n\nLogColumns\x12\x11\n\tfirst_seq\x18\x01 \x01(\x04\x12\x17\n\x0ftime_unix_nanos\x18\x02 \x03(\x03\x12\x0e\n\x06levels\x18\x03 \x01(\x0c\x12\x10\n\x08messages\x18\x04 \x03(\t\x12\x13\n\x0b\x66ield_lines\x18\x05 \x03(\r\x12\x12\n\nfield_keys\x18\x06 \x03(\t\x12\x14\n\x0c\x66ield_values\x18\x07 \x03(\t\"&\n\x10PushLogsResponse\x12\x12\n\nstored_seq\x18\x01 \x01(\x04\"m\n\x15ReportProgressRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12)\n\x08progress\x18\x03 \x01(\x0b\x32\x17.hyperagent.v1.Progress\"\x18\n\x16ReportProgressResponse\"i\n\x11\x46inishTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12)\n\x06result\x18\x03 \x01(\x0b\x32\x19.hyperagent.v1.TaskResult\"=\n\x12\x46inishTaskResponse\x12\'\n\x05state\x18\x01 \x01(\x0e\x32\x18.hyperagent.v1.TaskState\"p\n\x15RequestConsentRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"b\n\x16RequestConsentResponse\x12\x0f\n\x07granted\x18\x01 \x01(\x08\x12\x12\n\nconsent_id\x18\x02 \x01(\t\x12\x13\n\x0b\x61nswered_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"j\n\x19PrepareDestructiveRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\r\n\x05paths\x18\x04 \x03(\t\"M\n\x1aPrepareDestructiveResponse\x12\x11\n\taction_id\x18\x01 \x01(\t\x12\r\n\x05\x66iles\x18\x02 \x01(\x04\x12\r\n\x05\x62ytes\x18\x03 \x01(\x04\"K\n\x10GetSecretRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\"\n\x11GetSecretResponse\x12\r\n\x05value\x18\x01 \x01(\t2\xd8\x06\n\x0c\x41gentService\x12K\n\x08Register\x12\x1e.hyperagent.v1.RegisterRequest\x1a\x1f.hyperagent.v1.RegisterResponse\x12N\n\tHeartbeat\x12\x1f.hyperagent.v1.HeartbeatRequest\x1a .hyperagent.v1.HeartbeatResponse\x12?\n\x04Work\x12\x1a.hyperagent.v1.WorkRequest\x1a\x17.hyperagent.v1.WorkItem(\x01\x30\x01\x12Q\n\nAnswerTask\x12 .hyperagent.v1.AnswerTaskRequest\x1a!.hyperagent.v1.AnswerTaskResponse\x12K\n\x08PushLogs\x12\x1e.hyperagent.v1.PushLogsRequest\x1a\x1f.hyperagent.v1.PushLogsResponse\x12]\n\x0eReportProgress\x12$.hyperagent.v1.ReportProgressRequest\x1a%.hyperagent.v1.ReportProgressResponse\x12Q\n\nFinishTask\x12 .hyperagent.v1.FinishTaskRequest\x1a!.hyperagent.v1.FinishTaskResponse\x12]\n\x0eRequestConsent\x12$.hyperagent.v1.RequestConsentRequest\x1a%.hyperagent.v1.RequestConsentResponse\x12i\n\x12PrepareDestructive\x12(.hyperagent.v1.PrepareDestructiveRequest\x1a).hyperagent.v1.PrepareDestructiveResponse\x12N\n\tGetSecret\x12\x1f.hyperagent.v1.GetSecretRequest\x1a .hyperagent.v1.GetSecretResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19hyperagent/v1/agent.proto\x12\rhyperagent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ahyperagent/v1/common.proto\"\xad\x01\n\x0fRegisterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12-\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0b\x32\x17.hyperagent.v1.TaskType\x12\x17\n\x0fmax_concurrency\x18\x04 \x01(\r\x12\x18\n\x10running_task_ids\x18\x05 \x03(\t\x12\x0c\n\x04\x63ost\x18\x06 \x01(\x01\x12\x0b\n\x03pid\x18\x07 \x01(\r\"\xda\x01\n\x10RegisterResponse\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x15\n\rsession_token\x18\x02 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x03 \x01(\r\x12\x15\n\rstop_task_ids\x18\x04 \x03(\t\x12\x1a\n\x12max_log_line_bytes\x18\x05 \x01(\r\x12\x19\n\x11max_message_bytes\x18\x06 \x01(\r\x12\x1b\n\x13max_log_batch_lines\x18\x07 \x01(\r\x12\x13\n\x0blog_columns\x18\x08 \x01(\x08\"Q\n\x10HeartbeatRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12\x0c\n\x04load\x18\x02 \x01(\x01\x12\x18\n\x10running_task_ids\x18\x03 \x03(\t\"*\n\x11HeartbeatResponse\x12\x15\n\rstop_task_ids\x18\x01 \x03(\t\"G\n\x0bWorkRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12!\n\x04\x62\x65\x61t\x18\x02 \x01(\x0b\x32\x13.hyperagent.v1.Beat\";\n\x04\x42\x65\x61t\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0c\n\x04load\x18\x02 \x01(\x01\x12\x18\n\x10running_task_ids\x18\x03 \x03(\t\"\xc1\x01\n\x08WorkItem\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x18.hyperagent.v1.StartTaskH\x00\x12\'\n\x04stop\x18\x02 \x01(\x0b\x32\x17.hyperagent.v1.StopTaskH\x00\x12)\n\x04\x62\x65\x61t\x18\x03 \x01(\x0b\x32\x19.hyperagent.v1.BeatAnswerH\x00\x12.\n\x07message\x18\x04 \x01(\x0b\x32\x1b.hyperagent.v1.AgentMessageH\x00\x42\x06\n\x04item\"\x85\x01\n\x0c\x41gentMessage\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x66rom\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\tbody_json\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x0f\n\x07task_id\x18\x06 \x01(\t\x12\x10\n\x08\x64\x65livery\x18\x07 \x01(\r\"\xe4\x01\n\x12SendMessageRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x03 \x01(\t\x12\x12\n\x08to_agent\x18\x04 \x01(\tH\x00\x12\x11\n\x07to_task\x18\x05 \x01(\tH\x00\x12\x11\n\x07to_role\x18\x06 \x01(\tH\x00\x12\x0c\n\x04kind\x18\x07 \x01(\t\x12\x11\n\tbody_json\x18\x08 \x01(\t\x12\x17\n\x0fidempotency_key\x18\t \x01(\t\x12\x12\n\nabout_task\x18\n \x01(\tB\x04\n\x02to\"L\n\x13SendMessageResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x10\n\x08to_agent\x18\x02 \x01(\t\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08\">\n\x11\x41\x63kMessageRequest\x12\x15\n\rsession_token\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\"\x14\n\x12\x41\x63kMessageResponse\"0\n\nBeatAnswer\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x15\n\rstop_task_ids\x18\x02 \x03(\t\"\xb1\x01\n\tStartTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x14\n\x0cpayload_json\x18\x03 \x01(\t\x12\x11\n\tworkspace\x18\x04 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x05 \x01(\t\x12,\n\x08\x64\x65\x61\x64line\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\r\"+\n\x08StopTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"`\n\x11\x41nswerTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x14\n\x12\x41nswerTaskResponse\"\x8f\x01\n\x0fPushLogsRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12%\n\x05lines\x18\x03 \x03(\x0b\x32\x16.hyperagent.v1.LogLine\x12*\n\x07\x63olumns\x18\x04 \x01(\x0b\x32\x19.hyperagent.v1.LogColumns\"\x99\x01\n\nLogColumns\x12\x11\n\tfirst_seq\x18\x01 \x01(\x04\x12\x17\n\x0ftime_unix_nanos\x18\x02 \x03(\x03\x12\x0e\n\x06levels\x18\x03 \x01(\x0c\x12\x10\n\x08messages\x18\x04 \x03(\t\x12\x13\n\x0b\x66ield_lines\x18\x05 \x03(\r\x12\x12\n\nfield_keys\x18\x06 \x03(\t\x12\x14\n\x0c\x66ield_values\x18\x07 \x03(\t\"&\n\x10PushLogsResponse\x12\x12\n\nstored_seq\x18\x01 \x01(\x04\"m\n\x15ReportProgressRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12)\n\x08progress\x18\x03 \x01(\x0b\x32\x17.hyperagent.v1.Progress\"\x18\n\x16ReportProgressResponse\"i\n\x11\x46inishTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12)\n\x06result\x18\x03 \x01(\x0b\x32\x19.hyperagent.v1.TaskResult\"=\n\x12\x46inishTaskResponse\x12\'\n\x05state\x18\x01 \x01(\x0e\x32\x18.hyperagent.v1.TaskState\"p\n\x15RequestConsentRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"b\n\x16RequestConsentResponse\x12\x0f\n\x07granted\x18\x01 \x01(\x08\x12\x12\n\nconsent_id\x18\x02 \x01(\t\x12\x13\n\x0b\x61nswered_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"j\n\x19PrepareDestructiveRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\r\n\x05paths\x18\x04 \x03(\t\"M\n\x1aPrepareDestructiveResponse\x12\x11\n\taction_id\x18\x01 \x01(\t\x12\r\n\x05\x66iles\x18\x02 \x01(\x04\x12\r\n\x05\x62ytes\x18\x03 \x01(\x04\"K\n\x10GetSecretRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61pability_token\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"\"\n\x11GetSecretResponse\x12\r\n\x05value\x18\x01 \x01(\t2\x81\x08\n\x0c\x41gentService\x12K\n\x08Register\x12\x1e.hyperagent.v1.RegisterRequest\x1a\x1f.hyperagent.v1.RegisterResponse\x12N\n\tHeartbeat\x12\x1f.hyperagent.v1.HeartbeatRequest\x1a .hyperagent.v1.HeartbeatResponse\x12?\n\x04Work\x12\x1a.hyperagent.v1.WorkRequest\x1a\x17.hyperagent.v1.WorkItem(\x01\x30\x01\x12Q\n\nAnswerTask\x12 .hyperagent.v1.AnswerTaskRequest\x1a!.hyperagent.v1.AnswerTaskResponse\x12K\n\x08PushLogs\x12\x1e.hyperagent.v1.PushLogsRequest\x1a\x1f.hyperagent.v1.PushLogsResponse\x12]\n\x0eReportProgress\x12$.hyperagent.v1.ReportProgressRequest\x1a%.hyperagent.v1.ReportProgressResponse\x12Q\n\nFinishTask\x12 .hyperagent.v1.FinishTaskRequest\x1a!.hyperagent.v1.FinishTaskResponse\x12]\n\x0eRequestConsent\x12$.hyperagent.v1.RequestConsentRequest\x1a%.hyperagent.v1.RequestConsentResponse\x12i\n\x12PrepareDestructive\x12(.hyperagent.v1.PrepareDestructiveRequest\x1a).hyperagent.v1.PrepareDestructiveResponse\x12N\n\tGetSecret\x12\x1f.hyperagent.v1.GetSecretRequest\x1a .hyperagent.v1.GetSecretResponse\x12T\n\x0bSendMessage\x12!.hyperagent.v1.SendMessageRequest\x1a\".hyperagent.v1.SendMessageResponse\x12Q\n\nAckMessage\x12 .hyperagent.v1.AckMessageRequest\x1a!.hyperagent.v1.AckMessageResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,43 +46,53 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BEAT']._serialized_start=702
   _globals['_BEAT']._serialized_end=761
   _globals['_WORKITEM']._serialized_start=764
-  _globals['_WORKITEM']._serialized_end=909
-  _globals['_BEATANSWER']._serialized_start=911
-  _globals['_BEATANSWER']._serialized_end=959
-  _globals['_STARTTASK']._serialized_start=962
-  _globals['_STARTTASK']._serialized_end=1139
-  _globals['_STOPTASK']._serialized_start=1141
-  _globals['_STOPTASK']._serialized_end=1184
-  _globals['_ANSWERTASKREQUEST']._serialized_start=1186
-  _globals['_ANSWERTASKREQUEST']._serialized_end=1282
-  _globals['_ANSWERTASKRESPONSE']._serialized_start=1284
-  _globals['_ANSWERTASKRESPONSE']._serialized_end=1304
-  _globals['_PUSHLOGSREQUEST']._serialized_start=1307
-  _globals['_PUSHLOGSREQUEST']._serialized_end=1450
-  _globals['_LOGCOLUMNS']._serialized_start=1453
-  _globals['_LOGCOLUMNS']._serialized_end=1606
-  _globals['_PUSHLOGSRESPONSE']._serialized_start=1608
-  _globals['_PUSHLOGSRESPONSE']._serialized_end=1646
-  _globals['_REPORTPROGRESSREQUEST']._serialized_start=1648
-  _globals['_REPORTPROGRESSREQUEST']._serialized_end=1757
-  _globals['_REPORTPROGRESSRESPONSE']._serialized_start=1759
-  _globals['_REPORTPROGRESSRESPONSE']._serialized_end=1783
-  _globals['_FINISHTASKREQUEST']._serialized_start=1785
-  _globals['_FINISHTASKREQUEST']._serialized_end=1890
-  _globals['_FINISHTASKRESPONSE']._serialized_start=1892
-  _globals['_FINISHTASKRESPONSE']._serialized_end=1953
-  _globals['_REQUESTCONSENTREQUEST']._serialized_start=1955
-  _globals['_REQUESTCONSENTREQUEST']._serialized_end=2067
-  _globals['_REQUESTCONSENTRESPONSE']._serialized_start=2069
-  _globals['_REQUESTCONSENTRESPONSE']._serialized_end=2167
-  _globals['_PREPAREDESTRUCTIVEREQUEST']._serialized_start=2169
-  _globals['_PREPAREDESTRUCTIVEREQUEST']._serialized_end=2275
-  _globals['_PREPAREDESTRUCTIVERESPONSE']._serialized_start=2277
-  _globals['_PREPAREDESTRUCTIVERESPONSE']._serialized_end=2354
-  _globals['_GETSECRETREQUEST']._serialized_start=2356
-  _globals['_GETSECRETREQUEST']._serialized_end=2431
-  _globals['_GETSECRETRESPONSE']._serialized_start=2433
-  _globals['_GETSECRETRESPONSE']._serialized_end=2467
-  _globals['_AGENTSERVICE']._serialized_start=2470
-  _globals['_AGENTSERVICE']._serialized_end=3326
+  _globals['_WORKITEM']._serialized_end=957
+  _globals['_AGENTMESSAGE']._serialized_start=960
+  _globals['_AGENTMESSAGE']._serialized_end=1093
+  _globals['_SENDMESSAGEREQUEST']._serialized_start=1096
+  _globals['_SENDMESSAGEREQUEST']._serialized_end=1324
+  _globals['_SENDMESSAGERESPONSE']._serialized_start=1326
+  _globals['_SENDMESSAGERESPONSE']._serialized_end=1402
+  _globals['_ACKMESSAGEREQUEST']._serialized_start=1404
+  _globals['_ACKMESSAGEREQUEST']._serialized_end=1466
+  _globals['_ACKMESSAGERESPONSE']._serialized_start=1468
+  _globals['_ACKMESSAGERESPONSE']._serialized_end=1488
+  _globals['_BEATANSWER']._serialized_start=1490
+  _globals['_BEATANSWER']._serialized_end=1538
+  _globals['_STARTTASK']._serialized_start=1541
+  _globals['_STARTTASK']._serialized_end=1718
+  _globals['_STOPTASK']._serialized_start=1720
+  _globals['_STOPTASK']._serialized_end=1763
+  _globals['_ANSWERTASKREQUEST']._serialized_start=1765
+  _globals['_ANSWERTASKREQUEST']._serialized_end=1861
+  _globals['_ANSWERTASKRESPONSE']._serialized_start=1863
+  _globals['_ANSWERTASKRESPONSE']._serialized_end=1883
+  _globals['_PUSHLOGSREQUEST']._serialized_start=1886
+  _globals['_PUSHLOGSREQUEST']._serialized_end=2029
+  _globals['_LOGCOLUMNS']._serialized_start=2032
+  _globals['_LOGCOLUMNS']._serialized_end=2185
+  _globals['_PUSHLOGSRESPONSE']._serialized_start=2187
+  _globals['_PUSHLOGSRESPONSE']._serialized_end=2225
+  _globals['_REPORTPROGRESSREQUEST']._serialized_start=2227
+  _globals['_REPORTPROGRESSREQUEST']._serialized_end=2336
+  _globals['_REPORTPROGRESSRESPONSE']._serialized_start=2338
+  _globals['_REPORTPROGRESSRESPONSE']._serialized_end=2362
+  _globals['_FINISHTASKREQUEST']._serialized_start=2364
+  _globals['_FINISHTASKREQUEST']._serialized_end=2469
+  _globals['_FINISHTASKRESPONSE']._serialized_start=2471
+  _globals['_FINISHTASKRESPONSE']._serialized_end=2532
+  _globals['_REQUESTCONSENTREQUEST']._serialized_start=2534
+  _globals['_REQUESTCONSENTREQUEST']._serialized_end=2646
+  _globals['_REQUESTCONSENTRESPONSE']._serialized_start=2648
+  _globals['_REQUESTCONSENTRESPONSE']._serialized_end=2746
+  _globals['_PREPAREDESTRUCTIVEREQUEST']._serialized_start=2748
+  _globals['_PREPAREDESTRUCTIVEREQUEST']._serialized_end=2854
+  _globals['_PREPAREDESTRUCTIVERESPONSE']._serialized_start=2856
+  _globals['_PREPAREDESTRUCTIVERESPONSE']._serialized_end=2933
+  _globals['_GETSECRETREQUEST']._serialized_start=2935
+  _globals['_GETSECRETREQUEST']._serialized_end=3010
+  _globals['_GETSECRETRESPONSE']._serialized_start=3012
+  _globals['_GETSECRETRESPONSE']._serialized_end=3046
+  _globals['_AGENTSERVICE']._serialized_start=3049
+  _globals['_AGENTSERVICE']._serialized_end=4074
 # @@protoc_insertion_point(module_scope)

@@ -83,14 +83,79 @@ class Beat(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., load: _Optional[float] = ..., running_task_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WorkItem(_message.Message):
-    __slots__ = ("start", "stop", "beat")
+    __slots__ = ("start", "stop", "beat", "message")
     START_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
     BEAT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
     start: StartTask
     stop: StopTask
     beat: BeatAnswer
-    def __init__(self, start: _Optional[_Union[StartTask, _Mapping]] = ..., stop: _Optional[_Union[StopTask, _Mapping]] = ..., beat: _Optional[_Union[BeatAnswer, _Mapping]] = ...) -> None: ...
+    message: AgentMessage
+    def __init__(self, start: _Optional[_Union[StartTask, _Mapping]] = ..., stop: _Optional[_Union[StopTask, _Mapping]] = ..., beat: _Optional[_Union[BeatAnswer, _Mapping]] = ..., message: _Optional[_Union[AgentMessage, _Mapping]] = ...) -> None: ...
+
+class AgentMessage(_message.Message):
+    __slots__ = ("id", "kind", "body_json", "idempotency_key", "task_id", "delivery")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    BODY_JSON_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: str
+    body_json: str
+    idempotency_key: str
+    task_id: str
+    delivery: int
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., body_json: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., task_id: _Optional[str] = ..., delivery: _Optional[int] = ..., **kwargs) -> None: ...
+
+class SendMessageRequest(_message.Message):
+    __slots__ = ("session_token", "task_id", "capability_token", "to_agent", "to_task", "to_role", "kind", "body_json", "idempotency_key", "about_task")
+    SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TO_AGENT_FIELD_NUMBER: _ClassVar[int]
+    TO_TASK_FIELD_NUMBER: _ClassVar[int]
+    TO_ROLE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    BODY_JSON_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ABOUT_TASK_FIELD_NUMBER: _ClassVar[int]
+    session_token: str
+    task_id: str
+    capability_token: str
+    to_agent: str
+    to_task: str
+    to_role: str
+    kind: str
+    body_json: str
+    idempotency_key: str
+    about_task: str
+    def __init__(self, session_token: _Optional[str] = ..., task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., to_agent: _Optional[str] = ..., to_task: _Optional[str] = ..., to_role: _Optional[str] = ..., kind: _Optional[str] = ..., body_json: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., about_task: _Optional[str] = ...) -> None: ...
+
+class SendMessageResponse(_message.Message):
+    __slots__ = ("message_id", "to_agent", "created")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_AGENT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    to_agent: str
+    created: bool
+    def __init__(self, message_id: _Optional[str] = ..., to_agent: _Optional[str] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class AckMessageRequest(_message.Message):
+    __slots__ = ("session_token", "message_id")
+    SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    session_token: str
+    message_id: str
+    def __init__(self, session_token: _Optional[str] = ..., message_id: _Optional[str] = ...) -> None: ...
+
+class AckMessageResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class BeatAnswer(_message.Message):
     __slots__ = ("seq", "stop_task_ids")

@@ -97,6 +97,16 @@ class AgentServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_agent__pb2.GetSecretRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_agent__pb2.GetSecretResponse.FromString,
                 _registered_method=True)
+        self.SendMessage = channel.unary_unary(
+                '/hyperagent.v1.AgentService/SendMessage',
+                request_serializer=hyperagent_dot_v1_dot_agent__pb2.SendMessageRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_agent__pb2.SendMessageResponse.FromString,
+                _registered_method=True)
+        self.AckMessage = channel.unary_unary(
+                '/hyperagent.v1.AgentService/AckMessage',
+                request_serializer=hyperagent_dot_v1_dot_agent__pb2.AckMessageRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_agent__pb2.AckMessageResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -200,6 +210,23 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendMessage(self, request, context):
+        """A message to another agent, through the manager: stored, then delivered on the recipient's
+        Work stream at least once (again after `messages.ack_timeout` until acknowledged, and when
+        it comes back online), and dead-lettered with the reason after `messages.max_deliveries`.
+        Sent again with the same idempotency key, it is the same message (its id is answered again).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AckMessage(self, request, context):
+        """The recipient handled a message: it is not delivered again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -252,6 +279,16 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.GetSecret,
                     request_deserializer=hyperagent_dot_v1_dot_agent__pb2.GetSecretRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_agent__pb2.GetSecretResponse.SerializeToString,
+            ),
+            'SendMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendMessage,
+                    request_deserializer=hyperagent_dot_v1_dot_agent__pb2.SendMessageRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_agent__pb2.SendMessageResponse.SerializeToString,
+            ),
+            'AckMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.AckMessage,
+                    request_deserializer=hyperagent_dot_v1_dot_agent__pb2.AckMessageRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_agent__pb2.AckMessageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -537,6 +574,60 @@ class AgentService:
             '/hyperagent.v1.AgentService/GetSecret',
             hyperagent_dot_v1_dot_agent__pb2.GetSecretRequest.SerializeToString,
             hyperagent_dot_v1_dot_agent__pb2.GetSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.AgentService/SendMessage',
+            hyperagent_dot_v1_dot_agent__pb2.SendMessageRequest.SerializeToString,
+            hyperagent_dot_v1_dot_agent__pb2.SendMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AckMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.AgentService/AckMessage',
+            hyperagent_dot_v1_dot_agent__pb2.AckMessageRequest.SerializeToString,
+            hyperagent_dot_v1_dot_agent__pb2.AckMessageResponse.FromString,
             options,
             channel_credentials,
             insecure,

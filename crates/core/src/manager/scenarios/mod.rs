@@ -15,6 +15,7 @@ use crate::store::AuditQuery;
 mod agents;
 mod drift;
 mod logs;
+mod messages;
 mod model_router;
 mod permissions;
 mod plans;
@@ -92,7 +93,7 @@ async fn started(rx: &mut mpsc::UnboundedReceiver<Command>) -> StartCommand {
     loop {
         match rx.recv().await.expect("the work stream stays open") {
             Command::Start(s) => return *s,
-            Command::Stop { .. } => continue,
+            Command::Stop { .. } | Command::Message(_) => continue,
         }
     }
 }
@@ -103,7 +104,7 @@ fn start_sent(rx: &mut mpsc::UnboundedReceiver<Command>) -> StartCommand {
     loop {
         match rx.try_recv() {
             Ok(Command::Start(s)) => return *s,
-            Ok(Command::Stop { .. }) => continue,
+            Ok(Command::Stop { .. } | Command::Message(_)) => continue,
             Err(e) => panic!("no start was sent to this agent ({e})"),
         }
     }
@@ -114,6 +115,7 @@ async fn stopped(rx: &mut mpsc::UnboundedReceiver<Command>) -> String {
     match rx.recv().await.expect("the work stream stays open") {
         Command::Stop { task_id, .. } => task_id,
         Command::Start(s) => panic!("expected a stop, got the start of {}", s.task_id),
+        Command::Message(m) => panic!("expected a stop, got message {}", m.id),
     }
 }
 

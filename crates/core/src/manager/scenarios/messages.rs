@@ -1,0 +1,116 @@
+//! Messages between agents: stored before they are answered, delivered when the recipient is
+//! online, again until acknowledged, dead-lettered after the allowed deliveries; kept across a
+//! restart of the manager.
+use super::*;
+use crate::manager::{Outgoing, Sender};
+use crate::message::{State as MsgState, To};
+
+fn work(to: &str, key: &str) -> Outgoing {
+    Outgoing {
+        to: To::Agent(to.into()),
+        kind: "work".into(),
+        body_json: r#"{"n": 1}"#.into(),
+        idempotency_key: key.into(),
+        about_task: String::new(),
+    }
+}
+
+/// The next command must be a message: it.
+async fn message(rx: &mut mpsc::UnboundedReceiver<Command>) -> crate::message::Message {
+    match rx.recv().await.expect("the work stream stays open") {
+        Command::Message(m) => *m,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_message_waits_for_an_offline_agent_across_a_restart_and_is_delivered_once_acked() {
+    let dir = tempfile::tempdir().unwrap();
+    let id;
+    {
+        let w = world_at(dir.path(), |_| {}).await;
+        let (a, _rx_a, _ga) = agent(&w.m, "a").await;
+        let (_b, rx_b, gb) = agent(&w.m, "b").await;
+        drop((rx_b, gb)); // b goes offline
+        let (m, created) =
+            w.m.send_message(Sender::Session(&a.session_token), work("b", "k1"))
+                .await
+                .expect("sent");
+        assert!(created);
+        assert_eq!(m.state, MsgState::Pending, "b is offline: it waits");
+        id = m.id;
+        w.m.begin_stop();
+        w.m.shutdown().await;
+        w.m.inner.store.close().await;
+    }
+    let w = world_at(dir.path(), |c| {
+        c.messages.ack_timeout = Duration::from_secs(10);
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+    })
+    .await;
+    let (b, mut rx, _g) = agent(&w.m, "b").await;
+    let got = message(&mut rx).await;
+    assert_eq!(
+        (got.id.as_str(), got.deliveries, got.from.as_str()),
+        (id.as_str(), 1, "a")
+    );
+    // Not acknowledged in time: sent again, counted.
+    w.clock.advance(Duration::from_secs(11));
+    tick(&w).await;
+    assert_eq!(message(&mut rx).await.deliveries, 2);
+    w.m.ack_message(&b.session_token, &id).await.expect("ack");
+    w.m.ack_message(&b.session_token, &id)
+        .await
+        .expect("a repeated ack is fine");
+    w.clock.advance(Duration::from_secs(11));
+    tick(&w).await;
+    assert!(rx.try_recv().is_err(), "acknowledged: never sent again");
+    let stored = w.m.inner.store.get_message(&id).await.unwrap().unwrap();
+    assert_eq!(stored.state, MsgState::Acked);
+    // The same key again is the same message, acknowledged as it is.
+    let (a, _rx_a, _ga) = agent(&w.m, "a").await;
+    let (same, created) =
+        w.m.send_message(Sender::Session(&a.session_token), work("b", "k1"))
+            .await
+            .unwrap();
+    assert!(!created);
+    assert_eq!((same.id, same.state), (id, MsgState::Acked));
+}
+
+#[tokio::test]
+async fn a_message_never_acknowledged_is_dead_lettered_with_the_reason() {
+    let w = world(|c| {
+        c.messages.ack_timeout = Duration::from_secs(10);
+        c.messages.max_deliveries = 2;
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+    })
+    .await;
+    let (a, _rx_a, _ga) = agent(&w.m, "a").await;
+    let (b, mut rx, _g) = agent(&w.m, "b").await;
+    let (m, _) =
+        w.m.send_message(Sender::Session(&a.session_token), work("b", ""))
+            .await
+            .unwrap();
+    assert_eq!(message(&mut rx).await.deliveries, 1);
+    w.clock.advance(Duration::from_secs(11));
+    tick(&w).await;
+    assert_eq!(message(&mut rx).await.deliveries, 2);
+    w.clock.advance(Duration::from_secs(11));
+    tick(&w).await;
+    let dead = w.m.inner.store.get_message(&m.id).await.unwrap().unwrap();
+    assert_eq!(dead.state, MsgState::DeadLettered);
+    assert!(
+        dead.reason.contains("after 2 deliveries"),
+        "{}",
+        dead.reason
+    );
+    let e = w.m.ack_message(&b.session_token, &m.id).await.unwrap_err();
+    assert!(e.to_string().contains("dead-lettered"), "{e}");
+    // Only its recipient may acknowledge a message.
+    let (m2, _) =
+        w.m.send_message(Sender::Session(&a.session_token), work("b", ""))
+            .await
+            .unwrap();
+    let e = w.m.ack_message(&a.session_token, &m2.id).await.unwrap_err();
+    assert!(matches!(e, Error::PermissionDenied(_)), "{e}");
+}
