@@ -16,6 +16,11 @@ describe('auditSentence', () => {
     expect(say('bootstrapper', 'task.started', { agent_id: 'bootstrapper', attempt: 2, task_type: 'bootstrap.project' })).toBe(
       'bootstrapper started the bootstrap.project task (attempt 2)',
     );
+    expect(say('sender', 'message.sent', { message: 'm1', to: 'worker', kind: 'handoff', idempotency_key: 'k' })).toBe('sender sent worker a message (handoff)');
+    expect(say('worker', 'message.acked', { message: 'm1', from: 'sender', deliveries: 2 })).toBe('worker handled a message from sender (delivery 2)');
+    expect(say('manager', 'message.dead_lettered', { message: 'm1', from: 'a', to: 'b', reason: 'not acknowledged by agent `b` after 5 deliveries' })).toBe(
+      'A message from a to b was given up: not acknowledged by agent `b` after 5 deliveries',
+    );
     expect(say('manager', 'task.drift', { drift: 'silent', evidence: 'nothing logged or reported for 10m', action: 'warned' })).toBe(
       'HyperAgent found the task silent: nothing logged or reported for 10m',
     );

@@ -63,6 +63,9 @@ const BUILDERS: Record<string, Builder> = {
   'task.canceled': (d, who) => `${who} cancelled ${a(str(d.task_type))}`,
   'task.cancel_requested': (_d, who) => `${who} asked to cancel the task`,
   'task.interrupted': (d) => `${The(str(d.task_type))} was interrupted`,
+  'message.sent': (d, who) => `${who} sent ${str(d.to)} a message (${str(d.kind)})`,
+  'message.acked': (d, who) => `${who} handled a message from ${str(d.from)}${Number(d.deliveries) > 1 ? ` (delivery ${str(d.deliveries)})` : ''}`,
+  'message.dead_lettered': (d) => `A message from ${str(d.from)} to ${str(d.to)} was given up: ${str(d.reason)}`,
   'task.drift': (d, who) =>
     `${who} found the task ${str(d.drift) === 'repeating' ? 'repeating itself' : 'silent'}${str(d.action) === 'cancelled' ? ' and cancelled it' : ''}: ${str(d.evidence)}`,
   'task.dead_lettered': (d) => `${The(str(d.task_type))} was given up: every attempt failed`,
@@ -162,6 +165,7 @@ export const ACTION_FAMILIES: { prefix: string; label: string }[] = [
   { prefix: 'secret.', label: 'Secrets' },
   { prefix: 'editor.', label: 'Opening in the editor' },
   { prefix: 'plan.', label: 'Plans' },
+  { prefix: 'message.', label: 'Messages between agents' },
   { prefix: 'scheduling.', label: 'Pausing and resuming' },
   { prefix: 'agent.', label: 'Agents' },
 ];
