@@ -77,11 +77,9 @@ def static_requirements(project: Path, extras: Iterable[str] = ()) -> list[str] 
     own = _normal(meta["name"])
     found: list[str] = []
     for req in wanted:
-        if not isinstance(req, str):
+        m = _INDEX_REQUIREMENT.fullmatch(req) if isinstance(req, str) else None
+        if m is None or _normal(m["name"]) == own or _ARCHIVE.search(m.string.partition(";")[0]):
             return None
-        m = _INDEX_REQUIREMENT.fullmatch(req)
-        if m is None or _normal(m["name"]) == own or _ARCHIVE.search(req.partition(";")[0]):
-            return None
-        if req not in found:
-            found.append(req)
+        if m.string not in found:
+            found.append(m.string)
     return found
