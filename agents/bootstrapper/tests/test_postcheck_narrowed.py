@@ -8,8 +8,6 @@ PermissionError, nothing there changes, and the checks still pass (tests counted
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,64 +20,9 @@ from hyperagent_sdk.narrow import abi
 from hyperagent_sdk.process import ChildRegistry
 
 REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "tests" / "isolation"))
 
-#: Tries to write each path given; records what happened in the project's ``attempts/<who>``.
-PROBE = """
-import json, os, pathlib
-
-def probe(who, paths):
-    seen = {}
-    for path in paths:
-        try:
-            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-            pathlib.Path(path).write_text("poisoned")
-            seen[path] = "written"
-        except OSError as err:
-            seen[path] = type(err).__name__
-    out = pathlib.Path(__file__).resolve().parent / "attempts"
-    out.mkdir(exist_ok=True)
-    (out / who).write_text(json.dumps(seen))
-"""
-
-PYPROJECT = """
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "poison"
-version = "0.1.0"
-dependencies = ["iniconfig"]
-
-[project.optional-dependencies]
-dev = ["pytest"]
-
-[tool.hatch.build.targets.wheel]
-packages = ["poison"]
-
-[tool.hatch.build.hooks.custom]
-"""
-
-HOOK = """
-import sys
-from hatchling.builders.hooks.plugin.interface import BuildHookInterface
-
-sys.path.insert(0, {root!r})
-from probe import probe
-
-
-class CustomBuildHook(BuildHookInterface):
-    def initialize(self, version, build_data):
-        probe("build", {targets!r})
-"""
-
-CONFTEST = """
-import sys
-sys.path.insert(0, {root!r})
-from probe import probe
-
-probe("tests", {targets!r})
-"""
+from poison_project import missing, wheelhouse, write_project  # noqa: E402
 
 SERVER = """
 import http.server, sys
@@ -101,19 +44,8 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
 """
 
 
-def _wheelhouse() -> Path:
-    out = subprocess.run(
-        ["bash", str(REPO / "scripts" / "wheelhouse-dir.sh")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(out.stdout.strip())
-
-
 needs = pytest.mark.skipif(
-    abi() == 0 or shutil.which("uv") is None or not any(_wheelhouse().glob("hatchling-*.whl")),
-    reason="needs Landlock, uv and the offline wheelhouse (scripts/setup.sh)",
+    abi() == 0 or bool(missing()), reason=f"needs Landlock, and here: {missing() or 'it'}"
 )
 
 
@@ -139,19 +71,7 @@ def test_the_projects_code_cannot_write_the_agents_state_and_the_checks_still_pa
         str(state / "tmp" / "left-for-later"),
         str(beside / "file"),
     ]
-    project = tmp_path / "work" / "poison"
-    (project / "poison").mkdir(parents=True)
-    (project / "tests").mkdir()
-    root = str(project)
-    (project / "pyproject.toml").write_text(PYPROJECT)
-    (project / "probe.py").write_text(PROBE)
-    (project / "hatch_build.py").write_text(HOOK.format(root=root, targets=targets))
-    (project / "poison" / "__init__.py").write_text("ANSWER = 42\n")
-    (project / "tests" / "conftest.py").write_text(CONFTEST.format(root=root, targets=targets))
-    (project / "tests" / "test_it.py").write_text(
-        "import poison\n\ndef test_one():\n    assert poison.ANSWER == 42\n\n"
-        "def test_two():\n    assert True\n"
-    )
+    project = write_project(tmp_path / "work" / "poison", targets)
     (project / "server.py").write_text(SERVER.format(targets=targets))
     uv_cache.mkdir(parents=True)
     (uv_cache / "sentinel").write_text("clean")
@@ -175,7 +95,7 @@ def test_the_projects_code_cannot_write_the_agents_state_and_the_checks_still_pa
         serve=["python", "server.py", "{port}"],
         health="/health",
     )
-    settings = Settings(wheelhouse=str(_wheelhouse()), serve_timeout=20, ports=(port, port))
+    settings = Settings(wheelhouse=str(wheelhouse()), serve_timeout=20, ports=(port, port))
     report = PostCheck(ctx, project, plan, settings, lambda step: None).run()
 
     checks = {c.name: (c.status, c.detail) for c in report.checks}

@@ -8,8 +8,7 @@ fails with PermissionError, nothing there changes, and the tests are reported as
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -20,78 +19,13 @@ from hyperagent_sdk.testing import run_handler
 from hyperagent_testrunner.agent import agent
 
 REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "tests" / "isolation"))
 
-PROBE = """
-import json, pathlib
-
-def probe(who, paths):
-    seen = {}
-    for path in paths:
-        try:
-            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-            pathlib.Path(path).write_text("poisoned")
-            seen[path] = "written"
-        except OSError as err:
-            seen[path] = type(err).__name__
-    out = pathlib.Path(__file__).resolve().parent / "attempts"
-    out.mkdir(exist_ok=True)
-    (out / who).write_text(json.dumps(seen))
-"""
-
-PYPROJECT = """
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "poison"
-version = "0.1.0"
-dependencies = ["iniconfig"]
-
-[project.optional-dependencies]
-dev = ["pytest"]
-
-[tool.hatch.build.targets.wheel]
-packages = ["poison"]
-
-[tool.hatch.build.hooks.custom]
-"""
-
-HOOK = """
-import sys
-from hatchling.builders.hooks.plugin.interface import BuildHookInterface
-
-sys.path.insert(0, {root!r})
-from probe import probe
-
-
-class CustomBuildHook(BuildHookInterface):
-    def initialize(self, version, build_data):
-        probe("build", {targets!r})
-"""
-
-CONFTEST = """
-import sys
-sys.path.insert(0, {root!r})
-from probe import probe
-
-probe("tests", {targets!r})
-"""
-
-
-def _wheelhouse() -> Path:
-    out = subprocess.run(
-        ["bash", str(REPO / "scripts" / "wheelhouse-dir.sh")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(out.stdout.strip())
+from poison_project import missing, wheelhouse, write_project  # noqa: E402
 
 
 @pytest.mark.skipif(
-    abi() == 0 or shutil.which("uv") is None or not any(_wheelhouse().glob("hatchling-*.whl")),
-    reason="needs Landlock, uv and the offline wheelhouse (scripts/setup.sh)",
+    abi() == 0 or bool(missing()), reason=f"needs Landlock, and here: {missing() or 'it'}"
 )
 def test_the_projects_build_and_tests_cannot_write_the_agents_state(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -105,7 +39,7 @@ def test_the_projects_build_and_tests_cannot_write_the_agents_state(
     monkeypatch.setenv("XDG_CACHE_HOME", str(state / "cache"))
     monkeypatch.setenv("TMPDIR", str(state / "tmp"))
     monkeypatch.delenv("UV_CACHE_DIR", raising=False)
-    monkeypatch.setenv("HYPERAGENT_TESTRUNNER_WHEELHOUSE", str(_wheelhouse()))
+    monkeypatch.setenv("HYPERAGENT_TESTRUNNER_WHEELHOUSE", str(wheelhouse()))
     monkeypatch.setattr(tempfile, "tempdir", None)
     beside = tmp_path / "beside"
     beside.mkdir()
@@ -117,19 +51,7 @@ def test_the_projects_build_and_tests_cannot_write_the_agents_state(
         str(state / "tmp" / "left-for-later"),
         str(beside / "file"),
     ]
-    project = tmp_path / "work" / "poison"
-    (project / "poison").mkdir(parents=True)
-    (project / "tests").mkdir()
-    root = str(project)
-    (project / "pyproject.toml").write_text(PYPROJECT)
-    (project / "probe.py").write_text(PROBE)
-    (project / "hatch_build.py").write_text(HOOK.format(root=root, targets=targets))
-    (project / "poison" / "__init__.py").write_text("ANSWER = 42\n")
-    (project / "tests" / "conftest.py").write_text(CONFTEST.format(root=root, targets=targets))
-    (project / "tests" / "test_it.py").write_text(
-        "import poison\n\ndef test_one():\n    assert poison.ANSWER == 42\n\n"
-        "def test_two():\n    assert False\n"
-    )
+    project = write_project(tmp_path / "work" / "poison", targets, second_passes=False)
 
     run = run_handler(agent, "tests.run", {}, workspace=project)
 
