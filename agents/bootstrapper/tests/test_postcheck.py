@@ -66,7 +66,8 @@ def _fake_uv(tmp_path: Path, install_output: list[str], install_code: int) -> Pa
     """A stand-in for uv: ``venv`` makes the folder; ``pip install`` prints ``install_output``
     to stderr and exits with ``install_code``; each call records its environment."""
     script = tmp_path / "uv"
-    env_log = tmp_path / "uv-env.jsonl"
+    # In the project: the install runs narrowed, it may write only there and its private folder.
+    env_log = tmp_path / "shop" / "uv-env.jsonl"
     lines = "\n".join(install_output)
     script.write_text(
         "#!/usr/bin/env python3\n"
@@ -143,7 +144,9 @@ def test_uv_uses_the_system_trust_store_and_the_persons_certificate_settings(
     run.check.uv = str(_fake_uv(tmp_path, ["Installed 1 package"], 0))
     run.check.plan = Plan(python="", install=["fastapi"], test=[], serve=[], health="")
     run.check.run()
-    seen = [json.loads(line) for line in (tmp_path / "uv-env.jsonl").read_text().splitlines()]
+    seen = [
+        json.loads(line) for line in (tmp_path / "shop" / "uv-env.jsonl").read_text().splitlines()
+    ]
     assert [e["UV_SYSTEM_CERTS"] for e in seen] == ["1", "1"]  # venv, then pip install
     assert {e["SSL_CERT_FILE"] for e in seen} == {"/etc/company/ca.pem"}
     assert not any("SSL_CERT_DIR" in e for e in seen)
@@ -195,7 +198,9 @@ def test_a_project_checked_again_keeps_its_environment_when_its_python_is_the_as
         "passed",
         "the project's .venv (Python 3.11.7)",
     )
-    calls = [json.loads(line) for line in (tmp_path / "uv-env.jsonl").read_text().splitlines()]
+    calls = [
+        json.loads(line) for line in (tmp_path / "shop" / "uv-env.jsonl").read_text().splitlines()
+    ]
     assert len(calls) == 1  # pip install only: no `uv venv` over it
 
     (tmp_path / "again").mkdir()
@@ -246,11 +251,11 @@ print("1 passed in 0.01s")
 def _serving(tmp_path: Path, server: str) -> tuple[_Run, Path]:
     """A post-check whose dev server is ``server`` (a script: port, marks folder) and whose tests
     record which of the server's marks were there when they began."""
-    marks = tmp_path / "marks"
+    run = _Run(tmp_path)
+    marks = run.check.project / "marks"  # the project's commands may write only the project
     marks.mkdir()
     (tmp_path / "server.py").write_text(server)
     (tmp_path / "tests.py").write_text(_TESTS)
-    run = _Run(tmp_path)
     run.check.uv = str(_fake_uv(tmp_path, ["Installed 1 package"], 0))
     port = free_port(20000, 60000)
     run.check.settings = Settings(serve_timeout=10, ports=(port, port))

@@ -39,6 +39,7 @@ from hyperagent_sdk import (
     TaskContext,
     TaskFailed,
 )
+from hyperagent_sdk.narrow import TEMP_VARS, narrowed
 
 from . import render as rendering
 from . import update, vcs
@@ -574,10 +575,20 @@ def _run_tasks(
         ctx.log.warn(f"the {name} template's tasks were not run: {err}")
         return [{"command": t.shown, "ran": False} for t in tasks]
     done = []
-    for t in tasks:
-        ctx.log.info(f"task {t.number} of the template: {t.shown}")
-        ctx.run(list(t.argv), cwd=target / t.cwd, env=dict(t.env))
-        done.append({"command": t.shown, "ran": True})
+    # The template's code: narrowed to the new project and a private folder (its TMPDIR and
+    # XDG_CACHE_HOME), so it cannot change the agent's state (uv's cache) for the next project.
+    private = Path(tempfile.mkdtemp(prefix="template-tasks-"))
+    try:
+        for t in tasks:
+            ctx.log.info(f"task {t.number} of the template: {t.shown}")
+            ctx.run(
+                narrowed(list(t.argv), write=[target, private], allow_unconfined=True),
+                cwd=target / t.cwd,
+                env={**t.env, **dict.fromkeys(TEMP_VARS, str(private))},
+            )
+            done.append({"command": t.shown, "ran": True})
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     return done
 
 

@@ -9,6 +9,18 @@ only where Docker is installed. A step
 that could not run (an earlier one failed, network access was refused) is listed as skipped with
 the reason, never left out.
 
+What the project's own code may touch: the tests, the dev server and the build of the project
+itself (its build backend and hooks, run by the install) run narrowed
+(:func:`hyperagent_sdk.narrow.narrowed`): they may write only beneath the project (its ``.venv``
+too) and a private folder of the post-check's (their ``TMPDIR``, ``XDG_CACHE_HOME`` and, for the
+install, uv's cache), not the agent's state folder, so nothing they do reaches the next project
+the agent makes. The install is two uv commands: the dependencies the project's
+``pyproject.toml`` states (:func:`hyperagent_sdk.venv.static_requirements`), wheels only, from
+the agent's shared cache, which nothing of the project's runs beside; then the template's own
+install, narrowed, with a cache of its own (the build backend comes from the wheelhouse or index
+again; the dependencies are already there). When the first cannot be done (dynamic metadata, a
+dependency with no wheel), the second does everything.
+
 A failed step's detail is the command's error line with its deepest cause (uv's "Failed to
 fetch ... (invalid peer certificate: UnknownIssuer)"), not its last line (often a hint), and it is
 logged at ERROR. uv uses the system's trust store (where a company's TLS-inspecting proxy puts its
@@ -23,6 +35,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +45,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hyperagent_sdk import Child, PermissionRefused, SettingsReader, TaskContext, TaskFailed
-from hyperagent_sdk.venv import matches, usable, venv_version
+from hyperagent_sdk.narrow import TEMP_VARS, narrowed
+from hyperagent_sdk.venv import matches, static_requirements, usable, venv_version
 
 PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
 #: The trust store settings passed on to the commands when set (uv and pip read them).
@@ -177,6 +191,19 @@ def _summary(lines: list[str]) -> str:
     return ""
 
 
+_OWN = re.compile(r"\.(?:\[(?P<extras>[A-Za-z0-9._,\s-]*)\])?")
+
+
+def own_extras(install: Sequence[str]) -> list[str] | None:
+    """The extras of an install of the project itself (``-e .[dev]``: ``["dev"]``), or None when
+    the install names anything else (then it is not known without running it)."""
+    args = [a for a in install if a not in ("-e", "--editable")]
+    m = _OWN.fullmatch(args[0]) if len(args) == 1 else None
+    if m is None:
+        return None
+    return [e.strip() for e in (m["extras"] or "").split(",") if e.strip()]
+
+
 class PostCheck:
     """Runs the checks for one project; every command goes through the task context."""
 
@@ -196,6 +223,21 @@ class PostCheck:
         self.report = Report()
         self.venv = project / ".venv"
         self.uv = shutil.which("uv")
+        #: The project's commands' own temporary folder and uv cache (made by :meth:`run`).
+        self.private = project
+
+    def _narrowed(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` held to writing the project and the private folder. Where the kernel has no
+        Landlock the task process is not confined either, and the command runs as before."""
+        return narrowed(argv, write=[self.project, self.private], allow_unconfined=True)
+
+    @property
+    def _project_env(self) -> dict[str, str]:
+        """What the project's own commands run with: temporary files and caches (uv's too) in
+        the private folder."""
+        env = {**self._env, **dict.fromkeys(TEMP_VARS, str(self.private))}
+        env["UV_CACHE_DIR"] = str(self.private / "uv-cache")
+        return env
 
     @property
     def _env(self) -> dict[str, str]:
@@ -247,6 +289,13 @@ class PostCheck:
             start = time.monotonic()
             self.report.add("install", "skipped", "the template declares no post-check", start)
             return self.report
+        self.private = Path(tempfile.mkdtemp(prefix="postcheck-"))
+        try:
+            return self._run()
+        finally:
+            shutil.rmtree(self.private, ignore_errors=True)
+
+    def _run(self) -> Report:
         ok = self._environment() and self._install()
         if ok:
             self._tests_and_serve()
@@ -272,7 +321,9 @@ class PostCheck:
         port = free_port(*self.settings.ports)
         argv = [a.replace("{port}", str(port)) for a in self.plan.serve]
         self.ctx.log.info("starting the dev server, then the tests", command=" ".join(argv))
-        with self.ctx.start(argv, cwd=self.project, env=self._env) as server:
+        with self.ctx.start(
+            self._narrowed(argv), cwd=self.project, env=self._project_env
+        ) as server:
             serve = self._probe(server, port)
             if serve.status == "failed":
                 self.ctx.log.error(f"serve failed: {serve.detail}", check="serve")
@@ -375,21 +426,18 @@ class PostCheck:
             source = ["--index-url", self.settings.index_url]
         python = str(self.venv / "bin" / "python")
         if self.uv:
-            argv = [
-                self.uv,
-                "pip",
-                "install",
-                "--no-config",
-                "--python",
-                python,
-                *source,
-                *self.plan.install,
-            ]
+            argv = [self.uv, "pip", "install", "--no-config", "--python", python, *source]
+            self._dependencies(argv)
+            argv += self.plan.install
         else:
             argv = [python, "-m", "pip", "install", "--quiet", *source, *self.plan.install]
         lines: list[str] = []
         code = self.ctx.run(
-            argv, cwd=self.project, env=self._env, check=False, on_line=lines.append
+            self._narrowed(argv),
+            cwd=self.project,
+            env=self._project_env,
+            check=False,
+            on_line=lines.append,
         )
         if code != 0:
             self._fail("install", error_line(lines, code), start)
@@ -397,6 +445,28 @@ class PostCheck:
         where = "the local wheelhouse" if self.settings.wheelhouse else "the package index"
         self.report.add("install", "passed", f"installed from {where}", start)
         return True
+
+    def _dependencies(self, install: list[str]) -> None:
+        """Installs what the project's metadata says it depends on, wheels only, with the agent's
+        shared cache: nothing of the project's is built or run. What this leaves out (or a
+        failure) the narrowed install then does with its own cache."""
+        extras = own_extras(self.plan.install)
+        wanted = None if extras is None else static_requirements(self.project, extras)
+        if not wanted:
+            return
+        lines: list[str] = []
+        code = self.ctx.run(
+            [*install, "--no-build", *wanted],
+            cwd=self.project,
+            env=self._env,
+            check=False,
+            on_line=lines.append,
+        )
+        if code != 0:
+            self.ctx.log.info(
+                "the dependencies are installed with the project instead, from a cache of its"
+                f" own: {error_line(lines, code)}"
+            )
 
     def _tests(self) -> None:
         if not self.plan.test:
@@ -408,7 +478,11 @@ class PostCheck:
         start = time.monotonic()
         lines: list[str] = []
         code = self.ctx.run(
-            self.plan.test, cwd=self.project, env=self._env, check=False, on_line=lines.append
+            self._narrowed(self.plan.test),
+            cwd=self.project,
+            env=self._project_env,
+            check=False,
+            on_line=lines.append,
         )
         summary = _summary(lines) or (f"exit code {code}" if code == 0 else error_line(lines, code))
         if code == 0:

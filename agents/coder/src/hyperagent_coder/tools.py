@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hyperagent_sdk.narrow import NarrowingUnavailable, narrowed
+from hyperagent_sdk.narrow import TEMP_VARS, NarrowingUnavailable, narrowed
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,6 @@ class Limits:
 
 #: Environment variables that would point a command's git somewhere else than the worktree.
 _GIT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR")
-
-#: Where a command's temporary files go: its private folder.
-_TEMP_VARS = ("TMPDIR", "TMP", "TEMP", "XDG_CACHE_HOME")
 
 #: Bytes looked at to tell a binary file (one holding a NUL byte) from text.
 _SNIFF = 8192
@@ -302,7 +299,7 @@ class Worktree:
             ran = run_bounded(
                 wrapped,
                 cwd=self.real_root,
-                env={**self._env, **dict.fromkeys(_TEMP_VARS, str(tmp))},
+                env={**self._env, **dict.fromkeys(TEMP_VARS, str(tmp))},
                 timeout=self.limits.run_timeout_secs,
                 max_output=self.limits.max_run_output_bytes,
                 on_start=self._on_run_start,

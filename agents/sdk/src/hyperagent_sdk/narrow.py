@@ -109,6 +109,10 @@ FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL
 #: Devices a narrowed child may always write (``> /dev/null`` opens with O_TRUNC).
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full")
 
+#: Where programs put temporary files and caches: a narrowed command's environment points each at
+#: a private folder of its own (among its ``write`` ones), or its writes there would fail.
+TEMP_VARS = ("TMPDIR", "TMP", "TEMP", "XDG_CACHE_HOME")
+
 #: The wrapper's own exit codes (as ``env(1)``'s).
 EXIT_NARROWING_FAILED = 125
 EXIT_CANNOT_EXECUTE = 126

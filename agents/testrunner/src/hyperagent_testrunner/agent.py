@@ -5,6 +5,12 @@ Steps, each reported as progress with its log lines: find the framework -> find 
 pytest with the progress plugin and JUnit XML -> rerun what failed when asked (a test that passes
 on a rerun is flaky) -> the result (counts, duration, failures with file:line, flaky tests).
 The project folder is only read: no cache, no bytecode, no report is written into it.
+
+The tests are the project's code: they run narrowed (:func:`hyperagent_sdk.narrow.narrowed`), to
+writing the project and the run's private folder (their ``TMPDIR`` and ``XDG_CACHE_HOME``, the
+report), nothing of the agent's state: not uv's cache, not the venvs it keeps for other projects
+(nor this one's), so they cannot change what the next run installs or imports. They read what the
+task may. See :mod:`.environment` for the install.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hyperagent_sdk import Agent, Outcome, SettingError, TaskCancelled, TaskContext, TaskFailed
+from hyperagent_sdk.narrow import TEMP_VARS, narrowed
 
 from . import junit
 from .environment import Environment, Settings, Venv
@@ -165,6 +172,7 @@ class Runner:
             "PYTHONDONTWRITEBYTECODE": "1",  # nothing written into the project
             "HYPERAGENT_TESTRUNNER_EVENTS": str(events),
             "HYPERAGENT_TESTRUNNER_TEST_TIMEOUT": str(self.payload.get("timeout", "")),
+            **dict.fromkeys(TEMP_VARS, str(self.scratch)),
         }
 
     def argv(self, venv: Venv, report: Path, ids: Sequence[str] | None) -> list[str]:
@@ -214,7 +222,10 @@ class Runner:
         argv = self.argv(venv, report, ids)
         self.ctx.log.info("running", command=" ".join(argv))
         with self.ctx.start(
-            argv, cwd=self.project, env=self.env(venv, events), on_line=tail.append
+            narrowed(argv, write=[self.project, self.scratch], allow_unconfined=True),
+            cwd=self.project,
+            env=self.env(venv, events),
+            on_line=tail.append,
         ) as child:
             while child.poll() is None and not self.ctx.cancelled.is_set():
                 show()
@@ -243,11 +254,13 @@ class Runner:
         ctx.progress(0.0, "finding the test framework")
         kind = framework(self.project)
         ctx.log.info("test framework", framework=kind)
-        venv = Environment(ctx, self.settings, self.project).prepare(
+        venv = Environment(ctx, self.settings, self.project, self.scratch).prepare(
             self.payload.get("python"), need_pytest=kind == "pytest"
         )
         if not venv.has_pytest:
-            return run_unittest(ctx, venv, self.project, self.payload, self.settings)
+            return run_unittest(
+                ctx, venv, self.project, self.payload, self.settings, scratch=self.scratch
+            )
         ctx.progress(0.15, "running the tests")
         first = self.pytest(venv, "run", None, "")
         final = {c.id: c for c in first.cases}

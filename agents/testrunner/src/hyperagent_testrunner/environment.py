@@ -4,6 +4,16 @@ from the package index.
 
 uv never downloads an interpreter here (``UV_PYTHON_DOWNLOADS=never``, system Pythons only): a
 version the machine lacks is an error that names the versions it has.
+
+The install is two uv commands, so that nothing of the project's runs where it could change the
+agent's shared uv cache (and so what the next project installs): first, with that cache, pytest
+and the dependencies the project's ``pyproject.toml`` states
+(:func:`hyperagent_sdk.venv.static_requirements`), wheels only (``--no-build``); then the whole
+install (the project editable, its requirements files), narrowed
+(:func:`hyperagent_sdk.narrow.narrowed`) to writing the venv, the project and the run's private
+folder, with a uv cache of its own there. The project's build backend and hooks run only in the
+second. What the first leaves out (dynamic metadata, a dependency with no wheel, what
+requirements files name) the second fetches into its own cache.
 """
 
 from __future__ import annotations
@@ -21,7 +31,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from hyperagent_sdk import PermissionRefused, SettingsReader, TaskContext, TaskFailed
-from hyperagent_sdk.venv import matches, usable, venv_version
+from hyperagent_sdk.narrow import TEMP_VARS, narrowed
+from hyperagent_sdk.venv import matches, static_requirements, usable, venv_version
 
 PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
 #: What a package index's URL may start with (pip's --index-url; a file: URL is a local index).
@@ -167,19 +178,24 @@ def venv_key(project: Path, python: str) -> str:
     return h.hexdigest()[:16]
 
 
+def test_extras(project: Path) -> list[str]:
+    """The project's extra that holds its test tools (the first of :data:`TEST_EXTRAS` it has)."""
+    pyproject = project / "pyproject.toml"
+    if not pyproject.is_file():
+        return []
+    try:
+        meta = tomllib.loads(pyproject.read_text()).get("project", {})
+    except tomllib.TOMLDecodeError as err:
+        raise TaskFailed(f"{pyproject} is not valid TOML: {err}") from err
+    optional = meta.get("optional-dependencies", {}) if isinstance(meta, dict) else {}
+    return [e for e in TEST_EXTRAS if e in optional][:1]
+
+
 def install_args(project: Path) -> list[str]:
     """What ``uv pip install`` gets: the project (editable, with its test extra) and pytest."""
     args: list[str] = []
-    pyproject = project / "pyproject.toml"
-    if pyproject.is_file() or (project / "setup.py").is_file():
-        extras: list[str] = []
-        if pyproject.is_file():
-            try:
-                meta = tomllib.loads(pyproject.read_text()).get("project", {})
-            except tomllib.TOMLDecodeError as err:
-                raise TaskFailed(f"{pyproject} is not valid TOML: {err}") from err
-            optional = meta.get("optional-dependencies", {}) if isinstance(meta, dict) else {}
-            extras = [e for e in TEST_EXTRAS if e in optional][:1]
+    if (project / "pyproject.toml").is_file() or (project / "setup.py").is_file():
+        extras = test_extras(project)
         args += ["-e", f"{project}[{extras[0]}]" if extras else str(project)]
     for name in ("requirements.txt", "requirements-dev.txt", "requirements-test.txt"):
         if (project / name).is_file():
@@ -190,10 +206,12 @@ def install_args(project: Path) -> list[str]:
 class Environment:
     """Finds or makes the venv for one run; every command goes through the task context."""
 
-    def __init__(self, ctx: TaskContext, settings: Settings, project: Path) -> None:
+    def __init__(self, ctx: TaskContext, settings: Settings, project: Path, private: Path) -> None:
         self.ctx = ctx
         self.settings = settings
         self.project = project
+        #: The run's own folder: the narrowed install's temporary files and uv cache.
+        self.private = private
         self.uv = shutil.which("uv")
         self.state = Path(os.environ.get("HOME", str(Path.home()))) / "venvs"
 
@@ -261,17 +279,40 @@ class Environment:
             source = ["--no-index", "--find-links", self.settings.wheelhouse]
         elif self.settings.index_url:
             source = ["--index-url", self.settings.index_url]
-        argv = [
-            self.uv,
-            "pip",
-            "install",
-            "--python",
-            str(venv / "bin" / "python"),
-            *source,
-            *install_args(self.project),
-        ]
+        argv = [self.uv, "pip", "install", "--python", str(venv / "bin" / "python"), *source]
+        self._dependencies(argv)
+        cache = self.private / "uv-cache"
+        env = {**uv_env(), **dict.fromkeys(TEMP_VARS, str(self.private))}
+        env["UV_CACHE_DIR"] = str(cache)
+        wrapped = narrowed(
+            [*argv, *install_args(self.project)],
+            write=[venv, self.project, self.private],
+            allow_unconfined=True,
+        )
         lines: list[str] = []
-        code = self.ctx.run(argv, cwd=self.project, env=uv_env(), check=False, on_line=lines.append)
+        try:
+            code = self.ctx.run(
+                wrapped, cwd=self.project, env=env, check=False, on_line=lines.append
+            )
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
         if code != 0:
             why = lines[-1] if lines else f"exit code {code}"
             raise TaskFailed(f"installing the project into {venv} failed: {why}")
+
+    def _dependencies(self, install: list[str]) -> None:
+        """pytest and what the project's metadata says it needs, wheels only, with the agent's
+        shared uv cache: nothing of the project's is built or run. What this leaves out (or a
+        failure) the narrowed install does with a cache of its own."""
+        wanted = static_requirements(self.project, test_extras(self.project)) or []
+        lines: list[str] = []
+        code = self.ctx.run(
+            [*install, "--no-build", *wanted, "pytest"],
+            cwd=self.project,
+            env=uv_env(),
+            check=False,
+            on_line=lines.append,
+        )
+        if code != 0:
+            why = lines[-1] if lines else f"exit code {code}"
+            self.ctx.log.info(f"the dependencies are installed with the project instead: {why}")

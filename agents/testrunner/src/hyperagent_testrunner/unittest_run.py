@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 from hyperagent_sdk import Outcome, TaskContext
+from hyperagent_sdk.narrow import TEMP_VARS, narrowed
 
 from . import junit
 from .environment import Settings, Venv
@@ -99,8 +101,16 @@ def outcomes(lines: list[str]) -> list[dict[str, Any]]:
 
 
 def run_unittest(
-    ctx: TaskContext, venv: Venv, project: Any, payload: dict[str, Any], settings: Settings
+    ctx: TaskContext,
+    venv: Venv,
+    project: Path,
+    payload: dict[str, Any],
+    settings: Settings,
+    *,
+    scratch: Path,
 ) -> Outcome:
+    """The tests, narrowed as pytest's are (see :mod:`.agent`): they write only the project and
+    ``scratch``."""
     from .agent import summarize  # noqa: PLC0415 - one summary format, defined with the agent
 
     ctx.progress(0.15, "running the tests (unittest: pytest is not installed in the venv)")
@@ -121,9 +131,13 @@ def run_unittest(
 
     started = time.monotonic()
     code = ctx.run(
-        argv,
+        narrowed(argv, write=[project, scratch], allow_unconfined=True),
         cwd=project,
-        env={"PYTHONDONTWRITEBYTECODE": "1", "VIRTUAL_ENV": str(venv.path)},
+        env={
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "VIRTUAL_ENV": str(venv.path),
+            **dict.fromkeys(TEMP_VARS, str(scratch)),
+        },
         check=False,
         on_line=seen,
     )
