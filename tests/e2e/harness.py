@@ -521,6 +521,27 @@ def with_testrunner(folder: Path, wheels: Path) -> Path:
     return folder
 
 
+def project_agents_manager(base: Path) -> Manager:
+    """A manager under ``base`` running the confined bootstrapper and test runner offline (the
+    wheelhouse, and a read rule for it each), the repository's templates in its catalogue; both
+    agents online."""
+    wh = wheelhouse()
+    agents = with_testrunner(bootstrapper_agents(base / "agents", wh), wh)
+    m = Manager(
+        root=base,
+        agents_dir=agents,
+        extra={
+            "sandbox": {"allow_unsupervised_agents": False},
+            "templates": {"dirs": [str(REPO / "templates")]},
+        },
+    ).start()
+    for name in ("bootstrapper", "testrunner"):
+        m.wait_agent(name, online=True)
+        allowed = m.cli("policy", "allow", "--read", str(wh), "--agent", name)
+        assert allowed.returncode == 0, allowed.stderr
+    return m
+
+
 def editor_standin(base: Path) -> tuple[dict[str, str], Path]:
     """A stand-in for VS Code (it cannot run here): a `code` on PATH that records its arguments,
     one call per line. Returns the environment to give the manager and the file it writes."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import REPO, Manager, bootstrapper_agents, wait_until, wheelhouse, with_testrunner
+from harness import Manager, project_agents_manager, wait_until, wheelhouse, with_testrunner
 from test_bootstrap import processes_in
 
 from hyperagent.v1 import client_pb2, common_pb2
@@ -72,20 +72,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base = tmp_path_factory.mktemp("testrunner")
-    wh = wheelhouse()
-    agents = with_testrunner(bootstrapper_agents(base / "agents", wh), wh)
-    m = Manager(
-        root=base,
-        agents_dir=agents,
-        extra={
-            "sandbox": {"allow_unsupervised_agents": False},
-            "templates": {"dirs": [str(REPO / "templates")]},
-        },
-    ).start()
-    for name in ("bootstrapper", "testrunner"):
-        m.wait_agent(name, online=True)
-        allowed = m.cli("policy", "allow", "--read", str(wh), "--agent", name)
-        assert allowed.returncode == 0, allowed.stderr
+    m = project_agents_manager(base)
     yield World(m, base / "data" / "workspaces")
     m.stop()
 
