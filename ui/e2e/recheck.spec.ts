@@ -45,7 +45,7 @@ test('a project whose checks failed is fixed by hand and checked again from its 
   await expect(state).toHaveAttribute('data-state', 'TASK_STATE_COMPLETED')
   await expect(page.getByTestId('task-title')).toHaveText('rechecked · checks run again')
   const steps = await page.getByTestId('step').evaluateAll((rows) => rows.map((r) => `${(r as HTMLElement).dataset.step}:${(r as HTMLElement).dataset.status}`))
-  expect(steps).toEqual(['read:done', 'checkout:done', 'environment:passed', 'install:passed', 'tests:passed', 'start:passed'])
+  expect(steps).toEqual(['read:done', 'checkout:done', 'environment:passed', 'install:passed', 'start:passed', 'tests:passed'])
   const result = page.getByTestId('task-result')
   await expect(result).toHaveAttribute('data-outcome', 'checked')
   await expect(result.getByTestId('result-path')).toHaveText(project)
