@@ -80,6 +80,18 @@ def test_a_message_no_handler_takes_is_dead_lettered_and_bad_ones_are_refused(
     )
     [dead] = [a for a in audit(m, "message.dead_lettered") if a["message"] == out["message_id"]]
     assert "after 2 deliveries" in dead["reason"]
+    # The person sees it, and why, in `hyperagent messages`.
+    listed = m.cli("messages", "--state", "dead_lettered", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)
+    assert (row["id"], row["state"], row["deliveries"]) == (out["message_id"], "dead_lettered", 2)
+    assert "after 2 deliveries" in row["reason"]
+    assert row["body"] == {"n": 1}
+    text = m.cli("messages", "--agent", out["to_agent"]).stdout
+    assert f"{out['message_id']}  sender -> {out['to_agent']}" in text, text
+    bad = m.cli("messages", "--state", "lost")
+    assert bad.returncode != 0
+    assert "none of: pending, delivered, acked, dead_lettered" in bad.stderr
     # Refused, with what is wrong: the task that sent it fails saying so.
     for payload, says in [
         ({"to_agent": "nobody", "kind": "work"}, "no agent `nobody`"),

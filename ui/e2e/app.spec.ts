@@ -42,7 +42,9 @@ test('bootstrap a FastAPI project from the form: logs arrive live and the task c
   // uv's output is its stderr: shown as stderr, not as warnings, without a `stream=` field.
   await page.getByTestId('log-search').fill('Installed')
   const installed = page.getByTestId('log-line').filter({ hasText: /Installed \d+ packages?/ })
-  await expect(installed.locator('.log-level')).toHaveText(/^stderr$/i)
+  // Two installs (the dependencies, then the project's own build, narrowed): each line's level is stderr.
+  await expect(installed.first().locator('.log-level')).toHaveText(/^stderr$/i)
+  for (const level of await installed.locator('.log-level').all()) await expect(level).toHaveText(/^stderr$/i)
   await expect(page.getByTestId('log-scroller')).not.toContainText('stream=')
   await page.getByTestId('log-search').fill('')
   await shots(page, 'task-completed')

@@ -103,6 +103,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             limit,
         } => tasks(&mut c, state, task_type, limit, json).await,
         Command::Task { id } => show_task(&mut c, id, json).await,
+        Command::Messages {
+            state,
+            agent,
+            limit,
+        } => messages(&mut c, state, agent, limit, json).await,
         Command::Route { text } => route(&mut c, text.join(" "), json).await,
         Command::Ask(args) => crate::plans::ask(&mut c, args, json).await,
         Command::Plans { command } => crate::plans::plans(&mut c, command, json).await,
@@ -1103,6 +1108,35 @@ async fn tasks(
             t.agent_id,
             t.status_reason
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn messages(
+    c: &mut Client,
+    state: Option<String>,
+    agent: Option<String>,
+    limit: u32,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let list = c
+        .list_messages(pb::ListMessagesRequest {
+            state: state.unwrap_or_default(),
+            agent: agent.unwrap_or_default(),
+            limit,
+            page_token: String::new(),
+        })
+        .await?
+        .into_inner()
+        .messages;
+    if json {
+        print_json(&serde_json::Value::Array(
+            list.iter().map(output::message_json).collect(),
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for m in &list {
+        println!("{}", output::message_text(m));
     }
     Ok(ExitCode::SUCCESS)
 }

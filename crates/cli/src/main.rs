@@ -129,6 +129,18 @@ enum Command {
         #[command(subcommand)]
         command: Option<PlansCommand>,
     },
+    /// Messages between agents, newest first: where each is, and why a dead letter was given up.
+    Messages {
+        /// Only those in this state: pending, delivered, acked or dead_lettered.
+        #[arg(long)]
+        state: Option<String>,
+        /// Only those this agent sent or is sent.
+        #[arg(long)]
+        agent: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// List tasks, newest first.
     Tasks {
         /// Only tasks in this state (queued, running, completed, failed, ...); repeatable.

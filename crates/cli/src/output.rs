@@ -150,6 +150,36 @@ pub fn log_text(l: &pb::LogLine) -> String {
     s
 }
 
+/// A message between agents as JSON.
+pub fn message_json(m: &pb::AgentMessageRecord) -> Value {
+    json!({
+        "id": m.id, "from": m.from, "to_agent": m.to_agent, "kind": m.kind,
+        "body": serde_json::from_str::<Value>(&m.body_json).unwrap_or(Value::Null),
+        "idempotency_key": m.idempotency_key, "about_task": m.about_task, "state": m.state,
+        "deliveries": m.deliveries, "reason": m.reason,
+        "created": time(m.created_at.as_ref()), "updated": time(m.updated_at.as_ref()),
+    })
+}
+
+/// A message between agents as one line of text: id, who to whom, kind, state, and a dead
+/// letter's reason.
+pub fn message_text(m: &pb::AgentMessageRecord) -> String {
+    let why = if m.reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", line(&m.reason))
+    };
+    format!(
+        "{}  {} -> {}  {:<12} {} ({} deliveries){why}",
+        m.id,
+        line(&m.from),
+        line(&m.to_agent),
+        line(&m.kind),
+        m.state,
+        m.deliveries
+    )
+}
+
 /// An event as JSON.
 pub fn event_json(e: &pb::Event) -> Value {
     use pb::event::Body;

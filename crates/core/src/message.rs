@@ -35,6 +35,36 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in its life's order.
+    pub const ALL: [State; 4] = [
+        State::Pending,
+        State::Delivered,
+        State::Acked,
+        State::DeadLettered,
+    ];
+
+    /// Its name ("pending", "delivered", "acked", "dead_lettered").
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Delivered => "delivered",
+            State::Acked => "acked",
+            State::DeadLettered => "dead_lettered",
+        }
+    }
+
+    /// The state of this name, or what is allowed.
+    pub fn parse(name: &str) -> Result<State> {
+        State::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "message state {name:?} is none of: pending, delivered, acked, dead_lettered"
+                ))
+            })
+    }
+
     /// Still to be delivered or acknowledged.
     pub fn is_active(self) -> bool {
         matches!(self, State::Pending | State::Delivered)
@@ -137,6 +167,21 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("messages.max_body_bytes"));
+    }
+
+    #[test]
+    fn states_are_named_as_stored_and_read_back() {
+        for s in State::ALL {
+            assert_eq!(State::parse(s.name()).unwrap(), s);
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
+        }
+        assert!(State::parse("lost")
+            .unwrap_err()
+            .to_string()
+            .contains("none of: pending"));
     }
 
     #[test]

@@ -163,6 +163,41 @@ impl Manager {
         }
     }
 
+    /// Messages newest first (`state`, `agent`: filters; empty for all), a page of at most
+    /// `limit` (`planner.list_page_size` when 0 or more), and the next page's token.
+    pub async fn list_messages(
+        &self,
+        state: &str,
+        agent: &str,
+        limit: u32,
+        page_token: Option<&str>,
+    ) -> Result<(Vec<Message>, Option<String>)> {
+        let state = (!state.is_empty())
+            .then(|| message::State::parse(state).map(|s| s.name()))
+            .transpose()?;
+        let max = self.inner.cfg.planner.list_page_size;
+        let limit = if limit == 0 { max } else { limit.min(max) };
+        let agent = (!agent.is_empty()).then_some(agent);
+        let mut found = self
+            .inner
+            .store
+            .list_messages(state, agent, page_token, limit)
+            .await?;
+        {
+            // An active message may have moved in memory before its row was written.
+            let st = self.state();
+            for m in &mut found {
+                if let Some(live) = st.messages.get(&m.id) {
+                    *m = live.clone();
+                }
+            }
+        }
+        let next = (found.len() as u32 == limit)
+            .then(|| found.last().map(|m| m.id.clone()))
+            .flatten();
+        Ok((found, next))
+    }
+
     /// Sends every message due to an online recipient (new ones, and those not acknowledged in
     /// time), and dead-letters those past `messages.max_deliveries`.
     pub(super) fn deliver_due(&self) -> Option<Pending> {

@@ -328,6 +328,29 @@ impl Store {
         row.map(|r| decode(r.get::<&str, _>(0))).transpose()
     }
 
+    /// Messages newest first: in `state` when given, sent by or to `agent` when given, sent
+    /// before `before_id` when given; at most `limit`.
+    pub async fn list_messages(
+        &self,
+        state: Option<&str>,
+        agent: Option<&str>,
+        before_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::message::Message>> {
+        let rows = sqlx::query(
+            "SELECT data FROM messages WHERE (?1 IS NULL OR json_extract(data, '$.state') = ?1) \
+             AND (?2 IS NULL OR json_extract(data, '$.from') = ?2 OR json_extract(data, '$.to_agent') = ?2) \
+             AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
+        )
+        .bind(state)
+        .bind(agent)
+        .bind(before_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
+    }
+
     /// One message.
     pub async fn get_message(&self, id: &str) -> Result<Option<crate::message::Message>> {
         let row = sqlx::query("SELECT data FROM messages WHERE id = ?")

@@ -560,6 +560,24 @@ pub fn work_item(c: Command) -> pb::WorkItem {
     }
 }
 
+/// A message between agents as a client sees it.
+pub fn message_record(m: &hyperagent_core::message::Message) -> pb::AgentMessageRecord {
+    pb::AgentMessageRecord {
+        id: m.id.clone(),
+        from: m.from.clone(),
+        to_agent: m.to_agent.clone(),
+        kind: m.kind.clone(),
+        body_json: m.body_json.clone(),
+        idempotency_key: m.idempotency_key.clone().unwrap_or_default(),
+        about_task: m.about_task.clone().unwrap_or_default(),
+        state: m.state.name().to_string(),
+        deliveries: m.deliveries,
+        reason: m.reason.clone(),
+        created_at: Some(ts(m.created_us)),
+        updated_at: Some(ts(m.updated_us)),
+    }
+}
+
 /// Who sends a message: a session's token, or a task's id and capability token.
 pub enum SentBy {
     /// An agent's own process.

@@ -749,6 +749,22 @@ impl ClientService for Services {
         }))
     }
 
+    async fn list_messages(
+        &self,
+        req: Request<pb::ListMessagesRequest>,
+    ) -> Result<Response<pb::ListMessagesResponse>, Status> {
+        let r = req.into_inner();
+        let (found, next) = self
+            .manager
+            .list_messages(&r.state, &r.agent, r.limit, opt(r.page_token).as_deref())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListMessagesResponse {
+            messages: found.iter().map(convert::message_record).collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
     async fn open_path(
         &self,
         req: Request<pb::OpenPathRequest>,

@@ -371,6 +371,53 @@ class ListPlansResponse(_message.Message):
     next_page_token: str
     def __init__(self, plans: _Optional[_Iterable[_Union[Plan, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class ListMessagesRequest(_message.Message):
+    __slots__ = ("state", "agent", "limit", "page_token")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    agent: str
+    limit: int
+    page_token: str
+    def __init__(self, state: _Optional[str] = ..., agent: _Optional[str] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListMessagesResponse(_message.Message):
+    __slots__ = ("messages", "next_page_token")
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[AgentMessageRecord]
+    next_page_token: str
+    def __init__(self, messages: _Optional[_Iterable[_Union[AgentMessageRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class AgentMessageRecord(_message.Message):
+    __slots__ = ("id", "to_agent", "kind", "body_json", "idempotency_key", "about_task", "state", "deliveries", "reason", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_AGENT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    BODY_JSON_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ABOUT_TASK_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    to_agent: str
+    kind: str
+    body_json: str
+    idempotency_key: str
+    about_task: str
+    state: str
+    deliveries: int
+    reason: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., to_agent: _Optional[str] = ..., kind: _Optional[str] = ..., body_json: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., about_task: _Optional[str] = ..., state: _Optional[str] = ..., deliveries: _Optional[int] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
+
 class OpenPathResponse(_message.Message):
     __slots__ = ("path", "opener", "warnings")
     PATH_FIELD_NUMBER: _ClassVar[int]

@@ -184,6 +184,11 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.ListPlansRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListPlansResponse.FromString,
                 _registered_method=True)
+        self.ListMessages = channel.unary_unary(
+                '/hyperagent.v1.ClientService/ListMessages',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.ListMessagesRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListMessagesResponse.FromString,
+                _registered_method=True)
         self.GetStatus = channel.unary_unary(
                 '/hyperagent.v1.ClientService/GetStatus',
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.GetStatusRequest.SerializeToString,
@@ -420,6 +425,14 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMessages(self, request, context):
+        """Messages between agents, newest first: where each is (pending, delivered, acked,
+        dead_lettered) and, for a dead letter, why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetStatus(self, request, context):
         """The manager at a glance: is it dispatching, how many agents are online, tasks by state.
         """
@@ -595,6 +608,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.ListPlans,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListPlansRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.ListPlansResponse.SerializeToString,
+            ),
+            'ListMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessages,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListMessagesRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ListMessagesResponse.SerializeToString,
             ),
             'GetStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStatus,
@@ -1422,6 +1440,33 @@ class ClientService:
             '/hyperagent.v1.ClientService/ListPlans',
             hyperagent_dot_v1_dot_client__pb2.ListPlansRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.ListPlansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/ListMessages',
+            hyperagent_dot_v1_dot_client__pb2.ListMessagesRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ListMessagesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -417,6 +417,42 @@ export interface ListPlansResponse {
   next_page_token: string;
 }
 
+export interface ListMessagesRequest {
+  /** Only messages in this state: "pending", "delivered", "acked" or "dead_lettered" (all when empty). */
+  state: string;
+  /** Only messages this agent sent or is sent (all when empty). */
+  agent: string;
+  /** At most this many (the configured page size when 0). */
+  limit: number;
+  /** Messages sent before this message id (from `next_page_token`). */
+  page_token: string;
+}
+
+export interface ListMessagesResponse {
+  messages: AgentMessageRecord[];
+  next_page_token: string;
+}
+
+/** A message between agents as the manager keeps it (see AgentService.SendMessage). */
+export interface AgentMessageRecord {
+  id: string;
+  from: string;
+  to_agent: string;
+  kind: string;
+  /** A JSON object. */
+  body_json: string;
+  idempotency_key: string;
+  /** The task it is about, if the sender named one. */
+  about_task: string;
+  /** "pending", "delivered", "acked" or "dead_lettered". */
+  state: string;
+  deliveries: number;
+  /** Why it was dead-lettered. */
+  reason: string;
+  created_at?: string | undefined;
+  updated_at?: string | undefined;
+}
+
 export interface OpenPathResponse {
   /** What was opened (links resolved). */
   path: string;
@@ -988,6 +1024,11 @@ export interface ClientService {
   GetPlan(request: GetPlanRequest): Promise<Plan>;
   /** Newest first. */
   ListPlans(request: ListPlansRequest): Promise<ListPlansResponse>;
+  /**
+   * Messages between agents, newest first: where each is (pending, delivered, acked,
+   * dead_lettered) and, for a dead letter, why.
+   */
+  ListMessages(request: ListMessagesRequest): Promise<ListMessagesResponse>;
   /** The manager at a glance: is it dispatching, how many agents are online, tasks by state. */
   GetStatus(request: GetStatusRequest): Promise<ManagerStatus>;
   /**
