@@ -96,6 +96,7 @@ macro_rules! for_each_unary_client_method {
             "CancelPlan" cancel_plan CancelPlanRequest;
             "GetPlan" get_plan GetPlanRequest;
             "ListPlans" list_plans ListPlansRequest;
+            "ListMessages" list_messages ListMessagesRequest;
             "GetStatus" get_status GetStatusRequest;
             "SetPaused" set_paused SetPausedRequest;
             "SetWorkspaceRoot" set_workspace_root SetWorkspaceRootRequest;
