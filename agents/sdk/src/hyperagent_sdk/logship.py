@@ -130,19 +130,14 @@ def column_lines(columns: agent_pb2.LogColumns) -> list[common_pb2.LogLine]:
     return lines
 
 
+def _line_count(request: agent_pb2.PushLogsRequest) -> int:
+    """How many lines a PushLogs request carries, whichever form it uses."""
+    return len(request.columns.messages) or len(request.lines)
+
+
 def request_lines(request: agent_pb2.PushLogsRequest) -> list[common_pb2.LogLine]:
     """The lines a PushLogs request carries, whichever form it uses."""
     return list(request.lines) or column_lines(request.columns)
-
-
-def size_bound(entry: _Entry) -> int:
-    """At least the wire size of a stored line (a line's size is only needed near the limit):
-    four bytes for every character, plus the numbers and framing."""
-    _, _, _, message, fields = entry
-    chars = len(message)
-    for key, value in fields.items():
-        chars += len(key) + len(value) + 8
-    return 4 * chars + 48
 
 
 def exact_size(entry: _Entry, max_line_bytes: int) -> int:
@@ -457,18 +452,14 @@ class LogShipper:
                 return closed
             err = None if s.future is None else s.future.exception()
             if s.future is not None and err is None:
-                with self._lock:
-                    s.log.acked_seq = max(s.log.acked_seq, s.last_seq)
-                    self._acked.notify_all()
+                self._acknowledged(s.log, s.last_seq)
                 return False
             if isinstance(err, grpc.RpcError):
                 # As a call through the link would take it: a task that is not ours any more
                 # drops its lines; a lost connection retires the session; the rest is retried.
                 code = err.code()
                 if code in TASK_GONE_CODES:
-                    self._drop(
-                        s.log, len(request_lines(s.request)), Rejected(code, err.details() or "")
-                    )
+                    self._drop(s.log, _line_count(s.request), Rejected(code, err.details() or ""))
                     return False
                 if code is grpc.StatusCode.UNAVAILABLE and s.session is not None:
                     self._link.retire(s.session, f"PushLogs for task {s.log.task_id}: UNAVAILABLE")
@@ -530,9 +521,8 @@ class LogShipper:
             log.pending.clear()
             self._acked.notify_all()
 
-    def _push(self, log: _TaskLog, request: agent_pb2.PushLogsRequest, last_seq: int) -> bool:
-        """Send one request until acknowledged; False if the task's lines were dropped."""
-        lines = len(request.columns.messages) or len(request.lines)
+    def _push(self, log: _TaskLog, request: agent_pb2.PushLogsRequest, last_seq: int) -> None:
+        """Send one request until acknowledged (or the task's lines are dropped)."""
 
         def send(session: Session) -> agent_pb2.PushLogsResponse:
             return session.stub.PushLogs(request, timeout=self._link.rpc_timeout)
@@ -540,9 +530,12 @@ class LogShipper:
         try:
             self._link.call(f"PushLogs for task {log.task_id}", send)
         except Rejected as err:
-            self._drop(log, lines, err)
-            return False
+            self._drop(log, _line_count(request), err)
+            return
+        self._acknowledged(log, last_seq)
+
+    def _acknowledged(self, log: _TaskLog, last_seq: int) -> None:
+        """The manager stored a task's lines up to ``last_seq``: flushers waiting see it."""
         with self._lock:
             log.acked_seq = max(log.acked_seq, last_seq)
             self._acked.notify_all()
-        return True
