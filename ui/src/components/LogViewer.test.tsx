@@ -331,6 +331,33 @@ describe('LogViewer', () => {
     expect(screen.getByRole('button', { name: 'Next match' })).toBeDisabled();
   });
 
+  it('a find typed before its match arrived brings the match into view when it comes, unless the reader moved', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    appendLines(store, 1, 6); // no needle yet
+    await user.click(screen.getByLabelText('Find'));
+    await user.paste('needle found at 1007'); // at once, as Playwright's fill: no prefix matches 'done'
+    expect(screen.getByTestId('log-found')).toHaveTextContent('no match');
+    expect(screen.getByRole('button', { name: 'Pause follow' })).toHaveAttribute('aria-pressed', 'true');
+    appendLines(store, 7, 5_000); // the log goes on loading past it
+    expect(screen.getByTestId('log-found')).toHaveTextContent('1 of 1');
+    expect(screen.getByRole('button', { name: 'Follow tail' })).toHaveAttribute('aria-pressed', 'false');
+    expect(seqsShown()).toContain(1007);
+
+    // Paused by the reader first: a match that arrives later leaves the view where the reader put it.
+    await user.clear(screen.getByLabelText('Find'));
+    await user.click(screen.getByRole('button', { name: 'Follow tail' }));
+    await user.click(screen.getByLabelText('Find'));
+    await user.paste('needle found at 9007');
+    await user.click(screen.getByRole('button', { name: 'Pause follow' }));
+    const before = seqsShown();
+    appendLines(store, 5_007, 5_000);
+    expect(screen.getByTestId('log-found')).toHaveTextContent('1 of 1');
+    expect(seqsShown()[0]).toBe(before[0]); // the rows below fill in as they arrive; the view stays
+    expect(seqsShown()).not.toContain(9007);
+  });
+
   it('jumps to the first error, and offers it only when there is one', async () => {
     const user = userEvent.setup();
     const store = new LogStore();

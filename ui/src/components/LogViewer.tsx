@@ -65,6 +65,8 @@ export function LogViewer({
   const [find, setFind] = useState('');
   /** The current match, as an index into the matches. */
   const [findAt, setFindAt] = useState(0);
+  /** A find typed with no match yet: its first match is brought into view when it arrives. */
+  const [seeking, setSeeking] = useState(false);
   const [copied, setCopied] = useState<string | null>(null);
   const [wrap, setWrap] = useState(false);
   /** While wrapping: the columns of a message's text line (measured), each row as tall as its wrapped text. */
@@ -92,7 +94,12 @@ export function LogViewer({
   const newLines = following ? 0 : Math.max(0, view.length - pausedAt);
   const numberWidth = `${String(store.lines.length).length + 1}ch`;
 
+  const follow = () => {
+    setSeeking(false);
+    setFollowing(true);
+  };
   const pause = () => {
+    setSeeking(false);
     if (following && scroller.current) setScrollTop(scroller.current.scrollTop);
     if (following) setPausedAt(view.length);
     setFollowing(false);
@@ -113,6 +120,7 @@ export function LogViewer({
     }
   };
   const step = (by: 1 | -1) => {
+    setSeeking(false);
     if (found.length === 0) return;
     const next = (Math.min(findAt, found.length - 1) + by + found.length) % found.length;
     setFindAt(next);
@@ -201,6 +209,7 @@ export function LogViewer({
     // position the browser clamped, the viewport having grown, is not the reader's).
     const bottom = Math.min(top, el.scrollHeight - el.clientHeight);
     const leaving = following && !ours && at < bottom - ROW_HEIGHT;
+    if (!ours && (leaving || !following)) setSeeking(false);
     if (leaving) {
       setPausedAt(view.length);
       setFollowing(false);
@@ -228,7 +237,7 @@ export function LogViewer({
   // before paint.
   const [asked, setAsked] = useState(goTo);
   const [pending, setPending] = useState<number | null>(null);
-  const [shown, setShown] = useState<{ to: number } | null>(null);
+  const [shown, setShown] = useState<{ to: number; focus: boolean } | null>(null);
   if (goTo !== asked) {
     setAsked(goTo);
     setPending(goTo ? goTo.seq : null);
@@ -243,14 +252,27 @@ export function LogViewer({
       setFollowing(false);
       setScrollTop(to);
       setPending(null);
-      setShown({ to });
+      setShown({ to, focus: true });
     }
+  }
+  // A find typed before its first match arrived (the log still loading, or a running task yet to
+  // log it) brings that match into view when it comes, as if typed then — unless the reader moved
+  // meanwhile (stepped, scrolled, paused or resumed following) or emptied the find.
+  const seekTo = seeking && needle ? found[0] : undefined;
+  if (seekTo !== undefined) {
+    const to = centred(seekTo);
+    setSeeking(false);
+    if (following) setPausedAt(view.length);
+    setFollowing(false);
+    setScrollTop(to);
+    setShown({ to, focus: false }); // the focus stays in the find box
   }
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!shown || !el) return;
     written.current = shown.to;
     el.scrollTo({ top: shown.to });
+    if (!shown.focus) return;
     el.scrollIntoView?.({ block: 'nearest' });
     el.focus({ preventScroll: true });
   }, [shown]);
@@ -265,12 +287,12 @@ export function LogViewer({
           type="button"
           data-testid="log-follow"
           aria-pressed={following}
-          onClick={() => (following ? pause() : setFollowing(true))}
+          onClick={() => (following ? pause() : follow())}
         >
           {following ? 'Pause follow' : 'Follow tail'}
         </button>
         {newLines > 0 && (
-          <button type="button" data-testid="log-new-lines" onClick={() => setFollowing(true)}>
+          <button type="button" data-testid="log-new-lines" onClick={follow}>
             {newLines === 1 ? '1 new line' : `${newLines} new lines`} ↓
           </button>
         )}
@@ -334,8 +356,10 @@ export function LogViewer({
               setFind(e.target.value);
               setFindAt(0);
               // As a terminal's find does: the first match comes into view as it is typed.
-              const firstMatch = findIn(store, view, e.target.value.trim().toLowerCase())[0];
+              const typed = e.target.value.trim().toLowerCase();
+              const firstMatch = findIn(store, view, typed)[0];
               if (firstMatch !== undefined) jumpTo(firstMatch);
+              setSeeking(firstMatch === undefined && typed !== '');
             }}
             ref={findInput}
             aria-keyshortcuts="Control+F Meta+F"
