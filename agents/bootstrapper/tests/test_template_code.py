@@ -17,6 +17,7 @@ from hyperagent_bootstrapper import render as rendering
 from hyperagent_bootstrapper.agent import agent
 from hyperagent_bootstrapper.template import TemplateError, load
 from hyperagent_sdk import PermissionRefused
+from hyperagent_sdk.narrow import abi
 from hyperagent_sdk.testing import HandlerRun, run_handler
 
 TASK = "bootstrap.project"
@@ -128,6 +129,19 @@ def test_tasks_run_in_the_project_once_allowed_with_copiers_environment(tmp_path
         ' `echo "$STAGE $COPIER_OPERATION shop" > made-by-task.txt`; `touch inner.txt` in docs'
     )
     assert any("task 1 of the template" in m for m in run.messages("INFO"))
+
+
+@pytest.mark.skipif(abi() == 0, reason="needs Landlock")
+def test_tasks_may_write_the_project_and_nothing_of_the_agents_own(tmp_path: Path) -> None:
+    # The folder stands for the agent's state (uv's cache): the next project would read it.
+    state = tmp_path / "agent-state"
+    state.mkdir()
+    attempt = f"(echo poison > {state}/planted && echo wrote || echo refused) > outcome.txt"
+    src = template(tmp_path / "t", tasks=f"_tasks:\n  - {attempt}\n")
+    run = bootstrap(src, tmp_path / "proj", Person("Jinja extension", "command"))
+    assert run.status == "SUCCEEDED", run.error
+    assert (tmp_path / "proj" / "outcome.txt").read_text() == "refused\n"
+    assert list(state.iterdir()) == []
 
 
 def test_refused_tasks_leave_the_project_made_and_say_so(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from hyperagent_bootstrapper.agent import agent, update_description
 from hyperagent_bootstrapper.template import TemplateError, load
 from hyperagent_bootstrapper.update import Plan
 from hyperagent_sdk import PermissionRefused
+from hyperagent_sdk.narrow import abi
 from hyperagent_sdk.testing import run_handler
 
 TASK = "project.update"
@@ -319,6 +320,21 @@ def test_the_task_asks_once_for_its_migrations_and_shows_what_they_change(
         assert str(project / rel) in paths
     assert "mine.txt" in run.output["removed"]
     assert (project / "migrated.log").read_text().endswith("done for demo\n")
+
+
+@pytest.mark.skipif(abi() == 0, reason="needs Landlock")
+def test_migrations_may_write_the_project_and_nothing_of_the_agents_own(tmp_path: Path) -> None:
+    # The folder stands for the agent's state (uv's cache): the next project would read it.
+    state = tmp_path / "agent-state"
+    state.mkdir()
+    attempt = f"(echo poison > {state}/planted && echo wrote || echo refused) > outcome.txt"
+    extra = V1["copier.yml"] + f"_migrations:\n  - version: v2.0.0\n    command: {attempt}\n"
+    src = template(tmp_path / "t", extra_v2={"copier.yml": extra})
+    _, project = twins(tmp_path, src, by="copier")
+    run = run_handler(agent, TASK, {}, workspace=project, destructive=Consent(), ask=lambda *_: "c1")
+    assert run.status == "SUCCEEDED", run.error
+    assert (project / "outcome.txt").read_text() == "refused\n"
+    assert list(state.iterdir()) == []
 
 
 def test_refused_migrations_stop_the_update_before_anything_is_written(

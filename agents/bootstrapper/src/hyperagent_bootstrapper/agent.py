@@ -826,8 +826,18 @@ def _migrate(ctx: TaskContext, step: Steps) -> update.Migrate:
         step("migrating")
 
         def run(t: rendering.PlannedTask, root: Path) -> None:
+            # As the template's tasks: narrowed to the project's scratch copy and a private
+            # folder, so the template's code cannot change the agent's state for the next task.
             ctx.log.info(f"migration {t.number} of the template: {t.shown}")
-            ctx.run(list(t.argv), cwd=root / t.cwd, env=dict(t.env))
+            private = Path(tempfile.mkdtemp(prefix="template-migration-"))
+            try:
+                ctx.run(
+                    narrowed(list(t.argv), write=[root, private], allow_unconfined=True),
+                    cwd=root / t.cwd,
+                    env={**t.env, **dict.fromkeys(TEMP_VARS, str(private))},
+                )
+            finally:
+                shutil.rmtree(private, ignore_errors=True)
 
         return run
 
