@@ -41,6 +41,10 @@ pub enum Error {
     /// A missing, forged or expired session or capability token.
     #[error("{0}")]
     Unauthenticated(String),
+    /// A caller holds as much of something as it may (e.g. messages awaiting delivery); it may
+    /// ask again once some is done.
+    #[error("{0}")]
+    Exhausted(String),
     /// A valid token used for something it does not cover.
     #[error("{0}")]
     PermissionDenied(String),

@@ -70,6 +70,9 @@ pub struct Messages {
     pub max_deliveries: u32,
     /// Largest body, in bytes.
     pub max_body_bytes: u32,
+    /// Most messages one agent may have awaiting delivery or acknowledgement; past it, a send
+    /// is refused until some are handled (a flooding agent cannot grow the manager's memory).
+    pub max_active_per_sender: u32,
 }
 
 impl Default for Messages {
@@ -78,6 +81,7 @@ impl Default for Messages {
             ack_timeout: Duration::from_secs(30),
             max_deliveries: 5,
             max_body_bytes: 64 * 1024,
+            max_active_per_sender: 1000,
         }
     }
 }

@@ -74,6 +74,15 @@ impl Manager {
         let id = uuid::Uuid::now_v7().to_string();
         let msg = self
             .commit(|st| {
+                let most = self.inner.cfg.messages.max_active_per_sender as usize;
+                let active = st.messages.values().filter(|m| m.from == sender).count();
+                if active >= most {
+                    return Err(Error::Exhausted(format!(
+                        "agent {sender} has {active} messages awaiting delivery or acknowledgement, \
+                         as many as one agent may (messages.max_active_per_sender); send again \
+                         once their recipients have handled some"
+                    )));
+                }
                 let to_agent = recipient(st, &out.to)?;
                 let msg = Message {
                     id: id.clone(),

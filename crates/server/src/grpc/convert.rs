@@ -26,7 +26,7 @@ pub fn status(e: Error) -> Status {
         Error::PermissionDenied(_) => Code::PermissionDenied,
         Error::AlreadyRunning { .. } | Error::DataDirInUse { .. } => Code::AlreadyExists,
         Error::ShuttingDown | Error::StoreFailed(_) => Code::Unavailable,
-        Error::DiskLow { .. } => Code::ResourceExhausted,
+        Error::DiskLow { .. } | Error::Exhausted(_) => Code::ResourceExhausted,
         Error::Secret(_) => Code::FailedPrecondition,
         Error::Store(_) | Error::Migrate(_) | Error::Io { .. } | Error::Sandbox(_) => {
             Code::Internal

@@ -114,3 +114,61 @@ async fn a_message_never_acknowledged_is_dead_lettered_with_the_reason() {
     let e = w.m.ack_message(&a.session_token, &m2.id).await.unwrap_err();
     assert!(matches!(e, Error::PermissionDenied(_)), "{e}");
 }
+
+#[tokio::test]
+async fn a_flooding_agent_is_held_to_its_share_and_cannot_send_as_another() {
+    let w = world(|c| {
+        c.messages.max_active_per_sender = 3;
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+    })
+    .await;
+    let (a, _rx_a, _ga) = agent(&w.m, "a").await;
+    let (b, mut rx, _g) = agent(&w.m, "b").await;
+    let mut sent = Vec::new();
+    for _ in 0..3 {
+        let (m, _) =
+            w.m.send_message(Sender::Session(&a.session_token), work("b", ""))
+                .await
+                .unwrap();
+        sent.push(m.id);
+    }
+    let e =
+        w.m.send_message(Sender::Session(&a.session_token), work("b", ""))
+            .await
+            .unwrap_err();
+    assert!(matches!(e, Error::Exhausted(_)), "{e}");
+    assert!(
+        e.to_string().contains("messages.max_active_per_sender"),
+        "{e}"
+    );
+    assert_eq!(w.m.state().messages.len(), 3, "the refused one is not kept");
+    // Another agent's messages are not held back by a's.
+    w.m.send_message(Sender::Session(&b.session_token), work("a", ""))
+        .await
+        .expect("b has its own share");
+    // Once b handles one of a's, a may send one more.
+    for _ in 0..3 {
+        message(&mut rx).await;
+    }
+    w.m.ack_message(&b.session_token, &sent[0]).await.unwrap();
+    w.m.send_message(Sender::Session(&a.session_token), work("b", ""))
+        .await
+        .expect("room again");
+    // A sender is who its credentials say: a made-up session, or a task token that is not the
+    // task's, sends nothing.
+    let e =
+        w.m.send_message(Sender::Session("not-a-session"), work("b", ""))
+            .await
+            .unwrap_err();
+    assert!(e.to_string().contains("unknown or replaced session"), "{e}");
+    let task = Sender::Task {
+        task_id: "0190a4c2-0000-7000-8000-000000000000",
+        token: &a.session_token,
+    };
+    assert!(w.m.send_message(task, work("b", "")).await.is_err());
+    assert_eq!(
+        w.m.state().messages.len(),
+        4,
+        "3 of a's (one acked, one more) and b's"
+    );
+}
