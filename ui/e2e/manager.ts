@@ -4,7 +4,7 @@
 // depends on the network. Tests read what they need from the environment this sets.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, openSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -121,5 +121,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env.HYPERAGENT_WEB_URL = url
   process.env.HYPERAGENT_E2E_ROOT = root
   process.env.HYPERAGENT_E2E_CONFIG = config
-  return () => stopManager(proc)
+  return async () => {
+    await stopManager(proc)
+    // Each run makes ~250 MB (agents' venvs, projects); HYPERAGENT_E2E_KEEP=1 keeps them to read.
+    if (process.env.HYPERAGENT_E2E_KEEP) console.log(`kept ${root} (manager.log, data, projects)`)
+    else rmSync(root, { recursive: true, force: true })
+  }
 }
