@@ -190,6 +190,8 @@ impl Offline {
 
 /// Words between steps of a composite request.
 const THEN: &[&str] = &["then", "afterwards", "after", "next", "finally", "and"];
+/// Words that open a condition on the step before ("..., and if it comes back clean, ...").
+const CONDITION: &[&str] = &["if", "when", "once", "unless", "provided"];
 /// Words that refer to an earlier step's folder.
 const BACK: &[&str] = &["it", "its", "it's", "there", "that", "same", "this"];
 
@@ -430,7 +432,7 @@ impl Offline {
     /// what the router's decisions stand on, for explaining them and for tuning.
     pub fn scores(&self, request: &str, catalog: &Catalog, top: usize) -> Vec<Vec<(String, f32)>> {
         let prepared = self.prepared(catalog);
-        self.parts(&text::tokens(request), &prepared.index, catalog)
+        self.parts(&text::tokens(request), &prepared, catalog)
             .iter()
             .map(|p| {
                 p.ranked
@@ -444,7 +446,8 @@ impl Offline {
 
     /// The request's parts, each scored; a part without a clear intent of its own ("in shop",
     /// "and fail fast") joins the one before it, and neighbours asking the same thing merge.
-    fn parts(&self, all: &[text::Token], index: &intents::Index, catalog: &Catalog) -> Vec<Part> {
+    fn parts(&self, all: &[text::Token], prepared: &Prepared, catalog: &Catalog) -> Vec<Part> {
+        let index = &prepared.index;
         let n = catalog.intents.len();
         let mut out: Vec<Part> = Vec::new();
         let mut pending: Vec<text::Token> = Vec::new();
@@ -457,7 +460,24 @@ impl Offline {
             .iter()
             .map(|f| text::stem(&f.to_lowercase()))
             .collect();
-        for (k, (mut tokens, sequenced)) in pieces.into_iter().enumerate() {
+        // A condition between two steps ("audit inventory and if it comes back clean, create a
+        // dev container") is no step: the one after it waits for the one before.
+        let mut condition = false;
+        for (k, (mut tokens, mut sequenced)) in pieces.into_iter().enumerate() {
+            if k > 0
+                && k < last_piece
+                && !out.is_empty()
+                && tokens
+                    .last()
+                    .is_some_and(|t| t.punct.starts_with([',', ';']))
+                && tokens
+                    .first()
+                    .is_some_and(|t| CONDITION.contains(&t.norm.as_str()))
+            {
+                condition = true;
+                continue;
+            }
+            sequenced |= std::mem::take(&mut condition);
             let mut stems = intents::content_stems(&tokens);
             stems.retain(|s| !folders.contains(s));
             let ranked = index.score(&stems, n);
@@ -478,7 +498,11 @@ impl Offline {
                 // "..., and fail fast": the words of one of the step's own settings.
                 let setting = slot_words(&catalog.intents[last.best().0], catalog);
                 let of_last = !stems.is_empty() && stems.iter().all(|s| among(s, &setting));
-                if !own || same || of_last || best < self.cfg.min_score {
+                let fills_last = !sequenced
+                    && ranked.first().is_some_and(|&(mine, _)| {
+                        self.a_setting_of(&tokens, &stems, mine, last.best().0, prepared, catalog)
+                    });
+                if !own || same || of_last || fills_last || best < self.cfg.min_score {
                     last.tokens.extend(tokens);
                     continue;
                 }
@@ -490,6 +514,35 @@ impl Offline {
             });
         }
         out
+    }
+
+    /// "..., and give each test 120 seconds at most", "..., give me 5 results": a part that only
+    /// says a setting of the step before it (a number and its unit, a count) is that step's,
+    /// though the words alone score better for an intent that needs no folder (a unit is all
+    /// `echo.sleep`'s phrasings share with it). Not when the part names that intent's own
+    /// action ("and sleep 5 seconds"), nor when it waits for the step before ("then ...").
+    fn a_setting_of(
+        &self,
+        tokens: &[text::Token],
+        stems: &[String],
+        mine: usize,
+        last: usize,
+        prepared: &Prepared,
+        catalog: &Catalog,
+    ) -> bool {
+        let (mine, last) = (&catalog.intents[mine], &catalog.intents[last]);
+        if mine.folder != FolderUse::Any || last.folder == FolderUse::Any {
+            return false;
+        }
+        let own_action = mine
+            .task_type
+            .split(['.', '_'])
+            .map(text::stem)
+            .any(|w| stems.contains(&w));
+        !own_action
+            && !self
+                .step(tokens, last, catalog, &prepared.not_names, &prepared.common)
+                .is_empty()
     }
 
     /// "What should I do with billing?": when the words name a project that is there (a folder
@@ -618,7 +671,7 @@ impl Router for Offline {
         }
         let prepared = self.prepared(catalog);
         let index = &prepared.index;
-        let parts = self.parts(&all, index, catalog);
+        let parts = self.parts(&all, &prepared, catalog);
         if let Some(verb) = unknown_verb(&all, &prepared) {
             // "verify inventory": a word no agent knows, about a project that is there, and
             // nothing else they do not know either: ask what to do with it.
@@ -793,6 +846,59 @@ mod tests {
             )],
             folders: vec!["billing".into(), "ledger".into()],
         }
+    }
+
+    /// The test catalogue with a folderless `echo.sleep` and a per-test `timeout`.
+    fn with_sleep() -> Catalog {
+        let mut c = catalog();
+        c.intents[0].schema["properties"]["timeout"] =
+            json!({"type": "integer", "description": "Seconds each test may take."});
+        c.intents.push(Intent {
+            task_type: "echo.sleep".into(),
+            description: "Sleep for a while.".into(),
+            schema: json!({"properties": {"seconds": {"type": "number"}}}),
+            examples: vec!["sleep for 5 seconds".into(), "wait 10 seconds".into()],
+            folder: FolderUse::Any,
+        });
+        c
+    }
+
+    #[test]
+    fn a_part_that_only_says_a_setting_of_the_step_before_is_that_steps() {
+        let r = Offline::new(config::Router::default());
+        let c = with_sleep();
+        let Routed::Plan(steps) =
+            r.route("run the tests in billing and give each one 120 seconds", &c)
+        else {
+            panic!("not a plan")
+        };
+        assert_eq!(shape(&steps), [("tests.run", Some("billing"), &[][..])]);
+        assert_eq!(steps[0].payload.get("timeout"), Some(&json!(120)));
+        // Its own action said, it is a step of its own.
+        let Routed::Plan(steps) = r.route("run the tests in billing and sleep 120 seconds", &c)
+        else {
+            panic!("not a plan")
+        };
+        let types: Vec<&str> = steps.iter().map(|s| s.task_type.as_str()).collect();
+        assert_eq!(types, ["tests.run", "echo.sleep"]);
+    }
+
+    #[test]
+    fn a_condition_between_two_steps_is_no_step_and_the_second_waits_for_the_first() {
+        let r = Offline::new(config::Router::default());
+        let Routed::Plan(steps) = r.route(
+            "run the tests in billing and if they come back clean, review the code there",
+            &catalog(),
+        ) else {
+            panic!("not a plan")
+        };
+        assert_eq!(
+            shape(&steps),
+            [
+                ("tests.run", Some("billing"), &[][..]),
+                ("code.review", Some("billing"), &[1][..])
+            ]
+        );
     }
 
     #[test]
