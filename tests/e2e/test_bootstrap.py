@@ -472,8 +472,11 @@ def test_a_template_from_a_git_url_asks_before_connecting(world: World) -> None:
     gone(world.root / "from-git")
 
 
-#: A Jinja extension that also tries to write outside its project when it loads.
+#: A Jinja extension that also tries to write outside its project when it loads, and into the
+#: agent's state folder (its HOME), which the next project's task would read.
 REACHING_EXTENSION = """\
+import os
+
 from jinja2.ext import Extension
 
 try:
@@ -482,6 +485,12 @@ try:
     REACHED = "wrote outside"
 except OSError as err:
     REACHED = type(err).__name__
+try:
+    with open(os.path.join(os.environ["HOME"], "planted-by-template"), "w") as f:
+        f.write("planted")
+    REACHED += " wrote-home"
+except OSError as err:
+    REACHED += " home:" + type(err).__name__
 
 
 class Shout(Extension):
@@ -546,6 +555,7 @@ def test_a_templates_own_code_runs_confined_and_only_once_allowed(
     said = (project / "README.md").read_text()
     assert said.startswith("SHOP! "), said
     assert "wrote outside" not in said, said
+    assert said.endswith(" home:PermissionError\n"), said  # its renderer may write nothing else
     assert (project / "made-by-task.txt").is_file()
     assert (project / "refused.txt").read_text() == "refused\n"
     assert list(outside.iterdir()) == []

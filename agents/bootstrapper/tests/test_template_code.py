@@ -8,11 +8,14 @@ The person is played by ``run_handler(ask=...)``: it records each request and an
 from __future__ import annotations
 
 import dataclasses
+import io
+import os
+import pickle
 from pathlib import Path
 
 import pytest
 
-from hyperagent_bootstrapper import cli
+from hyperagent_bootstrapper import cli, confined
 from hyperagent_bootstrapper import render as rendering
 from hyperagent_bootstrapper.agent import agent
 from hyperagent_bootstrapper.template import TemplateError, load
@@ -240,3 +243,66 @@ def test_a_trusted_templates_context_says_it_is_unsafe_as_copiers_does(tmp_path:
     assert context["_copier_conf"]["unsafe"] is True
     untrusted = rendering.render_context(load(src), answers, "proj")
     assert untrusted["_copier_conf"]["unsafe"] is False
+
+
+PLANTING = """\
+import os
+
+from jinja2.ext import Extension
+
+
+class Plant(Extension):
+    # Tries to leave something behind for the next project, and says how that went.
+    def __init__(self, environment):
+        super().__init__(environment)
+        try:
+            with open(os.environ["PLANT_AT"], "w") as f:
+                f.write("planted")
+            outcome = "wrote"
+        except OSError as err:
+            outcome = type(err).__name__
+        print("this goes to stderr, not into the renderer's answers")
+        environment.globals["planted"] = outcome
+        environment.globals["pid"] = os.getpid()
+        environment.filters["boom"] = lambda s: 1 / 0
+"""
+
+
+@pytest.mark.skipif(abi() == 0, reason="needs Landlock")
+def test_extensions_run_in_a_renderer_that_writes_nothing_of_the_agents_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The folder stands for the agent's state (uv's cache): the next project would read it.
+    state = tmp_path / "agent-state"
+    state.mkdir()
+    monkeypatch.setenv("PLANT_AT", str(state / "planted"))
+    src = template(tmp_path / "t", extensions="_jinja_extensions:\n  - ext.py:Plant\n")
+    (src / "ext.py").write_text(PLANTING)
+    (src / "README.md.jinja").write_text("{{ planted }} {{ pid }}\n")
+    src_ext = "_jinja_extensions:\n  - copier_template_extensions.TemplateExtensionLoader\n"
+    (src / "copier.yml").write_text(
+        (src / "copier.yml").read_text().replace("_jinja_extensions:\n", src_ext, 1)
+    )
+    run = bootstrap(src, tmp_path / "proj", Person("Jinja extension"))
+    assert run.status == "SUCCEEDED", run.error
+    outcome, pid = (tmp_path / "proj" / "README.md").read_text().split()
+    assert outcome == "PermissionError"
+    assert int(pid) != os.getpid()  # another process rendered it
+    assert list(state.iterdir()) == []
+    # The template's code failing while rendering fails the task, saying so.
+    (src / "README.md.jinja").write_text("{{ 'x' | boom }}\n")
+    run = bootstrap(src, tmp_path / "proj2", Person("Jinja extension"))
+    assert run.status == "FAILED"
+    assert "ZeroDivisionError" in run.error, run.error
+
+
+def test_the_renderers_answers_are_read_as_data_never_as_code() -> None:
+    forged = pickle.dumps((True, os.system), protocol=pickle.HIGHEST_PROTOCOL)
+    with pytest.raises(pickle.UnpicklingError, match=r"posix\.system, which no answer holds"):
+        confined._Results(io.BytesIO(forged)).load()
+    fine = rendering.Rendered(files=[rendering.RenderedFile("a", b"x", 0o644)])
+    data = pickle.dumps((True, fine), protocol=pickle.HIGHEST_PROTOCOL)
+    assert confined._Results(io.BytesIO(data)).load() == (True, fine)
+    err = TemplateError("copier.yml:3", "bad")
+    ok, back = confined._Results(io.BytesIO(pickle.dumps((False, err)))).load()
+    assert (ok, back.where, back.message) == (False, "copier.yml:3", "bad")

@@ -331,7 +331,9 @@ def test_migrations_may_write_the_project_and_nothing_of_the_agents_own(tmp_path
     extra = V1["copier.yml"] + f"_migrations:\n  - version: v2.0.0\n    command: {attempt}\n"
     src = template(tmp_path / "t", extra_v2={"copier.yml": extra})
     _, project = twins(tmp_path, src, by="copier")
-    run = run_handler(agent, TASK, {}, workspace=project, destructive=Consent(), ask=lambda *_: "c1")
+    run = run_handler(
+        agent, TASK, {}, workspace=project, destructive=Consent(), ask=lambda *_: "c1"
+    )
     assert run.status == "SUCCEEDED", run.error
     assert (project / "outcome.txt").read_text() == "refused\n"
     assert list(state.iterdir()) == []

@@ -543,7 +543,8 @@ def _allow_extensions(ctx: TaskContext, template: Template, name: str = "") -> T
             f"the {template.name} template renders only with its Jinja extensions"
             f" ({', '.join(template.extensions)}), which were not allowed to run: {err}"
         ) from err
-    return dataclasses.replace(template, trusted=True)
+    # Its code runs in a renderer process narrowed to a private folder (see `confined`).
+    return dataclasses.replace(template, trusted=True, confined=True)
 
 
 def _planned_tasks(
@@ -794,7 +795,7 @@ def _trust_once(ctx: TaskContext) -> update.Trust:
 
     def trust(template: Template) -> Template:
         if not template.extensions or template.code_digest() in allowed:
-            return dataclasses.replace(template, trusted=True)
+            return dataclasses.replace(template, trusted=True, confined=True)
         try:
             trusted = _allow_extensions(ctx, template, "project's")
         except TaskFailed as err:

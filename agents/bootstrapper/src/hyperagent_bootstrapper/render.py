@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import jinja2
 import pathspec
@@ -50,6 +50,29 @@ class AnswersError(Exception):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{k}: {m}" if k else m for k, m in problems))
+
+    def __reduce__(self) -> tuple[Any, tuple[list[tuple[str, str]]]]:
+        return (type(self), (self.problems,))
+
+
+#: True in a template's renderer process (:mod:`.confined`), where a confined template renders.
+IN_RENDERER = False
+
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
+
+
+def _in_renderer(fn: _Fn) -> _Fn:
+    """What renders with a confined template's environment runs in its renderer process."""
+
+    @functools.wraps(fn)
+    def call(template: Template, *args: Any, **kwargs: Any) -> Any:
+        if template.confined and template.extensions and not IN_RENDERER:
+            from . import confined  # noqa: PLC0415 - it imports this module
+
+            return confined.call(fn.__name__, template, args, kwargs)
+        return fn(template, *args, **kwargs)
+
+    return cast(_Fn, call)
 
 
 # --- the Jinja environment: copier's settings, filters and globals -------------------------------
@@ -198,6 +221,12 @@ def _envops_key(template: Template) -> str:
 
 def _extensions(template: Template) -> tuple[str, ...]:
     """The template's extensions, once the person allowed them; a refusal before."""
+    if template.extensions and template.confined and not IN_RENDERER:
+        raise TemplateError(
+            "_jinja_extensions",
+            "the template's extensions load only in its renderer process (a call that renders"
+            " with them went around it)",
+        )
     if template.extensions and not template.trusted:
         raise TemplateError(
             "_jinja_extensions",
@@ -233,6 +262,7 @@ def _where(template: Template, err: jinja2.TemplateError, fallback: str) -> str:
     return f"{where}:{line}" if line else where
 
 
+@_in_renderer
 def render_string(template: Template, source: str, context: Mapping[str, Any], where: str) -> str:
     """Render one string of the manifest or a path; errors name ``where``."""
     try:
@@ -523,6 +553,7 @@ def _remembered(
     }
 
 
+@_in_renderer
 def resolve(
     template: Template,
     given: Mapping[str, Any],
@@ -849,6 +880,7 @@ def render_context(
     )
 
 
+@_in_renderer
 def render(  # noqa: PLR0912 - copier's walk, one rule per branch
     template: Template,
     answers: Answers,
@@ -1029,6 +1061,7 @@ def _runtime_line(err: Exception, template: Template) -> int | None:
     return line
 
 
+@_in_renderer
 def variants(template: Template, fixed: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Answers for every distinct combination of the template's closed questions (choices and
     booleans), the others at their defaults and ``fixed`` applied; each combination once, however
@@ -1078,6 +1111,7 @@ class PlannedTask:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
+@_in_renderer
 def planned_tasks(
     template: Template, context: Mapping[str, Any], operation: str = "copy"
 ) -> list[PlannedTask]:
@@ -1094,6 +1128,7 @@ def planned_tasks(
     return out
 
 
+@_in_renderer
 def planned_migrations(
     template: Template,
     context: Mapping[str, Any],

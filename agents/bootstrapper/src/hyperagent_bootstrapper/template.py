@@ -92,6 +92,9 @@ class TemplateError(Exception):
         self.where = where
         self.message = message
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return (type(self), (self.where, self.message))
+
 
 class Missing:
     """No default: the question must be answered."""
@@ -210,6 +213,9 @@ class Template:
     #: The person allowed this template's code (its extensions) to run; until then a template
     #: with extensions does not render.
     trusted: bool = False
+    #: Its extensions run in a renderer process of their own, narrowed to writing a private
+    #: folder (:mod:`hyperagent_bootstrapper.confined`): the agent's way; the CLI's is copier's.
+    confined: bool = False
 
     def extension_files(self) -> tuple[Path, ...]:
         """The template's own files its extensions load (``helpers/ext.py:Class``), sorted."""
