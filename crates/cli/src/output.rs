@@ -311,6 +311,16 @@ pub fn task_text(t: &pb::Task) -> String {
         line(&t.workspace),
         line(&t.payload_json)
     );
+    if let Some(h) = &t.handed_off {
+        let mut chain: Vec<&str> = h.chain.iter().map(String::as_str).collect();
+        chain.push(&t.task_type);
+        s.push_str(&format!(
+            "  handed off from task {} ({}): {}\n",
+            line(&h.from_task),
+            line(&chain.join(" -> ")),
+            line(&h.note)
+        ));
+    }
     if let Some(p) = &t.progress {
         s.push_str(&format!(
             "  progress: {:.0}% {}\n",

@@ -12,6 +12,8 @@ pub enum Kind {
     Silent,
     /// The same line over and over.
     Repeating,
+    /// Work handed off back to a task type it already went through (A -> B -> A).
+    HandoffLoop,
 }
 
 impl Kind {
@@ -20,6 +22,7 @@ impl Kind {
         match self {
             Kind::Silent => "silent",
             Kind::Repeating => "repeating",
+            Kind::HandoffLoop => "handoff_loop",
         }
     }
 }

@@ -290,6 +290,20 @@ pub struct Task {
     pub not_before_us: Option<i64>,
     /// A person asked to cancel it; its agent was told to stop.
     pub cancel_requested: bool,
+    /// Another task handed its work to this one (`AgentService.HandOff`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handed_off: Option<HandedOff>,
+}
+
+/// Where a task came from when another task's agent handed its work on to it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HandedOff {
+    /// The task that handed it off.
+    pub from_task: String,
+    /// The task types the work went through before this one, oldest first.
+    pub chain: Vec<String>,
+    /// What the handing agent said of it.
+    pub note: String,
 }
 
 /// What happened; the body of a feed event.

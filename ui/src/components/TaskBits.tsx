@@ -47,7 +47,7 @@ export function ProgressBar({ progress, label }: { progress: Progress | null | u
 
 /** What the manager said about a running task that seemed to have stopped getting anywhere. */
 export interface Drift {
-  /** "silent" or "repeating". */
+  /** "silent", "repeating" or "handoff_loop". */
   drift: string;
   /** What showed it, in the manager's words. */
   evidence: string;
@@ -62,7 +62,12 @@ export interface Drift {
  * evidence comes from the task's own output (a repeated log line), so it is shown as untrusted text.
  */
 export function DriftNote({ drift }: { drift: Drift }) {
-  const what = drift.drift === 'repeating' ? 'It may be stuck in a loop' : 'It may be stuck';
+  const what =
+    drift.drift === 'handoff_loop'
+      ? 'Its work is going round in circles between agents'
+      : drift.drift === 'repeating'
+        ? 'It may be stuck in a loop'
+        : 'It may be stuck';
   return (
     <div className="panel result warn" role="status" data-testid="drift-note" data-drift={drift.drift}>
       <strong>{what}.</strong>{' '}

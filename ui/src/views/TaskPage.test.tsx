@@ -175,6 +175,22 @@ describe('TaskPage', () => {
     expect(note).toHaveTextContent('It cancelled the task');
   });
 
+  it('says where handed-off work came from, with its chain and note, and when it went round in circles', async () => {
+    const { transport } = setup(
+      task('t3', {
+        task_type: 'relay.write',
+        handed_off: { from_task: 't2-0123456789ab', chain: ['relay.write', 'relay.review'], note: 'your turn again' },
+      }),
+    );
+    const from = await screen.findByTestId('handed-off');
+    expect(from).toHaveTextContent('Handed off from task t2-012345678 (relay.write → relay.review → relay.write): your turn again');
+    expect(within(from).getByRole('link')).toHaveAttribute('href', '#/tasks/t2-0123456789ab');
+    const appFeed = [...transport.subscribers].filter((s) => s.query.exclude_logs)[0]!;
+    const evidence = 'handed back to `relay.write`: relay.write -> relay.review -> relay.write';
+    act(() => appFeed.onEvent({ seq: '9', task_drift: { task_id: 't3', drift: 'handoff_loop', evidence, action: 'warned' } }));
+    expect(screen.getByTestId('drift-note')).toHaveTextContent('Its work is going round in circles between agents.');
+  });
+
   it("shows the end state from the app's feed, however far behind the task's own (log) feed is", async () => {
     const { transport, set } = setup(task('t1'));
     await screen.findByRole('button', { name: 'Cancel task' });

@@ -161,6 +161,17 @@ export function TaskPage({ taskId }: { taskId: string }) {
           {!ended && <CancelButton taskId={taskId} requested={task.cancel_requested} onDone={refresh} />}
         </div>
       )}
+      {task?.handed_off && (
+        <p className="help" data-testid="handed-off">
+          Handed off from <a href={hrefOf.task(task.handed_off.from_task)}>task {task.handed_off.from_task.slice(0, 12)}</a>{' '}
+          (<Untrusted text={[...task.handed_off.chain, task.task_type].join(' → ')} />)
+          {task.handed_off.note && (
+            <>
+              : <Untrusted text={task.handed_off.note} />
+            </>
+          )}
+        </p>
+      )}
       {task && drift && (!ended || drift.action === 'cancelled') && <DriftNote drift={drift} />}
       {task && (
         <TaskActions task={task} output={output} updating={updating} onUpdate={() => setUpdating((u) => !u)} />

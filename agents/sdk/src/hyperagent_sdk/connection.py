@@ -67,6 +67,7 @@ class AgentStub(Protocol):
     SendMessage: grpc.UnaryUnaryMultiCallable[
         agent_pb2.SendMessageRequest, agent_pb2.SendMessageResponse
     ]
+    HandOff: grpc.UnaryUnaryMultiCallable[agent_pb2.HandOffRequest, agent_pb2.HandOffResponse]
     AckMessage: grpc.UnaryUnaryMultiCallable[
         agent_pb2.AckMessageRequest, agent_pb2.AckMessageResponse
     ]

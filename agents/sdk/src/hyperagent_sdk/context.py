@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,8 @@ ConsentSink = Callable[[str, str, str], str]
 #: Fetches a secret by name; raises PermissionRefused.
 SecretSink = Callable[[str], str]
 SendSink = Callable[[agent_pb2.SendMessageRequest], Sent]
+#: ``(task_type, payload_json, note)`` -> the new task's id.
+HandOffSink = Callable[[str, str, str], str]
 #: Announces a destructive action: (description, paths) -> action id; raises PermissionRefused.
 DestructiveSink = Callable[[str, Sequence[str]], str]
 
@@ -98,6 +101,7 @@ class TaskContext:
         destructive: DestructiveSink | None = None,
         secret: SecretSink | None = None,
         send: SendSink | None = None,
+        hand_off: HandOffSink | None = None,
     ) -> None:
         self.task_id = task_id
         self.task_type = task_type
@@ -120,6 +124,7 @@ class TaskContext:
         self._destructive = destructive
         self._secret = secret
         self._send = send
+        self._hand_off = hand_off
 
     def request_permission(self, kind: str, target: str, reason: str) -> str:
         """Ask the person for a permission beyond the workspace, and wait for the answer.
@@ -175,6 +180,23 @@ class TaskContext:
                 about_task=self.task_id,
             )
         )
+
+    def hand_off(
+        self, task_type: str, payload: Mapping[str, Any] | None = None, note: str = ""
+    ) -> str:
+        """Pass this task's work on to another task type (a role): a new task of that type,
+        with ``payload`` (checked against its schema) and ``note`` (what the next agent should
+        know), queued on this task's folder. Returns its id.
+
+        This task has then ended, completed ("handed off", its output naming the new task):
+        return from the handler right after; nothing it reports afterwards is kept. Its log lines
+        so far are delivered first. Handing work back to a task type it already went through is
+        drift, which the manager warns about or refuses (``drift.on_drift``), as it refuses a
+        chain longer than ``drift.max_handoffs``. Raises ``ValueError`` when refused (the task
+        goes on unless the refusal says it was cancelled)."""
+        if self._hand_off is None:
+            raise RuntimeError("this context cannot hand its task off")
+        return self._hand_off(task_type, json.dumps(dict(payload or {})), note)
 
     def prepare_destructive(self, description: str, paths: Sequence[str | Path]) -> str:
         """Before overwriting or deleting what existed before the task: name the paths (absolute,

@@ -489,6 +489,30 @@ class Runtime:
             lambda session: session.stub.SendMessage(signed, timeout=self.link.rpc_timeout),
         )
 
+    def _task_hand_off(
+        self, task_id: str, token: str, task_type: str, payload_json: str, note: str
+    ) -> str:
+        """``ctx.hand_off``: the task's log and progress delivered, then the hand-off, which
+        ends the task (its FinishTask afterwards is answered as a repeat and changes nothing)."""
+        self.progress.flush(task_id)
+        if not self.shipper.flush(task_id):
+            logger.warning("task %s: not every log line was delivered", task_id)
+        request = agent_pb2.HandOffRequest(
+            task_id=task_id,
+            capability_token=token,
+            task_type=task_type,
+            payload_json=payload_json,
+            note=note,
+        )
+        try:
+            r = self.link.call(
+                f"HandOff {task_type}",
+                lambda s: s.stub.HandOff(request, timeout=self.link.rpc_timeout),
+            )
+        except Rejected as err:
+            raise ValueError(f"the manager refused the hand-off: {err.details}") from None
+        return r.task_id
+
     def _sent(
         self,
         request: agent_pb2.SendMessageRequest,
@@ -626,6 +650,7 @@ class Runtime:
             destructive=partial(self._prepare_destructive, start.task_id, start.capability_token),
             secret=partial(self._get_secret, start.task_id, start.capability_token),
             send=partial(self._task_send_message, start.task_id, start.capability_token),
+            hand_off=partial(self._task_hand_off, start.task_id, start.capability_token),
         )
         return execute(task.definition.handler, ctx)
 

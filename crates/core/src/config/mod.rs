@@ -107,6 +107,9 @@ pub struct Drift {
     pub repeat_lines: u32,
     /// `warn` or `cancel`.
     pub on_drift: OnDrift,
+    /// Most times work may be handed from task to task along one chain; a hand-off past it is
+    /// refused (a hand-off back to a task type already in the chain is drift before that).
+    pub max_handoffs: u32,
 }
 
 impl Default for Drift {
@@ -115,6 +118,7 @@ impl Default for Drift {
             silent_after: Duration::from_secs(600),
             repeat_lines: 50,
             on_drift: OnDrift::Warn,
+            max_handoffs: 8,
         }
     }
 }

@@ -276,7 +276,7 @@ impl Manager {
     }
 
     /// A submission's payload and limits, checked against `tasks.*`.
-    fn limits(&self, sub: &Submission) -> Result<Limits> {
+    pub(super) fn limits(&self, sub: &Submission) -> Result<Limits> {
         let cfg = &self.inner.cfg.tasks;
         if sub.payload_json.len() > cfg.max_payload_bytes as usize {
             return Err(Error::InvalidInput(format!(
@@ -589,15 +589,15 @@ fn ending(task: &Task, agent: &str, result: &TaskResult) -> (TaskState, String) 
 }
 
 /// A submission's parsed payload and its limits.
-struct Limits {
-    payload: serde_json::Value,
+pub(super) struct Limits {
+    pub(super) payload: serde_json::Value,
     max_attempts: u32,
     timeout_secs: u32,
 }
 
 /// Refuses a task type no agent has offered, a payload its schema refuses, and a pin to an agent
 /// that is unknown or does not offer the type.
-fn check_type(st: &State, sub: &Submission, payload: &serde_json::Value) -> Result<()> {
+pub(super) fn check_type(st: &State, sub: &Submission, payload: &serde_json::Value) -> Result<()> {
     let compiled = st.schemas.get(&sub.task_type).ok_or_else(|| {
         let mut known: Vec<&str> = st.schemas.keys().map(String::as_str).collect();
         known.sort();
@@ -631,7 +631,13 @@ fn check_type(st: &State, sub: &Submission, payload: &serde_json::Value) -> Resu
 }
 
 /// A new task as submitted, queued.
-fn new_task(id: String, sub: &Submission, limits: &Limits, workspace: &Path, now: i64) -> Task {
+pub(super) fn new_task(
+    id: String,
+    sub: &Submission,
+    limits: &Limits,
+    workspace: &Path,
+    now: i64,
+) -> Task {
     Task {
         id,
         task_type: sub.task_type.clone(),
@@ -652,5 +658,6 @@ fn new_task(id: String, sub: &Submission, limits: &Limits, workspace: &Path, now
         updated_us: now,
         not_before_us: None,
         cancel_requested: false,
+        handed_off: None,
     }
 }

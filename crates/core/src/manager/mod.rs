@@ -49,6 +49,7 @@ mod agents;
 mod audit;
 mod consents;
 mod dispatch;
+mod handoff;
 mod housekeeping;
 mod lifecycle;
 mod logs;
@@ -67,6 +68,7 @@ mod templates;
 
 pub use crate::supervisor::{DeclaredTypes, SupervisedProcess, SupervisorRequest};
 pub use agents::WorkGuard;
+pub use handoff::HandOff;
 use logs::DiskDrop;
 pub use logs::LogCursor;
 use rules::{new_rule, put_rule};

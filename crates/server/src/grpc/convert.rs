@@ -378,6 +378,11 @@ pub fn task(t: &Task) -> pb::Task {
         updated_at: Some(ts(t.updated_us)),
         not_before: t.not_before_us.map(ts),
         cancel_requested: t.cancel_requested,
+        handed_off: t.handed_off.as_ref().map(|h| pb::HandedOff {
+            from_task: h.from_task.clone(),
+            chain: h.chain.clone(),
+            note: h.note.clone(),
+        }),
     }
 }
 

@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status};
 
 use convert::status;
 use hyperagent_core::manager::{
-    FileAt, Manager, OpenTarget, Registration, Sender, Submission, WorkGuard,
+    FileAt, HandOff, Manager, OpenTarget, Registration, Sender, Submission, WorkGuard,
 };
 use hyperagent_core::registry::Command;
 use hyperagent_core::store::{AuditQuery, EventFilter, TaskQuery};
@@ -316,6 +316,24 @@ impl AgentService for Services {
             .await
             .map_err(status)?;
         Ok(Response::new(pb::AckMessageResponse {}))
+    }
+
+    async fn hand_off(
+        &self,
+        req: Request<pb::HandOffRequest>,
+    ) -> Result<Response<pb::HandOffResponse>, Status> {
+        let r = req.into_inner();
+        let h = HandOff {
+            task_type: r.task_type,
+            payload_json: r.payload_json,
+            note: r.note,
+        };
+        let t = self
+            .manager
+            .hand_off(&r.task_id, &r.capability_token, h)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::HandOffResponse { task_id: t.id }))
     }
 
     async fn get_secret(

@@ -157,6 +157,26 @@ class AckMessageResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class HandOffRequest(_message.Message):
+    __slots__ = ("task_id", "capability_token", "task_type", "payload_json", "note")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    capability_token: str
+    task_type: str
+    payload_json: str
+    note: str
+    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class HandOffResponse(_message.Message):
+    __slots__ = ("task_id",)
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    def __init__(self, task_id: _Optional[str] = ...) -> None: ...
+
 class BeatAnswer(_message.Message):
     __slots__ = ("seq", "stop_task_ids")
     SEQ_FIELD_NUMBER: _ClassVar[int]

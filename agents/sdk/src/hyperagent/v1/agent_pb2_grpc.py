@@ -107,6 +107,11 @@ class AgentServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_agent__pb2.AckMessageRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_agent__pb2.AckMessageResponse.FromString,
                 _registered_method=True)
+        self.HandOff = channel.unary_unary(
+                '/hyperagent.v1.AgentService/HandOff',
+                request_serializer=hyperagent_dot_v1_dot_agent__pb2.HandOffRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_agent__pb2.HandOffResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -227,6 +232,18 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HandOff(self, request, context):
+        """A running task passes its work on to another task type (a role), with a note for the next
+        agent. In one commit the task ends completed ("handed off", its output naming the new task)
+        and the new task is queued on the same folder, carrying the chain of task types the work went
+        through. Handed back to a type already in the chain, it is drift (`drift.on_drift`: warned on
+        both tasks, or the hand-off refused and this task cancelled); past `drift.max_handoffs` along
+        one chain, refused. The agent must not finish the task after handing it off.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -289,6 +306,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.AckMessage,
                     request_deserializer=hyperagent_dot_v1_dot_agent__pb2.AckMessageRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_agent__pb2.AckMessageResponse.SerializeToString,
+            ),
+            'HandOff': grpc.unary_unary_rpc_method_handler(
+                    servicer.HandOff,
+                    request_deserializer=hyperagent_dot_v1_dot_agent__pb2.HandOffRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_agent__pb2.HandOffResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -628,6 +650,33 @@ class AgentService:
             '/hyperagent.v1.AgentService/AckMessage',
             hyperagent_dot_v1_dot_agent__pb2.AckMessageRequest.SerializeToString,
             hyperagent_dot_v1_dot_agent__pb2.AckMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HandOff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.AgentService/HandOff',
+            hyperagent_dot_v1_dot_agent__pb2.HandOffRequest.SerializeToString,
+            hyperagent_dot_v1_dot_agent__pb2.HandOffResponse.FromString,
             options,
             channel_credentials,
             insecure,

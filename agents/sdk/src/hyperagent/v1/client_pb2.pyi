@@ -469,7 +469,7 @@ class Attempt(_message.Message):
     def __init__(self, number: _Optional[int] = ..., agent_id: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("id", "task_type", "payload_json", "state", "agent_id", "pin_agent", "idempotency_key", "attempts", "max_attempts", "timeout_secs", "progress", "result", "status_reason", "workspace", "created_at", "updated_at", "not_before", "cancel_requested")
+    __slots__ = ("id", "task_type", "payload_json", "state", "agent_id", "pin_agent", "idempotency_key", "attempts", "max_attempts", "timeout_secs", "progress", "result", "status_reason", "workspace", "created_at", "updated_at", "not_before", "cancel_requested", "handed_off")
     ID_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -488,6 +488,7 @@ class Task(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
     CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    HANDED_OFF_FIELD_NUMBER: _ClassVar[int]
     id: str
     task_type: str
     payload_json: str
@@ -506,7 +507,18 @@ class Task(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     not_before: _timestamp_pb2.Timestamp
     cancel_requested: bool
-    def __init__(self, id: _Optional[str] = ..., task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., pin_agent: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., max_attempts: _Optional[int] = ..., timeout_secs: _Optional[int] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., result: _Optional[_Union[_common_pb2.TaskResult, _Mapping]] = ..., status_reason: _Optional[str] = ..., workspace: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_requested: _Optional[bool] = ...) -> None: ...
+    handed_off: HandedOff
+    def __init__(self, id: _Optional[str] = ..., task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., pin_agent: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., max_attempts: _Optional[int] = ..., timeout_secs: _Optional[int] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., result: _Optional[_Union[_common_pb2.TaskResult, _Mapping]] = ..., status_reason: _Optional[str] = ..., workspace: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_requested: _Optional[bool] = ..., handed_off: _Optional[_Union[HandedOff, _Mapping]] = ...) -> None: ...
+
+class HandedOff(_message.Message):
+    __slots__ = ("from_task", "chain", "note")
+    FROM_TASK_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    from_task: str
+    chain: _containers.RepeatedScalarFieldContainer[str]
+    note: str
+    def __init__(self, from_task: _Optional[str] = ..., chain: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class GetTaskRequest(_message.Message):
     __slots__ = ("task_id",)

@@ -14,6 +14,7 @@ use crate::store::AuditQuery;
 
 mod agents;
 mod drift;
+mod handoff;
 mod logs;
 mod messages;
 mod model_router;

@@ -536,6 +536,18 @@ export interface Task {
   /** Not dispatched before this time (retry backoff); unset when it may run now. */
   not_before?: string | undefined;
   cancel_requested: boolean;
+  /** Set when another task handed its work on to this one (`AgentService.HandOff`). */
+  handed_off?: HandedOff | undefined;
+}
+
+/** Where a task's work came from when another task handed it on. */
+export interface HandedOff {
+  /** The task that handed it off. */
+  from_task: string;
+  /** The task types the work went through before this one, oldest first. */
+  chain: string[];
+  /** What the handing agent said of it. */
+  note: string;
 }
 
 export interface GetTaskRequest {
