@@ -3,21 +3,6 @@
 use super::*;
 use crate::config::OnDrift;
 
-/// The `task.drift` audit entries of a task, oldest first (the tick or the push that found them
-/// is awaited before, so they are stored).
-async fn drift_entries(w: &World, id: &str) -> Vec<serde_json::Value> {
-    w.m.list_audit(&AuditQuery {
-        task_id: Some(id.to_string()),
-        action: Some("task.drift".into()),
-        ..AuditQuery::all(100)
-    })
-    .await
-    .unwrap()
-    .iter()
-    .map(|e| serde_json::from_str(&e.detail).unwrap())
-    .collect()
-}
-
 /// Agents that stay online while the clock moves minutes without their beats (the scenarios
 /// here are about tasks, not agents).
 fn awake(c: &mut Config) {

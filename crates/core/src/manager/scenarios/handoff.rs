@@ -53,17 +53,14 @@ async fn take(w: &World, rx: &mut mpsc::UnboundedReceiver<Command>) -> (String, 
     (s.task_id, s.capability_token)
 }
 
-async fn drift_of(w: &World, id: &str) -> Vec<serde_json::Value> {
-    w.m.list_audit(&AuditQuery {
-        task_id: Some(id.to_string()),
-        action: Some("task.drift".into()),
-        ..AuditQuery::all(100)
-    })
-    .await
-    .unwrap()
-    .iter()
-    .map(|e| serde_json::from_str(&e.detail).unwrap())
-    .collect()
+/// Submits a `work.write` task.
+async fn submit_write(w: &World) -> Task {
+    let sub = Submission {
+        task_type: "work.write".into(),
+        payload_json: "{}".into(),
+        ..Default::default()
+    };
+    w.m.submit(sub).await.expect("submit").0
 }
 
 #[tokio::test]
@@ -71,14 +68,7 @@ async fn work_handed_on_keeps_its_folder_and_a_loop_back_is_flagged_within_two_h
     let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(3600)).await;
     let (mut rx_a, _ga) = offering(&w, "a", "work.write").await;
     let (mut rx_b, _gb) = offering(&w, "b", "work.review").await;
-    let (first, _) =
-        w.m.submit(Submission {
-            task_type: "work.write".into(),
-            payload_json: "{}".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let first = submit_write(&w).await;
     let (id1, token1) = take(&w, &mut rx_a).await;
     assert_eq!(id1, first.id);
     let second =
@@ -99,6 +89,14 @@ async fn work_handed_on_keeps_its_folder_and_a_loop_back_is_flagged_within_two_h
     let output: serde_json::Value =
         serde_json::from_str(&old.result.as_ref().unwrap().output_json).unwrap();
     assert_eq!(output["handed_off_to"], second.id.as_str());
+    // Asked again (its answer lost on the way), the same hand-off is answered with the same task;
+    // another is refused.
+    let again = w
+        .m
+        .hand_off(&id1, &token1, to("work.review", "tests pass; look at api.py"))
+        .await
+        .expect("a repeat");
+    assert_eq!(again.id, second.id);
     // It ended: a finish that says otherwise is refused, nor can it hand off again (a finish
     // repeating its success is answered as a retried one is, and changes nothing).
     let failed = TaskResult {
@@ -119,7 +117,7 @@ async fn work_handed_on_keeps_its_folder_and_a_loop_back_is_flagged_within_two_h
         .contains(&second.id));
     assert!(w
         .m
-        .hand_off(&id1, &token1, to("work.review", ""))
+        .hand_off(&id1, &token1, to("work.write", ""))
         .await
         .is_err());
     let (id2, token2) = take(&w, &mut rx_b).await;
@@ -136,7 +134,7 @@ async fn work_handed_on_keeps_its_folder_and_a_loop_back_is_flagged_within_two_h
         (id1.as_str(), vec!["work.write".to_string()])
     );
     assert_eq!(from.note, "tests pass; look at api.py");
-    assert!(drift_of(&w, &id2).await.is_empty());
+    assert!(drift_entries(&w, &id2).await.is_empty());
 
     // Back to where it came from: A -> B -> A is drift, said on both tasks; warned, it goes on.
     let third =
@@ -144,7 +142,7 @@ async fn work_handed_on_keeps_its_folder_and_a_loop_back_is_flagged_within_two_h
             .await
             .expect("warned, not stopped");
     for id in [&id2, &third.id] {
-        let found = drift_of(&w, id).await;
+        let found = drift_entries(&w, id).await;
         assert_eq!(found.len(), 1, "{id}: {found:?}");
         assert_eq!(found[0]["drift"], "handoff_loop");
         assert_eq!(
@@ -173,13 +171,7 @@ async fn a_loop_is_refused_when_drift_cancels_and_a_chain_has_a_length() {
     let (mut rx_a, _ga) = offering(&w, "a", "work.write").await;
     let (mut rx_b, _gb) = offering(&w, "b", "work.review").await;
     let (mut rx_c, _gc) = offering(&w, "c", "strict.one").await;
-    w.m.submit(Submission {
-        task_type: "work.write".into(),
-        payload_json: "{}".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    submit_write(&w).await;
     let (id1, token1) = take(&w, &mut rx_a).await;
     // A payload the next type refuses: nothing changes, the task still runs.
     let e =
@@ -214,16 +206,10 @@ async fn a_loop_is_refused_when_drift_cancels_and_a_chain_has_a_length() {
         "{}",
         t2.status_reason
     );
-    assert_eq!(drift_of(&w, &id2).await[0]["action"], "cancelled");
+    assert_eq!(drift_entries(&w, &id2).await[0]["action"], "cancelled");
 
     // A chain of new types still ends at drift.max_handoffs.
-    w.m.submit(Submission {
-        task_type: "work.write".into(),
-        payload_json: "{}".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    submit_write(&w).await;
     let (id3, token3) = take(&w, &mut rx_a).await;
     w.m.hand_off(&id3, &token3, to("work.review", ""))
         .await

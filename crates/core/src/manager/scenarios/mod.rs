@@ -230,6 +230,21 @@ async fn task(w: &World, id: &str) -> Task {
     w.m.get_task(id).await.expect("task")
 }
 
+/// The `task.drift` audit entries of a task, oldest first (the tick or the push that found them
+/// is awaited before, so they are stored).
+async fn drift_entries(w: &World, id: &str) -> Vec<serde_json::Value> {
+    w.m.list_audit(&AuditQuery {
+        task_id: Some(id.to_string()),
+        action: Some("task.drift".into()),
+        ..AuditQuery::all(100)
+    })
+    .await
+    .unwrap()
+    .iter()
+    .map(|e| serde_json::from_str(&e.detail).unwrap())
+    .collect()
+}
+
 /// The plan, from the feed, once `done` holds for it (the feed from its start: nothing missed).
 async fn plan_when(
     w: &World,
