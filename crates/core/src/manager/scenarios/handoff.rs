@@ -91,9 +91,12 @@ async fn work_handed_on_keeps_its_folder_and_a_loop_back_is_flagged_within_two_h
     assert_eq!(output["handed_off_to"], second.id.as_str());
     // Asked again (its answer lost on the way), the same hand-off is answered with the same task;
     // another is refused.
-    let again = w
-        .m
-        .hand_off(&id1, &token1, to("work.review", "tests pass; look at api.py"))
+    let again =
+        w.m.hand_off(
+            &id1,
+            &token1,
+            to("work.review", "tests pass; look at api.py"),
+        )
         .await
         .expect("a repeat");
     assert_eq!(again.id, second.id);
