@@ -5,6 +5,7 @@ import { hrefOf, useRoute, type Route } from './app/router';
 import { PALETTE_SHORTCUTS, PROMPT_SHORTCUTS, paletteShortcutLabel, useShortcuts } from './app/shortcuts';
 import { CommandPalette } from './components/CommandPalette';
 import { ConsentModal } from './components/ConsentModal';
+import { QuestionPrompt } from './components/QuestionPrompt';
 import { PromptBar } from './components/PromptBar';
 import { StatusLine } from './components/StatusLine';
 import { ClientProvider, type Client } from './ipc';
@@ -146,6 +147,7 @@ function Shell() {
       <StatusLine />
       {palette && <CommandPalette onClose={() => setPalette(false)} onAsk={askFromPalette} />}
       {asking > 0 && <PromptBar focusRequest={asking} initialText={askText} onClose={() => setAsking(0)} />}
+      <QuestionPrompt key={`q${feed.returns}`} />
       <ConsentModal key={feed.returns} />
     </div>
   );

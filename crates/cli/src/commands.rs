@@ -13,7 +13,8 @@ use crate::output::{self, state_name};
 use crate::term;
 use crate::{
     AuditCommand, Cli, Command, ConfigCommand, ConsentCommand, GrantScope, NewArgs, PolicyCommand,
-    RuleArgs, SecretCommand, ServiceCommand, SubmitArgs, TemplatesCommand, UpdateArgs,
+    QuestionCommand, RuleArgs, SecretCommand, ServiceCommand, SubmitArgs, TemplatesCommand,
+    UpdateArgs,
 };
 
 type Client = ClientServiceClient<Channel>;
@@ -121,6 +122,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Audit { command } => audit(&mut c, command, json).await,
         Command::Policy { command } => policy(&mut c, command, json).await,
         Command::Consent { command } => consent(&mut c, command, json).await,
+        Command::Question { command } => question(&mut c, command, json).await,
         Command::Rollback { action, list } => rollback(&mut c, action, list, json).await,
         Command::Secret { command } => secret(&mut c, command, json).await,
     }
@@ -473,6 +475,40 @@ async fn rollback(
         for a in &shown {
             println!("{}", output::action_text(a));
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn question(c: &mut Client, cmd: QuestionCommand, json: bool) -> Result<ExitCode, Failure> {
+    let done = match cmd {
+        QuestionCommand::List => {
+            let list = c
+                .list_questions(pb::ListQuestionsRequest {})
+                .await?
+                .into_inner()
+                .questions;
+            if json {
+                print_json(&serde_json::Value::Array(
+                    list.iter().map(output::question_json).collect(),
+                ));
+            } else if list.is_empty() {
+                println!("no questions are waiting");
+            } else {
+                for x in &list {
+                    println!("{}", output::question_text(x));
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        QuestionCommand::Answer { id, answer } => c
+            .answer_question(pb::AnswerQuestionRequest { id, answer })
+            .await?
+            .into_inner(),
+    };
+    if json {
+        print_json(&output::question_json(&done));
+    } else {
+        println!("{}", output::question_text(&done));
     }
     Ok(ExitCode::SUCCESS)
 }

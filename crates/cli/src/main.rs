@@ -210,6 +210,11 @@ enum Command {
         #[command(subcommand)]
         command: ConsentCommand,
     },
+    /// Questions tasks asked you, waiting for your answer.
+    Question {
+        #[command(subcommand)]
+        command: QuestionCommand,
+    },
     /// Permission rules: what agents may touch beyond their task's workspace (deny wins).
     Policy {
         #[command(subcommand)]
@@ -319,6 +324,19 @@ enum ConsentCommand {
     Deny {
         /// Request id.
         id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum QuestionCommand {
+    /// List the pending questions.
+    List,
+    /// Answer a question: one of its choices when it offers any, else any text.
+    Answer {
+        /// Question id (from `question list`).
+        id: String,
+        /// The answer.
+        answer: String,
     },
 }
 

@@ -209,6 +209,11 @@ pub fn event_json(e: &pb::Event) -> Value {
             v["kind"] = json!("consent");
             v
         }
+        Some(Body::Question(q)) => {
+            let mut v = question_json(q);
+            v["kind"] = json!("question");
+            v
+        }
         Some(Body::TemplatesChanged(t)) => json!({"kind": "templates_changed", "names": t.names}),
         Some(Body::Scheduling(s)) => {
             json!({"kind": "scheduling", "paused": s.paused, "actor": s.actor})
@@ -250,6 +255,7 @@ pub fn event_text(e: &pb::Event) -> String {
             line(&t.reason)
         ),
         Some(Body::Consent(c)) => format!("consent {}", consent_text(c)),
+        Some(Body::Question(q)) => format!("question {}", question_text(q)),
         Some(Body::TaskProgress(p)) => {
             let pr = p.progress.clone().unwrap_or_default();
             format!(
@@ -432,6 +438,62 @@ fn decision_name(d: i32) -> &'static str {
         Ok(pb::PolicyDecision::Deny) => "deny",
         _ => "?",
     }
+}
+
+/// A question to the person as JSON.
+pub fn question_json(q: &pb::Question) -> Value {
+    json!({
+        "id": q.id,
+        "task_id": q.task_id,
+        "agent_id": q.agent_id,
+        "text": q.text,
+        "choices": q.choices,
+        "created_at": time(q.created_at.as_ref()),
+        "expires_at": time(q.expires_at.as_ref()),
+        "status": question_status(q.status),
+        "answer": q.answer,
+        "answered_by": q.answered_by,
+    })
+}
+
+fn question_status(s: i32) -> &'static str {
+    match pb::QuestionStatus::try_from(s) {
+        Ok(pb::QuestionStatus::Pending) => "pending",
+        Ok(pb::QuestionStatus::Answered) => "answered",
+        Ok(pb::QuestionStatus::Unanswered) => "unanswered",
+        _ => "unknown",
+    }
+}
+
+/// A question to the person as one line of text.
+pub fn question_text(q: &pb::Question) -> String {
+    let mut s = format!(
+        "{} {}: agent `{}` asks for task {}: {}",
+        q.id,
+        question_status(q.status),
+        line(&q.agent_id),
+        line(&q.task_id),
+        line(&q.text)
+    );
+    if !q.choices.is_empty() {
+        let choices: Vec<String> = q.choices.iter().map(|c| format!("{:?}", line(c))).collect();
+        s.push_str(&format!(" [choices: {}]", choices.join(", ")));
+    }
+    if q.status == pb::QuestionStatus::Pending as i32 {
+        s.push_str(&format!(
+            "; given up unless answered by {}",
+            time(q.expires_at.as_ref())
+        ));
+    } else if q.status == pb::QuestionStatus::Answered as i32 {
+        s.push_str(&format!(
+            "; answered {:?} by {}",
+            line(&q.answer),
+            line(&q.answered_by)
+        ));
+    } else {
+        s.push_str(&format!("; not answered: {}", line(&q.answered_by)));
+    }
+    s
 }
 
 /// A consent request as JSON.

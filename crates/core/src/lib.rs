@@ -33,6 +33,7 @@ pub mod peer;
 pub mod plan;
 pub mod policy;
 pub mod private;
+pub mod question;
 pub mod registry;
 pub mod rollback;
 pub mod router;

@@ -364,6 +364,11 @@ pub enum EventBody {
         /// The request as it stands.
         consent: crate::consent::Consent,
     },
+    /// A task asked the person a question (pending until answered), or it was answered or given up.
+    Question {
+        /// The question as it stands.
+        question: crate::question::Question,
+    },
     /// Templates in the catalogue were added, changed or removed.
     TemplatesChanged {
         /// Their names.
@@ -404,6 +409,7 @@ impl EventBody {
             EventBody::TaskLog { .. } => "task_log",
             EventBody::AgentOutput { .. } => "agent_output",
             EventBody::Consent { .. } => "consent",
+            EventBody::Question { .. } => "question",
             EventBody::TemplatesChanged { .. } => "templates_changed",
             EventBody::SchedulingChanged { .. } => "scheduling",
             EventBody::PlanChanged { .. } => "plan",
@@ -419,6 +425,7 @@ impl EventBody {
             | EventBody::TaskLog { task_id, .. }
             | EventBody::TaskDrift { task_id, .. } => Some(task_id),
             EventBody::Consent { consent } => Some(&consent.task_id),
+            EventBody::Question { question } => Some(&question.task_id),
             _ => None,
         }
     }

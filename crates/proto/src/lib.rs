@@ -81,6 +81,8 @@ macro_rules! for_each_unary_client_method {
             "RevokePolicyRule" revoke_policy_rule RevokePolicyRuleRequest;
             "ListConsents" list_consents ListConsentsRequest;
             "AnswerConsent" answer_consent AnswerConsentRequest;
+            "ListQuestions" list_questions ListQuestionsRequest;
+            "AnswerQuestion" answer_question AnswerQuestionRequest;
             "ListActions" list_actions ListActionsRequest;
             "RollbackAction" rollback_action RollbackActionRequest;
             "SetSecret" set_secret SetSecretRequest;

@@ -59,6 +59,13 @@ export class Client {
   answerConsent(id: string, answer: T.ConsentAnswer) {
     return this.transport.call('AnswerConsent', { id, answer });
   }
+  /** Questions tasks asked the person, waiting for an answer, oldest first. */
+  listQuestions() {
+    return this.transport.call('ListQuestions', {});
+  }
+  answerQuestion(id: string, answer: string) {
+    return this.transport.call('AnswerQuestion', { id, answer });
+  }
   /** Destructive actions with a snapshot of what they changed, newest first. */
   listActions() {
     return this.transport.call('ListActions', {});

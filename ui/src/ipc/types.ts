@@ -11,7 +11,15 @@ import type { TaskState } from './gen/hyperagent/v1/common';
 
 export { AgentStatus, LogLevel, ResultStatus, TaskState } from './gen/hyperagent/v1/common';
 export type { Artifact, LogLine, Progress, TaskResult, TaskType } from './gen/hyperagent/v1/common';
-export { ConsentAnswer, ConsentStatus, PlanState, PolicyDecision, StepState, TemplateStatus } from './gen/hyperagent/v1/client';
+export {
+  ConsentAnswer,
+  ConsentStatus,
+  PlanState,
+  PolicyDecision,
+  QuestionStatus,
+  StepState,
+  TemplateStatus,
+} from './gen/hyperagent/v1/client';
 export type {
   Action,
   ActionPath,
@@ -32,6 +40,7 @@ export type {
   ListConsentsResponse,
   ListPlansResponse,
   ListPolicyRulesResponse,
+  ListQuestionsResponse,
   ListSecretsResponse,
   ListTaskTypesResponse,
   ListTasksResponse,
@@ -43,6 +52,7 @@ export type {
   PlannedStep,
   PlanStep,
   PolicyRule,
+  Question,
   SchedulingChanged,
   SecretInfo,
   SetSecretResponse,
@@ -85,6 +95,7 @@ export type Sent<T> = [keyof T] extends [never] ? Record<string, never> : Partia
 export type AcceptPlanRequest = Sent<pb.AcceptPlanRequest>;
 export type AddPolicyRuleRequest = Sent<pb.AddPolicyRuleRequest>;
 export type AnswerConsentRequest = Sent<pb.AnswerConsentRequest>;
+export type AnswerQuestionRequest = Sent<pb.AnswerQuestionRequest>;
 export type AskRequest = Sent<pb.AskRequest>;
 export type CancelPlanRequest = Sent<pb.CancelPlanRequest>;
 export type CancelTaskRequest = Sent<pb.CancelTaskRequest>;
@@ -99,6 +110,7 @@ export type ListAuditRequest = Sent<pb.ListAuditRequest>;
 export type ListConsentsRequest = Sent<pb.ListConsentsRequest>;
 export type ListPlansRequest = Sent<pb.ListPlansRequest>;
 export type ListPolicyRulesRequest = Sent<pb.ListPolicyRulesRequest>;
+export type ListQuestionsRequest = Sent<pb.ListQuestionsRequest>;
 export type ListSecretsRequest = Sent<pb.ListSecretsRequest>;
 export type ListTaskTypesRequest = Sent<pb.ListTaskTypesRequest>;
 export type ListTasksRequest = Sent<pb.ListTasksRequest>;

@@ -21,7 +21,7 @@ An agent reads its settings (its manifest's ``[env]``) with :class:`SettingsRead
 from .agent import Agent, TaskDefinition
 from .cancel import CancellationToken
 from .context import TaskContext, TaskLogger
-from .errors import DiscoveryError, PermissionRefused, TaskCancelled, TaskFailed
+from .errors import DiscoveryError, PermissionRefused, TaskCancelled, TaskFailed, Unanswered
 from .messages import Message, Sent
 from .outcome import Artifact, Outcome
 from .process import Child
@@ -51,5 +51,6 @@ __all__ = [
     "TaskDefinition",
     "TaskFailed",
     "TaskLogger",
+    "Unanswered",
     "__version__",
 ]

@@ -68,6 +68,7 @@ class AgentStub(Protocol):
         agent_pb2.SendMessageRequest, agent_pb2.SendMessageResponse
     ]
     HandOff: grpc.UnaryUnaryMultiCallable[agent_pb2.HandOffRequest, agent_pb2.HandOffResponse]
+    AskPerson: grpc.UnaryUnaryMultiCallable[agent_pb2.AskPersonRequest, agent_pb2.AskPersonResponse]
     AckMessage: grpc.UnaryUnaryMultiCallable[
         agent_pb2.AckMessageRequest, agent_pb2.AckMessageResponse
     ]

@@ -25,6 +25,8 @@ SecretSink = Callable[[str], str]
 SendSink = Callable[[agent_pb2.SendMessageRequest], Sent]
 #: ``(task_type, payload_json, note)`` -> the new task's id.
 HandOffSink = Callable[[str, str, str], str]
+#: ``(question, choices)`` -> the person's answer.
+AskPersonSink = Callable[[str, Sequence[str]], str]
 #: Announces a destructive action: (description, paths) -> action id; raises PermissionRefused.
 DestructiveSink = Callable[[str, Sequence[str]], str]
 
@@ -102,6 +104,7 @@ class TaskContext:
         secret: SecretSink | None = None,
         send: SendSink | None = None,
         hand_off: HandOffSink | None = None,
+        ask_person: AskPersonSink | None = None,
     ) -> None:
         self.task_id = task_id
         self.task_type = task_type
@@ -125,6 +128,7 @@ class TaskContext:
         self._secret = secret
         self._send = send
         self._hand_off = hand_off
+        self._ask_person = ask_person
 
     def request_permission(self, kind: str, target: str, reason: str) -> str:
         """Ask the person for a permission beyond the workspace, and wait for the answer.
@@ -140,6 +144,18 @@ class TaskContext:
         if self._ask is None:
             raise RuntimeError("this context cannot ask for permissions (no manager connection)")
         return self._ask(kind, target, reason)
+
+    def ask_person(self, question: str, choices: Sequence[str] = ()) -> str:
+        """Ask the person something only they can answer, and wait for the answer: any text, or
+        one of ``choices`` when given (at most 20). The task shows as awaiting the person
+        meanwhile; the question is on its page, in the app's prompts and in ``hyperagent
+        question list``. Returns the answer (one of ``choices`` exactly as given, when there are
+        any); raises :class:`Unanswered` when the person did not answer within the manager's
+        consent timeout (or the task ended first), ``ValueError`` when the question is malformed
+        (empty, too long, choices repeated)."""
+        if self._ask_person is None:
+            raise RuntimeError("this context cannot ask the person (no manager connection)")
+        return self._ask_person(question, list(choices))
 
     def secret(self, name: str) -> str:
         """A secret from the keychain, for this task only.

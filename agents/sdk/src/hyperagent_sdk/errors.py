@@ -44,5 +44,16 @@ class PermissionRefused(TaskFailed):
         self.reason = reason
 
 
+class Unanswered(TaskFailed):
+    """The person did not answer a question the task asked with :meth:`TaskContext.ask_person`
+    (not within the manager's consent timeout, or its task ended first). Unhandled, the task
+    fails with the reason."""
+
+    def __init__(self, question: str, reason: str) -> None:
+        super().__init__(f"the question was not answered ({reason}): {question}")
+        self.question = question
+        self.reason = reason
+
+
 class DiscoveryError(Exception):
     """The manager's socket could not be found (no discovery file, or an unreadable one)."""

@@ -49,7 +49,7 @@ from .connection import (
 from .context import TaskContext
 from .discovery import resolve_socket_path
 from .egress import EgressRelay
-from .errors import DiscoveryError, PermissionRefused
+from .errors import DiscoveryError, PermissionRefused, Unanswered
 from .logship import LogShipper
 from .messages import Message, Sent
 from .process import ChildRegistry
@@ -651,6 +651,7 @@ class Runtime:
             secret=partial(self._get_secret, start.task_id, start.capability_token),
             send=partial(self._task_send_message, start.task_id, start.capability_token),
             hand_off=partial(self._task_hand_off, start.task_id, start.capability_token),
+            ask_person=partial(self._ask_person, start.task_id, start.capability_token),
         )
         return execute(task.definition.handler, ctx)
 
@@ -696,6 +697,26 @@ class Runtime:
             description,
         )
         return response.action_id
+
+    def _ask_person(self, task_id: str, token: str, question: str, choices: Sequence[str]) -> str:
+        """Ask the person (``ctx.ask_person``), waiting as long as the manager takes."""
+        request = agent_pb2.AskPersonRequest(
+            task_id=task_id, capability_token=token, question=question, choices=list(choices)
+        )
+        logger.info("task %s asks the person: %s", task_id, question)
+        try:
+            response = self.link.call(
+                f"AskPerson for task {task_id}", lambda s: s.stub.AskPerson(request)
+            )
+        except Rejected as err:
+            if err.code == grpc.StatusCode.INVALID_ARGUMENT:
+                raise ValueError(err.details) from None
+            raise Unanswered(question, err.details) from None
+        except LinkClosed:
+            raise Unanswered(question, "the agent is shutting down") from None
+        if not response.answered:
+            raise Unanswered(question, response.reason)
+        return response.answer
 
     def _request_consent(
         self, task_id: str, token: str, kind: str, target: str, reason: str

@@ -236,7 +236,11 @@ impl Manager {
             }
             Some(Scope::Once) | None => {}
         }
-        let still_waiting = st.consents.values().any(|p| p.consent.task_id == c.task_id);
+        let still_waiting = st.consents.values().any(|p| p.consent.task_id == c.task_id)
+            || st
+                .questions
+                .values()
+                .any(|p| p.question.task_id == c.task_id);
         if let Some(a) = st.tasks.get_mut(&c.task_id) {
             if a.task.state == TaskState::AwaitingConsent
                 && !still_waiting

@@ -10,6 +10,7 @@ impl Manager {
         let mut kill = Vec::new();
         let mut st = self.state();
         self.expire_consents(&mut st, now);
+        self.expire_questions(&mut st, now);
         let at = self.instant();
         let silent: Vec<String> = st
             .registry

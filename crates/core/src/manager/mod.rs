@@ -58,6 +58,7 @@ mod model;
 mod open;
 mod plans;
 mod processes;
+mod questions;
 mod route;
 mod rules;
 #[cfg(test)]
@@ -274,6 +275,8 @@ struct State {
     rules: Vec<policy::Rule>,
     /// Consent requests waiting for the person, by id, with the channel their asker waits on.
     consents: BTreeMap<String, PendingConsent>,
+    /// Questions waiting for the person, by id, with the channel their asker waits on.
+    questions: BTreeMap<String, PendingQuestion>,
     paused: bool,
     /// The workspace root chosen in the app (`SetWorkspaceRoot`), over the config's.
     workspace_root: Option<PathBuf>,
@@ -287,6 +290,11 @@ struct State {
 struct PendingConsent {
     consent: Consent,
     reply: oneshot::Sender<Consent>,
+}
+
+struct PendingQuestion {
+    question: crate::question::Question,
+    reply: oneshot::Sender<crate::question::Question>,
 }
 
 pub use messages::{Outgoing, Sender};

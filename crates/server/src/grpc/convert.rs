@@ -477,6 +477,7 @@ pub fn event(e: &Event) -> pb::Event {
             line: line.clone(),
         }),
         EventBody::Consent { consent: c } => Body::Consent(consent(c)),
+        EventBody::Question { question: q } => Body::Question(question(q)),
         EventBody::TemplatesChanged { names } => Body::TemplatesChanged(pb::TemplatesChanged {
             names: names.clone(),
         }),
@@ -655,7 +656,28 @@ pub fn decision_from(d: i32) -> Result<hyperagent_core::policy::Decision, Error>
     }
 }
 
-/// A consent request on the wire.
+/// A question to the person on the wire.
+pub fn question(q: &hyperagent_core::question::Question) -> pb::Question {
+    use hyperagent_core::question::Status;
+    pb::Question {
+        id: q.id.clone(),
+        task_id: q.task_id.clone(),
+        agent_id: q.agent_id.clone(),
+        text: q.text.clone(),
+        choices: q.choices.clone(),
+        created_at: Some(ts(q.created_us)),
+        expires_at: Some(ts(q.expires_us)),
+        status: match q.status {
+            Status::Pending => pb::QuestionStatus::Pending,
+            Status::Answered => pb::QuestionStatus::Answered,
+            Status::Unanswered => pb::QuestionStatus::Unanswered,
+        } as i32,
+        answer: q.answer.clone(),
+        answered_by: q.answered_by.clone(),
+    }
+}
+
+/// Domain consent request -> proto.
 pub fn consent(c: &hyperagent_core::consent::Consent) -> pb::Consent {
     use hyperagent_core::consent::{Scope, Status};
     pb::Consent {

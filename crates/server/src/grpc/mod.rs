@@ -372,6 +372,23 @@ impl AgentService for Services {
             reason: c.answer_reason,
         }))
     }
+
+    async fn ask_person(
+        &self,
+        req: Request<pb::AskPersonRequest>,
+    ) -> Result<Response<pb::AskPersonResponse>, Status> {
+        let r = req.into_inner();
+        let q = self
+            .manager
+            .ask_person(&r.task_id, &r.capability_token, &r.question, r.choices)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::AskPersonResponse {
+            answered: q.status == hyperagent_core::question::Status::Answered,
+            answer: q.answer,
+            reason: q.answered_by,
+        }))
+    }
 }
 
 #[tonic::async_trait]
@@ -593,6 +610,33 @@ impl ClientService for Services {
             .await
             .map_err(status)?;
         Ok(Response::new(convert::consent(&c)))
+    }
+
+    async fn list_questions(
+        &self,
+        _req: Request<pb::ListQuestionsRequest>,
+    ) -> Result<Response<pb::ListQuestionsResponse>, Status> {
+        Ok(Response::new(pb::ListQuestionsResponse {
+            questions: self
+                .manager
+                .list_questions()
+                .iter()
+                .map(convert::question)
+                .collect(),
+        }))
+    }
+
+    async fn answer_question(
+        &self,
+        req: Request<pb::AnswerQuestionRequest>,
+    ) -> Result<Response<pb::Question>, Status> {
+        let r = req.into_inner();
+        let q = self
+            .manager
+            .answer_question(&r.id, &r.answer, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::question(&q)))
     }
 
     async fn list_actions(

@@ -171,6 +171,28 @@ class HandOffRequest(_message.Message):
     note: str
     def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
+class AskPersonRequest(_message.Message):
+    __slots__ = ("task_id", "capability_token", "question", "choices")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    CHOICES_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    capability_token: str
+    question: str
+    choices: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AskPersonResponse(_message.Message):
+    __slots__ = ("answered", "answer", "reason")
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    answered: bool
+    answer: str
+    reason: str
+    def __init__(self, answered: _Optional[bool] = ..., answer: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class HandOffResponse(_message.Message):
     __slots__ = ("task_id",)
     TASK_ID_FIELD_NUMBER: _ClassVar[int]

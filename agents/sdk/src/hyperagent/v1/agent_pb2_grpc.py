@@ -112,6 +112,11 @@ class AgentServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_agent__pb2.HandOffRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_agent__pb2.HandOffResponse.FromString,
                 _registered_method=True)
+        self.AskPerson = channel.unary_unary(
+                '/hyperagent.v1.AgentService/AskPerson',
+                request_serializer=hyperagent_dot_v1_dot_agent__pb2.AskPersonRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_agent__pb2.AskPersonResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -244,6 +249,15 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AskPerson(self, request, context):
+        """Asks the person a question (free text, or one of `choices`) and waits for the answer: the
+        task is AWAITING_CONSENT meanwhile. Unanswered within `consent.timeout` (or its task ending),
+        it is given up: `answered` is false and `reason` says why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -311,6 +325,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.HandOff,
                     request_deserializer=hyperagent_dot_v1_dot_agent__pb2.HandOffRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_agent__pb2.HandOffResponse.SerializeToString,
+            ),
+            'AskPerson': grpc.unary_unary_rpc_method_handler(
+                    servicer.AskPerson,
+                    request_deserializer=hyperagent_dot_v1_dot_agent__pb2.AskPersonRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_agent__pb2.AskPersonResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -677,6 +696,33 @@ class AgentService:
             '/hyperagent.v1.AgentService/HandOff',
             hyperagent_dot_v1_dot_agent__pb2.HandOffRequest.SerializeToString,
             hyperagent_dot_v1_dot_agent__pb2.HandOffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AskPerson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.AgentService/AskPerson',
+            hyperagent_dot_v1_dot_agent__pb2.AskPersonRequest.SerializeToString,
+            hyperagent_dot_v1_dot_agent__pb2.AskPersonResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -53,6 +53,13 @@ class ConsentAnswer(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONSENT_ANSWER_ALWAYS: _ClassVar[ConsentAnswer]
     CONSENT_ANSWER_DENY: _ClassVar[ConsentAnswer]
 
+class QuestionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUESTION_STATUS_UNSPECIFIED: _ClassVar[QuestionStatus]
+    QUESTION_STATUS_PENDING: _ClassVar[QuestionStatus]
+    QUESTION_STATUS_ANSWERED: _ClassVar[QuestionStatus]
+    QUESTION_STATUS_UNANSWERED: _ClassVar[QuestionStatus]
+
 class TemplateStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TEMPLATE_STATUS_UNSPECIFIED: _ClassVar[TemplateStatus]
@@ -85,6 +92,10 @@ CONSENT_ANSWER_TASK: ConsentAnswer
 CONSENT_ANSWER_AGENT: ConsentAnswer
 CONSENT_ANSWER_ALWAYS: ConsentAnswer
 CONSENT_ANSWER_DENY: ConsentAnswer
+QUESTION_STATUS_UNSPECIFIED: QuestionStatus
+QUESTION_STATUS_PENDING: QuestionStatus
+QUESTION_STATUS_ANSWERED: QuestionStatus
+QUESTION_STATUS_UNANSWERED: QuestionStatus
 TEMPLATE_STATUS_UNSPECIFIED: TemplateStatus
 TEMPLATE_STATUS_OK: TemplateStatus
 TEMPLATE_STATUS_BROKEN: TemplateStatus
@@ -651,7 +662,7 @@ class SubscribeRequest(_message.Message):
     def __init__(self, after_seq: _Optional[int] = ..., task_id: _Optional[str] = ..., exclude_logs: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent", "templates_changed", "scheduling", "plan", "task_drift")
+    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent", "templates_changed", "scheduling", "plan", "task_drift", "question")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     AGENT_STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -664,6 +675,7 @@ class Event(_message.Message):
     SCHEDULING_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     TASK_DRIFT_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
     seq: int
     time: _timestamp_pb2.Timestamp
     agent_status: AgentStatusChanged
@@ -676,7 +688,8 @@ class Event(_message.Message):
     scheduling: SchedulingChanged
     plan: PlanChanged
     task_drift: TaskDrift
-    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., templates_changed: _Optional[_Union[TemplatesChanged, _Mapping]] = ..., scheduling: _Optional[_Union[SchedulingChanged, _Mapping]] = ..., plan: _Optional[_Union[PlanChanged, _Mapping]] = ..., task_drift: _Optional[_Union[TaskDrift, _Mapping]] = ...) -> None: ...
+    question: Question
+    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., templates_changed: _Optional[_Union[TemplatesChanged, _Mapping]] = ..., scheduling: _Optional[_Union[SchedulingChanged, _Mapping]] = ..., plan: _Optional[_Union[PlanChanged, _Mapping]] = ..., task_drift: _Optional[_Union[TaskDrift, _Mapping]] = ..., question: _Optional[_Union[Question, _Mapping]] = ...) -> None: ...
 
 class TaskDrift(_message.Message):
     __slots__ = ("task_id", "drift", "evidence", "action")
@@ -898,6 +911,48 @@ class Consent(_message.Message):
     answered_by: str
     answer_reason: str
     def __init__(self, id: _Optional[str] = ..., task_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., kind: _Optional[str] = ..., target: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[ConsentStatus, str]] = ..., answer: _Optional[_Union[ConsentAnswer, str]] = ..., answered_by: _Optional[str] = ..., answer_reason: _Optional[str] = ...) -> None: ...
+
+class Question(_message.Message):
+    __slots__ = ("id", "task_id", "agent_id", "text", "choices", "created_at", "expires_at", "status", "answer", "answered_by")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    CHOICES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_BY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    task_id: str
+    agent_id: str
+    text: str
+    choices: _containers.RepeatedScalarFieldContainer[str]
+    created_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    status: QuestionStatus
+    answer: str
+    answered_by: str
+    def __init__(self, id: _Optional[str] = ..., task_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., text: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[QuestionStatus, str]] = ..., answer: _Optional[str] = ..., answered_by: _Optional[str] = ...) -> None: ...
+
+class ListQuestionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListQuestionsResponse(_message.Message):
+    __slots__ = ("questions",)
+    QUESTIONS_FIELD_NUMBER: _ClassVar[int]
+    questions: _containers.RepeatedCompositeFieldContainer[Question]
+    def __init__(self, questions: _Optional[_Iterable[_Union[Question, _Mapping]]] = ...) -> None: ...
+
+class AnswerQuestionRequest(_message.Message):
+    __slots__ = ("id", "answer")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    answer: str
+    def __init__(self, id: _Optional[str] = ..., answer: _Optional[str] = ...) -> None: ...
 
 class ListConsentsRequest(_message.Message):
     __slots__ = ()

@@ -109,6 +109,16 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.AnswerConsentRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.Consent.FromString,
                 _registered_method=True)
+        self.ListQuestions = channel.unary_unary(
+                '/hyperagent.v1.ClientService/ListQuestions',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.ListQuestionsRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListQuestionsResponse.FromString,
+                _registered_method=True)
+        self.AnswerQuestion = channel.unary_unary(
+                '/hyperagent.v1.ClientService/AnswerQuestion',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.AnswerQuestionRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.Question.FromString,
+                _registered_method=True)
         self.ListActions = channel.unary_unary(
                 '/hyperagent.v1.ClientService/ListActions',
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.ListActionsRequest.SerializeToString,
@@ -304,6 +314,20 @@ class ClientServiceServicer:
 
     def AnswerConsent(self, request, context):
         """Grant (once, for the task, for the agent, always) or deny a pending request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListQuestions(self, request, context):
+        """Questions tasks asked the person, waiting for an answer, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnswerQuestion(self, request, context):
+        """Answers a pending question: one of its choices when it offers any, else any text.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -533,6 +557,16 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.AnswerConsent,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.AnswerConsentRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.Consent.SerializeToString,
+            ),
+            'ListQuestions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQuestions,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListQuestionsRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ListQuestionsResponse.SerializeToString,
+            ),
+            'AnswerQuestion': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerQuestion,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.AnswerQuestionRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.Question.SerializeToString,
             ),
             'ListActions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListActions,
@@ -1035,6 +1069,60 @@ class ClientService:
             '/hyperagent.v1.ClientService/AnswerConsent',
             hyperagent_dot_v1_dot_client__pb2.AnswerConsentRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.Consent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQuestions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/ListQuestions',
+            hyperagent_dot_v1_dot_client__pb2.ListQuestionsRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ListQuestionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerQuestion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/AnswerQuestion',
+            hyperagent_dot_v1_dot_client__pb2.AnswerQuestionRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.Question.FromString,
             options,
             channel_credentials,
             insecure,

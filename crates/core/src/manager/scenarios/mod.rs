@@ -20,6 +20,7 @@ mod messages;
 mod model_router;
 mod permissions;
 mod plans;
+mod questions;
 mod retries;
 mod tasks;
 

@@ -122,6 +122,23 @@ export namespace ConsentAnswer {
   export type CONSENT_ANSWER_DENY = typeof ConsentAnswer.CONSENT_ANSWER_DENY;
 }
 
+export const QuestionStatus = {
+  QUESTION_STATUS_UNSPECIFIED: "QUESTION_STATUS_UNSPECIFIED",
+  QUESTION_STATUS_PENDING: "QUESTION_STATUS_PENDING",
+  QUESTION_STATUS_ANSWERED: "QUESTION_STATUS_ANSWERED",
+  /** QUESTION_STATUS_UNANSWERED - No answer within `consent.timeout`, or its task ended. */
+  QUESTION_STATUS_UNANSWERED: "QUESTION_STATUS_UNANSWERED",
+} as const;
+
+export type QuestionStatus = typeof QuestionStatus[keyof typeof QuestionStatus];
+
+export namespace QuestionStatus {
+  export type QUESTION_STATUS_UNSPECIFIED = typeof QuestionStatus.QUESTION_STATUS_UNSPECIFIED;
+  export type QUESTION_STATUS_PENDING = typeof QuestionStatus.QUESTION_STATUS_PENDING;
+  export type QUESTION_STATUS_ANSWERED = typeof QuestionStatus.QUESTION_STATUS_ANSWERED;
+  export type QUESTION_STATUS_UNANSWERED = typeof QuestionStatus.QUESTION_STATUS_UNANSWERED;
+}
+
 export const TemplateStatus = {
   TEMPLATE_STATUS_UNSPECIFIED: "TEMPLATE_STATUS_UNSPECIFIED",
   /** TEMPLATE_STATUS_OK - Checked: it can be offered. */
@@ -681,7 +698,14 @@ export interface Event {
     | PlanChanged
     | undefined;
   /** A running task seems to have stopped getting anywhere (see TaskDrift). */
-  task_drift?: TaskDrift | undefined;
+  task_drift?:
+    | TaskDrift
+    | undefined;
+  /**
+   * A task asked the person a question (status PENDING), or it was answered or given up. The
+   * UI shows each pending one until it sees the same id settled.
+   */
+  question?: Question | undefined;
 }
 
 /**
@@ -856,6 +880,37 @@ export interface Consent {
   answer_reason: string;
 }
 
+export interface Question {
+  id: string;
+  task_id: string;
+  agent_id: string;
+  /** What the task asks, in its agent's words (untrusted text). */
+  text: string;
+  /** The answers it takes; any text when empty. */
+  choices: string[];
+  created_at?:
+    | string
+    | undefined;
+  /** Unanswered by then, it is given up. */
+  expires_at?: string | undefined;
+  status: QuestionStatus;
+  answer: string;
+  /** Who answered ("client"), or why it was given up. */
+  answered_by: string;
+}
+
+export interface ListQuestionsRequest {
+}
+
+export interface ListQuestionsResponse {
+  questions: Question[];
+}
+
+export interface AnswerQuestionRequest {
+  id: string;
+  answer: string;
+}
+
 export interface ListConsentsRequest {
 }
 
@@ -983,6 +1038,10 @@ export interface ClientService {
   ListConsents(request: ListConsentsRequest): Promise<ListConsentsResponse>;
   /** Grant (once, for the task, for the agent, always) or deny a pending request. */
   AnswerConsent(request: AnswerConsentRequest): Promise<Consent>;
+  /** Questions tasks asked the person, waiting for an answer, oldest first. */
+  ListQuestions(request: ListQuestionsRequest): Promise<ListQuestionsResponse>;
+  /** Answers a pending question: one of its choices when it offers any, else any text. */
+  AnswerQuestion(request: AnswerQuestionRequest): Promise<Question>;
   /** Destructive actions with a snapshot, newest first. */
   ListActions(request: ListActionsRequest): Promise<ListActionsResponse>;
   /** Restores the files of a destructive action exactly as they were before it. */

@@ -1,0 +1,247 @@
+//! Questions to the person (`crate::question`): asked by a running task, answered by the person
+//! (any client), given up after `consent.timeout` or when the task ends. While one waits, the
+//! task awaits the person as it does for a consent request; every step is on the feed and in
+//! the audit log.
+use super::*;
+use crate::question::{self, Question, Status as QStatus};
+
+impl Manager {
+    /// A task asks the person; returns the question once answered or given up.
+    pub async fn ask_person(
+        &self,
+        task_id: &str,
+        token: &str,
+        text: &str,
+        choices: Vec<String>,
+    ) -> Result<Question> {
+        question::check_asked(
+            text,
+            &choices,
+            self.inner.cfg.agents.max_text_bytes as usize,
+        )?;
+        let now = self.now_us();
+        let answer = self
+            .commit(|st| {
+                let claims = self.authorize(st, task_id, token)?;
+                let running = st
+                    .tasks
+                    .get(task_id)
+                    .is_some_and(|a| a.task.state.holds_slot() && !a.task.cancel_requested);
+                if !running {
+                    return Err(Error::FailedPrecondition(format!(
+                        "task {task_id} is not running any more"
+                    )));
+                }
+                let limits = &self.inner.cfg.consent;
+                let waiting = st
+                    .questions
+                    .values()
+                    .filter(|p| p.question.task_id == task_id)
+                    .count();
+                if waiting >= limits.max_pending_per_task as usize
+                    || st.questions.len() >= limits.max_pending as usize
+                {
+                    return Err(Error::FailedPrecondition(format!(
+                        "too many questions waiting ({waiting} of this task's, {} in all; \
+                         consent.max_pending_per_task = {}, consent.max_pending = {}): wait for \
+                         an answer before asking again",
+                        st.questions.len(),
+                        limits.max_pending_per_task,
+                        limits.max_pending
+                    )));
+                }
+                let q = Question {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    task_id: task_id.to_string(),
+                    agent_id: claims.agent_id.clone(),
+                    text: text.trim().to_string(),
+                    choices: choices.clone(),
+                    created_us: now,
+                    expires_us: now + us(limits.timeout),
+                    status: QStatus::Pending,
+                    answer: String::new(),
+                    answered_by: String::new(),
+                };
+                let mut writes = Vec::new();
+                question_writes(&mut writes, &q, "question.asked", &claims.agent_id, now);
+                let a = st.tasks.get_mut(task_id).expect("present");
+                if a.task.state == TaskState::Running {
+                    let ev = tasks::transition(
+                        &mut a.task,
+                        TaskState::AwaitingConsent,
+                        format!("waiting for your answer: {}", q.text),
+                        now,
+                    )?;
+                    push_task(&mut writes, &a.task, ev, now);
+                }
+                let (reply, answer) = oneshot::channel();
+                st.questions
+                    .insert(q.id.clone(), PendingQuestion { question: q, reply });
+                Ok((writes, answer))
+            })
+            .await?;
+        answer.await.map_err(|_| Error::ShuttingDown)
+    }
+
+    /// The person answers a pending question.
+    #[tracing::instrument(skip_all, fields(question = %id, by = %actor))]
+    pub async fn answer_question(&self, id: &str, answer: &str, actor: &str) -> Result<Question> {
+        let now = self.now_us();
+        let (reply, q) = self
+            .commit(|st| {
+                let p = st.questions.get(id).ok_or_else(|| {
+                    Error::FailedPrecondition(format!(
+                        "no pending question `{id}`: it was answered, given up, or its task \
+                         ended (`hyperagent questions` lists the pending ones)"
+                    ))
+                })?;
+                let answer = question::checked_answer(&p.question, answer)?;
+                let p = st.questions.remove(id).expect("present");
+                let mut writes = Vec::new();
+                let q = self.settle(
+                    st,
+                    p.question,
+                    QStatus::Answered,
+                    &answer,
+                    actor,
+                    now,
+                    &mut writes,
+                )?;
+                Ok((writes, (p.reply, q)))
+            })
+            .await?;
+        let _ = reply.send(q.clone());
+        Ok(q)
+    }
+
+    /// Pending questions, oldest first.
+    pub fn list_questions(&self) -> Vec<Question> {
+        let mut v: Vec<Question> = self
+            .state()
+            .questions
+            .values()
+            .map(|p| p.question.clone())
+            .collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// Gives up the questions that timed out, or whose task ended or is being canceled; their
+    /// askers hear it once it is stored.
+    pub(super) fn expire_questions(&self, st: &mut State, now: i64) {
+        let due: Vec<(String, String)> = st
+            .questions
+            .values()
+            .filter_map(|p| {
+                let q = &p.question;
+                let task = st.tasks.get(&q.task_id);
+                let why = if task.is_none_or(|a| !a.task.state.holds_slot()) {
+                    "its task ended".to_string()
+                } else if task.is_some_and(|a| a.task.cancel_requested) {
+                    "its task is being canceled".to_string()
+                } else if q.expires_us <= now {
+                    format!(
+                        "no answer within {}",
+                        humantime::format_duration(self.inner.cfg.consent.timeout)
+                    )
+                } else {
+                    return None;
+                };
+                Some((q.id.clone(), why))
+            })
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let mut writes = Vec::new();
+        let mut replies = Vec::new();
+        for (id, why) in due {
+            let p = st.questions.remove(&id).expect("listed above");
+            match self.settle(
+                st,
+                p.question,
+                QStatus::Unanswered,
+                "",
+                &why,
+                now,
+                &mut writes,
+            ) {
+                Ok(q) => replies.push((p.reply, q)),
+                Err(e) => {
+                    tracing::error!(question = %id, error = %e, "giving up a question failed")
+                }
+            }
+        }
+        let pending = self.inner.writer.submit(writes);
+        tokio::spawn(async move {
+            if let Err(e) = pending.wait().await {
+                tracing::error!(error = %e, "storing given-up questions failed");
+                return;
+            }
+            for (reply, q) in replies {
+                let _ = reply.send(q);
+            }
+        });
+    }
+
+    /// Records how a question ended, and puts its task back to running once nothing else waits
+    /// for the person.
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        st: &mut State,
+        mut q: Question,
+        status: QStatus,
+        answer: &str,
+        by: &str,
+        now: i64,
+        writes: &mut Vec<Write>,
+    ) -> Result<Question> {
+        q.status = status;
+        q.answer = answer.to_string();
+        q.answered_by = by.to_string();
+        let action = if status == QStatus::Answered {
+            "question.answered"
+        } else {
+            "question.unanswered"
+        };
+        let actor = if status == QStatus::Answered {
+            by
+        } else {
+            "manager"
+        };
+        question_writes(writes, &q, action, actor, now);
+        let still_waiting = st
+            .questions
+            .values()
+            .any(|p| p.question.task_id == q.task_id)
+            || st.consents.values().any(|p| p.consent.task_id == q.task_id);
+        if let Some(a) = st.tasks.get_mut(&q.task_id) {
+            if a.task.state == TaskState::AwaitingConsent
+                && !still_waiting
+                && !a.task.cancel_requested
+            {
+                a.watch.activity(now);
+                let why = if status == QStatus::Answered {
+                    "answered by the person".to_string()
+                } else {
+                    format!("its question was not answered ({by})")
+                };
+                let ev = tasks::transition(&mut a.task, TaskState::Running, why, now)?;
+                push_task(writes, &a.task, ev, now);
+            }
+        }
+        Ok(q)
+    }
+}
+
+/// The feed event and the audit entry of a question as it now stands.
+fn question_writes(writes: &mut Vec<Write>, q: &Question, action: &str, actor: &str, now: i64) {
+    writes.push(Write::Event {
+        time_us: now,
+        body: EventBody::Question {
+            question: q.clone(),
+        },
+    });
+    writes.push(Write::audit(now, actor, action, Some(&q.task_id), q));
+}
