@@ -139,6 +139,10 @@ def test_a_change_is_committed_on_its_branch_after_the_person_grants_the_git_fol
     assert [c["write"] for c in confined] == [[], [str(repo / ".git")]]
     assert all(c["confined"] for c in confined)
     assert any(e["action"] == "net.connected" for e in entries)
+    # The task's telemetry adds up the calls as the server counted them.
+    assert done.usage.calls == out["usage"]["calls"]
+    assert done.usage.total_tokens == out["usage"]["total_tokens"]
+    assert done.usage.prompt_tokens == out["usage"]["prompt_tokens"]
     print(f"code.change through the manager: {done.result.summary}; usage {out['usage']}")
 
 

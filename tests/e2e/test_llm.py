@@ -107,6 +107,14 @@ def test_a_route_goes_through_the_egress_proxy_to_the_model(world: World) -> Non
     assert out["model"].endswith("tiny.gguf")
     assert out["usage"]["prompt_tokens"] > 0
     assert done.result.summary.endswith(f"in {out['elapsed_ms']} ms")
+    # The task's telemetry is the server's own count of the call, and the agent's timing.
+    assert done.usage.calls == 1
+    assert done.usage.calls_without_usage == 0
+    assert done.usage.prompt_tokens == out["usage"]["prompt_tokens"]
+    assert done.usage.completion_tokens == out["usage"]["completion_tokens"]
+    assert done.usage.total_tokens == done.usage.prompt_tokens + done.usage.completion_tokens
+    assert done.usage.elapsed_ms == out["elapsed_ms"]
+    assert done.usage.first_token_ms > 0  # llama.cpp's prompt_ms
     assert_connected_once(world, done.id)
     messages = [line.message for line in world.m.logs(done.id)]
     assert f"connecting to 127.0.0.1:{world.port} through the egress proxy" in messages[0]

@@ -214,6 +214,12 @@ pub fn event_json(e: &pb::Event) -> Value {
             v["kind"] = json!("question");
             v
         }
+        Some(Body::ModelCall(m)) => json!({
+            "kind": "model_call",
+            "task_id": m.task_id,
+            "call": m.call.as_ref().and_then(|c| serde_json::to_value(c).ok()),
+            "usage": m.usage.as_ref().and_then(|u| serde_json::to_value(u).ok()),
+        }),
         Some(Body::TemplatesChanged(t)) => json!({"kind": "templates_changed", "names": t.names}),
         Some(Body::Scheduling(s)) => {
             json!({"kind": "scheduling", "paused": s.paused, "actor": s.actor})
@@ -256,6 +262,11 @@ pub fn event_text(e: &pb::Event) -> String {
         ),
         Some(Body::Consent(c)) => format!("consent {}", consent_text(c)),
         Some(Body::Question(q)) => format!("question {}", question_text(q)),
+        Some(Body::ModelCall(m)) => format!(
+            "task {} model call: {}",
+            m.task_id,
+            m.usage.as_ref().map(usage_text).unwrap_or_default()
+        ),
         Some(Body::TaskProgress(p)) => {
             let pr = p.progress.clone().unwrap_or_default();
             format!(
@@ -317,6 +328,9 @@ pub fn task_text(t: &pb::Task) -> String {
         line(&t.workspace),
         line(&t.payload_json)
     );
+    if let Some(u) = &t.usage {
+        s.push_str(&format!("  model:    {}\n", usage_text(u)));
+    }
     if let Some(h) = &t.handed_off {
         let mut chain: Vec<&str> = h.chain.iter().map(String::as_str).collect();
         chain.push(&t.task_type);
@@ -438,6 +452,36 @@ fn decision_name(d: i32) -> &'static str {
         Ok(pb::PolicyDecision::Deny) => "deny",
         _ => "?",
     }
+}
+
+/// A task's model calls added up, in a line: "3 calls, 1234 tokens (1000 prompt + 234
+/// completion), 2.1 s; first token 0.4 s on average".
+pub fn usage_text(u: &pb::ModelUsage) -> String {
+    let calls = if u.calls == 1 {
+        "1 call".to_string()
+    } else {
+        format!("{} calls", u.calls)
+    };
+    let mut s = format!(
+        "{calls}, {} tokens ({} prompt + {} completion), {:.1} s",
+        u.total_tokens,
+        u.prompt_tokens,
+        u.completion_tokens,
+        u.elapsed_ms / 1000.0
+    );
+    if u.first_token_ms > 0.0 && u.calls > 0 {
+        s.push_str(&format!(
+            "; first token {:.2} s on average",
+            u.first_token_ms / 1000.0 / f64::from(u.calls)
+        ));
+    }
+    if u.calls_without_usage > 0 {
+        s.push_str(&format!(
+            "; {} without token counts from the server",
+            u.calls_without_usage
+        ));
+    }
+    s
 }
 
 /// A question to the person as JSON.

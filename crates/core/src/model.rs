@@ -293,6 +293,67 @@ pub struct Task {
     /// Another task handed its work to this one (`AgentService.HandOff`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handed_off: Option<HandedOff>,
+    /// The language-model calls its agent reported, added up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<ModelUsage>,
+}
+
+/// One call a task made to a language model, as its agent measured it and the server reported it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelCall {
+    /// The model, as the server named it.
+    pub model: String,
+    /// Tokens as the server counted them (0 when it reported none).
+    pub prompt_tokens: u64,
+    /// Generated tokens.
+    pub completion_tokens: u64,
+    /// Both.
+    pub total_tokens: u64,
+    /// The server reported its usage.
+    pub usage_reported: bool,
+    /// The whole exchange, as the agent timed it (ms).
+    pub elapsed_ms: f64,
+    /// Time to the first token, when the server says (ms; 0: unknown).
+    pub first_token_ms: f64,
+    /// The model's time generating, when the server says (ms; 0: unknown).
+    pub generation_ms: f64,
+}
+
+/// A task's model calls added up.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// How many.
+    pub calls: u32,
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Generated tokens.
+    pub completion_tokens: u64,
+    /// Both.
+    pub total_tokens: u64,
+    /// The exchanges' time (ms).
+    pub elapsed_ms: f64,
+    /// The times to the first token (ms).
+    pub first_token_ms: f64,
+    /// The generation times (ms).
+    pub generation_ms: f64,
+    /// Calls whose server reported no usage (not in the token counts).
+    pub calls_without_usage: u32,
+}
+
+impl ModelUsage {
+    /// These totals with one more call.
+    pub fn add(&mut self, c: &ModelCall) {
+        self.calls += 1;
+        self.prompt_tokens += c.prompt_tokens;
+        self.completion_tokens += c.completion_tokens;
+        self.total_tokens += c.total_tokens;
+        self.elapsed_ms += c.elapsed_ms;
+        self.first_token_ms += c.first_token_ms;
+        self.generation_ms += c.generation_ms;
+        if !c.usage_reported {
+            self.calls_without_usage += 1;
+        }
+    }
 }
 
 /// Where a task came from when another task's agent handed its work on to it.
@@ -364,6 +425,15 @@ pub enum EventBody {
         /// The request as it stands.
         consent: crate::consent::Consent,
     },
+    /// A task made a model call: the call, and the task's totals with it.
+    ModelCall {
+        /// The task.
+        task_id: String,
+        /// The call.
+        call: ModelCall,
+        /// The task's totals with it.
+        usage: ModelUsage,
+    },
     /// A task asked the person a question (pending until answered), or it was answered or given up.
     Question {
         /// The question as it stands.
@@ -410,6 +480,7 @@ impl EventBody {
             EventBody::AgentOutput { .. } => "agent_output",
             EventBody::Consent { .. } => "consent",
             EventBody::Question { .. } => "question",
+            EventBody::ModelCall { .. } => "model_call",
             EventBody::TemplatesChanged { .. } => "templates_changed",
             EventBody::SchedulingChanged { .. } => "scheduling",
             EventBody::PlanChanged { .. } => "plan",
@@ -423,7 +494,8 @@ impl EventBody {
             EventBody::TaskState { task_id, .. }
             | EventBody::TaskProgress { task_id, .. }
             | EventBody::TaskLog { task_id, .. }
-            | EventBody::TaskDrift { task_id, .. } => Some(task_id),
+            | EventBody::TaskDrift { task_id, .. }
+            | EventBody::ModelCall { task_id, .. } => Some(task_id),
             EventBody::Consent { consent } => Some(&consent.task_id),
             EventBody::Question { question } => Some(&question.task_id),
             _ => None,

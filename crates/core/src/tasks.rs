@@ -112,6 +112,7 @@ mod tests {
             not_before_us: Some(5),
             cancel_requested: false,
             handed_off: None,
+            usage: None,
         }
     }
 

@@ -10,7 +10,7 @@ import type * as pb from './gen/hyperagent/v1/client';
 import type { TaskState } from './gen/hyperagent/v1/common';
 
 export { AgentStatus, LogLevel, ResultStatus, TaskState } from './gen/hyperagent/v1/common';
-export type { Artifact, LogLine, Progress, TaskResult, TaskType } from './gen/hyperagent/v1/common';
+export type { Artifact, LogLine, ModelCall, ModelUsage, Progress, TaskResult, TaskType } from './gen/hyperagent/v1/common';
 export {
   ConsentAnswer,
   ConsentStatus,

@@ -1,4 +1,4 @@
-import type { AgentStatus, LogLevel, TaskState } from '../ipc';
+import type { AgentStatus, LogLevel, ModelUsage, TaskState } from '../ipc';
 
 /**
  * "TASK_STATE_AWAITING_CONSENT" -> "awaiting consent". The protos spell it CANCELED; the UI's
@@ -99,3 +99,14 @@ export function count(n: number, singular: string, plural = `${singular}s`): str
 }
 
 export const linesLabel = (n: number) => count(n, 'line');
+
+/** A task's model calls added up, in words: "3 calls, 1,234 tokens (1,000 prompt + 234
+ * completion), 2.1 s; first token 0.40 s on average". */
+export function usageText(u: ModelUsage): string {
+  const n = (x: string | number) => Number(x).toLocaleString('en-US');
+  const calls = u.calls === 1 ? '1 call' : `${u.calls} calls`;
+  let s = `${calls}, ${n(u.total_tokens)} tokens (${n(u.prompt_tokens)} prompt + ${n(u.completion_tokens)} completion), ${(u.elapsed_ms / 1000).toFixed(1)} s`;
+  if (u.first_token_ms > 0 && u.calls > 0) s += `; first token ${(u.first_token_ms / 1000 / u.calls).toFixed(2)} s on average`;
+  if (u.calls_without_usage > 0) s += `; ${u.calls_without_usage} without token counts from the server`;
+  return s;
+}

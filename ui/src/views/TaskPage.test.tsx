@@ -175,6 +175,28 @@ describe('TaskPage', () => {
     expect(note).toHaveTextContent('It cancelled the task');
   });
 
+  it("shows a task's model calls added up, and each new call as it is reported", async () => {
+    const usage = {
+      calls: 2,
+      prompt_tokens: '1000',
+      completion_tokens: '234',
+      total_tokens: '1234',
+      elapsed_ms: 2100,
+      first_token_ms: 800,
+      generation_ms: 1000,
+      calls_without_usage: 0,
+    };
+    const { transport } = setup(task('t1', { task_type: 'code.change', usage }));
+    const shown = await screen.findByTestId('task-model-usage');
+    expect(shown).toHaveTextContent('2 calls, 1,234 tokens (1,000 prompt + 234 completion), 2.1 s; first token 0.40 s on average');
+    const appFeed = [...transport.subscribers].filter((s) => s.query.exclude_logs)[0]!;
+    const more = { ...usage, calls: 3, prompt_tokens: '1500', completion_tokens: '300', total_tokens: '1800', elapsed_ms: 3000, calls_without_usage: 1 };
+    act(() => appFeed.onEvent({ seq: '9', model_call: { task_id: 't1', usage: more } }));
+    expect(screen.getByTestId('task-model-usage')).toHaveTextContent(
+      '3 calls, 1,800 tokens (1,500 prompt + 300 completion), 3.0 s; first token 0.27 s on average; 1 without token counts from the server',
+    );
+  });
+
   it('says where handed-off work came from, with its chain and note, and when it went round in circles', async () => {
     const { transport } = setup(
       task('t3', {

@@ -10,7 +10,7 @@ import { AttemptList, ErrorBox, StepTimeline } from '../components/TaskTimeline'
 import { Untrusted } from '../components/Untrusted';
 import { RollbackAction, UpdatePanel, UpdateSummary } from '../components/UpdateFromTemplate';
 import { ApiError, TERMINAL_STATES, useClient, type Task } from '../ipc';
-import { baseName, duration, enumLabel, formatTime, span } from '../lib/format';
+import { baseName, duration, enumLabel, formatTime, span, usageText } from '../lib/format';
 import { LogStore } from '../lib/logStore';
 import { KNOWN_STEPS, errorLineOf, taskTitle, templateWords, timelineOf } from '../lib/timeline';
 import { followTaskLogs } from '../lib/taskLogs';
@@ -102,6 +102,11 @@ export function TaskPage({ taskId }: { taskId: string }) {
     }
     const d = e.task_drift;
     if (d?.task_id === taskId) setDrift({ drift: d.drift, evidence: d.evidence, action: d.action, time: e.time });
+    const m = e.model_call;
+    if (m?.task_id === taskId && m.usage) {
+      const usage = m.usage;
+      setTask((t) => (t && (t.usage?.calls ?? 0) < usage.calls ? { ...t, usage } : t));
+    }
   });
 
   // The task's own feed, for its log lines only (its other events come through the app's feed).
@@ -200,6 +205,12 @@ export function TaskPage({ taskId }: { taskId: string }) {
           <dd>
             {task.attempts.length} of {task.max_attempts || '—'}
           </dd>
+          {task.usage && (
+            <>
+              <dt>Model</dt>
+              <dd data-testid="task-model-usage">{usageText(task.usage)}</dd>
+            </>
+          )}
         </dl>
       )}
       {task?.result && <ResultPanel task={task} output={output} />}

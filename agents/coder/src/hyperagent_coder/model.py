@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hyperagent_llm.agent import Limit, parse_reply
+from hyperagent_llm.agent import Limit, parse_reply, report_call, server_timings
 from hyperagent_llm.transport import (
     AbortedError,
     Exchange,
@@ -87,17 +87,6 @@ class Call:
         }
         out.update(self.timings)
         return out
-
-
-def _timings(data: Mapping[str, Any]) -> dict[str, float]:
-    t = data.get("timings")
-    if not isinstance(t, dict):
-        return {}
-    return {
-        k: round(float(t[k]), 3)
-        for k in ("prompt_ms", "predicted_ms")
-        if isinstance(t.get(k), int | float) and not isinstance(t.get(k), bool)
-    }
 
 
 class Model:
@@ -180,12 +169,14 @@ class Model:
         )
         usage = Usage.of(data)
         reported = data.get("model")
+        model = reported if isinstance(reported, str) else self.name
+        report_call(self.ctx, data, model, model_ms)
         return Call(
             content=content,
             parsed=parsed,
-            model=reported if isinstance(reported, str) else self.name,
+            model=model,
             usage=usage or Usage(),
             usage_reported=usage is not None,
             model_ms=model_ms,
-            timings=_timings(data),
+            timings=server_timings(data),
         )

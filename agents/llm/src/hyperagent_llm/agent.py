@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -359,6 +360,34 @@ def summary_text(content: str, parsed: Any) -> str:
     return text
 
 
+def server_timings(data: Mapping[str, Any]) -> dict[str, float]:
+    """llama.cpp's ``timings`` of a reply (``prompt_ms``: evaluating the prompt, about the time to
+    the first token; ``predicted_ms``: generating), those it sent."""
+    t = data.get("timings")
+    if not isinstance(t, dict):
+        return {}
+    return {
+        k: round(float(t[k]), 3)
+        for k in ("prompt_ms", "predicted_ms")
+        if isinstance(t.get(k), int | float) and not isinstance(t.get(k), bool)
+    }
+
+
+def report_call(ctx: TaskContext, data: dict[str, Any], model: str, elapsed_ms: float) -> None:
+    """Tells the manager of one model call (its tokens and times, as the server reported them),
+    for the task's totals."""
+    usage = _usage(data)
+    timings = server_timings(data)
+    ctx.report_model_call(
+        model=model,
+        elapsed_ms=elapsed_ms,
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+        first_token_ms=timings.get("prompt_ms", 0.0),
+        generation_ms=timings.get("predicted_ms", 0.0),
+    )
+
+
 def _usage(data: dict[str, Any]) -> dict[str, int]:
     usage = data.get("usage")
     if not isinstance(usage, dict):
@@ -416,10 +445,12 @@ def _ask(
     elapsed_ms = round((time.monotonic() - started) * 1000)
     data, content, parsed = parse_reply(reply, url, limit)
     reported = data.get("model")
+    model = reported if isinstance(reported, str) else payload["model"]
+    report_call(ctx, data, model, elapsed_ms)
     return Answered(
         content=content,
         parsed=parsed,
-        model=reported if isinstance(reported, str) else payload["model"],
+        model=model,
         usage=_usage(data),
         elapsed_ms=elapsed_ms,
         size=len(reply.body),

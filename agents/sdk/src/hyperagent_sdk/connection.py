@@ -69,6 +69,9 @@ class AgentStub(Protocol):
     ]
     HandOff: grpc.UnaryUnaryMultiCallable[agent_pb2.HandOffRequest, agent_pb2.HandOffResponse]
     AskPerson: grpc.UnaryUnaryMultiCallable[agent_pb2.AskPersonRequest, agent_pb2.AskPersonResponse]
+    ReportModelCall: grpc.UnaryUnaryMultiCallable[
+        agent_pb2.ReportModelCallRequest, agent_pb2.ReportModelCallResponse
+    ]
     AckMessage: grpc.UnaryUnaryMultiCallable[
         agent_pb2.AckMessageRequest, agent_pb2.AckMessageResponse
     ]

@@ -27,6 +27,8 @@ SendSink = Callable[[agent_pb2.SendMessageRequest], Sent]
 HandOffSink = Callable[[str, str, str], str]
 #: ``(question, choices)`` -> the person's answer.
 AskPersonSink = Callable[[str, Sequence[str]], str]
+#: A model call to add to the task's totals.
+ModelCallSink = Callable[[common_pb2.ModelCall], None]
 #: Announces a destructive action: (description, paths) -> action id; raises PermissionRefused.
 DestructiveSink = Callable[[str, Sequence[str]], str]
 
@@ -105,6 +107,7 @@ class TaskContext:
         send: SendSink | None = None,
         hand_off: HandOffSink | None = None,
         ask_person: AskPersonSink | None = None,
+        model_call: ModelCallSink | None = None,
     ) -> None:
         self.task_id = task_id
         self.task_type = task_type
@@ -129,6 +132,7 @@ class TaskContext:
         self._send = send
         self._hand_off = hand_off
         self._ask_person = ask_person
+        self._model_call = model_call
 
     def request_permission(self, kind: str, target: str, reason: str) -> str:
         """Ask the person for a permission beyond the workspace, and wait for the answer.
@@ -144,6 +148,39 @@ class TaskContext:
         if self._ask is None:
             raise RuntimeError("this context cannot ask for permissions (no manager connection)")
         return self._ask(kind, target, reason)
+
+    def report_model_call(
+        self,
+        *,
+        model: str,
+        elapsed_ms: float,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        total_tokens: int | None = None,
+        first_token_ms: float = 0.0,
+        generation_ms: float = 0.0,
+    ) -> None:
+        """Tell the manager of a call this task made to a language model: the tokens as the
+        server counted them (``None`` when it reported none) and the times (the whole exchange;
+        the time to the first token and the generation's, when the server says). The manager
+        adds it to the task's totals (on its page, in ``hyperagent task``, on the feed). Never
+        raises: a report the manager does not take is logged and dropped."""
+        if self._model_call is None:
+            return
+        reported = prompt_tokens is not None or completion_tokens is not None
+        prompt, completion = prompt_tokens or 0, completion_tokens or 0
+        self._model_call(
+            common_pb2.ModelCall(
+                model=model,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                total_tokens=total_tokens if total_tokens is not None else prompt + completion,
+                usage_reported=reported,
+                elapsed_ms=float(elapsed_ms),
+                first_token_ms=float(first_token_ms),
+                generation_ms=float(generation_ms),
+            )
+        )
 
     def ask_person(self, question: str, choices: Sequence[str] = ()) -> str:
         """Ask the person something only they can answer, and wait for the answer: any text, or

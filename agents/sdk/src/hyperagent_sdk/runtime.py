@@ -652,6 +652,7 @@ class Runtime:
             send=partial(self._task_send_message, start.task_id, start.capability_token),
             hand_off=partial(self._task_hand_off, start.task_id, start.capability_token),
             ask_person=partial(self._ask_person, start.task_id, start.capability_token),
+            model_call=partial(self._model_call, start.task_id, start.capability_token),
         )
         return execute(task.definition.handler, ctx)
 
@@ -697,6 +698,19 @@ class Runtime:
             description,
         )
         return response.action_id
+
+    def _model_call(self, task_id: str, token: str, call: common_pb2.ModelCall) -> None:
+        """``ctx.report_model_call``: telemetry, never the task's failure."""
+        request = agent_pb2.ReportModelCallRequest(
+            task_id=task_id, capability_token=token, call=call
+        )
+        try:
+            self.link.call(
+                f"ReportModelCall for task {task_id}",
+                lambda s: s.stub.ReportModelCall(request, timeout=self.link.rpc_timeout),
+            )
+        except (Rejected, LinkClosed) as err:
+            logger.warning("task %s: a model call was not recorded: %s", task_id, err)
 
     def _ask_person(self, task_id: str, token: str, question: str, choices: Sequence[str]) -> str:
         """Ask the person (``ctx.ask_person``), waiting as long as the manager takes."""

@@ -659,5 +659,6 @@ pub(super) fn new_task(
         not_before_us: None,
         cancel_requested: false,
         handed_off: None,
+        usage: None,
     }
 }

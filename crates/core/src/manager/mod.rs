@@ -66,6 +66,7 @@ mod scenarios;
 mod secrets;
 mod settings;
 mod templates;
+mod usage;
 
 pub use crate::supervisor::{DeclaredTypes, SupervisedProcess, SupervisorRequest};
 pub use agents::WorkGuard;

@@ -378,6 +378,7 @@ pub fn task(t: &Task) -> pb::Task {
         updated_at: Some(ts(t.updated_us)),
         not_before: t.not_before_us.map(ts),
         cancel_requested: t.cancel_requested,
+        usage: t.usage.as_ref().map(model_usage),
         handed_off: t.handed_off.as_ref().map(|h| pb::HandedOff {
             from_task: h.from_task.clone(),
             chain: h.chain.clone(),
@@ -478,6 +479,15 @@ pub fn event(e: &Event) -> pb::Event {
         }),
         EventBody::Consent { consent: c } => Body::Consent(consent(c)),
         EventBody::Question { question: q } => Body::Question(question(q)),
+        EventBody::ModelCall {
+            task_id,
+            call,
+            usage,
+        } => Body::ModelCall(pb::TaskModelCall {
+            task_id: task_id.clone(),
+            call: Some(model_call(call)),
+            usage: Some(model_usage(usage)),
+        }),
         EventBody::TemplatesChanged { names } => Body::TemplatesChanged(pb::TemplatesChanged {
             names: names.clone(),
         }),
@@ -653,6 +663,48 @@ pub fn decision_from(d: i32) -> Result<hyperagent_core::policy::Decision, Error>
         _ => Err(Error::InvalidInput(
             "decision must be POLICY_DECISION_ALLOW or POLICY_DECISION_DENY".into(),
         )),
+    }
+}
+
+/// A model call from the wire (an agent's report).
+pub fn model_call_from(c: pb::ModelCall) -> hyperagent_core::model::ModelCall {
+    hyperagent_core::model::ModelCall {
+        model: c.model,
+        prompt_tokens: c.prompt_tokens,
+        completion_tokens: c.completion_tokens,
+        total_tokens: c.total_tokens,
+        usage_reported: c.usage_reported,
+        elapsed_ms: c.elapsed_ms,
+        first_token_ms: c.first_token_ms,
+        generation_ms: c.generation_ms,
+    }
+}
+
+/// A model call on the wire.
+pub fn model_call(c: &hyperagent_core::model::ModelCall) -> pb::ModelCall {
+    pb::ModelCall {
+        model: c.model.clone(),
+        prompt_tokens: c.prompt_tokens,
+        completion_tokens: c.completion_tokens,
+        total_tokens: c.total_tokens,
+        usage_reported: c.usage_reported,
+        elapsed_ms: c.elapsed_ms,
+        first_token_ms: c.first_token_ms,
+        generation_ms: c.generation_ms,
+    }
+}
+
+/// A task's model totals on the wire.
+pub fn model_usage(u: &hyperagent_core::model::ModelUsage) -> pb::ModelUsage {
+    pb::ModelUsage {
+        calls: u.calls,
+        prompt_tokens: u.prompt_tokens,
+        completion_tokens: u.completion_tokens,
+        total_tokens: u.total_tokens,
+        elapsed_ms: u.elapsed_ms,
+        first_token_ms: u.first_token_ms,
+        generation_ms: u.generation_ms,
+        calls_without_usage: u.calls_without_usage,
     }
 }
 

@@ -373,6 +373,22 @@ impl AgentService for Services {
         }))
     }
 
+    async fn report_model_call(
+        &self,
+        req: Request<pb::ReportModelCallRequest>,
+    ) -> Result<Response<pb::ReportModelCallResponse>, Status> {
+        let r = req.into_inner();
+        let call = convert::model_call_from(r.call.unwrap_or_default());
+        let usage = self
+            .manager
+            .report_model_call(&r.task_id, &r.capability_token, call)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ReportModelCallResponse {
+            usage: Some(convert::model_usage(&usage)),
+        }))
+    }
+
     async fn ask_person(
         &self,
         req: Request<pb::AskPersonRequest>,

@@ -171,6 +171,22 @@ class HandOffRequest(_message.Message):
     note: str
     def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
+class ReportModelCallRequest(_message.Message):
+    __slots__ = ("task_id", "capability_token", "call")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CALL_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    capability_token: str
+    call: _common_pb2.ModelCall
+    def __init__(self, task_id: _Optional[str] = ..., capability_token: _Optional[str] = ..., call: _Optional[_Union[_common_pb2.ModelCall, _Mapping]] = ...) -> None: ...
+
+class ReportModelCallResponse(_message.Message):
+    __slots__ = ("usage",)
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    usage: _common_pb2.ModelUsage
+    def __init__(self, usage: _Optional[_Union[_common_pb2.ModelUsage, _Mapping]] = ...) -> None: ...
+
 class AskPersonRequest(_message.Message):
     __slots__ = ("task_id", "capability_token", "question", "choices")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]

@@ -117,6 +117,11 @@ class AgentServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_agent__pb2.AskPersonRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_agent__pb2.AskPersonResponse.FromString,
                 _registered_method=True)
+        self.ReportModelCall = channel.unary_unary(
+                '/hyperagent.v1.AgentService/ReportModelCall',
+                request_serializer=hyperagent_dot_v1_dot_agent__pb2.ReportModelCallRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_agent__pb2.ReportModelCallResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -258,6 +263,13 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportModelCall(self, request, context):
+        """A model call the task made (tokens and times): added to the task's totals, on the feed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -330,6 +342,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.AskPerson,
                     request_deserializer=hyperagent_dot_v1_dot_agent__pb2.AskPersonRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_agent__pb2.AskPersonResponse.SerializeToString,
+            ),
+            'ReportModelCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportModelCall,
+                    request_deserializer=hyperagent_dot_v1_dot_agent__pb2.ReportModelCallRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_agent__pb2.ReportModelCallResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -723,6 +740,33 @@ class AgentService:
             '/hyperagent.v1.AgentService/AskPerson',
             hyperagent_dot_v1_dot_agent__pb2.AskPersonRequest.SerializeToString,
             hyperagent_dot_v1_dot_agent__pb2.AskPersonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportModelCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.AgentService/ReportModelCall',
+            hyperagent_dot_v1_dot_agent__pb2.ReportModelCallRequest.SerializeToString,
+            hyperagent_dot_v1_dot_agent__pb2.ReportModelCallResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -480,7 +480,7 @@ class Attempt(_message.Message):
     def __init__(self, number: _Optional[int] = ..., agent_id: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("id", "task_type", "payload_json", "state", "agent_id", "pin_agent", "idempotency_key", "attempts", "max_attempts", "timeout_secs", "progress", "result", "status_reason", "workspace", "created_at", "updated_at", "not_before", "cancel_requested", "handed_off")
+    __slots__ = ("id", "task_type", "payload_json", "state", "agent_id", "pin_agent", "idempotency_key", "attempts", "max_attempts", "timeout_secs", "progress", "result", "status_reason", "workspace", "created_at", "updated_at", "not_before", "cancel_requested", "handed_off", "usage")
     ID_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -500,6 +500,7 @@ class Task(_message.Message):
     NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
     CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     HANDED_OFF_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
     id: str
     task_type: str
     payload_json: str
@@ -519,7 +520,8 @@ class Task(_message.Message):
     not_before: _timestamp_pb2.Timestamp
     cancel_requested: bool
     handed_off: HandedOff
-    def __init__(self, id: _Optional[str] = ..., task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., pin_agent: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., max_attempts: _Optional[int] = ..., timeout_secs: _Optional[int] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., result: _Optional[_Union[_common_pb2.TaskResult, _Mapping]] = ..., status_reason: _Optional[str] = ..., workspace: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_requested: _Optional[bool] = ..., handed_off: _Optional[_Union[HandedOff, _Mapping]] = ...) -> None: ...
+    usage: _common_pb2.ModelUsage
+    def __init__(self, id: _Optional[str] = ..., task_type: _Optional[str] = ..., payload_json: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., agent_id: _Optional[str] = ..., pin_agent: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., max_attempts: _Optional[int] = ..., timeout_secs: _Optional[int] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., result: _Optional[_Union[_common_pb2.TaskResult, _Mapping]] = ..., status_reason: _Optional[str] = ..., workspace: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_requested: _Optional[bool] = ..., handed_off: _Optional[_Union[HandedOff, _Mapping]] = ..., usage: _Optional[_Union[_common_pb2.ModelUsage, _Mapping]] = ...) -> None: ...
 
 class HandedOff(_message.Message):
     __slots__ = ("from_task", "chain", "note")
@@ -662,7 +664,7 @@ class SubscribeRequest(_message.Message):
     def __init__(self, after_seq: _Optional[int] = ..., task_id: _Optional[str] = ..., exclude_logs: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent", "templates_changed", "scheduling", "plan", "task_drift", "question")
+    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent", "templates_changed", "scheduling", "plan", "task_drift", "question", "model_call")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     AGENT_STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -676,6 +678,7 @@ class Event(_message.Message):
     PLAN_FIELD_NUMBER: _ClassVar[int]
     TASK_DRIFT_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
+    MODEL_CALL_FIELD_NUMBER: _ClassVar[int]
     seq: int
     time: _timestamp_pb2.Timestamp
     agent_status: AgentStatusChanged
@@ -689,7 +692,18 @@ class Event(_message.Message):
     plan: PlanChanged
     task_drift: TaskDrift
     question: Question
-    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., templates_changed: _Optional[_Union[TemplatesChanged, _Mapping]] = ..., scheduling: _Optional[_Union[SchedulingChanged, _Mapping]] = ..., plan: _Optional[_Union[PlanChanged, _Mapping]] = ..., task_drift: _Optional[_Union[TaskDrift, _Mapping]] = ..., question: _Optional[_Union[Question, _Mapping]] = ...) -> None: ...
+    model_call: TaskModelCall
+    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., templates_changed: _Optional[_Union[TemplatesChanged, _Mapping]] = ..., scheduling: _Optional[_Union[SchedulingChanged, _Mapping]] = ..., plan: _Optional[_Union[PlanChanged, _Mapping]] = ..., task_drift: _Optional[_Union[TaskDrift, _Mapping]] = ..., question: _Optional[_Union[Question, _Mapping]] = ..., model_call: _Optional[_Union[TaskModelCall, _Mapping]] = ...) -> None: ...
+
+class TaskModelCall(_message.Message):
+    __slots__ = ("task_id", "call", "usage")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    call: _common_pb2.ModelCall
+    usage: _common_pb2.ModelUsage
+    def __init__(self, task_id: _Optional[str] = ..., call: _Optional[_Union[_common_pb2.ModelCall, _Mapping]] = ..., usage: _Optional[_Union[_common_pb2.ModelUsage, _Mapping]] = ...) -> None: ...
 
 class TaskDrift(_message.Message):
     __slots__ = ("task_id", "drift", "evidence", "action")

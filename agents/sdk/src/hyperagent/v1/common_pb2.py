@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahyperagent/v1/common.proto\x12\rhyperagent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n\x08TaskType\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x1b\n\x13payload_schema_json\x18\x03 \x01(\t\x12\x10\n\x08\x65xamples\x18\x04 \x03(\t\x12(\n\x06\x66older\x18\x05 \x01(\x0e\x32\x18.hyperagent.v1.FolderUse\"\x82\x02\n\x07LogLine\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05level\x18\x03 \x01(\x0e\x32\x17.hyperagent.v1.LogLevel\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x32\n\x06\x66ields\x18\x05 \x03(\x0b\x32\".hyperagent.v1.LogLine.FieldsEntry\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\r\x12\x13\n\x0b\x61ttempt_seq\x18\x07 \x01(\x04\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"*\n\x08Progress\x12\x10\n\x08\x66raction\x18\x01 \x01(\x01\x12\x0c\n\x04step\x18\x02 \x01(\t\"M\n\x08\x41rtifact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x10\n\x08location\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"\xad\x01\n\nTaskResult\x12+\n\x06status\x18\x01 \x01(\x0e\x32\x1b.hyperagent.v1.ResultStatus\x12\x11\n\texit_code\x18\x02 \x01(\x05\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12*\n\tartifacts\x18\x04 \x03(\x0b\x32\x17.hyperagent.v1.Artifact\x12\x13\n\x0boutput_json\x18\x05 \x01(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t*\x94\x02\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11TASK_STATE_QUEUED\x10\x01\x12\x17\n\x13TASK_STATE_ASSIGNED\x10\x02\x12\x16\n\x12TASK_STATE_RUNNING\x10\x03\x12\x1f\n\x1bTASK_STATE_AWAITING_CONSENT\x10\x04\x12\x18\n\x14TASK_STATE_COMPLETED\x10\x05\x12\x15\n\x11TASK_STATE_FAILED\x10\x06\x12\x17\n\x13TASK_STATE_CANCELED\x10\x07\x12\x1a\n\x16TASK_STATE_INTERRUPTED\x10\x08\x12\x1c\n\x18TASK_STATE_DEAD_LETTERED\x10\t*\x8c\x01\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_TRACE\x10\x01\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x02\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x03\x12\x12\n\x0eLOG_LEVEL_WARN\x10\x04\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x05*^\n\x0b\x41gentStatus\x12\x1c\n\x18\x41GENT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41GENT_STATUS_ONLINE\x10\x01\x12\x18\n\x14\x41GENT_STATUS_OFFLINE\x10\x02*X\n\tFolderUse\x12\x1a\n\x16\x46OLDER_USE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x46OLDER_USE_EXISTING\x10\x01\x12\x16\n\x12\x46OLDER_USE_CREATES\x10\x02*\x80\x01\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RESULT_STATUS_SUCCEEDED\x10\x01\x12\x18\n\x14RESULT_STATUS_FAILED\x10\x02\x12\x1a\n\x16RESULT_STATUS_CANCELED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahyperagent/v1/common.proto\x12\rhyperagent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n\x08TaskType\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x1b\n\x13payload_schema_json\x18\x03 \x01(\t\x12\x10\n\x08\x65xamples\x18\x04 \x03(\t\x12(\n\x06\x66older\x18\x05 \x01(\x0e\x32\x18.hyperagent.v1.FolderUse\"\x82\x02\n\x07LogLine\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05level\x18\x03 \x01(\x0e\x32\x17.hyperagent.v1.LogLevel\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x32\n\x06\x66ields\x18\x05 \x03(\x0b\x32\".hyperagent.v1.LogLine.FieldsEntry\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\r\x12\x13\n\x0b\x61ttempt_seq\x18\x07 \x01(\x04\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"*\n\x08Progress\x12\x10\n\x08\x66raction\x18\x01 \x01(\x01\x12\x0c\n\x04step\x18\x02 \x01(\t\"M\n\x08\x41rtifact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x10\n\x08location\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"\xad\x01\n\nTaskResult\x12+\n\x06status\x18\x01 \x01(\x0e\x32\x1b.hyperagent.v1.ResultStatus\x12\x11\n\texit_code\x18\x02 \x01(\x05\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12*\n\tartifacts\x18\x04 \x03(\x0b\x32\x17.hyperagent.v1.Artifact\x12\x13\n\x0boutput_json\x18\x05 \x01(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\xbd\x01\n\tModelCall\x12\r\n\x05model\x18\x01 \x01(\t\x12\x15\n\rprompt_tokens\x18\x02 \x01(\x04\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x04\x12\x14\n\x0ctotal_tokens\x18\x04 \x01(\x04\x12\x16\n\x0eusage_reported\x18\x05 \x01(\x08\x12\x12\n\nelapsed_ms\x18\x06 \x01(\x01\x12\x16\n\x0e\x66irst_token_ms\x18\x07 \x01(\x01\x12\x15\n\rgeneration_ms\x18\x08 \x01(\x01\"\xc3\x01\n\nModelUsage\x12\r\n\x05\x63\x61lls\x18\x01 \x01(\r\x12\x15\n\rprompt_tokens\x18\x02 \x01(\x04\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x04\x12\x14\n\x0ctotal_tokens\x18\x04 \x01(\x04\x12\x12\n\nelapsed_ms\x18\x05 \x01(\x01\x12\x16\n\x0e\x66irst_token_ms\x18\x06 \x01(\x01\x12\x15\n\rgeneration_ms\x18\x07 \x01(\x01\x12\x1b\n\x13\x63\x61lls_without_usage\x18\x08 \x01(\r*\x94\x02\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11TASK_STATE_QUEUED\x10\x01\x12\x17\n\x13TASK_STATE_ASSIGNED\x10\x02\x12\x16\n\x12TASK_STATE_RUNNING\x10\x03\x12\x1f\n\x1bTASK_STATE_AWAITING_CONSENT\x10\x04\x12\x18\n\x14TASK_STATE_COMPLETED\x10\x05\x12\x15\n\x11TASK_STATE_FAILED\x10\x06\x12\x17\n\x13TASK_STATE_CANCELED\x10\x07\x12\x1a\n\x16TASK_STATE_INTERRUPTED\x10\x08\x12\x1c\n\x18TASK_STATE_DEAD_LETTERED\x10\t*\x8c\x01\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_TRACE\x10\x01\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x02\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x03\x12\x12\n\x0eLOG_LEVEL_WARN\x10\x04\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x05*^\n\x0b\x41gentStatus\x12\x1c\n\x18\x41GENT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41GENT_STATUS_ONLINE\x10\x01\x12\x18\n\x14\x41GENT_STATUS_OFFLINE\x10\x02*X\n\tFolderUse\x12\x1a\n\x16\x46OLDER_USE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x46OLDER_USE_EXISTING\x10\x01\x12\x16\n\x12\x46OLDER_USE_CREATES\x10\x02*\x80\x01\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RESULT_STATUS_SUCCEEDED\x10\x01\x12\x18\n\x14RESULT_STATUS_FAILED\x10\x02\x12\x1a\n\x16RESULT_STATUS_CANCELED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,16 +34,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_LOGLINE_FIELDSENTRY']._loaded_options = None
   _globals['_LOGLINE_FIELDSENTRY']._serialized_options = b'8\001'
-  _globals['_TASKSTATE']._serialized_start=776
-  _globals['_TASKSTATE']._serialized_end=1052
-  _globals['_LOGLEVEL']._serialized_start=1055
-  _globals['_LOGLEVEL']._serialized_end=1195
-  _globals['_AGENTSTATUS']._serialized_start=1197
-  _globals['_AGENTSTATUS']._serialized_end=1291
-  _globals['_FOLDERUSE']._serialized_start=1293
-  _globals['_FOLDERUSE']._serialized_end=1381
-  _globals['_RESULTSTATUS']._serialized_start=1384
-  _globals['_RESULTSTATUS']._serialized_end=1512
+  _globals['_TASKSTATE']._serialized_start=1166
+  _globals['_TASKSTATE']._serialized_end=1442
+  _globals['_LOGLEVEL']._serialized_start=1445
+  _globals['_LOGLEVEL']._serialized_end=1585
+  _globals['_AGENTSTATUS']._serialized_start=1587
+  _globals['_AGENTSTATUS']._serialized_end=1681
+  _globals['_FOLDERUSE']._serialized_start=1683
+  _globals['_FOLDERUSE']._serialized_end=1771
+  _globals['_RESULTSTATUS']._serialized_start=1774
+  _globals['_RESULTSTATUS']._serialized_end=1902
   _globals['_TASKTYPE']._serialized_start=79
   _globals['_TASKTYPE']._serialized_end=213
   _globals['_LOGLINE']._serialized_start=216
@@ -56,4 +56,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ARTIFACT']._serialized_end=597
   _globals['_TASKRESULT']._serialized_start=600
   _globals['_TASKRESULT']._serialized_end=773
+  _globals['_MODELCALL']._serialized_start=776
+  _globals['_MODELCALL']._serialized_end=965
+  _globals['_MODELUSAGE']._serialized_start=968
+  _globals['_MODELUSAGE']._serialized_end=1163
 # @@protoc_insertion_point(module_scope)

@@ -151,3 +151,43 @@ class TaskResult(_message.Message):
     output_json: str
     error: str
     def __init__(self, status: _Optional[_Union[ResultStatus, str]] = ..., exit_code: _Optional[int] = ..., summary: _Optional[str] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., output_json: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ModelCall(_message.Message):
+    __slots__ = ("model", "prompt_tokens", "completion_tokens", "total_tokens", "usage_reported", "elapsed_ms", "first_token_ms", "generation_ms")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_REPORTED_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TOKEN_MS_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_MS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    usage_reported: bool
+    elapsed_ms: float
+    first_token_ms: float
+    generation_ms: float
+    def __init__(self, model: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., usage_reported: _Optional[bool] = ..., elapsed_ms: _Optional[float] = ..., first_token_ms: _Optional[float] = ..., generation_ms: _Optional[float] = ...) -> None: ...
+
+class ModelUsage(_message.Message):
+    __slots__ = ("calls", "prompt_tokens", "completion_tokens", "total_tokens", "elapsed_ms", "first_token_ms", "generation_ms", "calls_without_usage")
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TOKEN_MS_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_MS_FIELD_NUMBER: _ClassVar[int]
+    CALLS_WITHOUT_USAGE_FIELD_NUMBER: _ClassVar[int]
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    elapsed_ms: float
+    first_token_ms: float
+    generation_ms: float
+    calls_without_usage: int
+    def __init__(self, calls: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., elapsed_ms: _Optional[float] = ..., first_token_ms: _Optional[float] = ..., generation_ms: _Optional[float] = ..., calls_without_usage: _Optional[int] = ...) -> None: ...

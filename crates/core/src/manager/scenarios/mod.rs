@@ -23,6 +23,7 @@ mod plans;
 mod questions;
 mod retries;
 mod tasks;
+mod usage;
 
 struct World {
     m: Manager,

@@ -3,7 +3,7 @@
 // source: hyperagent/v1/client.proto
 
 /* eslint-disable */
-import type { AgentStatus, LogLine, Progress, TaskResult, TaskState, TaskType } from "./common";
+import type { AgentStatus, LogLine, ModelCall, ModelUsage, Progress, TaskResult, TaskState, TaskType } from "./common";
 
 export const protobufPackage = "hyperagent.v1";
 
@@ -554,7 +554,11 @@ export interface Task {
   not_before?: string | undefined;
   cancel_requested: boolean;
   /** Set when another task handed its work on to this one (`AgentService.HandOff`). */
-  handed_off?: HandedOff | undefined;
+  handed_off?:
+    | HandedOff
+    | undefined;
+  /** The language-model calls its agent reported, added up (unset: none). */
+  usage?: ModelUsage | undefined;
 }
 
 /** Where a task's work came from when another task handed it on. */
@@ -705,7 +709,17 @@ export interface Event {
    * A task asked the person a question (status PENDING), or it was answered or given up. The
    * UI shows each pending one until it sees the same id settled.
    */
-  question?: Question | undefined;
+  question?:
+    | Question
+    | undefined;
+  /** A task made a model call: the call, and the task's totals with it. */
+  model_call?: TaskModelCall | undefined;
+}
+
+export interface TaskModelCall {
+  task_id: string;
+  call?: ModelCall | undefined;
+  usage?: ModelUsage | undefined;
 }
 
 /**

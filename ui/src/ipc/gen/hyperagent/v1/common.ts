@@ -187,3 +187,33 @@ export interface TaskResult {
   /** Why it failed, for FAILED and CANCELED. */
   error: string;
 }
+
+/** One call a task made to a language model, as its agent measured it and the server reported it. */
+export interface ModelCall {
+  /** The model, as the server named it. */
+  model: string;
+  /** Tokens as the server counted them (0 when it reported none: `usage_reported` false). */
+  prompt_tokens: string;
+  completion_tokens: string;
+  total_tokens: string;
+  usage_reported: boolean;
+  /** The whole exchange as the agent timed it, in milliseconds. */
+  elapsed_ms: number;
+  /** Time to the first token (llama.cpp: evaluating the prompt), when the server says; else 0. */
+  first_token_ms: number;
+  /** The model's time generating, when the server says; else 0. */
+  generation_ms: number;
+}
+
+/** A task's model calls added up. */
+export interface ModelUsage {
+  calls: number;
+  prompt_tokens: string;
+  completion_tokens: string;
+  total_tokens: string;
+  elapsed_ms: number;
+  first_token_ms: number;
+  generation_ms: number;
+  /** Calls whose server reported no usage (their tokens are not in the counts). */
+  calls_without_usage: number;
+}

@@ -1,0 +1,77 @@
+//! Model-call telemetry: each call a task's agent reports is added to the task's totals, kept
+//! with the task and put on the feed; a report that cannot be true is refused.
+use super::*;
+use crate::model::ModelCall;
+
+fn call(prompt: u64, completion: u64, elapsed_ms: f64) -> ModelCall {
+    ModelCall {
+        model: "tiny.gguf".into(),
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        total_tokens: prompt + completion,
+        usage_reported: true,
+        elapsed_ms,
+        first_token_ms: 40.0,
+        generation_ms: elapsed_ms / 2.0,
+    }
+}
+
+#[tokio::test]
+async fn model_calls_add_up_on_the_task_and_each_is_on_the_feed() {
+    let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(3600)).await;
+    let mut feed = w.m.feed().subscribe(Some(0), EventFilter::default());
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let token = &start.capability_token;
+    w.m.report_model_call(&id, token, call(100, 20, 500.0))
+        .await
+        .unwrap();
+    let unreported = ModelCall {
+        usage_reported: false,
+        ..call(0, 0, 250.0)
+    };
+    let totals = w.m.report_model_call(&id, token, unreported).await.unwrap();
+    assert_eq!(
+        (
+            totals.calls,
+            totals.prompt_tokens,
+            totals.completion_tokens,
+            totals.total_tokens
+        ),
+        (2, 100, 20, 120)
+    );
+    assert_eq!((totals.elapsed_ms, totals.calls_without_usage), (750.0, 1));
+    // Kept with the task (a restart reads it back from the store).
+    let stored = w.m.inner.store.get_task(&id).await.unwrap().unwrap();
+    assert_eq!(stored.usage, Some(totals.clone()));
+    let seen = loop {
+        let ev = feed.recv().await.expect("open").expect("an event");
+        if let EventBody::ModelCall { task_id, usage, .. } = &ev.body {
+            if usage.calls == 2 {
+                break task_id.clone();
+            }
+        }
+    };
+    assert_eq!(seen, id);
+    // What cannot be true is refused, and counts for nothing.
+    let bad = ModelCall {
+        total_tokens: 5,
+        ..call(100, 20, 1.0)
+    };
+    let e = w.m.report_model_call(&id, token, bad).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("less than its prompt and completion tokens"),
+        "{e}"
+    );
+    let e =
+        w.m.report_model_call(&id, token, call(1, 1, f64::NAN))
+            .await
+            .unwrap_err();
+    assert!(e.to_string().contains("elapsed_ms"), "{e}");
+    assert!(w
+        .m
+        .report_model_call(&id, "forged", call(1, 1, 1.0))
+        .await
+        .is_err());
+    assert_eq!(task(&w, &id).await.usage.unwrap().calls, 2);
+}

@@ -1,0 +1,60 @@
+//! Model-call telemetry: a task's agent reports each call it made to a language model (tokens as
+//! the server counted them, times as measured); the manager keeps the task's totals with the task
+//! (stored, shown on its page and by `hyperagent task`) and puts each call on the feed.
+use super::*;
+use crate::model::{ModelCall, ModelUsage};
+
+/// Most bytes of a model's name kept.
+const MAX_MODEL_NAME: usize = 200;
+
+impl Manager {
+    /// Adds a model call to the task's totals; returns them.
+    pub async fn report_model_call(
+        &self,
+        task_id: &str,
+        token: &str,
+        mut call: ModelCall,
+    ) -> Result<ModelUsage> {
+        for (what, ms) in [
+            ("elapsed_ms", call.elapsed_ms),
+            ("first_token_ms", call.first_token_ms),
+            ("generation_ms", call.generation_ms),
+        ] {
+            if !ms.is_finite() || ms < 0.0 {
+                return Err(Error::InvalidInput(format!(
+                    "a model call's {what} must be a number of milliseconds, 0 or more; it is {ms}"
+                )));
+            }
+        }
+        if call.total_tokens < call.prompt_tokens.saturating_add(call.completion_tokens) {
+            return Err(Error::InvalidInput(format!(
+                "a model call's total_tokens ({}) is less than its prompt and completion tokens \
+                 together ({} + {})",
+                call.total_tokens, call.prompt_tokens, call.completion_tokens
+            )));
+        }
+        truncate(&mut call.model, MAX_MODEL_NAME);
+        let now = self.now_us();
+        self.commit(|st| {
+            let (_, a) = self.authorized(st, task_id, token)?;
+            let usage = a.task.usage.get_or_insert_with(ModelUsage::default);
+            usage.add(&call);
+            let usage = usage.clone();
+            a.task.updated_us = now;
+            a.watch.activity(now);
+            let writes = vec![
+                Write::Task(Box::new(a.task.clone())),
+                Write::Event {
+                    time_us: now,
+                    body: EventBody::ModelCall {
+                        task_id: task_id.to_string(),
+                        call: call.clone(),
+                        usage: usage.clone(),
+                    },
+                },
+            ];
+            Ok((writes, usage))
+        })
+        .await
+    }
+}
