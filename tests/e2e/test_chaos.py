@@ -290,7 +290,7 @@ def test_chaos(chaos_disk: Path | None, tmp_path: Path, make_manager) -> None:
         (agents_dir / name).mkdir(parents=True)
         (agents_dir / name / "agent.toml").write_text(
             f'name = "{name}"\ncommand = ["python3", "-m", "hyperagent_echo"]\n'
-            'capabilities = ["echo.echo", "echo.sleep", "echo.spam", "echo.fail"]\n'
+            'capabilities = ["echo.echo", "echo.sleep", "echo.spam", "echo.fail", "echo.ask"]\n'
             '[restart]\npolicy = "always"\n[env]\nPYTHONUNBUFFERED = "1"\n'
         )
     m = make_manager(

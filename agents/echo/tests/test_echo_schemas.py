@@ -29,7 +29,9 @@ def test_the_manifest_lists_exactly_the_task_types_the_agent_offers() -> None:
     assert manifest["restart"]["policy"] in {"always", "on-failure", "never"}
 
 
-@pytest.mark.parametrize("task_type", ["echo.echo", "echo.sleep", "echo.spam", "echo.fail"])
+@pytest.mark.parametrize(
+    "task_type", ["echo.echo", "echo.sleep", "echo.spam", "echo.fail", "echo.ask"]
+)
 def test_every_schema_is_valid_strict_draft_2020_12(task_type: str) -> None:
     schema = agent.tasks[task_type].schema
     Draft202012Validator.check_schema(schema)
@@ -51,6 +53,8 @@ def test_every_schema_is_valid_strict_draft_2020_12(task_type: str) -> None:
         ("echo.spam", {"lines": 1}),
         ("echo.spam", {"lines": 10_000_000, "size": 65536}),
         ("echo.fail", {"message": "boom"}),
+        ("echo.ask", {"question": "which name?"}),
+        ("echo.ask", {"question": "go on?", "choices": ["yes", "no"]}),
     ],
 )
 def test_valid_payloads_are_accepted(task_type: str, payload: dict[str, Any]) -> None:

@@ -73,6 +73,24 @@ FAIL_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+ASK_SCHEMA: dict[str, Any] = {
+    "$schema": DRAFT,
+    "title": "echo.ask payload",
+    "type": "object",
+    "properties": {
+        "question": {"type": "string", "minLength": 1, "maxLength": 2000},
+        "choices": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 200},
+            "maxItems": 20,
+            "uniqueItems": True,
+            "description": "The answers it takes; any text when none.",
+        },
+    },
+    "required": ["question"],
+    "additionalProperties": False,
+}
+
 
 def _decimal(seconds: float) -> str:
     """``seconds`` as plain decimal digits for sleep(1): 987.654 -> "987.654", 3.0 -> "3"."""
@@ -152,3 +170,14 @@ def spam(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
 def fail(ctx: TaskContext, payload: dict[str, Any]) -> None:
     ctx.log.info("failing on request")
     raise RuntimeError(payload["message"])
+
+
+@agent.task(
+    "echo.ask",
+    schema=ASK_SCHEMA,
+    description="Ask the person the given question and return their answer (a demo of questions).",
+)
+def ask(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
+    answer = ctx.ask_person(payload["question"], payload.get("choices", []))
+    ctx.log.info(f"the person answered: {answer}")
+    return {"answer": answer, "summary": f"answered: {answer}"}
