@@ -1,8 +1,9 @@
-import { render, screen } from '@testing-library/react';
+import { act, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { FeedProvider } from '../app/feed';
-import { ClientProvider } from '../ipc';
+import { ClientProvider, type Agent } from '../ipc';
+import { task } from '../testing/tasks';
 import { MockTransport } from '../testing/mockTransport';
 import { Agents, START_WITH_AGENTS } from './Agents';
 
@@ -38,5 +39,51 @@ describe('Agents', () => {
     setup();
     await user.click(await screen.findByRole('button', { name: 'Copy the command' }));
     expect(await screen.findByRole('status')).toHaveTextContent(`The browser refused to copy it: ${START_WITH_AGENTS}`);
+  });
+
+  it('says what each agent is doing now: its tasks, their step and model calls, live from the feed', async () => {
+    const coder: Agent = {
+      id: 'coder',
+      version: '1',
+      status: 'AGENT_STATUS_ONLINE',
+      capabilities: [],
+      max_concurrency: 2,
+      running_task_ids: ['t1'],
+      load: 0.5,
+      restarts: 0,
+      tasks_succeeded: '0',
+      tasks_failed: '0',
+      cost: 0,
+      pid: 7,
+      supervised: true,
+      status_reason: '',
+      confined: true,
+    } as Agent;
+    const idle: Agent = { ...coder, id: 'echo', running_task_ids: [] };
+    const transport = new MockTransport({
+      ListAgents: () => ({ agents: [coder, idle] }),
+      ListTasks: (req) => {
+        expect(req.states).toEqual(['TASK_STATE_ASSIGNED', 'TASK_STATE_RUNNING', 'TASK_STATE_AWAITING_CONSENT']);
+        return { tasks: [task('t1', { task_type: 'code.change', workspace: '/home/me/src/shop', progress: { fraction: 0.2, step: 'model call 1' } })], next_page_token: '' };
+      },
+    });
+    render(
+      <ClientProvider client={transport.client()}>
+        <FeedProvider>
+          <Agents />
+        </FeedProvider>
+      </ClientProvider>,
+    );
+    const row = await screen.findByRole('row', { name: /coder/ });
+    const doing = within(row).getByTestId('agent-doing');
+    expect(await within(doing).findByRole('link', { name: 'code.change · shop' })).toHaveAttribute('href', '#/tasks/t1');
+    expect(within(doing).getByTestId('agent-task-step')).toHaveTextContent('model call 1');
+    expect(within(screen.getByRole('row', { name: /echo/ })).getByTestId('agent-doing')).toHaveTextContent('idle');
+    const feed = [...transport.subscribers][0]!;
+    act(() => feed.onEvent({ seq: '5', task_progress: { task_id: 't1', progress: { fraction: 0.4, step: 'model call 2' } } }));
+    const usage = { calls: 2, prompt_tokens: '900', completion_tokens: '100', total_tokens: '1000', elapsed_ms: 1500, first_token_ms: 0, generation_ms: 0, calls_without_usage: 0 };
+    act(() => feed.onEvent({ seq: '6', model_call: { task_id: 't1', usage } }));
+    expect(within(doing).getByTestId('agent-task-step')).toHaveTextContent('model call 2');
+    expect(within(doing).getByTestId('agent-task-usage')).toHaveTextContent('model: 2 calls, 1,000 tokens (900 prompt + 100 completion), 1.5 s');
   });
 });

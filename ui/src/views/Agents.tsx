@@ -5,17 +5,20 @@ import { CopyButton } from '../components/CopyButton';
 import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
 import { Untrusted } from '../components/Untrusted';
-import { ApiError, useClient, type Agent } from '../ipc';
-import { agentStatusLabel, ago } from '../lib/format';
+import { hrefOf } from '../app/router';
+import { ApiError, useClient, type Agent, type Task } from '../ipc';
+import { agentStatusLabel, ago, baseName, usageText } from '../lib/format';
 import { revealHidden } from '../lib/untrusted';
 
 /** Heartbeats change without events: list again this often while the view is open. */
 const REFRESH_MS = 10_000;
 
-/** The agents the manager knows, listed again whenever one comes or goes. */
+/** The agents the manager knows, listed again whenever one comes or goes, each with what it is
+ * doing now: its running tasks, their step and the model calls they made (live from the feed). */
 export function Agents() {
   const client = useClient();
   const [agents, setAgents] = useState<Agent[] | null>(null);
+  const [running, setRunning] = useState<Map<string, Task>>(() => new Map());
   const [error, setError] = useState<ApiError | null>(null);
   const [now, setNow] = useState(() => Date.now());
 
@@ -28,6 +31,10 @@ export function Agents() {
       },
       (err: unknown) => setError(ApiError.from(err)),
     );
+    client.listTasks({ states: ['TASK_STATE_ASSIGNED', 'TASK_STATE_RUNNING', 'TASK_STATE_AWAITING_CONSENT'] }).then(
+      (r) => setRunning(new Map(r.tasks.map((t) => [t.id, t]))),
+      () => {}, // the agents are listed without it
+    );
   }, [client]);
   const loadSoon = useThrottled(load, 300);
 
@@ -38,6 +45,17 @@ export function Agents() {
   }, [load]);
   useFeedEvents((e) => {
     if (e.agent_status || e.task_state) loadSoon();
+    const p = e.task_progress;
+    const m = e.model_call;
+    const id = p?.task_id ?? m?.task_id;
+    if (!id) return;
+    setRunning((tasks) => {
+      const t = tasks.get(id);
+      if (!t) return tasks;
+      const next = new Map(tasks);
+      next.set(id, { ...t, ...(p ? { progress: p.progress } : {}), ...(m?.usage ? { usage: m.usage } : {}) });
+      return next;
+    });
   });
 
   return (
@@ -56,6 +74,7 @@ export function Agents() {
                 <th scope="col">Status</th>
                 <th scope="col">Can do</th>
                 <th scope="col">Load</th>
+                <th scope="col">Doing now</th>
                 <th scope="col">Last heartbeat</th>
                 <th scope="col">Restarts</th>
                 <th scope="col">Version</th>
@@ -96,6 +115,9 @@ export function Agents() {
                   <td>
                     {a.running_task_ids.length}/{a.max_concurrency} ({Math.round(a.load * 100)}%)
                   </td>
+                  <td data-testid="agent-doing">
+                    <DoingNow ids={a.running_task_ids} tasks={running} />
+                  </td>
                   <td>{ago(a.last_heartbeat, now)}</td>
                   <td>{a.restarts}</td>
                   <td>{a.version ? <Untrusted text={a.version} /> : '—'}</td>
@@ -107,6 +129,38 @@ export function Agents() {
         </TableScroll>
       )}
     </div>
+  );
+}
+
+/** An agent's running tasks: each by type and folder (a link to its page), its step, and the model
+ * calls it made so far. */
+function DoingNow({ ids, tasks }: { ids: string[]; tasks: Map<string, Task> }) {
+  if (ids.length === 0) return <span className="help">idle</span>;
+  return (
+    <ul className="plain">
+      {ids.map((id) => {
+        const t = tasks.get(id);
+        const folder = t ? baseName(t.workspace) : '';
+        return (
+          <li key={id} data-testid="agent-task" data-task-id={id}>
+            <a href={hrefOf.task(id)}>
+              {t ? <Untrusted text={folder ? `${t.task_type} · ${folder}` : t.task_type} /> : <code>{id.slice(0, 12)}</code>}
+            </a>
+            {t?.state === 'TASK_STATE_AWAITING_CONSENT' && <span className="badge warn"> waits for you</span>}
+            {t?.progress?.step && (
+              <div className="help" data-testid="agent-task-step">
+                <Untrusted text={t.progress.step} />
+              </div>
+            )}
+            {t?.usage && (
+              <div className="help" data-testid="agent-task-usage">
+                model: {usageText(t.usage)}
+              </div>
+            )}
+          </li>
+        );
+      })}
+    </ul>
   );
 }
 
