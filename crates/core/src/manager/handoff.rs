@@ -195,16 +195,10 @@ impl Manager {
     /// The task a repeated hand-off already made: the same token's agent and attempt ended this
     /// task by handing it to the same task type. None when it is anything else.
     async fn already_handed(&self, task_id: &str, token: &str, task_type: &str) -> Option<Task> {
-        let claims = self.inner.tokens.verify(token, self.now_us()).ok()?;
-        if claims.task_id != task_id {
-            return None;
-        }
-        let t = self.get_task(task_id).await.ok()?;
-        let same_attempt = t.agent_id.as_deref() == Some(claims.agent_id.as_str())
-            && t.attempts.len() as u32 == claims.attempt;
+        let t = self.ended_by(task_id, token).await?;
         let output: serde_json::Value =
             serde_json::from_str(&t.result.as_ref()?.output_json).ok()?;
-        if t.state != TaskState::Completed || !same_attempt || output["task_type"] != task_type {
+        if t.state != TaskState::Completed || output["task_type"] != task_type {
             return None;
         }
         self.get_task(output["handed_off_to"].as_str()?).await.ok()

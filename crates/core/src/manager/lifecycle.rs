@@ -181,6 +181,17 @@ impl Manager {
         token: &str,
         result: &TaskResult,
     ) -> Option<TaskState> {
+        let t = self.ended_by(task_id, token).await?;
+        let same_end = t
+            .result
+            .as_ref()
+            .is_some_and(|r| r.status == result.status && r.exit_code == result.exit_code);
+        same_end.then_some(t.state)
+    }
+
+    /// The task, when it has ended and `token` is the one its last attempt ran with (a call
+    /// repeated after its answer was lost is answered as the first was).
+    pub(super) async fn ended_by(&self, task_id: &str, token: &str) -> Option<Task> {
         let claims = self.inner.tokens.verify(token, self.now_us()).ok()?;
         if claims.task_id != task_id {
             return None;
@@ -188,11 +199,7 @@ impl Manager {
         let t = self.get_task(task_id).await.ok()?;
         let same_attempt = t.agent_id.as_deref() == Some(claims.agent_id.as_str())
             && t.attempts.len() as u32 == claims.attempt;
-        let same_end = t
-            .result
-            .as_ref()
-            .is_some_and(|r| r.status == result.status && r.exit_code == result.exit_code);
-        (t.state.is_terminal() && same_attempt && same_end).then_some(t.state)
+        (t.state.is_terminal() && same_attempt).then_some(t)
     }
 
     /// Queues a task; returns it and whether it was created (false: an idempotent repeat).
