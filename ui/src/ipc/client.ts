@@ -59,6 +59,10 @@ export class Client {
   answerConsent(id: string, answer: T.ConsentAnswer) {
     return this.transport.call('AnswerConsent', { id, answer });
   }
+  /** Messages between agents, newest first. */
+  listMessages(req: T.ListMessagesRequest = {}) {
+    return this.transport.call('ListMessages', req);
+  }
   /** Questions tasks asked the person, waiting for an answer, oldest first. */
   listQuestions() {
     return this.transport.call('ListQuestions', {});

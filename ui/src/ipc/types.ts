@@ -25,6 +25,7 @@ export type {
   ActionPath,
   Agent,
   AgentOutput,
+  AgentMessageRecord,
   AgentStatusChanged,
   AskResponse,
   Attempt,
@@ -109,6 +110,7 @@ export type ListAgentsRequest = Sent<pb.ListAgentsRequest>;
 export type ListAuditRequest = Sent<pb.ListAuditRequest>;
 export type ListConsentsRequest = Sent<pb.ListConsentsRequest>;
 export type ListPlansRequest = Sent<pb.ListPlansRequest>;
+export type ListMessagesRequest = Sent<pb.ListMessagesRequest>;
 export type ListPolicyRulesRequest = Sent<pb.ListPolicyRulesRequest>;
 export type ListQuestionsRequest = Sent<pb.ListQuestionsRequest>;
 export type ListSecretsRequest = Sent<pb.ListSecretsRequest>;

@@ -62,6 +62,24 @@ describe('Agents', () => {
     const idle: Agent = { ...coder, id: 'echo', running_task_ids: [] };
     const transport = new MockTransport({
       ListAgents: () => ({ agents: [coder, idle] }),
+      ListMessages: () => ({
+        messages: [
+          {
+            id: 'm2',
+            from: 'coder',
+            to_agent: 'reviewer',
+            kind: 'handoff',
+            body_json: '{}',
+            idempotency_key: '',
+            about_task: 't1',
+            state: 'dead_lettered',
+            deliveries: 5,
+            reason: 'not acknowledged after 5 deliveries',
+            created_at: '2026-12-04T10:00:00Z',
+          },
+        ],
+        next_page_token: '',
+      }),
       ListTasks: (req) => {
         expect(req.states).toEqual(['TASK_STATE_ASSIGNED', 'TASK_STATE_RUNNING', 'TASK_STATE_AWAITING_CONSENT']);
         return { tasks: [task('t1', { task_type: 'code.change', workspace: '/home/me/src/shop', progress: { fraction: 0.2, step: 'model call 1' } })], next_page_token: '' };
@@ -74,16 +92,22 @@ describe('Agents', () => {
         </FeedProvider>
       </ClientProvider>,
     );
-    const row = await screen.findByRole('row', { name: /coder/ });
+    const row = await within(await screen.findByTestId('agent-table')).findByRole('row', { name: /coder/ });
     const doing = within(row).getByTestId('agent-doing');
     expect(await within(doing).findByRole('link', { name: 'code.change · shop' })).toHaveAttribute('href', '#/tasks/t1');
     expect(within(doing).getByTestId('agent-task-step')).toHaveTextContent('model call 1');
-    expect(within(screen.getByRole('row', { name: /echo/ })).getByTestId('agent-doing')).toHaveTextContent('idle');
+    expect(within(within(screen.getByTestId('agent-table')).getByRole('row', { name: /echo/ })).getByTestId('agent-doing')).toHaveTextContent('idle');
     const feed = [...transport.subscribers][0]!;
     act(() => feed.onEvent({ seq: '5', task_progress: { task_id: 't1', progress: { fraction: 0.4, step: 'model call 2' } } }));
     const usage = { calls: 2, prompt_tokens: '900', completion_tokens: '100', total_tokens: '1000', elapsed_ms: 1500, first_token_ms: 0, generation_ms: 0, calls_without_usage: 0 };
     act(() => feed.onEvent({ seq: '6', model_call: { task_id: 't1', usage } }));
     expect(within(doing).getByTestId('agent-task-step')).toHaveTextContent('model call 2');
     expect(within(doing).getByTestId('agent-task-usage')).toHaveTextContent('model: 2 calls, 1,000 tokens (900 prompt + 100 completion), 1.5 s');
+    // The latest messages between agents, a dead letter with its reason.
+    const message = within(screen.getByTestId('agent-messages')).getByTestId('message-row');
+    expect(message).toHaveAttribute('data-state', 'dead_lettered');
+    expect(message).toHaveTextContent('given up (5 deliveries)');
+    expect(message).toHaveTextContent('not acknowledged after 5 deliveries');
+    expect(within(message).getByRole('link', { name: 'task t1' })).toHaveAttribute('href', '#/tasks/t1');
   });
 });

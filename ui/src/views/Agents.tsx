@@ -6,8 +6,8 @@ import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
 import { Untrusted } from '../components/Untrusted';
 import { hrefOf } from '../app/router';
-import { ApiError, useClient, type Agent, type Task } from '../ipc';
-import { agentStatusLabel, ago, baseName, usageText } from '../lib/format';
+import { ApiError, useClient, type Agent, type AgentMessageRecord, type Task } from '../ipc';
+import { agentStatusLabel, ago, baseName, formatTime, usageText } from '../lib/format';
 import { revealHidden } from '../lib/untrusted';
 
 /** Heartbeats change without events: list again this often while the view is open. */
@@ -19,6 +19,7 @@ export function Agents() {
   const client = useClient();
   const [agents, setAgents] = useState<Agent[] | null>(null);
   const [running, setRunning] = useState<Map<string, Task>>(() => new Map());
+  const [messages, setMessages] = useState<AgentMessageRecord[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [now, setNow] = useState(() => Date.now());
 
@@ -34,6 +35,10 @@ export function Agents() {
     client.listTasks({ states: ['TASK_STATE_ASSIGNED', 'TASK_STATE_RUNNING', 'TASK_STATE_AWAITING_CONSENT'] }).then(
       (r) => setRunning(new Map(r.tasks.map((t) => [t.id, t]))),
       () => {}, // the agents are listed without it
+    );
+    client.listMessages({ limit: MESSAGES_SHOWN }).then(
+      (r) => setMessages(r.messages),
+      () => {}, // the agents are listed without them
     );
   }, [client]);
   const loadSoon = useThrottled(load, 300);
@@ -65,70 +70,143 @@ export function Agents() {
       {agents === null && !error && <p role="status">Loading…</p>}
       {agents && agents.length === 0 && <NoAgents />}
       {agents && agents.length > 0 && (
-        <TableScroll label="Agents">
-          <table className="table" data-testid="agent-table">
-            <caption className="sr-only">Agents</caption>
+        <>
+          <TableScroll label="Agents">
+            <table className="table" data-testid="agent-table">
+              <caption className="sr-only">Agents</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Agent</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Can do</th>
+                  <th scope="col">Load</th>
+                  <th scope="col">Doing now</th>
+                  <th scope="col">Last heartbeat</th>
+                  <th scope="col">Restarts</th>
+                  <th scope="col">Version</th>
+                  <th scope="col">PID</th>
+                </tr>
+              </thead>
+              <tbody>
+                {agents.map((a) => (
+                  <tr key={a.id} data-testid="agent-row" data-agent-id={a.id}>
+                    <th scope="row">
+                      <Untrusted text={a.id} />
+                      {a.confined && <span className="badge idle"> confined</span>}
+                    </th>
+                    <td>
+                      <span
+                        className={`badge ${a.status === 'AGENT_STATUS_ONLINE' ? 'ok' : 'bad'}`}
+                        data-testid="agent-status"
+                      >
+                        {agentStatusLabel(a.status)}
+                      </span>
+                      {a.status_reason && (
+                        <div className="help">
+                          <Untrusted text={a.status_reason} />
+                        </div>
+                      )}
+                    </td>
+                    <td>
+                      <ul className="plain">
+                        {a.capabilities.map((c) => (
+                          <li key={c.name} title={revealHidden(c.description)}>
+                            <code>
+                              <Untrusted text={c.name} />
+                            </code>
+                          </li>
+                        ))}
+                      </ul>
+                    </td>
+                    <td>
+                      {a.running_task_ids.length}/{a.max_concurrency} ({Math.round(a.load * 100)}%)
+                    </td>
+                    <td data-testid="agent-doing">
+                      <DoingNow ids={a.running_task_ids} tasks={running} />
+                    </td>
+                    <td>{ago(a.last_heartbeat, now)}</td>
+                    <td>{a.restarts}</td>
+                    <td>{a.version ? <Untrusted text={a.version} /> : '—'}</td>
+                    <td>{a.pid || '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
+          <Messages messages={messages} />
+        </>
+      )}
+    </div>
+  );
+}
+
+/** How many messages between agents the view lists (newest first). */
+const MESSAGES_SHOWN = 50;
+
+const MESSAGE_STATE: Record<string, { label: string; badge: string }> = {
+  pending: { label: 'waiting', badge: 'idle' },
+  delivered: { label: 'delivered', badge: 'idle' },
+  acked: { label: 'handled', badge: 'ok' },
+  dead_lettered: { label: 'given up', badge: 'bad' },
+};
+
+/** The latest messages between agents: who to whom, what, where each stands, and why one was
+ * given up (`hyperagent messages` lists them all). */
+function Messages({ messages }: { messages: AgentMessageRecord[] | null }) {
+  if (messages === null) return null;
+  return (
+    <section aria-labelledby="agent-messages" data-testid="agent-messages">
+      <h2 id="agent-messages">Messages between agents</h2>
+      {messages.length === 0 ? (
+        <p className="help">No agent has sent another a message.</p>
+      ) : (
+        <TableScroll label="Messages between agents">
+          <table className="table">
             <thead>
               <tr>
-                <th scope="col">Agent</th>
-                <th scope="col">Status</th>
-                <th scope="col">Can do</th>
-                <th scope="col">Load</th>
-                <th scope="col">Doing now</th>
-                <th scope="col">Last heartbeat</th>
-                <th scope="col">Restarts</th>
-                <th scope="col">Version</th>
-                <th scope="col">PID</th>
+                <th scope="col">From</th>
+                <th scope="col">To</th>
+                <th scope="col">Kind</th>
+                <th scope="col">State</th>
+                <th scope="col">About</th>
+                <th scope="col">Sent</th>
               </tr>
             </thead>
             <tbody>
-              {agents.map((a) => (
-                <tr key={a.id} data-testid="agent-row" data-agent-id={a.id}>
-                  <th scope="row">
-                    <Untrusted text={a.id} />
-                    {a.confined && <span className="badge idle"> confined</span>}
-                  </th>
-                  <td>
-                    <span
-                      className={`badge ${a.status === 'AGENT_STATUS_ONLINE' ? 'ok' : 'bad'}`}
-                      data-testid="agent-status"
-                    >
-                      {agentStatusLabel(a.status)}
-                    </span>
-                    {a.status_reason && (
-                      <div className="help">
-                        <Untrusted text={a.status_reason} />
-                      </div>
-                    )}
-                  </td>
-                  <td>
-                    <ul className="plain">
-                      {a.capabilities.map((c) => (
-                        <li key={c.name} title={revealHidden(c.description)}>
-                          <code>
-                            <Untrusted text={c.name} />
-                          </code>
-                        </li>
-                      ))}
-                    </ul>
-                  </td>
-                  <td>
-                    {a.running_task_ids.length}/{a.max_concurrency} ({Math.round(a.load * 100)}%)
-                  </td>
-                  <td data-testid="agent-doing">
-                    <DoingNow ids={a.running_task_ids} tasks={running} />
-                  </td>
-                  <td>{ago(a.last_heartbeat, now)}</td>
-                  <td>{a.restarts}</td>
-                  <td>{a.version ? <Untrusted text={a.version} /> : '—'}</td>
-                  <td>{a.pid || '—'}</td>
-                </tr>
-              ))}
+              {messages.map((m) => {
+                const state = MESSAGE_STATE[m.state] ?? { label: m.state, badge: 'idle' };
+                return (
+                  <tr key={m.id} data-testid="message-row" data-state={m.state}>
+                    <td>
+                      <Untrusted text={m.from} />
+                    </td>
+                    <td>
+                      <Untrusted text={m.to_agent} />
+                    </td>
+                    <td>
+                      <code>
+                        <Untrusted text={m.kind} />
+                      </code>
+                    </td>
+                    <td>
+                      <span className={`badge ${state.badge}`}>{state.label}</span>
+                      {m.deliveries > 1 && <span className="help"> ({m.deliveries} deliveries)</span>}
+                      {m.reason && (
+                        <div className="help">
+                          <Untrusted text={m.reason} />
+                        </div>
+                      )}
+                    </td>
+                    <td>{m.about_task ? <a href={hrefOf.task(m.about_task)}>task {m.about_task.slice(0, 12)}</a> : '—'}</td>
+                    <td>{formatTime(m.created_at)}</td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </TableScroll>
       )}
-    </div>
+    </section>
   );
 }
 
