@@ -21,6 +21,7 @@ def test_an_agent_registers_with_its_capabilities_and_heartbeats(manager, start_
     assert a.status == common_pb2.AGENT_STATUS_ONLINE
     assert a.pid == agent.pid
     assert sorted(c.name for c in a.capabilities) == [
+        "echo.ask",
         "echo.echo",
         "echo.fail",
         "echo.sleep",

@@ -54,7 +54,7 @@ def test_a_task_that_fails_exits_6_and_bad_input_exits_5(echo):
     assert r.returncode == 5
     assert r.stderr.strip() == (
         "hyperagent: unknown task type `echo.nope`; "
-        "known task types: echo.echo, echo.fail, echo.sleep, echo.spam"
+        "known task types: echo.ask, echo.echo, echo.fail, echo.sleep, echo.spam"
     )
     r = echo.cli("submit", "echo.sleep", "--payload", "{oops")
     assert r.returncode == 5

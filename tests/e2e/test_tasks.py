@@ -131,8 +131,8 @@ def test_bad_inputs_get_clear_errors_and_break_nothing(echo):
     )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert (
-        msg == "unknown task type `echo.nope`; known task types: echo.echo, echo.fail, echo.sleep, "
-        "echo.spam"
+        msg == "unknown task type `echo.nope`; known task types: echo.ask, echo.echo, echo.fail, "
+        "echo.sleep, echo.spam"
     )
 
     code, msg = rpc_error(

@@ -176,6 +176,7 @@ def fail(ctx: TaskContext, payload: dict[str, Any]) -> None:
     "echo.ask",
     schema=ASK_SCHEMA,
     description="Ask the person the given question and return their answer (a demo of questions).",
+    examples=("ask me a question and give back my answer", "ask me to choose yes or no"),
 )
 def ask(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     answer = ctx.ask_person(payload["question"], payload.get("choices", []))
