@@ -14,6 +14,8 @@ pub enum Kind {
     Repeating,
     /// Work handed off back to a task type it already went through (A -> B -> A).
     HandoffLoop,
+    /// More language-model tokens spent than `tasks.max_model_tokens` allows.
+    OverBudget,
 }
 
 impl Kind {
@@ -23,6 +25,7 @@ impl Kind {
             Kind::Silent => "silent",
             Kind::Repeating => "repeating",
             Kind::HandoffLoop => "handoff_loop",
+            Kind::OverBudget => "over_budget",
         }
     }
 }

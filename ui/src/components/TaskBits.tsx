@@ -47,7 +47,7 @@ export function ProgressBar({ progress, label }: { progress: Progress | null | u
 
 /** What the manager said about a running task that seemed to have stopped getting anywhere. */
 export interface Drift {
-  /** "silent", "repeating" or "handoff_loop". */
+  /** "silent", "repeating", "handoff_loop" or "over_budget". */
   drift: string;
   /** What showed it, in the manager's words. */
   evidence: string;
@@ -63,11 +63,13 @@ export interface Drift {
  */
 export function DriftNote({ drift }: { drift: Drift }) {
   const what =
-    drift.drift === 'handoff_loop'
-      ? 'Its work is going round in circles between agents'
-      : drift.drift === 'repeating'
-        ? 'It may be stuck in a loop'
-        : 'It may be stuck';
+    drift.drift === 'over_budget'
+      ? 'It spent more of a language model than its budget allows'
+      : drift.drift === 'handoff_loop'
+        ? 'Its work is going round in circles between agents'
+        : drift.drift === 'repeating'
+          ? 'It may be stuck in a loop'
+          : 'It may be stuck';
   return (
     <div className="panel result warn" role="status" data-testid="drift-note" data-drift={drift.drift}>
       <strong>{what}.</strong>{' '}

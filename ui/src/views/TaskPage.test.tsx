@@ -211,6 +211,14 @@ describe('TaskPage', () => {
     const evidence = 'handed back to `relay.write`: relay.write -> relay.review -> relay.write';
     act(() => appFeed.onEvent({ seq: '9', task_drift: { task_id: 't3', drift: 'handoff_loop', evidence, action: 'warned' } }));
     expect(screen.getByTestId('drift-note')).toHaveTextContent('Its work is going round in circles between agents.');
+    act(() =>
+      appFeed.onEvent({
+        seq: '10',
+        task_drift: { task_id: 't3', drift: 'over_budget', evidence: '1050 tokens in 2 model calls', action: 'cancelled' },
+      }),
+    );
+    expect(screen.getByTestId('drift-note')).toHaveTextContent('It spent more of a language model than its budget allows.');
+    expect(screen.getByTestId('drift-note')).toHaveTextContent('It cancelled the task');
   });
 
   it("shows the end state from the app's feed, however far behind the task's own (log) feed is", async () => {

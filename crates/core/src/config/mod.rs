@@ -405,6 +405,9 @@ pub struct Tasks {
     /// How often timeouts, backoffs and liveness are checked.
     #[serde(with = "humantime_serde")]
     pub tick_interval: Duration,
+    /// Most language-model tokens one task may spend, as its agent reports its calls; past it
+    /// the task is cancelled, saying so (0: no limit).
+    pub max_model_tokens: u64,
 }
 
 impl Default for Tasks {
@@ -421,6 +424,7 @@ impl Default for Tasks {
             list_page_size: 200,
             log_page_size: 5_000,
             tick_interval: Duration::from_millis(100),
+            max_model_tokens: 0,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the server counted them, times as measured); the manager keeps the task's totals with the task
 //! (stored, shown on its page and by `hyperagent task`) and puts each call on the feed.
 use super::*;
+use crate::drift::Kind;
 use crate::model::{ModelCall, ModelUsage};
 
 /// Most bytes of a model's name kept.
@@ -35,14 +36,15 @@ impl Manager {
         }
         truncate(&mut call.model, MAX_MODEL_NAME);
         let now = self.now_us();
-        self.commit(|st| {
+        let budget = self.inner.cfg.tasks.max_model_tokens;
+        let (usage, over) = self.commit(|st| {
             let (_, a) = self.authorized(st, task_id, token)?;
             let usage = a.task.usage.get_or_insert_with(ModelUsage::default);
             usage.add(&call);
             let usage = usage.clone();
             a.task.updated_us = now;
             a.watch.activity(now);
-            let writes = vec![
+            let mut writes = vec![
                 Write::Task(Box::new(a.task.clone())),
                 Write::Event {
                     time_us: now,
@@ -53,8 +55,39 @@ impl Manager {
                     },
                 },
             ];
-            Ok((writes, usage))
+            // Over its budget: said once, as drift with its evidence, and the task cancelled.
+            let over = budget > 0 && usage.total_tokens > budget && !a.task.cancel_requested;
+            let over = over.then(|| {
+                let evidence = format!(
+                    "{} tokens in {} model calls, more than tasks.max_model_tokens ({budget})",
+                    usage.total_tokens, usage.calls
+                );
+                writes.push(Write::Event {
+                    time_us: now,
+                    body: EventBody::TaskDrift {
+                        task_id: task_id.to_string(),
+                        drift: Kind::OverBudget.name().to_string(),
+                        evidence: evidence.clone(),
+                        action: "cancelled".to_string(),
+                    },
+                });
+                writes.push(Write::audit(
+                    now,
+                    "manager",
+                    "task.drift",
+                    Some(task_id),
+                    serde_json::json!({
+                        "drift": Kind::OverBudget.name(), "evidence": evidence, "action": "cancelled",
+                    }),
+                ));
+                format!("it spent its model budget ({evidence})")
+            });
+            Ok((writes, (usage, over)))
         })
-        .await
+        .await?;
+        if let Some(why) = over {
+            self.cancel_drifting(vec![(task_id.to_string(), why)]);
+        }
+        Ok(usage)
     }
 }

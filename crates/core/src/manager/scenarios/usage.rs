@@ -75,3 +75,39 @@ async fn model_calls_add_up_on_the_task_and_each_is_on_the_feed() {
         .is_err());
     assert_eq!(task(&w, &id).await.usage.unwrap().calls, 2);
 }
+
+#[tokio::test]
+async fn a_task_over_its_model_budget_is_cancelled_saying_what_it_spent() {
+    let w = world(|c| {
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+        c.tasks.max_model_tokens = 1000;
+    })
+    .await;
+    let (id, start, mut rx, _guard) = running(&w, echo()).await;
+    let token = &start.capability_token;
+    w.m.report_model_call(&id, token, call(600, 100, 10.0))
+        .await
+        .unwrap();
+    assert!(
+        drift_entries(&w, &id).await.is_empty(),
+        "700 is within 1000"
+    );
+    w.m.report_model_call(&id, token, call(300, 50, 10.0))
+        .await
+        .unwrap();
+    assert_eq!(stopped(&mut rx).await, id, "its agent is told to stop");
+    let found = drift_entries(&w, &id).await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["drift"], "over_budget");
+    assert_eq!(
+        found[0]["evidence"],
+        "1050 tokens in 2 model calls, more than tasks.max_model_tokens (1000)"
+    );
+    let t = task(&w, &id).await;
+    assert!(t.cancel_requested);
+    assert!(
+        t.status_reason.contains("it spent its model budget"),
+        "{}",
+        t.status_reason
+    );
+}
