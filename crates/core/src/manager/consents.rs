@@ -307,14 +307,25 @@ impl Manager {
                 }
             }
         }
+        self.answer_once_stored(writes, replies, "expired consent requests");
+    }
+
+    /// Stores `writes`, then answers the callers waiting on `replies` (never before: what they
+    /// hear is stored). Called under the state lock, so the storing waits in a task of its own.
+    pub(super) fn answer_once_stored<T: Send + 'static>(
+        &self,
+        writes: Vec<Write>,
+        replies: Vec<(oneshot::Sender<T>, T)>,
+        what: &'static str,
+    ) {
         let pending = self.inner.writer.submit(writes);
         tokio::spawn(async move {
             if let Err(e) = pending.wait().await {
-                tracing::error!(error = %e, "storing expired consent requests failed");
+                tracing::error!(error = %e, "storing {what} failed");
                 return;
             }
-            for (reply, c) in replies {
-                let _ = reply.send(c);
+            for (reply, answer) in replies {
+                let _ = reply.send(answer);
             }
         });
     }

@@ -172,16 +172,7 @@ impl Manager {
                 }
             }
         }
-        let pending = self.inner.writer.submit(writes);
-        tokio::spawn(async move {
-            if let Err(e) = pending.wait().await {
-                tracing::error!(error = %e, "storing given-up questions failed");
-                return;
-            }
-            for (reply, q) in replies {
-                let _ = reply.send(q);
-            }
-        });
+        self.answer_once_stored(writes, replies, "given-up questions");
     }
 
     /// Records how a question ended, and puts its task back to running once nothing else waits
