@@ -186,14 +186,12 @@ impl Manager {
 
     /// Pending consent requests, oldest first.
     pub fn list_consents(&self) -> Vec<Consent> {
-        let mut v: Vec<Consent> = self
-            .state()
+        // By id: ids are time-ordered (UUIDv7), so the map's order is the oldest first.
+        self.state()
             .consents
             .values()
             .map(|p| p.consent.clone())
-            .collect();
-        v.sort_by(|a, b| a.id.cmp(&b.id));
-        v
+            .collect()
     }
 
     /// Records an answer: applies a grant's scope (a task grant, or a persisted rule), audits it,
@@ -236,31 +234,13 @@ impl Manager {
             }
             Some(Scope::Once) | None => {}
         }
-        let still_waiting = st.consents.values().any(|p| p.consent.task_id == c.task_id)
-            || st
-                .questions
-                .values()
-                .any(|p| p.question.task_id == c.task_id);
-        if let Some(a) = st.tasks.get_mut(&c.task_id) {
-            if a.task.state == TaskState::AwaitingConsent
-                && !still_waiting
-                && !a.task.cancel_requested
-            {
-                a.watch.activity(now);
-                let ev = tasks::transition(
-                    &mut a.task,
-                    TaskState::Running,
-                    format!(
-                        "consent {}: {} {}",
-                        if scope.is_some() { "granted" } else { "denied" },
-                        c.permission.kind(),
-                        c.permission.target()
-                    ),
-                    now,
-                )?;
-                push_task(writes, &a.task, ev, now);
-            }
-        }
+        let why = format!(
+            "consent {}: {} {}",
+            if scope.is_some() { "granted" } else { "denied" },
+            c.permission.kind(),
+            c.permission.target()
+        );
+        done_waiting(st, &c.task_id, why, now, writes)?;
         Ok(c)
     }
 
@@ -272,16 +252,7 @@ impl Manager {
             .values()
             .filter_map(|p| {
                 let c = &p.consent;
-                let task = st.tasks.get(&c.task_id);
-                let why = if task.is_none_or(|a| !a.task.state.holds_slot()) {
-                    "its task ended"
-                } else if task.is_some_and(|a| a.task.cancel_requested) {
-                    "its task is being canceled"
-                } else if c.expires_us <= now {
-                    "timeout"
-                } else {
-                    return None;
-                };
+                let why = given_up(st, &c.task_id, c.expires_us, now)?;
                 Some((c.id.clone(), why.to_string()))
             })
             .collect();
@@ -329,6 +300,48 @@ impl Manager {
             }
         });
     }
+}
+
+/// Why a request waiting for the person (a consent request, a question) is given up now: its
+/// task ended, is being canceled, or its time ran out ("timeout"); None while it may wait on.
+pub(super) fn given_up(
+    st: &State,
+    task_id: &str,
+    expires_us: i64,
+    now: i64,
+) -> Option<&'static str> {
+    let task = st.tasks.get(task_id);
+    if task.is_none_or(|a| !a.task.state.holds_slot()) {
+        Some("its task ended")
+    } else if task.is_some_and(|a| a.task.cancel_requested) {
+        Some("its task is being canceled")
+    } else if expires_us <= now {
+        Some("timeout")
+    } else {
+        None
+    }
+}
+
+/// A request of the task's to the person was settled: the task, awaiting the person, runs again
+/// (`why`) once nothing else of it waits for them (no consent request, no question).
+pub(super) fn done_waiting(
+    st: &mut State,
+    task_id: &str,
+    why: String,
+    now: i64,
+    writes: &mut Vec<Write>,
+) -> Result<()> {
+    let still_waiting = st.consents.values().any(|p| p.consent.task_id == task_id)
+        || st.questions.values().any(|p| p.question.task_id == task_id);
+    if let Some(a) = st.tasks.get_mut(task_id) {
+        if a.task.state == TaskState::AwaitingConsent && !still_waiting && !a.task.cancel_requested
+        {
+            a.watch.activity(now);
+            let ev = tasks::transition(&mut a.task, TaskState::Running, why, now)?;
+            push_task(writes, &a.task, ev, now);
+        }
+    }
+    Ok(())
 }
 
 /// The feed event and the audit entry of a consent request as it now stands.

@@ -6,7 +6,7 @@
 use super::*;
 use crate::drift::{Drift, Kind};
 use crate::model::HandedOff;
-use lifecycle::{check_type, new_task};
+use lifecycle::{check_type, end_attempt, new_task};
 
 /// What a task hands on.
 pub struct HandOff {
@@ -89,7 +89,6 @@ impl Manager {
                 });
                 if let Some(d) = &looped {
                     if let Some(why) = self.drifted(task_id, d, now, &mut writes) {
-                        let (_, a) = self.authorized(st, task_id, token)?;
                         a.task.cancel_requested = true;
                         end_attempt(a, now, &why);
                         let ev =
@@ -99,7 +98,6 @@ impl Manager {
                         return Ok((writes, Outcome::Refused(why)));
                     }
                 }
-                let (_, a) = self.authorized(st, task_id, token)?;
                 let from_type = a.task.task_type.clone();
                 let workspace = PathBuf::from(&a.task.workspace);
                 let made = a.task.workspace_made.take(); // the folder goes with the work
@@ -202,16 +200,6 @@ impl Manager {
             return None;
         }
         self.get_task(output["handed_off_to"].as_str()?).await.ok()
-    }
-}
-
-/// The task's current attempt ends now (with `error`, when it did not end well).
-fn end_attempt(a: &mut Active, now: i64, error: &str) {
-    if let Some(att) = a.task.attempts.last_mut() {
-        att.ended_us = Some(now);
-        if !error.is_empty() {
-            att.error = error.to_string();
-        }
     }
 }
 

@@ -136,12 +136,12 @@ impl Manager {
                     });
                 }
                 let (end, reason) = ending(&a.task, &claims.agent_id, &result);
-                if let Some(att) = a.task.attempts.last_mut() {
-                    att.ended_us = Some(now);
-                    if end != TaskState::Completed {
-                        att.error = reason.clone();
-                    }
-                }
+                let error = if end == TaskState::Completed {
+                    ""
+                } else {
+                    &reason
+                };
+                end_attempt(a, now, error);
                 a.task.result = Some(result);
                 let ev = tasks::transition(&mut a.task, end, reason, now)?;
                 push_task(&mut writes, &a.task, ev, now);
@@ -667,5 +667,15 @@ pub(super) fn new_task(
         cancel_requested: false,
         handed_off: None,
         usage: None,
+    }
+}
+
+/// The task's current attempt ends now (with `error`, when it did not end well).
+pub(super) fn end_attempt(a: &mut Active, now: i64, error: &str) {
+    if let Some(att) = a.task.attempts.last_mut() {
+        att.ended_us = Some(now);
+        if !error.is_empty() {
+            att.error = error.to_string();
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! the audit log.
 use super::*;
 use crate::question::{self, Question, Status as QStatus};
+use consents::{done_waiting, given_up};
 
 impl Manager {
     /// A task asks the person; returns the question once answered or given up.
@@ -92,7 +93,7 @@ impl Manager {
                 let p = st.questions.get(id).ok_or_else(|| {
                     Error::FailedPrecondition(format!(
                         "no pending question `{id}`: it was answered, given up, or its task \
-                         ended (`hyperagent questions` lists the pending ones)"
+                         ended (`hyperagent question list` lists the pending ones)"
                     ))
                 })?;
                 let answer = question::checked_answer(&p.question, answer)?;
@@ -116,14 +117,12 @@ impl Manager {
 
     /// Pending questions, oldest first.
     pub fn list_questions(&self) -> Vec<Question> {
-        let mut v: Vec<Question> = self
-            .state()
+        // By id: ids are time-ordered (UUIDv7), so the map's order is the oldest first.
+        self.state()
             .questions
             .values()
             .map(|p| p.question.clone())
-            .collect();
-        v.sort_by(|a, b| a.id.cmp(&b.id));
-        v
+            .collect()
     }
 
     /// Gives up the questions that timed out, or whose task ended or is being canceled; their
@@ -134,18 +133,12 @@ impl Manager {
             .values()
             .filter_map(|p| {
                 let q = &p.question;
-                let task = st.tasks.get(&q.task_id);
-                let why = if task.is_none_or(|a| !a.task.state.holds_slot()) {
-                    "its task ended".to_string()
-                } else if task.is_some_and(|a| a.task.cancel_requested) {
-                    "its task is being canceled".to_string()
-                } else if q.expires_us <= now {
-                    format!(
+                let why = match given_up(st, &q.task_id, q.expires_us, now)? {
+                    "timeout" => format!(
                         "no answer within {}",
                         humantime::format_duration(self.inner.cfg.consent.timeout)
-                    )
-                } else {
-                    return None;
+                    ),
+                    other => other.to_string(),
                 };
                 Some((q.id.clone(), why))
             })
@@ -202,26 +195,12 @@ impl Manager {
             "manager"
         };
         question_writes(writes, &q, action, actor, now);
-        let still_waiting = st
-            .questions
-            .values()
-            .any(|p| p.question.task_id == q.task_id)
-            || st.consents.values().any(|p| p.consent.task_id == q.task_id);
-        if let Some(a) = st.tasks.get_mut(&q.task_id) {
-            if a.task.state == TaskState::AwaitingConsent
-                && !still_waiting
-                && !a.task.cancel_requested
-            {
-                a.watch.activity(now);
-                let why = if status == QStatus::Answered {
-                    "answered by the person".to_string()
-                } else {
-                    format!("its question was not answered ({by})")
-                };
-                let ev = tasks::transition(&mut a.task, TaskState::Running, why, now)?;
-                push_task(writes, &a.task, ev, now);
-            }
-        }
+        let why = if status == QStatus::Answered {
+            "answered by the person".to_string()
+        } else {
+            format!("its question was not answered ({by})")
+        };
+        done_waiting(st, &q.task_id, why, now, writes)?;
         Ok(q)
     }
 }
