@@ -49,23 +49,21 @@ _HEADER = struct.Struct("!I")
 MAX_FRAME = 1 << 30
 
 
-class _Results(pickle.Unpickler):
-    """Unpickles only what a renderer's answer is made of: builtins, paths, dates, and the
-    bootstrapper's own result and error types. Any other global is refused."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        allowed: dict[tuple[str, str], Any] = {
-            ("pathlib", "PosixPath"): PosixPath,
-            ("pathlib", "PurePosixPath"): PurePosixPath,
-            ("pathlib", "Path"): Path,
-            ("datetime", "datetime"): datetime.datetime,
-            ("datetime", "date"): datetime.date,
-            ("datetime", "time"): datetime.time,
-            ("datetime", "timedelta"): datetime.timedelta,
-            ("datetime", "timezone"): datetime.timezone,
-            ("builtins", "set"): set,
-            ("builtins", "frozenset"): frozenset,
-        }
+#: The globals a renderer's answer may name: builtins, paths, dates, and the bootstrapper's own
+#: result and error types (the pickle of anything else is refused).
+_ANSWER_TYPES: dict[tuple[str, str], Any] = {
+    ("pathlib", "PosixPath"): PosixPath,
+    ("pathlib", "PurePosixPath"): PurePosixPath,
+    ("pathlib", "Path"): Path,
+    ("datetime", "datetime"): datetime.datetime,
+    ("datetime", "date"): datetime.date,
+    ("datetime", "time"): datetime.time,
+    ("datetime", "timedelta"): datetime.timedelta,
+    ("datetime", "timezone"): datetime.timezone,
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    **{
+        (cls.__module__, cls.__qualname__): cls
         for cls in (
             render.Answers,
             render.AnswersError,
@@ -75,10 +73,18 @@ class _Results(pickle.Unpickler):
             vcs.Origin,
             Missing,
             TemplateError,
-        ):
-            allowed[(cls.__module__, cls.__qualname__)] = cls
+        )
+    },
+}
+
+
+class _Results(pickle.Unpickler):
+    """Unpickles only what a renderer's answer is made of (:data:`_ANSWER_TYPES`). Any other
+    global is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
         try:
-            return allowed[(module, name)]
+            return _ANSWER_TYPES[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(
                 f"the template's renderer sent {module}.{name}, which no answer holds"
