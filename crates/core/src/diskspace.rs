@@ -47,6 +47,13 @@ impl DiskSpace {
         (free < self.min_free).then_some(free)
     }
 
+    /// Takes `free` as the last reading (until `store.free_space_check_interval` passes): the
+    /// tests' way to fill the disk.
+    #[cfg(test)]
+    pub fn pretend_free(&self, free: u64) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), free));
+    }
+
     /// The refusal of new work while the disk has `free` bytes.
     pub fn refusal(&self, free: u64) -> Error {
         Error::DiskLow {

@@ -108,7 +108,7 @@ pub enum Error {
     #[error("the database could not be written ({0}); nothing of this request was kept, and the manager is stopping so that it acknowledges nothing it has not stored. Free space on the disk holding the data directory (or fix the error) and start it again: interrupted tasks then follow tasks.on_manager_restart")]
     StoreFailed(String),
     /// The disk holding the data directory is nearly full: new work is refused until it has room.
-    #[error("the disk holding the data directory {data_dir} has {free} bytes free, less than the {min} (store.min_free_bytes) HyperAgent keeps for its records; new tasks are refused and log lines dropped until there is room. Free some space and try again")]
+    #[error("the disk holding the data directory {data_dir} has {free} bytes free, less than the {min} (store.min_free_bytes) HyperAgent keeps for its records; new tasks and messages are refused, and log lines and reports dropped, until there is room. Free some space and try again")]
     DiskLow {
         /// The data directory.
         data_dir: String,

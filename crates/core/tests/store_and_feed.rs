@@ -1,10 +1,11 @@
 //! The store writer and the event feed against a real SQLite file: group commit, publish after
 //! commit, replay from a cursor, catching up from the database after lagging the live buffer, and
-//! log retention.
+//! log and message retention.
 use std::collections::HashSet;
 use std::time::Duration;
 
 use hyperagent_core::feed::Feed;
+use hyperagent_core::message::{Message, State as MessageState};
 use hyperagent_core::model::{EventBody, LogLevel, LogLine};
 use hyperagent_core::store::{EventFilter, Store, Sweep, Write, Writer};
 
@@ -227,4 +228,100 @@ async fn over_the_size_bound_the_oldest_ended_tasks_lose_their_lines_first() {
         1,
         "one note, however many steps the sweep took"
     );
+}
+
+fn message(n: u32, state: MessageState, updated_us: i64, body_bytes: usize) -> Write {
+    Write::Message(Box::new(Message {
+        // Time-ordered like the manager's UUIDv7 ids.
+        id: format!("m{n:06}"),
+        from: "a".into(),
+        to_agent: "b".into(),
+        kind: "note".into(),
+        body_json: format!("{{\"x\":\"{}\"}}", "y".repeat(body_bytes)),
+        idempotency_key: Some(format!("k{n}")),
+        about_task: None,
+        state,
+        deliveries: 1,
+        redeliver_at_us: None,
+        reason: String::new(),
+        created_us: updated_us,
+        updated_us,
+    }))
+}
+
+async fn message_states(store: &Store) -> Vec<(String, MessageState)> {
+    let mut all: Vec<_> = store
+        .list_messages(None, None, None, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.id, m.state))
+        .collect();
+    all.sort_by(|x, y| x.0.cmp(&y.0));
+    all
+}
+
+#[tokio::test]
+async fn settled_messages_go_by_age_and_by_size_and_those_awaiting_delivery_never() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _feed, writer) = open(&dir, 64).await;
+    writer
+        .submit(vec![
+            message(1, MessageState::Acked, 100, 10),
+            message(2, MessageState::DeadLettered, 100, 10),
+            message(3, MessageState::Pending, 100, 10),
+            message(4, MessageState::Delivered, 100, 10),
+            message(5, MessageState::Acked, 300, 10),
+        ])
+        .wait()
+        .await
+        .unwrap();
+    let n = store
+        .sweep_messages(Sweep::OlderThan(200), 2)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(
+        message_states(&store).await,
+        vec![
+            ("m000003".into(), MessageState::Pending),
+            ("m000004".into(), MessageState::Delivered),
+            ("m000005".into(), MessageState::Acked),
+        ]
+    );
+
+    // About 1.6 MB of settled messages after them, and 200 KB still awaiting delivery.
+    for chunk in 0..8 {
+        let writes = (0..50)
+            .map(|i| {
+                let n = 10 + chunk * 50 + i;
+                message(n, MessageState::Acked, 1_000 + i64::from(n), 4_000)
+            })
+            .collect();
+        writer.submit(writes).wait().await.unwrap();
+    }
+    let pending = (0..50)
+        .map(|i| message(900 + i, MessageState::Pending, 5_000, 4_000))
+        .collect();
+    writer.submit(pending).wait().await.unwrap();
+    let used = store.bytes_used().await.unwrap();
+    assert!(used > 1_800_000, "{used}");
+    let bound = used - 600_000;
+    let n = store
+        .sweep_messages(Sweep::WhileOver(bound), 64)
+        .await
+        .unwrap();
+    assert!(n > 0);
+    assert!(store.bytes_used().await.unwrap() <= bound);
+    let left = message_states(&store).await;
+    assert_eq!(
+        left.iter()
+            .filter(|(_, s)| *s == MessageState::Pending)
+            .count(),
+        51,
+        "a message awaiting delivery is never taken"
+    );
+    // The oldest settled went first: the newest settled one is still there.
+    assert!(left.iter().any(|(id, _)| id == "m000409"));
+    assert!(!left.iter().any(|(id, _)| id == "m000005"));
 }

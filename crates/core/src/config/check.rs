@@ -157,6 +157,9 @@ impl Consent {
         if self.timeout.is_zero() {
             return Err("consent.timeout must be more than 0".into());
         }
+        if self.max_requests_per_task == 0 {
+            return Err("consent.max_requests_per_task must be at least 1".into());
+        }
         Ok(())
     }
 }

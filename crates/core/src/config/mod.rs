@@ -333,8 +333,9 @@ pub struct Agents {
     pub max_log_line_bytes: u32,
     /// Most log lines in one PushLogs call.
     pub max_log_batch_lines: u32,
-    /// Most bytes of log lines stored per task (messages and fields); past it one line says so
-    /// and the rest are dropped, while the task goes on.
+    /// Most bytes of a task's own records stored: log lines (messages and fields), progress and
+    /// model-call reports. Past it one log line says so and the rest are dropped, reports update
+    /// the task without adding to its history, and the task goes on.
     pub max_log_bytes_per_task: u64,
     /// Longest progress step, result summary or error an agent may report, in bytes (cut and
     /// marked beyond).
@@ -495,6 +496,10 @@ pub struct Consent {
     pub max_pending_per_task: u32,
     /// Most requests waiting at once, all tasks together.
     pub max_pending: u32,
+    /// Most permission checks (its own requests, and each connection through the egress proxy),
+    /// decided by a rule or not, and questions one task may make in all: past it the task's
+    /// asking is refused, so a task asking in a loop cannot fill the audit log (and the disk).
+    pub max_requests_per_task: u32,
 }
 
 impl Default for Consent {
@@ -503,6 +508,7 @@ impl Default for Consent {
             timeout: Duration::from_secs(300),
             max_pending_per_task: 8,
             max_pending: 256,
+            max_requests_per_task: 10_000,
         }
     }
 }
@@ -641,7 +647,8 @@ impl Default for Sandbox {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Store {
-    /// Log lines older than this are deleted (task states, results and audit entries are kept).
+    /// Log lines, and acknowledged or dead-lettered messages between agents, older than this are
+    /// deleted (task states, results and audit entries are kept).
     #[serde(with = "humantime_serde")]
     pub log_retention: Duration,
     /// How often old log lines are swept.
@@ -659,15 +666,16 @@ pub struct Store {
     /// The write-ahead log is cut back to this size whenever a checkpoint empties it, so the space
     /// a burst of writes took is given back while the manager runs.
     pub wal_size_limit_bytes: u64,
-    /// Bytes kept free on the disk holding the data directory: below this, new tasks are refused
-    /// and log lines dropped (each task's log says so), so that state changes and audit entries
-    /// always have room.
+    /// Bytes kept free on the disk holding the data directory: below this, new tasks and messages
+    /// between agents are refused and log lines, progress and model-call reports dropped (each
+    /// task's log says so), so that state changes and audit entries always have room.
     pub min_free_bytes: u64,
     /// How often the free space is read (at most).
     #[serde(with = "humantime_serde")]
     pub free_space_check_interval: Duration,
     /// The database's size bound: past it, the retention sweep deletes the log lines of the
-    /// oldest ended tasks (leaving a line in each task's log that says so) until it is under.
+    /// oldest ended tasks (leaving a line in each task's log that says so), then the oldest
+    /// settled messages, until it is under.
     pub max_database_bytes: u64,
     /// Ended tasks older than this are deleted with their events (audit entries are kept).
     #[serde(with = "humantime_serde")]

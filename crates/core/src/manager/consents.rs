@@ -68,13 +68,15 @@ impl Manager {
         }
         let outcome = self
             .commit(|st| {
-                let a = st
+                if !st
                     .tasks
                     .get(task_id)
-                    .filter(|a| a.task.state.holds_slot())
-                    .ok_or_else(|| {
-                        Error::FailedPrecondition(format!("task {task_id} is not running any more"))
-                    })?;
+                    .is_some_and(|a| a.task.state.holds_slot())
+                {
+                    return Err(Error::FailedPrecondition(format!(
+                        "task {task_id} is not running any more"
+                    )));
+                }
                 // A task cannot bury the person in requests (or the manager in memory).
                 let limits = &self.inner.cfg.consent;
                 let waiting = st
@@ -94,6 +96,11 @@ impl Manager {
                     limits.max_pending
                 )));
                 }
+                st.tasks
+                    .get_mut(task_id)
+                    .expect("present")
+                    .count_request(limits.max_requests_per_task)?;
+                let a = &st.tasks[task_id];
                 let mut c = Consent {
                     id: uuid::Uuid::now_v7().to_string(),
                     task_id: task_id.to_string(),

@@ -232,8 +232,9 @@ impl Manager {
         }
     }
 
-    /// Retention: log lines past `store.log_retention`, the oldest ended tasks' lines while the
-    /// database is over `store.max_database_bytes`, ended tasks past `store.task_retention`.
+    /// Retention: log lines and settled messages past `store.log_retention`, the oldest ended
+    /// tasks' lines and then the oldest settled messages while the database is over
+    /// `store.max_database_bytes`, ended tasks past `store.task_retention`.
     pub async fn sweep(&self) {
         let cfg = &self.inner.cfg.store;
         let store = &self.inner.store;
@@ -259,6 +260,11 @@ impl Manager {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, ?sweep, "log retention sweep failed"),
+            }
+            match store.sweep_messages(sweep, cfg.write_batch_rows).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(messages = n, ?sweep, "deleted settled messages"),
+                Err(e) => tracing::error!(error = %e, ?sweep, "message retention sweep failed"),
             }
         }
         match store

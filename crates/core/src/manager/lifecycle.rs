@@ -72,6 +72,8 @@ impl Manager {
             )));
         }
         let now = self.now_us();
+        let cap = self.inner.cfg.agents.max_log_bytes_per_task;
+        let disk_low = self.inner.disk.low().is_some();
         self.commit(|st| {
             let (_, a) = self.authorized(st, task_id, token)?;
             redact_in(&mut progress.step, &a.secrets);
@@ -81,13 +83,14 @@ impl Manager {
             );
             a.task.progress = Some(progress.clone());
             a.watch.activity(now);
-            let writes = vec![Write::Event {
-                time_us: now,
-                body: EventBody::TaskProgress {
-                    task_id: task_id.to_string(),
-                    progress,
-                },
-            }];
+            let body = EventBody::TaskProgress {
+                task_id: task_id.to_string(),
+                progress,
+            };
+            let mut writes = Vec::new();
+            if a.keeps_report(stored_len(&body), cap, disk_low) {
+                writes.push(Write::Event { time_us: now, body });
+            }
             Ok((writes, ()))
         })
         .await

@@ -70,6 +70,10 @@ impl Manager {
                 return Ok((m, false));
             }
         }
+        // A full disk keeps its last room for state changes and audit entries.
+        if let Some(free) = self.inner.disk.low() {
+            return Err(self.inner.disk.refusal(free));
+        }
         let now = self.now_us();
         let id = uuid::Uuid::now_v7().to_string();
         let msg = self

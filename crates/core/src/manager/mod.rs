@@ -223,7 +223,8 @@ struct Active {
     task_grants: Vec<policy::Permission>,
     /// Secrets this task was given (name, value): redacted from what it reports.
     secrets: Vec<(String, String)>,
-    /// Bytes of log lines stored for it (`agents.max_log_bytes_per_task`).
+    /// Bytes of its log lines, progress reports and model-call reports stored
+    /// (`agents.max_log_bytes_per_task`).
     log_bytes: u64,
     /// Lines dropped once it went over that.
     log_dropped: u64,
@@ -234,6 +235,9 @@ struct Active {
     unstored: bool,
     /// When it last did anything, and the line it keeps logging (drift detection).
     watch: crate::drift::Watch,
+    /// Permission requests and questions it made (`consent.max_requests_per_task`; counted from
+    /// 0 again after a restart of the manager).
+    requests: u32,
 }
 
 impl Active {
@@ -253,7 +257,33 @@ impl Active {
             disk_drop: None,
             unstored: false,
             watch: crate::drift::Watch::default(),
+            requests: 0,
         }
+    }
+
+    /// Counts one more permission request or question; refused past `most`.
+    fn count_request(&mut self, most: u32) -> Result<()> {
+        if self.requests >= most {
+            return Err(Error::Exhausted(format!(
+                "task {} has made {} permission requests and questions, the most one task may                  (consent.max_requests_per_task): it is asking in a loop",
+                self.task.id, self.requests
+            )));
+        }
+        self.requests += 1;
+        Ok(())
+    }
+
+    /// Whether one more of the task's own reports (a progress or model-call event, `bytes` long)
+    /// is stored: not once its records reached `cap` bytes (`agents.max_log_bytes_per_task`) or
+    /// while the disk is nearly full. What it reports still counts (the task row carries the
+    /// latest progress and the totals); only the history stops growing, so a task reporting in
+    /// a loop cannot fill the disk.
+    fn keeps_report(&mut self, bytes: usize, cap: u64, disk_low: bool) -> bool {
+        if disk_low || self.log_bytes.saturating_add(bytes as u64) > cap {
+            return false;
+        }
+        self.log_bytes += bytes as u64;
+        true
     }
 }
 
@@ -459,7 +489,7 @@ impl Manager {
         for task in store.load_active_tasks().await? {
             let log = store.last_log(&task.id).await?;
             // `agents.max_log_bytes_per_task` holds across restarts.
-            let log_bytes = store.task_log_bytes(&task.id).await?;
+            let log_bytes = store.task_record_bytes(&task.id).await?;
             let log_dropped = u64::from(log_bytes > task_log_cap);
             if let Some(k) = &task.idempotency_key {
                 st.idempotency.insert(k.clone(), task.id.clone());
@@ -784,6 +814,11 @@ fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
             "{what} `{name}` is not allowed: use a lowercase letter, then lowercase letters, digits, '.', '_' or '-', at most {max} characters"
         )))
     }
+}
+
+/// The bytes an event's body takes in the store (its JSON), as `Store::task_record_bytes` counts.
+fn stored_len(body: &EventBody) -> usize {
+    serde_json::to_vec(body).map_or(0, |v| v.len())
 }
 
 /// Cuts `s` to at most `max` bytes at a character boundary, marking the cut.

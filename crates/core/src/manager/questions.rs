@@ -51,6 +51,10 @@ impl Manager {
                         limits.max_pending
                     )));
                 }
+                st.tasks
+                    .get_mut(task_id)
+                    .expect("present")
+                    .count_request(limits.max_requests_per_task)?;
                 let q = Question {
                     id: uuid::Uuid::now_v7().to_string(),
                     task_id: task_id.to_string(),

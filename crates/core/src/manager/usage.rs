@@ -37,6 +37,8 @@ impl Manager {
         truncate(&mut call.model, MAX_MODEL_NAME);
         let now = self.now_us();
         let budget = self.inner.cfg.tasks.max_model_tokens;
+        let cap = self.inner.cfg.agents.max_log_bytes_per_task;
+        let disk_low = self.inner.disk.low().is_some();
         let (usage, over) = self.commit(|st| {
             let (_, a) = self.authorized(st, task_id, token)?;
             let usage = a.task.usage.get_or_insert_with(ModelUsage::default);
@@ -44,17 +46,15 @@ impl Manager {
             let usage = usage.clone();
             a.task.updated_us = now;
             a.watch.activity(now);
-            let mut writes = vec![
-                Write::Task(Box::new(a.task.clone())),
-                Write::Event {
-                    time_us: now,
-                    body: EventBody::ModelCall {
-                        task_id: task_id.to_string(),
-                        call: call.clone(),
-                        usage: usage.clone(),
-                    },
-                },
-            ];
+            let mut writes = vec![Write::Task(Box::new(a.task.clone()))];
+            let body = EventBody::ModelCall {
+                task_id: task_id.to_string(),
+                call: call.clone(),
+                usage: usage.clone(),
+            };
+            if a.keeps_report(stored_len(&body), cap, disk_low) {
+                writes.push(Write::Event { time_us: now, body });
+            }
             // Over its budget: said once, as drift with its evidence, and the task cancelled.
             let over = budget > 0 && usage.total_tokens > budget && !a.task.cancel_requested;
             let over = over.then(|| {

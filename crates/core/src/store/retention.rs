@@ -177,6 +177,43 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes the settled messages (acknowledged or dead-lettered) `sweep` selects: those last
+    /// changed before its time, or the oldest while the database is over its bound. Their audit
+    /// entries stay; a sender reusing a deleted message's idempotency key sends anew. Returns how
+    /// many.
+    pub async fn sweep_messages(&self, sweep: Sweep, step_rows: u32) -> Result<u64> {
+        const SETTLED: &str = "json_extract(data, '$.state') IN ('acked', 'dead_lettered')";
+        match sweep {
+            Sweep::OlderThan(t) => {
+                let r = sqlx::query(&format!(
+                    "DELETE FROM messages WHERE {SETTLED} AND json_extract(data, '$.updated_us') < ?"
+                ))
+                .bind(t)
+                .execute(self.pool())
+                .await?;
+                Ok(r.rows_affected())
+            }
+            Sweep::WhileOver(bound) => {
+                let mut deleted = 0;
+                // Ids are time-ordered (UUIDv7): the lowest are the oldest.
+                while self.bytes_used().await? > bound {
+                    let r = sqlx::query(&format!(
+                        "DELETE FROM messages WHERE id IN \
+                         (SELECT id FROM messages WHERE {SETTLED} ORDER BY id LIMIT ?)"
+                    ))
+                    .bind(i64::from(step_rows.max(1)))
+                    .execute(self.pool())
+                    .await?;
+                    if r.rows_affected() == 0 {
+                        break;
+                    }
+                    deleted += r.rows_affected();
+                }
+                Ok(deleted)
+            }
+        }
+    }
+
     /// Deletes ended tasks created before `before_us`, with their events, and the ended plans made
     /// before it; returns how many tasks.
     /// Their audit entries stay (the chain is never cut).
@@ -231,11 +268,12 @@ impl Store {
         Ok(())
     }
 
-    /// Bytes of log lines stored for a task.
-    pub async fn task_log_bytes(&self, task_id: &str) -> Result<u64> {
+    /// Bytes of a task's own records stored: its log lines, progress and model-call reports
+    /// (`agents.max_log_bytes_per_task`).
+    pub async fn task_record_bytes(&self, task_id: &str) -> Result<u64> {
         let v: Option<i64> = sqlx::query_scalar(
             "SELECT SUM(length(body) + coalesce(length(fields), 0)) FROM events \
-             WHERE task_id = ? AND kind = 'task_log'",
+             WHERE task_id = ? AND kind IN ('task_log', 'task_progress', 'model_call')",
         )
         .bind(task_id)
         .fetch_one(self.pool())

@@ -172,3 +172,24 @@ async fn a_flooding_agent_is_held_to_its_share_and_cannot_send_as_another() {
         "3 of a's (one acked, one more) and b's"
     );
 }
+
+#[tokio::test]
+async fn while_the_disk_is_nearly_full_a_message_is_refused_saying_why() {
+    let w = world(|c| c.store.free_space_check_interval = Duration::from_secs(3600)).await;
+    let (a, _rx_a, _ga) = agent(&w.m, "a").await;
+    let (_b, _rx_b, _gb) = agent(&w.m, "b").await;
+    w.m.inner.disk.pretend_free(1024);
+    let e =
+        w.m.send_message(Sender::Session(&a.session_token), work("b", "k1"))
+            .await
+            .unwrap_err();
+    assert!(matches!(e, Error::DiskLow { free: 1024, .. }), "{e:?}");
+    assert!(e.to_string().contains("store.min_free_bytes"), "{e}");
+    let sent =
+        w.m.inner
+            .store
+            .list_messages(None, None, None, 10)
+            .await
+            .unwrap();
+    assert!(sent.is_empty(), "nothing stored: {sent:?}");
+}

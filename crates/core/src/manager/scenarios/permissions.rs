@@ -49,7 +49,7 @@ async fn a_granted_consent_answers_the_waiting_task() {
         .await
         .unwrap();
     let c = asked.await.unwrap().unwrap();
-    assert_eq!(c.status, crate::consent::Status::Granted);
+    assert_eq!(c.status, Status::Granted);
     assert_eq!(c.answered_by, "person");
 }
 
@@ -358,4 +358,47 @@ async fn a_secret_given_to_a_task_is_redacted_from_its_logs_progress_result_and_
     let audit = w.m.list_audit(&AuditQuery::task(&id, 1_000)).await.unwrap();
     let stored = format!("{t:?} {audit:?}");
     assert!(!stored.contains("s3cr3t-value"), "{stored}");
+}
+
+#[tokio::test]
+async fn a_task_asking_in_a_loop_is_refused_past_its_share_of_requests_even_when_a_rule_decides() {
+    let w = world(|c| {
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+        c.consent.max_requests_per_task = 3;
+    })
+    .await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let token = &start.capability_token;
+    // A rule allows it: each request is decided at once, and each is audited.
+    w.m.add_rule(
+        None,
+        "connect",
+        "example.org:443",
+        policy::Decision::Allow,
+        "person",
+    )
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        let c =
+            w.m.request_consent(&id, token, "connect", "example.org:443", "fetch")
+                .await
+                .unwrap();
+        assert_eq!(c.status, Status::Granted);
+    }
+    let e =
+        w.m.request_consent(&id, token, "connect", "example.org:443", "fetch")
+            .await
+            .unwrap_err();
+    assert!(matches!(e, Error::Exhausted(_)), "{e:?}");
+    assert!(
+        e.to_string().contains("consent.max_requests_per_task"),
+        "{e}"
+    );
+    // Questions share the count.
+    let e =
+        w.m.ask_person(&id, token, "go on?", vec![])
+            .await
+            .unwrap_err();
+    assert!(matches!(e, Error::Exhausted(_)), "{e:?}");
 }

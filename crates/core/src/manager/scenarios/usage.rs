@@ -111,3 +111,91 @@ async fn a_task_over_its_model_budget_is_cancelled_saying_what_it_spent() {
         t.status_reason
     );
 }
+
+/// Bytes of the task's progress and model-call events in the store.
+async fn report_history(w: &World, id: &str) -> (usize, u64) {
+    let filter = EventFilter {
+        task_id: Some(id.to_string()),
+        exclude_logs: true,
+    };
+    let evs =
+        w.m.inner
+            .store
+            .events_after(0, &filter, 10_000)
+            .await
+            .unwrap();
+    let reports: Vec<_> = evs
+        .iter()
+        .filter(|e| matches!(e.body.kind(), "task_progress" | "model_call"))
+        .collect();
+    let bytes = w.m.inner.store.task_record_bytes(id).await.unwrap();
+    (reports.len(), bytes)
+}
+
+#[tokio::test]
+async fn a_task_reporting_in_a_loop_stops_adding_to_its_history_past_its_cap_and_its_totals_stay_true(
+) {
+    let w = world(|c| {
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+        c.agents.max_log_bytes_per_task = 3_000;
+    })
+    .await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let token = &start.capability_token;
+    for i in 0..100 {
+        w.m.report_model_call(&id, token, call(10, 1, 5.0))
+            .await
+            .unwrap();
+        let step = Progress {
+            fraction: f64::from(i) / 100.0,
+            step: format!("step {i}"),
+        };
+        w.m.report_progress(&id, token, step).await.unwrap();
+    }
+    let (kept, bytes) = report_history(&w, &id).await;
+    assert!(kept > 0 && kept < 200, "{kept} of 200 reports kept");
+    assert!(bytes <= 3_000, "{bytes} bytes stored");
+    // Every report still counts.
+    let t = task(&w, &id).await;
+    let usage = t.usage.unwrap();
+    assert_eq!((usage.calls, usage.total_tokens), (100, 1_100));
+    assert_eq!(t.progress.unwrap().step, "step 99");
+    // Log lines share the cap: one says it is reached, and the task goes on.
+    w.m.push_logs(&id, token, vec![line(1, &"x".repeat(100))])
+        .await
+        .unwrap();
+    let (lines, _) = w.m.get_logs(&id, 0, 10).await.unwrap();
+    assert!(
+        lines[0].message.starts_with("log limit reached"),
+        "{}",
+        lines[0].message
+    );
+    assert_eq!(
+        w.m.finish(&id, token, succeeded()).await.unwrap(),
+        TaskState::Completed
+    );
+}
+
+#[tokio::test]
+async fn while_the_disk_is_nearly_full_reports_update_the_task_without_being_stored() {
+    let w = world(|c| {
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+        c.store.free_space_check_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let token = &start.capability_token;
+    w.m.inner.disk.pretend_free(0);
+    w.m.report_model_call(&id, token, call(10, 1, 5.0))
+        .await
+        .unwrap();
+    let step = Progress {
+        fraction: 0.5,
+        step: "halfway".into(),
+    };
+    w.m.report_progress(&id, token, step).await.unwrap();
+    assert_eq!(report_history(&w, &id).await, (0, 0));
+    let t = task(&w, &id).await;
+    assert_eq!(t.usage.unwrap().calls, 1);
+    assert_eq!(t.progress.unwrap().step, "halfway");
+}
