@@ -67,6 +67,7 @@ fn main() {
         intents,
         templates,
         folders,
+        context: Default::default(),
     };
     // Optional third argument: the [router] settings as JSON, for sweeping them.
     let cfg: config::Router = args

@@ -14,6 +14,9 @@ pub enum Error {
     /// A plan id that is not known.
     #[error("no plan with id `{0}`")]
     PlanNotFound(String),
+    /// A conversation id that is not known.
+    #[error("no conversation with id `{0}` (`hyperagent chat` lists them with /sessions)")]
+    ConversationNotFound(String),
     /// An agent id that is not known.
     #[error("no agent with id `{0}`")]
     AgentNotFound(String),

@@ -20,6 +20,7 @@ pub mod cgroup;
 pub mod clock;
 pub mod config;
 pub mod consent;
+pub mod conversation;
 pub mod diskspace;
 pub mod drift;
 pub mod editor;

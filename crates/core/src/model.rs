@@ -456,6 +456,15 @@ pub enum EventBody {
         /// The plan as it is now.
         plan: Box<crate::plan::Plan>,
     },
+    /// A conversation was started, renamed, or got a turn.
+    ConversationChanged {
+        /// Its id.
+        conversation_id: String,
+        /// Its title now.
+        title: String,
+        /// How many turns it has now.
+        turns: u32,
+    },
     /// A running task was found drifting (`crate::drift`).
     TaskDrift {
         /// The task.
@@ -485,6 +494,7 @@ impl EventBody {
             EventBody::SchedulingChanged { .. } => "scheduling",
             EventBody::PlanChanged { .. } => "plan",
             EventBody::TaskDrift { .. } => "task_drift",
+            EventBody::ConversationChanged { .. } => "conversation",
         }
     }
 

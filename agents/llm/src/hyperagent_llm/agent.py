@@ -149,6 +149,27 @@ ROUTE_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "description": "The task types to route to and the project templates, as they are now.",
         },
+        "context": {
+            "type": "object",
+            "properties": {
+                "folder": {
+                    "type": "string",
+                    "maxLength": 4096,
+                    "description": "The project folder the conversation is about now.",
+                },
+                "earlier": {
+                    "type": "array",
+                    "maxItems": 16,
+                    "items": {"type": "string", "maxLength": 8192},
+                    "description": "The conversation's last requests and what became of each.",
+                },
+            },
+            "additionalProperties": False,
+            "description": (
+                "When the request is one of a conversation's: what came before it (empty"
+                " otherwise)."
+            ),
+        },
     },
     "required": [
         "request",
@@ -158,6 +179,7 @@ ROUTE_SCHEMA: dict[str, Any] = {
         "timeout_secs",
         "max_steps",
         "catalog",
+        "context",
     ],
     "additionalProperties": False,
 }

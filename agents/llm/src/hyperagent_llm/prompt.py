@@ -210,6 +210,26 @@ def _chat(
     return body
 
 
+def request_message(payload: Mapping[str, Any]) -> str:
+    """The user message: the request alone, or, in a conversation, what came before it (quoted,
+    as data) and the project it is about, then the request."""
+    context = payload.get("context") or {}
+    earlier = context.get("earlier") or []
+    folder = context.get("folder") or ""
+    if not earlier and not folder:
+        return str(payload["request"])
+    parts = ["Earlier in this conversation (what the person asked, and what became of it):"]
+    parts += [f"- {_quoted(e)}" for e in earlier] or ["- (nothing yet)"]
+    if folder:
+        parts += [
+            "",
+            f"The project it is about now: {_quoted(folder)}. A step that works on an existing"
+            " project and names none works there.",
+        ]
+    parts += ["", f"The request: {_quoted(str(payload['request']))}"]
+    return "\n".join(parts)
+
+
 def chat_request(payload: Mapping[str, Any], max_tokens: int) -> dict[str, Any]:
     """The body of ``POST <endpoint>/chat/completions`` for an ``llm.route`` payload."""
     catalog = routable(payload["catalog"])
@@ -217,7 +237,7 @@ def chat_request(payload: Mapping[str, Any], max_tokens: int) -> dict[str, Any]:
     return _chat(
         payload,
         system_message(catalog, max_steps),
-        payload["request"],
+        request_message(payload),
         max_tokens=max_tokens,
         schema_name=SCHEMA_NAME,
         schema=answer_schema(task_types(catalog), max_steps),

@@ -285,6 +285,12 @@ impl RouterModel {
                 return Err(format!("{name} is {v}: it must be 0 (free) or more"));
             }
         }
+        if self.context_turns > 16 {
+            return Err(format!(
+                "router.model.context_turns is {}: it must be from 0 to 16",
+                self.context_turns
+            ));
+        }
         if !(1..=16).contains(&self.max_steps) {
             return Err(format!(
                 "router.model.max_steps is {}: it must be from 1 to 16",

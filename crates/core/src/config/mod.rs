@@ -229,6 +229,9 @@ pub struct RouterModel {
     pub timeout: Duration,
     /// Most steps a plan from the model may have.
     pub max_steps: u32,
+    /// In a conversation, how many of its last requests (with what became of each) the model is
+    /// given with the new one (0 to 16).
+    pub context_turns: u32,
     /// What a million prompt tokens cost at the endpoint, in the person's currency (0: free, a
     /// local model); with `completion_price`, what a plan's model calls cost against its money
     /// budget (`planner.money_budget`).
@@ -248,6 +251,7 @@ impl Default for RouterModel {
             summary_task_type: "llm.summarize".into(),
             timeout: Duration::from_secs(30),
             max_steps: 8,
+            context_turns: 6,
             prompt_price: 0.0,
             completion_price: 0.0,
         }

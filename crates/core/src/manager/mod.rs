@@ -48,6 +48,7 @@ mod actions;
 mod agents;
 mod audit;
 mod consents;
+mod conversations;
 mod dispatch;
 mod handoff;
 mod housekeeping;
@@ -328,6 +329,7 @@ struct PendingQuestion {
     reply: oneshot::Sender<crate::question::Question>,
 }
 
+pub use conversations::{ConversationChange, ConversationView};
 pub use messages::{Outgoing, Sender};
 pub use open::FileAt;
 pub use plans::AskAnswer;
@@ -365,6 +367,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// Held while a plan moves (`plans::advance`): one at a time.
     plan_engine: tokio::sync::Mutex<()>,
+    /// Held while a conversation is read, changed and stored: one at a time.
+    conversations: tokio::sync::Mutex<()>,
     /// The router (it keeps what it made of the catalogue until the catalogue changes).
     router: crate::router::Offline,
 }
@@ -459,6 +463,7 @@ impl Manager {
                 supervisor: Mutex::new(None),
                 disk,
                 plan_engine: tokio::sync::Mutex::new(()),
+                conversations: tokio::sync::Mutex::new(()),
             }),
         };
         let writes = m.resume_tasks(&mut st, now).await?;

@@ -32,6 +32,16 @@ impl Manager {
     /// any problem that keeps it from running). A budget's `secs` 0 takes
     /// `planner.budget_secs`, its `money` 0 `planner.money_budget`.
     pub async fn ask(&self, text: &str, budget: Budget) -> Result<AskAnswer> {
+        self.ask_in_context(text, budget, Default::default()).await
+    }
+
+    /// [`Manager::ask`] for a request that follows others in a conversation.
+    pub(super) async fn ask_in_context(
+        &self,
+        text: &str,
+        budget: Budget,
+        context: crate::router::Context,
+    ) -> Result<AskAnswer> {
         let cfg = &self.inner.cfg.planner;
         let money_budget = match budget.money {
             m if !m.is_finite() || m < 0.0 => {
@@ -52,7 +62,7 @@ impl Manager {
             }
             b => b,
         };
-        let mut route = self.route_request(text).await?;
+        let mut route = self.route_in_context(text, context).await?;
         let plan = match std::mem::replace(&mut route.routed, Routed::Plan(Vec::new())) {
             other @ (Routed::Clarify { .. } | Routed::Refuse { .. }) => {
                 route.routed = other;

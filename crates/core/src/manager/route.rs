@@ -1,6 +1,6 @@
 //! Plain words into a plan: the live catalogue handed to the router (see [`crate::router`]).
 use super::*;
-use crate::router::{self, Catalog, Intent, Routed, Router};
+use crate::router::{self, Catalog, Context, Intent, Routed, Router};
 
 /// What the router made of a request, and what it took.
 #[derive(Clone, Debug)]
@@ -54,6 +54,7 @@ impl Manager {
             intents,
             templates,
             folders: self.project_folders(),
+            context: Default::default(),
         }
     }
 
@@ -79,9 +80,21 @@ impl Manager {
     /// [`Manager::ask_model`]), by the offline router when there is none or its answer cannot be
     /// taken (the answer says why). Runs nothing of the plan.
     pub async fn route_request(&self, text: &str) -> Result<RouteAnswer> {
+        self.route_in_context(text, Context::default()).await
+    }
+
+    /// [`Manager::route_request`] for a request that follows others in a conversation.
+    pub(super) async fn route_in_context(
+        &self,
+        text: &str,
+        context: Context,
+    ) -> Result<RouteAnswer> {
         self.check_request(text)?;
         let model = &self.inner.cfg.router.model;
-        let catalog = self.router_catalog();
+        let catalog = Catalog {
+            context,
+            ..self.router_catalog()
+        };
         if model.endpoint.is_empty() || router::never_refusal(text).is_some() {
             return Ok(self.route_offline(text, &catalog));
         }

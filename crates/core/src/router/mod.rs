@@ -72,6 +72,19 @@ pub struct Catalog {
     /// The folders directly beneath the workspace root (the person's projects): a word naming
     /// one is the folder a request works on, wherever it stands.
     pub folders: Vec<String>,
+    /// What came before the request, when it is one of a conversation's.
+    pub context: Context,
+}
+
+/// What came before a request in its conversation.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    /// The folder the conversation is about: a step working on an existing folder that names
+    /// none works there ("now run its tests").
+    pub folder: Option<String>,
+    /// The last requests and what became of each, one line each, oldest first (for the
+    /// language model; the offline router reads only `folder`).
+    pub earlier: Vec<String>,
 }
 
 /// One step of a plan.
@@ -634,7 +647,10 @@ impl Offline {
                     Some(format!("${}.path", m.number))
                 }
                 (None, _) if refers_back && n > 0 => plan[n - 1].workspace.clone(),
-                (None, _) if intent.folder != FolderUse::Creates => shared.clone(),
+                (None, _) if intent.folder != FolderUse::Creates && shared.is_some() => {
+                    shared.clone()
+                }
+                (None, _) if intent.folder == FolderUse::Existing => catalog.context.folder.clone(),
                 _ => None,
             };
             if part.sequenced && n > 0 && !after.contains(&(number - 1)) {
@@ -845,6 +861,7 @@ mod tests {
                 json!({"properties": {"project_name": {"type": "string"}}}),
             )],
             folders: vec!["billing".into(), "ledger".into()],
+            context: Default::default(),
         }
     }
 
@@ -1103,6 +1120,28 @@ mod tests {
             r.route("is the weather ok?", &catalog()),
             Routed::Refuse { .. }
         ));
+    }
+
+    #[test]
+    fn in_a_conversation_a_step_that_names_no_folder_works_in_the_one_it_is_about() {
+        let r = Offline::new(config::Router::default());
+        let mut c = catalog();
+        c.context.folder = Some("ledger".into());
+        for text in ["run the tests", "now run its tests"] {
+            let Routed::Plan(steps) = r.route(text, &c) else {
+                panic!("{text}: no plan");
+            };
+            assert_eq!(steps[0].workspace.as_deref(), Some("ledger"), "{text}");
+        }
+        // A folder said is the folder; a project made is its own.
+        let Routed::Plan(steps) = r.route("run the tests in billing", &c) else {
+            panic!("no plan");
+        };
+        assert_eq!(steps[0].workspace.as_deref(), Some("billing"));
+        let Routed::Plan(steps) = r.route("make a fastapi project called shop", &c) else {
+            panic!("no plan");
+        };
+        assert_ne!(steps[0].workspace.as_deref(), Some("ledger"));
     }
 
     #[test]

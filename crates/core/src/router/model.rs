@@ -39,7 +39,20 @@ pub fn payload(text: &str, catalog: &Catalog, cfg: &config::RouterModel) -> Valu
         "timeout_secs": cfg.timeout.as_secs_f64(),
         "max_steps": cfg.max_steps,
         "catalog": {"intents": intents, "templates": templates},
+        "context": context(&catalog.context),
     })
+}
+
+/// What came before the request, as the model task takes it (empty outside a conversation).
+fn context(c: &super::Context) -> Value {
+    let mut v = serde_json::Map::new();
+    if let Some(f) = &c.folder {
+        v.insert("folder".into(), json!(f));
+    }
+    if !c.earlier.is_empty() {
+        v.insert("earlier".into(), json!(c.earlier));
+    }
+    Value::Object(v)
 }
 
 /// The model task's output (`{"answer": {...}, "model": ...}`) as a plan, question or refusal,
@@ -261,6 +274,7 @@ mod tests {
             ],
             templates: vec![("fastapi".into(), json!({"type": "object"}))],
             folders: Vec::new(),
+            context: Default::default(),
         }
     }
 

@@ -385,6 +385,36 @@ impl Store {
         rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
     }
 
+    /// One conversation.
+    pub async fn get_conversation(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::conversation::Conversation>> {
+        let row = sqlx::query("SELECT data FROM conversations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| decode(r.get::<&str, _>(0))).transpose()
+    }
+
+    /// Conversations, the last changed first; changed before `before_us` when given; at most
+    /// `limit`.
+    pub async fn list_conversations(
+        &self,
+        before_us: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::conversation::Conversation>> {
+        let rows = sqlx::query(
+            "SELECT data FROM conversations WHERE (?1 IS NULL OR json_extract(data, '$.updated_us') < ?1) \
+             ORDER BY json_extract(data, '$.updated_us') DESC, id DESC LIMIT ?2",
+        )
+        .bind(before_us)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| decode(r.get::<&str, _>(0))).collect()
+    }
+
     /// Tasks that have not ended, oldest first.
     pub async fn load_active_tasks(&self) -> Result<Vec<Task>> {
         let rows = sqlx::query(

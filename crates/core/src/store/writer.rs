@@ -49,6 +49,8 @@ pub enum Write {
     Plan(Box<crate::plan::Plan>),
     /// Insert or replace a message between agents.
     Message(Box<crate::message::Message>),
+    /// Insert or replace a conversation.
+    Conversation(Box<crate::conversation::Conversation>),
     /// Append an audit entry (it gets the next id and is chained to the previous entry).
     Audit {
         /// When it happened.
@@ -414,6 +416,11 @@ impl Rows {
                     "INSERT OR REPLACE INTO messages (id, data)",
                     msg.id.clone(),
                     serde_json::to_string(&msg).map_err(encode_err)?,
+                )),
+                Write::Conversation(c) => rows.documents.push((
+                    "INSERT OR REPLACE INTO conversations (id, data)",
+                    c.id.clone(),
+                    serde_json::to_string(&c).map_err(encode_err)?,
                 )),
                 Write::Action(a) => rows.documents.push((
                     "INSERT OR REPLACE INTO actions (id, data)",

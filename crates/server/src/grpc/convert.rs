@@ -19,7 +19,10 @@ pub fn status(e: Error) -> Status {
         Error::InvalidInput(_) | Error::Config { .. } | Error::Manifest { .. } => {
             Code::InvalidArgument
         }
-        Error::TaskNotFound(_) | Error::AgentNotFound(_) | Error::PlanNotFound(_) => Code::NotFound,
+        Error::TaskNotFound(_)
+        | Error::AgentNotFound(_)
+        | Error::PlanNotFound(_)
+        | Error::ConversationNotFound(_) => Code::NotFound,
         Error::IdempotencyConflict { .. } => Code::AlreadyExists,
         Error::IllegalTransition { .. } | Error::FailedPrecondition(_) => Code::FailedPrecondition,
         Error::Unauthenticated(_) => Code::Unauthenticated,

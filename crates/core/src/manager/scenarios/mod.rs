@@ -13,6 +13,7 @@ use crate::clock::ManualClock;
 use crate::store::AuditQuery;
 
 mod agents;
+mod conversations;
 mod drift;
 mod handoff;
 mod logs;
