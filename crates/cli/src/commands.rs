@@ -111,6 +111,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => messages(&mut c, state, agent, limit, json).await,
         Command::Route { text } => route(&mut c, text.join(" "), json).await,
         Command::Ask(args) => crate::plans::ask(&mut c, args, json).await,
+        Command::Chat(args) => crate::chat::chat(&mut c, args).await,
         Command::Plans { command } => crate::plans::plans(&mut c, command, json).await,
         Command::Logs { id, follow } => logs(&mut c, id, follow, json).await,
         Command::Cancel { id, reason } => cancel(&mut c, id, reason, json).await,

@@ -1,5 +1,6 @@
 //! `hyperagent`: the headless manager (`serve`) and the command-line client. `main` only parses
 //! arguments and starts the chosen command.
+mod chat;
 mod client;
 mod commands;
 mod output;
@@ -124,6 +125,11 @@ enum Command {
     /// run it, then shows each step as it goes and one summary at the end. Exit code 6 when a
     /// step failed, 10 when the request was answered with a question, 5 when refused.
     Ask(AskArgs),
+    /// Talk to the manager: one request per line, each knowing what came before it ("make a
+    /// fastapi project called shop", then "run its tests"), shown as a plan, run once you say
+    /// yes (at once with --mode auto) and followed to its summary. Saved as it goes: /sessions,
+    /// /load, /save, /export, /mode, /budget (/help lists them); --resume goes on with one.
+    Chat(ChatArgs),
     /// Plans made by `ask` (or the app's prompt bar): list, show, accept, reject, cancel, watch.
     Plans {
         #[command(subcommand)]
@@ -504,6 +510,27 @@ pub struct AskArgs {
     /// Change a step before it runs: N:remove, N:folder=DIR or N:payload=JSON; repeatable.
     #[arg(long)]
     pub edit: Vec<EditArgs>,
+}
+
+/// `hyperagent chat`'s options.
+#[derive(Args, Debug)]
+pub struct ChatArgs {
+    /// Go on with this saved conversation (`/sessions` lists them).
+    #[arg(long)]
+    pub resume: Option<String>,
+    /// `preview` (show each plan and ask; the default) or `auto` (run plans that can run as
+    /// they stand at once).
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// What to call a new conversation (default: the start of its first request).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Most the new conversation's language-model calls may cost in all (0: no limit).
+    #[arg(long)]
+    pub money_budget: Option<f64>,
+    /// Most language-model tokens the new conversation's tasks may use in all (0: no limit).
+    #[arg(long)]
+    pub token_budget: Option<u64>,
 }
 
 /// One `--edit` (checked when the plan is accepted).

@@ -230,6 +230,8 @@ pub fn event_json(e: &pb::Event) -> Value {
         }
         Some(Body::TaskDrift(d)) => json!({"kind": "task_drift", "task_id": d.task_id,
             "drift": d.drift, "evidence": d.evidence, "action": d.action}),
+        Some(Body::Conversation(c)) => json!({"kind": "conversation",
+            "conversation_id": c.conversation_id, "title": c.title, "turns": c.turns}),
         None => json!({"kind": "unknown"}),
     };
     json!({"seq": e.seq, "time": time(e.time.as_ref()), "event": body})
@@ -290,6 +292,12 @@ pub fn event_text(e: &pb::Event) -> String {
         Some(Body::TemplatesChanged(t)) => {
             format!("templates changed: {}", line(&t.names.join(", ")))
         }
+        Some(Body::Conversation(c)) => format!(
+            "conversation {} \"{}\": {} turns",
+            c.conversation_id,
+            line(&c.title),
+            c.turns
+        ),
         Some(Body::Scheduling(s)) => format!(
             "scheduling {} by {}",
             if s.paused { "paused" } else { "resumed" },

@@ -26,6 +26,7 @@ pub async fn ask(c: &mut Client, a: AskArgs, json: bool) -> Result<ExitCode, Fai
             text: a.text.join(" "),
             budget_secs: a.budget.unwrap_or(0),
             money_budget: a.money_budget.unwrap_or(0.0),
+            conversation_id: String::new(),
         })
         .await?
         .into_inner();
@@ -232,7 +233,7 @@ fn edits(given: &[EditArgs]) -> Result<Vec<pb::StepEdit>, Failure> {
 }
 
 /// Follows a plan on the feed until it ends, a line per step change; then its summary.
-async fn follow(c: &mut Client, mut plan: pb::Plan, json: bool) -> Result<ExitCode, Failure> {
+pub async fn follow(c: &mut Client, mut plan: pb::Plan, json: bool) -> Result<ExitCode, Failure> {
     let mut feed = c
         .subscribe(pb::SubscribeRequest {
             after_seq: None,

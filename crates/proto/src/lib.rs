@@ -102,6 +102,11 @@ macro_rules! for_each_unary_client_method {
             "GetStatus" get_status GetStatusRequest;
             "SetPaused" set_paused SetPausedRequest;
             "SetWorkspaceRoot" set_workspace_root SetWorkspaceRootRequest;
+            "StartConversation" start_conversation StartConversationRequest;
+            "GetConversation" get_conversation GetConversationRequest;
+            "ListConversations" list_conversations ListConversationsRequest;
+            "UpdateConversation" update_conversation UpdateConversationRequest;
+            "ExportConversation" export_conversation GetConversationRequest;
         }
     };
 }

@@ -501,6 +501,15 @@ pub fn event(e: &Event) -> pb::Event {
         EventBody::PlanChanged { plan: p } => Body::Plan(pb::PlanChanged {
             plan: Some(plan(p)),
         }),
+        EventBody::ConversationChanged {
+            conversation_id,
+            title,
+            turns,
+        } => Body::Conversation(pb::ConversationChanged {
+            conversation_id: conversation_id.clone(),
+            title: title.clone(),
+            turns: *turns,
+        }),
         EventBody::TaskDrift {
             task_id,
             drift,
@@ -939,9 +948,13 @@ pub fn plan(p: &hyperagent_core::plan::Plan) -> pb::Plan {
 
 /// What a request became, on the wire: the router's answer, with the proposed plan in place of
 /// its steps.
-pub fn asked(a: hyperagent_core::manager::AskAnswer) -> pb::AskResponse {
+pub fn asked(
+    a: hyperagent_core::manager::AskAnswer,
+    c: Option<&hyperagent_core::conversation::Conversation>,
+) -> pb::AskResponse {
     let r = routed(a.route);
     pb::AskResponse {
+        conversation: c.map(conversation),
         plan: a.plan.map(|p| plan(&p)),
         question: r.question,
         choices: r.choices,
@@ -951,6 +964,65 @@ pub fn asked(a: hyperagent_core::manager::AskAnswer) -> pb::AskResponse {
         micros: r.micros,
         fallback: r.fallback,
         model_task_id: r.model_task_id,
+    }
+}
+
+/// A conversation on the wire.
+pub fn conversation(c: &hyperagent_core::conversation::Conversation) -> pb::Conversation {
+    use hyperagent_core::conversation::Mode;
+    pb::Conversation {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        mode: match c.mode {
+            Mode::Preview => pb::ConversationMode::Preview,
+            Mode::Auto => pb::ConversationMode::Auto,
+        } as i32,
+        turns: c
+            .turns
+            .iter()
+            .map(|t| pb::ConversationTurn {
+                time: Some(ts(t.time_us)),
+                request: t.request.clone(),
+                reply: t.reply.clone(),
+                plan_id: t.plan_id.clone().unwrap_or_default(),
+                router: t.router.clone(),
+                model_task_id: t.model_task_id.clone().unwrap_or_default(),
+                model_cost: t.model_cost,
+            })
+            .collect(),
+        folder: c.folder.clone().unwrap_or_default(),
+        money_budget: c.money_budget,
+        token_budget: c.token_budget,
+        created_at: Some(ts(c.created_us)),
+        updated_at: Some(ts(c.updated_us)),
+    }
+}
+
+/// A conversation with its plans and totals on the wire.
+pub fn conversation_view(v: &hyperagent_core::manager::ConversationView) -> pb::ConversationView {
+    let t = &v.totals;
+    pb::ConversationView {
+        conversation: Some(conversation(&v.conversation)),
+        plans: v.plans.iter().map(plan).collect(),
+        totals: Some(pb::ConversationTotals {
+            plans: t.plans,
+            tasks: t.tasks,
+            money: t.money,
+            tokens: t.tokens,
+        }),
+    }
+}
+
+/// A conversation's mode from the wire: `None` when unspecified.
+pub fn conversation_mode(mode: i32) -> Result<Option<hyperagent_core::conversation::Mode>, Status> {
+    use hyperagent_core::conversation::Mode;
+    match pb::ConversationMode::try_from(mode) {
+        Ok(pb::ConversationMode::Unspecified) => Ok(None),
+        Ok(pb::ConversationMode::Preview) => Ok(Some(Mode::Preview)),
+        Ok(pb::ConversationMode::Auto) => Ok(Some(Mode::Auto)),
+        Err(_) => Err(Status::invalid_argument(format!(
+            "mode {mode} is not a conversation mode: use PREVIEW (1) or AUTO (2)"
+        ))),
     }
 }
 

@@ -14,7 +14,8 @@ use tonic::{Request, Response, Status};
 
 use convert::status;
 use hyperagent_core::manager::{
-    FileAt, HandOff, Manager, OpenTarget, Registration, Sender, Submission, WorkGuard,
+    ConversationChange, FileAt, HandOff, Manager, OpenTarget, Registration, Sender, Submission,
+    WorkGuard,
 };
 use hyperagent_core::registry::Command;
 use hyperagent_core::store::{AuditQuery, EventFilter, TaskQuery};
@@ -745,18 +746,122 @@ impl ClientService for Services {
 
     async fn ask(&self, req: Request<pb::AskRequest>) -> Result<Response<pb::AskResponse>, Status> {
         let r = req.into_inner();
-        let a = self
+        let budget = hyperagent_core::manager::Budget {
+            secs: r.budget_secs,
+            money: r.money_budget,
+        };
+        let (a, c) = match opt(r.conversation_id) {
+            None => (
+                self.manager.ask(&r.text, budget).await.map_err(status)?,
+                None,
+            ),
+            Some(id) => {
+                let (a, c) = self
+                    .manager
+                    .ask_in_conversation(&id, &r.text, budget)
+                    .await
+                    .map_err(status)?;
+                (a, Some(c))
+            }
+        };
+        Ok(Response::new(convert::asked(a, c.as_ref())))
+    }
+
+    async fn start_conversation(
+        &self,
+        req: Request<pb::StartConversationRequest>,
+    ) -> Result<Response<pb::Conversation>, Status> {
+        let r = req.into_inner();
+        let change = ConversationChange {
+            title: Some(r.title),
+            mode: convert::conversation_mode(r.mode)?,
+            money_budget: Some(r.money_budget),
+            token_budget: Some(r.token_budget),
+        };
+        let c = self
             .manager
-            .ask(
-                &r.text,
-                hyperagent_core::manager::Budget {
-                    secs: r.budget_secs,
-                    money: r.money_budget,
-                },
-            )
+            .start_conversation(change)
             .await
             .map_err(status)?;
-        Ok(Response::new(convert::asked(a)))
+        Ok(Response::new(convert::conversation(&c)))
+    }
+
+    async fn get_conversation(
+        &self,
+        req: Request<pb::GetConversationRequest>,
+    ) -> Result<Response<pb::ConversationView>, Status> {
+        let v = self
+            .manager
+            .get_conversation(&req.into_inner().conversation_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::conversation_view(&v)))
+    }
+
+    async fn list_conversations(
+        &self,
+        req: Request<pb::ListConversationsRequest>,
+    ) -> Result<Response<pb::ListConversationsResponse>, Status> {
+        let r = req.into_inner();
+        let before = match opt(r.page_token) {
+            None => None,
+            Some(t) => Some(t.parse::<i64>().map_err(|_| {
+                Status::invalid_argument(format!(
+                    "page_token `{t}` is not one ListConversations gave: pass its next_page_token"
+                ))
+            })?),
+        };
+        let limit = if r.limit == 0 { 50 } else { r.limit };
+        let found = self
+            .manager
+            .list_conversations(before, limit)
+            .await
+            .map_err(status)?;
+        let next = (found.len() as u32 >= limit.min(500))
+            .then(|| found.last().map(|c| c.updated_us.to_string()))
+            .flatten();
+        Ok(Response::new(pb::ListConversationsResponse {
+            turn_counts: found.iter().map(|c| c.turns.len() as u32).collect(),
+            conversations: found
+                .iter()
+                .map(|c| pb::Conversation {
+                    turns: Vec::new(),
+                    ..convert::conversation(c)
+                })
+                .collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn update_conversation(
+        &self,
+        req: Request<pb::UpdateConversationRequest>,
+    ) -> Result<Response<pb::Conversation>, Status> {
+        let r = req.into_inner();
+        let change = ConversationChange {
+            title: r.title,
+            mode: convert::conversation_mode(r.mode)?,
+            money_budget: r.money_budget,
+            token_budget: r.token_budget,
+        };
+        let c = self
+            .manager
+            .update_conversation(&r.conversation_id, change)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(convert::conversation(&c)))
+    }
+
+    async fn export_conversation(
+        &self,
+        req: Request<pb::GetConversationRequest>,
+    ) -> Result<Response<pb::ExportConversationResponse>, Status> {
+        let markdown = self
+            .manager
+            .export_conversation(&req.into_inner().conversation_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ExportConversationResponse { markdown }))
     }
 
     async fn accept_plan(

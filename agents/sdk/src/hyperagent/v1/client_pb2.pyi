@@ -11,6 +11,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ConversationMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONVERSATION_MODE_UNSPECIFIED: _ClassVar[ConversationMode]
+    CONVERSATION_MODE_PREVIEW: _ClassVar[ConversationMode]
+    CONVERSATION_MODE_AUTO: _ClassVar[ConversationMode]
+
 class PlanState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PLAN_STATE_UNSPECIFIED: _ClassVar[PlanState]
@@ -65,6 +71,9 @@ class TemplateStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TEMPLATE_STATUS_UNSPECIFIED: _ClassVar[TemplateStatus]
     TEMPLATE_STATUS_OK: _ClassVar[TemplateStatus]
     TEMPLATE_STATUS_BROKEN: _ClassVar[TemplateStatus]
+CONVERSATION_MODE_UNSPECIFIED: ConversationMode
+CONVERSATION_MODE_PREVIEW: ConversationMode
+CONVERSATION_MODE_AUTO: ConversationMode
 PLAN_STATE_UNSPECIFIED: PlanState
 PLAN_STATE_PROPOSED: PlanState
 PLAN_STATE_RUNNING: PlanState
@@ -99,6 +108,124 @@ QUESTION_STATUS_UNANSWERED: QuestionStatus
 TEMPLATE_STATUS_UNSPECIFIED: TemplateStatus
 TEMPLATE_STATUS_OK: TemplateStatus
 TEMPLATE_STATUS_BROKEN: TemplateStatus
+
+class ConversationTurn(_message.Message):
+    __slots__ = ("time", "request", "reply", "plan_id", "router", "model_task_id", "model_cost")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_COST_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    request: str
+    reply: str
+    plan_id: str
+    router: str
+    model_task_id: str
+    model_cost: float
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request: _Optional[str] = ..., reply: _Optional[str] = ..., plan_id: _Optional[str] = ..., router: _Optional[str] = ..., model_task_id: _Optional[str] = ..., model_cost: _Optional[float] = ...) -> None: ...
+
+class Conversation(_message.Message):
+    __slots__ = ("id", "title", "mode", "turns", "folder", "money_budget", "token_budget", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    TURNS_FIELD_NUMBER: _ClassVar[int]
+    FOLDER_FIELD_NUMBER: _ClassVar[int]
+    MONEY_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    title: str
+    mode: ConversationMode
+    turns: _containers.RepeatedCompositeFieldContainer[ConversationTurn]
+    folder: str
+    money_budget: float
+    token_budget: int
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., mode: _Optional[_Union[ConversationMode, str]] = ..., turns: _Optional[_Iterable[_Union[ConversationTurn, _Mapping]]] = ..., folder: _Optional[str] = ..., money_budget: _Optional[float] = ..., token_budget: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ConversationTotals(_message.Message):
+    __slots__ = ("plans", "tasks", "money", "tokens")
+    PLANS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    MONEY_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    plans: int
+    tasks: int
+    money: float
+    tokens: int
+    def __init__(self, plans: _Optional[int] = ..., tasks: _Optional[int] = ..., money: _Optional[float] = ..., tokens: _Optional[int] = ...) -> None: ...
+
+class ConversationView(_message.Message):
+    __slots__ = ("conversation", "plans", "totals")
+    CONVERSATION_FIELD_NUMBER: _ClassVar[int]
+    PLANS_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    conversation: Conversation
+    plans: _containers.RepeatedCompositeFieldContainer[Plan]
+    totals: ConversationTotals
+    def __init__(self, conversation: _Optional[_Union[Conversation, _Mapping]] = ..., plans: _Optional[_Iterable[_Union[Plan, _Mapping]]] = ..., totals: _Optional[_Union[ConversationTotals, _Mapping]] = ...) -> None: ...
+
+class StartConversationRequest(_message.Message):
+    __slots__ = ("title", "mode", "money_budget", "token_budget")
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    MONEY_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    title: str
+    mode: ConversationMode
+    money_budget: float
+    token_budget: int
+    def __init__(self, title: _Optional[str] = ..., mode: _Optional[_Union[ConversationMode, str]] = ..., money_budget: _Optional[float] = ..., token_budget: _Optional[int] = ...) -> None: ...
+
+class GetConversationRequest(_message.Message):
+    __slots__ = ("conversation_id",)
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    def __init__(self, conversation_id: _Optional[str] = ...) -> None: ...
+
+class ListConversationsRequest(_message.Message):
+    __slots__ = ("limit", "page_token")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    page_token: str
+    def __init__(self, limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListConversationsResponse(_message.Message):
+    __slots__ = ("conversations", "turn_counts", "next_page_token")
+    CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
+    TURN_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    conversations: _containers.RepeatedCompositeFieldContainer[Conversation]
+    turn_counts: _containers.RepeatedScalarFieldContainer[int]
+    next_page_token: str
+    def __init__(self, conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., turn_counts: _Optional[_Iterable[int]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateConversationRequest(_message.Message):
+    __slots__ = ("conversation_id", "title", "mode", "money_budget", "token_budget")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    MONEY_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    title: str
+    mode: ConversationMode
+    money_budget: float
+    token_budget: int
+    def __init__(self, conversation_id: _Optional[str] = ..., title: _Optional[str] = ..., mode: _Optional[_Union[ConversationMode, str]] = ..., money_budget: _Optional[float] = ..., token_budget: _Optional[int] = ...) -> None: ...
+
+class ExportConversationResponse(_message.Message):
+    __slots__ = ("markdown",)
+    MARKDOWN_FIELD_NUMBER: _ClassVar[int]
+    markdown: str
+    def __init__(self, markdown: _Optional[str] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ()
@@ -205,17 +332,19 @@ class RouteResponse(_message.Message):
     def __init__(self, steps: _Optional[_Iterable[_Union[PlanStep, _Mapping]]] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., can_do: _Optional[_Iterable[str]] = ..., router: _Optional[str] = ..., micros: _Optional[int] = ..., fallback: _Optional[str] = ..., model_task_id: _Optional[str] = ...) -> None: ...
 
 class AskRequest(_message.Message):
-    __slots__ = ("text", "budget_secs", "money_budget")
+    __slots__ = ("text", "budget_secs", "money_budget", "conversation_id")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     BUDGET_SECS_FIELD_NUMBER: _ClassVar[int]
     MONEY_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     text: str
     budget_secs: int
     money_budget: float
-    def __init__(self, text: _Optional[str] = ..., budget_secs: _Optional[int] = ..., money_budget: _Optional[float] = ...) -> None: ...
+    conversation_id: str
+    def __init__(self, text: _Optional[str] = ..., budget_secs: _Optional[int] = ..., money_budget: _Optional[float] = ..., conversation_id: _Optional[str] = ...) -> None: ...
 
 class AskResponse(_message.Message):
-    __slots__ = ("plan", "question", "choices", "refusal", "can_do", "router", "micros", "fallback", "model_task_id")
+    __slots__ = ("plan", "question", "choices", "refusal", "can_do", "router", "micros", "fallback", "model_task_id", "conversation")
     PLAN_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     CHOICES_FIELD_NUMBER: _ClassVar[int]
@@ -225,6 +354,7 @@ class AskResponse(_message.Message):
     MICROS_FIELD_NUMBER: _ClassVar[int]
     FALLBACK_FIELD_NUMBER: _ClassVar[int]
     MODEL_TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_FIELD_NUMBER: _ClassVar[int]
     plan: Plan
     question: str
     choices: _containers.RepeatedScalarFieldContainer[str]
@@ -234,7 +364,8 @@ class AskResponse(_message.Message):
     micros: int
     fallback: str
     model_task_id: str
-    def __init__(self, plan: _Optional[_Union[Plan, _Mapping]] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., can_do: _Optional[_Iterable[str]] = ..., router: _Optional[str] = ..., micros: _Optional[int] = ..., fallback: _Optional[str] = ..., model_task_id: _Optional[str] = ...) -> None: ...
+    conversation: Conversation
+    def __init__(self, plan: _Optional[_Union[Plan, _Mapping]] = ..., question: _Optional[str] = ..., choices: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., can_do: _Optional[_Iterable[str]] = ..., router: _Optional[str] = ..., micros: _Optional[int] = ..., fallback: _Optional[str] = ..., model_task_id: _Optional[str] = ..., conversation: _Optional[_Union[Conversation, _Mapping]] = ...) -> None: ...
 
 class Candidate(_message.Message):
     __slots__ = ("agent_id", "reputation", "price", "load", "score", "online")
@@ -664,7 +795,7 @@ class SubscribeRequest(_message.Message):
     def __init__(self, after_seq: _Optional[int] = ..., task_id: _Optional[str] = ..., exclude_logs: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent", "templates_changed", "scheduling", "plan", "task_drift", "question", "model_call")
+    __slots__ = ("seq", "time", "agent_status", "task_state", "task_progress", "task_log", "agent_output", "consent", "templates_changed", "scheduling", "plan", "task_drift", "question", "model_call", "conversation")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     AGENT_STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -679,6 +810,7 @@ class Event(_message.Message):
     TASK_DRIFT_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     MODEL_CALL_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_FIELD_NUMBER: _ClassVar[int]
     seq: int
     time: _timestamp_pb2.Timestamp
     agent_status: AgentStatusChanged
@@ -693,7 +825,18 @@ class Event(_message.Message):
     task_drift: TaskDrift
     question: Question
     model_call: TaskModelCall
-    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., templates_changed: _Optional[_Union[TemplatesChanged, _Mapping]] = ..., scheduling: _Optional[_Union[SchedulingChanged, _Mapping]] = ..., plan: _Optional[_Union[PlanChanged, _Mapping]] = ..., task_drift: _Optional[_Union[TaskDrift, _Mapping]] = ..., question: _Optional[_Union[Question, _Mapping]] = ..., model_call: _Optional[_Union[TaskModelCall, _Mapping]] = ...) -> None: ...
+    conversation: ConversationChanged
+    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., agent_status: _Optional[_Union[AgentStatusChanged, _Mapping]] = ..., task_state: _Optional[_Union[TaskStateChanged, _Mapping]] = ..., task_progress: _Optional[_Union[TaskProgress, _Mapping]] = ..., task_log: _Optional[_Union[TaskLog, _Mapping]] = ..., agent_output: _Optional[_Union[AgentOutput, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., templates_changed: _Optional[_Union[TemplatesChanged, _Mapping]] = ..., scheduling: _Optional[_Union[SchedulingChanged, _Mapping]] = ..., plan: _Optional[_Union[PlanChanged, _Mapping]] = ..., task_drift: _Optional[_Union[TaskDrift, _Mapping]] = ..., question: _Optional[_Union[Question, _Mapping]] = ..., model_call: _Optional[_Union[TaskModelCall, _Mapping]] = ..., conversation: _Optional[_Union[ConversationChanged, _Mapping]] = ...) -> None: ...
+
+class ConversationChanged(_message.Message):
+    __slots__ = ("conversation_id", "title", "turns")
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TURNS_FIELD_NUMBER: _ClassVar[int]
+    conversation_id: str
+    title: str
+    turns: int
+    def __init__(self, conversation_id: _Optional[str] = ..., title: _Optional[str] = ..., turns: _Optional[int] = ...) -> None: ...
 
 class TaskModelCall(_message.Message):
     __slots__ = ("task_id", "call", "usage")

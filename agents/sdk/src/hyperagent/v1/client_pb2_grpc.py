@@ -214,6 +214,31 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.SetWorkspaceRootRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.ManagerStatus.FromString,
                 _registered_method=True)
+        self.StartConversation = channel.unary_unary(
+                '/hyperagent.v1.ClientService/StartConversation',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.StartConversationRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.Conversation.FromString,
+                _registered_method=True)
+        self.GetConversation = channel.unary_unary(
+                '/hyperagent.v1.ClientService/GetConversation',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ConversationView.FromString,
+                _registered_method=True)
+        self.ListConversations = channel.unary_unary(
+                '/hyperagent.v1.ClientService/ListConversations',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.ListConversationsRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ListConversationsResponse.FromString,
+                _registered_method=True)
+        self.UpdateConversation = channel.unary_unary(
+                '/hyperagent.v1.ClientService/UpdateConversation',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.UpdateConversationRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.Conversation.FromString,
+                _registered_method=True)
+        self.ExportConversation = channel.unary_unary(
+                '/hyperagent.v1.ClientService/ExportConversation',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.ExportConversationResponse.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -480,6 +505,42 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartConversation(self, request, context):
+        """Starts a conversation: requests asked one after another (Ask with its id), saved as they go.
+        INVALID_ARGUMENT for a title or budget that cannot be. Audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConversation(self, request, context):
+        """A conversation with the plans its turns became and what it has cost. NOT_FOUND when unknown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConversations(self, request, context):
+        """Conversations, the last changed first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateConversation(self, request, context):
+        """Renames a conversation, changes its mode or its budget. Audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportConversation(self, request, context):
+        """A conversation as Markdown: each request, its answer, its plan's steps and summary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -662,6 +723,31 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.SetWorkspaceRoot,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.SetWorkspaceRootRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.ManagerStatus.SerializeToString,
+            ),
+            'StartConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartConversation,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.StartConversationRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.Conversation.SerializeToString,
+            ),
+            'GetConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConversation,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ConversationView.SerializeToString,
+            ),
+            'ListConversations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConversations,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.ListConversationsRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ListConversationsResponse.SerializeToString,
+            ),
+            'UpdateConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateConversation,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.UpdateConversationRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.Conversation.SerializeToString,
+            ),
+            'ExportConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportConversation,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.ExportConversationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1636,6 +1722,141 @@ class ClientService:
             '/hyperagent.v1.ClientService/SetWorkspaceRoot',
             hyperagent_dot_v1_dot_client__pb2.SetWorkspaceRootRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.ManagerStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/StartConversation',
+            hyperagent_dot_v1_dot_client__pb2.StartConversationRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/GetConversation',
+            hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ConversationView.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConversations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/ListConversations',
+            hyperagent_dot_v1_dot_client__pb2.ListConversationsRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ListConversationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/UpdateConversation',
+            hyperagent_dot_v1_dot_client__pb2.UpdateConversationRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/ExportConversation',
+            hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.ExportConversationResponse.FromString,
             options,
             channel_credentials,
             insecure,

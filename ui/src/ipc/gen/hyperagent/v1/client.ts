@@ -18,6 +18,23 @@ export const protobufFileName = "hyperagent/v1/client.proto";
  * UNAUTHENTICATED (TCP listener without the bearer token).
  */
 
+/** How a conversation's plans run. */
+export const ConversationMode = {
+  CONVERSATION_MODE_UNSPECIFIED: "CONVERSATION_MODE_UNSPECIFIED",
+  /** CONVERSATION_MODE_PREVIEW - Shown first; nothing runs until the person accepts it. */
+  CONVERSATION_MODE_PREVIEW: "CONVERSATION_MODE_PREVIEW",
+  /** CONVERSATION_MODE_AUTO - Run at once when every step can run as it stands (otherwise shown, as in preview). */
+  CONVERSATION_MODE_AUTO: "CONVERSATION_MODE_AUTO",
+} as const;
+
+export type ConversationMode = typeof ConversationMode[keyof typeof ConversationMode];
+
+export namespace ConversationMode {
+  export type CONVERSATION_MODE_UNSPECIFIED = typeof ConversationMode.CONVERSATION_MODE_UNSPECIFIED;
+  export type CONVERSATION_MODE_PREVIEW = typeof ConversationMode.CONVERSATION_MODE_PREVIEW;
+  export type CONVERSATION_MODE_AUTO = typeof ConversationMode.CONVERSATION_MODE_AUTO;
+}
+
 export const PlanState = {
   PLAN_STATE_UNSPECIFIED: "PLAN_STATE_UNSPECIFIED",
   /** PLAN_STATE_PROPOSED - Waiting for the person: accept (with edits) or reject. */
@@ -155,6 +172,102 @@ export namespace TemplateStatus {
   export type TEMPLATE_STATUS_BROKEN = typeof TemplateStatus.TEMPLATE_STATUS_BROKEN;
 }
 
+/** One request in a conversation and the manager's first answer to it. */
+export interface ConversationTurn {
+  time?:
+    | string
+    | undefined;
+  /** What the person said. */
+  request: string;
+  /** The plan in a line, the question, or the refusal. */
+  reply: string;
+  /** The plan it became ("" when none). */
+  plan_id: string;
+  /** Which router answered ("offline" or "model"). */
+  router: string;
+  /** The task that asked the language model, when one ran. */
+  model_task_id: string;
+  model_cost: number;
+}
+
+export interface Conversation {
+  id: string;
+  title: string;
+  mode: ConversationMode;
+  turns: ConversationTurn[];
+  /**
+   * The project folder it is about now: a step on an existing folder that names none works
+   * there ("now run its tests").
+   */
+  folder: string;
+  /** Most money its language-model calls may cost in all (0: no limit). */
+  money_budget: number;
+  /** Most language-model tokens its tasks may use in all (0: no limit). */
+  token_budget: string;
+  created_at?: string | undefined;
+  updated_at?: string | undefined;
+}
+
+/** What a conversation has cost so far. */
+export interface ConversationTotals {
+  plans: number;
+  tasks: number;
+  money: number;
+  tokens: string;
+}
+
+export interface ConversationView {
+  conversation?:
+    | Conversation
+    | undefined;
+  /**
+   * Its plans as they stand now, in its turns' order (a plan deleted after store.task_retention
+   * is left out; its turn still says what it was).
+   */
+  plans: Plan[];
+  totals?: ConversationTotals | undefined;
+}
+
+export interface StartConversationRequest {
+  /** "" takes the start of its first request. */
+  title: string;
+  /** UNSPECIFIED: preview. */
+  mode: ConversationMode;
+  money_budget: number;
+  token_budget: string;
+}
+
+export interface GetConversationRequest {
+  conversation_id: string;
+}
+
+export interface ListConversationsRequest {
+  /** 0: 50. */
+  limit: number;
+  /** The last page's `next_page_token`; "" for the first page. */
+  page_token: string;
+}
+
+export interface ListConversationsResponse {
+  /** Without their turns (GetConversation has them), but with how many there are. */
+  conversations: Conversation[];
+  turn_counts: number[];
+  next_page_token: string;
+}
+
+export interface UpdateConversationRequest {
+  conversation_id: string;
+  /** Each change only when set. */
+  title?: string | undefined;
+  mode: ConversationMode;
+  money_budget?: number | undefined;
+  token_budget?: string | undefined;
+}
+
+export interface ExportConversationResponse {
+  markdown: string;
+}
+
 export interface GetStatusRequest {
 }
 
@@ -273,6 +386,11 @@ export interface AskRequest {
    * `router.model`'s prices; 0 takes `planner.money_budget` (0 there: no limit).
    */
   money_budget: number;
+  /**
+   * Asked in this conversation ("" for none): routed knowing what came before it, recorded as
+   * its next turn, run at once in its auto mode; RESOURCE_EXHAUSTED once it spent its budget.
+   */
+  conversation_id: string;
 }
 
 export interface AskResponse {
@@ -300,6 +418,8 @@ export interface AskResponse {
    * the model said.
    */
   model_task_id: string;
+  /** Asked in a conversation: the conversation with this turn added. */
+  conversation?: Conversation | undefined;
 }
 
 /** An agent the planner considered for a step, and its score. */
@@ -713,7 +833,17 @@ export interface Event {
     | Question
     | undefined;
   /** A task made a model call: the call, and the task's totals with it. */
-  model_call?: TaskModelCall | undefined;
+  model_call?:
+    | TaskModelCall
+    | undefined;
+  /** A conversation was started, changed, or got a turn: GetConversation has it. */
+  conversation?: ConversationChanged | undefined;
+}
+
+export interface ConversationChanged {
+  conversation_id: string;
+  title: string;
+  turns: number;
 }
 
 export interface TaskModelCall {
@@ -1126,4 +1256,17 @@ export interface ClientService {
    * keep theirs). An empty path goes back to the config's (or the default). Audited.
    */
   SetWorkspaceRoot(request: SetWorkspaceRootRequest): Promise<ManagerStatus>;
+  /**
+   * Starts a conversation: requests asked one after another (Ask with its id), saved as they go.
+   * INVALID_ARGUMENT for a title or budget that cannot be. Audited.
+   */
+  StartConversation(request: StartConversationRequest): Promise<Conversation>;
+  /** A conversation with the plans its turns became and what it has cost. NOT_FOUND when unknown. */
+  GetConversation(request: GetConversationRequest): Promise<ConversationView>;
+  /** Conversations, the last changed first. */
+  ListConversations(request: ListConversationsRequest): Promise<ListConversationsResponse>;
+  /** Renames a conversation, changes its mode or its budget. Audited. */
+  UpdateConversation(request: UpdateConversationRequest): Promise<Conversation>;
+  /** A conversation as Markdown: each request, its answer, its plan's steps and summary. */
+  ExportConversation(request: GetConversationRequest): Promise<ExportConversationResponse>;
 }
