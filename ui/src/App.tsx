@@ -11,6 +11,7 @@ import { StatusLine } from './components/StatusLine';
 import { ClientProvider, type Client } from './ipc';
 import { Agents } from './views/Agents';
 import { Audit } from './views/Audit';
+import { Chat } from './views/Chat';
 import { NewProject } from './views/NewProject';
 import { PlanPage } from './views/PlanPage';
 import { Plans } from './views/Plans';
@@ -20,6 +21,7 @@ import { Tasks } from './views/Tasks';
 
 const NAV: { href: string; label: string; active: (r: Route) => boolean }[] = [
   { href: hrefOf.newProject, label: 'New project', active: (r) => r.view === 'new' },
+  { href: hrefOf.chat(), label: 'Chat', active: (r) => r.view === 'chat' },
   { href: hrefOf.plans, label: 'Plans', active: (r) => r.view === 'plans' || r.view === 'plan' },
   { href: hrefOf.tasks, label: 'Tasks', active: (r) => r.view === 'tasks' || r.view === 'task' },
   { href: hrefOf.agents, label: 'Agents', active: (r) => r.view === 'agents' },
@@ -39,6 +41,8 @@ function View({ route, onAsk }: { route: Route; onAsk: () => void }) {
       return <Plans onAsk={onAsk} />;
     case 'plan':
       return <PlanPage key={route.planId} planId={route.planId} />;
+    case 'chat':
+      return <Chat conversationId={route.conversationId} />;
     case 'agents':
       return <Agents />;
     case 'audit':

@@ -8,6 +8,7 @@ export type Route =
   | { view: 'task'; taskId: string }
   | { view: 'plans' }
   | { view: 'plan'; planId: string }
+  | { view: 'chat'; conversationId?: string }
   | { view: 'agents' }
   | { view: 'audit' }
   | { view: 'settings'; section?: string }
@@ -23,6 +24,8 @@ export function parseRoute(hash: string): Route {
       return parts[1] ? { view: 'task', taskId: parts[1] } : { view: 'tasks' };
     case 'plans':
       return parts[1] ? { view: 'plan', planId: parts[1] } : { view: 'plans' };
+    case 'chat':
+      return parts[1] ? { view: 'chat', conversationId: parts[1] } : { view: 'chat' };
     case 'agents':
       return { view: 'agents' };
     case 'audit':
@@ -40,6 +43,8 @@ export const hrefOf = {
   task: (id: string) => `#/tasks/${encodeURIComponent(id)}`,
   plans: '#/plans',
   plan: (id: string) => `#/plans/${encodeURIComponent(id)}`,
+  /** A conversation, or (no id) a new one. */
+  chat: (id?: string) => (id ? `#/chat/${encodeURIComponent(id)}` : '#/chat'),
   agents: '#/agents',
   audit: '#/audit',
   settings: '#/settings',

@@ -76,6 +76,7 @@ export function CommandPalette({ onClose, onAsk }: { onClose: () => void; onAsk:
       { id: 'view-agents', group: 'Go to', label: 'Agents', run: go(hrefOf.agents) },
       { id: 'view-audit', group: 'Go to', label: 'Audit log', run: go(hrefOf.audit) },
       { id: 'view-settings', group: 'Go to', label: 'Settings', run: go(hrefOf.settings) },
+      { id: 'view-chat', group: 'Go to', label: 'Chat (conversations)', run: go(hrefOf.chat()) },
       { id: 'act-new', group: 'Actions', label: 'Make a new project from a template', run: go(hrefOf.newProject) },
       {
         id: 'act-verify',

@@ -90,8 +90,29 @@ export class Client {
   }
 
   /** Plain words into a proposed plan, one question or a refusal; nothing runs yet. */
-  ask(text: string, budgetSecs = 0) {
-    return this.transport.call('Ask', { text, budget_secs: budgetSecs });
+  ask(text: string, budgetSecs = 0, conversationId = '') {
+    const req: T.AskRequest = { text, budget_secs: budgetSecs };
+    if (conversationId) req.conversation_id = conversationId;
+    return this.transport.call('Ask', req);
+  }
+  /** Starts a conversation (saved as it goes; Ask with its id adds turns). */
+  startConversation(req: T.StartConversationRequest) {
+    return this.transport.call('StartConversation', req);
+  }
+  /** A conversation with its plans and what it has cost. */
+  getConversation(conversationId: string) {
+    return this.transport.call('GetConversation', { conversation_id: conversationId });
+  }
+  /** The last changed first; without their turns (with how many there are). */
+  listConversations(req: T.ListConversationsRequest = {}) {
+    return this.transport.call('ListConversations', req);
+  }
+  updateConversation(req: T.UpdateConversationRequest) {
+    return this.transport.call('UpdateConversation', req);
+  }
+  /** A conversation as Markdown. */
+  exportConversation(conversationId: string) {
+    return this.transport.call('ExportConversation', { conversation_id: conversationId });
   }
   /** Runs a proposed plan with the person's edits (only the steps they changed or removed). */
   acceptPlan(planId: string, edits: T.StepEdit[]) {

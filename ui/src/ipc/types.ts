@@ -14,6 +14,7 @@ export type { Artifact, LogLine, ModelCall, ModelUsage, Progress, TaskResult, Ta
 export {
   ConsentAnswer,
   ConsentStatus,
+  ConversationMode,
   PlanState,
   PolicyDecision,
   QuestionStatus,
@@ -32,6 +33,11 @@ export type {
   AuditEntry,
   Candidate,
   Consent,
+  Conversation,
+  ConversationChanged,
+  ConversationTotals,
+  ConversationTurn,
+  ConversationView,
   DeleteSecretResponse,
   Event,
   GetLogsResponse,
@@ -125,6 +131,9 @@ export type SetPausedRequest = Sent<pb.SetPausedRequest>;
 export type SetSecretRequest = Sent<pb.SetSecretRequest>;
 export type SetWorkspaceRootRequest = Sent<pb.SetWorkspaceRootRequest>;
 export type SubmitTaskRequest = Sent<pb.SubmitTaskRequest>;
+export type StartConversationRequest = Sent<pb.StartConversationRequest>;
+export type ListConversationsRequest = Sent<pb.ListConversationsRequest>;
+export type UpdateConversationRequest = Sent<pb.UpdateConversationRequest>;
 /** `Subscribe`'s request: the query of the event feed. */
 export type SubscribeRequest = Sent<pb.SubscribeRequest>;
 

@@ -1,0 +1,122 @@
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { FeedProvider } from '../app/feed';
+import { ClientProvider, type Conversation, type ConversationTurn } from '../ipc';
+import { MockTransport } from '../testing/mockTransport';
+import { plan, plannedStep } from '../testing/plans';
+import { Chat } from './Chat';
+
+function turn(request: string, reply: string, plan_id = ''): ConversationTurn {
+  return {
+    time: '2026-12-04T10:00:00Z',
+    request,
+    reply,
+    plan_id,
+    router: 'offline',
+    model_task_id: '',
+    model_cost: 0,
+  };
+}
+
+function conversation(turns: ConversationTurn[], more: Partial<Conversation> = {}): Conversation {
+  return {
+    id: 'c1',
+    title: 'make shop',
+    mode: 'CONVERSATION_MODE_PREVIEW',
+    turns,
+    folder: 'shop',
+    money_budget: 0,
+    token_budget: '0',
+    created_at: '2026-12-04T10:00:00Z',
+    updated_at: '2026-12-04T10:00:00Z',
+    ...more,
+  };
+}
+
+const totals = { plans: 1, tasks: 1, money: 0, tokens: '0' };
+
+function mount(transport: MockTransport, id?: string) {
+  return render(
+    <ClientProvider client={transport.client()}>
+      <FeedProvider>
+        <Chat conversationId={id} />
+      </FeedProvider>
+    </ClientProvider>,
+  );
+}
+
+describe('Chat', () => {
+  it('shows a saved conversation: each request, the answer, its plan and summary, kept current from the feed', async () => {
+    const made = plan('p1', [plannedStep({ number: 1, task_type: 'bootstrap.project' }, { state: 'STEP_STATE_RUNNING', task_ids: ['t1'] })], {
+      state: 'PLAN_STATE_RUNNING',
+    });
+    const saved = conversation([turn('make a fastapi project called shop', 'A plan of 1 step: 1. bootstrap.project in shop.', 'p1')]);
+    const transport = new MockTransport({
+      ListConversations: () => ({ conversations: [{ ...saved, turns: [] }], turn_counts: [1], next_page_token: '' }),
+      GetConversation: () => ({ conversation: saved, plans: [made], totals }),
+    });
+    mount(transport, 'c1');
+    const turns = await screen.findAllByTestId('chat-turn');
+    expect(turns).toHaveLength(1);
+    expect(turns[0]).toHaveTextContent('You: make a fastapi project called shop');
+    expect(turns[0]).toHaveTextContent('HyperAgent: A plan of 1 step: 1. bootstrap.project in shop.');
+    expect(within(turns[0]!).getByTestId('plan-state')).toHaveAttribute('data-state', 'PLAN_STATE_RUNNING');
+    expect(screen.getByTestId('chat-totals')).toHaveTextContent('1 plans · 1 tasks · 0 model tokens · about shop');
+    expect(screen.getByTestId('chat-session')).toHaveAttribute('aria-current', 'page');
+    // The plan ends: its summary shows without reading the conversation again.
+    transport.emit({ plan: { plan: { ...made, state: 'PLAN_STATE_SUCCEEDED', summary: 'Made shop.' } } });
+    expect(await screen.findByTestId('chat-summary')).toHaveTextContent('Made shop.');
+    expect(transport.requests('GetConversation')).toHaveLength(1);
+  });
+
+  it('a new conversation starts at the first request, in the mode chosen, and asks in it', async () => {
+    const user = userEvent.setup();
+    const asked = conversation([turn('run the tests in shop', 'A plan of 1 step: 1. tests.run in shop.', 'p2')], {
+      mode: 'CONVERSATION_MODE_AUTO',
+    });
+    const running = plan('p2', [plannedStep({ number: 1, task_type: 'tests.run' })], { state: 'PLAN_STATE_RUNNING' });
+    const transport = new MockTransport({
+      ListConversations: () => ({ conversations: [], turn_counts: [], next_page_token: '' }),
+      StartConversation: () => ({ ...asked, turns: [] }),
+      Ask: () => ({
+        plan: running,
+        question: '',
+        choices: [],
+        refusal: '',
+        can_do: [],
+        router: 'offline',
+        micros: '10',
+        fallback: '',
+        model_task_id: '',
+        conversation: asked,
+      }),
+      GetConversation: () => ({ conversation: asked, plans: [running], totals }),
+    });
+    mount(transport);
+    await user.click(screen.getByTestId('chat-mode-auto'));
+    expect(transport.requests('StartConversation')).toHaveLength(0);
+    await user.type(screen.getByTestId('chat-input'), 'run the tests in shop{Enter}');
+    expect(await screen.findByTestId('chat-reply')).toHaveTextContent('A plan of 1 step: 1. tests.run in shop.');
+    expect(transport.requests('StartConversation')).toEqual([{ mode: 'CONVERSATION_MODE_AUTO' }]);
+    expect(transport.requests('Ask')).toEqual([{ text: 'run the tests in shop', budget_secs: 0, conversation_id: 'c1' }]);
+    expect(window.location.hash).toBe('#/chat/c1');
+  });
+
+  it('a refused request says why and keeps the words', async () => {
+    const user = userEvent.setup();
+    const transport = new MockTransport({
+      ListConversations: () => ({ conversations: [], turn_counts: [], next_page_token: '' }),
+      StartConversation: () => conversation([]),
+      Ask: () => {
+        throw new (class extends Error {
+          code = 'resource_exhausted';
+        })('this conversation has spent 0.5000 of its money budget of 0.5000');
+      },
+    });
+    mount(transport);
+    await user.type(screen.getByTestId('chat-input'), 'run its tests{Enter}');
+    expect(await screen.findByTestId('chat-error')).toHaveTextContent('of its money budget');
+    expect(screen.getByTestId('chat-input')).toHaveValue('run its tests');
+  });
+});
