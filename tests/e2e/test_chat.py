@@ -75,7 +75,7 @@ def test_a_conversation_knows_its_project_and_is_resumed_after_the_manager_is_ki
     assert test_step.step.task_type == "tests.run"
     assert test_step.touches.split(" (")[0].endswith("/chatshop"), test_step.touches
     assert " passed" in test_step.summary, test_step.summary
-    assert v.totals.plans == 2 and v.totals.tasks == 2
+    assert (v.totals.plans, v.totals.tasks) == (2, 2)
 
     # Saved as it went: nothing is lost when the manager is killed.
     m.kill9()
