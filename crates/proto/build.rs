@@ -1,5 +1,5 @@
 //! Generates the Rust types and gRPC stubs from `proto/hyperagent/v1/*.proto`, plus a descriptor set
-//! for server reflection. Uses `PROTOC` when set, else Debian's `/usr/bin/protoc` (installed by
+//! for server reflection, and the client of OpenTelemetry's trace export service. Uses `PROTOC` when set, else Debian's `/usr/bin/protoc` (installed by
 //! `scripts/setup.sh`).
 use std::path::PathBuf;
 
@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
         .file_descriptor_set_path(&descriptor)
-        .compile_protos(&files, &[root])?;
+        .compile_protos(&files, std::slice::from_ref(&root))?;
     // serde impls following the proto3 JSON mapping, for the same messages: the web API speaks
     // the gRPC contract as JSON.
     pbjson_build::Builder::new()
@@ -34,5 +34,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .preserve_proto_field_names()
         .emit_fields()
         .build(&[".hyperagent.v1"])?;
+    // OpenTelemetry's trace export service (vendored in proto/opentelemetry, Apache-2.0): the
+    // manager is its client, sending traces to a collector the person runs.
+    let otlp = root.join("opentelemetry/proto/collector/trace/v1/trace_service.proto");
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("opentelemetry").display()
+    );
+    tonic_prost_build::configure()
+        .build_server(false)
+        .compile_protos(&[otlp], &[root])?;
     Ok(())
 }

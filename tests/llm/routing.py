@@ -22,5 +22,6 @@ def route_payload(endpoint: str, /, **changes: Any) -> dict[str, Any]:
         "timeout_secs": 120,
         "max_steps": 8,
         "catalog": CATALOG,
+        "context": {},
     }
     return {**payload, **changes}

@@ -135,11 +135,17 @@ pub fn check_budget(money: f64) -> Result<()> {
 
 /// The title a conversation without one gets from its first request.
 pub fn title_from(request: &str) -> String {
-    let one_line = request.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= TITLE_FROM_REQUEST {
-        return one_line;
+    cut_line(request, TITLE_FROM_REQUEST)
+}
+
+/// `s` on one line (its whitespace runs made single spaces), cut to at most `max` characters with
+/// an ellipsis.
+pub fn cut_line(s: &str, max: usize) -> String {
+    let one = one_line(s);
+    if one.chars().count() <= max {
+        return one;
     }
-    let cut: String = one_line.chars().take(TITLE_FROM_REQUEST - 1).collect();
+    let cut: String = one.chars().take(max.saturating_sub(1)).collect();
     format!("{}…", cut.trim_end())
 }
 

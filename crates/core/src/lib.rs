@@ -46,6 +46,7 @@ pub mod store;
 pub mod supervisor;
 pub mod tasks;
 pub mod token;
+pub mod trace;
 pub mod workspace;
 
 pub use config::Config;

@@ -110,3 +110,42 @@ macro_rules! for_each_unary_client_method {
         }
     };
 }
+
+/// OpenTelemetry's OTLP trace types and the client of its export service (vendored from
+/// opentelemetry-proto v1.9.0 in `proto/opentelemetry`, Apache-2.0).
+pub mod opentelemetry {
+    /// `opentelemetry.proto`.
+    pub mod proto {
+        /// `opentelemetry.proto.common`.
+        pub mod common {
+            /// `opentelemetry.proto.common.v1`.
+            pub mod v1 {
+                tonic::include_proto!("opentelemetry.proto.common.v1");
+            }
+        }
+        /// `opentelemetry.proto.resource`.
+        pub mod resource {
+            /// `opentelemetry.proto.resource.v1`.
+            pub mod v1 {
+                tonic::include_proto!("opentelemetry.proto.resource.v1");
+            }
+        }
+        /// `opentelemetry.proto.trace`.
+        pub mod trace {
+            /// `opentelemetry.proto.trace.v1`.
+            pub mod v1 {
+                tonic::include_proto!("opentelemetry.proto.trace.v1");
+            }
+        }
+        /// `opentelemetry.proto.collector`.
+        pub mod collector {
+            /// `opentelemetry.proto.collector.trace`.
+            pub mod trace {
+                /// `opentelemetry.proto.collector.trace.v1`.
+                pub mod v1 {
+                    tonic::include_proto!("opentelemetry.proto.collector.trace.v1");
+                }
+            }
+        }
+    }
+}

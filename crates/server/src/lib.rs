@@ -3,7 +3,8 @@
 //! domain types clients need ([`convert`]); the HTTP/SSE web API and its OpenAPI document
 //! ([`web`]); the listeners, discovery file and instance lock ([`server`]); the client side of the
 //! Unix-socket transport ([`transport`]); the user service ([`service`]); process-wide settings and
-//! the bundled folders ([`process`]). Only this crate and the proto crate touch generated types.
+//! the bundled folders ([`process`]); the trace exporter to an OpenTelemetry collector
+//! ([`telemetry`]). Only this crate and the proto crate touch generated types.
 #![deny(missing_docs)]
 
 pub mod api;
@@ -12,6 +13,7 @@ pub mod peer_stream;
 pub mod process;
 pub mod server;
 pub mod service;
+pub mod telemetry;
 pub mod transport;
 pub mod web;
 

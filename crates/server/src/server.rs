@@ -364,6 +364,7 @@ struct Servers {
     tcp: Option<Served<tonic::transport::Error>>,
     web: Option<Served<std::io::Error>>,
     egress: tokio::task::JoinHandle<()>,
+    telemetry: tokio::task::JoinHandle<()>,
 }
 
 impl Servers {
@@ -382,6 +383,11 @@ impl Servers {
         let egress = tokio::spawn(hyperagent_core::egress::serve(
             manager.clone(),
             l.egress,
+            stopped.clone(),
+        ));
+        let telemetry = tokio::spawn(crate::telemetry::export(
+            manager.clone(),
+            cfg.telemetry.clone(),
             stopped.clone(),
         ));
         let router = routes(Server::builder(), &services, max).await?;
@@ -415,6 +421,7 @@ impl Servers {
             tcp,
             web,
             egress,
+            telemetry,
         })
     }
 
@@ -435,6 +442,7 @@ impl Servers {
             }
         }
         let _ = self.egress.await;
+        let _ = self.telemetry.await;
     }
 }
 

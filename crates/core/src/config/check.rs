@@ -3,7 +3,7 @@
 //! its own keys; the first problem found is the error, naming the key and what is allowed.
 use super::{
     Agents, Config, Consent, Drift, Editor, Feed, Messages, Planner, Router, RouterModel, Sandbox,
-    Server, Store, Tasks, Templates, Web,
+    Server, Store, Tasks, Telemetry, Templates, Web,
 };
 
 /// Most warm task processes per agent (`sandbox.warm_pool_size`).
@@ -25,7 +25,30 @@ impl Config {
         self.planner.check()?;
         self.drift.check(&self.tasks)?;
         self.messages.check(&self.server)?;
+        self.telemetry.check()?;
         self.web.check()
+    }
+}
+
+impl Telemetry {
+    fn check(&self) -> Result<(), String> {
+        let e = self.otlp_endpoint.trim();
+        if !(e.is_empty() || e.starts_with("http://") || e.starts_with("https://")) {
+            return Err(format!(
+                "telemetry.otlp_endpoint `{e}` must be an http:// or https:// address of an \
+                 OTLP/gRPC collector, e.g. http://127.0.0.1:4317 (or \"\" to export nothing)"
+            ));
+        }
+        if self.service_name.trim().is_empty() {
+            return Err("telemetry.service_name must not be empty".into());
+        }
+        if self.export_timeout.is_zero() || self.retry_backoff_max.is_zero() {
+            return Err(
+                "telemetry.export_timeout and telemetry.retry_backoff_max must be more than 0"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 }
 

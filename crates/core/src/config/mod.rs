@@ -57,6 +57,35 @@ pub struct Config {
     pub drift: Drift,
     /// Messages between agents (`crates/core/src/message.rs`).
     pub messages: Messages,
+    /// Traces exported to an OpenTelemetry collector (`crates/core/src/trace.rs`).
+    pub telemetry: Telemetry,
+}
+
+/// Traces of what HyperAgent did, exported over OTLP to a collector the person runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Telemetry {
+    /// The collector's OTLP/gRPC address, e.g. `http://127.0.0.1:4317` ("": nothing is exported).
+    pub otlp_endpoint: String,
+    /// The `service.name` the traces carry.
+    pub service_name: String,
+    /// How long one export may take.
+    #[serde(with = "humantime_serde")]
+    pub export_timeout: Duration,
+    /// After a failed export, the wait before the next try doubles from 1 s up to this.
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff_max: Duration,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Telemetry {
+            otlp_endpoint: String::new(),
+            service_name: "hyperagent".into(),
+            export_timeout: Duration::from_secs(10),
+            retry_backoff_max: Duration::from_secs(60),
+        }
+    }
 }
 
 /// Messages between agents.

@@ -6,8 +6,8 @@
 //! resumed after a restart and exported as Markdown. A conversation's budget (money and tokens)
 //! holds across all its plans.
 use super::*;
-use crate::conversation::plan_word;
 use crate::conversation::{self, Conversation, Mode, Totals, Turn};
+use crate::conversation::{cut_line as cut, plan_word};
 use crate::plan::Plan;
 use crate::router::{Context, Routed};
 
@@ -355,15 +355,4 @@ fn reply(a: &AskAnswer) -> String {
         ),
         Routed::Plan(_) => "No steps.".to_string(),
     }
-}
-
-/// At most `max` characters of `s`, on one line.
-fn cut(s: &str, max: usize) -> String {
-    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() <= max {
-        return one;
-    }
-    let mut c: String = one.chars().take(max - 1).collect();
-    c.push('…');
-    c
 }

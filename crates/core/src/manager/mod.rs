@@ -67,6 +67,7 @@ mod scenarios;
 mod secrets;
 mod settings;
 mod templates;
+mod traces;
 mod usage;
 
 pub use crate::supervisor::{DeclaredTypes, SupervisedProcess, SupervisorRequest};
