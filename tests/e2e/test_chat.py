@@ -11,28 +11,14 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from harness import REPO, Manager, bootstrapper_agents, wheelhouse, with_testrunner
+from harness import Manager, project_agents_manager
 
 from hyperagent.v1 import client_pb2
 
 
 @pytest.fixture(scope="module")
 def m(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Manager]:
-    base = tmp_path_factory.mktemp("chat")
-    wh = wheelhouse()
-    agents = with_testrunner(bootstrapper_agents(base / "agents", wh), wh)
-    m = Manager(
-        root=base,
-        agents_dir=agents,
-        extra={
-            "sandbox": {"allow_unsupervised_agents": False},
-            "templates": {"dirs": [str(REPO / "templates")]},
-        },
-    ).start()
-    for name in ("bootstrapper", "testrunner"):
-        m.wait_agent(name, online=True)
-        allowed = m.cli("policy", "allow", "--read", str(wh), "--agent", name)
-        assert allowed.returncode == 0, allowed.stderr
+    m = project_agents_manager(tmp_path_factory.mktemp("chat"))
     yield m
     m.stop()
 

@@ -241,13 +241,25 @@ async fn request(
     if !r.fallback.is_empty() {
         eprintln!("note: {} (the offline router answered)", line(&r.fallback));
     }
-    let reply = r
+    let turn = r
         .conversation
         .as_ref()
         .and_then(|c| c.turns.last())
-        .map(|t| t.reply.clone())
+        .cloned()
         .unwrap_or_default();
-    println!("hyperagent> {}", line(&reply));
+    if !turn.routed_as.is_empty() {
+        println!("(asked as: {})", line(&turn.routed_as));
+    }
+    println!("hyperagent> {}", line(&turn.reply));
+    if !turn.choices.is_empty() {
+        let numbered: Vec<String> = turn
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(n, c)| format!("{}. {}", n + 1, line(c)))
+            .collect();
+        println!("Answer with one: {}", numbered.join("  "));
+    }
     let Some(plan) = r.plan else {
         return Ok(());
     };

@@ -65,6 +65,14 @@ pub struct Turn {
     pub model_task_id: Option<String>,
     /// What routing by the language model cost.
     pub model_cost: f64,
+    /// When the manager answered with a question: the choices it offered (task types). The
+    /// next request may be just one of them, or its number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+    /// The request as routed, when an answer to the question before it made it another ("run
+    /// the tests" after "check shop"? -> "check shop (tests.run)").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routed_as: Option<String>,
 }
 
 /// A conversation.
@@ -160,6 +168,21 @@ pub fn folder_after(plan: &Plan) -> Option<String> {
             None => Some(w.to_string()),
         }
     })
+}
+
+/// The request to route for `said`: when the turn before asked a question and `said` is one of
+/// its choices (or the choice's number), that turn's request with the choice; else `said`.
+pub fn answering(c: &Conversation, said: &str) -> Option<String> {
+    let last = c.turns.last()?;
+    let said = said.trim();
+    let choice = last
+        .choices
+        .iter()
+        .enumerate()
+        .find(|(n, ch)| ch.eq_ignore_ascii_case(said) || said == (n + 1).to_string())?
+        .1;
+    let asked = last.routed_as.as_deref().unwrap_or(&last.request);
+    Some(format!("{asked} ({choice})"))
 }
 
 /// Whether it is over one of its budgets; what it spent then, in words.
@@ -323,6 +346,44 @@ mod tests {
     }
 
     #[test]
+    fn a_choice_or_its_number_answers_the_question_before_it() {
+        let asked = Turn {
+            time_us: 1,
+            request: "check shop".into(),
+            reply: "Which one? It could be: tests.run, code.review.".into(),
+            plan_id: None,
+            router: "offline".into(),
+            model_task_id: None,
+            model_cost: 0.0,
+            choices: vec!["tests.run".into(), "code.review".into()],
+            routed_as: None,
+        };
+        let mut c = Conversation {
+            id: "c".into(),
+            title: "t".into(),
+            mode: Mode::Preview,
+            turns: vec![asked],
+            folder: None,
+            money_budget: 0.0,
+            token_budget: 0,
+            created_us: 0,
+            updated_us: 0,
+        };
+        assert_eq!(
+            answering(&c, " code.review ").as_deref(),
+            Some("check shop (code.review)")
+        );
+        assert_eq!(
+            answering(&c, "1").as_deref(),
+            Some("check shop (tests.run)")
+        );
+        assert_eq!(answering(&c, "3"), None);
+        assert_eq!(answering(&c, "run the tests in shop"), None);
+        c.turns[0].choices.clear();
+        assert_eq!(answering(&c, "1"), None, "no question, no answer");
+    }
+
+    #[test]
     fn a_budget_is_spent_at_its_figure_and_says_what_was_spent() {
         let mut c = Conversation {
             id: "c".into(),
@@ -371,6 +432,8 @@ mod tests {
                     router: "offline".into(),
                     model_task_id: None,
                     model_cost: 0.0,
+                    choices: Vec::new(),
+                    routed_as: None,
                 },
                 Turn {
                     time_us: 2,
@@ -380,6 +443,8 @@ mod tests {
                     router: "offline".into(),
                     model_task_id: None,
                     model_cost: 0.0,
+                    choices: Vec::new(),
+                    routed_as: None,
                 },
             ],
             folder: Some("shop".into()),

@@ -16,6 +16,8 @@ pub enum Kind {
     HandoffLoop,
     /// More language-model tokens spent than `tasks.max_model_tokens` allows.
     OverBudget,
+    /// `drift.burn_tokens` language-model tokens used while nothing in its folder changed.
+    Burning,
 }
 
 impl Kind {
@@ -26,6 +28,7 @@ impl Kind {
             Kind::Repeating => "repeating",
             Kind::HandoffLoop => "handoff_loop",
             Kind::OverBudget => "over_budget",
+            Kind::Burning => "burning",
         }
     }
 }
@@ -51,6 +54,54 @@ pub struct Watch {
     repeats: u32,
     silent_flagged: bool,
     repeat_flagged: bool,
+    /// Its folder when last looked at, the tokens it had used then, and when it last changed.
+    print: Option<FolderPrint>,
+    looked_at_tokens: u64,
+    changed_at_tokens: u64,
+}
+
+/// What a folder holds, enough to tell whether anything in it changed: how many entries, their
+/// bytes, and the latest modification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FolderPrint {
+    entries: u64,
+    bytes: u64,
+    newest_ns: i128,
+}
+
+/// The print of `dir` from at most `max_entries` entries (links not followed); `None` when it
+/// cannot be read.
+pub fn folder_print(dir: &std::path::Path, max_entries: usize) -> Option<FolderPrint> {
+    let mut print = FolderPrint {
+        entries: 0,
+        bytes: 0,
+        newest_ns: 0,
+    };
+    let mut todo = vec![dir.to_path_buf()];
+    std::fs::symlink_metadata(dir).ok()?;
+    while let Some(d) = todo.pop() {
+        let Ok(read) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in read.flatten() {
+            if print.entries as usize >= max_entries {
+                return Some(print);
+            }
+            let Ok(m) = e.metadata() else { continue };
+            print.entries += 1;
+            print.bytes += m.len();
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |t| t.as_nanos() as i128);
+            print.newest_ns = print.newest_ns.max(modified);
+            if m.is_dir() {
+                todo.push(e.path());
+            }
+        }
+    }
+    Some(print)
 }
 
 impl Watch {
@@ -95,6 +146,42 @@ impl Watch {
             evidence: format!(
                 "the same log line {} times in a row: \"{quoted}{more}\"",
                 self.repeats
+            ),
+        })
+    }
+
+    /// Whether the task's folder should be looked at now that it has used `total_tokens`: the
+    /// first time, and each `burn_tokens` after the last look (0: never).
+    pub fn burn_due(&self, total_tokens: u64, burn_tokens: u64) -> bool {
+        burn_tokens > 0
+            && (self.print.is_none()
+                || total_tokens.saturating_sub(self.looked_at_tokens) >= burn_tokens)
+    }
+
+    /// The task's folder looked at (`print`) with `total_tokens` used: drift when nothing in it
+    /// changed while it used `burn_tokens` or more. Flagged once per `burn_tokens` burnt.
+    pub fn burned(
+        &mut self,
+        total_tokens: u64,
+        print: Option<FolderPrint>,
+        burn_tokens: u64,
+    ) -> Option<Drift> {
+        if !self.burn_due(total_tokens, burn_tokens) {
+            return None; // another report looked meanwhile
+        }
+        let print = print?;
+        self.looked_at_tokens = total_tokens;
+        if self.print != Some(print) {
+            self.print = Some(print);
+            self.changed_at_tokens = total_tokens;
+            return None;
+        }
+        Some(Drift {
+            kind: Kind::Burning,
+            evidence: format!(
+                "{} model tokens used while nothing in its folder changed (drift.burn_tokens is \
+                 {burn_tokens})",
+                total_tokens - self.changed_at_tokens
             ),
         })
     }

@@ -16,6 +16,8 @@ function turn(request: string, reply: string, plan_id = ''): ConversationTurn {
     router: 'offline',
     model_task_id: '',
     model_cost: 0,
+    choices: [],
+    routed_as: '',
   };
 }
 
@@ -118,5 +120,69 @@ describe('Chat', () => {
     await user.type(screen.getByTestId('chat-input'), 'run its tests{Enter}');
     expect(await screen.findByTestId('chat-error')).toHaveTextContent('of its money budget');
     expect(screen.getByTestId('chat-input')).toHaveValue('run its tests');
+  });
+
+  it('renames the conversation and sets its budget; a budget that cannot be is said and not sent', async () => {
+    const user = userEvent.setup();
+    const saved = conversation([turn('echo hi', 'A plan of 1 step: 1. echo.echo.')]);
+    const transport = new MockTransport({
+      ListConversations: () => ({ conversations: [{ ...saved, turns: [] }], turn_counts: [1], next_page_token: '' }),
+      GetConversation: () => ({ conversation: saved, plans: [], totals }),
+      UpdateConversation: (req) => ({ ...saved, title: req.title ?? saved.title }),
+    });
+    mount(transport, 'c1');
+    await user.click(await screen.findByText('Title and budget'));
+    const title = screen.getByLabelText('Title');
+    await user.clear(title);
+    await user.type(title, 'Shop work');
+    const money = screen.getByLabelText('Most its model calls may cost (0: no limit)');
+    await user.clear(money);
+    await user.type(money, 'lots');
+    expect(screen.getByRole('alert')).toHaveTextContent('The money budget is a number, 0 or more.');
+    expect(screen.getByTestId('chat-details-save')).toBeDisabled();
+    await user.clear(money);
+    await user.type(money, '0.5');
+    const tokens = screen.getByLabelText('Most model tokens its tasks may use (0: no limit)');
+    await user.clear(tokens);
+    await user.type(tokens, '20000');
+    await user.click(screen.getByTestId('chat-details-save'));
+    expect(transport.requests('UpdateConversation')).toEqual([
+      { conversation_id: 'c1', title: 'Shop work', money_budget: 0.5, token_budget: '20000' },
+    ]);
+  });
+
+  it("a question's choices are buttons on the latest turn; one asks again in the conversation", async () => {
+    const user = userEvent.setup();
+    const question = {
+      ...turn('check shop', 'Which one? It could be: tests.run, code.review.'),
+      choices: ['tests.run', 'code.review'],
+    };
+    let saved = conversation([question]);
+    const answered = conversation([
+      question,
+      { ...turn('code.review', "I can't do that here"), routed_as: 'check shop (code.review)' },
+    ]);
+    const transport = new MockTransport({
+      ListConversations: () => ({ conversations: [{ ...saved, turns: [] }], turn_counts: [1], next_page_token: '' }),
+      GetConversation: () => ({ conversation: saved, plans: [], totals }),
+      Ask: () => ((saved = answered), {
+        question: '',
+        choices: [],
+        refusal: 'nothing to do',
+        can_do: [],
+        router: 'offline',
+        micros: '1',
+        fallback: '',
+        model_task_id: '',
+        conversation: answered,
+      }),
+    });
+    mount(transport, 'c1');
+    const choices = await screen.findAllByTestId('chat-choice');
+    expect(choices.map((c) => c.textContent)).toEqual(['tests.run', 'code.review']);
+    await user.click(choices[1]!);
+    expect(transport.requests('Ask')).toEqual([{ text: 'code.review', budget_secs: 0, conversation_id: 'c1' }]);
+    expect(await screen.findByTestId('chat-routed-as')).toHaveTextContent('Asked as: check shop (code.review)');
+    expect(screen.queryAllByTestId('chat-choice')).toHaveLength(0);
   });
 });

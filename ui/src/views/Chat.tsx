@@ -120,7 +120,11 @@ function Session({ conversationId }: { conversationId?: string }) {
 
   const send = async (e: FormEvent) => {
     e.preventDefault();
-    const words = text.trim();
+    await ask(text);
+  };
+
+  const ask = async (said: string) => {
+    const words = said.trim();
     if (!words || busy) return;
     setBusy(true);
     setError(null);
@@ -225,6 +229,7 @@ function Session({ conversationId }: { conversationId?: string }) {
           )}
         </p>
       )}
+      {conversation && <Details key={conversation.id} conversation={conversation} onSaved={read} />}
       {error && <ErrorNote error={error} what="Not done" testId="chat-error" />}
       <ol className="chat-turns" data-testid="chat-turns" aria-live="polite">
         {conversation?.turns.map((t, i) => (
@@ -233,7 +238,9 @@ function Session({ conversationId }: { conversationId?: string }) {
             turn={t}
             plan={view?.plans.find((p) => p.id === t.plan_id)}
             latest={i === last - 1}
+            busy={busy}
             onChanged={read}
+            onChoose={(choice) => void ask(choice)}
           />
         ))}
       </ol>
@@ -270,25 +277,111 @@ function Session({ conversationId }: { conversationId?: string }) {
   );
 }
 
+/** The conversation's title and budget, changed here. */
+function Details({ conversation, onSaved }: { conversation: Conversation; onSaved: () => void }) {
+  const client = useClient();
+  const ids = useId();
+  const [title, setTitle] = useState(conversation.title);
+  const [money, setMoney] = useState(String(conversation.money_budget));
+  const [tokens, setTokens] = useState(conversation.token_budget);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const moneyOk = money.trim() !== '' && Number.isFinite(Number(money)) && Number(money) >= 0;
+  const tokensOk = /^\d+$/.test(tokens.trim());
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!moneyOk || !tokensOk) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await client.updateConversation({
+        conversation_id: conversation.id,
+        title,
+        money_budget: Number(money),
+        token_budget: tokens.trim(),
+      });
+      onSaved();
+    } catch (err) {
+      setError(ApiError.from(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <details className="chat-details" data-testid="chat-details">
+      <summary>Title and budget</summary>
+      <form className="chat-details-form" onSubmit={(e) => void save(e)} aria-label="Title and budget">
+        <label htmlFor={`${ids}-title`}>Title</label>
+        <input id={`${ids}-title`} value={title} maxLength={120} onChange={(e) => setTitle(e.target.value)} />
+        <label htmlFor={`${ids}-money`}>Most its model calls may cost (0: no limit)</label>
+        <input
+          id={`${ids}-money`}
+          inputMode="decimal"
+          value={money}
+          aria-invalid={!moneyOk}
+          onChange={(e) => setMoney(e.target.value)}
+        />
+        <label htmlFor={`${ids}-tokens`}>Most model tokens its tasks may use (0: no limit)</label>
+        <input
+          id={`${ids}-tokens`}
+          inputMode="numeric"
+          value={tokens}
+          aria-invalid={!tokensOk}
+          onChange={(e) => setTokens(e.target.value)}
+        />
+        {(!moneyOk || !tokensOk) && (
+          <p className="field-error" role="alert">
+            {!moneyOk ? 'The money budget is a number, 0 or more.' : 'The token budget is a whole number, 0 or more.'}
+          </p>
+        )}
+        <button type="submit" disabled={busy || !moneyOk || !tokensOk} data-testid="chat-details-save">
+          {busy ? 'Saving…' : 'Save'}
+        </button>
+        {error && <ErrorNote error={error} what="Not saved" />}
+      </form>
+    </details>
+  );
+}
+
 function Turn({
   turn,
   plan,
   latest,
+  busy,
   onChanged,
+  onChoose,
 }: {
   turn: ConversationTurn;
   plan?: Plan;
   latest: boolean;
+  busy: boolean;
   onChanged: () => void;
+  onChoose: (choice: string) => void;
 }) {
   return (
     <li className="chat-turn" data-testid="chat-turn">
       <p className="chat-you">
         <strong>You:</strong> <Untrusted text={turn.request} />
       </p>
+      {turn.routed_as && (
+        <p className="help" data-testid="chat-routed-as">
+          Asked as: <Untrusted text={turn.routed_as} />
+        </p>
+      )}
       <p className="chat-reply" data-testid="chat-reply">
         <strong>HyperAgent:</strong> <Untrusted text={turn.reply} />
       </p>
+      {latest && turn.choices.length > 0 && (
+        <div className="actions" role="group" aria-label="Answer with one">
+          {turn.choices.map((c) => (
+            <button key={c} type="button" data-testid="chat-choice" disabled={busy} onClick={() => onChoose(c)}>
+              <Untrusted text={c} />
+            </button>
+          ))}
+        </div>
+      )}
       {plan && plan.state === 'PLAN_STATE_PROPOSED' && latest && (
         <PlanPreview plan={plan} onAccepted={onChanged} onRejected={onChanged} />
       )}

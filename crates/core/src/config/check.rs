@@ -89,6 +89,9 @@ impl Drift {
                     .into(),
             );
         }
+        if self.burn_scan_entries == 0 {
+            return Err("drift.burn_scan_entries must be at least 1".into());
+        }
         Ok(())
     }
 }

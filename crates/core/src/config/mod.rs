@@ -139,6 +139,12 @@ pub struct Drift {
     /// Most times work may be handed from task to task along one chain; a hand-off past it is
     /// refused (a hand-off back to a task type already in the chain is drift before that).
     pub max_handoffs: u32,
+    /// A task that used this many language-model tokens while nothing in its folder changed is
+    /// drifting: burning its budget without doing anything (0: never).
+    pub burn_tokens: u64,
+    /// Most entries of a task's folder read to tell whether it changed (a bigger folder is
+    /// judged by its first ones).
+    pub burn_scan_entries: u32,
 }
 
 impl Default for Drift {
@@ -148,6 +154,8 @@ impl Default for Drift {
             repeat_lines: 50,
             on_drift: OnDrift::Warn,
             max_handoffs: 8,
+            burn_tokens: 50_000,
+            burn_scan_entries: 100_000,
         }
     }
 }

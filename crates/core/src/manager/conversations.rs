@@ -92,7 +92,10 @@ impl Manager {
             ..budget
         };
         let context = self.context(&c).await;
-        let mut answer = self.ask_in_context(text, budget, context).await?;
+        // "2" or "code.review" after a question: the question's request with that choice.
+        let routed_as = conversation::answering(&c, text);
+        let request = routed_as.as_deref().unwrap_or(text);
+        let mut answer = self.ask_in_context(request, budget, context).await?;
         let mut reply = reply(&answer);
         if let Some(p) = answer.plan.as_deref() {
             if c.mode == Mode::Auto && p.steps.iter().all(|s| s.problem.is_none()) {
@@ -110,6 +113,11 @@ impl Manager {
             router: answer.route.router.to_string(),
             model_task_id: answer.route.model_task_id.clone(),
             model_cost: answer.route.model_cost,
+            choices: match &answer.route.routed {
+                Routed::Clarify { choices, .. } if answer.plan.is_none() => choices.clone(),
+                _ => Vec::new(),
+            },
+            routed_as,
         };
         // The turn goes after whatever was added meanwhile (another client in the same session).
         let _one_at_a_time = self.inner.conversations.lock().await;

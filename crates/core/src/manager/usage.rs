@@ -2,7 +2,7 @@
 //! the server counted them, times as measured); the manager keeps the task's totals with the task
 //! (stored, shown on its page and by `hyperagent task`) and puts each call on the feed.
 use super::*;
-use crate::drift::Kind;
+use crate::drift::{folder_print, Kind};
 use crate::model::{ModelCall, ModelUsage};
 
 /// Most bytes of a model's name kept.
@@ -39,6 +39,31 @@ impl Manager {
         let budget = self.inner.cfg.tasks.max_model_tokens;
         let cap = self.inner.cfg.agents.max_log_bytes_per_task;
         let disk_low = self.inner.disk.low().is_some();
+        let burn = self.inner.cfg.drift.burn_tokens;
+        // Is it time to look at the task's folder (burning tokens without changing anything)?
+        // Read outside the commit: a walk of the folder must not hold the manager's lock.
+        let look = {
+            let st = self.state();
+            self.authorize(&st, task_id, token)?;
+            st.tasks.get(task_id).and_then(|a| {
+                let total = a
+                    .task
+                    .usage
+                    .as_ref()
+                    .map_or(0, |u| u.total_tokens)
+                    .saturating_add(call.total_tokens);
+                let due = a.watch.burn_due(total, burn) && !a.task.workspace.is_empty();
+                due.then(|| PathBuf::from(&a.task.workspace))
+            })
+        };
+        let print = match look {
+            Some(dir) => {
+                let most = self.inner.cfg.drift.burn_scan_entries as usize;
+                let print = tokio::task::spawn_blocking(move || folder_print(&dir, most));
+                Some(print.await.ok().flatten())
+            }
+            None => None,
+        };
         let (usage, over) = self.commit(|st| {
             let (_, a) = self.authorized(st, task_id, token)?;
             let usage = a.task.usage.get_or_insert_with(ModelUsage::default);
@@ -55,6 +80,7 @@ impl Manager {
             if a.keeps_report(stored_len(&body), cap, disk_low) {
                 writes.push(Write::Event { time_us: now, body });
             }
+            let burning = print.and_then(|p| a.watch.burned(usage.total_tokens, p, burn));
             // Over its budget: said once, as drift with its evidence, and the task cancelled.
             let over = budget > 0 && usage.total_tokens > budget && !a.task.cancel_requested;
             let over = over.then(|| {
@@ -81,6 +107,10 @@ impl Manager {
                     }),
                 ));
                 format!("it spent its model budget ({evidence})")
+            });
+            let over = over.or_else(|| {
+                let d = burning?;
+                self.drifted(task_id, &d, now, &mut writes)
             });
             Ok((writes, (usage, over)))
         })

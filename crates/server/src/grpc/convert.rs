@@ -988,6 +988,8 @@ pub fn conversation(c: &hyperagent_core::conversation::Conversation) -> pb::Conv
                 router: t.router.clone(),
                 model_task_id: t.model_task_id.clone().unwrap_or_default(),
                 model_cost: t.model_cost,
+                choices: t.choices.clone(),
+                routed_as: t.routed_as.clone().unwrap_or_default(),
             })
             .collect(),
         folder: c.folder.clone().unwrap_or_default(),

@@ -110,7 +110,7 @@ TEMPLATE_STATUS_OK: TemplateStatus
 TEMPLATE_STATUS_BROKEN: TemplateStatus
 
 class ConversationTurn(_message.Message):
-    __slots__ = ("time", "request", "reply", "plan_id", "router", "model_task_id", "model_cost")
+    __slots__ = ("time", "request", "reply", "plan_id", "router", "model_task_id", "model_cost", "choices", "routed_as")
     TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_FIELD_NUMBER: _ClassVar[int]
     REPLY_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +118,8 @@ class ConversationTurn(_message.Message):
     ROUTER_FIELD_NUMBER: _ClassVar[int]
     MODEL_TASK_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_COST_FIELD_NUMBER: _ClassVar[int]
+    CHOICES_FIELD_NUMBER: _ClassVar[int]
+    ROUTED_AS_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     request: str
     reply: str
@@ -125,7 +127,9 @@ class ConversationTurn(_message.Message):
     router: str
     model_task_id: str
     model_cost: float
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request: _Optional[str] = ..., reply: _Optional[str] = ..., plan_id: _Optional[str] = ..., router: _Optional[str] = ..., model_task_id: _Optional[str] = ..., model_cost: _Optional[float] = ...) -> None: ...
+    choices: _containers.RepeatedScalarFieldContainer[str]
+    routed_as: str
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request: _Optional[str] = ..., reply: _Optional[str] = ..., plan_id: _Optional[str] = ..., router: _Optional[str] = ..., model_task_id: _Optional[str] = ..., model_cost: _Optional[float] = ..., choices: _Optional[_Iterable[str]] = ..., routed_as: _Optional[str] = ...) -> None: ...
 
 class Conversation(_message.Message):
     __slots__ = ("id", "title", "mode", "turns", "folder", "money_budget", "token_budget", "created_at", "updated_at")

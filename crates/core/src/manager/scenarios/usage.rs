@@ -199,3 +199,43 @@ async fn while_the_disk_is_nearly_full_reports_update_the_task_without_being_sto
     assert_eq!(t.usage.unwrap().calls, 1);
     assert_eq!(t.progress.unwrap().step, "halfway");
 }
+
+#[tokio::test]
+async fn a_task_burning_tokens_while_nothing_in_its_folder_changes_is_drifting_and_work_resets_it()
+{
+    let w = world(|c| {
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+        c.drift.burn_tokens = 1000;
+    })
+    .await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let token = &start.capability_token;
+    let folder = std::path::PathBuf::from(task(&w, &id).await.workspace);
+    assert!(folder.is_dir(), "{}", folder.display());
+    std::fs::write(folder.join("main.py"), "print('hi')\n").unwrap();
+    // The first call looks at the folder; 1,200 tokens later nothing in it changed: drift.
+    for _ in 0..3 {
+        w.m.report_model_call(&id, token, call(500, 100, 10.0))
+            .await
+            .unwrap();
+    }
+    let found = drift_entries(&w, &id).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["drift"], "burning");
+    assert_eq!(
+        found[0]["evidence"],
+        "1200 model tokens used while nothing in its folder changed (drift.burn_tokens is 1000)"
+    );
+    // It writes a file: the next look sees the change, and nothing is said.
+    std::fs::write(folder.join("main.py"), "print('hello, world')\n").unwrap();
+    for _ in 0..2 {
+        w.m.report_model_call(&id, token, call(500, 100, 10.0))
+            .await
+            .unwrap();
+    }
+    assert_eq!(drift_entries(&w, &id).await.len(), 1, "no new drift");
+    assert!(
+        !task(&w, &id).await.cancel_requested,
+        "warned, not cancelled"
+    );
+}

@@ -188,6 +188,13 @@ export interface ConversationTurn {
   /** The task that asked the language model, when one ran. */
   model_task_id: string;
   model_cost: number;
+  /**
+   * When the reply is a question: the choices it offers (task types). The next request may be
+   * one of them, or its number: it is then this turn's request with that choice.
+   */
+  choices: string[];
+  /** The request as routed, when it answered the question before it ("" otherwise). */
+  routed_as: string;
 }
 
 export interface Conversation {
