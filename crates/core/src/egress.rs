@@ -259,7 +259,12 @@ async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, 
     let mut last = format!("{host} has no address");
     for a in addrs {
         match tokio::time::timeout(timeout, TcpStream::connect(a)).await {
-            Ok(Ok(s)) => return Ok(s),
+            Ok(Ok(s)) => {
+                // A relay forwards writes as they come: without this, a request written in two
+                // parts waits for the server's delayed ACK (Nagle), ~40 ms a call.
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
             Ok(Err(e)) => last = format!("connecting to {a}: {e}"),
             Err(_) => last = format!("connecting to {a} timed out"),
         }

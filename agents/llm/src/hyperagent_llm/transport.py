@@ -141,6 +141,9 @@ def open_tunnel(
             f"cannot reach the egress proxy at {where} (for {target.address}): {_why(err)}"
         ) from err
     track(sock)
+    # The request goes out as it is written (headers, then body), not held back for an ACK.
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.sendall(
             f"CONNECT {target.address} HTTP/1.1\r\nHost: {target.address}\r\n\r\n".encode()

@@ -62,6 +62,10 @@ class EgressRelay:
         if not self._preamble:  # no task yet: nobody to relay for
             client.close()
             return
+        # Bytes go on as they come: a reply written in parts must not wait for the client's
+        # delayed ACK (Nagle).
+        with contextlib.suppress(OSError):
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             upstream.connect(self.proxy_socket)
