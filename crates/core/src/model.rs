@@ -317,6 +317,9 @@ pub struct ModelCall {
     pub first_token_ms: f64,
     /// The model's time generating, when the server says (ms; 0: unknown).
     pub generation_ms: f64,
+    /// The agent's id for the call: a report sent again is counted once ("" counts each).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
 }
 
 /// A task's model calls added up.

@@ -432,6 +432,7 @@ mod tests {
                     elapsed_ms: 2.0,
                     first_token_ms: 0.5,
                     generation_ms: 1.5,
+                    id: String::new(),
                 },
             }],
         };

@@ -25,6 +25,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC
 from functools import partial
@@ -700,7 +701,10 @@ class Runtime:
         return response.action_id
 
     def _model_call(self, task_id: str, token: str, call: common_pb2.ModelCall) -> None:
-        """``ctx.report_model_call``: telemetry, never the task's failure."""
+        """``ctx.report_model_call``: telemetry, never the task's failure. The call gets an id
+        of its own, so a report sent again because its answer was lost is counted once."""
+        if not call.id:
+            call.id = uuid.uuid4().hex
         request = agent_pb2.ReportModelCallRequest(
             task_id=task_id, capability_token=token, call=call
         )

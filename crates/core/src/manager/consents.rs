@@ -77,6 +77,17 @@ impl Manager {
                         "task {task_id} is not running any more"
                     )));
                 }
+                // The same request again while it waits (its call retried after the connection
+                // dropped): it waits for the same answer; the person is not asked twice.
+                if let Some(p) = st.consents.values_mut().find(|p| {
+                    p.consent.task_id == task_id
+                        && p.consent.agent_id == agent_id
+                        && p.consent.permission == permission
+                }) {
+                    let (reply, answer) = oneshot::channel();
+                    p.waiters.push(reply);
+                    return Ok((Vec::new(), Outcome::Asked(answer)));
+                }
                 // A task cannot bury the person in requests (or the manager in memory).
                 let limits = &self.inner.cfg.consent;
                 let waiting = st
@@ -146,8 +157,13 @@ impl Manager {
                             push_task(&mut writes, &a.task, ev, now);
                         }
                         let (reply, answer) = oneshot::channel();
-                        st.consents
-                            .insert(c.id.clone(), PendingConsent { consent: c, reply });
+                        st.consents.insert(
+                            c.id.clone(),
+                            PendingConsent {
+                                consent: c,
+                                waiters: vec![reply],
+                            },
+                        );
                         Ok((writes, Outcome::Asked(answer)))
                     }
                 }
@@ -168,7 +184,7 @@ impl Manager {
         actor: &str,
     ) -> Result<Consent> {
         let now = self.now_us();
-        let (reply, c) = self
+        let (waiters, c) = self
             .commit(|st| {
                 let Some(p) = st.consents.remove(id) else {
                     return Err(Error::FailedPrecondition(format!(
@@ -184,10 +200,12 @@ impl Manager {
                 };
                 let c =
                     self.resolve_consent(st, p.consent, scope, actor, reason, now, &mut writes)?;
-                Ok((writes, (p.reply, c)))
+                Ok((writes, (p.waiters, c)))
             })
             .await?;
-        let _ = reply.send(c.clone());
+        for w in waiters {
+            let _ = w.send(c.clone());
+        }
         Ok(c)
     }
 
@@ -279,7 +297,7 @@ impl Manager {
                 why.clone()
             };
             match self.resolve_consent(st, p.consent, None, &why, &reason, now, &mut writes) {
-                Ok(c) => replies.push((p.reply, c)),
+                Ok(c) => replies.extend(p.waiters.into_iter().map(|w| (w, c.clone()))),
                 Err(e) => {
                     tracing::error!(consent = %id, error = %e, "expiring a consent request failed")
                 }

@@ -240,6 +240,9 @@ struct Active {
     /// Permission requests and questions it made (`consent.max_requests_per_task`; counted from
     /// 0 again after a restart of the manager).
     requests: u32,
+    /// The ids of its last model calls counted (`usage::REMEMBERED_CALLS`): a report sent again
+    /// is not counted twice.
+    model_calls: std::collections::VecDeque<String>,
 }
 
 impl Active {
@@ -260,6 +263,7 @@ impl Active {
             unstored: false,
             watch: crate::drift::Watch::default(),
             requests: 0,
+            model_calls: std::collections::VecDeque::new(),
         }
     }
 
@@ -319,15 +323,18 @@ struct State {
     messages: HashMap<String, crate::message::Message>,
 }
 
-/// A consent request waiting for an answer.
+/// A consent request waiting for an answer, with everyone waiting for it: the request, and the
+/// same request made again by its task (a call retried after its connection dropped) which
+/// waits for the same answer instead of asking the person twice.
 struct PendingConsent {
     consent: Consent,
-    reply: oneshot::Sender<Consent>,
+    waiters: Vec<oneshot::Sender<Consent>>,
 }
 
+/// A question waiting for the person, with everyone waiting for it (see `PendingConsent`).
 struct PendingQuestion {
     question: crate::question::Question,
-    reply: oneshot::Sender<crate::question::Question>,
+    waiters: Vec<oneshot::Sender<crate::question::Question>>,
 }
 
 pub use conversations::{ConversationChange, ConversationView};

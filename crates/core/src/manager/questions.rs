@@ -33,6 +33,18 @@ impl Manager {
                         "task {task_id} is not running any more"
                     )));
                 }
+                // The same question again while it waits (its call retried after the connection
+                // dropped): it waits for the same answer; the person is asked once.
+                let text_now = text.trim();
+                if let Some(p) = st.questions.values_mut().find(|p| {
+                    p.question.task_id == task_id
+                        && p.question.text == text_now
+                        && p.question.choices == choices
+                }) {
+                    let (reply, answer) = oneshot::channel();
+                    p.waiters.push(reply);
+                    return Ok((Vec::new(), answer));
+                }
                 let limits = &self.inner.cfg.consent;
                 let waiting = st
                     .questions
@@ -80,8 +92,13 @@ impl Manager {
                     push_task(&mut writes, &a.task, ev, now);
                 }
                 let (reply, answer) = oneshot::channel();
-                st.questions
-                    .insert(q.id.clone(), PendingQuestion { question: q, reply });
+                st.questions.insert(
+                    q.id.clone(),
+                    PendingQuestion {
+                        question: q,
+                        waiters: vec![reply],
+                    },
+                );
                 Ok((writes, answer))
             })
             .await?;
@@ -92,7 +109,7 @@ impl Manager {
     #[tracing::instrument(skip_all, fields(question = %id, by = %actor))]
     pub async fn answer_question(&self, id: &str, answer: &str, actor: &str) -> Result<Question> {
         let now = self.now_us();
-        let (reply, q) = self
+        let (waiters, q) = self
             .commit(|st| {
                 let p = st.questions.get(id).ok_or_else(|| {
                     Error::FailedPrecondition(format!(
@@ -112,10 +129,12 @@ impl Manager {
                     now,
                     &mut writes,
                 )?;
-                Ok((writes, (p.reply, q)))
+                Ok((writes, (p.waiters, q)))
             })
             .await?;
-        let _ = reply.send(q.clone());
+        for w in waiters {
+            let _ = w.send(q.clone());
+        }
         Ok(q)
     }
 
@@ -163,7 +182,7 @@ impl Manager {
                 now,
                 &mut writes,
             ) {
-                Ok(q) => replies.push((p.reply, q)),
+                Ok(q) => replies.extend(p.waiters.into_iter().map(|w| (w, q.clone()))),
                 Err(e) => {
                     tracing::error!(question = %id, error = %e, "giving up a question failed")
                 }

@@ -7,6 +7,10 @@ use crate::model::{ModelCall, ModelUsage};
 
 /// Most bytes of a model's name kept.
 const MAX_MODEL_NAME: usize = 200;
+/// Model-call ids remembered per task, to count a report sent again once: a resend follows its
+/// lost answer at once, so the last few suffice (not a tunable: the SDK resends one call at a
+/// time).
+const REMEMBERED_CALLS: usize = 32;
 
 impl Manager {
     /// Adds a model call to the task's totals; returns them.
@@ -26,6 +30,12 @@ impl Manager {
                     "a model call's {what} must be a number of milliseconds, 0 or more; it is {ms}"
                 )));
             }
+        }
+        if call.id.len() > 128 {
+            return Err(Error::InvalidInput(format!(
+                "a model call's id is {} bytes; at most 128 are allowed",
+                call.id.len()
+            )));
         }
         if call.total_tokens < call.prompt_tokens.saturating_add(call.completion_tokens) {
             return Err(Error::InvalidInput(format!(
@@ -66,6 +76,17 @@ impl Manager {
         };
         let (usage, over) = self.commit(|st| {
             let (_, a) = self.authorized(st, task_id, token)?;
+            if !call.id.is_empty() {
+                if a.model_calls.contains(&call.id) {
+                    // Counted already: its answer was lost and the agent sent it again.
+                    let usage = a.task.usage.clone().unwrap_or_default();
+                    return Ok((Vec::new(), (usage, None)));
+                }
+                if a.model_calls.len() == REMEMBERED_CALLS {
+                    a.model_calls.pop_front();
+                }
+                a.model_calls.push_back(call.id.clone());
+            }
             let usage = a.task.usage.get_or_insert_with(ModelUsage::default);
             usage.add(&call);
             let usage = usage.clone();

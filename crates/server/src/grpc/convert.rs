@@ -689,6 +689,7 @@ pub fn model_call_from(c: pb::ModelCall) -> hyperagent_core::model::ModelCall {
         elapsed_ms: c.elapsed_ms,
         first_token_ms: c.first_token_ms,
         generation_ms: c.generation_ms,
+        id: c.id,
     }
 }
 
@@ -703,6 +704,7 @@ pub fn model_call(c: &hyperagent_core::model::ModelCall) -> pb::ModelCall {
         elapsed_ms: c.elapsed_ms,
         first_token_ms: c.first_token_ms,
         generation_ms: c.generation_ms,
+        id: c.id.clone(),
     }
 }
 

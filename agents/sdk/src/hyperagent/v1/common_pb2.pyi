@@ -153,7 +153,7 @@ class TaskResult(_message.Message):
     def __init__(self, status: _Optional[_Union[ResultStatus, str]] = ..., exit_code: _Optional[int] = ..., summary: _Optional[str] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., output_json: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
 
 class ModelCall(_message.Message):
-    __slots__ = ("model", "prompt_tokens", "completion_tokens", "total_tokens", "usage_reported", "elapsed_ms", "first_token_ms", "generation_ms")
+    __slots__ = ("model", "prompt_tokens", "completion_tokens", "total_tokens", "usage_reported", "elapsed_ms", "first_token_ms", "generation_ms", "id")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -162,6 +162,7 @@ class ModelCall(_message.Message):
     ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
     FIRST_TOKEN_MS_FIELD_NUMBER: _ClassVar[int]
     GENERATION_MS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
     model: str
     prompt_tokens: int
     completion_tokens: int
@@ -170,7 +171,8 @@ class ModelCall(_message.Message):
     elapsed_ms: float
     first_token_ms: float
     generation_ms: float
-    def __init__(self, model: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., usage_reported: _Optional[bool] = ..., elapsed_ms: _Optional[float] = ..., first_token_ms: _Optional[float] = ..., generation_ms: _Optional[float] = ...) -> None: ...
+    id: str
+    def __init__(self, model: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., usage_reported: _Optional[bool] = ..., elapsed_ms: _Optional[float] = ..., first_token_ms: _Optional[float] = ..., generation_ms: _Optional[float] = ..., id: _Optional[str] = ...) -> None: ...
 
 class ModelUsage(_message.Message):
     __slots__ = ("calls", "prompt_tokens", "completion_tokens", "total_tokens", "elapsed_ms", "first_token_ms", "generation_ms", "calls_without_usage")

@@ -150,6 +150,7 @@ async fn a_conversation_over_its_token_budget_takes_no_more_requests_until_it_is
         elapsed_ms: 10.0,
         first_token_ms: 1.0,
         generation_ms: 5.0,
+        id: String::new(),
     };
     w.m.report_model_call(&start.task_id, &start.capability_token, call)
         .await

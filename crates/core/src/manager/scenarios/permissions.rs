@@ -402,3 +402,33 @@ async fn a_task_asking_in_a_loop_is_refused_past_its_share_of_requests_even_when
             .unwrap_err();
     assert!(matches!(e, Error::Exhausted(_)), "{e:?}");
 }
+
+#[tokio::test]
+async fn a_permission_asked_again_after_its_call_dropped_is_asked_once_and_both_hear_the_answer() {
+    let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(3600)).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let token = &start.capability_token;
+    let first = ask(&w, &id, token, "/srv/data");
+    let c = pending_consent(&w).await;
+    first.abort();
+    let again = ask(&w, &id, token, "/srv/data");
+    let other = ask(&w, &id, token, "/srv/other");
+    // Once the other path is pending (asked after), there are two requests, not three.
+    let pending = loop {
+        let p = w.m.list_consents();
+        if p.iter().any(|x| x.permission.target() == "/srv/other") {
+            break p;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(pending.len(), 2, "{pending:?}");
+    w.m.answer_consent(&c.id, Some(Scope::Once), "client")
+        .await
+        .unwrap();
+    let heard = again.await.unwrap().unwrap();
+    assert_eq!(
+        (heard.id.as_str(), heard.status),
+        (c.id.as_str(), Status::Granted)
+    );
+    other.abort();
+}

@@ -120,3 +120,50 @@ async fn an_unanswered_question_is_given_up_and_one_whose_task_ends_with_it() {
             .unwrap_err();
     assert!(matches!(e, Error::InvalidInput(_)), "{e}");
 }
+
+#[tokio::test]
+async fn a_question_asked_again_after_its_call_dropped_is_asked_once_and_both_calls_hear_the_answer(
+) {
+    let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(3600)).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let first = ask_bg(&w, &id, &start.capability_token, &["shop", "shop2"]);
+    let q = pending_question(&w).await;
+    // The connection drops: the first call is gone; the agent asks again.
+    first.abort();
+    let again = ask_bg(&w, &id, &start.capability_token, &["shop", "shop2"]);
+    let also = ask_bg(&w, &id, &start.capability_token, &["shop", "shop2"]);
+    // Another question, asked after them: once it is pending, there are two, not four.
+    let other = {
+        let (m, id, token) = (w.m.clone(), id.clone(), start.capability_token.clone());
+        tokio::spawn(async move { m.ask_person(&id, &token, "Go on?", Vec::new()).await })
+    };
+    let pending = loop {
+        let p = w.m.list_questions();
+        if p.iter().any(|x| x.text == "Go on?") {
+            break p;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(pending.len(), 2, "asked once: {pending:?}");
+    assert_eq!(pending[0].id, q.id);
+    other.abort();
+    w.m.answer_question(&q.id, "shop2", "client").await.unwrap();
+    for call in [again, also] {
+        let heard = call.await.unwrap().unwrap();
+        assert_eq!(
+            (heard.id.as_str(), heard.answer.as_str()),
+            (q.id.as_str(), "shop2")
+        );
+    }
+    // Asked again once answered, it is a new question.
+    let next = ask_bg(&w, &id, &start.capability_token, &["shop", "shop2"]);
+    let q2 = loop {
+        let found = w.m.list_questions().into_iter().find(|x| x.text == q.text);
+        if let Some(x) = found {
+            break x;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_ne!(q2.id, q.id);
+    next.abort();
+}

@@ -13,6 +13,7 @@ fn call(prompt: u64, completion: u64, elapsed_ms: f64) -> ModelCall {
         elapsed_ms,
         first_token_ms: 40.0,
         generation_ms: elapsed_ms / 2.0,
+        id: String::new(),
     }
 }
 
@@ -238,4 +239,35 @@ async fn a_task_burning_tokens_while_nothing_in_its_folder_changes_is_drifting_a
         !task(&w, &id).await.cancel_requested,
         "warned, not cancelled"
     );
+}
+
+#[tokio::test]
+async fn a_model_call_reported_again_after_its_answer_was_lost_is_counted_once() {
+    let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(3600)).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let token = &start.capability_token;
+    let first = ModelCall {
+        id: "call-1".into(),
+        ..call(100, 20, 50.0)
+    };
+    w.m.report_model_call(&id, token, first.clone())
+        .await
+        .unwrap();
+    let again = w.m.report_model_call(&id, token, first).await.unwrap();
+    assert_eq!((again.calls, again.total_tokens), (1, 120));
+    let second = ModelCall {
+        id: "call-2".into(),
+        ..call(100, 20, 50.0)
+    };
+    let both = w.m.report_model_call(&id, token, second).await.unwrap();
+    assert_eq!((both.calls, both.total_tokens), (2, 240));
+    // Without an id, each report counts.
+    w.m.report_model_call(&id, token, call(1, 1, 1.0))
+        .await
+        .unwrap();
+    let t =
+        w.m.report_model_call(&id, token, call(1, 1, 1.0))
+            .await
+            .unwrap();
+    assert_eq!(t.calls, 4);
 }

@@ -203,6 +203,11 @@ export interface ModelCall {
   first_token_ms: number;
   /** The model's time generating, when the server says; else 0. */
   generation_ms: number;
+  /**
+   * The agent's id for this call (the SDK makes one): a report sent again (its answer was lost)
+   * is counted once. "" counts every report.
+   */
+  id: string;
 }
 
 /** A task's model calls added up. */
