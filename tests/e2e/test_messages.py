@@ -6,6 +6,7 @@ deliveries; refused with what is wrong."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from harness import Manager, wait_until
@@ -87,6 +88,9 @@ def test_a_message_no_handler_takes_is_dead_lettered_and_bad_ones_are_refused(
     assert (row["id"], row["state"], row["deliveries"]) == (out["message_id"], "dead_lettered", 2)
     assert "after 2 deliveries" in row["reason"]
     assert row["body"] == {"n": 1}
+    # Sent without a key of its own, it was given one (a resend would be the same message).
+    [sent] = [a for a in audit(m, "message.sent") if a["message"] == out["message_id"]]
+    assert re.fullmatch(r"[0-9a-f]{32}", sent["idempotency_key"]), sent
     text = m.cli("messages", "--agent", out["to_agent"]).stdout
     assert f"{out['message_id']}  sender -> {out['to_agent']}" in text, text
     bad = m.cli("messages", "--state", "lost")

@@ -12,7 +12,8 @@ id when it gave none): ``Message.key``.
 
 An agent sends with :meth:`hyperagent_sdk.Agent.send_message`, a task with
 :meth:`hyperagent_sdk.TaskContext.send_message`: to an agent by id, to the agent running a task,
-or to an online agent offering a task type (a role).
+or to an online agent offering a task type (a role). A send without a key of its own is given one
+(made once per send), so a send repeated because its answer was lost is the same message.
 """
 
 from __future__ import annotations

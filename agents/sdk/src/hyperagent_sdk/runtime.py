@@ -519,6 +519,10 @@ class Runtime:
         request: agent_pb2.SendMessageRequest,
         call: Callable[[Session], agent_pb2.SendMessageResponse],
     ) -> Sent:
+        # A message without the sender's own key gets one, made once: sent again because its
+        # answer was lost, it is the same message, not a second one.
+        if not request.idempotency_key:
+            request.idempotency_key = uuid.uuid4().hex
         try:
             r = self.link.call(f"SendMessage {request.kind}", call)
         except Rejected as err:
