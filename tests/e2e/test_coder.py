@@ -160,3 +160,47 @@ def test_a_denied_git_folder_fails_the_task_and_changes_nothing(world: World) ->
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert "permission refused" in done.result.error, done.result.error
     assert git(repo, "branch", "--list", "hyperagent/*") == ""
+
+
+def test_two_workers_change_one_repository_at_once_each_on_its_own_branch_and_worktree(
+    world: World,
+) -> None:
+    repo = make_repo(world.base / "repos" / "shared")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    # The person allows the git folder for the coder once (an agent-wide grant would do as well).
+    rule = world.m.cli(
+        "--json", "policy", "allow", "--write", str(repo / ".git"), "--agent", "coder"
+    )
+    assert rule.returncode == 0, rule.stderr
+    try:
+        tasks = [
+            world.m.submit(
+                "code.change",
+                {
+                    "repository": str(repo),
+                    "instruction": f"change number {n}",
+                    "endpoint": world.endpoint,
+                    "max_steps": 2,
+                },
+            )
+            for n in (1, 2)
+        ]
+        done = [world.m.wait_state(t.id) for t in tasks]
+    finally:
+        world.m.cli("policy", "revoke", json.loads(rule.stdout)["id"])
+    for d in done:
+        assert d.state == common_pb2.TASK_STATE_COMPLETED, (d.status_reason, d.result.error)
+    outs = [json.loads(d.result.output_json) for d in done]
+    branches = [o["branch"] for o in outs]
+    assert len(set(branches)) == 2, branches
+    # Each worker ran in a worktree of its own, inside its own task's folder.
+    assert all(d.workspace for d in done)
+    assert len({d.workspace for d in done}) == 2
+    for o in outs:
+        if o["commit"]:
+            assert git(repo, "rev-parse", f"refs/heads/{o['branch']}").strip() == o["commit"]
+            assert git(repo, "rev-parse", f"{o['commit']}^").strip() == head
+    # Neither touched the main checkout, and no worktree is left behind.
+    assert git(repo, "rev-parse", "HEAD").strip() == head
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1

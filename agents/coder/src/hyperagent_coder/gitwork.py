@@ -238,7 +238,7 @@ class Repository:
                     raise
             if path.exists():
                 shutil.rmtree(path)
-            self.git("worktree", "prune")
+            self._forget(path)
             time.sleep(pause)
             pause = min(pause * 2, _MAX_PAUSE)
 
@@ -286,8 +286,25 @@ class Repository:
             self.git("worktree", "remove", "--force", "--force", "--", str(path))
         if path.exists():
             shutil.rmtree(path)
-        self.git("worktree", "prune")
+        self._forget(path)
         self.worktrees.pop(path, None)
+
+    def _forget(self, path: Path) -> None:
+        """Removes git's record of the worktree at ``path`` only (what ``git worktree prune``
+        would do for it). Never ``prune`` itself: run confined, this task cannot see the other
+        workers' worktrees (each in its own task's folder), and ``prune`` would take their records
+        for ones whose folders are gone, and delete them under the workers' feet."""
+        records = self.git_dir / "worktrees"
+        if not records.is_dir():
+            return
+        ours = os.path.realpath(path / ".git")
+        for record in records.iterdir():
+            try:
+                said = os.fsdecode((record / "gitdir").read_bytes().strip())
+            except OSError:
+                continue
+            if os.path.realpath(said) == ours and not record.is_symlink():
+                shutil.rmtree(record, ignore_errors=True)
 
     def delete_branch(self, branch: str) -> None:
         self.git("branch", "-D", "--", branch)
