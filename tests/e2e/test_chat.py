@@ -75,6 +75,13 @@ def test_a_conversation_knows_its_project_and_is_resumed_after_the_manager_is_ki
     assert "So far: 2 plans, 2 tasks" in resumed.stdout
     assert "# Shop work" in resumed.stdout, "the export follows"
     assert "## 2. now run its tests" in resumed.stdout
+    # Deleted, it is listed no more; its plans stay.
+    deleted = m.cli("chat", stdin=f"/delete {cid}\n/sessions\n/quit\n")
+    assert deleted.returncode == 0, deleted.stderr
+    assert f"Deleted {cid}" in deleted.stdout
+    assert cid not in deleted.stdout.split(f"Deleted {cid}", 1)[1]
+    plan = m.client.GetPlan(client_pb2.GetPlanRequest(plan_id=v.plans[0].id), timeout=30)
+    assert plan.state == client_pb2.PLAN_STATE_SUCCEEDED
 
 
 def test_in_the_preview_mode_a_plan_runs_only_on_a_yes_and_a_wrong_command_is_said(

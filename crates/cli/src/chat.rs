@@ -25,6 +25,7 @@ Type a request in plain words (\"make a fastapi project called shop\", then \"ru
 /export [FILE]         this conversation as Markdown, to FILE or here
 /mode auto|preview     run plans at once, or show each first (the default)
 /budget MONEY [TOKENS] most its model calls may cost, and tokens its tasks may use (0: no limit)
+/delete ID             delete a saved conversation (its plans and tasks stay)
 /new                   start another conversation
 /quit                  leave (or end the input)";
 
@@ -195,6 +196,16 @@ async fn run_command(c: &mut Client, s: &mut Session, command: &str) -> Result<b
                 "Budget: {money} for model calls, {} tokens (0: no limit).",
                 s.start.token_budget
             );
+        }
+        "delete" if !rest.is_empty() => {
+            c.delete_conversation(pb::GetConversationRequest {
+                conversation_id: rest.to_string(),
+            })
+            .await?;
+            if s.id.as_deref() == Some(rest) {
+                s.id = None;
+            }
+            println!("Deleted {rest} (its plans and tasks stay).");
         }
         "new" => {
             s.id = None;

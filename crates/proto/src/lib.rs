@@ -107,6 +107,7 @@ macro_rules! for_each_unary_client_method {
             "ListConversations" list_conversations ListConversationsRequest;
             "UpdateConversation" update_conversation UpdateConversationRequest;
             "ExportConversation" export_conversation GetConversationRequest;
+            "DeleteConversation" delete_conversation GetConversationRequest;
         }
     };
 }

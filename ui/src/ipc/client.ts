@@ -110,6 +110,10 @@ export class Client {
   updateConversation(req: T.UpdateConversationRequest) {
     return this.transport.call('UpdateConversation', req);
   }
+  /** Deletes a conversation (its plans and tasks stay). */
+  deleteConversation(conversationId: string) {
+    return this.transport.call('DeleteConversation', { conversation_id: conversationId });
+  }
   /** A conversation as Markdown. */
   exportConversation(conversationId: string) {
     return this.transport.call('ExportConversation', { conversation_id: conversationId });

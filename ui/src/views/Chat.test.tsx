@@ -185,4 +185,22 @@ describe('Chat', () => {
     expect(await screen.findByTestId('chat-routed-as')).toHaveTextContent('Asked as: check shop (code.review)');
     expect(screen.queryAllByTestId('chat-choice')).toHaveLength(0);
   });
+
+  it('deletes a conversation only once the person confirms, then starts a new one', async () => {
+    const user = userEvent.setup();
+    const saved = conversation([turn('echo hi', 'A plan of 1 step: 1. echo.echo.')]);
+    const transport = new MockTransport({
+      ListConversations: () => ({ conversations: [{ ...saved, turns: [] }], turn_counts: [1], next_page_token: '' }),
+      GetConversation: () => ({ conversation: saved, plans: [], totals }),
+      DeleteConversation: () => ({}),
+    });
+    window.location.hash = '#/chat/c1';
+    mount(transport, 'c1');
+    await user.click(await screen.findByTestId('chat-delete'));
+    expect(transport.requests('DeleteConversation')).toHaveLength(0);
+    expect(screen.getByText('Delete this conversation? Its plans and their tasks stay.')).toBeInTheDocument();
+    await user.click(screen.getByTestId('chat-delete-confirm'));
+    expect(transport.requests('DeleteConversation')).toEqual([{ conversation_id: 'c1' }]);
+    expect(window.location.hash).toBe('#/chat');
+  });
 });

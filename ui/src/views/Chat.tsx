@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { hrefOf, navigate } from '../app/router';
+import { ConfirmButton } from '../components/ConfirmButton';
 import { ErrorNote } from '../components/ErrorNote';
 import { PlanStateBadge, StepStateBadge } from '../components/PlanBits';
 import { PlanPreview } from '../components/PlanPreview';
@@ -216,6 +217,21 @@ function Session({ conversationId }: { conversationId?: string }) {
           <button type="button" onClick={() => void exportIt()} data-testid="chat-export">
             Export (Markdown)
           </button>
+        )}
+        {conversationId && (
+          <ConfirmButton
+            label="Delete"
+            question="Delete this conversation? Its plans and their tasks stay."
+            yes="Yes, delete"
+            no="Keep it"
+            failed="Not deleted"
+            testId="chat-delete"
+            confirmTestId="chat-delete-confirm"
+            action={async () => {
+              await client.deleteConversation(conversationId);
+              navigate(hrefOf.chat());
+            }}
+          />
         )}
       </div>
       {view?.totals && (

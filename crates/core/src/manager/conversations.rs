@@ -183,6 +183,39 @@ impl Manager {
         Ok(c)
     }
 
+    /// Deletes a conversation: its turns go; its plans and their tasks stay (on the Plans and
+    /// Tasks pages, and in the audit log, as before). Audited.
+    pub async fn delete_conversation(&self, id: &str, actor: &str) -> Result<()> {
+        let _one_at_a_time = self.inner.conversations.lock().await;
+        let c = self.conversation(id).await?;
+        let now = self.now_us();
+        self.commit(|_| {
+            let writes = vec![
+                Write::ForgetConversation(c.id.clone()),
+                Write::Event {
+                    time_us: now,
+                    body: EventBody::ConversationChanged {
+                        conversation_id: c.id.clone(),
+                        title: c.title.clone(),
+                        turns: 0,
+                    },
+                },
+                Write::audit(
+                    now,
+                    actor,
+                    "conversation.deleted",
+                    None,
+                    serde_json::json!({
+                        "conversation_id": c.id, "title": c.title, "turns": c.turns.len(),
+                        "plans": c.turns.iter().filter_map(|t| t.plan_id.as_deref()).collect::<Vec<_>>(),
+                    }),
+                ),
+            ];
+            Ok((writes, ()))
+        })
+        .await
+    }
+
     /// A conversation as Markdown: each request, its answer, its plan's steps and summary.
     pub async fn export_conversation(&self, id: &str) -> Result<String> {
         let v = self.get_conversation(id).await?;

@@ -51,6 +51,8 @@ pub enum Write {
     Message(Box<crate::message::Message>),
     /// Insert or replace a conversation.
     Conversation(Box<crate::conversation::Conversation>),
+    /// Delete a conversation (its plans and tasks stay).
+    ForgetConversation(String),
     /// Append an audit entry (it gets the next id and is chained to the previous entry).
     Audit {
         /// When it happened.
@@ -381,6 +383,8 @@ struct Rows {
     audit: Vec<AuditEntry>,
     /// Rows stored as (id, JSON) in a table of their own: the statement, the id, the JSON.
     documents: Vec<(&'static str, String, String)>,
+    /// Conversations deleted.
+    forgotten: Vec<String>,
     secret_names: Vec<(String, bool, i64)>,
     settings: Vec<(String, Option<String>, i64)>,
     events: Vec<EventRow>,
@@ -422,6 +426,7 @@ impl Rows {
                     c.id.clone(),
                     serde_json::to_string(&c).map_err(encode_err)?,
                 )),
+                Write::ForgetConversation(id) => rows.forgotten.push(id),
                 Write::Action(a) => rows.documents.push((
                     "INSERT OR REPLACE INTO actions (id, data)",
                     a.id.clone(),
@@ -478,6 +483,7 @@ impl Rows {
         self.tasks.is_empty()
             && self.agents.is_empty()
             && self.documents.is_empty()
+            && self.forgotten.is_empty()
             && self.secret_names.is_empty()
             && self.settings.is_empty()
             && self.audit.is_empty()
@@ -566,6 +572,11 @@ impl Rows {
                 .push(", ")
                 .push_bind(json)
                 .push("); ");
+        }
+        for id in &self.forgotten {
+            b.push("DELETE FROM conversations WHERE id = ")
+                .push_bind(id)
+                .push("; ");
         }
         for (name, present, time_us) in &self.secret_names {
             if *present {

@@ -864,6 +864,17 @@ impl ClientService for Services {
         Ok(Response::new(pb::ExportConversationResponse { markdown }))
     }
 
+    async fn delete_conversation(
+        &self,
+        req: Request<pb::GetConversationRequest>,
+    ) -> Result<Response<pb::DeleteConversationResponse>, Status> {
+        self.manager
+            .delete_conversation(&req.into_inner().conversation_id, "client")
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::DeleteConversationResponse {}))
+    }
+
     async fn accept_plan(
         &self,
         req: Request<pb::AcceptPlanRequest>,

@@ -231,6 +231,10 @@ class ExportConversationResponse(_message.Message):
     markdown: str
     def __init__(self, markdown: _Optional[str] = ...) -> None: ...
 
+class DeleteConversationResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class GetStatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -239,6 +239,11 @@ class ClientServiceStub:
                 request_serializer=hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.SerializeToString,
                 response_deserializer=hyperagent_dot_v1_dot_client__pb2.ExportConversationResponse.FromString,
                 _registered_method=True)
+        self.DeleteConversation = channel.unary_unary(
+                '/hyperagent.v1.ClientService/DeleteConversation',
+                request_serializer=hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.SerializeToString,
+                response_deserializer=hyperagent_dot_v1_dot_client__pb2.DeleteConversationResponse.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -541,6 +546,13 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteConversation(self, request, context):
+        """Deletes a conversation; its plans and their tasks stay. NOT_FOUND when unknown. Audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -748,6 +760,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.ExportConversation,
                     request_deserializer=hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.FromString,
                     response_serializer=hyperagent_dot_v1_dot_client__pb2.ExportConversationResponse.SerializeToString,
+            ),
+            'DeleteConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteConversation,
+                    request_deserializer=hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.FromString,
+                    response_serializer=hyperagent_dot_v1_dot_client__pb2.DeleteConversationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1857,6 +1874,33 @@ class ClientService:
             '/hyperagent.v1.ClientService/ExportConversation',
             hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.SerializeToString,
             hyperagent_dot_v1_dot_client__pb2.ExportConversationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hyperagent.v1.ClientService/DeleteConversation',
+            hyperagent_dot_v1_dot_client__pb2.GetConversationRequest.SerializeToString,
+            hyperagent_dot_v1_dot_client__pb2.DeleteConversationResponse.FromString,
             options,
             channel_credentials,
             insecure,

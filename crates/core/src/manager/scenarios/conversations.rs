@@ -192,4 +192,15 @@ async fn a_conversation_over_its_token_budget_takes_no_more_requests_until_it_is
         w.m.get_conversation("nope").await,
         Err(Error::ConversationNotFound(_))
     ));
+    // Deleted: gone from the list, its plans stay.
+    let plans = w.m.get_conversation(&c.id).await.unwrap().plans;
+    w.m.delete_conversation(&c.id, "client").await.unwrap();
+    assert!(w.m.list_conversations(None, 10).await.unwrap().is_empty());
+    assert!(matches!(
+        w.m.delete_conversation(&c.id, "client").await,
+        Err(Error::ConversationNotFound(_))
+    ));
+    for p in plans {
+        assert_eq!(w.m.get_plan(&p.id).await.unwrap().id, p.id);
+    }
 }

@@ -275,6 +275,9 @@ export interface ExportConversationResponse {
   markdown: string;
 }
 
+export interface DeleteConversationResponse {
+}
+
 export interface GetStatusRequest {
 }
 
@@ -1276,4 +1279,6 @@ export interface ClientService {
   UpdateConversation(request: UpdateConversationRequest): Promise<Conversation>;
   /** A conversation as Markdown: each request, its answer, its plan's steps and summary. */
   ExportConversation(request: GetConversationRequest): Promise<ExportConversationResponse>;
+  /** Deletes a conversation; its plans and their tasks stay. NOT_FOUND when unknown. Audited. */
+  DeleteConversation(request: GetConversationRequest): Promise<DeleteConversationResponse>;
 }
