@@ -98,3 +98,9 @@ def test_in_the_preview_mode_a_plan_runs_only_on_a_yes_and_a_wrong_command_is_sa
     assert tasks_after == tasks_before, "nothing ran"
     plans = m.client.ListPlans(client_pb2.ListPlansRequest(limit=1), timeout=30).plans
     assert plans[0].state == client_pb2.PLAN_STATE_REJECTED
+    # A command typed where the yes or no was asked leaves the plan and is taken next.
+    out = m.cli("chat", stdin="run the tests in chatshop\n/sessions\n/quit\n")
+    assert out.returncode == 0, out.stderr
+    after = out.stdout.split("Not run.", 1)[1]
+    assert " turns " in after, out.stdout
+

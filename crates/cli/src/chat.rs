@@ -23,7 +23,9 @@ Type a request in plain words (\"make a fastapi project called shop\", then \"ru
 /load ID               go on with a saved conversation (shows what was said)
 /save [TITLE]          name this conversation (it is saved as it goes)
 /export [FILE]         this conversation as Markdown, to FILE or here
-/mode auto|preview     run plans at once, or show each first (the default)
+/mode auto|preview     run plans at once, or show each first (the default: the line after a
+                       plan answers it, y runs it; anything else leaves it, and a request
+                       or command typed there is taken next)
 /budget MONEY [TOKENS] most its model calls may cost, and tokens its tasks may use (0: no limit)
 /delete ID             delete a saved conversation (its plans and tasks stay)
 /new                   start another conversation
@@ -66,19 +68,27 @@ pub async fn chat(c: &mut Client, a: ChatArgs) -> Result<ExitCode, Failure> {
         ),
     }
     let mut input = std::io::stdin().lock();
+    // A line read where a yes or no was asked, when it was neither: the next request.
+    let mut next: Option<String> = None;
     loop {
-        if typed {
-            eprint!("you> ");
-            std::io::stderr().flush().ok();
-        }
-        let mut said = String::new();
-        if input
-            .read_line(&mut said)
-            .map_err(|e| Failure::new(1, format!("reading the input: {e}")))?
-            == 0
-        {
-            break;
-        }
+        let said = match next.take() {
+            Some(line) => line,
+            None => {
+                if typed {
+                    eprint!("you> ");
+                    std::io::stderr().flush().ok();
+                }
+                let mut line = String::new();
+                if input
+                    .read_line(&mut line)
+                    .map_err(|e| Failure::new(1, format!("reading the input: {e}")))?
+                    == 0
+                {
+                    break;
+                }
+                line
+            }
+        };
         let said = said.trim();
         if said.is_empty() {
             continue;
@@ -87,7 +97,10 @@ pub async fn chat(c: &mut Client, a: ChatArgs) -> Result<ExitCode, Failure> {
             Some(command) => run_command(c, &mut s, command).await,
             None => request(c, &mut s, said, &mut input, typed)
                 .await
-                .map(|()| false),
+                .map(|line| {
+                    next = line;
+                    false
+                }),
         };
         match done {
             Ok(true) => break,
@@ -233,13 +246,14 @@ async fn ensure(c: &mut Client, s: &mut Session) -> Result<String, Failure> {
 }
 
 /// One request: asked in the conversation, its answer shown, its plan confirmed and followed.
+/// Returns the line read where a yes or no was asked when it was neither (the next request).
 async fn request(
     c: &mut Client,
     s: &mut Session,
     said: &str,
     input: &mut impl BufRead,
     typed: bool,
-) -> Result<(), Failure> {
+) -> Result<Option<String>, Failure> {
     let id = ensure(c, s).await?;
     let r = c
         .ask(pb::AskRequest {
@@ -272,7 +286,7 @@ async fn request(
         println!("Answer with one: {}", numbered.join("  "));
     }
     let Some(plan) = r.plan else {
-        return Ok(());
+        return Ok(None);
     };
     print!("{}", preview_text(&plan));
     if plan.state == pb::PlanState::Proposed as i32 {
@@ -281,7 +295,7 @@ async fn request(
                 "It cannot run as it stands: say it another way, or change it with `hyperagent plans accept {} --edit ...`.",
                 plan.id
             );
-            return Ok(());
+            return Ok(None);
         }
         if typed {
             eprint!("Run this plan? [y/N] ");
@@ -291,14 +305,17 @@ async fn request(
         input
             .read_line(&mut answer)
             .map_err(|e| Failure::new(1, format!("reading the answer: {e}")))?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES") {
+        let answer = answer.trim();
+        if !matches!(answer.to_lowercase().as_str(), "y" | "yes") {
             c.reject_plan(pb::RejectPlanRequest {
                 plan_id: plan.id.clone(),
                 reason: "declined in the conversation".into(),
             })
             .await?;
             println!("Not run.");
-            return Ok(());
+            // Neither yes nor no: the next request, typed instead of an answer.
+            let no = matches!(answer.to_lowercase().as_str(), "" | "n" | "no");
+            return Ok((!no).then(|| answer.to_string()));
         }
         let accepted = c
             .accept_plan(pb::AcceptPlanRequest {
@@ -311,7 +328,7 @@ async fn request(
     } else {
         follow(c, plan, false).await?;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// `/sessions`.
