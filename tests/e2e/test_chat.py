@@ -103,4 +103,3 @@ def test_in_the_preview_mode_a_plan_runs_only_on_a_yes_and_a_wrong_command_is_sa
     assert out.returncode == 0, out.stderr
     after = out.stdout.split("Not run.", 1)[1]
     assert " turns " in after, out.stdout
-
