@@ -20,6 +20,8 @@ import pytest
 from coder_testing import git
 
 from hyperagent_coder import agent
+from hyperagent_coder.agent import with_model
+from hyperagent_coder.settings import Settings
 from hyperagent_sdk.testing import HandlerRun, run_handler
 
 TASK_ID = "0190abcd-1234-7000-8000-00000000beef"
@@ -201,3 +203,45 @@ def test_a_base_that_names_no_commit_fails_and_leaves_nothing(
     assert run.status == "FAILED"
     assert run.error == f"base 'no-such-branch' names no commit in {repo}"
     assert git(repo, "branch", "--list", "hyperagent/*") == ""
+
+
+def test_a_payload_without_a_model_uses_the_agents_own_and_without_either_fails_saying_so(
+    make_repo: Callable[..., Path], recorder: Recorder, tmp_path: Path, monkeypatch: Any
+) -> None:
+    s = Settings.load(
+        {"HYPERAGENT_CODER_ENDPOINT": recorder.url + "/", "HYPERAGENT_CODER_MODEL": "m"}
+    )
+    filled = with_model({"repository": "/r", "instruction": "x"}, s)
+    assert (filled["endpoint"], filled["model"]) == (recorder.url, "m")
+    named = with_model({"endpoint": "http://h:1/v1", "model": "n"}, s)
+    assert (named["endpoint"], named["model"]) == ("http://h:1/v1", "n")
+    with pytest.raises(ValueError, match="HYPERAGENT_CODER_ENDPOINT"):
+        Settings.load({"HYPERAGENT_CODER_ENDPOINT": "ftp://h/v1"})
+    # A task whose payload names no endpoint runs on the agent's own.
+    monkeypatch.setenv("HYPERAGENT_CODER_ENDPOINT", recorder.url)
+    repo = make_repo(tmp_path / "repo")
+    payload = {"repository": str(repo), "instruction": "add a line", "max_steps": 1}
+    (tmp_path / "ws").mkdir()
+    run = run_handler(
+        agent,
+        "code.change",
+        payload,
+        task_id=TASK_ID,
+        workspace=tmp_path / "ws",
+        ask=lambda *_: "granted",
+    )
+    assert run.status == "SUCCEEDED", run.error
+    assert recorder.usages, "the agent's own model was asked"
+    # With neither, it fails saying which setting to set.
+    monkeypatch.delenv("HYPERAGENT_CODER_ENDPOINT")
+    (tmp_path / "ws2").mkdir()
+    run = run_handler(
+        agent,
+        "code.change",
+        payload,
+        task_id=TASK_ID,
+        workspace=tmp_path / "ws2",
+        ask=lambda *_: "granted",
+    )
+    assert run.status == "FAILED"
+    assert "HYPERAGENT_CODER_ENDPOINT" in run.error, run.error

@@ -117,7 +117,7 @@ SCHEMA: dict[str, Any] = {
             ),
         },
     },
-    "required": ["repository", "instruction", "endpoint"],
+    "required": ["repository", "instruction"],
     "additionalProperties": False,
 }
 
@@ -297,6 +297,18 @@ class Done:
     diff_truncated: bool
 
 
+def with_model(payload: dict[str, Any], s: Settings) -> dict[str, Any]:
+    """The payload with the model it names, or the agent's own (`HYPERAGENT_CODER_ENDPOINT`,
+    `HYPERAGENT_CODER_MODEL`) when it names none; a task with neither fails saying so."""
+    endpoint = str(payload.get("endpoint") or s.endpoint)
+    if not endpoint:
+        raise TaskFailed(
+            "no model to ask: the payload names no `endpoint`, and the coder has none of its own"
+            " (set HYPERAGENT_CODER_ENDPOINT in its agent.toml, e.g. http://127.0.0.1:8080/v1)"
+        )
+    return {**payload, "endpoint": endpoint, "model": payload.get("model") or s.model}
+
+
 def _plan(ctx: TaskContext, payload: dict[str, Any]) -> Plan:
     branch, leaf = names(ctx.task_id, agent.name)
     repo = _git_folder(ctx, Path(payload["repository"]), branch)
@@ -397,6 +409,7 @@ def _summary(done: Done, branch: str, branch_kept: bool) -> str:
 def change(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     started = time.monotonic()
     s = _settings()
+    payload = with_model(payload, s)
     plan = _plan(ctx, payload)
     policy = str(payload.get("cleanup", DEFAULT_CLEANUP))
     done: Done | None = None

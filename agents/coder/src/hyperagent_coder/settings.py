@@ -44,11 +44,21 @@ class Settings:
     max_file_bytes: int
     max_entries: int
     git_lock_tries: int
+    #: The model a payload that names none uses: its endpoint (the base URL, without
+    #: `/chat/completions`; "" for none, then every payload must name one) and its name ("":
+    #: the server's own). Configured once here, a change asked for in plain words needs no URL.
+    endpoint: str = ""
+    model: str = ""
 
     @classmethod
     def load(cls, env: Mapping[str, str]) -> Settings:
         read = SettingsReader(env, PREFIX)
-        return cls(**{key.lower(): read.integer(key, default) for key, default in DEFAULTS.items()})
+        numbers = {key.lower(): read.integer(key, default) for key, default in DEFAULTS.items()}
+        return cls(
+            **numbers,
+            endpoint=read.url("ENDPOINT", "", schemes=("http", "https")).rstrip("/"),
+            model=read.text("MODEL", ""),
+        )
 
     @classmethod
     def defaults(cls) -> Settings:
