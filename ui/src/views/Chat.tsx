@@ -105,12 +105,15 @@ function Session({ conversationId }: { conversationId?: string }) {
   useEffect(read, [read]);
   useEffect(() => input.current?.focus(), []);
 
-  const planIds = new Set(view?.conversation?.turns.map((t) => t.plan_id).filter(Boolean));
   useFeedEvents((e) => {
     if (e.conversation?.conversation_id === conversationId) read();
     const p = e.plan?.plan;
-    if (p && planIds.has(p.id)) {
-      setView((v) => v && { ...v, plans: v.plans.map((x) => laterPlan(x, p)) });
+    // Decided on the state as it is when the update applies, not as this render saw it: an
+    // event may come before the handler of the latest render is in place.
+    if (p) {
+      setView((v) =>
+        v && v.plans.some((x) => x.id === p.id) ? { ...v, plans: v.plans.map((x) => laterPlan(x, p)) } : v,
+      );
     }
   });
 
