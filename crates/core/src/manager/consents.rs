@@ -203,9 +203,7 @@ impl Manager {
                 Ok((writes, (p.waiters, c)))
             })
             .await?;
-        for w in waiters {
-            let _ = w.send(c.clone());
-        }
+        tell(waiters, &c);
         Ok(c)
     }
 
@@ -297,7 +295,7 @@ impl Manager {
                 why.clone()
             };
             match self.resolve_consent(st, p.consent, None, &why, &reason, now, &mut writes) {
-                Ok(c) => replies.extend(p.waiters.into_iter().map(|w| (w, c.clone()))),
+                Ok(c) => replies.push((p.waiters, c)),
                 Err(e) => {
                     tracing::error!(consent = %id, error = %e, "expiring a consent request failed")
                 }
@@ -308,10 +306,10 @@ impl Manager {
 
     /// Stores `writes`, then answers the callers waiting on `replies` (never before: what they
     /// hear is stored). Called under the state lock, so the storing waits in a task of its own.
-    pub(super) fn answer_once_stored<T: Send + 'static>(
+    pub(super) fn answer_once_stored<T: Clone + Send + 'static>(
         &self,
         writes: Vec<Write>,
-        replies: Vec<(oneshot::Sender<T>, T)>,
+        replies: Vec<(Vec<oneshot::Sender<T>>, T)>,
         what: &'static str,
     ) {
         let pending = self.inner.writer.submit(writes);
@@ -320,10 +318,17 @@ impl Manager {
                 tracing::error!(error = %e, "storing {what} failed");
                 return;
             }
-            for (reply, answer) in replies {
-                let _ = reply.send(answer);
+            for (waiters, answer) in replies {
+                tell(waiters, &answer);
             }
         });
+    }
+}
+
+/// Gives everyone waiting for a request (the request and its repeats) the answer.
+pub(super) fn tell<T: Clone>(waiters: Vec<oneshot::Sender<T>>, answer: &T) {
+    for w in waiters {
+        let _ = w.send(answer.clone());
     }
 }
 
@@ -395,5 +400,20 @@ impl crate::egress::Gate for Manager {
 
     fn audit(&self, actor: &str, action: &str, task_id: Option<&str>, detail: serde_json::Value) {
         Manager::audit(self, actor, action, task_id, detail)
+    }
+}
+
+impl Active {
+    /// Counts one more permission request or question; refused past `most`.
+    pub(super) fn count_request(&mut self, most: u32) -> Result<()> {
+        if self.requests >= most {
+            return Err(Error::Exhausted(format!(
+                "task {} has made {} permission requests and questions, the most one task may \
+                 (consent.max_requests_per_task): it is asking in a loop",
+                self.task.id, self.requests
+            )));
+        }
+        self.requests += 1;
+        Ok(())
     }
 }

@@ -339,3 +339,23 @@ impl Intake<'_> {
         false
     }
 }
+
+impl Active {
+    /// Whether one more of the task's own reports (a progress or model-call event, `bytes` long)
+    /// is stored: not once its records reached `cap` bytes (`agents.max_log_bytes_per_task`) or
+    /// while the disk is nearly full. What it reports still counts (the task row carries the
+    /// latest progress and the totals); only the history stops growing, so a task reporting in
+    /// a loop cannot fill the disk.
+    pub(super) fn keeps_report(&mut self, bytes: usize, cap: u64, disk_low: bool) -> bool {
+        if disk_low || self.log_bytes.saturating_add(bytes as u64) > cap {
+            return false;
+        }
+        self.log_bytes += bytes as u64;
+        true
+    }
+}
+
+/// The bytes an event's body takes in the store (its JSON), as `Store::task_record_bytes` counts.
+pub(super) fn stored_len(body: &EventBody) -> usize {
+    serde_json::to_vec(body).map_or(0, |v| v.len())
+}

@@ -73,8 +73,8 @@ mod usage;
 pub use crate::supervisor::{DeclaredTypes, SupervisedProcess, SupervisorRequest};
 pub use agents::WorkGuard;
 pub use handoff::HandOff;
-use logs::DiskDrop;
 pub use logs::LogCursor;
+use logs::{stored_len, DiskDrop};
 use rules::{new_rule, put_rule};
 
 /// What an agent declares when it registers.
@@ -265,31 +265,6 @@ impl Active {
             requests: 0,
             model_calls: std::collections::VecDeque::new(),
         }
-    }
-
-    /// Counts one more permission request or question; refused past `most`.
-    fn count_request(&mut self, most: u32) -> Result<()> {
-        if self.requests >= most {
-            return Err(Error::Exhausted(format!(
-                "task {} has made {} permission requests and questions, the most one task may                  (consent.max_requests_per_task): it is asking in a loop",
-                self.task.id, self.requests
-            )));
-        }
-        self.requests += 1;
-        Ok(())
-    }
-
-    /// Whether one more of the task's own reports (a progress or model-call event, `bytes` long)
-    /// is stored: not once its records reached `cap` bytes (`agents.max_log_bytes_per_task`) or
-    /// while the disk is nearly full. What it reports still counts (the task row carries the
-    /// latest progress and the totals); only the history stops growing, so a task reporting in
-    /// a loop cannot fill the disk.
-    fn keeps_report(&mut self, bytes: usize, cap: u64, disk_low: bool) -> bool {
-        if disk_low || self.log_bytes.saturating_add(bytes as u64) > cap {
-            return false;
-        }
-        self.log_bytes += bytes as u64;
-        true
     }
 }
 
@@ -827,11 +802,6 @@ fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
             "{what} `{name}` is not allowed: use a lowercase letter, then lowercase letters, digits, '.', '_' or '-', at most {max} characters"
         )))
     }
-}
-
-/// The bytes an event's body takes in the store (its JSON), as `Store::task_record_bytes` counts.
-fn stored_len(body: &EventBody) -> usize {
-    serde_json::to_vec(body).map_or(0, |v| v.len())
 }
 
 /// Cuts `s` to at most `max` bytes at a character boundary, marking the cut.

@@ -4,7 +4,7 @@
 //! the audit log.
 use super::*;
 use crate::question::{self, Question, Status as QStatus};
-use consents::{done_waiting, given_up};
+use consents::{done_waiting, given_up, tell};
 
 impl Manager {
     /// A task asks the person; returns the question once answered or given up.
@@ -132,9 +132,7 @@ impl Manager {
                 Ok((writes, (p.waiters, q)))
             })
             .await?;
-        for w in waiters {
-            let _ = w.send(q.clone());
-        }
+        tell(waiters, &q);
         Ok(q)
     }
 
@@ -182,7 +180,7 @@ impl Manager {
                 now,
                 &mut writes,
             ) {
-                Ok(q) => replies.extend(p.waiters.into_iter().map(|w| (w, q.clone()))),
+                Ok(q) => replies.push((p.waiters, q)),
                 Err(e) => {
                     tracing::error!(question = %id, error = %e, "giving up a question failed")
                 }

@@ -392,7 +392,8 @@ async fn a_task_asking_in_a_loop_is_refused_past_its_share_of_requests_even_when
             .unwrap_err();
     assert!(matches!(e, Error::Exhausted(_)), "{e:?}");
     assert!(
-        e.to_string().contains("consent.max_requests_per_task"),
+        e.to_string()
+            .contains("the most one task may (consent.max_requests_per_task)"),
         "{e}"
     );
     // Questions share the count.
