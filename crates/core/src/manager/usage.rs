@@ -51,11 +51,11 @@ impl Manager {
         let disk_low = self.inner.disk.low().is_some();
         let burn = self.inner.cfg.drift.burn_tokens;
         // Is it time to look at the task's folder (burning tokens without changing anything)?
-        // Read outside the commit: a walk of the folder must not hold the manager's lock.
+        // Read outside the commit: a walk of the folder must not hold the manager's lock. Only a
+        // caller holding the task's token has it walked (the commit checks every caller).
         let look = {
             let st = self.state();
-            self.authorize(&st, task_id, token)?;
-            st.tasks.get(task_id).and_then(|a| {
+            let dir = st.tasks.get(task_id).and_then(|a| {
                 let total = a
                     .task
                     .usage
@@ -64,7 +64,11 @@ impl Manager {
                     .saturating_add(call.total_tokens);
                 let due = a.watch.burn_due(total, burn) && !a.task.workspace.is_empty();
                 due.then(|| PathBuf::from(&a.task.workspace))
-            })
+            });
+            if dir.is_some() {
+                self.authorize(&st, task_id, token)?;
+            }
+            dir
         };
         let print = match look {
             Some(dir) => {
