@@ -35,6 +35,10 @@ pub struct ConversationChange {
     pub token_budget: Option<u64>,
 }
 
+/// Conversations in a page when the client names no number.
+const PAGE: u32 = 50;
+/// Most conversations in one page.
+const MOST_PER_PAGE: u32 = 500;
 /// Most characters of an earlier request or of its outcome given to the language model.
 const EARLIER_CHARS: usize = 1000;
 
@@ -76,7 +80,8 @@ impl Manager {
         budget: Budget,
     ) -> Result<(AskAnswer, Conversation)> {
         let c = self.conversation(id).await?;
-        let totals = self.totals(&c).await?;
+        let plans = self.plans_of(&c).await?;
+        let totals = self.totals_of(&c, &plans).await;
         if let Some(spent) = conversation::over_budget(&c, &totals) {
             return Err(Error::Exhausted(format!(
                 "{spent}: raise its budget (`/budget` in `hyperagent chat`, or the chat view) or \
@@ -91,7 +96,11 @@ impl Manager {
             },
             ..budget
         };
-        let context = self.context(&c).await;
+        let context = context(
+            &c,
+            &plans,
+            self.inner.cfg.router.model.context_turns as usize,
+        );
         // "2" or "code.review" after a question: the question's request with that choice.
         let routed_as = conversation::answering(&c, text);
         let request = routed_as.as_deref().unwrap_or(text);
@@ -151,17 +160,33 @@ impl Manager {
         })
     }
 
-    /// Conversations, the last changed first: changed before `before_us` when given, at most
-    /// `limit`.
+    /// Conversations, the last changed first, a page at a time: `limit` of them (0: a page of
+    /// [`PAGE`], at most [`MOST_PER_PAGE`]), after the page `page_token` ended (the token the
+    /// previous page gave; none: the first page); and the next page's token, when there may be
+    /// one.
     pub async fn list_conversations(
         &self,
-        before_us: Option<i64>,
         limit: u32,
-    ) -> Result<Vec<Conversation>> {
-        self.inner
-            .store
-            .list_conversations(before_us, limit.clamp(1, 500))
-            .await
+        page_token: Option<&str>,
+    ) -> Result<(Vec<Conversation>, Option<String>)> {
+        let before = match page_token {
+            None => None,
+            Some(t) => Some(t.parse::<i64>().map_err(|_| {
+                Error::InvalidInput(format!(
+                    "page_token `{t}` is not one ListConversations gave: pass its next_page_token"
+                ))
+            })?),
+        };
+        let limit = if limit == 0 {
+            PAGE
+        } else {
+            limit.min(MOST_PER_PAGE)
+        };
+        let found = self.inner.store.list_conversations(before, limit).await?;
+        let next = (found.len() as u32 == limit)
+            .then(|| found.last().map(|c| c.updated_us.to_string()))
+            .flatten();
+        Ok((found, next))
     }
 
     /// Renames a conversation, changes its mode or its budget.
@@ -256,35 +281,6 @@ impl Manager {
         .await
     }
 
-    /// What the router is told of the conversation: its folder, and its last turns (for the
-    /// language model) with what became of each.
-    async fn context(&self, c: &Conversation) -> Context {
-        let keep = self.inner.cfg.router.model.context_turns as usize;
-        let from = c.turns.len().saturating_sub(keep);
-        let mut earlier = Vec::new();
-        for t in &c.turns[from..] {
-            let outcome = match &t.plan_id {
-                Some(id) => match self.get_plan(id).await {
-                    Ok(p) if !p.summary.is_empty() => {
-                        format!("plan {}: {}", plan_word(p.state), p.summary)
-                    }
-                    Ok(p) => format!("plan {}: {}", plan_word(p.state), t.reply),
-                    Err(_) => t.reply.clone(),
-                },
-                None => t.reply.clone(),
-            };
-            earlier.push(format!(
-                "{} -> {}",
-                cut(&t.request, EARLIER_CHARS),
-                cut(&outcome, EARLIER_CHARS)
-            ));
-        }
-        Context {
-            folder: c.folder.clone(),
-            earlier,
-        }
-    }
-
     async fn plans_of(&self, c: &Conversation) -> Result<Vec<Plan>> {
         let mut plans = Vec::new();
         for id in c.turns.iter().filter_map(|t| t.plan_id.as_deref()) {
@@ -297,11 +293,6 @@ impl Manager {
             }
         }
         Ok(plans)
-    }
-
-    async fn totals(&self, c: &Conversation) -> Result<Totals> {
-        let plans = self.plans_of(c).await?;
-        Ok(self.totals_of(c, &plans).await)
     }
 
     /// What a conversation has cost: its plans' money (routing, summaries), its routing without
@@ -334,6 +325,37 @@ impl Manager {
             t.tokens += task.usage.map_or(0, |u| u.total_tokens);
         }
         t
+    }
+}
+
+/// What the router is told of the conversation: its folder, and its last `keep` turns (for the
+/// language model) with what became of each, from its `plans`.
+fn context(c: &Conversation, plans: &[Plan], keep: usize) -> Context {
+    let from = c.turns.len().saturating_sub(keep);
+    let earlier = c.turns[from..]
+        .iter()
+        .map(|t| {
+            let plan = t
+                .plan_id
+                .as_ref()
+                .and_then(|id| plans.iter().find(|p| &p.id == id));
+            let outcome = match plan {
+                Some(p) if !p.summary.is_empty() => {
+                    format!("plan {}: {}", plan_word(p.state), p.summary)
+                }
+                Some(p) => format!("plan {}: {}", plan_word(p.state), t.reply),
+                None => t.reply.clone(),
+            };
+            format!(
+                "{} -> {}",
+                cut(&t.request, EARLIER_CHARS),
+                cut(&outcome, EARLIER_CHARS)
+            )
+        })
+        .collect();
+    Context {
+        folder: c.folder.clone(),
+        earlier,
     }
 }
 

@@ -803,23 +803,11 @@ impl ClientService for Services {
         req: Request<pb::ListConversationsRequest>,
     ) -> Result<Response<pb::ListConversationsResponse>, Status> {
         let r = req.into_inner();
-        let before = match opt(r.page_token) {
-            None => None,
-            Some(t) => Some(t.parse::<i64>().map_err(|_| {
-                Status::invalid_argument(format!(
-                    "page_token `{t}` is not one ListConversations gave: pass its next_page_token"
-                ))
-            })?),
-        };
-        let limit = if r.limit == 0 { 50 } else { r.limit };
-        let found = self
+        let (found, next) = self
             .manager
-            .list_conversations(before, limit)
+            .list_conversations(r.limit, opt(r.page_token).as_deref())
             .await
             .map_err(status)?;
-        let next = (found.len() as u32 >= limit.min(500))
-            .then(|| found.last().map(|c| c.updated_us.to_string()))
-            .flatten();
         Ok(Response::new(pb::ListConversationsResponse {
             turn_counts: found.iter().map(|c| c.turns.len() as u32).collect(),
             conversations: found

@@ -88,7 +88,7 @@ async fn a_conversation_remembers_its_project_runs_at_once_in_auto_and_is_there_
         w.m.inner.store.close().await;
     }
     let w = world_at(dir.path(), tune).await;
-    let listed = w.m.list_conversations(None, 10).await.unwrap();
+    let (listed, _) = w.m.list_conversations(10, None).await.unwrap();
     assert_eq!(listed.len(), 1);
     let v = w.m.get_conversation(&id).await.unwrap();
     assert_eq!(v.conversation.turns.len(), 3);
@@ -195,7 +195,7 @@ async fn a_conversation_over_its_token_budget_takes_no_more_requests_until_it_is
     // Deleted: gone from the list, its plans stay.
     let plans = w.m.get_conversation(&c.id).await.unwrap().plans;
     w.m.delete_conversation(&c.id, "client").await.unwrap();
-    assert!(w.m.list_conversations(None, 10).await.unwrap().is_empty());
+    assert!(w.m.list_conversations(10, None).await.unwrap().0.is_empty());
     assert!(matches!(
         w.m.delete_conversation(&c.id, "client").await,
         Err(Error::ConversationNotFound(_))
