@@ -125,91 +125,23 @@ async fn run_command(c: &mut Client, s: &mut Session, command: &str) -> Result<b
         "help" | "?" => println!("{HELP}"),
         "sessions" => sessions(c).await?,
         "load" if !rest.is_empty() => load(c, s, rest).await?,
-        "save" => {
-            let id = ensure(c, s).await?;
-            let mut title = None;
-            if !rest.is_empty() {
-                title = Some(rest.to_string());
-            }
-            let conv = c
-                .update_conversation(pb::UpdateConversationRequest {
-                    conversation_id: id.clone(),
-                    title,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            println!(
-                "Saved as \"{}\" ({id}): `hyperagent chat --resume {id}` goes on with it.",
-                line(&conv.title)
-            );
-        }
-        "export" => {
-            let Some(id) = s.id.clone() else {
-                return Err(Failure::new(
-                    2,
-                    "nothing to export yet: ask something first",
-                ));
-            };
-            let md = c
-                .export_conversation(pb::GetConversationRequest {
-                    conversation_id: id,
-                })
-                .await?
-                .into_inner()
-                .markdown;
-            if rest.is_empty() {
-                println!("{}", text(&md));
-            } else {
-                std::fs::write(rest, md)
-                    .map_err(|e| Failure::new(1, format!("writing {rest}: {e}")))?;
-                println!("Written to {rest}.");
-            }
-        }
+        "save" => save(c, s, rest).await?,
+        "export" => export(c, s, rest).await?,
         "mode" if matches!(rest, "auto" | "preview") => {
             let mode = if rest == "auto" {
                 pb::ConversationMode::Auto
             } else {
                 pb::ConversationMode::Preview
+            } as i32;
+            s.start.mode = mode;
+            let change = pb::UpdateConversationRequest {
+                mode,
+                ..Default::default()
             };
-            s.start.mode = mode as i32;
-            if let Some(id) = s.id.clone() {
-                c.update_conversation(pb::UpdateConversationRequest {
-                    conversation_id: id,
-                    mode: mode as i32,
-                    ..Default::default()
-                })
-                .await?;
-            }
+            changed(c, s, change).await?;
             println!("Mode: {rest}.");
         }
-        "budget" if !rest.is_empty() => {
-            let mut parts = rest.split_whitespace();
-            let money: f64 = parts.next().unwrap_or("").parse().map_err(|_| {
-                Failure::new(2, "/budget MONEY [TOKENS]: MONEY is a number, e.g. 0.50")
-            })?;
-            let tokens: Option<u64> = match parts.next() {
-                None => None,
-                Some(t) => Some(t.parse().map_err(|_| {
-                    Failure::new(2, "/budget MONEY [TOKENS]: TOKENS is a whole number")
-                })?),
-            };
-            s.start.money_budget = money;
-            s.start.token_budget = tokens.unwrap_or(s.start.token_budget);
-            if let Some(id) = s.id.clone() {
-                c.update_conversation(pb::UpdateConversationRequest {
-                    conversation_id: id,
-                    money_budget: Some(money),
-                    token_budget: tokens,
-                    ..Default::default()
-                })
-                .await?;
-            }
-            println!(
-                "Budget: {money} for model calls, {} tokens (0: no limit).",
-                s.start.token_budget
-            );
-        }
+        "budget" if !rest.is_empty() => budget(c, s, rest).await?,
         "delete" if !rest.is_empty() => {
             c.delete_conversation(pb::GetConversationRequest {
                 conversation_id: rest.to_string(),
@@ -233,6 +165,95 @@ async fn run_command(c: &mut Client, s: &mut Session, command: &str) -> Result<b
         }
     }
     Ok(false)
+}
+
+/// `/save [TITLE]`: starts the conversation if it has not started, names it when a title is
+/// given, and says how to go on with it.
+async fn save(c: &mut Client, s: &mut Session, title: &str) -> Result<(), Failure> {
+    let id = ensure(c, s).await?;
+    let conv = c
+        .update_conversation(pb::UpdateConversationRequest {
+            conversation_id: id.clone(),
+            title: (!title.is_empty()).then(|| title.to_string()),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    println!(
+        "Saved as \"{}\" ({id}): `hyperagent chat --resume {id}` goes on with it.",
+        line(&conv.title)
+    );
+    Ok(())
+}
+
+/// `/export [FILE]`: the conversation as Markdown, to FILE or here.
+async fn export(c: &mut Client, s: &Session, file: &str) -> Result<(), Failure> {
+    let Some(id) = s.id.clone() else {
+        return Err(Failure::new(
+            2,
+            "nothing to export yet: ask something first",
+        ));
+    };
+    let md = c
+        .export_conversation(pb::GetConversationRequest {
+            conversation_id: id,
+        })
+        .await?
+        .into_inner()
+        .markdown;
+    if file.is_empty() {
+        println!("{}", text(&md));
+    } else {
+        std::fs::write(file, md).map_err(|e| Failure::new(1, format!("writing {file}: {e}")))?;
+        println!("Written to {file}.");
+    }
+    Ok(())
+}
+
+/// `/budget MONEY [TOKENS]`.
+async fn budget(c: &mut Client, s: &mut Session, said: &str) -> Result<(), Failure> {
+    let mut parts = said.split_whitespace();
+    let money: f64 = parts
+        .next()
+        .unwrap_or("")
+        .parse()
+        .map_err(|_| Failure::new(2, "/budget MONEY [TOKENS]: MONEY is a number, e.g. 0.50"))?;
+    let tokens: Option<u64> = match parts.next() {
+        None => None,
+        Some(t) => Some(
+            t.parse()
+                .map_err(|_| Failure::new(2, "/budget MONEY [TOKENS]: TOKENS is a whole number"))?,
+        ),
+    };
+    s.start.money_budget = money;
+    s.start.token_budget = tokens.unwrap_or(s.start.token_budget);
+    let change = pb::UpdateConversationRequest {
+        money_budget: Some(money),
+        token_budget: tokens,
+        ..Default::default()
+    };
+    changed(c, s, change).await?;
+    println!(
+        "Budget: {money} for model calls, {} tokens (0: no limit).",
+        s.start.token_budget
+    );
+    Ok(())
+}
+
+/// Applies `change` to the conversation when it has started (before, it starts with it).
+async fn changed(
+    c: &mut Client,
+    s: &Session,
+    change: pb::UpdateConversationRequest,
+) -> Result<(), Failure> {
+    if let Some(id) = s.id.clone() {
+        c.update_conversation(pb::UpdateConversationRequest {
+            conversation_id: id,
+            ..change
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 /// The conversation's id, starting it when it has none yet.
