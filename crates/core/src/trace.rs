@@ -221,72 +221,92 @@ fn task_spans(spans: &mut Vec<Span>, trace_id: [u8; 16], parent: Option<[u8; 8]>
             _ => Status::Unset,
         },
     });
-    let mut attempts: Vec<(i64, i64, [u8; 8])> = Vec::new();
-    for a in &t.attempts {
-        let n = a.number.to_string();
-        let span_id = span_id_of(&["attempt", &t.id, &n]);
-        let a_end = a.ended_us.unwrap_or(end).max(a.started_us);
-        attempts.push((a.started_us, a_end, span_id));
-        spans.push(Span {
-            trace_id,
-            span_id,
-            parent: Some(id),
-            name: format!("attempt {n} on {}", a.agent_id),
-            kind: Kind::Internal,
-            start_us: a.started_us,
-            end_us: a_end,
-            attributes: vec![
-                (
-                    "hyperagent.attempt.number".into(),
-                    Value::Int(i64::from(a.number)),
-                ),
-                attr("hyperagent.agent.id", &a.agent_id),
-            ],
-            status: if a.error.is_empty() {
-                Status::Unset
-            } else {
-                Status::Error(a.error.clone())
-            },
-        });
+    let attempts: Vec<Span> = t
+        .attempts
+        .iter()
+        .map(|a| attempt_span(trace_id, id, &t.id, a, end))
+        .collect();
+    let calls: Vec<Span> = r
+        .calls
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            // The attempt it ended in (the last one that started before it ended).
+            let within = attempts
+                .iter()
+                .filter(|a| a.start_us <= c.end_us)
+                .max_by_key(|a| a.start_us)
+                .map_or(id, |a| a.span_id);
+            call_span(trace_id, within, &t.id, n, c)
+        })
+        .collect();
+    spans.extend(attempts);
+    spans.extend(calls);
+}
+
+/// The span of one attempt of task `task_id` (whose own span is `parent`), ended by `end` when
+/// it has no end of its own.
+fn attempt_span(
+    trace_id: [u8; 16],
+    parent: [u8; 8],
+    task_id: &str,
+    a: &crate::model::Attempt,
+    end: i64,
+) -> Span {
+    let n = a.number.to_string();
+    Span {
+        trace_id,
+        span_id: span_id_of(&["attempt", task_id, &n]),
+        parent: Some(parent),
+        name: format!("attempt {n} on {}", a.agent_id),
+        kind: Kind::Internal,
+        start_us: a.started_us,
+        end_us: a.ended_us.unwrap_or(end).max(a.started_us),
+        attributes: vec![
+            (
+                "hyperagent.attempt.number".into(),
+                Value::Int(i64::from(a.number)),
+            ),
+            attr("hyperagent.agent.id", &a.agent_id),
+        ],
+        status: if a.error.is_empty() {
+            Status::Unset
+        } else {
+            Status::Error(a.error.clone())
+        },
     }
-    for (n, c) in r.calls.iter().enumerate() {
-        let start = c.end_us - (c.call.elapsed_ms * 1000.0) as i64;
-        // The attempt it ended in (the last one that started before it ended).
-        let within = attempts
-            .iter()
-            .filter(|(s, _, _)| *s <= c.end_us)
-            .max_by_key(|(s, _, _)| *s)
-            .map(|(_, _, id)| *id)
-            .unwrap_or(id);
-        spans.push(Span {
-            trace_id,
-            span_id: span_id_of(&["call", &t.id, &n.to_string()]),
-            parent: Some(within),
-            name: format!("model call {}", c.call.model),
-            kind: Kind::Client,
-            start_us: start,
-            end_us: c.end_us,
-            attributes: vec![
-                attr("gen_ai.request.model", &c.call.model),
-                (
-                    "gen_ai.usage.input_tokens".into(),
-                    Value::Int(c.call.prompt_tokens as i64),
-                ),
-                (
-                    "gen_ai.usage.output_tokens".into(),
-                    Value::Int(c.call.completion_tokens as i64),
-                ),
-                (
-                    "hyperagent.model.first_token_ms".into(),
-                    Value::Float(c.call.first_token_ms),
-                ),
-                (
-                    "hyperagent.model.generation_ms".into(),
-                    Value::Float(c.call.generation_ms),
-                ),
-            ],
-            status: Status::Unset,
-        });
+}
+
+/// The span of task `task_id`'s `n`th model call, within `parent`.
+fn call_span(trace_id: [u8; 16], parent: [u8; 8], task_id: &str, n: usize, c: &CallAt) -> Span {
+    Span {
+        trace_id,
+        span_id: span_id_of(&["call", task_id, &n.to_string()]),
+        parent: Some(parent),
+        name: format!("model call {}", c.call.model),
+        kind: Kind::Client,
+        start_us: c.end_us - (c.call.elapsed_ms * 1000.0) as i64,
+        end_us: c.end_us,
+        attributes: vec![
+            attr("gen_ai.request.model", &c.call.model),
+            (
+                "gen_ai.usage.input_tokens".into(),
+                Value::Int(c.call.prompt_tokens as i64),
+            ),
+            (
+                "gen_ai.usage.output_tokens".into(),
+                Value::Int(c.call.completion_tokens as i64),
+            ),
+            (
+                "hyperagent.model.first_token_ms".into(),
+                Value::Float(c.call.first_token_ms),
+            ),
+            (
+                "hyperagent.model.generation_ms".into(),
+                Value::Float(c.call.generation_ms),
+            ),
+        ],
+        status: Status::Unset,
     }
 }
 
