@@ -42,6 +42,10 @@ GOALS: tuple[tuple[str, float], ...] = (
 PATH_SLOTS = frozenset({"workspace", "node_ids"})
 #: Free-text slots compared by their content words (see :func:`text_matches`).
 TEXT_SLOTS = frozenset({"query"})
+#: Free-text slots that carry the request's own words for a worker that reads prose (a coding
+#: worker's instruction): every content word of the expected value must be there; more words
+#: (the person's context) are no fault.
+PROSE_SLOTS = frozenset({"instruction"})
 #: Words that carry no content in a free-text slot.
 STOPWORDS = frozenset(
     re.split(
@@ -173,11 +177,11 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def text_matches(expected: Any, predicted: Any, norm: Normaliser) -> bool:
+def text_matches(expected: Any, predicted: Any, norm: Normaliser, *, extra: bool = True) -> bool:
     """A free-text slot matches when every content word of the expected value is in the
-    predicted one, and the predicted one has at most :data:`TEXT_EXTRA_WORDS` more."""
-    want, got = norm.words(expected), norm.words(predicted)
-    return set(want) <= set(got) and len(set(got)) <= len(set(want)) + TEXT_EXTRA_WORDS
+    predicted one, and (``extra``) the predicted one has at most :data:`TEXT_EXTRA_WORDS` more."""
+    want, got = set(norm.words(expected)), set(norm.words(predicted))
+    return want <= got and (not extra or len(got) <= len(want) + TEXT_EXTRA_WORDS)
 
 
 # ----- matching a route ---------------------------------------------------------------------
@@ -220,8 +224,8 @@ def values_equal(key: str, expected: Any, predicted: Any, norm: Normaliser) -> b
         return sorted(map(one, expected)) == sorted(map(one, predicted))
     if isinstance(expected, str) and expected.startswith("$step"):
         return isinstance(predicted, str) and predicted == expected
-    if leaf in TEXT_SLOTS:
-        return text_matches(expected, predicted, norm)
+    if leaf in TEXT_SLOTS or leaf in PROSE_SLOTS:
+        return text_matches(expected, predicted, norm, extra=leaf in TEXT_SLOTS)
     if leaf in PATH_SLOTS or (leaf == "template" and str(expected).startswith(("/", "~", "."))):
         return norm.path(expected) == norm.path(predicted)
     return norm.scalar(expected) == norm.scalar(predicted)

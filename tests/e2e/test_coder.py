@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from harness import REPO, Manager, with_agent
 
-from hyperagent.v1 import common_pb2
+from hyperagent.v1 import client_pb2, common_pb2
 
 sys.path.insert(0, str(REPO / "tests" / "llm"))
 from llama_server import llama_server
@@ -60,13 +60,26 @@ def make_repo(path: Path) -> Path:
     return path
 
 
+def coder_using(folder: Path, endpoint: str) -> Path:
+    """The bundled coder's manifest with ``endpoint`` as the model a payload that names none asks
+    (as a person sets it up: a plan's step from plain words names no endpoint)."""
+    with_agent(folder, "coder")
+    manifest = folder / "coder" / "agent.toml"
+    setting = 'HYPERAGENT_CODER_ENDPOINT = ""'
+    assert setting in manifest.read_text()
+    manifest.write_text(
+        manifest.read_text().replace(setting, f'HYPERAGENT_CODER_ENDPOINT = "{endpoint}"')
+    )
+    return folder
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base = tmp_path_factory.mktemp("coder")
     with llama_server(base / "llama") as endpoint:
         m = Manager(
             root=base,
-            agents_dir=with_agent(base / "agents", "coder"),
+            agents_dir=coder_using(base / "agents", endpoint),
             extra={
                 "sandbox": {"allow_unsupervised_agents": False},
                 "consent": {"timeout": "30s"},
@@ -204,3 +217,51 @@ def test_two_workers_change_one_repository_at_once_each_on_its_own_branch_and_wo
     assert git(repo, "rev-parse", "HEAD").strip() == head
     assert git(repo, "status", "--porcelain") == ""
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_a_conversation_delegates_a_change_in_plain_words_to_a_coding_worker(
+    world: World,
+) -> None:
+    """The person says what to change and where; the conversation's plan hands the repository to
+    the coding worker (its `repository`, made absolute), which asks for the git folder, and
+    commits on its own branch; the conversation counts the task and its model calls."""
+    repo = make_repo(world.base / "repos" / "talk")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    c = world.m.client.StartConversation(
+        client_pb2.StartConversationRequest(mode=client_pb2.CONVERSATION_MODE_AUTO), timeout=30
+    )
+    said = f"have a coder add a line to the README of {repo}"
+    a = world.m.client.Ask(client_pb2.AskRequest(text=said, conversation_id=c.id), timeout=60)
+    assert a.plan.id, (a.question, a.refusal)
+    [step] = a.plan.steps
+    assert step.step.task_type == "code.change"
+    assert "add a line to the README" in json.loads(step.step.payload_json)["instruction"]
+    assert step.touches.startswith(f"{repo} (asked for when it is reached)"), step.touches
+    assert step.problem == "", step.problem
+    # It asks for the repository's git folder: the first attempt ends, the second has it.
+    ask = world.m.wait_event(
+        lambda e: e.HasField("consent") and e.consent.target == str(repo / ".git")
+    )
+    assert (ask.consent.kind, ask.consent.agent_id) == ("write", "coder")
+    granted = world.m.cli("consent", "grant", ask.consent.id, "--scope", "task")
+    assert granted.returncode == 0, granted.stderr
+    ended = world.m.wait_event(
+        lambda e: e.HasField("plan") and e.plan.plan.id == a.plan.id and e.plan.plan.summary != ""
+    )
+    assert ended.plan.plan.state == client_pb2.PLAN_STATE_SUCCEEDED, ended.plan.plan.reason
+    [ran] = ended.plan.plan.steps
+    assert json.loads(ran.step.payload_json)["repository"] == str(repo)
+    done = world.m.client.GetTask(client_pb2.GetTaskRequest(task_id=ran.task_ids[-1]), timeout=30)
+    out = json.loads(done.result.output_json)
+    # Its own branch and commit, on the repository the words named; the checkout untouched.
+    assert git(repo, "rev-parse", f"refs/heads/{out['branch']}").strip() == out["commit"]
+    assert git(repo, "rev-parse", f"{out['commit']}^").strip() == head
+    assert git(repo, "rev-parse", "HEAD").strip() == head
+    assert git(repo, "status", "--porcelain") == ""
+    # It ran in a folder of its own, not in the repository.
+    assert not Path(done.workspace).is_relative_to(repo), done.workspace
+    view = world.m.client.GetConversation(
+        client_pb2.GetConversationRequest(conversation_id=c.id), timeout=30
+    )
+    assert (view.totals.plans, view.totals.tasks) == (1, 1)
+    assert view.totals.tokens == out["usage"]["total_tokens"] > 0

@@ -14,6 +14,9 @@ const MAX_REPORTED: usize = 5;
 pub struct Compiled {
     /// The JSON Schema document as the agent sent it.
     pub source: String,
+    /// The required property that takes the folder the task works on, as an absolute path (see
+    /// [`folder_property`]).
+    pub folder_property: Option<String>,
     validator: Arc<jsonschema::Validator>,
 }
 
@@ -34,6 +37,7 @@ impl Compiled {
             .map_err(|e| format!("payload schema is not a valid JSON Schema: {e}"))?;
         Ok(Compiled {
             source: source.to_string(),
+            folder_property: folder_property(&doc),
             validator: Arc::new(validator),
         })
     }
@@ -58,6 +62,24 @@ impl Compiled {
             )))
         }
     }
+}
+
+/// The property of a payload that takes the folder its task works on: the first required string
+/// property whose pattern asks for an absolute path (`"pattern": "^/..."`, e.g. `code.change`'s
+/// `repository`). A task type that takes its folder so works on it from a folder of its own (its
+/// own clone, worktree or scratch files there); a plan's step hands it the folder this way.
+pub fn folder_property(schema: &Value) -> Option<String> {
+    let props = schema.get("properties")?.as_object()?;
+    let required = schema.get("required")?.as_array()?;
+    required.iter().filter_map(Value::as_str).find_map(|name| {
+        let p = props.get(name)?;
+        let string = p.get("type").and_then(Value::as_str) == Some("string");
+        let absolute = p
+            .get("pattern")
+            .and_then(Value::as_str)
+            .is_some_and(|pat| pat.starts_with("^/"));
+        (string && absolute).then(|| name.to_string())
+    })
 }
 
 /// Parses a payload, naming line and column of a syntax error. An empty payload means `{}`.
@@ -115,5 +137,29 @@ mod tests {
             "{err}"
         );
         assert_eq!(parse_payload("  ").unwrap(), serde_json::json!({}));
+    }
+
+    #[test]
+    fn the_folder_property_is_a_required_string_that_must_be_an_absolute_path() {
+        let of = |s: serde_json::Value| folder_property(&s);
+        let repo = serde_json::json!({"type": "string", "pattern": "^/"});
+        assert_eq!(
+            of(serde_json::json!({"properties": {"base": {"type": "string"}, "repository": repo},
+                "required": ["base", "repository"]})),
+            Some("repository".into())
+        );
+        // Optional, another type, or no absolute pattern: none.
+        assert_eq!(of(serde_json::json!({"properties": {"repository": repo}})), None);
+        assert_eq!(
+            of(serde_json::json!({"properties": {"p": {"type": "array", "pattern": "^/"}},
+                "required": ["p"]})),
+            None
+        );
+        assert_eq!(
+            of(serde_json::json!({"properties": {"p": {"type": "string", "pattern": "^v"}},
+                "required": ["p"]})),
+            None
+        );
+        assert_eq!(Compiled::new(SCHEMA).unwrap().folder_property, None);
     }
 }

@@ -404,6 +404,16 @@ def _summary(done: Done, branch: str, branch_kept: bool) -> str:
         " of its own, in a git worktree, the model reading, editing and running commands there"
         " one tool a turn; the change committed, with its diff."
     ),
+    examples=(
+        "add a --verbose flag to the command line tool in ~/src/cli",
+        "change the default timeout of the http client in shop to 30 seconds",
+        "rename the Customer class to Client in ~/src/api, with every use of it",
+        "fix the crash on an empty cart in the checkout code of shop",
+        "get a coder to implement caching for the /products endpoint of billing",
+        "refactor the payment module of billing to use dataclasses",
+        "modify the settings code so the log level comes from an environment variable",
+        "replace the requests library with httpx in the code of ~/src/api",
+    ),
     folder="any",
 )
 def change(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:

@@ -319,6 +319,15 @@ impl Manager {
         ))
     }
 
+    /// The payload property a task type takes its folder in, if it does (see
+    /// [`crate::schema::folder_property`]).
+    fn folder_property(&self, task_type: &str) -> Option<String> {
+        self.state()
+            .schemas
+            .get(task_type)
+            .and_then(|c| c.folder_property.clone())
+    }
+
     fn weights(&self) -> plan::Weights {
         let c = &self.inner.cfg.planner;
         plan::Weights {
@@ -513,8 +522,19 @@ impl Manager {
             None => None,
         };
         let id = p.id.clone();
+        let root = self.workspace_root();
+        let takes_folder = self.folder_property(&p.step(n).expect("ready").step.task_type);
         let s = p.step_mut(n).expect("ready steps exist");
         s.workspace_path = folder.clone();
+        // A task type that takes its folder in its payload (a coding worker's repository) gets
+        // it there, made absolute, unless the words gave one; its task runs in a folder of its
+        // own (see `submit_step`).
+        if let (Some(prop), Some(f)) = (takes_folder, &folder) {
+            s.step
+                .payload
+                .entry(prop)
+                .or_insert_with(|| absolute_folder(&root, f).into());
+        }
         if s.step.task_type == OPEN {
             let Some(folder) = folder else {
                 s.state = StepState::Failed;
@@ -555,12 +575,17 @@ impl Manager {
             .cloned()
             .expect("decided before submitting");
         let key = format!("plan:{plan_id}:{}:{}", s.number(), d.attempt);
+        let own_folder = self.folder_property(&s.step.task_type).is_some();
         let sub = Submission {
             task_type: s.step.task_type.clone(),
             payload_json: serde_json::Value::Object(s.step.payload.clone()).to_string(),
             idempotency_key: Some(key),
             pin_agent: d.chosen.clone(),
-            workspace: s.workspace_path.clone(),
+            workspace: if own_folder {
+                None
+            } else {
+                s.workspace_path.clone()
+            },
             ..Submission::default()
         };
         let task = match self.submit(sub).await {
@@ -770,6 +795,17 @@ fn made_path(task: &Task) -> String {
     match said {
         Some(p) if Path::new(&p).starts_with(&task.workspace) => p,
         _ => task.workspace.clone(),
+    }
+}
+
+/// A folder as said ("shop", "~/src/api", "/srv/api") made absolute: beneath the workspace root
+/// when relative.
+fn absolute_folder(root: &Path, said: &str) -> String {
+    let expanded = expand_home(said);
+    if Path::new(&expanded).is_absolute() {
+        expanded
+    } else {
+        root.join(expanded).display().to_string()
     }
 }
 

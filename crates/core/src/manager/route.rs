@@ -32,13 +32,23 @@ impl Manager {
             .into_iter()
             .filter(|t| t.task_type.name != model.task_type)
             .filter(|t| t.task_type.name != model.summary_task_type)
-            .map(|t| Intent {
-                task_type: t.task_type.name,
-                description: t.task_type.description,
-                schema: serde_json::from_str(&t.task_type.payload_schema_json)
-                    .unwrap_or(serde_json::Value::Null),
-                examples: t.task_type.examples,
-                folder: t.task_type.folder,
+            .map(|t| {
+                let schema = serde_json::from_str(&t.task_type.payload_schema_json)
+                    .unwrap_or(serde_json::Value::Null);
+                // One that takes its folder in its payload works on a project that is there (a
+                // coding worker's repository), whatever it does with the folder of its own.
+                let folder = if crate::schema::folder_property(&schema).is_some() {
+                    crate::model::FolderUse::Existing
+                } else {
+                    t.task_type.folder
+                };
+                Intent {
+                    task_type: t.task_type.name,
+                    description: t.task_type.description,
+                    schema,
+                    examples: t.task_type.examples,
+                    folder,
+                }
             })
             .collect();
         intents.push(router::open_intent());

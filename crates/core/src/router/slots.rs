@@ -206,13 +206,22 @@ pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
     None
 }
 
+/// Words beside which a path is a web address's ("the /health endpoint", "route /users").
+const WEB_NOUNS: &[&str] = &["endpoint", "endpoints", "route", "routes", "url", "urls", "page"];
+
 /// Whether token `i` is a path naming a folder: not a git ref ("since origin/develop"), not a test
-/// file or node id ("tests/x.py", "x.py::test_y").
+/// file or node id ("tests/x.py", "x.py::test_y"), not a web address ("a /health endpoint").
 fn folder_path(tokens: &[Token], i: usize) -> bool {
     let t = &tokens[i];
     let is_ref = i > 0 && BEFORE_REF.contains(&tokens[i - 1].norm.as_str());
+    let beside = |j: Option<usize>| {
+        j.and_then(|j| tokens.get(j))
+            .is_some_and(|n| WEB_NOUNS.contains(&n.norm.as_str()))
+    };
+    let web = t.raw.starts_with('/') && (beside(i.checked_sub(1)) || beside(Some(i + 1)));
     t.kind == Kind::Path
         && !is_ref
+        && !web
         && !t.norm.ends_with(".py")
         && !t.norm.contains("::")
         && super::intents::file_word(t).is_none()
@@ -633,6 +642,11 @@ fn free_text(tokens: &[Token], name: &str, prop: &Value) -> Option<String> {
         let rest: Vec<&str> = tokens.iter().skip(1).map(|t| t.raw.as_str()).collect();
         return (tokens.len() <= TERSE_TOKENS && !rest.is_empty()).then(|| rest.join(" "));
     }
+    // What a worker that reads prose is to do ("instruction": a coding worker's): the request's
+    // own words, all of them; the person's context is the worker's to read.
+    if matches!(name, "instruction" | "prompt") {
+        return (!tokens.is_empty()).then(|| prose(tokens));
+    }
     // What to look for: the quoted phrase, else the words that are not the asking.
     if matches!(name, "query" | "question" | "q") {
         if let Some(q) = quoted(tokens).first() {
@@ -656,6 +670,18 @@ fn free_text(tokens: &[Token], name: &str, prop: &Value) -> Option<String> {
         return (!words.is_empty()).then(|| words.join(" "));
     }
     None
+}
+
+/// The tokens as the person wrote them: quoted phrases in quotes, punctuation kept.
+fn prose(tokens: &[Token]) -> String {
+    let words: Vec<String> = tokens
+        .iter()
+        .map(|t| match t.kind {
+            Kind::Quoted => format!("\"{}\"{}", t.raw, t.punct),
+            _ => format!("{}{}", t.raw, t.punct),
+        })
+        .collect();
+    words.join(" ")
 }
 
 /// The words of asking, not of what is asked about ("where is ... explained").
@@ -1000,6 +1026,30 @@ mod tests {
             &["test".into(), "run".into()],
         );
         Value::Object(m)
+    }
+
+    #[test]
+    fn an_instruction_is_the_requests_own_words_and_a_web_path_is_no_folder() {
+        let schema = json!({"properties": {"instruction": {"type": "string"}}});
+        assert_eq!(
+            filled("in crm, make the \"Save\" button blue; keep the tests green", schema),
+            json!({"instruction": "in crm, make the \"Save\" button blue; keep the tests green"})
+        );
+        let none: Vec<String> = Vec::new();
+        for said in [
+            "add a /health endpoint to the API in ~/src/api",
+            "in ~/src/api, the route /users should page",
+        ] {
+            assert_eq!(
+                workspace(&text::tokens(said), &none).as_deref(),
+                Some("~/src/api"),
+                "{said}"
+            );
+        }
+        assert_eq!(
+            workspace(&text::tokens("add an endpoint in /srv/api"), &none).as_deref(),
+            Some("/srv/api")
+        );
     }
 
     #[test]

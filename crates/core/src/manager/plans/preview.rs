@@ -1,7 +1,7 @@
 //! A proposed plan's preview: per step, the agents that could run it and their scores, the
 //! folder it touches, what it may ask the person first, and what keeps it from running.
 use super::super::*;
-use super::{expand_home, facts, folder_use};
+use super::{absolute_folder, expand_home, facts, folder_use};
 use crate::model::FolderUse;
 use crate::plan::{self, Plan};
 use crate::router::OPEN;
@@ -30,7 +30,16 @@ impl Manager {
                 if s.candidates.is_empty() {
                     s.problem = Some(format!("no agent offers `{}` any more", s.step.task_type));
                 } else if let Some(c) = st.schemas.get(&s.step.task_type) {
-                    let payload = serde_json::Value::Object(s.step.payload.clone());
+                    let mut payload = s.step.payload.clone();
+                    // The folder it takes in its payload is put there when the step starts.
+                    if let (Some(prop), Some(w)) = (&c.folder_property, &s.step.workspace) {
+                        let f = plan::reference(w).map_or_else(
+                            || absolute_folder(&root, w),
+                            |_| "/".to_string(),
+                        );
+                        payload.entry(prop.clone()).or_insert(f.into());
+                    }
+                    let payload = serde_json::Value::Object(payload);
                     if let Err(e) = c.validate(&s.step.task_type, &payload) {
                         s.problem = Some(e.to_string());
                     }
@@ -40,7 +49,14 @@ impl Manager {
                 *n < s.number() && w.is_some() && w.as_deref() == s.step.workspace.as_deref()
             });
             let use_ = folder_use(st, &s.step.task_type);
-            let (touches, problem) = touches(&root, s.step.workspace.as_deref(), earlier, use_);
+            let handed = st
+                .schemas
+                .get(&s.step.task_type)
+                .and_then(|c| c.folder_property.as_ref());
+            let (touches, problem) = match (handed, s.step.workspace.as_deref()) {
+                (Some(_), Some(w)) => handed_folder(&root, w, earlier),
+                _ => touches(&root, s.step.workspace.as_deref(), earlier, use_),
+            };
             s.touches = touches;
             if s.problem.is_none() {
                 s.problem = problem;
@@ -93,6 +109,26 @@ impl Manager {
 /// The folder a step works in, in words, and what keeps it from running there: a folder outside
 /// the workspace root, and, for a task type that works on what is already there, no folder named,
 /// or one that does not exist or is empty (unless an earlier step works there first).
+/// What a step touches whose task type takes its folder in its payload: that folder, reached
+/// with the person's consent (it asks), from a folder of its own.
+fn handed_folder(root: &Path, workspace: &str, made_earlier: bool) -> (String, Option<String>) {
+    let own = format!("a folder of its own under {}", root.display());
+    if let Some(n) = plan::reference(workspace) {
+        return (format!("the folder step {n} works in, from {own}"), None);
+    }
+    let path = absolute_folder(root, workspace);
+    let shown = format!("{path} (asked for when it is reached), from {own}");
+    if made_earlier || Path::new(&path).is_dir() {
+        return (shown, None);
+    }
+    (
+        shown,
+        Some(format!(
+            "{path} does not exist: name the folder of a project that is there"
+        )),
+    )
+}
+
 fn touches(
     root: &Path,
     workspace: Option<&str>,
