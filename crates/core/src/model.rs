@@ -345,16 +345,19 @@ pub struct ModelUsage {
 
 impl ModelUsage {
     /// These totals with one more call.
+    /// Saturating: the figures come from an agent, and a total that overflowed (an infinite
+    /// time is written as JSON `null`) would leave the task unreadable.
     pub fn add(&mut self, c: &ModelCall) {
-        self.calls += 1;
-        self.prompt_tokens += c.prompt_tokens;
-        self.completion_tokens += c.completion_tokens;
-        self.total_tokens += c.total_tokens;
-        self.elapsed_ms += c.elapsed_ms;
-        self.first_token_ms += c.first_token_ms;
-        self.generation_ms += c.generation_ms;
+        let ms = |a: f64, b: f64| (a + b).min(f64::MAX);
+        self.calls = self.calls.saturating_add(1);
+        self.prompt_tokens = self.prompt_tokens.saturating_add(c.prompt_tokens);
+        self.completion_tokens = self.completion_tokens.saturating_add(c.completion_tokens);
+        self.total_tokens = self.total_tokens.saturating_add(c.total_tokens);
+        self.elapsed_ms = ms(self.elapsed_ms, c.elapsed_ms);
+        self.first_token_ms = ms(self.first_token_ms, c.first_token_ms);
+        self.generation_ms = ms(self.generation_ms, c.generation_ms);
         if !c.usage_reported {
-            self.calls_without_usage += 1;
+            self.calls_without_usage = self.calls_without_usage.saturating_add(1);
         }
     }
 }

@@ -219,6 +219,14 @@ pub fn parse(kind: &str, target: &str) -> Result<Permission> {
 /// An absolute path without `.`/`..` parts or a trailing slash. Symlinks are not followed here:
 /// Landlock applies to the file a path names when the rule is made, whatever the path was.
 fn clean_path(target: &str) -> Result<PathBuf> {
+    // Linux's own bound on a path (PATH_MAX): a longer one names nothing a program can open.
+    const MAX_PATH_BYTES: usize = 4096;
+    if target.len() > MAX_PATH_BYTES {
+        return Err(Error::InvalidInput(format!(
+            "a path of {} bytes; at most {MAX_PATH_BYTES} (the system's longest path)",
+            target.len()
+        )));
+    }
     let p = Path::new(target);
     if !p.is_absolute() {
         return Err(Error::InvalidInput(format!(

@@ -144,20 +144,29 @@ mod tests {
         let of = |s: serde_json::Value| folder_property(&s);
         let repo = serde_json::json!({"type": "string", "pattern": "^/"});
         assert_eq!(
-            of(serde_json::json!({"properties": {"base": {"type": "string"}, "repository": repo},
-                "required": ["base", "repository"]})),
+            of(
+                serde_json::json!({"properties": {"base": {"type": "string"}, "repository": repo},
+                "required": ["base", "repository"]})
+            ),
             Some("repository".into())
         );
         // Optional, another type, or no absolute pattern: none.
-        assert_eq!(of(serde_json::json!({"properties": {"repository": repo}})), None);
         assert_eq!(
-            of(serde_json::json!({"properties": {"p": {"type": "array", "pattern": "^/"}},
-                "required": ["p"]})),
+            of(serde_json::json!({"properties": {"repository": repo}})),
             None
         );
         assert_eq!(
-            of(serde_json::json!({"properties": {"p": {"type": "string", "pattern": "^v"}},
-                "required": ["p"]})),
+            of(
+                serde_json::json!({"properties": {"p": {"type": "array", "pattern": "^/"}},
+                "required": ["p"]})
+            ),
+            None
+        );
+        assert_eq!(
+            of(
+                serde_json::json!({"properties": {"p": {"type": "string", "pattern": "^v"}},
+                "required": ["p"]})
+            ),
             None
         );
         assert_eq!(Compiled::new(SCHEMA).unwrap().folder_property, None);

@@ -384,6 +384,9 @@ pub struct Agents {
     /// Most example requests an agent may declare for one task type (each at most
     /// `max_text_bytes`).
     pub max_examples_per_type: u32,
+    /// Longest payload schema an agent may declare for one task type, in bytes (its description
+    /// is at most `max_text_bytes`).
+    pub max_schema_bytes: u32,
     /// A log batch that arrives before the batch preceding it waits this long for it.
     #[serde(with = "humantime_serde")]
     pub log_order_wait: Duration,
@@ -400,6 +403,7 @@ impl Default for Agents {
             max_log_bytes_per_task: 256 * 1024 * 1024,
             max_text_bytes: 16 * 1024,
             max_examples_per_type: 64,
+            max_schema_bytes: 256 * 1024,
             log_order_wait: Duration::from_secs(5),
         }
     }
@@ -721,6 +725,11 @@ pub struct Store {
     /// Ended tasks older than this are deleted with their events (audit entries are kept).
     #[serde(with = "humantime_serde")]
     pub task_retention: Duration,
+    /// Refusals of one kind (`token.refused`, `net.refused`, `client.refused`, `agent.refused`)
+    /// audited one by one in a minute; past it they are counted, and one entry
+    /// (`audit.suppressed`) says how many there were. The audit log is never pruned, and some of
+    /// them need no credential to cause.
+    pub audit_refusals_per_minute: u32,
 }
 
 impl Default for Store {
@@ -736,6 +745,7 @@ impl Default for Store {
             free_space_check_interval: Duration::from_millis(500),
             max_database_bytes: 4 * 1024 * 1024 * 1024,
             task_retention: Duration::from_secs(180 * 24 * 3600),
+            audit_refusals_per_minute: 600,
         }
     }
 }

@@ -179,6 +179,7 @@ impl Manager {
 
     /// A heartbeat: returns the tasks the agent must stop.
     pub fn heartbeat(&self, token: &str, load: f64, running: &[String]) -> Result<Vec<String>> {
+        check_running(running)?;
         let mut guard = self.state();
         let st = &mut *guard; // the registry and the tasks borrowed apart, nothing cloned
         let id = Self::session_agent(st, token)?;
@@ -373,12 +374,14 @@ fn checked_registration(
     limits: &crate::config::Agents,
 ) -> Result<Vec<(String, schema::Compiled)>> {
     check_name("agent name", &reg.name, 64)?;
-    if reg.max_concurrency == 0 || reg.max_concurrency > 1024 {
+    if reg.max_concurrency == 0 || reg.max_concurrency > MAX_CONCURRENCY {
         return Err(Error::InvalidInput(format!(
-            "max_concurrency must be between 1 and 1024 (got {})",
+            "max_concurrency must be between 1 and {MAX_CONCURRENCY} (got {})",
             reg.max_concurrency
         )));
     }
+    check_running(&reg.running_task_ids)?;
+    check_length("version", &reg.version, MAX_VERSION_BYTES, "")?;
     if !reg.cost.is_finite() || reg.cost < 0.0 {
         return Err(Error::InvalidInput(format!(
             "cost must be a finite number >= 0 (got {})",
@@ -393,6 +396,11 @@ fn checked_registration(
     let mut compiled: Vec<(String, schema::Compiled)> = Vec::new();
     for c in &reg.capabilities {
         check_name("task type name", &c.name, 128)?;
+        let text = limits.max_text_bytes as usize;
+        let at = format!("task type `{}`: ", c.name);
+        check_length("its description", &c.description, text, &at)?;
+        let schema = limits.max_schema_bytes as usize;
+        check_length("its payload schema", &c.payload_schema_json, schema, &at)?;
         check_examples(&c.name, &c.examples, limits)?;
         if compiled.iter().any(|(n, _)| *n == c.name) {
             return Err(Error::InvalidInput(format!(
@@ -405,6 +413,44 @@ fn checked_registration(
         compiled.push((c.name.clone(), s));
     }
     Ok(compiled)
+}
+
+/// The most tasks an agent may run at once (`max_concurrency`), so the most task ids it may say
+/// it runs.
+const MAX_CONCURRENCY: u32 = 1024;
+/// The longest task id an agent may name (the manager's are UUIDs, 36 bytes).
+const MAX_TASK_ID_BYTES: usize = 64;
+/// The longest version an agent may give.
+const MAX_VERSION_BYTES: usize = 128;
+
+/// The task ids an agent says it runs (a beat, a registration): at most as many as it may run,
+/// each no longer than an id. Each costs the manager a look-up under its lock, and a beat's
+/// answer repeats the ones it must stop.
+fn check_running(running: &[String]) -> Result<()> {
+    if running.len() > MAX_CONCURRENCY as usize {
+        return Err(Error::InvalidInput(format!(
+            "{} running task ids; an agent runs at most {MAX_CONCURRENCY} tasks at once",
+            running.len()
+        )));
+    }
+    if let Some(id) = running.iter().find(|t| t.len() > MAX_TASK_ID_BYTES) {
+        return Err(Error::InvalidInput(format!(
+            "a running task id of {} bytes; task ids are at most {MAX_TASK_ID_BYTES}",
+            id.len()
+        )));
+    }
+    Ok(())
+}
+
+/// A text an agent declares, no longer than `max` bytes (`at` says whose it is).
+fn check_length(what: &str, text: &str, max: usize, at: &str) -> Result<()> {
+    if text.len() > max {
+        return Err(Error::InvalidInput(format!(
+            "{at}{what} is {} bytes; at most {max} are allowed",
+            text.len()
+        )));
+    }
+    Ok(())
 }
 
 /// A task type's example requests: not too many, none empty or too long.

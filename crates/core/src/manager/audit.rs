@@ -22,3 +22,83 @@ impl Manager {
         self.inner.store.verify_audit(head.as_ref()).await
     }
 }
+
+/// The longest task id an audit entry keeps (the manager's are UUIDs, 36 bytes; one given by a
+/// caller or an agent may be anything).
+pub(super) const MAX_TASK_ID_BYTES: usize = 64;
+
+/// `s` cut to at most `max` bytes, at a character's boundary.
+pub(super) fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// One kind of refusal's audit entries in the current minute.
+#[derive(Debug, Default)]
+pub(super) struct Refusals {
+    /// When the minute began (µs).
+    from_us: i64,
+    /// Entries written in it.
+    audited: u32,
+    /// Refusals past the budget, not written one by one.
+    suppressed: u64,
+}
+
+impl Refusals {
+    /// Whether the refusal at `now_us` is written, and the count (with its minute's start) of a
+    /// minute that ended with refusals not written one by one, to say once.
+    pub(super) fn take(&mut self, now_us: i64, per_minute: u32) -> (bool, Option<(u64, i64)>) {
+        let mut ended = None;
+        if now_us.saturating_sub(self.from_us) >= 60_000_000 {
+            if self.suppressed > 0 {
+                ended = Some((self.suppressed, self.from_us));
+            }
+            *self = Refusals {
+                from_us: now_us,
+                ..Refusals::default()
+            };
+        }
+        if self.audited < per_minute {
+            self.audited += 1;
+            return (true, ended);
+        }
+        self.suppressed = self.suppressed.saturating_add(1);
+        (false, ended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_past_the_minutes_budget_are_counted_and_said_once_the_minute_ends() {
+        let mut r = Refusals::default();
+        let minute = 60_000_000;
+        assert_eq!(r.take(minute, 2), (true, None));
+        assert_eq!(r.take(minute + 1, 2), (true, None));
+        assert_eq!(r.take(minute + 2, 2), (false, None));
+        assert_eq!(r.take(minute + 3, 2), (false, None));
+        // The next minute: the two not written are said, and the budget is whole again.
+        assert_eq!(r.take(2 * minute, 2), (true, Some((2, minute))));
+        assert_eq!(r.take(2 * minute + 1, 2), (true, None));
+        assert_eq!(
+            r.take(3 * minute + 5, 2),
+            (true, None),
+            "nothing was left out"
+        );
+    }
+
+    #[test]
+    fn a_clipped_id_ends_on_a_characters_boundary() {
+        assert_eq!(clip("abc", 64), "abc");
+        assert_eq!(clip(&"x".repeat(100), 64).len(), 64);
+        assert_eq!(clip("ééé", 3), "é");
+    }
+}

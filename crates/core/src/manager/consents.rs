@@ -84,6 +84,7 @@ impl Manager {
                         && p.consent.agent_id == agent_id
                         && p.consent.permission == permission
                 }) {
+                    joined(&p.waiters, &self.inner.cfg.consent)?;
                     let (reply, answer) = oneshot::channel();
                     p.waiters.push(reply);
                     return Ok((Vec::new(), Outcome::Asked(answer)));
@@ -416,4 +417,18 @@ impl Active {
         self.requests += 1;
         Ok(())
     }
+}
+
+/// A request made again while it waits joins it, as many times as a task may have requests
+/// waiting (`consent.max_pending_per_task`): a retried call, not a way to park calls without end.
+pub(super) fn joined<T>(waiters: &[T], limits: &crate::config::Consent) -> Result<()> {
+    if waiters.len() >= limits.max_pending_per_task as usize {
+        return Err(Error::Exhausted(format!(
+            "the same request is already waiting {} times; at most {} \
+             (consent.max_pending_per_task)",
+            waiters.len(),
+            limits.max_pending_per_task
+        )));
+    }
+    Ok(())
 }

@@ -322,7 +322,9 @@ impl Manager {
                 continue; // gone after `store.task_retention`
             };
             t.tasks += 1;
-            t.tokens += task.usage.map_or(0, |u| u.total_tokens);
+            t.tokens = t
+                .tokens
+                .saturating_add(task.usage.map_or(0, |u| u.total_tokens));
         }
         t
     }

@@ -87,6 +87,20 @@ impl Manager {
                          once their recipients have handled some"
                     )));
                 }
+                if !out.about_task.is_empty() {
+                    // Only a task of its own, running now: the entry goes into that task's trail.
+                    let own = st.tasks.get(&out.about_task).is_some_and(|a| {
+                        a.task.agent_id.as_deref() == Some(sender.as_str())
+                            && !a.task.state.is_terminal()
+                    });
+                    if !own {
+                        return Err(Error::PermissionDenied(format!(
+                            "a message may be about a task its sender runs now; `{}` is not one \
+                             of agent {sender}'s",
+                            super::audit::clip(&out.about_task, super::audit::MAX_TASK_ID_BYTES)
+                        )));
+                    }
+                }
                 let to_agent = recipient(st, &out.to)?;
                 let msg = Message {
                     id: id.clone(),

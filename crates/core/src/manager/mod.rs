@@ -354,6 +354,8 @@ struct Inner {
     conversations: tokio::sync::Mutex<()>,
     /// The router (it keeps what it made of the catalogue until the catalogue changes).
     router: crate::router::Offline,
+    /// Refusals audited in the current minute, by action (see `store.audit_refusals_per_minute`).
+    refusals: std::sync::Mutex<HashMap<String, audit::Refusals>>,
 }
 
 /// The manager core. Cheap to clone.
@@ -447,6 +449,7 @@ impl Manager {
                 disk,
                 plan_engine: tokio::sync::Mutex::new(()),
                 conversations: tokio::sync::Mutex::new(()),
+                refusals: Default::default(),
             }),
         };
         let writes = m.resume_tasks(&mut st, now).await?;
@@ -708,13 +711,37 @@ impl Manager {
         task_id: Option<&str>,
         detail: serde_json::Value,
     ) {
-        let _ = self.inner.writer.submit(vec![Write::audit(
-            self.now_us(),
-            actor,
-            action,
-            task_id,
-            detail,
-        )]);
+        let now = self.now_us();
+        // A task id an agent or caller gave may be anything: ids are UUIDs (36 bytes).
+        let task_id = task_id.map(|t| audit::clip(t, audit::MAX_TASK_ID_BYTES));
+        let mut writes = Vec::new();
+        if action.ends_with(".refused") {
+            let per_minute = self.inner.cfg.store.audit_refusals_per_minute;
+            let mut all = self
+                .inner
+                .refusals
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let window = all.entry(action.to_string()).or_default();
+            let (record, suppressed) = window.take(now, per_minute);
+            if let Some((n, from_us)) = suppressed {
+                writes.push(Write::audit(
+                    now,
+                    "manager",
+                    "audit.suppressed",
+                    None,
+                    serde_json::json!({ "action": action, "count": n, "from_us": from_us, "to_us": now }),
+                ));
+            }
+            if !record {
+                if !writes.is_empty() {
+                    let _ = self.inner.writer.submit(writes);
+                }
+                return;
+            }
+        }
+        writes.push(Write::audit(now, actor, action, task_id, detail));
+        let _ = self.inner.writer.submit(writes);
     }
 }
 

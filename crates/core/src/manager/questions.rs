@@ -41,6 +41,7 @@ impl Manager {
                         && p.question.text == text_now
                         && p.question.choices == choices
                 }) {
+                    super::consents::joined(&p.waiters, &self.inner.cfg.consent)?;
                     let (reply, answer) = oneshot::channel();
                     p.waiters.push(reply);
                     return Ok((Vec::new(), answer));

@@ -85,7 +85,10 @@ impl Manager {
             let a = st.tasks.get_mut(task_id).ok_or_else(|| {
                 Error::FailedPrecondition(format!("task {task_id} ended meanwhile"))
             })?;
-            a.secrets.push((name.to_string(), value.clone()));
+            // Each value once: its log lines are searched for every one kept.
+            if !a.secrets.iter().any(|(n, v)| n == name && *v == value) {
+                a.secrets.push((name.to_string(), value.clone()));
+            }
             let audit = Write::audit(
                 now,
                 claims.agent_id.clone(),

@@ -207,7 +207,15 @@ pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
 }
 
 /// Words beside which a path is a web address's ("the /health endpoint", "route /users").
-const WEB_NOUNS: &[&str] = &["endpoint", "endpoints", "route", "routes", "url", "urls", "page"];
+const WEB_NOUNS: &[&str] = &[
+    "endpoint",
+    "endpoints",
+    "route",
+    "routes",
+    "url",
+    "urls",
+    "page",
+];
 
 /// Whether token `i` is a path naming a folder: not a git ref ("since origin/develop"), not a test
 /// file or node id ("tests/x.py", "x.py::test_y"), not a web address ("a /health endpoint").
@@ -1032,7 +1040,10 @@ mod tests {
     fn an_instruction_is_the_requests_own_words_and_a_web_path_is_no_folder() {
         let schema = json!({"properties": {"instruction": {"type": "string"}}});
         assert_eq!(
-            filled("in crm, make the \"Save\" button blue; keep the tests green", schema),
+            filled(
+                "in crm, make the \"Save\" button blue; keep the tests green",
+                schema
+            ),
             json!({"instruction": "in crm, make the \"Save\" button blue; keep the tests green"})
         );
         let none: Vec<String> = Vec::new();

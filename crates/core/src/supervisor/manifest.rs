@@ -230,12 +230,47 @@ pub(super) fn agent_read_paths(m: &Manifest, sandbox: &config::Sandbox) -> Vec<P
     read.push(m.dir.clone());
     read.extend(m.dir.parent().map(Path::to_path_buf));
     if let Some(venv) = virtualenv_of(&program(m)) {
-        read.extend(pth_paths(&venv));
-        read.push(venv);
+        read.extend(venv_read_paths(m, venv));
     }
     // Checked at load: inside the agent's folder.
     read.extend(m.sandbox.read.iter().map(|p| m.dir.join(p)));
     read.extend(trust_store_paths(|k| std::env::var_os(k)));
+    read
+}
+
+/// What of a Python environment an agent may read: the environment and the folders its `.pth`
+/// files name. One the agents ship themselves (beneath the folder of agents) is their author's
+/// words, like a manifest: its `.pth` folders must stay beneath the folder of agents and it must
+/// not be a link out of it; else they are left out (and said), as a manifest's own reads would
+/// be refused. One the person set up (the Python on PATH, an installer's) is taken as it is.
+fn venv_read_paths(m: &Manifest, venv: PathBuf) -> Vec<PathBuf> {
+    let Some(agents) = m.dir.parent() else {
+        return vec![venv];
+    };
+    if !venv.starts_with(agents) {
+        let mut read = pth_paths(&venv);
+        read.push(venv);
+        return read;
+    }
+    let real_agents = agents
+        .canonicalize()
+        .unwrap_or_else(|_| agents.to_path_buf());
+    let beneath = |p: &Path| p.canonicalize().is_ok_and(|p| p.starts_with(&real_agents));
+    if !beneath(&venv) {
+        tracing::warn!(agent = %m.name, venv = %venv.display(),
+            "the agent's Python environment is a link out of the folder of agents: not readable");
+        return Vec::new();
+    }
+    let mut read: Vec<PathBuf> = Vec::new();
+    for p in pth_paths(&venv) {
+        if beneath(&p) {
+            read.push(p);
+        } else {
+            tracing::warn!(agent = %m.name, path = %p.display(),
+                "a .pth file of the agent's own Python environment names a folder outside the folder of agents: not readable");
+        }
+    }
+    read.push(venv);
     read
 }
 
@@ -365,6 +400,59 @@ mod tests {
             ]
         );
         assert!(env(Some("ca.pem"), Some("")).is_empty());
+    }
+
+    #[test]
+    fn an_environment_an_agent_ships_cannot_make_it_read_outside_the_folder_of_agents() {
+        let agents = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let sdk = agents.path().join("sdk");
+        std::fs::create_dir(&sdk).unwrap();
+        // A real environment elsewhere (the person's), and the agent's own.
+        let make_venv = |root: &Path, pth: &str| {
+            let site = root.join("lib/python3.11/site-packages");
+            std::fs::create_dir_all(&site).unwrap();
+            std::fs::create_dir_all(root.join("bin")).unwrap();
+            std::fs::write(root.join("bin/python"), "").unwrap();
+            std::fs::write(root.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+            std::fs::write(site.join("x.pth"), pth).unwrap();
+        };
+        let dir = agents.path().join("greedy");
+        make_venv(
+            &dir.join(".venv"),
+            &format!("/etc\n{}\nimport os\n", sdk.display()),
+        );
+        let m = manifest_with_command(&dir, "./.venv/bin/python");
+        let read = agent_read_paths(&m, &config::Sandbox::default());
+        assert!(read.contains(&sdk), "{read:?}");
+        assert!(read.contains(&dir.join(".venv")));
+        assert!(!read.contains(&PathBuf::from("/etc")), "{read:?}");
+        // Its environment a link to one elsewhere: none of it.
+        let linked = agents.path().join("linked");
+        std::fs::create_dir(&linked).unwrap();
+        make_venv(
+            &outside.path().join("venv"),
+            &format!("{}\n", outside.path().display()),
+        );
+        std::os::unix::fs::symlink(outside.path().join("venv"), linked.join(".venv")).unwrap();
+        let m = manifest_with_command(&linked, "./.venv/bin/python");
+        let read = agent_read_paths(&m, &config::Sandbox::default());
+        assert!(
+            !read
+                .iter()
+                .any(|p| p.starts_with(outside.path()) || p.ends_with(".venv")),
+            "{read:?}"
+        );
+    }
+
+    fn manifest_with_command(dir: &Path, command: &str) -> Manifest {
+        let path = dir.join("agent.toml");
+        std::fs::write(
+            &path,
+            format!("name = \"greedy\"\ncommand = [{command:?}]\n"),
+        )
+        .unwrap();
+        Manifest::load(&path).unwrap()
     }
 
     #[test]

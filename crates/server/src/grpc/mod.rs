@@ -55,7 +55,7 @@ fn opt(s: String) -> Option<String> {
 /// hung up) takes the agent offline.
 pub struct WorkStream {
     rx: mpsc::UnboundedReceiver<Command>,
-    beats: mpsc::UnboundedReceiver<pb::BeatAnswer>,
+    beats: mpsc::Receiver<pb::BeatAnswer>,
     /// Reads the agent's side; stopped with the stream, so an agent still beating on an ended
     /// stream holds nothing open.
     reader: tokio::task::JoinHandle<()>,
@@ -84,12 +84,16 @@ impl Stream for WorkStream {
     }
 }
 
+/// Beat answers queued for an agent that has not read them (see `read_beats`): not a tunable,
+/// a bound; an agent reading its stream has at most one waiting.
+const UNREAD_BEAT_ANSWERS: usize = 4;
+
 /// Reads an agent's beats from its Work stream until it ends, answering each on the stream.
 async fn read_beats(
     manager: Manager,
     token: String,
     mut inbound: tonic::Streaming<pb::WorkRequest>,
-    answers: mpsc::UnboundedSender<pb::BeatAnswer>,
+    answers: mpsc::Sender<pb::BeatAnswer>,
 ) {
     let mut first = true;
     while let Ok(Some(req)) = inbound.message().await {
@@ -103,14 +107,17 @@ async fn read_beats(
         // a third of what a thousand idle agents cost (BENCHMARKS.md, "The fast path, third slice").
         let answer = first || !stop.is_empty() || !beat.running_task_ids.is_empty();
         first = false;
-        if answer
-            && answers
-                .send(pb::BeatAnswer {
-                    seq: beat.seq,
-                    stop_task_ids: stop,
-                })
-                .is_err()
-        {
+        if !answer {
+            continue;
+        }
+        let said = pb::BeatAnswer {
+            seq: beat.seq,
+            stop_task_ids: stop,
+        };
+        // An agent that does not read its stream gets no more answers queued: each beat's answer
+        // is worked out afresh (what it must stop is said again on its next beat), so dropping
+        // one loses nothing, and the manager's memory stays bounded.
+        if let Err(mpsc::error::TrySendError::Closed(_)) = answers.try_send(said) {
             return;
         }
     }
@@ -200,7 +207,7 @@ impl AgentService for Services {
             .manager
             .open_work(&first.session_token)
             .map_err(status)?;
-        let (answers, beats) = mpsc::unbounded_channel();
+        let (answers, beats) = mpsc::channel(UNREAD_BEAT_ANSWERS);
         let reader = tokio::spawn(read_beats(
             self.manager.clone(),
             first.session_token,

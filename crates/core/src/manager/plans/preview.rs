@@ -33,10 +33,8 @@ impl Manager {
                     let mut payload = s.step.payload.clone();
                     // The folder it takes in its payload is put there when the step starts.
                     if let (Some(prop), Some(w)) = (&c.folder_property, &s.step.workspace) {
-                        let f = plan::reference(w).map_or_else(
-                            || absolute_folder(&root, w),
-                            |_| "/".to_string(),
-                        );
+                        let f = plan::reference(w)
+                            .map_or_else(|| absolute_folder(&root, w), |_| "/".to_string());
                         payload.entry(prop.clone()).or_insert(f.into());
                     }
                     let payload = serde_json::Value::Object(payload);

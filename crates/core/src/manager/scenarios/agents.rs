@@ -418,3 +418,37 @@ async fn a_task_types_examples_are_listed_as_declared_and_bad_ones_refuse_the_re
     // A refused registration changed nothing: the examples first declared are still listed.
     assert_eq!(w.m.list_task_types()[0].task_type.examples, examples);
 }
+
+#[tokio::test]
+async fn what_an_agent_says_it_runs_and_declares_is_bounded() {
+    let w = world(|_| {}).await;
+    let (a, _rx, _guard) = agent(&w.m, "a").await;
+    // More ids than an agent may run, or an id no task has: refused before the lock is taken.
+    let many = vec!["x".to_string(); 1025];
+    match w.m.heartbeat(&a.session_token, 0.0, &many) {
+        Err(Error::InvalidInput(e)) => assert!(e.contains("at most 1024"), "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let long = vec!["x".repeat(65)];
+    assert!(matches!(
+        w.m.heartbeat(&a.session_token, 0.0, &long),
+        Err(Error::InvalidInput(_))
+    ));
+    assert_eq!(
+        w.m.heartbeat(&a.session_token, 0.0, &["gone".to_string()])
+            .unwrap(),
+        vec!["gone".to_string()]
+    );
+    // A description longer than any text an agent reports, or a schema past its bound.
+    let mut reg = registration("b");
+    reg.capabilities[0].description = "d".repeat(16 * 1024 + 1);
+    match w.m.register(reg).await {
+        Err(Error::InvalidInput(e)) => assert!(e.contains("its description"), "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let w = world(|c| c.agents.max_schema_bytes = 8).await;
+    match w.m.register(registration("c")).await {
+        Err(Error::InvalidInput(e)) => assert!(e.contains("its payload schema"), "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

@@ -193,3 +193,25 @@ async fn while_the_disk_is_nearly_full_a_message_is_refused_saying_why() {
             .unwrap();
     assert!(sent.is_empty(), "nothing stored: {sent:?}");
 }
+
+#[tokio::test]
+async fn a_message_may_be_about_only_a_task_its_sender_runs() {
+    let w = world(|_| {}).await;
+    let (id, _start, _rx, _guard) = running(&w, echo()).await;
+    let (b, _rx_b, _gb) = agent(&w.m, "b").await;
+    // b runs nothing: neither a's task nor a made-up one, however long, is its to speak of.
+    for about in [id.clone(), "x".repeat(1 << 20)] {
+        let out = Outgoing {
+            about_task: about,
+            ..work("a", "")
+        };
+        match w
+            .m
+            .send_message(Sender::Session(&b.session_token), out)
+            .await
+        {
+            Err(Error::PermissionDenied(e)) => assert!(e.len() < 512, "{e}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+}

@@ -433,3 +433,19 @@ async fn a_permission_asked_again_after_its_call_dropped_is_asked_once_and_both_
     );
     other.abort();
 }
+
+#[tokio::test]
+async fn a_path_longer_than_any_the_system_opens_is_refused_before_it_is_recorded() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let target = format!("/data/{}", "a/".repeat(4096));
+    match w
+        .m
+        .request_consent(&id, &start.capability_token, "read", &target, "to read it")
+        .await
+    {
+        Err(Error::InvalidInput(e)) => assert!(e.contains("at most 4096"), "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(w.m.list_consents().is_empty());
+}

@@ -710,3 +710,34 @@ async fn the_audit_log_reads_newest_first_a_page_back_at_a_time_and_filtered() {
     };
     assert!(w.m.list_audit(&q).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn refused_tokens_are_audited_within_a_budget_a_minute_with_their_ids_clipped() {
+    let w = world(|c| c.store.audit_refusals_per_minute = 2).await;
+    let (id, _start, _rx, _guard) = running(&w, echo()).await;
+    let long = "t".repeat(1 << 20);
+    for _ in 0..5 {
+        assert!(w.m.finish(&long, "forged", succeeded()).await.is_err());
+    }
+    // The next minute: the three past the budget are said in one entry.
+    w.clock.advance(Duration::from_secs(61));
+    assert!(w.m.finish(&id, "forged", succeeded()).await.is_err());
+    w.m.set_paused(false, "test").await.unwrap();
+    let audit = w.m.list_audit(&AuditQuery::all(1_000)).await.unwrap();
+    let refused: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "token.refused")
+        .collect();
+    assert_eq!(refused.len(), 3, "two in the first minute, one in the next");
+    assert!(refused
+        .iter()
+        .all(|e| e.task_id.as_deref().is_some_and(|t| t.len() <= 64)));
+    let said: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "audit.suppressed")
+        .collect();
+    assert_eq!(said.len(), 1);
+    let detail: serde_json::Value = serde_json::from_str(&said[0].detail).unwrap();
+    assert_eq!(detail["action"], "token.refused");
+    assert_eq!(detail["count"], 3);
+}

@@ -271,3 +271,26 @@ async fn a_model_call_reported_again_after_its_answer_was_lost_is_counted_once()
             .unwrap();
     assert_eq!(t.calls, 4);
 }
+
+#[tokio::test]
+async fn totals_that_would_overflow_stay_numbers_and_the_task_stays_readable() {
+    let w = world(|c| c.agents.heartbeat_timeout = Duration::from_secs(3600)).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let token = &start.capability_token;
+    let huge = ModelCall {
+        prompt_tokens: u64::MAX,
+        completion_tokens: 0,
+        total_tokens: u64::MAX,
+        ..call(0, 0, f64::MAX)
+    };
+    w.m.report_model_call(&id, token, huge.clone())
+        .await
+        .unwrap();
+    let totals = w.m.report_model_call(&id, token, huge).await.unwrap();
+    assert_eq!(totals.total_tokens, u64::MAX);
+    assert!(totals.elapsed_ms.is_finite(), "{}", totals.elapsed_ms);
+    // Stored as numbers: read back, listed, and the manager starts on it.
+    let stored = w.m.inner.store.get_task(&id).await.unwrap().unwrap();
+    assert_eq!(stored.usage, Some(totals));
+    assert!(w.m.get_task(&id).await.is_ok());
+}
