@@ -162,7 +162,9 @@ def test_workers_in_parallel_on_one_repository_keep_apart(
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    assert errors == [], "".join(
+        "".join(__import__("traceback").format_exception(e)) for e in errors
+    )
     assert len(shas) == workers
     for branch, sha in shas.items():
         assert git(path, "rev-parse", branch).strip() == sha

@@ -61,7 +61,11 @@ _LOCKED = re.compile(
 
 #: What git says when ``worktree add`` read another worktree's record while that one was being
 #: made (git writes a new worktree's files one by one).
-_HALF_MADE = re.compile(r"/worktrees/[^/\s]+/\w+: No such file or directory")
+_HALF_MADE = re.compile(
+    # a file not there yet, or there but still empty (git then reports errno 0, "Success")
+    r"/worktrees/[^/\s]+/\w+: No such file or directory"
+    r"|failed to read \S*/worktrees/[^/\s]+/\w+: Success"
+)
 
 #: The first pause before trying a locked command again, and the longest.
 _PAUSE = 0.05
@@ -149,7 +153,8 @@ class Repository:
     ) -> subprocess.CompletedProcess[str]:
         """``git <args>``: in ``cwd`` (a worktree made here, named with its git folder, never
         found through its ``.git`` file) or else on the git folder, ``stdin`` its input. Tried
-        again (unless not ``retry``) while another process holds a lock it needs."""
+        again (unless not ``retry``) while another process holds a lock it needs, or another
+        worker's worktree record it read was half-made."""
         if cwd is None:
             where = ["--git-dir", str(self.git_dir)]
         elif cwd in self.worktrees:
@@ -171,7 +176,10 @@ class Repository:
             )
             if done.returncode == 0 or not check:
                 return done
-            if retry and attempt < self.tries and _LOCKED.search(done.stderr):
+            # Another process's lock, or another worker's worktree record read half-made (git
+            # reads every record before it changes anything): try again.
+            transient = _LOCKED.search(done.stderr) or _HALF_MADE.search(done.stderr)
+            if retry and attempt < self.tries and transient:
                 time.sleep(pause)
                 pause = min(pause * 2, _MAX_PAUSE)
                 continue
@@ -295,10 +303,13 @@ class Repository:
         workers' worktrees (each in its own task's folder), and ``prune`` would take their records
         for ones whose folders are gone, and delete them under the workers' feet."""
         records = self.git_dir / "worktrees"
-        if not records.is_dir():
+        try:
+            # Listed at once: git removes the folder when another worker's removal empties it.
+            entries = list(records.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
             return
         ours = os.path.realpath(path / ".git")
-        for record in records.iterdir():
+        for record in entries:
             try:
                 said = os.fsdecode((record / "gitdir").read_bytes().strip())
             except OSError:
