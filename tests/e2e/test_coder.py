@@ -236,7 +236,9 @@ def test_a_conversation_delegates_a_change_in_plain_words_to_a_coding_worker(
     [step] = a.plan.steps
     assert step.step.task_type == "code.change"
     assert "add a line to the README" in json.loads(step.step.payload_json)["instruction"]
-    assert step.touches.startswith(f"{repo} (asked for when it is reached)"), step.touches
+    assert step.touches.startswith(f"{repo} (reached by asking you, unless a rule allows it)"), (
+        step.touches
+    )
     assert step.problem == "", step.problem
     # It asks for the repository's git folder: the first attempt ends, the second has it.
     ask = world.m.wait_event(

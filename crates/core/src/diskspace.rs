@@ -47,6 +47,16 @@ impl DiskSpace {
         (free < self.min_free).then_some(free)
     }
 
+    /// The bytes free above the reserve now (read afresh: for a large write about to start, a
+    /// snapshot); 0 when the disk is low. Unreadable: `u64::MAX`, the database's errors decide.
+    pub fn room(&self) -> u64 {
+        let free = rustix::fs::statvfs(&self.dir)
+            .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+            .unwrap_or(u64::MAX);
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), free));
+        free.saturating_sub(self.min_free)
+    }
+
     /// Takes `free` as the last reading (until `store.free_space_check_interval` passes): the
     /// tests' way to fill the disk.
     #[cfg(test)]

@@ -58,6 +58,8 @@ pub struct Watch {
     print: Option<FolderPrint>,
     looked_at_tokens: u64,
     changed_at_tokens: u64,
+    /// Drifts said so far.
+    said: u32,
 }
 
 /// What a folder holds, enough to tell whether anything in it changed: how many entries, their
@@ -118,6 +120,17 @@ impl Watch {
     pub fn activity(&mut self, now_us: i64) {
         self.last_activity_us = Some(now_us);
         self.silent_flagged = false;
+    }
+
+    /// Whether a drift found may be said: at most `max` in all, so a task drifting in a loop
+    /// (two lines over and over) cannot fill the feed and the audit log, which is never pruned.
+    pub fn may_say(&mut self, d: Option<Drift>, max: u32) -> Option<Drift> {
+        let d = d?;
+        if self.said >= max {
+            return None;
+        }
+        self.said += 1;
+        Some(d)
     }
 
     /// A log line: activity, and drift once the same line came `repeat_lines` times in a row

@@ -298,6 +298,33 @@ pub struct Task {
     pub usage: Option<ModelUsage>,
 }
 
+impl Task {
+    /// About how many bytes it takes on the wire: its texts (payload, result, attempts' errors),
+    /// for cutting a page of tasks short of the largest message.
+    pub fn wire_bytes(&self) -> usize {
+        let result = self.result.as_ref().map_or(0, |r| {
+            r.summary.len()
+                + r.error.len()
+                + r.output_json.len()
+                + r.artifacts
+                    .iter()
+                    .map(|a| a.name.len() + a.kind.len() + a.location.len() + a.description.len())
+                    .sum::<usize>()
+        });
+        let attempts: usize = self.attempts.iter().map(|a| a.error.len() + 64).sum();
+        let handed = self.handed_off.as_ref().map_or(0, |h| {
+            h.note.len() + h.chain.iter().map(String::len).sum::<usize>()
+        });
+        // Ids, numbers and field tags: a few hundred bytes at most.
+        512 + self.payload_json.len()
+            + result
+            + attempts
+            + handed
+            + self.status_reason.len()
+            + self.workspace.len()
+    }
+}
+
 /// One call a task made to a language model, as its agent measured it and the server reported it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelCall {

@@ -108,10 +108,14 @@ pub fn check_inside(path: &Path, roots: &[PathBuf]) -> io::Result<()> {
 /// path is read from a descriptor of the root it is in (one of `roots`, canonical), one component
 /// at a time, never following a link: a task that swaps a folder for a link to `~/.ssh` while the
 /// copy runs gets an error, not the person's files in the snapshot.
+///
+/// At most `max_bytes` are copied (the room the disk has above the manager's reserve): past it
+/// the copy stops with an error, and the caller removes what was made.
 pub fn snapshot(
     paths: &[PathBuf],
     roots: &[PathBuf],
     dir: &Path,
+    max_bytes: u64,
 ) -> io::Result<(Vec<Entry>, Copied)> {
     fs::create_dir_all(dir)?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
@@ -124,7 +128,13 @@ pub fn snapshot(
         let existed = match walk(&root, parent, false)? {
             Some(parent) => match statat(&parent, name, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(_) => {
-                    copy_out(&parent, name, &dir.join(i.to_string()), &mut copied)?;
+                    copy_out(
+                        &parent,
+                        name,
+                        &dir.join(i.to_string()),
+                        &mut copied,
+                        max_bytes,
+                    )?;
                     true
                 }
                 Err(rustix::io::Errno::NOENT) => false,
@@ -321,7 +331,13 @@ fn children(dir: &OwnedFd) -> io::Result<Vec<std::ffi::OsString>> {
 
 /// Copies `name` in `dir` (a file, link or folder tree, read without following links) to `to`,
 /// keeping permissions and modification times. Other kinds (sockets, devices) are skipped.
-fn copy_out(dir: &OwnedFd, name: &OsStr, to: &Path, copied: &mut Copied) -> io::Result<()> {
+fn copy_out(
+    dir: &OwnedFd,
+    name: &OsStr,
+    to: &Path,
+    copied: &mut Copied,
+    max_bytes: u64,
+) -> io::Result<()> {
     let st = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
     let keep = |to: &Path| -> io::Result<()> {
         fs::set_permissions(to, fs::Permissions::from_mode(st.st_mode & 0o7777))?;
@@ -340,7 +356,7 @@ fn copy_out(dir: &OwnedFd, name: &OsStr, to: &Path, copied: &mut Copied) -> io::
             let sub = open_in(dir, name, OFlags::DIRECTORY, Mode::empty())?;
             fs::create_dir_all(to)?;
             for child in children(&sub)? {
-                copy_out(&sub, &child, &to.join(&child), copied)?;
+                copy_out(&sub, &child, &to.join(&child), copied, max_bytes)?;
             }
             keep(to)?;
         }
@@ -348,8 +364,22 @@ fn copy_out(dir: &OwnedFd, name: &OsStr, to: &Path, copied: &mut Copied) -> io::
             let fd = open_in(dir, name, OFlags::RDONLY, Mode::empty())?;
             let mut from = fs::File::from(fd);
             let mut out = fs::File::create(to)?;
-            copied.bytes += io::copy(&mut from, &mut out)?;
+            // One byte past the room left tells a file too big for it (it may grow while read).
+            let left = max_bytes.saturating_sub(copied.bytes);
+            copied.bytes += io::copy(
+                &mut io::Read::take(&mut from, left.saturating_add(1)),
+                &mut out,
+            )?;
             copied.files += 1;
+            if copied.bytes > max_bytes {
+                return Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    format!(
+                        "the snapshot would take more than the {max_bytes} bytes the disk has \
+                         above the manager's reserve (store.min_free_bytes)"
+                    ),
+                ));
+            }
             drop(out);
             keep(to)?;
         }
@@ -423,7 +453,8 @@ mod tests {
             .unwrap();
         let paths = vec![w.join("README.md"), w.join("src"), w.join("new.txt")];
         let roots = vec![w.canonicalize().unwrap()];
-        let (entries, copied) = snapshot(&paths, &roots, &root.path().join("snap")).unwrap();
+        let (entries, copied) =
+            snapshot(&paths, &roots, &root.path().join("snap"), u64::MAX).unwrap();
         assert_eq!(
             entries.iter().map(|e| e.existed).collect::<Vec<_>>(),
             [true, true, false]
@@ -486,11 +517,27 @@ mod tests {
             &[w.join("sub/secret")],
             &[w.canonicalize().unwrap()],
             &root.path().join("snap"),
+            u64::MAX,
         );
         assert!(
             copied.is_err(),
             "a snapshot does not read through the link either"
         );
+    }
+
+    #[test]
+    fn a_snapshot_stops_past_the_room_it_is_given() {
+        let root = tempfile::tempdir().unwrap();
+        let w = root.path().join("w");
+        fs::create_dir_all(&w).unwrap();
+        fs::write(w.join("big"), vec![7u8; 4096]).unwrap();
+        let roots = [w.canonicalize().unwrap()];
+        let e = snapshot(&[w.join("big")], &roots, &root.path().join("s1"), 1000).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{e}");
+        assert!(e.to_string().contains("1000 bytes"), "{e}");
+        let (_, copied) =
+            snapshot(&[w.join("big")], &roots, &root.path().join("s2"), 4096).unwrap();
+        assert_eq!(copied.bytes, 4096);
     }
 
     #[test]

@@ -145,6 +145,9 @@ pub struct Drift {
     /// Most entries of a task's folder read to tell whether it changed (a bigger folder is
     /// judged by its first ones).
     pub burn_scan_entries: u32,
+    /// Most drifts said of one task (events and audit entries); a task drifting in a loop says
+    /// no more past it (the first already had `on_drift` act).
+    pub max_flags_per_task: u32,
 }
 
 impl Default for Drift {
@@ -156,6 +159,7 @@ impl Default for Drift {
             max_handoffs: 8,
             burn_tokens: 50_000,
             burn_scan_entries: 100_000,
+            max_flags_per_task: 10,
         }
     }
 }
@@ -387,6 +391,10 @@ pub struct Agents {
     /// Longest payload schema an agent may declare for one task type, in bytes (its description
     /// is at most `max_text_bytes`).
     pub max_schema_bytes: u32,
+    /// Most bytes of a task's result an agent may report: its output and its artifacts. Past it
+    /// the output is replaced by a note saying so, and the artifacts that do not fit are left
+    /// out (the task still ends as the agent said).
+    pub max_result_bytes: u32,
     /// A log batch that arrives before the batch preceding it waits this long for it.
     #[serde(with = "humantime_serde")]
     pub log_order_wait: Duration,
@@ -404,6 +412,7 @@ impl Default for Agents {
             max_text_bytes: 16 * 1024,
             max_examples_per_type: 64,
             max_schema_bytes: 256 * 1024,
+            max_result_bytes: 1024 * 1024,
             log_order_wait: Duration::from_secs(5),
         }
     }

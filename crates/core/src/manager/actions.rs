@@ -39,18 +39,31 @@ impl Manager {
             )
             .await?;
         c.granted(&format!("destructive action \"{description}\""))?;
+        // The snapshot shares the database's disk: it may take only the room above the reserve,
+        // so a task snapshotting again and again cannot fill it.
+        let room = self.inner.disk.room();
+        if room == 0 {
+            return Err(self.inner.disk.refusal(self.inner.disk.min_free()));
+        }
         let id = uuid::Uuid::now_v7().to_string();
         let dir = self.snapshot_dir(&id);
         let to_copy = clean.clone();
         let snapshot_roots = roots.clone();
         let what = id.clone();
         let (entries, copied) = blocking(move || {
-            rollback::snapshot(&to_copy, &snapshot_roots, &dir).map_err(|e| {
-                file_error(
-                    e,
-                    &format!("snapshot for action {what}"),
-                    &format!("snapshotting for action {what}"),
-                )
+            rollback::snapshot(&to_copy, &snapshot_roots, &dir, room).map_err(|e| {
+                // What was copied before it stopped is no snapshot.
+                let _ = std::fs::remove_dir_all(&dir);
+                match e.kind() {
+                    std::io::ErrorKind::StorageFull => {
+                        Error::Exhausted(format!("snapshot for action {what}: {e}"))
+                    }
+                    _ => file_error(
+                        e,
+                        &format!("snapshot for action {what}"),
+                        &format!("snapshotting for action {what}"),
+                    ),
+                }
             })
         })
         .await?;

@@ -16,6 +16,35 @@ impl Manager {
         self.inner.store.audit_entries(query, limit).await
     }
 
+    /// Whether an entry of `action` at `now` is written: a refusal (`*.refused`) only within
+    /// `store.audit_refusals_per_minute` of its kind; with the entry that says how many of a
+    /// minute that ended were counted instead.
+    pub(super) fn count_refusal(&self, action: &str, now: i64) -> (bool, Option<Write>) {
+        if !action.ends_with(".refused") {
+            return (true, None);
+        }
+        let per_minute = self.inner.cfg.store.audit_refusals_per_minute;
+        let mut all = self
+            .inner
+            .refusals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let (record, ended) = all
+            .entry(action.to_string())
+            .or_default()
+            .take(now, per_minute);
+        let said = ended.map(|(count, from_us)| {
+            Write::audit(
+                now,
+                "manager",
+                "audit.suppressed",
+                None,
+                serde_json::json!({ "action": action, "count": count, "from_us": from_us, "to_us": now }),
+            )
+        });
+        (record, said)
+    }
+
     /// Checks the audit chain: entries read and the problems found.
     pub async fn verify_audit(&self) -> Result<(u64, Vec<String>)> {
         let head = crate::store::audit::Head::read(&self.inner.paths.audit_head);

@@ -110,13 +110,15 @@ impl Manager {
     /// while it waits for an agent, an answer or the person).
     fn drifting(&self, st: &mut State, now: i64, writes: &mut Vec<Write>) -> Vec<(String, String)> {
         let after = self.inner.cfg.drift.silent_after;
+        let max_flags = self.inner.cfg.drift.max_flags_per_task;
         let mut found = Vec::new();
         for a in st.tasks.values_mut() {
             if a.task.state != TaskState::Running || a.task.cancel_requested {
                 a.watch.activity(now);
                 continue;
             }
-            if let Some(d) = a.watch.silent(now, after) {
+            let d = a.watch.silent(now, after);
+            if let Some(d) = a.watch.may_say(d, max_flags) {
                 found.push((a.task.id.clone(), d));
             }
         }

@@ -29,11 +29,12 @@ impl Manager {
                     push_task(&mut writes, &a.task, ev, now);
                 }
                 (TaskState::Assigned, false) => {
-                    let why = if reason.is_empty() {
-                        "no reason given"
+                    let mut why = if reason.is_empty() {
+                        "no reason given".to_string()
                     } else {
-                        reason
+                        reason.to_string()
                     };
+                    truncate(&mut why, self.inner.cfg.agents.max_text_bytes as usize);
                     self.lose_attempt(
                         st,
                         task_id,
@@ -116,16 +117,7 @@ impl Manager {
                     // decides at the next start.
                     return Ok((writes, a.task.state));
                 }
-                let max_text = self.inner.cfg.agents.max_text_bytes as usize;
-                truncate(&mut result.summary, max_text);
-                truncate(&mut result.error, max_text);
-                for s in [
-                    &mut result.summary,
-                    &mut result.error,
-                    &mut result.output_json,
-                ] {
-                    redact_in(s, &a.secrets);
-                }
+                bound_result(&mut result, &self.inner.cfg.agents, &a.secrets);
                 if a.task.state == TaskState::Assigned {
                     let ev = tasks::transition(
                         &mut a.task,
@@ -343,9 +335,16 @@ impl Manager {
                 }
             }
         }
-        let next = (tasks.len() as u32 == q.limit)
-            .then(|| tasks.last().map(|t| t.id.clone()))
-            .flatten();
+        let full = tasks.len() as u32 == q.limit;
+        // A page fits one message whatever its tasks carry (results of up to
+        // `agents.max_result_bytes` each): past half the largest, the rest are the next page's.
+        let cut = page_cut(
+            tasks.iter().map(Task::wire_bytes),
+            self.inner.cfg.server.max_message_bytes as usize / 2,
+        );
+        let more = full || cut < tasks.len();
+        tasks.truncate(cut);
+        let next = more.then(|| tasks.last().map(|t| t.id.clone())).flatten();
         Ok((tasks, next))
     }
 
@@ -681,4 +680,73 @@ pub(super) fn end_attempt(a: &mut Active, now: i64, error: &str) {
             att.error = error.to_string();
         }
     }
+}
+
+/// A result as an agent reported it, made fit to keep: its texts cut to `agents.max_text_bytes`,
+/// secrets the task was given taken out of everything in it, and its output and artifacts within
+/// `agents.max_result_bytes` (an output past it is replaced by a note, and the summary says so;
+/// artifacts that do not fit are left out). Every list and view of tasks carries results.
+fn bound_result(
+    result: &mut TaskResult,
+    limits: &crate::config::Agents,
+    secrets: &[(String, String)],
+) {
+    let max_text = limits.max_text_bytes as usize;
+    let max = limits.max_result_bytes as usize;
+    if result.output_json.len() > max {
+        let note = format!(
+            "the output was {} bytes; at most {max} (agents.max_result_bytes) are kept",
+            result.output_json.len()
+        );
+        result.output_json = serde_json::json!({ "cut": note }).to_string();
+        result.summary = format!("{} ({note})", result.summary);
+    }
+    let mut room = max.saturating_sub(result.output_json.len());
+    let before = result.artifacts.len();
+    result.artifacts.retain_mut(|art| {
+        for s in [
+            &mut art.name,
+            &mut art.kind,
+            &mut art.location,
+            &mut art.description,
+        ] {
+            redact_in(s, secrets);
+            truncate(s, max_text);
+        }
+        let size = art.name.len() + art.kind.len() + art.location.len() + art.description.len();
+        let fits = size <= room;
+        room = room.saturating_sub(size);
+        fits
+    });
+    if result.artifacts.len() < before {
+        result.summary = format!(
+            "{} ({} artifacts past agents.max_result_bytes left out)",
+            result.summary,
+            before - result.artifacts.len()
+        );
+    }
+    truncate(&mut result.summary, max_text);
+    truncate(&mut result.error, max_text);
+    for s in [
+        &mut result.summary,
+        &mut result.error,
+        &mut result.output_json,
+    ] {
+        redact_in(s, secrets);
+    }
+}
+
+/// How many of a page's items, of these sizes, fit in `budget` bytes: at least one (one item is
+/// within the largest message by the bounds on what it carries).
+pub(super) fn page_cut(sizes: impl Iterator<Item = usize>, budget: usize) -> usize {
+    let mut used = 0usize;
+    let mut n = 0;
+    for size in sizes {
+        used = used.saturating_add(size);
+        if n > 0 && used > budget {
+            break;
+        }
+        n += 1;
+    }
+    n
 }

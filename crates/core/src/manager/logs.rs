@@ -30,6 +30,7 @@ impl Manager {
         // A failed write stores nothing more in this process (the manager stops), so the cursor
         // moved here need not be put back.
         let repeat_lines = self.inner.cfg.drift.repeat_lines;
+        let max_flags = self.inner.cfg.drift.max_flags_per_task;
         let (stored, cancel) = self
             .commit(|st| {
                 let (claims, a) = self.authorized(st, task_id, token)?;
@@ -45,8 +46,12 @@ impl Manager {
                 let mut drifts = Vec::new();
                 for line in lines {
                     // A resent line (already stored) is no new repetition.
-                    if line.seq > last.attempt_seq {
-                        drifts.extend(a.watch.line(&line.message, intake.now, repeat_lines));
+                    // A line not kept (past the task's cap, the disk nearly full) is no
+                    // evidence either: nothing of it would be stored.
+                    let kept = a.log_dropped == 0 && intake.disk_low.is_none();
+                    if line.seq > last.attempt_seq && kept {
+                        let d = a.watch.line(&line.message, intake.now, repeat_lines);
+                        drifts.extend(a.watch.may_say(d, max_flags));
                     }
                     intake.take(a, &mut last, line, &mut writes)?;
                 }
@@ -131,8 +136,22 @@ impl Manager {
         let task = self.get_task(task_id).await?;
         let max = self.inner.cfg.tasks.log_page_size;
         let limit = if limit == 0 { max } else { limit.min(max) };
-        let lines = self.inner.store.task_logs(task_id, after, limit).await?;
+        let mut lines = self.inner.store.task_logs(task_id, after, limit).await?;
         let complete = task.state.is_terminal() && (lines.len() as u32) < limit;
+        // A page fits one message (lines of up to `agents.max_log_line_bytes` with their
+        // fields): past half the largest, the rest are the next page's.
+        let cut = super::lifecycle::page_cut(
+            lines.iter().map(|l| {
+                64 + l.message.len()
+                    + l.fields
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len() + 8)
+                        .sum::<usize>()
+            }),
+            self.inner.cfg.server.max_message_bytes as usize / 2,
+        );
+        let complete = complete && cut == lines.len();
+        lines.truncate(cut);
         Ok((lines, complete))
     }
 
@@ -265,6 +284,7 @@ impl Intake<'_> {
             redact_in(v, &a.secrets);
             truncate(v, self.max_bytes);
         }
+        bound_fields(&mut line, 4 * self.max_bytes);
         let size = line.message.len()
             + line
                 .fields
@@ -358,4 +378,27 @@ impl Active {
 /// The bytes an event's body takes in the store (its JSON), as `Store::task_record_bytes` counts.
 pub(super) fn stored_len(body: &EventBody) -> usize {
     serde_json::to_vec(body).map_or(0, |v| v.len())
+}
+
+/// A line's fields within `max` bytes in all (four lines' worth: each value is already cut to
+/// one), keys cut like values: past it the rest are left out and one field, `fields_left_out`,
+/// says how many. A line stays within one message however many fields an agent gives it.
+fn bound_fields(line: &mut LogLine, max: usize) {
+    let mut used = 0usize;
+    let mut kept = std::collections::BTreeMap::new();
+    let mut left_out = 0usize;
+    for (mut k, v) in std::mem::take(&mut line.fields) {
+        truncate(&mut k, max);
+        let size = k.len() + v.len();
+        if used + size > max {
+            left_out += 1;
+            continue;
+        }
+        used += size;
+        kept.insert(k, v);
+    }
+    if left_out > 0 {
+        kept.insert("fields_left_out".into(), left_out.to_string());
+    }
+    line.fields = kept;
 }

@@ -714,34 +714,14 @@ impl Manager {
         let now = self.now_us();
         // A task id an agent or caller gave may be anything: ids are UUIDs (36 bytes).
         let task_id = task_id.map(|t| audit::clip(t, audit::MAX_TASK_ID_BYTES));
-        let mut writes = Vec::new();
-        if action.ends_with(".refused") {
-            let per_minute = self.inner.cfg.store.audit_refusals_per_minute;
-            let mut all = self
-                .inner
-                .refusals
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let window = all.entry(action.to_string()).or_default();
-            let (record, suppressed) = window.take(now, per_minute);
-            if let Some((n, from_us)) = suppressed {
-                writes.push(Write::audit(
-                    now,
-                    "manager",
-                    "audit.suppressed",
-                    None,
-                    serde_json::json!({ "action": action, "count": n, "from_us": from_us, "to_us": now }),
-                ));
-            }
-            if !record {
-                if !writes.is_empty() {
-                    let _ = self.inner.writer.submit(writes);
-                }
-                return;
-            }
+        let (record, suppressed) = self.count_refusal(action, now);
+        let writes: Vec<Write> = suppressed
+            .into_iter()
+            .chain(record.then(|| Write::audit(now, actor, action, task_id, detail)))
+            .collect();
+        if !writes.is_empty() {
+            let _ = self.inner.writer.submit(writes);
         }
-        writes.push(Write::audit(now, actor, action, task_id, detail));
-        let _ = self.inner.writer.submit(writes);
     }
 }
 
@@ -790,7 +770,12 @@ fn audit_of(task: &Task, ev: &EventBody, now: i64) -> Option<Write> {
     };
     let agent = agent_id.clone().unwrap_or_default();
     let (action, actor) = match (from, to) {
-        (None, _) => ("task.submitted", "client".to_string()),
+        // Handed on by another task's agent (its `task.handoff` entry names the agent), not
+        // asked for by the person.
+        (None, _) => match &task.handed_off {
+            Some(h) => ("task.submitted", format!("task:{}", h.from_task)),
+            None => ("task.submitted", "client".to_string()),
+        },
         (_, TaskState::Running) => ("task.started", agent.clone()),
         (_, TaskState::Completed) => ("task.completed", agent.clone()),
         (_, TaskState::Failed) if task.result.is_some() => ("task.failed", agent.clone()),

@@ -50,6 +50,7 @@ impl Manager {
         let cap = self.inner.cfg.agents.max_log_bytes_per_task;
         let disk_low = self.inner.disk.low().is_some();
         let burn = self.inner.cfg.drift.burn_tokens;
+        let max_flags = self.inner.cfg.drift.max_flags_per_task;
         // Is it time to look at the task's folder (burning tokens without changing anything)?
         // Read outside the commit: a walk of the folder must not hold the manager's lock. Only a
         // caller holding the task's token has it walked (the commit checks every caller).
@@ -106,6 +107,7 @@ impl Manager {
                 writes.push(Write::Event { time_us: now, body });
             }
             let burning = print.and_then(|p| a.watch.burned(usage.total_tokens, p, burn));
+            let burning = a.watch.may_say(burning, max_flags);
             // Over its budget: said once, as drift with its evidence, and the task cancelled.
             let over = budget > 0 && usage.total_tokens > budget && !a.task.cancel_requested;
             let over = over.then(|| {

@@ -100,7 +100,8 @@ async fn read_beats(
         let Some(beat) = req.beat else { continue };
         let stop = match manager.heartbeat(&token, beat.load, &beat.running_task_ids) {
             Ok(stop) => stop,
-            // The session was replaced: the manager ends this stream itself.
+            // The session was replaced (the manager ends this stream itself), or the beat broke
+            // its bounds: no more beats are read, and without them the agent goes offline.
             Err(_) => return,
         };
         // An idle agent's beats after the first need no answer (see `Beat`): answering them was

@@ -104,9 +104,6 @@ impl Manager {
     }
 }
 
-/// The folder a step works in, in words, and what keeps it from running there: a folder outside
-/// the workspace root, and, for a task type that works on what is already there, no folder named,
-/// or one that does not exist or is empty (unless an earlier step works there first).
 /// What a step touches whose task type takes its folder in its payload: that folder, reached
 /// with the person's consent (it asks), from a folder of its own.
 fn handed_folder(root: &Path, workspace: &str, made_earlier: bool) -> (String, Option<String>) {
@@ -115,7 +112,7 @@ fn handed_folder(root: &Path, workspace: &str, made_earlier: bool) -> (String, O
         return (format!("the folder step {n} works in, from {own}"), None);
     }
     let path = absolute_folder(root, workspace);
-    let shown = format!("{path} (asked for when it is reached), from {own}");
+    let shown = format!("{path} (reached by asking you, unless a rule allows it), from {own}");
     if made_earlier || Path::new(&path).is_dir() {
         return (shown, None);
     }
@@ -127,6 +124,9 @@ fn handed_folder(root: &Path, workspace: &str, made_earlier: bool) -> (String, O
     )
 }
 
+/// The folder a step works in, in words, and what keeps it from running there: a folder outside
+/// the workspace root, and, for a task type that works on what is already there, no folder named,
+/// or one that does not exist or is empty (unless an earlier step works there first).
 fn touches(
     root: &Path,
     workspace: Option<&str>,

@@ -144,3 +144,39 @@ async fn the_same_line_over_and_over_is_flagged_and_cancelled_when_so_configured
         t.status_reason
     );
 }
+
+#[tokio::test]
+async fn a_task_drifting_in_a_loop_is_said_a_bounded_number_of_times() {
+    let w = world(|c| {
+        c.drift.repeat_lines = 3;
+        c.drift.max_flags_per_task = 4;
+    })
+    .await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let token = start.capability_token.clone();
+    // Two lines taking turns, three at a time: each run is a repetition.
+    let mut seq = 0;
+    for n in 0..20 {
+        let text = if n % 2 == 0 { "a" } else { "b" };
+        let batch = (0..3)
+            .map(|_| {
+                seq += 1;
+                line(seq, text)
+            })
+            .collect();
+        w.m.push_logs(&id, &token, batch).await.unwrap();
+    }
+    assert_eq!(drift_entries(&w, &id).await.len(), 4);
+
+    // Past the task's log cap its lines are no evidence: nothing of them is stored.
+    let w = world(|c| {
+        c.drift.repeat_lines = 3;
+        c.agents.max_log_bytes_per_task = 5;
+    })
+    .await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let token = start.capability_token.clone();
+    let lines = (1..=6).map(|s| line(s, "same")).collect();
+    w.m.push_logs(&id, &token, lines).await.unwrap();
+    assert!(drift_entries(&w, &id).await.is_empty());
+}

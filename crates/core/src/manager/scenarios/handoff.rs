@@ -89,6 +89,14 @@ async fn work_handed_on_keeps_its_folder_and_a_loop_back_is_flagged_within_two_h
     let output: serde_json::Value =
         serde_json::from_str(&old.result.as_ref().unwrap().output_json).unwrap();
     assert_eq!(output["handed_off_to"], second.id.as_str());
+    // The person did not submit the successor: its entry says which task handed it on.
+    w.m.set_paused(false, "test").await.unwrap();
+    let audit = w.m.list_audit(&AuditQuery::all(1_000)).await.unwrap();
+    let by = audit
+        .iter()
+        .find(|e| e.action == "task.submitted" && e.task_id.as_deref() == Some(&second.id))
+        .map(|e| e.actor.clone());
+    assert_eq!(by, Some(format!("task:{id1}")));
     // Asked again (its answer lost on the way), the same hand-off is answered with the same task;
     // another is refused.
     let again =

@@ -337,6 +337,12 @@ async fn a_secret_given_to_a_task_is_redacted_from_its_logs_progress_result_and_
             exit_code: 1,
             summary: "used s3cr3t-value".into(),
             error: "401 for s3cr3t-value".into(),
+            artifacts: vec![crate::model::Artifact {
+                name: "log".into(),
+                kind: "url".into(),
+                location: "https://x/?key=s3cr3t-value".into(),
+                description: "with s3cr3t-value".into(),
+            }],
             ..succeeded()
         },
     )

@@ -741,3 +741,113 @@ async fn refused_tokens_are_audited_within_a_budget_a_minute_with_their_ids_clip
     assert_eq!(detail["action"], "token.refused");
     assert_eq!(detail["count"], 3);
 }
+
+#[tokio::test]
+async fn a_result_or_a_refusal_too_large_to_keep_is_kept_cut_and_says_so() {
+    let w = world(|c| {
+        c.agents.max_result_bytes = 100;
+        c.agents.max_text_bytes = 50;
+    })
+    .await;
+    let (_reg, mut rx, _guard) = agent(&w.m, "a").await;
+    // A refusal with a reason of a megabyte: its attempt keeps the first bytes.
+    let (t, _) = w.m.submit(echo()).await.unwrap();
+    let start = started(&mut rx).await;
+    w.m.answer(&t.id, &start.capability_token, false, &"r".repeat(1 << 20))
+        .await
+        .unwrap();
+    let after = w.m.get_task(&t.id).await.unwrap();
+    assert!(
+        after.attempts[0].error.len() < 200,
+        "{}",
+        after.attempts[0].error
+    );
+    // A result past agents.max_result_bytes: its output replaced by a note, its artifacts that
+    // do not fit left out, and the task ends as the agent said.
+    let w = world(|c| {
+        c.agents.max_result_bytes = 100;
+        c.agents.max_text_bytes = 50;
+    })
+    .await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let art = |n: &str| crate::model::Artifact {
+        name: n.into(),
+        kind: "file".into(),
+        location: "/x".into(),
+        description: "d".repeat(30),
+    };
+    let big = TaskResult {
+        output_json: format!("{{\"a\": \"{}\"}}", "x".repeat(500)),
+        artifacts: vec![art("one"), art("two")],
+        ..succeeded()
+    };
+    let end = w.m.finish(&id, &start.capability_token, big).await.unwrap();
+    assert_eq!(end, TaskState::Completed);
+    let kept = w.m.get_task(&id).await.unwrap().result.unwrap();
+    let output: serde_json::Value = serde_json::from_str(&kept.output_json).unwrap();
+    assert!(output["cut"]
+        .as_str()
+        .unwrap()
+        .contains("agents.max_result_bytes"));
+    assert!(kept.artifacts.is_empty(), "{:?}", kept.artifacts);
+    assert!(kept.summary.len() <= 50, "{}", kept.summary);
+}
+
+#[tokio::test]
+async fn pages_of_tasks_and_of_log_lines_fit_one_message_and_lose_nothing() {
+    // Half of a 64 KiB message holds a few of these tasks and lines, not a whole page.
+    let w = world(|c| c.server.max_message_bytes = 64 * 1024).await;
+    let (_reg, mut rx, _guard) = agent(&w.m, "a").await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        let (t, _) = w.m.submit(echo()).await.unwrap();
+        let start = started(&mut rx).await;
+        let out = TaskResult {
+            output_json: format!("{{\"a\": \"{}\"}}", "x".repeat(10_000)),
+            ..succeeded()
+        };
+        w.m.push_logs(
+            &t.id,
+            &start.capability_token,
+            (1..=6).map(|s| line(s, &"l".repeat(9_000))).collect(),
+        )
+        .await
+        .unwrap();
+        w.m.finish(&t.id, &start.capability_token, out)
+            .await
+            .unwrap();
+        dispatch(&w).await;
+        ids.push(t.id);
+    }
+    let mut seen = Vec::new();
+    let mut q = TaskQuery::default();
+    let mut pages = 0;
+    loop {
+        let (tasks, next) = w.m.list_tasks(q.clone()).await.unwrap();
+        assert!(tasks.len() < 6, "cut short of the whole page");
+        pages += 1;
+        seen.extend(tasks.into_iter().map(|t| t.id));
+        match next {
+            Some(n) => q.before_id = Some(n),
+            None => break,
+        }
+    }
+    assert!(pages > 1);
+    ids.reverse(); // newest first
+    assert_eq!(seen, ids);
+    // The log of one: in pages, each line once, the last page says it is complete.
+    let (mut after, mut got) = (0, 0);
+    loop {
+        let (lines, complete) = w.m.get_logs(&ids[0], after, 0).await.unwrap();
+        assert!(lines.len() < 6 || complete);
+        for l in &lines {
+            assert_eq!(l.seq, after + 1);
+            after = l.seq;
+            got += 1;
+        }
+        if complete {
+            break;
+        }
+    }
+    assert!(got >= 6, "{got}");
+}
