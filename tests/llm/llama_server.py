@@ -56,14 +56,18 @@ def _health(port: int) -> bool:
 
 
 @contextmanager
-def llama_server(folder: Path, *, pure_random: bool = False, api_key: str = "") -> Iterator[str]:
-    """Writes the tiny model into ``folder``, serves it, yields the API's base URL
-    (``http://127.0.0.1:PORT/v1``), and stops the server. With ``api_key``, the server answers
-    only requests that carry it (``Authorization: Bearer``), as a hosted API would."""
+def llama_server(
+    folder: Path, *, pure_random: bool = False, api_key: str = "", model: Path | None = None
+) -> Iterator[str]:
+    """Writes the tiny model into ``folder`` (or serves ``model``, a GGUF file of a real one: the
+    benchmarks'), serves it, yields the API's base URL (``http://127.0.0.1:PORT/v1``), and stops
+    the server. With ``api_key``, the server answers only requests that carry it
+    (``Authorization: Bearer``), as a hosted API would."""
     folder.mkdir(parents=True, exist_ok=True)
-    name = "tiny-pure-random.gguf" if pure_random else "tiny.gguf"
-    model = folder / name
-    write_model(model, Shape(ctx=CONTEXT, pure_random=pure_random))
+    if model is None:
+        name = "tiny-pure-random.gguf" if pure_random else "tiny.gguf"
+        model = folder / name
+        write_model(model, Shape(ctx=CONTEXT, pure_random=pure_random))
     log = (folder / f"{model.stem}.server.log").open("w")
     proc = subprocess.Popen(
         [*_DIE_WITH_PARENT, sys.executable, __file__, str(model), str(CONTEXT)],

@@ -447,6 +447,15 @@ impl Servers {
 }
 
 /// The TCP listener's check: `authorization: Bearer <token>` on every call.
+/// Whether two secrets are equal, in time that does not depend on where they differ (only on
+/// their lengths). Written out: one loop, not worth a crate.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn bearer_guard(
     token: String,
 ) -> impl Fn(Request<()>) -> std::result::Result<Request<()>, Status> + Clone {
@@ -456,7 +465,7 @@ fn bearer_guard(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
     {
-        Some(v) if v == expected => Ok(req),
+        Some(v) if same_secret(v.as_bytes(), expected.as_bytes()) => Ok(req),
         Some(_) => Err(Status::unauthenticated(
             "wrong bearer token for the TCP listener",
         )),

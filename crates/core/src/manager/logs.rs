@@ -118,12 +118,12 @@ impl Manager {
         stream: &str,
         mut line: String,
         max_bytes: usize,
-    ) {
+    ) -> crate::store::Pending {
         if let Some(a) = self.state().tasks.get(task_id) {
             redact_in(&mut line, &a.secrets);
         }
         truncate(&mut line, max_bytes);
-        let _ = self.agent_output(agent_id, stream, format!("task {task_id}: {line}"));
+        self.agent_output(agent_id, stream, format!("task {task_id}: {line}"))
     }
 
     /// A page of a task's stored log lines and whether it is the last.
@@ -272,7 +272,9 @@ impl Intake<'_> {
             a.log_dropped += 1;
             return Ok(());
         }
-        if line.time_us <= 0 {
+        // None yet, or one the manager has not reached: the line is from now (a line dated in
+        // the future would outlive every sweep by age).
+        if line.time_us <= 0 || line.time_us > self.now {
             line.time_us = self.now;
         }
         if self.dropped_for_disk(a, last, &mut line, writes) {

@@ -215,7 +215,7 @@ impl crate::supervisor::Host for Manager {
         stream: &str,
         line: String,
         max_bytes: usize,
-    ) {
+    ) -> Pending {
         Manager::task_output(self, agent_id, task_id, stream, line, max_bytes)
     }
 }

@@ -116,7 +116,7 @@ pub trait Host: Send + Sync + 'static {
         stream: &str,
         line: String,
         max_bytes: usize,
-    );
+    ) -> crate::store::Pending;
 }
 
 /// The manager as the supervisor holds it.

@@ -40,6 +40,11 @@ pub(super) fn capture(
     out
 }
 
+/// Lines of one pipe submitted to the database and not yet stored before the pump waits: a
+/// bound on the manager's memory (at most this many lines of `max` bytes per pipe), not a
+/// tunable; the writer stores many lines in one commit, so the pump rarely waits.
+const UNSTORED_LINES: usize = 256;
+
 /// Relays one pipe's lines until it closes: a task's to its task's output (redacted there, then
 /// cut to `max`), an agent's cut to `max` to the agent's output.
 async fn pump(
@@ -59,6 +64,10 @@ async fn pump(
     } else {
         max
     };
+    // Lines on their way to the database: past `UNSTORED_LINES`, the pump waits for the oldest
+    // to be stored before reading on, so a process writing faster than the database stores waits
+    // on its pipe instead of growing the manager's memory.
+    let mut unstored = std::collections::VecDeque::new();
     loop {
         buf.clear();
         match read_bounded_line(&mut reader, &mut buf, bound).await {
@@ -67,7 +76,7 @@ async fn pump(
                 while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                     buf.pop();
                 }
-                match &task {
+                let pending = match &task {
                     // Redacted before it is cut, so no part of a secret survives the cut.
                     Some(t) => manager.task_output(
                         &agent,
@@ -79,7 +88,14 @@ async fn pump(
                     None => {
                         buf.truncate(max);
                         let line = String::from_utf8_lossy(&buf).into_owned();
-                        let _ = manager.agent_output(&agent, stream, line);
+                        manager.agent_output(&agent, stream, line)
+                    }
+                };
+                unstored.push_back(pending);
+                if unstored.len() > UNSTORED_LINES {
+                    if let Some(oldest) = unstored.pop_front() {
+                        // A failed write stops the manager; the pump only needs the pace.
+                        let _ = oldest.wait().await;
                     }
                 }
             }

@@ -87,10 +87,14 @@ pub fn ts(us: i64) -> Timestamp {
     }
 }
 
-/// Timestamp -> µs (0 when absent).
+/// Timestamp -> µs (0 when absent); saturating, as the seconds come from the caller.
 pub fn from_ts(t: Option<Timestamp>) -> i64 {
-    t.map(|t| t.seconds * 1_000_000 + i64::from(t.nanos) / 1000)
-        .unwrap_or(0)
+    t.map(|t| {
+        t.seconds
+            .saturating_mul(1_000_000)
+            .saturating_add(i64::from(t.nanos) / 1000)
+    })
+    .unwrap_or(0)
 }
 
 /// Domain state -> proto.

@@ -109,3 +109,18 @@ async fn a_batch_that_overtakes_its_predecessor_waits_for_it_and_the_lines_stay_
         vec![(1, "one"), (2, "two"), (3, "three"), (4, "four")]
     );
 }
+
+#[tokio::test]
+async fn a_line_dated_after_now_is_dated_now_so_the_sweeps_by_age_reach_it() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let late = LogLine {
+        time_us: i64::MAX,
+        ..line(1, "from the future")
+    };
+    w.m.push_logs(&id, &start.capability_token, vec![late])
+        .await
+        .unwrap();
+    let (lines, _) = w.m.get_logs(&id, 0, 10).await.unwrap();
+    assert_eq!(lines[0].time_us, w.m.now_us());
+}
