@@ -20,6 +20,15 @@ impl Manager {
                 paths.len()
             )));
         }
+        // They are listed in its audit entry: at most as many bytes as a task's payload.
+        let named: usize = paths.iter().map(String::len).sum();
+        let max = self.inner.cfg.tasks.max_payload_bytes as usize;
+        if named > max {
+            return Err(Error::InvalidInput(format!(
+                "a destructive action's paths are {named} bytes together; at most {max} \
+                 (tasks.max_payload_bytes)"
+            )));
+        }
         let (claims, workspace, grants) = {
             let st = self.state();
             let claims = self.authorize(&st, task_id, token)?;

@@ -455,3 +455,22 @@ async fn a_path_longer_than_any_the_system_opens_is_refused_before_it_is_recorde
     }
     assert!(w.m.list_consents().is_empty());
 }
+
+#[tokio::test]
+async fn a_destructive_action_naming_more_path_bytes_than_a_payload_holds_is_refused() {
+    let w = world(|c| c.tasks.max_payload_bytes = 256).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let task = w.m.get_task(&id).await.unwrap();
+    let paths: Vec<String> = (0..10)
+        .map(|n| format!("{}/{n}-{}", task.workspace, "f".repeat(40)))
+        .collect();
+    match w
+        .m
+        .prepare_destructive(&id, &start.capability_token, "clean up", &paths)
+        .await
+    {
+        Err(Error::InvalidInput(e)) => assert!(e.contains("tasks.max_payload_bytes"), "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(w.m.list_consents().is_empty(), "refused before anyone is asked");
+}
