@@ -13,7 +13,7 @@ const MAX_REPORTED: usize = 5;
 #[derive(Clone)]
 pub struct Compiled {
     /// The JSON Schema document as the agent sent it.
-    pub source: String,
+    pub source: Arc<str>,
     /// The required property that takes the folder the task works on, as an absolute path (see
     /// [`folder_property`]).
     pub folder_property: Option<String>,
@@ -36,10 +36,16 @@ impl Compiled {
         let validator = jsonschema::validator_for(&doc)
             .map_err(|e| format!("payload schema is not a valid JSON Schema: {e}"))?;
         Ok(Compiled {
-            source: source.to_string(),
+            source: source.into(),
             folder_property: folder_property(&doc),
             validator: Arc::new(validator),
         })
+    }
+
+    /// Whether `other` is this very schema (not a copy of its text): what was checked against
+    /// one is checked against the other.
+    pub fn same(&self, other: &Compiled) -> bool {
+        Arc::ptr_eq(&self.validator, &other.validator)
     }
 
     /// Checks a payload.

@@ -298,7 +298,7 @@ impl Manager {
                 });
                 // The schema in force is the one the manager validates with (the latest registered).
                 if let Some(s) = st.schemas.get(&c.name) {
-                    e.task_type.payload_schema_json = s.source.clone();
+                    e.task_type.payload_schema_json = s.source.to_string();
                 }
                 e.agent_ids.push(r.row.id.clone());
                 e.available |= r.online;
@@ -497,7 +497,7 @@ fn schemas_agree(st: &State, agent: &str, compiled: &[(String, schema::Compiled)
                 && a.row
                     .capabilities
                     .iter()
-                    .any(|c| c.name == *name && c.payload_schema_json != s.source)
+                    .any(|c| c.name == *name && *c.payload_schema_json != *s.source)
         });
         if let Some(other) = clash {
             return Err(Error::InvalidInput(format!(

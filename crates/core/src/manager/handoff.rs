@@ -6,7 +6,7 @@
 use super::*;
 use crate::drift::{Drift, Kind};
 use crate::model::HandedOff;
-use lifecycle::{check_type, end_attempt, new_task};
+use lifecycle::{check_type, end_attempt, new_task, validated};
 
 /// What a task hands on.
 pub struct HandOff {
@@ -48,12 +48,19 @@ impl Manager {
             workspace: None,
         };
         let limits = self.limits(&sub)?;
+        // Only a caller holding the task's token has its payload checked (outside the lock); a
+        // task that ended may be asked again for a hand-off it made (the commit answers that).
+        let holds = self.authorize(&self.state(), task_id, token);
+        if let Err(e @ (Error::Unauthenticated(_) | Error::PermissionDenied(_))) = holds {
+            return Err(e);
+        }
+        let checked = validated(self, &sub.task_type, &limits.payload)?;
         let drift = &self.inner.cfg.drift;
         let id = uuid::Uuid::now_v7().to_string();
         let now = self.now_us();
         let outcome = self
             .commit(|st| {
-                check_type(st, &sub, &limits.payload)?;
+                check_type(st, &sub, &limits.payload, checked.as_ref())?;
                 let mut writes = Vec::new();
                 let (claims, a) = self.authorized(st, task_id, token)?;
                 if !matches!(a.task.state, TaskState::Running | TaskState::Assigned) {

@@ -219,12 +219,13 @@ impl Manager {
                 return same_request(&t, &sub, asked_workspace.as_deref(), k).map(|()| (t, false));
             }
         }
+        let checked = validated(self, &sub.task_type, &limits.payload)?;
         let id = uuid::Uuid::now_v7().to_string();
         let workspace = asked_workspace.clone().unwrap_or_else(|| root.join(&id));
         let now = self.now_us();
         let answer = self
             .commit(|st| {
-                check_type(st, &sub, &limits.payload)?;
+                check_type(st, &sub, &limits.payload, checked.as_ref())?;
                 if let Some(k) = &sub.idempotency_key {
                     if let Some(tid) = st.idempotency.get(k) {
                         let t = st
@@ -606,7 +607,30 @@ pub(super) struct Limits {
 
 /// Refuses a task type no agent has offered, a payload its schema refuses, and a pin to an agent
 /// that is unknown or does not offer the type.
-pub(super) fn check_type(st: &State, sub: &Submission, payload: &serde_json::Value) -> Result<()> {
+/// The task type's schema, checked against `payload` outside the manager's lock (a schema's
+/// patterns can take long on a payload made for them, and both may be a hostile agent's: the
+/// agent's own schema, its hand-off's payload). `check_type` then only confirms it is still the
+/// schema in force. `None` for a type no agent offers (`check_type` says so).
+pub(super) fn validated(
+    m: &Manager,
+    task_type: &str,
+    payload: &serde_json::Value,
+) -> Result<Option<schema::Compiled>> {
+    let Some(compiled) = m.state().schemas.get(task_type).cloned() else {
+        return Ok(None);
+    };
+    compiled.validate(task_type, payload)?;
+    Ok(Some(compiled))
+}
+
+/// Whether the task type is offered, its payload valid (checked again only when its schema
+/// changed since `checked`, see [`validated`]) and its pinned agent offers it.
+pub(super) fn check_type(
+    st: &State,
+    sub: &Submission,
+    payload: &serde_json::Value,
+    checked: Option<&schema::Compiled>,
+) -> Result<()> {
     let compiled = st.schemas.get(&sub.task_type).ok_or_else(|| {
         let mut known: Vec<&str> = st.schemas.keys().map(String::as_str).collect();
         known.sort();
@@ -623,7 +647,9 @@ pub(super) fn check_type(st: &State, sub: &Submission, payload: &serde_json::Val
             )
         })
     })?;
-    compiled.validate(&sub.task_type, payload)?;
+    if !checked.is_some_and(|c| c.same(compiled)) {
+        compiled.validate(&sub.task_type, payload)?;
+    }
     if let Some(p) = &sub.pin_agent {
         let rec = st
             .registry

@@ -472,5 +472,8 @@ async fn a_destructive_action_naming_more_path_bytes_than_a_payload_holds_is_ref
         Err(Error::InvalidInput(e)) => assert!(e.contains("tasks.max_payload_bytes"), "{e}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
-    assert!(w.m.list_consents().is_empty(), "refused before anyone is asked");
+    assert!(
+        w.m.list_consents().is_empty(),
+        "refused before anyone is asked"
+    );
 }
