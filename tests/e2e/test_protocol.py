@@ -328,3 +328,49 @@ def test_log_lines_in_columns_are_stored_as_lines_and_malformed_columns_are_refu
     ]
     assert logs.lines[1].time.seconds == 1_700_000_001
     raw.close()
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        kb = next(line.split()[1] for line in f if line.startswith("VmRSS:"))
+    return int(kb) * 1024
+
+
+def test_an_agent_that_never_reads_its_stream_cannot_grow_the_managers_memory(manager):
+    """Each beat naming tasks the agent does not hold is answered with them all (to stop); an
+    agent that beats without ever reading its stream gets no answers queued past a few, whatever
+    it sends: its stream backs up, not the manager's memory."""
+    ch = channel(manager.socket)
+    stub = agent_pb2_grpc.AgentServiceStub(ch)
+    reg = stub.Register(
+        agent_pb2.RegisterRequest(
+            name="deaf",
+            version="1",
+            capabilities=[common_pb2.TaskType(name="raw.job", payload_schema_json=SCHEMA)],
+            max_concurrency=2,
+        ),
+        timeout=30,
+    )
+    outbox: queue.SimpleQueue = queue.SimpleQueue()
+    outbox.put(agent_pb2.WorkRequest(session_token=reg.session_token))
+    work = stub.Work(iter(outbox.get, None))  # its answers are never read
+    strangers = [f"{n:036d}" for n in range(1024)]  # as many as an agent may hold, each an id
+    before = rss_bytes(manager.proc.pid)
+    beats = 2000  # ~80 MB of answers, were each queued
+    for seq in range(1, beats + 1):
+        outbox.put(
+            agent_pb2.WorkRequest(
+                beat=agent_pb2.Beat(seq=seq, load=0.5, running_task_ids=strangers)
+            )
+        )
+    # The last beat says another load: once the registry shows it, every beat was read.
+    outbox.put(agent_pb2.WorkRequest(beat=agent_pb2.Beat(seq=beats + 1, load=0.25)))
+    while True:
+        agents = manager.client.ListAgents(client_pb2.ListAgentsRequest(), timeout=30).agents
+        if next(a for a in agents if a.id == reg.agent_id).load == 0.25:
+            break
+    grown = rss_bytes(manager.proc.pid) - before
+    assert grown < 40 * 1024 * 1024, f"the manager grew {grown / 1e6:.0f} MB"
+    outbox.put(None)
+    work.cancel()
+    ch.close()
