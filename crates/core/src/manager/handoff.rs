@@ -63,6 +63,9 @@ impl Manager {
                 check_type(st, &sub, &limits.payload, checked.as_ref())?;
                 let mut writes = Vec::new();
                 let (claims, a) = self.authorized(st, task_id, token)?;
+                // The work goes on in the successor, and so do its caps: what the chain stored
+                // and asked counts for the next task, or each hand-off would start them again.
+                let carried = (a.log_bytes, a.requests);
                 if !matches!(a.task.state, TaskState::Running | TaskState::Assigned) {
                     return Err(Error::FailedPrecondition(format!(
                         "task {task_id} is {}, not running: only a running task hands its work on",
@@ -166,6 +169,8 @@ impl Manager {
                     id.clone(),
                     Active {
                         unstored: true,
+                        log_bytes: carried.0,
+                        requests: carried.1,
                         ..Active::new(t.clone())
                     },
                 );

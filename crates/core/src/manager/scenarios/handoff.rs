@@ -239,3 +239,31 @@ async fn a_loop_is_refused_when_drift_cancels_and_a_chain_has_a_length() {
     assert!(e.to_string().contains("drift.max_handoffs"), "{e}");
     assert_eq!(task(&w, &id5).await.state, TaskState::Running);
 }
+
+#[tokio::test]
+async fn a_hand_off_carries_what_the_chain_stored_so_its_caps_do_not_start_again() {
+    let w = world(|c| {
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+        c.agents.max_log_bytes_per_task = 20;
+    })
+    .await;
+    let (mut rx_a, _ga) = offering(&w, "a", "work.write").await;
+    let (mut rx_b, _gb) = offering(&w, "b", "work.review").await;
+    submit_write(&w).await;
+    let (id1, token1) = take(&w, &mut rx_a).await;
+    w.m.push_logs(&id1, &token1, vec![line(1, "fifteen bytes..")])
+        .await
+        .unwrap();
+    let second =
+        w.m.hand_off(&id1, &token1, to("work.review", "go on"))
+            .await
+            .expect("handed off");
+    let (id2, token2) = take(&w, &mut rx_b).await;
+    assert_eq!(id2, second.id);
+    // Ten more bytes are past the chain's twenty: the line says the limit was reached.
+    w.m.push_logs(&id2, &token2, vec![line(1, "ten bytes.")])
+        .await
+        .unwrap();
+    let (lines, _) = w.m.get_logs(&id2, 0, 10).await.unwrap();
+    assert!(lines[0].message.contains("log limit reached"), "{lines:?}");
+}
