@@ -39,8 +39,8 @@ describe('Audit', () => {
     const transport = new MockTransport({
       ListAudit: (req) =>
         req.before_id
-          ? { entries: [{ ...entry('1', 'task.teleported'), actor: 'bootstrapper' }] }
-          : { entries: page(201, 200) },
+          ? { entries: [{ ...entry('1', 'task.teleported'), actor: 'bootstrapper' }], more: false }
+          : { entries: page(201, 200), more: true },
       VerifyAudit: () => ({ intact: true, entries_checked: '201', problems: [] }),
       ListAgents: () => ({ agents: [] }),
     });
@@ -60,7 +60,7 @@ describe('Audit', () => {
 
   it('with nothing recorded, says what will be and offers the way to start', async () => {
     const transport = new MockTransport({
-      ListAudit: () => ({ entries: [] }),
+      ListAudit: () => ({ entries: [], more: false }),
       VerifyAudit: () => ({ intact: true, entries_checked: '0', problems: [] }),
       ListAgents: () => ({ agents: [] }),
     });
@@ -74,7 +74,10 @@ describe('Audit', () => {
   it('filters on the manager by who did it and by the kind of action, and says so when nothing matches', async () => {
     const user = userEvent.setup();
     const transport = new MockTransport({
-      ListAudit: (req) => ({ entries: req.actor === 'bootstrapper' && req.action === 'consent.' ? [] : [entry('1', 'task.submitted'), entry('2', 'task.completed')] }),
+      ListAudit: (req) => ({
+        entries: req.actor === 'bootstrapper' && req.action === 'consent.' ? [] : [entry('1', 'task.submitted'), entry('2', 'task.completed')],
+        more: false,
+      }),
       VerifyAudit: () => ({ intact: true, entries_checked: '2', problems: [] }),
       ListAgents: () => ({ agents: [{ id: 'bootstrapper' } as never] }),
     });
@@ -98,6 +101,7 @@ describe('Audit', () => {
           { ...entry('1', 'task.confined'), task_id: '01a23fbd-fa0b-738d-81b6-f5868fdc78e7', detail_json: long },
           entry('2', 'task.completed'),
         ],
+        more: false,
       }),
       VerifyAudit: () => ({ intact: true, entries_checked: '2', problems: [] }),
       ListAgents: () => ({ agents: [] }),

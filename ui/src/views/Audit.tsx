@@ -91,7 +91,7 @@ export function Audit() {
         .then(
           (r) => {
             setEntries((old) => (before && old ? [...old, ...r.entries] : r.entries));
-            setMore(r.entries.length === PAGE);
+            setMore(r.more);
             setError(null);
           },
           (err: unknown) => setError(ApiError.from(err)),
@@ -119,7 +119,7 @@ export function Audit() {
         const r = await client.listAudit({ task_id: filters.task, actor: filters.actor, action: filters.action, after_id: after, limit: PAGE });
         for (const e of r.entries) lines.push(JSON.stringify(e));
         const last = r.entries.at(-1);
-        if (!last || r.entries.length < PAGE) break;
+        if (!last || !r.more) break;
         after = last.id;
       }
       const blob = new Blob(lines.map((l) => `${l}\n`), { type: 'application/jsonl' });

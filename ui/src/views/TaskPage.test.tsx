@@ -17,7 +17,7 @@ function setup(
   let current = initial;
   const transport = new MockTransport({
     GetTask: () => current,
-    ListAudit: (req) => ({ entries: audit.filter((e) => e.task_id === req.task_id && e.action === req.action) }),
+    ListAudit: (req) => ({ entries: audit.filter((e) => e.task_id === req.task_id && e.action === req.action), more: false }),
     GetLogs: (req) => ({ lines: lines.filter((l) => Number(l.seq) > Number(req.after_seq ?? 0)), complete: true }),
     ListTemplates: () => ({
       templates: [

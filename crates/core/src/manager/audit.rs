@@ -7,13 +7,33 @@ impl Manager {
         &self,
         query: &crate::store::AuditQuery,
     ) -> Result<Vec<crate::model::AuditEntry>> {
+        Ok(self.audit_page(query).await?.0)
+    }
+
+    /// [`Manager::list_audit`], and whether more entries follow the page (it is cut short of
+    /// the largest message, so it may hold fewer than asked with more to follow).
+    pub async fn audit_page(
+        &self,
+        query: &crate::store::AuditQuery,
+    ) -> Result<(Vec<crate::model::AuditEntry>, bool)> {
         let max = self.inner.cfg.tasks.log_page_size;
         let limit = if query.limit == 0 {
             max
         } else {
             query.limit.min(max)
         };
-        self.inner.store.audit_entries(query, limit).await
+        let mut entries = self.inner.store.audit_entries(query, limit).await?;
+        let full = entries.len() as u32 == limit;
+        // A page fits one message: past half the largest, the rest are the next page's.
+        let cut = super::lifecycle::page_cut(
+            entries
+                .iter()
+                .map(|e| 128 + e.actor.len() + e.action.len() + e.detail.len() + e.hash.len()),
+            self.inner.cfg.server.max_message_bytes as usize / 2,
+        );
+        let more = full || cut < entries.len();
+        entries.truncate(cut);
+        Ok((entries, more))
     }
 
     /// Whether an entry of `action` at `now` is written: a refusal (`*.refused`) only within

@@ -554,9 +554,10 @@ impl ClientService for Services {
             newest_first: r.newest_first,
             limit: r.limit,
         };
-        let entries = self.manager.list_audit(&query).await.map_err(status)?;
+        let (entries, more) = self.manager.audit_page(&query).await.map_err(status)?;
         Ok(Response::new(pb::ListAuditResponse {
             entries: entries.iter().map(convert::audit_entry).collect(),
+            more,
         }))
     }
 

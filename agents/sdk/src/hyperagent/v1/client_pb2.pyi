@@ -980,10 +980,12 @@ class ListAuditRequest(_message.Message):
     def __init__(self, task_id: _Optional[str] = ..., after_id: _Optional[int] = ..., limit: _Optional[int] = ..., before_id: _Optional[int] = ..., newest_first: _Optional[bool] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ...) -> None: ...
 
 class ListAuditResponse(_message.Message):
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "more")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
-    def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ...) -> None: ...
+    more: bool
+    def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
 
 class VerifyAuditRequest(_message.Message):
     __slots__ = ()

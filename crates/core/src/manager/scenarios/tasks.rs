@@ -851,3 +851,35 @@ async fn pages_of_tasks_and_of_log_lines_fit_one_message_and_lose_nothing() {
     }
     assert!(got >= 6, "{got}");
 }
+
+#[tokio::test]
+async fn a_page_of_the_audit_log_fits_one_message_and_says_more_follow() {
+    let w = world(|c| c.server.max_message_bytes = 64 * 1024).await;
+    for n in 0..20 {
+        w.m.audit(
+            "test",
+            "test.big",
+            None,
+            serde_json::json!({ "n": n, "text": "t".repeat(8_000) }),
+        );
+    }
+    w.m.set_paused(false, "test").await.unwrap(); // commits after the entries above
+    let mut q = AuditQuery {
+        action: Some("test.big".into()),
+        ..AuditQuery::all(1_000)
+    };
+    let (mut seen, mut pages) = (Vec::new(), 0);
+    loop {
+        let (entries, more) = w.m.audit_page(&q).await.unwrap();
+        assert!(entries.len() < 20, "cut short of the whole page");
+        pages += 1;
+        q.after = entries.last().map_or(q.after, |e| e.id);
+        seen.extend(entries.into_iter().map(|e| e.id));
+        if !more {
+            break;
+        }
+    }
+    assert!(pages > 1);
+    assert_eq!(seen.len(), 20, "each once");
+    assert!(seen.windows(2).all(|p| p[0] < p[1]));
+}

@@ -963,6 +963,11 @@ export interface ListAuditRequest {
 
 export interface ListAuditResponse {
   entries: AuditEntry[];
+  /**
+   * More entries follow: ask again from the last one. A page is cut short of the largest message
+   * the server sends, so it may hold fewer than `limit` with more to follow.
+   */
+  more: boolean;
 }
 
 export interface VerifyAuditRequest {
