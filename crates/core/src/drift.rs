@@ -57,6 +57,8 @@ pub struct Watch {
     /// Its folder when last looked at, the tokens it had used then, and when it last changed.
     print: Option<FolderPrint>,
     looked_at_tokens: u64,
+    /// When its folder was last looked at (µs).
+    looked_at_us: Option<i64>,
     changed_at_tokens: u64,
     /// Drifts said so far.
     said: u32,
@@ -164,9 +166,21 @@ impl Watch {
     }
 
     /// Whether the task's folder should be looked at now that it has used `total_tokens`: the
-    /// first time, and each `burn_tokens` after the last look (0: never).
-    pub fn burn_due(&self, total_tokens: u64, burn_tokens: u64) -> bool {
+    /// first time, and each `burn_tokens` after the last look (0: never), but not again within
+    /// `every` of the last look (a walk of the folder is work: reports claiming many tokens in a
+    /// row must not make the manager walk it for each).
+    pub fn burn_due(
+        &self,
+        total_tokens: u64,
+        burn_tokens: u64,
+        now_us: i64,
+        every: Duration,
+    ) -> bool {
+        let rested = self.looked_at_us.is_none_or(|t| {
+            now_us.saturating_sub(t) >= i64::try_from(every.as_micros()).unwrap_or(i64::MAX)
+        });
         burn_tokens > 0
+            && rested
             && (self.print.is_none()
                 || total_tokens.saturating_sub(self.looked_at_tokens) >= burn_tokens)
     }
@@ -178,12 +192,15 @@ impl Watch {
         total_tokens: u64,
         print: Option<FolderPrint>,
         burn_tokens: u64,
+        now_us: i64,
+        every: Duration,
     ) -> Option<Drift> {
-        if !self.burn_due(total_tokens, burn_tokens) {
+        if !self.burn_due(total_tokens, burn_tokens, now_us, every) {
             return None; // another report looked meanwhile
         }
         let print = print?;
         self.looked_at_tokens = total_tokens;
+        self.looked_at_us = Some(now_us);
         if self.print != Some(print) {
             self.print = Some(print);
             self.changed_at_tokens = total_tokens;

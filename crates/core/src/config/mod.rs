@@ -145,6 +145,10 @@ pub struct Drift {
     /// Most entries of a task's folder read to tell whether it changed (a bigger folder is
     /// judged by its first ones).
     pub burn_scan_entries: u32,
+    /// A task's folder is looked at (for burning) at most once in this long, however many
+    /// tokens its reports claim.
+    #[serde(with = "humantime_serde")]
+    pub burn_look_interval: Duration,
     /// Most drifts said of one task (events and audit entries); a task drifting in a loop says
     /// no more past it (the first already had `on_drift` act).
     pub max_flags_per_task: u32,
@@ -159,6 +163,7 @@ impl Default for Drift {
             max_handoffs: 8,
             burn_tokens: 50_000,
             burn_scan_entries: 100_000,
+            burn_look_interval: Duration::from_secs(10),
             max_flags_per_task: 10,
         }
     }

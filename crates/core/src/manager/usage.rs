@@ -51,6 +51,7 @@ impl Manager {
         let disk_low = self.inner.disk.low().is_some();
         let burn = self.inner.cfg.drift.burn_tokens;
         let max_flags = self.inner.cfg.drift.max_flags_per_task;
+        let every = self.inner.cfg.drift.burn_look_interval;
         // Is it time to look at the task's folder (burning tokens without changing anything)?
         // Read outside the commit: a walk of the folder must not hold the manager's lock. Only a
         // caller holding the task's token has it walked (the commit checks every caller).
@@ -63,7 +64,7 @@ impl Manager {
                     .as_ref()
                     .map_or(0, |u| u.total_tokens)
                     .saturating_add(call.total_tokens);
-                let due = a.watch.burn_due(total, burn) && !a.task.workspace.is_empty();
+                let due = a.watch.burn_due(total, burn, now, every) && !a.task.workspace.is_empty();
                 due.then(|| PathBuf::from(&a.task.workspace))
             });
             if dir.is_some() {
@@ -106,7 +107,8 @@ impl Manager {
             if a.keeps_report(stored_len(&body), cap, disk_low) {
                 writes.push(Write::Event { time_us: now, body });
             }
-            let burning = print.and_then(|p| a.watch.burned(usage.total_tokens, p, burn));
+            let burning =
+                print.and_then(|p| a.watch.burned(usage.total_tokens, p, burn, now, every));
             let burning = a.watch.may_say(burning, max_flags);
             // Over its budget: said once, as drift with its evidence, and the task cancelled.
             let over = budget > 0 && usage.total_tokens > budget && !a.task.cancel_requested;

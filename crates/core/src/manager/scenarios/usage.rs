@@ -214,22 +214,30 @@ async fn a_task_burning_tokens_while_nothing_in_its_folder_changes_is_drifting_a
     let folder = std::path::PathBuf::from(task(&w, &id).await.workspace);
     assert!(folder.is_dir(), "{}", folder.display());
     std::fs::write(folder.join("main.py"), "print('hi')\n").unwrap();
-    // The first call looks at the folder; 1,200 tokens later nothing in it changed: drift.
+    // Reports close together look at the folder once (a walk is work): three calls of 600
+    // tokens within a second, no drift yet.
     for _ in 0..3 {
         w.m.report_model_call(&id, token, call(500, 100, 10.0))
             .await
             .unwrap();
     }
+    assert!(drift_entries(&w, &id).await.is_empty());
+    // Past `drift.burn_look_interval`, 1,800 tokens after the first look nothing changed: drift.
+    w.clock.advance(Duration::from_secs(11));
+    w.m.report_model_call(&id, token, call(500, 100, 10.0))
+        .await
+        .unwrap();
     let found = drift_entries(&w, &id).await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["drift"], "burning");
     assert_eq!(
         found[0]["evidence"],
-        "1200 model tokens used while nothing in its folder changed (drift.burn_tokens is 1000)"
+        "1800 model tokens used while nothing in its folder changed (drift.burn_tokens is 1000)"
     );
     // It writes a file: the next look sees the change, and nothing is said.
     std::fs::write(folder.join("main.py"), "print('hello, world')\n").unwrap();
     for _ in 0..2 {
+        w.clock.advance(Duration::from_secs(11));
         w.m.report_model_call(&id, token, call(500, 100, 10.0))
             .await
             .unwrap();
