@@ -519,12 +519,23 @@ fn boolean(tokens: &[Token], name: &str, prop: &Value) -> Option<bool> {
     let first = words
         .iter()
         .map(|w| tokens.iter().position(|t| names(t, w)));
-    let at = match first.collect::<Option<Vec<_>>>() {
-        Some(at) => *at.iter().min()?,
+    let (at, last) = match first.collect::<Option<Vec<_>>>() {
+        Some(at) => (*at.iter().min()?, *at.iter().max()?),
         None => return described(tokens, prop),
     };
-    let negated = (at.saturating_sub(3)..at).any(|i| NEGATIONS.contains(&tokens[i].norm.as_str()));
+    let negated = (at.saturating_sub(3)..at).any(|i| NEGATIONS.contains(&tokens[i].norm.as_str()))
+        || said_no_after(tokens, last);
     Some(!negated)
+}
+
+/// Whether a "no" or "not" closes the clause a few words after token `i` ("but the history of
+/// git no.", "docker not"): the negation after the thing, as some people put it.
+fn said_no_after(tokens: &[Token], i: usize) -> bool {
+    (i + 1..tokens.len().min(i + 4)).any(|j| {
+        let t = &tokens[j];
+        let closes = j + 1 == tokens.len() || !t.punct.is_empty();
+        matches!(t.norm.as_str(), "no" | "not") && closes
+    })
 }
 
 /// Whether the words say what one clause of a boolean's description says ("stop at the first
@@ -1151,6 +1162,16 @@ mod tests {
             true
         );
         assert_eq!(filled("without docker", schema.clone())["docker"], false);
+        // The negation after the thing, closing its clause; not one that goes on.
+        let history = json!({"properties": {"include_history": {"type": "boolean"}}});
+        assert_eq!(
+            filled("audit crm, but the history of git no.", history.clone())["include_history"],
+            false
+        );
+        assert_eq!(
+            filled("audit crm with the history, no rush", history)["include_history"],
+            true
+        );
         // A longer word that only opens like a short name is not it.
         let checks = json!({"properties": {"checks": {"type": "boolean"}}});
         assert_eq!(
