@@ -151,6 +151,18 @@ pub struct LogLine {
     pub fields: BTreeMap<String, String>,
 }
 
+impl LogLine {
+    /// About how many bytes it takes on the wire (see [`Task::wire_bytes`]).
+    pub fn wire_bytes(&self) -> usize {
+        64 + self.message.len()
+            + self
+                .fields
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 8)
+                .sum::<usize>()
+    }
+}
+
 /// How far a task has got.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
@@ -584,4 +596,16 @@ pub struct AuditEntry {
     pub prev_hash: String,
     /// This entry's hash.
     pub hash: String,
+}
+
+impl AuditEntry {
+    /// About how many bytes it takes on the wire (see [`Task::wire_bytes`]).
+    pub fn wire_bytes(&self) -> usize {
+        128 + self.actor.len()
+            + self.action.len()
+            + self.detail.len()
+            + self.hash.len()
+            + self.prev_hash.len()
+            + self.task_id.as_ref().map_or(0, String::len)
+    }
 }

@@ -26,9 +26,7 @@ impl Manager {
         let full = entries.len() as u32 == limit;
         // A page fits one message: past half the largest, the rest are the next page's.
         let cut = super::lifecycle::page_cut(
-            entries
-                .iter()
-                .map(|e| 128 + e.actor.len() + e.action.len() + e.detail.len() + e.hash.len()),
+            entries.iter().map(crate::model::AuditEntry::wire_bytes),
             self.inner.cfg.server.max_message_bytes as usize / 2,
         );
         let more = full || cut < entries.len();

@@ -141,13 +141,7 @@ impl Manager {
         // A page fits one message (lines of up to `agents.max_log_line_bytes` with their
         // fields): past half the largest, the rest are the next page's.
         let cut = super::lifecycle::page_cut(
-            lines.iter().map(|l| {
-                64 + l.message.len()
-                    + l.fields
-                        .iter()
-                        .map(|(k, v)| k.len() + v.len() + 8)
-                        .sum::<usize>()
-            }),
+            lines.iter().map(LogLine::wire_bytes),
             self.inner.cfg.server.max_message_bytes as usize / 2,
         );
         let complete = complete && cut == lines.len();
@@ -286,7 +280,7 @@ impl Intake<'_> {
             redact_in(v, &a.secrets);
             truncate(v, self.max_bytes);
         }
-        bound_fields(&mut line, 4 * self.max_bytes);
+        bound_fields(&mut line, self.max_bytes, 4 * self.max_bytes);
         let size = line.message.len()
             + line
                 .fields
@@ -382,17 +376,18 @@ pub(super) fn stored_len(body: &EventBody) -> usize {
     serde_json::to_vec(body).map_or(0, |v| v.len())
 }
 
-/// A line's fields within `max` bytes in all (four lines' worth: each value is already cut to
-/// one), keys cut like values: past it the rest are left out and one field, `fields_left_out`,
-/// says how many. A line stays within one message however many fields an agent gives it.
-fn bound_fields(line: &mut LogLine, max: usize) {
+/// A line's fields within `all` bytes together (the caller gives four lines' worth; each value
+/// is already cut to one), each key cut to `each` like the values: past it the rest are left out
+/// and one field, `fields_left_out`, says how many. A line stays within one message however many
+/// fields an agent gives it.
+fn bound_fields(line: &mut LogLine, each: usize, all: usize) {
     let mut used = 0usize;
     let mut kept = std::collections::BTreeMap::new();
     let mut left_out = 0usize;
     for (mut k, v) in std::mem::take(&mut line.fields) {
-        truncate(&mut k, max);
+        truncate(&mut k, each);
         let size = k.len() + v.len();
-        if used + size > max {
+        if used + size > all {
             left_out += 1;
             continue;
         }
