@@ -239,15 +239,21 @@ pub(super) fn agent_read_paths(m: &Manifest, sandbox: &config::Sandbox) -> Vec<P
 }
 
 /// What of a Python environment an agent may read: the environment and the folders its `.pth`
-/// files name. One the agents ship themselves (beneath the folder of agents) is their author's
-/// words, like a manifest: its `.pth` folders must stay beneath the folder of agents and it must
-/// not be a link out of it; else they are left out (and said), as a manifest's own reads would
+/// files name. One an agent names itself (beneath the folder of agents, `./.venv/bin/python`, or
+/// by path on its own script's `#!` line) is its author's
+/// words, like a manifest: the environment and its `.pth` folders must be beneath the folder of
+/// agents, links resolved; else they are left out (and said), as a manifest's own reads would
 /// be refused. One the person set up (the Python on PATH, an installer's) is taken as it is.
 fn venv_read_paths(m: &Manifest, venv: PathBuf) -> Vec<PathBuf> {
     let Some(agents) = m.dir.parent() else {
         return vec![venv];
     };
-    if !venv.starts_with(agents) {
+    // A `#!` line naming its interpreter by path is the author's choice; `#!/usr/bin/env
+    // python3` is the person's Python on PATH.
+    let prog = program(m);
+    let named = prog.starts_with(&m.dir) && interpreter_of(&prog).is_some_and(|i| i.is_absolute());
+    let authored = named || venv.starts_with(agents);
+    if !authored {
         let mut read = pth_paths(&venv);
         read.push(venv);
         return read;
@@ -258,7 +264,7 @@ fn venv_read_paths(m: &Manifest, venv: PathBuf) -> Vec<PathBuf> {
     let beneath = |p: &Path| p.canonicalize().is_ok_and(|p| p.starts_with(&real_agents));
     if !beneath(&venv) {
         tracing::warn!(agent = %m.name, venv = %venv.display(),
-            "the agent's Python environment is a link out of the folder of agents: not readable");
+            "the agent's own Python environment is outside the folder of agents: not readable");
         return Vec::new();
     }
     let mut read: Vec<PathBuf> = Vec::new();
@@ -441,6 +447,17 @@ mod tests {
             !read
                 .iter()
                 .any(|p| p.starts_with(outside.path()) || p.ends_with(".venv")),
+            "{read:?}"
+        );
+        // Its own script naming an environment elsewhere on its `#!` line: none of that either.
+        let script = agents.path().join("shebang");
+        std::fs::create_dir(&script).unwrap();
+        let python = outside.path().join("venv/bin/python");
+        std::fs::write(script.join("run"), format!("#!{}\n", python.display())).unwrap();
+        let m = manifest_with_command(&script, "./run");
+        let read = agent_read_paths(&m, &config::Sandbox::default());
+        assert!(
+            !read.iter().any(|p| p.starts_with(outside.path())),
             "{read:?}"
         );
     }
