@@ -36,13 +36,7 @@ impl DiskSpace {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         let free = match *last {
             Some((at, free)) if now.duration_since(at) < self.interval => free,
-            _ => {
-                let free = rustix::fs::statvfs(&self.dir)
-                    .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
-                    .unwrap_or(u64::MAX);
-                *last = Some((now, free));
-                free
-            }
+            _ => self.read(&mut last),
         };
         (free < self.min_free).then_some(free)
     }
@@ -50,11 +44,17 @@ impl DiskSpace {
     /// The bytes free above the reserve now (read afresh: for a large write about to start, a
     /// snapshot); 0 when the disk is low. Unreadable: `u64::MAX`, the database's errors decide.
     pub fn room(&self) -> u64 {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        self.read(&mut last).saturating_sub(self.min_free)
+    }
+
+    /// Reads the bytes free now (`u64::MAX` when the disk cannot be read) into `last`.
+    fn read(&self, last: &mut Option<(Instant, u64)>) -> u64 {
         let free = rustix::fs::statvfs(&self.dir)
             .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
             .unwrap_or(u64::MAX);
-        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), free));
-        free.saturating_sub(self.min_free)
+        *last = Some((Instant::now(), free));
+        free
     }
 
     /// Takes `free` as the last reading (until `store.free_space_check_interval` passes): the

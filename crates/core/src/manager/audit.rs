@@ -74,18 +74,6 @@ impl Manager {
 /// caller or an agent may be anything).
 pub(super) const MAX_TASK_ID_BYTES: usize = 64;
 
-/// `s` cut to at most `max` bytes, at a character's boundary.
-pub(super) fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
 /// One kind of refusal's audit entries in the current minute.
 #[derive(Debug, Default)]
 pub(super) struct Refusals {
@@ -140,12 +128,5 @@ mod tests {
             (true, None),
             "nothing was left out"
         );
-    }
-
-    #[test]
-    fn a_clipped_id_ends_on_a_characters_boundary() {
-        assert_eq!(clip("abc", 64), "abc");
-        assert_eq!(clip(&"x".repeat(100), 64).len(), 64);
-        assert_eq!(clip("ééé", 3), "é");
     }
 }

@@ -97,7 +97,7 @@ impl Manager {
                         return Err(Error::PermissionDenied(format!(
                             "a message may be about a task its sender runs now; `{}` is not one \
                              of agent {sender}'s",
-                            super::audit::clip(&out.about_task, super::audit::MAX_TASK_ID_BYTES)
+                            super::clip(&out.about_task, super::audit::MAX_TASK_ID_BYTES)
                         )));
                     }
                 }

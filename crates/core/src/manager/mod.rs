@@ -713,7 +713,7 @@ impl Manager {
     ) {
         let now = self.now_us();
         // A task id an agent or caller gave may be anything: ids are UUIDs (36 bytes).
-        let task_id = task_id.map(|t| audit::clip(t, audit::MAX_TASK_ID_BYTES));
+        let task_id = task_id.map(|t| clip(t, audit::MAX_TASK_ID_BYTES));
         let (record, suppressed) = self.count_refusal(action, now);
         let writes: Vec<Write> = suppressed
             .into_iter()
@@ -816,6 +816,18 @@ fn check_name(what: &str, name: &str, max: usize) -> Result<()> {
     }
 }
 
+/// `s` cut to at most `max` bytes, at a character's boundary (unmarked: an id stays an id).
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// Cuts `s` to at most `max` bytes at a character boundary, marking the cut.
 fn truncate(s: &mut String, max: usize) {
     if s.len() <= max {
@@ -823,10 +835,7 @@ fn truncate(s: &mut String, max: usize) {
     }
     let total = s.len();
     let marker = format!(" … [truncated, {total} bytes]");
-    let mut cut = max.saturating_sub(marker.len());
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
+    let cut = clip(s, max.saturating_sub(marker.len())).len();
     s.truncate(cut);
     s.push_str(&marker);
 }
@@ -842,6 +851,13 @@ mod tests {
             let err = check_name("agent name", bad, 64).unwrap_err().to_string();
             assert!(err.contains("is not allowed"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_clipped_id_ends_on_a_characters_boundary() {
+        assert_eq!(clip("abc", 64), "abc");
+        assert_eq!(clip(&"x".repeat(100), 64).len(), 64);
+        assert_eq!(clip("ééé", 3), "é");
     }
 
     #[test]

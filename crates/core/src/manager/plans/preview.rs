@@ -26,10 +26,11 @@ impl Manager {
             } else {
                 plan::rank(&facts(st, &s.step.task_type), weights)
             };
+            let schema = st.schemas.get(&s.step.task_type);
             if s.step.task_type != OPEN {
                 if s.candidates.is_empty() {
                     s.problem = Some(format!("no agent offers `{}` any more", s.step.task_type));
-                } else if let Some(c) = st.schemas.get(&s.step.task_type) {
+                } else if let Some(c) = schema {
                     let mut payload = s.step.payload.clone();
                     // The folder it takes in its payload is put there when the step starts.
                     if let (Some(prop), Some(w)) = (&c.folder_property, &s.step.workspace) {
@@ -47,10 +48,7 @@ impl Manager {
                 *n < s.number() && w.is_some() && w.as_deref() == s.step.workspace.as_deref()
             });
             let use_ = folder_use(st, &s.step.task_type);
-            let handed = st
-                .schemas
-                .get(&s.step.task_type)
-                .and_then(|c| c.folder_property.as_ref());
+            let handed = schema.and_then(|c| c.folder_property.as_ref());
             let (touches, problem) = match (handed, s.step.workspace.as_deref()) {
                 (Some(_), Some(w)) => handed_folder(&root, w, earlier),
                 _ => touches(&root, s.step.workspace.as_deref(), earlier, use_),
