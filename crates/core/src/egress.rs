@@ -39,6 +39,14 @@ pub trait Gate: Clone + Send + Sync + 'static {
     fn connect_timeout(&self) -> Duration;
     /// Records an audit entry.
     fn audit(&self, actor: &str, action: &str, task_id: Option<&str>, detail: serde_json::Value);
+    /// Records an audit entry and waits until it is stored (before what it records happens).
+    fn audit_stored(
+        &self,
+        actor: &str,
+        action: &str,
+        task_id: Option<&str>,
+        detail: serde_json::Value,
+    ) -> impl std::future::Future<Output = Result<()>> + Send;
 }
 
 /// Serves the proxy socket until `shutdown` flips.
@@ -128,12 +136,25 @@ async fn handle<G: Gate>(manager: G, conn: UnixStream) {
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    manager.audit(
-        "egress",
-        "net.connected",
-        Some(&task_id),
-        json!({ "host": host, "port": port, "address": address, "agent": agent }),
-    );
+    // Stored before a byte of the task's goes out: a crash then cannot leave a connection the
+    // audit log does not know of.
+    let audited = manager
+        .audit_stored(
+            "egress",
+            "net.connected",
+            Some(&task_id),
+            json!({ "host": host, "port": port, "address": address, "agent": agent }),
+        )
+        .await;
+    if let Err(e) = audited {
+        let _ = reply(
+            &mut conn,
+            503,
+            &format!("the connection could not be audited, so it is not made: {e}"),
+        )
+        .await;
+        return;
+    }
     if conn
         .get_mut()
         .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -341,6 +362,7 @@ async fn reply(conn: &mut BufReader<UnixStream>, code: u16, why: &str) -> std::i
         405 => "Method Not Allowed",
         407 => "Proxy Authentication Required",
         431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
         _ => "Bad Gateway",
     };
     let body = format!("{why}\n");
@@ -429,6 +451,17 @@ mod tests {
                 .lock()
                 .unwrap()
                 .push((action.to_string(), detail));
+        }
+
+        async fn audit_stored(
+            &self,
+            actor: &str,
+            action: &str,
+            task: Option<&str>,
+            detail: serde_json::Value,
+        ) -> Result<()> {
+            self.audit(actor, action, task, detail);
+            Ok(())
         }
     }
 

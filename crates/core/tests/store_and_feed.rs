@@ -37,7 +37,14 @@ async fn open(dir: &tempfile::TempDir, live_buffer: usize) -> (Store, Feed, Writ
     .unwrap();
     let cursors = store.cursors().await.unwrap();
     let feed = Feed::new(store.clone(), cursors.next_seq - 1, live_buffer, 100, 16);
-    let (writer, _) = Writer::spawn(store.clone(), cursors, feed.clone(), 10_000, None);
+    let (writer, _) = Writer::spawn(
+        store.clone(),
+        cursors,
+        feed.clone(),
+        10_000,
+        None,
+        std::time::Duration::from_secs(60),
+    );
     (store, feed, writer)
 }
 
@@ -163,6 +170,17 @@ async fn retention_deletes_old_log_lines_only_and_leaves_a_note_in_their_place()
     );
     assert_eq!(lines[1].message, "line 3");
 
+    // Line 3 is no longer the newest event (the newest is never deleted; see below).
+    let newer = Write::Event {
+        time_us: 2_500,
+        body: EventBody::AgentStatus {
+            agent_id: "a".into(),
+            online: false,
+            reason: "gone".into(),
+        },
+    };
+    writer.submit(vec![newer]).wait().await.unwrap();
+
     // A second sweep over the note and the next line says the whole range went.
     let swept = store
         .sweep_logs(Sweep::OlderThan(2_000), &HashSet::new(), 3_000, 2)
@@ -174,6 +192,30 @@ async fn retention_deletes_old_log_lines_only_and_leaves_a_note_in_their_place()
     assert!(lines[0]
         .message
         .starts_with("log lines 1 to 3 of this task were deleted"));
+}
+
+#[tokio::test]
+async fn retention_never_deletes_the_newest_event_which_the_feed_numbers_on_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _feed, writer) = open(&dir, 64).await;
+    writer
+        .submit(vec![log("t1", 1, 100), log("t1", 2, 200)])
+        .wait()
+        .await
+        .unwrap();
+    let swept = store
+        .sweep_logs(Sweep::OlderThan(1_000), &HashSet::new(), 1_000, 64)
+        .await
+        .unwrap();
+    assert_eq!(swept.lines, 1, "line 1 only: line 2 is the newest event");
+    assert_eq!(store.max_seq().await.unwrap(), 2);
+    assert_eq!(store.cursors().await.unwrap().next_seq, 3);
+    let swept = store
+        .sweep_logs(Sweep::WhileOver(0), &HashSet::new(), 1_000, 64)
+        .await
+        .unwrap();
+    assert_eq!(swept.lines, 0, "not even past the size bound");
+    assert_eq!(store.max_seq().await.unwrap(), 2);
 }
 
 #[tokio::test]
@@ -203,7 +245,7 @@ async fn over_the_size_bound_the_oldest_ended_tasks_lose_their_lines_first() {
     let bound = used - 400_000;
     let active: HashSet<String> = ["live".to_string()].into();
     let swept = store
-        .sweep_logs(Sweep::WhileOver(bound), &active, 9, 64)
+        .sweep_logs(Sweep::WhileOver(bound), &active, 1_000, 64)
         .await
         .unwrap();
     assert!(store.bytes_used().await.unwrap() <= bound);

@@ -718,6 +718,11 @@ pub struct Store {
     /// How long a statement waits for a locked database.
     #[serde(with = "humantime_serde")]
     pub busy_timeout: Duration,
+    /// How long a commit waits, in all, while another connection holds the database's write
+    /// lock (a retention step, a checkpoint, a person's `sqlite3` shell), trying again after
+    /// each `busy_timeout`; past it the manager stops (nothing acknowledged is lost).
+    #[serde(with = "humantime_serde")]
+    pub write_lock_patience: Duration,
     /// How often committed pages are copied from the write-ahead log into the database (in the
     /// background, so commits never wait for it).
     #[serde(with = "humantime_serde")]
@@ -753,6 +758,7 @@ impl Default for Store {
             retention_sweep_interval: Duration::from_secs(3600),
             write_batch_rows: 20_000,
             busy_timeout: Duration::from_secs(5),
+            write_lock_patience: Duration::from_secs(120),
             checkpoint_interval: Duration::from_secs(1),
             wal_size_limit_bytes: 64 * 1024 * 1024,
             min_free_bytes: 64 * 1024 * 1024,

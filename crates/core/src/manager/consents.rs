@@ -402,6 +402,24 @@ impl crate::egress::Gate for Manager {
     fn audit(&self, actor: &str, action: &str, task_id: Option<&str>, detail: serde_json::Value) {
         Manager::audit(self, actor, action, task_id, detail)
     }
+
+    async fn audit_stored(
+        &self,
+        actor: &str,
+        action: &str,
+        task_id: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let task_id = task_id.map(|t| super::clip(t, super::audit::MAX_TASK_ID_BYTES));
+        self.record(vec![Write::audit(
+            self.now_us(),
+            actor,
+            action,
+            task_id,
+            detail,
+        )])
+        .await
+    }
 }
 
 impl Active {

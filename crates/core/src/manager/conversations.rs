@@ -73,7 +73,19 @@ impl Manager {
     /// Asks `text` in a conversation: routed with what came before it, proposed as a plan (run
     /// at once in the auto mode when it can run as it stands), and recorded as its next turn.
     /// Refused when the conversation has spent its budget.
+    /// Carried out to the end when the caller stops waiting (a plan run at once gets its turn).
     pub async fn ask_in_conversation(
+        &self,
+        id: &str,
+        text: &str,
+        budget: Budget,
+    ) -> Result<(AskAnswer, Conversation)> {
+        let (id, text) = (id.to_string(), text.to_string());
+        self.to_the_end(move |m| async move { m.ask_in_conversation_now(&id, &text, budget).await })
+            .await
+    }
+
+    async fn ask_in_conversation_now(
         &self,
         id: &str,
         text: &str,

@@ -28,9 +28,16 @@ enum Outcome {
 }
 
 impl Manager {
-    /// Ends `task_id` as handed off and queues its successor; returns the successor.
-    #[tracing::instrument(skip_all, fields(task = %task_id, to = %h.task_type))]
+    /// Ends `task_id` as handed off and queues its successor; returns the successor. Carried
+    /// out to the end when the caller stops waiting (the successor stored is dispatched).
     pub async fn hand_off(&self, task_id: &str, token: &str, h: HandOff) -> Result<Task> {
+        let (task_id, token) = (task_id.to_string(), token.to_string());
+        self.to_the_end(move |m| async move { m.hand_off_now(&task_id, &token, h).await })
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(task = %task_id, to = %h.task_type))]
+    async fn hand_off_now(&self, task_id: &str, token: &str, h: HandOff) -> Result<Task> {
         let max_text = self.inner.cfg.agents.max_text_bytes as usize;
         if h.note.len() > max_text {
             return Err(Error::InvalidInput(format!(

@@ -270,14 +270,14 @@ impl Manager {
             }
         }
         match store
-            .delete_tasks_before(now - us(cfg.task_retention))
+            .delete_tasks_before(now - us(cfg.task_retention), cfg.write_batch_rows)
             .await
         {
             Ok(0) => {}
             Ok(n) => tracing::info!(tasks = n, "deleted ended tasks past store.task_retention"),
             Err(e) => tracing::error!(error = %e, "task retention sweep failed"),
         }
-        if let Err(e) = store.reclaim().await {
+        if let Err(e) = store.reclaim(cfg.write_batch_rows).await {
             tracing::warn!(error = %e, "giving free database pages back failed");
         }
     }

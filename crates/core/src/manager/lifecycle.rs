@@ -191,6 +191,9 @@ impl Manager {
         if claims.task_id != task_id {
             return None;
         }
+        // Memory may hold an end whose rows are still being written (the first call's, when
+        // this one is its retry): answered once they are stored, never before.
+        self.record(Vec::new()).await.ok()?;
         let t = self.get_task(task_id).await.ok()?;
         let same_attempt = t.agent_id.as_deref() == Some(claims.agent_id.as_str())
             && t.attempts.len() as u32 == claims.attempt;
@@ -198,8 +201,14 @@ impl Manager {
     }
 
     /// Queues a task; returns it and whether it was created (false: an idempotent repeat).
-    #[tracing::instrument(skip_all, fields(task_type = %sub.task_type))]
+    /// Carried out to the end when the caller stops waiting: a task stored is a task dispatched.
     pub async fn submit(&self, sub: Submission) -> Result<(Task, bool)> {
+        self.to_the_end(move |m| async move { m.submit_now(sub).await })
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_type = %sub.task_type))]
+    async fn submit_now(&self, sub: Submission) -> Result<(Task, bool)> {
         if let Some(free) = self.inner.disk.low() {
             return Err(self.inner.disk.refusal(free));
         }

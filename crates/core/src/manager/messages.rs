@@ -56,17 +56,9 @@ impl Manager {
         };
         let key = (!out.idempotency_key.is_empty()).then(|| out.idempotency_key.clone());
         if let Some(k) = &key {
-            let active = self
-                .state()
-                .messages
-                .values()
-                .find(|m| m.from == sender && m.idempotency_key.as_deref() == Some(k))
-                .cloned();
-            let sent = match active {
-                Some(m) => Some(m),
-                None => self.inner.store.message_by_key(&sender, k).await?,
-            };
-            if let Some(m) = sent {
+            // One stored and handled already; one still held in memory is looked for under the
+            // lock below, and answered once its rows are stored.
+            if let Some(m) = self.inner.store.message_by_key(&sender, k).await? {
                 return Ok((m, false));
             }
         }
@@ -76,8 +68,17 @@ impl Manager {
         }
         let now = self.now_us();
         let id = uuid::Uuid::now_v7().to_string();
-        let msg = self
+        let (msg, new) = self
             .commit(|st| {
+                let held = key.as_deref().and_then(|k| {
+                    st.messages
+                        .values()
+                        .find(|m| m.from == sender && m.idempotency_key.as_deref() == Some(k))
+                });
+                if let Some(m) = held {
+                    // Its first sending (this may be its retry) is stored with this commit.
+                    return Ok((Vec::new(), (m.clone(), false)));
+                }
                 let most = self.inner.cfg.messages.max_active_per_sender as usize;
                 let active = st.messages.values().filter(|m| m.from == sender).count();
                 if active >= most {
@@ -131,9 +132,12 @@ impl Manager {
                     ),
                 ];
                 st.messages.insert(msg.id.clone(), msg.clone());
-                Ok((writes, msg))
+                Ok((writes, (msg, true)))
             })
             .await?;
+        if !new {
+            return Ok((msg, false));
+        }
         // On its way now when the recipient is there (else when it comes online, or next tick).
         if let Some(p) = self.deliver_due() {
             p.wait().await?;

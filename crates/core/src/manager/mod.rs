@@ -418,6 +418,7 @@ impl Manager {
             feed.clone(),
             cfg.store.write_batch_rows as usize,
             Some(paths.audit_head.clone()),
+            cfg.store.write_lock_patience,
         );
         let mut st = stored_state(&store).await?;
         let now = clock.now_us();
@@ -482,6 +483,8 @@ impl Manager {
             // `agents.max_log_bytes_per_task` holds across restarts.
             let log_bytes = store.task_record_bytes(&task.id).await?;
             let log_dropped = u64::from(log_bytes > task_log_cap);
+            // Granted for the rest of the task: a restart does not take it back.
+            let task_grants = store.task_grants(&task.id).await?;
             if let Some(k) = &task.idempotency_key {
                 st.idempotency.insert(k.clone(), task.id.clone());
             }
@@ -492,6 +495,7 @@ impl Manager {
                     log,
                     log_bytes,
                     log_dropped,
+                    task_grants,
                     ..Active::new(task)
                 },
             );
@@ -533,6 +537,24 @@ impl Manager {
         };
         pending.wait().await?;
         Ok(answer)
+    }
+
+    /// Runs `work` on a task of its own, so that it goes on to its end when its caller stops
+    /// waiting (a client's deadline passed, its connection dropped: the server drops the
+    /// caller's future at its next `.await`). For work that commits and then acts on what it
+    /// committed (dispatching a stored task, starting an accepted plan's steps, stopping a
+    /// cancelled plan's tasks): stopped between the two, the change would be stored and never
+    /// carried out.
+    async fn to_the_end<T, F>(&self, work: impl FnOnce(Manager) -> F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T>> + Send + 'static,
+    {
+        match tokio::spawn(work(self.clone())).await {
+            Ok(answer) => answer,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Error::ShuttingDown),
+        }
     }
 
     /// Stores rows that change nothing held in memory (an audit entry, an event, a record kept

@@ -75,7 +75,19 @@ impl Manager {
     /// at a line (a finding's `file:line`). A path must lie inside the workspace root or be
     /// allowed by an `open` rule, and the file inside what is opened; the opening and any
     /// refusal are audited. Returns the path opened (links resolved) and what opened it.
+    /// Carried out to the end when the caller stops waiting (an opening is audited).
     pub async fn open_path(
+        &self,
+        target: OpenTarget,
+        at: Option<FileAt>,
+        actor: &str,
+    ) -> Result<Opened> {
+        let actor = actor.to_string();
+        self.to_the_end(move |m| async move { m.open_path_now(target, at, &actor).await })
+            .await
+    }
+
+    async fn open_path_now(
         &self,
         target: OpenTarget,
         at: Option<FileAt>,

@@ -116,7 +116,14 @@ impl Manager {
     /// Runs a proposed plan with the person's edits. Refuses an edit that does not fit (an
     /// unknown step, a payload the task type's schema refuses, removing a step another waits
     /// for) and a plan with a step that cannot run as it stands, naming the step and why.
+    /// Carried out to the end when the caller stops waiting (an accepted plan's steps start).
     pub async fn accept_plan(&self, id: &str, edits: &[Edit]) -> Result<Plan> {
+        let (id, edits) = (id.to_string(), edits.to_vec());
+        self.to_the_end(move |m| async move { m.accept_plan_now(&id, &edits).await })
+            .await
+    }
+
+    async fn accept_plan_now(&self, id: &str, edits: &[Edit]) -> Result<Plan> {
         let now = self.now_us();
         self.commit(|st| {
             let mut p = self.proposed(st, id)?.clone();
@@ -216,8 +223,15 @@ impl Manager {
     }
 
     /// Cancels a running plan: its running steps' tasks are cancelled and its waiting steps never
-    /// start. Refuses a plan that is only proposed (reject it) or has ended.
+    /// start. Refuses a plan that is only proposed (reject it) or has ended. Carried out to the
+    /// end when the caller stops waiting; asked again, it cancels whatever still runs.
     pub async fn cancel_plan(&self, id: &str, reason: &str) -> Result<Plan> {
+        let (id, reason) = (id.to_string(), reason.to_string());
+        self.to_the_end(move |m| async move { m.cancel_plan_now(&id, &reason).await })
+            .await
+    }
+
+    async fn cancel_plan_now(&self, id: &str, reason: &str) -> Result<Plan> {
         let now = self.now_us();
         let running = self
             .commit(|st| {
@@ -229,17 +243,19 @@ impl Manager {
                         "plan {id} is only proposed; nothing runs yet: reject it instead"
                     )));
                 }
-                if p.cancel_requested {
-                    return Ok((Vec::new(), Vec::new()));
-                }
-                p.cancel_requested = true;
-                p.updated_us = now;
                 let running: Vec<String> = p
                     .steps
                     .iter()
                     .filter(|s| s.state == StepState::Running)
                     .filter_map(|s| s.task_ids.last().cloned())
                     .collect();
+                if p.cancel_requested {
+                    // Asked again (the first answer was lost, or the manager restarted before
+                    // its tasks were stopped): whatever still runs is stopped now.
+                    return Ok((Vec::new(), running));
+                }
+                p.cancel_requested = true;
+                p.updated_us = now;
                 let mut writes = vec![Write::audit(
                     now,
                     "client",
@@ -364,9 +380,9 @@ impl Manager {
                     s.state = StepState::Skipped;
                     s.reason = why.clone();
                 }
-                if over_budget {
-                    self.stop_running_steps(&p, &why).await;
-                }
+                // Again at each turn: a cancel stored before a restart, whose tasks were not
+                // all stopped then, stops them now (a task asked twice is stopped once).
+                self.stop_running_steps(&p, &why).await;
             }
             plan::skip_blocked(&mut p);
             for n in plan::ready(&p) {

@@ -489,6 +489,29 @@ impl Store {
             .collect()
     }
 
+    /// What the person granted `task_id` for the rest of the task (consents answered "for this
+    /// task"), in the order granted: kept in memory while it runs, read back after a restart.
+    pub async fn task_grants(&self, task_id: &str) -> Result<Vec<crate::policy::Permission>> {
+        let bodies: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM events WHERE task_id = ? AND kind = 'consent' ORDER BY seq",
+        )
+        .bind(task_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut grants = Vec::new();
+        for body in bodies {
+            if let EventBody::Consent { consent } = decode(&body)? {
+                if consent.status == crate::consent::Status::Granted
+                    && consent.scope == Some(crate::consent::Scope::Task)
+                    && !grants.contains(&consent.permission)
+                {
+                    grants.push(consent.permission);
+                }
+            }
+        }
+        Ok(grants)
+    }
+
     /// Where a task's stored log lines end: the last line's task-wide number, attempt and number
     /// within that attempt (all 0 when none).
     pub async fn last_log(&self, task_id: &str) -> Result<crate::manager::LogCursor> {

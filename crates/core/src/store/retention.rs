@@ -1,6 +1,8 @@
 //! Retention: log lines past their age or past the database's size bound are deleted, and ended
 //! tasks past theirs; each task that loses lines keeps one line in their place saying how many,
-//! which and why (numbered as the first line deleted, so its log stays in order).
+//! which and why (numbered as the first line deleted, so its log stays in order). The newest
+//! event is never deleted: the feed numbers on from the largest `seq` stored, and a subscriber
+//! resuming after its last `seq` must never be sent a number again.
 use std::collections::{BTreeMap, HashSet};
 
 use sqlx::Row;
@@ -66,16 +68,17 @@ impl Store {
                     break;
                 }
             }
-            // Past the size bound, the age does not matter: every line is older than "never".
+            // Past the size bound, the age does not matter, but a line written since the sweep
+            // began may be a task's that `active` (read then) does not know of.
             let older_than = match sweep {
                 Sweep::OlderThan(t) => t,
-                Sweep::WhileOver(_) => i64::MAX,
+                Sweep::WhileOver(_) => now_us,
             };
             let rows = sqlx::query(
                 "SELECT seq, task_id, log_seq, attempt, attempt_seq, \
                  length(body) + coalesce(length(fields), 0) FROM events \
                  WHERE kind IN ('task_log', 'agent_output') AND time_us < ? AND seq > ? \
-                 ORDER BY seq LIMIT ?",
+                 AND seq < (SELECT MAX(seq) FROM events) ORDER BY seq LIMIT ?",
             )
             .bind(older_than)
             .bind(after)
@@ -215,34 +218,56 @@ impl Store {
     }
 
     /// Deletes ended tasks created before `before_us`, with their events, and the ended plans made
-    /// before it; returns how many tasks.
-    /// Their audit entries stay (the chain is never cut).
-    pub async fn delete_tasks_before(&self, before_us: i64) -> Result<u64> {
-        const ENDED: &str = "('completed', 'failed', 'canceled', 'dead_lettered')";
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(&format!(
-            "DELETE FROM events WHERE task_id IN \
-             (SELECT id FROM tasks WHERE created_us < ? AND state IN {ENDED})"
-        ))
-        .bind(before_us)
-        .execute(&mut *tx)
-        .await?;
-        let r = sqlx::query(&format!(
-            "DELETE FROM tasks WHERE created_us < ? AND state IN {ENDED}"
-        ))
-        .bind(before_us)
-        .execute(&mut *tx)
-        .await?;
+    /// before it; returns how many tasks. Their audit entries stay (the chain is never cut).
+    /// Works in steps of at most `step_rows` rows, each one short transaction, so the writer is
+    /// never held up for long (one task's events may be many: they go first, step by step).
+    pub async fn delete_tasks_before(&self, before_us: i64, step_rows: u32) -> Result<u64> {
+        const OLD_ENDED: &str = "SELECT id FROM tasks WHERE created_us < ? \
+             AND state IN ('completed', 'failed', 'canceled', 'dead_lettered')";
+        let step = i64::from(step_rows.max(1));
+        loop {
+            let r = sqlx::query(&format!(
+                "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE task_id IN \
+                 ({OLD_ENDED}) AND seq < (SELECT MAX(seq) FROM events) LIMIT ?)"
+            ))
+            .bind(before_us)
+            .bind(step)
+            .execute(self.pool())
+            .await?;
+            if r.rows_affected() == 0 {
+                break;
+            }
+        }
+        let mut tasks = 0;
+        loop {
+            let r = sqlx::query(&format!(
+                "DELETE FROM tasks WHERE id IN ({OLD_ENDED} LIMIT ?)"
+            ))
+            .bind(before_us)
+            .bind(step)
+            .execute(self.pool())
+            .await?;
+            if r.rows_affected() == 0 {
+                break;
+            }
+            tasks += r.rows_affected();
+        }
         // Ended plans go with their tasks (their audit entries stay too).
-        sqlx::query(
-            "DELETE FROM plans WHERE json_extract(data, '$.created_us') < ? \
-             AND json_extract(data, '$.state') NOT IN ('proposed', 'running')",
-        )
-        .bind(before_us)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(r.rows_affected())
+        loop {
+            let r = sqlx::query(
+                "DELETE FROM plans WHERE id IN (SELECT id FROM plans \
+                 WHERE json_extract(data, '$.created_us') < ? \
+                 AND json_extract(data, '$.state') NOT IN ('proposed', 'running') LIMIT ?)",
+            )
+            .bind(before_us)
+            .bind(step)
+            .execute(self.pool())
+            .await?;
+            if r.rows_affected() == 0 {
+                break;
+            }
+        }
+        Ok(tasks)
     }
 
     /// Bytes the database's pages hold (free pages not counted).
@@ -261,11 +286,30 @@ impl Store {
 
     /// Gives the database's free pages back to the disk (a database made before incremental
     /// vacuum was turned on keeps them for reuse instead).
-    pub async fn reclaim(&self) -> Result<()> {
-        sqlx::query("PRAGMA incremental_vacuum")
-            .execute(self.pool())
-            .await?;
-        Ok(())
+    /// Works in steps of at most `step_pages` pages, each its own transaction, so the writer is
+    /// never held up for long.
+    pub async fn reclaim(&self, step_pages: u32) -> Result<()> {
+        loop {
+            let free: i64 =
+                sqlx::query_scalar("SELECT freelist_count FROM pragma_freelist_count()")
+                    .fetch_one(self.pool())
+                    .await?;
+            if free <= 0 {
+                return Ok(());
+            }
+            let before = free;
+            sqlx::query(&format!("PRAGMA incremental_vacuum({})", step_pages.max(1)))
+                .execute(self.pool())
+                .await?;
+            let after: i64 =
+                sqlx::query_scalar("SELECT freelist_count FROM pragma_freelist_count()")
+                    .fetch_one(self.pool())
+                    .await?;
+            // A database made before incremental vacuum was turned on keeps its free pages.
+            if after >= before {
+                return Ok(());
+            }
+        }
     }
 
     /// Bytes of a task's own records stored: its log lines, progress and model-call reports

@@ -1,6 +1,7 @@
 //! The single writer: group commit, sequence numbers, publish after commit.
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::{QueryBuilder, Sqlite};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -129,18 +130,30 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer task at `cursors` (read from the store).
-    /// `audit_head`, when given, is where the audit chain's head is kept outside the database.
+    /// `audit_head`, when given, is where the audit chain's head is kept outside the database;
+    /// `lock_patience` is how long a commit waits for another connection's write lock (each try
+    /// waits the connection's busy timeout) before the writer gives up.
     pub fn spawn(
         store: Store,
         cursors: Cursors,
         feed: crate::feed::Feed,
         batch_rows: usize,
         audit_head: Option<std::path::PathBuf>,
+        lock_patience: Duration,
     ) -> (Writer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (failed_tx, failed) = watch::channel(None);
         let handle = tokio::spawn(run(
-            store, cursors, feed, batch_rows, audit_head, rx, failed_tx,
+            Setup {
+                store,
+                feed,
+                batch_rows,
+                audit_head,
+                lock_patience,
+            },
+            cursors,
+            rx,
+            failed_tx,
         ));
         (Writer { tx, failed }, handle)
     }
@@ -179,15 +192,28 @@ impl Writer {
     }
 }
 
-async fn run(
+/// What the writer task works with.
+struct Setup {
     store: Store,
-    mut cursors: Cursors,
     feed: crate::feed::Feed,
     batch_rows: usize,
     audit_head: Option<std::path::PathBuf>,
-    mut rx: mpsc::UnboundedReceiver<Batch>,
+    lock_patience: Duration,
+}
+
+async fn run(
+    setup: Setup,
+    mut cursors: Cursors,
+    rx: mpsc::UnboundedReceiver<Batch>,
     failed: watch::Sender<Option<String>>,
 ) {
+    let Setup {
+        store,
+        feed,
+        batch_rows,
+        audit_head,
+        lock_patience,
+    } = setup;
     let mut head_file =
         audit_head
             .as_deref()
@@ -222,9 +248,11 @@ async fn run(
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "the database writer cannot get a connection");
+            give_up(&failed, Vec::new(), rx, false, e.to_string()).await;
             return;
         }
     };
+    let mut rx = rx;
     let mut stopping = false;
     while !stopping {
         let Some(first) = rx.recv().await else { break };
@@ -242,7 +270,14 @@ async fn run(
         stopping = batches.iter().any(|b| b.stop);
         let before = cursors.clone();
         let mut events = Vec::new();
-        let mut result = commit(&mut conn, &mut batches, &mut cursors, &mut events).await;
+        let mut result = commit(
+            &mut conn,
+            &mut batches,
+            &mut cursors,
+            &mut events,
+            lock_patience,
+        )
+        .await;
         if let Err(e) = &result {
             // The connection may be left mid-transaction (SQLite can roll a failed COMMIT back
             // itself, leaving the driver's idea of the transaction depth wrong): never reuse it.
@@ -354,19 +389,50 @@ async fn landed(
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// Stores the writes of `batches` in one transaction (none when there is nothing to store).
+/// Another connection holding the write lock (a retention step, a checkpoint, a person's
+/// `sqlite3` shell) is waited for, up to `lock_patience`: nothing was written then, and a
+/// housekeeping job must not stop the manager.
 async fn commit(
     conn: &mut sqlx::pool::PoolConnection<Sqlite>,
     batches: &mut [Batch],
     cursors: &mut Cursors,
     events: &mut Vec<Arc<Event>>,
+    lock_patience: Duration,
 ) -> Result<()> {
     let rows = Rows::gather(batches, cursors, events)?;
     if rows.is_empty() {
         // Nothing to store (a caller waiting for what was queued before it): no transaction.
         return Ok(());
     }
-    rows.store(conn).await
+    let since = std::time::Instant::now();
+    loop {
+        match rows.store(conn).await {
+            Err(Error::Store(e)) if locked(&e) && since.elapsed() < lock_patience => {
+                tracing::warn!(error = %e, waited = ?since.elapsed(),
+                    "another connection holds the database's write lock; the commit waits (store.write_lock_patience)");
+                // Nothing of this commit is stored: BEGIN IMMEDIATE takes the lock before any
+                // statement runs. A transaction left open anyway is rolled back.
+                let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+            }
+            other => return other,
+        }
+    }
 }
+
+/// Whether `e` says the database was locked by another connection (SQLITE_BUSY or
+/// SQLITE_LOCKED, with any extended code).
+fn locked(e: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    db.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, SQLITE_BUSY | SQLITE_LOCKED))
+}
+
+const CONVERSATION_UPSERT: &str = "INSERT OR REPLACE INTO conversations (id, data)";
 
 /// One commit's rows, grouped per table into multi-row statements. The whole transaction —
 /// `BEGIN`, every statement, `COMMIT` — goes to SQLite's worker thread as one query: each
@@ -421,12 +487,21 @@ impl Rows {
                     msg.id.clone(),
                     serde_json::to_string(&msg).map_err(encode_err)?,
                 )),
-                Write::Conversation(c) => rows.documents.push((
-                    "INSERT OR REPLACE INTO conversations (id, data)",
-                    c.id.clone(),
-                    serde_json::to_string(&c).map_err(encode_err)?,
-                )),
-                Write::ForgetConversation(id) => rows.forgotten.push(id),
+                // Deletes run after upserts in a group: the later of the two for one
+                // conversation is the one kept, as the queue ordered them.
+                Write::Conversation(c) => {
+                    rows.forgotten.retain(|f| *f != c.id);
+                    rows.documents.push((
+                        CONVERSATION_UPSERT,
+                        c.id.clone(),
+                        serde_json::to_string(&c).map_err(encode_err)?,
+                    ))
+                }
+                Write::ForgetConversation(id) => {
+                    rows.documents
+                        .retain(|(sql, d, _)| !(*sql == CONVERSATION_UPSERT && *d == id));
+                    rows.forgotten.push(id)
+                }
                 Write::Action(a) => rows.documents.push((
                     "INSERT OR REPLACE INTO actions (id, data)",
                     a.id.clone(),

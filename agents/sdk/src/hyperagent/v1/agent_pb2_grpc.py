@@ -169,6 +169,11 @@ class AgentServiceServicer:
 
     def AnswerTask(self, request, context):
         """The agent's answer to a StartTask: accepted, or rejected with a reason (it is then retried elsewhere).
+        A StartTask is sent as its assignment is being stored (so that dispatch waits for no second
+        commit); a manager that dies before that sends the task again after its restart, under the
+        same attempt number. AnswerTask is acknowledged once stored, after the assignment: an agent
+        does nothing with effects beyond its workspace before its acceptance is acknowledged (the
+        SDK accepts before it runs the handler).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
