@@ -153,10 +153,12 @@ def test_feed_numbers_are_never_given_twice_after_retention_and_a_restart(
     ).start()
     start_agent(m.socket, name="echo")
     m.wait_agent("echo", online=True)
-    t = m.submit("echo.echo", {"message": "x"})
-    top = m.wait_event(
-        lambda e: e.HasField("task_state") and e.task_state.to in TERMINAL, task_id=t.id
-    ).seq
+    # Enough events that a numbering started again after retention would stay below the last.
+    for i in range(10):
+        t = m.submit("echo.echo", {"message": f"x{i}"})
+        top = m.wait_event(
+            lambda e: e.HasField("task_state") and e.task_state.to in TERMINAL, task_id=t.id
+        ).seq
 
     def swept() -> bool:
         try:
