@@ -299,11 +299,40 @@ def _checkout(ctx: TaskContext, source: str, vcs_ref: str | None) -> tuple[Path,
 
 
 def _template_name(source: str) -> str:
-    """The last part of a template's path or URL, without `.git` ("https://host/org/api.git",
-    "git@host:org/api.git" and "/src/api" are "api"); "template" when it has none."""
+    """The last part of a template's path or URL, without `.git` or `.bundle`
+    ("https://host/org/api.git", "git@host:org/api.git", "/src/api" and "/src/api.bundle" are
+    "api"); "template" when it has none."""
     last = urlsplit(source).path.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    name = last.removesuffix(".git")
+    name = last.removesuffix(".git").removesuffix(".bundle")
     return name if name and name not in (".", "..") else "template"
+
+
+def _local(source: str) -> Path:
+    """A local template (a folder, or a git bundle file), once it is known to be readable from
+    inside the sandbox; TaskFailed saying what to do otherwise."""
+    root = Path(source)
+    try:
+        if root.is_dir():
+            os.listdir(root)
+        else:
+            root.open("rb").close()
+    except PermissionError as err:
+        raise TaskFailed(
+            f"the template {source} cannot be read from inside the sandbox; add its folder to"
+            " the catalogue (`serve --templates-dir`) or allow reading it"
+            f" (`hyperagent policy allow --read {source} --agent bootstrapper`)"
+            " and submit again"
+        ) from err
+    except FileNotFoundError as err:
+        raise TaskFailed(f"the template {source} does not exist") from err
+    except OSError as err:
+        raise TaskFailed(f"the template {source} cannot be read: {err.strerror or err}") from err
+    if not root.is_dir() and not vcs.is_bundle(root):
+        raise TaskFailed(
+            f"the template {source} is a file; give a template folder, a git repository or a git"
+            " bundle (`git bundle create`)"
+        )
+    return root
 
 
 def _load(ctx: TaskContext, source: str, vcs_ref: str | None) -> tuple[Template, vcs.Origin]:
@@ -315,20 +344,10 @@ def _load(ctx: TaskContext, source: str, vcs_ref: str | None) -> tuple[Template,
     elif source.startswith(("https://", "http://", "git@", "ssh://", "git://")):
         root, origin = _fetch_git(ctx, source, vcs_ref)
     elif source.startswith("/"):
-        root = Path(source)
-        try:
-            os.listdir(root)
-        except PermissionError as err:
-            raise TaskFailed(
-                f"the template {source} cannot be read from inside the sandbox; add its folder to"
-                " the catalogue (`serve --templates-dir`) or allow reading it"
-                f" (`hyperagent policy allow --read {source} --agent bootstrapper`)"
-                " and submit again"
-            ) from err
-        except FileNotFoundError as err:
-            raise TaskFailed(f"the template {source} does not exist") from err
+        root = _local(source)
         origin = vcs.Origin(src_path=source)
-        if vcs.is_repository_root(root):  # copier renders a local repository as a git template
+        # copier renders a local repository, or a git bundle, as a git template.
+        if vcs.is_local_git(root):
             root, origin = _checkout(ctx, source, vcs_ref)
     else:
         root = _from_catalogue(source)
@@ -617,6 +636,8 @@ def bootstrap(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
     for warning in template.warnings:
         ctx.log.warn(f"template {template.name}: {warning}")
     answers = _answers(ctx, template, payload.get("answers", {}), origin)
+    if unasked := rendering.unasked_warning(template, answers):
+        ctx.log.warn(f"template {template.name}: {unasked}")
     before = _check_folder(ctx, payload)
     target = ctx.workspace
 

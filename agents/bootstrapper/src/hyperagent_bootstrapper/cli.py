@@ -4,13 +4,15 @@ template into a new folder, without the manager (for template authors checking t
 template to a newer version of it, as ``copier update`` does (see UPDATE_HELP).
 
 TEMPLATE is a template folder or a git repository (a URL, copier's ``gh:owner/name`` and
-``gl:owner/name`` shortcuts, or a local folder at a repository's root): a git template is
-rendered at its latest release tag, as copier does, or at ``--vcs-ref REF``. Values are text, as
-copier's ``--data`` takes them: the question's type decides what they become
+``gl:owner/name`` shortcuts, a local folder at a repository's root, or a git bundle file): a
+git template is rendered at its latest release tag, as copier does, or at ``--vcs-ref REF``.
+A template folder without ``copier.yml`` renders with no questions, as in copier. Values are
+text, as copier's ``--data`` takes them: the question's type decides what they become
 (``python_version=3.10`` stays the text "3.10" for a ``str`` question, a ``bool`` question takes
 ``true``/``no``, a ``yaml`` one parses its value). Writes nothing unless every answer is valid and
-every file renders; the template's warnings (settings not acted on, such as ``_migrations``)
-are printed first, its ``_message_after_copy`` last (on standard error, as copier).
+every file renders; the template's warnings (settings not acted on, such as ``_migrations``, and
+answers to questions it does not ask) are printed first, its ``_message_after_copy`` last (on
+standard error, as copier).
 
 A template's own code — its ``_jinja_extensions`` (Python loaded into the renderer) and its
 ``_tasks`` (commands run in the new folder) — runs only with ``--trust``, as copier's: without
@@ -100,11 +102,14 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
     with tempfile.TemporaryDirectory(prefix="hyperagent-template-") as scratch:
         src = Path(source)
         url = vcs.remote_url(source) or (source if source.startswith(GIT_URL_PREFIXES) else None)
-        if url or (src.is_dir() and vcs.is_repository_root(src)):
+        if url or vcs.is_local_git(src):
             # The checkout is named as the repository is, so messages name the template.
-            name = Path((url or source).rstrip("/")).name.removesuffix(".git") or "template"
-            root = Path(scratch) / name
-            origin = vcs.checkout(url or source, root, options.get("vcs-ref"), src_path=source)
+            name = Path((url or source).rstrip("/")).name.removesuffix(".git")
+            root = Path(scratch) / (name.removesuffix(".bundle") or "template")
+            # git runs in the scratch folder: a local path is given to it whole (the answers
+            # file records it as given, as copier does).
+            where = url or str(src.absolute())
+            origin = vcs.checkout(where, root, options.get("vcs-ref"), src_path=source)
         else:
             if "vcs-ref" in options:
                 raise vcs.GitError(f"--vcs-ref: {source} is a plain folder, not a git repository")
@@ -119,9 +124,10 @@ def _render(source: str, dest: Path, given: dict[str, Any], options: dict[str, s
         if template.extensions and not trust:
             raise TemplateError("_jinja_extensions", _extensions_refused(template))
         template = dataclasses.replace(template, trusted=trust)
-        for warning in template.warnings:
-            print(f"warning: template {src.name or source}: {warning}", file=sys.stderr)
         answers = rendering.resolve(template, given, dst_name=str(dest), origin=origin)
+        for warning in (*template.warnings, rendering.unasked_warning(template, answers)):
+            if warning:
+                print(f"warning: template {src.name or source}: {warning}", file=sys.stderr)
         rendered = rendering.render(template, answers, str(dest), origin=origin)
         context = rendering.render_context(template, answers, str(dest), origin=origin)
         message = rendering.render_string(

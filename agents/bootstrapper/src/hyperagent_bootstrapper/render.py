@@ -9,8 +9,10 @@ nothing; :func:`write` then puts the result in a directory.
 from __future__ import annotations
 
 import datetime
+import decimal
 import functools
 import hashlib
+import importlib.util
 import itertools
 import json
 import keyword
@@ -19,9 +21,10 @@ import re
 import stat
 import sys
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any, TypeVar, cast
@@ -36,7 +39,18 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2_ansible_filters import AnsibleCoreFiltersExtension  # type: ignore[import-untyped]
 from packaging.version import InvalidVersion, Version
 
-from .template import MISSING, Migration, Question, Task, Template, TemplateError, parse_choices
+from .template import (
+    MISSING,
+    QUESTION_TYPES,
+    Migration,
+    Question,
+    Task,
+    Template,
+    TemplateError,
+    is_templated,
+    jinja_markers,
+    parse_choices,
+)
 from .vcs import Origin
 
 #: Names the bootstrapper checks itself, beyond a template's own validators (``names`` in
@@ -133,15 +147,26 @@ class _YieldExtension(Extension):
 
 
 def _json_default(value: Any) -> Any:
-    # copier hands to_json pydantic's encoder, which turns its context's own types (paths, the
-    # lazy _copier_conf) into JSON; these are the types our context holds.
-    if isinstance(value, PurePath):
+    """copier hands ``to_json`` pydantic's encoder, which turns its context's own types (paths,
+    the lazy ``_copier_conf``) into JSON, and what YAML answers hold (dates, times) as pydantic
+    writes them: ISO 8601, a UTC time ending in ``Z``."""
+    if isinstance(value, PurePath | uuid.UUID | decimal.Decimal):
         return str(value)
     if isinstance(value, Mapping):
         return dict(value)
     if isinstance(value, set | tuple | frozenset):
         return list(value)
+    if isinstance(value, datetime.datetime):
+        text = value.isoformat()
+        return text.removesuffix("+00:00") + "Z" if value.utcoffset() == _ZERO else text
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_ZERO = datetime.timedelta(0)
 
 
 def _pathjoin(*path: str, mode: str = "posix") -> str:
@@ -204,11 +229,28 @@ def _missing_module(err: ImportError, extensions: tuple[str, ...]) -> str:
     wanted = [e for e in extensions if e.split(":")[0].split(".")[0] == top] or list(extensions)
     if not module:
         return f"an extension could not be loaded ({', '.join(wanted)}): {err}"
+    if isinstance(err, ModuleNotFoundError) and not _importable(top):
+        return (
+            f"{', '.join(wanted)} needs the Python module `{module}`, which the bootstrapper's"
+            f" environment does not have; install its package there (on PyPI usually"
+            f" `{top.replace('_', '-')}`) and try again"
+        )
+    # The module is there, but not the name (or submodule) asked of it: `from typing import
+    # override` on a Python before 3.12. Installing a package would not help.
+    python = ".".join(map(str, sys.version_info[:3]))
     return (
-        f"{', '.join(wanted)} needs the Python module `{module}`, which the bootstrapper's"
-        f" environment does not have; install its package there (on PyPI usually"
-        f" `{top.replace('_', '-')}`) and try again"
+        f"{', '.join(wanted)} could not be loaded: {err}. The module `{top}` is in the"
+        f" bootstrapper's environment (Python {python}), but lacks what the template imports from"
+        f" it: the template may need a newer Python, or a newer version of `{top}`"
     )
+
+
+def _importable(module: str) -> bool:
+    """Whether the bootstrapper's environment has the top-level module ``module``."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def environment(template: Template) -> SandboxedEnvironment:
@@ -299,7 +341,7 @@ def _to_bool(value: Any) -> bool:
 
 def _cast(q: Question, value: Any) -> Any:  # noqa: PLR0911, PLR0912 - one branch per type
     """The value as the question's type, or ValueError saying what was expected."""
-    kind = q.type
+    kind = "yaml" if q.untyped else q.type
     if value is None and kind not in {"json", "yaml"}:
         raise ValueError(f"must be a {kind}, not empty")
     if kind == "bool":
@@ -352,6 +394,22 @@ class Answers:
     #: An update's last answers (the answers file's), those still in force: copier's
     #: ``answers.last``, which the context sees beneath the given ones.
     last: dict[str, Any] = field(default_factory=dict)
+    #: Given answers to questions the template does not ask: as in copier, in the context (and
+    #: ``_copier_conf.data``), not in the answers file; see :func:`unasked_warning`.
+    unasked: tuple[str, ...] = ()
+
+
+def unasked_warning(template: Template, answers: Answers) -> str:
+    """A warning naming the answers the template does not ask (a misspelt name goes unseen
+    otherwise, as in copier) and the questions it does; empty when there are none."""
+    if not answers.unasked:
+        return ""
+    asked = ", ".join(template.questions) or "nothing"
+    return (
+        f"answers to questions the template does not ask: {', '.join(answers.unasked)}"
+        f" (it asks: {asked}); they are in the render context, as copier puts them, and not"
+        " in the answers file"
+    )
 
 
 def check_name(rule: str, value: Any) -> str:  # noqa: PLR0911 - one return per rule broken
@@ -433,7 +491,7 @@ def _one_choice(q: Question, answer: Any, choices: list[tuple[Any, str]]) -> Any
 
 def _parse(template: Template, q: Question, value: Any, context: Mapping[str, Any]) -> Any:
     if q.multiselect:
-        items = value if isinstance(value, list) else yaml.safe_load(str(value)) or []
+        items = _yaml_list(value) if isinstance(value, str) else value
         if not isinstance(items, list):
             raise ValueError(f"must be a list (got {value!r})")
         cast = [_cast(q, v) for v in items]
@@ -447,6 +505,27 @@ def _parse(template: Template, q: Question, value: Any, context: Mapping[str, An
     if q.choices is not None or q.choices_template:
         _one_choice(q, cast, _choices(template, q, context))
     return cast
+
+
+def _yaml_list(text: str) -> list[str]:
+    """copier's ``parse_yaml_list`` for a multiselect answer given as text: only the outer list
+    is parsed, each item kept as the text it is written as (unquoted), for the question's type
+    to cast: ``[3.10, 3.11]`` is ``["3.10", "3.11"]``, never 3.1. ValueError when it is not a
+    YAML list."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        raise ValueError(f"is not a valid YAML list: {err}") from None
+    if not isinstance(node, yaml.SequenceNode):
+        raise ValueError(f"must be a list (got {text!r})")
+    items = []
+    for item in node.value:
+        raw = text[item.start_mark.index : item.end_mark.index].strip()
+        quoted = any(raw.startswith(q) and raw.endswith(q) for q in ('"', "'"))
+        if isinstance(item, yaml.ScalarNode) and item.tag == "tag:yaml.org,2002:str" and quoted:
+            raw = raw[1:-1]
+        items.append(raw)
+    return items
 
 
 def _conf(
@@ -545,12 +624,20 @@ def _remembered(
     template: Template, combined: Mapping[str, Any], hidden: frozenset[str]
 ) -> dict[str, Any]:
     """copier's answers to remember: the questions' answers, not hidden, not secret, in the
-    combined answers' order (those given first, then the others as settled)."""
+    combined answers' order (those given first, then the others as settled); an answer that is
+    not JSON at its top (a YAML date, say) is left out, as copier leaves it out."""
     return {
         k: v
         for k, v in combined.items()
-        if k in template.questions and k not in hidden and not template.questions[k].secret
+        if k in template.questions
+        and k not in hidden
+        and not template.questions[k].secret
+        and isinstance(v, _JSON_TYPES)
     }
+
+
+#: copier's ``JSONSerializable``: what the answers file records (checked at the top only).
+_JSON_TYPES = (dict, list, str, int, float, bool, type(None))
 
 
 @_in_renderer
@@ -578,13 +665,9 @@ def resolve(
     """
     problems: list[tuple[str, str]] = []
     kept = dict(last or {})
-    unknown = [k for k in given if k not in template.questions]
-    for key in unknown:
-        asked = ", ".join(template.questions) or "nothing"
-        problems.append((key, f"unknown answer; template {template.name!r} asks: {asked}"))
     values: dict[str, Any] = {}
     hidden: set[str] = set()
-    for name, q in template.questions.items():
+    for name, question in template.questions.items():
         context = copier_context(
             template,
             dst_name,
@@ -596,6 +679,7 @@ def resolve(
             last=kept,
         )
         try:
+            q = _typed(template, question, context)
             _forget_stale(template, q, kept, context)
             settled = _settle(template, q, given, context, (names or {}).get(name), last=kept)
         except ValueError as err:
@@ -624,7 +708,23 @@ def resolve(
         origin=origin,
         hidden=frozenset(hidden),
         last=kept,
+        unasked=tuple(k for k in given if k not in template.questions),
     )
+
+
+def _typed(template: Template, q: Question, context: Mapping[str, Any]) -> Question:
+    """The question with its templated ``type`` rendered with the answers so far, as copier
+    renders it; a type it does not know is an error naming the question."""
+    if not q.type_template:
+        return q
+    rendered = render_string(template, q.type_template, context, f"{q.where} (type)")
+    if rendered not in QUESTION_TYPES:
+        raise TemplateError(
+            q.where,
+            f"the `type` of {q.name!r} renders to {rendered!r};"
+            f" allowed: {', '.join(QUESTION_TYPES)}",
+        )
+    return replace(q, type=rendered, type_template="")
 
 
 def _settle(
@@ -636,26 +736,27 @@ def _settle(
     *,
     last: dict[str, Any],
 ) -> tuple[Any, bool] | None:
-    """One question's value and whether it is asked (``when``), None when copier skips it;
-    ValueError saying what is wrong with the answer. A last answer (``last``, an update's) stands
-    in for the default; the question's is dropped from ``last`` when the question is hidden."""
+    """One question's value and whether it is shown (``when``), None when copier leaves it
+    unanswered; ValueError saying what is wrong with the answer. copier's order: a given answer,
+    else a last one (``last``, an update's: dropped when the question is hidden), else the
+    default. A question without a default (or whose default renders ``{{ UNSET }}``) is
+    required unless it is hidden or not asked (``ask`` false): then it stays undefined."""
     where, name = q.where, q.name
-    when = q.when
-    if isinstance(when, str):
-        when = _to_bool(render_string(template, when, context, f"{where} (when)"))
+    when = _condition(template, q.when, context, f"{where} (when)")
     if not when:
         last.pop(name, None)
-    if not when and q.default is MISSING:
-        return None  # copier skips a hidden question without a default, even when answered
+    ask = _condition(template, q.ask, context, f"{where} (ask)")
     if name in given:
         raw = given[name]
     elif name in last:
         raw = last[name]
-    elif q.default is MISSING:
-        help_text = f" ({q.help.strip()})" if q.help.strip() else ""
-        raise ValueError(f"required: the template has no default{help_text}")
     else:
-        raw = _render_default(template, q.default, context, f"{where} (default)")
+        raw = _default(template, q, context)
+        if raw is MISSING and (not when or not ask):
+            return None  # copier leaves it out, undefined in the context
+        if raw is MISSING:
+            help_text = f" ({q.help.strip()})" if q.help.strip() else ""
+            raise ValueError(f"required: the template has no default{help_text}")
     value = _parse(template, q, raw, context)
     if q.validator and (name in given or (when and not q.secret)):
         message = _validation(template, q, value, context)
@@ -693,6 +794,40 @@ def _validation(template: Template, q: Question, value: Any, context: Mapping[st
     except TemplateError as err:
         message = err.message  # copier: a validator that fails to render is its message
     return message.strip()
+
+
+def _condition(
+    template: Template, value: str | bool, context: Mapping[str, Any], where: str
+) -> bool:
+    """A question's ``when`` or ``ask``: a boolean, or Jinja read as copier reads it."""
+    if isinstance(value, str):
+        return _to_bool(render_string(template, value, context, where))
+    return bool(value)
+
+
+class _UnsetError(jinja2.UndefinedError):
+    """A default rendered copier's ``{{ UNSET }}``: the question has no default after all."""
+
+
+#: copier's ``UNSET``, given to a default's Jinja only: using it makes the default MISSING.
+_UNSET = jinja2.StrictUndefined("UNSET", exc=_UnsetError)
+
+
+def _default(template: Template, q: Question, context: Mapping[str, Any]) -> Any:
+    """The question's default rendered with the answers so far; MISSING when it has none or it
+    renders ``{{ UNSET }}`` (copier's way to say "no default here", such as a URL only some
+    choices have). A list's items are rendered without ``UNSET``, as copier renders them."""
+    if q.default is MISSING:
+        return MISSING
+    where = f"{q.where} (default)"
+    if not isinstance(q.default, str):
+        return _render_default(template, q.default, context, where)
+    try:
+        return render_string(template, q.default, {**context, "UNSET": _UNSET}, where)
+    except TemplateError as err:
+        if isinstance(err.__cause__, _UnsetError):
+            return MISSING
+        raise
 
 
 def _render_default(
@@ -776,10 +911,25 @@ def _matcher(
     template: Template, patterns: tuple[str, ...], context: Mapping[str, Any]
 ) -> Callable[[str], bool]:
     lines: list[str] = []
-    where = f"{template.manifest.name} (_exclude)"
+    where = f"{template.manifest.name if template.manifest else 'copier.yml'} (_exclude)"
     for pattern in patterns:
         rendered = render_string(template, str(pattern), context, where)
         lines.extend(re.split(r"\r\n|\r|\n", rendered))
+    return _path_matcher(lines)
+
+
+def skipper(template: Template, context: Mapping[str, Any]) -> Callable[[str], bool]:
+    """copier's ``match_skip``: the template's ``_skip_if_exists``, each pattern rendered."""
+    if not template.skip_if_exists:
+        return lambda _path: False
+    return _path_matcher(
+        [render_string(template, p, context, "_skip_if_exists") for p in template.skip_if_exists]
+    )
+
+
+def _path_matcher(lines: list[str]) -> Callable[[str], bool]:
+    """copier's ``_path_matcher``: gitignore-style patterns, normalized as copier normalizes
+    them."""
     kind = "gitignore" if int(pathspec.__version__.split(".")[0]) >= 1 else "gitwildmatch"
     spec = pathspec.PathSpec.from_lines(kind, (unicodedata.normalize("NFD", p) for p in lines))
     return spec.match_file
@@ -821,6 +971,13 @@ def _render_part(
         _YIELDED.reset(token)
 
 
+def _without_suffix(name: str) -> str:
+    """A rendered file's name as copier makes it: its last extension removed
+    (``Path.with_suffix("")``), whatever the suffix's length: with ``_templates_suffix: j2``,
+    ``README.md.j2`` is ``README.md``; a file named just ``.jinja`` keeps its name."""
+    return PurePosixPath(name).with_suffix("").name
+
+
 def _dst_paths(
     template: Template,
     sub: str,
@@ -835,7 +992,8 @@ def _dst_paths(
     name = rel_parts[-1]
     parts = rel_parts
     if suffix and name.endswith(suffix):
-        parts = (*rel_parts[:-1], name[: -len(suffix)])
+        parts = (*rel_parts[:-1], _without_suffix(name))
+    markers = jinja_markers(template.envops)
     out: list[tuple[str, dict[str, Any]]] = []
 
     def walk(i: int, done: tuple[str, ...], extra: dict[str, Any]) -> None:
@@ -847,7 +1005,7 @@ def _dst_paths(
             out.append((str(path), extra))
             return
         part = parts[i]
-        if "{" not in part:
+        if not is_templated(part, markers):  # renders to itself: spare Jinja the work
             rendered: list[tuple[str, dict[str, Any]]] = [(part, {})]
         else:
             where = "/".join((sub, *rel_parts[: i + 1])).lstrip("/")
@@ -917,6 +1075,7 @@ def render(  # noqa: PLR0912 - copier's walk, one rule per branch
     sub = "" if root == template.root else root.relative_to(template.root).as_posix()
     template_root = template.root.resolve()
     suffix = template.suffix
+    skipped = skipper(template, context)
     out = Rendered(answers_path=answers_path)
     index: dict[str, int] = {}
     follow = not template.preserve_symlinks
@@ -955,14 +1114,27 @@ def render(  # noqa: PLR0912 - copier's walk, one rule per branch
                     context={**context, **extra},
                 )
                 rendered = RenderedFile(dst, content, _mode(entry, where))
-            # Two template files rendering to one path: the last one wins, as copier writes
-            # them in turn.
+            # Two template files rendering to one path: copier writes them in turn, so the
+            # last one wins, unless the path is one to skip if it exists (or the two are alike).
             if index.get(dst, -1) >= 0:
-                out.files[index[dst]] = rendered
+                if not _kept_first(out.files[index[dst]], rendered, skipped):
+                    out.files[index[dst]] = rendered
             else:
                 index[dst] = len(out.files)
                 out.files.append(rendered)
     return out
+
+
+def _kept_first(first: RenderedFile, later: RenderedFile, skipped: Callable[[str], bool]) -> bool:
+    """Whether the first of two files rendering to one path stays, as in copier, which finds
+    the later one in conflict with the first already written: copier leaves the first when the
+    later is alike (the same link target, or the same bytes and executable bits) and when the
+    path matches ``_skip_if_exists``; otherwise (with ``--overwrite``) it writes the later."""
+    if first.link is not None or later.link is not None:
+        alike = first.link == later.link
+    else:
+        alike = first.content == later.content and first.mode & 0o111 == later.mode & 0o111
+    return alike or skipped(later.path)
 
 
 def _link(entry: os.DirEntry[str], template_root: Path, where: str, follow: bool) -> str | None:
@@ -1118,8 +1290,9 @@ def planned_tasks(
     """The ``_tasks`` that will run with this render context, in order (copier's semantics: the
     condition, each part of the command and the folder are Jinja, with ``_stage`` = ``task``
     and ``_copier_operation`` = ``copy`` or ``update``). A folder outside the project is
-    refused."""
+    refused. They see ``_copier_phase`` ``tasks``, as copier runs them."""
     extra = {"_stage": "task", "_copier_operation": operation}
+    context = {**context, "_copier_phase": "tasks"}
     out = []
     for n, task in enumerate(template.tasks, 1):
         planned = _planned(template, context, extra, task, task.when, n, "_tasks")
@@ -1140,10 +1313,12 @@ def planned_migrations(
     none unless both versions are releases; one with a ``version`` only when old < it <= new;
     its condition (by default ``_stage == "after"``) rendered with copier's extra context
     (``_stage``, ``_version_from``, ``_version_to``, ``_version_pep440_*``,
-    ``_version_current``), which is also its environment, upper-cased."""
+    ``_version_current``), which is also its environment, upper-cased; ``_copier_phase`` is
+    ``migrate``, as copier runs them."""
     (old_commit, old), (new_commit, new) = versions
     if old is None or new is None:
         return []
+    context = {**context, "_copier_phase": "migrate"}
     base = {
         "_stage": stage,
         "_version_from": old_commit,

@@ -4,11 +4,13 @@ We read copier's format ourselves instead of calling the ``copier`` library: cop
 about 0.4 s of modules and runs git and a questionnaire on every copy, while a bootstrap must
 render in milliseconds, inside a sandbox, and never run a template's own code (whatever its
 author chose) before the person allows it. What we support is the part of copier's format that
-decides the output of a fresh copy: questions (types, defaults, choices and their own validators,
-validators, ``when``, secrets), ``_subdirectory`` (templated too), ``_templates_suffix``,
-``_exclude``, ``_skip_if_exists``, ``_answers_file``, ``_envops``, ``_message_after_copy``,
-``_preserve_symlinks``, multi-document manifests with copier's ``!include`` (in documents and
-values, never reaching outside the template folder), templated and conditional paths. A
+decides the output of a fresh copy: questions (types, templated too, defaults, choices and their
+own validators, validators, ``when``, ``ask``, secrets), ``_subdirectory`` (templated too),
+``_templates_suffix``, ``_exclude``, ``_skip_if_exists``, ``_answers_file``, ``_envops``,
+``_message_after_copy``, ``_preserve_symlinks``, ``_min_copier_version``, multi-document
+manifests with copier's ``!include`` (in documents and values, never reaching outside the
+template folder), templated and conditional paths; a folder without a manifest is a template
+with no questions, as in copier. A
 template's own code — ``_jinja_extensions`` and ``_tasks`` — is read here and runs only once the
 person allows it (see :attr:`Template.trusted` and the agent), inside the task's sandbox.
 ``_external_data`` is refused with the reason; ``_migrations`` are reported and not run.
@@ -20,14 +22,21 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+from packaging.version import InvalidVersion, Version
 
+#: The manifest's usual names. copier takes any ``copier.*`` file whose last extension is
+#: ``.yml`` or ``.yaml`` in any case (see :func:`_manifests`), and a folder without one is a
+#: template with no questions.
 MANIFEST_NAMES = ("copier.yml", "copier.yaml")
+#: The copier release whose semantics we render with (the parity tests run it): a template whose
+#: ``_min_copier_version`` is later may use what we do not know.
+COPIER_VERSION = "9.19.1"
 #: HyperAgent's own file beside the manifest: how to check a generated project (copier ignores it).
 POSTCHECK_NAME = "hyperagent.yml"
 #: What copier leaves out of a template that has no ``_subdirectory``.
@@ -42,9 +51,13 @@ DEFAULT_EXCLUDE = (
     ".svn",
 )
 QUESTION_TYPES = ("str", "int", "float", "bool", "json", "yaml", "path")
+#: Names copier gives every template (its deprecated ``now()`` and ``make_secret()``): copier
+#: refuses a question of that name.
+RESERVED_NAMES = ("now", "make_secret")
 #: The keys of a question copier reads; it ignores others, and so do we, saying so.
 QUESTION_KEYS = (
     "type",
+    "ask",
     "help",
     "default",
     "choices",
@@ -111,6 +124,9 @@ class Question:
     """One question of ``copier.yml``."""
 
     name: str
+    #: Its type as the answers schema offers it: copier's, except that a question with neither
+    #: ``type`` nor ``default`` is ``str`` here (see ``untyped``) and a templated one ``yaml``
+    #: until rendered (see ``type_template``).
     type: str
     #: ``file:line`` of the question in the manifest (or the file it includes).
     where: str
@@ -125,6 +141,15 @@ class Question:
     when: str | bool = True
     secret: bool = False
     placeholder: str = ""
+    #: copier's ``ask``: false (or Jinja rendering false) takes the default without asking, and
+    #: leaves a question without one unanswered (undefined) instead of required.
+    ask: str | bool = True
+    #: ``type`` given as Jinja (``"{{ 'int' if n else 'str' }}"``): rendered with the answers
+    #: before the question is settled, as copier renders it.
+    type_template: str = ""
+    #: Neither ``type`` nor ``default``: copier infers ``yaml`` (it infers a type from the
+    #: default's), so a text answer is parsed as YAML (``3.10`` is 3.1, ``yes`` true).
+    untyped: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,7 +212,9 @@ class Template:
     """A parsed template directory."""
 
     root: Path
-    manifest: Path
+    #: Its ``copier.yml`` (or another name copier finds); None for a folder without one, which
+    #: copier renders with no questions.
+    manifest: Path | None
     questions: Mapping[str, Question]
     subdirectory: str = ""
     suffix: str = ".jinja"
@@ -444,17 +471,30 @@ def _did_you_mean(word: str, known: Sequence[str]) -> str:
     return f" did you mean `{close[0]}`?" if close else f" a question has {', '.join(known)}"
 
 
-def _question(name: str, raw: Any, where: str) -> Question:
+def _question(name: str, raw: Any, where: str, markers: tuple[str, ...]) -> Question:
+    """One question as copier reads it; ``markers`` are what starts Jinja under the template's
+    ``_envops`` (a ``type`` holding one is rendered later, with the answers)."""
     # A mapping is the full form (copier ignores keys it does not know); anything else is the
     # short form, its value the default.
     spec: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {"default": raw}
+    if name in RESERVED_NAMES:
+        raise TemplateError(
+            where,
+            f"question name {name!r} is reserved: copier gives every template"
+            f" {' and '.join(f'`{n}`' for n in RESERVED_NAMES)} (and refuses a question so named)",
+        )
     default = spec.get("default", MISSING)
     type_name = spec.get("type")
+    type_template = ""
     if type_name is None:
+        # copier infers the type from the default's, `yaml` when it is no question type (so
+        # also when there is no default); the answers schema offers such a question text.
         inferred = type(default).__name__
         type_name = "str" if default is MISSING else inferred
         if type_name not in QUESTION_TYPES:
             type_name = "yaml"
+    elif isinstance(type_name, str) and is_templated(type_name, markers):
+        type_name, type_template = "yaml", type_name
     if type_name not in QUESTION_TYPES:
         raise TemplateError(
             where, f"question {name!r} has type {type_name!r}; allowed: {', '.join(QUESTION_TYPES)}"
@@ -465,6 +505,9 @@ def _question(name: str, raw: Any, where: str) -> Question:
     when = spec.get("when", True)
     if not isinstance(when, bool | str):
         raise TemplateError(where, f"`when` of {name!r} must be a boolean or a Jinja string")
+    ask = spec.get("ask", True)
+    if not isinstance(ask, bool | str):
+        raise TemplateError(where, f"`ask` of {name!r} must be a boolean or a Jinja string")
     validator = spec.get("validator", "")
     if not isinstance(validator, str):
         raise TemplateError(where, f"`validator` of {name!r} must be a Jinja string")
@@ -488,7 +531,33 @@ def _question(name: str, raw: Any, where: str) -> Question:
         when=when,
         secret=secret,
         placeholder=str(spec.get("placeholder", "") or ""),
+        ask=ask,
+        type_template=type_template,
+        untyped=spec.get("type") is None and default is MISSING,
     )
+
+
+def jinja_markers(envops: Mapping[str, Any]) -> tuple[str, ...]:
+    """What starts Jinja syntax under these ``_envops`` (``{{``, ``{%``, ``{#`` unless the
+    template changes them, as copier's ``[[ ]]`` templates do; and line statements or comments
+    when it sets their prefix): a text holding none of them renders to itself."""
+    markers = [
+        str(envops.get("variable_start_string", "{{")),
+        str(envops.get("block_start_string", "{%")),
+        str(envops.get("comment_start_string", "{#")),
+    ]
+    markers.extend(
+        str(envops[key])
+        for key in ("line_statement_prefix", "line_comment_prefix")
+        if envops.get(key)
+    )
+    return tuple(m for m in markers if m)
+
+
+def is_templated(text: str, markers: tuple[str, ...]) -> bool:
+    """Whether Jinja could render ``text`` to anything but itself (it holds a marker, or a line
+    break, which Jinja may normalize or drop)."""
+    return "\n" in text or "\r" in text or any(m in text for m in markers)
 
 
 def _str_list(value: Any, where: str, key: str) -> tuple[str, ...]:
@@ -539,22 +608,26 @@ def _postcheck(root: Path) -> PostCheck | None:
 def load(root: Path) -> Template:
     """Parse the template at ``root``; raises :class:`TemplateError` naming file and line.
 
-    A template parsed before is reused while its manifest, the files it includes and
-    hyperagent.yml are unchanged.
+    A template parsed before is reused while its folder's entries, its manifest, the files it
+    includes and hyperagent.yml are unchanged.
     """
-    names = (*MANIFEST_NAMES, POSTCHECK_NAME)
     cached = _LOADED.get(root)
-    if cached is not None:
-        stamp = tuple(_mtime(p) for p in (*(root / n for n in names), *cached[1].sources))
-        if cached[0] == stamp:
-            return cached[1]
+    if cached is not None and cached[0] == _stamp(cached[1]):
+        return cached[1]
     template = _parse(root)
-    stamp = tuple(_mtime(p) for p in (*(root / n for n in names), *template.sources))
-    _LOADED[root] = (stamp, template)
+    _LOADED[root] = (_stamp(template), template)
     return template
 
 
 _LOADED: dict[Path, tuple[tuple[int, ...], Template]] = {}
+
+
+def _stamp(template: Template) -> tuple[int, ...]:
+    """What says a parsed template is still current: its folder (a manifest added, removed or
+    renamed changes it), its manifest, the files that includes, and hyperagent.yml."""
+    root = template.root
+    manifest = () if template.manifest is None else (template.manifest,)
+    return tuple(_mtime(p) for p in (root, root / POSTCHECK_NAME, *manifest, *template.sources))
 
 
 def _mtime(path: Path) -> int:
@@ -564,27 +637,47 @@ def _mtime(path: Path) -> int:
         return 0
 
 
-def _parse(root: Path) -> Template:  # noqa: PLR0912, PLR0915 - one check per setting, in one place
+def _manifests(root: Path) -> list[Path]:
+    """The template's manifests as copier finds them: each ``copier.*`` file whose last extension
+    is ``.yml`` or ``.yaml`` in any case (``copier.YML``, ``copier.old.yaml``). A folder or a
+    dangling link named ``copier.yml`` or ``copier.yaml`` is one too, broken (copier would pass
+    over it and render the template without its questions)."""
+    found = []
+    for path in sorted(root.glob("copier.*")):
+        if not re.match(r"\.ya?ml", path.suffix, re.IGNORECASE):
+            continue
+        if path.is_file() or path.name in MANIFEST_NAMES:
+            found.append(path)
+    return found
+
+
+def _manifest(root: Path) -> Path | None:
+    """The one manifest of the template at ``root``; None when it has none (copier renders such
+    a folder: no questions, every setting its default)."""
     if not root.is_dir():
         raise TemplateError(str(root), "no such template directory")
-    # A manifest that is a folder or a dangling link is one, broken (copier would crash on it).
-    manifests = [root / n for n in MANIFEST_NAMES if (root / n).exists() or (root / n).is_symlink()]
-    for path in manifests:
+    found = _manifests(root)
+    for path in found:
         if not path.is_file():
             kind = "a folder" if path.is_dir() else "a link to nothing"
             raise TemplateError(path.name, f"is {kind}; the manifest must be a YAML file")
-    if not manifests:
-        raise TemplateError(str(root), f"not a template: it has no {' or '.join(MANIFEST_NAMES)}")
-    if len(manifests) > 1:
-        raise TemplateError(str(root), "it has both copier.yml and copier.yaml; keep one")
-    manifest = manifests[0]
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise TemplateError(
+            str(root), f"it has {len(found)} manifests ({names}); copier reads one: keep one"
+        )
+    return found[0] if found else None
+
+
+def _parse(root: Path) -> Template:  # noqa: PLR0912 - one check per setting, in one place
+    manifest = _manifest(root)
     read: list[Path] = []
-    data, lines = _load_documents(manifest, root, read)
+    data, lines = ({}, {}) if manifest is None else _load_documents(manifest, root, read)
 
     def where(key: str) -> str:
-        return lines.get(key, manifest.name)
+        return lines.get(key, manifest.name if manifest is not None else str(root))
 
-    questions: dict[str, Question] = {}
+    raw_questions: dict[str, Any] = {}
     settings: dict[str, Any] = {}
     warnings: list[str] = []
     for key, value in data.items():
@@ -593,7 +686,7 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912, PLR0915 - one check per se
         if not key.startswith("_"):
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
                 raise TemplateError(where(key), f"question name {key!r} is not a valid identifier")
-            questions[key] = _question(key, value, where(key))
+            raw_questions[key] = value
             if isinstance(value, Mapping):
                 warnings.extend(
                     f"{where(key)}: question {key!r}: `{k}` ignored (copier ignores it too):"
@@ -615,26 +708,23 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912, PLR0915 - one check per se
             warnings.append(f"`{key}` ignored: not a setting HyperAgent knows")
             continue
         settings[setting] = value
+    _check_min_version(settings.get("min_copier_version"), where("_min_copier_version"))
+    envops = settings.get("envops", {}) or {}
+    if not isinstance(envops, Mapping):
+        raise TemplateError(where("_envops"), "`_envops` must be a mapping")
+    markers = jinja_markers(envops)
+    # Questions are read once the settings are: `_envops` says what a templated `type` is.
+    questions = {k: _question(k, v, where(k), markers) for k, v in raw_questions.items()}
     for name in settings.get("secret_questions", []) or []:
         if name in questions:
             q = questions[name]
             questions[name] = Question(**{**q.__dict__, "secret": True})
 
-    subdirectory = str(settings.get("subdirectory", "") or "").strip("/")
-    if subdirectory and (".." in Path(subdirectory).parts or Path(subdirectory).is_absolute()):
-        raise TemplateError(where("_subdirectory"), "`_subdirectory` must stay inside the template")
-    # A templated `_subdirectory` is rendered (and checked) with the answers.
-    if subdirectory and "{" not in subdirectory and not (root / subdirectory).is_dir():
-        raise TemplateError(
-            where("_subdirectory"), f"`_subdirectory` {subdirectory!r} does not exist"
-        )
+    subdirectory = _subdirectory(root, settings.get("subdirectory"), markers, where)
     if "exclude" in settings:
         exclude = _str_list(settings["exclude"], where("_exclude"), "_exclude")
     else:
         exclude = () if subdirectory else DEFAULT_EXCLUDE
-    envops = settings.get("envops", {}) or {}
-    if not isinstance(envops, Mapping):
-        raise TemplateError(where("_envops"), "`_envops` must be a mapping")
     extensions = _str_list(
         settings.get("jinja_extensions", []) or [], where("_jinja_extensions"), "_jinja_extensions"
     )
@@ -645,7 +735,7 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912, PLR0915 - one check per se
         manifest=manifest,
         questions=questions,
         subdirectory=subdirectory,
-        suffix=str(settings.get("templates_suffix", ".jinja") or ""),
+        suffix=_suffix(settings.get("templates_suffix"), where("_templates_suffix")),
         exclude=exclude,
         skip_if_exists=_str_list(
             settings.get("skip_if_exists", []), where("_skip_if_exists"), "_skip_if_exists"
@@ -662,6 +752,55 @@ def _parse(root: Path) -> Template:  # noqa: PLR0912, PLR0915 - one check per se
         extensions=extensions,
         tasks=_tasks(settings.get("tasks", []) or [], where("_tasks")),
     )
+
+
+def _check_min_version(value: Any, where: str) -> None:
+    """``_min_copier_version`` as copier checks it: a template needing a later copier than the
+    one whose semantics we render with is refused (it may use what we do not know)."""
+    if value is None:
+        return
+    try:
+        needed = Version(str(value))
+    except InvalidVersion:
+        raise TemplateError(
+            where, f"`_min_copier_version` {value!r} is not a version (PEP 440, such as 9.0.0)"
+        ) from None
+    if needed > Version(COPIER_VERSION):
+        raise TemplateError(
+            where,
+            f"the template needs copier >= {value} (`_min_copier_version`); HyperAgent renders"
+            f" as copier {COPIER_VERSION} does, so it may not know what the template uses",
+        )
+
+
+def _subdirectory(
+    root: Path, value: Any, markers: tuple[str, ...], where: Callable[[str], str]
+) -> str:
+    """``_subdirectory`` as copier reads it: ``""`` (or ``.``, the same folder: copier's default
+    ``_exclude`` then applies) is the template folder itself; a templated one is rendered (and
+    checked) with the answers; a plain one must be a folder inside the template."""
+    subdirectory = str(value or "").strip("/")
+    if PurePosixPath(subdirectory) == PurePosixPath():
+        return ""
+    if ".." in Path(subdirectory).parts or Path(subdirectory).is_absolute():
+        raise TemplateError(where("_subdirectory"), "`_subdirectory` must stay inside the template")
+    if not is_templated(subdirectory, markers) and not (root / subdirectory).is_dir():
+        raise TemplateError(
+            where("_subdirectory"), f"`_subdirectory` {subdirectory!r} does not exist"
+        )
+    return subdirectory
+
+
+def _suffix(value: Any, where: str) -> str:
+    """``_templates_suffix``: ``.jinja`` when it is absent or left empty (null), as copier takes
+    it; ``""`` renders every file."""
+    if value is None:
+        return ".jinja"
+    if not isinstance(value, str):
+        raise TemplateError(
+            where, f"`_templates_suffix` must be text (such as .jinja), not {value!r}"
+        )
+    return value
 
 
 def _check_extension(root: Path, entry: str, where: str) -> None:

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import pathspec
 import yaml
 from packaging.version import InvalidVersion, Version
 
@@ -344,6 +343,8 @@ def prepare(
         dst_name if dst_name is not None else str(project),
         (scratch.joinpath("old", *sub), scratch.joinpath("new", *sub)),
     )
+    if unasked := rendering.unasked_warning(versions.new, r.answers):
+        warnings.append(unasked)
     before, after = _planned_migrations(versions, last, r.context)
     try:
         tasks = rendering.planned_tasks(versions.new, r.context, "update")
@@ -569,7 +570,7 @@ def _renderings(
         message = rendering.render_string(
             v.new, v.new.message_after_update, context, "_message_after_update"
         )
-        skip = _skipper(v.new, context)
+        skip = rendering.skipper(v.new, context)
     except (TemplateError, rendering.AnswersError) as err:
         raise UpdateError(f"the template {last.get('_src_path')} is broken: {err}") from err
     return _Renderings(old, old_dir, current, new, new_dir, answers, message, skip, context)
@@ -679,18 +680,6 @@ def _resolve(
 def _tree(repo: Path, subdir: str) -> str:
     """The tree of ``subdir`` (the top when empty) at HEAD."""
     return git(["rev-parse", f"HEAD:{subdir}"], repo).strip()
-
-
-def _skipper(template: Template, context: Mapping[str, Any]) -> Callable[[str], bool]:
-    """copier's ``match_skip``: the template's ``_skip_if_exists``, rendered."""
-    if not template.skip_if_exists:
-        return lambda _path: False
-    lines = [
-        rendering.render_string(template, p, context, "_skip_if_exists")
-        for p in template.skip_if_exists
-    ]
-    kind = "gitignore" if int(pathspec.__version__.split(".")[0]) >= 1 else "gitwildmatch"
-    return pathspec.PathSpec.from_lines(kind, lines).match_file
 
 
 def _escape(path: str) -> str:

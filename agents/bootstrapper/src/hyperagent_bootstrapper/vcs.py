@@ -91,11 +91,35 @@ def is_repository_root(path: Path, run: Runner = git) -> bool:
     return Path(top).resolve() == path.resolve()
 
 
+def is_bundle(path: Path) -> bool:
+    """Whether ``path`` is a git bundle (a file ``git bundle create`` made), which copier renders
+    as a git template, as it renders a repository."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(_BUNDLE_HEADS[0]))
+    except OSError:
+        return False
+    return head in _BUNDLE_HEADS
+
+
+#: How a git bundle file begins (its format's version 2 or 3).
+_BUNDLE_HEADS = (b"# v2 git bundle\n", b"# v3 git bundle\n")
+
+
+def is_local_git(path: Path, run: Runner = git) -> bool:
+    """Whether a local template is rendered as a git one, as copier renders it: the top of a
+    repository's work tree, or a git bundle."""
+    if path.is_file():
+        return is_bundle(path)
+    return path.is_dir() and is_repository_root(path, run)
+
+
 def latest_tag(url: str, cwd: Path, run: Runner = git) -> str:
     """The highest PEP 440 release tag of the repository at ``url``, or ``HEAD`` when it has
-    none (copier's choice when no ``vcs_ref`` is given)."""
+    none (copier's choice when no ``vcs_ref`` is given). Of tags naming the same version
+    (``v1.0`` and ``1.0``) the first that git lists wins, as in copier's stable sort."""
     listing = run(["ls-remote", "--tags", "--refs", "--", url], cwd)
-    versions: list[tuple[Version, str]] = []
+    best: tuple[Version, str] | None = None
     for line in listing.splitlines():
         _, _, ref = line.partition("\t")
         tag = ref.removeprefix("refs/tags/")
@@ -103,9 +127,9 @@ def latest_tag(url: str, cwd: Path, run: Runner = git) -> str:
             version = Version(tag)
         except InvalidVersion:
             continue
-        if not version.is_prerelease:
-            versions.append((version, tag))
-    return max(versions)[1] if versions else "HEAD"
+        if not version.is_prerelease and (best is None or version > best[0]):
+            best = (version, tag)
+    return best[1] if best is not None else "HEAD"
 
 
 def checkout(
