@@ -6,7 +6,7 @@ use crate::model::{EventBody, Task, TaskState};
 /// Is `from -> to` a legal transition?
 ///
 /// ```text
-/// queued -> assigned | canceled
+/// queued -> assigned | canceled | failed (it can never start: its folder could not be made)
 /// assigned -> running | queued (rejected, retry) | interrupted | canceled | dead_lettered
 /// running -> completed | failed | canceled | awaiting_consent | interrupted | queued (timeout, retry) | dead_lettered
 /// awaiting_consent -> running | failed | canceled | interrupted
@@ -16,7 +16,7 @@ pub fn allowed(from: TaskState, to: TaskState) -> bool {
     use TaskState::*;
     matches!(
         (from, to),
-        (Queued, Assigned | Canceled)
+        (Queued, Assigned | Canceled | Failed)
             | (
                 Assigned,
                 Running | Queued | Interrupted | Canceled | DeadLettered

@@ -81,9 +81,9 @@ pub fn resolve(root: &Path, asked: &str) -> Result<PathBuf> {
     Ok(root.join(rel))
 }
 
-/// Makes `path` and the folders above it that are missing; returns the topmost folder it made
-/// (`None` when `path` existed already).
-pub fn create(path: &Path) -> std::io::Result<Option<PathBuf>> {
+/// The topmost of `path` and the folders above it that are missing (`None` when `path` exists):
+/// what making `path` makes, and removing it later may remove.
+pub fn missing_top(path: &Path) -> Option<PathBuf> {
     let mut top = None;
     let mut at = Some(path);
     while let Some(p) = at {
@@ -93,6 +93,13 @@ pub fn create(path: &Path) -> std::io::Result<Option<PathBuf>> {
         top = Some(p.to_path_buf());
         at = p.parent();
     }
+    top
+}
+
+/// Makes `path` and the folders above it that are missing; returns the topmost folder it made
+/// (`None` when `path` existed already).
+pub fn create(path: &Path) -> std::io::Result<Option<PathBuf>> {
+    let top = missing_top(path);
     std::fs::create_dir_all(path)?;
     Ok(top)
 }

@@ -232,8 +232,10 @@ impl Manager {
         let id = uuid::Uuid::now_v7().to_string();
         let workspace = asked_workspace.clone().unwrap_or_else(|| root.join(&id));
         let now = self.now_us();
-        let answer = self
-            .commit(|st| {
+        let (pending, answer) = {
+            let mut st = self.state();
+            let (writes, answer) = (|| {
+                let st = &mut *st;
                 check_type(st, &sub, &limits.payload, checked.as_ref())?;
                 if let Some(k) = &sub.idempotency_key {
                     if let Some(tid) = st.idempotency.get(k) {
@@ -257,12 +259,9 @@ impl Manager {
                         other.task.state
                     )));
                 }
-                // Once the input is valid and before the task exists, so no task lacks its
-                // folder and no refused one leaves one behind. A few syscalls: cheaper inline
-                // than a hop to the blocking pool.
-                let made = workspace::create(&workspace).map_err(|e| {
-                    Error::io(format!("creating workspace {}", workspace.display()), e)
-                })?;
+                // The folders to make, known under the lock (a few `stat`s); made once the lock
+                // is released, while the task's rows are being committed.
+                let made = workspace::missing_top(&workspace);
                 if let Some(k) = &sub.idempotency_key {
                     st.idempotency.insert(k.clone(), id.clone());
                 }
@@ -276,15 +275,46 @@ impl Manager {
                 };
                 st.tasks.insert(id.clone(), active);
                 Ok((writes, (t, true)))
-            })
-            .await?;
-        if answer.1 {
-            if let Some(a) = self.state().tasks.get_mut(&answer.0.id) {
-                a.unstored = false;
-            }
-            self.inner.wake.notify_one();
+            })()?;
+            (self.inner.writer.submit(writes), answer)
+        };
+        if !answer.1 {
+            pending.wait().await?;
+            return Ok(answer);
         }
+        // The task's folder is made while its submission is committed (a mkdir here costs as
+        // much as a commit); no agent hears of the task before both are done.
+        let made = std::fs::create_dir_all(&workspace);
+        pending.wait().await?;
+        if let Err(e) = made {
+            let why = format!("its folder {} could not be made: {e}", workspace.display());
+            self.fail_unstarted(&id, &why).await?;
+            return Err(Error::io(
+                format!("creating workspace {}", workspace.display()),
+                e,
+            ));
+        }
+        if let Some(a) = self.state().tasks.get_mut(&answer.0.id) {
+            a.unstored = false;
+        }
+        self.inner.wake.notify_one();
         Ok(answer)
+    }
+
+    /// Ends a task that was stored but can never start (its folder could not be made).
+    async fn fail_unstarted(&self, id: &str, why: &str) -> Result<()> {
+        let now = self.now_us();
+        self.commit(|st| {
+            let mut writes = Vec::new();
+            if let Some(a) = st.tasks.get_mut(id) {
+                let ev = tasks::transition(&mut a.task, TaskState::Failed, why, now)?;
+                push_task(&mut writes, &a.task, ev, now);
+            }
+            Ok((writes, ()))
+        })
+        .await?;
+        self.forget_ended();
+        Ok(())
     }
 
     /// A submission's payload and limits, checked against `tasks.*`.

@@ -585,6 +585,34 @@ async fn unfinished_tasks_never_share_a_folder_and_only_empty_folders_the_manage
 }
 
 #[tokio::test]
+async fn a_task_whose_folder_cannot_be_made_is_refused_and_recorded_failed_never_started() {
+    let w = world(|_| {}).await;
+    let (_a, mut rx, _guard) = agent(&w.m, "a").await;
+    // A name longer than a folder's name may be (ENAMETOOLONG when it is made).
+    let long = "x".repeat(300);
+    let sub = Submission {
+        workspace: Some(long.clone()),
+        ..echo()
+    };
+    match w.m.submit(sub).await {
+        Err(Error::Io { context, .. }) => assert!(context.contains(&long), "{context}"),
+        other => panic!("expected the folder's error, got {other:?}"),
+    }
+    let (tasks, _) = w.m.list_tasks(TaskQuery::default()).await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].state, TaskState::Failed);
+    assert!(
+        tasks[0].status_reason.contains("could not be made"),
+        "{}",
+        tasks[0].status_reason
+    );
+    assert!(tasks[0].attempts.is_empty(), "never sent to an agent");
+    // The next task is dispatched as usual: the failed one held nothing.
+    let (next, _) = w.m.submit(echo()).await.unwrap();
+    assert_eq!(started(&mut rx).await.task_id, next.id);
+}
+
+#[tokio::test]
 async fn an_idempotent_resubmit_asking_for_other_limits_is_another_request() {
     let w = world(|_| {}).await;
     let (_a, _rx, _guard) = agent(&w.m, "a").await;
