@@ -25,10 +25,7 @@ impl Manager {
         let mut entries = self.inner.store.audit_entries(query, limit).await?;
         let full = entries.len() as u32 == limit;
         // A page fits one message: past half the largest, the rest are the next page's.
-        let cut = super::lifecycle::page_cut(
-            entries.iter().map(crate::model::AuditEntry::wire_bytes),
-            self.inner.cfg.server.max_message_bytes as usize / 2,
-        );
+        let cut = self.page_cut(entries.iter().map(crate::model::AuditEntry::wire_bytes));
         let more = full || cut < entries.len();
         entries.truncate(cut);
         Ok((entries, more))

@@ -194,8 +194,13 @@ impl Manager {
         } else {
             limit.min(MOST_PER_PAGE)
         };
-        let found = self.inner.store.list_conversations(before, limit).await?;
-        let next = (found.len() as u32 == limit)
+        let mut found = self.inner.store.list_conversations(before, limit).await?;
+        let full = found.len() as u32 == limit;
+        // Turns carry replies and plans' summaries: a page of long ones fits one message.
+        let cut = self.page_cut(found.iter().map(super::wire_bytes));
+        let more = full || cut < found.len();
+        found.truncate(cut);
+        let next = more
             .then(|| found.last().map(|c| c.updated_us.to_string()))
             .flatten();
         Ok((found, next))

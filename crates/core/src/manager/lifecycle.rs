@@ -378,10 +378,7 @@ impl Manager {
         let full = tasks.len() as u32 == q.limit;
         // A page fits one message whatever its tasks carry (results of up to
         // `agents.max_result_bytes` each): past half the largest, the rest are the next page's.
-        let cut = page_cut(
-            tasks.iter().map(Task::wire_bytes),
-            self.inner.cfg.server.max_message_bytes as usize / 2,
-        );
+        let cut = self.page_cut(tasks.iter().map(Task::wire_bytes));
         let more = full || cut < tasks.len();
         tasks.truncate(cut);
         let next = more.then(|| tasks.last().map(|t| t.id.clone())).flatten();
@@ -799,19 +796,4 @@ fn bound_result(
     ] {
         redact_in(s, secrets);
     }
-}
-
-/// How many of a page's items, of these sizes, fit in `budget` bytes: at least one (one item is
-/// within the largest message by the bounds on what it carries).
-pub(super) fn page_cut(sizes: impl Iterator<Item = usize>, budget: usize) -> usize {
-    let mut used = 0usize;
-    let mut n = 0;
-    for size in sizes {
-        used = used.saturating_add(size);
-        if n > 0 && used > budget {
-            break;
-        }
-        n += 1;
-    }
-    n
 }

@@ -140,10 +140,7 @@ impl Manager {
         let complete = task.state.is_terminal() && (lines.len() as u32) < limit;
         // A page fits one message (lines of up to `agents.max_log_line_bytes` with their
         // fields): past half the largest, the rest are the next page's.
-        let cut = super::lifecycle::page_cut(
-            lines.iter().map(LogLine::wire_bytes),
-            self.inner.cfg.server.max_message_bytes as usize / 2,
-        );
+        let cut = self.page_cut(lines.iter().map(LogLine::wire_bytes));
         let complete = complete && cut == lines.len();
         lines.truncate(cut);
         Ok((lines, complete))

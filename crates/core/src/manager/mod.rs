@@ -557,6 +557,23 @@ impl Manager {
         }
     }
 
+    /// How many of a page's items, of these wire sizes, go in one answer: past half the largest
+    /// message (`server.max_message_bytes`) the rest are the next page's; at least one (one item
+    /// is within the largest message by the bounds on what it carries).
+    fn page_cut(&self, sizes: impl Iterator<Item = usize>) -> usize {
+        let budget = self.inner.cfg.server.max_message_bytes as usize / 2;
+        let mut used = 0usize;
+        let mut n = 0;
+        for size in sizes {
+            used = used.saturating_add(size);
+            if n > 0 && used > budget {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
     /// Stores rows that change nothing held in memory (an audit entry, an event, a record kept
     /// only in the database) and waits for the commit.
     async fn record(&self, writes: Vec<Write>) -> Result<()> {
@@ -752,6 +769,11 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::io("a blocking task", std::io::Error::other(e)))?
+}
+
+/// About the bytes `v` takes on the wire: its JSON form's (its proto form is no larger).
+fn wire_bytes(v: &impl serde::Serialize) -> usize {
+    serde_json::to_vec(v).map_or(0, |j| j.len())
 }
 
 /// Replaces any of `secrets`' values in `s`.

@@ -311,9 +311,12 @@ impl Manager {
                 }
             }
         }
-        let next = (plans.len() as u32 == limit)
-            .then(|| plans.last().map(|p| p.id.clone()))
-            .flatten();
+        let full = plans.len() as u32 == limit;
+        // Steps carry their agents' summaries: a page of many fits one message all the same.
+        let cut = self.page_cut(plans.iter().map(wire_bytes));
+        let more = full || cut < plans.len();
+        plans.truncate(cut);
+        let next = more.then(|| plans.last().map(|p| p.id.clone())).flatten();
         Ok((plans, next))
     }
 

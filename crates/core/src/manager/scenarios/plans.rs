@@ -241,3 +241,39 @@ async fn an_editor_slow_to_open_holds_up_no_other_plan() {
         opened.steps[0].summary
     );
 }
+
+#[tokio::test]
+async fn a_page_of_plans_fits_one_message_and_the_next_pages_hold_the_rest() {
+    let w = world(|c| {
+        c.server.max_message_bytes = 40 * 1024;
+        c.messages.max_body_bytes = 1024;
+    })
+    .await;
+    let (_a, _rx, _guard) = echo_agent(&w.m, "a").await;
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let words = format!("{i} ") + &"words to say back ".repeat(190);
+        made.push(proposed(&w, &format!("echo {words}"), 60).await.id);
+    }
+    let budget = 20 * 1024;
+    let (mut seen, mut token, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let (page, next) = w.m.list_plans(0, token.as_deref()).await.unwrap();
+        pages += 1;
+        let bytes: usize = page.iter().map(super::super::wire_bytes).sum();
+        assert!(
+            page.len() == 1 || bytes <= budget,
+            "{} plans, {bytes} bytes",
+            page.len()
+        );
+        seen.extend(page.into_iter().map(|p| p.id));
+        match next {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    assert!(pages > 1, "one page of {} plans", seen.len());
+    seen.sort();
+    made.sort();
+    assert_eq!(seen, made, "every plan once, none lost between pages");
+}
