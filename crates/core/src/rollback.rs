@@ -147,6 +147,9 @@ pub fn snapshot(
             existed,
         });
     }
+    // On disk before the action is recorded and the agent told to go ahead: after a power cut,
+    // a recorded action must not restore files the cache never wrote out.
+    rustix::fs::syncfs(fs::File::open(dir)?)?;
     Ok((entries, copied))
 }
 
