@@ -51,8 +51,10 @@ pub struct TaskView {
     pub not_before_us: Option<i64>,
     /// Agents earlier attempts ran on; others are preferred.
     pub tried: Vec<String>,
-    /// Agents that must not get it now (e.g. one still stopping an old run of it).
-    pub excluded: Vec<String>,
+    /// Agents an earlier run of it may still be running on (told to stop, or not back since the
+    /// manager restarted): no agent gets it until they are done, as two runs would share its
+    /// folder.
+    pub earlier_run_on: Vec<String>,
 }
 
 /// Why a task waits.
@@ -69,6 +71,11 @@ pub enum Wait {
     PinnedUnavailable,
     /// Every capable agent is busy.
     AllBusy,
+    /// An earlier run of it may still be going on this agent.
+    EarlierRun {
+        /// The agent.
+        agent: String,
+    },
 }
 
 impl Wait {
@@ -85,6 +92,10 @@ impl Wait {
             Wait::AllBusy => format!(
                 "waiting for a free slot on an agent offering `{}`",
                 task.task_type
+            ),
+            Wait::EarlierRun { agent } => format!(
+                "waiting for agent `{agent}` to stop an earlier run of it (or to be gone for \
+                 agents.heartbeat_timeout): two runs would share its folder"
             ),
         }
     }
@@ -104,6 +115,11 @@ pub fn pick(task: &TaskView, agents: &[AgentView], now_us: i64) -> Result<usize,
     if let Some(until_us) = task.not_before_us.filter(|&t| t > now_us) {
         return Err(Wait::Backoff { until_us });
     }
+    if let Some(agent) = task.earlier_run_on.first() {
+        return Err(Wait::EarlierRun {
+            agent: agent.clone(),
+        });
+    }
     let capable = |a: &AgentView| {
         a.available
             && a.offers(&task.task_type)
@@ -116,8 +132,7 @@ pub fn pick(task: &TaskView, agents: &[AgentView], now_us: i64) -> Result<usize,
             continue;
         }
         any_capable = true;
-        // An excluded agent could take it, just not now: the task waits as if it were busy.
-        if !a.has_slot() || task.excluded.contains(&a.id) {
+        if !a.has_slot() {
             continue;
         }
         best = match best {
@@ -217,7 +232,7 @@ mod tests {
             pin_agent: None,
             not_before_us: None,
             tried: vec![],
-            excluded: vec![],
+            earlier_run_on: vec![],
         }
     }
 
@@ -282,11 +297,17 @@ mod tests {
     }
 
     #[test]
-    fn an_excluded_agent_is_skipped_even_when_it_is_the_best() {
+    fn no_agent_gets_a_task_an_earlier_run_of_which_may_still_be_going() {
         let mut t = task();
-        t.excluded = vec!["a".into()];
-        assert_eq!(picked(&t, &[agent("a", 0, 4), agent("b", 3, 4)]), "b");
-        assert_eq!(pick(&t, &[agent("a", 0, 4)], 0), Err(Wait::AllBusy));
+        t.earlier_run_on = vec!["a".into()];
+        let gone = Wait::EarlierRun { agent: "a".into() };
+        assert_eq!(
+            pick(&t, &[agent("a", 0, 4), agent("b", 0, 4)], 0),
+            Err(gone.clone())
+        );
+        assert!(gone.describe(&t).contains("agent `a`"));
+        t.earlier_run_on.clear();
+        assert_eq!(picked(&t, &[agent("a", 0, 4), agent("b", 3, 4)]), "a");
     }
 
     #[test]

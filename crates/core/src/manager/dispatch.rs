@@ -115,6 +115,12 @@ impl Manager {
                     .push(r.row.id.clone());
             }
         }
+        // An interrupted run's agent that has not come back since the restart (see `earlier_run`).
+        let not_back = |a: &Active| {
+            let (agent, until) = a.earlier_run.as_ref()?;
+            let back = st.registry.get(agent).is_some_and(|r| r.session.is_some());
+            (*until > now && !back).then(|| agent.clone())
+        };
         let views: Vec<TaskView> = queue
             .iter()
             .map(|a| TaskView {
@@ -123,10 +129,13 @@ impl Manager {
                 pin_agent: a.task.pin_agent.clone(),
                 not_before_us: a.task.not_before_us,
                 tried: a.task.attempts.iter().map(|x| x.agent_id.clone()).collect(),
-                excluded: stopping
+                earlier_run_on: stopping
                     .get(a.task.id.as_str())
                     .cloned()
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain(not_back(a))
+                    .collect(),
             })
             .collect();
         let agents = st.registry.views();

@@ -235,6 +235,11 @@ struct Active {
     /// Submitted, its row not committed yet: no agent hears of it until it is (a crash then
     /// would leave an agent running a task that never existed, and whose client was never told).
     unstored: bool,
+    /// After a restart of the manager: the agent its interrupted run was on, and until when
+    /// (`agents.heartbeat_timeout` later) no other agent gets it unless that one has come back
+    /// (an agent the manager does not start may still be running it, in its folder; come back,
+    /// it says so and is told to stop, and the task waits for that).
+    earlier_run: Option<(String, i64)>,
     /// When it last did anything, and the line it keeps logging (drift detection).
     watch: crate::drift::Watch,
     /// Permission requests and questions it made (`consent.max_requests_per_task`; counted from
@@ -261,6 +266,7 @@ impl Active {
             log_dropped: 0,
             disk_drop: None,
             unstored: false,
+            earlier_run: None,
             watch: crate::drift::Watch::default(),
             requests: 0,
             model_calls: std::collections::VecDeque::new(),
@@ -500,6 +506,10 @@ impl Manager {
                 },
             );
             let a = st.tasks.get_mut(&id).expect("just inserted");
+            if let (true, Some(agent)) = (a.task.state.holds_slot(), a.task.agent_id.clone()) {
+                let until = now + us(self.inner.cfg.agents.heartbeat_timeout);
+                a.earlier_run = Some((agent, until));
+            }
             if a.task.state.holds_slot() {
                 let ev = tasks::transition(
                     &mut a.task,

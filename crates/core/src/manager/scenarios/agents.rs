@@ -185,7 +185,7 @@ async fn an_agent_whose_task_moved_on_is_refused_on_every_call_about_it_and_told
 }
 
 #[tokio::test]
-async fn an_agent_still_stopping_an_old_run_of_a_task_is_not_given_it_again_until_it_stops() {
+async fn no_agent_is_given_a_task_while_an_agent_still_stops_an_old_run_of_it() {
     let w = world(|c| {
         c.agents.heartbeat_timeout = Duration::from_secs(5);
         c.tasks.retry_backoff_base = Duration::from_secs(1);
@@ -205,25 +205,32 @@ async fn an_agent_still_stopping_an_old_run_of_a_task_is_not_given_it_again_unti
         .unwrap();
     assert_eq!(back.stop_task_ids, vec![id.clone()]);
     let (mut rx, _guard_a) = w.m.open_work(&back.session_token).unwrap();
-    // The backoff has passed and `a` is the only agent, free: still, not while it stops the old run.
+    let (_b, mut rx_b, _guard_b) = agent(&w.m, "b").await;
+    // The backoff has passed and `a` and `b` are free: still, no agent gets it while `a` stops
+    // the old run (two runs would share its folder).
     w.clock.advance(Duration::from_secs(1));
     dispatch(&w).await;
     assert!(rx.try_recv().is_err(), "sent to an agent still stopping it");
+    assert!(
+        rx_b.try_recv().is_err(),
+        "sent while an earlier run still goes"
+    );
     let t = task(&w, &id).await;
     assert_eq!(t.state, TaskState::Queued);
     assert!(
-        t.status_reason.contains("waiting for a free slot"),
+        t.status_reason
+            .contains("waiting for agent `a` to stop an earlier run"),
         "{}",
         t.status_reason
     );
-    // Its next heartbeat no longer reports it: now it may have the task again.
+    // Its next heartbeat no longer reports it: now it may run again (where it has not run yet).
     assert!(w
         .m
         .heartbeat(&back.session_token, 0.0, &[])
         .unwrap()
         .is_empty());
     dispatch(&w).await;
-    let again = start_sent(&mut rx);
+    let again = start_sent(&mut rx_b);
     assert_eq!((again.task_id.as_str(), again.attempt), (id.as_str(), 2));
 }
 
@@ -451,4 +458,37 @@ async fn what_an_agent_says_it_runs_and_declares_is_bounded() {
         Err(Error::InvalidInput(e)) => assert!(e.contains("its payload schema"), "{e}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn after_a_restart_a_task_waits_for_the_agent_of_its_interrupted_run_to_come_back_or_be_gone()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let tune = |c: &mut Config| {
+        c.agents.heartbeat_timeout = Duration::from_secs(10);
+        c.tasks.retry_backoff_base = Duration::from_secs(1);
+        c.tasks.retry_backoff_max = Duration::from_secs(1);
+    };
+    let id;
+    {
+        let w = world_at(dir.path(), tune).await;
+        let (task_id, _a, _rx, _guard) = running(&w, echo()).await;
+        id = task_id;
+        w.m.begin_stop();
+        w.m.shutdown().await;
+        w.m.inner.store.close().await;
+    }
+    // `a` (not started by the manager) may still run it; `b` is here first.
+    let w = world_at(dir.path(), tune).await;
+    let (_b, mut rx_b, _guard_b) = agent(&w.m, "b").await;
+    w.clock.advance(Duration::from_secs(2));
+    dispatch(&w).await;
+    assert!(rx_b.try_recv().is_err(), "sent while `a` may still run it");
+    let t = task(&w, &id).await;
+    assert!(t.status_reason.contains("agent `a`"), "{}", t.status_reason);
+    // `a` never comes back: past agents.heartbeat_timeout it is taken for gone.
+    w.clock.advance(Duration::from_secs(10));
+    dispatch(&w).await;
+    let again = start_sent(&mut rx_b);
+    assert_eq!((again.task_id.as_str(), again.attempt), (id.as_str(), 2));
 }
