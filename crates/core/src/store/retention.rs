@@ -225,49 +225,42 @@ impl Store {
         const OLD_ENDED: &str = "SELECT id FROM tasks WHERE created_us < ? \
              AND state IN ('completed', 'failed', 'canceled', 'dead_lettered')";
         let step = i64::from(step_rows.max(1));
-        loop {
-            let r = sqlx::query(&format!(
-                "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE task_id IN \
-                 ({OLD_ENDED}) AND seq < (SELECT MAX(seq) FROM events) LIMIT ?)"
-            ))
-            .bind(before_us)
-            .bind(step)
-            .execute(self.pool())
-            .await?;
-            if r.rows_affected() == 0 {
-                break;
-            }
-        }
-        let mut tasks = 0;
-        loop {
-            let r = sqlx::query(&format!(
-                "DELETE FROM tasks WHERE id IN ({OLD_ENDED} LIMIT ?)"
-            ))
-            .bind(before_us)
-            .bind(step)
-            .execute(self.pool())
-            .await?;
-            if r.rows_affected() == 0 {
-                break;
-            }
-            tasks += r.rows_affected();
-        }
+        let steps = |sql: String| self.delete_in_steps(sql, before_us, step);
+        steps(format!(
+            "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE task_id IN \
+             ({OLD_ENDED}) AND seq < (SELECT MAX(seq) FROM events) LIMIT ?)"
+        ))
+        .await?;
+        let tasks = steps(format!(
+            "DELETE FROM tasks WHERE id IN ({OLD_ENDED} LIMIT ?)"
+        ))
+        .await?;
         // Ended plans go with their tasks (their audit entries stay too).
-        loop {
-            let r = sqlx::query(
-                "DELETE FROM plans WHERE id IN (SELECT id FROM plans \
-                 WHERE json_extract(data, '$.created_us') < ? \
-                 AND json_extract(data, '$.state') NOT IN ('proposed', 'running') LIMIT ?)",
-            )
-            .bind(before_us)
-            .bind(step)
-            .execute(self.pool())
-            .await?;
-            if r.rows_affected() == 0 {
-                break;
-            }
-        }
+        steps(
+            "DELETE FROM plans WHERE id IN (SELECT id FROM plans \
+             WHERE json_extract(data, '$.created_us') < ? \
+             AND json_extract(data, '$.state') NOT IN ('proposed', 'running') LIMIT ?)"
+                .to_string(),
+        )
+        .await?;
         Ok(tasks)
+    }
+
+    /// Runs `sql` (a DELETE taking a time and a row limit) until it deletes nothing; returns how
+    /// many rows went.
+    async fn delete_in_steps(&self, sql: String, before_us: i64, step: i64) -> Result<u64> {
+        let mut deleted = 0;
+        loop {
+            let r = sqlx::query(&sql)
+                .bind(before_us)
+                .bind(step)
+                .execute(self.pool())
+                .await?;
+            if r.rows_affected() == 0 {
+                return Ok(deleted);
+            }
+            deleted += r.rows_affected();
+        }
     }
 
     /// Bytes the database's pages hold (free pages not counted).
