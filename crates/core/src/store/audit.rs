@@ -56,7 +56,8 @@ impl Head {
         match entries.iter().find(|e| e.id == self.id) {
             None => Some(format!(
                 "the log ends before entry {}, the last one the manager recorded writing \
-                 (hash {}): entries were removed",
+                 (hash {}): entries were removed (or the machine lost power within a second or \
+                 so of that entry, before the database had reached the disk)",
                 self.id, self.hash
             )),
             Some(e) if e.hash != self.hash => Some(format!(
