@@ -699,6 +699,14 @@ def resolve(
         if not when:
             hidden.add(name)
     if problems:
+        # An answer to no question is no error (as in copier), but beside a refused one it is
+        # likely the same mistake's other half (a misspelt name): named with them.
+        asked = ", ".join(template.questions) or "nothing"
+        problems += [
+            (k, f"the template asks no such question (it asks: {asked})")
+            for k in given
+            if k not in template.questions
+        ]
         raise AnswersError(problems)
     combined = {**kept, **dict(given), **values}
     return Answers(
