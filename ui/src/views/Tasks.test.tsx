@@ -1,4 +1,4 @@
-import { render, screen, waitFor, within } from '@testing-library/react';
+import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { FeedProvider } from '../app/feed';
@@ -107,5 +107,31 @@ describe('Tasks', () => {
     await user.click(screen.getByRole('button', { name: 'Clear the filters' }));
     await waitFor(() => expect(ids()).toEqual(['shop-task', 'blog-task', 'sleep-task']));
     expect(screen.getByLabelText('Search')).toHaveValue('');
+  });
+
+  it('keeps rows current under a stream of events: the last state heard, in id order, one read each, and the filter held', async () => {
+    const { transport, user } = setup([task('t3'), task('t1')]);
+    // The record read is a snapshot older than the events heard while it was on its way.
+    transport.handlers.GetTask = (req) => task(req.task_id, { state: 'TASK_STATE_QUEUED' });
+    await screen.findAllByTestId('task-row');
+    const change = (id: string, to: Task['state']) =>
+      act(() =>
+        transport.emit({
+          task_state: { task_id: id, from: 'TASK_STATE_QUEUED', to, reason: to, agent_id: 'echo', attempt: 1, task_type: 'echo.sleep' },
+        }),
+      );
+    change('t2', 'TASK_STATE_QUEUED');
+    change('t2', 'TASK_STATE_ASSIGNED');
+    change('t2', 'TASK_STATE_RUNNING');
+    await waitFor(() => expect(row('t2')).toBeInTheDocument());
+    expect(transport.requests('GetTask')).toHaveLength(1);
+    expect(within(row('t2')).getByText(/running/i)).toBeInTheDocument();
+    expect(screen.getAllByTestId('task-row').map((r) => r.dataset.taskId)).toEqual(['t3', 't2', 't1']);
+
+    // "Waiting or running": a task that ends leaves the list.
+    await user.selectOptions(screen.getByLabelText('State'), 'active');
+    await waitFor(() => expect(row('t3')).toBeInTheDocument());
+    change('t3', 'TASK_STATE_COMPLETED');
+    await waitFor(() => expect(screen.getAllByTestId('task-row').map((r) => r.dataset.taskId)).not.toContain('t3'));
   });
 });

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useMemo, useState } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useFeedEvents } from '../app/feed';
 import { hrefOf } from '../app/router';
 import { usePages } from '../app/usePages';
@@ -94,30 +94,51 @@ export function Tasks() {
     return () => clearInterval(timer);
   }, []);
 
+  // Tasks the list has not seen, being read once each, with the last state an event gave them
+  // meanwhile (the record read is a snapshot that may be older than that).
+  const arriving = useRef(new Map<string, { state: TaskState; reason: string } | null>());
+  const passes = (state: TaskState) => states.length === 0 || states.includes(state);
   useFeedEvents((e) => {
     const change = e.task_state;
     if (change && tasks) {
       if (tasks.some((t) => t.id === change.task_id)) {
-        setTasks((list) =>
-          list?.map((t) => (t.id === change.task_id ? { ...t, state: change.to, status_reason: change.reason } : t)) ??
-          null,
+        setTasks(
+          (list) =>
+            list
+              ?.map((t) => (t.id === change.task_id ? { ...t, state: change.to, status_reason: change.reason } : t))
+              // A task whose new state the state filter does not take leaves the list.
+              .filter((t) => t.id !== change.task_id || passes(t.state)) ?? null,
         );
         // Its end: read the record for what the event does not carry (who cancelled it).
-        if (TERMINAL_STATES.has(change.to)) {
+        if (TERMINAL_STATES.has(change.to) && passes(change.to)) {
           client.getTask(change.task_id).then(
             (task) => setTasks((list) => list?.map((t) => (t.id === task.id ? task : t)) ?? null),
             () => {},
           );
         }
       } else {
-        // A task we have not seen: fetch it and put it first (newest first), if the filters take it.
-        client.getTask(change.task_id).then(
-          (task) => {
-            if ((states.length > 0 && !states.includes(task.state)) || (typeFilter && task.task_type !== typeFilter)) return;
-            setTasks((list) => (list && !list.some((t) => t.id === task.id) ? [task, ...list] : list));
-          },
-          () => {},
-        );
+        // A task we have not seen: read it once, give it the last state heard since, and put it
+        // in its place (newest first: ids are time-ordered), if the filters take it.
+        const reading = arriving.current.has(change.task_id);
+        arriving.current.set(change.task_id, { state: change.to, reason: change.reason });
+        if (!reading) {
+          client.getTask(change.task_id).then(
+            (read) => {
+              const last = arriving.current.get(read.id);
+              arriving.current.delete(read.id);
+              const task = last ? { ...read, state: last.state, status_reason: last.reason } : read;
+              if (!passes(task.state) || (typeFilter && task.task_type !== typeFilter)) return;
+              setTasks((list) => {
+                if (!list || list.some((t) => t.id === task.id)) return list;
+                const at = list.findIndex((t) => t.id < task.id);
+                // Older than every row loaded: its page, when there is one to load, brings it.
+                if (at < 0) return next ? list : [...list, task];
+                return [...list.slice(0, at), task, ...list.slice(at)];
+              });
+            },
+            () => arriving.current.delete(change.task_id),
+          );
+        }
       }
     }
     const p = e.task_progress;
