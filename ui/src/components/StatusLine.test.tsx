@@ -1,15 +1,27 @@
 import { render, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { FeedProvider } from '../app/feed';
-import { ClientProvider, type Task } from '../ipc';
+import { ClientProvider } from '../ipc';
 import { MockTransport } from '../testing/mockTransport';
-import { task } from '../testing/tasks';
 import { StatusLine } from './StatusLine';
 
-function renderWith(running: Task[]) {
+/** `running` assigned or running, `asking` awaiting consent, as the manager counts them. */
+function renderWith(running: number, asking = 0) {
   const transport = new MockTransport({
     ListAgents: () => ({ agents: [] }),
-    ListTasks: () => ({ tasks: running, next_page_token: '' }),
+    GetStatus: () => ({
+      version: '0',
+      pid: 1,
+      paused: false,
+      agents_online: 0,
+      agents_known: 0,
+      tasks_queued: 7,
+      tasks_running: running,
+      tasks_awaiting_consent: asking,
+      workspace_root: '/home/me/src',
+      workspace_root_source: 'default',
+      editor: '',
+    }),
   });
   return render(
     <ClientProvider client={transport.client()}>
@@ -22,10 +34,15 @@ function renderWith(running: Task[]) {
 
 describe('StatusLine', () => {
   it('says "1 task running" for one, "2 tasks running" for two', async () => {
-    const { unmount } = renderWith([task('t1')]);
+    const { unmount } = renderWith(1);
     expect(await screen.findByText('1 task running')).toBeInTheDocument();
     unmount();
-    renderWith([task('t1'), task('t2')]);
+    renderWith(1, 1);
     expect(await screen.findByText('2 tasks running')).toBeInTheDocument();
+  });
+
+  it('counts past any page of a listing: the manager says how many', async () => {
+    renderWith(1500);
+    expect(await screen.findByText('1500 tasks running')).toBeInTheDocument();
   });
 });

@@ -4,7 +4,6 @@ import { useThrottled } from '../app/useRefresh';
 import { useClient } from '../ipc';
 import { count } from '../lib/format';
 
-const ACTIVE = ['TASK_STATE_ASSIGNED', 'TASK_STATE_RUNNING', 'TASK_STATE_AWAITING_CONSENT'] as const;
 
 /** One line at the foot of every view: is the manager there, how many agents, how much running. */
 export function StatusLine() {
@@ -19,8 +18,9 @@ export function StatusLine() {
         setAgents({ online: r.agents.filter((a) => a.status === 'AGENT_STATUS_ONLINE').length, total: r.agents.length }),
       () => setAgents(null),
     );
-    client.listTasks({ states: [...ACTIVE], limit: 1000 }).then(
-      (r) => setRunning(r.tasks.length),
+    // Counted by the manager (a listing stops at its page size).
+    client.getStatus().then(
+      (s) => setRunning(s.tasks_running + s.tasks_awaiting_consent),
       () => setRunning(null),
     );
   }, [client]);

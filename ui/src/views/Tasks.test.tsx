@@ -112,7 +112,7 @@ describe('Tasks', () => {
   it('keeps rows current under a stream of events: the last state heard, in id order, one read each, and the filter held', async () => {
     const { transport, user } = setup([task('t3'), task('t1')]);
     // The record read is a snapshot older than the events heard while it was on its way.
-    transport.handlers.GetTask = (req) => task(req.task_id, { state: 'TASK_STATE_QUEUED' });
+    transport.handlers.GetTask = (req) => task(req.task_id ?? '', { state: 'TASK_STATE_QUEUED' });
     await screen.findAllByTestId('task-row');
     const change = (id: string, to: Task['state']) =>
       act(() =>
