@@ -608,3 +608,30 @@ fn decode_event(r: &sqlx::sqlite::SqliteRow) -> Result<Event> {
 fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
     serde_json::from_str(json).map_err(|e| Error::Store(sqlx::Error::Decode(Box::new(e))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_tasks_events_are_read_in_feed_order_from_an_index_without_sorting_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Duration::from_secs(5), 1 << 20)
+            .await
+            .unwrap();
+        // The query `events_after` makes for one task's feed (a subscriber catching up).
+        let plan: Vec<String> = sqlx::query(
+            "EXPLAIN QUERY PLAN SELECT seq, body FROM events WHERE seq > 0 AND task_id = 't' \
+             ORDER BY seq LIMIT 100",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("detail"))
+        .collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("events_task_seq"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+}
