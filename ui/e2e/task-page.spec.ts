@@ -191,8 +191,14 @@ test('a project folder deleted since its task ran is said to be gone, not offere
   // The manager checked the folder and names the editor it would use (the stand-in `code`).
   await expect(page.getByTestId('open-vscode')).toHaveText('Open in VS Code')
   rmSync(JSON.parse(done.result.output_json).path as string, { recursive: true })
+  // A fact to show, not a failed request: nothing in the browser's console says otherwise.
+  const errors: string[] = []
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text())
+  })
   await page.reload()
   await expect(page.getByTestId('open-unavailable')).toContainText("the task's folder")
   await expect(page.getByTestId('open-unavailable')).toContainText('does not exist')
   await expect(page.getByTestId('open-vscode')).toHaveCount(0)
+  expect(errors).toEqual([])
 })

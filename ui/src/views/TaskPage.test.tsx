@@ -33,20 +33,26 @@ function setup(
       ],
     }),
     SubmitTask: (req) => ({ task: task('t2', { task_type: req.task_type ?? '' }), created: true }),
+    // As the manager answers: why it cannot open, not an error (no 409 in the console).
     CheckOpenPath: () => {
       if (editor === null) {
-        throw new ApiError(
-          'failed_precondition',
-          "the task's folder /home/me/src/shop does not exist (moved or deleted?)",
-        );
+        return {
+          path: '',
+          opener: '',
+          warnings: [],
+          cannot_open: "the task's folder /home/me/src/shop does not exist (moved or deleted?)",
+          refused: false,
+        };
       }
       return {
         path: '/home/me/src/shop',
         opener: editor || 'the system opener (`code` is not on PATH)',
         warnings: [],
+        cannot_open: '',
+        refused: false,
       };
     },
-    OpenPath: () => ({ path: '/home/me/src/shop', opener: editor || 'xdg-open', warnings: [] }),
+    OpenPath: () => ({ path: '/home/me/src/shop', opener: editor || 'xdg-open', warnings: [], cannot_open: '', refused: false }),
     GetStatus: () => ({
       version: '0',
       pid: 1,

@@ -503,7 +503,12 @@ function OpenButton({ taskId, state }: { taskId: string; state: Task['state'] })
   useEffect(() => {
     let live = true;
     client.checkOpenPath(taskId).then(
-      (r) => live && setProbe({ opener: r.opener }),
+      (r) => {
+        if (!live) return;
+        // The check says why it cannot open rather than failing (a manager before it fails).
+        if (r.cannot_open) setProbe({ refused: new ApiError(r.refused ? 'permission_denied' : 'failed_precondition', r.cannot_open) });
+        else setProbe({ opener: r.opener });
+      },
       (err: unknown) => {
         if (!live) return;
         const e = ApiError.from(err);

@@ -875,6 +875,7 @@ pub fn opened(o: hyperagent_core::manager::Opened) -> pb::OpenPathResponse {
         path: o.path.display().to_string(),
         opener: o.opener,
         warnings: o.warnings,
+        ..Default::default()
     }
 }
 

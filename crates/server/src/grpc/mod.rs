@@ -19,6 +19,7 @@ use hyperagent_core::manager::{
 };
 use hyperagent_core::registry::Command;
 use hyperagent_core::store::{AuditQuery, EventFilter, TaskQuery};
+use hyperagent_core::Error as CoreError;
 
 /// Implements both services over one manager.
 #[derive(Clone)]
@@ -1003,8 +1004,19 @@ impl ClientService for Services {
                 "CheckOpenPath checks a task's folder: give task_id only",
             ));
         }
-        let o = self.manager.check_open(&task).await.map_err(status)?;
-        Ok(Response::new(convert::opened(o)))
+        match self.manager.check_open(&task).await {
+            Ok(o) => Ok(Response::new(convert::opened(o))),
+            Err(
+                e @ (CoreError::FailedPrecondition(_)
+                | CoreError::PermissionDenied(_)
+                | CoreError::TaskNotFound(_)),
+            ) => Ok(Response::new(pb::OpenPathResponse {
+                refused: matches!(e, CoreError::PermissionDenied(_)),
+                cannot_open: e.to_string(),
+                ..Default::default()
+            })),
+            Err(e) => Err(status(e)),
+        }
     }
 
     async fn get_status(

@@ -56,7 +56,7 @@ const TESTS_OUTPUT = {
 function setup(ui: React.ReactNode) {
   const transport = new MockTransport({
     SubmitTask: (req) => ({ task: task({ id: 'task-2', payload_json: req.payload_json }), created: true }),
-    OpenPath: (req) => ({ path: `${req.task_id}/${req.file}`, opener: 'code (/usr/bin/code)', warnings: [] }),
+    OpenPath: (req) => ({ path: `${req.task_id}/${req.file}`, opener: 'code (/usr/bin/code)', warnings: [], cannot_open: '', refused: false }),
   });
   const user = userEvent.setup();
   render(<ClientProvider client={transport.client()}>{ui}</ClientProvider>);

@@ -569,14 +569,18 @@ class AgentMessageRecord(_message.Message):
     def __init__(self, id: _Optional[str] = ..., to_agent: _Optional[str] = ..., kind: _Optional[str] = ..., body_json: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., about_task: _Optional[str] = ..., state: _Optional[str] = ..., deliveries: _Optional[int] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
 
 class OpenPathResponse(_message.Message):
-    __slots__ = ("path", "opener", "warnings")
+    __slots__ = ("path", "opener", "warnings", "cannot_open", "refused")
     PATH_FIELD_NUMBER: _ClassVar[int]
     OPENER_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    CANNOT_OPEN_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
     path: str
     opener: str
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, path: _Optional[str] = ..., opener: _Optional[str] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+    cannot_open: str
+    refused: bool
+    def __init__(self, path: _Optional[str] = ..., opener: _Optional[str] = ..., warnings: _Optional[_Iterable[str]] = ..., cannot_open: _Optional[str] = ..., refused: _Optional[bool] = ...) -> None: ...
 
 class SubmitTaskRequest(_message.Message):
     __slots__ = ("task_type", "payload_json", "idempotency_key", "pin_agent", "timeout_secs", "max_attempts", "workspace")

@@ -611,6 +611,17 @@ export interface OpenPathResponse {
    * names the file and what it would run. Opened anyway; the editor's workspace trust asks.
    */
   warnings: string[];
+  /**
+   * CheckOpenPath only: why it cannot be opened (the folder is gone, no rule allows it), in
+   * words; empty when it can. The check answers this rather than failing: that a task's folder
+   * is gone is a fact to show, not an error.
+   */
+  cannot_open: string;
+  /**
+   * CheckOpenPath only, with `cannot_open`: a rule or the workspace root refuses it (something
+   * the person may allow), as opposed to nothing being there to open.
+   */
+  refused: boolean;
 }
 
 export interface SubmitTaskRequest {
