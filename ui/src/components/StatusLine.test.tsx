@@ -1,4 +1,4 @@
-import { render, screen } from '@testing-library/react';
+import { act, render, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { FeedProvider } from '../app/feed';
 import { ClientProvider } from '../ipc';
@@ -6,7 +6,7 @@ import { MockTransport } from '../testing/mockTransport';
 import { StatusLine } from './StatusLine';
 
 /** `running` assigned or running, `asking` awaiting consent, as the manager counts them. */
-function renderWith(running: number, asking = 0) {
+function renderWith(running: number, asking = 0, pending = false) {
   const transport = new MockTransport({
     ListAgents: () => ({ agents: [] }),
     GetStatus: () => ({
@@ -23,13 +23,15 @@ function renderWith(running: number, asking = 0) {
       editor: '',
     }),
   });
-  return render(
+  transport.feedPending = pending;
+  const view = render(
     <ClientProvider client={transport.client()}>
       <FeedProvider>
         <StatusLine />
       </FeedProvider>
     </ClientProvider>,
   );
+  return { ...view, transport };
 }
 
 describe('StatusLine', () => {
@@ -44,5 +46,12 @@ describe('StatusLine', () => {
   it('counts past any page of a listing: the manager says how many', async () => {
     renderWith(1500);
     expect(await screen.findByText('1500 tasks running')).toBeInTheDocument();
+  });
+
+  it('says it is connecting until the first connection opens or fails, not that the manager is away', async () => {
+    const { transport } = renderWith(0, 0, true);
+    expect(screen.getByTestId('status-manager')).toHaveTextContent('Connecting to the manager…');
+    act(() => transport.reopenFeed());
+    expect(await screen.findByText('Manager connected')).toBeInTheDocument();
   });
 });

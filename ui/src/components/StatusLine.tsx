@@ -35,11 +35,19 @@ export function StatusLine() {
   });
 
   const unauth = feed.error?.code === 'unauthenticated';
+  // Not yet opened, nor failed: the first connection is on its way (no alarm at every page load).
+  const connecting = !feed.connected && feed.error === null && feed.retry === null && feed.returns === 0;
   return (
     <footer className="status-line" data-testid="status-line" aria-label="Status">
-      <span data-testid="status-manager" className={feed.connected ? 'ok' : 'bad'}>
+      <span data-testid="status-manager" className={feed.connected ? 'ok' : connecting ? '' : 'bad'}>
         <span className="dot" aria-hidden="true" />
-        {feed.connected ? 'Manager connected' : unauth ? 'Not signed in' : 'Manager not reachable'}
+        {feed.connected
+          ? 'Manager connected'
+          : unauth
+            ? 'Not signed in'
+            : connecting
+              ? 'Connecting to the manager…'
+              : 'Manager not reachable'}
       </span>
       {!feed.connected && feed.retry && <Reconnecting at={feed.retry.at} now={feed.retry.now} />}
       <span data-testid="status-agents">

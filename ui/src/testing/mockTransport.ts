@@ -46,6 +46,8 @@ export class MockTransport implements Transport {
 
   /** When set, every subscription fails with it (a browser not signed in, say) instead of opening. */
   feedError: ApiError | null = null;
+  /** When set, a subscription neither opens nor fails until the test says (`reopenFeed`). */
+  feedPending = false;
 
   subscribe(
     query: SubscribeRequest,
@@ -57,7 +59,7 @@ export class MockTransport implements Transport {
     const sub: Subscriber = { query, onEvent, onError, onOpen, onRetry };
     this.subscribers.add(sub);
     if (this.feedError) onError(this.feedError);
-    else onOpen?.();
+    else if (!this.feedPending) onOpen?.();
     return () => {
       this.subscribers.delete(sub);
     };
