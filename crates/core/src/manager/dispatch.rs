@@ -25,6 +25,7 @@ impl Manager {
                 if let Some(a) = st.tasks.remove(&id) {
                     if let Some(k) = a.task.idempotency_key {
                         st.idempotency.remove(&k);
+                        st.keys_forgotten += 1;
                     }
                     if let Some(top) = a.task.workspace_made {
                         if a.task.state == TaskState::Canceled {

@@ -224,17 +224,27 @@ impl Manager {
                     "idempotency key must be 1 to 256 bytes".into(),
                 ));
             }
-            if let Some(t) = self.inner.store.task_by_idempotency_key(k).await? {
-                return same_request(&t, &sub, asked_workspace.as_deref(), k).map(|()| (t, false));
-            }
         }
         let checked = validated(self, &sub.task_type, &limits.payload)?;
         let id = uuid::Uuid::now_v7().to_string();
         let workspace = asked_workspace.clone().unwrap_or_else(|| root.join(&id));
         let now = self.now_us();
-        let (pending, answer) = {
+        // A keyed task is in memory from its submission until it is forgotten after its end, and
+        // in the store from its first commit on. The store is read without the lock, so a task
+        // stored and forgotten between the two looks would be in neither: the look is repeated
+        // then (two tasks with one key would break the store's UNIQUE index and stop the writer).
+        let (pending, answer) = loop {
+            let seen = self.state().keys_forgotten;
+            if let Some(k) = &sub.idempotency_key {
+                if let Some(t) = self.inner.store.task_by_idempotency_key(k).await? {
+                    return same_request(&t, &sub, asked_workspace.as_deref(), k)
+                        .map(|()| (t, false));
+                }
+                #[cfg(test)]
+                self.paused_after_key_lookup().await;
+            }
             let mut st = self.state();
-            let (writes, answer) = (|| {
+            let looked = (|| {
                 let st = &mut *st;
                 check_type(st, &sub, &limits.payload, checked.as_ref())?;
                 if let Some(k) = &sub.idempotency_key {
@@ -245,7 +255,10 @@ impl Manager {
                             .map(|a| a.task.clone())
                             .expect("index points at active task");
                         same_request(&t, &sub, asked_workspace.as_deref(), k)?;
-                        return Ok((Vec::new(), (t, false)));
+                        return Ok(Some((Vec::new(), (t, false))));
+                    }
+                    if st.keys_forgotten != seen {
+                        return Ok(None);
                     }
                 }
                 if let Some(other) = st.tasks.values().find(|a| {
@@ -274,9 +287,11 @@ impl Manager {
                     ..Active::new(t.clone())
                 };
                 st.tasks.insert(id.clone(), active);
-                Ok((writes, (t, true)))
+                Ok(Some((writes, (t, true))))
             })()?;
-            (self.inner.writer.submit(writes), answer)
+            if let Some((writes, answer)) = looked {
+                break (self.inner.writer.submit(writes), answer);
+            }
         };
         if !answer.1 {
             pending.wait().await?;

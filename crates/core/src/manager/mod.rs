@@ -279,6 +279,10 @@ struct State {
     registry: Registry,
     tasks: HashMap<String, Active>,
     idempotency: HashMap<String, String>,
+    /// How many keyed tasks have been dropped from `idempotency` so far: a submission that looked
+    /// its key up in the store before one was dropped looks again (the task it would have found
+    /// in memory may have been stored after that look).
+    keys_forgotten: u64,
     schemas: HashMap<String, schema::Compiled>,
     /// Agents started by the supervisor, by name.
     supervised: HashMap<String, SupervisedProcess>,
@@ -362,6 +366,9 @@ struct Inner {
     router: crate::router::Offline,
     /// Refusals audited in the current minute, by action (see `store.audit_refusals_per_minute`).
     refusals: std::sync::Mutex<HashMap<String, audit::Refusals>>,
+    /// Tests hold a submission between its key's look-up in the store and its look in memory.
+    #[cfg(test)]
+    after_key_lookup: tokio::sync::Mutex<Option<scenarios::Pause>>,
 }
 
 /// The manager core. Cheap to clone.
@@ -457,6 +464,8 @@ impl Manager {
                 plan_engine: tokio::sync::Mutex::new(()),
                 conversations: tokio::sync::Mutex::new(()),
                 refusals: Default::default(),
+                #[cfg(test)]
+                after_key_lookup: Default::default(),
             }),
         };
         let writes = m.resume_tasks(&mut st, now).await?;

@@ -26,6 +26,37 @@ mod retries;
 mod tasks;
 mod usage;
 
+/// Holds a step of the manager until the test lets it go: `reached` is told when the manager
+/// gets there, and it goes on when `go` is told.
+pub(super) struct Pause {
+    reached: tokio::sync::oneshot::Sender<()>,
+    go: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Pause {
+    /// A pause, the test's side of it: (told when reached, to tell to go on).
+    fn new() -> (
+        Pause,
+        tokio::sync::oneshot::Receiver<()>,
+        tokio::sync::oneshot::Sender<()>,
+    ) {
+        let (reached, reached_rx) = tokio::sync::oneshot::channel();
+        let (go_tx, go) = tokio::sync::oneshot::channel();
+        (Pause { reached, go }, reached_rx, go_tx)
+    }
+}
+
+impl Manager {
+    /// Waits at the pause a test set between a key's look-up in the store and in memory.
+    pub(super) async fn paused_after_key_lookup(&self) {
+        let pause = self.inner.after_key_lookup.lock().await.take();
+        if let Some(p) = pause {
+            let _ = p.reached.send(());
+            let _ = p.go.await;
+        }
+    }
+}
+
 struct World {
     m: Manager,
     clock: Arc<ManualClock>,

@@ -117,6 +117,52 @@ async fn an_idempotent_submit_gives_the_same_task_and_a_changed_one_is_refused()
     ));
 }
 
+/// A repeat of a keyed submission that looked in the store before the first was stored, and in
+/// memory after the first had ended and been forgotten, finds it in neither place: it looks again
+/// and answers with the first task. (It made a second task with the same key: the store's UNIQUE
+/// index then failed the commit and stopped the manager.)
+#[tokio::test]
+async fn a_keyed_repeat_that_misses_its_first_task_between_the_two_looks_still_finds_it() {
+    let w = world(|_| {}).await;
+    let (_reg, mut rx, _guard) = agent(&w.m, "a").await;
+    let sub = Submission {
+        idempotency_key: Some("raced".into()),
+        ..echo()
+    };
+    let (pause, reached, go) = Pause::new();
+    *w.m.inner.after_key_lookup.lock().await = Some(pause);
+    let repeating = {
+        let (m, sub) = (w.m.clone(), sub.clone());
+        tokio::spawn(async move { m.submit(sub).await })
+    };
+    reached.await.expect("the repeat looked in the store");
+    let (task, created) = w.m.submit(sub).await.expect("submit");
+    assert!(created);
+    let start = started(&mut rx).await;
+    w.m.answer(&task.id, &start.capability_token, true, "")
+        .await
+        .expect("accept");
+    w.m.finish(&task.id, &start.capability_token, succeeded())
+        .await
+        .expect("finish");
+    assert!(
+        !w.m.state().tasks.contains_key(&task.id),
+        "the ended task is forgotten"
+    );
+    go.send(()).expect("the repeat waits");
+    let (again, created_again) = repeating.await.unwrap().expect("the repeat");
+    assert_eq!(
+        (again.id.as_str(), created_again),
+        (task.id.as_str(), false)
+    );
+    assert!(!w.m.inner.writer.has_failed(), "the store took every write");
+    assert_eq!(
+        w.m.list_tasks(Default::default()).await.unwrap().0.len(),
+        1,
+        "one task for one key"
+    );
+}
+
 #[tokio::test]
 async fn cancel_tells_the_agent_to_stop_and_its_canceled_result_ends_the_task() {
     let w = world(|_| {}).await;
