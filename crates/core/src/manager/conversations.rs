@@ -117,19 +117,10 @@ impl Manager {
         let routed_as = conversation::answering(&c, text);
         let request = routed_as.as_deref().unwrap_or(text);
         let mut answer = self.ask_in_context(request, budget, context).await?;
-        let mut reply = reply(&answer);
-        if let Some(p) = answer.plan.as_deref() {
-            if c.mode == Mode::Auto && p.steps.iter().all(|s| s.problem.is_none()) {
-                match self.accept_plan(&p.id, &[]).await {
-                    Ok(accepted) => answer.plan = Some(Box::new(accepted)),
-                    Err(e) => reply.push_str(&format!(" It was not run at once: {e}")),
-                }
-            }
-        }
         let turn = Turn {
             time_us: self.now_us(),
             request: text.trim().to_string(),
-            reply,
+            reply: reply(&answer),
             plan_id: answer.plan.as_ref().map(|p| p.id.clone()),
             router: answer.route.router.to_string(),
             model_task_id: answer.route.model_task_id.clone(),
@@ -140,24 +131,85 @@ impl Manager {
             },
             routed_as,
         };
-        // The turn goes after whatever was added meanwhile (another client in the same session).
+        let detail = serde_json::json!({
+            "request": text, "plan_id": answer.plan.as_ref().map(|p| &p.id),
+        });
+        // The turn is stored before its plan runs at once: a plan that has started is on its
+        // conversation (its budget, its session) whatever stops the manager next.
+        let mut c = self
+            .add_turn(
+                id,
+                turn,
+                answer.plan.as_deref(),
+                "conversation.asked",
+                detail,
+            )
+            .await?;
+        if let Some(p) = answer.plan.as_deref() {
+            if c.mode == Mode::Auto && p.steps.iter().all(|s| s.problem.is_none()) {
+                #[cfg(test)]
+                self.pause_point("before an auto-run").await;
+                match self.accept_plan(&p.id, &[]).await {
+                    Ok(accepted) => {
+                        #[cfg(test)]
+                        self.pause_point("after an auto-run plan started").await;
+                        answer.plan = Some(Box::new(accepted))
+                    }
+                    Err(e) => c = self.not_run_at_once(id, &p.id, &e).await?,
+                }
+            }
+        }
+        Ok((answer, c))
+    }
+
+    /// Adds `turn` to a conversation after whatever was added meanwhile (another client in the
+    /// same session), and stores it.
+    async fn add_turn(
+        &self,
+        id: &str,
+        turn: Turn,
+        plan: Option<&Plan>,
+        action: &str,
+        mut detail: serde_json::Value,
+    ) -> Result<Conversation> {
         let _one_at_a_time = self.inner.conversations.lock().await;
         let mut c = self.conversation(id).await?;
         if c.title.is_empty() {
-            c.title = conversation::title_from(text);
+            c.title = conversation::title_from(&turn.request);
         }
-        if let Some(folder) = answer.plan.as_deref().and_then(conversation::folder_after) {
+        if let Some(folder) = plan.and_then(conversation::folder_after) {
             c.folder = Some(folder);
         }
         c.turns.push(turn);
         c.updated_us = self.now_us();
+        detail["conversation_id"] = c.id.clone().into();
+        detail["turn"] = c.turns.len().into();
+        self.store_conversation(&c, action, detail).await?;
+        Ok(c)
+    }
+
+    /// Says on the turn that proposed `plan_id` why it was not run at once.
+    async fn not_run_at_once(&self, id: &str, plan_id: &str, why: &Error) -> Result<Conversation> {
+        let _one_at_a_time = self.inner.conversations.lock().await;
+        let mut c = self.conversation(id).await?;
+        let Some((n, turn)) = c
+            .turns
+            .iter_mut()
+            .enumerate()
+            .rfind(|(_, t)| t.plan_id.as_deref() == Some(plan_id))
+        else {
+            return Ok(c);
+        };
+        turn.reply
+            .push_str(&format!(" It was not run at once: {why}"));
+        c.updated_us = self.now_us();
         let detail = serde_json::json!({
-            "conversation_id": c.id, "turn": c.turns.len(), "request": text,
-            "plan_id": answer.plan.as_ref().map(|p| &p.id),
+            "conversation_id": c.id, "turn": n + 1, "plan_id": plan_id,
+            "not_run_at_once": why.to_string(),
         });
-        self.store_conversation(&c, "conversation.asked", detail)
+        self.store_conversation(&c, "conversation.changed", detail)
             .await?;
-        Ok((answer, c))
+        Ok(c)
     }
 
     /// A conversation with its plans and what it has cost.
@@ -264,7 +316,7 @@ impl Manager {
         Ok(conversation::markdown(&v.conversation, &v.plans, &v.totals))
     }
 
-    async fn conversation(&self, id: &str) -> Result<Conversation> {
+    pub(super) async fn conversation(&self, id: &str) -> Result<Conversation> {
         self.inner
             .store
             .get_conversation(id)

@@ -241,7 +241,8 @@ impl Manager {
                         .map(|()| (t, false));
                 }
                 #[cfg(test)]
-                self.paused_after_key_lookup().await;
+                self.pause_point("after the key's look-up in the store")
+                    .await;
             }
             let mut st = self.state();
             let looked = (|| {

@@ -366,9 +366,9 @@ struct Inner {
     router: crate::router::Offline,
     /// Refusals audited in the current minute, by action (see `store.audit_refusals_per_minute`).
     refusals: std::sync::Mutex<HashMap<String, audit::Refusals>>,
-    /// Tests hold a submission between its key's look-up in the store and its look in memory.
+    /// Where tests hold the manager between two steps (see `Manager::pause_point`).
     #[cfg(test)]
-    after_key_lookup: tokio::sync::Mutex<Option<scenarios::Pause>>,
+    pauses: tokio::sync::Mutex<HashMap<&'static str, scenarios::Pause>>,
 }
 
 /// The manager core. Cheap to clone.
@@ -465,7 +465,7 @@ impl Manager {
                 conversations: tokio::sync::Mutex::new(()),
                 refusals: Default::default(),
                 #[cfg(test)]
-                after_key_lookup: Default::default(),
+                pauses: Default::default(),
             }),
         };
         let writes = m.resume_tasks(&mut st, now).await?;

@@ -33,6 +33,90 @@ fn auto() -> ConversationChange {
     }
 }
 
+/// A plan run at once in the auto mode is on its conversation before it starts: a manager killed
+/// right after the start still has it there (counted against the conversation's budget, shown
+/// in the session). It was recorded after the start, so the kill left a plan running that no
+/// conversation knew.
+#[tokio::test]
+async fn a_plan_run_at_once_is_its_conversations_turn_by_the_time_it_has_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("src");
+    std::fs::create_dir_all(root.join("ledger")).unwrap();
+    std::fs::write(root.join("ledger/README.md"), "ledger").unwrap();
+    let w = world_at(dir.path(), |c| {
+        c.paths.workspace_root = Some(root.clone());
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+    })
+    .await;
+    let (_t, mut rx, _g) = tester(&w.m).await;
+    let c = w.m.start_conversation(auto()).await.unwrap();
+    let (reached, go) = w.m.pause_at("after an auto-run plan started").await;
+    let asking = {
+        let (m, id) = (w.m.clone(), c.id.clone());
+        tokio::spawn(async move {
+            m.ask_in_conversation(&id, "run the tests in ledger", Budget::default())
+                .await
+        })
+    };
+    let mut asking = asking;
+    tokio::select! {
+        r = reached => r.expect("the plan started"),
+        a = &mut asking => panic!("the request ended without running its plan: {:?}", a.unwrap().map(|(a, _)| a.route.routed)),
+    }
+    let start = started(&mut rx).await;
+    // What a restart would read: the store.
+    let stored = w.m.conversation(&c.id).await.unwrap();
+    let plan_id = stored.turns.first().and_then(|t| t.plan_id.clone());
+    let plan =
+        w.m.get_plan(plan_id.as_deref().expect("the turn names its plan"))
+            .await
+            .unwrap();
+    assert_eq!(plan.steps[0].task_ids.last(), Some(&start.task_id));
+    go.send(()).unwrap();
+    let (a, c) = asking.await.unwrap().unwrap();
+    assert_eq!(c.turns.len(), 1, "one turn for one request");
+    assert_eq!(a.plan.unwrap().steps[0].state, StepState::Running);
+}
+
+/// A plan that cannot be run at once after all (its folder went between the proposal and the
+/// start) stays proposed, and its turn says why.
+#[tokio::test]
+async fn a_plan_that_cannot_run_at_once_stays_proposed_and_its_turn_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("src");
+    std::fs::create_dir_all(root.join("ledger")).unwrap();
+    std::fs::write(root.join("ledger/README.md"), "ledger").unwrap();
+    let w = world_at(dir.path(), |c| {
+        c.paths.workspace_root = Some(root.clone());
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+    })
+    .await;
+    let (_t, _rx, _g) = tester(&w.m).await;
+    let c = w.m.start_conversation(auto()).await.unwrap();
+    let (reached, go) = w.m.pause_at("before an auto-run").await;
+    let asking = {
+        let (m, id) = (w.m.clone(), c.id.clone());
+        tokio::spawn(async move {
+            m.ask_in_conversation(&id, "run the tests in ledger", Budget::default())
+                .await
+        })
+    };
+    reached.await.expect("about to run the plan");
+    std::fs::remove_dir_all(root.join("ledger")).unwrap();
+    go.send(()).unwrap();
+    let (a, c) = asking.await.unwrap().unwrap();
+    let p = a.plan.expect("the plan");
+    assert_eq!(p.state, crate::plan::PlanState::Proposed);
+    assert_eq!(c.turns.len(), 1);
+    assert!(
+        c.turns[0].reply.contains("It was not run at once: "),
+        "{}",
+        c.turns[0].reply
+    );
+    let stored = w.m.conversation(&c.id).await.unwrap();
+    assert_eq!(stored.turns[0].reply, c.turns[0].reply);
+}
+
 #[tokio::test]
 async fn a_conversation_remembers_its_project_runs_at_once_in_auto_and_is_there_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();

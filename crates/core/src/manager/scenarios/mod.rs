@@ -47,13 +47,26 @@ impl Pause {
 }
 
 impl Manager {
-    /// Waits at the pause a test set between a key's look-up in the store and in memory.
-    pub(super) async fn paused_after_key_lookup(&self) {
-        let pause = self.inner.after_key_lookup.lock().await.take();
+    /// Waits here when a test set a pause at `point` (once).
+    pub(super) async fn pause_point(&self, point: &'static str) {
+        let pause = self.inner.pauses.lock().await.remove(point);
         if let Some(p) = pause {
             let _ = p.reached.send(());
             let _ = p.go.await;
         }
+    }
+
+    /// Sets a pause at `point`: (told when reached, to tell to go on).
+    async fn pause_at(
+        &self,
+        point: &'static str,
+    ) -> (
+        tokio::sync::oneshot::Receiver<()>,
+        tokio::sync::oneshot::Sender<()>,
+    ) {
+        let (pause, reached, go) = Pause::new();
+        self.inner.pauses.lock().await.insert(point, pause);
+        (reached, go)
     }
 }
 

@@ -129,8 +129,7 @@ async fn a_keyed_repeat_that_misses_its_first_task_between_the_two_looks_still_f
         idempotency_key: Some("raced".into()),
         ..echo()
     };
-    let (pause, reached, go) = Pause::new();
-    *w.m.inner.after_key_lookup.lock().await = Some(pause);
+    let (reached, go) = w.m.pause_at("after the key's look-up in the store").await;
     let repeating = {
         let (m, sub) = (w.m.clone(), sub.clone());
         tokio::spawn(async move { m.submit(sub).await })
