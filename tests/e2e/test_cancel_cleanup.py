@@ -50,8 +50,11 @@ def cancel_when_written(m: Manager, workspace: str) -> client_pb2.Task:
 def removals(m: Manager) -> list[tuple[str, str]]:
     lines = m.cli("audit", "list", "--json").stdout.splitlines()
     audit = [json.loads(line) for line in lines if line.strip()]
+    # Audited before the folder goes (`workspace.removed` follows once it has gone).
     return [
-        (e["task_id"], e["detail"]["folder"]) for e in audit if e["action"] == "workspace.removed"
+        (e["task_id"], e["detail"]["folder"])
+        for e in audit
+        if e["action"] == "workspace.remove_started"
     ]
 
 

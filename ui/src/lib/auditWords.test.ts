@@ -58,6 +58,16 @@ describe('auditSentence', () => {
     expect(say('manager', 'task.dead_lettered', { task_type: 'echo.sleep' })).toBe('The echo.sleep task was given up: every attempt failed');
   });
 
+  it('says an action audited before it began, and how it failed', () => {
+    expect(say('client', 'secret.set_started', { name: 'GITHUB_TOKEN' })).toBe('You began to store the secret GITHUB_TOKEN');
+    expect(say('client', 'secret.set_failed', { name: 'GITHUB_TOKEN', error: 'no keychain' })).toBe(
+      'You could not store the secret GITHUB_TOKEN: no keychain',
+    );
+    expect(say('client', 'action.rollback_failed', { description: 'rewrite the notes', error: 'disk full' })).toBe(
+      'You could not put back what was there before (rewrite the notes): disk full',
+    );
+  });
+
   it('gives none for an action it does not know, or details without what the sentence needs', () => {
     expect(say('client', 'task.teleported', {})).toBeNull();
     expect(say('bootstrapper', 'consent.requested', { permission: {} })).toBeNull();

@@ -84,6 +84,11 @@ const BUILDERS: Record<string, Builder> = {
     return `${who} kept a copy of ${count(files, 'file')} first, then could ${what}`;
   },
   'action.rolled_back': (d, who) => (str(d.description) ? `${who} put back what was there before: ${str(d.description)}` : null),
+  'action.rollback_started': (d, who) => (str(d.description) ? `${who} began to put back what was there before: ${str(d.description)}` : null),
+  'action.rollback_failed': (d, who) =>
+    str(d.description) ? `${who} could not put back what was there before (${str(d.description)}): ${str(d.error)}` : null,
+  'workspace.remove_started': (d, who) => (str(d.folder) ? `${who} began to remove the folder ${str(d.folder)}` : null),
+  'workspace.remove_failed': (d, who) => (str(d.folder) ? `${who} could not remove the folder ${str(d.folder)}: ${str(d.error)}` : null),
   'workspace.removed': (d, who) => (str(d.folder) ? `${who} removed the folder ${str(d.folder)}` : null),
   'editor.opened': (d, who) => {
     const path = str(d.file) || str(d.path);
@@ -103,7 +108,11 @@ const BUILDERS: Record<string, Builder> = {
   },
   'policy.rule_added': (d, who) => rule(d, who, 'added'),
   'policy.rule_revoked': (d, who) => rule(d, who, 'revoked'),
+  'secret.set_started': (d, who) => (str(d.name) ? `${who} began to store the secret ${str(d.name)}` : null),
+  'secret.set_failed': (d, who) => (str(d.name) ? `${who} could not store the secret ${str(d.name)}: ${str(d.error)}` : null),
   'secret.set': (d, who) => (str(d.name) ? `${who} stored the secret ${str(d.name)}` : null),
+  'secret.delete_started': (d, who) => (str(d.name) ? `${who} began to delete the secret ${str(d.name)}` : null),
+  'secret.delete_failed': (d, who) => (str(d.name) ? `${who} could not delete the secret ${str(d.name)}: ${str(d.error)}` : null),
   'secret.deleted': (d, who) => (str(d.name) ? `${who} deleted the secret ${str(d.name)}` : null),
   'secret.read': (d, who) => (str(d.name) ? `${who} was given the secret ${str(d.name)}` : null),
   'scheduling.paused': (_d, who) => `${who} paused handing out work`,

@@ -1,4 +1,5 @@
 //! Destructive actions: the snapshot taken first, and putting files back.
+use super::audit::AheadEntry;
 use super::*;
 
 impl Manager {
@@ -138,7 +139,16 @@ impl Manager {
         let entries = action.entries.clone();
         let roots = action.roots.clone();
         let what = id.to_string();
-        blocking(move || {
+        let entry = AheadEntry {
+            actor,
+            started: "action.rollback_started",
+            failed: "action.rollback_failed",
+            task: Some(&action.task_id),
+            detail: serde_json::json!({
+                "action": id, "description": action.description, "paths": action.entries,
+            }),
+        };
+        let restore = blocking(move || {
             rollback::restore(&entries, &dir, &roots).map_err(|e| {
                 file_error(
                     e,
@@ -146,8 +156,8 @@ impl Manager {
                     &format!("rolling back action {what}"),
                 )
             })
-        })
-        .await?;
+        });
+        self.audited_ahead(entry, restore).await?;
         let now = self.now_us();
         action.rolled_back_us = Some(now);
         self.record(vec![

@@ -2,6 +2,51 @@
 use super::*;
 
 impl Manager {
+    /// Does `act`, an action on the person's files or keychain, audited ahead: `started` is
+    /// stored before it begins (so nothing is done unaudited, even when the manager is killed
+    /// during it: the entry stays with no end), and `failed` with the error if it fails. The
+    /// caller stores the entry that says it was done. Not done at all when the first entry
+    /// cannot be stored.
+    pub(super) async fn audited_ahead<T>(
+        &self,
+        entry: AheadEntry<'_>,
+        act: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let AheadEntry {
+            actor,
+            started,
+            failed,
+            task,
+            detail,
+        } = entry;
+        self.record(vec![Write::audit(
+            self.now_us(),
+            actor,
+            started,
+            task,
+            detail.clone(),
+        )])
+        .await?;
+        let done = act.await;
+        if let Err(e) = &done {
+            let mut detail = detail;
+            detail["error"] = e.to_string().into();
+            if let Err(not_stored) = self
+                .record(vec![Write::audit(
+                    self.now_us(),
+                    actor,
+                    failed,
+                    task,
+                    detail,
+                )])
+                .await
+            {
+                tracing::error!(action = failed, error = %not_stored, "a failed action's audit entry was not stored");
+            }
+        }
+        done
+    }
+
     /// A page of the audit log: the entries `query` selects, at most a page of them.
     pub async fn list_audit(
         &self,
@@ -103,6 +148,17 @@ impl Refusals {
         self.suppressed = self.suppressed.saturating_add(1);
         (false, ended)
     }
+}
+
+/// The entries [`Manager::audited_ahead`] stores around an action.
+pub(super) struct AheadEntry<'a> {
+    pub actor: &'a str,
+    /// Stored before the action begins (`secret.set_started`).
+    pub started: &'a str,
+    /// Stored when it fails, with its error (`secret.set_failed`).
+    pub failed: &'a str,
+    pub task: Option<&'a str>,
+    pub detail: serde_json::Value,
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 //! Dispatch: assigning queued tasks as the scheduler decides, forgetting ended ones.
+use super::audit::AheadEntry;
 use super::*;
 
 impl Manager {
@@ -62,29 +63,40 @@ impl Manager {
             return;
         }
         let path = PathBuf::from(&folder);
-        let held = blocking(move || {
-            let held = std::fs::read_dir(&path).map(|d| d.count()).unwrap_or(0);
-            if held > 0 {
-                // remove_dir_all never follows a link out of the folder.
-                std::fs::remove_dir_all(&path)
-                    .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
-            }
-            Ok(held)
-        })
-        .await;
-        match held {
-            Ok(0) => {}
-            Ok(held) => self.audit(
-                "manager",
-                "workspace.removed",
-                Some(&task_id),
-                serde_json::json!({
+        let counted = path.clone();
+        let held =
+            blocking(move || Ok(std::fs::read_dir(&counted).map(|d| d.count()).unwrap_or(0)))
+                .await
+                .unwrap_or(0);
+        if held > 0 {
+            let entry = AheadEntry {
+                actor: "manager",
+                started: "workspace.remove_started",
+                failed: "workspace.remove_failed",
+                task: Some(&task_id),
+                detail: serde_json::json!({
                     "folder": folder, "entries": held,
                     "why": "the task was cancelled, and the manager had made this folder for it",
                 }),
-            ),
-            Err(e) => {
-                tracing::error!(task = %task_id, error = %e, "removing a cancelled task's folder failed")
+            };
+            let remove = blocking(move || {
+                // remove_dir_all never follows a link out of the folder.
+                std::fs::remove_dir_all(&path)
+                    .map_err(|e| Error::io(format!("removing {}", path.display()), e))
+            });
+            if let Err(e) = self.audited_ahead(entry, remove).await {
+                tracing::error!(task = %task_id, error = %e, "removing a cancelled task's folder failed");
+                return;
+            }
+            let removed = Write::audit(
+                self.now_us(),
+                "manager",
+                "workspace.removed",
+                Some(&task_id),
+                serde_json::json!({ "folder": folder, "entries": held }),
+            );
+            if let Err(e) = self.record(vec![removed]).await {
+                tracing::error!(task = %task_id, error = %e, "a removed folder's audit entry was not stored");
             }
         }
         workspace::remove_made(Path::new(&folder), Path::new(&top));

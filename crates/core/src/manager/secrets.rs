@@ -1,18 +1,35 @@
 //! Secrets: kept in the keychain, named in the database, handed to the tasks allowed them.
+use super::audit::AheadEntry;
 use super::*;
 
 impl Manager {
     /// Stores a secret in the keychain (audited by name; the value goes nowhere else).
     pub async fn set_secret(&self, name: &str, value: &str, actor: &str) -> Result<()> {
         let (n, v) = (name.to_string(), value.to_string());
-        blocking(move || crate::secrets::store(&n, &v)).await?;
+        let entry = AheadEntry {
+            actor,
+            started: "secret.set_started",
+            failed: "secret.set_failed",
+            task: None,
+            detail: serde_json::json!({ "name": name }),
+        };
+        self.audited_ahead(entry, blocking(move || crate::secrets::store(&n, &v)))
+            .await?;
         self.record_secret(name, true, actor).await
     }
 
     /// Deletes a secret from the keychain (audited).
     pub async fn delete_secret(&self, name: &str, actor: &str) -> Result<()> {
         let n = name.to_string();
-        blocking(move || crate::secrets::delete(&n)).await?;
+        let entry = AheadEntry {
+            actor,
+            started: "secret.delete_started",
+            failed: "secret.delete_failed",
+            task: None,
+            detail: serde_json::json!({ "name": name }),
+        };
+        self.audited_ahead(entry, blocking(move || crate::secrets::delete(&n)))
+            .await?;
         self.record_secret(name, false, actor).await
     }
 

@@ -94,7 +94,7 @@ async fn world_at(root: &std::path::Path, tune: impl FnOnce(&mut Config)) -> Wor
     tune(&mut cfg);
     let paths = cfg.resolve().expect("paths");
     std::fs::create_dir_all(&paths.data_dir).expect("data dir");
-    let store = Store::open(&paths.database, Duration::from_secs(5), 1 << 20)
+    let store = Store::open(&paths.database, cfg.store.busy_timeout, 1 << 20)
         .await
         .expect("store");
     let clock = Arc::new(ManualClock::new(1_800_000_000_000_000));

@@ -275,6 +275,56 @@ async fn a_rollback_puts_back_what_a_destructive_action_changed_once_its_task_ha
     );
 }
 
+/// A rollback is audited before it touches a file: when its entry cannot be stored (here the
+/// database's write lock is held past `store.write_lock_patience`), the files stay as they are.
+/// (It was audited after: the files were put back, and the entry was lost.) The same holds for
+/// secrets and the folders of cancelled tasks (`Manager::audited_ahead`).
+#[tokio::test]
+async fn a_rollback_whose_audit_entry_cannot_be_stored_changes_no_file() {
+    use sqlx::Connection;
+    let w = world(|c| {
+        c.store.busy_timeout = Duration::from_millis(20);
+        c.store.write_lock_patience = Duration::ZERO;
+    })
+    .await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let ws = PathBuf::from(task(&w, &id).await.workspace);
+    std::fs::write(ws.join("notes.txt"), "before").unwrap();
+    w.m.add_rule(
+        None,
+        "destructive",
+        "rewrite the notes",
+        policy::Decision::Allow,
+        "person",
+    )
+    .await
+    .unwrap();
+    let paths = [ws.join("notes.txt").display().to_string()];
+    let action =
+        w.m.prepare_destructive(&id, &start.capability_token, "rewrite the notes", &paths)
+            .await
+            .unwrap();
+    std::fs::write(ws.join("notes.txt"), "after").unwrap();
+    w.m.finish(&id, &start.capability_token, succeeded())
+        .await
+        .unwrap();
+    let mut other =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.m.paths().database.display()))
+            .await
+            .expect("a second connection");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .expect("the write lock");
+    let refused = w.m.rollback(&action.id, "person").await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(
+        std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
+        "after",
+        "a file was put back with no audit entry saying so"
+    );
+}
+
 #[tokio::test]
 async fn a_destructive_action_through_a_link_leading_out_of_the_workspace_is_refused_before_asking()
 {
