@@ -91,6 +91,14 @@ def test_secrets_go_to_the_desktop_keychain_and_survive_a_restart(
     r = m.cli("secret", "set", "PROBE_TOKEN", stdin=value)
     assert r.returncode == 0, r.stderr
     assert "desktop keychain (Secret Service)" in m.cli("secret", "list").stdout
+    # Audited before the keychain is written, then as done; by name only.
+    lines = m.cli("audit", "list", "--json").stdout.splitlines()
+    audit = [json.loads(line) for line in lines if line.strip()]
+    secret = [(e["action"], e["detail"]) for e in audit if e["action"].startswith("secret.")]
+    assert secret == [
+        ("secret.set_started", {"name": "PROBE_TOKEN"}),
+        ("secret.set", {"name": "PROBE_TOKEN"}),
+    ], secret
 
     assert m.stop() == 0
     m.start()
