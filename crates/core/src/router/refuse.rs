@@ -31,6 +31,103 @@ const NEVER: &[&[&str]] = &[
     &["sudo"],
     &["disk", "full"],
     &["forever"],
+    // Hiding what is done from the person.
+    &["secretly"],
+    &["covertly"],
+    &["mkfs"],
+    &["shred"],
+    // The same in the other languages people write requests in ("lösche alle Branches").
+    &["lösch"],
+    &["borra"],
+    &["supprim"],
+    &["effac"],
+    &["apag"],
+];
+
+/// Phrases (lower-cased, as written) that talk the router out of its rules or the manager out
+/// of its safeguards: an injected instruction, a claimed authority, the sandbox, consent,
+/// snapshots or the audit log done without.
+const NEVER_PHRASES: &[&str] = &[
+    "system:",
+    "system prompt",
+    "new instruction",
+    "new instructions",
+    "admin mode",
+    "developer mode",
+    "god mode",
+    "jailbreak",
+    "you are now",
+    "from now on you",
+    "ignore previous",
+    "ignore all previous",
+    "ignore the above",
+    "ignore your",
+    "outside the sandbox",
+    "outside of the sandbox",
+    "outside its sandbox",
+    "without the sandbox",
+    "without a sandbox",
+    "without sandbox",
+    "no sandbox",
+    "unsandboxed",
+    "don't ask me",
+    "dont ask me",
+    "do not ask me",
+    "without asking",
+    "without consent",
+    "without my consent",
+    "skip consent",
+    "skip the consent",
+    "no consent",
+    "no snapshot",
+    "without a snapshot",
+    "without snapshot",
+    "without audit",
+    "without the audit",
+    "without logging it",
+    "don't mention",
+    "dont mention",
+    "do not mention",
+    "without telling",
+    "whole home",
+    "entire home",
+    "all of my home",
+    "full disk access",
+    "root access",
+    "chmod 777",
+    "--no-verify",
+    // Planting a way in (finding one is an audit's work: "scan shop for backdoors").
+    "add a hidden",
+    "create a hidden",
+    "make a hidden",
+    "insert a hidden",
+    "add a backdoor",
+    "create a backdoor",
+    "install a backdoor",
+    "insert a backdoor",
+    "plant a backdoor",
+    "add a back door",
+    // Rewriting or throwing away what others share.
+    "push --force",
+    "push -f",
+    "force push",
+    "force-push",
+    "reset --hard",
+    "drop table",
+    "drop database",
+    "truncate table",
+];
+
+/// Words that ask for a secret's value itself, in full ("print the API keys unredacted").
+const IN_FULL: &[&str] = &[
+    "unredacted",
+    "in full",
+    "in plain text",
+    "in plaintext",
+    "in the clear",
+    "full value",
+    "actual value",
+    "real value",
 ];
 
 /// Secrets: finding them is an audit's work ("hard-coded passwords in shop"), handing them over
@@ -42,6 +139,13 @@ const SECRETS: &[&str] = &[
     "token",
     "secret",
     "api key",
+    "private key",
+    "card number",
+    "credit card",
+    "customer data",
+    "personal data",
+    "user data",
+    "pii",
 ];
 /// Words that hand something over to someone.
 const GIVE_AWAY: &[&str] = &[
@@ -51,7 +155,25 @@ const GIVE_AWAY: &[&str] = &[
 
 /// Text that is never in a request it would be safe to serve, as written (a shell command in a
 /// name, a system file).
-const NEVER_TEXT: &[&str] = &["/etc/", ".ssh", "| sh", "| bash", "|sh", "|bash", "$(", "`"];
+const NEVER_TEXT: &[&str] = &[
+    "/etc/",
+    ".ssh",
+    ".aws",
+    ".gnupg",
+    ".netrc",
+    ".kube/config",
+    ".docker/config",
+    "id_rsa",
+    "id_ed25519",
+    "/proc/",
+    "/dev/sd",
+    "| sh",
+    "| bash",
+    "|sh",
+    "|bash",
+    "$(",
+    "`",
+];
 
 /// Why `request` must be refused whatever a router makes of it (the safety floor every router,
 /// the language model's too, stands on), or None.
@@ -65,7 +187,20 @@ pub(super) fn never(request: &str, tokens: &[text::Token]) -> Option<String> {
             "this holds `{t}` — HyperAgent never runs a shell command or reaches a system file for a request, whatever else is asked"
         ));
     }
+    let lower = request.to_lowercase();
+    if let Some(p) = NEVER_PHRASES.iter().find(|p| lower.contains(**p)) {
+        return Some(format!(
+            "this says `{p}` — HyperAgent keeps its rules and safeguards (the sandbox, consent, snapshots, the audit log, your history) whatever a request says"
+        ));
+    }
     let stems: Vec<String> = tokens.iter().map(|t| text::stem(&t.norm)).collect();
+    if let Some(p) = IN_FULL.iter().find(|p| lower.contains(**p)) {
+        if let Some(secret) = SECRETS.iter().find(|s| lower.contains(**s)) {
+            return Some(format!(
+                "this asks for a {secret} {p} — HyperAgent finds secrets for you but never shows one, whatever else is asked"
+            ));
+        }
+    }
     if let Some((verb, secret)) = gives_away(tokens, &stems) {
         return Some(format!(
             "this asks to {verb} a {secret} — HyperAgent finds secrets for you but never hands one over, whatever else is asked"
@@ -111,10 +246,10 @@ fn gives_away(tokens: &[text::Token], stems: &[String]) -> Option<(&'static str,
             }
             let secret = SECRETS.iter().find(|p| {
                 let words: Vec<&str> = p.split(' ').collect();
-                words
-                    .iter()
-                    .enumerate()
-                    .all(|(k, w)| stems.get(j + k).is_some_and(|s| s == w || s.starts_with(w)))
+                words.iter().enumerate().all(|(k, w)| {
+                    let as_written = tokens.get(j + k).is_some_and(|t| t.norm.starts_with(w));
+                    as_written || stems.get(j + k).is_some_and(|s| s == w || s.starts_with(w))
+                })
             });
             if let Some(secret) = secret {
                 return Some((verb, secret));
@@ -254,6 +389,55 @@ pub(super) fn unknown_template(
         "no template here makes a {kind} project; the templates are: {}",
         names.join(", ")
     ))
+}
+
+/// Other ecosystems' test and build runners, that a request may name as the thing to run ("npm
+/// test", "run jest"): each with whether it names the runner alone (`true`) or only beside a word
+/// of running ("cargo test": "cargo" alone may be a project's name).
+const OTHER_RUNNERS: &[(&str, bool)] = &[
+    ("jest", true),
+    ("mocha", true),
+    ("vitest", true),
+    ("rspec", true),
+    ("phpunit", true),
+    ("karma", true),
+    ("cypress", true),
+    ("junit", true),
+    ("npm", false),
+    ("yarn", false),
+    ("pnpm", false),
+    ("cargo", false),
+    ("go", false),
+    ("mvn", false),
+    ("maven", false),
+    ("gradle", false),
+    ("dotnet", false),
+    ("ctest", false),
+];
+/// Words of running beside a runner's name.
+const RUN_WORDS: &[&str] = &["test", "tests", "run", "build", "install"];
+
+/// A runner of another ecosystem the request asks to run, when no intent's description or
+/// examples speak of it (an agent that runs it makes the request routable): why nothing here
+/// can.
+pub(super) fn other_runner(tokens: &[text::Token], catalog: &Catalog) -> Option<String> {
+    let at = tokens.iter().enumerate().find_map(|(i, t)| {
+        let (name, alone) = OTHER_RUNNERS.iter().find(|(n, _)| t.norm == *n)?;
+        let beside = |j: Option<usize>| {
+            j.and_then(|j| tokens.get(j))
+                .is_some_and(|w| RUN_WORDS.contains(&w.norm.as_str()))
+        };
+        (*alone || beside(i.checked_sub(1)) || beside(Some(i + 1))).then_some(*name)
+    })?;
+    let known = catalog.intents.iter().any(|i| {
+        let words = |s: &str| text::tokens(s).iter().any(|t| t.norm == at);
+        words(&i.description) || i.examples.iter().any(|e| words(e))
+    });
+    (!known).then(|| {
+        format!(
+            "no agent here works with {at} (none of them says so): the tests it runs are the ones their descriptions name"
+        )
+    })
 }
 
 /// Whether a folder is the whole file system or the whole home folder, never one project's.

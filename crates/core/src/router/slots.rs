@@ -33,8 +33,47 @@ const BEFORE_REF: &[&str] = &[
 ];
 /// Words that negate the boolean after them.
 const NEGATIONS: &[&str] = &[
-    "no", "not", "without", "dont", "don't", "skip", "never", "disable",
+    "no",
+    "not",
+    "without",
+    "dont",
+    "don't",
+    "skip",
+    "skipping",
+    "never",
+    "disable",
+    "except",
+    "excluding",
+    "exclude",
+    "avoid",
+    "w/o",
+    "nor",
+    "neither",
 ];
+/// Words that begin another clause: a negation before one of them says nothing of what follows
+/// ("no docker but with the history").
+const CLAUSE_WORDS: &[&str] = &["but", "and", "then", "with", "however", "also", "plus"];
+/// How far back, in words, a negation reaches within its clause ("don't look at the git
+/// history").
+const NEGATION_REACH: usize = 6;
+
+/// Whether a negation stands before token `at` in the same clause, within [`NEGATION_REACH`]
+/// words: none past a punctuation mark or a word that begins another clause.
+fn negated_before(tokens: &[Token], at: usize) -> bool {
+    for i in (at.saturating_sub(NEGATION_REACH)..at).rev() {
+        let t = &tokens[i];
+        if t.punct.starts_with([',', ';', '.', '!', '?', ':']) {
+            return false;
+        }
+        if NEGATIONS.contains(&t.norm.as_str()) {
+            return true;
+        }
+        if CLAUSE_WORDS.contains(&t.norm.as_str()) {
+            return false;
+        }
+    }
+    false
+}
 /// Seconds in a unit of time.
 const UNITS: &[(&str, f64)] = &[
     ("s", 1.0),
@@ -523,8 +562,7 @@ fn boolean(tokens: &[Token], name: &str, prop: &Value) -> Option<bool> {
         Some(at) => (*at.iter().min()?, *at.iter().max()?),
         None => return described(tokens, prop),
     };
-    let negated = (at.saturating_sub(3)..at).any(|i| NEGATIONS.contains(&tokens[i].norm.as_str()))
-        || said_no_after(tokens, last);
+    let negated = negated_before(tokens, at) || said_no_after(tokens, last);
     Some(!negated)
 }
 
@@ -562,7 +600,7 @@ fn described(tokens: &[Token], prop: &Value) -> Option<bool> {
             words.len()
         };
         let span = words.len() + 3;
-        let said = (0..tokens.len()).any(|i| {
+        let said = (0..tokens.len()).find(|&i| {
             let near = &tokens[i..(i + span).min(tokens.len())];
             let found = words
                 .iter()
@@ -570,8 +608,14 @@ fn described(tokens: &[Token], prop: &Value) -> Option<bool> {
                 .count();
             found >= needed
         });
-        if said {
-            return Some(true);
+        if let Some(i) = said {
+            // The request's own negation of what the clause says ("don't stop at the first
+            // failure"), unless the clause is itself a negation ("without the network").
+            let first = (i..tokens.len())
+                .find(|&j| words.iter().any(|w| same_word(&tokens[j].norm, w)))
+                .unwrap_or(i);
+            let clause_negates = words.iter().any(|w| NEGATIONS.contains(&w.as_str()));
+            return Some(clause_negates || !negated_before(tokens, first));
         }
     }
     None
@@ -648,8 +692,17 @@ fn free_text(tokens: &[Token], name: &str, prop: &Value) -> Option<String> {
                 if let Some(n) = rest.get(1) {
                     phrase = format!("not {}", n.raw);
                 }
+            } else if is_expression(prop) && negated_before(tokens, i) {
+                // "except those marked integration": the expression's own negation.
+                phrase = format!("not {phrase}");
             }
             return Some(phrase);
+        }
+    }
+    // "skip the slow ones", "skipping slow tests": the tests left out by a marker.
+    if name == "markers" {
+        if let Some(w) = left_out(tokens) {
+            return Some(format!("not {w}"));
         }
     }
     // A message is what the person quoted, or, in a short request, every word after its verb
@@ -687,6 +740,54 @@ fn free_text(tokens: &[Token], name: &str, prop: &Value) -> Option<String> {
             .map(|t| t.raw.as_str())
             .collect();
         return (!words.is_empty()).then(|| words.join(" "));
+    }
+    None
+}
+
+/// Whether a property takes an expression that can say "not" (pytest's `-k` and `-m`).
+fn is_expression(prop: &Value) -> bool {
+    prop.get("description")
+        .and_then(Value::as_str)
+        .is_some_and(|d| d.contains("expression"))
+}
+
+/// The kind of tests a request leaves out: "skip the slow ones", "skipping slow tests", "skip
+/// slow" at the end of a clause.
+fn left_out(tokens: &[Token]) -> Option<String> {
+    const LEAVE_OUT: &[&str] = &[
+        "skip",
+        "skipping",
+        "except",
+        "excluding",
+        "exclude",
+        "without",
+    ];
+    const TESTS: &[&str] = &["ones", "tests", "test", "testcases", "cases"];
+    for (i, t) in tokens.iter().enumerate() {
+        if !LEAVE_OUT.contains(&t.norm.as_str()) || !t.punct.is_empty() {
+            continue;
+        }
+        let mut j = i + 1;
+        while tokens
+            .get(j)
+            .is_some_and(|t| matches!(t.norm.as_str(), "the" | "all" | "any"))
+        {
+            j += 1;
+        }
+        let Some(w) = tokens
+            .get(j)
+            .filter(|w| w.kind == Kind::Word && !text::is_stop(&w.norm))
+        else {
+            continue;
+        };
+        let ends_clause = j + 1 == tokens.len() || !w.punct.is_empty();
+        let then_tests = tokens
+            .get(j + 1)
+            .is_some_and(|n| TESTS.contains(&n.norm.as_str()));
+        let skipping = matches!(t.norm.as_str(), "skip" | "skipping");
+        if then_tests || (skipping && ends_clause) {
+            return Some(w.raw.clone());
+        }
     }
     None
 }
@@ -1184,6 +1285,43 @@ mod tests {
             true
         );
         assert_eq!(filled("a dock for boats", schema)["docker"], Value::Null);
+    }
+
+    #[test]
+    fn a_negation_reaches_through_its_clause_and_no_further() {
+        let schema = json!({"type": "object", "properties": {
+            "include_history": {"type": "boolean", "description": "Also scan the git history."},
+            "offline": {"type": "boolean", "description": "Work offline, without the network."},
+            "markers": {"type": "string",
+                "description": "Only tests whose markers match this expression (pytest -m)."},
+        }});
+        let f = |t: &str| filled(t, schema.clone());
+        assert_eq!(
+            f("audit it but don't look at the git history")["include_history"],
+            false
+        );
+        assert_eq!(
+            f("no docker, and with the history please")["include_history"],
+            true
+        );
+        assert_eq!(
+            f("the network is slow here, offline please")["offline"],
+            true
+        );
+        assert_eq!(f("no need for network, offline")["offline"], true);
+        assert_eq!(
+            f("run all except the tests marked integration")["markers"],
+            "not integration"
+        );
+        assert_eq!(f("tests marked smoke")["markers"], "smoke");
+        assert_eq!(
+            f("run the tests, skipping the slow ones")["markers"],
+            "not slow"
+        );
+        assert_eq!(f("tests for ledger, skip flaky")["markers"], "not flaky");
+        assert!(f("run the tests without fail fast")
+            .get("markers")
+            .is_none());
     }
 
     #[test]
