@@ -5,7 +5,7 @@ import { FeedProvider } from '../app/feed';
 import { ClientProvider, type Agent } from '../ipc';
 import { task } from '../testing/tasks';
 import { MockTransport } from '../testing/mockTransport';
-import { Agents, START_WITH_AGENTS } from './Agents';
+import { Agents, DOING_SHOWN, START_WITH_AGENTS, runningWords } from './Agents';
 
 function setup() {
   const transport = new MockTransport({ ListAgents: () => ({ agents: [] }) });
@@ -109,5 +109,67 @@ describe('Agents', () => {
     expect(message).toHaveTextContent('given up (5 deliveries)');
     expect(message).toHaveTextContent('not acknowledged after 5 deliveries');
     expect(within(message).getByRole('link', { name: 'task t1' })).toHaveAttribute('href', '#/tasks/t1');
+  });
+
+  it('counts an agent running more tasks than a listing holds right, naming the first few and counting the rest', async () => {
+    const ids = Array.from({ length: 450 }, (_, i) => `t${String(i).padStart(3, '0')}`);
+    const busy = {
+      id: 'builder',
+      version: '1',
+      status: 'AGENT_STATUS_ONLINE',
+      capabilities: [],
+      max_concurrency: 500,
+      running_task_ids: ids,
+      load: 0.9,
+      restarts: 0,
+      tasks_succeeded: '0',
+      tasks_failed: '0',
+      cost: 0,
+      pid: 7,
+      supervised: true,
+      status_reason: '',
+      confined: false,
+    } as Agent;
+    const status = (running: number, asking: number) => ({
+      version: '0',
+      pid: 1,
+      paused: false,
+      agents_online: 1,
+      agents_known: 1,
+      tasks_queued: 0,
+      tasks_running: running,
+      tasks_awaiting_consent: asking,
+      workspace_root: '/home/me/src',
+      workspace_root_source: 'default',
+      editor: '',
+    });
+    const transport = new MockTransport({
+      ListAgents: () => ({ agents: [busy] }),
+      ListMessages: () => ({ messages: [], next_page_token: '' }),
+      // The manager's page: the newest 200, which are not the ones the agent names first.
+      ListTasks: () => ({ tasks: ids.slice(250).map((id) => task(id, { task_type: 'build', state: 'TASK_STATE_RUNNING' })), next_page_token: 't250' }),
+      GetTask: ({ task_id }) => task(task_id ?? '', { task_type: 'build', state: 'TASK_STATE_RUNNING' }),
+      GetStatus: () => status(447, 3),
+    });
+    render(
+      <ClientProvider client={transport.client()}>
+        <FeedProvider>
+          <Agents />
+        </FeedProvider>
+      </ClientProvider>,
+    );
+    const doing = within(await screen.findByRole('row', { name: /builder/ })).getByTestId('agent-doing');
+    expect(within(doing).getAllByTestId('agent-task')).toHaveLength(DOING_SHOWN);
+    expect(within(doing).getByTestId('agent-tasks-more')).toHaveTextContent('and 440 more tasks');
+    expect(await screen.findByTestId('agents-running')).toHaveTextContent('447 tasks running, 3 waiting for you');
+    // Each task named has its details, though the listing stopped before it.
+    await vi.waitFor(() => expect(within(doing).getAllByRole('link', { name: 'build' })).toHaveLength(DOING_SHOWN));
+    expect(transport.requests('GetTask').map((r) => r.task_id)).toEqual(ids.slice(0, DOING_SHOWN));
+  });
+
+  it('without the manager\'s count, says "at least" what a listing cut at its page saw', () => {
+    expect(runningWords({ running: 198, waiting: 2, atLeast: true })).toBe('200+ tasks running or waiting for you');
+    expect(runningWords({ running: 1, waiting: 0, atLeast: false })).toBe('1 task running');
+    expect(runningWords({ running: 450, waiting: 2, atLeast: false })).toBe('450 tasks running, 2 waiting for you');
   });
 });
