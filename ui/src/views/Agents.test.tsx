@@ -5,7 +5,30 @@ import { FeedProvider } from '../app/feed';
 import { ClientProvider, type Agent } from '../ipc';
 import { task } from '../testing/tasks';
 import { MockTransport } from '../testing/mockTransport';
+import { managerStatus } from '../testing/status';
 import { Agents, DOING_SHOWN, START_WITH_AGENTS, runningWords } from './Agents';
+
+/** An online agent, with `over`. */
+function agentOf(id: string, over: Partial<Agent> = {}): Agent {
+  return {
+    id,
+    version: '1',
+    status: 'AGENT_STATUS_ONLINE',
+    capabilities: [],
+    max_concurrency: 1,
+    running_task_ids: [],
+    load: 0,
+    restarts: 0,
+    tasks_succeeded: '0',
+    tasks_failed: '0',
+    cost: 0,
+    pid: 7,
+    supervised: true,
+    status_reason: '',
+    confined: false,
+    ...over,
+  } as Agent;
+}
 
 function setup() {
   const transport = new MockTransport({ ListAgents: () => ({ agents: [] }) });
@@ -42,23 +65,7 @@ describe('Agents', () => {
   });
 
   it('says what each agent is doing now: its tasks, their step and model calls, live from the feed', async () => {
-    const coder: Agent = {
-      id: 'coder',
-      version: '1',
-      status: 'AGENT_STATUS_ONLINE',
-      capabilities: [],
-      max_concurrency: 2,
-      running_task_ids: ['t1'],
-      load: 0.5,
-      restarts: 0,
-      tasks_succeeded: '0',
-      tasks_failed: '0',
-      cost: 0,
-      pid: 7,
-      supervised: true,
-      status_reason: '',
-      confined: true,
-    } as Agent;
+    const coder = agentOf('coder', { max_concurrency: 2, running_task_ids: ['t1'], load: 0.5, confined: true });
     const idle: Agent = { ...coder, id: 'echo', running_task_ids: [] };
     const transport = new MockTransport({
       ListAgents: () => ({ agents: [coder, idle] }),
@@ -113,43 +120,14 @@ describe('Agents', () => {
 
   it('counts an agent running more tasks than a listing holds right, naming the first few and counting the rest', async () => {
     const ids = Array.from({ length: 450 }, (_, i) => `t${String(i).padStart(3, '0')}`);
-    const busy = {
-      id: 'builder',
-      version: '1',
-      status: 'AGENT_STATUS_ONLINE',
-      capabilities: [],
-      max_concurrency: 500,
-      running_task_ids: ids,
-      load: 0.9,
-      restarts: 0,
-      tasks_succeeded: '0',
-      tasks_failed: '0',
-      cost: 0,
-      pid: 7,
-      supervised: true,
-      status_reason: '',
-      confined: false,
-    } as Agent;
-    const status = (running: number, asking: number) => ({
-      version: '0',
-      pid: 1,
-      paused: false,
-      agents_online: 1,
-      agents_known: 1,
-      tasks_queued: 0,
-      tasks_running: running,
-      tasks_awaiting_consent: asking,
-      workspace_root: '/home/me/src',
-      workspace_root_source: 'default',
-      editor: '',
-    });
+    const busy = agentOf('builder', { max_concurrency: 500, running_task_ids: ids, load: 0.9 });
     const transport = new MockTransport({
       ListAgents: () => ({ agents: [busy] }),
       ListMessages: () => ({ messages: [], next_page_token: '' }),
       // The manager's page: the newest 200, which are not the ones the agent names first.
       ListTasks: () => ({ tasks: ids.slice(250).map((id) => task(id, { task_type: 'build', state: 'TASK_STATE_RUNNING' })), next_page_token: 't250' }),
       GetTask: ({ task_id }) => task(task_id ?? '', { task_type: 'build', state: 'TASK_STATE_RUNNING' }),
-      GetStatus: () => status(447, 3),
+      GetStatus: () => managerStatus({ tasks_running: 447, tasks_awaiting_consent: 3 }),
     });
     render(
       <ClientProvider client={transport.client()}>
