@@ -478,6 +478,10 @@ describe('LogViewer under load', () => {
     expect(seqsShown()).toContain(5_000);
     // Row numbers are the lines' own, not their place in what is kept.
     expect(screen.getAllByTestId('log-line').at(-1)).toHaveTextContent(/^5000/);
+    const writeText = vi.spyOn(navigator.clipboard, 'writeText').mockResolvedValue();
+    await user.click(screen.getByRole('button', { name: 'Copy' }));
+    expect(writeText.mock.calls[0]?.[0].split('\n')).toHaveLength(1_001);
+    expect(await screen.findByTestId('log-copied')).toHaveTextContent('Copied 1000 lines (not the 4,000 earlier ones not shown).');
 
     await user.click(screen.getByRole('button', { name: 'Load earlier' }));
     expect(read.asked).toEqual([[3_500, 500]]);

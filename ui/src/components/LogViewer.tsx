@@ -210,7 +210,7 @@ export function LogViewer({
   const copy = () => {
     const all = text();
     navigator.clipboard?.writeText(all).then(
-      () => setCopied(`Copied ${linesLabel(view.length)}.`),
+      () => setCopied(`Copied ${linesLabel(view.length)}${before > 0 ? ` (not the ${before.toLocaleString('en')} earlier ones not shown)` : ''}.`),
       () => setCopied('The browser refused to copy; use Download.'),
     );
   };
