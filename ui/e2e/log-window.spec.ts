@@ -1,23 +1,10 @@
 // A task's log longer than the viewer keeps (LOG_LINES_KEPT, 100,000 lines) against the real
 // manager: the newest are shown, the earlier ones counted and read back from the manager on
 // request, and every line can be reached.
-import { expect, test, type Page } from '@playwright/test'
-import { ended, online, submit } from './helpers.ts'
+import { expect, test } from '@playwright/test'
+import { ended, online, rowsInView, submit } from './helpers.ts'
 
 const LINES = 120_000
-
-/** The text of the log rows inside the log's scrolled box. */
-function rowsInView(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const box = document.querySelector('[data-testid="log-scroller"]')!.getBoundingClientRect()
-    return [...document.querySelectorAll('[data-testid="log-line"]')]
-      .filter((row) => {
-        const r = row.getBoundingClientRect()
-        return r.height > 0 && r.bottom > box.top + 1 && r.top < box.bottom - 1
-      })
-      .map((row) => row.textContent ?? '')
-  })
-}
 
 /** A row's text for the spam task's line `n`: its number, time, level, then its message. */
 const row = (n: number) => new RegExp(`^${n}\\d\\d:\\d\\d:\\d\\d\\.\\d{3}infoline ${n} `)
