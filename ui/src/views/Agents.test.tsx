@@ -30,8 +30,8 @@ function agentOf(id: string, over: Partial<Agent> = {}): Agent {
   } as Agent;
 }
 
-function setup() {
-  const transport = new MockTransport({ ListAgents: () => ({ agents: [] }) });
+/** The Agents view over a stand-in transport (the manager's client API at its boundary). */
+function showAgents(transport: MockTransport) {
   render(
     <ClientProvider client={transport.client()}>
       <FeedProvider>
@@ -39,6 +39,10 @@ function setup() {
       </FeedProvider>
     </ClientProvider>,
   );
+}
+
+function setup() {
+  showAgents(new MockTransport({ ListAgents: () => ({ agents: [] }) }));
 }
 
 describe('Agents', () => {
@@ -92,13 +96,7 @@ describe('Agents', () => {
         return { tasks: [task('t1', { task_type: 'code.change', workspace: '/home/me/src/shop', progress: { fraction: 0.2, step: 'model call 1' } })], next_page_token: '' };
       },
     });
-    render(
-      <ClientProvider client={transport.client()}>
-        <FeedProvider>
-          <Agents />
-        </FeedProvider>
-      </ClientProvider>,
-    );
+    showAgents(transport);
     const row = await within(await screen.findByTestId('agent-table')).findByRole('row', { name: /coder/ });
     const doing = within(row).getByTestId('agent-doing');
     expect(await within(doing).findByRole('link', { name: 'code.change · shop' })).toHaveAttribute('href', '#/tasks/t1');
@@ -129,13 +127,7 @@ describe('Agents', () => {
       GetTask: ({ task_id }) => task(task_id ?? '', { task_type: 'build', state: 'TASK_STATE_RUNNING' }),
       GetStatus: () => managerStatus({ tasks_running: 447, tasks_awaiting_consent: 3 }),
     });
-    render(
-      <ClientProvider client={transport.client()}>
-        <FeedProvider>
-          <Agents />
-        </FeedProvider>
-      </ClientProvider>,
-    );
+    showAgents(transport);
     const doing = within(await screen.findByRole('row', { name: /builder/ })).getByTestId('agent-doing');
     expect(within(doing).getAllByTestId('agent-task')).toHaveLength(DOING_SHOWN);
     expect(within(doing).getByTestId('agent-tasks-more')).toHaveTextContent('and 440 more tasks');
