@@ -536,6 +536,17 @@ describe('LogViewer under load', () => {
     expect(seqsShown()).toContain(3_000);
   });
 
+  it('says so when the manager no longer stores the earlier lines', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore(1_000);
+    render(<LogViewer store={store} readLines={() => Promise.resolve([])} />);
+    appendLines(store, 1, 3_000);
+    await user.click(screen.getByRole('button', { name: 'Load earlier' }));
+    expect(await screen.findByText('The manager no longer stores the lines before line 2001.')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Load earlier' })).toBeNull();
+    expect(seqsShown()).toContain(3_000);
+  });
+
   it('reaches every row of a log taller than a browser lets an element be', () => {
     const store = new LogStore();
     render(<LogViewer store={store} />);

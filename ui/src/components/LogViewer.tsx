@@ -78,6 +78,8 @@ export function LogViewer({
   const [earlier, setEarlier] = useState<LogStore | null>(null);
   const [reading, setReading] = useState(false);
   const [readError, setReadError] = useState<ApiError | null>(null);
+  /** The first line held when the manager had no line before it to give (its retention let them go). */
+  const [noneBefore, setNoneBefore] = useState<number | null>(null);
   /** After lines were put above: the line to keep at the top of the viewport. */
   const [anchor, setAnchor] = useState<number | null>(null);
   const log = earlier ?? store;
@@ -144,6 +146,10 @@ export function LogViewer({
     setReadError(null);
     try {
       const lines = await readLines(from, around !== undefined ? chunk : first - 1 - from);
+      if (around === undefined && !lines.some((l) => Number(l.seq) < first)) {
+        setNoneBefore(first);
+        return;
+      }
       if (around !== undefined) {
         const held = new LogStore(store.capacity);
         held.append(lines);
@@ -492,7 +498,10 @@ export function LogViewer({
       </div>
       {(before > 0 || earlier) && (
         <div className="log-window" data-testid="log-window" role="status">
-          {before > 0 && (
+          {before > 0 && noneBefore === log.firstSeq && (
+            <span data-testid="log-earlier">The manager no longer stores the lines before line {log.firstSeq}.</span>
+          )}
+          {before > 0 && noneBefore !== log.firstSeq && (
             <span data-testid="log-earlier">
               {before === 1 ? '1 earlier line is' : `${before.toLocaleString('en')} earlier lines are`} not shown
               {earlier ? '' : ` (the newest ${linesLabel(store.capacity)} are kept)`}.{' '}
