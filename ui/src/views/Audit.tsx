@@ -163,40 +163,42 @@ export function Audit() {
 
   // New entries: while the newest are shown, those written since come in at the top. One look at
   // a time; asked again meanwhile, it looks once more after.
-  const looking = useRef<'no' | 'yes' | 'again'>('no');
+  const looking = useRef(false);
+  const lookAgain = useRef(false);
   const latest = useRef({ shown, filters });
   useEffect(() => {
     latest.current = { shown, filters };
   });
-  const lookForNew = useCallback(() => {
-    if (looking.current !== 'no') {
-      looking.current = 'again';
+  const lookForNew = useCallback(async () => {
+    if (looking.current) {
+      lookAgain.current = true;
       return;
     }
-    const { shown: w, filters: f } = latest.current;
-    if (!w || w.newer) return;
-    looking.current = 'yes';
-    const mine = asked.current;
-    client
-      .listAudit({ task_id: f.task, actor: f.actor, action: f.action, after_id: w.entries[0]?.id, limit: PAGE })
-      .then(
-        (r) => {
-          if (mine !== asked.current || r.entries.length === 0) return;
-          // More than a page written since: the newest page instead.
-          if (r.more) load(f);
-          else setShown((now) => (now && now.entries[0]?.id === w.entries[0]?.id ? widen(now, [...r.entries].reverse(), 'newer', false) : now));
-        },
-        () => {}, // the feed's own status says when the manager is away
-      )
-      .finally(() => {
-        const again = looking.current === 'again';
-        looking.current = 'no';
-        if (again) lookForNew();
-      });
+    looking.current = true;
+    try {
+      do {
+        lookAgain.current = false;
+        const { shown: w, filters: f } = latest.current;
+        if (!w || w.newer) return;
+        const mine = asked.current;
+        const r = await client.listAudit({ task_id: f.task, actor: f.actor, action: f.action, after_id: w.entries[0]?.id, limit: PAGE });
+        if (mine !== asked.current) return;
+        // More than a page written since: the newest page instead.
+        if (r.more) return load(f);
+        if (r.entries.length === 0) continue;
+        const next = widen(w, [...r.entries].reverse(), 'newer', false);
+        latest.current = { shown: next, filters: f };
+        setShown((now) => (now === w ? next : now)); // not if the person paged meanwhile
+      } while (lookAgain.current);
+    } catch {
+      // the status line says when the manager is away
+    } finally {
+      looking.current = false;
+    }
   }, [client, load]);
-  useFeedEvents(lookForNew);
+  useFeedEvents(() => void lookForNew());
   useEffect(() => {
-    const timer = setInterval(lookForNew, POLL_MS);
+    const timer = setInterval(() => void lookForNew(), POLL_MS);
     return () => clearInterval(timer);
   }, [lookForNew]);
 
