@@ -6,7 +6,8 @@ import { ClientProvider, type Agent } from '../ipc';
 import { task } from '../testing/tasks';
 import { MockTransport } from '../testing/mockTransport';
 import { managerStatus } from '../testing/status';
-import { Agents, DOING_SHOWN, START_WITH_AGENTS, runningWords } from './Agents';
+import { runningWords } from '../lib/format';
+import { Agents, DOING_SHOWN, START_WITH_AGENTS } from './Agents';
 
 /** An online agent, with `over`. */
 function agentOf(id: string, over: Partial<Agent> = {}): Agent {

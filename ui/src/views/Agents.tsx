@@ -7,7 +7,7 @@ import { TableScroll } from '../components/TableScroll';
 import { Untrusted } from '../components/Untrusted';
 import { hrefOf } from '../app/router';
 import { ApiError, useClient, type Agent, type AgentMessageRecord, type Task } from '../ipc';
-import { agentStatusLabel, ago, baseName, count, formatTime, usageText } from '../lib/format';
+import { agentStatusLabel, ago, baseName, count, formatTime, runningWords, usageText, type Running } from '../lib/format';
 import { revealHidden } from '../lib/untrusted';
 
 /** Heartbeats change without events: list again this often while the view is open. */
@@ -16,13 +16,6 @@ const REFRESH_MS = 10_000;
 export const DOING_SHOWN = 10;
 const RUNNING: Task['state'][] = ['TASK_STATE_ASSIGNED', 'TASK_STATE_RUNNING', 'TASK_STATE_AWAITING_CONSENT'];
 
-/** How many tasks are running and how many wait for the person: the manager's count, or what a listing saw. */
-interface Running {
-  running: number;
-  waiting: number;
-  /** Counted from a listing that stopped at its page: at least this many. */
-  atLeast: boolean;
-}
 
 /** The agents the manager knows, listed again whenever one comes or goes, each with what it is
  * doing now: its running tasks, their step and the model calls they made (live from the feed). */
@@ -248,13 +241,6 @@ function Messages({ messages }: { messages: AgentMessageRecord[] | null }) {
       )}
     </section>
   );
-}
-
-/** "450 tasks running, 3 waiting for you"; "200+ tasks running or waiting for you" from a listing cut at its page. */
-export function runningWords({ running, waiting, atLeast }: Running): string {
-  if (atLeast) return `${running + waiting}+ tasks running or waiting for you`;
-  const head = `${count(running, 'task')} running`;
-  return waiting > 0 ? `${head}, ${waiting} waiting for you` : head;
 }
 
 /** An agent's running tasks: the first DOING_SHOWN each by type and folder (a link to its page),
