@@ -45,3 +45,27 @@ test('the audit log reads newest first as sentences, filtered by who and by what
     await shot(page, `audit-${scheme}`)
   }
 })
+
+test('new entries come in at the top while the view is open, under the filter chosen', async ({ page }) => {
+  await online(page, 'echo')
+  await page.goto('/#/audit')
+  const rows = page.getByTestId('audit-row')
+  await expect(rows.first()).toBeVisible()
+  await page.getByLabel('What').selectOption('task.')
+  await expect(rows.first()).toHaveAttribute('data-action', /^task\./)
+  const id = await submit(page, 'echo.echo', { message: 'live' })
+  // No reload: the entries of the new task come in at the top, and only task entries.
+  const live = rows.filter({ has: page.locator(`a[href="#/tasks/${id}"]`) })
+  await expect(live.filter({ hasText: 'echo completed the echo.echo task' })).toHaveCount(1)
+  await expect(rows.first()).toHaveAttribute('data-action', /^task\./)
+  await expect(rows.first().locator(`a[href="#/tasks/${id}"]`)).toHaveCount(1)
+  await expect(page.getByLabel('What')).toHaveValue('task.')
+  // A rule added makes no event: it comes in all the same, once the filter lets it.
+  await page.getByLabel('What').selectOption('')
+  const rule = await api(page, 'AddPolicyRule', { kind: 'connect', target: 'example.org:443', decision: 'POLICY_DECISION_DENY' })
+  try {
+    await expect(rows.first()).toHaveAttribute('data-action', /^policy\./)
+  } finally {
+    await api(page, 'RevokePolicyRule', { id: rule.id })
+  }
+})

@@ -103,3 +103,16 @@ export function cssColour(at: Locator, name: string): Promise<string> {
 
 /** The text colour `at` is drawn in. */
 export const colourOf = (at: Locator): Promise<string> => at.evaluate((el) => getComputedStyle(el).color)
+
+/** The text of the log rows inside the log's scrolled box. */
+export function rowsInView(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const box = document.querySelector('[data-testid="log-scroller"]')!.getBoundingClientRect()
+    return [...document.querySelectorAll('[data-testid="log-line"]')]
+      .filter((row) => {
+        const r = row.getBoundingClientRect()
+        return r.height > 0 && r.bottom > box.top + 1 && r.top < box.bottom - 1
+      })
+      .map((row) => row.textContent ?? '')
+  })
+}

@@ -1,25 +1,12 @@
 // A task's page against the real manager: what it shows must be true while the task runs, however
 // many lines it logs, and after it ended.
-import { expect, test, type Page } from '@playwright/test'
+import { expect, test } from '@playwright/test'
 import { rmSync } from 'node:fs'
-import { api, ended, online, submit } from './helpers.ts'
+import { api, ended, online, rowsInView, submit } from './helpers.ts'
 
 /** The number at the start of the log's counter ("12,345 lines" -> 12345). */
 function countOf(text: string | null): number {
   return Number((text ?? '').split(' ')[0]?.replace(/[^0-9]/g, '') || 0)
-}
-
-/** The text of the log rows inside the log's scrolled box. */
-function rowsInView(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const box = document.querySelector('[data-testid="log-scroller"]')!.getBoundingClientRect()
-    return [...document.querySelectorAll('[data-testid="log-line"]')]
-      .filter((row) => {
-        const r = row.getBoundingClientRect()
-        return r.height > 0 && r.bottom > box.top + 1 && r.top < box.bottom - 1
-      })
-      .map((row) => row.textContent ?? '')
-  })
 }
 
 test.beforeEach(async ({ page }) => {

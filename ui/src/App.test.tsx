@@ -92,6 +92,23 @@ describe('App', () => {
     expect(screen.getByRole('heading', { level: 1, name: 'Tasks' })).toBeInTheDocument();
   });
 
+  it('keeps what the person typed across a reconnect: the view is read again, not made again', async () => {
+    window.localStorage.setItem(ONBOARDED_KEY, 'yes');
+    window.location.hash = '#/tasks';
+    const user = userEvent.setup();
+    const transport = renderApp();
+    await screen.findByRole('heading', { level: 1, name: 'Tasks' });
+    await user.type(screen.getByLabelText('Search'), 'shop');
+    await user.selectOptions(screen.getByTestId('tasks-state'), 'failed');
+    act(() => transport.dropFeed(new ApiError('unavailable', 'The manager did not answer.'), 4000));
+    const before = transport.requests('ListTasks').length;
+    act(() => transport.reopenFeed());
+    await vi.waitFor(() => expect(transport.requests('ListTasks').length).toBeGreaterThan(before));
+    expect(transport.requests('ListTasks').at(-1)).toMatchObject({ states: ['TASK_STATE_FAILED', 'TASK_STATE_DEAD_LETTERED'] });
+    expect(screen.getByLabelText('Search')).toHaveValue('shop');
+    expect(screen.getByTestId('tasks-state')).toHaveValue('failed');
+  });
+
   it('a view that failed while the manager was away shows no stale error once it is back', async () => {
     window.localStorage.setItem(ONBOARDED_KEY, 'yes');
     window.location.hash = '#/plans';

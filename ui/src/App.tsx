@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react';
-import { FeedProvider, useFeedStatus } from './app/feed';
+import { FeedProvider, ReadAgainOnReturn, useFeedStatus } from './app/feed';
 import { OnboardingProvider } from './app/onboarding';
 import { hrefOf, useRoute, type Route } from './app/router';
 import { PALETTE_SHORTCUTS, PROMPT_SHORTCUTS, paletteShortcutLabel, useShortcuts } from './app/shortcuts';
@@ -102,7 +102,7 @@ function Shell() {
   useShortcuts(openPalette, ask);
   const feed = useFeedStatus();
   // Only the manager's 401 is a sign-out; a refused connection or a 5xx is the manager away, and
-  // the view stays (read again, with the consents, when the feed returns).
+  // the view stays as the person left it (read again, with the consents, when the feed returns).
   const signedOut = feed.error?.code === 'unauthenticated';
   return (
     <div className="shell">
@@ -146,13 +146,21 @@ function Shell() {
         </span>
       </header>
       <main id="main" tabIndex={-1}>
-        {signedOut ? <SignInNotice /> : <View key={feed.returns} route={route} onAsk={ask} />}
+        {signedOut ? (
+          <SignInNotice />
+        ) : (
+          <ReadAgainOnReturn>
+            <View route={route} onAsk={ask} />
+          </ReadAgainOnReturn>
+        )}
       </main>
       <StatusLine />
       {palette && <CommandPalette onClose={() => setPalette(false)} onAsk={askFromPalette} />}
       {asking > 0 && <PromptBar focusRequest={asking} initialText={askText} onClose={() => setAsking(0)} />}
-      <QuestionPrompt key={`q${feed.returns}`} />
-      <ConsentModal key={feed.returns} />
+      <ReadAgainOnReturn>
+        <QuestionPrompt />
+        <ConsentModal />
+      </ReadAgainOnReturn>
     </div>
   );
 }

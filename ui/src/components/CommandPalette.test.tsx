@@ -5,22 +5,11 @@ import App from '../App';
 import { ONBOARDED_KEY } from '../app/onboarding';
 import type { ManagerStatus } from '../ipc';
 import { MockTransport, type Handlers } from '../testing/mockTransport';
+import { managerStatus } from '../testing/status';
 import { shopPlan } from '../testing/plans';
 import { task } from '../testing/tasks';
 
-const status = (paused: boolean): ManagerStatus => ({
-  version: '0',
-  pid: 1,
-  paused,
-  agents_online: 1,
-  agents_known: 1,
-  tasks_queued: 0,
-  tasks_running: 0,
-  tasks_awaiting_consent: 0,
-  workspace_root: '/home/me/src',
-  workspace_root_source: 'default',
-  editor: '',
-});
+const status = (paused: boolean): ManagerStatus => managerStatus({ paused });
 
 function renderApp(handlers: Handlers = {}) {
   let paused = false;

@@ -108,9 +108,18 @@ export function ConsentModal() {
     });
   }, []);
 
+  // What is waiting is read again when the feed returns: one held then and no longer listed was
+  // answered (or gave up) while the manager was away.
+  const held = useRef<Consent[]>([]);
   useEffect(() => {
+    held.current = pending;
+  });
+  useEffect(() => {
+    const before = new Set(held.current.map((c) => c.id));
     client.listConsents().then(
       (r) => {
+        const listed = new Set(r.consents.map((c) => c.id));
+        setPending((list) => list.filter((c) => listed.has(c.id) || !before.has(c.id)));
         for (const c of r.consents) upsert(c);
       },
       (err: unknown) => setError(ApiError.from(err)),

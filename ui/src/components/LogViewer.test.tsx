@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LogLevel, LogLine } from '../ipc';
 import { LogStore, wrappedRows } from '../lib/logStore';
-import { LogViewer, ROW_HEIGHT } from './LogViewer';
+import { LogViewer, MAX_SCROLL_HEIGHT, ROW_HEIGHT, type ReadLogLines } from './LogViewer';
 
 const VIEWPORT = 400; // 20 rows of ROW_HEIGHT
 
@@ -442,6 +442,140 @@ describe('LogViewer', () => {
     // jsdom measures no font: 80 columns are assumed, so 200 characters take 3 text lines.
     expect(rows()[0]).toHaveStyle({ height: `${3 * ROW_HEIGHT}px` });
     expect(rows()[1]).toHaveStyle({ transform: `translateY(${3 * ROW_HEIGHT}px)` });
+  });
+});
+
+describe('LogViewer under load', () => {
+  let restoreLayout: () => void;
+  beforeEach(() => {
+    restoreLayout = fakeLayout();
+  });
+  afterEach(() => restoreLayout());
+
+  /** A stand-in for the manager's stored log of `count` lines: reads as GetLogs pages would. */
+  function storedLog(count: number): ReadLogLines & { asked: [number, number][] } {
+    const asked: [number, number][] = [];
+    const read = (afterSeq: number, limit: number) => {
+      asked.push([afterSeq, limit]);
+      const out: LogLine[] = [];
+      for (let seq = afterSeq + 1; seq <= Math.min(count, afterSeq + limit); seq++) out.push(line(seq, 'LOG_LEVEL_INFO', `step ${seq} done`));
+      return Promise.resolve(out);
+    };
+    return Object.assign(read, { asked });
+  }
+
+  it('keeps only the newest lines in memory, says how many earlier ones are not shown, and reads them back on request', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore(1_000);
+    const read = storedLog(5_000);
+    render(<LogViewer store={store} readLines={read} />);
+    appendLines(store, 1, 5_000);
+
+    expect(store.lines).toHaveLength(1_000);
+    expect(store.lines[0]?.seq).toBe(4_001);
+    expect(screen.getByTestId('log-count')).toHaveTextContent('1000 lines');
+    expect(screen.getByTestId('log-earlier')).toHaveTextContent('4,000 earlier lines are not shown (the newest 1000 lines are kept).');
+    expect(seqsShown()).toContain(5_000);
+    // Row numbers are the lines' own, not their place in what is kept.
+    expect(screen.getAllByTestId('log-line').at(-1)).toHaveTextContent(/^5000/);
+    const writeText = vi.spyOn(navigator.clipboard, 'writeText').mockResolvedValue();
+    await user.click(screen.getByRole('button', { name: 'Copy' }));
+    expect(writeText.mock.calls[0]?.[0].split('\n')).toHaveLength(1_001);
+    expect(await screen.findByTestId('log-copied')).toHaveTextContent('Copied 1000 lines (not the 4,000 earlier ones not shown).');
+
+    await user.click(screen.getByRole('button', { name: 'Load earlier' }));
+    expect(read.asked).toEqual([[3_500, 500]]);
+    // Half a window back: the line that was first stays at the top of the viewport.
+    expect(await screen.findByTestId('log-later')).toHaveTextContent('Showing lines 3501–4500; 500 later lines not shown.');
+    expect(seqsShown()).toContain(4_001);
+    expect(screen.getByRole('button', { name: 'Follow tail' })).toHaveAttribute('aria-pressed', 'false');
+    expect(screen.getByTestId('log-earlier')).toHaveTextContent('3,500 earlier lines are not shown.');
+    // The live store goes on as it was, as bounded.
+    appendLines(store, 5_001, 100);
+    expect(store.lines).toHaveLength(1_000);
+    expect(screen.getByTestId('log-later')).toHaveTextContent('600 later lines not shown');
+
+    await user.click(screen.getByRole('button', { name: 'Back to the live tail' }));
+    expect(screen.queryByTestId('log-later')).toBeNull();
+    expect(seqsShown()).toContain(5_100);
+    expect(screen.getByRole('button', { name: 'Pause follow' })).toHaveAttribute('aria-pressed', 'true');
+  });
+
+  it('keeps the search typed and its matches while old lines are dropped', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore(2_000);
+    render(<LogViewer store={store} />);
+    appendLines(store, 1, 2_000);
+    await user.type(screen.getByLabelText('Search'), 'needle');
+    expect(seqsShown()).toEqual([7, 1007]);
+    appendLines(store, 2_001, 1_500); // 1..1500 go
+    expect(screen.getByLabelText('Search')).toHaveValue('needle');
+    expect(seqsShown()).toEqual([2007, 3007]);
+    expect(screen.getByTestId('log-count')).toHaveTextContent('2 of 2000 lines');
+    await user.clear(screen.getByLabelText('Search'));
+    expect(seqsShown()).toContain(3_500);
+  });
+
+  it('reads back the lines around one asked for that is no longer held', async () => {
+    const store = new LogStore(1_000);
+    const read = storedLog(5_000);
+    const { rerender } = render(<LogViewer store={store} readLines={read} />);
+    appendLines(store, 1, 5_000);
+    rerender(<LogViewer store={store} readLines={read} goTo={{ seq: 42 }} />);
+    expect(await screen.findByTestId('log-later')).toHaveTextContent('Showing lines 1–500');
+    expect(screen.getAllByTestId('log-line').find((el) => el.dataset.seq === '42')).toHaveAttribute('data-target', 'true');
+  });
+
+  it('says why earlier lines could not be read, and keeps what it shows', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore(1_000);
+    render(<LogViewer store={store} readLines={() => Promise.reject(new Error('manager away'))} />);
+    appendLines(store, 1, 3_000);
+    await user.click(screen.getByRole('button', { name: 'Load earlier' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('The earlier lines could not be read');
+    expect(seqsShown()).toContain(3_000);
+  });
+
+  it('says so when the manager no longer stores the earlier lines', async () => {
+    const user = userEvent.setup();
+    const store = new LogStore(1_000);
+    render(<LogViewer store={store} readLines={() => Promise.resolve([])} />);
+    appendLines(store, 1, 3_000);
+    await user.click(screen.getByRole('button', { name: 'Load earlier' }));
+    expect(await screen.findByText('The manager no longer stores the lines before line 2001.')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Load earlier' })).toBeNull();
+    expect(seqsShown()).toContain(3_000);
+  });
+
+  it('reaches every row of a log taller than a browser lets an element be', () => {
+    const store = new LogStore();
+    render(<LogViewer store={store} />);
+    // 1,000 tracebacks of 1,000 lines: 20 million pixels of rows.
+    const traceback = Array.from({ length: 1_000 }, (_, i) => `  frame ${i}`).join('\n');
+    act(() => {
+      store.append(Array.from({ length: 1_000 }, (_, i) => line(i + 1, 'LOG_LEVEL_ERROR', `${i + 1}: ${traceback}`)));
+      store.flush();
+    });
+    const spacer = screen.getByTestId('log-spacer');
+    const height = parseFloat(spacer.style.height);
+    expect(height).toBeLessThan(16_777_216); // Chromium's cap on an element's height
+    expect(height).toBeLessThanOrEqual(MAX_SCROLL_HEIGHT);
+    // Following: the last row is drawn at the bottom of the scrolled content.
+    expect(seqsShown()).toContain(1_000);
+    const scroller = screen.getByTestId('log-scroller');
+    expect(scroller.scrollTop).toBeCloseTo(height - VIEWPORT, 0);
+    // Scrolled by hand to the middle and to the very top, rows from there are drawn in view.
+    act(() => {
+      scroller.dispatchEvent(new WheelEvent('wheel', { deltaY: -100, bubbles: true }));
+    });
+    act(() => scroller.scrollTo({ top: (height - VIEWPORT) / 2 }));
+    expect(seqsShown()).toContain(500);
+    const drawn = screen.getAllByTestId('log-line').find((el) => el.dataset.seq === '500')!;
+    const y = parseFloat(drawn.style.transform.replace('translateY(', ''));
+    expect(y).toBeGreaterThan(scroller.scrollTop - drawn.offsetHeight - 1_000 * ROW_HEIGHT);
+    expect(y).toBeLessThan(scroller.scrollTop + VIEWPORT);
+    act(() => scroller.scrollTo({ top: 0 }));
+    expect(seqsShown()).toContain(1);
   });
 });
 

@@ -1,9 +1,10 @@
-import { useId, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
-import type { LogLevel } from '../ipc';
+import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
+import { ApiError, type LogLevel, type LogLine } from '../ipc';
 import { levelLabel, linesLabel } from '../lib/format';
 import {
   LEVEL_RANK,
   LogFilter,
+  LogStore,
   findIn,
   firstErrorIn,
   indexOfSeq,
@@ -12,9 +13,9 @@ import {
   positionIn,
   rowsToDraw,
   wrappedRows,
-  type LogStore,
 } from '../lib/logStore';
 import { Ansi } from './Ansi';
+import { ErrorNote } from './ErrorNote';
 import { Untrusted } from './Untrusted';
 
 /**
@@ -26,6 +27,18 @@ export const ROW_HEIGHT = 20;
 const OVERSCAN = 10;
 /** Columns a wrapped line is taken to have before the viewer could measure its font. */
 const WRAP_FALLBACK = 80;
+/**
+ * The tallest the scrolled content is made, in CSS pixels. Browsers cap an element's height
+ * (Chromium at 2^24 px, about 16.7 million; Firefox a little higher), and rows placed below the
+ * cap could never be scrolled to: a taller log is scrolled in proportion instead, so every row
+ * is reachable.
+ */
+export const MAX_SCROLL_HEIGHT = 8_000_000;
+/** How many earlier lines "Load earlier" reads back at a time. */
+export const EARLIER_LINES = 10_000;
+
+/** Reads the stored lines after `afterSeq`, at most `limit` of them, in seq order. */
+export type ReadLogLines = (afterSeq: number, limit: number) => Promise<LogLine[]>;
 
 const LEVELS: LogLevel[] = ['LOG_LEVEL_TRACE', 'LOG_LEVEL_DEBUG', 'LOG_LEVEL_INFO', 'LOG_LEVEL_WARN', 'LOG_LEVEL_ERROR'];
 
@@ -51,14 +64,28 @@ export function LogViewer({
   label = 'Log',
   fileName = 'log.txt',
   goTo = null,
+  readLines,
 }: {
   store: LogStore;
   label?: string;
   fileName?: string;
   /** Show this line (by seq), marked, with the focus on the log: a new object each time it is asked. */
   goTo?: { seq: number } | null;
+  /** Reads lines the store no longer holds back from the manager (without it: only the count is shown). */
+  readLines?: ReadLogLines;
 }) {
-  const version = useSyncExternalStore(store.subscribe, store.getVersion);
+  /** Earlier lines read back, shown instead of the live store until the reader goes back to the tail. */
+  const [earlier, setEarlier] = useState<LogStore | null>(null);
+  const [reading, setReading] = useState(false);
+  const [readError, setReadError] = useState<ApiError | null>(null);
+  /** The first line held when the manager had no line before it to give (its retention let them go). */
+  const [noneBefore, setNoneBefore] = useState<number | null>(null);
+  /** After lines were put above: the line to keep at the top of the viewport. */
+  const [anchor, setAnchor] = useState<number | null>(null);
+  const log = earlier ?? store;
+  const version = useSyncExternalStore(log.subscribe, log.getVersion);
+  // Reading earlier lines, the live store's lines still count (the later lines not shown).
+  useSyncExternalStore(store.subscribe, store.getVersion);
   const [following, setFollowing] = useState(true);
   /** How many lines the view had when following stopped (the rest are "new lines"). */
   const [pausedAt, setPausedAt] = useState(0);
@@ -81,26 +108,70 @@ export function LogViewer({
   const written = useRef<number | null>(null);
   const ids = useId();
 
-  const [filter] = useState(() => new LogFilter(store));
+  const filter = useMemo(() => new LogFilter(log), [log]);
   const minRank = minLevel ? LEVEL_RANK[minLevel] : 0;
   const view = filter.indices(version, minRank, query.trim().toLowerCase(), attempt, wrap ? wrapAt || WRAP_FALLBACK : 0);
+  /** The view's height, and (capped) the scrolled content's: positions in the view are scaled to it. */
   const total = view.totalRows * ROW_HEIGHT;
+  const spacer = Math.min(total, MAX_SCROLL_HEIGHT);
+  const scale = total > spacer && spacer > height ? (total - height) / (spacer - height) : 1;
+  const toScroll = (at: number) => at / scale;
+  const fromScroll = (at: number) => at * scale;
   const top = following ? Math.max(0, total - height) : scrollTop;
+  const drawnAt = toScroll(top) - top; // added to a row's place in the view
   const [first, end] = rowsToDraw(view, top / ROW_HEIGHT, Math.max(height, ROW_HEIGHT) / ROW_HEIGHT, OVERSCAN);
   const needle = find.trim().toLowerCase();
-  const found = useMemo(() => findIn(store, view, needle), [store, view, view.length, needle]); // eslint-disable-line react-hooks/exhaustive-deps
+  const found = useMemo(() => findIn(log, view, needle), [log, view, view.length, needle]); // eslint-disable-line react-hooks/exhaustive-deps
   const current = found.length > 0 ? found[Math.min(findAt, found.length - 1)] : undefined;
   const matchSet = useMemo(() => new Set(found), [found]);
   const newLines = following ? 0 : Math.max(0, view.length - pausedAt);
-  const numberWidth = `${String(store.lines.length).length + 1}ch`;
+  const numberWidth = `${String(Math.max(log.lastSeq, store.lastSeq)).length + 1}ch`;
+  /** Lines of the log before the first one held, and (reading earlier lines) after the last. */
+  const before = log.firstSeq - 1;
+  const after = earlier ? Math.max(0, store.lastSeq - earlier.lastSeq) : 0;
 
   const follow = () => {
     setSeeking(false);
+    setEarlier(null);
     setFollowing(true);
+  };
+  /** Reads the lines before the first one held and shows them above it (the live store is left as it is). */
+  const readEarlier = async (around?: number) => {
+    if (!readLines || reading) return;
+    // At most half the window at a time, so the line that was first is still held after.
+    const chunk = Math.min(EARLIER_LINES, Math.ceil(store.capacity / 2));
+    const first = log.firstSeq;
+    const from = Math.max(0, around !== undefined ? around - 1 - Math.floor(chunk / 2) : first - 1 - chunk);
+    setReading(true);
+    setReadError(null);
+    try {
+      const lines = await readLines(from, around !== undefined ? chunk : first - 1 - from);
+      if (around === undefined && !lines.some((l) => Number(l.seq) < first)) {
+        setNoneBefore(first);
+        return;
+      }
+      if (around !== undefined) {
+        const held = new LogStore(store.capacity);
+        held.append(lines);
+        held.flush();
+        setEarlier(held);
+      } else {
+        const held = earlier ?? LogStore.window(store.lines, store.capacity);
+        held.prepend(lines);
+        setEarlier(held);
+        setAnchor(first);
+      }
+      if (following) setPausedAt(view.length);
+      setFollowing(false);
+    } catch (err) {
+      setReadError(ApiError.from(err));
+    } finally {
+      setReading(false);
+    }
   };
   const pause = () => {
     setSeeking(false);
-    if (following && scroller.current) setScrollTop(scroller.current.scrollTop);
+    if (following && scroller.current) setScrollTop(fromScroll(scroller.current.scrollTop));
     if (following) setPausedAt(view.length);
     setFollowing(false);
   };
@@ -108,6 +179,8 @@ export function LogViewer({
   /** The scroll position that puts the row at `pos` of the view in the middle of the viewport. */
   const centred = (pos: number) =>
     Math.max(0, Math.min((view.tops[pos] ?? 0) * ROW_HEIGHT - Math.max(0, height - ROW_HEIGHT) / 2, total - height));
+  /** The scroll position that puts the row at `pos` of the view at the top of the viewport. */
+  const atTop = (pos: number) => Math.max(0, Math.min((view.tops[pos] ?? 0) * ROW_HEIGHT, total - height));
   const jumpTo = (pos: number) => {
     const el = scroller.current;
     const to = centred(pos);
@@ -115,8 +188,8 @@ export function LogViewer({
     setFollowing(false);
     setScrollTop(to);
     if (el) {
-      written.current = to;
-      el.scrollTo({ top: to });
+      written.current = toScroll(to);
+      el.scrollTo({ top: toScroll(to) });
     }
   };
   const step = (by: 1 | -1) => {
@@ -126,7 +199,7 @@ export function LogViewer({
     setFindAt(next);
     jumpTo(found[next] ?? 0);
   };
-  const errorAt = firstErrorIn(store, view);
+  const errorAt = firstErrorIn(log, view);
   const clearFilters = () => {
     setQuery('');
     setMinLevel('');
@@ -135,7 +208,7 @@ export function LogViewer({
   const text = () => {
     const out: string[] = [];
     for (let i = 0; i < view.length; i++) {
-      const entry = store.lines[view.indices[i] ?? -1];
+      const entry = log.lines[view.indices[i] ?? -1];
       if (entry) out.push(lineText(entry));
     }
     return `${out.join('\n')}\n`;
@@ -143,7 +216,7 @@ export function LogViewer({
   const copy = () => {
     const all = text();
     navigator.clipboard?.writeText(all).then(
-      () => setCopied(`Copied ${linesLabel(view.length)}.`),
+      () => setCopied(`Copied ${linesLabel(view.length)}${before > 0 ? ` (not the ${before.toLocaleString('en')} earlier ones not shown)` : ''}.`),
       () => setCopied('The browser refused to copy; use Download.'),
     );
   };
@@ -192,12 +265,14 @@ export function LogViewer({
   // Following: the rows above are drawn for the tail; put the scroll position there before paint.
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (!following || !el) return;
-    if (Math.abs(el.scrollTop - top) >= 1) {
-      written.current = top;
-      el.scrollTo({ top });
+    // Paused, a log taller than the cap is scrolled in proportion, and the proportion changes as it grows.
+    if (!el || (!following && scale === 1)) return;
+    const to = toScroll(top);
+    if (Math.abs(el.scrollTop - to) >= 1) {
+      written.current = to;
+      el.scrollTo({ top: to });
     }
-  }, [following, top]);
+  }, [following, top, scale]); // eslint-disable-line react-hooks/exhaustive-deps -- toScroll is scale's
 
   const onScroll = () => {
     const el = scroller.current;
@@ -207,7 +282,7 @@ export function LogViewer({
     written.current = null;
     // Dragging the scrollbar up while following means "let me read", as the wheel does (a
     // position the browser clamped, the viewport having grown, is not the reader's).
-    const bottom = Math.min(top, el.scrollHeight - el.clientHeight);
+    const bottom = Math.min(toScroll(top), el.scrollHeight - el.clientHeight);
     const leaving = following && !ours && at < bottom - ROW_HEIGHT;
     if (!ours && (leaving || !following)) setSeeking(false);
     if (leaving) {
@@ -215,7 +290,7 @@ export function LogViewer({
       setFollowing(false);
     }
     // While following, the position is the tail's, not this one: no render for it.
-    if (!following || leaving) setScrollTop(at);
+    if (!following || leaving) setScrollTop(fromScroll(at));
   };
 
   // Scrolling up (wheel, keys) means "let me read": stop following the tail. Ctrl+F (⌘F) in the
@@ -242,10 +317,13 @@ export function LogViewer({
     setAsked(goTo);
     setPending(goTo ? goTo.seq : null);
   }
+  const pendingIndex = pending !== null ? indexOfSeq(log, pending) : -1;
   if (pending !== null) {
-    const index = indexOfSeq(store, pending);
+    const index = pendingIndex;
     const pos = positionIn(view, index);
     if (index >= 0 && pos < 0) clearFilters();
+    // Reading earlier lines, asked for one the live store holds: back to the live store.
+    if (index < 0 && earlier && pending >= store.firstSeq) setEarlier(null);
     if (pos >= 0) {
       const to = centred(pos);
       if (following) setPausedAt(view.length);
@@ -258,6 +336,23 @@ export function LogViewer({
   // A find typed before its first match arrived (the log still loading, or a running task yet to
   // log it) brings that match into view when it comes, as if typed then — unless the reader moved
   // meanwhile (stepped, scrolled, paused or resumed following) or emptied the find.
+  // A line asked for that the live store no longer holds (nor the earlier lines shown): the lines
+  // around it are read back, once per line asked for.
+  const lineBefore = pending !== null && pendingIndex < 0 && pending < store.firstSeq ? pending : null;
+  const sought = useRef<number | null>(null);
+  useEffect(() => {
+    if (lineBefore === null || sought.current === lineBefore) return;
+    sought.current = lineBefore;
+    void readEarlier(lineBefore);
+  }, [lineBefore]); // eslint-disable-line react-hooks/exhaustive-deps -- read once per line asked for
+  // Earlier lines put above: the line that was first stays at the top of the viewport.
+  if (anchor !== null) {
+    const pos = positionIn(view, indexOfSeq(log, anchor));
+    const to = pos >= 0 ? atTop(pos) : 0;
+    setAnchor(null);
+    setScrollTop(to);
+    setShown({ to, focus: false });
+  }
   const seekTo = seeking && needle ? found[0] : undefined;
   if (seekTo !== undefined) {
     const to = centred(seekTo);
@@ -270,12 +365,12 @@ export function LogViewer({
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!shown || !el) return;
-    written.current = shown.to;
-    el.scrollTo({ top: shown.to });
+    written.current = toScroll(shown.to);
+    el.scrollTo({ top: toScroll(shown.to) });
     if (!shown.focus) return;
     el.scrollIntoView?.({ block: 'nearest' });
     el.focus({ preventScroll: true });
-  }, [shown]);
+  }, [shown]); // eslint-disable-line react-hooks/exhaustive-deps -- toScroll is this render's
 
   const rows: number[] = [];
   for (let i = first; i < end; i++) rows.push(i);
@@ -316,7 +411,7 @@ export function LogViewer({
             </option>
           ))}
         </select>
-        {store.attempts.length > 1 && (
+        {log.attempts.length > 1 && (
           <>
             <label htmlFor={`${ids}-attempt`}>Attempt</label>
             <select
@@ -326,7 +421,7 @@ export function LogViewer({
               onChange={(e) => setAttempt(Number(e.target.value))}
             >
               <option value={0}>all</option>
-              {store.attempts.map((a) => (
+              {log.attempts.map((a) => (
                 <option key={a} value={a}>
                   {a === 0 ? 'not recorded' : `attempt ${a}`}
                 </option>
@@ -357,7 +452,7 @@ export function LogViewer({
               setFindAt(0);
               // As a terminal's find does: the first match comes into view as it is typed.
               const typed = e.target.value.trim().toLowerCase();
-              const firstMatch = findIn(store, view, typed)[0];
+              const firstMatch = findIn(log, view, typed)[0];
               if (firstMatch !== undefined) jumpTo(firstMatch);
               setSeeking(firstMatch === undefined && typed !== '');
             }}
@@ -396,11 +491,39 @@ export function LogViewer({
           </span>
         )}
         <span className="log-count" data-testid="log-count" aria-live="polite">
-          {view.length === store.lines.length
-            ? linesLabel(store.lines.length)
-            : `${view.length} of ${linesLabel(store.lines.length)}`}
+          {view.length === log.lines.length
+            ? linesLabel(log.lines.length)
+            : `${view.length} of ${linesLabel(log.lines.length)}`}
         </span>
       </div>
+      {(before > 0 || earlier) && (
+        <div className="log-window" data-testid="log-window" role="status">
+          {before > 0 && noneBefore === log.firstSeq && (
+            <span data-testid="log-earlier">The manager no longer stores the lines before line {log.firstSeq}.</span>
+          )}
+          {before > 0 && noneBefore !== log.firstSeq && (
+            <span data-testid="log-earlier">
+              {before === 1 ? '1 earlier line is' : `${before.toLocaleString('en')} earlier lines are`} not shown
+              {earlier ? '' : ` (the newest ${linesLabel(store.capacity)} are kept)`}.{' '}
+              {readLines && (
+                <button type="button" data-testid="log-load-earlier" disabled={reading} onClick={() => void readEarlier()}>
+                  {reading ? 'Loading…' : 'Load earlier'}
+                </button>
+              )}
+            </span>
+          )}
+          {earlier && (
+            <span data-testid="log-later">
+              Showing lines {earlier.firstSeq}–{earlier.lastSeq}
+              {after > 0 ? `; ${after === 1 ? '1 later line' : `${after.toLocaleString('en')} later lines`} not shown` : ''}.{' '}
+              <button type="button" data-testid="log-back-to-tail" onClick={follow}>
+                Back to the live tail
+              </button>
+            </span>
+          )}
+        </div>
+      )}
+      {readError && <ErrorNote error={readError} what="The earlier lines could not be read" />}
       <div
         ref={scroller}
         className="log-scroller"
@@ -417,11 +540,11 @@ export function LogViewer({
       >
         {view.length === 0 && (
           <p className="empty-note" data-testid="log-empty">
-            {store.lines.length === 0 ? (
+            {log.lines.length === 0 ? (
               'No log lines yet.'
             ) : (
               <>
-                None of the {linesLabel(store.lines.length)} matches
+                None of the {linesLabel(log.lines.length)} matches
                 {query.trim() ? <> “<Untrusted text={query.trim()} />”</> : null}
                 {minLevel ? ` at ${levelLabel(minLevel)} and above` : ''}
                 {attempt ? ` in attempt ${attempt}` : ''}.{' '}
@@ -440,9 +563,9 @@ export function LogViewer({
         <span className="log-probe" aria-hidden="true">
           0000000000
         </span>
-        <div className="log-spacer" style={{ height: total }}>
+        <div className="log-spacer" data-testid="log-spacer" style={{ height: spacer }}>
           {rows.map((i) => {
-            const entry = store.lines[view.indices[i] ?? -1];
+            const entry = log.lines[view.indices[i] ?? -1];
             if (!entry) return null;
             const fields = Object.entries(entry.fields);
             const rowsTall = wrap ? wrappedRows(entry, wrapAt || WRAP_FALLBACK) : entry.rows;
@@ -456,7 +579,7 @@ export function LogViewer({
                 data-target={entry.seq === target ? 'true' : undefined}
                 data-find={i === current ? 'current' : matchSet.has(i) ? 'match' : undefined}
                 data-attempt={entry.attempt}
-                style={{ transform: `translateY(${(view.tops[i] ?? 0) * ROW_HEIGHT}px)`, height: rowsTall * ROW_HEIGHT }}
+                style={{ transform: `translateY(${(view.tops[i] ?? 0) * ROW_HEIGHT + drawnAt}px)`, height: rowsTall * ROW_HEIGHT }}
               >
                 {entry.attemptStart && (
                   <span className="log-attempt" data-testid="log-attempt-start">
@@ -464,7 +587,7 @@ export function LogViewer({
                   </span>
                 )}
                 <span className="log-num" style={{ width: numberWidth }}>
-                  {(view.indices[i] ?? 0) + 1}
+                  {entry.seq}
                 </span>
                 <span className="log-time">{clock(entry.time)}</span>
                 <span className="log-level">{levelText(entry)}</span>

@@ -33,9 +33,18 @@ export function QuestionPrompt() {
     });
   }, []);
 
+  // What is waiting is read again when the feed returns: one held then and no longer listed was
+  // answered (or given up) while the manager was away.
+  const held = useRef<Question[]>([]);
   useEffect(() => {
+    held.current = pending;
+  });
+  useEffect(() => {
+    const before = new Set(held.current.map((q) => q.id));
     client.listQuestions().then(
       (r) => {
+        const listed = new Set(r.questions.map((q) => q.id));
+        setPending((list) => list.filter((q) => listed.has(q.id) || !before.has(q.id)));
         for (const q of r.questions) upsert(q);
       },
       (err: unknown) => setError(ApiError.from(err)),

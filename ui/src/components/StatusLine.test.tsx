@@ -1,7 +1,7 @@
 import { act, render, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { FeedProvider } from '../app/feed';
-import { ClientProvider } from '../ipc';
+import { ApiError, ClientProvider } from '../ipc';
 import { MockTransport } from '../testing/mockTransport';
 import { StatusLine } from './StatusLine';
 
@@ -53,5 +53,15 @@ describe('StatusLine', () => {
     expect(screen.getByTestId('status-manager')).toHaveTextContent('Connecting to the manager…');
     act(() => transport.reopenFeed());
     expect(await screen.findByText('Manager connected')).toBeInTheDocument();
+  });
+
+  it('while the manager is away, says since when, so what is shown is known to be as of then', async () => {
+    const { transport } = renderWith(0);
+    expect(await screen.findByText('Manager connected')).toBeInTheDocument();
+    expect(screen.queryByTestId('status-stale')).not.toBeInTheDocument();
+    act(() => transport.dropFeed(new ApiError('unavailable', 'The manager did not answer.'), 4000));
+    expect(screen.getByTestId('status-stale')).toHaveTextContent(/^since \d\d:\d\d:\d\d: what is shown may be out of date until it is back/);
+    act(() => transport.reopenFeed());
+    expect(screen.queryByTestId('status-stale')).not.toBeInTheDocument();
   });
 });

@@ -49,6 +49,12 @@ export function StatusLine() {
               ? 'Connecting to the manager…'
               : 'Manager not reachable'}
       </span>
+      {!feed.connected && !unauth && feed.lostAt !== null && (
+        <span data-testid="status-stale" className="help">
+          since {new Date(feed.lostAt).toLocaleTimeString(undefined, { hour12: false })}: what is shown may be out of date
+          until it is back (what you typed stays)
+        </span>
+      )}
       {!feed.connected && feed.retry && <Reconnecting at={feed.retry.at} now={feed.retry.now} />}
       <span data-testid="status-agents">
         {agents ? `${agents.online} of ${agents.total} agents online` : 'agents: —'}

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { ApiError, useClient, type ManagerStatus } from '../ipc';
 import { ErrorNote } from './ErrorNote';
 
@@ -22,11 +22,15 @@ export function WorkspaceRootForm({ allowReset = false }: { allowReset?: boolean
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
 
+  // Read again when the feed returns: a folder the person typed meanwhile stays.
+  const readPath = useRef<string | null>(null);
   useEffect(() => {
     client.getStatus().then(
       (s) => {
+        const before = readPath.current;
+        readPath.current = s.workspace_root;
         setStatus(s);
-        setPath(s.workspace_root);
+        setPath((typed) => (before === null || typed === before ? s.workspace_root : typed));
       },
       (err: unknown) => setError(ApiError.from(err)),
     );

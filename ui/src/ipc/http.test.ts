@@ -168,6 +168,26 @@ describe('HttpTransport.subscribe', () => {
     expect(seen).toEqual(['6', '7']);
   });
 
+  it('by default tries a lost feed again within seconds, never more than 4 s apart, and at once when the browser is back online', async () => {
+    vi.stubGlobal('fetch', vi.fn(() => new Promise<Response>(() => {})));
+    const retries: number[] = [];
+    const stop = new HttpTransport().subscribe({}, () => {}, () => {}, undefined, (inMs) => retries.push(inMs));
+    for (let i = 0; i < 8; i++) {
+      latest().fail();
+      await vi.advanceTimersByTimeAsync(retries.at(-1) ?? 0);
+    }
+    expect(retries).toEqual([500, 1000, 2000, 4000, 4000, 4000, 4000, 4000]);
+    latest().fail();
+    const made = FakeEventSource.instances.length;
+    window.dispatchEvent(new globalThis.Event('online'));
+    expect(FakeEventSource.instances).toHaveLength(made + 1);
+    // Connected, going online again makes no new connection.
+    latest().open();
+    window.dispatchEvent(new globalThis.Event('online'));
+    expect(FakeEventSource.instances).toHaveLength(made + 1);
+    stop();
+  });
+
   it('"Retry now" tries at once, and an answer about an older connection is not reported', async () => {
     let answer: (r: Response) => void = () => {};
     vi.stubGlobal('fetch', vi.fn(() => new Promise<Response>((ok) => (answer = ok))));

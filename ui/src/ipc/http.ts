@@ -1,5 +1,5 @@
 import { ApiError } from './errors';
-import { Backoff, SeqGate, type Transport, type Unsubscribe } from './transport';
+import { Backoff, FEED_RETRY_FIRST_MS, FEED_RETRY_MAX_MS, SeqGate, onWorthRetrying, type Transport, type Unsubscribe } from './transport';
 import type { Event, Method, RequestOf, ResponseOf, SubscribeRequest } from './types';
 
 export interface HttpTransportOptions {
@@ -21,8 +21,8 @@ export class HttpTransport implements Transport {
 
   constructor(options: HttpTransportOptions = {}) {
     this.base = options.baseUrl ?? '';
-    this.retryMs = options.retryMs ?? 1000;
-    this.maxRetryMs = options.maxRetryMs ?? 15_000;
+    this.retryMs = options.retryMs ?? FEED_RETRY_FIRST_MS;
+    this.maxRetryMs = options.maxRetryMs ?? FEED_RETRY_MAX_MS;
   }
 
   async call<M extends Method>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
@@ -69,11 +69,16 @@ export class HttpTransport implements Transport {
     // Counts connections made, so an answer about an older one is not taken for the current one.
     let attempt = 0;
 
+    /** Whether the feed is down (a try is waiting). */
+    let down = false;
     const retryNow = () => {
       if (stopped) return;
       backoff.cancel();
       connect();
     };
+    const stopWatching = onWorthRetrying(() => {
+      if (down) retryNow();
+    });
 
     // The transport, not the browser, decides when to try again (the browser's own retry has no
     // known time, and it gives up on an HTTP error): the person sees when, and can try at once.
@@ -81,6 +86,7 @@ export class HttpTransport implements Transport {
       source?.close();
       source = null;
       if (stopped) return;
+      down = true;
       const inMs = backoff.schedule(connect);
       if (inMs !== null) onRetry?.(inMs, retryNow);
     };
@@ -107,6 +113,7 @@ export class HttpTransport implements Transport {
       const es = new EventSource(this.eventsUrl({ ...query, after_seq: gate.lastSeq ?? query.after_seq }));
       source = es;
       es.onopen = () => {
+        down = false;
         backoff.reset();
         onOpen?.();
       };
@@ -135,6 +142,7 @@ export class HttpTransport implements Transport {
     connect();
     return () => {
       stopped = true;
+      stopWatching();
       backoff.cancel();
       source?.close();
       source = null;

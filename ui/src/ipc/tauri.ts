@@ -1,7 +1,7 @@
 import { Channel, invoke, isTauri } from '@tauri-apps/api/core';
 
 import { ApiError } from './errors';
-import { Backoff, SeqGate, type Transport, type Unsubscribe } from './transport';
+import { Backoff, FEED_RETRY_FIRST_MS, FEED_RETRY_MAX_MS, SeqGate, onWorthRetrying, type Transport, type Unsubscribe } from './transport';
 import type { Event, Method, RequestOf, ResponseOf, ServiceAction, ServiceReply, SubscribeRequest } from './types';
 
 /** What the desktop shell's `subscribe` command sends on its channel. */
@@ -23,8 +23,8 @@ export class TauriTransport implements Transport {
   private readonly maxRetryMs: number;
 
   constructor(options: { retryMs?: number; maxRetryMs?: number } = {}) {
-    this.retryMs = options.retryMs ?? 1000;
-    this.maxRetryMs = options.maxRetryMs ?? 30_000;
+    this.retryMs = options.retryMs ?? FEED_RETRY_FIRST_MS;
+    this.maxRetryMs = options.maxRetryMs ?? FEED_RETRY_MAX_MS;
   }
 
   async call<M extends Method>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
@@ -55,15 +55,22 @@ export class TauriTransport implements Transport {
     let stopped = false;
     const backoff = new Backoff(this.retryMs, this.maxRetryMs);
 
+    /** Whether the feed is down (a try is waiting). */
+    let down = false;
+    const retryNow = () => {
+      if (stopped) return;
+      backoff.cancel();
+      void connect();
+    };
     const again = () => {
       if (stopped) return;
+      down = true;
       const inMs = backoff.schedule(() => void connect());
-      if (inMs !== null)
-        onRetry?.(inMs, () => {
-          backoff.cancel();
-          void connect();
-        });
+      if (inMs !== null) onRetry?.(inMs, retryNow);
     };
+    const stopWatching = onWorthRetrying(() => {
+      if (down) retryNow();
+    });
 
     const connect = async () => {
       const channel = new Channel<FeedMessage>();
@@ -86,6 +93,7 @@ export class TauriTransport implements Transport {
           return;
         }
         id = subscription;
+        down = false;
         backoff.reset();
         onOpen?.();
       } catch (err) {
@@ -97,6 +105,7 @@ export class TauriTransport implements Transport {
     void connect();
     return () => {
       stopped = true;
+      stopWatching();
       backoff.cancel();
       if (id !== null) void invoke('unsubscribe', { id });
       id = null;

@@ -73,6 +73,31 @@ export class SeqGate {
 }
 
 /**
+ * How soon a transport tries a lost feed again: the first try after `FEED_RETRY_FIRST_MS`, each
+ * later one waiting twice as long, never more than `FEED_RETRY_MAX_MS` (a manager restarted is
+ * back within seconds, and the person waits for it; a try costs one request).
+ */
+export const FEED_RETRY_FIRST_MS = 500;
+export const FEED_RETRY_MAX_MS = 4_000;
+
+/**
+ * Calls `retry` when the browser says trying again is worth it at once: it is back online, or
+ * the page is shown again (a laptop woken, a tab brought back). Returns the way to stop.
+ */
+export function onWorthRetrying(retry: () => void): () => void {
+  if (typeof window === 'undefined') return () => {};
+  const visible = () => {
+    if (document.visibilityState === 'visible') retry();
+  };
+  window.addEventListener('online', retry);
+  document.addEventListener('visibilitychange', visible);
+  return () => {
+    window.removeEventListener('online', retry);
+    document.removeEventListener('visibilitychange', visible);
+  };
+}
+
+/**
  * When a transport tries its feed again: after a delay that doubles with each failure up to a
  * cap, back to the first delay once connected, and never two tries pending at once.
  */

@@ -110,3 +110,18 @@ export function usageText(u: ModelUsage): string {
   if (u.calls_without_usage > 0) s += `; ${u.calls_without_usage} without token counts from the server`;
   return s;
 }
+
+/** How many tasks are running and how many wait for the person: the manager's count, or what a listing saw. */
+export interface Running {
+  running: number;
+  waiting: number;
+  /** Counted from a listing that stopped at its page: at least this many. */
+  atLeast: boolean;
+}
+
+/** "450 tasks running, 3 waiting for you"; "200+ tasks running or waiting for you" from a listing cut at its page. */
+export function runningWords({ running, waiting, atLeast }: Running): string {
+  if (atLeast) return `${running + waiting}+ tasks running or waiting for you`;
+  const head = `${count(running, 'task')} running`;
+  return waiting > 0 ? `${head}, ${waiting} waiting for you` : head;
+}

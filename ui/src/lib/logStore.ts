@@ -91,13 +91,29 @@ const nextFrame: (fn: () => void) => void =
   typeof requestAnimationFrame === 'function' ? (fn) => requestAnimationFrame(fn) : (fn) => setTimeout(fn, 16);
 
 /**
- * The lines of one task's log, outside React: appends are queued and published at most once per
- * animation frame (one re-render per frame, however many lines arrived), and a line at or before
- * the last one held is dropped, so history and the live feed can overlap without duplicates.
+ * How many lines of a task's log the viewer keeps in memory: the newest, while older ones are
+ * dropped as new ones come (the viewer reads them back from the manager when asked to).
+ */
+export const LOG_LINES_KEPT = 100_000;
+
+/** A log line as the viewer keeps it, `attemptStart` worked out by the caller. */
+function entryOf(line: LogLine, attempt: number, attemptStart: boolean): LogEntry {
+  const { text, rows } = shownMessage(line.message ?? '');
+  return { seq: Number(line.seq), time: line.time, level: line.level, message: text, ...streamOf(line), attempt, attemptStart, rows };
+}
+
+/**
+ * A window of one task's log lines, outside React, never more than `capacity` of them. The live
+ * store holds the newest: appends are queued and published at most once per animation frame (one
+ * re-render per frame, however many lines arrived), the oldest dropped past the capacity, and a
+ * line at or before the last one taken is dropped, so history and the live feed can overlap
+ * without duplicates. An earlier window (`window`, then `prepend`) holds older lines read back.
  */
 export class LogStore {
-  /** Published lines, in seq order. Grows only; rows are read by index. */
+  /** Published lines, in seq order; read by index (indices move when lines are dropped: see `dropped`). */
   readonly lines: LogEntry[] = [];
+  /** The most lines held; past it the oldest go (appends) or the newest (prepends). */
+  readonly capacity: number;
   private pending: LogEntry[] = [];
   private scheduled = false;
   private version = 0;
@@ -107,11 +123,32 @@ export class LogStore {
   readonly attempts: number[] = [];
   /** The index in `lines` of the first line at ERROR, or -1 while there is none. */
   firstError = -1;
+  /** How many lines were dropped from the front so far (views move their indices by it). */
+  dropped = 0;
+  /** Counts the times the lines were put together anew (a prepend): views read them again. */
+  epoch = 0;
   private readonly listeners = new Set<() => void>();
+
+  constructor(capacity = LOG_LINES_KEPT) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`a log store keeps at least one line, not ${capacity}`);
+    this.capacity = capacity;
+  }
+
+  /** A store holding a copy of `entries` (in seq order, at most `capacity` of them: the first). */
+  static window(entries: readonly LogEntry[], capacity: number): LogStore {
+    const store = new LogStore(capacity);
+    store.put(entries.slice(0, capacity));
+    return store;
+  }
 
   /** The seq of the last line taken (published or queued); 0 when none. */
   get lastSeq(): number {
     return this.last;
+  }
+
+  /** The seq of the first line held, or of the next line to come while none is held. */
+  get firstSeq(): number {
+    return this.lines[0]?.seq ?? this.pending[0]?.seq ?? this.last + 1;
   }
 
   /** Queues lines (in seq order); returns how many were new. */
@@ -125,17 +162,7 @@ export class LogStore {
       this.last = seq;
       if (attempt !== this.lastAttempt && !this.attempts.includes(attempt)) this.attempts.push(attempt);
       this.lastAttempt = attempt;
-      const { text, rows } = shownMessage(line.message ?? '');
-      this.pending.push({
-        seq,
-        time: line.time,
-        level: line.level,
-        message: text,
-        ...streamOf(line),
-        attempt,
-        attemptStart,
-        rows,
-      });
+      this.pending.push(entryOf(line, attempt, attemptStart));
       added++;
     }
     if (added > 0 && !this.scheduled) {
@@ -154,6 +181,54 @@ export class LogStore {
       this.lines.push(entry);
     }
     this.pending = [];
+    const over = this.lines.length - this.capacity;
+    if (over > 0) {
+      this.lines.splice(0, over);
+      this.dropped += over;
+      this.firstError = this.firstError >= over ? this.firstError - over : this.findError();
+    }
+    this.publish();
+  }
+
+  /**
+   * Puts lines read back from before the first one held (others are ignored) in front; past the
+   * capacity the newest go. For an earlier window, not the live store (its tail would go).
+   */
+  prepend(lines: readonly LogLine[]) {
+    this.flush();
+    const first = this.firstSeq;
+    const before = lines.filter((l) => Number(l.seq) < first);
+    if (before.length === 0) return;
+    let prev = Number(before[0]?.attempt ?? 0);
+    const entries = before.map((line, i) => {
+      const attempt = Number(line.attempt ?? 0);
+      const start = attempt !== prev && (i > 0 || Number(line.seq) > 1 || attempt > 1);
+      prev = attempt;
+      return entryOf(line, attempt, start);
+    });
+    this.put([...entries, ...this.lines].slice(0, this.capacity));
+  }
+
+  /** Holds `entries` instead of what it held (in seq order). */
+  private put(entries: readonly LogEntry[]) {
+    this.lines.length = 0;
+    for (const e of entries) this.lines.push(e);
+    const tail = this.lines.at(-1);
+    this.last = tail?.seq ?? this.last;
+    this.lastAttempt = tail?.attempt ?? this.lastAttempt;
+    const attempts = new Set([...this.attempts, ...this.lines.map((l) => l.attempt)]);
+    this.attempts.splice(0, this.attempts.length, ...[...attempts].sort((a, b) => a - b));
+    this.firstError = this.findError();
+    this.dropped = 0;
+    this.epoch++;
+    this.publish();
+  }
+
+  private findError(): number {
+    return this.lines.findIndex((l) => l.level === 'LOG_LEVEL_ERROR');
+  }
+
+  private publish() {
     this.version++;
     for (const l of this.listeners) l();
   }
@@ -244,6 +319,8 @@ export class LogFilter {
   private topsOf: number[] = [];
   private totalRows = 0;
   private version = -1;
+  private epoch = 0;
+  private dropped = 0;
   private view: LogView = { indices: [], tops: [], length: 0, totalRows: 0 };
 
   constructor(store: LogStore) {
@@ -253,8 +330,10 @@ export class LogFilter {
   /** `attempt` 0 means every attempt; `wrapAt` 0 means no wrapping (else the columns of a line). */
   indices(version: number, minRank: number, needle: string, attempt = 0, wrapAt = 0): LogView {
     const key = `${minRank}\u0000${needle}\u0000${attempt}\u0000${wrapAt}`;
-    if (key !== this.key) {
+    if (key !== this.key || this.epoch !== this.store.epoch) {
       this.key = key;
+      this.epoch = this.store.epoch;
+      this.dropped = this.store.dropped;
       this.scanned = 0;
       this.indicesOf = [];
       this.topsOf = [];
@@ -262,6 +341,7 @@ export class LogFilter {
       this.version = -1;
     }
     if (version !== this.version) {
+      if (this.dropped !== this.store.dropped) this.forget(this.store.dropped - this.dropped);
       const lines = this.store.lines;
       const all = minRank === 0 && !needle && !attempt;
       for (let i = this.scanned; i < lines.length; i++) {
@@ -277,6 +357,21 @@ export class LogFilter {
       this.view = { indices: this.indicesOf, tops: this.topsOf, length: this.indicesOf.length, totalRows: this.totalRows };
     }
     return this.view;
+  }
+
+  /**
+   * The store dropped its first `n` lines: leaves them out and moves the rest up (new arrays, so
+   * a view handed out earlier stays as it was).
+   */
+  private forget(n: number) {
+    this.dropped += n;
+    let gone = 0;
+    while (gone < this.indicesOf.length && (this.indicesOf[gone] ?? 0) < n) gone++;
+    const base = gone < this.topsOf.length ? (this.topsOf[gone] ?? 0) : this.totalRows;
+    this.indicesOf = this.indicesOf.slice(gone).map((i) => i - n);
+    this.topsOf = this.topsOf.slice(gone).map((t) => t - base);
+    this.totalRows -= base;
+    this.scanned = Math.max(0, this.scanned - n);
   }
 }
 

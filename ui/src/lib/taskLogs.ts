@@ -102,3 +102,21 @@ export function followTaskLogs(
     unsubscribe();
   };
 }
+
+/**
+ * Reads a task's stored lines after `afterSeq`, at most `limit` of them, a page at a time (the
+ * log viewer reads back lines its store no longer holds).
+ */
+export async function readLogLines(client: Client, taskId: string, afterSeq: number, limit: number): Promise<LogLine[]> {
+  const out: LogLine[] = [];
+  let after = afterSeq;
+  while (out.length < limit) {
+    const page = await client.getLogs({ task_id: taskId, after_seq: String(after), limit: limit - out.length });
+    const last = page.lines.at(-1);
+    if (!last) break;
+    out.push(...page.lines.slice(0, limit - out.length));
+    after = Number(last.seq);
+    if (page.complete) break;
+  }
+  return out;
+}

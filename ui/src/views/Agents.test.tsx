@@ -5,10 +5,34 @@ import { FeedProvider } from '../app/feed';
 import { ClientProvider, type Agent } from '../ipc';
 import { task } from '../testing/tasks';
 import { MockTransport } from '../testing/mockTransport';
-import { Agents, START_WITH_AGENTS } from './Agents';
+import { managerStatus } from '../testing/status';
+import { runningWords } from '../lib/format';
+import { Agents, DOING_SHOWN, START_WITH_AGENTS } from './Agents';
 
-function setup() {
-  const transport = new MockTransport({ ListAgents: () => ({ agents: [] }) });
+/** An online agent, with `over`. */
+function agentOf(id: string, over: Partial<Agent> = {}): Agent {
+  return {
+    id,
+    version: '1',
+    status: 'AGENT_STATUS_ONLINE',
+    capabilities: [],
+    max_concurrency: 1,
+    running_task_ids: [],
+    load: 0,
+    restarts: 0,
+    tasks_succeeded: '0',
+    tasks_failed: '0',
+    cost: 0,
+    pid: 7,
+    supervised: true,
+    status_reason: '',
+    confined: false,
+    ...over,
+  } as Agent;
+}
+
+/** The Agents view over a stand-in transport (the manager's client API at its boundary). */
+function showAgents(transport: MockTransport) {
   render(
     <ClientProvider client={transport.client()}>
       <FeedProvider>
@@ -16,6 +40,10 @@ function setup() {
       </FeedProvider>
     </ClientProvider>,
   );
+}
+
+function setup() {
+  showAgents(new MockTransport({ ListAgents: () => ({ agents: [] }) }));
 }
 
 describe('Agents', () => {
@@ -42,23 +70,7 @@ describe('Agents', () => {
   });
 
   it('says what each agent is doing now: its tasks, their step and model calls, live from the feed', async () => {
-    const coder: Agent = {
-      id: 'coder',
-      version: '1',
-      status: 'AGENT_STATUS_ONLINE',
-      capabilities: [],
-      max_concurrency: 2,
-      running_task_ids: ['t1'],
-      load: 0.5,
-      restarts: 0,
-      tasks_succeeded: '0',
-      tasks_failed: '0',
-      cost: 0,
-      pid: 7,
-      supervised: true,
-      status_reason: '',
-      confined: true,
-    } as Agent;
+    const coder = agentOf('coder', { max_concurrency: 2, running_task_ids: ['t1'], load: 0.5, confined: true });
     const idle: Agent = { ...coder, id: 'echo', running_task_ids: [] };
     const transport = new MockTransport({
       ListAgents: () => ({ agents: [coder, idle] }),
@@ -85,13 +97,7 @@ describe('Agents', () => {
         return { tasks: [task('t1', { task_type: 'code.change', workspace: '/home/me/src/shop', progress: { fraction: 0.2, step: 'model call 1' } })], next_page_token: '' };
       },
     });
-    render(
-      <ClientProvider client={transport.client()}>
-        <FeedProvider>
-          <Agents />
-        </FeedProvider>
-      </ClientProvider>,
-    );
+    showAgents(transport);
     const row = await within(await screen.findByTestId('agent-table')).findByRole('row', { name: /coder/ });
     const doing = within(row).getByTestId('agent-doing');
     expect(await within(doing).findByRole('link', { name: 'code.change · shop' })).toHaveAttribute('href', '#/tasks/t1');
@@ -109,5 +115,32 @@ describe('Agents', () => {
     expect(message).toHaveTextContent('given up (5 deliveries)');
     expect(message).toHaveTextContent('not acknowledged after 5 deliveries');
     expect(within(message).getByRole('link', { name: 'task t1' })).toHaveAttribute('href', '#/tasks/t1');
+  });
+
+  it('counts an agent running more tasks than a listing holds right, naming the first few and counting the rest', async () => {
+    const ids = Array.from({ length: 450 }, (_, i) => `t${String(i).padStart(3, '0')}`);
+    const busy = agentOf('builder', { max_concurrency: 500, running_task_ids: ids, load: 0.9 });
+    const transport = new MockTransport({
+      ListAgents: () => ({ agents: [busy] }),
+      ListMessages: () => ({ messages: [], next_page_token: '' }),
+      // The manager's page: the newest 200, which are not the ones the agent names first.
+      ListTasks: () => ({ tasks: ids.slice(250).map((id) => task(id, { task_type: 'build', state: 'TASK_STATE_RUNNING' })), next_page_token: 't250' }),
+      GetTask: ({ task_id }) => task(task_id ?? '', { task_type: 'build', state: 'TASK_STATE_RUNNING' }),
+      GetStatus: () => managerStatus({ tasks_running: 447, tasks_awaiting_consent: 3 }),
+    });
+    showAgents(transport);
+    const doing = within(await screen.findByRole('row', { name: /builder/ })).getByTestId('agent-doing');
+    expect(within(doing).getAllByTestId('agent-task')).toHaveLength(DOING_SHOWN);
+    expect(within(doing).getByTestId('agent-tasks-more')).toHaveTextContent('and 440 more tasks');
+    expect(await screen.findByTestId('agents-running')).toHaveTextContent('447 tasks running, 3 waiting for you');
+    // Each task named has its details, though the listing stopped before it.
+    await vi.waitFor(() => expect(within(doing).getAllByRole('link', { name: 'build' })).toHaveLength(DOING_SHOWN));
+    expect(transport.requests('GetTask').map((r) => r.task_id)).toEqual(ids.slice(0, DOING_SHOWN));
+  });
+
+  it('without the manager\'s count, says "at least" what a listing cut at its page saw', () => {
+    expect(runningWords({ running: 198, waiting: 2, atLeast: true })).toBe('200+ tasks running or waiting for you');
+    expect(runningWords({ running: 1, waiting: 0, atLeast: false })).toBe('1 task running');
+    expect(runningWords({ running: 450, waiting: 2, atLeast: false })).toBe('450 tasks running, 2 waiting for you');
   });
 });

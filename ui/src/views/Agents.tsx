@@ -7,11 +7,15 @@ import { TableScroll } from '../components/TableScroll';
 import { Untrusted } from '../components/Untrusted';
 import { hrefOf } from '../app/router';
 import { ApiError, useClient, type Agent, type AgentMessageRecord, type Task } from '../ipc';
-import { agentStatusLabel, ago, baseName, formatTime, usageText } from '../lib/format';
+import { agentStatusLabel, ago, baseName, count, formatTime, runningWords, usageText, type Running } from '../lib/format';
 import { revealHidden } from '../lib/untrusted';
 
 /** Heartbeats change without events: list again this often while the view is open. */
 const REFRESH_MS = 10_000;
+/** How many of an agent's tasks "Doing now" names (the rest are counted). */
+export const DOING_SHOWN = 10;
+const RUNNING: Task['state'][] = ['TASK_STATE_ASSIGNED', 'TASK_STATE_RUNNING', 'TASK_STATE_AWAITING_CONSENT'];
+
 
 /** The agents the manager knows, listed again whenever one comes or goes, each with what it is
  * doing now: its running tasks, their step and the model calls they made (live from the feed). */
@@ -19,12 +23,14 @@ export function Agents() {
   const client = useClient();
   const [agents, setAgents] = useState<Agent[] | null>(null);
   const [running, setRunning] = useState<Map<string, Task>>(() => new Map());
+  const [counted, setCounted] = useState<Running | null>(null);
   const [messages, setMessages] = useState<AgentMessageRecord[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [now, setNow] = useState(() => Date.now());
 
   const load = useCallback(() => {
-    client.listAgents().then(
+    const listed = client.listAgents();
+    listed.then(
       (r) => {
         setAgents([...r.agents].sort((a, b) => a.id.localeCompare(b.id)));
         setError(null);
@@ -32,9 +38,31 @@ export function Agents() {
       },
       (err: unknown) => setError(ApiError.from(err)),
     );
-    client.listTasks({ states: ['TASK_STATE_ASSIGNED', 'TASK_STATE_RUNNING', 'TASK_STATE_AWAITING_CONSENT'] }).then(
-      (r) => setRunning(new Map(r.tasks.map((t) => [t.id, t]))),
-      () => {}, // the agents are listed without it
+    // The running tasks' details: a listing stops at its page (the manager's list page size), so
+    // a task an agent names that it left out is read by itself — only those "Doing now" names.
+    const tasks = client.listTasks({ states: RUNNING });
+    Promise.all([listed, tasks]).then(
+      async ([a, t]) => {
+        const byId = new Map(t.tasks.map((x) => [x.id, x]));
+        const missing = a.agents.flatMap((x) => x.running_task_ids.slice(0, DOING_SHOWN)).filter((id) => !byId.has(id));
+        for (const r of await Promise.allSettled(missing.map((id) => client.getTask(id)))) {
+          if (r.status === 'fulfilled') byId.set(r.value.id, r.value);
+        }
+        setRunning(byId);
+      },
+      () => {}, // the agents are listed without them
+    );
+    // How many: the manager counts them; without its count, what the listing saw, "at least".
+    client.getStatus().then(
+      (s) => setCounted({ running: s.tasks_running, waiting: s.tasks_awaiting_consent, atLeast: false }),
+      () =>
+        tasks.then(
+          (t) => {
+            const waiting = t.tasks.filter((x) => x.state === 'TASK_STATE_AWAITING_CONSENT').length;
+            setCounted({ running: t.tasks.length - waiting, waiting, atLeast: t.next_page_token !== '' });
+          },
+          () => setCounted(null),
+        ),
     );
     client.listMessages({ limit: MESSAGES_SHOWN }).then(
       (r) => setMessages(r.messages),
@@ -71,6 +99,11 @@ export function Agents() {
       {agents && agents.length === 0 && <NoAgents />}
       {agents && agents.length > 0 && (
         <>
+          {counted && (
+            <p data-testid="agents-running" aria-live="polite">
+              {runningWords(counted)}
+            </p>
+          )}
           <TableScroll label="Agents">
             <table className="table" data-testid="agent-table">
               <caption className="sr-only">Agents</caption>
@@ -210,13 +243,14 @@ function Messages({ messages }: { messages: AgentMessageRecord[] | null }) {
   );
 }
 
-/** An agent's running tasks: each by type and folder (a link to its page), its step, and the model
- * calls it made so far. */
+/** An agent's running tasks: the first DOING_SHOWN each by type and folder (a link to its page),
+ * its step, and the model calls it made so far; how many more. */
 function DoingNow({ ids, tasks }: { ids: string[]; tasks: Map<string, Task> }) {
   if (ids.length === 0) return <span className="help">idle</span>;
+  const rest = ids.length - DOING_SHOWN;
   return (
     <ul className="plain">
-      {ids.map((id) => {
+      {ids.slice(0, DOING_SHOWN).map((id) => {
         const t = tasks.get(id);
         const folder = t ? baseName(t.workspace) : '';
         return (
@@ -238,6 +272,11 @@ function DoingNow({ ids, tasks }: { ids: string[]; tasks: Map<string, Task> }) {
           </li>
         );
       })}
+      {rest > 0 && (
+        <li className="help" data-testid="agent-tasks-more">
+          and {count(rest, 'more task', 'more tasks')} (<a href={hrefOf.tasks}>all tasks</a>)
+        </li>
+      )}
     </ul>
   );
 }

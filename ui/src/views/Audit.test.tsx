@@ -1,10 +1,10 @@
-import { render, screen, within } from '@testing-library/react';
+import { act, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FeedProvider } from '../app/feed';
 import { ClientProvider, type AuditEntry } from '../ipc';
 import { MockTransport } from '../testing/mockTransport';
-import { Audit } from './Audit';
+import { AUDIT_SHOWN, Audit } from './Audit';
 
 /** The Audit view over a stand-in transport (the manager's client API at its boundary). */
 function showAudit(transport: MockTransport) {
@@ -116,5 +116,68 @@ describe('Audit', () => {
     expect(folded).toHaveAttribute('open');
     expect(within(folded).getByText(/"read": \[/)).toBeInTheDocument();
     expect(screen.getAllByTestId('audit-detail-folded')).toHaveLength(1); // "{}": nothing to fold
+  });
+
+  it('brings in new entries at the top as the feed says something happened, keeping the filters', async () => {
+    const user = userEvent.setup();
+    const log = [entry('1', 'task.submitted'), entry('2', 'task.started')];
+    const transport = new MockTransport({
+      ListAudit: (req) => {
+        const after = Number(req.after_id ?? 0);
+        const matching = log.filter((e) => (!req.action || e.action.startsWith(req.action)) && Number(e.id) > after);
+        return { entries: req.newest_first ? [...matching].reverse() : matching, more: false };
+      },
+      VerifyAudit: () => ({ intact: true, entries_checked: '2', problems: [] }),
+      ListAgents: () => ({ agents: [] }),
+    });
+    showAudit(transport);
+    expect(await screen.findAllByTestId('audit-row')).toHaveLength(2);
+    await user.selectOptions(screen.getByLabelText('What'), 'Tasks');
+    const action = transport.requests('ListAudit').at(-1)!.action!;
+    expect(action).not.toBe('');
+    log.push(entry('3', 'task.completed'), entry('4', 'secret.set'));
+    act(() => transport.emit({ task_state: { task_id: 't', from: 'TASK_STATE_RUNNING', to: 'TASK_STATE_COMPLETED', reason: '', agent_id: '', attempt: 1, task_type: 'x' } }));
+    await vi.waitFor(() => expect(screen.getAllByTestId('audit-row').map((r) => r.dataset.entryId)).toEqual(['3', '2', '1']));
+    expect(transport.requests('ListAudit').at(-1)).toMatchObject({ after_id: '2', action });
+    expect(screen.getByLabelText('What')).toHaveValue(action);
+  });
+
+  it('draws at most a window of entries however far back the person pages, and pages forward again', async () => {
+    const user = userEvent.setup();
+    const total = 2_000;
+    const ids = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => entry(String(from + i), 'task.submitted'));
+    const transport = new MockTransport({
+      ListAudit: (req) => {
+        const limit = req.limit ?? 200;
+        if (req.newest_first) {
+          const below = req.before_id ? Number(req.before_id) - 1 : total;
+          const got = ids(Math.max(1, below - limit + 1), below).reverse();
+          return { entries: got, more: Number(got.at(-1)?.id ?? 1) > 1 };
+        }
+        const above = Number(req.after_id ?? 0) + 1;
+        const got = ids(above, Math.min(total, above + limit - 1));
+        return { entries: got, more: Number(got.at(-1)?.id ?? total) < total };
+      },
+      VerifyAudit: () => ({ intact: true, entries_checked: String(total), problems: [] }),
+      ListAgents: () => ({ agents: [] }),
+    });
+    showAudit(transport);
+    expect(await screen.findAllByTestId('audit-row')).toHaveLength(200);
+    for (let i = 0; i < 6; i++) {
+      const last = screen.getAllByTestId('audit-row').at(-1)!.dataset.entryId;
+      await user.click(screen.getByRole('button', { name: 'Load older entries' }));
+      await vi.waitFor(() => expect(screen.getAllByTestId('audit-row').at(-1)!.dataset.entryId).not.toBe(last));
+    }
+    const rows = screen.getAllByTestId('audit-row');
+    expect(rows.length).toBeLessThanOrEqual(AUDIT_SHOWN);
+    expect(rows.at(-1)).toHaveAttribute('data-entry-id', '601');
+    expect(rows[0]).toHaveAttribute('data-entry-id', '1200');
+    expect(screen.getByTestId('audit-window')).toHaveTextContent('Newer entries are not drawn');
+    await user.click(screen.getByRole('button', { name: 'Newer entries' }));
+    await vi.waitFor(() => expect(screen.getAllByTestId('audit-row')[0]).toHaveAttribute('data-entry-id', '1400'));
+    expect(screen.getAllByTestId('audit-row')).toHaveLength(AUDIT_SHOWN);
+    await user.click(screen.getByRole('button', { name: 'Back to the newest' }));
+    await vi.waitFor(() => expect(screen.getAllByTestId('audit-row')[0]).toHaveAttribute('data-entry-id', '2000'));
+    expect(screen.queryByTestId('audit-window')).not.toBeInTheDocument();
   });
 });

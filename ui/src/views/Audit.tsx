@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useFeedEvents } from '../app/feed';
 import { ErrorNote } from '../components/ErrorNote';
 import { TableScroll } from '../components/TableScroll';
 import { Untrusted } from '../components/Untrusted';
@@ -9,6 +10,16 @@ import { formatTime } from '../lib/format';
 import { revealHidden } from '../lib/untrusted';
 
 const PAGE = 200;
+/**
+ * The most entries drawn at once: paging further back lets the newest go (and "Newer entries"
+ * brings them back), so the table stays this size however far the person reads.
+ */
+export const AUDIT_SHOWN = 600;
+/**
+ * New entries are looked for after each event of the feed, and this often besides (a rule or a
+ * secret changed makes no event).
+ */
+const POLL_MS = 5_000;
 
 /** An entry's raw action and number, its details folded under them (pretty-printed when opened). */
 function Entry({ entry }: { entry: AuditEntry }) {
@@ -66,11 +77,32 @@ interface Filters {
   action: string;
 }
 
+/** The entries drawn: a window of the log, newest first. */
+interface Window {
+  entries: AuditEntry[];
+  /** Older entries than the last one drawn exist. */
+  older: boolean;
+  /** Newer entries than the first one drawn exist (the person paged back past the window). */
+  newer: boolean;
+}
+
+/** `entries` put before (newer) or after (older) the window, at most AUDIT_SHOWN kept from that side. */
+function widen(w: Window, entries: AuditEntry[], side: 'newer' | 'older', more: boolean): Window {
+  if (side === 'newer') {
+    const all = [...entries, ...w.entries];
+    return { entries: all.slice(0, AUDIT_SHOWN), older: w.older || all.length > AUDIT_SHOWN, newer: more };
+  }
+  const all = [...w.entries, ...entries];
+  const cut = Math.max(0, all.length - AUDIT_SHOWN);
+  return { entries: all.slice(cut), older: more, newer: w.newer || cut > 0 };
+}
+
 /**
  * The audit log, newest first, a page back at a time, each entry a sentence ("You allowed
  * bootstrapper to connect to pypi.org:443, for this task") with its raw action and details
  * folded beside it; filtered on the manager by who did it and by the kind of action; its hash
- * chain checked; exported as JSON Lines, oldest first.
+ * chain checked; exported as JSON Lines, oldest first. New entries come in at the top as they are
+ * written (after each event of the feed, and every few seconds); at most AUDIT_SHOWN are drawn.
  */
 export function Audit() {
   const client = useClient();
@@ -78,28 +110,97 @@ export function Audit() {
   const actors = useActors();
   const [taskFilter, setTaskFilter] = useState('');
   const [filters, setFilters] = useState<Filters>({ task: '', actor: '', action: '' });
-  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
-  const [more, setMore] = useState(false);
+  const [shown, setShown] = useState<Window | null>(null);
+  const entries = shown?.entries ?? null;
   const [error, setError] = useState<ApiError | null>(null);
+  /** Counts the lists asked for (a new filter starts one): an answer to an older one is dropped. */
+  const asked = useRef(0);
+  const [busy, setBusy] = useState(false);
   const [verify, setVerify] = useState<VerifyAuditResponse | 'checking' | null>(null);
   const [exporting, setExporting] = useState(false);
 
+  /** The newest page, in place of what is shown. */
   const load = useCallback(
-    (f: Filters, before?: string) => {
-      client
-        .listAudit({ task_id: f.task, actor: f.actor, action: f.action, newest_first: true, before_id: before, limit: PAGE })
-        .then(
-          (r) => {
-            setEntries((old) => (before && old ? [...old, ...r.entries] : r.entries));
-            setMore(r.more);
-            setError(null);
-          },
-          (err: unknown) => setError(ApiError.from(err)),
-        );
+    (f: Filters) => {
+      const mine = ++asked.current;
+      client.listAudit({ task_id: f.task, actor: f.actor, action: f.action, newest_first: true, limit: PAGE }).then(
+        (r) => {
+          if (mine !== asked.current) return;
+          setShown({ entries: r.entries, older: r.more, newer: false });
+          setError(null);
+        },
+        (err: unknown) => mine === asked.current && setError(ApiError.from(err)),
+      );
     },
     [client],
   );
   useEffect(() => load(filters), [load, filters]);
+
+  /** A page before (older) or after (newer) the window. */
+  const page = (side: 'newer' | 'older') => {
+    const w = shown;
+    if (!w) return;
+    const mine = asked.current;
+    const f = filters;
+    const request =
+      side === 'older'
+        ? { newest_first: true, before_id: w.entries.at(-1)?.id }
+        : { newest_first: false, after_id: w.entries[0]?.id };
+    setBusy(true);
+    client
+      .listAudit({ task_id: f.task, actor: f.actor, action: f.action, limit: PAGE, ...request })
+      .then(
+        (r) => {
+          if (mine !== asked.current) return;
+          const got = side === 'older' ? r.entries : [...r.entries].reverse();
+          setShown((now) => (now ? widen(now, got, side, r.more) : now));
+          setError(null);
+        },
+        (err: unknown) => mine === asked.current && setError(ApiError.from(err)),
+      )
+      .finally(() => setBusy(false));
+  };
+
+  // New entries: while the newest are shown, those written since come in at the top. One look at
+  // a time; asked again meanwhile, it looks once more after.
+  const looking = useRef(false);
+  const lookAgain = useRef(false);
+  const latest = useRef({ shown, filters });
+  useEffect(() => {
+    latest.current = { shown, filters };
+  });
+  const lookForNew = useCallback(async () => {
+    if (looking.current) {
+      lookAgain.current = true;
+      return;
+    }
+    looking.current = true;
+    try {
+      do {
+        lookAgain.current = false;
+        const { shown: w, filters: f } = latest.current;
+        if (!w || w.newer) return;
+        const mine = asked.current;
+        const r = await client.listAudit({ task_id: f.task, actor: f.actor, action: f.action, after_id: w.entries[0]?.id, limit: PAGE });
+        if (mine !== asked.current) return;
+        // More than a page written since: the newest page instead.
+        if (r.more) return load(f);
+        if (r.entries.length === 0) continue;
+        const next = widen(w, [...r.entries].reverse(), 'newer', false);
+        latest.current = { shown: next, filters: f };
+        setShown((now) => (now === w ? next : now)); // not if the person paged meanwhile
+      } while (lookAgain.current);
+    } catch {
+      // the status line says when the manager is away
+    } finally {
+      looking.current = false;
+    }
+  }, [client, load]);
+  useFeedEvents(() => void lookForNew());
+  useEffect(() => {
+    const timer = setInterval(() => void lookForNew(), POLL_MS);
+    return () => clearInterval(timer);
+  }, [lookForNew]);
 
   const runVerify = () => {
     setVerify('checking');
@@ -233,6 +334,17 @@ export function Audit() {
           )}
         </p>
       )}
+      {shown?.newer && (
+        <p className="help" data-testid="audit-window">
+          Newer entries are not drawn (at most {AUDIT_SHOWN} at a time).{' '}
+          <button type="button" data-testid="audit-newer" disabled={busy} onClick={() => page('newer')}>
+            Newer entries
+          </button>{' '}
+          <button type="button" data-testid="audit-newest" onClick={() => load(filters)}>
+            Back to the newest
+          </button>
+        </p>
+      )}
       {entries && entries.length > 0 && (
         <TableScroll label="Audit entries">
           <table className="table audit" data-testid="audit-table">
@@ -282,8 +394,8 @@ export function Audit() {
           </table>
         </TableScroll>
       )}
-      {entries && more && (
-        <button type="button" data-testid="audit-older" onClick={() => load(filters, entries.at(-1)?.id)}>
+      {shown?.older && (
+        <button type="button" data-testid="audit-older" disabled={busy} onClick={() => page('older')}>
           Load older entries
         </button>
       )}

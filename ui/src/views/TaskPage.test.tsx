@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { FeedProvider } from '../app/feed';
 import { ApiError, ClientProvider, type AuditEntry, type Event, type LogLine, type Task } from '../ipc';
 import { MockTransport } from '../testing/mockTransport';
+import { managerStatus } from '../testing/status';
 import { task } from '../testing/tasks';
 import { TaskPage } from './TaskPage';
 
@@ -53,19 +54,7 @@ function setup(
       };
     },
     OpenPath: () => ({ path: '/home/me/src/shop', opener: editor || 'xdg-open', warnings: [], cannot_open: '', refused: false }),
-    GetStatus: () => ({
-      version: '0',
-      pid: 1,
-      paused: false,
-      agents_online: 1,
-      agents_known: 1,
-      tasks_queued: 0,
-      tasks_running: 0,
-      tasks_awaiting_consent: 0,
-      workspace_root: '/home/me/src',
-      workspace_root_source: 'default',
-      editor: editor ?? '',
-    }),
+    GetStatus: () => managerStatus({ editor: editor ?? '' }),
   });
   render(
     <ClientProvider client={transport.client()}>

@@ -13,7 +13,7 @@ import { ApiError, TERMINAL_STATES, useClient, type Task } from '../ipc';
 import { baseName, duration, enumLabel, formatTime, span, usageText } from '../lib/format';
 import { LogStore } from '../lib/logStore';
 import { KNOWN_STEPS, errorLineOf, taskTitle, templateWords, timelineOf } from '../lib/timeline';
-import { followTaskLogs } from '../lib/taskLogs';
+import { followTaskLogs, readLogLines } from '../lib/taskLogs';
 import { revealHidden } from '../lib/untrusted';
 import { UPDATE_TASK, updateOutputOf } from '../lib/update';
 import { BOOTSTRAP_TASK } from './NewProject';
@@ -52,6 +52,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
   const [error, setError] = useState<ApiError | null>(null);
   const [feedError, setFeedError] = useState<ApiError | null>(null);
   const [store] = useState(() => new LogStore());
+  const readLines = useCallback((afterSeq: number, limit: number) => readLogLines(client, taskId, afterSeq, limit), [client, taskId]);
   const [goTo, setGoTo] = useState<{ seq: number } | null>(null);
   const [updating, setUpdating] = useState(false);
   const [drift, setDrift] = useState<Drift | null>(null);
@@ -216,7 +217,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
       {task?.result && <ResultPanel task={task} output={output} />}
       {task && json && <ResultViews task={task} output={json} />}
       {feedError && <ErrorNote error={feedError} what="Live updates paused" testId="feed-error" />}
-      <LogViewer store={store} label="Task log" fileName={`task-${taskId}.log`} goTo={goTo} />
+      <LogViewer store={store} label="Task log" fileName={`task-${taskId}.log`} goTo={goTo} readLines={readLines} />
     </div>
   );
 }
