@@ -60,8 +60,10 @@ def test_schemas_bound_the_payloads() -> None:
     assert texts["items"]["maxLength"] == 8000
     assert SEARCH_SCHEMA["required"] == ["query"]
     assert SEARCH_SCHEMA["properties"]["limit"]["maximum"] == 50
+    # A few varied phrasings each, the router's to match; well under the manager's bound
+    # (agents.max_examples_per_type).
     for name, definition in agent.tasks.items():
-        assert 3 <= len(definition.examples) <= 6, name
+        assert 3 <= len(definition.examples) <= 16, name
 
 
 def test_search_indexes_first_then_answers(tmp_path: Path, state: Path) -> None:

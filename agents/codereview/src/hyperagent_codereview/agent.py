@@ -334,6 +334,12 @@ def _write_report(settings: Settings, task_id: str, doc: dict[str, Any]) -> Path
         "check ~/src/api for long functions and unused imports",
         "code review of the diff against develop, please",
         "is the code in my project clean? run a review",
+        "have a look at the code quality of shop",
+        "go over my latest changes in billing and flag anything risky",
+        "review ~/src/api with a maximum complexity of 10",
+        "can you give the code of my project a critical read?",
+        "code quality check on billing, functions at most 40 lines",
+        "could you do a code review of shop for me?",
     ),
     folder="existing",
 )

@@ -213,6 +213,9 @@ def _open(ctx: TaskContext, s: Settings, rebuild: bool = False) -> index.Index:
         "index the project shop for search",
         "update the search index of billing",
         "rebuild the documentation index of ~/src/api from scratch",
+        "make billing's docs searchable",
+        "build a search index of the documentation in shop",
+        "reindex ~/src/api, everything from the start",
     ),
     folder="existing",
 )
@@ -252,6 +255,10 @@ def docs_index(ctx: TaskContext, payload: dict[str, Any]) -> Outcome:
         "find where the API port is set in billing",
         "how do I run the tests of ~/src/api? look it up in its docs",
         "what does the health endpoint of shop return?",
+        "search shop for the retry policy",
+        "look up in the docs of billing how refunds are handled",
+        "in ~/src/api, where do they explain the configuration?",
+        "find the three best passages about caching in shop",
     ),
     folder="existing",
 )

@@ -22,7 +22,7 @@ use crate::config;
 pub use crate::model::FolderUse;
 pub use refuse::never_refusal;
 use refuse::{
-    is_everything, never, only_unknown, other_runner, unknown_template, unknown_verb,
+    is_everything, never, only_unknown, other_runner, sends_word, unknown_template, unknown_verb,
     COMMAND_TOKENS,
 };
 
@@ -210,6 +210,70 @@ const THEN: &[&str] = &["then", "afterwards", "after", "next", "finally", "and"]
 const CONDITION: &[&str] = &["if", "when", "once", "unless", "provided"];
 /// Words that refer to an earlier step's folder.
 const BACK: &[&str] = &["it", "its", "it's", "there", "that", "same", "this"];
+
+/// Words that thank, soften or ask to hear back: a part of only these (and little words) is
+/// courtesy, not a step.
+const COURTESY: &[&str] = &[
+    "thanks",
+    "thank",
+    "thx",
+    "ty",
+    "cheers",
+    "appreciated",
+    "appreciate",
+    "advance",
+    "much",
+    "lot",
+    "great",
+    "awesome",
+    "please",
+    "pls",
+    "plz",
+    "kindly",
+    "regards",
+    "best",
+    "again",
+    "really",
+    "very",
+    "so",
+    "ok",
+    "okay",
+    "perfect",
+    "brilliant",
+    "grateful",
+    "help",
+    "helpful",
+];
+/// How a part that asks to hear back about the step before opens ("and tell me what looks
+/// off"): every step reports, so it is that step's.
+const REPORT_BACK: &[&[&str]] = &[
+    &["tell", "me"],
+    &["let", "me", "know"],
+    &["report", "back"],
+    &["point", "out"],
+    &["give", "me", "feedback"],
+    &["say", "what"],
+];
+
+/// Whether a part is courtesy or asks to hear back (see [`COURTESY`], [`REPORT_BACK`]).
+fn chatter(tokens: &[text::Token]) -> bool {
+    let words: Vec<&str> = tokens.iter().map(|t| t.norm.as_str()).collect();
+    let lead = words
+        .iter()
+        .position(|w| !matches!(*w, "please" | "and" | "also" | "then" | "just" | "pls"))
+        .unwrap_or(words.len());
+    if let Some(p) = REPORT_BACK.iter().find(|p| words[lead..].starts_with(p)) {
+        // "tell me where the secret is set" asks to look something up: a step of its own.
+        let next = words.get(lead + p.len()).copied();
+        return !matches!(next, Some("where" | "which" | "how" | "why"));
+    }
+    !words.is_empty()
+        && tokens.iter().all(|t| {
+            t.kind == text::Kind::Word
+                && (COURTESY.contains(&t.norm.as_str()) || text::is_stop(&t.norm))
+        })
+        && tokens.iter().any(|t| COURTESY.contains(&t.norm.as_str()))
+}
 
 /// The words of an intent's payload properties ("fail_fast" -> "fail", "fast"), stemmed.
 fn slot_words(intent: &Intent, catalog: &Catalog) -> Vec<String> {
@@ -494,6 +558,14 @@ impl Offline {
                 continue;
             }
             sequenced |= std::mem::take(&mut condition);
+            // "... and tell me what looks off", "Thanks in advance": no step of its own.
+            if k > 0 && chatter(&tokens) {
+                match out.last_mut() {
+                    Some(last) => last.tokens.extend(tokens),
+                    None => pending.append(&mut tokens),
+                }
+                continue;
+            }
             let mut stems = intents::content_stems(&tokens);
             stems.retain(|s| !folders.contains(s));
             let ranked = index.score(&stems, n);
@@ -685,7 +757,8 @@ impl Router for Offline {
             .iter()
             .map(|i| i.task_type.clone())
             .collect();
-        if let Some(reason) = never(request, &all).or_else(|| other_runner(&all, catalog)) {
+        let out_of_scope = || other_runner(&all, catalog).or_else(|| sends_word(&all));
+        if let Some(reason) = never(request, &all).or_else(out_of_scope) {
             return Routed::Refuse { reason, can_do };
         }
         let prepared = self.prepared(catalog);
@@ -1125,6 +1198,46 @@ mod tests {
         ] {
             assert_eq!(never_refusal(harmless), None, "{harmless}");
         }
+    }
+
+    #[test]
+    fn a_request_that_opens_by_sending_word_is_refused_but_code_that_sends_is_routed() {
+        let r = Offline::new(config::Router::default());
+        for text in [
+            "email the release notes to my manager",
+            "please post the test results in the team's Slack channel",
+        ] {
+            let Routed::Refuse { reason, .. } = r.route(text, &catalog()) else {
+                panic!("{text}: not refused")
+            };
+            assert!(reason.contains("sends messages"), "{text}: {reason}");
+        }
+        assert_eq!(
+            sends_word(&text::tokens("review how ledger sends email")),
+            None
+        );
+        assert_eq!(
+            sends_word(&text::tokens("make ledger send an email receipt")),
+            None
+        );
+    }
+
+    #[test]
+    fn courtesy_and_asking_to_hear_back_are_no_steps_of_their_own() {
+        let r = Offline::new(config::Router::default());
+        for text in [
+            "review the code of ledger and tell me what you think. Thanks a lot!",
+            "run the tests of ledger, thanks in advance",
+            "run the tests in ledger and let me know",
+        ] {
+            let Routed::Plan(steps) = r.route(text, &catalog()) else {
+                panic!("{text}: no plan")
+            };
+            assert_eq!(steps.len(), 1, "{text}: {steps:?}");
+            assert_eq!(steps[0].workspace.as_deref(), Some("ledger"), "{text}");
+        }
+        assert!(chatter(&text::tokens("much appreciated")));
+        assert!(!chatter(&text::tokens("tell me where the port is set")));
     }
 
     #[test]

@@ -391,6 +391,35 @@ pub(super) fn unknown_template(
     ))
 }
 
+/// Verbs that send word to people or services, and where to: a request that opens with one
+/// ("send an email to the team", "post the summary to Slack") asks for something no agent here
+/// does (changing code so that it sends is the coder's: "make billing send an email").
+const SEND_VERBS: &[&str] = &[
+    "send", "post", "email", "mail", "message", "notify", "ping", "tweet", "text", "dm",
+];
+const CHANNELS: &[&str] = &[
+    "email", "e-mail", "mail", "slack", "discord", "sms", "tweet", "twitter", "whatsapp",
+    "telegram", "teams", "channel", "mailing", "inbox",
+];
+
+/// A request that opens by sending word to people or a service: why nothing here does it.
+pub(super) fn sends_word(tokens: &[text::Token]) -> Option<String> {
+    let first = tokens
+        .iter()
+        .take_while(|t| t.kind == text::Kind::Word)
+        .find(|t| !LEAD_IN.contains(&t.norm.as_str()))?;
+    if !SEND_VERBS.contains(&first.norm.as_str()) {
+        return None;
+    }
+    let to = tokens
+        .iter()
+        .find(|t| CHANNELS.contains(&t.norm.as_str()))?;
+    Some(format!(
+        "no agent here sends messages to people or services (`{}` by {}); they work on your projects",
+        first.raw, to.raw
+    ))
+}
+
 /// Other ecosystems' test and build runners, that a request may name as the thing to run ("npm
 /// test", "run jest"): each with whether it names the runner alone (`true`) or only beside a word
 /// of running ("cargo test": "cargo" alone may be a project's name).
@@ -429,10 +458,24 @@ pub(super) fn other_runner(tokens: &[text::Token], catalog: &Catalog) -> Option<
         };
         (*alone || beside(i.checked_sub(1)) || beside(Some(i + 1))).then_some(*name)
     })?;
-    let known = catalog.intents.iter().any(|i| {
-        let words = |s: &str| text::tokens(s).iter().any(|t| t.norm == at);
-        words(&i.description) || i.examples.iter().any(|e| words(e))
-    });
+    // Spoken of as a runner ("runs JavaScript tests with jest", "go test"), not as a word ("go
+    // over the changes").
+    let alone = OTHER_RUNNERS.iter().any(|(n, a)| *n == at && *a);
+    let speaks_of = |s: &str| {
+        let t = text::tokens(s);
+        (0..t.len()).any(|i| {
+            t[i].norm == at
+                && (alone
+                    || [i.checked_sub(1), Some(i + 1)].iter().any(|j| {
+                        j.and_then(|j| t.get(j))
+                            .is_some_and(|w| RUN_WORDS.contains(&w.norm.as_str()))
+                    }))
+        })
+    };
+    let known = catalog
+        .intents
+        .iter()
+        .any(|i| speaks_of(&i.description) || i.examples.iter().any(|e| speaks_of(e)));
     (!known).then(|| {
         format!(
             "no agent here works with {at} (none of them says so): the tests it runs are the ones their descriptions name"

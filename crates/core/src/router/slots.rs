@@ -29,7 +29,51 @@ const PLACE_WORDS: &[&str] = &[
 const BEFORE_NAME: &[&str] = &["called", "named", "name", "titled"];
 /// Words before a git ref.
 const BEFORE_REF: &[&str] = &[
-    "against", "since", "vs", "versus", "compared", "relative", "onto",
+    "against", "since", "vs", "versus", "compared", "relative", "onto", "base",
+];
+/// Words that follow a preposition in a set phrase, never a folder's name ("as well", "from
+/// scratch", "thanks in advance").
+const IDIOMS: &[&str] = &[
+    "well",
+    "scratch",
+    "advance",
+    "general",
+    "particular",
+    "parallel",
+    "place",
+    "time",
+    "full",
+    "total",
+    "short",
+    "detail",
+    "depth",
+    "addition",
+    "fact",
+    "mind",
+    "turn",
+    "sequence",
+    "bulk",
+    "order",
+    "case",
+    "future",
+    "meantime",
+    "progress",
+    "front",
+    "now",
+    "once",
+    "all",
+    "least",
+    "most",
+    "first",
+    "last",
+    "mine",
+    "me",
+    "us",
+    "them",
+    "hand",
+    "return",
+    "line",
+    "sync",
 ];
 /// Words that negate the boolean after them.
 const NEGATIONS: &[&str] = &[
@@ -213,6 +257,7 @@ pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
             if is_name(n, not_names)
                 && !BEFORE_PLACE.contains(&n.norm.as_str())
                 && !PLACE_WORDS.contains(&n.norm.as_str())
+                && !IDIOMS.contains(&n.norm.as_str())
                 && n.kind == Kind::Word
             {
                 return Some(n.raw.clone());
@@ -236,6 +281,7 @@ pub fn workspace(tokens: &[Token], not_names: &[String]) -> Option<String> {
                 && !BEFORE_PLACE.contains(&word)
                 && !BEFORE_NAME.contains(&word)
                 && !BEFORE_REF.contains(&word)
+                && !IDIOMS.contains(&word)
                 && n.kind != Kind::Quoted
             {
                 return Some(n.raw.trim_end_matches("'s").to_string());
@@ -744,6 +790,20 @@ fn free_text(tokens: &[Token], name: &str, prop: &Value) -> Option<String> {
     None
 }
 
+/// The branch changes are counted from: "from the main branch", "changes from develop".
+fn branch_from(tokens: &[Token]) -> Option<&Token> {
+    const TRUNKS: &[&str] = &["main", "master", "develop", "trunk"];
+    tokens.iter().enumerate().find_map(|(i, t)| {
+        if t.norm != "from" {
+            return None;
+        }
+        let j = i + 1 + usize::from(tokens.get(i + 1).is_some_and(|n| n.norm == "the"));
+        let w = tokens.get(j)?;
+        let branch = tokens.get(j + 1).is_some_and(|n| n.norm == "branch");
+        (w.kind == Kind::Word && (branch || TRUNKS.contains(&w.norm.as_str()))).then_some(w)
+    })
+}
+
 /// Whether a property takes an expression that can say "not" (pytest's `-k` and `-m`).
 fn is_expression(prop: &Value) -> bool {
     prop.get("description")
@@ -1112,6 +1172,7 @@ fn property(tokens: &[Token], name: &str, prop: &Value, not_names: &[String]) ->
             BEFORE_REF,
             &["to", "with", "the", "tag", "commit", "ref", "revision"],
         )
+        .or_else(|| branch_from(tokens))
         .filter(|t| t.kind != Kind::Number || t.norm.contains('.'))
         .map(|t| Value::String(t.raw.clone())),
         "string" if name == "name" || name == "project_name" => {
@@ -1285,6 +1346,32 @@ mod tests {
             true
         );
         assert_eq!(filled("a dock for boats", schema)["docker"], Value::Null);
+    }
+
+    #[test]
+    fn a_set_phrase_is_no_folder_and_a_base_branch_is_read_from_where_changes_start() {
+        for text in [
+            "review its code as well",
+            "rebuild the index from scratch",
+            "run the tests, thanks in advance",
+        ] {
+            assert_eq!(workspace(&text::tokens(text), &[]), None, "{text}");
+        }
+        assert_eq!(
+            workspace(&text::tokens("review the code in ledger as well"), &[]).as_deref(),
+            Some("ledger")
+        );
+        let schema = json!({"type": "object", "properties": {"base": {"type": "string"}}});
+        for (text, base) in [
+            ("review only the changes from the main branch", "main"),
+            ("review what changed from develop", "develop"),
+            ("review ledger --base release/2.1", "release/2.1"),
+        ] {
+            assert_eq!(filled(text, schema.clone())["base"], base, "{text}");
+        }
+        assert!(filled("rebuild it from scratch", schema)
+            .get("base")
+            .is_none());
     }
 
     #[test]
