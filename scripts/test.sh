@@ -35,6 +35,10 @@ router_out=$(mktemp -d)
 .venv/bin/python scripts/router_baseline.py > "$router_out/baseline.jsonl"
 .venv/bin/python scripts/router_eval.py baseline="$router_out/baseline.jsonl" router="$router_out/router.jsonl" \
   | sed -n '/## Summary/,/latency p95/p'
+say "router: the fresh set, written apart from it (report only)"
+.venv/bin/python scripts/router_predict.py --prompts tests/router/fresh.jsonl > "$router_out/fresh.jsonl"
+.venv/bin/python scripts/router_eval.py --prompts tests/router/fresh.jsonl router="$router_out/fresh.jsonl" \
+  | sed -n '/## Summary/,/latency p95/p'
 rm -rf "$router_out"
 
 say "web UI: unit tests (Vitest)"

@@ -1,14 +1,19 @@
 """The web API (`serve --web`) of the real manager: the gRPC client API as HTTP + JSON and the
-event feed as Server-Sent Events, on loopback, behind the token. Real HTTP over a real socket
-(urllib), a real echo agent process."""
+event feed as Server-Sent Events and over a WebSocket, on loopback, behind the token. Real HTTP
+over a real socket (urllib; the WebSocket's handshake and frames by hand, as they are a few
+lines), a real echo agent process."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -181,6 +186,85 @@ def test_the_feed_streams_as_sse_and_resumes_after_the_last_event_id(web: Web) -
     assert again == [i for i, _ in seen[middle + 1 :]]
 
 
+def _ws_open(web: Web, query: str, origin: str | None) -> tuple[int, socket.socket]:
+    """A WebSocket handshake for the feed: (HTTP status, the socket, past the answer's head)."""
+    parts = urlsplit(web.base)
+    s = socket.create_connection((parts.hostname, parts.port), timeout=DEADLINE)
+    key = base64.b64encode(os.urandom(16)).decode()
+    head = [
+        f"GET /api/v1/events/ws?{query} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+        f"Authorization: Bearer {web.token}",
+    ]
+    if origin is not None:
+        head.append(f"Origin: {origin}")
+    s.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+    answer = b""
+    while not answer.endswith(b"\r\n\r\n"):  # a byte at a time: the frames follow
+        answer += s.recv(1)
+    return int(answer.split(b" ")[1]), s
+
+
+def _ws_messages(s: socket.socket) -> Iterator[Any]:
+    """The server's text messages as JSON, until it closes (its frames are not masked)."""
+
+    def read(n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = s.recv(n - len(buf))
+            if not chunk:
+                raise EOFError("the feed's socket closed")
+            buf += chunk
+        return buf
+
+    while True:
+        b0, b1 = read(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = int.from_bytes(read(2), "big")
+        elif n == 127:
+            n = int.from_bytes(read(8), "big")
+        payload = read(n)
+        opcode = b0 & 0x0F
+        if opcode == 8:
+            return
+        if opcode == 1:
+            yield json.loads(payload)
+
+
+def test_the_feed_over_a_websocket_resumes_after_a_seq_and_only_for_pages_of_this_server(
+    web: Web,
+) -> None:
+    status, s = _ws_open(web, "after_seq=0", "http://evil.example")
+    s.close()
+    assert status == 403, "a page of another site read the feed"
+    task = web.call("SubmitTask", {"task_type": "echo.spam", "payload_json": '{"lines": 20}'})
+    task_id = task["task"]["id"]
+    status, s = _ws_open(web, f"after_seq=0&task_id={task_id}", web.base)
+    assert status == 101
+    seen: list[Any] = []
+    with s:
+        for ev in _ws_messages(s):
+            seen.append(ev)
+            if (ev.get("task_state") or {}).get("to") == "TASK_STATE_COMPLETED":
+                break
+    seqs = [int(ev["seq"]) for ev in seen]
+    assert seqs == sorted(set(seqs)), "in feed order, no repeats"
+    assert len([ev for ev in seen if ev.get("task_log")]) >= 20
+    # Opened again after an event in the middle: exactly what came after it.
+    middle = len(seqs) // 2
+    status, s = _ws_open(web, f"after_seq={seqs[middle]}&task_id={task_id}", None)
+    assert status == 101
+    rest = seqs[middle + 1 :]
+    with s:
+        again = [int(ev["seq"]) for ev in islice(_ws_messages(s), len(rest))]
+    assert again == rest
+
+
 def test_the_openapi_document_describes_every_method(web: Web) -> None:
     status, _, body = web.request("GET", "/api/v1/openapi.json")
     assert status == 200
@@ -189,6 +273,7 @@ def test_the_openapi_document_describes_every_method(web: Web) -> None:
     for method in ("SubmitTask", "CancelTask", "AnswerConsent", "ListTemplates", "OpenPath"):
         assert doc["paths"][f"/api/v1/{method}"]["post"]["operationId"] == method
     assert "after_seq" in json.dumps(doc["paths"]["/api/v1/events"])
+    assert "after_seq" in json.dumps(doc["paths"]["/api/v1/events/ws"])
     props = doc["components"]["schemas"]["SubmitTaskRequest"]["properties"]
     assert {"task_type", "payload_json", "workspace"} <= set(props)
     assert web.request("GET", "/api/v1/openapi.json", token=None)[0] == 401

@@ -14,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPTS = ROOT / "tests" / "router" / "prompts.jsonl"
+FRESH = ROOT / "tests" / "router" / "fresh.jsonl"
 STAND_INS = ROOT / "tests" / "router" / "stand_ins.json"
 CATEGORIES = {
     "plain",
@@ -306,9 +307,8 @@ def _schema_keys() -> dict[str, set[str]]:
     return keys
 
 
-def test_the_set_is_large_and_well_formed(prompts: list[dict[str, Any]]) -> None:
-    assert len(prompts) >= 330
-    assert [p["id"] for p in prompts] == [f"p{i:04d}" for i in range(1, len(prompts) + 1)]
+def _well_formed(prompts: list[dict[str, Any]], prefix: str) -> None:
+    assert [p["id"] for p in prompts] == [f"{prefix}{i:04d}" for i in range(1, len(prompts) + 1)]
     assert len({p["prompt"].casefold() for p in prompts}) == len(prompts)
     for p in prompts:
         assert set(p) == {"id", "prompt", "split", "category", "expect"}, p["id"]
@@ -320,6 +320,11 @@ def test_the_set_is_large_and_well_formed(prompts: list[dict[str, Any]]) -> None
         if kind == "route":
             composite = len(p["expect"]["route"]) > 1
             assert composite == (p["category"] == "composite"), p["id"]
+
+
+def test_the_set_is_large_and_well_formed(prompts: list[dict[str, Any]]) -> None:
+    assert len(prompts) >= 330
+    _well_formed(prompts, "p")
     seed = [p for p in prompts if p["prompt"] == "Run a unit test suite on python-3.11"]
     assert [s["expect"] for s in seed] == [
         route({"task_type": "tests.run", "slots": {"python": "3.11"}})
@@ -339,8 +344,7 @@ def test_the_split_follows_the_rule(prompts: list[dict[str, Any]]) -> None:
     assert 0.2 <= share <= 0.3
 
 
-def test_slots_and_steps_are_ones_the_task_types_have(prompts: list[dict[str, Any]]) -> None:
-    keys = _schema_keys()
+def _real_steps(prompts: list[dict[str, Any]], keys: dict[str, set[str]]) -> None:
     for p in prompts:
         for step in steps_of(p["expect"]):
             assert step.task_type in keys, (p["id"], step.task_type)
@@ -352,5 +356,19 @@ def test_slots_and_steps_are_ones_the_task_types_have(prompts: list[dict[str, An
                 if isinstance(value, str) and value.startswith("$"):
                     assert ev.REFERENCE.match(value), (p["id"], value)
                     assert int(value[1:].split(".")[0]) < step.number, p["id"]
+
+
+def test_slots_and_steps_are_ones_the_task_types_have(prompts: list[dict[str, Any]]) -> None:
+    keys = _schema_keys()
+    _real_steps(prompts, keys)
     covered = {s.task_type for p in prompts for s in steps_of(p["expect"])}
     assert covered == set(keys)
+
+
+def test_the_fresh_set_is_well_formed_and_asks_for_real_slots() -> None:
+    """The set written apart from the router (see README: "The fresh set")."""
+    fresh = ev.load_jsonl(FRESH)
+    assert len(fresh) >= 150
+    assert {p["split"] for p in fresh} == {"fresh"}
+    _well_formed(fresh, "f")
+    _real_steps(fresh, _schema_keys())

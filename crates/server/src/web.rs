@@ -23,6 +23,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -33,7 +34,7 @@ use axum::Router;
 use tokio_stream::{Stream, StreamExt};
 use tonic::Code;
 
-use crate::api::{Api, ApiError, Body, SubscribeQuery, Target};
+use crate::api::{Api, ApiError, Body, Feed, SubscribeQuery, Target};
 use crate::grpc::Services;
 
 /// The cookie that carries the token for the UI.
@@ -73,6 +74,7 @@ pub fn router(
     let api = Router::new()
         .route("/api/v1/openapi.json", get(openapi_document))
         .route("/api/v1/events", get(events))
+        .route("/api/v1/events/ws", get(events_ws))
         .route("/api/v1/{method}", post(unary))
         .route_layer(middleware::from_fn_with_state(web.clone(), require_token));
     let ui = match ui_dir {
@@ -254,6 +256,64 @@ async fn events(
         })
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The event feed over a WebSocket, for browsers: the query of [`events`]; each event is a text
+/// message (the Event as JSON), a failure `{"error": {"code", "message"}}` before the close. A
+/// browser opens at most six HTTP/1.1 connections to one host, shared by all its tabs, so an SSE
+/// stream per tab stalls the seventh tab, and every API call behind it; WebSockets are not
+/// counted there. Only pages of this server may open one: the `Origin` must name it (the
+/// cookie alone would let a page elsewhere read the feed).
+async fn events_ws(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Query(q): Query<SubscribeQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .unwrap_or_default();
+    let ours = web.hosts.iter().any(|h| origin == format!("http://{h}"));
+    if !origin.is_empty() && !ours {
+        return Err(ApiError::new(
+            Code::PermissionDenied,
+            format!(
+                "the event feed is open only to pages of this server ({}), not {origin}",
+                web.hosts[0]
+            ),
+        ));
+    }
+    let feed = web.api.subscribe(q.request(None)?).await?;
+    Ok(upgrade.on_upgrade(move |socket| forward(socket, feed)))
+}
+
+/// Sends the feed's events down `socket` until either ends.
+async fn forward(mut socket: WebSocket, mut feed: Feed) {
+    loop {
+        tokio::select! {
+            item = feed.next() => {
+                let text = match item {
+                    Some(Ok(ev)) => serde_json::to_string(&ev).unwrap_or_default(),
+                    Some(Err(e)) => {
+                        let error = serde_json::json!({ "error": { "code": e.code, "message": e.message } });
+                        let _ = socket.send(Message::Text(error.to_string().into())).await;
+                        break;
+                    }
+                    None => break,
+                };
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
+            // The page went away (or sent something: a feed takes nothing).
+            msg = socket.recv() => match msg {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ import { TERMINAL_STATES } from './types';
 
 /**
  * The one typed client of the manager. Components and views use this (through `useClient`), never
- * `fetch`, `EventSource` or Tauri directly; which transport carries the calls is decided at start.
+ * `fetch`, `WebSocket` or Tauri directly; which transport carries the calls is decided at start.
  */
 export class Client {
   readonly transport: Transport;

@@ -3,67 +3,67 @@ import { ApiError } from './errors';
 import { HttpTransport } from './http';
 import type { Event } from './types';
 
-/** A stand-in for the browser's EventSource: tests push messages and failures by hand. */
-class FakeEventSource {
+/** A stand-in for the browser's WebSocket: tests push messages and failures by hand. */
+class FakeWebSocket {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
-  static readonly CLOSED = 2;
-  static instances: FakeEventSource[] = [];
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  static instances: FakeWebSocket[] = [];
 
   readonly url: string;
-  readyState = FakeEventSource.CONNECTING;
+  readyState = FakeWebSocket.CONNECTING;
   onopen: (() => void) | null = null;
-  onmessage: ((m: MessageEvent<string>) => void) | null = null;
-  private errorListeners: ((e: globalThis.Event) => void)[] = [];
+  onmessage: ((m: MessageEvent<unknown>) => void) | null = null;
+  onclose: (() => void) | null = null;
 
   constructor(url: string) {
     this.url = url;
-    FakeEventSource.instances.push(this);
-  }
-  addEventListener(type: string, listener: (e: globalThis.Event) => void) {
-    if (type === 'error') this.errorListeners.push(listener);
+    FakeWebSocket.instances.push(this);
   }
   close() {
-    this.readyState = FakeEventSource.CLOSED;
+    this.readyState = FakeWebSocket.CLOSED;
   }
 
   open() {
-    this.readyState = FakeEventSource.OPEN;
+    this.readyState = FakeWebSocket.OPEN;
     this.onopen?.();
   }
   send(seq: number, body: Partial<Event> = {}) {
     const event: Event = { seq: String(seq), time: '2026-11-26T00:00:00Z', ...body };
-    this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(event), lastEventId: String(seq) }));
+    this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(event) }));
   }
-  /** The connection dropped; the browser itself would retry (readyState CONNECTING). */
+  /** The connection dropped. */
   drop() {
-    this.readyState = FakeEventSource.CONNECTING;
-    for (const l of this.errorListeners) l(new globalThis.Event('error'));
+    this.readyState = FakeWebSocket.CLOSED;
+    this.onclose?.();
   }
-  /** The server refused or ended the stream for good (readyState CLOSED). */
+  /** The server refused the connection (the handshake failed). */
   fail() {
-    this.readyState = FakeEventSource.CLOSED;
-    for (const l of this.errorListeners) l(new globalThis.Event('error'));
+    this.readyState = FakeWebSocket.CLOSED;
+    this.onclose?.();
   }
-  /** The server's own `error` event. */
+  /** The server's own error, then its close. */
   serverError(code: string, message: string) {
-    for (const l of this.errorListeners) l(new MessageEvent('error', { data: JSON.stringify({ code, message }) }));
+    this.onmessage?.(new MessageEvent('message', { data: JSON.stringify({ error: { code, message } }) }));
+    this.readyState = FakeWebSocket.CLOSED;
+    this.onclose?.();
   }
   get searchParams() {
-    return new URL(this.url, 'http://127.0.0.1').searchParams;
+    return new URL(this.url).searchParams;
   }
 }
 
 const latest = () => {
-  const es = FakeEventSource.instances.at(-1);
-  if (!es) throw new Error('no EventSource was made');
+  const es = FakeWebSocket.instances.at(-1);
+  if (!es) throw new Error('no WebSocket was made');
   return es;
 };
 
 describe('HttpTransport.subscribe', () => {
   beforeEach(() => {
-    FakeEventSource.instances = [];
-    vi.stubGlobal('EventSource', FakeEventSource);
+    FakeWebSocket.instances = [];
+    vi.stubGlobal('WebSocket', FakeWebSocket);
     vi.stubGlobal(
       'fetch',
       vi.fn(async () => new Response(JSON.stringify({ consents: [] }), { status: 200 })),
@@ -78,7 +78,10 @@ describe('HttpTransport.subscribe', () => {
   it('builds the query from the request', () => {
     const t = new HttpTransport();
     t.subscribe({ task_id: 'abc', exclude_logs: true }, () => {}, () => {});
-    expect(latest().url).toBe('/api/v1/events?task_id=abc&exclude_logs=true');
+    const url = new URL(latest().url);
+    expect(url.protocol).toBe('ws:');
+    expect(url.host).toBe(window.location.host);
+    expect(`${url.pathname}${url.search}`).toBe('/api/v1/events/ws?task_id=abc&exclude_logs=true');
   });
 
   it('never delivers an event twice, even when the server repeats it', () => {
@@ -110,8 +113,8 @@ describe('HttpTransport.subscribe', () => {
 
     first.serverError('unavailable', 'the feed lagged');
     expect(errors.map((e) => e.message)).toEqual(['the feed lagged']);
-    expect(first.readyState).toBe(FakeEventSource.CLOSED);
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(first.readyState).toBe(FakeWebSocket.CLOSED);
+    expect(FakeWebSocket.instances).toHaveLength(1);
 
     await vi.advanceTimersByTimeAsync(100);
     const second = latest();
@@ -147,12 +150,12 @@ describe('HttpTransport.subscribe', () => {
     es.send(5);
     es.send(6);
     es.drop();
-    expect(es.readyState).toBe(FakeEventSource.CLOSED); // the transport, not the browser, retries
+    expect(es.readyState).toBe(FakeWebSocket.CLOSED);
     expect(retries).toEqual([1000]);
     await vi.advanceTimersByTimeAsync(0);
     expect(errors).toEqual(['unavailable']); // a refused connection is the manager away, not a sign-out
     await vi.advanceTimersByTimeAsync(999);
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeWebSocket.instances).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     const again = latest();
     expect(again).not.toBe(es);
@@ -178,13 +181,13 @@ describe('HttpTransport.subscribe', () => {
     }
     expect(retries).toEqual([500, 1000, 2000, 4000, 4000, 4000, 4000, 4000]);
     latest().fail();
-    const made = FakeEventSource.instances.length;
+    const made = FakeWebSocket.instances.length;
     window.dispatchEvent(new globalThis.Event('online'));
-    expect(FakeEventSource.instances).toHaveLength(made + 1);
+    expect(FakeWebSocket.instances).toHaveLength(made + 1);
     // Connected, going online again makes no new connection.
     latest().open();
     window.dispatchEvent(new globalThis.Event('online'));
-    expect(FakeEventSource.instances).toHaveLength(made + 1);
+    expect(FakeWebSocket.instances).toHaveLength(made + 1);
     stop();
   });
 
@@ -202,13 +205,13 @@ describe('HttpTransport.subscribe', () => {
     );
     latest().fail();
     retryNow();
-    expect(FakeEventSource.instances).toHaveLength(2);
+    expect(FakeWebSocket.instances).toHaveLength(2);
     latest().open();
     answer(new Response(JSON.stringify({ code: 'unauthenticated', message: 'old' }), { status: 401 }));
     await vi.advanceTimersByTimeAsync(0);
     expect(errors).toEqual([]);
     await vi.advanceTimersByTimeAsync(60_000);
-    expect(FakeEventSource.instances).toHaveLength(2); // the scheduled try was dropped
+    expect(FakeWebSocket.instances).toHaveLength(2); // the scheduled try was dropped
   });
 
   it('reports why the feed was refused (e.g. no token) and keeps trying', async () => {
@@ -222,7 +225,7 @@ describe('HttpTransport.subscribe', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(errors[0]?.code).toBe('unauthenticated');
     await vi.advanceTimersByTimeAsync(50);
-    expect(FakeEventSource.instances).toHaveLength(2);
+    expect(FakeWebSocket.instances).toHaveLength(2);
   });
 
   it('stops for good when unsubscribed', async () => {
@@ -231,10 +234,10 @@ describe('HttpTransport.subscribe', () => {
     const es = latest();
     es.open();
     stop();
-    expect(es.readyState).toBe(FakeEventSource.CLOSED);
+    expect(es.readyState).toBe(FakeWebSocket.CLOSED);
     es.fail();
     await vi.advanceTimersByTimeAsync(1000);
-    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeWebSocket.instances).toHaveLength(1);
   });
 });
 

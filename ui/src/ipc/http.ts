@@ -11,8 +11,9 @@ export interface HttpTransportOptions {
 }
 
 /**
- * The client API over HTTP: `POST /api/v1/<Method>` with JSON, and the feed as Server-Sent Events
- * from `GET /api/v1/events`. Same-origin requests carry the token cookie the manager set.
+ * The client API over HTTP: `POST /api/v1/<Method>` with JSON, and the feed over a WebSocket from
+ * `GET /api/v1/events/ws` (the same feed as the Server-Sent Events of `/api/v1/events`, which
+ * scripts use). Same-origin requests carry the token cookie the manager set.
  */
 export class HttpTransport implements Transport {
   private readonly base: string;
@@ -46,6 +47,15 @@ export class HttpTransport implements Transport {
     }
   }
 
+  /** The feed as a WebSocket's address: `/api/v1/events/ws` with the query of `eventsUrl`. A
+   * browser shares six HTTP/1.1 connections to a host among all its tabs; an SSE stream per tab
+   * would stall the seventh tab and every call behind it, a WebSocket is not counted there. */
+  feedUrl(query: SubscribeRequest): string {
+    const url = new URL(this.eventsUrl(query).replace('/api/v1/events', '/api/v1/events/ws'), globalThis.location?.href);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return url.toString();
+  }
+
   eventsUrl(query: SubscribeRequest): string {
     const params = new URLSearchParams();
     if (query.after_seq !== undefined) params.set('after_seq', query.after_seq);
@@ -63,7 +73,7 @@ export class HttpTransport implements Transport {
     onRetry?: (inMs: number, now: () => void) => void,
   ): Unsubscribe {
     const gate = new SeqGate(query.after_seq);
-    let source: EventSource | null = null;
+    let source: WebSocket | null = null;
     const backoff = new Backoff(this.retryMs, this.maxRetryMs);
     let stopped = false;
     // Counts connections made, so an answer about an older one is not taken for the current one.
@@ -83,7 +93,7 @@ export class HttpTransport implements Transport {
     // The transport, not the browser, decides when to try again (the browser's own retry has no
     // known time, and it gives up on an HTTP error): the person sees when, and can try at once.
     const reconnectLater = () => {
-      source?.close();
+      shut(source);
       source = null;
       if (stopped) return;
       down = true;
@@ -91,7 +101,7 @@ export class HttpTransport implements Transport {
       if (inMs !== null) onRetry?.(inMs, retryNow);
     };
 
-    // EventSource does not say why a connection failed: ask the API, whose error does (a refused
+    // A WebSocket does not say why a connection failed: ask the API, whose error does (a refused
     // connection is `unavailable`, a missing or stale token `unauthenticated`).
     const diagnose = (of: number) => {
       this.call('ListConsents', {}).then(
@@ -106,37 +116,42 @@ export class HttpTransport implements Transport {
 
     const connect = () => {
       if (stopped) return;
-      source?.close();
+      shut(source);
       attempt++;
       const mine = attempt;
-      // A new EventSource sends no Last-Event-ID: resume explicitly after the last event seen.
-      const es = new EventSource(this.eventsUrl({ ...query, after_seq: gate.lastSeq ?? query.after_seq }));
-      source = es;
-      es.onopen = () => {
+      // Resume explicitly after the last event seen.
+      const ws = new WebSocket(this.feedUrl({ ...query, after_seq: gate.lastSeq ?? query.after_seq }));
+      source = ws;
+      // The server said why it ends the feed: no need to ask.
+      let told = false;
+      ws.onopen = () => {
         down = false;
         backoff.reset();
         onOpen?.();
       };
-      es.onmessage = (message: MessageEvent<string>) => {
-        let event: Event;
+      ws.onmessage = (message: MessageEvent<unknown>) => {
+        if (typeof message.data !== 'string') return;
+        let data: unknown;
         try {
-          event = JSON.parse(message.data) as Event;
+          data = JSON.parse(message.data);
         } catch {
           return;
         }
+        if (typeof data !== 'object' || data === null) return;
+        if ('error' in data) {
+          // The server's own error: the feed ends after it.
+          told = true;
+          onError(ApiError.fromBody(500, JSON.stringify(data.error)));
+          return;
+        }
+        const event = data as Event;
         if (gate.accept(event.seq)) onEvent(event);
       };
-      es.addEventListener('error', (e: globalThis.Event) => {
+      ws.onclose = () => {
         if (stopped || mine !== attempt) return;
-        const data = (e as MessageEvent<unknown>).data;
-        if (typeof data === 'string') {
-          // The server's own `error` event: the feed ends after it.
-          onError(ApiError.fromBody(500, data));
-        } else {
-          diagnose(mine);
-        }
+        if (!told) diagnose(mine);
         reconnectLater();
-      });
+      };
     };
 
     connect();
@@ -144,8 +159,22 @@ export class HttpTransport implements Transport {
       stopped = true;
       stopWatching();
       backoff.cancel();
-      source?.close();
+      shut(source);
       source = null;
     };
+  }
+}
+
+/** Closes a feed's socket; one still connecting is closed once open (closing it before then
+ * makes the browser log a warning). */
+function shut(ws: WebSocket | null) {
+  if (!ws) return;
+  ws.onmessage = null;
+  ws.onclose = null;
+  if (ws.readyState === WebSocket.CONNECTING) {
+    ws.onopen = () => ws.close();
+  } else {
+    ws.onopen = null;
+    ws.close();
   }
 }

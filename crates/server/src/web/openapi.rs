@@ -58,6 +58,7 @@ fn build() -> Value {
     }
     schemas.insert("Error".into(), error_schema());
     paths.insert("/api/v1/events".into(), events_path());
+    paths.insert("/api/v1/events/ws".into(), events_ws_path());
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -206,6 +207,16 @@ fn events_path() -> Value {
         "responses": { "200": { "description": "A stream of events", "content": {
             "text/event-stream": { "itemSchema": { "$ref": "#/components/schemas/Event" } } } } },
     }})
+}
+
+/// `Subscribe` over a WebSocket (the UI's feed).
+fn events_ws_path() -> Value {
+    let mut path = events_path();
+    path["get"]["operationId"] = "SubscribeWebSocket".into();
+    path["get"]["summary"] = "The event feed over a WebSocket (upgrade with the usual handshake): each event a text message, an Event as JSON; a failure is `{\"error\": {\"code\", \"message\"}}` before the close. Resume by opening again with `after_seq` set to the last `seq` seen. The handshake's `Origin`, when sent, must be this server's.".into();
+    path["get"]["responses"] =
+        json!({ "101": { "description": "Switching to the WebSocket protocol" } });
+    path
 }
 
 #[cfg(test)]

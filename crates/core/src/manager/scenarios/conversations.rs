@@ -26,6 +26,31 @@ async fn tester(m: &Manager) -> (Registered, mpsc::UnboundedReceiver<Command>, W
     (reg, rx, guard)
 }
 
+/// A manager whose workspace root holds a project `ledger`: (the world, the root, its folder).
+async fn ledger_world() -> (World, std::path::PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("src");
+    std::fs::create_dir_all(root.join("ledger")).unwrap();
+    std::fs::write(root.join("ledger/README.md"), "ledger").unwrap();
+    let w = world_at(dir.path(), |c| {
+        c.paths.workspace_root = Some(root.clone());
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+    })
+    .await;
+    (w, root, dir)
+}
+
+/// Asks `text` in conversation `id` on a task of its own (the test holds it at a pause).
+fn asked_in_background(
+    m: &Manager,
+    id: &str,
+    text: &str,
+) -> tokio::task::JoinHandle<Result<(crate::manager::AskAnswer, crate::conversation::Conversation)>>
+{
+    let (m, id, text) = (m.clone(), id.to_string(), text.to_string());
+    tokio::spawn(async move { m.ask_in_conversation(&id, &text, Budget::default()).await })
+}
+
 fn auto() -> ConversationChange {
     ConversationChange {
         mode: Some(Mode::Auto),
@@ -39,25 +64,11 @@ fn auto() -> ConversationChange {
 /// conversation knew.
 #[tokio::test]
 async fn a_plan_run_at_once_is_its_conversations_turn_by_the_time_it_has_started() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("src");
-    std::fs::create_dir_all(root.join("ledger")).unwrap();
-    std::fs::write(root.join("ledger/README.md"), "ledger").unwrap();
-    let w = world_at(dir.path(), |c| {
-        c.paths.workspace_root = Some(root.clone());
-        c.agents.heartbeat_timeout = Duration::from_secs(3600);
-    })
-    .await;
+    let (w, _root, _dir) = ledger_world().await;
     let (_t, mut rx, _g) = tester(&w.m).await;
     let c = w.m.start_conversation(auto()).await.unwrap();
     let (reached, go) = w.m.pause_at("after an auto-run plan started").await;
-    let asking = {
-        let (m, id) = (w.m.clone(), c.id.clone());
-        tokio::spawn(async move {
-            m.ask_in_conversation(&id, "run the tests in ledger", Budget::default())
-                .await
-        })
-    };
+    let asking = asked_in_background(&w.m, &c.id, "run the tests in ledger");
     let mut asking = asking;
     tokio::select! {
         r = reached => r.expect("the plan started"),
@@ -82,25 +93,11 @@ async fn a_plan_run_at_once_is_its_conversations_turn_by_the_time_it_has_started
 /// start) stays proposed, and its turn says why.
 #[tokio::test]
 async fn a_plan_that_cannot_run_at_once_stays_proposed_and_its_turn_says_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("src");
-    std::fs::create_dir_all(root.join("ledger")).unwrap();
-    std::fs::write(root.join("ledger/README.md"), "ledger").unwrap();
-    let w = world_at(dir.path(), |c| {
-        c.paths.workspace_root = Some(root.clone());
-        c.agents.heartbeat_timeout = Duration::from_secs(3600);
-    })
-    .await;
+    let (w, root, _dir) = ledger_world().await;
     let (_t, _rx, _g) = tester(&w.m).await;
     let c = w.m.start_conversation(auto()).await.unwrap();
     let (reached, go) = w.m.pause_at("before an auto-run").await;
-    let asking = {
-        let (m, id) = (w.m.clone(), c.id.clone());
-        tokio::spawn(async move {
-            m.ask_in_conversation(&id, "run the tests in ledger", Budget::default())
-                .await
-        })
-    };
+    let asking = asked_in_background(&w.m, &c.id, "run the tests in ledger");
     reached.await.expect("about to run the plan");
     std::fs::remove_dir_all(root.join("ledger")).unwrap();
     go.send(()).unwrap();

@@ -70,6 +70,21 @@ impl Manager {
     }
 }
 
+/// Holds the database's write lock from a second connection (as a retention step or a
+/// person's `sqlite3` shell would) until the connection is dropped or rolled back.
+async fn hold_write_lock(w: &World) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    let mut other =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.m.paths().database.display()))
+            .await
+            .expect("a second connection");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .expect("the write lock");
+    other
+}
+
 struct World {
     m: Manager,
     clock: Arc<ManualClock>,

@@ -281,9 +281,10 @@ async fn a_rollback_puts_back_what_a_destructive_action_changed_once_its_task_ha
 /// secrets and the folders of cancelled tasks (`Manager::audited_ahead`).
 #[tokio::test]
 async fn a_rollback_whose_audit_entry_cannot_be_stored_changes_no_file() {
-    use sqlx::Connection;
     let w = world(|c| {
-        c.store.busy_timeout = Duration::from_millis(20);
+        // Long enough for a background checkpoint to pass while the task is set up, short
+        // enough not to wait long for the lock the test holds.
+        c.store.busy_timeout = Duration::from_secs(1);
         c.store.write_lock_patience = Duration::ZERO;
     })
     .await;
@@ -308,14 +309,7 @@ async fn a_rollback_whose_audit_entry_cannot_be_stored_changes_no_file() {
     w.m.finish(&id, &start.capability_token, succeeded())
         .await
         .unwrap();
-    let mut other =
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.m.paths().database.display()))
-            .await
-            .expect("a second connection");
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut other)
-        .await
-        .expect("the write lock");
+    let _lock = hold_write_lock(&w).await;
     let refused = w.m.rollback(&action.id, "person").await;
     assert!(refused.is_err(), "{refused:?}");
     assert_eq!(

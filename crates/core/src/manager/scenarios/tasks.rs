@@ -47,17 +47,9 @@ async fn a_task_goes_from_submitted_to_completed_and_each_step_is_stored() {
 /// So does an idempotent repeat of it: it is answered once the first is stored.
 #[tokio::test]
 async fn a_task_reaches_an_agent_only_once_it_is_stored() {
-    use sqlx::Connection;
     let w = world(|_| {}).await;
     let (_reg, mut rx, _guard) = agent(&w.m, "a").await;
-    let mut other =
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.m.paths().database.display()))
-            .await
-            .expect("a second connection");
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut other)
-        .await
-        .expect("the write lock");
+    let mut other = hold_write_lock(&w).await;
     let sub = Submission {
         idempotency_key: Some("once".into()),
         ..echo()
