@@ -215,11 +215,15 @@ async fn cancelling_a_task_that_waits_for_consent_denies_the_request_and_the_sto
     assert_eq!(end, TaskState::Canceled);
 }
 
-#[tokio::test]
-async fn a_rollback_puts_back_what_a_destructive_action_changed_once_its_task_has_ended() {
-    let w = world(|_| {}).await;
-    let (id, start, _rx, _guard) = running(&w, echo()).await;
-    let ws = PathBuf::from(task(&w, &id).await.workspace);
+/// Allows `rewrite the notes` by a rule and has the running task announce it for `files` of its
+/// folder (notes.txt holding "before"): (the folder, the action).
+async fn notes_rewritten(
+    w: &World,
+    id: &str,
+    token: &str,
+    files: &[&str],
+) -> (PathBuf, crate::rollback::Action) {
+    let ws = PathBuf::from(task(w, id).await.workspace);
     std::fs::write(ws.join("notes.txt"), "before").unwrap();
     w.m.add_rule(
         None,
@@ -230,11 +234,23 @@ async fn a_rollback_puts_back_what_a_destructive_action_changed_once_its_task_ha
     )
     .await
     .unwrap();
-    let paths = ["notes.txt", "new.txt"].map(|f| ws.join(f).display().to_string());
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| ws.join(f).display().to_string())
+        .collect();
     let action =
-        w.m.prepare_destructive(&id, &start.capability_token, "rewrite the notes", &paths)
+        w.m.prepare_destructive(id, token, "rewrite the notes", &paths)
             .await
             .unwrap();
+    (ws, action)
+}
+
+#[tokio::test]
+async fn a_rollback_puts_back_what_a_destructive_action_changed_once_its_task_has_ended() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let (ws, action) =
+        notes_rewritten(&w, &id, &start.capability_token, &["notes.txt", "new.txt"]).await;
     let existed: Vec<bool> = action.entries.iter().map(|e| e.existed).collect();
     assert_eq!(existed, vec![true, false]);
     // The task does what it announced.
@@ -289,22 +305,7 @@ async fn a_rollback_whose_audit_entry_cannot_be_stored_changes_no_file() {
     })
     .await;
     let (id, start, _rx, _guard) = running(&w, echo()).await;
-    let ws = PathBuf::from(task(&w, &id).await.workspace);
-    std::fs::write(ws.join("notes.txt"), "before").unwrap();
-    w.m.add_rule(
-        None,
-        "destructive",
-        "rewrite the notes",
-        policy::Decision::Allow,
-        "person",
-    )
-    .await
-    .unwrap();
-    let paths = [ws.join("notes.txt").display().to_string()];
-    let action =
-        w.m.prepare_destructive(&id, &start.capability_token, "rewrite the notes", &paths)
-            .await
-            .unwrap();
+    let (ws, action) = notes_rewritten(&w, &id, &start.capability_token, &["notes.txt"]).await;
     std::fs::write(ws.join("notes.txt"), "after").unwrap();
     w.m.finish(&id, &start.capability_token, succeeded())
         .await
