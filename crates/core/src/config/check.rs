@@ -252,6 +252,7 @@ impl Router {
             ("router.split_min_score", self.split_min_score),
             ("router.min_known_share", self.min_known_share),
             ("router.clarify_ratio", self.clarify_ratio),
+            ("router.dominant_share", self.dominant_share),
             ("router.fuzzy_likeness", self.fuzzy_likeness),
         ] {
             if !(0.0..=1.0).contains(&v) || v.is_nan() {

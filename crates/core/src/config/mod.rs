@@ -231,6 +231,10 @@ pub struct Router {
     /// intents; otherwise ("check my project") it is answered with a question, or refused when
     /// most of its words are no intent's (see `min_known_share`).
     pub specific_within: usize,
+    /// A short one-step request is specific only when one of its words is one intent's more
+    /// than any other's: at least this share (0 to 1) of the phrasings using it are that
+    /// intent's. Otherwise ("docs for crm", "fix shop") it is answered with a question.
+    pub dominant_share: f32,
     /// A request of only shared words is refused when less than this share (0 to 1) of its
     /// words are any intent's words at all ("book a table for two").
     pub min_known_share: f32,
@@ -310,6 +314,7 @@ impl Default for Router {
             min_score: 0.2,
             split_min_score: 0.35,
             specific_within: 2,
+            dominant_share: 0.6,
             min_known_share: 0.5,
             clarify_ratio: 0.9,
             fuzzy_likeness: 0.6,

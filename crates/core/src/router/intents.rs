@@ -21,6 +21,8 @@ pub struct Index {
     vocab: HashMap<String, (Vec<[char; 3]>, f32)>,
     /// An intent's phrasings taken together, as one bag.
     bags: Vec<Doc>,
+    /// For each known stem, how many phrasings of each intent use it.
+    owners: HashMap<String, HashMap<usize, u32>>,
     fuzzy: f32,
 }
 
@@ -94,6 +96,15 @@ impl Index {
                 }
             }
         }
+        let mut owners: HashMap<String, HashMap<usize, u32>> = HashMap::new();
+        for (i, stems) in &raw {
+            let mut once: Vec<&String> = stems.iter().collect();
+            once.sort();
+            once.dedup();
+            for s in once {
+                *owners.entry(s.clone()).or_default().entry(*i).or_default() += 1;
+            }
+        }
         let n = intents.len().max(1);
         let vocab: HashMap<String, (Vec<[char; 3]>, f32)> = intents_with
             .iter()
@@ -131,6 +142,7 @@ impl Index {
             docs,
             vocab,
             bags,
+            owners,
             fuzzy,
         }
     }
@@ -172,6 +184,23 @@ impl Index {
             .collect();
         let rarest = known.iter().copied().fold(0.0, f32::max);
         (rarest, known.len() as f32 / stems.len() as f32)
+    }
+
+    /// Whether one of the words is one intent's more than any other's: at least `share` (0 to 1)
+    /// of the phrasings that use it are that intent's. No one intent has "docs" (indexing them or
+    /// searching them) or "fix" (a change or a review).
+    pub fn dominated(&self, stems: &[String], share: f32) -> bool {
+        stems.iter().any(|s| {
+            let Some((k, _)) = self.resolve(s) else {
+                return false;
+            };
+            let Some(by) = self.owners.get(k) else {
+                return false;
+            };
+            let all: u32 = by.values().sum();
+            let most = by.values().copied().max().unwrap_or(0);
+            all > 0 && most as f32 >= share * all as f32
+        })
     }
 
     /// The rarity a word has when this many intents (of all) use it.
@@ -244,5 +273,38 @@ mod tests {
                                                        // A document's name is what it is about, not what to do.
         let stems = content_stems(&text::tokens("search ~/src/shop/docs/security.md"));
         assert_eq!(stems, ["search"]);
+    }
+
+    #[test]
+    fn a_word_is_an_intents_when_most_phrasings_using_it_are_that_intents() {
+        let intent = |name: &str, examples: &[&str]| Intent {
+            task_type: name.into(),
+            description: String::new(),
+            schema: serde_json::json!({}),
+            examples: examples.iter().map(|e| e.to_string()).collect(),
+            folder: super::super::FolderUse::Any,
+        };
+        let index = Index::new(
+            &[
+                intent("docs.index", &["index the docs", "rebuild the docs index"]),
+                intent("docs.search", &["search the docs", "find it in the docs"]),
+                intent(
+                    "tests.run",
+                    &["run the tests", "test it", "run its tests again"],
+                ),
+            ],
+            0.6,
+        );
+        let stems = |t: &str| content_stems(&text::tokens(t));
+        assert!(
+            !index.dominated(&stems("docs for crm"), 0.6),
+            "docs: two intents alike"
+        );
+        assert!(
+            index.dominated(&stems("the docs index"), 0.6),
+            "index: docs.index's"
+        );
+        assert!(index.dominated(&stems("tests for crm"), 0.6));
+        assert!(!index.dominated(&stems("a poem"), 0.6), "no known word");
     }
 }

@@ -211,6 +211,10 @@ const CONDITION: &[&str] = &["if", "when", "once", "unless", "provided"];
 /// Words that refer to an earlier step's folder.
 const BACK: &[&str] = &["it", "its", "it's", "there", "that", "same", "this"];
 
+/// At most this many words make a request short enough that its words alone must say which
+/// intent it is ("docs for crm", "fix shop"): a longer one says more than its words' owners.
+const SHORT_TOKENS: usize = 5;
+
 /// Words that thank, soften or ask to hear back: a part of only these (and little words) is
 /// courtesy, not a step.
 const COURTESY: &[&str] = &[
@@ -823,7 +827,10 @@ impl Router for Offline {
                     can_do,
                 };
             }
-            if rarest < intents::Index::rarity(n, self.cfg.specific_within) {
+            let shared = short
+                && first.tokens.len() <= SHORT_TOKENS
+                && !index.dominated(&stems, self.cfg.dominant_share);
+            if rarest < intents::Index::rarity(n, self.cfg.specific_within) || shared {
                 if known < self.cfg.min_known_share {
                     if let Some(question) = vague(first) {
                         return question;
