@@ -797,8 +797,14 @@ fn branch_from(tokens: &[Token]) -> Option<&Token> {
         if t.norm != "from" {
             return None;
         }
-        let j = i + 1 + usize::from(tokens.get(i + 1).is_some_and(|n| n.norm == "the"));
+        let mut j = i + 1 + usize::from(tokens.get(i + 1).is_some_and(|n| n.norm == "the"));
+        // "from the branch develop"
+        let named = tokens.get(j).is_some_and(|n| n.norm == "branch");
+        j += usize::from(named);
         let w = tokens.get(j)?;
+        if named {
+            return (w.kind == Kind::Word || w.kind == Kind::Path).then_some(w);
+        }
         let branch = tokens.get(j + 1).is_some_and(|n| n.norm == "branch");
         (w.kind == Kind::Word && (branch || TRUNKS.contains(&w.norm.as_str()))).then_some(w)
     })
@@ -958,6 +964,25 @@ pub fn fill(
     }
     by_unit(tokens, props, payload);
     quoted_to_described(tokens, props, payload);
+    // A quoted phrase another property took ("ask me \"Ship it?\"": the question) is no item of
+    // a list as well.
+    let taken: Vec<String> = payload
+        .values()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    let lists: Vec<String> = props
+        .iter()
+        .filter(|(_, p)| p["type"] == "array")
+        .map(|(n, _)| n.clone())
+        .collect();
+    for name in lists {
+        if let Some(Value::Array(items)) = payload.get_mut(&name) {
+            items.retain(|i| !i.as_str().is_some_and(|s| taken.iter().any(|t| t == s)));
+            if items.is_empty() {
+                payload.remove(&name);
+            }
+        }
+    }
     // A required number the words did not tie to its name is the request's one number ("sleep
     // 3", "spam 1000 lines"), when it has just one.
     let required = |n: &&String| {
@@ -1366,6 +1391,10 @@ mod tests {
             ("review only the changes from the main branch", "main"),
             ("review what changed from develop", "develop"),
             ("review ledger --base release/2.1", "release/2.1"),
+            (
+                "review only what changed from the branch develop, in ledger",
+                "develop",
+            ),
         ] {
             assert_eq!(filled(text, schema.clone())["base"], base, "{text}");
         }
@@ -1406,6 +1435,13 @@ mod tests {
             "not slow"
         );
         assert_eq!(f("tests for ledger, skip flaky")["markers"], "not flaky");
+        let ask = json!({"type": "object", "properties": {
+            "question": {"type": "string", "description": "The question to ask."},
+            "choices": {"type": "array", "items": {"type": "string"}},
+        }});
+        let asked = filled("ask me \"go on?\" and show my answer", ask);
+        assert_eq!(asked["question"], "go on?");
+        assert!(asked.get("choices").is_none(), "{asked}");
         assert!(f("run the tests without fail fast")
             .get("markers")
             .is_none());
