@@ -564,11 +564,10 @@ impl Offline {
             sequenced |= std::mem::take(&mut condition);
             // "... and tell me what looks off", "Thanks in advance": no step of its own.
             if k > 0 && chatter(&tokens) {
-                match out.last_mut() {
-                    Some(last) => last.tokens.extend(tokens),
-                    None => pending.append(&mut tokens),
+                if let Some(last) = out.last_mut() {
+                    last.tokens.extend(tokens);
+                    continue;
                 }
-                continue;
             }
             let mut stems = intents::content_stems(&tokens);
             stems.retain(|s| !folders.contains(s));
@@ -1213,6 +1212,7 @@ mod tests {
         for text in [
             "email the release notes to my manager",
             "please post the test results in the team's Slack channel",
+            "Hi, could you email the summary to my team?",
         ] {
             let Routed::Refuse { reason, .. } = r.route(text, &catalog()) else {
                 panic!("{text}: not refused")
@@ -1236,6 +1236,8 @@ mod tests {
             "review the code of ledger and tell me what you think. Thanks a lot!",
             "run the tests of ledger, thanks in advance",
             "run the tests in ledger and let me know",
+            // A weak opening, then the request, then courtesy: still the request.
+            "I would like a review of the code of ledger, please",
         ] {
             let Routed::Plan(steps) = r.route(text, &catalog()) else {
                 panic!("{text}: no plan")

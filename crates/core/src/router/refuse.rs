@@ -407,7 +407,7 @@ pub(super) fn sends_word(tokens: &[text::Token]) -> Option<String> {
     let first = tokens
         .iter()
         .take_while(|t| t.kind == text::Kind::Word)
-        .find(|t| !LEAD_IN.contains(&t.norm.as_str()))?;
+        .find(|t| !LEAD_IN.contains(&t.norm.as_str()) && !text::is_stop(&t.norm))?;
     if !SEND_VERBS.contains(&first.norm.as_str()) {
         return None;
     }
