@@ -21,8 +21,38 @@ pub enum Command {
         reason: String,
     },
     /// A message from another agent (always on the agent's own Work stream, never to a task
-    /// runner: see [`AgentRecord::deliver`]).
-    Message(Box<crate::message::Message>),
+    /// runner: see [`AgentRecord::deliver`]), counted among its stream's unread ones until read.
+    Message(Box<crate::message::Message>, Unread),
+}
+
+/// Counts a message among those waiting unread on a Work stream while it exists: the stream
+/// drops it once read (or with the stream).
+#[derive(Debug)]
+pub struct Unread(std::sync::Arc<std::sync::atomic::AtomicU32>);
+
+impl Unread {
+    fn new(count: &std::sync::Arc<std::sync::atomic::AtomicU32>) -> Unread {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Unread(count.clone())
+    }
+}
+
+impl Clone for Unread {
+    fn clone(&self) -> Unread {
+        Unread::new(&self.0)
+    }
+}
+
+impl PartialEq for Unread {
+    fn eq(&self, _: &Unread) -> bool {
+        true
+    }
+}
+
+impl Drop for Unread {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// What an agent needs to run a task.
@@ -57,6 +87,8 @@ pub struct Session {
     pub last_seen: Instant,
     /// Its Work stream, once opened.
     pub work: Option<mpsc::UnboundedSender<Command>>,
+    /// Messages sent on its Work stream and not read yet.
+    pub unread: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// One agent.
@@ -118,12 +150,20 @@ impl AgentRecord {
     }
 
     /// Sends a message on the agent's own Work stream (its process, not its task processes);
-    /// false when it has none open.
-    pub fn deliver(&self, message: crate::message::Message) -> bool {
-        self.session
-            .as_ref()
-            .and_then(|s| s.work.as_ref())
-            .is_some_and(|w| w.send(Command::Message(Box::new(message))).is_ok())
+    /// false when it has none open, or `max_unread` messages wait there unread already (it
+    /// waits in the manager then).
+    pub fn deliver(&self, message: crate::message::Message, max_unread: u32) -> bool {
+        let Some(s) = self.session.as_ref() else {
+            return false;
+        };
+        let Some(w) = s.work.as_ref() else {
+            return false;
+        };
+        if s.unread.load(std::sync::atomic::Ordering::Relaxed) >= max_unread {
+            return false;
+        }
+        let unread = Unread::new(&s.unread);
+        w.send(Command::Message(Box::new(message), unread)).is_ok()
     }
 
     /// What the scheduler sees.
@@ -204,6 +244,7 @@ impl Registry {
             token,
             last_seen: now,
             work: None,
+            unread: Default::default(),
         });
         Some(sid)
     }

@@ -63,6 +63,12 @@ impl Messages {
         if self.max_active_per_sender == 0 {
             return Err("messages.max_active_per_sender must be at least 1".into());
         }
+        if self.max_per_minute_per_sender == 0 {
+            return Err("messages.max_per_minute_per_sender must be at least 1".into());
+        }
+        if self.max_unread_per_agent == 0 {
+            return Err("messages.max_unread_per_agent must be at least 1".into());
+        }
         if self.max_body_bytes == 0 || self.max_body_bytes >= server.max_message_bytes {
             return Err(format!(
                 "messages.max_body_bytes must be more than 0 and less than server.max_message_bytes ({})",

@@ -102,6 +102,14 @@ pub struct Messages {
     /// Most messages one agent may have awaiting delivery or acknowledgement; past it, a send
     /// is refused until some are handled (a flooding agent cannot grow the manager's memory).
     pub max_active_per_sender: u32,
+    /// Most messages one agent may send in a minute, handled or not: each is stored and
+    /// audited, and the audit log is never pruned, so a send-and-acknowledge loop must not grow
+    /// it (or the database) at the speed of the machine.
+    pub max_per_minute_per_sender: u32,
+    /// Most messages waiting on one agent's Work stream unread; past it, the rest wait in the
+    /// manager (stored, delivered once the agent reads): an agent that stops reading its stream
+    /// cannot grow the manager's memory.
+    pub max_unread_per_agent: u32,
 }
 
 impl Default for Messages {
@@ -111,6 +119,8 @@ impl Default for Messages {
             max_deliveries: 5,
             max_body_bytes: 64 * 1024,
             max_active_per_sender: 1000,
+            max_per_minute_per_sender: 600,
+            max_unread_per_agent: 100,
         }
     }
 }

@@ -103,6 +103,23 @@ impl Manager {
                     }
                 }
                 let to_agent = recipient(st, &out.to)?;
+                if to_agent == sender {
+                    return Err(Error::InvalidInput(format!(
+                        "agent {sender} cannot send a message to itself; messages go between agents"
+                    )));
+                }
+                let per_minute = self.inner.cfg.messages.max_per_minute_per_sender;
+                let sent = st.messages_sent.entry(sender.clone()).or_insert((now, 0));
+                if now - sent.0 >= 60_000_000 {
+                    *sent = (now, 0);
+                }
+                if sent.1 >= per_minute {
+                    return Err(Error::Exhausted(format!(
+                        "agent {sender} sent {per_minute} messages in the last minute, as many as \
+                         one agent may (messages.max_per_minute_per_sender); send again later"
+                    )));
+                }
+                sent.1 += 1;
                 let msg = Message {
                     id: id.clone(),
                     from: sender.clone(),
@@ -255,6 +272,9 @@ impl Manager {
             })
             .map(|m| m.id.clone())
             .collect();
+        // Oldest first (ids are time-ordered): a recipient that reads slowly gets them in order.
+        let mut due = due;
+        due.sort_unstable();
         for id in due {
             let m = st.messages.get_mut(&id).expect("due message exists");
             if m.deliveries >= cfg.max_deliveries {
@@ -285,7 +305,7 @@ impl Manager {
             }
             let mut sent = m.clone();
             sent.deliveries += 1;
-            if rec.deliver(sent.clone()) {
+            if rec.deliver(sent.clone(), cfg.max_unread_per_agent) {
                 sent.state = message::State::Delivered;
                 sent.redeliver_at_us = Some(now + us(cfg.ack_timeout));
                 sent.updated_us = now;

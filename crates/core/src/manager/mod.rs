@@ -279,6 +279,8 @@ struct State {
     registry: Registry,
     tasks: HashMap<String, Active>,
     idempotency: HashMap<String, String>,
+    /// Messages each agent sent in its current minute: (when the minute began, µs; how many).
+    messages_sent: HashMap<String, (i64, u32)>,
     /// How many keyed tasks have been dropped from `idempotency` so far: a submission that looked
     /// its key up in the store before one was dropped looks again (the task it would have found
     /// in memory may have been stored after that look).

@@ -116,7 +116,7 @@ impl AgentRun {
                 }
             }
             // Messages go to the agent's own Work stream (`AgentRecord::deliver`), never here.
-            AgentCommand::Message(m) => {
+            AgentCommand::Message(m, _) => {
                 tracing::warn!(message = %m.id, "a message reached the task runner; dropped (it is delivered again)");
             }
         }

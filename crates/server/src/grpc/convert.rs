@@ -579,7 +579,8 @@ pub fn work_item(c: Command) -> pb::WorkItem {
                 attempt: s.attempt,
             }),
             Command::Stop { task_id, reason } => Item::Stop(pb::StopTask { task_id, reason }),
-            Command::Message(m) => Item::Message(pb::AgentMessage {
+            // Read off the stream: no longer counted among the agent's unread messages.
+            Command::Message(m, _read) => Item::Message(pb::AgentMessage {
                 id: m.id,
                 from: m.from,
                 kind: m.kind,

@@ -18,7 +18,7 @@ fn work(to: &str, key: &str) -> Outgoing {
 /// The next command must be a message: it.
 async fn message(rx: &mut mpsc::UnboundedReceiver<Command>) -> crate::message::Message {
     match rx.recv().await.expect("the work stream stays open") {
-        Command::Message(m) => *m,
+        Command::Message(m, _) => *m,
         other => panic!("expected a message, got {other:?}"),
     }
 }
@@ -214,4 +214,82 @@ async fn a_message_may_be_about_only_a_task_its_sender_runs() {
             other => panic!("expected a refusal, got {other:?}"),
         }
     }
+}
+
+/// A hostile agent's send-and-acknowledge loop: each message is stored and audited, and the
+/// audit log is never pruned, so an agent may not send to itself, nor more than
+/// `messages.max_per_minute_per_sender` in a minute, handled or not. (A loop of 300 grew the
+/// audit log by 600 entries and the database by 18 MB in two seconds.)
+#[tokio::test]
+async fn an_agent_cannot_message_itself_nor_send_past_its_messages_per_minute() {
+    let w = world(|c| {
+        c.messages.max_per_minute_per_sender = 3;
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+    })
+    .await;
+    let (a, _rx_a, _ga) = agent(&w.m, "a").await;
+    let (b, mut rx_b, _gb) = agent(&w.m, "b").await;
+    let to_self =
+        w.m.send_message(Sender::Session(&a.session_token), work("a", ""))
+            .await;
+    assert!(
+        matches!(&to_self, Err(Error::InvalidInput(e)) if e.contains("itself")),
+        "{to_self:?}"
+    );
+    for _ in 0..3 {
+        let (m, _) =
+            w.m.send_message(Sender::Session(&a.session_token), work("b", ""))
+                .await
+                .expect("within the minute's allowance");
+        let got = message(&mut rx_b).await;
+        w.m.ack_message(&b.session_token, &got.id).await.unwrap();
+        assert_eq!(got.id, m.id);
+    }
+    let over =
+        w.m.send_message(Sender::Session(&a.session_token), work("b", ""))
+            .await;
+    assert!(
+        matches!(&over, Err(Error::Exhausted(e)) if e.contains("messages.max_per_minute_per_sender")),
+        "{over:?}"
+    );
+    w.clock.advance(Duration::from_secs(60));
+    w.m.send_message(Sender::Session(&a.session_token), work("b", ""))
+        .await
+        .expect("a new minute");
+}
+
+/// An agent that stops reading its Work stream holds at most `messages.max_unread_per_agent`
+/// messages there; the rest wait in the manager, stored, and go out as it reads. (Every
+/// delivery and redelivery was queued in the manager's memory: 1.3 GB in a minute.)
+#[tokio::test]
+async fn an_agent_that_does_not_read_its_stream_holds_few_messages_there_and_gets_the_rest_later() {
+    let w = world(|c| {
+        c.messages.max_unread_per_agent = 2;
+        c.agents.heartbeat_timeout = Duration::from_secs(3600);
+    })
+    .await;
+    let (a, _rx_a, _ga) = agent(&w.m, "a").await;
+    let (_b, mut rx_b, _gb) = agent(&w.m, "b").await;
+    let mut sent = Vec::new();
+    for _ in 0..5 {
+        let (m, _) =
+            w.m.send_message(Sender::Session(&a.session_token), work("b", ""))
+                .await
+                .unwrap();
+        sent.push(m.id);
+    }
+    tick(&w).await;
+    let queued = |rx: &mut mpsc::UnboundedReceiver<Command>| {
+        let mut ids = Vec::new();
+        while let Ok(Command::Message(m, _read)) = rx.try_recv() {
+            ids.push(m.id);
+        }
+        ids
+    };
+    assert_eq!(queued(&mut rx_b), sent[..2], "two unread at most");
+    // Read (and dropped): the next two go out.
+    tick(&w).await;
+    assert_eq!(queued(&mut rx_b), sent[2..4]);
+    tick(&w).await;
+    assert_eq!(queued(&mut rx_b), sent[4..]);
 }

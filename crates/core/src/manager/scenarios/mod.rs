@@ -156,7 +156,7 @@ async fn started(rx: &mut mpsc::UnboundedReceiver<Command>) -> StartCommand {
     loop {
         match rx.recv().await.expect("the work stream stays open") {
             Command::Start(s) => return *s,
-            Command::Stop { .. } | Command::Message(_) => continue,
+            Command::Stop { .. } | Command::Message(..) => continue,
         }
     }
 }
@@ -167,7 +167,7 @@ fn start_sent(rx: &mut mpsc::UnboundedReceiver<Command>) -> StartCommand {
     loop {
         match rx.try_recv() {
             Ok(Command::Start(s)) => return *s,
-            Ok(Command::Stop { .. } | Command::Message(_)) => continue,
+            Ok(Command::Stop { .. } | Command::Message(..)) => continue,
             Err(e) => panic!("no start was sent to this agent ({e})"),
         }
     }
@@ -178,7 +178,7 @@ async fn stopped(rx: &mut mpsc::UnboundedReceiver<Command>) -> String {
     match rx.recv().await.expect("the work stream stays open") {
         Command::Stop { task_id, .. } => task_id,
         Command::Start(s) => panic!("expected a stop, got the start of {}", s.task_id),
-        Command::Message(m) => panic!("expected a stop, got message {}", m.id),
+        Command::Message(m, _) => panic!("expected a stop, got message {}", m.id),
     }
 }
 
