@@ -32,6 +32,9 @@ PROBE_DIR = REPO / "tests" / "e2e" / "agents"
 MAX_FILE = 2 * 1024 * 1024
 QUOTA = 8 * 1024 * 1024
 TASK_PROCESSES = 96
+# Connections agents and tasks may hold to the manager's socket at once (the bundled agents and
+# their warm task processes hold a few dozen).
+CONFINED_CONNECTIONS = 96
 TASK_MEMORY = 256 * 1024 * 1024
 TASK_LOG_BYTES = 256 * 1024
 
@@ -107,7 +110,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             # Connections nobody grants are asked about, then denied when unanswered.
             "consent": {"timeout": "2s", "max_pending_per_task": 4},
             "agents": {"max_log_bytes_per_task": TASK_LOG_BYTES, "max_text_bytes": 4096},
-            "server": {"tcp": f"127.0.0.1:{free_port()}"},
+            "server": {
+                "tcp": f"127.0.0.1:{free_port()}",
+                "max_confined_connections": CONFINED_CONNECTIONS,
+            },
         },
     ).start()
     m.wait_agent("probe", online=True)
@@ -815,6 +821,30 @@ def test_an_expired_token(world: World) -> None:
     out = refused(world, "token", task_id=first.id, capability_token=token)
     assert "expired" in out["error"]
     assert any(e["action"] == "token.refused" for e in audit_actions(world, first.id))
+
+
+def test_a_flood_of_idle_connections_from_a_sandbox_is_capped_and_the_person_still_gets_in(
+    world: World,
+) -> None:
+    """A task holding many idle connections to the manager's socket took its file descriptors:
+    the manager spun retrying accepts and the person's CLI got no answer. Confined peers now hold
+    at most `server.max_confined_connections`; the rest are closed at once."""
+    flood = CONFINED_CONNECTIONS + 40
+    t = world.m.submit("probe.try", {"action": "hold_connections", "count": flood})
+    task = world.m.client.GetTask(client_pb2.GetTaskRequest(task_id=t.id), timeout=30)
+    held = Path(task.workspace) / "held"
+    wait_until(held.exists, "the task to open its connections")
+    assert int(held.read_text()) <= CONFINED_CONNECTIONS
+    # The person's own client is not counted: it gets in while the flood is held.
+    r = world.m.cli("agents")
+    assert r.returncode == 0, r.stderr
+    assert "probe" in r.stdout
+    (Path(task.workspace) / "release").write_text("")
+    done = world.m.wait_state(t.id)
+    assert done.state == common_pb2.TASK_STATE_COMPLETED, done.status_reason
+    out = json.loads(done.result.output_json)
+    assert out["ok"] is True, out
+    assert out["closed"] >= flood - CONFINED_CONNECTIONS
 
 
 def test_use_the_persons_client_api(world: World) -> None:

@@ -35,8 +35,8 @@ pub trait Gate: Clone + Send + Sync + 'static {
         host: &str,
         port: u16,
     ) -> impl std::future::Future<Output = Result<String>> + Send;
-    /// How long resolving and connecting may take (`egress.connect_timeout`).
-    fn connect_timeout(&self) -> Duration;
+    /// The proxy's settings (`[egress]`: its timeouts and its most connections).
+    fn settings(&self) -> crate::config::Egress;
     /// Records an audit entry.
     fn audit(&self, actor: &str, action: &str, task_id: Option<&str>, detail: serde_json::Value);
     /// Records an audit entry and waits until it is stored (before what it records happens).
@@ -50,18 +50,36 @@ pub trait Gate: Clone + Send + Sync + 'static {
 }
 
 /// Serves the proxy socket until `shutdown` flips.
+/// At most `egress.max_connections` are open at once (a task's flood of idle connections would
+/// take the manager's file descriptors); after a failed accept (none left) the socket rests for
+/// `accept_error_pause` rather than being retried at once.
 pub async fn serve<G: Gate>(
     manager: G,
     listener: UnixListener,
     mut shutdown: watch::Receiver<bool>,
+    accept_error_pause: Duration,
 ) {
+    let open = std::sync::Arc::new(tokio::sync::Semaphore::new(
+        manager.settings().max_connections as usize,
+    ));
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((conn, _)) => {
-                    tokio::spawn(handle(manager.clone(), conn));
+                Ok((conn, _)) => match open.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        let manager = manager.clone();
+                        tokio::spawn(async move {
+                            handle(manager, conn).await;
+                            drop(permit);
+                        });
+                    }
+                    // Closed at once: the relay says so to the task's client.
+                    Err(_) => tracing::debug!("egress proxy: as many connections open as allowed (egress.max_connections); one closed"),
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, pause = ?accept_error_pause, "egress proxy accept failed");
+                    tokio::time::sleep(accept_error_pause).await;
                 }
-                Err(e) => tracing::warn!(error = %e, "egress proxy accept failed"),
             },
             _ = shutdown.changed() => return,
         }
@@ -88,10 +106,19 @@ impl std::fmt::Debug for Head {
 
 async fn handle<G: Gate>(manager: G, conn: UnixStream) {
     let mut conn = BufReader::new(conn);
-    let head = match read_head(&mut conn).await {
-        Ok(h) => h,
-        Err((code, why)) => {
+    let settings = manager.settings();
+    let head = match tokio::time::timeout(settings.head_timeout, read_head(&mut conn)).await {
+        Ok(Ok(h)) => h,
+        Ok(Err((code, why))) => {
             let _ = reply(&mut conn, code, &why).await;
+            return;
+        }
+        Err(_) => {
+            let why = format!(
+                "no request head within {:?} (egress.head_timeout)",
+                settings.head_timeout
+            );
+            let _ = reply(&mut conn, 408, &why).await;
             return;
         }
     };
@@ -114,7 +141,7 @@ async fn handle<G: Gate>(manager: G, conn: UnixStream) {
             return;
         }
     };
-    let timeout = manager.connect_timeout();
+    let timeout = settings.connect_timeout;
     let upstream = match connect(&host, port, timeout).await {
         Ok(s) => s,
         Err(unreachable) => {
@@ -424,6 +451,8 @@ mod tests {
     struct FakeGate {
         allowed: Option<(String, u16)>,
         audited: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+        /// `egress.head_timeout`, when not the default.
+        head_timeout: Option<Duration>,
     }
 
     impl Gate for FakeGate {
@@ -436,8 +465,13 @@ mod tests {
             }
         }
 
-        fn connect_timeout(&self) -> Duration {
-            Duration::from_secs(5)
+        fn settings(&self) -> crate::config::Egress {
+            let default = crate::config::Egress::default();
+            crate::config::Egress {
+                connect_timeout: Duration::from_secs(5),
+                head_timeout: self.head_timeout.unwrap_or(default.head_timeout),
+                ..default
+            }
         }
 
         fn audit(
@@ -489,6 +523,28 @@ mod tests {
         assert_eq!(audited.len(), 1);
         assert_eq!(audited[0].0, "net.refused");
         assert_eq!(audited[0].1["host"], "pypi.org");
+    }
+
+    /// A connection that never sends its request head held one of the manager's file
+    /// descriptors (and a task) for ever: it is answered 408 and closed.
+    #[tokio::test]
+    async fn a_connection_that_sends_no_head_is_closed_after_the_head_timeout() {
+        let gate = FakeGate {
+            head_timeout: Some(Duration::from_millis(50)),
+            ..Default::default()
+        };
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let served = tokio::spawn(handle(gate.clone(), b));
+        a.write_all(b"HYPERAGENT-TASK t1 tok\r\n").await.unwrap();
+        let mut answer = String::new();
+        a.read_to_string(&mut answer).await.unwrap();
+        served.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("egress.head_timeout"), "{answer}");
+        assert!(
+            gate.audited.lock().unwrap().is_empty(),
+            "nothing was asked for"
+        );
     }
 
     #[tokio::test]

@@ -13,13 +13,30 @@ use tokio::net::UnixStream;
 pub struct PeerStream {
     stream: UnixStream,
     peer: Option<Peer>,
+    /// Its place among the connections confined peers may hold (`server.max_confined_connections`).
+    _place: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl PeerStream {
     /// Decides who the peer is, now.
     pub fn accept(stream: UnixStream) -> PeerStream {
         let peer = Peer::of(&stream);
-        PeerStream { stream, peer }
+        PeerStream {
+            stream,
+            peer,
+            _place: None,
+        }
+    }
+
+    /// Whether the peer counts as confined (an agent's or a task's process, or one the kernel
+    /// could not vouch for).
+    pub fn confined(&self) -> bool {
+        self.peer.is_none_or(|p| p.confined)
+    }
+
+    /// Keeps `place` for as long as the connection is open.
+    pub fn hold(&mut self, place: tokio::sync::OwnedSemaphorePermit) {
+        self._place = Some(place);
     }
 }
 

@@ -3,12 +3,13 @@
 use std::future::Future;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use hyperagent_proto::v1 as pb;
 use serde::{Deserialize, Serialize};
 use tokio::net::{TcpListener, UnixListener};
-use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
-use tokio_stream::StreamExt;
+use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::InterceptorLayer;
 use tonic::transport::Server;
 use tonic::{Request, Status};
@@ -367,6 +368,47 @@ struct Servers {
     telemetry: tokio::task::JoinHandle<()>,
 }
 
+/// Accepts on the manager's socket, for tonic (its own loop retries a failed accept at once, and
+/// holds no count): connections from confined peers are held to `max_confined` at once (more
+/// are closed at once, so a sandbox's flood of idle connections cannot take the manager's file
+/// descriptors, nor the person's way in); after a failed accept the socket rests for `pause`.
+/// Ends when the server stops taking connections.
+async fn accept_unix(
+    listener: UnixListener,
+    accepted: tokio::sync::mpsc::Sender<std::io::Result<crate::peer_stream::PeerStream>>,
+    max_confined: u32,
+    pause: Duration,
+) {
+    let places = Arc::new(tokio::sync::Semaphore::new(max_confined as usize));
+    loop {
+        let conn = tokio::select! {
+            a = listener.accept() => a,
+            _ = accepted.closed() => return,
+        };
+        match conn {
+            Ok((stream, _)) => {
+                let mut conn = crate::peer_stream::PeerStream::accept(stream);
+                if conn.confined() {
+                    match places.clone().try_acquire_owned() {
+                        Ok(place) => conn.hold(place),
+                        Err(_) => {
+                            tracing::debug!("confined peers hold as many connections as allowed (server.max_confined_connections); one closed");
+                            continue;
+                        }
+                    }
+                }
+                if accepted.send(Ok(conn)).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, pause = ?pause, "accepting on the manager's socket failed");
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
 impl Servers {
     /// Serves the gRPC API on the socket (and TCP, token-guarded), the web API and the egress
     /// proxy, each until [`Servers::stop`].
@@ -384,6 +426,7 @@ impl Servers {
             manager.clone(),
             l.egress,
             stopped.clone(),
+            cfg.server.accept_error_pause,
         ));
         let telemetry = tokio::spawn(crate::telemetry::export(
             manager.clone(),
@@ -391,8 +434,15 @@ impl Servers {
             stopped.clone(),
         ));
         let router = routes(Server::builder(), &services, max).await?;
+        let (accepted, incoming) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(accept_unix(
+            l.uds,
+            accepted,
+            cfg.server.max_confined_connections,
+            cfg.server.accept_error_pause,
+        ));
         let uds = tokio::spawn(router.serve_with_incoming_shutdown(
-            UnixListenerStream::new(l.uds).map(|s| s.map(crate::peer_stream::PeerStream::accept)),
+            tokio_stream::wrappers::ReceiverStream::new(incoming),
             until_stopped(),
         ));
         let tcp = match l.tcp {

@@ -201,6 +201,9 @@ impl Server {
         if self.max_message_bytes < 64 * 1024 {
             return Err("server.max_message_bytes must be at least 65536".into());
         }
+        if self.max_confined_connections == 0 {
+            return Err("server.max_confined_connections must be at least 1".into());
+        }
         if let Some(addr) = self.tcp {
             if !addr.ip().is_loopback() && !self.tcp_allow_remote {
                 return Err(format!(

@@ -366,6 +366,15 @@ pub struct Server {
     /// followed stream) before saying it is not answering.
     #[serde(with = "humantime_serde")]
     pub client_timeout: Duration,
+    /// Most connections confined processes (agents, tasks) may hold open to the manager's socket
+    /// at once; past it a new one from them is closed at once. The person's own clients (the CLI,
+    /// the app) are not counted, so a flood from a sandbox leaves the manager reachable and with
+    /// file descriptors to spare.
+    pub max_confined_connections: u32,
+    /// After a failed accept (no file descriptor left), the socket is not accepted on for this
+    /// long, so the manager does not spin retrying it.
+    #[serde(with = "humantime_serde")]
+    pub accept_error_pause: Duration,
 }
 
 impl Default for Server {
@@ -377,6 +386,8 @@ impl Default for Server {
             tcp_token: None,
             max_message_bytes: 4 * 1024 * 1024,
             client_timeout: Duration::from_secs(30),
+            max_confined_connections: 256,
+            accept_error_pause: Duration::from_millis(100),
         }
     }
 }
@@ -549,12 +560,20 @@ pub struct Egress {
     /// Resolving and connecting to a granted host gives up after this long.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
+    /// A connection that has not sent its whole request head within this is closed.
+    #[serde(with = "humantime_serde")]
+    pub head_timeout: Duration,
+    /// Most connections open through the proxy at once, from all tasks; past it a new one is
+    /// closed at once.
+    pub max_connections: u32,
 }
 
 impl Default for Egress {
     fn default() -> Self {
         Egress {
             connect_timeout: Duration::from_secs(10),
+            head_timeout: Duration::from_secs(10),
+            max_connections: 256,
         }
     }
 }

@@ -395,8 +395,8 @@ impl crate::egress::Gate for Manager {
         self.egress_check(task_id, token, host, port).await
     }
 
-    fn connect_timeout(&self) -> Duration {
-        self.inner.cfg.egress.connect_timeout
+    fn settings(&self) -> crate::config::Egress {
+        self.inner.cfg.egress.clone()
     }
 
     fn audit(&self, actor: &str, action: &str, task_id: Option<&str>, detail: serde_json::Value) {

@@ -242,6 +242,33 @@ def unix(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
         return {"reply": s.recv(4096).decode(errors="replace")}
 
 
+@action("hold_connections")
+def hold_connections(ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Open many idle connections to the manager's socket and hold them until the test says so
+    (a `release` file in the workspace); count those the manager closed at once (an end of file
+    where a served connection gets the server's HTTP/2 settings)."""
+    socks = []
+    for _ in range(p["count"]):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(os.environ["HYPERAGENT_SOCKET"])
+        socks.append(s)
+    closed = 0
+    for s in socks:
+        s.settimeout(30)
+        try:
+            closed += s.recv(1) == b""
+        except TimeoutError:
+            pass  # served and waiting for us
+        except OSError:
+            closed += 1
+    (ctx.workspace / "held").write_text(str(len(socks) - closed))
+    while not (ctx.workspace / "release").exists():
+        time.sleep(0.05)
+    for s in socks:
+        s.close()
+    return {"open": len(socks) - closed, "closed": closed}
+
+
 @action("ssh_agent")
 def ssh_agent(_ctx: TaskContext, p: dict[str, Any]) -> dict[str, Any]:
     """List the identities of the person's ssh-agent (SSH_AGENTC_REQUEST_IDENTITIES)."""
