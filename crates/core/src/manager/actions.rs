@@ -228,8 +228,14 @@ fn placed_paths(
         if !roots.contains(&real) {
             roots.push(real);
         }
-        clean.push(placed);
+        // Named twice, it would be copied twice: a task could fill the disk with copies.
+        if !clean.contains(&placed) {
+            clean.push(placed);
+        }
     }
+    // Inside another one named, it is in that one's copy already.
+    let all = clean.clone();
+    clean.retain(|p| !all.iter().any(|q| q != p && p.starts_with(q)));
     Ok((clean, roots))
 }
 

@@ -13,6 +13,26 @@ impl Manager {
         target: &str,
         reason: &str,
     ) -> Result<Consent> {
+        // These have calls of their own, whose question the manager words (the paths it will
+        // snapshot, the secret the manifest declares): an agent's own words could promise a
+        // snapshot that is never taken, and its grant would then cover whatever it names next.
+        match kind {
+            "destructive" => {
+                return Err(Error::InvalidInput(
+                    "a destructive action is asked for with PrepareDestructive, which lists its \
+                     paths and snapshots them first; RequestConsent cannot ask for one"
+                        .into(),
+                ))
+            }
+            "secret" => {
+                return Err(Error::InvalidInput(
+                    "a secret is asked for with GetSecret (the agent's manifest must declare it); \
+                     RequestConsent cannot ask for one"
+                        .into(),
+                ))
+            }
+            _ => {}
+        }
         let permission = policy::parse(kind, target)?;
         let claims = self.authorize(&self.state(), task_id, token)?;
         self.consent_for(

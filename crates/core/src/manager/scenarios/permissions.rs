@@ -522,3 +522,57 @@ async fn a_destructive_action_naming_more_path_bytes_than_a_payload_holds_is_ref
         "refused before anyone is asked"
     );
 }
+
+/// An agent could ask for a "destructive" permission in its own words, promising a snapshot
+/// that is never taken (the UI reads the paths and the promise from the question), and its
+/// grant then covered whatever paths it named next; a "secret" likewise. Both have calls of their
+/// own, whose questions the manager words.
+#[tokio::test]
+async fn an_agent_cannot_word_a_destructive_or_secret_question_itself() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    for (kind, target, call) in [
+        ("destructive", "clean the cache", "PrepareDestructive"),
+        ("secret", "GITHUB_TOKEN", "GetSecret"),
+    ] {
+        let asked =
+            w.m.request_consent(
+                &id,
+                &start.capability_token,
+                kind,
+                target,
+                "harmless, snapshotted first",
+            )
+            .await;
+        assert!(
+            matches!(&asked, Err(Error::InvalidInput(e)) if e.contains(call)),
+            "{kind}: {asked:?}"
+        );
+    }
+    assert!(w.m.list_consents().is_empty(), "the person was asked");
+}
+
+/// A path named twice, or inside another one named, is snapshotted once: a task naming one big
+/// file a thousand times filled the disk with copies (snapshots stay after the task).
+#[tokio::test]
+async fn a_path_named_twice_or_inside_another_is_snapshotted_once() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let (ws, action) = notes_rewritten(
+        &w,
+        &id,
+        &start.capability_token,
+        &[
+            "notes.txt",
+            "notes.txt",
+            "sub/inner.txt",
+            "sub",
+            "notes.txt",
+        ],
+    )
+    .await;
+    let named: Vec<PathBuf> = action.entries.iter().map(|e| e.path.clone()).collect();
+    let real = ws.canonicalize().unwrap();
+    let want: Vec<PathBuf> = ["notes.txt", "sub"].iter().map(|f| real.join(f)).collect();
+    assert_eq!(named, want);
+}
