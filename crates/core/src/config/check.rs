@@ -192,6 +192,9 @@ impl Consent {
         if self.max_requests_per_task == 0 {
             return Err("consent.max_requests_per_task must be at least 1".into());
         }
+        if self.max_pending_per_agent == 0 {
+            return Err("consent.max_pending_per_agent must be at least 1".into());
+        }
         Ok(())
     }
 }

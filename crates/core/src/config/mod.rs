@@ -587,6 +587,9 @@ pub struct Consent {
     pub timeout: Duration,
     /// Most requests one task may have waiting at once.
     pub max_pending_per_task: u32,
+    /// Most requests one agent's tasks may have waiting at once, together: one agent running
+    /// many tasks cannot take every place of `max_pending` (and bury the person's prompts).
+    pub max_pending_per_agent: u32,
     /// Most requests waiting at once, all tasks together.
     pub max_pending: u32,
     /// Most permission checks (its own requests, and each connection through the egress proxy),
@@ -600,6 +603,7 @@ impl Default for Consent {
         Consent {
             timeout: Duration::from_secs(300),
             max_pending_per_task: 8,
+            max_pending_per_agent: 32,
             max_pending: 256,
             max_requests_per_task: 10_000,
         }

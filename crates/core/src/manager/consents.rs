@@ -116,15 +116,23 @@ impl Manager {
                     .values()
                     .filter(|p| p.consent.task_id == task_id)
                     .count();
+                let agents = st
+                    .consents
+                    .values()
+                    .filter(|p| p.consent.agent_id == agent_id)
+                    .count();
                 if waiting >= limits.max_pending_per_task as usize
+                    || agents >= limits.max_pending_per_agent as usize
                     || st.consents.len() >= limits.max_pending as usize
                 {
                     return Err(Error::FailedPrecondition(format!(
-                    "too many permission requests waiting ({waiting} of this task's, {} in all; \
-                     consent.max_pending_per_task = {}, consent.max_pending = {}): wait for an \
+                    "too many permission requests waiting ({waiting} of this task's, {agents} of \
+                     agent {agent_id}'s, {} in all; consent.max_pending_per_task = {}, \
+                     consent.max_pending_per_agent = {}, consent.max_pending = {}): wait for an \
                      answer before asking again",
                     st.consents.len(),
                     limits.max_pending_per_task,
+                    limits.max_pending_per_agent,
                     limits.max_pending
                 )));
                 }

@@ -52,15 +52,24 @@ impl Manager {
                     .values()
                     .filter(|p| p.question.task_id == task_id)
                     .count();
+                let agents = st
+                    .questions
+                    .values()
+                    .filter(|p| p.question.agent_id == claims.agent_id)
+                    .count();
                 if waiting >= limits.max_pending_per_task as usize
+                    || agents >= limits.max_pending_per_agent as usize
                     || st.questions.len() >= limits.max_pending as usize
                 {
                     return Err(Error::FailedPrecondition(format!(
-                        "too many questions waiting ({waiting} of this task's, {} in all; \
-                         consent.max_pending_per_task = {}, consent.max_pending = {}): wait for \
+                        "too many questions waiting ({waiting} of this task's, {agents} of agent \
+                         {}'s, {} in all; consent.max_pending_per_task = {}, \
+                         consent.max_pending_per_agent = {}, consent.max_pending = {}): wait for \
                          an answer before asking again",
+                        claims.agent_id,
                         st.questions.len(),
                         limits.max_pending_per_task,
+                        limits.max_pending_per_agent,
                         limits.max_pending
                     )));
                 }

@@ -576,3 +576,39 @@ async fn a_path_named_twice_or_inside_another_is_snapshotted_once() {
     let want: Vec<PathBuf> = ["notes.txt", "sub"].iter().map(|f| real.join(f)).collect();
     assert_eq!(named, want);
 }
+
+/// One agent's tasks together hold at most `consent.max_pending_per_agent` waiting requests: an
+/// agent running many tasks could take every place of `consent.max_pending`, and every other
+/// agent's requests were refused.
+#[tokio::test]
+async fn one_agents_waiting_requests_are_capped_below_everyones() {
+    let w = world(|c| c.consent.max_pending_per_agent = 2).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let mut asking = Vec::new();
+    for target in ["/srv/one", "/srv/two"] {
+        let (m, id, token) = (w.m.clone(), id.clone(), start.capability_token.clone());
+        asking.push(tokio::spawn(async move {
+            m.request_consent(&id, &token, "read", target, "to read it")
+                .await
+        }));
+    }
+    while w.m.list_consents().len() < 2 {
+        tokio::task::yield_now().await;
+    }
+    let third =
+        w.m.request_consent(
+            &id,
+            &start.capability_token,
+            "read",
+            "/srv/three",
+            "to read it",
+        )
+        .await;
+    assert!(
+        matches!(&third, Err(Error::FailedPrecondition(e)) if e.contains("consent.max_pending_per_agent")),
+        "{third:?}"
+    );
+    for a in asking {
+        a.abort();
+    }
+}
