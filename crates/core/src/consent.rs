@@ -77,3 +77,18 @@ impl Consent {
         )))
     }
 }
+
+/// Longest reason a consent request keeps, in bytes (a longer one is cut, saying so).
+pub const MAX_REASON_BYTES: usize = 2000;
+/// Longest target a consent request may name, in bytes (a path, a host, a description).
+pub const MAX_TARGET_BYTES: usize = 4096;
+
+/// A request's reason as it is kept: at most [`MAX_REASON_BYTES`], cut at a character boundary.
+/// A new string, so the caller can let go of the message it came in.
+pub fn kept_reason(reason: &str) -> String {
+    let mut end = reason.len().min(MAX_REASON_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_string()
+}

@@ -33,6 +33,13 @@ impl Manager {
             }
             _ => {}
         }
+        if target.len() > crate::consent::MAX_TARGET_BYTES {
+            return Err(Error::InvalidInput(format!(
+                "a permission's target is {} bytes; at most {} are allowed",
+                target.len(),
+                crate::consent::MAX_TARGET_BYTES
+            )));
+        }
         let permission = policy::parse(kind, target)?;
         let claims = self.authorize(&self.state(), task_id, token)?;
         self.consent_for(
@@ -80,7 +87,7 @@ impl Manager {
         asker: &str,
     ) -> Result<Consent> {
         let mut reason = reason.trim().to_string();
-        truncate(&mut reason, 2000);
+        truncate(&mut reason, crate::consent::MAX_REASON_BYTES);
         let now = self.now_us();
         enum Outcome {
             Decided(Consent),

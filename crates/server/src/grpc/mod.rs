@@ -363,16 +363,20 @@ impl AgentService for Services {
         &self,
         req: Request<pb::RequestConsentRequest>,
     ) -> Result<Response<pb::RequestConsentResponse>, Status> {
-        let r = req.into_inner();
+        let pb::RequestConsentRequest {
+            task_id,
+            capability_token,
+            kind,
+            target,
+            reason,
+        } = req.into_inner();
+        // The request may wait for the person up to consent.timeout: it keeps only what it
+        // shows, not the message it came in (up to server.max_message_bytes).
+        let reason_kept = hyperagent_core::consent::kept_reason(&reason);
+        drop(reason);
         let c = self
             .manager
-            .request_consent(
-                &r.task_id,
-                &r.capability_token,
-                &r.kind,
-                &r.target,
-                &r.reason,
-            )
+            .request_consent(&task_id, &capability_token, &kind, &target, &reason_kept)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::RequestConsentResponse {

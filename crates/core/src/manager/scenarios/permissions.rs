@@ -612,3 +612,21 @@ async fn one_agents_waiting_requests_are_capped_below_everyones() {
         a.abort();
     }
 }
+
+/// A request waits for the person up to `consent.timeout` holding what it names: a target past
+/// `consent::MAX_TARGET_BYTES` is refused before it waits, and a reason is kept cut.
+#[tokio::test]
+async fn a_waiting_request_holds_a_bounded_target_and_reason() {
+    let w = world(|_| {}).await;
+    let (id, start, _rx, _guard) = running(&w, echo()).await;
+    let long = format!("/srv/{}", "x".repeat(crate::consent::MAX_TARGET_BYTES));
+    let asked =
+        w.m.request_consent(&id, &start.capability_token, "read", &long, "why")
+            .await;
+    assert!(
+        matches!(&asked, Err(Error::InvalidInput(e)) if e.contains("target")),
+        "{asked:?}"
+    );
+    let kept = crate::consent::kept_reason(&"é".repeat(crate::consent::MAX_REASON_BYTES));
+    assert!(kept.len() <= crate::consent::MAX_REASON_BYTES && kept.chars().all(|c| c == 'é'));
+}
