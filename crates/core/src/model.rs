@@ -302,6 +302,10 @@ pub struct Task {
     pub not_before_us: Option<i64>,
     /// A person asked to cancel it; its agent was told to stop.
     pub cancel_requested: bool,
+    /// Who asked to cancel it: "client" (the person), or "manager" (drift, a budget, a refused
+    /// hand-off loop). Absent in tasks stored before it was kept: the person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<String>,
     /// Another task handed its work to this one (`AgentService.HandOff`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handed_off: Option<HandedOff>,

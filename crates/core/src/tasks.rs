@@ -111,6 +111,7 @@ mod tests {
             updated_us: 0,
             not_before_us: Some(5),
             cancel_requested: false,
+            cancelled_by: None,
             handed_off: None,
             usage: None,
         }

@@ -372,6 +372,7 @@ mod tests {
             updated_us: 9_000,
             not_before_us: None,
             cancel_requested: false,
+            cancelled_by: None,
             handed_off: None,
             usage: Some(ModelUsage {
                 calls: 1,

@@ -18,9 +18,14 @@ pub struct PeerStream {
 }
 
 impl PeerStream {
-    /// Decides who the peer is, now.
+    /// Decides who the peer is, now. One the kernel names no process for counts as confined
+    /// (fail closed: only the TCP listener, behind its token, has connections with no peer).
     pub fn accept(stream: UnixStream) -> PeerStream {
-        let peer = Peer::of(&stream);
+        let peer = Peer::of(&stream).or(Some(Peer {
+            pid: 0,
+            parent: None,
+            confined: true,
+        }));
         PeerStream {
             stream,
             peer,

@@ -139,8 +139,9 @@ class TaskContext:
 
         ``kind`` is ``read`` or ``write`` (an absolute path), ``connect`` (``HOST:PORT``),
         ``open`` (a path for the editor) or ``run``; ``reason`` is shown to the person. A secret
-        is asked for with :meth:`secret` and a destructive action with :meth:`prepare_destructive`, whose
-        questions the manager words (the manager refuses them here). A rule or an
+        is asked for with :meth:`secret` and a destructive action with
+        :meth:`prepare_destructive`, whose questions the manager words (the manager refuses them
+        here). A rule or an
         earlier grant may answer at once; otherwise the task shows as awaiting consent until
         the person answers or the manager's consent timeout passes. Returns the request id when
         granted; raises :class:`PermissionRefused` when refused. A granted path applies to task

@@ -107,6 +107,7 @@ impl Manager {
                 if let Some(d) = &looped {
                     if let Some(why) = self.drifted(task_id, d, now, &mut writes) {
                         a.task.cancel_requested = true;
+                        a.task.cancelled_by = Some("manager".to_string());
                         end_attempt(a, now, &why);
                         let ev =
                             tasks::transition(&mut a.task, TaskState::Canceled, why.clone(), now)?;

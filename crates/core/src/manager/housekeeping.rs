@@ -159,12 +159,13 @@ impl Manager {
         cancel.then(|| format!("it seemed stuck ({})", d.evidence))
     }
 
-    /// Cancels drifting tasks (`drift.on_drift = "cancel"`), each as a client's cancel would.
+    /// Cancels drifting tasks (`drift.on_drift = "cancel"`), each as a client's cancel would, in
+    /// the manager's name.
     pub(super) fn cancel_drifting(&self, tasks: Vec<(String, String)>) {
         for (id, why) in tasks {
             let m = self.clone();
             tokio::spawn(async move {
-                if let Err(e) = m.cancel(&id, &why).await {
+                if let Err(e) = m.cancel_as(&id, &why, "manager").await {
                     tracing::warn!(task = %id, error = %e, "cancelling a drifting task failed");
                 }
             });

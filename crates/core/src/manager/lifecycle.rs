@@ -401,9 +401,16 @@ impl Manager {
         Ok((tasks, next))
     }
 
-    /// Cancels a task: at once when it is not running, else by telling its agent to stop.
-    #[tracing::instrument(skip_all, fields(task = %id))]
+    /// Cancels a task for the person: at once when it is not running, else by telling its agent
+    /// to stop.
     pub async fn cancel(&self, id: &str, reason: &str) -> Result<Task> {
+        self.cancel_as(id, reason, "client").await
+    }
+
+    /// [`Manager::cancel`] for `actor` ("client", or "manager" when the manager decided it), who
+    /// the task's audit entries name.
+    #[tracing::instrument(skip_all, fields(task = %id, by = %actor))]
+    pub(super) async fn cancel_as(&self, id: &str, reason: &str, actor: &str) -> Result<Task> {
         let now = self.now_us();
         let reason = if reason.is_empty() {
             "cancelled by request".to_string()
@@ -430,6 +437,7 @@ impl Manager {
                     return Ok((writes, a.task.clone()));
                 }
                 a.task.cancel_requested = true;
+                a.task.cancelled_by = Some(actor.to_string());
                 match a.task.state {
                     TaskState::Running | TaskState::AwaitingConsent => {
                         a.cancel_by_us = Some(now + us(self.inner.cfg.tasks.cancel_grace));
@@ -438,7 +446,7 @@ impl Manager {
                         writes.push(Write::Task(Box::new(a.task.clone())));
                         writes.push(Write::audit(
                             now,
-                            "client",
+                            actor,
                             "task.cancel_requested",
                             Some(id),
                             serde_json::json!({ "reason": reason }),
@@ -745,6 +753,7 @@ pub(super) fn new_task(
         updated_us: now,
         not_before_us: None,
         cancel_requested: false,
+        cancelled_by: None,
         handed_off: None,
         usage: None,
     }

@@ -845,7 +845,12 @@ fn audit_of(task: &Task, ev: &EventBody, now: i64) -> Option<Write> {
         (_, TaskState::Completed) => ("task.completed", agent.clone()),
         (_, TaskState::Failed) if task.result.is_some() => ("task.failed", agent.clone()),
         (_, TaskState::Failed) => ("task.failed", "manager".to_string()),
-        (_, TaskState::Canceled) => ("task.canceled", "client".to_string()),
+        (_, TaskState::Canceled) => (
+            "task.canceled",
+            task.cancelled_by
+                .clone()
+                .unwrap_or_else(|| "client".to_string()),
+        ),
         (_, TaskState::Interrupted) => ("task.interrupted", "manager".to_string()),
         (_, TaskState::DeadLettered) => ("task.dead_lettered", "manager".to_string()),
         _ => return None,

@@ -74,7 +74,7 @@ impl Manager {
                 "the model took longer than {} (router.model.timeout)",
                 humantime::format_duration(timeout)
             );
-            if let Err(e) = self.cancel(&id, &why).await {
+            if let Err(e) = self.cancel_as(&id, &why, "manager").await {
                 tracing::warn!(task = %id, error = %e, "cancelling the model task failed");
             }
             return (Err(why), Some(id));

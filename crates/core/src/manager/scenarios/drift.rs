@@ -143,6 +143,33 @@ async fn the_same_line_over_and_over_is_flagged_and_cancelled_when_so_configured
         "{}",
         t.status_reason
     );
+    // In the manager's name, not the person's (it was recorded as the person's).
+    let ended =
+        w.m.finish(
+            &id,
+            &token,
+            TaskResult {
+                status: ResultStatus::Canceled,
+                ..succeeded()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ended, TaskState::Canceled);
+    let audit = w.m.list_audit(&AuditQuery::task(&id, 1_000)).await.unwrap();
+    let mut by: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|e| e.action.starts_with("task.cancel"))
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    by.sort_unstable();
+    assert_eq!(
+        by,
+        [
+            ("task.cancel_requested", "manager"),
+            ("task.canceled", "manager"),
+        ]
+    );
 }
 
 #[tokio::test]
