@@ -79,12 +79,26 @@ def test_deny_fails_the_task_with_the_reason(m: Manager) -> None:
 
 
 def test_no_answer_in_time_is_a_denial(m: Manager) -> None:
-    t = ask(m, "secret", "GITHUB_TOKEN")
+    t = ask(m, "write", "/srv/shared/out")
     pending(m, t)
     done = m.wait_state(t)
     assert done.state == common_pb2.TASK_STATE_FAILED
     assert "no answer within 2s" in done.result.error
     assert "timeout" in done.result.error
+
+
+def test_an_agent_cannot_word_its_own_destructive_or_secret_question(m: Manager) -> None:
+    """Those are asked in the manager's words (PrepareDestructive lists the paths it snapshots
+    first; GetSecret names a secret the manifest declares): a question an agent worded itself
+    could promise a snapshot never taken."""
+    for kind, target, call in (
+        ("destructive", "clean the cache", "PrepareDestructive"),
+        ("secret", "GITHUB_TOKEN", "GetSecret"),
+    ):
+        done = m.wait_state(ask(m, kind, target))
+        assert done.state == common_pb2.TASK_STATE_FAILED, kind
+        assert call in done.result.error + done.status_reason, done.result.error
+    assert json.loads(m.cli("--json", "consent", "list").stdout) == []
 
 
 def test_always_persists_across_a_restart_and_revoke_works(m: Manager) -> None:
