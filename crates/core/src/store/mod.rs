@@ -153,12 +153,24 @@ impl Store {
             // Pages freed by retention go back to the disk (`reclaim`); a database made before
             // this keeps reusing its free pages instead.
             .auto_vacuum(sqlx::sqlite::SqliteAutoVacuum::Incremental);
+        // Every connection is opened now, one after another, and kept: opening one sets pragmas
+        // that take a lock, so one opened later, while another process holds the write lock (a
+        // person's `sqlite3` shell, a vacuum), would fail after `busy_timeout` and with it the
+        // read it was for.
+        const CONNECTIONS: u32 = 4;
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(CONNECTIONS)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .test_before_acquire(false)
             .connect_with(opts)
             .await?;
         MIGRATOR.run(&pool).await?;
+        let mut opened = Vec::new();
+        for _ in 0..CONNECTIONS {
+            opened.push(pool.acquire().await?);
+        }
+        drop(opened);
         Ok(Store { pool })
     }
 

@@ -59,6 +59,12 @@ async fn a_task_reaches_an_agent_only_once_it_is_stored() {
         tokio::spawn(async move { m.submit(sub).await })
     };
     while w.m.state().tasks.is_empty() {
+        if submitting.is_finished() {
+            panic!(
+                "the submission ended before its task was held: {:?}",
+                submitting.await
+            );
+        }
         tokio::task::yield_now().await;
     }
     let repeating = {
