@@ -116,29 +116,30 @@ impl Manager {
 /// caller or an agent may be anything).
 pub(super) const MAX_TASK_ID_BYTES: usize = 64;
 
-/// One kind of refusal's audit entries in the current minute.
+/// Events of one kind in the current minute, against a budget a minute: one kind of refusal's
+/// audit entries, one agent's messages sent.
 #[derive(Debug, Default)]
-pub(super) struct Refusals {
+pub(super) struct PerMinute {
     /// When the minute began (µs).
     from_us: i64,
-    /// Entries written in it.
+    /// Events within the budget (for refusals: entries written).
     audited: u32,
-    /// Refusals past the budget, not written one by one.
+    /// Events past the budget (for refusals: not written one by one).
     suppressed: u64,
 }
 
-impl Refusals {
-    /// Whether the refusal at `now_us` is written, and the count (with its minute's start) of a
-    /// minute that ended with refusals not written one by one, to say once.
+impl PerMinute {
+    /// Whether the event at `now_us` is within the minute's budget, and the count (with its
+    /// minute's start) of a minute that ended with events past it, to say once.
     pub(super) fn take(&mut self, now_us: i64, per_minute: u32) -> (bool, Option<(u64, i64)>) {
         let mut ended = None;
         if now_us.saturating_sub(self.from_us) >= 60_000_000 {
             if self.suppressed > 0 {
                 ended = Some((self.suppressed, self.from_us));
             }
-            *self = Refusals {
+            *self = PerMinute {
                 from_us: now_us,
-                ..Refusals::default()
+                ..PerMinute::default()
             };
         }
         if self.audited < per_minute {
@@ -167,7 +168,7 @@ mod tests {
 
     #[test]
     fn refusals_past_the_minutes_budget_are_counted_and_said_once_the_minute_ends() {
-        let mut r = Refusals::default();
+        let mut r = PerMinute::default();
         let minute = 60_000_000;
         assert_eq!(r.take(minute, 2), (true, None));
         assert_eq!(r.take(minute + 1, 2), (true, None));

@@ -109,17 +109,13 @@ impl Manager {
                     )));
                 }
                 let per_minute = self.inner.cfg.messages.max_per_minute_per_sender;
-                let sent = st.messages_sent.entry(sender.clone()).or_insert((now, 0));
-                if now - sent.0 >= 60_000_000 {
-                    *sent = (now, 0);
-                }
-                if sent.1 >= per_minute {
+                let sent = st.messages_sent.entry(sender.clone()).or_default();
+                if !sent.take(now, per_minute).0 {
                     return Err(Error::Exhausted(format!(
                         "agent {sender} sent {per_minute} messages in the last minute, as many as \
                          one agent may (messages.max_per_minute_per_sender); send again later"
                     )));
                 }
-                sent.1 += 1;
                 let msg = Message {
                     id: id.clone(),
                     from: sender.clone(),

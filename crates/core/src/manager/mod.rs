@@ -279,8 +279,8 @@ struct State {
     registry: Registry,
     tasks: HashMap<String, Active>,
     idempotency: HashMap<String, String>,
-    /// Messages each agent sent in its current minute: (when the minute began, µs; how many).
-    messages_sent: HashMap<String, (i64, u32)>,
+    /// Messages each agent sent in its current minute (`messages.max_per_minute_per_sender`).
+    messages_sent: HashMap<String, audit::PerMinute>,
     /// How many keyed tasks have been dropped from `idempotency` so far: a submission that looked
     /// its key up in the store before one was dropped looks again (the task it would have found
     /// in memory may have been stored after that look).
@@ -367,7 +367,7 @@ struct Inner {
     /// The router (it keeps what it made of the catalogue until the catalogue changes).
     router: crate::router::Offline,
     /// Refusals audited in the current minute, by action (see `store.audit_refusals_per_minute`).
-    refusals: std::sync::Mutex<HashMap<String, audit::Refusals>>,
+    refusals: std::sync::Mutex<HashMap<String, audit::PerMinute>>,
     /// Where tests hold the manager between two steps (see `Manager::pause_point`).
     #[cfg(test)]
     pauses: tokio::sync::Mutex<HashMap<&'static str, scenarios::Pause>>,
