@@ -234,8 +234,10 @@ impl Manager {
         // stored and forgotten between the two looks would be in neither: the look is repeated
         // then (two tasks with one key would break the store's UNIQUE index and stop the writer).
         let (pending, answer) = loop {
-            let seen = self.state().keys_forgotten;
+            // Read only for a keyed submission: an unkeyed one takes the lock once.
+            let mut seen = 0;
             if let Some(k) = &sub.idempotency_key {
+                seen = self.state().keys_forgotten;
                 if let Some(t) = self.inner.store.task_by_idempotency_key(k).await? {
                     return same_request(&t, &sub, asked_workspace.as_deref(), k)
                         .map(|()| (t, false));
