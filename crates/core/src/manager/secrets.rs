@@ -6,31 +6,40 @@ impl Manager {
     /// Stores a secret in the keychain (audited by name; the value goes nowhere else).
     pub async fn set_secret(&self, name: &str, value: &str, actor: &str) -> Result<()> {
         let (n, v) = (name.to_string(), value.to_string());
-        let entry = AheadEntry {
-            actor,
-            started: "secret.set_started",
-            failed: "secret.set_failed",
-            task: None,
-            detail: serde_json::json!({ "name": name }),
-        };
-        self.audited_ahead(entry, blocking(move || crate::secrets::store(&n, &v)))
-            .await?;
-        self.record_secret(name, true, actor).await
+        self.change_secret(name, true, actor, move || crate::secrets::store(&n, &v))
+            .await
     }
 
     /// Deletes a secret from the keychain (audited).
     pub async fn delete_secret(&self, name: &str, actor: &str) -> Result<()> {
         let n = name.to_string();
+        self.change_secret(name, false, actor, move || crate::secrets::delete(&n))
+            .await
+    }
+
+    /// Sets (`present`) or deletes a secret in the keychain with `change`, audited ahead, then
+    /// records it.
+    async fn change_secret(
+        &self,
+        name: &str,
+        present: bool,
+        actor: &str,
+        change: impl FnOnce() -> Result<()> + Send + 'static,
+    ) -> Result<()> {
+        let (started, failed) = if present {
+            ("secret.set_started", "secret.set_failed")
+        } else {
+            ("secret.delete_started", "secret.delete_failed")
+        };
         let entry = AheadEntry {
             actor,
-            started: "secret.delete_started",
-            failed: "secret.delete_failed",
+            started,
+            failed,
             task: None,
             detail: serde_json::json!({ "name": name }),
         };
-        self.audited_ahead(entry, blocking(move || crate::secrets::delete(&n)))
-            .await?;
-        self.record_secret(name, false, actor).await
+        self.audited_ahead(entry, blocking(change)).await?;
+        self.record_secret(name, present, actor).await
     }
 
     /// Stores that a secret of this name is (or is no longer) in the keychain, and audits it.
